@@ -1,0 +1,34 @@
+import type { Keyspace } from '../keyspace/keyspace.js';
+import type { RespWriter } from '../server/resp-writer.js';
+
+/**
+ * What a keyspace command runs against. For a read, `now` is the local clock
+ * and `index` is 0. For a write, the handler runs when its log entry is
+ * applied, on every replica: `now` is the time the leader stamped on the
+ * entry and `index` its log index, so the outcome is the same everywhere.
+ */
+export interface Ctx {
+  db: Keyspace;
+  now: number;
+  index: number;
+  w: RespWriter;
+}
+
+/**
+ * A keyspace command. It validates its own arguments and writes exactly one
+ * reply (possibly an error) to ctx.w. It must be deterministic in
+ * (db, now, argv): no Math.random, no Date.now.
+ * argv[0] is the command name as the client sent it; all strings are latin1.
+ */
+export type DataHandler = (ctx: Ctx, argv: string[]) => void;
+
+/** The parts of COMMAND INFO that drive dispatch (from the generated table). */
+export interface CommandMeta {
+  /** Lower-case name; "container|sub" for subcommands. */
+  name: string;
+  arity: number;
+  flags: ReadonlySet<string>;
+  firstKey: number;
+  lastKey: number;
+  step: number;
+}

@@ -1,0 +1,163 @@
+/**
+ * The in-memory keyspace: the Raft state machine's data.
+ *
+ * Keys and string values are latin1 JS strings (one char per byte), which
+ * are binary safe and cheaper than Buffers (no per-value ArrayBuffer).
+ * Expiry times live in their own map (like Redis's `expires` dict) so keys
+ * without a TTL pay nothing for it.
+ *
+ * Time is always passed in: reads use the local clock, writes use the time
+ * carried by their log entry, so every replica decides expiry the same way.
+ * Reads never delete: an expired key is merely invisible. Writes delete an
+ * expired key they touch (deterministic, since `now` comes from the entry).
+ *
+ * Every mutation goes through set/delete/flush here, so the copy-on-write
+ * snapshot (a later issue) can hook them in one place.
+ */
+export type Value = string;
+
+export type ValueType = 'string' | 'none';
+
+export class Keyspace {
+  private readonly data = new Map<string, Value>();
+  private readonly expires = new Map<string, number>();
+  /** Live iterators for SCAN cursors; a Map iterator survives inserts and deletes. */
+  private readonly scans = new Map<number, { it: Iterator<string>; used: number }>();
+  private nextScanCursor = 1;
+  private randomIt: Iterator<string> | undefined;
+
+  /** Number of keys, including expired ones not yet deleted (as DBSIZE in Redis). */
+  get size(): number {
+    return this.data.size;
+  }
+
+  get expiresCount(): number {
+    return this.expires.size;
+  }
+
+  isExpired(key: string, now: number): boolean {
+    const at = this.expires.get(key);
+    return at !== undefined && at <= now;
+  }
+
+  /** The value of a live key, for reads; never deletes. */
+  get(key: string, now: number): Value | undefined {
+    const v = this.data.get(key);
+    if (v === undefined) return undefined;
+    if (this.expires.size !== 0 && this.isExpired(key, now)) return undefined;
+    return v;
+  }
+
+  /** The value of a key for a write: an expired key is deleted first. */
+  getForWrite(key: string, now: number): Value | undefined {
+    const v = this.data.get(key);
+    if (v === undefined) return undefined;
+    if (this.expires.size !== 0 && this.isExpired(key, now)) {
+      this.delete(key);
+      return undefined;
+    }
+    return v;
+  }
+
+  has(key: string, now: number): boolean {
+    return this.get(key, now) !== undefined;
+  }
+
+  /** Absolute expiry in ms, or undefined when the key has none (callers check liveness first). */
+  expireAt(key: string): number | undefined {
+    return this.expires.get(key);
+  }
+
+  /** Sets a value; the TTL is cleared unless keepTtl. */
+  set(key: string, value: Value, keepTtl = false): void {
+    this.data.set(key, value);
+    if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);
+  }
+
+  /** Sets an absolute expiry on an existing key. */
+  setExpire(key: string, at: number): void {
+    this.expires.set(key, at);
+  }
+
+  /** Removes the TTL; true if there was one. */
+  persist(key: string): boolean {
+    return this.expires.delete(key);
+  }
+
+  delete(key: string): boolean {
+    if (!this.data.delete(key)) return false;
+    if (this.expires.size !== 0) this.expires.delete(key);
+    return true;
+  }
+
+  flush(): void {
+    this.data.clear();
+    this.expires.clear();
+    this.scans.clear();
+    this.randomIt = undefined;
+  }
+
+  type(key: string, now: number): ValueType {
+    return this.get(key, now) === undefined ? 'none' : 'string';
+  }
+
+  /** All keys, including expired ones; callers filter with `now`. */
+  keys(): IterableIterator<string> {
+    return this.data.keys();
+  }
+
+  /** Keys that carry a TTL, for the leader's active expiry cycle. */
+  keysWithExpiry(): IterableIterator<[string, number]> {
+    return this.expires.entries();
+  }
+
+  /**
+   * A live key chosen at random, or undefined. Walks a persistent iterator a
+   * random number of steps: O(1) amortised, not uniform (neither is Redis's).
+   */
+  randomKey(now: number, rand: () => number = Math.random): string | undefined {
+    if (this.data.size === 0) return undefined;
+    const skip = Math.floor(rand() * 16);
+    for (let tries = 0; tries < 100 + skip; tries++) {
+      if (this.randomIt === undefined) this.randomIt = this.data.keys();
+      const r = this.randomIt.next();
+      if (r.done) {
+        this.randomIt = undefined;
+        continue;
+      }
+      if (tries < skip) continue;
+      if (!this.isExpired(r.value, now)) return r.value;
+    }
+    // Mostly expired keys: fall back to a full walk.
+    for (const k of this.data.keys()) if (!this.isExpired(k, now)) return k;
+    return undefined;
+  }
+
+  /**
+   * One SCAN step. Cursor 0 starts a walk; the returned cursor continues it,
+   * 0 means done. Cursors are handles on live Map iterators, which visit every
+   * key present for the whole walk exactly once (SCAN's guarantee). At most
+   * 1024 walks are kept; an unknown cursor restarts from the beginning.
+   */
+  scan(cursor: number, count: number, visit: (key: string) => void): number {
+    let entry = cursor === 0 ? undefined : this.scans.get(cursor);
+    if (entry === undefined) {
+      entry = { it: this.data.keys(), used: 0 };
+    } else {
+      this.scans.delete(cursor);
+    }
+    for (let i = 0; i < count; i++) {
+      const r = entry.it.next();
+      if (r.done) return 0;
+      visit(r.value);
+    }
+    const next = this.nextScanCursor++;
+    if (this.nextScanCursor > Number.MAX_SAFE_INTEGER - 1) this.nextScanCursor = 1;
+    this.scans.set(next, entry);
+    if (this.scans.size > 1024) {
+      const oldest = this.scans.keys().next().value;
+      if (oldest !== undefined) this.scans.delete(oldest);
+    }
+    return next;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Every error text a client can see, byte for byte as Redis 7 sends it
+ * (redis/src/server.c createSharedObjects, networking.c, object.c, t_*.c).
+ * The text excludes the leading '-' and trailing CRLF; RespWriter.error adds them.
+ * Handlers import these and never inline an error string.
+ */
+export const ERR = {
+  wrongtype: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  syntax: 'ERR syntax error',
+  nokey: 'ERR no such key',
+  outofrange: 'ERR index out of range',
+  notInteger: 'ERR value is not an integer or out of range',
+  notFloat: 'ERR value is not a valid float',
+  overflow: 'ERR increment or decrement would overflow',
+  incrFloatNaN: 'ERR increment would produce NaN or Infinity',
+  sameobject: 'ERR source and destination objects are the same',
+  execabort: 'EXECABORT Transaction discarded because of previous errors.',
+  noauth: 'NOAUTH Authentication required.',
+  selectDbOutOfRange: 'ERR DB index is out of range',
+  multiNested: 'ERR MULTI calls can not be nested',
+  execWithoutMulti: 'ERR EXEC without MULTI',
+  discardWithoutMulti: 'ERR DISCARD without MULTI',
+  watchInsideMulti: 'ERR WATCH inside MULTI is not allowed',
+  stringTooLong: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)',
+  offsetOutOfRange: 'ERR offset is out of range',
+  expireOptionsNXandOthers: 'ERR NX and XX, GT or LT options at the same time are not compatible',
+  expireOptionsGTandLT: 'ERR GT and LT options at the same time are not compatible',
+  protoInvalidMultibulk: 'ERR Protocol error: invalid multibulk length',
+  protoInvalidBulk: 'ERR Protocol error: invalid bulk length',
+  protoTooBigInline: 'ERR Protocol error: too big inline request',
+  protoTooBigMbulkCount: 'ERR Protocol error: too big mbulk count string',
+  protoTooBigBulkCount: 'ERR Protocol error: too big bulk count string',
+  protoUnbalancedQuotes: 'ERR Protocol error: unbalanced quotes in request',
+} as const;
+
+export type ErrorName = keyof typeof ERR;
+
+/** `ERR wrong number of arguments for 'get' command` (networking.c addReplyErrorArity). */
+export function arityError(name: string): string {
+  return `ERR wrong number of arguments for '${name}' command`;
+}
+
+/**
+ * `ERR unknown command 'foo', with args beginning with: 'a' 'b' ` (server.c
+ * commandCheckExistence): the name is cut at 128 bytes, args at 128 bytes each,
+ * and the whole list of args is limited the way sdscatfmt + "%.*s" do it.
+ */
+export function unknownCommandError(argv: readonly string[]): string {
+  let args = '';
+  for (let i = 1; i < argv.length && args.length < 128; i++) {
+    const remaining = 128 - args.length;
+    args += `'${(argv[i] ?? '').slice(0, remaining)}' `;
+  }
+  return `ERR unknown command '${(argv[0] ?? '').slice(0, 128)}', with args beginning with: ${args}`;
+}
+
+/** `ERR unknown subcommand 'x'. Try CONFIG HELP.` */
+export function unknownSubcommandError(sub: string, container: string): string {
+  return `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
+}
+
+/** `ERR Protocol error: expected '$', got 'x'` */
+export function protoExpectedDollar(got: string): string {
+  return `ERR Protocol error: expected '$', got '${got}'`;
+}
+
+/** `MOVED <slot> <host>:<port>` (cluster.c clusterRedirectClient). */
+export function movedError(slot: number, host: string, port: number): string {
+  return `MOVED ${slot} ${host}:${port}`;
+}
+
+/** `ERR invalid expire time in 'set' command` */
+export function invalidExpireError(cmd: string): string {
+  return `ERR invalid expire time in '${cmd}' command`;
+}
