@@ -1,0 +1,476 @@
+/**
+ * Client request parser: bytes from a client socket in, argument vectors out.
+ *
+ * Two request forms, chosen like Redis's processInputBuffer by the first byte
+ * of each request:
+ *  - `*` starts a multibulk request (`*N\r\n` then N × `$L\r\n<L bytes>\r\n`).
+ *    These are parsed by the `redis-parser` package. redis-parser does no
+ *    validation, has no limits and preallocates `new Array(N)`, so a guard
+ *    (below) walks the request structure first, incrementally across chunks,
+ *    applies Redis 7.0's rules and limits (processMultibulkBuffer in
+ *    networking.c) and hands redis-parser only complete, valid requests: a
+ *    run of whole requests from one chunk (one execute() call for all of
+ *    them), or, for a request that spanned chunks, the request's bytes joined
+ *    into one Buffer. redis-parser therefore never keeps state between calls,
+ *    never uses its shared buffer pool and never sees a length that has not
+ *    arrived.
+ *  - anything else is an inline command (processInlineBuffer): a line ending
+ *    at `\n` (one `\r` before it is dropped), split like sdssplitargs.
+ *
+ * Redis details reproduced on purpose:
+ *  - A header line ends at the first `\r`; the byte after it is skipped
+ *    without being checked, as is the 2-byte terminator after bulk data.
+ *  - Redis looks for line ends with strchr(), which stops at a NUL byte: a
+ *    NUL before the `\r` of a header line (or before the `\n` of an inline
+ *    line) means the line never ends, and the request fails only when the
+ *    buffered bytes of that line exceed 64 KB ("too big ... string" /
+ *    "too big inline request"). Such bytes are counted, not kept.
+ *  - The 64 KB checks apply to what is buffered when no line end has arrived;
+ *    a longer line whose end arrives in the same chunk is judged by its
+ *    content, like Redis does with what one read() brought.
+ *  - Numbers follow string2ll: no '+', no leading zeros, no "-0", 64-bit.
+ *    `*0` and `*-N` (N up to 2^63) are skipped silently.
+ *  - `expected '$', got 'c'`: c is the raw byte (latin1), with \r and \n
+ *    shown as a space like addReplyErrorFormat does.
+ *
+ * Limits not in Redis 7.0:
+ *  - maxArgs: a multibulk count above it fails with
+ *    "ERR Protocol error: invalid multibulk length", the reply Redis 2.6–5.0
+ *    gave for counts above their fixed 1024*1024 limit; an inline line with
+ *    more arguments fails with PROTO_TOO_MANY_INLINE_ARGS (new text).
+ *  - A bulk longer than V8's maximum string length (buffer.constants.
+ *    MAX_STRING_LENGTH, 2^29-24 on 64-bit Node 20, 24 bytes below the default
+ *    proto-max-bulk-len of 512 MB) cannot become a string: it fails with
+ *    "invalid bulk length" as if proto-max-bulk-len were that maximum.
+ *
+ * Memory: bytes of an incomplete request are copied out of the caller's
+ * chunk (feed() never keeps a reference to `chunk`), so pendingBytes is
+ * exactly what arrived; nothing is ever sized from a length header. The
+ * connection should bound pendingBytes (Redis: client-query-buffer-limit).
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import RedisParser from 'redis-parser';
+import { ERR, protoExpectedDollar } from './errors.js';
+import { latin1, parseLL, splitInlineArgs } from './inline.js';
+
+export interface ParserLimits {
+  /** proto-max-bulk-len, default 512*1024*1024. */
+  maxBulkLen: number;
+  /** PROTO_INLINE_MAX_SIZE: inline line / header line without its end, default 64*1024. */
+  maxInlineLen: number;
+  /** Arguments in one request, default 1024*1024. */
+  maxArgs: number;
+}
+
+export interface ParserHandlers {
+  /** One complete command. Strings are latin1 (one JS char per byte: binary safe), copies that do not share memory with the socket's chunks. */
+  onCommand(argv: string[]): void;
+  /** A protocol error: `text` is the whole error without '-' or CRLF, e.g. "ERR Protocol error: invalid bulk length". The parser stops: later feed() calls are ignored. The caller replies with the error and closes the connection after flushing. Commands complete before the error in the same chunk are delivered first, in order. */
+  onProtocolError(text: string): void;
+}
+
+export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
+  maxBulkLen: 512 * 1024 * 1024,
+  maxInlineLen: 64 * 1024,
+  maxArgs: 1024 * 1024,
+});
+
+/** Multibulk count above maxArgs: Redis 2.6–5.0's reply for counts above 1024*1024. */
+export const PROTO_TOO_MANY_ARGS = ERR.protoInvalidMultibulk;
+/** Inline line with more than maxArgs arguments (raftis's own text; Redis has no such limit). */
+export const PROTO_TOO_MANY_INLINE_ARGS = 'ERR Protocol error: too many arguments in inline request';
+/** Never expected: redis-parser rejected bytes the guard accepted. */
+export const PROTO_INTERNAL = 'ERR Protocol error: invalid request';
+
+const INT_MAX = 2147483647;
+
+// States of the request in progress.
+const S_START = 0; // between requests
+const S_MBULK_LINE = 1; // reading `*N` up to its \r
+const S_BULK_LINE = 2; // reading `$L` up to its \r
+const S_BULK_DATA = 3; // skipping L bytes + 2
+const S_INLINE = 4; // reading an inline line up to \n
+
+/** Bytes of a header line kept while it spans chunks: type byte + 20 chars + 1 is enough for string2ll. */
+const HDR_CAP = 32;
+
+interface Handlers {
+  onCommand(argv: string[]): void;
+  onProtocolError(text: string): void;
+}
+
+export class RequestParser {
+  private readonly handlers: Handlers;
+  private readonly maxBulkLen: number;
+  private readonly maxInlineLen: number;
+  private readonly maxArgs: number;
+  private readonly rp: RedisParser;
+
+  private stopped = false;
+  private busy = false;
+
+  private st = S_START;
+  /** Copies of the earlier parts of the incomplete request (none while its line is "stuck"). */
+  private pend: Buffer[] = [];
+  private pendLen = 0;
+  /** Bulk arguments still to come in the multibulk request. */
+  private argsLeft = 0;
+  /** Bytes of bulk data + terminator still to skip. */
+  private dataLeft = 0;
+  /** Bytes of the current header/inline line seen so far, its `\r` excluded. */
+  private lineLen = 0;
+  /** The header line's `\r` was the last byte seen: the next byte ends the line. */
+  private sawCR = false;
+  /** A NUL came before the line's end: Redis never finds the end (strchr). */
+  private stuck = false;
+  /** First HDR_CAP bytes of a header line that spans chunks. */
+  private readonly hdr = Buffer.alloc(HDR_CAP);
+  /** Results of headerLine(): the line's first byte and its number (NaN if invalid). */
+  private lineFirst = 0;
+  private lineNum = 0;
+  /** Result of inlineLine(). */
+  private inlineArgs: string[] | null = null;
+
+  constructor(handlers: ParserHandlers, limits?: Partial<ParserLimits>) {
+    this.handlers = handlers;
+    const l = { ...DEFAULT_PARSER_LIMITS, ...limits };
+    this.maxBulkLen = Math.min(l.maxBulkLen, bufferConstants.MAX_STRING_LENGTH);
+    this.maxInlineLen = l.maxInlineLen;
+    this.maxArgs = l.maxArgs;
+    this.rp = new RedisParser({
+      returnBuffers: true,
+      returnReply: (reply: unknown) => this.onReply(reply),
+      returnError: () => this.internalError(),
+      returnFatalError: () => this.internalError(),
+    });
+  }
+
+  /** Bytes buffered for an incomplete request (for memory accounting / tests). */
+  get pendingBytes(): number {
+    return this.pendLen;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.stopped || chunk.length === 0) return;
+    if (this.busy) throw new Error('RequestParser.feed() called from one of its handlers');
+    this.busy = true;
+    try {
+      this.scan(chunk);
+    } catch (e) {
+      // A handler threw (the parser itself does not): the position in the
+      // stream is lost, so stop for good and let the caller see the error.
+      this.stop();
+      throw e;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+
+  /** A request redis-parser returned: an array of Buffers (slices of our buffer). */
+  private onReply(reply: unknown): void {
+    if (this.stopped) return;
+    const argv = reply as unknown[];
+    for (let i = 0; i < argv.length; i++) {
+      const b = argv[i] as Buffer;
+      argv[i] = latin1(b, 0, b.length);
+    }
+    this.handlers.onCommand(argv as string[]);
+  }
+
+  private internalError(): void {
+    if (this.stopped) return;
+    this.stop();
+    this.handlers.onProtocolError(PROTO_INTERNAL);
+  }
+
+  /** For good: later feed() calls are ignored, so redis-parser's state no longer matters. */
+  private stop(): void {
+    this.stopped = true;
+    this.pend = [];
+    this.pendLen = 0;
+  }
+
+  private resetLine(): void {
+    this.lineLen = 0;
+    this.sawCR = false;
+    this.stuck = false;
+  }
+
+  /** Hands buf[start, end) (whole valid multibulk requests) to redis-parser. */
+  private execute(buf: Buffer, start: number, end: number): void {
+    this.rp.execute(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+  }
+
+  /** The earlier parts of the request joined with buf[0, end). */
+  private joinPending(buf: Buffer, end: number): Buffer {
+    const parts = this.pend;
+    parts.push(buf.subarray(0, end));
+    const whole = Buffer.concat(parts, this.pendLen + end);
+    this.pend = [];
+    this.pendLen = 0;
+    return whole;
+  }
+
+  private scan(buf: Buffer): void {
+    const n = buf.length;
+    let pos = 0;
+    /** Start in buf of whole multibulk requests not yet given to redis-parser, or -1. */
+    let run = -1;
+    /** Start in buf of the request in progress; -1 if it began in an earlier chunk. */
+    let req = this.st === S_START ? 0 : -1;
+    let st = this.st;
+    let argsLeft = this.argsLeft;
+
+    for (;;) {
+      switch (st) {
+        case S_START: {
+          if (pos >= n) {
+            if (run >= 0) this.execute(buf, run, n);
+            this.st = S_START;
+            return;
+          }
+          req = pos;
+          st = buf[pos] === 42 /* * */ ? S_MBULK_LINE : S_INLINE;
+          break;
+        }
+
+        case S_MBULK_LINE: {
+          const next = this.headerLine(buf, pos, n);
+          if (next < 0) {
+            pos = n;
+            break;
+          }
+          pos = next;
+          const ll = this.lineNum;
+          if (!(ll <= INT_MAX)) return this.fail(buf, run, req, ERR.protoInvalidMultibulk);
+          if (ll <= 0) {
+            // `*0`, `*-1`: nothing to run (Redis resets the client).
+            if (run >= 0) this.execute(buf, run, req);
+            run = -1;
+            this.pend = [];
+            this.pendLen = 0;
+            st = S_START;
+            break;
+          }
+          if (ll > this.maxArgs) return this.fail(buf, run, req, PROTO_TOO_MANY_ARGS);
+          argsLeft = ll;
+          st = S_BULK_LINE;
+          break;
+        }
+
+        case S_BULK_LINE: {
+          const next = this.headerLine(buf, pos, n);
+          if (next < 0) {
+            pos = n;
+            break;
+          }
+          pos = next;
+          const first = this.lineFirst;
+          if (first !== 36 /* $ */) {
+            const shown = first === 13 || first === 10 ? ' ' : String.fromCharCode(first);
+            return this.fail(buf, run, req, protoExpectedDollar(shown));
+          }
+          const ll = this.lineNum;
+          if (!(ll >= 0 && ll <= this.maxBulkLen)) return this.fail(buf, run, req, ERR.protoInvalidBulk);
+          this.dataLeft = ll + 2;
+          st = S_BULK_DATA;
+          break;
+        }
+
+        case S_BULK_DATA: {
+          const left = this.dataLeft;
+          if (n - pos < left) {
+            this.dataLeft = left - (n - pos);
+            pos = n;
+            break;
+          }
+          pos += left;
+          this.dataLeft = 0;
+          if (--argsLeft > 0) {
+            st = S_BULK_LINE;
+            break;
+          }
+          // The request is complete.
+          if (req >= 0) {
+            if (run < 0) run = req;
+          } else {
+            this.rp.execute(this.joinPending(buf, pos));
+            if (this.stopped) return;
+          }
+          st = S_START;
+          break;
+        }
+
+        case S_INLINE: {
+          const next = this.inlineLine(buf, pos, n, req);
+          if (next < 0) {
+            pos = n;
+            break;
+          }
+          pos = next;
+          if (run >= 0 && req >= 0) this.execute(buf, run, req);
+          run = -1;
+          const argv = this.inlineArgs;
+          this.inlineArgs = null;
+          if (argv === null) return this.fail(buf, -1, -1, ERR.protoUnbalancedQuotes);
+          if (argv.length > this.maxArgs) return this.fail(buf, -1, -1, PROTO_TOO_MANY_INLINE_ARGS);
+          if (argv.length > 0) {
+            this.handlers.onCommand(argv);
+            if (this.stopped) return;
+          }
+          st = S_START;
+          break;
+        }
+      }
+
+      if (pos >= n && st !== S_START) {
+        // End of the chunk inside a request.
+        if (run >= 0) this.execute(buf, run, req >= 0 ? req : n);
+        if (this.stopped) return;
+        if (
+          (st === S_MBULK_LINE || st === S_BULK_LINE || st === S_INLINE) &&
+          !this.sawCR &&
+          this.lineLen > this.maxInlineLen
+        ) {
+          const text =
+            st === S_MBULK_LINE ? ERR.protoTooBigMbulkCount : st === S_BULK_LINE ? ERR.protoTooBigBulkCount : ERR.protoTooBigInline;
+          return this.fail(buf, -1, -1, text);
+        }
+        if (this.stuck) {
+          // The bytes can never form a request: count them (lineLen), keep none.
+          this.pend = [];
+          this.pendLen = 0;
+        } else {
+          const from = req >= 0 ? req : 0;
+          if (from < n) {
+            this.pend.push(Buffer.from(buf.subarray(from, n)));
+            this.pendLen += n - from;
+          }
+        }
+        this.st = st;
+        this.argsLeft = argsLeft;
+        return;
+      }
+    }
+  }
+
+  /** Delivers buf[run, req) if any, then the protocol error, and stops. */
+  private fail(buf: Buffer, run: number, req: number, text: string): void {
+    if (run >= 0 && req >= 0) this.execute(buf, run, req);
+    if (this.stopped) return;
+    this.stop();
+    this.handlers.onProtocolError(text);
+  }
+
+  /**
+   * Reads a header line (`*N` or `$L`) beginning at buf[from], or continuing
+   * one begun in an earlier chunk. Returns the index after the line (its `\r`
+   * and the byte after it) and sets lineFirst / lineNum, or returns -1 when
+   * the line has not ended within buf (its state is kept in lineLen, hdr,
+   * sawCR, stuck).
+   */
+  private headerLine(buf: Buffer, from: number, n: number): number {
+    if (this.lineLen === 0 && !this.sawCR) {
+      // A fresh line starting at `from`.
+      let p = from;
+      while (p < n) {
+        const b = buf[p]!;
+        if (b === 13) {
+          if (p + 1 < n) {
+            this.lineFirst = p > from ? buf[from]! : 13;
+            this.lineNum = parseLL(buf, from + 1, p);
+            return p + 2;
+          }
+          this.sawCR = true;
+          break;
+        }
+        if (b === 0) {
+          this.stuck = true;
+          this.lineLen = n - from;
+          return -1;
+        }
+        p++;
+      }
+      this.lineLen = p - from;
+      buf.copy(this.hdr, 0, from, Math.min(p, from + HDR_CAP));
+      return -1;
+    }
+
+    // A line begun in an earlier chunk (from is 0).
+    if (this.stuck) {
+      this.lineLen += n - from;
+      return -1;
+    }
+    let p = from;
+    if (!this.sawCR) {
+      while (p < n) {
+        const b = buf[p]!;
+        if (b === 13) break;
+        if (b === 0) {
+          this.stuck = true;
+          this.lineLen += n - from;
+          return -1;
+        }
+        p++;
+      }
+      if (this.lineLen < HDR_CAP) buf.copy(this.hdr, this.lineLen, from, Math.min(p, from + HDR_CAP - this.lineLen));
+      this.lineLen += p - from;
+      if (p >= n) return -1;
+      if (p + 1 >= n) {
+        this.sawCR = true;
+        return -1;
+      }
+      p += 2;
+    } else {
+      if (p >= n) return -1;
+      p += 1;
+    }
+    const len = this.lineLen;
+    this.lineFirst = len > 0 ? this.hdr[0]! : 13;
+    this.lineNum = len <= HDR_CAP ? parseLL(this.hdr, 1, len) : NaN;
+    this.resetLine();
+    return p;
+  }
+
+  /**
+   * Reads an inline line beginning at buf[from] (req >= 0) or continuing one
+   * begun in an earlier chunk (its bytes are in pend). Returns the index
+   * after its `\n` and sets inlineArgs (null: unbalanced quotes), or -1 when
+   * the line has not ended within buf.
+   */
+  private inlineLine(buf: Buffer, from: number, n: number, req: number): number {
+    if (this.stuck) {
+      this.lineLen += n - from;
+      return -1;
+    }
+    let p = from;
+    while (p < n) {
+      const b = buf[p]!;
+      if (b === 10) break;
+      if (b === 0) {
+        this.stuck = true;
+        this.lineLen += n - from;
+        return -1;
+      }
+      p++;
+    }
+    if (p >= n) {
+      this.lineLen += n - from;
+      return -1;
+    }
+    if (req >= 0) {
+      let end = p;
+      if (end > from && buf[end - 1] === 13) end--;
+      this.inlineArgs = splitInlineArgs(buf, from, end);
+    } else {
+      const line = this.joinPending(buf, p);
+      let end = line.length;
+      if (end > 0 && line[end - 1] === 13) end--;
+      this.inlineArgs = splitInlineArgs(line, 0, end);
+    }
+    this.resetLine();
+    return p + 1;
+  }
+}

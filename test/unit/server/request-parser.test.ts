@@ -1,0 +1,578 @@
+import { constants as bufferConstants } from 'node:buffer';
+import { describe, expect, it } from 'vitest';
+import { ERR, protoExpectedDollar } from '../../../src/server/errors.js';
+import { parseLL, splitInlineArgs } from '../../../src/server/inline.js';
+import {
+  PROTO_TOO_MANY_ARGS,
+  PROTO_TOO_MANY_INLINE_ARGS,
+  RequestParser,
+  type ParserLimits,
+} from '../../../src/server/request-parser.js';
+import { redisModel, sdssplitargsModel, string2llModel } from './redis-model.js';
+
+const DEFAULTS: ParserLimits = { maxBulkLen: 512 * 1024 * 1024, maxInlineLen: 64 * 1024, maxArgs: 1024 * 1024 };
+
+interface Outcome {
+  cmds: string[][];
+  error: string | null;
+}
+
+function b(s: string): Buffer {
+  return Buffer.from(s, 'latin1');
+}
+
+function resp(...args: string[]): string {
+  let s = '*' + args.length + '\r\n';
+  for (const a of args) s += '$' + a.length + '\r\n' + a + '\r\n';
+  return s;
+}
+
+/** Feeds the chunks and records what the parser emits; checks the "one error, then nothing" contract. */
+function run(chunks: readonly Buffer[], limits?: Partial<ParserLimits>): Outcome & { parser: RequestParser } {
+  const out: Outcome & { parser?: RequestParser } = { cmds: [], error: null };
+  const parser = new RequestParser(
+    {
+      onCommand(argv) {
+        if (out.error !== null) throw new Error('command after protocol error');
+        out.cmds.push(argv);
+      },
+      onProtocolError(text) {
+        if (out.error !== null) throw new Error('second protocol error');
+        out.error = text;
+      },
+    },
+    limits,
+  );
+  out.parser = parser;
+  for (const c of chunks) parser.feed(c);
+  return out as Outcome & { parser: RequestParser };
+}
+
+function whole(s: string | Buffer, limits?: Partial<ParserLimits>): Outcome {
+  const { cmds, error } = run([typeof s === 'string' ? b(s) : s], limits);
+  return { cmds, error };
+}
+
+function splitAt(buf: Buffer, cuts: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of cuts) {
+    out.push(buf.subarray(prev, c));
+    prev = c;
+  }
+  out.push(buf.subarray(prev));
+  return out;
+}
+
+function byteByByte(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i++) out.push(buf.subarray(i, i + 1));
+  return out;
+}
+
+/** mulberry32: a small seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ALL_BYTES = String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i));
+
+describe('multibulk requests', () => {
+  it('parses one command', () => {
+    expect(whole(resp('SET', 'key', 'value'))).toEqual({ cmds: [['SET', 'key', 'value']], error: null });
+  });
+
+  it('delivers pipelined commands in order', () => {
+    let s = '';
+    const want: string[][] = [];
+    for (let i = 0; i < 16; i++) {
+      s += resp('SET', `key:${i}`, `v${i}`);
+      want.push(['SET', `key:${i}`, `v${i}`]);
+    }
+    expect(whole(s)).toEqual({ cmds: want, error: null });
+  });
+
+  it('is binary safe: all 256 byte values, CRLF and NUL inside bulks, empty bulks', () => {
+    const args = [ALL_BYTES, '\r\n', 'a\r\nb\r\n', '\0\0', '', '*1\r\n$4\r\nPING\r\n', ALL_BYTES + ALL_BYTES];
+    const out = whole(resp('SET', ...args));
+    expect(out.error).toBeNull();
+    expect(out.cmds).toEqual([['SET', ...args]]);
+  });
+
+  it('ignores *0, *-1 and any count <= 0 down to LLONG_MIN', () => {
+    const s = '*0\r\n*-1\r\n*-10\r\n*-9223372036854775808\r\n' + resp('PING') + '*0\r\n';
+    const r = run([b(s)]);
+    expect(r).toMatchObject({ cmds: [['PING']], error: null });
+    expect(r.parser.pendingBytes).toBe(0);
+  });
+
+  it('does not check the byte after \\r in headers nor the 2 bytes after bulk data (like Redis)', () => {
+    expect(whole('*1\rX$4\r\nPING\r\n')).toEqual({ cmds: [['PING']], error: null });
+    expect(whole('*1\r\n$4\rxPINGab*1\r\n$1\r\nx\n\n')).toEqual({ cmds: [['PING'], ['x']], error: null });
+  });
+
+  it('accepts a header line that ends in the same chunk even past 64 KB', () => {
+    // Redis judges what one read brought: the \r is there, so the count is parsed (and is invalid).
+    expect(whole('*' + '1'.repeat(70_000) + '\r\n').error).toBe(ERR.protoInvalidMultibulk);
+  });
+
+  it('returns strings that do not depend on the chunks after feed() returns', () => {
+    const cmds: string[][] = [];
+    const p = new RequestParser({ onCommand: (a) => cmds.push(a), onProtocolError: () => {} });
+    const c1 = b('*2\r\n$3\r\nGET\r\n$5\r\nab');
+    const c2 = b('cde\r\n' + resp('ECHO', 'hello'));
+    p.feed(c1);
+    c1.fill(0x7a); // the caller may reuse its buffer: the parser must have copied the tail
+    p.feed(c2);
+    c2.fill(0x7a);
+    expect(cmds).toEqual([
+      ['GET', 'abcde'],
+      ['ECHO', 'hello'],
+    ]);
+  });
+});
+
+describe('inline requests', () => {
+  it('splits on blanks, strips one \\r before \\n, ignores empty and blank lines', () => {
+    expect(whole('PING\r\n\r\n\n   \t \r\nSET  a   b\nGET a\r\r\n')).toEqual({
+      cmds: [['PING'], ['SET', 'a', 'b'], ['GET', 'a']],
+      error: null,
+    });
+  });
+
+  it('mixes with multibulk requests in order', () => {
+    const s = 'PING\r\n' + resp('SET', 'k', 'v') + 'GET k\r\n' + '*0\r\n' + resp('DEL', 'k') + 'QUIT\n';
+    expect(whole(s).cmds).toEqual([['PING'], ['SET', 'k', 'v'], ['GET', 'k'], ['DEL', 'k'], ['QUIT']]);
+  });
+
+  const quoting: [string, string[] | null][] = [
+    ['set "a b" c', ['set', 'a b', 'c']],
+    ['set "" \'\'', ['set', '', '']],
+    ['echo "\\n\\r\\t\\b\\a\\\\\\"\\q"', ['echo', '\n\r\t\b\x07\\"q']],
+    ['echo "\\x41\\x7a\\xff\\x00\\xZZ\\x4"', ['echo', 'Az\xff\x00xZZx4']],
+    ['echo \'it\\\'s\' \'a\\b\'', ['echo', "it's", 'a\\b']],
+    ['echo a"b c"', ['echo', 'ab c']],
+    ["echo a'b c'", ['echo', 'ab c']],
+    ['echo "a"\tb', ['echo', 'a', 'b']],
+    ['echo "a"\x0bb', ['echo', 'a', 'b']], // \v after a closing quote counts as a blank (isspace)
+    ['echo a\x0bb\x0c', ['echo', 'a\x0bb\x0c']], // but does not end an unquoted argument
+    ['\x0b\x0cecho x', ['echo', 'x']],
+    ['echo a\rb', ['echo', 'a', 'b']],
+    ['echo \\x41 \\n', ['echo', '\\x41', '\\n']], // no escapes outside quotes
+    ['echo \\"a b"', ['echo', '\\a b']], // a quote opens even after a backslash
+    ['echo \xe9\xff', ['echo', '\xe9\xff']],
+    ['echo "abc', null],
+    ['echo "abc"d', null],
+    ["echo 'abc", null],
+    ["echo 'abc'd", null],
+    ['echo "abc\\"', null],
+    ['echo "abc\\', null],
+    ['"', null],
+  ];
+  it.each(quoting)('splits %j like sdssplitargs', (line, want) => {
+    const got = splitInlineArgs(b(line), 0, line.length);
+    expect(got).toEqual(want);
+    expect(got).toEqual(sdssplitargsModel(line));
+    const out = whole(line + '\r\n');
+    if (want === null) expect(out).toEqual({ cmds: [], error: ERR.protoUnbalancedQuotes });
+    else expect(out).toEqual({ cmds: [want], error: null });
+  });
+
+  it('delivers commands before an unbalanced line, then the error', () => {
+    expect(whole('PING\r\nECHO "x\r\nPING\r\n')).toEqual({ cmds: [['PING']], error: ERR.protoUnbalancedQuotes });
+  });
+});
+
+describe('protocol errors (texts from errors.ts)', () => {
+  const cases: [string, string, string[][]?][] = [
+    ['*\r\n', ERR.protoInvalidMultibulk],
+    ['*abc\r\n', ERR.protoInvalidMultibulk],
+    ['*01\r\n', ERR.protoInvalidMultibulk],
+    ['*-0\r\n', ERR.protoInvalidMultibulk],
+    ['*+1\r\n', ERR.protoInvalidMultibulk],
+    ['* 1\r\n', ERR.protoInvalidMultibulk],
+    ['*1 \r\n', ERR.protoInvalidMultibulk],
+    ['*1\n$4\r\nPING\r\n', ERR.protoInvalidMultibulk],
+    ['*2147483648\r\n', ERR.protoInvalidMultibulk],
+    ['*99999999999999999999\r\n', ERR.protoInvalidMultibulk],
+    ['*-9223372036854775809\r\n', ERR.protoInvalidMultibulk],
+    ['*1\r\nfoo\r\n', protoExpectedDollar('f')],
+    ['*1\r\n\r\n', protoExpectedDollar(' ')],
+    ['*1\r\n\n\r\n', protoExpectedDollar(' ')],
+    ['*1\r\n\xe9\r\n', protoExpectedDollar('\xe9')],
+    ['*1\r\n*1\r\n', protoExpectedDollar('*')],
+    ['*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n', protoExpectedDollar('f')],
+    ['*1\r\n$-1\r\n', ERR.protoInvalidBulk],
+    ['*1\r\n$\r\n', ERR.protoInvalidBulk],
+    ['*1\r\n$abc\r\n', ERR.protoInvalidBulk],
+    ['*1\r\n$01\r\n', ERR.protoInvalidBulk],
+    ['*1\r\n$-0\r\n', ERR.protoInvalidBulk],
+    ['*1\r\n$ 1\r\n', ERR.protoInvalidBulk],
+    ['*1\r\n$536870913\r\n', ERR.protoInvalidBulk],
+    ['*1\r\n$9223372036854775808\r\n', ERR.protoInvalidBulk],
+    ['PING\r\n*1\r\n$4\r\nPING\r\n*x\r\n', ERR.protoInvalidMultibulk, [['PING'], ['PING']]],
+    [resp('SET', 'a', 'b') + 'GET a\r\n' + '*2\r\n$3\r\nGET\r\n*1\r\n', protoExpectedDollar('*'), [['SET', 'a', 'b'], ['GET', 'a']]],
+  ];
+
+  it.each(cases)('%j', (input, text, before = []) => {
+    const buf = b(input);
+    const want = { cmds: before, error: text };
+    expect(whole(buf)).toEqual(want);
+    expect(redisModel([buf], DEFAULTS)).toEqual(want);
+    // Same outcome however the bytes are split (these inputs are far below the 64 KB rules).
+    const { cmds, error } = run(byteByByte(buf));
+    expect({ cmds, error }).toEqual(want);
+    for (let i = 1; i < buf.length; i++) {
+      const r = run(splitAt(buf, [i]));
+      expect({ cmds: r.cmds, error: r.error }).toEqual(want);
+    }
+  });
+
+  it('stops after an error: later feed() calls are ignored', () => {
+    const r = run([b('*1\r\nx\r\n'), b(resp('PING')), b('PING\r\n')]);
+    expect(r.cmds).toEqual([]);
+    expect(r.error).toBe(protoExpectedDollar('x'));
+    expect(r.parser.pendingBytes).toBe(0);
+  });
+
+  it('delivers the complete commands of the same chunk first, also when the error is a size limit', () => {
+    const r = run([b('PING\r\n' + resp('ECHO', 'a') + '*' + '9'.repeat(70_000))]);
+    expect(r.cmds).toEqual([['PING'], ['ECHO', 'a']]);
+    expect(r.error).toBe(ERR.protoTooBigMbulkCount);
+  });
+});
+
+describe('64 KB line limits', () => {
+  const L = 64 * 1024;
+
+  it('multibulk header without \\r: too big mbulk count string past 64 KB of buffered bytes', () => {
+    const r = run([b('*' + '1'.repeat(L - 1))]);
+    expect(r.error).toBeNull();
+    expect(r.parser.pendingBytes).toBe(L);
+    r.parser.feed(b('1'));
+    expect(r.error).toBe(ERR.protoTooBigMbulkCount);
+  });
+
+  it('bulk header without \\r: too big bulk count string (counted from the bulk header)', () => {
+    const r = run([b('*1\r\n'), b('$' + '1'.repeat(L - 1))]);
+    expect(r.error).toBeNull();
+    r.parser.feed(b('x'));
+    expect(r.error).toBe(ERR.protoTooBigBulkCount);
+    // The '$' check happens only once the line has ended.
+    expect(whole('*1\r\nx' + 'y'.repeat(L)).error).toBe(ERR.protoTooBigBulkCount);
+  });
+
+  it('inline line without \\n: too big inline request', () => {
+    const r = run([b('x'.repeat(L))]);
+    expect(r.error).toBeNull();
+    r.parser.feed(b('\r'));
+    expect(r.error).toBe(ERR.protoTooBigInline);
+  });
+
+  it('a \\r as the last buffered byte defers the check (Redis waits for the byte after it)', () => {
+    const r = run([b('*' + '1'.repeat(L + 10) + '\r')]);
+    expect(r.error).toBeNull();
+    r.parser.feed(b('\n'));
+    expect(r.error).toBe(ERR.protoInvalidMultibulk);
+  });
+
+  it('honours a smaller maxInlineLen', () => {
+    expect(whole('x'.repeat(11), { maxInlineLen: 10 }).error).toBe(ERR.protoTooBigInline);
+    expect(whole('x'.repeat(10), { maxInlineLen: 10 }).error).toBeNull();
+    expect(whole('*12345678901', { maxInlineLen: 10 }).error).toBe(ERR.protoTooBigMbulkCount);
+  });
+
+  it('a NUL before the line end hides the end forever (strchr), until the limit', () => {
+    // Header lines.
+    let r = run([b('*1\0\r\n$4\r\nPING\r\n')]);
+    expect(r).toMatchObject({ cmds: [], error: null });
+    expect(r.parser.pendingBytes).toBe(0); // such bytes are counted, not kept
+    r.parser.feed(Buffer.alloc(L, 0x0d));
+    expect(r.error).toBe(ERR.protoTooBigMbulkCount);
+    r = run([b('*1\r\n$3\0\r\nabc\r\n'), Buffer.alloc(L, 0x0a)]);
+    expect(r.error).toBe(ERR.protoTooBigBulkCount);
+    // Inline line.
+    r = run([b('PING\r\nPI\0NG\r\nPING\r\n')]);
+    expect(r).toMatchObject({ cmds: [['PING']], error: null });
+    r.parser.feed(Buffer.alloc(L, 0x0a));
+    expect(r.error).toBe(ERR.protoTooBigInline);
+    // NUL inside bulk data is ordinary data.
+    expect(whole(resp('ECHO', '\0\r\n\0'))).toEqual({ cmds: [['ECHO', '\0\r\n\0']], error: null });
+  });
+});
+
+describe('limits and huge headers', () => {
+  it('*2147483648 is invalid; counts above maxArgs fail without allocating', () => {
+    expect(whole('*2147483648\r\n').error).toBe(ERR.protoInvalidMultibulk);
+    expect(whole('*2147483647\r\n').error).toBe(PROTO_TOO_MANY_ARGS);
+    expect(whole('*1048577\r\n').error).toBe(PROTO_TOO_MANY_ARGS);
+    expect(whole('*3\r\n', { maxArgs: 2 }).error).toBe(PROTO_TOO_MANY_ARGS);
+    expect(whole(resp('a', 'b'), { maxArgs: 2 })).toEqual({ cmds: [['a', 'b']], error: null });
+    expect(whole('a b c\r\n', { maxArgs: 2 }).error).toBe(PROTO_TOO_MANY_INLINE_ARGS);
+  });
+
+  it('a huge count with maxArgs raised is accepted and waits without reserving anything', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const r = run([b('*2147483647\r\n$1\r\nx\r\n')], { maxArgs: 2147483647 });
+    expect(r).toMatchObject({ cmds: [], error: null });
+    expect(r.parser.pendingBytes).toBe(20);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('$536870913 is invalid; a bulk length above maxBulkLen is invalid', () => {
+    expect(whole('*1\r\n$536870913\r\n').error).toBe(ERR.protoInvalidBulk);
+    expect(whole('*1\r\n$11\r\n', { maxBulkLen: 10 }).error).toBe(ERR.protoInvalidBulk);
+    expect(whole(resp('x'.repeat(10)), { maxBulkLen: 10 }).cmds).toEqual([['x'.repeat(10)]]);
+  });
+
+  it('clamps maxBulkLen to the longest JS string', () => {
+    const max = bufferConstants.MAX_STRING_LENGTH;
+    expect(whole(`*1\r\n$${max + 1}\r\n`).error).toBe(ERR.protoInvalidBulk);
+    const r = run([b(`*1\r\n$${max}\r\n`)]);
+    expect(r.error).toBeNull();
+  });
+
+  it('$500000000 then nothing: no big allocation, pendingBytes is what arrived', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const head = '*2\r\n$3\r\nSET\r\n$500000000\r\n';
+    const r = run([b(head)]);
+    expect(r).toMatchObject({ cmds: [], error: null });
+    expect(r.parser.pendingBytes).toBe(head.length);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    for (let i = 0; i < 16; i++) r.parser.feed(chunk);
+    expect(r.parser.pendingBytes).toBe(head.length + 16 * 64 * 1024);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    expect(r.error).toBeNull();
+  });
+
+  it('assembles a large bulk that arrives in many chunks', () => {
+    const value = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < value.length; i++) value[i] = (i * 31 + 7) & 0xff;
+    const req = Buffer.concat([b(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, b('\r\n' + resp('PING'))]);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < req.length; i += 65536) chunks.push(req.subarray(i, i + 65536));
+    const r = run(chunks);
+    expect(r.error).toBeNull();
+    expect(r.cmds.length).toBe(2);
+    expect(r.cmds[0]![2]!.length).toBe(value.length);
+    expect(r.cmds[0]![2] === value.toString('latin1')).toBe(true);
+    expect(r.cmds[1]).toEqual(['PING']);
+    expect(r.parser.pendingBytes).toBe(0);
+  });
+});
+
+describe('split at every byte', () => {
+  const parts = [
+    resp('SET', 'key:1', 'value'),
+    'PING\r\n',
+    '*0\r\n',
+    resp('MSET', 'a', '\r\n', 'b', ''),
+    '  ECHO "x y" \'z\'\r\n',
+    '*-1\r\n',
+    '\r\n',
+    resp('ECHO', ALL_BYTES.slice(0, 64)),
+    '*1\r\n$4\r\nPINGxy',
+    'GET a\n',
+    resp('ECHO', ALL_BYTES.slice(200)),
+  ];
+  const all = b(parts.join(''));
+  const want = whole(all);
+
+  it('the reference outcome is right', () => {
+    expect(want.error).toBeNull();
+    expect(want.cmds).toEqual([
+      ['SET', 'key:1', 'value'],
+      ['PING'],
+      ['MSET', 'a', '\r\n', 'b', ''],
+      ['ECHO', 'x y', 'z'],
+      ['ECHO', ALL_BYTES.slice(0, 64)],
+      ['PING'],
+      ['GET', 'a'],
+      ['ECHO', ALL_BYTES.slice(200)],
+    ]);
+    expect(redisModel([all], DEFAULTS)).toEqual(want);
+  });
+
+  it('byte by byte', () => {
+    const r = run(byteByByte(all));
+    expect({ cmds: r.cmds, error: r.error }).toEqual(want);
+    expect(r.parser.pendingBytes).toBe(0);
+  });
+
+  it('every 2-way split', () => {
+    for (let i = 0; i <= all.length; i++) {
+      const r = run(splitAt(all, [i]));
+      expect({ cmds: r.cmds, error: r.error }).toEqual(want);
+    }
+  });
+
+  it('every 3-way split of a shorter buffer', () => {
+    const small = b(resp('SET', 'k', '\r\n') + 'PING\r\n' + '*0\r\n' + resp('GET', 'k'));
+    const w = whole(small);
+    expect(w.cmds.length).toBe(3);
+    for (let i = 0; i <= small.length; i++) {
+      for (let j = i; j <= small.length; j++) {
+        const r = run(splitAt(small, [i, j]));
+        expect({ cmds: r.cmds, error: r.error }).toEqual(w);
+      }
+    }
+  });
+
+  it('pendingBytes is the incomplete request only', () => {
+    const one = b(resp('SET', 'key', 'value'));
+    const r = run([Buffer.concat([one, one.subarray(0, 10)])]);
+    expect(r.cmds.length).toBe(1);
+    expect(r.parser.pendingBytes).toBe(10);
+    r.parser.feed(one.subarray(10));
+    expect(r.cmds.length).toBe(2);
+    expect(r.parser.pendingBytes).toBe(0);
+  });
+});
+
+describe('handlers', () => {
+  it('a throwing handler propagates out of feed() and stops the parser', () => {
+    let n = 0;
+    const p = new RequestParser({
+      onCommand() {
+        n++;
+        throw new Error('boom');
+      },
+      onProtocolError() {},
+    });
+    expect(() => p.feed(b('PING\r\nPING\r\n'))).toThrow('boom');
+    p.feed(b('PING\r\n'));
+    expect(n).toBe(1);
+  });
+
+  it('feed() from a handler is refused', () => {
+    const p: RequestParser = new RequestParser({
+      onCommand() {
+        p.feed(b('PING\r\n'));
+      },
+      onProtocolError() {},
+    });
+    expect(() => p.feed(b(resp('PING')))).toThrow(/handlers/);
+  });
+});
+
+describe('string2ll', () => {
+  const samples = [
+    '0', '1', '-1', '9', '10', '01', '-0', '-', '', '+1', ' 1', '1 ', '1a', 'a',
+    '2147483647', '2147483648', '9007199254740993', '9223372036854775807', '9223372036854775808',
+    '-9223372036854775808', '-9223372036854775809', '18446744073709551616', '99999999999999999999',
+    '-99999999999999999999', '00000000000000000001', '1'.repeat(21), '8999999999999999999', '-9223372036854775807',
+  ];
+  it.each(samples)('%j', (s) => {
+    const ref = string2llModel(s);
+    const got = parseLL(b(s), 0, s.length);
+    if (ref === null) expect(got).toBeNaN();
+    else if (ref >= -(2n ** 53n) && ref <= 2n ** 53n) expect(got).toBe(Number(ref));
+    else expect(Math.sign(got)).toBe(Math.sign(Number(ref)));
+  });
+});
+
+describe('fuzz (seeded, bounded)', () => {
+  const alphabet = '*$\r\n0123456789-+ "\'\\xaAfF\t\0';
+  function randomInput(rnd: () => number): Buffer {
+    const pieces: string[] = [];
+    const n = 1 + Math.floor(rnd() * 6);
+    for (let i = 0; i < n; i++) {
+      const k = rnd();
+      if (k < 0.35) {
+        const args = Array.from({ length: Math.floor(rnd() * 4) }, () =>
+          String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 6) }, () => Math.floor(rnd() * 256))),
+        );
+        pieces.push(resp(...args));
+      } else if (k < 0.55) {
+        pieces.push(Array.from({ length: Math.floor(rnd() * 12) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('') + '\r\n');
+      } else if (k < 0.75) {
+        pieces.push(Array.from({ length: Math.floor(rnd() * 20) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(''));
+      } else if (k < 0.85) {
+        pieces.push(String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 20) }, () => Math.floor(rnd() * 256))));
+      } else {
+        pieces.push(['*0\r\n', '*-1\r\n', 'PING\r\n', '*1\r\n', '$3\r\n', '\r\n', '"a b"\n'][Math.floor(rnd() * 7)]!);
+      }
+    }
+    const buf = b(pieces.join(''));
+    // Mutate a few bytes.
+    const m = Math.floor(rnd() * 3);
+    for (let i = 0; i < m && buf.length > 0; i++) buf[Math.floor(rnd() * buf.length)] = Math.floor(rnd() * 256);
+    return buf;
+  }
+  function randomCuts(rnd: () => number, len: number): number[] {
+    const cuts: number[] = [];
+    const k = Math.floor(rnd() * 5);
+    for (let i = 0; i < k; i++) cuts.push(Math.floor(rnd() * (len + 1)));
+    return cuts.sort((x, y) => x - y);
+  }
+
+  it('matches the Redis model with default limits, whole and split, and never throws', () => {
+    const rnd = prng(0xc0ffee);
+    let errors = 0;
+    let commands = 0;
+    for (let iter = 0; iter < 3000; iter++) {
+      const input = randomInput(rnd);
+      const want = redisModel([input], DEFAULTS);
+      const got = run([input]);
+      expect({ cmds: got.cmds, error: got.error }, JSON.stringify(input.toString('latin1'))).toEqual(want);
+      const chunks = splitAt(input, randomCuts(rnd, input.length));
+      const split = run(chunks);
+      expect({ cmds: split.cmds, error: split.error }).toEqual(want);
+      if (iter % 10 === 0) {
+        const bb = run(byteByByte(input));
+        expect({ cmds: bb.cmds, error: bb.error }).toEqual(want);
+      }
+      if (want.error) errors++;
+      commands += want.cmds.length;
+    }
+    // The generator exercises both outcomes.
+    expect(errors).toBeGreaterThan(300);
+    expect(commands).toBeGreaterThan(1000);
+  });
+
+  it('matches the Redis model chunk for chunk with tiny limits', () => {
+    const rnd = prng(42);
+    const limits = { maxBulkLen: 4, maxInlineLen: 6, maxArgs: 3 };
+    const seen = new Set<string>();
+    for (let iter = 0; iter < 3000; iter++) {
+      const input = randomInput(rnd);
+      const chunks = splitAt(input, randomCuts(rnd, input.length));
+      const want = redisModel(chunks, limits);
+      const got = run(chunks, limits);
+      expect({ cmds: got.cmds, error: got.error }, JSON.stringify(chunks.map((c) => c.toString('latin1')))).toEqual(want);
+      if (want.error) seen.add(want.error.startsWith("ERR Protocol error: expected '$'") ? 'dollar' : want.error);
+    }
+    // Every rule was hit at least once.
+    expect([...seen].sort()).toEqual(
+      [
+        ERR.protoInvalidBulk,
+        ERR.protoInvalidMultibulk,
+        ERR.protoTooBigBulkCount,
+        ERR.protoTooBigInline,
+        ERR.protoTooBigMbulkCount,
+        ERR.protoUnbalancedQuotes,
+        PROTO_TOO_MANY_INLINE_ARGS,
+        'dollar',
+      ].sort(),
+    );
+  });
+
+  it('random bytes: never throws, at most one error and nothing after it', () => {
+    const rnd = prng(7);
+    for (let iter = 0; iter < 500; iter++) {
+      const len = Math.floor(rnd() * 400);
+      const buf = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) buf[i] = Math.floor(rnd() * 256);
+      // run() throws if anything is emitted after an error.
+      const r = run(splitAt(buf, randomCuts(rnd, len)));
+      expect(r.parser.pendingBytes).toBeLessThanOrEqual(len);
+    }
+  });
+});
