@@ -90,6 +90,33 @@ export class Keyspace {
     return true;
   }
 
+  /**
+   * RENAME: moves the value and TTL of `from` to `to`, replacing `to`.
+   * Callers have checked that `from` is live and the two names differ.
+   */
+  rename(from: string, to: string): void {
+    const v = this.data.get(from);
+    if (v === undefined) return;
+    const at = this.expires.get(from);
+    this.delete(to);
+    this.set(to, v);
+    if (at !== undefined) this.setExpire(to, at);
+    this.delete(from);
+  }
+
+  /**
+   * COPY: `to` gets the value and TTL of `from`, replacing whatever it held.
+   * String values are immutable JS strings, so sharing them is a copy; a
+   * mutable value type must be duplicated here.
+   */
+  copy(from: string, to: string): void {
+    const v = this.data.get(from);
+    if (v === undefined) return;
+    const at = this.expires.get(from);
+    this.set(to, v);
+    if (at !== undefined) this.setExpire(to, at);
+  }
+
   flush(): void {
     this.data.clear();
     this.expires.clear();

@@ -73,3 +73,25 @@ export function movedError(slot: number, host: string, port: number): string {
 export function invalidExpireError(cmd: string): string {
   return `ERR invalid expire time in '${cmd}' command`;
 }
+
+/** String and keyspace command errors (t_string.c, db.c, expire.c). */
+export const KEYSPACE_ERR = {
+  invalidCursor: 'ERR invalid cursor',
+  decrementOverflow: 'ERR decrement would overflow',
+  copyAcrossDbs: 'ERR Copying to another database is not allowed in cluster mode',
+} as const;
+
+/**
+ * `ERR Unsupported option xy` (expire.c parseExtendedExpireArgumentsOrReply):
+ * printed with %s, so the option stops at its first NUL byte, and
+ * addReplyErrorFormat turns CR and LF into spaces.
+ */
+export function unsupportedOptionError(opt: string): string {
+  const z = opt.indexOf('\0');
+  return 'ERR Unsupported option ' + (z < 0 ? opt : opt.slice(0, z)).replace(/[\r\n]/g, ' ');
+}
+
+/** `ERR value is out of range, value must between -2147483648 and 2147483647` (object.c getRangeLongFromObjectOrReply). */
+export function valueOutOfRangeError(min: number | bigint, max: number | bigint): string {
+  return `ERR value is out of range, value must between ${min} and ${max}`;
+}

@@ -1,0 +1,283 @@
+/**
+ * Generic keyspace commands (redis/src/db.c and expire.c, 7.0.15): DEL,
+ * EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, the EXPIRE family,
+ * TTL family, PERSIST, TOUCH, DBSIZE, FLUSHALL/FLUSHDB.
+ *
+ * Writes use getForWrite (an expired key is deleted deterministically, with
+ * ctx.now from the log entry); reads use get and never mutate. raftis has a
+ * single database and speaks the cluster protocol, so COPY ... DB answers as
+ * Redis in cluster mode does.
+ */
+import { globMatch } from '../keyspace/glob.js';
+import {
+  ERR,
+  KEYSPACE_ERR,
+  invalidExpireError,
+  unsupportedOptionError,
+  valueOutOfRangeError,
+} from '../server/errors.js';
+import { LLONG_MAX, LLONG_MIN, big, parseScanCursor, string2ll, wrapInt64 } from '../util/number.js';
+import { isOpt } from './options.js';
+import type { Ctx, DataHandler } from './types.js';
+
+/** server.dbnum's default: COPY ... DB accepts 0..15 before the cluster-mode check. */
+const DBNUM = 16;
+const INT_MIN = -2147483648;
+const INT_MAX = 2147483647;
+
+/** DEL and UNLINK: keys deleted, expired ones not counted. */
+const del: DataHandler = (ctx, argv) => {
+  const { db, now } = ctx;
+  let n = 0;
+  for (let j = 1; j < argv.length; j++) {
+    const key = argv[j]!;
+    if (db.getForWrite(key, now) !== undefined && db.delete(key)) n++;
+  }
+  ctx.w.int(n);
+};
+
+/** EXISTS and TOUCH: live keys, counted once per argument. */
+const exists: DataHandler = (ctx, argv) => {
+  const { db, now } = ctx;
+  let n = 0;
+  for (let j = 1; j < argv.length; j++) if (db.get(argv[j]!, now) !== undefined) n++;
+  ctx.w.int(n);
+};
+
+function renameGeneric(ctx: Ctx, argv: string[], nx: boolean): void {
+  const { db, now, w } = ctx;
+  const src = argv[1]!;
+  const dst = argv[2]!;
+  if (db.getForWrite(src, now) === undefined) return w.error(ERR.nokey);
+  if (src === dst) return nx ? w.int(0) : w.ok();
+  if (db.getForWrite(dst, now) !== undefined && nx) return w.int(0);
+  db.rename(src, dst);
+  if (nx) w.int(1);
+  else w.ok();
+}
+
+// expire.c flags.
+const E_NX = 1;
+const E_XX = 2;
+const E_GT = 4;
+const E_LT = 8;
+
+const LLONG_MAX_DIV_1000 = LLONG_MAX / 1000n;
+const LLONG_MIN_DIV_1000 = LLONG_MIN / 1000n; // truncates toward zero, as C does
+
+/**
+ * expireGenericCommand. `basetime` is ctx.now for EXPIRE/PEXPIRE and 0 for
+ * the *AT forms. Options are parsed before the time, as in Redis. A time
+ * already past deletes the key (and answers 1).
+ */
+function expireGeneric(ctx: Ctx, argv: string[], relative: boolean, seconds: boolean, cmd: string): void {
+  const { db, now, w } = ctx;
+  let flags = 0;
+  for (let j = 3; j < argv.length; j++) {
+    const opt = argv[j]!;
+    if (isOpt(opt, 'nx')) flags |= E_NX;
+    else if (isOpt(opt, 'xx')) flags |= E_XX;
+    else if (isOpt(opt, 'gt')) flags |= E_GT;
+    else if (isOpt(opt, 'lt')) flags |= E_LT;
+    else return w.error(unsupportedOptionError(opt));
+  }
+  if (flags & E_NX && flags & (E_XX | E_GT | E_LT)) return w.error(ERR.expireOptionsNXandOthers);
+  if (flags & E_GT && flags & E_LT) return w.error(ERR.expireOptionsGTandLT);
+
+  const v = string2ll(argv[2]!);
+  if (v === null) return w.error(ERR.notInteger);
+  let when: number;
+  if (typeof v === 'number' && Number.isSafeInteger((seconds ? v * 1000 : v) + (relative ? now : 0))) {
+    when = (seconds ? v * 1000 : v) + (relative ? now : 0);
+  } else {
+    let b = big(v);
+    if (seconds) {
+      if (b > LLONG_MAX_DIV_1000 || b < LLONG_MIN_DIV_1000) return w.error(invalidExpireError(cmd));
+      b *= 1000n;
+    }
+    const base = relative ? BigInt(now) : 0n;
+    if (b > LLONG_MAX - base) return w.error(invalidExpireError(cmd));
+    // Kept as a double: exact up to 2^53 ms, rounded beyond (see expireMilliseconds in string.ts).
+    when = Number(b + base);
+  }
+
+  const key = argv[1]!;
+  if (db.getForWrite(key, now) === undefined) return w.int(0);
+  if (flags) {
+    const cur = db.expireAt(key);
+    if (flags & E_NX && cur !== undefined) return w.int(0);
+    if (flags & E_XX && cur === undefined) return w.int(0);
+    // No TTL counts as an infinite one: never "greater than" it, always "less than".
+    if (flags & E_GT && (cur === undefined || when <= cur)) return w.int(0);
+    if (flags & E_LT && cur !== undefined && when >= cur) return w.int(0);
+  }
+  if (when <= now) db.delete(key);
+  else db.setExpire(key, when);
+  w.int(1);
+}
+
+/** ttlGenericCommand: -2 no key, -1 no TTL, else the TTL (or absolute time), seconds rounded to nearest. */
+function ttlGeneric(ctx: Ctx, key: string, ms: boolean, abs: boolean): void {
+  const { db, now, w } = ctx;
+  if (db.get(key, now) === undefined) return w.int(-2);
+  const at = db.expireAt(key);
+  if (at === undefined) return w.int(-1);
+  let ttl = abs ? at : at - now;
+  if (ttl < 0) ttl = 0;
+  if (ms) return w.int(Number.isSafeInteger(ttl) ? ttl : BigInt(ttl));
+  if (Number.isSafeInteger(ttl + 500)) return w.int(Math.trunc((ttl + 500) / 1000));
+  // (ttl+500)/1000 in long long: wraps past LLONG_MAX, then divides truncating toward zero.
+  w.int(wrapInt64(BigInt(ttl) + 500n) / 1000n);
+}
+
+function flushGeneric(ctx: Ctx, argv: string[]): void {
+  if (!(argv.length === 1 || (argv.length === 2 && (isOpt(argv[1]!, 'sync') || isOpt(argv[1]!, 'async'))))) {
+    return ctx.w.error(ERR.syntax);
+  }
+  ctx.db.flush();
+  ctx.w.ok();
+}
+
+export const keyspaceCommands: Record<string, DataHandler> = {
+  del,
+  unlink: del,
+  exists,
+  touch: exists,
+
+  type(ctx, argv) {
+    ctx.w.simple(ctx.db.type(argv[1]!, ctx.now));
+  },
+
+  keys(ctx, argv) {
+    const { db, now } = ctx;
+    const pattern = argv[1]!;
+    const all = pattern === '*';
+    const out: string[] = [];
+    for (const key of db.keys()) {
+      if ((all || globMatch(pattern, key)) && !db.isExpired(key, now)) out.push(key);
+    }
+    ctx.w.bulkArray(out);
+  },
+
+  scan(ctx, argv) {
+    const { db, now, w } = ctx;
+    const cursor = parseScanCursor(argv[1]!);
+    if (cursor === null) return w.error(KEYSPACE_ERR.invalidCursor);
+    let count = 10;
+    let pattern: string | undefined;
+    let typeName: string | undefined;
+    for (let i = 2; i < argv.length; ) {
+      const opt = argv[i]!;
+      const more = argv.length - i >= 2;
+      if (isOpt(opt, 'count') && more) {
+        const c = string2ll(argv[i + 1]!);
+        if (c === null) return w.error(ERR.notInteger);
+        if (c < 1) return w.error(ERR.syntax);
+        count = typeof c === 'number' ? c : Number.MAX_SAFE_INTEGER;
+        i += 2;
+      } else if (isOpt(opt, 'match') && more) {
+        const p = argv[i + 1]!;
+        pattern = p === '*' ? undefined : p;
+        i += 2;
+      } else if (isOpt(opt, 'type') && more) {
+        typeName = argv[i + 1]!;
+        i += 2;
+      } else {
+        return w.error(ERR.syntax);
+      }
+    }
+    const keys: string[] = [];
+    // Cursors above 2^53 were never handed out: Keyspace.scan restarts on them.
+    const next = db.scan(cursor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(cursor) : -1, count, (key) => {
+      if (pattern !== undefined && !globMatch(pattern, key)) return;
+      if (db.isExpired(key, now)) return;
+      if (typeName !== undefined && !isOpt(typeName, db.type(key, now))) return;
+      keys.push(key);
+    });
+    w.arrayHeader(2);
+    w.bulk(String(next));
+    w.bulkArray(keys);
+  },
+
+  randomkey(ctx) {
+    const k = ctx.db.randomKey(ctx.now);
+    if (k === undefined) ctx.w.nil();
+    else ctx.w.bulk(k);
+  },
+
+  rename(ctx, argv) {
+    renameGeneric(ctx, argv, false);
+  },
+
+  renamenx(ctx, argv) {
+    renameGeneric(ctx, argv, true);
+  },
+
+  copy(ctx, argv) {
+    const { db, now, w } = ctx;
+    let replace = false;
+    let dbid = 0;
+    for (let j = 3; j < argv.length; j++) {
+      const opt = argv[j]!;
+      if (isOpt(opt, 'replace')) {
+        replace = true;
+      } else if (isOpt(opt, 'db') && argv.length - j - 1 >= 1) {
+        const id = string2ll(argv[j + 1]!);
+        if (id === null) return w.error(ERR.notInteger);
+        if (id < INT_MIN || id > INT_MAX) return w.error(valueOutOfRangeError(INT_MIN, INT_MAX));
+        dbid = Number(id);
+        if (dbid < 0 || dbid >= DBNUM) return w.error(ERR.selectDbOutOfRange);
+        j++;
+      } else {
+        return w.error(ERR.syntax);
+      }
+    }
+    if (dbid !== 0) return w.error(KEYSPACE_ERR.copyAcrossDbs);
+    const src = argv[1]!;
+    const dst = argv[2]!;
+    if (src === dst) return w.error(ERR.sameobject);
+    if (db.getForWrite(src, now) === undefined) return w.int(0);
+    if (db.getForWrite(dst, now) !== undefined && !replace) return w.int(0);
+    db.copy(src, dst);
+    w.int(1);
+  },
+
+  expire(ctx, argv) {
+    expireGeneric(ctx, argv, true, true, 'expire');
+  },
+  pexpire(ctx, argv) {
+    expireGeneric(ctx, argv, true, false, 'pexpire');
+  },
+  expireat(ctx, argv) {
+    expireGeneric(ctx, argv, false, true, 'expireat');
+  },
+  pexpireat(ctx, argv) {
+    expireGeneric(ctx, argv, false, false, 'pexpireat');
+  },
+
+  ttl(ctx, argv) {
+    ttlGeneric(ctx, argv[1]!, false, false);
+  },
+  pttl(ctx, argv) {
+    ttlGeneric(ctx, argv[1]!, true, false);
+  },
+  expiretime(ctx, argv) {
+    ttlGeneric(ctx, argv[1]!, false, true);
+  },
+  pexpiretime(ctx, argv) {
+    ttlGeneric(ctx, argv[1]!, true, true);
+  },
+
+  persist(ctx, argv) {
+    const key = argv[1]!;
+    if (ctx.db.getForWrite(key, ctx.now) === undefined) return ctx.w.int(0);
+    ctx.w.int(ctx.db.persist(key) ? 1 : 0);
+  },
+
+  dbsize(ctx) {
+    ctx.w.int(ctx.db.size);
+  },
+
+  flushall: flushGeneric,
+  flushdb: flushGeneric,
+};

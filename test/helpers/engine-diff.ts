@@ -1,0 +1,208 @@
+/**
+ * Differential testing: the same command script is sent to a real
+ * redis-server and to the in-process Engine, in RESP2 and in RESP3, and the
+ * raw replies are compared byte for byte (or as sets, or with a tolerance
+ * where the reply depends on time or on hash order).
+ */
+import { Engine } from './engine.js';
+import { RawClient } from './raw-client.js';
+import { startRedisServer, type RedisServer } from './redis-server.js';
+
+export type Compare =
+  /** byte for byte */
+  | 'exact'
+  /** arrays compared as sorted multisets (KEYS); other replies exactly */
+  | 'set'
+  /** integer replies within `tolerance`; anything else exactly */
+  | { tolerance: number };
+
+export interface CmdStep {
+  cmd: string[];
+  cmp?: Compare;
+}
+/** Iterate SCAN (with these options) to cursor 0 on both sides and compare the union of keys. */
+export interface ScanAllStep {
+  scanAll: string[];
+}
+/** Create a list under `key` on redis-server; on the engine, store a non-string value there. Replies not compared. */
+export interface ForeignStep {
+  foreign: string;
+}
+/** Sent to redis-server only (the engine cannot express it); reply not compared. */
+export interface RedisOnlyStep {
+  redisOnly: string[];
+}
+export type Step = string[] | CmdStep | ScanAllStep | ForeignStep | RedisOnlyStep;
+
+export interface Mismatch {
+  proto: 2 | 3;
+  step: number;
+  cmd: string;
+  redis: string;
+  raftis: string;
+}
+
+export interface RunResult {
+  mismatches: Mismatch[];
+  /** Replies compared. */
+  compared: number;
+}
+
+/** A parsed RESP reply, for the loose comparisons. */
+export type Reply = { t: string; v: string } | { t: string; items: Reply[] };
+
+export function parseReply(raw: string, pos = 0): [Reply, number] {
+  const nl = raw.indexOf('\r\n', pos);
+  if (nl < 0) throw new Error(`incomplete reply ${JSON.stringify(raw)}`);
+  const t = raw[pos]!;
+  const head = raw.slice(pos + 1, nl);
+  let p = nl + 2;
+  switch (t) {
+    case '$':
+    case '=':
+    case '!': {
+      const n = Number(head);
+      if (n < 0) return [{ t: 'nil', v: '' }, p];
+      return [{ t, v: raw.slice(p, p + n) }, p + n + 2];
+    }
+    case '*':
+    case '~':
+    case '>':
+    case '%':
+    case '|': {
+      const n = Number(head);
+      if (n < 0) return [{ t: 'nil', v: '' }, p];
+      const count = t === '%' || t === '|' ? 2 * n : n;
+      const items: Reply[] = [];
+      for (let i = 0; i < count; i++) {
+        const [r, q] = parseReply(raw, p);
+        items.push(r);
+        p = q;
+      }
+      return [{ t, items }, p];
+    }
+    default:
+      return [{ t, v: head }, p];
+  }
+}
+
+function canonical(r: Reply, sortArrays: boolean): string {
+  if ('items' in r) {
+    const parts = r.items.map((x) => canonical(x, sortArrays));
+    if (sortArrays) parts.sort();
+    return r.t + '[' + parts.join(',') + ']';
+  }
+  return r.t + JSON.stringify(r.v);
+}
+
+function show(args: readonly string[]): string {
+  return args.map((a) => (/^[\x21-\x7e]*$/.test(a) && a.length > 0 && a.length < 60 ? a : JSON.stringify(a.length > 60 ? a.slice(0, 60) + '…' : a))).join(' ');
+}
+
+function same(a: string, b: string, cmp: Compare): boolean {
+  if (a === b) return true;
+  if (cmp === 'exact') return false;
+  if (cmp === 'set') {
+    return canonical(parseReply(a)[0], true) === canonical(parseReply(b)[0], true);
+  }
+  if (a.startsWith(':') && b.startsWith(':')) {
+    return Math.abs(Number(a.slice(1, -2)) - Number(b.slice(1, -2))) <= cmp.tolerance;
+  }
+  // RESP2 doubles/bulk numbers (e.g. PTTL is an integer; keep this for completeness).
+  return false;
+}
+
+const MAX_SCAN_CALLS = 10_000;
+
+export class Differential {
+  private constructor(
+    readonly redis: RedisServer,
+    private readonly c2: RawClient,
+    private readonly c3: RawClient,
+  ) {}
+
+  /** Starts redis-server (with extra args) and opens one RESP2 and one RESP3 connection. */
+  static async start(extraArgs: string[] = []): Promise<Differential> {
+    const redis = await startRedisServer(extraArgs);
+    try {
+      const c2 = await RawClient.connect(redis.port);
+      const c3 = await RawClient.connect(redis.port);
+      const hello = await c3.call('HELLO', '3');
+      if (!hello.startsWith('%')) throw new Error(`HELLO 3 failed: ${hello}`);
+      return new Differential(redis, c2, c3);
+    } catch (e) {
+      await redis.stop();
+      throw e;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.c2.close();
+    this.c3.close();
+    await this.redis.stop();
+  }
+
+  /** The RESP2 connection, for setup that is not compared. */
+  get client(): RawClient {
+    return this.c2;
+  }
+
+  /** Runs `steps` on a flushed redis-server and a fresh engine in the given protocol. */
+  async run(steps: readonly Step[], proto: 2 | 3, engine = new Engine({ proto })): Promise<RunResult> {
+    const client = proto === 2 ? this.c2 : this.c3;
+    engine.proto = proto;
+    await client.call('FLUSHALL');
+    const mismatches: Mismatch[] = [];
+    let compared = 0;
+    const record = (step: number, cmd: string, redis: string, raftis: string): void => {
+      mismatches.push({ proto, step, cmd, redis, raftis });
+    };
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
+      if (Array.isArray(s) || 'cmd' in s) {
+        const cmd = Array.isArray(s) ? s : s.cmd;
+        const cmp = Array.isArray(s) ? 'exact' : (s.cmp ?? 'exact');
+        const r = await client.call(...cmd);
+        const e = engine.call(...cmd);
+        compared++;
+        if (!same(r, e, cmp)) record(i, show(cmd), r, e);
+      } else if ('foreign' in s) {
+        const r = await client.call('RPUSH', s.foreign, 'x');
+        if (!r.startsWith(':')) throw new Error(`RPUSH ${s.foreign}: ${r}`);
+        engine.injectForeign(s.foreign);
+      } else if ('redisOnly' in s) {
+        await client.call(...s.redisOnly);
+      } else {
+        const [r, e] = await Promise.all([this.scanAll(client, s.scanAll), Promise.resolve(scanAllEngine(engine, s.scanAll))]);
+        compared++;
+        if (r !== e) record(i, 'SCAN* ' + show(s.scanAll), r, e);
+      }
+    }
+    return { mismatches, compared };
+  }
+
+  private async scanAll(client: RawClient, opts: string[]): Promise<string> {
+    return scanAllWith((cursor) => client.call('SCAN', cursor, ...opts));
+  }
+}
+
+function scanAllEngine(engine: Engine, opts: string[]): Promise<string> {
+  return scanAllWith((cursor) => Promise.resolve(engine.call('SCAN', cursor, ...opts)));
+}
+
+/** Full SCAN iteration: the sorted, de-duplicated keys; or the first non-array reply (an error) as is. */
+async function scanAllWith(call: (cursor: string) => Promise<string>): Promise<string> {
+  let cursor = '0';
+  const keys = new Set<string>();
+  for (let n = 0; n < MAX_SCAN_CALLS; n++) {
+    const raw = await call(cursor);
+    const [r] = parseReply(raw);
+    if (!('items' in r)) return raw;
+    const [c, list] = r.items as [Reply, Reply];
+    if ('items' in c || !('items' in list)) throw new Error(`bad SCAN reply ${JSON.stringify(raw)}`);
+    for (const k of list.items) if (!('items' in k)) keys.add(k.v);
+    cursor = c.v;
+    if (cursor === '0') return JSON.stringify([...keys].sort());
+  }
+  throw new Error('SCAN did not finish');
+}

@@ -1,0 +1,100 @@
+/**
+ * A tiny in-process command runner for tests: argv in, raw reply bytes out,
+ * with the same arity checks and error texts as the server's dispatcher but
+ * no network, no Raft. Read commands run against a keyspace that throws if
+ * they try to mutate it (the determinism rule: reads never change state).
+ */
+import { loadGeneratedCommands } from '../../src/commands/generated-table.js';
+import { keyspaceCommands } from '../../src/commands/keyspace.js';
+import { stringCommands } from '../../src/commands/string.js';
+import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
+import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
+import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
+import { arityError, unknownCommandError } from '../../src/server/errors.js';
+import { replyEnd } from './raw-client.js';
+
+const handlers: Record<string, DataHandler> = { ...stringCommands, ...keyspaceCommands };
+const metas = new Map<string, CommandMeta>();
+for (const [name, g] of loadGeneratedCommands()) metas.set(name, g.meta);
+
+/** A Keyspace whose mutators throw while a read command runs. */
+export class GuardedKeyspace extends Keyspace {
+  readOnly = false;
+  private check(op: string): void {
+    if (this.readOnly) throw new Error(`read command mutated the keyspace (${op})`);
+  }
+  override set(key: string, value: Value, keepTtl = false): void {
+    this.check('set');
+    super.set(key, value, keepTtl);
+  }
+  override setExpire(key: string, at: number): void {
+    this.check('setExpire');
+    super.setExpire(key, at);
+  }
+  override persist(key: string): boolean {
+    this.check('persist');
+    return super.persist(key);
+  }
+  override delete(key: string): boolean {
+    this.check('delete');
+    return super.delete(key);
+  }
+  override flush(): void {
+    this.check('flush');
+    super.flush();
+  }
+}
+
+/**
+ * A value of a type the keyspace cannot hold yet (lists, hashes…), for
+ * WRONGTYPE tests: handlers must refuse anything that is not a string.
+ */
+export const FOREIGN_VALUE = { foreign: 'list' } as unknown as Value;
+
+export interface EngineOptions {
+  proto?: Proto;
+  /** The clock for ctx.now (reads and writes alike); Date.now by default. */
+  clock?: () => number;
+}
+
+export class Engine {
+  readonly db = new GuardedKeyspace();
+  proto: Proto;
+  clock: () => number;
+
+  constructor(opts: EngineOptions = {}) {
+    this.proto = opts.proto ?? 2;
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** Runs one command and returns its raw RESP reply. */
+  call(...argv: string[]): string {
+    const w = new RespWriter(this.proto);
+    const name = (argv[0] ?? '').toLowerCase();
+    const meta = metas.get(name);
+    const handler = handlers[name];
+    if (meta === undefined || handler === undefined) {
+      w.error(unknownCommandError(argv));
+      return w.take();
+    }
+    if ((meta.arity > 0 && argv.length !== meta.arity) || argv.length < -meta.arity) {
+      w.error(arityError(name));
+      return w.take();
+    }
+    const write = meta.flags.has('write');
+    this.db.readOnly = !write;
+    try {
+      handler({ db: this.db, now: this.clock(), index: 0, w }, argv);
+    } finally {
+      this.db.readOnly = false;
+    }
+    const out = w.take();
+    if (out.length === 0 || replyEnd(out, 0) !== out.length) throw new Error(`${name} must write exactly one reply, wrote ${JSON.stringify(out)}`);
+    return out;
+  }
+
+  /** Stores a non-string value under key (what LPUSH would create in Redis). */
+  injectForeign(key: string): void {
+    this.db.set(key, FOREIGN_VALUE);
+  }
+}
