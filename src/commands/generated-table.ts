@@ -3,7 +3,8 @@
  * (scripts/gen-command-table.mjs → generated/redis-commands.json) and
  * replays COMMAND INFO / COMMAND DOCS entries from it in either protocol.
  */
-import { createRequire } from 'node:module';
+import generatedJson from './generated/redis-commands.json' with { type: 'json' };
+import extraJson from './extra-commands.json' with { type: 'json' };
 import type { RespWriter } from '../server/resp-writer.js';
 import type { CommandMeta } from './types.js';
 
@@ -23,8 +24,21 @@ interface Generated {
   commands: Record<string, { info: Tree[]; docs: Tree }>;
 }
 
-const require = createRequire(import.meta.url);
-const generated = require('./generated/redis-commands.json') as Generated;
+// Deep-copied: the extras are spliced in below and the JSON modules stay pristine.
+const generated = structuredClone(generatedJson) as unknown as Generated;
+const extra = extraJson as unknown as { subcommands: Record<string, { info: Tree[]; docs: Tree }[]> };
+
+// Splice the hand-written subcommands into their containers' INFO and DOCS.
+for (const [container, subs] of Object.entries(extra.subcommands)) {
+  const g = generated.commands[container];
+  if (!g) throw new Error(`extra-commands.json: unknown container ${container}`);
+  for (const sub of subs) {
+    (g.info[9] as Tree[]).push(sub.info);
+    const docs = g.docs as { map: [Tree, Tree][] };
+    const entry = docs.map.find(([k]) => k === 'subcommands');
+    (entry![1] as { map: [Tree, Tree][] }).map.push([sub.info[0]!, sub.docs]);
+  }
+}
 
 export function writeTree(w: RespWriter, t: Tree): void {
   if (t === null) return w.nil();
@@ -76,7 +90,9 @@ export function loadGeneratedCommands(): Map<string, GeneratedCommand> {
   const out = new Map<string, GeneratedCommand>();
   for (const [name, { info, docs }] of Object.entries(generated.commands)) {
     const subcommands = new Map<string, { meta: CommandMeta; info: Tree[] }>();
-    const subs = (info[9] ?? []) as Tree[][];
+    // Redis sends the subcommand list as an array, or an empty set when there is none.
+    const rawSubs = info[9];
+    const subs = (Array.isArray(rawSubs) ? rawSubs : []) as Tree[][];
     for (const sub of subs) {
       const m = metaOf(sub);
       subcommands.set(m.name.slice(m.name.indexOf('|') + 1), { meta: m, info: sub });

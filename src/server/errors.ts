@@ -74,6 +74,45 @@ export function invalidExpireError(cmd: string): string {
   return `ERR invalid expire time in '${cmd}' command`;
 }
 
+/** Connection and server command texts (server.c / networking.c / config.c / acl.c). */
+export const ERR_CONN = {
+  helloProtoNotInteger: 'ERR Protocol version is not an integer or out of range',
+  noproto: 'NOPROTO unsupported protocol version',
+  wrongpass: 'WRONGPASS invalid username-password pair or user is disabled.',
+  authNoPassword:
+    'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+  clientNameChars: 'ERR Client names cannot contain spaces, newlines or special characters.',
+  getkeysInvalidCommand: 'ERR Invalid command specified',
+  getkeysInvalidArgs: 'ERR Invalid number of arguments specified for command',
+  getkeysNoKeys: 'ERR The command has no key arguments',
+  noSuchClient: 'ERR No such client',
+} as const;
+
+/** `ERR Syntax error in HELLO option 'x'` */
+export function helloSyntaxError(opt: string): string {
+  return `ERR Syntax error in HELLO option '${opt}'`;
+}
+
+/** `ERR Unknown option or number of arguments for CONFIG SET - 'x'` */
+export function configSetUnknown(name: string): string {
+  return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
+}
+
+/** `ERR CONFIG SET failed (possibly related to argument 'x') - reason` */
+export function configSetFailed(name: string, reason: string): string {
+  return `ERR CONFIG SET failed (possibly related to argument '${name}') - ${reason}`;
+}
+
+/** CLIENT SETINFO (Redis 7.2): `ERR lib-name cannot contain spaces, newlines or special characters.` */
+export function clientAttrChars(attr: string): string {
+  return `ERR ${attr} cannot contain spaces, newlines or special characters.`;
+}
+
+/** `ERR Unrecognized option 'x'` */
+export function unrecognizedOption(opt: string): string {
+  return `ERR Unrecognized option '${opt}'`;
+}
+
 /** String and keyspace command errors (t_string.c, db.c, expire.c). */
 export const KEYSPACE_ERR = {
   invalidCursor: 'ERR invalid cursor',

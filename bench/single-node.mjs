@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Side by side, in one run: raftis single node vs redis-server with
+// --appendonly yes --appendfsync always (every write fsynced before its reply,
+// the durability raftis gives). redis-benchmark -c 50 -r 100000 -d 16, SET and
+// GET at -P 1 and -P 16; then RSS with 1M keys of 16-byte values.
+// Usage: npm run build && node bench/single-node.mjs [requests]
+import os from 'node:os';
+import { loadKeys, ratio, redisBenchmark, rssBytes, startRaftis, startRedis, writeResult } from './lib.mjs';
+
+const N = Number(process.argv[2] ?? 200000);
+const KEYS = Number(process.argv[3] ?? 1_000_000);
+const lines = [];
+const say = (s) => { console.log(s); lines.push(s); };
+
+say(`# raftis single node vs redis-server (appendfsync always)`);
+say(`date: ${new Date().toISOString()}  host: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+say(`redis-benchmark -c 50 -r 100000 -d 16 -n ${N}\n`);
+say(`| test | P | redis-server rps | raftis rps | ratio | redis p50/p99 ms | raftis p50/p99 ms |`);
+say(`|---|---|---|---|---|---|---|`);
+
+const redis = await startRedis();
+const raftis = await startRaftis();
+try {
+  for (const P of [1, 16]) {
+    for (const t of ['set', 'get']) {
+      const args = ['-c', '50', '-r', '100000', '-d', '16', '-n', String(N), '-P', String(P), '-t', t];
+      // Alternate which server goes first so neither always gets the warmer machine.
+      const a = await redisBenchmark(redis.port, args);
+      const b = await redisBenchmark(raftis.port, args);
+      const key = t.toUpperCase();
+      const r = a[key], x = b[key];
+      say(`| ${key} | ${P} | ${r.rps.toFixed(0)} | ${x.rps.toFixed(0)} | ${ratio(x.rps, r.rps)} | ${r.p50}/${r.p99} | ${x.p50}/${x.p99} |`);
+    }
+  }
+} finally {
+  await redis.stop();
+  await raftis.stop();
+}
+
+// Memory: fresh servers, RSS before and after loading KEYS keys.
+const redis2 = await startRedis(['--appendonly', 'no']);
+const raftis2 = await startRaftis();
+try {
+  const r0 = rssBytes(redis2.pid), x0 = rssBytes(raftis2.pid);
+  await loadKeys(redis2.port, KEYS);
+  await loadKeys(raftis2.port, KEYS);
+  await new Promise((r) => setTimeout(r, 1000));
+  const r1 = rssBytes(redis2.pid), x1 = rssBytes(raftis2.pid);
+  const mb = (b) => (b / 2 ** 20).toFixed(0) + ' MB';
+  say(`\n## Memory with ${KEYS} keys (16-byte values)`);
+  say(`| | redis-server | raftis | ratio |`);
+  say(`|---|---|---|---|`);
+  say(`| RSS total | ${mb(r1)} | ${mb(x1)} | ${ratio(x1, r1)} |`);
+  say(`| RSS growth from empty | ${mb(r1 - r0)} | ${mb(x1 - x0)} | ${ratio(x1 - x0, r1 - r0)} |`);
+} finally {
+  await redis2.stop();
+  await raftis2.stop();
+}
+console.log(`\nwritten to ${writeResult('single-node.md', lines.join('\n') + '\n')}`);

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * raftis entry point: parse flags, open the node's data, serve clients.
+ * Failures a user can fix (port in use, data directory locked or corrupt,
+ * bad flags) print one line and exit with status 1.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } from './options.js';
+import { startRaftis } from './start.js';
+import { setLogLevel, setLogPrefix } from '../util/log.js';
+
+const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function fail(message: string): never {
+  process.stderr.write(`raftis: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('raftis')
+    .usage('$0 [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.')
+    .option('id', { type: 'number', default: DEFAULT_OPTIONS.id, describe: 'this node\'s id (a positive integer, listed in --peers)' })
+    .option('bind', { type: 'string', default: DEFAULT_OPTIONS.bind, describe: 'address for the client and cluster ports, and for outgoing peer connections' })
+    .option('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'client (RESP) port' })
+    .option('cluster-port', { type: 'number', describe: 'peer (Raft) port [default: port + 10000]' })
+    .option('dir', { type: 'string', default: DEFAULT_OPTIONS.dir, describe: 'data directory (Raft log, hard state)' })
+    .option('peers', {
+      type: 'string',
+      describe: 'every cluster member, this node included: 1=127.0.0.1:7001,2=127.0.0.1:7002@17002,… [default: a one-member cluster of this node]',
+    })
+    .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: DEFAULT_OPTIONS.logLevel })
+    .option('read-mode', { choices: ['readindex', 'lease'] as const, default: DEFAULT_OPTIONS.readMode, describe: 'how the leader proves a read is fresh' })
+    .option('follower-writes', { choices: ['moved', 'proxy'] as const, default: DEFAULT_OPTIONS.followerWrites, describe: 'what a follower does with a write: redirect with MOVED, or forward it to the leader' })
+    .strict()
+    .version(pkg.version)
+    .help()
+    .alias('h', 'help')
+    .fail((msg, err) => fail(err?.message ?? msg))
+    .parseAsync();
+
+  try {
+    if (!Number.isSafeInteger(argv.id) || argv.id < 1) throw new OptionError('--id must be a positive integer');
+    checkPort(argv.port, '--port');
+    const clusterPort = argv['cluster-port'] ?? argv.port + 10000;
+    checkPort(clusterPort, '--cluster-port');
+    const peers = argv.peers !== undefined ? parsePeers(argv.peers) : [{ id: argv.id, host: argv.bind, port: argv.port, clusterPort }];
+    if (!peers.some((p) => p.id === argv.id)) throw new OptionError(`--peers does not list this node's --id ${argv.id}`);
+    if (peers.length > 1) throw new OptionError('clusters of more than one node are not supported by this version yet; run without --peers');
+    const opts: Options = {
+      id: argv.id,
+      bind: argv.bind,
+      port: argv.port,
+      clusterPort,
+      dir: path.resolve(argv.dir),
+      peers,
+      logLevel: argv['log-level'],
+      readMode: argv['read-mode'],
+      followerWrites: argv['follower-writes'],
+    };
+    setLogLevel(opts.logLevel);
+    setLogPrefix(`[${opts.id}] `);
+    const running = await startRaftis(opts, pkg.version);
+    let stopping = false;
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`raftis: ${sig} received, shutting down\n`);
+      running.stop().then(
+        () => process.exit(0),
+        (e: unknown) => fail(`shutdown failed: ${(e as Error).message}`),
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
+void main();

@@ -1,0 +1,65 @@
+/**
+ * Command-line options, their defaults and validation. Defaults give a
+ * working single node on 127.0.0.1:6379 with its data under ./data.
+ */
+export interface PeerAddress {
+  id: number;
+  host: string;
+  port: number;
+  clusterPort: number;
+}
+
+export interface Options {
+  id: number;
+  bind: string;
+  port: number;
+  clusterPort: number;
+  dir: string;
+  peers: PeerAddress[];
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  readMode: 'readindex' | 'lease';
+  followerWrites: 'moved' | 'proxy';
+}
+
+export const DEFAULT_OPTIONS = {
+  id: 1,
+  bind: '127.0.0.1',
+  port: 6379,
+  dir: './data',
+  logLevel: 'info',
+  readMode: 'readindex',
+  followerWrites: 'moved',
+} as const;
+
+export class OptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+/**
+ * Parses `--peers 1=127.0.0.1:7001,2=127.0.0.1:7002@17002,…`: every member,
+ * this node included, by client address with an optional @clusterport
+ * (default: client port + 10000, Redis Cluster's convention).
+ */
+export function parsePeers(spec: string): PeerAddress[] {
+  const peers: PeerAddress[] = [];
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)=([^:@\s]+|\[[^\]]+\]):(\d+)(?:@(\d+))?$/.exec(part);
+    if (!m) throw new OptionError(`bad --peers entry '${part}': expected ID=HOST:PORT or ID=HOST:PORT@CLUSTERPORT`);
+    const id = Number(m[1]);
+    const port = Number(m[3]);
+    const clusterPort = m[4] !== undefined ? Number(m[4]) : port + 10000;
+    if (id < 1 || !Number.isSafeInteger(id)) throw new OptionError(`bad --peers entry '${part}': node id must be a positive integer`);
+    checkPort(port, `--peers entry '${part}'`);
+    checkPort(clusterPort, `--peers entry '${part}'`);
+    if (peers.some((p) => p.id === id)) throw new OptionError(`--peers lists node id ${id} twice`);
+    peers.push({ id, host: m[2]!.replace(/^\[|\]$/g, ''), port, clusterPort });
+  }
+  return peers;
+}
+
+export function checkPort(port: number, what: string): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new OptionError(`${what}: port must be an integer from 1 to 65535`);
+}

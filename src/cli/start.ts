@@ -1,0 +1,62 @@
+/**
+ * Wires a node together: storage + state machine (node/), command table,
+ * client server. Used by the CLI and by in-process tests.
+ */
+import { CommandTable } from '../commands/table.js';
+import { connectionCommands } from '../commands/connection.js';
+import { keyspaceCommands } from '../commands/keyspace.js';
+import { serverCommands } from '../commands/server.js';
+import { stringCommands } from '../commands/string.js';
+import { transactionCommands } from '../commands/transaction.js';
+import { RaftisNode } from '../node/node.js';
+import { RespServer } from '../server/server.js';
+import { ServerState } from '../server/server-state.js';
+import { createLogger } from '../util/log.js';
+import type { Options } from './options.js';
+
+const log = createLogger('cli');
+
+export function buildCommandTable(): CommandTable {
+  return new CommandTable({
+    data: { ...stringCommands, ...keyspaceCommands },
+    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands },
+  });
+}
+
+export interface Running {
+  state: ServerState;
+  stop(): Promise<void>;
+}
+
+export async function startRaftis(opts: Options, version: string): Promise<Running> {
+  const table = buildCommandTable();
+  const node = await RaftisNode.open({
+    id: opts.id,
+    dir: opts.dir,
+    table,
+    onFatal: (err) => {
+      log.error(`${err.message}; stopping so no reply is sent for a write that is not durable`);
+      process.exit(1);
+    },
+  });
+  const state = new ServerState(
+    { version, bind: opts.bind, port: opts.port, clusterPort: opts.clusterPort, dir: opts.dir, configFile: '', nodeId: opts.id },
+    node,
+    table,
+  );
+  const server = new RespServer(state);
+  try {
+    await server.listen(opts.bind, opts.port);
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
+  log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}, data in ${opts.dir}`);
+  return {
+    state,
+    async stop() {
+      await server.close();
+      await node.close();
+    },
+  };
+}

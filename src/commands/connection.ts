@@ -1,0 +1,204 @@
+/**
+ * Connection commands: PING ECHO HELLO SELECT QUIT RESET AUTH and CLIENT.
+ * They act on the client, never on the keyspace, and are never replicated.
+ */
+import type { Client } from '../server/client.js';
+import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, unrecognizedOption } from '../server/errors.js';
+import type { RespWriter } from '../server/resp-writer.js';
+import { writeHelp } from './help.js';
+import type { ConnHandler } from './table.js';
+
+export const REDIS_VERSION = '7.0.15';
+
+function ping(_c: Client, argv: string[], w: RespWriter): void {
+  if (argv.length > 2) return w.error(arityError('ping'));
+  if (argv.length === 2) w.bulk(argv[1]!);
+  else w.simple('PONG');
+}
+
+function echo(_c: Client, argv: string[], w: RespWriter): void {
+  w.bulk(argv[1]!);
+}
+
+function quit(c: Client, _argv: string[], w: RespWriter): void {
+  w.ok();
+  c.closeAfterReply();
+}
+
+/** Redis's validateClientName / validateClientAttr: printable ASCII, no spaces. */
+function validName(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch < 33 || ch > 126) return false;
+  }
+  return true;
+}
+
+/** AUTH against the default user, which has no password (nopass). */
+function authenticate(user: string): boolean {
+  return user === 'default';
+}
+
+function auth(_c: Client, argv: string[], w: RespWriter): void {
+  if (argv.length > 3) return w.error(ERR.syntax);
+  if (argv.length === 2) return w.error(ERR_CONN.authNoPassword);
+  if (!authenticate(argv[1]!)) return w.error(ERR_CONN.wrongpass);
+  w.ok();
+}
+
+function hello(c: Client, argv: string[], w: RespWriter): void {
+  let ver = c.proto as number;
+  let i = 1;
+  if (argv.length >= 2) {
+    const s = argv[1]!;
+    if (!/^-?\d+$/.test(s) || s.length > 19) return w.error(ERR_CONN.helloProtoNotInteger);
+    ver = Number(s);
+    if (ver < 2 || ver > 3) return w.error(ERR_CONN.noproto);
+    i = 2;
+  }
+  let setname: string | undefined;
+  for (; i < argv.length; i++) {
+    const opt = argv[i]!;
+    const more = argv.length - i - 1;
+    const lower = opt.toLowerCase();
+    if (lower === 'auth' && more >= 2) {
+      if (!authenticate(argv[i + 1]!)) return w.error(ERR_CONN.wrongpass);
+      i += 2;
+    } else if (lower === 'setname' && more >= 1) {
+      setname = argv[i + 1]!;
+      if (!validName(setname)) return w.error(ERR_CONN.clientNameChars);
+      i += 1;
+    } else {
+      return w.error(helloSyntaxError(opt));
+    }
+  }
+  if (setname !== undefined) c.name = setname;
+  c.setProto(ver as 2 | 3);
+  w.proto = c.proto;
+  w.mapHeader(7);
+  w.bulk('server');
+  w.bulk('redis');
+  w.bulk('version');
+  w.bulk(REDIS_VERSION);
+  w.bulk('proto');
+  w.int(ver);
+  w.bulk('id');
+  w.int(c.id);
+  w.bulk('mode');
+  w.bulk('standalone');
+  w.bulk('role');
+  w.bulk(c.server.node.isLeader ? 'master' : 'replica');
+  w.bulk('modules');
+  w.arrayHeader(0);
+}
+
+function select(_c: Client, argv: string[], w: RespWriter): void {
+  const s = argv[1]!;
+  if (!/^-?\d+$/.test(s) || s.length > 20) return w.error(ERR.notInteger);
+  if (Number(s) !== 0) return w.error(ERR.selectDbOutOfRange);
+  w.ok();
+}
+
+function reset(c: Client, _argv: string[], w: RespWriter): void {
+  c.multi = undefined;
+  c.multiError = false;
+  c.server.unwatchAll(c);
+  c.name = '';
+  c.readonly = false;
+  c.setProto(2);
+  w.proto = 2;
+  w.simple('RESET');
+}
+
+/** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
+export function clientInfoLine(c: Client, now = Date.now()): string {
+  const flags = (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
+  return (
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
+    ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
+    ` flags=${flags} db=0 sub=0 psub=0 ssub=0 multi=${c.multi !== undefined ? c.multi.length : -1}` +
+    ` qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
+    ` tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+  );
+}
+
+const client: Record<string, ConnHandler> = {
+  'client|id': (c, _argv, w) => w.int(c.id),
+  'client|getname': (c, _argv, w) => (c.name === '' ? w.nil() : w.bulk(c.name)),
+  'client|setname': (c, argv, w) => {
+    const name = argv[2]!;
+    if (!validName(name)) return w.error(ERR_CONN.clientNameChars);
+    c.name = name;
+    w.ok();
+  },
+  'client|setinfo': (c, argv, w) => {
+    const attr = argv[2]!.toLowerCase();
+    const val = argv[3]!;
+    if (attr !== 'lib-name' && attr !== 'lib-ver') return w.error(unrecognizedOption(argv[2]!));
+    if (!validName(val) && val !== '') return w.error(clientAttrChars(attr));
+    if (attr === 'lib-name') c.libName = val;
+    else c.libVer = val;
+    w.ok();
+  },
+  'client|info': (c, _argv, w) => w.verbatim(clientInfoLine(c) + '\n'),
+  'client|list': (c, argv, w) => {
+    let ids: Set<number> | undefined;
+    let type: string | undefined;
+    for (let i = 2; i < argv.length; i++) {
+      const opt = argv[i]!.toLowerCase();
+      if (opt === 'type' && i + 1 < argv.length) {
+        type = argv[++i]!.toLowerCase();
+        if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(type)) {
+          return w.error(`ERR Unknown client type '${argv[i]}'`);
+        }
+      } else if (opt === 'id' && i + 1 < argv.length) {
+        ids = new Set();
+        for (i++; i < argv.length; i++) {
+          const s = argv[i]!;
+          if (!/^\d+$/.test(s) || Number(s) <= 0) return w.error(`ERR Invalid client ID`);
+          ids.add(Number(s));
+        }
+      } else {
+        return w.error(ERR.syntax);
+      }
+    }
+    const now = Date.now();
+    let out = '';
+    for (const cl of c.server.clients.values()) {
+      if (ids && !ids.has(cl.id)) continue;
+      if (type !== undefined && type !== 'normal') continue;
+      out += clientInfoLine(cl, now) + '\n';
+    }
+    w.verbatim(out);
+  },
+  'client|help': (_c, _argv, w) =>
+    writeHelp(w, 'client', [
+      'GETNAME',
+      '    Return the name of the current connection.',
+      'ID',
+      '    Return the ID of the current connection.',
+      'INFO',
+      '    Return information about the current client connection.',
+      'LIST [options ...]',
+      '    Return information about client connections. Options:',
+      '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+      '      Return clients of specified type.',
+      'SETNAME <name>',
+      '    Assign the name <name> to the current connection.',
+      'SETINFO <option> <value>',
+      '    Set client meta attr. Options are:',
+      '    * LIB-NAME: the client lib name.',
+      '    * LIB-VER: the client lib version.',
+    ]),
+};
+
+export const connectionCommands: Record<string, ConnHandler> = {
+  ping,
+  echo,
+  quit,
+  auth,
+  hello,
+  select,
+  reset,
+  ...client,
+};

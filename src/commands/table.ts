@@ -1,0 +1,89 @@
+/**
+ * The command table: Redis's metadata (generated from redis-server, see
+ * generated-table.ts) joined with raftis's handlers. Dispatch, arity errors,
+ * COMMAND output and write/read routing all come from here.
+ */
+import type { Client } from '../server/client.js';
+import type { RespWriter } from '../server/resp-writer.js';
+import { loadGeneratedCommands, type Tree } from './generated-table.js';
+import type { CommandMeta, DataHandler } from './types.js';
+
+/** A command that acts on the connection or the server, never replicated. */
+export type ConnHandler = (c: Client, argv: string[], w: RespWriter) => void;
+
+export interface CommandDef {
+  name: string;
+  meta: CommandMeta;
+  isWrite: boolean;
+  /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
+  touchesAll: boolean;
+  data?: DataHandler;
+  conn?: ConnHandler;
+  /** COMMAND INFO / COMMAND DOCS replies, as Redis gives them. */
+  info: Tree[];
+  docs: Tree | undefined;
+  subcommands?: Map<string, CommandDef>;
+}
+
+export interface HandlerSet {
+  data: Record<string, DataHandler>;
+  conn: Record<string, ConnHandler>;
+}
+
+export class CommandTable {
+  private readonly byName = new Map<string, CommandDef>();
+  /** Upper-case aliases, so the common spellings need no toLowerCase per request. */
+  private readonly byUpper = new Map<string, CommandDef>();
+
+  constructor(handlers: HandlerSet) {
+    for (const [name, g] of loadGeneratedCommands()) {
+      const def = this.makeDef(name, g.meta, g.info, g.docs, handlers);
+      if (g.subcommands.size > 0) {
+        def.subcommands = new Map();
+        for (const [sub, s] of g.subcommands) {
+          def.subcommands.set(sub, this.makeDef(s.meta.name, s.meta, s.info, undefined, handlers));
+        }
+      }
+      this.byName.set(name, def);
+      this.byUpper.set(name.toUpperCase(), def);
+    }
+    const missing = [...this.byName.values()].filter((d) => !d.data && !d.conn && !d.subcommands);
+    for (const d of this.byName.values()) {
+      for (const s of d.subcommands?.values() ?? []) if (!s.data && !s.conn) missing.push(s);
+    }
+    if (missing.length > 0) throw new Error(`commands without handlers: ${missing.map((d) => d.name).join(' ')}`);
+  }
+
+  private makeDef(name: string, meta: CommandMeta, info: Tree[], docs: Tree | undefined, h: HandlerSet): CommandDef {
+    return {
+      name,
+      meta,
+      isWrite: meta.flags.has('write'),
+      touchesAll: name === 'flushall' || name === 'flushdb',
+      data: h.data[name],
+      conn: h.conn[name],
+      info,
+      docs,
+    };
+  }
+
+  /** The top-level command named by argv[0] (case-insensitive). */
+  get(name: string): CommandDef | undefined {
+    return this.byName.get(name) ?? this.byUpper.get(name) ?? this.byName.get(name.toLowerCase());
+  }
+
+  /** The command that handles argv: the subcommand for container commands. */
+  lookup(argv: readonly string[]): CommandDef | undefined {
+    const top = this.get(argv[0] ?? '');
+    if (top?.subcommands === undefined || argv.length < 2) return top;
+    return top.subcommands.get(argv[1]!.toLowerCase());
+  }
+
+  all(): IterableIterator<CommandDef> {
+    return this.byName.values();
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * MULTI / EXEC / DISCARD / WATCH / UNWATCH.
+ *
+ * A transaction with any write becomes ONE log entry, applied atomically on
+ * every replica. WATCH is decided on the leader, where the watching client
+ * is: EXEC first waits until every entry proposed so far is applied (so any
+ * write that could touch a watched key has been seen), checks the watched
+ * keys, and proposes at once — no other entry can come between the check
+ * and the transaction in the log. See docs/decisions.md.
+ */
+import type { Client } from '../server/client.js';
+import { ERR } from '../server/errors.js';
+import type { RespWriter } from '../server/resp-writer.js';
+import type { ConnHandler } from './table.js';
+
+function multi(c: Client, _argv: string[], w: RespWriter): void {
+  if (c.multi !== undefined) return w.error(ERR.multiNested);
+  c.multi = [];
+  c.multiError = false;
+  w.ok();
+}
+
+function discard(c: Client, _argv: string[], w: RespWriter): void {
+  if (c.multi === undefined) return w.error(ERR.discardWithoutMulti);
+  c.multi = undefined;
+  c.multiError = false;
+  c.server.unwatchAll(c);
+  w.ok();
+}
+
+function watch(c: Client, argv: string[], w: RespWriter): void {
+  if (c.multi !== undefined) return w.error(ERR.watchInsideMulti);
+  const db = c.server.node.keyspace;
+  const now = Date.now();
+  for (let i = 1; i < argv.length; i++) {
+    const key = argv[i]!;
+    c.server.watch(c, key, db.isExpired(key, now));
+  }
+  w.ok();
+}
+
+function unwatch(c: Client, _argv: string[], w: RespWriter): void {
+  c.server.unwatchAll(c);
+  w.ok();
+}
+
+/** Redis's isWatchedKeyExpired: a watched key that expired since WATCH counts as changed. */
+function watchedKeyExpired(c: Client, now: number): boolean {
+  const db = c.server.node.keyspace;
+  for (const wk of c.watched.values()) {
+    if (!wk.expiredAtWatch && db.isExpired(wk.key, now)) return true;
+  }
+  return false;
+}
+
+function exec(c: Client, _argv: string[], w: RespWriter): void {
+  const cmds = c.multi;
+  if (cmds === undefined) return w.error(ERR.execWithoutMulti);
+  c.multi = undefined;
+  if (c.multiError) {
+    c.multiError = false;
+    c.server.unwatchAll(c);
+    return w.error(ERR.execabort);
+  }
+  const server = c.server;
+  const node = server.node;
+  const table = server.table;
+  const hasWrite = cmds.some((argv) => table.lookup(argv)?.isWrite === true);
+
+  // `slot` is set when the reply was already given a deferred place in the queue.
+  const run = (out: RespWriter, slot?: RespWriter): boolean => {
+    const dirty = c.watchDirty || watchedKeyExpired(c, Date.now());
+    server.unwatchAll(c);
+    if (dirty) {
+      out.nilArray();
+      return false;
+    }
+    if (hasWrite) {
+      // The reply is the array the state machine writes when the entry applies.
+      server.dispatcher.propose(c, cmds, true, slot);
+      return true;
+    }
+    out.arrayHeader(cmds.length);
+    const ctx = { db: node.keyspace, now: Date.now(), index: 0, w: out };
+    for (const argv of cmds) {
+      const def = table.lookup(argv)!;
+      if (def.data) def.data(ctx, argv);
+      else server.dispatcher.runConn(c, argv, out);
+    }
+    return false;
+  };
+
+  // Wait for every write proposed so far (all of them when keys are watched,
+  // since any client's write may touch them; else only this client's own).
+  const barrier = c.watched.size > 0 ? node.lastIndex : c.lastWriteIndex;
+  if (barrier <= node.appliedIndex) {
+    run(w);
+    return;
+  }
+  const slot = c.defer();
+  node.whenApplied(barrier, () => {
+    // When it proposes, the slot is completed once the entry is applied.
+    if (!run(slot, slot)) c.complete(slot);
+  });
+}
+
+export const transactionCommands: Record<string, ConnHandler> = { multi, discard, watch, unwatch, exec };

@@ -1,0 +1,120 @@
+/**
+ * The payload of a state-machine log entry: what the leader decided, encoded
+ * compactly (no JSON). Every replica applies the same bytes.
+ *
+ *   u8  kind       1 = commands, 2 = expired-key deletes
+ *   f64 time       the leader's clock when it proposed (ms since epoch);
+ *                  every expiry decision during apply uses this time
+ *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
+ *   u32 count      number of commands (kind 1) or keys (kind 2)
+ *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
+ *   kind 2: per key: u32 length, bytes
+ */
+export const enum EntryKind {
+  Commands = 1,
+  ExpireKeys = 2,
+}
+
+export interface CommandEntry {
+  kind: EntryKind.Commands;
+  time: number;
+  multi: boolean;
+  cmds: string[][];
+}
+
+export interface ExpireEntry {
+  kind: EntryKind.ExpireKeys;
+  time: number;
+  keys: string[];
+}
+
+export type StateEntry = CommandEntry | ExpireEntry;
+
+const HEADER = 1 + 8 + 1 + 4;
+
+export function encodeStateEntry(e: StateEntry): Buffer {
+  let size = HEADER;
+  if (e.kind === EntryKind.Commands) {
+    for (const argv of e.cmds) {
+      size += 4;
+      for (const a of argv) size += 4 + a.length;
+    }
+  } else {
+    for (const k of e.keys) size += 4 + k.length;
+  }
+  const b = Buffer.allocUnsafe(size);
+  b[0] = e.kind;
+  b.writeDoubleLE(e.time, 1);
+  b[9] = e.kind === EntryKind.Commands && e.multi ? 1 : 0;
+  let p = 10;
+  if (e.kind === EntryKind.Commands) {
+    b.writeUInt32LE(e.cmds.length, p);
+    p += 4;
+    for (const argv of e.cmds) {
+      b.writeUInt32LE(argv.length, p);
+      p += 4;
+      for (const a of argv) {
+        b.writeUInt32LE(a.length, p);
+        p += 4;
+        p += b.write(a, p, 'latin1');
+      }
+    }
+  } else {
+    b.writeUInt32LE(e.keys.length, p);
+    p += 4;
+    for (const k of e.keys) {
+      b.writeUInt32LE(k.length, p);
+      p += 4;
+      p += b.write(k, p, 'latin1');
+    }
+  }
+  return b;
+}
+
+export class BadEntryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadEntryError';
+  }
+}
+
+export function decodeStateEntry(b: Buffer): StateEntry {
+  if (b.length < HEADER) throw new BadEntryError(`state entry too short (${b.length} bytes)`);
+  const kind = b[0];
+  const time = b.readDoubleLE(1);
+  const flags = b[9]!;
+  let p = 10;
+  const need = (n: number): void => {
+    if (p + n > b.length) throw new BadEntryError(`state entry truncated at byte ${p} (needs ${n} more of ${b.length})`);
+  };
+  const str = (): string => {
+    need(4);
+    const len = b.readUInt32LE(p);
+    p += 4;
+    need(len);
+    const s = b.toString('latin1', p, p + len);
+    p += len;
+    return s;
+  };
+  need(4);
+  const count = b.readUInt32LE(p);
+  p += 4;
+  if (kind === EntryKind.Commands) {
+    const cmds: string[][] = [];
+    for (let i = 0; i < count; i++) {
+      need(4);
+      const argc = b.readUInt32LE(p);
+      p += 4;
+      const argv: string[] = [];
+      for (let j = 0; j < argc; j++) argv.push(str());
+      cmds.push(argv);
+    }
+    return { kind, time, multi: (flags & 1) !== 0, cmds };
+  }
+  if (kind === EntryKind.ExpireKeys) {
+    const keys: string[] = [];
+    for (let i = 0; i < count; i++) keys.push(str());
+    return { kind, time, keys };
+  }
+  throw new BadEntryError(`unknown state entry kind ${kind}`);
+}

@@ -1,0 +1,55 @@
+/**
+ * Applies committed log entries to the keyspace. Runs on every replica with
+ * the same entries in the same order, so everything here is deterministic:
+ * the time comes from the entry, never from the local clock.
+ */
+import type { CommandTable } from '../commands/table.js';
+import { commandKeys } from '../commands/keys.js';
+import type { Keyspace } from '../keyspace/keyspace.js';
+import { DISCARD, type RespWriter } from '../server/resp-writer.js';
+import { EntryKind, type StateEntry } from './command-entry.js';
+
+/** Who waits for an entry's reply (only on the node the client talks to). */
+export interface ApplyTarget {
+  w: RespWriter;
+  /** Runs a connection-level command queued in MULTI (PING, CLIENT SETNAME…) in the client's context. */
+  conn(argv: string[], w: RespWriter): void;
+  done(): void;
+}
+
+/** Told which keys a write touched (null: all keys), for WATCH. */
+export type TouchListener = (keys: readonly string[] | null) => void;
+
+export class StateMachine {
+  onTouch: TouchListener | undefined;
+
+  constructor(
+    readonly db: Keyspace,
+    private readonly table: CommandTable,
+  ) {}
+
+  apply(index: number, entry: StateEntry, target: ApplyTarget | undefined): void {
+    const w = target?.w ?? DISCARD;
+    if (entry.kind === EntryKind.ExpireKeys) {
+      const deleted: string[] = [];
+      for (const k of entry.keys) {
+        if (this.db.isExpired(k, entry.time) && this.db.delete(k)) deleted.push(k);
+      }
+      if (deleted.length > 0) this.onTouch?.(deleted);
+      return;
+    }
+    const ctx = { db: this.db, now: entry.time, index, w };
+    if (entry.multi) w.arrayHeader(entry.cmds.length);
+    for (const argv of entry.cmds) {
+      const cmd = this.table.lookup(argv);
+      if (cmd?.data) {
+        cmd.data(ctx, argv);
+        if (cmd.isWrite && this.onTouch) {
+          this.onTouch(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
+        }
+      } else if (target) {
+        target.conn(argv, w);
+      }
+    }
+  }
+}

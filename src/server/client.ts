@@ -1,0 +1,203 @@
+/**
+ * One client connection: socket I/O, the request parser, the per-client
+ * state Redis keeps (name, protocol, MULTI queue, WATCH), and the ordered
+ * reply queue.
+ *
+ * Replies must leave in request order, but a write's reply is only known
+ * once its log entry is applied, while a PING after it is known at once.
+ * So replies go into slots: a deferred slot is filled later; immediate
+ * replies append to the newest open slot. Done slots at the head of the
+ * queue are written out, coalesced into one socket write per turn.
+ */
+import type net from 'node:net';
+import { RespWriter, type Proto } from './resp-writer.js';
+import { RequestParser } from './request-parser.js';
+import type { ServerState } from './server-state.js';
+import { createLogger } from '../util/log.js';
+
+const log = createLogger('server');
+
+/** Stop reading from a client whose unsent replies exceed this (client-output-buffer-limit style backpressure). */
+const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
+
+class Slot extends RespWriter {
+  constructor(
+    proto: Proto,
+    public done: boolean,
+  ) {
+    super(proto);
+  }
+}
+
+export interface WatchedKey {
+  key: string;
+  /** The key was already expired when WATCHed (Redis: expiry then does not count as a change). */
+  expiredAtWatch: boolean;
+}
+
+export class Client {
+  readonly id: number;
+  readonly createdAt = Date.now();
+  lastInteraction = Date.now();
+  name = '';
+  libName = '';
+  libVer = '';
+  proto: Proto = 2;
+  readonly addr: string;
+  readonly laddr: string;
+  lastCommand = 'NULL';
+
+  /** MULTI state: queued argvs, or undefined when not in MULTI. */
+  multi: string[][] | undefined;
+  /** A command was rejected while queuing: EXEC must abort. */
+  multiError = false;
+  /** WATCHed keys; `watchDirty` is set when one of them is written. */
+  readonly watched = new Map<string, WatchedKey>();
+  watchDirty = false;
+  /** READONLY mode (cluster): may read a follower's local state. */
+  readonly = false;
+
+  /** Index of this client's last proposed write; reads wait until it is applied. */
+  lastWriteIndex = 0;
+
+  private readonly direct: RespWriter = new RespWriter(2);
+  private readonly queue: Slot[] = [];
+  private readonly parser: RequestParser;
+  /** Requests parsed while paused, run when the socket drains. */
+  private readonly inbox: string[][] = [];
+  private closing = false;
+  private paused = false;
+  private flushQueued = false;
+  closed = false;
+
+  constructor(
+    readonly sock: net.Socket,
+    readonly server: ServerState,
+    onCommand: (c: Client, argv: string[]) => void,
+  ) {
+    this.id = server.nextClientId++;
+    this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
+    this.laddr = `${sock.localAddress}:${sock.localPort}`;
+    sock.setNoDelay(true);
+    this.parser = new RequestParser(
+      {
+        onCommand: (argv) => {
+          if (this.closing) return;
+          if (this.paused) {
+            // Output is backed up: keep the parsed request (bounded by the input read so far) for later.
+            this.inbox.push(argv);
+            return;
+          }
+          this.lastInteraction = Date.now();
+          onCommand(this, argv);
+          this.checkOutput();
+        },
+        onProtocolError: (text) => {
+          log.debug(`client ${this.id} ${this.addr}: protocol error: ${text}`);
+          this.out().error(text);
+          this.server.stats.errorReply(text);
+          this.closeAfterReply();
+        },
+      },
+      { maxBulkLen: server.config.protoMaxBulkLen },
+    );
+    sock.on('data', (chunk: Buffer) => {
+      this.server.stats.netInputBytes += chunk.length;
+      this.parser.feed(chunk);
+      this.flush();
+    });
+    sock.on('drain', () => {
+      if (!this.paused || this.closing) return;
+      this.paused = false;
+      while (this.inbox.length > 0 && !this.paused && !this.closing) {
+        onCommand(this, this.inbox.shift()!);
+        this.checkOutput();
+      }
+      this.flush();
+      if (!this.paused) sock.resume();
+    });
+    sock.on('error', (err) => log.debug(`client ${this.id} ${this.addr}: ${err.message}`));
+    sock.on('close', () => {
+      this.closed = true;
+      server.removeClient(this);
+    });
+  }
+
+  setProto(p: Proto): void {
+    this.proto = p;
+    this.direct.proto = p;
+  }
+
+  /** The writer for a reply known now (keeps order behind deferred replies). */
+  out(): RespWriter {
+    if (this.queue.length === 0) return this.direct;
+    const tail = this.queue[this.queue.length - 1]!;
+    if (tail.done) return tail;
+    const s = new Slot(this.proto, true);
+    this.queue.push(s);
+    return s;
+  }
+
+  /** A reply slot filled later; call complete(slot) when written. */
+  defer(): RespWriter {
+    const s = new Slot(this.proto, false);
+    this.queue.push(s);
+    return s;
+  }
+
+  complete(w: RespWriter): void {
+    (w as Slot).done = true;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(() => {
+        this.flushQueued = false;
+        this.flush();
+      });
+    }
+  }
+
+  get pendingReplies(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Backpressure: once the replies waiting for the socket pass the high-water
+   * mark, write them out and stop reading (and running) this client's
+   * requests until the socket drains.
+   */
+  private checkOutput(): void {
+    if (this.direct.out.length + this.sock.writableLength < OUTPUT_HIGH_WATER) return;
+    this.flush();
+    if (this.sock.writableLength >= OUTPUT_HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.sock.pause();
+    }
+  }
+
+  /** Writes every reply that is ready, in order, in one socket write. */
+  flush(): void {
+    if (this.closed) return;
+    let s = this.direct.take();
+    while (this.queue.length > 0 && this.queue[0]!.done) s += this.queue.shift()!.take();
+    if (s.length > 0) {
+      this.server.stats.netOutputBytes += s.length;
+      this.sock.write(s, 'latin1');
+      if (!this.paused && this.sock.writableLength >= OUTPUT_HIGH_WATER) {
+        this.paused = true;
+        this.sock.pause();
+      }
+    }
+    if (this.closing && this.queue.length === 0) this.sock.end();
+  }
+
+  /** QUIT, protocol errors: stop reading, close once every reply is written. */
+  closeAfterReply(): void {
+    this.closing = true;
+    this.sock.pause();
+    this.flush();
+  }
+
+  kill(): void {
+    this.sock.destroy();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * CONFIG GET / CONFIG SET parameters. Clients (redis-benchmark, ioredis,
+ * admin tools) ask for a handful of Redis settings; raftis answers with the
+ * values that describe its behaviour, and accepts SET only where it can honour it.
+ */
+export interface ConfigParam {
+  get(): string;
+  /** Returns an error text, or undefined when applied. Absent: read-only. */
+  set?(value: string): string | undefined;
+}
+
+export class Config {
+  protoMaxBulkLen = 512 * 1024 * 1024;
+  maxmemory = 0;
+  maxmemoryPolicy = 'noeviction';
+  timeout = 0;
+  readonly params = new Map<string, ConfigParam>();
+
+  constructor(extra: Record<string, string> = {}) {
+    const fixed = (v: string): ConfigParam => ({ get: () => v });
+    // Raftis persists every write before answering: the closest Redis settings.
+    this.params.set('save', fixed(''));
+    this.params.set('appendonly', fixed('yes'));
+    this.params.set('appendfsync', fixed('always'));
+    this.params.set('databases', fixed('1'));
+    this.params.set('cluster-enabled', fixed('no'));
+    this.params.set('maxclients', fixed('10000'));
+    this.params.set('proto-max-bulk-len', fixed(String(this.protoMaxBulkLen)));
+    this.params.set('maxmemory', {
+      get: () => String(this.maxmemory),
+      set: (v) => {
+        const n = parseMemory(v);
+        if (n === undefined) return `argument must be a memory value`;
+        this.maxmemory = n;
+        return undefined;
+      },
+    });
+    this.params.set('maxmemory-policy', {
+      get: () => this.maxmemoryPolicy,
+      set: (v) => {
+        if (v.toLowerCase() !== 'noeviction') return `argument(s) must be one of the following: noeviction`;
+        this.maxmemoryPolicy = 'noeviction';
+        return undefined;
+      },
+    });
+    this.params.set('timeout', {
+      get: () => String(this.timeout),
+      set: (v) => {
+        if (!/^\d+$/.test(v)) return `argument couldn't be parsed into an integer`;
+        this.timeout = Number(v);
+        return undefined;
+      },
+    });
+    for (const [k, v] of Object.entries(extra)) this.params.set(k, fixed(v));
+  }
+}
+
+function parseMemory(v: string): number | undefined {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(v);
+  if (!m) return undefined;
+  const mult: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+  return Number(m[1]) * (mult[(m[2] ?? 'b').toLowerCase()] ?? 1);
+}

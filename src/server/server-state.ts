@@ -1,0 +1,87 @@
+/**
+ * What the connection-level commands (INFO, CLIENT, CONFIG…) need to know
+ * about the server: its clients, settings, counters and node.
+ */
+import crypto from 'node:crypto';
+import { Dispatcher } from '../commands/dispatch.js';
+import type { CommandTable } from '../commands/table.js';
+import type { RaftisNode } from '../node/node.js';
+import type { Client } from './client.js';
+import { Config } from './config.js';
+import { Stats } from './stats.js';
+
+export interface ServerInfo {
+  version: string;
+  bind: string;
+  port: number;
+  clusterPort: number;
+  dir: string;
+  configFile: string;
+  /** Node id used for CLUSTER MYID / RAFT.INFO. */
+  nodeId: number;
+}
+
+export class ServerState {
+  nextClientId = 1;
+  readonly clients = new Map<number, Client>();
+  readonly startedAt = Date.now();
+  readonly stats = new Stats();
+  readonly config: Config;
+  /** Clients with WATCHed keys, by key (leader-local, as in Redis). */
+  readonly watchers = new Map<string, Set<Client>>();
+  readonly runId = crypto.randomBytes(20).toString('hex');
+  readonly dispatcher: Dispatcher;
+
+  constructor(
+    readonly info: ServerInfo,
+    readonly node: RaftisNode,
+    readonly table: CommandTable,
+    config?: Config,
+  ) {
+    this.config = config ?? new Config();
+    node.sm.onTouch = (keys) => this.touchWatched(keys);
+    this.dispatcher = new Dispatcher(this);
+  }
+
+  addClient(c: Client): void {
+    this.clients.set(c.id, c);
+    this.stats.totalConnections++;
+  }
+
+  removeClient(c: Client): void {
+    this.clients.delete(c.id);
+    this.unwatchAll(c);
+  }
+
+  watch(c: Client, key: string, expiredAtWatch: boolean): void {
+    if (c.watched.has(key)) return;
+    c.watched.set(key, { key, expiredAtWatch });
+    let set = this.watchers.get(key);
+    if (!set) this.watchers.set(key, (set = new Set()));
+    set.add(c);
+  }
+
+  unwatchAll(c: Client): void {
+    for (const key of c.watched.keys()) {
+      const set = this.watchers.get(key);
+      if (set) {
+        set.delete(c);
+        if (set.size === 0) this.watchers.delete(key);
+      }
+    }
+    c.watched.clear();
+    c.watchDirty = false;
+  }
+
+  private touchWatched(keys: readonly string[] | null): void {
+    if (this.watchers.size === 0) return;
+    if (keys === null) {
+      for (const set of this.watchers.values()) for (const c of set) c.watchDirty = true;
+      return;
+    }
+    for (const k of keys) {
+      const set = this.watchers.get(k);
+      if (set) for (const c of set) c.watchDirty = true;
+    }
+  }
+}

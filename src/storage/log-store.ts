@@ -1,0 +1,175 @@
+/**
+ * The durable Raft log and hard state of one node, in classic-level (LevelDB).
+ *
+ * Layout (all keys are Buffers):
+ *   "m"             → meta: format version (u32) — refuse to open other formats
+ *   "h"             → hard state: term (u64) · vote (u64) · commit (u64)
+ *   "e" + u64 index → entry: term (u64) · type (u8) · data
+ * Indexes are fixed-width big-endian so LevelDB's order is log order.
+ *
+ * Every write is one batch with { sync: true }: one fsync for everything a
+ * turn produced (group commit happens in the caller, which batches).
+ */
+import { ClassicLevel } from 'classic-level';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CorruptDataError, DataDirLockedError, StorageError } from './errors.js';
+
+export interface StoredEntry {
+  index: number;
+  term: number;
+  type: number;
+  data: Buffer;
+}
+
+export interface StoredHardState {
+  term: number;
+  vote: number;
+  commit: number;
+}
+
+const FORMAT_VERSION = 1;
+const META_KEY = Buffer.from('m');
+const HARD_STATE_KEY = Buffer.from('h');
+const ENTRY_PREFIX = 0x65; // 'e'
+
+function entryKey(index: number): Buffer {
+  const k = Buffer.allocUnsafe(9);
+  k[0] = ENTRY_PREFIX;
+  k.writeBigUInt64BE(BigInt(index), 1);
+  return k;
+}
+
+function encodeEntry(e: StoredEntry): Buffer {
+  const b = Buffer.allocUnsafe(9 + e.data.length);
+  b.writeBigUInt64BE(BigInt(e.term), 0);
+  b[8] = e.type;
+  e.data.copy(b, 9);
+  return b;
+}
+
+function decodeEntry(key: Buffer, value: Buffer): StoredEntry {
+  if (key.length !== 9 || value.length < 9) {
+    throw new CorruptDataError(`log entry record has a bad size (key ${key.length} bytes, value ${value.length} bytes)`);
+  }
+  return {
+    index: Number(key.readBigUInt64BE(1)),
+    term: Number(value.readBigUInt64BE(0)),
+    type: value[8]!,
+    data: value.subarray(9),
+  };
+}
+
+export class LogStore {
+  private constructor(
+    private readonly db: ClassicLevel<Buffer, Buffer>,
+    readonly dir: string,
+  ) {}
+
+  /** Opens (creating if needed) the log under `dir`/raft-log. */
+  static async open(dir: string): Promise<LogStore> {
+    const location = path.join(dir, 'raft-log');
+    try {
+      fs.mkdirSync(location, { recursive: true });
+    } catch (e) {
+      throw new StorageError(`cannot create data directory ${location}: ${(e as Error).message}`, { cause: e });
+    }
+    const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new DataDirLockedError(
+          `data directory ${dir} is already in use by another raftis process (LevelDB lock held); stop it or choose another --dir`,
+          { cause: e },
+        );
+      }
+      throw new CorruptDataError(
+        `cannot open the raft log in ${location}: ${cause?.message ?? (e as Error).message}; the data directory is unreadable or corrupt`,
+        { cause: e },
+      );
+    }
+    const store = new LogStore(db, dir);
+    try {
+      await store.checkFormat();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return store;
+  }
+
+  private async checkFormat(): Promise<void> {
+    const meta = await this.db.get(META_KEY);
+    if (meta === undefined) {
+      const m = Buffer.alloc(4);
+      m.writeUInt32BE(FORMAT_VERSION);
+      await this.db.put(META_KEY, m, { sync: true });
+      return;
+    }
+    if (meta.length !== 4 || meta.readUInt32BE(0) !== FORMAT_VERSION) {
+      throw new CorruptDataError(
+        `raft log in ${this.dir} has an unknown format (meta record ${meta.toString('hex')}); it was not written by this raftis version`,
+      );
+    }
+  }
+
+  async hardState(): Promise<StoredHardState> {
+    const v = await this.db.get(HARD_STATE_KEY);
+    if (v === undefined) return { term: 0, vote: 0, commit: 0 };
+    if (v.length !== 24) throw new CorruptDataError(`hard state record in ${this.dir} has ${v.length} bytes, expected 24`);
+    return {
+      term: Number(v.readBigUInt64BE(0)),
+      vote: Number(v.readBigUInt64BE(8)),
+      commit: Number(v.readBigUInt64BE(16)),
+    };
+  }
+
+  /** Entries with lo <= index < hi (hi omitted: to the end), in order; checks there are no gaps. */
+  async *entries(lo = 1, hi = Number.MAX_SAFE_INTEGER): AsyncGenerator<StoredEntry> {
+    let expect = -1;
+    for await (const [k, v] of this.db.iterator({ gte: entryKey(lo), lt: entryKey(hi) })) {
+      const e = decodeEntry(k, v);
+      if (expect !== -1 && e.index !== expect) {
+        throw new CorruptDataError(`raft log in ${this.dir} has a gap: entry ${expect} is missing before ${e.index}`);
+      }
+      expect = e.index + 1;
+      yield e;
+    }
+  }
+
+  /** Index of the last entry, 0 when the log is empty. */
+  async lastIndex(): Promise<number> {
+    for await (const k of this.db.keys({ gte: entryKey(0), lt: entryKey(Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 })) {
+      return Number(k.readBigUInt64BE(1));
+    }
+    return 0;
+  }
+
+  /**
+   * Durably writes entries (replacing any stored at index >= the first of
+   * them, as Raft requires when a follower's log is overwritten) and the hard
+   * state, in one synced batch.
+   */
+  async write(entries: readonly StoredEntry[], hardState?: StoredHardState, truncateFrom?: number): Promise<void> {
+    const batch = this.db.batch();
+    if (truncateFrom !== undefined) {
+      // Remove a conflicting suffix; the caller passes the old last index bound.
+      for await (const k of this.db.keys({ gte: entryKey(truncateFrom), lt: entryKey(Number.MAX_SAFE_INTEGER) })) batch.del(k);
+    }
+    for (const e of entries) batch.put(entryKey(e.index), encodeEntry(e));
+    if (hardState) {
+      const h = Buffer.allocUnsafe(24);
+      h.writeBigUInt64BE(BigInt(hardState.term), 0);
+      h.writeBigUInt64BE(BigInt(hardState.vote), 8);
+      h.writeBigUInt64BE(BigInt(hardState.commit), 16);
+      batch.put(HARD_STATE_KEY, h);
+    }
+    await batch.write({ sync: true });
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
