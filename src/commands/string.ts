@@ -365,10 +365,8 @@ export const stringCommands: Record<string, DataHandler> = {
   msetnx(ctx, argv) {
     if (argv.length % 2 === 0) return ctx.w.error(arityError('msetnx'));
     const { db, now } = ctx;
-    let busy = false;
-    // Every key is looked up (deleting expired ones), as Redis does, before deciding.
-    for (let j = 1; j < argv.length; j += 2) if (db.getForWrite(argv[j]!, now) !== undefined) busy = true;
-    if (busy) return ctx.w.int(0);
+    // Redis stops at the first live key (expired ones met before it are deleted).
+    for (let j = 1; j < argv.length; j += 2) if (db.getForWrite(argv[j]!, now) !== undefined) return ctx.w.int(0);
     for (let j = 1; j < argv.length; j += 2) db.set(argv[j]!, argv[j + 1]!);
     ctx.w.int(1);
   },

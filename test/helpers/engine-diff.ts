@@ -46,6 +46,8 @@ export interface RunResult {
   mismatches: Mismatch[];
   /** Replies compared. */
   compared: number;
+  /** The engine's reply to every compared command step, in order (for sanity checks on what was covered). */
+  replies: string[];
 }
 
 /** A parsed RESP reply, for the loose comparisons. */
@@ -154,6 +156,7 @@ export class Differential {
     await client.call('FLUSHALL');
     const mismatches: Mismatch[] = [];
     let compared = 0;
+    const replies: string[] = [];
     const record = (step: number, cmd: string, redis: string, raftis: string): void => {
       mismatches.push({ proto, step, cmd, redis, raftis });
     };
@@ -165,6 +168,7 @@ export class Differential {
         const r = await client.call(...cmd);
         const e = engine.call(...cmd);
         compared++;
+        replies.push(e);
         if (!same(r, e, cmp)) record(i, show(cmd), r, e);
       } else if ('foreign' in s) {
         const r = await client.call('RPUSH', s.foreign, 'x');
@@ -178,7 +182,7 @@ export class Differential {
         if (r !== e) record(i, 'SCAN* ' + show(s.scanAll), r, e);
       }
     }
-    return { mismatches, compared };
+    return { mismatches, compared, replies };
   }
 
   private async scanAll(client: RawClient, opts: string[]): Promise<string> {
