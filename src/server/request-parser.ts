@@ -32,6 +32,8 @@
  *    `*0` and `*-N` (N up to 2^63) are skipped silently.
  *  - `expected '$', got 'c'`: c is the raw byte (latin1), with \r and \n
  *    shown as a space like addReplyErrorFormat does.
+ *  - With the optional handlers.authRequired() hook: Redis 7.0.15's limits
+ *    for clients that have not authenticated yet (count > 10, bulk > 16384).
  *
  * Limits not in Redis 7.0:
  *  - maxArgs: a multibulk count above it fails with
@@ -67,6 +69,14 @@ export interface ParserHandlers {
   onCommand(argv: string[]): void;
   /** A protocol error: `text` is the whole error without '-' or CRLF, e.g. "ERR Protocol error: invalid bulk length". The parser stops: later feed() calls are ignored. The caller replies with the error and closes the connection after flushing. Commands complete before the error in the same chunk are delivered first, in order. */
   onProtocolError(text: string): void;
+  /**
+   * Optional: true while the connection still has to authenticate
+   * (requirepass / ACL). Redis 7.0.15 then refuses a multibulk count above
+   * 10 ("unauthenticated multibulk length") and a bulk length above 16384
+   * ("unauthenticated bulk length"). Asked only for such headers, after every
+   * command before them has been delivered (so an AUTH just before counts).
+   */
+  authRequired?(): boolean;
 }
 
 export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
@@ -79,6 +89,13 @@ export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
 export const PROTO_TOO_MANY_ARGS = ERR.protoInvalidMultibulk;
 /** Inline line with more than maxArgs arguments (raftis's own text; Redis has no such limit). */
 export const PROTO_TOO_MANY_INLINE_ARGS = 'ERR Protocol error: too many arguments in inline request';
+/** Redis 7.0.15 networking.c; not in errors.ts. */
+export const PROTO_UNAUTH_MULTIBULK = 'ERR Protocol error: unauthenticated multibulk length';
+export const PROTO_UNAUTH_BULK = 'ERR Protocol error: unauthenticated bulk length';
+/** Limits that apply while authRequired() is true (networking.c). */
+const UNAUTH_MAX_ARGS = 10;
+const UNAUTH_MAX_BULK = 16384;
+
 /** Never expected: redis-parser rejected bytes the guard accepted. */
 export const PROTO_INTERNAL = 'ERR Protocol error: invalid request';
 
@@ -97,6 +114,7 @@ const HDR_CAP = 32;
 interface Handlers {
   onCommand(argv: string[]): void;
   onProtocolError(text: string): void;
+  authRequired?(): boolean;
 }
 
 export class RequestParser {
@@ -104,6 +122,9 @@ export class RequestParser {
   private readonly maxBulkLen: number;
   private readonly maxInlineLen: number;
   private readonly maxArgs: number;
+  /** Headers above these need the authRequired() question (Infinity without the hook). */
+  private readonly askArgs: number;
+  private readonly askBulk: number;
   private readonly rp: RedisParser;
 
   private stopped = false;
@@ -137,6 +158,9 @@ export class RequestParser {
     this.maxBulkLen = Math.min(l.maxBulkLen, bufferConstants.MAX_STRING_LENGTH);
     this.maxInlineLen = l.maxInlineLen;
     this.maxArgs = l.maxArgs;
+    const ask = typeof handlers.authRequired === 'function';
+    this.askArgs = ask ? UNAUTH_MAX_ARGS : Infinity;
+    this.askBulk = ask ? UNAUTH_MAX_BULK : Infinity;
     this.rp = new RedisParser({
       returnBuffers: true,
       returnReply: (reply: unknown) => this.onReply(reply),
@@ -232,7 +256,17 @@ export class RequestParser {
             return;
           }
           req = pos;
-          st = buf[pos] === 42 /* * */ ? S_MBULK_LINE : S_INLINE;
+          if (buf[pos] !== 42 /* * */) {
+            st = S_INLINE;
+            break;
+          }
+          const end = this.plainRequest(buf, pos, n);
+          if (end > 0) {
+            if (run < 0) run = pos;
+            pos = end;
+            break;
+          }
+          st = S_MBULK_LINE;
           break;
         }
 
@@ -245,6 +279,13 @@ export class RequestParser {
           pos = next;
           const ll = this.lineNum;
           if (!(ll <= INT_MAX)) return this.fail(buf, run, req, ERR.protoInvalidMultibulk);
+          if (ll > this.askArgs) {
+            // Deliver what came before (an AUTH, maybe), then ask.
+            if (run >= 0 && req >= 0) this.execute(buf, run, req);
+            run = -1;
+            if (this.stopped) return;
+            if (this.handlers.authRequired!()) return this.fail(buf, -1, -1, PROTO_UNAUTH_MULTIBULK);
+          }
           if (ll <= 0) {
             // `*0`, `*-1`: nothing to run (Redis resets the client).
             if (run >= 0) this.execute(buf, run, req);
@@ -274,6 +315,12 @@ export class RequestParser {
           }
           const ll = this.lineNum;
           if (!(ll >= 0 && ll <= this.maxBulkLen)) return this.fail(buf, run, req, ERR.protoInvalidBulk);
+          if (ll > this.askBulk) {
+            if (run >= 0 && req >= 0) this.execute(buf, run, req);
+            run = -1;
+            if (this.stopped) return;
+            if (this.handlers.authRequired!()) return this.fail(buf, -1, -1, PROTO_UNAUTH_BULK);
+          }
           this.dataLeft = ll + 2;
           st = S_BULK_DATA;
           break;
@@ -312,6 +359,7 @@ export class RequestParser {
           pos = next;
           if (run >= 0 && req >= 0) this.execute(buf, run, req);
           run = -1;
+          if (this.stopped) return;
           const argv = this.inlineArgs;
           this.inlineArgs = null;
           if (argv === null) return this.fail(buf, -1, -1, ERR.protoUnbalancedQuotes);
@@ -354,6 +402,56 @@ export class RequestParser {
         return;
       }
     }
+  }
+
+  /**
+   * Fast path for the usual request: whole in buf[start, n), headers of 1 to
+   * 9 plain digits (a valid string2ll without sign or leading zero, or "0"
+   * for a bulk) within the limits. Returns the index after the request, or
+   * -1 for anything else, which the state machine then reads from `start`
+   * (nothing here changes the parser's state).
+   */
+  private plainRequest(buf: Buffer, start: number, n: number): number {
+    let p = start + 1;
+    let c = p < n ? buf[p]! : 0;
+    if (c < 49 || c > 57) return -1;
+    let count = c - 48;
+    for (;;) {
+      if (++p >= n) return -1;
+      c = buf[p]!;
+      if (c === 13) break;
+      if (c < 48 || c > 57 || p - start > 9) return -1;
+      count = count * 10 + (c - 48);
+    }
+    if (count > this.maxArgs || count > this.askArgs) return -1;
+    p += 2;
+    const maxBulk = Math.min(this.maxBulkLen, this.askBulk);
+    while (count-- > 0) {
+      // `$` + length + \r + one byte
+      if (p + 3 >= n || buf[p] !== 36) return -1;
+      const s = ++p;
+      c = buf[p]!;
+      let len: number;
+      if (c === 48) {
+        len = 0;
+        c = buf[++p]!;
+        if (c !== 13) return -1;
+      } else {
+        if (c < 49 || c > 57) return -1;
+        len = c - 48;
+        for (;;) {
+          if (++p >= n) return -1;
+          c = buf[p]!;
+          if (c === 13) break;
+          if (c < 48 || c > 57 || p - s > 9) return -1;
+          len = len * 10 + (c - 48);
+        }
+      }
+      if (len > maxBulk) return -1;
+      p += 2 + len + 2;
+      if (p > n) return -1;
+    }
+    return p;
   }
 
   /** Delivers buf[run, req) if any, then the protocol error, and stops. */

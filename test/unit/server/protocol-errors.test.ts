@@ -10,26 +10,34 @@ import { startRedisServer, type RedisServer } from '../../helpers/redis-server.j
 import { RequestParser } from '../../../src/server/request-parser.js';
 
 let server: RedisServer | undefined;
+let authServer: RedisServer | undefined;
+const PASSWORD = 'pw';
 
 beforeAll(async () => {
-  server = await startRedisServer();
+  [server, authServer] = await Promise.all([startRedisServer(), startRedisServer(['--requirepass', PASSWORD])]);
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await Promise.all([server?.stop(), authServer?.stop()]);
 });
 
 function b(s: string): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
-function parse(input: Buffer): { cmds: string[][]; error: string | null } {
+/** Parses like a connection would; with `auth`, the client is unauthenticated until AUTH <PASSWORD>. */
+function parse(input: Buffer, auth = false): { cmds: string[][]; error: string | null } {
   const out = { cmds: [] as string[][], error: null as string | null };
+  let authed = false;
   const p = new RequestParser({
-    onCommand: (argv) => out.cmds.push(argv),
+    onCommand: (argv) => {
+      out.cmds.push(argv);
+      if (argv[0] === 'AUTH' && argv[1] === PASSWORD) authed = true;
+    },
     onProtocolError: (text) => {
       out.error = text;
     },
+    ...(auth ? { authRequired: () => !authed } : {}),
   });
   p.feed(input);
   return out;
@@ -48,8 +56,8 @@ function splitReplies(raw: string): string[] {
 }
 
 /** Sends `input` to redis-server and collects every byte until it closes the connection. */
-async function redisRepliesUntilClose(input: Buffer): Promise<{ replies: string[]; closed: boolean }> {
-  const c = await RawClient.connect(server!.port);
+async function redisRepliesUntilClose(input: Buffer, port = server!.port): Promise<{ replies: string[]; closed: boolean }> {
+  const c = await RawClient.connect(port);
   try {
     let raw = '';
     c.sock.on('data', (d: string) => {
@@ -64,9 +72,10 @@ async function redisRepliesUntilClose(input: Buffer): Promise<{ replies: string[
   }
 }
 
-/** What redis-server answers to a command raftis's parser delivered (only PING / ECHO are used). */
+/** What redis-server answers to a command raftis's parser delivered (only PING / ECHO / AUTH are used). */
 function expectedReply(argv: string[]): string {
   if (argv.length === 1 && argv[0] === 'PING') return '+PONG\r\n';
+  if (argv.length === 2 && argv[0] === 'AUTH' && argv[1] === PASSWORD) return '+OK\r\n';
   if (argv.length === 2 && argv[0] === 'ECHO') return '$' + argv[1]!.length + '\r\n' + argv[1] + '\r\n';
   throw new Error(`unexpected command in a differential case: ${JSON.stringify(argv)}`);
 }
@@ -130,6 +139,33 @@ describe('protocol errors match redis-server 7', () => {
     const ours = parse(bytes);
     expect(ours.error).toBe(last!.slice(1, -2));
     expect(ours.cmds.map(expectedReply)).toEqual(redis.replies.slice(0, -1));
+  });
+});
+
+const beforeAuth: [string, string][] = [
+  ['count above 10', '*11\r\n'],
+  ['count above 10, after a NOAUTH reply', 'PING\r\n*12\r\n$1\r\n'],
+  ['bulk above 16384', '*2\r\n$4\r\nECHO\r\n$16385\r\n'],
+  ['limits lifted by AUTH in the same write', 'AUTH pw\r\n*12\r\n$z\r\n'],
+  ['bulk limit lifted by AUTH', encodeCommand(['AUTH', PASSWORD]) + '*2\r\n$4\r\nECHO\r\n$16385\r\n' + 'x'.repeat(16385) + '\r\n*1\r\n$-3\r\n'],
+];
+
+describe('unauthenticated limits match redis-server 7 with requirepass', () => {
+  it.each(beforeAuth)('%s', async (_name, input) => {
+    const bytes = b(input);
+    const redis = await redisRepliesUntilClose(bytes, authServer!.port);
+    expect(redis.closed).toBe(true);
+    const last = redis.replies.at(-1)!;
+    expect(last.startsWith('-')).toBe(true);
+    const ours = parse(bytes, true);
+    expect(ours.error).toBe(last.slice(1, -2));
+    // Before AUTH, PING gets NOAUTH; the other commands are those of expectedReply().
+    const want = redis.replies.slice(0, -1);
+    expect(ours.cmds.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) {
+      if (want[i]!.startsWith('-NOAUTH')) expect(ours.cmds[i]).toEqual(['PING']);
+      else expect(expectedReply(ours.cmds[i]!)).toBe(want[i]);
+    }
   });
 });
 

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ERR, protoExpectedDollar } from '../../../src/server/errors.js';
 import { parseLL, splitInlineArgs } from '../../../src/server/inline.js';
 import {
+  PROTO_UNAUTH_BULK,
+  PROTO_UNAUTH_MULTIBULK,
   PROTO_TOO_MANY_ARGS,
   PROTO_TOO_MANY_INLINE_ARGS,
   RequestParser,
@@ -433,6 +435,45 @@ describe('split at every byte', () => {
     r.parser.feed(one.subarray(10));
     expect(r.cmds.length).toBe(2);
     expect(r.parser.pendingBytes).toBe(0);
+  });
+});
+
+describe('authRequired hook (Redis 7.0.15 limits before AUTH)', () => {
+  function withAuth(input: string): Outcome & { asked: number } {
+    const out = { cmds: [] as string[][], error: null as string | null, asked: 0 };
+    let authed = false;
+    const p = new RequestParser({
+      onCommand(argv) {
+        out.cmds.push(argv);
+        if (argv[0] === 'AUTH') authed = true;
+      },
+      onProtocolError(text) {
+        out.error = text;
+      },
+      authRequired() {
+        out.asked++;
+        return !authed;
+      },
+    });
+    p.feed(b(input));
+    return out;
+  }
+
+  it('refuses a count above 10 and a bulk above 16384 until authenticated', () => {
+    expect(withAuth(resp(...Array<string>(10).fill('a')))).toMatchObject({ cmds: [Array<string>(10).fill('a')], error: null, asked: 0 });
+    expect(withAuth('*11\r\n')).toMatchObject({ cmds: [], error: PROTO_UNAUTH_MULTIBULK, asked: 1 });
+    expect(withAuth(resp('SET', 'k', 'x'.repeat(16384)))).toMatchObject({ error: null, asked: 0 });
+    expect(withAuth('PING\r\n*1\r\n$16385\r\n')).toMatchObject({ cmds: [['PING']], error: PROTO_UNAUTH_BULK, asked: 1 });
+    // Invalid lengths are reported as such first.
+    expect(withAuth('*1\r\n$536870913\r\n').error).toBe(ERR.protoInvalidBulk);
+  });
+
+  it('asks only after the commands before the header were delivered (AUTH in the same chunk)', () => {
+    const big = resp('SET', 'k', 'x'.repeat(20000));
+    const r = withAuth('PING\r\n' + resp('AUTH', 'pw') + big + resp(...Array<string>(12).fill('b')));
+    expect(r.error).toBeNull();
+    expect(r.cmds.map((c) => c[0])).toEqual(['PING', 'AUTH', 'SET', 'b']);
+    expect(r.asked).toBe(2);
   });
 });
 
