@@ -46,9 +46,16 @@
  *    "invalid bulk length" as if proto-max-bulk-len were that maximum.
  *
  * Memory: bytes of an incomplete request are copied out of the caller's
- * chunk (feed() never keeps a reference to `chunk`), so pendingBytes is
- * exactly what arrived; nothing is ever sized from a length header. The
- * connection should bound pendingBytes (Redis: client-query-buffer-limit).
+ * chunk (feed() never keeps a reference to `chunk`, which may be reused), so
+ * pendingBytes is exactly what arrived (0 for a "stuck" line, whose bytes are
+ * only counted); nothing is ever sized from a length header. Once complete,
+ * a request that spanned chunks is joined into one Buffer for redis-parser
+ * (so briefly about twice its size, plus the strings). The connection should
+ * bound pendingBytes (Redis: client-query-buffer-limit, 1 GB).
+ *
+ * Handlers run synchronously inside feed(). A handler that throws stops the
+ * parser for good and the exception leaves feed(); calling feed() from a
+ * handler throws.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import RedisParser from 'redis-parser';
