@@ -1,0 +1,231 @@
+/**
+ * Length-prefixed frames (docs/peer-protocol.md §Frames):
+ *
+ *   u32be length | u8 version | u8 type | body (length − 2 bytes)
+ *
+ * `length` counts everything after itself. The FrameDecoder reassembles
+ * frames from arbitrary chunks and never throws: a malformed header is
+ * returned as a FrameError and the decoder stays failed.
+ */
+import type { Message } from '../raft/messages.js';
+import { batchSize, writeBatch } from './codec.js';
+import { FrameError } from './errors.js';
+
+export const LENGTH_FIELD_BYTES = 4;
+export const FRAME_HEADER_BYTES = 6;
+/** version + type: the smallest legal value of the length field. */
+export const MIN_FRAME_LENGTH = 2;
+/** The protocol version this implementation writes after the handshake. */
+export const PROTOCOL_VERSION = 1;
+/** Versions this implementation can read and negotiate. */
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+/** Handshake frames always carry this version byte; their layouts are frozen. */
+export const HANDSHAKE_VERSION = 1;
+/** Default bound on the length field (64 MiB). */
+export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024;
+
+/**
+ * Frame types. Values are part of the wire format: never renumber. Types
+ * 0x80–0xFF are "skippable": a receiver that does not know one ignores the
+ * frame; an unknown type below 0x80 is a protocol error.
+ */
+export enum FrameType {
+  Hello = 0x01,
+  HelloAck = 0x02,
+  HelloReject = 0x03,
+  /** One or more Raft messages for the receiving node. */
+  RaftBatch = 0x10,
+  /** Reserved: a client command a follower forwards to the leader. */
+  ForwardCommand = 0x20,
+  /** Reserved: the leader's reply to a ForwardCommand. */
+  ForwardReply = 0x21,
+  /** Reserved: pub/sub fan-out of a PUBLISH to other nodes. */
+  PubSubMessage = 0x30,
+  /** Reserved: one chunk of a state-machine snapshot (chunked InstallSnapshot). */
+  SnapshotChunk = 0x40,
+  /** Reserved: flow-control acknowledgement of snapshot chunks. */
+  SnapshotChunkAck = 0x41,
+}
+
+export const FIRST_SKIPPABLE_FRAME_TYPE = 0x80;
+
+export function isKnownFrameType(t: number): t is FrameType {
+  return typeof (FrameType as Record<number, unknown>)[t] === 'string';
+}
+
+export function frameTypeName(t: number): string {
+  return isKnownFrameType(t) ? FrameType[t] : `0x${t.toString(16).padStart(2, '0')}`;
+}
+
+export interface Frame {
+  version: number;
+  /** A FrameType, or an unknown skippable type (≥ 0x80). */
+  type: number;
+  /** The body, in memory owned by this frame alone (never shared with another frame). */
+  body: Buffer;
+}
+
+/** Allocates a whole frame and writes its header; the body is left for the caller to fill. */
+export function allocFrame(type: number, bodyBytes: number, version = PROTOCOL_VERSION): Buffer {
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
+  buf.writeUInt32BE(MIN_FRAME_LENGTH + bodyBytes, 0);
+  buf[4] = version;
+  buf[5] = type;
+  return buf;
+}
+
+export function encodeFrame(type: number, body: Buffer, version = PROTOCOL_VERSION): Buffer {
+  const buf = allocFrame(type, body.length, version);
+  body.copy(buf, FRAME_HEADER_BYTES);
+  return buf;
+}
+
+/** A RaftBatch frame in one allocation: sizes are computed first, then written in place. */
+export function encodeRaftBatch(msgs: readonly Message[], version = PROTOCOL_VERSION): Buffer {
+  const size = batchSize(msgs);
+  const buf = allocFrame(FrameType.RaftBatch, size, version);
+  const end = writeBatch(buf, FRAME_HEADER_BYTES, msgs);
+  if (end !== buf.length) throw new Error(`codec: wrote ${end} bytes, computed ${buf.length}`);
+  return buf;
+}
+
+export interface FrameDecoderOptions {
+  /** Largest accepted value of the length field. Default DEFAULT_MAX_FRAME_SIZE. */
+  maxFrameSize?: number;
+  /** Accepted version bytes. Default SUPPORTED_VERSIONS. */
+  versions?: readonly number[];
+}
+
+export interface DecodeResult {
+  frames: Frame[];
+  /** Set once the stream is malformed; no further frames will be produced. */
+  error: FrameError | undefined;
+}
+
+/**
+ * Incremental frame reassembly. Bytes are kept as the chunks they arrived in
+ * and joined once per frame, so a large frame costs one copy whatever the
+ * chunking, and nothing is allocated for a length before its bytes arrived.
+ *
+ * Pull style (`push` then `next` until undefined) lets the caller change
+ * `maxFrameSize` between frames, e.g. raise it once the handshake is done.
+ */
+export class FrameDecoder {
+  /** May be changed between frames; applies to headers not yet parsed. */
+  maxFrameSize: number;
+  private readonly versions: readonly number[];
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private header: { length: number; version: number; type: number } | undefined;
+  private failed: FrameError | undefined;
+  private readonly scratch = Buffer.alloc(FRAME_HEADER_BYTES);
+
+  constructor(opts: FrameDecoderOptions = {}) {
+    this.maxFrameSize = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.versions = opts.versions ?? SUPPORTED_VERSIONS;
+  }
+
+  /** Bytes received and not yet returned as frames. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  get error(): FrameError | undefined {
+    return this.failed;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.failed !== undefined || chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** The next complete frame, the error that stopped the stream, or undefined if more bytes are needed. */
+  next(): Frame | FrameError | undefined {
+    if (this.failed !== undefined) return this.failed;
+    try {
+      if (this.header === undefined) {
+        if (this.buffered < FRAME_HEADER_BYTES) return undefined;
+        const h = this.scratch;
+        this.copyOut(h, FRAME_HEADER_BYTES);
+        const length = h.readUInt32BE(0);
+        const version = h[4]!;
+        const type = h[5]!;
+        if (length < MIN_FRAME_LENGTH) throw new FrameError('undersize', `frame length ${length} < ${MIN_FRAME_LENGTH}`);
+        if (length > this.maxFrameSize) {
+          throw new FrameError('oversize', `frame length ${length} exceeds the maximum ${this.maxFrameSize}`);
+        }
+        if (!this.versions.includes(version)) throw new FrameError('version', `unsupported protocol version ${version}`);
+        if (!isKnownFrameType(type) && type < FIRST_SKIPPABLE_FRAME_TYPE) {
+          throw new FrameError('type', `unknown frame type ${frameTypeName(type)}`);
+        }
+        this.header = { length, version, type };
+      }
+      const bodyBytes = this.header.length - MIN_FRAME_LENGTH;
+      if (this.buffered < bodyBytes) return undefined;
+      const frame: Frame = { version: this.header.version, type: this.header.type, body: this.take(bodyBytes) };
+      this.header = undefined;
+      return frame;
+    } catch (e) {
+      /* c8 ignore next */
+      const err = e instanceof FrameError ? e : new FrameError('value', String(e));
+      this.fail(err);
+      return err;
+    }
+  }
+
+  /** Pushes a chunk and drains every complete frame. Never throws. */
+  decode(chunk: Buffer): DecodeResult {
+    this.push(chunk);
+    const frames: Frame[] = [];
+    for (;;) {
+      const f = this.next();
+      if (f === undefined) return { frames, error: undefined };
+      if (f instanceof FrameError) return { frames, error: f };
+      frames.push(f);
+    }
+  }
+
+  private fail(err: FrameError): void {
+    this.failed = err;
+    this.chunks = [];
+    this.buffered = 0;
+    this.header = undefined;
+  }
+
+  /** Removes `n` buffered bytes (n ≤ buffered) into memory that no other frame shares. */
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0];
+    if (first !== undefined && first.length === n && first.byteOffset === 0 && first.buffer.byteLength === n) {
+      // The chunk is exactly this frame's body and owns its memory: hand it over as is.
+      this.chunks.shift();
+      this.buffered -= n;
+      return first;
+    }
+    // Copy, so that a small frame kept by the application (entries live in
+    // the log) does not pin a 64 KiB socket chunk it shared with others.
+    const out = Buffer.allocUnsafeSlow(n);
+    this.copyOut(out, n);
+    return out;
+  }
+
+  /** Moves the first `n` buffered bytes (n ≤ buffered) into `dst`. */
+  private copyOut(dst: Buffer, n: number): void {
+    this.buffered -= n;
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const want = n - filled;
+      if (c.length <= want) {
+        c.copy(dst, filled);
+        filled += c.length;
+        this.chunks.shift();
+      } else {
+        c.copy(dst, filled, 0, want);
+        filled += want;
+        this.chunks[0] = c.subarray(want);
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Unsigned LEB128 varints for the encoder side: 7 bits per byte, low group
+ * first, high bit set on every byte but the last. Values are non-negative safe
+ * integers (≤ 2^53 − 1), so at most 8 bytes.
+ */
+
+export function varintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  if (v < 0x800000000) return 5;
+  if (v < 0x40000000000) return 6;
+  if (v < 0x2000000000000) return 7;
+  return 8;
+}
+
+/** Writes `v` at `off` and returns the offset after it. `v` must have passed checkUint. */
+export function writeVarint(buf: Buffer, off: number, v: number): number {
+  // Bitwise operators work on 32 bits: divide while the value is larger.
+  while (v > 0x7fffffff) {
+    buf[off++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  while (v >= 0x80) {
+    buf[off++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[off++] = v;
+  return off;
+}
+
+/**
+ * Encoding a negative, fractional or unsafe number would silently produce a
+ * different value on the other side: that is a bug in the caller, so throw.
+ */
+export function checkUint(v: number, what: string): void {
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`cannot encode ${what} = ${v}: not a non-negative safe integer`);
+}
+
+/** Size of a varint length followed by `len` bytes. */
+export function lengthPrefixedSize(len: number): number {
+  return varintSize(len) + len;
+}
+
+export function writeLengthPrefixed(buf: Buffer, off: number, data: Buffer): number {
+  off = writeVarint(buf, off, data.length);
+  data.copy(buf, off);
+  return off + data.length;
+}
