@@ -111,6 +111,8 @@ export class Network {
   private duplicateRate = 0;
   private readonly trace: string[] = [];
   private readonly traceSize: number;
+  /** What happened, for tests that must prove they exercised something. */
+  readonly stats = { delivered: new Map<MessageType, number>(), dropped: 0, crashes: 0, restarts: 0, compactions: 0, readStates: 0 };
   /** Reads asked through readIndex(): the lowest index a linearizable answer may carry. */
   private readonly readFloor = new Map<string, number>();
 
@@ -254,6 +256,7 @@ export class Network {
   crash(id: number): void {
     const node = this.node(id);
     if (!node.up) return;
+    this.stats.crashes++;
     this.log(`crash ${id}`);
     node.raw = undefined;
     node.outstanding = undefined;
@@ -263,6 +266,7 @@ export class Network {
     const node = this.node(id);
     if (node.up) return;
     node.restarts++;
+    this.stats.restarts++;
     this.log(`restart ${id}`);
     this.start(node);
   }
@@ -277,14 +281,23 @@ export class Network {
     }
   }
 
-  /** Delivers one message now, unless a fault filters it or its target is down. */
+  /**
+   * Delivers one message now, unless a fault filters it or its target is
+   * down. Like a real transport, it tells the sender how a snapshot fared and
+   * when a peer cannot be reached.
+   */
   deliver(m: Message): void {
+    const p = this.dropRates.get(`${m.from}-${m.to}`);
     if (this.filtered(m)) {
-      this.log(`drop ${describeMessage(m)}`);
+      this.lose(m, p !== undefined && p >= 1);
       return;
     }
     const node = this.nodes.get(m.to);
-    if (node?.raw === undefined) return;
+    if (node?.raw === undefined) {
+      this.lose(m, true);
+      return;
+    }
+    this.stats.delivered.set(m.type, (this.stats.delivered.get(m.type) ?? 0) + 1);
     this.log(`deliver ${describeMessage(m)}`);
     try {
       node.raw.step(m);
@@ -292,6 +305,17 @@ export class Network {
       if (err instanceof StepPeerNotFoundError || err instanceof StepLocalMsgError || err instanceof ReadIndexDroppedError) return;
       throw err;
     }
+    if (m.type === MessageType.Snap) this.nodes.get(m.from)?.raw?.reportSnapshot(m.to, 'finish');
+  }
+
+  /** A message that will never arrive; `unreachable` when the sender's transport would notice. */
+  lose(m: Message, unreachable = false): void {
+    this.stats.dropped++;
+    this.log(`drop ${describeMessage(m)}`);
+    const sender = this.nodes.get(m.from)?.raw;
+    if (sender === undefined) return;
+    if (m.type === MessageType.Snap) sender.reportSnapshot(m.to, 'failure');
+    if (unreachable) sender.reportUnreachable(m.to);
   }
 
   /** Takes the message at position i off the wire and delivers it. */
@@ -390,6 +414,7 @@ export class Network {
 
   private onReadState(node: SimNode, rs: ReadState): void {
     node.readStates.push(rs);
+    this.stats.readStates++;
     const key = rs.requestCtx.toString('hex');
     const floor = this.readFloor.get(key);
     if (floor !== undefined && rs.index < floor) {
@@ -465,6 +490,7 @@ export class Network {
     const payload: SnapshotPayload = { applied: node.applied, digest: node.digest };
     node.storage.createSnapshot(node.applied, node.confState, Buffer.from(JSON.stringify(payload)));
     node.storage.compact(node.applied);
+    this.stats.compactions++;
     this.log(`compact ${id} to ${node.applied}`);
     return true;
   }

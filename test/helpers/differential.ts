@@ -2,12 +2,7 @@
  * Differential runs against two servers: the same steps sent over fresh
  * connections to redis-server and to raftis, raw replies returned side by
  * side for byte-for-byte comparison.
- *
- * NOTE (string/keyspace helper): this file was accidentally overwritten by
- * the string/keyspace work and then rebuilt from its only caller
- * (test/integration/differential-server.test.ts): runBoth, describeStep and
- * Step as that test uses them. Its original author should check it against
- * their version. The engine-vs-redis helper lives in engine-diff.ts.
+ * (The in-process engine-vs-redis variant is engine-diff.ts.)
  */
 import { RawClient } from './raw-client.js';
 

@@ -116,6 +116,25 @@ function same(a: string, b: string, cmp: Compare): boolean {
 
 const MAX_SCAN_CALLS = 10_000;
 
+/** What the scripts run against besides redis-server. */
+export interface Target {
+  call(...args: string[]): string | Promise<string>;
+  /** Puts a non-string value under key (engine only). */
+  injectForeign?(key: string): void;
+}
+
+/**
+ * The script without its non-string values: drops the foreign steps and
+ * every step that names one of those keys, for targets that cannot hold
+ * other types yet (a raftis process). Both sides then see the same script.
+ */
+export function withoutForeign(steps: readonly Step[]): Step[] {
+  const foreign = new Set(steps.flatMap((s) => (!Array.isArray(s) && 'foreign' in s ? [s.foreign] : [])));
+  if (foreign.size === 0) return [...steps];
+  const args = (s: Step): readonly string[] => (Array.isArray(s) ? s : 'cmd' in s ? s.cmd : 'scanAll' in s ? s.scanAll : 'redisOnly' in s ? s.redisOnly : [s.foreign]);
+  return steps.filter((s) => !args(s).some((a) => foreign.has(a)));
+}
+
 export class Differential {
   private constructor(
     readonly redis: RedisServer,
@@ -149,10 +168,14 @@ export class Differential {
     return this.c2;
   }
 
-  /** Runs `steps` on a flushed redis-server and a fresh engine in the given protocol. */
-  async run(steps: readonly Step[], proto: 2 | 3, engine = new Engine({ proto })): Promise<RunResult> {
+  /**
+   * Runs `steps` on a flushed redis-server and on a target in the given
+   * protocol: by default a fresh in-process engine; or any Target, such as a
+   * connection to a raftis process (which the caller flushes and sets to `proto`).
+   */
+  async run(steps: readonly Step[], proto: 2 | 3, engine: Target = new Engine({ proto })): Promise<RunResult> {
     const client = proto === 2 ? this.c2 : this.c3;
-    engine.proto = proto;
+    if (engine instanceof Engine) engine.proto = proto;
     await client.call('FLUSHALL');
     const mismatches: Mismatch[] = [];
     let compared = 0;
@@ -166,13 +189,14 @@ export class Differential {
         const cmd = Array.isArray(s) ? s : s.cmd;
         const cmp = Array.isArray(s) ? 'exact' : (s.cmp ?? 'exact');
         const r = await client.call(...cmd);
-        const e = engine.call(...cmd);
+        const e = await engine.call(...cmd);
         compared++;
         replies.push(e);
         if (!same(r, e, cmp)) record(i, show(cmd), r, e);
       } else if ('foreign' in s) {
         const r = await client.call('RPUSH', s.foreign, 'x');
         if (!r.startsWith(':')) throw new Error(`RPUSH ${s.foreign}: ${r}`);
+        if (!engine.injectForeign) throw new Error(`step needs a non-string value under ${s.foreign}, which this target cannot hold`);
         engine.injectForeign(s.foreign);
       } else if ('redisOnly' in s) {
         await client.call(...s.redisOnly);
@@ -190,7 +214,7 @@ export class Differential {
   }
 }
 
-function scanAllEngine(engine: Engine, opts: string[]): Promise<string> {
+function scanAllEngine(engine: Target, opts: string[]): Promise<string> {
   return scanAllWith((cursor) => Promise.resolve(engine.call('SCAN', cursor, ...opts)));
 }
 
