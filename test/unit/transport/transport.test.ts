@@ -279,6 +279,22 @@ describe('Transport', () => {
     expect(b.log.matching(/dropping messages addressed to node 3/)).toHaveLength(1);
   });
 
+  it('keeps one inbound connection per peer: a redial replaces the older (maybe half-open) one', async () => {
+    const b = makeNode(2, '127.0.0.2');
+    await b.t.start();
+    b.t.addPeer(7, { host: '127.0.0.1', clusterPort: 1 });
+    const first = await rawClient('127.0.0.2', b.t.port);
+    first.sock.write(helloFrame({ from: 7 }));
+    await waitFor(() => first.frames.length === 1, 'first ack');
+    const second = await rawClient('127.0.0.2', b.t.port);
+    second.sock.write(helloFrame({ from: 7 }));
+    await first.closed;
+    expect(second.frames.map((f) => f.type)).toEqual([FrameType.HelloAck]);
+    second.sock.write(encodeRaftBatch([hb(7, 2, 4)]));
+    await waitFor(() => b.inbox.length === 1, 'message on the new connection');
+    expect(b.t.status().get(7)!.inbound).toBe(true);
+  });
+
   it('bounds the send queue, drops the oldest frames and reports the peer unreachable', async () => {
     // A server that accepts but never answers the Hello: the link stays in its handshake.
     const server = net.createServer((sock) => {
@@ -301,7 +317,7 @@ describe('Transport', () => {
     expect(a.log.matching(/send queue over 2000 bytes/)).toHaveLength(1);
 
     // A snapshot dropped from the queue is reported as such.
-    a.t.send([newMessage({ type: MessageType.Snap, from: 1, to: 2, snapshot: { metadata: { index: 5, term: 1, confState: { voters: [1, 2], learners: [] } }, data: Buffer.alloc(1500) } })]);
+    a.t.send([newMessage({ type: MessageType.Snap, from: 1, to: 2, snapshot: { metadata: { index: 5, term: 1, confState: { voters: [1, 2], learners: [] } }, data: Buffer.alloc(1950) } })]);
     a.t.send([app(1, 2, 2)]);
     expect(a.unreachable.at(-1)).toEqual([2, true]);
   });
@@ -361,7 +377,8 @@ describe('Transport', () => {
     const server = net.createServer((sock) => {
       sockets.push(sock);
       sock.on('error', () => {});
-      sock.once('data', () => sock.write(Buffer.from('+OK\r\n')));
+      // What a Redis server would answer to bytes it does not understand.
+      sock.once('data', () => sock.write(Buffer.from("-ERR unknown command '\\x00', with args beginning with:\r\n")));
     });
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.2', () => r()));

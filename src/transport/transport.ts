@@ -1,0 +1,359 @@
+/**
+ * The peer mesh of one node (docs/peer-protocol.md).
+ *
+ * Every node dials every peer and sends its Raft messages on the connection
+ * it dialed (OutboundLink); what peers send arrives on the connections they
+ * dialed to us (InboundConnection). So each pair of nodes holds two TCP
+ * connections, each carrying traffic one way: no tie-breaking between
+ * simultaneous dials, and a link's state says exactly whether *we* can
+ * reach the peer.
+ *
+ * The listener and the outgoing connections both use the node's bind
+ * address, so nodes on 127.0.0.1/2/3 can be partitioned by address.
+ *
+ * Nothing a peer sends can throw out of a socket handler: malformed input
+ * closes that connection with one log line.
+ */
+import net from 'node:net';
+import { isLocalMessage, type Message } from '../raft/messages.js';
+import { createLogger, type Logger } from '../util/log.js';
+import type { BackoffOptions } from './backoff.js';
+import { messageSize, writeMessage } from './codec.js';
+import { TransportError } from './errors.js';
+import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FrameType, allocFrame } from './frame.js';
+import { clusterIdBytes } from './handshake.js';
+import { InboundConnection } from './inbound-connection.js';
+import type { LinkContext } from './link-context.js';
+import { OutboundLink } from './outbound-link.js';
+import { varintSize, writeVarint } from './varint.js';
+
+export interface PeerAddress {
+  host: string;
+  clusterPort: number;
+}
+
+export interface TransportOptions {
+  selfId: number;
+  /** 1 to 255 bytes of UTF-8; nodes with different ids refuse each other. */
+  clusterId: string;
+  /** Address to listen on and to dial from. */
+  bindHost: string;
+  /** Port to listen on; 0 lets the OS choose (see `port` after start()). */
+  port: number;
+  /** Other members by id (an entry for selfId is ignored). Copied; change later with addPeer/removePeer. */
+  peers: ReadonlyMap<number, PeerAddress>;
+  /** A message from a peer for this node. Exceptions thrown here are not caught. */
+  onMessage: (msg: Message) => void;
+  /** Our outgoing connection to `id` completed its handshake (true) or was lost (false). */
+  onPeerState?: (id: number, connected: boolean) => void;
+  /**
+   * Messages to `id` were (or may have been) lost: queue overflow, a lost
+   * connection, an unknown peer. Call raft.reportUnreachable(id), and if
+   * `droppedSnapshot`, raft.reportSnapshot(id, failure).
+   */
+  onUnreachable?: (id: number, droppedSnapshot: boolean) => void;
+  /** Whether to accept a handshake from `id`. Default: `id` is in the peer map. */
+  isMember?: (id: number) => boolean;
+  logger?: Logger;
+  /** Largest frame accepted and sent (length field). Default 64 MiB. */
+  maxFrameSize?: number;
+  /** Per-peer bound on queued plus socket-buffered bytes before dropping the oldest frames. Default 32 MiB. */
+  maxQueueBytes?: number;
+  /** Frames move from the queue to the socket while its buffer holds less than this. Default 1 MiB. */
+  writeHighWaterBytes?: number;
+  /** Time for a dial plus handshake, and for a Hello to arrive on an accepted connection. Default 5 s. */
+  handshakeTimeoutMs?: number;
+  /** How long close() lets written data drain before destroying a socket. Default 1 s. */
+  closeTimeoutMs?: number;
+  /** Reconnect delays. Default 50 ms doubling to 2 s, with jitter. */
+  backoff?: BackoffOptions;
+  /** Accepted connections still in their handshake beyond this are refused. Default 64. */
+  maxPendingHandshakes?: number;
+}
+
+export interface PeerStatus {
+  id: number;
+  host: string;
+  port: number;
+  /** Our outgoing connection is up and past the handshake. */
+  connected: boolean;
+  /** The peer has a connection to us (past the handshake). */
+  inbound: boolean;
+  /** Source address of that inbound connection (the peer's bind address). */
+  inboundAddress: string | undefined;
+  lastError: string | undefined;
+  queuedBytes: number;
+  queuedFrames: number;
+  droppedMessages: number;
+  sentFrames: number;
+  sentMessages: number;
+  receivedMessages: number;
+}
+
+const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '::0']);
+
+export class Transport {
+  readonly selfId: number;
+  readonly clusterId: string;
+  readonly bindHost: string;
+  private readonly opts: TransportOptions;
+  private readonly log: Logger;
+  private readonly ctx: LinkContext;
+  private readonly links = new Map<number, OutboundLink>();
+  private readonly inbound = new Set<InboundConnection>();
+  /** The one accepted connection per peer; a newer one replaces (and closes) an older one. */
+  private readonly inboundByPeer = new Map<number, InboundConnection>();
+  private readonly received = new Map<number, number>();
+  /** Closes started outside close() (removed peers, replaced connections). */
+  private readonly pendingCloses = new Set<Promise<void>>();
+  private server: net.Server | undefined;
+  private listenPort: number;
+  private started = false;
+  private closing: Promise<void> | undefined;
+  private readonly maxFrameSize: number;
+  private readonly maxPendingHandshakes: number;
+
+  constructor(opts: TransportOptions) {
+    if (!Number.isSafeInteger(opts.selfId) || opts.selfId < 1) throw new RangeError(`selfId must be a positive integer, got ${opts.selfId}`);
+    clusterIdBytes(opts.clusterId);
+    this.opts = opts;
+    this.selfId = opts.selfId;
+    this.clusterId = opts.clusterId;
+    this.bindHost = opts.bindHost;
+    this.listenPort = opts.port;
+    this.log = opts.logger ?? createLogger('transport');
+    this.maxFrameSize = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.maxPendingHandshakes = opts.maxPendingHandshakes ?? 64;
+    const localAddress = net.isIP(opts.bindHost) !== 0 && !WILDCARD_HOSTS.has(opts.bindHost) ? opts.bindHost : undefined;
+    if (localAddress === undefined && !WILDCARD_HOSTS.has(opts.bindHost)) {
+      this.log.warn(`bind host '${opts.bindHost}' is not an IP address: outgoing peer connections use the OS's choice of source address`);
+    }
+    const isMember = opts.isMember ?? ((id: number) => this.links.has(id));
+    this.ctx = {
+      selfId: opts.selfId,
+      clusterId: opts.clusterId,
+      localAddress,
+      maxFrameSize: this.maxFrameSize,
+      maxQueueBytes: opts.maxQueueBytes ?? 32 * 1024 * 1024,
+      writeHighWaterBytes: opts.writeHighWaterBytes ?? 1024 * 1024,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000,
+      closeTimeoutMs: opts.closeTimeoutMs ?? 1000,
+      backoff: opts.backoff ?? {},
+      log: this.log,
+      isMember,
+      deliver: (msg, from) => {
+        this.received.set(from, (this.received.get(from) ?? 0) + 1);
+        opts.onMessage(msg);
+      },
+      peerStateChanged: (id, connected) => opts.onPeerState?.(id, connected),
+      unreachable: (id, snap) => opts.onUnreachable?.(id, snap),
+    };
+    for (const [id, addr] of opts.peers) if (id !== this.selfId) this.createLink(id, addr);
+  }
+
+  /** The listening port (the OS's choice when the options said 0), valid after start(). */
+  get port(): number {
+    return this.listenPort;
+  }
+
+  /** Listens on bindHost:port and starts dialing every peer. Rejects if the port cannot be bound. */
+  async start(): Promise<void> {
+    if (this.started) throw new TransportError('transport already started');
+    if (this.closing !== undefined) throw new TransportError('transport is closed');
+    this.started = true;
+    const server = net.createServer({ noDelay: true }, (sock) => this.onConnection(sock));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen({ host: this.bindHost, port: this.listenPort }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error(`peer listener: ${err.message}`));
+    const addr = server.address();
+    if (addr !== null && typeof addr === 'object') this.listenPort = addr.port;
+    this.log.info(`node ${this.selfId} listening for peers on ${this.bindHost}:${this.listenPort}`);
+    if (this.closing !== undefined) return;
+    for (const link of this.links.values()) link.start();
+  }
+
+  /**
+   * Sends messages, grouped by destination: one frame per peer per call
+   * (split only if a group would exceed the maximum frame size). Never
+   * blocks; messages that cannot be delivered are dropped and reported
+   * through onUnreachable.
+   */
+  send(msgs: readonly Message[]): void {
+    if (this.closing !== undefined || msgs.length === 0) return;
+    if (msgs.length === 1) {
+      const m = msgs[0]!;
+      this.sendGroup(m.to, [m]);
+      return;
+    }
+    const groups = new Map<number, Message[]>();
+    for (const m of msgs) {
+      const g = groups.get(m.to);
+      if (g === undefined) groups.set(m.to, [m]);
+      else g.push(m);
+    }
+    for (const [to, group] of groups) this.sendGroup(to, group);
+  }
+
+  /** Adds a member, or moves an existing one to a new address. */
+  addPeer(id: number, addr: PeerAddress): void {
+    if (!Number.isSafeInteger(id) || id < 1) throw new RangeError(`peer id must be a positive integer, got ${id}`);
+    if (id === this.selfId || this.closing !== undefined) return;
+    const link = this.links.get(id);
+    if (link !== undefined) {
+      link.setAddress(addr.host, addr.clusterPort);
+      return;
+    }
+    const created = this.createLink(id, addr);
+    if (this.started) created.start();
+  }
+
+  /** Forgets a member: its outgoing link and any connection it made to us are closed. */
+  removePeer(id: number): void {
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    this.links.delete(id);
+    // close() must still wait for these sockets.
+    this.track(link.close());
+    const conn = this.inboundByPeer.get(id);
+    if (conn !== undefined) this.track(conn.destroy());
+    this.received.delete(id);
+  }
+
+  hasPeer(id: number): boolean {
+    return this.links.has(id);
+  }
+
+  status(): Map<number, PeerStatus> {
+    const out = new Map<number, PeerStatus>();
+    for (const [id, link] of this.links) {
+      const s = link.status();
+      const conn = this.inboundByPeer.get(id);
+      out.set(id, {
+        id,
+        ...link.address,
+        ...s,
+        inbound: conn !== undefined,
+        inboundAddress: conn?.remoteAddress,
+        receivedMessages: this.received.get(id) ?? 0,
+      });
+    }
+    return out;
+  }
+
+  /** Stops listening, closes every connection and resolves once all sockets are closed. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    const server = this.server;
+    if (server !== undefined && server.listening) {
+      waits.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    }
+    for (const link of this.links.values()) waits.push(link.close());
+    for (const conn of this.inbound) waits.push(conn.destroy());
+    waits.push(...this.pendingCloses);
+    await Promise.all(waits);
+  }
+
+  private track(p: Promise<void>): void {
+    this.pendingCloses.add(p);
+    void p.then(() => this.pendingCloses.delete(p));
+  }
+
+  private createLink(id: number, addr: PeerAddress): OutboundLink {
+    const link = new OutboundLink(id, addr.host, addr.clusterPort, this.ctx);
+    this.links.set(id, link);
+    return link;
+  }
+
+  private onConnection(sock: net.Socket): void {
+    if (this.closing !== undefined) {
+      sock.destroy();
+      return;
+    }
+    let pending = 0;
+    for (const c of this.inbound) if (c.peerId === undefined) pending++;
+    if (pending >= this.maxPendingHandshakes) {
+      this.log.warn(`refusing peer connection from ${sock.remoteAddress ?? '?'}: ${pending} handshakes already pending`);
+      sock.on('error', () => {});
+      sock.destroy();
+      return;
+    }
+    const conn = new InboundConnection(sock, this.ctx, {
+      accepted: (c) => {
+        const id = c.peerId!;
+        const old = this.inboundByPeer.get(id);
+        this.inboundByPeer.set(id, c);
+        if (old !== undefined && old !== c) {
+          // The peer redialed: the old connection is dead or half-open.
+          if (this.log.debugEnabled) this.log.debug(`${old.label}: replaced by a new connection`);
+          this.track(old.destroy());
+        }
+      },
+      closed: (c) => {
+        this.inbound.delete(c);
+        if (c.peerId !== undefined && this.inboundByPeer.get(c.peerId) === c) this.inboundByPeer.delete(c.peerId);
+      },
+    });
+    this.inbound.add(conn);
+  }
+
+  private sendGroup(to: number, msgs: Message[]): void {
+    const link = this.links.get(to);
+    if (link === undefined || to === this.selfId) {
+      const why = to === this.selfId ? 'addressed to this node itself' : 'to an unknown peer';
+      this.log.warn(`dropping ${msgs.length} message(s) ${why} (node ${to})`);
+      if (to !== this.selfId) this.ctx.unreachable(to, msgs.some((m) => m.snapshot !== undefined));
+      return;
+    }
+    if (msgs.some((m) => isLocalMessage(m.type))) {
+      // Peers ignore local messages anyway; sending one is a driver bug worth a loud line, not a crash.
+      this.log.error(`not sending local message(s) to node ${to}: ${msgs.filter((m) => isLocalMessage(m.type)).map((m) => m.type).join(',')}`);
+      msgs = msgs.filter((m) => !isLocalMessage(m.type));
+      if (msgs.length === 0) return;
+    }
+    const sizes = msgs.map(messageSize);
+    // Split only when one frame would exceed the limit the receiver enforces.
+    let start = 0;
+    while (start < msgs.length) {
+      let end = start;
+      let body = 0;
+      while (end < msgs.length) {
+        const next = body + sizes[end]!;
+        if (end > start && 2 + varintSize(end + 1 - start) + next > this.maxFrameSize) break;
+        body = next;
+        end++;
+      }
+      const count = end - start;
+      const frameLength = 2 + varintSize(count) + body;
+      if (frameLength > this.maxFrameSize) {
+        const m = msgs[start]!;
+        this.log.error(`dropping a ${frameLength}-byte message to node ${to}: above the maximum frame size ${this.maxFrameSize}`);
+        this.ctx.unreachable(to, m.snapshot !== undefined);
+        start = end;
+        continue;
+      }
+      const buf = allocFrame(FrameType.RaftBatch, varintSize(count) + body);
+      let off = writeVarint(buf, FRAME_HEADER_BYTES, count);
+      let snapshot = false;
+      for (let i = start; i < end; i++) {
+        const m = msgs[i]!;
+        off = writeMessage(buf, off, m);
+        snapshot ||= m.snapshot !== undefined;
+      }
+      if (off !== buf.length) throw new Error(`codec: wrote ${off} bytes, computed ${buf.length}`);
+      link.enqueue({ buf, messages: count, snapshot });
+      start = end;
+    }
+  }
+}
