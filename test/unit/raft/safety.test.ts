@@ -7,7 +7,8 @@
  * (SafetyChecker); at the end the network heals and every node must converge
  * on the same state, which contains every entry ever acknowledged.
  *
- * A failure names its seed; rerun one with RAFT_SEED=<n>.
+ * A failure names its seed; rerun one with RAFT_SEED=<n>. RAFT_SEEDS=<count>
+ * runs more seeds, RAFT_STATS=1 prints what the runs exercised.
  */
 import { describe, expect, it } from 'vitest';
 import { createPrng, randomInt } from '../../../src/raft/prng.js';
@@ -15,8 +16,9 @@ import { MessageType } from '../../../src/raft/messages.js';
 import { Role } from '../../../src/raft/role.js';
 import { Network } from '../../harness/network.js';
 
-const SEEDS = process.env.RAFT_SEED !== undefined ? [Number(process.env.RAFT_SEED)] : Array.from({ length: 200 }, (_, i) => i + 1);
-const STEPS = 400;
+const SEED_COUNT = Number(process.env.RAFT_SEEDS ?? 300);
+const SEEDS = process.env.RAFT_SEED !== undefined ? [Number(process.env.RAFT_SEED)] : Array.from({ length: SEED_COUNT }, (_, i) => i + 1);
+const STEPS = 600;
 const HEAL_ROUNDS = 400;
 
 function pick<T>(rng: () => number, xs: readonly T[]): T | undefined {
@@ -63,7 +65,7 @@ function reshape(nt: Network, rng: () => number): void {
  * overtake each other) or is lost, disks make progress on the Ready cycle,
  * clients write and read, and rarely a fault strikes.
  */
-function step(nt: Network, rng: () => number): void {
+function step(nt: Network, rng: () => number, diskSpeed: (id: number) => number): void {
   for (const n of nt.upNodes()) if (rng() < 0.4) nt.tick(n.id);
 
   const wire = nt.pool;
@@ -78,9 +80,9 @@ function step(nt: Network, rng: () => number): void {
   nt.pool = keep.concat(nt.pool);
 
   for (const n of nt.upNodes()) {
-    if (rng() >= 0.6) continue;
-    if (n.outstanding !== undefined) nt.finishReady(n.id);
-    else nt.beginReady(n.id);
+    if (n.outstanding !== undefined) {
+      if (rng() < diskSpeed(n.id)) nt.finishReady(n.id);
+    } else if (rng() < 0.6) nt.beginReady(n.id);
   }
 
   if (rng() < 0.3) {
@@ -146,9 +148,12 @@ function runSeed(seed: number): void {
     },
   });
   if (seed % 3 === 0) nt.duplicate(0.05);
+  // Some disks are slow: a write can take longer than a network round trip.
+  const speeds = new Map(ids.map((id) => [id, rng() < 0.3 ? 0.1 : 0.6]));
+  const diskSpeed = (id: number): number => speeds.get(id) ?? 0.6;
   try {
     for (let i = 0; i < STEPS; i++) {
-      step(nt, rng);
+      step(nt, rng, diskSpeed);
       nt.check();
     }
     // Heal: every node back, no faults, clocks in step, until all agree.
