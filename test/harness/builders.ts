@@ -117,3 +117,61 @@ export function logIds(ents: readonly Entry[]): string[] {
 export function tickUntilElection(r: Raft): void {
   for (let i = 0; i < 2 * r.electionTimeout; i++) r.tick();
 }
+
+/**
+ * etcd's in-test `network` over bare Raft instances: send() delivers a
+ * message, then everything its target wants to send, breadth first, until
+ * quiet. Peers missing from the map swallow messages (etcd's nopStepper).
+ */
+export class RaftNet {
+  readonly peers = new Map<number, Raft>();
+  private readonly dropped = new Set<string>();
+  private readonly ignored = new Set<number>();
+  /** Extra filter: return true to drop a message. */
+  dropIf: ((m: Message) => boolean) | undefined = undefined;
+  /** Every message delivered, for assertions. */
+  readonly delivered: Message[] = [];
+
+  constructor(rafts: Raft[]) {
+    for (const r of rafts) this.peers.set(r.id, r);
+  }
+
+  get(id: number): Raft {
+    const r = this.peers.get(id);
+    if (r === undefined) throw new Error(`no raft ${id}`);
+    return r;
+  }
+
+  cut(a: number, b: number): void {
+    this.dropped.add(`${a}-${b}`);
+    this.dropped.add(`${b}-${a}`);
+  }
+
+  isolate(id: number): void {
+    for (let other = 1; other <= 16; other++) if (other !== id) this.cut(id, other);
+  }
+
+  ignore(t: number): void {
+    this.ignored.add(t);
+  }
+
+  recover(): void {
+    this.dropped.clear();
+    this.ignored.clear();
+    this.dropIf = undefined;
+  }
+
+  send(msgs: Message[], maxDeliveries = 10_000): void {
+    const queue = [...msgs];
+    for (let n = 0; queue.length > 0; n++) {
+      if (n >= maxDeliveries) throw new Error('RaftNet.send did not settle');
+      const m = queue.shift() as Message;
+      if (this.dropped.has(`${m.from}-${m.to}`) || this.ignored.has(m.type) || this.dropIf?.(m) === true) continue;
+      const r = this.peers.get(m.to);
+      if (r === undefined) continue;
+      this.delivered.push(m);
+      r.step(m);
+      queue.push(...readMessages(r));
+    }
+  }
+}
