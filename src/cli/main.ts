@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       type: 'string',
       describe: 'every cluster member, this node included: 1=127.0.0.1:7001,2=127.0.0.1:7002@17002,… [default: a one-member cluster of this node]',
     })
+    .option('cluster-id', { type: 'string', default: DEFAULT_OPTIONS.clusterId, describe: 'name shared by the members of one cluster; peers of another cluster are refused' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: DEFAULT_OPTIONS.logLevel })
     .option('read-mode', { choices: ['readindex', 'lease'] as const, default: DEFAULT_OPTIONS.readMode, describe: 'how the leader proves a read is fresh' })
     .option('follower-writes', { choices: ['moved', 'proxy'] as const, default: DEFAULT_OPTIONS.followerWrites, describe: 'what a follower does with a write: redirect with MOVED, or forward it to the leader' })
@@ -49,7 +50,11 @@ async function main(): Promise<void> {
     checkPort(clusterPort, '--cluster-port');
     const peers = argv.peers !== undefined ? parsePeers(argv.peers) : [{ id: argv.id, host: argv.bind, port: argv.port, clusterPort }];
     if (!peers.some((p) => p.id === argv.id)) throw new OptionError(`--peers does not list this node's --id ${argv.id}`);
-    if (peers.length > 1) throw new OptionError('clusters of more than one node are not supported by this version yet; run without --peers');
+    const self = peers.find((p) => p.id === argv.id)!;
+    if (argv.peers !== undefined && (self.port !== argv.port || self.clusterPort !== clusterPort)) {
+      throw new OptionError(`--peers gives node ${argv.id} the address ${self.host}:${self.port}@${self.clusterPort}, but --port/--cluster-port say ${argv.port}@${clusterPort}`);
+    }
+    if (argv['cluster-id'].length === 0 || Buffer.byteLength(argv['cluster-id']) > 255) throw new OptionError('--cluster-id must be 1 to 255 bytes');
     const opts: Options = {
       id: argv.id,
       bind: argv.bind,
@@ -60,6 +65,7 @@ async function main(): Promise<void> {
       logLevel: argv['log-level'],
       readMode: argv['read-mode'],
       followerWrites: argv['follower-writes'],
+      clusterId: argv['cluster-id'],
     };
     setLogLevel(opts.logLevel);
     setLogPrefix(`[${opts.id}] `);

@@ -19,6 +19,8 @@ export interface Options {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readMode: 'readindex' | 'lease';
   followerWrites: 'moved' | 'proxy';
+  /** Peers refuse connections from nodes of another cluster. */
+  clusterId: string;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -29,6 +31,7 @@ export const DEFAULT_OPTIONS = {
   logLevel: 'info',
   readMode: 'readindex',
   followerWrites: 'moved',
+  clusterId: 'raftis',
 } as const;
 
 export class OptionError extends Error {

@@ -9,6 +9,7 @@ import { serverCommands } from '../commands/server.js';
 import { stringCommands } from '../commands/string.js';
 import { transactionCommands } from '../commands/transaction.js';
 import { RaftisNode } from '../node/node.js';
+import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
 import { ServerState } from '../server/server-state.js';
 import { createLogger } from '../util/log.js';
@@ -30,10 +31,27 @@ export interface Running {
 
 export async function startRaftis(opts: Options, version: string): Promise<Running> {
   const table = buildCommandTable();
+  const others = opts.peers.filter((p) => p.id !== opts.id);
   const node = await RaftisNode.open({
     id: opts.id,
     dir: opts.dir,
     table,
+    members: opts.peers,
+    readMode: opts.readMode,
+    transport:
+      others.length === 0
+        ? undefined
+        : (deliver, unreachable) =>
+            new Transport({
+              selfId: opts.id,
+              clusterId: opts.clusterId,
+              bindHost: opts.bind,
+              port: opts.clusterPort,
+              peers: new Map(others.map((p) => [p.id, { host: p.host, clusterPort: p.clusterPort }])),
+              onMessage: deliver,
+              onUnreachable: unreachable,
+              isMember: (id) => opts.peers.some((p) => p.id === id),
+            }),
     onFatal: (err) => {
       log.error(`${err.message}; stopping so no reply is sent for a write that is not durable`);
       process.exit(1);

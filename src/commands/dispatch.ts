@@ -1,8 +1,8 @@
 /**
- * Redis's processCommand for raftis: lookup, arity, MULTI queuing, then
- * routing by the command's flags — connection commands run at once, reads
- * run against the keyspace (after this client's own pending writes are
- * applied), writes become log entries answered when applied.
+ * Redis's processCommand for raftis: lookup, arity, cluster routing, MULTI
+ * queuing, then routing by the command's flags — connection commands run
+ * at once, reads run against the keyspace once they are proven fresh,
+ * writes become log entries answered when applied.
  */
 import type { Client } from '../server/client.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from '../server/errors.js';
@@ -10,10 +10,14 @@ import type { ServerState } from '../server/server-state.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { EntryKind } from '../node/command-entry.js';
 import type { ApplyTarget } from '../node/state-machine.js';
+import { commandKeys } from './keys.js';
+import { CLUSTERDOWN_NO_LEADER, redirectError } from './routing.js';
 import type { CommandDef } from './table.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+const TRYAGAIN_TRANSFER = 'TRYAGAIN leadership is being transferred; retry shortly';
 
 export class Dispatcher {
   constructor(private readonly server: ServerState) {}
@@ -23,6 +27,11 @@ export class Dispatcher {
     const def = this.resolve(c, argv);
     if (def === undefined) return;
     c.lastCommand = def.name;
+    // Cluster routing comes before queuing, as in Redis Cluster: a redirect flags the transaction.
+    if (def.conn === undefined && !this.servesHere(c, def)) {
+      this.reject(c, redirectError(this.server.node, def, argv));
+      return;
+    }
     if (c.multi !== undefined && !NOT_QUEUED.has(def.name)) {
       c.multi.push(argv);
       c.out().simple('QUEUED');
@@ -58,6 +67,11 @@ export class Dispatcher {
     return undefined;
   }
 
+  /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
+  private servesHere(c: Client, def: CommandDef): boolean {
+    return this.server.node.isLeader || (c.readonly && !def.isWrite);
+  }
+
   /** Runs a resolved command now (or when its reply can be known). */
   run(c: Client, def: CommandDef, argv: string[]): void {
     if (def.conn !== undefined) {
@@ -65,11 +79,15 @@ export class Dispatcher {
     } else if (def.isWrite) {
       this.propose(c, [argv], false);
     } else {
-      this.read(c, def, argv);
+      const data = def.data!;
+      this.read(c, (w, now) => data({ db: this.server.node.keyspace, now, index: 0, w }, argv));
     }
   }
 
-  /** Proposes commands as one log entry; the reply is written when it is applied. */
+  /**
+   * Proposes commands as one log entry; the reply is written when it is
+   * applied. `slot` is a reply place already reserved in the client's queue.
+   */
   propose(c: Client, cmds: string[][], multi: boolean, slot?: RespWriter): void {
     const node = this.server.node;
     const w = slot ?? c.defer();
@@ -78,21 +96,63 @@ export class Dispatcher {
       conn: (argv, cw) => this.runConn(c, argv, cw),
       done: () => c.complete(w),
     };
-    c.lastWriteIndex = node.propose({ kind: EntryKind.Commands, time: node.entryTime(), multi, cmds }, target);
-  }
-
-  private read(c: Client, def: CommandDef, argv: string[]): void {
-    const node = this.server.node;
-    const data = def.data!;
-    if (c.lastWriteIndex <= node.appliedIndex) {
-      data({ db: node.keyspace, now: Date.now(), index: 0, w: c.out() }, argv);
+    const r = node.propose({ kind: EntryKind.Commands, time: node.entryTime(), multi, cmds }, target);
+    if (typeof r === 'number') {
+      c.lastWriteIndex = r;
       return;
     }
-    // Read-your-writes: this client has writes in flight; answer after them.
-    const w = c.defer();
-    node.whenApplied(c.lastWriteIndex, () => {
-      data({ db: node.keyspace, now: Date.now(), index: 0, w }, argv);
-      c.complete(w);
+    // Nothing was appended: safe for the client to retry where we point it.
+    w.error(r === 'dropped' ? TRYAGAIN_TRANSFER : this.redirectFor(cmds));
+    c.complete(w);
+  }
+
+  /** The redirect for a transaction: by its first command that names a key. */
+  private redirectFor(cmds: readonly string[][]): string {
+    const table = this.server.table;
+    for (const argv of cmds) {
+      const def = table.lookup(argv);
+      if (def && commandKeys(def.meta, argv).length > 0) return redirectError(this.server.node, def, argv);
+    }
+    const first = table.lookup(cmds[0]!);
+    return first ? redirectError(this.server.node, first, cmds[0]!) : CLUSTERDOWN_NO_LEADER;
+  }
+
+  /**
+   * Serves a read once its answer is linearizable: after this client's own
+   * writes are applied (read-your-writes in a pipeline) and, on a leader with
+   * peers, after a ReadIndex round proved it still leads. A READONLY client
+   * on a follower reads the local state as it is (possibly stale, like a
+   * Redis replica). `slot` is a reply place already reserved.
+   */
+  read(c: Client, run: (w: RespWriter, now: number) => void, slot?: RespWriter): void {
+    const node = this.server.node;
+    const after = c.lastWriteIndex;
+    if (!node.isLeader || node.soleVoter) {
+      // A sole voter cannot be deposed: its applied state is the latest committed one.
+      if (after <= node.appliedIndex) {
+        const w = slot ?? c.out();
+        run(w, Date.now());
+        if (slot) c.complete(slot);
+        return;
+      }
+      const w = slot ?? c.defer();
+      node.whenApplied(after, () => {
+        run(w, Date.now());
+        c.complete(w);
+      });
+      return;
+    }
+    const w = slot ?? c.defer();
+    node.readBarrier((ok) => {
+      if (!ok) {
+        w.error(node.leader === 0 ? CLUSTERDOWN_NO_LEADER : TRYAGAIN_LOST_READ);
+        c.complete(w);
+        return;
+      }
+      node.whenApplied(after, () => {
+        run(w, Date.now());
+        c.complete(w);
+      });
     });
   }
 
@@ -102,3 +162,5 @@ export class Dispatcher {
     def?.conn?.(c, argv, w);
   }
 }
+
+const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';

@@ -67,7 +67,7 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
   const table = server.table;
   const hasWrite = cmds.some((argv) => table.lookup(argv)?.isWrite === true);
 
-  // `slot` is set when the reply was already given a deferred place in the queue.
+  /** Runs the transaction into `out`; returns true when it proposed (the reply comes at apply). */
   const run = (out: RespWriter, slot?: RespWriter): boolean => {
     const dirty = c.watchDirty || watchedKeyExpired(c, Date.now());
     server.unwatchAll(c);
@@ -76,30 +76,34 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
       return false;
     }
     if (hasWrite) {
-      // The reply is the array the state machine writes when the entry applies.
       server.dispatcher.propose(c, cmds, true, slot);
       return true;
     }
-    out.arrayHeader(cmds.length);
-    const ctx = { db: node.keyspace, now: Date.now(), index: 0, w: out };
-    for (const argv of cmds) {
-      const def = table.lookup(argv)!;
-      if (def.data) def.data(ctx, argv);
-      else server.dispatcher.runConn(c, argv, out);
-    }
-    return false;
+    // Reads only: one linearizable read of everything.
+    server.dispatcher.read(
+      c,
+      (w, now) => {
+        w.arrayHeader(cmds.length);
+        const ctx = { db: node.keyspace, now, index: 0, w };
+        for (const argv of cmds) {
+          const def = table.lookup(argv)!;
+          if (def.data) def.data(ctx, argv);
+          else server.dispatcher.runConn(c, argv, w);
+        }
+      },
+      slot ?? c.defer(),
+    );
+    return true;
   };
 
-  // Wait for every write proposed so far (all of them when keys are watched,
-  // since any client's write may touch them; else only this client's own).
-  const barrier = c.watched.size > 0 ? node.lastIndex : c.lastWriteIndex;
-  if (barrier <= node.appliedIndex) {
+  if (c.watched.size === 0) {
     run(w);
     return;
   }
+  // WATCH: wait until every entry proposed so far is applied (any client's
+  // write may touch a watched key), then decide and propose in one step.
   const slot = c.defer();
-  node.whenApplied(barrier, () => {
-    // When it proposes, the slot is completed once the entry is applied.
+  node.whenApplied(node.lastLogIndex, () => {
     if (!run(slot, slot)) c.complete(slot);
   });
 }

@@ -1,112 +1,249 @@
 /**
- * The driver: owns the durable log, the state machine and the pending
- * proposals, and runs the write path
+ * The driver: owns the Raft core (RawNode), the durable log, the peer
+ * transport, the state machine and the pending proposals, and runs etcd's
+ * Ready loop (see src/raft/rawnode.ts for the contract):
  *
- *   propose → batch (one per event-loop turn) → one synced LevelDB write
- *           → commit → apply in log order → reply to the waiting client.
+ *   client write → propose → Ready: send appends ∥ write own log (one synced
+ *   batch for everything proposed meanwhile) → advance → commit → apply in
+ *   log order → reply to the waiting client.
  *
- * This is the single-member path; the Raft cluster replaces "synced write →
- * commit" by the RawNode Ready loop and keeps everything around it.
+ * One Ready is handled at a time; everything proposed while its write is in
+ * flight becomes the next Ready (group commit). A single-member cluster runs
+ * exactly the same path, without peers.
  */
+import {
+  EntryType,
+  ProposalDroppedError,
+  RawNode,
+  ReadOnlyOption,
+  Role,
+  StepLocalMsgError,
+  StepPeerNotFoundError,
+  bootstrapState,
+  decodeConfChange,
+  type ConfState,
+  type Message,
+  type Ready,
+  type Status,
+} from '../raft/index.js';
 import { Keyspace } from '../keyspace/keyspace.js';
 import type { CommandTable } from '../commands/table.js';
-import { LogStore, type StoredEntry } from '../storage/log-store.js';
+import { RaftStorage } from '../storage/raft-storage.js';
 import { createLogger } from '../util/log.js';
 import { EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from './command-entry.js';
 import { StateMachine, type ApplyTarget } from './state-machine.js';
 
 const log = createLogger('node');
+const raftLog = createLogger('raft');
+
+export interface Member {
+  id: number;
+  host: string;
+  port: number;
+  clusterPort: number;
+}
+
+/** The peer transport as the driver uses it (src/transport implements it). */
+export interface PeerTransport {
+  start?(): Promise<void>;
+  send(msgs: readonly Message[]): void;
+  close(): Promise<void>;
+}
 
 export interface NodeOptions {
   id: number;
   dir: string;
   table: CommandTable;
+  /** The founding members (from --peers), this node included. */
+  members: Member[];
   /** Called when the node cannot go on safely (e.g. the disk failed); the process should exit. */
   onFatal: (err: Error) => void;
-  /** Active expiry cycle period in ms (0 disables, for tests). */
+  /** Builds the transport; `deliver` steps a received message. Absent for a one-member cluster. */
+  transport?: (deliver: (m: Message) => void, unreachable: (id: number, snapshot: boolean) => void) => PeerTransport;
+  /** Active expiry cycle period in ms (0 disables). */
   expireCycleMs?: number;
+  /** Length of a Raft tick in ms. */
+  tickMs?: number;
+  electionTick?: number;
+  heartbeatTick?: number;
+  readMode?: 'readindex' | 'lease';
+  /** How long a deposed leader keeps waiting for the fate of its in-flight writes. */
+  uncertainWaitMs?: number;
+  rng?: () => number;
 }
 
-/** Synced log writes allowed at once (see flush). */
-const MAX_WRITES_IN_FLIGHT = Number(process.env.RAFTIS_WIF ?? 2);
-
-interface InflightWrite {
-  batch: Proposal[];
-  done: boolean;
-}
-
-interface Proposal {
-  index: number;
+interface Pending {
+  term: number;
   entry: StateEntry;
-  data: Buffer;
   target: ApplyTarget | undefined;
 }
+
+/** Why a request could not be served here; the dispatcher turns it into MOVED/CLUSTERDOWN/TRYAGAIN. */
+export type Refusal = 'not-leader' | 'dropped';
+
+/** Replies for writes whose fate is known or unknowable after a leader change. */
+export const TRYAGAIN_LOST = 'TRYAGAIN the write was not committed: leadership changed before it was replicated; it was not applied, retry it';
+export const OUTCOME_UNKNOWN =
+  'ERR outcome unknown: this node lost leadership before the write was known to be committed; it may or may not have been applied';
 
 export class RaftisNode {
   readonly keyspace = new Keyspace();
   readonly sm: StateMachine;
   readonly id: number;
-  term = 1;
-  lastIndex = 0;
-  commitIndex = 0;
+  readonly members = new Map<number, Member>();
   appliedIndex = 0;
-  /** Bytes of entries written since start (INFO / RAFT.INFO log size). */
-  logBytes = 0;
+  /** Called when the leader or role changes (for cluster state, logs). */
+  onLeaderChange: ((leader: number, role: Role) => void) | undefined;
 
-  private store!: LogStore;
-  private batch: Proposal[] = [];
-  private readonly inflight: InflightWrite[] = [];
-  private flushScheduled = false;
+  private rn!: RawNode;
+  private storage!: RaftStorage;
+  private transport: PeerTransport | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private readonly waiters = new Map<number, (() => void)[]>();
+  private readQueue: ((ok: boolean) => void)[] = [];
+  private readonly readBatches = new Map<number, ((ok: boolean) => void)[]>();
+  private readSeq = 0;
+  private readyBusy = false;
+  private readyScheduled = false;
   private closed = false;
   private lastTime = 0;
-  private readonly waiters = new Map<number, (() => void)[]>();
+  private confState: ConfState = { voters: [], learners: [] };
+  private tickTimer: NodeJS.Timeout | undefined;
   private expireTimer: NodeJS.Timeout | undefined;
   private expireIt: Iterator<[string, number]> | undefined;
-  private expireInFlight = false;
+  private expireInFlight = 0;
+  private uncertainTimer: NodeJS.Timeout | undefined;
+  private leaderId = 0;
+  private role: Role = Role.Follower;
 
   private constructor(private readonly opts: NodeOptions) {
     this.id = opts.id;
     this.sm = new StateMachine(this.keyspace, opts.table);
+    for (const m of opts.members) this.members.set(m.id, m);
   }
 
   static async open(opts: NodeOptions): Promise<RaftisNode> {
     const node = new RaftisNode(opts);
-    node.store = await LogStore.open(opts.dir);
+    node.storage = await RaftStorage.open(opts.dir);
     try {
-      await node.replay();
+      await node.start();
     } catch (e) {
-      await node.store.close();
+      await node.close();
       throw e;
-    }
-    const period = opts.expireCycleMs ?? 100;
-    if (period > 0) {
-      node.expireTimer = setInterval(() => node.expireCycle(), period);
-      node.expireTimer.unref();
     }
     return node;
   }
 
-  get isLeader(): boolean {
-    return true;
+  private async start(): Promise<void> {
+    const started = Date.now();
+    if (this.storage.isEmpty) {
+      const boot = bootstrapState(this.opts.members.map((m) => m.id));
+      await this.storage.bootstrap(boot.entries, boot.hardState);
+    }
+    const initialCommit = this.storage.mem.hardStateNow().commit;
+    const readOnly = this.opts.readMode === 'lease' ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
+    this.rn = new RawNode({
+      id: this.id,
+      storage: this.storage.mem,
+      electionTick: this.opts.electionTick ?? 10,
+      heartbeatTick: this.opts.heartbeatTick ?? 1,
+      preVote: true,
+      checkQuorum: true,
+      readOnlyOption: readOnly,
+      rng: this.opts.rng,
+      logger: raftLog,
+    });
+    if (this.opts.transport) {
+      this.transport = this.opts.transport(
+        (m) => this.receive(m),
+        (id, snap) => {
+          this.rn.reportUnreachable(id);
+          if (snap) this.rn.reportSnapshot(id, 'failure');
+          this.scheduleReady();
+        },
+      );
+      await this.transport.start?.();
+    }
+    // Replay: the first Readies hand out every committed entry.
+    this.scheduleReady();
+    await this.until(() => this.appliedIndex >= initialCommit);
+    const tickMs = this.opts.tickMs ?? 50;
+    this.tickTimer = setInterval(() => {
+      this.rn.tick();
+      this.scheduleReady();
+    }, tickMs);
+    this.tickTimer.unref();
+    // A lone voter need not wait for an election timeout.
+    if (this.confState.voters.length === 1 && this.confState.voters[0] === this.id) {
+      this.rn.campaign();
+      this.scheduleReady();
+      await this.until(() => this.isLeader && this.appliedIndex >= this.storage.lastIndex);
+    }
+    const period = this.opts.expireCycleMs ?? 100;
+    if (period > 0) {
+      this.expireTimer = setInterval(() => this.expireCycle(), period);
+      this.expireTimer.unref();
+    }
+    log.info(`replayed the log to index ${this.appliedIndex} in ${Date.now() - started} ms, ${this.keyspace.size} keys; members ${this.confState.voters.join(',')}`);
   }
 
-  private async replay(): Promise<void> {
-    const started = Date.now();
-    const hs = await this.store.hardState();
-    this.term = Math.max(1, hs.term);
-    for await (const e of this.store.entries()) {
-      if (e.index !== this.lastIndex + 1) {
-        throw new Error(`raft log starts at ${e.index}, expected ${this.lastIndex + 1}`);
-      }
-      const entry = decodeStateEntry(e.data);
-      this.sm.apply(e.index, entry, undefined);
-      this.lastIndex = this.commitIndex = this.appliedIndex = e.index;
-      this.lastTime = Math.max(this.lastTime, entry.time);
-      this.logBytes += e.data.length;
-    }
-    if (hs.term === 0) await this.store.write([], { term: this.term, vote: this.id, commit: 0 });
-    log.info(`replayed ${this.lastIndex} log entries in ${Date.now() - started} ms, ${this.keyspace.size} keys`);
+  private until(cond: () => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (this.closed) return reject(new Error('node closed while starting'));
+        if (cond()) return resolve();
+        setTimeout(check, 2);
+      };
+      check();
+    });
   }
+
+  // ---- state for the dispatcher, INFO, CLUSTER ------------------------------------
+
+  get isLeader(): boolean {
+    return this.role === Role.Leader;
+  }
+
+  /** The known leader's id, 0 when there is none. */
+  get leader(): number {
+    return this.leaderId;
+  }
+
+  get term(): number {
+    return this.rn.status().term;
+  }
+
+  get commitIndex(): number {
+    return this.storage.mem.hardStateNow().commit;
+  }
+
+  get lastIndex(): number {
+    return this.storage.lastIndex;
+  }
+
+  get logBytes(): number {
+    return this.storage.logBytes;
+  }
+
+  /** This node is the only voter: nobody else can be elected, so its applied state is the latest. */
+  get soleVoter(): boolean {
+    return this.isLeader && this.confState.voters.length === 1 && this.confState.voters[0] === this.id;
+  }
+
+  /** Index of the last entry in the log, including entries not yet on disk. */
+  get lastLogIndex(): number {
+    return this.rn.raft.raftLog.lastIndex();
+  }
+
+  get voters(): readonly number[] {
+    return this.confState.voters;
+  }
+
+  status(): Status {
+    return this.rn.status();
+  }
+
+  // ---- writes and reads ------------------------------------------------------------
 
   /** The time stamped on a new entry: the clock, but never before an earlier entry. */
   entryTime(): number {
@@ -116,18 +253,23 @@ export class RaftisNode {
   }
 
   /**
-   * Appends an entry to this turn's batch and returns its index. The target
-   * (if any) is replied to once the entry is durable and applied.
+   * Proposes an entry (leader only). Returns its index, or a refusal when
+   * nothing was appended (safe for the client to retry elsewhere). The
+   * target is answered when the entry is applied, or told that it was lost.
    */
-  propose(entry: StateEntry, target?: ApplyTarget): number {
-    if (this.closed) throw new Error('node is shut down');
-    const index = ++this.lastIndex;
-    this.batch.push({ index, entry, data: encodeStateEntry(entry), target });
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
+  propose(entry: StateEntry, target?: ApplyTarget): number | Refusal {
+    if (this.closed || !this.isLeader) return 'not-leader';
+    let ref;
+    try {
+      ref = this.rn.propose(encodeStateEntry(entry));
+    } catch (e) {
+      if (e instanceof ProposalDroppedError) return 'dropped';
+      throw e;
     }
-    return index;
+    if (ref === undefined) return 'not-leader';
+    this.pending.set(ref.index, { term: ref.term, entry, target });
+    this.scheduleReady();
+    return ref.index;
   }
 
   /** Runs fn once every entry up to `index` has been applied (at once if it has). */
@@ -142,53 +284,173 @@ export class RaftisNode {
   }
 
   /**
-   * Writes this turn's proposals as one synced batch. Up to
-   * MAX_WRITES_IN_FLIGHT batches may be in flight at once: LevelDB merges
-   * concurrent synced writers into one log write and one fsync (its own group
-   * commit), so a batch formed while another is syncing need not wait for it.
-   * Batches may complete out of order; entries are committed and applied
-   * strictly in log order, once every earlier batch is durable too.
+   * Linearizable read barrier (ReadIndex): cb(true) once this node has
+   * applied everything committed when the read arrived and a quorum confirmed
+   * it is still the leader; cb(false) if it cannot (not or no longer leader).
+   * All reads of one event-loop turn share one request, and the core batches
+   * requests into one heartbeat round.
    */
-  private flush(): void {
-    this.flushScheduled = false;
-    while (this.batch.length > 0 && this.inflight.length < MAX_WRITES_IN_FLIGHT) {
-      const batch = this.batch;
-      this.batch = [];
-      const w: InflightWrite = { batch, done: false };
-      this.inflight.push(w);
-      const stored: StoredEntry[] = batch.map((p) => ({ index: p.index, term: this.term, type: 0, data: p.data }));
-      this.store.write(stored).then(
-        () => {
-          w.done = true;
-          this.onDurable();
-        },
-        (err: unknown) => {
-          this.opts.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
-        },
-      );
+  readBarrier(cb: (ok: boolean) => void): void {
+    if (!this.isLeader) {
+      cb(false);
+      return;
+    }
+    this.readQueue.push(cb);
+    this.scheduleReady();
+  }
+
+  receive(m: Message): void {
+    if (this.closed) return;
+    try {
+      this.rn.step(m);
+    } catch (e) {
+      if (e instanceof StepPeerNotFoundError || e instanceof StepLocalMsgError) {
+        log.debug(`ignored ${m.type} from ${m.from}: ${(e as Error).message}`);
+        return;
+      }
+      throw e;
+    }
+    this.scheduleReady();
+  }
+
+  // ---- the Ready loop -----------------------------------------------------------------
+
+  private scheduleReady(): void {
+    if (this.readyScheduled || this.closed) return;
+    this.readyScheduled = true;
+    // After the current I/O phase: everything this turn produced goes into one Ready.
+    setImmediate(() => {
+      this.readyScheduled = false;
+      this.processReady();
+    });
+  }
+
+  private flushReads(): void {
+    if (this.readQueue.length === 0) return;
+    const batch = this.readQueue;
+    this.readQueue = [];
+    const seq = ++this.readSeq;
+    const ctx = Buffer.allocUnsafe(8);
+    ctx.writeDoubleBE(seq);
+    this.readBatches.set(seq, batch);
+    try {
+      this.rn.readIndex(ctx);
+    } catch {
+      this.readBatches.delete(seq);
+      for (const cb of batch) cb(false);
     }
   }
 
-  private onDurable(): void {
-    while (this.inflight.length > 0 && this.inflight[0]!.done) {
-      const { batch } = this.inflight.shift()!;
-      for (const p of batch) this.logBytes += p.data.length;
-      this.commitIndex = batch[batch.length - 1]!.index;
-      for (const p of batch) this.applyOne(p.index, p.entry, p.target);
-    }
-    // Proposals that arrived while every write slot was busy.
-    if (this.batch.length > 0) this.flush();
+  private processReady(): void {
+    if (this.readyBusy || this.closed) return;
+    this.flushReads();
+    if (!this.rn.hasReady()) return;
+    this.readyBusy = true;
+    const rd = this.rn.ready();
+    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
+    if (rd.messages.length > 0) this.transport?.send(rd.messages);
+    this.storage.persistReady(rd).then(
+      () => {
+        if (this.closed) {
+          this.readyBusy = false;
+          return;
+        }
+        if (rd.persistedMessages.length > 0) this.transport?.send(rd.persistedMessages);
+        this.applyReady(rd);
+        this.rn.advance(rd);
+        this.readyBusy = false;
+        if (this.rn.hasReady() || this.readQueue.length > 0) this.processReady();
+      },
+      (err: unknown) => {
+        this.opts.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
+      },
+    );
   }
 
-  private applyOne(index: number, entry: StateEntry, target: ApplyTarget | undefined): void {
+  private applyReady(rd: Ready): void {
+    for (const e of rd.committedEntries) {
+      if (e.type === EntryType.ConfChange) {
+        this.confState = this.rn.applyConfChange(decodeConfChange(e.data));
+        this.failPending(e.index);
+      } else if (e.data.length === 0) {
+        this.failPending(e.index); // a new leader's no-op took the place of our proposal
+      } else {
+        const p = this.pending.get(e.index);
+        if (p !== undefined && p.term === e.term) {
+          this.pending.delete(e.index);
+          this.applyEntry(e.index, p.entry, p.target);
+          p.target?.done();
+        } else {
+          this.failPending(e.index);
+          this.applyEntry(e.index, decodeStateEntry(e.data), undefined);
+        }
+      }
+      this.appliedIndex = e.index;
+      const list = this.waiters.get(e.index);
+      if (list) {
+        this.waiters.delete(e.index);
+        for (const fn of list) fn();
+      }
+    }
+    for (const rs of rd.readStates) {
+      const seq = rs.requestCtx.length === 8 ? rs.requestCtx.readDoubleBE(0) : -1;
+      const batch = this.readBatches.get(seq);
+      if (!batch) continue;
+      this.readBatches.delete(seq);
+      this.whenApplied(rs.index, () => {
+        for (const cb of batch) cb(true);
+      });
+    }
+  }
+
+  private applyEntry(index: number, entry: StateEntry, target: ApplyTarget | undefined): void {
+    if (entry.time > this.lastTime) this.lastTime = entry.time;
+    if (entry.kind === EntryKind.ExpireKeys && this.expireInFlight === index) this.expireInFlight = 0;
     this.sm.apply(index, entry, target);
-    this.appliedIndex = index;
-    if (entry.kind === EntryKind.ExpireKeys) this.expireInFlight = false;
-    target?.done();
-    const list = this.waiters.get(index);
-    if (list) {
-      this.waiters.delete(index);
-      for (const fn of list) fn();
+  }
+
+  /** A different entry was committed where this node had proposed one: that write is lost. */
+  private failPending(index: number): void {
+    const p = this.pending.get(index);
+    if (p === undefined) return;
+    this.pending.delete(index);
+    if (p.target) {
+      p.target.w.error(TRYAGAIN_LOST);
+      p.target.done();
+    }
+  }
+
+  private onSoftState(lead: number, role: Role): void {
+    const wasLeader = this.role === Role.Leader;
+    this.leaderId = lead;
+    this.role = role;
+    if (role === Role.Leader) {
+      if (this.uncertainTimer) clearTimeout(this.uncertainTimer);
+      this.uncertainTimer = undefined;
+    }
+    if (wasLeader && role !== Role.Leader) {
+      log.info(`no longer the leader (new leader: ${lead || 'unknown'}); ${this.pending.size} writes in flight wait for their fate`);
+      // Reads not yet confirmed cannot be served by this node any more.
+      for (const batch of this.readBatches.values()) for (const cb of batch) cb(false);
+      this.readBatches.clear();
+      for (const cb of this.readQueue.splice(0)) cb(false);
+      this.uncertainTimer = setTimeout(() => this.giveUpPending(), this.opts.uncertainWaitMs ?? 5000);
+      this.uncertainTimer.unref();
+    }
+    if (role === Role.Leader) log.info(`became the leader (term ${this.rn.status().term})`);
+    this.onLeaderChange?.(lead, role);
+  }
+
+  /** After a bounded wait, writes whose fate is still unknown are told so. */
+  private giveUpPending(): void {
+    this.uncertainTimer = undefined;
+    if (this.isLeader) return;
+    for (const [index, p] of this.pending) {
+      this.pending.delete(index);
+      if (p.target) {
+        p.target.w.error(OUTCOME_UNKNOWN);
+        p.target.done();
+      }
     }
   }
 
@@ -198,7 +460,7 @@ export class RaftisNode {
    * conditional at apply time, so a key re-set in between survives.
    */
   private expireCycle(): void {
-    if (!this.isLeader || this.expireInFlight || this.closed || this.keyspace.expiresCount === 0) return;
+    if (!this.isLeader || this.expireInFlight !== 0 || this.closed || this.keyspace.expiresCount === 0) return;
     const now = Date.now();
     const keys: string[] = [];
     for (let looked = 0; looked < 1000 && keys.length < 200; looked++) {
@@ -211,20 +473,24 @@ export class RaftisNode {
       if (r.value[1] <= now) keys.push(r.value[0]);
     }
     if (keys.length === 0) return;
-    this.expireInFlight = true;
-    this.propose({ kind: EntryKind.ExpireKeys, time: this.entryTime(), keys });
+    const idx = this.propose({ kind: EntryKind.ExpireKeys, time: this.entryTime(), keys });
+    if (typeof idx === 'number') this.expireInFlight = idx;
   }
 
-  /** Stops taking proposals, waits for the write in flight, closes the database. */
+  /** Stops ticking and taking proposals, lets the write in flight finish, closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.expireTimer) clearInterval(this.expireTimer);
-    // Let what was proposed reach the disk and be answered.
-    while (this.inflight.length > 0 || this.batch.length > 0) {
-      this.flush();
+    if (this.uncertainTimer) clearTimeout(this.uncertainTimer);
+    // Let what was proposed reach the disk and be answered (bounded).
+    const deadline = Date.now() + 3000;
+    while (this.rn !== undefined && (this.readyBusy || this.pending.size > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 5));
     }
     this.closed = true;
-    await this.store.close();
+    await this.transport?.close();
+    while (this.readyBusy) await new Promise((r) => setTimeout(r, 5));
+    await this.storage?.close();
   }
 }

@@ -150,9 +150,9 @@ export class LogStore {
   /**
    * Durably writes entries (replacing any stored at index >= the first of
    * them, as Raft requires when a follower's log is overwritten) and the hard
-   * state, in one synced batch.
+   * state, in one batch, fsynced unless `sync` is false.
    */
-  async write(entries: readonly StoredEntry[], hardState?: StoredHardState, truncateFrom?: number): Promise<void> {
+  async write(entries: readonly StoredEntry[], hardState?: StoredHardState, truncateFrom?: number, sync = true): Promise<void> {
     const batch = this.db.batch();
     if (truncateFrom !== undefined) {
       // Remove a conflicting suffix; the caller passes the old last index bound.
@@ -166,7 +166,7 @@ export class LogStore {
       h.writeBigUInt64BE(BigInt(hardState.commit), 16);
       batch.put(HARD_STATE_KEY, h);
     }
-    await batch.write({ sync: true });
+    await batch.write({ sync });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,53 @@
+/**
+ * Where a command must be served, as Redis Cluster clients expect: every
+ * slot belongs to the one Raft group, whose leader is the master. A
+ * follower redirects with `MOVED <slot> <leader-host>:<leader-port>` (the
+ * key's real CRC16 slot, hash tags respected) or answers CLUSTERDOWN when
+ * no leader is known. How membership is learned lives in node/, not here.
+ */
+import type { RaftisNode } from '../node/node.js';
+import { movedError } from '../server/errors.js';
+import { commandKeys } from './keys.js';
+import type { CommandDef } from './table.js';
+
+export const CLUSTERDOWN_NO_LEADER = 'CLUSTERDOWN The cluster is down: no leader is elected right now (election in progress or no quorum); retry shortly';
+
+const CRC16_TABLE = (() => {
+  const t = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    t[i] = crc;
+  }
+  return t;
+})();
+
+/** CRC16-CCITT (XMODEM), as Redis's crc16.c. `s` is latin1 (one char per byte). */
+export function crc16(s: string, start = 0, end = s.length): number {
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ s.charCodeAt(i)) & 0xff]!;
+  return crc;
+}
+
+/** Redis's keyHashSlot: only the part inside the first non-empty {…} is hashed. */
+export function keyHashSlot(key: string): number {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return crc16(key, open + 1, close) & 16383;
+  }
+  return crc16(key) & 16383;
+}
+
+/** The slot a command is routed by: its first key's, or 0 for commands without keys. */
+export function commandSlot(def: CommandDef, argv: readonly string[]): number {
+  const keys = commandKeys(def.meta, argv);
+  return keys.length > 0 ? keyHashSlot(keys[0]!) : 0;
+}
+
+/** The error that sends a client to the leader (or tells it there is none). */
+export function redirectError(node: RaftisNode, def: CommandDef, argv: readonly string[]): string {
+  const leader = node.members.get(node.leader);
+  if (node.leader === 0 || leader === undefined) return CLUSTERDOWN_NO_LEADER;
+  return movedError(commandSlot(def, argv), leader.host, leader.port);
+}
