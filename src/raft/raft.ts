@@ -198,6 +198,14 @@ export class Raft {
       throw err;
     }
     invariant(!isEmptySnapshot(snap), 'need non-empty snapshot');
+    const cs = snap.metadata.confState;
+    if (!cs.voters.includes(to) && !cs.learners.includes(to)) {
+      // The snapshot predates the conf change that added `to`, which would
+      // refuse it and ask again at once. Wait for the driver to snapshot
+      // past that change (it keeps probing meanwhile, without messages).
+      this.logger.warn(`${this.id} cannot send snapshot [index: ${snap.metadata.index}] to ${to}: it predates ${to} joining; a newer snapshot is needed`);
+      return false;
+    }
     this.logger.info(
       `${this.id} [firstindex: ${this.raftLog.firstIndex()}, commit: ${this.raftLog.committed}] sent snapshot[index: ${snap.metadata.index}, term: ${snap.metadata.term}] to ${to} [${pr.toString()}]`,
     );
