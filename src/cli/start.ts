@@ -3,6 +3,7 @@
  * client server. Used by the CLI and by in-process tests.
  */
 import { CommandTable } from '../commands/table.js';
+import { clusterCommands } from '../commands/cluster.js';
 import { connectionCommands } from '../commands/connection.js';
 import { keyspaceCommands } from '../commands/keyspace.js';
 import { serverCommands } from '../commands/server.js';
@@ -20,7 +21,7 @@ const log = createLogger('cli');
 export function buildCommandTable(): CommandTable {
   return new CommandTable({
     data: { ...stringCommands, ...keyspaceCommands },
-    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands },
+    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands },
   });
 }
 
@@ -58,7 +59,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     },
   });
   const state = new ServerState(
-    { version, bind: opts.bind, port: opts.port, clusterPort: opts.clusterPort, dir: opts.dir, configFile: '', nodeId: opts.id },
+    { version, bind: opts.bind, port: opts.port, clusterPort: opts.clusterPort, dir: opts.dir, configFile: '', nodeId: opts.id, clusterId: opts.clusterId },
     node,
     table,
   );

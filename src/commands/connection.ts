@@ -85,7 +85,7 @@ function hello(c: Client, argv: string[], w: RespWriter): void {
   w.bulk('id');
   w.int(c.id);
   w.bulk('mode');
-  w.bulk('standalone');
+  w.bulk(c.server.node.voters.length > 1 ? 'cluster' : 'standalone');
   w.bulk('role');
   w.bulk(c.server.node.isLeader ? 'master' : 'replica');
   w.bulk('modules');

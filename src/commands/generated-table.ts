@@ -26,7 +26,11 @@ interface Generated {
 
 // Deep-copied: the extras are spliced in below and the JSON modules stay pristine.
 const generated = structuredClone(generatedJson) as unknown as Generated;
-const extra = extraJson as unknown as { subcommands: Record<string, { info: Tree[]; docs: Tree }[]> };
+const extra = extraJson as unknown as {
+  subcommands: Record<string, { info: Tree[]; docs: Tree }[]>;
+  commands: Record<string, { info: Tree[]; docs: Tree }>;
+};
+for (const [name, cmd] of Object.entries(extra.commands)) generated.commands[name] = cmd;
 
 // Splice the hand-written subcommands into their containers' INFO and DOCS.
 for (const [container, subs] of Object.entries(extra.subcommands)) {

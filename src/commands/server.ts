@@ -12,6 +12,8 @@ import { writeHelp } from './help.js';
 import { commandKeys } from './keys.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
 import type { CommandDef, ConnHandler } from './table.js';
+import { raftInfoText } from './cluster.js';
+import type { RaftisNode } from '../node/node.js';
 
 function time(_c: Client, _argv: string[], w: RespWriter): void {
   const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
@@ -140,7 +142,7 @@ function infoSections(c: Client): Section[] {
       [
         ['redis_version', REDIS_VERSION],
         ['raftis_version', s.info.version],
-        ['redis_mode', 'standalone'],
+        ['redis_mode', node.voters.length > 1 ? 'cluster' : 'standalone'],
         ['os', `${os.type()} ${os.release()} ${os.arch()}`],
         ['arch_bits', 64],
         ['multiplexing_api', 'epoll'],
@@ -209,14 +211,7 @@ function infoSections(c: Client): Section[] {
         ['total_error_replies', s.stats.totalErrorReplies],
       ],
     ],
-    [
-      'Replication',
-      [
-        ['role', node.isLeader ? 'master' : 'slave'],
-        ['connected_slaves', 0],
-        ['master_repl_offset', node.appliedIndex],
-      ],
-    ],
+    ['Replication', replicationFields(node)],
     [
       'CPU',
       [
@@ -226,9 +221,45 @@ function infoSections(c: Client): Section[] {
     ],
     ['Errorstats', [...s.stats.errors].map(([code, n]) => [`errorstat_${code}`, `count=${n}`])],
     [
+      'Raft',
+      raftInfoText(node, s.info.clusterId)
+        .split('\r\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)] as [string, string]),
+    ],
+    [
       'Keyspace',
       node.keyspace.size > 0 ? [['db0', `keys=${node.keyspace.size},expires=${node.keyspace.expiresCount},avg_ttl=0`]] : [],
     ],
+  ];
+}
+
+/** INFO replication: the leader is the master, followers its replicas. */
+function replicationFields(node: RaftisNode): [string, string | number][] {
+  if (node.isLeader) {
+    const st = node.status();
+    const replicas = [...node.members.values()].filter((m) => m.id !== node.id && node.voters.includes(m.id));
+    return [
+      ['role', 'master'],
+      ['connected_slaves', replicas.filter((m) => node.peerConnected(m.id)).length],
+      ...replicas.map((m, i): [string, string] => {
+        const pr = st.progress.find((p) => p.id === m.id);
+        const state = node.peerConnected(m.id) ? 'online' : 'wait_bgsave';
+        return [`slave${i}`, `ip=${m.host},port=${m.port},state=${state},offset=${pr?.match ?? 0},lag=0`];
+      }),
+      ['master_repl_offset', node.appliedIndex],
+    ];
+  }
+  const leader = node.members.get(node.leader);
+  return [
+    ['role', 'slave'],
+    ['master_host', leader?.host ?? '?'],
+    ['master_port', leader?.port ?? 0],
+    ['master_link_status', leader && node.peerConnected(leader.id) ? 'up' : 'down'],
+    ['slave_repl_offset', node.appliedIndex],
+    ['slave_read_only', 1],
+    ['connected_slaves', 0],
+    ['master_repl_offset', node.appliedIndex],
   ];
 }
 
@@ -243,7 +274,7 @@ function human(n: number): string {
   return i === 0 ? `${n}B` : `${v.toFixed(2)}${units[i]}`;
 }
 
-const DEFAULT_SECTIONS = new Set(['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace']);
+const DEFAULT_SECTIONS = new Set(['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'raft', 'keyspace']);
 
 function info(c: Client, argv: string[], w: RespWriter): void {
   const wanted = new Set(argv.slice(1).map((a) => a.toLowerCase()));

@@ -48,6 +48,7 @@ export interface PeerTransport {
   start?(): Promise<void>;
   send(msgs: readonly Message[]): void;
   close(): Promise<void>;
+  status?(): ReadonlyMap<number, { connected: boolean }>;
 }
 
 export interface NodeOptions {
@@ -241,6 +242,12 @@ export class RaftisNode {
 
   status(): Status {
     return this.rn.status();
+  }
+
+  /** Whether this node currently has a working connection to peer id (itself: true). */
+  peerConnected(id: number): boolean {
+    if (id === this.id) return true;
+    return this.transport?.status?.().get(id)?.connected ?? false;
   }
 
   // ---- writes and reads ------------------------------------------------------------

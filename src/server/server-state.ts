@@ -19,6 +19,7 @@ export interface ServerInfo {
   configFile: string;
   /** Node id used for CLUSTER MYID / RAFT.INFO. */
   nodeId: number;
+  clusterId: string;
 }
 
 export class ServerState {

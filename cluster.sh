@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# A local raftis cluster on loopback, for trying things out.
+#
+#   ./cluster.sh start [N]    start N nodes (default 3), building first if needed
+#   ./cluster.sh stop         stop every node (SIGTERM, then SIGKILL after 10 s)
+#   ./cluster.sh status       id, address, role, term, commit index of each node
+#   ./cluster.sh kill ID      kill -9 node ID
+#   ./cluster.sh pause ID     SIGSTOP node ID          ./cluster.sh resume ID   SIGCONT it
+#   ./cluster.sh restart ID   (re)start node ID with its data
+#   ./cluster.sh logs ID      follow node ID's log
+#   ./cluster.sh clean        stop everything and delete the cluster directory
+#
+# Environment: RAFTIS_CLUSTER_DIR (default ./.raftis-cluster), RAFTIS_BASE_PORT
+# (client ports BASE+1.., default 7000; cluster ports +10000),
+# RAFTIS_MULTI_ADDR=1 to give node i the address 127.0.0.i (one port for all)
+# instead of one address with several ports.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+DIR=${RAFTIS_CLUSTER_DIR:-$ROOT/.raftis-cluster}
+BASE=${RAFTIS_BASE_PORT:-7000}
+MULTI=${RAFTIS_MULTI_ADDR:-0}
+
+die() { echo "cluster.sh: $*" >&2; exit 1; }
+host_of() { if [ "$MULTI" = 1 ]; then echo "127.0.0.$1"; else echo 127.0.0.1; fi; }
+port_of() { if [ "$MULTI" = 1 ]; then echo $((BASE + 1)); else echo $((BASE + $1)); fi; }
+pid_of() { [ -f "$DIR/node$1/pid" ] && cat "$DIR/node$1/pid" || true; }
+alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+count() { [ -f "$DIR/size" ] && cat "$DIR/size" || echo 0; }
+
+peers() {
+  local n=$1 s="" i
+  for i in $(seq 1 "$n"); do s+="${s:+,}$i=$(host_of "$i"):$(port_of "$i")"; done
+  echo "$s"
+}
+
+start_node() {
+  local i=$1 n; n=$(count)
+  alive "$i" && { echo "node $i already running (pid $(pid_of "$i"))"; return; }
+  mkdir -p "$DIR/node$i"
+  nohup node "$ROOT/dist/cli/main.js" --id "$i" --bind "$(host_of "$i")" --port "$(port_of "$i")" \
+    --dir "$DIR/node$i/data" --peers "$(peers "$n")" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
+  echo $! >"$DIR/node$i/pid"
+  echo "node $i: $(host_of "$i"):$(port_of "$i") pid $!"
+}
+
+wait_ready() {
+  local i=$1 t
+  for t in $(seq 1 100); do
+    redis-cli -h "$(host_of "$i")" -p "$(port_of "$i")" PING >/dev/null 2>&1 && return 0
+    alive "$i" || { echo "node $i exited; last log lines:"; tail -5 "$DIR/node$i/log"; return 1; }
+    sleep 0.1
+  done
+  echo "node $i did not answer PING"; return 1
+}
+
+raft_field() { # node field
+  redis-cli -h "$(host_of "$1")" -p "$(port_of "$1")" RAFT.INFO 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"
+}
+
+cmd=${1:-}
+case "$cmd" in
+  start)
+    n=${2:-3}
+    [ "$n" -ge 1 ] 2>/dev/null || die "start takes a node count"
+    [ "$(count)" = 0 ] || [ "$(count)" = "$n" ] || die "a cluster of $(count) nodes exists in $DIR; run ./cluster.sh clean first"
+    [ -f "$ROOT/dist/cli/main.js" ] || npm run build --silent
+    mkdir -p "$DIR"; echo "$n" >"$DIR/size"
+    for i in $(seq 1 "$n"); do start_node "$i"; done
+    for i in $(seq 1 "$n"); do wait_ready "$i"; done
+    echo "cluster of $n up; try: redis-cli -c -h $(host_of 1) -p $(port_of 1)"
+    ;;
+  stop)
+    for i in $(seq 1 "$(count)"); do
+      p=$(pid_of "$i"); [ -n "$p" ] || continue
+      kill -CONT "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true
+    done
+    for i in $(seq 1 "$(count)"); do
+      for t in $(seq 1 100); do alive "$i" || break; sleep 0.1; done
+      alive "$i" && kill -KILL "$(pid_of "$i")" 2>/dev/null || true
+      rm -f "$DIR/node$i/pid"
+    done
+    echo stopped
+    ;;
+  status)
+    printf '%-4s %-22s %-8s %-10s %-6s %-8s %-8s\n' ID ADDRESS PID ROLE TERM COMMIT APPLIED
+    for i in $(seq 1 "$(count)"); do
+      addr="$(host_of "$i"):$(port_of "$i")"
+      if ! alive "$i"; then printf '%-4s %-22s %-8s %-10s\n' "$i" "$addr" - down; continue; fi
+      state=$(ps -o state= -p "$(pid_of "$i")" | tr -d ' ')
+      if [ "$state" = T ]; then printf '%-4s %-22s %-8s %-10s\n' "$i" "$addr" "$(pid_of "$i")" paused; continue; fi
+      printf '%-4s %-22s %-8s %-10s %-6s %-8s %-8s\n' "$i" "$addr" "$(pid_of "$i")" "$(raft_field "$i" role)" \
+        "$(raft_field "$i" term)" "$(raft_field "$i" commit_index)" "$(raft_field "$i" applied_index)"
+    done
+    ;;
+  kill) alive "${2:?node id}" && kill -KILL "$(pid_of "$2")" && rm -f "$DIR/node$2/pid" && echo "node $2 killed" ;;
+  pause) alive "${2:?node id}" && kill -STOP "$(pid_of "$2")" && echo "node $2 paused" ;;
+  resume) alive "${2:?node id}" && kill -CONT "$(pid_of "$2")" && echo "node $2 resumed" ;;
+  restart)
+    i=${2:?node id}
+    [ "$i" -ge 1 ] && [ "$i" -le "$(count)" ] || die "no node $i in a cluster of $(count)"
+    if alive "$i"; then kill -TERM "$(pid_of "$i")"; for t in $(seq 1 100); do alive "$i" || break; sleep 0.1; done; fi
+    start_node "$i"; wait_ready "$i"
+    ;;
+  logs) tail -n 50 -f "$DIR/node${2:?node id}/log" ;;
+  clean) [ "$(count)" = 0 ] || "$0" stop; rm -rf "$DIR"; echo "removed $DIR" ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
+esac

@@ -1,0 +1,229 @@
+/**
+ * The Redis Cluster protocol, for cluster-aware clients (redis-cli -c,
+ * ioredis Cluster): every slot belongs to the one Raft group; its leader is
+ * the master and the other members its replicas, with the addresses MOVED
+ * uses. Also READONLY / READWRITE / ASKING and RAFT.INFO.
+ */
+import crypto from 'node:crypto';
+import type { Member, RaftisNode } from '../node/node.js';
+import type { Client } from '../server/client.js';
+import { ERR } from '../server/errors.js';
+import type { RespWriter } from '../server/resp-writer.js';
+import { progressStateName, roleName } from '../raft/index.js';
+import { writeHelp } from './help.js';
+import { keyHashSlot } from './routing.js';
+import type { ConnHandler } from './table.js';
+
+/** A member's 40-hex-char cluster node id, stable for (cluster id, raft id). */
+export function clusterNodeId(clusterId: string, id: number): string {
+  return crypto.createHash('sha1').update(`raftis:${clusterId}:${id}`).digest('hex');
+}
+
+interface View {
+  node: RaftisNode;
+  members: Member[];
+  leader: Member | undefined;
+  nid: (id: number) => string;
+}
+
+function view(c: Client): View {
+  const node = c.server.node;
+  const members = [...node.members.values()].filter((m) => node.voters.length === 0 || node.voters.includes(m.id) || m.id === node.id);
+  members.sort((a, b) => a.id - b.id);
+  return { node, members, leader: node.members.get(node.leader), nid: (id) => clusterNodeId(c.server.info.clusterId, id) };
+}
+
+function writeNodeEndpoint(w: RespWriter, v: View, m: Member): void {
+  w.arrayHeader(4);
+  w.bulk(m.host);
+  w.int(m.port);
+  w.bulk(v.nid(m.id));
+  w.mapHeader(0);
+}
+
+function slots(c: Client, _argv: string[], w: RespWriter): void {
+  const v = view(c);
+  if (!v.leader) return w.arrayHeader(0);
+  const replicas = v.members.filter((m) => m.id !== v.leader!.id);
+  w.arrayHeader(1);
+  w.arrayHeader(3 + replicas.length);
+  w.int(0);
+  w.int(16383);
+  writeNodeEndpoint(w, v, v.leader);
+  for (const r of replicas) writeNodeEndpoint(w, v, r);
+}
+
+function shards(c: Client, _argv: string[], w: RespWriter): void {
+  const v = view(c);
+  const st = v.node.isLeader ? v.node.status() : undefined;
+  w.arrayHeader(1);
+  w.mapHeader(2);
+  w.bulk('slots');
+  if (v.leader) {
+    w.arrayHeader(2);
+    w.int(0);
+    w.int(16383);
+  } else {
+    w.arrayHeader(0);
+  }
+  w.bulk('nodes');
+  w.arrayHeader(v.members.length);
+  for (const m of v.members) {
+    const pr = st?.progress.find((p) => p.id === m.id);
+    w.mapHeader(7);
+    w.bulk('id');
+    w.bulk(v.nid(m.id));
+    w.bulk('port');
+    w.int(m.port);
+    w.bulk('ip');
+    w.bulk(m.host);
+    w.bulk('endpoint');
+    w.bulk(m.host);
+    w.bulk('role');
+    w.bulk(m.id === v.leader?.id ? 'master' : 'replica');
+    w.bulk('replication-offset');
+    w.int(pr?.match ?? (m.id === v.node.id ? v.node.appliedIndex : 0));
+    w.bulk('health');
+    w.bulk(v.node.peerConnected(m.id) ? 'online' : 'failed');
+  }
+}
+
+function nodes(c: Client, _argv: string[], w: RespWriter): void {
+  const v = view(c);
+  const term = v.node.term;
+  let out = '';
+  for (const m of v.members) {
+    const isMaster = m.id === v.leader?.id;
+    const flags = (m.id === v.node.id ? 'myself,' : '') + (isMaster ? 'master' : v.leader ? 'slave' : 'master') + (v.node.peerConnected(m.id) ? '' : ',fail');
+    const master = !isMaster && v.leader ? v.nid(v.leader.id) : '-';
+    const link = v.node.peerConnected(m.id) ? 'connected' : 'disconnected';
+    out += `${v.nid(m.id)} ${m.host}:${m.port}@${m.clusterPort} ${flags} ${master} 0 0 ${term} ${link}${isMaster ? ' 0-16383' : ''}\n`;
+  }
+  w.verbatim(out);
+}
+
+function info(c: Client, _argv: string[], w: RespWriter): void {
+  const v = view(c);
+  const ok = v.leader !== undefined;
+  const term = v.node.term;
+  const lines = [
+    `cluster_state:${ok ? 'ok' : 'fail'}`,
+    `cluster_slots_assigned:${ok ? 16384 : 0}`,
+    `cluster_slots_ok:${ok ? 16384 : 0}`,
+    'cluster_slots_pfail:0',
+    'cluster_slots_fail:0',
+    `cluster_known_nodes:${v.members.length}`,
+    `cluster_size:${ok ? 1 : 0}`,
+    `cluster_current_epoch:${term}`,
+    `cluster_my_epoch:${term}`,
+    'cluster_stats_messages_sent:0',
+    'cluster_stats_messages_received:0',
+    'total_cluster_links_buffer_limit_exceeded:0',
+  ];
+  w.verbatim(lines.join('\r\n') + '\r\n');
+}
+
+function slotArg(s: string, w: RespWriter): number | undefined {
+  if (!/^-?\d+$/.test(s)) {
+    w.error(ERR.notInteger);
+    return undefined;
+  }
+  const n = Number(s);
+  if (n < 0 || n > 16383) {
+    w.error('ERR Invalid slot');
+    return undefined;
+  }
+  return n;
+}
+
+/** Keys of the local keyspace in a slot (O(keys): raftis keeps no per-slot index). */
+function keysInSlot(c: Client, slot: number, limit: number): string[] {
+  const out: string[] = [];
+  const db = c.server.node.keyspace;
+  const now = Date.now();
+  for (const k of db.keys()) {
+    if (out.length >= limit) break;
+    if (keyHashSlot(k) === slot && !db.isExpired(k, now)) out.push(k);
+  }
+  return out;
+}
+
+/** RAFT.INFO: this node's Raft state, for operators and ./cluster.sh status. */
+export function raftInfoText(node: RaftisNode, clusterId: string): string {
+  const st = node.status();
+  const lines = [
+    '# Raft',
+    `node_id:${node.id}`,
+    `cluster_id:${clusterId}`,
+    `role:${roleName(st.role).replace(/^State/, '').toLowerCase()}`,
+    `term:${st.term}`,
+    `leader:${node.leader}`,
+    `commit_index:${st.commit}`,
+    `applied_index:${node.appliedIndex}`,
+    `last_log_index:${node.lastLogIndex}`,
+    `log_bytes:${node.logBytes}`,
+    `voters:${st.config.voters.join(',')}`,
+    `learners:${st.config.learners.join(',')}`,
+  ];
+  for (const m of [...node.members.values()].sort((a, b) => a.id - b.id)) {
+    if (m.id === node.id) continue;
+    const pr = st.progress.find((p) => p.id === m.id);
+    const fields = [`id=${m.id}`, `addr=${m.host}:${m.port}`, `cluster_addr=${m.host}:${m.clusterPort}`, `connected=${node.peerConnected(m.id) ? 'yes' : 'no'}`];
+    if (pr) fields.push(`match=${pr.match}`, `next=${pr.next}`, `state=${progressStateName(pr.state)}`, `learner=${pr.isLearner ? 'yes' : 'no'}`);
+    lines.push(`peer_${m.id}:${fields.join(',')}`);
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+export const clusterCommands: Record<string, ConnHandler> = {
+  'cluster|slots': slots,
+  'cluster|shards': shards,
+  'cluster|nodes': nodes,
+  'cluster|info': info,
+  'cluster|myid': (c, _argv, w) => w.bulk(clusterNodeId(c.server.info.clusterId, c.server.node.id)),
+  'cluster|keyslot': (_c, argv, w) => w.int(keyHashSlot(argv[2]!)),
+  'cluster|countkeysinslot': (c, argv, w) => {
+    const slot = slotArg(argv[2]!, w);
+    if (slot !== undefined) w.int(keysInSlot(c, slot, Infinity).length);
+  },
+  'cluster|getkeysinslot': (c, argv, w) => {
+    const s = argv[2]!;
+    const n = argv[3]!;
+    if (!/^-?\d+$/.test(s) || !/^-?\d+$/.test(n)) return w.error(ERR.notInteger);
+    const slot = Number(s);
+    const count = Number(n);
+    if (slot < 0 || slot > 16383 || count < 0) return w.error('ERR Invalid slot or number of keys');
+    w.bulkArray(keysInSlot(c, slot, count));
+  },
+  'cluster|help': (_c, _argv, w) =>
+    writeHelp(w, 'cluster', [
+      'COUNTKEYSINSLOT <slot>',
+      '    Return the number of keys in <slot>.',
+      'GETKEYSINSLOT <slot> <count>',
+      '    Return key names stored by current node in a slot.',
+      'INFO',
+      '    Return information about the cluster.',
+      'KEYSLOT <key>',
+      '    Return the hash slot for <key>.',
+      'MYID',
+      '    Return the node id.',
+      'NODES',
+      '    Return cluster configuration seen by node. Output format:',
+      '    <id> <ip:port@bus-port[,hostname]> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...',
+      'SHARDS',
+      '    Return information about slot range mappings and the nodes associated with them.',
+      'SLOTS',
+      '    Return information about slots range mappings. Each range is made of:',
+      '    start, end, master and replicas IP addresses, ports and ids',
+    ]),
+  readonly: (c, _argv, w) => {
+    c.readonly = true;
+    w.ok();
+  },
+  readwrite: (c, _argv, w) => {
+    c.readonly = false;
+    w.ok();
+  },
+  asking: (_c, _argv, w) => w.ok(),
+  'raft.info': (c, _argv, w) => w.verbatim(raftInfoText(c.server.node, c.server.info.clusterId)),
+};
