@@ -111,7 +111,15 @@ export class Raft {
     this.trk = new ProgressTracker(c.maxInflightMsgs, c.maxInflightBytes);
     this.switchToConfig(fromStorage ? confState : { voters: c.voters, learners: c.learners });
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
-    if (c.applied > this.raftLog.applied) this.raftLog.appliedTo(c.applied);
+    if (c.applied > this.raftLog.applied) {
+      // Only committed entries are applied, so the durable commit index
+      // (written without fsync when nothing else changed) may lag behind.
+      if (c.applied > this.raftLog.committed) {
+        this.logger.info(`${this.id} applied index ${c.applied} is past the stored commit ${this.raftLog.committed}; committing to it`);
+        this.raftLog.commitTo(c.applied);
+      }
+      this.raftLog.appliedTo(c.applied);
+    }
     this.becomeFollower(this.term, NONE);
     const last = this.raftLog.lastEntryId();
     this.logger.info(
@@ -648,10 +656,12 @@ export class Raft {
 
   private loadState(hs: HardState): void {
     invariant(
-      hs.commit >= this.raftLog.committed && hs.commit <= this.raftLog.lastIndex(),
+      hs.commit <= this.raftLog.lastIndex(),
       () => `${this.id} state.commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
     );
-    this.raftLog.committed = hs.commit;
+    // A snapshot only holds committed state: a stored commit below it is
+    // merely stale (a commit-only hard state is not fsynced), not a loss.
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

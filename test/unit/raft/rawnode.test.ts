@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bootstrapState } from '../../../src/raft/bootstrap.js';
-import { ProposalDroppedError, ReadyContractError, StepLocalMsgError, StepPeerNotFoundError } from '../../../src/raft/errors.js';
+import { ProposalDroppedError, RaftInvariantError, ReadyContractError, StepLocalMsgError, StepPeerNotFoundError } from '../../../src/raft/errors.js';
 import { decodeConfChange } from '../../../src/raft/conf-change.js';
 import { type Entry, EntryType, MessageType } from '../../../src/raft/messages.js';
 import { RawNode, type Ready } from '../../../src/raft/rawnode.js';
@@ -180,6 +180,18 @@ describe('RawNode API', () => {
     expect(rd.committedEntries).toEqual([]);
     // Configuration lives in the log: restarting without re-applying it leaves the node without one.
     expect(raw.status().config.voters).toEqual([]);
+  });
+
+  it('a stored commit index behind the snapshot or the applied index is stale, not fatal; one past the log is', () => {
+    const storage = new MemoryStorage();
+    storage.append([1, 2, 3, 4, 5].map((i) => ({ index: i, term: 1, type: EntryType.Normal, data: Buffer.alloc(0) })));
+    storage.createSnapshot(3, { voters: [1, 2, 3], learners: [] }, Buffer.alloc(0));
+    storage.compact(3);
+    storage.setHardState({ term: 1, vote: 0, commit: 2 }); // the commit-only write was lost
+    expect(new RawNode({ id: 1, storage }).raft.raftLog.committed).toBe(3);
+    expect(new RawNode({ id: 1, storage, applied: 4 }).raft.raftLog.committed).toBe(4);
+    storage.setHardState({ term: 1, vote: 0, commit: 9 });
+    expect(() => new RawNode({ id: 1, storage })).toThrow(RaftInvariantError);
   });
 
   it('status reports the leader’s view of every member', () => {
