@@ -3,7 +3,8 @@
  * ticks, deliveries in any order, message loss and duplication, partitions
  * (symmetric, asymmetric, lossy, leader isolated), crashes at any point of
  * the Ready cycle and restarts, log compaction (so snapshots get sent),
- * proposals and reads. After every step the safety properties are checked
+ * membership changes (new learners, promotions, removals), proposals and
+ * reads. After every step the safety properties are checked
  * (SafetyChecker); at the end the network heals and every node must converge
  * on the same state, which contains every entry ever acknowledged.
  *
@@ -12,9 +13,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPrng, randomInt } from '../../../src/raft/prng.js';
-import { MessageType } from '../../../src/raft/messages.js';
+import { type ConfChange, ConfChangeType } from '../../../src/raft/conf-change.js';
+import { EMPTY_BUFFER, MessageType } from '../../../src/raft/messages.js';
 import { Role } from '../../../src/raft/role.js';
-import { Network } from '../../harness/network.js';
+import { Network, type SimNode } from '../../harness/network.js';
 
 const SEED_COUNT = Number(process.env.RAFT_SEEDS ?? 300);
 const SEEDS = process.env.RAFT_SEED !== undefined ? [Number(process.env.RAFT_SEED)] : Array.from({ length: SEED_COUNT }, (_, i) => i + 1);
@@ -114,20 +116,54 @@ function step(nt: Network, rng: () => number, diskSpeed: (id: number) => number)
   } else if (f < 0.07) {
     const id = pick(rng, upIds(nt));
     if (id !== undefined) nt.compact(id); // so lagging nodes need snapshots
+  } else if (f < 0.075) {
+    changeMembership(nt, rng);
   }
+}
+
+const MAX_NODE_ID = 8;
+
+/**
+ * The leader proposes one membership change: add a brand-new node as a
+ * learner, promote a learner, or remove a voter (keeping 3 to 5 voters).
+ */
+function changeMembership(nt: Network, rng: () => number): void {
+  const leader = nt.leader();
+  if (leader === undefined) return;
+  const { voters, learners } = leader.confState;
+  const r = rng();
+  let change: ConfChange | undefined;
+  if (learners.length > 0 && r < 0.5 && voters.length < 5) {
+    change = { type: ConfChangeType.AddNode, nodeId: pick(rng, learners) as number, context: EMPTY_BUFFER };
+  } else if (voters.length > 3 && r < 0.8) {
+    change = { type: ConfChangeType.RemoveNode, nodeId: pick(rng, voters) as number, context: EMPTY_BUFFER };
+  } else {
+    const fresh = nt.ids().length + 1;
+    if (fresh > MAX_NODE_ID) return;
+    nt.addNode(fresh);
+    change = { type: ConfChangeType.AddLearnerNode, nodeId: fresh, context: EMPTY_BUFFER };
+  }
+  nt.proposeConfChange(leader.id, change);
+}
+
+/** Up nodes that belong to the configuration the leader has applied. */
+function members(nt: Network): SimNode[] {
+  const cs = nt.leader()?.confState;
+  if (cs === undefined) return [];
+  return nt.upNodes().filter((n) => cs.voters.includes(n.id) || cs.learners.includes(n.id));
 }
 
 function converged(nt: Network): boolean {
   const leader = nt.leader();
   if (leader === undefined || nt.pool.length > 0) return false;
   const last = leader.raft.raftLog.lastIndex();
-  return nt.upNodes().every(
+  return members(nt).every(
     (n) => n.outstanding === undefined && !n.raw?.hasReady() && n.raft.raftLog.committed === last && n.applied === last,
   );
 }
 
 /** Totals over all seeds, to prove the runs were not vacuous. */
-const totals = { terms: 0, applied: 0, snapshots: 0, crashes: 0, compactions: 0, reads: 0 };
+const totals = { terms: 0, applied: 0, snapshots: 0, crashes: 0, compactions: 0, reads: 0, members: 0 };
 
 function runSeed(seed: number): void {
   const rng = createPrng(seed * 2654435761);
@@ -164,6 +200,8 @@ function runSeed(seed: number): void {
         nt.finishReady(n.id);
         n.raw?.tick();
       }
+      // A new member may need a snapshot taken after it joined.
+      if (round % 20 === 19) for (const n of nt.upNodes()) nt.compact(n.id);
       nt.stabilize();
       nt.check();
     }
@@ -177,12 +215,13 @@ function runSeed(seed: number): void {
     }
     const leader = nt.leader();
     totals.terms += leader?.raft.term ?? 0;
+    totals.members += nt.ids().length;
     totals.applied += nt.checker.maxApplied;
     totals.snapshots += nt.stats.delivered.get(MessageType.Snap) ?? 0;
     totals.crashes += nt.stats.crashes;
     totals.compactions += nt.stats.compactions;
     totals.reads += nt.stats.readStates;
-    for (const n of nt.upNodes()) {
+    for (const n of members(nt)) {
       expect(n.raft.role === Role.Leader ? n.id : leader?.id).toBe(leader?.id);
       // Everything acknowledged anywhere is applied everywhere, identically.
       expect(n.applied).toBeGreaterThanOrEqual(nt.checker.maxApplied);
