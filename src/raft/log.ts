@@ -105,10 +105,6 @@ export class RaftLog {
     return this.unstable.entries.length > this.unstable.offsetInProgress - this.unstable.offset;
   }
 
-  hasNextOrInProgressUnstableEnts(): boolean {
-    return this.unstable.entries.length > 0;
-  }
-
   /**
    * Committed entries not yet applied. Entries still unstable may be included:
    * the Ready contract persists them before they are applied. Nothing while a
@@ -169,10 +165,6 @@ export class RaftLog {
 
   acceptUnstable(): void {
     this.unstable.acceptInProgress();
-  }
-
-  lastTerm(): number {
-    return this.term(this.lastIndex());
   }
 
   lastEntryId(): EntryId {

@@ -127,10 +127,6 @@ export class Raft {
     );
   }
 
-  hasLeader(): boolean {
-    return this.lead !== NONE;
-  }
-
   softState(): SoftState {
     return { lead: this.lead, role: this.role };
   }

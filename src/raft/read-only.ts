@@ -82,10 +82,6 @@ export class ReadOnly {
     this.pending.push(req);
   }
 
-  pendingCount(): number {
-    return this.pending.length;
-  }
-
   /** A round carrying requests is waiting for its quorum. */
   readRoundInFlight(): boolean {
     return this.rounds.some((r) => r.requests.length > 0);

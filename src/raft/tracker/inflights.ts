@@ -21,16 +21,6 @@ export class Inflights {
     invariant(size > 0, 'inflights size must be positive');
   }
 
-  clone(): Inflights {
-    const c = new Inflights(this.size, this.maxBytes);
-    c.start = this.start;
-    c.n = this.n;
-    c.totalBytes = this.totalBytes;
-    c.indexes = [...this.indexes];
-    c.sizes = [...this.sizes];
-    return c;
-  }
-
   /** Records a MsgApp whose last entry is `index`. Indexes must be added in increasing order. */
   add(index: number, bytes: number): void {
     invariant(!this.full(), 'cannot add into a Full inflights');

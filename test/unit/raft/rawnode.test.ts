@@ -9,6 +9,7 @@ import { bootstrapState } from '../../../src/raft/bootstrap.js';
 import { ProposalDroppedError, RaftInvariantError, ReadyContractError, StepLocalMsgError, StepPeerNotFoundError } from '../../../src/raft/errors.js';
 import { decodeConfChange } from '../../../src/raft/conf-change.js';
 import { type Entry, EntryType, MessageType } from '../../../src/raft/messages.js';
+import { MemoryLogger } from '../../../src/raft/logger.js';
 import { RawNode, type Ready } from '../../../src/raft/rawnode.js';
 import { Role } from '../../../src/raft/role.js';
 import { MemoryStorage } from '../../../src/raft/storage.js';
@@ -243,5 +244,17 @@ describe('breaking the contract breaks safety', () => {
     expect(nt.raft(1).role).toBe(Role.Candidate);
     expect(nt.raft(3).role).toBe(Role.Leader);
     nt.check();
+  });
+});
+
+describe('logging', () => {
+  it('raft logs through the injected Logger; debug lines only when enabled', () => {
+    const logger = new MemoryLogger(false);
+    const storage = new MemoryStorage();
+    const raw = new RawNode({ id: 1, storage, voters: [1], logger });
+    raw.campaign();
+    drain(raw, storage);
+    expect(logger.lines).toContain('INFO 1 became leader at term 1');
+    expect(logger.lines.some((l) => l.startsWith('DEBUG'))).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import { ConfChangeType } from '../../../src/raft/conf-change.js';
 import { EMPTY_BUFFER, MessageType } from '../../../src/raft/messages.js';
 import { Role } from '../../../src/raft/role.js';
 import { ProgressState } from '../../../src/raft/tracker/state.js';
-import { msg, newTestRaft, readMessages } from '../../harness/builders.js';
+import { ent, msg, newTestRaft, readMessages, storageOf } from '../../harness/builders.js';
 import { Network } from '../../harness/network.js';
 
 function laggingCluster(): Network {
@@ -113,11 +113,11 @@ describe('snapshots', () => {
 
   it('the leader tracks a snapshot in flight: StateSnapshot pauses appends; a failure report probes again', () => {
     const r = newTestRaft(1, [1, 2], 10, 1);
-    const storage = r.raftLog.storage as import('../../../src/raft/storage.js').MemoryStorage;
+    const storage = storageOf(r);
     r.becomeCandidate();
     r.becomeLeader();
     readMessages(r);
-    for (let i = 0; i < 5; i++) r.step(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [{ index: 0, term: 0, type: 0, data: Buffer.from('d') }] }));
+    for (let i = 0; i < 5; i++) r.step(msg({ type: MessageType.Prop, from: 1, to: 1, entries: [ent(0, 0, 'd')] }));
     readMessages(r);
     r.raftLog.commitTo(r.raftLog.lastIndex()); // pretend committed and applied
     r.raftLog.appliedTo(r.raftLog.committed);
