@@ -4,15 +4,16 @@
  * at once, reads run against the keyspace once they are proven fresh,
  * writes become log entries answered when applied.
  */
-import type { Client } from '../server/client.js';
+import type { Client, Slot } from '../server/client.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from '../server/errors.js';
 import type { ServerState } from '../server/server-state.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import { EntryKind } from '../node/command-entry.js';
-import type { ApplyTarget } from '../node/state-machine.js';
+import { EntryKind, type StateEntry } from '../node/command-entry.js';
 import { commandKeys } from './keys.js';
 import { CLUSTERDOWN_NO_LEADER, redirectError } from './routing.js';
 import type { CommandDef } from './table.js';
+import type { Ctx } from './types.js';
+import type { Keyspace } from '../keyspace/keyspace.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -80,30 +81,43 @@ export class Dispatcher {
       this.propose(c, [argv], false);
     } else {
       const data = def.data!;
-      this.read(c, (w, now) => data({ db: this.server.node.keyspace, now, index: 0, w }, argv));
+      const node = this.server.node;
+      if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex) {
+        // The common case, kept free of closures: a read that can be answered now.
+        const ctx = this.readCtx;
+        ctx.db = node.keyspace;
+        ctx.now = Date.now();
+        ctx.w = c.out();
+        data(ctx, argv);
+        return;
+      }
+      this.read(c, (w, now) => data({ db: node.keyspace, now, index: 0, w }, argv));
     }
   }
+
+  /** Reused for synchronous reads (handlers never keep their ctx). */
+  private readonly readCtx: Ctx = { db: undefined as unknown as Keyspace, now: 0, index: 0, w: undefined as unknown as RespWriter };
 
   /**
    * Proposes commands as one log entry; the reply is written when it is
    * applied. `slot` is a reply place already reserved in the client's queue.
    */
-  propose(c: Client, cmds: string[][], multi: boolean, slot?: RespWriter): void {
+  propose(c: Client, cmds: string[][], multi: boolean, slot?: Slot): void {
     const node = this.server.node;
     const w = slot ?? c.defer();
-    const target: ApplyTarget = {
-      w,
-      conn: (argv, cw) => this.runConn(c, argv, cw),
-      done: () => c.complete(w),
-    };
-    const r = node.propose({ kind: EntryKind.Commands, time: node.entryTime(), multi, cmds }, target);
+    const r = node.propose({ kind: EntryKind.Commands, time: node.entryTime(), multi, cmds }, w);
     if (typeof r === 'number') {
       c.lastWriteIndex = r;
       return;
     }
-    // Nothing was appended: safe for the client to retry where we point it.
-    w.error(r === 'dropped' ? TRYAGAIN_TRANSFER : this.redirectFor(cmds));
+    this.refuseWrite(w, r, { kind: EntryKind.Commands, time: 0, multi, cmds });
     c.complete(w);
+  }
+
+  /** Nothing was appended: the client may safely retry where we point it. */
+  refuseWrite(w: RespWriter, reason: 'not-leader' | 'dropped', entry: StateEntry): void {
+    if (entry.kind !== EntryKind.Commands) return;
+    w.error(reason === 'dropped' ? TRYAGAIN_TRANSFER : this.redirectFor(entry.cmds));
   }
 
   /** The redirect for a transaction: by its first command that names a key. */

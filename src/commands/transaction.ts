@@ -8,7 +8,7 @@
  * keys, and proposes at once — no other entry can come between the check
  * and the transaction in the log. See docs/decisions.md.
  */
-import type { Client } from '../server/client.js';
+import type { Client, Slot } from '../server/client.js';
 import { ERR } from '../server/errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import type { ConnHandler } from './table.js';
@@ -68,7 +68,7 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
   const hasWrite = cmds.some((argv) => table.lookup(argv)?.isWrite === true);
 
   /** Runs the transaction into `out`; returns true when it proposed (the reply comes at apply). */
-  const run = (out: RespWriter, slot?: RespWriter): boolean => {
+  const run = (out: RespWriter, slot?: Slot): boolean => {
     const dirty = c.watchDirty || watchedKeyExpired(c, Date.now());
     server.unwatchAll(c);
     if (dirty) {

@@ -22,6 +22,7 @@ import {
   bootstrapState,
   decodeConfChange,
   type ConfState,
+  type Entry,
   type Message,
   type Ready,
   type Status,
@@ -100,6 +101,7 @@ export class RaftisNode {
   private storage!: RaftStorage;
   private transport: PeerTransport | undefined;
   private readonly pending = new Map<number, Pending>();
+  private propQueue: { index: number; data: Buffer; entry: StateEntry; target: ApplyTarget | undefined }[] = [];
   private readonly waiters = new Map<number, (() => void)[]>();
   private readQueue: ((ok: boolean) => void)[] = [];
   private readonly readBatches = new Map<number, ((ok: boolean) => void)[]>();
@@ -141,11 +143,11 @@ export class RaftisNode {
       const boot = bootstrapState(this.opts.members.map((m) => m.id));
       await this.storage.bootstrap(boot.entries, boot.hardState);
     }
-    const initialCommit = this.storage.mem.hardStateNow().commit;
+    const initialCommit = this.storage.hardStateNow().commit;
     const readOnly = this.opts.readMode === 'lease' ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe;
     this.rn = new RawNode({
       id: this.id,
-      storage: this.storage.mem,
+      storage: this.storage,
       electionTick: this.opts.electionTick ?? 10,
       heartbeatTick: this.opts.heartbeatTick ?? 1,
       preVote: true,
@@ -178,7 +180,7 @@ export class RaftisNode {
     if (this.confState.voters.length === 1 && this.confState.voters[0] === this.id) {
       this.rn.campaign();
       this.scheduleReady();
-      await this.until(() => this.isLeader && this.appliedIndex >= this.storage.lastIndex);
+      await this.until(() => this.isLeader && this.appliedIndex >= this.storage.lastStoredIndex);
     }
     const period = this.opts.expireCycleMs ?? 100;
     if (period > 0) {
@@ -215,11 +217,11 @@ export class RaftisNode {
   }
 
   get commitIndex(): number {
-    return this.storage.mem.hardStateNow().commit;
+    return this.storage.hardStateNow().commit;
   }
 
   get lastIndex(): number {
-    return this.storage.lastIndex;
+    return this.storage.lastStoredIndex;
   }
 
   get logBytes(): number {
@@ -228,7 +230,7 @@ export class RaftisNode {
 
   /** This node is the only voter: nobody else can be elected, so its applied state is the latest. */
   get soleVoter(): boolean {
-    return this.isLeader && this.confState.voters.length === 1 && this.confState.voters[0] === this.id;
+    return this.role === Role.Leader && this.confState.voters.length === 1 && this.confState.voters[0] === this.id;
   }
 
   /** Index of the last entry in the log, including entries not yet on disk. */
@@ -266,17 +268,43 @@ export class RaftisNode {
    */
   propose(entry: StateEntry, target?: ApplyTarget): number | Refusal {
     if (this.closed || !this.isLeader) return 'not-leader';
-    let ref;
-    try {
-      ref = this.rn.propose(encodeStateEntry(entry));
-    } catch (e) {
-      if (e instanceof ProposalDroppedError) return 'dropped';
-      throw e;
-    }
-    if (ref === undefined) return 'not-leader';
-    this.pending.set(ref.index, { term: ref.term, entry, target });
+    if (this.rn.raft.leadTransferee !== 0) return 'dropped';
+    // Proposals of one turn reach the core as one batch (one append, one
+    // MsgApp per follower). Their indexes follow the log's last one: only
+    // this leader appends to its log, so the prediction holds, and
+    // flushProposals checks it.
+    const index = this.rn.raft.raftLog.lastIndex() + this.propQueue.length + 1;
+    this.propQueue.push({ index, data: encodeStateEntry(entry), entry, target });
     this.scheduleReady();
-    return ref.index;
+    return index;
+  }
+
+  private flushProposals(): void {
+    if (this.propQueue.length === 0) return;
+    const q = this.propQueue;
+    this.propQueue = [];
+    let ref;
+    let refusal: Refusal = 'not-leader';
+    try {
+      ref = this.rn.proposeBatch(q.map((p) => p.data));
+    } catch (e) {
+      if (!(e instanceof ProposalDroppedError)) throw e;
+      refusal = 'dropped';
+    }
+    if (ref === undefined) {
+      for (const p of q) {
+        if (p.target) p.target.refuse(refusal, p.entry);
+        else if (p.entry.kind === EntryKind.ExpireKeys) this.expireInFlight = 0;
+      }
+      return;
+    }
+    if (ref.index !== q[0]!.index) {
+      throw new Error(`raft appended proposals at ${ref.index}, the driver expected ${q[0]!.index}`);
+    }
+    for (let i = 0; i < q.length; i++) {
+      const p = q[i]!;
+      this.pending.set(p.index, { term: ref.term, entry: p.entry, target: p.target });
+    }
   }
 
   /** Runs fn once every entry up to `index` has been applied (at once if it has). */
@@ -349,13 +377,26 @@ export class RaftisNode {
   }
 
   private processReady(): void {
-    if (this.readyBusy || this.closed) return;
+    if (this.closed) return;
+    // Proposals go to the core even while a Ready is being handled: they
+    // form the next one (group commit).
+    this.flushProposals();
+    if (this.readyBusy) return;
     this.flushReads();
     if (!this.rn.hasReady()) return;
     this.readyBusy = true;
     const rd = this.rn.ready();
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
     if (rd.messages.length > 0) this.transport?.send(rd.messages);
+    // Committed entries already on disk need not wait for this Ready's write:
+    // applying them now saves a whole fsync of latency per write (the entries
+    // of Ready n commit on advance and are handed out in Ready n+1, whose own
+    // write carries the next batch).
+    const durable = this.storage.lastStoredIndex;
+    const ce = rd.committedEntries;
+    let early = 0;
+    while (early < ce.length && ce[early]!.index <= durable) early++;
+    this.applyEntries(ce, 0, early);
     this.storage.persistReady(rd).then(
       () => {
         if (this.closed) {
@@ -363,10 +404,11 @@ export class RaftisNode {
           return;
         }
         if (rd.persistedMessages.length > 0) this.transport?.send(rd.persistedMessages);
-        this.applyReady(rd);
+        this.applyEntries(ce, early, ce.length);
+        this.answerReads(rd);
         this.rn.advance(rd);
         this.readyBusy = false;
-        if (this.rn.hasReady() || this.readQueue.length > 0) this.processReady();
+        if (this.rn.hasReady() || this.readQueue.length > 0 || this.propQueue.length > 0) this.processReady();
       },
       (err: unknown) => {
         this.opts.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
@@ -374,8 +416,10 @@ export class RaftisNode {
     );
   }
 
-  private applyReady(rd: Ready): void {
-    for (const e of rd.committedEntries) {
+  /** Contract step 5: applies committed entries [from, to) in order. */
+  private applyEntries(ce: readonly Entry[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const e = ce[i]!;
       if (e.type === EntryType.ConfChange) {
         this.confState = this.rn.applyConfChange(decodeConfChange(e.data));
         this.failPending(e.index);
@@ -393,12 +437,17 @@ export class RaftisNode {
         }
       }
       this.appliedIndex = e.index;
+      this.storage.appliedTo(e.index);
       const list = this.waiters.get(e.index);
       if (list) {
         this.waiters.delete(e.index);
         for (const fn of list) fn();
       }
     }
+  }
+
+  /** ReadIndex answers: serve each batch once the state machine reaches its index. */
+  private answerReads(rd: Ready): void {
     for (const rs of rd.readStates) {
       const seq = rs.requestCtx.length === 8 ? rs.requestCtx.readDoubleBE(0) : -1;
       const batch = this.readBatches.get(seq);
@@ -492,7 +541,7 @@ export class RaftisNode {
     if (this.uncertainTimer) clearTimeout(this.uncertainTimer);
     // Let what was proposed reach the disk and be answered (bounded).
     const deadline = Date.now() + 3000;
-    while (this.rn !== undefined && (this.readyBusy || this.pending.size > 0) && Date.now() < deadline) {
+    while (this.rn !== undefined && (this.readyBusy || this.pending.size > 0 || this.propQueue.length > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 5));
     }
     this.closed = true;

@@ -15,6 +15,8 @@ export interface ApplyTarget {
   /** Runs a connection-level command queued in MULTI (PING, CLIENT SETNAME…) in the client's context. */
   conn(argv: string[], w: RespWriter): void;
   done(): void;
+  /** The entry was never appended (leadership lost before it reached the log): safe to retry elsewhere. */
+  refuse(reason: 'not-leader' | 'dropped', entry: StateEntry): void;
 }
 
 /** Told which keys a write touched (null: all keys), for WATCH. */

@@ -13,6 +13,8 @@ import type net from 'node:net';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
 import type { ServerState } from './server-state.js';
+import type { ApplyTarget } from '../node/state-machine.js';
+import type { StateEntry } from '../node/command-entry.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');
@@ -20,12 +22,34 @@ const log = createLogger('server');
 /** Stop reading from a client whose unsent replies exceed this (client-output-buffer-limit style backpressure). */
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 
-class Slot extends RespWriter {
+/**
+ * A place in the reply queue. A deferred slot is also the ApplyTarget of
+ * its write (one object per write on the hot path, not three).
+ */
+export class Slot extends RespWriter implements ApplyTarget {
   constructor(
     proto: Proto,
-    public done: boolean,
+    public ready: boolean,
+    private readonly client: Client,
   ) {
     super(proto);
+  }
+
+  get w(): RespWriter {
+    return this;
+  }
+
+  conn(argv: string[], w: RespWriter): void {
+    this.client.server.dispatcher.runConn(this.client, argv, w);
+  }
+
+  done(): void {
+    this.client.complete(this);
+  }
+
+  refuse(reason: 'not-leader' | 'dropped', entry: StateEntry): void {
+    this.client.server.dispatcher.refuseWrite(this, reason, entry);
+    this.client.complete(this);
   }
 }
 
@@ -132,21 +156,21 @@ export class Client {
   out(): RespWriter {
     if (this.queue.length === 0) return this.direct;
     const tail = this.queue[this.queue.length - 1]!;
-    if (tail.done) return tail;
-    const s = new Slot(this.proto, true);
+    if (tail.ready) return tail;
+    const s = new Slot(this.proto, true, this);
     this.queue.push(s);
     return s;
   }
 
-  /** A reply slot filled later; call complete(slot) when written. */
-  defer(): RespWriter {
-    const s = new Slot(this.proto, false);
+  /** A reply slot filled later; call complete(slot) (or slot.done()) when written. */
+  defer(): Slot {
+    const s = new Slot(this.proto, false, this);
     this.queue.push(s);
     return s;
   }
 
   complete(w: RespWriter): void {
-    (w as Slot).done = true;
+    (w as Slot).ready = true;
     if (!this.flushQueued) {
       this.flushQueued = true;
       process.nextTick(() => {
@@ -178,7 +202,7 @@ export class Client {
   flush(): void {
     if (this.closed) return;
     let s = this.direct.take();
-    while (this.queue.length > 0 && this.queue[0]!.done) s += this.queue.shift()!.take();
+    while (this.queue.length > 0 && this.queue[0]!.ready) s += this.queue.shift()!.take();
     if (s.length > 0) {
       this.server.stats.netOutputBytes += s.length;
       this.sock.write(s, 'latin1');

@@ -33,16 +33,26 @@ const META_KEY = Buffer.from('m');
 const HARD_STATE_KEY = Buffer.from('h');
 const ENTRY_PREFIX = 0x65; // 'e'
 
+/** Writes a non-negative safe integer as a big-endian u64 (no BigInt: this is the hot path). */
+function writeU64(b: Buffer, n: number, off: number): void {
+  b.writeUInt32BE(Math.floor(n / 0x100000000), off);
+  b.writeUInt32BE(n >>> 0, off + 4);
+}
+
+function readU64(b: Buffer, off: number): number {
+  return b.readUInt32BE(off) * 0x100000000 + b.readUInt32BE(off + 4);
+}
+
 function entryKey(index: number): Buffer {
   const k = Buffer.allocUnsafe(9);
   k[0] = ENTRY_PREFIX;
-  k.writeBigUInt64BE(BigInt(index), 1);
+  writeU64(k, index, 1);
   return k;
 }
 
 function encodeEntry(e: StoredEntry): Buffer {
   const b = Buffer.allocUnsafe(9 + e.data.length);
-  b.writeBigUInt64BE(BigInt(e.term), 0);
+  writeU64(b, e.term, 0);
   b[8] = e.type;
   e.data.copy(b, 9);
   return b;
@@ -53,8 +63,8 @@ function decodeEntry(key: Buffer, value: Buffer): StoredEntry {
     throw new CorruptDataError(`log entry record has a bad size (key ${key.length} bytes, value ${value.length} bytes)`);
   }
   return {
-    index: Number(key.readBigUInt64BE(1)),
-    term: Number(value.readBigUInt64BE(0)),
+    index: readU64(key, 1),
+    term: readU64(value, 0),
     type: value[8]!,
     data: value.subarray(9),
   };
@@ -120,9 +130,9 @@ export class LogStore {
     if (v === undefined) return { term: 0, vote: 0, commit: 0 };
     if (v.length !== 24) throw new CorruptDataError(`hard state record in ${this.dir} has ${v.length} bytes, expected 24`);
     return {
-      term: Number(v.readBigUInt64BE(0)),
-      vote: Number(v.readBigUInt64BE(8)),
-      commit: Number(v.readBigUInt64BE(16)),
+      term: readU64(v, 0),
+      vote: readU64(v, 8),
+      commit: readU64(v, 16),
     };
   }
 
@@ -139,10 +149,21 @@ export class LogStore {
     }
   }
 
+  /**
+   * One entry, read synchronously (LevelDB's block cache usually has it):
+   * the Raft core's Storage interface is synchronous, and the driver keeps
+   * only a recent tail of the log in memory.
+   */
+  entrySync(index: number): StoredEntry | undefined {
+    const key = entryKey(index);
+    const v = this.db.getSync(key);
+    return v === undefined ? undefined : decodeEntry(key, v);
+  }
+
   /** Index of the last entry, 0 when the log is empty. */
   async lastIndex(): Promise<number> {
     for await (const k of this.db.keys({ gte: entryKey(0), lt: entryKey(Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 })) {
-      return Number(k.readBigUInt64BE(1));
+      return readU64(k, 1);
     }
     return 0;
   }
@@ -155,15 +176,15 @@ export class LogStore {
   async write(entries: readonly StoredEntry[], hardState?: StoredHardState, truncateFrom?: number, sync = true): Promise<void> {
     const batch = this.db.batch();
     if (truncateFrom !== undefined) {
-      // Remove a conflicting suffix; the caller passes the old last index bound.
+      // Remove a conflicting suffix of the log.
       for await (const k of this.db.keys({ gte: entryKey(truncateFrom), lt: entryKey(Number.MAX_SAFE_INTEGER) })) batch.del(k);
     }
     for (const e of entries) batch.put(entryKey(e.index), encodeEntry(e));
     if (hardState) {
       const h = Buffer.allocUnsafe(24);
-      h.writeBigUInt64BE(BigInt(hardState.term), 0);
-      h.writeBigUInt64BE(BigInt(hardState.vote), 8);
-      h.writeBigUInt64BE(BigInt(hardState.commit), 16);
+      writeU64(h, hardState.term, 0);
+      writeU64(h, hardState.vote, 8);
+      writeU64(h, hardState.commit, 16);
       batch.put(HARD_STATE_KEY, h);
     }
     await batch.write({ sync });

@@ -1,22 +1,48 @@
 /**
- * The Raft log as the core reads it and as the disk keeps it: a
- * MemoryStorage mirror (the core's synchronous Storage) in front of the
- * LevelDB LogStore. The driver persists each Ready here: the write reaches
- * the disk first, then the mirror, as the Ready contract requires.
+ * The Raft log as the core reads it (its synchronous Storage interface) and
+ * as the disk keeps it (LevelDB, through LogStore).
+ *
+ * Only a recent tail of the log stays in memory; older entries are read back
+ * from LevelDB when needed (a follower catching up), with getSync. Keeping
+ * the whole log in memory would cost several times the keyspace itself.
+ * The driver persists each Ready here: the write reaches the disk first,
+ * then the tail, as the Ready contract requires.
  */
-import { MemoryStorage, type Entry, type HardState, type Ready } from '../raft/index.js';
+import {
+  CompactedError,
+  UnavailableError,
+  emptySnapshot,
+  entrySize,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type InitialState,
+  type Ready,
+  type Snapshot,
+  type Storage,
+} from '../raft/index.js';
+import { CorruptDataError } from './errors.js';
 import { LogStore } from './log-store.js';
 
-export class RaftStorage {
-  readonly mem = new MemoryStorage();
+/** Entries kept in memory beyond those still to be applied. */
+const TAIL_ENTRIES = 10_000;
+
+export class RaftStorage implements Storage {
+  private hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private readonly snap: Snapshot = emptySnapshot();
+  /** In-memory entries, indexes tailStart .. lastStored. */
+  private tail: Entry[] = [];
+  private tailStart = 1;
   /** Index of the last entry on disk. */
   private lastStored = 0;
+  /** Entries below this index may leave memory (the driver moves it as it applies). */
+  private releasable = 0;
   /** Bytes of entry payloads on disk (for INFO / RAFT.INFO). */
   logBytes = 0;
 
   private constructor(private readonly store: LogStore) {}
 
-  /** Opens the log under dir and loads it into the mirror. */
+  /** Opens the log under dir; loads the hard state and the tail of the log. */
   static async open(dir: string): Promise<RaftStorage> {
     const store = await LogStore.open(dir);
     const s = new RaftStorage(store);
@@ -30,28 +56,84 @@ export class RaftStorage {
   }
 
   private async load(): Promise<void> {
-    const hs = await this.store.hardState();
-    this.mem.setHardState(hs);
-    let chunk: Entry[] = [];
+    this.hardState = await this.store.hardState();
+    // The whole log is read once at start (it is replayed next, and this
+    // checks there are no gaps); the tail is trimmed as the replay applies it.
+    let first = 0;
     for await (const e of this.store.entries()) {
-      chunk.push({ index: e.index, term: e.term, type: e.type, data: Buffer.from(e.data) });
+      if (first === 0) first = e.index;
       this.logBytes += e.data.length;
-      if (chunk.length >= 4096) {
-        this.mem.append(chunk);
-        chunk = [];
-      }
+      this.lastStored = e.index;
+      this.tail.push({ index: e.index, term: e.term, type: e.type, data: Buffer.from(e.data) });
     }
-    this.mem.append(chunk);
-    this.lastStored = this.mem.lastIndex();
+    if (first > 1) throw new CorruptDataError(`raft log in ${this.store.dir} starts at index ${first}, not 1: entries are missing`);
+    this.tailStart = this.lastStored - this.tail.length + 1;
   }
 
   get isEmpty(): boolean {
-    return this.lastStored === 0 && this.mem.hardStateNow().term === 0;
+    return this.lastStored === 0 && this.hardState.term === 0;
   }
 
-  get lastIndex(): number {
+  /** Index of the last entry on disk. */
+  get lastStoredIndex(): number {
     return this.lastStored;
   }
+
+  hardStateNow(): HardState {
+    return { ...this.hardState };
+  }
+
+  // ---- Storage (read by the Raft core) ---------------------------------------------
+
+  initialState(): InitialState {
+    const cs: ConfState = this.snap.metadata.confState;
+    return { hardState: { ...this.hardState }, confState: { voters: [...cs.voters], learners: [...cs.learners] } };
+  }
+
+  entries(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
+    if (lo < this.firstIndex()) throw new CompactedError();
+    if (hi > this.lastStored + 1) throw new UnavailableError();
+    const out: Entry[] = [];
+    let size = 0;
+    for (let i = lo; i < hi; i++) {
+      const e = this.entry(i);
+      size += entrySize(e);
+      if (out.length > 0 && size > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  term(i: number): number {
+    if (i === 0) return 0;
+    if (i < this.firstIndex() - 1) throw new CompactedError();
+    if (i > this.lastStored) throw new UnavailableError();
+    return this.entry(i).term;
+  }
+
+  firstIndex(): number {
+    return this.snap.metadata.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.lastStored;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  private entry(i: number): Entry {
+    if (i >= this.tailStart) {
+      const e = this.tail[i - this.tailStart];
+      if (e) return e;
+    }
+    const e = this.store.entrySync(i);
+    if (e === undefined) throw new CorruptDataError(`raft log entry ${i} is missing from ${this.store.dir}`);
+    return { index: e.index, term: e.term, type: e.type, data: Buffer.from(e.data) };
+  }
+
+  // ---- writes (by the driver) -----------------------------------------------------------
 
   /** Writes the first state of a brand-new member (bootstrap entries). */
   async bootstrap(entries: Entry[], hardState: HardState): Promise<void> {
@@ -66,7 +148,7 @@ export class RaftStorage {
    */
   async persistReady(rd: Ready): Promise<void> {
     if (rd.entries.length === 0 && !rd.mustSync) {
-      if (rd.hardState) this.mem.setHardState(rd.hardState);
+      if (rd.hardState) this.hardState = { ...rd.hardState };
       return;
     }
     await this.persist(rd.entries, rd.hardState, rd.mustSync);
@@ -77,12 +159,38 @@ export class RaftStorage {
     // Entries at or below what is on disk replace a conflicting suffix.
     const truncateFrom = first !== undefined && first.index <= this.lastStored ? first.index : undefined;
     await this.store.write(entries, hs, truncateFrom, sync);
-    if (entries.length > 0) {
-      this.mem.append(entries);
+    if (first !== undefined) {
+      if (first.index < this.tailStart) {
+        this.tail = [];
+        this.tailStart = first.index;
+      } else {
+        this.tail.length = Math.min(this.tail.length, first.index - this.tailStart);
+        if (this.tail.length === 0) this.tailStart = first.index;
+      }
+      for (const e of entries) {
+        this.tail.push(e);
+        this.logBytes += e.data.length;
+      }
       this.lastStored = entries[entries.length - 1]!.index;
-      for (const e of entries) this.logBytes += e.data.length;
+      this.trim();
     }
-    if (hs) this.mem.setHardState(hs);
+    if (hs) this.hardState = { ...hs };
+  }
+
+  /** Entries up to `index` have been applied; the tail may let older ones go. */
+  appliedTo(index: number): void {
+    this.releasable = index;
+    this.trim();
+  }
+
+  private trim(): void {
+    const keepFrom = Math.min(this.releasable, this.lastStored - TAIL_ENTRIES) + 1;
+    const drop = keepFrom - this.tailStart;
+    // Drop in large steps: one splice per TAIL_ENTRIES, not per write.
+    if (drop >= TAIL_ENTRIES) {
+      this.tail = this.tail.slice(drop);
+      this.tailStart = keepFrom;
+    }
   }
 
   async close(): Promise<void> {
