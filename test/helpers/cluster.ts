@@ -1,0 +1,196 @@
+/**
+ * A real raftis cluster for tests: N processes on loopback, node i on
+ * 127.0.0.i (so a test can tell nodes apart by address), each with its own
+ * temporary data directory. Every process is stopped when the cluster is
+ * destroyed or the test process exits, even after a failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RawClient } from './raw-client.js';
+import { freePort, waitForPort } from './ports.js';
+import { RAFTIS_BIN } from './raftis-process.js';
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) {
+    try {
+      p.kill('SIGCONT');
+      p.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+export interface ClusterNode {
+  id: number;
+  host: string;
+  port: number;
+  clusterPort: number;
+  dir: string;
+  proc: ChildProcess | undefined;
+  log: string;
+}
+
+export interface ClusterOptions {
+  size?: number;
+  /** Extra CLI flags for every node. */
+  args?: string[];
+  /** One loopback address per node (127.0.0.i) instead of 127.0.0.1 for all. */
+  multiAddr?: boolean;
+}
+
+export class TestCluster {
+  private constructor(
+    readonly nodes: ClusterNode[],
+    private readonly args: string[],
+    private readonly root: string,
+  ) {}
+
+  static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
+    const size = opts.size ?? 3;
+    const multi = opts.multiAddr ?? true;
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-cluster-'));
+    const nodes: ClusterNode[] = [];
+    for (let i = 1; i <= size; i++) {
+      const host = multi ? `127.0.0.${i}` : '127.0.0.1';
+      // Free ports are checked on 127.0.0.1; loopback aliases share the port space per address.
+      nodes.push({ id: i, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
+    }
+    const c = new TestCluster(nodes, opts.args ?? [], root);
+    try {
+      await Promise.all(nodes.map((n) => c.startNode(n.id)));
+      await c.waitForLeader();
+    } catch (e) {
+      await c.destroy();
+      throw e;
+    }
+    return c;
+  }
+
+  get peersFlag(): string {
+    return this.nodes.map((n) => `${n.id}=${n.host}:${n.port}@${n.clusterPort}`).join(',');
+  }
+
+  node(id: number): ClusterNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** Starts (or restarts) node id on its address and data directory. */
+  async startNode(id: number): Promise<void> {
+    const n = this.node(id);
+    if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
+    const proc = spawn(
+      process.execPath,
+      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, '--peers', this.peersFlag, '--log-level', 'info', ...this.args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    live.add(proc);
+    proc.on('exit', () => live.delete(proc));
+    const append = (d: Buffer): void => {
+      n.log += d.toString();
+      if (n.log.length > 200_000) n.log = n.log.slice(-100_000);
+    };
+    proc.stdout!.on('data', append);
+    proc.stderr!.on('data', append);
+    n.proc = proc;
+    const exited = new Promise<never>((_, reject) =>
+      proc.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before listening:\n${n.log.slice(-3000)}`))),
+    );
+    exited.catch(() => {});
+    await Promise.race([waitForPort(n.port, n.host, 20_000), exited]);
+  }
+
+  isRunning(id: number): boolean {
+    const p = this.node(id).proc;
+    return p !== undefined && p.exitCode === null && p.signalCode === null;
+  }
+
+  async kill9(id: number): Promise<void> {
+    const p = this.node(id).proc;
+    if (!p || !this.isRunning(id)) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGCONT');
+    p.kill('SIGKILL');
+    await exited;
+  }
+
+  pause(id: number): void {
+    this.node(id).proc?.kill('SIGSTOP');
+  }
+
+  resume(id: number): void {
+    this.node(id).proc?.kill('SIGCONT');
+  }
+
+  /** RAFT.INFO of a node as a field map, or undefined if it does not answer in time. */
+  async raftInfo(id: number, timeoutMs = 1000): Promise<Record<string, string> | undefined> {
+    const n = this.node(id);
+    let c: RawClient | undefined;
+    try {
+      c = await withTimeout(RawClient.connect(n.port, n.host), timeoutMs);
+      const reply = await withTimeout(c.call('RAFT.INFO'), timeoutMs);
+      const out: Record<string, string> = {};
+      for (const line of reply.split('\r\n')) {
+        const i = line.indexOf(':');
+        if (i > 0 && !line.startsWith('$') && !line.startsWith('=')) out[line.slice(0, i)] = line.slice(i + 1);
+      }
+      return out;
+    } catch {
+      return undefined;
+    } finally {
+      c?.close();
+    }
+  }
+
+  /** The id of the leader that a majority of running nodes agree on, waiting up to timeoutMs. */
+  async waitForLeader(timeoutMs = 15_000, exclude: number[] = []): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const infos = await Promise.all(this.nodes.filter((n) => this.isRunning(n.id)).map((n) => this.raftInfo(n.id, 500)));
+      const leaders = infos.filter((i) => i?.role === 'leader').map((i) => Number(i!.node_id));
+      const candidates = leaders.filter((l) => !exclude.includes(l));
+      if (candidates.length === 1) {
+        const l = candidates[0]!;
+        const agree = infos.filter((i) => i && Number(i.leader) === l).length;
+        if (agree > this.nodes.length / 2) return l;
+      }
+      if (Date.now() > deadline) throw new Error(`no leader after ${timeoutMs} ms: ${JSON.stringify(infos.map((i) => i && { id: i.node_id, role: i.role, term: i.term, leader: i.leader }))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async client(id: number): Promise<RawClient> {
+    const n = this.node(id);
+    return RawClient.connect(n.port, n.host);
+  }
+
+  logs(id: number): string {
+    return this.node(id).log;
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.kill9(n.id)));
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e as Error);
+      },
+    );
+  });
+}

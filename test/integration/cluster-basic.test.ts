@@ -1,0 +1,37 @@
+/** A 3-node cluster: writes through the leader, MOVED from followers, CLUSTER SLOTS. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await TestCluster.start({ size: 3 });
+});
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+describe('3-node cluster', () => {
+  it('writes through the leader and redirects from followers with the key slot', async () => {
+    const leader = await cluster.waitForLeader();
+    const l = cluster.node(leader);
+    const c = await cluster.client(leader);
+    expect(await c.call('SET', 'foo', 'bar')).toBe('+OK\r\n');
+    for (const n of cluster.nodes.filter((x) => x.id !== leader)) {
+      const f = await cluster.client(n.id);
+      expect(await f.call('GET', 'foo')).toBe(`-MOVED 12182 ${l.host}:${l.port}\r\n`);
+      expect(await f.call('SET', '{user1000}.following', 'x')).toBe(`-MOVED 3443 ${l.host}:${l.port}\r\n`);
+      expect(await f.call('READONLY')).toBe('+OK\r\n');
+      // A READONLY connection reads the follower's own (possibly stale) state; eventually it has the write.
+      let got = '';
+      for (let i = 0; i < 50 && got !== '$3\r\nbar\r\n'; i++) {
+        got = await f.call('GET', 'foo');
+        if (got !== '$3\r\nbar\r\n') await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(got).toBe('$3\r\nbar\r\n');
+      f.close();
+    }
+    const slots = await c.call('CLUSTER', 'SLOTS');
+    expect(slots.startsWith(`*1\r\n*5\r\n:0\r\n:16383\r\n*4\r\n$${l.host.length}\r\n${l.host}\r\n:${l.port}\r\n`)).toBe(true);
+    c.close();
+  });
+});
