@@ -42,7 +42,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     transport:
       others.length === 0
         ? undefined
-        : (deliver, unreachable) =>
+        : (deliver, unreachable, forwarded) =>
             new Transport({
               selfId: opts.id,
               clusterId: opts.clusterId,
@@ -51,6 +51,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
               peers: new Map(others.map((p) => [p.id, { host: p.host, clusterPort: p.clusterPort }])),
               onMessage: deliver,
               onUnreachable: unreachable,
+              onForward: forwarded,
               isMember: (id) => opts.peers.some((p) => p.id === id),
             }),
     onFatal: (err) => {
@@ -59,7 +60,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     },
   });
   const state = new ServerState(
-    { version, bind: opts.bind, port: opts.port, clusterPort: opts.clusterPort, dir: opts.dir, configFile: '', nodeId: opts.id, clusterId: opts.clusterId },
+    { version, bind: opts.bind, port: opts.port, clusterPort: opts.clusterPort, dir: opts.dir, configFile: '', nodeId: opts.id, clusterId: opts.clusterId, followerWrites: opts.followerWrites },
     node,
     table,
   );

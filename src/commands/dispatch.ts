@@ -30,6 +30,17 @@ export class Dispatcher {
     c.lastCommand = def.name;
     // Cluster routing comes before queuing, as in Redis Cluster: a redirect flags the transaction.
     if (def.conn === undefined && !this.servesHere(c, def)) {
+      const proxy = this.server.proxy;
+      if (proxy !== undefined) {
+        // Proxy mode: transactions are queued here and forwarded whole at EXEC.
+        if (c.multi !== undefined) {
+          c.multi.push(argv);
+          c.out().simple('QUEUED');
+          return;
+        }
+        this.server.stats.totalCommands++;
+        if (proxy.forward(c, [argv], false, def.isWrite)) return;
+      }
       this.reject(c, redirectError(this.server.node, def, argv));
       return;
     }
@@ -157,6 +168,8 @@ export class Dispatcher {
       return;
     }
     const w = slot ?? c.defer();
+    // Nothing the client sent after this read may run before it.
+    c.hold(w);
     node.readBarrier((ok) => {
       if (!ok) {
         w.error(node.leader === 0 ? CLUSTERDOWN_NO_LEADER : TRYAGAIN_LOST_READ);

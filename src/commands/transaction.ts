@@ -12,6 +12,8 @@ import type { Client, Slot } from '../server/client.js';
 import { ERR } from '../server/errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import type { ConnHandler } from './table.js';
+import { ERR_FORWARD_WATCH } from './proxy.js';
+import { CLUSTERDOWN_NO_LEADER } from './routing.js';
 
 function multi(c: Client, _argv: string[], w: RespWriter): void {
   if (c.multi !== undefined) return w.error(ERR.multiNested);
@@ -67,6 +69,16 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
   const table = server.table;
   const hasWrite = cmds.some((argv) => table.lookup(argv)?.isWrite === true);
 
+  // A follower in proxy mode forwards the whole transaction to the leader.
+  if (!node.isLeader && server.proxy !== undefined && cmds.some((argv) => table.lookup(argv)?.conn === undefined)) {
+    if (c.watched.size > 0) {
+      server.unwatchAll(c);
+      return w.error(ERR_FORWARD_WATCH);
+    }
+    if (server.proxy.forward(c, cmds, true, hasWrite)) return;
+    return w.error(CLUSTERDOWN_NO_LEADER);
+  }
+
   /** Runs the transaction into `out`; returns true when it proposed (the reply comes at apply). */
   const run = (out: RespWriter, slot?: Slot): boolean => {
     const dirty = c.watchDirty || watchedKeyExpired(c, Date.now());
@@ -103,6 +115,8 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
   // WATCH: wait until every entry proposed so far is applied (any client's
   // write may touch a watched key), then decide and propose in one step.
   const slot = c.defer();
+  // What the client sends after EXEC must see the transaction's outcome.
+  c.hold(slot);
   node.whenApplied(node.lastLogIndex, () => {
     if (!run(slot, slot)) c.complete(slot);
   });

@@ -48,6 +48,8 @@ export interface Member {
 export interface PeerTransport {
   start?(): Promise<void>;
   send(msgs: readonly Message[]): void;
+  /** Sends a forwarded-command frame (FrameType.ForwardCommand/ForwardReply); false if there is no link. */
+  forward?(to: number, type: number, body: Buffer): boolean;
   close(): Promise<void>;
   status?(): ReadonlyMap<number, { connected: boolean }>;
 }
@@ -61,7 +63,11 @@ export interface NodeOptions {
   /** Called when the node cannot go on safely (e.g. the disk failed); the process should exit. */
   onFatal: (err: Error) => void;
   /** Builds the transport; `deliver` steps a received message. Absent for a one-member cluster. */
-  transport?: (deliver: (m: Message) => void, unreachable: (id: number, snapshot: boolean) => void) => PeerTransport;
+  transport?: (
+    deliver: (m: Message) => void,
+    unreachable: (id: number, snapshot: boolean) => void,
+    forwarded: (type: number, body: Buffer, from: number) => void,
+  ) => PeerTransport;
   /** Active expiry cycle period in ms (0 disables). */
   expireCycleMs?: number;
   /** Length of a Raft tick in ms. */
@@ -94,6 +100,8 @@ export class RaftisNode {
   readonly id: number;
   readonly members = new Map<number, Member>();
   appliedIndex = 0;
+  /** Receives forwarded-command frames from peers (set by the proxy, --follower-writes proxy). */
+  onForward: ((type: number, body: Buffer, from: number) => void) | undefined;
   /** Called when the leader or role changes (for cluster state, logs). */
   onLeaderChange: ((leader: number, role: Role) => void) | undefined;
 
@@ -164,6 +172,7 @@ export class RaftisNode {
           if (snap) this.rn.reportSnapshot(id, 'failure');
           this.scheduleReady();
         },
+        (type, body, from) => this.onForward?.(type, body, from),
       );
       await this.transport.start?.();
     }
@@ -203,13 +212,14 @@ export class RaftisNode {
 
   // ---- state for the dispatcher, INFO, CLUSTER ------------------------------------
 
+  /** Live from the core (not from the last Ready): a deposed leader must know at once. */
   get isLeader(): boolean {
-    return this.role === Role.Leader;
+    return this.rn.raft.role === Role.Leader;
   }
 
-  /** The known leader's id, 0 when there is none. */
+  /** The known leader's id, 0 when there is none (live from the core). */
   get leader(): number {
-    return this.leaderId;
+    return this.rn.raft.lead;
   }
 
   get term(): number {
@@ -230,7 +240,7 @@ export class RaftisNode {
 
   /** This node is the only voter: nobody else can be elected, so its applied state is the latest. */
   get soleVoter(): boolean {
-    return this.role === Role.Leader && this.confState.voters.length === 1 && this.confState.voters[0] === this.id;
+    return this.isLeader && this.confState.voters.length === 1 && this.confState.voters[0] === this.id;
   }
 
   /** Index of the last entry in the log, including entries not yet on disk. */
@@ -244,6 +254,11 @@ export class RaftisNode {
 
   status(): Status {
     return this.rn.status();
+  }
+
+  /** Sends a forwarded-command frame to a peer; false when it cannot be sent. */
+  sendForward(to: number, type: number, body: Buffer): boolean {
+    return this.transport?.forward?.(to, type, body) ?? false;
   }
 
   /** Whether this node currently has a working connection to peer id (itself: true). */
@@ -285,11 +300,15 @@ export class RaftisNode {
     this.propQueue = [];
     let ref;
     let refusal: Refusal = 'not-leader';
-    try {
-      ref = this.rn.proposeBatch(q.map((p) => p.data));
-    } catch (e) {
-      if (!(e instanceof ProposalDroppedError)) throw e;
-      refusal = 'dropped';
+    // Only a leader may propose: the core would forward a follower's
+    // proposal to the leader, and a write we then refuse could still commit.
+    if (this.rn.raft.role === Role.Leader) {
+      try {
+        ref = this.rn.proposeBatch(q.map((p) => p.data));
+      } catch (e) {
+        if (!(e instanceof ProposalDroppedError)) throw e;
+        refusal = 'dropped';
+      }
     }
     if (ref === undefined) {
       for (const p of q) {
@@ -364,6 +383,10 @@ export class RaftisNode {
     if (this.readQueue.length === 0) return;
     const batch = this.readQueue;
     this.readQueue = [];
+    if (!this.isLeader) {
+      for (const cb of batch) cb(false);
+      return;
+    }
     const seq = ++this.readSeq;
     const ctx = Buffer.allocUnsafe(8);
     ctx.writeDoubleBE(seq);

@@ -89,6 +89,14 @@ export class Client {
   private readonly parser: RequestParser;
   /** Requests parsed while paused, run when the socket drains. */
   private readonly inbox: string[][] = [];
+  private readonly runInbox: () => void;
+  /**
+   * A read whose answer must come before anything the client sent after it
+   * (it waits for a ReadIndex round, during which later writes could apply).
+   * Requests wait in the inbox until it completes. Writes never hold the
+   * pipeline: the log orders them, and reads after them wait for their index.
+   */
+  private heldBy: RespWriter | undefined;
   private closing = false;
   private paused = false;
   private flushQueued = false;
@@ -107,8 +115,9 @@ export class Client {
       {
         onCommand: (argv) => {
           if (this.closing) return;
-          if (this.paused) {
-            // Output is backed up: keep the parsed request (bounded by the input read so far) for later.
+          if (this.paused || this.heldBy !== undefined) {
+            // Output is backed up, or a read must run before anything after it:
+            // keep the parsed request (bounded by the input read so far) for later.
             this.inbox.push(argv);
             return;
           }
@@ -130,14 +139,17 @@ export class Client {
       this.parser.feed(chunk);
       this.flush();
     });
-    sock.on('drain', () => {
-      if (!this.paused || this.closing) return;
-      this.paused = false;
-      while (this.inbox.length > 0 && !this.paused && !this.closing) {
+    this.runInbox = () => {
+      while (this.inbox.length > 0 && !this.paused && this.heldBy === undefined && !this.closing) {
         onCommand(this, this.inbox.shift()!);
         this.checkOutput();
       }
       this.flush();
+    };
+    sock.on('drain', () => {
+      if (!this.paused || this.closing) return;
+      this.paused = false;
+      this.runInbox();
       if (!this.paused) sock.resume();
     });
     sock.on('error', (err) => log.debug(`client ${this.id} ${this.addr}: ${err.message}`));
@@ -169,8 +181,17 @@ export class Client {
     return s;
   }
 
+  /** Holds this client's later requests until slot w completes. */
+  hold(w: RespWriter): void {
+    this.heldBy = w;
+  }
+
   complete(w: RespWriter): void {
     (w as Slot).ready = true;
+    if (w === this.heldBy) {
+      this.heldBy = undefined;
+      if (this.inbox.length > 0) queueMicrotask(this.runInbox);
+    }
     if (!this.flushQueued) {
       this.flushQueued = true;
       process.nextTick(() => {

@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import { Dispatcher } from '../commands/dispatch.js';
+import { Proxy } from '../commands/proxy.js';
 import type { CommandTable } from '../commands/table.js';
 import type { RaftisNode } from '../node/node.js';
 import type { Client } from './client.js';
@@ -20,6 +21,8 @@ export interface ServerInfo {
   /** Node id used for CLUSTER MYID / RAFT.INFO. */
   nodeId: number;
   clusterId: string;
+  /** What a follower does with a command it cannot serve: redirect (MOVED) or forward it to the leader. */
+  followerWrites: 'moved' | 'proxy';
 }
 
 export class ServerState {
@@ -32,6 +35,8 @@ export class ServerState {
   readonly watchers = new Map<string, Set<Client>>();
   readonly runId = crypto.randomBytes(20).toString('hex');
   readonly dispatcher: Dispatcher;
+  /** Present in --follower-writes proxy mode. */
+  readonly proxy: Proxy | undefined;
 
   constructor(
     readonly info: ServerInfo,
@@ -42,6 +47,7 @@ export class ServerState {
     this.config = config ?? new Config();
     node.sm.onTouch = (keys) => this.touchWatched(keys);
     this.dispatcher = new Dispatcher(this);
+    this.proxy = info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 
   addClient(c: Client): void {

@@ -35,9 +35,9 @@ export enum FrameType {
   HelloReject = 0x03,
   /** One or more Raft messages for the receiving node. */
   RaftBatch = 0x10,
-  /** Reserved: a client command a follower forwards to the leader. */
+  /** A client command a follower forwards to the leader (--follower-writes proxy); see forward.ts. */
   ForwardCommand = 0x20,
-  /** Reserved: the leader's reply to a ForwardCommand. */
+  /** The leader's reply to a ForwardCommand. */
   ForwardReply = 0x21,
   /** Reserved: pub/sub fan-out of a PUBLISH to other nodes. */
   PubSubMessage = 0x30,

@@ -117,6 +117,10 @@ export class InboundConnection {
       }
       return;
     }
+    if (type === FrameType.ForwardCommand || type === FrameType.ForwardReply) {
+      this.ctx.deliverForward(type, body, this.peerId);
+      return;
+    }
     if (type >= FIRST_SKIPPABLE_FRAME_TYPE && !isKnownFrameType(type)) return;
     throw new FrameError('protocol', `unexpected ${frameTypeName(type)} frame after the handshake`);
   }

@@ -32,3 +32,4 @@ export {
   HANDSHAKE_MAX_FRAME_SIZE,
 } from './handshake.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
+export { type ForwardCommand, type ForwardReply, encodeForwardCommand, decodeForwardCommand, encodeForwardReply, decodeForwardReply } from './forward.js';

@@ -20,6 +20,8 @@ export interface LinkContext {
   readonly log: Logger;
   isMember(id: number): boolean;
   deliver(msg: Message, fromPeer: number): void;
+  /** A ForwardCommand/ForwardReply frame body from a peer (after the handshake). */
+  deliverForward(type: number, body: Buffer, fromPeer: number): void;
   peerStateChanged(id: number, connected: boolean): void;
   unreachable(id: number, droppedSnapshot: boolean): void;
 }

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import type { BackoffOptions } from './backoff.js';
 import { messageSize, writeMessage } from './codec.js';
 import { TransportError } from './errors.js';
-import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FrameType, allocFrame } from './frame.js';
+import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FrameType, allocFrame, encodeFrame } from './frame.js';
 import { clusterIdBytes } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
 import type { LinkContext } from './link-context.js';
@@ -44,6 +44,8 @@ export interface TransportOptions {
   peers: ReadonlyMap<number, PeerAddress>;
   /** A message from a peer for this node. Exceptions thrown here are not caught. */
   onMessage: (msg: Message) => void;
+  /** A forwarded client command or its reply (frame body as sent by forward()); absent: such frames are dropped. */
+  onForward?: (type: FrameType.ForwardCommand | FrameType.ForwardReply, body: Buffer, from: number) => void;
   /** Our outgoing connection to `id` completed its handshake (true) or was lost (false). */
   onPeerState?: (id: number, connected: boolean) => void;
   /**
@@ -145,6 +147,10 @@ export class Transport {
         this.received.set(from, (this.received.get(from) ?? 0) + 1);
         opts.onMessage(msg);
       },
+      deliverForward: (type, body, from) => {
+        if (opts.onForward) opts.onForward(type as FrameType.ForwardCommand | FrameType.ForwardReply, body, from);
+        else this.log.warn(`dropping a forwarded-command frame from node ${from}: this node does not take them`);
+      },
       peerStateChanged: (id, connected) => opts.onPeerState?.(id, connected),
       unreachable: (id, snap) => opts.onUnreachable?.(id, snap),
     };
@@ -177,6 +183,19 @@ export class Transport {
     this.log.info(`node ${this.selfId} listening for peers on ${this.bindHost}:${this.listenPort}`);
     if (this.closing !== undefined) return;
     for (const link of this.links.values()) link.start();
+  }
+
+  /**
+   * Sends one ForwardCommand/ForwardReply frame to peer `to`. Returns false
+   * when there is no link to that peer. Like Raft messages, a queued frame
+   * may be dropped if the connection fails: callers time out and never resend
+   * (a forwarded write must not be applied twice).
+   */
+  forward(to: number, type: FrameType.ForwardCommand | FrameType.ForwardReply, body: Buffer): boolean {
+    const link = this.links.get(to);
+    if (link === undefined || this.closing !== undefined) return false;
+    link.enqueue({ buf: encodeFrame(type, body), messages: 0, snapshot: false });
+    return true;
   }
 
   /**

@@ -253,9 +253,9 @@ describe('Transport', () => {
     const k = await rawClient('127.0.0.2', b.t.port);
     k.sock.write(helloFrame({ from: 7 }));
     await waitFor(() => k.frames.length === 1, 'ack');
-    k.sock.write(encodeFrame(FrameType.ForwardCommand, Buffer.from('x')));
+    k.sock.write(encodeFrame(FrameType.SnapshotChunk, Buffer.from('x')));
     await k.closed;
-    expect(b.log.matching(/inbound peer 7 .*unexpected ForwardCommand/)).toHaveLength(1);
+    expect(b.log.matching(/inbound peer 7 .*unexpected SnapshotChunk/)).toHaveLength(1);
 
     a.t.send([hb(1, 2, 3)]);
     await waitFor(() => b.inbox.length === 1, 'A still reaches B');

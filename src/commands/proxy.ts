@@ -1,0 +1,151 @@
+/**
+ * --follower-writes proxy: for clients that cannot follow MOVED (a plain
+ * `new Redis(port)` pointed at a follower). The follower forwards the
+ * command over the peer link to the leader, which runs it exactly as it
+ * would for its own client and sends back the encoded reply.
+ *
+ * A forwarded command is sent once and never resent: if the reply does not
+ * come back (connection lost, leader changed, timeout), a write is answered
+ * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
+ */
+import { EntryKind, type StateEntry } from '../node/command-entry.js';
+import type { ApplyTarget } from '../node/state-machine.js';
+import { OUTCOME_UNKNOWN } from '../node/node.js';
+import type { Client } from '../server/client.js';
+import type { ServerState } from '../server/server-state.js';
+import { RespWriter } from '../server/resp-writer.js';
+import { FrameType } from '../transport/frame.js';
+import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../transport/forward.js';
+import { createLogger } from '../util/log.js';
+import { CLUSTERDOWN_NO_LEADER } from './routing.js';
+
+const log = createLogger('proxy');
+
+/** How long a follower waits for the leader's reply to a forwarded command. */
+const FORWARD_TIMEOUT_MS = 10_000;
+
+export const TRYAGAIN_FORWARD_READ = 'TRYAGAIN the leader did not answer this forwarded read; retry it';
+export const ERR_FORWARD_CONN_IN_MULTI = 'ERR this command cannot run in a transaction forwarded to the leader; connect to the leader';
+export const ERR_FORWARD_WATCH = 'ERR WATCH is not supported through a follower in proxy mode; connect to the leader';
+
+interface Waiting {
+  c: Client;
+  w: RespWriter;
+  write: boolean;
+  timer: NodeJS.Timeout;
+}
+
+export class Proxy {
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  /**
+   * Leader side: the last index proposed for each follower's forwarded
+   * writes. A forwarded read waits for it, so a client that pipelines a write
+   * and a read through a follower reads its own write (the peer link keeps
+   * their order).
+   */
+  private readonly lastWriteFrom = new Map<number, number>();
+
+  constructor(private readonly server: ServerState) {
+    server.node.onForward = (type, body, from) => {
+      try {
+        if (type === FrameType.ForwardCommand) this.onCommand(decodeForwardCommand(body), from);
+        else if (type === FrameType.ForwardReply) this.onReply(body);
+      } catch (e) {
+        log.warn(`bad forwarded-command frame from node ${from}: ${(e as Error).message}`);
+      }
+    };
+  }
+
+  // ---- follower side --------------------------------------------------------------
+
+  /** Forwards commands of client c to the leader; false if there is no leader to send to. */
+  forward(c: Client, cmds: string[][], multi: boolean, write: boolean, slot?: RespWriter): boolean {
+    const node = this.server.node;
+    const leader = node.leader;
+    if (leader === 0 || leader === node.id) return false;
+    const id = this.nextId++;
+    const body = encodeForwardCommand({ id, proto: c.proto, multi, cmds });
+    if (!node.sendForward(leader, FrameType.ForwardCommand, body)) return false;
+    const w = slot ?? c.defer();
+    // The leader may run later forwarded writes before a read's ReadIndex
+    // round ends: hold the client's pipeline until the read's answer is back.
+    if (!write) c.hold(w);
+    const timer = setTimeout(() => this.giveUp(id), FORWARD_TIMEOUT_MS);
+    timer.unref();
+    this.waiting.set(id, { c, w, write, timer });
+    return true;
+  }
+
+  private onReply(body: Buffer): void {
+    const { id, reply } = decodeForwardReply(body);
+    const wt = this.waiting.get(id);
+    if (!wt) return; // timed out already
+    this.waiting.delete(id);
+    clearTimeout(wt.timer);
+    wt.w.raw(reply);
+    wt.c.complete(wt.w);
+  }
+
+  private giveUp(id: number): void {
+    const wt = this.waiting.get(id);
+    if (!wt) return;
+    this.waiting.delete(id);
+    wt.w.error(wt.write ? OUTCOME_UNKNOWN : TRYAGAIN_FORWARD_READ);
+    wt.c.complete(wt.w);
+  }
+
+  // ---- leader side ------------------------------------------------------------------
+
+  private onCommand(fc: ForwardCommand, from: number): void {
+    const server = this.server;
+    const node = server.node;
+    const table = server.table;
+    const w = new RespWriter(fc.proto);
+    const send = (): void => {
+      node.sendForward(from, FrameType.ForwardReply, encodeForwardReply({ id: fc.id, reply: w.take() }));
+    };
+    if (!node.isLeader) {
+      w.error(CLUSTERDOWN_NO_LEADER);
+      return send();
+    }
+    const defs = fc.cmds.map((argv) => table.lookup(argv));
+    const hasWrite = defs.some((d) => d?.isWrite === true);
+    if (fc.multi || hasWrite) {
+      const target: ApplyTarget = {
+        w,
+        conn: (_argv, cw) => cw.error(ERR_FORWARD_CONN_IN_MULTI),
+        done: send,
+        refuse: (reason: 'not-leader' | 'dropped', entry: StateEntry) => {
+          server.dispatcher.refuseWrite(w, reason, entry);
+          send();
+        },
+      };
+      const r = node.propose({ kind: EntryKind.Commands, time: node.entryTime(), multi: fc.multi, cmds: fc.cmds }, target);
+      if (typeof r === 'number') this.lastWriteFrom.set(from, r);
+      else target.refuse(r, { kind: EntryKind.Commands, time: 0, multi: fc.multi, cmds: fc.cmds });
+      return;
+    }
+    const def = defs[0];
+    const argv = fc.cmds[0]!;
+    if (!def?.data) {
+      w.error(ERR_FORWARD_CONN_IN_MULTI);
+      return send();
+    }
+    const after = this.lastWriteFrom.get(from) ?? 0;
+    const run = (): void => {
+      node.whenApplied(after, () => {
+        def.data!({ db: node.keyspace, now: Date.now(), index: 0, w }, argv);
+        send();
+      });
+    };
+    if (node.soleVoter) return run();
+    node.readBarrier((ok) => {
+      if (!ok) {
+        w.error(TRYAGAIN_FORWARD_READ);
+        return send();
+      }
+      run();
+    });
+  }
+}
