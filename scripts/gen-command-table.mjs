@@ -2,7 +2,7 @@
 // Generates src/commands/generated/redis-commands.json from a real redis-server 7:
 // COMMAND INFO and COMMAND DOCS of every command raftis implements, kept as typed
 // RESP3 trees so that raftis replays them byte for byte in RESP2 and RESP3.
-// Usage: node scripts/gen-command-table.mjs [port]   (a redis-server must listen there)
+// Usage: node scripts/gen-command-table.mjs [port] [output]   (a redis-server must listen on port)
 import net from 'node:net';
 import fs from 'node:fs';
 import { readReply } from './resp3-read.mjs';
@@ -45,10 +45,14 @@ for (const [name, subs] of Object.entries(list)) {
     const sc = docs.map.find(([k]) => k === 'subcommands');
     sc[1].map = sc[1].map.filter(([k]) => keep.has(k));
   }
+  // Redis lists subcommands in hash-table order, which changes from one
+  // process to the next: sort them so the generated file is reproducible.
+  if (Array.isArray(info[9])) info[9].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const subDocs = docs?.map?.find(([k]) => k === 'subcommands');
+  if (subDocs) subDocs[1].map.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   out[name] = { info, docs };
 }
 sock.end();
-const dest = new URL('../src/commands/generated/redis-commands.json', import.meta.url);
-fs.mkdirSync(new URL('.', dest), { recursive: true });
+const dest = process.argv[3] ?? new URL('../src/commands/generated/redis-commands.json', import.meta.url);
 fs.writeFileSync(dest, JSON.stringify({ generatedBy: 'scripts/gen-command-table.mjs from redis-server 7.0.15; do not edit', commands: out }, null, 1) + '\n');
 console.log(`wrote ${Object.keys(out).length} commands`);
