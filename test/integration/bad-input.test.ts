@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { createPrng } from '../../src/raft/prng.js';
 
 let srv: RaftisProcess;
 let watcher: RawClient;
@@ -20,16 +21,6 @@ afterAll(async () => {
   await srv?.destroy();
 });
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function rssOf(pid: number): Promise<number> {
   const fs = await import('node:fs');
@@ -56,7 +47,7 @@ describe('bad input', () => {
   });
 
   it('survives seeded random garbage from many connections', async () => {
-    const rand = rng(12345);
+    const rand = createPrng(12345);
     for (let i = 0; i < 60; i++) {
       const len = 1 + Math.floor(rand() * 300);
       const buf = Buffer.alloc(len);

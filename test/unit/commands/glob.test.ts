@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globMatch } from '../../../src/keyspace/glob.js';
 import { Differential, parseReply, type Step } from '../../helpers/engine-diff.js';
+import { createPrng } from '../../../src/raft/prng.js';
 
 let diff: Differential;
 
@@ -18,18 +19,6 @@ afterAll(async () => {
   await diff?.stop();
 });
 
-/** xorshift32, so the "random" cases are the same on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 // Stars and question marks are repeated so that many random patterns select some keys.
 const ALPHABET = ['a', 'b', 'A', '-', '^', ']', '[', '[', '\\', '*', '*', '*', '?', '?', '\xff', '\x80', '\x00'];
@@ -162,7 +151,7 @@ describe('glob: KEYS patterns vs redis-server', () => {
 
   for (const seed of [1, 2, 3]) {
     it(`random patterns over random keys (seed ${seed})`, async () => {
-      const r = rng(seed * 7919);
+      const r = createPrng(seed * 7919);
       const keys = new Set<string>(fixedKeys);
       for (let i = 0; i < 80; i++) keys.add(randomString(r, KEY_ALPHABET, 4));
       const patterns: string[] = [];
@@ -190,7 +179,7 @@ describe('glob: nocase vs COMMAND LIST FILTERBY PATTERN', () => {
     const names = 'items' in all ? all.items.map((x) => ('v' in x ? x.v : '')) : [];
     expect(names.length).toBeGreaterThan(100);
     const patterns = ['*GET*', 'g?t', 'CONFIG|*', 'config|[G]ET', '[A-C]*', '[c-a]*', '[^a-x]*', '*|[S]ET', 'X*', '[XY]*', '\\G*', '*[\\E]X', 'getex', 'GETEX', '[a-Z]*'];
-    const r = rng(99);
+    const r = createPrng(99);
     const alpha = ['g', 'G', 'e', 'T', '*', '?', '[', ']', '^', '-', 'x', 'S', 'a', '|', '\\'];
     for (let i = 0; i < 150; i++) patterns.push(randomString(r, alpha, 5));
     const bad: string[] = [];

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { add, formatHuman, string2ld, type LDFinite } from '../../../src/util/long-double.js';
 import { addInt64, parseScanCursor, string2ll } from '../../../src/util/number.js';
 import { Differential, type Step } from '../../helpers/engine-diff.js';
+import { createPrng } from '../../../src/raft/prng.js';
 
 let diff: Differential;
 
@@ -19,17 +20,6 @@ afterAll(async () => {
   await diff?.stop();
 });
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
@@ -167,7 +157,7 @@ function randomFloat(r: () => number): string {
 describe('integers vs redis-server', () => {
   for (const proto of [2, 3] as const) {
     it(`INCR / INCRBY / DECRBY on tricky and random values (RESP${proto})`, async () => {
-      const r = rng(12345);
+      const r = createPrng(12345);
       const values = [...trickyInts];
       for (let i = 0; i < 300; i++) values.push(randomInt(r));
       const steps: Step[] = [];
@@ -197,7 +187,7 @@ describe('floats vs redis-server', () => {
 
   for (const seed of [7, 8]) {
     it(`INCRBYFLOAT on random pairs (seed ${seed})`, async () => {
-      const r = rng(seed);
+      const r = createPrng(seed);
       const steps: Step[] = [];
       for (let i = 0; i < 600; i++) steps.push(['SET', 'f', randomFloat(r)], ['INCRBYFLOAT', 'f', randomFloat(r)]);
       const res = await diff.run(steps, 2);

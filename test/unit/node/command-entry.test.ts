@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadEntryError, EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from '../../../src/node/command-entry.js';
+import { createPrng } from '../../../src/raft/prng.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 function randomString(r: () => number, max: number): string {
   let s = '';
@@ -18,7 +12,7 @@ function randomString(r: () => number, max: number): string {
 
 describe('state entry codec', () => {
   it('round-trips commands, MULTI and expire entries with binary arguments', () => {
-    const r = rng(7);
+    const r = createPrng(7);
     for (let i = 0; i < 500; i++) {
       const e: StateEntry =
         i % 5 === 0

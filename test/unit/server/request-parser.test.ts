@@ -11,6 +11,7 @@ import {
   type ParserLimits,
 } from '../../../src/server/request-parser.js';
 import { redisModel, sdssplitargsModel, string2llModel } from './redis-model.js';
+import { createPrng } from '../../../src/raft/prng.js';
 
 const DEFAULTS: ParserLimits = { maxBulkLen: 512 * 1024 * 1024, maxInlineLen: 64 * 1024, maxArgs: 1024 * 1024 };
 
@@ -72,17 +73,6 @@ function byteByByte(buf: Buffer): Buffer[] {
   return out;
 }
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALL_BYTES = String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i));
 
@@ -555,7 +545,7 @@ describe('fuzz (seeded, bounded)', () => {
   }
 
   it('matches the Redis model with default limits, whole and split, and never throws', () => {
-    const rnd = prng(0xc0ffee);
+    const rnd = createPrng(0xc0ffee);
     let errors = 0;
     let commands = 0;
     for (let iter = 0; iter < 3000; iter++) {
@@ -579,7 +569,7 @@ describe('fuzz (seeded, bounded)', () => {
   });
 
   it('matches the Redis model chunk for chunk with tiny limits', () => {
-    const rnd = prng(42);
+    const rnd = createPrng(42);
     const limits = { maxBulkLen: 4, maxInlineLen: 6, maxArgs: 3 };
     const seen = new Set<string>();
     for (let iter = 0; iter < 3000; iter++) {
@@ -606,7 +596,7 @@ describe('fuzz (seeded, bounded)', () => {
   });
 
   it('random bytes: never throws, at most one error and nothing after it', () => {
-    const rnd = prng(7);
+    const rnd = createPrng(7);
     for (let iter = 0; iter < 500; iter++) {
       const len = Math.floor(rnd() * 400);
       const buf = Buffer.alloc(len);

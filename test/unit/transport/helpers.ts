@@ -1,17 +1,11 @@
 /** Seeded randomness, message generators and a capturing logger for the transport tests. */
 import { EntryType, MessageType, newMessage, type Entry, type Message, type Snapshot } from '../../../src/raft/messages.js';
 import type { Logger } from '../../../src/util/log.js';
+import { createPrng } from '../../../src/raft/prng.js';
 
-/** mulberry32: small, seeded, good enough to pick test values. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for the transport tests (the core's mulberry32). */
+export const prng = createPrng;
+
 
 export function randInt(rng: () => number, n: number): number {
   return Math.floor(rng() * n);
