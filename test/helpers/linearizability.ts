@@ -120,17 +120,8 @@ export function checkKey(ops: readonly Op[], budget = 2_000_000): boolean | unde
 
   while (remainingReturns > 0) {
     if (++steps > budget) return undefined;
-    if (entry === undefined) {
-      // Only calls of unknown operations are left before the end: they may simply not have happened.
-      if (stack.length === 0) return false;
-      const top = stack.pop()!;
-      state = top.state;
-      linearized[top.entry.op] = 0;
-      if (top.entry.match) remainingReturns++;
-      unlift(top.entry);
-      entry = top.entry.next;
-      continue;
-    }
+    // A remaining return is always still in the list, so the walk meets it before the end.
+    if (entry === undefined) throw new Error('linearizability search ran past the last event');
     if (entry.isCall) {
       const o = live[entry.op]!;
       const next = step(state, o, o.complete !== undefined);
@@ -150,9 +141,9 @@ export function checkKey(ops: readonly Op[], budget = 2_000_000): boolean | unde
       }
       entry = entry.next;
     } else {
-      // A return whose operation is not linearized yet: backtrack.
-      if (stack.length === 0) return false;
-      const top = stack.pop()!;
+      // A return whose operation is not linearized yet: undo the last choice and try the next.
+      const top = stack.pop();
+      if (top === undefined) return false;
       state = top.state;
       linearized[top.entry.op] = 0;
       if (top.entry.match) remainingReturns++;
