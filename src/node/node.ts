@@ -506,6 +506,8 @@ export class RaftisNode {
     if (role === Role.Leader) {
       if (this.uncertainTimer) clearTimeout(this.uncertainTimer);
       this.uncertainTimer = undefined;
+      // An expiry entry proposed in an earlier term may never commit: start afresh.
+      this.expireInFlight = 0;
     }
     if (wasLeader && role !== Role.Leader) {
       log.info(`no longer the leader (new leader: ${lead || 'unknown'}); ${this.pending.size} writes in flight wait for their fate`);
