@@ -13,6 +13,7 @@
  */
 import {
   EntryType,
+  MessageType,
   ProposalDroppedError,
   RawNode,
   ReadOnlyOption,
@@ -355,6 +356,13 @@ export class RaftisNode {
 
   receive(m: Message): void {
     if (this.closed) return;
+    // raftis nodes never forward proposals (a follower redirects or proxies
+    // whole commands); one arriving anyway would land in the leader's log
+    // between its own predicted indexes.
+    if (m.type === MessageType.Prop) {
+      log.warn(`dropped a forwarded proposal from node ${m.from}: raftis peers do not forward proposals`);
+      return;
+    }
     try {
       this.rn.step(m);
     } catch (e) {
