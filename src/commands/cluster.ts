@@ -30,7 +30,11 @@ function view(c: Client): View {
   const node = c.server.node;
   const members = [...node.members.values()].filter((m) => node.voters.length === 0 || node.voters.includes(m.id) || m.id === node.id);
   members.sort((a, b) => a.id - b.id);
-  return { node, members, leader: node.members.get(node.leader), nid: (id) => clusterNodeId(c.server.info.clusterId, id) };
+  // While an election runs, keep describing the last known leader as the
+  // master (as Redis lists a failed master until a replica is promoted):
+  // a cluster client that sees no slot owner drops all its connections.
+  const leaderId = node.leader || node.lastKnownLeader;
+  return { node, members, leader: node.members.get(leaderId), nid: (id) => clusterNodeId(c.server.info.clusterId, id) };
 }
 
 function writeNodeEndpoint(w: RespWriter, v: View, m: Member): void {
@@ -104,7 +108,7 @@ function nodes(c: Client, _argv: string[], w: RespWriter): void {
 
 function info(c: Client, _argv: string[], w: RespWriter): void {
   const v = view(c);
-  const ok = v.leader !== undefined;
+  const ok = v.node.leader !== 0;
   const term = v.node.term;
   const lines = [
     `cluster_state:${ok ? 'ok' : 'fail'}`,

@@ -126,6 +126,8 @@ export class RaftisNode {
   private expireInFlight = 0;
   private uncertainTimer: NodeJS.Timeout | undefined;
   private leaderId = 0;
+  /** The last leader this node knew of, kept while an election runs (for CLUSTER SLOTS). */
+  lastKnownLeader = 0;
   private role: Role = Role.Follower;
 
   private constructor(private readonly opts: NodeOptions) {
@@ -510,6 +512,7 @@ export class RaftisNode {
   private onSoftState(lead: number, role: Role): void {
     const wasLeader = this.role === Role.Leader;
     this.leaderId = lead;
+    if (lead !== 0) this.lastKnownLeader = lead;
     this.role = role;
     if (role === Role.Leader) {
       if (this.uncertainTimer) clearTimeout(this.uncertainTimer);
