@@ -10,29 +10,45 @@ import { fileURLToPath } from 'node:url';
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The raftis entry point the benchmarks run: dist/cli/main.js of this checkout
+ * unless RAFTIS_BIN names another build (e.g. of a `git archive` snapshot, so
+ * that a rebuild of this tree during a long run does not change what runs).
+ */
+export const RAFTIS_BIN = process.env.RAFTIS_BIN ? path.resolve(process.env.RAFTIS_BIN) : path.join(ROOT, 'dist/cli/main.js');
 
 const started = new Set();
+/** Temporary directories removed when this process exits, however it exits. */
+const tempDirs = new Set();
 for (const sig of ['exit', 'SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    for (const p of started) p.kill('SIGKILL');
+    for (const p of started) {
+      try {
+        p.kill('SIGCONT');
+        p.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     if (sig !== 'exit') process.exit(1);
+    for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
   });
 }
 
-export async function freePort() {
+export async function freePort(host = '127.0.0.1') {
   return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const s = net.createServer().listen(0, host, () => {
       const { port } = s.address();
       s.close(() => resolve(port));
     });
   });
 }
 
-async function waitPort(port, proc, what) {
+async function waitPort(port, proc, what, host = '127.0.0.1') {
   for (let i = 0; i < 400; i++) {
-    if (proc.exitCode !== null) throw new Error(`${what} exited early`);
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${what} exited early`);
     const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1');
+      const s = net.connect(port, host);
       s.once('connect', () => { s.destroy(); r(true); });
       s.once('error', () => r(false));
     });
@@ -44,14 +60,16 @@ async function waitPort(port, proc, what) {
 
 function track(proc, dir) {
   started.add(proc);
+  tempDirs.add(dir);
   return {
     proc,
     pid: proc.pid,
     async stop() {
       proc.kill('SIGKILL');
-      if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
+      if (proc.exitCode === null && proc.signalCode === null) await new Promise((r) => proc.once('exit', r));
       started.delete(proc);
       fs.rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
     },
   };
 }
@@ -59,7 +77,7 @@ function track(proc, dir) {
 export async function startRaftis(args = []) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-'));
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), '--port', String(port), '--dir', dir, '--log-level', 'warn', ...args], { stdio: 'inherit' });
+  const proc = spawn(process.execPath, [RAFTIS_BIN, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...args], { stdio: 'inherit' });
   await waitPort(port, proc, 'raftis');
   return { port, ...track(proc, dir) };
 }
@@ -74,8 +92,16 @@ export async function startRedis(args = ['--appendonly', 'yes', '--appendfsync',
 }
 
 /** Runs redis-benchmark -q --csv and returns { TEST: {rps, p50, p99, max} }. */
-export async function redisBenchmark(port, args) {
-  const { stdout, stderr } = await run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '--csv', ...args], { maxBuffer: 64 << 20, timeout: 600_000 });
+export async function redisBenchmark(port, args, host = '127.0.0.1') {
+  const pending = run('redis-benchmark', ['-h', host, '-p', String(port), '--csv', ...args], { maxBuffer: 64 << 20, timeout: 600_000 });
+  // Killed with the servers if this process is interrupted.
+  started.add(pending.child);
+  let stdout, stderr;
+  try {
+    ({ stdout, stderr } = await pending);
+  } finally {
+    started.delete(pending.child);
+  }
   if (/error/i.test(stderr)) throw new Error(`redis-benchmark reported an error: ${stderr}`);
   const out = {};
   for (const line of stdout.split('\n')) {
@@ -129,4 +155,395 @@ export function writeResult(name, text) {
   const file = path.join(ROOT, 'bench/results', name);
   fs.writeFileSync(file, text);
   return file;
+}
+
+// ---------------------------------------------------------------------------
+// Multi-node: a RESP client, RAFT.INFO, and an N-node raftis cluster.
+
+/** RESP encoding of one command. */
+export function encodeCommand(args) {
+  let s = `*${args.length}\r\n`;
+  for (const a of args) s += `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`;
+  return s;
+}
+
+/**
+ * Parses one RESP reply from `buf` at `pos`: { value, end } or undefined if
+ * incomplete. Errors come back as { error: 'MOVED ...' }, verbatim strings
+ * without their format prefix.
+ */
+export function parseReply(buf, pos = 0) {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) return undefined;
+  const type = buf[pos];
+  const line = buf.slice(pos + 1, eol);
+  switch (type) {
+    case '+': return { value: line, end: eol + 2 };
+    case '-': return { value: { error: line }, end: eol + 2 };
+    case ':': return { value: Number(line), end: eol + 2 };
+    case '_': return { value: null, end: eol + 2 };
+    case '$':
+    case '=': {
+      const n = Number(line);
+      if (n < 0) return { value: null, end: eol + 2 };
+      if (buf.length < eol + 2 + n + 2) return undefined;
+      let v = buf.slice(eol + 2, eol + 2 + n);
+      if (type === '=') v = v.slice(4);
+      return { value: v, end: eol + 2 + n + 2 };
+    }
+    case '*': {
+      const n = Number(line);
+      if (n < 0) return { value: null, end: eol + 2 };
+      const out = [];
+      let p = eol + 2;
+      for (let i = 0; i < n; i++) {
+        const r = parseReply(buf, p);
+        if (!r) return undefined;
+        out.push(r.value);
+        p = r.end;
+      }
+      return { value: out, end: p };
+    }
+    default:
+      throw new Error(`unexpected RESP type ${JSON.stringify(type)}`);
+  }
+}
+
+/** One connection, one request at a time in order; replies as parseReply values. */
+export class RespConn {
+  static connect(host, port, timeoutMs = 1000) {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(port, host);
+      const t = setTimeout(() => { sock.destroy(); reject(new Error(`connect ${host}:${port} timed out`)); }, timeoutMs);
+      sock.once('connect', () => { clearTimeout(t); sock.setNoDelay(true); resolve(new RespConn(sock, host, port)); });
+      sock.once('error', (e) => { clearTimeout(t); sock.destroy(); reject(e); });
+    });
+  }
+
+  constructor(sock, host, port) {
+    this.sock = sock;
+    this.host = host;
+    this.port = port;
+    this.buf = '';
+    this.waiters = [];
+    this.closed = false;
+    sock.setEncoding('latin1');
+    sock.on('data', (d) => {
+      this.buf += d;
+      while (this.waiters.length > 0) {
+        const r = parseReply(this.buf);
+        if (!r) break;
+        this.buf = this.buf.slice(r.end);
+        const w = this.waiters.shift();
+        clearTimeout(w.timer);
+        w.resolve(r.value);
+      }
+    });
+    const fail = (e) => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) { clearTimeout(w.timer); w.reject(e); }
+    };
+    sock.on('error', (e) => fail(e));
+    sock.on('close', () => fail(new Error('connection closed')));
+  }
+
+  /** Sends a command; rejects on connection loss or if no reply within timeoutMs. */
+  call(args, timeoutMs = 2000) {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Error('connection closed'));
+      const w = { resolve, reject, timer: undefined };
+      w.timer = setTimeout(() => {
+        this.close();
+        reject(new Error(`no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(w);
+      this.sock.write(encodeCommand(args), 'latin1');
+    });
+  }
+
+  close() {
+    this.closed = true;
+    this.sock.destroy();
+  }
+}
+
+/** RAFT.INFO of host:port as a field map, or undefined if it does not answer in time. */
+export async function raftInfo(host, port, timeoutMs = 1000) {
+  let c;
+  try {
+    c = await RespConn.connect(host, port, timeoutMs);
+    const text = await c.call(['RAFT.INFO'], timeoutMs);
+    if (typeof text !== 'string') return undefined;
+    const out = {};
+    for (const line of text.split('\r\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return out;
+  } catch {
+    return undefined;
+  } finally {
+    c?.close();
+  }
+}
+
+/**
+ * Starts an n-node raftis cluster: node i on 127.0.0.i with free client and
+ * cluster ports and its own temporary directory, `args` added to every node.
+ * Waits until a leader is agreed on. Every process is SIGKILLed when this
+ * process exits (normally, on an error, or on SIGINT/SIGTERM).
+ */
+export async function startRaftisCluster(n = 3, args = [], { logLevel = 'warn', leaderTimeoutMs = 20_000 } = {}) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-cluster-'));
+  tempDirs.add(root);
+  const nodes = [];
+  for (let i = 1; i <= n; i++) {
+    const host = `127.0.0.${i}`;
+    nodes.push({ id: i, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
+  }
+  const peers = nodes.map((x) => `${x.id}=${x.host}:${x.port}@${x.clusterPort}`).join(',');
+  const node = (id) => {
+    const x = nodes.find((y) => y.id === id);
+    if (!x) throw new Error(`no node ${id}`);
+    return x;
+  };
+  const isRunning = (id) => {
+    const p = node(id).proc;
+    return p !== undefined && p.exitCode === null && p.signalCode === null;
+  };
+  const commandLine = (id) => {
+    const x = node(id);
+    return ['node', process.env.RAFTIS_BIN ? RAFTIS_BIN : 'dist/cli/main.js', '--id', String(id), '--bind', x.host, '--port', String(x.port), '--cluster-port', String(x.clusterPort), '--dir', x.dir, '--peers', peers, '--log-level', logLevel, ...args];
+  };
+
+  const cluster = {
+    nodes,
+    peers,
+    root,
+    node,
+    isRunning,
+    commandLine,
+    /** Starts (or restarts, on the same directory) node id; resolves when it listens. */
+    async start(id) {
+      if (isRunning(id)) throw new Error(`node ${id} is running`);
+      const x = node(id);
+      const proc = spawn(process.execPath, [RAFTIS_BIN, ...commandLine(id).slice(2)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      started.add(proc);
+      proc.on('exit', () => started.delete(proc));
+      const append = (d) => {
+        x.log += d.toString();
+        if (x.log.length > 100_000) x.log = x.log.slice(-50_000);
+      };
+      proc.stdout.on('data', append);
+      proc.stderr.on('data', append);
+      x.proc = proc;
+      try {
+        await waitPort(x.port, proc, `raftis node ${id}`, x.host);
+      } catch (e) {
+        throw new Error(`${e.message}\n${x.log.slice(-2000)}`);
+      }
+    },
+    /** kill -9; resolves once the process is gone. Returns the time of the kill (performance.now()). */
+    async kill(id) {
+      const p = node(id).proc;
+      if (!p || !isRunning(id)) return undefined;
+      const exited = new Promise((r) => p.once('exit', r));
+      const t = performance.now();
+      p.kill('SIGKILL');
+      await exited;
+      return t;
+    },
+    info(id, timeoutMs = 1000) {
+      const x = node(id);
+      return raftInfo(x.host, x.port, timeoutMs);
+    },
+    /** The id of the one leader a majority of the running nodes agree on (excluding `exclude`). */
+    async waitForLeader(timeoutMs = leaderTimeoutMs, exclude = []) {
+      const deadline = Date.now() + timeoutMs;
+      for (let i = 0; ; i++) {
+        const infos = await Promise.all(nodes.filter((x) => isRunning(x.id)).map((x) => cluster.info(x.id, 500)));
+        const leaders = infos.filter((f) => f?.role === 'leader').map((f) => Number(f.node_id)).filter((l) => !exclude.includes(l));
+        if (leaders.length === 1) {
+          const agree = infos.filter((f) => f && Number(f.leader) === leaders[0]).length;
+          if (agree > n / 2) return leaders[0];
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`no leader after ${timeoutMs} ms: ${JSON.stringify(infos.map((f) => f && { id: f.node_id, role: f.role, term: f.term, leader: f.leader }))}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      await Promise.all(nodes.map((x) => cluster.kill(x.id)));
+      fs.rmSync(root, { recursive: true, force: true });
+      tempDirs.delete(root);
+    },
+  };
+  try {
+    await Promise.all(nodes.map((x) => cluster.start(x.id)));
+    cluster.leader = await cluster.waitForLeader();
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
+  return cluster;
+}
+
+/**
+ * Loads the keys redis-benchmark -r `range` uses (key:000000000000 …) with
+ * `valueSize`-byte values, pipelined, so GET runs find what they ask for.
+ */
+export async function loadBenchmarkKeys(port, range = 100_000, valueSize = 16, host = '127.0.0.1') {
+  const c = await RespConn.connect(host, port, 5000);
+  try {
+    const value = 'x'.repeat(valueSize);
+    const batch = 1000;
+    for (let i = 0; i < range; i += batch) {
+      const replies = [];
+      for (let j = i; j < Math.min(range, i + batch); j++) replies.push(c.call(['SET', `key:${String(j).padStart(12, '0')}`, value], 30_000));
+      for (const r of await Promise.all(replies)) if (r !== 'OK') throw new Error(`load failed: ${JSON.stringify(r)}`);
+    }
+  } finally {
+    c.close();
+  }
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** One line about the machine: CPU, cores, memory, kernel, node, redis, load, where the data lives. */
+export async function machineFacts() {
+  const cpus = os.cpus();
+  let redisVersion = '?';
+  try {
+    redisVersion = /v=(\S+)/.exec((await run('redis-server', ['--version'])).stdout)?.[1] ?? '?';
+  } catch {
+    /* not installed */
+  }
+  let disk = '?';
+  try {
+    const df = (await run('df', ['-hT', os.tmpdir()])).stdout.trim().split('\n').pop().split(/\s+/);
+    disk = `${os.tmpdir()} on ${df[0]} (${df[1]})`;
+  } catch {
+    /* no df */
+  }
+  return [
+    `host: ${cpus[0]?.model ?? '?'} × ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}`,
+    `node ${process.version}, redis ${redisVersion}, data dirs: ${disk}, load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+  ].join('\n');
+}
+
+/** Which raftis build runs: the entry point, and this checkout's commit and whether src/ differs from it. */
+export async function buildFacts() {
+  let head = '?', dirty = '?';
+  try {
+    head = (await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
+    dirty = (await run('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'])).stdout.trim() === '' ? 'no' : 'yes';
+  } catch {
+    /* not a git checkout */
+  }
+  if (process.env.RAFTIS_BIN) {
+    // A snapshot build may say where it came from in BUILD_COMMIT next to its package.json.
+    let from = '';
+    try {
+      from = `, built from ${fs.readFileSync(path.join(path.dirname(RAFTIS_BIN), '../../BUILD_COMMIT'), 'utf8').trim()}`;
+    } catch {
+      /* not recorded */
+    }
+    return `raftis: RAFTIS_BIN=${RAFTIS_BIN}${from} (this checkout is at ${head})`;
+  }
+  return `raftis: dist/cli/main.js of this checkout at ${head}, uncommitted changes under src/: ${dirty}`;
+}
+
+/** Machine-wide CPU ticks from /proc/stat: idle (+iowait), process time (user+nice+system), total (guest excluded, it is in user). */
+function cpuTimes() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] ?? 0);
+  return { idle, proc: f[0] + f[1] + f[2], steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+}
+
+/** Fraction (0..1) of the machine's CPU time that was busy over the next `ms` milliseconds. */
+export async function cpuBusy(ms = 1000) {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuTimes();
+  const total = b.total - a.total;
+  return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
+}
+
+/**
+ * Waits (at most maxWaitMs) until the machine is quiet: CPU busy under
+ * `threshold` over a 1 s sample. Returns the last sample, so a run can be
+ * reported with how busy the machine was just before it.
+ */
+export async function waitQuiet(threshold = 0.25, maxWaitMs = 30_000) {
+  const deadline = Date.now() + maxWaitMs;
+  let busy = await cpuBusy(1000);
+  while (busy >= threshold && Date.now() < deadline) busy = await cpuBusy(1000);
+  return busy;
+}
+
+function procTicks(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { self: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
+  } catch {
+    return { self: 0, children: 0 };
+  }
+}
+
+/**
+ * Measures how much CPU other work on the machine took while something of
+ * ours ran: call the returned function at the end. `pids` are our long-lived
+ * children (servers); this process and its reaped children (redis-benchmark)
+ * count as ours too. Fractions of the whole machine (all cores), 0..1:
+ * busy = all non-idle time; others = process time (user+nice+system) not
+ * charged to us, which includes kernel threads (e.g. the ext4 journal doing
+ * our fsyncs) but not irq/softirq time (loopback networking); steal = time
+ * the hypervisor gave to other VMs.
+ */
+export function cpuShare(pids) {
+  const t0 = cpuTimes();
+  const me0 = procTicks(process.pid);
+  const p0 = pids.map((p) => procTicks(p).self);
+  return () => {
+    const t1 = cpuTimes();
+    const me1 = procTicks(process.pid);
+    const p1 = pids.map((p) => procTicks(p).self);
+    const total = t1.total - t0.total;
+    if (total <= 0) return { busy: 0, ours: 0, others: 0, steal: 0 };
+    const busy = total - (t1.idle - t0.idle);
+    let ours = me1.self - me0.self + (me1.children - me0.children);
+    for (let i = 0; i < pids.length; i++) ours += Math.max(0, p1[i] - p0[i]);
+    const others = Math.max(0, t1.proc - t0.proc - ours);
+    return { busy: busy / total, ours: ours / total, others: others / total, steal: (t1.steal - t0.steal) / total };
+  };
+}
+
+/**
+ * Sends `batches` pipelined batches of `depth` copies of `args` on one
+ * connection, one batch at a time, and returns the median time from sending
+ * a batch to its first reply and to its last reply (ms). redis-benchmark -P
+ * reports only the first (its latency clock stops at the first byte read).
+ */
+export async function pipelineSpread(host, port, args, depth = 16, batches = 200) {
+  const c = await RespConn.connect(host, port, 2000);
+  try {
+    const first = [], last = [];
+    for (let i = 0; i < batches; i++) {
+      const t0 = performance.now();
+      const ts = [];
+      await Promise.all(Array.from({ length: depth }, () => c.call(args, 10_000).then(() => ts.push(performance.now() - t0))));
+      first.push(ts[0]);
+      last.push(ts[ts.length - 1]);
+    }
+    return { first: median(first), last: median(last) };
+  } finally {
+    c.close();
+  }
 }
