@@ -79,6 +79,17 @@ export class Dispatcher {
     return undefined;
   }
 
+  /**
+   * May this request run while the client is held by a read awaiting its
+   * ReadIndex round? Plain keyspace reads may: they wait for the same kind of
+   * round and are answered in order. Writes and everything else wait.
+   */
+  mayPassHold(c: Client, argv: string[]): boolean {
+    if (c.multi !== undefined) return false;
+    const def = this.server.table.lookup(argv);
+    return def !== undefined && def.data !== undefined && !def.isWrite;
+  }
+
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
   private servesHere(c: Client, def: CommandDef): boolean {
     return this.server.node.isLeader || (c.readonly && !def.isWrite);

@@ -93,8 +93,9 @@ export class Client {
   /**
    * A read whose answer must come before anything the client sent after it
    * (it waits for a ReadIndex round, during which later writes could apply).
-   * Requests wait in the inbox until it completes. Writes never hold the
-   * pipeline: the log orders them, and reads after them wait for their index.
+   * Later reads may join it (they share its ReadIndex round and complete in
+   * order); anything else waits in the inbox until it completes. Writes never
+   * hold the pipeline: the log orders them, and reads after them wait for their index.
    */
   private heldBy: RespWriter | undefined;
   private closing = false;
@@ -115,7 +116,7 @@ export class Client {
       {
         onCommand: (argv) => {
           if (this.closing) return;
-          if (this.paused || this.heldBy !== undefined) {
+          if (this.paused || this.inbox.length > 0 || (this.heldBy !== undefined && !this.server.dispatcher.mayPassHold(this, argv))) {
             // Output is backed up, or a read must run before anything after it:
             // keep the parsed request (bounded by the input read so far) for later.
             this.inbox.push(argv);
@@ -140,7 +141,7 @@ export class Client {
       this.flush();
     });
     this.runInbox = () => {
-      while (this.inbox.length > 0 && !this.paused && this.heldBy === undefined && !this.closing) {
+      while (this.inbox.length > 0 && !this.paused && !this.closing && (this.heldBy === undefined || this.server.dispatcher.mayPassHold(this, this.inbox[0]!))) {
         onCommand(this, this.inbox.shift()!);
         this.checkOutput();
       }

@@ -1,6 +1,7 @@
-/** A 3-node cluster: writes through the leader, MOVED from followers, CLUSTER SLOTS. */
+/** A 3-node cluster: writes through the leader, MOVED from followers, CLUSTER SLOTS, pipeline order. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { encodeCommand } from '../helpers/raw-client.js';
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -32,6 +33,22 @@ describe('3-node cluster', () => {
     }
     const slots = await c.call('CLUSTER', 'SLOTS');
     expect(slots.startsWith(`*1\r\n*5\r\n:0\r\n:16383\r\n*4\r\n$${l.host.length}\r\n${l.host}\r\n:${l.port}\r\n`)).toBe(true);
+    c.close();
+  });
+
+  it('keeps a pipeline in order on the leader: each read sees exactly the writes before it', async () => {
+    const leader = await cluster.waitForLeader();
+    const c = await cluster.client(leader);
+    let batch = '';
+    const expected: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const v = String(i + 1);
+      batch += encodeCommand(['INCR', 'pipe']) + encodeCommand(['GET', 'pipe']) + encodeCommand(['GET', 'pipe']);
+      expected.push(`:${v}\r\n`, `$${v.length}\r\n${v}\r\n`, `$${v.length}\r\n${v}\r\n`);
+    }
+    const replies = expected.map(() => c.next());
+    c.sock.write(batch);
+    expect(await Promise.all(replies)).toEqual(expected);
     c.close();
   });
 });
