@@ -11,14 +11,13 @@
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import type { RawClient } from '../helpers/raw-client.js';
+import { bulk, isRetryable, mismatches, readThroughLeader, setAll, sleep } from '../helpers/cluster-ops.js';
 
 const clusters: TestCluster[] = [];
 afterAll(async () => {
   await Promise.all(clusters.map((c) => c.destroy()));
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const bulk = (v: string): string => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
 const NIL = '$-1\r\n';
 
 async function startCluster(size = 3): Promise<TestCluster> {
@@ -34,10 +33,6 @@ function nodeByAddr(c: TestCluster, addr: string): number | undefined {
   return c.nodes.find((n) => `${n.host}:${n.port}` === addr)?.id;
 }
 
-/** A reply that tells the client to retry (elsewhere or later): never an acknowledgement. */
-function isRetryable(reply: string): boolean {
-  return /^-(MOVED |CLUSTERDOWN |TRYAGAIN |ERR outcome unknown)/.test(reply);
-}
 
 /**
  * Writes fresh keys (`<prefix>:<n>` = `v-<prefix>:<n>`) in pipelined batches
@@ -140,61 +135,7 @@ class Writer {
   }
 }
 
-/**
- * Sets every key to its value through the current leader, retrying what was
- * not acknowledged (each key always gets the same value, so a retry is
- * idempotent), until all are acknowledged or the deadline passes.
- */
-async function setAll(c: TestCluster, entries: Map<string, string>, timeoutMs = 30_000): Promise<void> {
-  const todo = new Map(entries);
-  const deadline = Date.now() + timeoutMs;
-  while (todo.size > 0) {
-    if (Date.now() > deadline) throw new Error(`${todo.size} writes still not acknowledged after ${timeoutMs} ms`);
-    let conn: RawClient | undefined;
-    try {
-      const leader = await c.waitForLeader(Math.max(1000, deadline - Date.now()));
-      conn = await withTimeout(c.client(leader), 1000);
-      const keys = [...todo.keys()].slice(0, 200);
-      const replies = await withTimeout(Promise.all(keys.map((k) => conn!.call('SET', k, todo.get(k)!))), 5000);
-      replies.forEach((r, i) => {
-        if (r === '+OK\r\n') todo.delete(keys[i]!);
-        else if (!isRetryable(r)) throw new Error(`unexpected reply to SET ${keys[i]}: ${JSON.stringify(r)}`);
-      });
-    } catch (e) {
-      if ((e as Error).message.startsWith('unexpected reply')) throw e;
-      await sleep(100);
-    } finally {
-      conn?.close();
-    }
-  }
-}
 
-/** GET of every key through the leader (linearizable reads), retried as a whole if the leader changes. */
-async function readThroughLeader(c: TestCluster, keys: readonly string[]): Promise<Map<string, string>> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    let conn: RawClient | undefined;
-    try {
-      const leader = await c.waitForLeader(15_000);
-      conn = await withTimeout(c.client(leader), 1000);
-      const out = new Map<string, string>();
-      for (let i = 0; i < keys.length; i += 500) {
-        const chunk = keys.slice(i, i + 500);
-        const replies = await withTimeout(Promise.all(chunk.map((k) => conn!.call('GET', k))), 10_000);
-        const bad = replies.find((r) => r.startsWith('-'));
-        if (bad !== undefined) throw new Error(`GET answered ${JSON.stringify(bad)}`);
-        chunk.forEach((k, j) => out.set(k, replies[j]!));
-      }
-      return out;
-    } catch (e) {
-      last = e;
-      await sleep(200);
-    } finally {
-      conn?.close();
-    }
-  }
-  throw new Error(`could not read through a stable leader: ${(last as Error)?.message}`);
-}
 
 /** GET of every key on one node's own state (READONLY connection). */
 async function readLocal(c: TestCluster, id: number, keys: readonly string[]): Promise<Map<string, string>> {
@@ -213,15 +154,6 @@ async function readLocal(c: TestCluster, id: number, keys: readonly string[]): P
   }
 }
 
-/** Keys whose reply is not the expected value, as "key: got" lines (empty when all match). */
-function mismatches(expected: ReadonlyMap<string, string>, got: ReadonlyMap<string, string>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of expected) {
-    const r = got.get(k);
-    if (r !== bulk(v)) out.push(`${k}: expected ${JSON.stringify(bulk(v))}, got ${JSON.stringify(r)}`);
-  }
-  return out.slice(0, 20);
-}
 
 function num(info: Record<string, string> | undefined, field: string): number {
   const v = info?.[field];

@@ -8,9 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import type { RawClient } from '../helpers/raw-client.js';
+import { bulk, isRetryable, mismatches, readThroughLeader as readVia, setAll as setVia, sleep } from '../helpers/cluster-ops.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const bulk = (v: string): string => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
+const setAll = (entries: Map<string, string>, timeoutMs?: number): Promise<void> => setVia(cluster, entries, timeoutMs);
+const readThroughLeader = (keys: readonly string[]): Promise<Map<string, string>> => readVia(cluster, keys);
+
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -20,62 +22,9 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-/** A reply that tells the client to retry (elsewhere or later): never an acknowledgement. */
-function isRetryable(reply: string): boolean {
-  return /^-(MOVED |CLUSTERDOWN |TRYAGAIN |ERR outcome unknown)/.test(reply);
-}
 
-/** Sets every key through the current leader, retrying what was not acknowledged (idempotent: one value per key). */
-async function setAll(entries: Map<string, string>, timeoutMs = 30_000): Promise<void> {
-  const todo = new Map(entries);
-  const deadline = Date.now() + timeoutMs;
-  while (todo.size > 0) {
-    if (Date.now() > deadline) throw new Error(`${todo.size} writes still not acknowledged after ${timeoutMs} ms`);
-    let conn: RawClient | undefined;
-    try {
-      const leader = await cluster.waitForLeader(Math.max(1000, deadline - Date.now()));
-      conn = await withTimeout(cluster.client(leader), 1000);
-      const keys = [...todo.keys()].slice(0, 200);
-      const replies = await withTimeout(Promise.all(keys.map((k) => conn!.call('SET', k, todo.get(k)!))), 5000);
-      replies.forEach((r, i) => {
-        if (r === '+OK\r\n') todo.delete(keys[i]!);
-        else if (!isRetryable(r)) throw new Error(`unexpected reply to SET ${keys[i]}: ${JSON.stringify(r)}`);
-      });
-    } catch (e) {
-      if ((e as Error).message.startsWith('unexpected reply')) throw e;
-      await sleep(100);
-    } finally {
-      conn?.close();
-    }
-  }
-}
 
-async function readThroughLeader(keys: readonly string[]): Promise<Map<string, string>> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    let conn: RawClient | undefined;
-    try {
-      const leader = await cluster.waitForLeader(15_000);
-      conn = await withTimeout(cluster.client(leader), 1000);
-      const replies = await withTimeout(Promise.all(keys.map((k) => conn!.call('GET', k))), 10_000);
-      const bad = replies.find((r) => r.startsWith('-'));
-      if (bad !== undefined) throw new Error(`GET answered ${JSON.stringify(bad)}`);
-      return new Map(keys.map((k, i) => [k, replies[i]!]));
-    } catch (e) {
-      last = e;
-      await sleep(200);
-    } finally {
-      conn?.close();
-    }
-  }
-  throw new Error(`could not read through a stable leader: ${(last as Error)?.message}`);
-}
 
-function mismatches(expected: ReadonlyMap<string, string>, got: ReadonlyMap<string, string>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of expected) if (got.get(k) !== bulk(v)) out.push(`${k}: expected ${JSON.stringify(bulk(v))}, got ${JSON.stringify(got.get(k))}`);
-  return out.slice(0, 20);
-}
 
 /** The reply to one SET sent on a new connection to node id, or why there is none within timeoutMs. */
 async function trySet(id: number, key: string, value: string, timeoutMs: number): Promise<string> {
