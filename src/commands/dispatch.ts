@@ -9,6 +9,7 @@ import { arityError, unknownCommandError, unknownSubcommandError } from '../serv
 import type { ServerState } from '../server/server-state.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { EntryKind, type StateEntry } from '../node/command-entry.js';
+import type { Refusal } from '../node/state-machine.js';
 import { commandKeys } from './keys.js';
 import { CLUSTERDOWN_NO_LEADER, redirectError } from './routing.js';
 import type { CommandDef } from './table.js';
@@ -137,7 +138,7 @@ export class Dispatcher {
   }
 
   /** Nothing was appended: the client may safely retry where we point it. */
-  refuseWrite(w: RespWriter, reason: 'not-leader' | 'dropped', entry: StateEntry): void {
+  refuseWrite(w: RespWriter, reason: Refusal, entry: StateEntry): void {
     if (entry.kind !== EntryKind.Commands) return;
     w.error(reason === 'dropped' ? TRYAGAIN_TRANSFER : this.redirectFor(entry.cmds));
   }

@@ -9,7 +9,7 @@
  * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
  */
 import { EntryKind, type StateEntry } from '../node/command-entry.js';
-import type { ApplyTarget } from '../node/state-machine.js';
+import type { ApplyTarget, Refusal } from '../node/state-machine.js';
 import { OUTCOME_UNKNOWN } from '../node/node.js';
 import type { Client } from '../server/client.js';
 import type { ServerState } from '../server/server-state.js';
@@ -116,7 +116,7 @@ export class Proxy {
         w,
         conn: (_argv, cw) => cw.error(ERR_FORWARD_CONN_IN_MULTI),
         done: send,
-        refuse: (reason: 'not-leader' | 'dropped', entry: StateEntry) => {
+        refuse: (reason: Refusal, entry: StateEntry) => {
           server.dispatcher.refuseWrite(w, reason, entry);
           send();
         },

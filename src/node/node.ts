@@ -33,7 +33,7 @@ import type { CommandTable } from '../commands/table.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { createLogger } from '../util/log.js';
 import { EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from './command-entry.js';
-import { StateMachine, type ApplyTarget } from './state-machine.js';
+import { StateMachine, type ApplyTarget, type Refusal } from './state-machine.js';
 
 const log = createLogger('node');
 const raftLog = createLogger('raft');
@@ -87,8 +87,6 @@ interface Pending {
   target: ApplyTarget | undefined;
 }
 
-/** Why a request could not be served here; the dispatcher turns it into MOVED/CLUSTERDOWN/TRYAGAIN. */
-export type Refusal = 'not-leader' | 'dropped';
 
 /** Replies for writes whose fate is known or unknowable after a leader change. */
 export const TRYAGAIN_LOST = 'TRYAGAIN the write was not committed: leadership changed before it was replicated; it was not applied, retry it';
@@ -103,8 +101,6 @@ export class RaftisNode {
   appliedIndex = 0;
   /** Receives forwarded-command frames from peers (set by the proxy, --follower-writes proxy). */
   onForward: ((type: number, body: Buffer, from: number) => void) | undefined;
-  /** Called when the leader or role changes (for cluster state, logs). */
-  onLeaderChange: ((leader: number, role: Role) => void) | undefined;
 
   private rn!: RawNode;
   private storage!: RaftStorage;
@@ -125,7 +121,6 @@ export class RaftisNode {
   private expireIt: Iterator<[string, number]> | undefined;
   private expireInFlight = 0;
   private uncertainTimer: NodeJS.Timeout | undefined;
-  private leaderId = 0;
   /** The last leader this node knew of, kept while an election runs (for CLUSTER SLOTS). */
   lastKnownLeader = 0;
   private role: Role = Role.Follower;
@@ -511,7 +506,6 @@ export class RaftisNode {
 
   private onSoftState(lead: number, role: Role): void {
     const wasLeader = this.role === Role.Leader;
-    this.leaderId = lead;
     if (lead !== 0) this.lastKnownLeader = lead;
     this.role = role;
     if (role === Role.Leader) {
@@ -530,7 +524,6 @@ export class RaftisNode {
       this.uncertainTimer.unref();
     }
     if (role === Role.Leader) log.info(`became the leader (term ${this.rn.status().term})`);
-    this.onLeaderChange?.(lead, role);
   }
 
   /** After a bounded wait, writes whose fate is still unknown are told so. */

@@ -9,6 +9,9 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import { DISCARD, type RespWriter } from '../server/resp-writer.js';
 import { EntryKind, type StateEntry } from './command-entry.js';
 
+/** Why an entry was never appended (the client may safely retry): no longer leader, or a transfer in progress. */
+export type Refusal = 'not-leader' | 'dropped';
+
 /** Who waits for an entry's reply (only on the node the client talks to). */
 export interface ApplyTarget {
   w: RespWriter;
@@ -16,7 +19,7 @@ export interface ApplyTarget {
   conn(argv: string[], w: RespWriter): void;
   done(): void;
   /** The entry was never appended (leadership lost before it reached the log): safe to retry elsewhere. */
-  refuse(reason: 'not-leader' | 'dropped', entry: StateEntry): void;
+  refuse(reason: Refusal, entry: StateEntry): void;
 }
 
 /** Told which keys a write touched (null: all keys), for WATCH. */

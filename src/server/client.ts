@@ -13,7 +13,7 @@ import type net from 'node:net';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
 import type { ServerState } from './server-state.js';
-import type { ApplyTarget } from '../node/state-machine.js';
+import type { ApplyTarget, Refusal } from '../node/state-machine.js';
 import type { StateEntry } from '../node/command-entry.js';
 import { createLogger } from '../util/log.js';
 
@@ -47,7 +47,7 @@ export class Slot extends RespWriter implements ApplyTarget {
     this.client.complete(this);
   }
 
-  refuse(reason: 'not-leader' | 'dropped', entry: StateEntry): void {
+  refuse(reason: Refusal, entry: StateEntry): void {
     this.client.server.dispatcher.refuseWrite(this, reason, entry);
     this.client.complete(this);
   }
