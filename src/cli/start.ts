@@ -60,7 +60,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     },
   });
   const state = new ServerState(
-    { version, bind: opts.bind, port: opts.port, clusterPort: opts.clusterPort, dir: opts.dir, configFile: '', nodeId: opts.id, clusterId: opts.clusterId, followerWrites: opts.followerWrites },
+    { version, port: opts.port, configFile: '', clusterId: opts.clusterId, followerWrites: opts.followerWrites },
     node,
     table,
   );

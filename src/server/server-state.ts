@@ -11,15 +11,11 @@ import type { Client } from './client.js';
 import { Config } from './config.js';
 import { Stats } from './stats.js';
 
+/** What INFO, CLUSTER and the proxy need from the command line (the node id lives in node.id). */
 export interface ServerInfo {
   version: string;
-  bind: string;
   port: number;
-  clusterPort: number;
-  dir: string;
   configFile: string;
-  /** Node id used for CLUSTER MYID / RAFT.INFO. */
-  nodeId: number;
   clusterId: string;
   /** What a follower does with a command it cannot serve: redirect (MOVED) or forward it to the leader. */
   followerWrites: 'moved' | 'proxy';
