@@ -14,9 +14,24 @@
  * Every mutation goes through set/delete/flush here, so the copy-on-write
  * snapshot (a later issue) can hook them in one place.
  */
-export type Value = string;
+/**
+ * A collection value (hash, list, set, sorted set). Commands mutate it in
+ * place, but only after `Keyspace.getMutable`, which lets a snapshot in
+ * progress save a copy first (see snapshot-epoch.ts). Each type lives in
+ * src/keyspace/types/ and is registered in types/index.ts.
+ */
+export interface Collection {
+  readonly type: 'hash' | 'list' | 'set' | 'zset';
+  /** A deep copy that shares nothing mutable with this value. */
+  clone(): Collection;
+  /** Flat snapshot items (see types/index.ts for each type's layout). */
+  items(): Iterable<string>;
+}
 
-export type ValueType = 'string' | 'none';
+/** Strings are immutable latin1 JS strings; everything else is a Collection. */
+export type Value = string | Collection;
+
+export type ValueType = 'string' | Collection['type'] | 'none';
 
 export class Keyspace {
   private readonly data = new Map<string, Value>();
@@ -58,6 +73,20 @@ export class Keyspace {
     }
     return v;
   }
+
+  /**
+   * The value of a key that the caller is about to mutate in place (a
+   * collection): like getForWrite, and lets a snapshot in progress save the
+   * old contents first. Every in-place change must come through here.
+   */
+  getMutable(key: string, now: number): Value | undefined {
+    const v = this.getForWrite(key, now);
+    if (v !== undefined) this.beforeChange(key);
+    return v;
+  }
+
+  /** Hook for the copy-on-write snapshot (snapshot-epoch.ts); a no-op outside a snapshot. */
+  protected beforeChange(_key: string): void {}
 
   has(key: string, now: number): boolean {
     return this.get(key, now) !== undefined;
@@ -125,7 +154,8 @@ export class Keyspace {
   }
 
   type(key: string, now: number): ValueType {
-    return this.get(key, now) === undefined ? 'none' : 'string';
+    const v = this.get(key, now);
+    return v === undefined ? 'none' : typeof v === 'string' ? 'string' : v.type;
   }
 
   /** All keys, including expired ones; callers filter with `now`. */
