@@ -14,6 +14,8 @@
  * Every mutation goes through set/delete/flush here, so the copy-on-write
  * snapshot (a later issue) can hook them in one place.
  */
+import { SnapshotEpoch } from './snapshot-epoch.js';
+
 /**
  * A collection value (hash, list, set, sorted set). Commands mutate it in
  * place, but only after `Keyspace.getMutable`, which lets a snapshot in
@@ -31,11 +33,14 @@ export interface Collection {
 /** Strings are immutable latin1 JS strings; everything else is a Collection. */
 export type Value = string | Collection;
 
+
 export type ValueType = 'string' | Collection['type'] | 'none';
 
 export class Keyspace {
-  private readonly data = new Map<string, Value>();
-  private readonly expires = new Map<string, number>();
+  private data = new Map<string, Value>();
+  private expires = new Map<string, number>();
+  /** The snapshot being written, if any (copy-on-write; see snapshot-epoch.ts). */
+  private epoch: SnapshotEpoch | undefined;
   /** Live iterators for SCAN cursors; a Map iterator survives inserts and deletes. */
   private readonly scans = new Map<number, { it: Iterator<string>; used: number }>();
   private nextScanCursor = 1;
@@ -85,8 +90,32 @@ export class Keyspace {
     return v;
   }
 
-  /** Hook for the copy-on-write snapshot (snapshot-epoch.ts); a no-op outside a snapshot. */
-  protected beforeChange(_key: string): void {}
+  /** The copy-on-write hook: a snapshot in progress saves the key's old value first. */
+  private beforeChange(key: string): void {
+    if (this.epoch !== undefined) this.epoch.save(key);
+  }
+
+  /**
+   * Opens a snapshot epoch of the current state (applied index `index`).
+   * Until endSnapshot, the returned epoch's step() emits exactly the keys
+   * and TTLs as they are now, however the keyspace changes meanwhile.
+   */
+  beginSnapshot(index: number): SnapshotEpoch {
+    if (this.epoch !== undefined) throw new Error('a snapshot is already being written');
+    this.epoch = new SnapshotEpoch(index, this.data, this.expires);
+    return this.epoch;
+  }
+
+  endSnapshot(): void {
+    this.epoch = undefined;
+  }
+
+  /** Bulk load (snapshot restore): the caller has flushed first. */
+  load(key: string, value: Value, expireAt: number | undefined): void {
+    this.data.set(key, value);
+    if (expireAt !== undefined) this.expires.set(key, expireAt);
+    else this.expires.delete(key);
+  }
 
   has(key: string, now: number): boolean {
     return this.get(key, now) !== undefined;
@@ -99,22 +128,28 @@ export class Keyspace {
 
   /** Sets a value; the TTL is cleared unless keepTtl. */
   set(key: string, value: Value, keepTtl = false): void {
+    if (this.epoch !== undefined) this.epoch.save(key);
     this.data.set(key, value);
     if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);
   }
 
   /** Sets an absolute expiry on an existing key. */
   setExpire(key: string, at: number): void {
+    if (this.epoch !== undefined) this.epoch.save(key);
     this.expires.set(key, at);
   }
 
   /** Removes the TTL; true if there was one. */
   persist(key: string): boolean {
+    if (!this.expires.has(key)) return false;
+    if (this.epoch !== undefined) this.epoch.save(key);
     return this.expires.delete(key);
   }
 
   delete(key: string): boolean {
-    if (!this.data.delete(key)) return false;
+    if (!this.data.has(key)) return false;
+    if (this.epoch !== undefined) this.epoch.save(key);
+    this.data.delete(key);
     if (this.expires.size !== 0) this.expires.delete(key);
     return true;
   }
@@ -135,20 +170,27 @@ export class Keyspace {
 
   /**
    * COPY: `to` gets the value and TTL of `from`, replacing whatever it held.
-   * String values are immutable JS strings, so sharing them is a copy; a
-   * mutable value type must be duplicated here.
+   * String values are immutable JS strings, so sharing them is a copy;
+   * collections are duplicated.
    */
   copy(from: string, to: string): void {
     const v = this.data.get(from);
     if (v === undefined) return;
     const at = this.expires.get(from);
-    this.set(to, v);
+    this.set(to, typeof v === 'string' ? v : v.clone());
     if (at !== undefined) this.setExpire(to, at);
   }
 
   flush(): void {
-    this.data.clear();
-    this.expires.clear();
+    if (this.epoch !== undefined) {
+      // The snapshot goes on walking the old maps, which nothing changes now.
+      this.epoch.detach();
+      this.data = new Map();
+      this.expires = new Map();
+    } else {
+      this.data.clear();
+      this.expires.clear();
+    }
     this.scans.clear();
     this.randomIt = undefined;
   }

@@ -1,0 +1,104 @@
+/** Snapshot files: round trip, and every kind of damage is detected and named. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  SnapshotWriter,
+  listSnapshotFiles,
+  readSnapshotFile,
+  verifySnapshotFile,
+  type SnapshotMeta,
+} from '../../../src/storage/snapshot-file.js';
+import type { Value } from '../../../src/keyspace/keyspace.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-snap-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const meta: SnapshotMeta = { index: 12345, term: 7, createdAt: 1_700_000_000_123, confState: { voters: [1, 2, 3], learners: [4] } };
+
+async function write(records: [string, string, number | undefined][], m = meta): Promise<string> {
+  const w = await SnapshotWriter.create(dir, m);
+  for (const [k, v, at] of records) {
+    w.record(k, v, at);
+    if (w.buffered > 100) await w.flush();
+  }
+  await w.finish();
+  return w.file;
+}
+
+function readAll(file: string): { meta: SnapshotMeta; got: [string, Value, number | undefined][] } {
+  const got: [string, Value, number | undefined][] = [];
+  const r = readSnapshotFile(file, (k, v, at) => got.push([k, v, at]));
+  return { meta: r.meta, got };
+}
+
+describe('snapshot file', () => {
+  const records: [string, string, number | undefined][] = [
+    ['a', '1', undefined],
+    ['bin\x00\xff\r\n', 'v\x00\x80', 1_800_000_000_000],
+    ['', '', undefined],
+    ['big', 'x'.repeat(300_000), 5],
+  ];
+
+  it('round-trips records, TTLs and metadata, binary safe', async () => {
+    const file = await write(records);
+    expect(path.basename(file)).toBe('snap-0000000000003039-0000000000000007.rsnap');
+    const { meta: m, got } = readAll(file);
+    expect(m).toEqual(meta);
+    expect(got).toEqual(records);
+    expect(verifySnapshotFile(file)).toEqual(meta);
+    expect(fs.readdirSync(path.dirname(file))).toEqual([path.basename(file)]);
+  });
+
+  it('lists files newest first', async () => {
+    await write(records, { ...meta, index: 5 });
+    await write(records, { ...meta, index: 500 });
+    await write(records, { ...meta, index: 50 });
+    expect(listSnapshotFiles(path.join(dir, 'snapshots')).map((f) => f.index)).toEqual([500, 50, 5]);
+  });
+
+  it('detects a flipped byte anywhere, naming the file', async () => {
+    const file = await write(records);
+    const good = fs.readFileSync(file);
+    for (const pos of [0, 9, 20, 60, Math.floor(good.length / 2), good.length - 5, good.length - 1]) {
+      const bad = Buffer.from(good);
+      bad[pos]! ^= 0x10;
+      fs.writeFileSync(file, bad);
+      expect(() => readAll(file), `byte ${pos}`).toThrow(file);
+      expect(() => readAll(file), `byte ${pos}`).toThrow(/checksum|truncated/);
+    }
+  });
+
+  it('detects truncation at any length', async () => {
+    const file = await write(records);
+    const good = fs.readFileSync(file);
+    for (const len of [0, 3, 8, 30, good.length - 300_010, good.length - 1]) {
+      fs.writeFileSync(file, good.subarray(0, len));
+      expect(() => readAll(file), `length ${len}`).toThrow(/truncated|checksum/);
+    }
+  });
+
+  it('refuses another format version with a clear message (checksum valid)', async () => {
+    const file = await write(records);
+    const b = fs.readFileSync(file);
+    b.writeUInt32LE(99, 8);
+    const zlib = await import('node:zlib');
+    b.writeUInt32LE(zlib.crc32(b.subarray(0, b.length - 4)) >>> 0, b.length - 4);
+    fs.writeFileSync(file, b);
+    expect(() => readAll(file)).toThrow(/format version 99/);
+  });
+
+  it('an aborted writer leaves nothing behind', async () => {
+    const w = await SnapshotWriter.create(dir, meta);
+    w.record('a', 'b', undefined);
+    await w.flush();
+    await w.abort();
+    expect(fs.readdirSync(path.join(dir, 'snapshots'))).toEqual([]);
+  });
+});
