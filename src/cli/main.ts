@@ -36,6 +36,9 @@ async function main(): Promise<void> {
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: DEFAULT_OPTIONS.logLevel })
     .option('read-mode', { choices: ['readindex', 'lease'] as const, default: DEFAULT_OPTIONS.readMode, describe: 'how the leader proves a read is fresh' })
     .option('follower-writes', { choices: ['moved', 'proxy'] as const, default: DEFAULT_OPTIONS.followerWrites, describe: 'what a follower does with a write: redirect with MOVED, or forward it to the leader' })
+    .option('snapshot-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotEntries, describe: 'take a snapshot after this many log entries (0: only on BGSAVE/SAVE)' })
+    .option('snapshot-bytes', { type: 'number', default: DEFAULT_OPTIONS.snapshotBytes, describe: 'take a snapshot after this many bytes of log entries (0: no byte threshold)' })
+    .option('snapshot-keep-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotKeepEntries, describe: 'log entries kept behind a snapshot for followers that are a little behind' })
     .strict()
     .version(pkg.version)
     .help()
@@ -54,6 +57,9 @@ async function main(): Promise<void> {
     if (argv.peers !== undefined && (self.port !== argv.port || self.clusterPort !== clusterPort)) {
       throw new OptionError(`--peers gives node ${argv.id} the address ${self.host}:${self.port}@${self.clusterPort}, but --port/--cluster-port say ${argv.port}@${clusterPort}`);
     }
+    for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries'] as const) {
+      if (!Number.isSafeInteger(argv[f]) || argv[f] < 0) throw new OptionError(`--${f} must be a non-negative integer`);
+    }
     if (argv['cluster-id'].length === 0 || Buffer.byteLength(argv['cluster-id']) > 255) throw new OptionError('--cluster-id must be 1 to 255 bytes');
     const opts: Options = {
       id: argv.id,
@@ -66,6 +72,9 @@ async function main(): Promise<void> {
       readMode: argv['read-mode'],
       followerWrites: argv['follower-writes'],
       clusterId: argv['cluster-id'],
+      snapshotEntries: argv['snapshot-entries'],
+      snapshotBytes: argv['snapshot-bytes'],
+      snapshotKeepEntries: argv['snapshot-keep-entries'],
     };
     setLogLevel(opts.logLevel);
     setLogPrefix(`[${opts.id}] `);

@@ -21,6 +21,12 @@ export interface Options {
   followerWrites: 'moved' | 'proxy';
   /** Peers refuse connections from nodes of another cluster. */
   clusterId: string;
+  /** Snapshot after this many applied entries (0: only on BGSAVE/SAVE). */
+  snapshotEntries: number;
+  /** …or after this many bytes of applied entries. */
+  snapshotBytes: number;
+  /** Log entries kept behind a snapshot for slow followers. */
+  snapshotKeepEntries: number;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -32,6 +38,9 @@ export const DEFAULT_OPTIONS = {
   readMode: 'readindex',
   followerWrites: 'moved',
   clusterId: 'raftis',
+  snapshotEntries: 10_000,
+  snapshotBytes: 64 * 1024 * 1024,
+  snapshotKeepEntries: 5_000,
 } as const;
 
 export class OptionError extends Error {

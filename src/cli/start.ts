@@ -6,6 +6,7 @@ import { CommandTable } from '../commands/table.js';
 import { clusterCommands } from '../commands/cluster.js';
 import { connectionCommands } from '../commands/connection.js';
 import { keyspaceCommands } from '../commands/keyspace.js';
+import { persistenceCommands } from '../commands/persistence.js';
 import { serverCommands } from '../commands/server.js';
 import { stringCommands } from '../commands/string.js';
 import { transactionCommands } from '../commands/transaction.js';
@@ -21,7 +22,7 @@ const log = createLogger('cli');
 export function buildCommandTable(): CommandTable {
   return new CommandTable({
     data: { ...stringCommands, ...keyspaceCommands },
-    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands },
+    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands },
   });
 }
 
@@ -39,6 +40,9 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     table,
     members: opts.peers,
     readMode: opts.readMode,
+    snapshotEntries: opts.snapshotEntries,
+    snapshotBytes: opts.snapshotBytes,
+    snapshotKeepEntries: opts.snapshotKeepEntries,
     transport:
       others.length === 0
         ? undefined

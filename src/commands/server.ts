@@ -136,6 +136,7 @@ function infoSections(c: Client): Section[] {
   const now = Date.now();
   const uptime = Math.floor((now - s.startedAt) / 1000);
   const cpu = process.cpuUsage();
+  const snap = node.snapshotter.stats;
   return [
     [
       'Server',
@@ -187,9 +188,18 @@ function infoSections(c: Client): Section[] {
       [
         ['loading', 0],
         ['async_loading', 0],
-        ['rdb_changes_since_last_save', node.appliedIndex],
-        ['rdb_bgsave_in_progress', 0],
-        ['rdb_last_bgsave_status', 'ok'],
+        ['current_save_keys_processed', snap.inProgress ? snap.keysProcessed : 0],
+        ['current_save_keys_total', snap.inProgress ? node.keyspace.size : 0],
+        ['rdb_changes_since_last_save', node.appliedIndex - node.snapshotIndex],
+        ['rdb_bgsave_in_progress', snap.inProgress ? 1 : 0],
+        ['rdb_last_save_time', snap.lastSaveTime],
+        ['rdb_last_bgsave_status', snap.lastStatus],
+        ['rdb_last_bgsave_time_sec', snap.lastDurationSec],
+        ['rdb_current_bgsave_time_sec', snap.inProgress ? Math.floor((Date.now() - snap.currentStartedAt) / 1000) : -1],
+        ['rdb_saves', snap.saves],
+        ['rdb_last_save_keys', snap.lastKeys],
+        ['rdb_last_save_bytes', snap.lastBytes],
+        ['raft_snapshot_index', node.snapshotIndex],
         ['aof_enabled', 1],
         ['aof_rewrite_in_progress', 0],
         ['aof_last_write_status', 'ok'],

@@ -106,8 +106,9 @@ export class Keyspace {
     return this.epoch;
   }
 
-  endSnapshot(): void {
-    this.epoch = undefined;
+  /** Closes the epoch (only `epoch`'s, when given: a newer one stays open). */
+  endSnapshot(epoch?: SnapshotEpoch): void {
+    if (epoch === undefined || this.epoch === epoch) this.epoch = undefined;
   }
 
   /** Bulk load (snapshot restore): the caller has flushed first. */

@@ -26,14 +26,21 @@ import {
   type Entry,
   type Message,
   type Ready,
+  type SnapshotMetadata,
   type Status,
 } from '../raft/index.js';
+import path from 'node:path';
 import { Keyspace } from '../keyspace/keyspace.js';
 import type { CommandTable } from '../commands/table.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { createLogger } from '../util/log.js';
 import { EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from './command-entry.js';
 import { StateMachine, type ApplyTarget, type Refusal } from './state-machine.js';
+import { Snapshotter } from './snapshotter.js';
+import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
+import { CorruptDataError } from '../storage/errors.js';
+import { listSnapshotFiles, readSnapshotFile, snapshotDir, snapshotFileName, type SnapshotMeta } from '../storage/snapshot-file.js';
+import { FrameType } from '../transport/frame.js';
 
 const log = createLogger('node');
 const raftLog = createLogger('raft');
@@ -76,6 +83,12 @@ export interface NodeOptions {
   electionTick?: number;
   heartbeatTick?: number;
   readMode?: 'readindex' | 'lease';
+  /** Take a snapshot once this many entries were applied since the last one (0: never automatically). */
+  snapshotEntries?: number;
+  /** …or once the entries applied since the last one hold this many bytes. */
+  snapshotBytes?: number;
+  /** Entries kept in the log behind a snapshot, for followers that are only a little behind. */
+  snapshotKeepEntries?: number;
   /** How long a deposed leader keeps waiting for the fate of its in-flight writes. */
   uncertainWaitMs?: number;
   rng?: () => number;
@@ -104,6 +117,13 @@ export class RaftisNode {
 
   private rn!: RawNode;
   private storage!: RaftStorage;
+  readonly snapshotter: Snapshotter;
+  private sender: SnapshotSender | undefined;
+  private receiver: SnapshotReceiver | undefined;
+  /** Index of the newest snapshot (taken here or installed from the leader). */
+  snapshotIndex = 0;
+  /** Entry bytes applied since that snapshot. */
+  private bytesSinceSnapshot = 0;
   private transport: PeerTransport | undefined;
   private readonly pending = new Map<number, Pending>();
   private propQueue: { index: number; data: Buffer; entry: StateEntry; target: ApplyTarget | undefined }[] = [];
@@ -128,6 +148,7 @@ export class RaftisNode {
   private constructor(private readonly opts: NodeOptions) {
     this.id = opts.id;
     this.sm = new StateMachine(this.keyspace, opts.table);
+    this.snapshotter = new Snapshotter(opts.dir, this.keyspace);
     for (const m of opts.members) this.members.set(m.id, m);
   }
 
@@ -145,7 +166,13 @@ export class RaftisNode {
 
   private async start(): Promise<void> {
     const started = Date.now();
-    if (this.storage.isEmpty) {
+    const restored = this.restoreSnapshot();
+    if (restored !== undefined) {
+      await this.storage.restoredFrom(restored);
+      this.appliedIndex = restored.index;
+      this.snapshotIndex = restored.index;
+      this.confState = restored.confState;
+    } else if (this.storage.isEmpty) {
       const boot = bootstrapState(this.opts.members.map((m) => m.id));
       await this.storage.bootstrap(boot.entries, boot.hardState);
     }
@@ -159,6 +186,7 @@ export class RaftisNode {
       preVote: true,
       checkQuorum: true,
       readOnlyOption: readOnly,
+      applied: this.appliedIndex,
       rng: this.opts.rng,
       logger: raftLog,
     });
@@ -170,8 +198,21 @@ export class RaftisNode {
           if (snap) this.rn.reportSnapshot(id, 'failure');
           this.scheduleReady();
         },
-        (type, body, from) => this.onForward?.(type, body, from),
+        (type, body, from) => {
+          if (type === FrameType.SnapshotChunk) this.receiver?.onChunk(from, body);
+          else if (type === FrameType.SnapshotChunkAck) this.sender?.onAck(from, body);
+          else this.onForward?.(type, body, from);
+        },
       );
+      const sendFrame = (to: number, type: FrameType.SnapshotChunk | FrameType.SnapshotChunkAck, body: Buffer): boolean =>
+        this.transport?.forward?.(to, type, body) ?? false;
+      this.sender = new SnapshotSender(this.opts.dir, sendFrame, (to, msg, ok) => {
+        if (this.closed) return;
+        if (ok) this.transport?.send([msg]);
+        this.rn.reportSnapshot(to, ok ? 'finish' : 'failure');
+        this.scheduleReady();
+      });
+      this.receiver = new SnapshotReceiver(this.opts.dir, sendFrame);
       await this.transport.start?.();
     }
     // Replay: the first Readies hand out every committed entry.
@@ -180,6 +221,7 @@ export class RaftisNode {
     const tickMs = this.opts.tickMs ?? 50;
     this.tickTimer = setInterval(() => {
       this.rn.tick();
+      this.sender?.check();
       this.scheduleReady();
     }, tickMs);
     this.tickTimer.unref();
@@ -195,6 +237,42 @@ export class RaftisNode {
       this.expireTimer.unref();
     }
     log.info(`replayed the log to index ${this.appliedIndex} in ${Date.now() - started} ms, ${this.keyspace.size} keys; members ${this.confState.voters.join(',')}`);
+  }
+
+  /**
+   * Loads the newest snapshot file that verifies and that the log continues
+   * (the log must hold every entry after it). A damaged file is reported and
+   * the next older one tried; with none usable while the log was compacted,
+   * the node refuses to start rather than serve wrong data.
+   */
+  private restoreSnapshot(): SnapshotMeta | undefined {
+    const compacted = this.storage.compactedIndex;
+    const problems: string[] = [];
+    for (const f of listSnapshotFiles(snapshotDir(this.opts.dir))) {
+      if (f.index < compacted) {
+        problems.push(`${f.file} is at index ${f.index}, but the log only continues after ${compacted}`);
+        continue;
+      }
+      try {
+        const started = Date.now();
+        const { meta, records } = readSnapshotFile(f.file, (k, v, at) => this.keyspace.load(k, v, at));
+        log.info(`loaded snapshot ${f.file}: index ${meta.index}, ${records} keys in ${Date.now() - started} ms`);
+        return meta;
+      } catch (e) {
+        if (!(e instanceof CorruptDataError)) throw e;
+        this.keyspace.flush();
+        log.error(`${e.message}; trying an older snapshot`);
+        problems.push(e.message);
+      }
+    }
+    if (compacted > 0) {
+      throw new CorruptDataError(
+        `the raft log in ${this.opts.dir} was compacted up to index ${compacted} and no usable snapshot covers it` +
+          (problems.length > 0 ? ` (${problems.join('; ')})` : ' (no snapshot files)') +
+          `; this data directory cannot be used: move it away and restart the node empty so the leader sends it a snapshot`,
+      );
+    }
+    return undefined;
   }
 
   private until(cond: () => boolean): Promise<void> {
@@ -415,12 +493,13 @@ export class RaftisNode {
     this.readyBusy = true;
     const rd = this.rn.ready();
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
-    if (rd.messages.length > 0) this.transport?.send(rd.messages);
+    if (rd.messages.length > 0) this.sendMessages(rd.messages);
+    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
     // Committed entries already on disk need not wait for this Ready's write:
     // applying them now saves a whole fsync of latency per write (the entries
     // of Ready n commit on advance and are handed out in Ready n+1, whose own
     // write carries the next batch).
-    const durable = this.storage.lastStoredIndex;
+    const durable = rd.snapshot !== undefined ? 0 : this.storage.lastStoredIndex;
     const ce = rd.committedEntries;
     let early = 0;
     while (early < ce.length && ce[early]!.index <= durable) early++;
@@ -431,9 +510,10 @@ export class RaftisNode {
           this.readyBusy = false;
           return;
         }
-        if (rd.persistedMessages.length > 0) this.transport?.send(rd.persistedMessages);
+        if (rd.persistedMessages.length > 0) this.sendMessages(rd.persistedMessages);
         this.applyEntries(ce, early, ce.length);
         this.answerReads(rd);
+        this.maybeSnapshot();
         this.rn.advance(rd);
         this.readyBusy = false;
         if (this.rn.hasReady() || this.readQueue.length > 0 || this.propQueue.length > 0) this.processReady();
@@ -442,6 +522,82 @@ export class RaftisNode {
         this.opts.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
       },
     );
+  }
+
+  /** Raft messages to peers; a MsgSnap goes out only after its file has been streamed. */
+  private sendMessages(msgs: readonly Message[]): void {
+    let snaps = false;
+    for (const m of msgs) if (m.type === MessageType.Snap) snaps = true;
+    if (!snaps) {
+      this.transport?.send(msgs);
+      return;
+    }
+    const rest: Message[] = [];
+    for (const m of msgs) {
+      if (m.type !== MessageType.Snap) rest.push(m);
+      else if (this.sender) this.sender.start(m);
+    }
+    if (rest.length > 0) this.transport?.send(rest);
+  }
+
+  /**
+   * Follower: the leader's snapshot replaces the state machine. Its file was
+   * received and verified before the leader sent MsgSnap.
+   */
+  private installSnapshot(meta: SnapshotMetadata): void {
+    this.snapshotter.abort();
+    this.keyspace.flush();
+    const file = path.join(snapshotDir(this.opts.dir), snapshotFileName(meta.index, meta.term));
+    try {
+      const started = Date.now();
+      const { records } = readSnapshotFile(file, (k, v, at) => this.keyspace.load(k, v, at));
+      log.info(`installed the leader's snapshot at index ${meta.index}: ${records} keys in ${Date.now() - started} ms`);
+    } catch (e) {
+      this.opts.onFatal(new Error(`cannot install the snapshot from the leader: ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    this.confState = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
+    this.appliedIndex = meta.index;
+    this.snapshotIndex = meta.index;
+    this.bytesSinceSnapshot = 0;
+    this.sm.onTouch?.(null);
+    for (const [index, list] of this.waiters) {
+      if (index > meta.index) continue;
+      this.waiters.delete(index);
+      for (const fn of list) fn();
+    }
+  }
+
+  /** Starts a snapshot when the log since the last one passed a threshold. */
+  private maybeSnapshot(): void {
+    if (this.snapshotter.inProgress || this.closed) return;
+    const entries = this.opts.snapshotEntries ?? 10_000;
+    const bytes = this.opts.snapshotBytes ?? 64 * 1024 * 1024;
+    const since = this.appliedIndex - this.snapshotIndex;
+    if ((entries > 0 && since >= entries) || (bytes > 0 && this.bytesSinceSnapshot >= bytes)) void this.snapshot();
+  }
+
+  /**
+   * Takes a snapshot now (BGSAVE): resolves with its metadata once it is
+   * durable and the log before it is compacted; undefined if it failed.
+   * Joins the one in progress, if any.
+   */
+  snapshot(): Promise<SnapshotMeta | undefined> {
+    const cur = this.snapshotter.current;
+    if (cur !== undefined) return cur;
+    const index = this.appliedIndex;
+    const meta = this.snapshotter.start(index, this.storage.term(index), this.confState);
+    this.bytesSinceSnapshot = 0;
+    return meta.then(async (m) => {
+      if (m === undefined || this.closed) return m;
+      if (m.index > this.snapshotIndex) this.snapshotIndex = m.index;
+      try {
+        await this.storage.snapshotTaken(m, this.opts.snapshotKeepEntries ?? 5000);
+      } catch (e) {
+        if (!this.closed) this.opts.onFatal(new Error(`cannot compact the raft log: ${(e as Error).message}`, { cause: e }));
+      }
+      return m;
+    });
   }
 
   /** Contract step 5: applies committed entries [from, to) in order. */
@@ -465,6 +621,7 @@ export class RaftisNode {
         }
       }
       this.appliedIndex = e.index;
+      this.bytesSinceSnapshot += e.data.length;
       this.storage.appliedTo(e.index);
       const list = this.waiters.get(e.index);
       if (list) {
@@ -574,6 +731,10 @@ export class RaftisNode {
       await new Promise((r) => setTimeout(r, 5));
     }
     this.closed = true;
+    this.snapshotter.abort();
+    await this.snapshotter.current;
+    this.sender?.close();
+    this.receiver?.close();
     await this.transport?.close();
     while (this.readyBusy) await new Promise((r) => setTimeout(r, 5));
     await this.storage?.close();

@@ -44,6 +44,12 @@ export function stepLeader(r: Raft, m: Message): void {
       else onAppendAccepted(r, m);
       return;
     case MessageType.HeartbeatResp:
+      // (A stale rejection, answering a heartbeat sent before the reset, is ignored.)
+      if (m.reject && pr.match > m.rejectHint) {
+        // The follower lost the entries it had acknowledged: start over from its real log.
+        r.logger.warn(`${r.id} follower ${m.from} lost its log (it ends at ${m.rejectHint}, match was ${pr.match}); probing it afresh`);
+        pr.forgetMatch();
+      }
       pr.onHeartbeatResponse();
       // Also unblocks a follower whose in-flight appends were all lost: it
       // gets an empty append it can accept or reject.

@@ -558,6 +558,17 @@ export class Raft {
   }
 
   handleHeartbeat(m: Message): void {
+    const last = this.raftLog.lastIndex();
+    if (m.commit > last) {
+      // The leader only names a commit index this node acknowledged holding:
+      // the log was lost (a wiped data directory). Commit nothing and ask the
+      // leader to forget what it knew of this log and probe it afresh.
+      this.logger.warn(
+        `${this.id} [lastindex: ${last}] leader ${m.from} says entries up to ${m.commit} are here, but the log ends at ${last}: this node's log was lost; asking the leader to resend it`,
+      );
+      this.send(newMessage({ type: MessageType.HeartbeatResp, to: m.from, context: m.context, reject: true, rejectHint: last }));
+      return;
+    }
     this.raftLog.commitTo(m.commit);
     this.send(newMessage({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
   }

@@ -4,6 +4,8 @@
  * Layout (all keys are Buffers):
  *   "m"             → meta: format version (u32) — refuse to open other formats
  *   "h"             → hard state: term (u64) · vote (u64) · commit (u64)
+ *   "c"             → compaction point: index (u64) · term (u64) of the last
+ *                     entry removed from the front of the log (absent: none)
  *   "e" + u64 index → entry: term (u64) · type (u8) · data
  * Indexes are fixed-width big-endian so LevelDB's order is log order.
  *
@@ -31,6 +33,7 @@ export interface StoredHardState {
 const FORMAT_VERSION = 1;
 const META_KEY = Buffer.from('m');
 const HARD_STATE_KEY = Buffer.from('h');
+const COMPACTED_KEY = Buffer.from('c');
 const ENTRY_PREFIX = 0x65; // 'e'
 
 /** Writes a non-negative safe integer as a big-endian u64 (no BigInt: this is the hot path). */
@@ -134,6 +137,51 @@ export class LogStore {
       vote: readU64(v, 8),
       commit: readU64(v, 16),
     };
+  }
+
+  /** Index and term of the last entry compacted away ({0, 0}: none). */
+  async compacted(): Promise<{ index: number; term: number }> {
+    const v = await this.db.get(COMPACTED_KEY);
+    if (v === undefined) return { index: 0, term: 0 };
+    if (v.length !== 16) throw new CorruptDataError(`compaction record in ${this.dir} has ${v.length} bytes, expected 16`);
+    return { index: readU64(v, 0), term: readU64(v, 8) };
+  }
+
+  /**
+   * Removes entries up to and including `index` (a snapshot covers them).
+   * The compaction point is recorded first, so a crash in between leaves
+   * entries that the next start ignores.
+   */
+  async compact(index: number, term: number): Promise<void> {
+    const c = Buffer.allocUnsafe(16);
+    writeU64(c, index, 0);
+    writeU64(c, term, 8);
+    await this.db.put(COMPACTED_KEY, c, { sync: true });
+    await this.db.clear({ gte: entryKey(0), lt: entryKey(index + 1) });
+  }
+
+  /**
+   * A snapshot from the leader replaces the whole log: no entries, the
+   * compaction point at the snapshot, and the hard state, durably.
+   */
+  async replaceWithSnapshot(index: number, term: number, hardState: StoredHardState): Promise<void> {
+    const c = Buffer.allocUnsafe(16);
+    writeU64(c, index, 0);
+    writeU64(c, term, 8);
+    const h = Buffer.allocUnsafe(24);
+    writeU64(h, hardState.term, 0);
+    writeU64(h, hardState.vote, 8);
+    writeU64(h, hardState.commit, 16);
+    // Entries first: a crash in between leaves an empty log behind a valid
+    // snapshot file, which the next start reads as "the log begins after it".
+    await this.db.clear({ gte: entryKey(0), lt: entryKey(Number.MAX_SAFE_INTEGER) });
+    await this.db.batch(
+      [
+        { type: 'put', key: COMPACTED_KEY, value: c },
+        { type: 'put', key: HARD_STATE_KEY, value: h },
+      ],
+      { sync: true },
+    );
   }
 
   /** Entries with lo <= index < hi (hi omitted: to the end), in order; checks there are no gaps. */

@@ -11,6 +11,7 @@
 import {
   CompactedError,
   UnavailableError,
+  EMPTY_BUFFER,
   emptySnapshot,
   entrySize,
   type ConfState,
@@ -19,6 +20,7 @@ import {
   type InitialState,
   type Ready,
   type Snapshot,
+  type SnapshotMetadata,
   type Storage,
 } from '../raft/index.js';
 import { CorruptDataError } from './errors.js';
@@ -29,7 +31,11 @@ const TAIL_ENTRIES = 10_000;
 
 export class RaftStorage implements Storage {
   private hardState: HardState = { term: 0, vote: 0, commit: 0 };
-  private readonly snap: Snapshot = emptySnapshot();
+  /** The latest snapshot (metadata only: the data is a file, see snapshot-file.ts). */
+  private snap: Snapshot = emptySnapshot();
+  /** The last entry removed from the front of the log (0/0: none). */
+  private compactIndex = 0;
+  private compactTerm = 0;
   /** In-memory entries, indexes tailStart .. lastStored. */
   private tail: Entry[] = [];
   private tailStart = 1;
@@ -57,21 +63,98 @@ export class RaftStorage implements Storage {
 
   private async load(): Promise<void> {
     this.hardState = await this.store.hardState();
+    const c = await this.store.compacted();
+    this.compactIndex = c.index;
+    this.compactTerm = c.term;
     // The whole log is read once at start (it is replayed next, and this
     // checks there are no gaps); the tail is trimmed as the replay applies it.
+    // Entries at or below the compaction point are leftovers of a compaction
+    // interrupted by a crash: ignored.
     let first = 0;
-    for await (const e of this.store.entries()) {
+    for await (const e of this.store.entries(this.compactIndex + 1)) {
       if (first === 0) first = e.index;
       this.logBytes += e.data.length;
       this.lastStored = e.index;
       this.tail.push({ index: e.index, term: e.term, type: e.type, data: Buffer.from(e.data) });
     }
-    if (first > 1) throw new CorruptDataError(`raft log in ${this.store.dir} starts at index ${first}, not 1: entries are missing`);
+    if (first > this.compactIndex + 1) {
+      throw new CorruptDataError(
+        `raft log in ${this.store.dir} starts at index ${first}, but entries after ${this.compactIndex} should be there: entries are missing`,
+      );
+    }
+    if (first === 0) this.lastStored = this.compactIndex;
     this.tailStart = this.lastStored - this.tail.length + 1;
   }
 
+  /** The last entry compacted away (entries after it are in the log). */
+  get compactedIndex(): number {
+    return this.compactIndex;
+  }
+
+  /**
+   * At start: the snapshot the state machine was restored from (index at or
+   * past the compaction point). If the log ends before it (a snapshot from
+   * the leader was being installed when the node stopped), the log restarts
+   * after it; if the log holds a different entry at its index, the log after
+   * it is another history and is dropped too.
+   */
+  async restoredFrom(meta: SnapshotMetadata): Promise<void> {
+    this.snap = { metadata: meta, data: EMPTY_BUFFER };
+    const conflict = meta.index <= this.lastStored && meta.index > this.compactIndex && this.entry(meta.index).term !== meta.term;
+    if (meta.index > this.lastStored || conflict) {
+      await this.store.replaceWithSnapshot(meta.index, meta.term, { ...this.hardState, commit: Math.max(this.hardState.commit, meta.index) });
+      this.resetTo(meta.index, meta.term);
+    }
+    if (this.hardState.commit < meta.index) this.hardState = { ...this.hardState, commit: meta.index };
+  }
+
+  /** The log becomes empty after (index, term). */
+  private resetTo(index: number, term: number): void {
+    this.compactIndex = index;
+    this.compactTerm = term;
+    this.tail = [];
+    this.tailStart = index + 1;
+    this.lastStored = index;
+    this.logBytes = 0;
+  }
+
+  /**
+   * A snapshot of the local state machine was written: it becomes the one
+   * sent to lagging followers, and the log before it, less `keep` entries
+   * for followers that are only a little behind, is deleted.
+   */
+  async snapshotTaken(meta: SnapshotMetadata, keep: number): Promise<void> {
+    if (meta.index <= this.snap.metadata.index) return;
+    this.snap = { metadata: meta, data: EMPTY_BUFFER };
+    const to = Math.min(meta.index - keep, this.lastStored);
+    if (to <= this.compactIndex) return;
+    const term = this.term(to);
+    await this.store.compact(to, term);
+    for (let i = Math.max(this.tailStart, this.compactIndex + 1); i <= to; i++) {
+      const e = this.tail[i - this.tailStart];
+      if (e !== undefined) this.logBytes -= e.data.length;
+    }
+    this.compactIndex = to;
+    this.compactTerm = term;
+    if (to >= this.tailStart) {
+      this.tail = this.tail.slice(to + 1 - this.tailStart);
+      this.tailStart = to + 1;
+    }
+  }
+
+  /** Follower: a snapshot from the leader replaces the log (contract step 3 with rd.snapshot). */
+  private async installSnapshot(snap: Snapshot, hs: HardState | undefined): Promise<void> {
+    const meta = snap.metadata;
+    const hard = { ...(hs ?? this.hardState) };
+    if (hard.commit < meta.index) hard.commit = meta.index;
+    await this.store.replaceWithSnapshot(meta.index, meta.term, hard);
+    this.snap = { metadata: meta, data: EMPTY_BUFFER };
+    this.hardState = hard;
+    this.resetTo(meta.index, meta.term);
+  }
+
   get isEmpty(): boolean {
-    return this.lastStored === 0 && this.hardState.term === 0;
+    return this.lastStored === 0 && this.hardState.term === 0 && this.compactIndex === 0;
   }
 
   /** Index of the last entry on disk. */
@@ -106,13 +189,14 @@ export class RaftStorage implements Storage {
 
   term(i: number): number {
     if (i === 0) return 0;
-    if (i < this.firstIndex() - 1) throw new CompactedError();
+    if (i < this.compactIndex) throw new CompactedError();
     if (i > this.lastStored) throw new UnavailableError();
+    if (i === this.compactIndex) return this.compactTerm;
     return this.entry(i).term;
   }
 
   firstIndex(): number {
-    return this.snap.metadata.index + 1;
+    return this.compactIndex + 1;
   }
 
   lastIndex(): number {
@@ -147,6 +231,11 @@ export class RaftStorage implements Storage {
    * restart); it is written along with entries when there are some.
    */
   async persistReady(rd: Ready): Promise<void> {
+    if (rd.snapshot !== undefined) {
+      await this.installSnapshot(rd.snapshot, rd.hardState);
+      if (rd.entries.length > 0) await this.persist(rd.entries, undefined, true);
+      return;
+    }
     if (rd.entries.length === 0 && !rd.mustSync) {
       if (rd.hardState) this.hardState = { ...rd.hardState };
       return;

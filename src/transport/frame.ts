@@ -41,11 +41,14 @@ export enum FrameType {
   ForwardReply = 0x21,
   /** Reserved: pub/sub fan-out of a PUBLISH to other nodes. */
   PubSubMessage = 0x30,
-  /** Reserved: one chunk of a state-machine snapshot (chunked InstallSnapshot). */
+  /** One chunk of a state-machine snapshot file (chunked InstallSnapshot; see src/node/snapshot-transfer.ts). */
   SnapshotChunk = 0x40,
-  /** Reserved: flow-control acknowledgement of snapshot chunks. */
+  /** The receiver's acknowledgement of snapshot chunks (flow control, resume, verdict). */
   SnapshotChunkAck = 0x41,
 }
+
+/** Frames the transport carries for the node rather than for Raft. */
+export type AppFrameType = FrameType.ForwardCommand | FrameType.ForwardReply | FrameType.SnapshotChunk | FrameType.SnapshotChunkAck;
 
 export const FIRST_SKIPPABLE_FRAME_TYPE = 0x80;
 

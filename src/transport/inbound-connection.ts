@@ -117,7 +117,12 @@ export class InboundConnection {
       }
       return;
     }
-    if (type === FrameType.ForwardCommand || type === FrameType.ForwardReply) {
+    if (
+      type === FrameType.ForwardCommand ||
+      type === FrameType.ForwardReply ||
+      type === FrameType.SnapshotChunk ||
+      type === FrameType.SnapshotChunkAck
+    ) {
       this.ctx.deliverForward(type, body, this.peerId);
       return;
     }

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import type { BackoffOptions } from './backoff.js';
 import { messageSize, writeMessage } from './codec.js';
 import { TransportError } from './errors.js';
-import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FrameType, allocFrame, encodeFrame } from './frame.js';
+import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FrameType, allocFrame, encodeFrame, frameTypeName, type AppFrameType } from './frame.js';
 import { clusterIdBytes } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
 import type { LinkContext } from './link-context.js';
@@ -45,7 +45,7 @@ export interface TransportOptions {
   /** A message from a peer for this node. Exceptions thrown here are not caught. */
   onMessage: (msg: Message) => void;
   /** A forwarded client command or its reply (frame body as sent by forward()); absent: such frames are dropped. */
-  onForward?: (type: FrameType.ForwardCommand | FrameType.ForwardReply, body: Buffer, from: number) => void;
+  onForward?: (type: AppFrameType, body: Buffer, from: number) => void;
   /** Our outgoing connection to `id` completed its handshake (true) or was lost (false). */
   onPeerState?: (id: number, connected: boolean) => void;
   /**
@@ -148,8 +148,8 @@ export class Transport {
         opts.onMessage(msg);
       },
       deliverForward: (type, body, from) => {
-        if (opts.onForward) opts.onForward(type as FrameType.ForwardCommand | FrameType.ForwardReply, body, from);
-        else this.log.warn(`dropping a forwarded-command frame from node ${from}: this node does not take them`);
+        if (opts.onForward) opts.onForward(type as AppFrameType, body, from);
+        else this.log.warn(`dropping a ${frameTypeName(type)} frame from node ${from}: this node does not take them`);
       },
       peerStateChanged: (id, connected) => opts.onPeerState?.(id, connected),
       unreachable: (id, snap) => opts.onUnreachable?.(id, snap),
@@ -186,12 +186,13 @@ export class Transport {
   }
 
   /**
-   * Sends one ForwardCommand/ForwardReply frame to peer `to`. Returns false
+   * Sends one application frame (forwarded command or reply, snapshot chunk
+   * or acknowledgement) to peer `to`. Returns false
    * when there is no link to that peer. Like Raft messages, a queued frame
    * may be dropped if the connection fails: callers time out and never resend
    * (a forwarded write must not be applied twice).
    */
-  forward(to: number, type: FrameType.ForwardCommand | FrameType.ForwardReply, body: Buffer): boolean {
+  forward(to: number, type: AppFrameType, body: Buffer): boolean {
     const link = this.links.get(to);
     if (link === undefined || this.closing !== undefined) return false;
     link.enqueue({ buf: encodeFrame(type, body), messages: 0, snapshot: false });

@@ -271,6 +271,25 @@ export class Network {
     this.start(node);
   }
 
+  /**
+   * The node's disk is wiped and it starts again as a founding member would
+   * (bootstrap log from the founding ids), having forgotten everything it
+   * acknowledged.
+   */
+  wipe(id: number): void {
+    const old = this.node(id);
+    this.crash(id);
+    const storage = new MemoryStorage();
+    const b = bootstrapState(this.opts.ids);
+    storage.append(b.entries);
+    storage.setHardState(b.hardState);
+    const node = new SimNode(id, storage);
+    node.restarts = old.restarts + 1;
+    this.nodes.set(id, node);
+    this.log(`wipe ${id}`);
+    this.start(node);
+  }
+
   // ---- messages ------------------------------------------------------------
 
   /** Puts messages on the wire (possibly twice). */

@@ -59,6 +59,14 @@ export class Progress {
     this.sentCommit = Math.min(this.sentCommit, this.next - 1);
   }
 
+  /** The follower lost its log (wiped disk): nothing it acknowledged is there any more. */
+  forgetMatch(): void {
+    this.resetState(ProgressState.Probe);
+    this.match = 0;
+    this.next = 1;
+    this.sentCommit = 0;
+  }
+
   becomeReplicate(): void {
     this.resetState(ProgressState.Replicate);
     this.next = this.match + 1;

@@ -38,6 +38,28 @@ describe('snapshots', () => {
     nt.check();
   });
 
+  it('a follower whose disk was wiped says so on the next heartbeat and is brought back by a snapshot', () => {
+    const nt = laggingCluster();
+    nt.restart(3);
+    nt.tickAll(3);
+    expect(nt.node(3).applied).toBe(nt.node(1).applied);
+    const snapsBefore = nt.stats.delivered.get(MessageType.Snap) ?? 0;
+    for (let i = 0; i < 30; i++) nt.propose(1, `more${i}`);
+    nt.stabilize();
+    nt.compact(1);
+    // The leader believes node 3 holds everything; node 3 now holds only the bootstrap entries.
+    expect(nt.raft(1).trk.get(3)!.match).toBeGreaterThan(10);
+    nt.wipe(3);
+    nt.tickAll(3);
+    expect(nt.stats.delivered.get(MessageType.Snap)).toBe(snapsBefore + 1);
+    expect(nt.node(3).applied).toBe(nt.node(1).applied);
+    expect(nt.node(3).digest).toBe(nt.node(1).digest);
+    nt.propose(1, 'after');
+    nt.stabilize();
+    expect(nt.node(3).digest).toBe(nt.node(1).digest);
+    nt.check();
+  });
+
   it('a lost snapshot is reported, the follower is probed again, and the snapshot resent', () => {
     const nt = laggingCluster();
     nt.restart(3);
