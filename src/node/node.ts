@@ -51,6 +51,8 @@ export interface PeerTransport {
   send(msgs: readonly Message[]): void;
   /** Sends a forwarded-command frame (FrameType.ForwardCommand/ForwardReply); false if there is no link. */
   forward?(to: number, type: number, body: Buffer): boolean;
+  /** Sends a frame to every connected peer (pub/sub fan-out); how many peers it went to. */
+  broadcast?(type: number, body: Buffer): number;
   close(): Promise<void>;
   status?(): ReadonlyMap<number, { connected: boolean }>;
 }
@@ -68,6 +70,7 @@ export interface NodeOptions {
     deliver: (m: Message) => void,
     unreachable: (id: number, snapshot: boolean) => void,
     forwarded: (type: number, body: Buffer, from: number) => void,
+    pubsub: (body: Buffer, from: number) => void,
   ) => PeerTransport;
   /** Active expiry cycle period in ms (0 disables). */
   expireCycleMs?: number;
@@ -101,6 +104,8 @@ export class RaftisNode {
   appliedIndex = 0;
   /** Receives forwarded-command frames from peers (set by the proxy, --follower-writes proxy). */
   onForward: ((type: number, body: Buffer, from: number) => void) | undefined;
+  /** Receives PubSubMessage frame bodies from peers (set by the server's pub/sub registry). */
+  onPubSub: ((body: Buffer, from: number) => void) | undefined;
 
   private rn!: RawNode;
   private storage!: RaftStorage;
@@ -171,6 +176,7 @@ export class RaftisNode {
           this.scheduleReady();
         },
         (type, body, from) => this.onForward?.(type, body, from),
+        (body, from) => this.onPubSub?.(body, from),
       );
       await this.transport.start?.();
     }
@@ -257,6 +263,11 @@ export class RaftisNode {
   /** Sends a forwarded-command frame to a peer; false when it cannot be sent. */
   sendForward(to: number, type: number, body: Buffer): boolean {
     return this.transport?.forward?.(to, type, body) ?? false;
+  }
+
+  /** Sends a pub/sub frame to every connected peer (best effort); how many peers it went to. */
+  broadcast(type: number, body: Buffer): number {
+    return this.transport?.broadcast?.(type, body) ?? 0;
   }
 
   /** Whether this node currently has a working connection to peer id (itself: true). */
