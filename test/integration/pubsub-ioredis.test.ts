@@ -34,7 +34,7 @@ function collect<T>(n: number, on: (push: (v: T) => void) => void, timeoutMs = 5
 for (const protocol of [2, 3] as const) {
   describe(`ioredis pub/sub (RESP${protocol} subscriber)`, () => {
     it('delivers message and pmessage events', async () => {
-      const sub = new Redis({ port: srv.port, host: '127.0.0.1', protocol } as ConstructorParameters<typeof Redis>[0]);
+      const sub = new Redis({ port: srv.port, host: '127.0.0.1', protocol });
       const pub = new Redis({ port: srv.port, host: '127.0.0.1' });
       try {
         expect(await sub.subscribe('io:news', 'io:sport')).toBe(2);
@@ -72,7 +72,7 @@ for (const protocol of [2, 3] as const) {
     });
 
     it('binary messages arrive unchanged (messageBuffer)', async () => {
-      const sub = new Redis({ port: srv.port, host: '127.0.0.1', protocol } as ConstructorParameters<typeof Redis>[0]);
+      const sub = new Redis({ port: srv.port, host: '127.0.0.1', protocol });
       const pub = new Redis({ port: srv.port, host: '127.0.0.1' });
       try {
         await sub.subscribe('io:bin');
