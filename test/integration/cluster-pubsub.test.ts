@@ -4,6 +4,7 @@
  * Redis Cluster; its reply counts only the receiving node's subscribers, and
  * PUBSUB introspection is node-local.
  */
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
 import { PushClient, frameItems } from '../helpers/push-client.js';
@@ -85,6 +86,34 @@ describe('cluster pub/sub', () => {
       for (const c of [...subs, ...psubs]) expect(c.takeAll()).toEqual([]);
     } finally {
       for (const c of [...subs, ...psubs, publisher]) c.close();
+    }
+  });
+
+  it('ioredis: subscribers on every node, an ioredis Cluster client publishes', async () => {
+    const subs = cluster.nodes.map((n) => new Redis({ port: n.port, host: n.host }));
+    const first = cluster.nodes[0]!;
+    const pub = new Cluster([{ host: first.host, port: first.port }], { slotsRefreshTimeout: 2000 });
+    try {
+      const got = subs.map(
+        (s) =>
+          new Promise<string[]>((resolve) => {
+            const msgs: string[] = [];
+            s.on('pmessage', (_p: string, ch: string, m: string) => {
+              msgs.push(`${ch}=${m}`);
+              if (msgs.length === 3) resolve(msgs);
+            });
+          }),
+      );
+      for (const s of subs) expect(await s.psubscribe('io.*')).toBe(1);
+      let receivers = 0;
+      for (const m of ['a', 'b', 'c']) receivers += (await pub.publish(`io.${m}`, m)) as number;
+      // Each PUBLISH counts the subscriber of whichever node ioredis sent it to.
+      expect(receivers).toBe(3);
+      // Sorted: two PUBLISHes sent to different nodes travel on different links.
+      for (const g of got) expect((await g).sort()).toEqual(['io.a=a', 'io.b=b', 'io.c=c']);
+    } finally {
+      for (const s of subs) s.disconnect();
+      pub.disconnect();
     }
   });
 
