@@ -7,6 +7,7 @@ import { clusterCommands } from '../commands/cluster.js';
 import { connectionCommands } from '../commands/connection.js';
 import { keyspaceCommands } from '../commands/keyspace.js';
 import { persistenceCommands } from '../commands/persistence.js';
+import { pubsubCommands } from '../commands/pubsub.js';
 import { serverCommands } from '../commands/server.js';
 import { stringCommands } from '../commands/string.js';
 import { transactionCommands } from '../commands/transaction.js';
@@ -22,7 +23,7 @@ const log = createLogger('cli');
 export function buildCommandTable(): CommandTable {
   return new CommandTable({
     data: { ...stringCommands, ...keyspaceCommands },
-    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands },
+    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands, ...pubsubCommands },
   });
 }
 
@@ -46,7 +47,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     transport:
       others.length === 0
         ? undefined
-        : (deliver, unreachable, forwarded) =>
+        : (deliver, unreachable, forwarded, pubsub) =>
             new Transport({
               selfId: opts.id,
               clusterId: opts.clusterId,
@@ -56,6 +57,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
               onMessage: deliver,
               onUnreachable: unreachable,
               onForward: forwarded,
+              onPubSub: pubsub,
               isMember: (id) => opts.peers.some((p) => p.id === id),
             }),
     onFatal: (err) => {

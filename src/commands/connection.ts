@@ -10,8 +10,14 @@ import type { ConnHandler } from './table.js';
 
 export const REDIS_VERSION = '7.0.15';
 
-function ping(_c: Client, argv: string[], w: RespWriter): void {
+function ping(c: Client, argv: string[], w: RespWriter): void {
   if (argv.length > 2) return w.error(arityError('ping'));
+  if (c.proto === 2 && c.subscriptions > 0) {
+    // Subscribed RESP2 clients read arrays only: Redis answers with a `pong` message.
+    w.arrayHeader(2);
+    w.bulk('pong');
+    return w.bulk(argv[1] ?? '');
+  }
   if (argv.length === 2) w.bulk(argv[1]!);
   else w.simple('PONG');
 }
@@ -21,6 +27,7 @@ function echo(_c: Client, argv: string[], w: RespWriter): void {
 }
 
 function quit(c: Client, _argv: string[], w: RespWriter): void {
+  c.server.pubsub.unsubscribeAll(c);
   w.ok();
   c.closeAfterReply();
 }
@@ -103,6 +110,7 @@ function reset(c: Client, _argv: string[], w: RespWriter): void {
   c.multi = undefined;
   c.multiError = false;
   c.server.unwatchAll(c);
+  c.server.pubsub.unsubscribeAll(c);
   c.name = '';
   c.readonly = false;
   c.setProto(2);
@@ -112,11 +120,11 @@ function reset(c: Client, _argv: string[], w: RespWriter): void {
 
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
 export function clientInfoLine(c: Client, now = Date.now()): string {
-  const flags = (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
+  const flags = (c.subscriptions > 0 ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
-    ` flags=${flags} db=0 sub=0 psub=0 ssub=0 multi=${c.multi !== undefined ? c.multi.length : -1}` +
+    ` flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=${c.multi !== undefined ? c.multi.length : -1}` +
     ` qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
     ` tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
@@ -166,7 +174,8 @@ const client: Record<string, ConnHandler> = {
     let out = '';
     for (const cl of c.server.clients.values()) {
       if (ids && !ids.has(cl.id)) continue;
-      if (type !== undefined && type !== 'normal') continue;
+      // Redis's getClientType: a client with subscriptions is of type pubsub, not normal.
+      if (type !== undefined && type !== (cl.subscriptions > 0 ? 'pubsub' : 'normal')) continue;
       out += clientInfoLine(cl, now) + '\n';
     }
     w.verbatim(out);

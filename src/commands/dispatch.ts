@@ -11,6 +11,7 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { EntryKind, type StateEntry } from '../node/command-entry.js';
 import type { Refusal } from '../node/state-machine.js';
 import { commandKeys } from './keys.js';
+import { subscribedContextError } from './pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, redirectError } from './routing.js';
 import type { CommandDef } from './table.js';
 import type { Ctx } from './types.js';
@@ -33,6 +34,8 @@ export class Dispatcher {
     if (def.conn === undefined && !this.servesHere(c, def)) {
       const proxy = this.server.proxy;
       if (proxy !== undefined) {
+        const denied = subscribedContextError(c, def);
+        if (denied !== undefined) return void this.reject(c, denied);
         // Proxy mode: transactions are queued here and forwarded whole at EXEC.
         if (c.multi !== undefined) {
           c.multi.push(argv);
@@ -45,6 +48,9 @@ export class Dispatcher {
       this.reject(c, redirectError(this.server.node, def, argv));
       return;
     }
+    // After cluster routing and before queuing, as in Redis's processCommand.
+    const denied = subscribedContextError(c, def);
+    if (denied !== undefined) return void this.reject(c, denied);
     if (c.multi !== undefined && !NOT_QUEUED.has(def.name)) {
       c.multi.push(argv);
       c.out().simple('QUEUED');

@@ -58,6 +58,8 @@ export interface PeerTransport {
   send(msgs: readonly Message[]): void;
   /** Sends a forwarded-command frame (FrameType.ForwardCommand/ForwardReply); false if there is no link. */
   forward?(to: number, type: number, body: Buffer): boolean;
+  /** Sends a frame to every connected peer (pub/sub fan-out); how many peers it went to. */
+  broadcast?(type: number, body: Buffer): number;
   close(): Promise<void>;
   status?(): ReadonlyMap<number, { connected: boolean }>;
 }
@@ -75,6 +77,7 @@ export interface NodeOptions {
     deliver: (m: Message) => void,
     unreachable: (id: number, snapshot: boolean) => void,
     forwarded: (type: number, body: Buffer, from: number) => void,
+    pubsub: (body: Buffer, from: number) => void,
   ) => PeerTransport;
   /** Active expiry cycle period in ms (0 disables). */
   expireCycleMs?: number;
@@ -114,6 +117,8 @@ export class RaftisNode {
   appliedIndex = 0;
   /** Receives forwarded-command frames from peers (set by the proxy, --follower-writes proxy). */
   onForward: ((type: number, body: Buffer, from: number) => void) | undefined;
+  /** Receives PubSubMessage frame bodies from peers (set by the server's pub/sub registry). */
+  onPubSub: ((body: Buffer, from: number) => void) | undefined;
 
   private rn!: RawNode;
   private storage!: RaftStorage;
@@ -203,6 +208,7 @@ export class RaftisNode {
           else if (type === FrameType.SnapshotChunkAck) this.sender?.onAck(from, body);
           else this.onForward?.(type, body, from);
         },
+        (body, from) => this.onPubSub?.(body, from),
       );
       const sendFrame = (to: number, type: FrameType.SnapshotChunk | FrameType.SnapshotChunkAck, body: Buffer): boolean =>
         this.transport?.forward?.(to, type, body) ?? false;
@@ -335,6 +341,11 @@ export class RaftisNode {
   /** Sends a forwarded-command frame to a peer; false when it cannot be sent. */
   sendForward(to: number, type: number, body: Buffer): boolean {
     return this.transport?.forward?.(to, type, body) ?? false;
+  }
+
+  /** Sends a pub/sub frame to every connected peer (best effort); how many peers it went to. */
+  broadcast(type: number, body: Buffer): number {
+    return this.transport?.broadcast?.(type, body) ?? 0;
   }
 
   /** Whether this node currently has a working connection to peer id (itself: true). */

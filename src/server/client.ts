@@ -81,6 +81,10 @@ export class Client {
   /** READONLY mode (cluster): may read a follower's local state. */
   readonly = false;
 
+  /** Pub/sub channels and patterns this client is subscribed to (insertion order, as Redis 7.0's pattern list). */
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
+
   /** Index of this client's last proposed write; reads wait until it is applied. */
   lastWriteIndex = 0;
 
@@ -200,6 +204,34 @@ export class Client {
         this.flush();
       });
     }
+  }
+
+  /** Redis's clientSubscriptionsCount: channels plus patterns (non-zero: the CLIENT_PUBSUB flag). */
+  get subscriptions(): number {
+    return this.channels.size + this.patterns.size;
+  }
+
+  /**
+   * The writer for a pub/sub message pushed to this client outside its own
+   * requests (behind any reply already queued, as Redis appends to the
+   * output buffer), flushed at the end of this turn; undefined once the
+   * connection is closing.
+   */
+  pushWriter(): RespWriter | undefined {
+    if (this.closing || this.closed) return undefined;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(() => {
+        this.flushQueued = false;
+        this.flush();
+      });
+    }
+    return this.out();
+  }
+
+  /** Bytes of replies not yet taken by the socket plus what the socket still buffers. */
+  get outputBytes(): number {
+    return this.direct.out.length + this.sock.writableLength;
   }
 
   get pendingReplies(): number {

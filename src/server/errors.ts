@@ -59,6 +59,19 @@ export function unknownSubcommandError(sub: string, container: string): string {
   return `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
 }
 
+/**
+ * `ERR unknown subcommand or wrong number of arguments for 'x'. Try PUBSUB HELP.`
+ * (networking.c addReplySubcommandSyntaxError: %.128s, CR/LF become spaces).
+ */
+export function subcommandSyntaxError(sub: string, container: string): string {
+  return `ERR unknown subcommand or wrong number of arguments for '${sub.slice(0, 128).replace(/[\r\n]/g, ' ')}'. Try ${container.toUpperCase()} HELP.`;
+}
+
+/** A RESP2 client in subscribed mode ran another command (server.c processCommand). */
+export function pubsubContextError(fullname: string): string {
+  return `ERR Can't execute '${fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
+}
+
 /** `ERR Protocol error: expected '$', got 'x'` */
 export function protoExpectedDollar(got: string): string {
   return `ERR Protocol error: expected '$', got '${got}'`;

@@ -9,6 +9,7 @@ import type { CommandTable } from '../commands/table.js';
 import type { RaftisNode } from '../node/node.js';
 import type { Client } from './client.js';
 import { Config } from './config.js';
+import { PubSub } from './pubsub.js';
 import { Stats } from './stats.js';
 
 /** What INFO, CLUSTER and the proxy need from the command line (the node id lives in node.id). */
@@ -31,6 +32,8 @@ export class ServerState {
   readonly watchers = new Map<string, Set<Client>>();
   readonly runId = crypto.randomBytes(20).toString('hex');
   readonly dispatcher: Dispatcher;
+  /** Channel and pattern subscriptions of this node's clients. */
+  readonly pubsub: PubSub;
   /** Present in --follower-writes proxy mode. */
   readonly proxy: Proxy | undefined;
 
@@ -43,6 +46,7 @@ export class ServerState {
     this.config = config ?? new Config();
     node.sm.onTouch = (keys) => this.touchWatched(keys);
     this.dispatcher = new Dispatcher(this);
+    this.pubsub = new PubSub(node);
     this.proxy = info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 
@@ -54,6 +58,7 @@ export class ServerState {
   removeClient(c: Client): void {
     this.clients.delete(c.id);
     this.unwatchAll(c);
+    this.pubsub.unsubscribeAll(c);
   }
 
   watch(c: Client, key: string, expiredAtWatch: boolean): void {

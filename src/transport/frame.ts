@@ -39,7 +39,7 @@ export enum FrameType {
   ForwardCommand = 0x20,
   /** The leader's reply to a ForwardCommand. */
   ForwardReply = 0x21,
-  /** Reserved: pub/sub fan-out of a PUBLISH to other nodes. */
+  /** Pub/sub fan-out: a PUBLISH's channel and message for the receiver's local subscribers; see pubsub-frame.ts. */
   PubSubMessage = 0x30,
   /** One chunk of a state-machine snapshot file (chunked InstallSnapshot; see src/node/snapshot-transfer.ts). */
   SnapshotChunk = 0x40,

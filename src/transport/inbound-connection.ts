@@ -126,6 +126,10 @@ export class InboundConnection {
       this.ctx.deliverForward(type, body, this.peerId);
       return;
     }
+    if (type === FrameType.PubSubMessage) {
+      this.ctx.deliverPubSub(body, this.peerId);
+      return;
+    }
     if (type >= FIRST_SKIPPABLE_FRAME_TYPE && !isKnownFrameType(type)) return;
     throw new FrameError('protocol', `unexpected ${frameTypeName(type)} frame after the handshake`);
   }

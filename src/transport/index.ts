@@ -33,3 +33,4 @@ export {
 } from './handshake.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { type ForwardCommand, type ForwardReply, encodeForwardCommand, decodeForwardCommand, encodeForwardReply, decodeForwardReply } from './forward.js';
+export { type PubSubMessage, encodePubSubMessage, decodePubSubMessage, pubSubMessageSize, writePubSubMessage } from './pubsub-frame.js';

@@ -22,6 +22,8 @@ export interface LinkContext {
   deliver(msg: Message, fromPeer: number): void;
   /** A ForwardCommand/ForwardReply frame body from a peer (after the handshake). */
   deliverForward(type: number, body: Buffer, fromPeer: number): void;
+  /** A PubSubMessage frame body from a peer (after the handshake). */
+  deliverPubSub(body: Buffer, fromPeer: number): void;
   peerStateChanged(id: number, connected: boolean): void;
   unreachable(id: number, droppedSnapshot: boolean): void;
 }

@@ -46,6 +46,8 @@ export interface TransportOptions {
   onMessage: (msg: Message) => void;
   /** A forwarded client command or its reply (frame body as sent by forward()); absent: such frames are dropped. */
   onForward?: (type: AppFrameType, body: Buffer, from: number) => void;
+  /** A PubSubMessage frame body from a peer (pub/sub fan-out); absent: such frames are dropped. */
+  onPubSub?: (body: Buffer, from: number) => void;
   /** Our outgoing connection to `id` completed its handshake (true) or was lost (false). */
   onPeerState?: (id: number, connected: boolean) => void;
   /**
@@ -151,6 +153,7 @@ export class Transport {
         if (opts.onForward) opts.onForward(type as AppFrameType, body, from);
         else this.log.warn(`dropping a ${frameTypeName(type)} frame from node ${from}: this node does not take them`);
       },
+      deliverPubSub: (body, from) => opts.onPubSub?.(body, from),
       peerStateChanged: (id, connected) => opts.onPeerState?.(id, connected),
       unreachable: (id, snap) => opts.onUnreachable?.(id, snap),
     };
@@ -197,6 +200,30 @@ export class Transport {
     if (link === undefined || this.closing !== undefined) return false;
     link.enqueue({ buf: encodeFrame(type, body), messages: 0, snapshot: false });
     return true;
+  }
+
+  /**
+   * Sends one frame to every peer whose link is up (pub/sub fan-out). Best
+   * effort, like Redis Cluster's bus: a peer that is not connected now
+   * misses it, and nothing is queued for later. Returns how many peers it
+   * was queued for.
+   */
+  broadcast(type: FrameType.PubSubMessage, body: Buffer): number {
+    if (this.closing !== undefined) return 0;
+    if (2 + body.length > this.maxFrameSize) {
+      // The receiver would close the connection on it: this message stays local.
+      this.log.warn(`not sending a ${body.length}-byte ${FrameType[type]} frame: over the ${this.maxFrameSize}-byte frame limit`);
+      return 0;
+    }
+    let frame: Buffer | undefined;
+    let n = 0;
+    for (const link of this.links.values()) {
+      if (!link.isConnected) continue;
+      frame ??= encodeFrame(type, body);
+      link.enqueue({ buf: frame, messages: 0, snapshot: false });
+      n++;
+    }
+    return n;
   }
 
   /**

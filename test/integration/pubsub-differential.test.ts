@@ -1,0 +1,251 @@
+/**
+ * Pub/sub against redis-server, byte for byte, in RESP2 and RESP3: the same
+ * scenario (several connections, one acting per step) on both servers, every
+ * frame every connection receives compared step by step.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { render, runScenario, sortBulkArray, type PsStep } from '../helpers/pubsub-diff.js';
+import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+
+let redis: RedisServer;
+let raftis: RaftisProcess;
+
+beforeAll(async () => {
+  [redis, raftis] = await Promise.all([startRedisServer(), startRaftis()]);
+});
+afterAll(async () => {
+  await Promise.all([redis?.stop(), raftis?.destroy()]);
+});
+
+const s = (c: number, ...cmd: string[]): PsStep => ({ c, cmd });
+
+interface Scenario {
+  clients: number;
+  steps: PsStep[];
+}
+
+const scenarios: Record<string, Scenario> = {
+  subscribe_unsubscribe: {
+    clients: 2,
+    steps: [
+      s(0, 'UNSUBSCRIBE'),
+      s(0, 'PUNSUBSCRIBE'),
+      s(0, 'UNSUBSCRIBE', 'never', 'was'),
+      s(0, 'SUBSCRIBE', 'news'),
+      s(1, 'PUBLISH', 'news', 'hello'),
+      s(1, 'PUBLISH', 'other', 'x'),
+      s(0, 'SUBSCRIBE', 'news', 'sport', 'news'),
+      s(1, 'PUBLISH', 'sport', 'goal'),
+      s(0, 'UNSUBSCRIBE', 'news', 'nope'),
+      s(1, 'PUBLISH', 'news', 'late'),
+      s(0, 'UNSUBSCRIBE'),
+      s(0, 'UNSUBSCRIBE'),
+      s(1, 'PUBLISH', 'sport', 'nobody'),
+      s(0, 'GET', 'ps:nokey'),
+      s(0, 'subscribe', 'Case'),
+      s(1, 'PUBLISH', 'case', 'no'),
+      s(1, 'PUBLISH', 'Case', 'yes'),
+      s(0, 'unsubscribe', 'Case'),
+    ],
+  },
+  patterns: {
+    clients: 2,
+    steps: [
+      s(0, 'PSUBSCRIBE', 'news.*', 'h?llo', 'news.*'),
+      s(1, 'PUBLISH', 'news.tech', 'x'),
+      s(1, 'PUBLISH', 'hello', 'y'),
+      s(1, 'PUBLISH', 'hllo', 'none'),
+      s(0, 'SUBSCRIBE', 'news.tech'),
+      s(1, 'PUBLISH', 'news.tech', 'both'),
+      s(0, 'PUNSUBSCRIBE', 'h?llo', 'nope'),
+      s(1, 'PUBLISH', 'hallo', 'gone'),
+      s(0, 'PUNSUBSCRIBE'),
+      s(0, 'PUNSUBSCRIBE'),
+      s(0, 'UNSUBSCRIBE'),
+      s(0, 'PSUBSCRIBE', '*', '[a-c]x', 'esc\\*', '[^z]'),
+      // The empty channel matches no pattern but the empty one ("*" included).
+      s(1, 'PUBLISH', '', 'empty'),
+      // Two patterns match: Redis walks its pattern dict in hash order.
+      { c: 1, cmd: ['PUBLISH', 'bx', 'range'], sort: true },
+      { c: 1, cmd: ['PUBLISH', 'esc*', 'escaped'], sort: true },
+      s(1, 'PUBLISH', 'escX', 'not escaped'),
+      s(0, 'PUNSUBSCRIBE', '*', '[a-c]x', 'esc\\*', '[^z]'),
+    ],
+  },
+  multiple_patterns_one_channel: {
+    clients: 2,
+    steps: [
+      s(0, 'PSUBSCRIBE', 'a*', '*b', 'a?b'),
+      // Redis walks its pattern dict in hash order: compare the pmessages as a multiset.
+      { c: 1, cmd: ['PUBLISH', 'aXb', 'm'], sort: true },
+      s(0, 'PUNSUBSCRIBE', 'a*'),
+      { c: 1, cmd: ['PUBLISH', 'aXb', 'm2'], sort: true },
+    ],
+  },
+  receivers: {
+    clients: 4,
+    steps: [
+      s(0, 'SUBSCRIBE', 'ch'),
+      s(0, 'PSUBSCRIBE', 'c*'),
+      s(1, 'SUBSCRIBE', 'ch'),
+      s(2, 'PSUBSCRIBE', '*h'),
+      s(3, 'PUBLISH', 'ch', 'to all'),
+      s(3, 'PUBLISH', 'cx', 'one'),
+      s(1, 'UNSUBSCRIBE', 'ch'),
+      s(3, 'PUBLISH', 'ch', 'three'),
+    ],
+  },
+  subscribed_mode: {
+    clients: 2,
+    steps: [
+      s(0, 'SUBSCRIBE', 'a'),
+      s(0, 'GET', 'ps:x'),
+      s(0, 'SET', 'ps:x', '1'),
+      s(0, 'PUBLISH', 'a', 'self'),
+      s(0, 'PING'),
+      s(0, 'PING', 'hi'),
+      s(0, 'PING', 'a', 'b'),
+      s(0, 'PUBSUB', 'CHANNELS'),
+      s(0, 'PUBSUB', 'NOSUCH'),
+      { c: 0, cmd: ['CLIENT', 'ID'], norm: (f) => f.replace(/^:\d+/, ':ID') },
+      s(0, 'MULTI'),
+      s(0, 'ECHO', 'x'),
+      s(0, 'DISCARD'),
+      s(0, 'NOSUCHCOMMAND'),
+      s(0, 'SUBSCRIBE'),
+      s(0, 'PSUBSCRIBE', 'p*'),
+      s(0, 'UNSUBSCRIBE', 'a'),
+      s(0, 'GET', 'ps:x'),
+      s(1, 'PUBLISH', 'pp', 'via pattern'),
+      s(0, 'PUNSUBSCRIBE'),
+      s(0, 'PING'),
+      s(0, 'GET', 'ps:x'),
+      s(0, 'DEL', 'ps:x'),
+    ],
+  },
+  introspection: {
+    clients: 5,
+    steps: [
+      s(4, 'PUBSUB', 'NUMPAT'),
+      s(4, 'PUBSUB', 'CHANNELS'),
+      s(0, 'SUBSCRIBE', 'a', 'b'),
+      s(1, 'SUBSCRIBE', 'b', 'c'),
+      s(2, 'PSUBSCRIBE', 'x*', 'y*'),
+      s(3, 'PSUBSCRIBE', 'x*'),
+      s(4, 'PUBSUB', 'NUMSUB', 'a', 'b', 'c', 'd', 'x*'),
+      s(4, 'PUBSUB', 'NUMSUB'),
+      s(4, 'PUBSUB', 'NUMPAT'),
+      { c: 4, cmd: ['INFO', 'stats'], norm: (f) => (f.match(/^pubsub\w*:\d+$/gm) ?? []).join(',') },
+      { c: 4, cmd: ['PUBSUB', 'CHANNELS'], norm: sortBulkArray },
+      { c: 4, cmd: ['pubsub', 'channels', '*'], norm: sortBulkArray },
+      { c: 4, cmd: ['PUBSUB', 'CHANNELS', '[ab]'], norm: sortBulkArray },
+      s(4, 'PUBSUB', 'CHANNELS', 'z*'),
+      s(4, 'PUBSUB', 'CHANNELS', 'a', 'b'),
+      s(4, 'PUBSUB', 'NUMPAT', 'x'),
+      s(4, 'PUBSUB', 'SHARDCHANNELS'),
+      s(4, 'PUBSUB', 'SHARDNUMSUB', 'a'),
+      s(4, 'PUBSUB', 'HELP'),
+      s(4, 'PUBSUB', 'help', 'x'),
+      s(4, 'PUBSUB', 'NOSUCH'),
+      s(4, 'PUBSUB'),
+      s(4, 'PUBLISH', 'a'),
+      s(4, 'SUBSCRIBE'),
+      s(4, 'PSUBSCRIBE'),
+      // QUIT and a dropped connection both leave their subscriptions.
+      s(0, 'QUIT'),
+      s(4, 'PUBSUB', 'NUMSUB', 'a', 'b', 'c'),
+      { c: 1, close: true },
+      s(4, 'PUBSUB', 'NUMSUB', 'a', 'b', 'c'),
+      { c: 4, cmd: ['PUBSUB', 'CHANNELS'], norm: sortBulkArray },
+      s(3, 'PUNSUBSCRIBE', 'x*'),
+      s(4, 'PUBSUB', 'NUMPAT'),
+      { c: 2, close: true },
+      s(4, 'PUBSUB', 'NUMPAT'),
+      s(4, 'PUBLISH', 'xa', 'nobody'),
+    ],
+  },
+  reset: {
+    clients: 2,
+    steps: [
+      s(0, 'SUBSCRIBE', 'r1'),
+      s(0, 'PSUBSCRIBE', 'r*'),
+      s(1, 'PUBLISH', 'r1', 'before'),
+      s(0, 'RESET'),
+      s(1, 'PUBLISH', 'r1', 'after'),
+      s(1, 'PUBSUB', 'NUMSUB', 'r1'),
+      s(1, 'PUBSUB', 'NUMPAT'),
+      s(0, 'GET', 'ps:nokey'),
+      s(0, 'PING'),
+      s(0, 'UNSUBSCRIBE'),
+    ],
+  },
+  binary: {
+    clients: 2,
+    steps: [
+      s(0, 'SUBSCRIBE', 'bin\r\n\x00\xff'),
+      s(0, 'PSUBSCRIBE', 'bin\r*'),
+      s(1, 'PUBLISH', 'bin\r\n\x00\xff', 'm\r\n\x00\xfe'.repeat(3)),
+      s(1, 'PUBLISH', 'bin\r\n\x00\xff', 'big'.repeat(40_000)),
+      s(1, 'PUBSUB', 'NUMSUB', 'bin\r\n\x00\xff'),
+      s(0, 'UNSUBSCRIBE', 'bin\r\n\x00\xff'),
+    ],
+  },
+  subscribe_in_multi: {
+    clients: 2,
+    steps: [
+      s(0, 'MULTI'),
+      s(0, 'SUBSCRIBE', 'm1', 'm2'),
+      s(0, 'PING'),
+      s(0, 'PSUBSCRIBE', 'm*'),
+      s(0, 'EXEC'),
+      s(1, 'PUBLISH', 'm1', 'x'),
+      s(0, 'UNSUBSCRIBE', 'm1', 'm2'),
+      s(0, 'PUNSUBSCRIBE', 'm*'),
+    ],
+  },
+  quit_while_subscribed: {
+    clients: 2,
+    steps: [s(0, 'SUBSCRIBE', 'q'), s(0, 'QUIT'), s(1, 'PUBLISH', 'q', 'nobody'), s(1, 'PUBSUB', 'NUMSUB', 'q')],
+  },
+};
+
+for (const proto of [2, 3] as const) {
+  describe(`pub/sub is byte-identical to redis-server (RESP${proto})`, () => {
+    for (const [name, sc] of Object.entries(scenarios)) {
+      it(name, async () => {
+        const want = await runScenario(redis.port, sc.clients, sc.steps, proto);
+        const got = await runScenario(raftis.port, sc.clients, sc.steps, proto, want);
+        expect(render(sc.steps, got)).toEqual(render(sc.steps, want));
+      });
+    }
+  });
+}
+
+describe('CLIENT LIST / CLIENT INFO pub/sub fields as redis-server', () => {
+  /** The fields that depend on pub/sub state, from one CLIENT INFO line. */
+  const fields = (line: string): string => {
+    const m = /flags=(\S*) .*sub=(\d+) psub=(\d+)/.exec(line);
+    return m ? `flags=${m[1]} sub=${m[2]} psub=${m[3]}` : `no match: ${line}`;
+  };
+  for (const proto of [2, 3] as const) {
+    it(`RESP${proto}: flags P, sub=, psub= and CLIENT LIST TYPE pubsub`, async () => {
+      const steps: PsStep[] = [
+        s(0, 'SUBSCRIBE', 'i1', 'i2'),
+        s(0, 'PSUBSCRIBE', 'i*'),
+        { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'pubsub'], norm: fields },
+        { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'normal'], norm: fields },
+        s(0, 'UNSUBSCRIBE', 'i1'),
+        { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'pubsub'], norm: fields },
+        s(0, 'PUNSUBSCRIBE'),
+        s(0, 'UNSUBSCRIBE'),
+        { c: 0, cmd: ['CLIENT', 'INFO'], norm: fields },
+        { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'pubsub'], norm: (f) => f },
+      ];
+      if (proto === 3) steps.splice(2, 0, { c: 0, cmd: ['CLIENT', 'INFO'], norm: fields });
+      const want = await runScenario(redis.port, 2, steps, proto);
+      const got = await runScenario(raftis.port, 2, steps, proto, want);
+      expect(render(steps, got)).toEqual(render(steps, want));
+    });
+  }
+});
