@@ -9,6 +9,10 @@ import { keyspaceCommands } from '../commands/keyspace.js';
 import { serverCommands } from '../commands/server.js';
 import { stringCommands } from '../commands/string.js';
 import { transactionCommands } from '../commands/transaction.js';
+import { hashCommands } from '../commands/hash.js';
+import { setCommands } from '../commands/set.js';
+import { bitCommands } from '../commands/bits.js';
+import { introspectionCommands } from '../commands/introspection.js';
 import { RaftisNode } from '../node/node.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
@@ -20,7 +24,14 @@ const log = createLogger('cli');
 
 export function buildCommandTable(): CommandTable {
   return new CommandTable({
-    data: { ...stringCommands, ...keyspaceCommands },
+    data: {
+      ...stringCommands,
+      ...keyspaceCommands,
+      ...hashCommands,
+      ...setCommands,
+      ...bitCommands,
+      ...introspectionCommands,
+    },
     conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands },
   });
 }

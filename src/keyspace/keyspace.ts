@@ -136,13 +136,13 @@ export class Keyspace {
   /**
    * COPY: `to` gets the value and TTL of `from`, replacing whatever it held.
    * String values are immutable JS strings, so sharing them is a copy; a
-   * mutable value type must be duplicated here.
+   * collection is cloned (commands mutate collections in place).
    */
   copy(from: string, to: string): void {
     const v = this.data.get(from);
     if (v === undefined) return;
     const at = this.expires.get(from);
-    this.set(to, v);
+    this.set(to, typeof v === 'string' ? v : v.clone());
     if (at !== undefined) this.setExpire(to, at);
   }
 
