@@ -166,8 +166,8 @@ interface FieldOp {
 /** getBitfieldTypeFromArgument: [signed, bits]; undefined after replying. */
 function fieldType(ctx: Ctx, arg: string): [boolean, number] | undefined {
   const c = arg.charCodeAt(0);
-  const signed = c === 105 || c === 73; /* i I */
-  const unsigned = c === 117 || c === 85; /* u U */
+  const signed = c === 105; /* i (lower case only, as Redis) */
+  const unsigned = c === 117; /* u */
   const bits = signed || unsigned ? string2ll(cstr(arg.slice(1))) : null;
   if (bits === null || bits < 1 || (signed && bits > 64) || (unsigned && bits > 63)) {
     ctx.w.error(BIT_ERR.fieldType);
@@ -198,19 +198,41 @@ function writeField(buf: Buffer, offset: number, bits: number, value: bigint): v
   }
 }
 
+const i64 = (v: bigint): bigint => BigInt.asIntN(64, v);
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+const INT64_MAX = (1n << 63n) - 1n;
+
 /**
- * checkSignedBitfieldOverflow / checkUnsignedBitfieldOverflow with exact
- * arithmetic: the value to store, or null when it overflows under FAIL.
- * For SET the "sum" is the new value itself (an unsigned field sees a
- * negative value as its 64-bit two's complement, as C does).
+ * checkSignedBitfieldOverflow / checkUnsignedBitfieldOverflow, including
+ * their 64-bit wrap-around in the limits (maxincr, minincr), which decides
+ * some edge cases (e.g. SET i8 with -2^63 under SAT saturates high). For
+ * SET, value is the new value and incr 0; an unsigned field sees a
+ * negative value as uint64, as C does. Returns the value to store, or null
+ * when it overflows under FAIL.
  */
-function fit(sum: bigint, bits: number, signed: boolean, overflow: number): bigint | null {
-  const min = signed ? -(1n << BigInt(bits - 1)) : 0n;
-  const max = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
-  if (sum >= min && sum <= max) return sum;
+function fit(value: bigint, incr: bigint, bits: number, signed: boolean, overflow: number): bigint | null {
+  let dir = 0;
+  if (signed) {
+    const max = bits === 64 ? INT64_MAX : (1n << BigInt(bits - 1)) - 1n;
+    const min = -max - 1n;
+    const maxincr = i64(u64(max) - u64(value));
+    const minincr = i64(min - value);
+    if (value > max || (bits !== 64 && incr > maxincr) || (value >= 0n && incr > 0n && incr > maxincr)) dir = 1;
+    else if (value < min || (bits !== 64 && incr < minincr) || (value < 0n && incr < 0n && incr < minincr)) dir = -1;
+    if (dir === 0) return i64(value + incr);
+    if (overflow === OW_FAIL) return null;
+    if (overflow === OW_SAT) return dir > 0 ? max : min;
+    return BigInt.asIntN(bits, value + incr);
+  }
+  const max = (1n << BigInt(bits)) - 1n;
+  const maxincr = i64(max - value);
+  const minincr = i64(-value);
+  if (value > max || (incr > 0n && incr > maxincr)) dir = 1;
+  else if (incr < 0n && incr < minincr) dir = -1;
+  if (dir === 0) return u64(value + incr);
   if (overflow === OW_FAIL) return null;
-  if (overflow === OW_SAT) return sum > max ? max : min;
-  return signed ? BigInt.asIntN(bits, sum) : BigInt.asUintN(bits, sum);
+  if (overflow === OW_SAT) return dir > 0 ? max : 0n;
+  return BigInt.asUintN(bits, value + incr);
 }
 
 function bitfieldGeneric(ctx: Ctx, argv: string[], readOnly: boolean): void {
@@ -272,9 +294,10 @@ function bitfieldGeneric(ctx: Ctx, argv: string[], readOnly: boolean): void {
       w.int(old);
       continue;
     }
-    // An unsigned SET sees a negative argument as uint64.
-    const sum = o.op === Op.Set ? (o.signed ? o.value : BigInt.asUintN(64, o.value)) : old + o.value;
-    const next = fit(sum, o.bits, o.signed, o.overflow);
+    const next =
+      o.op === Op.Set
+        ? fit(o.signed ? o.value : u64(o.value), 0n, o.bits, o.signed, o.overflow)
+        : fit(old, o.value, o.bits, o.signed, o.overflow);
     if (next === null) {
       w.nil();
       continue;

@@ -173,7 +173,7 @@ function srandmemberWithCount(ctx: Ctx, argv: string[]): void {
     for (let n = 0; n < count; n++) w.bulk(s.at(Math.floor(Math.random() * size)));
     return;
   }
-  if (l >= size) return replyMembers(ctx, s.ordered(), true);
+  if (l >= size) return replyMembers(ctx, s.ordered(), false);
   const count = Number(l);
   w.arrayHeader(count);
   for (const i of distinctPositions(size, count, Math.random)) w.bulk(s.at(i));
