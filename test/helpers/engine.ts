@@ -12,7 +12,7 @@ import { setCommands } from '../../src/commands/set.js';
 import { bitCommands } from '../../src/commands/bits.js';
 import { introspectionCommands } from '../../src/commands/introspection.js';
 import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
-import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
+import { Keyspace, type Collection, type Value } from '../../src/keyspace/keyspace.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from '../../src/server/errors.js';
 import { replyEnd } from './raw-client.js';
@@ -69,7 +69,14 @@ export class GuardedKeyspace extends Keyspace {
  * A value of a type the keyspace cannot hold yet (lists, hashes…), for
  * WRONGTYPE tests: handlers must refuse anything that is not a string.
  */
-export const FOREIGN_VALUE = { foreign: 'list' } as unknown as Value;
+export const FOREIGN_VALUE: Value = {
+  type: 'list',
+  // Immutable stand-in: a copy may share it.
+  clone() {
+    return FOREIGN_VALUE as Collection;
+  },
+  items: () => ['x'],
+};
 
 export interface EngineOptions {
   proto?: Proto;
