@@ -87,5 +87,9 @@ describe('differential over TCP: hash, set, bit and introspection scripts agains
     await raftis.restart();
     const c2 = await connect(2);
     expect(await state(c2)).toEqual(before);
+    // INFO keyspace counts collections like any key.
+    const keys = Number(/^:(\d+)/.exec(before[6]!)![1]);
+    expect(keys).toBeGreaterThanOrEqual(4);
+    expect(await c2.call('INFO', 'keyspace')).toContain(`db0:keys=${keys},expires=0,`);
   });
 });
