@@ -8,8 +8,6 @@
  */
 import type { Value } from '../keyspace/keyspace.js';
 import { memoryUsage, stringEncoding } from '../keyspace/memory-usage.js';
-import { RHash } from '../keyspace/types/hash.js';
-import { RSet } from '../keyspace/types/set.js';
 import { ERR } from '../server/errors.js';
 import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';
@@ -27,10 +25,14 @@ const OBJ_SHARED_INTEGERS = 10000;
 /** OBJ_COMPUTE_SIZE_DEF_SAMPLES */
 const DEFAULT_SAMPLES = 5;
 
+/**
+ * OBJECT ENCODING: a collection type tells its own through an `encoding`
+ * property (as RHash and RSet do); one without it answers "hashtable".
+ */
 export function encodingOf(v: Value): string {
   if (typeof v === 'string') return stringEncoding(v);
-  if (v instanceof RHash || v instanceof RSet) return v.encoding;
-  return 'hashtable';
+  const enc = (v as { encoding?: unknown }).encoding;
+  return typeof enc === 'string' ? enc : 'hashtable';
 }
 
 function refcountOf(v: Value): number {
