@@ -11,7 +11,7 @@ import { addInt64, string2ll } from '../util/number.js';
 import { readTyped, writeTyped } from './collection.js';
 import { matches, replyScan, scanCursor, scanOptions, scanStep } from './collection-scan.js';
 import { isOpt } from './options.js';
-import { distinctPositions } from './random-pick.js';
+import { distinctPositions, repeatedPositions } from './random-pick.js';
 import type { Ctx, DataHandler } from './types.js';
 
 export const HASH_ERR = {
@@ -78,8 +78,11 @@ function hrandfieldWithCount(ctx: Ctx, key: string, l: number, withValues: boole
   // Negative count: repetitions allowed (also the path for a count of 1).
   if (l < 0 || l === 1) {
     const count = Math.abs(l);
+    const bytesAt = (i: number): number => h.fieldAt(i).length + (withValues ? h.valueAt(i).length + 16 : 8);
+    const each = repeatedPositions(size, count, bytesAt);
+    if (each === null) return w.error(ERR.stringTooLong);
     header(count);
-    for (let n = 0; n < count; n++) pair(Math.floor(Math.random() * size));
+    each(pair);
     return;
   }
   if (l >= size) {

@@ -16,7 +16,7 @@ import { isOfType, readTyped, writeTyped } from './collection.js';
 import { matches, replyScan, scanCursor, scanOptions, scanStep } from './collection-scan.js';
 import { isOpt } from './options.js';
 import { entryRandom } from './random.js';
-import { distinctPositions } from './random-pick.js';
+import { distinctPositions, repeatedPositions } from './random-pick.js';
 import type { Ctx, DataHandler } from './types.js';
 
 export const SET_ERR = {
@@ -167,10 +167,12 @@ function srandmemberWithCount(ctx: Ctx, argv: string[]): void {
   if (s === undefined || l === 0) return w.arrayHeader(0);
   const size = s.size;
   if (l < 0 || l === 1) {
-    // Repetitions allowed. Counts beyond 2^53 would not fit in memory anyway.
+    // Repetitions allowed, as long as the reply fits (MAX_RANDOM_REPLY_BYTES).
     const count = Math.abs(Number(l));
+    const each = repeatedPositions(size, count, (i) => s.at(i).length + 8);
+    if (each === null) return w.error(ERR.stringTooLong);
     w.arrayHeader(count);
-    for (let n = 0; n < count; n++) w.bulk(s.at(Math.floor(Math.random() * size)));
+    each((i) => w.bulk(s.at(i)));
     return;
   }
   if (l >= size) return replyMembers(ctx, s.ordered(), false);

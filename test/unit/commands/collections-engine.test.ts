@@ -100,6 +100,18 @@ describe('collections on the engine', () => {
     }
   });
 
+  it('refuses a negative count whose reply would not fit in memory instead of crashing', () => {
+    const e = new Engine();
+    e.call('SADD', 's', 'x'.repeat(1000), 'y'.repeat(1000));
+    e.call('HSET', 'h', 'f', 'v'.repeat(1000));
+    const tooBig = 'ERR string exceeds maximum allowed size (proto-max-bulk-len)';
+    expect(e.call('SRANDMEMBER', 's', '-1000000')).toBe(`-${tooBig}\r\n`);
+    expect(e.call('HRANDFIELD', 'h', '-1000000', 'WITHVALUES')).toBe(`-${tooBig}\r\n`);
+    expect(e.call('SRANDMEMBER', 's', '-9223372036854775807')).toBe(`-${tooBig}\r\n`);
+    expect(e.call('SRANDMEMBER', 's', '-1000').startsWith('*1000\r\n')).toBe(true);
+    expect(e.call('HRANDFIELD', 'h', '-1000').startsWith('*1000\r\n')).toBe(true);
+  });
+
   it('read commands never reach the copy-on-write hook (GuardedKeyspace throws if they do)', () => {
     const e = new Engine();
     e.call('HSET', 'h', 'a', '1');
