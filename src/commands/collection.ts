@@ -29,7 +29,7 @@ export function writeTyped<T extends Collection>(ctx: Ctx, key: string, type: Ki
   return typed<T>(ctx, ctx.db.getMutable(key, ctx.now), type);
 }
 
-/** Like readTyped without replying: WRONGTYPE is reported as null, for multi-key commands that check all keys first. */
+/** True when v is a collection of this type (multi-key commands check every key before replying WRONGTYPE). */
 export function isOfType(v: Value | undefined, type: Kind): boolean {
   return v !== undefined && typeof v !== 'string' && v.type === type;
 }
