@@ -19,7 +19,7 @@ export type Compare =
   | 'pairs'
   /** integer replies within a relative error (MEMORY USAGE estimates); anything else exactly */
   | { ratio: number }
-  /** random replies: both must satisfy the property (given the parsed reply); not compared with each other */
+  /** random replies: both must be of the same RESP type and satisfy the property (given the parsed reply) */
   | { property: (r: Reply) => boolean };
 
 export interface CmdStep {
@@ -126,7 +126,10 @@ function canonicalPairs(r: Reply): string {
 }
 
 function same(a: string, b: string, cmp: Compare): boolean {
-  if (typeof cmp === 'object' && 'property' in cmp) return cmp.property(parseReply(a)[0]) && cmp.property(parseReply(b)[0]);
+  if (typeof cmp === 'object' && 'property' in cmp) {
+    const [x, y] = [parseReply(a)[0], parseReply(b)[0]];
+    return x.t === y.t && cmp.property(x) && cmp.property(y);
+  }
   if (a === b) return true;
   if (cmp === 'exact') return false;
   if (cmp === 'pairs') return canonicalPairs(parseReply(a)[0]) === canonicalPairs(parseReply(b)[0]);
