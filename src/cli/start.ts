@@ -11,6 +11,10 @@ import { pubsubCommands } from '../commands/pubsub.js';
 import { serverCommands } from '../commands/server.js';
 import { stringCommands } from '../commands/string.js';
 import { transactionCommands } from '../commands/transaction.js';
+import { hashCommands } from '../commands/hash.js';
+import { setCommands } from '../commands/set.js';
+import { bitCommands } from '../commands/bits.js';
+import { introspectionCommands } from '../commands/introspection.js';
 import { RaftisNode } from '../node/node.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
@@ -22,7 +26,14 @@ const log = createLogger('cli');
 
 export function buildCommandTable(): CommandTable {
   return new CommandTable({
-    data: { ...stringCommands, ...keyspaceCommands },
+    data: {
+      ...stringCommands,
+      ...keyspaceCommands,
+      ...hashCommands,
+      ...setCommands,
+      ...bitCommands,
+      ...introspectionCommands,
+    },
     conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands, ...pubsubCommands },
   });
 }

@@ -12,6 +12,12 @@ export interface Ctx {
   now: number;
   index: number;
   w: RespWriter;
+  /**
+   * The entry's random source, created on first use by entryRandom()
+   * (random.ts): seeded from (index, now), so every replica draws the same
+   * numbers. Commands of one MULTI entry share it and draw in turn.
+   */
+  rand?: () => number;
 }
 
 /**

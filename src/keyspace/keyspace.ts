@@ -171,8 +171,8 @@ export class Keyspace {
 
   /**
    * COPY: `to` gets the value and TTL of `from`, replacing whatever it held.
-   * String values are immutable JS strings, so sharing them is a copy;
-   * collections are duplicated.
+   * String values are immutable JS strings, so sharing them is a copy; a
+   * collection is cloned (commands mutate collections in place).
    */
   copy(from: string, to: string): void {
     const v = this.data.get(from);

@@ -14,7 +14,13 @@ export type Compare =
   /** arrays compared as sorted multisets (KEYS); other replies exactly */
   | 'set'
   /** integer replies within `tolerance`; anything else exactly */
-  | { tolerance: number };
+  | { tolerance: number }
+  /** arrays and maps compared as sorted multisets of consecutive pairs (HGETALL, HRANDFIELD … WITHVALUES) */
+  | 'pairs'
+  /** integer replies within a relative error (MEMORY USAGE estimates); anything else exactly */
+  | { ratio: number }
+  /** random replies: both must be of the same RESP type and satisfy the property (given the parsed reply) */
+  | { property: (r: Reply) => boolean };
 
 export interface CmdStep {
   cmd: string[];
@@ -24,6 +30,16 @@ export interface CmdStep {
 export interface ScanAllStep {
   scanAll: string[];
 }
+/**
+ * Iterate a value's SCAN (HSCAN/SSCAN: `scanAllOf` is the command and key,
+ * `opts` the options) to cursor 0 on both sides and compare what was seen:
+ * the de-duplicated members, or field/value pairs when `pairs` is set.
+ */
+export interface ScanAllOfStep {
+  scanAllOf: [string, string];
+  opts?: string[];
+  pairs?: boolean;
+}
 /** Create a list under `key` on redis-server; on the engine, store a non-string value there. Replies not compared. */
 export interface ForeignStep {
   foreign: string;
@@ -32,7 +48,7 @@ export interface ForeignStep {
 export interface RedisOnlyStep {
   redisOnly: string[];
 }
-export type Step = string[] | CmdStep | ScanAllStep | ForeignStep | RedisOnlyStep;
+export type Step = string[] | CmdStep | ScanAllStep | ScanAllOfStep | ForeignStep | RedisOnlyStep;
 
 export interface Mismatch {
   proto: 2 | 3;
@@ -101,13 +117,32 @@ function show(args: readonly string[]): string {
   return args.map((a) => (/^[\x21-\x7e]*$/.test(a) && a.length > 0 && a.length < 60 ? a : JSON.stringify(a.length > 60 ? a.slice(0, 60) + '…' : a))).join(' ');
 }
 
+/** A reply's items as sorted pairs, keeping each pair together. */
+function canonicalPairs(r: Reply): string {
+  if (!('items' in r)) return canonical(r, false);
+  const parts: string[] = [];
+  for (let i = 0; i < r.items.length; i += 2) parts.push(canonical(r.items[i]!, false) + '=' + (r.items[i + 1] ? canonical(r.items[i + 1]!, false) : ''));
+  return (r.t === '%' ? '*' : r.t) + (r.t === '%' ? 'map' : '') + '[' + parts.sort().join(',') + ']';
+}
+
 function same(a: string, b: string, cmp: Compare): boolean {
+  if (typeof cmp === 'object' && 'property' in cmp) {
+    const [x, y] = [parseReply(a)[0], parseReply(b)[0]];
+    return x.t === y.t && cmp.property(x) && cmp.property(y);
+  }
   if (a === b) return true;
   if (cmp === 'exact') return false;
+  if (cmp === 'pairs') return canonicalPairs(parseReply(a)[0]) === canonicalPairs(parseReply(b)[0]);
+  if (typeof cmp === 'object' && 'ratio' in cmp) {
+    if (!a.startsWith(':') || !b.startsWith(':')) return false;
+    const x = Number(a.slice(1, -2));
+    const y = Number(b.slice(1, -2));
+    return Math.abs(x - y) <= cmp.ratio * Math.max(x, y);
+  }
   if (cmp === 'set') {
     return canonical(parseReply(a)[0], true) === canonical(parseReply(b)[0], true);
   }
-  if (a.startsWith(':') && b.startsWith(':')) {
+  if ('tolerance' in cmp && a.startsWith(':') && b.startsWith(':')) {
     return Math.abs(Number(a.slice(1, -2)) - Number(b.slice(1, -2))) <= cmp.tolerance;
   }
   // RESP2 doubles/bulk numbers (e.g. PTTL is an integer; keep this for completeness).
@@ -131,7 +166,8 @@ export interface Target {
 export function withoutForeign(steps: readonly Step[]): Step[] {
   const foreign = new Set(steps.flatMap((s) => (!Array.isArray(s) && 'foreign' in s ? [s.foreign] : [])));
   if (foreign.size === 0) return [...steps];
-  const args = (s: Step): readonly string[] => (Array.isArray(s) ? s : 'cmd' in s ? s.cmd : 'scanAll' in s ? s.scanAll : 'redisOnly' in s ? s.redisOnly : [s.foreign]);
+  const args = (s: Step): readonly string[] =>
+    Array.isArray(s) ? s : 'cmd' in s ? s.cmd : 'scanAll' in s ? s.scanAll : 'scanAllOf' in s ? [...s.scanAllOf, ...(s.opts ?? [])] : 'redisOnly' in s ? s.redisOnly : [s.foreign];
   return steps.filter((s) => !args(s).some((a) => foreign.has(a)));
 }
 
@@ -200,6 +236,15 @@ export class Differential {
         engine.injectForeign(s.foreign);
       } else if ('redisOnly' in s) {
         await client.call(...s.redisOnly);
+      } else if ('scanAllOf' in s) {
+        const [cmd, key] = s.scanAllOf;
+        const opts = s.opts ?? [];
+        const [r, e] = await Promise.all([
+          scanAllWith((cursor) => client.call(cmd, key, cursor, ...opts), s.pairs),
+          scanAllWith((cursor) => Promise.resolve(engine.call(cmd, key, cursor, ...opts)), s.pairs),
+        ]);
+        compared++;
+        if (r !== e) record(i, `${cmd}* ${show([key, ...opts])}`, r, e);
       } else {
         const [r, e] = await Promise.all([this.scanAll(client, s.scanAll), Promise.resolve(scanAllEngine(engine, s.scanAll))]);
         compared++;
@@ -218,8 +263,11 @@ function scanAllEngine(engine: Target, opts: string[]): Promise<string> {
   return scanAllWith((cursor) => Promise.resolve(engine.call('SCAN', cursor, ...opts)));
 }
 
-/** Full SCAN iteration: the sorted, de-duplicated keys; or the first non-array reply (an error) as is. */
-async function scanAllWith(call: (cursor: string) => Promise<string>): Promise<string> {
+/**
+ * Full SCAN iteration: the sorted, de-duplicated keys (or field/value pairs
+ * with `pairs`); or the first non-array reply (an error) as is.
+ */
+async function scanAllWith(call: (cursor: string) => Promise<string>, pairs = false): Promise<string> {
   let cursor = '0';
   const keys = new Set<string>();
   for (let n = 0; n < MAX_SCAN_CALLS; n++) {
@@ -228,7 +276,9 @@ async function scanAllWith(call: (cursor: string) => Promise<string>): Promise<s
     if (!('items' in r)) return raw;
     const [c, list] = r.items as [Reply, Reply];
     if ('items' in c || !('items' in list)) throw new Error(`bad SCAN reply ${JSON.stringify(raw)}`);
-    for (const k of list.items) if (!('items' in k)) keys.add(k.v);
+    const flat = list.items.map((k) => ('items' in k ? '' : k.v));
+    if (pairs) for (let j = 0; j < flat.length; j += 2) keys.add(JSON.stringify([flat[j], flat[j + 1]]));
+    else for (const k of flat) keys.add(k);
     cursor = c.v;
     if (cursor === '0') return JSON.stringify([...keys].sort());
   }

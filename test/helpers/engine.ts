@@ -7,15 +7,31 @@
 import { loadGeneratedCommands } from '../../src/commands/generated-table.js';
 import { keyspaceCommands } from '../../src/commands/keyspace.js';
 import { stringCommands } from '../../src/commands/string.js';
+import { hashCommands } from '../../src/commands/hash.js';
+import { setCommands } from '../../src/commands/set.js';
+import { bitCommands } from '../../src/commands/bits.js';
+import { introspectionCommands } from '../../src/commands/introspection.js';
 import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
-import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
+import { Keyspace, type Collection, type Value } from '../../src/keyspace/keyspace.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
-import { arityError, unknownCommandError } from '../../src/server/errors.js';
+import { arityError, unknownCommandError, unknownSubcommandError } from '../../src/server/errors.js';
 import { replyEnd } from './raw-client.js';
 
-const handlers: Record<string, DataHandler> = { ...stringCommands, ...keyspaceCommands };
+const handlers: Record<string, DataHandler> = {
+  ...stringCommands,
+  ...keyspaceCommands,
+  ...hashCommands,
+  ...setCommands,
+  ...bitCommands,
+  ...introspectionCommands,
+};
 const metas = new Map<string, CommandMeta>();
-for (const [name, g] of loadGeneratedCommands()) metas.set(name, g.meta);
+/** Container commands (OBJECT, MEMORY…): their subcommands' metadata, by lower-case subcommand name. */
+const subMetas = new Map<string, Map<string, CommandMeta>>();
+for (const [name, g] of loadGeneratedCommands()) {
+  metas.set(name, g.meta);
+  if (g.subcommands.size > 0) subMetas.set(name, new Map([...g.subcommands].map(([sub, s]) => [sub, s.meta])));
+}
 
 /** A Keyspace whose mutators throw while a read command runs. */
 export class GuardedKeyspace extends Keyspace {
@@ -35,6 +51,10 @@ export class GuardedKeyspace extends Keyspace {
     this.check('persist');
     return super.persist(key);
   }
+  override getMutable(key: string, now: number): Value | undefined {
+    this.check('getMutable');
+    return super.getMutable(key, now);
+  }
   override delete(key: string): boolean {
     this.check('delete');
     return super.delete(key);
@@ -49,7 +69,14 @@ export class GuardedKeyspace extends Keyspace {
  * A value of a type the keyspace cannot hold yet (lists, hashes…), for
  * WRONGTYPE tests: handlers must refuse anything that is not a string.
  */
-export const FOREIGN_VALUE = { foreign: 'list' } as unknown as Value;
+export const FOREIGN_VALUE: Value = {
+  type: 'list',
+  // Immutable stand-in: a copy may share it.
+  clone() {
+    return FOREIGN_VALUE as Collection;
+  },
+  items: () => ['x'],
+};
 
 export interface EngineOptions {
   proto?: Proto;
@@ -60,6 +87,8 @@ export interface EngineOptions {
 export class Engine {
   readonly db = new GuardedKeyspace();
   proto: Proto;
+  /** The log index given to the next write (reads get 0), so entryRandom draws differ per write as on a node. */
+  private nextIndex = 1;
   clock: () => number;
 
   constructor(opts: EngineOptions = {}) {
@@ -70,21 +99,30 @@ export class Engine {
   /** Runs one command and returns its raw RESP reply. */
   call(...argv: string[]): string {
     const w = new RespWriter(this.proto);
-    const name = (argv[0] ?? '').toLowerCase();
-    const meta = metas.get(name);
+    let name = (argv[0] ?? '').toLowerCase();
+    let meta = metas.get(name);
+    const subs = subMetas.get(name);
+    if (meta !== undefined && subs !== undefined && argv.length >= 2) {
+      meta = subs.get(argv[1]!.toLowerCase());
+      if (meta === undefined) {
+        w.error(unknownSubcommandError(argv[1]!, name));
+        return w.take();
+      }
+      name = meta.name;
+    }
     const handler = handlers[name];
-    if (meta === undefined || handler === undefined) {
+    if (meta === undefined || (handler === undefined && subs === undefined)) {
       w.error(unknownCommandError(argv));
       return w.take();
     }
-    if ((meta.arity > 0 && argv.length !== meta.arity) || argv.length < -meta.arity) {
+    if ((meta.arity > 0 && argv.length !== meta.arity) || argv.length < -meta.arity || handler === undefined) {
       w.error(arityError(name));
       return w.take();
     }
     const write = meta.flags.has('write');
     this.db.readOnly = !write;
     try {
-      handler({ db: this.db, now: this.clock(), index: 0, w }, argv);
+      handler({ db: this.db, now: this.clock(), index: write ? this.nextIndex++ : 0, w }, argv);
     } finally {
       this.db.readOnly = false;
     }

@@ -11,10 +11,18 @@
  * `fromItems` is the inverse.
  */
 import type { Collection } from '../keyspace.js';
+import { RHash } from './hash.js';
+import { RSet } from './set.js';
 
 export type CollectionType = Collection['type'];
 
 /** Rebuilds a collection from its snapshot items; throws on malformed input. */
 export function fromItems(type: CollectionType, items: string[]): Collection {
+  switch (type) {
+    case 'hash':
+      return RHash.fromItems(items);
+    case 'set':
+      return RSet.fromItems(items);
+  }
   throw new Error(`snapshot holds a ${type} value, which this build does not support (${items.length} items)`);
 }
