@@ -316,6 +316,11 @@ export class RaftisNode {
     return this.storage.lastStoredIndex;
   }
 
+  /** The first entry still in the log (entries before it are in a snapshot). */
+  get firstIndex(): number {
+    return this.storage.firstIndex();
+  }
+
   get logBytes(): number {
     return this.storage.logBytes;
   }

@@ -1,0 +1,104 @@
+/**
+ * InstallSnapshot on a real cluster: a follower that was down while the
+ * leader compacted its log, and a follower whose data directory was wiped,
+ * are both brought up to date by a snapshot streamed from the leader while
+ * clients keep writing; afterwards every node holds the same keyspace
+ * (RAFT.DIGEST at the same applied index).
+ */
+import fs from 'node:fs';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+/** Writes strings, hashes and sets through the leader for `ms`, counting acknowledged writes. */
+async function writeLoad(c: TestCluster, leader: number, ms: number, tag: string): Promise<number> {
+  const n = c.node(leader);
+  const r = new Redis({ port: n.port, host: n.host, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  r.on('error', () => {});
+  await new Promise<void>((res) => (r.status === 'ready' ? res() : r.once('ready', () => res())));
+  let acked = 0;
+  const end = Date.now() + ms;
+  try {
+    for (let i = 0; Date.now() < end && i < 1_000_000; i++) {
+      const p = r.pipeline();
+      for (let j = 0; j < 20; j++) {
+        const k = i * 20 + j;
+        p.set(`${tag}:s${k % 3000}`, `v${k}`);
+        if (j % 5 === 0) p.hset(`${tag}:h${k % 17}`, `f${k % 200}`, `${k}`);
+        if (j % 7 === 0) p.sadd(`${tag}:set${k % 11}`, `m${k % 300}`);
+      }
+      const res = await p.exec();
+      acked += res?.filter(([e]) => e === null).length ?? 0;
+    }
+  } finally {
+    r.disconnect();
+  }
+  return acked;
+}
+
+/** Waits until every node has applied the same index and returns their digests. */
+async function converged(c: TestCluster, timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
+    const applied = infos.map((i) => i?.applied_index);
+    if (applied.every((a) => a !== undefined && a === applied[0])) {
+      const digests: string[] = [];
+      for (const n of c.nodes) {
+        const cl = await c.client(n.id);
+        digests.push(await cl.call('RAFT.DIGEST'));
+        cl.close();
+      }
+      const again = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
+      if (again.every((i) => i?.applied_index === applied[0])) return digests;
+    }
+    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('InstallSnapshot', () => {
+  it('a follower behind the compacted log, then one with a wiped data directory, catch up by snapshot under load', async () => {
+    cluster = await TestCluster.start({ args: ['--snapshot-entries', '2000', '--snapshot-keep-entries', '500'] });
+    const c = cluster;
+    let leader = await c.waitForLeader();
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+
+    // 1. A follower is down while the leader snapshots and compacts past it.
+    await c.kill9(follower);
+    expect(await writeLoad(c, leader, 1500, 'a')).toBeGreaterThan(3000);
+    const li = await c.raftInfo(leader);
+    expect(Number(li!.first_index)).toBeGreaterThan(Number(li!.snapshot_index) - 600);
+    await c.startNode(follower);
+    const during = writeLoad(c, leader, 1500, 'b');
+    expect(await during).toBeGreaterThan(500);
+    let digests = await converged(c);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+    expect(c.logs(leader)).toMatch(new RegExp(`snapshot \\d+ sent to node ${follower}`));
+    expect(c.logs(follower)).toMatch(/installed the leader's snapshot at index \d+/);
+
+    // 2. A follower loses its whole data directory and restarts empty.
+    leader = await c.waitForLeader();
+    const wiped = c.nodes.find((n) => n.id !== leader)!.id;
+    await c.kill9(wiped);
+    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
+    await writeLoad(c, leader, 800, 'c');
+    await c.startNode(wiped);
+    expect(await writeLoad(c, leader, 1500, 'd')).toBeGreaterThan(500);
+    digests = await converged(c);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+    expect(c.logs(leader)).toMatch(new RegExp(`follower ${wiped} lost its log`));
+    expect(c.logs(wiped)).toMatch(/installed the leader's snapshot at index \d+/);
+    const cl = await c.client(wiped);
+    expect(await cl.call('READONLY')).toBe('+OK\r\n');
+    expect(await cl.call('HLEN', 'a:h3')).toMatch(/^:\d+\r\n$/);
+    expect(await cl.call('HLEN', 'a:h3')).not.toBe(':0\r\n');
+    cl.close();
+  }, 90_000);
+});
