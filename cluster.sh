@@ -7,6 +7,8 @@
 #   ./cluster.sh kill ID      kill -9 node ID
 #   ./cluster.sh pause ID     SIGSTOP node ID          ./cluster.sh resume ID   SIGCONT it
 #   ./cluster.sh restart ID   (re)start node ID with its data
+#   ./cluster.sh wipe ID      kill node ID, delete its data and start it empty:
+#                             the leader brings it up to date with a snapshot
 #   ./cluster.sh logs ID      follow node ID's log
 #   ./cluster.sh clean        stop everything and delete the cluster directory
 #
@@ -102,7 +104,14 @@ case "$cmd" in
     if alive "$i"; then kill -TERM "$(pid_of "$i")"; for t in $(seq 1 100); do alive "$i" || break; sleep 0.1; done; fi
     start_node "$i"; wait_ready "$i"
     ;;
+  wipe)
+    id=${2:?node id}
+    if alive "$id"; then kill -KILL "$(pid_of "$id")"; rm -f "$DIR/node$id/pid"; sleep 0.2; fi
+    rm -rf "$DIR/node$id/data"
+    echo "node $id: data deleted"
+    "$0" restart "$id"
+    ;;
   logs) tail -n 50 -f "$DIR/node${2:?node id}/log" ;;
   clean) [ "$(count)" = 0 ] || "$0" stop; rm -rf "$DIR"; echo "removed $DIR" ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
 esac

@@ -9,10 +9,11 @@
  * Frames (src/transport/frame.ts), little-endian:
  *   SnapshotChunk    f64 index · f64 term · f64 offset · f64 total · bytes
  *   SnapshotChunkAck f64 index · f64 term · f64 received · u8 status
- * status: 0 progress (the receiver holds `received` bytes), 1 complete and
- * verified, 2 failed (the file did not verify; the sender gives up), 3
- * resume at `received` (a chunk did not start where the receiver's file
- * ends: after a reconnect, or a transfer that starts again).
+ * status: 0 progress (the receiver holds `received` bytes; also the answer
+ * to a chunk it already holds, so a retry jumps ahead to where an earlier
+ * attempt stopped), 1 complete and verified, 2 failed (the file did not
+ * verify; the sender gives up), 3 resume at `received` (a chunk started past
+ * the end of the receiver's file: chunks were lost with a connection).
  *
  * Flow control: at most WINDOW bytes sent and not acknowledged. One transfer
  * per follower at a time; one incoming transfer per follower (a newer
@@ -54,6 +55,8 @@ interface Outgoing {
   acked: number;
   lastProgress: number;
   startedAt: number;
+  /** The last "resume at" point acted on. */
+  resumedAt: number;
 }
 
 /** Leader side: one transfer per follower. */
@@ -89,14 +92,17 @@ export class SnapshotSender {
       return;
     }
     const now = Date.now();
-    const t: Outgoing = { msg, index, term, fd, total, next: 0, acked: 0, lastProgress: now, startedAt: now };
+    const t: Outgoing = { msg, index, term, fd, total, next: 0, acked: 0, lastProgress: now, startedAt: now, resumedAt: -1 };
     this.out.set(msg.to, t);
     log.info(`sending snapshot ${index} (term ${term}, ${total} bytes) to node ${msg.to}`);
     this.pump(msg.to, t);
   }
 
   private pump(to: number, t: Outgoing): void {
-    while (t.next < t.total && t.next - t.acked < WINDOW) {
+    // The first chunk goes alone: the answer may say the follower already
+    // holds part of the file (an earlier attempt), and the rest starts there.
+    const window = t.acked === 0 ? CHUNK_BYTES : WINDOW;
+    while (t.next < t.total && t.next - t.acked < window) {
       const len = Math.min(CHUNK_BYTES, t.total - t.next);
       const body = Buffer.allocUnsafe(HEADER + len);
       body.writeDoubleLE(t.index, 0);
@@ -138,8 +144,16 @@ export class SnapshotSender {
       this.finish(from, t, false, `the follower acknowledged ${received} of ${t.total} bytes`);
       return;
     }
-    t.acked = received;
-    if (status === AckStatus.Resume || received > t.next) t.next = received;
+    if (status === AckStatus.Resume) {
+      // Every chunk after the gap is answered with the same resume point: rewind once.
+      if (t.resumedAt === received) return;
+      t.resumedAt = received;
+      t.next = received;
+    } else if (received > t.next) {
+      t.next = received;
+    }
+    t.acked = Math.max(t.acked, received);
+    if (status === AckStatus.Resume) t.acked = received;
     this.pump(from, t);
   }
 
@@ -208,7 +222,13 @@ export class SnapshotReceiver {
     }
     if (c.verifying) return;
     c.from = from;
-    if (offset !== c.size) {
+    if (offset < c.size) {
+      // Already held (a retry starting over): tell the sender how far we are.
+      this.ack(from, index, term, c.size, AckStatus.Progress);
+      return;
+    }
+    if (offset > c.size) {
+      // A gap: chunks were lost with a connection. Ask for the rest from where the file ends.
       this.ack(from, index, term, c.size, AckStatus.Resume);
       return;
     }
