@@ -1,0 +1,133 @@
+/**
+ * RaftStorage with snapshots: compaction behind a snapshot survives a
+ * restart; a snapshot installed from the leader replaces the log; a restart
+ * after a crash in the middle of an install (snapshot file in place, old log
+ * still there) starts the log after the snapshot.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CompactedError, EntryType, type Entry, type Ready } from '../../../src/raft/index.js';
+import { LogStore } from '../../../src/storage/log-store.js';
+import { RaftStorage } from '../../../src/storage/raft-storage.js';
+
+const dirs: string[] = [];
+const open: RaftStorage[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close().catch(() => {});
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-rs-'));
+  dirs.push(d);
+  return d;
+}
+
+async function openStorage(dir: string): Promise<RaftStorage> {
+  const s = await RaftStorage.open(dir);
+  open.push(s);
+  return s;
+}
+
+async function closeStorage(s: RaftStorage): Promise<void> {
+  open.splice(open.indexOf(s), 1);
+  await s.close();
+}
+
+const ents = (lo: number, hi: number, term: number): Entry[] =>
+  Array.from({ length: hi - lo + 1 }, (_, i) => ({ index: lo + i, term, type: EntryType.Normal, data: Buffer.from(`e${lo + i}`) }));
+
+function ready(entries: Entry[], commit: number, extra: Partial<Ready> = {}): Ready {
+  return { entries, hardState: { term: entries.at(-1)?.term ?? 1, vote: 1, commit }, committedEntries: [], messages: [], persistedMessages: [], readStates: [], mustSync: true, ...extra } as Ready;
+}
+
+const conf = { voters: [1, 2, 3], learners: [] };
+
+describe('RaftStorage and snapshots', () => {
+  it('compacts behind a snapshot, keeping a tail, and reopens with the same bounds', async () => {
+    const dir = tmp();
+    const s = await openStorage(dir);
+    await s.persistReady(ready(ents(1, 100, 2), 100));
+    await s.snapshotTaken({ index: 90, term: 2, confState: conf }, 20);
+    expect(s.firstIndex()).toBe(71);
+    expect(s.term(70)).toBe(2);
+    expect(() => s.term(69)).toThrow(CompactedError);
+    expect(() => s.entries(60, 80)).toThrow(CompactedError);
+    expect(s.entries(71, 101).length).toBe(30);
+    expect(s.snapshot().metadata.index).toBe(90);
+    await closeStorage(s);
+
+    const again = await openStorage(dir);
+    expect(again.compactedIndex).toBe(70);
+    expect(again.firstIndex()).toBe(71);
+    expect(again.lastIndex()).toBe(100);
+    await again.restoredFrom({ index: 90, term: 2, confState: conf });
+    expect(again.firstIndex()).toBe(71);
+    expect(again.lastIndex()).toBe(100);
+    expect(again.entries(95, 101).map((e) => e.data.toString())).toEqual(['e95', 'e96', 'e97', 'e98', 'e99', 'e100']);
+    expect(again.initialState().confState).toEqual(conf);
+  });
+
+  it('a snapshot from the leader replaces the log; entries after it append', async () => {
+    const dir = tmp();
+    const s = await openStorage(dir);
+    await s.persistReady(ready(ents(1, 10, 1), 10));
+    const snap = { metadata: { index: 500, term: 4, confState: conf }, data: Buffer.alloc(0) };
+    await s.persistReady(ready(ents(501, 503, 4), 500, { snapshot: snap }));
+    expect(s.firstIndex()).toBe(501);
+    expect(s.term(500)).toBe(4);
+    expect(s.lastIndex()).toBe(503);
+    expect(s.hardStateNow().commit).toBe(500);
+    await closeStorage(s);
+    const again = await openStorage(dir);
+    expect(again.compactedIndex).toBe(500);
+    expect(again.lastIndex()).toBe(503);
+    expect(again.entries(501, 504).map((e) => e.index)).toEqual([501, 502, 503]);
+  });
+
+  it('after a crash mid-install (old log still on disk), the log restarts after the installed snapshot', async () => {
+    const dir = tmp();
+    const s = await openStorage(dir);
+    await s.persistReady(ready(ents(1, 40, 1), 30));
+    await closeStorage(s);
+    // The snapshot file was renamed into place (index 300), then the process died before the log was replaced.
+    const again = await openStorage(dir);
+    await again.restoredFrom({ index: 300, term: 3, confState: conf });
+    expect(again.firstIndex()).toBe(301);
+    expect(again.lastIndex()).toBe(300);
+    expect(again.term(300)).toBe(3);
+    expect(again.hardStateNow().commit).toBe(300);
+    await closeStorage(again);
+    const store = await LogStore.open(dir);
+    const left: number[] = [];
+    for await (const e of store.entries()) left.push(e.index);
+    expect(left).toEqual([]);
+    expect(await store.compacted()).toEqual({ index: 300, term: 3 });
+    await store.close();
+  });
+
+  it('an entry at the snapshot index from another term: the log after it is another history and is dropped', async () => {
+    const dir = tmp();
+    const s = await openStorage(dir);
+    await s.persistReady(ready(ents(1, 50, 1), 20));
+    await s.restoredFrom({ index: 30, term: 2, confState: conf });
+    expect(s.firstIndex()).toBe(31);
+    expect(s.lastIndex()).toBe(30);
+    expect(s.term(30)).toBe(2);
+  });
+
+  it('a log whose entries after the compaction point are missing is refused', async () => {
+    const dir = tmp();
+    const s = await openStorage(dir);
+    await s.persistReady(ready(ents(1, 100, 2), 100));
+    await closeStorage(s);
+    const store = await LogStore.open(dir);
+    await store.compact(40, 2);
+    // Lose entries 41..60 behind LevelDB's back.
+    for (let i = 41; i <= 60; i++) await (store as unknown as { db: { del(k: Buffer): Promise<void> } }).db.del(Buffer.concat([Buffer.from('e'), Buffer.from([0, 0, 0, 0, 0, 0, 0, i])]));
+    await store.close();
+    await expect(RaftStorage.open(dir)).rejects.toThrow(/starts at index 61, but entries after 40 should be there/);
+  });
+});
