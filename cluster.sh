@@ -9,6 +9,10 @@
 #   ./cluster.sh restart ID   (re)start node ID with its data
 #   ./cluster.sh wipe ID      kill node ID, delete its data and start it empty:
 #                             the leader brings it up to date with a snapshot
+#   ./cluster.sh add          start one more node that joins the cluster (--join):
+#                             a learner first, promoted to voter once caught up
+#   ./cluster.sh remove ID    remove node ID from the cluster (RAFT.NODE REMOVE); it exits
+#   ./cluster.sh transfer [ID]  hand leadership to node ID (default: the most up to date)
 #   ./cluster.sh logs ID      follow node ID's log
 #   ./cluster.sh clean        stop everything and delete the cluster directory
 #
@@ -40,10 +44,22 @@ start_node() {
   local i=$1 n; n=$(count)
   alive "$i" && { echo "node $i already running (pid $(pid_of "$i"))"; return; }
   mkdir -p "$DIR/node$i"
+  local members=(--peers "$(peers "$n")")
+  # A node added with `add` joins through a running member instead of bootstrapping.
+  [ -f "$DIR/node$i/joined" ] && members=(--join "$(any_member "$i")")
+  rm -f "$DIR/node$i/removed"
   nohup node "$ROOT/dist/cli/main.js" --id "$i" --bind "$(host_of "$i")" --port "$(port_of "$i")" \
-    --dir "$DIR/node$i/data" --peers "$(peers "$n")" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
+    --dir "$DIR/node$i/data" "${members[@]}" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
   echo $! >"$DIR/node$i/pid"
   echo "node $i: $(host_of "$i"):$(port_of "$i") pid $!"
+}
+
+any_member() { # an address of a running node other than $1
+  local i
+  for i in $(seq 1 "$(count)"); do
+    [ "$i" != "$1" ] && alive "$i" && { echo "$(host_of "$i"):$(port_of "$i")"; return; }
+  done
+  die "no running node to join through"
 }
 
 wait_ready() {
@@ -88,6 +104,7 @@ case "$cmd" in
     printf '%-4s %-22s %-8s %-10s %-6s %-8s %-8s\n' ID ADDRESS PID ROLE TERM COMMIT APPLIED
     for i in $(seq 1 "$(count)"); do
       addr="$(host_of "$i"):$(port_of "$i")"
+      if [ -f "$DIR/node$i/removed" ]; then printf '%-4s %-22s %-8s %-10s\n' "$i" "$addr" - removed; continue; fi
       if ! alive "$i"; then printf '%-4s %-22s %-8s %-10s\n' "$i" "$addr" - down; continue; fi
       state=$(ps -o state= -p "$(pid_of "$i")" | tr -d ' ')
       if [ "$state" = T ]; then printf '%-4s %-22s %-8s %-10s\n' "$i" "$addr" "$(pid_of "$i")" paused; continue; fi
@@ -111,7 +128,28 @@ case "$cmd" in
     echo "node $id: data deleted"
     "$0" restart "$id"
     ;;
+  add)
+    [ "$(count)" -ge 1 ] || die "no cluster in $DIR; run ./cluster.sh start first"
+    i=$(( $(count) + 1 ))
+    via=$(any_member "$i")
+    mkdir -p "$DIR/node$i"; touch "$DIR/node$i/joined"; echo "$i" >"$DIR/size"
+    start_node "$i"; wait_ready "$i"
+    echo "node $i joined through $via; it is promoted to voter once caught up (./cluster.sh status)"
+    ;;
+  remove)
+    id=${2:?node id}
+    via=$(any_member "$id")
+    redis-cli -c -h "${via%:*}" -p "${via##*:}" RAFT.NODE REMOVE "$id"
+    touch "$DIR/node$id/removed"
+    for t in $(seq 1 100); do alive "$id" || break; sleep 0.1; done
+    rm -f "$DIR/node$id/pid"
+    echo "node $id removed"
+    ;;
+  transfer)
+    via=$(any_member 0)
+    redis-cli -c -h "${via%:*}" -p "${via##*:}" RAFT.TRANSFER_LEADER ${2:-}
+    ;;
   logs) tail -n 50 -f "$DIR/node${2:?node id}/log" ;;
   clean) [ "$(count)" = 0 ] || "$0" stop; rm -rf "$DIR"; echo "removed $DIR" ;;
-  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
+  *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
 esac

@@ -10,6 +10,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } from './options.js';
 import { startRaftis } from './start.js';
+import { fetchMembers, requestJoin } from './join.js';
 import { setLogLevel, setLogPrefix } from '../util/log.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       type: 'string',
       describe: 'every cluster member, this node included: 1=127.0.0.1:7001,2=127.0.0.1:7002@17002,… [default: a one-member cluster of this node]',
     })
+    .option('join', { type: 'string', describe: 'host:port of a member of a running cluster: ask it to add this node (empty data directory; no --peers needed)' })
     .option('cluster-id', { type: 'string', default: DEFAULT_OPTIONS.clusterId, describe: 'name shared by the members of one cluster; peers of another cluster are refused' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: DEFAULT_OPTIONS.logLevel })
     .option('read-mode', { choices: ['readindex', 'lease'] as const, default: DEFAULT_OPTIONS.readMode, describe: 'how the leader proves a read is fresh' })
@@ -51,7 +53,27 @@ async function main(): Promise<void> {
     checkPort(argv.port, '--port');
     const clusterPort = argv['cluster-port'] ?? argv.port + 10000;
     checkPort(clusterPort, '--cluster-port');
-    const peers = argv.peers !== undefined ? parsePeers(argv.peers) : [{ id: argv.id, host: argv.bind, port: argv.port, clusterPort }];
+    const selfAddr = { id: argv.id, host: argv.bind, port: argv.port, clusterPort };
+    let peers = argv.peers !== undefined ? parsePeers(argv.peers) : [selfAddr];
+    let join: { host: string; port: number } | undefined;
+    let joining = false;
+    if (argv.join !== undefined) {
+      const m = /^(.+):(\d+)$/.exec(argv.join);
+      if (!m) throw new OptionError(`--join must be host:port, got '${argv.join}'`);
+      join = { host: m[1]!, port: Number(m[2]) };
+      if (argv.peers !== undefined) throw new OptionError('--join and --peers are exclusive: a joining node learns the members from the cluster');
+      if (!fs.existsSync(path.join(path.resolve(argv.dir), 'raft-log'))) {
+        const members = await fetchMembers(join.host, join.port);
+        if (members.some((p) => p.id === argv.id)) {
+          throw new OptionError(`node id ${argv.id} is already a member of the cluster at ${argv.join}; choose another --id (or RAFT.NODE REMOVE ${argv.id} first)`);
+        }
+        peers = [...members, selfAddr];
+        joining = true;
+      } else {
+        join = undefined;
+        process.stderr.write(`raftis: --join ignored: ${argv.dir} already holds this node's data (it joined before)\n`);
+      }
+    }
     if (!peers.some((p) => p.id === argv.id)) throw new OptionError(`--peers does not list this node's --id ${argv.id}`);
     const self = peers.find((p) => p.id === argv.id)!;
     if (argv.peers !== undefined && (self.port !== argv.port || self.clusterPort !== clusterPort)) {
@@ -75,10 +97,24 @@ async function main(): Promise<void> {
       snapshotEntries: argv['snapshot-entries'],
       snapshotBytes: argv['snapshot-bytes'],
       snapshotKeepEntries: argv['snapshot-keep-entries'],
+      join,
+      joining,
     };
     setLogLevel(opts.logLevel);
     setLogPrefix(`[${opts.id}] `);
     const running = await startRaftis(opts, pkg.version);
+    if (joining && join !== undefined) {
+      try {
+        await requestJoin(join.host, join.port, selfAddr);
+        process.stderr.write(`raftis: node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up\n`);
+      } catch (e) {
+        await running.stop();
+        // Nothing was joined: leave the directory as empty as it was, so the next --join starts afresh.
+        fs.rmSync(path.join(opts.dir, 'raft-log'), { recursive: true, force: true });
+        fs.rmSync(path.join(opts.dir, 'snapshots'), { recursive: true, force: true });
+        throw e;
+      }
+    }
     let stopping = false;
     const stop = (sig: string): void => {
       if (stopping) return;

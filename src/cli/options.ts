@@ -27,6 +27,10 @@ export interface Options {
   snapshotBytes: number;
   /** Log entries kept behind a snapshot for slow followers. */
   snapshotKeepEntries: number;
+  /** --join: the address of a member of the cluster this new node asks to join. */
+  join?: { host: string; port: number };
+  /** Set by the CLI when joining with an empty data directory: no bootstrap log. */
+  joining?: boolean;
 }
 
 export const DEFAULT_OPTIONS = {

@@ -7,6 +7,7 @@ import { clusterCommands } from '../commands/cluster.js';
 import { connectionCommands } from '../commands/connection.js';
 import { keyspaceCommands } from '../commands/keyspace.js';
 import { persistenceCommands } from '../commands/persistence.js';
+import { membershipCommands } from '../commands/membership.js';
 import { pubsubCommands } from '../commands/pubsub.js';
 import { serverCommands } from '../commands/server.js';
 import { stringCommands } from '../commands/string.js';
@@ -34,7 +35,7 @@ export function buildCommandTable(): CommandTable {
       ...bitCommands,
       ...introspectionCommands,
     },
-    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands, ...pubsubCommands },
+    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands, ...pubsubCommands, ...membershipCommands },
   });
 }
 
@@ -45,7 +46,7 @@ export interface Running {
 
 export async function startRaftis(opts: Options, version: string): Promise<Running> {
   const table = buildCommandTable();
-  const others = opts.peers.filter((p) => p.id !== opts.id);
+  let running: Running | undefined;
   const node = await RaftisNode.open({
     id: opts.id,
     dir: opts.dir,
@@ -55,22 +56,24 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     snapshotEntries: opts.snapshotEntries,
     snapshotBytes: opts.snapshotBytes,
     snapshotKeepEntries: opts.snapshotKeepEntries,
-    transport:
-      others.length === 0
-        ? undefined
-        : (deliver, unreachable, forwarded, pubsub) =>
-            new Transport({
-              selfId: opts.id,
-              clusterId: opts.clusterId,
-              bindHost: opts.bind,
-              port: opts.clusterPort,
-              peers: new Map(others.map((p) => [p.id, { host: p.host, clusterPort: p.clusterPort }])),
-              onMessage: deliver,
-              onUnreachable: unreachable,
-              onForward: forwarded,
-              onPubSub: pubsub,
-              isMember: (id) => opts.peers.some((p) => p.id === id),
-            }),
+    joining: opts.joining,
+    onRemoved: () => {
+      log.warn('removed from the cluster: shutting down');
+      void (running?.stop() ?? Promise.resolve()).then(() => process.exit(0));
+    },
+    transport: (deliver, unreachable, forwarded, pubsub, isMember) =>
+      new Transport({
+        selfId: opts.id,
+        clusterId: opts.clusterId,
+        bindHost: opts.bind,
+        port: opts.clusterPort,
+        peers: new Map(),
+        onMessage: deliver,
+        onUnreachable: unreachable,
+        onForward: forwarded,
+        onPubSub: pubsub,
+        isMember,
+      }),
     onFatal: (err) => {
       log.error(`${err.message}; stopping so no reply is sent for a write that is not durable`);
       process.exit(1);
@@ -89,11 +92,12 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     throw e;
   }
   log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}, data in ${opts.dir}`);
-  return {
+  running = {
     state,
     async stop() {
       await server.close();
       await node.close();
     },
   };
+  return running;
 }

@@ -28,7 +28,9 @@ interface View {
 
 function view(c: Client): View {
   const node = c.server.node;
-  const members = [...node.members.values()].filter((m) => node.voters.length === 0 || node.voters.includes(m.id) || m.id === node.id);
+  const members = [...node.members.values()].filter(
+    (m) => node.voters.length === 0 || node.voters.includes(m.id) || node.learners.includes(m.id) || m.id === node.id,
+  );
   members.sort((a, b) => a.id - b.id);
   // While an election runs, keep describing the last known leader as the
   // master (as Redis lists a failed master until a replica is promoted):
@@ -171,6 +173,10 @@ export function raftInfoText(node: RaftisNode, clusterId: string): string {
     `voters:${st.config.voters.join(',')}`,
     `learners:${st.config.learners.join(',')}`,
   ];
+  for (const m of [...node.members.values()].sort((a, b) => a.id - b.id)) {
+    const role = node.voters.includes(m.id) ? 'voter' : node.learners.includes(m.id) ? 'learner' : 'joining';
+    lines.push(`member_${m.id}:role=${role},addr=${m.host}:${m.port},cluster_addr=${m.host}:${m.clusterPort}`);
+  }
   for (const m of [...node.members.values()].sort((a, b) => a.id - b.id)) {
     if (m.id === node.id) continue;
     const pr = st.progress.find((p) => p.id === m.id);

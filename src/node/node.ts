@@ -22,6 +22,9 @@ import {
   StepPeerNotFoundError,
   bootstrapState,
   decodeConfChange,
+  type ConfChange,
+  ConfChangeType,
+  EMPTY_BUFFER,
   type ConfState,
   type Entry,
   type Message,
@@ -55,6 +58,8 @@ export interface Member {
 /** The peer transport as the driver uses it (src/transport implements it). */
 export interface PeerTransport {
   start?(): Promise<void>;
+  addPeer?(id: number, addr: { host: string; clusterPort: number }): void;
+  removePeer?(id: number): void;
   send(msgs: readonly Message[]): void;
   /** Sends a forwarded-command frame (FrameType.ForwardCommand/ForwardReply); false if there is no link. */
   forward?(to: number, type: number, body: Buffer): boolean;
@@ -68,8 +73,12 @@ export interface NodeOptions {
   id: number;
   dir: string;
   table: CommandTable;
-  /** The founding members (from --peers), this node included. */
+  /** The founding members (from --peers), this node included; a node that joins: the members it learned. */
   members: Member[];
+  /** Joining an existing cluster (--join): start with an empty log instead of bootstrapping one. */
+  joining?: boolean;
+  /** This node was removed from the cluster: the process should stop. */
+  onRemoved?: () => void;
   /** Called when the node cannot go on safely (e.g. the disk failed); the process should exit. */
   onFatal: (err: Error) => void;
   /** Builds the transport; `deliver` steps a received message. Absent for a one-member cluster. */
@@ -78,6 +87,7 @@ export interface NodeOptions {
     unreachable: (id: number, snapshot: boolean) => void,
     forwarded: (type: number, body: Buffer, from: number) => void,
     pubsub: (body: Buffer, from: number) => void,
+    isMember: (id: number) => boolean,
   ) => PeerTransport;
   /** Active expiry cycle period in ms (0 disables). */
   expireCycleMs?: number;
@@ -103,6 +113,16 @@ interface Pending {
   target: ApplyTarget | undefined;
 }
 
+
+/** A learner is promoted once its log is within this many entries of the leader's. */
+const PROMOTE_LAG = 200;
+
+/** Parses a member address "host:port@clusterPort" from a conf change. */
+export function parseMemberAddress(id: number, s: string): Member | undefined {
+  const m = /^(.+):(\d+)@(\d+)$/.exec(s);
+  if (!m) return undefined;
+  return { id, host: m[1]!, port: Number(m[2]), clusterPort: Number(m[3]) };
+}
 
 /** Replies for writes whose fate is known or unknowable after a leader change. */
 export const TRYAGAIN_LOST = 'TRYAGAIN the write was not committed: leadership changed before it was replicated; it was not applied, retry it';
@@ -161,6 +181,18 @@ export class RaftisNode {
     const node = new RaftisNode(opts);
     node.storage = await RaftStorage.open(opts.dir);
     try {
+      const stored = await node.storage.members();
+      if (stored !== undefined) {
+        node.members.clear();
+        for (const m of stored) node.members.set(m.id, m);
+      } else {
+        await node.storage.putMembers([...node.members.values()]);
+      }
+    } catch (e) {
+      await node.storage.close();
+      throw e;
+    }
+    try {
       await node.start();
     } catch (e) {
       await node.close();
@@ -177,7 +209,7 @@ export class RaftisNode {
       this.appliedIndex = restored.index;
       this.snapshotIndex = restored.index;
       this.confState = restored.confState;
-    } else if (this.storage.isEmpty) {
+    } else if (this.storage.isEmpty && !this.opts.joining) {
       const boot = bootstrapState(this.opts.members.map((m) => m.id));
       await this.storage.bootstrap(boot.entries, boot.hardState);
     }
@@ -195,32 +227,8 @@ export class RaftisNode {
       rng: this.opts.rng,
       logger: raftLog,
     });
-    if (this.opts.transport) {
-      this.transport = this.opts.transport(
-        (m) => this.receive(m),
-        (id, snap) => {
-          this.rn.reportUnreachable(id);
-          if (snap) this.rn.reportSnapshot(id, 'failure');
-          this.scheduleReady();
-        },
-        (type, body, from) => {
-          if (type === FrameType.SnapshotChunk) this.receiver?.onChunk(from, body);
-          else if (type === FrameType.SnapshotChunkAck) this.sender?.onAck(from, body);
-          else this.onForward?.(type, body, from);
-        },
-        (body, from) => this.onPubSub?.(body, from),
-      );
-      const sendFrame = (to: number, type: FrameType.SnapshotChunk | FrameType.SnapshotChunkAck, body: Buffer): boolean =>
-        this.transport?.forward?.(to, type, body) ?? false;
-      this.sender = new SnapshotSender(this.opts.dir, sendFrame, (to, msg, ok) => {
-        if (this.closed) return;
-        if (ok) this.transport?.send([msg]);
-        this.rn.reportSnapshot(to, ok ? 'finish' : 'failure');
-        this.scheduleReady();
-      });
-      this.receiver = new SnapshotReceiver(this.opts.dir, sendFrame);
-      await this.transport.start?.();
-    }
+    this.ensureTransport();
+    await this.transportStarting;
     // Replay: the first Readies hand out every committed entry.
     this.scheduleReady();
     await this.until(() => this.appliedIndex >= initialCommit);
@@ -228,6 +236,7 @@ export class RaftisNode {
     this.tickTimer = setInterval(() => {
       this.rn.tick();
       this.sender?.check();
+      this.maybePromote();
       this.scheduleReady();
     }, tickMs);
     this.tickTimer.unref();
@@ -279,6 +288,44 @@ export class RaftisNode {
       );
     }
     return undefined;
+  }
+
+  private transportStarting: Promise<void> | undefined;
+
+  /**
+   * Creates and starts the peer transport once there is a peer to talk to
+   * (a one-member cluster has none until a node is added).
+   */
+  private ensureTransport(): void {
+    if (this.transport !== undefined || this.opts.transport === undefined || this.closed) return;
+    if (![...this.members.keys()].some((id) => id !== this.id)) return;
+    const t = this.opts.transport(
+      (m) => this.receive(m),
+      (id, snap) => {
+        this.rn.reportUnreachable(id);
+        if (snap) this.rn.reportSnapshot(id, 'failure');
+        this.scheduleReady();
+      },
+      (type, body, from) => {
+        if (type === FrameType.SnapshotChunk) this.receiver?.onChunk(from, body);
+        else if (type === FrameType.SnapshotChunkAck) this.sender?.onAck(from, body);
+        else this.onForward?.(type, body, from);
+      },
+      (body, from) => this.onPubSub?.(body, from),
+      (id) => this.members.has(id),
+    );
+    this.transport = t;
+    for (const m of this.members.values()) if (m.id !== this.id) t.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
+    const sendFrame = (to: number, type: FrameType.SnapshotChunk | FrameType.SnapshotChunkAck, body: Buffer): boolean =>
+      this.transport?.forward?.(to, type, body) ?? false;
+    this.sender = new SnapshotSender(this.opts.dir, sendFrame, (to, msg, ok) => {
+      if (this.closed) return;
+      if (ok) this.transport?.send([msg]);
+      this.rn.reportSnapshot(to, ok ? 'finish' : 'failure');
+      this.scheduleReady();
+    });
+    this.receiver = new SnapshotReceiver(this.opts.dir, sendFrame);
+    this.transportStarting = t.start?.();
   }
 
   private until(cond: () => boolean): Promise<void> {
@@ -337,6 +384,162 @@ export class RaftisNode {
 
   get voters(): readonly number[] {
     return this.confState.voters;
+  }
+
+  get learners(): readonly number[] {
+    return this.confState.learners;
+  }
+
+  // ---- membership ------------------------------------------------------------------
+
+  private readonly confWaiters = new Map<number, { term: number; done: (err?: Error) => void }>();
+
+  /** A membership change has been appended and not yet applied. */
+  get confChangePending(): boolean {
+    return this.rn.raft.pendingConfIndex > this.appliedIndex;
+  }
+
+  /**
+   * Proposes a membership change (leader only) and resolves once it is
+   * applied; rejects with a message for the client when it cannot be made.
+   */
+  changeMembership(type: ConfChangeType, nodeId: number, addr?: Member): Promise<void> {
+    if (!this.isLeader) return Promise.reject(new Error('not the leader'));
+    if (this.confChangePending) return Promise.reject(new Error('ERR a membership change is in progress; retry when it has completed'));
+    const context = addr === undefined ? EMPTY_BUFFER : Buffer.from(`${addr.host}:${addr.port}@${addr.clusterPort}`, 'utf8');
+    // Queued proposals must reach the log first: their indexes are already promised.
+    this.flushProposals();
+    let ref;
+    try {
+      ref = this.rn.proposeConfChange({ type, nodeId, context });
+    } catch (e) {
+      return Promise.reject(new Error(`ERR the membership change was refused: ${(e as Error).message}`));
+    }
+    if (ref === undefined) return Promise.reject(new Error('not the leader'));
+    this.scheduleReady();
+    const { index, term } = ref;
+    return new Promise((resolve, reject) => {
+      this.confWaiters.set(index, { term, done: (err) => (err ? reject(err) : resolve()) });
+    });
+  }
+
+  /** Applied conf change: members, transport peers, the membership record, waiters; our own removal. */
+  private membershipChanged(cc: ConfChange, index: number, term: number): void {
+    const w = this.confWaiters.get(index);
+    if (w !== undefined) {
+      this.confWaiters.delete(index);
+      w.done(w.term === term ? undefined : new Error('TRYAGAIN the membership change was lost in a leader change; retry it'));
+    }
+    for (const [i, other] of this.confWaiters) {
+      if (i < index) {
+        this.confWaiters.delete(i);
+        other.done(new Error('TRYAGAIN the membership change was lost in a leader change; retry it'));
+      }
+    }
+    if (cc.context.length > 0) {
+      const addr = parseMemberAddress(cc.nodeId, cc.context.toString('utf8'));
+      if (addr !== undefined) this.members.set(cc.nodeId, addr);
+    }
+    if (cc.type === ConfChangeType.RemoveNode) {
+      if (cc.nodeId === this.id) {
+        log.warn(`this node (${this.id}) was removed from the cluster by the conf change at index ${index}; it stops taking part and exits`);
+        this.removed = true;
+        setImmediate(() => this.opts.onRemoved?.());
+        return;
+      }
+      this.members.delete(cc.nodeId);
+      this.transport?.removePeer?.(cc.nodeId);
+    } else {
+      const m = this.members.get(cc.nodeId);
+      this.ensureTransport();
+      if (m !== undefined && cc.nodeId !== this.id) this.transport?.addPeer?.(cc.nodeId, { host: m.host, clusterPort: m.clusterPort });
+    }
+    this.persistMembers();
+  }
+
+  /** This node was removed from the cluster. */
+  removed = false;
+
+  private persistMembers(): void {
+    const list = [...this.members.values()];
+    this.storage.putMembers(list).catch((e: Error) => log.error(`cannot record the cluster members: ${e.message}`));
+  }
+
+  /** A snapshot from the leader names the members: take its addresses, keep our own entry. */
+  private adoptMembers(list: readonly Member[]): void {
+    if (list.length === 0) return;
+    const self = this.members.get(this.id);
+    const next = new Map<number, Member>();
+    for (const m of list) next.set(m.id, { ...m });
+    if (self !== undefined && !next.has(this.id)) next.set(this.id, self);
+    for (const id of this.members.keys()) if (!next.has(id)) this.transport?.removePeer?.(id);
+    this.members.clear();
+    for (const [id, m] of next) this.members.set(id, m);
+    this.ensureTransport();
+    for (const m of this.members.values()) if (m.id !== this.id) this.transport?.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
+    this.persistMembers();
+  }
+
+  /** Leader: promotes learners that have caught up (one change at a time). */
+  private maybePromote(): void {
+    if (!this.isLeader || this.confChangePending || this.confState.learners.length === 0) return;
+    const st = this.rn.status();
+    const last = this.lastLogIndex;
+    for (const id of this.confState.learners) {
+      const pr = st.progress.find((p) => p.id === id);
+      if (pr === undefined || pr.match + PROMOTE_LAG < last || pr.match < this.storage.firstIndex()) continue;
+      log.info(`learner ${id} has caught up (match ${pr.match} of ${last}): promoting it to voter`);
+      this.changeMembership(ConfChangeType.AddNode, id).catch((e: Error) => log.warn(`promoting learner ${id} failed: ${e.message}`));
+      return;
+    }
+  }
+
+  /**
+   * Leader: hands leadership to `target` (default: the most up-to-date
+   * voter). Resolves with the new leader's id once it leads; rejects if it
+   * does not within an election timeout (the core then resumes leading).
+   */
+  transferLeadership(target?: number): Promise<number> {
+    if (!this.isLeader) return Promise.reject(new Error('not the leader'));
+    const st = this.rn.status();
+    let to = target;
+    if (to === undefined) {
+      let best = -1;
+      for (const p of st.progress) {
+        if (p.id === this.id || p.isLearner || !this.confState.voters.includes(p.id)) continue;
+        if (p.match > best) {
+          best = p.match;
+          to = p.id;
+        }
+      }
+      if (to === undefined) return Promise.reject(new Error('ERR there is no other voter to transfer leadership to'));
+    }
+    if (to === this.id) return Promise.resolve(this.id);
+    if (!this.confState.voters.includes(to)) return Promise.reject(new Error(`ERR node ${to} is not a voter of this cluster`));
+    const target_ = to;
+    this.rn.transferLeader(target_);
+    this.scheduleReady();
+    const limitMs = (this.opts.electionTick ?? 10) * (this.opts.tickMs ?? 50) * 2;
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const check = (): void => {
+        if (this.leader === target_) return resolve(target_);
+        if (this.closed) return reject(new Error('ERR node closing'));
+        if (Date.now() - started > limitMs) {
+          return reject(new Error(`ERR leadership transfer to node ${target_} did not complete within ${limitMs} ms; node ${this.leader || 'none'} leads`));
+        }
+        setTimeout(check, 2);
+      };
+      check();
+    });
+  }
+
+  /** A follower asks the leader to hand leadership to this node (CLUSTER FAILOVER). */
+  requestLeadership(): boolean {
+    if (this.leader === 0 || this.isLeader) return false;
+    this.rn.transferLeader(this.id);
+    this.scheduleReady();
+    return true;
   }
 
   status(): Status {
@@ -564,15 +767,18 @@ export class RaftisNode {
     this.snapshotter.abort();
     this.keyspace.flush();
     const file = path.join(snapshotDir(this.opts.dir), snapshotFileName(meta.index, meta.term));
+    let members: Member[] = [];
     try {
       const started = Date.now();
-      const { records } = readSnapshotFile(file, (k, v, at) => this.keyspace.load(k, v, at));
-      log.info(`installed the leader's snapshot at index ${meta.index}: ${records} keys in ${Date.now() - started} ms`);
+      const r = readSnapshotFile(file, (k, v, at) => this.keyspace.load(k, v, at));
+      members = r.meta.members;
+      log.info(`installed the leader's snapshot at index ${meta.index}: ${r.records} keys in ${Date.now() - started} ms`);
     } catch (e) {
       this.opts.onFatal(new Error(`cannot install the snapshot from the leader: ${(e as Error).message}`, { cause: e }));
       return;
     }
     this.confState = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
+    this.adoptMembers(members);
     this.appliedIndex = meta.index;
     this.snapshotIndex = meta.index;
     this.bytesSinceSnapshot = 0;
@@ -602,7 +808,7 @@ export class RaftisNode {
     const cur = this.snapshotter.current;
     if (cur !== undefined) return cur;
     const index = this.appliedIndex;
-    const meta = this.snapshotter.start(index, this.storage.term(index), this.confState);
+    const meta = this.snapshotter.start(index, this.storage.term(index), this.confState, [...this.members.values()]);
     this.bytesSinceSnapshot = 0;
     return meta.then(async (m) => {
       if (m === undefined || this.closed) return m;
@@ -621,8 +827,10 @@ export class RaftisNode {
     for (let i = from; i < to; i++) {
       const e = ce[i]!;
       if (e.type === EntryType.ConfChange) {
-        this.confState = this.rn.applyConfChange(decodeConfChange(e.data));
+        const cc = decodeConfChange(e.data);
+        this.confState = this.rn.applyConfChange(cc);
         this.failPending(e.index);
+        this.membershipChanged(cc, e.index, e.term);
       } else if (e.data.length === 0) {
         this.failPending(e.index); // a new leader's no-op took the place of our proposal
       } else {

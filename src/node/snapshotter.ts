@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import type { ConfState } from '../raft/index.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { SnapshotEpoch } from '../keyspace/snapshot-epoch.js';
-import { SnapshotWriter, listSnapshotFiles, snapshotDir, type SnapshotMeta } from '../storage/snapshot-file.js';
+import { SnapshotWriter, listSnapshotFiles, snapshotDir, type SnapshotMember, type SnapshotMeta } from '../storage/snapshot-file.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('snapshot');
@@ -77,12 +77,13 @@ export class Snapshotter {
    * Resolves with its metadata once the file is durable, or undefined if it
    * failed or was aborted.
    */
-  start(index: number, term: number, confState: ConfState): Promise<SnapshotMeta | undefined> {
+  start(index: number, term: number, confState: ConfState, members: SnapshotMember[]): Promise<SnapshotMeta | undefined> {
     if (this.running) throw new Error('a snapshot is already in progress');
     const meta: SnapshotMeta = {
       index,
       term,
       confState: { voters: [...confState.voters], learners: [...confState.learners] },
+      members: members.map((m) => ({ ...m })),
       createdAt: Date.now(),
     };
     this.aborted = false;

@@ -4,6 +4,7 @@
  * Layout (all keys are Buffers):
  *   "m"             → meta: format version (u32) — refuse to open other formats
  *   "h"             → hard state: term (u64) · vote (u64) · commit (u64)
+ *   "p"             → cluster members with their addresses (JSON; rare writes)
  *   "c"             → compaction point: index (u64) · term (u64) of the last
  *                     entry removed from the front of the log (absent: none)
  *   "e" + u64 index → entry: term (u64) · type (u8) · data
@@ -34,6 +35,14 @@ const FORMAT_VERSION = 1;
 const META_KEY = Buffer.from('m');
 const HARD_STATE_KEY = Buffer.from('h');
 const COMPACTED_KEY = Buffer.from('c');
+const MEMBERS_KEY = Buffer.from('p');
+
+export interface StoredMember {
+  id: number;
+  host: string;
+  port: number;
+  clusterPort: number;
+}
 const ENTRY_PREFIX = 0x65; // 'e'
 
 /** Writes a non-negative safe integer as a big-endian u64 (no BigInt: this is the hot path). */
@@ -137,6 +146,23 @@ export class LogStore {
       vote: readU64(v, 8),
       commit: readU64(v, 16),
     };
+  }
+
+  /** The members this node last knew (undefined before the first membership record). */
+  async members(): Promise<StoredMember[] | undefined> {
+    const v = await this.db.get(MEMBERS_KEY);
+    if (v === undefined) return undefined;
+    try {
+      const list = JSON.parse(v.toString('utf8')) as StoredMember[];
+      if (!Array.isArray(list)) throw new Error('not a list');
+      return list;
+    } catch (e) {
+      throw new CorruptDataError(`members record in ${this.dir} is unreadable: ${(e as Error).message}`);
+    }
+  }
+
+  async putMembers(list: readonly StoredMember[]): Promise<void> {
+    await this.db.put(MEMBERS_KEY, Buffer.from(JSON.stringify(list)), { sync: true });
   }
 
   /** Index and term of the last entry compacted away ({0, 0}: none). */

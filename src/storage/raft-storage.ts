@@ -24,7 +24,7 @@ import {
   type Storage,
 } from '../raft/index.js';
 import { CorruptDataError } from './errors.js';
-import { LogStore } from './log-store.js';
+import { LogStore, type StoredMember } from './log-store.js';
 
 /** Entries kept in memory beyond those still to be applied. */
 const TAIL_ENTRIES = 10_000;
@@ -84,6 +84,15 @@ export class RaftStorage implements Storage {
     }
     if (first === 0) this.lastStored = this.compactIndex;
     this.tailStart = this.lastStored - this.tail.length + 1;
+  }
+
+  /** The membership record (addresses of members), if one was written. */
+  members(): Promise<StoredMember[] | undefined> {
+    return this.store.members();
+  }
+
+  putMembers(list: readonly StoredMember[]): Promise<void> {
+    return this.store.putMembers(list);
   }
 
   /** The last entry compacted away (entries after it are in the log). */

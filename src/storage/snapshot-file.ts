@@ -27,10 +27,19 @@ const TAG: Record<'string' | CollectionType, number> = { string: 1, hash: 2, lis
 const TYPE_OF_TAG: (('string' | CollectionType) | undefined)[] = [undefined, 'string', 'hash', 'list', 'set', 'zset'];
 const FLAG_TTL = 1;
 
+export interface SnapshotMember {
+  id: number;
+  host: string;
+  port: number;
+  clusterPort: number;
+}
+
 export interface SnapshotMeta {
   index: number;
   term: number;
   confState: ConfState;
+  /** Addresses of the members (a node installing this snapshot may have missed their conf changes). */
+  members: SnapshotMember[];
   /** Wall-clock ms when the snapshot began (LASTSAVE). */
   createdAt: number;
 }
@@ -127,6 +136,13 @@ function encodeHeader(out: Out, meta: SnapshotMeta): void {
   for (const id of meta.confState.voters) out.f64(id);
   out.u32(meta.confState.learners.length);
   for (const id of meta.confState.learners) out.f64(id);
+  out.u32(meta.members.length);
+  for (const m of meta.members) {
+    out.f64(m.id);
+    out.u32(m.port);
+    out.u32(m.clusterPort);
+    out.str(Buffer.from(m.host, 'utf8').toString('latin1'));
+  }
 }
 
 /**
@@ -270,7 +286,15 @@ function decodeHeader(r: In, file: string): SnapshotMeta {
   for (let n = r.u32('voter count'); n > 0; n--) voters.push(r.f64('voter id'));
   const learners: number[] = [];
   for (let n = r.u32('learner count'); n > 0; n--) learners.push(r.f64('learner id'));
-  return { index, term, createdAt, confState: { voters, learners } };
+  const members: SnapshotMember[] = [];
+  for (let n = r.u32('member count'); n > 0; n--) {
+    const id = r.f64('member id');
+    const port = r.u32('member port');
+    const clusterPort = r.u32('member cluster port');
+    const host = Buffer.from(r.str('member host'), 'latin1').toString('utf8');
+    members.push({ id, host, port, clusterPort });
+  }
+  return { index, term, createdAt, confState: { voters, learners }, members };
 }
 
 /** Checks a whole file's checksum; returns its bytes. */

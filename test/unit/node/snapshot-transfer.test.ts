@@ -24,7 +24,7 @@ afterEach(() => {
   fs.rmSync(followerDir, { recursive: true, force: true });
 });
 
-const META = { index: 900, term: 3, createdAt: 1, confState: { voters: [1, 2, 3], learners: [] } };
+const META = { index: 900, term: 3, createdAt: 1, confState: { voters: [1, 2, 3], learners: [] }, members: [] };
 
 /** A snapshot file of about `bytes` bytes on the leader. */
 async function makeSnapshot(bytes: number): Promise<string> {

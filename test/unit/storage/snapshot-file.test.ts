@@ -20,7 +20,16 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const meta: SnapshotMeta = { index: 12345, term: 7, createdAt: 1_700_000_000_123, confState: { voters: [1, 2, 3], learners: [4] } };
+const meta: SnapshotMeta = {
+  index: 12345,
+  term: 7,
+  createdAt: 1_700_000_000_123,
+  confState: { voters: [1, 2, 3], learners: [4] },
+  members: [
+    { id: 1, host: '127.0.0.1', port: 7001, clusterPort: 17001 },
+    { id: 4, host: 'node-four.example', port: 6379, clusterPort: 16379 },
+  ],
+};
 
 async function write(records: [string, string, number | undefined][], m = meta): Promise<string> {
   const w = await SnapshotWriter.create(dir, m);
