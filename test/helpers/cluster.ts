@@ -32,6 +32,8 @@ export interface ClusterNode {
   dir: string;
   proc: ChildProcess | undefined;
   log: string;
+  /** Started with --join (added to a running cluster) instead of --peers. */
+  joined?: boolean;
 }
 
 export interface ClusterOptions {
@@ -71,7 +73,15 @@ export class TestCluster {
   }
 
   get peersFlag(): string {
-    return this.nodes.map((n) => `${n.id}=${n.host}:${n.port}@${n.clusterPort}`).join(',');
+    return this.nodes.filter((n) => !n.joined).map((n) => `${n.id}=${n.host}:${n.port}@${n.clusterPort}`).join(',');
+  }
+
+  /** --peers for founding members; --join through a running member for added ones. */
+  private membershipFlags(n: ClusterNode): string[] {
+    if (!n.joined) return ['--peers', this.peersFlag];
+    const via = this.nodes.find((x) => x.id !== n.id && this.isRunning(x.id));
+    if (via === undefined) throw new Error(`no running node for node ${n.id} to join through`);
+    return ['--join', `${via.host}:${via.port}`];
   }
 
   node(id: number): ClusterNode {
@@ -80,13 +90,33 @@ export class TestCluster {
     return n;
   }
 
+  /**
+   * A new node (next id) that joins the running cluster with --join through
+   * a running member; resolves once it listens. The leader adds it as a
+   * learner and promotes it once it has caught up.
+   */
+  async addNode(opts: { multiAddr?: boolean } = {}): Promise<ClusterNode> {
+    const id = Math.max(...this.nodes.map((n) => n.id)) + 1;
+    const host = (opts.multiAddr ?? this.nodes[0]!.host !== '127.0.0.1') ? `127.0.0.${id}` : '127.0.0.1';
+    const n: ClusterNode = { id, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(this.root, `node${id}`), proc: undefined, log: '', joined: true };
+    this.nodes.push(n);
+    await this.startNode(id);
+    return n;
+  }
+
+  /** Forgets a node that left the cluster (it must not be running). */
+  dropNode(id: number): void {
+    const i = this.nodes.findIndex((n) => n.id === id);
+    if (i >= 0 && !this.isRunning(id)) this.nodes.splice(i, 1);
+  }
+
   /** Starts (or restarts) node id on its address and data directory. */
   async startNode(id: number): Promise<void> {
     const n = this.node(id);
     if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
     const proc = spawn(
       process.execPath,
-      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, '--peers', this.peersFlag, '--log-level', 'info', ...this.args],
+      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, ...this.membershipFlags(n), '--log-level', 'info', ...this.args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     live.add(proc);
