@@ -6,9 +6,12 @@ import { CommandTable } from '../commands/table.js';
 import { clusterCommands } from '../commands/cluster.js';
 import { connectionCommands } from '../commands/connection.js';
 import { keyspaceCommands } from '../commands/keyspace.js';
+import { listCommands } from '../commands/list.js';
 import { serverCommands } from '../commands/server.js';
 import { stringCommands } from '../commands/string.js';
 import { transactionCommands } from '../commands/transaction.js';
+import { zsetCommands } from '../commands/zset.js';
+import { zsetOpCommands } from '../commands/zset-ops.js';
 import { RaftisNode } from '../node/node.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
@@ -20,7 +23,7 @@ const log = createLogger('cli');
 
 export function buildCommandTable(): CommandTable {
   return new CommandTable({
-    data: { ...stringCommands, ...keyspaceCommands },
+    data: { ...stringCommands, ...keyspaceCommands, ...listCommands, ...zsetCommands, ...zsetOpCommands },
     conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands },
   });
 }

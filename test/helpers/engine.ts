@@ -6,6 +6,9 @@
  */
 import { loadGeneratedCommands } from '../../src/commands/generated-table.js';
 import { keyspaceCommands } from '../../src/commands/keyspace.js';
+import { listCommands } from '../../src/commands/list.js';
+import { zsetCommands } from '../../src/commands/zset.js';
+import { zsetOpCommands } from '../../src/commands/zset-ops.js';
 import { stringCommands } from '../../src/commands/string.js';
 import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
 import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
@@ -13,7 +16,7 @@ import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { arityError, unknownCommandError } from '../../src/server/errors.js';
 import { replyEnd } from './raw-client.js';
 
-const handlers: Record<string, DataHandler> = { ...stringCommands, ...keyspaceCommands };
+const handlers: Record<string, DataHandler> = { ...stringCommands, ...keyspaceCommands, ...listCommands, ...zsetCommands, ...zsetOpCommands };
 const metas = new Map<string, CommandMeta>();
 for (const [name, g] of loadGeneratedCommands()) metas.set(name, g.meta);
 
@@ -38,6 +41,10 @@ export class GuardedKeyspace extends Keyspace {
   override delete(key: string): boolean {
     this.check('delete');
     return super.delete(key);
+  }
+  override getMutable(key: string, now: number): Value | undefined {
+    this.check('getMutable');
+    return super.getMutable(key, now);
   }
   override flush(): void {
     this.check('flush');

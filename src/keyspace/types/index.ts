@@ -11,10 +11,21 @@
  * `fromItems` is the inverse.
  */
 import type { Collection } from '../keyspace.js';
+import { ListValue } from './list.js';
+import { ZSetValue, itemToScore } from './zset.js';
 
 export type CollectionType = Collection['type'];
 
 /** Rebuilds a collection from its snapshot items; throws on malformed input. */
 export function fromItems(type: CollectionType, items: string[]): Collection {
+  if (type === 'list') return new ListValue(items);
+  if (type === 'zset') return zsetFromItems(items);
   throw new Error(`snapshot holds a ${type} value, which this build does not support (${items.length} items)`);
+}
+
+function zsetFromItems(items: string[]): Collection {
+  if (items.length % 2 !== 0) throw new Error(`zset snapshot has an odd number of items (${items.length})`);
+  const pairs: [string, number][] = [];
+  for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, itemToScore(items[i + 1]!)]);
+  return ZSetValue.fromPairs(pairs);
 }

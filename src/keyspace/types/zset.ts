@@ -1,0 +1,129 @@
+/**
+ * A Redis sorted set: a Map member → score for O(1) lookups plus a skip
+ * list with spans for order, rank and ranges (O(log n)), as Redis's
+ * skiplist encoding. Small sets use the same structures; `encoding()` only
+ * reports what redis-server 7.0 would (listpack while it has at most
+ * zset-max-listpack-entries members of at most zset-max-listpack-value
+ * bytes, skiplist once it outgrew that; Redis never converts back, except
+ * when a store command or a reload builds the set afresh).
+ */
+import type { Collection } from '../keyspace.js';
+import { SkipList, type ZNode } from './skiplist.js';
+
+export const ZSET_MAX_LISTPACK_ENTRIES = 128;
+export const ZSET_MAX_LISTPACK_VALUE = 64;
+
+/** Would redis-server create a set of this size and longest member as a listpack? */
+export function fitsListpack(size: number, maxMemberLen: number): boolean {
+  return size <= ZSET_MAX_LISTPACK_ENTRIES && maxMemberLen <= ZSET_MAX_LISTPACK_VALUE;
+}
+
+/** A score as a snapshot item: %.17g-exact text ("inf", "-inf", "-0" kept). */
+export function scoreToItem(s: number): string {
+  if (s === Infinity) return 'inf';
+  if (s === -Infinity) return '-inf';
+  if (Object.is(s, -0)) return '-0';
+  return String(s);
+}
+
+export function itemToScore(s: string): number {
+  if (s === 'inf') return Infinity;
+  if (s === '-inf') return -Infinity;
+  const v = Number(s);
+  if (Number.isNaN(v) || s.trim() !== s || s === '') throw new Error(`bad zset score in snapshot: ${JSON.stringify(s)}`);
+  return v;
+}
+
+export class ZSetValue implements Collection {
+  readonly type = 'zset' as const;
+  readonly dict = new Map<string, number>();
+  readonly sl = new SkipList();
+  /** Redis would hold this set in its skiplist encoding. */
+  skiplistEncoded: boolean;
+
+  constructor(skiplistEncoded = false) {
+    this.skiplistEncoded = skiplistEncoded;
+  }
+
+  get size(): number {
+    return this.dict.size;
+  }
+
+  encoding(): string {
+    return this.skiplistEncoded ? 'skiplist' : 'listpack';
+  }
+
+  score(member: string): number | undefined {
+    return this.dict.get(member);
+  }
+
+  /** Adds a member that is not present (zsetAdd's insert path, with its encoding conversion). */
+  insert(member: string, score: number): void {
+    if (!this.skiplistEncoded && (this.dict.size + 1 > ZSET_MAX_LISTPACK_ENTRIES || member.length > ZSET_MAX_LISTPACK_VALUE)) {
+      this.skiplistEncoded = true;
+    }
+    this.dict.set(member, score);
+    this.sl.insert(score, member);
+  }
+
+  /** Changes the score of a present member. */
+  update(member: string, score: number): void {
+    const cur = this.dict.get(member)!;
+    if (cur === score) return; // as Redis's `score != curscore`: -0 and 0 are the same
+    this.sl.updateScore(cur, member, score);
+    this.dict.set(member, score);
+  }
+
+  remove(member: string): boolean {
+    const cur = this.dict.get(member);
+    if (cur === undefined) return false;
+    this.dict.delete(member);
+    this.sl.delete(cur, member);
+    return true;
+  }
+
+  /** 0-based rank in ascending order, or undefined. */
+  rank(member: string): number | undefined {
+    const s = this.dict.get(member);
+    if (s === undefined) return undefined;
+    return this.sl.getRank(s, member) - 1;
+  }
+
+  /** The node at 0-based ascending rank. */
+  at(rank: number): ZNode | null {
+    return this.sl.byRank(rank + 1);
+  }
+
+  clone(): ZSetValue {
+    const c = new ZSetValue(this.skiplistEncoded);
+    for (let x = this.sl.first; x !== null; x = x.next[0]!) {
+      c.dict.set(x.member, x.score);
+      c.sl.insert(x.score, x.member);
+    }
+    return c;
+  }
+
+  *items(): IterableIterator<string> {
+    for (let x = this.sl.first; x !== null; x = x.next[0]!) {
+      yield x.member;
+      yield scoreToItem(x.score);
+    }
+  }
+
+  /** A set built afresh from (member, score) pairs (reload, store commands): encoding from its contents. */
+  static fromPairs(pairs: Iterable<[string, number]>): ZSetValue {
+    const z = new ZSetValue(true);
+    let maxLen = 0;
+    for (const [m, s] of pairs) {
+      const cur = z.dict.get(m);
+      if (cur !== undefined) z.update(m, s);
+      else {
+        z.dict.set(m, s);
+        z.sl.insert(s, m);
+      }
+      if (m.length > maxLen) maxLen = m.length;
+    }
+    z.skiplistEncoded = !fitsListpack(z.size, maxLen);
+    return z;
+  }
+}
