@@ -9,7 +9,7 @@
 import { lexGteMin, lexLteMax, scoreGteMin, scoreLteMax, type ZNode } from '../keyspace/types/skiplist.js';
 import { ZSetValue, fitsListpack } from '../keyspace/types/zset.js';
 import { LIST_ERR, ZSET_ERR } from '../server/collection-errors.js';
-import { ERR, KEYSPACE_ERR, arityError } from '../server/errors.js';
+import { ERR, KEYSPACE_ERR } from '../server/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import { formatScore, parseDouble } from '../util/double.js';
 import { parseScanCursor } from '../util/number.js';
@@ -370,7 +370,7 @@ function zpopGeneric(ctx: Ctx, keys: string[], where: MinMax, emitKey: boolean, 
 }
 
 const zpopMinMax = (where: MinMax): DataHandler => (ctx, argv) => {
-  if (argv.length > 3) return ctx.w.error(arityError(argv[0]!.toLowerCase()));
+  if (argv.length > 3) return ctx.w.error(ERR.syntax);
   let count = -1;
   if (argv.length === 3) {
     const c = getPositiveLong(ctx, argv[2]!);

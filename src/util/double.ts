@@ -91,8 +91,9 @@ export function formatG17(d: number): string {
   const neg = e.charCodeAt(0) === 45;
   const body = neg ? e.slice(1) : e;
   const ePos = body.indexOf('e');
-  const digits = body[0]! + body.slice(2, ePos);
+  let digits = body[0]! + body.slice(2, ePos);
   const x = Number(body.slice(ePos + 1));
+  digits = halfEven(Math.abs(d), digits, x);
   let out: string;
   if (x < -4 || x >= 17) {
     let mant = digits[0]! + '.' + digits.slice(1);
@@ -108,6 +109,44 @@ export function formatG17(d: number): string {
     out = '0.' + frac;
   }
   return neg ? '-' + out : out;
+}
+
+/**
+ * toExponential rounds an exact tie up; glibc's printf rounds it to even.
+ * A tie at 17 digits means the exact binary value ends in a 5 at the 18th
+ * significant digit: checked cheaply on a longer expansion, then exactly.
+ */
+function halfEven(a: number, digits: string, x: number): string {
+  if ((digits.charCodeAt(16) & 1) === 0) return digits; // already even: both roundings agree
+  const long = a.toExponential(40);
+  const ep = long.indexOf('e');
+  const tail = long.slice(2, ep).slice(15); // digits 17.. of the longer expansion
+  if (!/^\d50*$/.test(tail)) return digits;
+  // Exact check: 2 * a * 10^(16-x) must be an odd integer.
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, a);
+  const hi = dv.getUint32(0);
+  const lo = dv.getUint32(4);
+  const bexp = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  let e2: number;
+  if (bexp === 0) e2 = -1074;
+  else {
+    m |= 1n << 52n;
+    e2 = bexp - 1075;
+  }
+  const k = 16 - x;
+  let num = 2n * m;
+  let den = 1n;
+  if (k >= 0) num *= 10n ** BigInt(k);
+  else den *= 10n ** BigInt(-k);
+  if (e2 >= 0) num <<= BigInt(e2);
+  else den <<= BigInt(-e2);
+  if (num % den !== 0n) return digits;
+  const q = num / den;
+  if ((q & 1n) === 0n) return digits;
+  // A tie between (q-1)/2 and (q+1)/2: toExponential took the upper, odd one; take the lower.
+  return ((q - 1n) / 2n).toString();
 }
 
 /** addReplyDouble's text (RESP2 bulk / RESP3 double): "inf", "-inf" or %.17g. */

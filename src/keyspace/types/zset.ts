@@ -62,6 +62,7 @@ export class ZSetValue implements Collection {
     if (!this.skiplistEncoded && (this.dict.size + 1 > ZSET_MAX_LISTPACK_ENTRIES || member.length > ZSET_MAX_LISTPACK_VALUE)) {
       this.skiplistEncoded = true;
     }
+    if (score === 0 && !this.skiplistEncoded) score = 0; // a listpack stores -0 as 0
     this.dict.set(member, score);
     this.sl.insert(score, member);
   }
@@ -70,6 +71,7 @@ export class ZSetValue implements Collection {
   update(member: string, score: number): void {
     const cur = this.dict.get(member)!;
     if (cur === score) return; // as Redis's `score != curscore`: -0 and 0 are the same
+    if (score === 0 && !this.skiplistEncoded) score = 0; // a listpack stores -0 as 0
     this.sl.updateScore(cur, member, score);
     this.dict.set(member, score);
   }
