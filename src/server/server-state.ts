@@ -41,7 +41,10 @@ export class ServerState {
     config?: Config,
   ) {
     this.config = config ?? new Config();
-    node.sm.onTouch = (keys) => this.touchWatched(keys);
+    node.sm.onTouch = (keys) => {
+      this.touchWatched(keys);
+      this.dispatcher.blocking.touched(keys);
+    };
     this.dispatcher = new Dispatcher(this);
     this.proxy = info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
