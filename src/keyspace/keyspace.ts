@@ -142,7 +142,7 @@ export class Keyspace {
     const v = this.data.get(from);
     if (v === undefined) return;
     const at = this.expires.get(from);
-    this.set(to, v);
+    this.set(to, typeof v === 'string' ? v : v.clone());
     if (at !== undefined) this.setExpire(to, at);
   }
 

@@ -240,6 +240,26 @@ export const listScripts: Record<string, Step[]> = {
     ['BLMPOP', '0', '1', 'c', 'LEFT', 'COUNT', '0'],
     ['BLPOP', 'c'],
   ],
+  copy_rename_type: [
+    ['RPUSH', 'l', 'a', 'b'],
+    ['TYPE', 'l'],
+    ['COPY', 'l', 'c'],
+    ['RPUSH', 'c', 'x'],
+    ['LPOP', 'l'],
+    ['LRANGE', 'l', '0', '-1'],
+    ['LRANGE', 'c', '0', '-1'],
+    ['RENAME', 'c', 'd'],
+    ['LRANGE', 'd', '0', '-1'],
+    ['ZADD', 'z', '1', 'a'],
+    ['TYPE', 'z'],
+    ['COPY', 'z', 'z2'],
+    ['ZADD', 'z2', '2', 'b'],
+    ['ZINCRBY', 'z', '5', 'a'],
+    ['ZRANGE', 'z', '0', '-1', 'WITHSCORES'],
+    ['ZRANGE', 'z2', '0', '-1', 'WITHSCORES'],
+    ['DEL', 'z', 'z2', 'l', 'd'],
+    ['EXISTS', 'z', 'z2', 'l', 'd'],
+  ],
   big_list: (() => {
     const steps: Step[] = [];
     const vals = Array.from({ length: 300 }, (_, i) => 'v' + (i % 37));
