@@ -166,3 +166,33 @@ describe('double parsing and printing', () => {
     expect(parseDouble('5.')).toBe(5);
   });
 });
+
+describe('ZSCAN on a skiplist-encoded set (engine)', () => {
+  it('returns every member present for the whole walk exactly once, while others come and go', async () => {
+    const { Engine } = await import('../../helpers/engine.js');
+    const { parseReply } = await import('../../helpers/engine-diff.js');
+    const e = new Engine();
+    const args: string[] = [];
+    for (let i = 0; i < 1000; i++) args.push(String(i % 97), 'stable' + i);
+    e.call('ZADD', 'z', ...args);
+    const seen = new Map<string, number>();
+    let cursor = '0';
+    let calls = 0;
+    do {
+      const [r] = parseReply(e.call('ZSCAN', 'z', cursor, 'COUNT', '37'));
+      if (!('items' in r)) throw new Error('bad reply');
+      const [c, list] = r.items as [{ v: string }, { items: { v: string }[] }];
+      for (let i = 0; i < list.items.length; i += 2) {
+        const m = list.items[i]!.v;
+        seen.set(m, (seen.get(m) ?? 0) + 1);
+      }
+      cursor = c.v;
+      // Churn: add and remove other members around the cursor.
+      e.call('ZADD', 'z', String(calls % 97), 'churn' + calls);
+      if (calls > 3) e.call('ZREM', 'z', 'churn' + (calls - 3));
+      calls++;
+    } while (cursor !== '0' && calls < 1000);
+    expect(cursor).toBe('0');
+    for (let i = 0; i < 1000; i++) expect(seen.get('stable' + i)).toBe(1);
+  });
+});
