@@ -12,6 +12,7 @@ import { zsetOpCommands } from '../../src/commands/zset-ops.js';
 import { stringCommands } from '../../src/commands/string.js';
 import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
 import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
+import { ListValue } from '../../src/keyspace/types/list.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { arityError, unknownCommandError } from '../../src/server/errors.js';
 import { replyEnd } from './raw-client.js';
@@ -100,8 +101,8 @@ export class Engine {
     return out;
   }
 
-  /** Stores a non-string value under key (what LPUSH would create in Redis). */
+  /** Stores what the differential `foreign` step creates on redis-server (RPUSH key x): a real list now. */
   injectForeign(key: string): void {
-    this.db.set(key, FOREIGN_VALUE);
+    this.db.set(key, new ListValue(['x']));
   }
 }
