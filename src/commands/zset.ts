@@ -309,7 +309,7 @@ function zrangeGeneric(ctx: Ctx, argv: string[], first: number, store: string | 
     ctx.db.delete(store);
     return w.int(0);
   }
-  const dst = new ZSetValue(type !== RANK);
+  const dst = new ZSetValue(); // listpack until it outgrows it, whatever the range type (as redis 7.0)
   for (let i = 0; i < res.members.length; i++) dst.insert(res.members[i]!, res.scores[i]!);
   ctx.db.set(store, dst);
   w.int(res.members.length);

@@ -29,6 +29,28 @@ describe('sorted-set commands vs redis-server', () => {
     }
   }
 
+  it('ZUNION/ZINTER/ZDIFF/ZINTERCARD read a set as members scoring 1 (set type faked on the engine)', async () => {
+    const { Engine } = await import('../../helpers/engine.js');
+    const cmds = [
+      ['ZUNION', '2', 'z', 's', 'WITHSCORES'],
+      ['ZINTER', '2', 'z', 's', 'WITHSCORES', 'WEIGHTS', '2', '3'],
+      ['ZDIFF', '2', 's', 'z', 'WITHSCORES'],
+      ['ZINTERCARD', '2', 's', 'z'],
+      ['ZUNIONSTORE', 'd', '2', 's', 's'],
+      ['ZRANGE', 'd', '0', '-1', 'WITHSCORES'],
+    ];
+    const c = diff.client;
+    await c.call('FLUSHALL');
+    await c.call('ZADD', 'z', '1', 'a', '2', 'b', '3', 'c');
+    await c.call('SADD', 's', 'a', 'x');
+    const e = new Engine();
+    e.call('ZADD', 'z', '1', 'a', '2', 'b', '3', 'c');
+    const members = ['a', 'x'];
+    const fakeSet = { type: 'set' as const, clone: () => fakeSet, items: () => members[Symbol.iterator]() };
+    e.db.set('s', fakeSet);
+    for (const cmd of cmds) expect([cmd.join(' '), e.call(...cmd)]).toEqual([cmd.join(' '), await c.call(...cmd)]);
+  });
+
   it('scores print like %.17g for random doubles (ZADD then ZSCORE)', async () => {
     const steps = [];
     let x = 12345;
