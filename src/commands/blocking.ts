@@ -81,6 +81,7 @@ function isNullReply(r: string): boolean {
 export class Blocking {
   private readonly byKey = new Map<string, Waiter[]>();
   private readonly blocked = new Set<Client>();
+  private readonly parked = new Set<Waiter>();
   private readonly ready = new Set<string>();
   private serveQueued = false;
   private leaderTimer: NodeJS.Timeout | undefined;
@@ -92,11 +93,9 @@ export class Blocking {
     return this.blocked.size !== 0 && this.blocked.has(c);
   }
 
-  /** Number of clients parked (not counting one whose first attempt is in flight). */
-  get parkedCount(): number {
-    let n = 0;
-    for (const q of this.byKey.values()) n += q.length;
-    return n;
+  /** Clients parked waiting for data (INFO blocked_clients). */
+  get blockedClients(): number {
+    return this.parked.size;
   }
 
   /** Runs a blocking command sent outside MULTI (on the leader). */
@@ -159,6 +158,7 @@ export class Blocking {
 
   private park(w: Waiter): void {
     w.parked = true;
+    this.parked.add(w);
     for (const k of new Set(w.keys)) {
       let q = this.byKey.get(k);
       if (q === undefined) this.byKey.set(k, (q = []));
@@ -255,6 +255,7 @@ export class Blocking {
     w.timer = undefined;
     if (w.parked) {
       w.parked = false;
+      this.parked.delete(w);
       w.c.sock.removeListener('close', w.onClose);
       for (const k of new Set(w.keys)) {
         const q = this.byKey.get(k);

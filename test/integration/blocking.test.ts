@@ -56,8 +56,12 @@ const scenarios: Record<string, Scenario> = {
     const b = await conn();
     const popped = a.call('BLPOP', 'k1', 'k2', '0');
     const before = await within(popped, 150);
+    const info = await b.call('INFO', 'clients');
+    const blocked = /blocked_clients:(\d+)/.exec(info)?.[1];
     const pushed = await b.call('RPUSH', 'k2', 'x', 'y');
-    return [before, await popped, pushed, await b.call('LRANGE', 'k2', '0', '-1')];
+    const got = await popped;
+    const after = /blocked_clients:(\d+)/.exec(await b.call('INFO', 'clients'))?.[1];
+    return [before, got, pushed, await b.call('LRANGE', 'k2', '0', '-1'), `blocked ${blocked} then ${after}`];
   }),
   'a timeout answers the null array': scenario(async (conn) => {
     const a = await conn();

@@ -203,7 +203,7 @@ describe('ZSCAN on a skiplist-encoded set (engine)', () => {
     do {
       const [r] = parseReply(e.call('ZSCAN', 'z', cursor, 'COUNT', '37'));
       if (!('items' in r)) throw new Error('bad reply');
-      const [c, list] = r.items as [{ v: string }, { items: { v: string }[] }];
+      const [c, list] = r.items as unknown as [{ v: string }, { items: { v: string }[] }];
       for (let i = 0; i < list.items.length; i += 2) {
         const m = list.items[i]!.v;
         seen.set(m, (seen.get(m) ?? 0) + 1);
