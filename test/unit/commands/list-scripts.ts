@@ -260,6 +260,24 @@ export const listScripts: Record<string, Step[]> = {
     ['DEL', 'z', 'z2', 'l', 'd'],
     ['EXISTS', 'z', 'z2', 'l', 'd'],
   ],
+  edge_counts: [
+    ['RPUSH', 'l', 'a', 'b', 'c'],
+    ['LPOP', 'l', BIG],
+    ['RPUSH', 'l', 'a', 'b', 'c'],
+    ['RPOP', 'l', '9223372036854775808'],
+    ['LPOS', 'l', 'a', 'RANK', BIG],
+    ['LPOS', 'l', 'a', 'RANK', '-' + BIG],
+    ['LPOS', 'l', 'a', 'COUNT', BIG, 'MAXLEN', BIG],
+    ['LREM', 'l', BIG, 'b'],
+    ['LTRIM', 'l', SMALL, BIG],
+    ['LRANGE', 'l', '0', '-1'],
+    ['LINSERT', 'l', 'AFTER', 'c', 'x'.repeat(10000)],
+    ['LINDEX', 'l', '-1'],
+    ['LSET', 'l', SMALL, 'x'],
+    ['LMPOP', BIG, 'l', 'LEFT'],
+    ['LMPOP', '1', 'l', 'LEFT', 'COUNT', BIG],
+    ['EXISTS', 'l'],
+  ],
   big_list: (() => {
     const steps: Step[] = [];
     const vals = Array.from({ length: 300 }, (_, i) => 'v' + (i % 37));
