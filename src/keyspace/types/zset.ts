@@ -36,13 +36,15 @@ export function itemToScore(s: string): number {
 
 export class ZSetValue implements Collection {
   readonly type = 'zset' as const;
-  readonly dict = new Map<string, number>();
-  readonly sl = new SkipList();
+  readonly dict: Map<string, number>;
+  readonly sl: SkipList;
   /** Redis would hold this set in its skiplist encoding. */
   skiplistEncoded: boolean;
 
-  constructor(skiplistEncoded = false) {
+  constructor(skiplistEncoded = false, dict = new Map<string, number>(), sl = new SkipList()) {
     this.skiplistEncoded = skiplistEncoded;
+    this.dict = dict;
+    this.sl = sl;
   }
 
   get size(): number {
@@ -96,13 +98,9 @@ export class ZSetValue implements Collection {
     return this.sl.byRank(rank + 1);
   }
 
+  /** O(n): the copy-on-write snapshot clones big sets, so no re-insertion. */
   clone(): ZSetValue {
-    const c = new ZSetValue(this.skiplistEncoded);
-    for (let x = this.sl.first; x !== null; x = x.next[0]!) {
-      c.dict.set(x.member, x.score);
-      c.sl.insert(x.score, x.member);
-    }
-    return c;
+    return new ZSetValue(this.skiplistEncoded, new Map(this.dict), this.sl.clone());
   }
 
   *items(): IterableIterator<string> {

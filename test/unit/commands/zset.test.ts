@@ -119,6 +119,23 @@ describe('ZSetValue (skip list with spans) against a sorted-array model', () => 
         }
       }
     }
+    // A clone has the same shape and stays correct when both sides change afterwards.
+    const copy = z.clone();
+    const copyModel = new Map(model);
+    for (let i = 0; i < 300; i++) {
+      const m = 'm' + Math.floor(rand() * 400);
+      const score = Math.floor(rand() * 50) / 2;
+      if (copyModel.has(m)) copy.update(m, score);
+      else copy.insert(m, score);
+      copyModel.set(m, score);
+      if (i % 3 === 0) {
+        const r = 'm' + Math.floor(rand() * 400);
+        expect(copy.remove(r)).toBe(copyModel.delete(r));
+      }
+    }
+    const copyOrder = sorted(copyModel);
+    copyOrder.forEach(([m], i) => expect(copy.rank(m)).toBe(i));
+    expect(copy.size).toBe(copyOrder.length);
     const order = sorted(model);
     const walked: [string, number][] = [];
     for (let x = z.sl.first; x !== null; x = x.next[0]!) walked.push([x.member, x.score]);
