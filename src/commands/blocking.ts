@@ -119,7 +119,32 @@ export class Blocking {
       done: false,
       onClose: () => this.cancel(w),
     };
+    if (this.parkAtOnce(w)) return;
     this.attempt(w);
+  }
+
+  /**
+   * When every key is absent from the applied state and the client has no
+   * write of its own still in flight, the command's apply could only answer
+   * null (or an argument error): run the handler here, against a keyspace it
+   * cannot change (nothing it would look up exists, so nothing expires
+   * either), and park without a log entry. That saves an entry per blocked
+   * call and does not mark the keys as written for WATCH, as in Redis.
+   */
+  private parkAtOnce(w: Waiter): boolean {
+    const node = this.server.node;
+    if (w.c.lastWriteIndex > node.appliedIndex) return false;
+    const db = node.keyspace;
+    const now = Date.now();
+    for (const k of w.keys) if (db.get(k, now) !== undefined || db.isExpired(k, now)) return false;
+    const data = this.server.table.lookup(w.argv)?.data;
+    if (data === undefined) return false;
+    const out = new RespWriter(w.c.proto);
+    data({ db, now, index: 0, w: out }, w.argv);
+    const reply = out.take();
+    if (!isNullReply(reply)) this.finish(w, reply);
+    else this.park(w);
+    return true;
   }
 
   /** Proposes the command for w; its apply decides: served, or park again. */

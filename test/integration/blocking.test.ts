@@ -147,6 +147,15 @@ const scenarios: Record<string, Scenario> = {
     await sleep(100);
     return [await p.call('LRANGE', 'k', '0', '-1')];
   }),
+  'a client blocking on a key does not dirty a WATCH on it': scenario(async (conn) => {
+    const a = await conn();
+    const b = await conn();
+    const out = [await a.call('WATCH', 'k')];
+    out.push(await b.call('BLPOP', 'k', '0.1'));
+    out.push(await a.call('MULTI'), await a.call('SET', 'x', '1'), await a.call('EXEC'));
+    out.push(await b.call('BLPOP', 'k', 'x'), await b.call('BLMPOP', '0', '-1', 'k', 'LEFT'));
+    return out;
+  }),
   'a key of the wrong type does not wake a list waiter': scenario(async (conn) => {
     const a = await conn();
     const p = await conn();
