@@ -156,6 +156,15 @@ const scenarios: Record<string, Scenario> = {
     out.push(await b.call('BLPOP', 'k', 'x'), await b.call('BLMPOP', '0', '-1', 'k', 'LEFT'));
     return out;
   }),
+  'BLMOVE woken while its destination holds another type': scenario(async (conn) => {
+    const a = await conn();
+    const p = await conn();
+    const ra = a.call('BLMOVE', 'src', 'dst', 'LEFT', 'LEFT', '0.5');
+    await sleep(50);
+    await p.call('SET', 'dst', 'str');
+    await p.call('RPUSH', 'src', 'v');
+    return [await ra, await p.call('LRANGE', 'src', '0', '-1'), await p.call('GET', 'dst')];
+  }),
   'a key of the wrong type does not wake a list waiter': scenario(async (conn) => {
     const a = await conn();
     const p = await conn();
