@@ -258,3 +258,28 @@ describe('blocking pops on a 3-node cluster', () => {
     p.close();
   });
 });
+
+describe('blocking pops through a follower in proxy mode', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ size: 3, args: ['--follower-writes', 'proxy'] });
+  });
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+
+  it('are redirected to the leader (a forwarded command cannot wait), but run inside a forwarded MULTI', async () => {
+    const leader = await cluster.waitForLeader();
+    const l = cluster.node(leader);
+    const f = cluster.nodes.find((n) => n.id !== leader)!;
+    const c = await cluster.client(f.id);
+    const slot = (await c.call('CLUSTER', 'KEYSLOT', 'q')).slice(1, -2);
+    expect(await c.call('BLPOP', 'q', '0')).toBe(`-MOVED ${slot} ${l.host}:${l.port}\r\n`);
+    expect(await c.call('RPUSH', 'q', 'a')).toBe(':1\r\n');
+    expect(await c.call('MULTI')).toBe('+OK\r\n');
+    expect(await c.call('BLPOP', 'q', '0')).toBe('+QUEUED\r\n');
+    expect(await c.call('BLPOP', 'q', '0')).toBe('+QUEUED\r\n');
+    expect(await c.call('EXEC')).toBe('*2\r\n*2\r\n$1\r\nq\r\n$1\r\na\r\n*-1\r\n');
+    c.close();
+  });
+});
