@@ -165,6 +165,25 @@ const scenarios: Record<string, Scenario> = {
     await p.call('RPUSH', 'src', 'v');
     return [await ra, await p.call('LRANGE', 'src', '0', '-1'), await p.call('GET', 'dst')];
   }),
+  'ten waiters on two keys, served by pushes of different sizes, in FIFO order': scenario(async (conn) => {
+    const waiters: Promise<string>[] = [];
+    for (let i = 0; i < 10; i++) {
+      const c = await conn();
+      waiters.push(i % 3 === 0 ? c.call('BRPOP', 'k1', 'k2', '0') : c.call('BLPOP', i % 2 === 0 ? 'k1' : 'k2', '0'));
+      await sleep(20);
+    }
+    const p = await conn();
+    const out = [await p.call('RPUSH', 'k1', 'a1', 'a2', 'a3')];
+    await sleep(50);
+    out.push(await p.call('RPUSH', 'k2', 'b1'));
+    await sleep(50);
+    out.push(await p.call('RPUSH', 'k2', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8'));
+    await sleep(50);
+    out.push(await p.call('LPUSH', 'k1', 'c1', 'c2', 'c3', 'c4'));
+    out.push(...(await Promise.all(waiters)));
+    out.push(await p.call('LRANGE', 'k1', '0', '-1'), await p.call('LRANGE', 'k2', '0', '-1'));
+    return out;
+  }),
   'a key of the wrong type does not wake a list waiter': scenario(async (conn) => {
     const a = await conn();
     const p = await conn();
