@@ -168,7 +168,7 @@ function generic(ctx: Ctx, argv: string[], dstkey: string | undefined, numkeysId
   }
 
   if (cardOnly) return w.int(cardinality);
-  const z = ZSetValue.fromPairs(result);
+  const z = ZSetValue.fromPairs(result, dstkey !== undefined);
   if (dstkey !== undefined) {
     if (z.size > 0) {
       ctx.db.set(dstkey, z);

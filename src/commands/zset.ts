@@ -170,7 +170,7 @@ const zlexcount: DataHandler = (ctx, argv) => {
   const z = zsetForRead(ctx, argv[1]!);
   if (z === null) return;
   if (z === undefined) return ctx.w.int(0);
-  ctx.w.int(span(z, z.sl.firstInLexRange(r), z.sl.lastInLexRange(r)));
+  ctx.w.int(z.lexCount(r));
 };
 
 const RANK = 0;
@@ -299,7 +299,7 @@ function zrangeGeneric(ctx: Ctx, argv: string[], first: number, store: string | 
       res = rangeWalk(v, from, (x) => (rev ? scoreGteMin(x.score, r) : scoreLteMax(x.score, r)), offset, limit, rev);
     } else if (lr !== null) {
       const r = lr;
-      const from = rev ? v.sl.lastInLexRange(r) : v.sl.firstInLexRange(r);
+      const from = rev ? v.lastInLex(r) : v.firstInLex(r);
       res = rangeWalk(v, from, (x) => (rev ? lexGteMin(x.member, r) : lexLteMax(x.member, r)), offset, limit, rev);
     }
   }
@@ -457,7 +457,7 @@ const zremrange = (type: RangeType): DataHandler => (ctx, argv) => {
     victims = rangeWalk(v, v.sl.firstInScoreRange(r), (x) => scoreLteMax(x.score, r), 0, -1, false).members;
   } else if (lr !== null) {
     const r = lr;
-    victims = rangeWalk(v, v.sl.firstInLexRange(r), (x) => lexLteMax(x.member, r), 0, -1, false).members;
+    victims = rangeWalk(v, v.firstInLex(r), (x) => lexLteMax(x.member, r), 0, -1, false).members;
   }
   if (victims.length > 0) {
     const z = ctx.db.getMutable(key, ctx.now) as ZSetValue;

@@ -27,5 +27,6 @@ function zsetFromItems(items: string[]): Collection {
   if (items.length % 2 !== 0) throw new Error(`zset snapshot has an odd number of items (${items.length})`);
   const pairs: [string, number][] = [];
   for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, itemToScore(items[i + 1]!)]);
-  return ZSetValue.fromPairs(pairs);
+  // Scores exactly as saved (a -0 kept by a skiplist-encoded set stays -0 on every replica).
+  return ZSetValue.fromPairs(pairs, false);
 }

@@ -269,7 +269,8 @@ export class SkipList {
     return x !== this.header && scoreGteMin(x.score, r) ? x : null;
   }
 
-  private isInLexRange(r: LexRange): boolean {
+  /** zslIsInLexRange: false when the range surely holds nothing. */
+  isInLexRange(r: LexRange): boolean {
     const c = lexBoundCmp(r.min, r.max);
     // '-' and '+' count as exclusive (zslParseLexRangeItem sets ex for them).
     if (c > 0 || (c === 0 && (r.min.inf !== 0 || r.min.ex || r.max.inf !== 0 || r.max.ex))) return false;

@@ -8,7 +8,7 @@
  * when a store command or a reload builds the set afresh).
  */
 import type { Collection } from '../keyspace.js';
-import { SkipList, type ZNode } from './skiplist.js';
+import { SkipList, lexGteMin, lexLteMax, type LexRange, type ZNode } from './skiplist.js';
 
 export const ZSET_MAX_LISTPACK_ENTRIES = 128;
 export const ZSET_MAX_LISTPACK_VALUE = 64;
@@ -98,6 +98,52 @@ export class ZSetValue implements Collection {
     return this.sl.byRank(rank + 1);
   }
 
+  /**
+   * The first member in a lex range. Lex ranges are only meaningful when all
+   * scores are equal; otherwise Redis's answer depends on the encoding: a
+   * listpack is scanned linearly from the head (zzlFirstInLexRange), a skip
+   * list is descended. Both are reproduced so replies match.
+   */
+  firstInLex(r: LexRange): ZNode | null {
+    if (this.skiplistEncoded) return this.sl.firstInLexRange(r);
+    if (!this.lexRangeMayHold(r)) return null;
+    for (let x = this.sl.first; x !== null; x = x.next[0]!) {
+      if (lexGteMin(x.member, r)) return lexLteMax(x.member, r) ? x : null;
+    }
+    return null;
+  }
+
+  /** The last member in a lex range (zzlLastInLexRange: scanned from the tail for a listpack). */
+  lastInLex(r: LexRange): ZNode | null {
+    if (this.skiplistEncoded) return this.sl.lastInLexRange(r);
+    if (!this.lexRangeMayHold(r)) return null;
+    for (let x = this.sl.tail; x !== null; x = x.backward) {
+      if (lexLteMax(x.member, r)) return lexGteMin(x.member, r) ? x : null;
+    }
+    return null;
+  }
+
+  /** zzlIsInLexRange. */
+  private lexRangeMayHold(r: LexRange): boolean {
+    return this.sl.isInLexRange(r);
+  }
+
+  /** ZLEXCOUNT: a listpack counts forward from the first member while in range; a skip list subtracts ranks. */
+  lexCount(r: LexRange): number {
+    const first = this.firstInLex(r);
+    if (first === null) return 0;
+    if (!this.skiplistEncoded) {
+      let n = 0;
+      for (let x: ZNode | null = first; x !== null && lexLteMax(x.member, r); x = x.next[0]!) n++;
+      return n;
+    }
+    const rank = this.sl.getRank(first.score, first.member);
+    let count = this.size - (rank - 1);
+    const last = this.sl.lastInLexRange(r);
+    if (last !== null) count -= this.size - this.sl.getRank(last.score, last.member);
+    return count;
+  }
+
   /** O(n): the copy-on-write snapshot clones big sets, so no re-insertion. */
   clone(): ZSetValue {
     return new ZSetValue(this.skiplistEncoded, new Map(this.dict), this.sl.clone());
@@ -110,8 +156,12 @@ export class ZSetValue implements Collection {
     }
   }
 
-  /** A set built afresh from (member, score) pairs (reload, store commands): encoding from its contents. */
-  static fromPairs(pairs: Iterable<[string, number]>): ZSetValue {
+  /**
+   * A set built afresh from (member, score) pairs (reload, store commands):
+   * encoding from its contents. `stored: false` for a result only replied
+   * (ZUNION…), which Redis keeps as a skip list, -0 scores included.
+   */
+  static fromPairs(pairs: Iterable<[string, number]>, stored = true): ZSetValue {
     const z = new ZSetValue(true);
     let maxLen = 0;
     for (const [m, s] of pairs) {
@@ -124,6 +174,15 @@ export class ZSetValue implements Collection {
       if (m.length > maxLen) maxLen = m.length;
     }
     z.skiplistEncoded = !fitsListpack(z.size, maxLen);
+    if (stored && !z.skiplistEncoded) {
+      // Converted to a listpack, which stores -0 as 0.
+      for (let x = z.sl.first; x !== null; x = x.next[0]!) {
+        if (x.score === 0) {
+          x.score = 0;
+          z.dict.set(x.member, 0);
+        }
+      }
+    }
     return z;
   }
 }

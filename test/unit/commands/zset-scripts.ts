@@ -382,6 +382,10 @@ export const zsetScripts: Record<string, Step[]> = {
     ['ZINTER', '2', 'i1', 'i2', 'WEIGHTS', '0', '1', 'WITHSCORES'],
     ['ZUNION', '2', 'i1', 'i2', 'WEIGHTS', '0', '0', 'WITHSCORES'],
     ['ZUNION', '2', 'i1', 'i2', 'AGGREGATE', 'min', 'WITHSCORES'],
+    ['ZADD', 'zero', '0', 'x', '1', 'y'],
+    ['ZUNION', '1', 'zero', 'WEIGHTS', '-1', 'WITHSCORES'],
+    ['ZUNIONSTORE', 'negzero', '1', 'zero', 'WEIGHTS', '-1'],
+    ['ZRANGE', 'negzero', '0', '-1', 'WITHSCORES'],
   ],
   randmember_scan_small: [
     seed,
