@@ -24,8 +24,8 @@ export class ListValue implements Collection {
     return this.len;
   }
 
-  /** What OBJECT ENCODING answers: redis 7.0 always creates lists as quicklists. */
-  encoding(): string {
+  /** What OBJECT ENCODING answers (a property, as OBJECT reads it): redis 7.0 always creates lists as quicklists. */
+  get encoding(): string {
     return 'quicklist';
   }
 

@@ -1,7 +1,7 @@
 /**
  * A Redis sorted set: a Map member → score for O(1) lookups plus a skip
  * list with spans for order, rank and ranges (O(log n)), as Redis's
- * skiplist encoding. Small sets use the same structures; `encoding()` only
+ * skiplist encoding. Small sets use the same structures; `encoding` only
  * reports what redis-server 7.0 would (listpack while it has at most
  * zset-max-listpack-entries members of at most zset-max-listpack-value
  * bytes, skiplist once it outgrew that; Redis never converts back, except
@@ -51,7 +51,8 @@ export class ZSetValue implements Collection {
     return this.dict.size;
   }
 
-  encoding(): string {
+  /** What OBJECT ENCODING answers (a property, as OBJECT reads it). */
+  get encoding(): string {
     return this.skiplistEncoded ? 'skiplist' : 'listpack';
   }
 

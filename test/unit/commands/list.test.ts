@@ -123,6 +123,6 @@ describe('ListValue (ring buffer) against an array model', () => {
     const r = fromItems('list', [...l.items()]) as ListValue;
     expect(r.type).toBe('list');
     expect([...r.items()]).toEqual([...l.items()]);
-    expect(r.encoding()).toBe('quicklist');
+    expect(r.encoding).toBe('quicklist');
   });
 });

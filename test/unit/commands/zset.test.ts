@@ -161,22 +161,22 @@ describe('ZSetValue (skip list with spans) against a sorted-array model', () => 
     expect([...r.items()]).toEqual([...c.items()]);
     expect(r.score('d')).toBe(0);
     expect(r.score('e')).toBe(1e-310);
-    expect(r.encoding()).toBe('listpack');
+    expect(r.encoding).toBe('listpack');
   });
 
   it('reports listpack/skiplist like redis 7.0 (128 entries, 64-byte members, no conversion back)', () => {
     const z = new ZSetValue();
     for (let i = 0; i < 128; i++) z.insert('m' + i, i);
-    expect(z.encoding()).toBe('listpack');
+    expect(z.encoding).toBe('listpack');
     z.insert('one-more', 0);
-    expect(z.encoding()).toBe('skiplist');
+    expect(z.encoding).toBe('skiplist');
     z.remove('one-more');
-    expect(z.encoding()).toBe('skiplist');
+    expect(z.encoding).toBe('skiplist');
     const y = new ZSetValue();
     y.insert('x'.repeat(64), 1);
-    expect(y.encoding()).toBe('listpack');
+    expect(y.encoding).toBe('listpack');
     y.insert('x'.repeat(65), 1);
-    expect(y.encoding()).toBe('skiplist');
+    expect(y.encoding).toBe('skiplist');
   });
 });
 
