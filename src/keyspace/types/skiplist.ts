@@ -5,9 +5,9 @@
  * bytes: they are latin1 strings, whose code-unit order is byte order.
  *
  * The level of a new node is drawn from a small xorshift generator, not
- * Math.random: the shape of the list is never visible (ranks and order are
- * the same for any shape), but replaying the same writes gives the same
- * shape, which keeps performance reproducible.
+ * Math.random. The shape of the list is not visible: ranks and order are
+ * the same for any shape (only lex ranges over unequal scores, which Redis
+ * leaves unspecified, depend on it, as they do in Redis).
  */
 
 export const MAX_LEVEL = 32;
