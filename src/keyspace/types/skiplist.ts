@@ -6,8 +6,8 @@
  *
  * The level of a new node is drawn from a small xorshift generator, not
  * Math.random. The shape of the list is not visible: ranks and order are
- * the same for any shape (only lex ranges over unequal scores, which Redis
- * leaves unspecified, depend on it, as they do in Redis).
+ * the same for any shape (lex ranges, whose descent would depend on it when
+ * scores differ, go through ZSetValue's rank search instead).
  */
 
 export const MAX_LEVEL = 32;

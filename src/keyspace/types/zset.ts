@@ -102,12 +102,26 @@ export class ZSetValue implements Collection {
   /**
    * The first member in a lex range. Lex ranges are only meaningful when all
    * scores are equal; otherwise Redis's answer depends on the encoding: a
-   * listpack is scanned linearly from the head (zzlFirstInLexRange), a skip
-   * list is descended. Both are reproduced so replies match.
+   * listpack is scanned linearly from the head (zzlFirstInLexRange), which
+   * is reproduced; a skip list is descended, which depends on its random
+   * shape, so here a binary search over ranks stands in for it.
    */
   firstInLex(r: LexRange): ZNode | null {
-    if (this.skiplistEncoded) return this.sl.firstInLexRange(r);
     if (!this.lexRangeMayHold(r)) return null;
+    if (this.skiplistEncoded) {
+      // Binary search over ranks: the same as the skip list descent when the
+      // range is meaningful, and independent of the list's shape otherwise,
+      // so a ZREMRANGEBYLEX removes the same members on every replica.
+      let lo = 0;
+      let hi = this.size; // first rank whose member is >= min, in [lo, hi]
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (lexGteMin(this.at(mid)!.member, r)) hi = mid;
+        else lo = mid + 1;
+      }
+      const x = lo < this.size ? this.at(lo)! : null;
+      return x !== null && lexLteMax(x.member, r) ? x : null;
+    }
     for (let x = this.sl.first; x !== null; x = x.next[0]!) {
       if (lexGteMin(x.member, r)) return lexLteMax(x.member, r) ? x : null;
     }
@@ -116,8 +130,18 @@ export class ZSetValue implements Collection {
 
   /** The last member in a lex range (zzlLastInLexRange: scanned from the tail for a listpack). */
   lastInLex(r: LexRange): ZNode | null {
-    if (this.skiplistEncoded) return this.sl.lastInLexRange(r);
     if (!this.lexRangeMayHold(r)) return null;
+    if (this.skiplistEncoded) {
+      let lo = -1; // last rank whose member is <= max, in [lo, hi]
+      let hi = this.size - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (lexLteMax(this.at(mid)!.member, r)) lo = mid;
+        else hi = mid - 1;
+      }
+      const x = lo >= 0 ? this.at(lo)! : null;
+      return x !== null && lexGteMin(x.member, r) ? x : null;
+    }
     for (let x = this.sl.tail; x !== null; x = x.backward) {
       if (lexLteMax(x.member, r)) return lexGteMin(x.member, r) ? x : null;
     }
@@ -140,7 +164,7 @@ export class ZSetValue implements Collection {
     }
     const rank = this.sl.getRank(first.score, first.member);
     let count = this.size - (rank - 1);
-    const last = this.sl.lastInLexRange(r);
+    const last = this.lastInLex(r);
     if (last !== null) count -= this.size - this.sl.getRank(last.score, last.member);
     return count;
   }

@@ -473,6 +473,8 @@ export const zsetScripts: Record<string, Step[]> = {
     steps.push(['ZUNIONSTORE', 'u', '2', 'big', 'd', 'WEIGHTS', '1', '0.5'], ['ZRANGE', 'u', '0', '-1', 'WITHSCORES']);
     steps.push(['ZADD', 'lexbig', ...Array.from({ length: 200 }, (_, i) => ['0', 'k' + ((i * 31) % 200)]).flat()]);
     steps.push(['ZRANGEBYLEX', 'lexbig', '[k1', '(k3', 'LIMIT', '5', '20'], ['ZLEXCOUNT', 'lexbig', '(k10', '+']);
+    steps.push(['ZREVRANGEBYLEX', 'lexbig', '(k5', '[k2', 'LIMIT', '2', '9'], ['ZREMRANGEBYLEX', 'lexbig', '[k15', '(k2']);
+    steps.push(['ZRANGESTORE', 'lexstore', 'lexbig', '[k3', '[k4', 'BYLEX'], ['ZRANGE', 'lexstore', '0', '-1'], ['ZLEXCOUNT', 'lexbig', '-', '+']);
     return steps;
   })(),
 };

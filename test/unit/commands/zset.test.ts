@@ -164,6 +164,26 @@ describe('ZSetValue (skip list with spans) against a sorted-array model', () => 
     expect(r.encoding).toBe('listpack');
   });
 
+  it('lex range search by rank agrees with the skip list descent when all scores are equal', () => {
+    const rand = rng(5);
+    const z = new ZSetValue(true);
+    for (let i = 0; i < 2000; i++) {
+      const m = 'k' + Math.floor(rand() * 5000);
+      if (z.score(m) === undefined) z.insert(m, 0);
+    }
+    const bound = (): import('../../../src/keyspace/types/skiplist.js').LexBound => {
+      const t = rand();
+      if (t < 0.1) return { inf: -1 };
+      if (t < 0.2) return { inf: 1 };
+      return { inf: 0, v: 'k' + Math.floor(rand() * 5000), ex: rand() < 0.5 };
+    };
+    for (let i = 0; i < 500; i++) {
+      const r = { min: bound(), max: bound() };
+      expect(z.firstInLex(r)).toBe(z.sl.firstInLexRange(r));
+      expect(z.lastInLex(r)).toBe(z.sl.lastInLexRange(r));
+    }
+  });
+
   it('reports listpack/skiplist like redis 7.0 (128 entries, 64-byte members, no conversion back)', () => {
     const z = new ZSetValue();
     for (let i = 0; i < 128; i++) z.insert('m' + i, i);
