@@ -118,9 +118,12 @@ export function rssBytes(pid) {
 }
 
 /** Loads n keys key:0..n-1 with `valueSize`-byte values through one pipelined connection. */
-export async function loadKeys(port, n, valueSize = 16, batch = 1000) {
-  const sock = net.connect(port, '127.0.0.1');
-  await new Promise((r) => sock.once('connect', r));
+export async function loadKeys(port, n, valueSize = 16, batch = 1000, host = '127.0.0.1') {
+  const sock = net.connect(port, host);
+  await new Promise((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
   const value = 'v'.repeat(valueSize);
   let pending = 0;
   let buf = '';

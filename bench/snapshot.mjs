@@ -125,7 +125,7 @@ async function catchUp() {
     const follower = c.nodes.find((x) => x.id !== leader).id;
     await c.kill(follower);
     const L = c.node(leader);
-    await loadKeys(L.port, KEYS, 16);
+    await loadKeys(L.port, KEYS, 16, 1000, L.host);
     const conn = await RespConn.connect(L.host, L.port, 10_000);
     const t0 = performance.now();
     const r = await conn.call(['SAVE'], 300_000);

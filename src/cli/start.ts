@@ -16,6 +16,9 @@ import { hashCommands } from '../commands/hash.js';
 import { setCommands } from '../commands/set.js';
 import { bitCommands } from '../commands/bits.js';
 import { introspectionCommands } from '../commands/introspection.js';
+import { listCommands } from '../commands/list.js';
+import { zsetCommands } from '../commands/zset.js';
+import { zsetOpCommands } from '../commands/zset-ops.js';
 import { RaftisNode } from '../node/node.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
@@ -34,6 +37,9 @@ export function buildCommandTable(): CommandTable {
       ...setCommands,
       ...bitCommands,
       ...introspectionCommands,
+      ...listCommands,
+      ...zsetCommands,
+      ...zsetOpCommands,
     },
     conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands, ...pubsubCommands, ...membershipCommands },
   });

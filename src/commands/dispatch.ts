@@ -16,6 +16,7 @@ import { CLUSTERDOWN_NO_LEADER, redirectError } from './routing.js';
 import type { CommandDef } from './table.js';
 import type { Ctx } from './types.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
+import { Blocking } from './blocking.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -23,7 +24,12 @@ const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'
 const TRYAGAIN_TRANSFER = 'TRYAGAIN leadership is being transferred; retry shortly';
 
 export class Dispatcher {
-  constructor(private readonly server: ServerState) {}
+  /** Clients parked by blocking pops (leader-local). */
+  readonly blocking: Blocking;
+
+  constructor(private readonly server: ServerState) {
+    this.blocking = new Blocking(server);
+  }
 
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
@@ -43,7 +49,8 @@ export class Dispatcher {
           return;
         }
         this.server.stats.totalCommands++;
-        if (proxy.forward(c, [argv], false, def.isWrite)) return;
+        // A blocking pop can only wait on the leader: it gets the redirect below.
+        if (!isBlocking(def) && proxy.forward(c, [argv], false, def.isWrite)) return;
       }
       this.reject(c, redirectError(this.server.node, def, argv));
       return;
@@ -92,7 +99,7 @@ export class Dispatcher {
    * round and are answered in order. Writes and everything else wait.
    */
   mayPassHold(c: Client, argv: string[]): boolean {
-    if (c.multi !== undefined) return false;
+    if (c.multi !== undefined || this.blocking.isBlocked(c)) return false;
     const def = this.server.table.lookup(argv);
     return def !== undefined && def.data !== undefined && !def.isWrite;
   }
@@ -107,7 +114,8 @@ export class Dispatcher {
     if (def.conn !== undefined) {
       def.conn(c, argv, c.out());
     } else if (def.isWrite) {
-      this.propose(c, [argv], false);
+      if (isBlocking(def)) this.blocking.run(c, argv);
+      else this.propose(c, [argv], false);
     } else {
       const data = def.data!;
       const node = this.server.node;
@@ -206,6 +214,11 @@ export class Dispatcher {
     const def = this.server.table.lookup(argv);
     def?.conn?.(c, argv, w);
   }
+}
+
+/** BLPOP and the other blocking pops (COMMAND INFO flag "blocking"); inside MULTI they run as non-blocking forms. */
+function isBlocking(def: CommandDef): boolean {
+  return def.meta.flags.has('blocking');
 }
 
 const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';

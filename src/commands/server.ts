@@ -163,7 +163,7 @@ function infoSections(c: Client): Section[] {
       [
         ['connected_clients', s.clients.size],
         ['maxclients', 10000],
-        ['blocked_clients', 0],
+        ['blocked_clients', s.dispatcher.blocking.blockedClients],
         ['tracking_clients', 0],
       ],
     ],

@@ -44,7 +44,10 @@ export class ServerState {
     config?: Config,
   ) {
     this.config = config ?? new Config();
-    node.sm.onTouch = (keys) => this.touchWatched(keys);
+    node.sm.onTouch = (keys) => {
+      this.touchWatched(keys);
+      this.dispatcher.blocking.touched(keys);
+    };
     this.dispatcher = new Dispatcher(this);
     this.pubsub = new PubSub(node);
     this.proxy = info.followerWrites === 'proxy' ? new Proxy(this) : undefined;

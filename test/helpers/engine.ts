@@ -6,6 +6,9 @@
  */
 import { loadGeneratedCommands } from '../../src/commands/generated-table.js';
 import { keyspaceCommands } from '../../src/commands/keyspace.js';
+import { listCommands } from '../../src/commands/list.js';
+import { zsetCommands } from '../../src/commands/zset.js';
+import { zsetOpCommands } from '../../src/commands/zset-ops.js';
 import { stringCommands } from '../../src/commands/string.js';
 import { hashCommands } from '../../src/commands/hash.js';
 import { setCommands } from '../../src/commands/set.js';
@@ -13,6 +16,7 @@ import { bitCommands } from '../../src/commands/bits.js';
 import { introspectionCommands } from '../../src/commands/introspection.js';
 import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
 import { Keyspace, type Collection, type Value } from '../../src/keyspace/keyspace.js';
+import { ListValue } from '../../src/keyspace/types/list.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from '../../src/server/errors.js';
 import { replyEnd } from './raw-client.js';
@@ -24,6 +28,9 @@ const handlers: Record<string, DataHandler> = {
   ...setCommands,
   ...bitCommands,
   ...introspectionCommands,
+  ...listCommands,
+  ...zsetCommands,
+  ...zsetOpCommands,
 };
 const metas = new Map<string, CommandMeta>();
 /** Container commands (OBJECT, MEMORY…): their subcommands' metadata, by lower-case subcommand name. */
@@ -131,8 +138,8 @@ export class Engine {
     return out;
   }
 
-  /** Stores a non-string value under key (what LPUSH would create in Redis). */
+  /** Stores what the differential `foreign` step creates on redis-server (RPUSH key x): a real list now. */
   injectForeign(key: string): void {
-    this.db.set(key, FOREIGN_VALUE);
+    this.db.set(key, new ListValue(['x']));
   }
 }

@@ -13,6 +13,8 @@
 import type { Collection } from '../keyspace.js';
 import { RHash } from './hash.js';
 import { RSet } from './set.js';
+import { ListValue } from './list.js';
+import { ZSetValue, itemToScore } from './zset.js';
 
 export type CollectionType = Collection['type'];
 
@@ -23,6 +25,18 @@ export function fromItems(type: CollectionType, items: string[]): Collection {
       return RHash.fromItems(items);
     case 'set':
       return RSet.fromItems(items);
+    case 'list':
+      return new ListValue(items);
+    case 'zset':
+      return zsetFromItems(items);
   }
   throw new Error(`snapshot holds a ${type} value, which this build does not support (${items.length} items)`);
+}
+
+function zsetFromItems(items: string[]): Collection {
+  if (items.length % 2 !== 0) throw new Error(`zset snapshot has an odd number of items (${items.length})`);
+  const pairs: [string, number][] = [];
+  for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, itemToScore(items[i + 1]!)]);
+  // Scores exactly as saved (a -0 kept by a skiplist-encoded set stays -0 on every replica).
+  return ZSetValue.fromPairs(pairs, false);
 }

@@ -1,0 +1,306 @@
+/**
+ * Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+ * BZPOPMAX, BZMPOP) on the leader.
+ *
+ * The log only ever holds the command itself, applied as its non-blocking
+ * form (what Redis does inside MULTI): it pops when a key has data and
+ * answers a null reply otherwise, identically on every replica. Waiting is
+ * leader-local state, like Redis's blocked clients:
+ *
+ *   1. The command is proposed like any write. If its apply pops (or fails:
+ *      WRONGTYPE, a bad timeout…), that is the client's answer.
+ *   2. If it applied as "nothing to pop", the client is parked on its keys
+ *      (FIFO per key, as Redis serves them) with its timeout running; its
+ *      later requests wait behind it.
+ *   3. When an applied write touches a parked key (StateMachine.onTouch) and
+ *      the key now holds data of the right type, the leader proposes the
+ *      command again on the client's behalf — at most as many waiters per
+ *      key as it has elements, in FIFO order. Every replica applies that
+ *      entry, so every replica pops the same element.
+ *   4. If by then another entry took the data, the apply answers null again
+ *      and the client stays parked, keeping its place in the queue.
+ *
+ * A timeout answers the null array (RESP2 `*-1`, RESP3 `_`) as Redis does
+ * for every blocking pop. A parked client whose node stops being the
+ * leader is answered with the redirect a write would get (MOVED to the new
+ * leader, or CLUSTERDOWN): nothing was popped for it, so retrying there is
+ * safe. A client that disconnects is forgotten.
+ */
+import { EntryKind, type StateEntry } from '../node/command-entry.js';
+import type { ApplyTarget, Refusal } from '../node/state-machine.js';
+import type { Client, Slot } from '../server/client.js';
+import { RespWriter } from '../server/resp-writer.js';
+import type { ServerState } from '../server/server-state.js';
+import { ListValue } from '../keyspace/types/list.js';
+import { ZSetValue } from '../keyspace/types/zset.js';
+import { parseTimeout } from './timeout.js';
+
+/** How often a leader with parked clients checks that it still leads. */
+const LEADER_CHECK_MS = 100;
+/** setTimeout's limit; longer timeouts re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type Kind = 'list' | 'zset';
+
+interface Waiter {
+  c: Client;
+  argv: string[];
+  slot: Slot;
+  keys: string[];
+  kind: Kind;
+  /** Absolute ms; Infinity for timeout 0. */
+  deadline: number;
+  timer: NodeJS.Timeout | undefined;
+  /** An entry proposed for it is not applied yet. */
+  inFlight: boolean;
+  /** In the per-key queues. */
+  parked: boolean;
+  /** Answered or disconnected. */
+  done: boolean;
+  onClose: () => void;
+}
+
+/** The keys a blocking command waits on, and on which type. */
+function waitSpec(argv: string[]): { keys: string[]; kind: Kind; timeoutArg: string } {
+  const name = argv[0]!.toLowerCase();
+  const kind: Kind = name.startsWith('bz') ? 'zset' : 'list';
+  if (name === 'blmove' || name === 'brpoplpush') return { keys: [argv[1]!], kind, timeoutArg: argv[argv.length - 1]! };
+  if (name === 'blmpop' || name === 'bzmpop') {
+    const n = Number(argv[2]);
+    const keys = Number.isSafeInteger(n) && n > 0 ? argv.slice(3, 3 + n) : [];
+    return { keys, kind, timeoutArg: argv[1]! };
+  }
+  return { keys: argv.slice(1, -1), kind, timeoutArg: argv[argv.length - 1]! };
+}
+
+/** A reply that means "nothing to pop": the null array or null bulk of the non-blocking form. */
+function isNullReply(r: string): boolean {
+  return r === '*-1\r\n' || r === '$-1\r\n' || r === '_\r\n';
+}
+
+export class Blocking {
+  private readonly byKey = new Map<string, Waiter[]>();
+  private readonly blocked = new Set<Client>();
+  private readonly parked = new Set<Waiter>();
+  private readonly ready = new Set<string>();
+  private serveQueued = false;
+  private leaderTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly server: ServerState) {}
+
+  /** A client waiting for a blocking command: nothing it sent later may run before it is answered. */
+  isBlocked(c: Client): boolean {
+    return this.blocked.size !== 0 && this.blocked.has(c);
+  }
+
+  /** Clients parked waiting for data (INFO blocked_clients). */
+  get blockedClients(): number {
+    return this.parked.size;
+  }
+
+  /** Runs a blocking command sent outside MULTI (on the leader). */
+  run(c: Client, argv: string[]): void {
+    const { keys, kind, timeoutArg } = waitSpec(argv);
+    const t = parseTimeout(timeoutArg);
+    const ms = typeof t === 'number' ? t : 0;
+    const slot = c.defer();
+    c.hold(slot);
+    this.blocked.add(c);
+    const w: Waiter = {
+      c,
+      argv,
+      slot,
+      keys,
+      kind,
+      deadline: ms === 0 ? Infinity : Date.now() + ms,
+      timer: undefined,
+      inFlight: false,
+      parked: false,
+      done: false,
+      onClose: () => this.cancel(w),
+    };
+    if (this.parkAtOnce(w)) return;
+    this.attempt(w);
+  }
+
+  /**
+   * When every key is absent from the applied state and the client has no
+   * write of its own still in flight, the command's apply could only answer
+   * null (or an argument error): run the handler here, against a keyspace it
+   * cannot change (nothing it would look up exists, so nothing expires
+   * either), and park without a log entry. That saves an entry per blocked
+   * call and does not mark the keys as written for WATCH, as in Redis.
+   */
+  private parkAtOnce(w: Waiter): boolean {
+    const node = this.server.node;
+    if (w.c.lastWriteIndex > node.appliedIndex) return false;
+    const db = node.keyspace;
+    const now = Date.now();
+    for (const k of w.keys) if (db.get(k, now) !== undefined || db.isExpired(k, now)) return false;
+    const data = this.server.table.lookup(w.argv)?.data;
+    if (data === undefined) return false;
+    const out = new RespWriter(w.c.proto);
+    data({ db, now, index: 0, w: out }, w.argv);
+    const reply = out.take();
+    if (!isNullReply(reply)) this.finish(w, reply);
+    else this.park(w);
+    return true;
+  }
+
+  /** Proposes the command for w; its apply decides: served, or park again. */
+  private attempt(w: Waiter): void {
+    const node = this.server.node;
+    const out = new RespWriter(w.c.proto);
+    const entry: StateEntry = { kind: EntryKind.Commands, time: node.entryTime(), multi: false, cmds: [w.argv] };
+    const target: ApplyTarget = {
+      w: out,
+      conn: () => {},
+      done: () => this.applied(w, out.take()),
+      refuse: (reason: Refusal, e: StateEntry) => {
+        w.inFlight = false;
+        this.server.dispatcher.refuseWrite(out, reason, e);
+        this.finish(w, out.take());
+      },
+    };
+    w.inFlight = true;
+    const r = node.propose(entry, target);
+    if (typeof r === 'number') w.c.lastWriteIndex = r;
+    else target.refuse(r, entry);
+  }
+
+  private applied(w: Waiter, reply: string): void {
+    w.inFlight = false;
+    if (w.c.closed) this.cancel(w);
+    if (w.done) return; // the client left; what was popped for it is gone, as in Redis
+    if (!isNullReply(reply)) return this.finish(w, reply);
+    if (Date.now() >= w.deadline) return this.finish(w, this.timeoutReply(w));
+    if (!this.server.node.isLeader) return this.finish(w, this.redirect(w));
+    if (!w.parked) this.park(w);
+    // Data may have arrived on another of its keys while it was in flight.
+    for (const k of w.keys) this.ready.add(k);
+    this.scheduleServe();
+  }
+
+  private park(w: Waiter): void {
+    w.parked = true;
+    this.parked.add(w);
+    for (const k of new Set(w.keys)) {
+      let q = this.byKey.get(k);
+      if (q === undefined) this.byKey.set(k, (q = []));
+      q.push(w);
+    }
+    this.armTimer(w);
+    w.c.sock.once('close', w.onClose);
+    if (this.leaderTimer === undefined) {
+      this.leaderTimer = setInterval(() => this.checkLeader(), LEADER_CHECK_MS);
+      this.leaderTimer.unref();
+    }
+  }
+
+  private armTimer(w: Waiter): void {
+    if (w.deadline === Infinity) return;
+    const left = Math.max(0, w.deadline - Date.now());
+    w.timer = setTimeout(
+      () => {
+        w.timer = undefined;
+        if (w.done) return;
+        if (Date.now() < w.deadline) return this.armTimer(w);
+        // In flight: its apply decides (a pop that happened must be delivered).
+        if (!w.inFlight) this.finish(w, this.timeoutReply(w));
+      },
+      Math.min(left, MAX_TIMER_MS),
+    );
+  }
+
+  /** StateMachine.onTouch: keys written by an applied entry (null: all). */
+  touched(keys: readonly string[] | null): void {
+    if (this.byKey.size === 0) return;
+    if (keys === null) for (const k of this.byKey.keys()) this.ready.add(k);
+    else for (const k of keys) if (this.byKey.has(k)) this.ready.add(k);
+    this.scheduleServe();
+  }
+
+  private scheduleServe(): void {
+    if (this.serveQueued || this.ready.size === 0) return;
+    this.serveQueued = true;
+    // After the whole batch of applied entries: the keyspace is then current.
+    queueMicrotask(() => this.serve());
+  }
+
+  private serve(): void {
+    this.serveQueued = false;
+    const node = this.server.node;
+    if (!node.isLeader) return this.checkLeader();
+    const keys = [...this.ready];
+    this.ready.clear();
+    const now = Date.now();
+    for (const key of keys) {
+      const q = this.byKey.get(key);
+      if (q === undefined) continue;
+      const v = node.keyspace.get(key, now);
+      const kind: Kind | undefined = v instanceof ListValue ? 'list' : v instanceof ZSetValue ? 'zset' : undefined;
+      if (kind === undefined) continue;
+      let avail = kind === 'list' ? (v as ListValue).length : (v as ZSetValue).size;
+      for (const w of q) {
+        if (avail <= 0) break;
+        if (w.kind !== kind) continue;
+        avail--;
+        if (!w.inFlight) this.attempt(w);
+      }
+    }
+  }
+
+  /** A deposed leader answers its parked clients with a redirect. */
+  private checkLeader(): void {
+    if (this.byKey.size === 0) {
+      if (this.leaderTimer !== undefined) clearInterval(this.leaderTimer);
+      this.leaderTimer = undefined;
+      return;
+    }
+    if (this.server.node.isLeader) return;
+    const all = new Set<Waiter>();
+    for (const q of this.byKey.values()) for (const w of q) all.add(w);
+    for (const w of all) if (!w.inFlight) this.finish(w, this.redirect(w));
+  }
+
+  private redirect(w: Waiter): string {
+    const out = new RespWriter(w.c.proto);
+    this.server.dispatcher.refuseWrite(out, 'not-leader', { kind: EntryKind.Commands, time: 0, multi: false, cmds: [w.argv] });
+    return out.take();
+  }
+
+  private timeoutReply(w: Waiter): string {
+    return w.c.proto === 3 ? '_\r\n' : '*-1\r\n';
+  }
+
+  /** Forgets w (answered or gone). */
+  private unpark(w: Waiter): void {
+    w.done = true;
+    if (w.timer !== undefined) clearTimeout(w.timer);
+    w.timer = undefined;
+    if (w.parked) {
+      w.parked = false;
+      this.parked.delete(w);
+      w.c.sock.removeListener('close', w.onClose);
+      for (const k of new Set(w.keys)) {
+        const q = this.byKey.get(k);
+        if (q === undefined) continue;
+        const i = q.indexOf(w);
+        if (i >= 0) q.splice(i, 1);
+        if (q.length === 0) this.byKey.delete(k);
+      }
+    }
+    this.blocked.delete(w.c);
+  }
+
+  private finish(w: Waiter, reply: string): void {
+    if (w.done) return;
+    this.unpark(w);
+    w.slot.raw(reply);
+    w.c.complete(w.slot);
+  }
+
+  private cancel(w: Waiter): void {
+    if (!w.done) this.unpark(w);
+  }
+}
