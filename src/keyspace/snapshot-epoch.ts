@@ -34,7 +34,8 @@ const ABSENT = 0;
 /** The key's snapshot value has been emitted already. */
 const EMITTED = 1;
 
-type OverlayEntry = SavedKey | typeof ABSENT | typeof EMITTED;
+/** A string saved without a TTL is held as itself (no wrapper object per write). */
+type OverlayEntry = string | SavedKey | typeof ABSENT | typeof EMITTED;
 
 export type EmitRecord = (key: string, value: Value, expireAt: number | undefined) => void;
 
@@ -69,7 +70,8 @@ export class SnapshotEpoch {
     if (v === undefined) {
       this.overlay.set(key, ABSENT);
     } else if (typeof v === 'string') {
-      this.overlay.set(key, { value: v, expireAt: this.expires.get(key) });
+      const at = this.expires.size === 0 ? undefined : this.expires.get(key);
+      this.overlay.set(key, at === undefined ? v : { value: v, expireAt: at });
     } else if (this.emittedCollections.has(v)) {
       this.overlay.set(key, EMITTED);
     } else {
@@ -90,6 +92,8 @@ export class SnapshotEpoch {
   step(max: number, emit: EmitRecord): boolean {
     let n = 0;
     if (!this.walkDone) {
+      const overlay = this.overlay;
+      const expires = this.expires;
       while (n < max) {
         const r = this.it.next();
         if (r.done) {
@@ -97,15 +101,16 @@ export class SnapshotEpoch {
           break;
         }
         const [key, live] = r.value;
-        const o = this.overlay.get(key);
+        const o = overlay.size === 0 ? undefined : overlay.get(key);
         if (o === undefined) {
           if (typeof live !== 'string') this.emittedCollections.add(live);
-          emit(key, live, this.expires.get(key));
+          emit(key, live, expires.size === 0 ? undefined : expires.get(key));
         } else if (o === ABSENT || o === EMITTED) {
           continue;
         } else {
-          this.overlay.set(key, EMITTED);
-          emit(key, o.value, o.expireAt);
+          overlay.set(key, EMITTED);
+          if (typeof o === 'string') emit(key, o, undefined);
+          else emit(key, o.value, o.expireAt);
         }
         n++;
         this.emitted++;
@@ -125,7 +130,8 @@ export class SnapshotEpoch {
       }
       const [key, o] = r.value;
       if (o === ABSENT || o === EMITTED) continue;
-      emit(key, o.value, o.expireAt);
+      if (typeof o === 'string') emit(key, o, undefined);
+      else emit(key, o.value, o.expireAt);
       n++;
       this.emitted++;
     }

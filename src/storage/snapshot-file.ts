@@ -109,21 +109,40 @@ class Out {
   }
   /** A latin1 string (one byte per char), u32 length first. */
   str(s: string): void {
-    this.ensure(4 + s.length);
-    this.buf.writeUInt32LE(s.length, this.len);
-    this.len += 4;
-    this.len += this.buf.write(s, this.len, 'latin1');
+    const n = s.length;
+    this.ensure(4 + n);
+    const b = this.buf;
+    let o = this.len;
+    b[o] = n & 0xff;
+    b[o + 1] = (n >>> 8) & 0xff;
+    b[o + 2] = (n >>> 16) & 0xff;
+    b[o + 3] = n >>> 24;
+    o += 4;
+    // Short strings: a JS loop beats a call into C++.
+    if (n < 48) {
+      for (let i = 0; i < n; i++) b[o + i] = s.charCodeAt(i);
+      this.len = o + n;
+    } else {
+      this.len = o + b.write(s, o, 'latin1');
+    }
   }
   ascii(s: string): void {
     this.ensure(s.length);
     this.len += this.buf.write(s, this.len, 'latin1');
   }
+  /**
+   * The bytes encoded so far; the buffer is reused once the caller is done
+   * with them (release), so a snapshot allocates two buffers, not one per flush.
+   */
   take(): Buffer {
     const b = this.buf.subarray(0, this.len);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
+    const spare = this.spare;
+    this.spare = this.buf;
+    this.buf = spare !== undefined && spare.length >= this.buf.length ? spare : Buffer.allocUnsafe(this.buf.length);
     this.len = 0;
     return b;
   }
+  private spare: Buffer | undefined;
 }
 
 function encodeHeader(out: Out, meta: SnapshotMeta): void {
@@ -208,6 +227,10 @@ export class SnapshotWriter {
     this.crc = zlib.crc32(b, this.crc);
     this.written += b.length;
     await this.fh.write(b, 0, b.length);
+    // Data written now rather than all at the end: a big burst of dirty
+    // pages would ride along with the Raft log's next fsync (ext4 ordered
+    // mode) and stall writes.
+    await this.fh.datasync();
   }
 
   /** Writes the trailer, fsyncs, renames into place, fsyncs the directory; returns the file's size. */
