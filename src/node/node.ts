@@ -451,6 +451,10 @@ export class RaftisNode {
       this.transport?.removePeer?.(cc.nodeId);
     } else {
       const m = this.members.get(cc.nodeId);
+      // A new member can only be sent a snapshot whose configuration names
+      // it: with a compacted log, take one now rather than waiting for the
+      // next threshold.
+      if (cc.type === ConfChangeType.AddLearnerNode && this.isLeader && this.storage.compactedIndex > 0) void this.snapshotCovering(index);
       this.ensureTransport();
       if (m !== undefined && cc.nodeId !== this.id) this.transport?.addPeer?.(cc.nodeId, { host: m.host, clusterPort: m.clusterPort });
     }
@@ -820,6 +824,19 @@ export class RaftisNode {
       }
       return m;
     });
+  }
+
+  /** Takes a snapshot at or past `index` (after the one in progress, if that one is older). */
+  private async snapshotCovering(index: number): Promise<void> {
+    const cur = this.snapshotter.current;
+    if (cur !== undefined) {
+      const m = await cur;
+      if (m !== undefined && m.index >= index) return;
+    }
+    // The apply of `index` is finishing: start on the next turn, when appliedIndex includes it.
+    await new Promise((r) => setImmediate(r));
+    if (this.closed || this.snapshotter.inProgress) return;
+    await this.snapshot();
   }
 
   /** Contract step 5: applies committed entries [from, to) in order. */

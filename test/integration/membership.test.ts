@@ -214,6 +214,20 @@ describe('live membership changes under load', () => {
     checkLinearizable(history);
   }, 120_000);
 
+  it('a node joining after the log was compacted gets a snapshot that names it, and catches up', async () => {
+    cluster = await TestCluster.start({ args: ['--snapshot-entries', '0', '--snapshot-keep-entries', '10'] });
+    const c = cluster;
+    for (let i = 0; i < 300; i++) expect(await callLeader(c, 'SET', `j${i}`, `v${i}`)).toBe('+OK\r\n');
+    expect(await callLeader(c, 'SAVE')).toBe('+OK\r\n');
+    const leader = await c.waitForLeader();
+    expect(Number((await c.raftInfo(leader))!.first_index)).toBeGreaterThan(250);
+    const n = await c.addNode();
+    await until(async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, `node ${n.id} promoted`);
+    expect(c.logs(n.id)).toMatch(/installed the leader's snapshot/);
+    await until(async () => (await c.raftInfo(n.id))?.applied_index === (await c.raftInfo(leader))?.applied_index, 10_000, 'caught up');
+    expect(await call(c, n.id, 'RAFT.DIGEST')).toBe(await call(c, leader, 'RAFT.DIGEST'));
+  }, 60_000);
+
   it('bad requests get clear errors', async () => {
     cluster = await TestCluster.start();
     const c = cluster;
