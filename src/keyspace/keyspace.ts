@@ -28,6 +28,8 @@ export interface Collection {
   clone(): Collection;
   /** Flat snapshot items (see types/index.ts for each type's layout). */
   items(): Iterable<string>;
+  /** The same items through a callback: the snapshot writer's fast path (no generator). */
+  forEachItem(fn: (item: string) => void): void;
 }
 
 /** Strings are immutable latin1 JS strings; everything else is a Collection. */

@@ -12,8 +12,10 @@
  *
  * What the walker emitted from the live map is unchanged since i, so a key
  * saved after its visit is emitted once more with the same value (the
- * loader's last-wins makes that harmless); collections already emitted are
- * remembered so they are not copied for nothing. FLUSHALL during an epoch
+ * loader's last-wins makes that harmless). A collection about to change in
+ * place is not copied when the epoch has a sink: it is written to the
+ * snapshot right then (its contents are still those at i) and marked done;
+ * collections the walk already emitted are remembered and left alone. FLUSHALL during an epoch
  * detaches it: the keyspace swaps in fresh maps and the walker finishes the
  * old ones, which nothing changes any more.
  *
@@ -57,6 +59,12 @@ export class SnapshotEpoch {
     this.it = data.entries();
   }
 
+  /**
+   * Where a collection about to change is written at once (the snapshot
+   * writer's record function); without one it is cloned into the overlay.
+   */
+  sink: EmitRecord | undefined;
+
   /** Keys whose old value is held (for INFO and the memory bound tests). */
   get overlaySize(): number {
     return this.overlay.size;
@@ -74,6 +82,12 @@ export class SnapshotEpoch {
       this.overlay.set(key, at === undefined ? v : { value: v, expireAt: at });
     } else if (this.emittedCollections.has(v)) {
       this.overlay.set(key, EMITTED);
+    } else if (this.sink !== undefined) {
+      // Written out now, as it is, instead of copied: encoding a big
+      // collection costs far less than cloning it, and holds no second copy.
+      this.overlay.set(key, EMITTED);
+      this.sink(key, v, this.expires.get(key));
+      this.emitted++;
     } else {
       this.overlay.set(key, { value: v.clone(), expireAt: this.expires.get(key) });
     }

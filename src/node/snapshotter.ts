@@ -122,6 +122,7 @@ export class Snapshotter {
       writer = await SnapshotWriter.create(this.dataDir, meta);
       const w = writer;
       const emit = (key: string, value: Parameters<SnapshotWriter['record']>[1], at: number | undefined): void => w.record(key, value, at);
+      epoch.sink = emit;
       for (;;) {
         if (this.aborted) throw new AbortedError();
         const sliceEnd = performance.now() + SLICE_MS;

@@ -213,10 +213,15 @@ export class SnapshotWriter {
     if (typeof value === 'string') {
       out.str(value);
     } else {
-      // Count first: collect the items (they are strings already held by the value).
-      const items = [...value.items()];
-      out.u32(items.length);
-      for (const it of items) out.str(it);
+      // The count is patched in once the items are written.
+      out.u32(0);
+      const at = out.len - 4;
+      let n = 0;
+      value.forEachItem((it) => {
+        out.str(it);
+        n++;
+      });
+      out.buf.writeUInt32LE(n, at);
     }
     this.records++;
   }

@@ -83,6 +83,7 @@ export const FOREIGN_VALUE: Value = {
     return FOREIGN_VALUE as Collection;
   },
   items: () => ['x'],
+  forEachItem: (fn) => fn('x'),
 };
 
 export interface EngineOptions {

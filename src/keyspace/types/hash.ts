@@ -88,6 +88,13 @@ export class RHash implements Collection {
     return c;
   }
 
+  forEachItem(fn: (item: string) => void): void {
+    for (const [field, i] of this.f.pos) {
+      fn(field);
+      fn(this.values[i]!);
+    }
+  }
+
   *items(): Iterable<string> {
     for (const [field, value] of this.entries()) {
       yield field;

@@ -40,6 +40,10 @@ export class ListValue implements Collection {
     return c;
   }
 
+  forEachItem(fn: (item: string) => void): void {
+    for (let i = 0; i < this.len; i++) fn(this.buf[(this.head + i) & this.mask]!);
+  }
+
   *items(): IterableIterator<string> {
     for (let i = 0; i < this.len; i++) yield this.buf[(this.head + i) & this.mask]!;
   }

@@ -92,6 +92,10 @@ export class RSet implements Collection {
     return this.m.members;
   }
 
+  forEachItem(fn: (item: string) => void): void {
+    for (const m of this.m.members) fn(m);
+  }
+
   /** Rebuilds a set in its snapshot order; the encoding is recomputed as on an RDB load. */
   static fromItems(items: readonly string[]): RSet {
     if (items.length === 0) throw new Error('snapshot holds an empty set');

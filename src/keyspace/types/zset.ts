@@ -174,6 +174,13 @@ export class ZSetValue implements Collection {
     return new ZSetValue(this.skiplistEncoded, new Map(this.dict), this.sl.clone());
   }
 
+  forEachItem(fn: (item: string) => void): void {
+    for (let x = this.sl.first; x !== null; x = x.next[0]!) {
+      fn(x.member);
+      fn(scoreToItem(x.score));
+    }
+  }
+
   *items(): IterableIterator<string> {
     for (let x = this.sl.first; x !== null; x = x.next[0]!) {
       yield x.member;

@@ -46,7 +46,7 @@ describe('sorted-set commands vs redis-server', () => {
     const e = new Engine();
     e.call('ZADD', 'z', '1', 'a', '2', 'b', '3', 'c');
     const members = ['a', 'x'];
-    const fakeSet = { type: 'set' as const, clone: () => fakeSet, items: () => members[Symbol.iterator]() };
+    const fakeSet = { type: 'set' as const, clone: () => fakeSet, items: () => members[Symbol.iterator](), forEachItem: (fn: (m: string) => void) => members.forEach((m) => fn(m)) };
     e.db.set('s', fakeSet);
     for (const cmd of cmds) expect([cmd.join(' '), e.call(...cmd)]).toEqual([cmd.join(' '), await c.call(...cmd)]);
   });
