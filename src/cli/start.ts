@@ -3,22 +3,7 @@
  * client server. Used by the CLI and by in-process tests.
  */
 import { CommandTable } from '../commands/table.js';
-import { clusterCommands } from '../commands/cluster.js';
-import { connectionCommands } from '../commands/connection.js';
-import { keyspaceCommands } from '../commands/keyspace.js';
-import { persistenceCommands } from '../commands/persistence.js';
-import { membershipCommands } from '../commands/membership.js';
-import { pubsubCommands } from '../commands/pubsub.js';
-import { serverCommands } from '../commands/server.js';
-import { stringCommands } from '../commands/string.js';
-import { transactionCommands } from '../commands/transaction.js';
-import { hashCommands } from '../commands/hash.js';
-import { setCommands } from '../commands/set.js';
-import { bitCommands } from '../commands/bits.js';
-import { introspectionCommands } from '../commands/introspection.js';
-import { listCommands } from '../commands/list.js';
-import { zsetCommands } from '../commands/zset.js';
-import { zsetOpCommands } from '../commands/zset-ops.js';
+import { connCommands, dataCommands } from '../commands/handlers.js';
 import { RaftisNode } from '../node/node.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
@@ -29,20 +14,7 @@ import type { Options } from './options.js';
 const log = createLogger('cli');
 
 export function buildCommandTable(): CommandTable {
-  return new CommandTable({
-    data: {
-      ...stringCommands,
-      ...keyspaceCommands,
-      ...hashCommands,
-      ...setCommands,
-      ...bitCommands,
-      ...introspectionCommands,
-      ...listCommands,
-      ...zsetCommands,
-      ...zsetOpCommands,
-    },
-    conn: { ...connectionCommands, ...serverCommands, ...transactionCommands, ...clusterCommands, ...persistenceCommands, ...pubsubCommands, ...membershipCommands },
-  });
+  return new CommandTable({ data: dataCommands, conn: connCommands });
 }
 
 export interface Running {

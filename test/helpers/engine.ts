@@ -5,15 +5,7 @@
  * they try to mutate it (the determinism rule: reads never change state).
  */
 import { loadGeneratedCommands } from '../../src/commands/generated-table.js';
-import { keyspaceCommands } from '../../src/commands/keyspace.js';
-import { listCommands } from '../../src/commands/list.js';
-import { zsetCommands } from '../../src/commands/zset.js';
-import { zsetOpCommands } from '../../src/commands/zset-ops.js';
-import { stringCommands } from '../../src/commands/string.js';
-import { hashCommands } from '../../src/commands/hash.js';
-import { setCommands } from '../../src/commands/set.js';
-import { bitCommands } from '../../src/commands/bits.js';
-import { introspectionCommands } from '../../src/commands/introspection.js';
+import { dataCommands } from '../../src/commands/handlers.js';
 import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
 import { Keyspace, type Collection, type Value } from '../../src/keyspace/keyspace.js';
 import { ListValue } from '../../src/keyspace/types/list.js';
@@ -21,17 +13,7 @@ import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from '../../src/server/errors.js';
 import { replyEnd } from './raw-client.js';
 
-const handlers: Record<string, DataHandler> = {
-  ...stringCommands,
-  ...keyspaceCommands,
-  ...hashCommands,
-  ...setCommands,
-  ...bitCommands,
-  ...introspectionCommands,
-  ...listCommands,
-  ...zsetCommands,
-  ...zsetOpCommands,
-};
+const handlers: Record<string, DataHandler> = dataCommands;
 const metas = new Map<string, CommandMeta>();
 /** Container commands (OBJECT, MEMORY…): their subcommands' metadata, by lower-case subcommand name. */
 const subMetas = new Map<string, Map<string, CommandMeta>>();

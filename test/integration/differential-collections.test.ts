@@ -4,32 +4,14 @@
  * must give redis-server's bytes. After a restart (log replay) the lists and
  * sorted sets must be the same.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential } from '../helpers/engine-diff.js';
+import { describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
 import { listScripts } from '../unit/commands/list-scripts.js';
 import { zsetScripts } from '../unit/commands/zset-scripts.js';
 
-let diff: Differential;
-let raftis: RaftisProcess;
-const conns: RawClient[] = [];
-
-beforeAll(async () => {
-  [diff, raftis] = await Promise.all([Differential.start(), startRaftis()]);
-});
-afterAll(async () => {
-  for (const c of conns) c.close();
-  await Promise.all([diff?.stop(), raftis?.destroy()]);
-});
-
-async function target(proto: 2 | 3): Promise<RawClient> {
-  const c = await RawClient.connect(raftis.port);
-  conns.push(c);
-  if (proto === 3) await c.call('HELLO', '3');
-  await c.call('FLUSHALL');
-  return c;
-}
+const env = useProcessDifferential();
+const target = (proto: 2 | 3): Promise<RawClient> => env.connect(proto, true);
 
 const scripts = [...Object.entries(listScripts), ...Object.entries(zsetScripts)];
 
@@ -38,7 +20,7 @@ describe('differential over TCP: list and sorted-set scripts against a raftis pr
     for (const proto of [2, 3] as const) {
       it(`${name} (RESP${proto})`, async () => {
         const c = await target(proto);
-        const r = await diff.run(steps, proto, { call: (...a) => c.call(...a) });
+        const r = await env.diff.run(steps, proto, { call: (...a) => c.call(...a) });
         expect(r.compared).toBeGreaterThan(0);
         expect(r.mismatches).toEqual([]);
       });
@@ -62,10 +44,9 @@ describe('differential over TCP: list and sorted-set scripts against a raftis pr
       await cl.call('ZRANGE', 'u', '0', '-1', 'WITHSCORES'),
     ];
     const before = await view(c);
-    expect(await raftis.stop()).toBe(0);
-    await raftis.restart();
-    const c2 = await RawClient.connect(raftis.port);
-    conns.push(c2);
+    expect(await env.raftis.stop()).toBe(0);
+    await env.raftis.restart();
+    const c2 = await env.connect(2);
     expect(await view(c2)).toEqual(before);
   });
 });

@@ -5,32 +5,15 @@
  * slots — must give redis-server's bytes. After a restart (log replay) the
  * keyspace must be the same.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential, withoutForeign, type Step } from '../helpers/engine-diff.js';
+import { describe, expect, it } from 'vitest';
+import { withoutForeign, type Step } from '../helpers/engine-diff.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
 import { keyspaceScripts } from '../unit/commands/keyspace-scripts.js';
 import { stringScripts } from '../unit/commands/string-scripts.js';
 
-let diff: Differential;
-let raftis: RaftisProcess;
-const conns: RawClient[] = [];
-
-beforeAll(async () => {
-  [diff, raftis] = await Promise.all([Differential.start(), startRaftis()]);
-});
-afterAll(async () => {
-  for (const c of conns) c.close();
-  await Promise.all([diff?.stop(), raftis?.destroy()]);
-});
-
-async function target(proto: 2 | 3): Promise<RawClient> {
-  const c = await RawClient.connect(raftis.port);
-  conns.push(c);
-  if (proto === 3) await c.call('HELLO', '3');
-  await c.call('FLUSHALL');
-  return c;
-}
+const env = useProcessDifferential();
+const target = (proto: 2 | 3): Promise<RawClient> => env.connect(proto, true);
 
 // Other data types do not exist yet: steps on such keys are left out on both sides.
 const scripts: [string, Step[]][] = [...Object.entries(stringScripts), ...Object.entries(keyspaceScripts)].map(([n, s]) => [n, withoutForeign(s)]);
@@ -44,7 +27,7 @@ describe('differential over TCP: string and keyspace scripts against a raftis pr
     for (const proto of [2, 3] as const) {
       it(`${name} (RESP${proto})`, async () => {
         const c = await target(proto);
-        const r = await diff.run(steps, proto, { call: (...a) => c.call(...a) });
+        const r = await env.diff.run(steps, proto, { call: (...a) => c.call(...a) });
         expect(r.compared).toBeGreaterThan(0);
         expect(r.mismatches).toEqual([]);
       });
@@ -68,10 +51,9 @@ describe('differential over TCP: string and keyspace scripts against a raftis pr
     };
     const before = await snapshot(c);
     expect(before.length).toBe(202);
-    expect(await raftis.stop()).toBe(0);
-    await raftis.restart();
-    const c2 = await RawClient.connect(raftis.port);
-    conns.push(c2);
+    expect(await env.raftis.stop()).toBe(0);
+    await env.raftis.restart();
+    const c2 = await env.connect(2);
     expect(await snapshot(c2)).toEqual(before);
   });
 });

@@ -5,33 +5,17 @@
  * restart (log replay) hashes and sets are the same, and so are the
  * members SPOP left (its choices are replayed from the log).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential, type Step } from '../helpers/engine-diff.js';
+import { describe, expect, it } from 'vitest';
+import { type Step } from '../helpers/engine-diff.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
 import { bitsScripts } from '../unit/commands/bits-scripts.js';
 import { hashScripts } from '../unit/commands/hash-scripts.js';
 import { introspectionScripts } from '../unit/commands/introspection-scripts.js';
 import { setScripts } from '../unit/commands/set-scripts.js';
 
-let diff: Differential;
-let raftis: RaftisProcess;
-const conns: RawClient[] = [];
-
-beforeAll(async () => {
-  [diff, raftis] = await Promise.all([Differential.start(), startRaftis()]);
-});
-afterAll(async () => {
-  for (const c of conns) c.close();
-  await Promise.all([diff?.stop(), raftis?.destroy()]);
-});
-
-async function connect(proto: 2 | 3): Promise<RawClient> {
-  const c = await RawClient.connect(raftis.port);
-  conns.push(c);
-  if (proto === 3) await c.call('HELLO', '3');
-  return c;
-}
+const env = useProcessDifferential();
+const connect = (proto: 2 | 3): Promise<RawClient> => env.connect(proto);
 
 const scripts: [string, Step[]][] = [
   ...Object.entries(hashScripts),
@@ -46,7 +30,7 @@ describe('differential over TCP: hash, set, bit and introspection scripts agains
       it(`${name} (RESP${proto})`, async () => {
         const c = await connect(proto);
         await c.call('FLUSHALL');
-        const r = await diff.run(steps, proto, { call: (...a) => c.call(...a) });
+        const r = await env.diff.run(steps, proto, { call: (...a) => c.call(...a) });
         expect(r.compared).toBeGreaterThan(0);
         expect(r.mismatches).toEqual([]);
       });
@@ -83,8 +67,8 @@ describe('differential over TCP: hash, set, bit and introspection scripts agains
     };
     const before = await state(c);
     expect(before[4]).toBe('$9\r\nhashtable\r\n');
-    expect(await raftis.stop()).toBe(0);
-    await raftis.restart();
+    expect(await env.raftis.stop()).toBe(0);
+    await env.raftis.restart();
     const c2 = await connect(2);
     expect(await state(c2)).toEqual(before);
     // INFO keyspace counts collections like any key.

@@ -1,0 +1,46 @@
+/**
+ * Every command handler, by kind: keyspace commands (replicated writes and
+ * reads, DataHandler) and connection/server commands (ConnHandler). The
+ * command table joins these with Redis's metadata; the test engine runs the
+ * keyspace ones in-process.
+ */
+import { bitCommands } from './bits.js';
+import { clusterCommands } from './cluster.js';
+import { connectionCommands } from './connection.js';
+import { hashCommands } from './hash.js';
+import { introspectionCommands } from './introspection.js';
+import { keyspaceCommands } from './keyspace.js';
+import { listCommands } from './list.js';
+import { membershipCommands } from './membership.js';
+import { persistenceCommands } from './persistence.js';
+import { pubsubCommands } from './pubsub.js';
+import { serverCommands } from './server.js';
+import { setCommands } from './set.js';
+import { stringCommands } from './string.js';
+import type { ConnHandler } from './table.js';
+import { transactionCommands } from './transaction.js';
+import type { DataHandler } from './types.js';
+import { zsetCommands } from './zset.js';
+import { zsetOpCommands } from './zset-ops.js';
+
+export const dataCommands: Record<string, DataHandler> = {
+  ...stringCommands,
+  ...keyspaceCommands,
+  ...hashCommands,
+  ...setCommands,
+  ...bitCommands,
+  ...introspectionCommands,
+  ...listCommands,
+  ...zsetCommands,
+  ...zsetOpCommands,
+};
+
+export const connCommands: Record<string, ConnHandler> = {
+  ...connectionCommands,
+  ...serverCommands,
+  ...transactionCommands,
+  ...clusterCommands,
+  ...persistenceCommands,
+  ...pubsubCommands,
+  ...membershipCommands,
+};

@@ -1,0 +1,45 @@
+/**
+ * The set-up shared by the differential tests against a raftis *process*:
+ * a real redis-server (through Differential) and a raftis process started
+ * once per file, and connections to raftis in RESP2 or RESP3, all closed and
+ * stopped after the file's tests.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { Differential } from './engine-diff.js';
+import { RawClient } from './raw-client.js';
+import { startRaftis, type RaftisProcess } from './raftis-process.js';
+
+export interface ProcessDifferential {
+  readonly diff: Differential;
+  readonly raftis: RaftisProcess;
+  /** A new connection to raftis in `proto`; FLUSHALL first when `flush`. */
+  connect(proto: 2 | 3, flush?: boolean): Promise<RawClient>;
+}
+
+export function useProcessDifferential(): ProcessDifferential {
+  let diff: Differential | undefined;
+  let raftis: RaftisProcess | undefined;
+  const conns: RawClient[] = [];
+  beforeAll(async () => {
+    [diff, raftis] = await Promise.all([Differential.start(), startRaftis()]);
+  });
+  afterAll(async () => {
+    for (const c of conns) c.close();
+    await Promise.all([diff?.stop(), raftis?.destroy()]);
+  });
+  return {
+    get diff() {
+      return diff!;
+    },
+    get raftis() {
+      return raftis!;
+    },
+    async connect(proto, flush = false) {
+      const c = await RawClient.connect(raftis!.port);
+      conns.push(c);
+      if (proto === 3) await c.call('HELLO', '3');
+      if (flush) await c.call('FLUSHALL');
+      return c;
+    },
+  };
+}
