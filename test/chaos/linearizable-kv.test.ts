@@ -49,7 +49,9 @@ let stopped = false;
 const clients: ChaosClient[] = [];
 
 beforeAll(async () => {
-  cluster = await TestCluster.start({ size: 3 });
+  // Small snapshot thresholds: nodes that were down or paused often need a
+  // snapshot to catch up, so InstallSnapshot runs under faults too.
+  cluster = await TestCluster.start({ size: 3, args: ['--snapshot-entries', '300', '--snapshot-keep-entries', '50'] });
 });
 
 afterAll(async () => {
@@ -164,11 +166,12 @@ describe('chaos: linearizable SET/GET/APPEND under kill -9 and SIGSTOP', () => {
       const checkStart = performance.now();
       const result = checkHistory(history, CHECK_BUDGET);
       const checkMs = performance.now() - checkStart;
+      const installs = c.nodes.reduce((n, x) => n + (c.logs(x.id).match(/installed the leader's snapshot/g)?.length ?? 0), 0);
       const summary =
         `seed ${SEED}: ${history.length} ops (${ackedWrites} acked writes, ${ackedReads} acked reads, ${unknown} unknown writes; ${ackedAfterHeal} acked after heal) ` +
         `in ${(duration / 1000).toFixed(1)} s; faults: ${nr.kills} kill -9, ${nr.pauses} SIGSTOP (${nr.leaderFaults} aimed at the leader), ${nr.crashes.length} crashes; ` +
         `leaders seen by the nemesis: ${nr.leaders.join(' -> ')}; writes acked by nodes ${servedBy.join(',')}; ` +
-        `client attempts ${JSON.stringify(stats)}; check ${checkMs.toFixed(0)} ms: ${result.ok ? 'linearizable' : `bad keys [${result.badKeys.join(',')}], undecided [${result.undecided.join(',')}]`}`;
+        `client attempts ${JSON.stringify(stats)}; snapshots installed from a leader: ${installs}; check ${checkMs.toFixed(0)} ms: ${result.ok ? 'linearizable' : `bad keys [${result.badKeys.join(',')}], undecided [${result.undecided.join(',')}]`}`;
       console.log(summary);
       for (const e of nr.events) console.log(`  ${((e.t - t0) / 1000).toFixed(2).padStart(6)} s  ${e.what}`);
 
