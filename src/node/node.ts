@@ -251,6 +251,7 @@ export class RaftisNode {
       this.expireTimer = setInterval(() => this.expireCycle(), period);
       this.expireTimer.unref();
     }
+    this.running = true;
     log.info(`replayed the log to index ${this.appliedIndex} in ${Date.now() - started} ms, ${this.keyspace.size} keys; members ${this.confState.voters.join(',')}`);
   }
 
@@ -326,6 +327,11 @@ export class RaftisNode {
     });
     this.receiver = new SnapshotReceiver(this.opts.dir, sendFrame);
     this.transportStarting = t.start?.();
+    // At start-up open() awaits this (a busy port fails the start); later, a
+    // failure to listen for peers leaves the node unable to take part.
+    this.transportStarting?.catch((e: Error) => {
+      if (this.running) this.opts.onFatal(new Error(`cannot listen for peers: ${e.message}`, { cause: e }));
+    });
   }
 
   private until(cond: () => boolean): Promise<void> {
@@ -463,6 +469,8 @@ export class RaftisNode {
 
   /** This node was removed from the cluster. */
   removed = false;
+  /** start() has finished (later failures are reported through onFatal). */
+  private running = false;
 
   private persistMembers(): void {
     const list = [...this.members.values()];
