@@ -40,6 +40,7 @@ import { createLogger } from '../util/log.js';
 import { EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from './command-entry.js';
 import { StateMachine, type ApplyTarget, type Refusal } from './state-machine.js';
 import { Snapshotter } from './snapshotter.js';
+import { Membership, memberAddressContext, type Member } from './membership.js';
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 import { CorruptDataError } from '../storage/errors.js';
 import { listSnapshotFiles, readSnapshotFile, snapshotDir, snapshotFileName, type SnapshotMeta } from '../storage/snapshot-file.js';
@@ -48,12 +49,7 @@ import { FrameType } from '../transport/frame.js';
 const log = createLogger('node');
 const raftLog = createLogger('raft');
 
-export interface Member {
-  id: number;
-  host: string;
-  port: number;
-  clusterPort: number;
-}
+export type { Member } from './membership.js';
 
 /** The peer transport as the driver uses it (src/transport implements it). */
 export interface PeerTransport {
@@ -117,12 +113,6 @@ interface Pending {
 /** A learner is promoted once its log is within this many entries of the leader's. */
 const PROMOTE_LAG = 200;
 
-/** Parses a member address "host:port@clusterPort" from a conf change. */
-export function parseMemberAddress(id: number, s: string): Member | undefined {
-  const m = /^(.+):(\d+)@(\d+)$/.exec(s);
-  if (!m) return undefined;
-  return { id, host: m[1]!, port: Number(m[2]), clusterPort: Number(m[3]) };
-}
 
 /** Replies for writes whose fate is known or unknowable after a leader change. */
 export const TRYAGAIN_LOST = 'TRYAGAIN the write was not committed: leadership changed before it was replicated; it was not applied, retry it';
@@ -133,7 +123,7 @@ export class RaftisNode {
   readonly keyspace = new Keyspace();
   readonly sm: StateMachine;
   readonly id: number;
-  readonly members = new Map<number, Member>();
+  readonly membership: Membership;
   appliedIndex = 0;
   /** Receives forwarded-command frames from peers (set by the proxy, --follower-writes proxy). */
   onForward: ((type: number, body: Buffer, from: number) => void) | undefined;
@@ -174,7 +164,20 @@ export class RaftisNode {
     this.id = opts.id;
     this.sm = new StateMachine(this.keyspace, opts.table);
     this.snapshotter = new Snapshotter(opts.dir, this.keyspace);
-    for (const m of opts.members) this.members.set(m.id, m);
+    this.membership = new Membership(opts.id, {
+      peerUp: (m) => {
+        this.ensureTransport();
+        this.transport?.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
+      },
+      peerGone: (id) => this.transport?.removePeer?.(id),
+      persist: (list) => this.storage.putMembers(list).catch((e: Error) => log.error(`cannot record the cluster members: ${e.message}`)),
+      removedSelf: (index) => {
+        log.warn(`this node (${this.id}) was removed from the cluster by the conf change at index ${index}; it stops taking part and exits`);
+        this.removed = true;
+        setImmediate(() => this.opts.onRemoved?.());
+      },
+    });
+    this.membership.load(opts.members);
   }
 
   static async open(opts: NodeOptions): Promise<RaftisNode> {
@@ -182,12 +185,8 @@ export class RaftisNode {
     node.storage = await RaftStorage.open(opts.dir);
     try {
       const stored = await node.storage.members();
-      if (stored !== undefined) {
-        node.members.clear();
-        for (const m of stored) node.members.set(m.id, m);
-      } else {
-        await node.storage.putMembers([...node.members.values()]);
-      }
+      if (stored !== undefined) node.membership.load(stored);
+      else await node.storage.putMembers(node.membership.list());
     } catch (e) {
       await node.storage.close();
       throw e;
@@ -299,7 +298,7 @@ export class RaftisNode {
    */
   private ensureTransport(): void {
     if (this.transport !== undefined || this.opts.transport === undefined || this.closed) return;
-    if (![...this.members.keys()].some((id) => id !== this.id)) return;
+    if (!this.membership.hasPeers()) return;
     const t = this.opts.transport(
       (m) => this.receive(m),
       (id, snap) => {
@@ -316,7 +315,7 @@ export class RaftisNode {
       (id) => this.members.has(id),
     );
     this.transport = t;
-    for (const m of this.members.values()) if (m.id !== this.id) t.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
+    for (const m of this.membership.members.values()) if (m.id !== this.id) t.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
     const sendFrame = (to: number, type: FrameType.SnapshotChunk | FrameType.SnapshotChunkAck, body: Buffer): boolean =>
       this.transport?.forward?.(to, type, body) ?? false;
     this.sender = new SnapshotSender(this.opts.dir, sendFrame, (to, msg, ok) => {
@@ -398,7 +397,10 @@ export class RaftisNode {
 
   // ---- membership ------------------------------------------------------------------
 
-  private readonly confWaiters = new Map<number, { term: number; done: (err?: Error) => void }>();
+  /** The members by id, with their addresses. */
+  get members(): ReadonlyMap<number, Member> {
+    return this.membership.members;
+  }
 
   /** A membership change has been appended and not yet applied. */
   get confChangePending(): boolean {
@@ -412,7 +414,7 @@ export class RaftisNode {
   changeMembership(type: ConfChangeType, nodeId: number, addr?: Member): Promise<void> {
     if (!this.isLeader) return Promise.reject(new Error('not the leader'));
     if (this.confChangePending) return Promise.reject(new Error('ERR a membership change is in progress; retry when it has completed'));
-    const context = addr === undefined ? EMPTY_BUFFER : Buffer.from(`${addr.host}:${addr.port}@${addr.clusterPort}`, 'utf8');
+    const context = addr === undefined ? EMPTY_BUFFER : memberAddressContext(addr);
     // Queued proposals must reach the log first: their indexes are already promised.
     this.flushProposals();
     let ref;
@@ -423,74 +425,21 @@ export class RaftisNode {
     }
     if (ref === undefined) return Promise.reject(new Error('not the leader'));
     this.scheduleReady();
-    const { index, term } = ref;
-    return new Promise((resolve, reject) => {
-      this.confWaiters.set(index, { term, done: (err) => (err ? reject(err) : resolve()) });
-    });
+    return this.membership.waitApplied(ref.index, ref.term);
   }
 
-  /** Applied conf change: members, transport peers, the membership record, waiters; our own removal. */
+  /** Applied conf change: members and their links (membership.ts); a new learner may need a fresh snapshot. */
   private membershipChanged(cc: ConfChange, index: number, term: number): void {
-    const w = this.confWaiters.get(index);
-    if (w !== undefined) {
-      this.confWaiters.delete(index);
-      w.done(w.term === term ? undefined : new Error('TRYAGAIN the membership change was lost in a leader change; retry it'));
-    }
-    for (const [i, other] of this.confWaiters) {
-      if (i < index) {
-        this.confWaiters.delete(i);
-        other.done(new Error('TRYAGAIN the membership change was lost in a leader change; retry it'));
-      }
-    }
-    if (cc.context.length > 0) {
-      const addr = parseMemberAddress(cc.nodeId, cc.context.toString('utf8'));
-      if (addr !== undefined) this.members.set(cc.nodeId, addr);
-    }
-    if (cc.type === ConfChangeType.RemoveNode) {
-      if (cc.nodeId === this.id) {
-        log.warn(`this node (${this.id}) was removed from the cluster by the conf change at index ${index}; it stops taking part and exits`);
-        this.removed = true;
-        setImmediate(() => this.opts.onRemoved?.());
-        return;
-      }
-      this.members.delete(cc.nodeId);
-      this.transport?.removePeer?.(cc.nodeId);
-    } else {
-      const m = this.members.get(cc.nodeId);
-      // A new member can only be sent a snapshot whose configuration names
-      // it: with a compacted log, take one now rather than waiting for the
-      // next threshold.
-      if (cc.type === ConfChangeType.AddLearnerNode && this.isLeader && this.storage.compactedIndex > 0) void this.snapshotCovering(index);
-      this.ensureTransport();
-      if (m !== undefined && cc.nodeId !== this.id) this.transport?.addPeer?.(cc.nodeId, { host: m.host, clusterPort: m.clusterPort });
-    }
-    this.persistMembers();
+    // A new member can only be sent a snapshot whose configuration names it:
+    // with a compacted log, take one now rather than at the next threshold.
+    if (cc.type === ConfChangeType.AddLearnerNode && this.isLeader && this.storage.compactedIndex > 0) void this.snapshotCovering(index);
+    this.membership.applied(cc, index, term);
   }
 
   /** This node was removed from the cluster. */
   removed = false;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
-
-  private persistMembers(): void {
-    const list = [...this.members.values()];
-    this.storage.putMembers(list).catch((e: Error) => log.error(`cannot record the cluster members: ${e.message}`));
-  }
-
-  /** A snapshot from the leader names the members: take its addresses, keep our own entry. */
-  private adoptMembers(list: readonly Member[]): void {
-    if (list.length === 0) return;
-    const self = this.members.get(this.id);
-    const next = new Map<number, Member>();
-    for (const m of list) next.set(m.id, { ...m });
-    if (self !== undefined && !next.has(this.id)) next.set(this.id, self);
-    for (const id of this.members.keys()) if (!next.has(id)) this.transport?.removePeer?.(id);
-    this.members.clear();
-    for (const [id, m] of next) this.members.set(id, m);
-    this.ensureTransport();
-    for (const m of this.members.values()) if (m.id !== this.id) this.transport?.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
-    this.persistMembers();
-  }
 
   /** Leader: promotes learners that have caught up (one change at a time). */
   private maybePromote(): void {
@@ -790,7 +739,7 @@ export class RaftisNode {
       return;
     }
     this.confState = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
-    this.adoptMembers(members);
+    this.membership.adopt(members);
     this.appliedIndex = meta.index;
     this.snapshotIndex = meta.index;
     this.bytesSinceSnapshot = 0;
@@ -820,7 +769,7 @@ export class RaftisNode {
     const cur = this.snapshotter.current;
     if (cur !== undefined) return cur;
     const index = this.appliedIndex;
-    const meta = this.snapshotter.start(index, this.storage.term(index), this.confState, [...this.members.values()]);
+    const meta = this.snapshotter.start(index, this.storage.term(index), this.confState, this.membership.list());
     this.bytesSinceSnapshot = 0;
     return meta.then(async (m) => {
       if (m === undefined || this.closed) return m;
