@@ -4,8 +4,10 @@
  * getRangeLongFromObjectOrReply, getPositiveLongFromObjectOrReply.
  * Each returns undefined after writing the error reply.
  */
+import { LIST_ERR } from '../server/collection-errors.js';
 import { ERR, valueOutOfRangeError } from '../server/errors.js';
 import { string2ll } from '../util/number.js';
+import { isOpt } from './options.js';
 import type { Ctx } from './types.js';
 
 /** LONG_MAX: the bound of getRangeLong/getPositiveLong (a double: comparisons only). */
@@ -49,4 +51,25 @@ export function getPositiveLong(ctx: Ctx, arg: string, msg = 'value is out of ra
 /** getRangeLong with min 1 (numkeys, COUNT of the MPOP commands). */
 export function getStrictlyPositiveLong(ctx: Ctx, arg: string, msg: string): number | undefined {
   return getRangeLong(ctx, arg, 1n, LONG_MAX_BIG, msg);
+}
+
+/**
+ * The `[COUNT count]` tail of LMPOP/ZMPOP and their blocking forms, from
+ * argv[from]: the count (1 when absent), or undefined once an error reply
+ * (Redis's texts) has been written.
+ */
+export function getMpopCount(ctx: Ctx, argv: readonly string[], from: number): number | undefined {
+  let count = -1;
+  for (let j = from; j < argv.length; j++) {
+    const more = argv.length - 1 - j;
+    if (count === -1 && isOpt(argv[j]!, 'count') && more) {
+      const c = getRangeLong(ctx, argv[++j]!, 1n, 9223372036854775807n, LIST_ERR.countPositive);
+      if (c === undefined) return undefined;
+      count = c;
+    } else {
+      ctx.w.error(ERR.syntax);
+      return undefined;
+    }
+  }
+  return count === -1 ? 1 : count;
 }

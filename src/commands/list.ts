@@ -12,7 +12,7 @@ import type { Value } from '../keyspace/keyspace.js';
 import { ListValue } from '../keyspace/types/list.js';
 import { LIST_ERR } from '../server/collection-errors.js';
 import { ERR, arityError } from '../server/errors.js';
-import { getLong, getPositiveLong, getRangeLong, getStrictlyPositiveLong } from './args.js';
+import { getLong, getMpopCount, getPositiveLong, getRangeLong, getStrictlyPositiveLong } from './args.js';
 import { isOpt } from './options.js';
 import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
@@ -384,18 +384,8 @@ function lmpopGeneric(numkeysIdx: number): DataHandler {
     if (whereIdx >= argv.length) return ctx.w.error(ERR.syntax);
     const where = parseWhere(ctx, argv[whereIdx]!);
     if (where === undefined) return;
-    let count = -1;
-    for (let j = whereIdx + 1; j < argv.length; j++) {
-      const more = argv.length - 1 - j;
-      if (count === -1 && isOpt(argv[j]!, 'count') && more) {
-        const c = getRangeLong(ctx, argv[++j]!, 1n, 9223372036854775807n, LIST_ERR.countPositive);
-        if (c === undefined) return;
-        count = c;
-      } else {
-        return ctx.w.error(ERR.syntax);
-      }
-    }
-    if (count === -1) count = 1;
+    const count = getMpopCount(ctx, argv, whereIdx + 1);
+    if (count === undefined) return;
     if (numkeysIdx === 2 && !checkTimeout(ctx, argv[1]!)) return;
     popFirst(ctx, argv.slice(numkeysIdx + 1, whereIdx), where, count);
   };

@@ -13,7 +13,7 @@ import { ERR, KEYSPACE_ERR } from '../server/errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import { formatScore, parseDouble } from '../util/double.js';
 import { parseScanCursor } from '../util/number.js';
-import { getLong, getPositiveLong, getRangeLong, getStrictlyPositiveLong } from './args.js';
+import { getLong, getMpopCount, getPositiveLong, getRangeLong, getStrictlyPositiveLong } from './args.js';
 import { isOpt } from './options.js';
 import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
@@ -404,18 +404,8 @@ const zmpopGeneric = (numkeysIdx: number): DataHandler => (ctx, argv) => {
   if (isOpt(argv[whereIdx]!, 'min')) where = MIN;
   else if (isOpt(argv[whereIdx]!, 'max')) where = MAX;
   else return w.error(ERR.syntax);
-  let count = -1;
-  for (let j = whereIdx + 1; j < argv.length; j++) {
-    const more = argv.length - 1 - j;
-    if (count === -1 && isOpt(argv[j]!, 'count') && more) {
-      const c = getRangeLong(ctx, argv[++j]!, 1n, 9223372036854775807n, LIST_ERR.countPositive);
-      if (c === undefined) return;
-      count = c;
-    } else {
-      return w.error(ERR.syntax);
-    }
-  }
-  if (count === -1) count = 1;
+  const count = getMpopCount(ctx, argv, whereIdx + 1);
+  if (count === undefined) return;
   const keys = argv.slice(numkeysIdx + 1, whereIdx);
   if (numkeysIdx === 2) {
     const t = parseTimeout(argv[1]!);
