@@ -24,6 +24,8 @@ let nextCursor = 1;
 export interface ScanOptions {
   count: number;
   pattern: string | undefined;
+  /** SCAN's TYPE filter. */
+  typeName?: string | undefined;
 }
 
 /** The cursor argument; undefined after replying "invalid cursor". */
@@ -36,11 +38,16 @@ export function scanCursor(ctx: Ctx, arg: string): bigint | undefined {
   return c;
 }
 
-/** COUNT and MATCH from argv[3...] (TYPE is only for SCAN: a syntax error here). */
-export function scanOptions(ctx: Ctx, argv: string[]): ScanOptions | undefined {
+/**
+ * COUNT, MATCH and (for SCAN only: `allowType`) TYPE from argv[from...],
+ * with Redis's errors; undefined once an error reply has been written.
+ * HSCAN/SSCAN/ZSCAN options start at argv[3], SCAN's at argv[2].
+ */
+export function scanOptions(ctx: Ctx, argv: string[], from = 3, allowType = false): ScanOptions | undefined {
   let count = 10;
   let pattern: string | undefined;
-  for (let i = 3; i < argv.length; ) {
+  let typeName: string | undefined;
+  for (let i = from; i < argv.length; ) {
     const opt = argv[i]!;
     const more = argv.length - i >= 2;
     if (isOpt(opt, 'count') && more) {
@@ -59,12 +66,15 @@ export function scanOptions(ctx: Ctx, argv: string[]): ScanOptions | undefined {
       const p = argv[i + 1]!;
       pattern = p === '*' ? undefined : p;
       i += 2;
+    } else if (allowType && isOpt(opt, 'type') && more) {
+      typeName = argv[i + 1]!;
+      i += 2;
     } else {
       ctx.w.error(ERR.syntax);
       return undefined;
     }
   }
-  return { count, pattern };
+  return { count, pattern, typeName };
 }
 
 export function matches(opts: ScanOptions, s: string): boolean {

@@ -18,6 +18,7 @@ import {
 } from '../server/errors.js';
 import { LLONG_MAX, LLONG_MIN, big, parseScanCursor, string2ll, wrapInt64 } from '../util/number.js';
 import { isOpt } from './options.js';
+import { scanOptions } from './collection-scan.js';
 import type { Ctx, DataHandler } from './types.js';
 
 /** server.dbnum's default: COPY ... DB accepts 0..15 before the cluster-mode check. */
@@ -163,29 +164,9 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     const { db, now, w } = ctx;
     const cursor = parseScanCursor(argv[1]!);
     if (cursor === null) return w.error(KEYSPACE_ERR.invalidCursor);
-    let count = 10;
-    let pattern: string | undefined;
-    let typeName: string | undefined;
-    for (let i = 2; i < argv.length; ) {
-      const opt = argv[i]!;
-      const more = argv.length - i >= 2;
-      if (isOpt(opt, 'count') && more) {
-        const c = string2ll(argv[i + 1]!);
-        if (c === null) return w.error(ERR.notInteger);
-        if (c < 1) return w.error(ERR.syntax);
-        count = typeof c === 'number' ? c : Number.MAX_SAFE_INTEGER;
-        i += 2;
-      } else if (isOpt(opt, 'match') && more) {
-        const p = argv[i + 1]!;
-        pattern = p === '*' ? undefined : p;
-        i += 2;
-      } else if (isOpt(opt, 'type') && more) {
-        typeName = argv[i + 1]!;
-        i += 2;
-      } else {
-        return w.error(ERR.syntax);
-      }
-    }
+    const opts = scanOptions(ctx, argv, 2, true);
+    if (opts === undefined) return;
+    const { count, pattern, typeName } = opts;
     const keys: string[] = [];
     // Cursors above 2^53 were never handed out: Keyspace.scan restarts on them.
     const next = db.scan(cursor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(cursor) : -1, count, (key) => {

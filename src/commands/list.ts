@@ -12,7 +12,7 @@ import type { Value } from '../keyspace/keyspace.js';
 import { ListValue } from '../keyspace/types/list.js';
 import { LIST_ERR } from '../server/collection-errors.js';
 import { ERR, arityError } from '../server/errors.js';
-import { getLong, getMpopCount, getPositiveLong, getRangeLong, getStrictlyPositiveLong } from './args.js';
+import { getLong, getMpopCount, getPositiveLong, getStrictlyPositiveLong } from './args.js';
 import { isOpt } from './options.js';
 import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
