@@ -16,7 +16,7 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-/** Writes strings, hashes and sets through the leader for `ms`, counting acknowledged writes. */
+/** Writes strings, hashes, sets (SPOP included), lists and sorted sets through the leader for `ms`, counting acknowledged writes. */
 async function writeLoad(c: TestCluster, leader: number, ms: number, tag: string): Promise<number> {
   const n = c.node(leader);
   const r = new Redis({ port: n.port, host: n.host, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
@@ -32,6 +32,12 @@ async function writeLoad(c: TestCluster, leader: number, ms: number, tag: string
         p.set(`${tag}:s${k % 3000}`, `v${k}`);
         if (j % 5 === 0) p.hset(`${tag}:h${k % 17}`, `f${k % 200}`, `${k}`);
         if (j % 7 === 0) p.sadd(`${tag}:set${k % 11}`, `m${k % 300}`);
+        // Random and order-dependent writes: replicas restored from a snapshot must choose alike.
+        if (j % 9 === 0) p.spop(`${tag}:set${k % 11}`);
+        if (j % 4 === 0) p.rpush(`${tag}:list${k % 5}`, `e${k}`);
+        if (j % 6 === 0) p.lpop(`${tag}:list${(k + 1) % 5}`);
+        if (j % 5 === 1) p.zadd(`${tag}:z${k % 3}`, k % 1000, `m${k % 500}`);
+        if (j % 8 === 0) p.zpopmin(`${tag}:z${(k + 1) % 3}`);
       }
       const res = await p.exec();
       acked += res?.filter(([e]) => e === null).length ?? 0;
