@@ -72,6 +72,8 @@ export class Raft {
   leadTransferee = NONE;
   /** Index of the latest conf change appended; a new one waits until it is applied. */
   pendingConfIndex = 0;
+  /** The last "snapshot predates joining" warning given (follower:index), so it is not repeated each probe. */
+  private staleSnapshotWarned = '';
   readonly readOnly = new ReadOnly();
   /** Reads that arrived before this leader committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
@@ -207,7 +209,12 @@ export class Raft {
       // The snapshot predates the conf change that added `to`, which would
       // refuse it and ask again at once. Wait for the driver to snapshot
       // past that change (it keeps probing meanwhile, without messages).
-      this.logger.warn(`${this.id} cannot send snapshot [index: ${snap.metadata.index}] to ${to}: it predates ${to} joining; a newer snapshot is needed`);
+      // Said once per follower and snapshot: the probe repeats every heartbeat.
+      const said = `${to}:${snap.metadata.index}`;
+      if (this.staleSnapshotWarned !== said) {
+        this.staleSnapshotWarned = said;
+        this.logger.warn(`${this.id} cannot send snapshot [index: ${snap.metadata.index}] to ${to}: it predates ${to} joining; a newer snapshot is needed`);
+      }
       return false;
     }
     this.logger.info(
