@@ -11,7 +11,7 @@ import { ConfChangeType } from '../raft/index.js';
 import type { Client } from '../server/client.js';
 import { movedError } from '../server/errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import type { RaftisNode } from '../node/node.js';
+import { CHANGE_IN_PROGRESS, type RaftisNode } from '../node/node.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
 import type { ConnHandler } from './table.js';
 
@@ -77,7 +77,7 @@ function raftNode(c: Client, argv: string[], w: RespWriter): void {
     if (port < 1 || port > 65535 || clusterPort < 1 || clusterPort > 65535) return w.error('ERR invalid address: port out of range');
     if (!node.isLeader) return w.error(toLeader(node));
     if (node.voters.includes(id) || node.learners.includes(id)) return w.error(`ERR node ${id} is already a member of this cluster`);
-    if (node.confChangePending) return w.error('ERR a membership change is in progress; retry when it has completed');
+    if (node.confChangeInFlight) return w.error(CHANGE_IN_PROGRESS);
     const host = m[1]!;
     later(
       c,
@@ -97,7 +97,7 @@ function raftNode(c: Client, argv: string[], w: RespWriter): void {
     const isVoter = node.voters.includes(id);
     if (!isVoter && !node.learners.includes(id)) return w.error(`ERR node ${id} is not a member of this cluster`);
     if (isVoter && node.voters.length === 1) return w.error('ERR cannot remove the last voter of the cluster');
-    if (node.confChangePending) return w.error('ERR a membership change is in progress; retry when it has completed');
+    if (node.confChangeInFlight) return w.error(CHANGE_IN_PROGRESS);
     if (id === node.id) {
       // The leader hands leadership over first; the client retries on the new leader (MOVED).
       later(

@@ -110,6 +110,8 @@ interface Pending {
 }
 
 
+export const CHANGE_IN_PROGRESS = 'ERR a membership change is in progress; retry when it has completed';
+
 /** A learner is promoted once its log is within this many entries of the leader's. */
 const PROMOTE_LAG = 200;
 
@@ -402,18 +404,41 @@ export class RaftisNode {
     return this.membership.members;
   }
 
-  /** A membership change has been appended and not yet applied. */
+  /**
+   * The leader may not propose a membership change yet: one may be in its
+   * log unapplied. A new leader counts every entry of its log as possibly
+   * one until it has applied them all (etcd's rule).
+   */
   get confChangePending(): boolean {
     return this.rn.raft.pendingConfIndex > this.appliedIndex;
+  }
+
+  /** A membership change entry is in the log and not yet applied (a change really in progress). */
+  get confChangeInFlight(): boolean {
+    const log = this.rn.raft.raftLog;
+    const last = log.lastIndex();
+    if (last <= this.appliedIndex) return false;
+    try {
+      return log.slice(this.appliedIndex + 1, last + 1, Number.POSITIVE_INFINITY).some((e) => e.type === EntryType.ConfChange);
+    } catch {
+      return true;
+    }
   }
 
   /**
    * Proposes a membership change (leader only) and resolves once it is
    * applied; rejects with a message for the client when it cannot be made.
    */
-  changeMembership(type: ConfChangeType, nodeId: number, addr?: Member): Promise<void> {
-    if (!this.isLeader) return Promise.reject(new Error('not the leader'));
-    if (this.confChangePending) return Promise.reject(new Error('ERR a membership change is in progress; retry when it has completed'));
+  async changeMembership(type: ConfChangeType, nodeId: number, addr?: Member): Promise<void> {
+    if (!this.isLeader) throw new Error('not the leader');
+    if (this.confChangeInFlight) throw new Error(CHANGE_IN_PROGRESS);
+    if (this.confChangePending) {
+      // A new leader applying its log: not a change in progress; wait for it (bounded).
+      const deadline = Date.now() + (this.opts.electionTick ?? 10) * (this.opts.tickMs ?? 50) * 2;
+      while (this.confChangePending && this.isLeader && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      if (!this.isLeader) throw new Error('not the leader');
+      if (this.confChangeInFlight || this.confChangePending) throw new Error(CHANGE_IN_PROGRESS);
+    }
     const context = addr === undefined ? EMPTY_BUFFER : memberAddressContext(addr);
     // Queued proposals must reach the log first: their indexes are already promised.
     this.flushProposals();
@@ -421,9 +446,10 @@ export class RaftisNode {
     try {
       ref = this.rn.proposeConfChange({ type, nodeId, context });
     } catch (e) {
-      return Promise.reject(new Error(`ERR the membership change was refused: ${(e as Error).message}`));
+      if (this.confChangeInFlight) throw new Error(CHANGE_IN_PROGRESS);
+      throw new Error(`ERR the membership change was refused: ${(e as Error).message}`);
     }
-    if (ref === undefined) return Promise.reject(new Error('not the leader'));
+    if (ref === undefined) throw new Error('not the leader');
     this.scheduleReady();
     return this.membership.waitApplied(ref.index, ref.term);
   }
