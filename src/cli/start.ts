@@ -39,7 +39,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
       log.warn('removed from the cluster: shutting down');
       void (running?.stop() ?? Promise.resolve()).then(() => process.exit(0));
     },
-    transport: (deliver, unreachable, forwarded, pubsub, isMember) =>
+    transport: (deliver, unreachable, forwarded, pubsub, isMember, rejected) =>
       new Transport({
         selfId: opts.id,
         clusterId: opts.clusterId,
@@ -51,6 +51,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
         onForward: forwarded,
         onPubSub: pubsub,
         isMember,
+        onRejected: rejected,
       }),
     onFatal: (err) => {
       log.error(`${err.message}; stopping so no reply is sent for a write that is not durable`);

@@ -45,6 +45,7 @@ import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 import { CorruptDataError } from '../storage/errors.js';
 import { listSnapshotFiles, readSnapshotFile, snapshotDir, snapshotFileName, type SnapshotMeta } from '../storage/snapshot-file.js';
 import { FrameType } from '../transport/frame.js';
+import { RejectCode } from '../transport/handshake.js';
 
 const log = createLogger('node');
 const raftLog = createLogger('raft');
@@ -84,6 +85,7 @@ export interface NodeOptions {
     forwarded: (type: number, body: Buffer, from: number) => void,
     pubsub: (body: Buffer, from: number) => void,
     isMember: (id: number) => boolean,
+    rejected: (id: number, code: number) => void,
   ) => PeerTransport;
   /** Active expiry cycle period in ms (0 disables). */
   expireCycleMs?: number;
@@ -111,6 +113,9 @@ interface Pending {
 
 
 export const CHANGE_IN_PROGRESS = 'ERR a membership change is in progress; retry when it has completed';
+
+/** How long a majority must refuse a member as unknown before it concludes it was removed. */
+const REMOVED_GRACE_MS = 5000;
 
 /** A learner is promoted once its log is within this many entries of the leader's. */
 const PROMOTE_LAG = 200;
@@ -315,6 +320,7 @@ export class RaftisNode {
       },
       (body, from) => this.onPubSub?.(body, from),
       (id) => this.members.has(id),
+      (id, code) => this.rejectedBy(id, code),
     );
     this.transport = t;
     for (const m of this.membership.members.values()) if (m.id !== this.id) t.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
@@ -466,6 +472,39 @@ export class RaftisNode {
   removed = false;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
+
+  /** Per peer: when it first and last refused us as an unknown node. */
+  private readonly unknownTo = new Map<number, { first: number; last: number }>();
+
+  /**
+   * A removed node may never learn of its removal (it was down or cut off
+   * when the change committed, and the members stop talking to it). When a
+   * majority of the other voters have refused it as unknown for a while, it
+   * concludes the same, says so and exits. A node still joining is not yet a
+   * member in its own configuration, so it never concludes this.
+   */
+  private rejectedBy(id: number, code: number): void {
+    if (code !== RejectCode.UnknownNode || this.removed || this.closed) return;
+    const now = Date.now();
+    const seen = this.unknownTo.get(id);
+    if (seen === undefined || now - seen.last > REMOVED_GRACE_MS) this.unknownTo.set(id, { first: now, last: now });
+    else seen.last = now;
+    const cs = this.confState;
+    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) return;
+    const others = cs.voters.filter((v) => v !== this.id);
+    if (others.length === 0) return;
+    const refusing = others.filter((v) => {
+      const t = this.unknownTo.get(v);
+      return t !== undefined && now - t.first >= REMOVED_GRACE_MS && now - t.last < REMOVED_GRACE_MS;
+    });
+    if (refusing.length * 2 <= others.length) return;
+    log.warn(
+      `nodes ${refusing.join(',')} (a majority of the other voters) have refused this node as unknown for ${REMOVED_GRACE_MS / 1000} s: ` +
+        `it was removed from the cluster while it could not hear of it; it stops taking part and exits`,
+    );
+    this.removed = true;
+    setImmediate(() => this.opts.onRemoved?.());
+  }
 
   /** Leader: promotes learners that have caught up (one change at a time). */
   private maybePromote(): void {

@@ -25,5 +25,7 @@ export interface LinkContext {
   /** A PubSubMessage frame body from a peer (after the handshake). */
   deliverPubSub(body: Buffer, fromPeer: number): void;
   peerStateChanged(id: number, connected: boolean): void;
+  /** A peer refused our handshake with this code (e.g. RejectCode.UnknownNode: it does not count us as a member). */
+  rejectedBy(id: number, code: number): void;
   unreachable(id: number, droppedSnapshot: boolean): void;
 }

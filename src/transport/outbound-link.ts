@@ -207,6 +207,7 @@ export class OutboundLink {
     }
     if (type === FrameType.HelloReject) {
       const j = decodeHelloReject(body);
+      this.ctx.rejectedBy(this.id, j.code);
       this.failConnection(sock, `rejected by peer (${rejectCodeName(j.code)}): ${j.reason}`, 'warn');
       return;
     }

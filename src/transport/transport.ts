@@ -50,6 +50,8 @@ export interface TransportOptions {
   onPubSub?: (body: Buffer, from: number) => void;
   /** Our outgoing connection to `id` completed its handshake (true) or was lost (false). */
   onPeerState?: (id: number, connected: boolean) => void;
+  /** A peer refused our handshake (RejectCode); e.g. UnknownNode from the members means this node was removed. */
+  onRejected?: (id: number, code: number) => void;
   /**
    * Messages to `id` were (or may have been) lost: queue overflow, a lost
    * connection, an unknown peer. Call raft.reportUnreachable(id), and if
@@ -155,6 +157,7 @@ export class Transport {
       },
       deliverPubSub: (body, from) => opts.onPubSub?.(body, from),
       peerStateChanged: (id, connected) => opts.onPeerState?.(id, connected),
+      rejectedBy: (id, code) => opts.onRejected?.(id, code),
       unreachable: (id, snap) => opts.onUnreachable?.(id, snap),
     };
     for (const [id, addr] of opts.peers) if (id !== this.selfId) this.createLink(id, addr);

@@ -96,13 +96,17 @@ export class TestCluster {
    * learner and promotes it once it has caught up.
    */
   async addNode(opts: { multiAddr?: boolean } = {}): Promise<ClusterNode> {
-    const id = Math.max(...this.nodes.map((n) => n.id)) + 1;
+    // Ids are never reused: a removed node's id (and data directory) stay its own.
+    const id = Math.max(this.maxId, ...this.nodes.map((n) => n.id)) + 1;
+    this.maxId = id;
     const host = (opts.multiAddr ?? this.nodes[0]!.host !== '127.0.0.1') ? `127.0.0.${id}` : '127.0.0.1';
     const n: ClusterNode = { id, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(this.root, `node${id}`), proc: undefined, log: '', joined: true };
     this.nodes.push(n);
     await this.startNode(id);
     return n;
   }
+
+  private maxId = 0;
 
   /** Forgets a node that left the cluster (it must not be running). */
   dropNode(id: number): void {

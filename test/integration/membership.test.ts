@@ -228,6 +228,77 @@ describe('live membership changes under load', () => {
     expect(await call(c, n.id, 'RAFT.DIGEST')).toBe(await call(c, leader, 'RAFT.DIGEST'));
   }, 60_000);
 
+  it('random membership changes, transfers, kills and pauses, one at a time under load: linearizable, replicas converge', async () => {
+    cluster = await TestCluster.start({ args: ['--snapshot-entries', '400', '--snapshot-keep-entries', '50'] });
+    const c = cluster;
+    const addrs: NodeAddr[] = c.nodes.map((n) => ({ id: n.id, host: n.host, port: n.port }));
+    const load = workload(addrs, 6);
+    // The schedule follows the seed (MEMBERSHIP_SEED=<n> repeats one); the steps taken are in failure messages.
+    let seed = process.env.MEMBERSHIP_SEED ? Number(process.env.MEMBERSHIP_SEED) : Math.floor(Math.random() * 2 ** 31);
+    const seed0 = seed;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const done: string[] = [`seed ${seed0}`];
+    const end = Date.now() + 15_000;
+    for (let step = 0; step < 12 && Date.now() < end; step++) {
+      const leader = await c.waitForLeader(15_000);
+      const running = c.nodes.filter((n) => c.isRunning(n.id)).map((n) => n.id);
+      const followers = running.filter((id) => id !== leader);
+      const pick = followers[Math.floor(rnd() * followers.length)]!;
+      const r = rnd();
+      if (r < 0.25) {
+        expect(await call(c, leader, 'RAFT.TRANSFER_LEADER', String(pick))).toBe('+OK\r\n');
+        done.push(`transfer ${leader}->${pick}`);
+      } else if (r < 0.5) {
+        await c.kill9(pick);
+        await sleep(300 + rnd() * 700);
+        await c.startNode(pick);
+        done.push(`kill -9 ${pick}`);
+      } else if (r < 0.7) {
+        c.pause(leader);
+        await sleep(700 + rnd() * 600);
+        c.resume(leader);
+        done.push(`pause leader ${leader}`);
+      } else {
+        // Replace a follower by a new node.
+        expect(await callLeader(c, 'RAFT.NODE', 'REMOVE', String(pick))).toBe('+OK\r\n');
+        await until(async () => !c.isRunning(pick), 20_000, `node ${pick} exits`);
+        c.dropNode(pick);
+        const n = await c.addNode();
+        addrs.push({ id: n.id, host: n.host, port: n.port });
+        await until(async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, `node ${n.id} promoted (after ${done.join(', ')})`);
+        done.push(`replace ${pick} by ${n.id}`);
+      }
+      await sleep(300);
+    }
+    const history = await load.stop();
+    console.log(`membership chaos: ${done.join(', ')}`);
+    checkLinearizable(history);
+    const ids = c.nodes.filter((n) => c.isRunning(n.id)).map((n) => n.id);
+    await until(
+      async () => {
+        const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
+        return infos.every((i) => i !== undefined && i.applied_index === infos[0]?.applied_index);
+      },
+      15_000,
+      `replicas converge after ${done.join(', ')}`,
+    );
+    const digests = await Promise.all(ids.map((id) => call(c, id, 'RAFT.DIGEST')));
+    expect(new Set(digests).size, done.join(', ')).toBe(1);
+    expect(done.length, done.join(', ')).toBeGreaterThanOrEqual(7);
+  }, 150_000);
+
+  it('a node removed while it was down learns it from the members when it comes back, and exits', async () => {
+    cluster = await TestCluster.start();
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    const away = c.nodes.find((n) => n.id !== leader)!.id;
+    await c.kill9(away);
+    expect(await callLeader(c, 'RAFT.NODE', 'REMOVE', String(away))).toBe('+OK\r\n');
+    await c.startNode(away);
+    await until(async () => !c.isRunning(away), 20_000, `node ${away} exits`);
+    expect(c.logs(away)).toMatch(/refused this node as unknown .*it was removed from the cluster while it could not hear of it/);
+  }, 60_000);
+
   it('bad requests get clear errors', async () => {
     cluster = await TestCluster.start();
     const c = cluster;
