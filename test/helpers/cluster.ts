@@ -110,6 +110,7 @@ export class TestCluster {
 
   /** Forgets a node that left the cluster (it must not be running). */
   dropNode(id: number): void {
+    this.maxId = Math.max(this.maxId, id);
     const i = this.nodes.findIndex((n) => n.id === id);
     if (i >= 0 && !this.isRunning(id)) this.nodes.splice(i, 1);
   }
