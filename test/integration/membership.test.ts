@@ -246,8 +246,10 @@ describe('live membership changes under load', () => {
       const pick = followers[Math.floor(rnd() * followers.length)]!;
       const r = rnd();
       if (r < 0.25) {
-        expect(await call(c, leader, 'RAFT.TRANSFER_LEADER', String(pick))).toBe('+OK\r\n');
-        done.push(`transfer ${leader}->${pick}`);
+        // A target still catching up (restarted a moment ago) may not make it within an election timeout: the old leader resumes.
+        const r2 = await call(c, leader, 'RAFT.TRANSFER_LEADER', String(pick));
+        expect(r2).toMatch(/^(\+OK|-ERR leadership transfer to node \d+ did not complete within \d+ ms; node \d+ leads)\r\n$/);
+        done.push(`transfer ${leader}->${pick}${r2.startsWith('+') ? '' : ' (timed out)'}`);
       } else if (r < 0.5) {
         await c.kill9(pick);
         await sleep(300 + rnd() * 700);
@@ -259,8 +261,14 @@ describe('live membership changes under load', () => {
         c.resume(leader);
         done.push(`pause leader ${leader}`);
       } else {
-        // Replace a follower by a new node.
-        expect(await callLeader(c, 'RAFT.NODE', 'REMOVE', String(pick))).toBe('+OK\r\n');
+        // Replace a follower by a new node (a leader change in between may ask for a retry).
+        let r3 = '';
+        for (let t = 0; t < 10; t++) {
+          r3 = await callLeader(c, 'RAFT.NODE', 'REMOVE', String(pick));
+          if (!/^-(TRYAGAIN|CLUSTERDOWN|ERR a membership change is in progress)/.test(r3)) break;
+          await sleep(300);
+        }
+        expect(r3).toBe('+OK\r\n');
         await until(async () => !c.isRunning(pick), 20_000, `node ${pick} exits`);
         c.dropNode(pick);
         const n = await c.addNode();
