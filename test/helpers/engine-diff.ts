@@ -4,6 +4,7 @@
  * raw replies are compared byte for byte (or as sets, or with a tolerance
  * where the reply depends on time or on hash order).
  */
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 import { RawClient } from './raw-client.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -283,4 +284,35 @@ async function scanAllWith(call: (cursor: string) => Promise<string>, pairs = fa
     if (cursor === '0') return JSON.stringify([...keys].sort());
   }
   throw new Error('SCAN did not finish');
+}
+
+/**
+ * A Differential for the tests of one file (started before them, stopped
+ * after), with one test per script and protocol: the script on the engine
+ * and on redis-server, replies byte-compared.
+ */
+export function useDifferential(): { readonly diff: Differential; itRunsScripts(scripts: Record<string, Step[]>): void } {
+  let diff: Differential | undefined;
+  beforeAll(async () => {
+    diff = await Differential.start();
+  });
+  afterAll(async () => {
+    await diff?.stop();
+  });
+  return {
+    get diff() {
+      return diff!;
+    },
+    itRunsScripts(scripts) {
+      for (const [name, steps] of Object.entries(scripts)) {
+        for (const proto of [2, 3] as const) {
+          it(`${name} (RESP${proto})`, async () => {
+            const r = await diff!.run(steps, proto);
+            expect(r.mismatches).toEqual([]);
+            expect(r.compared).toBeGreaterThan(0);
+          });
+        }
+      }
+    },
+  };
 }

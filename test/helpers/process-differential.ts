@@ -4,8 +4,8 @@
  * once per file, and connections to raftis in RESP2 or RESP3, all closed and
  * stopped after the file's tests.
  */
-import { afterAll, beforeAll } from 'vitest';
-import { Differential } from './engine-diff.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Differential, type Step } from './engine-diff.js';
 import { RawClient } from './raw-client.js';
 import { startRaftis, type RaftisProcess } from './raftis-process.js';
 
@@ -14,6 +14,8 @@ export interface ProcessDifferential {
   readonly raftis: RaftisProcess;
   /** A new connection to raftis in `proto`; FLUSHALL first when `flush`. */
   connect(proto: 2 | 3, flush?: boolean): Promise<RawClient>;
+  /** One test per script and protocol: run on a fresh, flushed connection, replies byte-compared with redis-server's. */
+  itRunsScripts(scripts: readonly [string, Step[]][]): void;
 }
 
 export function useProcessDifferential(): ProcessDifferential {
@@ -40,6 +42,18 @@ export function useProcessDifferential(): ProcessDifferential {
       if (proto === 3) await c.call('HELLO', '3');
       if (flush) await c.call('FLUSHALL');
       return c;
+    },
+    itRunsScripts(scripts) {
+      for (const [name, steps] of scripts) {
+        for (const proto of [2, 3] as const) {
+          it(`${name} (RESP${proto})`, async () => {
+            const c = await this.connect(proto, true);
+            const r = await diff!.run(steps, proto, { call: (...a) => c.call(...a) });
+            expect(r.compared).toBeGreaterThan(0);
+            expect(r.mismatches).toEqual([]);
+          });
+        }
+      }
     },
   };
 }

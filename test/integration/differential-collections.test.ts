@@ -16,16 +16,7 @@ const target = (proto: 2 | 3): Promise<RawClient> => env.connect(proto, true);
 const scripts = [...Object.entries(listScripts), ...Object.entries(zsetScripts)];
 
 describe('differential over TCP: list and sorted-set scripts against a raftis process', () => {
-  for (const [name, steps] of scripts) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const c = await target(proto);
-        const r = await env.diff.run(steps, proto, { call: (...a) => c.call(...a) });
-        expect(r.compared).toBeGreaterThan(0);
-        expect(r.mismatches).toEqual([]);
-      });
-    }
-  }
+  env.itRunsScripts(scripts);
 
   it('replays the log to the same lists and sorted sets after a restart', async () => {
     const c = await target(2);

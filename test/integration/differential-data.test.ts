@@ -23,16 +23,7 @@ describe('differential over TCP: string and keyspace scripts against a raftis pr
     expect(scripts.length).toBeGreaterThan(15);
     expect(scripts.reduce((n, [, s]) => n + s.length, 0)).toBeGreaterThan(500);
   });
-  for (const [name, steps] of scripts) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const c = await target(proto);
-        const r = await env.diff.run(steps, proto, { call: (...a) => c.call(...a) });
-        expect(r.compared).toBeGreaterThan(0);
-        expect(r.mismatches).toEqual([]);
-      });
-    }
-  }
+  env.itRunsScripts(scripts);
 
   it('replays the log to the same keyspace after a restart', async () => {
     const c = await target(2);

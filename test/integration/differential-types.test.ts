@@ -25,17 +25,7 @@ const scripts: [string, Step[]][] = [
 ];
 
 describe('differential over TCP: hash, set, bit and introspection scripts against a raftis process', () => {
-  for (const [name, steps] of scripts) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const c = await connect(proto);
-        await c.call('FLUSHALL');
-        const r = await env.diff.run(steps, proto, { call: (...a) => c.call(...a) });
-        expect(r.compared).toBeGreaterThan(0);
-        expect(r.mismatches).toEqual([]);
-      });
-    }
-  }
+  env.itRunsScripts(scripts);
 
   it('replays hashes, sets and SPOP choices to the same keyspace after a restart', async () => {
     const c = await connect(2);

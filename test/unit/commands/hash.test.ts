@@ -4,27 +4,12 @@
  * byte (as sets or pairs where Redis's order is its hash table's, by
  * property where the reply is random).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential } from '../../helpers/engine-diff.js';
+import { describe } from 'vitest';
+import { useDifferential } from '../../helpers/engine-diff.js';
 import { hashScripts } from './hash-scripts.js';
 
-let diff: Differential;
-
-beforeAll(async () => {
-  diff = await Differential.start();
-});
-afterAll(async () => {
-  await diff?.stop();
-});
+const env = useDifferential();
 
 describe('hash commands vs redis-server', () => {
-  for (const [name, steps] of Object.entries(hashScripts)) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const r = await diff.run(steps, proto);
-        expect(r.mismatches).toEqual([]);
-        expect(r.compared).toBeGreaterThan(0);
-      });
-    }
-  }
+  env.itRunsScripts(hashScripts);
 });

@@ -11,30 +11,15 @@
  * engine ({ foreign }).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential, type Step } from '../../helpers/engine-diff.js';
+import { Differential, useDifferential, type Step } from '../../helpers/engine-diff.js';
 import { keyspaceScripts } from './keyspace-scripts.js';
 import { Engine } from '../../helpers/engine.js';
 import { RawClient } from '../../helpers/raw-client.js';
 
-let diff: Differential;
-
-beforeAll(async () => {
-  diff = await Differential.start();
-});
-afterAll(async () => {
-  await diff?.stop();
-});
+const env = useDifferential();
 
 describe('keyspace commands vs redis-server', () => {
-  for (const [name, steps] of Object.entries(keyspaceScripts)) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const r = await diff.run(steps, proto);
-        expect(r.mismatches).toEqual([]);
-        expect(r.compared).toBeGreaterThan(0);
-      });
-    }
-  }
+  env.itRunsScripts(keyspaceScripts);
 });
 
 describe('COPY ... DB against redis-server in cluster mode', () => {

@@ -2,32 +2,17 @@
  * List commands, differential against redis-server (RESP2 and RESP3, byte
  * for byte), and the ring-buffer list against a naive array model.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential } from '../../helpers/engine-diff.js';
+import { describe, expect, it } from 'vitest';
+import { useDifferential } from '../../helpers/engine-diff.js';
 import { Engine } from '../../helpers/engine.js';
 import { ListValue } from '../../../src/keyspace/types/list.js';
 import { fromItems } from '../../../src/keyspace/types/index.js';
 import { listScripts } from './list-scripts.js';
 
-let diff: Differential;
-
-beforeAll(async () => {
-  diff = await Differential.start();
-});
-afterAll(async () => {
-  await diff?.stop();
-});
+const env = useDifferential();
 
 describe('list commands vs redis-server', () => {
-  for (const [name, steps] of Object.entries(listScripts)) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const r = await diff.run(steps, proto);
-        expect(r.mismatches).toEqual([]);
-        expect(r.compared).toBeGreaterThan(0);
-      });
-    }
-  }
+  env.itRunsScripts(listScripts);
 });
 
 describe('blocking list commands on the engine (their non-blocking form, as inside MULTI)', () => {

@@ -5,30 +5,15 @@
  * clock). A `{ foreign: k }` step makes k a list on redis-server and a
  * non-string value on the engine, so WRONGTYPE paths are compared too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential, type Step } from '../../helpers/engine-diff.js';
+import { describe, expect, it } from 'vitest';
+import { useDifferential, type Step } from '../../helpers/engine-diff.js';
 import { stringScripts } from './string-scripts.js';
 import { Engine } from '../../helpers/engine.js';
 
-let diff: Differential;
-
-beforeAll(async () => {
-  diff = await Differential.start();
-});
-afterAll(async () => {
-  await diff?.stop();
-});
+const env = useDifferential();
 
 describe('string commands vs redis-server', () => {
-  for (const [name, steps] of Object.entries(stringScripts)) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const r = await diff.run(steps, proto);
-        expect(r.mismatches).toEqual([]);
-        expect(r.compared).toBeGreaterThan(0);
-      });
-    }
-  }
+  env.itRunsScripts(stringScripts);
 
   it('INCRBYFLOAT accumulates like long double: 0.1 added 50 times, 1/3 steps', async () => {
     const steps: Step[] = [];
@@ -36,7 +21,7 @@ describe('string commands vs redis-server', () => {
     for (let i = 0; i < 30; i++) steps.push(['INCRBYFLOAT', 'b', '0.333333333333333333']);
     for (let i = 0; i < 30; i++) steps.push(['INCRBYFLOAT', 'c', '-1.1e-3']);
     for (let i = 0; i < 20; i++) steps.push(['INCRBYFLOAT', 'd', '1.7e15']);
-    const r = await diff.run(steps, 2);
+    const r = await env.diff.run(steps, 2);
     expect(r.mismatches).toEqual([]);
   });
 });

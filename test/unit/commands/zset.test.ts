@@ -2,32 +2,17 @@
  * Sorted-set commands, differential against redis-server (RESP2 and RESP3,
  * byte for byte), and the skip list / ZSetValue against a naive model.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential } from '../../helpers/engine-diff.js';
+import { describe, expect, it } from 'vitest';
+import { useDifferential } from '../../helpers/engine-diff.js';
 import { ZSetValue } from '../../../src/keyspace/types/zset.js';
 import { fromItems } from '../../../src/keyspace/types/index.js';
 import { formatG17, parseDouble } from '../../../src/util/double.js';
 import { zsetScripts } from './zset-scripts.js';
 
-let diff: Differential;
-
-beforeAll(async () => {
-  diff = await Differential.start();
-});
-afterAll(async () => {
-  await diff?.stop();
-});
+const env = useDifferential();
 
 describe('sorted-set commands vs redis-server', () => {
-  for (const [name, steps] of Object.entries(zsetScripts)) {
-    for (const proto of [2, 3] as const) {
-      it(`${name} (RESP${proto})`, async () => {
-        const r = await diff.run(steps, proto);
-        expect(r.mismatches).toEqual([]);
-        expect(r.compared).toBeGreaterThan(0);
-      });
-    }
-  }
+  env.itRunsScripts(zsetScripts);
 
   it('ZUNION/ZINTER/ZDIFF/ZINTERCARD read a set as members scoring 1 (set type faked on the engine)', async () => {
     const { Engine } = await import('../../helpers/engine.js');
@@ -39,7 +24,7 @@ describe('sorted-set commands vs redis-server', () => {
       ['ZUNIONSTORE', 'd', '2', 's', 's'],
       ['ZRANGE', 'd', '0', '-1', 'WITHSCORES'],
     ];
-    const c = diff.client;
+    const c = env.diff.client;
     await c.call('FLUSHALL');
     await c.call('ZADD', 'z', '1', 'a', '2', 'b', '3', 'c');
     await c.call('SADD', 's', 'a', 'x');
@@ -60,9 +45,9 @@ describe('sorted-set commands vs redis-server', () => {
       const v = ((x / 2147483648) * 2 - 1) * Math.pow(10, mag);
       steps.push(['ZADD', 'z', String(v), 'm' + i], ['ZSCORE', 'z', 'm' + i], ['ZINCRBY', 'z', '0.1', 'm' + i]);
     }
-    const r = await diff.run(steps, 2);
+    const r = await env.diff.run(steps, 2);
     expect(r.mismatches).toEqual([]);
-    const r3 = await diff.run(steps, 3);
+    const r3 = await env.diff.run(steps, 3);
     expect(r3.mismatches).toEqual([]);
   });
 });
