@@ -144,15 +144,14 @@ export class Keyspace {
 
   /** Removes the TTL; true if there was one. */
   persist(key: string): boolean {
-    if (!this.expires.has(key)) return false;
-    if (this.epoch !== undefined) this.epoch.save(key);
+    if (this.epoch !== undefined && this.expires.has(key)) this.epoch.save(key);
     return this.expires.delete(key);
   }
 
   delete(key: string): boolean {
-    if (!this.data.has(key)) return false;
-    if (this.epoch !== undefined) this.epoch.save(key);
-    this.data.delete(key);
+    // Outside a snapshot (almost always) this costs one lookup, as before snapshots existed.
+    if (this.epoch !== undefined && this.data.has(key)) this.epoch.save(key);
+    if (!this.data.delete(key)) return false;
     if (this.expires.size !== 0) this.expires.delete(key);
     return true;
   }
