@@ -37,6 +37,7 @@ const HARD_STATE_KEY = Buffer.from('h');
 const COMPACTED_KEY = Buffer.from('c');
 const MEMBERS_KEY = Buffer.from('p');
 
+/** A cluster member with its client and peer addresses (the one shape used for members everywhere). */
 export interface StoredMember {
   id: number;
   host: string;
@@ -53,6 +54,23 @@ function writeU64(b: Buffer, n: number, off: number): void {
 
 function readU64(b: Buffer, off: number): number {
   return b.readUInt32BE(off) * 0x100000000 + b.readUInt32BE(off + 4);
+}
+
+/** The hard state record: term · vote · commit. */
+function encodeHardState(hs: StoredHardState): Buffer {
+  const h = Buffer.allocUnsafe(24);
+  writeU64(h, hs.term, 0);
+  writeU64(h, hs.vote, 8);
+  writeU64(h, hs.commit, 16);
+  return h;
+}
+
+/** The compaction record: index · term of the last entry removed. */
+function encodeCompaction(index: number, term: number): Buffer {
+  const c = Buffer.allocUnsafe(16);
+  writeU64(c, index, 0);
+  writeU64(c, term, 8);
+  return c;
 }
 
 function entryKey(index: number): Buffer {
@@ -179,10 +197,7 @@ export class LogStore {
    * entries that the next start ignores.
    */
   async compact(index: number, term: number): Promise<void> {
-    const c = Buffer.allocUnsafe(16);
-    writeU64(c, index, 0);
-    writeU64(c, term, 8);
-    await this.db.put(COMPACTED_KEY, c, { sync: true });
+    await this.db.put(COMPACTED_KEY, encodeCompaction(index, term), { sync: true });
     await this.db.clear({ gte: entryKey(0), lt: entryKey(index + 1) });
   }
 
@@ -191,20 +206,13 @@ export class LogStore {
    * compaction point at the snapshot, and the hard state, durably.
    */
   async replaceWithSnapshot(index: number, term: number, hardState: StoredHardState): Promise<void> {
-    const c = Buffer.allocUnsafe(16);
-    writeU64(c, index, 0);
-    writeU64(c, term, 8);
-    const h = Buffer.allocUnsafe(24);
-    writeU64(h, hardState.term, 0);
-    writeU64(h, hardState.vote, 8);
-    writeU64(h, hardState.commit, 16);
     // Entries first: a crash in between leaves an empty log behind a valid
     // snapshot file, which the next start reads as "the log begins after it".
     await this.db.clear({ gte: entryKey(0), lt: entryKey(Number.MAX_SAFE_INTEGER) });
     await this.db.batch(
       [
-        { type: 'put', key: COMPACTED_KEY, value: c },
-        { type: 'put', key: HARD_STATE_KEY, value: h },
+        { type: 'put', key: COMPACTED_KEY, value: encodeCompaction(index, term) },
+        { type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hardState) },
       ],
       { sync: true },
     );
@@ -254,13 +262,7 @@ export class LogStore {
       for await (const k of this.db.keys({ gte: entryKey(truncateFrom), lt: entryKey(Number.MAX_SAFE_INTEGER) })) batch.del(k);
     }
     for (const e of entries) batch.put(entryKey(e.index), encodeEntry(e));
-    if (hardState) {
-      const h = Buffer.allocUnsafe(24);
-      writeU64(h, hardState.term, 0);
-      writeU64(h, hardState.vote, 8);
-      writeU64(h, hardState.commit, 16);
-      batch.put(HARD_STATE_KEY, h);
-    }
+    if (hardState) batch.put(HARD_STATE_KEY, encodeHardState(hardState));
     await batch.write({ sync });
   }
 
