@@ -9,19 +9,16 @@
 import net from 'node:net';
 import { ConfChangeType } from '../raft/index.js';
 import type { Client } from '../server/client.js';
-import { movedError } from '../server/errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { CHANGE_IN_PROGRESS, type RaftisNode } from '../node/node.js';
-import { CLUSTERDOWN_NO_LEADER } from './routing.js';
+import { leaderRedirect } from './routing.js';
 import type { ConnHandler } from './table.js';
 
 const REACH_TIMEOUT_MS = 2000;
 
 /** MOVED to the leader (slot 0: these commands name no key), or CLUSTERDOWN. */
 function toLeader(node: RaftisNode): string {
-  const leader = node.members.get(node.leader);
-  if (node.leader === 0 || leader === undefined) return CLUSTERDOWN_NO_LEADER;
-  return movedError(0, leader.host, leader.port);
+  return leaderRedirect(node, 0);
 }
 
 function parseId(s: string): number | undefined {

@@ -45,9 +45,14 @@ export function commandSlot(def: CommandDef, argv: readonly string[]): number {
   return keys.length > 0 ? keyHashSlot(keys[0]!) : 0;
 }
 
-/** The error that sends a client to the leader (or tells it there is none). */
-export function redirectError(node: RaftisNode, def: CommandDef, argv: readonly string[]): string {
+/** MOVED <slot> to the leader, or CLUSTERDOWN when none is known. */
+export function leaderRedirect(node: RaftisNode, slot: number): string {
   const leader = node.members.get(node.leader);
   if (node.leader === 0 || leader === undefined) return CLUSTERDOWN_NO_LEADER;
-  return movedError(commandSlot(def, argv), leader.host, leader.port);
+  return movedError(slot, leader.host, leader.port);
+}
+
+/** The error that sends a client to the leader (or tells it there is none). */
+export function redirectError(node: RaftisNode, def: CommandDef, argv: readonly string[]): string {
+  return leaderRedirect(node, commandSlot(def, argv));
 }
