@@ -2,12 +2,10 @@
  * Command-line options, their defaults and validation. Defaults give a
  * working single node on 127.0.0.1:6379 with its data under ./data.
  */
-export interface PeerAddress {
-  id: number;
-  host: string;
-  port: number;
-  clusterPort: number;
-}
+import type { Member } from '../node/membership.js';
+
+/** A member as --peers names it. */
+export type PeerAddress = Member;
 
 export interface Options {
   id: number;

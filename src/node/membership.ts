@@ -9,13 +9,9 @@
  * disk, our own removal) is done through the MembershipPort.
  */
 import { ConfChangeType, type ConfChange } from '../raft/index.js';
+import type { StoredMember } from '../storage/log-store.js';
 
-export interface Member {
-  id: number;
-  host: string;
-  port: number;
-  clusterPort: number;
-}
+export type Member = StoredMember;
 
 export interface MembershipPort {
   /** A member other than this node now exists (or moved): make sure there is a link to it. */

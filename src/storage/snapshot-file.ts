@@ -17,6 +17,7 @@ import type { ConfState } from '../raft/index.js';
 import type { Value } from '../keyspace/keyspace.js';
 import { fromItems, type CollectionType } from '../keyspace/types/index.js';
 import { CorruptDataError } from './errors.js';
+import type { StoredMember } from './log-store.js';
 
 export const SNAPSHOT_MAGIC = 'RAFTISNP';
 export const SNAPSHOT_VERSION = 1;
@@ -27,12 +28,8 @@ const TAG: Record<'string' | CollectionType, number> = { string: 1, hash: 2, lis
 const TYPE_OF_TAG: (('string' | CollectionType) | undefined)[] = [undefined, 'string', 'hash', 'list', 'set', 'zset'];
 const FLAG_TTL = 1;
 
-export interface SnapshotMember {
-  id: number;
-  host: string;
-  port: number;
-  clusterPort: number;
-}
+/** A member and its addresses, as the membership record keeps it. */
+export type SnapshotMember = StoredMember;
 
 export interface SnapshotMeta {
   index: number;

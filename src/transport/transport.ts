@@ -102,7 +102,6 @@ export class Transport {
   readonly selfId: number;
   readonly clusterId: string;
   readonly bindHost: string;
-  private readonly opts: TransportOptions;
   private readonly log: Logger;
   private readonly ctx: LinkContext;
   private readonly links = new Map<number, OutboundLink>();
@@ -122,7 +121,6 @@ export class Transport {
   constructor(opts: TransportOptions) {
     if (!Number.isSafeInteger(opts.selfId) || opts.selfId < 1) throw new RangeError(`selfId must be a positive integer, got ${opts.selfId}`);
     clusterIdBytes(opts.clusterId);
-    this.opts = opts;
     this.selfId = opts.selfId;
     this.clusterId = opts.clusterId;
     this.bindHost = opts.bindHost;
