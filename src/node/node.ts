@@ -154,6 +154,8 @@ export class RaftisNode {
   private readonly readBatches = new Map<number, ((ok: boolean) => void)[]>();
   private readSeq = 0;
   private readyBusy = false;
+  /** Whether every committed entry of the Ready in flight has been applied. */
+  private readyApplied = false;
   private readyScheduled = false;
   private closed = false;
   private lastTime = 0;
@@ -732,7 +734,10 @@ export class RaftisNode {
     // Proposals go to the core even while a Ready is being handled: they
     // form the next one (group commit).
     this.flushProposals();
-    if (this.readyBusy) return;
+    if (this.readyBusy) {
+      this.applyCommittedWhileWriting();
+      return;
+    }
     this.flushReads();
     if (!this.rn.hasReady()) return;
     this.readyBusy = true;
@@ -748,8 +753,13 @@ export class RaftisNode {
     const ce = rd.committedEntries;
     let early = 0;
     while (early < ce.length && ce[early]!.index <= durable) early++;
+    // The write goes to the disk first; applying and replying overlap with it.
+    const written = this.storage.persistReady(rd);
     this.applyEntries(ce, 0, early);
-    this.storage.persistReady(rd).then(
+    this.readyApplied = early === ce.length;
+    // A read's quorum confirmation does not depend on this write.
+    this.answerReads(rd);
+    written.then(
       () => {
         if (this.closed) {
           this.readyBusy = false;
@@ -757,7 +767,6 @@ export class RaftisNode {
         }
         if (rd.persistedMessages.length > 0) this.sendMessages(rd.persistedMessages);
         this.applyEntries(ce, early, ce.length);
-        this.answerReads(rd);
         this.maybeSnapshot();
         this.rn.advance(rd);
         this.readyBusy = false;
@@ -767,6 +776,18 @@ export class RaftisNode {
         this.opts.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
       },
     );
+  }
+
+  /**
+   * Entries that committed while a Ready's write is in flight (on a
+   * follower's acknowledgement) and are already on our disk are applied, and
+   * their clients answered, now rather than after that unrelated write.
+   * Only once the Ready's own committed entries are applied: log order.
+   */
+  private applyCommittedWhileWriting(): void {
+    if (!this.readyApplied) return;
+    const ents = this.rn.takeCommitted(this.storage.lastStoredIndex);
+    if (ents.length > 0) this.applyEntries(ents, 0, ents.length);
   }
 
   /** Raft messages to peers; a MsgSnap goes out only after its file has been streamed. */

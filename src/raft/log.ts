@@ -22,6 +22,8 @@ export class RaftLog {
   committed: number;
   /** Highest index the application has applied. */
   applied: number;
+  /** Highest index handed to the application (applied <= applying <= committed). */
+  applying: number;
 
   constructor(
     readonly storage: Storage,
@@ -34,6 +36,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1, logger);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
   }
 
   toString(): string {
@@ -111,13 +114,24 @@ export class RaftLog {
    * snapshot is pending, so the snapshot is applied first.
    */
   nextCommittedEnts(): Entry[] {
-    if (!this.hasNextCommittedEnts()) return [];
-    return this.slice(this.applied + 1, this.committed + 1, this.maxApplyingBytes);
+    return this.nextCommittedEntsUpTo(this.committed);
+  }
+
+  /** Like nextCommittedEnts, but none past `hi`. */
+  nextCommittedEntsUpTo(hi: number): Entry[] {
+    if (!this.hasNextCommittedEnts() || hi <= this.applying) return [];
+    return this.slice(this.applying + 1, Math.min(hi, this.committed) + 1, this.maxApplyingBytes);
+  }
+
+  /** Entries up to i were handed to the application (in a Ready): not handed out again. */
+  acceptApplying(i: number): void {
+    invariant(i <= this.committed, () => `applying(${i}) is past committed(${this.committed})`);
+    if (this.applying < i) this.applying = i;
   }
 
   hasNextCommittedEnts(): boolean {
     if (this.hasNextOrInProgressSnapshot()) return false;
-    return this.applied < this.committed;
+    return this.applying < this.committed;
   }
 
   nextUnstableSnapshot(): Snapshot | undefined {
@@ -153,6 +167,7 @@ export class RaftLog {
   appliedTo(i: number): void {
     invariant(i <= this.committed && i >= this.applied, () => `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
     this.applied = i;
+    if (this.applying < i) this.applying = i;
   }
 
   stableTo(index: number, term: number): void {

@@ -250,6 +250,8 @@ export class RawNode {
     r.msgsAfterAppend = [];
     r.readStates = [];
     r.raftLog.acceptUnstable();
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastCommitted !== undefined) r.raftLog.acceptApplying(lastCommitted.index);
     this.outstanding = rd;
     return rd;
   }
@@ -269,11 +271,28 @@ export class RawNode {
     }
     const lastEnt = rd.entries[rd.entries.length - 1];
     if (lastEnt !== undefined) r.raftLog.stableTo(lastEnt.index, lastEnt.term);
+    // takeCommitted() may already have moved applied past this Ready's entries.
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
-    if (lastApplied !== undefined) r.raftLog.appliedTo(lastApplied.index);
+    if (lastApplied !== undefined && lastApplied.index > r.raftLog.applied) r.raftLog.appliedTo(lastApplied.index);
     const steps = this.stepsOnAdvance;
     this.stepsOnAdvance = [];
     for (const m of steps) r.step(m);
+  }
+
+  /**
+   * While the outstanding Ready's write is in flight: entries that committed
+   * since (typically on a follower's acknowledgement) and are already durable
+   * here (index <= durableIndex), not yet handed out. The caller applies them
+   * at once and they count as applied; call it only once every entry of the
+   * outstanding Ready's committedEntries has been applied, so that entries
+   * are still applied in log order. Saves waiting for an unrelated write.
+   */
+  takeCommitted(durableIndex: number): Entry[] {
+    const log = this.raft.raftLog;
+    const ents = log.nextCommittedEntsUpTo(durableIndex);
+    const last = ents[ents.length - 1];
+    if (last !== undefined) log.appliedTo(last.index);
+    return ents;
   }
 
   status(): Status {
