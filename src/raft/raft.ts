@@ -396,7 +396,11 @@ export class Raft {
 
   private hasUnappliedConfChanges(): boolean {
     if (this.raftLog.applied >= this.raftLog.committed) return false;
-    const ents = this.raftLog.slice(this.raftLog.applied + 1, this.raftLog.committed + 1, Number.POSITIVE_INFINITY);
+    // The application may have applied (and snapshotted, and compacted) entries
+    // it was handed before it called advance(): compacted ones are applied.
+    const lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex());
+    if (lo > this.raftLog.committed) return false;
+    const ents = this.raftLog.slice(lo, this.raftLog.committed + 1, Number.POSITIVE_INFINITY);
     return ents.some((e) => e.type === EntryType.ConfChange);
   }
 

@@ -76,6 +76,8 @@ export interface SnapshotPayload {
 export class SimNode {
   raw: RawNode | undefined = undefined;
   outstanding: Ready | undefined = undefined;
+  /** How many of the outstanding Ready's committed entries were applied before its write finished. */
+  earlyApplied = 0;
   /** Index of the last applied entry, and a digest of everything applied. */
   applied = 0;
   digest = 0;
@@ -112,7 +114,7 @@ export class Network {
   private readonly trace: string[] = [];
   private readonly traceSize: number;
   /** What happened, for tests that must prove they exercised something. */
-  readonly stats = { delivered: new Map<MessageType, number>(), dropped: 0, crashes: 0, restarts: 0, compactions: 0, readStates: 0 };
+  readonly stats = { delivered: new Map<MessageType, number>(), dropped: 0, crashes: 0, restarts: 0, compactions: 0, readStates: 0, takenWhileWriting: 0 };
   /** Reads asked through readIndex(): the lowest index a linearizable answer may carry. */
   private readonly readFloor = new Map<string, number>();
 
@@ -389,7 +391,30 @@ export class Network {
     node.outstanding = rd;
     this.post(rd.messages);
     if (this.opts.unsafeSendBeforePersist === true) this.post(rd.persistedMessages);
+    // Like the driver: committed entries already on disk are applied while the write runs.
+    node.earlyApplied = 0;
+    if (rd.snapshot === undefined) {
+      const durable = node.storage.lastIndex();
+      while (node.earlyApplied < rd.committedEntries.length && rd.committedEntries[node.earlyApplied]!.index <= durable) {
+        this.apply(node, rd.committedEntries[node.earlyApplied]!);
+        node.earlyApplied++;
+      }
+    }
     return true;
+  }
+
+  /**
+   * Like the driver while a write is in flight: entries that committed since
+   * and are durable here are applied at once (RawNode.takeCommitted).
+   */
+  applyCommittedWhileWriting(id: number): number {
+    const node = this.node(id);
+    const rd = node.outstanding;
+    if (node.raw === undefined || rd === undefined || node.earlyApplied < rd.committedEntries.length || rd.snapshot !== undefined) return 0;
+    const ents = node.raw.takeCommitted(node.storage.lastIndex());
+    for (const e of ents) this.apply(node, e);
+    this.stats.takenWhileWriting += ents.length;
+    return ents.length;
   }
 
   /** Ready contract steps 3–6: write, send persisted messages, apply, advance. */
@@ -412,7 +437,7 @@ export class Network {
       node.confState = rd.snapshot.metadata.confState;
       this.checker.onRestore(id, node.applied, node.digest);
     }
-    for (const e of rd.committedEntries) this.apply(node, e);
+    for (let i = node.earlyApplied; i < rd.committedEntries.length; i++) this.apply(node, rd.committedEntries[i]!);
     for (const rs of rd.readStates) this.onReadState(node, rs);
     // 6.
     node.outstanding = undefined;

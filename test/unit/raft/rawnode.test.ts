@@ -116,6 +116,36 @@ describe('Ready contract', () => {
     expect(second.committedEntries.map((e) => e.data.toString())).toEqual(['a']);
   });
 
+  it('entries that commit while a write is in flight can be taken at once, only as far as they are durable here, and only once', () => {
+    const nt = new Network({ ids: [1, 2, 3] });
+    nt.campaign(1);
+    nt.stabilize();
+    const raw1 = nt.node(1).raw as RawNode;
+    const storage1 = nt.node(1).storage;
+    const x = nt.propose(1, 'x');
+    const rdX = raw1.ready();
+    storage1.append(rdX.entries);
+    raw1.advance(rdX);
+    const y = nt.propose(1, 'y');
+    const rdY = raw1.ready(); // y's write is "in flight" from here on
+    expect(rdY.entries.map((e) => e.data.toString())).toEqual(['y']);
+    expect(rdY.committedEntries).toEqual([]);
+    nt.post([...rdX.messages, ...rdY.messages]);
+    nt.stabilize(); // the followers write x and y and acknowledge both
+    expect(raw1.raft.raftLog.committed).toBe(y?.index); // 2 and 3 are a quorum for y without the leader
+    // Only x is on the leader's disk: y waits for the leader's own write.
+    const taken = raw1.takeCommitted(storage1.lastIndex());
+    expect(taken.map((e) => e.data.toString())).toEqual(['x']);
+    expect(raw1.raft.raftLog.applied).toBe(x?.index);
+    expect(raw1.takeCommitted(storage1.lastIndex())).toEqual([]);
+    storage1.append(rdY.entries);
+    raw1.advance(rdY);
+    const next = raw1.ready();
+    expect(next.committedEntries.map((e) => e.data.toString())).toEqual(['y']);
+    raw1.advance(next);
+    expect(raw1.raft.raftLog.applied).toBe(y?.index);
+  });
+
   it('a follower may get entries to write and to apply in one Ready: write first, then apply', () => {
     const storage = new MemoryStorage();
     const raw = new RawNode({ id: 2, storage, voters: [1, 2, 3] });

@@ -84,6 +84,7 @@ function step(nt: Network, rng: () => number, diskSpeed: (id: number) => number)
   for (const n of nt.upNodes()) {
     if (n.outstanding !== undefined) {
       if (rng() < diskSpeed(n.id)) nt.finishReady(n.id);
+      else if (rng() < 0.5) nt.applyCommittedWhileWriting(n.id);
     } else if (rng() < 0.6) nt.beginReady(n.id);
   }
 
@@ -163,7 +164,7 @@ function converged(nt: Network): boolean {
 }
 
 /** Totals over all seeds, to prove the runs were not vacuous. */
-const totals = { terms: 0, applied: 0, snapshots: 0, crashes: 0, compactions: 0, reads: 0, members: 0 };
+const totals = { terms: 0, applied: 0, snapshots: 0, crashes: 0, compactions: 0, reads: 0, members: 0, takenWhileWriting: 0 };
 
 function runSeed(seed: number): void {
   const rng = createPrng(seed * 2654435761);
@@ -221,6 +222,7 @@ function runSeed(seed: number): void {
     totals.crashes += nt.stats.crashes;
     totals.compactions += nt.stats.compactions;
     totals.reads += nt.stats.readStates;
+    totals.takenWhileWriting += nt.stats.takenWhileWriting;
     for (const n of members(nt)) {
       expect(n.raft.role === Role.Leader ? n.id : leader?.id).toBe(leader?.id);
       // Everything acknowledged anywhere is applied everywhere, identically.
@@ -245,6 +247,7 @@ describe('safety under random faults', () => {
       expect(totals.crashes / SEEDS.length).toBeGreaterThan(1);
       expect(totals.snapshots / SEEDS.length).toBeGreaterThan(0.5);
       expect(totals.reads / SEEDS.length).toBeGreaterThan(5);
+      expect(totals.takenWhileWriting / SEEDS.length).toBeGreaterThan(1);
     }
   });
 });
