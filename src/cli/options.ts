@@ -40,7 +40,7 @@ export const DEFAULT_OPTIONS = {
   readMode: 'readindex',
   followerWrites: 'moved',
   clusterId: 'raftis',
-  snapshotEntries: 10_000,
+  snapshotEntries: 100_000,
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
 } as const;

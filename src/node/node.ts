@@ -840,7 +840,7 @@ export class RaftisNode {
   /** Starts a snapshot when the log since the last one passed a threshold. */
   private maybeSnapshot(): void {
     if (this.snapshotter.inProgress || this.closed) return;
-    const entries = this.opts.snapshotEntries ?? 10_000;
+    const entries = this.opts.snapshotEntries ?? 100_000;
     const bytes = this.opts.snapshotBytes ?? 64 * 1024 * 1024;
     const since = this.appliedIndex - this.snapshotIndex;
     if ((entries > 0 && since >= entries) || (bytes > 0 && this.bytesSinceSnapshot >= bytes)) void this.snapshot();
