@@ -29,6 +29,7 @@ import {
   type Entry,
   type Message,
   type Ready,
+  type ReadState,
   type SnapshotMetadata,
   type Status,
 } from '../raft/index.js';
@@ -735,7 +736,7 @@ export class RaftisNode {
     // form the next one (group commit).
     this.flushProposals();
     if (this.readyBusy) {
-      this.applyCommittedWhileWriting();
+      this.workWhileWriting();
       return;
     }
     this.flushReads();
@@ -758,7 +759,7 @@ export class RaftisNode {
     this.applyEntries(ce, 0, early);
     this.readyApplied = early === ce.length;
     // A read's quorum confirmation does not depend on this write.
-    this.answerReads(rd);
+    this.answerReads(rd.readStates);
     written.then(
       () => {
         if (this.closed) {
@@ -779,12 +780,19 @@ export class RaftisNode {
   }
 
   /**
-   * Entries that committed while a Ready's write is in flight (on a
-   * follower's acknowledgement) and are already on our disk are applied, and
-   * their clients answered, now rather than after that unrelated write.
-   * Only once the Ready's own committed entries are applied: log order.
+   * While a Ready's write is in flight, what does not depend on it goes
+   * ahead instead of waiting for that unrelated write: new appends to the
+   * followers (the leader writes its own log in parallel), heartbeats and
+   * heartbeat answers, reads a quorum has confirmed, and entries that
+   * committed meanwhile (on a follower's acknowledgement) and are already on
+   * our disk, applied and answered now. Those only once the Ready's own
+   * committed entries are applied: log order.
    */
-  private applyCommittedWhileWriting(): void {
+  private workWhileWriting(): void {
+    this.flushReads();
+    if (sendEarly(this.rn.peekMessages())) this.sendMessages(this.rn.takeMessages());
+    const rs = this.rn.takeReadStates();
+    if (rs.length > 0) this.answerReads(rs);
     if (!this.readyApplied) return;
     const ents = this.rn.takeCommitted(this.storage.lastStoredIndex);
     if (ents.length > 0) this.applyEntries(ents, 0, ents.length);
@@ -916,8 +924,8 @@ export class RaftisNode {
   }
 
   /** ReadIndex answers: serve each batch once the state machine reaches its index. */
-  private answerReads(rd: Ready): void {
-    for (const rs of rd.readStates) {
+  private answerReads(states: readonly ReadState[]): void {
+    for (const rs of states) {
       const seq = rs.requestCtx.length === 8 ? rs.requestCtx.readDoubleBE(0) : -1;
       const batch = this.readBatches.get(seq);
       if (!batch) continue;
@@ -1023,4 +1031,24 @@ export class RaftisNode {
     while (this.readyBusy) await new Promise((r) => setTimeout(r, 5));
     await this.storage?.close();
   }
+}
+
+/** Appends sent while a write is in flight carry at least this many entries (see sendEarly). */
+const EARLY_APPEND_ENTRIES = 64;
+
+/**
+ * Whether messages produced while a write is in flight should leave now
+ * rather than with the next Ready. Anything but appends (heartbeats and
+ * their answers, which confirm reads; votes) goes at once. Appends go
+ * early only when they carry a large batch: small ones (a few clients'
+ * writes each turn) would cost a socket write per turn on both sides for
+ * little gain, as the follower is busy with its own write meanwhile.
+ */
+function sendEarly(msgs: readonly Message[]): boolean {
+  let entries = 0;
+  for (const m of msgs) {
+    if (m.type !== MessageType.App) return true;
+    entries += m.entries.length;
+  }
+  return entries >= EARLY_APPEND_ENTRIES;
 }

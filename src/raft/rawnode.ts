@@ -95,6 +95,9 @@ export interface ProposalRef {
 
 export type SnapshotStatus = 'finish' | 'failure';
 
+const NO_MESSAGES: readonly Message[] = Object.freeze([]);
+const NO_READ_STATES: readonly ReadState[] = Object.freeze([]);
+
 export class RawNode {
   readonly raft: Raft;
   private prevSoftState: SoftState;
@@ -277,6 +280,37 @@ export class RawNode {
     const steps = this.stepsOnAdvance;
     this.stepsOnAdvance = [];
     for (const m of steps) r.step(m);
+  }
+
+  /**
+   * Messages that may be sent at once (what Ready.messages would carry),
+   * produced since the last Ready, taken out now: a driver whose write is in
+   * flight sends new appends, heartbeats and heartbeat answers without
+   * waiting for that write. Starts the heartbeat round for reads queued
+   * since the last Ready first. They will not be in the next Ready.
+   */
+  takeMessages(): readonly Message[] {
+    const r = this.raft;
+    r.flushReadRequests();
+    if (r.msgs.length === 0) return NO_MESSAGES;
+    const msgs = r.msgs;
+    r.msgs = [];
+    return msgs;
+  }
+
+  /** The messages takeMessages() would return, left in place (after starting a pending read round). */
+  peekMessages(): readonly Message[] {
+    this.raft.flushReadRequests();
+    return this.raft.msgs;
+  }
+
+  /** Answers to readIndex calls produced since the last Ready, taken out now (like takeMessages). */
+  takeReadStates(): readonly ReadState[] {
+    const r = this.raft;
+    if (r.readStates.length === 0) return NO_READ_STATES;
+    const rs = r.readStates;
+    r.readStates = [];
+    return rs;
   }
 
   /**

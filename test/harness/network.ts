@@ -114,7 +114,7 @@ export class Network {
   private readonly trace: string[] = [];
   private readonly traceSize: number;
   /** What happened, for tests that must prove they exercised something. */
-  readonly stats = { delivered: new Map<MessageType, number>(), dropped: 0, crashes: 0, restarts: 0, compactions: 0, readStates: 0, takenWhileWriting: 0 };
+  readonly stats = { delivered: new Map<MessageType, number>(), dropped: 0, crashes: 0, restarts: 0, compactions: 0, readStates: 0, takenWhileWriting: 0, sentWhileWriting: 0 };
   /** Reads asked through readIndex(): the lowest index a linearizable answer may carry. */
   private readonly readFloor = new Map<string, number>();
 
@@ -404,13 +404,20 @@ export class Network {
   }
 
   /**
-   * Like the driver while a write is in flight: entries that committed since
-   * and are durable here are applied at once (RawNode.takeCommitted).
+   * Like the driver while a write is in flight: messages that may leave at
+   * once go out, confirmed reads are answered, and entries that committed
+   * since and are durable here are applied (RawNode.takeMessages,
+   * takeReadStates, takeCommitted).
    */
-  applyCommittedWhileWriting(id: number): number {
+  workWhileWriting(id: number): number {
     const node = this.node(id);
     const rd = node.outstanding;
-    if (node.raw === undefined || rd === undefined || node.earlyApplied < rd.committedEntries.length || rd.snapshot !== undefined) return 0;
+    if (node.raw === undefined || rd === undefined) return 0;
+    const msgs = node.raw.takeMessages();
+    this.stats.sentWhileWriting += msgs.length;
+    this.post(msgs);
+    for (const rs of node.raw.takeReadStates()) this.onReadState(node, rs);
+    if (node.earlyApplied < rd.committedEntries.length || rd.snapshot !== undefined) return 0;
     const ents = node.raw.takeCommitted(node.storage.lastIndex());
     for (const e of ents) this.apply(node, e);
     this.stats.takenWhileWriting += ents.length;
