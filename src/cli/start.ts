@@ -9,6 +9,7 @@ import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
 import { ServerState } from '../server/server-state.js';
 import { createLogger } from '../util/log.js';
+import { IdleGc } from '../util/idle-gc.js';
 import type { Options } from './options.js';
 
 const log = createLogger('cli');
@@ -71,9 +72,13 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     throw e;
   }
   log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}, data in ${opts.dir}`);
+  // Commands run and entries applied (a follower applies without commands).
+  const idleGc = new IdleGc(() => state.stats.totalCommands + node.appliedIndex);
+  idleGc.start();
   running = {
     state,
     async stop() {
+      idleGc.stop();
       await server.close();
       await node.close();
     },

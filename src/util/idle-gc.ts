@@ -1,0 +1,96 @@
+/**
+ * Gives memory back once the server goes quiet after a burst of work.
+ *
+ * Under load, V8 promotes the objects of every request still waiting for
+ * its fsync (argv strings, log entries) to the old generation, where they
+ * die; it collects them only when the heap has grown by a large factor. So
+ * after loading 1M keys the heap held 259 MB of which 106 MB were live, and
+ * the process kept that RSS while idle. Redis frees as it goes; this is the
+ * nearest equivalent: when nothing has happened for `idleMs` and the heap
+ * grew by at least `growthBytes` since the last collection here, run one
+ * full collection (a pause of about 0.1 s per 100 MB live, taken only while
+ * no client is waiting) and let V8 release the pages.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { createLogger } from './log.js';
+
+const log = createLogger('memory');
+
+export interface IdleGcOptions {
+  /** How long nothing must happen before collecting. */
+  idleMs?: number;
+  /** Minimum heap growth since the last collection here that is worth one. */
+  growthBytes?: number;
+}
+
+/** V8's gc(), made available without --expose-gc; undefined if this V8 refuses. */
+function exposeGc(): (() => void) | undefined {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (typeof existing === 'function') return existing;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const fn = vm.runInNewContext('gc') as unknown;
+    return typeof fn === 'function' ? (fn as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class IdleGc {
+  private readonly gc = exposeGc();
+  private readonly idleMs: number;
+  private readonly growthBytes: number;
+  private timer: NodeJS.Timeout | undefined;
+  private lastActivity = -1;
+  private busySinceGc = false;
+  private usedAfterGc = v8.getHeapStatistics().used_heap_size;
+  /** Collections run (INFO memory). */
+  runs = 0;
+
+  /** `activity` must change whenever the server did work (commands run, entries applied). */
+  constructor(
+    private readonly activity: () => number,
+    opts: IdleGcOptions = {},
+  ) {
+    this.idleMs = opts.idleMs ?? 1000;
+    this.growthBytes = opts.growthBytes ?? 32 * 1024 * 1024;
+  }
+
+  start(): void {
+    if (this.gc === undefined || this.timer !== undefined) return;
+    this.timer = setInterval(() => this.check(), this.idleMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One look (every idleMs): collects if the last interval was idle after a busy one and the heap grew. */
+  check(): boolean {
+    const now = this.activity();
+    if (now !== this.lastActivity) {
+      this.lastActivity = now;
+      this.busySinceGc = true;
+      return false;
+    }
+    if (!this.busySinceGc || this.gc === undefined) return false;
+    this.busySinceGc = false;
+    const used = v8.getHeapStatistics().used_heap_size;
+    if (used - this.usedAfterGc < this.growthBytes) return false;
+    const started = performance.now();
+    this.gc();
+    this.usedAfterGc = v8.getHeapStatistics().used_heap_size;
+    this.runs++;
+    log.debug(
+      `idle: collected the heap from ${mb(used)} to ${mb(this.usedAfterGc)} in ${(performance.now() - started).toFixed(0)} ms`,
+    );
+    return true;
+  }
+}
+
+function mb(n: number): string {
+  return `${(n / 1048576).toFixed(0)} MB`;
+}

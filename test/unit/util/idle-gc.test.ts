@@ -1,0 +1,49 @@
+import v8 from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { IdleGc } from '../../../src/util/idle-gc.js';
+
+/** Allocates about `mb` MB of short strings that die at once (old-space garbage once promoted). */
+function churn(mb: number): number {
+  let keep = 0;
+  for (let round = 0; round < mb; round++) {
+    const a: string[] = [];
+    for (let i = 0; i < 16_384; i++) a.push(`value-${round}-${i}-${'x'.repeat(32)}`);
+    keep += a.length;
+  }
+  return keep;
+}
+
+describe('IdleGc', () => {
+  it('collects once after a busy interval is followed by an idle one, and only if the heap grew', () => {
+    let activity = 0;
+    const g = new IdleGc(() => activity, { growthBytes: 1024 * 1024 });
+    // Busy: activity changed since the last look.
+    activity++;
+    expect(g.check()).toBe(false);
+    churn(64);
+    const before = v8.getHeapStatistics().used_heap_size;
+    // Idle for one interval after being busy, heap grew: one collection.
+    expect(g.check()).toBe(true);
+    expect(g.runs).toBe(1);
+    expect(v8.getHeapStatistics().used_heap_size).toBeLessThan(before);
+    // Still idle: nothing more to do until the server works again.
+    expect(g.check()).toBe(false);
+    // Busy, then idle, but the heap did not grow enough: no collection.
+    const g2 = new IdleGc(() => activity, { growthBytes: 1024 ** 3 });
+    activity++;
+    expect(g2.check()).toBe(false);
+    expect(g2.check()).toBe(false);
+    expect(g2.runs).toBe(0);
+  });
+
+  it('never collects while the server keeps working', () => {
+    let activity = 0;
+    const g = new IdleGc(() => activity, { growthBytes: 1 });
+    for (let i = 0; i < 5; i++) {
+      activity++;
+      churn(2);
+      expect(g.check()).toBe(false);
+    }
+    expect(g.runs).toBe(0);
+  });
+});
