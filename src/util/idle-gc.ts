@@ -45,7 +45,7 @@ export class IdleGc {
   private lastActivity = -1;
   private busySinceGc = false;
   private usedAfterGc = v8.getHeapStatistics().used_heap_size;
-  /** Collections run (INFO memory). */
+  /** Collections run so far. */
   runs = 0;
 
   /** `activity` must change whenever the server did work (commands run, entries applied). */
