@@ -34,6 +34,12 @@
  *      leader's append ack, a candidate's own vote) which may commit entries
  *      or win the election, filling the next Ready.
  *
+ * While a Ready's write is in flight the driver may also take what does
+ * not depend on it (the next Ready will not carry it again): takeMessages()
+ * (may be sent at once, like rd.messages), takeReadStates() (like
+ * rd.readStates), and takeCommitted(durableIndex) once every entry of the
+ * outstanding Ready's committedEntries has been applied.
+ *
  * Also: after sending a MsgSnap call reportSnapshot(to, …) once the transport
  * knows whether it arrived; call reportUnreachable(id) when a message to id
  * could not be sent. A proposal's {index, term} (from propose) is committed
