@@ -6,17 +6,8 @@
  */
 import type { TestCluster } from '../helpers/cluster.js';
 
-/** mulberry32: a small, fast, seedable PRNG returning [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the whole project uses (mulberry32, src/raft/prng.ts). */
+export { createPrng as prng } from '../../src/raft/prng.js';
 
 export interface NemesisEvent {
   /** performance.now() */

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Differential, type Step } from '../../helpers/engine-diff.js';
+import { createPrng as rng } from '../../../src/raft/prng.js';
 
 let diff: Differential;
 beforeAll(async () => {
@@ -12,17 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await diff?.stop();
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function listSteps(seed: number, n: number): Step[] {
   const r = rng(seed);

@@ -8,6 +8,7 @@ import { Engine } from '../../helpers/engine.js';
 import { ListValue } from '../../../src/keyspace/types/list.js';
 import { fromItems } from '../../../src/keyspace/types/index.js';
 import { listScripts } from './list-scripts.js';
+import { createPrng as rng } from '../../../src/raft/prng.js';
 
 const env = useDifferential();
 
@@ -30,18 +31,6 @@ describe('blocking list commands on the engine (their non-blocking form, as insi
     }
   });
 });
-
-/** A tiny deterministic PRNG for the model tests. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('ListValue (ring buffer) against an array model', () => {
   it('random pushes, pops, sets, inserts and removals agree with an array', () => {

@@ -8,6 +8,7 @@ import { ZSetValue } from '../../../src/keyspace/types/zset.js';
 import { fromItems } from '../../../src/keyspace/types/index.js';
 import { formatG17, parseDouble } from '../../../src/util/double.js';
 import { zsetScripts } from './zset-scripts.js';
+import { createPrng as rng } from '../../../src/raft/prng.js';
 
 const env = useDifferential();
 
@@ -51,17 +52,6 @@ describe('sorted-set commands vs redis-server', () => {
     expect(r3.mismatches).toEqual([]);
   });
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sorted(model: Map<string, number>): [string, number][] {
   return [...model].sort((a, b) => (a[1] !== b[1] ? a[1] - b[1] : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
