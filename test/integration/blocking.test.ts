@@ -6,19 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 
-let redis: RedisServer;
-let raftis: RaftisProcess;
-
-beforeAll(async () => {
-  [redis, raftis] = await Promise.all([startRedisServer(), startRaftis()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), raftis?.destroy()]);
-});
+const env = useProcessDifferential();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -201,7 +192,7 @@ describe('blocking pops: raftis process vs redis-server', () => {
   for (const [name, run] of Object.entries(scenarios)) {
     for (const proto of [2, 3] as const) {
       it(`${name} (RESP${proto})`, async () => {
-        const [expected, got] = await Promise.all([run(redis.port, proto), run(raftis.port, proto)]);
+        const [expected, got] = await Promise.all([run(env.diff.redis.port, proto), run(env.raftis.port, proto)]);
         expect(got).toEqual(expected);
       });
     }

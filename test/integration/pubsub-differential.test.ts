@@ -3,20 +3,11 @@
  * scenario (several connections, one acting per step) on both servers, every
  * frame every connection receives compared step by step.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { render, runScenario, sortBulkArray, type PsStep } from '../helpers/pubsub-diff.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
 
-let redis: RedisServer;
-let raftis: RaftisProcess;
-
-beforeAll(async () => {
-  [redis, raftis] = await Promise.all([startRedisServer(), startRaftis()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), raftis?.destroy()]);
-});
+const env = useProcessDifferential();
 
 const s = (c: number, ...cmd: string[]): PsStep => ({ c, cmd });
 
@@ -214,8 +205,8 @@ for (const proto of [2, 3] as const) {
   describe(`pub/sub is byte-identical to redis-server (RESP${proto})`, () => {
     for (const [name, sc] of Object.entries(scenarios)) {
       it(name, async () => {
-        const want = await runScenario(redis.port, sc.clients, sc.steps, proto);
-        const got = await runScenario(raftis.port, sc.clients, sc.steps, proto, want);
+        const want = await runScenario(env.diff.redis.port, sc.clients, sc.steps, proto);
+        const got = await runScenario(env.raftis.port, sc.clients, sc.steps, proto, want);
         expect(render(sc.steps, got)).toEqual(render(sc.steps, want));
       });
     }
@@ -243,8 +234,8 @@ describe('CLIENT LIST / CLIENT INFO pub/sub fields as redis-server', () => {
         { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'pubsub'], norm: (f) => f },
       ];
       if (proto === 3) steps.splice(2, 0, { c: 0, cmd: ['CLIENT', 'INFO'], norm: fields });
-      const want = await runScenario(redis.port, 2, steps, proto);
-      const got = await runScenario(raftis.port, 2, steps, proto, want);
+      const want = await runScenario(env.diff.redis.port, 2, steps, proto);
+      const got = await runScenario(env.raftis.port, 2, steps, proto, want);
       expect(render(steps, got)).toEqual(render(steps, want));
     });
   }
