@@ -374,8 +374,8 @@ export class LogStore {
     await this.db.put(COMPACTED_KEY, encodeCompaction(index, term), { sync: true });
     const n = this.recordsEndingBy(index);
     if (n > 0) await this.dropFront(n);
+    // A cached record still on disk stays valid: entrySync hides entries up to compactIndex.
     this.compactIndex = index;
-    this.dropCache();
   }
 
   /**
@@ -447,14 +447,21 @@ export class LogStore {
     const k = lowerBound(this.starts, index + 1) - 1;
     if (k < 0 || index > this.endOf(k)) return undefined;
     const start = this.starts[k]!;
+    if (!this.loadRecord(start)) return undefined;
+    const off = this.cacheOffsets[index - start];
+    return off === undefined ? undefined : entryAt(this.cacheValue!, off, index);
+  }
+
+  /** Makes the record starting at `start` the decoded one (the cache); false if it is not on disk. */
+  private loadRecord(start: number): boolean {
+    if (this.cacheStart === start) return true;
     const v = this.db.getSync(writeRecordKey(this.scratchKey, start));
-    if (v === undefined) return undefined;
+    if (v === undefined) return false;
     const offsets = parseRecord(v, start, this.dir);
     this.cacheStart = start;
     this.cacheValue = v;
     this.cacheOffsets = offsets;
-    const off = offsets[index - start];
-    return off === undefined ? undefined : entryAt(v, off, index);
+    return true;
   }
 
   /** Index of the last entry, 0 when the log is empty. */
@@ -497,11 +504,9 @@ export class LogStore {
         // The record the cut falls in keeps its entries before the cut.
         const s = this.starts[kept - 1]!;
         if (this.endOf(kept - 1) >= cut) {
-          const v = s === this.cacheStart ? this.cacheValue : this.db.getSync(writeRecordKey(this.scratchKey, s));
-          if (v === undefined) throw new CorruptDataError(`raft log record at index ${s} is missing from ${this.dir}`);
-          const offsets = s === this.cacheStart ? this.cacheOffsets : parseRecord(v, s, this.dir);
-          const off = offsets[cut - s];
-          if (off !== undefined) ops.push({ type: 'put', key: recordKey(s), value: v.subarray(0, off) });
+          if (!this.loadRecord(s)) throw new CorruptDataError(`raft log record at index ${s} is missing from ${this.dir}`);
+          const off = this.cacheOffsets[cut - s];
+          if (off !== undefined) ops.push({ type: 'put', key: recordKey(s), value: this.cacheValue!.subarray(0, off) });
         }
       }
       for (let k = kept; k < this.starts.length; k++) ops.push({ type: 'del', key: recordKey(this.starts[k]!) });
