@@ -19,9 +19,9 @@ export interface Options {
   followerWrites: 'moved' | 'proxy';
   /** Peers refuse connections from nodes of another cluster. */
   clusterId: string;
-  /** Snapshot after this many applied entries (0: only on BGSAVE/SAVE). */
+  /** Snapshot after this many applied entries (0: no entry threshold). */
   snapshotEntries: number;
-  /** …or after this many bytes of applied entries. */
+  /** …or once the log since the last snapshot is this big and at least that snapshot's size (Redis's AOF rewrite rule). */
   snapshotBytes: number;
   /** Log entries kept behind a snapshot for slow followers. */
   snapshotKeepEntries: number;
@@ -40,7 +40,7 @@ export const DEFAULT_OPTIONS = {
   readMode: 'readindex',
   followerWrites: 'moved',
   clusterId: 'raftis',
-  snapshotEntries: 100_000,
+  snapshotEntries: 0,
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
 } as const;

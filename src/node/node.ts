@@ -33,6 +33,7 @@ import {
   type SnapshotMetadata,
   type Status,
 } from '../raft/index.js';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Keyspace } from '../keyspace/keyspace.js';
 import type { CommandTable } from '../commands/table.js';
@@ -147,6 +148,8 @@ export class RaftisNode {
   snapshotIndex = 0;
   /** Entry bytes applied since that snapshot. */
   private bytesSinceSnapshot = 0;
+  /** Size of the newest snapshot file (Redis's AOF base size for its growth rule). */
+  private snapshotBaseBytes = 0;
   private transport: PeerTransport | undefined;
   private readonly pending = new Map<number, Pending>();
   private propQueue: { index: number; data: Buffer; entry: StateEntry; target: ApplyTarget | undefined }[] = [];
@@ -282,6 +285,7 @@ export class RaftisNode {
         const started = Date.now();
         const { meta, records } = readSnapshotFile(f.file, (k, v, at) => this.keyspace.load(k, v, at));
         log.info(`loaded snapshot ${f.file}: index ${meta.index}, ${records} keys in ${Date.now() - started} ms`);
+        this.snapshotBaseBytes = fileSize(f.file);
         return meta;
       } catch (e) {
         if (!(e instanceof CorruptDataError)) throw e;
@@ -827,6 +831,7 @@ export class RaftisNode {
       const started = Date.now();
       const r = readSnapshotFile(file, (k, v, at) => this.keyspace.load(k, v, at));
       members = r.meta.members;
+      this.snapshotBaseBytes = fileSize(file);
       log.info(`installed the leader's snapshot at index ${meta.index}: ${r.records} keys in ${Date.now() - started} ms`);
     } catch (e) {
       this.opts.onFatal(new Error(`cannot install the snapshot from the leader: ${(e as Error).message}`, { cause: e }));
@@ -845,13 +850,21 @@ export class RaftisNode {
     }
   }
 
-  /** Starts a snapshot when the log since the last one passed a threshold. */
+  /**
+   * Starts a snapshot when the log since the last one passed a threshold:
+   * `--snapshot-entries` entries, or Redis's AOF rewrite rule for bytes
+   * (auto-aof-rewrite-min-size / -percentage 100): the log since the last
+   * snapshot is at least as big as that snapshot, and the two together at
+   * least `--snapshot-bytes`. So a big keyspace is not walked again after
+   * every few writes, and a small one is snapshotted every 64 MB of log.
+   */
   private maybeSnapshot(): void {
     if (this.snapshotter.inProgress || this.closed) return;
-    const entries = this.opts.snapshotEntries ?? 100_000;
+    const entries = this.opts.snapshotEntries ?? 0;
     const bytes = this.opts.snapshotBytes ?? 64 * 1024 * 1024;
     const since = this.appliedIndex - this.snapshotIndex;
-    if ((entries > 0 && since >= entries) || (bytes > 0 && this.bytesSinceSnapshot >= bytes)) void this.snapshot();
+    const grown = this.bytesSinceSnapshot;
+    if ((entries > 0 && since >= entries) || (bytes > 0 && grown >= this.snapshotBaseBytes && grown + this.snapshotBaseBytes >= bytes)) void this.snapshot();
   }
 
   /**
@@ -868,6 +881,7 @@ export class RaftisNode {
     return meta.then(async (m) => {
       if (m === undefined || this.closed) return m;
       if (m.index > this.snapshotIndex) this.snapshotIndex = m.index;
+      this.snapshotBaseBytes = this.snapshotter.stats.lastBytes;
       try {
         await this.storage.snapshotTaken(m, this.opts.snapshotKeepEntries ?? 5000);
       } catch (e) {
@@ -1051,4 +1065,12 @@ function sendEarly(msgs: readonly Message[]): boolean {
     entries += m.entries.length;
   }
   return entries >= EARLY_APPEND_ENTRIES;
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
 }

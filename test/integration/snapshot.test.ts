@@ -117,6 +117,41 @@ describe('snapshots on a node', () => {
     expect(srv.logs()).toMatch(/loaded snapshot .* index \d+/);
   });
 
+  it('snapshots by log size as Redis rewrites its AOF: at --snapshot-bytes, then each time the log has grown by the last snapshot', async () => {
+    srv = await startRaftis({ args: ['--snapshot-entries', '0', '--snapshot-bytes', '50000'] });
+    const c = await RawClient.connect(srv.port);
+    const value = 'x'.repeat(1000);
+    const persistence = async (): Promise<{ saves: number; busy: boolean; base: number }> => {
+      const p = await info(c, 'persistence');
+      return { saves: Number(infoField(p, 'rdb_saves')), busy: infoField(p, 'rdb_bgsave_in_progress') === '1', base: Number(infoField(p, 'rdb_last_save_bytes')) };
+    };
+    const idle = async (): Promise<void> => until(async () => !(await persistence()).busy, 10_000, 'the snapshot in progress');
+    const write = async (from: number, n: number, keys: number): Promise<void> => {
+      for (let i = from; i < from + n; i++) expect(await c.call('SET', `k${i % keys}`, value)).toBe('+OK\r\n');
+    };
+    // 40 KB of log: below the 50 KB minimum.
+    await write(0, 40, 300);
+    expect(await persistence()).toMatchObject({ saves: 0, busy: false });
+    // 300 KB of new keys: snapshots at about 50, 100 and 200 KB as each doubles the last (a fixed
+    // 50 KB threshold would take six).
+    await write(40, 260, 300);
+    await idle();
+    const grown = await persistence();
+    expect(grown.saves).toBeGreaterThanOrEqual(2);
+    expect(grown.saves).toBeLessThanOrEqual(4);
+    await c.call('BGSAVE');
+    await until(async () => (await persistence()).saves === grown.saves + 1, 10_000, 'BGSAVE');
+    const { base, saves } = await persistence();
+    expect(base).toBeGreaterThan(300_000);
+    // Overwrites worth half the snapshot: the log has not grown by a snapshot's size, none is taken.
+    await write(0, Math.floor(base / 2 / 1000), 300);
+    expect(await persistence()).toMatchObject({ saves, busy: false });
+    // Past the snapshot's size: the next one.
+    await write(0, Math.ceil((base * 0.6) / 1000), 300);
+    await until(async () => (await persistence()).saves === saves + 1, 10_000, 'the next snapshot');
+    c.close();
+  });
+
   it('kill -9 while a snapshot is being written under write load loses no acknowledged write', async () => {
     srv = await startRaftis({ args: ['--snapshot-entries', '0'] });
     await preload(srv.port, 150_000);
