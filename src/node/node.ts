@@ -42,6 +42,7 @@ import { createLogger } from '../util/log.js';
 import { EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from './command-entry.js';
 import { StateMachine, type ApplyTarget, type Refusal } from './state-machine.js';
 import { Snapshotter } from './snapshotter.js';
+import { PendingWrites, type PendingWrite } from './pending-writes.js';
 import { Membership, memberAddressContext, type Member } from './membership.js';
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 import { CorruptDataError } from '../storage/errors.js';
@@ -107,12 +108,6 @@ export interface NodeOptions {
   rng?: () => number;
 }
 
-interface Pending {
-  term: number;
-  entry: StateEntry;
-  target: ApplyTarget | undefined;
-}
-
 
 export const CHANGE_IN_PROGRESS = 'ERR a membership change is in progress; retry when it has completed';
 
@@ -151,8 +146,8 @@ export class RaftisNode {
   /** Size of the newest snapshot file (Redis's AOF base size for its growth rule). */
   private snapshotBaseBytes = 0;
   private transport: PeerTransport | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private propQueue: { index: number; data: Buffer; entry: StateEntry; target: ApplyTarget | undefined }[] = [];
+  private readonly pending = new PendingWrites();
+  private propQueue: PendingWrite[] = [];
   private readonly waiters = new Map<number, (() => void)[]>();
   private readQueue: ((ok: boolean) => void)[] = [];
   private readonly readBatches = new Map<number, ((ok: boolean) => void)[]>();
@@ -617,7 +612,7 @@ export class RaftisNode {
     // this leader appends to its log, so the prediction holds, and
     // flushProposals checks it.
     const index = this.rn.raft.raftLog.lastIndex() + this.propQueue.length + 1;
-    this.propQueue.push({ index, data: encodeStateEntry(entry), entry, target });
+    this.propQueue.push({ index, term: 0, data: encodeStateEntry(entry), entry, target });
     this.scheduleReady();
     return index;
   }
@@ -650,7 +645,8 @@ export class RaftisNode {
     }
     for (let i = 0; i < q.length; i++) {
       const p = q[i]!;
-      this.pending.set(p.index, { term: ref.term, entry: p.entry, target: p.target });
+      p.term = ref.term;
+      this.pending.add(p, this.lostWrite);
     }
   }
 
@@ -906,35 +902,35 @@ export class RaftisNode {
 
   /** Contract step 5: applies committed entries [from, to) in order. */
   private applyEntries(ce: readonly Entry[], from: number, to: number): void {
+    if (from >= to) return;
     for (let i = from; i < to; i++) {
       const e = ce[i]!;
+      const p = this.pending.size === 0 ? undefined : this.pending.take(e.index, this.unknownWrite);
       if (e.type === EntryType.ConfChange) {
         const cc = decodeConfChange(e.data);
         this.confState = this.rn.applyConfChange(cc);
-        this.failPending(e.index);
+        if (p !== undefined) this.lostWrite(p);
         this.membershipChanged(cc, e.index, e.term);
       } else if (e.data.length === 0) {
-        this.failPending(e.index); // a new leader's no-op took the place of our proposal
+        if (p !== undefined) this.lostWrite(p); // a new leader's no-op took the place of our proposal
+      } else if (p !== undefined && p.term === e.term) {
+        this.applyEntry(e.index, p.entry, p.target);
+        p.target?.done();
       } else {
-        const p = this.pending.get(e.index);
-        if (p !== undefined && p.term === e.term) {
-          this.pending.delete(e.index);
-          this.applyEntry(e.index, p.entry, p.target);
-          p.target?.done();
-        } else {
-          this.failPending(e.index);
-          this.applyEntry(e.index, decodeStateEntry(e.data), undefined);
-        }
+        if (p !== undefined) this.lostWrite(p);
+        this.applyEntry(e.index, decodeStateEntry(e.data), undefined);
       }
       this.appliedIndex = e.index;
       this.bytesSinceSnapshot += e.data.length;
-      this.storage.appliedTo(e.index);
-      const list = this.waiters.get(e.index);
-      if (list) {
-        this.waiters.delete(e.index);
-        for (const fn of list) fn();
+      if (this.waiters.size !== 0) {
+        const list = this.waiters.get(e.index);
+        if (list) {
+          this.waiters.delete(e.index);
+          for (const fn of list) fn();
+        }
       }
     }
+    this.storage.appliedTo(this.appliedIndex);
   }
 
   /** ReadIndex answers: serve each batch once the state machine reaches its index. */
@@ -957,15 +953,20 @@ export class RaftisNode {
   }
 
   /** A different entry was committed where this node had proposed one: that write is lost. */
-  private failPending(index: number): void {
-    const p = this.pending.get(index);
-    if (p === undefined) return;
-    this.pending.delete(index);
+  private readonly lostWrite = (p: PendingWrite): void => {
     if (p.target) {
       p.target.w.error(TRYAGAIN_LOST);
       p.target.done();
     }
-  }
+  };
+
+  /** A snapshot replaced the entry where this node had proposed one: it may or may not be that write. */
+  private readonly unknownWrite = (p: PendingWrite): void => {
+    if (p.target) {
+      p.target.w.error(OUTCOME_UNKNOWN);
+      p.target.done();
+    }
+  };
 
   private onSoftState(lead: number, role: Role): void {
     const wasLeader = this.role === Role.Leader;
@@ -993,13 +994,7 @@ export class RaftisNode {
   private giveUpPending(): void {
     this.uncertainTimer = undefined;
     if (this.isLeader) return;
-    for (const [index, p] of this.pending) {
-      this.pending.delete(index);
-      if (p.target) {
-        p.target.w.error(OUTCOME_UNKNOWN);
-        p.target.done();
-      }
-    }
+    this.pending.drain(this.unknownWrite);
   }
 
   /**

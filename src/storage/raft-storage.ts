@@ -27,7 +27,7 @@ import { CorruptDataError } from './errors.js';
 import { LogStore, type StoredMember } from './log-store.js';
 
 /** Entries kept in memory beyond those still to be applied. */
-const TAIL_ENTRIES = 10_000;
+const TAIL_ENTRIES = 1_000;
 
 export class RaftStorage implements Storage {
   private hardState: HardState = { term: 0, vote: 0, commit: 0 };
