@@ -212,6 +212,11 @@ export class Blocking {
     );
   }
 
+  /** Some client waits on a key. */
+  get waiting(): boolean {
+    return this.byKey.size !== 0;
+  }
+
   /** StateMachine.onTouch: keys written by an applied entry (null: all). */
   touched(keys: readonly string[] | null): void {
     if (this.byKey.size === 0) return;

@@ -78,42 +78,48 @@ export class BadEntryError extends Error {
   }
 }
 
+function truncated(b: Buffer, p: number, n: number): BadEntryError {
+  return new BadEntryError(`state entry truncated at byte ${p} (needs ${n} more of ${b.length})`);
+}
+
+/** Reads the u32-length-prefixed string at p (no closures: this runs once per argument applied). */
+function readString(b: Buffer, p: number): string {
+  if (p + 4 > b.length) throw truncated(b, p, 4);
+  const len = b.readUInt32LE(p);
+  if (p + 4 + len > b.length) throw truncated(b, p + 4, len);
+  return b.toString('latin1', p + 4, p + 4 + len);
+}
+
 export function decodeStateEntry(b: Buffer): StateEntry {
   if (b.length < HEADER) throw new BadEntryError(`state entry too short (${b.length} bytes)`);
   const kind = b[0];
   const time = b.readDoubleLE(1);
   const flags = b[9]!;
-  let p = 10;
-  const need = (n: number): void => {
-    if (p + n > b.length) throw new BadEntryError(`state entry truncated at byte ${p} (needs ${n} more of ${b.length})`);
-  };
-  const str = (): string => {
-    need(4);
-    const len = b.readUInt32LE(p);
-    p += 4;
-    need(len);
-    const s = b.toString('latin1', p, p + len);
-    p += len;
-    return s;
-  };
-  need(4);
-  const count = b.readUInt32LE(p);
-  p += 4;
+  const count = b.readUInt32LE(10);
+  let p = HEADER;
   if (kind === EntryKind.Commands) {
     const cmds: string[][] = [];
     for (let i = 0; i < count; i++) {
-      need(4);
+      if (p + 4 > b.length) throw truncated(b, p, 4);
       const argc = b.readUInt32LE(p);
       p += 4;
       const argv: string[] = [];
-      for (let j = 0; j < argc; j++) argv.push(str());
+      for (let j = 0; j < argc; j++) {
+        const a = readString(b, p);
+        argv.push(a);
+        p += 4 + a.length;
+      }
       cmds.push(argv);
     }
     return { kind, time, multi: (flags & 1) !== 0, cmds };
   }
   if (kind === EntryKind.ExpireKeys) {
     const keys: string[] = [];
-    for (let i = 0; i < count; i++) keys.push(str());
+    for (let i = 0; i < count; i++) {
+      const k = readString(b, p);
+      keys.push(k);
+      p += 4 + k.length;
+    }
     return { kind, time, keys };
   }
   throw new BadEntryError(`unknown state entry kind ${kind}`);

@@ -27,6 +27,8 @@ export type TouchListener = (keys: readonly string[] | null) => void;
 
 export class StateMachine {
   onTouch: TouchListener | undefined;
+  /** Whether onTouch wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
+  touchWanted: () => boolean = () => true;
 
   constructor(
     readonly db: Keyspace,
@@ -49,7 +51,7 @@ export class StateMachine {
       const cmd = this.table.lookup(argv);
       if (cmd?.data) {
         cmd.data(ctx, argv);
-        if (cmd.isWrite && this.onTouch) {
+        if (cmd.isWrite && this.onTouch !== undefined && this.touchWanted()) {
           this.onTouch(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
         }
       } else if (target) {

@@ -126,7 +126,6 @@ export class Client {
             this.inbox.push(argv);
             return;
           }
-          this.lastInteraction = Date.now();
           onCommand(this, argv);
           this.checkOutput();
         },
@@ -140,6 +139,8 @@ export class Client {
       { maxBulkLen: server.config.protoMaxBulkLen },
     );
     sock.on('data', (chunk: Buffer) => {
+      // Per read, as Redis's readQueryFromClient sets c->lastinteraction.
+      this.lastInteraction = Date.now();
       this.server.stats.netInputBytes += chunk.length;
       this.parser.feed(chunk);
       this.flush();

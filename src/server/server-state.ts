@@ -49,6 +49,8 @@ export class ServerState {
       this.dispatcher.blocking.touched(keys);
     };
     this.dispatcher = new Dispatcher(this);
+    const blocking = this.dispatcher.blocking;
+    node.sm.touchWanted = () => this.watchers.size !== 0 || blocking.waiting;
     this.pubsub = new PubSub(node);
     this.proxy = info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
