@@ -695,7 +695,18 @@ export class RaftisNode {
       }
       throw e;
     }
+    // A heartbeat's answer, and the confirmation of a read round it brings,
+    // need not wait for the next turn (neither depends on the disk).
+    if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) this.sendAndAnswerNow();
     this.scheduleReady();
+  }
+
+  /** Sends what may leave before the next Ready (see sendEarly) and answers confirmed reads. */
+  private sendAndAnswerNow(): void {
+    const msgs = this.rn.peekMessages();
+    if (msgs.length > 0 && sendEarly(msgs)) this.sendMessages(this.rn.takeMessages());
+    const rs = this.rn.takeReadStates();
+    if (rs.length > 0) this.answerReads(rs);
   }
 
   // ---- the Ready loop -----------------------------------------------------------------
@@ -750,7 +761,7 @@ export class RaftisNode {
     // applying them now saves a whole fsync of latency per write (the entries
     // of Ready n commit on advance and are handed out in Ready n+1, whose own
     // write carries the next batch).
-    const durable = rd.snapshot !== undefined ? 0 : this.storage.lastStoredIndex;
+    const durable = rd.snapshot !== undefined ? 0 : this.durableIndex();
     const ce = rd.committedEntries;
     let early = 0;
     while (early < ce.length && ce[early]!.index <= durable) early++;
@@ -780,6 +791,17 @@ export class RaftisNode {
   }
 
   /**
+   * The last index whose entry on disk is the one in the log. The disk's
+   * last index alone is not enough: entries the core holds unstable (the
+   * write in flight, or not yet handed out) may replace a conflicting suffix
+   * that is still on disk, and applying a committed entry early on the
+   * strength of the old one would let a snapshot record the old entry's term.
+   */
+  private durableIndex(): number {
+    return Math.min(this.storage.lastStoredIndex, this.rn.stableIndex());
+  }
+
+  /**
    * While a Ready's write is in flight, what does not depend on it goes
    * ahead instead of waiting for that unrelated write: new appends to the
    * followers (the leader writes its own log in parallel), heartbeats and
@@ -790,11 +812,9 @@ export class RaftisNode {
    */
   private workWhileWriting(): void {
     this.flushReads();
-    if (sendEarly(this.rn.peekMessages())) this.sendMessages(this.rn.takeMessages());
-    const rs = this.rn.takeReadStates();
-    if (rs.length > 0) this.answerReads(rs);
+    this.sendAndAnswerNow();
     if (!this.readyApplied) return;
-    const ents = this.rn.takeCommitted(this.storage.lastStoredIndex);
+    const ents = this.rn.takeCommitted(this.durableIndex());
     if (ents.length > 0) this.applyEntries(ents, 0, ents.length);
   }
 

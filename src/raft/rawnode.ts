@@ -34,11 +34,13 @@
  *      leader's append ack, a candidate's own vote) which may commit entries
  *      or win the election, filling the next Ready.
  *
- * While a Ready's write is in flight the driver may also take what does
+ * At any time, a write in flight or not, the driver may also take what does
  * not depend on it (the next Ready will not carry it again): takeMessages()
- * (may be sent at once, like rd.messages), takeReadStates() (like
- * rd.readStates), and takeCommitted(durableIndex) once every entry of the
- * outstanding Ready's committedEntries has been applied.
+ * (may be sent at once, like rd.messages) and takeReadStates() (like
+ * rd.readStates); and while a write is in flight, takeCommitted(durableIndex)
+ * once every entry of the outstanding Ready's committedEntries has been
+ * applied. "Durable" is also bounded by stableIndex(): the disk may still
+ * hold a conflicting suffix the core is replacing.
  *
  * Also: after sending a MsgSnap call reportSnapshot(to, …) once the transport
  * knows whether it arrived; call reportUnreachable(id) when a message to id
@@ -320,16 +322,27 @@ export class RawNode {
   }
 
   /**
+   * The last index whose entry is stable: on the driver's disk as the log
+   * has it. Entries after it are unstable (in the outstanding Ready's write,
+   * or not yet handed out) and may replace a conflicting suffix the disk
+   * still holds, so the disk's last index alone does not say an entry there
+   * is durable.
+   */
+  stableIndex(): number {
+    return this.raft.raftLog.unstable.offset - 1;
+  }
+
+  /**
    * While the outstanding Ready's write is in flight: entries that committed
    * since (typically on a follower's acknowledgement) and are already durable
-   * here (index <= durableIndex), not yet handed out. The caller applies them
+   * here (index <= durableIndex and stable), not yet handed out. The caller applies them
    * at once and they count as applied; call it only once every entry of the
    * outstanding Ready's committedEntries has been applied, so that entries
    * are still applied in log order. Saves waiting for an unrelated write.
    */
   takeCommitted(durableIndex: number): Entry[] {
     const log = this.raft.raftLog;
-    const ents = log.nextCommittedEntsUpTo(durableIndex);
+    const ents = log.nextCommittedEntsUpTo(Math.min(durableIndex, this.stableIndex()));
     const last = ents[ents.length - 1];
     if (last !== undefined) log.appliedTo(last.index);
     return ents;

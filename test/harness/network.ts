@@ -80,6 +80,8 @@ export class SimNode {
   earlyApplied = 0;
   /** Index of the last applied entry, and a digest of everything applied. */
   applied = 0;
+  /** Term of the entry at `applied` (a snapshot must record that term). */
+  appliedTerm = 0;
   digest = 0;
   confState: ConfState = { voters: [], learners: [] };
   readonly readStates: ReadState[] = [];
@@ -114,7 +116,7 @@ export class Network {
   private readonly trace: string[] = [];
   private readonly traceSize: number;
   /** What happened, for tests that must prove they exercised something. */
-  readonly stats = { delivered: new Map<MessageType, number>(), dropped: 0, crashes: 0, restarts: 0, compactions: 0, readStates: 0, takenWhileWriting: 0, sentWhileWriting: 0 };
+  readonly stats = { delivered: new Map<MessageType, number>(), dropped: 0, crashes: 0, restarts: 0, compactions: 0, readStates: 0, takenWhileWriting: 0, sentWhileWriting: 0, sentBetweenReadies: 0 };
   /** Reads asked through readIndex(): the lowest index a linearizable answer may carry. */
   private readonly readFloor = new Map<string, number>();
 
@@ -186,6 +188,7 @@ export class Network {
     const snap = node.storage.snapshot();
     const payload = snap.metadata.index > 0 ? (JSON.parse(snap.data.toString('utf8')) as SnapshotPayload) : undefined;
     node.applied = snap.metadata.index;
+    node.appliedTerm = snap.metadata.term;
     node.digest = payload?.digest ?? 0;
     node.confState = { voters: [...snap.metadata.confState.voters], learners: [...snap.metadata.confState.learners] };
     node.outstanding = undefined;
@@ -394,7 +397,8 @@ export class Network {
     // Like the driver: committed entries already on disk are applied while the write runs.
     node.earlyApplied = 0;
     if (rd.snapshot === undefined) {
-      const durable = node.storage.lastIndex();
+      // Stable entries only: the core may be replacing a conflicting suffix the disk still holds.
+      const durable = Math.min(node.storage.lastIndex(), node.raw.stableIndex());
       while (node.earlyApplied < rd.committedEntries.length && rd.committedEntries[node.earlyApplied]!.index <= durable) {
         this.apply(node, rd.committedEntries[node.earlyApplied]!);
         node.earlyApplied++;
@@ -424,6 +428,20 @@ export class Network {
     return ents.length;
   }
 
+  /**
+   * Like the driver when a heartbeat or its answer arrives: whether or not a
+   * write is in flight, messages that may leave at once go out and confirmed
+   * reads are answered, without waiting for the next Ready.
+   */
+  sendAndAnswerNow(id: number): void {
+    const node = this.node(id);
+    if (node.raw === undefined) return;
+    const msgs = node.raw.takeMessages();
+    this.stats.sentBetweenReadies += msgs.length;
+    this.post(msgs);
+    for (const rs of node.raw.takeReadStates()) this.onReadState(node, rs);
+  }
+
   /** Ready contract steps 3–6: write, send persisted messages, apply, advance. */
   finishReady(id: number): boolean {
     const node = this.node(id);
@@ -440,6 +458,7 @@ export class Network {
     if (rd.snapshot !== undefined) {
       const payload = JSON.parse(rd.snapshot.data.toString('utf8')) as SnapshotPayload;
       node.applied = rd.snapshot.metadata.index;
+      node.appliedTerm = rd.snapshot.metadata.term;
       node.digest = payload.digest;
       node.confState = rd.snapshot.metadata.confState;
       this.checker.onRestore(id, node.applied, node.digest);
@@ -459,6 +478,7 @@ export class Network {
       node.confState = (node.raw as RawNode).applyConfChange(cc);
     }
     node.applied = e.index;
+    node.appliedTerm = e.term;
     node.digest = fnv(node.digest, `${e.index}:${e.term}:${e.type}:${e.data.toString('hex')}`);
     this.checker.onApply(node.id, e, node.digest);
   }
@@ -539,6 +559,12 @@ export class Network {
     const snapIndex = node.storage.snapshot().metadata.index;
     if (!node.up || node.applied <= snapIndex || node.applied > node.storage.lastIndex()) return false;
     const payload: SnapshotPayload = { applied: node.applied, digest: node.digest };
+    // The disk must hold, at the applied index, the entry that was applied (an
+    // entry applied before its write replaced a conflicting one would not be).
+    const onDisk = node.storage.term(node.applied);
+    if (onDisk !== node.appliedTerm) {
+      throw new SafetyViolation(`node ${id} would snapshot index ${node.applied} with term ${onDisk} from its disk, but applied the entry of term ${node.appliedTerm}`);
+    }
     node.storage.createSnapshot(node.applied, node.confState, Buffer.from(JSON.stringify(payload)));
     node.storage.compact(node.applied);
     this.stats.compactions++;

@@ -146,6 +146,26 @@ describe('Ready contract', () => {
     expect(raw1.raft.raftLog.applied).toBe(y?.index);
   });
 
+  it('takeCommitted hands out no entry that replaces a conflicting suffix still on disk', () => {
+    // The disk holds 1..3 of term 1; a new leader's entries 2..3 of term 2 replace them and commit.
+    const storage = new MemoryStorage();
+    const old = [1, 2, 3].map((index) => ({ index, term: 1, type: 0, data: Buffer.from(`old${index}`) }));
+    storage.append(old);
+    storage.setHardState({ term: 1, vote: 0, commit: 1 });
+    const raw = new RawNode({ id: 2, storage, voters: [1, 2, 3], applied: 1 });
+    const fresh = [2, 3].map((index) => ({ index, term: 2, type: 0, data: Buffer.from(`new${index}`) }));
+    raw.step(msg({ type: MessageType.App, from: 1, to: 2, term: 2, logTerm: 1, index: 1, entries: fresh, commit: 3 }));
+    expect(raw.raft.raftLog.committed).toBe(3);
+    // The disk's last index is 3, but what it holds at 2..3 is the old term.
+    expect(raw.stableIndex()).toBe(1);
+    expect(raw.takeCommitted(storage.lastIndex())).toEqual([]);
+    const rd = raw.ready();
+    expect(rd.entries.map((e) => e.data.toString())).toEqual(['new2', 'new3']);
+    storage.append(rd.entries);
+    raw.advance(rd);
+    expect(raw.stableIndex()).toBe(3);
+  });
+
   it('a follower may get entries to write and to apply in one Ready: write first, then apply', () => {
     const storage = new MemoryStorage();
     const raw = new RawNode({ id: 2, storage, voters: [1, 2, 3] });

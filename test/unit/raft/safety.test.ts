@@ -86,6 +86,7 @@ function step(nt: Network, rng: () => number, diskSpeed: (id: number) => number)
       if (rng() < diskSpeed(n.id)) nt.finishReady(n.id);
       else if (rng() < 0.5) nt.workWhileWriting(n.id);
     } else if (rng() < 0.6) nt.beginReady(n.id);
+    else if (rng() < 0.5) nt.sendAndAnswerNow(n.id);
   }
 
   if (rng() < 0.3) {
@@ -164,7 +165,7 @@ function converged(nt: Network): boolean {
 }
 
 /** Totals over all seeds, to prove the runs were not vacuous. */
-const totals = { terms: 0, applied: 0, snapshots: 0, crashes: 0, compactions: 0, reads: 0, members: 0, takenWhileWriting: 0, sentWhileWriting: 0 };
+const totals = { terms: 0, applied: 0, snapshots: 0, crashes: 0, compactions: 0, reads: 0, members: 0, takenWhileWriting: 0, sentWhileWriting: 0, sentBetweenReadies: 0 };
 
 function runSeed(seed: number): void {
   const rng = createPrng(seed * 2654435761);
@@ -224,6 +225,7 @@ function runSeed(seed: number): void {
     totals.reads += nt.stats.readStates;
     totals.takenWhileWriting += nt.stats.takenWhileWriting;
     totals.sentWhileWriting += nt.stats.sentWhileWriting;
+    totals.sentBetweenReadies += nt.stats.sentBetweenReadies;
     for (const n of members(nt)) {
       expect(n.raft.role === Role.Leader ? n.id : leader?.id).toBe(leader?.id);
       // Everything acknowledged anywhere is applied everywhere, identically.
@@ -250,6 +252,7 @@ describe('safety under random faults', () => {
       expect(totals.reads / SEEDS.length).toBeGreaterThan(5);
       expect(totals.takenWhileWriting / SEEDS.length).toBeGreaterThan(1);
       expect(totals.sentWhileWriting / SEEDS.length).toBeGreaterThan(1);
+      expect(totals.sentBetweenReadies / SEEDS.length).toBeGreaterThan(1);
     }
   });
 });
