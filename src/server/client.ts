@@ -105,6 +105,7 @@ export class Client {
   private closing = false;
   private paused = false;
   private flushQueued = false;
+  private writeScheduled = false;
   closed = false;
 
   constructor(
@@ -143,7 +144,12 @@ export class Client {
       this.lastInteraction = Date.now();
       this.server.stats.netInputBytes += chunk.length;
       this.parser.feed(chunk);
-      this.flush();
+      // Replies known now leave once every readable client has been read
+      // (replies to writes leave when their entries apply).
+      if (!this.writeScheduled && (this.direct.out.length > 0 || this.queue[0]?.ready === true)) {
+        this.writeScheduled = true;
+        this.server.scheduleWrite(this);
+      }
     });
     this.runInbox = () => {
       while (this.inbox.length > 0 && !this.paused && !this.closing && (this.heldBy === undefined || this.server.dispatcher.mayPassHold(this, this.inbox[0]!))) {
@@ -251,6 +257,12 @@ export class Client {
       this.paused = true;
       this.sock.pause();
     }
+  }
+
+  /** The server's end-of-turn write (scheduleWrite). */
+  flushScheduled(): void {
+    this.writeScheduled = false;
+    this.flush();
   }
 
   /** Writes every reply that is ready, in order, in one socket write. */

@@ -31,6 +31,15 @@ export class ServerState {
   /** Clients with WATCHed keys, by key (leader-local, as in Redis). */
   readonly watchers = new Map<string, Set<Client>>();
   readonly runId = crypto.randomBytes(20).toString('hex');
+  /** Clients with replies to write once this turn's reads are processed (Redis's clients_pending_write). */
+  private pendingWrites: Client[] = [];
+  private writesScheduled = false;
+  private readonly writePending = (): void => {
+    this.writesScheduled = false;
+    const list = this.pendingWrites;
+    this.pendingWrites = [];
+    for (const c of list) c.flushScheduled();
+  };
   readonly dispatcher: Dispatcher;
   /** Channel and pattern subscriptions of this node's clients. */
   readonly pubsub: PubSub;
@@ -53,6 +62,18 @@ export class ServerState {
     node.sm.touchWanted = () => this.watchers.size !== 0 || blocking.waiting;
     this.pubsub = new PubSub(node);
     this.proxy = info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
+  }
+
+  /**
+   * Writes c's replies after every socket that is readable this turn has
+   * been read, as Redis writes in beforeSleep (handleClientsWithPendingWrites):
+   * reading all requests first and then writing all replies.
+   */
+  scheduleWrite(c: Client): void {
+    this.pendingWrites.push(c);
+    if (this.writesScheduled) return;
+    this.writesScheduled = true;
+    setImmediate(this.writePending);
   }
 
   addClient(c: Client): void {
