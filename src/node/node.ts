@@ -646,7 +646,8 @@ export class RaftisNode {
     for (let i = 0; i < q.length; i++) {
       const p = q[i]!;
       p.term = ref.term;
-      this.pending.add(p, this.lostWrite);
+      // A write still queued at this index or later (from an earlier term) may yet commit elsewhere.
+      this.pending.add(p, this.unknownWrite);
     }
   }
 
@@ -980,7 +981,11 @@ export class RaftisNode {
     }
   };
 
-  /** A snapshot replaced the entry where this node had proposed one: it may or may not be that write. */
+  /**
+   * The write's fate cannot be known here: a snapshot replaced the entry
+   * where this node had proposed it, or this node proposes anew at its index
+   * (another node may still hold and later commit it).
+   */
   private readonly unknownWrite = (p: PendingWrite): void => {
     if (p.target) {
       p.target.w.error(OUTCOME_UNKNOWN);

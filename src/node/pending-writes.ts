@@ -31,13 +31,15 @@ export class PendingWrites {
 
   /**
    * Adds a write proposed at p.index. Writes already queued at that index or
-   * later were proposed in an earlier term at indexes this leader's log does
-   * not hold (it appends after its last entry): they can never commit, and
-   * are handed to `lost`.
+   * later were proposed in an earlier term at indexes this leader's log no
+   * longer holds (it appends after its last entry). Their fate is not known:
+   * another node may still hold such an entry and, as a later leader, commit
+   * it. They are handed to `displaced` (the driver answers that the outcome
+   * is unknown).
    */
-  add(p: PendingWrite, lost: (p: PendingWrite) => void): void {
+  add(p: PendingWrite, displaced: (p: PendingWrite) => void): void {
     const items = this.items;
-    while (items.length > this.head && items[items.length - 1]!.index >= p.index) lost(items.pop()!);
+    while (items.length > this.head && items[items.length - 1]!.index >= p.index) displaced(items.pop()!);
     items.push(p);
   }
 

@@ -25,7 +25,7 @@ describe('PendingWrites', () => {
     expect(q.size).toBe(0);
   });
 
-  it('a write proposed at an index already queued displaces it and every later one (a truncated log)', () => {
+  it('a write proposed at an index already queued displaces it and every later one (a log truncated since)', () => {
     const q = new PendingWrites();
     for (const i of [10, 11, 12, 13]) q.add(write(i, 2), () => expect.unreachable());
     const lost: PendingWrite[] = [];
