@@ -168,6 +168,9 @@ function converged(nt: Network): boolean {
 const totals = { terms: 0, applied: 0, snapshots: 0, crashes: 0, compactions: 0, reads: 0, members: 0, takenWhileWriting: 0, sentWhileWriting: 0, sentBetweenReadies: 0 };
 
 function runSeed(seed: number): void {
+  // Per seed, so that RAFT_SEED=<n> alone replays exactly what seed n did in a longer run.
+  proposalSeq = 0;
+  readSeq = 0;
   const rng = createPrng(seed * 2654435761);
   const size = seed % 2 === 0 ? 3 : 5;
   const ids = Array.from({ length: size }, (_, i) => i + 1);
