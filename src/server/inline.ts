@@ -4,17 +4,18 @@
  * and `string2ll` (util.c), which reads the numbers of RESP headers.
  */
 
-type Latin1Slicer = { latin1Slice(start: number, end: number): string };
+/** Buffer.prototype.latin1Slice: what toString('latin1') calls (not in @types/node); it takes any Uint8Array. */
+const LATIN1_SLICE = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 
 /**
  * `b.toString('latin1', start, end)` without its argument checks and
- * encoding lookup (Buffer.prototype.latin1Slice is what toString calls; it is
- * not in @types/node). The result is a copy: it shares no memory with `b`.
+ * encoding lookup, for a Buffer or any Uint8Array. The result is a copy: it
+ * shares no memory with `b`.
  */
-export const latin1: (b: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as unknown as Partial<Latin1Slicer>).latin1Slice === 'function'
-    ? (b, start, end) => (b as unknown as Latin1Slicer).latin1Slice(start, end)
-    : (b, start, end) => b.toString('latin1', start, end);
+export const latin1: (b: Uint8Array, start: number, end: number) => string =
+  LATIN1_SLICE !== undefined
+    ? (b, start, end) => LATIN1_SLICE.call(b, start, end)
+    : (b, start, end) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1', start, end);
 
 /** C `isspace` in the "C" locale: space, \t, \n, \v, \f, \r. */
 function isSpace(c: number): boolean {
