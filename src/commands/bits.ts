@@ -72,7 +72,7 @@ function storeBits(ctx: Ctx, key: string, bytes: Buffer): void {
 
 /** The string at key for a read: '' when absent, null after WRONGTYPE. */
 function stringForRead(ctx: Ctx, key: string): string | undefined | null {
-  const v = ctx.db.get(key, ctx.now);
+  const v = ctx.db.lookupRead(key, ctx.now);
   if (v !== undefined && !isString(v)) {
     ctx.w.error(ERR.wrongtype);
     return null;

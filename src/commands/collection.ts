@@ -21,7 +21,7 @@ function typed<T extends Collection>(ctx: Ctx, v: Value | undefined, type: Kind)
 
 /** For a read: the value, undefined when absent, null after replying WRONGTYPE. */
 export function readTyped<T extends Collection>(ctx: Ctx, key: string, type: Kind): T | undefined | null {
-  return typed<T>(ctx, ctx.db.get(key, ctx.now), type);
+  return typed<T>(ctx, ctx.db.lookupRead(key, ctx.now), type);
 }
 
 /** For a write that may change the value in place (getMutable): as readTyped. */

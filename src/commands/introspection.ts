@@ -45,7 +45,7 @@ function refcountOf(v: Value): number {
 
 /** objectCommandLookupOrReply: the live value, or undefined after replying null. */
 function lookup(ctx: Ctx, key: string): Value | undefined {
-  const v = ctx.db.get(key, ctx.now);
+  const v = ctx.db.lookupRead(key, ctx.now);
   if (v === undefined) ctx.w.nil();
   return v;
 }

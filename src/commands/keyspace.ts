@@ -9,6 +9,7 @@
  * Redis in cluster mode does.
  */
 import { globMatch } from '../keyspace/glob.js';
+import { valueType } from '../keyspace/keyspace.js';
 import {
   ERR,
   KEYSPACE_ERR,
@@ -41,7 +42,7 @@ const del: DataHandler = (ctx, argv) => {
 const exists: DataHandler = (ctx, argv) => {
   const { db, now } = ctx;
   let n = 0;
-  for (let j = 1; j < argv.length; j++) if (db.get(argv[j]!, now) !== undefined) n++;
+  for (let j = 1; j < argv.length; j++) if (db.lookupRead(argv[j]!, now) !== undefined) n++;
   ctx.w.int(n);
 };
 
@@ -120,7 +121,7 @@ function expireGeneric(ctx: Ctx, argv: string[], relative: boolean, seconds: boo
 /** ttlGenericCommand: -2 no key, -1 no TTL, else the TTL (or absolute time), seconds rounded to nearest. */
 function ttlGeneric(ctx: Ctx, key: string, ms: boolean, abs: boolean): void {
   const { db, now, w } = ctx;
-  if (db.get(key, now) === undefined) return w.int(-2);
+  if (db.lookupRead(key, now) === undefined) return w.int(-2);
   const at = db.expireAt(key);
   if (at === undefined) return w.int(-1);
   let ttl = abs ? at : at - now;
@@ -146,7 +147,7 @@ export const keyspaceCommands: Record<string, DataHandler> = {
   touch: exists,
 
   type(ctx, argv) {
-    ctx.w.simple(ctx.db.type(argv[1]!, ctx.now));
+    ctx.w.simple(valueType(ctx.db.lookupRead(argv[1]!, ctx.now)));
   },
 
   keys(ctx, argv) {
@@ -172,7 +173,8 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     const next = db.scan(cursor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(cursor) : -1, count, (key) => {
       if (pattern !== undefined && !globMatch(pattern, key)) return;
       if (db.isExpired(key, now)) return;
-      if (typeName !== undefined && !isOpt(typeName, db.type(key, now))) return;
+      // Redis reads each key's type with lookupKeyRead: INFO counts it.
+      if (typeName !== undefined && !isOpt(typeName, valueType(db.lookupRead(key, now)))) return;
       keys.push(key);
     });
     w.arrayHeader(2);
@@ -217,7 +219,7 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     const src = argv[1]!;
     const dst = argv[2]!;
     if (src === dst) return w.error(ERR.sameobject);
-    if (db.getForWrite(src, now) === undefined) return w.int(0);
+    if (db.countRead(db.getForWrite(src, now)) === undefined) return w.int(0);
     if (db.getForWrite(dst, now) !== undefined && !replace) return w.int(0);
     db.copy(src, dst);
     w.int(1);

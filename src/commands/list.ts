@@ -37,7 +37,7 @@ function listForWrite(ctx: Ctx, key: string): ListValue | undefined | null {
 }
 
 function listForRead(ctx: Ctx, key: string): ListValue | undefined | null {
-  const v = ctx.db.get(key, ctx.now);
+  const v = ctx.db.lookupRead(key, ctx.now);
   if (v === undefined) return undefined;
   if (!isList(v)) {
     ctx.w.error(ERR.wrongtype);

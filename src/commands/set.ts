@@ -55,7 +55,7 @@ function replyMembers(ctx: Ctx, members: readonly string[], asSet: boolean): voi
 function lookupSets(ctx: Ctx, keys: readonly string[], forWrite: boolean): (RSet | null)[] | undefined {
   const out: (RSet | null)[] = [];
   for (const k of keys) {
-    const v: Value | undefined = forWrite ? ctx.db.getForWrite(k, ctx.now) : ctx.db.get(k, ctx.now);
+    const v: Value | undefined = forWrite ? ctx.db.countRead(ctx.db.getForWrite(k, ctx.now)) : ctx.db.lookupRead(k, ctx.now);
     if (v === undefined) {
       out.push(null);
     } else if (!isOfType(v, 'set')) {

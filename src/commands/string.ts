@@ -181,7 +181,7 @@ function setGeneric(
   }
   const { db, now, w } = ctx;
   const old = db.getForWrite(key, now);
-  if (flags & GET && !replyOldValue(ctx, old)) return;
+  if (flags & GET && !replyOldValue(ctx, db.countRead(old))) return;
   const found = old !== undefined;
   if ((flags & NX && found) || (flags & XX && !found)) {
     if (!(flags & GET)) {
@@ -203,7 +203,7 @@ function setGeneric(
 
 /** GET / SUBSTR-free read of a string key: replies nil or WRONGTYPE and returns undefined when it is not one. */
 function readString(ctx: Ctx, key: string, missing: (ctx: Ctx) => void): string | undefined {
-  const v = ctx.db.get(key, ctx.now);
+  const v = ctx.db.lookupRead(key, ctx.now);
   if (v === undefined) {
     missing(ctx);
     return undefined;
@@ -219,9 +219,13 @@ const replyNil = (ctx: Ctx): void => ctx.w.nil();
 const replyZero = (ctx: Ctx): void => ctx.w.int(0);
 const replyEmpty = (ctx: Ctx): void => ctx.w.bulk('');
 
-/** The write-side lookup: undefined when absent; replies WRONGTYPE and returns null for another type. */
-function writeString(ctx: Ctx, key: string): string | undefined | null {
-  const v = ctx.db.getForWrite(key, ctx.now);
+/**
+ * The write-side lookup: undefined when absent; replies WRONGTYPE and
+ * returns null for another type. `countRead`: Redis reads this key with
+ * lookupKeyRead (GETDEL, GETEX), which INFO counts as a hit or miss.
+ */
+function writeString(ctx: Ctx, key: string, countRead = false): string | undefined | null {
+  const v = countRead ? ctx.db.countRead(ctx.db.getForWrite(key, ctx.now)) : ctx.db.getForWrite(key, ctx.now);
   if (v !== undefined && !isString(v)) {
     ctx.w.error(ERR.wrongtype);
     return null;
@@ -312,13 +316,13 @@ export const stringCommands: Record<string, DataHandler> = {
 
   getset(ctx, argv) {
     const key = argv[1]!;
-    if (!replyOldValue(ctx, ctx.db.getForWrite(key, ctx.now))) return;
+    if (!replyOldValue(ctx, ctx.db.countRead(ctx.db.getForWrite(key, ctx.now)))) return;
     ctx.db.set(key, argv[2]!);
   },
 
   getdel(ctx, argv) {
     const key = argv[1]!;
-    const v = writeString(ctx, key);
+    const v = writeString(ctx, key, true);
     if (v === null) return;
     if (v === undefined) return ctx.w.nil();
     ctx.w.bulk(v);
@@ -329,7 +333,7 @@ export const stringCommands: Record<string, DataHandler> = {
     const opts = parseExtended(ctx, argv, false);
     if (opts === undefined) return;
     const key = argv[1]!;
-    const v = writeString(ctx, key);
+    const v = writeString(ctx, key, true);
     if (v === null) return;
     if (v === undefined) return ctx.w.nil();
     let at: number | undefined;
@@ -350,7 +354,7 @@ export const stringCommands: Record<string, DataHandler> = {
     const { db, now, w } = ctx;
     w.arrayHeader(argv.length - 1);
     for (let j = 1; j < argv.length; j++) {
-      const v = db.get(argv[j]!, now);
+      const v = db.lookupRead(argv[j]!, now);
       if (v !== undefined && isString(v)) w.bulk(v);
       else w.nil();
     }

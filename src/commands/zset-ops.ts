@@ -78,7 +78,7 @@ function generic(ctx: Ctx, argv: string[], dstkey: string | undefined, numkeysId
   const src: Source[] = [];
   let j = numkeysIdx + 1;
   for (let i = 0; i < setnum; i++, j++) {
-    const v = ctx.db.get(argv[j]!, ctx.now);
+    const v = ctx.db.lookupRead(argv[j]!, ctx.now);
     if (v !== undefined && (typeof v === 'string' || (v.type !== 'zset' && v.type !== 'set'))) return w.error(ERR.wrongtype);
     src.push(sourceOf(v));
   }

@@ -16,7 +16,7 @@ export function isZSet(v: Value): v is ZSetValue {
 
 /** The zset under key for a read: undefined when absent, null after replying WRONGTYPE. */
 export function zsetForRead(ctx: Ctx, key: string): ZSetValue | undefined | null {
-  const v = ctx.db.get(key, ctx.now);
+  const v = ctx.db.lookupRead(key, ctx.now);
   if (v === undefined) return undefined;
   if (!isZSet(v)) {
     ctx.w.error(ERR.wrongtype);

@@ -288,7 +288,7 @@ function zrangeGeneric(ctx: Ctx, argv: string[], first: number, store: string | 
   }
   const src = argv[first]!;
   // ZRANGESTORE reads its source like a read command; the destination is written afterwards.
-  const v = ctx.db.get(src, ctx.now);
+  const v = ctx.db.lookupRead(src, ctx.now);
   if (v !== undefined && !(v instanceof ZSetValue)) return w.error(ERR.wrongtype);
   let res: RangeResult = { members: [], scores: [] };
   if (v !== undefined) {

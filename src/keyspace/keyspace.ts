@@ -38,6 +38,11 @@ export type Value = string | Collection;
 
 export type ValueType = 'string' | Collection['type'] | 'none';
 
+/** TYPE's answer for a value (undefined: no key). */
+export function valueType(v: Value | undefined): ValueType {
+  return v === undefined ? 'none' : typeof v === 'string' ? 'string' : v.type;
+}
+
 export class Keyspace {
   private data = new Map<string, Value>();
   private expires = new Map<string, number>();
@@ -67,6 +72,30 @@ export class Keyspace {
     const v = this.data.get(key);
     if (v === undefined) return undefined;
     if (this.expires.size !== 0 && this.isExpired(key, now)) return undefined;
+    return v;
+  }
+
+  /** INFO stats keyspace_hits / keyspace_misses (node-local counters, not state). */
+  hits = 0;
+  misses = 0;
+
+  /**
+   * A command's read lookup (Redis's lookupKeyRead): get, counted as a hit
+   * or a miss. Lookups that Redis does not count (internal ones, MEMORY
+   * USAGE, SCAN's walk, write lookups) use get / getForWrite.
+   */
+  lookupRead(key: string, now: number): Value | undefined {
+    return this.countRead(this.get(key, now));
+  }
+
+  /**
+   * Counts a lookup a write made as a read, where Redis reads with
+   * lookupKeyRead inside a write (the source keys of SINTERSTORE and COPY,
+   * the old value of GETSET, SET … GET, GETDEL, GETEX).
+   */
+  countRead<V extends Value | undefined>(v: V): V {
+    if (v === undefined) this.misses++;
+    else this.hits++;
     return v;
   }
 
@@ -195,11 +224,6 @@ export class Keyspace {
     }
     this.scans.clear();
     this.randomIt = undefined;
-  }
-
-  type(key: string, now: number): ValueType {
-    const v = this.get(key, now);
-    return v === undefined ? 'none' : typeof v === 'string' ? 'string' : v.type;
   }
 
   /** All keys, including expired ones; callers filter with `now`. */
