@@ -338,6 +338,8 @@ export const serverCommands: Record<string, ConnHandler> = {
     const st = c.server.stats;
     st.totalCommands = st.netInputBytes = st.netOutputBytes = st.totalErrorReplies = 0;
     st.errors.clear();
+    const ks = c.server.node.keyspace;
+    ks.hits = ks.misses = 0;
     w.ok();
   },
   'config|help': (_c, _argv, w) =>

@@ -52,6 +52,9 @@ export class Keyspace {
   private readonly scans = new Map<number, { it: Iterator<string>; used: number }>();
   private nextScanCursor = 1;
   private randomIt: Iterator<string> | undefined;
+  /** INFO stats keyspace_hits / keyspace_misses (node-local counters, not state; CONFIG RESETSTAT clears them). */
+  hits = 0;
+  misses = 0;
 
   /** Number of keys, including expired ones not yet deleted (as DBSIZE in Redis). */
   get size(): number {
@@ -74,10 +77,6 @@ export class Keyspace {
     if (this.expires.size !== 0 && this.isExpired(key, now)) return undefined;
     return v;
   }
-
-  /** INFO stats keyspace_hits / keyspace_misses (node-local counters, not state). */
-  hits = 0;
-  misses = 0;
 
   /**
    * A command's read lookup (Redis's lookupKeyRead): get, counted as a hit

@@ -81,6 +81,10 @@ describe('INFO stats keyspace_hits and keyspace_misses', () => {
       const [ta, tb] = [await counters(a), await counters(b)];
       expect(ta[0] + ta[1]).toBeGreaterThan(50); // the script exercised the counters
       expect(tb).toEqual(ta);
+      // CONFIG RESETSTAT clears both, as redis-server's does.
+      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+      expect(await counters(b)).toEqual(await counters(a));
+      expect(await counters(b)).toEqual([0, 0]);
     } finally {
       a.close();
       b.close();
