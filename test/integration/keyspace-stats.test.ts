@@ -4,19 +4,11 @@
  * not write lookups, SCAN, KEYS, MEMORY USAGE). The same commands go to both
  * servers; after each one the change of both counters must match.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useProcessDifferential } from '../helpers/process-differential.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-let redis: RedisServer | undefined;
-let raftis: RaftisProcess | undefined;
-beforeAll(async () => {
-  [redis, raftis] = await Promise.all([startRedisServer(), startRaftis()]);
-});
-afterAll(async () => {
-  await Promise.all([redis?.stop(), raftis?.destroy()]);
-});
+const env = useProcessDifferential();
 
 const SETUP = [
   ['SET', 's', 'hello'],
@@ -59,8 +51,8 @@ async function counters(c: RawClient): Promise<[number, number]> {
 
 describe('INFO stats keyspace_hits and keyspace_misses', () => {
   it('change as redis-server\'s do, command by command', async () => {
-    const a = await RawClient.connect(redis!.port);
-    const b = await RawClient.connect(raftis!.port);
+    const a = await RawClient.connect(env.diff.redis.port);
+    const b = await env.connect(2);
     try {
       for (const cmd of SETUP) {
         await a.call(...cmd);
@@ -87,7 +79,6 @@ describe('INFO stats keyspace_hits and keyspace_misses', () => {
       expect(await counters(b)).toEqual([0, 0]);
     } finally {
       a.close();
-      b.close();
     }
   });
 });
