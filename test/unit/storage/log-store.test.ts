@@ -53,6 +53,17 @@ const key = (prefix: string, index: number): Buffer => {
   return k;
 };
 
+/** Re-keys the record starting at `from` to start at `to`, behind LogStore's back (a gap or an overlap it never makes). */
+async function moveRecord(dir: string, from: number, to: number): Promise<void> {
+  await withRawDb(dir, async (db) => {
+    const rec = (await db.get(key('b', from)))!;
+    await db.batch([
+      { type: 'del', key: key('b', from) },
+      { type: 'put', key: key('b', to), value: rec },
+    ]);
+  });
+}
+
 async function all(s: LogStore, lo?: number, hi?: number): Promise<StoredEntry[]> {
   const out: StoredEntry[] = [];
   for await (const e of s.entries(lo, hi)) out.push({ ...e, data: Buffer.from(e.data) });
@@ -343,26 +354,14 @@ describe('LogStore', () => {
     await s.write([entry(1, 1, 'a'), entry(2, 1, 'b')]);
     await s.write([entry(3, 1, 'c'), entry(4, 1, 'd')]);
     await close(s);
-    await withRawDb(gapDir, async (db) => {
-      const rec = (await db.get(key('b', 3)))!;
-      await db.batch([
-        { type: 'del', key: key('b', 3) },
-        { type: 'put', key: key('b', 4), value: rec },
-      ]);
-    });
+    await moveRecord(gapDir, 3, 4);
     const g = await open(gapDir);
     await expect(all(g)).rejects.toThrow(CorruptDataError);
     await expect(all(g)).rejects.toThrow(/gap: entries 3 to 3 are missing/);
 
     // Overlapping records.
     await close(g);
-    await withRawDb(gapDir, async (db) => {
-      const rec = (await db.get(key('b', 4)))!;
-      await db.batch([
-        { type: 'del', key: key('b', 4) },
-        { type: 'put', key: key('b', 2), value: rec },
-      ]);
-    });
+    await moveRecord(gapDir, 4, 2);
     const o = await open(gapDir);
     await expect(all(o)).rejects.toThrow(/overlapping/);
 
