@@ -215,7 +215,7 @@ function infoSections(c: Client): Section[] {
         ['total_net_input_bytes', s.stats.netInputBytes],
         ['total_net_output_bytes', s.stats.netOutputBytes],
         ['rejected_connections', s.stats.rejectedConnections],
-        ['expired_keys', 0],
+        ['expired_keys', node.keyspace.expired],
         ['keyspace_hits', node.keyspace.hits],
         ['keyspace_misses', node.keyspace.misses],
         ['pubsub_channels', s.pubsub.channels.size],
@@ -339,7 +339,7 @@ export const serverCommands: Record<string, ConnHandler> = {
     st.totalCommands = st.netInputBytes = st.netOutputBytes = st.totalErrorReplies = 0;
     st.errors.clear();
     const ks = c.server.node.keyspace;
-    ks.hits = ks.misses = 0;
+    ks.hits = ks.misses = ks.expired = 0;
     w.ok();
   },
   'config|help': (_c, _argv, w) =>

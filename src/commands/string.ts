@@ -162,7 +162,7 @@ function replyOldValue(ctx: Ctx, v: Value | undefined): boolean {
  * setGenericCommand. `okReply`/`abortReply` are what SETNX answers instead
  * of +OK / nil. An absolute expiry already in the past (EXAT/PXAT) deletes
  * the key at once instead of storing a dead key: the same observable result
- * as Redis, whose next access deletes it.
+ * as Redis, whose next access deletes it (and counts it in expired_keys).
  */
 function setGeneric(
   ctx: Ctx,
@@ -192,7 +192,7 @@ function setGeneric(
   }
   db.set(key, value, (flags & KEEPTTL) !== 0);
   if (at !== undefined) {
-    if (at <= now) db.delete(key);
+    if (at <= now) db.deleteExpiredNow(key);
     else db.setExpire(key, at);
   }
   if (!(flags & GET)) {
@@ -285,7 +285,7 @@ export const stringCommands: Record<string, DataHandler> = {
   set(ctx, argv) {
     if (argv.length === 3) {
       // The common case, no options: nothing to parse or check (set clears any TTL).
-      ctx.db.set(argv[1]!, argv[2]!);
+      ctx.db.replace(argv[1]!, argv[2]!, ctx.now);
       return ctx.w.ok();
     }
     const opts = parseExtended(ctx, argv, true);
@@ -362,7 +362,7 @@ export const stringCommands: Record<string, DataHandler> = {
 
   mset(ctx, argv) {
     if (argv.length % 2 === 0) return ctx.w.error(arityError('mset'));
-    for (let j = 1; j < argv.length; j += 2) ctx.db.set(argv[j]!, argv[j + 1]!);
+    for (let j = 1; j < argv.length; j += 2) ctx.db.replace(argv[j]!, argv[j + 1]!, ctx.now);
     ctx.w.ok();
   },
 

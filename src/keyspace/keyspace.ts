@@ -55,6 +55,8 @@ export class Keyspace {
   /** INFO stats keyspace_hits / keyspace_misses (node-local counters, not state; CONFIG RESETSTAT clears them). */
   hits = 0;
   misses = 0;
+  /** INFO stats expired_keys: keys deleted because their TTL passed (node-local, like hits). */
+  expired = 0;
 
   /** Number of keys, including expired ones not yet deleted (as DBSIZE in Redis). */
   get size(): number {
@@ -104,9 +106,17 @@ export class Keyspace {
     if (v === undefined) return undefined;
     if (this.expires.size !== 0 && this.isExpired(key, now)) {
       this.delete(key);
+      this.expired++;
       return undefined;
     }
     return v;
+  }
+
+  /** Active expiry: deletes the key if its TTL has passed at `now`; counted in expired_keys. */
+  deleteIfExpired(key: string, now: number): boolean {
+    if (!this.isExpired(key, now) || !this.delete(key)) return false;
+    this.expired++;
+    return true;
   }
 
   /**
@@ -155,6 +165,28 @@ export class Keyspace {
   /** Absolute expiry in ms, or undefined when the key has none (callers check liveness first). */
   expireAt(key: string): number | undefined {
     return this.expires.get(key);
+  }
+
+  /**
+   * SET and MSET without options: sets the value and clears the TTL. An
+   * expired key it replaces counts in expired_keys, as Redis's lookupKeyWrite
+   * deletes it first.
+   */
+  replace(key: string, value: Value, now: number): void {
+    if (this.expires.size !== 0) {
+      const at = this.expires.get(key);
+      if (at !== undefined && at <= now) this.expired++;
+    }
+    this.set(key, value);
+  }
+
+  /**
+   * Deletes a key that was just given an expiry in the past (SET … EXAT/PXAT):
+   * Redis stores it and its next access deletes it as expired; the same
+   * outcome, counted in expired_keys.
+   */
+  deleteExpiredNow(key: string): void {
+    if (this.delete(key)) this.expired++;
   }
 
   /** Sets a value; the TTL is cleared unless keepTtl. */

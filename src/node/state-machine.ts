@@ -40,7 +40,7 @@ export class StateMachine {
     if (entry.kind === EntryKind.ExpireKeys) {
       const deleted: string[] = [];
       for (const k of entry.keys) {
-        if (this.db.isExpired(k, entry.time) && this.db.delete(k)) deleted.push(k);
+        if (this.db.deleteIfExpired(k, entry.time)) deleted.push(k);
       }
       if (deleted.length > 0) this.onTouch?.(deleted);
       return;

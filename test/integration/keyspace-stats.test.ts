@@ -3,6 +3,11 @@
  * them (lookupKeyRead: read lookups, and the source keys some writes read;
  * not write lookups, SCAN, KEYS, MEMORY USAGE). The same commands go to both
  * servers; after each one the change of both counters must match.
+ *
+ * expired_keys counts keys deleted because their TTL passed. Where Redis
+ * deletes an expired key on access, raftis may delete it later (a read never
+ * deletes; the leader's expiry cycle proposes the delete): the counts must
+ * agree once both servers have settled.
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessDifferential } from '../helpers/process-differential.js';
@@ -43,6 +48,31 @@ const SCRIPT = [
   ['SPOP', 'missing'], ['LPOP', 'l'], ['HDEL', 'h', 'g'], ['SREM', 'st2', 'c'], ['ZREM', 'z', 'b'],
 ];
 
+// Each case: commands, with 'SLEEP ms' steps in between; then expired_keys must change alike.
+const EXPIRY_CASES: string[][][] = [
+  [['SET', 'e1', 'v', 'PX', '30']],
+  Array.from({ length: 40 }, (_, i) => ['SET', `e2:${i}`, 'v', 'PX', '30']),
+  [['SET', 'e3', 'v', 'PX', '30'], ['SLEEP', '60'], ['SET', 'e3', 'w']],
+  [['SET', 'e4', 'v', 'PX', '30'], ['SLEEP', '60'], ['GET', 'e4']],
+  [['SET', 'e5', 'v', 'PX', '30'], ['SLEEP', '60'], ['DEL', 'e5']],
+  [['SET', 'e6', 'v', 'EX', '100'], ['PERSIST', 'e6']],
+  [['SET', 'e7', 'v'], ['EXPIRE', 'e7', '0']],
+  [['SET', 'e8', 'v', 'PXAT', '1']],
+  [['SET', 'e9', 'v'], ['GETEX', 'e9', 'PXAT', '1']],
+  [['SET', 'e10', 'v', 'PX', '30'], ['SLEEP', '60'], ['APPEND', 'e10', 'x']],
+  [['HSET', 'e11', 'f', 'v'], ['PEXPIRE', 'e11', '30'], ['SLEEP', '60'], ['HSET', 'e11', 'g', 'w']],
+  [['SET', 'e12', 'v', 'PX', '30'], ['SLEEP', '60'], ['RENAME', 'e12', 'e12b']],
+  [['SET', 'e13', 'v', 'PX', '30'], ['SLEEP', '60'], ['EXISTS', 'e13']],
+  [['SET', 'e14', 'v', 'PX', '30'], ['SET', 'e14', 'w']],
+  [['SET', 'e15', 'v', 'PX', '30'], ['SET', 'e15b', 'v', 'PX', '30'], ['SLEEP', '60'], ['MSET', 'e15', 'w', 'e15b', 'w', 'e15c', 'w']],
+  [['SET', 'e16', 'v', 'EXAT', '1', 'GET']],
+];
+
+async function expiredKeys(c: RawClient): Promise<number> {
+  const info = await c.call('INFO', 'stats');
+  return Number(/^expired_keys:(\d+)/m.exec(info)?.[1] ?? 'NaN');
+}
+
 async function counters(c: RawClient): Promise<[number, number]> {
   const info = await c.call('INFO', 'stats');
   const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 'NaN');
@@ -77,6 +107,47 @@ describe('INFO stats keyspace_hits and keyspace_misses', () => {
       expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
       expect(await counters(b)).toEqual(await counters(a));
       expect(await counters(b)).toEqual([0, 0]);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('expired_keys changes as redis-server\'s does, once both have settled', async () => {
+    const a = await RawClient.connect(env.diff.redis.port);
+    const b = await env.connect(2);
+    try {
+      const mismatches: string[] = [];
+      for (const steps of EXPIRY_CASES) {
+        const [ea, eb] = [await expiredKeys(a), await expiredKeys(b)];
+        for (const cmd of steps) {
+          if (cmd[0] === 'SLEEP') {
+            await new Promise((r) => setTimeout(r, Number(cmd[1])));
+            continue;
+          }
+          await a.call(...cmd);
+          await b.call(...cmd);
+        }
+        // Settled: both servers' key counts agree and stay put over two looks 150 ms apart (bounded).
+        let da = -1;
+        let db = -2;
+        const deadline = Date.now() + 3000;
+        for (let prev = ''; Date.now() < deadline; ) {
+          await new Promise((r) => setTimeout(r, 150));
+          da = (await expiredKeys(a)) - ea;
+          db = (await expiredKeys(b)) - eb;
+          const now = `${da} ${db} ${await a.call('DBSIZE')} ${await b.call('DBSIZE')}`;
+          if (da === db && now === prev) break;
+          prev = now;
+        }
+        if (da !== db) mismatches.push(`${steps.map((c) => c.join(' ')).join('; ')}: redis-server ${da}, raftis ${db}`);
+      }
+      expect(mismatches).toEqual([]);
+      const total = await expiredKeys(a);
+      expect(total).toBeGreaterThan(40); // the cases did expire keys
+      expect(await expiredKeys(b)).toBe(total);
+      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+      expect(await expiredKeys(b)).toBe(0);
+      expect(await expiredKeys(a)).toBe(0);
     } finally {
       a.close();
     }
