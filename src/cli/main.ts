@@ -41,6 +41,11 @@ async function main(): Promise<void> {
     .option('snapshot-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotEntries, describe: 'take a snapshot after this many log entries (0: no entry threshold)' })
     .option('snapshot-bytes', { type: 'number', default: DEFAULT_OPTIONS.snapshotBytes, describe: 'take a snapshot once the log since the last one is at least as big as that snapshot and both together reach this many bytes, as Redis rewrites its AOF (0: no byte threshold)' })
     .option('snapshot-keep-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotKeepEntries, describe: 'log entries kept behind a snapshot for followers that are a little behind' })
+    .option('unsafe-no-fsync', {
+      type: 'boolean',
+      default: DEFAULT_OPTIONS.unsafeNoFsync,
+      describe: 'UNSAFE, for measurement only: write the Raft log without fsync. A crash of the machine (not of the process) can lose acknowledged writes',
+    })
     .strict()
     .version(pkg.version)
     .help()
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
       snapshotEntries: argv['snapshot-entries'],
       snapshotBytes: argv['snapshot-bytes'],
       snapshotKeepEntries: argv['snapshot-keep-entries'],
+      unsafeNoFsync: argv['unsafe-no-fsync'],
       join,
       joining,
     };

@@ -25,6 +25,8 @@ export interface Options {
   snapshotBytes: number;
   /** Log entries kept behind a snapshot for slow followers. */
   snapshotKeepEntries: number;
+  /** Write the Raft log without fsync (measurement only, as etcd's --unsafe-no-fsync). */
+  unsafeNoFsync: boolean;
   /** --join: the address of a member of the cluster this new node asks to join. */
   join?: { host: string; port: number };
   /** Set by the CLI when joining with an empty data directory: no bootstrap log. */
@@ -43,6 +45,7 @@ export const DEFAULT_OPTIONS = {
   snapshotEntries: 0,
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
+  unsafeNoFsync: false,
 } as const;
 
 export class OptionError extends Error {

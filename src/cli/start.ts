@@ -35,6 +35,7 @@ export async function startRaftis(opts: Options, version: string): Promise<Runni
     snapshotEntries: opts.snapshotEntries,
     snapshotBytes: opts.snapshotBytes,
     snapshotKeepEntries: opts.snapshotKeepEntries,
+    unsafeNoFsync: opts.unsafeNoFsync,
     joining: opts.joining,
     onRemoved: () => {
       log.warn('removed from the cluster: shutting down');

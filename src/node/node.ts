@@ -103,6 +103,8 @@ export interface NodeOptions {
   snapshotBytes?: number;
   /** Entries kept in the log behind a snapshot, for followers that are only a little behind. */
   snapshotKeepEntries?: number;
+  /** Write the log without fsync (--unsafe-no-fsync: measurement only). */
+  unsafeNoFsync?: boolean;
   /** How long a deposed leader keeps waiting for the fate of its in-flight writes. */
   uncertainWaitMs?: number;
   rng?: () => number;
@@ -190,7 +192,8 @@ export class RaftisNode {
 
   static async open(opts: NodeOptions): Promise<RaftisNode> {
     const node = new RaftisNode(opts);
-    node.storage = await RaftStorage.open(opts.dir);
+    node.storage = await RaftStorage.open(opts.dir, opts.unsafeNoFsync === true);
+    if (opts.unsafeNoFsync) log.warn('--unsafe-no-fsync: the raft log is written without fsync; a crash of the machine (not of this process) can lose acknowledged writes. For measurement only');
     try {
       const stored = await node.storage.members();
       if (stored !== undefined) node.membership.load(stored);

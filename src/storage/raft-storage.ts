@@ -46,12 +46,16 @@ export class RaftStorage implements Storage {
   /** Bytes of entry payloads on disk (for INFO / RAFT.INFO). */
   logBytes = 0;
 
-  private constructor(private readonly store: LogStore) {}
+  private constructor(
+    private readonly store: LogStore,
+    /** --unsafe-no-fsync: no write is fsynced (measurement only). */
+    private readonly noFsync: boolean,
+  ) {}
 
   /** Opens the log under dir; loads the hard state and the tail of the log. */
-  static async open(dir: string): Promise<RaftStorage> {
+  static async open(dir: string, noFsync = false): Promise<RaftStorage> {
     const store = await LogStore.open(dir);
-    const s = new RaftStorage(store);
+    const s = new RaftStorage(store, noFsync);
     try {
       await s.load();
     } catch (e) {
@@ -256,7 +260,7 @@ export class RaftStorage implements Storage {
     const first = entries[0];
     // Entries at or below what is on disk replace a conflicting suffix.
     const truncateFrom = first !== undefined && first.index <= this.lastStored ? first.index : undefined;
-    await this.store.write(entries, hs, truncateFrom, sync);
+    await this.store.write(entries, hs, truncateFrom, sync && !this.noFsync);
     if (first !== undefined) {
       if (first.index < this.tailStart) {
         this.tail = [];

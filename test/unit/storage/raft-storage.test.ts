@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CompactedError, EntryType, type Entry, type Ready } from '../../../src/raft/index.js';
 import { LogStore } from '../../../src/storage/log-store.js';
 import { RaftStorage } from '../../../src/storage/raft-storage.js';
@@ -129,5 +129,25 @@ describe('RaftStorage and snapshots', () => {
     await store.write(ents(61, 100, 2), undefined, 1);
     await store.close();
     await expect(RaftStorage.open(dir)).rejects.toThrow(/starts at index 61, but entries after 40 should be there/);
+  });
+
+  it('--unsafe-no-fsync: writes skip the fsync and still read back after a reopen', async () => {
+    const spy = vi.spyOn(LogStore.prototype, 'write');
+    try {
+      const dir = tmp();
+      const s = await RaftStorage.open(dir, true);
+      open.push(s);
+      await s.persistReady(ready(ents(1, 10, 1), 10));
+      const safe = await openStorage(tmp());
+      await safe.persistReady(ready(ents(1, 10, 1), 10));
+      // The sync flag each store got: false with the option, true without.
+      expect(spy.mock.calls.map((c) => c[3])).toEqual([false, true]);
+      await closeStorage(s);
+      const again = await openStorage(dir);
+      expect(again.lastIndex()).toBe(10);
+      expect(again.entries(1, 11).map((e) => e.data.toString())).toEqual(ents(1, 10, 1).map((e) => e.data.toString()));
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

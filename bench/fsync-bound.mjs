@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// How much of raftis's SET gap to redis-server is the disk? Side by side, in
+// one run: redis-server --appendonly yes --appendfsync always, raftis (single
+// node and 3-node cluster), and the same two started with --unsafe-no-fsync
+// (the Raft log written without fsync; measurement only). redis-benchmark
+// -c 50 -r 100000 -d 16 -t set at -P 1 and -P 16. If raftis without any fsync
+// still trails redis-server with one per write, what is left is the CPU and
+// latency of raftis's own path, not its durability.
+//
+// Every round runs each test on all five servers back to back, in an order
+// that rotates between rounds; medians over the rounds are reported. A
+// cluster run is repeated if its leader's term changed under it.
+//
+// Usage: npm run build && node bench/fsync-bound.mjs [rounds=3] [P1-requests=60000] [P16-requests=300000]
+import os from 'node:os';
+import { buildFacts, machineFacts, median, redisBenchmark, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+
+const ROUNDS = Math.max(1, Math.min(10, Number(process.argv[2] ?? 3)));
+const N = { 1: Number(process.argv[3] ?? 60_000), 16: Number(process.argv[4] ?? 300_000) };
+const BASE = ['-c', '50', '-r', '100000', '-d', '16', '-t', 'set'];
+const NO_FSYNC = ['--unsafe-no-fsync'];
+
+const lines = [];
+const say = (s = '') => {
+  console.log(s);
+  lines.push(s);
+};
+const log = (s) => console.error(`[fsync-bound ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+const facts = `${await machineFacts()}\n${await buildFacts()}`;
+log('starting redis-server, raftis single node and 3-node cluster, each with and without fsync');
+const procs = [];
+const servers = [];
+try {
+  const redis = await startRedis();
+  procs.push(redis);
+  servers.push({ id: 'redis', label: 'redis-server (appendfsync always)', host: '127.0.0.1', port: redis.port });
+  for (const [id, label, args] of [
+    ['raft1', 'raftis 1-node', []],
+    ['raft1-nofsync', 'raftis 1-node --unsafe-no-fsync', NO_FSYNC],
+  ]) {
+    const s = await startRaftis(args);
+    procs.push(s);
+    servers.push({ id, label, host: '127.0.0.1', port: s.port });
+  }
+  for (const [id, label, args] of [
+    ['raft3', 'raftis 3-node', []],
+    ['raft3-nofsync', 'raftis 3-node --unsafe-no-fsync', NO_FSYNC],
+  ]) {
+    const c = await startRaftisCluster(3, args);
+    procs.push(c);
+    const leader = c.node(c.leader);
+    servers.push({ id, label, host: leader.host, port: leader.port, cluster: c });
+  }
+
+  /** One run; a cluster's run is repeated (at most 3 tries) if its leader changed meanwhile. */
+  async function runOne(s, P) {
+    const args = [...BASE, '-n', String(N[P]), '-P', String(P)];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const before = s.cluster && (await s.cluster.info(s.cluster.leader, 2000));
+      const out = (await redisBenchmark(s.port, args, s.host)).SET;
+      if (!out) throw new Error(`no SET result from redis-benchmark against ${s.label}`);
+      if (!s.cluster) return out;
+      const after = await s.cluster.info(s.cluster.leader, 2000);
+      if (before?.role === 'leader' && after?.role === 'leader' && before.term === after.term) return out;
+      log(`${s.label}: the leader changed during the run; repeating`);
+      s.cluster.leader = await s.cluster.waitForLeader();
+      s.host = s.cluster.node(s.cluster.leader).host;
+      s.port = s.cluster.node(s.cluster.leader).port;
+    }
+    throw new Error(`${s.label}: no run without a leader change in 3 tries`);
+  }
+
+  const results = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+    for (const P of [1, 16]) {
+      for (const s of order) {
+        const r = await runOne(s, P);
+        (results[`${s.id} ${P}`] ??= []).push(r.rps);
+        log(`round ${round + 1} SET P${P} ${s.label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps`);
+      }
+    }
+  }
+
+  say(`# SET with and without fsync: raftis vs redis-server (appendfsync always)`);
+  say();
+  say(`date: ${new Date().toISOString()}`);
+  say(facts);
+  say();
+  say(`redis-benchmark ${BASE.join(' ')} -n ${N[1]} (-P 1) / ${N[16]} (-P 16); ${ROUNDS} rounds, server order rotated; medians (every round's figure in brackets).`);
+  say(`--unsafe-no-fsync writes the Raft log without fsync: an upper bound on what a faster disk (or any cleverer durability) could give raftis; never a supported mode.`);
+  say();
+  say(`| server | SET -P 1 rps | / redis | SET -P 16 rps | / redis |`);
+  say(`|---|---|---|---|---|`);
+  const med = (id, P) => median(results[`${id} ${P}`]);
+  const all = (id, P) => results[`${id} ${P}`].map((x) => x.toFixed(0)).join(', ');
+  for (const s of servers) {
+    const cell = (P) => `${med(s.id, P).toFixed(0)} (${all(s.id, P)}) | ${(med(s.id, P) / med('redis', P)).toFixed(2)}×`;
+    say(`| ${s.label} | ${cell(1)} | ${cell(16)} |`);
+  }
+  say();
+  say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
+  console.log(`\nwritten to ${writeResult('fsync-bound.md', lines.join('\n') + '\n')}`);
+} finally {
+  for (const p of procs) await p.stop();
+}
