@@ -301,6 +301,14 @@ export class Blocking {
   private finish(w: Waiter, reply: string): void {
     if (w.done) return;
     this.unpark(w);
+    // One call per blocking command, counted when it is answered (Redis's
+    // updateStatsOnUnblock); its reply was built apart from the client's writers.
+    const def = this.server.table.lookup(w.argv);
+    if (def !== undefined) def.stats.calls++;
+    if (reply.charCodeAt(0) === 0x2d /* '-' */) {
+      this.server.stats.errorReply(reply.slice(1, reply.indexOf('\r\n')));
+      if (def !== undefined) def.stats.failedCalls++;
+    }
     w.slot.raw(reply);
     w.c.complete(w.slot);
   }

@@ -8,6 +8,7 @@ import type { Client, Slot } from '../server/client.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from '../server/errors.js';
 import type { ServerState } from '../server/server-state.js';
 import type { RespWriter } from '../server/resp-writer.js';
+import { Stats } from '../server/stats.js';
 import { EntryKind, type StateEntry } from '../node/command-entry.js';
 import type { Refusal } from '../node/state-machine.js';
 import { commandKeys } from './keys.js';
@@ -41,7 +42,7 @@ export class Dispatcher {
       const proxy = this.server.proxy;
       if (proxy !== undefined) {
         const denied = subscribedContextError(c, def);
-        if (denied !== undefined) return void this.reject(c, denied);
+        if (denied !== undefined) return void this.reject(c, denied, def);
         // Proxy mode: transactions are queued here and forwarded whole at EXEC.
         if (c.multi !== undefined) {
           c.multi.push(argv);
@@ -50,14 +51,14 @@ export class Dispatcher {
         }
         this.server.stats.totalCommands++;
         // A blocking pop can only wait on the leader: it gets the redirect below.
-        if (!isBlocking(def) && proxy.forward(c, [argv], false, def.isWrite)) return;
+        if (!def.isBlocking && proxy.forward(c, [argv], false, def.isWrite)) return;
       }
-      this.reject(c, redirectError(this.server.node, def, argv));
+      this.reject(c, redirectError(this.server.node, def, argv), def);
       return;
     }
     // After cluster routing and before queuing, as in Redis's processCommand.
     const denied = subscribedContextError(c, def);
-    if (denied !== undefined) return void this.reject(c, denied);
+    if (denied !== undefined) return void this.reject(c, denied, def);
     if (c.multi !== undefined && !NOT_QUEUED.has(def.name)) {
       c.multi.push(argv);
       c.out().simple('QUEUED');
@@ -82,14 +83,15 @@ export class Dispatcher {
       def = sub;
     }
     const arity = def.meta.arity;
-    if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return this.reject(c, arityError(def.meta.name));
+    if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return this.reject(c, arityError(def.meta.name), def);
     return def;
   }
 
-  private reject(c: Client, text: string): undefined {
+  /** Redis's rejectCommand: the error reply (counted by the writer), and a rejected call of `def` when it is known. */
+  private reject(c: Client, text: string, def?: CommandDef): undefined {
     if (c.multi !== undefined) c.multiError = true;
+    if (def !== undefined) def.stats.rejectedCalls++;
     c.out().error(text);
-    this.server.stats.errorReply(text);
     return undefined;
   }
 
@@ -111,10 +113,15 @@ export class Dispatcher {
 
   /** Runs a resolved command now (or when its reply can be known). */
   run(c: Client, def: CommandDef, argv: string[]): void {
+    const stats = this.server.stats;
     if (def.conn !== undefined) {
+      const e0 = stats.totalErrorReplies;
+      const t0 = Stats.start(def.stats);
       def.conn(c, argv, c.out());
+      stats.called(def.stats, t0, e0);
     } else if (def.isWrite) {
-      if (isBlocking(def)) this.blocking.run(c, argv);
+      // Counted when applied (StateMachine.apply), or when a blocking pop is answered.
+      if (def.isBlocking) this.blocking.run(c, argv);
       else this.propose(c, [argv], false);
     } else {
       const data = def.data!;
@@ -125,10 +132,18 @@ export class Dispatcher {
         ctx.db = node.keyspace;
         ctx.now = Date.now();
         ctx.w = c.out();
+        const e0 = stats.totalErrorReplies;
+        const t0 = Stats.start(def.stats);
         data(ctx, argv);
+        stats.called(def.stats, t0, e0);
         return;
       }
-      this.read(c, (w, now) => data({ db: node.keyspace, now, index: 0, w }, argv));
+      this.read(c, (w, now) => {
+        const e0 = stats.totalErrorReplies;
+        const t0 = Stats.start(def.stats);
+        data({ db: node.keyspace, now, index: 0, w }, argv);
+        stats.called(def.stats, t0, e0);
+      });
     }
   }
 
@@ -212,13 +227,14 @@ export class Dispatcher {
   /** A connection command queued in MULTI, run when the transaction executes. */
   runConn(c: Client, argv: string[], w: RespWriter): void {
     const def = this.server.table.lookup(argv);
-    def?.conn?.(c, argv, w);
+    if (def?.conn === undefined) return;
+    const stats = this.server.stats;
+    const e0 = stats.totalErrorReplies;
+    const t0 = Stats.start(def.stats);
+    def.conn(c, argv, w);
+    stats.called(def.stats, t0, e0);
   }
 }
 
-/** BLPOP and the other blocking pops (COMMAND INFO flag "blocking"); inside MULTI they run as non-blocking forms. */
-function isBlocking(def: CommandDef): boolean {
-  return def.meta.flags.has('blocking');
-}
 
 const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';

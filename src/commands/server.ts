@@ -11,7 +11,8 @@ import { writeTree } from './generated-table.js';
 import { writeHelp } from './help.js';
 import { commandKeys } from './keys.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
-import type { CommandDef, ConnHandler } from './table.js';
+import type { CommandDef, CommandTable, ConnHandler } from './table.js';
+import { commandUsec, newCommandCounters } from '../server/stats.js';
 import { raftInfoText } from './cluster.js';
 import type { RaftisNode } from '../node/node.js';
 
@@ -232,7 +233,11 @@ function infoSections(c: Client): Section[] {
         ['used_cpu_user', (cpu.user / 1e6).toFixed(6)],
       ],
     ],
+    ['Modules', []],
+    ['Commandstats', commandStats(s.table)],
     ['Errorstats', [...s.stats.errors].map(([code, n]) => [`errorstat_${code}`, `count=${n}`])],
+    // Every raftis node speaks the Redis Cluster protocol (CLUSTER SLOTS, MOVED).
+    ['Cluster', [['cluster_enabled', 1]]],
     [
       'Raft',
       raftInfoText(node, s.info.clusterId)
@@ -287,7 +292,32 @@ function human(n: number): string {
   return i === 0 ? `${n}B` : `${v.toFixed(2)}${units[i]}`;
 }
 
-const DEFAULT_SECTIONS = new Set(['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'raft', 'keyspace']);
+// Redis 7's default sections (Modules is its module list), and Raft.
+const DEFAULT_SECTIONS = new Set(['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'raft', 'keyspace']);
+
+/** Every command and subcommand of the table, with its counters. */
+function* commandDefs(table: CommandTable): Generator<CommandDef> {
+  for (const def of table.all()) {
+    yield def;
+    if (def.subcommands !== undefined) yield* def.subcommands.values();
+  }
+}
+
+/** INFO commandstats: the commands used since the start (or CONFIG RESETSTAT), as Redis lists them. */
+function commandStats(table: CommandTable): [string, string][] {
+  const out: [string, string][] = [];
+  for (const def of commandDefs(table)) {
+    const st = def.stats;
+    if (st.calls === 0 && st.rejectedCalls === 0 && st.failedCalls === 0) continue;
+    const usec = commandUsec(st);
+    const perCall = st.calls === 0 ? 0 : usec / st.calls;
+    out.push([
+      `cmdstat_${def.meta.name}`,
+      `calls=${st.calls},usec=${Math.round(usec)},usec_per_call=${perCall.toFixed(2)},rejected_calls=${st.rejectedCalls},failed_calls=${st.failedCalls}`,
+    ]);
+  }
+  return out;
+}
 
 function info(c: Client, argv: string[], w: RespWriter): void {
   const wanted = new Set(argv.slice(1).map((a) => a.toLowerCase()));
@@ -340,6 +370,7 @@ export const serverCommands: Record<string, ConnHandler> = {
     st.errors.clear();
     const ks = c.server.node.keyspace;
     ks.hits = ks.misses = ks.expired = 0;
+    for (const def of commandDefs(c.server.table)) Object.assign(def.stats, newCommandCounters());
     w.ok();
   },
   'config|help': (_c, _argv, w) =>

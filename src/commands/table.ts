@@ -5,6 +5,7 @@
  */
 import type { Client } from '../server/client.js';
 import type { RespWriter } from '../server/resp-writer.js';
+import { newCommandCounters, type CommandCounters } from '../server/stats.js';
 import { loadGeneratedCommands, type Tree } from './generated-table.js';
 import type { CommandMeta, DataHandler } from './types.js';
 
@@ -15,6 +16,8 @@ export interface CommandDef {
   name: string;
   meta: CommandMeta;
   isWrite: boolean;
+  /** BLPOP and the other blocking pops (COMMAND INFO flag "blocking"). */
+  isBlocking: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
   touchesAll: boolean;
   data?: DataHandler;
@@ -23,6 +26,8 @@ export interface CommandDef {
   info: Tree[];
   docs: Tree | undefined;
   subcommands?: Map<string, CommandDef>;
+  /** INFO commandstats (per server: each server builds its own table). */
+  stats: CommandCounters;
 }
 
 export interface HandlerSet {
@@ -59,11 +64,13 @@ export class CommandTable {
       name,
       meta,
       isWrite: meta.flags.has('write'),
+      isBlocking: meta.flags.has('blocking'),
       touchesAll: name === 'flushall' || name === 'flushdb',
       data: h.data[name],
       conn: h.conn[name],
       info,
       docs,
+      stats: newCommandCounters(),
     };
   }
 

@@ -14,6 +14,7 @@ import type { RespWriter } from '../server/resp-writer.js';
 import type { ConnHandler } from './table.js';
 import { ERR_FORWARD_WATCH } from './proxy.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
+import { Stats } from '../server/stats.js';
 
 function multi(c: Client, _argv: string[], w: RespWriter): void {
   if (c.multi !== undefined) return w.error(ERR.multiNested);
@@ -97,10 +98,17 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
       (w, now) => {
         w.arrayHeader(cmds.length);
         const ctx = { db: node.keyspace, now, index: 0, w };
+        const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;
-          if (def.data) def.data(ctx, argv);
-          else server.dispatcher.runConn(c, argv, w);
+          if (def.data) {
+            const e0 = stats.totalErrorReplies;
+            const t0 = Stats.start(def.stats);
+            def.data(ctx, argv);
+            stats.called(def.stats, t0, e0);
+          } else {
+            server.dispatcher.runConn(c, argv, w);
+          }
         }
       },
       slot ?? c.defer(),

@@ -7,6 +7,7 @@ import type { CommandTable } from '../commands/table.js';
 import { commandKeys } from '../commands/keys.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { DISCARD, type RespWriter } from '../server/resp-writer.js';
+import { Stats } from '../server/stats.js';
 import { EntryKind, type StateEntry } from './command-entry.js';
 
 /** Why an entry was never appended (the client may safely retry): no longer leader, or a transfer in progress. */
@@ -27,6 +28,8 @@ export type TouchListener = (keys: readonly string[] | null) => void;
 
 export class StateMachine {
   onTouch: TouchListener | undefined;
+  /** INFO commandstats: every applied command counts as a call here (on followers too, as a Redis replica counts what it replays). */
+  stats: Stats | undefined;
   /** Whether onTouch wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
   touchWanted: () => boolean = () => true;
 
@@ -50,7 +53,16 @@ export class StateMachine {
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
       if (cmd?.data) {
-        cmd.data(ctx, argv);
+        // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
+        const stats = entry.multi || !cmd.isBlocking ? this.stats : undefined;
+        if (stats !== undefined) {
+          const e0 = stats.totalErrorReplies;
+          const t0 = Stats.start(cmd.stats);
+          cmd.data(ctx, argv);
+          stats.called(cmd.stats, t0, e0);
+        } else {
+          cmd.data(ctx, argv);
+        }
         if (cmd.isWrite && this.onTouch !== undefined && this.touchWanted()) {
           this.onTouch(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
         }

@@ -33,6 +33,7 @@ export class Slot extends RespWriter implements ApplyTarget {
     private readonly client: Client,
   ) {
     super(proto);
+    this.onError = client.server.stats.errorReply;
   }
 
   get w(): RespWriter {
@@ -117,6 +118,7 @@ export class Client {
     this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
     this.laddr = `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
+    this.direct.onError = server.stats.errorReply;
     this.parser = new RequestParser(
       {
         onCommand: (argv) => {
@@ -133,7 +135,6 @@ export class Client {
         onProtocolError: (text) => {
           log.debug(`client ${this.id} ${this.addr}: protocol error: ${text}`);
           this.out().error(text);
-          this.server.stats.errorReply(text);
           this.closeAfterReply();
         },
       },

@@ -15,6 +15,8 @@ export type Proto = 2 | 3;
 
 export class RespWriter {
   out = '';
+  /** Told of every error reply written (INFO errorstats); set on the writers of a client's replies. */
+  onError: ((text: string) => void) | undefined = undefined;
   constructor(
     public proto: Proto = 2,
     public discard = false,
@@ -42,6 +44,7 @@ export class RespWriter {
   /** `text` is the whole error line without the leading '-', e.g. "ERR syntax error". */
   error(text: string): void {
     this.put('-' + text + '\r\n');
+    if (this.onError !== undefined) this.onError(text);
   }
 
   int(n: number | bigint): void {

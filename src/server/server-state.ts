@@ -53,6 +53,7 @@ export class ServerState {
     config?: Config,
   ) {
     this.config = config ?? new Config();
+    node.sm.stats = this.stats;
     node.sm.onTouch = (keys) => {
       this.touchWatched(keys);
       this.dispatcher.blocking.touched(keys);

@@ -1,0 +1,96 @@
+/**
+ * INFO commandstats and errorstats count as redis-server counts them: a
+ * call per command run (EXEC's commands each, a blocking pop once when it is
+ * answered), a rejected call for a known command refused before it ran
+ * (wrong arity, inside MULTI too), a failed call for one that replied with an
+ * error, and every error reply under its first word. The same script goes to
+ * both servers; the per-command calls / rejected_calls / failed_calls, the
+ * errorstats and total_error_replies must be equal (the times differ).
+ */
+import { describe, expect, it } from 'vitest';
+import { useProcessDifferential } from '../helpers/process-differential.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const env = useProcessDifferential();
+
+const SCRIPT = [
+  ['SET', 'a', '1'], ['GET', 'a'], ['GET'], ['INCR', 'a'], ['INCR', 'nosuch'], ['LPUSH', 'a', 'x'],
+  ['SET', 'a', 'x', 'EX', '0'], ['SET', 'a', 'y', 'NX', 'XX'], ['APPEND', 'a', 'z'], ['INCRBYFLOAT', 'a', 'nan'],
+  ['RPUSH', 'l', '1', '2', '3'], ['LRANGE', 'l', '0', '-1'], ['LPOP', 'l'], ['LINDEX', 'a', '0'],
+  ['FOOBAR', 'x'], ['CONFIG', 'FOO'], ['CONFIG', 'GET', 'maxmemory'], ['CONFIG', 'GET'], ['CONFIG', 'SET', 'nosuchparam', '1'],
+  ['PING'], ['ECHO', 'hi'], ['ECHO'], ['SELECT', '0'], ['SELECT', 'x'], ['DBSIZE'], ['TIME'],
+  ['HSET', 'h', 'f', 'v'], ['HGET', 'h', 'f'], ['HGETALL', 'h'], ['HINCRBY', 'h', 'f', '1'],
+  ['SADD', 's', 'a', 'b'], ['SMEMBERS', 's'], ['ZADD', 'z', '1', 'm'], ['ZADD', 'z', 'x', 'm'], ['ZRANGE', 'z', '0', '-1'],
+  ['EXPIRE', 'h', '100'], ['TTL', 'h'], ['EXPIRE', 'h', 'x'], ['PERSIST', 'h'], ['EXISTS', 'a', 'h'], ['TYPE', 'a'],
+  ['OBJECT', 'ENCODING', 'a'], ['OBJECT', 'FREQ', 'a'], ['RENAME', 'nosuch', 'b'], ['SCAN', '0'], ['KEYS', '*'],
+  // A transaction with a runtime error inside; one aborted by a bad command; one with WATCH.
+  ['MULTI'], ['SET', 'b', '2'], ['LPUSH', 'b', 'x'], ['GET', 'b'], ['EXEC'],
+  ['MULTI'], ['SET', 'b', '3'], ['GET'], ['EXEC'],
+  ['WATCH', 'b'], ['MULTI'], ['GET', 'b'], ['PING'], ['EXEC'],
+  ['MULTI'], ['DISCARD'], ['EXEC'], ['DISCARD'], ['UNWATCH'],
+  // Blocking pops: served at once, timed out, wrong type, and inside MULTI.
+  ['BLPOP', 'l', '1'], ['BLPOP', 'nolist', '0.05'], ['BLPOP', 'a', '1'], ['BRPOP', 'l', 'x'],
+  ['MULTI'], ['BLPOP', 'l', '1'], ['BLPOP', 'nolist', '1'], ['EXEC'],
+  ['DEL', 'a', 'b', 'l', 'h', 's', 'z'], ['FLUSHALL'],
+  ['CLIENT', 'SETNAME', 'stats'], ['CLIENT', 'GETNAME'], ['CLIENT', 'NOSUCH'],
+];
+
+interface Counted {
+  commands: Record<string, string>;
+  errors: Record<string, string>;
+  total: string;
+}
+
+async function counted(c: RawClient): Promise<Counted> {
+  const fields = (text: string, prefix: string): Record<string, string> =>
+    Object.fromEntries([...text.matchAll(new RegExp(`^${prefix}([^:]+):(.*?)\\r?$`, 'gm'))].map((m) => [m[1]!, m[2]!]));
+  const commands = fields(await c.call('INFO', 'commandstats'), 'cmdstat_');
+  // Only the counts: the times are each server's own.
+  for (const k of Object.keys(commands)) commands[k] = commands[k]!.replace(/usec=\d+,usec_per_call=[\d.]+,/, '');
+  const errors = fields(await c.call('INFO', 'errorstats'), 'errorstat_');
+  const total = /^total_error_replies:(\d+)/m.exec(await c.call('INFO', 'stats'))?.[1] ?? 'none';
+  return { commands, errors, total };
+}
+
+describe('INFO commandstats and errorstats', () => {
+  it('count calls, rejected and failed calls and error replies as redis-server does', async () => {
+    const a = await RawClient.connect(env.diff.redis.port);
+    const b = await env.connect(2);
+    try {
+      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+      for (const cmd of SCRIPT) {
+        await a.call(...cmd);
+        await b.call(...cmd);
+      }
+      const [ra, rb] = [await counted(a), await counted(b)];
+      expect(Object.keys(ra.commands).length).toBeGreaterThan(40); // the script exercised the counters
+      expect(rb.commands).toEqual(ra.commands);
+      expect(rb.errors).toEqual(ra.errors);
+      expect(rb.total).toBe(ra.total);
+      // The format of a line, times included.
+      expect(await b.call('INFO', 'commandstats')).toMatch(/^cmdstat_set:calls=\d+,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=\d+,failed_calls=\d+\r$/m);
+      // CONFIG RESETSTAT clears them all, as redis-server's does (itself counted once it returns).
+      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+      const [za, zb] = [await counted(a), await counted(b)];
+      expect(zb).toEqual(za);
+      expect(zb.commands).toEqual({ 'config|resetstat': 'calls=1,rejected_calls=0,failed_calls=0' });
+    } finally {
+      a.close();
+    }
+  });
+
+  it('INFO lists the sections redis-server lists by default, and Commandstats with "all"', async () => {
+    const a = await RawClient.connect(env.diff.redis.port);
+    const b = await env.connect(2);
+    try {
+      const sections = async (c: RawClient, ...arg: string[]): Promise<string[]> => [...(await c.call('INFO', ...arg)).matchAll(/^# (\w+)/gm)].map((m) => m[1]!);
+      // raftis adds its Raft section; everything redis-server shows is there, in its order.
+      expect((await sections(b)).filter((s) => s !== 'Raft')).toEqual(await sections(a));
+      const all = await sections(b, 'all');
+      for (const s of ['Commandstats', 'Errorstats', 'Cluster', 'Modules']) expect(all).toContain(s);
+      expect(await b.call('INFO', 'cluster')).toContain('cluster_enabled:1');
+    } finally {
+      a.close();
+    }
+  });
+});
