@@ -8,7 +8,6 @@ import type { Client, Slot } from '../server/client.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from '../server/errors.js';
 import type { ServerState } from '../server/server-state.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import { Stats } from '../server/stats.js';
 import { EntryKind, type StateEntry } from '../node/command-entry.js';
 import type { Refusal } from '../node/state-machine.js';
 import { commandKeys } from './keys.js';
@@ -115,10 +114,7 @@ export class Dispatcher {
   run(c: Client, def: CommandDef, argv: string[]): void {
     const stats = this.server.stats;
     if (def.conn !== undefined) {
-      const e0 = stats.totalErrorReplies;
-      const t0 = Stats.start(def.stats);
-      def.conn(c, argv, c.out());
-      stats.called(def.stats, t0, e0);
+      stats.runConn(def, def.conn, c, argv, c.out());
     } else if (def.isWrite) {
       // Counted when applied (StateMachine.apply), or when a blocking pop is answered.
       if (def.isBlocking) this.blocking.run(c, argv);
@@ -132,18 +128,10 @@ export class Dispatcher {
         ctx.db = node.keyspace;
         ctx.now = Date.now();
         ctx.w = c.out();
-        const e0 = stats.totalErrorReplies;
-        const t0 = Stats.start(def.stats);
-        data(ctx, argv);
-        stats.called(def.stats, t0, e0);
+        stats.runData(def, data, ctx, argv);
         return;
       }
-      this.read(c, (w, now) => {
-        const e0 = stats.totalErrorReplies;
-        const t0 = Stats.start(def.stats);
-        data({ db: node.keyspace, now, index: 0, w }, argv);
-        stats.called(def.stats, t0, e0);
-      });
+      this.read(c, (w, now) => stats.runData(def, data, { db: node.keyspace, now, index: 0, w }, argv));
     }
   }
 
@@ -227,14 +215,8 @@ export class Dispatcher {
   /** A connection command queued in MULTI, run when the transaction executes. */
   runConn(c: Client, argv: string[], w: RespWriter): void {
     const def = this.server.table.lookup(argv);
-    if (def?.conn === undefined) return;
-    const stats = this.server.stats;
-    const e0 = stats.totalErrorReplies;
-    const t0 = Stats.start(def.stats);
-    def.conn(c, argv, w);
-    stats.called(def.stats, t0, e0);
+    if (def?.conn !== undefined) this.server.stats.runConn(def, def.conn, c, argv, w);
   }
 }
-
 
 const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';

@@ -14,7 +14,6 @@ import type { RespWriter } from '../server/resp-writer.js';
 import type { ConnHandler } from './table.js';
 import { ERR_FORWARD_WATCH } from './proxy.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
-import { Stats } from '../server/stats.js';
 
 function multi(c: Client, _argv: string[], w: RespWriter): void {
   if (c.multi !== undefined) return w.error(ERR.multiNested);
@@ -101,14 +100,8 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
         const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;
-          if (def.data) {
-            const e0 = stats.totalErrorReplies;
-            const t0 = Stats.start(def.stats);
-            def.data(ctx, argv);
-            stats.called(def.stats, t0, e0);
-          } else {
-            server.dispatcher.runConn(c, argv, w);
-          }
+          if (def.data) stats.runData(def, def.data, ctx, argv);
+          else server.dispatcher.runConn(c, argv, w);
         }
       },
       slot ?? c.defer(),

@@ -7,7 +7,7 @@ import type { CommandTable } from '../commands/table.js';
 import { commandKeys } from '../commands/keys.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { DISCARD, type RespWriter } from '../server/resp-writer.js';
-import { Stats } from '../server/stats.js';
+import type { Stats } from '../server/stats.js';
 import { EntryKind, type StateEntry } from './command-entry.js';
 
 /** Why an entry was never appended (the client may safely retry): no longer leader, or a transfer in progress. */
@@ -55,14 +55,8 @@ export class StateMachine {
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
         const stats = entry.multi || !cmd.isBlocking ? this.stats : undefined;
-        if (stats !== undefined) {
-          const e0 = stats.totalErrorReplies;
-          const t0 = Stats.start(cmd.stats);
-          cmd.data(ctx, argv);
-          stats.called(cmd.stats, t0, e0);
-        } else {
-          cmd.data(ctx, argv);
-        }
+        if (stats !== undefined) stats.runData(cmd, cmd.data, ctx, argv);
+        else cmd.data(ctx, argv);
         if (cmd.isWrite && this.onTouch !== undefined && this.touchWanted()) {
           this.onTouch(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
         }

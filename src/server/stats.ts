@@ -1,4 +1,8 @@
 /** Counters for INFO stats / errorstats / commandstats. */
+import type { CommandDef, ConnHandler } from '../commands/table.js';
+import type { Ctx, DataHandler } from '../commands/types.js';
+import type { Client } from './client.js';
+import type { RespWriter } from './resp-writer.js';
 
 /** One command's INFO commandstats counters (the fields of Redis's struct redisCommand). */
 export interface CommandCounters {
@@ -49,17 +53,29 @@ export class Stats {
     this.totalErrorReplies++;
   };
 
-  /** Before a command runs: the time to measure it from, or -1 if this call is not timed. */
-  static start(c: CommandCounters): number {
-    return c.calls % TIMING_SAMPLE === 0 ? performance.now() : -1;
+  /**
+   * Runs a keyspace command's handler, counted as Redis's call() counts:
+   * one call, its time (one call in TIMING_SAMPLE), and a failed call if it
+   * wrote an error reply (the error count grew while it ran).
+   */
+  runData(def: CommandDef, data: DataHandler, ctx: Ctx, argv: string[]): void {
+    const c = def.stats;
+    const errorsBefore = this.totalErrorReplies;
+    const started = c.calls % TIMING_SAMPLE === 0 ? performance.now() : -1;
+    data(ctx, argv);
+    this.called(c, started, errorsBefore);
   }
 
-  /**
-   * After a command ran (Redis's call()): one call, its time when `started`
-   * (from Stats.start) is not -1, and a failure if an error reply was
-   * written since `errorsBefore` (totalErrorReplies before it ran).
-   */
-  called(c: CommandCounters, started: number, errorsBefore: number): void {
+  /** Runs a connection command's handler, counted as runData counts. */
+  runConn(def: CommandDef, conn: ConnHandler, client: Client, argv: string[], w: RespWriter): void {
+    const c = def.stats;
+    const errorsBefore = this.totalErrorReplies;
+    const started = c.calls % TIMING_SAMPLE === 0 ? performance.now() : -1;
+    conn(client, argv, w);
+    this.called(c, started, errorsBefore);
+  }
+
+  private called(c: CommandCounters, started: number, errorsBefore: number): void {
     c.calls++;
     if (started >= 0) {
       c.timed++;
