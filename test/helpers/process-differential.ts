@@ -14,6 +14,8 @@ export interface ProcessDifferential {
   readonly raftis: RaftisProcess;
   /** A new connection to raftis in `proto`; FLUSHALL first when `flush`. */
   connect(proto: 2 | 3, flush?: boolean): Promise<RawClient>;
+  /** A RESP2 connection to redis-server and one to raftis (closed with the file's servers). */
+  pair(): Promise<[redis: RawClient, raftis: RawClient]>;
   /** One test per script and protocol: run on a fresh, flushed connection, replies byte-compared with redis-server's. */
   itRunsScripts(scripts: readonly [string, Step[]][]): void;
 }
@@ -42,6 +44,11 @@ export function useProcessDifferential(): ProcessDifferential {
       if (proto === 3) await c.call('HELLO', '3');
       if (flush) await c.call('FLUSHALL');
       return c;
+    },
+    async pair() {
+      const r = await RawClient.connect(diff!.redis.port);
+      conns.push(r);
+      return [r, await this.connect(2)];
     },
     itRunsScripts(scripts) {
       for (const [name, steps] of scripts) {

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessDifferential } from '../helpers/process-differential.js';
-import { RawClient } from '../helpers/raw-client.js';
+import type { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
 
@@ -54,43 +54,33 @@ async function counted(c: RawClient): Promise<Counted> {
 
 describe('INFO commandstats and errorstats', () => {
   it('count calls, rejected and failed calls and error replies as redis-server does', async () => {
-    const a = await RawClient.connect(env.diff.redis.port);
-    const b = await env.connect(2);
-    try {
-      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
-      for (const cmd of SCRIPT) {
-        await a.call(...cmd);
-        await b.call(...cmd);
-      }
-      const [ra, rb] = [await counted(a), await counted(b)];
-      expect(Object.keys(ra.commands).length).toBeGreaterThan(40); // the script exercised the counters
-      expect(rb.commands).toEqual(ra.commands);
-      expect(rb.errors).toEqual(ra.errors);
-      expect(rb.total).toBe(ra.total);
-      // The format of a line, times included.
-      expect(await b.call('INFO', 'commandstats')).toMatch(/^cmdstat_set:calls=\d+,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=\d+,failed_calls=\d+\r$/m);
-      // CONFIG RESETSTAT clears them all, as redis-server's does (itself counted once it returns).
-      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
-      const [za, zb] = [await counted(a), await counted(b)];
-      expect(zb).toEqual(za);
-      expect(zb.commands).toEqual({ 'config|resetstat': 'calls=1,rejected_calls=0,failed_calls=0' });
-    } finally {
-      a.close();
+    const [a, b] = await env.pair();
+    expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+    for (const cmd of SCRIPT) {
+      await a.call(...cmd);
+      await b.call(...cmd);
     }
+    const [ra, rb] = [await counted(a), await counted(b)];
+    expect(Object.keys(ra.commands).length).toBeGreaterThan(40); // the script exercised the counters
+    expect(rb.commands).toEqual(ra.commands);
+    expect(rb.errors).toEqual(ra.errors);
+    expect(rb.total).toBe(ra.total);
+    // The format of a line, times included.
+    expect(await b.call('INFO', 'commandstats')).toMatch(/^cmdstat_set:calls=\d+,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=\d+,failed_calls=\d+\r$/m);
+    // CONFIG RESETSTAT clears them all, as redis-server's does (itself counted once it returns).
+    expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+    const [za, zb] = [await counted(a), await counted(b)];
+    expect(zb).toEqual(za);
+    expect(zb.commands).toEqual({ 'config|resetstat': 'calls=1,rejected_calls=0,failed_calls=0' });
   });
 
   it('INFO lists the sections redis-server lists by default, and Commandstats with "all"', async () => {
-    const a = await RawClient.connect(env.diff.redis.port);
-    const b = await env.connect(2);
-    try {
-      const sections = async (c: RawClient, ...arg: string[]): Promise<string[]> => [...(await c.call('INFO', ...arg)).matchAll(/^# (\w+)/gm)].map((m) => m[1]!);
-      // raftis adds its Raft section; everything redis-server shows is there, in its order.
-      expect((await sections(b)).filter((s) => s !== 'Raft')).toEqual(await sections(a));
-      const all = await sections(b, 'all');
-      for (const s of ['Commandstats', 'Errorstats', 'Cluster', 'Modules']) expect(all).toContain(s);
-      expect(await b.call('INFO', 'cluster')).toContain('cluster_enabled:1');
-    } finally {
-      a.close();
-    }
+    const [a, b] = await env.pair();
+    const sections = async (c: RawClient, ...arg: string[]): Promise<string[]> => [...(await c.call('INFO', ...arg)).matchAll(/^# (\w+)/gm)].map((m) => m[1]!);
+    // raftis adds its Raft section; everything redis-server shows is there, in its order.
+    expect((await sections(b)).filter((s) => s !== 'Raft')).toEqual(await sections(a));
+    const all = await sections(b, 'all');
+    for (const s of ['Commandstats', 'Errorstats', 'Cluster', 'Modules']) expect(all).toContain(s);
+    expect(await b.call('INFO', 'cluster')).toContain('cluster_enabled:1');
   });
 });

@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessDifferential } from '../helpers/process-differential.js';
-import { RawClient } from '../helpers/raw-client.js';
+import type { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
 
@@ -81,75 +81,65 @@ async function counters(c: RawClient): Promise<[number, number]> {
 
 describe('INFO stats keyspace_hits and keyspace_misses', () => {
   it('change as redis-server\'s do, command by command', async () => {
-    const a = await RawClient.connect(env.diff.redis.port);
-    const b = await env.connect(2);
-    try {
-      for (const cmd of SETUP) {
-        await a.call(...cmd);
-        await b.call(...cmd);
-      }
-      const mismatches: string[] = [];
-      for (const cmd of SCRIPT) {
-        const [ra, rb] = [await counters(a), await counters(b)];
-        // Replies are compared elsewhere (set order and random picks differ here by design); both must answer.
-        await a.call(...cmd);
-        await b.call(...cmd);
-        const [ra2, rb2] = [await counters(a), await counters(b)];
-        const da = `${ra2[0] - ra[0]} hits, ${ra2[1] - ra[1]} misses`;
-        const db = `${rb2[0] - rb[0]} hits, ${rb2[1] - rb[1]} misses`;
-        if (da !== db) mismatches.push(`${cmd.join(' ')}: redis-server ${da}, raftis ${db}`);
-      }
-      expect(mismatches).toEqual([]);
-      const [ta, tb] = [await counters(a), await counters(b)];
-      expect(ta[0] + ta[1]).toBeGreaterThan(50); // the script exercised the counters
-      expect(tb).toEqual(ta);
-      // CONFIG RESETSTAT clears both, as redis-server's does.
-      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
-      expect(await counters(b)).toEqual(await counters(a));
-      expect(await counters(b)).toEqual([0, 0]);
-    } finally {
-      a.close();
+    const [a, b] = await env.pair();
+    for (const cmd of SETUP) {
+      await a.call(...cmd);
+      await b.call(...cmd);
     }
+    const mismatches: string[] = [];
+    for (const cmd of SCRIPT) {
+      const [ra, rb] = [await counters(a), await counters(b)];
+      // Replies are compared elsewhere (set order and random picks differ here by design); both must answer.
+      await a.call(...cmd);
+      await b.call(...cmd);
+      const [ra2, rb2] = [await counters(a), await counters(b)];
+      const da = `${ra2[0] - ra[0]} hits, ${ra2[1] - ra[1]} misses`;
+      const db = `${rb2[0] - rb[0]} hits, ${rb2[1] - rb[1]} misses`;
+      if (da !== db) mismatches.push(`${cmd.join(' ')}: redis-server ${da}, raftis ${db}`);
+    }
+    expect(mismatches).toEqual([]);
+    const [ta, tb] = [await counters(a), await counters(b)];
+    expect(ta[0] + ta[1]).toBeGreaterThan(50); // the script exercised the counters
+    expect(tb).toEqual(ta);
+    // CONFIG RESETSTAT clears both, as redis-server's does.
+    expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+    expect(await counters(b)).toEqual(await counters(a));
+    expect(await counters(b)).toEqual([0, 0]);
   });
 
   it('expired_keys changes as redis-server\'s does, once both have settled', async () => {
-    const a = await RawClient.connect(env.diff.redis.port);
-    const b = await env.connect(2);
-    try {
-      const mismatches: string[] = [];
-      for (const steps of EXPIRY_CASES) {
-        const [ea, eb] = [await expiredKeys(a), await expiredKeys(b)];
-        for (const cmd of steps) {
-          if (cmd[0] === 'SLEEP') {
-            await new Promise((r) => setTimeout(r, Number(cmd[1])));
-            continue;
-          }
-          await a.call(...cmd);
-          await b.call(...cmd);
+    const [a, b] = await env.pair();
+    const mismatches: string[] = [];
+    for (const steps of EXPIRY_CASES) {
+      const [ea, eb] = [await expiredKeys(a), await expiredKeys(b)];
+      for (const cmd of steps) {
+        if (cmd[0] === 'SLEEP') {
+          await new Promise((r) => setTimeout(r, Number(cmd[1])));
+          continue;
         }
-        // Settled: both servers' key counts agree and stay put over two looks 150 ms apart (bounded).
-        let da = -1;
-        let db = -2;
-        const deadline = Date.now() + 3000;
-        for (let prev = ''; Date.now() < deadline; ) {
-          await new Promise((r) => setTimeout(r, 150));
-          da = (await expiredKeys(a)) - ea;
-          db = (await expiredKeys(b)) - eb;
-          const now = `${da} ${db} ${await a.call('DBSIZE')} ${await b.call('DBSIZE')}`;
-          if (da === db && now === prev) break;
-          prev = now;
-        }
-        if (da !== db) mismatches.push(`${steps.map((c) => c.join(' ')).join('; ')}: redis-server ${da}, raftis ${db}`);
+        await a.call(...cmd);
+        await b.call(...cmd);
       }
-      expect(mismatches).toEqual([]);
-      const total = await expiredKeys(a);
-      expect(total).toBeGreaterThan(40); // the cases did expire keys
-      expect(await expiredKeys(b)).toBe(total);
-      expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
-      expect(await expiredKeys(b)).toBe(0);
-      expect(await expiredKeys(a)).toBe(0);
-    } finally {
-      a.close();
+      // Settled: both servers' key counts agree and stay put over two looks 150 ms apart (bounded).
+      let da = -1;
+      let db = -2;
+      const deadline = Date.now() + 3000;
+      for (let prev = ''; Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 150));
+        da = (await expiredKeys(a)) - ea;
+        db = (await expiredKeys(b)) - eb;
+        const now = `${da} ${db} ${await a.call('DBSIZE')} ${await b.call('DBSIZE')}`;
+        if (da === db && now === prev) break;
+        prev = now;
+      }
+      if (da !== db) mismatches.push(`${steps.map((c) => c.join(' ')).join('; ')}: redis-server ${da}, raftis ${db}`);
     }
+    expect(mismatches).toEqual([]);
+    const total = await expiredKeys(a);
+    expect(total).toBeGreaterThan(40); // the cases did expire keys
+    expect(await expiredKeys(b)).toBe(total);
+    expect(await b.call('CONFIG', 'RESETSTAT')).toBe(await a.call('CONFIG', 'RESETSTAT'));
+    expect(await expiredKeys(b)).toBe(0);
+    expect(await expiredKeys(a)).toBe(0);
   });
 });
