@@ -5,6 +5,7 @@
 import type { Client } from '../server/client.js';
 import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, unrecognizedOption } from '../server/errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
+import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';
 import type { ConnHandler } from './table.js';
 
@@ -130,6 +131,79 @@ export function clientInfoLine(c: Client, now = Date.now()): string {
   );
 }
 
+/** Redis's getClientType for the clients raftis has. */
+function clientType(c: Client): string {
+  return c.subscriptions > 0 ? 'pubsub' : 'normal';
+}
+
+const CLIENT_TYPES = new Set(['normal', 'master', 'replica', 'slave', 'pubsub']);
+
+/**
+ * CLIENT KILL addr:port (old form: OK, or "No such client"; may kill the
+ * caller) or CLIENT KILL <filter value> … with ID, TYPE, ADDR, LADDR, USER,
+ * SKIPME (how many were killed; the caller is spared unless SKIPME no).
+ * Redis's clientKillCommand; a killed caller is closed after its reply.
+ */
+function clientKill(c: Client, argv: string[], w: RespWriter): void {
+  let addr: string | undefined;
+  let laddr: string | undefined;
+  let id = 0;
+  let type: string | undefined;
+  let skipme = true;
+  if (argv.length === 3) {
+    addr = argv[2]!;
+    skipme = false;
+  } else if (argv.length > 3) {
+    for (let i = 2; i < argv.length; i += 2) {
+      const opt = argv[i]!.toLowerCase();
+      const val = argv[i + 1];
+      if (val === undefined) return w.error(ERR.syntax);
+      if (opt === 'id') {
+        const n = string2ll(val);
+        if (n === null || n < 1n) return w.error('ERR client-id should be greater than 0');
+        id = Number(n);
+      } else if (opt === 'type') {
+        type = val.toLowerCase();
+        if (!CLIENT_TYPES.has(type)) return w.error(`ERR Unknown client type '${val}'`);
+        if (type === 'slave') type = 'replica';
+      } else if (opt === 'addr') {
+        addr = val;
+      } else if (opt === 'laddr') {
+        laddr = val;
+      } else if (opt === 'user') {
+        if (val !== 'default') return w.error(`ERR No such user '${val}'`);
+      } else if (opt === 'skipme') {
+        const v = val.toLowerCase();
+        if (v !== 'yes' && v !== 'no') return w.error(ERR.syntax);
+        skipme = v === 'yes';
+      } else {
+        return w.error(ERR.syntax);
+      }
+    }
+  } else {
+    return w.error(ERR.syntax);
+  }
+  let killed = 0;
+  let self = false;
+  for (const cl of [...c.server.clients.values()]) {
+    if (addr !== undefined && cl.addr !== addr) continue;
+    if (laddr !== undefined && cl.laddr !== laddr) continue;
+    if (type !== undefined && clientType(cl) !== type) continue;
+    if (id !== 0 && cl.id !== id) continue;
+    if (cl === c && skipme) continue;
+    if (cl === c) self = true;
+    else cl.sock.destroy();
+    killed++;
+  }
+  if (argv.length === 3) {
+    if (killed === 0) w.error('ERR No such client');
+    else w.ok();
+  } else {
+    w.int(killed);
+  }
+  if (self) c.closeAfterReply();
+}
+
 const client: Record<string, ConnHandler> = {
   'client|id': (c, _argv, w) => w.int(c.id),
   'client|getname': (c, _argv, w) => (c.name === '' ? w.nil() : w.bulk(c.name)),
@@ -149,6 +223,7 @@ const client: Record<string, ConnHandler> = {
     w.ok();
   },
   'client|info': (c, _argv, w) => w.verbatim(clientInfoLine(c) + '\n'),
+  'client|kill': clientKill,
   'client|list': (c, argv, w) => {
     let ids: Set<number> | undefined;
     let type: string | undefined;
@@ -156,7 +231,7 @@ const client: Record<string, ConnHandler> = {
       const opt = argv[i]!.toLowerCase();
       if (opt === 'type' && i + 1 < argv.length) {
         type = argv[++i]!.toLowerCase();
-        if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(type)) {
+        if (!CLIENT_TYPES.has(type)) {
           return w.error(`ERR Unknown client type '${argv[i]}'`);
         }
       } else if (opt === 'id' && i + 1 < argv.length) {
@@ -175,7 +250,7 @@ const client: Record<string, ConnHandler> = {
     for (const cl of c.server.clients.values()) {
       if (ids && !ids.has(cl.id)) continue;
       // Redis's getClientType: a client with subscriptions is of type pubsub, not normal.
-      if (type !== undefined && type !== (cl.subscriptions > 0 ? 'pubsub' : 'normal')) continue;
+      if (type !== undefined && type !== clientType(cl)) continue;
       out += clientInfoLine(cl, now) + '\n';
     }
     w.verbatim(out);
@@ -188,6 +263,20 @@ const client: Record<string, ConnHandler> = {
       '    Return the ID of the current connection.',
       'INFO',
       '    Return information about the current client connection.',
+      'KILL <ip:port>',
+      '    Kill connection made from <ip:port>.',
+      'KILL <option> <value> [<option> <value> [...]]',
+      '    Kill connections. Options are:',
+      '    * ADDR (<ip:port>|<unixsocket>:0)',
+      '      Kill connections made from the specified address',
+      '    * LADDR (<ip:port>|<unixsocket>:0)',
+      '      Kill connections made to specified local address',
+      '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+      '      Kill connections by type.',
+      '    * USER <username>',
+      '      Kill connections authenticated by <username>.',
+      '    * SKIPME (YES|NO)',
+      '      Skip killing current connection (default: yes).',
       'LIST [options ...]',
       '    Return information about client connections. Options:',
       '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',

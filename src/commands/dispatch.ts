@@ -215,7 +215,13 @@ export class Dispatcher {
   /** A connection command queued in MULTI, run when the transaction executes. */
   runConn(c: Client, argv: string[], w: RespWriter): void {
     const def = this.server.table.lookup(argv);
-    if (def?.conn !== undefined) this.server.stats.runConn(def, def.conn, c, argv, w);
+    if (def?.conn === undefined) return;
+    c.inExec = true;
+    try {
+      this.server.stats.runConn(def, def.conn, c, argv, w);
+    } finally {
+      c.inExec = false;
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import { listCommands } from './list.js';
 import { membershipCommands } from './membership.js';
 import { persistenceCommands } from './persistence.js';
 import { pubsubCommands } from './pubsub.js';
+import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
 import { setCommands } from './set.js';
 import { stringCommands } from './string.js';
@@ -43,4 +44,5 @@ export const connCommands: Record<string, ConnHandler> = {
   ...persistenceCommands,
   ...pubsubCommands,
   ...membershipCommands,
+  ...replicationCommands,
 };

@@ -86,6 +86,9 @@ export class Client {
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
 
+  /** A connection command queued in MULTI is running as part of EXEC (Redis: CLIENT_MULTI still set). */
+  inExec = false;
+
   /** Index of this client's last proposed write; reads wait until it is applied. */
   lastWriteIndex = 0;
 

@@ -98,4 +98,26 @@ describe('cluster protocol', () => {
     f.close();
     c.close();
   });
+
+  it('ROLE: the leader is master with the followers as replicas; WAIT counts the followers that hold a write', async () => {
+    const leader = await cluster.waitForLeader();
+    const l = cluster.node(leader);
+    const c = await cluster.client(leader);
+    expect(await c.call('SET', 'role-k', 'v')).toBe('+OK\r\n');
+    // Both followers hold the write (WAIT waits for them, bounded), then ROLE lists their match indexes.
+    expect(await c.call('WAIT', '2', '5000')).toBe(':2\r\n');
+    expect(await c.call('WAIT', '3', '50')).toBe(':2\r\n');
+    const role = await c.call('ROLE');
+    const m = /^\*3\r\n\$6\r\nmaster\r\n:(\d+)\r\n\*2\r\n((?:\*3\r\n\$\d+\r\n[\d.]+\r\n\$\d+\r\n\d+\r\n\$\d+\r\n\d+\r\n){2})$/.exec(role);
+    expect(m, role).not.toBeNull();
+    const ports = [...m![2]!.matchAll(/\$\d+\r\n([\d.]+)\r\n\$\d+\r\n(\d+)\r\n\$\d+\r\n(\d+)\r\n/g)];
+    const followers = cluster.nodes.filter((n) => n.id !== leader);
+    expect(ports.map((p) => `${p[1]}:${p[2]}`).sort()).toEqual(followers.map((n) => `${n.host}:${n.port}`).sort());
+    for (const p of ports) expect(Number(p[3])).toBeGreaterThan(0);
+    const f = await cluster.client(followers[0]!.id);
+    expect(await f.call('ROLE')).toMatch(new RegExp(`^\\*5\\r\\n\\$5\\r\\nslave\\r\\n\\$${l.host.length}\\r\\n${l.host.replace(/\./g, '\\.')}\\r\\n:${l.port}\\r\\n\\$9\\r\\nconnected\\r\\n:\\d+\\r\\n$`));
+    expect(await f.call('WAIT', '1', '0')).toMatch(/^-ERR WAIT cannot be used with replica instances/);
+    f.close();
+    c.close();
+  });
 });

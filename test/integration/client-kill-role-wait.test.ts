@@ -1,0 +1,120 @@
+/**
+ * CLIENT KILL, ROLE and WAIT on a single node, against redis-server: the
+ * same replies (errors byte for byte), the same connections closed. ROLE's
+ * offset is each server's own (raftis: its applied index), so only its
+ * shape is compared. The cluster side of ROLE and WAIT is in
+ * cluster-protocol.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { useProcessDifferential } from '../helpers/process-differential.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const env = useProcessDifferential();
+
+/** The same command to both servers; the replies must be equal. */
+async function same(a: RawClient, b: RawClient, ...cmd: string[]): Promise<string> {
+  const [ra, rb] = [await a.call(...cmd), await b.call(...cmd)];
+  expect(rb, cmd.join(' ')).toBe(ra);
+  return rb;
+}
+
+/** A second connection to the server `main` talks to, with its id and address as that server sees them. */
+async function other(main: RawClient, port: number): Promise<{ c: RawClient; id: string; addr: string }> {
+  const c = await RawClient.connect(port);
+  const info = await c.call('CLIENT', 'INFO');
+  const id = /id=(\d+)/.exec(info)![1]!;
+  const addr = / addr=(\S+)/.exec(info)![1]!;
+  expect(await main.call('CLIENT', 'LIST', 'ID', id)).toContain(`addr=${addr}`);
+  return { c, id, addr };
+}
+
+describe('CLIENT KILL', () => {
+  it('refuses bad arguments with redis-server\'s errors', async () => {
+    const [a, b] = await env.pair();
+    for (const cmd of [
+      ['CLIENT', 'KILL', 'ID'],
+      ['CLIENT', 'KILL', 'ID', '0', 'TYPE'],
+      ['CLIENT', 'KILL', 'ID', '0'],
+      ['CLIENT', 'KILL', 'ID', 'x'],
+      ['CLIENT', 'KILL', 'ID', '-5'],
+      ['CLIENT', 'KILL', 'TYPE', 'nosuch'],
+      ['CLIENT', 'KILL', 'USER', 'nosuch'],
+      ['CLIENT', 'KILL', 'SKIPME', 'maybe'],
+      ['CLIENT', 'KILL', 'NOSUCH', 'x'],
+      ['CLIENT', 'KILL', '1.2.3.4:5'],
+      ['CLIENT', 'KILL', 'ADDR', '1.2.3.4:5'],
+      ['CLIENT', 'KILL', 'LADDR', '1.2.3.4:5', 'SKIPME', 'no'],
+      ['CLIENT', 'KILL', 'TYPE', 'master'],
+      ['CLIENT', 'KILL', 'TYPE', 'replica'],
+      ['CLIENT', 'KILL', 'TYPE', 'pubsub'],
+      ['CLIENT', 'KILL', 'USER', 'default', 'ID', '999999'],
+    ]) {
+      await same(a, b, ...cmd);
+    }
+  });
+
+  it('closes the connections it matches, by ID, ADDR, TYPE and the old addr form, sparing the caller unless SKIPME no', async () => {
+    const [a, b] = await env.pair();
+    const servers = [
+      { main: a, port: env.diff.redis.port },
+      { main: b, port: env.raftis.port },
+    ];
+    const results: string[][] = [];
+    for (const { main, port } of servers) {
+      const out: string[] = [];
+      const x = await other(main, port);
+      out.push(await main.call('CLIENT', 'KILL', 'ID', x.id, 'SKIPME', 'yes'));
+      out.push(String(await x.c.closedPromise(3000)));
+      const y = await other(main, port);
+      out.push(await main.call('CLIENT', 'KILL', 'ADDR', y.addr));
+      out.push(String(await y.c.closedPromise(3000)));
+      const z = await other(main, port);
+      out.push(await main.call('CLIENT', 'KILL', z.addr));
+      out.push(String(await z.c.closedPromise(3000)));
+      out.push(await main.call('CLIENT', 'KILL', z.addr));
+      // TYPE pubsub matches a subscribed connection only.
+      const s = await other(main, port);
+      await s.c.call('SUBSCRIBE', 'ch');
+      out.push(await main.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
+      out.push(String(await s.c.closedPromise(3000)));
+      out.push(String(main.isClosed));
+      results.push(out);
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[1]).toEqual([':1\r\n', 'true', ':1\r\n', 'true', '+OK\r\n', 'true', '-ERR No such client\r\n', ':1\r\n', 'true', 'false']);
+  });
+
+  it('a caller that kills itself gets its reply, then the connection closes', async () => {
+    const replies: string[] = [];
+    for (const port of [env.diff.redis.port, env.raftis.port]) {
+      const c = await RawClient.connect(port);
+      const id = (await c.call('CLIENT', 'ID')).slice(1, -2);
+      replies.push(await c.call('CLIENT', 'KILL', 'ID', id, 'SKIPME', 'no'));
+      expect(await c.closedPromise(3000)).toBe(true);
+    }
+    expect(replies).toEqual([':1\r\n', ':1\r\n']);
+  });
+});
+
+describe('ROLE and WAIT on a single node', () => {
+  it('ROLE: a master with no replicas', async () => {
+    const [a, b] = await env.pair();
+    const shape = (r: string): string => r.replace(/^(\*3\r\n\$6\r\nmaster\r\n):\d+\r\n/, '$1:<offset>\r\n');
+    expect(shape(await b.call('ROLE'))).toBe(shape(await a.call('ROLE')));
+    expect(shape(await b.call('ROLE'))).toBe('*3\r\n$6\r\nmaster\r\n:<offset>\r\n*0\r\n');
+  });
+
+  it('WAIT: no replicas to wait for, its argument errors, and inside MULTI', async () => {
+    const [a, b] = await env.pair();
+    await same(a, b, 'SET', 'w', '1');
+    await same(a, b, 'WAIT', '0', '0');
+    const started = Date.now();
+    await same(a, b, 'WAIT', '1', '100');
+    // Both servers waited out the timeout (twice 100 ms, one after the other).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    for (const cmd of [['WAIT', 'x', '0'], ['WAIT', '1', 'x'], ['WAIT', '1', '-1'], ['WAIT', '1', '1.5'], ['WAIT', '-1', '0'], ['WAIT', '1']]) await same(a, b, ...cmd);
+    await same(a, b, 'MULTI');
+    await same(a, b, 'WAIT', '1', '0');
+    await same(a, b, 'EXEC');
+  });
+});
