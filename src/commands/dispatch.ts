@@ -128,10 +128,10 @@ export class Dispatcher {
         ctx.db = node.keyspace;
         ctx.now = Date.now();
         ctx.w = c.out();
-        stats.runData(def, data, ctx, argv);
+        stats.runData(def, data, ctx, argv, c);
         return;
       }
-      this.read(c, (w, now) => stats.runData(def, data, { db: node.keyspace, now, index: 0, w }, argv));
+      this.read(c, (w, now) => stats.runData(def, data, { db: node.keyspace, now, index: 0, w }, argv, c));
     }
   }
 

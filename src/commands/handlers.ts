@@ -17,6 +17,7 @@ import { pubsubCommands } from './pubsub.js';
 import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
 import { setCommands } from './set.js';
+import { slowlogCommands } from './slowlog.js';
 import { stringCommands } from './string.js';
 import type { ConnHandler } from './table.js';
 import { transactionCommands } from './transaction.js';
@@ -45,4 +46,5 @@ export const connCommands: Record<string, ConnHandler> = {
   ...pubsubCommands,
   ...membershipCommands,
   ...replicationCommands,
+  ...slowlogCommands,
 };

@@ -18,6 +18,14 @@ export interface CommandDef {
   isWrite: boolean;
   /** BLPOP and the other blocking pops (COMMAND INFO flag "blocking"). */
   isBlocking: boolean;
+  /**
+   * Cheap enough that one call in 16 is timed (commandstats, SLOWLOG): the
+   * COMMAND INFO flag "fast" (O(1) or O(log N)), or a documented complexity
+   * of O(1) (SET, for one). The others are timed on every call.
+   */
+  sampled: boolean;
+  /** COMMAND INFO flag "skip_slowlog" (EXEC). */
+  skipSlowlog: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
   touchesAll: boolean;
   data?: DataHandler;
@@ -65,6 +73,8 @@ export class CommandTable {
       meta,
       isWrite: meta.flags.has('write'),
       isBlocking: meta.flags.has('blocking'),
+      sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
+      skipSlowlog: meta.flags.has('skip_slowlog'),
       touchesAll: name === 'flushall' || name === 'flushdb',
       data: h.data[name],
       conn: h.conn[name],
@@ -93,4 +103,11 @@ export class CommandTable {
   get size(): number {
     return this.byName.size;
   }
+}
+
+/** COMMAND DOCS' complexity text, if the docs give one. */
+function complexity(docs: Tree | undefined): string | undefined {
+  if (docs === null || typeof docs !== 'object' || Array.isArray(docs) || !('map' in docs)) return undefined;
+  const entry = docs.map.find(([k]) => k === 'complexity');
+  return typeof entry?.[1] === 'string' ? entry[1] : undefined;
 }

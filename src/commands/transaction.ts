@@ -100,7 +100,7 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
         const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;
-          if (def.data) stats.runData(def, def.data, ctx, argv);
+          if (def.data) stats.runData(def, def.data, ctx, argv, c);
           else server.dispatcher.runConn(c, argv, w);
         }
       },

@@ -7,6 +7,7 @@ import type { CommandTable } from '../commands/table.js';
 import { commandKeys } from '../commands/keys.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { DISCARD, type RespWriter } from '../server/resp-writer.js';
+import type { Client } from '../server/client.js';
 import type { Stats } from '../server/stats.js';
 import { EntryKind, type StateEntry } from './command-entry.js';
 
@@ -16,6 +17,8 @@ export type Refusal = 'not-leader' | 'dropped';
 /** Who waits for an entry's reply (only on the node the client talks to). */
 export interface ApplyTarget {
   w: RespWriter;
+  /** The client the entry runs for (SLOWLOG's address and name), when there is one. */
+  readonly client?: Client;
   /** Runs a connection-level command queued in MULTI (PING, CLIENT SETNAME…) in the client's context. */
   conn(argv: string[], w: RespWriter): void;
   done(): void;
@@ -55,7 +58,7 @@ export class StateMachine {
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
         const stats = entry.multi || !cmd.isBlocking ? this.stats : undefined;
-        if (stats !== undefined) stats.runData(cmd, cmd.data, ctx, argv);
+        if (stats !== undefined) stats.runData(cmd, cmd.data, ctx, argv, target?.client);
         else cmd.data(ctx, argv);
         if (cmd.isWrite && this.onTouch !== undefined && this.touchWanted()) {
           this.onTouch(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));

@@ -30,7 +30,7 @@ export class Slot extends RespWriter implements ApplyTarget {
   constructor(
     proto: Proto,
     public ready: boolean,
-    private readonly client: Client,
+    readonly client: Client,
   ) {
     super(proto);
     this.onError = client.server.stats.errorReply;

@@ -3,6 +3,8 @@
  * admin tools) ask for a handful of Redis settings; raftis answers with the
  * values that describe its behaviour, and accepts SET only where it can honour it.
  */
+import { string2ll } from '../util/number.js';
+
 export interface ConfigParam {
   get(): string;
   /** Returns an error text, or undefined when applied. Absent: read-only. */
@@ -23,7 +25,8 @@ export class Config {
     this.params.set('appendonly', fixed('yes'));
     this.params.set('appendfsync', fixed('always'));
     this.params.set('databases', fixed('1'));
-    this.params.set('cluster-enabled', fixed('no'));
+    // Every node speaks the Redis Cluster protocol (CLUSTER SLOTS, MOVED), as INFO cluster says.
+    this.params.set('cluster-enabled', fixed('yes'));
     this.params.set('maxclients', fixed('10000'));
     this.params.set('proto-max-bulk-len', fixed(String(this.protoMaxBulkLen)));
     this.params.set('maxmemory', {
@@ -53,6 +56,20 @@ export class Config {
     });
     for (const [k, v] of Object.entries(extra)) this.params.set(k, fixed(v));
   }
+}
+
+/** A numeric parameter from `min` to LLONG_MAX, with redis-server's CONFIG SET errors. */
+export function integerParam(get: () => number, set: (n: number) => void, min: number): ConfigParam {
+  return {
+    get: () => String(get()),
+    set: (v) => {
+      const n = string2ll(v);
+      if (n === null) return `argument couldn't be parsed into an integer`;
+      if (n < BigInt(min)) return `argument must be between ${min} and 9223372036854775807 inclusive`;
+      set(Number(n));
+      return undefined;
+    },
+  };
 }
 
 function parseMemory(v: string): number | undefined {

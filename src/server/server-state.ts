@@ -8,7 +8,7 @@ import { Proxy } from '../commands/proxy.js';
 import type { CommandTable } from '../commands/table.js';
 import type { RaftisNode } from '../node/node.js';
 import type { Client } from './client.js';
-import { Config } from './config.js';
+import { Config, integerParam } from './config.js';
 import { PubSub } from './pubsub.js';
 import { Stats } from './stats.js';
 
@@ -54,6 +54,9 @@ export class ServerState {
   ) {
     this.config = config ?? new Config();
     node.sm.stats = this.stats;
+    const slowlog = this.stats.slowlog;
+    this.config.params.set('slowlog-log-slower-than', integerParam(() => slowlog.slowerThan, (n) => (slowlog.slowerThan = n), -1));
+    this.config.params.set('slowlog-max-len', integerParam(() => slowlog.maxLen, (n) => (slowlog.maxLen = n), 0));
     node.sm.onTouch = (keys) => {
       this.touchWatched(keys);
       this.dispatcher.blocking.touched(keys);
