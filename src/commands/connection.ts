@@ -107,11 +107,25 @@ function select(_c: Client, argv: string[], w: RespWriter): void {
   w.ok();
 }
 
+/**
+ * MONITOR: from now on this client is shown every command run on this node
+ * (Stats.feedMonitors); a second MONITOR gets no reply, as in Redis; RESET
+ * ends it.
+ */
+function monitor(c: Client, _argv: string[], w: RespWriter): void {
+  if (c.inExec) return w.error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+  const monitors = c.server.stats.monitors;
+  if (monitors.has(c)) return;
+  monitors.add(c);
+  w.ok();
+}
+
 function reset(c: Client, _argv: string[], w: RespWriter): void {
   c.multi = undefined;
   c.multiError = false;
   c.server.unwatchAll(c);
   c.server.pubsub.unsubscribeAll(c);
+  c.server.stats.monitors.delete(c);
   c.name = '';
   c.readonly = false;
   c.setProto(2);
@@ -121,7 +135,7 @@ function reset(c: Client, _argv: string[], w: RespWriter): void {
 
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
 export function clientInfoLine(c: Client, now = Date.now()): string {
-  const flags = (c.subscriptions > 0 ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
+  const flags = (c.server.stats.monitors.has(c) ? 'O' : '') + (c.subscriptions > 0 ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
@@ -298,5 +312,6 @@ export const connectionCommands: Record<string, ConnHandler> = {
   hello,
   select,
   reset,
+  monitor,
   ...client,
 };

@@ -26,6 +26,8 @@ export interface CommandDef {
   sampled: boolean;
   /** COMMAND INFO flag "skip_slowlog" (EXEC). */
   skipSlowlog: boolean;
+  /** Not shown to MONITOR: flags "admin" or "skip_monitor". */
+  skipMonitor: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
   touchesAll: boolean;
   data?: DataHandler;
@@ -75,6 +77,7 @@ export class CommandTable {
       isBlocking: meta.flags.has('blocking'),
       sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
       skipSlowlog: meta.flags.has('skip_slowlog'),
+      skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
       touchesAll: name === 'flushall' || name === 'flushdb',
       data: h.data[name],
       conn: h.conn[name],

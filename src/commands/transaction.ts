@@ -88,6 +88,13 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
       return false;
     }
     if (hasWrite) {
+      // MONITOR shows the transaction's commands now, before EXEC, as Redis runs them.
+      if (server.stats.monitors.size !== 0) {
+        for (const argv of cmds) {
+          const def = table.lookup(argv);
+          if (def !== undefined) server.stats.feedMonitors(def, argv, c);
+        }
+      }
       server.dispatcher.propose(c, cmds, true, slot);
       return true;
     }

@@ -58,7 +58,8 @@ export class StateMachine {
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
         const stats = entry.multi || !cmd.isBlocking ? this.stats : undefined;
-        if (stats !== undefined) stats.runData(cmd, cmd.data, ctx, argv, target?.client);
+        // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
+        if (stats !== undefined) stats.runData(cmd, cmd.data, ctx, argv, target?.client, !entry.multi);
         else cmd.data(ctx, argv);
         if (cmd.isWrite && this.onTouch !== undefined && this.touchWanted()) {
           this.onTouch(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));

@@ -87,6 +87,7 @@ export class ServerState {
 
   removeClient(c: Client): void {
     this.clients.delete(c.id);
+    this.stats.monitors.delete(c);
     this.unwatchAll(c);
     this.pubsub.unsubscribeAll(c);
   }

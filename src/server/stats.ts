@@ -21,6 +21,26 @@ export function newCommandCounters(): CommandCounters {
   return { calls: 0, timed: 0, timedUsec: 0, rejectedCalls: 0, failedCalls: 0 };
 }
 
+/** A MONITOR client whose unread output passes this is closed (Redis's replica class hard limit, 256mb). */
+const MONITOR_OUTPUT_LIMIT = 256 * 1024 * 1024;
+
+/** Redis's sdscatrepr: a quoted, escaped argument for MONITOR (latin1 string: one char per byte). */
+function repr(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 0x5c || ch === 0x22) out += '\\' + s[i];
+    else if (ch === 0x0a) out += '\\n';
+    else if (ch === 0x0d) out += '\\r';
+    else if (ch === 0x09) out += '\\t';
+    else if (ch === 0x07) out += '\\a';
+    else if (ch === 0x08) out += '\\b';
+    else if (ch >= 0x20 && ch <= 0x7e) out += s[i];
+    else out += '\\x' + ch.toString(16).padStart(2, '0');
+  }
+  return out + '"';
+}
+
 /** Calls of a cheap command per timed one (Stats.startTime); INFO's usec is the timed calls' mean × calls. */
 const TIMING_SAMPLE = 16;
 
@@ -52,6 +72,8 @@ export class Stats {
 
   /** SLOWLOG, fed by the timed calls. */
   readonly slowlog = new SlowLog();
+  /** MONITOR clients: shown every command run here for a client (Redis's replicationFeedMonitors). */
+  readonly monitors = new Set<Client>();
 
   /**
    * Runs a keyspace command's handler, counted as Redis's call() counts:
@@ -59,11 +81,12 @@ export class Stats {
    * error count grew while it ran). `who`: the client it runs for, if any
    * (SLOWLOG's address and name).
    */
-  runData(def: CommandDef, data: DataHandler, ctx: Ctx, argv: string[], who?: Client): void {
+  runData(def: CommandDef, data: DataHandler, ctx: Ctx, argv: string[], who?: Client, monitor = true): void {
     const errorsBefore = this.totalErrorReplies;
     const started = this.startTime(def);
     data(ctx, argv);
     this.called(def, argv, who, started, errorsBefore);
+    if (monitor && this.monitors.size !== 0 && who !== undefined) this.feedMonitors(def, argv, who);
   }
 
   /** Runs a connection command's handler, counted as runData counts. */
@@ -72,6 +95,29 @@ export class Stats {
     const started = this.startTime(def);
     conn(client, argv, w);
     this.called(def, argv, client, started, errorsBefore);
+    if (this.monitors.size !== 0) this.feedMonitors(def, argv, client);
+  }
+
+  /**
+   * Shows a command that ran to the MONITOR clients, as redis-server 7.0
+   * does after running it: `+<unix time with µs> [0 <client addr>] "arg" …`,
+   * arguments quoted as sdscatrepr quotes them. Admin commands (CONFIG,
+   * SLOWLOG, MONITOR…) and those flagged skip_monitor are not shown.
+   */
+  feedMonitors(def: CommandDef, argv: readonly string[], who: Client): void {
+    if (def.skipMonitor) return;
+    const now = performance.timeOrigin + performance.now();
+    const sec = Math.floor(now / 1000);
+    const usec = Math.floor((now - sec * 1000) * 1000);
+    let line = `+${sec}.${String(usec).padStart(6, '0')} [0 ${who.addr}]`;
+    for (const a of argv) line += ' ' + repr(a);
+    line += '\r\n';
+    for (const m of this.monitors) {
+      const w = m.pushWriter();
+      if (w === undefined) continue;
+      w.raw(line);
+      if (m.outputBytes > MONITOR_OUTPUT_LIMIT) m.kill();
+    }
   }
 
   /**

@@ -1,0 +1,91 @@
+/**
+ * MONITOR against redis-server: the same script on both, each watched by a
+ * monitor connection; the lines the monitors get must be the same once the
+ * time and the client's address are masked: which commands are shown (not
+ * admin ones, not refused ones; a transaction's commands before its EXEC),
+ * in which order, with arguments quoted and escaped as sdscatrepr does. Also
+ * the replies around MONITOR itself: a second MONITOR gets none, inside
+ * MULTI it fails, RESET ends it.
+ */
+import { describe, expect, it } from 'vitest';
+import { useProcessDifferential } from '../helpers/process-differential.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const env = useProcessDifferential();
+
+const SCRIPT = [
+  ['SET', 'k', 'v'], ['GET', 'k'], ['GET'], ['NOSUCH'], ['CONFIG', 'GET', 'maxmemory'], ['SLOWLOG', 'LEN'],
+  ['SET', 'quote"back\\slash', 'line\r\nbreak\ttab\x07\x08\x00\xff'], ['CLIENT', 'SETNAME', 'mon'],
+  ['MULTI'], ['SET', 'a', '1'], ['INCR', 'a'], ['EXEC'],
+  ['MULTI'], ['GET', 'a'], ['EXEC'],
+  ['DEL', 'a', 'k'], ['MSET', 'x', '1', 'y', '2'], ['PING'], ['ECHO', 'done'],
+];
+
+/** Reads what a monitor connection got until `last` shows up (bounded). */
+async function collect(m: RawClient, last: string): Promise<string[]> {
+  const lines: string[] = [];
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const line = await m.next();
+    lines.push(line.replace(/^\+\d+\.\d{6} \[0 [^\]]+\]/, '+<time> [0 <client>]'));
+    if (line.includes(last)) return lines;
+  }
+  throw new Error(`no ${last} in ${JSON.stringify(lines)}`);
+}
+
+describe('MONITOR', () => {
+  it('shows the commands redis-server shows, in its order and quoting', async () => {
+    const got: string[][] = [];
+    for (const port of [env.diff.redis.port, env.raftis.port]) {
+      const m = await RawClient.connect(port);
+      const c = await RawClient.connect(port);
+      try {
+        expect(await m.call('MONITOR')).toBe('+OK\r\n');
+        for (const cmd of SCRIPT) await c.call(...cmd);
+        got.push(await collect(m, '"done"'));
+      } finally {
+        m.close();
+        c.close();
+      }
+    }
+    expect(got[1]).toEqual(got[0]);
+    expect(got[1]!.length).toBeGreaterThan(12);
+    expect(got[1]).toContain('+<time> [0 <client>] "SET" "quote\\"back\\\\slash" "line\\r\\nbreak\\ttab\\a\\b\\x00\\xff"\r\n');
+  });
+
+  it('MONITOR twice, inside MULTI, and RESET, as redis-server answers them', async () => {
+    const replies: string[][] = [];
+    for (const port of [env.diff.redis.port, env.raftis.port]) {
+      const c = await RawClient.connect(port);
+      const out: string[] = [];
+      try {
+        out.push(await c.call('MULTI'), await c.call('MONITOR'), await c.call('EXEC'));
+        out.push(await c.call('MONITOR'));
+        // A second MONITOR is not answered (nor shown: it is an admin command): the next reply is PING's.
+        c.sock.write('*1\r\n$7\r\nMONITOR\r\n');
+        out.push(await c.call('PING'));
+        out.push((await c.next()).replace(/^\+\d+\.\d{6} \[0 [^\]]+\]/, '+<time> [0 <client>]'));
+        out.push(await c.call('MONITOR', 'x'));
+        out.push(await c.call('PING'));
+        out.push((await c.next()).replace(/^\+\d+\.\d{6} \[0 [^\]]+\]/, '+<time> [0 <client>]'));
+        out.push(/flags=(\w+)/.exec(await c.call('CLIENT', 'INFO'))![1]!);
+        await c.next(); // the monitor line of CLIENT INFO
+        out.push(await c.call('RESET'));
+        out.push(/flags=(\w+)/.exec(await c.call('CLIENT', 'INFO'))![1]!);
+        out.push(await c.call('PING'));
+      } finally {
+        c.close();
+      }
+      replies.push(out);
+    }
+    expect(replies[1]).toEqual(replies[0]);
+    expect(replies[1]!.slice(0, 6)).toEqual([
+      '+OK\r\n',
+      '+QUEUED\r\n',
+      "*1\r\n-ERR MONITOR isn't allowed for DENY BLOCKING client\r\n",
+      '+OK\r\n',
+      '+PONG\r\n',
+      '+<time> [0 <client>] "PING"\r\n',
+    ]);
+  });
+});
