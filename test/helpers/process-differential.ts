@@ -64,3 +64,10 @@ export function useProcessDifferential(): ProcessDifferential {
     },
   };
 }
+
+/** Sends one command to redis-server's connection `a` and raftis's `b`; the replies must be the same bytes. */
+export async function sameReply(a: RawClient, b: RawClient, ...cmd: string[]): Promise<string> {
+  const [ra, rb] = [await a.call(...cmd), await b.call(...cmd)];
+  expect(rb, cmd.join(' ')).toBe(ra);
+  return rb;
+}

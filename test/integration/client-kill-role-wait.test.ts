@@ -6,17 +6,11 @@
  * cluster-protocol.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { useProcessDifferential } from '../helpers/process-differential.js';
+import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
 
-/** The same command to both servers; the replies must be equal. */
-async function same(a: RawClient, b: RawClient, ...cmd: string[]): Promise<string> {
-  const [ra, rb] = [await a.call(...cmd), await b.call(...cmd)];
-  expect(rb, cmd.join(' ')).toBe(ra);
-  return rb;
-}
 
 /** A second connection to the server `main` talks to, with its id and address as that server sees them. */
 async function other(main: RawClient, port: number): Promise<{ c: RawClient; id: string; addr: string }> {

@@ -8,16 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseReply, type Reply } from '../helpers/engine-diff.js';
-import { useProcessDifferential } from '../helpers/process-differential.js';
+import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
 
-async function same(a: RawClient, b: RawClient, ...cmd: string[]): Promise<string> {
-  const [ra, rb] = [await a.call(...cmd), await b.call(...cmd)];
-  expect(rb, cmd.join(' ')).toBe(ra);
-  return rb;
-}
 
 const items = (r: Reply): Reply[] => ('items' in r ? r.items : []);
 const text = (r: Reply): string => ('v' in r ? r.v : '');
