@@ -89,6 +89,21 @@ export class Blocking {
   constructor(private readonly server: ServerState) {}
 
   /** A client waiting for a blocking command: nothing it sent later may run before it is answered. */
+  /**
+   * CLIENT UNBLOCK: answers a parked client as its timeout would (or with
+   * Redis's UNBLOCKED error) and forgets it. A client whose command is being
+   * retried through the log (an entry in flight) is not unblocked: that
+   * entry may pop for it. Returns whether it was unblocked.
+   */
+  unblock(id: number, error: boolean): boolean {
+    for (const w of this.parked) {
+      if (w.c.id !== id || w.inFlight) continue;
+      this.finish(w, error ? '-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n' : this.timeoutReply(w));
+      return true;
+    }
+    return false;
+  }
+
   isBlocked(c: Client): boolean {
     return this.blocked.size !== 0 && this.blocked.has(c);
   }

@@ -3,7 +3,7 @@
  * They act on the client, never on the keyspace, and are never replicated.
  */
 import type { Client } from '../server/client.js';
-import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, unrecognizedOption } from '../server/errors.js';
+import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, subcommandSyntaxError, unrecognizedOption } from '../server/errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';
@@ -238,6 +238,24 @@ const client: Record<string, ConnHandler> = {
   },
   'client|info': (c, _argv, w) => w.verbatim(clientInfoLine(c) + '\n'),
   'client|kill': clientKill,
+  'client|unblock': (c, argv, w) => {
+    if (argv.length > 4) return w.error(subcommandSyntaxError(argv[1]!, 'client'));
+    let error = false;
+    if (argv.length === 4) {
+      const reason = argv[3]!.toLowerCase();
+      if (reason !== 'timeout' && reason !== 'error') return w.error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+      error = reason === 'error';
+    }
+    const id = string2ll(argv[2]!);
+    if (id === null) return w.error(ERR.notInteger);
+    w.int(c.server.dispatcher.blocking.unblock(Number(id), error) ? 1 : 0);
+  },
+  // raftis never evicts clients: the protection is always on.
+  'client|no-evict': (_c, argv, w) => {
+    const v = argv[2]!.toLowerCase();
+    if (v !== 'on' && v !== 'off') return w.error(ERR.syntax);
+    w.ok();
+  },
   'client|list': (c, argv, w) => {
     let ids: Set<number> | undefined;
     let type: string | undefined;
@@ -297,6 +315,10 @@ const client: Record<string, ConnHandler> = {
       '      Return clients of specified type.',
       'SETNAME <name>',
       '    Assign the name <name> to the current connection.',
+      'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+      '    Unblock the specified blocked client.',
+      'NO-EVICT (ON|OFF)',
+      '    Protect current client connection from eviction.',
       'SETINFO <option> <value>',
       '    Set client meta attr. Options are:',
       '    * LIB-NAME: the client lib name.',

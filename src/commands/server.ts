@@ -381,5 +381,9 @@ export const serverCommands: Record<string, ConnHandler> = {
       '    Set the configuration <directive> to <value>.',
       'RESETSTAT',
       '    Reset statistics reported by the INFO command.',
+      'REWRITE',
+      '    Rewrite the configuration file.',
     ]),
+  // raftis takes its settings from the command line: Redis's answer when it was started without a file.
+  'config|rewrite': (_c, _argv, w) => w.error('ERR The server is running without a config file'),
 };

@@ -1,5 +1,6 @@
 /**
- * CLIENT KILL, ROLE and WAIT on a single node, against redis-server: the
+ * CLIENT KILL / UNBLOCK / NO-EVICT, CONFIG REWRITE, ROLE and WAIT on a
+ * single node, against redis-server: the
  * same replies (errors byte for byte), the same connections closed. ROLE's
  * offset is each server's own (raftis: its applied index), so only its
  * shape is compared. The cluster side of ROLE and WAIT is in
@@ -110,5 +111,44 @@ describe('ROLE and WAIT on a single node', () => {
     await same(a, b, 'MULTI');
     await same(a, b, 'WAIT', '1', '0');
     await same(a, b, 'EXEC');
+  });
+});
+
+describe('CLIENT UNBLOCK, CLIENT NO-EVICT and CONFIG REWRITE', () => {
+  it('answer as redis-server: argument errors, and a parked BLPOP unblocked as if timed out or with an error', async () => {
+    const [a, b] = await env.pair();
+    for (const cmd of [
+      ['CLIENT', 'UNBLOCK', 'x'],
+      ['CLIENT', 'UNBLOCK', '1', 'nope'],
+      ['CLIENT', 'UNBLOCK', 'x', 'nope'],
+      ['CLIENT', 'UNBLOCK', '1', 'timeout', 'extra'],
+      ['CLIENT', 'UNBLOCK', '999999'],
+      ['CLIENT', 'UNBLOCK', '999999', 'ERROR'],
+      ['CLIENT', 'NO-EVICT', 'on'],
+      ['CLIENT', 'NO-EVICT', 'OFF'],
+      ['CLIENT', 'NO-EVICT', 'maybe'],
+      ['CONFIG', 'REWRITE'],
+    ]) {
+      await same(a, b, ...cmd);
+    }
+    const got: string[][] = [];
+    for (const [main, port] of [[a, env.diff.redis.port], [b, env.raftis.port]] as const) {
+      const out: string[] = [];
+      for (const reason of ['TIMEOUT', 'ERROR']) {
+        const x = await other(main, port);
+        const popped = x.c.call('BLPOP', 'unblock-list', '0');
+        // Parked: CLIENT LIST shows its BLPOP as the last command (bounded wait).
+        for (let i = 0; i < 100 && !(await main.call('CLIENT', 'LIST', 'ID', x.id)).includes('cmd=blpop'); i++) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 50));
+        out.push(await main.call('CLIENT', 'UNBLOCK', x.id, reason));
+        out.push(await popped);
+        out.push(await main.call('CLIENT', 'UNBLOCK', x.id, reason));
+        out.push(await x.c.call('PING'));
+        x.c.close();
+      }
+      got.push(out);
+    }
+    expect(got[1]).toEqual(got[0]);
+    expect(got[1]).toEqual([':1\r\n', '*-1\r\n', ':0\r\n', '+PONG\r\n', ':1\r\n', '-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n', ':0\r\n', '+PONG\r\n']);
   });
 });
