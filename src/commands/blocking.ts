@@ -113,6 +113,13 @@ export class Blocking {
     return this.parked.size;
   }
 
+  /** Parked clients with a timeout (INFO clients_in_timeout_table). */
+  get withTimeout(): number {
+    let n = 0;
+    for (const w of this.parked) if (w.deadline !== Infinity) n++;
+    return n;
+  }
+
   /** Runs a blocking command sent outside MULTI (on the leader). */
   run(c: Client, argv: string[]): void {
     const { keys, kind, timeoutArg } = waitSpec(argv);

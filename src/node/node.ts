@@ -400,6 +400,11 @@ export class RaftisNode {
     return this.rn.raft.raftLog.lastIndex();
   }
 
+  /** Size of the newest snapshot file (INFO aof_base_size). */
+  get snapshotBytes(): number {
+    return this.snapshotBaseBytes;
+  }
+
   get voters(): readonly number[] {
     return this.confState.voters;
   }

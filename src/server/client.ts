@@ -147,6 +147,7 @@ export class Client {
       // Per read, as Redis's readQueryFromClient sets c->lastinteraction.
       this.lastInteraction = Date.now();
       this.server.stats.netInputBytes += chunk.length;
+      this.server.stats.readsProcessed++;
       this.parser.feed(chunk);
       // Replies known now leave once every readable client has been read
       // (replies to writes leave when their entries apply).
@@ -276,6 +277,7 @@ export class Client {
     while (this.queue.length > 0 && this.queue[0]!.ready) s += this.queue.shift()!.take();
     if (s.length > 0) {
       this.server.stats.netOutputBytes += s.length;
+      this.server.stats.writesProcessed++;
       this.sock.write(s, 'latin1');
       if (!this.paused && this.sock.writableLength >= OUTPUT_HIGH_WATER) {
         this.paused = true;

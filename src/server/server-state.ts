@@ -26,6 +26,8 @@ export class ServerState {
   nextClientId = 1;
   readonly clients = new Map<number, Client>();
   readonly startedAt = Date.now();
+  /** The highest used_memory INFO has reported (Redis tracks its peak in serverCron). */
+  memoryPeak = 0;
   readonly stats = new Stats();
   readonly config: Config;
   /** Clients with WATCHed keys, by key (leader-local, as in Redis). */
@@ -54,6 +56,7 @@ export class ServerState {
   ) {
     this.config = config ?? new Config();
     node.sm.stats = this.stats;
+    setInterval(() => this.stats.sample(Date.now()), 100).unref();
     const slowlog = this.stats.slowlog;
     this.config.params.set('slowlog-log-slower-than', integerParam(() => slowlog.slowerThan, (n) => (slowlog.slowerThan = n), -1));
     this.config.params.set('slowlog-max-len', integerParam(() => slowlog.maxLen, (n) => (slowlog.maxLen = n), 0));

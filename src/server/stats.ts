@@ -21,6 +21,9 @@ export function newCommandCounters(): CommandCounters {
   return { calls: 0, timed: 0, timedUsec: 0, rejectedCalls: 0, failedCalls: 0 };
 }
 
+/** Instantaneous metrics average this many 100 ms intervals (Redis's STATS_METRIC_SAMPLES). */
+const INSTANTANEOUS_SAMPLES = 16;
+
 /** A MONITOR client whose unread output passes this is closed (Redis's replica class hard limit, 256mb). */
 const MONITOR_OUTPUT_LIMIT = 256 * 1024 * 1024;
 
@@ -54,6 +57,11 @@ export class Stats {
   totalCommands = 0;
   netInputBytes = 0;
   netOutputBytes = 0;
+  /** Socket reads and writes (INFO total_reads_processed / total_writes_processed). */
+  readsProcessed = 0;
+  writesProcessed = 0;
+  /** Samples every 100 ms of [time, commands, input bytes, output bytes], the last 16 intervals (Redis's serverCron). */
+  private readonly samples: [number, number, number, number][] = [];
   rejectedConnections = 0;
   readonly errors = new Map<string, number>();
   totalErrorReplies = 0;
@@ -69,6 +77,21 @@ export class Stats {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
     this.totalErrorReplies++;
   };
+
+  /** Takes an instantaneous-metrics sample (the server calls it every 100 ms). */
+  sample(now: number): void {
+    this.samples.push([now, this.totalCommands, this.netInputBytes, this.netOutputBytes]);
+    if (this.samples.length > INSTANTANEOUS_SAMPLES + 1) this.samples.shift();
+  }
+
+  /** INFO instantaneous_ops_per_sec, instantaneous_input_kbps, instantaneous_output_kbps over the last samples. */
+  instantaneous(): { ops: number; inKbps: number; outKbps: number } {
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    if (first === undefined || last === undefined || last[0] <= first[0]) return { ops: 0, inKbps: 0, outKbps: 0 };
+    const secs = (last[0] - first[0]) / 1000;
+    return { ops: Math.round((last[1] - first[1]) / secs), inKbps: (last[2] - first[2]) / secs / 1024, outKbps: (last[3] - first[3]) / secs / 1024 };
+  }
 
   /** SLOWLOG, fed by the timed calls. */
   readonly slowlog = new SlowLog();
