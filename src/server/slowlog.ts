@@ -3,8 +3,9 @@
  * microseconds, newest first, at most slowlog-max-len of them (Redis's
  * slowlog.c). The time is the command's own run on this node: a read's
  * handler, or a write's apply (not the wait for the disk and the quorum).
- * Commands flagged "fast" are timed one call in 16 (see Stats), so a slow
- * call of one of those can be missed unless the threshold is 0 (log all).
+ * Cheap commands (CommandDef.sampled) are timed one call in 16 (see Stats),
+ * so a slow call of one of those can be missed unless the threshold is 0
+ * (then every call is timed and logged).
  */
 
 /** Redis's SLOWLOG_ENTRY_MAX_ARGC and SLOWLOG_ENTRY_MAX_STRING. */

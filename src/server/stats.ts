@@ -1,4 +1,8 @@
-/** Counters for INFO stats / errorstats / commandstats. */
+/**
+ * What Redis's call() keeps about the commands a node runs: the counters of
+ * INFO stats / errorstats / commandstats, the instantaneous metrics, SLOWLOG
+ * and the MONITOR feed.
+ */
 import type { CommandDef, ConnHandler } from '../commands/table.js';
 import type { Ctx, DataHandler } from '../commands/types.js';
 import type { Client } from './client.js';
@@ -8,7 +12,7 @@ import { SlowLog } from './slowlog.js';
 /** One command's INFO commandstats counters (the fields of Redis's struct redisCommand). */
 export interface CommandCounters {
   calls: number;
-  /** Calls that were timed (one in TIMING_SAMPLE, see Stats.start) and their microseconds. */
+  /** Calls that were timed (see Stats.startTime) and their microseconds. */
   timed: number;
   timedUsec: number;
   /** Refused before running: wrong arity, a cluster redirect, a command not allowed in a subscribed context. */
@@ -65,6 +69,10 @@ export class Stats {
   rejectedConnections = 0;
   readonly errors = new Map<string, number>();
   totalErrorReplies = 0;
+  /** SLOWLOG, fed by the timed calls. */
+  readonly slowlog = new SlowLog();
+  /** MONITOR clients: shown every command run here for a client (Redis's replicationFeedMonitors). */
+  readonly monitors = new Set<Client>();
 
   /**
    * Counts an error reply under its first word, as Redis's INFO errorstats.
@@ -93,16 +101,12 @@ export class Stats {
     return { ops: Math.round((last[1] - first[1]) / secs), inKbps: (last[2] - first[2]) / secs / 1024, outKbps: (last[3] - first[3]) / secs / 1024 };
   }
 
-  /** SLOWLOG, fed by the timed calls. */
-  readonly slowlog = new SlowLog();
-  /** MONITOR clients: shown every command run here for a client (Redis's replicationFeedMonitors). */
-  readonly monitors = new Set<Client>();
-
   /**
    * Runs a keyspace command's handler, counted as Redis's call() counts:
    * one call, its time, and a failed call if it wrote an error reply (the
    * error count grew while it ran). `who`: the client it runs for, if any
-   * (SLOWLOG's address and name).
+   * (SLOWLOG's address and name, MONITOR's line; `monitor` false: the caller
+   * showed it already).
    */
   runData(def: CommandDef, data: DataHandler, ctx: Ctx, argv: string[], who?: Client, monitor = true): void {
     const errorsBefore = this.totalErrorReplies;
