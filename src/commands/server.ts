@@ -360,6 +360,7 @@ function infoSections(c: Client): Section[] {
     ['Modules', []],
     ['Commandstats', commandStats(s.table)],
     ['Errorstats', [...s.stats.errors].map(([code, n]) => [`errorstat_${code}`, `count=${n}`])],
+    ['Latencystats', latencyStats(s.table, s.stats.latencyPercentiles)],
     // Every raftis node speaks the Redis Cluster protocol (CLUSTER SLOTS, MOVED).
     ['Cluster', [['cluster_enabled', 1]]],
     [
@@ -455,6 +456,53 @@ function commandStats(table: CommandTable): [string, string][] {
   return out;
 }
 
+/** INFO latencystats: each tracked command's latency percentiles in µs. */
+function latencyStats(table: CommandTable, percentiles: readonly number[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const def of commandDefs(table)) {
+    const h = def.stats.latency;
+    if (h === undefined || h.total === 0 || percentiles.length === 0) continue;
+    out.push([`latency_percentiles_usec_${def.meta.name}`, percentiles.map((p) => `p${p}=${h.percentile(p).toFixed(3)}`).join(',')]);
+  }
+  return out;
+}
+
+/** LATENCY HISTOGRAM [command …]: the named commands (a container: its subcommands), or all that were tracked. */
+function latencyHistogram(c: Client, argv: string[], w: RespWriter): void {
+  const table = c.server.table;
+  let defs: CommandDef[];
+  if (argv.length === 2) {
+    defs = [...commandDefs(table)];
+  } else {
+    defs = [];
+    for (const name of argv.slice(2)) {
+      const def = table.get(name) ?? table.lookup(name.split('|'));
+      if (def === undefined) continue;
+      if (def.subcommands !== undefined && !name.includes('|')) defs.push(...def.subcommands.values());
+      else defs.push(def);
+    }
+  }
+  const tracked = defs.filter((d) => d.stats.latency !== undefined && d.stats.latency.total > 0);
+  w.mapHeader(tracked.length);
+  for (const d of tracked) {
+    // Cheap commands are timed one call in 16: their counts are scaled to all calls.
+    const calls = d.stats.calls;
+    const h = d.stats.latency!;
+    const scale = calls / h.total;
+    const buckets = h.cumulative();
+    w.bulk(d.meta.name);
+    w.mapHeader(2);
+    w.bulk('calls');
+    w.int(calls);
+    w.bulk('histogram_usec');
+    w.mapHeader(buckets.length);
+    for (let i = 0; i < buckets.length; i++) {
+      w.int(buckets[i]![0]);
+      w.int(i === buckets.length - 1 ? calls : Math.round(buckets[i]![1] * scale));
+    }
+  }
+}
+
 function info(c: Client, argv: string[], w: RespWriter): void {
   const wanted = new Set(argv.slice(1).map((a) => a.toLowerCase()));
   const all = wanted.has('all') || wanted.has('everything');
@@ -473,6 +521,13 @@ function info(c: Client, argv: string[], w: RespWriter): void {
 export const serverCommands: Record<string, ConnHandler> = {
   time,
   info,
+  'latency|histogram': latencyHistogram,
+  'latency|help': (_c, _argv, w) =>
+    writeHelp(w, 'latency', [
+      'HISTOGRAM [COMMAND ...]',
+      '    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.',
+      '    If no commands are specified then all histograms are replied.',
+    ]),
   command: commandAll,
   'command|count': (c, _argv, w) => w.int(c.server.table.size),
   'command|info': commandInfo,

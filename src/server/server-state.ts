@@ -60,6 +60,26 @@ export class ServerState {
     const slowlog = this.stats.slowlog;
     this.config.params.set('slowlog-log-slower-than', integerParam(() => slowlog.slowerThan, (n) => (slowlog.slowerThan = n), -1));
     this.config.params.set('slowlog-max-len', integerParam(() => slowlog.maxLen, (n) => (slowlog.maxLen = n), 0));
+    const stats = this.stats;
+    this.config.params.set('latency-tracking', {
+      get: () => (stats.latencyTracking ? 'yes' : 'no'),
+      set: (v) => {
+        const b = v.toLowerCase();
+        if (b !== 'yes' && b !== 'no') return 'argument must be \'yes\' or \'no\'';
+        stats.latencyTracking = b === 'yes';
+        return undefined;
+      },
+    });
+    this.config.params.set('latency-tracking-info-percentiles', {
+      get: () => stats.latencyPercentiles.join(' '),
+      set: (v) => {
+        const ps = v.split(' ').filter((x) => x !== '').map(Number);
+        if (ps.some((p) => !Number.isFinite(p))) return 'Invalid latency-tracking-info-percentiles parameters';
+        if (ps.some((p) => p < 0 || p > 100)) return 'latency-tracking-info-percentiles parameters should sit between [0.0,100.0]';
+        stats.latencyPercentiles = ps;
+        return undefined;
+      },
+    });
     node.sm.onTouch = (keys) => {
       this.touchWatched(keys);
       this.dispatcher.blocking.touched(keys);

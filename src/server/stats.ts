@@ -7,6 +7,7 @@ import type { CommandDef, ConnHandler } from '../commands/table.js';
 import type { Ctx, DataHandler } from '../commands/types.js';
 import type { Client } from './client.js';
 import type { RespWriter } from './resp-writer.js';
+import { LatencyHistogram } from './latency.js';
 import { SlowLog } from './slowlog.js';
 
 /** One command's INFO commandstats counters (the fields of Redis's struct redisCommand). */
@@ -19,10 +20,12 @@ export interface CommandCounters {
   rejectedCalls: number;
   /** Ran and replied with an error. */
   failedCalls: number;
+  /** The timed calls' durations (INFO latencystats, LATENCY HISTOGRAM); created on the first. */
+  latency: LatencyHistogram | undefined;
 }
 
 export function newCommandCounters(): CommandCounters {
-  return { calls: 0, timed: 0, timedUsec: 0, rejectedCalls: 0, failedCalls: 0 };
+  return { calls: 0, timed: 0, timedUsec: 0, rejectedCalls: 0, failedCalls: 0, latency: undefined };
 }
 
 /** Instantaneous metrics average this many 100 ms intervals (Redis's STATS_METRIC_SAMPLES). */
@@ -71,6 +74,9 @@ export class Stats {
   totalErrorReplies = 0;
   /** SLOWLOG, fed by the timed calls. */
   readonly slowlog = new SlowLog();
+  /** latency-tracking and latency-tracking-info-percentiles. */
+  latencyTracking = true;
+  latencyPercentiles = [50, 99, 99.9];
   /** MONITOR clients: shown every command run here for a client (Redis's replicationFeedMonitors). */
   readonly monitors = new Set<Client>();
 
@@ -164,6 +170,7 @@ export class Stats {
       const usec = (performance.now() - started) * 1000;
       c.timed++;
       c.timedUsec += usec;
+      if (this.latencyTracking) (c.latency ??= new LatencyHistogram()).record(usec);
       if (!def.skipSlowlog) this.slowlog.record(argv, usec, who?.addr ?? '', who?.name ?? '');
     }
     if (this.totalErrorReplies > errorsBefore) c.failedCalls++;

@@ -8,7 +8,8 @@
  * errorstats and total_error_replies must be equal (the times differ).
  */
 import { describe, expect, it } from 'vitest';
-import { useProcessDifferential } from '../helpers/process-differential.js';
+import { parseReply } from '../helpers/engine-diff.js';
+import { sameReply, useProcessDifferential } from '../helpers/process-differential.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
@@ -103,5 +104,51 @@ describe('INFO commandstats and errorstats', () => {
     for (let i = 0; i < 300; i++) await b.call('PING');
     await new Promise((r) => setTimeout(r, 250));
     expect(Number(/instantaneous_ops_per_sec:(\d+)/.exec(await b.call('INFO', 'stats'))![1])).toBeGreaterThan(0);
+  });
+
+  it('latency tracking: INFO latencystats lists the commands redis-server lists; LATENCY HISTOGRAM; its settings', async () => {
+    const [a, b] = await env.pair();
+    for (const cmd of [
+      ['CONFIG', 'RESETSTAT'], ['SET', 'lt', 'v'], ['GET', 'lt'], ['GET', 'lt'], ['INCR', 'n'], ['LPUSH', 'l', 'x'], ['LRANGE', 'l', '0', '-1'], ['GET'],
+      ['CONFIG', 'SET', 'latency-tracking-info-percentiles', 'x'], ['CONFIG', 'SET', 'latency-tracking-info-percentiles', '101'],
+      ['CONFIG', 'SET', 'latency-tracking', 'maybe'], ['CONFIG', 'GET', 'latency-tracking*'], ['LATENCY', 'NOSUCH'],
+    ]) {
+      await sameReply(a, b, ...cmd);
+    }
+    // Which commands have a latency line (times differ; the set must not).
+    const tracked = async (c: RawClient): Promise<string[]> =>
+      [...(await c.call('INFO', 'latencystats')).matchAll(/^latency_percentiles_usec_([^:]+):p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}\r$/gm)].map((m) => m[1]!).sort();
+    const [ta, tb] = [await tracked(a), await tracked(b)];
+    expect(tb).toEqual(ta);
+    expect(tb).toEqual(expect.arrayContaining(['get', 'set', 'incr', 'lpush', 'lrange']));
+    // LATENCY HISTOGRAM: calls as redis-server counts them; cumulative counts at powers of two µs, ending at calls.
+    const histogram = async (c: RawClient): Promise<Record<string, { calls: number; edges: number[]; counts: number[] }>> => {
+      const [r] = parseReply(await c.call('LATENCY', 'HISTOGRAM', 'get', 'set', 'nosuch'));
+      const items = 'items' in r ? r.items : [];
+      const out: Record<string, { calls: number; edges: number[]; counts: number[] }> = {};
+      for (let i = 0; i < items.length; i += 2) {
+        const body = items[i + 1]!;
+        const f = 'items' in body ? body.items : [];
+        const h = f[3]!;
+        const hv = ('items' in h ? h.items : []).map((x) => Number('v' in x ? x.v : NaN));
+        out['v' in items[i]! ? (items[i] as { v: string }).v : ''] = {
+          calls: Number('v' in f[1]! ? f[1].v : NaN),
+          edges: hv.filter((_, j) => j % 2 === 0),
+          counts: hv.filter((_, j) => j % 2 === 1),
+        };
+      }
+      return out;
+    };
+    const [ha, hb] = [await histogram(a), await histogram(b)];
+    expect(Object.keys(hb).sort()).toEqual(Object.keys(ha).sort());
+    for (const name of Object.keys(hb)) {
+      expect(hb[name]!.calls).toBe(ha[name]!.calls);
+      expect(hb[name]!.counts.at(-1)).toBe(hb[name]!.calls);
+      for (const e of hb[name]!.edges) expect(Math.log2(e) % 1).toBe(0);
+    }
+    // Percentiles follow the setting.
+    await sameReply(a, b, 'CONFIG', 'SET', 'latency-tracking-info-percentiles', '90');
+    expect(await b.call('INFO', 'latencystats')).toMatch(/^latency_percentiles_usec_get:p90=\d+\.\d{3}\r$/m);
+    await sameReply(a, b, 'CONFIG', 'SET', 'latency-tracking-info-percentiles', '50 99 99.9');
   });
 });
