@@ -88,7 +88,6 @@ export class Blocking {
 
   constructor(private readonly server: ServerState) {}
 
-  /** A client waiting for a blocking command: nothing it sent later may run before it is answered. */
   /**
    * CLIENT UNBLOCK: answers a parked client as its timeout would (or with
    * Redis's UNBLOCKED error) and forgets it. A client whose command is being
@@ -104,6 +103,7 @@ export class Blocking {
     return false;
   }
 
+  /** A client waiting for a blocking command: nothing it sent later may run before it is answered. */
   isBlocked(c: Client): boolean {
     return this.blocked.size !== 0 && this.blocked.has(c);
   }

@@ -17,7 +17,7 @@ export type Refusal = 'not-leader' | 'dropped';
 /** Who waits for an entry's reply (only on the node the client talks to). */
 export interface ApplyTarget {
   w: RespWriter;
-  /** The client the entry runs for (SLOWLOG's address and name), when there is one. */
+  /** The client the entry runs for (SLOWLOG's address and name, MONITOR's line), when there is one. */
   readonly client?: Client;
   /** Runs a connection-level command queued in MULTI (PING, CLIENT SETNAME…) in the client's context. */
   conn(argv: string[], w: RespWriter): void;
