@@ -206,7 +206,7 @@ function clientKill(c: Client, argv: string[], w: RespWriter): void {
     if (id !== 0 && cl.id !== id) continue;
     if (cl === c && skipme) continue;
     if (cl === c) self = true;
-    else cl.sock.destroy();
+    else cl.kill();
     killed++;
   }
   if (argv.length === 3) {
