@@ -250,6 +250,24 @@ const client: Record<string, ConnHandler> = {
     if (id === null) return w.error(ERR.notInteger);
     w.int(c.server.dispatcher.blocking.unblock(Number(id), error) ? 1 : 0);
   },
+  'client|pause': (c, argv, w) => {
+    if (argv.length > 4) return w.error(subcommandSyntaxError(argv[1]!, 'client'));
+    let all = true;
+    if (argv.length === 4) {
+      const mode = argv[3]!.toLowerCase();
+      if (mode !== 'write' && mode !== 'all') return w.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
+      all = mode === 'all';
+    }
+    const ms = string2ll(argv[2]!);
+    if (ms === null) return w.error('ERR timeout is not an integer or out of range');
+    if (ms < 0n) return w.error('ERR timeout is negative');
+    c.server.pauseClients(Number(ms), all);
+    w.ok();
+  },
+  'client|unpause': (c, _argv, w) => {
+    c.server.unpauseClients();
+    w.ok();
+  },
   // raftis never evicts clients: the protection is always on.
   'client|no-evict': (_c, argv, w) => {
     const v = argv[2]!.toLowerCase();
@@ -315,6 +333,10 @@ const client: Record<string, ConnHandler> = {
       '      Return clients of specified type.',
       'SETNAME <name>',
       '    Assign the name <name> to the current connection.',
+      'UNPAUSE',
+      '    Stop the current client pause, resuming traffic.',
+      'PAUSE <timeout> [WRITE|ALL]',
+      '    Suspend all, or just write, clients for <timeout> milliseconds.',
       'UNBLOCK <clientid> [TIMEOUT|ERROR]',
       '    Unblock the specified blocked client.',
       'NO-EVICT (ON|OFF)',

@@ -28,6 +28,11 @@ export interface CommandDef {
   skipSlowlog: boolean;
   /** Not shown to MONITOR: flags "admin" or "skip_monitor". */
   skipMonitor: boolean;
+  /**
+   * A write, or one Redis flags CMD_MAY_REPLICATE (of raftis's commands only
+   * PUBLISH; COMMAND INFO does not show that flag): held by CLIENT PAUSE WRITE.
+   */
+  mayReplicate: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
   touchesAll: boolean;
   data?: DataHandler;
@@ -78,6 +83,7 @@ export class CommandTable {
       sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
       skipSlowlog: meta.flags.has('skip_slowlog'),
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
+      mayReplicate: meta.flags.has('write') || name === 'publish',
       touchesAll: name === 'flushall' || name === 'flushdb',
       data: h.data[name],
       conn: h.conn[name],

@@ -126,9 +126,15 @@ export class Client {
       {
         onCommand: (argv) => {
           if (this.closing) return;
-          if (this.paused || this.inbox.length > 0 || (this.heldBy !== undefined && !this.server.dispatcher.mayPassHold(this, argv))) {
-            // Output is backed up, or a read must run before anything after it:
-            // keep the parsed request (bounded by the input read so far) for later.
+          if (
+            this.paused ||
+            this.inbox.length > 0 ||
+            (this.heldBy !== undefined && !this.server.dispatcher.mayPassHold(this, argv)) ||
+            this.server.mustWait(this, argv)
+          ) {
+            // Output is backed up, a read must run before anything after it, or
+            // CLIENT PAUSE holds it: keep the parsed request (bounded by the
+            // input read so far) for later.
             this.inbox.push(argv);
             return;
           }
@@ -157,7 +163,13 @@ export class Client {
       }
     });
     this.runInbox = () => {
-      while (this.inbox.length > 0 && !this.paused && !this.closing && (this.heldBy === undefined || this.server.dispatcher.mayPassHold(this, this.inbox[0]!))) {
+      while (
+        this.inbox.length > 0 &&
+        !this.paused &&
+        !this.closing &&
+        (this.heldBy === undefined || this.server.dispatcher.mayPassHold(this, this.inbox[0]!)) &&
+        !this.server.mustWait(this, this.inbox[0]!)
+      ) {
         onCommand(this, this.inbox.shift()!);
         this.checkOutput();
       }
@@ -179,6 +191,11 @@ export class Client {
   setProto(p: Proto): void {
     this.proto = p;
     this.direct.proto = p;
+  }
+
+  /** CLIENT PAUSE ended: run what was held back. */
+  resume(): void {
+    if (this.inbox.length > 0 && !this.closed) this.runInbox();
   }
 
   /** The writer for a reply known now (keeps order behind deferred replies). */

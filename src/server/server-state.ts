@@ -28,6 +28,11 @@ export class ServerState {
   readonly startedAt = Date.now();
   /** The highest used_memory INFO has reported (Redis tracks its peak in serverCron). */
   memoryPeak = 0;
+  /** CLIENT PAUSE in force: until when, and whether every command waits or only writes. */
+  private clientPause: { until: number; all: boolean } | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  /** Clients holding commands back until the pause ends. */
+  private readonly pausedClients = new Set<Client>();
   readonly stats = new Stats();
   readonly config: Config;
   /** Clients with WATCHed keys, by key (leader-local, as in Redis). */
@@ -108,9 +113,52 @@ export class ServerState {
     this.stats.totalConnections++;
   }
 
+  /**
+   * CLIENT PAUSE: from now until `ms` from now, commands wait (all of them,
+   * or with `all` false the writes and those that may replicate, such as
+   * PUBLISH, and EXEC of a transaction holding one). As Redis's
+   * pauseClients: a later end and the stricter mode win over a pause in force.
+   */
+  pauseClients(ms: number, all: boolean): void {
+    const cur = this.clientPause;
+    const until = Math.max(Date.now() + ms, cur?.until ?? 0);
+    this.clientPause = { until, all: all || (cur?.all ?? false) };
+    if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => this.unpauseClients(), Math.max(0, until - Date.now()));
+  }
+
+  /** CLIENT UNPAUSE, or the pause's end: the clients held back run what they sent meanwhile. */
+  unpauseClients(): void {
+    this.clientPause = undefined;
+    if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    const held = [...this.pausedClients];
+    this.pausedClients.clear();
+    for (const c of held) c.resume();
+  }
+
+  /** Whether c must hold argv back because of CLIENT PAUSE (it is then resumed when the pause ends). */
+  mustWait(c: Client, argv: string[]): boolean {
+    const p = this.clientPause;
+    if (p === undefined) return false;
+    if (!p.all) {
+      const def = this.table.lookup(argv);
+      if (def === undefined) return false;
+      if (def.name === 'exec') {
+        if (c.multi === undefined || !c.multi.some((a) => this.table.lookup(a)?.mayReplicate === true)) return false;
+      } else if (!def.mayReplicate || (c.multi !== undefined && def.name !== 'multi')) {
+        // Queued inside MULTI: its EXEC waits instead.
+        return false;
+      }
+    }
+    this.pausedClients.add(c);
+    return true;
+  }
+
   removeClient(c: Client): void {
     this.clients.delete(c.id);
     this.stats.monitors.delete(c);
+    this.pausedClients.delete(c);
     this.unwatchAll(c);
     this.pubsub.unsubscribeAll(c);
   }

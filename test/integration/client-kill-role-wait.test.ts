@@ -1,6 +1,6 @@
 /**
- * CLIENT KILL / UNBLOCK / NO-EVICT, CONFIG REWRITE, ROLE and WAIT on a
- * single node, against redis-server: the
+ * CLIENT KILL / UNBLOCK / NO-EVICT / PAUSE / UNPAUSE, CONFIG REWRITE, ROLE
+ * and WAIT on a single node, against redis-server: the
  * same replies (errors byte for byte), the same connections closed. ROLE's
  * offset is each server's own (raftis: its applied index), so only its
  * shape is compared. The cluster side of ROLE and WAIT is in
@@ -150,5 +150,57 @@ describe('CLIENT UNBLOCK, CLIENT NO-EVICT and CONFIG REWRITE', () => {
     }
     expect(got[1]).toEqual(got[0]);
     expect(got[1]).toEqual([':1\r\n', '*-1\r\n', ':0\r\n', '+PONG\r\n', ':1\r\n', '-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n', ':0\r\n', '+PONG\r\n']);
+  });
+});
+
+describe('CLIENT PAUSE and UNPAUSE', () => {
+  it('hold writes (WRITE) or everything (ALL) until the pause ends or UNPAUSE, as redis-server does', async () => {
+    const [a, b] = await env.pair();
+    for (const cmd of [
+      ['CLIENT', 'PAUSE', 'x'],
+      ['CLIENT', 'PAUSE', '-1'],
+      ['CLIENT', 'PAUSE', '1.5'],
+      ['CLIENT', 'PAUSE', '10', 'FOO'],
+      ['CLIENT', 'PAUSE', 'x', 'FOO'],
+      ['CLIENT', 'PAUSE', '10', 'ALL', 'x'],
+      ['CLIENT', 'UNPAUSE'],
+    ]) {
+      await same(a, b, ...cmd);
+    }
+    /** Whether the command waited for the pause (1 s; held: at least 0.7 s; at once: under 0.5 s, far above a normal reply). */
+    const timed = async (c: RawClient, ...cmd: string[]): Promise<string> => {
+      const t0 = Date.now();
+      const r = await c.call(...cmd);
+      const ms = Date.now() - t0;
+      return `${cmd.join(' ')} -> ${r.trim()} ${ms >= 700 ? 'held' : ms < 500 ? 'at once' : `unclear (${ms} ms)`}`;
+    };
+    const got: string[][] = [];
+    for (const [main, port] of [[a, env.diff.redis.port], [b, env.raftis.port]] as const) {
+      const x = await RawClient.connect(port);
+      const out: string[] = [];
+      try {
+        out.push(await main.call('CLIENT', 'PAUSE', '1000', 'WRITE'));
+        out.push(await timed(x, 'GET', 'pk'), await timed(x, 'SET', 'pk', 'v'));
+        out.push(await main.call('CLIENT', 'PAUSE', '1000', 'WRITE'));
+        out.push(await timed(x, 'PUBLISH', 'pc', 'm'));
+        out.push(await main.call('CLIENT', 'PAUSE', '1000', 'ALL'));
+        out.push(await timed(x, 'PING'));
+        // UNPAUSE (not a write) ends a WRITE pause at once, and the held write runs.
+        out.push(await main.call('CLIENT', 'PAUSE', '5000', 'WRITE'));
+        const held = x.call('SET', 'pk', 'w');
+        await new Promise((r) => setTimeout(r, 50));
+        out.push(await timed(main, 'CLIENT', 'UNPAUSE'));
+        const t0 = Date.now();
+        out.push((await held).trim(), String(Date.now() - t0 < 2000));
+        out.push(await timed(x, 'GET', 'pk'));
+      } finally {
+        x.close();
+      }
+      got.push(out);
+    }
+    expect(got[1]).toEqual(got[0]);
+    expect(got[1]).toContain('SET pk v -> +OK held');
+    expect(got[1]).toContain('GET pk -> $-1 at once');
+    expect(got[1]).toContain('PING -> +PONG held');
   });
 });
