@@ -166,6 +166,8 @@ export class RaftisNode {
   private expireIt: Iterator<[string, number]> | undefined;
   private expireInFlight = 0;
   private uncertainTimer: NodeJS.Timeout | undefined;
+  /** Whether active expiry must wait (CLIENT PAUSE: Redis proposes no deletes while clients are paused). */
+  expiryHeld: () => boolean = () => false;
   /** The last leader this node knew of, kept while an election runs (for CLUSTER SLOTS). */
   lastKnownLeader = 0;
   private role: Role = Role.Follower;
@@ -1036,7 +1038,7 @@ export class RaftisNode {
    * conditional at apply time, so a key re-set in between survives.
    */
   private expireCycle(): void {
-    if (!this.isLeader || this.expireInFlight !== 0 || this.closed || this.keyspace.expiresCount === 0) return;
+    if (!this.isLeader || this.expireInFlight !== 0 || this.closed || this.keyspace.expiresCount === 0 || this.expiryHeld()) return;
     const now = Date.now();
     const keys: string[] = [];
     for (let looked = 0; looked < 1000 && keys.length < 200; looked++) {

@@ -61,6 +61,7 @@ export class ServerState {
   ) {
     this.config = config ?? new Config();
     node.sm.stats = this.stats;
+    node.expiryHeld = () => this.clientPause !== undefined;
     setInterval(() => this.stats.sample(Date.now()), 100).unref();
     const slowlog = this.stats.slowlog;
     this.config.params.set('slowlog-log-slower-than', integerParam(() => slowlog.slowerThan, (n) => (slowlog.slowerThan = n), -1));

@@ -203,4 +203,21 @@ describe('CLIENT PAUSE and UNPAUSE', () => {
     expect(got[1]).toContain('GET pk -> $-1 at once');
     expect(got[1]).toContain('PING -> +PONG held');
   });
+
+  it('hold active expiry while clients are paused, as redis-server does', async () => {
+    const [a, b] = await env.pair();
+    const before = Number((await same(a, b, 'DBSIZE')).slice(1, -2));
+    await same(a, b, 'SET', 'pause-ttl', 'v', 'PX', '50');
+    await same(a, b, 'CLIENT', 'PAUSE', '1500', 'WRITE');
+    await new Promise((r) => setTimeout(r, 400));
+    // Expired (invisible) but not deleted while the pause lasts; deleted after it.
+    await same(a, b, 'GET', 'pause-ttl');
+    expect(await b.call('EXISTS', 'pause-ttl')).toBe(':0\r\n');
+    await same(a, b, 'DBSIZE');
+    expect(await b.call('DBSIZE')).toBe(`:${before + 1}\r\n`);
+    await same(a, b, 'CLIENT', 'UNPAUSE');
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && (await b.call('DBSIZE')) !== `:${before}\r\n`) await new Promise((r) => setTimeout(r, 50));
+    expect(await b.call('DBSIZE')).toBe(`:${before}\r\n`);
+  });
 });
