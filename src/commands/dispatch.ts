@@ -83,6 +83,8 @@ export class Dispatcher {
     }
     const arity = def.meta.arity;
     if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return this.reject(c, arityError(def.meta.name), def);
+    const refused = protectedCommandError(def);
+    if (refused !== undefined) return this.reject(c, refused, def);
     return def;
   }
 
@@ -223,6 +225,21 @@ export class Dispatcher {
       c.inExec = false;
     }
   }
+}
+
+/**
+ * Redis 7's protected commands (DEBUG; MODULE LOAD, LOADEX, UNLOAD), refused
+ * as redis-server refuses them by default (enable-debug-command and
+ * enable-module-command no), right after the arity check.
+ */
+export function protectedCommandError(def: CommandDef): string | undefined {
+  const name = def.meta.name;
+  const which = name === 'debug' ? 'DEBUG' : name === 'module|load' || name === 'module|loadex' || name === 'module|unload' ? 'MODULE' : undefined;
+  if (which === undefined) return undefined;
+  return (
+    `ERR ${which} command not allowed. If the enable-${which.toLowerCase()}-command option is set to "local", ` +
+    'you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.'
+  );
 }
 
 const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';

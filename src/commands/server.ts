@@ -16,6 +16,7 @@ import { stringMatch as globMatch } from '../keyspace/glob.js';
 import type { CommandDef, CommandTable, ConnHandler } from './table.js';
 import { commandUsec, newCommandCounters } from '../server/stats.js';
 import { raftInfoText } from './cluster.js';
+import { protectedCommandError } from './dispatch.js';
 import type { RaftisNode } from '../node/node.js';
 
 function time(_c: Client, _argv: string[], w: RespWriter): void {
@@ -456,6 +457,12 @@ function commandStats(table: CommandTable): [string, string][] {
   return out;
 }
 
+/** The handler of a protected command: the dispatcher refuses it first; this answers the same if it is reached another way (EXEC). */
+function refuseProtected(c: Client, argv: string[], w: RespWriter): void {
+  const def = c.server.table.lookup(argv);
+  w.error((def && protectedCommandError(def)) ?? ERR.syntax);
+}
+
 /** INFO latencystats: each tracked command's latency percentiles in µs. */
 function latencyStats(table: CommandTable, percentiles: readonly number[]): [string, string][] {
   const out: [string, string][] = [];
@@ -522,6 +529,23 @@ export const serverCommands: Record<string, ConnHandler> = {
   time,
   info,
   'latency|histogram': latencyHistogram,
+  // raftis loads no modules; the protected commands never get here (the dispatcher refuses them).
+  'module|list': (_c, _argv, w) => w.arrayHeader(0),
+  'module|help': (_c, _argv, w) =>
+    writeHelp(w, 'module', [
+      'LIST',
+      '    Return a list of loaded modules.',
+      'LOAD <path> [<arg> ...]',
+      '    Load a module library from <path>, passing to it any optional arguments.',
+      'LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]',
+      '    Load a module library from <path>, while passing it module configurations and optional arguments.',
+      'UNLOAD <name>',
+      '    Unload a module.',
+    ]),
+  debug: refuseProtected,
+  'module|load': refuseProtected,
+  'module|loadex': refuseProtected,
+  'module|unload': refuseProtected,
   'latency|help': (_c, _argv, w) =>
     writeHelp(w, 'latency', [
       'HISTOGRAM [COMMAND ...]',

@@ -29,6 +29,10 @@ export class Config {
     this.params.set('cluster-enabled', fixed('yes'));
     this.params.set('maxclients', fixed('10000'));
     this.params.set('proto-max-bulk-len', fixed(String(this.protoMaxBulkLen)));
+    // Redis 7's defaults: DEBUG and MODULE LOAD are refused (see dispatch.ts).
+    this.params.set('enable-debug-command', fixed('no'));
+    this.params.set('enable-module-command', fixed('no'));
+    this.params.set('enable-protected-configs', fixed('no'));
     this.params.set('maxmemory', {
       get: () => String(this.maxmemory),
       set: (v) => {

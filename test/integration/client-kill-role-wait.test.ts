@@ -114,7 +114,7 @@ describe('ROLE and WAIT on a single node', () => {
   });
 });
 
-describe('CLIENT UNBLOCK, CLIENT NO-EVICT and CONFIG REWRITE', () => {
+describe('CLIENT UNBLOCK, CLIENT NO-EVICT, CONFIG REWRITE, DEBUG and MODULE', () => {
   it('answer as redis-server: argument errors, and a parked BLPOP unblocked as if timed out or with an error', async () => {
     const [a, b] = await env.pair();
     for (const cmd of [
@@ -128,6 +128,17 @@ describe('CLIENT UNBLOCK, CLIENT NO-EVICT and CONFIG REWRITE', () => {
       ['CLIENT', 'NO-EVICT', 'OFF'],
       ['CLIENT', 'NO-EVICT', 'maybe'],
       ['CONFIG', 'REWRITE'],
+      ['DEBUG'],
+      ['DEBUG', 'SLEEP', '0'],
+      ['DEBUG', 'OBJECT', 'k'],
+      ['MODULE', 'LIST'],
+      ['MODULE', 'FOO'],
+      ['MODULE', 'LOAD', '/x.so'],
+      ['MODULE', 'LOADEX', '/x.so'],
+      ['MODULE', 'UNLOAD', 'x'],
+      ['MODULE', 'HELP'],
+      ['CONFIG', 'GET', 'enable-debug-command'],
+      ['CONFIG', 'GET', 'enable-module-command'],
     ]) {
       await same(a, b, ...cmd);
     }

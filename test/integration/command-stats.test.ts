@@ -34,6 +34,8 @@ const SCRIPT = [
   ['MULTI'], ['BLPOP', 'l', '1'], ['BLPOP', 'nolist', '1'], ['EXEC'],
   ['DEL', 'a', 'b', 'l', 'h', 's', 'z'], ['FLUSHALL'],
   ['CLIENT', 'SETNAME', 'stats'], ['CLIENT', 'GETNAME'], ['CLIENT', 'NOSUCH'],
+  // Protected commands are refused (rejected calls), MODULE LIST runs.
+  ['DEBUG', 'SLEEP', '0'], ['DEBUG'], ['MODULE', 'LIST'], ['MODULE', 'LOAD', '/x.so'], ['MODULE'],
 ];
 
 interface Counted {
