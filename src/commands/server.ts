@@ -131,28 +131,19 @@ function configSet(c: Client, argv: string[], w: RespWriter): void {
 
 // ---- INFO ---------------------------------------------------------------
 
-type Section = [name: string, fields: [string, string | number][]];
+/** A section and how to compute its fields: only the sections asked for are computed. */
+type Section = [name: string, fields: () => [string, string | number][]];
 
 function infoSections(c: Client): Section[] {
   const s = c.server;
   const node = s.node;
-  const mem = process.memoryUsage();
   const now = Date.now();
   const uptime = Math.floor((now - s.startedAt) / 1000);
-  const cpu = process.cpuUsage();
-  const mainCpu = mainThreadCpu() ?? cpu;
   const snap = node.snapshotter.stats;
-  const used = mem.heapUsed + mem.external;
-  s.memoryPeak = Math.max(s.memoryPeak, used);
-  const inst = s.stats.instantaneous();
-  let maxOutput = 0;
-  for (const cl of s.clients.values()) maxOutput = Math.max(maxOutput, cl.outputBytes);
-  let peers = 0;
-  for (const m of node.members.values()) if (m.id !== node.id && node.peerConnected(m.id)) peers++;
   return [
     [
       'Server',
-      [
+      () => [
         ['redis_version', REDIS_VERSION],
         ['raftis_version', s.info.version],
         ['redis_git_sha1', '00000000'],
@@ -182,63 +173,74 @@ function infoSections(c: Client): Section[] {
     ],
     [
       'Clients',
-      [
-        ['connected_clients', s.clients.size],
-        ['cluster_connections', peers],
-        ['maxclients', 10000],
-        ['client_recent_max_input_buffer', 0],
-        ['client_recent_max_output_buffer', maxOutput],
-        ['blocked_clients', s.dispatcher.blocking.blockedClients],
-        ['tracking_clients', 0],
-        ['clients_in_timeout_table', s.dispatcher.blocking.withTimeout],
-      ],
+      () => {
+        let maxOutput = 0;
+        for (const cl of s.clients.values()) maxOutput = Math.max(maxOutput, cl.outputBytes);
+        let peers = 0;
+        for (const m of node.members.values()) if (m.id !== node.id && node.peerConnected(m.id)) peers++;
+        return [
+          ['connected_clients', s.clients.size],
+          ['cluster_connections', peers],
+          ['maxclients', 10000],
+          ['client_recent_max_input_buffer', 0],
+          ['client_recent_max_output_buffer', maxOutput],
+          ['blocked_clients', s.dispatcher.blocking.blockedClients],
+          ['tracking_clients', 0],
+          ['clients_in_timeout_table', s.dispatcher.blocking.withTimeout],
+        ];
+      },
     ],
     [
       'Memory',
-      [
-        ['used_memory', used],
-        ['used_memory_human', human(used)],
-        ['used_memory_rss', mem.rss],
-        ['used_memory_rss_human', human(mem.rss)],
-        ['used_memory_peak', s.memoryPeak],
-        ['used_memory_peak_human', human(s.memoryPeak)],
-        ['used_memory_peak_perc', `${((used / s.memoryPeak) * 100).toFixed(2)}%`],
-        // No Lua and no functions in raftis: their memory is nil.
-        ['used_memory_lua', 0],
-        ['used_memory_vm_eval', 0],
-        ['used_memory_lua_human', '0B'],
-        ['used_memory_scripts_eval', 0],
-        ['number_of_cached_scripts', 0],
-        ['number_of_functions', 0],
-        ['number_of_libraries', 0],
-        ['used_memory_vm_functions', 0],
-        ['used_memory_vm_total', 0],
-        ['used_memory_vm_total_human', '0B'],
-        ['used_memory_functions', 0],
-        ['used_memory_scripts', 0],
-        ['used_memory_scripts_human', '0B'],
-        ['total_system_memory', os.totalmem()],
-        ['total_system_memory_human', human(os.totalmem())],
-        ['maxmemory', s.config.maxmemory],
-        ['maxmemory_human', human(s.config.maxmemory)],
-        ['maxmemory_policy', s.config.maxmemoryPolicy],
-        ['mem_fragmentation_ratio', (mem.rss / used).toFixed(2)],
-        ['mem_fragmentation_bytes', mem.rss - used],
-        ['mem_not_counted_for_evict', 0],
-        ['mem_replication_backlog', 0],
-        ['mem_total_replication_buffers', 0],
-        ['mem_clients_slaves', 0],
-        ['mem_aof_buffer', 0],
-        ['mem_allocator', 'v8'],
-        // No defragmentation: V8 compacts its own heap.
-        ['active_defrag_running', 0],
-        ['lazyfree_pending_objects', 0],
-        ['lazyfreed_objects', 0],
-      ],
+      () => {
+        const mem = process.memoryUsage();
+        const used = mem.heapUsed + mem.external;
+        s.memoryPeak = Math.max(s.memoryPeak, used);
+        return [
+          ['used_memory', used],
+          ['used_memory_human', human(used)],
+          ['used_memory_rss', mem.rss],
+          ['used_memory_rss_human', human(mem.rss)],
+          ['used_memory_peak', s.memoryPeak],
+          ['used_memory_peak_human', human(s.memoryPeak)],
+          ['used_memory_peak_perc', `${((used / s.memoryPeak) * 100).toFixed(2)}%`],
+          // No Lua and no functions in raftis: their memory is nil.
+          ['used_memory_lua', 0],
+          ['used_memory_vm_eval', 0],
+          ['used_memory_lua_human', '0B'],
+          ['used_memory_scripts_eval', 0],
+          ['number_of_cached_scripts', 0],
+          ['number_of_functions', 0],
+          ['number_of_libraries', 0],
+          ['used_memory_vm_functions', 0],
+          ['used_memory_vm_total', 0],
+          ['used_memory_vm_total_human', '0B'],
+          ['used_memory_functions', 0],
+          ['used_memory_scripts', 0],
+          ['used_memory_scripts_human', '0B'],
+          ['total_system_memory', os.totalmem()],
+          ['total_system_memory_human', human(os.totalmem())],
+          ['maxmemory', s.config.maxmemory],
+          ['maxmemory_human', human(s.config.maxmemory)],
+          ['maxmemory_policy', s.config.maxmemoryPolicy],
+          ['mem_fragmentation_ratio', (mem.rss / used).toFixed(2)],
+          ['mem_fragmentation_bytes', mem.rss - used],
+          ['mem_not_counted_for_evict', 0],
+          ['mem_replication_backlog', 0],
+          ['mem_total_replication_buffers', 0],
+          ['mem_clients_slaves', 0],
+          ['mem_aof_buffer', 0],
+          ['mem_allocator', 'v8'],
+          // No defragmentation: V8 compacts its own heap.
+          ['active_defrag_running', 0],
+          ['lazyfree_pending_objects', 0],
+          ['lazyfreed_objects', 0],
+        ];
+      },
     ],
     [
       'Persistence',
-      [
+      () => [
         ['loading', 0],
         ['async_loading', 0],
         ['current_save_keys_processed', snap.inProgress ? snap.keysProcessed : 0],
@@ -284,56 +286,59 @@ function infoSections(c: Client): Section[] {
     ],
     [
       'Stats',
-      [
-        ['total_connections_received', s.stats.totalConnections],
-        ['total_commands_processed', s.stats.totalCommands],
-        ['instantaneous_ops_per_sec', inst.ops],
-        ['total_net_input_bytes', s.stats.netInputBytes],
-        ['total_net_output_bytes', s.stats.netOutputBytes],
-        ['instantaneous_input_kbps', inst.inKbps.toFixed(2)],
-        ['instantaneous_output_kbps', inst.outKbps.toFixed(2)],
-        ['rejected_connections', s.stats.rejectedConnections],
-        ['expired_keys', node.keyspace.expired],
-        ['expired_stale_perc', '0.00'],
-        ['expired_time_cap_reached_count', 0],
-        ['expire_cycle_cpu_milliseconds', 0],
-        // raftis evicts neither keys nor clients and never forks.
-        ['evicted_keys', 0],
-        ['evicted_clients', 0],
-        ['total_eviction_exceeded_time', 0],
-        ['current_eviction_exceeded_time', 0],
-        ['keyspace_hits', node.keyspace.hits],
-        ['keyspace_misses', node.keyspace.misses],
-        ['pubsub_channels', s.pubsub.channels.size],
-        ['pubsub_patterns', s.pubsub.patterns.size],
-        ['pubsubshard_channels', 0],
-        ['latest_fork_usec', 0],
-        ['total_forks', 0],
-        ['migrate_cached_sockets', 0],
-        ['slave_expires_tracked_keys', 0],
-        ['active_defrag_hits', 0],
-        ['active_defrag_misses', 0],
-        ['active_defrag_key_hits', 0],
-        ['active_defrag_key_misses', 0],
-        ['total_active_defrag_time', 0],
-        ['current_active_defrag_time', 0],
-        ['tracking_total_keys', 0],
-        ['tracking_total_items', 0],
-        ['tracking_total_prefixes', 0],
-        ['unexpected_error_replies', 0],
-        ['total_error_replies', s.stats.totalErrorReplies],
-        ['dump_payload_sanitizations', 0],
-        ['total_reads_processed', s.stats.readsProcessed],
-        ['total_writes_processed', s.stats.writesProcessed],
-        ['io_threaded_reads_processed', 0],
-        ['io_threaded_writes_processed', 0],
-        ['reply_buffer_shrinks', 0],
-        ['reply_buffer_expands', 0],
-      ],
+      () => {
+        const inst = s.stats.instantaneous();
+        return [
+          ['total_connections_received', s.stats.totalConnections],
+          ['total_commands_processed', s.stats.totalCommands],
+          ['instantaneous_ops_per_sec', inst.ops],
+          ['total_net_input_bytes', s.stats.netInputBytes],
+          ['total_net_output_bytes', s.stats.netOutputBytes],
+          ['instantaneous_input_kbps', inst.inKbps.toFixed(2)],
+          ['instantaneous_output_kbps', inst.outKbps.toFixed(2)],
+          ['rejected_connections', s.stats.rejectedConnections],
+          ['expired_keys', node.keyspace.expired],
+          ['expired_stale_perc', '0.00'],
+          ['expired_time_cap_reached_count', 0],
+          ['expire_cycle_cpu_milliseconds', 0],
+          // raftis evicts neither keys nor clients and never forks.
+          ['evicted_keys', 0],
+          ['evicted_clients', 0],
+          ['total_eviction_exceeded_time', 0],
+          ['current_eviction_exceeded_time', 0],
+          ['keyspace_hits', node.keyspace.hits],
+          ['keyspace_misses', node.keyspace.misses],
+          ['pubsub_channels', s.pubsub.channels.size],
+          ['pubsub_patterns', s.pubsub.patterns.size],
+          ['pubsubshard_channels', 0],
+          ['latest_fork_usec', 0],
+          ['total_forks', 0],
+          ['migrate_cached_sockets', 0],
+          ['slave_expires_tracked_keys', 0],
+          ['active_defrag_hits', 0],
+          ['active_defrag_misses', 0],
+          ['active_defrag_key_hits', 0],
+          ['active_defrag_key_misses', 0],
+          ['total_active_defrag_time', 0],
+          ['current_active_defrag_time', 0],
+          ['tracking_total_keys', 0],
+          ['tracking_total_items', 0],
+          ['tracking_total_prefixes', 0],
+          ['unexpected_error_replies', 0],
+          ['total_error_replies', s.stats.totalErrorReplies],
+          ['dump_payload_sanitizations', 0],
+          ['total_reads_processed', s.stats.readsProcessed],
+          ['total_writes_processed', s.stats.writesProcessed],
+          ['io_threaded_reads_processed', 0],
+          ['io_threaded_writes_processed', 0],
+          ['reply_buffer_shrinks', 0],
+          ['reply_buffer_expands', 0],
+        ];
+      },
     ],
     [
       'Replication',
-      [
+      () => [
         ...replicationFields(node),
         ['master_failover_state', 'no-failover'],
         // One replication history per cluster: its id, as Redis names a history.
@@ -349,31 +354,36 @@ function infoSections(c: Client): Section[] {
     ],
     [
       'CPU',
-      [
-        ['used_cpu_sys', (cpu.system / 1e6).toFixed(6)],
-        ['used_cpu_user', (cpu.user / 1e6).toFixed(6)],
-        ['used_cpu_sys_children', '0.000000'],
-        ['used_cpu_user_children', '0.000000'],
-        ['used_cpu_sys_main_thread', (mainCpu.system / 1e6).toFixed(6)],
-        ['used_cpu_user_main_thread', (mainCpu.user / 1e6).toFixed(6)],
-      ],
+      () => {
+        const cpu = process.cpuUsage();
+        const mainCpu = mainThreadCpu() ?? cpu;
+        return [
+          ['used_cpu_sys', (cpu.system / 1e6).toFixed(6)],
+          ['used_cpu_user', (cpu.user / 1e6).toFixed(6)],
+          ['used_cpu_sys_children', '0.000000'],
+          ['used_cpu_user_children', '0.000000'],
+          ['used_cpu_sys_main_thread', (mainCpu.system / 1e6).toFixed(6)],
+          ['used_cpu_user_main_thread', (mainCpu.user / 1e6).toFixed(6)],
+        ];
+      },
     ],
-    ['Modules', []],
-    ['Commandstats', commandStats(s.table)],
-    ['Errorstats', [...s.stats.errors].map(([code, n]) => [`errorstat_${code}`, `count=${n}`])],
-    ['Latencystats', latencyStats(s.table, s.stats.latencyPercentiles)],
+    ['Modules', () => []],
+    ['Commandstats', () => commandStats(s.table)],
+    ['Errorstats', () => [...s.stats.errors].map(([code, n]) => [`errorstat_${code}`, `count=${n}`])],
+    ['Latencystats', () => latencyStats(s.table, s.stats.latencyPercentiles)],
     // Every raftis node speaks the Redis Cluster protocol (CLUSTER SLOTS, MOVED).
-    ['Cluster', [['cluster_enabled', 1]]],
+    ['Cluster', () => [['cluster_enabled', 1]]],
     [
       'Raft',
-      raftInfoText(node, s.info.clusterId)
-        .split('\r\n')
-        .filter((l) => l.includes(':'))
-        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)] as [string, string]),
+      () =>
+        raftInfoText(node, s.info.clusterId)
+          .split('\r\n')
+          .filter((l) => l.includes(':'))
+          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)] as [string, string]),
     ],
     [
       'Keyspace',
-      node.keyspace.size > 0 ? [['db0', `keys=${node.keyspace.size},expires=${node.keyspace.expiresCount},avg_ttl=0`]] : [],
+      () => (node.keyspace.size > 0 ? [['db0', `keys=${node.keyspace.size},expires=${node.keyspace.expiresCount},avg_ttl=0`]] : []),
     ],
   ];
 }
@@ -520,7 +530,7 @@ function info(c: Client, argv: string[], w: RespWriter): void {
     if (!(all || wanted.has(lname) || (useDefault && DEFAULT_SECTIONS.has(lname)))) continue;
     if (text !== '') text += '\r\n';
     text += `# ${name}\r\n`;
-    for (const [k, v] of fields) text += `${k}:${v}\r\n`;
+    for (const [k, v] of fields()) text += `${k}:${v}\r\n`;
   }
   w.verbatim(text);
 }
