@@ -145,12 +145,9 @@ export class ServerState {
     if (!p.all) {
       const def = this.table.lookup(argv);
       if (def === undefined) return false;
-      if (def.name === 'exec') {
-        if (c.multi === undefined || !c.multi.some((a) => this.table.lookup(a)?.mayReplicate === true)) return false;
-      } else if (!def.mayReplicate || (c.multi !== undefined && def.name !== 'multi')) {
-        // Queued inside MULTI: its EXEC waits instead.
-        return false;
-      }
+      // Inside MULTI commands are queued, not run: the EXEC of a transaction holding a write waits instead.
+      const held = c.multi === undefined ? def.mayReplicate : def.name === 'exec' && c.multi.some((a) => this.table.lookup(a)?.mayReplicate === true);
+      if (!held) return false;
     }
     this.pausedClients.add(c);
     return true;
