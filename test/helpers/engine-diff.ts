@@ -70,6 +70,11 @@ export interface RunResult {
 /** A parsed RESP reply, for the loose comparisons. */
 export type Reply = { t: string; v: string } | { t: string; items: Reply[] };
 
+/** The elements of an aggregate reply (none for a simple one). */
+export const replyItems = (r: Reply): Reply[] => ('items' in r ? r.items : []);
+/** The text of a simple reply ('' for an aggregate). */
+export const replyValue = (r: Reply): string => ('v' in r ? r.v : '');
+
 export function parseReply(raw: string, pos = 0): [Reply, number] {
   const nl = raw.indexOf('\r\n', pos);
   if (nl < 0) throw new Error(`incomplete reply ${JSON.stringify(raw)}`);

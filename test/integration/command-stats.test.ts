@@ -8,7 +8,7 @@
  * errorstats and total_error_replies must be equal (the times differ).
  */
 import { describe, expect, it } from 'vitest';
-import { parseReply } from '../helpers/engine-diff.js';
+import { parseReply, replyItems, replyValue } from '../helpers/engine-diff.js';
 import { sameReply, useProcessDifferential } from '../helpers/process-differential.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
@@ -126,15 +126,13 @@ describe('INFO commandstats and errorstats', () => {
     // LATENCY HISTOGRAM: calls as redis-server counts them; cumulative counts at powers of two µs, ending at calls.
     const histogram = async (c: RawClient): Promise<Record<string, { calls: number; edges: number[]; counts: number[] }>> => {
       const [r] = parseReply(await c.call('LATENCY', 'HISTOGRAM', 'get', 'set', 'nosuch'));
-      const items = 'items' in r ? r.items : [];
+      const items = replyItems(r);
       const out: Record<string, { calls: number; edges: number[]; counts: number[] }> = {};
       for (let i = 0; i < items.length; i += 2) {
-        const body = items[i + 1]!;
-        const f = 'items' in body ? body.items : [];
-        const h = f[3]!;
-        const hv = ('items' in h ? h.items : []).map((x) => Number('v' in x ? x.v : NaN));
-        out['v' in items[i]! ? (items[i] as { v: string }).v : ''] = {
-          calls: Number('v' in f[1]! ? f[1].v : NaN),
+        const f = replyItems(items[i + 1]!);
+        const hv = replyItems(f[3]!).map((x) => Number(replyValue(x) || NaN));
+        out[replyValue(items[i]!)] = {
+          calls: Number(replyValue(f[1]!) || NaN),
           edges: hv.filter((_, j) => j % 2 === 0),
           counts: hv.filter((_, j) => j % 2 === 1),
         };

@@ -7,15 +7,13 @@
  * integers.
  */
 import { describe, expect, it } from 'vitest';
-import { parseReply, type Reply } from '../helpers/engine-diff.js';
+import { parseReply, replyItems as items, replyValue as text } from '../helpers/engine-diff.js';
 import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
 
 
-const items = (r: Reply): Reply[] => ('items' in r ? r.items : []);
-const text = (r: Reply): string => ('v' in r ? r.v : '');
 
 /** SLOWLOG GET -1, parsed: per entry its id, duration, arguments, address and name. */
 async function entries(c: RawClient): Promise<{ id: number; usec: string; argv: string[]; addr: string; name: string }[]> {

@@ -1,13 +1,11 @@
 /** The hash differential scripts, shared by the engine tests (test/unit/commands) and the TCP tests against a raftis process (test/integration). */
-import type { Reply, Step } from '../../helpers/engine-diff.js';
+import { replyItems as items, replyValue as val, type Reply, type Step } from '../../helpers/engine-diff.js';
 
 const BIN = 'a\x00b\r\n\xff\x80z';
 const set = (...cmd: string[]): Step => ({ cmd, cmp: 'set' });
 const pairs = (...cmd: string[]): Step => ({ cmd, cmp: 'pairs' });
 const prop = (property: (r: Reply) => boolean, ...cmd: string[]): Step => ({ cmd, cmp: { property } });
 
-const items = (r: Reply): Reply[] => ('items' in r ? r.items : []);
-const val = (r: Reply): string => ('v' in r ? r.v : '');
 const FIELDS = new Set(['f1', 'f2', 'f3', 'f4', 'f5']);
 /** An array of n field names, all from FIELDS, distinct when `distinct`. */
 const fieldArray = (n: number, distinct: boolean) => (r: Reply): boolean => {

@@ -1,12 +1,10 @@
 /** The set differential scripts, shared by the engine tests (test/unit/commands) and the TCP tests against a raftis process (test/integration). */
-import type { Reply, Step } from '../../helpers/engine-diff.js';
+import { replyItems as items, replyValue as val, type Reply, type Step } from '../../helpers/engine-diff.js';
 
 const BIN = 'a\x00b\r\n\xff\x80z';
 const set = (...cmd: string[]): Step => ({ cmd, cmp: 'set' });
 const prop = (property: (r: Reply) => boolean, ...cmd: string[]): Step => ({ cmd, cmp: { property } });
 
-const items = (r: Reply): Reply[] => ('items' in r ? r.items : []);
-const val = (r: Reply): string => ('v' in r ? r.v : '');
 const MEMBERS = new Set(['a', 'b', 'c', 'd', 'e']);
 /** A reply of type t with n members of MEMBERS, distinct when `distinct`. */
 const members = (t: string, n: number, distinct: boolean) => (r: Reply): boolean => {
