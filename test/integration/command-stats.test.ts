@@ -113,7 +113,7 @@ describe('INFO commandstats and errorstats', () => {
     for (const cmd of [
       ['CONFIG', 'RESETSTAT'], ['SET', 'lt', 'v'], ['GET', 'lt'], ['GET', 'lt'], ['INCR', 'n'], ['LPUSH', 'l', 'x'], ['LRANGE', 'l', '0', '-1'], ['GET'],
       ['CONFIG', 'SET', 'latency-tracking-info-percentiles', 'x'], ['CONFIG', 'SET', 'latency-tracking-info-percentiles', '101'],
-      ['CONFIG', 'SET', 'latency-tracking', 'maybe'], ['CONFIG', 'GET', 'latency-tracking*'], ['LATENCY', 'NOSUCH'],
+      ['CONFIG', 'SET', 'latency-tracking', 'maybe'], ['CONFIG', 'GET', 'latency-tracking'], ['CONFIG', 'GET', 'latency-tracking-info-percentiles'], ['LATENCY', 'NOSUCH'],
     ]) {
       await sameReply(a, b, ...cmd);
     }
