@@ -82,6 +82,23 @@ export async function startRaftis(args = []) {
   return { port, ...track(proc, dir) };
 }
 
+/**
+ * bench/ceiling-server.mjs in role `role` ('single', 'follower' or 'leader'
+ * with its followers' ports) on a free port with a temporary data directory;
+ * `mode` is its CEILING_MODE (single only).
+ */
+export async function startCeiling(role, followerPorts = [], mode = 'level') {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-ceiling-'));
+  const script = path.join(ROOT, 'bench/ceiling-server.mjs');
+  const proc = spawn(process.execPath, [script, role, String(port), path.join(dir, 'db'), ...followerPorts.map(String)], {
+    stdio: 'inherit',
+    env: { ...process.env, CEILING_MODE: mode },
+  });
+  await waitPort(port, proc, `ceiling-server ${role}`);
+  return { port, ...track(proc, dir) };
+}
+
 /** redis-server with every write fsynced before the reply: the durability raftis gives. */
 export async function startRedis(args = ['--appendonly', 'yes', '--appendfsync', 'always']) {
   const port = await freePort();

@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// The least a durable SET server on Node.js and classic-level must do, and
+// nothing more: the ceiling any raftis design could reach on this machine.
+// It answers every request with +OK once the request's bytes are on disk (a
+// majority's disks for the 3-node form) and does not parse, keep a keyspace,
+// run Raft or frame entries. bench/node-ceiling.mjs runs it beside
+// redis-server and raftis.
+//
+//   node bench/ceiling-server.mjs single   PORT DIR
+//   node bench/ceiling-server.mjs follower PORT DIR
+//   node bench/ceiling-server.mjs leader   PORT DIR FOLLOWER_PORT FOLLOWER_PORT
+//
+// single: everything one event-loop turn read is one classic-level batch
+// (sync: true), one batch in flight, the next one started as soon as it
+// completes (raftis's own group commit). Other ways to commit, for the single
+// form, with CEILING_MODE (bench/node-ceiling.mjs --variants runs them all):
+//   reply-first  after a batch completes, answer it and start the next batch
+//                only in the next turn (the requests those answers bring back
+//                join it);
+//   many         a batch per turn without waiting for the last (LevelDB
+//                queues concurrent writers and syncs each queue as a group;
+//                the thread pool runs 4 at a time), answered in order;
+//   worker       classic-level in a worker thread; the main thread blocks
+//                (Atomics.wait) until the worker's batch is synced, as
+//                redis-server blocks in fdatasync;
+//   fs-sync      not classic-level: the turn's bytes appended to a plain file
+//                with writeSync + fdatasyncSync on the main thread, then
+//                answered (redis-server's appendfsync always).
+// leader: the same as single, and each turn's
+// bytes also go to both followers over TCP ([u32 length][u32 seq][bytes]) at
+// once; a follower group-commits them the same way and answers [u32 seq];
+// a request is answered once two of the three (any two) have its batch on
+// disk. Requests are counted, not parsed: a '*' at the start of a read or
+// after '\n' starts one (redis-benchmark's SET keys and values hold no '*').
+// Loopback only. Stops on SIGTERM/SIGINT or when its parent bench dies
+// (killed with SIGKILL by bench/lib.mjs).
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { ClassicLevel } from 'classic-level';
+
+const [role, portArg, dir, ...followerPorts] = process.argv.slice(2);
+const port = Number(portArg);
+if (!['single', 'follower', 'leader'].includes(role) || !port || !dir || (role === 'leader' && followerPorts.length !== 2)) {
+  console.error('usage: ceiling-server.mjs single|follower|leader PORT DIR [FOLLOWER_PORT FOLLOWER_PORT]');
+  process.exit(1);
+}
+const mode = role === 'single' ? (process.env.CEILING_MODE ?? 'level') : 'level';
+if (!['level', 'reply-first', 'many', 'worker', 'fs-sync'].includes(mode)) {
+  console.error(`unknown CEILING_MODE ${mode}: level, reply-first, many, worker or fs-sync`);
+  process.exit(1);
+}
+let db;
+let fd = -1;
+let worker;
+/** worker mode: [0] set to 1 by the worker when a batch is synced, [1] once its database is open. */
+const flags = new Int32Array(new SharedArrayBuffer(8));
+if (mode === 'worker') {
+  worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const { ClassicLevel } = require(workerData.classicLevel);
+     const flags = new Int32Array(workerData.flags);
+     const db = new ClassicLevel(workerData.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+     db.open().then(() => { Atomics.store(flags, 1, 1); Atomics.notify(flags, 1); });
+     parentPort.on('message', ({ seq, bytes }) => {
+       const key = Buffer.alloc(8);
+       key.writeUInt32BE(seq, 4);
+       db.batch([{ type: 'put', key, value: Buffer.from(bytes) }], { sync: true }).then(() => {
+         Atomics.store(flags, 0, 1);
+         Atomics.notify(flags, 0);
+       });
+     });`,
+    { eval: true, workerData: { dir, flags: flags.buffer, classicLevel: createRequire(import.meta.url).resolve('classic-level') } },
+  );
+  Atomics.wait(flags, 1, 0);
+} else if (mode === 'fs-sync') {
+  fs.mkdirSync(dir, { recursive: true });
+  fd = fs.openSync(path.join(dir, 'log'), 'a');
+} else {
+  db = new ClassicLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+}
+
+function syncedBatch(seq, value) {
+  const key = Buffer.alloc(8);
+  key.writeUInt32BE(seq, 4);
+  return db.batch([{ type: 'put', key, value }], { sync: true });
+}
+
+/** Group commit: append(bytes, seq) queues; onDurable(seq) once everything up to seq is on disk. */
+function groupCommit(onDurable) {
+  let pending = [];
+  let pendingSeq = 0;
+  let inFlight = 0;
+  const take = () => {
+    const value = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+    pending = [];
+    return value;
+  };
+  const start = () => {
+    inFlight++;
+    const upTo = pendingSeq;
+    syncedBatch(upTo, take()).then(() => {
+      inFlight--;
+      if (mode === 'reply-first') {
+        onDurable(upTo);
+        setImmediate(() => {
+          if (pending.length > 0 && inFlight === 0) start();
+        });
+        return;
+      }
+      if (pending.length > 0) start();
+      onDurable(upTo);
+    });
+  };
+  // single and leader append once per event-loop turn, at its end.
+  if (mode === 'worker') {
+    return (bytes, seq) => {
+      Atomics.store(flags, 0, 0);
+      worker.postMessage({ seq, bytes });
+      Atomics.wait(flags, 0, 0);
+      onDurable(seq);
+    };
+  }
+  if (mode === 'fs-sync') {
+    return (bytes, seq) => {
+      fs.writeSync(fd, bytes);
+      fs.fdatasyncSync(fd);
+      onDurable(seq);
+    };
+  }
+  if (mode === 'many') {
+    // Batches complete in any order across thread-pool threads: report in order.
+    const done = new Set();
+    let reported = 0;
+    const order = [];
+    return (bytes, seq) => {
+      order.push(seq);
+      void syncedBatch(seq, bytes).then(() => {
+        done.add(seq);
+        while (order.length > 0 && done.has(order[0])) {
+          reported = order.shift();
+          done.delete(reported);
+        }
+        onDurable(reported);
+      });
+    };
+  }
+  return (bytes, seq) => {
+    pending.push(bytes);
+    pendingSeq = seq;
+    if (inFlight === 0) start();
+  };
+}
+
+function countRequests(b) {
+  let n = b[0] === 42 ? 1 : 0;
+  for (let i = 1; i < b.length; i++) if (b[i] === 42 && b[i - 1] === 10) n++;
+  return n;
+}
+
+const OK = '+OK\r\n';
+function answer(waiters) {
+  for (let i = 0; i < waiters.length; i += 2) {
+    const n = waiters[i + 1];
+    waiters[i].write(n === 1 ? OK : OK.repeat(n), 'latin1');
+  }
+}
+
+/** Frames [u32 length][u32 seq][bytes] (or [u32 seq] acks when `ackOnly`) out of a byte stream. */
+function frames(onFrame, ackOnly = false) {
+  let acc = Buffer.alloc(0);
+  return (chunk) => {
+    acc = acc.length > 0 ? Buffer.concat([acc, chunk]) : chunk;
+    let off = 0;
+    for (;;) {
+      if (ackOnly) {
+        if (acc.length - off < 4) break;
+        onFrame(acc.readUInt32BE(off));
+        off += 4;
+        continue;
+      }
+      if (acc.length - off < 8) break;
+      const len = acc.readUInt32BE(off);
+      if (acc.length - off < 8 + len) break;
+      onFrame(acc.readUInt32BE(off + 4), acc.subarray(off + 8, off + 8 + len));
+      off += 8 + len;
+    }
+    acc = off === acc.length ? Buffer.alloc(0) : Buffer.from(acc.subarray(off));
+  };
+}
+
+function listen(onSocket) {
+  net
+    .createServer((s) => {
+      s.setNoDelay(true);
+      s.on('error', () => {});
+      onSocket(s);
+    })
+    .listen(port, '127.0.0.1');
+}
+
+if (role === 'follower') {
+  listen((s) => {
+    const append = groupCommit((upTo) => {
+      const ack = Buffer.alloc(4);
+      ack.writeUInt32BE(upTo);
+      s.write(ack);
+    });
+    s.on('data', frames((seq, bytes) => append(bytes, seq)));
+  });
+} else {
+  // Batches wait in `waiting` ([seq, waiters]) until a majority has them.
+  const waiting = [];
+  const durable = [0, 0, 0]; // this node, follower 1, follower 2
+  const release = () => {
+    const sorted = [...durable].sort((a, b) => a - b);
+    const commit = role === 'single' ? durable[0] : sorted[1];
+    while (waiting.length > 0 && waiting[0][0] <= commit) answer(waiting.shift()[1]);
+  };
+  const append = groupCommit((upTo) => {
+    durable[0] = upTo;
+    release();
+  });
+  const followers = [];
+  if (role === 'leader') {
+    for (const [i, p] of followerPorts.entries()) {
+      const c = net.connect(Number(p), '127.0.0.1');
+      c.setNoDelay(true);
+      await new Promise((resolve, reject) => {
+        c.once('connect', resolve);
+        c.once('error', reject);
+      });
+      c.on(
+        'data',
+        frames((seq) => {
+          durable[i + 1] = Math.max(durable[i + 1], seq);
+          release();
+        }, true),
+      );
+      followers.push(c);
+    }
+  }
+  let seq = 0;
+  let turn = [];
+  let waiters = [];
+  let scheduled = false;
+  const endOfTurn = () => {
+    scheduled = false;
+    const bytes = turn.length === 1 ? turn[0] : Buffer.concat(turn);
+    waiting.push([++seq, waiters]);
+    turn = [];
+    waiters = [];
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(bytes.length);
+    header.writeUInt32BE(seq, 4);
+    for (const f of followers) {
+      f.cork();
+      f.write(header);
+      f.write(bytes);
+      f.uncork();
+    }
+    append(bytes, seq);
+  };
+  listen((s) => {
+    s.on('data', (b) => {
+      turn.push(b);
+      waiters.push(s, countRequests(b));
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(endOfTurn);
+      }
+    });
+  });
+}
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

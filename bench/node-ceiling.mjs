@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Can any Node.js server on classic-level reach the SET targets on this
+// machine? Side by side, in one run: redis-server --appendonly yes
+// --appendfsync always; bench/ceiling-server.mjs, the least a durable SET
+// server on Node and classic-level must do (group-committed sync batches,
+// one in flight, +OK when the bytes are on disk; no parsing, keyspace or
+// Raft), as a single node and as a leader with two followers (answered when
+// two of three have the bytes on disk); and raftis, single node and 3-node
+// cluster. redis-benchmark -c 50 -r 100000 -d 16 -t set at -P 1 and -P 16.
+// What the ceiling server cannot reach, raftis cannot either.
+//
+// Every round runs each test on all five back to back, in an order that
+// rotates between rounds; medians over the rounds are reported. A raftis
+// cluster run is repeated if its leader's term changed under it.
+//
+// With --variants, the single-process ceiling also runs in its other ways to
+// commit (bench/ceiling-server.mjs: reply-first, many, worker, and fs-sync,
+// which is not classic-level but redis-server's synchronous fdatasync).
+//
+// Usage: npm run build && node bench/node-ceiling.mjs [rounds=5] [P1-requests=100000] [P16-requests=500000] [--variants]
+import os from 'node:os';
+import { buildFacts, machineFacts, median, redisBenchmark, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+
+const VARIANTS = process.argv.includes('--variants');
+const argv = process.argv.slice(2).filter((a) => a !== '--variants');
+const ROUNDS = Math.max(1, Math.min(15, Number(argv[0] ?? 5)));
+const N = { 1: Number(argv[1] ?? 100_000), 16: Number(argv[2] ?? 500_000) };
+const BASE = ['-c', '50', '-r', '100000', '-d', '16', '-t', 'set'];
+
+const lines = [];
+const say = (s = '') => {
+  console.log(s);
+  lines.push(s);
+};
+const log = (s) => console.error(`[node-ceiling ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+const facts = `${await machineFacts()}\n${await buildFacts()}`;
+log('starting redis-server, the ceiling servers (1 and 3 processes), raftis single node and 3-node cluster');
+const procs = [];
+const servers = [];
+try {
+  const redis = await startRedis();
+  procs.push(redis);
+  servers.push({ id: 'redis', label: 'redis-server (appendfsync always)', host: '127.0.0.1', port: redis.port });
+
+  const single = await startCeiling('single');
+  procs.push(single);
+  servers.push({ id: 'ceil1', label: 'Node ceiling, 1 process', host: '127.0.0.1', port: single.port });
+  if (VARIANTS) {
+    for (const mode of ['reply-first', 'many', 'worker', 'fs-sync']) {
+      const v = await startCeiling('single', [], mode);
+      procs.push(v);
+      servers.push({ id: `ceil1-${mode}`, label: `Node ceiling, 1 process, ${mode}`, host: '127.0.0.1', port: v.port });
+    }
+  }
+
+  const f1 = await startCeiling('follower');
+  const f2 = await startCeiling('follower');
+  procs.push(f1, f2);
+  const leader = await startCeiling('leader', [f1.port, f2.port]);
+  procs.push(leader);
+  servers.push({ id: 'ceil3', label: 'Node ceiling, 3 processes', host: '127.0.0.1', port: leader.port });
+
+  const raft1 = await startRaftis();
+  procs.push(raft1);
+  servers.push({ id: 'raft1', label: 'raftis 1-node', host: '127.0.0.1', port: raft1.port });
+
+  const c = await startRaftisCluster(3);
+  procs.push(c);
+  servers.push({ id: 'raft3', label: 'raftis 3-node', host: c.node(c.leader).host, port: c.node(c.leader).port, cluster: c });
+
+  /** One run; a cluster's run is repeated (at most 3 tries) if its leader changed meanwhile. */
+  async function runOne(s, P) {
+    const args = [...BASE, '-n', String(N[P]), '-P', String(P)];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const before = s.cluster && (await s.cluster.info(s.cluster.leader, 2000));
+      const out = (await redisBenchmark(s.port, args, s.host)).SET;
+      if (!out) throw new Error(`no SET result from redis-benchmark against ${s.label}`);
+      if (!s.cluster) return out;
+      const after = await s.cluster.info(s.cluster.leader, 2000);
+      if (before?.role === 'leader' && after?.role === 'leader' && before.term === after.term) return out;
+      log(`${s.label}: the leader changed during the run; repeating`);
+      s.cluster.leader = await s.cluster.waitForLeader();
+      s.host = s.cluster.node(s.cluster.leader).host;
+      s.port = s.cluster.node(s.cluster.leader).port;
+    }
+    throw new Error(`${s.label}: no run without a leader change in 3 tries`);
+  }
+
+  const results = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+    for (const P of [1, 16]) {
+      for (const s of order) {
+        const r = await runOne(s, P);
+        (results[`${s.id} ${P}`] ??= []).push(r.rps);
+        log(`round ${round + 1} SET P${P} ${s.label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps`);
+      }
+    }
+  }
+
+  say(`# SET: raftis and the least a Node.js server on classic-level must do, vs redis-server (appendfsync always)`);
+  say();
+  say(`date: ${new Date().toISOString()}`);
+  say(facts);
+  say();
+  say(`redis-benchmark ${BASE.join(' ')} -n ${N[1]} (-P 1) / ${N[16]} (-P 16); ${ROUNDS} rounds, server order rotated; medians (every round's figure in brackets).`);
+  say(`The ceiling servers (bench/ceiling-server.mjs) answer +OK once a request's bytes are in a synced classic-level batch (one in flight, the next started as the last completes), on two of three processes for the 3-process form; they do not parse, keep keys or run Raft.`);
+  if (VARIANTS) say(`Variants of the 1-process ceiling: reply-first (answer a completed batch, start the next one a turn later), many (a batch per turn, several in flight), worker (classic-level in a worker thread, the main thread blocked until the batch is synced), fs-sync (not classic-level: writeSync + fdatasyncSync of a plain file on the main thread, as redis-server does).`);
+  say();
+  say(`| server | SET -P 1 rps | / redis | SET -P 16 rps | / redis |`);
+  say(`|---|---|---|---|---|`);
+  const med = (id, P) => median(results[`${id} ${P}`]);
+  const all = (id, P) => results[`${id} ${P}`].map((x) => x.toFixed(0)).join(', ');
+  for (const s of servers) {
+    const cell = (P) => `${med(s.id, P).toFixed(0)} (${all(s.id, P)}) | ${(med(s.id, P) / med('redis', P)).toFixed(2)}×`;
+    say(`| ${s.label} | ${cell(1)} | ${cell(16)} |`);
+  }
+  say();
+  say(`raftis / ceiling: 1 node ${(med('raft1', 1) / med('ceil1', 1)).toFixed(2)}× at -P 1, ${(med('raft1', 16) / med('ceil1', 16)).toFixed(2)}× at -P 16; 3 nodes ${(med('raft3', 1) / med('ceil3', 1)).toFixed(2)}× at -P 1, ${(med('raft3', 16) / med('ceil3', 16)).toFixed(2)}× at -P 16.`);
+  say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
+  console.log(`\nwritten to ${writeResult(VARIANTS ? 'node-ceiling-variants.md' : 'node-ceiling.md', lines.join('\n') + '\n')}`);
+} finally {
+  for (const p of procs) await p.stop();
+}
