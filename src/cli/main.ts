@@ -122,17 +122,18 @@ async function main(): Promise<void> {
       }
     }
     let stopping = false;
-    const stop = (sig: string): void => {
+    const stop = (why: string): void => {
       if (stopping) return;
       stopping = true;
-      process.stderr.write(`raftis: ${sig} received, shutting down\n`);
+      process.stderr.write(`raftis: ${why}, shutting down\n`);
       running.stop().then(
         () => process.exit(0),
         (e: unknown) => fail(`shutdown failed: ${(e as Error).message}`),
       );
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM received'));
+    process.on('SIGINT', () => stop('SIGINT received'));
+    running.state.shutdown = stop;
   } catch (e) {
     fail((e as Error).message);
   }

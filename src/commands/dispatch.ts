@@ -36,6 +36,8 @@ export class Dispatcher {
     const def = this.resolve(c, argv);
     if (def === undefined) return;
     c.lastCommand = def.name;
+    // Before ACL and cluster checks, as in Redis 7's processCommand.
+    if (def.noMulti && c.multi !== undefined) return void this.reject(c, 'ERR Command not allowed inside a transaction', def);
     // Cluster routing comes before queuing, as in Redis Cluster: a redirect flags the transaction.
     if (def.conn === undefined && !this.servesHere(c, def)) {
       const proxy = this.server.proxy;

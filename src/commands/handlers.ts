@@ -13,6 +13,7 @@ import { keyspaceCommands } from './keyspace.js';
 import { listCommands } from './list.js';
 import { membershipCommands } from './membership.js';
 import { persistenceCommands } from './persistence.js';
+import { shutdown } from './shutdown.js';
 import { pubsubCommands } from './pubsub.js';
 import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
@@ -43,6 +44,7 @@ export const connCommands: Record<string, ConnHandler> = {
   ...transactionCommands,
   ...clusterCommands,
   ...persistenceCommands,
+  shutdown,
   ...pubsubCommands,
   ...membershipCommands,
   ...replicationCommands,

@@ -35,6 +35,8 @@ export interface CommandDef {
   mayReplicate: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
   touchesAll: boolean;
+  /** COMMAND INFO flag "no_multi" (SAVE, SHUTDOWN): refused inside MULTI. */
+  noMulti: boolean;
   data?: DataHandler;
   conn?: ConnHandler;
   /** COMMAND INFO / COMMAND DOCS replies, as Redis gives them. */
@@ -85,6 +87,7 @@ export class CommandTable {
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
       mayReplicate: meta.flags.has('write') || name === 'publish',
       touchesAll: name === 'flushall' || name === 'flushdb',
+      noMulti: meta.flags.has('no_multi'),
       data: h.data[name],
       conn: h.conn[name],
       info,

@@ -52,6 +52,12 @@ export class ServerState {
   readonly pubsub: PubSub;
   /** Present in --follower-writes proxy mode. */
   readonly proxy: Proxy | undefined;
+  /**
+   * Stops the process as SIGTERM does (SHUTDOWN); set by the command line,
+   * which owns the process. Unset (embedded servers, tests), SHUTDOWN only
+   * closes the connections and answers an error.
+   */
+  shutdown: ((reason: string) => void) | undefined;
 
   constructor(
     readonly info: ServerInfo,
