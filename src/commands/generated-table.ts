@@ -6,7 +6,7 @@
 import generatedJson from './generated/redis-commands.json' with { type: 'json' };
 import extraJson from './extra-commands.json' with { type: 'json' };
 import type { RespWriter } from '../server/resp-writer.js';
-import type { CommandMeta } from './types.js';
+import type { CommandMeta, KeySpec } from './types.js';
 
 /** A RESP3 reply tree as stored in the generated JSON. */
 export type Tree =
@@ -80,7 +80,35 @@ function metaOf(info: Tree[]): CommandMeta {
     firstKey: first,
     lastKey: last,
     step,
+    keySpecs: parseKeySpecs(name, info[8]),
   };
+}
+
+/** COMMAND INFO's key specifications (element 8: a set of maps). */
+function parseKeySpecs(command: string, tree: Tree | undefined): KeySpec[] {
+  const list = tree === undefined ? [] : Array.isArray(tree) ? tree : (tree as { set: Tree[] }).set;
+  return list.map((specTree) => {
+    const spec = asMap(specTree);
+    const begin = asMap(spec.get('begin_search')!);
+    const find = asMap(spec.get('find_keys')!);
+    const beginArgs = asMap(begin.get('spec')!);
+    const findArgs = asMap(find.get('spec')!);
+    // Every command raftis implements begins its search at an index (none by keyword).
+    if (begin.get('type') !== 'index') throw new Error(`${command}: key spec begin_search ${String(begin.get('type'))} is not supported`);
+    const flags = (spec.get('flags') as { set: { s: string }[] }).set.map((f) => f.s);
+    const index = beginArgs.get('index') as number;
+    if (find.get('type') === 'range') {
+      return { flags, index, find: { type: 'range', lastKey: findArgs.get('lastkey') as number, keyStep: findArgs.get('keystep') as number, limit: findArgs.get('limit') as number } };
+    }
+    if (find.get('type') === 'keynum') {
+      return { flags, index, find: { type: 'keynum', keyNumIdx: findArgs.get('keynumidx') as number, firstKey: findArgs.get('firstkey') as number, keyStep: findArgs.get('keystep') as number } };
+    }
+    throw new Error(`${command}: key spec find_keys ${String(find.get('type'))} is not supported`);
+  });
+}
+
+function asMap(t: Tree): Map<string, Tree> {
+  return new Map((t as { map: [string, Tree][] }).map);
 }
 
 export interface GeneratedCommand {

@@ -1,14 +1,131 @@
-import type { CommandMeta } from './types.js';
+/**
+ * The key arguments of a command, as Redis 7 finds them (db.c,
+ * getKeysFromCommandWithSpecs): from COMMAND INFO's key specifications,
+ * which also say what the command does to each key (COMMAND
+ * GETKEYSANDFLAGS). Cluster routing, WATCH and COMMAND GETKEYS use them.
+ */
+import type { CommandMeta, KeySpec } from './types.js';
+
+export interface KeyRef {
+  /** Index of the key in argv. */
+  pos: number;
+  /** The key spec's flags (RW, OW, access, update…), in Redis's order. */
+  flags: readonly string[];
+}
 
 /**
- * The key arguments of a command, from its COMMAND INFO first/last/step
- * (as COMMAND GETKEYS and cluster routing compute them). A negative last key
- * counts from the end (-1 = last argument).
+ * Redis's getKeysUsingKeySpecs: the keys every spec finds, in spec order;
+ * undefined when a spec cannot be applied to these arguments (a numkeys
+ * that is not an integer, or more keys than arguments).
+ */
+function keysBySpecs(specs: readonly KeySpec[], argv: readonly string[]): KeyRef[] | undefined {
+  const argc = argv.length;
+  const out: KeyRef[] = [];
+  for (const spec of specs) {
+    if (spec.flags.includes('not_key')) continue;
+    let first = spec.index;
+    let last: number;
+    let step: number;
+    const f = spec.find;
+    if (f.type === 'range') {
+      step = f.keyStep;
+      if (f.lastKey >= 0) last = first + f.lastKey;
+      else if (f.limit === 0) last = argc + f.lastKey;
+      else last = first + (Math.trunc((argc - first) / f.limit) + f.lastKey);
+    } else {
+      step = f.keyStep;
+      if (f.keyNumIdx >= argc - first) return undefined;
+      const numkeys = strictInteger(argv[first + f.keyNumIdx]!);
+      if (numkeys === undefined || numkeys < 0) return undefined;
+      first += f.firstKey;
+      last = first + numkeys - 1;
+    }
+    if (last >= argc || last < first || first >= argc) return undefined;
+    for (let i = first; i <= last; i += step) out.push({ pos: i, flags: spec.flags });
+  }
+  return out;
+}
+
+/** Redis's string2ll: a canonical 64-bit integer (no sign on 0, no leading zeros, no spaces). */
+function strictInteger(s: string): number | undefined {
+  if (!/^(0|-?[1-9][0-9]*)$/.test(s) || s.length > 20) return undefined;
+  const n = BigInt(s);
+  if (n > 9223372036854775807n || n < -9223372036854775808n) return undefined;
+  return Number(n);
+}
+
+/** C's atoi (what Redis's genericGetKeys reads numkeys with): leading blanks, a sign, digits; 0 otherwise. */
+function atoi(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?[0-9]+)/.exec(s);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/**
+ * When the specs fail, Redis falls back to the command's own getkeys
+ * function. For the commands raftis implements whose keys move (the
+ * numkeys ones) that is genericGetKeys: the numkeys keys after the count,
+ * then the destination key if there is one, without flags; none when
+ * numkeys (read by atoi) is not between 1 and the arguments left.
+ */
+function genericGetKeys(specs: readonly KeySpec[], argv: readonly string[]): KeyRef[] {
+  const counted = specs.find((s) => s.find.type === 'keynum');
+  if (counted === undefined || counted.find.type !== 'keynum') return [];
+  const countOfs = counted.index + counted.find.keyNumIdx;
+  const firstOfs = countOfs + counted.find.firstKey;
+  const store = specs.find((s) => s !== counted && s.find.type === 'range');
+  if (countOfs >= argv.length) return [];
+  const num = atoi(argv[countOfs]!);
+  if (num < 1 || num > argv.length - firstOfs) return [];
+  const out: KeyRef[] = [];
+  for (let i = 0; i < num; i++) out.push({ pos: firstOfs + i, flags: [] });
+  if (store !== undefined) out.push({ pos: store.index, flags: [] });
+  return out;
+}
+
+/** SET: OW update, or RW access update with the GET option (Redis's setGetKeys). */
+function setKeyFlags(argv: readonly string[]): readonly string[] {
+  for (let i = 3; i < argv.length; i++) if (argv[i]!.toLowerCase() === 'get') return ['RW', 'access', 'update'];
+  return ['OW', 'update'];
+}
+
+/** BITFIELD: RO access if it only GETs, else RW access update (Redis's bitfieldGetKeys). */
+function bitfieldKeyFlags(argv: readonly string[]): readonly string[] {
+  const argc = argv.length;
+  for (let i = 2; i < argc; i++) {
+    const remaining = argc - i - 1;
+    const arg = argv[i]!.toLowerCase();
+    if (arg === 'get' && remaining >= 2) i += 2;
+    else if ((arg === 'set' || arg === 'incrby') && remaining >= 3) return ['RW', 'access', 'update'];
+    else if (arg === 'overflow' && remaining >= 1) i += 1;
+    else return ['RW', 'access', 'update'];
+  }
+  return ['RO', 'access'];
+}
+
+/**
+ * Every key of the command with its flags, as COMMAND GETKEYSANDFLAGS
+ * lists them. Callers have checked the arity.
+ */
+export function commandKeyRefs(meta: CommandMeta, argv: readonly string[]): KeyRef[] {
+  const specs = meta.keySpecs;
+  // Key specs flagged variable_flags: the command's own function decides (SET and BITFIELD).
+  if (meta.name === 'set') return [{ pos: 1, flags: setKeyFlags(argv) }];
+  if (meta.name === 'bitfield') return [{ pos: 1, flags: bitfieldKeyFlags(argv) }];
+  return keysBySpecs(specs, argv) ?? genericGetKeys(specs, argv);
+}
+
+/**
+ * The key arguments of a command (cluster routing, WATCH, COMMAND
+ * GETKEYS). Commands whose keys do not move (no "movablekeys" flag) take
+ * them from COMMAND INFO's first/last/step, which their specs agree with.
  */
 export function commandKeys(meta: CommandMeta, argv: readonly string[]): string[] {
-  if (meta.firstKey <= 0) return [];
-  const last = meta.lastKey < 0 ? argv.length + meta.lastKey : meta.lastKey;
-  const keys: string[] = [];
-  for (let i = meta.firstKey; i <= last && i < argv.length; i += Math.max(1, meta.step)) keys.push(argv[i]!);
-  return keys;
+  if (!meta.flags.has('movablekeys')) {
+    if (meta.firstKey <= 0) return [];
+    const last = meta.lastKey < 0 ? argv.length + meta.lastKey : meta.lastKey;
+    const keys: string[] = [];
+    for (let i = meta.firstKey; i <= last && i < argv.length; i += Math.max(1, meta.step)) keys.push(argv[i]!);
+    return keys;
+  }
+  return commandKeyRefs(meta, argv).map((k) => argv[k.pos]!);
 }

@@ -11,7 +11,7 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { REDIS_VERSION } from './connection.js';
 import { writeTree } from './generated-table.js';
 import { writeHelp } from './help.js';
-import { commandKeys } from './keys.js';
+import { commandKeyRefs } from './keys.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
 import type { CommandDef, CommandTable, ConnHandler } from './table.js';
 import { commandUsec, newCommandCounters } from '../server/stats.js';
@@ -85,15 +85,32 @@ function commandList(c: Client, argv: string[], w: RespWriter): void {
   w.bulkArray(names);
 }
 
+/** COMMAND GETKEYS / GETKEYSANDFLAGS (Redis's getKeysSubcommandImpl). */
 function commandGetkeys(c: Client, argv: string[], w: RespWriter): void {
   const sub = argv.slice(2);
   const def = c.server.table.lookup(sub);
   if (!def) return w.error(ERR_CONN.getkeysInvalidCommand);
-  const arity = def.meta.arity;
+  const meta = def.meta;
+  if (!meta.keySpecs.some((s) => !s.flags.includes('not_key'))) return w.error(ERR_CONN.getkeysNoKeys);
+  const arity = meta.arity;
   if ((arity > 0 && sub.length !== arity) || sub.length < -arity) return w.error(ERR_CONN.getkeysInvalidArgs);
-  const keys = commandKeys(def.meta, sub);
-  if (keys.length === 0) return w.error(ERR_CONN.getkeysNoKeys);
-  w.bulkArray(keys);
+  const keys = commandKeyRefs(meta, sub);
+  if (keys.length === 0) {
+    if (meta.flags.has('no_mandatory_keys')) return w.arrayHeader(0);
+    return w.error(ERR_CONN.getkeysBadArgs);
+  }
+  const withFlags = argv[1]!.toLowerCase() === 'getkeysandflags';
+  w.arrayHeader(keys.length);
+  for (const k of keys) {
+    if (!withFlags) {
+      w.bulk(sub[k.pos]!);
+      continue;
+    }
+    w.arrayHeader(2);
+    w.bulk(sub[k.pos]!);
+    w.setHeader(k.flags.length);
+    for (const f of k.flags) w.simple(f);
+  }
 }
 
 // ---- CONFIG -------------------------------------------------------------
@@ -568,6 +585,7 @@ export const serverCommands: Record<string, ConnHandler> = {
   'command|docs': commandDocs,
   'command|list': commandList,
   'command|getkeys': commandGetkeys,
+  'command|getkeysandflags': commandGetkeys,
   'command|help': (_c, _argv, w) =>
     writeHelp(w, 'command', [
       '(no subcommand)',

@@ -37,4 +37,20 @@ export interface CommandMeta {
   firstKey: number;
   lastKey: number;
   step: number;
+  /** COMMAND INFO's key specifications, in order (src/commands/keys.ts). */
+  keySpecs: readonly KeySpec[];
+}
+
+/**
+ * One COMMAND INFO key specification: where the search for keys begins (an
+ * argument index; raftis's commands use no keyword search) and how keys
+ * are found from there, with the flags those keys carry (RW, OW, access…,
+ * in Redis's order).
+ */
+export interface KeySpec {
+  flags: readonly string[];
+  index: number;
+  find:
+    | { type: 'range'; lastKey: number; keyStep: number; limit: number }
+    | { type: 'keynum'; keyNumIdx: number; firstKey: number; keyStep: number };
 }

@@ -97,6 +97,7 @@ export const ERR_CONN = {
   clientNameChars: 'ERR Client names cannot contain spaces, newlines or special characters.',
   getkeysInvalidCommand: 'ERR Invalid command specified',
   getkeysInvalidArgs: 'ERR Invalid number of arguments specified for command',
+  getkeysBadArgs: 'ERR Invalid arguments specified for command',
   getkeysNoKeys: 'ERR The command has no key arguments',
   noSuchClient: 'ERR No such client',
 } as const;
