@@ -129,8 +129,10 @@ function reset(c: Client, _argv: string[], w: RespWriter): void {
   c.name = '';
   c.readonly = false;
   c.setProto(2);
-  w.proto = 2;
-  w.simple('RESET');
+  c.setReplyMode('on');
+  const out = c.pushing(w);
+  out.proto = 2;
+  out.simple('RESET');
 }
 
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
@@ -267,6 +269,13 @@ const client: Record<string, ConnHandler> = {
   'client|unpause': (c, _argv, w) => {
     c.server.unpauseClients();
     w.ok();
+  },
+  'client|reply': (c, argv, w) => {
+    const v = argv[2]!.toLowerCase();
+    if (v !== 'on' && v !== 'off' && v !== 'skip') return w.error(ERR.syntax);
+    c.setReplyMode(v);
+    // OFF and SKIP are not answered; ON is (replies are on again).
+    if (v === 'on') c.pushing(w).ok();
   },
   // raftis never evicts clients: the protection is always on.
   'client|no-evict': (_c, argv, w) => {

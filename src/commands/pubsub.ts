@@ -27,16 +27,20 @@ export function subscribedContextError(c: Client, def: CommandDef): string | und
   return ALLOWED_WHEN_SUBSCRIBED.has(top) ? undefined : pubsubContextError(def.meta.name);
 }
 
-function subscribe(c: Client, argv: string[], w: RespWriter): void {
+function subscribe(c: Client, argv: string[], reply: RespWriter): void {
   const ps = c.server.pubsub;
+  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
+  const w = c.pushing(reply);
   for (let i = 1; i < argv.length; i++) {
     ps.subscribe(c, argv[i]!);
     writeSubscription(w, 'subscribe', argv[i]!, c.subscriptions);
   }
 }
 
-function unsubscribe(c: Client, argv: string[], w: RespWriter): void {
+function unsubscribe(c: Client, argv: string[], reply: RespWriter): void {
   const ps = c.server.pubsub;
+  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
+  const w = c.pushing(reply);
   if (argv.length === 1) {
     if (c.channels.size === 0) return writeSubscription(w, 'unsubscribe', undefined, c.subscriptions);
     for (const ch of [...c.channels]) {
@@ -51,16 +55,20 @@ function unsubscribe(c: Client, argv: string[], w: RespWriter): void {
   }
 }
 
-function psubscribe(c: Client, argv: string[], w: RespWriter): void {
+function psubscribe(c: Client, argv: string[], reply: RespWriter): void {
   const ps = c.server.pubsub;
+  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
+  const w = c.pushing(reply);
   for (let i = 1; i < argv.length; i++) {
     ps.psubscribe(c, argv[i]!);
     writeSubscription(w, 'psubscribe', argv[i]!, c.subscriptions);
   }
 }
 
-function punsubscribe(c: Client, argv: string[], w: RespWriter): void {
+function punsubscribe(c: Client, argv: string[], reply: RespWriter): void {
   const ps = c.server.pubsub;
+  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
+  const w = c.pushing(reply);
   if (argv.length === 1) {
     if (c.patterns.size === 0) return writeSubscription(w, 'punsubscribe', undefined, c.subscriptions);
     for (const p of [...c.patterns]) {

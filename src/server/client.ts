@@ -92,6 +92,16 @@ export class Client {
   /** Index of this client's last proposed write; reads wait until it is applied. */
   lastWriteIndex = 0;
 
+  /**
+   * CLIENT REPLY: 'off' drops every reply, 'skip' the next command's (set by
+   * CLIENT REPLY SKIP for the command after it). Pub/sub confirmations and
+   * messages are sent regardless, as redis-server 7 sends them.
+   */
+  private replyMode: 'on' | 'off' | 'skip' = 'on';
+  /** The command running now answers nothing (its writers discard). */
+  private muted = false;
+  private readonly mutedWriter = new RespWriter(2, true);
+
   private readonly direct: RespWriter = new RespWriter(2);
   private readonly queue: Slot[] = [];
   private readonly parser: RequestParser;
@@ -122,6 +132,8 @@ export class Client {
     this.laddr = `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
     this.direct.onError = server.stats.errorReply;
+    // Errors nobody reads still count in INFO errorstats, as in Redis.
+    this.mutedWriter.onError = server.stats.errorReply;
     this.parser = new RequestParser(
       {
         onCommand: (argv) => {
@@ -138,12 +150,12 @@ export class Client {
             this.inbox.push(argv);
             return;
           }
-          onCommand(this, argv);
+          this.runCommand(onCommand, argv);
           this.checkOutput();
         },
         onProtocolError: (text) => {
           log.debug(`client ${this.id} ${this.addr}: protocol error: ${text}`);
-          this.out().error(text);
+          (this.replyMode === 'on' ? this.out() : this.mutedWriter).error(text);
           this.closeAfterReply();
         },
       },
@@ -170,7 +182,7 @@ export class Client {
         (this.heldBy === undefined || this.server.dispatcher.mayPassHold(this, this.inbox[0]!)) &&
         !this.server.mustWait(this, this.inbox[0]!)
       ) {
-        onCommand(this, this.inbox.shift()!);
+        this.runCommand(onCommand, this.inbox.shift()!);
         this.checkOutput();
       }
       this.flush();
@@ -188,6 +200,44 @@ export class Client {
     });
   }
 
+  /** Runs one request with its replies muted if CLIENT REPLY says so. */
+  private runCommand(onCommand: (c: Client, argv: string[]) => void, argv: string[]): void {
+    const mode = this.replyMode;
+    if (mode === 'on') return onCommand(this, argv);
+    // Redis's resetClient: SKIP lasts for one command.
+    if (mode === 'skip') this.replyMode = 'on';
+    this.muted = true;
+    try {
+      onCommand(this, argv);
+    } finally {
+      this.muted = false;
+    }
+  }
+
+  /**
+   * CLIENT REPLY ON / OFF / SKIP (SKIP while OFF changes nothing). ON
+   * answers the command that turned replies back on.
+   */
+  setReplyMode(mode: 'on' | 'off' | 'skip'): void {
+    if (mode === 'skip' && this.replyMode === 'off') return;
+    this.replyMode = mode;
+    if (mode === 'on') this.muted = false;
+  }
+
+  /**
+   * The writer for a reply sent whatever CLIENT REPLY says (pub/sub
+   * confirmations): `w` itself unless it is the muted writer.
+   */
+  pushing(w: RespWriter): RespWriter {
+    if (w !== this.mutedWriter) return w;
+    this.muted = false;
+    try {
+      return this.out();
+    } finally {
+      this.muted = true;
+    }
+  }
+
   setProto(p: Proto): void {
     this.proto = p;
     this.direct.proto = p;
@@ -200,9 +250,11 @@ export class Client {
 
   /** The writer for a reply known now (keeps order behind deferred replies). */
   out(): RespWriter {
+    if (this.muted) return this.mutedWriter;
     if (this.queue.length === 0) return this.direct;
     const tail = this.queue[this.queue.length - 1]!;
-    if (tail.ready) return tail;
+    // A muted reply's slot (CLIENT REPLY) takes nothing after it.
+    if (tail.ready && !tail.discard) return tail;
     const s = new Slot(this.proto, true, this);
     this.queue.push(s);
     return s;
@@ -211,6 +263,7 @@ export class Client {
   /** A reply slot filled later; call complete(slot) (or slot.done()) when written. */
   defer(): Slot {
     const s = new Slot(this.proto, false, this);
+    s.discard = this.muted;
     this.queue.push(s);
     return s;
   }
@@ -255,7 +308,7 @@ export class Client {
         this.flush();
       });
     }
-    return this.out();
+    return this.pushing(this.out());
   }
 
   /** Bytes of replies not yet taken by the socket plus what the socket still buffers. */
