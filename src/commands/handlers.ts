@@ -14,6 +14,7 @@ import { listCommands } from './list.js';
 import { membershipCommands } from './membership.js';
 import { persistenceCommands } from './persistence.js';
 import { shutdown } from './shutdown.js';
+import { latencyCommands } from './latency.js';
 import { pubsubCommands } from './pubsub.js';
 import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
@@ -45,6 +46,7 @@ export const connCommands: Record<string, ConnHandler> = {
   ...clusterCommands,
   ...persistenceCommands,
   shutdown,
+  ...latencyCommands,
   ...pubsubCommands,
   ...membershipCommands,
   ...replicationCommands,

@@ -72,6 +72,8 @@ export class ServerState {
     const slowlog = this.stats.slowlog;
     this.config.params.set('slowlog-log-slower-than', integerParam(() => slowlog.slowerThan, (n) => (slowlog.slowerThan = n), -1));
     this.config.params.set('slowlog-max-len', integerParam(() => slowlog.maxLen, (n) => (slowlog.maxLen = n), 0));
+    const monitor = this.stats.latencyMonitor;
+    this.config.params.set('latency-monitor-threshold', integerParam(() => monitor.threshold, (n) => (monitor.threshold = n), 0));
     const stats = this.stats;
     this.config.params.set('latency-tracking', {
       get: () => (stats.latencyTracking ? 'yes' : 'no'),

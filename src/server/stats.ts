@@ -8,6 +8,7 @@ import type { Ctx, DataHandler } from '../commands/types.js';
 import type { Client } from './client.js';
 import type { RespWriter } from './resp-writer.js';
 import { LatencyHistogram } from './latency.js';
+import { LatencyMonitor } from './latency-monitor.js';
 import { SlowLog } from './slowlog.js';
 
 /** One command's INFO commandstats counters (the fields of Redis's struct redisCommand). */
@@ -77,6 +78,8 @@ export class Stats {
   /** latency-tracking and latency-tracking-info-percentiles. */
   latencyTracking = true;
   latencyPercentiles = [50, 99, 99.9];
+  /** The latency monitor (latency-monitor-threshold; LATENCY LATEST, HISTORY, RESET). */
+  readonly latencyMonitor = new LatencyMonitor();
   /** MONITOR clients: shown every command run here for a client (Redis's replicationFeedMonitors). */
   readonly monitors = new Set<Client>();
 
@@ -160,7 +163,9 @@ export class Stats {
    * command. Returns -1 for a call that is not timed.
    */
   private startTime(def: CommandDef): number {
-    return !def.sampled || def.stats.calls % TIMING_SAMPLE === 0 || this.slowlog.slowerThan === 0 ? performance.now() : -1;
+    return !def.sampled || def.stats.calls % TIMING_SAMPLE === 0 || this.slowlog.slowerThan === 0 || this.latencyMonitor.threshold > 0
+      ? performance.now()
+      : -1;
   }
 
   private called(def: CommandDef, argv: string[], who: Client | undefined, started: number, errorsBefore: number): void {
@@ -172,6 +177,7 @@ export class Stats {
       c.timedUsec += usec;
       if (this.latencyTracking) (c.latency ??= new LatencyHistogram()).record(usec);
       if (!def.skipSlowlog) this.slowlog.record(argv, usec, who?.addr ?? '', who?.name ?? '');
+      if (this.latencyMonitor.threshold > 0) this.latencyMonitor.addIfNeeded(def.meta.flags.has('fast') ? 'fast-command' : 'command', Math.floor(usec / 1000));
     }
     if (this.totalErrorReplies > errorsBefore) c.failedCalls++;
   }

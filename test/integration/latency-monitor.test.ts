@@ -1,0 +1,80 @@
+/**
+ * The latency monitor against redis-server: LATENCY LATEST / HISTORY /
+ * RESET while it is off, latency-monitor-threshold's CONFIG errors, and,
+ * with a 1 ms threshold, the "command" event a slow command (KEYS over
+ * 200,000 keys) records — same shape, a time of now, a latency of at least
+ * the threshold — and RESET by name, case-insensitive.
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeCommand, type RawClient } from '../helpers/raw-client.js';
+import { parseReply, replyItems, replyValue, type Reply } from '../helpers/engine-diff.js';
+import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
+
+const env = useProcessDifferential();
+
+async function load(c: RawClient, n: number): Promise<void> {
+  const batch = 1000;
+  let raw = '';
+  for (let i = 0; i < n; i += batch) {
+    const args = ['MSET'];
+    for (let j = i; j < i + batch; j++) args.push(`lm:${j}`, 'v');
+    raw += encodeCommand(args);
+  }
+  c.sock.write(Buffer.from(raw, 'latin1'));
+  for (let i = 0; i < n; i += batch) expect(await c.next()).toBe('+OK\r\n');
+}
+
+/** LATENCY LATEST's "command" event as [time, latest, max], or undefined. */
+function commandEvent(raw: string): number[] | undefined {
+  const [r] = parseReply(raw);
+  for (const e of replyItems(r)) {
+    const [name, ...nums] = replyItems(e);
+    if (replyValue(name as Reply) === 'command') return nums.map((x) => Number(replyValue(x)));
+  }
+  return undefined;
+}
+
+describe('latency monitor', () => {
+  it('is off by default: LATENCY LATEST, HISTORY and RESET answer as redis-server', async () => {
+    const [a, b] = await env.pair();
+    await same(a, b, 'CONFIG', 'GET', 'latency-monitor-threshold');
+    await same(a, b, 'LATENCY', 'LATEST');
+    await same(a, b, 'LATENCY', 'HISTORY', 'command');
+    await same(a, b, 'LATENCY', 'HISTORY');
+    await same(a, b, 'LATENCY', 'RESET');
+    await same(a, b, 'LATENCY', 'RESET', 'command', 'fast-command');
+    await same(a, b, 'LATENCY', 'LATEST', 'extra');
+    for (const v of ['-1', 'x', '1.5', '']) await same(a, b, 'CONFIG', 'SET', 'latency-monitor-threshold', v);
+  });
+
+  it('records a slow command as the "command" event, and RESET forgets it', async () => {
+    const [a, b] = await env.pair();
+    const now = Math.floor(Date.now() / 1000);
+    const events: number[][] = [];
+    for (const c of [a, b]) {
+      expect(await c.call('FLUSHALL')).toBe('+OK\r\n');
+      await load(c, 200_000);
+      expect(await c.call('CONFIG', 'SET', 'latency-monitor-threshold', '1')).toBe('+OK\r\n');
+      await c.call('LATENCY', 'RESET');
+      expect(await c.call('KEYS', '*')).toMatch(/^\*200000\r\n/);
+      const ev = commandEvent(await c.call('LATENCY', 'LATEST'));
+      expect(ev, 'no "command" event').toBeDefined();
+      events.push(ev!);
+      const [hist] = parseReply(await c.call('LATENCY', 'HISTORY', 'command'));
+      const samples = replyItems(hist).map((s) => replyItems(s).map((x) => Number(replyValue(x))));
+      expect(samples.length).toBeGreaterThanOrEqual(1);
+      // The newest sample is LATEST's.
+      expect(samples[samples.length - 1]).toEqual(ev!.slice(0, 2));
+      expect(await c.call('LATENCY', 'RESET', 'COMMAND', 'nosuch')).toBe(':1\r\n');
+      expect(commandEvent(await c.call('LATENCY', 'LATEST'))).toBeUndefined();
+      expect(await c.call('CONFIG', 'SET', 'latency-monitor-threshold', '0')).toBe('+OK\r\n');
+      await c.call('LATENCY', 'RESET');
+      expect(await c.call('FLUSHALL')).toBe('+OK\r\n');
+    }
+    for (const [time, latest, max] of events) {
+      expect(Math.abs(time! - now)).toBeLessThan(60);
+      expect(latest).toBeGreaterThanOrEqual(1);
+      expect(max).toBeGreaterThanOrEqual(latest!);
+    }
+  }, 60_000);
+});
