@@ -93,9 +93,11 @@ function parseKeySpecs(command: string, tree: Tree | undefined): KeySpec[] {
     const find = asMap(spec.get('find_keys')!);
     const beginArgs = asMap(begin.get('spec')!);
     const findArgs = asMap(find.get('spec')!);
+    const flags = (spec.get('flags') as { set: { s: string }[] }).set.map((f) => f.s);
+    // A spec Redis cannot describe (SORT's STORE key): the command's own key function finds those keys.
+    if (begin.get('type') === 'unknown' || find.get('type') === 'unknown') return { flags, index: 'unknown', find: { type: 'unknown' } };
     // Every command raftis implements begins its search at an index (none by keyword).
     if (begin.get('type') !== 'index') throw new Error(`${command}: key spec begin_search ${String(begin.get('type'))} is not supported`);
-    const flags = (spec.get('flags') as { set: { s: string }[] }).set.map((f) => f.s);
     const index = beginArgs.get('index') as number;
     if (find.get('type') === 'range') {
       return { flags, index, find: { type: 'range', lastKey: findArgs.get('lastkey') as number, keyStep: findArgs.get('keystep') as number, limit: findArgs.get('limit') as number } };

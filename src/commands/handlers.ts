@@ -20,6 +20,7 @@ import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
 import { setCommands } from './set.js';
 import { slowlogCommands } from './slowlog.js';
+import { sortCommands } from './sort.js';
 import { stringCommands } from './string.js';
 import type { ConnHandler } from './table.js';
 import { transactionCommands } from './transaction.js';
@@ -37,6 +38,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...listCommands,
   ...zsetCommands,
   ...zsetOpCommands,
+  ...sortCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {

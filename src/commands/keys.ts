@@ -23,10 +23,11 @@ function keysBySpecs(specs: readonly KeySpec[], argv: readonly string[]): KeyRef
   const out: KeyRef[] = [];
   for (const spec of specs) {
     if (spec.flags.includes('not_key')) continue;
+    const f = spec.find;
+    if (spec.index === 'unknown' || f.type === 'unknown') return undefined;
     let first = spec.index;
     let last: number;
     let step: number;
-    const f = spec.find;
     if (f.type === 'range') {
       step = f.keyStep;
       if (f.lastKey >= 0) last = first + f.lastKey;
@@ -69,7 +70,7 @@ function atoi(s: string): number {
  */
 function genericGetKeys(specs: readonly KeySpec[], argv: readonly string[]): KeyRef[] {
   const counted = specs.find((s) => s.find.type === 'keynum');
-  if (counted === undefined || counted.find.type !== 'keynum') return [];
+  if (counted === undefined || counted.find.type !== 'keynum' || counted.index === 'unknown') return [];
   const countOfs = counted.index + counted.find.keyNumIdx;
   const firstOfs = countOfs + counted.find.firstKey;
   const store = specs.find((s) => s !== counted && s.find.type === 'range');
@@ -78,7 +79,21 @@ function genericGetKeys(specs: readonly KeySpec[], argv: readonly string[]): Key
   if (num < 1 || num > argv.length - firstOfs) return [];
   const out: KeyRef[] = [];
   for (let i = 0; i < num; i++) out.push({ pos: firstOfs + i, flags: [] });
-  if (store !== undefined) out.push({ pos: store.index, flags: [] });
+  if (store !== undefined && store.index !== 'unknown') out.push({ pos: store.index, flags: [] });
+  return out;
+}
+
+/** SORT: the key sorted, and the last STORE's key (Redis's sortGetKeys, skipping LIMIT's, GET's and BY's arguments). */
+function sortGetKeys(argv: readonly string[]): KeyRef[] {
+  const out: KeyRef[] = [{ pos: 1, flags: ['RO', 'access'] }];
+  let store = -1;
+  const skip: Record<string, number> = { limit: 2, get: 1, by: 1 };
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!.toLowerCase();
+    if (a in skip) i += skip[a]!;
+    else if (a === 'store' && i + 1 < argv.length) store = i + 1;
+  }
+  if (store >= 0) out.push({ pos: store, flags: ['OW', 'update'] });
   return out;
 }
 
@@ -111,6 +126,10 @@ export function commandKeyRefs(meta: CommandMeta, argv: readonly string[]): KeyR
   // Key specs flagged variable_flags: the command's own function decides (SET and BITFIELD).
   if (meta.name === 'set') return [{ pos: 1, flags: setKeyFlags(argv) }];
   if (meta.name === 'bitfield') return [{ pos: 1, flags: bitfieldKeyFlags(argv) }];
+  // SORT's STORE key can be anywhere, and the keys of BY/GET patterns are data: their
+  // specs say "unknown", so Redis asks the commands' own functions.
+  if (meta.name === 'sort') return sortGetKeys(argv);
+  if (meta.name === 'sort_ro') return [{ pos: 1, flags: ['RO', 'access'] }];
   return keysBySpecs(specs, argv) ?? genericGetKeys(specs, argv);
 }
 

@@ -49,8 +49,10 @@ export interface CommandMeta {
  */
 export interface KeySpec {
   flags: readonly string[];
-  index: number;
+  /** Where the search begins: an argument index, or none Redis can describe ("unknown": SORT's STORE key). */
+  index: number | 'unknown';
   find:
     | { type: 'range'; lastKey: number; keyStep: number; limit: number }
-    | { type: 'keynum'; keyNumIdx: number; firstKey: number; keyStep: number };
+    | { type: 'keynum'; keyNumIdx: number; firstKey: number; keyStep: number }
+    | { type: 'unknown' };
 }

@@ -17,7 +17,8 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
   const proc = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
-    { stdio: 'ignore' },
+    // The C locale: SORT ALPHA compares with strcoll, which then compares bytes, as raftis does.
+    { stdio: 'ignore', env: { ...process.env, LC_ALL: 'C' } },
   );
   const stop = async (): Promise<void> => {
     if (proc.exitCode === null && proc.signalCode === null) {
