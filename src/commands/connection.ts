@@ -13,7 +13,7 @@ export const REDIS_VERSION = '7.0.15';
 
 function ping(c: Client, argv: string[], w: RespWriter): void {
   if (argv.length > 2) return w.error(arityError('ping'));
-  if (c.proto === 2 && c.subscriptions > 0) {
+  if (c.proto === 2 && c.inPubSub) {
     // Subscribed RESP2 clients read arrays only: Redis answers with a `pong` message.
     w.arrayHeader(2);
     w.bulk('pong');
@@ -137,11 +137,11 @@ function reset(c: Client, _argv: string[], w: RespWriter): void {
 
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
 export function clientInfoLine(c: Client, now = Date.now()): string {
-  const flags = (c.server.stats.monitors.has(c) ? 'O' : '') + (c.subscriptions > 0 ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
+  const flags = (c.server.stats.monitors.has(c) ? 'O' : '') + (c.inPubSub ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
-    ` flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 multi=${c.multi !== undefined ? c.multi.length : -1}` +
+    ` flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} multi=${c.multi !== undefined ? c.multi.length : -1}` +
     ` qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
     ` tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
@@ -149,7 +149,7 @@ export function clientInfoLine(c: Client, now = Date.now()): string {
 
 /** Redis's getClientType for the clients raftis has. */
 function clientType(c: Client): string {
-  return c.subscriptions > 0 ? 'pubsub' : 'normal';
+  return c.inPubSub ? 'pubsub' : 'normal';
 }
 
 const CLIENT_TYPES = new Set(['normal', 'master', 'replica', 'slave', 'pubsub']);

@@ -73,14 +73,17 @@ export function writeTree(w: RespWriter, t: Tree): void {
 
 function metaOf(info: Tree[]): CommandMeta {
   const [name, arity, flags, first, last, step] = info as [string, number, { set: { s: string }[] }, number, number, number];
+  const flagSet = new Set(flags.set.map((f) => f.s));
+  const keySpecs = parseKeySpecs(name, info[8]);
   return {
     name,
     arity,
-    flags: new Set(flags.set.map((f) => f.s)),
+    flags: flagSet,
     firstKey: first,
     lastKey: last,
     step,
-    keySpecs: parseKeySpecs(name, info[8]),
+    keySpecs,
+    rangeKeys: !flagSet.has('movablekeys') && !keySpecs.some((s) => s.flags.includes('not_key')),
   };
 }
 

@@ -134,12 +134,12 @@ export function commandKeyRefs(meta: CommandMeta, argv: readonly string[]): KeyR
 }
 
 /**
- * The key arguments of a command (cluster routing, WATCH, COMMAND
- * GETKEYS). Commands whose keys do not move (no "movablekeys" flag) take
- * them from COMMAND INFO's first/last/step, which their specs agree with.
+ * The key arguments of a command (cluster routing, WATCH). Most commands
+ * (CommandMeta.rangeKeys) take them from COMMAND INFO's first/last/step,
+ * which their specs agree with; the others from the specs.
  */
 export function commandKeys(meta: CommandMeta, argv: readonly string[]): string[] {
-  if (!meta.flags.has('movablekeys')) {
+  if (meta.rangeKeys) {
     if (meta.firstKey <= 0) return [];
     const last = meta.lastKey < 0 ? argv.length + meta.lastKey : meta.lastKey;
     const keys: string[] = [];

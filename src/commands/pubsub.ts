@@ -1,6 +1,6 @@
 /**
  * Pub/sub commands: SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBLISH
- * PUBSUB. Connection/server commands: they run on any node, leader or
+ * SSUBSCRIBE SUNSUBSCRIBE SPUBLISH PUBSUB. Connection/server commands: they run on any node, leader or
  * follower, and never go through Raft. PUBLISH reaches subscribers on every
  * node (src/server/pubsub.ts); PUBSUB introspection is node-local, as in
  * Redis Cluster.
@@ -22,7 +22,7 @@ const ALLOWED_WHEN_SUBSCRIBED = new Set(['ping', 'subscribe', 'ssubscribe', 'uns
  * messages come as push frames). Returns the error to reply, if any.
  */
 export function subscribedContextError(c: Client, def: CommandDef): string | undefined {
-  if (c.proto !== 2 || c.subscriptions === 0) return undefined;
+  if (c.proto !== 2 || !c.inPubSub) return undefined;
   const top = def.name.includes('|') ? def.name.slice(0, def.name.indexOf('|')) : def.name;
   return ALLOWED_WHEN_SUBSCRIBED.has(top) ? undefined : pubsubContextError(def.meta.name);
 }
@@ -87,6 +87,43 @@ function publish(c: Client, argv: string[], w: RespWriter): void {
   w.int(c.server.pubsub.publish(argv[1]!, argv[2]!));
 }
 
+/**
+ * SSUBSCRIBE: shard channels, counted apart from channels and patterns.
+ * Unlike SUBSCRIBE, refused inside a transaction (Redis 7.0 makes no
+ * exception for MULTI there).
+ */
+function ssubscribe(c: Client, argv: string[], reply: RespWriter): void {
+  if (c.inExec) return reply.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+  const ps = c.server.pubsub;
+  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
+  const w = c.pushing(reply);
+  for (let i = 1; i < argv.length; i++) {
+    ps.ssubscribe(c, argv[i]!);
+    writeSubscription(w, 'ssubscribe', argv[i]!, c.shardChannels.size);
+  }
+}
+
+function sunsubscribe(c: Client, argv: string[], reply: RespWriter): void {
+  const ps = c.server.pubsub;
+  const w = c.pushing(reply);
+  if (argv.length === 1) {
+    if (c.shardChannels.size === 0) return writeSubscription(w, 'sunsubscribe', undefined, 0);
+    for (const ch of [...c.shardChannels]) {
+      ps.sunsubscribe(c, ch);
+      writeSubscription(w, 'sunsubscribe', ch, c.shardChannels.size);
+    }
+    return;
+  }
+  for (let i = 1; i < argv.length; i++) {
+    ps.sunsubscribe(c, argv[i]!);
+    writeSubscription(w, 'sunsubscribe', argv[i]!, c.shardChannels.size);
+  }
+}
+
+function spublish(c: Client, argv: string[], w: RespWriter): void {
+  w.int(c.server.pubsub.spublish(argv[1]!, argv[2]!));
+}
+
 /** PUBSUB CHANNELS / SHARDCHANNELS: active channels, matching a glob if given. */
 function channelList(w: RespWriter, channels: Iterable<string>, argv: string[]): void {
   if (argv.length > 3) return w.error(subcommandSyntaxError(argv[1]!, 'pubsub'));
@@ -105,15 +142,12 @@ function numsub(w: RespWriter, channels: ReadonlyMap<string, ReadonlySet<Client>
   }
 }
 
-/** raftis has no shard channels (SSUBSCRIBE is not implemented), so these are always empty. */
-const NO_SHARD_CHANNELS: ReadonlyMap<string, ReadonlySet<Client>> = new Map();
-
 const pubsubContainer: Record<string, ConnHandler> = {
   'pubsub|channels': (c, argv, w) => channelList(w, c.server.pubsub.channels.keys(), argv),
   'pubsub|numsub': (c, argv, w) => numsub(w, c.server.pubsub.channels, argv),
   'pubsub|numpat': (c, _argv, w) => w.int(c.server.pubsub.patterns.size),
-  'pubsub|shardchannels': (_c, argv, w) => channelList(w, NO_SHARD_CHANNELS.keys(), argv),
-  'pubsub|shardnumsub': (_c, argv, w) => numsub(w, NO_SHARD_CHANNELS, argv),
+  'pubsub|shardchannels': (c, argv, w) => channelList(w, c.server.pubsub.shardChannels.keys(), argv),
+  'pubsub|shardnumsub': (c, argv, w) => numsub(w, c.server.pubsub.shardChannels, argv),
   'pubsub|help': (_c, _argv, w) =>
     writeHelp(w, 'pubsub', [
       'CHANNELS [<pattern>]',
@@ -136,5 +170,8 @@ export const pubsubCommands: Record<string, ConnHandler> = {
   psubscribe,
   punsubscribe,
   publish,
+  ssubscribe,
+  sunsubscribe,
+  spublish,
   ...pubsubContainer,
 };

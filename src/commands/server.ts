@@ -327,7 +327,7 @@ function infoSections(c: Client): Section[] {
           ['keyspace_misses', node.keyspace.misses],
           ['pubsub_channels', s.pubsub.channels.size],
           ['pubsub_patterns', s.pubsub.patterns.size],
-          ['pubsubshard_channels', 0],
+          ['pubsubshard_channels', s.pubsub.shardChannels.size],
           ['latest_fork_usec', 0],
           ['total_forks', 0],
           ['migrate_cached_sockets', 0],

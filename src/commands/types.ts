@@ -39,6 +39,11 @@ export interface CommandMeta {
   step: number;
   /** COMMAND INFO's key specifications, in order (src/commands/keys.ts). */
   keySpecs: readonly KeySpec[];
+  /**
+   * first/last/step name exactly the keys the specs find: no "movablekeys"
+   * flag and no spec flagged not_key (SSUBSCRIBE's channels).
+   */
+  rangeKeys: boolean;
 }
 
 /**

@@ -85,6 +85,8 @@ export class Client {
   /** Pub/sub channels and patterns this client is subscribed to (insertion order, as Redis 7.0's pattern list). */
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
+  /** Shard channels (SSUBSCRIBE). */
+  readonly shardChannels = new Set<string>();
 
   /** A connection command queued in MULTI is running as part of EXEC (Redis: CLIENT_MULTI still set). */
   inExec = false;
@@ -288,9 +290,14 @@ export class Client {
     }
   }
 
-  /** Redis's clientSubscriptionsCount: channels plus patterns (non-zero: the CLIENT_PUBSUB flag). */
+  /** Redis's clientSubscriptionsCount: channels plus patterns (what SUBSCRIBE's replies count). */
   get subscriptions(): number {
     return this.channels.size + this.patterns.size;
+  }
+
+  /** Subscribed to anything, shard channels included: Redis's CLIENT_PUBSUB flag. */
+  get inPubSub(): boolean {
+    return this.channels.size + this.patterns.size + this.shardChannels.size > 0;
   }
 
   /**

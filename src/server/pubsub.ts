@@ -6,7 +6,9 @@
  * delivered to this node's subscribers and sent to every connected peer
  * (frame PubSubMessage), which delivers it to its own: as in Redis Cluster,
  * a message published on any node reaches subscribers on every node, best
- * effort (a peer that is disconnected misses it).
+ * effort (a peer that is disconnected misses it). Shard channels
+ * (SSUBSCRIBE, SPUBLISH) travel the same way: every raftis node is in the
+ * one shard that holds all slots.
  */
 import { globMatch } from '../keyspace/glob.js';
 import { FrameType } from '../transport/frame.js';
@@ -35,6 +37,8 @@ export class PubSub {
   readonly channels = new Map<string, Set<Client>>();
   /** Pattern → its subscribers. */
   readonly patterns = new Map<string, Set<Client>>();
+  /** Shard channel → its subscribers (SSUBSCRIBE). */
+  readonly shardChannels = new Map<string, Set<Client>>();
 
   constructor(private readonly peers: PubSubPeers) {
     peers.onPubSub = (body, from) => {
@@ -45,7 +49,8 @@ export class PubSub {
         log.warn(`bad pub/sub frame from node ${from}: ${(e as Error).message}`);
         return;
       }
-      this.deliver(m.channel, m.message);
+      if (m.shard === true) this.deliverShard(m.channel, m.message);
+      else this.deliver(m.channel, m.message);
     };
   }
 
@@ -76,12 +81,51 @@ export class PubSub {
     return true;
   }
 
+  /** SSUBSCRIBE one shard channel; false if the client already was. */
+  ssubscribe(c: Client, channel: string): boolean {
+    if (c.shardChannels.has(channel)) return false;
+    c.shardChannels.add(channel);
+    addTo(this.shardChannels, channel, c);
+    return true;
+  }
+
+  sunsubscribe(c: Client, channel: string): boolean {
+    if (!c.shardChannels.delete(channel)) return false;
+    removeFrom(this.shardChannels, channel, c);
+    return true;
+  }
+
   /** Drops every subscription of c without notifying it (RESET, QUIT, disconnect). */
   unsubscribeAll(c: Client): void {
     for (const ch of c.channels) removeFrom(this.channels, ch, c);
     for (const p of c.patterns) removeFrom(this.patterns, p, c);
+    for (const ch of c.shardChannels) removeFrom(this.shardChannels, ch, c);
     c.channels.clear();
     c.patterns.clear();
+    c.shardChannels.clear();
+  }
+
+  /** SPUBLISH: as publish, to the subscribers of a shard channel. */
+  spublish(channel: string, message: string): number {
+    const n = this.deliverShard(channel, message);
+    this.peers.broadcast(FrameType.PubSubMessage, encodePubSubMessage({ channel, message, shard: true }));
+    return n;
+  }
+
+  /** Redis's pubsubPublishMessage for a shard channel: its subscribers get an `smessage`. */
+  deliverShard(channel: string, message: string): number {
+    const subs = this.shardChannels.get(channel);
+    if (subs === undefined) return 0;
+    for (const c of subs) {
+      const w = c.pushWriter();
+      if (w === undefined) continue;
+      w.pushHeader(3);
+      w.bulk('smessage');
+      w.bulk(channel);
+      w.bulk(message);
+      checkLimit(c);
+    }
+    return subs.size;
   }
 
   /**

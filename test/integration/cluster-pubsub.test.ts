@@ -1,8 +1,8 @@
 /**
- * Pub/sub across a 3-node cluster: a PUBLISH on any node (a follower
- * included) reaches subscribers on every node over the peer protocol, as in
- * Redis Cluster; its reply counts only the receiving node's subscribers, and
- * PUBSUB introspection is node-local.
+ * Pub/sub across a 3-node cluster: a PUBLISH (or an SPUBLISH to a shard
+ * channel) on any node, a follower included, reaches subscribers on every
+ * node over the peer protocol, as in Redis Cluster; its reply counts only
+ * the receiving node's subscribers, and PUBSUB introspection is node-local.
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,41 @@ describe('cluster pub/sub', () => {
       for (const c of [...subs, ...psubs]) expect(c.takeAll()).toEqual([]);
     } finally {
       for (const c of [...subs, ...psubs, publisher]) c.close();
+    }
+  });
+
+  it('an SPUBLISH on any node reaches shard-channel subscribers on every node, and only them', async () => {
+    const follower = cluster.nodes.find((n) => n.id !== leader)!.id;
+    const shardSubs: PushClient[] = [];
+    const plain: PushClient[] = [];
+    const publisher = await connect(follower);
+    try {
+      for (const n of cluster.nodes) {
+        const s = await connect(n.id);
+        expect((await s.call(1, 'SSUBSCRIBE', 'orders')).map(frameItems)).toEqual([['ssubscribe', 'orders', 1]]);
+        shardSubs.push(s);
+        const p = await connect(n.id);
+        expect((await p.call(1, 'SUBSCRIBE', 'orders')).map(frameItems)).toEqual([['subscribe', 'orders', 1]]);
+        plain.push(p);
+      }
+      // Local shard subscribers only, as PUBLISH counts.
+      expect(await publisher.call(1, 'SPUBLISH', 'orders', 'o1\r\n\x00')).toEqual([':1\r\n']);
+      for (const s of shardSubs) expect((await s.take(1)).map(frameItems)).toEqual([['smessage', 'orders', 'o1\r\n\x00']]);
+      const onLeader = await connect(leader);
+      try {
+        for (let i = 0; i < 10; i++) expect(await onLeader.call(1, 'SPUBLISH', 'orders', `o${i}`)).toEqual([':1\r\n']);
+        expect(await onLeader.call(1, 'PUBSUB', 'SHARDNUMSUB', 'orders')).toEqual(['*2\r\n$6\r\norders\r\n:1\r\n']);
+      } finally {
+        onLeader.close();
+      }
+      for (const s of shardSubs) expect((await s.take(10)).map((f) => frameItems(f)[2])).toEqual(Array.from({ length: 10 }, (_, i) => `o${i}`));
+      // A PUBLISH to the same name reaches the channel subscribers, never the shard ones.
+      expect(await publisher.call(1, 'PUBLISH', 'orders', 'plain')).toEqual([':1\r\n']);
+      for (const p of plain) expect((await p.take(1)).map(frameItems)).toEqual([['message', 'orders', 'plain']]);
+      await new Promise((r) => setTimeout(r, 200));
+      for (const c of [...shardSubs, ...plain]) expect(c.takeAll()).toEqual([]);
+    } finally {
+      for (const c of [...shardSubs, ...plain, publisher]) c.close();
     }
   });
 

@@ -195,6 +195,57 @@ const scenarios: Record<string, Scenario> = {
       s(0, 'PUNSUBSCRIBE', 'm*'),
     ],
   },
+  shard_channels: {
+    clients: 3,
+    steps: [
+      s(0, 'SUNSUBSCRIBE'),
+      s(0, 'SUNSUBSCRIBE', 'never'),
+      s(0, 'SSUBSCRIBE', 's1', 's2', 's1'),
+      s(1, 'SSUBSCRIBE', 's2'),
+      s(0, 'SUBSCRIBE', 'c1'),
+      s(0, 'SSUBSCRIBE', 's3'),
+      s(0, 'GET', 'ps:x'),
+      s(2, 'SPUBLISH', 's1', 'hello'),
+      s(2, 'SPUBLISH', 's2', 'two readers'),
+      // Channels and shard channels are apart: each publish reaches only its own kind.
+      s(2, 'PUBLISH', 's1', 'not a shard message'),
+      s(2, 'SPUBLISH', 'c1', 'not a channel message'),
+      s(2, 'SPUBLISH', 'nobody', 'x'),
+      s(2, 'PUBSUB', 'SHARDNUMSUB', 's1', 's2', 's3', 'c1', 'nobody'),
+      { c: 2, cmd: ['PUBSUB', 'SHARDCHANNELS'], norm: sortBulkArray },
+      { c: 2, cmd: ['PUBSUB', 'SHARDCHANNELS', 's[12]'], norm: sortBulkArray },
+      s(2, 'PUBSUB', 'SHARDCHANNELS', 'zz*'),
+      s(2, 'PUBSUB', 'CHANNELS'),
+      { c: 2, cmd: ['INFO', 'stats'], norm: (f) => (f.match(/^pubsub\w*:\d+$/gm) ?? []).join(',') },
+      s(0, 'SUNSUBSCRIBE', 's1', 'never'),
+      s(0, 'UNSUBSCRIBE'),
+      // Still subscribed to shard channels: still in the subscribed context.
+      s(0, 'GET', 'ps:x'),
+      s(0, 'PING'),
+      s(0, 'SUNSUBSCRIBE', 's2'),
+      s(0, 'SUNSUBSCRIBE'),
+      s(0, 'SUNSUBSCRIBE'),
+      s(0, 'GET', 'ps:x'),
+      s(2, 'SPUBLISH', 's2', 'one reader left'),
+      s(1, 'RESET'),
+      s(2, 'SPUBLISH', 's2', 'nobody after reset'),
+      s(2, 'PUBSUB', 'SHARDNUMSUB', 's2'),
+      s(2, 'SSUBSCRIBE'),
+      s(2, 'SPUBLISH', 'a'),
+      s(2, 'SPUBLISH', 'bin\r\n\x00\xff', 'm\r\n\x00\xfe'),
+    ],
+  },
+  ssubscribe_in_multi: {
+    clients: 2,
+    steps: [
+      s(0, 'MULTI'),
+      s(0, 'SSUBSCRIBE', 'm1'),
+      s(0, 'SPUBLISH', 'm1', 'x'),
+      s(0, 'EXEC'),
+      s(1, 'PUBSUB', 'SHARDNUMSUB', 'm1'),
+      s(0, 'GET', 'ps:x'),
+    ],
+  },
   quit_while_subscribed: {
     clients: 2,
     steps: [s(0, 'SUBSCRIBE', 'q'), s(0, 'QUIT'), s(1, 'PUBLISH', 'q', 'nobody'), s(1, 'PUBSUB', 'NUMSUB', 'q')],
@@ -216,11 +267,11 @@ for (const proto of [2, 3] as const) {
 describe('CLIENT LIST / CLIENT INFO pub/sub fields as redis-server', () => {
   /** The fields that depend on pub/sub state, from one CLIENT INFO line. */
   const fields = (line: string): string => {
-    const m = /flags=(\S*) .*sub=(\d+) psub=(\d+)/.exec(line);
-    return m ? `flags=${m[1]} sub=${m[2]} psub=${m[3]}` : `no match: ${line}`;
+    const m = /flags=(\S*) .*sub=(\d+) psub=(\d+) ssub=(\d+)/.exec(line);
+    return m ? `flags=${m[1]} sub=${m[2]} psub=${m[3]} ssub=${m[4]}` : `no match: ${line}`;
   };
   for (const proto of [2, 3] as const) {
-    it(`RESP${proto}: flags P, sub=, psub= and CLIENT LIST TYPE pubsub`, async () => {
+    it(`RESP${proto}: flags P, sub=, psub=, ssub= and CLIENT LIST TYPE pubsub`, async () => {
       const steps: PsStep[] = [
         s(0, 'SUBSCRIBE', 'i1', 'i2'),
         s(0, 'PSUBSCRIBE', 'i*'),
@@ -230,6 +281,10 @@ describe('CLIENT LIST / CLIENT INFO pub/sub fields as redis-server', () => {
         { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'pubsub'], norm: fields },
         s(0, 'PUNSUBSCRIBE'),
         s(0, 'UNSUBSCRIBE'),
+        { c: 0, cmd: ['CLIENT', 'INFO'], norm: fields },
+        s(0, 'SSUBSCRIBE', 'sh1', 'sh2'),
+        { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'pubsub'], norm: fields },
+        s(0, 'SUNSUBSCRIBE', 'sh1', 'sh2'),
         { c: 0, cmd: ['CLIENT', 'INFO'], norm: fields },
         { c: 1, cmd: ['CLIENT', 'LIST', 'TYPE', 'pubsub'], norm: (f) => f },
       ];

@@ -19,6 +19,8 @@ describe('PubSubMessage body', () => {
       { channel: 'news', message: 'hello' },
       { channel: all, message: all + all },
       { channel: 'c'.repeat(200), message: 'm'.repeat(70_000) },
+      { channel: 'shard', message: 'sharded', shard: true },
+      { channel: '', message: '', shard: true },
     ];
     const rng = prng(7);
     for (let i = 0; i < 200; i++) cases.push({ channel: latin1(randBytes(rng, randInt(rng, 300))), message: latin1(randBytes(rng, randInt(rng, 3000))) });
@@ -31,15 +33,19 @@ describe('PubSubMessage body', () => {
 
   it('is laid out as flags, channel, message', () => {
     expect(encodePubSubMessage({ channel: 'ab', message: 'xyz' })).toEqual(Buffer.from([0, 2, 0x61, 0x62, 3, 0x78, 0x79, 0x7a]));
+    // SPUBLISH: flag bit 0.
+    expect(encodePubSubMessage({ channel: 'ab', message: 'xyz', shard: true })).toEqual(Buffer.from([1, 2, 0x61, 0x62, 3, 0x78, 0x79, 0x7a]));
   });
 
   it('rejects truncation at every byte, trailing bytes and unknown flags with FrameError', () => {
     const body = encodePubSubMessage({ channel: 'chan', message: 'message' });
     for (let n = 0; n < body.length; n++) expect(() => decodePubSubMessage(body.subarray(0, n))).toThrow(FrameError);
     expect(() => decodePubSubMessage(Buffer.concat([body, Buffer.from([0])]))).toThrow(FrameError);
-    const flagged = Buffer.from(body);
-    flagged[0] = 1;
-    expect(() => decodePubSubMessage(flagged)).toThrow(/flags/);
+    for (const flags of [2, 3, 0x80, 0xff]) {
+      const flagged = Buffer.from(body);
+      flagged[0] = flags;
+      expect(() => decodePubSubMessage(flagged)).toThrow(/flags/);
+    }
   });
 
   it('throws nothing but FrameError on random input (seeded)', () => {
