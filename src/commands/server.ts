@@ -60,29 +60,30 @@ function commandDocs(c: Client, argv: string[], w: RespWriter): void {
   }
 }
 
+/** COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN x]: every command and subcommand (container|sub), as Redis lists them. */
 function commandList(c: Client, argv: string[], w: RespWriter): void {
-  const all = [...c.server.table.all()];
-  let names = all.map((d) => d.name);
+  const all: CommandDef[] = [];
+  for (const d of c.server.table.all()) {
+    all.push(d);
+    for (const s of d.subcommands?.values() ?? []) all.push(s);
+  }
+  let keep: (d: CommandDef) => boolean = () => true;
   if (argv.length > 2) {
     if (argv.length !== 5 || argv[2]!.toLowerCase() !== 'filterby') return w.error(ERR.syntax);
     const kind = argv[3]!.toLowerCase();
     const arg = argv[4]!;
     if (kind === 'pattern') {
-      names = [];
-      for (const d of all) {
-        names.push(...[d.name, ...[...(d.subcommands?.values() ?? [])].map((s) => s.name)].filter((n) => globMatch(arg, n, true)));
-      }
+      keep = (d) => globMatch(arg, d.meta.name, true);
     } else if (kind === 'aclcat') {
-      names = all
-        .filter((d) => ((d.info[6] as { set: string[] } | undefined)?.set ?? []).some((cat) => cat === `@${arg.toLowerCase()}`))
-        .map((d) => d.name);
+      const cat = `@${arg.toLowerCase()}`;
+      keep = (d) => ((d.info[6] as { set: { s: string }[] } | undefined)?.set ?? []).some((x) => x.s === cat);
     } else if (kind === 'module') {
-      names = [];
+      keep = () => false;
     } else {
       return w.error(ERR.syntax);
     }
   }
-  w.bulkArray(names);
+  w.bulkArray(all.filter(keep).map((d) => d.meta.name));
 }
 
 /** COMMAND GETKEYS / GETKEYSANDFLAGS (Redis's getKeysSubcommandImpl). */
