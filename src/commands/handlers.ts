@@ -21,6 +21,7 @@ import { serverCommands } from './server.js';
 import { setCommands } from './set.js';
 import { slowlogCommands } from './slowlog.js';
 import { sortCommands } from './sort.js';
+import { lcsCommands } from './lcs.js';
 import { stringCommands } from './string.js';
 import type { ConnHandler } from './table.js';
 import { transactionCommands } from './transaction.js';
@@ -39,6 +40,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...zsetCommands,
   ...zsetOpCommands,
   ...sortCommands,
+  ...lcsCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {

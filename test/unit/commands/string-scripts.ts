@@ -9,7 +9,67 @@ const FAR_MS = '32503680000123';
 
 const BIN = 'a\x00b\r\n\xff\x80z';
 
+/** LCS over seeded random strings of small alphabets: many equally long subsequences, so Redis's way of walking back is what decides. */
+function lcsRandom(): Step[] {
+  let seed = 12345;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const word = (alphabet: string): string => {
+    let w = '';
+    for (let n = next(24); n > 0; n--) w += alphabet[next(alphabet.length)];
+    return w;
+  };
+  const steps: Step[] = [];
+  for (let i = 0; i < 40; i++) {
+    const alphabet = i % 2 === 0 ? 'ab' : 'abcd';
+    steps.push(['MSET', 'ra', word(alphabet), 'rb', word(alphabet)]);
+    steps.push(['LCS', 'ra', 'rb']);
+    steps.push(['LCS', 'ra', 'rb', 'IDX', 'WITHMATCHLEN']);
+    steps.push(['LCS', 'ra', 'rb', 'IDX', 'MINMATCHLEN', '2']);
+  }
+  return steps;
+}
+
 export const stringScripts: Record<string, Step[]> = {
+  lcs: [
+    ['MSET', 'k1', 'ohmytext', 'k2', 'mynewtext'],
+    ['LCS', 'k1', 'k2'],
+    ['LCS', 'k1', 'k2', 'LEN'],
+    ['LCS', 'k1', 'k2', 'IDX'],
+    ['LCS', 'k1', 'k2', 'IDX', 'MINMATCHLEN', '4'],
+    ['LCS', 'k1', 'k2', 'IDX', 'MINMATCHLEN', '4', 'WITHMATCHLEN'],
+    ['LCS', 'k1', 'k2', 'idx', 'withmatchlen', 'minmatchlen', '-5'],
+    ['LCS', 'k2', 'k1', 'IDX', 'WITHMATCHLEN'],
+    ['LCS', 'k1', 'k1', 'IDX', 'WITHMATCHLEN'],
+    ['LCS', 'k1', 'nokey'],
+    ['LCS', 'nokey', 'nokey2', 'IDX'],
+    ['LCS', 'nokey', 'k1', 'LEN'],
+    ['MSET', 'r1', 'ACCGGTCGAGTGCGCGGAAGCCGGCCGAA', 'r2', 'GTCGTTCGGAATGCCGTTGCTCTGTAAA'],
+    ['LCS', 'r1', 'r2'],
+    ['LCS', 'r1', 'r2', 'IDX', 'WITHMATCHLEN'],
+    ['LCS', 'r1', 'r2', 'IDX', 'MINMATCHLEN', '3'],
+    ['MSET', 'b1', 'a\x00b\r\n\xff\x80z', 'b2', '\x00\r\xffz'],
+    ['LCS', 'b1', 'b2'],
+    ['LCS', 'b1', 'b2', 'IDX'],
+    ['MSET', 'x1', 'abcabcabc', 'x2', 'cbacbacba'],
+    ['LCS', 'x1', 'x2'],
+    ['LCS', 'x1', 'x2', 'IDX', 'WITHMATCHLEN'],
+    ['LCS', 'k1', 'k2', 'LEN', 'IDX'],
+    ['LCS', 'k1', 'k2', 'BOGUS'],
+    ['LCS', 'k1', 'k2', 'MINMATCHLEN'],
+    ['LCS', 'k1', 'k2', 'MINMATCHLEN', 'x'],
+    ['LCS', 'k1'],
+    ['RPUSH', 'lst', 'a'],
+    ['LCS', 'k1', 'lst'],
+    ['LCS', 'lst', 'k1', 'BOGUS'],
+    ['SET', 'n', '12345'],
+    ['LCS', 'n', 'k1'],
+    ['SET', 'n2', '1234567890'],
+    ['LCS', 'n', 'n2', 'IDX', 'WITHMATCHLEN'],
+  ],
+  lcs_random: lcsRandom(),
   get_set_basic: [
     ['GET', 'k'],
     ['SET', 'k', 'v'],
