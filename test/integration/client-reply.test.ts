@@ -29,10 +29,10 @@ async function rawConn(port: number): Promise<{ send(s: string): void; received(
   return {
     send: (s) => sock.write(s.replace(/\n/g, '\r\n'), 'latin1'),
     received: () => got,
-    // Resolves once `text` has arrived (or after 3 s, with what did).
+    // Resolves once `text` has arrived; fails after 10 s, saying what did.
     until: (text) =>
-      new Promise((resolve) => {
-        const t = setTimeout(() => resolve(got), 3000);
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no ${JSON.stringify(text)} after 10 s; received ${JSON.stringify(got)}`)), 10_000);
         const check = (): void => {
           if (got.includes(text)) {
             clearTimeout(t);
@@ -109,7 +109,8 @@ describe('CLIENT REPLY', () => {
         pub.send('PUBLISH ch1 hello\nPUBLISH pz world\n');
         await pub.until(':1\r\n:1\r\n');
         sub.send('UNSUBSCRIBE ch2\n');
-        results.push(await sub.until('$3\r\nch2\r\n:2\r\n'));
+        // The UNSUBSCRIBE reply (the SUBSCRIBE reply for ch2 also ends in $3 ch2 :2).
+        results.push(await sub.until('$11\r\nunsubscribe\r\n$3\r\nch2\r\n:2\r\n'));
         sub.close();
         pub.close();
       }
