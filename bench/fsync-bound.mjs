@@ -13,7 +13,7 @@
 //
 // Usage: npm run build && node bench/fsync-bound.mjs [rounds=3] [P1-requests=60000] [P16-requests=300000]
 import os from 'node:os';
-import { buildFacts, machineFacts, median, redisBenchmark, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { buildFacts, machineFacts, runSetRounds, setRatioTable, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
 const ROUNDS = Math.max(1, Math.min(10, Number(process.argv[2] ?? 3)));
 const N = { 1: Number(process.argv[3] ?? 60_000), 16: Number(process.argv[4] ?? 300_000) };
@@ -53,35 +53,7 @@ try {
     servers.push({ id, label, host: leader.host, port: leader.port, cluster: c });
   }
 
-  /** One run; a cluster's run is repeated (at most 3 tries) if its leader changed meanwhile. */
-  async function runOne(s, P) {
-    const args = [...BASE, '-n', String(N[P]), '-P', String(P)];
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const before = s.cluster && (await s.cluster.info(s.cluster.leader, 2000));
-      const out = (await redisBenchmark(s.port, args, s.host)).SET;
-      if (!out) throw new Error(`no SET result from redis-benchmark against ${s.label}`);
-      if (!s.cluster) return out;
-      const after = await s.cluster.info(s.cluster.leader, 2000);
-      if (before?.role === 'leader' && after?.role === 'leader' && before.term === after.term) return out;
-      log(`${s.label}: the leader changed during the run; repeating`);
-      s.cluster.leader = await s.cluster.waitForLeader();
-      s.host = s.cluster.node(s.cluster.leader).host;
-      s.port = s.cluster.node(s.cluster.leader).port;
-    }
-    throw new Error(`${s.label}: no run without a leader change in 3 tries`);
-  }
-
-  const results = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
-    for (const P of [1, 16]) {
-      for (const s of order) {
-        const r = await runOne(s, P);
-        (results[`${s.id} ${P}`] ??= []).push(r.rps);
-        log(`round ${round + 1} SET P${P} ${s.label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps`);
-      }
-    }
-  }
+  const results = await runSetRounds(servers, { rounds: ROUNDS, requests: N, base: BASE, log });
 
   say(`# SET with and without fsync: raftis vs redis-server (appendfsync always)`);
   say();
@@ -91,14 +63,7 @@ try {
   say(`redis-benchmark ${BASE.join(' ')} -n ${N[1]} (-P 1) / ${N[16]} (-P 16); ${ROUNDS} rounds, server order rotated; medians (every round's figure in brackets).`);
   say(`--unsafe-no-fsync writes the Raft log without fsync: an upper bound on what a faster disk (or any cleverer durability) could give raftis; never a supported mode.`);
   say();
-  say(`| server | SET -P 1 rps | / redis | SET -P 16 rps | / redis |`);
-  say(`|---|---|---|---|---|`);
-  const med = (id, P) => median(results[`${id} ${P}`]);
-  const all = (id, P) => results[`${id} ${P}`].map((x) => x.toFixed(0)).join(', ');
-  for (const s of servers) {
-    const cell = (P) => `${med(s.id, P).toFixed(0)} (${all(s.id, P)}) | ${(med(s.id, P) / med('redis', P)).toFixed(2)}×`;
-    say(`| ${s.label} | ${cell(1)} | ${cell(16)} |`);
-  }
+  for (const line of setRatioTable(servers, results)) say(line);
   say();
   say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
   console.log(`\nwritten to ${writeResult('fsync-bound.md', lines.join('\n') + '\n')}`);

@@ -567,3 +567,53 @@ export async function pipelineSpread(host, port, args, depth = 16, batches = 200
     c.close();
   }
 }
+
+/**
+ * redis-benchmark SET at -P 1 and -P 16 against every server ({ id, label,
+ * host, port, cluster? }), `rounds` times, the servers in an order that
+ * rotates between rounds. A cluster's run is repeated (at most 3 tries) if
+ * its leader changed meanwhile. Returns the rps of every run, keyed
+ * `${id} ${P}`.
+ */
+export async function runSetRounds(servers, { rounds, requests, base, log }) {
+  async function runOne(s, P) {
+    const args = [...base, '-n', String(requests[P]), '-P', String(P)];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const before = s.cluster && (await s.cluster.info(s.cluster.leader, 2000));
+      const out = (await redisBenchmark(s.port, args, s.host)).SET;
+      if (!out) throw new Error(`no SET result from redis-benchmark against ${s.label}`);
+      if (!s.cluster) return out;
+      const after = await s.cluster.info(s.cluster.leader, 2000);
+      if (before?.role === 'leader' && after?.role === 'leader' && before.term === after.term) return out;
+      log(`${s.label}: the leader changed during the run; repeating`);
+      s.cluster.leader = await s.cluster.waitForLeader();
+      s.host = s.cluster.node(s.cluster.leader).host;
+      s.port = s.cluster.node(s.cluster.leader).port;
+    }
+    throw new Error(`${s.label}: no run without a leader change in 3 tries`);
+  }
+  const results = {};
+  for (let round = 0; round < rounds; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+    for (const P of [1, 16]) {
+      for (const s of order) {
+        const r = await runOne(s, P);
+        (results[`${s.id} ${P}`] ??= []).push(r.rps);
+        log(`round ${round + 1} SET P${P} ${s.label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps`);
+      }
+    }
+  }
+  return results;
+}
+
+/** The markdown table of runSetRounds' results: medians (every round's figure in brackets) and their ratio to server `ref`'s. */
+export function setRatioTable(servers, results, ref = 'redis') {
+  const med = (id, P) => median(results[`${id} ${P}`]);
+  const all = (id, P) => results[`${id} ${P}`].map((x) => x.toFixed(0)).join(', ');
+  const lines = ['| server | SET -P 1 rps | / redis | SET -P 16 rps | / redis |', '|---|---|---|---|---|'];
+  for (const s of servers) {
+    const cell = (P) => `${med(s.id, P).toFixed(0)} (${all(s.id, P)}) | ${(med(s.id, P) / med(ref, P)).toFixed(2)}×`;
+    lines.push(`| ${s.label} | ${cell(1)} | ${cell(16)} |`);
+  }
+  return lines;
+}

@@ -19,7 +19,7 @@
 //
 // Usage: npm run build && node bench/node-ceiling.mjs [rounds=5] [P1-requests=100000] [P16-requests=500000] [--variants]
 import os from 'node:os';
-import { buildFacts, machineFacts, median, redisBenchmark, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { buildFacts, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
 const VARIANTS = process.argv.includes('--variants');
 const argv = process.argv.slice(2).filter((a) => a !== '--variants');
@@ -69,35 +69,7 @@ try {
   procs.push(c);
   servers.push({ id: 'raft3', label: 'raftis 3-node', host: c.node(c.leader).host, port: c.node(c.leader).port, cluster: c });
 
-  /** One run; a cluster's run is repeated (at most 3 tries) if its leader changed meanwhile. */
-  async function runOne(s, P) {
-    const args = [...BASE, '-n', String(N[P]), '-P', String(P)];
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const before = s.cluster && (await s.cluster.info(s.cluster.leader, 2000));
-      const out = (await redisBenchmark(s.port, args, s.host)).SET;
-      if (!out) throw new Error(`no SET result from redis-benchmark against ${s.label}`);
-      if (!s.cluster) return out;
-      const after = await s.cluster.info(s.cluster.leader, 2000);
-      if (before?.role === 'leader' && after?.role === 'leader' && before.term === after.term) return out;
-      log(`${s.label}: the leader changed during the run; repeating`);
-      s.cluster.leader = await s.cluster.waitForLeader();
-      s.host = s.cluster.node(s.cluster.leader).host;
-      s.port = s.cluster.node(s.cluster.leader).port;
-    }
-    throw new Error(`${s.label}: no run without a leader change in 3 tries`);
-  }
-
-  const results = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = servers.map((_, i) => servers[(i + round) % servers.length]);
-    for (const P of [1, 16]) {
-      for (const s of order) {
-        const r = await runOne(s, P);
-        (results[`${s.id} ${P}`] ??= []).push(r.rps);
-        log(`round ${round + 1} SET P${P} ${s.label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps`);
-      }
-    }
-  }
+  const results = await runSetRounds(servers, { rounds: ROUNDS, requests: N, base: BASE, log });
 
   say(`# SET: raftis and the least a Node.js server on classic-level must do, vs redis-server (appendfsync always)`);
   say();
@@ -108,14 +80,8 @@ try {
   say(`The ceiling servers (bench/ceiling-server.mjs) answer +OK once a request's bytes are in a synced classic-level batch (one in flight, the next started as the last completes), on two of three processes for the 3-process form; they do not parse, keep keys or run Raft.`);
   if (VARIANTS) say(`Variants of the 1-process ceiling: reply-first (answer a completed batch, start the next one a turn later), many (a batch per turn, several in flight), worker (classic-level in a worker thread, the main thread blocked until the batch is synced), fs-sync (not classic-level: writeSync + fdatasyncSync of a plain file on the main thread, as redis-server does).`);
   say();
-  say(`| server | SET -P 1 rps | / redis | SET -P 16 rps | / redis |`);
-  say(`|---|---|---|---|---|`);
+  for (const line of setRatioTable(servers, results)) say(line);
   const med = (id, P) => median(results[`${id} ${P}`]);
-  const all = (id, P) => results[`${id} ${P}`].map((x) => x.toFixed(0)).join(', ');
-  for (const s of servers) {
-    const cell = (P) => `${med(s.id, P).toFixed(0)} (${all(s.id, P)}) | ${(med(s.id, P) / med('redis', P)).toFixed(2)}×`;
-    say(`| ${s.label} | ${cell(1)} | ${cell(16)} |`);
-  }
   say();
   say(`raftis / ceiling: 1 node ${(med('raft1', 1) / med('ceil1', 1)).toFixed(2)}× at -P 1, ${(med('raft1', 16) / med('ceil1', 16)).toFixed(2)}× at -P 16; 3 nodes ${(med('raft3', 1) / med('ceil3', 1)).toFixed(2)}× at -P 1, ${(med('raft3', 16) / med('ceil3', 16)).toFixed(2)}× at -P 16.`);
   say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
