@@ -24,6 +24,7 @@
 // RAFTIS_BIN=/path/to/dist/cli/main.js runs another raftis build (see lib.mjs).
 import os from 'node:os';
 import {
+  benchOutput,
   buildFacts,
   cpuShare,
   loadBenchmarkKeys,
@@ -58,12 +59,7 @@ const BUSY_LIMIT = 0.3;
 const BUSY_ATTEMPTS = 3;
 const aimN = (rps) => Math.min(MAX_N, Math.max(MIN_N, Math.round((rps * SECONDS) / 10_000) * 10_000));
 
-const lines = [];
-const say = (s = '') => {
-  console.log(s);
-  lines.push(s);
-};
-const log = (s) => console.error(`[cluster-bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const { lines, say, log } = benchOutput('cluster-bench');
 
 const startedAt = new Date();
 const facts = `${await machineFacts()}\n${await buildFacts()}`;

@@ -13,19 +13,14 @@
 //
 // Usage: npm run build && node bench/fsync-bound.mjs [rounds=3] [P1-requests=60000] [P16-requests=300000]
 import os from 'node:os';
-import { buildFacts, machineFacts, runSetRounds, setRatioTable, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { benchOutput, buildFacts, machineFacts, runSetRounds, setRatioTable, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
 const ROUNDS = Math.max(1, Math.min(10, Number(process.argv[2] ?? 3)));
 const N = { 1: Number(process.argv[3] ?? 60_000), 16: Number(process.argv[4] ?? 300_000) };
 const BASE = ['-c', '50', '-r', '100000', '-d', '16', '-t', 'set'];
 const NO_FSYNC = ['--unsafe-no-fsync'];
 
-const lines = [];
-const say = (s = '') => {
-  console.log(s);
-  lines.push(s);
-};
-const log = (s) => console.error(`[fsync-bound ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const { lines, say, log } = benchOutput('fsync-bound');
 
 const facts = `${await machineFacts()}\n${await buildFacts()}`;
 log('starting redis-server, raftis single node and 3-node cluster, each with and without fsync');

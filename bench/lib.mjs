@@ -617,3 +617,16 @@ export function setRatioTable(servers, results, ref = 'redis') {
   }
   return lines;
 }
+
+/** A bench's output: `say` prints a report line and keeps it for the results file (`lines`); `log` is progress on stderr. */
+export function benchOutput(name) {
+  const lines = [];
+  return {
+    lines,
+    say: (s = '') => {
+      console.log(s);
+      lines.push(s);
+    },
+    log: (s) => console.error(`[${name} ${new Date().toISOString().slice(11, 19)}] ${s}`),
+  };
+}

@@ -19,7 +19,7 @@
 //
 // Usage: npm run build && node bench/node-ceiling.mjs [rounds=5] [P1-requests=100000] [P16-requests=500000] [--variants]
 import os from 'node:os';
-import { buildFacts, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { benchOutput, buildFacts, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
 const VARIANTS = process.argv.includes('--variants');
 const argv = process.argv.slice(2).filter((a) => a !== '--variants');
@@ -27,12 +27,7 @@ const ROUNDS = Math.max(1, Math.min(15, Number(argv[0] ?? 5)));
 const N = { 1: Number(argv[1] ?? 100_000), 16: Number(argv[2] ?? 500_000) };
 const BASE = ['-c', '50', '-r', '100000', '-d', '16', '-t', 'set'];
 
-const lines = [];
-const say = (s = '') => {
-  console.log(s);
-  lines.push(s);
-};
-const log = (s) => console.error(`[node-ceiling ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const { lines, say, log } = benchOutput('node-ceiling');
 
 const facts = `${await machineFacts()}\n${await buildFacts()}`;
 log('starting redis-server, the ceiling servers (1 and 3 processes), raftis single node and 3-node cluster');
