@@ -54,8 +54,8 @@ export class ServerState {
   readonly proxy: Proxy | undefined;
   /**
    * Stops the process as SIGTERM does (SHUTDOWN); set by the command line,
-   * which owns the process. Unset (embedded servers, tests), SHUTDOWN only
-   * closes the connections and answers an error.
+   * which owns the process. Unset (a server embedded in tests), SHUTDOWN
+   * answers Redis's "Errors trying to SHUTDOWN" and the server runs on.
    */
   shutdown: ((reason: string) => void) | undefined;
 
