@@ -89,8 +89,11 @@ case "$cmd" in
     echo "cluster of $n up; try: redis-cli -c -h $(host_of 1) -p $(port_of 1)"
     ;;
   stop)
+    running=0
     for i in $(seq 1 "$(count)"); do
-      p=$(pid_of "$i"); [ -n "$p" ] || continue
+      alive "$i" || continue
+      running=$((running + 1))
+      p=$(pid_of "$i")
       kill -CONT "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true
     done
     for i in $(seq 1 "$(count)"); do
@@ -98,7 +101,7 @@ case "$cmd" in
       alive "$i" && kill -KILL "$(pid_of "$i")" 2>/dev/null || true
       rm -f "$DIR/node$i/pid"
     done
-    echo stopped
+    if [ "$running" -gt 0 ]; then echo "stopped $running node(s)"; else echo "no node of the cluster in $DIR was running (RAFTIS_CLUSTER_DIR names another cluster's directory)"; fi
     ;;
   status)
     printf '%-4s %-22s %-8s %-10s %-6s %-8s %-8s\n' ID ADDRESS PID ROLE TERM COMMIT APPLIED
