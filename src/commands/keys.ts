@@ -4,6 +4,7 @@
  * which also say what the command does to each key (COMMAND
  * GETKEYSANDFLAGS). Cluster routing, WATCH and COMMAND GETKEYS use them.
  */
+import { string2ll } from '../util/number.js';
 import type { CommandMeta, KeySpec } from './types.js';
 
 export interface KeyRef {
@@ -27,32 +28,21 @@ function keysBySpecs(specs: readonly KeySpec[], argv: readonly string[]): KeyRef
     if (spec.index === 'unknown' || f.type === 'unknown') return undefined;
     let first = spec.index;
     let last: number;
-    let step: number;
     if (f.type === 'range') {
-      step = f.keyStep;
       if (f.lastKey >= 0) last = first + f.lastKey;
       else if (f.limit === 0) last = argc + f.lastKey;
       else last = first + (Math.trunc((argc - first) / f.limit) + f.lastKey);
     } else {
-      step = f.keyStep;
       if (f.keyNumIdx >= argc - first) return undefined;
-      const numkeys = strictInteger(argv[first + f.keyNumIdx]!);
-      if (numkeys === undefined || numkeys < 0) return undefined;
+      const numkeys = string2ll(argv[first + f.keyNumIdx]!);
+      if (numkeys === null || numkeys < 0) return undefined;
       first += f.firstKey;
-      last = first + numkeys - 1;
+      last = first + Number(numkeys) - 1;
     }
     if (last >= argc || last < first || first >= argc) return undefined;
-    for (let i = first; i <= last; i += step) out.push({ pos: i, flags: spec.flags });
+    for (let i = first; i <= last; i += f.keyStep) out.push({ pos: i, flags: spec.flags });
   }
   return out;
-}
-
-/** Redis's string2ll: a canonical 64-bit integer (no sign on 0, no leading zeros, no spaces). */
-function strictInteger(s: string): number | undefined {
-  if (!/^(0|-?[1-9][0-9]*)$/.test(s) || s.length > 20) return undefined;
-  const n = BigInt(s);
-  if (n > 9223372036854775807n || n < -9223372036854775808n) return undefined;
-  return Number(n);
 }
 
 /** C's atoi (what Redis's genericGetKeys reads numkeys with): leading blanks, a sign, digits; 0 otherwise. */
@@ -118,19 +108,26 @@ function bitfieldKeyFlags(argv: readonly string[]): readonly string[] {
 }
 
 /**
+ * The commands whose own getkeys function Redis prefers to their specs:
+ * flags that depend on the arguments (specs flagged variable_flags: SET,
+ * BITFIELD), or keys the specs cannot describe (SORT's STORE key can be
+ * anywhere and BY/GET keys are data: specs "unknown").
+ */
+const OWN_GETKEYS: Record<string, (argv: readonly string[]) => KeyRef[]> = {
+  set: (argv) => [{ pos: 1, flags: setKeyFlags(argv) }],
+  bitfield: (argv) => [{ pos: 1, flags: bitfieldKeyFlags(argv) }],
+  sort: sortGetKeys,
+  sort_ro: () => [{ pos: 1, flags: ['RO', 'access'] }],
+};
+
+/**
  * Every key of the command with its flags, as COMMAND GETKEYSANDFLAGS
  * lists them. Callers have checked the arity.
  */
 export function commandKeyRefs(meta: CommandMeta, argv: readonly string[]): KeyRef[] {
-  const specs = meta.keySpecs;
-  // Key specs flagged variable_flags: the command's own function decides (SET and BITFIELD).
-  if (meta.name === 'set') return [{ pos: 1, flags: setKeyFlags(argv) }];
-  if (meta.name === 'bitfield') return [{ pos: 1, flags: bitfieldKeyFlags(argv) }];
-  // SORT's STORE key can be anywhere, and the keys of BY/GET patterns are data: their
-  // specs say "unknown", so Redis asks the commands' own functions.
-  if (meta.name === 'sort') return sortGetKeys(argv);
-  if (meta.name === 'sort_ro') return [{ pos: 1, flags: ['RO', 'access'] }];
-  return keysBySpecs(specs, argv) ?? genericGetKeys(specs, argv);
+  const own = OWN_GETKEYS[meta.name];
+  if (own !== undefined) return own(argv);
+  return keysBySpecs(meta.keySpecs, argv) ?? genericGetKeys(meta.keySpecs, argv);
 }
 
 /**
