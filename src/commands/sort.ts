@@ -23,7 +23,8 @@ import type { RSet } from '../keyspace/types/set.js';
 import type { ZSetValue } from '../keyspace/types/zset.js';
 import { ERR } from '../server/errors.js';
 import { strtod } from '../util/double.js';
-import { string2ll } from '../util/number.js';
+import { cstr } from '../util/number.js';
+import { getLong } from './args.js';
 import type { Ctx, DataHandler } from './types.js';
 
 interface Item {
@@ -53,25 +54,19 @@ function lookupByPattern(ctx: Ctx, pattern: string, subst: string): string | und
   return typeof v === 'string' ? v : undefined;
 }
 
-/** C's strcmp over the C-string views (a NUL byte ends a string): strcoll in the C locale. */
-function cstrcmp(a: string, b: string): number {
-  for (let i = 0; ; i++) {
-    const ca = i < a.length ? a.charCodeAt(i) : 0;
-    const cb = i < b.length ? b.charCodeAt(i) : 0;
-    if (ca !== cb) return ca - cb;
-    if (ca === 0) return 0;
-  }
-}
-
 /** compareStringObjects: bytes, then length. */
 function binaryCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** C's strcmp, which stops at a NUL byte: strcoll in the C locale. */
+function cstrcmp(a: string, b: string): number {
+  return binaryCompare(cstr(a), cstr(b));
+}
+
 /** The numeric value SORT sorts by: strtod over the C string, refused on trailing bytes, ERANGE or NaN. */
 function sortScore(s: string): number | undefined {
-  const nul = s.indexOf('\0');
-  const c = nul < 0 ? s : s.slice(0, nul);
+  const c = cstr(s);
   const r = strtod(c);
   if (r.end !== c.length || r.erange || Number.isNaN(r.value)) return undefined;
   return r.value;
@@ -93,11 +88,12 @@ function sortGeneric(ctx: Ctx, argv: string[], readonly: boolean): void {
     else if (opt === 'desc') desc = true;
     else if (opt === 'alpha') alpha = true;
     else if (opt === 'limit' && left >= 2) {
-      const start = string2ll(argv[j + 1]!);
-      const count = start === null ? null : string2ll(argv[j + 2]!);
-      if (start === null || count === null) return ctx.w.error(ERR.notInteger);
-      limitStart = Number(start);
-      limitCount = Number(count);
+      const start = getLong(ctx, argv[j + 1]!);
+      if (start === undefined) return;
+      const count = getLong(ctx, argv[j + 2]!);
+      if (count === undefined) return;
+      limitStart = start;
+      limitCount = count;
       j += 2;
     } else if (!readonly && opt === 'store' && left >= 1) {
       storekey = argv[++j]!;

@@ -3,7 +3,7 @@
  * object.c getDoubleFromObject, t_zset.c zslParseRange) and the `%.17g`
  * that networking.c addReplyDouble uses for scores.
  */
-import { isCSpace } from './number.js';
+import { cstr, isCSpace } from './number.js';
 
 export interface StrtodResult {
   value: number;
@@ -74,8 +74,7 @@ export function parseDouble(s: string): number | null {
  * "1\0junk" pass). Null when invalid.
  */
 export function parseLooseDouble(s: string): number | null {
-  const z = s.indexOf('\0');
-  const c = z < 0 ? s : s.slice(0, z);
+  const c = cstr(s);
   const r = strtod(c);
   if (r.end !== c.length || Number.isNaN(r.value)) return null;
   return r.value;
