@@ -231,13 +231,7 @@ export class Client {
    * confirmations): `w` itself unless it is the muted writer.
    */
   pushing(w: RespWriter): RespWriter {
-    if (w !== this.mutedWriter) return w;
-    this.muted = false;
-    try {
-      return this.out();
-    } finally {
-      this.muted = true;
-    }
+    return w === this.mutedWriter ? this.unmutedOut() : w;
   }
 
   setProto(p: Proto): void {
@@ -252,7 +246,10 @@ export class Client {
 
   /** The writer for a reply known now (keeps order behind deferred replies). */
   out(): RespWriter {
-    if (this.muted) return this.mutedWriter;
+    return this.muted ? this.mutedWriter : this.unmutedOut();
+  }
+
+  private unmutedOut(): RespWriter {
     if (this.queue.length === 0) return this.direct;
     const tail = this.queue[this.queue.length - 1]!;
     // A muted reply's slot (CLIENT REPLY) takes nothing after it.
@@ -315,7 +312,7 @@ export class Client {
         this.flush();
       });
     }
-    return this.pushing(this.out());
+    return this.unmutedOut();
   }
 
   /** Bytes of replies not yet taken by the socket plus what the socket still buffers. */
