@@ -8,7 +8,7 @@
 import type { Client } from '../server/client.js';
 import { globMatch } from '../keyspace/glob.js';
 import { pubsubContextError, subcommandSyntaxError } from '../server/errors.js';
-import { writeSubscription } from '../server/pubsub.js';
+import { type PubSub, writeSubscription } from '../server/pubsub.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { writeHelp } from './help.js';
 import type { CommandDef, ConnHandler } from './table.js';
@@ -27,97 +27,83 @@ export function subscribedContextError(c: Client, def: CommandDef): string | und
   return ALLOWED_WHEN_SUBSCRIBED.has(top) ? undefined : pubsubContextError(def.meta.name);
 }
 
-function subscribe(c: Client, argv: string[], reply: RespWriter): void {
-  const ps = c.server.pubsub;
-  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
-  const w = c.pushing(reply);
-  for (let i = 1; i < argv.length; i++) {
-    ps.subscribe(c, argv[i]!);
-    writeSubscription(w, 'subscribe', argv[i]!, c.subscriptions);
-  }
+/**
+ * One kind of subscription (Redis's pubsubtype): channels, patterns or
+ * shard channels, each with its reply names, the client's own set, the
+ * registry's add and remove, and the count its replies carry.
+ */
+interface SubscriptionKind {
+  subscribe: string;
+  unsubscribe: string;
+  mine(c: Client): ReadonlySet<string>;
+  add(ps: PubSub, c: Client, name: string): void;
+  remove(ps: PubSub, c: Client, name: string): void;
+  count(c: Client): number;
 }
 
-function unsubscribe(c: Client, argv: string[], reply: RespWriter): void {
-  const ps = c.server.pubsub;
-  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
-  const w = c.pushing(reply);
-  if (argv.length === 1) {
-    if (c.channels.size === 0) return writeSubscription(w, 'unsubscribe', undefined, c.subscriptions);
-    for (const ch of [...c.channels]) {
-      ps.unsubscribe(c, ch);
-      writeSubscription(w, 'unsubscribe', ch, c.subscriptions);
+const CHANNELS: SubscriptionKind = {
+  subscribe: 'subscribe',
+  unsubscribe: 'unsubscribe',
+  mine: (c) => c.channels,
+  add: (ps, c, name) => ps.subscribe(c, name),
+  remove: (ps, c, name) => ps.unsubscribe(c, name),
+  count: (c) => c.subscriptions,
+};
+
+const PATTERNS: SubscriptionKind = {
+  subscribe: 'psubscribe',
+  unsubscribe: 'punsubscribe',
+  mine: (c) => c.patterns,
+  add: (ps, c, name) => ps.psubscribe(c, name),
+  remove: (ps, c, name) => ps.punsubscribe(c, name),
+  count: (c) => c.subscriptions,
+};
+
+/** Shard channels are counted apart from channels and patterns. */
+const SHARD_CHANNELS: SubscriptionKind = {
+  subscribe: 'ssubscribe',
+  unsubscribe: 'sunsubscribe',
+  mine: (c) => c.shardChannels,
+  add: (ps, c, name) => ps.ssubscribe(c, name),
+  remove: (ps, c, name) => ps.sunsubscribe(c, name),
+  count: (c) => c.shardChannels.size,
+};
+
+/** (P|S)SUBSCRIBE: one confirmation per name, sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies. */
+function subscribeTo(kind: SubscriptionKind): ConnHandler {
+  return (c, argv, reply) => {
+    const ps = c.server.pubsub;
+    const w = c.pushing(reply);
+    for (let i = 1; i < argv.length; i++) {
+      kind.add(ps, c, argv[i]!);
+      writeSubscription(w, kind.subscribe, argv[i]!, kind.count(c));
     }
-    return;
-  }
-  for (let i = 1; i < argv.length; i++) {
-    ps.unsubscribe(c, argv[i]!);
-    writeSubscription(w, 'unsubscribe', argv[i]!, c.subscriptions);
-  }
+  };
 }
 
-function psubscribe(c: Client, argv: string[], reply: RespWriter): void {
-  const ps = c.server.pubsub;
-  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
-  const w = c.pushing(reply);
-  for (let i = 1; i < argv.length; i++) {
-    ps.psubscribe(c, argv[i]!);
-    writeSubscription(w, 'psubscribe', argv[i]!, c.subscriptions);
-  }
-}
-
-function punsubscribe(c: Client, argv: string[], reply: RespWriter): void {
-  const ps = c.server.pubsub;
-  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
-  const w = c.pushing(reply);
-  if (argv.length === 1) {
-    if (c.patterns.size === 0) return writeSubscription(w, 'punsubscribe', undefined, c.subscriptions);
-    for (const p of [...c.patterns]) {
-      ps.punsubscribe(c, p);
-      writeSubscription(w, 'punsubscribe', p, c.subscriptions);
+/** (P|S)UNSUBSCRIBE: the names given, or all of the client's (a nil name when it has none). */
+function unsubscribeFrom(kind: SubscriptionKind): ConnHandler {
+  return (c, argv, reply) => {
+    const ps = c.server.pubsub;
+    const w = c.pushing(reply);
+    const names = argv.length > 1 ? argv.slice(1) : [...kind.mine(c)];
+    if (names.length === 0) return writeSubscription(w, kind.unsubscribe, undefined, kind.count(c));
+    for (const name of names) {
+      kind.remove(ps, c, name);
+      writeSubscription(w, kind.unsubscribe, name, kind.count(c));
     }
-    return;
-  }
-  for (let i = 1; i < argv.length; i++) {
-    ps.punsubscribe(c, argv[i]!);
-    writeSubscription(w, 'punsubscribe', argv[i]!, c.subscriptions);
-  }
+  };
 }
 
 function publish(c: Client, argv: string[], w: RespWriter): void {
   w.int(c.server.pubsub.publish(argv[1]!, argv[2]!));
 }
 
-/**
- * SSUBSCRIBE: shard channels, counted apart from channels and patterns.
- * Unlike SUBSCRIBE, refused inside a transaction (Redis 7.0 makes no
- * exception for MULTI there).
- */
+/** SSUBSCRIBE: unlike SUBSCRIBE, refused inside a transaction (Redis 7.0 makes no exception for MULTI there). */
+const subscribeShard = subscribeTo(SHARD_CHANNELS);
 function ssubscribe(c: Client, argv: string[], reply: RespWriter): void {
   if (c.inExec) return reply.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
-  const ps = c.server.pubsub;
-  // Sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies.
-  const w = c.pushing(reply);
-  for (let i = 1; i < argv.length; i++) {
-    ps.ssubscribe(c, argv[i]!);
-    writeSubscription(w, 'ssubscribe', argv[i]!, c.shardChannels.size);
-  }
-}
-
-function sunsubscribe(c: Client, argv: string[], reply: RespWriter): void {
-  const ps = c.server.pubsub;
-  const w = c.pushing(reply);
-  if (argv.length === 1) {
-    if (c.shardChannels.size === 0) return writeSubscription(w, 'sunsubscribe', undefined, 0);
-    for (const ch of [...c.shardChannels]) {
-      ps.sunsubscribe(c, ch);
-      writeSubscription(w, 'sunsubscribe', ch, c.shardChannels.size);
-    }
-    return;
-  }
-  for (let i = 1; i < argv.length; i++) {
-    ps.sunsubscribe(c, argv[i]!);
-    writeSubscription(w, 'sunsubscribe', argv[i]!, c.shardChannels.size);
-  }
+  subscribeShard(c, argv, reply);
 }
 
 function spublish(c: Client, argv: string[], w: RespWriter): void {
@@ -165,13 +151,13 @@ const pubsubContainer: Record<string, ConnHandler> = {
 };
 
 export const pubsubCommands: Record<string, ConnHandler> = {
-  subscribe,
-  unsubscribe,
-  psubscribe,
-  punsubscribe,
+  subscribe: subscribeTo(CHANNELS),
+  unsubscribe: unsubscribeFrom(CHANNELS),
+  psubscribe: subscribeTo(PATTERNS),
+  punsubscribe: unsubscribeFrom(PATTERNS),
   publish,
   ssubscribe,
-  sunsubscribe,
+  sunsubscribe: unsubscribeFrom(SHARD_CHANNELS),
   spublish,
   ...pubsubContainer,
 };
