@@ -3,7 +3,7 @@
  * admin tools) ask for a handful of Redis settings; raftis answers with the
  * values that describe its behaviour, and accepts SET only where it can honour it.
  */
-import { string2ll } from '../util/number.js';
+import { LLONG_MAX, string2ll } from '../util/number.js';
 
 export interface ConfigParam {
   get(): string;
@@ -50,26 +50,20 @@ export class Config {
         return undefined;
       },
     });
-    this.params.set('timeout', {
-      get: () => String(this.timeout),
-      set: (v) => {
-        if (!/^\d+$/.test(v)) return `argument couldn't be parsed into an integer`;
-        this.timeout = Number(v);
-        return undefined;
-      },
-    });
+    // An int config in Redis: 0 to INT_MAX.
+    this.params.set('timeout', integerParam(() => this.timeout, (n) => (this.timeout = n), 0, 2147483647n));
     for (const [k, v] of Object.entries(extra)) this.params.set(k, fixed(v));
   }
 }
 
-/** A numeric parameter from `min` to LLONG_MAX, with redis-server's CONFIG SET errors. */
-export function integerParam(get: () => number, set: (n: number) => void, min: number): ConfigParam {
+/** A numeric parameter from `min` to `max` (LLONG_MAX unless given), with redis-server's CONFIG SET errors. */
+export function integerParam(get: () => number, set: (n: number) => void, min: number, max = LLONG_MAX): ConfigParam {
   return {
     get: () => String(get()),
     set: (v) => {
       const n = string2ll(v);
       if (n === null) return `argument couldn't be parsed into an integer`;
-      if (n < BigInt(min)) return `argument must be between ${min} and 9223372036854775807 inclusive`;
+      if (n < BigInt(min) || n > max) return `argument must be between ${min} and ${max} inclusive`;
       set(Number(n));
       return undefined;
     },

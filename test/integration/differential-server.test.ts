@@ -95,6 +95,12 @@ const scripts: Record<string, Step[]> = {
     ['CONFIG', 'SET', 'maxmemory', '0'],
     ['CONFIG', 'GET', 'maxmemory'],
     ['CONFIG', 'SET', 'databases', '3'],
+    // timeout is an int config: 0 to INT_MAX, strict integers only.
+    ...['-1', 'x', '1.5', '2147483648', '99999999999999999999', '007', ' 5', '+5'].map((v) => ['CONFIG', 'SET', 'timeout', v]),
+    ['CONFIG', 'SET', 'timeout', '2147483647'],
+    ['CONFIG', 'GET', 'timeout'],
+    ['CONFIG', 'SET', 'timeout', '0'],
+    ['CONFIG', 'GET', 'timeout'],
     ['CONFIG', 'RESETSTAT'],
   ],
   multi_exec: [
