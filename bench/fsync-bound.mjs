@@ -13,7 +13,7 @@
 //
 // Usage: npm run build && node bench/fsync-bound.mjs [rounds=3] [P1-requests=60000] [P16-requests=300000]
 import os from 'node:os';
-import { benchOutput, buildFacts, machineFacts, runSetRounds, setRatioTable, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { benchOutput, benchServers, buildFacts, machineFacts, runSetRounds, setRatioTable, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
 const ROUNDS = Math.max(1, Math.min(10, Number(process.argv[2] ?? 3)));
 const N = { 1: Number(process.argv[3] ?? 60_000), 16: Number(process.argv[4] ?? 300_000) };
@@ -24,29 +24,14 @@ const { lines, say, log } = benchOutput('fsync-bound');
 
 const facts = `${await machineFacts()}\n${await buildFacts()}`;
 log('starting redis-server, raftis single node and 3-node cluster, each with and without fsync');
-const procs = [];
-const servers = [];
+const run = benchServers();
+const servers = run.servers;
 try {
-  const redis = await startRedis();
-  procs.push(redis);
-  servers.push({ id: 'redis', label: 'redis-server (appendfsync always)', host: '127.0.0.1', port: redis.port });
-  for (const [id, label, args] of [
-    ['raft1', 'raftis 1-node', []],
-    ['raft1-nofsync', 'raftis 1-node --unsafe-no-fsync', NO_FSYNC],
-  ]) {
-    const s = await startRaftis(args);
-    procs.push(s);
-    servers.push({ id, label, host: '127.0.0.1', port: s.port });
-  }
-  for (const [id, label, args] of [
-    ['raft3', 'raftis 3-node', []],
-    ['raft3-nofsync', 'raftis 3-node --unsafe-no-fsync', NO_FSYNC],
-  ]) {
-    const c = await startRaftisCluster(3, args);
-    procs.push(c);
-    const leader = c.node(c.leader);
-    servers.push({ id, label, host: leader.host, port: leader.port, cluster: c });
-  }
+  run.add('redis', 'redis-server (appendfsync always)', await startRedis());
+  run.add('raft1', 'raftis 1-node', await startRaftis());
+  run.add('raft1-nofsync', 'raftis 1-node --unsafe-no-fsync', await startRaftis(NO_FSYNC));
+  run.add('raft3', 'raftis 3-node', await startRaftisCluster(3));
+  run.add('raft3-nofsync', 'raftis 3-node --unsafe-no-fsync', await startRaftisCluster(3, NO_FSYNC));
 
   const results = await runSetRounds(servers, { rounds: ROUNDS, requests: N, base: BASE, log });
 
@@ -63,5 +48,5 @@ try {
   say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
   console.log(`\nwritten to ${writeResult('fsync-bound.md', lines.join('\n') + '\n')}`);
 } finally {
-  for (const p of procs) await p.stop();
+  await run.stop();
 }

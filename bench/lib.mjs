@@ -630,3 +630,32 @@ export function benchOutput(name) {
     log: (s) => console.error(`[${name} ${new Date().toISOString().slice(11, 19)}] ${s}`),
   };
 }
+
+/**
+ * The servers a SET comparison runs against. add(id, label, started) records
+ * a started server (a cluster from startRaftisCluster is addressed at its
+ * leader) for runSetRounds and for stop(); keep(...) holds processes that
+ * are not benchmarked themselves (a ceiling leader's followers).
+ */
+export function benchServers() {
+  const procs = [];
+  const servers = [];
+  return {
+    servers,
+    add(id, label, p) {
+      procs.push(p);
+      if (typeof p.node === 'function') {
+        const leader = p.node(p.leader);
+        servers.push({ id, label, host: leader.host, port: leader.port, cluster: p });
+      } else {
+        servers.push({ id, label, host: '127.0.0.1', port: p.port });
+      }
+    },
+    keep(...ps) {
+      procs.push(...ps);
+    },
+    async stop() {
+      for (const p of procs) await p.stop();
+    },
+  };
+}

@@ -19,7 +19,7 @@
 //
 // Usage: npm run build && node bench/node-ceiling.mjs [rounds=5] [P1-requests=100000] [P16-requests=500000] [--variants]
 import os from 'node:os';
-import { benchOutput, buildFacts, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { benchOutput, benchServers, buildFacts, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
 const VARIANTS = process.argv.includes('--variants');
 const argv = process.argv.slice(2).filter((a) => a !== '--variants');
@@ -31,38 +31,22 @@ const { lines, say, log } = benchOutput('node-ceiling');
 
 const facts = `${await machineFacts()}\n${await buildFacts()}`;
 log('starting redis-server, the ceiling servers (1 and 3 processes), raftis single node and 3-node cluster');
-const procs = [];
-const servers = [];
+const run = benchServers();
+const servers = run.servers;
 try {
-  const redis = await startRedis();
-  procs.push(redis);
-  servers.push({ id: 'redis', label: 'redis-server (appendfsync always)', host: '127.0.0.1', port: redis.port });
-
-  const single = await startCeiling('single');
-  procs.push(single);
-  servers.push({ id: 'ceil1', label: 'Node ceiling, 1 process', host: '127.0.0.1', port: single.port });
+  run.add('redis', 'redis-server (appendfsync always)', await startRedis());
+  run.add('ceil1', 'Node ceiling, 1 process', await startCeiling('single'));
   if (VARIANTS) {
     for (const mode of ['reply-first', 'many', 'worker', 'fs-sync']) {
-      const v = await startCeiling('single', [], mode);
-      procs.push(v);
-      servers.push({ id: `ceil1-${mode}`, label: `Node ceiling, 1 process, ${mode}`, host: '127.0.0.1', port: v.port });
+      run.add(`ceil1-${mode}`, `Node ceiling, 1 process, ${mode}`, await startCeiling('single', [], mode));
     }
   }
-
   const f1 = await startCeiling('follower');
   const f2 = await startCeiling('follower');
-  procs.push(f1, f2);
-  const leader = await startCeiling('leader', [f1.port, f2.port]);
-  procs.push(leader);
-  servers.push({ id: 'ceil3', label: 'Node ceiling, 3 processes', host: '127.0.0.1', port: leader.port });
-
-  const raft1 = await startRaftis();
-  procs.push(raft1);
-  servers.push({ id: 'raft1', label: 'raftis 1-node', host: '127.0.0.1', port: raft1.port });
-
-  const c = await startRaftisCluster(3);
-  procs.push(c);
-  servers.push({ id: 'raft3', label: 'raftis 3-node', host: c.node(c.leader).host, port: c.node(c.leader).port, cluster: c });
+  run.keep(f1, f2);
+  run.add('ceil3', 'Node ceiling, 3 processes', await startCeiling('leader', [f1.port, f2.port]));
+  run.add('raft1', 'raftis 1-node', await startRaftis());
+  run.add('raft3', 'raftis 3-node', await startRaftisCluster(3));
 
   const results = await runSetRounds(servers, { rounds: ROUNDS, requests: N, base: BASE, log });
 
@@ -82,5 +66,5 @@ try {
   say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
   console.log(`\nwritten to ${writeResult(VARIANTS ? 'node-ceiling-variants.md' : 'node-ceiling.md', lines.join('\n') + '\n')}`);
 } finally {
-  for (const p of procs) await p.stop();
+  await run.stop();
 }
