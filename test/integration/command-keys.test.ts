@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadGeneratedCommands } from '../../src/commands/generated-table.js';
-import extra from '../../src/commands/extra-commands.json' with { type: 'json' };
+import { OWN_COMMANDS } from '../helpers/own-commands.js';
 import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -38,15 +38,11 @@ const SHAPES: string[][] = [
  * argv prefix that names it, with its arity.
  */
 function allCommands(): { prefix: string[]; arity: number }[] {
-  const own = new Set([
-    ...Object.keys(extra.commands),
-    ...Object.values(extra.subcommands).flatMap((subs) => subs.map((s) => s.info[0] as string)),
-  ]);
   const out: { prefix: string[]; arity: number }[] = [];
   for (const [name, g] of loadGeneratedCommands()) {
-    if (own.has(name)) continue;
+    if (OWN_COMMANDS.has(name)) continue;
     if (g.subcommands.size === 0) out.push({ prefix: [name], arity: g.meta.arity });
-    for (const [sub, s] of g.subcommands) if (!own.has(s.meta.name)) out.push({ prefix: [name, sub], arity: s.meta.arity });
+    for (const [sub, s] of g.subcommands) if (!OWN_COMMANDS.has(s.meta.name)) out.push({ prefix: [name, sub], arity: s.meta.arity });
   }
   return out;
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStep, runBoth, type Step } from '../helpers/differential.js';
 import { parseReply, replyItems, replyValue } from '../helpers/engine-diff.js';
+import { OWN_COMMANDS } from '../helpers/own-commands.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
@@ -181,8 +182,6 @@ describe('differential: connection, server and transaction commands', () => {
     const lists = [['COMMAND', 'LIST'], ['COMMAND', 'LIST', 'FILTERBY', 'ACLCAT', 'connection'], ['COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'c*']];
     const results = await runBoth(redis.port, raftis.port, [['COMMAND', 'COUNT'], ...lists]);
     const names = (raw: string): string[] => replyItems(parseReply(raw)[0]).map(replyValue);
-    // raftis's own commands, and CLIENT SETINFO (Redis 7.2), are not redis-server 7.0's.
-    const own = (n: string): boolean => n.startsWith('raft.') || n === 'client|setinfo';
     const count = Number(/^:(\d+)/.exec(results[0]!.raftis)![1]);
     const all = names(results[1]!.raftis);
     expect(all.filter((n) => !n.includes('|'))).toHaveLength(count);
@@ -191,7 +190,7 @@ describe('differential: connection, server and transaction commands', () => {
       const theirs = new Set(names(results[i]!.redis));
       for (const n of expected) expect(ours, `${lists[i - 1]!.join(' ')}`).toContain(n);
       // Everything raftis lists, redis-server lists too (redis-server has commands raftis lacks).
-      expect(ours.filter((n) => !own(n) && !theirs.has(n)), lists[i - 1]!.join(' ')).toEqual([]);
+      expect(ours.filter((n) => !OWN_COMMANDS.has(n) && !theirs.has(n)), lists[i - 1]!.join(' ')).toEqual([]);
       expect(new Set(ours).size).toBe(ours.length);
     }
   });
