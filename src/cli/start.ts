@@ -7,7 +7,7 @@ import { connCommands, dataCommands } from '../commands/handlers.js';
 import { RaftisNode } from '../node/node.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
-import { ServerState } from '../server/server-state.js';
+import { ServerState } from '../commands/engine/engine.js';
 import { createLogger } from '../util/log.js';
 import { IdleGc } from '../util/idle-gc.js';
 import type { Options } from './options.js';

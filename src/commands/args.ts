@@ -4,8 +4,8 @@
  * getRangeLongFromObjectOrReply, getPositiveLongFromObjectOrReply.
  * Each returns undefined after writing the error reply.
  */
-import { LIST_ERR } from '../server/collection-errors.js';
-import { ERR, valueOutOfRangeError } from '../server/errors.js';
+import { LIST_ERR } from './collection-errors.js';
+import { ERR, valueOutOfRangeError } from './errors.js';
 import { string2ll } from '../util/number.js';
 import { isOpt } from './options.js';
 import type { Ctx } from './types.js';

@@ -8,7 +8,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import type { Value } from '../keyspace/keyspace.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import { cstr, string2ll } from '../util/number.js';
 import { isOpt } from './options.js';
 import { PROTO_MAX_BULK_LEN } from './string.js';

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import type { Member, RaftisNode } from '../node/node.js';
 import type { Client } from '../server/client.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { progressStateName, roleName } from '../raft/index.js';
 import { writeHelp } from './help.js';

@@ -8,7 +8,7 @@
  * to another value) starts over.
  */
 import { globMatch } from '../keyspace/glob.js';
-import { ERR, KEYSPACE_ERR } from '../server/errors.js';
+import { ERR, KEYSPACE_ERR } from './errors.js';
 import { parseScanCursor, string2ll } from '../util/number.js';
 import { isOpt } from './options.js';
 import type { Ctx } from './types.js';

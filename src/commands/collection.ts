@@ -5,7 +5,7 @@
  * collection must pass through.
  */
 import type { Collection, Value } from '../keyspace/keyspace.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import type { Ctx } from './types.js';
 
 type Kind = Collection['type'];

@@ -3,7 +3,7 @@
  * They act on the client, never on the keyspace, and are never replicated.
  */
 import type { Client } from '../server/client.js';
-import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, subcommandSyntaxError, unrecognizedOption } from '../server/errors.js';
+import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, subcommandSyntaxError, unrecognizedOption } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';

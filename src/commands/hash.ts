@@ -5,7 +5,7 @@
  * HRANDFIELD is a read and draws with Math.random.
  */
 import { RHash } from '../keyspace/types/hash.js';
-import { ERR, arityError, valueOutOfRangeError } from '../server/errors.js';
+import { ERR, arityError, valueOutOfRangeError } from './errors.js';
 import { LD_ZERO, add, formatHuman, string2ld } from '../util/long-double.js';
 import { addInt64, string2ll } from '../util/number.js';
 import { readTyped, writeTyped } from './collection.js';

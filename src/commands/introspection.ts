@@ -8,7 +8,7 @@
  */
 import type { Value } from '../keyspace/keyspace.js';
 import { memoryUsage, stringEncoding } from '../keyspace/memory-usage.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';
 import { isOpt } from './options.js';

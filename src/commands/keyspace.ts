@@ -16,7 +16,7 @@ import {
   invalidExpireError,
   unsupportedOptionError,
   valueOutOfRangeError,
-} from '../server/errors.js';
+} from './errors.js';
 import { LLONG_MAX, LLONG_MIN, big, parseScanCursor, string2ll, wrapInt64 } from '../util/number.js';
 import { isOpt } from './options.js';
 import { scanOptions } from './collection-scan.js';

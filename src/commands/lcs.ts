@@ -5,7 +5,7 @@
  * or the matching ranges, exactly as Redis walks it (so ties between equally
  * long subsequences resolve the same way). Missing keys are empty strings.
  */
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import { getLong } from './args.js';
 import { PROTO_MAX_BULK_LEN } from './string.js';
 import type { Ctx, DataHandler } from './types.js';

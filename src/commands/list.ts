@@ -10,8 +10,8 @@
  */
 import type { Value } from '../keyspace/keyspace.js';
 import { ListValue } from '../keyspace/types/list.js';
-import { LIST_ERR } from '../server/collection-errors.js';
-import { ERR, arityError } from '../server/errors.js';
+import { LIST_ERR } from './collection-errors.js';
+import { ERR, arityError } from './errors.js';
 import { getLong, getMpopCount, getPositiveLong, getStrictlyPositiveLong } from './args.js';
 import { isOpt } from './options.js';
 import { parseTimeout } from './timeout.js';

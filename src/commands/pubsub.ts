@@ -7,8 +7,8 @@
  */
 import type { Client } from '../server/client.js';
 import { globMatch } from '../keyspace/glob.js';
-import { pubsubContextError, subcommandSyntaxError } from '../server/errors.js';
-import { type PubSub, writeSubscription } from '../server/pubsub.js';
+import { pubsubContextError, subcommandSyntaxError } from './errors.js';
+import { type PubSub, writeSubscription } from './engine/pubsub.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { writeHelp } from './help.js';
 import type { CommandDef, ConnHandler } from './table.js';

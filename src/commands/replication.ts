@@ -4,7 +4,7 @@
  * replication and CLUSTER SLOTS); a replica's offset is its match index.
  */
 import type { Client } from '../server/client.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { string2ll } from '../util/number.js';
 import type { RaftisNode } from '../node/node.js';

@@ -6,7 +6,7 @@
  * no leader is known. How membership is learned lives in node/, not here.
  */
 import type { RaftisNode } from '../node/node.js';
-import { movedError } from '../server/errors.js';
+import { movedError } from './errors.js';
 import { commandKeys } from './keys.js';
 import type { CommandDef } from './table.js';
 

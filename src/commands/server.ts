@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Client } from '../server/client.js';
-import { ERR, ERR_CONN, configSetFailed, configSetUnknown } from '../server/errors.js';
+import { ERR, ERR_CONN, configSetFailed, configSetUnknown } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { REDIS_VERSION } from './connection.js';
 import { writeTree } from './generated-table.js';
@@ -14,9 +14,9 @@ import { writeHelp } from './help.js';
 import { commandKeyRefs } from './keys.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
 import type { CommandDef, CommandTable, ConnHandler } from './table.js';
-import { commandUsec, newCommandCounters } from '../server/stats.js';
+import { commandUsec, newCommandCounters } from './engine/stats.js';
 import { raftInfoText } from './cluster.js';
-import { protectedCommandError } from './dispatch.js';
+import { protectedCommandError } from './engine/dispatch.js';
 import type { RaftisNode } from '../node/node.js';
 
 function time(_c: Client, _argv: string[], w: RespWriter): void {

@@ -10,7 +10,7 @@
  */
 import type { Value } from '../keyspace/keyspace.js';
 import { RSet } from '../keyspace/types/set.js';
-import { ERR, valueOutOfRangeError } from '../server/errors.js';
+import { ERR, valueOutOfRangeError } from './errors.js';
 import { string2ll, type Int64 } from '../util/number.js';
 import { isOfType, readTyped, writeTyped } from './collection.js';
 import { matches, replyScan, scanCursor, scanOptions, scanStep } from './collection-scan.js';

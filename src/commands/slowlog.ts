@@ -1,5 +1,5 @@
 /** SLOWLOG GET / LEN / RESET / HELP (Redis's slowlog.c); the log itself is src/server/slowlog.ts. */
-import { subcommandSyntaxError } from '../server/errors.js';
+import { subcommandSyntaxError } from './errors.js';
 import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';
 import type { ConnHandler } from './table.js';

@@ -21,7 +21,7 @@ import { RHash } from '../keyspace/types/hash.js';
 import { ListValue } from '../keyspace/types/list.js';
 import type { RSet } from '../keyspace/types/set.js';
 import type { ZSetValue } from '../keyspace/types/zset.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import { strtod } from '../util/double.js';
 import { cstr } from '../util/number.js';
 import { getLong } from './args.js';

@@ -14,7 +14,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import type { Value } from '../keyspace/keyspace.js';
-import { ERR, KEYSPACE_ERR, arityError, invalidExpireError } from '../server/errors.js';
+import { ERR, KEYSPACE_ERR, arityError, invalidExpireError } from './errors.js';
 import { LD_ZERO, add, formatHuman, string2ld } from '../util/long-double.js';
 import { LLONG_MAX, addInt64, big, int64, string2ll, type Int64 } from '../util/number.js';
 import { isOpt } from './options.js';

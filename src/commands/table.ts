@@ -5,7 +5,7 @@
  */
 import type { Client } from '../server/client.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import { newCommandCounters, type CommandCounters } from '../server/stats.js';
+import { newCommandCounters, type CommandCounters } from './engine/stats.js';
 import { loadGeneratedCommands, type Tree } from './generated-table.js';
 import type { CommandMeta, DataHandler } from './types.js';
 

@@ -4,7 +4,7 @@
  * truncated to a long long. Values whose product does not fit (inf, 1e30)
  * become LLONG_MIN on x86-64 and so are "timeout is negative", as in Redis.
  */
-import { LIST_ERR } from '../server/collection-errors.js';
+import { LIST_ERR } from './collection-errors.js';
 import { string2ld } from '../util/long-double.js';
 
 /** Milliseconds (0: wait forever), or the error text. */

@@ -9,10 +9,10 @@
  * and the transaction in the log. See docs/decisions.md.
  */
 import type { Client, Slot } from '../server/client.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import type { ConnHandler } from './table.js';
-import { ERR_FORWARD_WATCH } from './proxy.js';
+import { ERR_FORWARD_WATCH } from './engine/proxy.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
 
 function multi(c: Client, _argv: string[], w: RespWriter): void {

@@ -7,8 +7,8 @@
  */
 import type { Collection, Value } from '../keyspace/keyspace.js';
 import { ZSetValue } from '../keyspace/types/zset.js';
-import { zsetNeedsInputKey, ZSET_ERR } from '../server/collection-errors.js';
-import { ERR } from '../server/errors.js';
+import { zsetNeedsInputKey, ZSET_ERR } from './collection-errors.js';
+import { ERR } from './errors.js';
 import { parseDouble } from '../util/double.js';
 import { getLong, getPositiveLong } from './args.js';
 import { isOpt } from './options.js';

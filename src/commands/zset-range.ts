@@ -5,7 +5,7 @@
 import type { Value } from '../keyspace/keyspace.js';
 import type { LexBound, LexRange, ScoreRange } from '../keyspace/types/skiplist.js';
 import { ZSetValue } from '../keyspace/types/zset.js';
-import { ERR } from '../server/errors.js';
+import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { formatScore, parseLooseDouble } from '../util/double.js';
 import type { Ctx } from './types.js';

@@ -8,8 +8,8 @@
  */
 import { lexGteMin, lexLteMax, scoreGteMin, scoreLteMax, type ZNode } from '../keyspace/types/skiplist.js';
 import { ZSetValue, fitsListpack } from '../keyspace/types/zset.js';
-import { LIST_ERR, ZSET_ERR } from '../server/collection-errors.js';
-import { ERR, KEYSPACE_ERR } from '../server/errors.js';
+import { LIST_ERR, ZSET_ERR } from './collection-errors.js';
+import { ERR, KEYSPACE_ERR } from './errors.js';
 import { globMatch } from '../keyspace/glob.js';
 import { formatScore, parseDouble } from '../util/double.js';
 import { parseScanCursor } from '../util/number.js';

@@ -39,14 +39,15 @@ import { Keyspace } from '../keyspace/keyspace.js';
 import type { CommandTable } from '../commands/table.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import { createLogger } from '../util/log.js';
-import { EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from './command-entry.js';
-import { StateMachine, type ApplyTarget, type Refusal } from './state-machine.js';
+import { EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from '../commands/engine/entry.js';
+import { StateMachine, type ApplyTarget, type Refusal } from '../commands/engine/apply.js';
 import { Snapshotter } from './snapshotter.js';
 import { PendingWrites, type PendingWrite } from './pending-writes.js';
 import { Membership, memberAddressContext, type Member } from './membership.js';
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 import { CorruptDataError } from '../storage/errors.js';
-import { listSnapshotFiles, readSnapshotFile, snapshotDir, snapshotFileName, type SnapshotMeta } from '../storage/snapshot-file.js';
+import { readSnapshotFile } from '../keyspace/snapshot-records.js';
+import { listSnapshotFiles, snapshotDir, snapshotFileName, type SnapshotMeta } from '../storage/snapshot-file.js';
 import { FrameType } from '../transport/frame.js';
 import { RejectCode } from '../transport/handshake.js';
 

@@ -5,8 +5,8 @@
  * per write, which in a SET -P 16 profile showed as tables promoted to the
  * old generation.
  */
-import type { StateEntry } from './command-entry.js';
-import type { ApplyTarget } from './state-machine.js';
+import type { StateEntry } from '../commands/engine/entry.js';
+import type { ApplyTarget } from '../commands/engine/apply.js';
 
 export interface PendingWrite {
   index: number;

@@ -7,8 +7,9 @@
  */
 import fsp from 'node:fs/promises';
 import type { ConfState } from '../raft/index.js';
-import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Keyspace, Value } from '../keyspace/keyspace.js';
 import type { SnapshotEpoch } from '../keyspace/snapshot-epoch.js';
+import { writeRecord } from '../keyspace/snapshot-records.js';
 import { SnapshotWriter, listSnapshotFiles, snapshotDir, type SnapshotMember, type SnapshotMeta } from '../storage/snapshot-file.js';
 import { createLogger } from '../util/log.js';
 
@@ -121,7 +122,7 @@ export class Snapshotter {
     try {
       writer = await SnapshotWriter.create(this.dataDir, meta);
       const w = writer;
-      const emit = (key: string, value: Parameters<SnapshotWriter['record']>[1], at: number | undefined): void => w.record(key, value, at);
+      const emit = (key: string, value: Value, at: number | undefined): void => writeRecord(w, key, value, at);
       epoch.sink = emit;
       for (;;) {
         if (this.aborted) throw new AbortedError();

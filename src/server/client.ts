@@ -12,9 +12,9 @@
 import type net from 'node:net';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
-import type { ServerState } from './server-state.js';
-import type { ApplyTarget, Refusal } from '../node/state-machine.js';
-import type { StateEntry } from '../node/command-entry.js';
+import type { ServerState } from '../commands/engine/engine.js';
+import type { ApplyTarget, Refusal } from '../commands/engine/apply.js';
+import type { StateEntry } from '../commands/engine/entry.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');

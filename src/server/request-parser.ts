@@ -59,7 +59,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import RedisParser from 'redis-parser';
-import { ERR, protoExpectedDollar } from './errors.js';
+import { PROTOCOL_ERR as ERR, protoExpectedDollar } from './protocol-errors.js';
 import { latin1, parseLL, splitInlineArgs } from './inline.js';
 
 export interface ParserLimits {

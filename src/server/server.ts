@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { Client } from './client.js';
-import type { ServerState } from './server-state.js';
+import type { ServerState } from '../commands/engine/engine.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');

@@ -14,19 +14,13 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { ConfState } from '../raft/index.js';
-import type { Value } from '../keyspace/keyspace.js';
-import { fromItems, type CollectionType } from '../keyspace/types/index.js';
 import { CorruptDataError } from './errors.js';
 import type { StoredMember } from './log-store.js';
 
 export const SNAPSHOT_MAGIC = 'RAFTISNP';
 export const SNAPSHOT_VERSION = 1;
-const END_MARKER = 0xff;
-
-/** Value type tags. */
-const TAG: Record<'string' | CollectionType, number> = { string: 1, hash: 2, list: 3, set: 4, zset: 5 };
-const TYPE_OF_TAG: (('string' | CollectionType) | undefined)[] = [undefined, 'string', 'hash', 'list', 'set', 'zset'];
-const FLAG_TTL = 1;
+/** Ends the records; every record begins with a tag byte other than this one (src/keyspace/snapshot-records.ts). */
+export const END_MARKER = 0xff;
 
 /** A member and its addresses, as the membership record keeps it. */
 export type SnapshotMember = StoredMember;
@@ -78,7 +72,7 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** A growable output buffer with the encodings the format uses. */
-class Out {
+export class SnapshotOut {
   buf: Buffer;
   len = 0;
   constructor(size: number) {
@@ -142,7 +136,7 @@ class Out {
   private spare: Buffer | undefined;
 }
 
-function encodeHeader(out: Out, meta: SnapshotMeta): void {
+function encodeHeader(out: SnapshotOut, meta: SnapshotMeta): void {
   out.ascii(SNAPSHOT_MAGIC);
   out.u32(SNAPSHOT_VERSION);
   out.f64(meta.index);
@@ -167,7 +161,8 @@ function encodeHeader(out: Out, meta: SnapshotMeta): void {
  * out by flush(); finish() makes the file durable under its final name.
  */
 export class SnapshotWriter {
-  private readonly out = new Out(1 << 20);
+  /** Where records are encoded (src/keyspace/snapshot-records.ts writes them; each counts itself in `records`). */
+  readonly out = new SnapshotOut(1 << 20);
   private crc = 0;
   private written = 0;
   records = 0;
@@ -198,29 +193,6 @@ export class SnapshotWriter {
   /** Bytes written so far. */
   get size(): number {
     return this.written + this.out.len;
-  }
-
-  record(key: string, value: Value, expireAt: number | undefined): void {
-    const out = this.out;
-    const type = typeof value === 'string' ? 'string' : value.type;
-    out.u8(TAG[type]);
-    out.u8(expireAt === undefined ? 0 : FLAG_TTL);
-    if (expireAt !== undefined) out.f64(expireAt);
-    out.str(key);
-    if (typeof value === 'string') {
-      out.str(value);
-    } else {
-      // The count is patched in once the items are written.
-      out.u32(0);
-      const at = out.len - 4;
-      let n = 0;
-      value.forEachItem((it) => {
-        out.str(it);
-        n++;
-      });
-      out.buf.writeUInt32LE(n, at);
-    }
-    this.records++;
   }
 
   async flush(): Promise<void> {
@@ -259,11 +231,11 @@ export class SnapshotWriter {
 }
 
 /** Reads a snapshot file's bytes, checking every length against the end. */
-class In {
+export class SnapshotIn {
   off = 0;
   constructor(
     readonly buf: Buffer,
-    private readonly file: string,
+    readonly file: string,
   ) {}
   private need(n: number, what: string): void {
     if (this.off + n > this.buf.length) {
@@ -295,7 +267,7 @@ class In {
   }
 }
 
-function decodeHeader(r: In, file: string): SnapshotMeta {
+function decodeHeader(r: SnapshotIn, file: string): SnapshotMeta {
   if (r.buf.length < SNAPSHOT_MAGIC.length || r.buf.toString('latin1', 0, SNAPSHOT_MAGIC.length) !== SNAPSHOT_MAGIC) {
     throw new CorruptDataError(`${file} is not a raftis snapshot (bad magic)`);
   }
@@ -344,43 +316,23 @@ export function readVerified(file: string): Buffer {
 /** The metadata of a snapshot file, after checking the whole file's checksum. */
 export function verifySnapshotFile(file: string): SnapshotMeta {
   const buf = readVerified(file);
-  return decodeHeader(new In(buf, file), file);
+  return decodeHeader(new SnapshotIn(buf, file), file);
 }
 
 /**
- * Reads a snapshot file: checks its checksum, then calls `load` for every
- * record in order. Returns the metadata and the number of records.
+ * Reads a snapshot file: checks its checksum, then calls `record` with each
+ * record's tag, the reader placed after it, in order. Returns the metadata
+ * and the number of records.
  */
-export function readSnapshotFile(
-  file: string,
-  load: (key: string, value: Value, expireAt: number | undefined) => void,
-): { meta: SnapshotMeta; records: number } {
+export function readSnapshotRecords(file: string, record: (tag: number, r: SnapshotIn) => void): { meta: SnapshotMeta; records: number } {
   const buf = readVerified(file);
-  const r = new In(buf.subarray(0, buf.length - 4), file);
+  const r = new SnapshotIn(buf.subarray(0, buf.length - 4), file);
   const meta = decodeHeader(r, file);
   let records = 0;
   for (;;) {
     const tag = r.u8('record tag');
     if (tag === END_MARKER) break;
-    const type = TYPE_OF_TAG[tag];
-    if (type === undefined) throw new CorruptDataError(`snapshot ${file} has an unknown record type ${tag} at byte ${r.off - 1}`);
-    const flags = r.u8('record flags');
-    const expireAt = (flags & FLAG_TTL) !== 0 ? r.f64('expiry') : undefined;
-    const key = r.str('key');
-    if (type === 'string') {
-      load(key, r.str('string value'), expireAt);
-    } else {
-      const n = r.u32('item count');
-      const items: string[] = new Array(n);
-      for (let i = 0; i < n; i++) items[i] = r.str('item');
-      let value;
-      try {
-        value = fromItems(type, items);
-      } catch (e) {
-        throw new CorruptDataError(`snapshot ${file}: the ${type} under key ${JSON.stringify(key)} is malformed: ${(e as Error).message}`);
-      }
-      load(key, value, expireAt);
-    }
+    record(tag, r);
     records++;
   }
   const count = r.f64('record count');

@@ -10,7 +10,7 @@ import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
 import { Keyspace, type Collection, type Value } from '../../src/keyspace/keyspace.js';
 import { ListValue } from '../../src/keyspace/types/list.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
-import { arityError, unknownCommandError, unknownSubcommandError } from '../../src/server/errors.js';
+import { arityError, unknownCommandError, unknownSubcommandError } from '../../src/commands/errors.js';
 import { replyEnd } from './raw-client.js';
 
 const handlers: Record<string, DataHandler> = dataCommands;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PendingWrites, type PendingWrite } from '../../../src/node/pending-writes.js';
-import { EntryKind } from '../../../src/node/command-entry.js';
+import { EntryKind } from '../../../src/commands/engine/entry.js';
 import { createPrng } from '../../../src/raft/prng.js';
 
 function write(index: number, term = 1): PendingWrite {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, SnapshotReceiver, SnapshotSender } from '../../../src/node/snapshot-transfer.js';
 import { MessageType, newMessage, type Message } from '../../../src/raft/messages.js';
+import { writeRecord } from '../../../src/keyspace/snapshot-records.js';
 import { SnapshotWriter, snapshotDir, snapshotFileName, verifySnapshotFile } from '../../../src/storage/snapshot-file.js';
 import { FrameType } from '../../../src/transport/frame.js';
 
@@ -30,7 +31,7 @@ const META = { index: 900, term: 3, createdAt: 1, confState: { voters: [1, 2, 3]
 async function makeSnapshot(bytes: number): Promise<string> {
   const w = await SnapshotWriter.create(leaderDir, META);
   for (let i = 0; w.size < bytes; i++) {
-    w.record(`key:${i}`, `value-${i}-`.repeat(5), i % 3 === 0 ? 1e12 + i : undefined);
+    writeRecord(w, `key:${i}`, `value-${i}-`.repeat(5), i % 3 === 0 ? 1e12 + i : undefined);
     if (w.buffered > 65536) await w.flush();
   }
   await w.finish();

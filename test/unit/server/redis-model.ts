@@ -10,7 +10,7 @@
  * BigInt numbers, a character-by-character port of sdssplitargs.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { ERR, protoExpectedDollar } from '../../../src/server/errors.js';
+import { ERR, protoExpectedDollar } from '../../../src/commands/errors.js';
 import { PROTO_TOO_MANY_ARGS, PROTO_TOO_MANY_INLINE_ARGS } from '../../../src/server/request-parser.js';
 
 export interface ModelLimits {

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { ERR, protoExpectedDollar } from '../../../src/server/errors.js';
+import { ERR, protoExpectedDollar } from '../../../src/commands/errors.js';
 import { parseLL, splitInlineArgs } from '../../../src/server/inline.js';
 import {
   PROTO_UNAUTH_BULK,

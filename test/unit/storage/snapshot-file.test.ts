@@ -6,11 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   SnapshotWriter,
   listSnapshotFiles,
-  readSnapshotFile,
   verifySnapshotFile,
   type SnapshotMeta,
 } from '../../../src/storage/snapshot-file.js';
 import type { Value } from '../../../src/keyspace/keyspace.js';
+import { readSnapshotFile, writeRecord } from '../../../src/keyspace/snapshot-records.js';
 
 let dir: string;
 beforeEach(() => {
@@ -34,7 +34,7 @@ const meta: SnapshotMeta = {
 async function write(records: [string, string, number | undefined][], m = meta): Promise<string> {
   const w = await SnapshotWriter.create(dir, m);
   for (const [k, v, at] of records) {
-    w.record(k, v, at);
+    writeRecord(w, k, v, at);
     if (w.buffered > 100) await w.flush();
   }
   await w.finish();
@@ -105,7 +105,7 @@ describe('snapshot file', () => {
 
   it('an aborted writer leaves nothing behind', async () => {
     const w = await SnapshotWriter.create(dir, meta);
-    w.record('a', 'b', undefined);
+    writeRecord(w, 'a', 'b', undefined);
     await w.flush();
     await w.abort();
     expect(fs.readdirSync(path.join(dir, 'snapshots'))).toEqual([]);

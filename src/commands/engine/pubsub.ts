@@ -10,12 +10,12 @@
  * (SSUBSCRIBE, SPUBLISH) travel the same way: every raftis node is in the
  * one shard that holds all slots.
  */
-import { globMatch } from '../keyspace/glob.js';
-import { FrameType } from '../transport/frame.js';
-import { decodePubSubMessage, encodePubSubMessage } from '../transport/pubsub-frame.js';
-import { createLogger } from '../util/log.js';
-import type { Client } from './client.js';
-import type { RespWriter } from './resp-writer.js';
+import { globMatch } from '../../keyspace/glob.js';
+import { FrameType } from '../../transport/frame.js';
+import { decodePubSubMessage, encodePubSubMessage } from '../../transport/pubsub-frame.js';
+import { createLogger } from '../../util/log.js';
+import type { Client } from '../../server/client.js';
+import type { RespWriter } from '../../server/resp-writer.js';
 
 const log = createLogger('pubsub');
 

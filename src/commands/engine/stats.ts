@@ -3,10 +3,10 @@
  * INFO stats / errorstats / commandstats, the instantaneous metrics, SLOWLOG
  * and the MONITOR feed.
  */
-import type { CommandDef, ConnHandler } from '../commands/table.js';
-import type { Ctx, DataHandler } from '../commands/types.js';
-import type { Client } from './client.js';
-import type { RespWriter } from './resp-writer.js';
+import type { CommandDef, ConnHandler } from '../table.js';
+import type { Ctx, DataHandler } from '../types.js';
+import type { Client } from '../../server/client.js';
+import type { RespWriter } from '../../server/resp-writer.js';
 import { LatencyHistogram } from './latency.js';
 import { LatencyMonitor } from './latency-monitor.js';
 import { SlowLog } from './slowlog.js';

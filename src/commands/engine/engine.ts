@@ -3,11 +3,11 @@
  * about the server: its clients, settings, counters and node.
  */
 import crypto from 'node:crypto';
-import { Dispatcher } from '../commands/dispatch.js';
-import { Proxy } from '../commands/proxy.js';
-import type { CommandTable } from '../commands/table.js';
-import type { RaftisNode } from '../node/node.js';
-import type { Client } from './client.js';
+import { Dispatcher } from './dispatch.js';
+import { Proxy } from './proxy.js';
+import type { CommandTable } from '../table.js';
+import type { RaftisNode } from '../../node/node.js';
+import type { Client } from '../../server/client.js';
 import { Config, integerParam } from './config.js';
 import { PubSub } from './pubsub.js';
 import { Stats } from './stats.js';

@@ -4,7 +4,12 @@
  * The text excludes the leading '-' and trailing CRLF; RespWriter.error adds them.
  * Handlers import these and never inline an error string.
  */
+import { PROTOCOL_ERR } from '../server/protocol-errors.js';
+
+export { protoExpectedDollar } from '../server/protocol-errors.js';
+
 export const ERR = {
+  ...PROTOCOL_ERR,
   wrongtype: 'WRONGTYPE Operation against a key holding the wrong kind of value',
   syntax: 'ERR syntax error',
   nokey: 'ERR no such key',
@@ -25,12 +30,6 @@ export const ERR = {
   offsetOutOfRange: 'ERR offset is out of range',
   expireOptionsNXandOthers: 'ERR NX and XX, GT or LT options at the same time are not compatible',
   expireOptionsGTandLT: 'ERR GT and LT options at the same time are not compatible',
-  protoInvalidMultibulk: 'ERR Protocol error: invalid multibulk length',
-  protoInvalidBulk: 'ERR Protocol error: invalid bulk length',
-  protoTooBigInline: 'ERR Protocol error: too big inline request',
-  protoTooBigMbulkCount: 'ERR Protocol error: too big mbulk count string',
-  protoTooBigBulkCount: 'ERR Protocol error: too big bulk count string',
-  protoUnbalancedQuotes: 'ERR Protocol error: unbalanced quotes in request',
 } as const;
 
 export type ErrorName = keyof typeof ERR;
@@ -70,11 +69,6 @@ export function subcommandSyntaxError(sub: string, container: string): string {
 /** A RESP2 client in subscribed mode ran another command (server.c processCommand). */
 export function pubsubContextError(fullname: string): string {
   return `ERR Can't execute '${fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
-}
-
-/** `ERR Protocol error: expected '$', got 'x'` */
-export function protoExpectedDollar(got: string): string {
-  return `ERR Protocol error: expected '$', got '${got}'`;
 }
 
 /** `MOVED <slot> <host>:<port>` (cluster.c clusterRedirectClient). */

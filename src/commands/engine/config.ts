@@ -3,7 +3,7 @@
  * admin tools) ask for a handful of Redis settings; raftis answers with the
  * values that describe its behaviour, and accepts SET only where it can honour it.
  */
-import { LLONG_MAX, string2ll } from '../util/number.js';
+import { LLONG_MAX, string2ll } from '../../util/number.js';
 
 export interface ConfigParam {
   get(): string;

@@ -4,18 +4,18 @@
  * at once, reads run against the keyspace once they are proven fresh,
  * writes become log entries answered when applied.
  */
-import type { Client, Slot } from '../server/client.js';
-import { arityError, unknownCommandError, unknownSubcommandError } from '../server/errors.js';
-import type { ServerState } from '../server/server-state.js';
-import type { RespWriter } from '../server/resp-writer.js';
-import { EntryKind, type StateEntry } from '../node/command-entry.js';
-import type { Refusal } from '../node/state-machine.js';
-import { commandKeys } from './keys.js';
-import { subscribedContextError } from './pubsub.js';
-import { CLUSTERDOWN_NO_LEADER, redirectError } from './routing.js';
-import type { CommandDef } from './table.js';
-import type { Ctx } from './types.js';
-import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Client, Slot } from '../../server/client.js';
+import { arityError, unknownCommandError, unknownSubcommandError } from '../errors.js';
+import type { ServerState } from './engine.js';
+import type { RespWriter } from '../../server/resp-writer.js';
+import { EntryKind, type StateEntry } from './entry.js';
+import type { Refusal } from './apply.js';
+import { commandKeys } from '../keys.js';
+import { subscribedContextError } from '../pubsub.js';
+import { CLUSTERDOWN_NO_LEADER, redirectError } from '../routing.js';
+import type { CommandDef } from '../table.js';
+import type { Ctx } from '../types.js';
+import type { Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadEntryError, EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from '../../../src/node/command-entry.js';
+import { BadEntryError, EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from '../../../src/commands/engine/entry.js';
 import { createPrng } from '../../../src/raft/prng.js';
 
 

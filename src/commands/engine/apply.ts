@@ -3,13 +3,13 @@
  * the same entries in the same order, so everything here is deterministic:
  * the time comes from the entry, never from the local clock.
  */
-import type { CommandTable } from '../commands/table.js';
-import { commandKeys } from '../commands/keys.js';
-import type { Keyspace } from '../keyspace/keyspace.js';
-import { DISCARD, type RespWriter } from '../server/resp-writer.js';
-import type { Client } from '../server/client.js';
-import type { Stats } from '../server/stats.js';
-import { EntryKind, type StateEntry } from './command-entry.js';
+import type { CommandTable } from '../table.js';
+import { commandKeys } from '../keys.js';
+import type { Keyspace } from '../../keyspace/keyspace.js';
+import { DISCARD, type RespWriter } from '../../server/resp-writer.js';
+import type { Client } from '../../server/client.js';
+import type { Stats } from './stats.js';
+import { EntryKind, type StateEntry } from './entry.js';
 
 /** Why an entry was never appended (the client may safely retry): no longer leader, or a transfer in progress. */
 export type Refusal = 'not-leader' | 'dropped';

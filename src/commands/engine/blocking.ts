@@ -26,14 +26,14 @@
  * leader, or CLUSTERDOWN): nothing was popped for it, so retrying there is
  * safe. A client that disconnects is forgotten.
  */
-import { EntryKind, type StateEntry } from '../node/command-entry.js';
-import type { ApplyTarget, Refusal } from '../node/state-machine.js';
-import type { Client, Slot } from '../server/client.js';
-import { RespWriter } from '../server/resp-writer.js';
-import type { ServerState } from '../server/server-state.js';
-import { ListValue } from '../keyspace/types/list.js';
-import { ZSetValue } from '../keyspace/types/zset.js';
-import { parseTimeout } from './timeout.js';
+import { EntryKind, type StateEntry } from './entry.js';
+import type { ApplyTarget, Refusal } from './apply.js';
+import type { Client, Slot } from '../../server/client.js';
+import { RespWriter } from '../../server/resp-writer.js';
+import type { ServerState } from './engine.js';
+import { ListValue } from '../../keyspace/types/list.js';
+import { ZSetValue } from '../../keyspace/types/zset.js';
+import { parseTimeout } from '../timeout.js';
 
 /** How often a leader with parked clients checks that it still leads. */
 const LEADER_CHECK_MS = 100;

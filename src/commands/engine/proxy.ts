@@ -8,16 +8,16 @@
  * come back (connection lost, leader changed, timeout), a write is answered
  * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
  */
-import { EntryKind, type StateEntry } from '../node/command-entry.js';
-import type { ApplyTarget, Refusal } from '../node/state-machine.js';
-import { OUTCOME_UNKNOWN } from '../node/node.js';
-import type { Client } from '../server/client.js';
-import type { ServerState } from '../server/server-state.js';
-import { RespWriter } from '../server/resp-writer.js';
-import { FrameType } from '../transport/frame.js';
-import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../transport/forward.js';
-import { createLogger } from '../util/log.js';
-import { CLUSTERDOWN_NO_LEADER } from './routing.js';
+import { EntryKind, type StateEntry } from './entry.js';
+import type { ApplyTarget, Refusal } from './apply.js';
+import { OUTCOME_UNKNOWN } from '../../node/node.js';
+import type { Client } from '../../server/client.js';
+import type { ServerState } from './engine.js';
+import { RespWriter } from '../../server/resp-writer.js';
+import { FrameType } from '../../transport/frame.js';
+import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../../transport/forward.js';
+import { createLogger } from '../../util/log.js';
+import { CLUSTERDOWN_NO_LEADER } from '../routing.js';
 
 const log = createLogger('proxy');
 
