@@ -13,10 +13,9 @@ import { writeTree } from './generated-table.js';
 import { writeHelp } from './help.js';
 import { commandKeyRefs } from './keys.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
-import type { CommandDef, CommandTable, ConnHandler } from './table.js';
+import { protectedCommandError, type CommandDef, type CommandTable, type ConnHandler } from './table.js';
 import { commandUsec, newCommandCounters } from './engine/stats.js';
 import { raftInfoText } from './cluster.js';
-import { protectedCommandError } from './engine/dispatch.js';
 import type { RaftisNode } from '../node/node.js';
 
 function time(_c: Client, _argv: string[], w: RespWriter): void {

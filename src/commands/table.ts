@@ -6,6 +6,7 @@
 import type { Client } from '../server/client.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { newCommandCounters, type CommandCounters } from './engine/stats.js';
+import { arityError, unknownCommandError, unknownSubcommandError } from './errors.js';
 import { loadGeneratedCommands, type Tree } from './generated-table.js';
 import type { CommandMeta, DataHandler } from './types.js';
 
@@ -108,6 +109,28 @@ export class CommandTable {
     return top.subcommands.get(argv[1]!.toLowerCase());
   }
 
+  /**
+   * Redis's processCommand checks before anything runs: the command (or
+   * subcommand) exists, the arity fits, and it is not a protected command.
+   * Returns the command, or the error text to reply with (and the command
+   * when it was found, whose rejected calls count it).
+   */
+  resolve(argv: readonly string[]): CommandDef | { error: string; def?: CommandDef } {
+    const top = this.get(argv[0]!);
+    if (top === undefined) return { error: unknownCommandError(argv) };
+    let def = top;
+    if (top.subcommands !== undefined && argv.length >= 2) {
+      const sub = top.subcommands.get(argv[1]!.toLowerCase());
+      if (sub === undefined) return { error: unknownSubcommandError(argv[1]!, top.name) };
+      def = sub;
+    }
+    const arity = def.meta.arity;
+    if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return { error: arityError(def.meta.name), def };
+    const refused = protectedCommandError(def);
+    if (refused !== undefined) return { error: refused, def };
+    return def;
+  }
+
   all(): IterableIterator<CommandDef> {
     return this.byName.values();
   }
@@ -115,6 +138,21 @@ export class CommandTable {
   get size(): number {
     return this.byName.size;
   }
+}
+
+/**
+ * Redis 7's protected commands (DEBUG; MODULE LOAD, LOADEX, UNLOAD), refused
+ * as redis-server refuses them by default (enable-debug-command and
+ * enable-module-command no), right after the arity check.
+ */
+export function protectedCommandError(def: CommandDef): string | undefined {
+  const name = def.meta.name;
+  const which = name === 'debug' ? 'DEBUG' : name === 'module|load' || name === 'module|loadex' || name === 'module|unload' ? 'MODULE' : undefined;
+  if (which === undefined) return undefined;
+  return (
+    `ERR ${which} command not allowed. If the enable-${which.toLowerCase()}-command option is set to "local", ` +
+    'you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.'
+  );
 }
 
 /** COMMAND DOCS' complexity text, if the docs give one. */

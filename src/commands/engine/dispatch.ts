@@ -74,20 +74,9 @@ export class Dispatcher {
    * command, unknown subcommand, wrong arity), flagging an open MULTI.
    */
   private resolve(c: Client, argv: string[]): CommandDef | undefined {
-    const table = this.server.table;
-    const top = table.get(argv[0]!);
-    if (top === undefined) return this.reject(c, unknownCommandError(argv));
-    let def = top;
-    if (top.subcommands !== undefined && argv.length >= 2) {
-      const sub = top.subcommands.get(argv[1]!.toLowerCase());
-      if (sub === undefined) return this.reject(c, unknownSubcommandError(argv[1]!, top.name));
-      def = sub;
-    }
-    const arity = def.meta.arity;
-    if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return this.reject(c, arityError(def.meta.name), def);
-    const refused = protectedCommandError(def);
-    if (refused !== undefined) return this.reject(c, refused, def);
-    return def;
+    const r = this.server.table.resolve(argv);
+    if ('error' in r) return this.reject(c, r.error, r.def);
+    return r;
   }
 
   /** Redis's rejectCommand: the error reply (counted by the writer), and a rejected call of `def` when it is known. */
@@ -227,21 +216,6 @@ export class Dispatcher {
       c.inExec = false;
     }
   }
-}
-
-/**
- * Redis 7's protected commands (DEBUG; MODULE LOAD, LOADEX, UNLOAD), refused
- * as redis-server refuses them by default (enable-debug-command and
- * enable-module-command no), right after the arity check.
- */
-export function protectedCommandError(def: CommandDef): string | undefined {
-  const name = def.meta.name;
-  const which = name === 'debug' ? 'DEBUG' : name === 'module|load' || name === 'module|loadex' || name === 'module|unload' ? 'MODULE' : undefined;
-  if (which === undefined) return undefined;
-  return (
-    `ERR ${which} command not allowed. If the enable-${which.toLowerCase()}-command option is set to "local", ` +
-    'you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.'
-  );
 }
 
 const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';
