@@ -9,7 +9,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } from './options.js';
-import { startRaftis } from './start.js';
+import { startRaftis, type Running } from './start.js';
 import { fetchMembers, requestJoin } from './join.js';
 import { setLogLevel, setLogPrefix } from '../util/log.js';
 
@@ -108,7 +108,19 @@ async function main(): Promise<void> {
     };
     setLogLevel(opts.logLevel);
     setLogPrefix(`[${opts.id}] `);
-    const running = await startRaftis(opts, pkg.version);
+    let stopping = false;
+    let running: Running | undefined;
+    // SIGTERM, SIGINT and SHUTDOWN (a client command) stop the process the same way.
+    const stop = (why: string): void => {
+      if (stopping || running === undefined) return;
+      stopping = true;
+      process.stderr.write(`raftis: ${why}, shutting down\n`);
+      running.stop().then(
+        () => process.exit(0),
+        (e: unknown) => fail(`shutdown failed: ${(e as Error).message}`),
+      );
+    };
+    running = await startRaftis(opts, pkg.version, stop);
     if (joining && join !== undefined) {
       try {
         await requestJoin(join.host, join.port, selfAddr);
@@ -121,19 +133,8 @@ async function main(): Promise<void> {
         throw e;
       }
     }
-    let stopping = false;
-    const stop = (why: string): void => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`raftis: ${why}, shutting down\n`);
-      running.stop().then(
-        () => process.exit(0),
-        (e: unknown) => fail(`shutdown failed: ${(e as Error).message}`),
-      );
-    };
     process.on('SIGTERM', () => stop('SIGTERM received'));
     process.on('SIGINT', () => stop('SIGINT received'));
-    running.state.shutdown = stop;
   } catch (e) {
     fail((e as Error).message);
   }

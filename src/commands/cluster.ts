@@ -6,13 +6,13 @@
  */
 import crypto from 'node:crypto';
 import type { Member, RaftisNode } from '../node/node.js';
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { progressStateName, roleName } from '../raft/index.js';
 import { writeHelp } from './help.js';
 import { keyHashSlot } from './routing.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, ConnCtx } from './table.js';
 
 /** A member's 40-hex-char cluster node id, stable for (cluster id, raft id). */
 export function clusterNodeId(clusterId: string, id: number): string {
@@ -47,7 +47,7 @@ function writeNodeEndpoint(w: RespWriter, v: View, m: Member): void {
   w.mapHeader(0);
 }
 
-function slots(c: Client, _argv: string[], w: RespWriter): void {
+function slots({ c, w }: ConnCtx, _argv: string[]): void {
   const v = view(c);
   if (!v.leader) return w.arrayHeader(0);
   const replicas = v.members.filter((m) => m.id !== v.leader!.id);
@@ -59,7 +59,7 @@ function slots(c: Client, _argv: string[], w: RespWriter): void {
   for (const r of replicas) writeNodeEndpoint(w, v, r);
 }
 
-function shards(c: Client, _argv: string[], w: RespWriter): void {
+function shards({ c, w }: ConnCtx, _argv: string[]): void {
   const v = view(c);
   const st = v.node.isLeader ? v.node.status() : undefined;
   w.arrayHeader(1);
@@ -94,7 +94,7 @@ function shards(c: Client, _argv: string[], w: RespWriter): void {
   }
 }
 
-function nodes(c: Client, _argv: string[], w: RespWriter): void {
+function nodes({ c, w }: ConnCtx, _argv: string[]): void {
   const v = view(c);
   const term = v.node.term;
   let out = '';
@@ -108,7 +108,7 @@ function nodes(c: Client, _argv: string[], w: RespWriter): void {
   w.verbatim(out);
 }
 
-function info(c: Client, _argv: string[], w: RespWriter): void {
+function info({ c, w }: ConnCtx, _argv: string[]): void {
   const v = view(c);
   const ok = v.node.leader !== 0;
   const term = v.node.term;
@@ -192,13 +192,13 @@ export const clusterCommands: Record<string, ConnHandler> = {
   'cluster|shards': shards,
   'cluster|nodes': nodes,
   'cluster|info': info,
-  'cluster|myid': (c, _argv, w) => w.bulk(clusterNodeId(c.server.info.clusterId, c.server.node.id)),
-  'cluster|keyslot': (_c, argv, w) => w.int(keyHashSlot(argv[2]!)),
-  'cluster|countkeysinslot': (c, argv, w) => {
+  'cluster|myid': ({ c, w }, _argv) => w.bulk(clusterNodeId(c.server.info.clusterId, c.server.node.id)),
+  'cluster|keyslot': ({ w }, argv) => w.int(keyHashSlot(argv[2]!)),
+  'cluster|countkeysinslot': ({ c, w }, argv) => {
     const slot = slotArg(argv[2]!, w);
     if (slot !== undefined) w.int(keysInSlot(c, slot, Infinity).length);
   },
-  'cluster|getkeysinslot': (c, argv, w) => {
+  'cluster|getkeysinslot': ({ c, w }, argv) => {
     const s = argv[2]!;
     const n = argv[3]!;
     if (!/^-?\d+$/.test(s) || !/^-?\d+$/.test(n)) return w.error(ERR.notInteger);
@@ -207,7 +207,7 @@ export const clusterCommands: Record<string, ConnHandler> = {
     if (slot < 0 || slot > 16383 || count < 0) return w.error('ERR Invalid slot or number of keys');
     w.bulkArray(keysInSlot(c, slot, count));
   },
-  'cluster|help': (_c, _argv, w) =>
+  'cluster|help': ({ w }, _argv) =>
     writeHelp(w, 'cluster', [
       'COUNTKEYSINSLOT <slot>',
       '    Return the number of keys in <slot>.',
@@ -228,14 +228,14 @@ export const clusterCommands: Record<string, ConnHandler> = {
       '    Return information about slots range mappings. Each range is made of:',
       '    start, end, master and replicas IP addresses, ports and ids',
     ]),
-  readonly: (c, _argv, w) => {
+  readonly: ({ c, w }, _argv) => {
     c.readonly = true;
     w.ok();
   },
-  readwrite: (c, _argv, w) => {
+  readwrite: ({ c, w }, _argv) => {
     c.readonly = false;
     w.ok();
   },
-  asking: (_c, _argv, w) => w.ok(),
-  'raft.info': (c, _argv, w) => w.verbatim(raftInfoText(c.server.node, c.server.info.clusterId)),
+  asking: ({ w }, _argv) => w.ok(),
+  'raft.info': ({ c, w }, _argv) => w.verbatim(raftInfoText(c.server.node, c.server.info.clusterId)),
 };

@@ -2,16 +2,16 @@
  * Connection commands: PING ECHO HELLO SELECT QUIT RESET AUTH and CLIENT.
  * They act on the client, never on the keyspace, and are never replicated.
  */
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, subcommandSyntaxError, unrecognizedOption } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, ConnCtx } from './table.js';
 
 export const REDIS_VERSION = '7.0.15';
 
-function ping(c: Client, argv: string[], w: RespWriter): void {
+function ping({ c, w }: ConnCtx, argv: string[]): void {
   if (argv.length > 2) return w.error(arityError('ping'));
   if (c.proto === 2 && c.inPubSub) {
     // Subscribed RESP2 clients read arrays only: Redis answers with a `pong` message.
@@ -23,11 +23,11 @@ function ping(c: Client, argv: string[], w: RespWriter): void {
   else w.simple('PONG');
 }
 
-function echo(_c: Client, argv: string[], w: RespWriter): void {
+function echo({ w }: ConnCtx, argv: string[]): void {
   w.bulk(argv[1]!);
 }
 
-function quit(c: Client, _argv: string[], w: RespWriter): void {
+function quit({ c, w }: ConnCtx, _argv: string[]): void {
   c.server.pubsub.unsubscribeAll(c);
   w.ok();
   c.closeAfterReply();
@@ -47,14 +47,14 @@ function authenticate(user: string): boolean {
   return user === 'default';
 }
 
-function auth(_c: Client, argv: string[], w: RespWriter): void {
+function auth({ w }: ConnCtx, argv: string[]): void {
   if (argv.length > 3) return w.error(ERR.syntax);
   if (argv.length === 2) return w.error(ERR_CONN.authNoPassword);
   if (!authenticate(argv[1]!)) return w.error(ERR_CONN.wrongpass);
   w.ok();
 }
 
-function hello(c: Client, argv: string[], w: RespWriter): void {
+function hello({ c, w }: ConnCtx, argv: string[]): void {
   let ver = c.proto as number;
   let i = 1;
   if (argv.length >= 2) {
@@ -100,7 +100,7 @@ function hello(c: Client, argv: string[], w: RespWriter): void {
   w.arrayHeader(0);
 }
 
-function select(_c: Client, argv: string[], w: RespWriter): void {
+function select({ w }: ConnCtx, argv: string[]): void {
   const s = argv[1]!;
   if (!/^-?\d+$/.test(s) || s.length > 20) return w.error(ERR.notInteger);
   if (Number(s) !== 0) return w.error(ERR.selectDbOutOfRange);
@@ -112,7 +112,7 @@ function select(_c: Client, argv: string[], w: RespWriter): void {
  * (Stats.feedMonitors); a second MONITOR gets no reply, as in Redis; RESET
  * ends it.
  */
-function monitor(c: Client, _argv: string[], w: RespWriter): void {
+function monitor({ c, w }: ConnCtx, _argv: string[]): void {
   if (c.inExec) return w.error("ERR MONITOR isn't allowed for DENY BLOCKING client");
   const monitors = c.server.stats.monitors;
   if (monitors.has(c)) return;
@@ -120,7 +120,7 @@ function monitor(c: Client, _argv: string[], w: RespWriter): void {
   w.ok();
 }
 
-function reset(c: Client, _argv: string[], w: RespWriter): void {
+function reset({ c, w }: ConnCtx, _argv: string[]): void {
   c.multi = undefined;
   c.multiError = false;
   c.server.unwatchAll(c);
@@ -160,7 +160,7 @@ const CLIENT_TYPES = new Set(['normal', 'master', 'replica', 'slave', 'pubsub'])
  * SKIPME (how many were killed; the caller is spared unless SKIPME no).
  * Redis's clientKillCommand; a killed caller is closed after its reply.
  */
-function clientKill(c: Client, argv: string[], w: RespWriter): void {
+function clientKill({ c, w }: ConnCtx, argv: string[]): void {
   let addr: string | undefined;
   let laddr: string | undefined;
   let id = 0;
@@ -221,15 +221,15 @@ function clientKill(c: Client, argv: string[], w: RespWriter): void {
 }
 
 const client: Record<string, ConnHandler> = {
-  'client|id': (c, _argv, w) => w.int(c.id),
-  'client|getname': (c, _argv, w) => (c.name === '' ? w.nil() : w.bulk(c.name)),
-  'client|setname': (c, argv, w) => {
+  'client|id': ({ c, w }, _argv) => w.int(c.id),
+  'client|getname': ({ c, w }, _argv) => (c.name === '' ? w.nil() : w.bulk(c.name)),
+  'client|setname': ({ c, w }, argv) => {
     const name = argv[2]!;
     if (!validName(name)) return w.error(ERR_CONN.clientNameChars);
     c.name = name;
     w.ok();
   },
-  'client|setinfo': (c, argv, w) => {
+  'client|setinfo': ({ c, w }, argv) => {
     const attr = argv[2]!.toLowerCase();
     const val = argv[3]!;
     if (attr !== 'lib-name' && attr !== 'lib-ver') return w.error(unrecognizedOption(argv[2]!));
@@ -238,9 +238,9 @@ const client: Record<string, ConnHandler> = {
     else c.libVer = val;
     w.ok();
   },
-  'client|info': (c, _argv, w) => w.verbatim(clientInfoLine(c) + '\n'),
+  'client|info': ({ c, w }, _argv) => w.verbatim(clientInfoLine(c) + '\n'),
   'client|kill': clientKill,
-  'client|unblock': (c, argv, w) => {
+  'client|unblock': ({ c, w }, argv) => {
     if (argv.length > 4) return w.error(subcommandSyntaxError(argv[1]!, 'client'));
     let error = false;
     if (argv.length === 4) {
@@ -252,7 +252,7 @@ const client: Record<string, ConnHandler> = {
     if (id === null) return w.error(ERR.notInteger);
     w.int(c.server.dispatcher.blocking.unblock(Number(id), error) ? 1 : 0);
   },
-  'client|pause': (c, argv, w) => {
+  'client|pause': ({ c, w }, argv) => {
     if (argv.length > 4) return w.error(subcommandSyntaxError(argv[1]!, 'client'));
     let all = true;
     if (argv.length === 4) {
@@ -266,11 +266,11 @@ const client: Record<string, ConnHandler> = {
     c.server.pauseClients(Number(ms), all);
     w.ok();
   },
-  'client|unpause': (c, _argv, w) => {
+  'client|unpause': ({ c, w }, _argv) => {
     c.server.unpauseClients();
     w.ok();
   },
-  'client|reply': (c, argv, w) => {
+  'client|reply': ({ c, w }, argv) => {
     const v = argv[2]!.toLowerCase();
     if (v !== 'on' && v !== 'off' && v !== 'skip') return w.error(ERR.syntax);
     c.setReplyMode(v);
@@ -278,12 +278,12 @@ const client: Record<string, ConnHandler> = {
     if (v === 'on') c.pushing(w).ok();
   },
   // raftis never evicts clients: the protection is always on.
-  'client|no-evict': (_c, argv, w) => {
+  'client|no-evict': ({ w }, argv) => {
     const v = argv[2]!.toLowerCase();
     if (v !== 'on' && v !== 'off') return w.error(ERR.syntax);
     w.ok();
   },
-  'client|list': (c, argv, w) => {
+  'client|list': ({ c, w }, argv) => {
     let ids: Set<number> | undefined;
     let type: string | undefined;
     for (let i = 2; i < argv.length; i++) {
@@ -314,7 +314,7 @@ const client: Record<string, ConnHandler> = {
     }
     w.verbatim(out);
   },
-  'client|help': (_c, _argv, w) =>
+  'client|help': ({ w }, _argv) =>
     writeHelp(w, 'client', [
       'GETNAME',
       '    Return the name of the current connection.',

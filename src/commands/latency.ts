@@ -3,11 +3,11 @@
  * (src/server/latency-monitor.ts), answered as redis-server answers them.
  * LATENCY HISTOGRAM (latency tracking) is in server.ts.
  */
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, ConnCtx } from './table.js';
 
-function latest(c: Client, _argv: string[], w: RespWriter): void {
+function latest({ c, w }: ConnCtx, _argv: string[]): void {
   const events = c.server.stats.latencyMonitor.latest();
   w.arrayHeader(events.length);
   for (const e of events) {
@@ -19,7 +19,7 @@ function latest(c: Client, _argv: string[], w: RespWriter): void {
   }
 }
 
-function history(c: Client, argv: string[], w: RespWriter): void {
+function history({ c, w }: ConnCtx, argv: string[]): void {
   const samples = c.server.stats.latencyMonitor.history(argv[2]!);
   w.arrayHeader(samples.length);
   for (const s of samples) {
@@ -29,7 +29,7 @@ function history(c: Client, argv: string[], w: RespWriter): void {
   }
 }
 
-function reset(c: Client, argv: string[], w: RespWriter): void {
+function reset({ c, w }: ConnCtx, argv: string[]): void {
   w.int(c.server.stats.latencyMonitor.reset(argv.length > 2 ? argv.slice(2) : undefined));
 }
 

@@ -8,11 +8,11 @@
  */
 import net from 'node:net';
 import { ConfChangeType } from '../raft/index.js';
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import { CHANGE_IN_PROGRESS, type RaftisNode } from '../node/node.js';
+import { NodeRefusal, type RaftisNode } from '../node/node.js';
 import { leaderRedirect } from './routing.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, ConnCtx } from './table.js';
 
 const REACH_TIMEOUT_MS = 2000;
 
@@ -46,6 +46,23 @@ function reachable(host: string, port: number): Promise<string | undefined> {
   });
 }
 
+export const CHANGE_IN_PROGRESS = 'ERR a membership change is in progress; retry when it has completed';
+
+/** What a client sees when the node refused a change or a transfer. */
+function refusalText(node: RaftisNode, e: Error): string {
+  if (!(e instanceof NodeRefusal)) return e.message;
+  switch (e.code) {
+    case 'not-leader':
+      return toLeader(node);
+    case 'change-in-progress':
+      return CHANGE_IN_PROGRESS;
+    case 'lost':
+      return `TRYAGAIN ${e.message}`;
+    default:
+      return `ERR ${e.message}`;
+  }
+}
+
 /** Answers later, in order: an async outcome on this client's reply queue. */
 function later(c: Client, w: RespWriter, p: Promise<void | string>): void {
   if (w !== c.out()) {
@@ -56,11 +73,11 @@ function later(c: Client, w: RespWriter, p: Promise<void | string>): void {
   const slot = c.defer();
   p.then(
     (text) => slot.simple(text ?? 'OK'),
-    (e: Error) => slot.error(e.message === 'not the leader' ? toLeader(c.server.node) : e.message),
+    (e: Error) => slot.error(refusalText(c.server.node, e)),
   ).finally(() => c.complete(slot));
 }
 
-function raftNode(c: Client, argv: string[], w: RespWriter): void {
+function raftNode({ c, w }: ConnCtx, argv: string[]): void {
   const node = c.server.node;
   const sub = argv[1]!.toLowerCase();
   if (sub === 'add') {
@@ -101,7 +118,8 @@ function raftNode(c: Client, argv: string[], w: RespWriter): void {
         c,
         w,
         node.transferLeadership().then(() => {
-          throw new Error('not the leader');
+          // Leadership moved: the client is sent to the new leader to remove this node.
+          throw new NodeRefusal('not-leader', 'not the leader');
         }),
       );
       return;
@@ -112,7 +130,7 @@ function raftNode(c: Client, argv: string[], w: RespWriter): void {
   w.error(`ERR unknown subcommand '${argv[1]!}'. Try RAFT.NODE ADD <id> <host:port> or RAFT.NODE REMOVE <id>.`);
 }
 
-function transferLeader(c: Client, argv: string[], w: RespWriter): void {
+function transferLeader({ c, w }: ConnCtx, argv: string[]): void {
   const node = c.server.node;
   if (argv.length > 2) return w.error("ERR wrong number of arguments for 'raft.transfer_leader' command");
   let target: number | undefined;
@@ -125,7 +143,7 @@ function transferLeader(c: Client, argv: string[], w: RespWriter): void {
 }
 
 /** CLUSTER FAILOVER [FORCE|TAKEOVER]: a replica (follower) asks to become the master. */
-function clusterFailover(c: Client, argv: string[], w: RespWriter): void {
+function clusterFailover({ c, w }: ConnCtx, argv: string[]): void {
   if (argv.length > 3) return w.error('ERR syntax error');
   if (argv.length === 3 && !['force', 'takeover'].includes(argv[2]!.toLowerCase())) return w.error('ERR syntax error');
   const node = c.server.node;

@@ -6,14 +6,14 @@
  * own state machine, none of this is replicated.
  */
 import crypto from 'node:crypto';
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, ConnCtx } from './table.js';
 
 const ERR_IN_PROGRESS = 'ERR Background save already in progress';
 
-function bgsave(c: Client, argv: string[], w: RespWriter): void {
+function bgsave({ c, w }: ConnCtx, argv: string[]): void {
   const node = c.server.node;
   const schedule = argv.length === 2 && argv[1]!.toLowerCase() === 'schedule';
   if (argv.length > 2 || (argv.length === 2 && !schedule)) return w.error('ERR syntax error');
@@ -28,7 +28,7 @@ function bgsave(c: Client, argv: string[], w: RespWriter): void {
 }
 
 /** SAVE: answers once a snapshot is durable (never blocking other clients). */
-function save(c: Client, _argv: string[], w: RespWriter): void {
+function save({ c, w }: ConnCtx, _argv: string[]): void {
   const node = c.server.node;
   if (node.snapshotter.inProgress) return w.error(ERR_IN_PROGRESS);
   // Inside MULTI the reply goes to the transaction's writer, which must be filled now.
@@ -44,7 +44,7 @@ function save(c: Client, _argv: string[], w: RespWriter): void {
   });
 }
 
-function lastsave(c: Client, _argv: string[], w: RespWriter): void {
+function lastsave({ c, w }: ConnCtx, _argv: string[]): void {
   w.int(c.server.node.snapshotter.stats.lastSaveTime);
 }
 
@@ -85,5 +85,5 @@ export const persistenceCommands: Record<string, ConnHandler> = {
   bgsave,
   save,
   lastsave,
-  'raft.digest': (c, _argv, w) => w.bulk(keyspaceDigest(c.server.node.keyspace)),
+  'raft.digest': ({ c, w }, _argv) => w.bulk(keyspaceDigest(c.server.node.keyspace)),
 };

@@ -5,13 +5,13 @@
  * node (src/server/pubsub.ts); PUBSUB introspection is node-local, as in
  * Redis Cluster.
  */
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import { globMatch } from '../keyspace/glob.js';
 import { pubsubContextError, subcommandSyntaxError } from './errors.js';
 import { type PubSub, writeSubscription } from './engine/pubsub.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { writeHelp } from './help.js';
-import type { CommandDef, ConnHandler } from './table.js';
+import type { CommandDef, ConnHandler, ConnCtx } from './table.js';
 
 /** What a RESP2 client may run while subscribed (server.c processCommand). */
 const ALLOWED_WHEN_SUBSCRIBED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'quit', 'reset']);
@@ -71,7 +71,7 @@ const SHARD_CHANNELS: SubscriptionKind = {
 
 /** (P|S)SUBSCRIBE: one confirmation per name, sent even under CLIENT REPLY OFF, as Redis sends pub/sub replies. */
 function subscribeTo(kind: SubscriptionKind): ConnHandler {
-  return (c, argv, reply) => {
+  return ({ c, w: reply }, argv) => {
     const ps = c.server.pubsub;
     const w = c.pushing(reply);
     for (let i = 1; i < argv.length; i++) {
@@ -83,7 +83,7 @@ function subscribeTo(kind: SubscriptionKind): ConnHandler {
 
 /** (P|S)UNSUBSCRIBE: the names given, or all of the client's (a nil name when it has none). */
 function unsubscribeFrom(kind: SubscriptionKind): ConnHandler {
-  return (c, argv, reply) => {
+  return ({ c, w: reply }, argv) => {
     const ps = c.server.pubsub;
     const w = c.pushing(reply);
     const names = argv.length > 1 ? argv.slice(1) : [...kind.mine(c)];
@@ -95,18 +95,18 @@ function unsubscribeFrom(kind: SubscriptionKind): ConnHandler {
   };
 }
 
-function publish(c: Client, argv: string[], w: RespWriter): void {
+function publish({ c, w }: ConnCtx, argv: string[]): void {
   w.int(c.server.pubsub.publish(argv[1]!, argv[2]!));
 }
 
 /** SSUBSCRIBE: unlike SUBSCRIBE, refused inside a transaction (Redis 7.0 makes no exception for MULTI there). */
 const subscribeShard = subscribeTo(SHARD_CHANNELS);
-function ssubscribe(c: Client, argv: string[], reply: RespWriter): void {
-  if (c.inExec) return reply.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
-  subscribeShard(c, argv, reply);
+function ssubscribe(ctx: ConnCtx, argv: string[]): void {
+  if (ctx.c.inExec) return ctx.w.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+  subscribeShard(ctx, argv);
 }
 
-function spublish(c: Client, argv: string[], w: RespWriter): void {
+function spublish({ c, w }: ConnCtx, argv: string[]): void {
   w.int(c.server.pubsub.spublish(argv[1]!, argv[2]!));
 }
 
@@ -129,12 +129,12 @@ function numsub(w: RespWriter, channels: ReadonlyMap<string, ReadonlySet<Client>
 }
 
 const pubsubContainer: Record<string, ConnHandler> = {
-  'pubsub|channels': (c, argv, w) => channelList(w, c.server.pubsub.channels.keys(), argv),
-  'pubsub|numsub': (c, argv, w) => numsub(w, c.server.pubsub.channels, argv),
-  'pubsub|numpat': (c, _argv, w) => w.int(c.server.pubsub.patterns.size),
-  'pubsub|shardchannels': (c, argv, w) => channelList(w, c.server.pubsub.shardChannels.keys(), argv),
-  'pubsub|shardnumsub': (c, argv, w) => numsub(w, c.server.pubsub.shardChannels, argv),
-  'pubsub|help': (_c, _argv, w) =>
+  'pubsub|channels': ({ c, w }, argv) => channelList(w, c.server.pubsub.channels.keys(), argv),
+  'pubsub|numsub': ({ c, w }, argv) => numsub(w, c.server.pubsub.channels, argv),
+  'pubsub|numpat': ({ c, w }, _argv) => w.int(c.server.pubsub.patterns.size),
+  'pubsub|shardchannels': ({ c, w }, argv) => channelList(w, c.server.pubsub.shardChannels.keys(), argv),
+  'pubsub|shardnumsub': ({ c, w }, argv) => numsub(w, c.server.pubsub.shardChannels, argv),
+  'pubsub|help': ({ w }, _argv) =>
     writeHelp(w, 'pubsub', [
       'CHANNELS [<pattern>]',
       "    Return the currently active channels matching a <pattern> (default: '*').",

@@ -3,12 +3,12 @@
  * leader is the master and the other members its replicas (as in INFO
  * replication and CLUSTER SLOTS); a replica's offset is its match index.
  */
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { string2ll } from '../util/number.js';
 import type { RaftisNode } from '../node/node.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, ConnCtx } from './table.js';
 
 const WAIT_ON_REPLICA =
   'ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.';
@@ -29,7 +29,7 @@ function replicas(node: RaftisNode): { host: string; port: number; match: number
 }
 
 /** ROLE: ["master", offset, [[ip, port, offset], …]] on the leader; ["slave", ip, port, state, offset] elsewhere. */
-function role(c: Client, _argv: string[], w: RespWriter): void {
+function role({ c, w }: ConnCtx, _argv: string[]): void {
   const node = c.server.node;
   if (node.isLeader) {
     const list = replicas(node);
@@ -68,7 +68,7 @@ function acked(node: RaftisNode, index: number): number {
  * already put every acknowledged write on a majority's disk; WAIT can ask
  * for more (every member, say) before the client goes on.
  */
-function wait(c: Client, argv: string[], w: RespWriter): void {
+function wait({ c, w }: ConnCtx, argv: string[]): void {
   const node = c.server.node;
   if (!node.isLeader) return w.error(WAIT_ON_REPLICA);
   const want = string2ll(argv[1]!);

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Client } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import { ERR, ERR_CONN, configSetFailed, configSetUnknown } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { REDIS_VERSION } from './connection.js';
@@ -13,12 +13,12 @@ import { writeTree } from './generated-table.js';
 import { writeHelp } from './help.js';
 import { commandKeyRefs } from './keys.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
-import { protectedCommandError, type CommandDef, type CommandTable, type ConnHandler } from './table.js';
+import { protectedCommandError, type CommandDef, type CommandTable, type ConnHandler, type ConnCtx } from './table.js';
 import { commandUsec, newCommandCounters } from './engine/stats.js';
 import { raftInfoText } from './cluster.js';
 import type { RaftisNode } from '../node/node.js';
 
-function time(_c: Client, _argv: string[], w: RespWriter): void {
+function time({ w }: ConnCtx, _argv: string[]): void {
   const us = BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000));
   w.arrayHeader(2);
   w.bulk(String(us / 1000000n));
@@ -27,14 +27,15 @@ function time(_c: Client, _argv: string[], w: RespWriter): void {
 
 // ---- COMMAND ------------------------------------------------------------
 
-function commandAll(c: Client, _argv: string[], w: RespWriter): void {
+function commandAll({ c, w }: ConnCtx, _argv: string[]): void {
   const table = c.server.table;
   w.arrayHeader(table.size);
   for (const d of table.all()) writeTree(w, d.info);
 }
 
-function commandInfo(c: Client, argv: string[], w: RespWriter): void {
-  if (argv.length === 2) return commandAll(c, argv, w);
+function commandInfo(ctx: ConnCtx, argv: string[]): void {
+  const { c, w } = ctx;
+  if (argv.length === 2) return commandAll(ctx, argv);
   w.arrayHeader(argv.length - 2);
   for (let i = 2; i < argv.length; i++) {
     const d = c.server.table.get(argv[i]!);
@@ -43,7 +44,7 @@ function commandInfo(c: Client, argv: string[], w: RespWriter): void {
   }
 }
 
-function commandDocs(c: Client, argv: string[], w: RespWriter): void {
+function commandDocs({ c, w }: ConnCtx, argv: string[]): void {
   const table = c.server.table;
   const defs: CommandDef[] = [];
   if (argv.length === 2) defs.push(...table.all());
@@ -60,7 +61,7 @@ function commandDocs(c: Client, argv: string[], w: RespWriter): void {
 }
 
 /** COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN x]: every command and subcommand (container|sub), as Redis lists them. */
-function commandList(c: Client, argv: string[], w: RespWriter): void {
+function commandList({ c, w }: ConnCtx, argv: string[]): void {
   const all: CommandDef[] = [];
   for (const d of c.server.table.all()) {
     all.push(d);
@@ -86,7 +87,7 @@ function commandList(c: Client, argv: string[], w: RespWriter): void {
 }
 
 /** COMMAND GETKEYS / GETKEYSANDFLAGS (Redis's getKeysSubcommandImpl). */
-function commandGetkeys(c: Client, argv: string[], w: RespWriter): void {
+function commandGetkeys({ c, w }: ConnCtx, argv: string[]): void {
   const sub = argv.slice(2);
   const def = c.server.table.lookup(sub);
   if (!def) return w.error(ERR_CONN.getkeysInvalidCommand);
@@ -115,7 +116,7 @@ function commandGetkeys(c: Client, argv: string[], w: RespWriter): void {
 
 // ---- CONFIG -------------------------------------------------------------
 
-function configGet(c: Client, argv: string[], w: RespWriter): void {
+function configGet({ c, w }: ConnCtx, argv: string[]): void {
   const params = c.server.config.params;
   const found = new Map<string, string>();
   for (let i = 2; i < argv.length; i++) {
@@ -129,7 +130,7 @@ function configGet(c: Client, argv: string[], w: RespWriter): void {
   }
 }
 
-function configSet(c: Client, argv: string[], w: RespWriter): void {
+function configSet({ c, w }: ConnCtx, argv: string[]): void {
   if ((argv.length - 2) % 2 !== 0) return w.error(configSetUnknown(argv[argv.length - 1]!));
   const params = c.server.config.params;
   // Validate all first: CONFIG SET is all-or-nothing in Redis 7.
@@ -485,7 +486,7 @@ function commandStats(table: CommandTable): [string, string][] {
 }
 
 /** The handler of a protected command: the dispatcher refuses it first; this answers the same if it is reached another way (EXEC). */
-function refuseProtected(c: Client, argv: string[], w: RespWriter): void {
+function refuseProtected({ c, w }: ConnCtx, argv: string[]): void {
   const def = c.server.table.lookup(argv);
   w.error((def && protectedCommandError(def)) ?? ERR.syntax);
 }
@@ -502,7 +503,7 @@ function latencyStats(table: CommandTable, percentiles: readonly number[]): [str
 }
 
 /** LATENCY HISTOGRAM [command …]: the named commands (a container: its subcommands), or all that were tracked. */
-function latencyHistogram(c: Client, argv: string[], w: RespWriter): void {
+function latencyHistogram({ c, w }: ConnCtx, argv: string[]): void {
   const table = c.server.table;
   let defs: CommandDef[];
   if (argv.length === 2) {
@@ -537,7 +538,7 @@ function latencyHistogram(c: Client, argv: string[], w: RespWriter): void {
   }
 }
 
-function info(c: Client, argv: string[], w: RespWriter): void {
+function info({ c, w }: ConnCtx, argv: string[]): void {
   const wanted = new Set(argv.slice(1).map((a) => a.toLowerCase()));
   const all = wanted.has('all') || wanted.has('everything');
   const useDefault = wanted.size === 0 || wanted.has('default');
@@ -557,8 +558,8 @@ export const serverCommands: Record<string, ConnHandler> = {
   info,
   'latency|histogram': latencyHistogram,
   // raftis loads no modules; the protected commands never get here (the dispatcher refuses them).
-  'module|list': (_c, _argv, w) => w.arrayHeader(0),
-  'module|help': (_c, _argv, w) =>
+  'module|list': ({ w }, _argv) => w.arrayHeader(0),
+  'module|help': ({ w }, _argv) =>
     writeHelp(w, 'module', [
       'LIST',
       '    Return a list of loaded modules.',
@@ -573,20 +574,20 @@ export const serverCommands: Record<string, ConnHandler> = {
   'module|load': refuseProtected,
   'module|loadex': refuseProtected,
   'module|unload': refuseProtected,
-  'latency|help': (_c, _argv, w) =>
+  'latency|help': ({ w }, _argv) =>
     writeHelp(w, 'latency', [
       'HISTOGRAM [COMMAND ...]',
       '    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.',
       '    If no commands are specified then all histograms are replied.',
     ]),
   command: commandAll,
-  'command|count': (c, _argv, w) => w.int(c.server.table.size),
+  'command|count': ({ c, w }, _argv) => w.int(c.server.table.size),
   'command|info': commandInfo,
   'command|docs': commandDocs,
   'command|list': commandList,
   'command|getkeys': commandGetkeys,
   'command|getkeysandflags': commandGetkeys,
-  'command|help': (_c, _argv, w) =>
+  'command|help': ({ w }, _argv) =>
     writeHelp(w, 'command', [
       '(no subcommand)',
       '    Return details about all Redis commands.',
@@ -607,7 +608,7 @@ export const serverCommands: Record<string, ConnHandler> = {
     ]),
   'config|get': configGet,
   'config|set': configSet,
-  'config|resetstat': (c, _argv, w) => {
+  'config|resetstat': ({ c, w }, _argv) => {
     const st = c.server.stats;
     st.totalCommands = st.netInputBytes = st.netOutputBytes = st.totalErrorReplies = 0;
     st.errors.clear();
@@ -616,7 +617,7 @@ export const serverCommands: Record<string, ConnHandler> = {
     for (const def of commandDefs(c.server.table)) Object.assign(def.stats, newCommandCounters());
     w.ok();
   },
-  'config|help': (_c, _argv, w) =>
+  'config|help': ({ w }, _argv) =>
     writeHelp(w, 'config', [
       'GET <pattern>',
       '    Return parameters matching the glob-like <pattern> and their values.',
@@ -628,5 +629,5 @@ export const serverCommands: Record<string, ConnHandler> = {
       '    Rewrite the configuration file.',
     ]),
   // raftis takes its settings from the command line: Redis's answer when it was started without a file.
-  'config|rewrite': (_c, _argv, w) => w.error('ERR The server is running without a config file'),
+  'config|rewrite': ({ w }, _argv) => w.error('ERR The server is running without a config file'),
 };

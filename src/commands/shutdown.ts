@@ -12,13 +12,14 @@
  * shutdown in progress". As in Redis, a successful SHUTDOWN has no reply:
  * the connection closes.
  */
-import type { Client } from '../server/client.js';
+import type { ConnCtx } from './table.js';
+import type { EngineClient as Client } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');
 
-export function shutdown(c: Client, argv: string[], w: RespWriter): void {
+export function shutdown({ c, w }: ConnCtx, argv: string[]): void {
   let save = false;
   let nosave = false;
   let now = false;

@@ -5,7 +5,7 @@ import { writeHelp } from './help.js';
 import type { ConnHandler } from './table.js';
 
 export const slowlogCommands: Record<string, ConnHandler> = {
-  'slowlog|get': (c, argv, w) => {
+  'slowlog|get': ({ c, w }, argv) => {
     let count = 10;
     if (argv.length > 3) return w.error(subcommandSyntaxError(argv[1]!, 'slowlog'));
     if (argv.length === 3) {
@@ -26,12 +26,12 @@ export const slowlogCommands: Record<string, ConnHandler> = {
       w.bulk(e.name);
     }
   },
-  'slowlog|len': (c, _argv, w) => w.int(c.server.stats.slowlog.length),
-  'slowlog|reset': (c, _argv, w) => {
+  'slowlog|len': ({ c, w }, _argv) => w.int(c.server.stats.slowlog.length),
+  'slowlog|reset': ({ c, w }, _argv) => {
     c.server.stats.slowlog.reset();
     w.ok();
   },
-  'slowlog|help': (_c, _argv, w) =>
+  'slowlog|help': ({ w }, _argv) =>
     writeHelp(w, 'slowlog', [
       'GET [<count>]',
       '    Return top <count> entries from the slowlog (default: 10, -1 mean all).',

@@ -3,15 +3,24 @@
  * generated-table.ts) joined with raftis's handlers. Dispatch, arity errors,
  * COMMAND output and write/read routing all come from here.
  */
-import type { Client } from '../server/client.js';
-import type { RespWriter } from '../server/resp-writer.js';
+import type { Engine, EngineClient } from './engine/engine.js';
 import { newCommandCounters, type CommandCounters } from './engine/stats.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from './errors.js';
 import { loadGeneratedCommands, type Tree } from './generated-table.js';
-import type { CommandMeta, DataHandler } from './types.js';
+import type { CommandMeta, Ctx, DataHandler } from './types.js';
+
+/**
+ * What a connection or server command runs against: a keyspace command's
+ * context (read-only use of `db`, the local clock as `now`, `index` 0, the
+ * reply writer `w`) plus the client it runs for and the engine.
+ */
+export interface ConnCtx extends Ctx {
+  c: EngineClient;
+  engine: Engine;
+}
 
 /** A command that acts on the connection or the server, never replicated. */
-export type ConnHandler = (c: Client, argv: string[], w: RespWriter) => void;
+export type ConnHandler = (ctx: ConnCtx, argv: string[]) => void;
 
 export interface CommandDef {
   name: string;

@@ -8,21 +8,23 @@
  * keys, and proposes at once — no other entry can come between the check
  * and the transaction in the log. See docs/decisions.md.
  */
-import type { Client, Slot } from '../server/client.js';
+import type { Slot } from '../server/client.js';
+import type { EngineClient as Client } from './engine/engine.js';
+import { callData, feedMonitors } from './engine/call.js';
 import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, ConnCtx } from './table.js';
 import { ERR_FORWARD_WATCH } from './engine/proxy.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
 
-function multi(c: Client, _argv: string[], w: RespWriter): void {
+function multi({ c, w }: ConnCtx, _argv: string[]): void {
   if (c.multi !== undefined) return w.error(ERR.multiNested);
   c.multi = [];
   c.multiError = false;
   w.ok();
 }
 
-function discard(c: Client, _argv: string[], w: RespWriter): void {
+function discard({ c, w }: ConnCtx, _argv: string[]): void {
   if (c.multi === undefined) return w.error(ERR.discardWithoutMulti);
   c.multi = undefined;
   c.multiError = false;
@@ -30,7 +32,7 @@ function discard(c: Client, _argv: string[], w: RespWriter): void {
   w.ok();
 }
 
-function watch(c: Client, argv: string[], w: RespWriter): void {
+function watch({ c, w }: ConnCtx, argv: string[]): void {
   if (c.multi !== undefined) return w.error(ERR.watchInsideMulti);
   const db = c.server.node.keyspace;
   const now = Date.now();
@@ -41,7 +43,7 @@ function watch(c: Client, argv: string[], w: RespWriter): void {
   w.ok();
 }
 
-function unwatch(c: Client, _argv: string[], w: RespWriter): void {
+function unwatch({ c, w }: ConnCtx, _argv: string[]): void {
   c.server.unwatchAll(c);
   w.ok();
 }
@@ -55,7 +57,7 @@ function watchedKeyExpired(c: Client, now: number): boolean {
   return false;
 }
 
-function exec(c: Client, _argv: string[], w: RespWriter): void {
+function exec({ c, w }: ConnCtx, _argv: string[]): void {
   const cmds = c.multi;
   if (cmds === undefined) return w.error(ERR.execWithoutMulti);
   c.multi = undefined;
@@ -92,7 +94,7 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
       if (server.stats.monitors.size !== 0) {
         for (const argv of cmds) {
           const def = table.lookup(argv);
-          if (def !== undefined) server.stats.feedMonitors(def, argv, c);
+          if (def !== undefined) feedMonitors(server.stats, def, argv, c);
         }
       }
       server.dispatcher.propose(c, cmds, true, slot);
@@ -107,7 +109,7 @@ function exec(c: Client, _argv: string[], w: RespWriter): void {
         const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;
-          if (def.data) stats.runData(def, def.data, ctx, argv, c);
+          if (def.data) callData(stats, def, def.data, ctx, argv, c);
           else server.dispatcher.runConn(c, argv, w);
         }
       },

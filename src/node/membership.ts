@@ -8,10 +8,13 @@
  * What a change means for the process (peer links, the membership record on
  * disk, our own removal) is done through the MembershipPort.
  */
+import { NodeRefusal } from './errors.js';
 import { ConfChangeType, type ConfChange } from '../raft/index.js';
 import type { StoredMember } from '../storage/log-store.js';
 
 export type Member = StoredMember;
+
+const lostChange = (): NodeRefusal => new NodeRefusal('lost', 'the membership change was lost in a leader change; retry it');
 
 export interface MembershipPort {
   /** A member other than this node now exists (or moved): make sure there is a link to it. */
@@ -36,7 +39,6 @@ export function parseMemberAddress(id: number, s: string): Member | undefined {
   return { id, host: m[1]!, port: Number(m[2]), clusterPort: Number(m[3]) };
 }
 
-const LOST = 'TRYAGAIN the membership change was lost in a leader change; retry it';
 
 export class Membership {
   readonly members = new Map<number, Member>();
@@ -74,12 +76,12 @@ export class Membership {
     const w = this.waiters.get(index);
     if (w !== undefined) {
       this.waiters.delete(index);
-      w.done(w.term === term ? undefined : new Error(LOST));
+      w.done(w.term === term ? undefined : lostChange());
     }
     for (const [i, other] of this.waiters) {
       if (i < index) {
         this.waiters.delete(i);
-        other.done(new Error(LOST));
+        other.done(lostChange());
       }
     }
     if (cc.context.length > 0) {

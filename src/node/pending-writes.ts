@@ -5,24 +5,13 @@
  * per write, which in a SET -P 16 profile showed as tables promoted to the
  * old generation.
  */
-import type { StateEntry } from '../commands/engine/entry.js';
-import type { ApplyTarget } from '../commands/engine/apply.js';
-
-export interface PendingWrite {
-  index: number;
-  /** The term it was proposed in (0 until the core has appended it). */
-  term: number;
-  /** The encoded entry handed to the core. */
-  data: Buffer;
-  entry: StateEntry;
-  target: ApplyTarget | undefined;
-}
+import type { Proposal } from './state-machine.js';
 
 /** Dropped slots are compacted away once there are this many and they are half the array. */
 const COMPACT_AT = 1024;
 
-export class PendingWrites {
-  private items: (PendingWrite | undefined)[] = [];
+export class PendingWrites<P extends Proposal> {
+  private items: (P | undefined)[] = [];
   private head = 0;
 
   get size(): number {
@@ -34,10 +23,9 @@ export class PendingWrites {
    * later were proposed in an earlier term at indexes this leader's log no
    * longer holds (it appends after its last entry). Their fate is not known:
    * another node may still hold such an entry and, as a later leader, commit
-   * it. They are handed to `displaced` (the driver answers that the outcome
-   * is unknown).
+   * it. They are handed to `displaced`.
    */
-  add(p: PendingWrite, displaced: (p: PendingWrite) => void): void {
+  add(p: P, displaced: (p: P) => void): void {
     const items = this.items;
     while (items.length > this.head && items[items.length - 1]!.index >= p.index) displaced(items.pop()!);
     items.push(p);
@@ -48,7 +36,7 @@ export class PendingWrites {
    * indexes were skipped by the apply (a snapshot replaced those entries):
    * they are handed to `skipped`.
    */
-  take(index: number, skipped: (p: PendingWrite) => void): PendingWrite | undefined {
+  take(index: number, skipped: (p: P) => void): P | undefined {
     const items = this.items;
     while (this.head < items.length) {
       const p = items[this.head]!;
@@ -62,7 +50,7 @@ export class PendingWrites {
   }
 
   /** Removes every write, oldest first. */
-  drain(fn: (p: PendingWrite) => void): void {
+  drain(fn: (p: P) => void): void {
     const items = this.items;
     this.items = [];
     for (let i = this.head; i < items.length; i++) fn(items[i]!);

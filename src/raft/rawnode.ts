@@ -365,6 +365,43 @@ export class RawNode {
     return this.raft.role === Role.Leader;
   }
 
+  /** The current term. */
+  term(): number {
+    return this.raft.term;
+  }
+
+  /**
+   * Index of the last entry in the log, including entries not yet stable.
+   * A leader's next proposal is appended right after it (only the leader
+   * appends to its own log), which lets a driver predict the indexes of
+   * proposals it batches before handing them over.
+   */
+  lastIndex(): number {
+    return this.raft.raftLog.lastIndex();
+  }
+
+  /** A leadership transfer is in progress (proposals are dropped meanwhile). */
+  transferring(): boolean {
+    return this.raft.leadTransferee !== 0;
+  }
+
+  /**
+   * The index up to which the log may hold a membership change not yet
+   * applied (a new leader counts its whole log until it has applied it, as
+   * etcd does); a new change may be proposed only once `applied` reaches it.
+   */
+  pendingConfIndex(): number {
+    return this.raft.pendingConfIndex;
+  }
+
+  /** Whether an entry after `index` (up to the last, stable or not) is a membership change. */
+  hasConfChangeAfter(index: number): boolean {
+    const log = this.raft.raftLog;
+    const last = log.lastIndex();
+    if (last <= index) return false;
+    return log.slice(index + 1, last + 1, Number.POSITIVE_INFINITY).some((e) => e.type === EntryType.ConfChange);
+  }
+
   private proposeEntry(type: EntryType, data: Buffer): ProposalRef | undefined {
     const r = this.raft;
     r.step(newMessage({ type: MessageType.Prop, from: r.id, entries: [{ index: 0, term: 0, type, data: data ?? EMPTY_BUFFER }] }));

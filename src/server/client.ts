@@ -12,9 +12,6 @@
 import type net from 'node:net';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
-import type { ServerState } from '../commands/engine/engine.js';
-import type { ApplyTarget, Refusal } from '../commands/engine/apply.js';
-import type { StateEntry } from '../commands/engine/entry.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');
@@ -23,33 +20,75 @@ const log = createLogger('server');
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 
 /**
- * A place in the reply queue. A deferred slot is also the ApplyTarget of
- * its write (one object per write on the hot path, not three).
+ * What a client needs from the server it is connected to: Redis's server
+ * state and command execution, implemented above this layer
+ * (src/commands/engine/engine.ts). The client itself only moves bytes:
+ * requests in, replies out, in order.
  */
-export class Slot extends RespWriter implements ApplyTarget {
+export interface ClientHost {
+  /** The id of a new connection (CLIENT ID). */
+  nextClientId(): number;
+  /** A connection was accepted / closed. */
+  addClient(c: Client): void;
+  removeClient(c: Client): void;
+  /** Runs one parsed request. */
+  onCommand(c: Client, argv: string[]): void;
+  /**
+   * Whether argv may run now rather than wait in the client's inbox: `held`
+   * says a read awaiting its confirmation holds the client's pipeline.
+   */
+  mayRunNow(c: Client, argv: string[], held: boolean): boolean;
+  /** Told of every error reply written (INFO errorstats). */
+  readonly errorReply: (text: string) => void;
+  /** INFO's network counters. */
+  readonly io: IoCounters;
+  /** proto-max-bulk-len: the longest bulk argument accepted. */
+  readonly maxBulkLen: number;
+}
+
+export interface IoCounters {
+  netInputBytes: number;
+  netOutputBytes: number;
+  readsProcessed: number;
+  writesProcessed: number;
+}
+
+/**
+ * Writes clients' replies after every socket that is readable this turn has
+ * been read, as Redis writes in beforeSleep (handleClientsWithPendingWrites):
+ * reading all requests first and then writing all replies.
+ */
+export class ReplyScheduler {
+  private pending: Client[] = [];
+  private scheduled = false;
+  private readonly run = (): void => {
+    this.scheduled = false;
+    const list = this.pending;
+    this.pending = [];
+    for (const c of list) c.flushScheduled();
+  };
+
+  schedule(c: Client): void {
+    this.pending.push(c);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+}
+
+/** A place in the reply queue: filled now (ready) or later (a deferred reply). */
+export class Slot extends RespWriter {
   constructor(
     proto: Proto,
     public ready: boolean,
     readonly client: Client,
   ) {
     super(proto);
-    this.onError = client.server.stats.errorReply;
+    this.onError = client.server.errorReply;
   }
 
-  get w(): RespWriter {
-    return this;
-  }
-
-  conn(argv: string[], w: RespWriter): void {
-    this.client.server.dispatcher.runConn(this.client, argv, w);
-  }
-
+  /** The reply is complete: it may leave once every reply before it has. */
   done(): void {
-    this.client.complete(this);
-  }
-
-  refuse(reason: Refusal, entry: StateEntry): void {
-    this.client.server.dispatcher.refuseWrite(this, reason, entry);
     this.client.complete(this);
   }
 }
@@ -60,7 +99,7 @@ export interface WatchedKey {
   expiredAtWatch: boolean;
 }
 
-export class Client {
+export class Client<H extends ClientHost = ClientHost> {
   readonly id: number;
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
@@ -126,33 +165,29 @@ export class Client {
 
   constructor(
     readonly sock: net.Socket,
-    readonly server: ServerState,
-    onCommand: (c: Client, argv: string[]) => void,
+    /** The server this client is connected to (Redis's server state, above this layer). */
+    readonly server: H,
+    private readonly replies: ReplyScheduler,
   ) {
-    this.id = server.nextClientId++;
+    this.id = server.nextClientId();
     this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
     this.laddr = `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
-    this.direct.onError = server.stats.errorReply;
+    this.direct.onError = server.errorReply;
     // Errors nobody reads still count in INFO errorstats, as in Redis.
-    this.mutedWriter.onError = server.stats.errorReply;
+    this.mutedWriter.onError = server.errorReply;
     this.parser = new RequestParser(
       {
         onCommand: (argv) => {
           if (this.closing) return;
-          if (
-            this.paused ||
-            this.inbox.length > 0 ||
-            (this.heldBy !== undefined && !this.server.dispatcher.mayPassHold(this, argv)) ||
-            this.server.mustWait(this, argv)
-          ) {
+          if (this.paused || this.inbox.length > 0 || !this.server.mayRunNow(this, argv, this.heldBy !== undefined)) {
             // Output is backed up, a read must run before anything after it, or
             // CLIENT PAUSE holds it: keep the parsed request (bounded by the
             // input read so far) for later.
             this.inbox.push(argv);
             return;
           }
-          this.runCommand(onCommand, argv);
+          this.runCommand(argv);
           this.checkOutput();
         },
         onProtocolError: (text) => {
@@ -161,30 +196,24 @@ export class Client {
           this.closeAfterReply();
         },
       },
-      { maxBulkLen: server.config.protoMaxBulkLen },
+      { maxBulkLen: server.maxBulkLen },
     );
     sock.on('data', (chunk: Buffer) => {
       // Per read, as Redis's readQueryFromClient sets c->lastinteraction.
       this.lastInteraction = Date.now();
-      this.server.stats.netInputBytes += chunk.length;
-      this.server.stats.readsProcessed++;
+      this.server.io.netInputBytes += chunk.length;
+      this.server.io.readsProcessed++;
       this.parser.feed(chunk);
       // Replies known now leave once every readable client has been read
       // (replies to writes leave when their entries apply).
       if (!this.writeScheduled && (this.direct.out.length > 0 || this.queue[0]?.ready === true)) {
         this.writeScheduled = true;
-        this.server.scheduleWrite(this);
+        this.replies.schedule(this);
       }
     });
     this.runInbox = () => {
-      while (
-        this.inbox.length > 0 &&
-        !this.paused &&
-        !this.closing &&
-        (this.heldBy === undefined || this.server.dispatcher.mayPassHold(this, this.inbox[0]!)) &&
-        !this.server.mustWait(this, this.inbox[0]!)
-      ) {
-        this.runCommand(onCommand, this.inbox.shift()!);
+      while (this.inbox.length > 0 && !this.paused && !this.closing && this.server.mayRunNow(this, this.inbox[0]!, this.heldBy !== undefined)) {
+        this.runCommand(this.inbox.shift()!);
         this.checkOutput();
       }
       this.flush();
@@ -203,14 +232,14 @@ export class Client {
   }
 
   /** Runs one request with its replies muted if CLIENT REPLY says so. */
-  private runCommand(onCommand: (c: Client, argv: string[]) => void, argv: string[]): void {
+  private runCommand(argv: string[]): void {
     const mode = this.replyMode;
-    if (mode === 'on') return onCommand(this, argv);
+    if (mode === 'on') return this.server.onCommand(this, argv);
     // Redis's resetClient: SKIP lasts for one command.
     if (mode === 'skip') this.replyMode = 'on';
     this.muted = true;
     try {
-      onCommand(this, argv);
+      this.server.onCommand(this, argv);
     } finally {
       this.muted = false;
     }
@@ -350,8 +379,8 @@ export class Client {
     let s = this.direct.take();
     while (this.queue.length > 0 && this.queue[0]!.ready) s += this.queue.shift()!.take();
     if (s.length > 0) {
-      this.server.stats.netOutputBytes += s.length;
-      this.server.stats.writesProcessed++;
+      this.server.io.netOutputBytes += s.length;
+      this.server.io.writesProcessed++;
       this.sock.write(s, 'latin1');
       if (!this.paused && this.sock.writableLength >= OUTPUT_HIGH_WATER) {
         this.paused = true;

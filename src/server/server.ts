@@ -3,8 +3,7 @@
  * Client; stops cleanly (stop accepting, let replies flush, close sockets).
  */
 import net from 'node:net';
-import { Client } from './client.js';
-import type { ServerState } from '../commands/engine/engine.js';
+import { Client, ReplyScheduler, type ClientHost } from './client.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');
@@ -18,11 +17,15 @@ export class ListenError extends Error {
 
 export class RespServer {
   private readonly srv: net.Server;
+  private readonly clients = new Set<Client>();
+  private readonly replies = new ReplyScheduler();
 
-  constructor(private readonly state: ServerState) {
+  constructor(host: ClientHost) {
     this.srv = net.createServer({ noDelay: true }, (sock) => {
-      const c = new Client(sock, state, state.dispatcher.onCommand);
-      state.addClient(c);
+      const c = new Client(sock, host, this.replies);
+      this.clients.add(c);
+      sock.once('close', () => this.clients.delete(c));
+      host.addClient(c);
     });
     this.srv.on('error', (err) => log.error(`client listener: ${err.message}`));
   }
@@ -48,9 +51,9 @@ export class RespServer {
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.srv.close(() => resolve());
-      for (const c of this.state.clients.values()) c.closeAfterReply();
+      for (const c of this.clients) c.closeAfterReply();
       setTimeout(() => {
-        for (const c of this.state.clients.values()) c.kill();
+        for (const c of this.clients) c.kill();
       }, 1000).unref();
     });
   }

@@ -1,72 +1,75 @@
 /**
- * Applies committed log entries to the keyspace. Runs on every replica with
- * the same entries in the same order, so everything here is deterministic:
- * the time comes from the entry, never from the local clock.
+ * The state machine: applies committed log entries to the keyspace. Runs on
+ * every replica with the same entries in the same order, so everything here
+ * is deterministic: the time comes from the entry, never from the local
+ * clock. The driver (src/node) calls apply() for each committed entry.
  */
-import type { CommandTable } from '../table.js';
-import { commandKeys } from '../keys.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
-import { DISCARD, type RespWriter } from '../../server/resp-writer.js';
-import type { Client } from '../../server/client.js';
+import type { StateMachine } from '../../node/node.js';
+import { DISCARD } from '../../server/resp-writer.js';
+import { commandKeys } from '../keys.js';
+import type { CommandTable } from '../table.js';
+import { callData } from './call.js';
+import { EntryKind, decodeStateEntry } from './entry.js';
 import type { Stats } from './stats.js';
-import { EntryKind, type StateEntry } from './entry.js';
+import type { Write } from './write.js';
 
-/** Why an entry was never appended (the client may safely retry): no longer leader, or a transfer in progress. */
-export type Refusal = 'not-leader' | 'dropped';
-
-/** Who waits for an entry's reply (only on the node the client talks to). */
-export interface ApplyTarget {
-  w: RespWriter;
-  /** The client the entry runs for (SLOWLOG's address and name, MONITOR's line), when there is one. */
-  readonly client?: Client;
-  /** Runs a connection-level command queued in MULTI (PING, CLIENT SETNAME…) in the client's context. */
-  conn(argv: string[], w: RespWriter): void;
-  done(): void;
-  /** The entry was never appended (leadership lost before it reached the log): safe to retry elsewhere. */
-  refuse(reason: Refusal, entry: StateEntry): void;
+/** Told which keys a write touched (null: all keys), for WATCH and blocked pops. */
+export interface TouchListener {
+  /** Whether it wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
+  wanted(): boolean;
+  touched(keys: readonly string[] | null): void;
 }
 
-/** Told which keys a write touched (null: all keys), for WATCH. */
-export type TouchListener = (keys: readonly string[] | null) => void;
-
-export class StateMachine {
-  onTouch: TouchListener | undefined;
-  /** INFO commandstats: every applied command counts as a call here (on followers too, as a Redis replica counts what it replays). */
-  stats: Stats | undefined;
-  /** Whether onTouch wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
-  touchWanted: () => boolean = () => true;
+export class Applier implements StateMachine<Write> {
+  /** The latest time stamped on an entry this node applied or proposed. */
+  private lastTime = 0;
 
   constructor(
-    readonly db: Keyspace,
+    private readonly db: Keyspace,
     private readonly table: CommandTable,
+    /** INFO commandstats: every applied command counts as a call here (on followers too, as a Redis replica counts what it replays). */
+    private readonly stats: Stats,
+    private readonly touch: TouchListener,
   ) {}
 
-  apply(index: number, entry: StateEntry, target: ApplyTarget | undefined): void {
-    const w = target?.w ?? DISCARD;
+  /** The time stamped on a new entry: the clock, but never before an earlier entry's. */
+  entryTime(): number {
+    const t = Date.now();
+    if (t > this.lastTime) this.lastTime = t;
+    return this.lastTime;
+  }
+
+  apply(index: number, data: Buffer, mine: Write | undefined): void {
+    const entry = mine !== undefined ? mine.entry : decodeStateEntry(data);
+    if (entry.time > this.lastTime) this.lastTime = entry.time;
     if (entry.kind === EntryKind.ExpireKeys) {
       const deleted: string[] = [];
       for (const k of entry.keys) {
         if (this.db.deleteIfExpired(k, entry.time)) deleted.push(k);
       }
-      if (deleted.length > 0) this.onTouch?.(deleted);
+      if (deleted.length > 0) this.touch.touched(deleted);
       return;
     }
+    const w = mine !== undefined ? mine.w : DISCARD;
+    const client = mine?.client;
     const ctx = { db: this.db, now: entry.time, index, w };
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
-        const stats = entry.multi || !cmd.isBlocking ? this.stats : undefined;
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
-        if (stats !== undefined) stats.runData(cmd, cmd.data, ctx, argv, target?.client, !entry.multi);
+        if (entry.multi || !cmd.isBlocking) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
-        if (cmd.isWrite && this.onTouch !== undefined && this.touchWanted()) {
-          this.onTouch(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
-        }
-      } else if (target) {
-        target.conn(argv, w);
+        if (cmd.isWrite && this.touch.wanted()) this.touch.touched(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
+      } else if (mine !== undefined) {
+        mine.conn(argv, w);
       }
     }
+  }
+
+  restored(): void {
+    this.touch.touched(null);
   }
 }

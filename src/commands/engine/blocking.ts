@@ -26,11 +26,12 @@
  * leader, or CLUSTERDOWN): nothing was popped for it, so retrying there is
  * safe. A client that disconnects is forgotten.
  */
-import { EntryKind, type StateEntry } from './entry.js';
-import type { ApplyTarget, Refusal } from './apply.js';
-import type { Client, Slot } from '../../server/client.js';
+import { EntryKind, type CommandEntry } from './entry.js';
+import type { Outcome } from '../../node/node.js';
+import type { Slot } from '../../server/client.js';
 import { RespWriter } from '../../server/resp-writer.js';
-import type { ServerState } from './engine.js';
+import type { Engine, EngineClient as Client } from './engine.js';
+import { Write } from './write.js';
 import { ListValue } from '../../keyspace/types/list.js';
 import { ZSetValue } from '../../keyspace/types/zset.js';
 import { parseTimeout } from '../timeout.js';
@@ -86,7 +87,7 @@ export class Blocking {
   private serveQueued = false;
   private leaderTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly server: ServerState) {}
+  constructor(private readonly server: Engine) {}
 
   /**
    * CLIENT UNBLOCK: answers a parked client as its timeout would (or with
@@ -171,23 +172,16 @@ export class Blocking {
 
   /** Proposes the command for w; its apply decides: served, or park again. */
   private attempt(w: Waiter): void {
-    const node = this.server.node;
-    const out = new RespWriter(w.c.proto);
-    const entry: StateEntry = { kind: EntryKind.Commands, time: node.entryTime(), multi: false, cmds: [w.argv] };
-    const target: ApplyTarget = {
-      w: out,
-      conn: () => {},
-      done: () => this.applied(w, out.take()),
-      refuse: (reason: Refusal, e: StateEntry) => {
-        w.inFlight = false;
-        this.server.dispatcher.refuseWrite(out, reason, e);
-        this.finish(w, out.take());
-      },
-    };
+    const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi: false, cmds: [w.argv] };
+    const p = new BlockedPopWrite(this, entry, new RespWriter(w.c.proto), w);
     w.inFlight = true;
-    const r = node.propose(entry, target);
-    if (typeof r === 'number') w.c.lastWriteIndex = r;
-    else target.refuse(r, entry);
+    if (this.server.node.propose(p)) w.c.lastWriteIndex = p.index;
+  }
+
+  /** The outcome of a pop proposed for w: an answer, or park again. */
+  settled(w: Waiter, outcome: Outcome, p: BlockedPopWrite): void {
+    if (outcome !== 'applied') p.w.error(this.server.dispatcher.outcomeError(outcome, p.entry));
+    this.applied(w, p.w.take());
   }
 
   private applied(w: Waiter, reply: string): void {
@@ -291,9 +285,7 @@ export class Blocking {
   }
 
   private redirect(w: Waiter): string {
-    const out = new RespWriter(w.c.proto);
-    this.server.dispatcher.refuseWrite(out, 'not-leader', { kind: EntryKind.Commands, time: 0, multi: false, cmds: [w.argv] });
-    return out.take();
+    return `-${this.server.dispatcher.outcomeError('not-leader', { kind: EntryKind.Commands, time: 0, multi: false, cmds: [w.argv] })}\r\n`;
   }
 
   private timeoutReply(w: Waiter): string {
@@ -337,5 +329,21 @@ export class Blocking {
 
   private cancel(w: Waiter): void {
     if (!w.done) this.unpark(w);
+  }
+}
+
+/** A parked blocking pop, proposed again when its keys got data: its apply decides (served, or park again). */
+class BlockedPopWrite extends Write<CommandEntry> {
+  constructor(
+    private readonly blocking: Blocking,
+    entry: CommandEntry,
+    w: RespWriter,
+    private readonly waiter: Waiter,
+  ) {
+    super(entry, w);
+  }
+
+  settle(outcome: Outcome): void {
+    this.blocking.settled(this.waiter, outcome, this);
   }
 }

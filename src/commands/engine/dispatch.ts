@@ -4,16 +4,17 @@
  * at once, reads run against the keyspace once they are proven fresh,
  * writes become log entries answered when applied.
  */
-import type { Client, Slot } from '../../server/client.js';
-import { arityError, unknownCommandError, unknownSubcommandError } from '../errors.js';
-import type { ServerState } from './engine.js';
+import type { Slot } from '../../server/client.js';
+import type { Outcome } from '../../node/node.js';
+import type { Engine, EngineClient as Client } from './engine.js';
 import type { RespWriter } from '../../server/resp-writer.js';
-import { EntryKind, type StateEntry } from './entry.js';
-import type { Refusal } from './apply.js';
+import { EntryKind, type CommandEntry } from './entry.js';
+import { callConn, callData } from './call.js';
+import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, redirectError } from '../routing.js';
-import type { CommandDef } from '../table.js';
+import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
@@ -27,7 +28,7 @@ export class Dispatcher {
   /** Clients parked by blocking pops (leader-local). */
   readonly blocking: Blocking;
 
-  constructor(private readonly server: ServerState) {
+  constructor(private readonly server: Engine) {
     this.blocking = new Blocking(server);
   }
 
@@ -107,7 +108,7 @@ export class Dispatcher {
   run(c: Client, def: CommandDef, argv: string[]): void {
     const stats = this.server.stats;
     if (def.conn !== undefined) {
-      stats.runConn(def, def.conn, c, argv, c.out());
+      callConn(stats, def, def.conn, this.connCtx(c, c.out()), argv);
     } else if (def.isWrite) {
       // Counted when applied (StateMachine.apply), or when a blocking pop is answered.
       if (def.isBlocking) this.blocking.run(c, argv);
@@ -121,10 +122,10 @@ export class Dispatcher {
         ctx.db = node.keyspace;
         ctx.now = Date.now();
         ctx.w = c.out();
-        stats.runData(def, data, ctx, argv, c);
+        callData(stats, def, data, ctx, argv, c);
         return;
       }
-      this.read(c, (w, now) => stats.runData(def, data, { db: node.keyspace, now, index: 0, w }, argv, c));
+      this.read(c, (w, now) => callData(stats, def, data, { db: node.keyspace, now, index: 0, w }, argv, c));
     }
   }
 
@@ -136,21 +137,30 @@ export class Dispatcher {
    * applied. `slot` is a reply place already reserved in the client's queue.
    */
   propose(c: Client, cmds: string[][], multi: boolean, slot?: Slot): void {
-    const node = this.server.node;
     const w = slot ?? c.defer();
-    const r = node.propose({ kind: EntryKind.Commands, time: node.entryTime(), multi, cmds }, w);
-    if (typeof r === 'number') {
-      c.lastWriteIndex = r;
-      return;
-    }
-    this.refuseWrite(w, r, { kind: EntryKind.Commands, time: 0, multi, cmds });
-    c.complete(w);
+    const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi, cmds };
+    const p = new ClientWrite(this, entry, c, w);
+    if (this.server.node.propose(p)) c.lastWriteIndex = p.index;
   }
 
-  /** Nothing was appended: the client may safely retry where we point it. */
-  refuseWrite(w: RespWriter, reason: Refusal, entry: StateEntry): void {
-    if (entry.kind !== EntryKind.Commands) return;
-    w.error(reason === 'dropped' ? TRYAGAIN_TRANSFER : this.redirectFor(entry.cmds));
+  /** The error a write gets when it was not applied (outcome other than 'applied'). */
+  outcomeError(outcome: Outcome, entry: CommandEntry): string {
+    switch (outcome) {
+      case 'lost':
+        return TRYAGAIN_LOST;
+      case 'unknown':
+        return OUTCOME_UNKNOWN;
+      case 'dropped':
+        return TRYAGAIN_TRANSFER;
+      default:
+        // Nothing was appended: the client may safely retry where we point it.
+        return this.redirectFor(entry.cmds);
+    }
+  }
+
+  /** A connection command's context. */
+  connCtx(c: Client, w: RespWriter): ConnCtx {
+    return { db: this.server.keyspace, now: Date.now(), index: 0, w, c, engine: this.server };
   }
 
   /** The redirect for a transaction: by its first command that names a key. */
@@ -211,7 +221,7 @@ export class Dispatcher {
     if (def?.conn === undefined) return;
     c.inExec = true;
     try {
-      this.server.stats.runConn(def, def.conn, c, argv, w);
+      callConn(this.server.stats, def, def.conn, this.connCtx(c, w), argv);
     } finally {
       c.inExec = false;
     }
@@ -219,3 +229,28 @@ export class Dispatcher {
 }
 
 const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';
+
+/** A client's command or transaction: its reply goes into the client's reply slot. */
+class ClientWrite extends Write<CommandEntry> {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    entry: CommandEntry,
+    private readonly c: Client,
+    w: RespWriter,
+  ) {
+    super(entry, w);
+  }
+
+  override get client(): Client {
+    return this.c;
+  }
+
+  override conn(argv: string[], w: RespWriter): void {
+    this.dispatcher.runConn(this.c, argv, w);
+  }
+
+  settle(outcome: Outcome): void {
+    if (outcome !== 'applied') this.w.error(this.dispatcher.outcomeError(outcome, this.entry));
+    this.c.complete(this.w);
+  }
+}

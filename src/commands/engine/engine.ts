@@ -1,16 +1,49 @@
 /**
- * What the connection-level commands (INFO, CLIENT, CONFIG…) need to know
- * about the server: its clients, settings, counters and node.
+ * The engine: Redis's `struct redisServer` for raftis. It owns the node (the
+ * Raft driver, src/node) and everything Redis keeps server-wide — the
+ * command table and dispatcher, blocked clients, the follower proxy, pub/sub,
+ * WATCHed keys, CLIENT PAUSE, stats, SLOWLOG, latency and config — and it
+ * is the host of every client connection (src/server/client.ts's
+ * ClientHost): the network layer hands it parsed requests.
+ *
+ *   Engine.open → RaftisNode.open({ stateMachine: Applier, … }) → replay
+ *   client request → onCommand → Dispatcher → read / propose(Write) / conn
+ *   committed entry → Applier.apply → reply into the Write's slot
  */
 import crypto from 'node:crypto';
-import { Dispatcher } from './dispatch.js';
-import { Proxy } from './proxy.js';
+import { Keyspace } from '../../keyspace/keyspace.js';
+import { RaftisNode, type NodeOptions } from '../../node/node.js';
+import type { Client, ClientHost } from '../../server/client.js';
 import type { CommandTable } from '../table.js';
-import type { RaftisNode } from '../../node/node.js';
-import type { Client } from '../../server/client.js';
+import { Applier } from './apply.js';
+import { Dispatcher } from './dispatch.js';
+import { ActiveExpiry } from './expire.js';
+import { Proxy } from './proxy.js';
 import { Config, integerParam } from './config.js';
 import { PubSub } from './pubsub.js';
 import { Stats } from './stats.js';
+import type { Write } from './write.js';
+
+/** A client connection as the engine knows it. */
+export type EngineClient = Client<Engine>;
+
+/** The node's options that are the command line's to choose (the engine supplies the state machine and the frame handlers). */
+export type EngineNodeOptions = Omit<NodeOptions<Write>, 'keyspace' | 'stateMachine' | 'onPeerFrame' | 'onPubSub'>;
+
+export interface EngineOptions {
+  info: ServerInfo;
+  node: EngineNodeOptions;
+  table: CommandTable;
+  config?: Config;
+  /** Active expiry cycle period in ms (0 disables; default 100). */
+  expireCycleMs?: number;
+  /**
+   * Stops the process as SIGTERM does (SHUTDOWN); given by the command line,
+   * which owns the process. Absent (an engine embedded in tests), SHUTDOWN
+   * answers Redis's "Errors trying to SHUTDOWN" and the server runs on.
+   */
+  shutdown?: (reason: string) => void;
+}
 
 /** What INFO, CLUSTER and the proxy need from the command line (the node id lives in node.id). */
 export interface ServerInfo {
@@ -22,9 +55,9 @@ export interface ServerInfo {
   followerWrites: 'moved' | 'proxy';
 }
 
-export class ServerState {
-  nextClientId = 1;
-  readonly clients = new Map<number, Client>();
+export class Engine implements ClientHost {
+  private lastClientId = 0;
+  readonly clients = new Map<number, EngineClient>();
   readonly startedAt = Date.now();
   /** The highest used_memory INFO has reported (Redis tracks its peak in serverCron). */
   memoryPeak = 0;
@@ -32,43 +65,62 @@ export class ServerState {
   private clientPause: { until: number; all: boolean } | undefined;
   private pauseTimer: NodeJS.Timeout | undefined;
   /** Clients holding commands back until the pause ends. */
-  private readonly pausedClients = new Set<Client>();
+  private readonly pausedClients = new Set<EngineClient>();
   readonly stats = new Stats();
   readonly config: Config;
   /** Clients with WATCHed keys, by key (leader-local, as in Redis). */
-  readonly watchers = new Map<string, Set<Client>>();
+  readonly watchers = new Map<string, Set<EngineClient>>();
   readonly runId = crypto.randomBytes(20).toString('hex');
-  /** Clients with replies to write once this turn's reads are processed (Redis's clients_pending_write). */
-  private pendingWrites: Client[] = [];
-  private writesScheduled = false;
-  private readonly writePending = (): void => {
-    this.writesScheduled = false;
-    const list = this.pendingWrites;
-    this.pendingWrites = [];
-    for (const c of list) c.flushScheduled();
-  };
   readonly dispatcher: Dispatcher;
   /** Channel and pattern subscriptions of this node's clients. */
   readonly pubsub: PubSub;
   /** Present in --follower-writes proxy mode. */
   readonly proxy: Proxy | undefined;
-  /**
-   * Stops the process as SIGTERM does (SHUTDOWN); set by the command line,
-   * which owns the process. Unset (a server embedded in tests), SHUTDOWN
-   * answers Redis's "Errors trying to SHUTDOWN" and the server runs on.
-   */
-  shutdown: ((reason: string) => void) | undefined;
+  /** Stops the process as SIGTERM does (SHUTDOWN); see EngineOptions.shutdown. */
+  readonly shutdown: ((reason: string) => void) | undefined;
+  readonly keyspace = new Keyspace();
+  /** The state machine the node applies committed entries through. */
+  readonly applier: Applier;
+  /** The Raft driver; set by open() before any client connects. */
+  node!: RaftisNode<Write>;
+  readonly info: ServerInfo;
+  readonly table: CommandTable;
+  private expiry: ActiveExpiry | undefined;
+  private readonly sampler: NodeJS.Timeout;
 
-  constructor(
-    readonly info: ServerInfo,
-    readonly node: RaftisNode,
-    readonly table: CommandTable,
-    config?: Config,
-  ) {
-    this.config = config ?? new Config();
-    node.sm.stats = this.stats;
-    node.expiryHeld = () => this.clientPause !== undefined;
-    setInterval(() => this.stats.sample(Date.now()), 100).unref();
+  /** Builds the engine and opens its node (replaying the log through the applier). */
+  static async open(opts: EngineOptions): Promise<Engine> {
+    const e = new Engine(opts);
+    try {
+      e.node = await RaftisNode.open<Write>({
+        ...opts.node,
+        keyspace: e.keyspace,
+        stateMachine: e.applier,
+        onPeerFrame: (type, body, from) => e.proxy?.onFrame(type, body, from),
+        onPubSub: (body, from) => e.pubsub.onFrame(body, from),
+      });
+    } catch (err) {
+      clearInterval(e.sampler);
+      throw err;
+    }
+    e.expiry = new ActiveExpiry({
+      node: e.node,
+      keyspace: e.keyspace,
+      entryTime: () => e.applier.entryTime(),
+      held: () => e.clientPause !== undefined,
+      periodMs: opts.expireCycleMs ?? 100,
+    });
+    e.expiry.start();
+    return e;
+  }
+
+  private constructor(opts: EngineOptions) {
+    this.info = opts.info;
+    this.table = opts.table;
+    this.shutdown = opts.shutdown;
+    this.config = opts.config ?? new Config();
+    this.sampler = setInterval(() => this.stats.sample(Date.now()), 100);
+    this.sampler.unref();
     const slowlog = this.stats.slowlog;
     this.config.params.set('slowlog-log-slower-than', integerParam(() => slowlog.slowerThan, (n) => (slowlog.slowerThan = n), -1));
     this.config.params.set('slowlog-max-len', integerParam(() => slowlog.maxLen, (n) => (slowlog.maxLen = n), 0));
@@ -94,30 +146,52 @@ export class ServerState {
         return undefined;
       },
     });
-    node.sm.onTouch = (keys) => {
-      this.touchWatched(keys);
-      this.dispatcher.blocking.touched(keys);
-    };
     this.dispatcher = new Dispatcher(this);
     const blocking = this.dispatcher.blocking;
-    node.sm.touchWanted = () => this.watchers.size !== 0 || blocking.waiting;
-    this.pubsub = new PubSub(node);
-    this.proxy = info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
+    this.applier = new Applier(this.keyspace, this.table, this.stats, {
+      wanted: () => this.watchers.size !== 0 || blocking.waiting,
+      touched: (keys) => {
+        this.touchWatched(keys);
+        blocking.touched(keys);
+      },
+    });
+    this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
+    this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 
-  /**
-   * Writes c's replies after every socket that is readable this turn has
-   * been read, as Redis writes in beforeSleep (handleClientsWithPendingWrites):
-   * reading all requests first and then writing all replies.
-   */
-  scheduleWrite(c: Client): void {
-    this.pendingWrites.push(c);
-    if (this.writesScheduled) return;
-    this.writesScheduled = true;
-    setImmediate(this.writePending);
+  /** Stops the engine's timers and closes the node (the network layer is closed first). */
+  async close(): Promise<void> {
+    this.expiry?.stop();
+    clearInterval(this.sampler);
+    if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
+    await this.node.close();
   }
 
-  addClient(c: Client): void {
+  // ---- ClientHost: what a connection needs of the server ----------------------------
+
+  nextClientId(): number {
+    return ++this.lastClientId;
+  }
+
+  get io(): Stats {
+    return this.stats;
+  }
+
+  get errorReply(): (text: string) => void {
+    return this.stats.errorReply;
+  }
+
+  get maxBulkLen(): number {
+    return this.config.protoMaxBulkLen;
+  }
+
+  readonly onCommand = (c: EngineClient, argv: string[]): void => this.dispatcher.onCommand(c, argv);
+
+  mayRunNow(c: EngineClient, argv: string[], held: boolean): boolean {
+    return (!held || this.dispatcher.mayPassHold(c, argv)) && !this.mustWait(c, argv);
+  }
+
+  addClient(c: EngineClient): void {
     this.clients.set(c.id, c);
     this.stats.totalConnections++;
   }
@@ -147,7 +221,7 @@ export class ServerState {
   }
 
   /** Whether c must hold argv back because of CLIENT PAUSE (it is then resumed when the pause ends). */
-  mustWait(c: Client, argv: string[]): boolean {
+  mustWait(c: EngineClient, argv: string[]): boolean {
     const p = this.clientPause;
     if (p === undefined) return false;
     if (!p.all) {
@@ -161,7 +235,7 @@ export class ServerState {
     return true;
   }
 
-  removeClient(c: Client): void {
+  removeClient(c: EngineClient): void {
     this.clients.delete(c.id);
     this.stats.monitors.delete(c);
     this.pausedClients.delete(c);
@@ -169,7 +243,7 @@ export class ServerState {
     this.pubsub.unsubscribeAll(c);
   }
 
-  watch(c: Client, key: string, expiredAtWatch: boolean): void {
+  watch(c: EngineClient, key: string, expiredAtWatch: boolean): void {
     if (c.watched.has(key)) return;
     c.watched.set(key, { key, expiredAtWatch });
     let set = this.watchers.get(key);
@@ -177,7 +251,7 @@ export class ServerState {
     set.add(c);
   }
 
-  unwatchAll(c: Client): void {
+  unwatchAll(c: EngineClient): void {
     for (const key of c.watched.keys()) {
       const set = this.watchers.get(key);
       if (set) {

@@ -8,12 +8,11 @@
  * come back (connection lost, leader changed, timeout), a write is answered
  * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
  */
-import { EntryKind, type StateEntry } from './entry.js';
-import type { ApplyTarget, Refusal } from './apply.js';
-import { OUTCOME_UNKNOWN } from '../../node/node.js';
-import type { Client } from '../../server/client.js';
-import type { ServerState } from './engine.js';
+import { EntryKind, type CommandEntry } from './entry.js';
+import type { Outcome } from '../../node/node.js';
+import type { Engine, EngineClient as Client } from './engine.js';
 import { RespWriter } from '../../server/resp-writer.js';
+import { OUTCOME_UNKNOWN, Write } from './write.js';
 import { FrameType } from '../../transport/frame.js';
 import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../../transport/forward.js';
 import { createLogger } from '../../util/log.js';
@@ -46,15 +45,16 @@ export class Proxy {
    */
   private readonly lastWriteFrom = new Map<number, number>();
 
-  constructor(private readonly server: ServerState) {
-    server.node.onForward = (type, body, from) => {
-      try {
-        if (type === FrameType.ForwardCommand) this.onCommand(decodeForwardCommand(body), from);
-        else if (type === FrameType.ForwardReply) this.onReply(body);
-      } catch (e) {
-        log.warn(`bad forwarded-command frame from node ${from}: ${(e as Error).message}`);
-      }
-    };
+  constructor(private readonly server: Engine) {}
+
+  /** A forwarded-command frame from a peer (FrameType.ForwardCommand or ForwardReply). */
+  onFrame(type: number, body: Buffer, from: number): void {
+    try {
+      if (type === FrameType.ForwardCommand) this.onCommand(decodeForwardCommand(body), from);
+      else if (type === FrameType.ForwardReply) this.onReply(body);
+    } catch (e) {
+      log.warn(`bad forwarded-command frame from node ${from}: ${(e as Error).message}`);
+    }
   }
 
   // ---- follower side --------------------------------------------------------------
@@ -112,18 +112,9 @@ export class Proxy {
     const defs = fc.cmds.map((argv) => table.lookup(argv));
     const hasWrite = defs.some((d) => d?.isWrite === true);
     if (fc.multi || hasWrite) {
-      const target: ApplyTarget = {
-        w,
-        conn: (_argv, cw) => cw.error(ERR_FORWARD_CONN_IN_MULTI),
-        done: send,
-        refuse: (reason: Refusal, entry: StateEntry) => {
-          server.dispatcher.refuseWrite(w, reason, entry);
-          send();
-        },
-      };
-      const r = node.propose({ kind: EntryKind.Commands, time: node.entryTime(), multi: fc.multi, cmds: fc.cmds }, target);
-      if (typeof r === 'number') this.lastWriteFrom.set(from, r);
-      else target.refuse(r, { kind: EntryKind.Commands, time: 0, multi: fc.multi, cmds: fc.cmds });
+      const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
+      const p = new ForwardedWrite(server, entry, w, send);
+      if (node.propose(p)) this.lastWriteFrom.set(from, p.index);
       return;
     }
     const def = defs[0];
@@ -135,7 +126,7 @@ export class Proxy {
     const after = this.lastWriteFrom.get(from) ?? 0;
     const run = (): void => {
       node.whenApplied(after, () => {
-        def.data!({ db: node.keyspace, now: Date.now(), index: 0, w }, argv);
+        def.data!({ db: server.keyspace, now: Date.now(), index: 0, w }, argv);
         send();
       });
     };
@@ -147,5 +138,26 @@ export class Proxy {
       }
       run();
     });
+  }
+}
+
+/** A follower client's write, run on the leader: its reply goes back over the peer link. */
+class ForwardedWrite extends Write<CommandEntry> {
+  constructor(
+    private readonly engine: Engine,
+    entry: CommandEntry,
+    w: RespWriter,
+    private readonly send: () => void,
+  ) {
+    super(entry, w);
+  }
+
+  override conn(_argv: string[], w: RespWriter): void {
+    w.error(ERR_FORWARD_CONN_IN_MULTI);
+  }
+
+  settle(outcome: Outcome): void {
+    if (outcome !== 'applied') this.w.error(this.engine.dispatcher.outcomeError(outcome, this.entry));
+    this.send();
   }
 }

@@ -14,7 +14,7 @@ import { globMatch } from '../../keyspace/glob.js';
 import { FrameType } from '../../transport/frame.js';
 import { decodePubSubMessage, encodePubSubMessage } from '../../transport/pubsub-frame.js';
 import { createLogger } from '../../util/log.js';
-import type { Client } from '../../server/client.js';
+import type { EngineClient as Client } from './engine.js';
 import type { RespWriter } from '../../server/resp-writer.js';
 
 const log = createLogger('pubsub');
@@ -29,7 +29,6 @@ export const PUBSUB_OUTPUT_HARD_LIMIT = 32 * 1024 * 1024;
 /** What the registry needs from the node: sending a frame to every peer. */
 export interface PubSubPeers {
   broadcast(type: number, body: Buffer): number;
-  onPubSub: ((body: Buffer, from: number) => void) | undefined;
 }
 
 export class PubSub {
@@ -40,18 +39,19 @@ export class PubSub {
   /** Shard channel → its subscribers (SSUBSCRIBE). */
   readonly shardChannels = new Map<string, Set<Client>>();
 
-  constructor(private readonly peers: PubSubPeers) {
-    peers.onPubSub = (body, from) => {
-      let m;
-      try {
-        m = decodePubSubMessage(body);
-      } catch (e) {
-        log.warn(`bad pub/sub frame from node ${from}: ${(e as Error).message}`);
-        return;
-      }
-      if (m.shard === true) this.deliverShard(m.channel, m.message);
-      else this.deliver(m.channel, m.message);
-    };
+  constructor(private readonly peers: PubSubPeers) {}
+
+  /** A PubSubMessage frame from a peer: deliver it to this node's subscribers. */
+  onFrame(body: Buffer, from: number): void {
+    let m;
+    try {
+      m = decodePubSubMessage(body);
+    } catch (e) {
+      log.warn(`bad pub/sub frame from node ${from}: ${(e as Error).message}`);
+      return;
+    }
+    if (m.shard === true) this.deliverShard(m.channel, m.message);
+    else this.deliver(m.channel, m.message);
   }
 
   /** SUBSCRIBE one channel; false if the client already was. */

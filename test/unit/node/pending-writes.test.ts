@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { PendingWrites, type PendingWrite } from '../../../src/node/pending-writes.js';
-import { EntryKind } from '../../../src/commands/engine/entry.js';
+import { PendingWrites } from '../../../src/node/pending-writes.js';
+import type { Proposal } from '../../../src/node/state-machine.js';
 import { createPrng } from '../../../src/raft/prng.js';
 
+type PendingWrite = Proposal;
+
 function write(index: number, term = 1): PendingWrite {
-  return { index, term, data: Buffer.alloc(0), entry: { kind: EntryKind.Commands, time: 0, multi: false, cmds: [['SET', `k${index}`, 'v']] }, target: undefined };
+  return { index, term, data: Buffer.from(`SET k${index} v`), settle: () => expect.unreachable() };
 }
 
 const indexes = (ps: PendingWrite[]): number[] => ps.map((p) => p.index);
 
 describe('PendingWrites', () => {
   it('hands out each write at its index, once, and skips gaps of entries that were not ours', () => {
-    const q = new PendingWrites();
+    const q = new PendingWrites<PendingWrite>();
     for (const i of [3, 4, 7]) q.add(write(i), () => expect.unreachable());
     const skipped: PendingWrite[] = [];
     expect(q.take(1, (p) => skipped.push(p))).toBeUndefined();
@@ -26,7 +28,7 @@ describe('PendingWrites', () => {
   });
 
   it('a write proposed at an index already queued displaces it and every later one (a log truncated since)', () => {
-    const q = new PendingWrites();
+    const q = new PendingWrites<PendingWrite>();
     for (const i of [10, 11, 12, 13]) q.add(write(i, 2), () => expect.unreachable());
     const lost: PendingWrite[] = [];
     q.add(write(11, 5), (p) => lost.push(p));
@@ -38,7 +40,7 @@ describe('PendingWrites', () => {
   });
 
   it('writes below an applied index that never came up (a snapshot replaced them) are handed to skipped', () => {
-    const q = new PendingWrites();
+    const q = new PendingWrites<PendingWrite>();
     for (const i of [5, 6, 9]) q.add(write(i), () => expect.unreachable());
     const skipped: PendingWrite[] = [];
     expect(q.take(8, (p) => skipped.push(p))).toBeUndefined();
@@ -51,7 +53,7 @@ describe('PendingWrites', () => {
 
   it('matches a Map model over long random runs (compaction included)', () => {
     const rnd = createPrng(7);
-    const q = new PendingWrites();
+    const q = new PendingWrites<PendingWrite>();
     const model = new Map<number, PendingWrite>();
     let next = 1;
     let applied = 0;

@@ -1,0 +1,88 @@
+/**
+ * Active expiry (Redis's activeExpireCycle), leader only: walk the keys
+ * that carry a TTL a slice at a time and propose the deletion of those that
+ * expired. The delete is conditional at apply time (Keyspace.deleteIfExpired
+ * with the entry's time), so a key re-set in between survives, and every
+ * replica deletes the same keys. One such entry is in flight at a time.
+ */
+import type { Keyspace } from '../../keyspace/keyspace.js';
+import type { Outcome, RaftisNode } from '../../node/node.js';
+import { DISCARD } from '../../server/resp-writer.js';
+import { EntryKind, type ExpireEntry } from './entry.js';
+import { Write } from './write.js';
+
+/** Keys looked at, and expired keys proposed, per cycle at most. */
+const LOOK_PER_CYCLE = 1000;
+const DELETE_PER_CYCLE = 200;
+
+export interface ExpiryOptions {
+  node: RaftisNode<Write>;
+  keyspace: Keyspace;
+  /** The time stamped on the entry. */
+  entryTime(): number;
+  /** Whether expiry must wait (CLIENT PAUSE: Redis proposes no deletes while clients are paused). */
+  held(): boolean;
+  /** Cycle period in ms (0: no active expiry). */
+  periodMs: number;
+}
+
+export class ActiveExpiry {
+  private timer: NodeJS.Timeout | undefined;
+  private it: Iterator<[string, number]> | undefined;
+  /** The deletion entry in flight, with the term it was proposed in (one proposed in an earlier term may never commit). */
+  private inFlight: ExpireWrite | undefined;
+
+  constructor(private readonly opts: ExpiryOptions) {}
+
+  start(): void {
+    if (this.opts.periodMs <= 0 || this.timer !== undefined) return;
+    this.timer = setInterval(() => this.cycle(), this.opts.periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One cycle: propose the deletion of up to DELETE_PER_CYCLE expired keys. */
+  cycle(): void {
+    const { node, keyspace } = this.opts;
+    if (!node.isLeader || node.closed || keyspace.expiresCount === 0 || this.opts.held()) return;
+    if (this.inFlight !== undefined && this.inFlight.term === node.term) return;
+    const now = Date.now();
+    const keys: string[] = [];
+    for (let looked = 0; looked < LOOK_PER_CYCLE && keys.length < DELETE_PER_CYCLE; looked++) {
+      this.it ??= keyspace.keysWithExpiry();
+      const r = this.it.next();
+      if (r.done) {
+        this.it = undefined;
+        break;
+      }
+      if (r.value[1] <= now) keys.push(r.value[0]);
+    }
+    if (keys.length === 0) return;
+    const p = new ExpireWrite(this, { kind: EntryKind.ExpireKeys, time: this.opts.entryTime(), keys });
+    p.term = node.term;
+    this.inFlight = p;
+    node.propose(p);
+  }
+
+  settled(p: ExpireWrite): void {
+    if (this.inFlight === p) this.inFlight = undefined;
+  }
+}
+
+/** Active expiry's deletes: nobody waits for a reply. */
+class ExpireWrite extends Write<ExpireEntry> {
+  constructor(
+    private readonly expiry: ActiveExpiry,
+    entry: ExpireEntry,
+  ) {
+    super(entry, DISCARD);
+  }
+
+  settle(_outcome: Outcome): void {
+    this.expiry.settled(this);
+  }
+}

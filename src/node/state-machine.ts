@@ -1,0 +1,44 @@
+/**
+ * What the driver asks of the layer above it. The driver orders, persists
+ * and commits opaque entries; it does not know what they mean. The layer
+ * above (src/commands/engine) gives it:
+ *
+ *   - a StateMachine, which applies each committed entry in log order on
+ *     every replica, and is told when a snapshot replaced its state;
+ *   - Proposals, one per write it proposes: the encoded entry, and a waiter
+ *     the driver settles exactly once with the write's outcome.
+ */
+
+/**
+ * How a proposed write ended, as far as this node can know:
+ * - `applied`: committed at its index and applied (StateMachine.apply ran for it);
+ * - `lost`: another entry was committed at its index (it was not applied; safe to retry);
+ * - `unknown`: its fate cannot be known here (it may or may not be applied elsewhere);
+ * - `not-leader`: never appended, this node is not the leader (safe to retry elsewhere);
+ * - `dropped`: never appended, a leadership transfer is in progress (safe to retry).
+ */
+export type Outcome = 'applied' | 'lost' | 'unknown' | 'not-leader' | 'dropped';
+
+/** A write handed to RaftisNode.propose. */
+export interface Proposal {
+  /** The entry's bytes, as every replica's StateMachine.apply will receive them. */
+  readonly data: Buffer;
+  /** Where the driver appended it (set by propose when it is accepted; 0 before). */
+  index: number;
+  /** The term it was appended in (set once the core has appended it). */
+  term: number;
+  /** Called exactly once, with the outcome. */
+  settle(outcome: Outcome): void;
+}
+
+export interface StateMachine<P extends Proposal> {
+  /**
+   * Applies the committed entry at `index`. `mine` is this node's own
+   * proposal for that entry (same index and term), whose decoded form may be
+   * reused; undefined on a follower, on replay, or when another entry took
+   * its place. The driver settles `mine` with 'applied' right after.
+   */
+  apply(index: number, data: Buffer, mine: P | undefined): void;
+  /** A snapshot replaced the whole state (the keyspace holds it now). */
+  restored(): void;
+}
