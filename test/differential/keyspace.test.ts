@@ -11,10 +11,10 @@
  * engine ({ foreign }).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential, useDifferential, type Step } from '../../helpers/engine-diff.js';
+import { Differential, useDifferential, type Step } from '../helpers/engine-diff.js';
 import { keyspaceScripts } from './keyspace-scripts.js';
-import { Engine } from '../../helpers/engine.js';
-import { RawClient } from '../../helpers/raw-client.js';
+import { Engine } from '../helpers/engine.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const env = useDifferential();
 

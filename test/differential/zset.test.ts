@@ -3,12 +3,12 @@
  * byte for byte), and the skip list / ZSetValue against a naive model.
  */
 import { describe, expect, it } from 'vitest';
-import { useDifferential } from '../../helpers/engine-diff.js';
-import { ZSetValue } from '../../../src/keyspace/types/zset.js';
-import { fromItems } from '../../../src/keyspace/types/index.js';
-import { formatG17, parseDouble } from '../../../src/util/double.js';
+import { useDifferential } from '../helpers/engine-diff.js';
+import { ZSetValue } from '../../src/keyspace/types/zset.js';
+import { fromItems } from '../../src/keyspace/types/index.js';
+import { formatG17, parseDouble } from '../../src/util/double.js';
 import { zsetScripts } from './zset-scripts.js';
-import { createPrng as rng } from '../../../src/raft/prng.js';
+import { createPrng as rng } from '../../src/raft/prng.js';
 
 const env = useDifferential();
 
@@ -16,7 +16,7 @@ describe('sorted-set commands vs redis-server', () => {
   env.itRunsScripts(zsetScripts);
 
   it('ZUNION/ZINTER/ZDIFF/ZINTERCARD read a set as members scoring 1 (set type faked on the engine)', async () => {
-    const { Engine } = await import('../../helpers/engine.js');
+    const { Engine } = await import('../helpers/engine.js');
     const cmds = [
       ['ZUNION', '2', 'z', 's', 'WITHSCORES'],
       ['ZINTER', '2', 'z', 's', 'WITHSCORES', 'WEIGHTS', '2', '3'],
@@ -146,7 +146,7 @@ describe('ZSetValue (skip list with spans) against a sorted-array model', () => 
       const m = 'k' + Math.floor(rand() * 5000);
       if (z.score(m) === undefined) z.insert(m, 0);
     }
-    const bound = (): import('../../../src/keyspace/types/skiplist.js').LexBound => {
+    const bound = (): import('../../src/keyspace/types/skiplist.js').LexBound => {
       const t = rand();
       if (t < 0.1) return { inf: -1 };
       if (t < 0.2) return { inf: 1 };
@@ -203,8 +203,8 @@ describe('double parsing and printing', () => {
 
 describe('ZSCAN on a skiplist-encoded set (engine)', () => {
   it('returns every member present for the whole walk exactly once, while others come and go', async () => {
-    const { Engine } = await import('../../helpers/engine.js');
-    const { parseReply } = await import('../../helpers/engine-diff.js');
+    const { Engine } = await import('../helpers/engine.js');
+    const { parseReply } = await import('../helpers/engine-diff.js');
     const e = new Engine();
     const args: string[] = [];
     for (let i = 0; i < 1000; i++) args.push(String(i % 97), 'stable' + i);

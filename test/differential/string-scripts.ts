@@ -1,5 +1,5 @@
-/** The string differential scripts, shared by the engine tests (test/unit/commands) and the TCP tests against a raftis process (test/integration). */
-import type { Step } from '../../helpers/engine-diff.js';
+/** The string differential scripts, shared by the engine tests (*.test.ts named after the type) and the TCP tests against a raftis process (differential-*.test.ts). */
+import type { Step } from '../helpers/engine-diff.js';
 
 const ttl = (key: string): Step => ({ cmd: ['TTL', key], cmp: { tolerance: 1 } });
 const pttl = (key: string): Step => ({ cmd: ['PTTL', key], cmp: { tolerance: 1500 } });

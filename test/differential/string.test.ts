@@ -6,9 +6,9 @@
  * non-string value on the engine, so WRONGTYPE paths are compared too.
  */
 import { describe, expect, it } from 'vitest';
-import { useDifferential, type Step } from '../../helpers/engine-diff.js';
+import { useDifferential, type Step } from '../helpers/engine-diff.js';
 import { stringScripts } from './string-scripts.js';
-import { Engine } from '../../helpers/engine.js';
+import { Engine } from '../helpers/engine.js';
 
 const env = useDifferential();
 

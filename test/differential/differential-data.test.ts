@@ -1,5 +1,5 @@
 /**
- * The string and keyspace differential scripts (test/unit/commands), run
+ * The string and keyspace differential scripts (string-scripts.ts, keyspace-scripts.ts), run
  * against a raftis *process* instead of the in-process engine: the whole
  * path — parser, dispatcher, log entry encoding, LevelDB, apply, reply
  * slots — must give redis-server's bytes. After a restart (log replay) the
@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { withoutForeign, type Step } from '../helpers/engine-diff.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
-import { keyspaceScripts } from '../unit/commands/keyspace-scripts.js';
-import { stringScripts } from '../unit/commands/string-scripts.js';
+import { keyspaceScripts } from './keyspace-scripts.js';
+import { stringScripts } from './string-scripts.js';
 
 const env = useProcessDifferential();
 const target = (proto: 2 | 3): Promise<RawClient> => env.connect(proto, true);
