@@ -8,8 +8,7 @@
  */
 import { connCommands, dataCommands } from '../../src/commands/handlers.js';
 import { CommandTable } from '../../src/commands/table.js';
-import { Keyspace, type Collection, type Value } from '../../src/keyspace/keyspace.js';
-import { ListValue } from '../../src/keyspace/types/list.js';
+import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { replyEnd } from './raw-client.js';
 
@@ -47,20 +46,6 @@ export class GuardedKeyspace extends Keyspace {
     super.flush();
   }
 }
-
-/**
- * A value of a type the keyspace cannot hold yet (lists, hashes…), for
- * WRONGTYPE tests: handlers must refuse anything that is not a string.
- */
-export const FOREIGN_VALUE: Value = {
-  type: 'list',
-  // Immutable stand-in: a copy may share it.
-  clone() {
-    return FOREIGN_VALUE as Collection;
-  },
-  items: () => ['x'],
-  forEachItem: (fn) => fn('x'),
-};
 
 export interface EngineOptions {
   proto?: Proto;
@@ -108,10 +93,5 @@ export class Engine {
     const out = w.take();
     if (out.length === 0 || replyEnd(out, 0) !== out.length) throw new Error(`${def.name} must write exactly one reply, wrote ${JSON.stringify(out)}`);
     return out;
-  }
-
-  /** Stores what the differential `foreign` step creates on redis-server (RPUSH key x): a real list now. */
-  injectForeign(key: string): void {
-    this.db.set(key, new ListValue(['x']));
   }
 }
