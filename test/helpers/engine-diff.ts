@@ -41,15 +41,7 @@ export interface ScanAllOfStep {
   opts?: string[];
   pairs?: boolean;
 }
-/** Create a list under `key` on redis-server; on the engine, store a non-string value there. Replies not compared. */
-export interface ForeignStep {
-  foreign: string;
-}
-/** Sent to redis-server only (the engine cannot express it); reply not compared. */
-export interface RedisOnlyStep {
-  redisOnly: string[];
-}
-export type Step = string[] | CmdStep | ScanAllStep | ScanAllOfStep | ForeignStep | RedisOnlyStep;
+export type Step = string[] | CmdStep | ScanAllStep | ScanAllOfStep;
 
 export interface Mismatch {
   proto: 2 | 3;
@@ -160,21 +152,6 @@ const MAX_SCAN_CALLS = 10_000;
 /** What the scripts run against besides redis-server. */
 export interface Target {
   call(...args: string[]): string | Promise<string>;
-  /** Puts a non-string value under key (engine only). */
-  injectForeign?(key: string): void;
-}
-
-/**
- * The script without its non-string values: drops the foreign steps and
- * every step that names one of those keys, for targets that cannot hold
- * other types yet (a raftis process). Both sides then see the same script.
- */
-export function withoutForeign(steps: readonly Step[]): Step[] {
-  const foreign = new Set(steps.flatMap((s) => (!Array.isArray(s) && 'foreign' in s ? [s.foreign] : [])));
-  if (foreign.size === 0) return [...steps];
-  const args = (s: Step): readonly string[] =>
-    Array.isArray(s) ? s : 'cmd' in s ? s.cmd : 'scanAll' in s ? s.scanAll : 'scanAllOf' in s ? [...s.scanAllOf, ...(s.opts ?? [])] : 'redisOnly' in s ? s.redisOnly : [s.foreign];
-  return steps.filter((s) => !args(s).some((a) => foreign.has(a)));
 }
 
 export class Differential {
@@ -235,13 +212,6 @@ export class Differential {
         compared++;
         replies.push(e);
         if (!same(r, e, cmp)) record(i, show(cmd), r, e);
-      } else if ('foreign' in s) {
-        const r = await client.call('RPUSH', s.foreign, 'x');
-        if (!r.startsWith(':')) throw new Error(`RPUSH ${s.foreign}: ${r}`);
-        if (!engine.injectForeign) throw new Error(`step needs a non-string value under ${s.foreign}, which this target cannot hold`);
-        engine.injectForeign(s.foreign);
-      } else if ('redisOnly' in s) {
-        await client.call(...s.redisOnly);
       } else if ('scanAllOf' in s) {
         const [cmd, key] = s.scanAllOf;
         const opts = s.opts ?? [];

@@ -1,26 +1,19 @@
 /**
  * A tiny in-process command runner for tests: argv in, raw reply bytes out,
- * with the same arity checks and error texts as the server's dispatcher but
- * no network, no Raft. Read commands run against a keyspace that throws if
- * they try to mutate it (the determinism rule: reads never change state).
+ * no network, no Raft. Commands are looked up in the server's own command
+ * table (CommandTable.resolve: Redis's unknown-command, unknown-subcommand,
+ * arity and protected-command errors) and run by their keyspace handlers.
+ * Read commands run against a keyspace that throws if they try to mutate it
+ * (the determinism rule: reads never change state).
  */
-import { loadGeneratedCommands } from '../../src/commands/generated-table.js';
-import { dataCommands } from '../../src/commands/handlers.js';
-import type { CommandMeta, DataHandler } from '../../src/commands/types.js';
-import { Keyspace, type Collection, type Value } from '../../src/keyspace/keyspace.js';
-import { ListValue } from '../../src/keyspace/types/list.js';
+import { connCommands, dataCommands } from '../../src/commands/handlers.js';
+import { CommandTable } from '../../src/commands/table.js';
+import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
-import { arityError, unknownCommandError, unknownSubcommandError } from '../../src/commands/errors.js';
 import { replyEnd } from './raw-client.js';
 
-const handlers: Record<string, DataHandler> = dataCommands;
-const metas = new Map<string, CommandMeta>();
-/** Container commands (OBJECT, MEMORY…): their subcommands' metadata, by lower-case subcommand name. */
-const subMetas = new Map<string, Map<string, CommandMeta>>();
-for (const [name, g] of loadGeneratedCommands()) {
-  metas.set(name, g.meta);
-  if (g.subcommands.size > 0) subMetas.set(name, new Map([...g.subcommands].map(([sub, s]) => [sub, s.meta])));
-}
+/** The server's command table, built as src/cli/start.ts's buildCommandTable builds it. */
+const table = new CommandTable({ data: dataCommands, conn: connCommands });
 
 /** A Keyspace whose mutators throw while a read command runs. */
 export class GuardedKeyspace extends Keyspace {
@@ -54,20 +47,6 @@ export class GuardedKeyspace extends Keyspace {
   }
 }
 
-/**
- * A value of a type the keyspace cannot hold yet (lists, hashes…), for
- * WRONGTYPE tests: handlers must refuse anything that is not a string.
- */
-export const FOREIGN_VALUE: Value = {
-  type: 'list',
-  // Immutable stand-in: a copy may share it.
-  clone() {
-    return FOREIGN_VALUE as Collection;
-  },
-  items: () => ['x'],
-  forEachItem: (fn) => fn('x'),
-};
-
 export interface EngineOptions {
   proto?: Proto;
   /** The clock for ctx.now (reads and writes alike); Date.now by default. */
@@ -86,30 +65,25 @@ export class Engine {
     this.clock = opts.clock ?? Date.now;
   }
 
-  /** Runs one command and returns its raw RESP reply. */
+  /**
+   * Runs one command and returns its raw RESP reply: the command table's
+   * rejection (unknown command or subcommand, wrong arity, protected
+   * command), or the keyspace handler's one reply. A connection or server
+   * command (no keyspace handler: PING, CLIENT, CONFIG…) needs a client and
+   * a server, which the engine does not have: it throws.
+   */
   call(...argv: string[]): string {
     const w = new RespWriter(this.proto);
-    let name = (argv[0] ?? '').toLowerCase();
-    let meta = metas.get(name);
-    const subs = subMetas.get(name);
-    if (meta !== undefined && subs !== undefined && argv.length >= 2) {
-      meta = subs.get(argv[1]!.toLowerCase());
-      if (meta === undefined) {
-        w.error(unknownSubcommandError(argv[1]!, name));
-        return w.take();
-      }
-      name = meta.name;
-    }
-    const handler = handlers[name];
-    if (meta === undefined || (handler === undefined && subs === undefined)) {
-      w.error(unknownCommandError(argv));
+    const def = table.resolve(argv);
+    if ('error' in def) {
+      w.error(def.error);
       return w.take();
     }
-    if ((meta.arity > 0 && argv.length !== meta.arity) || argv.length < -meta.arity || handler === undefined) {
-      w.error(arityError(name));
-      return w.take();
+    const handler = def.data;
+    if (handler === undefined) {
+      throw new Error(`${def.name} is a connection/server command: the test engine runs keyspace commands only (use a raftis process)`);
     }
-    const write = meta.flags.has('write');
+    const write = def.isWrite;
     this.db.readOnly = !write;
     try {
       handler({ db: this.db, now: this.clock(), index: write ? this.nextIndex++ : 0, w }, argv);
@@ -117,12 +91,7 @@ export class Engine {
       this.db.readOnly = false;
     }
     const out = w.take();
-    if (out.length === 0 || replyEnd(out, 0) !== out.length) throw new Error(`${name} must write exactly one reply, wrote ${JSON.stringify(out)}`);
+    if (out.length === 0 || replyEnd(out, 0) !== out.length) throw new Error(`${def.name} must write exactly one reply, wrote ${JSON.stringify(out)}`);
     return out;
-  }
-
-  /** Stores what the differential `foreign` step creates on redis-server (RPUSH key x): a real list now. */
-  injectForeign(key: string): void {
-    this.db.set(key, new ListValue(['x']));
   }
 }

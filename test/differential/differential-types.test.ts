@@ -1,6 +1,6 @@
 /**
  * The hash, set, bit-operation and introspection differential scripts
- * (test/unit/commands) against a raftis *process*: parser, dispatcher, log
+ * (*-scripts.ts, also run on the engine) against a raftis *process*: parser, dispatcher, log
  * entries, apply and reply slots must give redis-server's bytes. After a
  * restart (log replay) hashes and sets are the same, and so are the
  * members SPOP left (its choices are replayed from the log).
@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { type Step } from '../helpers/engine-diff.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
-import { bitsScripts } from '../unit/commands/bits-scripts.js';
-import { hashScripts } from '../unit/commands/hash-scripts.js';
-import { introspectionScripts } from '../unit/commands/introspection-scripts.js';
-import { setScripts } from '../unit/commands/set-scripts.js';
+import { bitsScripts } from './bits-scripts.js';
+import { hashScripts } from './hash-scripts.js';
+import { introspectionScripts } from './introspection-scripts.js';
+import { setScripts } from './set-scripts.js';
 
 const env = useProcessDifferential();
 const connect = (proto: 2 | 3): Promise<RawClient> => env.connect(proto);

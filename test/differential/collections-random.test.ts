@@ -6,8 +6,8 @@
  * compared byte for byte; sets with other members as sets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrng } from '../../../src/raft/prng.js';
-import { Differential, type Step } from '../../helpers/engine-diff.js';
+import { createPrng } from '../../src/raft/prng.js';
+import { Differential, type Step } from '../helpers/engine-diff.js';
 
 let diff: Differential;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /** SORT and SORT_RO, differential against redis-server (RESP2 and RESP3, byte for byte). */
 import { describe, expect, it } from 'vitest';
-import { useDifferential } from '../../helpers/engine-diff.js';
-import { Engine } from '../../helpers/engine.js';
+import { useDifferential } from '../helpers/engine-diff.js';
+import { Engine } from '../helpers/engine.js';
 import { sortScripts } from './sort-scripts.js';
 
 const env = useDifferential();

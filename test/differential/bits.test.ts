@@ -5,7 +5,7 @@
  * property where the reply is random).
  */
 import { describe } from 'vitest';
-import { useDifferential } from '../../helpers/engine-diff.js';
+import { useDifferential } from '../helpers/engine-diff.js';
 import { bitsScripts } from './bits-scripts.js';
 
 const env = useDifferential();

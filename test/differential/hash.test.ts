@@ -5,7 +5,7 @@
  * property where the reply is random).
  */
 import { describe } from 'vitest';
-import { useDifferential } from '../../helpers/engine-diff.js';
+import { useDifferential } from '../helpers/engine-diff.js';
 import { hashScripts } from './hash-scripts.js';
 
 const env = useDifferential();

@@ -1,22 +1,21 @@
 /**
- * The string and keyspace differential scripts (test/unit/commands), run
+ * The string and keyspace differential scripts (string-scripts.ts, keyspace-scripts.ts), run
  * against a raftis *process* instead of the in-process engine: the whole
  * path — parser, dispatcher, log entry encoding, LevelDB, apply, reply
  * slots — must give redis-server's bytes. After a restart (log replay) the
  * keyspace must be the same.
  */
 import { describe, expect, it } from 'vitest';
-import { withoutForeign, type Step } from '../helpers/engine-diff.js';
+import type { Step } from '../helpers/engine-diff.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
-import { keyspaceScripts } from '../unit/commands/keyspace-scripts.js';
-import { stringScripts } from '../unit/commands/string-scripts.js';
+import { keyspaceScripts } from './keyspace-scripts.js';
+import { stringScripts } from './string-scripts.js';
 
 const env = useProcessDifferential();
 const target = (proto: 2 | 3): Promise<RawClient> => env.connect(proto, true);
 
-// Other data types do not exist yet: steps on such keys are left out on both sides.
-const scripts: [string, Step[]][] = [...Object.entries(stringScripts), ...Object.entries(keyspaceScripts)].map(([n, s]) => [n, withoutForeign(s)]);
+const scripts: [string, Step[]][] = [...Object.entries(stringScripts), ...Object.entries(keyspaceScripts)];
 
 describe('differential over TCP: string and keyspace scripts against a raftis process', () => {
   it('runs a meaningful share of the scripts', () => {

@@ -3,12 +3,12 @@
  * for byte), and the ring-buffer list against a naive array model.
  */
 import { describe, expect, it } from 'vitest';
-import { useDifferential } from '../../helpers/engine-diff.js';
-import { Engine } from '../../helpers/engine.js';
-import { ListValue } from '../../../src/keyspace/types/list.js';
-import { fromItems } from '../../../src/keyspace/types/index.js';
+import { useDifferential } from '../helpers/engine-diff.js';
+import { Engine } from '../helpers/engine.js';
+import { ListValue } from '../../src/keyspace/types/list.js';
+import { fromItems } from '../../src/keyspace/types/index.js';
 import { listScripts } from './list-scripts.js';
-import { createPrng as rng } from '../../../src/raft/prng.js';
+import { createPrng as rng } from '../../src/raft/prng.js';
 
 const env = useDifferential();
 

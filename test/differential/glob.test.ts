@@ -6,9 +6,9 @@
  * Redis matches case-insensitively.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { globMatch } from '../../../src/keyspace/glob.js';
-import { Differential, parseReply, type Step } from '../../helpers/engine-diff.js';
-import { createPrng } from '../../../src/raft/prng.js';
+import { globMatch } from '../../src/keyspace/glob.js';
+import { Differential, parseReply, type Step } from '../helpers/engine-diff.js';
+import { createPrng } from '../../src/raft/prng.js';
 
 let diff: Differential;
 

@@ -3,8 +3,8 @@
  * and on the engine; every reply compared byte for byte in RESP2 and RESP3.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential, type Step } from '../../helpers/engine-diff.js';
-import { createPrng as rng } from '../../../src/raft/prng.js';
+import { Differential, type Step } from '../helpers/engine-diff.js';
+import { createPrng as rng } from '../../src/raft/prng.js';
 
 let diff: Differential;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 /** OBJECT / MEMORY USAGE / TYPE differential scripts, shared by the engine tests and the TCP tests against a raftis process. */
-import type { Step } from '../../helpers/engine-diff.js';
+import type { Step } from '../helpers/engine-diff.js';
 
 /** MEMORY USAGE is an estimate: within 25% of Redis's. */
 const mem = (key: string, ...opts: string[]): Step => ({ cmd: ['MEMORY', 'USAGE', key, ...opts], cmp: { ratio: 0.25 } });

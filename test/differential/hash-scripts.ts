@@ -1,5 +1,5 @@
-/** The hash differential scripts, shared by the engine tests (test/unit/commands) and the TCP tests against a raftis process (test/integration). */
-import { replyItems as items, replyValue as val, type Reply, type Step } from '../../helpers/engine-diff.js';
+/** The hash differential scripts, shared by the engine tests (*.test.ts named after the type) and the TCP tests against a raftis process (differential-*.test.ts). */
+import { replyItems as items, replyValue as val, type Reply, type Step } from '../helpers/engine-diff.js';
 
 const BIN = 'a\x00b\r\n\xff\x80z';
 const set = (...cmd: string[]): Step => ({ cmd, cmp: 'set' });

@@ -1,5 +1,5 @@
-/** The keyspace differential scripts, shared by the engine tests (test/unit/commands) and the TCP tests against a raftis process (test/integration). */
-import type { Step } from '../../helpers/engine-diff.js';
+/** The keyspace differential scripts, shared by the engine tests (*.test.ts named after the type) and the TCP tests against a raftis process (differential-*.test.ts). */
+import type { Step } from '../helpers/engine-diff.js';
 
 const ttl = (key: string): Step => ({ cmd: ['TTL', key], cmp: { tolerance: 1 } });
 const pttl = (key: string): Step => ({ cmd: ['PTTL', key], cmp: { tolerance: 1500 } });
@@ -28,9 +28,8 @@ export const keyspaceScripts: Record<string, Step[]> = {
     ['EXISTS', ''],
     ['TYPE', ''],
     ['DEL', ''],
-    { foreign: 'l' },
-    // The engine keyspace has no lists: TYPE of one is checked on redis-server only.
-    { redisOnly: ['TYPE', 'l'] },
+    ['RPUSH', 'l', 'x'],
+    ['TYPE', 'l'],
     ['EXISTS', 'l'],
     ['TOUCH', 'l'],
     ['DEL', 'l'],
@@ -143,11 +142,11 @@ export const keyspaceScripts: Record<string, Step[]> = {
   scan_type_with_other_types: [
     ['SET', 's1', 'v'],
     ['SET', 's2', 'v'],
-    // A list exists only on redis-server: its SCAN TYPE answers are checked there alone.
-    { redisOnly: ['RPUSH', 'l1', 'x'] },
-    { redisOnly: ['SCAN', '0', 'TYPE', 'list'] },
-    { redisOnly: ['DEL', 'l1'] },
+    ['RPUSH', 'l1', 'x'],
+    ['SCAN', '0', 'TYPE', 'list'],
     { scanAll: ['TYPE', 'string'] },
+    { scanAll: ['TYPE', 'list'] },
+    ['DEL', 'l1'],
     { scanAll: ['TYPE', 'list'] },
   ],
   randomkey: [
@@ -190,7 +189,7 @@ export const keyspaceScripts: Record<string, Step[]> = {
     ['SET', '\xff\x00', 'bin'],
     ['RENAME', '\xff\x00', '\x00\xff'],
     ['GET', '\x00\xff'],
-    { foreign: 'l' },
+    ['RPUSH', 'l', 'x'],
     ['RENAME', 'l', 'm'],
     ['EXISTS', 'l', 'm'],
     ['GET', 'm'],
@@ -240,7 +239,7 @@ export const keyspaceScripts: Record<string, Step[]> = {
     ['PEXPIRETIME', 'y'],
     ['SET', 'g', 'gone', 'PXAT', '1'],
     ['COPY', 'g', 'h'],
-    { foreign: 'l' },
+    ['RPUSH', 'l', 'x'],
     ['COPY', 'l', 'm'],
     ['GET', 'm'],
     ['COPY', 'a', 'm'],
@@ -382,7 +381,7 @@ export const keyspaceScripts: Record<string, Step[]> = {
     ['EXISTS', 'k'],
     ['EXPIREAT', 'missing', '1'],
     ['PEXPIREAT', 'missing', String(FAR)],
-    { foreign: 'l' },
+    ['RPUSH', 'l', 'x'],
     ['TTL', 'l'],
     ['EXPIREAT', 'l', String(FAR)],
     ['EXPIRETIME', 'l'],

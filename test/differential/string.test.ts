@@ -2,13 +2,12 @@
  * String commands, differential: every script runs on a real redis-server
  * and on the in-process engine, in RESP2 and RESP3, replies compared byte
  * for byte (TTL replies within a tolerance: both sides count from their own
- * clock). A `{ foreign: k }` step makes k a list on redis-server and a
- * non-string value on the engine, so WRONGTYPE paths are compared too.
+ * clock). Lists made with RPUSH cover the WRONGTYPE paths.
  */
 import { describe, expect, it } from 'vitest';
-import { useDifferential, type Step } from '../../helpers/engine-diff.js';
+import { useDifferential, type Step } from '../helpers/engine-diff.js';
 import { stringScripts } from './string-scripts.js';
-import { Engine } from '../../helpers/engine.js';
+import { Engine } from '../helpers/engine.js';
 
 const env = useDifferential();
 

@@ -3,18 +3,14 @@
  * the in-process engine, RESP2 and RESP3, replies compared byte for byte;
  * KEYS as sets and SCAN as the union of a full iteration (hash order
  * differs); TTL replies within a tolerance; absolute expiries (year 3000)
- * exactly.
- *
- * Engine-side gaps, noted where they occur: the keyspace holds only strings,
- * so `TYPE` of a list key and `SCAN ... TYPE list` are sent to redis-server
- * only ({ redisOnly }); WRONGTYPE paths use a non-string value on the
- * engine ({ foreign }).
+ * exactly. Lists made with RPUSH cover TYPE, SCAN ... TYPE and the
+ * WRONGTYPE paths.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Differential, useDifferential, type Step } from '../../helpers/engine-diff.js';
+import { Differential, useDifferential, type Step } from '../helpers/engine-diff.js';
 import { keyspaceScripts } from './keyspace-scripts.js';
-import { Engine } from '../../helpers/engine.js';
-import { RawClient } from '../../helpers/raw-client.js';
+import { Engine } from '../helpers/engine.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const env = useDifferential();
 

@@ -5,9 +5,9 @@
  * many commands as redis-server answered before the error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, encodeCommand, replyEnd } from '../../helpers/raw-client.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { RequestParser } from '../../../src/server/request-parser.js';
+import { RawClient, encodeCommand, replyEnd } from '../helpers/raw-client.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { RequestParser } from '../../src/server/request-parser.js';
 
 let server: RedisServer | undefined;
 let authServer: RedisServer | undefined;

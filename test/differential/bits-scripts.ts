@@ -1,5 +1,5 @@
-/** The bit-operation differential scripts, shared by the engine tests (test/unit/commands) and the TCP tests against a raftis process (test/integration). */
-import type { Step } from '../../helpers/engine-diff.js';
+/** The bit-operation differential scripts, shared by the engine tests (*.test.ts named after the type) and the TCP tests against a raftis process (differential-*.test.ts). */
+import type { Step } from '../helpers/engine-diff.js';
 
 const bitcounts: Step[] = [];
 const bitposes: Step[] = [];

@@ -1,5 +1,5 @@
 /**
- * The list and sorted-set differential scripts (test/unit/commands) against
+ * The list and sorted-set differential scripts (list-scripts.ts, zset-scripts.ts) against
  * a raftis *process*: parser, dispatcher, log entries, apply and replies
  * must give redis-server's bytes. After a restart (log replay) the lists and
  * sorted sets must be the same.
@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
-import { listScripts } from '../unit/commands/list-scripts.js';
-import { zsetScripts } from '../unit/commands/zset-scripts.js';
+import { listScripts } from './list-scripts.js';
+import { zsetScripts } from './zset-scripts.js';
 
 const env = useProcessDifferential();
 const target = (proto: 2 | 3): Promise<RawClient> => env.connect(proto, true);

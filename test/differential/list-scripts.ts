@@ -1,5 +1,5 @@
 /** List differential scripts: each runs on redis-server and on the engine (RESP2 and RESP3), replies compared byte for byte. */
-import type { Step } from '../../helpers/engine-diff.js';
+import type { Step } from '../helpers/engine-diff.js';
 
 const BIN = 'a\x00b\r\n\xff\x80z';
 const BIG = '9223372036854775807';
