@@ -4,7 +4,6 @@
  */
 import type { EngineClient as Client } from './engine/engine.js';
 import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, subcommandSyntaxError, unrecognizedOption } from './errors.js';
-import type { RespWriter } from '../server/resp-writer.js';
 import { string2ll } from '../util/number.js';
 import { writeHelp } from './help.js';
 import type { ConnHandler, ConnCtx } from './table.js';

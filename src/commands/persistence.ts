@@ -6,8 +6,6 @@
  * own state machine, none of this is replicated.
  */
 import crypto from 'node:crypto';
-import type { EngineClient as Client } from './engine/engine.js';
-import type { RespWriter } from '../server/resp-writer.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { ConnHandler, ConnCtx } from './table.js';
 

@@ -3,9 +3,7 @@
  * leader is the master and the other members its replicas (as in INFO
  * replication and CLUSTER SLOTS); a replica's offset is its match index.
  */
-import type { EngineClient as Client } from './engine/engine.js';
 import { ERR } from './errors.js';
-import type { RespWriter } from '../server/resp-writer.js';
 import { string2ll } from '../util/number.js';
 import type { RaftisNode } from '../node/node.js';
 import type { ConnHandler, ConnCtx } from './table.js';

@@ -13,8 +13,6 @@
  * the connection closes.
  */
 import type { ConnCtx } from './table.js';
-import type { EngineClient as Client } from './engine/engine.js';
-import type { RespWriter } from '../server/resp-writer.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');

@@ -12,28 +12,23 @@
  * exactly the same path, without peers.
  *
  * The driver does not know what entries mean: the layer above gives it a
- * StateMachine and Proposals (state-machine.ts). Its parts, by concept:
- * writes.ts (proposals and in-flight writes), reads.ts (ReadIndex and
- * waits for an index), leadership.ts (membership changes, transfers),
- * snapshot-policy.ts (when to snapshot, loading and installing), and this
- * file: start and stop, the transport, and the Ready loop.
+ * StateMachine and Proposals (state-machine.ts) in its options (options.ts).
+ * Its parts, by concept: ready-loop.ts (the Ready loop), writes.ts
+ * (proposals and in-flight writes), reads.ts (ReadIndex and waits for an
+ * index), leadership.ts (membership changes, transfers), snapshot-policy.ts
+ * (when to snapshot, loading and installing), peers.ts (the transport) —
+ * and this file: start and stop, and the driver's face to the layer above.
  */
 import {
-  EntryType,
   MessageType,
   RawNode,
   ReadOnlyOption,
-  Role,
   StepLocalMsgError,
   StepPeerNotFoundError,
   bootstrapState,
-  decodeConfChange,
-  type ConfChange,
   ConfChangeType,
   type ConfState,
-  type Entry,
   type Message,
-  type SnapshotMetadata,
   type Status,
 } from '../raft/index.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
@@ -44,6 +39,7 @@ import { createLogger } from '../util/log.js';
 import { Leadership } from './leadership.js';
 import { Membership, type Member } from './membership.js';
 import { Reads } from './reads.js';
+import { ReadyLoop } from './ready-loop.js';
 import { SnapshotPolicy } from './snapshot-policy.js';
 import type { Snapshotter } from './snapshotter.js';
 import { Peers } from './peers.js';
@@ -83,12 +79,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private readonly leadership: Leadership;
   private readonly snapshots: SnapshotPolicy;
   private readonly peers: Peers;
-  private readyBusy = false;
-  /** Whether every committed entry of the Ready in flight has been applied. */
-  private readyApplied = false;
-  private readyScheduled = false;
+  private loop!: ReadyLoop<P>;
   private tickTimer: TimerHandle | undefined;
-  private role: Role = Role.Follower;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
 
@@ -182,6 +174,17 @@ export class RaftisNode<P extends Proposal = Proposal> {
       applied: this.appliedIndex,
       rng: this.opts.rng,
       logger: raftLog,
+    });
+    this.loop = new ReadyLoop<P>(this, {
+      rn: this.rn,
+      storage: this.storage,
+      sm: this.sm,
+      writes: this.writes,
+      reads: this.reads,
+      snapshots: this.snapshots,
+      peers: this.peers,
+      membership: this.membership,
+      clock: this.clock,
     });
     this.ensureTransport();
     await this.peers.starting;
@@ -431,159 +434,14 @@ export class RaftisNode<P extends Proposal = Proposal> {
     }
     // A heartbeat's answer, and the confirmation of a read round it brings,
     // need not wait for the next turn (neither depends on the disk).
-    if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) this.sendAndAnswerNow();
+    if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) this.loop.sendAndAnswerNow();
     this.scheduleReady();
   }
 
-  // ---- the Ready loop -----------------------------------------------------------------------
+  // ---- the Ready loop (ready-loop.ts) ----------------------------------------------------------
 
   scheduleReady(): void {
-    if (this.readyScheduled || this.closed) return;
-    this.readyScheduled = true;
-    // After the current I/O phase: everything this turn produced goes into one Ready.
-    this.clock.immediate(() => {
-      this.readyScheduled = false;
-      this.processReady();
-    });
-  }
-
-  private processReady(): void {
-    if (this.closed) return;
-    // Proposals go to the core even while a Ready is being handled: they
-    // form the next one (group commit).
-    this.writes.flush(this.rn);
-    if (this.readyBusy) {
-      this.workWhileWriting();
-      return;
-    }
-    this.reads.flush(this.rn);
-    if (!this.rn.hasReady()) return;
-    this.readyBusy = true;
-    const rd = this.rn.ready();
-    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
-    if (rd.messages.length > 0) this.peers.send(rd.messages);
-    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
-    // Committed entries already on disk need not wait for this Ready's write:
-    // applying them now saves a whole fsync of latency per write (the entries
-    // of Ready n commit on advance and are handed out in Ready n+1, whose own
-    // write carries the next batch).
-    const durable = rd.snapshot !== undefined ? 0 : this.durableIndex();
-    const ce = rd.committedEntries;
-    let early = 0;
-    while (early < ce.length && ce[early]!.index <= durable) early++;
-    // The write goes to the disk first; applying and replying overlap with it.
-    const written = this.storage.persistReady(rd);
-    this.applyEntries(ce, 0, early);
-    this.readyApplied = early === ce.length;
-    // A read's quorum confirmation does not depend on this write.
-    this.reads.answer(rd.readStates, this.appliedIndex);
-    written.then(
-      () => {
-        if (this.closed) {
-          this.readyBusy = false;
-          return;
-        }
-        if (rd.persistedMessages.length > 0) this.peers.send(rd.persistedMessages);
-        this.applyEntries(ce, early, ce.length);
-        this.snapshots.maybeSnapshot();
-        this.rn.advance(rd);
-        this.readyBusy = false;
-        if (this.rn.hasReady() || this.reads.queued || this.writes.queued) this.processReady();
-      },
-      (err: unknown) => {
-        this.opts.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
-      },
-    );
-  }
-
-  /**
-   * The last index whose entry on disk is the one in the log. The disk's
-   * last index alone is not enough: entries the core holds unstable (the
-   * write in flight, or not yet handed out) may replace a conflicting suffix
-   * that is still on disk, and applying a committed entry early on the
-   * strength of the old one would let a snapshot record the old entry's term.
-   */
-  private durableIndex(): number {
-    return Math.min(this.storage.lastStoredIndex, this.rn.stableIndex());
-  }
-
-  /**
-   * While a Ready's write is in flight, what does not depend on it goes
-   * ahead instead of waiting for that unrelated write: new appends to the
-   * followers (the leader writes its own log in parallel), heartbeats and
-   * heartbeat answers, reads a quorum has confirmed, and entries that
-   * committed meanwhile (on a follower's acknowledgement) and are already on
-   * our disk, applied and answered now. Those only once the Ready's own
-   * committed entries are applied: log order.
-   */
-  private workWhileWriting(): void {
-    this.reads.flush(this.rn);
-    this.sendAndAnswerNow();
-    if (!this.readyApplied) return;
-    const ents = this.rn.takeCommitted(this.durableIndex());
-    if (ents.length > 0) this.applyEntries(ents, 0, ents.length);
-  }
-
-  /** Sends what may leave before the next Ready (see sendEarly) and answers confirmed reads. */
-  private sendAndAnswerNow(): void {
-    const msgs = this.rn.peekMessages();
-    if (msgs.length > 0 && sendEarly(msgs)) this.peers.send(this.rn.takeMessages());
-    const rs = this.rn.takeReadStates();
-    if (rs.length > 0) this.reads.answer(rs, this.appliedIndex);
-  }
-
-  /** Follower: the leader's snapshot replaces the state machine. */
-  private installSnapshot(meta: SnapshotMetadata): void {
-    const members = this.snapshots.install(meta);
-    if (members === undefined) return;
-    this.confState = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
-    this.membership.adopt(members);
-    this.appliedIndex = meta.index;
-    this.sm.restored();
-    this.reads.appliedUpTo(meta.index);
-  }
-
-  /** Contract step 5: applies committed entries [from, to) in order, settling this node's proposals. */
-  private applyEntries(ce: readonly Entry[], from: number, to: number): void {
-    if (from >= to) return;
-    for (let i = from; i < to; i++) {
-      const e = ce[i]!;
-      const mine = this.writes.at(e);
-      if (e.type === EntryType.ConfChange) {
-        const cc = decodeConfChange(e.data);
-        this.confState = this.rn.applyConfChange(cc);
-        this.membershipChanged(cc, e.index, e.term);
-      } else if (e.data.length > 0) {
-        // An empty entry is a new leader's no-op.
-        this.sm.apply(e.index, e.data, mine);
-        mine?.settle('applied');
-      }
-      this.appliedIndex = e.index;
-      this.snapshots.applied(e.data.length);
-      this.reads.applied(e.index);
-    }
-    this.storage.appliedTo(this.appliedIndex);
-  }
-
-  /** Applied conf change: members and their links (membership.ts); a new learner may need a fresh snapshot. */
-  private membershipChanged(cc: ConfChange, index: number, term: number): void {
-    // A new member can only be sent a snapshot whose configuration names it:
-    // with a compacted log, take one now rather than at the next threshold.
-    if (cc.type === ConfChangeType.AddLearnerNode && this.isLeader && this.storage.compactedIndex > 0) void this.snapshots.covering(index);
-    this.membership.applied(cc, index, term);
-  }
-
-  private onSoftState(lead: number, role: Role): void {
-    const wasLeader = this.role === Role.Leader;
-    if (lead !== 0) this.lastKnownLeader = lead;
-    this.role = role;
-    if (role === Role.Leader) {
-      this.writes.elected();
-      log.info(`became the leader (term ${this.rn.term()})`);
-    } else if (wasLeader) {
-      this.writes.deposed(lead, () => this.isLeader);
-      this.reads.deposed();
-    }
+    this.loop.schedule();
   }
 
   /** Stops ticking and taking proposals, lets the write in flight finish, closes the log. */
@@ -593,31 +451,11 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.writes.close();
     // Let what was proposed reach the disk and be answered (bounded).
     const deadline = this.clock.now() + 3000;
-    while (this.rn !== undefined && (this.readyBusy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
+    while (this.rn !== undefined && (this.loop.busy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
     this.closed = true;
     await this.snapshots.close();
     await this.peers.close();
-    while (this.readyBusy) await sleep(this.clock, 5);
+    while (this.loop?.busy === true) await sleep(this.clock, 5);
     await this.storage?.close();
   }
-}
-
-/** Appends sent while a write is in flight carry at least this many entries (see sendEarly). */
-const EARLY_APPEND_ENTRIES = 64;
-
-/**
- * Whether messages produced while a write is in flight should leave now
- * rather than with the next Ready. Anything but appends (heartbeats and
- * their answers, which confirm reads; votes) goes at once. Appends go
- * early only when they carry a large batch: small ones (a few clients'
- * writes each turn) would cost a socket write per turn on both sides for
- * little gain, as the follower is busy with its own write meanwhile.
- */
-function sendEarly(msgs: readonly Message[]): boolean {
-  let entries = 0;
-  for (const m of msgs) {
-    if (m.type !== MessageType.App) return true;
-    entries += m.entries.length;
-  }
-  return entries >= EARLY_APPEND_ENTRIES;
 }

@@ -1,0 +1,235 @@
+/**
+ * The Ready loop: etcd's contract (src/raft/rawnode.ts) run against the
+ * driver's parts. One Ready is handled at a time:
+ *
+ *   ready() → send messages ∥ persist (one synced write for everything the
+ *   turn produced) → apply committed entries in log order (those already
+ *   durable at once, the rest when the write completes) → advance().
+ *
+ * While the write is in flight, proposals form the next Ready (group
+ * commit), and what does not depend on the write goes ahead
+ * (workWhileWriting).
+ */
+import { EntryType, MessageType, Role, decodeConfChange, ConfChangeType, type ConfChange, type ConfState, type Entry, type Message, type RawNode, type SnapshotMetadata } from '../raft/index.js';
+import type { RaftStorage } from '../storage/raft-storage.js';
+import type { Clock } from '../util/clock.js';
+import { createLogger } from '../util/log.js';
+import type { Membership } from './membership.js';
+import type { Peers } from './peers.js';
+import type { Reads } from './reads.js';
+import type { SnapshotPolicy } from './snapshot-policy.js';
+import type { Proposal, StateMachine } from './state-machine.js';
+import type { Writes } from './writes.js';
+
+const log = createLogger('node');
+
+/** The driver's parts the loop works with. */
+export interface ReadyParts<P extends Proposal> {
+  rn: RawNode;
+  storage: RaftStorage;
+  sm: StateMachine<P>;
+  writes: Writes<P>;
+  reads: Reads;
+  snapshots: SnapshotPolicy;
+  peers: Peers;
+  membership: Membership;
+  clock: Clock;
+}
+
+/** The driver's state the loop keeps up to date. */
+export interface ReadyHost {
+  appliedIndex: number;
+  confState: ConfState;
+  lastKnownLeader: number;
+  readonly closed: boolean;
+  onFatal(err: Error): void;
+}
+
+export class ReadyLoop<P extends Proposal> {
+  /** A Ready is being handled (its write is in flight). */
+  busy = false;
+  /** Whether every committed entry of the Ready in flight has been applied. */
+  private allApplied = false;
+  private scheduled = false;
+  private role: Role = Role.Follower;
+  private readonly run = (): void => {
+    this.scheduled = false;
+    this.processReady();
+  };
+
+  constructor(
+    private readonly host: ReadyHost,
+    private readonly p: ReadyParts<P>,
+  ) {}
+
+  schedule(): void {
+    if (this.scheduled || this.host.closed) return;
+    this.scheduled = true;
+    // After the current I/O phase: everything this turn produced goes into one Ready.
+    this.p.clock.immediate(this.run);
+  }
+
+  private processReady(): void {
+    const { rn, storage, writes, reads, peers, snapshots } = this.p;
+    if (this.host.closed) return;
+    // Proposals go to the core even while a Ready is being handled: they
+    // form the next one (group commit).
+    writes.flush(rn);
+    if (this.busy) {
+      this.workWhileWriting();
+      return;
+    }
+    reads.flush(rn);
+    if (!rn.hasReady()) return;
+    this.busy = true;
+    const rd = rn.ready();
+    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
+    if (rd.messages.length > 0) peers.send(rd.messages);
+    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
+    // Committed entries already on disk need not wait for this Ready's write:
+    // applying them now saves a whole fsync of latency per write (the entries
+    // of Ready n commit on advance and are handed out in Ready n+1, whose own
+    // write carries the next batch).
+    const durable = rd.snapshot !== undefined ? 0 : this.durableIndex();
+    const ce = rd.committedEntries;
+    let early = 0;
+    while (early < ce.length && ce[early]!.index <= durable) early++;
+    // The write goes to the disk first; applying and replying overlap with it.
+    const written = storage.persistReady(rd);
+    this.applyEntries(ce, 0, early);
+    this.allApplied = early === ce.length;
+    // A read's quorum confirmation does not depend on this write.
+    reads.answer(rd.readStates, this.host.appliedIndex);
+    written.then(
+      () => {
+        if (this.host.closed) {
+          this.busy = false;
+          return;
+        }
+        if (rd.persistedMessages.length > 0) peers.send(rd.persistedMessages);
+        this.applyEntries(ce, early, ce.length);
+        snapshots.maybeSnapshot();
+        rn.advance(rd);
+        this.busy = false;
+        if (rn.hasReady() || reads.queued || writes.queued) this.processReady();
+      },
+      (err: unknown) => {
+        this.host.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
+      },
+    );
+  }
+
+  /**
+   * The last index whose entry on disk is the one in the log. The disk's
+   * last index alone is not enough: entries the core holds unstable (the
+   * write in flight, or not yet handed out) may replace a conflicting suffix
+   * that is still on disk, and applying a committed entry early on the
+   * strength of the old one would let a snapshot record the old entry's term.
+   */
+  private durableIndex(): number {
+    return Math.min(this.p.storage.lastStoredIndex, this.p.rn.stableIndex());
+  }
+
+  /**
+   * While a Ready's write is in flight, what does not depend on it goes
+   * ahead instead of waiting for that unrelated write: new appends to the
+   * followers (the leader writes its own log in parallel), heartbeats and
+   * heartbeat answers, reads a quorum has confirmed, and entries that
+   * committed meanwhile (on a follower's acknowledgement) and are already on
+   * our disk, applied and answered now. Those only once the Ready's own
+   * committed entries are applied: log order.
+   */
+  private workWhileWriting(): void {
+    this.p.reads.flush(this.p.rn);
+    this.sendAndAnswerNow();
+    if (!this.allApplied) return;
+    const ents = this.p.rn.takeCommitted(this.durableIndex());
+    if (ents.length > 0) this.applyEntries(ents, 0, ents.length);
+  }
+
+  /** Sends what may leave before the next Ready (see sendEarly) and answers confirmed reads. */
+  sendAndAnswerNow(): void {
+    const { rn, peers, reads } = this.p;
+    const msgs = rn.peekMessages();
+    if (msgs.length > 0 && sendEarly(msgs)) peers.send(rn.takeMessages());
+    const rs = rn.takeReadStates();
+    if (rs.length > 0) reads.answer(rs, this.host.appliedIndex);
+  }
+
+  /** Follower: the leader's snapshot replaces the state machine. */
+  private installSnapshot(meta: SnapshotMetadata): void {
+    const members = this.p.snapshots.install(meta);
+    if (members === undefined) return;
+    this.host.confState = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
+    this.p.membership.adopt(members);
+    this.host.appliedIndex = meta.index;
+    this.p.sm.restored();
+    this.p.reads.appliedUpTo(meta.index);
+  }
+
+  /** Contract step 5: applies committed entries [from, to) in order, settling this node's proposals. */
+  private applyEntries(ce: readonly Entry[], from: number, to: number): void {
+    if (from >= to) return;
+    const { rn, sm, writes, reads, snapshots, storage } = this.p;
+    const host = this.host;
+    for (let i = from; i < to; i++) {
+      const e = ce[i]!;
+      const mine = writes.at(e);
+      if (e.type === EntryType.ConfChange) {
+        const cc = decodeConfChange(e.data);
+        host.confState = rn.applyConfChange(cc);
+        this.membershipChanged(cc, e.index, e.term);
+      } else if (e.data.length > 0) {
+        // An empty entry is a new leader's no-op.
+        sm.apply(e.index, e.data, mine);
+        mine?.settle('applied');
+      }
+      host.appliedIndex = e.index;
+      snapshots.applied(e.data.length);
+      reads.applied(e.index);
+    }
+    storage.appliedTo(host.appliedIndex);
+  }
+
+  /** Applied conf change: members and their links (membership.ts); a new learner may need a fresh snapshot. */
+  private membershipChanged(cc: ConfChange, index: number, term: number): void {
+    // A new member can only be sent a snapshot whose configuration names it:
+    // with a compacted log, take one now rather than at the next threshold.
+    if (cc.type === ConfChangeType.AddLearnerNode && this.p.rn.isLeader() && this.p.storage.compactedIndex > 0) void this.p.snapshots.covering(index);
+    this.p.membership.applied(cc, index, term);
+  }
+
+  private onSoftState(lead: number, role: Role): void {
+    const wasLeader = this.role === Role.Leader;
+    if (lead !== 0) this.host.lastKnownLeader = lead;
+    this.role = role;
+    const { rn, writes, reads } = this.p;
+    if (role === Role.Leader) {
+      writes.elected();
+      log.info(`became the leader (term ${rn.term()})`);
+    } else if (wasLeader) {
+      writes.deposed(lead, () => rn.isLeader());
+      reads.deposed();
+    }
+  }
+}
+
+/** Appends sent while a write is in flight carry at least this many entries (see sendEarly). */
+const EARLY_APPEND_ENTRIES = 64;
+
+/**
+ * Whether messages produced while a write is in flight should leave now
+ * rather than with the next Ready. Anything but appends (heartbeats and
+ * their answers, which confirm reads; votes) goes at once. Appends go
+ * early only when they carry a large batch: small ones (a few clients'
+ * writes each turn) would cost a socket write per turn on both sides for
+ * little gain, as the follower is busy with its own write meanwhile.
+ */
+function sendEarly(msgs: readonly Message[]): boolean {
+  let entries = 0;
+  for (const m of msgs) {
+    if (m.type !== MessageType.App) return true;
+    entries += m.entries.length;
+  }
+  return entries >= EARLY_APPEND_ENTRIES;
+}
