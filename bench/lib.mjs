@@ -74,10 +74,10 @@ function track(proc, dir) {
   };
 }
 
-export async function startRaftis(args = []) {
+export async function startRaftis(args = [], bin = RAFTIS_BIN) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-'));
-  const proc = spawn(process.execPath, [RAFTIS_BIN, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...args], { stdio: 'inherit' });
+  const proc = spawn(process.execPath, [bin, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...args], { stdio: 'inherit' });
   await waitPort(port, proc, 'raftis');
   return { port, ...track(proc, dir) };
 }

@@ -1,6 +1,6 @@
 /**
  * Snapshot files: the keyspace as of one applied index, written next to the
- * Raft log (docs/snapshot-format.md has the byte layout).
+ * Raft log (docs/snapshots.md has the byte layout).
  *
  *   <dir>/snapshots/snap-<index:16 hex>-<term:16 hex>.rsnap
  *

@@ -59,7 +59,7 @@ describe('cluster protocol', () => {
   });
 
   it('describes the one Raft group as one shard: leader master, followers replicas', async () => {
-    const leader = await cluster.waitForLeader();
+    const leader = await cluster.waitForSettledLeader();
     const l = cluster.node(leader);
     const c = await cluster.client(leader);
     for (let i = 0; i < 20; i++) await c.call('SET', `{slot}k${i}`, 'v');

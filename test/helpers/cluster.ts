@@ -199,6 +199,27 @@ export class TestCluster {
     }
   }
 
+  /**
+   * Waits for a leader that every running node knows, with a working link
+   * from it to each of them (a test that asks every follower for a
+   * redirect, or the leader for its view of every peer, needs all of them;
+   * a majority is enough for a leader but not for that).
+   */
+  async waitForSettledLeader(timeoutMs = 15_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const l = await this.waitForLeader(Math.max(1, deadline - Date.now()));
+      const running = this.nodes.filter((n) => this.isRunning(n.id));
+      const infos = await Promise.all(running.map((n) => this.raftInfo(n.id, 500)));
+      const known = infos.every((i) => i !== undefined && Number(i.leader) === l);
+      const li = infos[running.findIndex((n) => n.id === l)];
+      const linked = running.every((n) => n.id === l || (li?.[`peer_${n.id}`] ?? '').includes('connected=yes'));
+      if (known && linked) return l;
+      if (Date.now() > deadline) throw new Error(`leader ${l} not known by every running node with links to each after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   async client(id: number): Promise<RawClient> {
     const n = this.node(id);
     return RawClient.connect(n.port, n.host);

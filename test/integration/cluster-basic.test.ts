@@ -13,7 +13,7 @@ afterAll(async () => {
 
 describe('3-node cluster', () => {
   it('writes through the leader and redirects from followers with the key slot', async () => {
-    const leader = await cluster.waitForLeader();
+    const leader = await cluster.waitForSettledLeader();
     const l = cluster.node(leader);
     const c = await cluster.client(leader);
     expect(await c.call('SET', 'foo', 'bar')).toBe('+OK\r\n');
