@@ -6,8 +6,11 @@
  */
 import { bitCommands } from './bits.js';
 import { clusterCommands } from './cluster.js';
+import { commandCommands } from './command.js';
+import { configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
 import { hashCommands } from './hash.js';
+import { infoCommands } from './info.js';
 import { introspectionCommands } from './introspection.js';
 import { keyspaceCommands } from './keyspace.js';
 import { listCommands } from './list.js';
@@ -46,6 +49,9 @@ export const dataCommands: Record<string, DataHandler> = {
 export const connCommands: Record<string, ConnHandler> = {
   ...connectionCommands,
   ...serverCommands,
+  ...commandCommands,
+  ...configCommands,
+  ...infoCommands,
   ...transactionCommands,
   ...clusterCommands,
   ...persistenceCommands,

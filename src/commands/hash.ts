@@ -9,9 +9,9 @@ import { ERR, arityError, valueOutOfRangeError } from './errors.js';
 import { LD_ZERO, add, formatHuman, string2ld } from '../util/long-double.js';
 import { addInt64, string2ll } from '../util/number.js';
 import { readTyped, writeTyped } from './collection.js';
-import { matches, replyScan, scanCursor, scanOptions, scanStep } from './collection-scan.js';
 import { isOpt } from './options.js';
 import { distinctPositions, repeatedPositions } from './random-pick.js';
+import { scanValue } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
 
 export const HASH_ERR = {
@@ -225,23 +225,16 @@ export const hashCommands: Record<string, DataHandler> = {
     ctx.w.bulk(h.fieldAt(Math.floor(Math.random() * h.size)));
   },
 
+  /** HSCAN: a listpack hash whole, in its order; a larger one walked (scan.ts). */
   hscan(ctx, argv) {
-    const cursor = scanCursor(ctx, argv[2]!);
-    if (cursor === undefined) return;
-    const h = readTyped<RHash>(ctx, argv[1]!, 'hash');
-    if (h === null) return;
-    if (h === undefined) return replyScan(ctx, 0, []);
-    const opts = scanOptions(ctx, argv);
-    if (opts === undefined) return;
-    const out: string[] = [];
-    if (h.encoding === 'listpack') {
-      for (const [f, v] of h.entries()) if (matches(opts, f)) out.push(f, v);
-      return replyScan(ctx, 0, out);
-    }
-    const next = scanStep(h, () => h.fields(), cursor, opts.count, (f) => {
-      const v = h.get(f);
-      if (v !== undefined && matches(opts, f)) out.push(f, v);
-    });
-    replyScan(ctx, next, out);
+    scanValue(ctx, argv, (key) => readTyped<RHash>(ctx, key, 'hash'), (h) => ({
+      owner: h,
+      names: () => h.fields(),
+      whole: h.encoding === 'listpack' ? h.fields() : undefined,
+      emit(f, out) {
+        const v = h.get(f);
+        if (v !== undefined) out.push(f, v);
+      },
+    }));
   },
 };

@@ -17,9 +17,9 @@ import {
   unsupportedOptionError,
   valueOutOfRangeError,
 } from './errors.js';
-import { LLONG_MAX, LLONG_MIN, big, parseScanCursor, string2ll, wrapInt64 } from '../util/number.js';
+import { LLONG_MAX, LLONG_MIN, big, string2ll, wrapInt64 } from '../util/number.js';
 import { isOpt } from './options.js';
-import { scanOptions } from './collection-scan.js';
+import { scan, scanCursor, scanOptions } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
 
 /** server.dbnum's default: COPY ... DB accepts 0..15 before the cluster-mode check. */
@@ -161,25 +161,25 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     ctx.w.bulkArray(out);
   },
 
+  /** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: a walk over the key table (scan.ts). */
   scan(ctx, argv) {
-    const { db, now, w } = ctx;
-    const cursor = parseScanCursor(argv[1]!);
-    if (cursor === null) return w.error(KEYSPACE_ERR.invalidCursor);
+    const cursor = scanCursor(ctx, argv[1]!);
+    if (cursor === undefined) return;
     const opts = scanOptions(ctx, argv, 2, true);
     if (opts === undefined) return;
-    const { count, pattern, typeName } = opts;
-    const keys: string[] = [];
-    // Cursors above 2^53 were never handed out: Keyspace.scan restarts on them.
-    const next = db.scan(cursor <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(cursor) : -1, count, (key) => {
-      if (pattern !== undefined && !globMatch(pattern, key)) return;
-      if (db.isExpired(key, now)) return;
-      // Redis reads each key's type with lookupKeyRead: INFO counts it.
-      if (typeName !== undefined && !isOpt(typeName, valueType(db.lookupRead(key, now)))) return;
-      keys.push(key);
+    const { db, now } = ctx;
+    const typeName = opts.typeName;
+    scan(ctx, cursor, opts, {
+      owner: db.keyTable,
+      names: () => db.keys(),
+      emit(key, out) {
+        // Gone since the walk read it ahead, or expired (get counts no hit or miss).
+        if (db.get(key, now) === undefined) return;
+        // Redis reads each key's type with lookupKeyRead: INFO counts it.
+        if (typeName !== undefined && !isOpt(typeName, valueType(db.lookupRead(key, now)))) return;
+        out.push(key);
+      },
     });
-    w.arrayHeader(2);
-    w.bulk(String(next));
-    w.bulkArray(keys);
   },
 
   randomkey(ctx) {

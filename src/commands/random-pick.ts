@@ -3,7 +3,7 @@
  * walking the collection when few are wanted (Redis's cases 3 and 4 of
  * srandmemberWithCountCommand).
  */
-import { createPrng } from '../raft/prng.js';
+import { createPrng } from '../util/prng.js';
 
 /** `count` distinct positions in [0, size), count < size, in random order. */
 export function distinctPositions(size: number, count: number, rand: () => number): number[] {

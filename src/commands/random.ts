@@ -3,9 +3,10 @@
  * when its entry is applied, so its "random" choice must be the same
  * everywhere: it is drawn from a PRNG seeded with the entry's log index and
  * the leader's timestamp, which the leader chose when it proposed the entry
- * (see docs/decisions.md). Reads (SRANDMEMBER, HRANDFIELD) use Math.random.
+ * (see docs/decisions.md). The PRNG is src/util/prng.ts, whose sequence for
+ * a seed never changes. Reads (SRANDMEMBER, HRANDFIELD) use Math.random.
  */
-import { createPrng } from '../raft/prng.js';
+import { createPrng } from '../util/prng.js';
 import type { Ctx } from './types.js';
 
 /** The entry's deterministic random source (shared by the commands of one entry). */

@@ -13,10 +13,10 @@ import { RSet } from '../keyspace/types/set.js';
 import { ERR, valueOutOfRangeError } from './errors.js';
 import { string2ll, type Int64 } from '../util/number.js';
 import { isOfType, readTyped, writeTyped } from './collection.js';
-import { matches, replyScan, scanCursor, scanOptions, scanStep } from './collection-scan.js';
 import { isOpt } from './options.js';
 import { entryRandom } from './random.js';
 import { distinctPositions, repeatedPositions } from './random-pick.js';
+import { scanValue } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
 
 export const SET_ERR = {
@@ -322,19 +322,15 @@ export const setCommands: Record<string, DataHandler> = {
     sunionDiffGeneric(ctx, argv.slice(2), argv[1]!, true);
   },
 
+  /** SSCAN: an intset whole, ascending; a larger set walked (scan.ts). */
   sscan(ctx, argv) {
-    const cursor = scanCursor(ctx, argv[2]!);
-    if (cursor === undefined) return;
-    const s = readTyped<RSet>(ctx, argv[1]!, 'set');
-    if (s === null) return;
-    if (s === undefined) return replyScan(ctx, 0, []);
-    const opts = scanOptions(ctx, argv);
-    if (opts === undefined) return;
-    if (s.encoding === 'intset') return replyScan(ctx, 0, s.ordered().filter((m) => matches(opts, m)));
-    const out: string[] = [];
-    const next = scanStep(s, () => s.iterator(), cursor, opts.count, (m) => {
-      if (s.has(m) && matches(opts, m)) out.push(m);
-    });
-    replyScan(ctx, next, out);
+    scanValue(ctx, argv, (key) => readTyped<RSet>(ctx, key, 'set'), (s) => ({
+      owner: s,
+      names: () => s.iterator(),
+      whole: s.encoding === 'intset' ? s.ordered() : undefined,
+      emit(m, out) {
+        if (s.has(m)) out.push(m);
+      },
+    }));
   },
 };

@@ -144,6 +144,14 @@ export class CommandTable {
     return this.byName.values();
   }
 
+  /** Every command, each followed by its subcommands: the order of COMMAND LIST and INFO commandstats. */
+  *withSubcommands(): Generator<CommandDef> {
+    for (const def of this.byName.values()) {
+      yield def;
+      if (def.subcommands !== undefined) yield* def.subcommands.values();
+    }
+  }
+
   get size(): number {
     return this.byName.size;
   }

@@ -9,12 +9,11 @@
 import { lexGteMin, lexLteMax, scoreGteMin, scoreLteMax, type ZNode } from '../keyspace/types/skiplist.js';
 import { ZSetValue, fitsListpack } from '../keyspace/types/zset.js';
 import { LIST_ERR, ZSET_ERR } from './collection-errors.js';
-import { ERR, KEYSPACE_ERR } from './errors.js';
-import { globMatch } from '../keyspace/glob.js';
+import { ERR } from './errors.js';
 import { formatScore, parseDouble } from '../util/double.js';
-import { parseScanCursor } from '../util/number.js';
 import { getLong, getMpopCount, getPositiveLong, getRangeLong, getStrictlyPositiveLong } from './args.js';
 import { isOpt } from './options.js';
+import { scanValue } from './scan.js';
 import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
 import { parseLexRange, parseScoreRange, replyMembers, replyScore, zsetForRead, zsetForWrite } from './zset-range.js';
@@ -504,85 +503,27 @@ const zrandmember: DataHandler = (ctx, argv) => {
   w.bulk(z.at(Math.floor(Math.random() * z.size))!.member);
 };
 
-/** Open ZSCAN walks: cursor → the last (score, member) returned, per set. */
-const scanCursors = new WeakMap<ZSetValue, Map<number, { score: number; member: string }>>();
-let nextZscanCursor = 1;
-
 /**
- * ZSCAN key cursor [MATCH pattern] [COUNT count]. A set Redis keeps as a
- * listpack is returned whole with cursor 0 (as Redis does). A larger one is
- * walked in order, COUNT members per call; the cursor remembers the last
- * member returned, so members present for the whole walk are returned
- * exactly once even when others are added or removed meanwhile.
+ * ZSCAN key cursor [MATCH pattern] [COUNT count]: a set Redis keeps as a
+ * listpack whole, in (score, member) order, as Redis does; a larger one
+ * walked over its member → score Map, as Redis walks the zset's dict
+ * (scan.ts).
  */
 const zscan: DataHandler = (ctx, argv) => {
-  const w = ctx.w;
-  const cursor = parseScanCursor(argv[2]!);
-  if (cursor === null) return w.error(KEYSPACE_ERR.invalidCursor);
-  const z = zsetForRead(ctx, argv[1]!);
-  if (z === null) return;
-  if (z === undefined) {
-    w.arrayHeader(2);
-    w.bulk('0');
-    return w.arrayHeader(0);
-  }
-  let count = 10;
-  let pattern: string | undefined;
-  for (let j = 3; j < argv.length; j++) {
-    const left = argv.length - j - 1;
-    if (isOpt(argv[j]!, 'count') && left >= 1) {
-      const c = getLong(ctx, argv[j + 1]!);
-      if (c === undefined) return;
-      if (c < 1) return w.error(ERR.syntax);
-      count = c;
-      j++;
-    } else if (isOpt(argv[j]!, 'match') && left >= 1) {
-      pattern = argv[j + 1]!;
-      j++;
-    } else {
-      return w.error(ERR.syntax);
-    }
-  }
-  const out: string[] = [];
-  const take = (x: ZNode): void => {
-    if (pattern === undefined || pattern === '*' || globMatch(pattern, x.member)) out.push(x.member, formatScore(x.score));
-  };
-  let next = 0;
-  if (!z.skiplistEncoded) {
-    for (let x = z.sl.first; x !== null; x = x.next[0]!) take(x);
-  } else {
-    let cursors = scanCursors.get(z);
-    if (cursors === undefined) scanCursors.set(z, (cursors = new Map()));
-    const pos = cursor === 0n ? undefined : cursors.get(Number(cursor));
-    if (pos !== undefined) cursors.delete(Number(cursor));
-    let x: ZNode | null = z.sl.first;
-    if (pos !== undefined) {
-      const r = z.sl.getRank(pos.score, pos.member);
-      if (r > 0) x = z.sl.byRank(r + 1);
-      else {
-        // The last member returned is gone: continue after its old position.
-        const probe = z.sl.firstInScoreRange({ min: pos.score, max: Infinity, minex: false, maxex: false });
-        x = probe;
-        while (x !== null && x.score === pos.score && x.member <= pos.member) x = x.next[0]!;
-      }
-    }
-    let last: ZNode | null = null;
-    for (let i = 0; i < count && x !== null; i++) {
-      take(x);
-      last = x;
-      x = x.next[0]!;
-    }
-    if (x !== null && last !== null) {
-      next = nextZscanCursor++;
-      if (nextZscanCursor > Number.MAX_SAFE_INTEGER - 1) nextZscanCursor = 1;
-      cursors.set(next, { score: last.score, member: last.member });
-      if (cursors.size > 1024) cursors.delete(cursors.keys().next().value!);
-    }
-  }
-  w.arrayHeader(2);
-  w.bulk(String(next));
-  w.bulkArray(out);
+  scanValue(ctx, argv, (key) => zsetForRead(ctx, key), (z) => ({
+    owner: z,
+    names: () => z.dict.keys(),
+    whole: z.skiplistEncoded ? undefined : membersInOrder(z),
+    emit(m, out) {
+      const score = z.dict.get(m);
+      if (score !== undefined) out.push(m, formatScore(score));
+    },
+  }));
 };
+
+function* membersInOrder(z: ZSetValue): Generator<string> {
+  for (let x = z.sl.first; x !== null; x = x.next[0]!) yield x.member;
+}
 
 export const zsetCommands: Record<string, DataHandler> = {
   zadd,

@@ -48,9 +48,8 @@ export class Keyspace {
   private expires = new Map<string, number>();
   /** The snapshot being written, if any (copy-on-write; see snapshot-epoch.ts). */
   private epoch: SnapshotEpoch | undefined;
-  /** Live iterators for SCAN cursors; a Map iterator survives inserts and deletes. */
-  private readonly scans = new Map<number, { it: Iterator<string>; used: number }>();
-  private nextScanCursor = 1;
+  /** What keyTable answers: a new object on every flush. */
+  private tableToken: object = {};
   private randomIt: Iterator<string> | undefined;
   /** INFO stats keyspace_hits / keyspace_misses (node-local counters, not state; CONFIG RESETSTAT clears them). */
   hits = 0;
@@ -253,13 +252,27 @@ export class Keyspace {
       this.data.clear();
       this.expires.clear();
     }
-    this.scans.clear();
+    this.tableToken = {};
     this.randomIt = undefined;
   }
 
-  /** All keys, including expired ones; callers filter with `now`. */
+  /**
+   * All keys, including expired ones; callers filter with `now`. A live
+   * iterator: it visits every key present for its whole life exactly once,
+   * whatever is set or deleted meanwhile (SCAN walks it, src/commands/scan.ts).
+   */
   keys(): IterableIterator<string> {
     return this.data.keys();
+  }
+
+  /**
+   * Stands for the table keys() walks, as a SCAN cursor's owner: a new
+   * object after every flush, so a SCAN begun before FLUSHALL starts over
+   * (during a snapshot FLUSHALL swaps in new maps; an old iterator would go
+   * on over keys that are gone).
+   */
+  get keyTable(): object {
+    return this.tableToken;
   }
 
   /** Keys that carry a TTL, for the leader's active expiry cycle. */
@@ -287,33 +300,5 @@ export class Keyspace {
     // Mostly expired keys: fall back to a full walk.
     for (const k of this.data.keys()) if (!this.isExpired(k, now)) return k;
     return undefined;
-  }
-
-  /**
-   * One SCAN step. Cursor 0 starts a walk; the returned cursor continues it,
-   * 0 means done. Cursors are handles on live Map iterators, which visit every
-   * key present for the whole walk exactly once (SCAN's guarantee). At most
-   * 1024 walks are kept; an unknown cursor restarts from the beginning.
-   */
-  scan(cursor: number, count: number, visit: (key: string) => void): number {
-    let entry = cursor === 0 ? undefined : this.scans.get(cursor);
-    if (entry === undefined) {
-      entry = { it: this.data.keys(), used: 0 };
-    } else {
-      this.scans.delete(cursor);
-    }
-    for (let i = 0; i < count; i++) {
-      const r = entry.it.next();
-      if (r.done) return 0;
-      visit(r.value);
-    }
-    const next = this.nextScanCursor++;
-    if (this.nextScanCursor > Number.MAX_SAFE_INTEGER - 1) this.nextScanCursor = 1;
-    this.scans.set(next, entry);
-    if (this.scans.size > 1024) {
-      const oldest = this.scans.keys().next().value;
-      if (oldest !== undefined) this.scans.delete(oldest);
-    }
-    return next;
   }
 }

@@ -5,7 +5,7 @@
 import { RaftConfigError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import { NONE } from './messages.js';
-import { createPrng } from './prng.js';
+import { createPrng } from '../util/prng.js';
 import type { Storage } from './storage.js';
 
 export enum ReadOnlyOption {

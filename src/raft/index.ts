@@ -52,5 +52,4 @@ export { type Status, type ProgressStatus } from './status.js';
 export { ProgressState, progressStateName } from './tracker/state.js';
 export { type Logger, silentLogger } from './logger.js';
 export { bootstrapState, type BootstrapState } from './bootstrap.js';
-export { createPrng } from './prng.js';
 export * from './describe.js';

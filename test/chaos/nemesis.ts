@@ -6,8 +6,8 @@
  */
 import type { TestCluster } from '../helpers/cluster.js';
 
-/** The seeded PRNG the whole project uses (mulberry32, src/raft/prng.ts). */
-export { createPrng as prng } from '../../src/raft/prng.js';
+/** The seeded PRNG the whole project uses (mulberry32, src/util/prng.ts). */
+export { createPrng as prng } from '../../src/util/prng.js';
 
 export interface NemesisEvent {
   /** performance.now() */

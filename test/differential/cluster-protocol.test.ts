@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/util/prng.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import fs from 'node:fs';

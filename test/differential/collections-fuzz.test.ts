@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Differential, type Step } from '../helpers/engine-diff.js';
-import { createPrng as rng } from '../../src/raft/prng.js';
+import { createPrng as rng } from '../../src/util/prng.js';
 
 let diff: Differential;
 beforeAll(async () => {

@@ -6,7 +6,7 @@
  * compared byte for byte; sets with other members as sets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/util/prng.js';
 import { Differential, type Step } from '../helpers/engine-diff.js';
 
 let diff: Differential;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globMatch } from '../../src/keyspace/glob.js';
 import { Differential, parseReply, type Step } from '../helpers/engine-diff.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/util/prng.js';
 
 let diff: Differential;
 

@@ -8,7 +8,7 @@ import { Engine } from '../helpers/engine.js';
 import { ListValue } from '../../src/keyspace/types/list.js';
 import { fromItems } from '../../src/keyspace/types/index.js';
 import { listScripts } from './list-scripts.js';
-import { createPrng as rng } from '../../src/raft/prng.js';
+import { createPrng as rng } from '../../src/util/prng.js';
 
 const env = useDifferential();
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { add, formatHuman, string2ld, type LDFinite } from '../../src/util/long-double.js';
 import { addInt64, parseScanCursor, string2ll } from '../../src/util/number.js';
 import { Differential, type Step } from '../helpers/engine-diff.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/util/prng.js';
 
 let diff: Differential;
 

@@ -8,7 +8,7 @@ import { ZSetValue } from '../../src/keyspace/types/zset.js';
 import { fromItems } from '../../src/keyspace/types/index.js';
 import { formatG17, parseDouble } from '../../src/util/double.js';
 import { zsetScripts } from './zset-scripts.js';
-import { createPrng as rng } from '../../src/raft/prng.js';
+import { createPrng as rng } from '../../src/util/prng.js';
 
 const env = useDifferential();
 

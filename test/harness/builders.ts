@@ -6,7 +6,7 @@ import { type RaftConfig } from '../../src/raft/config.js';
 import { type Entry, EntryType, EMPTY_BUFFER, type Message, type MessageInit, newMessage } from '../../src/raft/messages.js';
 import { Raft } from '../../src/raft/raft.js';
 import { MemoryStorage } from '../../src/raft/storage.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/util/prng.js';
 
 export interface TestRaftOptions extends Partial<Omit<RaftConfig, 'id' | 'storage'>> {
   storage?: MemoryStorage;

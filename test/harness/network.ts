@@ -30,7 +30,7 @@ import {
 import { bootstrapState } from '../../src/raft/bootstrap.js';
 import type { Logger } from '../../src/raft/logger.js';
 import { type ConfState, type Entry, EntryType, type Message, MessageType } from '../../src/raft/messages.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/util/prng.js';
 import type { Raft } from '../../src/raft/raft.js';
 import { type ProposalRef, RawNode, type Ready } from '../../src/raft/rawnode.js';
 import type { ReadState } from '../../src/raft/read-only.js';

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { createPrng } from '../../src/raft/prng.js';
+import { createPrng } from '../../src/util/prng.js';
 
 let srv: RaftisProcess;
 let watcher: RawClient;

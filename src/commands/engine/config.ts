@@ -1,7 +1,9 @@
 /**
- * CONFIG GET / CONFIG SET parameters. Clients (redis-benchmark, ioredis,
- * admin tools) ask for a handful of Redis settings; raftis answers with the
- * values that describe its behaviour, and accepts SET only where it can honour it.
+ * The Config store: the parameters CONFIG GET / CONFIG SET read and write
+ * (the command's handlers are src/commands/config.ts). Clients
+ * (redis-benchmark, ioredis, admin tools) ask for a handful of Redis
+ * settings; raftis answers with the values that describe its behaviour, and
+ * accepts SET only where it can honour it.
  */
 import { LLONG_MAX, string2ll } from '../../util/number.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadEntryError, EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from '../../../src/commands/engine/entry.js';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/util/prng.js';
 
 
 function randomString(r: () => number, max: number): string {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Keyspace, type Collection, type Value } from '../../../src/keyspace/keyspace.js';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/util/prng.js';
 
 /** A minimal mutable collection for the tests (the real types live in src/keyspace/types). */
 class TestList implements Collection {

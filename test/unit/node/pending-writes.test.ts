@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PendingWrites } from '../../../src/node/pending-writes.js';
 import type { Proposal } from '../../../src/node/state-machine.js';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/util/prng.js';
 
 type PendingWrite = Proposal;
 

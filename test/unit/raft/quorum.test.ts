@@ -1,6 +1,6 @@
 /** Majority arithmetic: table cases and a randomized comparison with a naive definition. */
 import { describe, expect, it } from 'vitest';
-import { createPrng, randomInt } from '../../../src/raft/prng.js';
+import { createPrng, randomInt } from '../../../src/util/prng.js';
 import { committedIndex, majority, VoteResult, voteResult } from '../../../src/raft/quorum.js';
 
 describe('quorum', () => {

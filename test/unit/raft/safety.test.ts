@@ -12,7 +12,7 @@
  * runs more seeds, RAFT_STATS=1 prints what the runs exercised.
  */
 import { describe, expect, it } from 'vitest';
-import { createPrng, randomInt } from '../../../src/raft/prng.js';
+import { createPrng, randomInt } from '../../../src/util/prng.js';
 import { type ConfChange, ConfChangeType } from '../../../src/raft/conf-change.js';
 import { EMPTY_BUFFER, MessageType } from '../../../src/raft/messages.js';
 import { Role } from '../../../src/raft/role.js';

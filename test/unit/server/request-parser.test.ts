@@ -11,7 +11,7 @@ import {
   type ParserLimits,
 } from '../../../src/server/request-parser.js';
 import { redisModel, sdssplitargsModel, string2llModel } from './redis-model.js';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/util/prng.js';
 
 const DEFAULTS: ParserLimits = { maxBulkLen: 512 * 1024 * 1024, maxInlineLen: 64 * 1024, maxArgs: 1024 * 1024 };
 

@@ -1,7 +1,7 @@
 /** Seeded randomness, message generators and a capturing logger for the transport tests. */
 import { EntryType, MessageType, newMessage, type Entry, type Message, type Snapshot } from '../../../src/raft/messages.js';
 import type { Logger } from '../../../src/util/log.js';
-import { createPrng } from '../../../src/raft/prng.js';
+import { createPrng } from '../../../src/util/prng.js';
 
 /** Seeded randomness for the transport tests (the core's mulberry32). */
 export const prng = createPrng;

@@ -1,0 +1,28 @@
+/**
+ * A small seeded PRNG (mulberry32): the same sequence from the same seed,
+ * on every platform.
+ *
+ * Its sequence is part of the replicated state machine: a write's random
+ * choices (SPOP) are drawn from createPrng(entrySeed(index, time))
+ * (src/commands/random.ts), so every replica, and a node replaying an old
+ * log or restoring a snapshot, must draw exactly the numbers the leader's
+ * version drew. Never change what createPrng returns for a seed
+ * (test/unit/util/prng.test.ts pins it). Raft's election timeouts and the
+ * tests' simulated runs use it too, for runs reproducible from one number;
+ * should they need another generator, they get their own rather than
+ * changing this one.
+ */
+export function createPrng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer in [0, n). */
+export function randomInt(rng: () => number, n: number): number {
+  return Math.floor(rng() * n);
+}
