@@ -20,6 +20,7 @@
  * and this file: start and stop, and the driver's face to the layer above.
  */
 import {
+  EMPTY_BUFFER,
   MessageType,
   RawNode,
   ReadOnlyOption,
@@ -158,6 +159,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       await this.storage.restoredFrom(restored);
       this.appliedIndex = restored.index;
       this.confState = restored.confState;
+      this.sm.restored(restored.appState ?? EMPTY_BUFFER);
     } else if (this.storage.isEmpty && !this.opts.joining) {
       const boot = bootstrapState(this.opts.members.map((m) => m.id));
       await this.storage.bootstrap(boot.entries, boot.hardState);
@@ -366,6 +368,11 @@ export class RaftisNode<P extends Proposal = Proposal> {
 
   onFatal(err: Error): void {
     this.opts.onFatal(err);
+  }
+
+  /** The state machine's own state for a snapshot being taken now. */
+  appState(): Buffer | undefined {
+    return this.sm.snapshotState?.();
   }
 
   // ---- writes and reads (writes.ts, reads.ts) ----------------------------------------------

@@ -10,7 +10,7 @@
  * commit), and what does not depend on the write goes ahead
  * (workWhileWriting).
  */
-import { EntryType, MessageType, Role, decodeConfChange, ConfChangeType, type ConfChange, type ConfState, type Entry, type Message, type RawNode, type SnapshotMetadata } from '../raft/index.js';
+import { EMPTY_BUFFER, EntryType, MessageType, Role, decodeConfChange, ConfChangeType, type ConfChange, type ConfState, type Entry, type Message, type RawNode, type SnapshotMetadata } from '../raft/index.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
 import type { Clock } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
@@ -158,12 +158,12 @@ export class ReadyLoop<P extends Proposal> {
 
   /** Follower: the leader's snapshot replaces the state machine. */
   private installSnapshot(meta: SnapshotMetadata): void {
-    const members = this.p.snapshots.install(meta);
-    if (members === undefined) return;
+    const loaded = this.p.snapshots.install(meta);
+    if (loaded === undefined) return;
     this.host.confState = { voters: [...meta.confState.voters], learners: [...meta.confState.learners] };
-    this.p.membership.adopt(members);
+    this.p.membership.adopt(loaded.members);
     this.host.appliedIndex = meta.index;
-    this.p.sm.restored();
+    this.p.sm.restored(loaded.appState ?? EMPTY_BUFFER);
     this.p.reads.appliedUpTo(meta.index);
   }
 

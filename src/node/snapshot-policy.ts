@@ -15,7 +15,7 @@ import { CorruptDataError } from '../storage/errors.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
 import { listSnapshotFiles, snapshotDir, snapshotFileName, type SnapshotMeta } from '../storage/snapshot-file.js';
 import { createLogger } from '../util/log.js';
-import type { Member, Membership } from './membership.js';
+import type { Membership } from './membership.js';
 import { Snapshotter } from './snapshotter.js';
 
 const log = createLogger('node');
@@ -38,6 +38,8 @@ export interface SnapshotHost {
   readonly membership: Membership;
   readonly closed: boolean;
   readonly storage: RaftStorage;
+  /** The state machine's own state as of now (StateMachine.snapshotState), taken with the keyspace. */
+  appState(): Buffer | undefined;
   onFatal(err: Error): void;
 }
 
@@ -98,9 +100,10 @@ export class SnapshotPolicy {
   /**
    * Follower: loads the leader's snapshot into the (flushed) keyspace; its
    * file was received and verified before the leader sent MsgSnap. Returns
-   * the members it names, or undefined when it cannot be loaded (fatal).
+   * its metadata (members, the state machine's state), or undefined when it
+   * cannot be loaded (fatal).
    */
-  install(meta: SnapshotMetadata): Member[] | undefined {
+  install(meta: SnapshotMetadata): SnapshotMeta | undefined {
     this.snapshotter.abort();
     const ks = this.opts.keyspace;
     ks.flush();
@@ -112,7 +115,7 @@ export class SnapshotPolicy {
       this.snapshotIndex = meta.index;
       this.bytesSinceSnapshot = 0;
       log.info(`installed the leader's snapshot at index ${meta.index}: ${r.records} keys in ${Date.now() - started} ms`);
-      return r.meta.members;
+      return r.meta;
     } catch (e) {
       this.host.onFatal(new Error(`cannot install the snapshot from the leader: ${(e as Error).message}`, { cause: e }));
       return undefined;
@@ -150,7 +153,7 @@ export class SnapshotPolicy {
     if (cur !== undefined) return cur;
     const h = this.host;
     const index = h.appliedIndex;
-    const meta = this.snapshotter.start(index, h.storage.term(index), h.confState, h.membership.list());
+    const meta = this.snapshotter.start(index, h.storage.term(index), h.confState, h.membership.list(), h.appState());
     this.bytesSinceSnapshot = 0;
     return meta.then(async (m) => {
       if (m === undefined || h.closed) return m;

@@ -80,11 +80,12 @@ export class Snapshotter {
 
   /**
    * Starts a snapshot of the keyspace as it is now, which is the state at
-   * applied index `index` (the caller calls this between two applies).
+   * applied index `index` (the caller calls this between two applies), with
+   * the state machine's other state as of the same index (`appState`).
    * Resolves with its metadata once the file is durable, or undefined if it
    * failed or was aborted.
    */
-  start(index: number, term: number, confState: ConfState, members: SnapshotMember[]): Promise<SnapshotMeta | undefined> {
+  start(index: number, term: number, confState: ConfState, members: SnapshotMember[], appState?: Buffer): Promise<SnapshotMeta | undefined> {
     if (this.running) throw new Error('a snapshot is already in progress');
     const meta: SnapshotMeta = {
       index,
@@ -92,6 +93,7 @@ export class Snapshotter {
       confState: { voters: [...confState.voters], learners: [...confState.learners] },
       members: members.map((m) => ({ ...m })),
       createdAt: Date.now(),
+      appState,
     };
     this.aborted = false;
     const epoch = this.keyspace.beginSnapshot(index);

@@ -39,6 +39,17 @@ export interface StateMachine<P extends Proposal> {
    * its place. The driver settles `mine` with 'applied' right after.
    */
   apply(index: number, data: Buffer, mine: P | undefined): void;
-  /** A snapshot replaced the whole state (the keyspace holds it now). */
-  restored(): void;
+  /**
+   * Its state besides the keyspace as of now (the script cache, say), to be
+   * kept in the snapshot being taken at the applied index; opaque to the
+   * driver. Called synchronously, between two applies.
+   */
+  snapshotState?(): Buffer;
+  /**
+   * A snapshot replaced the whole state: the keyspace holds it now, and
+   * `state` is what snapshotState returned when it was taken (empty when
+   * there was none). Called at start when a snapshot was loaded, and when
+   * one from the leader was installed.
+   */
+  restored(state: Buffer): void;
 }

@@ -18,7 +18,8 @@ import { CorruptDataError } from './errors.js';
 import type { StoredMember } from './log-store.js';
 
 export const SNAPSHOT_MAGIC = 'RAFTISNP';
-export const SNAPSHOT_VERSION = 1;
+/** Version 2 added the state machine's own state (appState) after the members; version 1 files are still read. */
+export const SNAPSHOT_VERSION = 2;
 /** Ends the records; every record begins with a tag byte other than this one (src/keyspace/snapshot-records.ts). */
 export const END_MARKER = 0xff;
 
@@ -33,6 +34,11 @@ export interface SnapshotMeta {
   members: SnapshotMember[];
   /** Wall-clock ms when the snapshot began (LASTSAVE). */
   createdAt: number;
+  /**
+   * The state machine's own state besides the keyspace (opaque here: the
+   * layer above encodes it, e.g. the script cache); absent or empty for none.
+   */
+  appState?: Buffer;
 }
 
 export function snapshotDir(dataDir: string): string {
@@ -117,6 +123,13 @@ export class SnapshotOut {
       this.len = o + b.write(s, o, 'latin1');
     }
   }
+  /** Bytes, u32 length first. */
+  bytes(b: Buffer): void {
+    this.u32(b.length);
+    this.ensure(b.length);
+    b.copy(this.buf, this.len);
+    this.len += b.length;
+  }
   ascii(s: string): void {
     this.ensure(s.length);
     this.len += this.buf.write(s, this.len, 'latin1');
@@ -153,7 +166,10 @@ function encodeHeader(out: SnapshotOut, meta: SnapshotMeta): void {
     out.u32(m.clusterPort);
     out.str(Buffer.from(m.host, 'utf8').toString('latin1'));
   }
+  out.bytes(meta.appState ?? EMPTY);
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Streams records into a new snapshot file. Records are encoded into memory
@@ -258,6 +274,13 @@ export class SnapshotIn {
     this.off += 8;
     return v;
   }
+  bytes(what: string): Buffer {
+    const n = this.u32(what);
+    this.need(n, what);
+    const b = Buffer.from(this.buf.subarray(this.off, this.off + n));
+    this.off += n;
+    return b;
+  }
   str(what: string): string {
     const n = this.u32(what);
     this.need(n, what);
@@ -273,8 +296,8 @@ function decodeHeader(r: SnapshotIn, file: string): SnapshotMeta {
   }
   r.off = SNAPSHOT_MAGIC.length;
   const version = r.u32('version');
-  if (version !== SNAPSHOT_VERSION) {
-    throw new CorruptDataError(`snapshot ${file} has format version ${version}; this raftis reads version ${SNAPSHOT_VERSION}`);
+  if (version !== 1 && version !== SNAPSHOT_VERSION) {
+    throw new CorruptDataError(`snapshot ${file} has format version ${version}; this raftis reads versions 1 to ${SNAPSHOT_VERSION}`);
   }
   const index = r.f64('index');
   const term = r.f64('term');
@@ -291,7 +314,10 @@ function decodeHeader(r: SnapshotIn, file: string): SnapshotMeta {
     const host = Buffer.from(r.str('member host'), 'latin1').toString('utf8');
     members.push({ id, host, port, clusterPort });
   }
-  return { index, term, createdAt, confState: { voters, learners }, members };
+  const appState = version >= 2 ? r.bytes('state machine state') : EMPTY;
+  const meta: SnapshotMeta = { index, term, createdAt, confState: { voters, learners }, members };
+  if (appState.length > 0) meta.appState = appState;
+  return meta;
 }
 
 /** Checks a whole file's checksum; returns its bytes. */

@@ -69,7 +69,7 @@ export class Applier implements StateMachine<Write> {
     }
   }
 
-  restored(): void {
+  restored(_state: Buffer): void {
     this.touch.touched(null);
   }
 }

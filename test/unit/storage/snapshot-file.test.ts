@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   SnapshotWriter,
@@ -63,6 +64,33 @@ describe('snapshot file', () => {
     expect(got).toEqual(records);
     expect(verifySnapshotFile(file)).toEqual(meta);
     expect(fs.readdirSync(path.dirname(file))).toEqual([path.basename(file)]);
+  });
+
+  it("keeps the state machine's own state (appState) in the header", async () => {
+    const appState = Buffer.from([0, 1, 2, 0xff, 0x0d, 0x0a, ...Buffer.from('scripts')]);
+    const file = await write(records, { ...meta, appState });
+    const { meta: m, got } = readAll(file);
+    expect(m.appState).toEqual(appState);
+    expect({ ...m, appState: undefined }).toEqual({ ...meta, appState: undefined });
+    expect(got).toEqual(records);
+    expect(verifySnapshotFile(file).appState).toEqual(appState);
+  });
+
+  it('reads a version 1 file (no appState) as a snapshot without state machine state', async () => {
+    const file = await write(records);
+    // The same file as version 1 wrote it: version 1, no appState length, checksum recomputed.
+    const v2 = fs.readFileSync(file);
+    const at = v2.indexOf(Buffer.from('node-four.example', 'latin1')) + 'node-four.example'.length;
+    expect(v2.readUInt32LE(at)).toBe(0);
+    const body = Buffer.concat([v2.subarray(0, at), v2.subarray(at + 4, v2.length - 4)]);
+    body.writeUInt32LE(1, 'RAFTISNP'.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(zlib.crc32(body) >>> 0, 0);
+    fs.writeFileSync(file, Buffer.concat([body, crc]));
+    const { meta: m, got } = readAll(file);
+    expect(m).toEqual(meta);
+    expect(m.appState).toBeUndefined();
+    expect(got).toEqual(records);
   });
 
   it('lists files newest first', async () => {
