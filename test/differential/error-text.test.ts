@@ -46,6 +46,8 @@ const steps: Step[] = [
   ['CONFIG', 'SET', 'a\r\nb', '1'],
   ['CONFIG', 'SET', 'a\0b', '1'],
   ['CONFIG', 'SET', 'maxmemory', 'x\r\n'],
+  ['CONFIG', 'SET', 'maxmemory', '1', 'MAXMEMORY', '2'],
+  ['CONFIG', 'SET', 'maxmemory', '1', 'foo\r\n'],
   // Options echoed by the command's own error.
   ['EXPIRE', 'k', '10', 'abc\r\n'],
   ['EXPIRE', 'k', '10', '\r\nabc'],
