@@ -42,8 +42,17 @@ export interface ClientHost {
   readonly errorReply: (text: string) => void;
   /** INFO's network counters. */
   readonly io: IoCounters;
-  /** proto-max-bulk-len: the longest bulk argument accepted. */
-  readonly maxBulkLen: number;
+  /** Limits on what a client sends; the same object for every connection, read at each use. */
+  readonly limits: ClientLimits;
+}
+
+/**
+ * Redis's limits on a client's input, read at each use so that CONFIG SET
+ * changes them for every connection at once, as in Redis.
+ */
+export interface ClientLimits {
+  /** proto-max-bulk-len: the longest bulk argument accepted (longer: "invalid bulk length"). */
+  maxBulkLen: number;
 }
 
 export interface IoCounters {
@@ -196,7 +205,7 @@ export class Client<H extends ClientHost = ClientHost> {
           this.closeAfterReply();
         },
       },
-      { maxBulkLen: server.maxBulkLen },
+      server.limits,
     );
     sock.on('data', (chunk: Buffer) => {
       // Per read, as Redis's readQueryFromClient sets c->lastinteraction.

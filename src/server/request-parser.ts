@@ -63,7 +63,12 @@ import { PROTOCOL_ERR as ERR, protoExpectedDollar } from './protocol-errors.js';
 import { latin1, parseLL, splitInlineArgs } from './inline.js';
 
 export interface ParserLimits {
-  /** proto-max-bulk-len, default 512*1024*1024. */
+  /**
+   * proto-max-bulk-len, default 512*1024*1024. Read at every bulk header
+   * from the object given to the constructor, so a caller that keeps that
+   * object can change the limit for a parser already running (CONFIG SET
+   * proto-max-bulk-len applies to every connection at once, as in Redis).
+   */
   maxBulkLen: number;
   /** PROTO_INLINE_MAX_SIZE: inline line / header line without its end, default 64*1024. */
   maxInlineLen: number;
@@ -139,9 +144,12 @@ interface Handlers {
   authRequired?(): boolean;
 }
 
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
+
 export class RequestParser {
   private readonly handlers: Handlers;
-  private readonly maxBulkLen: number;
+  /** Holds maxBulkLen, read at each use (see ParserLimits). */
+  private readonly bulkLimit: { readonly maxBulkLen: number };
   private readonly maxInlineLen: number;
   private readonly maxArgs: number;
   /** Headers above these need the authRequired() question (Infinity without the hook). */
@@ -177,7 +185,7 @@ export class RequestParser {
   constructor(handlers: ParserHandlers, limits?: Partial<ParserLimits>) {
     this.handlers = handlers;
     const l = { ...DEFAULT_PARSER_LIMITS, ...limits };
-    this.maxBulkLen = Math.min(l.maxBulkLen, bufferConstants.MAX_STRING_LENGTH);
+    this.bulkLimit = limits !== undefined && limits.maxBulkLen !== undefined ? (limits as { maxBulkLen: number }) : DEFAULT_PARSER_LIMITS;
     this.maxInlineLen = l.maxInlineLen;
     this.maxArgs = l.maxArgs;
     const ask = typeof handlers.authRequired === 'function';
@@ -332,7 +340,7 @@ export class RequestParser {
             return this.fail(buf, run, req, protoExpectedDollar(shown));
           }
           const ll = this.lineNum;
-          if (!(ll >= 0 && ll <= this.maxBulkLen)) return this.fail(buf, run, req, ERR.protoInvalidBulk);
+          if (!(ll >= 0 && ll <= this.bulkLimit.maxBulkLen && ll <= MAX_STRING_LENGTH)) return this.fail(buf, run, req, ERR.protoInvalidBulk);
           if (ll > this.askBulk) {
             if (run >= 0 && req >= 0) this.execute(buf, run, req);
             run = -1;
@@ -444,7 +452,7 @@ export class RequestParser {
     }
     if (count > this.maxArgs || count > this.askArgs) return -1;
     p += 2;
-    const maxBulk = Math.min(this.maxBulkLen, this.askBulk);
+    const maxBulk = Math.min(this.bulkLimit.maxBulkLen, MAX_STRING_LENGTH, this.askBulk);
     while (count-- > 0) {
       // `$` + length + \r + one byte
       if (p + 3 >= n || buf[p] !== 36) return -1;

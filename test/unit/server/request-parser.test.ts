@@ -344,6 +344,19 @@ describe('limits and huge headers', () => {
     expect(r.error).toBeNull();
   });
 
+  it('reads maxBulkLen from the limits object at every header (CONFIG SET proto-max-bulk-len)', () => {
+    const limits = { maxBulkLen: 10 };
+    const r = run([b(resp('x'.repeat(10)) + '*1\r\n$10\r\n')], limits);
+    expect(r.cmds).toEqual([['x'.repeat(10)]]);
+    limits.maxBulkLen = 9;
+    // A header already read keeps its length; the next one is checked against 9.
+    r.parser.feed(b('y'.repeat(10) + '\r\n' + resp('z'.repeat(9))));
+    expect(r.cmds).toEqual([['x'.repeat(10)], ['y'.repeat(10)], ['z'.repeat(9)]]);
+    expect(r.error).toBeNull();
+    r.parser.feed(b(resp('x'.repeat(10))));
+    expect(r.error).toBe(ERR.protoInvalidBulk);
+  });
+
   it('assembles a large bulk that arrives in many chunks', () => {
     const value = Buffer.alloc(3 * 1024 * 1024 + 7);
     for (let i = 0; i < value.length; i++) value[i] = (i * 31 + 7) & 0xff;
