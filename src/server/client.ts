@@ -167,6 +167,7 @@ export class Client<H extends ClientHost = ClientHost> {
    */
   private heldBy: RespWriter | undefined;
   private closing = false;
+  private ended = false;
   private paused = false;
   private flushQueued = false;
   private writeScheduled = false;
@@ -396,7 +397,21 @@ export class Client<H extends ClientHost = ClientHost> {
         this.sock.pause();
       }
     }
-    if (this.closing && this.queue.length === 0) this.sock.end();
+    if (this.closing && this.queue.length === 0) this.endSocket();
+  }
+
+  /**
+   * Ends the connection once what was written has left, then closes the
+   * socket for good, as Redis close()s a CLIENT_CLOSE_AFTER_REPLY client
+   * once its reply is written. Left half-closed, the socket would wait for
+   * the peer's FIN, which a client that keeps sending never delivers (its
+   * bytes fill a window nobody reads any more): the connection would stay
+   * open for good.
+   */
+  private endSocket(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.sock.end(() => this.sock.destroy());
   }
 
   /** QUIT, protocol errors: stop reading, close once every reply is written. */
