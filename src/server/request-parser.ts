@@ -50,8 +50,11 @@
  * pendingBytes is exactly what arrived (0 for a "stuck" line, whose bytes are
  * only counted); nothing is ever sized from a length header. Once complete,
  * a request that spanned chunks is joined into one Buffer for redis-parser
- * (so briefly about twice its size, plus the strings). The connection should
- * bound pendingBytes (Redis: client-query-buffer-limit, 1 GB).
+ * (so briefly about twice its size, plus the strings). The connection applies
+ * client-query-buffer-limit to queryBufferBytes, what Redis's query buffer
+ * would hold: the element in progress, not the complete arguments before it
+ * (Redis keeps those in the client's argv, outside that limit, as raftis
+ * keeps them in pend).
  *
  * Handlers run synchronously inside feed(). A handler that throws stops the
  * parser for good and the exception leaves feed(); calling feed() from a
@@ -166,8 +169,9 @@ export class RequestParser {
   private pendLen = 0;
   /** Bulk arguments still to come in the multibulk request. */
   private argsLeft = 0;
-  /** Bytes of bulk data + terminator still to skip. */
+  /** Bytes of bulk data + terminator still to skip, of dataTotal. */
   private dataLeft = 0;
+  private dataTotal = 0;
   /** Bytes of the current header/inline line seen so far, its `\r` excluded. */
   private lineLen = 0;
   /** The header line's `\r` was the last byte seen: the next byte ends the line. */
@@ -205,6 +209,33 @@ export class RequestParser {
     return this.pendLen;
   }
 
+  /**
+   * What Redis's query buffer would hold now, once it had parsed what
+   * arrived (the measure client-query-buffer-limit applies to): the bytes of
+   * the element in progress only. A header or inline line counts from its
+   * first byte (a "stuck" line's bytes are counted though not kept), a bulk
+   * from the first byte of its data (its `$<len>` line has been consumed),
+   * and arguments already complete in an unfinished request do not count
+   * (Redis has moved them to the client's argv). 0 between requests.
+   */
+  get queryBufferBytes(): number {
+    switch (this.st) {
+      case S_START:
+        return 0;
+      case S_BULK_DATA:
+        return this.dataTotal - this.dataLeft;
+      default:
+        return this.lineLen + (this.sawCR ? 1 : 0);
+    }
+  }
+
+  /** Stops for good, dropping whatever was buffered: later feed() calls are ignored (the connection is being closed). */
+  stop(): void {
+    this.stopped = true;
+    this.pend = [];
+    this.pendLen = 0;
+  }
+
   feed(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
     if (this.busy) throw new Error('RequestParser.feed() called from one of its handlers');
@@ -233,13 +264,6 @@ export class RequestParser {
     if (this.stopped) return;
     this.stop();
     this.handlers.onProtocolError(PROTO_INTERNAL);
-  }
-
-  /** For good: later feed() calls are ignored, so redis-parser's state no longer matters. */
-  private stop(): void {
-    this.stopped = true;
-    this.pend = [];
-    this.pendLen = 0;
   }
 
   private resetLine(): void {
@@ -348,6 +372,7 @@ export class RequestParser {
             if (this.handlers.authRequired!()) return this.fail(buf, -1, -1, PROTO_UNAUTH_BULK);
           }
           this.dataLeft = ll + 2;
+          this.dataTotal = ll + 2;
           st = S_BULK_DATA;
           break;
         }

@@ -13,8 +13,8 @@ export interface ConfigParam {
 }
 
 export class Config {
-  /** proto-max-bulk-len, which every connection reads at each use. */
-  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024 };
+  /** proto-max-bulk-len and client-query-buffer-limit, which every connection reads at each use. */
+  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024 };
   maxmemory = 0;
   maxmemoryPolicy = 'noeviction';
   timeout = 0;
@@ -30,9 +30,10 @@ export class Config {
     // Every node speaks the Redis Cluster protocol (CLUSTER SLOTS, MOVED), as INFO cluster says.
     this.params.set('cluster-enabled', fixed('yes'));
     this.params.set('maxclients', fixed('10000'));
-    // A memory config of Redis 7.0 (1 MB to LLONG_MAX); the request parser reads it at each use.
+    // Memory configs of Redis 7.0 (1 MB to LLONG_MAX); the request parser reads them at each use.
     const limits = this.limits;
     this.params.set('proto-max-bulk-len', memoryParam(() => limits.maxBulkLen, (n) => (limits.maxBulkLen = n), 1024 * 1024));
+    this.params.set('client-query-buffer-limit', memoryParam(() => limits.queryBufferLimit, (n) => (limits.queryBufferLimit = n), 1024 * 1024));
     // Redis 7's defaults: DEBUG and MODULE LOAD are refused (see dispatch.ts).
     this.params.set('enable-debug-command', fixed('no'));
     this.params.set('enable-module-command', fixed('no'));
