@@ -4,7 +4,8 @@
  * src/commands/engine/config.ts; this file only answers the command.
  * Answered on the node that receives it; never replicated.
  */
-import { configSetFailed, configSetUnknown } from './errors.js';
+import { ERR, configSetFailed, configSetUnknown } from './errors.js';
+import type { ConfigParam } from './engine/config.js';
 import { writeHelp } from './help.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
 import type { ConnHandler, ConnCtx } from './table.js';
@@ -25,18 +26,30 @@ function configGet({ c, w }: ConnCtx, argv: string[]): void {
 }
 
 function configSet({ c, w }: ConnCtx, argv: string[]): void {
-  if ((argv.length - 2) % 2 !== 0) return w.error(configSetUnknown(argv[argv.length - 1]!));
+  // Redis 7.0 configSetCommand: an odd number of name/value arguments is a syntax error.
+  if ((argv.length - 2) % 2 !== 0) return w.error(ERR.syntax);
   const params = c.server.config.params;
-  // Validate all first: CONFIG SET is all-or-nothing in Redis 7.
+  // Validate all first: CONFIG SET is all-or-nothing in Redis 7; the first bad name wins.
+  const named: ConfigParam[] = [];
   for (let i = 2; i < argv.length; i += 2) {
-    const name = argv[i]!.toLowerCase();
-    const p = params.get(name);
+    const p = params.get(argv[i]!.toLowerCase());
     if (!p) return w.error(configSetUnknown(argv[i]!));
+    // A name given twice (in any case) fails even when it is also immutable, as in Redis.
+    if (named.includes(p)) return w.error(configSetFailed(argv[i]!, 'duplicate parameter'));
     if (!p.set) return w.error(configSetFailed(argv[i]!, "can't set immutable config"));
+    named.push(p);
   }
+  // A value refused undoes the ones set before it (Redis restores its backup).
+  const applied: [ConfigParam, string][] = [];
   for (let i = 2; i < argv.length; i += 2) {
-    const err = params.get(argv[i]!.toLowerCase())!.set!(argv[i + 1]!);
-    if (err !== undefined) return w.error(configSetFailed(argv[i]!, err));
+    const p = named[(i - 2) / 2]!;
+    const old = p.get();
+    const err = p.set!(argv[i + 1]!);
+    if (err !== undefined) {
+      for (let j = applied.length - 1; j >= 0; j--) applied[j]![0].set!(applied[j]![1]);
+      return w.error(configSetFailed(argv[i]!, err));
+    }
+    applied.push([p, old]);
   }
   w.ok();
 }

@@ -1,10 +1,13 @@
 /**
  * Every error text a client can see, byte for byte as Redis 7 sends it
  * (redis/src/server.c createSharedObjects, networking.c, object.c, t_*.c).
- * The text excludes the leading '-' and trailing CRLF; RespWriter.error adds them.
+ * The text excludes the leading '-' and trailing CRLF; RespWriter.error adds them
+ * and cleans CR and LF out of the text (a client's bytes echoed in it), so
+ * builders here only reproduce printf's cuts: `%s` stops at a NUL byte (cstr).
  * Handlers import these and never inline an error string.
  */
 import { PROTOCOL_ERR } from '../server/protocol-errors.js';
+import { cstr } from '../util/number.js';
 
 export { protoExpectedDollar } from '../server/protocol-errors.js';
 
@@ -42,28 +45,29 @@ export function arityError(name: string): string {
 /**
  * `ERR unknown command 'foo', with args beginning with: 'a' 'b' ` (server.c
  * commandCheckExistence): the name is cut at 128 bytes, args at 128 bytes each,
- * and the whole list of args is limited the way sdscatfmt + "%.*s" do it.
+ * and the whole list of args is limited the way sdscatfmt + "%.*s" do it;
+ * each is cut at a NUL byte as well (printf's %s).
  */
 export function unknownCommandError(argv: readonly string[]): string {
   let args = '';
   for (let i = 1; i < argv.length && args.length < 128; i++) {
     const remaining = 128 - args.length;
-    args += `'${(argv[i] ?? '').slice(0, remaining)}' `;
+    args += `'${cstr(argv[i] ?? '').slice(0, remaining)}' `;
   }
-  return `ERR unknown command '${(argv[0] ?? '').slice(0, 128)}', with args beginning with: ${args}`;
+  return `ERR unknown command '${cstr(argv[0] ?? '').slice(0, 128)}', with args beginning with: ${args}`;
 }
 
-/** `ERR unknown subcommand 'x'. Try CONFIG HELP.` */
+/** `ERR unknown subcommand 'x'. Try CONFIG HELP.` (%.128s) */
 export function unknownSubcommandError(sub: string, container: string): string {
-  return `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
+  return `ERR unknown subcommand '${cstr(sub).slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
 }
 
 /**
  * `ERR unknown subcommand or wrong number of arguments for 'x'. Try PUBSUB HELP.`
- * (networking.c addReplySubcommandSyntaxError: %.128s, CR/LF become spaces).
+ * (networking.c addReplySubcommandSyntaxError: %.128s).
  */
 export function subcommandSyntaxError(sub: string, container: string): string {
-  return `ERR unknown subcommand or wrong number of arguments for '${sub.slice(0, 128).replace(/[\r\n]/g, ' ')}'. Try ${container.toUpperCase()} HELP.`;
+  return `ERR unknown subcommand or wrong number of arguments for '${cstr(sub).slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`;
 }
 
 /** A RESP2 client in subscribed mode ran another command (server.c processCommand). */
@@ -98,12 +102,12 @@ export const ERR_CONN = {
 
 /** `ERR Syntax error in HELLO option 'x'` */
 export function helloSyntaxError(opt: string): string {
-  return `ERR Syntax error in HELLO option '${opt}'`;
+  return `ERR Syntax error in HELLO option '${cstr(opt)}'`;
 }
 
 /** `ERR Unknown option or number of arguments for CONFIG SET - 'x'` */
 export function configSetUnknown(name: string): string {
-  return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
+  return `ERR Unknown option or number of arguments for CONFIG SET - '${cstr(name)}'`;
 }
 
 /** `ERR CONFIG SET failed (possibly related to argument 'x') - reason` */
@@ -130,12 +134,11 @@ export const KEYSPACE_ERR = {
 
 /**
  * `ERR Unsupported option xy` (expire.c parseExtendedExpireArgumentsOrReply):
- * printed with %s, so the option stops at its first NUL byte, and
- * addReplyErrorFormat turns CR and LF into spaces.
+ * printed with %s, so the option stops at its first NUL byte; CR and LF are
+ * RespWriter.error's (trailing ones removed, the others spaces).
  */
 export function unsupportedOptionError(opt: string): string {
-  const z = opt.indexOf('\0');
-  return 'ERR Unsupported option ' + (z < 0 ? opt : opt.slice(0, z)).replace(/[\r\n]/g, ' ');
+  return 'ERR Unsupported option ' + cstr(opt);
 }
 
 /** `ERR value is out of range, value must between -2147483648 and 2147483647` (object.c getRangeLongFromObjectOrReply). */

@@ -42,8 +42,23 @@ export interface ClientHost {
   readonly errorReply: (text: string) => void;
   /** INFO's network counters. */
   readonly io: IoCounters;
-  /** proto-max-bulk-len: the longest bulk argument accepted. */
-  readonly maxBulkLen: number;
+  /** Limits on what a client sends; the same object for every connection, read at each use. */
+  readonly limits: ClientLimits;
+}
+
+/**
+ * Redis's limits on a client's input, read at each use so that CONFIG SET
+ * changes them for every connection at once, as in Redis.
+ */
+export interface ClientLimits {
+  /** proto-max-bulk-len: the longest bulk argument accepted (longer: "invalid bulk length"). */
+  maxBulkLen: number;
+  /**
+   * client-query-buffer-limit: a client whose query buffer, as Redis counts
+   * it (Client.queryBufferBytes), would pass this with the bytes just read
+   * is closed without a reply, those bytes unparsed.
+   */
+  queryBufferLimit: number;
 }
 
 export interface IoCounters {
@@ -146,8 +161,20 @@ export class Client<H extends ClientHost = ClientHost> {
   private readonly direct: RespWriter = new RespWriter(2);
   private readonly queue: Slot[] = [];
   private readonly parser: RequestParser;
-  /** Requests parsed while paused, run when the socket drains. */
+  /** Requests parsed while they could not run (output backed up, a read or a blocked pop holding the pipeline, CLIENT PAUSE), run in order later. */
   private readonly inbox: string[][] = [];
+  /** Their size as RESP requests: still part of the query buffer for client-query-buffer-limit, as Redis has not run them yet. */
+  private inboxBytes = 0;
+  /**
+   * What arrived while the inbox was not empty, kept as it came and parsed
+   * once the inbox has drained, as Redis leaves a blocked client's input in
+   * its query buffer. (Parsed, a flood of tiny requests would cost many
+   * times its size in arrays and strings.)
+   */
+  private readonly heldInput: Buffer[] = [];
+  private heldInputBytes = 0;
+  /** Inside parser.feed(): it must not be called again from there. */
+  private feeding = false;
   private readonly runInbox: () => void;
   /**
    * A read whose answer must come before anything the client sent after it
@@ -158,6 +185,7 @@ export class Client<H extends ClientHost = ClientHost> {
    */
   private heldBy: RespWriter | undefined;
   private closing = false;
+  private ended = false;
   private paused = false;
   private flushQueued = false;
   private writeScheduled = false;
@@ -182,9 +210,10 @@ export class Client<H extends ClientHost = ClientHost> {
           if (this.closing) return;
           if (this.paused || this.inbox.length > 0 || !this.server.mayRunNow(this, argv, this.heldBy !== undefined)) {
             // Output is backed up, a read must run before anything after it, or
-            // CLIENT PAUSE holds it: keep the parsed request (bounded by the
-            // input read so far) for later.
+            // CLIENT PAUSE holds it: keep the parsed request for later
+            // (bounded by client-query-buffer-limit).
             this.inbox.push(argv);
+            this.inboxBytes += requestSize(argv);
             return;
           }
           this.runCommand(argv);
@@ -196,14 +225,23 @@ export class Client<H extends ClientHost = ClientHost> {
           this.closeAfterReply();
         },
       },
-      { maxBulkLen: server.maxBulkLen },
+      server.limits,
     );
     sock.on('data', (chunk: Buffer) => {
       // Per read, as Redis's readQueryFromClient sets c->lastinteraction.
       this.lastInteraction = Date.now();
       this.server.io.netInputBytes += chunk.length;
       this.server.io.readsProcessed++;
-      this.parser.feed(chunk);
+      // Closing: nothing more is run.
+      if (this.closing) return;
+      if (this.queryBufferBytes + chunk.length > this.server.limits.queryBufferLimit) return this.queryBufferLimitReached(chunk);
+      if (this.inbox.length > 0 || this.heldInput.length > 0) {
+        // Requests are waiting their turn: these bytes wait unparsed behind them.
+        this.heldInput.push(chunk);
+        this.heldInputBytes += chunk.length;
+        return;
+      }
+      this.feed(chunk);
       // Replies known now leave once every readable client has been read
       // (replies to writes leave when their entries apply).
       if (!this.writeScheduled && (this.direct.out.length > 0 || this.queue[0]?.ready === true)) {
@@ -212,9 +250,22 @@ export class Client<H extends ClientHost = ClientHost> {
       }
     });
     this.runInbox = () => {
-      while (this.inbox.length > 0 && !this.paused && !this.closing && this.server.mayRunNow(this, this.inbox[0]!, this.heldBy !== undefined)) {
-        this.runCommand(this.inbox.shift()!);
-        this.checkOutput();
+      for (;;) {
+        while (this.inbox.length > 0 && !this.paused && !this.closing && this.server.mayRunNow(this, this.inbox[0]!, this.heldBy !== undefined)) {
+          const argv = this.inbox.shift()!;
+          this.inboxBytes -= requestSize(argv);
+          this.runCommand(argv);
+          this.checkOutput();
+        }
+        if (this.inbox.length > 0 || this.heldInput.length === 0 || this.paused || this.closing) break;
+        if (this.feeding) {
+          // Called from a command (CLIENT UNPAUSE): parse the rest after it.
+          queueMicrotask(this.runInbox);
+          break;
+        }
+        const chunk = this.heldInput.shift()!;
+        this.heldInputBytes -= chunk.length;
+        this.feed(chunk);
       }
       this.flush();
     };
@@ -229,6 +280,24 @@ export class Client<H extends ClientHost = ClientHost> {
       this.closed = true;
       server.removeClient(this);
     });
+  }
+
+  private feed(chunk: Buffer): void {
+    this.feeding = true;
+    try {
+      this.parser.feed(chunk);
+    } finally {
+      this.feeding = false;
+    }
+  }
+
+  /**
+   * The query buffer as Redis would count it for client-query-buffer-limit:
+   * the element being parsed, the requests parsed but not run yet, the
+   * bytes not parsed yet.
+   */
+  get queryBufferBytes(): number {
+    return this.parser.queryBufferBytes + this.inboxBytes + this.heldInputBytes;
   }
 
   /** Runs one request with its replies muted if CLIENT REPLY says so. */
@@ -270,7 +339,7 @@ export class Client<H extends ClientHost = ClientHost> {
 
   /** CLIENT PAUSE ended: run what was held back. */
   resume(): void {
-    if (this.inbox.length > 0 && !this.closed) this.runInbox();
+    if ((this.inbox.length > 0 || this.heldInput.length > 0) && !this.closed) this.runInbox();
   }
 
   /** The writer for a reply known now (keeps order behind deferred replies). */
@@ -305,7 +374,7 @@ export class Client<H extends ClientHost = ClientHost> {
     (w as Slot).ready = true;
     if (w === this.heldBy) {
       this.heldBy = undefined;
-      if (this.inbox.length > 0) queueMicrotask(this.runInbox);
+      if (this.inbox.length > 0 || this.heldInput.length > 0) queueMicrotask(this.runInbox);
     }
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -387,7 +456,21 @@ export class Client<H extends ClientHost = ClientHost> {
         this.sock.pause();
       }
     }
-    if (this.closing && this.queue.length === 0) this.sock.end();
+    if (this.closing && this.queue.length === 0) this.endSocket();
+  }
+
+  /**
+   * Ends the connection once what was written has left, then closes the
+   * socket for good, as Redis close()s a CLIENT_CLOSE_AFTER_REPLY client
+   * once its reply is written. Left half-closed, the socket would wait for
+   * the peer's FIN, which a client that keeps sending never delivers (its
+   * bytes fill a window nobody reads any more): the connection would stay
+   * open for good.
+   */
+  private endSocket(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.sock.end(() => this.sock.destroy());
   }
 
   /** QUIT, protocol errors: stop reading, close once every reply is written. */
@@ -400,4 +483,39 @@ export class Client<H extends ClientHost = ClientHost> {
   kill(): void {
     this.sock.destroy();
   }
+
+  /**
+   * client-query-buffer-limit passed: as Redis's readQueryFromClient, log
+   * and close the connection without a reply, running nothing of what is
+   * buffered or just arrived (requests waiting in the inbox included). The
+   * replies already due leave first (Redis wrote those before this read);
+   * a reply still pending (a write in flight, a blocked pop) is dropped with
+   * the connection, which is destroyed once the rest is written.
+   */
+  private queryBufferLimitReached(chunk: Buffer): void {
+    const qbuf = this.queryBufferBytes + chunk.length;
+    log.warn(
+      `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr} laddr=${this.laddr} name=${this.name} qbuf=${qbuf} ` +
+        `(client-query-buffer-limit ${this.server.limits.queryBufferLimit}; last read begins with: ${JSON.stringify(chunk.toString('latin1', 0, 64))})`,
+    );
+    this.closing = true;
+    this.parser.stop();
+    this.inbox.length = 0;
+    this.inboxBytes = 0;
+    this.heldInput.length = 0;
+    this.heldInputBytes = 0;
+    this.sock.pause();
+    // The replies that are ready leave; the others are dropped, and with them the wait.
+    let ready = 0;
+    while (ready < this.queue.length && this.queue[ready]!.ready) ready++;
+    this.queue.length = ready;
+    this.flush();
+  }
+}
+
+/** The bytes of argv as a RESP request (`*N` and a `$len` line per argument). */
+function requestSize(argv: readonly string[]): number {
+  let n = 3 + String(argv.length).length;
+  for (const a of argv) n += a.length + 5 + String(a.length).length;
+  return n;
 }

@@ -50,8 +50,11 @@
  * pendingBytes is exactly what arrived (0 for a "stuck" line, whose bytes are
  * only counted); nothing is ever sized from a length header. Once complete,
  * a request that spanned chunks is joined into one Buffer for redis-parser
- * (so briefly about twice its size, plus the strings). The connection should
- * bound pendingBytes (Redis: client-query-buffer-limit, 1 GB).
+ * (so briefly about twice its size, plus the strings). The connection applies
+ * client-query-buffer-limit to queryBufferBytes, what Redis's query buffer
+ * would hold: the element in progress, not the complete arguments before it
+ * (Redis keeps those in the client's argv, outside that limit, as raftis
+ * keeps them in pend).
  *
  * Handlers run synchronously inside feed(). A handler that throws stops the
  * parser for good and the exception leaves feed(); calling feed() from a
@@ -63,7 +66,12 @@ import { PROTOCOL_ERR as ERR, protoExpectedDollar } from './protocol-errors.js';
 import { latin1, parseLL, splitInlineArgs } from './inline.js';
 
 export interface ParserLimits {
-  /** proto-max-bulk-len, default 512*1024*1024. */
+  /**
+   * proto-max-bulk-len, default 512*1024*1024. Read at every bulk header
+   * from the object given to the constructor, so a caller that keeps that
+   * object can change the limit for a parser already running (CONFIG SET
+   * proto-max-bulk-len applies to every connection at once, as in Redis).
+   */
   maxBulkLen: number;
   /** PROTO_INLINE_MAX_SIZE: inline line / header line without its end, default 64*1024. */
   maxInlineLen: number;
@@ -139,9 +147,12 @@ interface Handlers {
   authRequired?(): boolean;
 }
 
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
+
 export class RequestParser {
   private readonly handlers: Handlers;
-  private readonly maxBulkLen: number;
+  /** Holds maxBulkLen, read at each use (see ParserLimits). */
+  private readonly bulkLimit: { readonly maxBulkLen: number };
   private readonly maxInlineLen: number;
   private readonly maxArgs: number;
   /** Headers above these need the authRequired() question (Infinity without the hook). */
@@ -158,8 +169,9 @@ export class RequestParser {
   private pendLen = 0;
   /** Bulk arguments still to come in the multibulk request. */
   private argsLeft = 0;
-  /** Bytes of bulk data + terminator still to skip. */
+  /** Bytes of bulk data + terminator still to skip, of dataTotal. */
   private dataLeft = 0;
+  private dataTotal = 0;
   /** Bytes of the current header/inline line seen so far, its `\r` excluded. */
   private lineLen = 0;
   /** The header line's `\r` was the last byte seen: the next byte ends the line. */
@@ -177,7 +189,7 @@ export class RequestParser {
   constructor(handlers: ParserHandlers, limits?: Partial<ParserLimits>) {
     this.handlers = handlers;
     const l = { ...DEFAULT_PARSER_LIMITS, ...limits };
-    this.maxBulkLen = Math.min(l.maxBulkLen, bufferConstants.MAX_STRING_LENGTH);
+    this.bulkLimit = limits !== undefined && limits.maxBulkLen !== undefined ? (limits as { maxBulkLen: number }) : DEFAULT_PARSER_LIMITS;
     this.maxInlineLen = l.maxInlineLen;
     this.maxArgs = l.maxArgs;
     const ask = typeof handlers.authRequired === 'function';
@@ -195,6 +207,33 @@ export class RequestParser {
   /** Bytes buffered for an incomplete request (for memory accounting / tests). */
   get pendingBytes(): number {
     return this.pendLen;
+  }
+
+  /**
+   * What Redis's query buffer would hold now, once it had parsed what
+   * arrived (the measure client-query-buffer-limit applies to): the bytes of
+   * the element in progress only. A header or inline line counts from its
+   * first byte (a "stuck" line's bytes are counted though not kept), a bulk
+   * from the first byte of its data (its `$<len>` line has been consumed),
+   * and arguments already complete in an unfinished request do not count
+   * (Redis has moved them to the client's argv). 0 between requests.
+   */
+  get queryBufferBytes(): number {
+    switch (this.st) {
+      case S_START:
+        return 0;
+      case S_BULK_DATA:
+        return this.dataTotal - this.dataLeft;
+      default:
+        return this.lineLen + (this.sawCR ? 1 : 0);
+    }
+  }
+
+  /** Stops for good, dropping whatever was buffered: later feed() calls are ignored (the connection is being closed). */
+  stop(): void {
+    this.stopped = true;
+    this.pend = [];
+    this.pendLen = 0;
   }
 
   feed(chunk: Buffer): void {
@@ -225,13 +264,6 @@ export class RequestParser {
     if (this.stopped) return;
     this.stop();
     this.handlers.onProtocolError(PROTO_INTERNAL);
-  }
-
-  /** For good: later feed() calls are ignored, so redis-parser's state no longer matters. */
-  private stop(): void {
-    this.stopped = true;
-    this.pend = [];
-    this.pendLen = 0;
   }
 
   private resetLine(): void {
@@ -332,7 +364,7 @@ export class RequestParser {
             return this.fail(buf, run, req, protoExpectedDollar(shown));
           }
           const ll = this.lineNum;
-          if (!(ll >= 0 && ll <= this.maxBulkLen)) return this.fail(buf, run, req, ERR.protoInvalidBulk);
+          if (!(ll >= 0 && ll <= this.bulkLimit.maxBulkLen && ll <= MAX_STRING_LENGTH)) return this.fail(buf, run, req, ERR.protoInvalidBulk);
           if (ll > this.askBulk) {
             if (run >= 0 && req >= 0) this.execute(buf, run, req);
             run = -1;
@@ -340,6 +372,7 @@ export class RequestParser {
             if (this.handlers.authRequired!()) return this.fail(buf, -1, -1, PROTO_UNAUTH_BULK);
           }
           this.dataLeft = ll + 2;
+          this.dataTotal = ll + 2;
           st = S_BULK_DATA;
           break;
         }
@@ -444,7 +477,7 @@ export class RequestParser {
     }
     if (count > this.maxArgs || count > this.askArgs) return -1;
     p += 2;
-    const maxBulk = Math.min(this.maxBulkLen, this.askBulk);
+    const maxBulk = Math.min(this.bulkLimit.maxBulkLen, MAX_STRING_LENGTH, this.askBulk);
     while (count-- > 0) {
       // `$` + length + \r + one byte
       if (p + 3 >= n || buf[p] !== 36) return -1;

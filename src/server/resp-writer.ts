@@ -41,8 +41,16 @@ export class RespWriter {
     this.put('+' + s + '\r\n');
   }
 
-  /** `text` is the whole error line without the leading '-', e.g. "ERR syntax error". */
+  /**
+   * `text` is the whole error line without the leading '-', e.g. "ERR
+   * syntax error". A CR or LF in it (from a client's argument echoed in the
+   * text) would end the error line early and inject a line of its own into
+   * the reply stream, so such a text is first cleaned like Redis cleans every
+   * formatted error (see cleanErrorText); INFO errorstats sees the cleaned
+   * text too, as in Redis.
+   */
   error(text: string): void {
+    if (text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1) text = cleanErrorText(text);
     this.put('-' + text + '\r\n');
     if (this.onError !== undefined) this.onError(text);
   }
@@ -124,6 +132,35 @@ export class RespWriter {
   raw(s: string): void {
     this.put(s);
   }
+}
+
+/**
+ * An error text made safe for one RESP line, as Redis 7.0's
+ * addReplyErrorFormat does with every formatted error (networking.c
+ * addReplyErrorFormatInternal): CR and LF at either end are removed
+ * (`sdstrim(s, "\r\n")`), every other CR or LF becomes a space
+ * (`sdsmapchars(s, "\r\n", "  ", 2)`). rejectCommandFormat (unknown command
+ * or subcommand) only maps, but its texts never begin or end with a
+ * client's bytes, so the result is the same.
+ */
+export function cleanErrorText(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isCRLF(text.charCodeAt(start))) start++;
+  while (end > start && isCRLF(text.charCodeAt(end - 1))) end--;
+  let out = '';
+  let from = start;
+  for (let i = start; i < end; i++) {
+    if (isCRLF(text.charCodeAt(i))) {
+      out += text.slice(from, i) + ' ';
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from, end);
+}
+
+function isCRLF(c: number): boolean {
+  return c === 13 || c === 10;
 }
 
 /** A writer that keeps nothing: for entries applied where no client waits. */

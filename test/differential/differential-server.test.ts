@@ -102,6 +102,14 @@ const scripts: Record<string, Step[]> = {
     ['CONFIG', 'GET', 'timeout'],
     ['CONFIG', 'SET', 'timeout', '0'],
     ['CONFIG', 'GET', 'timeout'],
+    // All or nothing: a value refused undoes those set before it; a name twice, an odd count.
+    ['CONFIG', 'SET', 'timeout', '5', 'maxmemory', 'abc'],
+    ['CONFIG', 'GET', 'timeout'],
+    ['CONFIG', 'SET', 'timeout', '5', 'TIMEOUT', '6'],
+    ['CONFIG', 'SET', 'timeout', '5', 'maxmemory'],
+    ['CONFIG', 'SET', 'databases', '2', 'nosuch', '1'],
+    ['CONFIG', 'SET', 'nosuch', '1', 'databases', '2'],
+    ['CONFIG', 'GET', 'timeout'],
     ['CONFIG', 'RESETSTAT'],
   ],
   multi_exec: [

@@ -46,6 +46,37 @@ describe('bad input', () => {
     expect(await watcher.call('PING')).toBe('+PONG\r\n');
   });
 
+  it('closes for good a client that keeps sending after a protocol error', async () => {
+    const s = net.connect(srv.port, '127.0.0.1');
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const port = s.localPort!;
+    s.on('data', () => {});
+    s.on('error', () => {});
+    const closed = new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 10_000);
+      s.once('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    let done = false;
+    void closed.then(() => (done = true));
+    s.write('*x\r\n');
+    // Keep sending, as a client that does not look at its replies would (64 MB at most).
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    for (let sent = 0; !done && sent < 64 * 1024 * 1024; sent += chunk.length) {
+      await new Promise<void>((resolve) => {
+        s.write(chunk, () => resolve());
+        void closed.then(() => resolve());
+      });
+    }
+    // Half-closed (FIN sent, the client's bytes never read), the connection
+    // would stay open: the client could not finish sending to see the FIN.
+    expect(await closed).toBe(true);
+    s.destroy();
+    expect(await watcher.call('CLIENT', 'LIST')).not.toContain(`addr=127.0.0.1:${port} `);
+  });
+
   it('survives seeded random garbage from many connections', async () => {
     const rand = createPrng(12345);
     for (let i = 0; i < 60; i++) {

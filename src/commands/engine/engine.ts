@@ -13,7 +13,7 @@
 import crypto from 'node:crypto';
 import { Keyspace } from '../../keyspace/keyspace.js';
 import { RaftisNode, type NodeOptions } from '../../node/node.js';
-import type { Client, ClientHost } from '../../server/client.js';
+import type { Client, ClientHost, ClientLimits } from '../../server/client.js';
 import type { CommandTable } from '../table.js';
 import { Applier } from './apply.js';
 import { Dispatcher } from './dispatch.js';
@@ -182,8 +182,8 @@ export class Engine implements ClientHost {
     return this.stats.errorReply;
   }
 
-  get maxBulkLen(): number {
-    return this.config.protoMaxBulkLen;
+  get limits(): ClientLimits {
+    return this.config.limits;
   }
 
   /** Runs a parsed request (the dispatcher's entry point itself: no extra call per request). */

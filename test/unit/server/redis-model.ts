@@ -22,6 +22,13 @@ export interface ModelLimits {
 export interface ModelResult {
   cmds: string[][];
   error: string | null;
+  /**
+   * sdslen(c->querybuf) after the last chunk was processed (no error): the
+   * bytes from the first one Redis has not consumed. An unfinished
+   * multibulk request's complete arguments and its headers read so far are
+   * consumed (they are in c->argv), the element in progress is not.
+   */
+  queryBuf: number;
 }
 
 const INT_MAX = 2147483647n;
@@ -111,12 +118,14 @@ export function redisModel(chunks: readonly Buffer[], limits: ModelLimits): Mode
     }
     return -1;
   };
-  const fail = (text: string): ModelResult => ({ cmds, error: text });
+  const fail = (text: string): ModelResult => ({ cmds, error: text, queryBuf: 0 });
+  let queryBuf = 0;
 
   for (const chunk of chunks) {
     q += chunk.toString('latin1');
     // processInputBuffer: one request at a time while complete.
     for (;;) {
+      queryBuf = q.length;
       if (q.length === 0) break;
       if (q[0] === '*') {
         const nl = strchr(0, '\r');
@@ -161,7 +170,10 @@ export function redisModel(chunks: readonly Buffer[], limits: ModelLimits): Mode
           argv.push(q.slice(pos, pos + n));
           pos += n + 2;
         }
-        if (!complete) break;
+        if (!complete) {
+          queryBuf = q.length - pos;
+          break;
+        }
         cmds.push(argv);
         q = q.slice(pos);
       } else {
@@ -180,5 +192,5 @@ export function redisModel(chunks: readonly Buffer[], limits: ModelLimits): Mode
       }
     }
   }
-  return { cmds, error: null };
+  return { cmds, error: null, queryBuf };
 }

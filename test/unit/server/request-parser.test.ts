@@ -51,6 +51,11 @@ function run(chunks: readonly Buffer[], limits?: Partial<ParserLimits>): Outcome
   return out as Outcome & { parser: RequestParser };
 }
 
+/** The commands and error of a model run (without its queryBuf). */
+function outcome(r: Outcome): Outcome {
+  return { cmds: r.cmds, error: r.error };
+}
+
 function whole(s: string | Buffer, limits?: Partial<ParserLimits>): Outcome {
   const { cmds, error } = run([typeof s === 'string' ? b(s) : s], limits);
   return { cmds, error };
@@ -217,7 +222,7 @@ describe('protocol errors (texts from errors.ts)', () => {
     const buf = b(input);
     const want = { cmds: before, error: text };
     expect(whole(buf)).toEqual(want);
-    expect(redisModel([buf], DEFAULTS)).toEqual(want);
+    expect(outcome(redisModel([buf], DEFAULTS))).toEqual(want);
     // Same outcome however the bytes are split (these inputs are far below the 64 KB rules).
     const { cmds, error } = run(byteByByte(buf));
     expect({ cmds, error }).toEqual(want);
@@ -340,8 +345,42 @@ describe('limits and huge headers', () => {
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     for (let i = 0; i < 16; i++) r.parser.feed(chunk);
     expect(r.parser.pendingBytes).toBe(head.length + 16 * 64 * 1024);
+    // Redis's query buffer holds the bulk's data only: its header and SET are consumed.
+    expect(r.parser.queryBufferBytes).toBe(16 * 64 * 1024);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
     expect(r.error).toBeNull();
+  });
+
+  it('reads maxBulkLen from the limits object at every header (CONFIG SET proto-max-bulk-len)', () => {
+    const limits = { maxBulkLen: 10 };
+    const r = run([b(resp('x'.repeat(10)) + '*1\r\n$10\r\n')], limits);
+    expect(r.cmds).toEqual([['x'.repeat(10)]]);
+    limits.maxBulkLen = 9;
+    // A header already read keeps its length; the next one is checked against 9.
+    r.parser.feed(b('y'.repeat(10) + '\r\n' + resp('z'.repeat(9))));
+    expect(r.cmds).toEqual([['x'.repeat(10)], ['y'.repeat(10)], ['z'.repeat(9)]]);
+    expect(r.error).toBeNull();
+    r.parser.feed(b(resp('x'.repeat(10))));
+    expect(r.error).toBe(ERR.protoInvalidBulk);
+  });
+
+  it("queryBufferBytes counts the element in progress, as Redis's query buffer", () => {
+    const r = run([b('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n' + 'v'.repeat(30))]);
+    expect(r.parser.queryBufferBytes).toBe(30);
+    r.parser.feed(b('v'.repeat(70) + '\r\n*1\r\n$5\r'));
+    expect(r.cmds.length).toBe(1);
+    expect(r.parser.queryBufferBytes).toBe(3);
+    r.parser.feed(b('\nHELLO\r\nPING '));
+    expect(r.cmds).toEqual([['SET', 'k', 'v'.repeat(100)], ['HELLO']]);
+    expect(r.parser.queryBufferBytes).toBe(5);
+    // A line with a NUL never ends: its bytes are counted, not kept.
+    r.parser.feed(b('\0\r\n'.repeat(1000)));
+    expect(r.parser.queryBufferBytes).toBe(3005);
+    expect(r.parser.pendingBytes).toBe(0);
+    r.parser.stop();
+    r.parser.feed(b('PING\r\n'));
+    expect(r.cmds.length).toBe(2);
+    expect(r.parser.pendingBytes).toBe(0);
   });
 
   it('assembles a large bulk that arrives in many chunks', () => {
@@ -389,7 +428,7 @@ describe('split at every byte', () => {
       ['GET', 'a'],
       ['ECHO', ALL_BYTES.slice(200)],
     ]);
-    expect(redisModel([all], DEFAULTS)).toEqual(want);
+    expect(outcome(redisModel([all], DEFAULTS))).toEqual(want);
   });
 
   it('byte by byte', () => {
@@ -402,6 +441,15 @@ describe('split at every byte', () => {
     for (let i = 0; i <= all.length; i++) {
       const r = run(splitAt(all, [i]));
       expect({ cmds: r.cmds, error: r.error }).toEqual(want);
+    }
+  });
+
+  it("queryBufferBytes is what Redis's query buffer holds after every prefix", () => {
+    for (let i = 0; i <= all.length; i++) {
+      const prefix = all.subarray(0, i);
+      const model = redisModel([prefix], DEFAULTS);
+      const r = run(splitAt(prefix, [i >> 1]));
+      expect(r.parser.queryBufferBytes, `prefix of ${i} bytes`).toBe(model.queryBuf);
     }
   });
 
@@ -550,12 +598,15 @@ describe('fuzz (seeded, bounded)', () => {
     let commands = 0;
     for (let iter = 0; iter < 3000; iter++) {
       const input = randomInput(rnd);
-      const want = redisModel([input], DEFAULTS);
+      const model = redisModel([input], DEFAULTS);
+      const want = outcome(model);
       const got = run([input]);
       expect({ cmds: got.cmds, error: got.error }, JSON.stringify(input.toString('latin1'))).toEqual(want);
+      if (want.error === null) expect(got.parser.queryBufferBytes).toBe(model.queryBuf);
       const chunks = splitAt(input, randomCuts(rnd, input.length));
       const split = run(chunks);
       expect({ cmds: split.cmds, error: split.error }).toEqual(want);
+      if (want.error === null) expect(split.parser.queryBufferBytes).toBe(model.queryBuf);
       if (iter % 10 === 0) {
         const bb = run(byteByByte(input));
         expect({ cmds: bb.cmds, error: bb.error }).toEqual(want);
@@ -575,9 +626,11 @@ describe('fuzz (seeded, bounded)', () => {
     for (let iter = 0; iter < 3000; iter++) {
       const input = randomInput(rnd);
       const chunks = splitAt(input, randomCuts(rnd, input.length));
-      const want = redisModel(chunks, limits);
+      const model = redisModel(chunks, limits);
+      const want = outcome(model);
       const got = run(chunks, limits);
       expect({ cmds: got.cmds, error: got.error }, JSON.stringify(chunks.map((c) => c.toString('latin1')))).toEqual(want);
+      if (want.error === null) expect(got.parser.queryBufferBytes).toBe(model.queryBuf);
       if (want.error) seen.add(want.error.startsWith("ERR Protocol error: expected '$'") ? 'dollar' : want.error);
     }
     // Every rule was hit at least once.
