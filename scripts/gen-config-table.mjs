@@ -329,6 +329,9 @@ try {
       }
     } else if (p.type === 'string' && mutable(n)) {
       for (const v of ['', 'probe', '__probe__', 'a b', '{x}', 'a/b', 'x'.repeat(300)]) await reject(v, await probe(n, v));
+      // Kept whole (an sds), or cut at the first NUL (a C string).
+      const nul = await probe(n, 'a\0b');
+      if (nul.ok && nul.read === 'a\0b') p.binary = true;
     } else if (p.type === 'special' && mutable(n) && p.errors.probe !== null) {
       p.errors.phase = await phase(n, '__probe__');
     }
