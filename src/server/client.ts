@@ -317,6 +317,11 @@ export class Client<H extends ClientHost = ClientHost> {
   }
 
   /** Redis's clientSubscriptionsCount: channels plus patterns (what SUBSCRIBE's replies count). */
+  /** proto-max-bulk-len changed: this connection's next requests are held to it. */
+  setMaxBulkLen(n: number): void {
+    this.parser.setMaxBulkLen(n);
+  }
+
   get subscriptions(): number {
     return this.channels.size + this.patterns.size;
   }

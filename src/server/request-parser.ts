@@ -141,7 +141,7 @@ interface Handlers {
 
 export class RequestParser {
   private readonly handlers: Handlers;
-  private readonly maxBulkLen: number;
+  private maxBulkLen: number;
   private readonly maxInlineLen: number;
   private readonly maxArgs: number;
   /** Headers above these need the authRequired() question (Infinity without the hook). */
@@ -190,6 +190,11 @@ export class RequestParser {
       returnError: () => this.internalError(),
       returnFatalError: () => this.internalError(),
     });
+  }
+
+  /** proto-max-bulk-len changed (CONFIG SET): the requests still to come are held to it. */
+  setMaxBulkLen(n: number): void {
+    this.maxBulkLen = Math.min(n, bufferConstants.MAX_STRING_LENGTH);
   }
 
   /** Bytes buffered for an incomplete request (for memory accounting / tests). */
