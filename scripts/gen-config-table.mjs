@@ -6,7 +6,8 @@
 //   - names and defaults: CONFIG GET * on a server started with nothing but
 //     --port, --bind and --dir (those three are this instance's, so the table
 //     has no default for them);
-//   - immutable / protected: CONFIG SET <name> <its own value> and the error;
+//   - immutable / protected: CONFIG SET <name> <its own value> (before a name
+//     that does not exist, so that nothing is applied) and the error;
 //   - sensitive: the same calls logged with slowlog-log-slower-than 0 show
 //     "(redacted)" in place of the value;
 //   - the type and its rules: CONFIG SET with probe values and the errors it
@@ -175,11 +176,14 @@ try {
   await A.conn.call('SLOWLOG', 'RESET');
   const flags = new Map();
   for (const n of names) {
-    const r = await liveSet(A.conn, n, defaults.get(n));
+    // Followed by a name that does not exist: nothing is set or applied (A keeps listening as it was),
+    // and the first error is this one's when it cannot be set at all.
+    const e = errText(await A.conn.call('CONFIG', 'SET', n, defaults.get(n), END_DIRECTIVE, 'x'));
+    const m = CONFIG_SET_ERR.exec(e ?? '');
     const f = [];
-    if (r.err === "can't set immutable config") f.push('immutable');
-    else if (r.err === "can't set protected config") f.push('protected');
-    else if (r.err !== undefined) throw new Error(`CONFIG SET ${n} <its value>: ${r.err}`);
+    if (m?.[2] === "can't set immutable config") f.push('immutable');
+    else if (m?.[2] === "can't set protected config") f.push('protected');
+    else if (e !== `ERR Unknown option or number of arguments for CONFIG SET - '${END_DIRECTIVE}'`) throw new Error(`CONFIG SET ${n} <its value>: ${e}`);
     flags.set(n, f);
   }
   for (const e of await A.conn.call('SLOWLOG', 'GET', '-1')) {

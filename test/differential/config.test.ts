@@ -128,7 +128,8 @@ const SPECIAL_VALUES: Record<string, string[]> = {
     '', '50', '50 99.9', '1e2', '0x10', ' 50', '50  99', '100.0000001', '99.99999999', '0.0000001', 'inf', 'nan', '-0', '1.5e1', '12345678901234567890',
     '3.14159265358979', '0.0078125', '0.0234375', '0.0000005', '1e-400', '1e400', '-1', '100', '0', '50 x', 'x 50', '50 101', '0x1p3', '.5', '5.', '50 99 99.9',
   ],
-  bind: ['127.0.0.1', '__probe__', Array.from({ length: 17 }, () => '127.0.0.1').join(' ')],
+  // (Others make redis-server close its listener and listen again, which another process may race for.)
+  bind: [Array.from({ length: 17 }, () => '127.0.0.1').join(' ')],
   dir: ['/tmp', '', 'x'],
   replicaof: ['no one', '127.0.0.1 1', ''],
 };
@@ -216,8 +217,8 @@ describe.each([2, 3] as const)('CONFIG SET values of every type (RESP%i)', (prot
         compared++;
       }
     }
-    // Back to where each started (raftis's fixed values are its own).
-    expect(await a.call('CONFIG', 'SET', name, origA)).toMatch(/^\+OK|^-ERR CONFIG SET failed .* - can't set (immutable|protected) config/);
+    // Back to where each started (raftis's fixed values are its own; bind is not set again on redis-server).
+    if (name !== 'bind') expect(await a.call('CONFIG', 'SET', name, origA)).toMatch(/^\+OK|^-ERR CONFIG SET failed .* - can't set (immutable|protected) config/);
     expect(await b.call('CONFIG', 'SET', name, origB)).toMatch(/^\+OK|^-ERR CONFIG SET failed .* - can't set (immutable|protected) config/);
     expect(await valueOf(b, name)).toBe(origB);
   });
@@ -376,6 +377,7 @@ describe('raftis answers for itself', () => {
       "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n",
     );
     expect(await c.call('CONFIG', 'SET', 'bind', '0.0.0.0')).toBe("-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n");
+    expect(await c.call('CONFIG', 'SET', 'bind', '127.0.0.1', 'port', String(raftis.port))).toBe('+OK\r\n');
     expect(await c.call('CONFIG', 'SET', 'requirepass', 'secret')).toBe(
       "-ERR CONFIG SET failed (possibly related to argument 'requirepass') - raftis has no authentication yet: requirepass can only be empty\r\n",
     );
