@@ -25,7 +25,15 @@ export interface Running {
 export async function startRaftis(opts: Options, version: string, shutdown?: (reason: string) => void): Promise<Running> {
   let running: Running | undefined;
   const engine = await Engine.open({
-    info: { version, port: opts.port, configFile: '', clusterId: opts.clusterId, followerWrites: opts.followerWrites },
+    info: {
+      version,
+      port: opts.port,
+      bind: opts.bind,
+      clusterPort: opts.clusterPort,
+      configFile: '',
+      clusterId: opts.clusterId,
+      followerWrites: opts.followerWrites,
+    },
     table: buildCommandTable(),
     shutdown,
     node: {

@@ -2,55 +2,50 @@
  * The CONFIG command's handlers: GET, SET, RESETSTAT, REWRITE, HELP.
  * The parameters they read and set are the Config store,
  * src/commands/engine/config.ts; this file only answers the command.
- * Answered on the node that receives it; never replicated.
+ * Answered on the node that receives it; never replicated (see
+ * docs/decisions.md for the parameters that will have to be).
  */
-import { ERR, configSetFailed, configSetUnknown } from './errors.js';
-import type { ConfigParam } from './engine/config.js';
 import { writeHelp } from './help.js';
+import { ERR } from './errors.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
 import type { ConnHandler, ConnCtx } from './table.js';
+import type { ConfigName } from './engine/config.js';
 import { newCommandCounters } from './engine/stats.js';
 
+/**
+ * CONFIG GET pattern [pattern …] (configGetCommand): a name without glob
+ * characters is looked up (answered under the name as given), a pattern is
+ * matched case-insensitively against every name, aliases included; each
+ * parameter name is answered once, under its first spelling.
+ */
 function configGet({ c, w }: ConnCtx, argv: string[]): void {
-  const params = c.server.config.params;
-  const found = new Map<string, string>();
+  const config = c.server.config;
+  const matches = new Map<string, { key: string; n: ConfigName }>();
   for (let i = 2; i < argv.length; i++) {
-    const pat = argv[i]!.toLowerCase();
-    for (const [name, p] of params) if (!found.has(name) && globMatch(pat, name, true)) found.set(name, p.get());
+    const pat = argv[i]!;
+    if (!/[[*?]/.test(pat)) {
+      const n = config.lookup(pat);
+      if (n && !matches.has(pat.toLowerCase())) matches.set(pat.toLowerCase(), { key: pat, n });
+      continue;
+    }
+    for (const n of config.names) {
+      if (!matches.has(n.name) && globMatch(pat, n.name, true)) matches.set(n.name, { key: n.name, n });
+    }
   }
-  w.mapHeader(found.size);
-  for (const [k, v] of found) {
-    w.bulk(k);
-    w.bulk(v);
+  w.mapHeader(matches.size);
+  for (const { key, n } of matches.values()) {
+    w.bulk(key);
+    w.bulk(n.param.text);
   }
 }
 
+/** CONFIG SET name value [name value …]: all or none (the Config store); sensitive values are hidden from SLOWLOG. */
 function configSet({ c, w }: ConnCtx, argv: string[]): void {
-  // Redis 7.0 configSetCommand: an odd number of name/value arguments is a syntax error.
-  if ((argv.length - 2) % 2 !== 0) return w.error(ERR.syntax);
-  const params = c.server.config.params;
-  // Validate all first: CONFIG SET is all-or-nothing in Redis 7; the first bad name wins.
-  const named: ConfigParam[] = [];
-  for (let i = 2; i < argv.length; i += 2) {
-    const p = params.get(argv[i]!.toLowerCase());
-    if (!p) return w.error(configSetUnknown(argv[i]!));
-    // A name given twice (in any case) fails even when it is also immutable, as in Redis.
-    if (named.includes(p)) return w.error(configSetFailed(argv[i]!, 'duplicate parameter'));
-    if (!p.set) return w.error(configSetFailed(argv[i]!, "can't set immutable config"));
-    named.push(p);
-  }
-  // A value refused undoes the ones set before it (Redis restores its backup).
-  const applied: [ConfigParam, string][] = [];
-  for (let i = 2; i < argv.length; i += 2) {
-    const p = named[(i - 2) / 2]!;
-    const old = p.get();
-    const err = p.set!(argv[i + 1]!);
-    if (err !== undefined) {
-      for (let j = applied.length - 1; j >= 0; j--) applied[j]![0].set!(applied[j]![1]);
-      return w.error(configSetFailed(argv[i]!, err));
-    }
-    applied.push([p, old]);
-  }
+  if (argv.length % 2 !== 0) return w.error(ERR.syntax);
+  const pairs: [string, string][] = [];
+  for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i]!, argv[i + 1]!]);
+  const error = c.server.config.set(pairs, (i) => (argv[2 + i * 2 + 1] = '(redacted)'));
+  if (error !== undefined) return w.error(error);
   w.ok();
 }
 

@@ -36,7 +36,8 @@ export const introspectionScripts: Record<string, Step[]> = {
     ['OBJECT', 'REFCOUNT', 'e'],
     ['OBJECT', 'REFCOUNT', 'nokey'],
     // raftis does not track access times and answers 0; Redis's 1 s LRU clock may have ticked since SET (more on a loaded machine).
-    { cmd: ['OBJECT', 'IDLETIME', 'i'], cmp: { tolerance: 10 } },
+    // Not 'i': 123 is one of Redis's shared integers, idle since redis-server started, not since the SET.
+    { cmd: ['OBJECT', 'IDLETIME', 'e'], cmp: { tolerance: 10 } },
     ['OBJECT', 'IDLETIME', 'nokey'],
     ['OBJECT', 'FREQ', 'i'],
     ['OBJECT', 'FREQ', 'nokey'],

@@ -1,140 +1,172 @@
 /**
- * The Config store: the parameters CONFIG GET / CONFIG SET read and write
- * (the command's handlers are src/commands/config.ts). Clients
- * (redis-benchmark, ioredis, admin tools) ask for a handful of Redis
- * settings; raftis answers with the values that describe its behaviour, and
- * accepts SET only where it can honour it.
+ * The Config store: every parameter redis-server 7.0.15 lists in CONFIG GET *
+ * (src/commands/generated/redis-config.json, made by
+ * scripts/gen-config-table.mjs), read and reported as redis-server does
+ * (config-values.ts), set all or none as CONFIG SET does. The command's
+ * handlers are src/commands/config.ts.
+ *
+ * What raftis does with a parameter is in its table entry (`raftis`):
+ * 'applied' ones are watched by the part of the engine they drive (slowlog,
+ * latency, the request parser, idle clients); 'fixed' ones answer what raftis
+ * does whatever is set; the others are kept and reported back. `scope` says
+ * which must be the same on every node (cluster-wide: to go through the Raft
+ * log once they take effect; today every CONFIG SET is the node's own).
  */
-import type { ClientLimits } from '../../server/client.js';
-import { LLONG_MAX, ULONG_MAX, cstr, string2ll, wrapInt64 } from '../../util/number.js';
+import tableJson from '../generated/redis-config.json' with { type: 'json' };
+import { configSetFailed, configSetUnknown } from '../errors.js';
+import { Refusal, codecFor, type Codec, type ParamDef } from './config-values.js';
 
-export interface ConfigParam {
-  get(): string;
-  /** Returns an error text, or undefined when applied. Absent: read-only. */
-  set?(value: string): string | undefined;
-}
+export const CONFIG_TABLE: readonly ParamDef[] = (tableJson as unknown as { params: ParamDef[] }).params;
 
-export class Config {
-  /** proto-max-bulk-len and client-query-buffer-limit, which every connection reads at each use. */
-  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024 };
-  maxmemory = 0;
-  maxmemoryPolicy = 'noeviction';
-  timeout = 0;
-  readonly params = new Map<string, ConfigParam>();
+/** A parameter with its value. */
+export class Param {
+  readonly codec: Codec;
+  /** The value as kept (see Codec); for a fixed parameter, what raftis answers. */
+  value: unknown;
+  readonly fixed: boolean;
+  readonly watchers: (() => void)[] = [];
 
-  constructor(extra: Record<string, string> = {}) {
-    const fixed = (v: string): ConfigParam => ({ get: () => v });
-    // Raftis persists every write before answering: the closest Redis settings.
-    this.params.set('save', fixed(''));
-    this.params.set('appendonly', fixed('yes'));
-    this.params.set('appendfsync', fixed('always'));
-    this.params.set('databases', fixed('1'));
-    // Every node speaks the Redis Cluster protocol (CLUSTER SLOTS, MOVED), as INFO cluster says.
-    this.params.set('cluster-enabled', fixed('yes'));
-    this.params.set('maxclients', fixed('10000'));
-    // Memory configs of Redis 7.0 (1 MB to LLONG_MAX); the request parser reads them at each use.
-    const limits = this.limits;
-    this.params.set('proto-max-bulk-len', memoryParam(() => limits.maxBulkLen, (n) => (limits.maxBulkLen = n), 1024 * 1024));
-    this.params.set('client-query-buffer-limit', memoryParam(() => limits.queryBufferLimit, (n) => (limits.queryBufferLimit = n), 1024 * 1024));
-    // Redis 7's defaults: DEBUG and MODULE LOAD are refused (see dispatch.ts).
-    this.params.set('enable-debug-command', fixed('no'));
-    this.params.set('enable-module-command', fixed('no'));
-    this.params.set('enable-protected-configs', fixed('no'));
-    this.params.set('maxmemory', {
-      get: () => String(this.maxmemory),
-      set: (v) => {
-        const n = parseMemory(v);
-        if (n === undefined) return `argument must be a memory value`;
-        this.maxmemory = n;
-        return undefined;
-      },
-    });
-    this.params.set('maxmemory-policy', {
-      get: () => this.maxmemoryPolicy,
-      set: (v) => {
-        if (v.toLowerCase() !== 'noeviction') return `argument(s) must be one of the following: noeviction`;
-        this.maxmemoryPolicy = 'noeviction';
-        return undefined;
-      },
-    });
-    // An int config in Redis: 0 to INT_MAX.
-    this.params.set('timeout', integerParam(() => this.timeout, (n) => (this.timeout = n), 0, 2147483647n));
-    for (const [k, v] of Object.entries(extra)) this.params.set(k, fixed(v));
+  constructor(
+    readonly def: ParamDef,
+    initial: string,
+  ) {
+    this.codec = codecFor(def);
+    this.fixed = def.raftis === 'fixed';
+    const v = this.codec.parse(initial, undefined);
+    if (v instanceof Refusal) throw new Error(`config ${def.name}: bad initial value ${JSON.stringify(initial)}: ${v.error}`);
+    this.value = v;
+  }
+
+  get text(): string {
+    return this.codec.format(this.value);
   }
 }
 
-/** A numeric parameter from `min` to `max` (LLONG_MAX unless given), with redis-server's CONFIG SET errors. */
-export function integerParam(get: () => number, set: (n: number) => void, min: number, max = LLONG_MAX): ConfigParam {
-  return {
-    get: () => String(get()),
-    set: (v) => {
-      const n = string2ll(v);
-      if (n === null) return `argument couldn't be parsed into an integer`;
-      if (n < BigInt(min) || n > max) return `argument must be between ${min} and ${max} inclusive`;
-      set(Number(n));
-      return undefined;
-    },
-  };
+/** A name CONFIG GET / SET knows: a parameter's own, or one of its aliases (as redis-server registers both). */
+export interface ConfigName {
+  readonly name: string;
+  readonly param: Param;
 }
 
-/**
- * A memory parameter (Redis's MEMORY_CONFIG long long configs) from `min` to
- * `max`, with redis-server 7.0's CONFIG SET parsing (memtoull) and errors.
- * Values above 2^53 are kept exactly for CONFIG GET; the setter gets the
- * nearest double, which only matters as a limit far beyond any real input.
- */
-export function memoryParam(get: () => number, set: (n: number) => void, min: number, max = LLONG_MAX): ConfigParam {
-  let exact = BigInt(get());
-  return {
-    get: () => (Number(exact) === get() ? String(exact) : String(get())),
-    set: (v) => {
-      const u = memtoull(v);
-      if (u === null) return 'argument must be a memory value';
-      // numericParseString stores the unsigned result in a long long.
-      const n = wrapInt64(u);
-      if (n < BigInt(min) || n > max) return `argument must be between ${min} and ${max} inclusive`;
-      exact = n;
-      set(Number(n));
-      return undefined;
-    },
-  };
+/** A refused CONFIG SET: the error reply without "-". */
+export type ConfigSetError = string;
+
+/** This node's own values of the parameters that describe where it runs. */
+export interface InstanceValues {
+  port: string;
+  bind: string;
+  dir: string;
+  'cluster-port': string;
 }
 
-const MEMORY_UNITS: Readonly<Record<string, bigint>> = {
-  '': 1n,
-  b: 1n,
-  k: 1000n,
-  kb: 1024n,
-  m: 1000n * 1000n,
-  mb: 1024n * 1024n,
-  g: 1000n * 1000n * 1000n,
-  gb: 1024n * 1024n * 1024n,
-};
+export class Config {
+  /** Every name, primary and aliases, in table order (CONFIG GET patterns walk it). */
+  readonly names: readonly ConfigName[];
+  private readonly byName = new Map<string, ConfigName>();
+  private readonly params = new Map<string, Param>();
 
-/**
- * Redis 7.0's memtoull (util.c), as redis-server 7.0.15 behaves: digits, then
- * an optional unit (b, k, kb, m, mb, g, gb; any case); null (its `*err`) for
- * a leading '-', an unknown unit or 128 digits or more. No digits at all is
- * 0; strtoull saturates at 2^64-1 and the unit's product wraps modulo 2^64
- * (neither overflow is checked). The value is a C string: it ends at a NUL.
- */
-export function memtoull(value: string): bigint | null {
-  const p = cstr(value);
-  if (p.charCodeAt(0) === 45 /* - */) return null;
-  let u = 0;
-  while (u < p.length && p.charCodeAt(u) >= 48 && p.charCodeAt(u) <= 57) u++;
-  const unit = p.slice(u).toLowerCase();
-  if (!Object.hasOwn(MEMORY_UNITS, unit)) return null;
-  const mul = MEMORY_UNITS[unit]!;
-  if (u >= 128) return null;
-  let val = u === 0 ? 0n : BigInt(p.slice(0, u));
-  if (val > ULONG_MAX) val = ULONG_MAX;
-  return BigInt.asUintN(64, val * mul);
+  constructor(instance: InstanceValues = { port: '6379', bind: '127.0.0.1', dir: '/', 'cluster-port': '0' }) {
+    const names: ConfigName[] = [];
+    for (const def of CONFIG_TABLE) {
+      const own = (instance as unknown as Record<string, string | undefined>)[def.name];
+      const initial = def.raftisValue ?? def.default ?? own;
+      if (initial === undefined || initial === null) throw new Error(`config ${def.name}: no value for this instance`);
+      const p = new Param(def, initial);
+      this.params.set(def.name, p);
+      for (const name of [def.name, ...def.aliases]) {
+        const n = { name, param: p };
+        names.push(n);
+        this.byName.set(name, n);
+      }
+    }
+    this.names = names;
+  }
+
+  /** A name as CONFIG GET / SET look it up: case-insensitively. */
+  lookup(name: string): ConfigName | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+
+  /** The parameter (by its primary name, as the engine knows it). */
+  param(name: string): Param {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`no parameter ${name}`);
+    return p;
+  }
+
+  /** CONFIG GET's answer for a parameter. */
+  get(name: string): string {
+    return this.param(name).text;
+  }
+
+  /** An integer or memory parameter's value. */
+  number(name: string): number {
+    return Number(this.param(name).value as bigint);
+  }
+
+  /** Runs `fn` now and after every CONFIG SET that changes `name`. */
+  watch(name: string, fn: () => void): void {
+    this.param(name).watchers.push(fn);
+    fn();
+  }
+
+  /**
+   * CONFIG SET of several parameters, all or none (configSetCommand):
+   * first every name is checked (unknown, immutable, protected, twice), then
+   * every value is parsed in order (the first bad one answers), then what
+   * applying them would refuse; only then are they set, in order (an alias
+   * and its parameter both set: the later wins). `redact` gets the index
+   * (in `pairs`) of every value of a sensitive parameter, even when the call
+   * fails, as redis-server hides them from SLOWLOG.
+   */
+  set(pairs: readonly (readonly [string, string])[], redact?: (i: number) => void): ConfigSetError | undefined {
+    let error: ConfigSetError | undefined;
+    const found: ConfigName[] = [];
+    for (let i = 0; i < pairs.length; i++) {
+      const [name] = pairs[i]!;
+      const n = this.lookup(name);
+      if (!n) {
+        error ??= configSetUnknown(name);
+        continue;
+      }
+      if (n.param.def.flags.includes('sensitive')) redact?.(i);
+      if (error !== undefined) continue;
+      const flags = n.param.def.flags;
+      // enable-protected-configs is "no" in raftis: protected parameters are never set.
+      if (flags.includes('immutable')) error = failed(name, "can't set immutable config");
+      else if (flags.includes('protected')) error = failed(name, "can't set protected config");
+      else if (found.includes(n)) error = failed(name, 'duplicate parameter');
+      found.push(n);
+    }
+    if (error !== undefined) return error;
+
+    const next = new Map<Param, unknown>();
+    let applyError: ConfigSetError | undefined;
+    for (let i = 0; i < pairs.length; i++) {
+      const { name, param } = found[i]!;
+      const text = pairs[i]![1];
+      const current = next.has(param) ? next.get(param) : param.value;
+      const v = param.codec.parse(text, current);
+      if (v instanceof Refusal) {
+        if (v.phase === 'set') return failed(name, v.error);
+        applyError ??= failed(name, v.error);
+        continue;
+      }
+      const refuse = param.def.raftisRefuses;
+      if (refuse !== undefined && param.codec.format(v) !== refuse.unless) return failed(name, refuse.error);
+      next.set(param, v);
+    }
+    if (applyError !== undefined) return applyError;
+
+    for (const [param, v] of next) {
+      // A fixed parameter answers what raftis does: its value was checked, and is not kept.
+      if (param.fixed) continue;
+      const changed = param.codec.format(v) !== param.text;
+      param.value = v;
+      if (changed) for (const fn of param.watchers) fn();
+    }
+    return undefined;
+  }
 }
 
-function parseMemory(v: string): number | undefined {
-  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(v);
-  if (!m) return undefined;
-  const mult: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
-  return Number(m[1]) * (mult[(m[2] ?? 'b').toLowerCase()] ?? 1);
-}
+const failed: (name: string, reason: string) => ConfigSetError = configSetFailed;

@@ -11,6 +11,7 @@
  *   committed entry → Applier.apply → reply into the Write's slot
  */
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { Keyspace } from '../../keyspace/keyspace.js';
 import { RaftisNode, type NodeOptions } from '../../node/node.js';
 import type { Client, ClientHost, ClientLimits } from '../../server/client.js';
@@ -19,7 +20,7 @@ import { Applier } from './apply.js';
 import { Dispatcher } from './dispatch.js';
 import { ActiveExpiry } from './expire.js';
 import { Proxy } from './proxy.js';
-import { Config, integerParam } from './config.js';
+import { Config } from './config.js';
 import { PubSub } from './pubsub.js';
 import { Stats } from './stats.js';
 import type { Write } from './write.js';
@@ -34,7 +35,6 @@ export interface EngineOptions {
   info: ServerInfo;
   node: EngineNodeOptions;
   table: CommandTable;
-  config?: Config;
   /** Active expiry cycle period in ms (0 disables; default 100). */
   expireCycleMs?: number;
   /**
@@ -50,6 +50,10 @@ export interface ServerInfo {
   version: string;
   port: number;
   configFile: string;
+  /** The address the client port listens on (CONFIG GET bind); 127.0.0.1 when not given. */
+  bind?: string;
+  /** The peer port (CONFIG GET cluster-port answers 0 when it is port + 10000, as Redis's default). */
+  clusterPort?: number;
   clusterId: string;
   /** What a follower does with a command it cannot serve: redirect (MOVED) or forward it to the leader. */
   followerWrites: 'moved' | 'proxy';
@@ -68,6 +72,10 @@ export class Engine implements ClientHost {
   private readonly pausedClients = new Set<EngineClient>();
   readonly stats = new Stats();
   readonly config: Config;
+  /** proto-max-bulk-len: the longest bulk argument a request may carry. */
+  /** timeout in ms (0: clients are never closed for being idle), and when idle clients were last looked for. */
+  private idleTimeoutMs = 0;
+  private lastIdleCheck = 0;
   /** Clients with WATCHed keys, by key (leader-local, as in Redis). */
   readonly watchers = new Map<string, Set<EngineClient>>();
   readonly runId = crypto.randomBytes(20).toString('hex');
@@ -118,34 +126,16 @@ export class Engine implements ClientHost {
     this.info = opts.info;
     this.table = opts.table;
     this.shutdown = opts.shutdown;
-    this.config = opts.config ?? new Config();
-    this.sampler = setInterval(() => this.stats.sample(Date.now()), 100);
+    const { port, bind, clusterPort } = opts.info;
+    this.config = new Config({
+      port: String(port),
+      bind: bind ?? '127.0.0.1',
+      dir: path.resolve(opts.node.dir),
+      'cluster-port': clusterPort === undefined || clusterPort === port + 10000 ? '0' : String(clusterPort),
+    });
+    this.sampler = setInterval(() => this.sample(), 100);
     this.sampler.unref();
-    const slowlog = this.stats.slowlog;
-    this.config.params.set('slowlog-log-slower-than', integerParam(() => slowlog.slowerThan, (n) => (slowlog.slowerThan = n), -1));
-    this.config.params.set('slowlog-max-len', integerParam(() => slowlog.maxLen, (n) => (slowlog.maxLen = n), 0));
-    const monitor = this.stats.latencyMonitor;
-    this.config.params.set('latency-monitor-threshold', integerParam(() => monitor.threshold, (n) => (monitor.threshold = n), 0));
-    const stats = this.stats;
-    this.config.params.set('latency-tracking', {
-      get: () => (stats.latencyTracking ? 'yes' : 'no'),
-      set: (v) => {
-        const b = v.toLowerCase();
-        if (b !== 'yes' && b !== 'no') return 'argument must be \'yes\' or \'no\'';
-        stats.latencyTracking = b === 'yes';
-        return undefined;
-      },
-    });
-    this.config.params.set('latency-tracking-info-percentiles', {
-      get: () => stats.latencyPercentiles.join(' '),
-      set: (v) => {
-        const ps = v.split(' ').filter((x) => x !== '').map(Number);
-        if (ps.some((p) => !Number.isFinite(p))) return 'Invalid latency-tracking-info-percentiles parameters';
-        if (ps.some((p) => p < 0 || p > 100)) return 'latency-tracking-info-percentiles parameters should sit between [0.0,100.0]';
-        stats.latencyPercentiles = ps;
-        return undefined;
-      },
-    });
+    this.watchConfig();
     this.dispatcher = new Dispatcher(this);
     this.onCommand = this.dispatcher.onCommand;
     const blocking = this.dispatcher.blocking;
@@ -158,6 +148,47 @@ export class Engine implements ClientHost {
     });
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
+  }
+
+  /** The parameters that take effect in raftis (table entries with raftis: 'applied'), wired to what they drive. */
+  private watchConfig(): void {
+    const config = this.config;
+    const stats = this.stats;
+    const { slowlog, latencyMonitor } = stats;
+    config.watch('slowlog-log-slower-than', () => (slowlog.slowerThan = config.number('slowlog-log-slower-than')));
+    config.watch('slowlog-max-len', () => (slowlog.maxLen = config.number('slowlog-max-len')));
+    config.watch('latency-monitor-threshold', () => (latencyMonitor.threshold = config.number('latency-monitor-threshold')));
+    config.watch('latency-tracking', () => (stats.latencyTracking = config.param('latency-tracking').value as boolean));
+    config.watch('latency-tracking-info-percentiles', () => {
+      stats.latencyPercentiles = [...(config.param('latency-tracking-info-percentiles').value as number[])];
+    });
+    // Read by every connection at each use (ClientLimits): a change applies to connections already open.
+    const limits = this.limits;
+    config.watch('proto-max-bulk-len', () => (limits.maxBulkLen = config.number('proto-max-bulk-len')));
+    config.watch('client-query-buffer-limit', () => (limits.queryBufferLimit = config.number('client-query-buffer-limit')));
+    config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
+  }
+
+  /** Every 100 ms: the instantaneous counters, and once a second the idle clients (clientsCron). */
+  private sample(): void {
+    const now = Date.now();
+    this.stats.sample(now);
+    if (this.idleTimeoutMs > 0 && now - this.lastIdleCheck >= 1000) {
+      this.lastIdleCheck = now;
+      this.closeIdleClients(now);
+    }
+  }
+
+  /**
+   * timeout: a client that sent nothing for longer is closed, unless it is
+   * blocked, subscribed or a MONITOR (clientsCronHandleTimeout).
+   */
+  private closeIdleClients(now: number): void {
+    for (const c of this.clients.values()) {
+      if (now - c.lastInteraction <= this.idleTimeoutMs) continue;
+      if (c.inPubSub || this.stats.monitors.has(c) || this.dispatcher.blocking.isBlocked(c)) continue;
+      c.kill();
+    }
   }
 
   /** Stops the engine's timers and closes the node (the network layer is closed first). */
@@ -182,9 +213,8 @@ export class Engine implements ClientHost {
     return this.stats.errorReply;
   }
 
-  get limits(): ClientLimits {
-    return this.config.limits;
-  }
+  /** Redis's limits on a client's input, as CONFIG SET leaves them. */
+  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024 };
 
   /** Runs a parsed request (the dispatcher's entry point itself: no extra call per request). */
   readonly onCommand: (c: EngineClient, argv: string[]) => void;

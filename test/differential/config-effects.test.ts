@@ -1,0 +1,85 @@
+/**
+ * The parameters that take effect in raftis, side by side with
+ * redis-server: proto-max-bulk-len (on connections already open and new
+ * ones), timeout (idle clients closed; subscribed and blocked ones kept),
+ * and the values INFO reports (maxmemory, maxmemory-policy, hz, maxclients).
+ * SLOWLOG's and the latency monitor's parameters have their own tests.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const env = useProcessDifferential();
+const extra: RawClient[] = [];
+afterAll(() => {
+  for (const c of extra) c.close();
+});
+
+async function connect(port: number): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  extra.push(c);
+  return c;
+}
+
+const infoLines = (info: string, fields: string[]): string[] => info.split('\r\n').filter((l) => fields.includes(l.split(':')[0]!));
+
+describe('parameters that take effect', () => {
+  it('proto-max-bulk-len: a longer bulk is a protocol error, on this connection and new ones', async () => {
+    const [a, b] = await env.pair();
+    await same(a, b, 'CONFIG', 'SET', 'proto-max-bulk-len', '1mb');
+    const big = '*2\r\n$3\r\nGET\r\n$2000000\r\n';
+    const [ra, rb] = [await a.send(big), await b.send(big)];
+    expect(rb).toBe(ra);
+    expect(ra).toBe('-ERR Protocol error: invalid bulk length\r\n');
+    const [na, nb] = [await connect(env.diff.redis.port), await connect(env.raftis.port)];
+    expect(await nb.send(big)).toBe(await na.send(big));
+    const [ca, cb] = [await connect(env.diff.redis.port), await connect(env.raftis.port)];
+    await same(ca, cb, 'CONFIG', 'SET', 'proto-max-bulk-len', '512mb');
+    await same(ca, cb, 'CONFIG', 'GET', 'proto-max-bulk-len');
+    const ok = '*2\r\n$3\r\nGET\r\n$2000000\r\n' + 'k'.repeat(2_000_000) + '\r\n';
+    expect(await cb.send(ok)).toBe(await ca.send(ok));
+  });
+
+  it('timeout: an idle client is closed, a subscribed or blocked one is not', async () => {
+    const [a, b] = await env.pair();
+    const clients = async (port: number, control: RawClient): Promise<{ sub: RawClient; blocked: RawClient; popped: Promise<string>; idle: RawClient }> => {
+      const sub = await connect(port);
+      const blocked = await connect(port);
+      const idle = await connect(port);
+      // The subscribed and the blocked client are idle for longer than the plain one.
+      await sub.call('SUBSCRIBE', 'config-timeout');
+      const popped = blocked.call('BLPOP', 'config-timeout-list', '0').catch((e: Error) => e.message);
+      while (!(await control.call('INFO', 'clients')).includes('blocked_clients:1\r\n')) await new Promise((r) => setTimeout(r, 20));
+      await idle.call('PING');
+      return { sub, blocked, popped, idle };
+    };
+    const onRedis = await clients(env.diff.redis.port, a);
+    const onRaftis = await clients(env.raftis.port, b);
+    await same(a, b, 'CONFIG', 'SET', 'timeout', '1');
+    try {
+      for (const side of [onRedis, onRaftis]) {
+        expect(await side.idle.closedPromise(20_000)).toBe(true);
+        expect(side.sub.isClosed).toBe(false);
+        expect(side.blocked.isClosed).toBe(false);
+      }
+      expect(await onRaftis.sub.call('PING')).toBe(await onRedis.sub.call('PING'));
+    } finally {
+      // a and b were idle too: new connections put timeout back.
+      const [na, nb] = [await connect(env.diff.redis.port), await connect(env.raftis.port)];
+      await same(na, nb, 'CONFIG', 'SET', 'timeout', '0');
+      await same(na, nb, 'LPUSH', 'config-timeout-list', 'x');
+    }
+    expect(await onRaftis.popped).toBe(await onRedis.popped);
+  });
+
+  it('INFO reports maxmemory, maxmemory-policy, hz and maxclients as set', async () => {
+    const [a, b] = await env.pair();
+    await same(a, b, 'CONFIG', 'SET', 'maxmemory', '3gb', 'maxmemory-policy', 'allkeys-lfu', 'hz', '1000', 'maxclients', '5000');
+    const fields = ['maxmemory', 'maxmemory_human', 'maxmemory_policy', 'hz', 'configured_hz', 'maxclients'];
+    const lines = async (c: RawClient): Promise<string[]> => infoLines(await c.call('INFO'), fields);
+    expect(await lines(b)).toEqual(await lines(a));
+    expect(await lines(b)).toContain('maxmemory_policy:allkeys-lfu');
+    await same(a, b, 'CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'noeviction', 'hz', '10', 'maxclients', '10000');
+    expect(await lines(b)).toEqual(await lines(a));
+  });
+});
