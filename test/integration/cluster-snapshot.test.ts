@@ -17,15 +17,25 @@ afterEach(async () => {
 });
 
 /** Writes strings, hashes, sets (SPOP included), lists and sorted sets through the leader for `ms`, counting acknowledged writes. */
-async function writeLoad(c: TestCluster, leader: number, ms: number, tag: string): Promise<number> {
+/**
+ * Writes pipelines of mixed commands to the leader for `ms`, and on until at
+ * least `atLeast` were acknowledged (what the test needs to happen, e.g.
+ * enough entries for a snapshot and a compaction) — but never past `capMs`,
+ * so a slow machine makes the load last longer instead of too small.
+ */
+async function writeLoad(c: TestCluster, leader: number, ms: number, tag: string, atLeast = 0, capMs = 30_000): Promise<number> {
   const n = c.node(leader);
   const r = new Redis({ port: n.port, host: n.host, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   r.on('error', () => {});
   await new Promise<void>((res) => (r.status === 'ready' ? res() : r.once('ready', () => res())));
   let acked = 0;
-  const end = Date.now() + ms;
+  const started = Date.now();
+  const more = (): boolean => {
+    const t = Date.now() - started;
+    return t < capMs && (t < ms || acked < atLeast);
+  };
   try {
-    for (let i = 0; Date.now() < end && i < 1_000_000; i++) {
+    for (let i = 0; more() && i < 1_000_000; i++) {
       const p = r.pipeline();
       for (let j = 0; j < 20; j++) {
         const k = i * 20 + j;
@@ -78,7 +88,7 @@ describe('InstallSnapshot', () => {
 
     // 1. A follower is down while the leader snapshots and compacts past it.
     await c.kill9(follower);
-    expect(await writeLoad(c, leader, 1500, 'a')).toBeGreaterThan(3000);
+    expect(await writeLoad(c, leader, 1500, 'a', 3001)).toBeGreaterThan(3000);
     // The log is compacted after the snapshot is durable (RAFT.INFO shows the
     // new snapshot index first): give the newest compaction a moment to land.
     let li = await c.raftInfo(leader);
@@ -88,7 +98,7 @@ describe('InstallSnapshot', () => {
     }
     expect(Number(li!.first_index)).toBeGreaterThan(Number(li!.snapshot_index) - 600);
     await c.startNode(follower);
-    const during = writeLoad(c, leader, 1500, 'b');
+    const during = writeLoad(c, leader, 1500, 'b', 501);
     expect(await during).toBeGreaterThan(500);
     let digests = await converged(c);
     expect(new Set(digests).size, digests.join(' ')).toBe(1);
@@ -102,7 +112,7 @@ describe('InstallSnapshot', () => {
     fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
     await writeLoad(c, leader, 800, 'c');
     await c.startNode(wiped);
-    expect(await writeLoad(c, leader, 1500, 'd')).toBeGreaterThan(500);
+    expect(await writeLoad(c, leader, 1500, 'd', 501)).toBeGreaterThan(500);
     digests = await converged(c);
     expect(new Set(digests).size, digests.join(' ')).toBe(1);
     expect(c.logs(leader)).toMatch(new RegExp(`follower ${wiped} lost its log`));
