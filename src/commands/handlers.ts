@@ -10,6 +10,7 @@ import { commandCommands } from './command.js';
 import { configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
 import { hashCommands } from './hash.js';
+import { hyperloglogCommands } from './hyperloglog.js';
 import { infoCommands } from './info.js';
 import { introspectionCommands } from './introspection.js';
 import { keyspaceCommands } from './keyspace.js';
@@ -44,6 +45,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...zsetOpCommands,
   ...sortCommands,
   ...lcsCommands,
+  ...hyperloglogCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {
