@@ -9,6 +9,7 @@ import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
 import { configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
+import { geoCommands } from './geo.js';
 import { hashCommands } from './hash.js';
 import { hyperloglogCommands } from './hyperloglog.js';
 import { infoCommands } from './info.js';
@@ -46,6 +47,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...sortCommands,
   ...lcsCommands,
   ...hyperloglogCommands,
+  ...geoCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {
