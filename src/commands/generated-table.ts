@@ -99,14 +99,15 @@ function parseKeySpecs(command: string, tree: Tree | undefined): KeySpec[] {
     const flags = (spec.get('flags') as { set: { s: string }[] }).set.map((f) => f.s);
     // A spec Redis cannot describe (SORT's STORE key): the command's own key function finds those keys.
     if (begin.get('type') === 'unknown' || find.get('type') === 'unknown') return { flags, index: 'unknown', find: { type: 'unknown' } };
-    // Every command raftis implements begins its search at an index (none by keyword).
-    if (begin.get('type') !== 'index') throw new Error(`${command}: key spec begin_search ${String(begin.get('type'))} is not supported`);
-    const index = beginArgs.get('index') as number;
+    let keyword: KeySpec['keyword'];
+    if (begin.get('type') === 'keyword') keyword = { keyword: beginArgs.get('keyword') as string, startFrom: beginArgs.get('startfrom') as number };
+    else if (begin.get('type') !== 'index') throw new Error(`${command}: key spec begin_search ${String(begin.get('type'))} is not supported`);
+    const index = keyword === undefined ? (beginArgs.get('index') as number) : 0;
     if (find.get('type') === 'range') {
-      return { flags, index, find: { type: 'range', lastKey: findArgs.get('lastkey') as number, keyStep: findArgs.get('keystep') as number, limit: findArgs.get('limit') as number } };
+      return { flags, index, ...(keyword && { keyword }), find: { type: 'range', lastKey: findArgs.get('lastkey') as number, keyStep: findArgs.get('keystep') as number, limit: findArgs.get('limit') as number } };
     }
     if (find.get('type') === 'keynum') {
-      return { flags, index, find: { type: 'keynum', keyNumIdx: findArgs.get('keynumidx') as number, firstKey: findArgs.get('firstkey') as number, keyStep: findArgs.get('keystep') as number } };
+      return { flags, index, ...(keyword && { keyword }), find: { type: 'keynum', keyNumIdx: findArgs.get('keynumidx') as number, firstKey: findArgs.get('firstkey') as number, keyStep: findArgs.get('keystep') as number } };
     }
     throw new Error(`${command}: key spec find_keys ${String(find.get('type'))} is not supported`);
   });

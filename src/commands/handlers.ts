@@ -9,7 +9,9 @@ import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
 import { configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
+import { geoCommands } from './geo.js';
 import { hashCommands } from './hash.js';
+import { hyperloglogCommands } from './hyperloglog.js';
 import { infoCommands } from './info.js';
 import { introspectionCommands } from './introspection.js';
 import { keyspaceCommands } from './keyspace.js';
@@ -44,6 +46,8 @@ export const dataCommands: Record<string, DataHandler> = {
   ...zsetOpCommands,
   ...sortCommands,
   ...lcsCommands,
+  ...hyperloglogCommands,
+  ...geoCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {

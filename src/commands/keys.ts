@@ -27,6 +27,12 @@ function keysBySpecs(specs: readonly KeySpec[], argv: readonly string[]): KeyRef
     const f = spec.find;
     if (spec.index === 'unknown' || f.type === 'unknown') return undefined;
     let first = spec.index;
+    if (spec.keyword !== undefined) {
+      // KSPEC_BS_KEYWORD: the argument after the keyword; a spec whose keyword is absent finds nothing.
+      const k = keywordSearch(spec.keyword.keyword, spec.keyword.startFrom, argv);
+      if (k === 0) continue;
+      first = k;
+    }
     let last: number;
     if (f.type === 'range') {
       if (f.lastKey >= 0) last = first + f.lastKey;
@@ -43,6 +49,22 @@ function keysBySpecs(specs: readonly KeySpec[], argv: readonly string[]): KeyRef
     for (let i = first; i <= last; i += f.keyStep) out.push({ pos: i, flags: spec.flags });
   }
   return out;
+}
+
+/**
+ * getKeysUsingKeySpecs' keyword search: the index after the first argument
+ * equal to the keyword, scanning from startFrom towards the end (from the
+ * end backwards when negative), the last argument excluded; 0 when absent.
+ */
+function keywordSearch(keyword: string, startFrom: number, argv: readonly string[]): number {
+  const argc = argv.length;
+  const start = startFrom > 0 ? startFrom : argc + startFrom;
+  const end = startFrom > 0 ? argc - 1 : 0;
+  for (let i = start, n = 0; i !== end && n <= argc; i = start <= end ? i + 1 : i - 1, n++) {
+    if (i >= argc || i < 1) break;
+    if (argv[i]!.toLowerCase() === keyword.toLowerCase()) return i + 1;
+  }
+  return 0;
 }
 
 /** C's atoi (what Redis's genericGetKeys reads numkeys with): leading blanks, a sign, digits; 0 otherwise. */

@@ -39,8 +39,9 @@ export interface CommandDef {
   /** Not shown to MONITOR: flags "admin" or "skip_monitor". */
   skipMonitor: boolean;
   /**
-   * A write, or one Redis flags CMD_MAY_REPLICATE (of raftis's commands only
-   * PUBLISH; COMMAND INFO does not show that flag): held by CLIENT PAUSE WRITE.
+   * A write, or one Redis flags CMD_MAY_REPLICATE (of raftis's commands
+   * PUBLISH and PFCOUNT; COMMAND INFO does not show that flag): held by
+   * CLIENT PAUSE WRITE.
    */
   mayReplicate: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
@@ -56,6 +57,15 @@ export interface CommandDef {
   /** INFO commandstats (per server: each server builds its own table). */
   stats: CommandCounters;
 }
+
+/**
+ * Commands Redis flags readonly that may change the value and propagate
+ * the change to replicas (CMD_MAY_REPLICATE): PFCOUNT of one key writes the
+ * cached cardinality into the HyperLogLog string. raftis runs them as
+ * writes, through the log, so that every replica holds the same bytes
+ * (docs/decisions.md). COMMAND INFO still shows Redis's flags.
+ */
+const REPLICATED_READS: ReadonlySet<string> = new Set(['pfcount']);
 
 export interface HandlerSet {
   data: Record<string, DataHandler>;
@@ -90,12 +100,12 @@ export class CommandTable {
     return {
       name,
       meta,
-      isWrite: meta.flags.has('write'),
+      isWrite: meta.flags.has('write') || REPLICATED_READS.has(name),
       isBlocking: meta.flags.has('blocking'),
       sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
       skipSlowlog: meta.flags.has('skip_slowlog'),
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
-      mayReplicate: meta.flags.has('write') || name === 'publish',
+      mayReplicate: meta.flags.has('write') || name === 'publish' || REPLICATED_READS.has(name),
       touchesAll: name === 'flushall' || name === 'flushdb',
       noMulti: meta.flags.has('no_multi'),
       data: h.data[name],

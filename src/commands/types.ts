@@ -56,6 +56,12 @@ export interface KeySpec {
   flags: readonly string[];
   /** Where the search begins: an argument index, or none Redis can describe ("unknown": SORT's STORE key). */
   index: number | 'unknown';
+  /**
+   * A search that begins after a keyword (GEORADIUS's STORE and STOREDIST):
+   * the key follows the first argument equal to it (case-insensitive), looked
+   * for from `startFrom` (from the end when negative); `index` is then 0.
+   */
+  keyword?: { keyword: string; startFrom: number };
   find:
     | { type: 'range'; lastKey: number; keyStep: number; limit: number }
     | { type: 'keynum'; keyNumIdx: number; firstKey: number; keyStep: number }

@@ -29,6 +29,14 @@ describe('commandKeys', () => {
         const argv = [...prefix];
         while (argv.length < argc) argv.push(`a${argv.length}`);
         const bySpecs = commandKeyRefs(meta, argv).map((k) => argv[k.pos]);
+        // PFMERGE with no source: its second spec (the sources, from index 2) finds
+        // nothing, so redis-server's COMMAND GETKEYS refuses it too; first/last/step
+        // still name the destination, which routing and WATCH need.
+        if (meta.name === 'pfmerge' && argc === 2) {
+          expect(bySpecs).toEqual([]);
+          expect(commandKeys(meta, argv)).toEqual(['a1']);
+          continue;
+        }
         expect(commandKeys(meta, argv), argv.join(' ')).toEqual(bySpecs);
         checked++;
       }

@@ -1,0 +1,192 @@
+/**
+ * HyperLogLog commands (redis/src/hyperloglog.c, 7.0.15): PFADD, PFCOUNT,
+ * PFMERGE, PFDEBUG, PFSELFTEST. The value is a plain string holding
+ * Redis's exact HYLL bytes (hll.ts), so GET of it is redis-server's.
+ *
+ * PFCOUNT of one key writes the cached cardinality into the string when it
+ * is stale, as Redis does. raftis routes PFCOUNT as a write (table.ts,
+ * REPLICATED_READS; docs/decisions.md): it runs when its log entry is
+ * applied, on every replica, so a GET after it returns the same bytes
+ * everywhere, as Redis propagates such a PFCOUNT to its replicas.
+ */
+import type { Value } from '../keyspace/keyspace.js';
+import { ERR } from './errors.js';
+import { HLL_ERR, pfdebugUnknown, pfselftestError, pfselftestRegister } from './hll-geo-errors.js';
+import { HLL_DENSE, HLL_HDR_SIZE, HLL_REGISTERS, HLL_SPARSE, HLL_SPARSE_MAX_BYTES, Hll, countRaw, denseGet, isValidHll, registerSelfTest } from './hll.js';
+import { isOpt } from './options.js';
+import { createPrng } from '../util/prng.js';
+import type { Ctx, DataHandler } from './types.js';
+
+/** isHLLObjectOrReply: the HLL of a present value, or undefined after replying the error. */
+function hllOrReply(ctx: Ctx, v: Value): Hll | undefined {
+  if (typeof v !== 'string') {
+    ctx.w.error(ERR.wrongtype);
+    return undefined;
+  }
+  if (!isValidHll(v)) {
+    ctx.w.error(HLL_ERR.notHll);
+    return undefined;
+  }
+  return Hll.fromString(v);
+}
+
+/** A write's read of a key (the keys PFCOUNT and PFMERGE read): expired keys go, counted as hits and misses. */
+function lookup(ctx: Ctx, key: string): Value | undefined {
+  return ctx.db.countRead(ctx.db.getForWrite(key, ctx.now));
+}
+
+const pfadd: DataHandler = (ctx, argv) => {
+  const key = argv[1]!;
+  const cur = ctx.db.getForWrite(key, ctx.now);
+  let hll: Hll;
+  let updated = 0;
+  if (cur === undefined) {
+    hll = Hll.create();
+    updated++;
+  } else {
+    const h = hllOrReply(ctx, cur);
+    if (h === undefined) return;
+    hll = h;
+  }
+  const before = hll.toString();
+  for (let j = 2; j < argv.length; j++) {
+    const r = hll.add(argv[j]!);
+    if (r === 1) updated++;
+    else if (r === -1) {
+      // Redis keeps what the earlier elements changed (and a key it created).
+      const now = hll.toString();
+      if (cur === undefined || now !== before) ctx.db.set(key, now, true);
+      return ctx.w.error(HLL_ERR.invalid);
+    }
+  }
+  if (updated) {
+    hll.invalidateCache();
+    ctx.db.set(key, hll.toString(), true);
+  }
+  ctx.w.int(updated ? 1 : 0);
+};
+
+const pfcount: DataHandler = (ctx, argv) => {
+  if (argv.length > 2) {
+    const max = new Uint8Array(HLL_REGISTERS);
+    for (let j = 1; j < argv.length; j++) {
+      const v = lookup(ctx, argv[j]!);
+      if (v === undefined) continue;
+      const h = hllOrReply(ctx, v);
+      if (h === undefined) return;
+      if (!h.mergeInto(max)) return ctx.w.error(HLL_ERR.invalid);
+    }
+    return ctx.w.int(countRaw(max));
+  }
+  const key = argv[1]!;
+  const v = lookup(ctx, key);
+  if (v === undefined) return ctx.w.int(0);
+  const h = hllOrReply(ctx, v);
+  if (h === undefined) return;
+  if (h.cacheValid) return ctx.w.int(h.cachedCard);
+  const card = h.count();
+  if (card === undefined) return ctx.w.error(HLL_ERR.invalid);
+  h.cachedCard = BigInt(card);
+  ctx.db.set(key, h.toString(), true);
+  ctx.w.int(card);
+};
+
+const pfmerge: DataHandler = (ctx, argv) => {
+  const max = new Uint8Array(HLL_REGISTERS);
+  let useDense = false;
+  for (let j = 1; j < argv.length; j++) {
+    const v = lookup(ctx, argv[j]!);
+    if (v === undefined) continue;
+    const h = hllOrReply(ctx, v);
+    if (h === undefined) return;
+    if (h.encoding === HLL_DENSE) useDense = true;
+    if (!h.mergeInto(max)) return ctx.w.error(HLL_ERR.invalid);
+  }
+  const key = argv[1]!;
+  const cur = ctx.db.getForWrite(key, ctx.now);
+  const hll = cur === undefined ? Hll.create() : Hll.fromString(cur as string);
+  if (useDense && !hll.toDense()) {
+    if (cur === undefined) ctx.db.set(key, hll.toString());
+    return ctx.w.error(HLL_ERR.invalid);
+  }
+  for (let j = 0; j < HLL_REGISTERS; j++) {
+    if (max[j] === 0) continue;
+    hll.set(j, max[j]!);
+  }
+  hll.invalidateCache();
+  ctx.db.set(key, hll.toString(), true);
+  ctx.w.ok();
+};
+
+const pfdebug: DataHandler = (ctx, argv) => {
+  const sub = argv[1]!;
+  const key = argv[2]!;
+  const v = ctx.db.getForWrite(key, ctx.now);
+  if (v === undefined) return ctx.w.error(HLL_ERR.noKey);
+  const h = hllOrReply(ctx, v);
+  if (h === undefined) return;
+  const w = ctx.w;
+  if (isOpt(sub, 'getreg')) {
+    if (h.encoding === HLL_SPARSE) {
+      if (!h.toDense()) return w.error(HLL_ERR.invalid);
+      ctx.db.set(key, h.toString(), true);
+    }
+    w.arrayHeader(HLL_REGISTERS);
+    for (let j = 0; j < HLL_REGISTERS; j++) w.int(denseGet(h.b, HLL_HDR_SIZE, j));
+  } else if (isOpt(sub, 'decode')) {
+    if (h.encoding !== HLL_SPARSE) return w.error(HLL_ERR.notSparse);
+    w.bulk(h.decode());
+  } else if (isOpt(sub, 'encoding')) {
+    w.simple(h.encoding === HLL_DENSE ? 'dense' : 'sparse');
+  } else if (isOpt(sub, 'todense')) {
+    let conv = 0;
+    if (h.encoding === HLL_SPARSE) {
+      if (!h.toDense()) return w.error(HLL_ERR.invalid);
+      ctx.db.set(key, h.toString(), true);
+      conv = 1;
+    }
+    w.int(conv);
+  } else {
+    w.error(pfdebugUnknown(sub));
+  }
+};
+
+/** Elements added by PFSELFTEST's estimate check (Redis adds 10 million; raftis checks up to 10^4, past the promotion to dense). */
+const SELFTEST_ELEMENTS = 10_000;
+const SELFTEST_CYCLES = 20;
+
+/**
+ * PFSELFTEST: the register access test and the approximation test of
+ * Redis's, on raftis's implementation, with fewer cycles and elements, and
+ * a fixed seed (handlers are deterministic). Replies +OK or TESTFAILED.
+ */
+const pfselftest: DataHandler = (ctx) => {
+  const rand = createPrng(0x5eed);
+  const regFail = registerSelfTest(rand, SELFTEST_CYCLES);
+  if (regFail !== undefined) return ctx.w.error(pfselftestRegister(...regFail));
+  const dense = Hll.create();
+  dense.toDense();
+  const sparse = Hll.create();
+  const relerr = 1.04 / Math.sqrt(HLL_REGISTERS);
+  const seed = BigInt(Math.floor(rand() * 2 ** 32)) | (BigInt(Math.floor(rand() * 2 ** 32)) << 32n);
+  const ele = Buffer.alloc(8);
+  let checkpoint = 1;
+  for (let j = 1; j <= SELFTEST_ELEMENTS; j++) {
+    ele.writeBigUInt64LE(BigInt(j) ^ seed);
+    const s = ele.toString('latin1');
+    dense.add(s);
+    sparse.add(s);
+    if (j !== checkpoint) continue;
+    if (j < HLL_SPARSE_MAX_BYTES / 2 && sparse.encoding !== HLL_SPARSE) return ctx.w.error(HLL_ERR.selftestSparse);
+    const card = dense.count()!;
+    if (card !== sparse.count()) return ctx.w.error(HLL_ERR.selftestDisagree);
+    let maxerr = Math.ceil(relerr * 6 * checkpoint);
+    if (j === 10) maxerr = 1;
+    const abserr = Math.abs(checkpoint - card);
+    if (abserr > maxerr) return ctx.w.error(pfselftestError(checkpoint, abserr));
+    checkpoint *= 10;
+  }
+  ctx.w.ok();
+};
+
+export const hyperloglogCommands: Record<string, DataHandler> = { pfadd, pfcount, pfmerge, pfdebug, pfselftest };
