@@ -398,6 +398,18 @@ export class Cluster implements ApplyObserver {
     this.throwViolations();
   }
 
+  /** Runs the cluster until `p` settles (driver promises resolve on virtual timers); returns its value. */
+  async settle<T>(p: Promise<T>, forMs = 10_000, what = 'a promise'): Promise<T> {
+    let done = false;
+    const watched = p.finally(() => {
+      done = true;
+    });
+    // Rejections are the caller's to see (below), not unhandled ones.
+    watched.catch(() => {});
+    await this.runUntil(() => done, forMs, what);
+    return watched;
+  }
+
   /** Runs the cluster for `ms` virtual ms. */
   async runFor(ms: number): Promise<void> {
     await this.sched.run({ forMs: ms });

@@ -34,7 +34,7 @@ describe('driver harness', () => {
       await c.runUntil(() => c.heldWrite(f) !== undefined, 2000, 'a held write');
       c.crash(f, 1);
       await c.runFor(100);
-      const snap = await c.node(l).snapshot();
+      const snap = await c.settle(c.node(l).snapshot(), 1000, 'a snapshot');
       expect(snap).toBeDefined();
       await c.restart(f);
       await c.converge();
