@@ -20,10 +20,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keyspace } from '../../../src/keyspace/keyspace.js';
+import { readSnapshotFile } from '../../../src/keyspace/snapshot-records.js';
 import type { SnapshotEpoch } from '../../../src/keyspace/snapshot-epoch.js';
 import { RaftisNode, type Member, type NodeOptions } from '../../../src/node/node.js';
 import { createPrng } from '../../../src/raft/prng.js';
 import { RaftStorage } from '../../../src/storage/raft-storage.js';
+import { listSnapshotFiles, snapshotDir, type SnapshotMeta } from '../../../src/storage/snapshot-file.js';
 import { setLogLevel, type Level } from '../../../src/util/log.js';
 import { Incarnation, TestProposal, type ApplyObserver } from './kv.js';
 import { Ledger } from './ledger.js';
@@ -465,8 +467,12 @@ export class Cluster implements ApplyObserver {
       this.ledger.violation(`node ${inc.id}#${inc.n} applied ${text} at ${index} with ${mine} as mine`);
     }
     if (mine !== undefined && inc.failedData.has(mine.text)) this.ledger.violation(`node ${inc.id}#${inc.n} applied its own ${mine.text}, whose write had failed`);
-    // Nothing is applied before it is durable: here, and on a quorum.
-    const holders = this.ids.filter((id) => this.slot(id).disk.entry(index)?.data.equals(data) === true);
+    // Nothing is applied before it is durable: here, and on a quorum (a disk
+    // compacted past it holds it in a snapshot: only applied entries are compacted).
+    const holders = this.ids.filter((id) => {
+      const d = this.slot(id).disk;
+      return d.entry(index)?.data.equals(data) === true || (id !== inc.id && d.compactIndex >= index);
+    });
     if (!holders.includes(inc.id)) {
       this.ledger.violation(`node ${inc.id}#${inc.n} applied ${text} at ${index}, which its disk does not hold (${this.slot(inc.id).disk.entry(index)?.data.toString('latin1') ?? 'nothing'} there)`);
     }
@@ -475,6 +481,7 @@ export class Cluster implements ApplyObserver {
 
   restored(inc: Incarnation): void {
     const s = this.slot(inc.id);
+    inc.restorePoints.push({ at: inc.applied.length, index: s.inc === inc ? s.node?.appliedIndex : undefined });
     if (s.inc === inc && s.node !== undefined) {
       this.log(`node ${inc.id}#${inc.n} installed a snapshot at ${s.node.appliedIndex}`);
       this.checkState(s, 'after installing a snapshot');
@@ -499,6 +506,32 @@ export class Cluster implements ApplyObserver {
     return diff.length === 0 ? undefined : `state at applied ${index} differs: ${diff.join('; ')}`;
   }
 
+  /** The snapshot files in node id's directory: their metadata and the key/value state they hold. */
+  snapshotFiles(id: number): { file: string; meta: SnapshotMeta; state: Map<string, string> }[] {
+    return listSnapshotFiles(snapshotDir(this.slot(id).dir)).map((f) => {
+      const state = new Map<string, string>();
+      const { meta } = readSnapshotFile(f.file, (k, v) => {
+        if (typeof v === 'string') state.set(k, v);
+      });
+      return { file: f.file, meta, state };
+    });
+  }
+
+  /** Problems with a snapshot file: its term is not the committed term at its index, or its state not the state there. */
+  private snapshotProblems(id: number): string[] {
+    const out: string[] = [];
+    for (const { file, meta, state } of this.snapshotFiles(id)) {
+      const name = `node ${id}'s snapshot ${path.basename(file)}`;
+      const c = this.ledger.committed.get(meta.index);
+      if (c === undefined) out.push(`${name}: index ${meta.index} is not known committed`);
+      else if (c.term !== meta.term) out.push(`${name}: term ${meta.term}, the committed entry at ${meta.index} has term ${c.term}`);
+      const want = this.ledger.stateAt(meta.index);
+      if (want === undefined) out.push(`${name}: the committed log up to ${meta.index} is not fully known`);
+      else if (!sameState(state, want)) out.push(`${name}: its keys are not the committed state at ${meta.index}`);
+    }
+    return out;
+  }
+
   /** Every check; returns the problems (empty: all good). */
   problems(): string[] {
     const out = this.ledger.check();
@@ -508,6 +541,7 @@ export class Cluster implements ApplyObserver {
         const p = this.stateProblem(s.inc!, s.node!.appliedIndex);
         if (p !== undefined) out.push(`node ${s.id}: ${p}`);
       }
+      out.push(...this.snapshotProblems(s.id));
     }
     return [...new Set(out)];
   }
@@ -554,6 +588,12 @@ export class Cluster implements ApplyObserver {
       fs.rmSync(s.dir, { recursive: true, force: true });
     }
   }
+}
+
+function sameState(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 /**

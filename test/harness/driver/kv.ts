@@ -84,6 +84,8 @@ export class Incarnation implements StateMachine<TestProposal> {
   dead = false;
   /** Snapshot installs (restored() calls). */
   restores = 0;
+  /** Where in `applied` a snapshot replaced the state, and its index when known. */
+  readonly restorePoints: { at: number; index: number | undefined }[] = [];
   /** Data of the entries of this process's writes that failed: never to be settled 'applied'. */
   readonly failedData = new Set<string>();
 

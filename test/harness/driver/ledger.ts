@@ -109,7 +109,11 @@ export class Ledger {
 
   private checkApplied(inc: Incarnation, problems: string[]): void {
     let prev: number | undefined;
-    for (const { index, data } of inc.applied) {
+    let r = 0;
+    for (let pos = 0; pos < inc.applied.length; pos++) {
+      const { index, data } = inc.applied[pos]!;
+      // A snapshot installed before this apply: the sequence goes on from its index.
+      while (r < inc.restorePoints.length && inc.restorePoints[r]!.at <= pos) prev = inc.restorePoints[r++]!.index;
       const c = this.committed.get(index);
       if (c === undefined) problems.push(`node ${inc.id}#${inc.n} applied ${data} at ${index}, which is not known committed`);
       else if (c.data !== data || c.type !== EntryType.Normal) problems.push(`node ${inc.id}#${inc.n} applied ${data} at ${index}; the committed entry there is ${c.term}/${c.data}`);
