@@ -91,6 +91,13 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private role: Role = Role.Follower;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
+  /**
+   * The node cannot go on safely (onFatal was called: its log write failed,
+   * a snapshot could not be loaded, …): it handles no more Readies, applies
+   * nothing, refuses proposals and reads. The process is expected to exit;
+   * until it does, nothing it says may rest on a disk it cannot trust.
+   */
+  private failed = false;
 
   private constructor(private readonly opts: NodeOptions<P>) {
     this.id = opts.id;
@@ -217,7 +224,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     // At start-up open() awaits this (a busy port fails the start); later, a
     // failure to listen for peers leaves the node unable to take part.
     this.peers.starting?.catch((e: Error) => {
-      if (this.running) this.opts.onFatal(new Error(`cannot listen for peers: ${e.message}`, { cause: e }));
+      if (this.running) this.onFatal(new Error(`cannot listen for peers: ${e.message}`, { cause: e }));
     });
   }
 
@@ -225,6 +232,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         if (this.closed) return reject(new Error('node closed while starting'));
+        if (this.failed) return reject(new Error('node failed while starting'));
         if (cond()) return resolve();
         this.clock.timeout(check, 2);
       };
@@ -361,8 +369,20 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.clock.immediate(() => this.opts.onRemoved?.());
   }
 
+  /**
+   * The node cannot go on safely: it stops (see `failed`) and tells the layer
+   * above, which exits. Should the process go on, its writes in flight are
+   * then settled 'unknown' (they may still commit elsewhere) and its reads
+   * refused: no reply rests on this node any more.
+   */
   onFatal(err: Error): void {
+    const first = !this.failed;
+    this.failed = true;
+    this.clock.clear(this.tickTimer);
     this.opts.onFatal(err);
+    if (!first) return;
+    this.writes.fail();
+    this.reads.deposed();
   }
 
   // ---- writes and reads (writes.ts, reads.ts) ----------------------------------------------
@@ -374,7 +394,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
    * settled exactly once.
    */
   propose(p: P): boolean {
-    if (this.closed || !this.isLeader) {
+    if (this.closed || this.failed || !this.isLeader) {
       p.settle('not-leader');
       return false;
     }
@@ -403,7 +423,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
    * it is still the leader; cb(false) if it cannot (not or no longer leader).
    */
   readBarrier(cb: (ok: boolean) => void): void {
-    if (!this.isLeader) {
+    if (this.failed || !this.isLeader) {
       cb(false);
       return;
     }
@@ -412,7 +432,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
   }
 
   receive(m: Message): void {
-    if (this.closed) return;
+    if (this.closed || this.failed) return;
     // raftis nodes never forward proposals (a follower redirects or proxies
     // whole commands); one arriving anyway would land in the leader's log
     // between its own predicted indexes.
@@ -448,7 +468,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
   }
 
   private processReady(): void {
-    if (this.closed) return;
+    if (this.closed || this.failed) return;
     // Proposals go to the core even while a Ready is being handled: they
     // form the next one (group commit).
     this.writes.flush(this.rn);
@@ -463,6 +483,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
     if (rd.messages.length > 0) this.peers.send(rd.messages);
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
+    // A snapshot that cannot be loaded is not written over the log either.
+    if (this.failed) return;
     // Committed entries already on disk need not wait for this Ready's write:
     // applying them now saves a whole fsync of latency per write (the entries
     // of Ready n commit on advance and are handed out in Ready n+1, whose own
@@ -479,7 +501,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.reads.answer(rd.readStates, this.appliedIndex);
     written.then(
       () => {
-        if (this.closed) {
+        if (this.closed || this.failed) {
           this.readyBusy = false;
           return;
         }
@@ -491,7 +513,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
         if (this.rn.hasReady() || this.reads.queued || this.writes.queued) this.processReady();
       },
       (err: unknown) => {
-        this.opts.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
+        // This Ready is never advanced: the core and the disk disagree from here on.
+        this.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
       },
     );
   }
@@ -545,7 +568,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
 
   /** Contract step 5: applies committed entries [from, to) in order, settling this node's proposals. */
   private applyEntries(ce: readonly Entry[], from: number, to: number): void {
-    if (from >= to) return;
+    if (from >= to || this.failed) return;
     for (let i = from; i < to; i++) {
       const e = ce[i]!;
       const mine = this.writes.at(e);
@@ -593,11 +616,12 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.writes.close();
     // Let what was proposed reach the disk and be answered (bounded).
     const deadline = this.clock.now() + 3000;
-    while (this.rn !== undefined && (this.readyBusy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
+    while (this.rn !== undefined && !this.failed && (this.readyBusy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
     this.closed = true;
     await this.snapshots.close();
     await this.peers.close();
-    while (this.readyBusy) await sleep(this.clock, 5);
+    // A failed write leaves its Ready busy for good.
+    while (this.readyBusy && !this.failed) await sleep(this.clock, 5);
     await this.storage?.close();
   }
 }

@@ -124,6 +124,19 @@ export class Writes<P extends Proposal> {
     this.uncertainTimer.unref?.();
   }
 
+  /**
+   * The node failed (RaftisNode.onFatal): writes appended may yet commit
+   * elsewhere (unknown); those still queued were never appended (not-leader).
+   */
+  fail(): void {
+    this.clock.clear(this.uncertainTimer);
+    this.uncertainTimer = undefined;
+    const q = this.queue;
+    this.queue = [];
+    for (const p of q) p.settle('not-leader');
+    this.pending.drain(settleUnknown);
+  }
+
   close(): void {
     this.clock.clear(this.uncertainTimer);
   }
