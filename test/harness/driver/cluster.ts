@@ -578,6 +578,33 @@ export class Cluster implements ApplyObserver {
     return this.trace.join('\n');
   }
 
+  /** Each node's state now (for failure reports). */
+  describe(): string {
+    const lines: string[] = [];
+    for (const s of this.slots.values()) {
+      const head = `node ${s.id}#${s.processes}`;
+      if (!s.up) {
+        lines.push(`${head}: down; disk ${s.disk.describe()}`);
+        continue;
+      }
+      const n = s.node!;
+      const st = n.status();
+      const log = n.rn.raft.raftLog;
+      const w = s.log?.inFlight;
+      lines.push(
+        `${head}: ${st.role} term ${st.term} vote ${st.vote} lead ${st.lead} commit ${st.commit} applied ${n.appliedIndex} ` +
+          `log ${log.firstIndex()}..${log.lastIndex()} (last term ${log.lastEntryId().term}) stable ${n.rn.stableIndex()}` +
+          `${w ? `; in flight: ${w}${s.held.includes(w) ? ' (held)' : ''}` : ''}` +
+          `${st.progress.length > 0 ? `; progress ${st.progress.map((p) => `${p.id}:${p.text}`).join(' ')}` : ''}` +
+          `${sending(n).length > 0 ? `; sending snapshots to ${sending(n).join(',')}` : ''}${receiving(n) ? '; verifying a received snapshot' : ''}` +
+          `; disk ${s.disk.describe()}`,
+      );
+    }
+    const cuts = this.ids.flatMap((a) => this.ids.filter((b) => a !== b && this.net.isCut(a, b)).map((b) => `${a}>${b}`));
+    lines.push(`cut links: ${cuts.join(' ') || 'none'}; virtual time ${this.sched.now - EPOCH_MS} ms`);
+    return lines.join('\n');
+  }
+
   /** Kills every process, waits for their real work, removes the directories. */
   async close(): Promise<void> {
     for (const s of this.slots.values()) {
@@ -588,6 +615,12 @@ export class Cluster implements ApplyObserver {
       fs.rmSync(s.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** Followers node is streaming a snapshot to (the driver's private SnapshotSender; [] if renamed). */
+function sending(node: RaftisNode<TestProposal>): number[] {
+  const peers = (node as unknown as { peers?: { sender?: { active?: number[] } } }).peers;
+  return peers?.sender?.active ?? [];
 }
 
 function sameState(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
@@ -618,7 +651,13 @@ export async function withCluster<T>(opts: ClusterOptions, fn: (c: Cluster) => P
     return await fn(c);
   } catch (e) {
     const err = e as Error;
-    err.message = `[seed ${opts.seed}] ${err.message}\n--- last events ---\n${c.traceText()}`;
+    let state: string;
+    try {
+      state = c.describe();
+    } catch (d) {
+      state = `(cannot describe: ${(d as Error).message})`;
+    }
+    err.message = `[seed ${opts.seed}] ${err.message}\n--- nodes ---\n${state}\n--- last events ---\n${c.traceText()}`;
     throw err;
   } finally {
     process.off('unhandledRejection', onRejection);
