@@ -74,6 +74,30 @@ describe('driver: snapshots', () => {
     });
   });
 
+  it('a snapshot transfer whose chunk is lost stalls, fails after the stall limit on the driver’s clock, and is retried', async () => {
+    await withCluster({ seed: 46, snapshotKeepEntries: 0 }, async (c) => {
+      const l = c.leader();
+      const f = c.ids.find((id) => id !== l)!;
+      c.crash(f);
+      for (let i = 0; i < 30; i++) c.propose(l, keys[i % 4]);
+      await c.runUntil(() => c.ledger.proposals.every((p) => p.outcomes.length > 0), 2000, 'the writes applied');
+      await c.settle(c.node(l).snapshot(), 2000, 'the leader’s snapshot');
+      await c.restart(f);
+      // The first chunk leaves; the link goes down with it on the wire, then comes back.
+      const frames = c.net.stats.frames;
+      await c.runUntil(() => c.net.stats.frames > frames, 2000, 'a snapshot chunk sent');
+      c.net.cutOneWay(l, f);
+      await c.runFor(100);
+      c.net.heal();
+      // Nothing more is sent on that transfer: it must fail by its stall limit (10 s),
+      // on the driver's clock, for Raft to send the snapshot again.
+      await c.runUntil(() => c.up(f) && c.slot(f).inc!.restores === 1, 30_000, 'the follower installs the snapshot');
+      await c.converge();
+      expect(c.slot(f).inc!.state()).toEqual(c.slot(l).inc!.state());
+      c.verify();
+    });
+  });
+
   for (const seed of [43, 44, 45]) {
     it(`automatic snapshots overlapping applies, virtual time running during their I/O (seed ${seed})`, async () => {
       // 'run' mode: the snapshot files are written while the cluster goes on
