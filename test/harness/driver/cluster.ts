@@ -600,6 +600,8 @@ export class Cluster implements ApplyObserver {
           `; disk ${s.disk.describe()}`,
       );
     }
+    const open = this.ledger.proposals.filter((p) => !p.inc.dead && p.outcomes.length === 0);
+    if (open.length > 0) lines.push(`unsettled proposals of live processes (${open.length}): ${open.slice(0, 5).join('; ')}`);
     const cuts = this.ids.flatMap((a) => this.ids.filter((b) => a !== b && this.net.isCut(a, b)).map((b) => `${a}>${b}`));
     lines.push(`cut links: ${cuts.join(' ') || 'none'}; virtual time ${this.sched.now - EPOCH_MS} ms`);
     return lines.join('\n');
