@@ -601,10 +601,9 @@ export class RaftisNode<P extends Proposal = Proposal> {
     if (lead !== 0) this.lastKnownLeader = lead;
     this.role = role;
     if (role === Role.Leader) {
-      this.writes.elected();
       log.info(`became the leader (term ${this.rn.term()})`);
     } else if (wasLeader) {
-      this.writes.deposed(lead, () => this.isLeader);
+      this.writes.deposed(lead, () => this.isLeader, () => this.rn.term());
       this.reads.deposed();
     }
   }

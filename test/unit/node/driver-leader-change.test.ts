@@ -75,6 +75,29 @@ describe('driver: a leader change with writes in flight', () => {
     });
   });
 
+  it('a deposed leader elected again before uncertainWaitMs still settles the writes its new log does not hold', async () => {
+    await withCluster({ seed: 24, uncertainWaitMs: 2000 }, async (c) => {
+      const a = c.leader();
+      // a, cut off, appends three writes nobody else gets, and steps down.
+      c.net.isolate(a, c.ids);
+      const xs = [c.propose(a), c.propose(a), c.propose(a)];
+      await c.runUntil(() => c.leader() !== 0 && c.leader() !== a && !c.node(a).isLeader, 5000, 'another leader');
+      const b = c.leader();
+      c.net.heal();
+      // a follows b (its tail is replaced by b's log, which ends at b's no-op at xs[0]'s index) ...
+      await c.runUntil(() => xs[0]!.outcomes.length > 0 && c.node(a).leader === b, 2000, 'a caught up with b');
+      expect(xs[0]!.outcomes).toEqual(['lost']);
+      expect(c.node(a).lastLogIndex).toBe(xs[0]!.index);
+      // ... and leads again, well within uncertainWaitMs: its no-op takes xs[1]'s index; nothing
+      // will ever be appended at xs[2]'s index unless new writes come, and none do.
+      expect(await c.settle(c.node(b).transferLeadership(a), 2000, 'the transfer back to a')).toBe(a);
+      await c.runUntil(() => xs.every((p) => p.outcomes.length > 0), 5000, 'every write of a settled');
+      expect(xs.map((p) => p.outcome)).toEqual(['lost', 'lost', 'unknown']);
+      await c.converge();
+      c.verify();
+    });
+  });
+
   it('writes proposed to a deposed leader, and during its transfer, are refused and never committed', async () => {
     await withCluster({ seed: 23 }, async (c) => {
       const a = c.leader();
