@@ -89,6 +89,13 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private readyScheduled = false;
   private tickTimer: TimerHandle | undefined;
   private role: Role = Role.Follower;
+  /**
+   * propose() or readBarrier() took work while the core led but before a
+   * Ready told the driver so (it became leader while a write was in
+   * flight). If the next role a Ready shows is not Leader, the node was
+   * deposed in between, and that work is watched as a deposed leader's is.
+   */
+  private ledUnseen = false;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
   /**
@@ -403,6 +410,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       return false;
     }
     this.writes.add(this.rn, p);
+    if (this.role !== Role.Leader) this.ledUnseen = true;
     this.scheduleReady();
     return true;
   }
@@ -428,6 +436,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       return;
     }
     this.reads.add(cb);
+    if (this.role !== Role.Leader) this.ledUnseen = true;
     this.scheduleReady();
   }
 
@@ -597,7 +606,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
   }
 
   private onSoftState(lead: number, role: Role): void {
-    const wasLeader = this.role === Role.Leader;
+    const wasLeader = this.role === Role.Leader || this.ledUnseen;
+    this.ledUnseen = false;
     if (lead !== 0) this.lastKnownLeader = lead;
     this.role = role;
     if (role === Role.Leader) {

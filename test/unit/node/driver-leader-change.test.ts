@@ -98,6 +98,32 @@ describe('driver: a leader change with writes in flight', () => {
     });
   });
 
+  it('a node that became leader and lost it during one write still settles the writes it took', async () => {
+    await withCluster({ seed: 25, uncertainWaitMs: 1000 }, async (c) => {
+      const l = c.leader();
+      const a = c.ids.find((id) => id !== l)!;
+      // a campaigns (the leader hands over) with its writes held: the others' votes
+      // make it leader while its own vote is still being written.
+      c.holdWrites(a);
+      expect(c.node(a).requestLeadership()).toBe(true);
+      await c.runUntil(() => c.node(a).isLeader, 2000, 'a leads');
+      const held = c.heldWrite(a)!;
+      expect(held.entries.length).toBe(0);
+      // It takes writes (they wait behind the held write), then is cut off and deposed.
+      const xs = [c.propose(a), c.propose(a), c.propose(a)];
+      expect(xs.map((p) => p.outcomes.length)).toEqual([0, 0, 0]);
+      c.net.isolate(a, c.ids);
+      await c.runUntil(() => !c.node(a).isLeader && c.leader() !== 0 && c.leader() !== a, 5000, 'a deposed, another leader');
+      // Its write completes only now: the driver never handled a Ready while a led.
+      c.net.heal();
+      c.releaseWrites(a);
+      // No new writes come: each of a's writes must still be settled, by the new log or by uncertainWaitMs.
+      await c.runUntil(() => xs.every((p) => p.outcomes.length > 0), 5000, 'every write of a settled');
+      await c.converge();
+      c.verify();
+    });
+  });
+
   it('writes proposed to a deposed leader, and during its transfer, are refused and never committed', async () => {
     await withCluster({ seed: 23 }, async (c) => {
       const a = c.leader();
