@@ -90,12 +90,14 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private tickTimer: TimerHandle | undefined;
   private role: Role = Role.Follower;
   /**
-   * propose() or readBarrier() took work while the core led but before a
-   * Ready told the driver so (it became leader while a write was in
-   * flight). If the next role a Ready shows is not Leader, the node was
-   * deposed in between, and that work is watched as a deposed leader's is.
+   * The first term in which propose() or readBarrier() took work while the
+   * core led but before a Ready told the driver so (it became leader while
+   * a write was in flight); 0: none. If the next Ready shows a role other
+   * than Leader, no change of role at all (it is back where the driver last
+   * saw it), or leadership in a later term, the node was deposed in
+   * between, and that work is watched as a deposed leader's is.
    */
-  private ledUnseen = false;
+  private ledUnseenTerm = 0;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
   /**
@@ -410,7 +412,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       return false;
     }
     this.writes.add(this.rn, p);
-    if (this.role !== Role.Leader) this.ledUnseen = true;
+    this.noteLeading();
     this.scheduleReady();
     return true;
   }
@@ -436,8 +438,13 @@ export class RaftisNode<P extends Proposal = Proposal> {
       return;
     }
     this.reads.add(cb);
-    if (this.role !== Role.Leader) this.ledUnseen = true;
+    this.noteLeading();
     this.scheduleReady();
+  }
+
+  /** Work was taken as leader: note it if the driver has not seen this node lead (ledUnseenTerm). */
+  private noteLeading(): void {
+    if (this.role !== Role.Leader && this.ledUnseenTerm === 0) this.ledUnseenTerm = this.rn.term();
   }
 
   receive(m: Message): void {
@@ -490,6 +497,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.readyBusy = true;
     const rd = this.rn.ready();
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
+    // It led unseen and is back in the role (and under the leader) last seen: deposed all the same.
+    else if (this.ledUnseenTerm !== 0) this.onSoftState(this.rn.leader(), this.role);
     if (rd.messages.length > 0) this.peers.send(rd.messages);
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
     // A snapshot that cannot be loaded is not written over the log either.
@@ -606,12 +615,18 @@ export class RaftisNode<P extends Proposal = Proposal> {
   }
 
   private onSoftState(lead: number, role: Role): void {
-    const wasLeader = this.role === Role.Leader || this.ledUnseen;
-    this.ledUnseen = false;
+    const unseen = this.ledUnseenTerm;
+    this.ledUnseenTerm = 0;
+    const wasLeader = this.role === Role.Leader || unseen !== 0;
     if (lead !== 0) this.lastKnownLeader = lead;
     this.role = role;
     if (role === Role.Leader) {
       log.info(`became the leader (term ${this.rn.term()})`);
+      // It led unseen in an earlier term and was deposed since: that leadership's work is watched.
+      if (unseen !== 0 && unseen < this.rn.term()) {
+        this.writes.deposed(lead, () => this.isLeader, () => this.rn.term());
+        this.reads.deposed();
+      }
     } else if (wasLeader) {
       this.writes.deposed(lead, () => this.isLeader, () => this.rn.term());
       this.reads.deposed();

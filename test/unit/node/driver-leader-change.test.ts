@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { withCluster, type Cluster } from '../../harness/driver/cluster.js';
 import type { TestProposal } from '../../harness/driver/kv.js';
+import { MessageType, newMessage } from '../../../src/raft/index.js';
 
 /**
  * Old leader `a` proposes A, which reaches only `b`'s disk (a's own write of
@@ -118,6 +119,63 @@ describe('driver: a leader change with writes in flight', () => {
       c.net.heal();
       c.releaseWrites(a);
       // No new writes come: each of a's writes must still be settled, by the new log or by uncertainWaitMs.
+      await c.runUntil(() => xs.every((p) => p.outcomes.length > 0), 5000, 'every write of a settled');
+      await c.converge();
+      c.verify();
+    });
+  });
+
+  it('… even when, by its next Ready, it follows the same leader as before', async () => {
+    await withCluster({ seed: 26, uncertainWaitMs: 1000 }, async (c) => {
+      const l = c.leader();
+      const [a, third] = c.ids.filter((id) => id !== l) as [number, number];
+      /** What l sends a node it hands leadership to (a transfer): it campaigns at once. */
+      const timeoutNow = (from: number, to: number): void => c.node(to).receive(newMessage({ type: MessageType.TimeoutNow, from, to, term: c.node(to).term }));
+      // a, a follower of l (as its driver last saw), has a write of entries in flight.
+      c.holdWrites(a);
+      c.propose(l);
+      await c.runUntil(() => (c.heldWrite(a)?.entries.length ?? 0) > 0, 1000, 'a write of entries held on a');
+      // Meanwhile a is handed leadership, wins on the others' votes and takes writes ...
+      timeoutNow(l, a);
+      await c.runUntil(() => c.node(a).isLeader, 2000, 'a leads');
+      const xs = [c.propose(a), c.propose(a), c.propose(a)];
+      // ... and is deposed: l leads again (a cut off meanwhile).
+      c.net.isolate(a, c.ids);
+      timeoutNow(third, l);
+      await c.runUntil(() => c.node(l).isLeader, 2000, 'l leads again');
+      c.net.heal();
+      await c.runUntil(() => !c.node(a).isLeader && c.node(a).leader === l, 2000, 'a follows l');
+      // a's write completes: its next Ready shows 'follower of l', as the last one did.
+      c.releaseWrites(a);
+      await c.runUntil(() => xs.every((p) => p.outcomes.length > 0), 5000, 'every write of a settled');
+      await c.converge();
+      c.verify();
+    });
+  });
+
+  it('… and when, by its next Ready, it leads again in a later term', async () => {
+    await withCluster({ seed: 27, uncertainWaitMs: 1000 }, async (c) => {
+      const l = c.leader();
+      const [a, third] = c.ids.filter((id) => id !== l) as [number, number];
+      const timeoutNow = (from: number, to: number): void => c.node(to).receive(newMessage({ type: MessageType.TimeoutNow, from, to, term: c.node(to).term }));
+      c.holdWrites(a);
+      c.propose(l);
+      await c.runUntil(() => (c.heldWrite(a)?.entries.length ?? 0) > 0, 1000, 'a write of entries held on a');
+      // a leads unseen and takes writes, is deposed by l, then leads again — all during one write.
+      timeoutNow(l, a);
+      await c.runUntil(() => c.node(a).isLeader, 2000, 'a leads');
+      const term = c.node(a).term;
+      const xs = [c.propose(a), c.propose(a), c.propose(a)];
+      c.net.isolate(a, c.ids);
+      timeoutNow(third, l);
+      await c.runUntil(() => c.node(l).isLeader, 2000, 'l leads');
+      c.net.heal();
+      await c.runUntil(() => !c.node(a).isLeader && c.node(a).leader === l, 2000, 'a follows l');
+      timeoutNow(l, a);
+      await c.runUntil(() => c.node(a).isLeader, 2000, 'a leads again');
+      expect(c.node(a).term).toBeGreaterThan(term + 1);
+      c.releaseWrites(a);
+      // Its log no longer holds the writes of its first term: they must still be settled.
       await c.runUntil(() => xs.every((p) => p.outcomes.length > 0), 5000, 'every write of a settled');
       await c.converge();
       c.verify();
