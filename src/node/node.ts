@@ -88,16 +88,10 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private readyApplied = false;
   private readyScheduled = false;
   private tickTimer: TimerHandle | undefined;
-  private role: Role = Role.Follower;
-  /**
-   * The first term in which propose() or readBarrier() took work while the
-   * core led but before a Ready told the driver so (it became leader while
-   * a write was in flight); 0: none. If the next Ready shows a role other
-   * than Leader, no change of role at all (it is back where the driver last
-   * saw it), or leadership in a later term, the node was deposed in
-   * between, and that work is watched as a deposed leader's is.
-   */
-  private ledUnseenTerm = 0;
+  /** The term in which this node led at the last Ready; 0: it did not lead then (see checkLeadership). */
+  private leadingAtReady = 0;
+  /** The first term in which propose() or readBarrier() took work since the last Ready; 0: none. */
+  private tookTerm = 0;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
   /**
@@ -442,9 +436,9 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.scheduleReady();
   }
 
-  /** Work was taken as leader: note it if the driver has not seen this node lead (ledUnseenTerm). */
+  /** Work was taken as leader (see checkLeadership). */
   private noteLeading(): void {
-    if (this.role !== Role.Leader && this.ledUnseenTerm === 0) this.ledUnseenTerm = this.rn.term();
+    if (this.tookTerm === 0) this.tookTerm = this.rn.term();
   }
 
   receive(m: Message): void {
@@ -497,8 +491,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.readyBusy = true;
     const rd = this.rn.ready();
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
-    // It led unseen and is back in the role (and under the leader) last seen: deposed all the same.
-    else if (this.ledUnseenTerm !== 0) this.onSoftState(this.rn.leader(), this.role);
+    this.checkLeadership();
     if (rd.messages.length > 0) this.peers.send(rd.messages);
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
     // A snapshot that cannot be loaded is not written over the log either.
@@ -615,22 +608,27 @@ export class RaftisNode<P extends Proposal = Proposal> {
   }
 
   private onSoftState(lead: number, role: Role): void {
-    const unseen = this.ledUnseenTerm;
-    this.ledUnseenTerm = 0;
-    const wasLeader = this.role === Role.Leader || unseen !== 0;
     if (lead !== 0) this.lastKnownLeader = lead;
-    this.role = role;
-    if (role === Role.Leader) {
-      log.info(`became the leader (term ${this.rn.term()})`);
-      // It led unseen in an earlier term and was deposed since: that leadership's work is watched.
-      if (unseen !== 0 && unseen < this.rn.term()) {
-        this.writes.deposed(lead, () => this.isLeader, () => this.rn.term());
-        this.reads.deposed();
-      }
-    } else if (wasLeader) {
-      this.writes.deposed(lead, () => this.isLeader, () => this.rn.term());
-      this.reads.deposed();
-    }
+    if (role === Role.Leader) log.info(`became the leader (term ${this.rn.term()})`);
+  }
+
+  /**
+   * At each Ready: did a leadership under which work may have been taken
+   * end since the last one? Then that work learns its fate as a deposed
+   * leader's does (writes.deposed: from the new log, or unknown after
+   * uncertainWaitMs) and its reads are refused. The driver sees the core
+   * only at Readies, and propose() takes work whenever the core leads: while
+   * a write is in flight the core may become leader, lose it, and lead
+   * again in a later term, with the role shown by the Ready unchanged.
+   */
+  private checkLeadership(): void {
+    const now = this.rn.isLeader() ? this.rn.term() : 0;
+    const ended = (this.leadingAtReady !== 0 && this.leadingAtReady !== now) || (this.tookTerm !== 0 && this.tookTerm !== now);
+    this.leadingAtReady = now;
+    this.tookTerm = 0;
+    if (!ended) return;
+    this.writes.deposed(this.rn.leader(), () => this.isLeader, () => this.rn.term());
+    this.reads.deposed();
   }
 
   /** Stops ticking and taking proposals, lets the write in flight finish, closes the log. */

@@ -104,16 +104,17 @@ export class Writes<P extends Proposal> {
   }
 
   /**
-   * This node stopped leading: writes in flight learn their fate from the
-   * new leader's log as it is applied here; those still unsettled after a
-   * bounded wait are told their outcome is unknown. The wait goes on if this
-   * node leads again meanwhile (in a later term): its log may no longer hold
-   * those writes, and nothing else would settle one whose index no entry
-   * of the new term reaches (until new writes take it), so at the end of the
-   * wait the writes of earlier terms are settled unknown all the same.
+   * A leadership of this node ended (RaftisNode.checkLeadership): writes in
+   * flight learn their fate from the new leader's log as it is applied here;
+   * those still unsettled after a bounded wait are told their outcome is
+   * unknown. The wait goes on if this node leads again meanwhile (in a later
+   * term): its log may no longer hold those writes, and nothing else would
+   * settle one whose index no entry of the new term reaches (until new
+   * writes take it), so at the end of the wait the writes of earlier terms
+   * are settled unknown all the same.
    */
   deposed(lead: number, isLeader: () => boolean, term: () => number): void {
-    log.info(`no longer the leader (new leader: ${lead || 'unknown'}); ${this.pending.size} writes in flight wait for their fate`);
+    log.info(`a leadership of this node ended (leader now: ${lead || 'unknown'}); ${this.pending.size} writes in flight wait for their fate`);
     this.clock.clear(this.uncertainTimer);
     this.uncertainTimer = this.clock.timeout(() => {
       this.uncertainTimer = undefined;

@@ -182,6 +182,33 @@ describe('driver: a leader change with writes in flight', () => {
     });
   });
 
+  it('… and when a leader is deposed and elected again during one write of its own', async () => {
+    await withCluster({ seed: 28, uncertainWaitMs: 1000 }, async (c) => {
+      const a = c.leader();
+      const [l, third] = c.ids.filter((id) => id !== a) as [number, number];
+      const timeoutNow = (from: number, to: number): void => c.node(to).receive(newMessage({ type: MessageType.TimeoutNow, from, to, term: c.node(to).term }));
+      // a leads (its driver saw it) and takes writes; its write of them is held.
+      c.holdWrites(a);
+      c.net.isolate(a, c.ids);
+      const xs = [c.propose(a), c.propose(a), c.propose(a)];
+      await c.runUntil(() => c.heldWrite(a) !== undefined, 1000, 'a write held on a');
+      const term = c.node(a).term;
+      // l is elected while a is cut off; then a follows l, and is elected again.
+      timeoutNow(third, l);
+      await c.runUntil(() => c.node(l).isLeader, 2000, 'l leads');
+      c.net.heal();
+      await c.runUntil(() => !c.node(a).isLeader && c.node(a).leader === l, 2000, 'a follows l');
+      timeoutNow(l, a);
+      await c.runUntil(() => c.node(a).isLeader, 2000, 'a leads again');
+      expect(c.node(a).term).toBeGreaterThan(term + 1);
+      // Only now does its write complete: the next Ready shows 'leader', as the last one did.
+      c.releaseWrites(a);
+      await c.runUntil(() => xs.every((p) => p.outcomes.length > 0), 5000, 'every write of a settled');
+      await c.converge();
+      c.verify();
+    });
+  });
+
   it('writes proposed to a deposed leader, and during its transfer, are refused and never committed', async () => {
     await withCluster({ seed: 23 }, async (c) => {
       const a = c.leader();
