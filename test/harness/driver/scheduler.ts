@@ -29,9 +29,10 @@
  * virtual work while more real I/O is still pending (it does not today) or
  * real work the cluster cannot see is pending (covering()'s setImmediate on
  * a learner's join; not exercised). In 'run' mode virtual time goes on
- * while real I/O runs (yielding to the real loop each step): a snapshot
- * overlaps many virtual steps, at a point that depends on the machine;
- * outcomes are still checked, but a seed does not replay exactly.
+ * while real I/O runs (at least 1 ms of real time per jump of virtual time,
+ * so slow I/O does not span unbounded virtual time): a snapshot overlaps
+ * many virtual steps, at a point that depends on the machine; outcomes are
+ * still checked, but a seed does not replay exactly.
  */
 import type { Clock, TimerHandle } from '../../../src/util/clock.js';
 
@@ -189,7 +190,9 @@ export class Scheduler {
           await this.waitReal();
           continue;
         }
-        await realYield();
+        // Virtual time goes on, paced by real time (at least 1 ms of it per jump),
+        // so slow real I/O does not last an unbounded span of virtual time.
+        await new Promise((r) => setTimeout(r, 1));
         this.realYields++;
       }
       const next = this.nextDue();
