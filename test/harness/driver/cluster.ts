@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { Keyspace } from '../../../src/keyspace/keyspace.js';
 import { readSnapshotFile } from '../../../src/keyspace/snapshot-records.js';
 import type { SnapshotEpoch } from '../../../src/keyspace/snapshot-epoch.js';
@@ -34,6 +35,25 @@ import { EPOCH_MS, Scheduler, type ClockView, type RealIoMode } from './schedule
 import { SimNet, type NetFaults } from './sim-net.js';
 
 setLogLevel((process.env.RAFTIS_HARNESS_LOG as Level | undefined) ?? 'silent');
+
+/**
+ * Node directories not yet removed. A run cut short by a test timeout never
+ * reaches withCluster's cleanup; the test file's afterAll (or the process's
+ * exit) removes them.
+ */
+const liveDirs = new Set<string>();
+const removeLiveDirs = (): void => {
+  for (const d of liveDirs) fs.rmSync(d, { recursive: true, force: true });
+  liveDirs.clear();
+};
+afterAll(removeLiveDirs);
+process.on('exit', removeLiveDirs);
+
+function nodeDir(id: number): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `raftis-drv-${id}-`));
+  liveDirs.add(d);
+  return d;
+}
 
 export interface ClusterOptions {
   seed: number;
@@ -148,7 +168,7 @@ export class Cluster implements ApplyObserver {
     this.sched.realIo = this.opts.realIo;
     this.net = new SimNet(this.sched, createPrng((opts.seed * 40_503 + 17) >>> 0), this.opts.faults);
     this.ids = Array.from({ length: this.opts.size }, (_, i) => i + 1);
-    for (const id of this.ids) this.slots.set(id, new Slot(id, fs.mkdtempSync(path.join(os.tmpdir(), `raftis-drv-${id}-`))));
+    for (const id of this.ids) this.slots.set(id, new Slot(id, nodeDir(id)));
     this.sched.observe = () => {
       for (const s of this.slots.values()) if (s.up) this.ledger.observe(s.id, s.node!);
       this.noteLeader();
@@ -615,6 +635,7 @@ export class Cluster implements ApplyObserver {
     for (const s of this.slots.values()) {
       await Promise.all(s.reaping.splice(0));
       fs.rmSync(s.dir, { recursive: true, force: true });
+      liveDirs.delete(s.dir);
     }
   }
 }
