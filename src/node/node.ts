@@ -84,6 +84,13 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private tickTimer: TimerHandle | undefined;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
+  /**
+   * The node cannot go on safely (onFatal was called: its log write failed,
+   * a snapshot could not be loaded, …): it handles no more Readies, applies
+   * nothing, refuses proposals and reads. The process is expected to exit;
+   * until it does, nothing it says may rest on a disk it cannot trust.
+   */
+  failed = false;
 
   private constructor(private readonly opts: NodeOptions<P>) {
     this.id = opts.id;
@@ -222,7 +229,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     // At start-up open() awaits this (a busy port fails the start); later, a
     // failure to listen for peers leaves the node unable to take part.
     this.peers.starting?.catch((e: Error) => {
-      if (this.running) this.opts.onFatal(new Error(`cannot listen for peers: ${e.message}`, { cause: e }));
+      if (this.running) this.onFatal(new Error(`cannot listen for peers: ${e.message}`, { cause: e }));
     });
   }
 
@@ -230,6 +237,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         if (this.closed) return reject(new Error('node closed while starting'));
+        if (this.failed) return reject(new Error('node failed while starting'));
         if (cond()) return resolve();
         this.clock.timeout(check, 2);
       };
@@ -366,8 +374,20 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.clock.immediate(() => this.opts.onRemoved?.());
   }
 
+  /**
+   * The node cannot go on safely: it stops (see `failed`) and tells the layer
+   * above, which exits. Should the process go on, its writes in flight are
+   * then settled 'unknown' (they may still commit elsewhere) and its reads
+   * refused: no reply rests on this node any more.
+   */
   onFatal(err: Error): void {
+    const first = !this.failed;
+    this.failed = true;
+    this.clock.clear(this.tickTimer);
     this.opts.onFatal(err);
+    if (!first) return;
+    this.writes.fail();
+    this.reads.deposed();
   }
 
   /** The state machine's own state for a snapshot being taken now. */
@@ -384,7 +404,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
    * settled exactly once.
    */
   propose(p: P): boolean {
-    if (this.closed || !this.isLeader) {
+    if (this.closed || this.failed || !this.isLeader) {
       p.settle('not-leader');
       return false;
     }
@@ -393,6 +413,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       return false;
     }
     this.writes.add(this.rn, p);
+    this.loop.noteLeading();
     this.scheduleReady();
     return true;
   }
@@ -413,16 +434,17 @@ export class RaftisNode<P extends Proposal = Proposal> {
    * it is still the leader; cb(false) if it cannot (not or no longer leader).
    */
   readBarrier(cb: (ok: boolean) => void): void {
-    if (!this.isLeader) {
+    if (this.failed || !this.isLeader) {
       cb(false);
       return;
     }
     this.reads.add(cb);
+    this.loop.noteLeading();
     this.scheduleReady();
   }
 
   receive(m: Message): void {
-    if (this.closed) return;
+    if (this.closed || this.failed) return;
     // raftis nodes never forward proposals (a follower redirects or proxies
     // whole commands); one arriving anyway would land in the leader's log
     // between its own predicted indexes.
@@ -458,11 +480,12 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.writes.close();
     // Let what was proposed reach the disk and be answered (bounded).
     const deadline = this.clock.now() + 3000;
-    while (this.rn !== undefined && (this.loop.busy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
+    while (this.rn !== undefined && !this.failed && (this.loop.busy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
     this.closed = true;
     await this.snapshots.close();
     await this.peers.close();
-    while (this.loop?.busy === true) await sleep(this.clock, 5);
+    // A failed write leaves its Ready busy for good.
+    while (this.loop?.busy === true && !this.failed) await sleep(this.clock, 5);
     await this.storage?.close();
   }
 }

@@ -7,12 +7,14 @@
  */
 import { MessageType, type Message, type RawNode } from '../raft/index.js';
 import { FrameType } from '../transport/frame.js';
+import type { Clock } from '../util/clock.js';
 import type { Member } from './membership.js';
 import type { PeerTransport, TransportEvents } from './options.js';
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 
 export interface PeersHost {
   readonly dir: string;
+  readonly clock: Clock;
   readonly closed: boolean;
   readonly rn: RawNode;
   scheduleReady(): void;
@@ -48,12 +50,17 @@ export class Peers {
     for (const m of members) if (m.id !== self) t.addPeer?.(m.id, { host: m.host, clusterPort: m.clusterPort });
     const sendFrame = (to: number, type: FrameType.SnapshotChunk | FrameType.SnapshotChunkAck, body: Buffer): boolean =>
       this.transport?.forward?.(to, type, body) ?? false;
-    this.sender = new SnapshotSender(h.dir, sendFrame, (to, msg, ok) => {
-      if (h.closed) return;
-      if (ok) this.transport?.send([msg]);
-      h.rn.reportSnapshot(to, ok ? 'finish' : 'failure');
-      h.scheduleReady();
-    });
+    this.sender = new SnapshotSender(
+      h.dir,
+      sendFrame,
+      (to, msg, ok) => {
+        if (h.closed) return;
+        if (ok) this.transport?.send([msg]);
+        h.rn.reportSnapshot(to, ok ? 'finish' : 'failure');
+        h.scheduleReady();
+      },
+      () => h.clock.now(),
+    );
     this.receiver = new SnapshotReceiver(h.dir, sendFrame);
     this.starting = t.start?.();
   }

@@ -49,6 +49,17 @@ export class PendingWrites<P extends Proposal> {
     return undefined;
   }
 
+  /** Removes the writes from the oldest on for as long as `pred` holds, handing each to `fn`. */
+  drainWhile(pred: (p: P) => boolean, fn: (p: P) => void): void {
+    const items = this.items;
+    while (this.head < items.length && pred(items[this.head]!)) {
+      const p = items[this.head]!;
+      items[this.head++] = undefined;
+      fn(p);
+    }
+    this.compact();
+  }
+
   /** Removes every write, oldest first. */
   drain(fn: (p: P) => void): void {
     const items = this.items;

@@ -42,6 +42,8 @@ export interface ReadyHost {
   confState: ConfState;
   lastKnownLeader: number;
   readonly closed: boolean;
+  /** The node cannot go on safely (RaftisNode.onFatal): nothing more is handled or applied. */
+  readonly failed: boolean;
   onFatal(err: Error): void;
 }
 
@@ -51,7 +53,10 @@ export class ReadyLoop<P extends Proposal> {
   /** Whether every committed entry of the Ready in flight has been applied. */
   private allApplied = false;
   private scheduled = false;
-  private role: Role = Role.Follower;
+  /** The term in which this node led at the last Ready; 0: it did not lead then (see checkLeadership). */
+  private leadingAtReady = 0;
+  /** The first term in which propose() or readBarrier() took work since the last Ready; 0: none. */
+  private tookTerm = 0;
   private readonly run = (): void => {
     this.scheduled = false;
     this.processReady();
@@ -71,7 +76,7 @@ export class ReadyLoop<P extends Proposal> {
 
   private processReady(): void {
     const { rn, storage, writes, reads, peers, snapshots } = this.p;
-    if (this.host.closed) return;
+    if (this.host.closed || this.host.failed) return;
     // Proposals go to the core even while a Ready is being handled: they
     // form the next one (group commit).
     writes.flush(rn);
@@ -84,8 +89,11 @@ export class ReadyLoop<P extends Proposal> {
     this.busy = true;
     const rd = rn.ready();
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
+    this.checkLeadership();
     if (rd.messages.length > 0) peers.send(rd.messages);
     if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
+    // A snapshot that cannot be loaded is not written over the log either.
+    if (this.host.failed) return;
     // Committed entries already on disk need not wait for this Ready's write:
     // applying them now saves a whole fsync of latency per write (the entries
     // of Ready n commit on advance and are handed out in Ready n+1, whose own
@@ -102,7 +110,7 @@ export class ReadyLoop<P extends Proposal> {
     reads.answer(rd.readStates, this.host.appliedIndex);
     written.then(
       () => {
-        if (this.host.closed) {
+        if (this.host.closed || this.host.failed) {
           this.busy = false;
           return;
         }
@@ -114,6 +122,7 @@ export class ReadyLoop<P extends Proposal> {
         if (rn.hasReady() || reads.queued || writes.queued) this.processReady();
       },
       (err: unknown) => {
+        // This Ready is never advanced: the core and the disk disagree from here on.
         this.host.onFatal(new Error(`cannot write the raft log: ${(err as Error).message}`, { cause: err }));
       },
     );
@@ -169,7 +178,7 @@ export class ReadyLoop<P extends Proposal> {
 
   /** Contract step 5: applies committed entries [from, to) in order, settling this node's proposals. */
   private applyEntries(ce: readonly Entry[], from: number, to: number): void {
-    if (from >= to) return;
+    if (from >= to || this.host.failed) return;
     const { rn, sm, writes, reads, snapshots, storage } = this.p;
     const host = this.host;
     for (let i = from; i < to; i++) {
@@ -200,17 +209,33 @@ export class ReadyLoop<P extends Proposal> {
   }
 
   private onSoftState(lead: number, role: Role): void {
-    const wasLeader = this.role === Role.Leader;
     if (lead !== 0) this.host.lastKnownLeader = lead;
-    this.role = role;
+    if (role === Role.Leader) log.info(`became the leader (term ${this.p.rn.term()})`);
+  }
+
+  /** Work was taken as leader (propose, readBarrier): see checkLeadership. */
+  noteLeading(): void {
+    if (this.tookTerm === 0) this.tookTerm = this.p.rn.term();
+  }
+
+  /**
+   * At each Ready: did a leadership under which work may have been taken
+   * end since the last one? Then that work learns its fate as a deposed
+   * leader's does (writes.deposed: from the new log, or unknown after
+   * uncertainWaitMs) and its reads are refused. The driver sees the core
+   * only at Readies, and propose() takes work whenever the core leads: while
+   * a write is in flight the core may become leader, lose it, and lead
+   * again in a later term, with the role shown by the Ready unchanged.
+   */
+  private checkLeadership(): void {
     const { rn, writes, reads } = this.p;
-    if (role === Role.Leader) {
-      writes.elected();
-      log.info(`became the leader (term ${rn.term()})`);
-    } else if (wasLeader) {
-      writes.deposed(lead, () => rn.isLeader());
-      reads.deposed();
-    }
+    const now = rn.isLeader() ? rn.term() : 0;
+    const ended = (this.leadingAtReady !== 0 && this.leadingAtReady !== now) || (this.tookTerm !== 0 && this.tookTerm !== now);
+    this.leadingAtReady = now;
+    this.tookTerm = 0;
+    if (!ended) return;
+    writes.deposed(rn.leader(), () => rn.isLeader(), () => rn.term());
+    reads.deposed();
   }
 }
 

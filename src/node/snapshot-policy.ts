@@ -14,6 +14,7 @@ import { readSnapshotFile } from '../keyspace/snapshot-records.js';
 import { CorruptDataError } from '../storage/errors.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
 import { listSnapshotFiles, snapshotDir, snapshotFileName, type SnapshotMeta } from '../storage/snapshot-file.js';
+import type { Clock } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
 import type { Membership } from './membership.js';
 import { Snapshotter } from './snapshotter.js';
@@ -38,6 +39,7 @@ export interface SnapshotHost {
   readonly membership: Membership;
   readonly closed: boolean;
   readonly storage: RaftStorage;
+  readonly clock: Clock;
   /** The state machine's own state as of now (StateMachine.snapshotState), taken with the keyspace. */
   appState(): Buffer | undefined;
   onFatal(err: Error): void;
@@ -176,7 +178,7 @@ export class SnapshotPolicy {
       if (m !== undefined && m.index >= index) return;
     }
     // The apply of `index` is finishing: start on the next turn, when appliedIndex includes it.
-    await new Promise((r) => setImmediate(r));
+    await new Promise<void>((r) => this.host.clock.immediate(r));
     if (this.host.closed || this.snapshotter.inProgress) return;
     await this.snapshot();
   }

@@ -68,6 +68,8 @@ export class SnapshotSender {
     private readonly send: SendFrame,
     /** The transfer to `to` ended: on success the caller sends msg and reports 'finish', else reports 'failure'. */
     private readonly done: (to: number, msg: Message, ok: boolean) => void,
+    /** The driver's clock (src/util/clock.ts), for progress and the stall limit. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Follower ids with a transfer in flight. */
@@ -91,7 +93,7 @@ export class SnapshotSender {
       this.done(msg.to, msg, false);
       return;
     }
-    const now = Date.now();
+    const now = this.now();
     const t: Outgoing = { msg, index, term, fd, total, next: 0, acked: 0, lastProgress: now, startedAt: now, resumedAt: -1 };
     this.out.set(msg.to, t);
     log.info(`sending snapshot ${index} (term ${term}, ${total} bytes) to node ${msg.to}`);
@@ -131,7 +133,7 @@ export class SnapshotSender {
     if (t === undefined || body.readDoubleLE(0) !== t.index || body.readDoubleLE(8) !== t.term) return;
     const received = body.readDoubleLE(16);
     const status = body[24] as AckStatus;
-    t.lastProgress = Date.now();
+    t.lastProgress = this.now();
     if (status === AckStatus.Complete) {
       this.finish(from, t, true);
       return;
@@ -158,7 +160,7 @@ export class SnapshotSender {
   }
 
   /** Fails transfers that made no progress for a while (called on ticks). */
-  check(now = Date.now()): void {
+  check(now = this.now()): void {
     for (const [to, t] of this.out) {
       if (now - t.lastProgress > STALL_MS) this.finish(to, t, false, `no acknowledgement for ${STALL_MS / 1000} s`);
     }
@@ -167,7 +169,7 @@ export class SnapshotSender {
   private finish(to: number, t: Outgoing, ok: boolean, why?: string): void {
     this.out.delete(to);
     fs.closeSync(t.fd);
-    if (ok) log.info(`snapshot ${t.index} sent to node ${to} (${t.total} bytes in ${Date.now() - t.startedAt} ms)`);
+    if (ok) log.info(`snapshot ${t.index} sent to node ${to} (${t.total} bytes in ${this.now() - t.startedAt} ms)`);
     else log.warn(`sending snapshot ${t.index} to node ${to} failed: ${why}; it will be retried`);
     this.done(to, t.msg, ok);
   }

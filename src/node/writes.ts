@@ -103,25 +103,43 @@ export class Writes<P extends Proposal> {
     return undefined;
   }
 
-  /** This node leads (again): no wait for old writes' fate is running. */
-  elected(): void {
-    this.clock.clear(this.uncertainTimer);
-    this.uncertainTimer = undefined;
-  }
-
   /**
-   * This node stopped leading: writes in flight learn their fate from the
-   * new leader's log as it is applied here; those still unsettled after a
-   * bounded wait are told their outcome is unknown.
+   * A leadership of this node ended (RaftisNode.checkLeadership): writes in
+   * flight learn their fate from the new leader's log as it is applied here;
+   * those still unsettled after a bounded wait are told their outcome is
+   * unknown. The wait goes on if this node leads again meanwhile (in a later
+   * term): its log may no longer hold those writes, and nothing else would
+   * settle one whose index no entry of the new term reaches (until new
+   * writes take it), so at the end of the wait the writes of earlier terms
+   * are settled unknown all the same.
    */
-  deposed(lead: number, isLeader: () => boolean): void {
-    log.info(`no longer the leader (new leader: ${lead || 'unknown'}); ${this.pending.size} writes in flight wait for their fate`);
+  deposed(lead: number, isLeader: () => boolean, term: () => number): void {
+    log.info(`a leadership of this node ended (leader now: ${lead || 'unknown'}); ${this.pending.size} writes in flight wait for their fate`);
     this.clock.clear(this.uncertainTimer);
     this.uncertainTimer = this.clock.timeout(() => {
       this.uncertainTimer = undefined;
-      if (!isLeader()) this.pending.drain(settleUnknown);
+      if (!isLeader()) {
+        this.pending.drain(settleUnknown);
+        return;
+      }
+      // Leading again: this term's writes follow every older one in the queue.
+      const now = term();
+      this.pending.drainWhile((p) => p.term < now, settleUnknown);
     }, this.uncertainWaitMs);
     this.uncertainTimer.unref?.();
+  }
+
+  /**
+   * The node failed (RaftisNode.onFatal): writes appended may yet commit
+   * elsewhere (unknown); those still queued were never appended (not-leader).
+   */
+  fail(): void {
+    this.clock.clear(this.uncertainTimer);
+    this.uncertainTimer = undefined;
+    const q = this.queue;
+    this.queue = [];
+    for (const p of q) p.settle('not-leader');
+    this.pending.drain(settleUnknown);
   }
 
   close(): void {

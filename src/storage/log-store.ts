@@ -1,5 +1,6 @@
 /**
- * The durable Raft log and hard state of one node, in classic-level (LevelDB).
+ * The durable Raft log and hard state of one node, in classic-level (LevelDB):
+ * the product's LogBackend (log-backend.ts says what RaftStorage relies on).
  *
  * Layout (all keys are Buffers):
  *   "m"             → meta: format version (u32) — refuse to open other formats
@@ -35,21 +36,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../util/log.js';
 import { CorruptDataError, DataDirLockedError, StorageError } from './errors.js';
+import type { LogBackend, StoredEntry, StoredHardState, StoredMember } from './log-backend.js';
+
+export type { LogBackend, StoredEntry, StoredHardState, StoredMember } from './log-backend.js';
 
 const log = createLogger('storage');
-
-export interface StoredEntry {
-  index: number;
-  term: number;
-  type: number;
-  data: Buffer;
-}
-
-export interface StoredHardState {
-  term: number;
-  vote: number;
-  commit: number;
-}
 
 const FORMAT_VERSION = 2;
 const META_KEY = Buffer.from('m');
@@ -57,13 +48,6 @@ const HARD_STATE_KEY = Buffer.from('h');
 const COMPACTED_KEY = Buffer.from('c');
 const MEMBERS_KEY = Buffer.from('p');
 
-/** A cluster member with its client and peer addresses (the one shape used for members everywhere). */
-export interface StoredMember {
-  id: number;
-  host: string;
-  port: number;
-  clusterPort: number;
-}
 const RECORD_PREFIX = 0x62; // 'b'
 /** All record keys: "b" ≤ key < "c". */
 const RECORD_RANGE = { gte: Buffer.from([RECORD_PREFIX]), lt: Buffer.from([RECORD_PREFIX + 1]) };
@@ -171,7 +155,8 @@ function lowerBound(a: readonly number[], x: number): number {
   return lo;
 }
 
-export class LogStore {
+/** The LogBackend on classic-level (see log-backend.ts for what each method guarantees). */
+export class LogStore implements LogBackend {
   /** Start indexes of the records on disk, ascending. */
   private starts: number[] = [];
   /** Index of the last entry (the end of the last record), 0 when there are no records. */

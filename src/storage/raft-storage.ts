@@ -1,9 +1,10 @@
 /**
  * The Raft log as the core reads it (its synchronous Storage interface) and
- * as the disk keeps it (LevelDB, through LogStore).
+ * as the disk keeps it (a LogBackend: LevelDB through LogStore in the
+ * product; see log-backend.ts for what a backend guarantees).
  *
  * Only a recent tail of the log stays in memory; older entries are read back
- * from LevelDB when needed (a follower catching up), with getSync. Keeping
+ * from the backend when needed (a follower catching up), with entrySync. Keeping
  * the whole log in memory would cost several times the keyspace itself.
  * The driver persists each Ready here: the write reaches the disk first,
  * then the tail, as the Ready contract requires.
@@ -24,7 +25,8 @@ import {
   type Storage,
 } from '../raft/index.js';
 import { CorruptDataError } from './errors.js';
-import { LogStore, type StoredMember } from './log-store.js';
+import type { LogBackend, StoredMember } from './log-backend.js';
+import { LogStore } from './log-store.js';
 
 /** Entries kept in memory beyond those still to be applied. */
 const TAIL_ENTRIES = 1_000;
@@ -47,14 +49,22 @@ export class RaftStorage implements Storage {
   logBytes = 0;
 
   private constructor(
-    private readonly store: LogStore,
+    private readonly store: LogBackend,
     /** --unsafe-no-fsync: no write is fsynced (measurement only). */
     private readonly noFsync: boolean,
   ) {}
 
-  /** Opens the log under dir; loads the hard state and the tail of the log. */
+  /** Opens the log under dir (LevelDB); loads the hard state and the tail of the log. */
   static async open(dir: string, noFsync = false): Promise<RaftStorage> {
-    const store = await LogStore.open(dir);
+    return RaftStorage.over(await LogStore.open(dir), noFsync);
+  }
+
+  /**
+   * The log kept by `store` (any LogBackend: the driver harness passes an
+   * in-memory one); loads the hard state and the tail of the log. Takes
+   * `store` over: closes it if loading fails, and on close().
+   */
+  static async over(store: LogBackend, noFsync = false): Promise<RaftStorage> {
     const s = new RaftStorage(store, noFsync);
     try {
       await s.load();
@@ -245,8 +255,15 @@ export class RaftStorage implements Storage {
    */
   async persistReady(rd: Ready): Promise<void> {
     if (rd.snapshot !== undefined) {
-      await this.installSnapshot(rd.snapshot, rd.hardState);
-      if (rd.entries.length > 0) await this.persist(rd.entries, undefined, true);
+      // Two writes: the snapshot's compaction point, then the entries after
+      // it. A crash between them must not leave a commit index past the last
+      // entry on disk (the node could not restart), so the first write's
+      // hard state commits no further than the snapshot, and the Ready's own
+      // hard state goes with the entries.
+      const hs = rd.hardState ?? this.hardState;
+      const meta = rd.snapshot.metadata;
+      await this.installSnapshot(rd.snapshot, { ...hs, commit: Math.min(hs.commit, meta.index) });
+      if (rd.entries.length > 0) await this.persist(rd.entries, rd.hardState, true);
       return;
     }
     if (rd.entries.length === 0 && !rd.mustSync) {

@@ -51,6 +51,19 @@ describe('PendingWrites', () => {
     expect(q.size).toBe(0);
   });
 
+  it('drainWhile hands out the oldest writes while the predicate holds, and keeps the rest in order', () => {
+    const q = new PendingWrites<PendingWrite>();
+    for (const [i, t] of [[5, 2], [6, 2], [7, 4], [8, 4]] as const) q.add(write(i, t), () => expect.unreachable());
+    const old: PendingWrite[] = [];
+    q.drainWhile((p) => p.term < 4, (p) => old.push(p));
+    expect(indexes(old)).toEqual([5, 6]);
+    expect(q.size).toBe(2);
+    expect(q.take(7, () => expect.unreachable())?.term).toBe(4);
+    q.drainWhile(() => true, (p) => old.push(p));
+    expect(indexes(old)).toEqual([5, 6, 8]);
+    expect(q.size).toBe(0);
+  });
+
   it('matches a Map model over long random runs (compaction included)', () => {
     const rnd = createPrng(7);
     const q = new PendingWrites<PendingWrite>();

@@ -83,14 +83,18 @@ class Link {
     }
     return true;
   }
-  /** Runs until idle, letting the receiver's async completion finish. */
+  /** The receiver is verifying a complete file (fsyncs; its acknowledgement follows). */
+  private get completing(): boolean {
+    return (this.receiver as unknown as { cur?: { verifying?: boolean } }).cur?.verifying === true;
+  }
+  /** Runs until idle, letting the receiver's async completion finish (however long its fsyncs take). */
   async drain(): Promise<void> {
     for (let i = 0; i < 10_000; i++) {
       while (this.step());
       await new Promise((r) => setTimeout(r, 5));
-      if (this.queue.length === 0) {
+      if (this.queue.length === 0 && !this.completing) {
         await new Promise((r) => setTimeout(r, 20));
-        if (this.queue.length === 0) return;
+        if (this.queue.length === 0 && !this.completing) return;
       }
     }
   }
