@@ -21,6 +21,7 @@ import { latencyCommands } from './latency.js';
 import { pubsubCommands } from './pubsub.js';
 import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
+import { scriptingConnCommands, scriptingDataCommands } from './scripting.js';
 import { setCommands } from './set.js';
 import { slowlogCommands } from './slowlog.js';
 import { sortCommands } from './sort.js';
@@ -44,6 +45,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...zsetOpCommands,
   ...sortCommands,
   ...lcsCommands,
+  ...scriptingDataCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {
@@ -61,4 +63,5 @@ export const connCommands: Record<string, ConnHandler> = {
   ...membershipCommands,
   ...replicationCommands,
   ...slowlogCommands,
+  ...scriptingConnCommands,
 };

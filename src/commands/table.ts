@@ -57,6 +57,9 @@ export interface CommandDef {
   stats: CommandCounters;
 }
 
+/** Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH (not shown by COMMAND INFO): scripts may write, SCRIPT LOAD and FLUSH are replicated. */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'script|load', 'script|flush']);
+
 export interface HandlerSet {
   data: Record<string, DataHandler>;
   conn: Record<string, ConnHandler>;
@@ -95,7 +98,7 @@ export class CommandTable {
       sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
       skipSlowlog: meta.flags.has('skip_slowlog'),
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
-      mayReplicate: meta.flags.has('write') || name === 'publish',
+      mayReplicate: meta.flags.has('write') || name === 'publish' || MAY_REPLICATE.has(name),
       touchesAll: name === 'flushall' || name === 'flushdb',
       noMulti: meta.flags.has('no_multi'),
       data: h.data[name],
