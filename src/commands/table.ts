@@ -43,6 +43,12 @@ export interface CommandDef {
    * PUBLISH; COMMAND INFO does not show that flag): held by CLIENT PAUSE WRITE.
    */
   mayReplicate: boolean;
+  /**
+   * Made a log entry when it runs in a transaction or is forwarded by a
+   * follower: a write, or EVAL / EVALSHA (a script may write) and SCRIPT
+   * LOAD / FLUSH (the script cache is replicated).
+   */
+  logged: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
   touchesAll: boolean;
   /** COMMAND INFO flag "no_multi" (SAVE, SHUTDOWN): refused inside MULTI. */
@@ -99,6 +105,7 @@ export class CommandTable {
       skipSlowlog: meta.flags.has('skip_slowlog'),
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
       mayReplicate: meta.flags.has('write') || name === 'publish' || MAY_REPLICATE.has(name),
+      logged: meta.flags.has('write') || MAY_REPLICATE.has(name),
       touchesAll: name === 'flushall' || name === 'flushdb',
       noMulti: meta.flags.has('no_multi'),
       data: h.data[name],

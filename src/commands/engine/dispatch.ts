@@ -62,7 +62,7 @@ export class Dispatcher {
         }
         this.server.stats.totalCommands++;
         // A blocking pop can only wait on the leader: it gets the redirect below.
-        if (!def.isBlocking && proxy.forward(c, [argv], false, def.isWrite)) return;
+        if (!def.isBlocking && proxy.forward(c, [argv], false, def.logged)) return;
       }
       this.reject(c, redirectError(this.server.node, def, argv), def);
       return;
