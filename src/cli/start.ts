@@ -28,6 +28,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     info: { version, port: opts.port, configFile: '', clusterId: opts.clusterId, followerWrites: opts.followerWrites },
     table: buildCommandTable(),
     shutdown,
+    scripts: { budget: opts.luaInstructionBudget },
     node: {
       id: opts.id,
       dir: opts.dir,
