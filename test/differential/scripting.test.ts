@@ -160,6 +160,27 @@ describe('EVAL / EVALSHA / SCRIPT vs redis-server (cluster mode)', () => {
       expect(await compare(a, b, COMMANDS)).toEqual([]);
     });
 
+    it(`pipelined: EVALSHA right behind its SCRIPT LOAD, and behind a SCRIPT FLUSH (RESP${proto})`, async () => {
+      const [a, b] = await pair(proto);
+      await Promise.all([a.call('SCRIPT', 'FLUSH'), b.call('SCRIPT', 'FLUSH')]);
+      const body = "return redis.call('incr', KEYS[1])";
+      const sha = sha1hex(body);
+      const batch = [
+        ['SET', '{p}x', '1'],
+        ['SCRIPT', 'LOAD', body],
+        ['EVALSHA', sha, '1', '{p}n'],
+        ['EVALSHA_RO', sha, '1', '{p}n'],
+        ['SCRIPT', 'FLUSH'],
+        ['EVALSHA', sha, '1', '{p}n'],
+        ['EVAL', body, '1', '{p}n'],
+        ['EVALSHA', sha, '1', '{p}n'],
+        ['GET', '{p}n'],
+      ];
+      // Sent without waiting for replies: one pipeline on each server.
+      const [ra, rb] = await Promise.all([Promise.all(batch.map((c) => a.call(...c))), Promise.all(batch.map((c) => b.call(...c)))]);
+      expect(rb).toEqual(ra);
+    });
+
     it(`seeded random scripts over the Lua↔RESP conversions (RESP${proto})`, async () => {
       const [a, b] = await pair(proto);
       const setup = [
