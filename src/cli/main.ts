@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     .option('follower-writes', { choices: ['moved', 'proxy'] as const, default: DEFAULT_OPTIONS.followerWrites, describe: 'what a follower does with a write: redirect with MOVED, or forward it to the leader' })
     .option('snapshot-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotEntries, describe: 'take a snapshot after this many log entries (0: no entry threshold)' })
     .option('snapshot-bytes', { type: 'number', default: DEFAULT_OPTIONS.snapshotBytes, describe: 'take a snapshot once the log since the last one is at least as big as that snapshot and both together reach this many bytes, as Redis rewrites its AOF (0: no byte threshold)' })
+    .option('lua-instruction-budget', { type: 'number', default: DEFAULT_OPTIONS.luaInstructionBudget, describe: 'Lua instructions a script may run before it is stopped (the same on every node; 0: unlimited)' })
     .option('snapshot-keep-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotKeepEntries, describe: 'log entries kept behind a snapshot for followers that are a little behind' })
     .option('unsafe-no-fsync', {
       type: 'boolean',
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     if (argv.peers !== undefined && (self.port !== argv.port || self.clusterPort !== clusterPort)) {
       throw new OptionError(`--peers gives node ${argv.id} the address ${self.host}:${self.port}@${self.clusterPort}, but --port/--cluster-port say ${argv.port}@${clusterPort}`);
     }
-    for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries'] as const) {
+    for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries', 'lua-instruction-budget'] as const) {
       if (!Number.isSafeInteger(argv[f]) || argv[f] < 0) throw new OptionError(`--${f} must be a non-negative integer`);
     }
     if (argv['cluster-id'].length === 0 || Buffer.byteLength(argv['cluster-id']) > 255) throw new OptionError('--cluster-id must be 1 to 255 bytes');
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
       snapshotEntries: argv['snapshot-entries'],
       snapshotBytes: argv['snapshot-bytes'],
       snapshotKeepEntries: argv['snapshot-keep-entries'],
+      luaInstructionBudget: argv['lua-instruction-budget'],
       unsafeNoFsync: argv['unsafe-no-fsync'],
       join,
       joining,

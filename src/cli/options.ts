@@ -25,6 +25,8 @@ export interface Options {
   snapshotBytes: number;
   /** Log entries kept behind a snapshot for slow followers. */
   snapshotKeepEntries: number;
+  /** Lua instructions a script may run before it is stopped; must be the same on every node (scripts are replicated, not their effects). */
+  luaInstructionBudget: number;
   /** Write the Raft log without fsync (measurement only, as etcd's --unsafe-no-fsync). */
   unsafeNoFsync: boolean;
   /** --join: the address of a member of the cluster this new node asks to join. */
@@ -45,6 +47,7 @@ export const DEFAULT_OPTIONS = {
   snapshotEntries: 0,
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
+  luaInstructionBudget: 100_000_000,
   unsafeNoFsync: false,
 } as const;
 

@@ -36,6 +36,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     },
     table: buildCommandTable(),
     shutdown,
+    scripts: { budget: opts.luaInstructionBudget },
     node: {
       id: opts.id,
       dir: opts.dir,

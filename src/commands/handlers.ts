@@ -23,6 +23,7 @@ import { latencyCommands } from './latency.js';
 import { pubsubCommands } from './pubsub.js';
 import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
+import { scriptingConnCommands, scriptingDataCommands } from './scripting.js';
 import { setCommands } from './set.js';
 import { slowlogCommands } from './slowlog.js';
 import { sortCommands } from './sort.js';
@@ -48,6 +49,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...lcsCommands,
   ...hyperloglogCommands,
   ...geoCommands,
+  ...scriptingDataCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {
@@ -65,4 +67,5 @@ export const connCommands: Record<string, ConnHandler> = {
   ...membershipCommands,
   ...replicationCommands,
   ...slowlogCommands,
+  ...scriptingConnCommands,
 };

@@ -13,6 +13,7 @@ import { isOpt } from './options.js';
 import { distinctPositions, repeatedPositions } from './random-pick.js';
 import { scanValue } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
+import { readRandom } from './random.js';
 
 export const HASH_ERR = {
   notInteger: 'ERR hash value is not an integer',
@@ -79,7 +80,7 @@ function hrandfieldWithCount(ctx: Ctx, key: string, l: number, withValues: boole
   if (l < 0 || l === 1) {
     const count = Math.abs(l);
     const bytesAt = (i: number): number => h.fieldAt(i).length + (withValues ? h.valueAt(i).length + 16 : 8);
-    const each = repeatedPositions(size, count, bytesAt);
+    const each = repeatedPositions(size, count, bytesAt, readRandom(ctx));
     if (each === null) return w.error(ERR.stringTooLong);
     header(count);
     each(pair);
@@ -95,7 +96,7 @@ function hrandfieldWithCount(ctx: Ctx, key: string, l: number, withValues: boole
     return;
   }
   header(l);
-  for (const i of distinctPositions(size, l, Math.random)) pair(i);
+  for (const i of distinctPositions(size, l, readRandom(ctx))) pair(i);
 }
 
 export const hashCommands: Record<string, DataHandler> = {
@@ -222,7 +223,7 @@ export const hashCommands: Record<string, DataHandler> = {
     const h = readTyped<RHash>(ctx, argv[1]!, 'hash');
     if (h === null) return;
     if (h === undefined) return ctx.w.nil();
-    ctx.w.bulk(h.fieldAt(Math.floor(Math.random() * h.size)));
+    ctx.w.bulk(h.fieldAt(Math.floor(readRandom(ctx)() * h.size)));
   },
 
   /** HSCAN: a listpack hash whole, in its order; a larger one walked (scan.ts). */

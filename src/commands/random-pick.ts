@@ -47,8 +47,8 @@ export const MAX_RANDOM_REPLY_BYTES = 2 ** 28;
  * positions: they are drawn twice from one seed (sizing, then visiting) so
  * nothing of size count is kept.
  */
-export function repeatedPositions(size: number, count: number, bytesAt: (i: number) => number): ((visit: (i: number) => void) => void) | null {
-  const seed = Math.floor(Math.random() * 4294967296);
+export function repeatedPositions(size: number, count: number, bytesAt: (i: number) => number, random: () => number = Math.random): ((visit: (i: number) => void) => void) | null {
+  const seed = Math.floor(random() * 4294967296);
   const sizing = createPrng(seed);
   let bytes = 0;
   for (let n = 0; n < count; n++) {

@@ -15,6 +15,16 @@ export function entryRandom(ctx: Ctx): () => number {
   return ctx.rand;
 }
 
+/**
+ * The random source of a command that only reads (SRANDMEMBER, HRANDFIELD,
+ * ZRANDMEMBER): Math.random when it runs as a read, the entry's source when
+ * it runs inside an applied entry (a transaction, or a script that may write
+ * what it drew), so every replica draws the same.
+ */
+export function readRandom(ctx: Ctx): () => number {
+  return ctx.index > 0 ? entryRandom(ctx) : Math.random;
+}
+
 /** Mixes the index and the time (both may exceed 32 bits) into one 32-bit seed. */
 export function entrySeed(index: number, now: number): number {
   let h = Math.imul((index >>> 0) ^ 0x9e3779b9, 0x85ebca6b);

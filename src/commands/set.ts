@@ -14,7 +14,7 @@ import { ERR, valueOutOfRangeError } from './errors.js';
 import { string2ll, type Int64 } from '../util/number.js';
 import { isOfType, readTyped, writeTyped } from './collection.js';
 import { isOpt } from './options.js';
-import { entryRandom } from './random.js';
+import { entryRandom, readRandom } from './random.js';
 import { distinctPositions, repeatedPositions } from './random-pick.js';
 import { scanValue } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
@@ -169,7 +169,7 @@ function srandmemberWithCount(ctx: Ctx, argv: string[]): void {
   if (l < 0 || l === 1) {
     // Repetitions allowed, as long as the reply fits (MAX_RANDOM_REPLY_BYTES).
     const count = Math.abs(Number(l));
-    const each = repeatedPositions(size, count, (i) => s.at(i).length + 8);
+    const each = repeatedPositions(size, count, (i) => s.at(i).length + 8, readRandom(ctx));
     if (each === null) return w.error(ERR.stringTooLong);
     w.arrayHeader(count);
     each((i) => w.bulk(s.at(i)));
@@ -178,7 +178,7 @@ function srandmemberWithCount(ctx: Ctx, argv: string[]): void {
   if (l >= size) return replyMembers(ctx, s.ordered(), false);
   const count = Number(l);
   w.arrayHeader(count);
-  for (const i of distinctPositions(size, count, Math.random)) w.bulk(s.at(i));
+  for (const i of distinctPositions(size, count, readRandom(ctx))) w.bulk(s.at(i));
 }
 
 export const setCommands: Record<string, DataHandler> = {
@@ -276,7 +276,7 @@ export const setCommands: Record<string, DataHandler> = {
     const s = readTyped<RSet>(ctx, argv[1]!, 'set');
     if (s === null) return;
     if (s === undefined) return ctx.w.nil();
-    ctx.w.bulk(s.at(Math.floor(Math.random() * s.size)));
+    ctx.w.bulk(s.at(Math.floor(readRandom(ctx)() * s.size)));
   },
 
   sinter(ctx, argv) {

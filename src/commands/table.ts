@@ -44,6 +44,12 @@ export interface CommandDef {
    * CLIENT PAUSE WRITE.
    */
   mayReplicate: boolean;
+  /**
+   * Made a log entry when it runs in a transaction or is forwarded by a
+   * follower: a write, or EVAL / EVALSHA (a script may write) and SCRIPT
+   * LOAD / FLUSH (the script cache is replicated).
+   */
+  logged: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
   touchesAll: boolean;
   /** COMMAND INFO flag "no_multi" (SAVE, SHUTDOWN): refused inside MULTI. */
@@ -66,6 +72,8 @@ export interface CommandDef {
  * (docs/decisions.md). COMMAND INFO still shows Redis's flags.
  */
 const REPLICATED_READS: ReadonlySet<string> = new Set(['pfcount']);
+/** Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH (not shown by COMMAND INFO): scripts may write, SCRIPT LOAD and FLUSH are replicated. */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'script|load', 'script|flush']);
 
 export interface HandlerSet {
   data: Record<string, DataHandler>;
@@ -105,7 +113,8 @@ export class CommandTable {
       sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
       skipSlowlog: meta.flags.has('skip_slowlog'),
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
-      mayReplicate: meta.flags.has('write') || name === 'publish' || REPLICATED_READS.has(name),
+      mayReplicate: meta.flags.has('write') || name === 'publish' || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
+      logged: meta.flags.has('write') || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
       touchesAll: name === 'flushall' || name === 'flushdb',
       noMulti: meta.flags.has('no_multi'),
       data: h.data[name],

@@ -69,7 +69,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   const server = c.server;
   const node = server.node;
   const table = server.table;
-  const hasWrite = cmds.some((argv) => table.lookup(argv)?.isWrite === true);
+  const hasWrite = cmds.some((argv) => table.lookup(argv)?.logged === true);
 
   // A follower in proxy mode forwards the whole transaction to the leader.
   if (!node.isLeader && server.proxy !== undefined && cmds.some((argv) => table.lookup(argv)?.conn === undefined)) {
@@ -105,7 +105,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
       c,
       (w, now) => {
         w.arrayHeader(cmds.length);
-        const ctx = { db: node.keyspace, now, index: 0, w };
+        const ctx = { db: node.keyspace, now, index: 0, w, scripts: server.scripts };
         const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;

@@ -1,5 +1,6 @@
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { RespWriter } from '../server/resp-writer.js';
+import type { Scripts } from './engine/scripts.js';
 
 /**
  * What a keyspace command runs against. For a read, `now` is the local clock
@@ -18,6 +19,8 @@ export interface Ctx {
    * numbers. Commands of one MULTI entry share it and draw in turn.
    */
   rand?: () => number;
+  /** Lua scripting (the script cache and the VM): set where scripts may run (applies and reads of a node). */
+  scripts?: Scripts;
 }
 
 /**

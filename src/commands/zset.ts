@@ -16,6 +16,7 @@ import { isOpt } from './options.js';
 import { scanValue } from './scan.js';
 import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
+import { readRandom } from './random.js';
 import { parseLexRange, parseScoreRange, replyMembers, replyScore, zsetForRead, zsetForWrite } from './zset-range.js';
 
 const NX = 1;
@@ -480,13 +481,13 @@ const zrandmember: DataHandler = (ctx, argv) => {
     if (l < 0 || l === 1) {
       const count = Math.abs(l);
       if (count > 100_000_000) return w.error(ZSET_ERR.randCountRange);
-      for (let i = 0; i < count; i++) picked.push(z.at(Math.floor(Math.random() * size))!);
+      for (let i = 0; i < count; i++) picked.push(z.at(Math.floor(readRandom(ctx)() * size))!);
     } else if (l >= size) {
       for (let x = z.sl.first; x !== null; x = x.next[0]!) picked.push(x);
     } else {
       const ranks = Array.from({ length: size }, (_, i) => i);
       for (let i = 0; i < l; i++) {
-        const j = i + Math.floor(Math.random() * (size - i));
+        const j = i + Math.floor(readRandom(ctx)() * (size - i));
         [ranks[i], ranks[j]] = [ranks[j]!, ranks[i]!];
         picked.push(z.at(ranks[i]!)!);
       }
@@ -500,7 +501,7 @@ const zrandmember: DataHandler = (ctx, argv) => {
   const z = zsetForRead(ctx, argv[1]!);
   if (z === null) return;
   if (z === undefined) return w.nil();
-  w.bulk(z.at(Math.floor(Math.random() * z.size))!.member);
+  w.bulk(z.at(Math.floor(readRandom(ctx)() * z.size))!.member);
 };
 
 /**

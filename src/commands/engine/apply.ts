@@ -11,6 +11,7 @@ import { commandKeys } from '../keys.js';
 import type { CommandTable } from '../table.js';
 import { callData } from './call.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
+import type { Scripts } from './scripts.js';
 import type { Stats } from './stats.js';
 import type { Write } from './write.js';
 
@@ -31,6 +32,8 @@ export class Applier implements StateMachine<Write> {
     /** INFO commandstats: every applied command counts as a call here (on followers too, as a Redis replica counts what it replays). */
     private readonly stats: Stats,
     private readonly touch: TouchListener,
+    /** The script cache and VM: state-machine state, kept in snapshots. */
+    private readonly scripts: Scripts,
   ) {}
 
   /** The time stamped on a new entry: the clock, but never before an earlier entry's. */
@@ -53,7 +56,7 @@ export class Applier implements StateMachine<Write> {
     }
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
-    const ctx = { db: this.db, now: entry.time, index, w };
+    const ctx = { db: this.db, now: entry.time, index, w, scripts: this.scripts };
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
@@ -69,7 +72,12 @@ export class Applier implements StateMachine<Write> {
     }
   }
 
-  restored(_state: Buffer): void {
+  snapshotState(): Buffer {
+    return this.scripts.snapshotState();
+  }
+
+  restored(state: Buffer): void {
+    this.scripts.restore(state);
     this.touch.touched(null);
   }
 }

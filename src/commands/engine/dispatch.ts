@@ -18,9 +18,16 @@ import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
+import { CROSSSLOT, NOSCRIPT } from './scripts.js';
+import { keyHashSlot } from '../routing.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+/** The EVAL family: declared keys must hash to one slot (Redis Cluster's CROSSSLOT), and they are routed by the script's flags. */
+const EVALS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro']);
+/** Script commands the dispatcher routes itself (runScript); EVAL_RO, EVALSHA_RO and SCRIPT EXISTS are plain reads. */
+const SCRIPT_ROUTED = new Set(['eval', 'evalsha', 'script|load', 'script|flush']);
 
 const TRYAGAIN_TRANSFER = 'TRYAGAIN leadership is being transferred; retry shortly';
 
@@ -39,6 +46,8 @@ export class Dispatcher {
     c.lastCommand = def.name;
     // Before ACL and cluster checks, as in Redis 7's processCommand.
     if (def.noMulti && c.multi !== undefined) return void this.reject(c, 'ERR Command not allowed inside a transaction', def);
+    // Redis Cluster's getNodeByQuery refuses keys in different slots before it routes.
+    if (EVALS.has(def.name) && crossSlot(def, argv)) return void this.reject(c, CROSSSLOT, def);
     // Cluster routing comes before queuing, as in Redis Cluster: a redirect flags the transaction.
     if (def.conn === undefined && !this.servesHere(c, def)) {
       const proxy = this.server.proxy;
@@ -53,7 +62,7 @@ export class Dispatcher {
         }
         this.server.stats.totalCommands++;
         // A blocking pop can only wait on the leader: it gets the redirect below.
-        if (!def.isBlocking && proxy.forward(c, [argv], false, def.isWrite)) return;
+        if (!def.isBlocking && proxy.forward(c, [argv], false, def.logged)) return;
       }
       this.reject(c, redirectError(this.server.node, def, argv), def);
       return;
@@ -96,7 +105,7 @@ export class Dispatcher {
   mayPassHold(c: Client, argv: string[]): boolean {
     if (c.multi !== undefined || this.blocking.isBlocked(c)) return false;
     const def = this.server.table.lookup(argv);
-    return def !== undefined && def.data !== undefined && !def.isWrite;
+    return def !== undefined && def.data !== undefined && !def.isWrite && !SCRIPT_ROUTED.has(def.name);
   }
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
@@ -109,6 +118,8 @@ export class Dispatcher {
     const stats = this.server.stats;
     if (def.conn !== undefined) {
       callConn(stats, def, def.conn, this.connCtx(c, c.out()), argv);
+    } else if (SCRIPT_ROUTED.has(def.name)) {
+      this.runScript(c, def, argv);
     } else if (def.isWrite) {
       // Counted when applied (StateMachine.apply), or when a blocking pop is answered.
       if (def.isBlocking) this.blocking.run(c, argv);
@@ -122,11 +133,55 @@ export class Dispatcher {
         ctx.db = node.keyspace;
         ctx.now = Date.now();
         ctx.w = c.out();
+        ctx.scripts = this.server.scripts;
         callData(stats, def, data, ctx, argv, c);
         return;
       }
-      this.read(c, (w, now) => callData(stats, def, data, { db: node.keyspace, now, index: 0, w }, argv, c));
+      this.readData(c, def, argv);
     }
+  }
+
+  /** A keyspace read, once its answer is linearizable (read). */
+  private readData(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
+    const node = this.server.node;
+    const scripts = this.server.scripts;
+    const data = def.data!;
+    this.read(c, (w, now) => callData(this.server.stats, def, data, { db: node.keyspace, now, index: 0, w, scripts }, argv, c), slot);
+  }
+
+  /**
+   * EVAL and EVALSHA by what the script may do: a script that may write is
+   * one log entry (applied on every replica); one flagged no-writes is a
+   * read. An EVALSHA of a script unknown here is answered NOSCRIPT without
+   * an entry once the client's own writes in flight are applied (they may
+   * load it); a known one is proposed, and its apply answers NOSCRIPT if a
+   * SCRIPT FLUSH came first. SCRIPT LOAD and SCRIPT FLUSH are entries.
+   */
+  private runScript(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
+    const node = this.server.node;
+    if (def.name === 'script|load' || def.name === 'script|flush') {
+      if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
+      return this.propose(c, [argv], false, slot);
+    }
+    const mayWrite = this.server.scripts.mayWrite(argv, def.name === 'evalsha');
+    if (mayWrite === undefined) {
+      const after = c.lastWriteIndex;
+      if (after <= node.appliedIndex || slot !== undefined) return this.answer(c, NOSCRIPT, slot);
+      const w = c.defer();
+      c.hold(w);
+      node.whenApplied(after, () => this.runScript(c, def, argv, w));
+      return;
+    }
+    if (!mayWrite) return this.readData(c, def, argv, slot);
+    if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
+    this.propose(c, [argv], false, slot);
+  }
+
+  /** An error reply now, or into a reserved slot. */
+  private answer(c: Client, text: string, slot?: Slot): void {
+    if (slot === undefined) return c.out().error(text);
+    slot.error(text);
+    c.complete(slot);
   }
 
   /** Reused for synchronous reads (handlers never keep their ctx). */
@@ -253,4 +308,11 @@ class ClientWrite extends Write<CommandEntry> {
     if (outcome !== 'applied') this.w.error(this.dispatcher.outcomeError(outcome, this.entry));
     this.c.complete(this.w);
   }
+}
+
+/** Whether the keys an EVAL declares hash to more than one slot. */
+function crossSlot(def: CommandDef, argv: readonly string[]): boolean {
+  const keys = commandKeys(def.meta, argv);
+  for (let i = 1; i < keys.length; i++) if (keyHashSlot(keys[i]!) !== keyHashSlot(keys[0]!)) return true;
+  return false;
 }

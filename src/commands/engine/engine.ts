@@ -22,6 +22,7 @@ import { ActiveExpiry } from './expire.js';
 import { Proxy } from './proxy.js';
 import { Config } from './config.js';
 import { PubSub } from './pubsub.js';
+import { Scripts, type ScriptOptions } from './scripts.js';
 import { Stats } from './stats.js';
 import type { Write } from './write.js';
 
@@ -43,6 +44,8 @@ export interface EngineOptions {
    * answers Redis's "Errors trying to SHUTDOWN" and the server runs on.
    */
   shutdown?: (reason: string) => void;
+  /** Lua scripting limits (the instruction budget must be the same on every node). */
+  scripts?: ScriptOptions;
 }
 
 /** What INFO, CLUSTER and the proxy need from the command line (the node id lives in node.id). */
@@ -89,6 +92,8 @@ export class Engine implements ClientHost {
   readonly keyspace = new Keyspace();
   /** The state machine the node applies committed entries through. */
   readonly applier: Applier;
+  /** Lua scripting: the script cache (state-machine state) and the VM. */
+  readonly scripts: Scripts;
   /** The Raft driver; set by open() before any client connects. */
   node!: RaftisNode<Write>;
   readonly info: ServerInfo;
@@ -139,13 +144,15 @@ export class Engine implements ClientHost {
     this.dispatcher = new Dispatcher(this);
     this.onCommand = this.dispatcher.onCommand;
     const blocking = this.dispatcher.blocking;
-    this.applier = new Applier(this.keyspace, this.table, this.stats, {
+    const touch = {
       wanted: () => this.watchers.size !== 0 || blocking.waiting,
-      touched: (keys) => {
+      touched: (keys: readonly string[] | null) => {
         this.touchWatched(keys);
         blocking.touched(keys);
       },
-    });
+    };
+    this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
+    this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts);
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }

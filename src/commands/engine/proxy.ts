@@ -110,7 +110,7 @@ export class Proxy {
       return send();
     }
     const defs = fc.cmds.map((argv) => table.lookup(argv));
-    const hasWrite = defs.some((d) => d?.isWrite === true);
+    const hasWrite = defs.some((d) => d?.logged === true);
     if (fc.multi || hasWrite) {
       const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
       const p = new ForwardedWrite(server, entry, w, send);
@@ -126,7 +126,7 @@ export class Proxy {
     const after = this.lastWriteFrom.get(from) ?? 0;
     const run = (): void => {
       node.whenApplied(after, () => {
-        def.data!({ db: server.keyspace, now: Date.now(), index: 0, w }, argv);
+        def.data!({ db: server.keyspace, now: Date.now(), index: 0, w, scripts: server.scripts }, argv);
         send();
       });
     };

@@ -1,0 +1,691 @@
+/*
+ * raftis_lua.c -- the Redis 7.0 scripting environment around Redis's own
+ * Lua 5.1.5 (deps/lua of redis 7.0.15), compiled to WebAssembly.
+ *
+ * Modelled on redis/src/script_lua.c and redis/src/eval.c (BSD-3-Clause,
+ * Copyright (c) 2009-2021 Salvatore Sanfilippo / Redis Ltd.). Everything that
+ * needs the server (running a command, logging, ACL checks) is delegated to
+ * the JavaScript host through ONE synchronous import, rl_host().
+ *
+ * Data crosses the boundary as bytes in linear memory:
+ *   - redis.call args  -> JS : [u32 argc] then argc x ([u32 len][bytes])
+ *   - JS reply -> Lua       : RESP2/RESP3 bytes (exactly what the command
+ *                             handler wrote), parsed here like
+ *                             redisProtocolToLuaType() does.
+ *   - script result -> JS   : RESP bytes, built here like
+ *                             luaReplyToRedisReply() does.
+ *
+ * Determinism: no clock, no libc rand(); math.random is Redis's rand48;
+ * runaway scripts are stopped by an instruction budget charged by a
+ * LUA_MASKCOUNT hook; memory is bounded by a counting allocator.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <math.h>
+#include <limits.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+#include "sha1.h"
+
+#define EXPORT __attribute__((used, visibility("default")))
+
+/* ---- host import (implemented in JS, see lua51.mjs) ---------------------- */
+/* kind: 0 = redis.call / redis.pcall, 1 = redis.log, 2 = redis.acl_check_cmd,
+ *       3 = redis.set_repl, 4 = redis.setresp
+ * Returns: for kind 0: 0 = RESP reply, 1 = script error string (scriptCall's
+ * err, e.g. "Unknown Redis command called from script"); reply bytes are in
+ * the reply buffer (rl_reply_buf). For kind 2: 1 allowed, 0 denied, -1 unknown
+ * command. */
+extern int rl_host(int kind, const char *buf, int len);
+
+/* ---- small growable byte buffer ------------------------------------------ */
+typedef struct { char *p; size_t len, cap; } buf_t;
+static void bgrow(buf_t *b, size_t extra) {
+    if (b->len + extra <= b->cap) return;
+    size_t nc = b->cap ? b->cap : 256;
+    while (nc < b->len + extra) nc *= 2;
+    char *np = realloc(b->p, nc);
+    if (!np) abort();
+    b->p = np; b->cap = nc;
+}
+static void bput(buf_t *b, const char *s, size_t n) { bgrow(b, n); memcpy(b->p + b->len, s, n); b->len += n; }
+static void bputs(buf_t *b, const char *s) { bput(b, s, strlen(s)); }
+static void bu32(buf_t *b, uint32_t v) { bput(b, (const char *)&v, 4); }
+static void bhdr(buf_t *b, char c, long long n) { char t[32]; int l = snprintf(t, sizeof t, "%c%lld\r\n", c, n); bput(b, t, l); }
+
+static buf_t argbuf;    /* redis.call args to JS */
+static buf_t replybuf;  /* host reply (RESP) from JS */
+static buf_t outbuf;    /* script result (RESP) to JS */
+static buf_t inbuf;     /* KEYS/ARGV/script body from JS */
+
+EXPORT char *rl_reply_buf(int n) { replybuf.len = 0; bgrow(&replybuf, (size_t)n + 1); replybuf.len = n; replybuf.p[n] = 0; return replybuf.p; }
+EXPORT char *rl_in_buf(int n) { inbuf.len = 0; bgrow(&inbuf, (size_t)n + 1); inbuf.len = n; return inbuf.p; }
+static char namebuf[64];
+EXPORT char *rl_name_buf(void) { return namebuf; }
+EXPORT char *rl_out_ptr(void) { return outbuf.p; }
+EXPORT int rl_out_len(void) { return (int)outbuf.len; }
+
+/* ---- state ---------------------------------------------------------------- */
+static lua_State *L = NULL;
+static size_t mem_used = 0, mem_limit = 0, mem_peak = 0;
+static long long budget_left = 0;          /* instructions left for the running script */
+static int budget_exhausted = 0;
+static int in_script = 0;                  /* redis.call etc only inside a script */
+static int script_resp = 2;                /* redis.setresp() */
+static int client_resp = 2;                /* protocol of the calling client */
+static long gc_count = 0;
+#define HOOK_PERIOD 100                    /* instructions between hook calls */
+
+/* x86-64 semantics of (long long)d: out of range / NaN -> LLONG_MIN */
+static long long d2ll(double d) {
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) return (long long)d;
+    return LLONG_MIN;
+}
+
+static void *rl_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    (void)ud;
+    if (nsize == 0) { free(ptr); mem_used -= osize; return NULL; }
+    if (nsize > osize && mem_limit && mem_used - osize + nsize > mem_limit) return NULL;
+    void *np = realloc(ptr, nsize);
+    if (np) { mem_used = mem_used - osize + nsize; if (mem_used > mem_peak) mem_peak = mem_used; }
+    return np;
+}
+
+/* ---- errors as Redis builds them (luaPushErrorBuff) ------------------------ */
+static void push_error_buff(lua_State *l, const char *err, size_t len) {
+    const char *code = "ERR"; size_t codelen = 3;
+    const char *msg = err; size_t msglen = len;
+    if (len && err[0] == '-') {
+        const char *sp = memchr(err, ' ', len);
+        if (!sp) { msg = err + 1; msglen = len - 1; }
+        else { code = err + 1; codelen = (size_t)(sp - err - 1); msg = sp + 1; msglen = len - (size_t)(sp + 1 - err); }
+    }
+    /* sdstrim(msg, "\r\n") */
+    while (msglen && (msg[0] == '\r' || msg[0] == '\n')) { msg++; msglen--; }
+    while (msglen && (msg[msglen-1] == '\r' || msg[msglen-1] == '\n')) msglen--;
+    luaL_Buffer b;
+    lua_newtable(l);
+    lua_pushstring(l, "err");
+    luaL_buffinit(l, &b);
+    luaL_addlstring(&b, code, codelen);
+    luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, msg, msglen);
+    luaL_pushresult(&b);
+    lua_settable(l, -3);
+}
+static void push_error(lua_State *l, const char *e) { push_error_buff(l, e, strlen(e)); }
+
+/* ---- RESP -> Lua (redisProtocolToLuaType) -------------------------------- */
+static const char *resp_to_lua(lua_State *l, const char *p, int push);
+static long long rd_ll(const char **pp) {
+    const char *p = *pp; int neg = 0; long long v = 0;
+    if (*p == '-') { neg = 1; p++; } else if (*p == '+') p++;
+    while (*p >= '0' && *p <= '9') { v = v * 10 + (*p - '0'); p++; }
+    *pp = p + 2; /* skip \r\n */
+    return neg ? -v : v;
+}
+static const char *line_end(const char *p) { const char *e = strstr(p, "\r\n"); return e; }
+static void stack_guard(lua_State *l, int n) {
+    if (!lua_checkstack(l, n)) { push_error(l, "lua stack limit reach when parsing redis.call reply"); lua_error(l); }
+}
+static const char *resp_to_lua(lua_State *l, const char *p, int push) {
+    char t = *p++;
+    switch (t) {
+    case ':': { long long v = rd_ll(&p); if (push) { stack_guard(l, 1); lua_pushnumber(l, (lua_Number)v); } return p; }
+    case '$': {
+        long long n = rd_ll(&p);
+        if (n < 0) { if (push) { stack_guard(l, 1); lua_pushboolean(l, 0); } return p; }
+        if (push) { stack_guard(l, 1); lua_pushlstring(l, p, (size_t)n); }
+        return p + n + 2;
+    }
+    case '+': {
+        const char *e = line_end(p);
+        if (push) { stack_guard(l, 3); lua_newtable(l); lua_pushstring(l, "ok"); lua_pushlstring(l, p, (size_t)(e - p)); lua_settable(l, -3); }
+        return e + 2;
+    }
+    case '-': {
+        const char *e = line_end(p);
+        if (push) {
+            stack_guard(l, 3);
+            size_t n = (size_t)(e - p);
+            char *tmp = malloc(n + 2); tmp[0] = '-'; memcpy(tmp + 1, p, n); tmp[n + 1] = 0;
+            push_error_buff(l, tmp, n + 1); free(tmp);
+            lua_pushstring(l, "ignore_error_stats_update"); lua_pushboolean(l, 1); lua_settable(l, -3);
+        }
+        return e + 2;
+    }
+    case '*': case '>': {
+        long long n = rd_ll(&p);
+        if (n < 0) { if (push) { stack_guard(l, 1); lua_pushboolean(l, 0); } return p; }
+        if (push) { stack_guard(l, 2); lua_newtable(l); }
+        for (long long j = 0; j < n; j++) {
+            if (push) lua_pushnumber(l, (lua_Number)(j + 1));
+            p = resp_to_lua(l, p, push);
+            if (push) lua_settable(l, -3);
+        }
+        return p;
+    }
+    case '%': {
+        long long n = rd_ll(&p);
+        if (push) { stack_guard(l, 3); lua_newtable(l); lua_pushstring(l, "map"); lua_newtable(l); }
+        for (long long j = 0; j < n; j++) {
+            p = resp_to_lua(l, p, push); p = resp_to_lua(l, p, push);
+            if (push) lua_settable(l, -3);
+        }
+        if (push) lua_settable(l, -3);
+        return p;
+    }
+    case '~': {
+        long long n = rd_ll(&p);
+        if (push) { stack_guard(l, 3); lua_newtable(l); lua_pushstring(l, "set"); lua_newtable(l); }
+        for (long long j = 0; j < n; j++) {
+            p = resp_to_lua(l, p, push);
+            if (push) { stack_guard(l, 1); lua_pushboolean(l, 1); lua_settable(l, -3); }
+        }
+        if (push) lua_settable(l, -3);
+        return p;
+    }
+    case '|': {
+        long long n = rd_ll(&p);
+        for (long long j = 0; j < n; j++) { p = resp_to_lua(l, p, 0); p = resp_to_lua(l, p, 0); }
+        return resp_to_lua(l, p, push);
+    }
+    case '_': if (push) { stack_guard(l, 1); lua_pushnil(l); } return p + 2;
+    case '#': if (push) { stack_guard(l, 1); lua_pushboolean(l, *p == 't'); } return p + 3;
+    case ',': {
+        const char *e = line_end(p);
+        char tmp[128]; size_t n = (size_t)(e - p); if (n > 127) n = 127; memcpy(tmp, p, n); tmp[n] = 0;
+        double d = (strcmp(tmp, "inf") == 0) ? INFINITY : (strcmp(tmp, "-inf") == 0) ? -INFINITY : strtod(tmp, NULL);
+        if (push) { stack_guard(l, 3); lua_newtable(l); lua_pushstring(l, "double"); lua_pushnumber(l, d); lua_settable(l, -3); }
+        return e + 2;
+    }
+    case '(': {
+        const char *e = line_end(p);
+        if (push) { stack_guard(l, 3); lua_newtable(l); lua_pushstring(l, "big_number"); lua_pushlstring(l, p, (size_t)(e - p)); lua_settable(l, -3); }
+        return e + 2;
+    }
+    case '=': {
+        long long n = rd_ll(&p);
+        if (push) {
+            stack_guard(l, 5);
+            lua_newtable(l); lua_pushstring(l, "verbatim_string"); lua_newtable(l);
+            lua_pushstring(l, "string"); lua_pushlstring(l, p + 4, (size_t)(n - 4)); lua_settable(l, -3);
+            lua_pushstring(l, "format"); lua_pushlstring(l, p, 3); lua_settable(l, -3);
+            lua_settable(l, -3);
+        }
+        return p + n + 2;
+    }
+    default:
+        if (push) lua_pushnil(l);
+        return p;
+    }
+}
+
+/* ---- Lua -> RESP (luaReplyToRedisReply) ------------------------------------ */
+static void bput_mapped(buf_t *b, const char *s, size_t n) { /* sdsmapchars "\r\n" -> "  " */
+    bgrow(b, n);
+    for (size_t i = 0; i < n; i++) { char c = s[i]; b->p[b->len++] = (c == '\r' || c == '\n') ? ' ' : c; }
+}
+static void reply_error_fmt(buf_t *b, const char *s, size_t n) { /* addReplyErrorFormat("-%s"...) path: trim + map */
+    while (n && (s[0] == '\r' || s[0] == '\n')) { s++; n--; }
+    while (n && (s[n-1] == '\r' || s[n-1] == '\n')) n--;
+    if (!n || s[0] != '-') bput(b, "-ERR ", 5);
+    bput_mapped(b, s, n);
+    bput(b, "\r\n", 2);
+}
+static void reply_null(buf_t *b) { if (client_resp == 2) bput(b, "$-1\r\n", 5); else bput(b, "_\r\n", 3); }
+static void reply_bulk(buf_t *b, const char *s, size_t n) { bhdr(b, '$', (long long)n); bput(b, s, n); bput(b, "\r\n", 2); }
+static void reply_double(buf_t *b, double d) {
+    char t[64]; int n;
+    if (isinf(d)) { if (client_resp == 2) reply_bulk(b, d > 0 ? "inf" : "-inf", d > 0 ? 3 : 4); else bputs(b, d > 0 ? ",inf\r\n" : ",-inf\r\n"); return; }
+    n = snprintf(t, sizeof t, "%.17g", d);
+    if (client_resp == 2) reply_bulk(b, t, (size_t)n); else { bput(b, ",", 1); bput(b, t, (size_t)n); bput(b, "\r\n", 2); }
+}
+
+static void lua_to_resp(lua_State *l, buf_t *b) {
+    int t = lua_type(l, -1);
+    if (!lua_checkstack(l, 4)) { reply_error_fmt(b, "reached lua stack limit", 23); lua_pop(l, 1); return; }
+    switch (t) {
+    case LUA_TSTRING: { size_t n; const char *s = lua_tolstring(l, -1, &n); reply_bulk(b, s, n); break; }
+    case LUA_TBOOLEAN:
+        if (script_resp == 2) { if (lua_toboolean(l, -1)) bput(b, ":1\r\n", 4); else reply_null(b); }
+        else { if (client_resp == 2) bput(b, lua_toboolean(l, -1) ? ":1\r\n" : ":0\r\n", 4); else bput(b, lua_toboolean(l, -1) ? "#t\r\n" : "#f\r\n", 4); }
+        break;
+    case LUA_TNUMBER: bhdr(b, ':', d2ll(lua_tonumber(l, -1))); break;
+    case LUA_TTABLE: {
+        lua_pushstring(l, "err"); lua_rawget(l, -2);
+        if (lua_type(l, -1) == LUA_TSTRING) {
+            lua_pop(l, 1);
+            lua_getfield(l, -1, "err"); /* luaExtractErrorInformation */
+            size_t n; const char *s = lua_tolstring(l, -1, &n);
+            buf_t tmp = {0}; bput(&tmp, "-", 1); bput(&tmp, s, n);
+            reply_error_fmt(b, tmp.p, tmp.len); free(tmp.p);
+            lua_pop(l, 2);
+            return;
+        }
+        lua_pop(l, 1);
+        lua_pushstring(l, "ok"); lua_rawget(l, -2);
+        if (lua_type(l, -1) == LUA_TSTRING) {
+            const char *s = lua_tostring(l, -1); /* addReplyStatusSafe uses C string */
+            bput(b, "+", 1); bput_mapped(b, s, strlen(s)); bput(b, "\r\n", 2);
+            lua_pop(l, 2); return;
+        }
+        lua_pop(l, 1);
+        lua_pushstring(l, "double"); lua_rawget(l, -2);
+        if (lua_type(l, -1) == LUA_TNUMBER) { reply_double(b, lua_tonumber(l, -1)); lua_pop(l, 2); return; }
+        lua_pop(l, 1);
+        lua_pushstring(l, "big_number"); lua_rawget(l, -2);
+        if (lua_type(l, -1) == LUA_TSTRING) {
+            size_t n; const char *s = lua_tolstring(l, -1, &n);
+            if (client_resp == 2) { bhdr(b, '$', (long long)n); bput_mapped(b, s, n); bput(b, "\r\n", 2); }
+            else { bput(b, "(", 1); bput_mapped(b, s, n); bput(b, "\r\n", 2); }
+            lua_pop(l, 2); return;
+        }
+        lua_pop(l, 1);
+        lua_pushstring(l, "verbatim_string"); lua_rawget(l, -2);
+        if (lua_type(l, -1) == LUA_TTABLE) {
+            lua_pushstring(l, "format"); lua_rawget(l, -2);
+            if (lua_type(l, -1) == LUA_TSTRING) {
+                const char *fmt = lua_tostring(l, -1);
+                lua_pushstring(l, "string"); lua_rawget(l, -3);
+                if (lua_type(l, -1) == LUA_TSTRING) {
+                    size_t n; const char *s = lua_tolstring(l, -1, &n);
+                    if (client_resp == 2) reply_bulk(b, s, n);
+                    else { char h[40]; int hl = snprintf(h, sizeof h, "=%zu\r\n", n + 4); bput(b, h, hl);
+                        for (int i = 0; i < 3; i++) { char c = *fmt ? *fmt++ : ' '; bput(b, &c, 1); }
+                        bput(b, ":", 1); bput(b, s, n); bput(b, "\r\n", 2); }
+                    lua_pop(l, 4); return;
+                }
+                lua_pop(l, 1);
+            }
+            lua_pop(l, 1);
+        }
+        lua_pop(l, 1);
+        lua_pushstring(l, "map"); lua_rawget(l, -2);
+        if (lua_type(l, -1) == LUA_TTABLE) {
+            long long n = 0;
+            lua_pushnil(l); while (lua_next(l, -2)) { n++; lua_pop(l, 1); }
+            if (client_resp == 2) bhdr(b, '*', n * 2); else bhdr(b, '%', n);
+            lua_pushnil(l);
+            while (lua_next(l, -2)) { lua_pushvalue(l, -2); lua_to_resp(l, b); lua_to_resp(l, b); }
+            lua_pop(l, 2); return;
+        }
+        lua_pop(l, 1);
+        lua_pushstring(l, "set"); lua_rawget(l, -2);
+        if (lua_type(l, -1) == LUA_TTABLE) {
+            long long n = 0;
+            lua_pushnil(l); while (lua_next(l, -2)) { n++; lua_pop(l, 1); }
+            bhdr(b, client_resp == 2 ? '*' : '~', n);
+            lua_pushnil(l);
+            while (lua_next(l, -2)) { lua_pop(l, 1); lua_pushvalue(l, -1); lua_to_resp(l, b); }
+            lua_pop(l, 2); return;
+        }
+        lua_pop(l, 1);
+        { /* array */
+            long long n = 0;
+            for (int j = 1;; j++) { lua_pushnumber(l, j); lua_rawget(l, -2); int tt = lua_type(l, -1); lua_pop(l, 1); if (tt == LUA_TNIL) break; n++; }
+            bhdr(b, '*', n);
+            for (long long j = 1; j <= n; j++) { lua_pushnumber(l, (lua_Number)j); lua_rawget(l, -2); lua_to_resp(l, b); }
+        }
+        break;
+    }
+    default: reply_null(b);
+    }
+    lua_pop(l, 1);
+}
+
+/* ---- redis.* -------------------------------------------------------------- */
+static int redis_generic(lua_State *l, int raise_error) {
+    if (!in_script) { push_error(l, "redis.call/pcall can only be called inside a script invocation"); return lua_error(l); }
+    int argc = lua_gettop(l), j;
+    if (argc == 0) { push_error(l, "Please specify at least one argument for this redis lib call"); return raise_error ? lua_error(l) : 1; }
+    argbuf.len = 0; bu32(&argbuf, (uint32_t)argc);
+    for (j = 0; j < argc; j++) {
+        char dbuf[64]; const char *s; size_t n;
+        if (lua_type(l, j + 1) == LUA_TNUMBER) { n = (size_t)snprintf(dbuf, sizeof dbuf, "%.17g", (double)lua_tonumber(l, j + 1)); s = dbuf; }
+        else { s = lua_tolstring(l, j + 1, &n); if (!s) break; }
+        bu32(&argbuf, (uint32_t)n); bput(&argbuf, s, n);
+    }
+    lua_pop(l, argc);
+    if (j != argc) { push_error(l, "Lua redis lib command arguments must be strings or integers"); return raise_error ? lua_error(l) : 1; }
+    int rc = rl_host(0, argbuf.p, (int)argbuf.len);
+    if (rc == 1) { /* scriptCall error */
+        push_error_buff(l, replybuf.p, replybuf.len);
+        lua_pushstring(l, "ignore_error_stats_update"); lua_pushboolean(l, 1); lua_settable(l, -3);
+        return raise_error ? lua_error(l) : 1;
+    }
+    if (raise_error && replybuf.p[0] != '-') raise_error = 0;
+    resp_to_lua(l, replybuf.p, 1);
+    if (raise_error) return lua_error(l);
+    return 1;
+}
+static int redis_call(lua_State *l) { return redis_generic(l, 1); }
+static int redis_pcall_cmd(lua_State *l) { return redis_generic(l, 0); }
+
+static int redis_lua_pcall(lua_State *l) { /* luaRedisPcall */
+    int argc = lua_gettop(l);
+    lua_pushboolean(l, 1); lua_insert(l, 1);
+    if (lua_pcall(l, argc - 1, LUA_MULTRET, 0)) {
+        lua_remove(l, 1);
+        if (lua_istable(l, -1)) { lua_getfield(l, -1, "err"); if (lua_isstring(l, -1)) lua_replace(l, -2); else lua_pop(l, 1); }
+        lua_pushboolean(l, 0); lua_insert(l, 1);
+    }
+    return lua_gettop(l);
+}
+
+static void sha1hex(char *digest, const char *s, size_t len) {
+    SHA1_CTX ctx; unsigned char hash[20]; const char *cset = "0123456789abcdef";
+    SHA1Init(&ctx); SHA1Update(&ctx, (const unsigned char *)s, (uint32_t)len); SHA1Final(hash, &ctx);
+    for (int j = 0; j < 20; j++) { digest[j*2] = cset[(hash[j]&0xF0)>>4]; digest[j*2+1] = cset[hash[j]&0xF]; }
+    digest[40] = 0;
+}
+static int redis_sha1hex(lua_State *l) {
+    if (lua_gettop(l) != 1) { push_error(l, "wrong number of arguments"); return lua_error(l); }
+    size_t len; const char *s = lua_tolstring(l, 1, &len); char d[41];
+    sha1hex(d, s ? s : "", s ? len : 0); lua_pushstring(l, d); return 1;
+}
+static int redis_error_reply(lua_State *l) {
+    if (lua_gettop(l) != 1 || lua_type(l, -1) != LUA_TSTRING) { push_error(l, "wrong number or type of arguments"); return 1; }
+    const char *e = lua_tostring(l, -1);
+    if (e[0] != '-') { buf_t t = {0}; bput(&t, "-", 1); bputs(&t, e); push_error_buff(l, t.p, t.len); free(t.p); }
+    else push_error_buff(l, e, strlen(e));
+    return 1;
+}
+static int redis_status_reply(lua_State *l) {
+    if (lua_gettop(l) != 1 || lua_type(l, -1) != LUA_TSTRING) { push_error(l, "wrong number or type of arguments"); return 1; }
+    lua_newtable(l); lua_pushstring(l, "ok"); lua_pushvalue(l, -3); lua_settable(l, -3); return 1;
+}
+static int redis_log(lua_State *l) {
+    int argc = lua_gettop(l);
+    if (argc < 2) { push_error(l, "redis.log() requires two arguments or more."); return lua_error(l); }
+    if (!lua_isnumber(l, -argc)) { push_error(l, "First argument must be a number (log level)."); return lua_error(l); }
+    int level = (int)lua_tonumber(l, -argc);
+    if (level < 0 || level > 3) { push_error(l, "Invalid debug level."); return lua_error(l); }
+    argbuf.len = 0; bu32(&argbuf, (uint32_t)level);
+    buf_t m = {0};
+    for (int j = 1; j < argc; j++) { size_t n; const char *s = lua_tolstring(l, (-argc) + j, &n); if (s) { if (j != 1) bput(&m, " ", 1); bput(&m, s, n); } }
+    bu32(&argbuf, (uint32_t)m.len); if (m.len) bput(&argbuf, m.p, m.len); free(m.p);
+    rl_host(1, argbuf.p, (int)argbuf.len);
+    return 0;
+}
+static int redis_setresp(lua_State *l) {
+    if (!in_script) { push_error(l, "redis.setresp can only be called inside a script invocation"); return lua_error(l); }
+    int argc = lua_gettop(l);
+    if (argc != 1) { push_error(l, "redis.setresp() requires one argument."); return lua_error(l); }
+    int resp = (int)lua_tonumber(l, -argc);
+    if (resp != 2 && resp != 3) { push_error(l, "RESP version must be 2 or 3."); return lua_error(l); }
+    script_resp = resp;
+    argbuf.len = 0; bu32(&argbuf, (uint32_t)resp); rl_host(4, argbuf.p, (int)argbuf.len);
+    return 0;
+}
+static int redis_set_repl(lua_State *l) {
+    if (!in_script) { push_error(l, "redis.set_repl can only be called inside a script invocation"); return lua_error(l); }
+    if (lua_gettop(l) != 1) { push_error(l, "redis.set_repl() requires two arguments."); return lua_error(l); }
+    int flags = (int)lua_tonumber(l, -1);
+    if ((flags & ~3) != 0) { push_error(l, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."); return lua_error(l); }
+    argbuf.len = 0; bu32(&argbuf, (uint32_t)flags); rl_host(3, argbuf.p, (int)argbuf.len);
+    return 0;
+}
+static int redis_acl_check_cmd(lua_State *l) {
+    if (!in_script) { push_error(l, "redis.acl_check_cmd can only be called inside a script invocation"); return lua_error(l); }
+    int argc = lua_gettop(l), j;
+    if (argc == 0) { push_error(l, "Please specify at least one argument for this redis lib call"); return lua_error(l); }
+    argbuf.len = 0; bu32(&argbuf, (uint32_t)argc);
+    for (j = 0; j < argc; j++) {
+        char dbuf[64]; const char *s; size_t n;
+        if (lua_type(l, j + 1) == LUA_TNUMBER) { n = (size_t)snprintf(dbuf, sizeof dbuf, "%.17g", (double)lua_tonumber(l, j + 1)); s = dbuf; }
+        else { s = lua_tolstring(l, j + 1, &n); if (!s) break; }
+        bu32(&argbuf, (uint32_t)n); bput(&argbuf, s, n);
+    }
+    lua_pop(l, argc);
+    if (j != argc) { push_error(l, "Lua redis lib command arguments must be strings or integers"); return lua_error(l); }
+    int rc = rl_host(2, argbuf.p, (int)argbuf.len);
+    if (rc < 0) { push_error(l, "Invalid command passed to redis.acl_check_cmd()"); return lua_error(l); }
+    lua_pushboolean(l, rc); return 1;
+}
+static int redis_breakpoint(lua_State *l) { lua_pushboolean(l, 0); return 1; }
+static int redis_debug(lua_State *l) { (void)l; return 0; }
+static int redis_replicate_commands(lua_State *l) { lua_pushboolean(l, 1); return 1; }
+
+/* math.random / math.randomseed with Redis's rand48 (rand.c) */
+int32_t redisLrand48(void);
+void redisSrand48(int32_t seedval);
+#define REDIS_LRAND48_MAX INT32_MAX
+static int redis_math_random(lua_State *l) {
+    if (!in_script) return luaL_error(l, "math.random can only be called inside a script invocation");
+    lua_Number r = (lua_Number)(redisLrand48() % REDIS_LRAND48_MAX) / (lua_Number)REDIS_LRAND48_MAX;
+    switch (lua_gettop(l)) {
+    case 0: lua_pushnumber(l, r); break;
+    case 1: { int u = luaL_checkint(l, 1); luaL_argcheck(l, 1 <= u, 1, "interval is empty"); lua_pushnumber(l, floor(r * u) + 1); break; }
+    case 2: { int lo = luaL_checkint(l, 1); int u = luaL_checkint(l, 2); luaL_argcheck(l, lo <= u, 2, "interval is empty"); lua_pushnumber(l, floor(r * (u - lo + 1)) + lo); break; }
+    default: return luaL_error(l, "wrong number of arguments");
+    }
+    return 1;
+}
+static int redis_math_randomseed(lua_State *l) {
+    if (!in_script) return luaL_error(l, "math.randomseed can only be called inside a script invocation");
+    redisSrand48(luaL_checkint(l, 1)); return 0;
+}
+
+/* ---- globals protection (script_lua.c) ------------------------------------ */
+static const char *allow_list[] = {
+    "string", "cjson", "bit", "cmsgpack", "math", "table", "struct",
+    "redis", "__redis__err__handler",
+    "xpcall", "tostring", "setmetatable", "next", "assert", "tonumber", "rawequal", "collectgarbage",
+    "getmetatable", "rawset", "pcall", "coroutine", "type", "_G", "select", "unpack", "gcinfo", "pairs",
+    "rawget", "loadstring", "ipairs", "_VERSION", "load", "error",
+    "debug", NULL };
+static int protected_table_error(lua_State *l) {
+    if (lua_gettop(l) != 2) luaL_error(l, "Wrong number of arguments to luaProtectedTableError");
+    if (!lua_isstring(l, -1) && !lua_isnumber(l, -1)) luaL_error(l, "Second argument to luaProtectedTableError must be a string or number");
+    const char *name = lua_tostring(l, -1);
+    luaL_error(l, "Script attempted to access nonexistent global variable '%s'", name);
+    return 0;
+}
+static int newindex_allow_list(lua_State *l) {
+    if (lua_gettop(l) != 3) luaL_error(l, "Wrong number of arguments to luaNewIndexAllowList");
+    if (!lua_istable(l, -3)) luaL_error(l, "first argument to luaNewIndexAllowList must be a table");
+    if (!lua_isstring(l, -2) && !lua_isnumber(l, -2)) luaL_error(l, "Second argument to luaNewIndexAllowList must be a string or number");
+    const char *name = lua_tostring(l, -2);
+    for (const char **c = allow_list; *c; c++) if (strcmp(*c, name) == 0) { lua_rawset(l, -3); return 0; }
+    /* newproxy/setfenv/getfenv (lua-enable-deprecated-api=no), dofile/loadfile/print: dropped */
+    return 0;
+}
+static void protect_recursively(lua_State *l) {
+    if (lua_isreadonlytable(l, -1)) return;
+    lua_enablereadonlytable(l, -1, 1);
+    lua_checkstack(l, 2);
+    lua_pushnil(l);
+    while (lua_next(l, -2)) { if (lua_istable(l, -1)) protect_recursively(l); lua_pop(l, 1); }
+    if (lua_getmetatable(l, -1)) { protect_recursively(l); lua_pop(l, 1); }
+}
+static void protect_basic_types(lua_State *l) {
+    for (int i = 0; i < 7; i++) {
+        switch (i) {
+        case 0: lua_pushstring(l, ""); break; case 1: lua_pushnumber(l, 0); break; case 2: lua_pushboolean(l, 0); break;
+        case 3: lua_pushnil(l); break; case 4: lua_pushcfunction(l, NULL); break; case 5: lua_newthread(l); break;
+        case 6: lua_pushlightuserdata(l, (void *)l); break;
+        }
+        if (lua_getmetatable(l, -1)) { protect_recursively(l); lua_pop(l, 1); }
+        lua_pop(l, 1);
+    }
+}
+
+int luaopen_cjson(lua_State *L); int luaopen_struct(lua_State *L); int luaopen_cmsgpack(lua_State *L); int luaopen_bit(lua_State *L);
+static void load_lib(lua_State *l, const char *name, lua_CFunction f) { lua_pushcfunction(l, f); lua_pushstring(l, name); lua_call(l, 1, 0); }
+static void setfn(lua_State *l, const char *k, lua_CFunction f) { lua_pushstring(l, k); lua_pushcfunction(l, f); lua_settable(l, -3); }
+static void setnum(lua_State *l, const char *k, double v) { lua_pushstring(l, k); lua_pushnumber(l, v); lua_settable(l, -3); }
+
+static const char *ERRH =
+    "local dbg = debug\n"
+    "debug = nil\n"
+    "function __redis__err__handler(err)\n"
+    "  local i = dbg.getinfo(2,'nSl')\n"
+    "  if i and i.what == 'C' then\n"
+    "    i = dbg.getinfo(3,'nSl')\n"
+    "  end\n"
+    "  if type(err) ~= 'table' then\n"
+    "    err = {err='ERR ' .. tostring(err)}"
+    "  end"
+    "  if i then\n"
+    "    err['source'] = i.source\n"
+    "    err['line'] = i.currentline\n"
+    "  end"
+    "  return err\n"
+    "end\n";
+
+/* Create the VM: scriptingInit() + luaRegisterRedisAPI(). */
+EXPORT int rl_init(double limit_bytes) {
+    mem_limit = (size_t)limit_bytes;
+    L = lua_newstate(rl_alloc, NULL);
+    if (!L) return -1;
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
+    lua_newtable(L); lua_pushcfunction(L, newindex_allow_list); lua_setfield(L, -2, "__newindex"); lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+    load_lib(L, "", luaopen_base);
+    load_lib(L, LUA_TABLIBNAME, luaopen_table);
+    load_lib(L, LUA_STRLIBNAME, luaopen_string);
+    load_lib(L, LUA_MATHLIBNAME, luaopen_math);
+    load_lib(L, LUA_DBLIBNAME, luaopen_debug);
+    load_lib(L, "cjson", luaopen_cjson);
+    load_lib(L, "struct", luaopen_struct);
+    load_lib(L, "cmsgpack", luaopen_cmsgpack);
+    load_lib(L, "bit", luaopen_bit);
+    lua_pushcfunction(L, redis_lua_pcall); lua_setglobal(L, "pcall");
+    lua_newtable(L);
+    setfn(L, "call", redis_call); setfn(L, "pcall", redis_pcall_cmd);
+    setfn(L, "log", redis_log);
+    setnum(L, "LOG_DEBUG", 0); setnum(L, "LOG_VERBOSE", 1); setnum(L, "LOG_NOTICE", 2); setnum(L, "LOG_WARNING", 3);
+    setnum(L, "REDIS_VERSION_NUM", 0x00070000 | 15); /* 7.0.15; raftis would put its own compatibility version */
+    lua_pushstring(L, "REDIS_VERSION"); lua_pushstring(L, "7.0.15"); lua_settable(L, -3);
+    setfn(L, "setresp", redis_setresp); setfn(L, "sha1hex", redis_sha1hex);
+    setfn(L, "error_reply", redis_error_reply); setfn(L, "status_reply", redis_status_reply);
+    setfn(L, "set_repl", redis_set_repl);
+    setnum(L, "REPL_NONE", 0); setnum(L, "REPL_AOF", 1); setnum(L, "REPL_SLAVE", 2); setnum(L, "REPL_REPLICA", 2); setnum(L, "REPL_ALL", 3);
+    setfn(L, "acl_check_cmd", redis_acl_check_cmd);
+    lua_setglobal(L, "redis");
+    lua_getglobal(L, "math");
+    setfn(L, "random", redis_math_random); setfn(L, "randomseed", redis_math_randomseed);
+    lua_setglobal(L, "math");
+    lua_getglobal(L, "redis");
+    setfn(L, "breakpoint", redis_breakpoint); setfn(L, "debug", redis_debug); setfn(L, "replicate_commands", redis_replicate_commands);
+    lua_setglobal(L, "redis");
+    luaL_loadbuffer(L, ERRH, strlen(ERRH), "@err_handler_def");
+    lua_pcall(L, 0, 0, 0);
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
+    lua_newtable(L); lua_pushcfunction(L, protected_table_error); lua_setfield(L, -2, "__index"); lua_setmetatable(L, -2);
+    protect_recursively(L);
+    lua_pop(L, 1);
+    protect_basic_types(L);
+    return 0;
+}
+
+EXPORT void rl_close(void) { if (L) lua_close(L); L = NULL; }
+EXPORT double rl_mem_used(void) { return (double)mem_used; }
+EXPORT double rl_mem_peak(void) { double p = (double)mem_peak; mem_peak = mem_used; return p; }
+EXPORT void rl_set_mem_limit(double lim) { mem_limit = (size_t)lim; }
+EXPORT void rl_gc(void) { lua_gc(L, LUA_GCCOLLECT, 0); }
+EXPORT void rl_srand(int seed) { redisSrand48(seed); }
+
+/* Compile a script body (inbuf[0..len)) into registry["f_<sha>"]. 0 = ok;
+ * else outbuf holds the complete RESP error reply. */
+EXPORT int rl_load(const char *fname, int len) {
+    outbuf.len = 0;
+    if (luaL_loadbuffer(L, inbuf.p, (size_t)len, "@user_script")) {
+        const char *m = lua_tostring(L, -1);
+        buf_t t = {0}; bputs(&t, "Error compiling script (new function): "); bputs(&t, m ? m : "?");
+        reply_error_fmt(&outbuf, t.p, t.len); free(t.p);
+        lua_pop(L, 1);
+        return 1;
+    }
+    size_t saved_limit = mem_limit; mem_limit = 0;
+    lua_setfield(L, LUA_REGISTRYINDEX, fname);
+    mem_limit = saved_limit;
+    return 0;
+}
+EXPORT int rl_has(const char *fname) {
+    lua_getfield(L, LUA_REGISTRYINDEX, fname); int r = !lua_isnil(L, -1); lua_pop(L, 1); return r;
+}
+
+static void count_hook(lua_State *l, lua_Debug *ar) {
+    (void)ar;
+    budget_left -= HOOK_PERIOD;
+    if (budget_left <= 0 || budget_exhausted) {
+        budget_exhausted = 1;
+        lua_sethook(l, count_hook, LUA_MASKCOUNT, 1); /* keep firing: pcall cannot swallow it */
+        push_error(l, "Script exceeded its instruction budget");
+        lua_error(l);
+    }
+}
+
+static void create_array(lua_State *l, const char **pp, uint32_t n) {
+    const char *p = *pp;
+    lua_createtable(l, (int)n, 0);
+    for (uint32_t j = 0; j < n; j++) { uint32_t len; memcpy(&len, p, 4); p += 4; lua_pushlstring(l, p, len); p += len; lua_rawseti(l, -2, (int)j + 1); }
+    *pp = p;
+}
+
+/* Run registry[fname] like evalGenericCommand/luaCallFunction.
+ * inbuf = [u32 nkeys][u32 nargs] then (u32 len, bytes)*; outbuf = RESP reply.
+ * Returns 0 = reply, 1 = error reply (already RESP in outbuf), 2 = no such script. */
+EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) {
+    (void)fcall_mode;
+    outbuf.len = 0;
+    client_resp = cresp; script_resp = 2;
+    lua_getglobal(L, "__redis__err__handler");
+    lua_getfield(L, LUA_REGISTRYINDEX, fname);
+    if (lua_isnil(L, -1)) { lua_pop(L, 2); return 2; }
+    budget_left = (long long)budget; budget_exhausted = 0;
+    if (budget > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+    const char *p = inbuf.p; uint32_t nk, na;
+    memcpy(&nk, p, 4); memcpy(&na, p + 4, 4); p += 8;
+    size_t saved_limit = mem_limit; mem_limit = 0; /* never fail outside the pcall */
+    in_script = 1;
+    create_array(L, &p, nk);
+    lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
+    create_array(L, &p, na);
+    lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
+    mem_limit = saved_limit;
+    int err = lua_pcall(L, 0, 1, -2);
+    mem_limit = 0;
+    if (++gc_count == 50) { lua_gc(L, LUA_GCSTEP, 50); gc_count = 0; }
+    /* Lua 5.1 has no emergency GC: after a script that hit the limit (or left
+     * the heap over half of it) collect everything, deterministically. */
+    if (err == LUA_ERRMEM || (saved_limit && mem_used > saved_limit / 2)) lua_gc(L, LUA_GCCOLLECT, 0);
+    int rc = 0;
+    if (err) {
+        rc = 1;
+        const char *sha = fname + 2;
+        if (!lua_istable(L, -1)) {
+            const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
+            char t[256]; int n = snprintf(t, sizeof t, "Error running script %s, %.100s\n", sha, msg);
+            reply_error_fmt(&outbuf, t, (size_t)n);
+        } else {
+            buf_t t = {0};
+            lua_getfield(L, -1, "err");
+            bput(&t, "-", 1);
+            if (lua_isstring(L, -1)) bputs(&t, lua_tostring(L, -1)); else bputs(&t, "(null)");
+            lua_pop(L, 1);
+            lua_getfield(L, -1, "source"); lua_getfield(L, -2, "line");
+            if (lua_isstring(L, -1) && lua_isstring(L, -2)) {
+                bputs(&t, " script: "); bputs(&t, sha); bputs(&t, ", on "); bputs(&t, lua_tostring(L, -2)); bputs(&t, ":"); bputs(&t, lua_tostring(L, -1)); bputs(&t, ".");
+            }
+            lua_pop(L, 2);
+            /* addReplyErrorSdsExSafe: map only (no trim) */
+            bput_mapped(&outbuf, t.p, t.len); bput(&outbuf, "\r\n", 2);
+            free(t.p);
+        }
+        lua_pop(L, 1);
+    } else {
+        lua_to_resp(L, &outbuf);
+    }
+    if (budget > 0) lua_sethook(L, NULL, 0, 0);
+    in_script = 0;
+    lua_pop(L, 1); /* error handler */
+    mem_limit = saved_limit;
+    return rc;
+}

@@ -1,0 +1,331 @@
+/**
+ * Lua scripting, engine side (Redis's eval.c and script.c): the script cache,
+ * the VM (src/util/lua/vm.ts) and the redis.call bridge.
+ *
+ * The script cache is state-machine state: EVAL caches its body when its
+ * entry is applied, SCRIPT LOAD and SCRIPT FLUSH are log entries, and the
+ * cache is kept in snapshots (snapshotState / restore). A script that may
+ * write is one log entry, the command as the client sent it, run on every
+ * replica against the same state with the entry's time as `now` and
+ * math.random reseeded from the entry (entrySeed), under an instruction
+ * budget that is the same everywhere. Read-only scripts run on the read path
+ * and leave the cache alone. See docs/decisions.md, "Lua scripting".
+ */
+import { LuaVM, sha1hex, type CallResult } from '../../util/lua/vm.js';
+import { RespWriter } from '../../server/resp-writer.js';
+import { ERR } from '../errors.js';
+import { commandKeys } from '../keys.js';
+import { entryRandom, entrySeed } from '../random.js';
+import { keyHashSlot } from '../routing.js';
+import type { CommandTable } from '../table.js';
+import type { Ctx } from '../types.js';
+import { callData } from './call.js';
+import type { TouchListener } from './apply.js';
+import type { Stats } from './stats.js';
+
+/** Shebang flags (script.c scripts_flags_def); COMPAT: no shebang (Redis's SCRIPT_FLAG_EVAL_COMPAT_MODE). */
+export const enum ScriptFlag {
+  NoWrites = 1,
+  AllowOom = 2,
+  AllowStale = 4,
+  NoCluster = 8,
+  AllowCrossSlot = 16,
+  Compat = 32,
+}
+
+const FLAG_NAMES: Record<string, ScriptFlag> = {
+  'no-writes': ScriptFlag.NoWrites,
+  'allow-oom': ScriptFlag.AllowOom,
+  'allow-stale': ScriptFlag.AllowStale,
+  'no-cluster': ScriptFlag.NoCluster,
+  'allow-cross-slot-keys': ScriptFlag.AllowCrossSlot,
+};
+
+export const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+export const CROSSSLOT = 'CROSSSLOT Keys in request don\'t hash to the same slot';
+
+/**
+ * Redis's evalExtractShebangFlags: the flags of a body, or the error text.
+ * (Redis splits the line with sdssplitargs; raftis splits on spaces, which
+ * agrees for every shebang without quotes.)
+ */
+export function shebangFlags(body: string): number | { error: string } {
+  if (!body.startsWith('#!')) return ScriptFlag.Compat;
+  const nl = body.indexOf('\n');
+  if (nl < 0) return { error: 'ERR Invalid script shebang' };
+  const parts = body.slice(0, nl).split(/[ \t\r\v\f]+/).filter((p) => p !== '');
+  if (parts.length === 0) return { error: 'ERR Invalid engine in script shebang' };
+  if (parts[0] !== '#!lua') return { error: `ERR Unexpected engine in script shebang: ${parts[0]}` };
+  let flags = 0;
+  for (const p of parts.slice(1)) {
+    if (!p.startsWith('flags=')) return { error: `ERR Unknown lua shebang option: ${p}` };
+    const list = p.slice(6);
+    if (list === '') continue;
+    for (const f of list.split(',')) {
+      const bit = FLAG_NAMES[f];
+      if (bit === undefined) return { error: `ERR Unexpected flag in script shebang: ${f}` };
+      flags |= bit;
+    }
+  }
+  return flags;
+}
+
+interface Script {
+  body: string;
+  flags: number;
+}
+
+/** What the running script may do, and what it did (Redis's scriptRunCtx). */
+interface Run {
+  ctx: Ctx;
+  readOnly: boolean;
+  allowCrossSlot: boolean;
+  /** The slot of the keys accessed so far (-1: none yet). */
+  slot: number;
+}
+
+export interface ScriptOptions {
+  /** Instructions a script may run before it is stopped (the same on every replica). */
+  budget?: number;
+  /** Bytes the Lua heap may use. */
+  memoryLimit?: number;
+}
+
+/** 100M Lua instructions: about a second of a runaway loop on the 2-core machine raftis is developed on (2.6 s for 250M under load). */
+export const DEFAULT_BUDGET = 100_000_000;
+export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
+
+/** Which EVAL form a handler runs. */
+export interface EvalKind {
+  sha: boolean;
+  ro: boolean;
+}
+
+export class Scripts {
+  /** sha → script: replicated state (kept in snapshots). */
+  private readonly cache = new Map<string, Script>();
+  private readonly vm: LuaVM;
+  private run: Run | undefined;
+  budget: number;
+
+  constructor(
+    private readonly table: CommandTable,
+    private readonly stats: Stats,
+    private readonly touch: TouchListener,
+    opts: ScriptOptions = {},
+  ) {
+    this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.vm = new LuaVM({ call: (argv, resp) => this.call(argv, resp) }, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** Whether a cached script exists (SCRIPT EXISTS; case-insensitive as Redis's dict). */
+  has(sha: string): boolean {
+    return this.cache.has(sha.toLowerCase());
+  }
+
+  /**
+   * Whether this EVAL / EVALSHA may write, for routing (evalGetCommandFlags):
+   * undefined for an EVALSHA of an unknown script (NOSCRIPT).
+   */
+  mayWrite(argv: readonly string[], evalsha: boolean): boolean | undefined {
+    const body = argv[1]!;
+    if (evalsha) {
+      const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
+      if (s === undefined) return undefined;
+      return (s.flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+    }
+    const cached = this.cache.get(sha1hex(body));
+    const flags = cached !== undefined ? cached.flags : shebangFlags(body);
+    // A bad shebang: its error is the same wherever it is found; the entry answers it.
+    if (typeof flags !== 'number') return true;
+    return (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+  }
+
+  /**
+   * Redis's luaCreateFunction: compiles `body` into the VM and, when the
+   * cache may change (an applied entry: ctx.index > 0), caches it. Returns
+   * the sha and flags, or writes the error and returns undefined.
+   */
+  private create(ctx: Ctx, body: string): { sha: string; script: Script } | undefined {
+    const sha = sha1hex(body);
+    let script = this.cache.get(sha);
+    if (script === undefined) {
+      const flags = shebangFlags(body);
+      if (typeof flags !== 'number') {
+        ctx.w.error(flags.error);
+        return undefined;
+      }
+      script = { body, flags };
+    }
+    if (!this.vm.has(sha)) {
+      const err = this.vm.load(sha, body);
+      if (err !== undefined) {
+        ctx.w.error(err.slice(1, -2));
+        return undefined;
+      }
+    }
+    if (ctx.index > 0) this.cache.set(sha, script);
+    return { sha, script };
+  }
+
+  /** SCRIPT LOAD (applied). */
+  load(ctx: Ctx, body: string): void {
+    const r = this.create(ctx, body);
+    if (r !== undefined) ctx.w.bulk(r.sha);
+  }
+
+  /** SCRIPT FLUSH (applied): the cache and a brand new VM. */
+  flush(): void {
+    this.cache.clear();
+    this.vm.reset();
+  }
+
+  /** Redis's evalGenericCommand (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO). */
+  eval(ctx: Ctx, argv: string[], kind: EvalKind): void {
+    const w = ctx.w;
+    const nk = argv[2]!;
+    const numkeys = /^-?\d+$/.test(nk) && nk.length < 20 ? Number(nk) : NaN;
+    if (!Number.isSafeInteger(numkeys)) return w.error(ERR.notInteger);
+    if (numkeys > argv.length - 3) return w.error('ERR Number of keys can\'t be greater than number of args');
+    if (numkeys < 0) return w.error('ERR Number of keys can\'t be negative');
+    let sha: string;
+    let script: Script | undefined;
+    if (kind.sha) {
+      if (argv[1]!.length !== 40) return w.error(NOSCRIPT);
+      sha = argv[1]!.toLowerCase();
+      script = this.cache.get(sha);
+      if (script === undefined) return w.error(NOSCRIPT);
+      if (!this.vm.has(sha) && this.vm.load(sha, script.body) !== undefined) return w.error(NOSCRIPT);
+    } else {
+      const r = this.create(ctx, argv[1]!);
+      if (r === undefined) return;
+      sha = r.sha;
+      script = r.script;
+    }
+    const flags = script.flags;
+    const compat = (flags & ScriptFlag.Compat) !== 0;
+    if (!compat) {
+      if (flags & ScriptFlag.NoCluster) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
+      if (!(flags & ScriptFlag.NoWrites) && kind.ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
+    }
+    const keys = argv.slice(3, 3 + numkeys);
+    const args = argv.slice(3 + numkeys);
+    // The declared keys' slot (the dispatcher refused keys in different slots: CROSSSLOT).
+    const run: Run = {
+      ctx,
+      readOnly: kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
+      allowCrossSlot: compat || (flags & ScriptFlag.AllowCrossSlot) !== 0,
+      slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1,
+    };
+    // An applied entry: its commands share the entry's random source, and math.random is reseeded from the entry.
+    let seed: number | undefined;
+    if (ctx.index > 0) {
+      entryRandom(ctx);
+      seed = entrySeed(ctx.index, ctx.now);
+    }
+    this.run = run;
+    let r;
+    try {
+      r = this.vm.run(sha, keys, args, { budget: this.budget, clientResp: w.proto, seed });
+    } finally {
+      this.run = undefined;
+    }
+    if (r === undefined) return w.error(NOSCRIPT);
+    if (r.error) w.error(r.resp.slice(1, -2));
+    else w.raw(r.resp);
+  }
+
+  /** Redis's scriptCall: one redis.call / redis.pcall of the running script. */
+  private call(argv: string[], resp: 2 | 3): CallResult {
+    const run = this.run;
+    if (run === undefined) return { scriptError: 'ERR redis.call outside a script' };
+    const def = this.table.lookup(argv);
+    if (def === undefined || (def.subcommands !== undefined && argv.length >= 2)) return { scriptError: 'Unknown Redis command called from script' };
+    const arity = def.meta.arity;
+    if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return { scriptError: 'Wrong number of args calling Redis command from script' };
+    const flags = def.meta.flags;
+    if (flags.has('noscript')) return { scriptError: 'This Redis command is not allowed from script' };
+    if (run.readOnly && def.mayReplicate) return { scriptError: 'Write commands are not allowed from read-only scripts.' };
+    // Redis Cluster's check (scriptVerifyClusterState): every slot is served here, so only the slots matter.
+    const keys = def.data !== undefined ? commandKeys(def.meta, argv) : [];
+    if (keys.length > 0) {
+      const slot = keyHashSlot(keys[0]!);
+      for (let i = 1; i < keys.length; i++) {
+        if (keyHashSlot(keys[i]!) !== slot) return { scriptError: 'Script attempted to access a non local key in a cluster node' };
+      }
+      if (!run.allowCrossSlot) {
+        if (run.slot === -1) run.slot = slot;
+        else if (run.slot !== slot) return { scriptError: 'Script attempted to access keys that do not hash to the same slot' };
+      }
+    }
+    const parent = run.ctx;
+    const w = new RespWriter(resp);
+    w.onError = this.stats.errorReply;
+    if (def.data !== undefined) {
+      const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w };
+      if (parent.rand !== undefined) ctx.rand = parent.rand;
+      callData(this.stats, def, def.data, ctx, argv, undefined, false);
+      if (def.isWrite && this.touch.wanted()) this.touch.touched(def.touchesAll ? null : commandKeys(def.meta, argv));
+      return { resp: w.take() };
+    }
+    // Connection and server commands have no client here; the few that need none are answered as Redis does.
+    switch (def.name) {
+      case 'ping':
+        if (argv.length > 2) w.error(`ERR wrong number of arguments for 'ping' command`);
+        else if (argv.length === 2) w.bulk(argv[1]!);
+        else w.simple('PONG');
+        break;
+      case 'echo':
+        w.bulk(argv[1]!);
+        break;
+      case 'time': {
+        // The entry's time (or the read's): the same on every replica.
+        const ms = Math.floor(parent.now);
+        w.arrayHeader(2);
+        w.bulk(String(Math.floor(ms / 1000)));
+        w.bulk(String((ms % 1000) * 1000));
+        break;
+      }
+      default:
+        return { scriptError: 'This Redis command is not supported from scripts by raftis' };
+    }
+    def.stats.calls++;
+    return { resp: w.take() };
+  }
+
+  /** The cache as snapshot bytes: bodies in sha order (deterministic). */
+  snapshotState(): Buffer {
+    const shas = [...this.cache.keys()].sort();
+    let size = 4;
+    for (const s of shas) size += 4 + this.cache.get(s)!.body.length;
+    const b = Buffer.allocUnsafe(size);
+    b.writeUInt32LE(shas.length, 0);
+    let p = 4;
+    for (const s of shas) {
+      const body = this.cache.get(s)!.body;
+      b.writeUInt32LE(body.length, p);
+      p += 4;
+      p += b.write(body, p, 'latin1');
+    }
+    return b;
+  }
+
+  /** A snapshot replaced the state: the cache is what it kept (compiled lazily, on first use). */
+  restore(state: Buffer): void {
+    this.flush();
+    if (state.length < 4) return;
+    const n = state.readUInt32LE(0);
+    let p = 4;
+    for (let i = 0; i < n; i++) {
+      const len = state.readUInt32LE(p);
+      const body = state.toString('latin1', p + 4, p + 4 + len);
+      p += 4 + len;
+      const flags = shebangFlags(body);
+      this.cache.set(sha1hex(body), { body, flags: typeof flags === 'number' ? flags : ScriptFlag.Compat });
+    }
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * The Lua VM scripts run in: Redis 7.0.15's own Lua 5.1.5 (deps/lua, with
+ * cjson, cmsgpack, bit and struct) plus a C port of Redis's scripting
+ * environment (native/lua/glue/raftis_lua.c: the redis.* API, RESP↔Lua
+ * conversion, globals protection, rand48 math.random, an instruction budget,
+ * a memory limit), compiled to WebAssembly by native/lua/build.sh. The
+ * build output is committed (native/lua/dist/), so raftis needs only Node.
+ *
+ * A leaf: it imports nothing of raftis. Strings are latin1 (one char per
+ * byte), like raftis's arguments and RespWriter output.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+// src/util/lua/vm.ts and dist/util/lua/vm.js are both three levels below the repository root.
+const DIST = new URL('../../../native/lua/dist/', import.meta.url);
+
+interface LuaModule {
+  HEAPU8: Uint8Array;
+  _rl_init(limit: number): number;
+  _rl_close(): void;
+  _rl_load(name: number, len: number): number;
+  _rl_has(name: number): number;
+  _rl_eval(name: number, budget: number, resp: number, fcall: number): number;
+  _rl_in_buf(n: number): number;
+  _rl_reply_buf(n: number): number;
+  _rl_out_ptr(): number;
+  _rl_out_len(): number;
+  _rl_mem_used(): number;
+  _rl_mem_peak(): number;
+  _rl_set_mem_limit(n: number): void;
+  _rl_gc(): void;
+  _rl_srand(seed: number): void;
+  _rl_name_buf(): number;
+}
+
+type CreateModule = (opts: {
+  wasmBinary: Uint8Array;
+  rlHost: (kind: number, ptr: number, len: number) => number;
+  print: (s: string) => void;
+  printErr: (s: string) => void;
+}) => LuaModule;
+
+/** Node's undocumented latin1 fast paths (what Buffer#write/toString call for 'latin1'). */
+interface Heap extends Buffer {
+  latin1Write(s: string, offset: number, length: number): number;
+  latin1Slice(start: number, end: number): string;
+}
+
+let loaded: { create: CreateModule; wasm: Buffer } | undefined;
+
+/** The compiled module, read once per process (synchronous: VMs are created while the engine is built). */
+function module(): { create: CreateModule; wasm: Buffer } {
+  if (loaded === undefined) {
+    const require = createRequire(import.meta.url);
+    const create = require(new URL('lua51.cjs', DIST).pathname) as CreateModule;
+    loaded = { create, wasm: readFileSync(new URL('lua51.wasm', DIST)) };
+  }
+  return loaded;
+}
+
+/** What rl_host's first argument says the script asked for. */
+const enum Host {
+  Call = 0,
+  Log = 1,
+  AclCheck = 2,
+  SetRepl = 3,
+  SetResp = 4,
+}
+
+/** The SHA1 of a script body, in lower-case hex (latin1 bytes, as Redis hashes them). */
+export function sha1hex(body: string): string {
+  return createHash('sha1').update(body, 'latin1').digest('hex');
+}
+
+/** The answer to one redis.call / redis.pcall: the command's RESP reply, or scriptCall's error text (raised as a script error). */
+export type CallResult = { resp: string } | { scriptError: string };
+
+export interface LuaHost {
+  /** Runs one command for redis.call/pcall; `resp` is the protocol the script asked for (redis.setresp). */
+  call(argv: string[], resp: 2 | 3): CallResult;
+  /** redis.log(level, message). */
+  log?(level: number, message: string): void;
+  /** redis.acl_check_cmd: 1 allowed, 0 denied, -1 unknown command. */
+  aclCheck?(argv: string[]): number;
+}
+
+export interface EvalOptions {
+  /** Instructions the script may run (0: unlimited); counted by a hook every 100 instructions. */
+  budget: number;
+  /** The calling client's protocol: how the script's result is converted. */
+  clientResp: 2 | 3;
+  /** Reseeds math.random's rand48 before the script runs (Redis's redisSrand48). */
+  seed?: number;
+}
+
+export interface EvalResult {
+  /** The script's reply, RESP in the client's protocol. */
+  resp: string;
+  /** The reply is an error (the script failed, or returned an error reply). */
+  error: boolean;
+}
+
+/** Redis's Lua scripting environment in one WebAssembly instance. */
+export class LuaVM {
+  private m!: LuaModule;
+  private heapBuf: Heap | null = null;
+  private namePtr = 0;
+  private readonly loadedShas = new Set<string>();
+  /** The protocol of redis.call's replies for the running script (redis.setresp). */
+  private scriptResp: 2 | 3 = 2;
+
+  constructor(
+    private readonly host: LuaHost,
+    private memoryLimit = 64 * 1024 * 1024,
+  ) {
+    this.init();
+  }
+
+  private init(): void {
+    const { create, wasm } = module();
+    this.m = create({
+      wasmBinary: wasm,
+      rlHost: (kind, ptr, len) => {
+        try {
+          return this.onHost(kind, ptr, len);
+        } catch (e) {
+          // Never let a JS exception unwind through Lua's C frames.
+          this.writeReply('-ERR host exception: ' + String((e as Error)?.message).replace(/[\r\n]/g, ' ') + '\r\n');
+          return 0;
+        }
+      },
+      print: () => {},
+      printErr: () => {},
+    });
+    this.heapBuf = null;
+    if (this.m._rl_init(this.memoryLimit) !== 0) throw new Error('lua_newstate failed');
+    this.loadedShas.clear();
+    this.namePtr = this.m._rl_name_buf();
+  }
+
+  /** A Buffer over linear memory (made again after the memory grew). */
+  private heap(): Heap {
+    const ab = this.m.HEAPU8.buffer as ArrayBuffer;
+    if (this.heapBuf === null || this.heapBuf.buffer !== ab) this.heapBuf = Buffer.from(ab) as Heap;
+    return this.heapBuf;
+  }
+
+  private writeReply(s: string): void {
+    const p = this.m._rl_reply_buf(s.length);
+    this.heap().latin1Write(s, p, s.length);
+  }
+
+  private readArgv(ptr: number): string[] {
+    const h = this.heap();
+    const argc = h.readUInt32LE(ptr);
+    let off = ptr + 4;
+    const argv = new Array<string>(argc);
+    for (let i = 0; i < argc; i++) {
+      const n = h.readUInt32LE(off);
+      off += 4;
+      argv[i] = h.latin1Slice(off, off + n);
+      off += n;
+    }
+    return argv;
+  }
+
+  private onHost(kind: number, ptr: number, _len: number): number {
+    switch (kind) {
+      case Host.Call: {
+        const r = this.host.call(this.readArgv(ptr), this.scriptResp);
+        if ('scriptError' in r) {
+          this.writeReply(r.scriptError);
+          return 1;
+        }
+        this.writeReply(r.resp);
+        return 0;
+      }
+      case Host.Log: {
+        const h = this.heap();
+        const level = h.readUInt32LE(ptr);
+        const n = h.readUInt32LE(ptr + 4);
+        this.host.log?.(level, h.latin1Slice(ptr + 8, ptr + 8 + n));
+        return 0;
+      }
+      case Host.AclCheck:
+        return this.host.aclCheck ? this.host.aclCheck(this.readArgv(ptr)) : 1;
+      case Host.SetResp:
+        this.scriptResp = this.heap().readUInt32LE(ptr) === 3 ? 3 : 2;
+        return 0;
+      default:
+        return 0;
+    }
+  }
+
+  private writeIn(s: string): number {
+    const p = this.m._rl_in_buf(s.length);
+    this.heap().latin1Write(s, p, s.length);
+    return s.length;
+  }
+
+  /** Writes "f_<sha>\0" into the C name buffer; returns its address. */
+  private name(sha: string): number {
+    this.heap().latin1Write('f_' + sha + '\0', this.namePtr, 43);
+    return this.namePtr;
+  }
+
+  private out(): string {
+    const p = this.m._rl_out_ptr();
+    const n = this.m._rl_out_len();
+    return this.heap().latin1Slice(p, p + n);
+  }
+
+  /** Whether the body of `sha` is compiled in this VM. */
+  has(sha: string): boolean {
+    return this.loadedShas.has(sha);
+  }
+
+  /**
+   * Compiles a script body as the function f_<sha> (Redis's luaCreateFunction).
+   * A shebang line is blanked but its newline kept, so line numbers match.
+   * Returns undefined, or the RESP error reply ("Error compiling script …").
+   */
+  load(sha: string, body: string): string | undefined {
+    if (this.loadedShas.has(sha)) return undefined;
+    let start = 0;
+    if (body.startsWith('#!')) {
+      const nl = body.indexOf('\n');
+      start = nl < 0 ? body.length : nl;
+    }
+    const n = this.writeIn(body.slice(start));
+    if (this.m._rl_load(this.name(sha), n) !== 0) return this.out();
+    this.loadedShas.add(sha);
+    return undefined;
+  }
+
+  /**
+   * Runs the compiled script `sha` with KEYS and ARGV. Returns undefined if
+   * it is not compiled here. A wasm trap (not a Lua error) starts a new VM.
+   */
+  run(sha: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | undefined {
+    if (!this.loadedShas.has(sha)) return undefined;
+    let n = 8;
+    for (const k of keys) n += 4 + k.length;
+    for (const a of args) n += 4 + a.length;
+    const p = this.m._rl_in_buf(n);
+    const h = this.heap();
+    h.writeUInt32LE(keys.length, p);
+    h.writeUInt32LE(args.length, p + 4);
+    let off = p + 8;
+    for (const k of keys) {
+      h.writeUInt32LE(k.length, off);
+      off += 4;
+      off += h.latin1Write(k, off, k.length);
+    }
+    for (const a of args) {
+      h.writeUInt32LE(a.length, off);
+      off += 4;
+      off += h.latin1Write(a, off, a.length);
+    }
+    if (opts.seed !== undefined) this.m._rl_srand(opts.seed | 0);
+    this.scriptResp = 2;
+    let rc: number;
+    try {
+      rc = this.m._rl_eval(this.name(sha), opts.budget, opts.clientResp, 0);
+    } catch (e) {
+      // A trap or an abort: the Lua state cannot be trusted any more.
+      this.reset();
+      return { resp: '-ERR Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') + '\r\n', error: true };
+    }
+    if (rc === 2) return undefined;
+    return { resp: this.out(), error: rc === 1 };
+  }
+
+  /** Bytes the Lua heap uses now. */
+  memoryUsed(): number {
+    return this.m._rl_mem_used();
+  }
+
+  setMemoryLimit(bytes: number): void {
+    this.memoryLimit = bytes;
+    this.m._rl_set_mem_limit(bytes);
+  }
+
+  /** A full garbage collection. */
+  gc(): void {
+    this.m._rl_gc();
+  }
+
+  /** A brand new VM (fresh instance, fresh linear memory): SCRIPT FLUSH. */
+  reset(): void {
+    this.init();
+  }
+}

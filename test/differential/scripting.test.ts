@@ -1,0 +1,239 @@
+/**
+ * Lua scripting against redis-server 7.0 in cluster mode owning every slot
+ * (how a raftis cluster looks to clients): the VM evaluation's 94 probes,
+ * EVAL / EVALSHA / SCRIPT errors and routing rules, and a seeded generator
+ * of scripts over the Lua↔RESP conversion rules, in RESP2 and RESP3, replies
+ * compared byte for byte. math.random is reseeded per script by raftis (the
+ * probes that depend on it are checked for shape only; the rule itself is
+ * tested in test/integration/scripting-cluster.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrng, randomInt } from '../../src/util/prng.js';
+import { sha1hex } from '../../src/util/lua/vm.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { startRedisCluster } from '../helpers/redis-cluster-server.js';
+import type { RedisServer } from '../helpers/redis-server.js';
+import { probes } from './scripting-probes.js';
+
+let redis: RedisServer | undefined;
+let raftis: RaftisProcess | undefined;
+const conns: RawClient[] = [];
+
+beforeAll(async () => {
+  [redis, raftis] = await Promise.all([startRedisCluster(), startRaftis()]);
+});
+afterAll(async () => {
+  for (const c of conns) c.close();
+  await Promise.all([redis?.stop(), raftis?.destroy()]);
+});
+
+/** A connection to each server in `proto`. */
+async function pair(proto: 2 | 3): Promise<[RawClient, RawClient]> {
+  const a = await RawClient.connect(redis!.port);
+  const b = await RawClient.connect(raftis!.port);
+  conns.push(a, b);
+  if (proto === 3) await Promise.all([a.call('HELLO', '3'), b.call('HELLO', '3')]);
+  return [a, b];
+}
+
+/** Runs each command on both; the mismatching replies. */
+async function compare(a: RawClient, b: RawClient, cmds: readonly string[][]): Promise<{ cmd: string; redis: string; raftis: string }[]> {
+  const out: { cmd: string; redis: string; raftis: string }[] = [];
+  for (const cmd of cmds) {
+    const [ra, rb] = [await a.call(...cmd), await b.call(...cmd)];
+    if (ra !== rb) out.push({ cmd: JSON.stringify(cmd), redis: ra, raftis: rb });
+  }
+  return out;
+}
+
+const SHA42 = sha1hex('return 42');
+const Z40 = '0'.repeat(40);
+
+/** Errors and rules of EVAL, EVALSHA and SCRIPT, run in order on one connection. */
+const COMMANDS: string[][] = [
+  ['EVAL'],
+  ['EVAL', 'return 1'],
+  ['EVAL', 'return 1', 'x'],
+  ['EVAL', 'return 1', '-1'],
+  ['EVAL', 'return 1', '2', 'a'],
+  ['EVAL', 'return 1', '99999999999999999999'],
+  ['EVALSHA', 'abc', '0'],
+  ['EVALSHA', Z40, '0'],
+  ['EVALSHA_RO', Z40, '0'],
+  ['EVAL', 'return +', '0'],
+  ['SCRIPT', 'LOAD', 'return +'],
+  ['SCRIPT', 'LOAD', 'return 42'],
+  ['EVALSHA', SHA42.toUpperCase(), '0'],
+  ['EVALSHA_RO', SHA42, '0'],
+  ['SCRIPT', 'EXISTS', SHA42, SHA42.toUpperCase(), 'nope'],
+  ['SCRIPT', 'FLUSH', 'x'],
+  ['SCRIPT', 'FLUSH', 'SYNC', 'x'],
+  ['SCRIPT', 'FLUSH', 'ASYNC'],
+  ['EVALSHA', SHA42, '0'],
+  ['SCRIPT', 'EXISTS', SHA42],
+  ['SCRIPT', 'LOAD', 'return 42'],
+  ['SCRIPT', 'FLUSH'],
+  ['SCRIPT', 'EXISTS', SHA42],
+  ['SCRIPT', 'KILL'],
+  ['SCRIPT', 'HELP'],
+  ['SCRIPT'],
+  ['SCRIPT', 'NOPE'],
+  ['SCRIPT', 'LOAD'],
+  ['EVAL', '#!lua\nreturn 1', '0'],
+  ['EVAL', '#!lua flags=no-writes\nreturn 1', '0'],
+  ['EVAL', '#!lua flags=no-writes,allow-oom,allow-stale\nreturn 1', '0'],
+  ['EVAL', '#!lua flags=\nreturn 1', '0'],
+  ['EVAL', '#!lua flags=bogus\nreturn 1', '0'],
+  ['EVAL', '#!python\nreturn 1', '0'],
+  ['EVAL', '#!lua foo=bar\nreturn 1', '0'],
+  ['EVAL', '#!lua', '0'],
+  ['EVAL', '#!lua flags=no-cluster\nreturn 1', '0'],
+  ['EVAL', '#!lua\nreturn x +', '0'],
+  ['EVAL_RO', '#!lua\nreturn 1', '0'],
+  ['EVAL_RO', '#!lua flags=no-writes\nreturn redis.call(\'get\', KEYS[1])', '1', 'k'],
+  ['EVAL_RO', "return redis.call('set', KEYS[1], 'v')", '1', 'k'],
+  ['EVAL', "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'v')", '1', 'k'],
+  ['EVAL_RO', "return redis.pcall('publish', 'ch', 'm')", '0'],
+  ['EVAL', "return redis.call('eval', 'return 1', '0')", '0'],
+  ['EVAL', "return redis.call('script', 'load', 'return 1')", '0'],
+  ['EVAL', "return redis.call('script', 'nope')", '0'],
+  ['EVAL', "return redis.call('script')", '0'],
+  ['EVAL', 'return 1', '2', 'a', 'b'],
+  ['EVALSHA', Z40, '2', 'a', 'b'],
+  ['EVAL', 'return 1', '2', '{a}1', '{a}2'],
+  ['EVAL', "#!lua\nredis.call('set', 'a', '1') return redis.call('set', 'b', '1')", '0'],
+  ['EVAL', "#!lua\nreturn redis.call('get', 'b')", '1', 'a'],
+  ['EVAL', "#!lua flags=allow-cross-slot-keys\nreturn redis.call('get', 'b')", '1', 'a'],
+  ['EVAL', "redis.call('set', 'a', '1') return redis.call('set', 'b', '1')", '0'],
+  ['EVAL', "return redis.call('mset', 'a', '1', 'b', '2')", '0'],
+  ['EVAL', "return redis.call('mset', '{a}1', '1', '{a}2', '2')", '0'],
+  ['EVAL', "return redis.pcall('mget', 'a', 'b')", '0'],
+  ['EVAL', "return {redis.call('ping'), redis.call('ping', 'x'), redis.call('echo', 'e')}", '0'],
+  ['EVAL', "return redis.call('blpop', 'nolist', 0)", '1', 'nolist'],
+  ['EVAL', "redis.call('rpush', 'l', 'x') return redis.call('blpop', 'l', 0)", '1', 'l'],
+  ['EVAL', "return redis.call('get')", '0'],
+  ['EVAL', "return redis.pcall('nope')", '0'],
+  ['EVAL', "return redis.call('get', 'k', 'extra')", '0'],
+  ['EVAL', "redis.call('set', 'k', 'v') error('after a write')", '1', 'k'],
+  ['GET', 'k'],
+  ['EVAL', "redis.call('del', 'k') return redis.call('incr', 'k')", '1', 'k'],
+  ['EVAL', "return redis.call('lpush', 'k', 'x')", '1', 'k'],
+  ['EVAL', "redis.call('set', 'e', 'v', 'px', 100000) return redis.call('pttl', 'e') > 99000", '1', 'e'],
+  ['MULTI'],
+  ['EVAL', "return redis.call('incr', KEYS[1])", '1', 'c'],
+  ['EVALSHA', Z40, '0'],
+  ['EVAL_RO', "return redis.call('get', KEYS[1])", '1', 'c'],
+  ['EXEC'],
+  ['MULTI'],
+  ['EVAL', 'return 1', '2', 'a', 'b'],
+  ['EXEC'],
+];
+
+describe('EVAL / EVALSHA / SCRIPT vs redis-server (cluster mode)', () => {
+  for (const proto of [2, 3] as const) {
+    it(`the 94 probe scripts (RESP${proto})`, async () => {
+      const [a, b] = await pair(proto);
+      const mismatches: unknown[] = [];
+      let compared = 0;
+      for (const p of probes) {
+        await Promise.all([a.call('FLUSHALL'), b.call('FLUSHALL')]);
+        for (const s of p.setup ?? []) await Promise.all([a.call(...s), b.call(...s)]);
+        const keys = p.keys ?? [];
+        const cmd = ['EVAL', p.script, String(keys.length), ...keys, ...(p.args ?? [])];
+        const [ra, rb] = [await a.call(...cmd), await b.call(...cmd)];
+        if (p.random) {
+          // raftis reseeds math.random per script: only the reply's shape is Redis's.
+          expect(rb[0], p.name).toBe(ra[0]);
+          continue;
+        }
+        compared++;
+        if (ra !== rb) mismatches.push({ probe: p.name, redis: ra, raftis: rb });
+      }
+      expect(mismatches).toEqual([]);
+      expect(compared).toBe(probes.length - 2);
+    });
+
+    it(`command errors and rules (RESP${proto})`, async () => {
+      const [a, b] = await pair(proto);
+      await Promise.all([a.call('FLUSHALL'), b.call('FLUSHALL'), a.call('SCRIPT', 'FLUSH'), b.call('SCRIPT', 'FLUSH')]);
+      expect(await compare(a, b, COMMANDS)).toEqual([]);
+    });
+
+    it(`pipelined: EVALSHA right behind its SCRIPT LOAD, and behind a SCRIPT FLUSH (RESP${proto})`, async () => {
+      const [a, b] = await pair(proto);
+      await Promise.all([a.call('SCRIPT', 'FLUSH'), b.call('SCRIPT', 'FLUSH')]);
+      const body = "return redis.call('incr', KEYS[1])";
+      const sha = sha1hex(body);
+      const batch = [
+        ['SET', '{p}x', '1'],
+        ['SCRIPT', 'LOAD', body],
+        ['EVALSHA', sha, '1', '{p}n'],
+        ['EVALSHA_RO', sha, '1', '{p}n'],
+        ['SCRIPT', 'FLUSH'],
+        ['EVALSHA', sha, '1', '{p}n'],
+        ['EVAL', body, '1', '{p}n'],
+        ['EVALSHA', sha, '1', '{p}n'],
+        ['GET', '{p}n'],
+      ];
+      // Sent without waiting for replies: one pipeline on each server.
+      const [ra, rb] = await Promise.all([Promise.all(batch.map((c) => a.call(...c))), Promise.all(batch.map((c) => b.call(...c)))]);
+      expect(rb).toEqual(ra);
+    });
+
+    it(`seeded random scripts over the Lua↔RESP conversions (RESP${proto})`, async () => {
+      const [a, b] = await pair(proto);
+      const setup = [
+        ['FLUSHALL'],
+        ['HSET', '{g}h', 'f1', 'v1', 'f2', '2'],
+        ['SET', '{g}k', '10'],
+        ['ZADD', '{g}z', '1.5', 'a', '2', 'b'],
+        ['RPUSH', '{g}l', 'a', 'b'],
+        ['SADD', '{g}s', 'x'],
+      ];
+      await compare(a, b, setup);
+      const rng = createPrng(proto === 2 ? 20261206 : 777);
+      const scripts: string[][] = [];
+      for (let i = 0; i < 150; i++) {
+        const resp3 = randomInt(rng, 2) === 0;
+        scripts.push(['EVAL', `${resp3 ? 'redis.setresp(3) ' : ''}return ${genValue(rng, 0)}`, '1', '{g}k']);
+      }
+      expect(await compare(a, b, scripts)).toEqual([]);
+    });
+  }
+});
+
+const CALLS = [
+  "redis.call('get', '{g}k')",
+  "redis.call('get', '{g}nokey')",
+  "redis.call('hgetall', '{g}h')",
+  "redis.call('zrange', '{g}z', 0, -1, 'withscores')",
+  "redis.call('zscore', '{g}z', 'a')",
+  "redis.call('lrange', '{g}l', 0, -1)",
+  "redis.call('smembers', '{g}s')",
+  "redis.call('exists', '{g}k')",
+  "redis.call('type', '{g}k')",
+  "redis.call('set', '{g}t', 'v')",
+  "redis.pcall('incr', '{g}h')",
+  "redis.call('hget', '{g}h', 'nofield')",
+];
+
+const SCALARS = [
+  '0', '1', '-7', '3.99', '-3.5', '1e20', '2^53+1', '1/0', '0/0', '0.1',
+  "'str'", "''", "'a\\r\\nb'", 'true', 'false', 'nil',
+  "{ok='fine'}", "{err='MYERR custom'}", "{err='no code'}", "redis.error_reply('E1 bad')", "redis.status_reply('ST')",
+  '{double=1.5}', '{double=0/0}', "{big_number='123456789012345678901234567890'}",
+];
+
+/** A random Lua expression over the value shapes the conversions distinguish. */
+function genValue(rng: () => number, depth: number): string {
+  const r = randomInt(rng, depth >= 3 ? 2 : 5);
+  if (r === 0) return SCALARS[randomInt(rng, SCALARS.length)]!;
+  if (r === 1) return CALLS[randomInt(rng, CALLS.length)]!;
+  const n = randomInt(rng, 5);
+  const items: string[] = [];
+  for (let i = 0; i < n; i++) items.push(genValue(rng, depth + 1));
+  if (r === 2) return `{${items.join(', ')}}`;
+  if (r === 3) return `{map={${items.map((v, i) => `k${i}=${v}`).join(', ')}}}`;
+  return `{set={${items.map((_, i) => `m${i}=true`).join(', ')}}}`;
+}

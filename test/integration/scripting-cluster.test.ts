@@ -1,0 +1,148 @@
+/**
+ * Scripts on a 3-node cluster: a script that may write is one log entry run
+ * on every replica, so every node ends with the same state (RAFT.DIGEST at
+ * the same applied index) — with math.random and SRANDMEMBER inside, with a
+ * script that fails midway, and with a runaway script stopped by the
+ * instruction budget. The script cache is replicated and kept in snapshots:
+ * EVALSHA works on a new leader after kill -9 and on nodes restarted from a
+ * snapshot.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster, withTimeout } from '../helpers/cluster.js';
+import type { RawClient } from '../helpers/raw-client.js';
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+/** Waits until every running node has applied the same index and returns their digests. */
+async function converged(c: TestCluster, ids: number[], timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
+    const applied = infos.map((i) => i?.applied_index);
+    if (applied.every((a) => a !== undefined && a === applied[0])) {
+      const digests: string[] = [];
+      for (const id of ids) {
+        const cl = await c.client(id);
+        digests.push(await cl.call('RAFT.DIGEST'));
+        cl.close();
+      }
+      const again = await Promise.all(ids.map((id) => c.raftInfo(id)));
+      if (again.every((i) => i?.applied_index === applied[0])) return digests;
+    }
+    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A command through the current leader, retried while leadership settles (bounded). */
+async function onLeader(c: TestCluster, ...cmd: string[]): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const leader = await c.waitForLeader(15_000);
+    let cl: RawClient | undefined;
+    try {
+      cl = await withTimeout(c.client(leader), 2000);
+      last = await withTimeout(cl.call(...cmd), 10_000);
+      if (!/^-(MOVED|CLUSTERDOWN|TRYAGAIN) /.test(last)) return last;
+    } catch (e) {
+      last = String(e);
+    } finally {
+      cl?.close();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no leader answered ${cmd[0]}: ${last}`);
+}
+
+const RANDOM_WRITE =
+  "redis.call('set', KEYS[1], math.random(1000000000)) " +
+  "redis.call('sadd', KEYS[2], ARGV[1]) " +
+  "redis.call('set', KEYS[3], redis.call('srandmember', KEYS[2])) " +
+  "local t = redis.call('time') redis.call('set', KEYS[4], t[1] .. '.' .. t[2]) " +
+  "return redis.call('incr', KEYS[5])";
+const INCR = "return redis.call('incrby', KEYS[1], ARGV[1])";
+
+describe('scripting on a 3-node cluster', () => {
+  it('EVAL and EVALSHA replicate, survive kill -9 of the leader and snapshots + restarts; failing and runaway scripts leave the same state everywhere', async () => {
+    cluster = await TestCluster.start({ args: ['--snapshot-entries', '40', '--snapshot-keep-entries', '10', '--lua-instruction-budget', '5000000'] });
+    const c = cluster;
+    const all = c.nodes.map((n) => n.id);
+
+    // Scripts that draw random numbers, random members and the time, as entries.
+    const replies = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const r = await onLeader(c, 'EVAL', RANDOM_WRITE, '5', '{s}r', '{s}set', '{s}pick', '{s}time', '{s}n', `m${i}`);
+      expect(r).toBe(`:${i + 1}\r\n`);
+      replies.add(await onLeader(c, 'GET', '{s}r'));
+    }
+    // math.random is reseeded from each entry: the draws differ from one entry to the next.
+    expect(replies.size).toBeGreaterThan(20);
+
+    const sha = (await onLeader(c, 'SCRIPT', 'LOAD', INCR)).split('\r\n')[1]!;
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(await onLeader(c, 'EVALSHA', sha, '1', 'counter', '5')).toBe(':5\r\n');
+
+    // A script that fails after a write keeps the write (as Redis), everywhere.
+    expect(await onLeader(c, 'EVAL', "redis.call('set', KEYS[1], 'partial') redis.call('incr', KEYS[2]) return 1", '2', '{p}a', '{p}b')).toBe(':1\r\n');
+    expect(await onLeader(c, 'SET', '{p}b', 'notanumber')).toBe('+OK\r\n');
+    const failed = await onLeader(c, 'EVAL', "redis.call('set', KEYS[1], 'again') redis.call('incr', KEYS[2]) return 1", '2', '{p}a', '{p}b');
+    expect(failed).toMatch(/^-ERR value is not an integer or out of range script: /);
+    expect(await onLeader(c, 'GET', '{p}a')).toBe('$5\r\nagain\r\n');
+
+    // A runaway script is stopped by the budget after its first write, on every replica alike.
+    const runaway = await onLeader(c, 'EVAL', "redis.call('set', KEYS[1], 'before') local i = 0 while true do i = i + 1 end", '1', 'runaway');
+    expect(runaway).toMatch(/^-ERR Script exceeded its instruction budget script: /);
+    expect(await onLeader(c, 'GET', 'runaway')).toBe('$6\r\nbefore\r\n');
+
+    let digests = await converged(c, all);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+
+    // kill -9 the leader: the new leader knows the script (replicated cache).
+    const old = await c.waitForLeader();
+    await c.kill9(old);
+    const survivors = all.filter((id) => id !== old);
+    await c.waitForLeader(15_000, [old]);
+    expect(await onLeader(c, 'EVALSHA', sha, '1', 'counter', '2')).toBe(':7\r\n');
+    // Enough entries for snapshots (every 40) on the survivors.
+    for (let i = 0; i < 60; i++) await onLeader(c, 'EVALSHA', sha, '1', 'counter', '1');
+    await c.startNode(old);
+    digests = await converged(c, all);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+
+    // Restart every node: each starts from its snapshot (and the log after it) and still knows the script.
+    for (const id of all) await c.kill9(id);
+    for (const id of all) await c.startNode(id);
+    expect(await onLeader(c, 'EVALSHA', sha, '1', 'counter', '100')).toBe(':167\r\n');
+    expect(await onLeader(c, 'SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:1\r\n');
+    for (const id of all) expect(c.logs(id)).toMatch(/snapshot/i);
+
+    // SCRIPT FLUSH is replicated: EVALSHA answers NOSCRIPT on any leader.
+    expect(await onLeader(c, 'SCRIPT', 'FLUSH')).toBe('+OK\r\n');
+    expect(await onLeader(c, 'EVALSHA', sha, '1', 'counter', '1')).toBe('-NOSCRIPT No matching script. Please use EVAL.\r\n');
+    digests = await converged(c, all);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+  });
+
+  it('a follower answers MOVED for a script that may write, and runs a read-only one for a READONLY client', async () => {
+    cluster = await TestCluster.start();
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    expect(await onLeader(c, 'SET', 'k', 'v')).toBe('+OK\r\n');
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    await converged(c, c.nodes.map((n) => n.id));
+    const f = await c.client(follower);
+    try {
+      expect(await f.call('EVAL', "return redis.call('set', KEYS[1], 'x')", '1', 'k')).toMatch(/^-MOVED 7629 /);
+      expect(await f.call('READONLY')).toBe('+OK\r\n');
+      expect(await f.call('EVAL', "return redis.call('set', KEYS[1], 'x')", '1', 'k')).toMatch(/^-MOVED 7629 /);
+      expect(await f.call('EVAL_RO', "return redis.call('get', KEYS[1])", '1', 'k')).toBe('$1\r\nv\r\n');
+      expect(await f.call('EVAL', "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", '1', 'k')).toBe('$1\r\nv\r\n');
+    } finally {
+      f.close();
+    }
+  });
+});
