@@ -53,4 +53,4 @@ try {
   await a.stop();
   await b.stop();
 }
-writeResult('ab', lines.join('\n'));
+console.log(`\nwritten to ${writeResult('ab.md', lines.join('\n') + '\n')}`);
