@@ -25,7 +25,12 @@ export function useProcessDifferential(): ProcessDifferential {
   let raftis: RaftisProcess | undefined;
   const conns: RawClient[] = [];
   beforeAll(async () => {
-    [diff, raftis] = await Promise.all([Differential.start(), startRaftis()]);
+    // Keep whichever started even when the other failed, so afterAll stops it.
+    const [d, r] = await Promise.allSettled([Differential.start(), startRaftis()]);
+    if (d.status === 'fulfilled') diff = d.value;
+    if (r.status === 'fulfilled') raftis = r.value;
+    if (d.status === 'rejected') throw d.reason;
+    if (r.status === 'rejected') throw r.reason;
   });
   afterAll(async () => {
     for (const c of conns) c.close();
