@@ -9,13 +9,17 @@ import { parseReply, replyItems, replyValue } from '../helpers/engine-diff.js';
 import { OWN_COMMANDS } from '../helpers/own-commands.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { allStarted } from '../helpers/settled.js';
 
 let redis: RedisServer;
 let raftis: RaftisProcess;
 
 beforeAll(async () => {
   // Configured like raftis behaves: every write appended and fsynced.
-  [redis, raftis] = await Promise.all([startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']), startRaftis()]);
+  await allStarted([
+    startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']).then((s) => (redis = s)),
+    startRaftis().then((s) => (raftis = s)),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([redis?.stop(), raftis?.destroy()]);

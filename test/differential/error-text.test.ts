@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeStep, runBoth, type Step } from '../helpers/differential.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { allStarted } from '../helpers/settled.js';
 
 let redis: RedisServer;
 let raftis: RaftisProcess;
 
 beforeAll(async () => {
-  [redis, raftis] = await Promise.all([startRedisServer(), startRaftis()]);
+  await allStarted([startRedisServer().then((s) => (redis = s)), startRaftis().then((s) => (raftis = s))]);
 });
 afterAll(async () => {
   await Promise.all([redis?.stop(), raftis?.destroy()]);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, encodeCommand, replyEnd } from '../helpers/raw-client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { allStarted } from '../helpers/settled.js';
 import { RequestParser } from '../../src/server/request-parser.js';
 
 let server: RedisServer | undefined;
@@ -14,7 +15,10 @@ let authServer: RedisServer | undefined;
 const PASSWORD = 'pw';
 
 beforeAll(async () => {
-  [server, authServer] = await Promise.all([startRedisServer(), startRedisServer(['--requirepass', PASSWORD])]);
+  await allStarted([
+    startRedisServer().then((s) => (server = s)),
+    startRedisServer(['--requirepass', PASSWORD]).then((s) => (authServer = s)),
+  ]);
 });
 
 afterAll(async () => {

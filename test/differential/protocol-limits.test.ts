@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { allStarted } from '../helpers/settled.js';
 
 let redis: RedisServer;
 let raftis: RaftisProcess;
@@ -51,7 +52,7 @@ async function raftisRss(): Promise<number> {
 }
 
 beforeAll(async () => {
-  [redis, raftis] = await Promise.all([startRedisServer(), startRaftis()]);
+  await allStarted([startRedisServer().then((s) => (redis = s)), startRaftis().then((s) => (raftis = s))]);
   for (const port of [redis.port, raftis.port]) {
     const c = await RawClient.connect(port);
     try {

@@ -14,6 +14,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 import { startRedisCluster } from '../helpers/redis-cluster-server.js';
 import type { RedisServer } from '../helpers/redis-server.js';
+import { allStarted } from '../helpers/settled.js';
 import { probes } from './scripting-probes.js';
 
 let redis: RedisServer | undefined;
@@ -21,7 +22,7 @@ let raftis: RaftisProcess | undefined;
 const conns: RawClient[] = [];
 
 beforeAll(async () => {
-  [redis, raftis] = await Promise.all([startRedisCluster(), startRaftis()]);
+  await allStarted([startRedisCluster().then((s) => (redis = s)), startRaftis().then((s) => (raftis = s))]);
 });
 afterAll(async () => {
   for (const c of conns) c.close();
