@@ -4,10 +4,10 @@
 //
 // scope — 'cluster': the parameter changes what the data is or what a write
 //   does to it (encodings, eviction, notifications, databases…): every replica
-//   must hold the same value, so a CONFIG SET of it is to go through the Raft
-//   log and into snapshots once its feature takes effect (not done yet: today
-//   it is set on the node that receives it). 'node': a property of one node
-//   (timeouts, limits, logs); never replicated. See docs/decisions.md.
+//   must hold the same value, so a CONFIG SET that names one is a Raft log
+//   entry applied as a whole on every node, and the values are kept in
+//   snapshots. 'node': a property of one node (timeouts, limits, logs); never
+//   replicated. See docs/decisions.md, "Cluster-wide configuration".
 //
 // raftis — 'applied': takes effect now. 'fixed': raftis answers what it does
 //   (value; null: this node's own, from its command line), whatever is set;

@@ -3,7 +3,7 @@
  * client server. Used by the CLI and by in-process tests.
  */
 import { CommandTable } from '../commands/table.js';
-import { connCommands, dataCommands } from '../commands/handlers.js';
+import { appliedCommands, connCommands, dataCommands } from '../commands/handlers.js';
 import { Engine } from '../commands/engine/engine.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
@@ -14,7 +14,7 @@ import type { Options } from './options.js';
 const log = createLogger('cli');
 
 export function buildCommandTable(): CommandTable {
-  return new CommandTable({ data: dataCommands, conn: connCommands });
+  return new CommandTable({ data: dataCommands, conn: connCommands, applied: appliedCommands });
 }
 
 export interface Running {

@@ -2,13 +2,14 @@
  * The CONFIG command's handlers: GET, SET, RESETSTAT, REWRITE, HELP.
  * The parameters they read and set are the Config store,
  * src/commands/engine/config.ts; this file only answers the command.
- * Answered on the node that receives it; never replicated (see
- * docs/decisions.md for the parameters that will have to be).
+ * Answered on the node that receives it, except a CONFIG SET of a
+ * cluster-wide parameter, which is a log entry (docs/decisions.md).
  */
 import { writeHelp } from './help.js';
 import { ERR } from './errors.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
-import type { ConnHandler, ConnCtx } from './table.js';
+import { redirectError } from './routing.js';
+import type { ConnHandler, ConnCtx, HandlerSet } from './table.js';
 import type { ConfigName } from './engine/config.js';
 import { newCommandCounters } from './engine/stats.js';
 
@@ -39,15 +40,52 @@ function configGet({ c, w }: ConnCtx, argv: string[]): void {
   }
 }
 
-/** CONFIG SET name value [name value …]: all or none (the Config store); sensitive values are hidden from SLOWLOG. */
-function configSet({ c, w }: ConnCtx, argv: string[]): void {
-  if (argv.length % 2 !== 0) return w.error(ERR.syntax);
+/** CONFIG SET's name/value pairs, or undefined for an odd count (a syntax error). */
+function setPairs(argv: readonly string[]): [string, string][] | undefined {
+  if (argv.length % 2 !== 0) return undefined;
   const pairs: [string, string][] = [];
   for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i]!, argv[i + 1]!]);
-  const error = c.server.config.set(pairs, (i) => (argv[2 + i * 2 + 1] = '(redacted)'));
-  if (error !== undefined) return w.error(error);
-  w.ok();
+  return pairs;
 }
+
+/**
+ * CONFIG SET name value [name value …]: all or none (the Config store);
+ * sensitive values are hidden from SLOWLOG. One that names a cluster-wide
+ * parameter is checked here, then proposed as a log entry and applied as a
+ * whole on every node (configApplied), answered when applied; a follower
+ * sends it to the leader (MOVED, or forwarded in proxy mode).
+ */
+function configSet({ c, w, engine }: ConnCtx, argv: string[]): void {
+  const pairs = setPairs(argv);
+  if (pairs === undefined) return w.error(ERR.syntax);
+  const config = engine.config;
+  // What is proposed are the values as sent; SLOWLOG's copy (argv) is redacted.
+  const sent = argv.slice();
+  const checked = config.check(pairs, (i) => (argv[2 + i * 2 + 1] = '(redacted)'));
+  if (typeof checked === 'string') return w.error(checked);
+  if (!config.namesClusterWide(pairs)) return void (config.commit(checked), w.ok());
+  const node = engine.node;
+  if (node.isLeader) return engine.dispatcher.propose(c, [sent], false);
+  if (engine.proxy?.forward(c, [sent], false, true) === true) return;
+  w.error(redirectError(node, engine.table.lookup(sent)!, sent));
+}
+
+export const configApplied: NonNullable<HandlerSet['applied']> = {
+  'config|set': {
+    when: (engine, argv) => {
+      const pairs = setPairs(argv);
+      return pairs !== undefined && engine.config.namesClusterWide(pairs);
+    },
+    // Checked by the node that proposed it; every node checks again (the same table and values give the same answer).
+    apply: ({ config }, argv, w) => {
+      const pairs = setPairs(argv);
+      if (pairs === undefined) return w.error(ERR.syntax);
+      const error = config.set(pairs);
+      if (error !== undefined) return w.error(error);
+      w.ok();
+    },
+  },
+};
 
 /** CONFIG RESETSTAT: the INFO stats counters, keyspace hits/misses/expired and every command's counters. */
 function configResetstat({ c, w }: ConnCtx, _argv: string[]): void {

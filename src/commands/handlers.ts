@@ -7,7 +7,7 @@
 import { bitCommands } from './bits.js';
 import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
-import { configCommands } from './config.js';
+import { configApplied, configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
 import { geoCommands } from './geo.js';
 import { hashCommands } from './hash.js';
@@ -29,7 +29,7 @@ import { slowlogCommands } from './slowlog.js';
 import { sortCommands } from './sort.js';
 import { lcsCommands } from './lcs.js';
 import { stringCommands } from './string.js';
-import type { ConnHandler } from './table.js';
+import type { ConnHandler, HandlerSet } from './table.js';
 import { transactionCommands } from './transaction.js';
 import type { DataHandler } from './types.js';
 import { zsetCommands } from './zset.js';
@@ -68,4 +68,9 @@ export const connCommands: Record<string, ConnHandler> = {
   ...replicationCommands,
   ...slowlogCommands,
   ...scriptingConnCommands,
+};
+
+/** Server commands whose effect is replicated when they name cluster-wide state (CONFIG SET). */
+export const appliedCommands: NonNullable<HandlerSet['applied']> = {
+  ...configApplied,
 };

@@ -3,7 +3,9 @@
  * generated-table.ts) joined with raftis's handlers. Dispatch, arity errors,
  * COMMAND output and write/read routing all come from here.
  */
+import type { Config } from './engine/config.js';
 import type { Engine, EngineClient } from './engine/engine.js';
+import type { RespWriter } from '../server/resp-writer.js';
 import { newCommandCounters, type CommandCounters } from './engine/stats.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from './errors.js';
 import { loadGeneratedCommands, type Tree } from './generated-table.js';
@@ -21,6 +23,18 @@ export interface ConnCtx extends Ctx {
 
 /** A command that acts on the connection or the server, never replicated. */
 export type ConnHandler = (ctx: ConnCtx, argv: string[]) => void;
+
+/** The node state, other than the keyspace, that applied log entries change on every replica. */
+export interface ReplicatedState {
+  config: Config;
+}
+
+/**
+ * A server command whose effect on node state is replicated (CONFIG SET of
+ * a cluster-wide parameter): run on every replica when its log entry is
+ * applied, its reply written to `w` (discarded except on the proposer).
+ */
+export type AppliedHandler = (state: ReplicatedState, argv: string[], w: RespWriter) => void;
 
 export interface CommandDef {
   name: string;
@@ -56,6 +70,10 @@ export interface CommandDef {
   noMulti: boolean;
   data?: DataHandler;
   conn?: ConnHandler;
+  /** What applying its log entry does on every replica, for a server command that is sometimes one (see logsWhen). */
+  applied?: AppliedHandler;
+  /** For a server command that `logged` does not cover: whether this call of it is a log entry (CONFIG SET of a cluster-wide parameter). */
+  logsWhen?: (engine: Engine, argv: readonly string[]) => boolean;
   /** COMMAND INFO / COMMAND DOCS replies, as Redis gives them. */
   info: Tree[];
   docs: Tree | undefined;
@@ -78,6 +96,14 @@ const MAY_REPLICATE = new Set(['eval', 'evalsha', 'script|load', 'script|flush']
 export interface HandlerSet {
   data: Record<string, DataHandler>;
   conn: Record<string, ConnHandler>;
+  /** Server commands whose effect is sometimes replicated: how to apply them, and when they are log entries. */
+  applied?: Record<string, { apply: AppliedHandler; when: (engine: Engine, argv: readonly string[]) => boolean }>;
+}
+
+/** Whether this call of `def` is a log entry: a write or a replicated command, or a server command that is one with these arguments. */
+export function isLogged(def: CommandDef | undefined, engine: Engine, argv: readonly string[]): boolean {
+  if (def === undefined) return false;
+  return def.logged || (def.logsWhen !== undefined && def.logsWhen(engine, argv));
 }
 
 export class CommandTable {
@@ -119,6 +145,8 @@ export class CommandTable {
       noMulti: meta.flags.has('no_multi'),
       data: h.data[name],
       conn: h.conn[name],
+      applied: h.applied?.[name]?.apply,
+      logsWhen: h.applied?.[name]?.when,
       info,
       docs,
       stats: newCommandCounters(),

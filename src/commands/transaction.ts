@@ -13,7 +13,7 @@ import type { EngineClient as Client } from './engine/engine.js';
 import { callData, feedMonitors } from './engine/call.js';
 import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
-import type { ConnHandler, ConnCtx } from './table.js';
+import { isLogged, type ConnHandler, type ConnCtx } from './table.js';
 import { ERR_FORWARD_WATCH } from './engine/proxy.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
 
@@ -69,7 +69,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   const server = c.server;
   const node = server.node;
   const table = server.table;
-  const hasWrite = cmds.some((argv) => table.lookup(argv)?.logged === true);
+  const hasWrite = cmds.some((argv) => isLogged(table.lookup(argv), server, argv));
 
   // A follower in proxy mode forwards the whole transaction to the leader.
   if (!node.isLeader && server.proxy !== undefined && cmds.some((argv) => table.lookup(argv)?.conn === undefined)) {

@@ -6,14 +6,14 @@
  * Read commands run against a keyspace that throws if they try to mutate it
  * (the determinism rule: reads never change state).
  */
-import { connCommands, dataCommands } from '../../src/commands/handlers.js';
+import { appliedCommands, connCommands, dataCommands } from '../../src/commands/handlers.js';
 import { CommandTable } from '../../src/commands/table.js';
 import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { replyEnd } from './raw-client.js';
 
 /** The server's command table, built as src/cli/start.ts's buildCommandTable builds it. */
-const table = new CommandTable({ data: dataCommands, conn: connCommands });
+const table = new CommandTable({ data: dataCommands, conn: connCommands, applied: appliedCommands });
 
 /** A Keyspace whose mutators throw while a read command runs. */
 export class GuardedKeyspace extends Keyspace {

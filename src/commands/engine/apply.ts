@@ -8,12 +8,16 @@ import type { Keyspace } from '../../keyspace/keyspace.js';
 import type { StateMachine } from '../../node/node.js';
 import { DISCARD } from '../../server/resp-writer.js';
 import { commandKeys } from '../keys.js';
-import type { CommandTable } from '../table.js';
+import type { CommandTable, ReplicatedState } from '../table.js';
+import { createLogger } from '../../util/log.js';
+import { readAppState, writeAppState } from './app-state.js';
 import { callData } from './call.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
 import type { Scripts } from './scripts.js';
 import type { Stats } from './stats.js';
 import type { Write } from './write.js';
+
+const log = createLogger('apply');
 
 /** Told which keys a write touched (null: all keys), for WATCH and blocked pops. */
 export interface TouchListener {
@@ -34,6 +38,8 @@ export class Applier implements StateMachine<Write> {
     private readonly touch: TouchListener,
     /** The script cache and VM: state-machine state, kept in snapshots. */
     private readonly scripts: Scripts,
+    /** The cluster-wide configuration (CONFIG SET of such parameters is an entry), kept in snapshots. */
+    private readonly state: ReplicatedState,
   ) {}
 
   /** The time stamped on a new entry: the clock, but never before an earlier entry's. */
@@ -66,6 +72,8 @@ export class Applier implements StateMachine<Write> {
         if (entry.multi || !cmd.isBlocking) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
         if (cmd.isWrite && this.touch.wanted()) this.touch.touched(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
+      } else if (cmd?.applied !== undefined) {
+        cmd.applied(this.state, argv, w);
       } else if (mine !== undefined) {
         mine.conn(argv, w);
       }
@@ -73,11 +81,21 @@ export class Applier implements StateMachine<Write> {
   }
 
   snapshotState(): Buffer {
-    return this.scripts.snapshotState();
+    return writeAppState(
+      new Map([
+        ['scripts', this.scripts.snapshotState()],
+        ['config', this.state.config.snapshotState()],
+      ]),
+    );
   }
 
   restored(state: Buffer): void {
-    this.scripts.restore(state);
+    const sections = readAppState(state);
+    this.scripts.restore(sections.get('scripts') ?? Buffer.alloc(0));
+    const config = sections.get('config');
+    if (config !== undefined) {
+      for (const problem of this.state.config.restore(config)) log.warn(`snapshot's cluster-wide config not restored: ${problem}`);
+    }
     this.touch.touched(null);
   }
 }

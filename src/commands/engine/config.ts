@@ -10,7 +10,8 @@
  * latency, the request parser, idle clients); 'fixed' ones answer what raftis
  * does whatever is set; the others are kept and reported back. `scope` says
  * which must be the same on every node (cluster-wide: to go through the Raft
- * log once they take effect; today every CONFIG SET is the node's own).
+ * log: a CONFIG SET naming one is a log entry applied as a whole on every
+ * node, and their values are kept in snapshots).
  */
 import tableJson from '../generated/redis-config.json' with { type: 'json' };
 import { configSetFailed, configSetUnknown } from '../errors.js';
@@ -120,6 +121,14 @@ export class Config {
    * fails, as redis-server hides them from SLOWLOG.
    */
   set(pairs: readonly (readonly [string, string])[], redact?: (i: number) => void): ConfigSetError | undefined {
+    const checked = this.check(pairs, redact);
+    if (typeof checked === 'string') return checked;
+    this.commit(checked);
+    return undefined;
+  }
+
+  /** CONFIG SET's checks (see set): the values to commit, or the error; nothing is changed. */
+  check(pairs: readonly (readonly [string, string])[], redact?: (i: number) => void): Map<Param, unknown> | ConfigSetError {
     let error: ConfigSetError | undefined;
     const found: ConfigName[] = [];
     for (let i = 0; i < pairs.length; i++) {
@@ -156,8 +165,11 @@ export class Config {
       if (refuse !== undefined && param.codec.format(v) !== refuse.unless) return failed(name, refuse.error);
       next.set(param, v);
     }
-    if (applyError !== undefined) return applyError;
+    return applyError ?? next;
+  }
 
+  /** Sets values check() accepted, in order, and tells the watchers of those that changed. */
+  commit(next: ReadonlyMap<Param, unknown>): void {
     for (const [param, v] of next) {
       // A fixed parameter answers what raftis does: its value was checked, and is not kept.
       if (param.fixed) continue;
@@ -165,7 +177,62 @@ export class Config {
       param.value = v;
       if (changed) for (const fn of param.watchers) fn();
     }
-    return undefined;
+  }
+
+  /**
+   * Whether a CONFIG SET names a cluster-wide parameter (scope 'cluster':
+   * it changes what the data is or what applying a write does): such a
+   * CONFIG SET is a log entry, applied as a whole on every node.
+   */
+  namesClusterWide(pairs: readonly (readonly [string, string])[]): boolean {
+    for (const [name] of pairs) if (this.lookup(name)?.param.def.scope === 'cluster') return true;
+    return false;
+  }
+
+  /**
+   * The cluster-wide parameters' values, for the state machine's snapshot:
+   * u32 count, then per parameter its name and value as CONFIG GET shows them
+   * (u32 length + latin1 bytes each). Fixed parameters are left out.
+   */
+  snapshotState(): Buffer {
+    const parts: string[] = [];
+    for (const [name, p] of this.params) if (p.def.scope === 'cluster' && !p.fixed) parts.push(name, p.text);
+    let size = 4;
+    for (const s of parts) size += 4 + Buffer.byteLength(s, 'latin1');
+    const b = Buffer.allocUnsafe(size);
+    b.writeUInt32LE(parts.length / 2, 0);
+    let at = 4;
+    for (const s of parts) {
+      const n = b.write(s, at + 4, 'latin1');
+      b.writeUInt32LE(n, at);
+      at += 4 + n;
+    }
+    return b;
+  }
+
+  /** Restores snapshotState()'s values (a parameter this build does not know is skipped, one it cannot parse logged by the caller). */
+  restore(state: Buffer): string[] {
+    const problems: string[] = [];
+    const n = state.readUInt32LE(0);
+    let at = 4;
+    const read = (): string => {
+      const len = state.readUInt32LE(at);
+      const s = state.toString('latin1', at + 4, at + 4 + len);
+      at += 4 + len;
+      return s;
+    };
+    const next = new Map<Param, unknown>();
+    for (let i = 0; i < n; i++) {
+      const name = read();
+      const text = read();
+      const p = this.params.get(name);
+      if (p === undefined || p.def.scope !== 'cluster' || p.fixed) continue;
+      const v = p.codec.parse(text, p.value);
+      if (v instanceof Refusal) problems.push(`${name} ${JSON.stringify(text)}: ${v.error}`);
+      else next.set(p, v);
+    }
+    this.commit(next);
+    return problems;
   }
 }
 

@@ -152,7 +152,7 @@ export class Engine implements ClientHost {
       },
     };
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
-    this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts);
+    this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts, { config: this.config });
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }

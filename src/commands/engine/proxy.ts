@@ -17,6 +17,7 @@ import { FrameType } from '../../transport/frame.js';
 import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../../transport/forward.js';
 import { createLogger } from '../../util/log.js';
 import { CLUSTERDOWN_NO_LEADER } from '../routing.js';
+import { isLogged } from '../table.js';
 
 const log = createLogger('proxy');
 
@@ -110,7 +111,7 @@ export class Proxy {
       return send();
     }
     const defs = fc.cmds.map((argv) => table.lookup(argv));
-    const hasWrite = defs.some((d) => d?.logged === true);
+    const hasWrite = defs.some((d, i) => isLogged(d, server, fc.cmds[i]!));
     if (fc.multi || hasWrite) {
       const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
       const p = new ForwardedWrite(server, entry, w, send);

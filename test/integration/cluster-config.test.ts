@@ -1,0 +1,124 @@
+/**
+ * Cluster-wide configuration: a CONFIG SET that names a parameter with
+ * scope 'cluster' (maxmemory-policy, notify-keyspace-events, encodings…)
+ * is a log entry applied on every node, inside MULTI too; a follower sends
+ * it to the leader; node-scope parameters stay the node's own; and the
+ * values travel in snapshots to a node that lost its data directory.
+ */
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+import type { RawClient } from '../helpers/raw-client.js';
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+/** CONFIG GET name on node id (RESP2 array of name and value): the value. */
+async function configGet(c: TestCluster, id: number, name: string): Promise<string> {
+  const cl = await c.client(id);
+  try {
+    const r = await cl.call('CONFIG', 'GET', name);
+    const m = /^\*2\r\n\$\d+\r\n[^\r]*\r\n\$\d+\r\n([^\r]*)\r\n$/.exec(r);
+    if (m === null) throw new Error(`CONFIG GET ${name} on node ${id}: ${JSON.stringify(r)}`);
+    return m[1]!;
+  } finally {
+    cl.close();
+  }
+}
+
+/** Waits (bounded) until node id reports `value` for `name`; returns what it last reported. */
+async function eventually(c: TestCluster, id: number, name: string, value: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let got = await configGet(c, id, name);
+  while (got !== value && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    got = await configGet(c, id, name);
+  }
+  return got;
+}
+
+async function withClient<T>(c: TestCluster, id: number, fn: (cl: RawClient) => Promise<T>): Promise<T> {
+  const cl = await c.client(id);
+  try {
+    return await fn(cl);
+  } finally {
+    cl.close();
+  }
+}
+
+describe('cluster-wide CONFIG SET', () => {
+  it('goes through the log to every node, inside MULTI too; followers redirect it; node parameters stay local; snapshots carry it', async () => {
+    cluster = await TestCluster.start({ args: ['--snapshot-entries', '200', '--snapshot-keep-entries', '20'] });
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    const followers = c.nodes.map((n) => n.id).filter((id) => id !== leader);
+
+    // 1. On the leader: cluster-wide parameters (one by an old alias), answered once applied.
+    const set = await withClient(c, leader, (cl) =>
+      cl.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru', 'notify-keyspace-events', 'KEA', 'hash-max-ziplist-entries', '64'),
+    );
+    expect(set).toBe('+OK\r\n');
+    for (const n of c.nodes) {
+      expect(await eventually(c, n.id, 'maxmemory-policy', 'allkeys-lru')).toBe('allkeys-lru');
+      expect(await eventually(c, n.id, 'notify-keyspace-events', 'AKE')).toBe('AKE');
+      expect(await eventually(c, n.id, 'hash-max-listpack-entries', '64')).toBe('64');
+    }
+
+    // 2. A follower sends a cluster-wide CONFIG SET to the leader, and keeps a node parameter to itself.
+    const leaderPort = c.node(leader).port;
+    await withClient(c, followers[0]!, async (cl) => {
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory-policy', 'volatile-ttl')).toMatch(new RegExp(`^-MOVED 0 [0-9.]+:${leaderPort}\\r\\n$`));
+      // Checked before it is sent anywhere: a bad value is the follower's own answer.
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory-policy', 'sometimes')).toBe(
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction\r\n",
+      );
+      expect(await cl.call('CONFIG', 'SET', 'timeout', '77')).toBe('+OK\r\n');
+    });
+    expect(await configGet(c, followers[0]!, 'timeout')).toBe('77');
+    expect(await configGet(c, leader, 'timeout')).toBe('0');
+    expect(await configGet(c, followers[1]!, 'maxmemory-policy')).toBe('allkeys-lru');
+
+    // 3. Inside MULTI with a write: the transaction is one entry, the CONFIG SET applied everywhere.
+    await withClient(c, leader, async (cl) => {
+      expect(await cl.call('MULTI')).toBe('+OK\r\n');
+      expect(await cl.call('SET', 'k', 'v')).toBe('+QUEUED\r\n');
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory-samples', '7')).toBe('+QUEUED\r\n');
+      expect(await cl.call('EXEC')).toBe('*2\r\n+OK\r\n+OK\r\n');
+    });
+    for (const n of c.nodes) expect(await eventually(c, n.id, 'maxmemory-samples', '7')).toBe('7');
+
+    // 4. A node that lost its data directory gets the values back from the leader's snapshot.
+    const wiped = followers[1]!;
+    await c.kill9(wiped);
+    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
+    await withClient(c, leader, async (cl) => {
+      for (let i = 0; i < 30; i++) {
+        const batch: Promise<string>[] = [];
+        for (let j = 0; j < 20; j++) batch.push(cl.call('SET', `fill:${i}:${j}`, 'x'));
+        await Promise.all(batch);
+      }
+    });
+    await c.startNode(wiped);
+    expect(await eventually(c, wiped, 'maxmemory-samples', '7', 20_000)).toBe('7');
+    expect(await configGet(c, wiped, 'maxmemory-policy')).toBe('allkeys-lru');
+    expect(await configGet(c, wiped, 'notify-keyspace-events')).toBe('AKE');
+    expect(await configGet(c, wiped, 'hash-max-listpack-entries')).toBe('64');
+    expect(c.logs(wiped)).toMatch(/installed the leader's snapshot at index \d+/);
+  }, 60_000);
+
+  it('is forwarded to the leader by a follower in proxy mode, and answered once applied', async () => {
+    cluster = await TestCluster.start({ args: ['--follower-writes', 'proxy'] });
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    expect(await withClient(c, follower, (cl) => cl.call('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lfu', 'timeout', '5'))).toBe('+OK\r\n');
+    for (const n of c.nodes) {
+      expect(await eventually(c, n.id, 'maxmemory-policy', 'volatile-lfu')).toBe('volatile-lfu');
+      // A CONFIG SET that names a cluster-wide parameter is applied as a whole on every node.
+      expect(await eventually(c, n.id, 'timeout', '5')).toBe('5');
+    }
+  }, 30_000);
+});
