@@ -6,6 +6,7 @@
  * (O(length) per SETBIT where Redis is O(1); see docs/decisions.md). Bit 0
  * is the most significant bit of byte 0, as in Redis.
  */
+import { Notify, deleteStored, notify } from './notify.js';
 import { constants as bufferConstants } from 'node:buffer';
 import type { Value } from '../keyspace/keyspace.js';
 import { ERR } from './errors.js';
@@ -288,6 +289,7 @@ function bitfieldGeneric(ctx: Ctx, argv: string[], readOnly: boolean): void {
   }
   const w = ctx.w;
   w.arrayHeader(ops.length);
+  let changes = 0;
   for (const o of ops) {
     const old = readField(buf, o.offset, o.bits, o.signed);
     if (o.op === Op.Get) {
@@ -303,9 +305,11 @@ function bitfieldGeneric(ctx: Ctx, argv: string[], readOnly: boolean): void {
       continue;
     }
     writeField(buf, o.offset, o.bits, next);
+    changes++;
     w.int(o.op === Op.Set ? old : next);
   }
   if (writes) storeBits(ctx, key, buf);
+  if (changes > 0) notify(ctx, Notify.String, 'setbit', key);
 }
 
 export const bitCommands: Record<string, DataHandler> = {
@@ -315,6 +319,7 @@ export const bitCommands: Record<string, DataHandler> = {
     const on = string2ll(argv[3]!);
     if (on === null || (on !== 0 && on !== 1)) return ctx.w.error(BIT_ERR.bitValue);
     const key = argv[1]!;
+    const prev = ctx.db.get(key, ctx.now);
     const s = stringForWrite(ctx, key, offset);
     if (s === null) return;
     const byte = offset >> 3;
@@ -322,6 +327,8 @@ export const bitCommands: Record<string, DataHandler> = {
     const b = s.charCodeAt(byte);
     const nb = on ? b | mask : b & ~mask;
     ctx.db.set(key, nb === b ? s : s.slice(0, byte) + String.fromCharCode(nb) + s.slice(byte + 1), true);
+    // Redis 7.0 emits "setbit" when the key was created or grown, or the bit changed.
+    if (nb !== b || prev === undefined || (prev as string).length !== s.length) notify(ctx, Notify.String, 'setbit', key);
     ctx.w.int(b & mask ? 1 : 0);
   },
 
@@ -416,7 +423,7 @@ export const bitCommands: Record<string, DataHandler> = {
     const dst = argv[2]!;
     if (maxlen === 0) {
       ctx.db.getForWrite(dst, ctx.now);
-      ctx.db.delete(dst);
+      deleteStored(ctx, dst);
       return ctx.w.int(0);
     }
     const res = Buffer.alloc(maxlen);
@@ -434,6 +441,7 @@ export const bitCommands: Record<string, DataHandler> = {
       res[i] = out;
     }
     ctx.db.set(dst, res.toString('latin1'));
+    notify(ctx, Notify.String, 'set', dst);
     ctx.w.int(maxlen);
   },
 

@@ -11,6 +11,7 @@
  * they go through the log even without STORE; the _RO forms and GEOSEARCH
  * are reads.
  */
+import { Notify, deleteStored, notify } from './notify.js';
 import type { ZNode } from '../keyspace/types/skiplist.js';
 import { ZSetValue, fitsListpack } from '../keyspace/types/zset.js';
 import { string2ll } from '../util/number.js';
@@ -315,7 +316,7 @@ function georadiusGeneric(ctx: Ctx, argv: string[], srcKeyIndex: number, flags: 
   if (z === undefined) {
     if (storekey !== undefined) {
       ctx.db.getForWrite(storekey, ctx.now);
-      ctx.db.delete(storekey);
+      deleteStored(ctx, storekey);
       return w.int(0);
     }
     return w.arrayHeader(0);
@@ -359,9 +360,10 @@ function georadiusGeneric(ctx: Ctx, argv: string[], srcKeyIndex: number, flags: 
     out.skiplistEncoded = !fitsListpack(returned, maxlen);
     ctx.db.getForWrite(storekey, ctx.now);
     ctx.db.set(storekey, out);
+    notify(ctx, Notify.Zset, flags & GEOSEARCHSTORE ? 'geosearchstore' : 'georadiusstore', storekey);
   } else {
     ctx.db.getForWrite(storekey, ctx.now);
-    ctx.db.delete(storekey);
+    deleteStored(ctx, storekey);
   }
   w.int(returned);
 }

@@ -4,6 +4,7 @@
  * and delete a hash they empty, as Redis never keeps an empty key.
  * HRANDFIELD is a read and draws with Math.random.
  */
+import { Notify, notify } from './notify.js';
 import { RHash } from '../keyspace/types/hash.js';
 import { ERR, arityError, valueOutOfRangeError } from './errors.js';
 import { LD_ZERO, add, formatHuman, string2ld } from '../util/long-double.js';
@@ -44,6 +45,7 @@ function hsetGeneric(ctx: Ctx, argv: string[], name: string): number | undefined
   if (h === null) return undefined;
   let created = 0;
   for (let j = 2; j < argv.length; j += 2) if (h.set(argv[j]!, argv[j + 1]!)) created++;
+  notify(ctx, Notify.Hash, 'hset', argv[1]!);
   return created;
 }
 
@@ -114,6 +116,7 @@ export const hashCommands: Record<string, DataHandler> = {
     if (h === null) return;
     if (h.has(argv[2]!)) return ctx.w.int(0);
     h.set(argv[2]!, argv[3]!);
+    notify(ctx, Notify.Hash, 'hset', argv[1]!);
     ctx.w.int(1);
   },
 
@@ -146,14 +149,20 @@ export const hashCommands: Record<string, DataHandler> = {
     if (h === null) return;
     if (h === undefined) return ctx.w.int(0);
     let n = 0;
+    let emptied = false;
     for (let j = 2; j < argv.length; j++) {
       if (h.delete(argv[j]!)) {
         n++;
         if (h.size === 0) {
           ctx.db.delete(key);
+          emptied = true;
           break;
         }
       }
+    }
+    if (n > 0) {
+      notify(ctx, Notify.Hash, 'hdel', key);
+      if (emptied) notify(ctx, Notify.Generic, 'del', key);
     }
     ctx.w.int(n);
   },
@@ -188,6 +197,7 @@ export const hashCommands: Record<string, DataHandler> = {
     const r = addInt64(cur, incr);
     if (r === null) return ctx.w.error(ERR.overflow);
     h.set(field, String(r));
+    notify(ctx, Notify.Hash, 'hincrby', argv[1]!);
     ctx.w.int(r);
   },
 
@@ -205,6 +215,7 @@ export const hashCommands: Record<string, DataHandler> = {
     if (sum.kind !== 'finite') return ctx.w.error(ERR.incrFloatNaN);
     const s = formatHuman(sum);
     h.set(field, s);
+    notify(ctx, Notify.Hash, 'hincrbyfloat', argv[1]!);
     ctx.w.bulk(s);
   },
 

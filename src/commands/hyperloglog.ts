@@ -9,6 +9,7 @@
  * applied, on every replica, so a GET after it returns the same bytes
  * everywhere, as Redis propagates such a PFCOUNT to its replicas.
  */
+import { Notify, notify } from './notify.js';
 import type { Value } from '../keyspace/keyspace.js';
 import { ERR } from './errors.js';
 import { HLL_ERR, pfdebugUnknown, pfselftestError, pfselftestRegister } from './hll-geo-errors.js';
@@ -32,7 +33,7 @@ function hllOrReply(ctx: Ctx, v: Value): Hll | undefined {
 
 /** A write's read of a key (the keys PFCOUNT and PFMERGE read): expired keys go, counted as hits and misses. */
 function lookup(ctx: Ctx, key: string): Value | undefined {
-  return ctx.db.countRead(ctx.db.getForWrite(key, ctx.now));
+  return ctx.db.countRead(ctx.db.getForWrite(key, ctx.now), key);
 }
 
 const pfadd: DataHandler = (ctx, argv) => {
@@ -62,6 +63,7 @@ const pfadd: DataHandler = (ctx, argv) => {
   if (updated) {
     hll.invalidateCache();
     ctx.db.set(key, hll.toString(), true);
+    notify(ctx, Notify.String, 'pfadd', key);
   }
   ctx.w.int(updated ? 1 : 0);
 };
@@ -115,6 +117,8 @@ const pfmerge: DataHandler = (ctx, argv) => {
   }
   hll.invalidateCache();
   ctx.db.set(key, hll.toString(), true);
+  // Redis's pfmergeCommand names the event "pfadd".
+  notify(ctx, Notify.String, 'pfadd', key);
   ctx.w.ok();
 };
 

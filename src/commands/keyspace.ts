@@ -18,6 +18,7 @@ import {
   valueOutOfRangeError,
 } from './errors.js';
 import { LLONG_MAX, LLONG_MIN, big, string2ll, wrapInt64 } from '../util/number.js';
+import { Notify, notify } from './notify.js';
 import { isOpt } from './options.js';
 import { scan, scanCursor, scanOptions } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
@@ -33,7 +34,10 @@ const del: DataHandler = (ctx, argv) => {
   let n = 0;
   for (let j = 1; j < argv.length; j++) {
     const key = argv[j]!;
-    if (db.getForWrite(key, now) !== undefined && db.delete(key)) n++;
+    if (db.getForWrite(key, now) !== undefined && db.delete(key)) {
+      n++;
+      notify(ctx, Notify.Generic, 'del', key);
+    }
   }
   ctx.w.int(n);
 };
@@ -54,6 +58,8 @@ function renameGeneric(ctx: Ctx, argv: string[], nx: boolean): void {
   if (src === dst) return nx ? w.int(0) : w.ok();
   if (db.getForWrite(dst, now) !== undefined && nx) return w.int(0);
   db.rename(src, dst);
+  notify(ctx, Notify.Generic, 'rename_from', src);
+  notify(ctx, Notify.Generic, 'rename_to', dst);
   if (nx) w.int(1);
   else w.ok();
 }
@@ -113,8 +119,13 @@ function expireGeneric(ctx: Ctx, argv: string[], relative: boolean, seconds: boo
     if (flags & E_GT && (cur === undefined || when <= cur)) return w.int(0);
     if (flags & E_LT && cur !== undefined && when >= cur) return w.int(0);
   }
-  if (when <= now) db.delete(key);
-  else db.setExpire(key, when);
+  if (when <= now) {
+    db.delete(key);
+    notify(ctx, Notify.Generic, 'del', key);
+  } else {
+    db.setExpire(key, when);
+    notify(ctx, Notify.Generic, 'expire', key);
+  }
   w.int(1);
 }
 
@@ -219,9 +230,10 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     const src = argv[1]!;
     const dst = argv[2]!;
     if (src === dst) return w.error(ERR.sameobject);
-    if (db.countRead(db.getForWrite(src, now)) === undefined) return w.int(0);
+    if (db.countRead(db.getForWrite(src, now), src) === undefined) return w.int(0);
     if (db.getForWrite(dst, now) !== undefined && !replace) return w.int(0);
     db.copy(src, dst);
+    notify(ctx, Notify.Generic, 'copy_to', dst);
     w.int(1);
   },
 
@@ -254,7 +266,9 @@ export const keyspaceCommands: Record<string, DataHandler> = {
   persist(ctx, argv) {
     const key = argv[1]!;
     if (ctx.db.getForWrite(key, ctx.now) === undefined) return ctx.w.int(0);
-    ctx.w.int(ctx.db.persist(key) ? 1 : 0);
+    if (!ctx.db.persist(key)) return ctx.w.int(0);
+    notify(ctx, Notify.Generic, 'persist', key);
+    ctx.w.int(1);
   },
 
   dbsize(ctx) {

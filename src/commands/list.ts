@@ -8,6 +8,7 @@
  * is done on the leader by blocking.ts, which proposes them again when a
  * key gets data (see docs/decisions.md).
  */
+import { Notify, notify } from './notify.js';
 import type { Value } from '../keyspace/keyspace.js';
 import { ListValue } from '../keyspace/types/list.js';
 import { LIST_ERR } from './collection-errors.js';
@@ -65,8 +66,13 @@ function push(l: ListValue, where: Where, s: string): void {
 
 /** Deletes the key when its list became empty (Redis never keeps empty lists). */
 function dropIfEmpty(ctx: Ctx, key: string, l: ListValue): void {
-  if (l.length === 0) ctx.db.delete(key);
+  if (l.length !== 0) return;
+  ctx.db.delete(key);
+  notify(ctx, Notify.Generic, 'del', key);
 }
+
+const pushEvent = (where: Where): string => (where === HEAD ? 'lpush' : 'rpush');
+const popEvent = (where: Where): string => (where === HEAD ? 'lpop' : 'rpop');
 
 function pushGeneric(where: Where, xx: boolean): DataHandler {
   return (ctx, argv) => {
@@ -79,6 +85,7 @@ function pushGeneric(where: Where, xx: boolean): DataHandler {
       ctx.db.set(key, l);
     }
     for (let j = 2; j < argv.length; j++) push(l, where, argv[j]!);
+    notify(ctx, Notify.List, pushEvent(where), key);
     ctx.w.int(l.length);
   };
 }
@@ -108,6 +115,7 @@ function popGeneric(where: Where): DataHandler {
       for (let i = 0; i < n; i++) out.push(pop(l, where));
       w.bulkArray(out);
     }
+    notify(ctx, Notify.List, popEvent(where), key);
     dropIfEmpty(ctx, key, l);
   };
 }
@@ -162,6 +170,7 @@ const lset: DataHandler = (ctx, argv) => {
   if (index < 0) index = v.length + index;
   if (index < 0 || index >= v.length) return ctx.w.error(ERR.outofrange);
   (ctx.db.getMutable(key, ctx.now) as ListValue).set(index, argv[3]!);
+  notify(ctx, Notify.List, 'lset', key);
   ctx.w.ok();
 };
 
@@ -178,6 +187,7 @@ const linsert: DataHandler = (ctx, argv) => {
   for (let i = 0; i < v.length; i++) {
     if (v.get(i) === pivot) {
       (ctx.db.getMutable(key, ctx.now) as ListValue).insertAt(where === TAIL ? i + 1 : i, argv[4]!);
+      notify(ctx, Notify.List, 'linsert', key);
       return ctx.w.int(v.length);
     }
   }
@@ -203,6 +213,7 @@ const lrem: DataHandler = (ctx, argv) => {
   if (drop.size > 0) {
     const l = ctx.db.getMutable(key, ctx.now) as ListValue;
     l.retain((_s, i) => !drop.has(i));
+    notify(ctx, Notify.List, 'lrem', key);
     dropIfEmpty(ctx, key, l);
   }
   ctx.w.int(drop.size);
@@ -221,11 +232,15 @@ const ltrim: DataHandler = (ctx, argv) => {
   const r = clampRange(start, end, len);
   const ltrimN = r === null ? len : r[0];
   const rtrimN = r === null ? 0 : len - r[1] - 1;
+  // Redis emits "ltrim" whether or not anything was trimmed.
   if (ltrimN > 0 || rtrimN > 0) {
     const l = ctx.db.getMutable(key, ctx.now) as ListValue;
     l.dropHead(ltrimN);
     l.dropTail(rtrimN);
+    notify(ctx, Notify.List, 'ltrim', key);
     dropIfEmpty(ctx, key, l);
+  } else {
+    notify(ctx, Notify.List, 'ltrim', key);
   }
   ctx.w.ok();
 };
@@ -303,6 +318,9 @@ function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where
     ctx.db.set(dst, dl);
   }
   push(dl, to, value);
+  // Redis: the push to the destination first, then the pop from the source (lmoveHandlePush).
+  notify(ctx, Notify.List, pushEvent(to), dst);
+  notify(ctx, Notify.List, popEvent(from), src);
   dropIfEmpty(ctx, src, sl);
   ctx.w.bulk(value);
 }
@@ -362,6 +380,7 @@ function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefi
       for (let i = 0; i < n; i++) out.push(pop(l, where));
       ctx.w.bulkArray(out);
     }
+    notify(ctx, Notify.List, popEvent(where), key);
     dropIfEmpty(ctx, key, l);
     return;
   }

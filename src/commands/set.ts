@@ -8,6 +8,7 @@
  * order, which every replica shares (docs/decisions.md). SRANDMEMBER is a
  * read and uses Math.random.
  */
+import { Notify, deleteStored, notify } from './notify.js';
 import type { Value } from '../keyspace/keyspace.js';
 import { RSet } from '../keyspace/types/set.js';
 import { ERR, valueOutOfRangeError } from './errors.js';
@@ -55,7 +56,7 @@ function replyMembers(ctx: Ctx, members: readonly string[], asSet: boolean): voi
 function lookupSets(ctx: Ctx, keys: readonly string[], forWrite: boolean): (RSet | null)[] | undefined {
   const out: (RSet | null)[] = [];
   for (const k of keys) {
-    const v: Value | undefined = forWrite ? ctx.db.countRead(ctx.db.getForWrite(k, ctx.now)) : ctx.db.lookupRead(k, ctx.now);
+    const v: Value | undefined = forWrite ? ctx.db.countRead(ctx.db.getForWrite(k, ctx.now), k) : ctx.db.lookupRead(k, ctx.now);
     if (v === undefined) {
       out.push(null);
     } else if (!isOfType(v, 'set')) {
@@ -101,9 +102,13 @@ function buildSet(members: Iterable<string>): RSet {
 }
 
 /** Stores a computed set at dst (replacing anything, TTL cleared) or deletes dst when empty; replies the size. */
-function storeResult(ctx: Ctx, dst: string, result: RSet): void {
-  if (result.size > 0) ctx.db.set(dst, result);
-  else ctx.db.delete(dst);
+function storeResult(ctx: Ctx, dst: string, result: RSet, event: string): void {
+  if (result.size > 0) {
+    ctx.db.set(dst, result);
+    notify(ctx, Notify.Set, event, dst);
+  } else {
+    deleteStored(ctx, dst);
+  }
   ctx.w.int(result.size);
 }
 
@@ -112,13 +117,13 @@ function sinterGeneric(ctx: Ctx, keys: readonly string[], dst: string | undefine
   if (sets === undefined) return;
   if (sets.some((s) => s === null)) {
     if (dst !== undefined) {
-      ctx.db.delete(dst);
+      deleteStored(ctx, dst);
       return ctx.w.int(0);
     }
     return ctx.w.setHeader(0);
   }
   const members = intersect(sets as RSet[]);
-  if (dst !== undefined) return storeResult(ctx, dst, buildSet(members));
+  if (dst !== undefined) return storeResult(ctx, dst, buildSet(members), 'sinterstore');
   replyMembers(ctx, members, true);
 }
 
@@ -134,7 +139,7 @@ function sunionDiffGeneric(ctx: Ctx, keys: readonly string[], dst: string | unde
     const others = rest.filter((s): s is RSet => s !== null);
     result = buildSet(first === null || first === undefined ? [] : first.m.members.filter((m) => !others.some((o) => o.has(m))));
   }
-  if (dst !== undefined) return storeResult(ctx, dst, result);
+  if (dst !== undefined) return storeResult(ctx, dst, result, diff ? 'sdiffstore' : 'sunionstore');
   replyMembers(ctx, result.ordered(), true);
 }
 
@@ -149,12 +154,15 @@ function spopWithCount(ctx: Ctx, argv: string[]): void {
   if (l >= s.size) {
     replyMembers(ctx, s.ordered(), true);
     ctx.db.delete(key);
+    notify(ctx, Notify.Set, 'spop', key);
+    notify(ctx, Notify.Generic, 'del', key);
     return;
   }
   const count = Number(l);
   const rand = entryRandom(ctx);
   ctx.w.setHeader(count);
   for (let n = 0; n < count; n++) ctx.w.bulk(s.removeAt(Math.floor(rand() * s.size)));
+  notify(ctx, Notify.Set, 'spop', key);
 }
 
 /** SRANDMEMBER key count. */
@@ -192,6 +200,7 @@ export const setCommands: Record<string, DataHandler> = {
     }
     let n = 0;
     for (let j = 2; j < argv.length; j++) if (s.add(argv[j]!)) n++;
+    if (n > 0) notify(ctx, Notify.Set, 'sadd', key);
     ctx.w.int(n);
   },
 
@@ -201,14 +210,20 @@ export const setCommands: Record<string, DataHandler> = {
     if (s === null) return;
     if (s === undefined) return ctx.w.int(0);
     let n = 0;
+    let emptied = false;
     for (let j = 2; j < argv.length; j++) {
       if (s.delete(argv[j]!)) {
         n++;
         if (s.size === 0) {
           ctx.db.delete(key);
+          emptied = true;
           break;
         }
       }
+    }
+    if (n > 0) {
+      notify(ctx, Notify.Set, 'srem', key);
+      if (emptied) notify(ctx, Notify.Generic, 'del', key);
     }
     ctx.w.int(n);
   },
@@ -223,13 +238,17 @@ export const setCommands: Record<string, DataHandler> = {
     if (from === to) return w.int((from as RSet).has(member) ? 1 : 0);
     const source = db.getMutable(src, now) as RSet;
     if (!source.delete(member)) return w.int(0);
-    if (source.size === 0) db.delete(src);
+    notify(ctx, Notify.Set, 'srem', src);
+    if (source.size === 0) {
+      db.delete(src);
+      notify(ctx, Notify.Generic, 'del', src);
+    }
     let target = to === undefined ? undefined : (db.getMutable(dst, now) as RSet);
     if (target === undefined) {
       target = RSet.forFirst(member);
       db.set(dst, target);
     }
-    target.add(member);
+    if (target.add(member)) notify(ctx, Notify.Set, 'sadd', dst);
     w.int(1);
   },
 
@@ -266,7 +285,11 @@ export const setCommands: Record<string, DataHandler> = {
     if (s === null) return;
     if (s === undefined) return ctx.w.nil();
     const member = s.removeAt(Math.floor(entryRandom(ctx)() * s.size));
-    if (s.size === 0) ctx.db.delete(key);
+    notify(ctx, Notify.Set, 'spop', key);
+    if (s.size === 0) {
+      ctx.db.delete(key);
+      notify(ctx, Notify.Generic, 'del', key);
+    }
     ctx.w.bulk(member);
   },
 

@@ -16,6 +16,7 @@
  * raftis answers cluster-mode clients but has one Raft group for all slots,
  * so BY and GET patterns are allowed (a Redis Cluster node refuses them).
  */
+import { Notify, deleteStored, notify } from './notify.js';
 import type { Value } from '../keyspace/keyspace.js';
 import { RHash } from '../keyspace/types/hash.js';
 import { ListValue } from '../keyspace/types/list.js';
@@ -223,8 +224,12 @@ function sortGeneric(ctx: Ctx, argv: string[], readonly: boolean): void {
     if (gets.length === 0) out.pushTail(obj);
     for (const pattern of gets) out.pushTail(lookupByPattern(ctx, pattern, obj) ?? '');
   }
-  if (outputlen > 0) ctx.db.set(storekey, out);
-  else ctx.db.delete(storekey);
+  if (outputlen > 0) {
+    ctx.db.set(storekey, out);
+    notify(ctx, Notify.List, 'sortstore', storekey);
+  } else {
+    deleteStored(ctx, storekey);
+  }
   w.int(outputlen);
 }
 

@@ -12,6 +12,7 @@
  * `typeof v === 'string'` so that WRONGTYPE works once other value types
  * exist in the keyspace.
  */
+import { Notify, notify } from './notify.js';
 import { constants as bufferConstants } from 'node:buffer';
 import type { Value } from '../keyspace/keyspace.js';
 import { ERR, KEYSPACE_ERR, arityError, invalidExpireError } from './errors.js';
@@ -181,7 +182,7 @@ function setGeneric(
   }
   const { db, now, w } = ctx;
   const old = db.getForWrite(key, now);
-  if (flags & GET && !replyOldValue(ctx, db.countRead(old))) return;
+  if (flags & GET && !replyOldValue(ctx, db.countRead(old, key))) return;
   const found = old !== undefined;
   if ((flags & NX && found) || (flags & XX && !found)) {
     if (!(flags & GET)) {
@@ -191,9 +192,12 @@ function setGeneric(
     return;
   }
   db.set(key, value, (flags & KEEPTTL) !== 0);
+  notify(ctx, Notify.String, 'set', key);
   if (at !== undefined) {
+    // Redis 7.0 stores the expiry and emits "expire"; a time already past deletes the key ("expired").
+    if (at > now) db.setExpire(key, at);
+    notify(ctx, Notify.Generic, 'expire', key);
     if (at <= now) db.deleteExpiredNow(key);
-    else db.setExpire(key, at);
   }
   if (!(flags & GET)) {
     if (okReply) okReply();
@@ -225,7 +229,7 @@ const replyEmpty = (ctx: Ctx): void => ctx.w.bulk('');
  * lookupKeyRead (GETDEL, GETEX), which INFO counts as a hit or miss.
  */
 function writeString(ctx: Ctx, key: string, countRead = false): string | undefined | null {
-  const v = countRead ? ctx.db.countRead(ctx.db.getForWrite(key, ctx.now)) : ctx.db.getForWrite(key, ctx.now);
+  const v = countRead ? ctx.db.countRead(ctx.db.getForWrite(key, ctx.now), key) : ctx.db.getForWrite(key, ctx.now);
   if (v !== undefined && !isString(v)) {
     ctx.w.error(ERR.wrongtype);
     return null;
@@ -242,6 +246,7 @@ function incrDecr(ctx: Ctx, key: string, incr: Int64): void {
   const r = addInt64(cur, incr);
   if (r === null) return ctx.w.error(ERR.overflow);
   ctx.db.set(key, String(r), true);
+  notify(ctx, Notify.String, 'incrby', key);
   ctx.w.int(r);
 }
 
@@ -286,6 +291,7 @@ export const stringCommands: Record<string, DataHandler> = {
     if (argv.length === 3) {
       // The common case, no options: nothing to parse or check (set clears any TTL).
       ctx.db.replace(argv[1]!, argv[2]!, ctx.now);
+      notify(ctx, Notify.String, 'set', argv[1]!);
       return ctx.w.ok();
     }
     const opts = parseExtended(ctx, argv, true);
@@ -316,8 +322,9 @@ export const stringCommands: Record<string, DataHandler> = {
 
   getset(ctx, argv) {
     const key = argv[1]!;
-    if (!replyOldValue(ctx, ctx.db.countRead(ctx.db.getForWrite(key, ctx.now)))) return;
+    if (!replyOldValue(ctx, ctx.db.countRead(ctx.db.getForWrite(key, ctx.now), key))) return;
     ctx.db.set(key, argv[2]!);
+    notify(ctx, Notify.String, 'set', key);
   },
 
   getdel(ctx, argv) {
@@ -327,6 +334,7 @@ export const stringCommands: Record<string, DataHandler> = {
     if (v === undefined) return ctx.w.nil();
     ctx.w.bulk(v);
     ctx.db.delete(key);
+    notify(ctx, Notify.Generic, 'del', key);
   },
 
   getex(ctx, argv) {
@@ -343,10 +351,15 @@ export const stringCommands: Record<string, DataHandler> = {
     }
     ctx.w.bulk(v);
     if (at !== undefined) {
-      if (opts.flags & (EXAT | PXAT) && at <= ctx.now) ctx.db.delete(key);
-      else ctx.db.setExpire(key, at);
+      if (opts.flags & (EXAT | PXAT) && at <= ctx.now) {
+        ctx.db.delete(key);
+        notify(ctx, Notify.Generic, 'del', key);
+      } else {
+        ctx.db.setExpire(key, at);
+        notify(ctx, Notify.Generic, 'expire', key);
+      }
     } else if (opts.flags & PERSIST) {
-      ctx.db.persist(key);
+      if (ctx.db.persist(key)) notify(ctx, Notify.Generic, 'persist', key);
     }
   },
 
@@ -362,7 +375,10 @@ export const stringCommands: Record<string, DataHandler> = {
 
   mset(ctx, argv) {
     if (argv.length % 2 === 0) return ctx.w.error(arityError('mset'));
-    for (let j = 1; j < argv.length; j += 2) ctx.db.replace(argv[j]!, argv[j + 1]!, ctx.now);
+    for (let j = 1; j < argv.length; j += 2) {
+      ctx.db.replace(argv[j]!, argv[j + 1]!, ctx.now);
+      notify(ctx, Notify.String, 'set', argv[j]!);
+    }
     ctx.w.ok();
   },
 
@@ -371,7 +387,10 @@ export const stringCommands: Record<string, DataHandler> = {
     const { db, now } = ctx;
     // Redis stops at the first live key (expired ones met before it are deleted).
     for (let j = 1; j < argv.length; j += 2) if (db.getForWrite(argv[j]!, now) !== undefined) return ctx.w.int(0);
-    for (let j = 1; j < argv.length; j += 2) db.set(argv[j]!, argv[j + 1]!);
+    for (let j = 1; j < argv.length; j += 2) {
+      db.set(argv[j]!, argv[j + 1]!);
+      notify(ctx, Notify.String, 'set', argv[j]!);
+    }
     ctx.w.int(1);
   },
 
@@ -382,11 +401,13 @@ export const stringCommands: Record<string, DataHandler> = {
     if (v === null) return;
     if (v === undefined) {
       ctx.db.set(key, tail);
+      notify(ctx, Notify.String, 'append', key);
       return ctx.w.int(tail.length);
     }
     const total = v.length + tail.length;
     if (!checkStringLength(ctx, total)) return;
     ctx.db.set(key, v + tail, true);
+    notify(ctx, Notify.String, 'append', key);
     ctx.w.int(total);
   },
 
@@ -419,6 +440,7 @@ export const stringCommands: Record<string, DataHandler> = {
         ? old + '\0'.repeat(offset - old.length) + value
         : old.slice(0, offset) + value + old.slice(offset + value.length);
     ctx.db.set(key, updated, true);
+    notify(ctx, Notify.String, 'setrange', key);
     ctx.w.int(updated.length);
   },
 
@@ -454,6 +476,7 @@ export const stringCommands: Record<string, DataHandler> = {
     if (sum.kind !== 'finite') return ctx.w.error(ERR.incrFloatNaN);
     const s = formatHuman(sum);
     ctx.db.set(key, s, true);
+    notify(ctx, Notify.String, 'incrbyfloat', key);
     ctx.w.bulk(s);
   },
 };

@@ -4,6 +4,7 @@
  * COMMAND output and write/read routing all come from here.
  */
 import type { Config } from './engine/config.js';
+import type { KeyspaceEvents } from './notify.js';
 import type { Engine, EngineClient } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { newCommandCounters, type CommandCounters } from './engine/stats.js';
@@ -27,6 +28,8 @@ export type ConnHandler = (ctx: ConnCtx, argv: string[]) => void;
 /** The node state, other than the keyspace, that applied log entries change on every replica. */
 export interface ReplicatedState {
   config: Config;
+  /** Where applied writes emit keyspace notifications. */
+  events: KeyspaceEvents;
 }
 
 /**

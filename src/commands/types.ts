@@ -1,6 +1,7 @@
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import type { Scripts } from './engine/scripts.js';
+import type { KeyspaceEvents } from './notify.js';
 
 /**
  * What a keyspace command runs against. For a read, `now` is the local clock
@@ -21,6 +22,10 @@ export interface Ctx {
   rand?: () => number;
   /** Lua scripting (the script cache and the VM): set where scripts may run (applies and reads of a node). */
   scripts?: Scripts;
+  /** Keyspace notifications (notify.ts): set where writes are applied. */
+  events?: KeyspaceEvents;
+  /** The number of the database `db` is (SELECT); 0 when absent. */
+  dbIndex?: number;
 }
 
 /**

@@ -5,6 +5,7 @@
  * sort, as glibc's qsort is for these sizes) before a union or an
  * intersection, so sums add up in the same order as in Redis.
  */
+import { Notify, deleteStored, notify } from './notify.js';
 import type { Collection, Value } from '../keyspace/keyspace.js';
 import { ZSetValue } from '../keyspace/types/zset.js';
 import { zsetNeedsInputKey, ZSET_ERR } from './collection-errors.js';
@@ -172,10 +173,11 @@ function generic(ctx: Ctx, argv: string[], dstkey: string | undefined, numkeysId
   if (dstkey !== undefined) {
     if (z.size > 0) {
       ctx.db.set(dstkey, z);
+      notify(ctx, Notify.Zset, op === UNION ? 'zunionstore' : op === INTER ? 'zinterstore' : 'zdiffstore', dstkey);
       return w.int(z.size);
     }
     ctx.db.getForWrite(dstkey, ctx.now);
-    ctx.db.delete(dstkey);
+    deleteStored(ctx, dstkey);
     return w.int(0);
   }
   const members: string[] = [];

@@ -6,6 +6,7 @@
  * BZPOPMIN, BZPOPMAX and BZMPOP are applied as their non-blocking forms
  * (as inside MULTI): blocking.ts makes the client wait on the leader.
  */
+import { Notify, deleteStored, notify } from './notify.js';
 import { lexGteMin, lexLteMax, scoreGteMin, scoreLteMax, type ZNode } from '../keyspace/types/skiplist.js';
 import { ZSetValue, fitsListpack } from '../keyspace/types/zset.js';
 import { LIST_ERR, ZSET_ERR } from './collection-errors.js';
@@ -96,6 +97,7 @@ function zaddGeneric(ctx: Ctx, argv: string[], flags: number): void {
     processed++;
     score = s;
   }
+  if (added + updated > 0) notify(ctx, Notify.Zset, incr ? 'zincr' : 'zadd', key);
   if (z.size === 0) ctx.db.delete(key);
   if (incr) {
     if (processed) replyScore(w, score);
@@ -114,13 +116,17 @@ const zrem: DataHandler = (ctx, argv) => {
   if (z === null) return;
   if (z === undefined) return ctx.w.int(0);
   let n = 0;
+  let emptied = false;
   for (let j = 2; j < argv.length; j++) {
     if (z.remove(argv[j]!)) n++;
     if (z.size === 0) {
       ctx.db.delete(key);
+      emptied = true;
       break;
     }
   }
+  if (n > 0) notify(ctx, Notify.Zset, 'zrem', key);
+  if (emptied) notify(ctx, Notify.Generic, 'del', key);
   ctx.w.int(n);
 };
 
@@ -306,12 +312,13 @@ function zrangeGeneric(ctx: Ctx, argv: string[], first: number, store: string | 
   if (store === undefined) return replyMembers(w, res.members, withscores ? res.scores : undefined);
   if (res.members.length === 0) {
     ctx.db.getForWrite(store, ctx.now);
-    ctx.db.delete(store);
+    deleteStored(ctx, store);
     return w.int(0);
   }
   const dst = new ZSetValue(); // listpack until it outgrows it, whatever the range type (as redis 7.0)
   for (let i = 0; i < res.members.length; i++) dst.insert(res.members[i]!, res.scores[i]!);
   ctx.db.set(store, dst);
+  notify(ctx, Notify.Zset, 'zrangestore', store);
   w.int(res.members.length);
 }
 
@@ -366,7 +373,11 @@ function zpopGeneric(ctx: Ctx, keys: string[], where: MinMax, emitKey: boolean, 
     w.bulk(member);
     replyScore(w, score);
   }
-  if (z.size === 0) ctx.db.delete(key);
+  notify(ctx, Notify.Zset, where === MIN ? 'zpopmin' : 'zpopmax', key);
+  if (z.size === 0) {
+    ctx.db.delete(key);
+    notify(ctx, Notify.Generic, 'del', key);
+  }
 }
 
 const zpopMinMax = (where: MinMax): DataHandler => (ctx, argv) => {
@@ -452,7 +463,11 @@ const zremrange = (type: RangeType): DataHandler => (ctx, argv) => {
   if (victims.length > 0) {
     const z = ctx.db.getMutable(key, ctx.now) as ZSetValue;
     for (const m of victims) z.remove(m);
-    if (z.size === 0) ctx.db.delete(key);
+    notify(ctx, Notify.Zset, type === RANK ? 'zremrangebyrank' : type === SCORE ? 'zremrangebyscore' : 'zremrangebylex', key);
+    if (z.size === 0) {
+      ctx.db.delete(key);
+      notify(ctx, Notify.Generic, 'del', key);
+    }
   }
   w.int(victims.length);
 };

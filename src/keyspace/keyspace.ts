@@ -43,7 +43,21 @@ export function valueType(v: Value | undefined): ValueType {
   return v === undefined ? 'none' : typeof v === 'string' ? 'string' : v.type;
 }
 
+/**
+ * What the keyspace tells about changes it makes itself (keyspace
+ * notifications): a key deleted because its TTL passed, a key added
+ * (both only from writes, applied entries), a read that found no key.
+ */
+export interface KeyspaceHooks {
+  expired(key: string): void;
+  added(key: string): void;
+  /** A command's read lookup found no key (lookupRead; on the node that served the read). */
+  missed(key: string): void;
+}
+
 export class Keyspace {
+  /** Set by the engine (keyspace notifications); undefined in tools and tests that need none. */
+  hooks: KeyspaceHooks | undefined;
   private data = new Map<string, Value>();
   private expires = new Map<string, number>();
   /** The snapshot being written, if any (copy-on-write; see snapshot-epoch.ts). */
@@ -85,7 +99,7 @@ export class Keyspace {
    * USAGE, SCAN's walk, write lookups) use get / getForWrite.
    */
   lookupRead(key: string, now: number): Value | undefined {
-    return this.countRead(this.get(key, now));
+    return this.countRead(this.get(key, now), key);
   }
 
   /**
@@ -93,9 +107,13 @@ export class Keyspace {
    * lookupKeyRead inside a write (the source keys of SINTERSTORE and COPY,
    * the old value of GETSET, SET … GET, GETDEL, GETEX).
    */
-  countRead<V extends Value | undefined>(v: V): V {
-    if (v === undefined) this.misses++;
-    else this.hits++;
+  countRead<V extends Value | undefined>(v: V, key: string): V {
+    if (v !== undefined) {
+      this.hits++;
+      return v;
+    }
+    this.misses++;
+    this.hooks?.missed(key);
     return v;
   }
 
@@ -106,6 +124,7 @@ export class Keyspace {
     if (this.expires.size !== 0 && this.isExpired(key, now)) {
       this.delete(key);
       this.expired++;
+      this.hooks?.expired(key);
       return undefined;
     }
     return v;
@@ -115,6 +134,7 @@ export class Keyspace {
   deleteIfExpired(key: string, now: number): boolean {
     if (!this.isExpired(key, now) || !this.delete(key)) return false;
     this.expired++;
+    this.hooks?.expired(key);
     return true;
   }
 
@@ -174,7 +194,11 @@ export class Keyspace {
   replace(key: string, value: Value, now: number): void {
     if (this.expires.size !== 0) {
       const at = this.expires.get(key);
-      if (at !== undefined && at <= now) this.expired++;
+      if (at !== undefined && at <= now) {
+        this.delete(key);
+        this.expired++;
+        this.hooks?.expired(key);
+      }
     }
     this.set(key, value);
   }
@@ -185,13 +209,18 @@ export class Keyspace {
    * outcome, counted in expired_keys.
    */
   deleteExpiredNow(key: string): void {
-    if (this.delete(key)) this.expired++;
+    if (!this.delete(key)) return;
+    this.expired++;
+    this.hooks?.expired(key);
   }
 
   /** Sets a value; the TTL is cleared unless keepTtl. */
   set(key: string, value: Value, keepTtl = false): void {
     if (this.epoch !== undefined) this.epoch.save(key);
-    this.data.set(key, value);
+    const data = this.data;
+    const before = data.size;
+    data.set(key, value);
+    if (data.size !== before && this.hooks !== undefined) this.hooks.added(key);
     if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);
   }
 

@@ -7,7 +7,9 @@
  * (the determinism rule: reads never change state).
  */
 import { appliedCommands, connCommands, dataCommands } from '../../src/commands/handlers.js';
+import type { KeyspaceEvents } from '../../src/commands/notify.js';
 import { CommandTable } from '../../src/commands/table.js';
+import type { Ctx } from '../../src/commands/types.js';
 import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { replyEnd } from './raw-client.js';
@@ -51,6 +53,8 @@ export interface EngineOptions {
   proto?: Proto;
   /** The clock for ctx.now (reads and writes alike); Date.now by default. */
   clock?: () => number;
+  /** Where writes emit keyspace notifications (none by default). */
+  events?: KeyspaceEvents;
 }
 
 export class Engine {
@@ -63,7 +67,10 @@ export class Engine {
   constructor(opts: EngineOptions = {}) {
     this.proto = opts.proto ?? 2;
     this.clock = opts.clock ?? Date.now;
+    this.events = opts.events;
   }
+
+  private readonly events: KeyspaceEvents | undefined;
 
   /**
    * Runs one command and returns its raw RESP reply: the command table's
@@ -86,7 +93,9 @@ export class Engine {
     const write = def.isWrite;
     this.db.readOnly = !write;
     try {
-      handler({ db: this.db, now: this.clock(), index: write ? this.nextIndex++ : 0, w }, argv);
+      const ctx: Ctx = { db: this.db, now: this.clock(), index: write ? this.nextIndex++ : 0, w };
+      if (write && this.events !== undefined) ctx.events = this.events;
+      handler(ctx, argv);
     } finally {
       this.db.readOnly = false;
     }

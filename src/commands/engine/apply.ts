@@ -62,7 +62,7 @@ export class Applier implements StateMachine<Write> {
     }
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
-    const ctx = { db: this.db, now: entry.time, index, w, scripts: this.scripts };
+    const ctx = { db: this.db, now: entry.time, index, w, scripts: this.scripts, events: this.state.events };
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);

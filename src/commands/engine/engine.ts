@@ -21,6 +21,7 @@ import { Dispatcher } from './dispatch.js';
 import { ActiveExpiry } from './expire.js';
 import { Proxy } from './proxy.js';
 import { Config } from './config.js';
+import { KeyspaceNotifier } from './notifications.js';
 import { PubSub } from './pubsub.js';
 import { Scripts, type ScriptOptions } from './scripts.js';
 import { Stats } from './stats.js';
@@ -92,6 +93,8 @@ export class Engine implements ClientHost {
   readonly keyspace = new Keyspace();
   /** The state machine the node applies committed entries through. */
   readonly applier: Applier;
+  /** Keyspace notifications: emitted to this node's subscribers as writes are applied. */
+  readonly notifier: KeyspaceNotifier;
   /** Lua scripting: the script cache (state-machine state) and the VM. */
   readonly scripts: Scripts;
   /** The Raft driver; set by open() before any client connects. */
@@ -152,8 +155,11 @@ export class Engine implements ClientHost {
       },
     };
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
-    this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts, { config: this.config });
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
+    this.notifier = new KeyspaceNotifier(this.pubsub);
+    this.keyspace.hooks = this.notifier.hooksFor(0);
+    this.config.watch('notify-keyspace-events', () => (this.notifier.flags = this.config.param('notify-keyspace-events').value as number));
+    this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier });
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 

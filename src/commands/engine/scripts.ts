@@ -268,6 +268,8 @@ export class Scripts {
     if (def.data !== undefined) {
       const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w };
       if (parent.rand !== undefined) ctx.rand = parent.rand;
+      if (parent.events !== undefined) ctx.events = parent.events;
+      if (parent.dbIndex !== undefined) ctx.dbIndex = parent.dbIndex;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
       if (def.isWrite && this.touch.wanted()) this.touch.touched(def.touchesAll ? null : commandKeys(def.meta, argv));
       return { resp: w.take() };

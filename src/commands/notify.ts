@@ -1,0 +1,44 @@
+/**
+ * Keyspace notifications (Redis's notify.c): the classes of
+ * notify-keyspace-events and the call every write makes when it changes a
+ * key. Events are emitted where a write is applied, on every node, each to
+ * that node's own subscribers (the engine's KeyspaceNotifier), so a
+ * subscriber on any node sees each event once, in log order.
+ */
+import type { Ctx } from './types.js';
+
+/** The classes, as the notify-keyspace-events codec (engine/config-values.ts) stores them. */
+export const enum Notify {
+  Keyspace = 1,
+  Keyevent = 2,
+  Generic = 4,
+  String = 8,
+  List = 16,
+  Set = 32,
+  Hash = 64,
+  Zset = 128,
+  Expired = 256,
+  Evicted = 512,
+  Stream = 1024,
+  KeyMiss = 2048,
+  Module = 4096,
+  New = 8192,
+}
+
+/** Where events go: set on the contexts of applied writes. */
+export interface KeyspaceEvents {
+  /** notify-keyspace-events, as Notify bits; 0 when nothing is to be emitted. */
+  flags: number;
+  emit(event: string, key: string, db: number): void;
+}
+
+/** notifyKeyspaceEvent: a write of class `type` did `event` to `key` in the context's db. */
+export function notify(ctx: Ctx, type: Notify, event: string, key: string): void {
+  const ev = ctx.events;
+  if (ev !== undefined && (ev.flags & type) !== 0) ev.emit(event, key, ctx.dbIndex ?? 0);
+}
+
+/** A STORE command's empty result: the destination is deleted ("del" when it existed). */
+export function deleteStored(ctx: Ctx, dst: string): void {
+  if (ctx.db.delete(dst)) notify(ctx, Notify.Generic, 'del', dst);
+}
