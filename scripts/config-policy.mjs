@@ -37,6 +37,7 @@ const cluster = new Set([
 const applied = [
   'slowlog-log-slower-than', 'slowlog-max-len', 'latency-monitor-threshold', 'latency-tracking',
   'latency-tracking-info-percentiles', 'proto-max-bulk-len', 'client-query-buffer-limit', 'timeout',
+  'notify-keyspace-events',
 ];
 
 const fixed = {
@@ -60,7 +61,7 @@ const later = [
   'hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'zset-max-listpack-entries',
   'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
   'stream-node-max-entries', 'hll-sparse-max-bytes', 'maxmemory', 'maxmemory-policy', 'maxmemory-samples',
-  'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'notify-keyspace-events', 'sanitize-dump-payload',
+  'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'sanitize-dump-payload',
   // Clients, connections, server.
   'maxclients', 'maxmemory-clients', 'client-output-buffer-limit', 'tcp-keepalive',
   'tracking-table-max-keys', 'protected-mode', 'acllog-max-len', 'acl-pubsub-default', 'aclfile', 'busy-reply-threshold',
