@@ -21,6 +21,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <math.h>
@@ -538,8 +539,219 @@ static const char *ERRH =
     "  return err\n"
     "end\n";
 
+/* ---- the functions engine (function_lua.c) --------------------------------
+ * A VM created with functions_mode = 1 is Redis's Lua functions engine: the
+ * globals are an empty read-only table whose metatable's __index is the real
+ * globals; while FUNCTION LOAD runs a library, __index is the library API
+ * instead (a `redis` table with only register_function, log and the version),
+ * so nothing else is reachable at load time. Registered callbacks are kept
+ * with luaL_ref; the functions of the library being loaded are collected here
+ * and handed to JS in outbuf. */
+#define REGISTRY_ERROR_HANDLER_NAME "__ERROR_HANDLER__"
+#define LIBRARY_API_NAME "__LIBRARY_API__"
+#define GLOBALS_API_NAME "__GLOBALS_API__"
+
+static const char *ERRH_FUNCTIONS =
+    "local dbg = debug\n"
+    "debug = nil\n"
+    "local error_handler = function (err)\n"
+    "  local i = dbg.getinfo(2,'nSl')\n"
+    "  if i and i.what == 'C' then\n"
+    "    i = dbg.getinfo(3,'nSl')\n"
+    "  end\n"
+    "  if type(err) ~= 'table' then\n"
+    "    err = {err='ERR ' .. tostring(err)}"
+    "  end"
+    "  if i then\n"
+    "    err['source'] = i.source\n"
+    "    err['line'] = i.currentline\n"
+    "  end"
+    "  return err\n"
+    "end\n"
+    "return error_handler";
+
+/* scripts_flags_def (script.c), in Redis's order */
+static const struct { const char *str; int flag; } script_flags_def[] = {
+    {"no-writes", 1}, {"allow-oom", 2}, {"allow-stale", 4}, {"no-cluster", 8}, {"allow-cross-slot-keys", 16}, {NULL, 0} };
+
+typedef struct { char *name; char *desc; int ref; int flags; } reg_fn_t;
+static reg_fn_t *load_fns = NULL;       /* functions of the library being loaded */
+static int load_nfns = 0, load_cap = 0;
+static int load_active = 0;             /* REGISTRY_LOAD_CTX_NAME is set */
+static long long load_budget_left = 0;
+
+static void set_error_metatable(lua_State *l) { /* luaSetErrorMetatable */
+    lua_newtable(l); lua_pushcfunction(l, protected_table_error); lua_setfield(l, -2, "__index"); lua_setmetatable(l, -2);
+}
+static char *dup_lua_string(lua_State *l, int idx) { /* luaGetStringSds: NULL unless a string or a number */
+    if (!lua_isstring(l, idx)) return NULL;
+    size_t n; const char *s = lua_tolstring(l, idx, &n);
+    char *d = malloc(n + 1); memcpy(d, s, n); d[n] = 0; return d;
+}
+static int read_flags(lua_State *l, int *flags) { /* luaRegisterFunctionReadFlags */
+    int j = 1, f = 0;
+    for (;;) {
+        lua_pushnumber(l, j++); lua_gettable(l, -2);
+        int t = lua_type(l, -1);
+        if (t == LUA_TNIL) { lua_pop(l, 1); break; }
+        if (!lua_isstring(l, -1)) { lua_pop(l, 1); return -1; }
+        const char *fs = lua_tostring(l, -1); int found = 0;
+        for (int k = 0; script_flags_def[k].str; k++) if (!strcasecmp(script_flags_def[k].str, fs)) { f |= script_flags_def[k].flag; found = 1; break; }
+        lua_pop(l, 1);
+        if (!found) return -1;
+    }
+    *flags = f; return 0;
+}
+static int valid_name(const char *n) { /* functionsVerifyName */
+    if (!*n) return 0;
+    for (; *n; n++) { char c = *n; if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return 0; }
+    return 1;
+}
+static int register_function(lua_State *l) { /* luaRegisterFunction */
+    if (!load_active) { push_error(l, "redis.register_function can only be called on FUNCTION LOAD command"); return lua_error(l); }
+    const char *err = NULL; char *name = NULL, *desc = NULL; int ref = LUA_NOREF, flags = 0;
+    int argc = lua_gettop(l);
+    if (argc < 1 || argc > 2) { push_error(l, "wrong number of arguments to redis.register_function"); return lua_error(l); }
+    if (argc == 1) {
+        if (!lua_istable(l, 1)) { err = "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments)."; goto error; }
+        lua_pushnil(l);
+        while (lua_next(l, -2)) {
+            if (!lua_isstring(l, -2)) { err = "named argument key given to redis.register_function is not a string"; goto error; }
+            const char *key = lua_tostring(l, -2);
+            if (!strcasecmp(key, "function_name")) {
+                free(name);
+                if (!(name = dup_lua_string(l, -1))) { err = "function_name argument given to redis.register_function must be a string"; goto error; }
+            } else if (!strcasecmp(key, "description")) {
+                free(desc);
+                if (!(desc = dup_lua_string(l, -1))) { err = "description argument given to redis.register_function must be a string"; goto error; }
+            } else if (!strcasecmp(key, "callback")) {
+                if (!lua_isfunction(l, -1)) { err = "callback argument given to redis.register_function must be a function"; goto error; }
+                if (ref != LUA_NOREF) lua_unref(l, ref);
+                ref = luaL_ref(l, LUA_REGISTRYINDEX);
+                continue; /* luaL_ref popped the value */
+            } else if (!strcasecmp(key, "flags")) {
+                if (!lua_istable(l, -1)) { err = "flags argument to redis.register_function must be a table representing function flags"; goto error; }
+                if (read_flags(l, &flags) != 0) { err = "unknown flag given"; goto error; }
+            } else { err = "unknown argument given to redis.register_function"; goto error; }
+            lua_pop(l, 1);
+        }
+        if (!name) { err = "redis.register_function must get a function name argument"; goto error; }
+        if (ref == LUA_NOREF) { err = "redis.register_function must get a callback argument"; goto error; }
+    } else {
+        if (!(name = dup_lua_string(l, 1))) { err = "first argument to redis.register_function must be a string"; goto error; }
+        if (!lua_isfunction(l, 2)) { err = "second argument to redis.register_function must be a function"; goto error; }
+        ref = luaL_ref(l, LUA_REGISTRYINDEX);
+    }
+    /* functionLibCreateFunction (Redis 7.0.15's text for a bad function name) */
+    if (!valid_name(name)) { err = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"; goto error; }
+    for (int i = 0; i < load_nfns; i++) if (!strcmp(load_fns[i].name, name)) { err = "Function already exists in the library"; goto error; }
+    if (load_nfns == load_cap) { load_cap = load_cap ? load_cap * 2 : 8; load_fns = realloc(load_fns, sizeof(reg_fn_t) * (size_t)load_cap); }
+    load_fns[load_nfns++] = (reg_fn_t){ name, desc, ref, flags };
+    return 0;
+error:
+    free(name); free(desc);
+    if (ref != LUA_NOREF) lua_unref(l, ref);
+    push_error(l, err);
+    return lua_error(l);
+}
+static void load_hook(lua_State *l, lua_Debug *ar) { /* luaEngineLoadHook, counted in instructions instead of 500 ms */
+    (void)ar;
+    load_budget_left -= HOOK_PERIOD;
+    if (load_budget_left <= 0) {
+        lua_sethook(l, load_hook, LUA_MASKLINE, 0);
+        push_error(l, "FUNCTION LOAD timeout");
+        lua_error(l);
+    }
+}
+static void set_globals_index(const char *registry_name) {
+    lua_getmetatable(L, LUA_GLOBALSINDEX);
+    lua_enablereadonlytable(L, -1, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, registry_name);
+    lua_setfield(L, -2, "__index");
+    lua_enablereadonlytable(L, -1, 1);
+    lua_pop(L, 1);
+}
+static void init_library_api(void) {
+    lua_newtable(L); /* load library globals */
+    lua_newtable(L); /* load library `redis` table */
+    setfn(L, "register_function", register_function);
+    setfn(L, "log", redis_log);
+    setnum(L, "LOG_DEBUG", 0); setnum(L, "LOG_VERBOSE", 1); setnum(L, "LOG_NOTICE", 2); setnum(L, "LOG_WARNING", 3);
+    lua_pushstring(L, "REDIS_VERSION"); lua_pushstring(L, "7.0.15"); lua_settable(L, -3);
+    setnum(L, "REDIS_VERSION_NUM", 0x00070000 | 15);
+    set_error_metatable(L);
+    lua_setfield(L, -2, "redis");
+    set_error_metatable(L);
+    protect_recursively(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LIBRARY_API_NAME);
+}
+static void init_functions_env(void) {
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
+    lua_setfield(L, LUA_REGISTRYINDEX, GLOBALS_API_NAME);
+    lua_newtable(L); /* new globals */
+    lua_newtable(L); /* its metatable */
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
+    lua_setfield(L, -2, "__index");
+    lua_enablereadonlytable(L, -1, 1);
+    lua_setmetatable(L, -2);
+    lua_enablereadonlytable(L, -1, 1);
+    lua_replace(L, LUA_GLOBALSINDEX);
+}
+static void discard_load_fns(int unref) {
+    for (int i = 0; i < load_nfns; i++) { if (unref) lua_unref(L, load_fns[i].ref); free(load_fns[i].name); free(load_fns[i].desc); }
+    load_nfns = 0;
+}
+static void bstr(buf_t *b, const char *s) { size_t n = strlen(s); bu32(b, (uint32_t)n); bput(b, s, n); }
+/* luaEngineCreate: runs the library code in inbuf[0..len) (the code after the
+ * shebang line, which is kept). 0 = ok, outbuf = [u32 n] then n x ([u32 ref]
+ * [u32 flags][u32 has_desc][str name][str desc]), strings as [u32 len][bytes];
+ * 1 = error, outbuf = the error text (without "-" and CRLF). */
+EXPORT int rl_load_library(int len, double budget) {
+    outbuf.len = 0;
+    discard_load_fns(0);
+    set_globals_index(LIBRARY_API_NAME);
+    int rc = 0;
+    if (luaL_loadbuffer(L, inbuf.p, (size_t)len, "@user_function")) {
+        const char *m = lua_tostring(L, -1);
+        bputs(&outbuf, "Error compiling function: "); bputs(&outbuf, m ? m : "?");
+        lua_pop(L, 1);
+        rc = 1;
+    } else {
+        load_active = 1;
+        load_budget_left = (long long)budget;
+        if (budget > 0) lua_sethook(L, load_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+        if (lua_pcall(L, 0, 0, 0)) {
+            /* luaExtractErrorInformation */
+            bputs(&outbuf, "Error registering functions: ");
+            if (lua_isstring(L, -1)) { bputs(&outbuf, "ERR "); bputs(&outbuf, lua_tostring(L, -1)); }
+            else if (lua_istable(L, -1)) {
+                lua_getfield(L, -1, "err");
+                bputs(&outbuf, lua_isstring(L, -1) ? lua_tostring(L, -1) : "(null)");
+                lua_pop(L, 1);
+            } else bputs(&outbuf, "(null)");
+            lua_pop(L, 1);
+            rc = 1;
+        }
+        load_active = 0;
+        lua_sethook(L, NULL, 0, 0);
+    }
+    set_globals_index(GLOBALS_API_NAME);
+    if (rc) { discard_load_fns(1); return 1; }
+    bu32(&outbuf, (uint32_t)load_nfns);
+    for (int i = 0; i < load_nfns; i++) {
+        bu32(&outbuf, (uint32_t)load_fns[i].ref); bu32(&outbuf, (uint32_t)load_fns[i].flags);
+        bu32(&outbuf, load_fns[i].desc ? 1 : 0);
+        bstr(&outbuf, load_fns[i].name); bstr(&outbuf, load_fns[i].desc ? load_fns[i].desc : "");
+    }
+    discard_load_fns(0);
+    return 0;
+}
+EXPORT void rl_unref(int ref) { lua_unref(L, ref); }
+
 /* Create the VM: scriptingInit() + luaRegisterRedisAPI(). */
-EXPORT int rl_init(double limit_bytes) {
+static void init_functions_env(void);
+static void init_library_api(void);
+EXPORT int rl_init(double limit_bytes, int functions_mode) {
     mem_limit = (size_t)limit_bytes;
     L = lua_newstate(rl_alloc, NULL);
     if (!L) return -1;
@@ -574,13 +786,23 @@ EXPORT int rl_init(double limit_bytes) {
     lua_getglobal(L, "redis");
     setfn(L, "breakpoint", redis_breakpoint); setfn(L, "debug", redis_debug); setfn(L, "replicate_commands", redis_replicate_commands);
     lua_setglobal(L, "redis");
-    luaL_loadbuffer(L, ERRH, strlen(ERRH), "@err_handler_def");
-    lua_pcall(L, 0, 0, 0);
+    if (functions_mode) {
+        /* function_lua.c: the error handler lives in the registry, not in a global */
+        lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
+        luaL_loadbuffer(L, ERRH_FUNCTIONS, strlen(ERRH_FUNCTIONS), "@err_handler_def");
+        lua_pcall(L, 0, 1, 0);
+        lua_settable(L, LUA_REGISTRYINDEX);
+    } else {
+        luaL_loadbuffer(L, ERRH, strlen(ERRH), "@err_handler_def");
+        lua_pcall(L, 0, 0, 0);
+    }
+    if (functions_mode) init_library_api();
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_newtable(L); lua_pushcfunction(L, protected_table_error); lua_setfield(L, -2, "__index"); lua_setmetatable(L, -2);
     protect_recursively(L);
     lua_pop(L, 1);
     protect_basic_types(L);
+    if (functions_mode) init_functions_env();
     return 0;
 }
 
@@ -632,6 +854,7 @@ static void create_array(lua_State *l, const char **pp, uint32_t n) {
 /* Run registry[fname] like evalGenericCommand/luaCallFunction.
  * inbuf = [u32 nkeys][u32 nargs] then (u32 len, bytes)*; outbuf = RESP reply.
  * Returns 0 = reply, 1 = error reply (already RESP in outbuf), 2 = no such script. */
+static int run_pushed(const char *display, double budget, int fcall_mode);
 EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) {
     (void)fcall_mode;
     outbuf.len = 0;
@@ -639,18 +862,41 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) 
     lua_getglobal(L, "__redis__err__handler");
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
     if (lua_isnil(L, -1)) { lua_pop(L, 2); return 2; }
+    return run_pushed(fname + 2, budget, 0);
+}
+/* luaEngineCall: runs the callback registry[ref] with (KEYS, ARGV) as its
+ * arguments; namebuf holds the function's name (for error messages). */
+EXPORT int rl_fcall(int ref, double budget, int cresp) {
+    outbuf.len = 0;
+    client_resp = cresp; script_resp = 2;
+    lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
+    lua_gettable(L, LUA_REGISTRYINDEX);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    if (!lua_isfunction(L, -1)) { lua_pop(L, 2); return 2; }
+    return run_pushed(namebuf, budget, 1);
+}
+/* The error handler and the function are on the stack. */
+static int run_pushed(const char *display, double budget, int fcall_mode) {
     budget_left = (long long)budget; budget_exhausted = 0;
     if (budget > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
     const char *p = inbuf.p; uint32_t nk, na;
     memcpy(&nk, p, 4); memcpy(&na, p + 4, 4); p += 8;
     size_t saved_limit = mem_limit; mem_limit = 0; /* never fail outside the pcall */
     in_script = 1;
-    create_array(L, &p, nk);
-    lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
-    create_array(L, &p, na);
-    lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
-    mem_limit = saved_limit;
-    int err = lua_pcall(L, 0, 1, -2);
+    int err;
+    if (fcall_mode) {
+        create_array(L, &p, nk);
+        create_array(L, &p, na);
+        mem_limit = saved_limit;
+        err = lua_pcall(L, 2, 1, -4);
+    } else {
+        create_array(L, &p, nk);
+        lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
+        create_array(L, &p, na);
+        lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
+        mem_limit = saved_limit;
+        err = lua_pcall(L, 0, 1, -2);
+    }
     mem_limit = 0;
     if (++gc_count == 50) { lua_gc(L, LUA_GCSTEP, 50); gc_count = 0; }
     /* Lua 5.1 has no emergency GC: after a script that hit the limit (or left
@@ -659,7 +905,7 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) 
     int rc = 0;
     if (err) {
         rc = 1;
-        const char *sha = fname + 2;
+        const char *sha = display;
         if (!lua_istable(L, -1)) {
             const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
             char t[256]; int n = snprintf(t, sizeof t, "Error running script %s, %.100s\n", sha, msg);
