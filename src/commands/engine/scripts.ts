@@ -128,6 +128,15 @@ export class Scripts {
     return this.cache.size;
   }
 
+  /** INFO memory: the two VMs' heaps, and the bytes of the cached bodies and of the libraries' code. */
+  memory(): { eval: number; functions: number; scriptBytes: number; libraryBytes: number } {
+    let scriptBytes = 0;
+    for (const s of this.cache.values()) scriptBytes += s.body.length;
+    let libraryBytes = 0;
+    for (const li of this.functions.current.libraries.values()) libraryBytes += li.code.length;
+    return { eval: this.vm.memoryUsed(), functions: this.functions.vm.memoryUsed(), scriptBytes, libraryBytes };
+  }
+
   /** Whether a cached script exists (SCRIPT EXISTS; case-insensitive as Redis's dict). */
   has(sha: string): boolean {
     return this.cache.has(sha.toLowerCase());

@@ -114,7 +114,7 @@ describe('FUNCTION DUMP payload codec', () => {
     const got: string[] = [];
     expect(readFunctions(p, (c) => void got.push(c))).toBeUndefined();
     expect(got).toEqual(codes);
-    p[3] ^= 1;
+    p[3] = p[3]! ^ 1;
     expect(verifyPayload(p)).toBe(false);
   });
 });
