@@ -19,8 +19,10 @@ export interface FunctionInfo {
   desc: string | undefined;
   /** ScriptFlag bits (no-writes 1, allow-oom 2, allow-stale 4, no-cluster 8, allow-cross-slot-keys 16). */
   flags: number;
-  /** The callback's reference in the functions VM. */
+  /** The callback's reference in the functions VM… */
   ref: number;
+  /** …in this instance of it (LuaVM.generation). */
+  gen: number;
   lib: Library;
 }
 
@@ -110,11 +112,40 @@ export class Functions {
     private readonly budget: () => number,
   ) {
     this.vm = new LuaVM({ call }, memoryLimit, true);
+    this.generation = this.vm.generation;
   }
+
+  /** The VM instance the current libraries' callbacks are registered in. */
+  private generation: number;
 
   /** The function FCALL names (case-insensitive). */
   get(name: string): FunctionInfo | undefined {
+    this.ensureLoaded();
     return this.current.functions.get(name.toLowerCase());
+  }
+
+  /**
+   * After a wasm trap the VM is a new instance without the libraries'
+   * callbacks: each library is loaded again from its code (the same
+   * functions; loading runs only register_function and log) and its
+   * functions take the new references.
+   */
+  private ensureLoaded(): void {
+    if (this.vm.generation === this.generation) return;
+    const gen = this.vm.generation;
+    for (const li of this.current.libraries.values()) {
+      if ([...li.functions.values()].every((fi) => fi.gen === gen)) continue;
+      const nl = li.code.indexOf('\n');
+      const r = this.vm.loadLibrary(li.code.slice(nl), 0);
+      if ('error' in r) continue;
+      for (const f of r) {
+        const fi = li.functions.get(f.name);
+        if (fi === undefined) continue;
+        fi.ref = f.ref;
+        fi.gen = gen;
+      }
+    }
+    this.generation = gen;
   }
 
   /**
@@ -122,6 +153,7 @@ export class Functions {
    * into `ctx`. Returns its name, or the error text (without "ERR ").
    */
   create(payload: string, replace: boolean, ctx: LibCtx = this.current): string | { error: string } {
+    this.ensureLoaded();
     const md = libMetaData(payload);
     if ('error' in md) return md;
     if (!NAME_RE.test(md.name)) return { error: BAD_LIBRARY_NAME };
@@ -135,7 +167,7 @@ export class Functions {
     if ('error' in r) {
       error = r.error;
     } else {
-      for (const f of r) li.functions.set(f.name, { ...f, lib: li });
+      for (const f of r) li.functions.set(f.name, { ...f, gen: this.vm.generation, lib: li });
       if (li.functions.size === 0) error = 'No functions registered';
       else {
         for (const fi of li.functions.values()) {
@@ -169,11 +201,13 @@ export class Functions {
   flush(): void {
     this.current = new LibCtx();
     this.vm.reset();
+    this.generation = this.vm.generation;
   }
 
   /** Releases a library's callbacks in the VM. */
   free(li: Library): void {
-    for (const fi of li.functions.values()) this.vm.unref(fi.ref);
+    // A reference of an earlier VM instance (before a trap) names nothing in this one.
+    for (const fi of li.functions.values()) if (fi.gen === this.vm.generation) this.vm.unref(fi.ref);
   }
 
   /** A scratch set of libraries has lost (RESTORE failed): its callbacks go. */

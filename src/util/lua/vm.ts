@@ -133,7 +133,11 @@ export class LuaVM {
     this.init();
   }
 
+  /** Counts the instances this VM has had: a new one (reset, or a trap) forgets every compiled script and registered function. */
+  generation = 0;
+
   private init(): void {
+    this.generation++;
     const { create, wasm } = module();
     this.m = create({
       wasmBinary: wasm,

@@ -90,6 +90,22 @@ describe('scripting state in snapshots', () => {
   });
 });
 
+describe('the functions VM replaced (as after a wasm trap)', () => {
+  it('loads the libraries again from their code: FCALL, DELETE and REPLACE keep working', () => {
+    const a = node();
+    expect(a.run('FUNCTION', 'LOAD', LIB)).toBe('$3\r\nlib\r\n');
+    expect(a.run('FUNCTION', 'LOAD', "#!lua name=two\nredis.register_function('two', function() return 2 end)")).toBe('$3\r\ntwo\r\n');
+    a.scripts.functions.vm.reset();
+    expect(a.run('FCALL', 'inc', '1', 'n')).toBe(':1\r\n');
+    expect(a.run('FCALL', 'two', '0')).toBe(':2\r\n');
+    a.scripts.functions.vm.reset();
+    expect(a.run('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=two\nredis.register_function('two', function() return 22 end)")).toBe('$3\r\ntwo\r\n');
+    expect(a.run('FUNCTION', 'DELETE', 'lib')).toBe('+OK\r\n');
+    expect(a.run('FCALL', 'inc', '1', 'n')).toBe('-ERR Function not found\r\n');
+    expect(a.run('FCALL', 'two', '0')).toBe(':22\r\n');
+  });
+});
+
 describe('FUNCTION DUMP payload codec', () => {
   it("crc64 is Redis's (Jones, reflected): crc64('123456789') = 0xe9c6d914c4b8d9ca", () => {
     expect(crc64(Buffer.from('123456789'))).toBe(0xe9c6d914c4b8d9can);
