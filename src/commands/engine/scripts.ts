@@ -14,6 +14,7 @@
 import { LuaVM, sha1hex, type CallResult, type EvalOptions, type EvalResult } from '../../util/lua/vm.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
+import { string2ll } from '../../util/number.js';
 import { commandKeys } from '../keys.js';
 import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
@@ -202,11 +203,9 @@ export class Scripts {
   /** Redis's evalGenericCommand (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO). */
   eval(ctx: Ctx, argv: string[], kind: EvalKind): void {
     const w = ctx.w;
-    const nk = argv[2]!;
-    const numkeys = /^-?\d+$/.test(nk) && nk.length < 20 ? Number(nk) : NaN;
-    if (!Number.isSafeInteger(numkeys)) return w.error(ERR.notInteger);
-    if (numkeys > argv.length - 3) return w.error('ERR Number of keys can\'t be greater than number of args');
-    if (numkeys < 0) return w.error('ERR Number of keys can\'t be negative');
+    const numkeys = numKeys(argv);
+    if (numkeys === undefined) return w.error(ERR.notInteger);
+    if (typeof numkeys === 'string') return w.error(numkeys);
     let sha: string;
     let script: Script | undefined;
     if (kind.sha) {
@@ -276,11 +275,9 @@ export class Scripts {
     const w = ctx.w;
     const fi: FunctionInfo | undefined = this.functions.get(argv[1]!);
     if (fi === undefined) return w.error(FUNCTION_NOT_FOUND);
-    const nk = argv[2]!;
-    const numkeys = /^-?\d+$/.test(nk) && nk.length < 20 ? Number(nk) : NaN;
-    if (!Number.isSafeInteger(numkeys)) return w.error('ERR Bad number of keys provided');
-    if (numkeys > argv.length - 3) return w.error('ERR Number of keys can\'t be greater than number of args');
-    if (numkeys < 0) return w.error('ERR Number of keys can\'t be negative');
+    const numkeys = numKeys(argv);
+    if (numkeys === undefined) return w.error('ERR Bad number of keys provided');
+    if (typeof numkeys === 'string') return w.error(numkeys);
     const flags = fi.flags;
     if (flags & ScriptFlag.NoCluster) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
     if (!(flags & ScriptFlag.NoWrites) && ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
@@ -398,6 +395,15 @@ export class Scripts {
     }
     this.functions.restore(codes);
   }
+}
+
+/** EVAL's and FCALL's numkeys (argv[2]; string2ll as Redis): the count, undefined if not an integer, or the range error. */
+function numKeys(argv: readonly string[]): number | string | undefined {
+  const v = string2ll(argv[2]!);
+  if (v === null) return undefined;
+  if (v > BigInt(argv.length - 3)) return 'ERR Number of keys can\'t be greater than number of args';
+  if (v < 0n) return 'ERR Number of keys can\'t be negative';
+  return Number(v);
 }
 
 /** The first word of a version-2 scripting state (a version-1 state starts with its script count). */
