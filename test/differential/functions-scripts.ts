@@ -177,6 +177,14 @@ export const FCALLS: string[][] = [
   ['MULTI'],
   ['FCALL', 'kincr', '2', 'a', 'b'],
   ['EXEC'],
+  ['MULTI'],
+  ['FUNCTION', 'LOAD', lib('tx', "redis.register_function('txf', function(keys) return redis.call('incr', keys[1]) end)")],
+  ['FCALL', 'txf', '1', '{k}t'],
+  ['FUNCTION', 'LIST', 'LIBRARYNAME', 'tx'],
+  ['FUNCTION', 'DELETE', 'tx'],
+  ['FCALL', 'txf', '1', '{k}t'],
+  ['EXEC'],
+  ['FCALL', 'txf', '1', '{k}t'],
 ];
 
 /** DELETE, FLUSH, LIST, STATS, KILL, HELP and RESTORE's argument errors. */
