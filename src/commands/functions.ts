@@ -82,7 +82,8 @@ function functionList(ctx: Ctx, argv: string[]): void {
   }
   if (!ctx.scripts) return w.error(NO_SCRIPTING);
   let libs = ctx.scripts.functions.current.sorted();
-  if (pattern !== undefined) libs = libs.filter((li) => globMatch(pattern, li.name));
+  // stringmatchlen(…, nocase 1): the pattern ignores case.
+  if (pattern !== undefined) libs = libs.filter((li) => globMatch(pattern, li.name, true));
   w.arrayHeader(libs.length);
   for (const li of libs) {
     w.mapHeader(withCode ? 4 : 3);
