@@ -103,20 +103,31 @@ function libMetaData(payload: string): { engine: string; name: string; code: str
 export class Functions {
   /** The current libraries: replicated state. */
   current = new LibCtx();
-  readonly vm: LuaVM;
+  private made: LuaVM | undefined;
 
   constructor(
-    call: (argv: string[], resp: 2 | 3) => CallResult,
-    memoryLimit: number,
+    private readonly call: (argv: string[], resp: 2 | 3) => CallResult,
+    private readonly memoryLimit: number,
     /** The instruction budget a library's load code may use (Redis: 500 ms). */
     private readonly budget: () => number,
-  ) {
-    this.vm = new LuaVM({ call }, memoryLimit, true);
-    this.generation = this.vm.generation;
+  ) {}
+
+  /** The functions VM, made when first needed (a node that never loads a library spares its memory). */
+  get vm(): LuaVM {
+    if (this.made === undefined) {
+      this.made = new LuaVM({ call: this.call }, this.memoryLimit, true);
+      this.generation = this.made.generation;
+    }
+    return this.made;
+  }
+
+  /** Bytes the functions VM's heap uses (0 before it is made). */
+  memoryUsed(): number {
+    return this.made === undefined ? 0 : this.made.memoryUsed();
   }
 
   /** The VM instance the current libraries' callbacks are registered in. */
-  private generation: number;
+  private generation = 0;
 
   /** The function FCALL names (case-insensitive). */
   get(name: string): FunctionInfo | undefined {
@@ -131,8 +142,8 @@ export class Functions {
    * functions take the new references.
    */
   private ensureLoaded(): void {
-    if (this.vm.generation === this.generation) return;
-    const gen = this.vm.generation;
+    if (this.made === undefined || this.made.generation === this.generation) return;
+    const gen = this.made.generation;
     for (const li of this.current.libraries.values()) {
       if ([...li.functions.values()].every((fi) => fi.gen === gen)) continue;
       const nl = li.code.indexOf('\n');
@@ -200,8 +211,9 @@ export class Functions {
   /** FUNCTION FLUSH: no library, and a brand new VM. */
   flush(): void {
     this.current = new LibCtx();
-    this.vm.reset();
-    this.generation = this.vm.generation;
+    if (this.made === undefined) return;
+    this.made.reset();
+    this.generation = this.made.generation;
   }
 
   /** Releases a library's callbacks in the VM. */

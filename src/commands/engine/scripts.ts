@@ -135,7 +135,7 @@ export class Scripts {
     for (const s of this.cache.values()) scriptBytes += s.body.length;
     let libraryBytes = 0;
     for (const li of this.functions.current.libraries.values()) libraryBytes += li.code.length;
-    return { eval: this.vm.memoryUsed(), functions: this.functions.vm.memoryUsed(), scriptBytes, libraryBytes };
+    return { eval: this.vm.memoryUsed(), functions: this.functions.memoryUsed(), scriptBytes, libraryBytes };
   }
 
   /** Whether a cached script exists (SCRIPT EXISTS; case-insensitive as Redis's dict). */
