@@ -401,8 +401,9 @@ export class Scripts {
 function numKeys(argv: readonly string[]): number | string | undefined {
   const v = string2ll(argv[2]!);
   if (v === null) return undefined;
-  if (v > BigInt(argv.length - 3)) return 'ERR Number of keys can\'t be greater than number of args';
-  if (v < 0n) return 'ERR Number of keys can\'t be negative';
+  // (A number, or a bigint beyond 2^53: both compare with numbers.)
+  if (v > argv.length - 3) return 'ERR Number of keys can\'t be greater than number of args';
+  if (v < 0) return 'ERR Number of keys can\'t be negative';
   return Number(v);
 }
 
