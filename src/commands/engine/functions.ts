@@ -169,7 +169,7 @@ export class Functions {
     if ('error' in md) return md;
     if (!NAME_RE.test(md.name)) return { error: BAD_LIBRARY_NAME };
     if (md.engine.toLowerCase() !== 'lua') return { error: `Engine '${md.engine}' not found` };
-    let old = ctx.libraries.get(md.name);
+    const old = ctx.libraries.get(md.name);
     if (old !== undefined && !replace) return { error: `Library '${md.name}' already exists` };
     if (old !== undefined) ctx.unlink(old);
     const r = this.vm.loadLibrary(md.code, this.budget());
