@@ -23,6 +23,7 @@ import { latencyCommands } from './latency.js';
 import { pubsubCommands } from './pubsub.js';
 import { replicationCommands } from './replication.js';
 import { serverCommands } from './server.js';
+import { functionConnCommands, functionDataCommands } from './functions.js';
 import { scriptingConnCommands, scriptingDataCommands } from './scripting.js';
 import { setCommands } from './set.js';
 import { slowlogCommands } from './slowlog.js';
@@ -50,6 +51,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...hyperloglogCommands,
   ...geoCommands,
   ...scriptingDataCommands,
+  ...functionDataCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {
@@ -68,6 +70,7 @@ export const connCommands: Record<string, ConnHandler> = {
   ...replicationCommands,
   ...slowlogCommands,
   ...scriptingConnCommands,
+  ...functionConnCommands,
 };
 
 /** Server commands whose effect is replicated when they name cluster-wide state (CONFIG SET). */

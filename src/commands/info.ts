@@ -78,6 +78,7 @@ function infoSections(c: Client): Section[] {
         const mem = process.memoryUsage();
         const used = mem.heapUsed + mem.external;
         s.memoryPeak = Math.max(s.memoryPeak, used);
+        const lua = s.scripts.memory();
         return [
           ['used_memory', used],
           ['used_memory_human', human(used)],
@@ -86,20 +87,20 @@ function infoSections(c: Client): Section[] {
           ['used_memory_peak', s.memoryPeak],
           ['used_memory_peak_human', human(s.memoryPeak)],
           ['used_memory_peak_perc', `${((used / s.memoryPeak) * 100).toFixed(2)}%`],
-          // No Lua and no functions in raftis: their memory is nil.
-          ['used_memory_lua', 0],
-          ['used_memory_vm_eval', 0],
-          ['used_memory_lua_human', '0B'],
-          ['used_memory_scripts_eval', 0],
-          ['number_of_cached_scripts', 0],
-          ['number_of_functions', 0],
-          ['number_of_libraries', 0],
-          ['used_memory_vm_functions', 0],
-          ['used_memory_vm_total', 0],
-          ['used_memory_vm_total_human', '0B'],
-          ['used_memory_functions', 0],
-          ['used_memory_scripts', 0],
-          ['used_memory_scripts_human', '0B'],
+          // The two Lua VMs (EVAL's and the functions engine's) and what they hold.
+          ['used_memory_lua', lua.eval],
+          ['used_memory_vm_eval', lua.eval],
+          ['used_memory_lua_human', human(lua.eval)],
+          ['used_memory_scripts_eval', lua.scriptBytes],
+          ['number_of_cached_scripts', s.scripts.size],
+          ['number_of_functions', s.scripts.functions.current.functions.size],
+          ['number_of_libraries', s.scripts.functions.current.libraries.size],
+          ['used_memory_vm_functions', lua.functions],
+          ['used_memory_vm_total', lua.eval + lua.functions],
+          ['used_memory_vm_total_human', human(lua.eval + lua.functions)],
+          ['used_memory_functions', lua.libraryBytes],
+          ['used_memory_scripts', lua.scriptBytes + lua.libraryBytes],
+          ['used_memory_scripts_human', human(lua.scriptBytes + lua.libraryBytes)],
           ['total_system_memory', os.totalmem()],
           ['total_system_memory_human', human(os.totalmem())],
           ['maxmemory', s.config.get('maxmemory')],

@@ -63,8 +63,8 @@ export interface CommandDef {
   mayReplicate: boolean;
   /**
    * Made a log entry when it runs in a transaction or is forwarded by a
-   * follower: a write, or EVAL / EVALSHA (a script may write) and SCRIPT
-   * LOAD / FLUSH (the script cache is replicated).
+   * follower: a write, or EVAL / EVALSHA / FCALL (a script may write) and
+   * SCRIPT LOAD / FLUSH (the script cache is replicated).
    */
   logged: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
@@ -93,8 +93,13 @@ export interface CommandDef {
  * (docs/decisions.md). COMMAND INFO still shows Redis's flags.
  */
 const REPLICATED_READS: ReadonlySet<string> = new Set(['pfcount']);
-/** Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH (not shown by COMMAND INFO): scripts may write, SCRIPT LOAD and FLUSH are replicated. */
-const MAY_REPLICATE = new Set(['eval', 'evalsha', 'script|load', 'script|flush']);
+/**
+ * Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH whose COMMAND INFO
+ * flags do not say write: scripts and functions may write, SCRIPT LOAD and
+ * FLUSH are replicated. (FUNCTION LOAD, DELETE, FLUSH and RESTORE are write
+ * commands in Redis's table: log entries like any write.)
+ */
+const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'script|load', 'script|flush']);
 
 export interface HandlerSet {
   data: Record<string, DataHandler>;

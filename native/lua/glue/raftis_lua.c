@@ -21,6 +21,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <math.h>
@@ -30,8 +31,7 @@
 #include "lauxlib.h"
 #include "lualib.h"
 #include "sha1.h"
-
-#define EXPORT __attribute__((used, visibility("default")))
+#include "raftis_lua.h"
 
 /* ---- host import (implemented in JS, see lua51.mjs) ---------------------- */
 /* kind: 0 = redis.call / redis.pcall, 1 = redis.log, 2 = redis.acl_check_cmd,
@@ -41,21 +41,6 @@
  * the reply buffer (rl_reply_buf). For kind 2: 1 allowed, 0 denied, -1 unknown
  * command. */
 extern int rl_host(int kind, const char *buf, int len);
-
-/* ---- small growable byte buffer ------------------------------------------ */
-typedef struct { char *p; size_t len, cap; } buf_t;
-static void bgrow(buf_t *b, size_t extra) {
-    if (b->len + extra <= b->cap) return;
-    size_t nc = b->cap ? b->cap : 256;
-    while (nc < b->len + extra) nc *= 2;
-    char *np = realloc(b->p, nc);
-    if (!np) abort();
-    b->p = np; b->cap = nc;
-}
-static void bput(buf_t *b, const char *s, size_t n) { bgrow(b, n); memcpy(b->p + b->len, s, n); b->len += n; }
-static void bputs(buf_t *b, const char *s) { bput(b, s, strlen(s)); }
-static void bu32(buf_t *b, uint32_t v) { bput(b, (const char *)&v, 4); }
-static void bhdr(buf_t *b, char c, long long n) { char t[32]; int l = snprintf(t, sizeof t, "%c%lld\r\n", c, n); bput(b, t, l); }
 
 static buf_t argbuf;    /* redis.call args to JS */
 static buf_t replybuf;  /* host reply (RESP) from JS */
@@ -78,7 +63,6 @@ static int in_script = 0;                  /* redis.call etc only inside a scrip
 static int script_resp = 2;                /* redis.setresp() */
 static int client_resp = 2;                /* protocol of the calling client */
 static long gc_count = 0;
-#define HOOK_PERIOD 100                    /* instructions between hook calls */
 
 /* x86-64 semantics of (long long)d: out of range / NaN -> LLONG_MIN */
 static long long d2ll(double d) {
@@ -538,8 +522,19 @@ static const char *ERRH =
     "  return err\n"
     "end\n";
 
+/* ---- what raftis_functions.c shares (raftis_lua.h) ---------------------- */
+lua_State *rl_state(void) { return L; }
+buf_t *rl_outbuf(void) { return &outbuf; }
+buf_t *rl_inbuf(void) { return &inbuf; }
+void rl_push_error(lua_State *l, const char *e) { push_error(l, e); }
+int rl_protected_table_error(lua_State *l) { return protected_table_error(l); }
+void rl_protect_recursively(lua_State *l) { protect_recursively(l); }
+int rl_redis_log(lua_State *l) { return redis_log(l); }
+void rl_setfn(lua_State *l, const char *k, lua_CFunction f) { setfn(l, k, f); }
+void rl_setnum(lua_State *l, const char *k, double v) { setnum(l, k, v); }
+
 /* Create the VM: scriptingInit() + luaRegisterRedisAPI(). */
-EXPORT int rl_init(double limit_bytes) {
+EXPORT int rl_init(double limit_bytes, int functions_mode) {
     mem_limit = (size_t)limit_bytes;
     L = lua_newstate(rl_alloc, NULL);
     if (!L) return -1;
@@ -574,13 +569,23 @@ EXPORT int rl_init(double limit_bytes) {
     lua_getglobal(L, "redis");
     setfn(L, "breakpoint", redis_breakpoint); setfn(L, "debug", redis_debug); setfn(L, "replicate_commands", redis_replicate_commands);
     lua_setglobal(L, "redis");
-    luaL_loadbuffer(L, ERRH, strlen(ERRH), "@err_handler_def");
-    lua_pcall(L, 0, 0, 0);
+    if (functions_mode) {
+        /* function_lua.c: the error handler lives in the registry, not in a global */
+        lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
+        luaL_loadbuffer(L, RL_ERRH_FUNCTIONS, strlen(RL_ERRH_FUNCTIONS), "@err_handler_def");
+        lua_pcall(L, 0, 1, 0);
+        lua_settable(L, LUA_REGISTRYINDEX);
+    } else {
+        luaL_loadbuffer(L, ERRH, strlen(ERRH), "@err_handler_def");
+        lua_pcall(L, 0, 0, 0);
+    }
+    if (functions_mode) rl_functions_init_api(L);
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_newtable(L); lua_pushcfunction(L, protected_table_error); lua_setfield(L, -2, "__index"); lua_setmetatable(L, -2);
     protect_recursively(L);
     lua_pop(L, 1);
     protect_basic_types(L);
+    if (functions_mode) rl_functions_init_env(L);
     return 0;
 }
 
@@ -632,6 +637,7 @@ static void create_array(lua_State *l, const char **pp, uint32_t n) {
 /* Run registry[fname] like evalGenericCommand/luaCallFunction.
  * inbuf = [u32 nkeys][u32 nargs] then (u32 len, bytes)*; outbuf = RESP reply.
  * Returns 0 = reply, 1 = error reply (already RESP in outbuf), 2 = no such script. */
+static int run_pushed(const char *display, double budget, int fcall_mode);
 EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) {
     (void)fcall_mode;
     outbuf.len = 0;
@@ -639,18 +645,41 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) 
     lua_getglobal(L, "__redis__err__handler");
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
     if (lua_isnil(L, -1)) { lua_pop(L, 2); return 2; }
+    return run_pushed(fname + 2, budget, 0);
+}
+/* luaEngineCall: runs the callback registry[ref] with (KEYS, ARGV) as its
+ * arguments; namebuf holds the function's name (for error messages). */
+EXPORT int rl_fcall(int ref, double budget, int cresp) {
+    outbuf.len = 0;
+    client_resp = cresp; script_resp = 2;
+    lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
+    lua_gettable(L, LUA_REGISTRYINDEX);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    if (!lua_isfunction(L, -1)) { lua_pop(L, 2); return 2; }
+    return run_pushed(namebuf, budget, 1);
+}
+/* The error handler and the function are on the stack. */
+static int run_pushed(const char *display, double budget, int fcall_mode) {
     budget_left = (long long)budget; budget_exhausted = 0;
     if (budget > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
     const char *p = inbuf.p; uint32_t nk, na;
     memcpy(&nk, p, 4); memcpy(&na, p + 4, 4); p += 8;
     size_t saved_limit = mem_limit; mem_limit = 0; /* never fail outside the pcall */
     in_script = 1;
-    create_array(L, &p, nk);
-    lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
-    create_array(L, &p, na);
-    lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
-    mem_limit = saved_limit;
-    int err = lua_pcall(L, 0, 1, -2);
+    int err;
+    if (fcall_mode) {
+        create_array(L, &p, nk);
+        create_array(L, &p, na);
+        mem_limit = saved_limit;
+        err = lua_pcall(L, 2, 1, -4);
+    } else {
+        create_array(L, &p, nk);
+        lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
+        create_array(L, &p, na);
+        lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
+        mem_limit = saved_limit;
+        err = lua_pcall(L, 0, 1, -2);
+    }
     mem_limit = 0;
     if (++gc_count == 50) { lua_gc(L, LUA_GCSTEP, 50); gc_count = 0; }
     /* Lua 5.1 has no emergency GC: after a script that hit the limit (or left
@@ -659,7 +688,7 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) 
     int rc = 0;
     if (err) {
         rc = 1;
-        const char *sha = fname + 2;
+        const char *sha = display;
         if (!lua_istable(L, -1)) {
             const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
             char t[256]; int n = snprintf(t, sizeof t, "Error running script %s, %.100s\n", sha, msg);

@@ -18,22 +18,24 @@ import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
-import { CROSSSLOT, NOSCRIPT } from './scripts.js';
+import { CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
 import { keyHashSlot } from '../routing.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 /** The EVAL family: declared keys must hash to one slot (Redis Cluster's CROSSSLOT), and they are routed by the script's flags. */
-const EVALS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro']);
-/** Script commands the dispatcher routes itself (runScript); EVAL_RO, EVALSHA_RO and SCRIPT EXISTS are plain reads. */
-const SCRIPT_ROUTED = new Set(['eval', 'evalsha', 'script|load', 'script|flush']);
+const EVALS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+/** Script commands the dispatcher routes itself (runScript); EVAL_RO, EVALSHA_RO, FCALL_RO and SCRIPT EXISTS are plain reads. */
+const SCRIPT_ROUTED = new Set(['eval', 'evalsha', 'fcall', 'script|load', 'script|flush']);
 
 const TRYAGAIN_TRANSFER = 'TRYAGAIN leadership is being transferred; retry shortly';
 
 export class Dispatcher {
   /** Clients parked by blocking pops (leader-local). */
   readonly blocking: Blocking;
+  /** Clients whose EVALSHA / FCALL waits for their writes in flight before it is routed (runScript). */
+  private readonly deciding = new WeakSet<Client>();
 
   constructor(private readonly server: Engine) {
     this.blocking = new Blocking(server);
@@ -103,7 +105,7 @@ export class Dispatcher {
    * round and are answered in order. Writes and everything else wait.
    */
   mayPassHold(c: Client, argv: string[]): boolean {
-    if (c.multi !== undefined || this.blocking.isBlocked(c)) return false;
+    if (c.multi !== undefined || this.blocking.isBlocked(c) || this.deciding.has(c)) return false;
     const def = this.server.table.lookup(argv);
     return def !== undefined && def.data !== undefined && !def.isWrite && !SCRIPT_ROUTED.has(def.name);
   }
@@ -150,12 +152,13 @@ export class Dispatcher {
   }
 
   /**
-   * EVAL and EVALSHA by what the script may do: a script that may write is
-   * one log entry (applied on every replica); one flagged no-writes is a
-   * read. An EVALSHA of a script unknown here is answered NOSCRIPT without
-   * an entry once the client's own writes in flight are applied (they may
-   * load it); a known one is proposed, and its apply answers NOSCRIPT if a
-   * SCRIPT FLUSH came first. SCRIPT LOAD and SCRIPT FLUSH are entries.
+   * EVAL, EVALSHA and FCALL by what the script may do: a script that may
+   * write is one log entry (applied on every replica); one flagged no-writes
+   * is a read. An EVALSHA of a script (an FCALL of a function) unknown here
+   * is answered NOSCRIPT ("Function not found") without an entry once the
+   * client's own writes in flight are applied (they may load it); a known
+   * one is proposed, and its apply answers the same if a SCRIPT FLUSH
+   * (FUNCTION DELETE…) came first. SCRIPT LOAD and SCRIPT FLUSH are entries.
    */
   private runScript(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
     const node = this.server.node;
@@ -163,13 +166,20 @@ export class Dispatcher {
       if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
       return this.propose(c, [argv], false, slot);
     }
-    const mayWrite = this.server.scripts.mayWrite(argv, def.name === 'evalsha');
+    const fcall = def.name === 'fcall';
+    const scripts = this.server.scripts;
+    const mayWrite = fcall ? scripts.functionMayWrite(argv[1]!) : scripts.mayWrite(argv, def.name === 'evalsha');
     if (mayWrite === undefined) {
       const after = c.lastWriteIndex;
-      if (after <= node.appliedIndex || slot !== undefined) return this.answer(c, NOSCRIPT, slot);
+      if (after <= node.appliedIndex || slot !== undefined) return this.answer(c, fcall ? FUNCTION_NOT_FOUND : NOSCRIPT, slot);
       const w = c.defer();
       c.hold(w);
-      node.whenApplied(after, () => this.runScript(c, def, argv, w));
+      // Until it is known whether this becomes a write, no later read may pass the hold.
+      this.deciding.add(c);
+      node.whenApplied(after, () => {
+        this.deciding.delete(c);
+        this.runScript(c, def, argv, w);
+      });
       return;
     }
     if (!mayWrite) return this.readData(c, def, argv, slot);

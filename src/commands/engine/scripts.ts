@@ -11,15 +11,17 @@
  * budget that is the same everywhere. Read-only scripts run on the read path
  * and leave the cache alone. See docs/decisions.md, "Lua scripting".
  */
-import { LuaVM, sha1hex, type CallResult } from '../../util/lua/vm.js';
+import { LuaVM, sha1hex, type CallResult, type EvalOptions, type EvalResult } from '../../util/lua/vm.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
+import { string2ll } from '../../util/number.js';
 import { commandKeys } from '../keys.js';
 import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
 import type { CommandTable } from '../table.js';
 import type { Ctx } from '../types.js';
 import { callData } from './call.js';
+import { Functions, type FunctionInfo } from './functions.js';
 import type { TouchListener } from './apply.js';
 import type { Stats } from './stats.js';
 
@@ -43,6 +45,7 @@ const FLAG_NAMES: Record<string, ScriptFlag> = {
 
 export const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
 export const CROSSSLOT = 'CROSSSLOT Keys in request don\'t hash to the same slot';
+export const FUNCTION_NOT_FOUND = 'ERR Function not found';
 
 /**
  * Redis's evalExtractShebangFlags: the flags of a body, or the error text.
@@ -107,6 +110,8 @@ export class Scripts {
   private readonly vm: LuaVM;
   private run: Run | undefined;
   budget: number;
+  /** Redis 7.0 functions: the libraries (replicated state, in snapshots) and their VM. */
+  readonly functions: Functions;
 
   constructor(
     private readonly table: CommandTable,
@@ -115,11 +120,22 @@ export class Scripts {
     opts: ScriptOptions = {},
   ) {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
-    this.vm = new LuaVM({ call: (argv, resp) => this.call(argv, resp) }, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
+    const call = (argv: string[], resp: 2 | 3): CallResult => this.call(argv, resp);
+    this.vm = new LuaVM({ call }, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
+    this.functions = new Functions(call, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, () => this.budget);
   }
 
   get size(): number {
     return this.cache.size;
+  }
+
+  /** INFO memory: the two VMs' heaps, and the bytes of the cached bodies and of the libraries' code. */
+  memory(): { eval: number; functions: number; scriptBytes: number; libraryBytes: number } {
+    let scriptBytes = 0;
+    for (const s of this.cache.values()) scriptBytes += s.body.length;
+    let libraryBytes = 0;
+    for (const li of this.functions.current.libraries.values()) libraryBytes += li.code.length;
+    return { eval: this.vm.memoryUsed(), functions: this.functions.memoryUsed(), scriptBytes, libraryBytes };
   }
 
   /** Whether a cached script exists (SCRIPT EXISTS; case-insensitive as Redis's dict). */
@@ -187,11 +203,9 @@ export class Scripts {
   /** Redis's evalGenericCommand (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO). */
   eval(ctx: Ctx, argv: string[], kind: EvalKind): void {
     const w = ctx.w;
-    const nk = argv[2]!;
-    const numkeys = /^-?\d+$/.test(nk) && nk.length < 20 ? Number(nk) : NaN;
-    if (!Number.isSafeInteger(numkeys)) return w.error(ERR.notInteger);
-    if (numkeys > argv.length - 3) return w.error('ERR Number of keys can\'t be greater than number of args');
-    if (numkeys < 0) return w.error('ERR Number of keys can\'t be negative');
+    const numkeys = numKeys(argv);
+    if (numkeys === undefined) return w.error(ERR.notInteger);
+    if (typeof numkeys === 'string') return w.error(numkeys);
     let sha: string;
     let script: Script | undefined;
     if (kind.sha) {
@@ -214,27 +228,66 @@ export class Scripts {
     }
     const keys = argv.slice(3, 3 + numkeys);
     const args = argv.slice(3 + numkeys);
-    // The declared keys' slot (the dispatcher refused keys in different slots: CROSSSLOT).
-    const run: Run = {
-      ctx,
-      readOnly: kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
-      allowCrossSlot: compat || (flags & ScriptFlag.AllowCrossSlot) !== 0,
-      slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1,
-    };
-    // An applied entry: its commands share the entry's random source, and math.random is reseeded from the entry.
+    const r = this.invoke(ctx, kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0), compat || (flags & ScriptFlag.AllowCrossSlot) !== 0, keys, (o) =>
+      this.vm.run(sha, keys, args, o),
+    );
+    if (r === undefined) return w.error(NOSCRIPT);
+    if (r.error) w.error(r.resp.slice(1, -2));
+    else w.raw(r.resp);
+  }
+
+  /**
+   * Runs a script or function with its run context set (Redis's
+   * scriptPrepareForRun / scriptResetRun): what redis.call may do, the
+   * declared keys' slot (the dispatcher refused keys in different slots:
+   * CROSSSLOT), and, in an applied entry, the entry's random source and a
+   * math.random reseeded from the entry.
+   */
+  private invoke(
+    ctx: Ctx,
+    readOnly: boolean,
+    allowCrossSlot: boolean,
+    keys: readonly string[],
+    go: (o: EvalOptions) => EvalResult | undefined,
+  ): EvalResult | undefined {
+    const run: Run = { ctx, readOnly, allowCrossSlot, slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1 };
     let seed: number | undefined;
     if (ctx.index > 0) {
       entryRandom(ctx);
       seed = entrySeed(ctx.index, ctx.now);
     }
     this.run = run;
-    let r;
     try {
-      r = this.vm.run(sha, keys, args, { budget: this.budget, clientResp: w.proto, seed });
+      return go({ budget: this.budget, clientResp: ctx.w.proto, seed });
     } finally {
       this.run = undefined;
     }
-    if (r === undefined) return w.error(NOSCRIPT);
+  }
+
+  /** Whether an FCALL may write, for routing (fcallGetCommandFlags): undefined for a function not known here. */
+  functionMayWrite(name: string): boolean | undefined {
+    const fi = this.functions.get(name);
+    return fi === undefined ? undefined : (fi.flags & ScriptFlag.NoWrites) === 0;
+  }
+
+  /** Redis's fcallCommandGeneric (FCALL, FCALL_RO). */
+  fcall(ctx: Ctx, argv: string[], ro: boolean): void {
+    const w = ctx.w;
+    const fi: FunctionInfo | undefined = this.functions.get(argv[1]!);
+    if (fi === undefined) return w.error(FUNCTION_NOT_FOUND);
+    const numkeys = numKeys(argv);
+    if (numkeys === undefined) return w.error('ERR Bad number of keys provided');
+    if (typeof numkeys === 'string') return w.error(numkeys);
+    const flags = fi.flags;
+    if (flags & ScriptFlag.NoCluster) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
+    if (!(flags & ScriptFlag.NoWrites) && ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
+    const keys = argv.slice(3, 3 + numkeys);
+    const args = argv.slice(3 + numkeys);
+    const noWrites = (flags & ScriptFlag.NoWrites) !== 0;
+    const r = this.invoke(ctx, ro || noWrites, (flags & ScriptFlag.AllowCrossSlot) !== 0, keys, (o) =>
+      this.functions.vm.fcall(fi.ref, fi.name, keys, args, o),
+    );
+    if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
     if (r.error) w.error(r.resp.slice(1, -2));
     else w.raw(r.resp);
   }
@@ -299,35 +352,85 @@ export class Scripts {
     return { resp: w.take() };
   }
 
-  /** The cache as snapshot bytes: bodies in sha order (deterministic). */
+  /**
+   * The script cache and the function libraries as snapshot bytes. Version
+   * 2: [u32 0xFFFFFFFF][u32 2], the script bodies in sha order, then the
+   * library payloads in name order, each list as [u32 n] then n x
+   * ([u32 len][latin1 bytes]). Version 1 (older snapshots) is the script
+   * list alone; its first word is a count, never 0xFFFFFFFF.
+   */
   snapshotState(): Buffer {
-    const shas = [...this.cache.keys()].sort();
-    let size = 4;
-    for (const s of shas) size += 4 + this.cache.get(s)!.body.length;
+    const bodies = [...this.cache.keys()].sort().map((sha) => this.cache.get(sha)!.body);
+    const codes = this.functions.codes();
+    let size = 8 + 4 + 4;
+    for (const b of bodies) size += 4 + b.length;
+    for (const c of codes) size += 4 + c.length;
     const b = Buffer.allocUnsafe(size);
-    b.writeUInt32LE(shas.length, 0);
-    let p = 4;
-    for (const s of shas) {
-      const body = this.cache.get(s)!.body;
-      b.writeUInt32LE(body.length, p);
-      p += 4;
-      p += b.write(body, p, 'latin1');
-    }
+    b.writeUInt32LE(STATE_V2_MARK, 0);
+    b.writeUInt32LE(2, 4);
+    let p = writeList(b, 8, bodies);
+    p = writeList(b, p, codes);
     return b;
   }
 
-  /** A snapshot replaced the state: the cache is what it kept (compiled lazily, on first use). */
+  /** A snapshot replaced the state: the cache (compiled lazily, on first use) and the libraries it kept. */
   restore(state: Buffer): void {
     this.flush();
-    if (state.length < 4) return;
-    const n = state.readUInt32LE(0);
-    let p = 4;
-    for (let i = 0; i < n; i++) {
-      const len = state.readUInt32LE(p);
-      const body = state.toString('latin1', p + 4, p + 4 + len);
-      p += 4 + len;
+    if (state.length < 4) {
+      this.functions.flush();
+      return;
+    }
+    let bodies: string[];
+    let codes: string[] = [];
+    if (state.readUInt32LE(0) === STATE_V2_MARK) {
+      const version = state.readUInt32LE(4);
+      if (version !== 2) throw new Error(`snapshot: unknown scripting state version ${version}`);
+      const r = readList(state, 8);
+      bodies = r.list;
+      codes = readList(state, r.end).list;
+    } else {
+      bodies = readList(state, 0).list;
+    }
+    for (const body of bodies) {
       const flags = shebangFlags(body);
       this.cache.set(sha1hex(body), { body, flags: typeof flags === 'number' ? flags : ScriptFlag.Compat });
     }
+    this.functions.restore(codes);
   }
+}
+
+/** EVAL's and FCALL's numkeys (argv[2]; string2ll as Redis): the count, undefined if not an integer, or the range error. */
+function numKeys(argv: readonly string[]): number | string | undefined {
+  const v = string2ll(argv[2]!);
+  if (v === null) return undefined;
+  // (A number, or a bigint beyond 2^53: both compare with numbers.)
+  if (v > argv.length - 3) return 'ERR Number of keys can\'t be greater than number of args';
+  if (v < 0) return 'ERR Number of keys can\'t be negative';
+  return Number(v);
+}
+
+/** The first word of a version-2 scripting state (a version-1 state starts with its script count). */
+const STATE_V2_MARK = 0xffffffff;
+
+function writeList(b: Buffer, p: number, list: readonly string[]): number {
+  b.writeUInt32LE(list.length, p);
+  p += 4;
+  for (const s of list) {
+    b.writeUInt32LE(s.length, p);
+    p += 4;
+    p += b.write(s, p, 'latin1');
+  }
+  return p;
+}
+
+function readList(b: Buffer, p: number): { list: string[]; end: number } {
+  const n = b.readUInt32LE(p);
+  p += 4;
+  const list: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const len = b.readUInt32LE(p);
+    list.push(b.toString('latin1', p + 4, p + 4 + len));
+    p += 4 + len;
+  }
+  return { list, end: p };
 }

@@ -18,7 +18,10 @@ const DIST = new URL('../../../native/lua/dist/', import.meta.url);
 
 interface LuaModule {
   HEAPU8: Uint8Array;
-  _rl_init(limit: number): number;
+  _rl_init(limit: number, functionsMode: number): number;
+  _rl_load_library(len: number, budget: number): number;
+  _rl_unref(ref: number): void;
+  _rl_fcall(ref: number, budget: number, resp: number): number;
   _rl_close(): void;
   _rl_load(name: number, len: number): number;
   _rl_has(name: number): number;
@@ -95,6 +98,16 @@ export interface EvalOptions {
   seed?: number;
 }
 
+/** A function a library registered (redis.register_function). */
+export interface RegisteredFunction {
+  name: string;
+  desc: string | undefined;
+  /** Shebang-style flags: no-writes 1, allow-oom 2, allow-stale 4, no-cluster 8, allow-cross-slot-keys 16. */
+  flags: number;
+  /** The callback's reference in the Lua registry. */
+  ref: number;
+}
+
 export interface EvalResult {
   /** The script's reply, RESP in the client's protocol. */
   resp: string;
@@ -114,11 +127,17 @@ export class LuaVM {
   constructor(
     private readonly host: LuaHost,
     private memoryLimit = 64 * 1024 * 1024,
+    /** Redis's functions engine (function_lua.c) instead of EVAL's environment. */
+    private readonly functionsMode = false,
   ) {
     this.init();
   }
 
+  /** Counts the instances this VM has had: a new one (reset, or a trap) forgets every compiled script and registered function. */
+  generation = 0;
+
   private init(): void {
+    this.generation++;
     const { create, wasm } = module();
     this.m = create({
       wasmBinary: wasm,
@@ -135,7 +154,7 @@ export class LuaVM {
       printErr: () => {},
     });
     this.heapBuf = null;
-    if (this.m._rl_init(this.memoryLimit) !== 0) throw new Error('lua_newstate failed');
+    if (this.m._rl_init(this.memoryLimit, this.functionsMode ? 1 : 0) !== 0) throw new Error('lua_newstate failed');
     this.loadedShas.clear();
     this.namePtr = this.m._rl_name_buf();
   }
@@ -241,6 +260,13 @@ export class LuaVM {
    */
   run(sha: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | undefined {
     if (!this.loadedShas.has(sha)) return undefined;
+    this.writeKeysArgs(keys, args);
+    const name = this.name(sha);
+    return this.runWith(opts, () => this.m._rl_eval(name, opts.budget, opts.clientResp, 0));
+  }
+
+  /** KEYS and ARGV into the input buffer: [u32 nkeys][u32 nargs] then ([u32 len][bytes])*. */
+  private writeKeysArgs(keys: readonly string[], args: readonly string[]): void {
     let n = 8;
     for (const k of keys) n += 4 + k.length;
     for (const a of args) n += 4 + a.length;
@@ -259,11 +285,14 @@ export class LuaVM {
       off += 4;
       off += h.latin1Write(a, off, a.length);
     }
+  }
+
+  private runWith(opts: EvalOptions, call: () => number): EvalResult | undefined {
     if (opts.seed !== undefined) this.m._rl_srand(opts.seed | 0);
     this.scriptResp = 2;
     let rc: number;
     try {
-      rc = this.m._rl_eval(this.name(sha), opts.budget, opts.clientResp, 0);
+      rc = call();
     } catch (e) {
       // A trap or an abort: the Lua state cannot be trusted any more.
       this.reset();
@@ -271,6 +300,56 @@ export class LuaVM {
     }
     if (rc === 2) return undefined;
     return { resp: this.out(), error: rc === 1 };
+  }
+
+  /**
+   * Runs a library's code in the functions engine's load environment
+   * (function_lua.c luaEngineCreate): `code` is the library's code after
+   * its shebang line. Returns the functions it registered, or the error text
+   * ("Error compiling function: …", "Error registering functions: …").
+   */
+  loadLibrary(code: string, budget: number): RegisteredFunction[] | { error: string } {
+    const n = this.writeIn(code);
+    let rc: number;
+    try {
+      rc = this.m._rl_load_library(n, budget);
+    } catch (e) {
+      this.reset();
+      return { error: 'Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') };
+    }
+    if (rc !== 0) return { error: this.out() };
+    const h = this.heap();
+    let p = this.m._rl_out_ptr();
+    const count = h.readUInt32LE(p);
+    p += 4;
+    const fns: RegisteredFunction[] = [];
+    for (let i = 0; i < count; i++) {
+      const ref = h.readInt32LE(p);
+      const flags = h.readUInt32LE(p + 4);
+      const hasDesc = h.readUInt32LE(p + 8) !== 0;
+      p += 12;
+      const nl = h.readUInt32LE(p);
+      const name = h.latin1Slice(p + 4, p + 4 + nl);
+      p += 4 + nl;
+      const dl = h.readUInt32LE(p);
+      const desc = h.latin1Slice(p + 4, p + 4 + dl);
+      p += 4 + dl;
+      fns.push({ name, desc: hasDesc ? desc : undefined, flags, ref });
+    }
+    return fns;
+  }
+
+  /** Releases a registered callback (a deleted or replaced library). */
+  unref(ref: number): void {
+    this.m._rl_unref(ref);
+  }
+
+  /** Runs a registered function with (KEYS, ARGV) as its arguments (luaEngineCall); `name` appears in its errors. */
+  fcall(ref: number, name: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | undefined {
+    this.writeKeysArgs(keys, args);
+    const len = Math.min(name.length, 63);
+    this.heap().latin1Write(name.slice(0, len) + '\0', this.namePtr, len + 1);
+    return this.runWith(opts, () => this.m._rl_fcall(ref, opts.budget, opts.clientResp));
   }
 
   /** Bytes the Lua heap uses now. */

@@ -1,0 +1,49 @@
+/*
+ * raftis_lua.h -- what raftis_lua.c (the scripting environment) and
+ * raftis_functions.c (the functions engine) share.
+ */
+#ifndef RAFTIS_LUA_H
+#define RAFTIS_LUA_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "lua.h"
+
+#define EXPORT __attribute__((used, visibility("default")))
+#define HOOK_PERIOD 100 /* instructions between hook calls */
+
+/* ---- small growable byte buffer ------------------------------------------ */
+typedef struct { char *p; size_t len, cap; } buf_t;
+static inline void bgrow(buf_t *b, size_t extra) {
+    if (b->len + extra <= b->cap) return;
+    size_t nc = b->cap ? b->cap : 256;
+    while (nc < b->len + extra) nc *= 2;
+    char *np = realloc(b->p, nc);
+    if (!np) abort();
+    b->p = np; b->cap = nc;
+}
+static inline void bput(buf_t *b, const char *s, size_t n) { bgrow(b, n); memcpy(b->p + b->len, s, n); b->len += n; }
+static inline void bputs(buf_t *b, const char *s) { bput(b, s, strlen(s)); }
+static inline void bu32(buf_t *b, uint32_t v) { bput(b, (const char *)&v, 4); }
+static inline void bhdr(buf_t *b, char c, long long n) { char t[32]; int l = snprintf(t, sizeof t, "%c%lld\r\n", c, n); bput(b, t, l); }
+
+/* ---- raftis_lua.c --------------------------------------------------------- */
+lua_State *rl_state(void);
+buf_t *rl_outbuf(void);   /* what the JS side reads back (rl_out_ptr / rl_out_len) */
+buf_t *rl_inbuf(void);    /* what the JS side wrote (rl_in_buf) */
+void rl_push_error(lua_State *l, const char *e);        /* luaPushError */
+int rl_protected_table_error(lua_State *l);             /* luaProtectedTableError */
+void rl_protect_recursively(lua_State *l);              /* luaSetTableProtectionRecursively */
+int rl_redis_log(lua_State *l);                         /* redis.log */
+void rl_setfn(lua_State *l, const char *k, lua_CFunction f);
+void rl_setnum(lua_State *l, const char *k, double v);
+
+/* ---- raftis_functions.c --------------------------------------------------- */
+#define REGISTRY_ERROR_HANDLER_NAME "__ERROR_HANDLER__"
+extern const char *RL_ERRH_FUNCTIONS;     /* the functions engine's error handler (returns it) */
+void rl_functions_init_api(lua_State *L); /* the library API table, in the registry */
+void rl_functions_init_env(lua_State *L); /* the globals of the functions engine */
+
+#endif
