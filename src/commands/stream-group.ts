@@ -18,6 +18,7 @@ import { STREAM_ERR, nogroupForKey, nogroupKeyOrGroup, xclaimUnknownOption } fro
 import { touchConsumer } from './stream-read.js';
 import { idArg, intervalArg, longLongArg, streamForRead, streamForWrite, writeEntry } from './stream-util.js';
 import type { Ctx, DataHandler } from './types.js';
+import { cstr } from '../util/number.js';
 
 const XGROUP_HELP = [
   'CREATE <key> <groupname> <id|$> [option]',
@@ -73,7 +74,7 @@ const xgroup: DataHandler = (ctx, argv) => {
   }
   if (create && argv.length >= 5 && argv.length <= 8) {
     let id: StreamId | undefined;
-    if (argv[4] === '$') id = s !== undefined ? s.lastId : ZERO_ID;
+    if (cstr(argv[4]!) === '$') id = s !== undefined ? s.lastId : ZERO_ID;
     else if ((id = idArg(ctx, argv[4]!, false, true)) === undefined) return;
     if (s === undefined) {
       s = new StreamValue();
@@ -86,7 +87,7 @@ const xgroup: DataHandler = (ctx, argv) => {
   }
   if (setid && (argv.length === 5 || argv.length === 7)) {
     let id: StreamId | undefined;
-    if (argv[4] === '$') id = s!.lastId;
+    if (cstr(argv[4]!) === '$') id = s!.lastId;
     else if ((id = idArg(ctx, argv[4]!, false, false)) === undefined) return;
     g!.lastId = id;
     g!.entriesRead = entriesRead;

@@ -14,6 +14,7 @@ import { MAX_ID, ZERO_ID, idIncr, parseStreamId, type StreamId } from '../keyspa
 import { advanceGroup } from '../keyspace/types/stream-lag.js';
 import type { StreamValue } from '../keyspace/types/stream.js';
 import type { RespWriter } from '../server/resp-writer.js';
+import { cstr } from '../util/number.js';
 import { ERR } from './errors.js';
 import { isOpt } from './options.js';
 import { STREAM_ERR, nogroupXreadgroup } from './stream-errors.js';
@@ -93,6 +94,8 @@ export function parseXread(ctx: Ctx, argv: string[], forWrite: boolean): XreadAr
   for (let k = 0; k < nstreams; k++) {
     const key = argv[streamsArg + k]!;
     const idArgText = argv[streamsArg + nstreams + k]!;
+    // strcmp: "$" and ">" are compared as C strings.
+    const special = cstr(idArgText);
     const s = forWrite ? streamForWrite(ctx, key) : streamForRead(ctx, key);
     if (s === null) return undefined;
     let g: ConsumerGroup | undefined;
@@ -103,10 +106,10 @@ export function parseXread(ctx: Ctx, argv: string[], forWrite: boolean): XreadAr
     keys.push(key);
     streams.push(s);
     groups.push(g);
-    if (idArgText === '$') {
+    if (special === '$') {
       if (group) return void w.error(STREAM_ERR.dollarInXreadgroup);
       ids.push(s !== undefined ? s.lastId : ZERO_ID);
-    } else if (idArgText === '>') {
+    } else if (special === '>') {
       if (!group) return void w.error(STREAM_ERR.gtOnlyXreadgroup);
       ids.push(MAX_ID);
     } else {
