@@ -10,7 +10,7 @@
  * is needed as Redis does for its replicas.
  */
 import { LISTPACK_MAX_SIZE, StreamValue, type TrimArgs } from '../keyspace/types/stream.js';
-import { ZERO_ID, idIncr, idDecr, idMs, idOf, idText, isMaxId, parseStreamId, sameMs, seqIsMax, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
+import { ZERO_ID, idIncr, idDecr, idMs, idOf, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
 import { arityError, ERR } from './errors.js';
 import { isOpt } from './options.js';
 import { STREAM_ERR } from './stream-errors.js';
@@ -99,8 +99,9 @@ function parseAddTrim(ctx: Ctx, argv: string[], xadd: boolean): AddTrimArgs | un
 /**
  * The ID an XADD gets (streamAppendItem), undefined when it is not above
  * the last ID, or null for `<ms>-*` when the last ID has that ms and the
- * largest seq: Redis fails there without setting errno, so its reply is
- * the ERANGE one ("Elements are too large to be stored").
+ * largest seq: Redis fails there without setting errno, and its reply
+ * depends on the errno left by the last failure: "equal or smaller" after
+ * an XADD that failed that way (EDOM), "too large" otherwise.
  */
 function nextId(s: StreamValue, given: ParsedId | undefined, now: number): StreamId | undefined | null {
   const last = s.lastId;
@@ -138,11 +139,17 @@ const xadd: DataHandler = (ctx, argv) => {
   }
   if (isMaxId(s.lastId)) return w.error(STREAM_ERR.exhausted);
   const id = nextId(s, a.id, ctx.now);
-  if (id === null) return w.error(STREAM_ERR.tooLarge);
-  if (id === undefined) return w.error(STREAM_ERR.xaddSmaller);
+  if (id === null) return w.error(streamErrno.edom ? STREAM_ERR.xaddSmaller : STREAM_ERR.tooLarge);
+  if (id === undefined) {
+    streamErrno.edom = true;
+    return w.error(STREAM_ERR.xaddSmaller);
+  }
   let total = 0;
   for (let i = fieldPos; i < argv.length; i++) total += argv[i]!.length;
-  if (total > LISTPACK_MAX_SIZE) return w.error(STREAM_ERR.tooLarge);
+  if (total > LISTPACK_MAX_SIZE) {
+    streamErrno.edom = false;
+    return w.error(STREAM_ERR.tooLarge);
+  }
   s.append(id, argv.slice(fieldPos));
   w.bulk(idText(id));
   if (a.trim !== undefined) s.trim(a.trim);

@@ -12,6 +12,14 @@ import { cstr, isCSpace, string2ll } from '../../util/number.js';
 
 export type StreamId = string;
 
+/**
+ * Whether redis-server's errno would be EDOM now, as far as stream commands
+ * move it: an XADD whose ID is not above the top sets it, a strtoull in ID
+ * parsing clears it. Only one error text depends on it (XADD `<ms>-*` past
+ * the last seq, where Redis reads a stale errno); never the data.
+ */
+export const streamErrno = { edom: false };
+
 const U32 = 4294967296;
 const U64_MAX = 18446744073709551615n;
 
@@ -116,6 +124,8 @@ export function withSeq(id: StreamId, seq: number): StreamId {
 export function string2ull(s: string): bigint | null {
   const ll = string2ll(s);
   if (ll !== null) return ll < 0 ? null : BigInt(ll);
+  // Redis sets errno = 0 before strtoull (ERANGE after it on overflow): not EDOM either way.
+  streamErrno.edom = false;
   let i = 0;
   while (i < s.length && isCSpace(s.charCodeAt(i))) i++;
   let neg = false;
