@@ -101,3 +101,58 @@ describe('stream commands vs redis-server: seeded random traffic', () => {
     });
   }
 });
+
+/**
+ * Wider random traffic: odd IDs (bare ms, max seq, 2^64-1), field sets that
+ * defeat the master-field compression, values from empty to 700 bytes (byte
+ * splits of nodes), integers that listpacks store as integers, trims with
+ * LIMIT, XSETID, XGROUP CREATE with ENTRIESREAD and MKSTREAM, XREAD.
+ */
+function wideTraffic(seed: number, n: number): Step[] {
+  const rand = createPrng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const int = (k: number): number => Math.floor(rand() * k);
+  const last: Record<string, number> = { s: 0, t: 0 };
+  const someId = (key: string): string => pick([`${1 + int(last[key]! + 3)}-${int(3)}`, `${1 + int(last[key]! + 3)}`, '0', '18446744073709551615-18446744073709551615', `${int(last[key]! + 3)}-18446744073709551615`]);
+  const steps: Step[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = pick(['s', 't']);
+    const r = rand();
+    if (r < 0.35) {
+      const ms = last[key]! + (rand() < 0.9 ? int(3) : -int(3));
+      if (ms > last[key]!) last[key] = ms;
+      const nf = 1 + int(4);
+      const fields: string[] = [];
+      for (let j = 0; j < nf; j++) fields.push(pick(['f', 'g', 'h', String(int(200)), '-5', '']), pick(['v', String(int(100000)), 'x'.repeat(int(700)), '-123', '9223372036854775807', '007']));
+      const opt = rand() < 0.2 ? [pick(['MAXLEN', 'MINID']), pick(['=', '~']), String(int(last[key]! + 20)), ...(rand() < 0.3 ? ['LIMIT', String(int(300))] : [])] : [];
+      if (opt[1] === '=' && opt[3] === 'LIMIT') opt.splice(3, 2);
+      steps.push(['XADD', key, ...(rand() < 0.05 ? ['NOMKSTREAM'] : []), ...opt, pick([`${ms}-*`, `${ms}-${int(4)}`, `${ms}`]), ...fields]);
+    } else if (r < 0.45) steps.push(['XDEL', key, someId(key), someId(key)]);
+    else if (r < 0.5) steps.push(['XTRIM', key, pick(['MAXLEN', 'MINID']), pick(['~', '=']), String(int(last[key]! + 5)), ...(rand() < 0.3 ? ['LIMIT', String(int(300))] : [])]);
+    else if (r < 0.55) steps.push([pick(['XRANGE', 'XREVRANGE']), key, pick(['-', '+', someId(key), '(' + someId(key)]), pick(['-', '+', someId(key), '(' + someId(key)]), ...(rand() < 0.5 ? ['COUNT', String(int(5) - 1)] : [])]);
+    else if (r < 0.6) steps.push(['XINFO', 'STREAM', key]);
+    else if (r < 0.64) steps.push(['XGROUP', 'CREATE', key, pick(['g', 'h']), pick(['0', '$', someId(key)]), ...(rand() < 0.3 ? ['ENTRIESREAD', String(int(20) - 1)] : []), ...(rand() < 0.2 ? ['MKSTREAM'] : [])]);
+    else if (r < 0.72) steps.push(['XREADGROUP', 'GROUP', pick(['g', 'h']), pick(['a', 'b']), ...(rand() < 0.5 ? ['COUNT', String(int(4))] : []), ...(rand() < 0.2 ? ['NOACK'] : []), 'STREAMS', key, pick(['>', '>', '0', someId(key)])]);
+    else if (r < 0.76) steps.push(['XINFO', 'GROUPS', key]);
+    else if (r < 0.8) steps.push(['XSETID', key, `${1 + int(last[key]! + 3)}-${int(3)}`, ...(rand() < 0.3 ? ['ENTRIESADDED', String(int(50))] : []), ...(rand() < 0.3 ? ['MAXDELETEDID', someId(key)] : [])]);
+    else if (r < 0.84) steps.push(['XACK', key, pick(['g', 'h']), someId(key), someId(key)]);
+    else if (r < 0.88) steps.push(['XCLAIM', key, pick(['g', 'h']), pick(['a', 'b', 'c']), '0', someId(key), someId(key), ...(rand() < 0.3 ? ['FORCE'] : []), ...(rand() < 0.3 ? ['JUSTID'] : []), ...(rand() < 0.2 ? ['LASTID', someId(key)] : [])]);
+    else if (r < 0.92) steps.push(['XAUTOCLAIM', key, pick(['g', 'h']), pick(['a', 'c']), '0', someId(key), 'COUNT', String(1 + int(3))]);
+    else if (r < 0.95) steps.push({ cmd: ['XINFO', 'STREAM', key, 'FULL'], cmp: INTS });
+    else if (r < 0.97) steps.push(['XREAD', 'COUNT', String(int(4)), 'STREAMS', key, pick(['$', '0', someId(key)])]);
+    else steps.push(['XPENDING', key, pick(['g', 'h'])]);
+  }
+  return steps;
+}
+describe('stream commands vs redis-server: wider seeded random traffic', () => {
+  for (const seed of [11, 12, 13, 14, 15, 16, 17, 18]) {
+    it(`seed ${seed}, RESP2 and RESP3`, async () => {
+      const steps = wideTraffic(seed, 400);
+      for (const proto of [2, 3] as const) {
+        const r = await env.diff.run(steps, proto);
+        expect(r.mismatches.slice(0, 3)).toEqual([]);
+        expect(r.compared).toBe(steps.length);
+      }
+    });
+  }
+});
