@@ -65,3 +65,8 @@ export function nogroupKeyOrGroup(key: string, group: string): string {
 export function xclaimUnknownOption(opt: string): string {
   return `ERR Unrecognized XCLAIM option '${cstr(opt)}'`;
 }
+
+/** XREAD / XREADGROUP with BLOCK inside a script (the command name as the script spelt it). */
+export function blockFromScriptError(cmd: string): string {
+  return `ERR ${cstr(cmd)} command is not allowed with BLOCK option from scripts`;
+}

@@ -17,7 +17,7 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { cstr } from '../util/number.js';
 import { ERR } from './errors.js';
 import { isOpt } from './options.js';
-import { STREAM_ERR, nogroupXreadgroup } from './stream-errors.js';
+import { STREAM_ERR, blockFromScriptError, nogroupXreadgroup } from './stream-errors.js';
 import { EntryBuffer, longLongArg, streamForRead, streamForWrite } from './stream-util.js';
 import type { Ctx, DataHandler } from './types.js';
 
@@ -57,6 +57,7 @@ export function parseXread(ctx: Ctx, argv: string[], forWrite: boolean): XreadAr
     const more = argv.length - i - 1;
     const o = argv[i]!;
     if (isOpt(o, 'block') && more > 0) {
+      if (ctx.inScript === true) return void w.error(blockFromScriptError(argv[0]!));
       i++;
       const t = longLongArg(ctx, argv[i]!, STREAM_ERR.timeoutNotInteger);
       if (t === undefined) return undefined;

@@ -21,6 +21,8 @@ export interface Ctx {
   rand?: () => number;
   /** Lua scripting (the script cache and the VM): set where scripts may run (applies and reads of a node). */
   scripts?: Scripts;
+  /** Set for a command a script runs (redis.call): XREAD/XREADGROUP refuse BLOCK there, as Redis's CLIENT_SCRIPT check. */
+  inScript?: boolean;
 }
 
 /**

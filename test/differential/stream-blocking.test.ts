@@ -89,6 +89,9 @@ const scenarios: Record<string, Scenario> = {
       await a.call('MULTI'),
       await a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>'),
       await a.call('EXEC'),
+      await a.call('EVAL', "return redis.pcall('xread', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')", '1', 's'),
+      await a.call('EVAL', "return redis.pcall('XReadGroup', 'GROUP', 'g', 'c', 'BLOCK', 'x', 'STREAMS', KEYS[1], '>')", '1', 's'),
+      await a.call('EVAL', "return redis.call('XREAD', 'COUNT', '1', 'STREAMS', KEYS[1], '0')", '1', 's'),
     ];
     return out;
   }),

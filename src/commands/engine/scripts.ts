@@ -266,7 +266,7 @@ export class Scripts {
     const w = new RespWriter(resp);
     w.onError = this.stats.errorReply;
     if (def.data !== undefined) {
-      const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w };
+      const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w, inScript: true };
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
       if (def.isWrite && this.touch.wanted()) this.touch.touched(def.touchesAll ? null : commandKeys(def.meta, argv));
