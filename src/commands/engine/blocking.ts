@@ -25,6 +25,9 @@
  * leader is answered with the redirect a write would get (MOVED to the new
  * leader, or CLUSTERDOWN): nothing was popped for it, so retrying there is
  * safe. A client that disconnects is forgotten.
+ *
+ * XREAD BLOCK and XREADGROUP BLOCK park here too (kind 'stream'); what they
+ * wait for and how they are served is in stream-blocking.ts.
  */
 import { EntryKind, type CommandEntry } from './entry.js';
 import type { Outcome } from '../../node/node.js';
@@ -36,8 +39,7 @@ import type { Value } from '../../keyspace/keyspace.js';
 import { ListValue } from '../../keyspace/types/list.js';
 import { ZSetValue } from '../../keyspace/types/zset.js';
 import { parseTimeout } from '../timeout.js';
-import { parseXread, serveXread, writeServed } from '../stream-read.js';
-import { XREAD_BLOCKED_DEFAULT_COUNT } from '../stream-read.js';
+import { XREAD_BLOCKED_DEFAULT_COUNT, parseXread, serveXread, writeServed } from '../stream-read.js';
 import { readgroupProposal, readgroupWait, serveStreamWaiter, streamWaitSpec, type StreamWait } from './stream-blocking.js';
 
 /** How often a leader with parked clients checks that it still leads. */
