@@ -137,6 +137,32 @@ const scenarios: Record<string, Scenario> = {
     const gotB = await within(rb, 1000);
     return [destroyed, gotA, deleted, gotB, await blockedClients(p)];
   }),
+  'CLIENT UNBLOCK answers a blocked XREAD / XREADGROUP with the null array or UNBLOCKED': scenario(async (conn) => {
+    const a = await conn();
+    const p = await conn();
+    const id = (await a.call('CLIENT', 'ID')).slice(1, -2);
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+    const r1 = a.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
+    await within(r1, 100);
+    const u1 = await p.call('CLIENT', 'UNBLOCK', id);
+    const g1 = await r1;
+    const r2 = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(r2, 100);
+    const u2 = await p.call('CLIENT', 'UNBLOCK', id, 'ERROR');
+    const g2 = await r2;
+    return [u1, g1, u2, g2, await p.call('CLIENT', 'UNBLOCK', id), await p.call('XINFO', 'GROUPS', 's')];
+  }),
+  'a reader blocked on two keys is served by the first one a transaction writes': scenario(async (conn) => {
+    const a = await conn();
+    const p = await conn();
+    const r = a.call('XREAD', 'BLOCK', '0', 'STREAMS', 'k1', 'k2', '$', '$');
+    await within(r, 100);
+    await p.call('MULTI');
+    await p.call('XADD', 'k2', '1-1', 'two', '2');
+    await p.call('XADD', 'k1', '1-1', 'one', '1');
+    const exec = await p.call('EXEC');
+    return [exec, await r];
+  }),
 };
 
 describe('stream blocking reads: raftis process vs redis-server', () => {
