@@ -29,6 +29,10 @@ import { setCommands } from './set.js';
 import { slowlogCommands } from './slowlog.js';
 import { sortCommands } from './sort.js';
 import { lcsCommands } from './lcs.js';
+import { streamCommands } from './stream.js';
+import { streamGroupCommands } from './stream-group.js';
+import { streamInfoCommands } from './stream-info.js';
+import { streamReadCommands } from './stream-read.js';
 import { stringCommands } from './string.js';
 import type { ConnHandler, HandlerSet } from './table.js';
 import { transactionCommands } from './transaction.js';
@@ -50,6 +54,10 @@ export const dataCommands: Record<string, DataHandler> = {
   ...lcsCommands,
   ...hyperloglogCommands,
   ...geoCommands,
+  ...streamCommands,
+  ...streamReadCommands,
+  ...streamGroupCommands,
+  ...streamInfoCommands,
   ...scriptingDataCommands,
   ...functionDataCommands,
 };

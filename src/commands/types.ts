@@ -26,6 +26,8 @@ export interface Ctx {
   events?: KeyspaceEvents;
   /** The number of the database `db` is (SELECT); 0 when absent. */
   dbIndex?: number;
+  /** Set for a command a script runs (redis.call): XREAD/XREADGROUP refuse BLOCK there, as Redis's CLIENT_SCRIPT check. */
+  inScript?: boolean;
 }
 
 /**

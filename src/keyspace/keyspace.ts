@@ -23,7 +23,7 @@ import { SnapshotEpoch } from './snapshot-epoch.js';
  * src/keyspace/types/ and is registered in types/index.ts.
  */
 export interface Collection {
-  readonly type: 'hash' | 'list' | 'set' | 'zset';
+  readonly type: 'hash' | 'list' | 'set' | 'zset' | 'stream';
   /** A deep copy that shares nothing mutable with this value. */
   clone(): Collection;
   /** Flat snapshot items (see types/index.ts for each type's layout). */

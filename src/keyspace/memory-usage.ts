@@ -7,6 +7,8 @@
 import type { Value } from './keyspace.js';
 import { RHash } from './types/hash.js';
 import { RSet } from './types/set.js';
+import { StreamValue } from './types/stream.js';
+import { streamSize } from './stream-memory.js';
 import { string2ll } from '../util/number.js';
 
 const ROBJ = 16;
@@ -102,6 +104,7 @@ export function valueSize(v: Value, samples: number): number {
     }
     return ROBJ + DICT + PTR * dictSlots(v.size) + sampled(v.entries(), v.size, samples, ([f, val]) => DICT_ENTRY + sdsSize(f.length) + sdsSize(val.length));
   }
+  if (v instanceof StreamValue) return streamSize(v, samples, jemallocSize);
   // Types without an estimate of their own yet: count the snapshot items as dict entries.
   let n = 0;
   let bytes = 0;

@@ -2,12 +2,13 @@
  * The keyspace's records in a snapshot file (the file itself — header,
  * checksum, durability — is src/storage/snapshot-file.ts):
  *
- *   u8  tag      1 string, 2 hash, 3 list, 4 set, 5 zset (0xff ends the records)
+ *   u8  tag      1 string, 2 hash, 3 list, 4 set, 5 zset, 6 stream (0xff ends the records)
  *   u8  flags    bit 0: an expiry follows
  *   [f64 expireAt]  absolute ms
  *   str key
  *   string: str value; collections: u32 count, then count × str item
- *           (hash: field, value, …; zset: member, score, … as forEachItem gives them)
+ *           (hash: field, value, …; zset: member, score, … as forEachItem gives them;
+           stream: entries, groups and PELs as types/stream-items.ts lays them out)
  *
  * where str is a u32 length and that many latin1 bytes.
  */
@@ -17,8 +18,8 @@ import type { Value } from './keyspace.js';
 import { fromItems, type CollectionType } from './types/index.js';
 
 /** Value type tags. */
-const TAG: Record<'string' | CollectionType, number> = { string: 1, hash: 2, list: 3, set: 4, zset: 5 };
-const TYPE_OF_TAG: (('string' | CollectionType) | undefined)[] = [undefined, 'string', 'hash', 'list', 'set', 'zset'];
+const TAG: Record<'string' | CollectionType, number> = { string: 1, hash: 2, list: 3, set: 4, zset: 5, stream: 6 };
+const TYPE_OF_TAG: (('string' | CollectionType) | undefined)[] = [undefined, 'string', 'hash', 'list', 'set', 'zset', 'stream'];
 const FLAG_TTL = 1;
 
 /** Encodes one key into the snapshot being written (synchronously: the value is captured now). */

@@ -21,7 +21,9 @@ export type Compare =
   /** integer replies within a relative error (MEMORY USAGE estimates); anything else exactly */
   | { ratio: number }
   /** random replies: both must be of the same RESP type and satisfy the property (given the parsed reply) */
-  | { property: (r: Reply) => boolean };
+  | { property: (r: Reply) => boolean }
+  /** time-dependent replies: equal once every match of `mask` (a global RegExp over the raw reply) is blanked out */
+  | { mask: RegExp };
 
 export interface CmdStep {
   cmd: string[];
@@ -130,6 +132,7 @@ function same(a: string, b: string, cmp: Compare): boolean {
   }
   if (a === b) return true;
   if (cmp === 'exact') return false;
+  if (typeof cmp === 'object' && 'mask' in cmp) return a.replace(cmp.mask, '#') === b.replace(cmp.mask, '#');
   if (cmp === 'pairs') return canonicalPairs(parseReply(a)[0]) === canonicalPairs(parseReply(b)[0]);
   if (typeof cmp === 'object' && 'ratio' in cmp) {
     if (!a.startsWith(':') || !b.startsWith(':')) return false;

@@ -13,6 +13,7 @@ import { createLogger } from '../../util/log.js';
 import { readAppState, writeAppState } from './app-state.js';
 import { callData } from './call.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
+import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
 import type { Stats } from './stats.js';
 import type { Write } from './write.js';
@@ -69,7 +70,7 @@ export class Applier implements StateMachine<Write> {
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
-        if (entry.multi || !cmd.isBlocking) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
+        if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
         if (cmd.isWrite && this.touch.wanted()) this.touch.touched(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
       } else if (cmd?.applied !== undefined) {

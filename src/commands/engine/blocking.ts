@@ -25,6 +25,9 @@
  * leader is answered with the redirect a write would get (MOVED to the new
  * leader, or CLUSTERDOWN): nothing was popped for it, so retrying there is
  * safe. A client that disconnects is forgotten.
+ *
+ * XREAD BLOCK and XREADGROUP BLOCK park here too (kind 'stream'); what they
+ * wait for and how they are served is in stream-blocking.ts.
  */
 import { EntryKind, type CommandEntry } from './entry.js';
 import type { Outcome } from '../../node/node.js';
@@ -32,16 +35,19 @@ import type { Slot } from '../../server/client.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import { Write } from './write.js';
+import type { Value } from '../../keyspace/keyspace.js';
 import { ListValue } from '../../keyspace/types/list.js';
 import { ZSetValue } from '../../keyspace/types/zset.js';
 import { parseTimeout } from '../timeout.js';
+import { XREAD_BLOCKED_DEFAULT_COUNT, parseXread, serveXread, writeServed } from '../stream-read.js';
+import { readgroupProposal, readgroupWait, serveStreamWaiter, streamWaitSpec, type StreamWait } from './stream-blocking.js';
 
 /** How often a leader with parked clients checks that it still leads. */
 const LEADER_CHECK_MS = 100;
 /** setTimeout's limit; longer timeouts re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type Kind = 'list' | 'zset';
+type Kind = 'list' | 'zset' | 'stream';
 
 interface Waiter {
   c: Client;
@@ -59,11 +65,14 @@ interface Waiter {
   /** Answered or disconnected. */
   done: boolean;
   onClose: () => void;
+  /** XREAD / XREADGROUP: what it waits for (stream-blocking.ts). */
+  stream?: StreamWait;
 }
 
 /** The keys a blocking command waits on, and on which type. */
 function waitSpec(argv: string[]): { keys: string[]; kind: Kind; timeoutArg: string } {
   const name = argv[0]!.toLowerCase();
+  if (name === 'xreadgroup' || name === 'xread') return { keys: streamWaitSpec(argv).keys, kind: 'stream', timeoutArg: '' };
   const kind: Kind = name.startsWith('bz') ? 'zset' : 'list';
   if (name === 'blmove' || name === 'brpoplpush') return { keys: [argv[1]!], kind, timeoutArg: argv[argv.length - 1]! };
   if (name === 'blmpop' || name === 'bzmpop') {
@@ -124,7 +133,7 @@ export class Blocking {
   /** Runs a blocking command sent outside MULTI (on the leader). */
   run(c: Client, argv: string[]): void {
     const { keys, kind, timeoutArg } = waitSpec(argv);
-    const t = parseTimeout(timeoutArg);
+    const t = kind === 'stream' ? streamWaitSpec(argv).ms : parseTimeout(timeoutArg);
     const ms = typeof t === 'number' ? t : 0;
     const slot = c.defer();
     c.hold(slot);
@@ -142,8 +151,62 @@ export class Blocking {
       done: false,
       onClose: () => this.cancel(w),
     };
+    if (kind === 'stream') w.stream = readgroupWait(argv);
     if (this.parkAtOnce(w)) return;
     this.attempt(w);
+  }
+
+  /**
+   * XREAD BLOCK (a read): answered at once from a linearizable state when
+   * there is something to read, else parked with its IDs resolved ("$" is
+   * the stream's last ID now) and answered by serve() when an applied write
+   * brings entries (stream-blocking.ts).
+   */
+  runRead(c: Client, argv: string[]): void {
+    const { keys, ms } = streamWaitSpec(argv);
+    const slot = c.defer();
+    c.hold(slot);
+    this.blocked.add(c);
+    const w: Waiter = {
+      c,
+      argv,
+      slot,
+      keys,
+      kind: 'stream',
+      deadline: ms === 0 ? Infinity : Date.now() + ms,
+      timer: undefined,
+      inFlight: false,
+      parked: false,
+      done: false,
+      onClose: () => this.cancel(w),
+    };
+    const node = this.server.node;
+    const after = c.lastWriteIndex;
+    const go = (): void => {
+      if (!w.done) this.readStreams(w);
+    };
+    if (!node.isLeader || node.soleVoter) return node.whenApplied(after, go);
+    node.readBarrier((ok) => {
+      if (!ok) return this.finish(w, this.redirect(w));
+      node.whenApplied(after, go);
+    });
+  }
+
+  private readStreams(w: Waiter): void {
+    const out = new RespWriter(w.c.proto);
+    const ctx = { db: this.server.node.keyspace, now: Date.now(), index: 0, w: out };
+    const a = parseXread(ctx, w.argv, false);
+    if (a !== undefined) {
+      const served = serveXread(ctx, a);
+      if (served.length === 0) {
+        const ids = new Map<string, string>();
+        for (let i = 0; i < a.keys.length; i++) if (!ids.has(a.keys[i]!)) ids.set(a.keys[i]!, a.ids[i]!);
+        w.stream = { ids, count: a.count || XREAD_BLOCKED_DEFAULT_COUNT, group: undefined };
+        return this.park(w);
+      }
+      writeServed(out, served);
+    }
+    this.finish(w, out.take());
   }
 
   /**
@@ -171,8 +234,8 @@ export class Blocking {
   }
 
   /** Proposes the command for w; its apply decides: served, or park again. */
-  private attempt(w: Waiter): void {
-    const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi: false, cmds: [w.argv] };
+  private attempt(w: Waiter, argv: string[] = w.argv): void {
+    const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi: false, cmds: [argv] };
     const p = new BlockedPopWrite(this, entry, new RespWriter(w.c.proto), w);
     w.inFlight = true;
     if (this.server.node.propose(p)) w.c.lastWriteIndex = p.index;
@@ -259,6 +322,7 @@ export class Blocking {
       const q = this.byKey.get(key);
       if (q === undefined) continue;
       const v = node.keyspace.get(key, now);
+      this.serveStreams(key, q, v);
       const kind: Kind | undefined = v instanceof ListValue ? 'list' : v instanceof ZSetValue ? 'zset' : undefined;
       if (kind === undefined) continue;
       let avail = kind === 'list' ? (v as ListValue).length : (v as ZSetValue).size;
@@ -268,6 +332,28 @@ export class Blocking {
         avail--;
         if (!w.inFlight) this.attempt(w);
       }
+    }
+  }
+
+  /** Parked XREAD / XREADGROUP clients on a key that changed (FIFO; one XREADGROUP proposal in flight per group). */
+  private serveStreams(key: string, q: Waiter[], v: Value | undefined): void {
+    const busy = new Set<string>();
+    for (const w of q.slice()) {
+      if (w.stream === undefined || w.done || !w.parked) continue;
+      const g = w.stream.group?.name;
+      if (w.inFlight) {
+        if (g !== undefined) busy.add(g);
+        continue;
+      }
+      if (g !== undefined && busy.has(g)) continue;
+      const r = serveStreamWaiter(w.stream, key, v, w.c.proto);
+      if (r === undefined) continue;
+      if (r !== 'propose') {
+        this.finish(w, r);
+        continue;
+      }
+      busy.add(g!);
+      this.attempt(w, readgroupProposal(w.stream, key));
     }
   }
 

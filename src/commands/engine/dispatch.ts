@@ -18,6 +18,7 @@ import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
+import { waitsForData } from './stream-blocking.js';
 import { CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
 import { keyHashSlot } from '../routing.js';
 
@@ -64,7 +65,7 @@ export class Dispatcher {
         }
         this.server.stats.totalCommands++;
         // A blocking pop can only wait on the leader: it gets the redirect below.
-        if (!def.isBlocking && proxy.forward(c, [argv], false, def.logged)) return;
+        if (!(def.isBlocking && waitsForData(def.name, argv)) && proxy.forward(c, [argv], false, def.logged)) return;
       }
       this.reject(c, redirectError(this.server.node, def, argv), def);
       return;
@@ -124,8 +125,10 @@ export class Dispatcher {
       this.runScript(c, def, argv);
     } else if (def.isWrite) {
       // Counted when applied (StateMachine.apply), or when a blocking pop is answered.
-      if (def.isBlocking) this.blocking.run(c, argv);
+      if (def.isBlocking && waitsForData(def.name, argv)) this.blocking.run(c, argv);
       else this.propose(c, [argv], false);
+    } else if (def.isBlocking && waitsForData(def.name, argv)) {
+      this.blocking.runRead(c, argv);
     } else {
       const data = def.data!;
       const node = this.server.node;

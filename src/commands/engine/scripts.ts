@@ -319,7 +319,7 @@ export class Scripts {
     const w = new RespWriter(resp);
     w.onError = this.stats.errorReply;
     if (def.data !== undefined) {
-      const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w };
+      const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w, inScript: true };
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
       if (parent.dbIndex !== undefined) ctx.dbIndex = parent.dbIndex;

@@ -8,6 +8,7 @@
  *   list: elements, head to tail
  *   set:  members
  *   zset: member, score, member, score, …  (score as String(number); "inf"/"-inf")
+ *   stream: see stream-items.ts
  * `fromItems` is the inverse.
  */
 import type { Collection } from '../keyspace.js';
@@ -15,6 +16,7 @@ import { RHash } from './hash.js';
 import { RSet } from './set.js';
 import { ListValue } from './list.js';
 import { ZSetValue, itemToScore } from './zset.js';
+import { streamFromItems } from './stream-items.js';
 
 export type CollectionType = Collection['type'];
 
@@ -29,6 +31,8 @@ export function fromItems(type: CollectionType, items: string[]): Collection {
       return new ListValue(items);
     case 'zset':
       return zsetFromItems(items);
+    case 'stream':
+      return streamFromItems(items);
   }
   throw new Error(`snapshot holds a ${type} value, which this build does not support (${items.length} items)`);
 }

@@ -1,0 +1,132 @@
+/**
+ * Streams on a 3-node cluster: XADD with `*` IDs (made from the entry's
+ * time), XREADGROUP, XACK, XCLAIM and a blocked XREADGROUP served by an
+ * XADD, all through the leader; every replica ends with the same state
+ * (RAFT.DIGEST covers entries, groups, PELs with their delivery times and
+ * consumers' seen times). After kill -9 of the leader the new leader has
+ * the same PEL (XPENDING), and IDs keep growing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestCluster, withTimeout } from '../helpers/cluster.js';
+import { parseReply, replyItems, replyValue } from '../helpers/engine-diff.js';
+import type { RawClient } from '../helpers/raw-client.js';
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await TestCluster.start({ size: 3, args: ['--snapshot-entries', '60', '--snapshot-keep-entries', '10'] });
+});
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+/** Waits until every given node has applied the same index and returns their digests. */
+async function converged(c: TestCluster, ids: number[], timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
+    const applied = infos.map((i) => i?.applied_index);
+    if (applied.every((a) => a !== undefined && a === applied[0])) {
+      const digests: string[] = [];
+      for (const id of ids) {
+        const cl = await c.client(id);
+        digests.push(await cl.call('RAFT.DIGEST'));
+        cl.close();
+      }
+      const again = await Promise.all(ids.map((id) => c.raftInfo(id)));
+      if (again.every((i) => i?.applied_index === applied[0])) return digests;
+    }
+    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A command through the current leader, retried while leadership settles (bounded). */
+async function onLeader(c: TestCluster, ...cmd: string[]): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const leader = await c.waitForLeader(15_000);
+    let cl: RawClient | undefined;
+    try {
+      cl = await withTimeout(c.client(leader), 2000);
+      last = await withTimeout(cl.call(...cmd), 10_000);
+      if (!/^-(MOVED|CLUSTERDOWN|TRYAGAIN) /.test(last)) return last;
+    } catch (e) {
+      last = String(e);
+    } finally {
+      cl?.close();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no leader answered ${cmd[0]}: ${last}`);
+}
+
+/** XPENDING's extended rows without the idle time (which depends on when it is asked): id, consumer, deliveries. */
+function pelRows(raw: string): string[] {
+  return replyItems(parseReply(raw)[0]).map((row) => {
+    const f = replyItems(row);
+    return `${replyValue(f[0]!)} ${replyValue(f[1]!)} ${replyValue(f[3]!)}`;
+  });
+}
+
+const idOf = (bulk: string): [bigint, bigint] => {
+  const [ms, seq] = bulk.split('\r\n')[1]!.split('-');
+  return [BigInt(ms!), BigInt(seq!)];
+};
+const after = (a: [bigint, bigint], b: [bigint, bigint]): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+
+describe('streams on a 3-node cluster', () => {
+  it('replicates entries, groups and PELs; the new leader after kill -9 has the same PEL', async () => {
+    const c = cluster;
+    const all = c.nodes.map((n) => n.id);
+    expect(await onLeader(c, 'XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM')).toBe('+OK\r\n');
+    let last: [bigint, bigint] = [0n, 0n];
+    for (let i = 0; i < 80; i++) {
+      const r = await onLeader(c, 'XADD', 's', 'MAXLEN', '~', '1000', '*', 'n', String(i));
+      expect(r).toMatch(/^\$\d+\r\n\d+-\d+\r\n$/);
+      const id = idOf(r);
+      expect(after(id, last), `${r} after ${last.join('-')}`).toBe(true);
+      last = id;
+    }
+    expect(await onLeader(c, 'XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '30', 'STREAMS', 's', '>')).toMatch(/^\*1\r\n/);
+    expect(await onLeader(c, 'XREADGROUP', 'GROUP', 'g', 'c2', 'COUNT', '30', 'STREAMS', 's', '>')).toMatch(/^\*1\r\n/);
+    const ids = replyItems(parseReply(await onLeader(c, 'XRANGE', 's', '-', '+', 'COUNT', '12'))[0]).map((e) => replyValue(replyItems(e)[0]!));
+    expect(await onLeader(c, 'XACK', 's', 'g', ...ids.slice(0, 5))).toBe(':5\r\n');
+    expect(await onLeader(c, 'XCLAIM', 's', 'g', 'c3', '0', ...ids.slice(5, 8), 'JUSTID')).toBe(`*3\r\n${ids.slice(5, 8).map((id) => `$${id.length}\r\n${id}\r\n`).join('')}`);
+    expect(await onLeader(c, 'XAUTOCLAIM', 's', 'g', 'c4', '0', '0', 'COUNT', '4', 'JUSTID')).toMatch(/^\*3\r\n/);
+
+    // A blocked XREADGROUP on the leader, served by a later XADD: its delivery is a log entry too.
+    const leader = await c.waitForLeader();
+    const blocked = await c.client(leader);
+    const served = blocked.call('XREADGROUP', 'GROUP', 'g', 'c5', 'BLOCK', '0', 'STREAMS', 's', '>');
+    // c5's first call takes the 20 undelivered entries at once; the next one blocks.
+    expect(await served).toMatch(/^\*1\r\n/);
+    const served2 = blocked.call('XREADGROUP', 'GROUP', 'g', 'c5', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await new Promise((r) => setTimeout(r, 200));
+    const added = await onLeader(c, 'XADD', 's', '*', 'late', 'entry');
+    const got = await withTimeout(served2, 10_000);
+    expect(got).toContain(added.split('\r\n')[1]!);
+    blocked.close();
+
+    const summary = await onLeader(c, 'XPENDING', 's', 'g');
+    expect(summary).toMatch(/^\*4\r\n:\d+\r\n/);
+    const rows = pelRows(await onLeader(c, 'XPENDING', 's', 'g', '-', '+', '1000'));
+    expect(rows.length).toBeGreaterThan(40);
+    let digests = await converged(c, all);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+
+    // kill -9 the leader: the new leader has the same PEL, and `*` IDs keep growing.
+    const old = await c.waitForLeader();
+    await c.kill9(old);
+    await c.waitForLeader(15_000, [old]);
+    expect(await onLeader(c, 'XPENDING', 's', 'g')).toBe(summary);
+    expect(pelRows(await onLeader(c, 'XPENDING', 's', 'g', '-', '+', '1000'))).toEqual(rows);
+    const next = idOf(await onLeader(c, 'XADD', 's', '*', 'after', 'failover'));
+    expect(after(next, idOf(added))).toBe(true);
+    expect(await onLeader(c, 'XREADGROUP', 'GROUP', 'g', 'c1', 'STREAMS', 's', '>')).toContain('failover');
+    // Enough entries for snapshots on the survivors, then the old leader comes back and catches up.
+    for (let i = 0; i < 70; i++) await onLeader(c, 'XADD', 's', '*', 'more', String(i));
+    await c.startNode(old);
+    digests = await converged(c, all);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+  });
+});
