@@ -7,6 +7,7 @@
  * replica claims the same entries; XPENDING, a read, reports idle times
  * against the local clock as Redis does.
  */
+import { Notify, notify } from './notify.js';
 import { ConsumerGroup, INVALID_ENTRIES_READ, Nack } from '../keyspace/types/stream-groups.js';
 import { MAX_ID, ZERO_ID, idIncr, idDecr, idText, parseStreamId, type StreamId } from '../keyspace/types/stream-id.js';
 import { StreamValue } from '../keyspace/types/stream.js';
@@ -83,6 +84,7 @@ const xgroup: DataHandler = (ctx, argv) => {
     s.groups ??= new Map();
     if (s.groups.has(name)) return w.error(STREAM_ERR.busyGroup);
     s.groups.set(name, new ConsumerGroup(id, entriesRead));
+    notify(ctx, Notify.Stream, 'xgroup-create', key);
     return w.ok();
   }
   if (setid && (argv.length === 5 || argv.length === 7)) {
@@ -91,17 +93,19 @@ const xgroup: DataHandler = (ctx, argv) => {
     else if ((id = idArg(ctx, argv[4]!, false, false)) === undefined) return;
     g!.lastId = id;
     g!.entriesRead = entriesRead;
+    notify(ctx, Notify.Stream, 'xgroup-setid', key);
     return w.ok();
   }
   if (isOpt(sub, 'destroy') && argv.length === 4) {
     if (g === undefined) return w.int(0);
     s!.groups!.delete(name);
+    notify(ctx, Notify.Stream, 'xgroup-destroy', key);
     return w.int(1);
   }
   if (isOpt(sub, 'createconsumer') && argv.length === 5) {
     const cname = argv[4]!;
     if (g!.consumers.has(cname)) return w.int(0);
-    touchConsumer(g!, cname, ctx.now);
+    touchConsumer(ctx, key, g!, cname);
     return w.int(1);
   }
   if (isOpt(sub, 'delconsumer') && argv.length === 5) {
@@ -109,6 +113,7 @@ const xgroup: DataHandler = (ctx, argv) => {
     if (c === undefined) return w.int(0);
     const pending = c.pel.size;
     g!.deleteConsumer(c);
+    notify(ctx, Notify.Stream, 'xgroup-delconsumer', key);
     return w.int(pending);
   }
   w.error(subcommandSyntaxError(sub, 'xgroup'));
@@ -281,7 +286,7 @@ const xclaim: DataHandler = (ctx, argv) => {
     }
     if (nack === undefined) continue;
     if (nack.consumer !== null && minIdle !== 0 && now - nack.deliveryTime < minIdle) continue;
-    consumer ??= touchConsumer(g, name, now);
+    consumer ??= touchConsumer(ctx, argv[1]!, g, name);
     g.reassign(id, nack, consumer);
     nack.deliveryTime = delivery;
     if (retry !== -1 && retry >= 0) nack.deliveryCount = retry;
@@ -349,7 +354,7 @@ const xautoclaim: DataHandler = (ctx, argv) => {
       continue;
     }
     if (minIdle !== 0 && now - nack.deliveryTime < minIdle) continue;
-    consumer ??= touchConsumer(g, name, now);
+    consumer ??= touchConsumer(ctx, argv[1]!, g, name);
     g.reassign(id, nack, consumer);
     nack.deliveryTime = now;
     if (!justid) nack.bumpCount();

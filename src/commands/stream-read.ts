@@ -9,6 +9,7 @@
  * XREADGROUP is a write: delivery times, consumers' seen times and the
  * group's last ID come from the entry's time (ctx.now).
  */
+import { Notify, notify } from './notify.js';
 import { Consumer, Nack, type ConsumerGroup } from '../keyspace/types/stream-groups.js';
 import { MAX_ID, ZERO_ID, idIncr, parseStreamId, type StreamId } from '../keyspace/types/stream-id.js';
 import { advanceGroup } from '../keyspace/types/stream-lag.js';
@@ -122,14 +123,15 @@ export function parseXread(ctx: Ctx, argv: string[], forWrite: boolean): XreadAr
   return { group, timeout, count, noack, groupName: groupName ?? '', consumerName, keys, ids, streams, groups };
 }
 
-/** streamLookupConsumer (refreshing its seen time) or streamCreateConsumer. */
-export function touchConsumer(g: ConsumerGroup, name: string, now: number): Consumer {
+/** streamLookupConsumer (refreshing its seen time) or streamCreateConsumer (with its "xgroup-createconsumer" event on `key`). */
+export function touchConsumer(ctx: Ctx, key: string, g: ConsumerGroup, name: string): Consumer {
   let c = g.consumers.get(name);
   if (c === undefined) {
-    c = new Consumer(name, now);
+    c = new Consumer(name, ctx.now);
     g.consumers.set(name, c);
+    notify(ctx, Notify.Stream, 'xgroup-createconsumer', key);
   } else {
-    c.seenTime = now;
+    c.seenTime = ctx.now;
   }
   return c;
 }
@@ -216,7 +218,7 @@ export function serveXread(ctx: Ctx, a: XreadArgs): [string, EntryBuffer][] {
       if (start !== undefined) s.range(start, MAX_ID, false, a.count, out.push);
       continue;
     }
-    const c = touchConsumer(g, a.consumerName, ctx.now);
+    const c = touchConsumer(ctx, a.keys[i]!, g, a.consumerName);
     if (history) deliverHistory(s, g, c, gt, a.count, ctx.now, out);
     else deliverNew(s, g, c, gt, a.count, a.noack, ctx.now, out);
   }

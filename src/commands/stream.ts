@@ -9,6 +9,7 @@
  * layout it depends on is the same on every replica, so no rewrite to `=`
  * is needed as Redis does for its replicas.
  */
+import { Notify, notify } from './notify.js';
 import { LISTPACK_MAX_SIZE, StreamValue, type TrimArgs } from '../keyspace/types/stream.js';
 import { ZERO_ID, idIncr, idDecr, idMs, idOf, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
 import { arityError, ERR } from './errors.js';
@@ -152,7 +153,8 @@ const xadd: DataHandler = (ctx, argv) => {
   }
   s.append(id, argv.slice(fieldPos));
   w.bulk(idText(id));
-  if (a.trim !== undefined) s.trim(a.trim);
+  notify(ctx, Notify.Stream, 'xadd', key);
+  if (a.trim !== undefined && s.trim(a.trim) > 0) notify(ctx, Notify.Stream, 'xtrim', key);
 };
 
 function xrangeGeneric(rev: boolean): DataHandler {
@@ -216,6 +218,7 @@ const xdel: DataHandler = (ctx, argv) => {
   if (deleted > 0) {
     if (s.length === 0) s.firstId = ZERO_ID;
     else if (firstEntry) s.firstId = s.firstValidId();
+    notify(ctx, Notify.Stream, 'xdel', argv[1]!);
   }
   ctx.w.int(deleted);
 };
@@ -227,7 +230,9 @@ const xtrim: DataHandler = (ctx, argv) => {
   const s = streamForWrite(ctx, argv[1]!);
   if (s === null) return;
   if (s === undefined) return ctx.w.int(0);
-  ctx.w.int(s.trim(a.trim!));
+  const trimmed = s.trim(a.trim!);
+  if (trimmed > 0) notify(ctx, Notify.Stream, 'xtrim', argv[1]!);
+  ctx.w.int(trimmed);
 };
 
 /** XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id] */
@@ -266,6 +271,7 @@ const xsetid: DataHandler = (ctx, argv) => {
   s.lastId = id;
   if (entriesAdded !== -1) s.entriesAdded = entriesAdded;
   if (maxDel !== ZERO_ID) s.maxDeletedId = maxDel;
+  notify(ctx, Notify.Stream, 'xsetid', argv[1]!);
   w.ok();
 };
 
