@@ -275,12 +275,21 @@ export class Engine implements ClientHost {
       // Inside MULTI commands are queued, not run: the EXEC of a transaction holding a write waits instead.
       const held = c.multi === undefined ? def.mayReplicate : def.name === 'exec' && c.multi.some((a) => this.table.lookup(a)?.mayReplicate === true);
       if (!held) return false;
+      // A script that declares no-writes (shebang or function flags) is not held (Redis's scriptFlagsToCmdFlags).
+      if (c.multi === undefined && this.scriptDeclaresNoWrites(def.name, argv)) return false;
     }
     this.pausedClients.add(c);
     return true;
   }
 
-  removeClient(c: EngineClient): void {
+  /** EVAL / EVALSHA / FCALL of a script known here to declare no-writes (evalGetCommandFlags, fcallGetCommandFlags). */
+  private scriptDeclaresNoWrites(name: string, argv: readonly string[]): boolean {
+    if (name === 'fcall') return this.scripts.functionMayWrite(argv[1]!) === false;
+    if (name === 'eval' || name === 'evalsha') return this.scripts.mayWrite(argv, name === 'evalsha') === false;
+    return false;
+  }
+
+    removeClient(c: EngineClient): void {
     this.clients.delete(c.id);
     this.stats.monitors.delete(c);
     this.pausedClients.delete(c);
