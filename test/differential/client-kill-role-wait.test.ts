@@ -249,7 +249,7 @@ describe('CLIENT PAUSE and UNPAUSE', () => {
       got.push(out);
     }
     expect(got[1]).toEqual(got[0]);
-    expect(got[1].filter((l) => l.endsWith('at once')).length).toBe(3);
+    expect(got[1]!.filter((l) => l.endsWith('at once')).length).toBe(3);
   });
 
   it('hold active expiry while clients are paused, as redis-server does', async () => {

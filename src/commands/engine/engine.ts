@@ -13,6 +13,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { Keyspace } from '../../keyspace/keyspace.js';
+import { encodingLimits } from '../../keyspace/types/encodings.js';
 import { RaftisNode, type NodeOptions } from '../../node/node.js';
 import type { Client, ClientHost, ClientLimits } from '../../server/client.js';
 import type { CommandTable } from '../table.js';
@@ -180,6 +181,12 @@ export class Engine implements ClientHost {
     config.watch('proto-max-bulk-len', () => (limits.maxBulkLen = config.number('proto-max-bulk-len')));
     config.watch('client-query-buffer-limit', () => (limits.queryBufferLimit = config.number('client-query-buffer-limit')));
     config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
+    // Cluster-wide (their CONFIG SET is a log entry): every replica converts encodings at the same write.
+    config.watch('hash-max-listpack-entries', () => (encodingLimits.hashEntries = config.number('hash-max-listpack-entries')));
+    config.watch('hash-max-listpack-value', () => (encodingLimits.hashValue = config.number('hash-max-listpack-value')));
+    config.watch('zset-max-listpack-entries', () => (encodingLimits.zsetEntries = config.number('zset-max-listpack-entries')));
+    config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
+    config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
   }
 
   /** Every 100 ms: the instantaneous counters, and once a second the idle clients (clientsCron). */
