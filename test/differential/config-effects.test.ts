@@ -125,4 +125,33 @@ describe('parameters that take effect', () => {
       await b.call('CONFIG', 'SET', ...pairs);
     }
   });
+
+  it('maxclients: a connection beyond it gets the error and is closed, counted in rejected_connections', async () => {
+    const [a, b] = await env.pair();
+    const outcomes: string[][] = [];
+    for (const [main, port] of [[a, env.diff.redis.port], [b, env.raftis.port]] as const) {
+      const list = await main.call('CLIENT', 'LIST');
+      const open = list.split('\n').filter((l) => l.startsWith('id=')).length;
+      expect(await main.call('CONFIG', 'SET', 'maxclients', String(open + 2))).toBe('+OK\r\n');
+      const rejectedBefore = Number(/rejected_connections:(\d+)/.exec(await main.call('INFO', 'stats'))![1]);
+      const got: string[] = [];
+      const conns: RawClient[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          const c = await RawClient.connect(port);
+          conns.push(c);
+          got.push((await c.call('PING').catch((e: Error) => `closed: ${e.message}`)).trim());
+        }
+      } finally {
+        for (const c of conns) c.close();
+        await main.call('CONFIG', 'SET', 'maxclients', '10000');
+      }
+      const rejectedAfter = Number(/rejected_connections:(\d+)/.exec(await main.call('INFO', 'stats'))![1]);
+      got.push(`rejected +${rejectedAfter - rejectedBefore}`);
+      outcomes.push(got);
+    }
+    expect(outcomes[0]).toEqual(['+PONG', '+PONG', '-ERR max number of clients reached', 'rejected +1']);
+    // raftis runs in cluster mode: Redis Cluster's text.
+    expect(outcomes[1]).toEqual(['+PONG', '+PONG', '-ERR max number of clients + cluster connections reached', 'rejected +1']);
+  });
 });

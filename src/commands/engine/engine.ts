@@ -75,6 +75,8 @@ export class Engine implements ClientHost {
   private pauseTimer: NodeJS.Timeout | undefined;
   /** Clients holding commands back until the pause ends. */
   private readonly pausedClients = new Set<EngineClient>();
+  /** maxclients: connections beyond it are refused. */
+  private maxClients = 10000;
   readonly stats = new Stats();
   readonly config: Config;
   /** proto-max-bulk-len: the longest bulk argument a request may carry. */
@@ -181,6 +183,7 @@ export class Engine implements ClientHost {
     config.watch('proto-max-bulk-len', () => (limits.maxBulkLen = config.number('proto-max-bulk-len')));
     config.watch('client-query-buffer-limit', () => (limits.queryBufferLimit = config.number('client-query-buffer-limit')));
     config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
+    config.watch('maxclients', () => (this.maxClients = config.number('maxclients')));
     // Cluster-wide (their CONFIG SET is a log entry): every replica converts encodings at the same write.
     config.watch('hash-max-listpack-entries', () => (encodingLimits.hashEntries = config.number('hash-max-listpack-entries')));
     config.watch('hash-max-listpack-value', () => (encodingLimits.hashValue = config.number('hash-max-listpack-value')));
@@ -243,7 +246,17 @@ export class Engine implements ClientHost {
     return (!held || this.dispatcher.mayPassHold(c, argv)) && !this.mustWait(c, argv);
   }
 
-  addClient(c: EngineClient): void {
+  /**
+   * maxclients (acceptCommonHandler): a connection beyond it gets Redis's
+   * cluster-mode error and is closed, counted in rejected_connections.
+   */
+  refuseConnection(): string | undefined {
+    if (this.clients.size < this.maxClients) return undefined;
+    this.stats.rejectedConnections++;
+    return 'ERR max number of clients + cluster connections reached';
+  }
+
+    addClient(c: EngineClient): void {
     this.clients.set(c.id, c);
     this.stats.totalConnections++;
   }
