@@ -9,6 +9,7 @@ import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
 import { configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
+import { databaseCommands } from './databases.js';
 import { geoCommands } from './geo.js';
 import { hashCommands } from './hash.js';
 import { hyperloglogCommands } from './hyperloglog.js';
@@ -38,6 +39,7 @@ import { zsetOpCommands } from './zset-ops.js';
 export const dataCommands: Record<string, DataHandler> = {
   ...stringCommands,
   ...keyspaceCommands,
+  ...databaseCommands,
   ...hashCommands,
   ...setCommands,
   ...bitCommands,

@@ -1,3 +1,4 @@
+import type { Databases } from '../keyspace/databases.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import type { Scripts } from './engine/scripts.js';
@@ -9,7 +10,18 @@ import type { Scripts } from './engine/scripts.js';
  * entry and `index` its log index, so the outcome is the same everywhere.
  */
 export interface Ctx {
+  /** The database the command acts on: the client's SELECTed one (dbs.get(dbIndex)). */
   db: Keyspace;
+  /** db's number (SELECT's argument): for MONITOR, keyspace notifications, MOVE's and SWAPDB's checks. */
+  dbIndex: number;
+  /** Every database (MOVE, SWAPDB, COPY … DB, FLUSHALL). */
+  dbs: Databases;
+  /**
+   * Told of keys a write changed in a database other than db (MOVE, COPY …
+   * DB, SWAPDB; null: all its keys), for WATCH and blocked pops. Absent
+   * where nobody listens (reads).
+   */
+  touchDb?: (db: number, keys: readonly string[] | null) => void;
   now: number;
   index: number;
   w: RespWriter;

@@ -10,6 +10,7 @@
  * queue are written out, coalesced into one socket write per turn.
  */
 import type net from 'node:net';
+import type { Keyspace } from '../keyspace/keyspace.js';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
 import { createLogger } from '../util/log.js';
@@ -28,6 +29,8 @@ const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 export interface ClientHost {
   /** The id of a new connection (CLIENT ID). */
   nextClientId(): number;
+  /** The database a new connection starts in (db 0). */
+  readonly firstDb: Keyspace;
   /** A connection was accepted / closed. */
   addClient(c: Client): void;
   removeClient(c: Client): void;
@@ -110,6 +113,8 @@ export class Slot extends RespWriter {
 
 export interface WatchedKey {
   key: string;
+  /** The database it was WATCHed in. */
+  db: number;
   /** The key was already expired when WATCHed (Redis: expiry then does not count as a change). */
   expiredAtWatch: boolean;
 }
@@ -130,7 +135,14 @@ export class Client<H extends ClientHost = ClientHost> {
   multi: string[][] | undefined;
   /** A command was rejected while queuing: EXEC must abort. */
   multiError = false;
-  /** WATCHed keys; `watchDirty` is set when one of them is written. */
+  /**
+   * The SELECTed database and its number: the keyspace every command of
+   * this client acts on (held here, so a command costs no lookup).
+   */
+  db: Keyspace;
+  dbIndex = 0;
+
+  /** WATCHed keys, by `${db} ${key}`; `watchDirty` is set when one of them is written. */
   readonly watched = new Map<string, WatchedKey>();
   watchDirty = false;
   /** READONLY mode (cluster): may read a follower's local state. */
@@ -198,6 +210,7 @@ export class Client<H extends ClientHost = ClientHost> {
     private readonly replies: ReplyScheduler,
   ) {
     this.id = server.nextClientId();
+    this.db = server.firstDb;
     this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
     this.laddr = `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);

@@ -9,6 +9,7 @@
 import { connCommands, dataCommands } from '../../src/commands/handlers.js';
 import { CommandTable } from '../../src/commands/table.js';
 import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
+import { Databases } from '../../src/keyspace/databases.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { replyEnd } from './raw-client.js';
 
@@ -54,7 +55,9 @@ export interface EngineOptions {
 }
 
 export class Engine {
-  readonly db = new GuardedKeyspace();
+  /** The databases (commands run in db 0; MOVE, SWAPDB and COPY … DB reach the others). */
+  readonly dbs = new Databases(16, () => new GuardedKeyspace());
+  readonly db = this.dbs.get(0) as GuardedKeyspace;
   proto: Proto;
   /** The log index given to the next write (reads get 0), so entryRandom draws differ per write as on a node. */
   private nextIndex = 1;
@@ -84,11 +87,11 @@ export class Engine {
       throw new Error(`${def.name} is a connection/server command: the test engine runs keyspace commands only (use a raftis process)`);
     }
     const write = def.isWrite;
-    this.db.readOnly = !write;
+    for (const db of this.dbs.dbs) (db as GuardedKeyspace).readOnly = !write;
     try {
-      handler({ db: this.db, now: this.clock(), index: write ? this.nextIndex++ : 0, w }, argv);
+      handler({ db: this.db, dbIndex: 0, dbs: this.dbs, now: this.clock(), index: write ? this.nextIndex++ : 0, w }, argv);
     } finally {
-      this.db.readOnly = false;
+      for (const db of this.dbs.dbs) (db as GuardedKeyspace).readOnly = false;
     }
     const out = w.take();
     if (out.length === 0 || replyEnd(out, 0) !== out.length) throw new Error(`${def.name} must write exactly one reply, wrote ${JSON.stringify(out)}`);

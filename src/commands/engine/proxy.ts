@@ -17,6 +17,7 @@ import { FrameType } from '../../transport/frame.js';
 import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../../transport/forward.js';
 import { createLogger } from '../../util/log.js';
 import { CLUSTERDOWN_NO_LEADER } from '../routing.js';
+import { ERR } from '../errors.js';
 
 const log = createLogger('proxy');
 
@@ -65,7 +66,7 @@ export class Proxy {
     const leader = node.leader;
     if (leader === 0 || leader === node.id) return false;
     const id = this.nextId++;
-    const body = encodeForwardCommand({ id, proto: c.proto, multi, cmds });
+    const body = encodeForwardCommand({ id, proto: c.proto, multi, cmds, db: c.dbIndex });
     if (!node.sendForward(leader, FrameType.ForwardCommand, body)) return false;
     const w = slot ?? c.defer();
     // The leader may run later forwarded writes before a read's ReadIndex
@@ -109,10 +110,16 @@ export class Proxy {
       w.error(CLUSTERDOWN_NO_LEADER);
       return send();
     }
+    const dbIndex = fc.db ?? 0;
+    if (dbIndex >= server.dbs.count) {
+      w.error(ERR.selectDbOutOfRange);
+      return send();
+    }
     const defs = fc.cmds.map((argv) => table.lookup(argv));
     const hasWrite = defs.some((d) => d?.logged === true);
     if (fc.multi || hasWrite) {
       const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
+      if (dbIndex !== 0) entry.db = dbIndex;
       const p = new ForwardedWrite(server, entry, w, send);
       if (node.propose(p)) this.lastWriteFrom.set(from, p.index);
       return;
@@ -126,7 +133,7 @@ export class Proxy {
     const after = this.lastWriteFrom.get(from) ?? 0;
     const run = (): void => {
       node.whenApplied(after, () => {
-        def.data!({ db: server.keyspace, now: Date.now(), index: 0, w, scripts: server.scripts }, argv);
+        def.data!({ db: server.dbs.get(dbIndex), dbIndex, dbs: server.dbs, now: Date.now(), index: 0, w, scripts: server.scripts }, argv);
         send();
       });
     };

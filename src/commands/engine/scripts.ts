@@ -15,6 +15,7 @@ import { LuaVM, sha1hex, type CallResult } from '../../util/lua/vm.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
 import { commandKeys } from '../keys.js';
+import { parseDbIndex, touchedDb } from '../db-index.js';
 import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
 import type { CommandTable } from '../table.js';
@@ -82,6 +83,8 @@ interface Run {
   allowCrossSlot: boolean;
   /** The slot of the keys accessed so far (-1: none yet). */
   slot: number;
+  /** The database redis.call acts on: the caller's, until the script SELECTs another (for the rest of the script only, as Redis 7). */
+  dbIndex: number;
 }
 
 export interface ScriptOptions {
@@ -220,6 +223,7 @@ export class Scripts {
       readOnly: kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
       allowCrossSlot: compat || (flags & ScriptFlag.AllowCrossSlot) !== 0,
       slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1,
+      dbIndex: ctx.dbIndex,
     };
     // An applied entry: its commands share the entry's random source, and math.random is reseeded from the entry.
     let seed: number | undefined;
@@ -266,10 +270,11 @@ export class Scripts {
     const w = new RespWriter(resp);
     w.onError = this.stats.errorReply;
     if (def.data !== undefined) {
-      const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w };
+      const ctx: Ctx = { db: parent.dbs.get(run.dbIndex), dbIndex: run.dbIndex, dbs: parent.dbs, now: parent.now, index: parent.index, w };
+      if (parent.touchDb !== undefined) ctx.touchDb = parent.touchDb;
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
-      if (def.isWrite && this.touch.wanted()) this.touch.touched(def.touchesAll ? null : commandKeys(def.meta, argv));
+      if (def.isWrite && this.touch.wanted()) this.touch.touched(touchedDb(def.name, ctx), def.touchesAll ? null : commandKeys(def.meta, argv));
       return { resp: w.take() };
     }
     // Connection and server commands have no client here; the few that need none are answered as Redis does.
@@ -282,6 +287,16 @@ export class Scripts {
       case 'echo':
         w.bulk(argv[1]!);
         break;
+      case 'select': {
+        const i = parseDbIndex(argv[1]!, parent.dbs.count);
+        if (typeof i === 'string') {
+          w.error(i);
+        } else {
+          run.dbIndex = i;
+          w.ok();
+        }
+        break;
+      }
       case 'time': {
         // The entry's time (or the read's): the same on every replica.
         const ms = Math.floor(parent.now);
