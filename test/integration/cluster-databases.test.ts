@@ -227,4 +227,31 @@ describe('numbered databases on a 3-node cluster', () => {
       cl.close();
     }
   }, 120_000);
+
+  it('a node started with another --databases is refused by its peers', async () => {
+    cluster = await TestCluster.start();
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    const other = c.nodes.find((n) => n.id !== leader)!.id;
+    await c.kill9(other);
+    await c.startNode(other, ['--databases', '32']);
+    // Writes go on with the two nodes that agree; the third never applies them.
+    const l = c.node(leader);
+    const r = ioredis(l.host, l.port, 0);
+    let log = '';
+    for (let i = 0; i < 100 && !/cluster id mismatch/.test(log); i++) {
+      await r.set('k', String(i));
+      await sleep(100);
+      log = c.logs(other) + c.logs(leader);
+    }
+    expect(log).toMatch(/cluster id mismatch: peer is in 'raftis( databases=32)?', this node in 'raftis( databases=32)?'/);
+    const info = await c.raftInfo(other);
+    expect(Number(info?.applied_index ?? 0)).toBeLessThan(Number((await c.raftInfo(leader))!.applied_index));
+    const cl = await c.client(other);
+    try {
+      expect(await cl.call('CONFIG', 'GET', 'databases')).toBe('*2\r\n$9\r\ndatabases\r\n$2\r\n32\r\n');
+    } finally {
+      cl.close();
+    }
+  }, 60_000);
 });
