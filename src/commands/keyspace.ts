@@ -12,10 +12,8 @@ import { globMatch } from '../keyspace/glob.js';
 import { valueType } from '../keyspace/keyspace.js';
 import {
   ERR,
-  KEYSPACE_ERR,
   invalidExpireError,
   unsupportedOptionError,
-  valueOutOfRangeError,
 } from './errors.js';
 import { LLONG_MAX, LLONG_MIN, big, string2ll, wrapInt64 } from '../util/number.js';
 import { isOpt } from './options.js';
