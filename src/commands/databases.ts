@@ -16,8 +16,13 @@ function flushGeneric(ctx: Ctx, argv: string[], all: boolean): void {
   if (!(argv.length === 1 || (argv.length === 2 && (isOpt(argv[1]!, 'sync') || isOpt(argv[1]!, 'async'))))) {
     return ctx.w.error(ERR.syntax);
   }
-  if (all) ctx.dbs.flush();
-  else ctx.db.flush();
+  if (all) {
+    if (ctx.flushingDb !== undefined) for (let i = 0; i < ctx.dbs.count; i++) ctx.flushingDb(i);
+    ctx.dbs.flush();
+  } else {
+    ctx.flushingDb?.(ctx.dbIndex);
+    ctx.db.flush();
+  }
   ctx.w.ok();
 }
 
@@ -49,10 +54,10 @@ export const databaseCommands: Record<string, DataHandler> = {
     const b = parseDbIndex(argv[2]!, dbs.count, 'ERR invalid second DB index');
     if (typeof b === 'string') return w.error(b);
     if (a !== b) {
-      dbs.swap(a, b);
       // Redis touches the watched keys and serves the blocked clients of both.
-      ctx.touchDb?.(a, null);
-      ctx.touchDb?.(b, null);
+      ctx.flushingDb?.(a, b);
+      ctx.flushingDb?.(b, a);
+      dbs.swap(a, b);
     }
     w.ok();
   },

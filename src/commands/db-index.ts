@@ -21,8 +21,3 @@ export function parseDbIndex(s: string, count: number, invalid?: string): number
   if (n < 0n || n >= BigInt(count)) return ERR.selectDbOutOfRange;
   return Number(n);
 }
-
-/** The database a write touched, for WATCH and blocked pops: its own, or every one (-1) for FLUSHALL. */
-export function touchedDb(name: string, ctx: { dbIndex: number }): number {
-  return name === 'flushall' ? -1 : ctx.dbIndex;
-}

@@ -18,10 +18,16 @@ export interface Ctx {
   dbs: Databases;
   /**
    * Told of keys a write changed in a database other than db (MOVE, COPY …
-   * DB, SWAPDB; null: all its keys), for WATCH and blocked pops. Absent
-   * where nobody listens (reads).
+   * DB), for WATCH and blocked pops. Absent where nobody listens (reads).
    */
-  touchDb?: (db: number, keys: readonly string[] | null) => void;
+  touchDb?: (db: number, keys: readonly string[]) => void;
+  /**
+   * Told, before it happens, that database `db` is about to be emptied
+   * (FLUSHDB, FLUSHALL) or to get the contents of database `replacedWith`
+   * (SWAPDB), for WATCH (Redis's touchAllWatchedKeysInDb looks at the keys
+   * before the change) and blocked pops. Absent where nobody listens.
+   */
+  flushingDb?: (db: number, replacedWith?: number) => void;
   now: number;
   index: number;
   w: RespWriter;

@@ -76,6 +76,18 @@ const scenarios: Record<string, Scenario> = {
     out.push(await a.call('MULTI'), await a.call('GET', 'k'), await a.call('EXEC'));
     out.push(await a.call('WATCH', 'k'), await b.call('SELECT', '1'), await b.call('FLUSHDB'));
     out.push(await a.call('MULTI'), await a.call('GET', 'k'), await a.call('EXEC'));
+    // A watched key that exists in neither database is no change (Redis 7 looks before the flush or the swap).
+    out.push(await a.call('WATCH', 'ghost'), await b.call('SELECT', '1'), await b.call('SET', 'other', '1'), await b.call('FLUSHDB'));
+    out.push(await a.call('MULTI'), await a.call('GET', 'ghost'), await a.call('EXEC'));
+    out.push(await a.call('WATCH', 'ghost'), await b.call('SWAPDB', '1', '6'));
+    out.push(await a.call('MULTI'), await a.call('GET', 'ghost'), await a.call('EXEC'));
+    // …but one that the swap brings in is.
+    out.push(await b.call('SELECT', '6'), await b.call('SET', 'ghost', 'here'));
+    out.push(await a.call('WATCH', 'ghost'), await b.call('SWAPDB', '1', '6'));
+    out.push(await a.call('MULTI'), await a.call('GET', 'ghost'), await a.call('EXEC'));
+    // FLUSHALL touches a watched key that exists in any database.
+    out.push(await a.call('WATCH', 'ghost'), await b.call('FLUSHALL'));
+    out.push(await a.call('MULTI'), await a.call('GET', 'ghost'), await a.call('EXEC'));
     // MOVE touches the key in both databases.
     out.push(await a.call('SET', 'm', '1'), await a.call('WATCH', 'm'), await b.call('SELECT', '3'), await b.call('SET', 'm', 'x'));
     out.push(await a.call('MULTI'), await a.call('GET', 'm'), await a.call('EXEC'));

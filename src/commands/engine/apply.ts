@@ -10,7 +10,7 @@ import { DISCARD } from '../../server/resp-writer.js';
 import { commandKeys } from '../keys.js';
 import type { CommandTable } from '../table.js';
 import { callData } from './call.js';
-import { parseDbIndex, touchedDb } from '../db-index.js';
+import { parseDbIndex } from '../db-index.js';
 import type { Ctx } from '../types.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
 import type { Scripts } from './scripts.js';
@@ -22,6 +22,8 @@ export interface TouchListener {
   /** Whether it wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
   wanted(): boolean;
   touched(db: number, keys: readonly string[] | null): void;
+  /** Database db is about to be emptied, or to get database replacedWith's contents (Ctx.flushingDb). */
+  flushing(db: number, replacedWith: number | undefined): void;
 }
 
 export class Applier implements StateMachine<Write> {
@@ -45,9 +47,14 @@ export class Applier implements StateMachine<Write> {
     return this.lastTime;
   }
 
-  /** Keys a write changed in a database other than its own (MOVE, COPY … DB, SWAPDB): Ctx.touchDb. */
-  private readonly touchDb = (db: number, keys: readonly string[] | null): void => {
+  /** Keys a write changed in a database other than its own (MOVE, COPY … DB): Ctx.touchDb. */
+  private readonly touchDb = (db: number, keys: readonly string[]): void => {
     if (this.touch.wanted()) this.touch.touched(db, keys);
+  };
+
+  /** FLUSHDB, FLUSHALL, SWAPDB, before they change a database: Ctx.flushingDb. */
+  private readonly flushingDb = (db: number, replacedWith?: number): void => {
+    if (this.touch.wanted()) this.touch.flushing(db, replacedWith);
   };
 
   apply(index: number, data: Buffer, mine: Write | undefined): void {
@@ -72,7 +79,7 @@ export class Applier implements StateMachine<Write> {
     }
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
-    const ctx: Ctx = { db, dbIndex, dbs: this.dbs, now: entry.time, index, w, scripts: this.scripts, touchDb: this.touchDb };
+    const ctx: Ctx = { db, dbIndex, dbs: this.dbs, now: entry.time, index, w, scripts: this.scripts, touchDb: this.touchDb, flushingDb: this.flushingDb };
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
@@ -81,7 +88,8 @@ export class Applier implements StateMachine<Write> {
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
         if (entry.multi || !cmd.isBlocking) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
-        if (cmd.isWrite && this.touch.wanted()) this.touch.touched(touchedDb(cmd.name, ctx), cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
+        // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb).
+        if (cmd.isWrite && !cmd.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(cmd.meta, argv));
       } else if (cmd?.name === 'select') {
         // SELECT inside MULTI: the commands after it run in the database it
         // selects, on every replica. (The client's own SELECTed database was

@@ -159,6 +159,11 @@ export class Engine implements ClientHost {
         this.touchWatched(db, keys);
         blocking.touched(db, keys);
       },
+      flushing: (db: number, replacedWith: number | undefined) => {
+        this.touchFlushed(db, replacedWith);
+        // SWAPDB: the pops parked in db may now find data (served after the apply).
+        if (replacedWith !== undefined) blocking.touched(db, null);
+      },
     };
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts);
@@ -322,6 +327,29 @@ export class Engine implements ClientHost {
     }
     c.watched.clear();
     c.watchDirty = false;
+  }
+
+  /**
+   * Redis's touchAllWatchedKeysInDb, before database db is emptied or gets
+   * database replacedWith's contents: marks the clients watching a key
+   * that exists in either (a key that had expired when WATCHed and is
+   * not in replacedWith is no change: its flag is cleared).
+   */
+  private touchFlushed(db: number, replacedWith: number | undefined): void {
+    const watchers = this.watchers[db];
+    if (watchers === undefined || watchers.size === 0) return;
+    const emptied = this.dbs.get(db);
+    const other = replacedWith === undefined ? undefined : this.dbs.get(replacedWith);
+    for (const [key, set] of watchers) {
+      // -Infinity: present in the table, expired or not (Redis's dictFind).
+      const inOther = other !== undefined && other.get(key, Number.NEGATIVE_INFINITY) !== undefined;
+      if (!inOther && emptied.get(key, Number.NEGATIVE_INFINITY) === undefined) continue;
+      for (const c of set) {
+        const wk = c.watched.get(`${db} ${key}`);
+        if (wk !== undefined && wk.expiredAtWatch && !inOther) wk.expiredAtWatch = false;
+        else c.watchDirty = true;
+      }
+    }
   }
 
   /** Marks the clients watching `keys` of database `db` (-1: every database; keys null: every key). */

@@ -15,7 +15,7 @@ import { LuaVM, sha1hex, type CallResult } from '../../util/lua/vm.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
 import { commandKeys } from '../keys.js';
-import { parseDbIndex, touchedDb } from '../db-index.js';
+import { parseDbIndex } from '../db-index.js';
 import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
 import type { CommandTable } from '../table.js';
@@ -272,9 +272,10 @@ export class Scripts {
     if (def.data !== undefined) {
       const ctx: Ctx = { db: parent.dbs.get(run.dbIndex), dbIndex: run.dbIndex, dbs: parent.dbs, now: parent.now, index: parent.index, w };
       if (parent.touchDb !== undefined) ctx.touchDb = parent.touchDb;
+      if (parent.flushingDb !== undefined) ctx.flushingDb = parent.flushingDb;
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
-      if (def.isWrite && this.touch.wanted()) this.touch.touched(touchedDb(def.name, ctx), def.touchesAll ? null : commandKeys(def.meta, argv));
+      if (def.isWrite && !def.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));
       return { resp: w.take() };
     }
     // Connection and server commands have no client here; the few that need none are answered as Redis does.
