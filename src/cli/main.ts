@@ -9,7 +9,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } from './options.js';
-import { startRaftis, type Running } from './start.js';
+import { peerClusterId, startRaftis, type Running } from './start.js';
 import { fetchMembers, requestJoin } from './join.js';
 import { setLogLevel, setLogPrefix } from '../util/log.js';
 
@@ -91,6 +91,9 @@ async function main(): Promise<void> {
     }
     if (!Number.isSafeInteger(argv.databases) || argv.databases < 1 || argv.databases > 2147483647) throw new OptionError('--databases must be an integer from 1 to 2147483647');
     if (argv['cluster-id'].length === 0 || Buffer.byteLength(argv['cluster-id']) > 255) throw new OptionError('--cluster-id must be 1 to 255 bytes');
+    if (Buffer.byteLength(peerClusterId(argv['cluster-id'], argv.databases)) > 255) {
+      throw new OptionError(`--cluster-id must be at most ${255 - Buffer.byteLength(peerClusterId('', argv.databases))} bytes with --databases ${argv.databases} (peers compare both)`);
+    }
     const opts: Options = {
       id: argv.id,
       bind: argv.bind,
