@@ -44,7 +44,7 @@ const applied = [
 const fixed = {
   appendonly: 'yes',
   appendfsync: 'always',
-  databases: '1',
+  databases: null,
   'cluster-enabled': 'yes',
   'replica-read-only': 'yes',
   'enable-debug-command': 'no',

@@ -9,7 +9,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } from './options.js';
-import { startRaftis, type Running } from './start.js';
+import { peerClusterId, startRaftis, type Running } from './start.js';
 import { fetchMembers, requestJoin } from './join.js';
 import { setLogLevel, setLogPrefix } from '../util/log.js';
 
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     .option('snapshot-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotEntries, describe: 'take a snapshot after this many log entries (0: no entry threshold)' })
     .option('snapshot-bytes', { type: 'number', default: DEFAULT_OPTIONS.snapshotBytes, describe: 'take a snapshot once the log since the last one is at least as big as that snapshot and both together reach this many bytes, as Redis rewrites its AOF (0: no byte threshold)' })
     .option('lua-instruction-budget', { type: 'number', default: DEFAULT_OPTIONS.luaInstructionBudget, describe: 'Lua instructions a script may run before it is stopped (the same on every node; 0: unlimited)' })
+    .option('databases', { type: 'number', default: DEFAULT_OPTIONS.databases, describe: 'number of databases (SELECT 0 … n-1); every node of a cluster must have the same' })
     .option('snapshot-keep-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotKeepEntries, describe: 'log entries kept behind a snapshot for followers that are a little behind' })
     .option('unsafe-no-fsync', {
       type: 'boolean',
@@ -88,7 +89,11 @@ async function main(): Promise<void> {
     for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries', 'lua-instruction-budget'] as const) {
       if (!Number.isSafeInteger(argv[f]) || argv[f] < 0) throw new OptionError(`--${f} must be a non-negative integer`);
     }
+    if (!Number.isSafeInteger(argv.databases) || argv.databases < 1 || argv.databases > 2147483647) throw new OptionError('--databases must be an integer from 1 to 2147483647');
     if (argv['cluster-id'].length === 0 || Buffer.byteLength(argv['cluster-id']) > 255) throw new OptionError('--cluster-id must be 1 to 255 bytes');
+    if (Buffer.byteLength(peerClusterId(argv['cluster-id'], argv.databases)) > 255) {
+      throw new OptionError(`--cluster-id must be at most ${255 - Buffer.byteLength(peerClusterId('', argv.databases))} bytes with --databases ${argv.databases} (peers compare both)`);
+    }
     const opts: Options = {
       id: argv.id,
       bind: argv.bind,
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
       snapshotBytes: argv['snapshot-bytes'],
       snapshotKeepEntries: argv['snapshot-keep-entries'],
       luaInstructionBudget: argv['lua-instruction-budget'],
+      databases: argv.databases,
       unsafeNoFsync: argv['unsafe-no-fsync'],
       join,
       joining,

@@ -37,6 +37,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     table: buildCommandTable(),
     shutdown,
     scripts: { budget: opts.luaInstructionBudget },
+    databases: opts.databases,
     node: {
       id: opts.id,
       dir: opts.dir,
@@ -54,7 +55,9 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
       transport: (events) =>
         new Transport({
           selfId: opts.id,
-          clusterId: opts.clusterId,
+          // Nodes with different --databases would apply MOVE, SWAPDB and SELECT differently: the
+          // number is part of the id peers compare, so such a node is refused as of another cluster.
+          clusterId: peerClusterId(opts.clusterId, opts.databases),
           bindHost: opts.bind,
           port: opts.clusterPort,
           peers: new Map(),
@@ -91,4 +94,9 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     },
   };
   return running;
+}
+
+/** The cluster id peers compare: --cluster-id, with --databases when it is not Redis's default 16. */
+export function peerClusterId(clusterId: string, databases: number): string {
+  return databases === 16 ? clusterId : `${clusterId} databases=${databases}`;
 }

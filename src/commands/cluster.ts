@@ -145,7 +145,7 @@ function slotArg(s: string, w: RespWriter): number | undefined {
 /** Keys of the local keyspace in a slot (O(keys): raftis keeps no per-slot index). */
 function keysInSlot(c: Client, slot: number, limit: number): string[] {
   const out: string[] = [];
-  const db = c.server.node.keyspace;
+  const db = c.db;
   const now = Date.now();
   for (const k of db.keys()) {
     if (out.length >= limit) break;

@@ -5,6 +5,7 @@
 import type { EngineClient as Client } from './engine/engine.js';
 import { ERR, ERR_CONN, arityError, clientAttrChars, helloSyntaxError, subcommandSyntaxError, unrecognizedOption } from './errors.js';
 import { string2ll } from '../util/number.js';
+import { parseDbIndex } from './db-index.js';
 import { writeHelp } from './help.js';
 import type { ConnHandler, ConnCtx } from './table.js';
 
@@ -99,11 +100,22 @@ function hello({ c, w }: ConnCtx, argv: string[]): void {
   w.arrayHeader(0);
 }
 
-function select({ w }: ConnCtx, argv: string[]): void {
-  const s = argv[1]!;
-  if (!/^-?\d+$/.test(s) || s.length > 20) return w.error(ERR.notInteger);
-  if (Number(s) !== 0) return w.error(ERR.selectDbOutOfRange);
+/**
+ * SELECT db: the client's commands act on that database from now on. It is
+ * allowed in cluster mode, as Valkey 9 allows it (slots come from the key
+ * alone); Redis 7.0's cluster mode refuses any db but 0.
+ */
+function select({ c, w }: ConnCtx, argv: string[]): void {
+  const i = parseDbIndex(argv[1]!, c.server.dbs.count);
+  if (typeof i === 'string') return w.error(i);
+  selectDb(c, i);
   w.ok();
+}
+
+/** Makes database i the client's (callers checked the range). */
+export function selectDb(c: Client, i: number): void {
+  c.db = c.server.dbs.get(i);
+  c.dbIndex = i;
 }
 
 /**
@@ -127,6 +139,7 @@ function reset({ c, w }: ConnCtx, _argv: string[]): void {
   c.server.stats.monitors.delete(c);
   c.name = '';
   c.readonly = false;
+  selectDb(c, 0);
   c.setProto(2);
   c.setReplyMode('on');
   const out = c.pushing(w);
@@ -140,7 +153,7 @@ export function clientInfoLine(c: Client, now = Date.now()): string {
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
-    ` flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} multi=${c.multi !== undefined ? c.multi.length : -1}` +
+    ` flags=${flags} db=${c.dbIndex} sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} multi=${c.multi !== undefined ? c.multi.length : -1}` +
     ` qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
     ` tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );

@@ -129,7 +129,6 @@ export function unrecognizedOption(opt: string): string {
 export const KEYSPACE_ERR = {
   invalidCursor: 'ERR invalid cursor',
   decrementOverflow: 'ERR decrement would overflow',
-  copyAcrossDbs: 'ERR Copying to another database is not allowed in cluster mode',
 } as const;
 
 /**

@@ -9,6 +9,7 @@ import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
 import { configApplied, configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
+import { databaseCommands } from './databases.js';
 import { geoCommands } from './geo.js';
 import { hashCommands } from './hash.js';
 import { hyperloglogCommands } from './hyperloglog.js';
@@ -43,6 +44,7 @@ import { zsetOpCommands } from './zset-ops.js';
 export const dataCommands: Record<string, DataHandler> = {
   ...stringCommands,
   ...keyspaceCommands,
+  ...databaseCommands,
   ...hashCommands,
   ...setCommands,
   ...bitCommands,

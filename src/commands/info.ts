@@ -127,7 +127,7 @@ function infoSections(c: Client): Section[] {
         ['loading', 0],
         ['async_loading', 0],
         ['current_save_keys_processed', snap.inProgress ? snap.keysProcessed : 0],
-        ['current_save_keys_total', snap.inProgress ? node.keyspace.size : 0],
+        ['current_save_keys_total', snap.inProgress ? node.dbs.size : 0],
         ['rdb_changes_since_last_save', node.appliedIndex - node.snapshotIndex],
         ['rdb_bgsave_in_progress', snap.inProgress ? 1 : 0],
         ['rdb_last_save_time', snap.lastSaveTime],
@@ -180,7 +180,7 @@ function infoSections(c: Client): Section[] {
           ['instantaneous_input_kbps', inst.inKbps.toFixed(2)],
           ['instantaneous_output_kbps', inst.outKbps.toFixed(2)],
           ['rejected_connections', s.stats.rejectedConnections],
-          ['expired_keys', node.keyspace.expired],
+          ['expired_keys', node.dbs.expired],
           ['expired_stale_perc', '0.00'],
           ['expired_time_cap_reached_count', 0],
           ['expire_cycle_cpu_milliseconds', 0],
@@ -189,8 +189,8 @@ function infoSections(c: Client): Section[] {
           ['evicted_clients', 0],
           ['total_eviction_exceeded_time', 0],
           ['current_eviction_exceeded_time', 0],
-          ['keyspace_hits', node.keyspace.hits],
-          ['keyspace_misses', node.keyspace.misses],
+          ['keyspace_hits', node.dbs.hits],
+          ['keyspace_misses', node.dbs.misses],
           ['pubsub_channels', s.pubsub.channels.size],
           ['pubsub_patterns', s.pubsub.patterns.size],
           ['pubsubshard_channels', s.pubsub.shardChannels.size],
@@ -266,7 +266,14 @@ function infoSections(c: Client): Section[] {
     ],
     [
       'Keyspace',
-      () => (node.keyspace.size > 0 ? [['db0', `keys=${node.keyspace.size},expires=${node.keyspace.expiresCount},avg_ttl=0`]] : []),
+      () => {
+        // One line per database holding keys, as Redis's genRedisInfoString.
+        const lines: [string, string][] = [];
+        node.dbs.dbs.forEach((db, i) => {
+          if (db.size > 0) lines.push([`db${i}`, `keys=${db.size},expires=${db.expiresCount},avg_ttl=0`]);
+        });
+        return lines;
+      },
     ],
   ];
 }

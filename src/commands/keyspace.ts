@@ -1,21 +1,19 @@
 /**
  * Generic keyspace commands (redis/src/db.c and expire.c, 7.0.15): DEL,
- * EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, the EXPIRE family,
- * TTL family, PERSIST, TOUCH, DBSIZE, FLUSHALL/FLUSHDB.
+ * EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, the EXPIRE family,
+ * TTL family, PERSIST, TOUCH. (COPY, MOVE, SWAPDB, DBSIZE, FLUSHDB and
+ * FLUSHALL, which concern databases, are in databases.ts.)
  *
  * Writes use getForWrite (an expired key is deleted deterministically, with
- * ctx.now from the log entry); reads use get and never mutate. raftis has a
- * single database and speaks the cluster protocol, so COPY ... DB answers as
- * Redis in cluster mode does.
+ * ctx.now from the log entry); reads use get and never mutate. Every
+ * command acts on ctx.db, the client's SELECTed database.
  */
 import { globMatch } from '../keyspace/glob.js';
 import { valueType } from '../keyspace/keyspace.js';
 import {
   ERR,
-  KEYSPACE_ERR,
   invalidExpireError,
   unsupportedOptionError,
-  valueOutOfRangeError,
 } from './errors.js';
 import { LLONG_MAX, LLONG_MIN, big, string2ll, wrapInt64 } from '../util/number.js';
 import { Notify, notify } from './notify.js';
@@ -23,10 +21,6 @@ import { isOpt } from './options.js';
 import { scan, scanCursor, scanOptions } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
 
-/** server.dbnum's default: COPY ... DB accepts 0..15 before the cluster-mode check. */
-const DBNUM = 16;
-const INT_MIN = -2147483648;
-const INT_MAX = 2147483647;
 
 /** DEL and UNLINK: keys deleted, expired ones not counted. */
 const del: DataHandler = (ctx, argv) => {
@@ -143,14 +137,6 @@ function ttlGeneric(ctx: Ctx, key: string, ms: boolean, abs: boolean): void {
   w.int(wrapInt64(BigInt(ttl) + 500n) / 1000n);
 }
 
-function flushGeneric(ctx: Ctx, argv: string[]): void {
-  if (!(argv.length === 1 || (argv.length === 2 && (isOpt(argv[1]!, 'sync') || isOpt(argv[1]!, 'async'))))) {
-    return ctx.w.error(ERR.syntax);
-  }
-  ctx.db.flush();
-  ctx.w.ok();
-}
-
 export const keyspaceCommands: Record<string, DataHandler> = {
   del,
   unlink: del,
@@ -207,36 +193,6 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     renameGeneric(ctx, argv, true);
   },
 
-  copy(ctx, argv) {
-    const { db, now, w } = ctx;
-    let replace = false;
-    let dbid = 0;
-    for (let j = 3; j < argv.length; j++) {
-      const opt = argv[j]!;
-      if (isOpt(opt, 'replace')) {
-        replace = true;
-      } else if (isOpt(opt, 'db') && argv.length - j - 1 >= 1) {
-        const id = string2ll(argv[j + 1]!);
-        if (id === null) return w.error(ERR.notInteger);
-        if (id < INT_MIN || id > INT_MAX) return w.error(valueOutOfRangeError(INT_MIN, INT_MAX));
-        dbid = Number(id);
-        if (dbid < 0 || dbid >= DBNUM) return w.error(ERR.selectDbOutOfRange);
-        j++;
-      } else {
-        return w.error(ERR.syntax);
-      }
-    }
-    if (dbid !== 0) return w.error(KEYSPACE_ERR.copyAcrossDbs);
-    const src = argv[1]!;
-    const dst = argv[2]!;
-    if (src === dst) return w.error(ERR.sameobject);
-    if (db.countRead(db.getForWrite(src, now), src) === undefined) return w.int(0);
-    if (db.getForWrite(dst, now) !== undefined && !replace) return w.int(0);
-    db.copy(src, dst);
-    notify(ctx, Notify.Generic, 'copy_to', dst);
-    w.int(1);
-  },
-
   expire(ctx, argv) {
     expireGeneric(ctx, argv, true, true, 'expire');
   },
@@ -270,11 +226,4 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     notify(ctx, Notify.Generic, 'persist', key);
     ctx.w.int(1);
   },
-
-  dbsize(ctx) {
-    ctx.w.int(ctx.db.size);
-  },
-
-  flushall: flushGeneric,
-  flushdb: flushGeneric,
 };

@@ -32,10 +32,10 @@ export interface KeyspaceEvents {
   emit(event: string, key: string, db: number): void;
 }
 
-/** notifyKeyspaceEvent: a write of class `type` did `event` to `key` in the context's db. */
-export function notify(ctx: Ctx, type: Notify, event: string, key: string): void {
+/** notifyKeyspaceEvent: a write of class `type` did `event` to `key` in database `db` (the context's by default). */
+export function notify(ctx: Ctx, type: Notify, event: string, key: string, db = ctx.dbIndex): void {
   const ev = ctx.events;
-  if (ev !== undefined && (ev.flags & type) !== 0) ev.emit(event, key, ctx.dbIndex ?? 0);
+  if (ev !== undefined && (ev.flags & type) !== 0) ev.emit(event, key, db);
 }
 
 /** A STORE command's empty result: the destination is deleted ("del" when it existed). */

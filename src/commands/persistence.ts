@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto';
 import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Databases } from '../keyspace/databases.js';
 import type { ConnHandler, ConnCtx } from './table.js';
 
 const ERR_IN_PROGRESS = 'ERR Background save already in progress';
@@ -52,10 +53,10 @@ function lastsave({ c, w }: ConnCtx, _argv: string[]): void {
  * the same order on every replica) and expiry time. Equal on two nodes that
  * applied the same log prefix.
  */
-export function keyspaceDigest(db: Keyspace): string {
-  const acc = Buffer.alloc(20);
+export function keyspaceDigest(db: Keyspace, acc = Buffer.alloc(20), dbIndex = 0): string {
   if (db.size === 0) return acc.toString('hex');
   const lenBuf = Buffer.allocUnsafe(4);
+  const dbTag = dbIndex === 0 ? undefined : `db${dbIndex}`;
   for (const key of db.keys()) {
     const v = db.get(key, Number.NEGATIVE_INFINITY)!;
     const h = crypto.createHash('sha1');
@@ -64,6 +65,8 @@ export function keyspaceDigest(db: Keyspace): string {
       h.update(lenBuf);
       h.update(s, 'latin1');
     };
+    // A key of db 0 hashes as it did before databases existed; others with their database's number.
+    if (dbTag !== undefined) part(dbTag);
     part(key);
     if (typeof v === 'string') {
       part('string');
@@ -79,9 +82,16 @@ export function keyspaceDigest(db: Keyspace): string {
   return acc.toString('hex');
 }
 
+/** RAFT.DIGEST: every database's keys, XORed into one digest (equal on replicas holding the same data). */
+export function databasesDigest(dbs: Databases): string {
+  const acc = Buffer.alloc(20);
+  for (let i = 0; i < dbs.count; i++) keyspaceDigest(dbs.get(i), acc, i);
+  return acc.toString('hex');
+}
+
 export const persistenceCommands: Record<string, ConnHandler> = {
   bgsave,
   save,
   lastsave,
-  'raft.digest': ({ c, w }, _argv) => w.bulk(keyspaceDigest(c.server.node.keyspace)),
+  'raft.digest': ({ c, w }, _argv) => w.bulk(databasesDigest(c.server.dbs)),
 };

@@ -67,7 +67,7 @@ export interface CommandDef {
    * SCRIPT LOAD / FLUSH (the script cache is replicated).
    */
   logged: boolean;
-  /** FLUSHALL/FLUSHDB: touches every key (WATCH). */
+  /** FLUSHALL/FLUSHDB: touches every key (WATCH); their handlers tell the listener (Ctx.flushingDb). */
   touchesAll: boolean;
   /** COMMAND INFO flag "no_multi" (SAVE, SHUTDOWN): refused inside MULTI. */
   noMulti: boolean;

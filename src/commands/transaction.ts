@@ -16,6 +16,8 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { isLogged, type ConnHandler, type ConnCtx } from './table.js';
 import { ERR_FORWARD_WATCH } from './engine/proxy.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
+import { selectDb } from './connection.js';
+import { parseDbIndex } from './db-index.js';
 
 function multi({ c, w }: ConnCtx, _argv: string[]): void {
   if (c.multi !== undefined) return w.error(ERR.multiNested);
@@ -34,11 +36,11 @@ function discard({ c, w }: ConnCtx, _argv: string[]): void {
 
 function watch({ c, w }: ConnCtx, argv: string[]): void {
   if (c.multi !== undefined) return w.error(ERR.watchInsideMulti);
-  const db = c.server.node.keyspace;
+  const db = c.db;
   const now = Date.now();
   for (let i = 1; i < argv.length; i++) {
     const key = argv[i]!;
-    c.server.watch(c, key, db.isExpired(key, now));
+    c.server.watch(c, c.dbIndex, key, db.isExpired(key, now));
   }
   w.ok();
 }
@@ -50,11 +52,26 @@ function unwatch({ c, w }: ConnCtx, _argv: string[]): void {
 
 /** Redis's isWatchedKeyExpired: a watched key that expired since WATCH counts as changed. */
 function watchedKeyExpired(c: Client, now: number): boolean {
-  const db = c.server.node.keyspace;
+  const dbs = c.server.dbs;
   for (const wk of c.watched.values()) {
-    if (!wk.expiredAtWatch && db.isExpired(wk.key, now)) return true;
+    if (!wk.expiredAtWatch && dbs.get(wk.db).isExpired(wk.key, now)) return true;
   }
   return false;
+}
+
+/**
+ * The database a transaction leaves its client in: the last SELECT in it
+ * that names a valid one, as Redis's SELECT inside MULTI leaves it. Set when
+ * EXEC runs (not when the entry applies), so that what the client sends
+ * after EXEC goes to that database.
+ */
+function selectAfter(c: Client, cmds: readonly string[][]): void {
+  const table = c.server.table;
+  for (const argv of cmds) {
+    if (table.lookup(argv)?.name !== 'select') continue;
+    const i = parseDbIndex(argv[1]!, c.server.dbs.count);
+    if (typeof i === 'number') selectDb(c, i);
+  }
 }
 
 function exec({ c, w }: ConnCtx, _argv: string[]): void {
@@ -77,7 +94,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
       server.unwatchAll(c);
       return w.error(ERR_FORWARD_WATCH);
     }
-    if (server.proxy.forward(c, cmds, true, hasWrite)) return;
+    if (server.proxy.forward(c, cmds, true, hasWrite)) return selectAfter(c, cmds);
     return w.error(CLUSTERDOWN_NO_LEADER);
   }
 
@@ -89,15 +106,24 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
       out.nilArray();
       return false;
     }
+    // The entry runs from the database the client is in; SELECTs inside it change that as they apply.
+    const startDb = c.dbIndex;
+    const startKs = c.db;
+    selectAfter(c, cmds);
     if (hasWrite) {
       // MONITOR shows the transaction's commands now, before EXEC, as Redis runs them.
       if (server.stats.monitors.size !== 0) {
+        let db = startDb;
         for (const argv of cmds) {
           const def = table.lookup(argv);
-          if (def !== undefined) feedMonitors(server.stats, def, argv, c);
+          if (def?.name === 'select') {
+            const i = parseDbIndex(argv[1]!, server.dbs.count);
+            if (typeof i === 'number') db = i;
+          }
+          if (def !== undefined) feedMonitors(server.stats, def, argv, c, db);
         }
       }
-      server.dispatcher.propose(c, cmds, true, slot);
+      server.dispatcher.propose(c, cmds, true, slot, startDb);
       return true;
     }
     // Reads only: one linearizable read of everything.
@@ -105,12 +131,26 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
       c,
       (w, now) => {
         w.arrayHeader(cmds.length);
-        const ctx = { db: node.keyspace, now, index: 0, w, scripts: server.scripts };
+        const ctx = { db: startKs, dbIndex: startDb, dbs: server.dbs, now, index: 0, w, scripts: server.scripts };
         const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;
-          if (def.data) callData(stats, def, def.data, ctx, argv, c);
-          else server.dispatcher.runConn(c, argv, w);
+          if (def.data) {
+            callData(stats, def, def.data, ctx, argv, c);
+          } else if (def.name === 'select') {
+            // The client's own database was set at EXEC (selectAfter); the reads after this one use the selected database.
+            const i = parseDbIndex(argv[1]!, server.dbs.count);
+            if (typeof i === 'string') {
+              w.error(i);
+            } else {
+              ctx.db = server.dbs.get(i);
+              ctx.dbIndex = i;
+              w.ok();
+            }
+            def.stats.calls++;
+          } else {
+            server.dispatcher.runConn(c, argv, w);
+          }
         }
       },
       slot ?? c.defer(),

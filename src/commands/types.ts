@@ -1,3 +1,4 @@
+import type { Databases } from '../keyspace/databases.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import type { Scripts } from './engine/scripts.js';
@@ -10,7 +11,24 @@ import type { KeyspaceEvents } from './notify.js';
  * entry and `index` its log index, so the outcome is the same everywhere.
  */
 export interface Ctx {
+  /** The database the command acts on: the client's SELECTed one (dbs.get(dbIndex)). */
   db: Keyspace;
+  /** db's number (SELECT's argument): for MONITOR, keyspace notifications, MOVE's and SWAPDB's checks. */
+  dbIndex: number;
+  /** Every database (MOVE, SWAPDB, COPY … DB, FLUSHALL). */
+  dbs: Databases;
+  /**
+   * Told of keys a write changed in a database other than db (MOVE, COPY …
+   * DB), for WATCH and blocked pops. Absent where nobody listens (reads).
+   */
+  touchDb?: (db: number, keys: readonly string[]) => void;
+  /**
+   * Told, before it happens, that database `db` is about to be emptied
+   * (FLUSHDB, FLUSHALL) or to get the contents of database `replacedWith`
+   * (SWAPDB), for WATCH (Redis's touchAllWatchedKeysInDb looks at the keys
+   * before the change) and blocked pops. Absent where nobody listens.
+   */
+  flushingDb?: (db: number, replacedWith?: number) => void;
   now: number;
   index: number;
   w: RespWriter;
@@ -24,8 +42,6 @@ export interface Ctx {
   scripts?: Scripts;
   /** Keyspace notifications (notify.ts): set where writes are applied. */
   events?: KeyspaceEvents;
-  /** The number of the database `db` is (SELECT); 0 when absent. */
-  dbIndex?: number;
   /** Set for a command a script runs (redis.call): XREAD/XREADGROUP refuse BLOCK there, as Redis's CLIENT_SCRIPT check. */
   inScript?: boolean;
 }

@@ -286,6 +286,27 @@ export class Keyspace {
   }
 
   /**
+   * SWAPDB: this keyspace and `other` exchange their keys and TTLs (and a
+   * snapshot epoch walking them, which keeps describing the same maps).
+   * SCAN cursors and RANDOMKEY's walk start over in both.
+   */
+  swapWith(other: Keyspace): void {
+    const data = this.data;
+    const expires = this.expires;
+    const epoch = this.epoch;
+    this.data = other.data;
+    this.expires = other.expires;
+    this.epoch = other.epoch;
+    other.data = data;
+    other.expires = expires;
+    other.epoch = epoch;
+    this.tableToken = {};
+    other.tableToken = {};
+    this.randomIt = undefined;
+    other.randomIt = undefined;
+  }
+
+  /**
    * All keys, including expired ones; callers filter with `now`. A live
    * iterator: it visits every key present for its whole life exactly once,
    * whatever is set or deleted meanwhile (SCAN walks it, src/commands/scan.ts).

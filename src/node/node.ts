@@ -32,7 +32,7 @@ import {
   type Message,
   type Status,
 } from '../raft/index.js';
-import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Databases } from '../keyspace/databases.js';
 import { RaftStorage } from '../storage/raft-storage.js';
 import type { SnapshotMeta } from '../storage/snapshot-file.js';
 import { realClock, sleep, type Clock, type TimerHandle } from '../util/clock.js';
@@ -58,7 +58,7 @@ import type { NodeOptions } from './options.js';
 
 export class RaftisNode<P extends Proposal = Proposal> {
   readonly id: number;
-  readonly keyspace: Keyspace;
+  readonly dbs: Databases;
   readonly membership: Membership;
   readonly clock: Clock;
   /** The data directory (the log, the membership record, snapshot files). */
@@ -95,7 +95,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private constructor(private readonly opts: NodeOptions<P>) {
     this.id = opts.id;
     this.dir = opts.dir;
-    this.keyspace = opts.keyspace;
+    this.dbs = opts.dbs;
     this.sm = opts.stateMachine;
     this.clock = opts.clock ?? realClock;
     this.writes = new Writes<P>(opts.uncertainWaitMs ?? 5000, this.clock);
@@ -103,7 +103,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.snapshots = new SnapshotPolicy(
       {
         dir: opts.dir,
-        keyspace: opts.keyspace,
+        dbs: opts.dbs,
         entries: opts.snapshotEntries ?? 0,
         bytes: opts.snapshotBytes ?? 64 * 1024 * 1024,
         keepEntries: opts.snapshotKeepEntries ?? 5000,
@@ -215,7 +215,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     }
     this.running = true;
     log.info(
-      `replayed the log to index ${this.appliedIndex} in ${this.clock.now() - started} ms, ${this.keyspace.size} keys; members ${this.confState.voters.join(',')}`,
+      `replayed the log to index ${this.appliedIndex} in ${this.clock.now() - started} ms, ${this.dbs.size} keys; members ${this.confState.voters.join(',')}`,
     );
   }
 

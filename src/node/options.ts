@@ -3,7 +3,7 @@
  * and the command line choose (src/commands/engine/engine.ts, src/cli/start.ts).
  */
 import type { Message } from '../raft/index.js';
-import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Databases } from '../keyspace/databases.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Member } from './membership.js';
@@ -42,7 +42,7 @@ export interface NodeOptions<P extends Proposal> {
   id: number;
   dir: string;
   /** The state machine's data: snapshots are taken of it and loaded into it. */
-  keyspace: Keyspace;
+  dbs: Databases;
   /** Applies committed entries (the layer above). */
   stateMachine: StateMachine<P>;
   /** The founding members (from --peers), this node included; a node that joins: the members it learned. */

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ConfState, SnapshotMetadata } from '../raft/index.js';
-import type { Keyspace } from '../keyspace/keyspace.js';
+import type { Databases } from '../keyspace/databases.js';
+import type { Value } from '../keyspace/keyspace.js';
 import { readSnapshotFile } from '../keyspace/snapshot-records.js';
 import { CorruptDataError } from '../storage/errors.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
@@ -23,7 +24,7 @@ const log = createLogger('node');
 
 export interface SnapshotPolicyOptions {
   dir: string;
-  keyspace: Keyspace;
+  dbs: Databases;
   /** Take a snapshot once this many entries were applied since the last one (0: no entry threshold). */
   entries: number;
   /** …or by Redis's AOF rewrite rule with this minimum size (0: no byte threshold). */
@@ -58,7 +59,7 @@ export class SnapshotPolicy {
     private readonly opts: SnapshotPolicyOptions,
     private readonly host: SnapshotHost,
   ) {
-    this.snapshotter = new Snapshotter(opts.dir, opts.keyspace);
+    this.snapshotter = new Snapshotter(opts.dir, opts.dbs);
   }
 
   /**
@@ -68,7 +69,7 @@ export class SnapshotPolicy {
    * the node refuses to start rather than serve wrong data.
    */
   restore(compacted: number): SnapshotMeta | undefined {
-    const ks = this.opts.keyspace;
+    const dbs = this.opts.dbs;
     const problems: string[] = [];
     for (const f of listSnapshotFiles(snapshotDir(this.opts.dir))) {
       if (f.index < compacted) {
@@ -77,14 +78,14 @@ export class SnapshotPolicy {
       }
       try {
         const started = Date.now();
-        const { meta, records } = readSnapshotFile(f.file, (k, v, at) => ks.load(k, v, at));
+        const { meta, records } = readSnapshotFile(f.file, loader(dbs, f.file));
         log.info(`loaded snapshot ${f.file}: index ${meta.index}, ${records} keys in ${Date.now() - started} ms`);
         this.baseBytes = fileSize(f.file);
         this.snapshotIndex = meta.index;
         return meta;
       } catch (e) {
         if (!(e instanceof CorruptDataError)) throw e;
-        ks.flush();
+        dbs.flush();
         log.error(`${e.message}; trying an older snapshot`);
         problems.push(e.message);
       }
@@ -107,12 +108,12 @@ export class SnapshotPolicy {
    */
   install(meta: SnapshotMetadata): SnapshotMeta | undefined {
     this.snapshotter.abort();
-    const ks = this.opts.keyspace;
-    ks.flush();
+    const dbs = this.opts.dbs;
+    dbs.flush();
     const file = path.join(snapshotDir(this.opts.dir), snapshotFileName(meta.index, meta.term));
     try {
       const started = Date.now();
-      const r = readSnapshotFile(file, (k, v, at) => ks.load(k, v, at));
+      const r = readSnapshotFile(file, loader(dbs, file));
       this.baseBytes = fileSize(file);
       this.snapshotIndex = meta.index;
       this.bytesSinceSnapshot = 0;
@@ -187,6 +188,16 @@ export class SnapshotPolicy {
     this.snapshotter.abort();
     await this.snapshotter.current;
   }
+}
+
+/** Loads a snapshot's keys into their databases; a key of a database this node lacks stops it (--databases differs). */
+function loader(dbs: Databases, file: string): (key: string, value: Value, expireAt: number | undefined, db: number) => void {
+  return (key, value, expireAt, db) => {
+    if (db >= dbs.count) {
+      throw new Error(`snapshot ${file} holds keys of database ${db}, but this node has ${dbs.count} databases: every node of a cluster must be started with the same --databases`);
+    }
+    dbs.get(db).load(key, value, expireAt);
+  };
 }
 
 function fileSize(file: string): number {

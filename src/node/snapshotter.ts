@@ -1,13 +1,14 @@
 /**
  * Takes snapshots of the local state machine without stopping the world:
- * opens a copy-on-write epoch on the keyspace at the applied index, walks it
+ * opens a copy-on-write epoch on every database at the applied index, walks them
  * a slice at a time between other work (each slice at most 1 ms, then a
  * pause in which the event loop runs clients and Raft), and streams the
  * records to a snapshot file. Also keeps what INFO persistence and LASTSAVE report.
  */
 import fsp from 'node:fs/promises';
 import type { ConfState } from '../raft/index.js';
-import type { Keyspace, Value } from '../keyspace/keyspace.js';
+import type { Databases } from '../keyspace/databases.js';
+import type { Value } from '../keyspace/keyspace.js';
 import type { SnapshotEpoch } from '../keyspace/snapshot-epoch.js';
 import { writeRecord } from '../keyspace/snapshot-records.js';
 import { SnapshotWriter, listSnapshotFiles, snapshotDir, type SnapshotMember, type SnapshotMeta } from '../storage/snapshot-file.js';
@@ -48,12 +49,12 @@ export interface SnapshotStats {
 export class Snapshotter {
   readonly stats: SnapshotStats;
   private running: Promise<SnapshotMeta | undefined> | undefined;
-  private epoch: SnapshotEpoch | undefined;
+  private epochs: SnapshotEpoch[] | undefined;
   private aborted = false;
 
   constructor(
     private readonly dataDir: string,
-    private readonly keyspace: Keyspace,
+    private readonly dbs: Databases,
   ) {
     this.stats = {
       inProgress: false,
@@ -96,14 +97,14 @@ export class Snapshotter {
       appState,
     };
     this.aborted = false;
-    const epoch = this.keyspace.beginSnapshot(index);
-    this.epoch = epoch;
+    const epochs = this.dbs.beginSnapshot(index);
+    this.epochs = epochs;
     this.stats.inProgress = true;
     this.stats.currentStartedAt = meta.createdAt;
     this.stats.keysProcessed = 0;
-    const run = this.write(meta, epoch).finally(() => {
-      this.keyspace.endSnapshot(epoch);
-      this.epoch = undefined;
+    const run = this.write(meta, epochs).finally(() => {
+      this.dbs.endSnapshot(epochs);
+      this.epochs = undefined;
       this.running = undefined;
       this.stats.inProgress = false;
     });
@@ -115,23 +116,34 @@ export class Snapshotter {
   abort(): void {
     if (this.running) this.aborted = true;
     // The keyspace must not call into the epoch any more, whatever the writer is awaiting.
-    if (this.epoch) this.keyspace.endSnapshot(this.epoch);
+    if (this.epochs) this.dbs.endSnapshot(this.epochs);
   }
 
-  private async write(meta: SnapshotMeta, epoch: SnapshotEpoch): Promise<SnapshotMeta | undefined> {
+  private async write(meta: SnapshotMeta, epochs: readonly SnapshotEpoch[]): Promise<SnapshotMeta | undefined> {
     const started = Date.now();
     let writer: SnapshotWriter | undefined;
     try {
       writer = await SnapshotWriter.create(this.dataDir, meta);
       const w = writer;
-      const emit = (key: string, value: Value, at: number | undefined): void => writeRecord(w, key, value, at);
-      epoch.sink = emit;
+      // Each database's epoch writes its keys with its number (an epoch stays
+      // with its maps when SWAPDB moves them: it describes the database as of the index).
+      const emits = epochs.map((epoch, db) => {
+        const emit = (key: string, value: Value, at: number | undefined): void => writeRecord(w, key, value, at, db);
+        epoch.sink = emit;
+        return emit;
+      });
+      let current = 0;
+      let before = 0;
       for (;;) {
         if (this.aborted) throw new AbortedError();
         const sliceEnd = performance.now() + SLICE_MS;
         let done = false;
-        while (!done && performance.now() < sliceEnd && w.buffered < FLUSH_BYTES) done = epoch.step(STEP_RECORDS, emit);
-        this.stats.keysProcessed = epoch.emitted;
+        while (!done && performance.now() < sliceEnd && w.buffered < FLUSH_BYTES) {
+          if (!epochs[current]!.step(STEP_RECORDS, emits[current]!)) continue;
+          before += epochs[current]!.emitted;
+          if (++current === epochs.length) done = true;
+        }
+        this.stats.keysProcessed = before + (current < epochs.length ? epochs[current]!.emitted : 0);
         if (done) break;
         if (w.buffered >= FLUSH_BYTES) await w.flush();
         await new Promise<void>((r) => setTimeout(r, PAUSE_MS));

@@ -10,6 +10,7 @@
  * queue are written out, coalesced into one socket write per turn.
  */
 import type net from 'node:net';
+import type { Keyspace } from '../keyspace/keyspace.js';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
 import { createLogger } from '../util/log.js';
@@ -30,6 +31,8 @@ export interface ClientHost {
   nextClientId(): number;
   /** Redis's admission control, before a connection becomes a client: the error line to send and close with, or undefined to accept. */
   refuseConnection(): string | undefined;
+  /** The database a new connection starts in (db 0). */
+  readonly firstDb: Keyspace;
   /** A connection was accepted / closed. */
   addClient(c: Client): void;
   removeClient(c: Client): void;
@@ -112,6 +115,8 @@ export class Slot extends RespWriter {
 
 export interface WatchedKey {
   key: string;
+  /** The database it was WATCHed in. */
+  db: number;
   /** The key was already expired when WATCHed (Redis: expiry then does not count as a change). */
   expiredAtWatch: boolean;
 }
@@ -132,7 +137,14 @@ export class Client<H extends ClientHost = ClientHost> {
   multi: string[][] | undefined;
   /** A command was rejected while queuing: EXEC must abort. */
   multiError = false;
-  /** WATCHed keys; `watchDirty` is set when one of them is written. */
+  /**
+   * The SELECTed database and its number: the keyspace every command of
+   * this client acts on (held here, so a command costs no lookup).
+   */
+  db: Keyspace;
+  dbIndex = 0;
+
+  /** WATCHed keys, by `${db} ${key}`; `watchDirty` is set when one of them is written. */
   readonly watched = new Map<string, WatchedKey>();
   watchDirty = false;
   /** READONLY mode (cluster): may read a follower's local state. */
@@ -200,6 +212,7 @@ export class Client<H extends ClientHost = ClientHost> {
     private readonly replies: ReplyScheduler,
   ) {
     this.id = server.nextClientId();
+    this.db = server.firstDb;
     this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
     this.laddr = `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);

@@ -3,8 +3,9 @@
  * leader and the reply back (--follower-writes proxy). See
  * docs/peer-protocol.md.
  *
- *   ForwardCommand: varint id · u8 proto (2|3) · u8 flags (bit 0: MULTI/EXEC)
- *                   · varint command count · per command: varint argc ·
+ *   ForwardCommand: varint id · u8 proto (2|3) · u8 flags (bit 0: MULTI/EXEC,
+ *                   bit 1: a database number follows) · [varint db: the
+ *                   client's SELECTed database; absent: 0] · varint command count · per command: varint argc ·
  *                   per arg: varint length, bytes (latin1)
  *   ForwardReply:   varint id · varint length · RESP bytes of the reply,
  *                   encoded in the client's protocol
@@ -17,6 +18,8 @@ export interface ForwardCommand {
   proto: 2 | 3;
   multi: boolean;
   cmds: string[][];
+  /** The client's SELECTed database (undefined: 0). */
+  db?: number;
 }
 
 export interface ForwardReply {
@@ -26,7 +29,8 @@ export interface ForwardReply {
 }
 
 export function encodeForwardCommand(f: ForwardCommand): Buffer {
-  let size = varintSize(f.id) + 2 + varintSize(f.cmds.length);
+  const db = f.db ?? 0;
+  let size = varintSize(f.id) + 2 + varintSize(f.cmds.length) + (db !== 0 ? varintSize(db) : 0);
   for (const argv of f.cmds) {
     size += varintSize(argv.length);
     for (const a of argv) size += varintSize(a.length) + a.length;
@@ -34,7 +38,8 @@ export function encodeForwardCommand(f: ForwardCommand): Buffer {
   const b = Buffer.allocUnsafe(size);
   let off = writeVarint(b, 0, f.id);
   b[off++] = f.proto;
-  b[off++] = f.multi ? 1 : 0;
+  b[off++] = (f.multi ? 1 : 0) | (db !== 0 ? 2 : 0);
+  if (db !== 0) off = writeVarint(b, off, db);
   off = writeVarint(b, off, f.cmds.length);
   for (const argv of f.cmds) {
     off = writeVarint(b, off, argv.length);
@@ -51,6 +56,7 @@ export function decodeForwardCommand(body: Buffer): ForwardCommand {
   const id = r.varint('forward id');
   const proto = r.u8('forward proto');
   const flags = r.u8('forward flags');
+  const db = (flags & 2) !== 0 ? r.varint('forward db') : 0;
   const n = r.count('forward command count', 1);
   const cmds: string[][] = [];
   for (let i = 0; i < n; i++) {
@@ -60,7 +66,9 @@ export function decodeForwardCommand(body: Buffer): ForwardCommand {
     cmds.push(argv);
   }
   r.expectEnd('ForwardCommand');
-  return { id, proto: proto === 3 ? 3 : 2, multi: (flags & 1) !== 0, cmds };
+  const f: ForwardCommand = { id, proto: proto === 3 ? 3 : 2, multi: (flags & 1) !== 0, cmds };
+  if (db !== 0) f.db = db;
+  return f;
 }
 
 export function encodeForwardReply(f: ForwardReply): Buffer {

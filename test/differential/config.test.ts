@@ -34,7 +34,7 @@ const conns: RawClient[] = [];
 
 beforeAll(async () => {
   [redis, raftis] = await Promise.all([
-    startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always', '--databases', '1', '--cluster-enabled', 'yes', '--save', '']),
+    startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always', '--cluster-enabled', 'yes', '--save', '']),
     startRaftis(),
   ]);
 });
@@ -370,7 +370,7 @@ describe('raftis answers for itself', () => {
     expect(await c.call('CONFIG', 'SET', 'appendonly', 'no', 'appendfsync', 'everysec')).toBe('+OK\r\n');
     expect(await valueOf(c, 'appendonly')).toBe('yes');
     expect(await valueOf(c, 'appendfsync')).toBe('always');
-    expect(await valueOf(c, 'databases')).toBe('1');
+    expect(await valueOf(c, 'databases')).toBe('16');
     expect(await valueOf(c, 'cluster-enabled')).toBe('yes');
     expect(await valueOf(c, 'save')).toBe('');
     expect(await c.call('CONFIG', 'SET', 'port', String(raftis.port + 1))).toBe(

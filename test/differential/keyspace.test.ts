@@ -18,47 +18,6 @@ describe('keyspace commands vs redis-server', () => {
   env.itRunsScripts(keyspaceScripts);
 });
 
-describe('COPY ... DB against redis-server in cluster mode', () => {
-  let cluster: Differential | undefined;
-
-  beforeAll(async () => {
-    cluster = await Differential.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf']);
-    const c = await RawClient.connect(cluster.redis.port);
-    try {
-      const r = await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
-      if (r !== '+OK\r\n') throw new Error(`CLUSTER ADDSLOTSRANGE: ${r}`);
-      for (let i = 0; i < 200; i++) {
-        if ((await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) return;
-        await new Promise((res) => setTimeout(res, 50));
-      }
-      throw new Error('redis cluster did not become ok');
-    } finally {
-      c.close();
-    }
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-
-  const steps: Step[] = [
-    ['SET', '{t}a', '1'],
-    ['COPY', '{t}a', '{t}b', 'DB', '1'],
-    ['COPY', '{t}a', '{t}b', 'DB', '15', 'REPLACE'],
-    ['COPY', '{t}missing', '{t}b', 'DB', '1'],
-    ['COPY', '{t}a', '{t}a', 'DB', '1'],
-    ['COPY', '{t}a', '{t}b', 'DB', '16'],
-    ['COPY', '{t}a', '{t}b', 'DB', '1', 'FOO'],
-    ['COPY', '{t}a', '{t}b', 'DB', '0'],
-    ['GET', '{t}b'],
-  ];
-  for (const proto of [2, 3] as const) {
-    it(`cross-database COPY is refused as in cluster mode (RESP${proto})`, async () => {
-      const r = await cluster!.run(steps, proto);
-      expect(r.mismatches).toEqual([]);
-    });
-  }
-});
-
 describe('keyspace commands on the engine alone (fixed clock)', () => {
   it('expired keys are invisible to reads, deleted by writes, counted by DBSIZE until then', () => {
     let now = 1_000_000;

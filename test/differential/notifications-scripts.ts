@@ -10,8 +10,8 @@ export interface NotifyScenario {
   /** Run before the subscriber starts listening. */
   setup?: string[][];
   cmds: string[][];
-  /** Wait this long (ms) before collecting, for events that come from expiry. */
-  waitMs?: number;
+  /** Before collecting, wait (at most 10 s) until the database is empty: events that come from active expiry. */
+  untilEmpty?: boolean;
   /** Compare the events as a multiset: active expiry visits keys in hash-table order. */
   unordered?: boolean;
 }
@@ -231,6 +231,23 @@ export const notifyScenarios: Record<string, NotifyScenario> = {
       c('XSETID', '{n}s', '10-1'),
     ],
   },
+  databases: {
+    cmds: [
+      c('SET', '{n}a', '1'),
+      c('MOVE', '{n}a', '3'),
+      c('SELECT', '3'),
+      c('SET', '{n}b', '2', 'EX', '100'),
+      c('COPY', '{n}b', '{n}c', 'DB', '5'),
+      c('COPY', '{n}b', '{n}d'),
+      c('SWAPDB', '3', '4'),
+      c('SELECT', '4'),
+      c('DEL', '{n}a'),
+      c('FLUSHDB'),
+      c('SELECT', '5'),
+      c('LPUSH', '{n}l', 'x'),
+      c('FLUSHALL'),
+    ],
+  },
   classes: {
     flags: 'Kl',
     cmds: [c('SET', '{n}a', '1'), c('LPUSH', '{n}l', 'a'), c('DEL', '{n}l', '{n}a')],
@@ -267,7 +284,7 @@ export const notifyScenarios: Record<string, NotifyScenario> = {
   active_expiry: {
     setup: [c('SET', '{n}a', '1', 'PX', '60'), c('HSET', '{n}h', 'f', 'v'), c('PEXPIRE', '{n}h', '60')],
     cmds: [c('PING')],
-    waitMs: 600,
+    untilEmpty: true,
     unordered: true,
   },
   scripts_and_multi: {

@@ -25,7 +25,10 @@ async function record(port: number, s: NotifyScenario, proto: 2 | 3): Promise<{ 
     await sub.call(1, 'PSUBSCRIBE', '__key*__:*');
     const replies: string[] = [];
     for (const cmd of s.cmds) replies.push(await act.call(...cmd));
-    if (s.waitMs !== undefined) await new Promise((r) => setTimeout(r, s.waitMs));
+    if (s.untilEmpty === true) {
+      const deadline = Date.now() + 10_000;
+      while ((await act.call('DBSIZE')) !== ':0\r\n' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    }
     await act.call('PUBLISH', END, 'end');
     const events: string[] = [];
     for (let i = 0; i < 1000; i++) {

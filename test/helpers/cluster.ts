@@ -115,13 +115,13 @@ export class TestCluster {
     if (i >= 0 && !this.isRunning(id)) this.nodes.splice(i, 1);
   }
 
-  /** Starts (or restarts) node id on its address and data directory. */
-  async startNode(id: number): Promise<void> {
+  /** Starts (or restarts) node id on its address and data directory (`extra`: flags for this start only). */
+  async startNode(id: number, extra: string[] = []): Promise<void> {
     const n = this.node(id);
     if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
     const proc = spawn(
       process.execPath,
-      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, ...this.membershipFlags(n), '--log-level', 'info', ...this.args],
+      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, ...this.membershipFlags(n), '--log-level', 'info', ...this.args, ...extra],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     live.add(proc);

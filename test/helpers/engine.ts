@@ -11,6 +11,7 @@ import type { KeyspaceEvents } from '../../src/commands/notify.js';
 import { CommandTable } from '../../src/commands/table.js';
 import type { Ctx } from '../../src/commands/types.js';
 import { Keyspace, type Value } from '../../src/keyspace/keyspace.js';
+import { Databases } from '../../src/keyspace/databases.js';
 import { RespWriter, type Proto } from '../../src/server/resp-writer.js';
 import { replyEnd } from './raw-client.js';
 
@@ -58,7 +59,9 @@ export interface EngineOptions {
 }
 
 export class Engine {
-  readonly db = new GuardedKeyspace();
+  /** The databases (commands run in db 0; MOVE, SWAPDB and COPY … DB reach the others). */
+  readonly dbs = new Databases(16, () => new GuardedKeyspace());
+  readonly db = this.dbs.get(0) as GuardedKeyspace;
   proto: Proto;
   /** The log index given to the next write (reads get 0), so entryRandom draws differ per write as on a node. */
   private nextIndex = 1;
@@ -91,13 +94,13 @@ export class Engine {
       throw new Error(`${def.name} is a connection/server command: the test engine runs keyspace commands only (use a raftis process)`);
     }
     const write = def.isWrite;
-    this.db.readOnly = !write;
+    for (const db of this.dbs.dbs) (db as GuardedKeyspace).readOnly = !write;
     try {
-      const ctx: Ctx = { db: this.db, now: this.clock(), index: write ? this.nextIndex++ : 0, w };
+      const ctx: Ctx = { db: this.db, dbIndex: 0, dbs: this.dbs, now: this.clock(), index: write ? this.nextIndex++ : 0, w };
       if (write && this.events !== undefined) ctx.events = this.events;
       handler(ctx, argv);
     } finally {
-      this.db.readOnly = false;
+      for (const db of this.dbs.dbs) (db as GuardedKeyspace).readOnly = false;
     }
     const out = w.take();
     if (out.length === 0 || replyEnd(out, 0) !== out.length) throw new Error(`${def.name} must write exactly one reply, wrote ${JSON.stringify(out)}`);

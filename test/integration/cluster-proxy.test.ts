@@ -17,7 +17,8 @@ afterAll(async () => {
 
 describe('follower proxy mode', () => {
   it('serves a standalone ioredis client connected to a follower', async () => {
-    const leader = await cluster.waitForLeader();
+    // Every node must know the leader: a follower that does not yet answers CLUSTERDOWN (seen on a loaded machine).
+    const leader = await cluster.waitForSettledLeader();
     const follower = cluster.nodes.find((n) => n.id !== leader)!;
     const r = new Redis({ host: follower.host, port: follower.port });
     try {

@@ -4,7 +4,7 @@
  * is deterministic: the time comes from the entry, never from the local
  * clock. The driver (src/node) calls apply() for each committed entry.
  */
-import type { Keyspace } from '../../keyspace/keyspace.js';
+import type { Databases } from '../../keyspace/databases.js';
 import type { StateMachine } from '../../node/node.js';
 import { DISCARD } from '../../server/resp-writer.js';
 import { commandKeys } from '../keys.js';
@@ -12,6 +12,8 @@ import type { CommandTable, ReplicatedState } from '../table.js';
 import { createLogger } from '../../util/log.js';
 import { readAppState, writeAppState } from './app-state.js';
 import { callData } from './call.js';
+import { parseDbIndex } from '../db-index.js';
+import type { Ctx } from '../types.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
@@ -20,11 +22,13 @@ import type { Write } from './write.js';
 
 const log = createLogger('apply');
 
-/** Told which keys a write touched (null: all keys), for WATCH and blocked pops. */
+/** Told which keys a write touched in which database (keys null: all keys; db -1: every database), for WATCH and blocked pops. */
 export interface TouchListener {
   /** Whether it wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
   wanted(): boolean;
-  touched(keys: readonly string[] | null): void;
+  touched(db: number, keys: readonly string[] | null): void;
+  /** Database db is about to be emptied, or to get database replacedWith's contents (Ctx.flushingDb). */
+  flushing(db: number, replacedWith: number | undefined): void;
 }
 
 export class Applier implements StateMachine<Write> {
@@ -32,7 +36,7 @@ export class Applier implements StateMachine<Write> {
   private lastTime = 0;
 
   constructor(
-    private readonly db: Keyspace,
+    private readonly dbs: Databases,
     private readonly table: CommandTable,
     /** INFO commandstats: every applied command counts as a call here (on followers too, as a Redis replica counts what it replays). */
     private readonly stats: Stats,
@@ -50,20 +54,39 @@ export class Applier implements StateMachine<Write> {
     return this.lastTime;
   }
 
+  /** Keys a write changed in a database other than its own (MOVE, COPY … DB): Ctx.touchDb. */
+  private readonly touchDb = (db: number, keys: readonly string[]): void => {
+    if (this.touch.wanted()) this.touch.touched(db, keys);
+  };
+
+  /** FLUSHDB, FLUSHALL, SWAPDB, before they change a database: Ctx.flushingDb. */
+  private readonly flushingDb = (db: number, replacedWith?: number): void => {
+    if (this.touch.wanted()) this.touch.flushing(db, replacedWith);
+  };
+
   apply(index: number, data: Buffer, mine: Write | undefined): void {
     const entry = mine !== undefined ? mine.entry : decodeStateEntry(data);
     if (entry.time > this.lastTime) this.lastTime = entry.time;
+    const dbIndex = entry.db ?? 0;
+    if (dbIndex >= this.dbs.count) {
+      // Applying it elsewhere would make this replica differ from the others: stop instead.
+      throw new Error(
+        `the log entry at index ${index} is for database ${dbIndex}, but this node has ${this.dbs.count} databases: ` +
+          'every node of a cluster must be started with the same --databases',
+      );
+    }
+    const db = this.dbs.get(dbIndex);
     if (entry.kind === EntryKind.ExpireKeys) {
       const deleted: string[] = [];
       for (const k of entry.keys) {
-        if (this.db.deleteIfExpired(k, entry.time)) deleted.push(k);
+        if (db.deleteIfExpired(k, entry.time)) deleted.push(k);
       }
-      if (deleted.length > 0) this.touch.touched(deleted);
+      if (deleted.length > 0) this.touch.touched(dbIndex, deleted);
       return;
     }
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
-    const ctx = { db: this.db, now: entry.time, index, w, scripts: this.scripts, events: this.state.events };
+    const ctx: Ctx = { db, dbIndex, dbs: this.dbs, now: entry.time, index, w, scripts: this.scripts, touchDb: this.touchDb, flushingDb: this.flushingDb, events: this.state.events };
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
@@ -72,9 +95,23 @@ export class Applier implements StateMachine<Write> {
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
         if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
-        if (cmd.isWrite && this.touch.wanted()) this.touch.touched(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
+        // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb).
+        if (cmd.isWrite && !cmd.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(cmd.meta, argv));
       } else if (cmd?.applied !== undefined) {
         cmd.applied(this.state, argv, w);
+      } else if (cmd?.name === 'select') {
+        // SELECT inside MULTI: the commands after it run in the database it
+        // selects, on every replica. (The client's own SELECTed database was
+        // set when EXEC proposed the entry: transaction.ts.)
+        const i = parseDbIndex(argv[1]!, this.dbs.count);
+        if (typeof i === 'string') {
+          w.error(i);
+        } else {
+          ctx.db = this.dbs.get(i);
+          ctx.dbIndex = i;
+          w.ok();
+        }
+        if (mine !== undefined) cmd.stats.calls++;
       } else if (mine !== undefined) {
         mine.conn(argv, w);
       }
@@ -97,6 +134,6 @@ export class Applier implements StateMachine<Write> {
     if (config !== undefined) {
       for (const problem of this.state.config.restore(config)) log.warn(`snapshot's cluster-wide config not restored: ${problem}`);
     }
-    this.touch.touched(null);
+    this.touch.touched(-1, null);
   }
 }

@@ -36,6 +36,7 @@ import { RespWriter } from '../../server/resp-writer.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import { Write } from './write.js';
 import type { Value } from '../../keyspace/keyspace.js';
+import type { Ctx } from '../types.js';
 import { ListValue } from '../../keyspace/types/list.js';
 import { ZSetValue } from '../../keyspace/types/zset.js';
 import { parseTimeout } from '../timeout.js';
@@ -53,6 +54,8 @@ interface Waiter {
   c: Client;
   argv: string[];
   slot: Slot;
+  /** The database the command was sent in: it waits on, and pops from, that database's keys. */
+  db: number;
   keys: string[];
   kind: Kind;
   /** Absolute ms; Infinity for timeout 0. */
@@ -89,10 +92,12 @@ function isNullReply(r: string): boolean {
 }
 
 export class Blocking {
-  private readonly byKey = new Map<string, Waiter[]>();
+  /** Parked waiters by database, then key (FIFO per key); a database with none has no map. */
+  private readonly byKey = new Map<number, Map<string, Waiter[]>>();
   private readonly blocked = new Set<Client>();
   private readonly parked = new Set<Waiter>();
-  private readonly ready = new Set<string>();
+  /** Keys written since the last serve(), by database. */
+  private readonly ready = new Map<number, Set<string>>();
   private serveQueued = false;
   private leaderTimer: NodeJS.Timeout | undefined;
 
@@ -142,6 +147,7 @@ export class Blocking {
       c,
       argv,
       slot,
+      db: c.dbIndex,
       keys,
       kind,
       deadline: ms === 0 ? Infinity : Date.now() + ms,
@@ -171,6 +177,7 @@ export class Blocking {
       c,
       argv,
       slot,
+      db: c.dbIndex,
       keys,
       kind: 'stream',
       deadline: ms === 0 ? Infinity : Date.now() + ms,
@@ -194,7 +201,8 @@ export class Blocking {
 
   private readStreams(w: Waiter): void {
     const out = new RespWriter(w.c.proto);
-    const ctx = { db: this.server.node.keyspace, now: Date.now(), index: 0, w: out };
+    const dbs = this.server.dbs;
+    const ctx: Ctx = { db: dbs.get(w.db), dbIndex: w.db, dbs, now: Date.now(), index: 0, w: out };
     const a = parseXread(ctx, w.argv, false);
     if (a !== undefined) {
       const served = serveXread(ctx, a);
@@ -220,13 +228,14 @@ export class Blocking {
   private parkAtOnce(w: Waiter): boolean {
     const node = this.server.node;
     if (w.c.lastWriteIndex > node.appliedIndex) return false;
-    const db = node.keyspace;
+    const dbs = this.server.dbs;
+    const db = dbs.get(w.db);
     const now = Date.now();
     for (const k of w.keys) if (db.get(k, now) !== undefined || db.isExpired(k, now)) return false;
     const data = this.server.table.lookup(w.argv)?.data;
     if (data === undefined) return false;
     const out = new RespWriter(w.c.proto);
-    data({ db, now, index: 0, w: out }, w.argv);
+    data({ db, dbIndex: w.db, dbs, now, index: 0, w: out }, w.argv);
     const reply = out.take();
     if (!isNullReply(reply)) this.finish(w, reply);
     else this.park(w);
@@ -236,6 +245,7 @@ export class Blocking {
   /** Proposes the command for w; its apply decides: served, or park again. */
   private attempt(w: Waiter, argv: string[] = w.argv): void {
     const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi: false, cmds: [argv] };
+    if (w.db !== 0) entry.db = w.db;
     const p = new BlockedPopWrite(this, entry, new RespWriter(w.c.proto), w);
     w.inFlight = true;
     if (this.server.node.propose(p)) w.c.lastWriteIndex = p.index;
@@ -256,16 +266,19 @@ export class Blocking {
     if (!this.server.node.isLeader) return this.finish(w, this.redirect(w));
     if (!w.parked) this.park(w);
     // Data may have arrived on another of its keys while it was in flight.
-    for (const k of w.keys) this.ready.add(k);
+    const ready = this.readyIn(w.db);
+    for (const k of w.keys) ready.add(k);
     this.scheduleServe();
   }
 
   private park(w: Waiter): void {
     w.parked = true;
     this.parked.add(w);
+    let byKey = this.byKey.get(w.db);
+    if (byKey === undefined) this.byKey.set(w.db, (byKey = new Map()));
     for (const k of new Set(w.keys)) {
-      let q = this.byKey.get(k);
-      if (q === undefined) this.byKey.set(k, (q = []));
+      let q = byKey.get(k);
+      if (q === undefined) byKey.set(k, (q = []));
       q.push(w);
     }
     this.armTimer(w);
@@ -296,12 +309,28 @@ export class Blocking {
     return this.byKey.size !== 0;
   }
 
-  /** StateMachine.onTouch: keys written by an applied entry (null: all). */
-  touched(keys: readonly string[] | null): void {
+  /** StateMachine.onTouch: keys written by an applied entry in database db (null: all; db -1: every database). */
+  touched(db: number, keys: readonly string[] | null): void {
     if (this.byKey.size === 0) return;
-    if (keys === null) for (const k of this.byKey.keys()) this.ready.add(k);
-    else for (const k of keys) if (this.byKey.has(k)) this.ready.add(k);
+    if (db < 0) {
+      for (const i of this.byKey.keys()) this.touched(i, keys);
+      return;
+    }
+    const byKey = this.byKey.get(db);
+    if (byKey === undefined) return;
+    if (keys === null) {
+      const ready = this.readyIn(db);
+      for (const k of byKey.keys()) ready.add(k);
+    } else {
+      for (const k of keys) if (byKey.has(k)) this.readyIn(db).add(k);
+    }
     this.scheduleServe();
+  }
+
+  private readyIn(db: number): Set<string> {
+    let s = this.ready.get(db);
+    if (s === undefined) this.ready.set(db, (s = new Set()));
+    return s;
   }
 
   private scheduleServe(): void {
@@ -315,13 +344,20 @@ export class Blocking {
     this.serveQueued = false;
     const node = this.server.node;
     if (!node.isLeader) return this.checkLeader();
-    const keys = [...this.ready];
+    const ready = [...this.ready];
     this.ready.clear();
     const now = Date.now();
+    for (const [db, keys] of ready) this.serveIn(db, keys, now);
+  }
+
+  private serveIn(db: number, keys: Set<string>, now: number): void {
+    const byKey = this.byKey.get(db);
+    if (byKey === undefined) return;
+    const ks = this.server.dbs.get(db);
     for (const key of keys) {
-      const q = this.byKey.get(key);
+      const q = byKey.get(key);
       if (q === undefined) continue;
-      const v = node.keyspace.get(key, now);
+      const v = ks.get(key, now);
       this.serveStreams(key, q, v);
       const kind: Kind | undefined = v instanceof ListValue ? 'list' : v instanceof ZSetValue ? 'zset' : undefined;
       if (kind === undefined) continue;
@@ -366,7 +402,7 @@ export class Blocking {
     }
     if (this.server.node.isLeader) return;
     const all = new Set<Waiter>();
-    for (const q of this.byKey.values()) for (const w of q) all.add(w);
+    for (const byKey of this.byKey.values()) for (const q of byKey.values()) for (const w of q) all.add(w);
     for (const w of all) if (!w.inFlight) this.finish(w, this.redirect(w));
   }
 
@@ -387,13 +423,15 @@ export class Blocking {
       w.parked = false;
       this.parked.delete(w);
       w.c.sock.removeListener('close', w.onClose);
+      const byKey = this.byKey.get(w.db);
       for (const k of new Set(w.keys)) {
-        const q = this.byKey.get(k);
+        const q = byKey?.get(k);
         if (q === undefined) continue;
         const i = q.indexOf(w);
         if (i >= 0) q.splice(i, 1);
-        if (q.length === 0) this.byKey.delete(k);
+        if (q.length === 0) byKey!.delete(k);
       }
+      if (byKey !== undefined && byKey.size === 0) this.byKey.delete(w.db);
     }
     this.blocked.delete(w.c);
   }

@@ -45,7 +45,7 @@ export function callData(stats: Stats, def: CommandDef, data: DataHandler, ctx: 
   const started = startTime(stats, def);
   data(ctx, argv);
   called(stats, def, argv, who, started, errorsBefore);
-  if (monitor && stats.monitors.size !== 0 && who !== undefined) feedMonitors(stats, def, argv, who);
+  if (monitor && stats.monitors.size !== 0 && who !== undefined) feedMonitors(stats, def, argv, who, ctx.dbIndex);
 }
 
 /** Runs a connection command's handler, counted as runData counts. */
@@ -54,21 +54,22 @@ export function callConn(stats: Stats, def: CommandDef, conn: ConnHandler, ctx: 
   const started = startTime(stats, def);
   conn(ctx, argv);
   called(stats, def, argv, ctx.c, started, errorsBefore);
-  if (stats.monitors.size !== 0) feedMonitors(stats, def, argv, ctx.c);
+  // In the client's database after the command, as Redis shows it (a SELECT shows its own).
+  if (stats.monitors.size !== 0) feedMonitors(stats, def, argv, ctx.c, ctx.c.dbIndex);
 }
 
 /**
  * Shows a command that ran to the MONITOR clients, as redis-server 7.0
- * does after running it: `+<unix time with µs> [0 <client addr>] "arg" …`,
+ * does after running it: `+<unix time with µs> [<db> <client addr>] "arg" …`,
  * arguments quoted as sdscatrepr quotes them. Admin commands (CONFIG,
  * SLOWLOG, MONITOR…) and those flagged skip_monitor are not shown.
  */
-export function feedMonitors(stats: Stats, def: CommandDef, argv: readonly string[], who: EngineClient): void {
+export function feedMonitors(stats: Stats, def: CommandDef, argv: readonly string[], who: EngineClient, db: number): void {
   if (def.skipMonitor) return;
   const now = performance.timeOrigin + performance.now();
   const sec = Math.floor(now / 1000);
   const usec = Math.floor((now - sec * 1000) * 1000);
-  let line = `+${sec}.${String(usec).padStart(6, '0')} [0 ${who.addr}]`;
+  let line = `+${sec}.${String(usec).padStart(6, '0')} [${db} ${who.addr}]`;
   for (const a of argv) line += ' ' + repr(a);
   line += '\r\n';
   for (const m of stats.monitors) {

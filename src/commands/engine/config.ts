@@ -58,6 +58,8 @@ export interface InstanceValues {
   bind: string;
   dir: string;
   'cluster-port': string;
+  /** --databases (immutable, as in Redis). */
+  databases?: string;
 }
 
 export class Config {
@@ -70,7 +72,7 @@ export class Config {
     const names: ConfigName[] = [];
     for (const def of CONFIG_TABLE) {
       const own = (instance as unknown as Record<string, string | undefined>)[def.name];
-      const initial = def.raftisValue ?? def.default ?? own;
+      const initial = def.raftisValue ?? own ?? def.default;
       if (initial === undefined || initial === null) throw new Error(`config ${def.name}: no value for this instance`);
       const p = new Param(def, initial);
       this.params.set(def.name, p);

@@ -16,6 +16,7 @@ import { subscribedContextError } from '../pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, redirectError } from '../routing.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
+import type { Databases } from '../../keyspace/databases.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
 import { waitsForData } from './stream-blocking.js';
@@ -135,7 +136,9 @@ export class Dispatcher {
       if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex) {
         // The common case, kept free of closures: a read that can be answered now.
         const ctx = this.readCtx;
-        ctx.db = node.keyspace;
+        ctx.db = c.db;
+        ctx.dbIndex = c.dbIndex;
+        ctx.dbs = this.server.dbs;
         ctx.now = Date.now();
         ctx.w = c.out();
         ctx.scripts = this.server.scripts;
@@ -148,10 +151,12 @@ export class Dispatcher {
 
   /** A keyspace read, once its answer is linearizable (read). */
   private readData(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
-    const node = this.server.node;
-    const scripts = this.server.scripts;
+    const { scripts, dbs } = this.server;
     const data = def.data!;
-    this.read(c, (w, now) => callData(this.server.stats, def, data, { db: node.keyspace, now, index: 0, w, scripts }, argv, c), slot);
+    // The database as the command was sent: the client may SELECT another before the read runs.
+    const db = c.db;
+    const dbIndex = c.dbIndex;
+    this.read(c, (w, now) => callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c), slot);
   }
 
   /**
@@ -198,15 +203,16 @@ export class Dispatcher {
   }
 
   /** Reused for synchronous reads (handlers never keep their ctx). */
-  private readonly readCtx: Ctx = { db: undefined as unknown as Keyspace, now: 0, index: 0, w: undefined as unknown as RespWriter };
+  private readonly readCtx: Ctx = { db: undefined as unknown as Keyspace, dbIndex: 0, dbs: undefined as unknown as Databases, now: 0, index: 0, w: undefined as unknown as RespWriter };
 
   /**
    * Proposes commands as one log entry; the reply is written when it is
    * applied. `slot` is a reply place already reserved in the client's queue.
    */
-  propose(c: Client, cmds: string[][], multi: boolean, slot?: Slot): void {
+  propose(c: Client, cmds: string[][], multi: boolean, slot?: Slot, db = c.dbIndex): void {
     const w = slot ?? c.defer();
     const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi, cmds };
+    if (db !== 0) entry.db = db;
     const p = new ClientWrite(this, entry, c, w);
     if (this.server.node.propose(p)) c.lastWriteIndex = p.index;
   }
@@ -228,7 +234,7 @@ export class Dispatcher {
 
   /** A connection command's context. */
   connCtx(c: Client, w: RespWriter): ConnCtx {
-    return { db: this.server.keyspace, now: Date.now(), index: 0, w, c, engine: this.server };
+    return { db: c.db, dbIndex: c.dbIndex, dbs: this.server.dbs, now: Date.now(), index: 0, w, c, engine: this.server };
   }
 
   /** The redirect for a transaction: by its first command that names a key. */

@@ -12,7 +12,8 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { Keyspace } from '../../keyspace/keyspace.js';
+import { Databases } from '../../keyspace/databases.js';
+import type { Keyspace } from '../../keyspace/keyspace.js';
 import { encodingLimits } from '../../keyspace/types/encodings.js';
 import { RaftisNode, type NodeOptions } from '../../node/node.js';
 import type { Client, ClientHost, ClientLimits } from '../../server/client.js';
@@ -32,7 +33,7 @@ import type { Write } from './write.js';
 export type EngineClient = Client<Engine>;
 
 /** The node's options that are the command line's to choose (the engine supplies the state machine and the frame handlers). */
-export type EngineNodeOptions = Omit<NodeOptions<Write>, 'keyspace' | 'stateMachine' | 'onPeerFrame' | 'onPubSub'>;
+export type EngineNodeOptions = Omit<NodeOptions<Write>, 'dbs' | 'stateMachine' | 'onPeerFrame' | 'onPubSub'>;
 
 export interface EngineOptions {
   info: ServerInfo;
@@ -48,6 +49,8 @@ export interface EngineOptions {
   shutdown?: (reason: string) => void;
   /** Lua scripting limits (the instruction budget must be the same on every node). */
   scripts?: ScriptOptions;
+  /** The number of databases (--databases; 16 by default). Every node of a cluster must have the same. */
+  databases?: number;
 }
 
 /** What INFO, CLUSTER and the proxy need from the command line (the node id lives in node.id). */
@@ -83,8 +86,10 @@ export class Engine implements ClientHost {
   /** timeout in ms (0: clients are never closed for being idle), and when idle clients were last looked for. */
   private idleTimeoutMs = 0;
   private lastIdleCheck = 0;
-  /** Clients with WATCHed keys, by key (leader-local, as in Redis). */
-  readonly watchers = new Map<string, Set<EngineClient>>();
+  /** Clients with WATCHed keys, by database and key (leader-local, as in Redis). */
+  readonly watchers: Map<string, Set<EngineClient>>[];
+  /** WATCHed keys in all databases (the touch listener's quick test). */
+  private watchedKeys = 0;
   readonly runId = crypto.randomBytes(20).toString('hex');
   readonly dispatcher: Dispatcher;
   /** Channel and pattern subscriptions of this node's clients. */
@@ -93,7 +98,8 @@ export class Engine implements ClientHost {
   readonly proxy: Proxy | undefined;
   /** Stops the process as SIGTERM does (SHUTDOWN); see EngineOptions.shutdown. */
   readonly shutdown: ((reason: string) => void) | undefined;
-  readonly keyspace = new Keyspace();
+  /** The numbered databases (SELECT); dbs.get(0) is where clients start. */
+  readonly dbs: Databases;
   /** The state machine the node applies committed entries through. */
   readonly applier: Applier;
   /** Keyspace notifications: emitted to this node's subscribers as writes are applied. */
@@ -113,7 +119,7 @@ export class Engine implements ClientHost {
     try {
       e.node = await RaftisNode.open<Write>({
         ...opts.node,
-        keyspace: e.keyspace,
+        dbs: e.dbs,
         stateMachine: e.applier,
         onPeerFrame: (type, body, from) => e.proxy?.onFrame(type, body, from),
         onPubSub: (body, from) => e.pubsub.onFrame(body, from),
@@ -124,7 +130,7 @@ export class Engine implements ClientHost {
     }
     e.expiry = new ActiveExpiry({
       node: e.node,
-      keyspace: e.keyspace,
+      dbs: e.dbs,
       entryTime: () => e.applier.entryTime(),
       held: () => e.clientPause !== undefined,
       periodMs: opts.expireCycleMs ?? 100,
@@ -137,12 +143,15 @@ export class Engine implements ClientHost {
     this.info = opts.info;
     this.table = opts.table;
     this.shutdown = opts.shutdown;
+    this.dbs = new Databases(opts.databases);
+    this.watchers = this.dbs.dbs.map(() => new Map<string, Set<EngineClient>>());
     const { port, bind, clusterPort } = opts.info;
     this.config = new Config({
       port: String(port),
       bind: bind ?? '127.0.0.1',
       dir: path.resolve(opts.node.dir),
       'cluster-port': clusterPort === undefined || clusterPort === port + 10000 ? '0' : String(clusterPort),
+      databases: String(this.dbs.count),
     });
     this.sampler = setInterval(() => this.sample(), 100);
     this.sampler.unref();
@@ -151,18 +160,23 @@ export class Engine implements ClientHost {
     this.onCommand = this.dispatcher.onCommand;
     const blocking = this.dispatcher.blocking;
     const touch = {
-      wanted: () => this.watchers.size !== 0 || blocking.waiting,
-      touched: (keys: readonly string[] | null) => {
-        this.touchWatched(keys);
-        blocking.touched(keys);
+      wanted: () => this.watchedKeys !== 0 || blocking.waiting,
+      touched: (db: number, keys: readonly string[] | null) => {
+        this.touchWatched(db, keys);
+        blocking.touched(db, keys);
+      },
+      flushing: (db: number, replacedWith: number | undefined) => {
+        this.touchFlushed(db, replacedWith);
+        // SWAPDB: the pops parked in db may now find data (served after the apply).
+        if (replacedWith !== undefined) blocking.touched(db, null);
       },
     };
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.notifier = new KeyspaceNotifier(this.pubsub);
-    this.keyspace.hooks = this.notifier.hooksFor(0);
+    for (let i = 0; i < this.dbs.count; i++) this.dbs.get(i).hooks = this.notifier.hooksFor(i);
     this.config.watch('notify-keyspace-events', () => (this.notifier.flags = this.config.param('notify-keyspace-events').value as number));
-    this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier });
+    this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier });
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 
@@ -226,6 +240,10 @@ export class Engine implements ClientHost {
 
   nextClientId(): number {
     return ++this.lastClientId;
+  }
+
+  get firstDb(): Keyspace {
+    return this.dbs.get(0);
   }
 
   get io(): Stats {
@@ -317,34 +335,73 @@ export class Engine implements ClientHost {
     this.pubsub.unsubscribeAll(c);
   }
 
-  watch(c: EngineClient, key: string, expiredAtWatch: boolean): void {
-    if (c.watched.has(key)) return;
-    c.watched.set(key, { key, expiredAtWatch });
-    let set = this.watchers.get(key);
-    if (!set) this.watchers.set(key, (set = new Set()));
+  watch(c: EngineClient, db: number, key: string, expiredAtWatch: boolean): void {
+    const id = `${db} ${key}`;
+    if (c.watched.has(id)) return;
+    c.watched.set(id, { key, db, expiredAtWatch });
+    const watchers = this.watchers[db]!;
+    let set = watchers.get(key);
+    if (!set) {
+      watchers.set(key, (set = new Set()));
+      this.watchedKeys++;
+    }
     set.add(c);
   }
 
   unwatchAll(c: EngineClient): void {
-    for (const key of c.watched.keys()) {
-      const set = this.watchers.get(key);
+    for (const wk of c.watched.values()) {
+      const watchers = this.watchers[wk.db]!;
+      const set = watchers.get(wk.key);
       if (set) {
         set.delete(c);
-        if (set.size === 0) this.watchers.delete(key);
+        if (set.size === 0) {
+          watchers.delete(wk.key);
+          this.watchedKeys--;
+        }
       }
     }
     c.watched.clear();
     c.watchDirty = false;
   }
 
-  private touchWatched(keys: readonly string[] | null): void {
-    if (this.watchers.size === 0) return;
+  /**
+   * Redis's touchAllWatchedKeysInDb, before database db is emptied or gets
+   * database replacedWith's contents: marks the clients watching a key
+   * that exists in either (a key that had expired when WATCHed and is
+   * not in replacedWith is no change: its flag is cleared).
+   */
+  private touchFlushed(db: number, replacedWith: number | undefined): void {
+    const watchers = this.watchers[db];
+    if (watchers === undefined || watchers.size === 0) return;
+    const emptied = this.dbs.get(db);
+    const other = replacedWith === undefined ? undefined : this.dbs.get(replacedWith);
+    for (const [key, set] of watchers) {
+      // -Infinity: present in the table, expired or not (Redis's dictFind).
+      const inOther = other !== undefined && other.get(key, Number.NEGATIVE_INFINITY) !== undefined;
+      if (!inOther && emptied.get(key, Number.NEGATIVE_INFINITY) === undefined) continue;
+      for (const c of set) {
+        const wk = c.watched.get(`${db} ${key}`);
+        if (wk !== undefined && wk.expiredAtWatch && !inOther) wk.expiredAtWatch = false;
+        else c.watchDirty = true;
+      }
+    }
+  }
+
+  /** Marks the clients watching `keys` of database `db` (-1: every database; keys null: every key). */
+  private touchWatched(db: number, keys: readonly string[] | null): void {
+    if (this.watchedKeys === 0) return;
+    if (db < 0) {
+      for (let i = 0; i < this.watchers.length; i++) this.touchWatched(i, keys);
+      return;
+    }
+    const watchers = this.watchers[db];
+    if (watchers === undefined || watchers.size === 0) return;
     if (keys === null) {
-      for (const set of this.watchers.values()) for (const c of set) c.watchDirty = true;
+      for (const set of watchers.values()) for (const c of set) c.watchDirty = true;
       return;
     }
     for (const k of keys) {
-      const set = this.watchers.get(k);
+      const set = watchers.get(k);
       if (set) for (const c of set) c.watchDirty = true;
     }
   }

@@ -6,9 +6,17 @@
  *   f64 time       the leader's clock when it proposed (ms since epoch);
  *                  every expiry decision during apply uses this time
  *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
+ *                  bit 1: a database number follows (absent: db 0)
  *   u32 count      number of commands (kind 1) or keys (kind 2)
+ *   [u32 db]       with flag bit 1: the database the commands run in (the
+ *                  client's SELECTed one; a SELECT inside a MULTI changes it
+ *                  for the commands after it) or the keys expire in
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
  *   kind 2: per key: u32 length, bytes
+ *
+ * An entry in db 0 is encoded exactly as before databases existed (no flag,
+ * no field), so entries written by older builds decode as db 0 and the hot
+ * path's entries are no bigger.
  */
 export const enum EntryKind {
   Commands = 1,
@@ -20,20 +28,28 @@ export interface CommandEntry {
   time: number;
   multi: boolean;
   cmds: string[][];
+  /** The database the commands run in (undefined: 0). */
+  db?: number;
 }
 
 export interface ExpireEntry {
   kind: EntryKind.ExpireKeys;
   time: number;
   keys: string[];
+  /** The database the keys expire in (undefined: 0). */
+  db?: number;
 }
+
+const FLAG_MULTI = 1;
+const FLAG_DB = 2;
 
 export type StateEntry = CommandEntry | ExpireEntry;
 
 const HEADER = 1 + 8 + 1 + 4;
 
 export function encodeStateEntry(e: StateEntry): Buffer {
-  let size = HEADER;
+  const db = e.db ?? 0;
+  let size = db !== 0 ? HEADER + 4 : HEADER;
   if (e.kind === EntryKind.Commands) {
     for (const argv of e.cmds) {
       size += 4;
@@ -45,11 +61,15 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   const b = Buffer.allocUnsafe(size);
   b[0] = e.kind;
   b.writeDoubleLE(e.time, 1);
-  b[9] = e.kind === EntryKind.Commands && e.multi ? 1 : 0;
+  b[9] = (e.kind === EntryKind.Commands && e.multi ? FLAG_MULTI : 0) | (db !== 0 ? FLAG_DB : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     b.writeUInt32LE(e.cmds.length, p);
     p += 4;
+    if (db !== 0) {
+      b.writeUInt32LE(db, p);
+      p += 4;
+    }
     for (const argv of e.cmds) {
       b.writeUInt32LE(argv.length, p);
       p += 4;
@@ -62,6 +82,10 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   } else {
     b.writeUInt32LE(e.keys.length, p);
     p += 4;
+    if (db !== 0) {
+      b.writeUInt32LE(db, p);
+      p += 4;
+    }
     for (const k of e.keys) {
       b.writeUInt32LE(k.length, p);
       p += 4;
@@ -97,6 +121,12 @@ export function decodeStateEntry(b: Buffer): StateEntry {
   const flags = b[9]!;
   const count = b.readUInt32LE(10);
   let p = HEADER;
+  let db = 0;
+  if ((flags & FLAG_DB) !== 0) {
+    if (p + 4 > b.length) throw truncated(b, p, 4);
+    db = b.readUInt32LE(p);
+    p += 4;
+  }
   if (kind === EntryKind.Commands) {
     const cmds: string[][] = [];
     for (let i = 0; i < count; i++) {
@@ -111,7 +141,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       }
       cmds.push(argv);
     }
-    return { kind, time, multi: (flags & 1) !== 0, cmds };
+    return db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
   }
   if (kind === EntryKind.ExpireKeys) {
     const keys: string[] = [];
@@ -120,7 +150,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       keys.push(k);
       p += 4 + k.length;
     }
-    return { kind, time, keys };
+    return db === 0 ? { kind, time, keys } : { kind, time, keys, db };
   }
   throw new BadEntryError(`unknown state entry kind ${kind}`);
 }

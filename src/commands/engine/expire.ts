@@ -5,7 +5,7 @@
  * with the entry's time), so a key re-set in between survives, and every
  * replica deletes the same keys. One such entry is in flight at a time.
  */
-import type { Keyspace } from '../../keyspace/keyspace.js';
+import type { Databases } from '../../keyspace/databases.js';
 import type { Outcome, RaftisNode } from '../../node/node.js';
 import { DISCARD } from '../../server/resp-writer.js';
 import { EntryKind, type ExpireEntry } from './entry.js';
@@ -17,7 +17,7 @@ const DELETE_PER_CYCLE = 200;
 
 export interface ExpiryOptions {
   node: RaftisNode<Write>;
-  keyspace: Keyspace;
+  dbs: Databases;
   /** The time stamped on the entry. */
   entryTime(): number;
   /** Whether expiry must wait (CLIENT PAUSE: Redis proposes no deletes while clients are paused). */
@@ -29,6 +29,8 @@ export interface ExpiryOptions {
 export class ActiveExpiry {
   private timer: NodeJS.Timeout | undefined;
   private it: Iterator<[string, number]> | undefined;
+  /** The database `it` walks; the cycle goes round the databases that have keys with a TTL. */
+  private db = 0;
   /** The deletion entry in flight, with the term it was proposed in (one proposed in an earlier term may never commit). */
   private inFlight: ExpireWrite | undefined;
 
@@ -45,27 +47,49 @@ export class ActiveExpiry {
     this.timer = undefined;
   }
 
-  /** One cycle: propose the deletion of up to DELETE_PER_CYCLE expired keys. */
+  /**
+   * One cycle: propose the deletion of up to DELETE_PER_CYCLE expired keys
+   * of one database (an entry names one database). A database walked to its
+   * end passes the turn to the next one that has keys with a TTL.
+   */
   cycle(): void {
-    const { node, keyspace } = this.opts;
-    if (!node.isLeader || node.closed || keyspace.expiresCount === 0 || this.opts.held()) return;
+    const { node, dbs } = this.opts;
+    if (!node.isLeader || node.closed || this.opts.held()) return;
     if (this.inFlight !== undefined && this.inFlight.term === node.term) return;
     const now = Date.now();
     const keys: string[] = [];
-    for (let looked = 0; looked < LOOK_PER_CYCLE && keys.length < DELETE_PER_CYCLE; looked++) {
-      this.it ??= keyspace.keysWithExpiry();
-      const r = this.it.next();
-      if (r.done) {
-        this.it = undefined;
-        break;
+    let looked = 0;
+    let keysDb = 0;
+    // At most one pass over the databases per cycle.
+    for (let visited = 0; visited <= dbs.count && keys.length === 0 && looked < LOOK_PER_CYCLE; visited++) {
+      keysDb = this.db;
+      const ks = dbs.get(keysDb);
+      if (ks.expiresCount === 0) {
+        this.nextDb();
+        continue;
       }
-      if (r.value[1] <= now) keys.push(r.value[0]);
+      for (; looked < LOOK_PER_CYCLE && keys.length < DELETE_PER_CYCLE; looked++) {
+        this.it ??= ks.keysWithExpiry();
+        const r = this.it.next();
+        if (r.done) {
+          this.nextDb();
+          break;
+        }
+        if (r.value[1] <= now) keys.push(r.value[0]);
+      }
     }
     if (keys.length === 0) return;
-    const p = new ExpireWrite(this, { kind: EntryKind.ExpireKeys, time: this.opts.entryTime(), keys });
+    const entry: ExpireEntry = { kind: EntryKind.ExpireKeys, time: this.opts.entryTime(), keys };
+    if (keysDb !== 0) entry.db = keysDb;
+    const p = new ExpireWrite(this, entry);
     p.term = node.term;
     this.inFlight = p;
     node.propose(p);
+  }
+
+  private nextDb(): void {
+    this.it = undefined;
+    this.db = (this.db + 1) % this.opts.dbs.count;
   }
 
   settled(p: ExpireWrite): void {

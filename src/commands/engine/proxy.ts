@@ -18,6 +18,7 @@ import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeF
 import { createLogger } from '../../util/log.js';
 import { CLUSTERDOWN_NO_LEADER } from '../routing.js';
 import { isLogged } from '../table.js';
+import { ERR } from '../errors.js';
 
 const log = createLogger('proxy');
 
@@ -66,7 +67,7 @@ export class Proxy {
     const leader = node.leader;
     if (leader === 0 || leader === node.id) return false;
     const id = this.nextId++;
-    const body = encodeForwardCommand({ id, proto: c.proto, multi, cmds });
+    const body = encodeForwardCommand({ id, proto: c.proto, multi, cmds, db: c.dbIndex });
     if (!node.sendForward(leader, FrameType.ForwardCommand, body)) return false;
     const w = slot ?? c.defer();
     // The leader may run later forwarded writes before a read's ReadIndex
@@ -110,10 +111,16 @@ export class Proxy {
       w.error(CLUSTERDOWN_NO_LEADER);
       return send();
     }
+    const dbIndex = fc.db ?? 0;
+    if (dbIndex >= server.dbs.count) {
+      w.error(ERR.selectDbOutOfRange);
+      return send();
+    }
     const defs = fc.cmds.map((argv) => table.lookup(argv));
     const hasWrite = defs.some((d, i) => isLogged(d, server, fc.cmds[i]!));
     if (fc.multi || hasWrite) {
       const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
+      if (dbIndex !== 0) entry.db = dbIndex;
       const p = new ForwardedWrite(server, entry, w, send);
       if (node.propose(p)) this.lastWriteFrom.set(from, p.index);
       return;
@@ -127,7 +134,7 @@ export class Proxy {
     const after = this.lastWriteFrom.get(from) ?? 0;
     const run = (): void => {
       node.whenApplied(after, () => {
-        def.data!({ db: server.keyspace, now: Date.now(), index: 0, w, scripts: server.scripts }, argv);
+        def.data!({ db: server.dbs.get(dbIndex), dbIndex, dbs: server.dbs, now: Date.now(), index: 0, w, scripts: server.scripts }, argv);
         send();
       });
     };

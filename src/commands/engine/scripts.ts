@@ -16,6 +16,7 @@ import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
 import { string2ll } from '../../util/number.js';
 import { commandKeys } from '../keys.js';
+import { parseDbIndex } from '../db-index.js';
 import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
 import type { CommandTable } from '../table.js';
@@ -85,6 +86,8 @@ interface Run {
   allowCrossSlot: boolean;
   /** The slot of the keys accessed so far (-1: none yet). */
   slot: number;
+  /** The database redis.call acts on: the caller's, until the script SELECTs another (for the rest of the script only, as Redis 7). */
+  dbIndex: number;
 }
 
 export interface ScriptOptions {
@@ -250,7 +253,7 @@ export class Scripts {
     keys: readonly string[],
     go: (o: EvalOptions) => EvalResult | undefined,
   ): EvalResult | undefined {
-    const run: Run = { ctx, readOnly, allowCrossSlot, slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1 };
+    const run: Run = { ctx, readOnly, allowCrossSlot, slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1, dbIndex: ctx.dbIndex };
     let seed: number | undefined;
     if (ctx.index > 0) {
       entryRandom(ctx);
@@ -319,12 +322,13 @@ export class Scripts {
     const w = new RespWriter(resp);
     w.onError = this.stats.errorReply;
     if (def.data !== undefined) {
-      const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w, inScript: true };
+      const ctx: Ctx = { db: parent.dbs.get(run.dbIndex), dbIndex: run.dbIndex, dbs: parent.dbs, now: parent.now, index: parent.index, w, inScript: true };
+      if (parent.touchDb !== undefined) ctx.touchDb = parent.touchDb;
+      if (parent.flushingDb !== undefined) ctx.flushingDb = parent.flushingDb;
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
-      if (parent.dbIndex !== undefined) ctx.dbIndex = parent.dbIndex;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
-      if (def.isWrite && this.touch.wanted()) this.touch.touched(def.touchesAll ? null : commandKeys(def.meta, argv));
+      if (def.isWrite && !def.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));
       return { resp: w.take() };
     }
     // Connection and server commands have no client here; the few that need none are answered as Redis does.
@@ -337,6 +341,16 @@ export class Scripts {
       case 'echo':
         w.bulk(argv[1]!);
         break;
+      case 'select': {
+        const i = parseDbIndex(argv[1]!, parent.dbs.count);
+        if (typeof i === 'string') {
+          w.error(i);
+        } else {
+          run.dbIndex = i;
+          w.ok();
+        }
+        break;
+      }
       case 'time': {
         // The entry's time (or the read's): the same on every replica.
         const ms = Math.floor(parent.now);

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { Keyspace } from '../../../src/keyspace/keyspace.js';
+import { Databases } from '../../../src/keyspace/databases.js';
 import { readSnapshotFile } from '../../../src/keyspace/snapshot-records.js';
 import type { SnapshotEpoch } from '../../../src/keyspace/snapshot-epoch.js';
 import { RaftisNode, type Member, type NodeOptions } from '../../../src/node/node.js';
@@ -263,7 +264,7 @@ export class Cluster implements ApplyObserver {
     const opts: NodeOptions<TestProposal> = {
       id: slot.id,
       dir: slot.dir,
-      keyspace,
+      dbs: new Databases(1, () => keyspace),
       stateMachine: inc,
       members: this.members(),
       onFatal: (err) => this.onFatal(slot, inc, err),

@@ -34,4 +34,30 @@ describe('state entry codec', () => {
     bad[0] = 99;
     expect(() => decodeStateEntry(bad)).toThrow(/unknown state entry kind 99/);
   });
+
+  it('carries the database of commands and expired keys; an entry in db 0 is encoded as before databases existed', () => {
+    const inDb: StateEntry[] = [
+      { kind: EntryKind.Commands, time: 5, multi: true, cmds: [['SET', 'k', 'v'], ['SELECT', '2'], ['GET', 'k']], db: 7 },
+      { kind: EntryKind.Commands, time: 5, multi: false, cmds: [['SET', 'k', 'v']], db: 2147483647 },
+      { kind: EntryKind.ExpireKeys, time: 6, keys: ['a', 'b'], db: 15 },
+    ];
+    for (const e of inDb) expect(decodeStateEntry(encodeStateEntry(e))).toEqual(e);
+    // db 0 (explicit or not): no flag, no field, the bytes of an entry written before databases existed.
+    const plain = encodeStateEntry({ kind: EntryKind.Commands, time: 1, multi: false, cmds: [['SET', 'k', 'v']] });
+    expect(encodeStateEntry({ kind: EntryKind.Commands, time: 1, multi: false, cmds: [['SET', 'k', 'v']], db: 0 })).toEqual(plain);
+    const old = Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([0]), u32(1), u32(3), ...['SET', 'k', 'v'].flatMap((a) => [u32(a.length), Buffer.from(a)])]);
+    old.writeDoubleLE(1, 1);
+    expect(plain).toEqual(old);
+    expect(decodeStateEntry(old)).toEqual({ kind: EntryKind.Commands, time: 1, multi: false, cmds: [['SET', 'k', 'v']] });
+    // The field is 4 bytes more, only when the database is not 0.
+    expect(encodeStateEntry({ ...(inDb[1] as StateEntry), db: 1 }).length).toBe(plain.length + 4);
+    const withDb = encodeStateEntry(inDb[0]!);
+    for (let cut = 0; cut < withDb.length; cut++) expect(() => decodeStateEntry(withDb.subarray(0, cut))).toThrow(BadEntryError);
+  });
 });
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n, 0);
+  return b;
+}

@@ -13,22 +13,23 @@ import { Scripts } from '../../../src/commands/engine/scripts.js';
 import { Stats } from '../../../src/commands/engine/stats.js';
 import { crc64, dumpFunctions, readFunctions, verifyPayload } from '../../../src/commands/function-payload.js';
 import { lzfCompress, lzfDecompress } from '../../../src/commands/lzf.js';
-import { Keyspace } from '../../../src/keyspace/keyspace.js';
+import { Databases } from '../../../src/keyspace/databases.js';
 import { RespWriter } from '../../../src/server/resp-writer.js';
 import { sha1hex } from '../../../src/util/lua/vm.js';
 import type { Ctx } from '../../../src/commands/types.js';
 
 const table = new CommandTable({ data: dataCommands, conn: connCommands });
-const noTouch = { wanted: () => false, touched: () => {} };
+const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {} };
 
 function node(budget?: number): { scripts: Scripts; run: (...argv: string[]) => string } {
   const scripts = new Scripts(table, new Stats(), noTouch, budget === undefined ? {} : { budget });
-  const db = new Keyspace();
+  const dbs = new Databases(1);
+  const db = dbs.get(0);
   let index = 1;
   const run = (...argv: string[]): string => {
     const def = table.lookup(argv)!;
     const w = new RespWriter(2);
-    const ctx: Ctx = { db, now: 1_700_000_000_000, index: def.isWrite || def.mayReplicate ? index++ : 0, w, scripts };
+    const ctx: Ctx = { db, dbIndex: 0, dbs, now: 1_700_000_000_000, index: def.isWrite || def.mayReplicate ? index++ : 0, w, scripts };
     def.data!(ctx, argv);
     return w.take();
   };

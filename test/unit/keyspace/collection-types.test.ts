@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { setCommands } from '../../../src/commands/set.js';
 import { entrySeed } from '../../../src/commands/random.js';
 import type { Ctx } from '../../../src/commands/types.js';
+import { Databases } from '../../../src/keyspace/databases.js';
 import { Keyspace } from '../../../src/keyspace/keyspace.js';
 import { RHash } from '../../../src/keyspace/types/hash.js';
 import { fromItems } from '../../../src/keyspace/types/index.js';
@@ -156,7 +157,7 @@ describe('SPOP determinism', () => {
   /** Applies SPOP on a keyspace as a replica would, at log index `index` with leader time `now`. */
   function apply(db: Keyspace, index: number, now: number, argv: string[]): string {
     const w = new RespWriter(2);
-    const ctx: Ctx = { db, now, index, w };
+    const ctx: Ctx = { db, dbIndex: 0, dbs: new Databases(1, () => db), now, index, w };
     setCommands[argv[0]!.toLowerCase()]!(ctx, argv);
     return w.take();
   }
@@ -200,13 +201,13 @@ describe('SPOP determinism', () => {
     // One MULTI entry: the same ctx for both SPOPs, the second continues the first's sequence.
     const db = replica();
     const w = new RespWriter(2);
-    const ctx: Ctx = { db, now: 1000, index: 7, w };
+    const ctx: Ctx = { db, dbIndex: 0, dbs: new Databases(1, () => db), now: 1000, index: 7, w };
     setCommands.spop!(ctx, ['SPOP', 's', '5']);
     setCommands.spop!(ctx, ['SPOP', 's', '5']);
     const replies = w.take();
     const again = replica();
     const w2 = new RespWriter(2);
-    const ctx2: Ctx = { db: again, now: 1000, index: 7, w: w2 };
+    const ctx2: Ctx = { db: again, dbIndex: 0, dbs: new Databases(1, () => again), now: 1000, index: 7, w: w2 };
     setCommands.spop!(ctx2, ['SPOP', 's', '5']);
     setCommands.spop!(ctx2, ['SPOP', 's', '5']);
     expect(w2.take()).toBe(replies);

@@ -12,6 +12,7 @@ import {
 } from '../../../src/storage/snapshot-file.js';
 import type { Value } from '../../../src/keyspace/keyspace.js';
 import { readSnapshotFile, writeRecord } from '../../../src/keyspace/snapshot-records.js';
+import { fromItems } from '../../../src/keyspace/types/index.js';
 
 let dir: string;
 beforeEach(() => {
@@ -129,6 +130,31 @@ describe('snapshot file', () => {
     b.writeUInt32LE(zlib.crc32(b.subarray(0, b.length - 4)) >>> 0, b.length - 4);
     fs.writeFileSync(file, b);
     expect(() => readAll(file)).toThrow(/format version 99/);
+  });
+
+  it('keeps each key with its database; keys written without one (the format before databases) are db 0', async () => {
+    const w = await SnapshotWriter.create(dir, meta);
+    writeRecord(w, 'k', 'zero', undefined);
+    writeRecord(w, 'k', 'three', 1_800_000_000_000, 3);
+    writeRecord(w, 'k', 'max', undefined, 2147483647);
+    writeRecord(w, 'l', fromItems('list', ['a', 'b']), 5, 1);
+    writeRecord(w, 'z', 'again-zero', undefined, 0);
+    await w.finish();
+    const got: [string, Value, number | undefined, number][] = [];
+    const r = readSnapshotFile(w.file, (k, v, at, db) => got.push([k, v, at, db]));
+    expect(r.records).toBe(5);
+    expect(got.map(([k, v, at, db]) => [k, typeof v === 'string' ? v : [...v.items()], at, db])).toEqual([
+      ['k', 'zero', undefined, 0],
+      ['k', 'three', 1_800_000_000_000, 3],
+      ['k', 'max', undefined, 2147483647],
+      ['l', ['a', 'b'], 5, 1],
+      ['z', 'again-zero', undefined, 0],
+    ]);
+    // A db 0 record is the same bytes as before databases existed: the file of the first test reads as db 0.
+    const plain = await write(records, { ...meta, index: 1 });
+    const dbsSeen = new Set<number>();
+    readSnapshotFile(plain, (_k, _v, _at, db) => dbsSeen.add(db));
+    expect([...dbsSeen]).toEqual([0]);
   });
 
   it('an aborted writer leaves nothing behind', async () => {
