@@ -72,7 +72,7 @@ export interface CommandDef {
  * (docs/decisions.md). COMMAND INFO still shows Redis's flags.
  */
 const REPLICATED_READS: ReadonlySet<string> = new Set(['pfcount']);
-/** Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH (not shown by COMMAND INFO): scripts may write, SCRIPT LOAD and FLUSH are replicated. */
+/** Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH and SPUBLISH (not shown by COMMAND INFO): scripts may write, SCRIPT LOAD and FLUSH are replicated. */
 const MAY_REPLICATE = new Set(['eval', 'evalsha', 'script|load', 'script|flush']);
 
 export interface HandlerSet {
@@ -113,7 +113,7 @@ export class CommandTable {
       sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
       skipSlowlog: meta.flags.has('skip_slowlog'),
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
-      mayReplicate: meta.flags.has('write') || name === 'publish' || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
+      mayReplicate: meta.flags.has('write') || name === 'publish' || name === 'spublish' || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
       logged: meta.flags.has('write') || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
       touchesAll: name === 'flushall' || name === 'flushdb',
       noMulti: meta.flags.has('no_multi'),

@@ -154,6 +154,7 @@ export class Engine implements ClientHost {
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts);
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
+    this.scripts.pubsub = this.pubsub;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 

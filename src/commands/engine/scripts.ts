@@ -101,12 +101,23 @@ export interface EvalKind {
   ro: boolean;
 }
 
+/**
+ * A script's PUBLISH / SPUBLISH: delivered to this node's subscribers only.
+ * Every replica applies the script, so each delivers to its own (no peer fan-out).
+ */
+export interface ScriptPubSub {
+  deliver(channel: string, message: string): number;
+  deliverShard(channel: string, message: string): number;
+}
+
 export class Scripts {
   /** sha → script: replicated state (kept in snapshots). */
   private readonly cache = new Map<string, Script>();
   private readonly vm: LuaVM;
   private run: Run | undefined;
   budget: number;
+  /** Where a script's PUBLISH goes (the engine's registry; set once it exists). */
+  pubsub: ScriptPubSub | undefined;
 
   constructor(
     private readonly table: CommandTable,
@@ -251,7 +262,7 @@ export class Scripts {
     if (flags.has('noscript')) return { scriptError: 'This Redis command is not allowed from script' };
     if (run.readOnly && def.mayReplicate) return { scriptError: 'Write commands are not allowed from read-only scripts.' };
     // Redis Cluster's check (scriptVerifyClusterState): every slot is served here, so only the slots matter.
-    const keys = def.data !== undefined ? commandKeys(def.meta, argv) : [];
+    const keys = def.data !== undefined || def.name === 'spublish' ? commandKeys(def.meta, argv) : [];
     if (keys.length > 0) {
       const slot = keyHashSlot(keys[0]!);
       for (let i = 1; i < keys.length; i++) {
@@ -281,6 +292,13 @@ export class Scripts {
         break;
       case 'echo':
         w.bulk(argv[1]!);
+        break;
+      // Only in scripts that may write (PUBLISH is may-replicate), so only in applied entries: on every replica.
+      case 'publish':
+        w.int(this.pubsub?.deliver(argv[1]!, argv[2]!) ?? 0);
+        break;
+      case 'spublish':
+        w.int(this.pubsub?.deliverShard(argv[1]!, argv[2]!) ?? 0);
         break;
       case 'time': {
         // The entry's time (or the read's): the same on every replica.
