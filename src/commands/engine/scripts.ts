@@ -20,6 +20,7 @@ import { keyHashSlot } from '../routing.js';
 import type { CommandTable } from '../table.js';
 import type { Ctx } from '../types.js';
 import { callData } from './call.js';
+import { provablyReadOnly } from './script-readonly.js';
 import type { TouchListener } from './apply.js';
 import type { Stats } from './stats.js';
 
@@ -73,6 +74,8 @@ export function shebangFlags(body: string): number | { error: string } {
 interface Script {
   body: string;
   flags: number;
+  /** A script without a shebang that provably never writes (script-readonly.ts), worked out on first need. */
+  readOnly?: boolean;
 }
 
 /** What the running script may do, and what it did (Redis's scriptRunCtx). */
@@ -147,13 +150,25 @@ export class Scripts {
     if (evalsha) {
       const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
       if (s === undefined) return undefined;
-      return (s.flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+      return this.scriptMayWrite(s);
     }
     const cached = this.cache.get(sha1hex(body));
-    const flags = cached !== undefined ? cached.flags : shebangFlags(body);
+    // An EVAL of a body not cached yet is an entry (whatever it does): applying it caches the body, as Redis's EVAL does.
+    if (cached !== undefined) return this.scriptMayWrite(cached);
+    const flags = shebangFlags(body);
     // A bad shebang: its error is the same wherever it is found; the entry answers it.
     if (typeof flags !== 'number') return true;
     return (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+  }
+
+  /** A cached script may write unless flagged no-writes, or (without a shebang) it provably never writes. */
+  private scriptMayWrite(s: Script): boolean {
+    if ((s.flags & ScriptFlag.Compat) === 0) return (s.flags & ScriptFlag.NoWrites) === 0;
+    s.readOnly ??= provablyReadOnly(s.body, (name) => {
+      const def = this.table.get(name);
+      return def === undefined || def.mayReplicate || def.subcommands !== undefined;
+    });
+    return !s.readOnly;
   }
 
   /**
@@ -228,7 +243,8 @@ export class Scripts {
     // The declared keys' slot (the dispatcher refused keys in different slots: CROSSSLOT).
     const run: Run = {
       ctx,
-      readOnly: kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
+      // On the read path (no entry: ctx.index 0) a script must not write, whatever it is flagged: its writes would be this node's only.
+      readOnly: kind.ro || ctx.index === 0 || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
       allowCrossSlot: compat || (flags & ScriptFlag.AllowCrossSlot) !== 0,
       slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1,
     };
