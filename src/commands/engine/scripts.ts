@@ -136,6 +136,24 @@ export class Scripts {
     return this.cache.size;
   }
 
+  /**
+   * The SHA1 of an EVAL's body, remembered: an EVAL is hashed when routed and
+   * again when applied, and clients send the same few bodies over and over.
+   */
+  private shaOf(body: string): string {
+    let sha = this.shas.get(body);
+    if (sha === undefined) {
+      if (this.shas.size >= 1024) this.shas.clear();
+      sha = sha1hex(body);
+      this.shas.set(body, sha);
+    }
+    return sha;
+  }
+
+  private readonly shas = new Map<string, string>();
+  /** redis.call's reply writer, reused (a script's calls run one at a time and cannot nest). */
+  private readonly callWriter = new RespWriter(2);
+
   /** Whether a cached script exists (SCRIPT EXISTS; case-insensitive as Redis's dict). */
   has(sha: string): boolean {
     return this.cache.has(sha.toLowerCase());
@@ -152,7 +170,7 @@ export class Scripts {
       if (s === undefined) return undefined;
       return this.scriptMayWrite(s);
     }
-    const cached = this.cache.get(sha1hex(body));
+    const cached = this.cache.get(this.shaOf(body));
     // An EVAL of a body not cached yet is an entry (whatever it does): applying it caches the body, as Redis's EVAL does.
     if (cached !== undefined) return this.scriptMayWrite(cached);
     const flags = shebangFlags(body);
@@ -177,7 +195,7 @@ export class Scripts {
    * the sha and flags, or writes the error and returns undefined.
    */
   private create(ctx: Ctx, body: string): { sha: string; script: Script } | undefined {
-    const sha = sha1hex(body);
+    const sha = this.shaOf(body);
     let script = this.cache.get(sha);
     if (script === undefined) {
       const flags = shebangFlags(body);
@@ -290,7 +308,9 @@ export class Scripts {
       }
     }
     const parent = run.ctx;
-    const w = new RespWriter(resp);
+    const w = this.callWriter;
+    w.proto = resp;
+    w.out = '';
     w.onError = this.stats.errorReply;
     if (def.data !== undefined) {
       const ctx: Ctx = { db: parent.db, now: parent.now, index: parent.index, w };
