@@ -120,8 +120,8 @@ async function lockScenario(a: Redis | Cluster, b: Redis | Cluster, read: (k: st
   expect(await against(await rejection(first.acquire(['x', 'y'], 1000)))).toEqual(["CROSSSLOT Keys in request don't hash to the same slot"]);
 
   // using(): the lock is extended automatically while the routine runs past its first duration.
-  const result = await first.using(['rl:auto'], 600, { automaticExtensionThreshold: 300 }, async (signal) => {
-    await new Promise((r) => setTimeout(r, 1500));
+  const result = await first.using(['rl:auto'], 1000, { automaticExtensionThreshold: 500 }, async (signal) => {
+    await new Promise((r) => setTimeout(r, 2500));
     return { aborted: signal.aborted, held: (await read('rl:auto'))[0] !== null };
   });
   expect(result).toEqual({ aborted: false, held: true });
