@@ -123,6 +123,11 @@ const COMMANDS: string[][] = [
   ['EVAL', "return redis.call('bzmpop', 0, 1, KEYS[1], 'MIN')", '1', '{q}z'],
   ['EVAL', "return redis.pcall('brpoplpush', KEYS[1], KEYS[2], -1)", '2', '{q}wait', '{q}active'],
   ['EVAL', "return redis.pcall('blpop', KEYS[1], 'x')", '1', '{q}wait'],
+  // A shard channel is a key for Redis Cluster's slot checks inside scripts.
+  ['EVAL', "#!lua\nreturn redis.call('spublish', 'a', 'x')", '1', 'b'],
+  ['EVAL', "#!lua\nreturn redis.call('spublish', '{b}a', 'x')", '1', 'b'],
+  ['EVAL', "return redis.call('spublish', 'a', 'x')", '1', 'b'],
+  ['EVAL', "return redis.call('publish', 'a', 'x')", '0'],
   ['EVAL', "return redis.call('get')", '0'],
   ['EVAL', "return redis.pcall('nope')", '0'],
   ['EVAL', "return redis.call('get', 'k', 'extra')", '0'],

@@ -296,7 +296,8 @@ export class Scripts {
     if (flags.has('noscript')) return { scriptError: 'This Redis command is not allowed from script' };
     if (run.readOnly && def.mayReplicate) return { scriptError: 'Write commands are not allowed from read-only scripts.' };
     // Redis Cluster's check (scriptVerifyClusterState): every slot is served here, so only the slots matter.
-    const keys = def.data !== undefined || def.name === 'spublish' ? commandKeys(def.meta, argv) : [];
+    // SPUBLISH's channel is not a key (its key spec says not_key) but Redis Cluster routes and checks it as one.
+    const keys = def.data !== undefined ? commandKeys(def.meta, argv) : def.name === 'spublish' ? [argv[1]!] : [];
     if (keys.length > 0) {
       const slot = keyHashSlot(keys[0]!);
       for (let i = 1; i < keys.length; i++) {
