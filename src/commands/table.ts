@@ -94,7 +94,7 @@ export interface CommandDef {
  */
 const REPLICATED_READS: ReadonlySet<string> = new Set(['pfcount']);
 /**
- * Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH whose COMMAND INFO
+ * Commands Redis flags CMD_MAY_REPLICATE besides PUBLISH and SPUBLISH whose COMMAND INFO
  * flags do not say write: scripts and functions may write, SCRIPT LOAD and
  * FLUSH are replicated. (FUNCTION LOAD, DELETE, FLUSH and RESTORE are write
  * commands in Redis's table: log entries like any write.)
@@ -147,7 +147,7 @@ export class CommandTable {
       sampled: meta.flags.has('fast') || complexity(docs) === 'O(1)',
       skipSlowlog: meta.flags.has('skip_slowlog'),
       skipMonitor: meta.flags.has('admin') || meta.flags.has('skip_monitor'),
-      mayReplicate: meta.flags.has('write') || name === 'publish' || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
+      mayReplicate: meta.flags.has('write') || name === 'publish' || name === 'spublish' || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
       logged: meta.flags.has('write') || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
       touchesAll: name === 'flushall' || name === 'flushdb',
       noMulti: meta.flags.has('no_multi'),

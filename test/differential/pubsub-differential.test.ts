@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { render, runScenario, sortBulkArray, type PsStep } from '../helpers/pubsub-diff.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
+import { sha1hex } from '../../src/util/lua/vm.js';
 
 const env = useProcessDifferential();
 
@@ -244,6 +245,37 @@ const scenarios: Record<string, Scenario> = {
       s(0, 'EXEC'),
       s(1, 'PUBSUB', 'SHARDNUMSUB', 'm1'),
       s(0, 'GET', 'ps:x'),
+    ],
+  },
+  // Queue libraries (bull) publish their events from scripts: delivered like a PUBLISH, counted the same.
+  publish_from_scripts: {
+    clients: 3,
+    steps: [
+      s(0, 'SUBSCRIBE', 'sc'),
+      s(0, 'PSUBSCRIBE', 's*'),
+      s(1, 'SSUBSCRIBE', 'sh'),
+      s(2, 'EVAL', "return redis.call('publish', 'sc', ARGV[1])", '0', 'hello'),
+      s(2, 'EVAL', "return redis.call('PUBLISH', KEYS[1], 'to pattern only')", '1', 'sz'),
+      s(2, 'EVAL', "return redis.call('spublish', KEYS[1], 'shard')", '1', 'sh'),
+      s(2, 'EVAL', "return redis.call('publish', 'sh', 'not a shard message')", '0'),
+      s(2, 'EVAL', "local a = redis.call('publish', 'sc', 'a') local b = redis.call('publish', 'nobody', 'b') return {a, b}", '0'),
+      s(2, 'EVAL', "redis.call('set', KEYS[1], 'v') redis.call('publish', 'sc', 'before error') error('boom')", '1', 'ps:k'),
+      s(2, 'EVAL', "return redis.pcall('publish', 'sc')", '0'),
+      s(2, 'EVAL', "return redis.pcall('spublish', 'sh')", '0'),
+      s(2, 'EVAL_RO', "return redis.call('publish', 'sc', 'ro')", '0'),
+      s(2, 'EVAL_RO', "return redis.call('spublish', 'sh', 'ro')", '0'),
+      s(2, 'EVAL', "#!lua flags=no-writes\nreturn redis.pcall('publish', 'sc', 'no-writes')", '0'),
+      s(2, 'EVAL', "#!lua\nreturn redis.call('publish', 'sc', 'with shebang')", '0'),
+      s(2, 'SCRIPT', 'LOAD', "return redis.call('publish', 'sc', ARGV[1])"),
+      s(2, 'EVALSHA', sha1hex("return redis.call('publish', 'sc', ARGV[1])"), '0', 'by sha'),
+      s(2, 'MULTI'),
+      s(2, 'EVAL', "return redis.call('publish', 'sc', 'in multi')", '0'),
+      s(2, 'PUBLISH', 'sc', 'plain in multi'),
+      s(2, 'EXEC'),
+      s(2, 'EVAL', "redis.setresp(3) return redis.call('publish', 'sc', 'resp3 inside')", '0'),
+      s(0, 'UNSUBSCRIBE'),
+      s(2, 'EVAL', "return redis.call('publish', 'sc', 'pattern left')", '0'),
+      s(2, 'GET', 'ps:k'),
     ],
   },
   quit_while_subscribed: {

@@ -113,6 +113,22 @@ const COMMANDS: string[][] = [
   ['EVAL', "return {redis.call('ping'), redis.call('ping', 'x'), redis.call('echo', 'e')}", '0'],
   ['EVAL', "return redis.call('blpop', 'nolist', 0)", '1', 'nolist'],
   ['EVAL', "redis.call('rpush', 'l', 'x') return redis.call('blpop', 'l', 0)", '1', 'l'],
+  // Blocking commands inside scripts: Redis 7.0 flags BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BZPOPMIN/MAX noscript
+  // (refused); BLMPOP and BZMPOP run as their non-blocking forms, whatever the timeout.
+  ['EVAL', "return redis.call('brpoplpush', KEYS[1], KEYS[2], 0)", '2', '{q}wait', '{q}active'],
+  ['EVAL', "redis.call('lpush', KEYS[1], 'j1', 'j2') return {redis.call('brpoplpush', KEYS[1], KEYS[2], 5), redis.call('lrange', KEYS[2], 0, -1)}", '2', '{q}wait', '{q}active'],
+  ['EVAL', "return {redis.call('blmove', KEYS[1], KEYS[2], 'RIGHT', 'LEFT', 0.5), redis.call('blmove', KEYS[1], KEYS[2], 'LEFT', 'RIGHT', 0)}", '2', '{q}wait', '{q}active'],
+  ['EVAL', "return redis.call('blmpop', 0, 2, KEYS[1], KEYS[2], 'LEFT', 'COUNT', 5)", '2', '{q}wait', '{q}active'],
+  ['EVAL', "return redis.call('blmpop', 0, 1, KEYS[1], 'LEFT')", '1', '{q}wait'],
+  ['EVAL', "redis.call('zadd', KEYS[1], 1, 'a') return {redis.call('bzpopmin', KEYS[1], 0), redis.call('bzpopmax', KEYS[1], 1)}", '1', '{q}z'],
+  ['EVAL', "return redis.call('bzmpop', 0, 1, KEYS[1], 'MIN')", '1', '{q}z'],
+  ['EVAL', "return redis.pcall('brpoplpush', KEYS[1], KEYS[2], -1)", '2', '{q}wait', '{q}active'],
+  ['EVAL', "return redis.pcall('blpop', KEYS[1], 'x')", '1', '{q}wait'],
+  // A shard channel is a key for Redis Cluster's slot checks inside scripts.
+  ['EVAL', "#!lua\nreturn redis.call('spublish', 'a', 'x')", '1', 'b'],
+  ['EVAL', "#!lua\nreturn redis.call('spublish', '{b}a', 'x')", '1', 'b'],
+  ['EVAL', "return redis.call('spublish', 'a', 'x')", '1', 'b'],
+  ['EVAL', "return redis.call('publish', 'a', 'x')", '0'],
   ['EVAL', "return redis.call('get')", '0'],
   ['EVAL', "return redis.pcall('nope')", '0'],
   ['EVAL', "return redis.call('get', 'k', 'extra')", '0'],

@@ -145,4 +145,38 @@ describe('scripting on a 3-node cluster', () => {
       f.close();
     }
   });
+
+  it('a script without a shebang that provably only reads costs no log entry on EVALSHA, and a READONLY follower runs it', async () => {
+    cluster = await TestCluster.start();
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    expect(await onLeader(c, 'SET', '{r}k', 'v')).toBe('+OK\r\n');
+    const READ = "local v = redis.call('get', KEYS[1]) return {v, redis.call('exists', KEYS[1])}";
+    const WRITE = "local v = redis.call('get', KEYS[1]) redis.call('set', KEYS[1], v .. '!') return v";
+    // EVAL of a body not cached yet is an entry (it caches the body, as Redis's EVAL does).
+    expect(await onLeader(c, 'EVAL', READ, '1', '{r}k')).toBe('*2\r\n$1\r\nv\r\n:1\r\n');
+    const readSha = (await onLeader(c, 'SCRIPT', 'LOAD', READ)).split('\r\n')[1]!;
+    const writeSha = (await onLeader(c, 'SCRIPT', 'LOAD', WRITE)).split('\r\n')[1]!;
+    const all = c.nodes.map((n) => n.id);
+    await converged(c, all);
+    const applied = async (): Promise<number> => Number((await c.raftInfo(leader))!.applied_index);
+    const before = await applied();
+    for (let i = 0; i < 20; i++) expect(await onLeader(c, 'EVALSHA', readSha, '1', '{r}k')).toBe('*2\r\n$1\r\nv\r\n:1\r\n');
+    expect(await onLeader(c, 'EVAL', READ, '1', '{r}k')).toBe('*2\r\n$1\r\nv\r\n:1\r\n');
+    expect(await applied()).toBe(before);
+    // A script that writes is still one entry per call, applied everywhere.
+    expect(await onLeader(c, 'EVALSHA', writeSha, '1', '{r}k')).toBe('$1\r\nv\r\n');
+    expect(await applied()).toBeGreaterThan(before);
+    await converged(c, all);
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    const f = await c.client(follower);
+    try {
+      expect(await f.call('EVALSHA', readSha, '1', '{r}k')).toMatch(/^-MOVED \d+ /);
+      expect(await f.call('READONLY')).toBe('+OK\r\n');
+      expect(await f.call('EVALSHA', readSha, '1', '{r}k')).toBe('*2\r\n$2\r\nv!\r\n:1\r\n');
+      expect(await f.call('EVALSHA', writeSha, '1', '{r}k')).toMatch(/^-MOVED \d+ /);
+    } finally {
+      f.close();
+    }
+  });
 });

@@ -23,6 +23,7 @@ import type { CommandTable } from '../table.js';
 import type { Ctx } from '../types.js';
 import { callData } from './call.js';
 import { Functions, type FunctionInfo } from './functions.js';
+import { provablyReadOnly } from './script-readonly.js';
 import type { TouchListener } from './apply.js';
 import type { Stats } from './stats.js';
 
@@ -77,6 +78,8 @@ export function shebangFlags(body: string): number | { error: string } {
 interface Script {
   body: string;
   flags: number;
+  /** A script without a shebang that provably never writes (script-readonly.ts), worked out on first need. */
+  readOnly?: boolean;
 }
 
 /** What the running script may do, and what it did (Redis's scriptRunCtx). */
@@ -107,6 +110,15 @@ export interface EvalKind {
   ro: boolean;
 }
 
+/**
+ * A script's PUBLISH / SPUBLISH: delivered to this node's subscribers only.
+ * Every replica applies the script, so each delivers to its own (no peer fan-out).
+ */
+export interface ScriptPubSub {
+  deliver(channel: string, message: string): number;
+  deliverShard(channel: string, message: string): number;
+}
+
 export class Scripts {
   /** sha → script: replicated state (kept in snapshots). */
   private readonly cache = new Map<string, Script>();
@@ -115,6 +127,8 @@ export class Scripts {
   budget: number;
   /** Redis 7.0 functions: the libraries (replicated state, in snapshots) and their VM. */
   readonly functions: Functions;
+  /** Where a script's PUBLISH goes (the engine's registry; set once it exists). */
+  pubsub: ScriptPubSub | undefined;
 
   constructor(
     private readonly table: CommandTable,
@@ -141,6 +155,24 @@ export class Scripts {
     return { eval: this.vm.memoryUsed(), functions: this.functions.memoryUsed(), scriptBytes, libraryBytes };
   }
 
+  /**
+   * The SHA1 of an EVAL's body, remembered: an EVAL is hashed when routed and
+   * again when applied, and clients send the same few bodies over and over.
+   */
+  private shaOf(body: string): string {
+    let sha = this.shas.get(body);
+    if (sha === undefined) {
+      if (this.shas.size >= 1024) this.shas.clear();
+      sha = sha1hex(body);
+      this.shas.set(body, sha);
+    }
+    return sha;
+  }
+
+  private readonly shas = new Map<string, string>();
+  /** redis.call's reply writer, reused (a script's calls run one at a time and cannot nest). */
+  private readonly callWriter = new RespWriter(2);
+
   /** Whether a cached script exists (SCRIPT EXISTS; case-insensitive as Redis's dict). */
   has(sha: string): boolean {
     return this.cache.has(sha.toLowerCase());
@@ -155,13 +187,25 @@ export class Scripts {
     if (evalsha) {
       const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
       if (s === undefined) return undefined;
-      return (s.flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+      return this.scriptMayWrite(s);
     }
-    const cached = this.cache.get(sha1hex(body));
-    const flags = cached !== undefined ? cached.flags : shebangFlags(body);
+    const cached = this.cache.get(this.shaOf(body));
+    // An EVAL of a body not cached yet is an entry (whatever it does): applying it caches the body, as Redis's EVAL does.
+    if (cached !== undefined) return this.scriptMayWrite(cached);
+    const flags = shebangFlags(body);
     // A bad shebang: its error is the same wherever it is found; the entry answers it.
     if (typeof flags !== 'number') return true;
     return (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+  }
+
+  /** A cached script may write unless flagged no-writes, or (without a shebang) it provably never writes. */
+  private scriptMayWrite(s: Script): boolean {
+    if ((s.flags & ScriptFlag.Compat) === 0) return (s.flags & ScriptFlag.NoWrites) === 0;
+    s.readOnly ??= provablyReadOnly(s.body, (name) => {
+      const def = this.table.get(name);
+      return def === undefined || def.mayReplicate || def.subcommands !== undefined;
+    });
+    return !s.readOnly;
   }
 
   /**
@@ -170,7 +214,7 @@ export class Scripts {
    * the sha and flags, or writes the error and returns undefined.
    */
   private create(ctx: Ctx, body: string): { sha: string; script: Script } | undefined {
-    const sha = sha1hex(body);
+    const sha = this.shaOf(body);
     let script = this.cache.get(sha);
     if (script === undefined) {
       const flags = shebangFlags(body);
@@ -253,7 +297,8 @@ export class Scripts {
     keys: readonly string[],
     go: (o: EvalOptions) => EvalResult | undefined,
   ): EvalResult | undefined {
-    const run: Run = { ctx, readOnly, allowCrossSlot, slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1, dbIndex: ctx.dbIndex };
+    // On the read path (no entry: ctx.index 0) a script must not write, whatever it is flagged: its writes would be this node's only.
+    const run: Run = { ctx, readOnly: readOnly || ctx.index === 0, allowCrossSlot, slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1, dbIndex: ctx.dbIndex };
     let seed: number | undefined;
     if (ctx.index > 0) {
       entryRandom(ctx);
@@ -307,7 +352,8 @@ export class Scripts {
     if (flags.has('noscript')) return { scriptError: 'This Redis command is not allowed from script' };
     if (run.readOnly && def.mayReplicate) return { scriptError: 'Write commands are not allowed from read-only scripts.' };
     // Redis Cluster's check (scriptVerifyClusterState): every slot is served here, so only the slots matter.
-    const keys = def.data !== undefined ? commandKeys(def.meta, argv) : [];
+    // SPUBLISH's channel is not a key (its key spec says not_key) but Redis Cluster routes and checks it as one.
+    const keys = def.data !== undefined ? commandKeys(def.meta, argv) : def.name === 'spublish' ? [argv[1]!] : [];
     if (keys.length > 0) {
       const slot = keyHashSlot(keys[0]!);
       for (let i = 1; i < keys.length; i++) {
@@ -319,7 +365,9 @@ export class Scripts {
       }
     }
     const parent = run.ctx;
-    const w = new RespWriter(resp);
+    const w = this.callWriter;
+    w.proto = resp;
+    w.out = '';
     w.onError = this.stats.errorReply;
     if (def.data !== undefined) {
       const ctx: Ctx = { db: parent.dbs.get(run.dbIndex), dbIndex: run.dbIndex, dbs: parent.dbs, now: parent.now, index: parent.index, w, inScript: true };
@@ -351,6 +399,13 @@ export class Scripts {
         }
         break;
       }
+      // Only in scripts that may write (PUBLISH is may-replicate), so only in applied entries: on every replica.
+      case 'publish':
+        w.int(this.pubsub?.deliver(argv[1]!, argv[2]!) ?? 0);
+        break;
+      case 'spublish':
+        w.int(this.pubsub?.deliverShard(argv[1]!, argv[2]!) ?? 0);
+        break;
       case 'time': {
         // The entry's time (or the read's): the same on every replica.
         const ms = Math.floor(parent.now);
