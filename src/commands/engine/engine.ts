@@ -324,7 +324,7 @@ export class Engine implements ClientHost {
   /** EVAL / EVALSHA / FCALL of a script known here to declare no-writes (evalGetCommandFlags, fcallGetCommandFlags). */
   private scriptDeclaresNoWrites(name: string, argv: readonly string[]): boolean {
     if (name === 'fcall') return this.scripts.functionMayWrite(argv[1]!) === false;
-    if (name === 'eval' || name === 'evalsha') return this.scripts.mayWrite(argv, name === 'evalsha') === false;
+    if (name === 'eval' || name === 'evalsha') return this.scripts.declaresNoWrites(argv, name === 'evalsha');
     return false;
   }
 

@@ -198,6 +198,24 @@ export class Scripts {
     return (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
   }
 
+  /**
+   * Whether an EVAL / EVALSHA's script declares no-writes in its shebang (what
+   * Redis's evalGetCommandFlags goes by, e.g. for CLIENT PAUSE WRITE): a
+   * script without a shebang never does, whatever it provably does.
+   */
+  declaresNoWrites(argv: readonly string[], evalsha: boolean): boolean {
+    const body = argv[1]!;
+    let flags: number | { error: string };
+    if (evalsha) {
+      const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
+      if (s === undefined) return false;
+      flags = s.flags;
+    } else {
+      flags = this.cache.get(this.shaOf(body))?.flags ?? shebangFlags(body);
+    }
+    return typeof flags === 'number' && (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) === ScriptFlag.NoWrites;
+  }
+
   /** A cached script may write unless flagged no-writes, or (without a shebang) it provably never writes. */
   private scriptMayWrite(s: Script): boolean {
     if ((s.flags & ScriptFlag.Compat) === 0) return (s.flags & ScriptFlag.NoWrites) === 0;
