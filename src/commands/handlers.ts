@@ -9,6 +9,7 @@ import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
 import { configApplied, configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
+import { trackingCommands } from './tracking.js';
 import { geoCommands } from './geo.js';
 import { hashCommands } from './hash.js';
 import { hyperloglogCommands } from './hyperloglog.js';
@@ -64,6 +65,7 @@ export const dataCommands: Record<string, DataHandler> = {
 
 export const connCommands: Record<string, ConnHandler> = {
   ...connectionCommands,
+  ...trackingCommands,
   ...serverCommands,
   ...commandCommands,
   ...configCommands,

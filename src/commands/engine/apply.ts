@@ -16,6 +16,7 @@ import { EntryKind, decodeStateEntry } from './entry.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
 import type { Stats } from './stats.js';
+import type { Tracking } from './tracking.js';
 import type { Write } from './write.js';
 
 const log = createLogger('apply');
@@ -30,6 +31,8 @@ export interface TouchListener {
 export class Applier implements StateMachine<Write> {
   /** The latest time stamped on an entry this node applied or proposed. */
   private lastTime = 0;
+  /** Client-side caching: told whose write is applied (NOLOOP, invalidations after its reply) and the reads in its transactions. */
+  tracking: Tracking | undefined;
 
   constructor(
     private readonly db: Keyspace,
@@ -64,6 +67,8 @@ export class Applier implements StateMachine<Write> {
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
     const ctx = { db: this.db, now: entry.time, index, w, scripts: this.scripts, events: this.state.events };
+    const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
+    if (tracking !== undefined) tracking.current = client;
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
@@ -73,11 +78,16 @@ export class Applier implements StateMachine<Write> {
         if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
         if (cmd.isWrite && this.touch.wanted()) this.touch.touched(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
+        else if (tracking !== undefined && entry.multi && !cmd.isWrite) tracking.read(client!, cmd, argv);
       } else if (cmd?.applied !== undefined) {
         cmd.applied(this.state, argv, w);
       } else if (mine !== undefined) {
         mine.conn(argv, w);
       }
+    }
+    if (tracking !== undefined) {
+      tracking.flushPending(w);
+      tracking.current = undefined;
     }
   }
 

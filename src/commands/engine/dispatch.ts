@@ -46,6 +46,8 @@ export class Dispatcher {
   readonly onCommand = (c: Client, argv: string[]): void => {
     const def = this.resolve(c, argv);
     if (def === undefined) return;
+    const tracking = this.server.tracking;
+    if (tracking.wanted) tracking.beforeCommand(c, c.lastCommand);
     c.lastCommand = def.name;
     // Before ACL and cluster checks, as in Redis 7's processCommand.
     if (def.noMulti && c.multi !== undefined) return void this.reject(c, 'ERR Command not allowed inside a transaction', def);
@@ -128,10 +130,13 @@ export class Dispatcher {
       if (def.isBlocking && waitsForData(def.name, argv)) this.blocking.run(c, argv);
       else this.propose(c, [argv], false);
     } else if (def.isBlocking && waitsForData(def.name, argv)) {
+      if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
       this.blocking.runRead(c, argv);
     } else {
       const data = def.data!;
       const node = this.server.node;
+      // Client-side caching: the keys are remembered as the read is taken (an invalidation due meanwhile follows its reply).
+      if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
       if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex) {
         // The common case, kept free of closures: a read that can be answered now.
         const ctx = this.readCtx;

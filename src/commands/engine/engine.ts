@@ -25,6 +25,7 @@ import { KeyspaceNotifier } from './notifications.js';
 import { PubSub } from './pubsub.js';
 import { Scripts, type ScriptOptions } from './scripts.js';
 import { Stats } from './stats.js';
+import { Tracking } from './tracking.js';
 import type { Write } from './write.js';
 
 /** A client connection as the engine knows it. */
@@ -95,6 +96,8 @@ export class Engine implements ClientHost {
   readonly applier: Applier;
   /** Keyspace notifications: emitted to this node's subscribers as writes are applied. */
   readonly notifier: KeyspaceNotifier;
+  /** Client-side caching: the keys this node's tracking clients read (CLIENT TRACKING). */
+  readonly tracking = new Tracking(this.clients);
   /** Lua scripting: the script cache (state-machine state) and the VM. */
   readonly scripts: Scripts;
   /** The Raft driver; set by open() before any client connects. */
@@ -147,11 +150,13 @@ export class Engine implements ClientHost {
     this.dispatcher = new Dispatcher(this);
     this.onCommand = this.dispatcher.onCommand;
     const blocking = this.dispatcher.blocking;
+    const tracking = this.tracking;
     const touch = {
-      wanted: () => this.watchers.size !== 0 || blocking.waiting,
+      wanted: () => this.watchers.size !== 0 || blocking.waiting || tracking.wanted,
       touched: (keys: readonly string[] | null) => {
         this.touchWatched(keys);
         blocking.touched(keys);
+        tracking.touched(keys);
       },
     };
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
@@ -160,6 +165,7 @@ export class Engine implements ClientHost {
     this.keyspace.hooks = this.notifier.hooksFor(0);
     this.config.watch('notify-keyspace-events', () => (this.notifier.flags = this.config.param('notify-keyspace-events').value as number));
     this.applier = new Applier(this.keyspace, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier });
+    this.applier.tracking = tracking;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 
@@ -180,6 +186,7 @@ export class Engine implements ClientHost {
     config.watch('proto-max-bulk-len', () => (limits.maxBulkLen = config.number('proto-max-bulk-len')));
     config.watch('client-query-buffer-limit', () => (limits.queryBufferLimit = config.number('client-query-buffer-limit')));
     config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
+    config.watch('tracking-table-max-keys', () => (this.tracking.maxKeys = config.number('tracking-table-max-keys')));
   }
 
   /** Every 100 ms: the instantaneous counters, and once a second the idle clients (clientsCron). */
@@ -286,6 +293,7 @@ export class Engine implements ClientHost {
     this.pausedClients.delete(c);
     this.unwatchAll(c);
     this.pubsub.unsubscribeAll(c);
+    this.tracking.disable(c);
   }
 
   watch(c: EngineClient, key: string, expiredAtWatch: boolean): void {
