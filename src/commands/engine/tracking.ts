@@ -89,6 +89,7 @@ export class Tracking {
   /** Invalidations for `current`, sent after its reply: keys, or null for a flush. */
   private readonly pending: (string | null)[] = [];
   private broadcastQueued = false;
+  private limitQueued = false;
 
   constructor(private readonly clients: ReadonlyMap<number, EngineClient>) {}
 
@@ -207,7 +208,11 @@ export class Tracking {
         this.totalItems++;
       }
     }
-    if (this.maxKeys > 0 && this.table.size > this.maxKeys) this.limitUsedSlots();
+    if (this.maxKeys > 0 && this.table.size > this.maxKeys && !this.limitQueued) {
+      // After this turn's replies, as Redis does it in beforeSleep.
+      this.limitQueued = true;
+      process.nextTick(() => this.limitUsedSlots());
+    }
   }
 
   /**
@@ -215,6 +220,8 @@ export class Tracking {
    * their clients as if the keys were written (Redis evicts random keys).
    */
   private limitUsedSlots(): void {
+    this.limitQueued = false;
+    if (this.maxKeys === 0) return;
     const saved = this.current;
     this.current = undefined;
     try {

@@ -1,0 +1,318 @@
+/**
+ * Client-side caching against redis-server, byte for byte: the same
+ * scenario (several connections, one acting per step) on both servers,
+ * every frame every connection receives (replies, invalidation pushes and
+ * __redis__:invalidate messages) compared step by step. `$N` in a command
+ * stands for connection N's CLIENT ID on that server; the ids in replies
+ * are written back as `$N` so that both servers compare equal.
+ */
+import { describe, expect, it } from 'vitest';
+import { render, type PsStep } from '../helpers/pubsub-diff.js';
+import { PushClient } from '../helpers/push-client.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
+
+const env = useProcessDifferential();
+
+const s = (c: number, ...cmd: string[]): PsStep => ({ c, cmd });
+
+interface Scenario {
+  clients: number;
+  /** Connections (by index) that speak RESP3; the others RESP2. */
+  resp3: number[];
+  steps: PsStep[];
+}
+
+type Outputs = string[][][];
+
+const QUIET_MS = 30;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the steps on the server at `port` (waiting for as many frames as `expected` holds, when given). */
+async function run(port: number, sc: Scenario, expected?: Outputs): Promise<Outputs> {
+  const conns: PushClient[] = [];
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < sc.clients; i++) {
+      const c = await PushClient.connect(port);
+      conns.push(c);
+      if (sc.resp3.includes(i)) await c.call(1, 'HELLO', '3');
+      const [id] = await c.call(1, 'CLIENT', 'ID');
+      ids.push(id!.slice(1, -2));
+    }
+    const sub = (a: string): string => a.replace(/^\$(\d)$/, (_, n: string) => ids[Number(n)]!);
+    const back = (f: string): string => {
+      let out = f;
+      ids.forEach((id, n) => {
+        out = out.replaceAll(`:${id}\r\n`, `:$${n}\r\n`).replaceAll(`redir=${id} `, `redir=$${n} `);
+      });
+      return out;
+    };
+    const out: Outputs = [];
+    for (let st = 0; st < sc.steps.length; st++) {
+      const step = sc.steps[st]!;
+      const actor = conns[step.c]!;
+      if (step.close) {
+        actor.close();
+        await sleep(50);
+      } else {
+        actor.send(...step.cmd!.map(sub));
+      }
+      const got: string[][] = [];
+      if (expected === undefined) {
+        const first = step.close ? [] : await actor.take(1);
+        await sleep(QUIET_MS);
+        for (let i = 0; i < sc.clients; i++) got.push((i === step.c ? [...first, ...conns[i]!.takeAll()] : conns[i]!.takeAll()).map(back));
+      } else {
+        for (let i = 0; i < sc.clients; i++) got.push((await conns[i]!.take(expected[st]![i]!.length)).map(back));
+      }
+      out.push(got);
+    }
+    await sleep(50);
+    out.push(conns.map((c) => c.takeAll().map(back)));
+    return out;
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
+/** The CLIENT INFO fields tracking changes. */
+const listFields = (f: string): string => {
+  const m = /flags=(\S*) .*redir=(\S*) /.exec(f);
+  return m ? `flags=${m[1]} redir=${m[2]}` : f;
+};
+
+/** One INFO field group. */
+const infoFields = (f: string): string => (f.match(/^tracking_\w+:\d+$/gm) ?? []).join(',');
+
+const scenarios: Record<string, Scenario> = {
+  resp3_self_invalidation: {
+    clients: 2,
+    resp3: [0],
+    steps: [
+      s(1, 'FLUSHALL'),
+      s(0, 'CLIENT', 'TRACKING', 'on'),
+      s(0, 'GET', 'a'),
+      s(0, 'MGET', 'b', 'c'),
+      s(1, 'SET', 'a', '1'),
+      s(1, 'SET', 'a', '2'),
+      s(0, 'GET', 'a'),
+      // Its own write: the invalidation follows the reply.
+      s(0, 'SET', 'a', '3'),
+      s(1, 'MSET', 'b', '1', 'c', '2', 'd', '3'),
+      s(0, 'HGETALL', 'h'),
+      s(1, 'HSET', 'h', 'f', 'v'),
+      s(0, 'GET', 'x'),
+      s(0, 'MULTI'),
+      s(0, 'SET', 'x', '1'),
+      s(0, 'GET', 'x'),
+      s(0, 'EXEC'),
+      s(1, 'DEL', 'x'),
+      s(0, 'EXISTS', 'y'),
+      s(1, 'EXPIRE', 'y', '100'),
+      s(1, 'SET', 'y', 'v'),
+      s(1, 'EXPIRE', 'y', '100'),
+      { c: 0, cmd: ['INFO', 'stats'], norm: infoFields },
+      { c: 0, cmd: ['INFO', 'clients'], norm: infoFields },
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(0, 'CLIENT', 'GETREDIR'),
+      { c: 0, cmd: ['CLIENT', 'INFO'], norm: listFields },
+      s(0, 'CLIENT', 'TRACKING', 'off'),
+      s(0, 'GET', 'z'),
+      s(1, 'SET', 'z', '1'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(0, 'CLIENT', 'GETREDIR'),
+    ],
+  },
+  resp2_redirect: {
+    clients: 3,
+    resp3: [],
+    steps: [
+      s(2, 'FLUSHALL'),
+      s(1, 'SUBSCRIBE', '__redis__:invalidate'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'REDIRECT', '$1'),
+      s(0, 'GET', 'a'),
+      s(2, 'SET', 'a', '1'),
+      s(0, 'GET', 'a'),
+      s(0, 'SET', 'a', '2'),
+      s(0, 'GET', 'b'),
+      s(2, 'FLUSHALL'),
+      s(0, 'CLIENT', 'GETREDIR'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      { c: 0, cmd: ['CLIENT', 'INFO'], norm: listFields },
+      // A RESP2 client without a redirect gets nothing.
+      s(0, 'CLIENT', 'TRACKING', 'on'),
+      s(0, 'GET', 'c'),
+      s(2, 'SET', 'c', '1'),
+    ],
+  },
+  resp3_redirect_and_broken: {
+    clients: 3,
+    resp3: [0, 1],
+    steps: [
+      s(2, 'FLUSHALL'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'REDIRECT', '$1'),
+      s(0, 'GET', 'k'),
+      s(2, 'SET', 'k', '1'),
+      s(0, 'GET', 'k'),
+      s(1, 'QUIT'),
+      s(2, 'SET', 'k', '2'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      { c: 0, cmd: ['CLIENT', 'INFO'], norm: listFields },
+      s(0, 'GET', 'k'),
+      s(2, 'FLUSHDB'),
+    ],
+  },
+  bcast_prefixes: {
+    clients: 3,
+    resp3: [0, 1],
+    steps: [
+      s(2, 'FLUSHALL'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'user:', 'PREFIX', 'acct:'),
+      s(1, 'CLIENT', 'TRACKING', 'on', 'BCAST'),
+      s(2, 'SET', 'user:1', 'a'),
+      s(2, 'MSET', 'user:3', 'a', 'acct:9', 'b', 'other', 'c', 'user:2', 'd'),
+      s(2, 'SET', 'nothing', 'x'),
+      s(0, 'SET', 'user:1', 'mine'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(1, 'CLIENT', 'TRACKINGINFO'),
+      { c: 0, cmd: ['CLIENT', 'INFO'], norm: listFields },
+      { c: 2, cmd: ['INFO', 'stats'], norm: infoFields },
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'us'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'new:', 'PREFIX', 'new:x'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'zz:'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(2, 'SET', 'zz:1', 'v'),
+      s(0, 'CLIENT', 'TRACKING', 'off'),
+      s(2, 'SET', 'zz:1', 'w'),
+      s(2, 'FLUSHALL'),
+      { c: 2, cmd: ['INFO', 'stats'], norm: infoFields },
+    ],
+  },
+  noloop: {
+    clients: 2,
+    resp3: [0, 1],
+    steps: [
+      s(1, 'FLUSHALL'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'NOLOOP'),
+      s(0, 'GET', 'n'),
+      s(0, 'SET', 'n', '1'),
+      s(1, 'SET', 'n', '2'),
+      s(0, 'GET', 'n'),
+      s(1, 'SET', 'n', '3'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(0, 'CLIENT', 'TRACKING', 'off'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST', 'NOLOOP', 'PREFIX', 'n'),
+      s(0, 'MSET', 'n1', 'a', 'n2', 'b'),
+      s(1, 'MSET', 'n2', 'a', 'n3', 'b'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+    ],
+  },
+  optin_optout: {
+    clients: 2,
+    resp3: [0],
+    steps: [
+      s(1, 'FLUSHALL'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'OPTIN'),
+      s(0, 'GET', 'o1'),
+      s(1, 'SET', 'o1', 'x'),
+      s(0, 'CLIENT', 'CACHING', 'yes'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(0, 'GET', 'o2'),
+      s(0, 'GET', 'o3'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(1, 'MSET', 'o2', 'x', 'o3', 'y'),
+      s(0, 'CLIENT', 'CACHING', 'yes'),
+      s(0, 'CLIENT', 'ID'),
+      s(0, 'GET', 'o4'),
+      s(1, 'SET', 'o4', 'x'),
+      s(0, 'CLIENT', 'CACHING', 'no'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'OPTOUT'),
+      s(0, 'CLIENT', 'TRACKING', 'off'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'OPTOUT'),
+      s(0, 'GET', 'p1'),
+      s(0, 'CLIENT', 'CACHING', 'no'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(0, 'GET', 'p2'),
+      s(1, 'MSET', 'p1', 'x', 'p2', 'y'),
+      s(0, 'CLIENT', 'CACHING', 'yes'),
+      s(0, 'CLIENT', 'CACHING', 'maybe'),
+    ],
+  },
+  errors: {
+    clients: 2,
+    resp3: [0],
+    steps: [
+      s(0, 'CLIENT', 'CACHING', 'yes'),
+      s(0, 'CLIENT', 'TRACKING'),
+      s(0, 'CLIENT', 'TRACKING', 'maybe'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'bogus'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'REDIRECT'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'REDIRECT', 'abc'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'REDIRECT', '999999'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'REDIRECT', '0'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'REDIRECT', '$1', 'REDIRECT', '$1'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'PREFIX', 'a'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'PREFIX'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST', 'OPTIN'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'OPTIN', 'OPTOUT'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'ab', 'PREFIX', 'a'),
+      // (Not compared: with the overlap among later new prefixes, e.g. PREFIX a PREFIX b PREFIX bc,
+      // redis-server 7.0 answers the error and then +OK, enabling tracking; raftis answers the error alone.)
+      s(0, 'CLIENT', 'TRACKING', 'maybe', 'REDIRECT', '999999'),
+      s(0, 'CLIENT', 'TRACKING', 'off', 'PREFIX', 'p'),
+      s(0, 'CLIENT', 'TRACKING', 'off', 'bogus'),
+      s(0, 'CLIENT', 'TRACKING', 'ON', 'redirect', '$0', 'optin', 'noloop'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(0, 'CLIENT', 'GETREDIR'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'BCAST'),
+      s(0, 'CLIENT', 'TRACKING', 'on', 'OPTOUT'),
+      s(0, 'CLIENT', 'TRACKING', 'on'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+      s(0, 'CLIENT', 'TRACKINGINFO', 'extra'),
+      s(0, 'CLIENT', 'GETREDIR', 'extra'),
+      s(0, 'CLIENT', 'CACHING'),
+      s(0, 'RESET'),
+      s(0, 'CLIENT', 'TRACKINGINFO'),
+    ],
+  },
+};
+
+describe('client-side caching is byte-identical to redis-server', () => {
+  for (const [name, sc] of Object.entries(scenarios)) {
+    it(name, async () => {
+      const want = await run(env.diff.redis.port, sc);
+      const got = await run(env.raftis.port, sc, want);
+      expect(render(sc.steps, got)).toEqual(render(sc.steps, want));
+    });
+  }
+});
+
+describe('tracking-table-max-keys', () => {
+  it('evicts tracked keys past the limit with an invalidation, as redis-server', async () => {
+    // Redis evicts a random key; raftis the oldest: compare what each server keeps and sends, not which key.
+    for (const port of [env.diff.redis.port, env.raftis.port]) {
+      const c = await PushClient.connect(port);
+      const admin = await PushClient.connect(port);
+      try {
+        await c.call(1, 'HELLO', '3');
+        await admin.call(1, 'FLUSHALL');
+        expect(await c.call(1, 'CLIENT', 'TRACKING', 'on')).toEqual(['+OK\r\n']);
+        await admin.call(1, 'CONFIG', 'SET', 'tracking-table-max-keys', '2');
+        await c.call(1, 'MGET', 'm1', 'm2');
+        await c.call(1, 'GET', 'm3');
+        // Evicted after the reply (Redis: in beforeSleep), with an invalidation of the key.
+        const [push] = await c.take(1);
+        expect(push).toMatch(/^>2\r\n\$10\r\ninvalidate\r\n\*1\r\n\$2\r\nm[123]\r\n$/);
+        const info = (await admin.call(1, 'INFO', 'stats'))[0]!;
+        expect(infoFields(info)).toBe('tracking_total_keys:2,tracking_total_items:2,tracking_total_prefixes:0');
+        await admin.call(1, 'CONFIG', 'SET', 'tracking-table-max-keys', '0');
+        await c.call(1, 'MGET', 'm4', 'm5', 'm6');
+        expect(infoFields((await admin.call(1, 'INFO', 'stats'))[0]!)).toBe('tracking_total_keys:5,tracking_total_items:5,tracking_total_prefixes:0');
+      } finally {
+        await admin.call(1, 'CONFIG', 'SET', 'tracking-table-max-keys', '1000000').catch(() => undefined);
+        c.close();
+        admin.close();
+      }
+    }
+  });
+});
