@@ -66,6 +66,8 @@ export class Dispatcher {
           return;
         }
         this.server.stats.totalCommands++;
+        // Client-side caching: a read forwarded to the leader is tracked here, where this client is told of applied writes.
+        if (!def.logged && this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
         // A blocking pop can only wait on the leader: it gets the redirect below.
         if (!(def.isBlocking && waitsForData(def.name, argv)) && proxy.forward(c, [argv], false, def.logged)) return;
       }
