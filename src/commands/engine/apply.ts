@@ -78,7 +78,8 @@ export class Applier implements StateMachine<Write> {
         if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
         if (cmd.isWrite && this.touch.wanted()) this.touch.touched(cmd.touchesAll ? null : commandKeys(cmd.meta, argv));
-        else if (tracking !== undefined && entry.multi && !cmd.isWrite) tracking.read(client!, cmd, argv);
+        // Reads in a transaction, and reads raftis runs through the log (PFCOUNT), are tracked for the client.
+        if (tracking !== undefined) tracking.read(client!, cmd, argv);
       } else if (cmd?.applied !== undefined) {
         cmd.applied(this.state, argv, w);
       } else if (mine !== undefined) {

@@ -192,7 +192,10 @@ export class Dispatcher {
       });
       return;
     }
-    if (!mayWrite) return this.readData(c, def, argv, slot);
+    if (!mayWrite) {
+      if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
+      return this.readData(c, def, argv, slot);
+    }
     if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
     this.propose(c, [argv], false, slot);
   }

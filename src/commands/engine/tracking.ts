@@ -61,6 +61,13 @@ export interface TrackingOptions {
   prefixes: string[];
 }
 
+/**
+ * Scripts and functions: redis-server 7.0 remembers the keys a script
+ * declares (its caller's arguments) when it runs a read command; raftis
+ * remembers them for every script a tracking client runs.
+ */
+const SCRIPTS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+
 const INVALIDATE_PUSH = '>2\r\n$10\r\ninvalidate\r\n';
 const INVALIDATE_MESSAGE = '*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n';
 
@@ -193,9 +200,7 @@ export class Tracking {
    */
   read(c: EngineClient, def: CommandDef, argv: readonly string[]): void {
     const st = this.states.get(c.id);
-    if (st === undefined || st.bcast || !def.meta.flags.has('readonly')) return;
-    const n = def.name;
-    if (n === 'eval_ro' || n === 'evalsha_ro' || n === 'fcall_ro') return;
+    if (st === undefined || st.bcast || !(def.meta.flags.has('readonly') || SCRIPTS.has(def.name))) return;
     if ((st.optin && !st.caching) || (st.optout && st.caching)) return;
     const refs = commandKeyRefs(def.meta, argv);
     if (refs.length === 0) return;
