@@ -84,7 +84,7 @@ for (const protocol of [2, 3] as const) {
         const subId = await sub.client('ID');
         await sub.subscribe('__redis__:invalidate');
         expect(await tracker.client('TRACKING', 'ON', 'BCAST', 'PREFIX', 'user:', 'REDIRECT', String(subId))).toBe('OK');
-        const info = (await tracker.client('TRACKINGINFO')) as unknown[];
+        const info = (await tracker.client('TRACKINGINFO')) as unknown as unknown[];
         expect(info).toEqual(['flags', ['on', 'bcast'], 'redirect', subId, 'prefixes', ['user:']]);
         const next = invalidations(sub, 1);
         await writer.mset('user:2', 'a', 'item:1', 'b', 'user:1', 'c');

@@ -137,8 +137,6 @@ export class Dispatcher {
     } else {
       const data = def.data!;
       const node = this.server.node;
-      // Client-side caching: the keys are remembered as the read is taken (an invalidation due meanwhile follows its reply).
-      if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
       if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex) {
         // The common case, kept free of closures: a read that can be answered now.
         const ctx = this.readCtx;
@@ -147,6 +145,8 @@ export class Dispatcher {
         ctx.w = c.out();
         ctx.scripts = this.server.scripts;
         callData(stats, def, data, ctx, argv, c);
+        // Client-side caching: the keys it read are remembered.
+        if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
         return;
       }
       this.readData(c, def, argv);
@@ -158,6 +158,14 @@ export class Dispatcher {
     const node = this.server.node;
     const scripts = this.server.scripts;
     const data = def.data!;
+    const tracking = this.server.tracking;
+    // Client-side caching: whether to track is decided now (CLIENT CACHING is about this command), the keys remembered when it runs.
+    if (tracking.wanted && tracking.wants(c, def)) {
+      return this.read(c, (w, now) => {
+        callData(this.server.stats, def, data, { db: node.keyspace, now, index: 0, w, scripts }, argv, c);
+        tracking.remember(c, def, argv);
+      }, slot);
+    }
     this.read(c, (w, now) => callData(this.server.stats, def, data, { db: node.keyspace, now, index: 0, w, scripts }, argv, c), slot);
   }
 
@@ -192,10 +200,7 @@ export class Dispatcher {
       });
       return;
     }
-    if (!mayWrite) {
-      if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
-      return this.readData(c, def, argv, slot);
-    }
+    if (!mayWrite) return this.readData(c, def, argv, slot);
     if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
     this.propose(c, [argv], false, slot);
   }

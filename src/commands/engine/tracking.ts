@@ -195,13 +195,30 @@ export class Tracking {
   }
 
   /**
-   * A read command ran (or is about to run) for c: remember its keys
-   * (Redis's trackingRememberKeys, for commands flagged readonly).
+   * Whether the keys of this read by c are to be remembered (Redis's
+   * checks before trackingRememberKeys: a readonly command or a script,
+   * default mode, OPTIN/OPTOUT and CLIENT CACHING). Decided when the command
+   * is taken, as CLIENT CACHING is about the next command.
    */
-  read(c: EngineClient, def: CommandDef, argv: readonly string[]): void {
+  wants(c: EngineClient, def: CommandDef): boolean {
     const st = this.states.get(c.id);
-    if (st === undefined || st.bcast || !(def.meta.flags.has('readonly') || SCRIPTS.has(def.name))) return;
-    if ((st.optin && !st.caching) || (st.optout && st.caching)) return;
+    if (st === undefined || st.bcast || !(def.meta.flags.has('readonly') || SCRIPTS.has(def.name))) return false;
+    return !((st.optin && !st.caching) || (st.optout && st.caching));
+  }
+
+  /** A read command ran for c: remember its keys when it wants them tracked (wants + remember). */
+  read(c: EngineClient, def: CommandDef, argv: readonly string[]): void {
+    if (this.wants(c, def)) this.remember(c, def, argv);
+  }
+
+  /**
+   * Remembers the keys of a read that ran for c (Redis's
+   * trackingRememberKeys), after its reply was computed: a write applied
+   * later is then told to c after that reply.
+   */
+  remember(c: EngineClient, def: CommandDef, argv: readonly string[]): void {
+    const st = this.states.get(c.id);
+    if (st === undefined || st.bcast) return;
     const refs = commandKeyRefs(def.meta, argv);
     if (refs.length === 0) return;
     for (const r of refs) {
