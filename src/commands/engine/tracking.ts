@@ -148,7 +148,11 @@ export class Tracking {
     st.prefixes.add(prefix);
   }
 
-  /** Redis's disableTracking (CLIENT TRACKING off, RESET, disconnect). Table entries naming the client are left to expire lazily. */
+  /**
+   * Redis's disableTracking (CLIENT TRACKING off, RESET, disconnect). Table
+   * entries naming the client are dropped lazily, when their key is written,
+   * as in Redis, or all at once when no client tracks any more.
+   */
   disable(c: EngineClient): void {
     const st = this.states.get(c.id);
     if (st === undefined) return;
@@ -159,6 +163,12 @@ export class Tracking {
       if (bs.clients.size === 0) this.prefixTable.delete(p);
     }
     this.states.delete(c.id);
+    if (this.states.size === 0 && this.table.size !== 0) {
+      // Nobody tracks any more: every entry left names a client that no longer tracks (Redis drops
+      // them lazily as their keys are written; raftis stops looking at writes, so it drops them now).
+      this.table.clear();
+      this.totalItems = 0;
+    }
   }
 
   /**
