@@ -97,3 +97,24 @@ for (const protocol of [2, 3] as const) {
     });
   });
 }
+
+describe('ioredis RESP3 connection tracking without a redirect', () => {
+  it('takes the invalidate pushes in its stride: replies stay paired with their commands', async () => {
+    const tracker = new Redis({ port: srv.port, host: '127.0.0.1', protocol: 3 });
+    const writer = new Redis({ port: srv.port, host: '127.0.0.1' });
+    try {
+      expect(await tracker.client('TRACKING', 'ON')).toBe('OK');
+      for (let i = 0; i < 20; i++) {
+        await writer.set(`r3:${i}`, String(i));
+        expect(await tracker.get(`r3:${i}`)).toBe(String(i));
+        // Each SET now sends the tracker an invalidate push between its replies.
+        await writer.set(`r3:${i}`, `x${i}`);
+        expect(await tracker.get(`r3:${i}`)).toBe(`x${i}`);
+      }
+      expect(await tracker.client('TRACKINGINFO')).toEqual(['flags', ['on'], 'redirect', 0, 'prefixes', []]);
+    } finally {
+      tracker.disconnect();
+      writer.disconnect();
+    }
+  });
+});
