@@ -37,7 +37,8 @@ const cluster = new Set([
 const applied = [
   'slowlog-log-slower-than', 'slowlog-max-len', 'latency-monitor-threshold', 'latency-tracking',
   'latency-tracking-info-percentiles', 'proto-max-bulk-len', 'client-query-buffer-limit', 'timeout',
-  'notify-keyspace-events', 'tracking-table-max-keys',
+  'notify-keyspace-events', 'hash-max-listpack-entries', 'hash-max-listpack-value', 'zset-max-listpack-entries',
+  'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients', 'tracking-table-max-keys',
 ];
 
 const fixed = {
@@ -58,12 +59,11 @@ const fixed = {
 
 const later = [
   // Data types and eviction (cluster-wide when they take effect).
-  'hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'zset-max-listpack-entries',
-  'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
+  'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
   'stream-node-max-entries', 'hll-sparse-max-bytes', 'maxmemory', 'maxmemory-policy', 'maxmemory-samples',
   'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'sanitize-dump-payload',
   // Clients, connections, server.
-  'maxclients', 'maxmemory-clients', 'client-output-buffer-limit', 'tcp-keepalive',
+  'maxmemory-clients', 'client-output-buffer-limit', 'tcp-keepalive',
   'protected-mode', 'acllog-max-len', 'acl-pubsub-default', 'aclfile', 'busy-reply-threshold',
   'hz', 'active-expire-effort', 'loglevel', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',

@@ -28,6 +28,8 @@ const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 export interface ClientHost {
   /** The id of a new connection (CLIENT ID). */
   nextClientId(): number;
+  /** Redis's admission control, before a connection becomes a client: the error line to send and close with, or undefined to accept. */
+  refuseConnection(): string | undefined;
   /** A connection was accepted / closed. */
   addClient(c: Client): void;
   removeClient(c: Client): void;

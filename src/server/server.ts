@@ -22,6 +22,12 @@ export class RespServer {
 
   constructor(host: ClientHost) {
     this.srv = net.createServer({ noDelay: true }, (sock) => {
+      const refused = host.refuseConnection();
+      if (refused !== undefined) {
+        sock.on('error', () => {});
+        sock.end(`-${refused}\r\n`);
+        return;
+      }
       const c = new Client(sock, host, this.replies);
       this.clients.add(c);
       sock.once('close', () => this.clients.delete(c));

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { sha1hex } from '../../src/util/lua/vm.js';
 
 const env = useProcessDifferential();
 
@@ -213,6 +214,42 @@ describe('CLIENT PAUSE and UNPAUSE', () => {
     expect(got[1]).toContain('SET pk v -> +OK held');
     expect(got[1]).toContain('GET pk -> $-1 at once');
     expect(got[1]).toContain('PING -> +PONG held');
+  });
+
+  it('WRITE holds scripts that may write, not those that declare no-writes, as redis-server does', async () => {
+    const [a, b] = await env.pair();
+    const ro = "#!lua flags=no-writes\nreturn redis.call('GET', KEYS[1])";
+    const rw = "return redis.call('GET', KEYS[1])";
+    for (const body of [ro, rw]) await same(a, b, 'SCRIPT', 'LOAD', body);
+    const timed = async (c: RawClient, ...cmd: string[]): Promise<string> => {
+      const t0 = Date.now();
+      const r = await c.call(...cmd);
+      const ms = Date.now() - t0;
+      return `${cmd[0]} ${cmd[1]!.length > 12 ? cmd[1]!.slice(0, 12) : cmd[1]} -> ${r.trim()} ${ms >= 700 ? 'held' : ms < 500 ? 'at once' : `unclear (${ms} ms)`}`;
+    };
+    const got: string[][] = [];
+    for (const [main, port] of [[a, env.diff.redis.port], [b, env.raftis.port]] as const) {
+      const x = await RawClient.connect(port);
+      const out: string[] = [];
+      try {
+        for (const cmd of [
+          ['EVAL', ro, '1', 'pk'],
+          ['EVALSHA', sha1hex(ro), '1', 'pk'],
+          ['EVAL_RO', rw, '1', 'pk'],
+          ['EVAL', rw, '1', 'pk'],
+          ['EVALSHA', sha1hex(rw), '1', 'pk'],
+        ]) {
+          out.push(await main.call('CLIENT', 'PAUSE', '1000', 'WRITE'));
+          out.push(await timed(x, ...cmd));
+          await main.call('CLIENT', 'UNPAUSE');
+        }
+      } finally {
+        x.close();
+      }
+      got.push(out);
+    }
+    expect(got[1]).toEqual(got[0]);
+    expect(got[1]!.filter((l) => l.endsWith('at once')).length).toBe(3);
   });
 
   it('hold active expiry while clients are paused, as redis-server does', async () => {

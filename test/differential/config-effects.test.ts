@@ -82,4 +82,76 @@ describe('parameters that take effect', () => {
     await same(a, b, 'CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'noeviction', 'hz', '10', 'maxclients', '10000');
     expect(await lines(b)).toEqual(await lines(a));
   });
+
+  it('encoding thresholds: OBJECT ENCODING converts where redis-server converts, by the old names too', async () => {
+    const [a, b] = await env.pair();
+    const params = ['hash-max-listpack-entries', 'hash-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value', 'set-max-intset-entries'];
+    const before = await Promise.all(params.map((p) => b.call('CONFIG', 'GET', p)));
+    try {
+      await same(a, b, 'FLUSHALL');
+      await same(a, b, 'CONFIG', 'SET', 'hash-max-ziplist-entries', '3', 'hash-max-listpack-value', '5', 'zset-max-ziplist-entries', '2');
+      await same(a, b, 'CONFIG', 'SET', 'zset-max-listpack-value', '4', 'set-max-intset-entries', '3');
+      const steps: string[][] = [
+        ['HSET', 'h', 'a', '1', 'b', '2', 'c', '3'],
+        ['OBJECT', 'ENCODING', 'h'],
+        ['HSET', 'h', 'd', '4'],
+        ['OBJECT', 'ENCODING', 'h'],
+        ['HSET', 'hv', 'f', '12345'],
+        ['OBJECT', 'ENCODING', 'hv'],
+        ['HSET', 'hv', 'g', '123456'],
+        ['OBJECT', 'ENCODING', 'hv'],
+        ['ZADD', 'z', '1', 'a', '2', 'b'],
+        ['OBJECT', 'ENCODING', 'z'],
+        ['ZADD', 'z', '3', 'c'],
+        ['OBJECT', 'ENCODING', 'z'],
+        ['ZADD', 'zv', '1', 'abcde'],
+        ['OBJECT', 'ENCODING', 'zv'],
+        ['ZADD', 'zw', '1', 'abcd'],
+        ['OBJECT', 'ENCODING', 'zw'],
+        ['ZRANGESTORE', 'zs', 'z', '0', '1'],
+        ['OBJECT', 'ENCODING', 'zs'],
+        ['SADD', 's', '1', '2', '3'],
+        ['OBJECT', 'ENCODING', 's'],
+        ['SADD', 's', '4'],
+        ['OBJECT', 'ENCODING', 's'],
+        ['SCARD', 's'],
+        ['HLEN', 'h'],
+      ];
+      for (const cmd of steps) await same(a, b, ...cmd);
+    } finally {
+      const pairs: string[] = [];
+      for (const r of before) pairs.push(...r.split('\r\n').filter((l, i) => i % 2 === 0 && i > 0));
+      await a.call('CONFIG', 'SET', ...pairs);
+      await b.call('CONFIG', 'SET', ...pairs);
+    }
+  });
+
+  it('maxclients: a connection beyond it gets the error and is closed, counted in rejected_connections', async () => {
+    const [a, b] = await env.pair();
+    const outcomes: string[][] = [];
+    for (const [main, port] of [[a, env.diff.redis.port], [b, env.raftis.port]] as const) {
+      const list = await main.call('CLIENT', 'LIST');
+      const open = list.split('\n').filter((l) => l.startsWith('id=')).length;
+      expect(await main.call('CONFIG', 'SET', 'maxclients', String(open + 2))).toBe('+OK\r\n');
+      const rejectedBefore = Number(/rejected_connections:(\d+)/.exec(await main.call('INFO', 'stats'))![1]);
+      const got: string[] = [];
+      const conns: RawClient[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          const c = await RawClient.connect(port);
+          conns.push(c);
+          got.push((await c.call('PING').catch((e: Error) => `closed: ${e.message}`)).trim());
+        }
+      } finally {
+        for (const c of conns) c.close();
+        await main.call('CONFIG', 'SET', 'maxclients', '10000');
+      }
+      const rejectedAfter = Number(/rejected_connections:(\d+)/.exec(await main.call('INFO', 'stats'))![1]);
+      got.push(`rejected +${rejectedAfter - rejectedBefore}`);
+      outcomes.push(got);
+    }
+    expect(outcomes[0]).toEqual(['+PONG', '+PONG', '-ERR max number of clients reached', 'rejected +1']);
+    // raftis runs in cluster mode: Redis Cluster's text.
+    expect(outcomes[1]).toEqual(['+PONG', '+PONG', '-ERR max number of clients + cluster connections reached', 'rejected +1']);
+  });
 });

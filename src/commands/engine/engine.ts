@@ -13,6 +13,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { Keyspace } from '../../keyspace/keyspace.js';
+import { encodingLimits } from '../../keyspace/types/encodings.js';
 import { RaftisNode, type NodeOptions } from '../../node/node.js';
 import type { Client, ClientHost, ClientLimits } from '../../server/client.js';
 import type { CommandTable } from '../table.js';
@@ -75,6 +76,8 @@ export class Engine implements ClientHost {
   private pauseTimer: NodeJS.Timeout | undefined;
   /** Clients holding commands back until the pause ends. */
   private readonly pausedClients = new Set<EngineClient>();
+  /** maxclients: connections beyond it are refused. */
+  private maxClients = 10000;
   readonly stats = new Stats();
   readonly config: Config;
   /** proto-max-bulk-len: the longest bulk argument a request may carry. */
@@ -186,6 +189,13 @@ export class Engine implements ClientHost {
     config.watch('proto-max-bulk-len', () => (limits.maxBulkLen = config.number('proto-max-bulk-len')));
     config.watch('client-query-buffer-limit', () => (limits.queryBufferLimit = config.number('client-query-buffer-limit')));
     config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
+    config.watch('maxclients', () => (this.maxClients = config.number('maxclients')));
+    // Cluster-wide (their CONFIG SET is a log entry): every replica converts encodings at the same write.
+    config.watch('hash-max-listpack-entries', () => (encodingLimits.hashEntries = config.number('hash-max-listpack-entries')));
+    config.watch('hash-max-listpack-value', () => (encodingLimits.hashValue = config.number('hash-max-listpack-value')));
+    config.watch('zset-max-listpack-entries', () => (encodingLimits.zsetEntries = config.number('zset-max-listpack-entries')));
+    config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
+    config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
     config.watch('tracking-table-max-keys', () => (this.tracking.maxKeys = config.number('tracking-table-max-keys')));
   }
 
@@ -243,7 +253,17 @@ export class Engine implements ClientHost {
     return (!held || this.dispatcher.mayPassHold(c, argv)) && !this.mustWait(c, argv);
   }
 
-  addClient(c: EngineClient): void {
+  /**
+   * maxclients (acceptCommonHandler): a connection beyond it gets Redis's
+   * cluster-mode error and is closed, counted in rejected_connections.
+   */
+  refuseConnection(): string | undefined {
+    if (this.clients.size < this.maxClients) return undefined;
+    this.stats.rejectedConnections++;
+    return 'ERR max number of clients + cluster connections reached';
+  }
+
+    addClient(c: EngineClient): void {
     this.clients.set(c.id, c);
     this.stats.totalConnections++;
   }
@@ -282,12 +302,21 @@ export class Engine implements ClientHost {
       // Inside MULTI commands are queued, not run: the EXEC of a transaction holding a write waits instead.
       const held = c.multi === undefined ? def.mayReplicate : def.name === 'exec' && c.multi.some((a) => this.table.lookup(a)?.mayReplicate === true);
       if (!held) return false;
+      // A script that declares no-writes (shebang or function flags) is not held (Redis's scriptFlagsToCmdFlags).
+      if (c.multi === undefined && this.scriptDeclaresNoWrites(def.name, argv)) return false;
     }
     this.pausedClients.add(c);
     return true;
   }
 
-  removeClient(c: EngineClient): void {
+  /** EVAL / EVALSHA / FCALL of a script known here to declare no-writes (evalGetCommandFlags, fcallGetCommandFlags). */
+  private scriptDeclaresNoWrites(name: string, argv: readonly string[]): boolean {
+    if (name === 'fcall') return this.scripts.functionMayWrite(argv[1]!) === false;
+    if (name === 'eval' || name === 'evalsha') return this.scripts.mayWrite(argv, name === 'evalsha') === false;
+    return false;
+  }
+
+    removeClient(c: EngineClient): void {
     this.clients.delete(c.id);
     this.stats.monitors.delete(c);
     this.pausedClients.delete(c);

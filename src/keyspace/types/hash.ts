@@ -4,16 +4,14 @@
  * position. Iteration (HGETALL, HKEYS, HSCAN) follows the fields' insertion
  * order, which is exactly Redis's listpack order for small hashes.
  *
- * OBJECT ENCODING answers as redis-server 7.0.15 with its built-in
- * defaults: "listpack" while there are at most hash-max-listpack-entries
+ * OBJECT ENCODING answers as redis-server 7.0.15 with the same
+ * thresholds (encodings.ts; defaults shown): "listpack" while there are at most hash-max-listpack-entries
  * (512) fields and no field or value longer than hash-max-listpack-value
  * (64) bytes, "hashtable" from the first violation on (never back).
  */
+import { encodingLimits } from './encodings.js';
 import type { Collection } from '../keyspace.js';
 import { IndexedMembers } from './indexed.js';
-
-export const HASH_MAX_LISTPACK_ENTRIES = 512;
-export const HASH_MAX_LISTPACK_VALUE = 64;
 
 export type HashEncoding = 'listpack' | 'hashtable';
 
@@ -38,7 +36,7 @@ export class RHash implements Collection {
 
   /** Sets a field; true if it is new. */
   set(field: string, value: string): boolean {
-    if (this.encoding === 'listpack' && (field.length > HASH_MAX_LISTPACK_VALUE || value.length > HASH_MAX_LISTPACK_VALUE)) {
+    if (this.encoding === 'listpack' && (field.length > encodingLimits.hashValue || value.length > encodingLimits.hashValue)) {
       this.encoding = 'hashtable';
     }
     const i = this.f.indexOf(field);
@@ -48,7 +46,7 @@ export class RHash implements Collection {
     }
     this.f.push(field);
     this.values.push(value);
-    if (this.f.size > HASH_MAX_LISTPACK_ENTRIES) this.encoding = 'hashtable';
+    if (this.f.size > encodingLimits.hashEntries) this.encoding = 'hashtable';
     return true;
   }
 

@@ -9,11 +9,10 @@
  * An intset iterates in ascending numeric order; `ordered()` gives that
  * order so SMEMBERS of a small integer set matches Redis byte for byte.
  */
+import { encodingLimits } from './encodings.js';
 import type { Collection } from '../keyspace.js';
 import { string2ll } from '../../util/number.js';
 import { IndexedMembers } from './indexed.js';
-
-export const SET_MAX_INTSET_ENTRIES = 512;
 
 export type SetEncoding = 'intset' | 'hashtable';
 
@@ -44,7 +43,7 @@ export class RSet implements Collection {
   add(member: string): boolean {
     if (this.m.has(member)) return false;
     this.m.push(member);
-    if (this.encoding === 'intset' && (this.m.size > SET_MAX_INTSET_ENTRIES || string2ll(member) === null)) {
+    if (this.encoding === 'intset' && (this.m.size > encodingLimits.intsetEntries || string2ll(member) === null)) {
       this.encoding = 'hashtable';
     }
     return true;

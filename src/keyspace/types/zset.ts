@@ -7,15 +7,13 @@
  * bytes, skiplist once it outgrew that; Redis never converts back, except
  * when a store command or a reload builds the set afresh).
  */
+import { encodingLimits } from './encodings.js';
 import type { Collection } from '../keyspace.js';
 import { SkipList, lexGteMin, lexLteMax, type LexRange, type ZNode } from './skiplist.js';
 
-export const ZSET_MAX_LISTPACK_ENTRIES = 128;
-export const ZSET_MAX_LISTPACK_VALUE = 64;
-
 /** Would redis-server create a set of this size and longest member as a listpack? */
 export function fitsListpack(size: number, maxMemberLen: number): boolean {
-  return size <= ZSET_MAX_LISTPACK_ENTRIES && maxMemberLen <= ZSET_MAX_LISTPACK_VALUE;
+  return size <= encodingLimits.zsetEntries && maxMemberLen <= encodingLimits.zsetValue;
 }
 
 /** A score as a snapshot item: %.17g-exact text ("inf", "-inf", "-0" kept). */
@@ -62,7 +60,7 @@ export class ZSetValue implements Collection {
 
   /** Adds a member that is not present (zsetAdd's insert path, with its encoding conversion). */
   insert(member: string, score: number): void {
-    if (!this.skiplistEncoded && (this.dict.size + 1 > ZSET_MAX_LISTPACK_ENTRIES || member.length > ZSET_MAX_LISTPACK_VALUE)) {
+    if (!this.skiplistEncoded && (this.dict.size + 1 > encodingLimits.zsetEntries || member.length > encodingLimits.zsetValue)) {
       this.skiplistEncoded = true;
     }
     if (score === 0 && !this.skiplistEncoded) score = 0; // a listpack stores -0 as 0
