@@ -109,8 +109,12 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
         const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;
-          if (def.data) callData(stats, def, def.data, ctx, argv, c);
-          else server.dispatcher.runConn(c, argv, w);
+          if (def.data) {
+            callData(stats, def, def.data, ctx, argv, c);
+            if (server.tracking.wanted) server.tracking.read(c, def, argv);
+          } else {
+            server.dispatcher.runConn(c, argv, w);
+          }
         }
       },
       slot ?? c.defer(),

@@ -45,9 +45,9 @@ export class Dispatcher {
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
     const def = this.resolve(c, argv);
-    if (def === undefined) return;
     const tracking = this.server.tracking;
-    if (tracking.wanted) tracking.beforeCommand(c, c.lastCommand);
+    if (tracking.wanted) tracking.beforeCommand(c, def);
+    if (def === undefined) return;
     c.lastCommand = def.name;
     // Before ACL and cluster checks, as in Redis 7's processCommand.
     if (def.noMulti && c.multi !== undefined) return void this.reject(c, 'ERR Command not allowed inside a transaction', def);

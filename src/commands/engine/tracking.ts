@@ -39,6 +39,8 @@ export interface ClientTracking {
   noloop: boolean;
   /** CLIENT CACHING yes (OPTIN) or no (OPTOUT) was given for the next command. */
   caching: boolean;
+  /** The last command was a CLIENT command (which leaves `caching` as it is). */
+  afterClient: boolean;
   /** The redirect client was gone when a message was due. */
   brokenRedirect: boolean;
   /** BCAST prefixes, in insertion order (TRACKINGINFO sorts them). */
@@ -126,7 +128,7 @@ export class Tracking {
   enable(c: EngineClient, o: TrackingOptions): void {
     let st = this.states.get(c.id);
     if (st === undefined) {
-      st = { redirect: 0, bcast: false, optin: false, optout: false, noloop: false, caching: false, brokenRedirect: false, prefixes: new Set() };
+      st = { redirect: 0, bcast: false, optin: false, optout: false, noloop: false, caching: false, afterClient: true, brokenRedirect: false, prefixes: new Set() };
       this.states.set(c.id, st);
     }
     st.redirect = o.redirect;
@@ -195,13 +197,16 @@ export class Tracking {
   }
 
   /**
-   * Before each command of a tracking client: CLIENT CACHING lasts for one
-   * command (Redis's resetClient clears it after any command other than
-   * CLIENT, unless a transaction is open). `prev` is the command before.
+   * Before each command of c (`def`: the command, undefined when it was not
+   * found): CLIENT CACHING lasts for one command. Redis's resetClient clears
+   * it after any command other than CLIENT (an unknown one too) unless a
+   * transaction is open; here it is cleared when the next command comes.
    */
-  beforeCommand(c: EngineClient, prev: string): void {
+  beforeCommand(c: EngineClient, def: CommandDef | undefined): void {
     const st = this.states.get(c.id);
-    if (st !== undefined && st.caching && c.multi === undefined && !prev.startsWith('client|')) st.caching = false;
+    if (st === undefined) return;
+    if (st.caching && !st.afterClient && c.multi === undefined) st.caching = false;
+    st.afterClient = def !== undefined && def.name.startsWith('client|');
   }
 
   /**

@@ -112,11 +112,20 @@ describe('tracking table', () => {
     const { tracking, clients } = setup(1);
     const a = clients.get(1)!;
     tracking.enable(a, on({ optin: true }));
-    read(tracking, a, 'GET', 'no');
-    tracking.of(a)!.caching = true;
-    read(tracking, a, 'GET', 'yes');
-    tracking.beforeCommand(a, 'get');
-    read(tracking, a, 'GET', 'no2');
+    // Each command as the dispatcher runs it: beforeCommand, then the command.
+    const run = (...argv: string[]): void => {
+      const def = table.lookup(argv);
+      tracking.beforeCommand(a, def);
+      if (argv[0] === 'CLIENT') tracking.of(a)!.caching = true;
+      else if (def !== undefined) read(tracking, a, ...argv);
+    };
+    run('GET', 'no');
+    run('CLIENT', 'CACHING', 'yes');
+    run('GET', 'yes');
+    run('GET', 'no2');
+    run('CLIENT', 'CACHING', 'yes');
+    run('NOSUCHCOMMAND');
+    run('GET', 'no3');
     expect(tracking.totalKeys).toBe(1);
   });
 
