@@ -38,7 +38,7 @@ const applied = [
   'slowlog-log-slower-than', 'slowlog-max-len', 'latency-monitor-threshold', 'latency-tracking',
   'latency-tracking-info-percentiles', 'proto-max-bulk-len', 'client-query-buffer-limit', 'timeout',
   'notify-keyspace-events', 'hash-max-listpack-entries', 'hash-max-listpack-value', 'zset-max-listpack-entries',
-  'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients',
+  'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients', 'tracking-table-max-keys',
 ];
 
 const fixed = {
@@ -64,7 +64,7 @@ const later = [
   'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'sanitize-dump-payload',
   // Clients, connections, server.
   'maxmemory-clients', 'client-output-buffer-limit', 'tcp-keepalive',
-  'tracking-table-max-keys', 'protected-mode', 'acllog-max-len', 'acl-pubsub-default', 'aclfile', 'busy-reply-threshold',
+  'protected-mode', 'acllog-max-len', 'acl-pubsub-default', 'aclfile', 'busy-reply-threshold',
   'hz', 'active-expire-effort', 'loglevel', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',

@@ -8,6 +8,7 @@ import { string2ll } from '../util/number.js';
 import { parseDbIndex } from './db-index.js';
 import { writeHelp } from './help.js';
 import type { ConnHandler, ConnCtx } from './table.js';
+import { trackingListFields } from './tracking.js';
 
 export const REDIS_VERSION = '7.0.15';
 
@@ -137,6 +138,7 @@ function reset({ c, w }: ConnCtx, _argv: string[]): void {
   c.server.unwatchAll(c);
   c.server.pubsub.unsubscribeAll(c);
   c.server.stats.monitors.delete(c);
+  c.server.tracking.disable(c);
   c.name = '';
   c.readonly = false;
   selectDb(c, 0);
@@ -149,13 +151,15 @@ function reset({ c, w }: ConnCtx, _argv: string[]): void {
 
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
 export function clientInfoLine(c: Client, now = Date.now()): string {
-  const flags = (c.server.stats.monitors.has(c) ? 'O' : '') + (c.inPubSub ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + (c.readonly ? 'r' : '') || 'N';
+  const tracking = trackingListFields(c);
+  const flags =
+    (c.server.stats.monitors.has(c) ? 'O' : '') + (c.inPubSub ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + tracking.flags + (c.readonly ? 'r' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
     ` flags=${flags} db=${c.dbIndex} sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} multi=${c.multi !== undefined ? c.multi.length : -1}` +
     ` qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
-    ` tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+    ` tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${tracking.redir} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
 
@@ -328,6 +332,10 @@ const client: Record<string, ConnHandler> = {
   },
   'client|help': ({ w }, _argv) =>
     writeHelp(w, 'client', [
+      'CACHING (YES|NO)',
+      '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+      'GETREDIR',
+      '    Return the client ID we are redirecting to when tracking is enabled.',
       'GETNAME',
       '    Return the name of the current connection.',
       'ID',
@@ -360,6 +368,11 @@ const client: Record<string, ConnHandler> = {
       '    Suspend all, or just write, clients for <timeout> milliseconds.',
       'UNBLOCK <clientid> [TIMEOUT|ERROR]',
       '    Unblock the specified blocked client.',
+      'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+      '         [OPTIN] [OPTOUT] [NOLOOP]',
+      '    Control server assisted client side caching.',
+      'TRACKINGINFO',
+      '    Report tracking status for the current connection.',
       'NO-EVICT (ON|OFF)',
       '    Protect current client connection from eviction.',
       'SETINFO <option> <value>',

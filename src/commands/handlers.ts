@@ -10,6 +10,7 @@ import { commandCommands } from './command.js';
 import { configApplied, configCommands } from './config.js';
 import { connectionCommands } from './connection.js';
 import { databaseCommands } from './databases.js';
+import { trackingCommands } from './tracking.js';
 import { geoCommands } from './geo.js';
 import { hashCommands } from './hash.js';
 import { hyperloglogCommands } from './hyperloglog.js';
@@ -66,6 +67,7 @@ export const dataCommands: Record<string, DataHandler> = {
 
 export const connCommands: Record<string, ConnHandler> = {
   ...connectionCommands,
+  ...trackingCommands,
   ...serverCommands,
   ...commandCommands,
   ...configCommands,

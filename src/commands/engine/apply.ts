@@ -18,6 +18,7 @@ import { EntryKind, decodeStateEntry } from './entry.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
 import type { Stats } from './stats.js';
+import type { Tracking } from './tracking.js';
 import type { Write } from './write.js';
 
 const log = createLogger('apply');
@@ -34,6 +35,8 @@ export interface TouchListener {
 export class Applier implements StateMachine<Write> {
   /** The latest time stamped on an entry this node applied or proposed. */
   private lastTime = 0;
+  /** Client-side caching: told whose write is applied (NOLOOP, invalidations after its reply) and the reads in its transactions. */
+  tracking: Tracking | undefined;
 
   constructor(
     private readonly dbs: Databases,
@@ -87,6 +90,8 @@ export class Applier implements StateMachine<Write> {
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
     const ctx: Ctx = { db, dbIndex, dbs: this.dbs, now: entry.time, index, w, scripts: this.scripts, touchDb: this.touchDb, flushingDb: this.flushingDb, events: this.state.events };
+    const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
+    if (tracking !== undefined) tracking.current = client;
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
@@ -97,6 +102,8 @@ export class Applier implements StateMachine<Write> {
         else cmd.data(ctx, argv);
         // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb).
         if (cmd.isWrite && !cmd.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(cmd.meta, argv));
+        // Reads in a transaction, and reads raftis runs through the log (PFCOUNT), are tracked for the client.
+        if (tracking !== undefined) tracking.read(client!, cmd, argv);
       } else if (cmd?.applied !== undefined) {
         cmd.applied(this.state, argv, w);
       } else if (cmd?.name === 'select') {
@@ -115,6 +122,10 @@ export class Applier implements StateMachine<Write> {
       } else if (mine !== undefined) {
         mine.conn(argv, w);
       }
+    }
+    if (tracking !== undefined) {
+      tracking.flushPending(w);
+      tracking.current = undefined;
     }
   }
 

@@ -46,6 +46,8 @@ export class Dispatcher {
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
     const def = this.resolve(c, argv);
+    const tracking = this.server.tracking;
+    if (tracking.wanted) tracking.beforeCommand(c, def);
     if (def === undefined) return;
     c.lastCommand = def.name;
     // Before ACL and cluster checks, as in Redis 7's processCommand.
@@ -65,6 +67,8 @@ export class Dispatcher {
           return;
         }
         this.server.stats.totalCommands++;
+        // Client-side caching: a read forwarded to the leader is tracked here, where this client is told of applied writes.
+        if (!def.logged && this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
         // A blocking pop can only wait on the leader: it gets the redirect below.
         if (!(def.isBlocking && waitsForData(def.name, argv)) && proxy.forward(c, [argv], false, def.logged)) return;
       }
@@ -129,6 +133,7 @@ export class Dispatcher {
       if (def.isBlocking && waitsForData(def.name, argv)) this.blocking.run(c, argv);
       else this.propose(c, [argv], false);
     } else if (def.isBlocking && waitsForData(def.name, argv)) {
+      if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
       this.blocking.runRead(c, argv);
     } else {
       const data = def.data!;
@@ -143,6 +148,8 @@ export class Dispatcher {
         ctx.w = c.out();
         ctx.scripts = this.server.scripts;
         callData(stats, def, data, ctx, argv, c);
+        // Client-side caching: the keys it read are remembered.
+        if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
         return;
       }
       this.readData(c, def, argv);
@@ -156,6 +163,14 @@ export class Dispatcher {
     // The database as the command was sent: the client may SELECT another before the read runs.
     const db = c.db;
     const dbIndex = c.dbIndex;
+    const tracking = this.server.tracking;
+    // Client-side caching: whether to track is decided now (CLIENT CACHING is about this command), the keys remembered when it runs.
+    if (tracking.wanted && tracking.wants(c, def)) {
+      return this.read(c, (w, now) => {
+        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c);
+        tracking.remember(c, def, argv);
+      }, slot);
+    }
     this.read(c, (w, now) => callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c), slot);
   }
 

@@ -27,6 +27,7 @@ import { KeyspaceNotifier } from './notifications.js';
 import { PubSub } from './pubsub.js';
 import { Scripts, type ScriptOptions } from './scripts.js';
 import { Stats } from './stats.js';
+import { Tracking } from './tracking.js';
 import type { Write } from './write.js';
 
 /** A client connection as the engine knows it. */
@@ -78,6 +79,8 @@ export class Engine implements ClientHost {
   private pauseTimer: NodeJS.Timeout | undefined;
   /** Clients holding commands back until the pause ends. */
   private readonly pausedClients = new Set<EngineClient>();
+  /** A null invalidation was sent in this turn of the event loop (FLUSHALL flushes every database in turn). */
+  private flushInvalidated = false;
   /** maxclients: connections beyond it are refused. */
   private maxClients = 10000;
   readonly stats = new Stats();
@@ -104,6 +107,8 @@ export class Engine implements ClientHost {
   readonly applier: Applier;
   /** Keyspace notifications: emitted to this node's subscribers as writes are applied. */
   readonly notifier: KeyspaceNotifier;
+  /** Client-side caching: the keys this node's tracking clients read (CLIENT TRACKING). */
+  readonly tracking = new Tracking(this.clients);
   /** Lua scripting: the script cache (state-machine state) and the VM. */
   readonly scripts: Scripts;
   /** The Raft driver; set by open() before any client connects. */
@@ -159,14 +164,23 @@ export class Engine implements ClientHost {
     this.dispatcher = new Dispatcher(this);
     this.onCommand = this.dispatcher.onCommand;
     const blocking = this.dispatcher.blocking;
+    const tracking = this.tracking;
     const touch = {
-      wanted: () => this.watchedKeys !== 0 || blocking.waiting,
+      wanted: () => this.watchedKeys !== 0 || blocking.waiting || tracking.wanted,
       touched: (db: number, keys: readonly string[] | null) => {
         this.touchWatched(db, keys);
         blocking.touched(db, keys);
+        tracking.touched(keys);
       },
       flushing: (db: number, replacedWith: number | undefined) => {
         this.touchFlushed(db, replacedWith);
+        // FLUSHDB / FLUSHALL: one null invalidation (Redis tracks keys whatever their database;
+        // FLUSHALL tells of each database in turn, in one apply).
+        if (replacedWith === undefined && !this.flushInvalidated) {
+          this.flushInvalidated = true;
+          queueMicrotask(() => (this.flushInvalidated = false));
+          tracking.touched(null);
+        }
         // SWAPDB: the pops parked in db may now find data (served after the apply).
         if (replacedWith !== undefined) blocking.touched(db, null);
       },
@@ -178,6 +192,7 @@ export class Engine implements ClientHost {
     for (let i = 0; i < this.dbs.count; i++) this.dbs.get(i).hooks = this.notifier.hooksFor(i);
     this.config.watch('notify-keyspace-events', () => (this.notifier.flags = this.config.param('notify-keyspace-events').value as number));
     this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier });
+    this.applier.tracking = tracking;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
   }
 
@@ -205,6 +220,7 @@ export class Engine implements ClientHost {
     config.watch('zset-max-listpack-entries', () => (encodingLimits.zsetEntries = config.number('zset-max-listpack-entries')));
     config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
     config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
+    config.watch('tracking-table-max-keys', () => (this.tracking.maxKeys = config.number('tracking-table-max-keys')));
   }
 
   /** Every 100 ms: the instantaneous counters, and once a second the idle clients (clientsCron). */
@@ -334,6 +350,7 @@ export class Engine implements ClientHost {
     this.pausedClients.delete(c);
     this.unwatchAll(c);
     this.pubsub.unsubscribeAll(c);
+    this.tracking.disable(c);
   }
 
   watch(c: EngineClient, db: number, key: string, expiredAtWatch: boolean): void {
