@@ -1,0 +1,267 @@
+/**
+ * DUMP / RESTORE against redis-server 7.0: for every type and encoding,
+ * DUMP's bytes (identical where raftis's encoding lays the value out as
+ * Redis does), redis-server's payloads restored into raftis and raftis's
+ * into redis-server (values, encodings and stream groups compared), older
+ * RDB encodings Redis 7 still loads, RESTORE's options and every error text.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc64 } from '../../src/util/crc64.js';
+import { parseReply, type Reply } from '../helpers/engine-diff.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { DUMP_CASES } from './dump-restore-cases.js';
+
+let redis: RedisServer | undefined;
+let raftis: RaftisProcess | undefined;
+let r: RawClient;
+let f: RawClient;
+
+beforeAll(async () => {
+  const [a, b] = await Promise.allSettled([startRedisServer(), startRaftis()]);
+  if (a.status === 'fulfilled') redis = a.value;
+  if (b.status === 'fulfilled') raftis = b.value;
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  r = await RawClient.connect(redis!.port);
+  f = await RawClient.connect(raftis!.port);
+});
+afterAll(async () => {
+  r?.close();
+  f?.close();
+  await Promise.all([redis?.stop(), raftis?.destroy()]);
+});
+
+type V = string | null | V[];
+function plain(x: Reply): V {
+  if ('items' in x) return x.items.map(plain);
+  if (x.t === 'nil') return null;
+  if (x.t === '-') throw new Error(`error reply: ${x.v}`);
+  return x.v;
+}
+async function q(c: RawClient, ...cmd: string[]): Promise<V> {
+  return plain(parseReply(await c.call(...cmd))[0]);
+}
+async function bulk(c: RawClient, ...cmd: string[]): Promise<string | null> {
+  return (await q(c, ...cmd)) as string | null;
+}
+function pairs(v: V): string[] {
+  const a = v as string[];
+  const out: string[] = [];
+  for (let i = 0; i < a.length; i += 2) out.push(JSON.stringify([a[i], a[i + 1]]));
+  return out.sort();
+}
+function dropFields(v: V, names: string[]): V {
+  const a = v as V[];
+  const out: V[] = [];
+  for (let i = 0; i < a.length; i += 2) if (!names.includes(a[i] as string)) out.push(a[i]!, a[i + 1]!);
+  return out;
+}
+
+/** Everything a client can read of the key's value (time-dependent fields left out). */
+async function fingerprint(c: RawClient, key: string): Promise<unknown> {
+  const type = await q(c, 'TYPE', key);
+  const out: unknown[] = [type, await q(c, 'OBJECT', 'ENCODING', key)];
+  switch (type) {
+    case 'string':
+      out.push(await q(c, 'GET', key));
+      break;
+    case 'list':
+      out.push(await q(c, 'LRANGE', key, '0', '-1'));
+      break;
+    case 'hash':
+      out.push(pairs(await q(c, 'HGETALL', key)));
+      break;
+    case 'set':
+      out.push(((await q(c, 'SMEMBERS', key)) as string[]).sort());
+      break;
+    case 'zset':
+      out.push(await q(c, 'ZRANGE', key, '0', '-1', 'WITHSCORES'));
+      break;
+    case 'stream': {
+      out.push(await q(c, 'XRANGE', key, '-', '+'));
+      out.push(dropFields(await q(c, 'XINFO', 'STREAM', key), ['radix-tree-keys', 'radix-tree-nodes']));
+      const groups = (await q(c, 'XINFO', 'GROUPS', key)) as V[][];
+      out.push(groups);
+      for (const g of groups) {
+        const name = g[1] as string;
+        out.push(await q(c, 'XPENDING', key, name));
+        out.push(((await q(c, 'XPENDING', key, name, '-', '+', '100')) as V[][]).map((e) => [e[0], e[1], e[3]]));
+        out.push(((await q(c, 'XINFO', 'CONSUMERS', key, name)) as V[][]).map((e) => [e[1], e[3]]));
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+async function both(...cmd: string[]): Promise<void> {
+  await Promise.all([r.call(...cmd), f.call(...cmd)]);
+}
+
+describe('DUMP and RESTORE of every type and encoding', () => {
+  for (const c of DUMP_CASES) {
+    it(c.name, async () => {
+      await both('FLUSHALL');
+      for (const cmd of c.setup) expect(await f.call(...cmd)).toBe(await r.call(...cmd));
+      const want = await fingerprint(r, 'k');
+      expect(await fingerprint(f, 'k')).toEqual(want);
+      const dr = (await bulk(r, 'DUMP', 'k'))!;
+      const df = (await bulk(f, 'DUMP', 'k'))!;
+      if (c.exact) expect(Buffer.from(df, 'latin1').toString('hex')).toBe(Buffer.from(dr, 'latin1').toString('hex'));
+      // redis-server's payload into raftis, raftis's into redis-server: the same value.
+      expect(await f.call('RESTORE', 'x', '0', dr)).toBe('+OK\r\n');
+      expect(await r.call('RESTORE', 'x', '0', df)).toBe('+OK\r\n');
+      expect(await fingerprint(f, 'x')).toEqual(want);
+      expect(await fingerprint(r, 'x')).toEqual(want);
+      // And raftis's own payload round-trips in raftis.
+      expect(await f.call('RESTORE', 'y', '0', df)).toBe('+OK\r\n');
+      expect(await fingerprint(f, 'y')).toEqual(want);
+    });
+  }
+});
+
+/** A payload around an object's bytes: RDB version 10 and the CRC64, as createDumpPayload. */
+function payload(body: Buffer, version = 10): string {
+  const b = Buffer.concat([body, Buffer.from([version & 0xff, version >> 8])]);
+  const crc = Buffer.alloc(8);
+  crc.writeBigUInt64LE(crc64(b));
+  return Buffer.concat([b, crc]).toString('latin1');
+}
+const str = (s: string): Buffer => Buffer.concat([Buffer.from([s.length]), Buffer.from(s, 'latin1')]);
+
+/** A ziplist of short strings and small integers (ziplist.c layout). */
+function ziplist(items: (string | number)[]): Buffer {
+  const entries: Buffer[] = [];
+  let prev = 0;
+  for (const it of items) {
+    let enc: Buffer;
+    if (typeof it === 'number') {
+      if (it >= 0 && it <= 12) enc = Buffer.from([0xf1 + it]);
+      else {
+        enc = Buffer.alloc(3);
+        enc[0] = 0xc0;
+        enc.writeInt16LE(it, 1);
+      }
+    } else enc = Buffer.concat([Buffer.from([it.length]), Buffer.from(it, 'latin1')]);
+    const e = Buffer.concat([Buffer.from([prev]), enc]);
+    entries.push(e);
+    prev = e.length;
+  }
+  const body = Buffer.concat(entries);
+  const head = Buffer.alloc(10);
+  head.writeUInt32LE(10 + body.length + 1, 0);
+  head.writeUInt32LE(10 + body.length - prev, 4);
+  head.writeUInt16LE(items.length, 8);
+  return Buffer.concat([head, body, Buffer.from([0xff])]);
+}
+const blob = (b: Buffer): Buffer => Buffer.concat([Buffer.from([0x40 | (b.length >> 8), b.length & 0xff]), b]);
+
+const LEGACY: [string, Buffer][] = [
+  ['RDB_TYPE_LIST', Buffer.concat([Buffer.from([1, 3]), str('a'), str('bb'), str('12')])],
+  ['RDB_TYPE_SET', Buffer.concat([Buffer.from([2, 3]), str('a'), str('7'), str('zz')])],
+  ['RDB_TYPE_SET of integers', Buffer.concat([Buffer.from([2, 2]), str('9'), str('-1')])],
+  ['RDB_TYPE_ZSET', Buffer.concat([Buffer.from([3, 3]), str('a'), str('1.5'), str('b'), Buffer.from([254]), str('c'), str('-3')])],
+  ['RDB_TYPE_HASH', Buffer.concat([Buffer.from([4, 2]), str('f'), str('v'), str('g'), str('12')])],
+  ['RDB_TYPE_LIST_ZIPLIST', Buffer.concat([Buffer.from([10]), blob(ziplist(['a', 5, 'ccc', -300]))])],
+  ['RDB_TYPE_ZSET_ZIPLIST', Buffer.concat([Buffer.from([12]), blob(ziplist(['a', 1, 'b', '2.5']))])],
+  ['RDB_TYPE_HASH_ZIPLIST', Buffer.concat([Buffer.from([13]), blob(ziplist(['f', 'v', 'n', 3]))])],
+  ['RDB_TYPE_LIST_QUICKLIST', Buffer.concat([Buffer.from([14, 2]), blob(ziplist(['a', 1])), blob(ziplist(['b', 'c']))])],
+  [
+    'RDB_TYPE_HASH_ZIPMAP',
+    Buffer.concat([Buffer.from([9]), blob(Buffer.concat([Buffer.from([2]), str('f'), Buffer.from([1, 0]), Buffer.from('v'), str('gg'), Buffer.from([2, 1]), Buffer.from('ww?'), Buffer.from([0xff])]))]),
+  ],
+];
+
+describe('RESTORE of older RDB encodings Redis 7.0 loads', () => {
+  for (const [name, body] of LEGACY) {
+    it(name, async () => {
+      await both('FLUSHALL');
+      const p = payload(body);
+      const want = await r.call('RESTORE', 'k', '0', p);
+      expect(await f.call('RESTORE', 'k', '0', p)).toBe(want);
+      expect(want).toBe('+OK\r\n');
+      expect(await fingerprint(f, 'k')).toEqual(await fingerprint(r, 'k'));
+    });
+  }
+});
+
+describe('RESTORE options and errors', () => {
+  it('error texts and option handling are redis-server’s', async () => {
+    await both('FLUSHALL');
+    await both('SET', 'src', 'value');
+    await both('SET', 'busy', 'x');
+    const p = (await bulk(r, 'DUMP', 'src'))!;
+    const bad = Buffer.from(p, 'latin1');
+    bad[3] = bad[3]! ^ 1;
+    const cases: string[][] = [
+      ['DUMP', 'nosuchkey'],
+      ['RESTORE', 'busy', '0', p],
+      ['RESTORE', 'busy', 'abc', p],
+      ['RESTORE', 'new', 'abc', p],
+      ['RESTORE', 'new', '-1', p],
+      ['RESTORE', 'new', '0', 'garbage'],
+      ['RESTORE', 'new', '0', ''],
+      ['RESTORE', 'new', '0', bad.toString('latin1')],
+      ['RESTORE', 'new', '0', payload(Buffer.from([0, 5, 104, 101, 108, 108, 111]), 11)],
+      ['RESTORE', 'new', '0', payload(Buffer.from([0, 5, 104, 101, 108, 108, 111]), 9)],
+      ['RESTORE', 'new', '0', payload(Buffer.from([7, 1, 2, 3]))],
+      ['RESTORE', 'new', '0', payload(Buffer.from([0, 20, 1]))],
+      ['RESTORE', 'new', '0', payload(Buffer.from([11, 8, 2, 0, 0, 0, 0, 0, 0, 0]))],
+      ['RESTORE', 'new', '0', payload(Buffer.concat([Buffer.from([2, 2]), str('a'), str('a')]))],
+      ['RESTORE', 'new', '0', payload(Buffer.from([4, 0]))],
+      ['RESTORE', 'new', '0', p, 'IDLETIME', '-1'],
+      ['RESTORE', 'new', '0', p, 'IDLETIME', 'x'],
+      ['RESTORE', 'new', '0', p, 'FREQ', '256'],
+      ['RESTORE', 'new', '0', p, 'FREQ', '-1'],
+      ['RESTORE', 'new', '0', p, 'IDLETIME', '1', 'FREQ', '1'],
+      ['RESTORE', 'new', '0', p, 'FREQ', '1', 'IDLETIME', '1'],
+      ['RESTORE', 'new', '0', p, 'IDLETIME'],
+      ['RESTORE', 'new', '0', p, 'BOGUS'],
+      ['RESTORE', 'busy', '0', p, 'FREQ', '300'],
+      ['RESTORE', 'busy', '0', p, 'REPLACE', 'IDLETIME', '10', 'ABSTTL'],
+      ['GET', 'busy'],
+      ['RESTORE', 'f1', '0', p, 'freq', '5'],
+      ['RESTORE', 'past', '1', p, 'ABSTTL'],
+      ['EXISTS', 'past'],
+      ['RESTORE', 'busy', '1000', p, 'REPLACE', 'ABSTTL'],
+      ['EXISTS', 'busy'],
+      ['RESTORE', 'fut', '4102444800000', p, 'ABSTTL'],
+      ['PEXPIRETIME', 'fut'],
+      ['RESTORE', 'rel', '100000', p],
+      ['TTL', 'rel'],
+      ['GET', 'rel'],
+      ['RESTORE', 'rel', '0', p],
+      ['RESTORE', 'rel', '0', p, 'REPLACE'],
+      ['TTL', 'rel'],
+      ['RESTORE'],
+      ['RESTORE', 'a', '0'],
+      ['DUMP'],
+    ];
+    for (const cmd of cases) {
+      const want = await r.call(...cmd);
+      expect(await f.call(...cmd), cmd.map((a) => (a.length > 30 ? '<payload>' : a)).join(' ')).toBe(want);
+    }
+  });
+
+  it('RESTORE emits the restore keyspace event', async () => {
+    await both('FLUSHALL');
+    await both('CONFIG', 'SET', 'notify-keyspace-events', 'Kg');
+    try {
+      const sub = await RawClient.connect(raftis!.port);
+      try {
+        await sub.call('SUBSCRIBE', '__keyspace@0__:ev');
+        await f.call('SET', 'src', 'v');
+        const p = (await bulk(f, 'DUMP', 'src'))!;
+        await f.call('RESTORE', 'ev', '0', p);
+        const msg = plain(parseReply(await sub.next())[0]) as string[];
+        expect(msg).toEqual(['message', '__keyspace@0__:ev', 'restore']);
+      } finally {
+        sub.close();
+      }
+    } finally {
+      await both('CONFIG', 'SET', 'notify-keyspace-events', '');
+    }
+  });
+});
