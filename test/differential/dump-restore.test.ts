@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../../src/util/crc64.js';
-import { parseReply, type Reply } from '../helpers/engine-diff.js';
+import { parseReply } from '../helpers/engine-diff.js';
+import { bulk, fingerprint, plain } from '../helpers/value-fingerprint.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -32,69 +33,6 @@ afterAll(async () => {
   f?.close();
   await Promise.all([redis?.stop(), raftis?.destroy()]);
 });
-
-type V = string | null | V[];
-function plain(x: Reply): V {
-  if ('items' in x) return x.items.map(plain);
-  if (x.t === 'nil') return null;
-  if (x.t === '-') throw new Error(`error reply: ${x.v}`);
-  return x.v;
-}
-async function q(c: RawClient, ...cmd: string[]): Promise<V> {
-  return plain(parseReply(await c.call(...cmd))[0]);
-}
-async function bulk(c: RawClient, ...cmd: string[]): Promise<string | null> {
-  return (await q(c, ...cmd)) as string | null;
-}
-function pairs(v: V): string[] {
-  const a = v as string[];
-  const out: string[] = [];
-  for (let i = 0; i < a.length; i += 2) out.push(JSON.stringify([a[i], a[i + 1]]));
-  return out.sort();
-}
-function dropFields(v: V, names: string[]): V {
-  const a = v as V[];
-  const out: V[] = [];
-  for (let i = 0; i < a.length; i += 2) if (!names.includes(a[i] as string)) out.push(a[i]!, a[i + 1]!);
-  return out;
-}
-
-/** Everything a client can read of the key's value (time-dependent fields left out). */
-async function fingerprint(c: RawClient, key: string): Promise<unknown> {
-  const type = await q(c, 'TYPE', key);
-  const out: unknown[] = [type, await q(c, 'OBJECT', 'ENCODING', key)];
-  switch (type) {
-    case 'string':
-      out.push(await q(c, 'GET', key));
-      break;
-    case 'list':
-      out.push(await q(c, 'LRANGE', key, '0', '-1'));
-      break;
-    case 'hash':
-      out.push(pairs(await q(c, 'HGETALL', key)));
-      break;
-    case 'set':
-      out.push(((await q(c, 'SMEMBERS', key)) as string[]).sort());
-      break;
-    case 'zset':
-      out.push(await q(c, 'ZRANGE', key, '0', '-1', 'WITHSCORES'));
-      break;
-    case 'stream': {
-      out.push(await q(c, 'XRANGE', key, '-', '+'));
-      out.push(dropFields(await q(c, 'XINFO', 'STREAM', key), ['radix-tree-keys', 'radix-tree-nodes']));
-      const groups = (await q(c, 'XINFO', 'GROUPS', key)) as V[][];
-      out.push(groups);
-      for (const g of groups) {
-        const name = g[1] as string;
-        out.push(await q(c, 'XPENDING', key, name));
-        out.push(((await q(c, 'XPENDING', key, name, '-', '+', '100')) as V[][]).map((e) => [e[0], e[1], e[3]]));
-        out.push(((await q(c, 'XINFO', 'CONSUMERS', key, name)) as V[][]).map((e) => [e[1], e[3]]));
-      }
-      break;
-    }
-  }
-  return out;
-}
 
 async function both(...cmd: string[]): Promise<void> {
   await Promise.all([r.call(...cmd), f.call(...cmd)]);
