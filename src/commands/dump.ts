@@ -11,7 +11,7 @@
  */
 import { createDumpPayload } from '../keyspace/rdb/encode.js';
 import { loadDumpPayload } from '../keyspace/rdb/decode.js';
-import { string2ll } from '../util/number.js';
+import { LLONG_MAX, string2ll } from '../util/number.js';
 import { DUMP_ERR } from './dump-errors.js';
 import { ERR } from './errors.js';
 import { Notify, notify } from './notify.js';
@@ -57,7 +57,10 @@ const restore: DataHandler = (ctx, argv) => {
 
   const deleted = replace && db.delete(key);
   let ttl = Number(ttlArg);
-  if (ttl !== 0 && !absttl) ttl += now;
+  if (ttl !== 0 && !absttl) {
+    // A long long in Redis: a relative TTL that overflows wraps negative, so the key counts as expired.
+    ttl = typeof ttlArg === 'bigint' && BigInt(now) + ttlArg > LLONG_MAX ? -1 : ttl + now;
+  }
   if (ttl !== 0 && ttl <= now) {
     // Already expired: the key is not created (an old one replaced is deleted).
     if (deleted) notify(ctx, Notify.Generic, 'del', key);
