@@ -171,6 +171,8 @@ export class RdbReader extends ByteReader {
       case 3: {
         const clen = this.len();
         const ulen = this.len();
+        // An LZF back-reference of 2-3 bytes expands to at most 264: a longer claim is not LZF data (and must not allocate).
+        if (ulen > clen * 132 + 32) bad('LZF length out of range');
         const out = lzfDecompress(this.bytes(clen), ulen);
         if (out === undefined) bad('bad LZF data');
         return out;

@@ -17,6 +17,22 @@ import { ListValue } from '../../../src/keyspace/types/list.js';
 import { RHash } from '../../../src/keyspace/types/hash.js';
 import { RSet } from '../../../src/keyspace/types/set.js';
 import { ZSetValue } from '../../../src/keyspace/types/zset.js';
+import { StreamValue } from '../../../src/keyspace/types/stream.js';
+import { Consumer, ConsumerGroup, Nack } from '../../../src/keyspace/types/stream-groups.js';
+import { idOf } from '../../../src/keyspace/types/stream-id.js';
+
+function sampleStream(): StreamValue {
+  const st = new StreamValue();
+  for (let i = 1; i <= 150; i++) st.append(idOf(i, i % 2), i % 7 === 0 ? ['other', String(i)] : ['f', String(i), 'g', 'v' + i]);
+  st.delete(idOf(3, 1));
+  const g = new ConsumerGroup(idOf(10, 0), 10);
+  const c = new Consumer('alice', 1000);
+  g.consumers.set('alice', c);
+  g.addNack(idOf(5, 1), new Nack(c, 2000, 3));
+  g.addNack(idOf(8, 0), new Nack(c, 2001, 1));
+  st.groups = new Map([['grp', g]]);
+  return st;
+}
 
 describe('crc64', () => {
   it("is Redis's crc64 (crc64.c test vector)", () => {
@@ -100,7 +116,7 @@ describe('DUMP payloads', () => {
     const s = new RSet();
     for (const m of ['1', '2', 'three']) s.add(m);
     const z = ZSetValue.fromPairs([['a', 1.5], ['b', -Infinity]]);
-    const values = ['plain', '12345', new ListValue(['a', '1', 'b']), h, s, z];
+    const values = [sampleStream(), 'plain', '12345', new ListValue(['a', '1', 'b']), h, s, z];
     for (const v of values) {
       const p = createDumpPayload(v);
       expect(verifyDumpPayload(p)).toBe(true);
@@ -111,5 +127,37 @@ describe('DUMP payloads', () => {
       damaged[1] = damaged[1]! ^ 0x40;
       expect(loadDumpPayload(damaged)).toEqual({ ok: false, error: 'checksum' });
     }
+  });
+});
+
+describe('damaged payloads with a valid checksum', () => {
+  it('are refused or load to a usable value, never throw', () => {
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const h = new RHash();
+    for (let i = 0; i < 20; i++) h.set('f' + i, String(i * 1000));
+    const z = ZSetValue.fromPairs(Array.from({ length: 30 }, (_, i): [string, number] => ['m' + i, i / 3]));
+    const s = new RSet();
+    for (let i = 0; i < 40; i++) s.add(String(i * 77));
+    const bases = [createDumpPayload(sampleStream()), createDumpPayload(new ListValue(Array.from({ length: 50 }, (_, i) => 'e' + i))), createDumpPayload(h), createDumpPayload(z), createDumpPayload(s), createDumpPayload('x'.repeat(100))];
+    let refused = 0;
+    for (let round = 0; round < 3000; round++) {
+      const base = bases[round % bases.length]!;
+      const body = Buffer.from(base.subarray(0, base.length - 10));
+      for (let k = 1 + rand(3); k > 0; k--) body[rand(body.length)] = rand(256);
+      const b = Buffer.concat([body, Buffer.from([10, 0]), Buffer.alloc(8)]);
+      b.writeBigUInt64LE(crc64(b, 0, b.length - 8), b.length - 8);
+      const r = loadDumpPayload(b);
+      if (!r.ok) {
+        expect(r.error).toBe('format');
+        refused++;
+      } else if (typeof r.value !== 'string') {
+        expect(() => [...r.value.clone().items()]).not.toThrow();
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
   });
 });
