@@ -9,6 +9,7 @@
  * entry's element count (lp-count).
  */
 import { Consumer, ConsumerGroup, Nack, sortedGroups } from '../types/stream-groups.js';
+import { estimateDistance } from '../types/stream-lag.js';
 import { ZERO_ID, halfDelta, idMs, idOfBig, idSeq, type StreamId } from '../types/stream-id.js';
 import { StreamNode, StreamValue } from '../types/stream.js';
 import { ByteSink, bad, narrow } from './bytes.js';
@@ -188,8 +189,9 @@ export function loadStream(r: RdbReader, type: RdbType): StreamValue {
     const name = r.string();
     const lastId = loadId(r);
     let entriesRead: number | bigint;
+    // Redis 5/6 kept no read counter: 7.0 estimates it from the stream, as on XGROUP SETID.
     if (type === RdbType.StreamListpacks2) entriesRead = narrow(BigInt.asIntN(64, BigInt(r.len64())));
-    else entriesRead = -1;
+    else entriesRead = estimateDistance(s, lastId);
     const g = new ConsumerGroup(lastId, entriesRead);
     const pending = new Map<StreamId, [number, number | bigint]>();
     const npel = r.len();
