@@ -50,14 +50,17 @@ describe('DUMP and RESTORE of every type and encoding', () => {
       const dr = (await bulk(r, 'DUMP', 'k'))!;
       const df = (await bulk(f, 'DUMP', 'k'))!;
       if (c.exact) expect(Buffer.from(df, 'latin1').toString('hex')).toBe(Buffer.from(dr, 'latin1').toString('hex'));
-      // redis-server's payload into raftis, raftis's into redis-server: the same value.
+      // What redis-server holds after restoring its own payload (a load may change the encoding:
+      // a shrunk hashtable comes back a listpack) is what every cross restore must give.
+      expect(await r.call('RESTORE', 'own', '0', dr)).toBe('+OK\r\n');
+      const restored = await fingerprint(r, 'own');
+      // redis-server's payload into raftis, raftis's into redis-server, and raftis's into raftis.
       expect(await f.call('RESTORE', 'x', '0', dr)).toBe('+OK\r\n');
       expect(await r.call('RESTORE', 'x', '0', df)).toBe('+OK\r\n');
-      expect(await fingerprint(f, 'x')).toEqual(want);
-      expect(await fingerprint(r, 'x')).toEqual(want);
-      // And raftis's own payload round-trips in raftis.
       expect(await f.call('RESTORE', 'y', '0', df)).toBe('+OK\r\n');
-      expect(await fingerprint(f, 'y')).toEqual(want);
+      expect(await fingerprint(f, 'x')).toEqual(restored);
+      expect(await fingerprint(r, 'x')).toEqual(restored);
+      expect(await fingerprint(f, 'y')).toEqual(restored);
     });
   }
 });

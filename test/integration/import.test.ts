@@ -77,10 +77,14 @@ async function compareAll(): Promise<number> {
   const leader = await cluster!.waitForLeader();
   const f = await cluster!.client(leader);
   try {
-    const keys = ((await q(r, 'KEYS', '*')) as string[]).sort();
+    const keys = ((await q(r, 'KEYS', '*')) as string[]).filter((k) => k !== '{cmp}').sort();
     expect(((await q(f, 'KEYS', '*')) as string[]).sort()).toEqual(keys);
     for (const k of keys) {
-      expect(await fingerprint(f, k), k).toEqual(await fingerprint(r, k));
+      // As redis-server holds the value after loading it (a load may change an encoding).
+      const payload = (await q(r, 'DUMP', k)) as string;
+      expect(await r.call('RESTORE', '{cmp}', '0', payload, 'REPLACE')).toBe('+OK\r\n');
+      expect(await fingerprint(f, k), k).toEqual(await fingerprint(r, '{cmp}'));
+      await r.call('DEL', '{cmp}');
       const [tr, tf] = [Number(await q(r, 'PTTL', k)), Number(await q(f, 'PTTL', k))];
       if (tr === -1) expect(tf, k).toBe(-1);
       else expect(Math.abs(tr - tf), k).toBeLessThan(10_000);
