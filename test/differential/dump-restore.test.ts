@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../../src/util/crc64.js';
 import { ByteSink } from '../../src/keyspace/rdb/bytes.js';
-import { RdbReader, saveLen } from '../../src/keyspace/rdb/format.js';
+import { RdbReader, saveBlob, saveLen } from '../../src/keyspace/rdb/format.js';
+import { ListpackWriter } from '../../src/keyspace/rdb/listpack.js';
 import { parseReply } from '../helpers/engine-diff.js';
 import { bulk, fingerprint, plain } from '../helpers/value-fingerprint.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -87,7 +88,10 @@ function ziplist(items: (string | number)[]): Buffer {
         enc[0] = 0xc0;
         enc.writeInt16LE(it, 1);
       }
-    } else enc = Buffer.concat([Buffer.from([it.length]), Buffer.from(it, 'latin1')]);
+    } else {
+      const head = it.length < 64 ? Buffer.from([it.length]) : Buffer.from([0x40 | (it.length >> 8), it.length & 0xff]);
+      enc = Buffer.concat([head, Buffer.from(it, 'latin1')]);
+    }
     const e = Buffer.concat([Buffer.from([prev]), enc]);
     entries.push(e);
     prev = e.length;
@@ -101,7 +105,24 @@ function ziplist(items: (string | number)[]): Buffer {
 }
 const blob = (b: Buffer): Buffer => Buffer.concat([Buffer.from([0x40 | (b.length >> 8), b.length & 0xff]), b]);
 
+function listpackObject(type: number, items: string[]): Buffer {
+  const lp = new ListpackWriter();
+  for (const s of items) lp.str(s);
+  const out = new ByteSink();
+  out.byte(type);
+  saveBlob(out, lp.finish());
+  return Buffer.from(out.result());
+}
+
 const LEGACY: [string, Buffer][] = [
+  ['RDB_TYPE_HASH_LISTPACK with a value longer than hash-max-listpack-value', listpackObject(16, ['f', 'v'.repeat(100), 'g', '1'])],
+  ['RDB_TYPE_ZSET_LISTPACK with a member longer than zset-max-listpack-value', listpackObject(17, ['m'.repeat(100), '1', 'b', '2.5'])],
+  ['RDB_TYPE_HASH_ZIPLIST with a long value', Buffer.concat([Buffer.from([13]), blob(ziplist(['f', 'v'.repeat(100)]))])],
+  [
+    'RDB_TYPE_HASH_ZIPMAP with a long value',
+    Buffer.concat([Buffer.from([9]), blob(Buffer.concat([Buffer.from([1]), str('f'), Buffer.from([100, 0]), Buffer.from('w'.repeat(100)), Buffer.from([0xff])]))]),
+  ],
+  ['RDB_TYPE_ZSET_ZIPLIST with a long member', Buffer.concat([Buffer.from([12]), blob(ziplist(['m'.repeat(100), 1]))])],
   ['RDB_TYPE_LIST', Buffer.concat([Buffer.from([1, 3]), str('a'), str('bb'), str('12')])],
   ['RDB_TYPE_SET', Buffer.concat([Buffer.from([2, 3]), str('a'), str('7'), str('zz')])],
   ['RDB_TYPE_SET of integers', Buffer.concat([Buffer.from([2, 2]), str('9'), str('-1')])],

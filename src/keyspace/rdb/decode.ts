@@ -10,10 +10,10 @@
  * leave a replica with a value the rest of raftis does not expect.
  */
 import type { Value } from '../keyspace.js';
-import { RHash } from '../types/hash.js';
+import { HASH_MAX_LISTPACK_ENTRIES, RHash } from '../types/hash.js';
 import { ListValue } from '../types/list.js';
 import { RSet } from '../types/set.js';
-import { ZSetValue } from '../types/zset.js';
+import { ZSET_MAX_LISTPACK_ENTRIES, ZSetValue } from '../types/zset.js';
 import { bad } from './bytes.js';
 import { RdbReader, RdbType, parseScore, verifyDumpPayload } from './format.js';
 import { readIntset, readZiplist, readZipmap } from './legacy.js';
@@ -54,6 +54,23 @@ function zsetOfFlat(items: string[]): ZSetValue {
   const pairs: [string, number][] = [];
   for (let i = 0; i < items.length; i += 2) pairs.push([items[i]!, parseScore(items[i + 1]!)]);
   return zsetOf(pairs);
+}
+
+/**
+ * A hash or sorted set that was a listpack (or ziplist) in the payload stays
+ * one whatever its elements' lengths: rdbLoadObject converts it only when
+ * it has more entries than *-max-listpack-entries.
+ */
+function packedHash(items: string[]): RHash {
+  const h = hashOf(items);
+  h.encoding = h.size > HASH_MAX_LISTPACK_ENTRIES ? 'hashtable' : 'listpack';
+  return h;
+}
+
+function packedZset(items: string[]): ZSetValue {
+  const z = zsetOfFlat(items);
+  z.skiplistEncoded = z.size > ZSET_MAX_LISTPACK_ENTRIES;
+  return z;
 }
 
 function listOf(items: string[]): ListValue {
@@ -101,13 +118,13 @@ export function loadObject(type: number, r: RdbReader): Value {
     case RdbType.SetIntset:
       return setOf(readIntset(r.stringBytes()));
     case RdbType.ZsetZiplist:
-      return zsetOfFlat(readZiplist(r.stringBytes()));
+      return packedZset(readZiplist(r.stringBytes()));
     case RdbType.HashZiplist:
-      return hashOf(readZiplist(r.stringBytes()));
+      return packedHash(readZiplist(r.stringBytes()));
     case RdbType.HashListpack:
-      return hashOf(readListpack(r.stringBytes()).map(lpString));
+      return packedHash(readListpack(r.stringBytes()).map(lpString));
     case RdbType.ZsetListpack:
-      return zsetOfFlat(readListpack(r.stringBytes()).map(lpString));
+      return packedZset(readListpack(r.stringBytes()).map(lpString));
     case RdbType.ListQuicklist:
     case RdbType.ListQuicklist2: {
       const n = r.len();
