@@ -21,6 +21,12 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'import') {
+    // `raftis import …`: a client tool (src/cli/import.ts), not a server.
+    const { importMain } = await import('./import.js');
+    process.exitCode = await importMain(process.argv.slice(3));
+    return;
+  }
   const argv = await yargs(hideBin(process.argv))
     .scriptName('raftis')
     .usage('$0 [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.')

@@ -12,31 +12,15 @@
  * shorter (rdbcompression yes); raftis writes it the same way (lzf.ts), and
  * reads every RDB string encoding. Strings are latin1, one char per byte.
  */
-import { lzfCompress, lzfDecompress } from './lzf.js';
+import { crc64 } from '../util/crc64.js';
+import { lzfCompress, lzfDecompress } from '../util/lzf.js';
+
+export { crc64 };
 
 export const RDB_VERSION = 10;
 /** RDB_OPCODE_FUNCTION: libraries as 7.0 rc1 and rc2 wrote them (read, never written). */
 const RDB_OPCODE_FUNCTION_PRE_GA = 246;
 const RDB_OPCODE_FUNCTION2 = 245;
-
-const CRC64_TABLE = ((): BigUint64Array => {
-  // Jones polynomial 0xad93d23594c935a9, reflected.
-  const poly = 0x95ac9329ac4bc9b5n;
-  const t = new BigUint64Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = BigInt(i);
-    for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ poly : c >> 1n;
-    t[i] = c;
-  }
-  return t;
-})();
-
-/** Redis's crc64(0, buf, len). */
-export function crc64(buf: Uint8Array, start = 0, end = buf.length): bigint {
-  let crc = 0n;
-  for (let i = start; i < end; i++) crc = CRC64_TABLE[Number((crc ^ BigInt(buf[i]!)) & 0xffn)]! ^ (crc >> 8n);
-  return crc;
-}
 
 /** rdbSaveLen. */
 function saveLen(out: number[], len: number): void {

@@ -8,6 +8,7 @@ import { bitCommands } from './bits.js';
 import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
 import { configApplied, configCommands } from './config.js';
+import { dumpCommands } from './dump.js';
 import { connectionCommands } from './connection.js';
 import { databaseCommands } from './databases.js';
 import { trackingCommands } from './tracking.js';
@@ -63,6 +64,7 @@ export const dataCommands: Record<string, DataHandler> = {
   ...streamInfoCommands,
   ...scriptingDataCommands,
   ...functionDataCommands,
+  ...dumpCommands,
 };
 
 export const connCommands: Record<string, ConnHandler> = {

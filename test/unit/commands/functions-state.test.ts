@@ -12,7 +12,7 @@ import { CommandTable } from '../../../src/commands/table.js';
 import { Scripts } from '../../../src/commands/engine/scripts.js';
 import { Stats } from '../../../src/commands/engine/stats.js';
 import { crc64, dumpFunctions, readFunctions, verifyPayload } from '../../../src/commands/function-payload.js';
-import { lzfCompress, lzfDecompress } from '../../../src/commands/lzf.js';
+import { lzfCompress, lzfDecompress } from '../../../src/util/lzf.js';
 import { Databases } from '../../../src/keyspace/databases.js';
 import { RespWriter } from '../../../src/server/resp-writer.js';
 import { sha1hex } from '../../../src/util/lua/vm.js';

@@ -1,0 +1,227 @@
+/**
+ * `raftis import`: loads a Redis dataset into a running raftis cluster.
+ *
+ *   raftis import dump.rdb --host 127.0.0.1 --port 7001 [--replace] [--db 0]
+ *   raftis import --from redis-host:6379 --port 7001
+ *
+ * From an RDB file written by redis-server (SAVE, BGSAVE, --dbfilename;
+ * RDB versions up to 10, Redis 7.0): every key of one source database with
+ * its TTL, and the function libraries. From a live server (--from): SCAN,
+ * then DUMP and PTTL of each key, and FUNCTION DUMP. Each key becomes a
+ * `RESTORE key <abs-ms> payload ABSTTL [REPLACE]`, pipelined in batches to
+ * the node given, following MOVED to the leader (and retrying TRYAGAIN /
+ * CLUSTERDOWN), so each key is one Raft log entry applied on every node.
+ * Keys already expired are skipped; keys of other databases are counted
+ * and reported, not imported.
+ */
+import fs from 'node:fs';
+import yargs from 'yargs';
+import { RdbFileError, dumpPayloadOf, readRdbFile } from './rdb-file.js';
+import { RespPipe, type Arg, type Reply } from './resp-pipe.js';
+
+interface Counts {
+  keys: number;
+  withTtl: number;
+  expired: number;
+  otherDbs: Map<number, number>;
+  functions: number;
+  errors: number;
+}
+
+const MAX_SHOWN_ERRORS = 10;
+const MAX_ATTEMPTS = 60;
+
+/** Sends write batches to the cluster, following MOVED and retrying TRYAGAIN / CLUSTERDOWN. */
+class Target {
+  private conn: RespPipe | undefined;
+  readonly errors: string[] = [];
+
+  constructor(
+    private host: string,
+    private port: number,
+    private readonly counts: Counts,
+  ) {}
+
+  private async connection(): Promise<RespPipe> {
+    this.conn ??= await RespPipe.connect(this.host, this.port);
+    return this.conn;
+  }
+
+  /** Sends the commands; `onOk` is called for each that succeeded. */
+  async send(cmds: Arg[][], onOk: (i: number) => void): Promise<void> {
+    let pending = cmds.map((c, i) => ({ c, i }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`gave up after ${MAX_ATTEMPTS} attempts: the cluster keeps answering ${pending.length} commands with redirects or TRYAGAIN`);
+      const conn = await this.connection();
+      const replies = await conn.batch(pending.map((p) => p.c));
+      const retry: typeof pending = [];
+      let moved: { host: string; port: number } | undefined;
+      replies.forEach((rep: Reply, k) => {
+        const p = pending[k]!;
+        if (!(rep instanceof Error)) return onOk(p.i);
+        const m = /^MOVED \d+ (.+):(\d+)$/.exec(rep.message);
+        if (m) {
+          moved = { host: m[1]!, port: Number(m[2]) };
+          retry.push(p);
+        } else if (/^(TRYAGAIN|CLUSTERDOWN)\b/.test(rep.message)) {
+          retry.push(p);
+        } else {
+          this.counts.errors++;
+          if (this.errors.length < MAX_SHOWN_ERRORS) this.errors.push(`${String(p.c[0])} ${String(p.c[1]).slice(0, 80)}: ${rep.message}`);
+        }
+      });
+      pending = retry;
+      if (pending.length === 0) return;
+      if (moved !== undefined && (moved.host !== this.host || moved.port !== this.port)) {
+        this.conn?.close();
+        this.conn = undefined;
+        this.host = moved.host;
+        this.port = moved.port;
+      } else {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  close(): void {
+    this.conn?.close();
+  }
+}
+
+function restoreCmd(key: Buffer, payload: Buffer, expireAt: number | undefined, replace: boolean): Arg[] {
+  const cmd: Arg[] = ['RESTORE', key, expireAt === undefined ? '0' : String(expireAt), payload];
+  if (expireAt !== undefined) cmd.push('ABSTTL');
+  if (replace) cmd.push('REPLACE');
+  return cmd;
+}
+
+async function fromFile(file: string, db: number, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
+  const buf = fs.readFileSync(file);
+  let batch: Arg[][] = [];
+  let ttls: boolean[] = [];
+  const flush = async (): Promise<void> => {
+    const t = ttls;
+    await target.send(batch, (i) => {
+      counts.keys++;
+      if (t[i]) counts.withTtl++;
+    });
+    batch = [];
+    ttls = [];
+  };
+  const now = Date.now();
+  for (const item of readRdbFile(buf)) {
+    if (item.kind === 'aux') continue;
+    if (item.kind === 'function') {
+      await target.send([replace ? ['FUNCTION', 'LOAD', 'REPLACE', item.code] : ['FUNCTION', 'LOAD', item.code]], () => counts.functions++);
+      continue;
+    }
+    if (item.db !== db) {
+      counts.otherDbs.set(item.db, (counts.otherDbs.get(item.db) ?? 0) + 1);
+      continue;
+    }
+    if (item.expireAt !== undefined && item.expireAt <= now) {
+      counts.expired++;
+      continue;
+    }
+    batch.push(restoreCmd(item.key, dumpPayloadOf(item.object), item.expireAt, replace));
+    ttls.push(item.expireAt !== undefined);
+    if (batch.length >= batchSize) await flush();
+  }
+  if (batch.length > 0) await flush();
+}
+
+async function fromServer(addr: string, db: number, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
+  const m = /^(.+):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`--from must be host:port, got '${addr}'`);
+  const src = await RespPipe.connect(m[1]!, Number(m[2]));
+  try {
+    if (db !== 0) {
+      const r = await src.call('SELECT', String(db));
+      if (r instanceof Error) throw new Error(`SELECT ${db} on ${addr}: ${r.message}`);
+    }
+    const fns = await src.call('FUNCTION', 'DUMP');
+    if (Buffer.isBuffer(fns) && fns.length > 10) {
+      await target.send([replace ? ['FUNCTION', 'RESTORE', fns, 'REPLACE'] : ['FUNCTION', 'RESTORE', fns]], () => counts.functions++);
+    }
+    let cursor = '0';
+    do {
+      const r = await src.call('SCAN', cursor, 'COUNT', String(batchSize));
+      if (r instanceof Error || !Array.isArray(r)) throw new Error(`SCAN on ${addr} failed: ${String(r)}`);
+      cursor = String(r[0]);
+      const keys = r[1] as Buffer[];
+      if (keys.length === 0) continue;
+      const replies = await src.batch(keys.flatMap((k) => [['DUMP', k], ['PTTL', k]]));
+      const now = Date.now();
+      const cmds: Arg[][] = [];
+      const ttls: boolean[] = [];
+      keys.forEach((k, i) => {
+        const payload = replies[2 * i];
+        const pttl = replies[2 * i + 1];
+        if (!Buffer.isBuffer(payload) || typeof pttl !== 'number' || pttl === -2) return; // gone meanwhile
+        const expireAt = pttl >= 0 ? now + pttl : undefined;
+        cmds.push(restoreCmd(k, payload, expireAt, replace));
+        ttls.push(expireAt !== undefined);
+      });
+      await target.send(cmds, (i) => {
+        counts.keys++;
+        if (ttls[i]) counts.withTtl++;
+      });
+    } while (cursor !== '0');
+  } finally {
+    src.close();
+  }
+}
+
+/** Runs `raftis import …`; returns the exit code. */
+export async function importMain(args: string[]): Promise<number> {
+  const argv = await yargs(args)
+    .scriptName('raftis import')
+    .usage('$0 [file.rdb] [options]\n\nLoads a Redis dataset (an RDB file, or a live redis-server with --from) into a running raftis cluster with RESTORE.')
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'a raftis node (writes follow MOVED to the leader)' })
+    .option('port', { type: 'number', default: 6379, describe: 'its client port' })
+    .option('from', { type: 'string', describe: 'copy a live redis-server at host:port (SCAN, DUMP, PTTL) instead of reading a file' })
+    .option('db', { type: 'number', default: 0, describe: 'the source database to import (the others are counted and skipped)' })
+    .option('replace', { type: 'boolean', default: false, describe: 'replace keys (and function libraries) that already exist; without it they are reported as errors' })
+    .option('batch', { type: 'number', default: 256, describe: 'commands per pipelined batch' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines' })
+    .strictOptions()
+    .version(false)
+    .help()
+    .parseAsync();
+  const file = argv._[0] === undefined ? undefined : String(argv._[0]);
+  if ((file === undefined) === (argv.from === undefined)) {
+    process.stderr.write('raftis import: give either an RDB file or --from host:port\n');
+    return 1;
+  }
+  if (!Number.isSafeInteger(argv.batch) || argv.batch < 1) {
+    process.stderr.write('raftis import: --batch must be a positive integer\n');
+    return 1;
+  }
+  const counts: Counts = { keys: 0, withTtl: 0, expired: 0, otherDbs: new Map(), functions: 0, errors: 0 };
+  const target = new Target(argv.host, argv.port, counts);
+  const progress = argv.quiet ? undefined : setInterval(() => process.stderr.write(`raftis import: ${counts.keys} keys imported so far\n`), 1000);
+  const started = Date.now();
+  try {
+    if (file !== undefined) await fromFile(file, argv.db, target, counts, argv.replace, argv.batch);
+    else await fromServer(argv.from!, argv.db, target, counts, argv.replace, argv.batch);
+  } catch (e) {
+    const msg = e instanceof RdbFileError ? `${file}: ${e.message}` : (e as Error).message;
+    process.stderr.write(`raftis import: ${msg} (${counts.keys} keys were imported before)\n`);
+    return 1;
+  } finally {
+    if (progress !== undefined) clearInterval(progress);
+    target.close();
+  }
+  for (const [db, n] of counts.otherDbs) process.stderr.write(`raftis import: warning: ${n} keys of database ${db} not imported (only --db ${argv.db} is)\n`);
+  for (const e of target.errors) process.stderr.write(`raftis import: error: ${e}\n`);
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(
+    `imported ${counts.keys} keys (${counts.withTtl} with a TTL) and ${counts.functions} function libraries into ${target.address} in ${secs} s; ` +
+      `skipped ${counts.expired} expired keys and ${[...counts.otherDbs.values()].reduce((a, b) => a + b, 0)} keys of other databases; ${counts.errors} errors\n`,
+  );
+  return counts.errors > 0 ? 1 : 0;
+}
