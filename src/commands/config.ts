@@ -93,7 +93,7 @@ function configResetstat({ c, w }: ConnCtx, _argv: string[]): void {
   st.totalCommands = st.netInputBytes = st.netOutputBytes = st.totalErrorReplies = 0;
   st.errors.clear();
   const ks = c.server.node.keyspace;
-  ks.hits = ks.misses = ks.expired = 0;
+  ks.hits = ks.misses = ks.expired = ks.evicted = 0;
   for (const def of c.server.table.withSubcommands()) Object.assign(def.stats, newCommandCounters());
   w.ok();
 }

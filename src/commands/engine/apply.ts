@@ -13,6 +13,7 @@ import { createLogger } from '../../util/log.js';
 import { readAppState, writeAppState } from './app-state.js';
 import { callData } from './call.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
+import { applyEvictions } from './evict.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
 import type { Stats } from './stats.js';
@@ -61,6 +62,7 @@ export class Applier implements StateMachine<Write> {
       if (deleted.length > 0) this.touch.touched(deleted);
       return;
     }
+    if (entry.kind === EntryKind.EvictKeys) return applyEvictions(this.db, entry, index, this.state.events, this.touch);
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
     const ctx = { db: this.db, now: entry.time, index, w, scripts: this.scripts, events: this.state.events };

@@ -2,17 +2,19 @@
  * The payload of a state-machine log entry: what the leader decided, encoded
  * compactly (no JSON). Every replica applies the same bytes.
  *
- *   u8  kind       1 = commands, 2 = expired-key deletes
+ *   u8  kind       1 = commands, 2 = expired-key deletes, 3 = evictions
  *   f64 time       the leader's clock when it proposed (ms since epoch);
  *                  every expiry decision during apply uses this time
  *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
  *   u32 count      number of commands (kind 1) or keys (kind 2)
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
- *   kind 2: per key: u32 length, bytes
+ *   kind 2, 3: per key: u32 length, bytes
  */
 export const enum EntryKind {
   Commands = 1,
   ExpireKeys = 2,
+  /** Keys the leader chose to evict (maxmemory; engine/evict.ts). */
+  EvictKeys = 3,
 }
 
 export interface CommandEntry {
@@ -28,7 +30,13 @@ export interface ExpireEntry {
   keys: string[];
 }
 
-export type StateEntry = CommandEntry | ExpireEntry;
+export interface EvictEntry {
+  kind: EntryKind.EvictKeys;
+  time: number;
+  keys: string[];
+}
+
+export type StateEntry = CommandEntry | ExpireEntry | EvictEntry;
 
 const HEADER = 1 + 8 + 1 + 4;
 
@@ -113,7 +121,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     }
     return { kind, time, multi: (flags & 1) !== 0, cmds };
   }
-  if (kind === EntryKind.ExpireKeys) {
+  if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys) {
     const keys: string[] = [];
     for (let i = 0; i < count; i++) {
       const k = readString(b, p);
