@@ -15,7 +15,7 @@
  *   every replica at the same applied index.
  */
 import type { Value } from './keyspace.js';
-import { jemallocSize, memoryUsage, sdsSize } from './memory-usage.js';
+import { jemallocSize, memoryUsage, sdsSize, valueSize } from './memory-usage.js';
 import { ListValue } from './types/list.js';
 import { ZSetValue } from './types/zset.js';
 
@@ -55,6 +55,11 @@ export class UsedMemory {
 
   /** `key` now holds `value` (it held `old`, or nothing). */
   replaced(key: string, old: Value | undefined, value: Value): void {
+    // SET over a string (the hot path): the key's own bytes cancel out.
+    if (typeof old === 'string' && typeof value === 'string') {
+      this.bytes += valueSize(value, SAMPLES) - valueSize(old, SAMPLES);
+      return;
+    }
     if (old !== undefined) this.removed(key, old);
     if (typeof value === 'string') {
       this.bytes += keyBytes(key, value);

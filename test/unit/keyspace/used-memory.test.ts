@@ -87,7 +87,7 @@ describe('used memory', () => {
 describe('access clocks', () => {
   it('LRU: idle time since the last access on the coarse clock', () => {
     const c = new AccessClocks();
-    c.now = 1_000_000;
+    c.now = Date.now() + 1_000_000;
     c.created('k');
     c.now += 5000;
     expect(c.idleMs('k')).toBe(5000);
@@ -99,7 +99,7 @@ describe('access clocks', () => {
 
   it('LFU: starts at LFU_INIT_VAL, each access counts with lfu-log-factor 0, decays by lfu-decay-time', () => {
     const c = new AccessClocks();
-    c.now = 60_000 * 1000;
+    c.now = Date.now() + 60_000 * 1000;
     c.isLfu = true;
     c.logFactor = 0;
     c.created('k');
