@@ -74,7 +74,7 @@ export class Dispatcher {
     // After cluster routing and before queuing, as in Redis's processCommand.
     const denied = subscribedContextError(c, def);
     if (denied !== undefined) return void this.reject(c, denied, def);
-    if (this.server.evictor.maxmemory !== 0 && this.outOfMemory(c, def)) return;
+    if (this.server.evictor.maxmemory !== 0 && this.outOfMemory(c, def, argv)) return;
     if (c.multi !== undefined && !NOT_QUEUED.has(def.name)) {
       c.multi.push(argv);
       c.out().simple('QUEUED');
@@ -92,7 +92,7 @@ export class Dispatcher {
    * evicts before every command; raftis before writes and queued commands,
    * since an eviction is a log entry.
    */
-  private outOfMemory(c: Client, def: CommandDef): boolean {
+  private outOfMemory(c: Client, def: CommandDef, argv: string[]): boolean {
     const name = def.name;
     if (c.multi !== undefined) {
       if (name === 'discard' || name === 'quit' || name === 'reset') return false;
@@ -101,7 +101,12 @@ export class Dispatcher {
         this.reject(c, OOM, def);
         return true;
       }
-      if (!c.multi.some((argv) => isDenyoom(this.server.table.lookup(argv))) || this.server.evictor.makeRoom()) return false;
+      const denyoom = c.multi.filter((a) => isDenyoom(this.server.table.lookup(a)));
+      if (denyoom.length === 0) return false;
+      if (this.server.evictor.makeRoom()) {
+        for (const a of denyoom) this.server.evictor.reserve(a);
+        return false;
+      }
       c.multi = undefined;
       c.multiError = false;
       this.server.unwatchAll(c);
@@ -109,7 +114,13 @@ export class Dispatcher {
       c.out().error(EXECABORT_OOM);
       return true;
     }
-    if (!def.logged || this.server.evictor.makeRoom() || !isDenyoom(def)) return false;
+    if (!def.logged) return false;
+    const room = this.server.evictor.makeRoom();
+    if (!isDenyoom(def)) return false;
+    if (room) {
+      this.server.evictor.reserve(argv);
+      return false;
+    }
     this.reject(c, OOM, def);
     return true;
   }

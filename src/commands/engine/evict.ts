@@ -17,7 +17,10 @@
  *
  * Keys proposed but not yet applied are "in flight": their bytes count as
  * already freed, and they are not chosen again, so a pipeline of writes
- * does not evict the same room twice.
+ * does not evict the same room twice. Writes let through and not yet
+ * applied count with an estimate (their arguments' bytes plus a key's
+ * overhead; reserve()), so a pipeline does not overshoot maxmemory by all
+ * that is in flight.
  */
 import { performance } from 'node:perf_hooks';
 import type { Keyspace } from '../../keyspace/keyspace.js';
@@ -65,6 +68,11 @@ export class Evictor {
   /** Keys proposed for eviction and not yet applied, with their bytes when proposed. */
   private readonly inFlight = new Map<string, number>();
   private inFlightBytes = 0;
+  /** Writes let through and not yet applied: the log index they get at the latest, and their estimated bytes (a queue). */
+  private readonly pendingIndex: number[] = [];
+  private readonly pendingSize: number[] = [];
+  private pendingHead = 0;
+  private pendingBytes = 0;
   /** The eviction pool: candidates in ascending order of idle score. */
   private readonly poolKeys: string[] = [];
   private readonly poolIdle: number[] = [];
@@ -85,7 +93,8 @@ export class Evictor {
     if (this.maxmemory === 0) return true;
     const { node, keyspace } = this.host;
     if (!node.isLeader) return true;
-    const need = keyspace.usedMemory() - this.inFlightBytes - this.maxmemory;
+    this.dropApplied(node.appliedIndex);
+    const need = keyspace.usedMemory() + this.pendingBytes - this.inFlightBytes - this.maxmemory;
     if (need <= 0) return true;
     if (this.policy === 'noeviction') return false;
     if (keyspace.keyTable !== this.table) {
@@ -116,6 +125,37 @@ export class Evictor {
       return false;
     }
     return true;
+  }
+
+  /**
+   * A denyoom write let through (makeRoom answered true) and about to be
+   * proposed: its estimated bytes count until the log has applied past it.
+   */
+  reserve(argv: readonly string[]): void {
+    if (this.maxmemory === 0 || !this.host.node.isLeader) return;
+    let bytes = 64;
+    for (let i = 1; i < argv.length; i++) bytes += argv[i]!.length;
+    // Proposed next (after any eviction entry), so applied once the applied index reaches this one.
+    this.pendingIndex.push(this.host.node.lastLogIndex + 1);
+    this.pendingSize.push(bytes);
+    this.pendingBytes += bytes;
+  }
+
+  private dropApplied(applied: number): void {
+    let h = this.pendingHead;
+    const idx = this.pendingIndex;
+    while (h < idx.length && idx[h]! <= applied) this.pendingBytes -= this.pendingSize[h++]!;
+    if (h === idx.length) {
+      idx.length = 0;
+      this.pendingSize.length = 0;
+      h = 0;
+      this.pendingBytes = 0;
+    } else if (h > 1024) {
+      idx.splice(0, h);
+      this.pendingSize.splice(0, h);
+      h = 0;
+    }
+    this.pendingHead = h;
   }
 
   /** An eviction entry was applied or lost: its keys are no longer in flight. */
@@ -286,9 +326,13 @@ export function isDenyoom(def: CommandDef | undefined): boolean {
  * denyoom command, or EXECABORT for a transaction holding one.
  */
 export function forwardedOom(evictor: Evictor, table: CommandTable, cmds: readonly string[][], multi: boolean): string | undefined {
-  if (evictor.maxmemory === 0 || evictor.makeRoom()) return undefined;
-  if (!cmds.some((argv) => isDenyoom(table.lookup(argv)))) return undefined;
-  return multi ? EXECABORT_OOM : OOM;
+  if (evictor.maxmemory === 0) return undefined;
+  const room = evictor.makeRoom();
+  const denyoom = cmds.filter((argv) => isDenyoom(table.lookup(argv)));
+  if (denyoom.length === 0) return undefined;
+  if (!room) return multi ? EXECABORT_OOM : OOM;
+  for (const argv of denyoom) evictor.reserve(argv);
+  return undefined;
 }
 
 export const EXECABORT_OOM = `EXECABORT Transaction discarded because of: ${OOM}`;
