@@ -146,3 +146,28 @@ describe('eviction on a cluster', () => {
     }
   });
 });
+
+describe('eviction with --follower-writes proxy', () => {
+  it("a follower's forwarded write gets the leader's -OOM, a forwarded transaction holding one EXECABORT", async () => {
+    const proxied = await TestCluster.start({ size: 3, args: ['--follower-writes', 'proxy'] });
+    try {
+      const leader = await proxied.waitForSettledLeader();
+      const follower = proxied.nodes.find((n) => n.id !== leader)!.id;
+      const cl = await proxied.client(follower);
+      try {
+        expect(await cl.call('SET', 'k', VALUE)).toBe('+OK\r\n');
+        expect(await cl.call('CONFIG', 'SET', 'maxmemory', '1', 'maxmemory-policy', 'noeviction')).toBe('+OK\r\n');
+        expect(await cl.call('SET', 'x', 'y')).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+        expect(await cl.call('MULTI')).toBe('+OK\r\n');
+        expect(await cl.call('SET', 'x', 'y')).toBe('+QUEUED\r\n');
+        expect(await cl.call('EXEC')).toBe("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n");
+        expect(await cl.call('DEL', 'k')).toBe(':1\r\n');
+        expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0')).toBe('+OK\r\n');
+      } finally {
+        cl.close();
+      }
+    } finally {
+      await proxied.destroy();
+    }
+  }, 60_000);
+});
