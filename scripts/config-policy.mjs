@@ -38,7 +38,8 @@ const applied = [
   'slowlog-log-slower-than', 'slowlog-max-len', 'latency-monitor-threshold', 'latency-tracking',
   'latency-tracking-info-percentiles', 'proto-max-bulk-len', 'client-query-buffer-limit', 'timeout',
   'notify-keyspace-events', 'hash-max-listpack-entries', 'hash-max-listpack-value', 'zset-max-listpack-entries',
-  'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients', 'tracking-table-max-keys',
+  'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients', 'tracking-table-max-keys', 'maxmemory', 'maxmemory-policy', 'maxmemory-samples',
+  'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time',
 ];
 
 const fixed = {
@@ -60,8 +61,7 @@ const fixed = {
 const later = [
   // Data types and eviction (cluster-wide when they take effect).
   'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
-  'stream-node-max-entries', 'hll-sparse-max-bytes', 'maxmemory', 'maxmemory-policy', 'maxmemory-samples',
-  'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'sanitize-dump-payload',
+  'stream-node-max-entries', 'hll-sparse-max-bytes', 'sanitize-dump-payload',
   // Clients, connections, server.
   'maxmemory-clients', 'client-output-buffer-limit', 'tcp-keepalive',
   'protected-mode', 'acllog-max-len', 'acl-pubsub-default', 'aclfile', 'busy-reply-threshold',

@@ -87,6 +87,8 @@ function infoSections(c: Client): Section[] {
           ['used_memory_peak', s.memoryPeak],
           ['used_memory_peak_human', human(s.memoryPeak)],
           ['used_memory_peak_perc', `${((used / s.memoryPeak) * 100).toFixed(2)}%`],
+          // What maxmemory compares: the dataset's deterministic size (keyspace/used-memory.ts), the same on every replica.
+          ['used_memory_dataset', node.dbs.usedMemory()],
           // The two Lua VMs (EVAL's and the functions engine's) and what they hold.
           ['used_memory_lua', lua.eval],
           ['used_memory_vm_eval', lua.eval],
@@ -184,8 +186,8 @@ function infoSections(c: Client): Section[] {
           ['expired_stale_perc', '0.00'],
           ['expired_time_cap_reached_count', 0],
           ['expire_cycle_cpu_milliseconds', 0],
-          // raftis evicts neither keys nor clients and never forks.
-          ['evicted_keys', 0],
+          // Keys evicted by maxmemory (entries applied here); raftis evicts no clients and never forks.
+          ['evicted_keys', node.dbs.evicted],
           ['evicted_clients', 0],
           ['total_eviction_exceeded_time', 0],
           ['current_eviction_exceeded_time', 0],

@@ -1,10 +1,9 @@
 /**
  * OBJECT and MEMORY USAGE (object.c, 7.0.15).
  *
- * raftis does not evict, so maxmemory-policy is always noeviction, like a
- * default Redis: OBJECT FREQ answers Redis's "not LFU" error and OBJECT
- * IDLETIME answers 0, because raftis does not track access times (that
- * would be a write on every read; docs/decisions.md).
+ * OBJECT IDLETIME and FREQ read the node's access clocks
+ * (keyspace/access-clock.ts), in the mode maxmemory-policy selects (LFU for
+ * the *-lfu policies, LRU otherwise), with Redis's errors for the other.
  */
 import type { Value } from '../keyspace/keyspace.js';
 import { memoryUsage, stringEncoding } from '../keyspace/memory-usage.js';
@@ -17,6 +16,8 @@ import type { Ctx, DataHandler } from './types.js';
 export const OBJECT_ERR = {
   freqNotLfu:
     'ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
+  idleLfu:
+    'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.',
 } as const;
 
 /** OBJ_SHARED_REFCOUNT: what Redis reports for its shared integers 0..9999. */
@@ -43,10 +44,15 @@ function refcountOf(v: Value): number {
   return 1;
 }
 
-/** objectCommandLookupOrReply: the live value, or undefined after replying null. */
+/** objectCommandLookupOrReply: the live value, or undefined after replying null (LOOKUP_NOTOUCH | LOOKUP_NONOTIFY: counted, the access clock left alone, no keymiss). */
 function lookup(ctx: Ctx, key: string): Value | undefined {
-  const v = ctx.db.lookupRead(key, ctx.now);
-  if (v === undefined) ctx.w.nil();
+  const v = ctx.db.get(key, ctx.now);
+  if (v === undefined) {
+    ctx.db.misses++;
+    ctx.w.nil();
+  } else {
+    ctx.db.hits++;
+  }
   return v;
 }
 
@@ -62,11 +68,15 @@ export const introspectionCommands: Record<string, DataHandler> = {
   },
 
   'object|idletime'(ctx, argv) {
-    if (lookup(ctx, argv[2]!) !== undefined) ctx.w.int(0);
+    if (lookup(ctx, argv[2]!) === undefined) return;
+    if (ctx.db.clocks.isLfu) return ctx.w.error(OBJECT_ERR.idleLfu);
+    ctx.w.int(Math.floor(ctx.db.clocks.idleMs(argv[2]!) / 1000));
   },
 
   'object|freq'(ctx, argv) {
-    if (lookup(ctx, argv[2]!) !== undefined) ctx.w.error(OBJECT_ERR.freqNotLfu);
+    if (lookup(ctx, argv[2]!) === undefined) return;
+    if (!ctx.db.clocks.isLfu) return ctx.w.error(OBJECT_ERR.freqNotLfu);
+    ctx.w.int(ctx.db.clocks.freq(argv[2]!));
   },
 
   'object|help'(ctx) {

@@ -53,6 +53,19 @@ export class Databases {
     return n;
   }
 
+  get evicted(): number {
+    let n = 0;
+    for (const db of this.dbs) n += db.evicted;
+    return n;
+  }
+
+  /** The dataset size maxmemory counts (used-memory.ts), summed over the databases. */
+  usedMemory(): number {
+    let n = 0;
+    for (const db of this.dbs) n += db.usedMemory();
+    return n;
+  }
+
   get expired(): number {
     let n = 0;
     for (const db of this.dbs) n += db.expired;
@@ -65,6 +78,7 @@ export class Databases {
       db.hits = 0;
       db.misses = 0;
       db.expired = 0;
+      db.evicted = 0;
     }
   }
 

@@ -15,6 +15,8 @@
  * snapshot (a later issue) can hook them in one place.
  */
 import { SnapshotEpoch } from './snapshot-epoch.js';
+import { AccessClocks } from './access-clock.js';
+import { UsedMemory } from './used-memory.js';
 
 /**
  * A collection value (hash, list, set, sorted set). Commands mutate it in
@@ -70,6 +72,32 @@ export class Keyspace {
   misses = 0;
   /** INFO stats expired_keys: keys deleted because their TTL passed (node-local, like hits). */
   expired = 0;
+  /** INFO stats evicted_keys: keys deleted by eviction entries (the same on every replica). */
+  evicted = 0;
+  /** The dataset's size for maxmemory (used-memory.ts): deterministic, the same on every replica. */
+  memory = new UsedMemory();
+  /** LRU / LFU access clocks (access-clock.ts): node-local. */
+  clocks = new AccessClocks();
+  private readonly getRaw = (key: string): Value | undefined => this.data.get(key);
+
+  /** The bytes the dataset counts for maxmemory (INFO used_memory_dataset). */
+  usedMemory(): number {
+    return this.memory.total(this.getRaw);
+  }
+
+  /** The bytes one key counts for (0: no such key). */
+  keyBytes(key: string): number {
+    return this.memory.keyBytes(key, this.data.get(key));
+  }
+
+  /** RESTORE … IDLETIME / FREQ: sets the key's access clock. */
+  setIdle(key: string, seconds: number): void {
+    this.clocks.setIdle(key, seconds);
+  }
+
+  setFreq(key: string, freq: number): void {
+    this.clocks.setFreq(key, freq);
+  }
 
   /** Number of keys, including expired ones not yet deleted (as DBSIZE in Redis). */
   get size(): number {
@@ -110,6 +138,7 @@ export class Keyspace {
   countRead<V extends Value | undefined>(v: V, key: string): V {
     if (v !== undefined) {
       this.hits++;
+      this.clocks.touch(key);
       return v;
     }
     this.misses++;
@@ -127,6 +156,7 @@ export class Keyspace {
       this.hooks?.expired(key);
       return undefined;
     }
+    this.clocks.touch(key);
     return v;
   }
 
@@ -145,7 +175,10 @@ export class Keyspace {
    */
   getMutable(key: string, now: number): Value | undefined {
     const v = this.getForWrite(key, now);
-    if (v !== undefined) this.beforeChange(key);
+    if (v !== undefined) {
+      this.beforeChange(key);
+      if (typeof v !== 'string') this.memory.mutated(key);
+    }
     return v;
   }
 
@@ -172,6 +205,8 @@ export class Keyspace {
 
   /** Bulk load (snapshot restore): the caller has flushed first. */
   load(key: string, value: Value, expireAt: number | undefined): void {
+    this.memory.replaced(key, this.data.get(key), value);
+    this.clocks.created(key);
     this.data.set(key, value);
     if (expireAt !== undefined) this.expires.set(key, expireAt);
     else this.expires.delete(key);
@@ -218,9 +253,15 @@ export class Keyspace {
   set(key: string, value: Value, keepTtl = false): void {
     if (this.epoch !== undefined) this.epoch.save(key);
     const data = this.data;
-    const before = data.size;
+    const old = data.get(key);
     data.set(key, value);
-    if (data.size !== before && this.hooks !== undefined) this.hooks.added(key);
+    this.memory.replaced(key, old, value);
+    if (old === undefined) {
+      this.clocks.created(key);
+      if (this.hooks !== undefined) this.hooks.added(key);
+    } else {
+      this.clocks.touch(key);
+    }
     if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);
   }
 
@@ -238,8 +279,12 @@ export class Keyspace {
 
   delete(key: string): boolean {
     // Outside a snapshot (almost always) this costs one lookup, as before snapshots existed.
-    if (this.epoch !== undefined && this.data.has(key)) this.epoch.save(key);
-    if (!this.data.delete(key)) return false;
+    const old = this.data.get(key);
+    if (old === undefined) return false;
+    if (this.epoch !== undefined) this.epoch.save(key);
+    this.data.delete(key);
+    this.memory.removed(key, old);
+    this.clocks.removed(key);
     if (this.expires.size !== 0) this.expires.delete(key);
     return true;
   }
@@ -281,6 +326,8 @@ export class Keyspace {
       this.data.clear();
       this.expires.clear();
     }
+    this.memory.flushed();
+    this.clocks.flushed();
     this.tableToken = {};
     this.randomIt = undefined;
   }
@@ -294,12 +341,18 @@ export class Keyspace {
     const data = this.data;
     const expires = this.expires;
     const epoch = this.epoch;
+    const memory = this.memory;
+    const clocks = this.clocks;
     this.data = other.data;
     this.expires = other.expires;
     this.epoch = other.epoch;
+    this.memory = other.memory;
+    this.clocks = other.clocks;
     other.data = data;
     other.expires = expires;
     other.epoch = epoch;
+    other.memory = memory;
+    other.clocks = clocks;
     this.tableToken = {};
     other.tableToken = {};
     this.randomIt = undefined;

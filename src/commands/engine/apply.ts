@@ -15,6 +15,7 @@ import { callData } from './call.js';
 import { parseDbIndex } from '../db-index.js';
 import type { Ctx } from '../types.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
+import { applyEvictions } from './evict.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
 import type { Stats } from './stats.js';
@@ -87,6 +88,7 @@ export class Applier implements StateMachine<Write> {
       if (deleted.length > 0) this.touch.touched(dbIndex, deleted);
       return;
     }
+    if (entry.kind === EntryKind.EvictKeys) return applyEvictions(this.dbs, dbIndex, entry, index, this.state.events, this.touch);
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
     const ctx: Ctx = { db, dbIndex, dbs: this.dbs, now: entry.time, index, w, scripts: this.scripts, touchDb: this.touchDb, flushingDb: this.flushingDb, events: this.state.events };

@@ -22,6 +22,7 @@ import { Blocking } from './blocking.js';
 import { waitsForData } from './stream-blocking.js';
 import { CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
 import { keyHashSlot } from '../routing.js';
+import { EXECABORT_OOM, OOM, isDenyoom } from './evict.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -78,6 +79,7 @@ export class Dispatcher {
     // After cluster routing and before queuing, as in Redis's processCommand.
     const denied = subscribedContextError(c, def);
     if (denied !== undefined) return void this.reject(c, denied, def);
+    if (this.server.evictor.maxmemory !== 0 && this.outOfMemory(c, def, argv)) return;
     if (c.multi !== undefined && !NOT_QUEUED.has(def.name)) {
       c.multi.push(argv);
       c.out().simple('QUEUED');
@@ -86,6 +88,47 @@ export class Dispatcher {
     this.server.stats.totalCommands++;
     this.run(c, def, argv);
   };
+
+  /**
+   * processCommand's maxmemory check (evict.ts), once a limit is set: before
+   * a write the leader evicts what the policy allows; when that cannot make
+   * room, a denyoom command gets -OOM, any command queued in MULTI too, and
+   * an EXEC of a transaction holding a denyoom command discards it. Redis
+   * evicts before every command; raftis before writes and queued commands,
+   * since an eviction is a log entry.
+   */
+  private outOfMemory(c: Client, def: CommandDef, argv: string[]): boolean {
+    const name = def.name;
+    if (c.multi !== undefined) {
+      if (name === 'discard' || name === 'quit' || name === 'reset') return false;
+      if (name !== 'exec') {
+        if (this.server.evictor.makeRoom()) return false;
+        this.reject(c, OOM, def);
+        return true;
+      }
+      const denyoom = c.multi.filter((a) => isDenyoom(this.server.table.lookup(a)));
+      if (denyoom.length === 0) return false;
+      if (this.server.evictor.makeRoom()) {
+        for (const a of denyoom) this.server.evictor.reserve(a);
+        return false;
+      }
+      c.multi = undefined;
+      c.multiError = false;
+      this.server.unwatchAll(c);
+      def.stats.rejectedCalls++;
+      c.out().error(EXECABORT_OOM);
+      return true;
+    }
+    if (!def.logged) return false;
+    const room = this.server.evictor.makeRoom();
+    if (!isDenyoom(def)) return false;
+    if (room) {
+      this.server.evictor.reserve(argv);
+      return false;
+    }
+    this.reject(c, OOM, def);
+    return true;
+  }
 
   /**
    * Finds the command for argv or replies with Redis's rejection (unknown

@@ -21,6 +21,7 @@ import type { CommandTable } from '../table.js';
 import { Applier } from './apply.js';
 import { Dispatcher } from './dispatch.js';
 import { ActiveExpiry } from './expire.js';
+import { Evictor, type Policy } from './evict.js';
 import { Proxy } from './proxy.js';
 import { Config } from './config.js';
 import { KeyspaceNotifier } from './notifications.js';
@@ -103,6 +104,8 @@ export class Engine implements ClientHost {
   readonly shutdown: ((reason: string) => void) | undefined;
   /** The numbered databases (SELECT); dbs.get(0) is where clients start. */
   readonly dbs: Databases;
+  /** maxmemory: the leader's eviction (evict.ts). */
+  readonly evictor: Evictor;
   /** The state machine the node applies committed entries through. */
   readonly applier: Applier;
   /** Keyspace notifications: emitted to this node's subscribers as writes are applied. */
@@ -145,6 +148,8 @@ export class Engine implements ClientHost {
   }
 
   private constructor(opts: EngineOptions) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
     this.info = opts.info;
     this.table = opts.table;
     this.shutdown = opts.shutdown;
@@ -160,6 +165,13 @@ export class Engine implements ClientHost {
     });
     this.sampler = setInterval(() => this.sample(), 100);
     this.sampler.unref();
+    this.evictor = new Evictor({
+      dbs: this.dbs,
+      entryTime: () => this.applier.entryTime(),
+      get node() {
+        return self.node;
+      },
+    });
     this.watchConfig();
     this.dispatcher = new Dispatcher(this);
     this.onCommand = this.dispatcher.onCommand;
@@ -221,12 +233,29 @@ export class Engine implements ClientHost {
     config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
     config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
     config.watch('tracking-table-max-keys', () => (this.tracking.maxKeys = config.number('tracking-table-max-keys')));
+    // Cluster-wide: the leader evicts by them and replicates its choice; OBJECT FREQ / IDLETIME follow the policy.
+    const evictor = this.evictor;
+    config.watch('maxmemory', () => (evictor.maxmemory = config.number('maxmemory')));
+    config.watch('maxmemory-policy', () => {
+      evictor.policy = config.get('maxmemory-policy') as Policy;
+      for (const ks of this.dbs.dbs) ks.clocks.isLfu = evictor.policy.endsWith('-lfu');
+    });
+    config.watch('maxmemory-samples', () => (evictor.samples = config.number('maxmemory-samples')));
+    config.watch('maxmemory-eviction-tenacity', () => (evictor.tenacity = config.number('maxmemory-eviction-tenacity')));
+    config.watch('lfu-log-factor', () => {
+      for (const ks of this.dbs.dbs) ks.clocks.logFactor = config.number('lfu-log-factor');
+    });
+    config.watch('lfu-decay-time', () => {
+      for (const ks of this.dbs.dbs) ks.clocks.decayTime = config.number('lfu-decay-time');
+    });
   }
 
   /** Every 100 ms: the instantaneous counters, and once a second the idle clients (clientsCron). */
   private sample(): void {
     const now = Date.now();
     this.stats.sample(now);
+    // The access clocks' coarse time (Redis caches its LRU clock in serverCron).
+    for (const ks of this.dbs.dbs) ks.clocks.now = now;
     if (this.idleTimeoutMs > 0 && now - this.lastIdleCheck >= 1000) {
       this.lastIdleCheck = now;
       this.closeIdleClients(now);

@@ -2,7 +2,7 @@
  * The payload of a state-machine log entry: what the leader decided, encoded
  * compactly (no JSON). Every replica applies the same bytes.
  *
- *   u8  kind       1 = commands, 2 = expired-key deletes
+ *   u8  kind       1 = commands, 2 = expired-key deletes, 3 = evictions
  *   f64 time       the leader's clock when it proposed (ms since epoch);
  *                  every expiry decision during apply uses this time
  *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
@@ -12,7 +12,7 @@
  *                  client's SELECTed one; a SELECT inside a MULTI changes it
  *                  for the commands after it) or the keys expire in
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
- *   kind 2: per key: u32 length, bytes
+ *   kind 2, 3: per key: u32 length, bytes
  *
  * An entry in db 0 is encoded exactly as before databases existed (no flag,
  * no field), so entries written by older builds decode as db 0 and the hot
@@ -21,6 +21,8 @@
 export const enum EntryKind {
   Commands = 1,
   ExpireKeys = 2,
+  /** Keys the leader chose to evict (maxmemory; engine/evict.ts). */
+  EvictKeys = 3,
 }
 
 export interface CommandEntry {
@@ -43,7 +45,15 @@ export interface ExpireEntry {
 const FLAG_MULTI = 1;
 const FLAG_DB = 2;
 
-export type StateEntry = CommandEntry | ExpireEntry;
+export interface EvictEntry {
+  kind: EntryKind.EvictKeys;
+  time: number;
+  keys: string[];
+  /** The database the keys are in (0 when absent). */
+  db?: number;
+}
+
+export type StateEntry = CommandEntry | ExpireEntry | EvictEntry;
 
 const HEADER = 1 + 8 + 1 + 4;
 
@@ -143,7 +153,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     }
     return db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
   }
-  if (kind === EntryKind.ExpireKeys) {
+  if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys) {
     const keys: string[] = [];
     for (let i = 0; i < count; i++) {
       const k = readString(b, p);

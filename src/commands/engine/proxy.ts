@@ -8,6 +8,7 @@
  * come back (connection lost, leader changed, timeout), a write is answered
  * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
  */
+import { forwardedOom } from './evict.js';
 import { EntryKind, type CommandEntry } from './entry.js';
 import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
@@ -119,6 +120,11 @@ export class Proxy {
     const defs = fc.cmds.map((argv) => table.lookup(argv));
     const hasWrite = defs.some((d, i) => isLogged(d, server, fc.cmds[i]!));
     if (fc.multi || hasWrite) {
+      const oom = forwardedOom(server.evictor, table, fc.cmds, fc.multi);
+      if (oom !== undefined) {
+        w.error(oom);
+        return send();
+      }
       const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
       if (dbIndex !== 0) entry.db = dbIndex;
       const p = new ForwardedWrite(server, entry, w, send);

@@ -11,13 +11,15 @@ function randomString(r: () => number, max: number): string {
 }
 
 describe('state entry codec', () => {
-  it('round-trips commands, MULTI and expire entries with binary arguments', () => {
+  it('round-trips commands, MULTI, expire and eviction entries with binary arguments', () => {
     const r = createPrng(7);
     for (let i = 0; i < 500; i++) {
       const e: StateEntry =
         i % 5 === 0
           ? { kind: EntryKind.ExpireKeys, time: 1700000000000 + i, keys: Array.from({ length: Math.floor(r() * 5) }, () => randomString(r, 40)) }
-          : {
+          : i % 5 === 1
+            ? { kind: EntryKind.EvictKeys, time: 1700000000000 + i, keys: Array.from({ length: Math.floor(r() * 5) }, () => randomString(r, 40)) }
+            : {
               kind: EntryKind.Commands,
               time: 1700000000000 + i * 0.5,
               multi: i % 3 === 0,

@@ -1,0 +1,173 @@
+/**
+ * maxmemory on a 3-node cluster: the leader chooses victims and replicates
+ * its choice, so under every policy the nodes end with the same data
+ * (RAFT.DIGEST), the same dataset size within the limit (INFO
+ * used_memory_dataset, computed from the data on each node) and the same
+ * evicted_keys; volatile-* evicts only keys with a TTL; allkeys-lru keeps
+ * recently read keys more often than untouched ones.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+import type { RawClient } from '../helpers/raw-client.js';
+
+let cluster: TestCluster | undefined;
+beforeAll(async () => {
+  cluster = await TestCluster.start();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+const field = (info: string, name: string): number => {
+  const line = info.split('\r\n').find((l) => l.startsWith(`${name}:`));
+  if (line === undefined) throw new Error(`no ${name} in INFO`);
+  return Number(line.slice(name.length + 1));
+};
+
+interface NodeState {
+  digest: string;
+  used: number;
+  evicted: number;
+}
+
+/** Waits until every node has applied the same index; then each one's digest, dataset size and evicted_keys. */
+async function converged(c: TestCluster, timeoutMs = 20_000): Promise<NodeState[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
+    const applied = infos.map((i) => i?.applied_index);
+    if (applied.every((a) => a !== undefined && a === applied[0])) {
+      const states: NodeState[] = [];
+      for (const n of c.nodes) {
+        const cl = await c.client(n.id);
+        try {
+          const info = await cl.call('INFO');
+          states.push({ digest: await cl.call('RAFT.DIGEST'), used: field(info, 'used_memory_dataset'), evicted: field(info, 'evicted_keys') });
+        } finally {
+          cl.close();
+        }
+      }
+      const again = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
+      if (again.every((i) => i?.applied_index === applied[0])) return states;
+    }
+    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const VALUE = 'x'.repeat(200);
+const HOT = 100;
+const COLD = 100;
+const PERSISTENT = 30;
+const FILL = 180;
+
+async function used(cl: RawClient): Promise<number> {
+  return field(await cl.call('INFO', 'memory'), 'used_memory_dataset');
+}
+
+async function countExisting(cl: RawClient, prefix: string, n: number): Promise<number> {
+  let left = 0;
+  for (let i = 0; i < n; i++) left += Number((await cl.call('EXISTS', `${prefix}${i}`)).slice(1, -2));
+  return left;
+}
+
+describe('eviction on a cluster', () => {
+  it.each(['allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'])(
+    '%s: the same keys evicted on every node, within maxmemory',
+    async (policy) => {
+      const c = cluster!;
+      const leader = await c.waitForSettledLeader();
+      const cl = await c.client(leader);
+      try {
+        expect(await cl.call('FLUSHALL')).toBe('+OK\r\n');
+        expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', policy)).toBe('+OK\r\n');
+        const before = (await converged(c)).map((s) => s.evicted);
+        const volatile = policy.startsWith('volatile-');
+        const ttl = (i: number): string[] => (volatile ? ['EX', String(10_000 + i)] : []);
+        for (let i = 0; i < PERSISTENT; i++) await cl.call('SET', `p:${i}`, VALUE);
+        for (let i = 0; i < HOT; i++) await cl.call('SET', `h:${i}`, VALUE, ...ttl(i));
+        for (let i = 0; i < COLD; i++) await cl.call('SET', `c:${i}`, VALUE, ...ttl(i));
+        // The hot keys are read (LRU: a later clock, which moves every 100 ms; LFU: a higher counter).
+        await sleep(400);
+        for (let r = 0; r < 3; r++) for (let i = 0; i < HOT; i++) await cl.call('GET', `h:${i}`);
+        await sleep(400);
+        const limit = (await used(cl)) + 20 * 1024;
+        expect(await cl.call('CONFIG', 'SET', 'maxmemory', String(limit))).toBe('+OK\r\n');
+        let ooms = 0;
+        for (let i = 0; i < FILL; i++) {
+          const r = await cl.call('SET', `n:${i}`, VALUE, ...ttl(FILL + i));
+          if (r.startsWith('-OOM')) ooms++;
+        }
+        expect(ooms).toBe(0);
+        const states = await converged(c);
+        for (const s of states) {
+          expect(s.digest).toBe(states[0]!.digest);
+          expect(s.used).toBe(states[0]!.used);
+          expect(s.evicted).toBe(states[0]!.evicted);
+          // One write (a key of ~300 bytes) may go past the limit before the next one evicts.
+          expect(s.used).toBeLessThanOrEqual(limit + 1024);
+        }
+        states.forEach((s, i) => expect(s.evicted).toBeGreaterThan(before[i]!));
+        if (volatile) expect(await countExisting(cl, 'p:', PERSISTENT)).toBe(PERSISTENT);
+        if (policy === 'allkeys-lru' || policy === 'allkeys-lfu') {
+          const hot = await countExisting(cl, 'h:', HOT);
+          const cold = await countExisting(cl, 'c:', COLD);
+          // Statistical (sampling 5 keys at a time): the read keys survive more often, by a wide margin in practice.
+          expect(hot).toBeGreaterThan(cold);
+        }
+      } finally {
+        await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'noeviction');
+        cl.close();
+      }
+    },
+    120_000,
+  );
+
+  it('noeviction: denyoom writes get -OOM on the leader, nothing is evicted', async () => {
+    const c = cluster!;
+    const leader = await c.waitForSettledLeader();
+    const cl = await c.client(leader);
+    try {
+      await cl.call('FLUSHALL');
+      for (let i = 0; i < 20; i++) await cl.call('SET', `k:${i}`, VALUE);
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', String((await used(cl)) - 100), 'maxmemory-policy', 'noeviction')).toBe('+OK\r\n');
+      const before = await converged(c);
+      expect(await cl.call('SET', 'more', VALUE)).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+      expect(await cl.call('DEL', 'k:0')).toBe(':1\r\n');
+      const after = await converged(c);
+      after.forEach((s, i) => {
+        expect(s.digest).toBe(after[0]!.digest);
+        expect(s.evicted).toBe(before[i]!.evicted);
+      });
+    } finally {
+      await cl.call('CONFIG', 'SET', 'maxmemory', '0');
+      cl.close();
+    }
+  });
+});
+
+describe('eviction with --follower-writes proxy', () => {
+  it("a follower's forwarded write gets the leader's -OOM, a forwarded transaction holding one EXECABORT", async () => {
+    const proxied = await TestCluster.start({ size: 3, args: ['--follower-writes', 'proxy'] });
+    try {
+      const leader = await proxied.waitForSettledLeader();
+      const follower = proxied.nodes.find((n) => n.id !== leader)!.id;
+      const cl = await proxied.client(follower);
+      try {
+        expect(await cl.call('SET', 'k', VALUE)).toBe('+OK\r\n');
+        expect(await cl.call('CONFIG', 'SET', 'maxmemory', '1', 'maxmemory-policy', 'noeviction')).toBe('+OK\r\n');
+        expect(await cl.call('SET', 'x', 'y')).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+        expect(await cl.call('MULTI')).toBe('+OK\r\n');
+        expect(await cl.call('SET', 'x', 'y')).toBe('+QUEUED\r\n');
+        expect(await cl.call('EXEC')).toBe("-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n");
+        expect(await cl.call('DEL', 'k')).toBe(':1\r\n');
+        expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0')).toBe('+OK\r\n');
+      } finally {
+        cl.close();
+      }
+    } finally {
+      await proxied.destroy();
+    }
+  }, 60_000);
+});
