@@ -124,6 +124,42 @@ describe('eviction on a cluster', () => {
     120_000,
   );
 
+  it('allkeys-random over several databases: keys of every database are evicted, the same on every node', async () => {
+    const c = cluster!;
+    const leader = await c.waitForSettledLeader();
+    const cl = await c.client(leader);
+    try {
+      expect(await cl.call('FLUSHALL')).toBe('+OK\r\n');
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'allkeys-random')).toBe('+OK\r\n');
+      for (const db of ['0', '3']) {
+        expect(await cl.call('SELECT', db)).toBe('+OK\r\n');
+        for (let i = 0; i < 100; i++) await cl.call('SET', `d${db}:${i}`, VALUE);
+      }
+      const limit = (await used(cl)) + 4 * 1024;
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', String(limit))).toBe('+OK\r\n');
+      expect(await cl.call('SELECT', '5')).toBe('+OK\r\n');
+      for (let i = 0; i < 120; i++) expect(await cl.call('SET', `d5:${i}`, VALUE)).toBe('+OK\r\n');
+      const states = await converged(c);
+      for (const s of states) {
+        expect(s.digest).toBe(states[0]!.digest);
+        expect(s.used).toBe(states[0]!.used);
+        expect(s.used).toBeLessThanOrEqual(limit + 1024);
+      }
+      const sizes: number[] = [];
+      for (const db of ['0', '3']) {
+        await cl.call('SELECT', db);
+        sizes.push(Number((await cl.call('DBSIZE')).slice(1, -2)));
+      }
+      // 120 keys of ~300 bytes went into db 5 with room for ~13: most came out of dbs 0 and 3, some of each.
+      expect(sizes[0]).toBeLessThan(100);
+      expect(sizes[1]).toBeLessThan(100);
+    } finally {
+      await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'noeviction');
+      await cl.call('SELECT', '0');
+      cl.close();
+    }
+  }, 120_000);
+
   it('noeviction: denyoom writes get -OOM on the leader, nothing is evicted', async () => {
     const c = cluster!;
     const leader = await c.waitForSettledLeader();
