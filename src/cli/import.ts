@@ -1,18 +1,22 @@
 /**
  * `raftis import`: loads a Redis dataset into a running raftis cluster.
  *
- *   raftis import dump.rdb --host 127.0.0.1 --port 7001 [--replace] [--db 0]
+ *   raftis import dump.rdb --host 127.0.0.1 --port 7001 [--replace] [--db n]
  *   raftis import --from redis-host:6379 --port 7001
  *
  * From an RDB file written by redis-server (SAVE, BGSAVE, --dbfilename;
- * RDB versions up to 10, Redis 7.0): every key of one source database with
- * its TTL, and the function libraries. From a live server (--from): SCAN,
- * then DUMP and PTTL of each key, and FUNCTION DUMP. Each key becomes a
- * `RESTORE key <abs-ms> payload ABSTTL [REPLACE]`, pipelined in batches to
- * the node given, following MOVED to the leader (and retrying TRYAGAIN /
- * CLUSTERDOWN), so each key is one Raft log entry applied on every node.
- * Keys already expired are skipped; keys of other databases are counted
- * and reported, not imported.
+ * RDB versions up to 10, Redis 7.0): every key of every database (its
+ * SELECTDB opcodes) with its TTL, and the function libraries. From a live
+ * server (--from): INFO keyspace names the non-empty databases, then per
+ * database SELECT, SCAN, DUMP and PTTL of each key; and FUNCTION DUMP.
+ * Each key becomes a `RESTORE key <abs-ms> payload ABSTTL [REPLACE]` sent
+ * after `SELECT n` to the same-numbered raftis database, pipelined in
+ * batches to the node given, following MOVED to the leader (and retrying
+ * TRYAGAIN / CLUSTERDOWN), so each key is one Raft log entry applied on
+ * every node. Keys already expired are skipped. With --db n only that
+ * database is imported (the keys of others are counted and reported). A
+ * source database raftis does not have (n >= its `databases`) is refused
+ * before anything is written.
  */
 import fs from 'node:fs';
 import yargs from 'yargs';
@@ -24,6 +28,8 @@ interface Counts {
   withTtl: number;
   expired: number;
   otherDbs: Map<number, number>;
+  /** The databases keys were imported into. */
+  dbs: Set<number>;
   functions: number;
   errors: number;
 }
@@ -34,6 +40,7 @@ const MAX_ATTEMPTS = 60;
 /** Sends write batches to the cluster, following MOVED and retrying TRYAGAIN / CLUSTERDOWN. */
 class Target {
   private conn: RespPipe | undefined;
+  private db = 0;
   readonly errors: string[] = [];
 
   constructor(
@@ -43,8 +50,32 @@ class Target {
   ) {}
 
   private async connection(): Promise<RespPipe> {
-    this.conn ??= await RespPipe.connect(this.host, this.port);
+    if (this.conn === undefined) {
+      const conn = await RespPipe.connect(this.host, this.port);
+      this.conn = conn;
+      if (this.db !== 0) await this.selectOn(conn);
+    }
     return this.conn;
+  }
+
+  private async selectOn(conn: RespPipe): Promise<void> {
+    const r = await conn.call('SELECT', String(this.db));
+    if (r instanceof Error) throw new Error(`SELECT ${this.db} on ${this.address}: ${r.message}`);
+  }
+
+  /** Sends the following commands to database `db` (SELECT on this and any later connection). */
+  async select(db: number): Promise<void> {
+    if (db === this.db) return;
+    this.db = db;
+    if (this.conn !== undefined) await this.selectOn(this.conn);
+  }
+
+  /** The cluster's number of databases (CONFIG GET databases), or undefined when it does not say. */
+  async databases(): Promise<number | undefined> {
+    const r = await (await this.connection()).call('CONFIG', 'GET', 'databases');
+    if (!Array.isArray(r) || !Buffer.isBuffer(r[1])) return undefined;
+    const n = Number(r[1].toString());
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined;
   }
 
   /** Sends the commands; `onOk` is called for each that succeeded. */
@@ -99,8 +130,30 @@ function restoreCmd(key: Buffer, payload: Buffer, expireAt: number | undefined, 
   return cmd;
 }
 
-async function fromFile(file: string, db: number, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
+/**
+ * Refuses (before anything is written) a source database the cluster does not
+ * have: `keysByDb` holds the source's non-empty databases to import.
+ */
+async function checkDatabases(keysByDb: Map<number, number>, target: Target): Promise<void> {
+  const have = await target.databases();
+  if (have === undefined) return; // SELECT will say so
+  const missing = [...keysByDb.keys()].filter((db) => db >= have).sort((x, y) => x - y);
+  if (missing.length === 0) return;
+  const list = missing.map((db) => `${db} (${keysByDb.get(db)} keys)`).join(', ');
+  throw new Error(
+    `the source has keys in database${missing.length > 1 ? 's' : ''} ${list} but the raftis cluster at ${target.address} has ${have} databases (0-${have - 1}); ` +
+      `nothing was imported. Restart every raftis node with --databases ${missing[missing.length - 1]! + 1} (or more), or import the databases it has one at a time with --db n`,
+  );
+}
+
+async function fromFile(file: string, only: number | undefined, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
   const buf = fs.readFileSync(file);
+  const keysByDb = new Map<number, number>();
+  for (const item of readRdbFile(buf)) {
+    if (item.kind === 'key' && (only === undefined || item.db === only)) keysByDb.set(item.db, (keysByDb.get(item.db) ?? 0) + 1);
+  }
+  if (only !== undefined && !keysByDb.has(only)) keysByDb.set(only, 0);
+  await checkDatabases(keysByDb, target);
   let batch: Arg[][] = [];
   let ttls: boolean[] = [];
   const flush = async (): Promise<void> => {
@@ -113,19 +166,26 @@ async function fromFile(file: string, db: number, target: Target, counts: Counts
     ttls = [];
   };
   const now = Date.now();
+  let db = -1;
   for (const item of readRdbFile(buf)) {
     if (item.kind === 'aux') continue;
     if (item.kind === 'function') {
       await target.send([replace ? ['FUNCTION', 'LOAD', 'REPLACE', item.code] : ['FUNCTION', 'LOAD', item.code]], () => counts.functions++);
       continue;
     }
-    if (item.db !== db) {
+    if (only !== undefined && item.db !== only) {
       counts.otherDbs.set(item.db, (counts.otherDbs.get(item.db) ?? 0) + 1);
       continue;
     }
     if (item.expireAt !== undefined && item.expireAt <= now) {
       counts.expired++;
       continue;
+    }
+    if (item.db !== db) {
+      if (batch.length > 0) await flush();
+      await target.select(item.db);
+      db = item.db;
+      counts.dbs.add(db);
     }
     batch.push(restoreCmd(item.key, dumpPayloadOf(item.object), item.expireAt, replace));
     ttls.push(item.expireAt !== undefined);
@@ -134,43 +194,60 @@ async function fromFile(file: string, db: number, target: Target, counts: Counts
   if (batch.length > 0) await flush();
 }
 
-async function fromServer(addr: string, db: number, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
+/** The non-empty databases of a live server and their key counts (INFO keyspace: `db3:keys=1,expires=0,…`). */
+async function sourceDatabases(src: RespPipe, addr: string): Promise<Map<number, number>> {
+  const info = await src.call('INFO', 'keyspace');
+  if (!Buffer.isBuffer(info)) throw new Error(`INFO keyspace on ${addr} failed: ${String(info)}`);
+  const dbs = new Map<number, number>();
+  for (const m of info.toString().matchAll(/^db(\d+):keys=(\d+)/gm)) dbs.set(Number(m[1]), Number(m[2]));
+  return dbs;
+}
+
+async function copyDatabase(src: RespPipe, addr: string, db: number, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
+  const sel = await src.call('SELECT', String(db));
+  if (sel instanceof Error) throw new Error(`SELECT ${db} on ${addr}: ${sel.message}`);
+  await target.select(db);
+  counts.dbs.add(db);
+  let cursor = '0';
+  do {
+    const r = await src.call('SCAN', cursor, 'COUNT', String(batchSize));
+    if (r instanceof Error || !Array.isArray(r)) throw new Error(`SCAN on ${addr} failed: ${String(r)}`);
+    cursor = String(r[0]);
+    const keys = r[1] as Buffer[];
+    if (keys.length === 0) continue;
+    const replies = await src.batch(keys.flatMap((k) => [['DUMP', k], ['PTTL', k]]));
+    const now = Date.now();
+    const cmds: Arg[][] = [];
+    const ttls: boolean[] = [];
+    keys.forEach((k, i) => {
+      const payload = replies[2 * i];
+      const pttl = replies[2 * i + 1];
+      if (!Buffer.isBuffer(payload) || typeof pttl !== 'number' || pttl === -2) return; // gone meanwhile
+      const expireAt = pttl >= 0 ? now + pttl : undefined;
+      cmds.push(restoreCmd(k, payload, expireAt, replace));
+      ttls.push(expireAt !== undefined);
+    });
+    await target.send(cmds, (i) => {
+      counts.keys++;
+      if (ttls[i]) counts.withTtl++;
+    });
+  } while (cursor !== '0');
+}
+
+async function fromServer(addr: string, only: number | undefined, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
   const m = /^(.+):(\d+)$/.exec(addr);
   if (!m) throw new Error(`--from must be host:port, got '${addr}'`);
   const src = await RespPipe.connect(m[1]!, Number(m[2]));
   try {
-    if (db !== 0) {
-      const r = await src.call('SELECT', String(db));
-      if (r instanceof Error) throw new Error(`SELECT ${db} on ${addr}: ${r.message}`);
-    }
+    const all = await sourceDatabases(src, addr);
+    const dbs = only === undefined ? all : new Map([[only, all.get(only) ?? 0]]);
+    if (only !== undefined) for (const [db, n] of all) if (db !== only) counts.otherDbs.set(db, n);
+    await checkDatabases(dbs, target);
     const fns = await src.call('FUNCTION', 'DUMP');
     if (Buffer.isBuffer(fns) && fns.length > 10) {
       await target.send([replace ? ['FUNCTION', 'RESTORE', fns, 'REPLACE'] : ['FUNCTION', 'RESTORE', fns]], () => counts.functions++);
     }
-    let cursor = '0';
-    do {
-      const r = await src.call('SCAN', cursor, 'COUNT', String(batchSize));
-      if (r instanceof Error || !Array.isArray(r)) throw new Error(`SCAN on ${addr} failed: ${String(r)}`);
-      cursor = String(r[0]);
-      const keys = r[1] as Buffer[];
-      if (keys.length === 0) continue;
-      const replies = await src.batch(keys.flatMap((k) => [['DUMP', k], ['PTTL', k]]));
-      const now = Date.now();
-      const cmds: Arg[][] = [];
-      const ttls: boolean[] = [];
-      keys.forEach((k, i) => {
-        const payload = replies[2 * i];
-        const pttl = replies[2 * i + 1];
-        if (!Buffer.isBuffer(payload) || typeof pttl !== 'number' || pttl === -2) return; // gone meanwhile
-        const expireAt = pttl >= 0 ? now + pttl : undefined;
-        cmds.push(restoreCmd(k, payload, expireAt, replace));
-        ttls.push(expireAt !== undefined);
-      });
-      await target.send(cmds, (i) => {
-        counts.keys++;
-        if (ttls[i]) counts.withTtl++;
-      });
-    } while (cursor !== '0');
+    for (const db of [...dbs.keys()].sort((x, y) => x - y)) await copyDatabase(src, addr, db, target, counts, replace, batchSize);
   } finally {
     src.close();
   }
@@ -184,7 +261,7 @@ export async function importMain(args: string[]): Promise<number> {
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'a raftis node (writes follow MOVED to the leader)' })
     .option('port', { type: 'number', default: 6379, describe: 'its client port' })
     .option('from', { type: 'string', describe: 'copy a live redis-server at host:port (SCAN, DUMP, PTTL) instead of reading a file' })
-    .option('db', { type: 'number', default: 0, describe: 'the source database to import (the others are counted and skipped)' })
+    .option('db', { type: 'number', describe: 'import only this source database (into the same-numbered one); by default every database is' })
     .option('replace', { type: 'boolean', default: false, describe: 'replace keys (and function libraries) that already exist; without it they are reported as errors' })
     .option('batch', { type: 'number', default: 256, describe: 'commands per pipelined batch' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines' })
@@ -201,7 +278,11 @@ export async function importMain(args: string[]): Promise<number> {
     process.stderr.write('raftis import: --batch must be a positive integer\n');
     return 1;
   }
-  const counts: Counts = { keys: 0, withTtl: 0, expired: 0, otherDbs: new Map(), functions: 0, errors: 0 };
+  if (argv.db !== undefined && (!Number.isSafeInteger(argv.db) || argv.db < 0)) {
+    process.stderr.write('raftis import: --db must be a database number (0 or more)\n');
+    return 1;
+  }
+  const counts: Counts = { keys: 0, withTtl: 0, expired: 0, otherDbs: new Map(), dbs: new Set(), functions: 0, errors: 0 };
   const target = new Target(argv.host, argv.port, counts);
   const progress = argv.quiet ? undefined : setInterval(() => process.stderr.write(`raftis import: ${counts.keys} keys imported so far\n`), 1000);
   const started = Date.now();
@@ -220,7 +301,7 @@ export async function importMain(args: string[]): Promise<number> {
   for (const e of target.errors) process.stderr.write(`raftis import: error: ${e}\n`);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(
-    `imported ${counts.keys} keys (${counts.withTtl} with a TTL) and ${counts.functions} function libraries into ${target.address} in ${secs} s; ` +
+    `imported ${counts.keys} keys (${counts.withTtl} with a TTL) and ${counts.functions} function libraries into ${target.address} (databases ${[...counts.dbs].sort((x, y) => x - y).join(', ') || 'none'}) in ${secs} s; ` +
       `skipped ${counts.expired} expired keys and ${[...counts.otherDbs.values()].reduce((a, b) => a + b, 0)} keys of other databases; ${counts.errors} errors\n`,
   );
   return counts.errors > 0 ? 1 : 0;

@@ -24,7 +24,7 @@ let r: RawClient;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-import-'));
 
 beforeAll(async () => {
-  const [a, b] = await Promise.allSettled([startRedisServer(['--dir', dir]), TestCluster.start({ size: 3 })]);
+  const [a, b] = await Promise.allSettled([startRedisServer(['--dir', dir, '--databases', '20']), TestCluster.start({ size: 3 })]);
   if (a.status === 'fulfilled') redis = a.value;
   if (b.status === 'fulfilled') cluster = b.value;
   if (a.status === 'rejected') throw a.reason;
@@ -41,6 +41,13 @@ beforeAll(async () => {
   await r.call('FUNCTION', 'LOAD', "#!lua name=imp\nredis.register_function('imp_echo', function(keys, args) return args[1] end)");
   await r.call('SELECT', '1');
   await r.call('SET', 'in-db-1', 'x');
+  await r.call('SET', 'k:0', 'db-1 has its own k:0');
+  await r.call('SELECT', '3');
+  await r.call('HSET', 'in-db-3', 'f', 'v', 'g', 'w');
+  await r.call('RPUSH', 'list-db-3', 'a', 'b', 'c');
+  await r.call('SELECT', '15');
+  await r.call('ZADD', 'in-db-15', '1', 'a', '2', 'b');
+  await r.call('SET', 'ttl-db-15', 'x', 'PX', '900000');
   await r.call('SELECT', '0');
 }, 120_000);
 
@@ -72,27 +79,39 @@ async function converged(c: TestCluster, timeoutMs = 30_000): Promise<string[]> 
   }
 }
 
-/** Compares every db-0 key of redis-server with the cluster leader's copy, values and TTLs. */
-async function compareAll(): Promise<number> {
+const DBS = [0, 1, 3, 15];
+
+/** Compares every key of redis-server's databases with the cluster leader's copy in the same database, values and TTLs; returns the key count per database. */
+async function compareAll(): Promise<number[]> {
   const leader = await cluster!.waitForLeader();
   const f = await cluster!.client(leader);
+  const counts: number[] = [];
   try {
-    const keys = ((await q(r, 'KEYS', '*')) as string[]).filter((k) => k !== '{cmp}').sort();
-    expect(((await q(f, 'KEYS', '*')) as string[]).sort()).toEqual(keys);
-    for (const k of keys) {
-      // As redis-server holds the value after loading it (a load may change an encoding).
-      const payload = (await q(r, 'DUMP', k)) as string;
-      expect(await r.call('RESTORE', '{cmp}', '0', payload, 'REPLACE')).toBe('+OK\r\n');
-      expect(await fingerprint(f, k), k).toEqual(await fingerprint(r, '{cmp}'));
-      await r.call('DEL', '{cmp}');
-      const [tr, tf] = [Number(await q(r, 'PTTL', k)), Number(await q(f, 'PTTL', k))];
-      if (tr === -1) expect(tf, k).toBe(-1);
-      else expect(Math.abs(tr - tf), k).toBeLessThan(10_000);
+    for (const db of DBS) {
+      expect(await r.call('SELECT', String(db))).toBe('+OK\r\n');
+      expect(await f.call('SELECT', String(db))).toBe('+OK\r\n');
+      const keys = ((await q(r, 'KEYS', '*')) as string[]).filter((k) => k !== '{cmp}').sort();
+      expect(((await q(f, 'KEYS', '*')) as string[]).sort(), `db ${db}`).toEqual(keys);
+      for (const k of keys) {
+        // As redis-server holds the value after loading it (a load may change an encoding).
+        const payload = (await q(r, 'DUMP', k)) as string;
+        expect(await r.call('RESTORE', '{cmp}', '0', payload, 'REPLACE')).toBe('+OK\r\n');
+        expect(await fingerprint(f, k), `db ${db} ${k}`).toEqual(await fingerprint(r, '{cmp}'));
+        await r.call('DEL', '{cmp}');
+        const [tr, tf] = [Number(await q(r, 'PTTL', k)), Number(await q(f, 'PTTL', k))];
+        if (tr === -1) expect(tf, k).toBe(-1);
+        else expect(Math.abs(tr - tf), k).toBeLessThan(10_000);
+      }
+      counts.push(keys.length);
     }
+    expect(await f.call('SELECT', '1')).toBe('+OK\r\n');
+    expect(await f.call('GET', 'k:0')).toBe('$20\r\ndb-1 has its own k:0\r\n');
+    expect(await f.call('SELECT', '15')).toBe('+OK\r\n');
+    expect(Number(await q(f, 'PTTL', 'ttl-db-15'))).toBeGreaterThan(800_000);
     expect(await f.call('FCALL', 'imp_echo', '0', 'hi')).toBe('$2\r\nhi\r\n');
-    expect(await f.call('EXISTS', 'in-db-1')).toBe(':0\r\n');
-    return keys.length;
+    return counts;
   } finally {
+    await r.call('SELECT', '0');
     f.close();
   }
 }
@@ -102,11 +121,10 @@ it('imports an RDB file written by redis-server through a follower, every node c
   const leader = await cluster!.waitForSettledLeader();
   const follower = cluster!.nodes.find((n) => n.id !== leader)!;
   const res = await withTimeout(runRaftisCli(['import', path.join(dir, 'dump.rdb'), '--host', follower.host, '--port', String(follower.port), '--quiet'], 90_000), 95_000);
-  expect(res.out).toMatch(/imported \d+ keys \(2 with a TTL\) and 1 function libraries/);
-  expect(res.out).toContain('1 keys of database 1 not imported');
+  expect(res.out).toMatch(/imported \d+ keys \(3 with a TTL\) and 1 function libraries into .* \(databases 0, 1, 3, 15\)/);
+  expect(res.out).not.toContain('not imported');
   expect(res.code, res.out).toBe(0);
-  const n = await compareAll();
-  expect(n).toBe(DUMP_CASES.length + 4);
+  expect(await compareAll()).toEqual([DUMP_CASES.length + 4, 2, 2, 2]);
   const digests = await converged(cluster!);
   expect(new Set(digests).size).toBe(1);
 }, 180_000);
@@ -124,8 +142,8 @@ it('copies a live redis-server with --from, replacing what is there', async () =
   }
   const res = await withTimeout(runRaftisCli(['import', '--from', `127.0.0.1:${redis!.port}`, '--host', node.host, '--port', String(node.port), '--replace', '--quiet'], 90_000), 95_000);
   expect(res.code, res.out).toBe(0);
-  expect(res.out).toMatch(/imported \d+ keys \(2 with a TTL\) and 1 function libraries/);
-  await compareAll();
+  expect(res.out).toMatch(/imported \d+ keys \(3 with a TTL\) and 1 function libraries into .* \(databases 0, 1, 3, 15\)/);
+  expect(await compareAll()).toEqual([DUMP_CASES.length + 4, 2, 2, 2]);
   const digests = await converged(cluster!);
   expect(new Set(digests).size).toBe(1);
 }, 180_000);
@@ -141,3 +159,39 @@ it('refuses a file that is not an RDB file, and reports keys that exist without 
   expect(again.code).toBe(1);
   expect(again.out).toContain('BUSYKEY Target key name already exists.');
 }, 120_000);
+
+it('refuses a source database raftis does not have, before writing anything; --db imports one database', async () => {
+  expect(await r.call('SELECT', '17')).toBe('+OK\r\n');
+  expect(await r.call('SET', 'in-db-17', 'x')).toBe('+OK\r\n');
+  expect(await r.call('SELECT', '15')).toBe('+OK\r\n');
+  expect(await r.call('SET', 'new-in-db-15', 'y')).toBe('+OK\r\n');
+  expect(await r.call('SELECT', '0')).toBe('+OK\r\n');
+  expect(await r.call('SAVE')).toBe('+OK\r\n');
+  const node = cluster!.nodes[0]!;
+  const target = ['--host', node.host, '--port', String(node.port), '--quiet'];
+  const file = path.join(dir, 'dump.rdb');
+  for (const source of [[file], ['--from', `127.0.0.1:${redis!.port}`]]) {
+    const res = await withTimeout(runRaftisCli(['import', ...source, ...target, '--replace'], 90_000), 95_000);
+    expect(res.code, res.out).toBe(1);
+    expect(res.out).toContain('database 17 (1 keys) but the raftis cluster at');
+    expect(res.out).toContain('has 16 databases (0-15); nothing was imported. Restart every raftis node with --databases 18 (or more)');
+  }
+  const leader = await cluster!.waitForLeader();
+  const f = await cluster!.client(leader);
+  try {
+    await f.call('SELECT', '15');
+    expect(await f.call('EXISTS', 'new-in-db-15')).toBe(':0\r\n');
+    const one = await withTimeout(runRaftisCli(['import', file, ...target, '--replace', '--db', '15'], 90_000), 95_000);
+    expect(one.code, one.out).toBe(0);
+    expect(one.out).toMatch(/imported 3 keys \(1 with a TTL\) and 1 function libraries into .* \(databases 15\)/);
+    expect(one.out).toContain('1 keys of database 17 not imported (only --db 15 is)');
+    expect(await f.call('EXISTS', 'new-in-db-15')).toBe(':1\r\n');
+    const live = await withTimeout(runRaftisCli(['import', '--from', `127.0.0.1:${redis!.port}`, ...target, '--replace', '--db', '17'], 90_000), 95_000);
+    expect(live.code).toBe(1);
+    expect(live.out).toContain('database 17 (1 keys) but the raftis cluster at');
+  } finally {
+    f.close();
+  }
+  const digests = await converged(cluster!);
+  expect(new Set(digests).size).toBe(1);
+}, 180_000);

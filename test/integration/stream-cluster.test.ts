@@ -4,7 +4,9 @@
  * XADD, all through the leader; every replica ends with the same state
  * (RAFT.DIGEST covers entries, groups, PELs with their delivery times and
  * consumers' seen times). After kill -9 of the leader the new leader has
- * the same PEL (XPENDING), and IDs keep growing.
+ * the same PEL (XPENDING), and IDs keep growing. A READONLY client's
+ * XREAD BLOCK on a follower is served there when the follower applies a
+ * matching XADD; XREADGROUP on a follower is redirected (it is a write).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
@@ -127,6 +129,54 @@ describe('streams on a 3-node cluster', () => {
     for (let i = 0; i < 70; i++) await onLeader(c, 'XADD', 's', '*', 'more', String(i));
     await c.startNode(old);
     digests = await converged(c, all);
+    expect(new Set(digests).size, digests.join(' ')).toBe(1);
+  });
+
+  it("serves a READONLY client's XREAD BLOCK on a follower when it applies the XADD; XREADGROUP there answers MOVED", async () => {
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    expect(await onLeader(c, 'XGROUP', 'CREATE', 'fs', 'fg', '$', 'MKSTREAM')).toBe('+OK\r\n');
+    const ro = await c.client(follower);
+    const ro2 = await c.client(follower);
+    const plain = await c.client(follower);
+    try {
+      expect(await plain.call('XREAD', 'BLOCK', '0', 'STREAMS', 'fs', '$')).toMatch(/^-MOVED /);
+      expect(await ro.call('READONLY')).toBe('+OK\r\n');
+      expect(await ro2.call('READONLY')).toBe('+OK\r\n');
+      expect(await ro.call('XREADGROUP', 'GROUP', 'fg', 'c', 'BLOCK', '0', 'STREAMS', 'fs', '>')).toMatch(/^-MOVED /);
+      // Parked on the follower, in database 0 and in database 2; one times out.
+      const served = ro.call('XREAD', 'BLOCK', '0', 'STREAMS', 'fs', '$');
+      expect(await ro2.call('SELECT', '2')).toBe('+OK\r\n');
+      const served2 = ro2.call('XREAD', 'COUNT', '5', 'BLOCK', '0', 'STREAMS', 'other', 'fs', '$', '0-0');
+      // Awaited below; a failure before that closes the connections (no unhandled rejection then).
+      served.catch(() => undefined);
+      served2.catch(() => undefined);
+      expect(await plain.call('READONLY')).toBe('+OK\r\n');
+      expect(await withTimeout(plain.call('XREAD', 'BLOCK', '300', 'STREAMS', 'fs', '$'), 10_000)).toBe('*-1\r\n');
+      await new Promise((r) => setTimeout(r, 300)); // longer than the deposed-leader check
+      const added = await onLeader(c, 'XADD', 'fs', '*', 'to', 'follower');
+      const got = await withTimeout(served, 10_000);
+      expect(got).toMatch(/^\*1\r\n\*2\r\n\$2\r\nfs\r\n/);
+      expect(got).toContain(added.split('\r\n')[1]!);
+      expect(got).toContain('follower');
+      // The XADD in database 0 does not serve the waiter in database 2; one there does.
+      const leaderClient = await c.client(await c.waitForLeader());
+      try {
+        expect(await leaderClient.call('SELECT', '2')).toBe('+OK\r\n');
+        const added2 = await leaderClient.call('XADD', 'fs', '*', 'in', 'db2');
+        const got2 = await withTimeout(served2, 10_000);
+        expect(got2).toContain(added2.split('\r\n')[1]!);
+        expect(got2).not.toContain(added.split('\r\n')[1]!);
+      } finally {
+        leaderClient.close();
+      }
+    } finally {
+      ro.close();
+      ro2.close();
+      plain.close();
+    }
+    const digests = await converged(c, c.nodes.map((n) => n.id));
     expect(new Set(digests).size, digests.join(' ')).toBe(1);
   });
 });

@@ -27,7 +27,11 @@
  * safe. A client that disconnects is forgotten.
  *
  * XREAD BLOCK and XREADGROUP BLOCK park here too (kind 'stream'); what they
- * wait for and how they are served is in stream-blocking.ts.
+ * wait for and how they are served is in stream-blocking.ts. XREAD BLOCK is
+ * a read: a READONLY client may send it to a follower, where it is parked
+ * and served from that node's applied state when it applies a matching
+ * XADD, proposing nothing; such a waiter stays when its node is not (or no
+ * longer) the leader.
  */
 import { EntryKind, type CommandEntry } from './entry.js';
 import type { Outcome } from '../../node/node.js';
@@ -70,6 +74,13 @@ interface Waiter {
   onClose: () => void;
   /** XREAD / XREADGROUP: what it waits for (stream-blocking.ts). */
   stream?: StreamWait;
+  /** XREAD BLOCK (runRead): answered from this node's applied state, never through the log. */
+  read?: boolean;
+}
+
+/** A waiter any node may serve: a READONLY client's XREAD BLOCK. */
+function servedAnywhere(w: Waiter): boolean {
+  return w.read === true && w.c.readonly;
 }
 
 /** The keys a blocking command waits on, and on which type. */
@@ -186,6 +197,7 @@ export class Blocking {
       parked: false,
       done: false,
       onClose: () => this.cancel(w),
+      read: true,
     };
     const node = this.server.node;
     const after = c.lastWriteIndex;
@@ -342,15 +354,16 @@ export class Blocking {
 
   private serve(): void {
     this.serveQueued = false;
-    const node = this.server.node;
-    if (!node.isLeader) return this.checkLeader();
+    const leader = this.server.node.isLeader;
     const ready = [...this.ready];
     this.ready.clear();
     const now = Date.now();
-    for (const [db, keys] of ready) this.serveIn(db, keys, now);
+    for (const [db, keys] of ready) this.serveIn(db, keys, now, leader);
+    if (!leader) this.checkLeader();
   }
 
-  private serveIn(db: number, keys: Set<string>, now: number): void {
+  /** Serves the waiters on keys written in db; a node that is not the leader serves only servedAnywhere ones. */
+  private serveIn(db: number, keys: Set<string>, now: number, leader: boolean): void {
     const byKey = this.byKey.get(db);
     if (byKey === undefined) return;
     const ks = this.server.dbs.get(db);
@@ -358,7 +371,8 @@ export class Blocking {
       const q = byKey.get(key);
       if (q === undefined) continue;
       const v = ks.get(key, now);
-      this.serveStreams(key, q, v);
+      this.serveStreams(key, q, v, leader);
+      if (!leader) continue;
       const kind: Kind | undefined = v instanceof ListValue ? 'list' : v instanceof ZSetValue ? 'zset' : undefined;
       if (kind === undefined) continue;
       let avail = kind === 'list' ? (v as ListValue).length : (v as ZSetValue).size;
@@ -372,10 +386,10 @@ export class Blocking {
   }
 
   /** Parked XREAD / XREADGROUP clients on a key that changed (FIFO; one XREADGROUP proposal in flight per group). */
-  private serveStreams(key: string, q: Waiter[], v: Value | undefined): void {
+  private serveStreams(key: string, q: Waiter[], v: Value | undefined, leader: boolean): void {
     const busy = new Set<string>();
     for (const w of q.slice()) {
-      if (w.stream === undefined || w.done || !w.parked) continue;
+      if (w.stream === undefined || w.done || !w.parked || (!leader && !servedAnywhere(w))) continue;
       const g = w.stream.group?.name;
       if (w.inFlight) {
         if (g !== undefined) busy.add(g);
@@ -393,7 +407,7 @@ export class Blocking {
     }
   }
 
-  /** A deposed leader answers its parked clients with a redirect. */
+  /** A deposed leader answers its parked clients with a redirect (but a READONLY client's XREAD BLOCK waits on). */
   private checkLeader(): void {
     if (this.byKey.size === 0) {
       if (this.leaderTimer !== undefined) clearInterval(this.leaderTimer);
@@ -403,7 +417,7 @@ export class Blocking {
     if (this.server.node.isLeader) return;
     const all = new Set<Waiter>();
     for (const byKey of this.byKey.values()) for (const q of byKey.values()) for (const w of q) all.add(w);
-    for (const w of all) if (!w.inFlight) this.finish(w, this.redirect(w));
+    for (const w of all) if (!w.inFlight && !servedAnywhere(w)) this.finish(w, this.redirect(w));
   }
 
   private redirect(w: Waiter): string {
