@@ -78,3 +78,47 @@ export function mismatches(expected: ReadonlyMap<string, string>, got: ReadonlyM
   }
   return out.slice(0, 20);
 }
+
+/**
+ * Waits (bounded) until the given nodes (all by default) have applied the
+ * same index, then returns their RAFT.DIGESTs, taken while that index held.
+ */
+export async function converged(c: TestCluster, ids: readonly number[] = c.nodes.map((n) => n.id), timeoutMs = 30_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
+    const applied = infos.map((i) => i?.applied_index);
+    if (applied.every((a) => a !== undefined && a === applied[0])) {
+      const digests: string[] = [];
+      for (const id of ids) {
+        const cl = await c.client(id);
+        digests.push(await cl.call('RAFT.DIGEST'));
+        cl.close();
+      }
+      const again = await Promise.all(ids.map((id) => c.raftInfo(id)));
+      if (again.every((i) => i?.applied_index === applied[0])) return digests;
+    }
+    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
+    await sleep(100);
+  }
+}
+
+/** A command through the current leader, retried while leadership settles (bounded). */
+export async function onLeader(c: TestCluster, ...cmd: string[]): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const leader = await c.waitForLeader(15_000);
+    let cl: RawClient | undefined;
+    try {
+      cl = await withTimeout(c.client(leader), 2000);
+      last = await withTimeout(cl.call(...cmd), 10_000);
+      if (!/^-(MOVED|CLUSTERDOWN|TRYAGAIN) /.test(last)) return last;
+    } catch (e) {
+      last = String(e);
+    } finally {
+      cl?.close();
+    }
+    await sleep(200);
+  }
+  throw new Error(`no leader answered ${cmd[0]}: ${last}`);
+}

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { converged } from '../helpers/cluster-ops.js';
 
 let cluster: TestCluster | undefined;
 let single: RaftisProcess | undefined;
@@ -44,28 +45,6 @@ async function retry<T>(op: () => Promise<T>): Promise<T> {
     }
   }
   throw last;
-}
-
-/** Waits until every running node has applied the same index and returns their digests. */
-async function converged(c: TestCluster, timeoutMs = 20_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  const running = c.nodes.filter((n) => c.isRunning(n.id));
-  for (;;) {
-    const infos = await Promise.all(running.map((n) => c.raftInfo(n.id)));
-    const applied = infos.map((i) => i?.applied_index);
-    if (applied.every((a) => a !== undefined && a === applied[0])) {
-      const digests: string[] = [];
-      for (const n of running) {
-        const cl = await c.client(n.id);
-        digests.push(await cl.call('RAFT.DIGEST'));
-        cl.close();
-      }
-      const again = await Promise.all(running.map((n) => c.raftInfo(n.id)));
-      if (again.every((i) => i?.applied_index === applied[0])) return digests;
-    }
-    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
-    await sleep(100);
-  }
 }
 
 /** What node `id` holds (read locally, READONLY) under `key` in each database of `dbs`. */

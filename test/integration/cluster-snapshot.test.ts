@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { converged } from '../helpers/cluster-ops.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -56,27 +57,6 @@ async function writeLoad(c: TestCluster, leader: number, ms: number, tag: string
     r.disconnect();
   }
   return acked;
-}
-
-/** Waits until every node has applied the same index and returns their digests. */
-async function converged(c: TestCluster, timeoutMs = 20_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const infos = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
-    const applied = infos.map((i) => i?.applied_index);
-    if (applied.every((a) => a !== undefined && a === applied[0])) {
-      const digests: string[] = [];
-      for (const n of c.nodes) {
-        const cl = await c.client(n.id);
-        digests.push(await cl.call('RAFT.DIGEST'));
-        cl.close();
-      }
-      const again = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
-      if (again.every((i) => i?.applied_index === applied[0])) return digests;
-    }
-    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('InstallSnapshot', () => {

@@ -17,6 +17,7 @@ import { runRaftisCli } from '../helpers/raftis-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { fingerprint, q } from '../helpers/value-fingerprint.js';
 import { DUMP_CASES } from '../differential/dump-restore-cases.js';
+import { converged } from '../helpers/cluster-ops.js';
 
 let redis: RedisServer | undefined;
 let cluster: TestCluster | undefined;
@@ -56,28 +57,6 @@ afterAll(async () => {
   await Promise.all([redis?.stop(), cluster?.destroy()]);
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** Waits until the nodes have applied the same index and returns their digests. */
-async function converged(c: TestCluster, timeoutMs = 30_000): Promise<string[]> {
-  const ids = c.nodes.map((n) => n.id);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
-    const applied = infos.map((i) => i?.applied_index);
-    if (applied.every((a) => a !== undefined && a === applied[0])) {
-      const digests: string[] = [];
-      for (const id of ids) {
-        const cl = await c.client(id);
-        digests.push(await cl.call('RAFT.DIGEST'));
-        cl.close();
-      }
-      const again = await Promise.all(ids.map((id) => c.raftInfo(id)));
-      if (again.every((i) => i?.applied_index === applied[0])) return digests;
-    }
-    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
 
 const DBS = [0, 1, 3, 15];
 

@@ -8,55 +8,14 @@
  * snapshot.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestCluster, withTimeout } from '../helpers/cluster.js';
-import type { RawClient } from '../helpers/raw-client.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { converged, onLeader } from '../helpers/cluster-ops.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
   await cluster?.destroy();
   cluster = undefined;
 });
-
-/** Waits until every running node has applied the same index and returns their digests. */
-async function converged(c: TestCluster, ids: number[], timeoutMs = 20_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
-    const applied = infos.map((i) => i?.applied_index);
-    if (applied.every((a) => a !== undefined && a === applied[0])) {
-      const digests: string[] = [];
-      for (const id of ids) {
-        const cl = await c.client(id);
-        digests.push(await cl.call('RAFT.DIGEST'));
-        cl.close();
-      }
-      const again = await Promise.all(ids.map((id) => c.raftInfo(id)));
-      if (again.every((i) => i?.applied_index === applied[0])) return digests;
-    }
-    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A command through the current leader, retried while leadership settles (bounded). */
-async function onLeader(c: TestCluster, ...cmd: string[]): Promise<string> {
-  let last = '';
-  for (let attempt = 0; attempt < 30; attempt++) {
-    const leader = await c.waitForLeader(15_000);
-    let cl: RawClient | undefined;
-    try {
-      cl = await withTimeout(c.client(leader), 2000);
-      last = await withTimeout(cl.call(...cmd), 10_000);
-      if (!/^-(MOVED|CLUSTERDOWN|TRYAGAIN) /.test(last)) return last;
-    } catch (e) {
-      last = String(e);
-    } finally {
-      cl?.close();
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no leader answered ${cmd[0]}: ${last}`);
-}
 
 const RANDOM_WRITE =
   "redis.call('set', KEYS[1], math.random(1000000000)) " +
