@@ -21,7 +21,7 @@ import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
 import type { CommandTable } from '../table.js';
 import type { Ctx } from '../types.js';
-import { callData } from './call.js';
+import { callData, feedScriptCall } from './call.js';
 import { Functions, type FunctionInfo } from './functions.js';
 import { provablyReadOnly } from './script-readonly.js';
 import type { TouchListener } from './apply.js';
@@ -394,6 +394,7 @@ export class Scripts {
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
+      feedScriptCall(this.stats, def, argv, ctx.dbIndex);
       if (def.isWrite && !def.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));
       return { resp: w.take() };
     }
@@ -436,6 +437,7 @@ export class Scripts {
         return { scriptError: 'This Redis command is not supported from scripts by raftis' };
     }
     def.stats.calls++;
+    feedScriptCall(this.stats, def, argv, run.dbIndex);
     return { resp: w.take() };
   }
 
