@@ -250,7 +250,32 @@ export class Scripts {
       }
     }
     if (ctx.index > 0) this.cache.set(sha, script);
+    else if (!this.cache.has(sha)) this.uncachedRead = body;
     return { sha, script };
+  }
+
+  /**
+   * The body of a script an EVAL / EVAL_RO on the read path (no entry) just
+   * compiled without caching it: the dispatcher takes it (takeUncached) and,
+   * on the leader, proposes its caching (an EntryKind.CacheScripts entry).
+   */
+  uncachedRead: string | undefined;
+
+  /** The body a read-path EVAL left uncached, once (see uncachedRead). */
+  takeUncached(): string | undefined {
+    const body = this.uncachedRead;
+    this.uncachedRead = undefined;
+    return body;
+  }
+
+  /** Caches a script body (an applied EntryKind.CacheScripts entry): as SCRIPT LOAD, without a reply; a body that does not compile is not cached. */
+  cacheBody(body: string): void {
+    const sha = this.shaOf(body);
+    if (this.cache.has(sha)) return;
+    const flags = shebangFlags(body);
+    if (typeof flags !== 'number') return;
+    if (!this.vm.has(sha) && this.vm.load(sha, body) !== undefined) return;
+    this.cache.set(sha, { body, flags });
   }
 
   /** SCRIPT LOAD (applied). */
