@@ -103,6 +103,8 @@ const SCRIPTED = [
   ['FCALL', 'f', '1', 'k', 'a"b'],
   ['FCALL_RO', 'g', '1', 'k'],
   ['FCALL', 'g', '1', 'k'],
+  ['EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '0'],
+  ['FCALL', 'nosuchfunction', '0'],
   ['EVAL', "return redis.pcall('nosuch')", '0'],
   ['EVAL', "return redis.pcall('get')", '0'],
   ['EVAL', "return redis.pcall('config','get','x')", '0'],

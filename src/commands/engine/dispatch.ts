@@ -9,7 +9,7 @@ import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import type { RespWriter } from '../../server/resp-writer.js';
 import { EntryKind, type CommandEntry } from './entry.js';
-import { callConn, callData } from './call.js';
+import { callConn, callData, feedMonitors } from './call.js';
 import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
@@ -253,7 +253,11 @@ export class Dispatcher {
     const mayWrite = fcall ? scripts.functionMayWrite(argv[1]!) : scripts.mayWrite(argv, def.name === 'evalsha');
     if (mayWrite === undefined) {
       const after = c.lastWriteIndex;
-      if (after <= node.appliedIndex || slot !== undefined) return this.answer(c, fcall ? FUNCTION_NOT_FOUND : NOSCRIPT, slot);
+      if (after <= node.appliedIndex || slot !== undefined) {
+        // Redis shows an EVALSHA / FCALL to MONITOR before it looks the script up.
+        if (this.server.stats.monitors.size !== 0) feedMonitors(this.server.stats, def, argv, c, c.dbIndex);
+        return this.answer(c, fcall ? FUNCTION_NOT_FOUND : NOSCRIPT, slot);
+      }
       const w = c.defer();
       c.hold(w);
       // Until it is known whether this becomes a write, no later read may pass the hold.
