@@ -137,6 +137,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
           const def = table.lookup(argv)!;
           if (def.data) {
             callData(stats, def, def.data, ctx, argv, c);
+            if (server.scripts.uncachedRead !== undefined) server.dispatcher.scriptCaching.afterRead(c);
             if (server.tracking.wanted) server.tracking.read(c, def, argv);
           } else if (def.name === 'select') {
             // The client's own database was set at EXEC (selectAfter); the reads after this one use the selected database.

@@ -8,8 +8,9 @@
  * snapshot.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestCluster } from '../helpers/cluster.js';
+import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import { converged, onLeader } from '../helpers/cluster-ops.js';
+import { sha1hex } from '../../src/util/lua/vm.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -134,6 +135,44 @@ describe('scripting on a 3-node cluster', () => {
       expect(await f.call('READONLY')).toBe('+OK\r\n');
       expect(await f.call('EVALSHA', readSha, '1', '{r}k')).toBe('*2\r\n$2\r\nv!\r\n:1\r\n');
       expect(await f.call('EVALSHA', writeSha, '1', '{r}k')).toMatch(/^-MOVED \d+ /);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('a read-path EVAL_RO on the leader caches its body on every node (pipelined SCRIPT EXISTS answers 1); a READONLY follower cannot', async () => {
+    cluster = await TestCluster.start();
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    expect(await onLeader(c, 'SET', 'k', 'v')).toBe('+OK\r\n');
+    const BODY = "return redis.call('get', KEYS[1])";
+    const sha = sha1hex(BODY);
+    const l = await c.client(leader);
+    try {
+      // One write: the replies of a pipeline, in order (the leader's reads go through ReadIndex rounds here).
+      const cmds = [['EVAL_RO', BODY, '1', 'k'], ['SCRIPT', 'EXISTS', sha], ['EVALSHA_RO', sha, '1', 'k']];
+      let raw = '';
+      for (const argv of cmds) raw += `*${argv.length}\r\n` + argv.map((a) => `$${a.length}\r\n${a}\r\n`).join('');
+      const replies = [await withTimeout(l.send(raw), 10_000)];
+      while (replies.length < cmds.length) replies.push(await withTimeout(l.next(), 10_000));
+      expect(replies).toEqual(['$1\r\nv\r\n', '*1\r\n:1\r\n', '$1\r\nv\r\n']);
+      // A cached body costs no further entry.
+      const before = Number((await c.raftInfo(leader))!.applied_index);
+      expect(await l.call('EVAL_RO', BODY, '1', 'k')).toBe('$1\r\nv\r\n');
+      expect(Number((await c.raftInfo(leader))!.applied_index)).toBe(before);
+    } finally {
+      l.close();
+    }
+    const all = c.nodes.map((n) => n.id);
+    await converged(c, all);
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    const f = await c.client(follower);
+    try {
+      expect(await f.call('READONLY')).toBe('+OK\r\n');
+      expect(await f.call('SCRIPT', 'EXISTS', sha)).toBe('*1\r\n:1\r\n');
+      // On a follower the body is run but not cached (it cannot propose): docs/decisions.md.
+      expect(await f.call('EVAL_RO', 'return 3', '0')).toBe(':3\r\n');
+      expect(await f.call('SCRIPT', 'EXISTS', sha1hex('return 3'))).toBe('*1\r\n:0\r\n');
     } finally {
       f.close();
     }

@@ -88,6 +88,10 @@ export class Applier implements StateMachine<Write> {
       if (deleted.length > 0) this.touch.touched(dbIndex, deleted);
       return;
     }
+    if (entry.kind === EntryKind.CacheScripts) {
+      for (const body of entry.keys) this.scripts.cacheBody(body);
+      return;
+    }
     if (entry.kind === EntryKind.EvictKeys) return applyEvictions(this.dbs, dbIndex, entry, index, this.state.events, this.touch);
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;

@@ -43,9 +43,44 @@ const TIMING_SAMPLE = 16;
 export function callData(stats: Stats, def: CommandDef, data: DataHandler, ctx: Ctx, argv: string[], who?: EngineClient, monitor = true): void {
   const errorsBefore = stats.totalErrorReplies;
   const started = startTime(stats, def);
-  data(ctx, argv);
+  if (stats.monitors.size !== 0 && who !== undefined && SCRIPT_CALLS.has(def.name)) {
+    runScriptCall(stats, def, data, ctx, argv, who, monitor);
+  } else {
+    data(ctx, argv);
+  }
   called(stats, def, argv, who, started, errorsBefore);
-  if (monitor && stats.monitors.size !== 0 && who !== undefined) feedMonitors(stats, def, argv, who, ctx.dbIndex);
+  if (monitor && stats.monitors.size !== 0 && who !== undefined && !def.skipMonitor) feedMonitors(stats, def, argv, who, ctx.dbIndex);
+}
+
+/**
+ * The commands that run a script or function. Redis 7.0 flags them
+ * skip_monitor and shows them itself before they run (evalCommand,
+ * fcallCommandGeneric), so that the commands the script runs, shown as
+ * `[<db> lua]`, come after them.
+ */
+const SCRIPT_CALLS: ReadonlySet<string> = new Set(['eval', 'eval_ro', 'evalsha', 'evalsha_ro', 'fcall', 'fcall_ro']);
+
+/** The address MONITOR shows for a command a script ran (Redis's Lua client). */
+const LUA_ADDR = 'lua';
+
+/**
+ * Runs a script for a client while monitors watch: shows the EVAL/FCALL
+ * first (unless `monitor` is false: a transaction's commands were shown at
+ * EXEC), then, through Stats.scriptMonitored, each command the script runs.
+ */
+function runScriptCall(stats: Stats, def: CommandDef, data: DataHandler, ctx: Ctx, argv: string[], who: EngineClient, monitor: boolean): void {
+  if (monitor) feedLine(stats, argv, who.addr, ctx.dbIndex);
+  stats.scriptMonitored = true;
+  try {
+    data(ctx, argv);
+  } finally {
+    stats.scriptMonitored = false;
+  }
+}
+
+/** Shows a command a running script ran (redis.call / redis.pcall) to the MONITOR clients, when its caller is watched here. */
+export function feedScriptCall(stats: Stats, def: CommandDef, argv: readonly string[], db: number): void {
+  if (stats.scriptMonitored && stats.monitors.size !== 0 && !def.skipMonitor) feedLine(stats, argv, LUA_ADDR, db);
 }
 
 /** Runs a connection command's handler, counted as runData counts. */
@@ -62,14 +97,19 @@ export function callConn(stats: Stats, def: CommandDef, conn: ConnHandler, ctx: 
  * Shows a command that ran to the MONITOR clients, as redis-server 7.0
  * does after running it: `+<unix time with µs> [<db> <client addr>] "arg" …`,
  * arguments quoted as sdscatrepr quotes them. Admin commands (CONFIG,
- * SLOWLOG, MONITOR…) and those flagged skip_monitor are not shown.
+ * SLOWLOG, MONITOR…) and those flagged skip_monitor are not shown, except
+ * the script calls (a transaction's, shown at EXEC).
  */
 export function feedMonitors(stats: Stats, def: CommandDef, argv: readonly string[], who: EngineClient, db: number): void {
-  if (def.skipMonitor) return;
+  if (def.skipMonitor && !SCRIPT_CALLS.has(def.name)) return;
+  feedLine(stats, argv, who.addr, db);
+}
+
+function feedLine(stats: Stats, argv: readonly string[], addr: string, db: number): void {
   const now = performance.timeOrigin + performance.now();
   const sec = Math.floor(now / 1000);
   const usec = Math.floor((now - sec * 1000) * 1000);
-  let line = `+${sec}.${String(usec).padStart(6, '0')} [${db} ${who.addr}]`;
+  let line = `+${sec}.${String(usec).padStart(6, '0')} [${db} ${addr}]`;
   for (const a of argv) line += ' ' + repr(a);
   line += '\r\n';
   for (const m of stats.monitors) {

@@ -9,7 +9,7 @@ import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import type { RespWriter } from '../../server/resp-writer.js';
 import { EntryKind, type CommandEntry } from './entry.js';
-import { callConn, callData } from './call.js';
+import { callConn, callData, feedMonitors } from './call.js';
 import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
@@ -23,6 +23,7 @@ import { waitsForData } from './stream-blocking.js';
 import { CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
 import { keyHashSlot } from '../routing.js';
 import { EXECABORT_OOM, OOM, isDenyoom } from './evict.js';
+import { ScriptCaching } from './script-cache.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -37,11 +38,14 @@ const TRYAGAIN_TRANSFER = 'TRYAGAIN leadership is being transferred; retry short
 export class Dispatcher {
   /** Clients parked by blocking pops (leader-local). */
   readonly blocking: Blocking;
+  /** Caches, through the log, the scripts read-path EVALs ran (script-cache.ts): call afterRead after a read's handler. */
+  readonly scriptCaching: ScriptCaching;
   /** Clients whose EVALSHA / FCALL waits for their writes in flight before it is routed (runScript). */
   private readonly deciding = new WeakSet<Client>();
 
   constructor(private readonly server: Engine) {
     this.blocking = new Blocking(server);
+    this.scriptCaching = new ScriptCaching(server);
   }
 
   /** Entry point for every parsed request. */
@@ -156,7 +160,8 @@ export class Dispatcher {
   mayPassHold(c: Client, argv: string[]): boolean {
     if (c.multi !== undefined || this.blocking.isBlocked(c) || this.deciding.has(c)) return false;
     const def = this.server.table.lookup(argv);
-    return def !== undefined && def.data !== undefined && !def.isWrite && !SCRIPT_ROUTED.has(def.name);
+    // Nor EVAL_RO: it may propose caching its body, which the client's later commands wait for (script-cache.ts).
+    return def !== undefined && def.data !== undefined && !def.isWrite && !SCRIPT_ROUTED.has(def.name) && def.name !== 'eval_ro';
   }
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
@@ -191,6 +196,7 @@ export class Dispatcher {
         ctx.w = c.out();
         ctx.scripts = this.server.scripts;
         callData(stats, def, data, ctx, argv, c);
+        if (this.server.scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         // Client-side caching: the keys it read are remembered.
         if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
         return;
@@ -211,10 +217,20 @@ export class Dispatcher {
     if (tracking.wanted && tracking.wants(c, def)) {
       return this.read(c, (w, now) => {
         callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c);
+        if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         tracking.remember(c, def, argv);
       }, slot);
     }
-    this.read(c, (w, now) => callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c), slot);
+    this.read(
+      c,
+      (w, now) => {
+        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c);
+        if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
+      },
+      slot,
+      // An EVAL may propose caching its body (script-cache.ts): nothing the client sent after it may run before it.
+      def.name === 'eval' || def.name === 'eval_ro',
+    );
   }
 
   /**
@@ -237,7 +253,11 @@ export class Dispatcher {
     const mayWrite = fcall ? scripts.functionMayWrite(argv[1]!) : scripts.mayWrite(argv, def.name === 'evalsha');
     if (mayWrite === undefined) {
       const after = c.lastWriteIndex;
-      if (after <= node.appliedIndex || slot !== undefined) return this.answer(c, fcall ? FUNCTION_NOT_FOUND : NOSCRIPT, slot);
+      if (after <= node.appliedIndex || slot !== undefined) {
+        // Redis shows an EVALSHA / FCALL to MONITOR before it looks the script up.
+        if (this.server.stats.monitors.size !== 0) feedMonitors(this.server.stats, def, argv, c, c.dbIndex);
+        return this.answer(c, fcall ? FUNCTION_NOT_FOUND : NOSCRIPT, slot);
+      }
       const w = c.defer();
       c.hold(w);
       // Until it is known whether this becomes a write, no later read may pass the hold.
@@ -311,9 +331,12 @@ export class Dispatcher {
    * writes are applied (read-your-writes in a pipeline) and, on a leader with
    * peers, after a ReadIndex round proved it still leads. A READONLY client
    * on a follower reads the local state as it is (possibly stale, like a
-   * Redis replica). `slot` is a reply place already reserved.
+   * Redis replica). `slot` is a reply place already reserved; `hold`: none
+   * of the client's later commands, reads included (mayPassHold), runs
+   * before this one (a read-path EVAL may propose caching its body:
+   * script-cache.ts).
    */
-  read(c: Client, run: (w: RespWriter, now: number) => void, slot?: RespWriter): void {
+  read(c: Client, run: (w: RespWriter, now: number) => void, slot?: RespWriter, hold = false): void {
     const node = this.server.node;
     const after = c.lastWriteIndex;
     if (!node.isLeader || node.soleVoter) {
@@ -325,26 +348,39 @@ export class Dispatcher {
         return;
       }
       const w = slot ?? c.defer();
+      if (hold) this.holdAll(c, w);
       node.whenApplied(after, () => {
         run(w, Date.now());
-        c.complete(w);
+        this.release(c, w, hold);
       });
       return;
     }
     const w = slot ?? c.defer();
     // Nothing the client sent after this read may run before it.
     c.hold(w);
+    if (hold) this.deciding.add(c);
     node.readBarrier((ok) => {
       if (!ok) {
         w.error(node.leader === 0 ? CLUSTERDOWN_NO_LEADER : TRYAGAIN_LOST_READ);
-        c.complete(w);
+        this.release(c, w, hold);
         return;
       }
       node.whenApplied(after, () => {
         run(w, Date.now());
-        c.complete(w);
+        this.release(c, w, hold);
       });
     });
+  }
+
+  /** Holds the client's later commands, reads too (mayPassHold), until w completes. */
+  private holdAll(c: Client, w: RespWriter): void {
+    c.hold(w);
+    this.deciding.add(c);
+  }
+
+  private release(c: Client, w: RespWriter, held: boolean): void {
+    if (held) this.deciding.delete(c);
+    c.complete(w);
   }
 
   /** A connection command queued in MULTI, run when the transaction executes. */

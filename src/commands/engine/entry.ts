@@ -2,7 +2,8 @@
  * The payload of a state-machine log entry: what the leader decided, encoded
  * compactly (no JSON). Every replica applies the same bytes.
  *
- *   u8  kind       1 = commands, 2 = expired-key deletes, 3 = evictions
+ *   u8  kind       1 = commands, 2 = expired-key deletes, 3 = evictions,
+ *                  4 = script bodies to cache
  *   f64 time       the leader's clock when it proposed (ms since epoch);
  *                  every expiry decision during apply uses this time
  *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
@@ -13,6 +14,7 @@
  *                  for the commands after it) or the keys expire in
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
  *   kind 2, 3: per key: u32 length, bytes
+ *   kind 4: per script body: u32 length, bytes
  *
  * An entry in db 0 is encoded exactly as before databases existed (no flag,
  * no field), so entries written by older builds decode as db 0 and the hot
@@ -23,6 +25,12 @@ export const enum EntryKind {
   ExpireKeys = 2,
   /** Keys the leader chose to evict (maxmemory; engine/evict.ts). */
   EvictKeys = 3,
+  /**
+   * Script bodies a read-path EVAL / EVAL_RO ran on the leader without
+   * caching them: every replica caches them, as Redis's EVAL caches every
+   * body it runs (dispatch.ts cacheScript). No command: nothing is counted.
+   */
+  CacheScripts = 4,
 }
 
 export interface CommandEntry {
@@ -53,7 +61,16 @@ export interface EvictEntry {
   db?: number;
 }
 
-export type StateEntry = CommandEntry | ExpireEntry | EvictEntry;
+export interface CacheScriptsEntry {
+  kind: EntryKind.CacheScripts;
+  time: number;
+  /** The script bodies (named keys to share the key lists' encoding). */
+  keys: string[];
+  /** Unused (scripts are not per database); 0 when absent. */
+  db?: number;
+}
+
+export type StateEntry = CommandEntry | ExpireEntry | EvictEntry | CacheScriptsEntry;
 
 const HEADER = 1 + 8 + 1 + 4;
 
@@ -153,7 +170,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     }
     return db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
   }
-  if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys) {
+  if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {
     const keys: string[] = [];
     for (let i = 0; i < count; i++) {
       const k = readString(b, p);

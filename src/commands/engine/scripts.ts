@@ -21,7 +21,7 @@ import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
 import type { CommandTable } from '../table.js';
 import type { Ctx } from '../types.js';
-import { callData } from './call.js';
+import { callData, feedScriptCall } from './call.js';
 import { Functions, type FunctionInfo } from './functions.js';
 import { provablyReadOnly } from './script-readonly.js';
 import type { TouchListener } from './apply.js';
@@ -250,7 +250,32 @@ export class Scripts {
       }
     }
     if (ctx.index > 0) this.cache.set(sha, script);
+    else if (!this.cache.has(sha)) this.uncachedRead = body;
     return { sha, script };
+  }
+
+  /**
+   * The body of a script an EVAL / EVAL_RO on the read path (no entry) just
+   * compiled without caching it: the dispatcher takes it (takeUncached) and,
+   * on the leader, proposes its caching (an EntryKind.CacheScripts entry).
+   */
+  uncachedRead: string | undefined;
+
+  /** The body a read-path EVAL left uncached, once (see uncachedRead). */
+  takeUncached(): string | undefined {
+    const body = this.uncachedRead;
+    this.uncachedRead = undefined;
+    return body;
+  }
+
+  /** Caches a script body (an applied EntryKind.CacheScripts entry): as SCRIPT LOAD, without a reply; a body that does not compile is not cached. */
+  cacheBody(body: string): void {
+    const sha = this.shaOf(body);
+    if (this.cache.has(sha)) return;
+    const flags = shebangFlags(body);
+    if (typeof flags !== 'number') return;
+    if (!this.vm.has(sha) && this.vm.load(sha, body) !== undefined) return;
+    this.cache.set(sha, { body, flags });
   }
 
   /** SCRIPT LOAD (applied). */
@@ -394,6 +419,7 @@ export class Scripts {
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
+      feedScriptCall(this.stats, def, argv, ctx.dbIndex);
       if (def.isWrite && !def.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));
       return { resp: w.take() };
     }
@@ -436,6 +462,7 @@ export class Scripts {
         return { scriptError: 'This Redis command is not supported from scripts by raftis' };
     }
     def.stats.calls++;
+    feedScriptCall(this.stats, def, argv, run.dbIndex);
     return { resp: w.take() };
   }
 

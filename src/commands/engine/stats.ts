@@ -57,6 +57,8 @@ export class Stats implements IoCounters {
   readonly latencyMonitor = new LatencyMonitor();
   /** MONITOR clients: shown every command run here for a client (Redis's replicationFeedMonitors). */
   readonly monitors = new Set<EngineClient>();
+  /** A script runs for a client while monitors watch: the commands it runs are shown to them (call.ts feedScriptCall). */
+  scriptMonitored = false;
 
   /**
    * Counts an error reply under its first word, as Redis's INFO errorstats.

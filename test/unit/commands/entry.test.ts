@@ -37,6 +37,13 @@ describe('state entry codec', () => {
     expect(() => decodeStateEntry(bad)).toThrow(/unknown state entry kind 99/);
   });
 
+  it('round-trips the script bodies of a CacheScripts entry', () => {
+    const e: StateEntry = { kind: EntryKind.CacheScripts, time: 7, keys: ['#!lua flags=no-writes\nreturn 1', 'return "\xff\x00"'] };
+    expect(decodeStateEntry(encodeStateEntry(e))).toEqual(e);
+    const b = encodeStateEntry(e);
+    for (let cut = 0; cut < b.length; cut++) expect(() => decodeStateEntry(b.subarray(0, cut))).toThrow(BadEntryError);
+  });
+
   it('carries the database of commands and expired keys; an entry in db 0 is encoded as before databases existed', () => {
     const inDb: StateEntry[] = [
       { kind: EntryKind.Commands, time: 5, multi: true, cmds: [['SET', 'k', 'v'], ['SELECT', '2'], ['GET', 'k']], db: 7 },
