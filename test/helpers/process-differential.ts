@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Differential, type Step } from './engine-diff.js';
 import { RawClient } from './raw-client.js';
 import { startRaftis, type RaftisProcess } from './raftis-process.js';
+import { allStarted } from './settled.js';
 
 export interface ProcessDifferential {
   readonly diff: Differential;
@@ -26,11 +27,7 @@ export function useProcessDifferential(): ProcessDifferential {
   const conns: RawClient[] = [];
   beforeAll(async () => {
     // Keep whichever started even when the other failed, so afterAll stops it.
-    const [d, r] = await Promise.allSettled([Differential.start(), startRaftis()]);
-    if (d.status === 'fulfilled') diff = d.value;
-    if (r.status === 'fulfilled') raftis = r.value;
-    if (d.status === 'rejected') throw d.reason;
-    if (r.status === 'rejected') throw r.reason;
+    await allStarted([Differential.start().then((d) => (diff = d)), startRaftis().then((r) => (raftis = r))]);
   });
   afterAll(async () => {
     for (const c of conns) c.close();
