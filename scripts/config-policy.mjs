@@ -39,7 +39,8 @@ const applied = [
   'latency-tracking-info-percentiles', 'proto-max-bulk-len', 'client-query-buffer-limit', 'timeout',
   'notify-keyspace-events', 'hash-max-listpack-entries', 'hash-max-listpack-value', 'zset-max-listpack-entries',
   'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients', 'tracking-table-max-keys', 'maxmemory', 'maxmemory-policy', 'maxmemory-samples',
-  'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time',
+  'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'hz', 'dynamic-hz', 'loglevel',
+  'client-output-buffer-limit', 'save',
 ];
 
 const fixed = {
@@ -63,9 +64,9 @@ const later = [
   'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
   'stream-node-max-entries', 'hll-sparse-max-bytes', 'sanitize-dump-payload',
   // Clients, connections, server.
-  'maxmemory-clients', 'client-output-buffer-limit', 'tcp-keepalive',
+  'maxmemory-clients', 'tcp-keepalive',
   'protected-mode', 'acllog-max-len', 'acl-pubsub-default', 'aclfile', 'busy-reply-threshold',
-  'hz', 'active-expire-effort', 'loglevel', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
+  'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',
   'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port', 'supervised', 'tcp-backlog',
@@ -84,7 +85,7 @@ const never = [
   'replica-announce-port', 'replica-announced', 'replica-ignore-disk-write-errors', 'replica-ignore-maxmemory',
   'replica-lazy-flush', 'replica-priority', 'replica-serve-stale-data', 'propagation-error-behavior', 'bind-source-addr',
   // AOF and RDB files (raftis has its Raft log and its snapshots).
-  'save', 'dbfilename', 'rdbchecksum', 'rdbcompression', 'rdb-del-sync-files', 'rdb-save-incremental-fsync',
+  'dbfilename', 'rdbchecksum', 'rdbcompression', 'rdb-del-sync-files', 'rdb-save-incremental-fsync',
   'stop-writes-on-bgsave-error', 'appenddirname', 'appendfilename', 'aof-disable-auto-gc', 'aof-load-truncated',
   'aof-rewrite-incremental-fsync', 'aof-timestamp-enabled', 'aof-use-rdb-preamble', 'auto-aof-rewrite-min-size',
   'auto-aof-rewrite-percentage', 'no-appendfsync-on-rewrite',
@@ -97,7 +98,7 @@ const never = [
   'active-defrag-max-scan-fields', 'active-defrag-threshold-lower', 'active-defrag-threshold-upper', 'activerehashing',
   'jemalloc-bg-thread', 'disable-thp', 'io-threads', 'io-threads-do-reads', 'server_cpulist', 'bio_cpulist',
   'aof_rewrite_cpulist', 'bgsave_cpulist', 'lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
-  'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'dynamic-hz', 'daemonize', 'always-show-logo', 'set-proc-title',
+  'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'daemonize', 'always-show-logo', 'set-proc-title',
   'proc-title-template', 'crash-log-enabled', 'crash-memcheck-enabled', 'oom-score-adj', 'oom-score-adj-values',
   'socket-mark-id',
 ];
@@ -116,7 +117,7 @@ const add = (name, raftis, value) => {
   if (value !== undefined) POLICY[name].value = value;
   if (refuse[name]) POLICY[name].refuse = refuse[name];
 };
-for (const n of applied) add(n, 'applied');
+for (const n of applied) add(n, 'applied', startsWith[n]);
 for (const [n, v] of Object.entries(fixed)) add(n, 'fixed', v);
 for (const n of later) add(n, 'later', startsWith[n]);
 for (const n of never) add(n, 'never', startsWith[n]);

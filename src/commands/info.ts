@@ -45,7 +45,7 @@ function infoSections(c: Client): Section[] {
         ['server_time_usec', now * 1000],
         ['uptime_in_seconds', uptime],
         ['uptime_in_days', Math.floor(uptime / 86400)],
-        ['hz', s.config.get('hz')],
+        ['hz', s.cron.hz],
         ['configured_hz', s.config.get('hz')],
         ['lru_clock', Math.floor(now / 1000) & 0xffffff],
         ['executable', process.argv[1] ?? ''],

@@ -41,7 +41,7 @@ import { Leadership } from './leadership.js';
 import { Membership, type Member } from './membership.js';
 import { Reads } from './reads.js';
 import { ReadyLoop } from './ready-loop.js';
-import { SnapshotPolicy } from './snapshot-policy.js';
+import { SnapshotPolicy, type SavePoint } from './snapshot-policy.js';
 import type { Snapshotter } from './snapshotter.js';
 import { Peers } from './peers.js';
 import type { Proposal, StateMachine } from './state-machine.js';
@@ -54,6 +54,7 @@ export type { Member } from './membership.js';
 export type { Outcome, Proposal, StateMachine } from './state-machine.js';
 export { NodeRefusal, type RefusalCode } from './errors.js';
 export type { NodeOptions, PeerTransport, TransportEvents } from './options.js';
+export type { SavePoint } from './snapshot-policy.js';
 import type { NodeOptions } from './options.js';
 
 export class RaftisNode<P extends Proposal = Proposal> {
@@ -107,6 +108,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
         entries: opts.snapshotEntries ?? 0,
         bytes: opts.snapshotBytes ?? 64 * 1024 * 1024,
         keepEntries: opts.snapshotKeepEntries ?? 5000,
+        changes: opts.changes,
       },
       this,
     );
@@ -301,6 +303,21 @@ export class RaftisNode<P extends Proposal = Proposal> {
 
   get snapshotter(): Snapshotter {
     return this.snapshots.snapshotter;
+  }
+
+  /** Redis's save points (CONFIG SET save; this node's own): snapshots by time and changes, besides the log-size rule. */
+  set savePoints(points: readonly SavePoint[]) {
+    this.snapshots.savePoints = points;
+  }
+
+  /** Takes a snapshot if a save point says so (the server's cron calls this hz times a second). */
+  checkSavePoints(): void {
+    this.snapshots.checkSavePoints();
+  }
+
+  /** Changes since the newest snapshot (INFO rdb_changes_since_last_save). */
+  get changesSinceSave(): number {
+    return this.snapshots.changesSinceSave;
   }
 
   get voters(): readonly number[] {

@@ -74,6 +74,8 @@ export interface NodeOptions<P extends Proposal> {
   snapshotBytes?: number;
   /** Entries kept in the log behind a snapshot, for followers that are only a little behind. */
   snapshotKeepEntries?: number;
+  /** The state machine's count of changes (Redis's dirty counter), for save points and rdb_changes_since_last_save. */
+  changes?: () => number;
   /** Write the log without fsync (--unsafe-no-fsync: measurement only). */
   unsafeNoFsync?: boolean;
   /** How long a deposed leader keeps waiting for the fate of its in-flight writes. */

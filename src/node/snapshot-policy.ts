@@ -31,7 +31,22 @@ export interface SnapshotPolicyOptions {
   bytes: number;
   /** Entries kept in the log behind a snapshot, for followers that are only a little behind. */
   keepEntries: number;
+  /**
+   * The state machine's count of changes so far (Redis's server.dirty),
+   * for the save points (savePoints) and INFO rdb_changes_since_last_save;
+   * absent: none are counted.
+   */
+  changes?: () => number;
 }
+
+/** A save point (CONFIG SET save): a snapshot once `seconds` have passed and at least `changes` changes were made since the last one. */
+export interface SavePoint {
+  seconds: number;
+  changes: number;
+}
+
+/** CONFIG_BGSAVE_RETRY_DELAY: after a failed snapshot, the save points wait this long before trying again. */
+const SAVE_RETRY_DELAY_SEC = 5;
 
 /** What the policy reads of the driver when it takes a snapshot. */
 export interface SnapshotHost {
@@ -54,6 +69,12 @@ export class SnapshotPolicy {
   bytesSinceSnapshot = 0;
   /** Size of the newest snapshot file (Redis's AOF base size for its growth rule; INFO aof_base_size). */
   baseBytes = 0;
+  /** Redis's save points (CONFIG SET save, per node); empty: only the log-size rule takes snapshots. */
+  savePoints: readonly SavePoint[] = [];
+  /** changes() as of the newest snapshot (Redis: dirty is reduced by dirty_before_bgsave when a save succeeds). */
+  private changesAtSave = 0;
+  /** Unix seconds of the last snapshot started by a save point (lastbgsave_try). */
+  private lastTry = 0;
 
   constructor(
     private readonly opts: SnapshotPolicyOptions,
@@ -117,6 +138,8 @@ export class SnapshotPolicy {
       this.baseBytes = fileSize(file);
       this.snapshotIndex = meta.index;
       this.bytesSinceSnapshot = 0;
+      // As a Redis replica after a full sync: the data on disk is the data in memory.
+      this.changesAtSave = this.changes();
       log.info(`installed the leader's snapshot at index ${meta.index}: ${r.records} keys in ${Date.now() - started} ms`);
       return r.meta;
     } catch (e) {
@@ -144,6 +167,39 @@ export class SnapshotPolicy {
     const since = this.host.appliedIndex - this.snapshotIndex;
     const grown = this.bytesSinceSnapshot;
     if ((entries > 0 && since >= entries) || (bytes > 0 && grown >= this.baseBytes && grown + this.baseBytes >= bytes)) void this.snapshot();
+    else if (this.savePoints.length > 0) this.checkSavePoints();
+  }
+
+  /** Changes made since the newest snapshot (INFO rdb_changes_since_last_save). */
+  get changesSinceSave(): number {
+    return this.changes() - this.changesAtSave;
+  }
+
+  private changes(): number {
+    return this.opts.changes?.() ?? 0;
+  }
+
+  /**
+   * Redis's save points (serverCron): a snapshot once, for one of them, at
+   * least `changes` changes were made since the last snapshot and more than
+   * `seconds` have passed since it; after a failed one, not again for 5 s.
+   * Called on each apply and by the server's cron (time passes without writes).
+   */
+  checkSavePoints(): void {
+    if (this.savePoints.length === 0 || this.snapshotter.inProgress || this.host.closed) return;
+    // Seconds as the Snapshotter stamps lastSaveTime.
+    const now = Math.floor(Date.now() / 1000);
+    const stats = this.snapshotter.stats;
+    if (stats.lastStatus !== 'ok' && now - this.lastTry <= SAVE_RETRY_DELAY_SEC) return;
+    const dirty = this.changesSinceSave;
+    for (const sp of this.savePoints) {
+      if (dirty >= sp.changes && now - stats.lastSaveTime > sp.seconds) {
+        log.info(`${sp.changes} changes in ${sp.seconds} seconds. Saving...`);
+        this.lastTry = now;
+        void this.snapshot();
+        return;
+      }
+    }
   }
 
   /**
@@ -156,11 +212,13 @@ export class SnapshotPolicy {
     if (cur !== undefined) return cur;
     const h = this.host;
     const index = h.appliedIndex;
+    const changes = this.changes();
     const meta = this.snapshotter.start(index, h.storage.term(index), h.confState, h.membership.list(), h.appState());
     this.bytesSinceSnapshot = 0;
     return meta.then(async (m) => {
       if (m === undefined || h.closed) return m;
       if (m.index > this.snapshotIndex) this.snapshotIndex = m.index;
+      if (changes > this.changesAtSave) this.changesAtSave = changes;
       this.baseBytes = this.snapshotter.stats.lastBytes;
       try {
         await h.storage.snapshotTaken(m, this.opts.keepEntries);

@@ -13,6 +13,7 @@ import type net from 'node:net';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
+import { OutputLimitWatch, type OutputLimit } from './output-limit.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');
@@ -64,6 +65,15 @@ export interface ClientLimits {
    * is closed without a reply, those bytes unparsed.
    */
   queryBufferLimit: number;
+  /**
+   * client-output-buffer-limit for the normal class (0) and the pubsub class
+   * (1, a client subscribed to anything): a client whose replies waiting for
+   * the socket reach `hard` bytes, or stay at or above `soft` bytes for more
+   * than `seconds`, is closed (0: no such limit).
+   */
+  outputLimits: readonly OutputLimit[];
+  /** Some output limit is set: only then is a client's output measured after a write. */
+  outputLimited: boolean;
 }
 
 export interface IoCounters {
@@ -203,6 +213,8 @@ export class Client<H extends ClientHost = ClientHost> {
   private paused = false;
   private flushQueued = false;
   private writeScheduled = false;
+  /** client-output-buffer-limit's soft-limit clock, once a limit was checked. */
+  private obuf: OutputLimitWatch | undefined;
   closed = false;
 
   constructor(
@@ -293,6 +305,7 @@ export class Client<H extends ClientHost = ClientHost> {
     sock.on('error', (err) => log.debug(`client ${this.id} ${this.addr}: ${err.message}`));
     sock.on('close', () => {
       this.closed = true;
+      this.obuf?.stop();
       server.removeClient(this);
     });
   }
@@ -466,6 +479,7 @@ export class Client<H extends ClientHost = ClientHost> {
       this.server.io.netOutputBytes += s.length;
       this.server.io.writesProcessed++;
       this.sock.write(s, 'latin1');
+      if (this.server.limits.outputLimited && (this.sock.writableLength !== 0 || this.obuf !== undefined) && this.outputLimitReached()) return;
       if (!this.paused && this.sock.writableLength >= OUTPUT_HIGH_WATER) {
         this.paused = true;
         this.sock.pause();
@@ -497,6 +511,21 @@ export class Client<H extends ClientHost = ClientHost> {
 
   kill(): void {
     this.sock.destroy();
+  }
+
+  /** client-output-buffer-limit (output-limit.ts): closes the client when its unsent replies are over its class's limit. */
+  private outputLimitReached(): boolean {
+    if (this.closed) return true;
+    this.obuf ??= new OutputLimitWatch(() => !this.closed && this.server.limits.outputLimited && this.outputLimitReached());
+    const used = this.sock.writableLength;
+    if (!this.obuf.over(used, this.server.limits.outputLimits[this.inPubSub ? 1 : 0]!)) return false;
+    log.warn(
+      `Client id=${this.id} addr=${this.addr} laddr=${this.laddr} name=${this.name} omem=${used} cmd=${this.lastCommand} ` +
+        `closed for overcoming of output buffer limits.`,
+    );
+    this.closing = true;
+    this.sock.destroy();
+    return true;
   }
 
   /**

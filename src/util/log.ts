@@ -22,6 +22,21 @@ export function setLogLevel(level: Level): void {
   threshold = ORDER[level];
 }
 
+/** Redis's loglevel names (CONFIG SET loglevel) and the level each prints at: verbose and notice both print info lines. */
+export type RedisLogLevel = 'debug' | 'verbose' | 'notice' | 'warning';
+const FROM_REDIS: Record<RedisLogLevel, Level> = { debug: 'debug', verbose: 'info', notice: 'info', warning: 'warn' };
+
+/** The loglevel that prints what this process prints now (error and silent show as warning, Redis 7.0's least). */
+export function redisLogLevel(): RedisLogLevel {
+  return threshold <= ORDER.debug ? 'debug' : threshold <= ORDER.info ? 'notice' : 'warning';
+}
+
+/** CONFIG SET loglevel: lines below it are no longer printed (a level that already prints as it asks is kept: warning leaves error or silent). */
+export function setRedisLogLevel(level: RedisLogLevel): void {
+  if (redisLogLevel() === level || (level === 'verbose' && redisLogLevel() === 'notice')) return;
+  setLogLevel(FROM_REDIS[level]);
+}
+
 /** A tag printed on every line, e.g. the node id in a cluster. */
 export function setLogPrefix(p: string): void {
   prefix = p;

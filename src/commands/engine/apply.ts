@@ -38,6 +38,8 @@ export class Applier implements StateMachine<Write> {
   private lastTime = 0;
   /** Client-side caching: told whose write is applied (NOLOOP, invalidations after its reply) and the reads in its transactions. */
   tracking: Tracking | undefined;
+  /** Write commands applied (Redis's server.dirty, one per command): the save points' changes (node snapshot policy). */
+  changes = 0;
 
   constructor(
     private readonly dbs: Databases,
@@ -99,6 +101,7 @@ export class Applier implements StateMachine<Write> {
     const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
     if (tracking !== undefined) tracking.current = client;
     if (entry.multi) w.arrayHeader(entry.cmds.length);
+    this.scripts.oomAtStart = entry.oom === true;
     for (const argv of entry.cmds) {
       const cmd = this.table.lookup(argv);
       if (cmd?.data) {
@@ -106,6 +109,7 @@ export class Applier implements StateMachine<Write> {
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
         if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
+        if (cmd.isWrite || cmd.mayReplicate) this.changes++;
         // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb).
         if (cmd.isWrite && !cmd.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(cmd.meta, argv));
         // Reads in a transaction, and reads raftis runs through the log (PFCOUNT), are tracked for the client.
@@ -129,6 +133,7 @@ export class Applier implements StateMachine<Write> {
         mine.conn(argv, w);
       }
     }
+    this.scripts.oomAtStart = false;
     if (tracking !== undefined) {
       tracking.flushPending(w);
       tracking.current = undefined;

@@ -60,6 +60,8 @@ export interface InstanceValues {
   'cluster-port': string;
   /** --databases (immutable, as in Redis). */
   databases?: string;
+  /** The log level the process started with (--log-level, as Redis's loglevel). */
+  loglevel?: string;
 }
 
 export class Config {

@@ -95,11 +95,12 @@ export class Dispatcher {
 
   /**
    * processCommand's maxmemory check (evict.ts), once a limit is set: before
-   * a write the leader evicts what the policy allows; when that cannot make
-   * room, a denyoom command gets -OOM, any command queued in MULTI too, and
-   * an EXEC of a transaction holding a denyoom command discards it. Redis
-   * evicts before every command; raftis before writes and queued commands,
-   * since an eviction is a log entry.
+   * any command the leader evicts what the policy allows (reads too, as
+   * Redis; the victims are an EvictKeys entry); when that cannot make room,
+   * a denyoom command gets -OOM, any command queued in MULTI too, an EXEC of
+   * a transaction holding a denyoom command discards it, and so does a
+   * script whose declared flags make it denyoom (a shebang or function
+   * flags without no-writes or allow-oom: scriptFlagsToCmdFlags).
    */
   private outOfMemory(c: Client, def: CommandDef, argv: string[]): boolean {
     const name = def.name;
@@ -123,9 +124,13 @@ export class Dispatcher {
       c.out().error(EXECABORT_OOM);
       return true;
     }
-    if (!def.logged) return false;
     const room = this.server.evictor.makeRoom();
-    if (!isDenyoom(def)) return false;
+    if (EVALS.has(name)) {
+      if (room || !this.server.scripts.deniesOom(name, argv)) return false;
+      this.reject(c, OOM, def);
+      return true;
+    }
+    if (!def.logged || !isDenyoom(def)) return false;
     if (room) {
       this.server.evictor.reserve(argv);
       return false;
@@ -270,7 +275,9 @@ export class Dispatcher {
     }
     if (!mayWrite) return this.readData(c, def, argv, slot);
     if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
-    this.propose(c, [argv], false, slot);
+    // pre_command_oom_state: a script without a shebang learns of it at its first denyoom call (entry.oom).
+    const evictor = this.server.evictor;
+    this.propose(c, [argv], false, slot, c.dbIndex, evictor.maxmemory !== 0 && !evictor.makeRoom());
   }
 
   /** An error reply now, or into a reserved slot. */
@@ -287,10 +294,11 @@ export class Dispatcher {
    * Proposes commands as one log entry; the reply is written when it is
    * applied. `slot` is a reply place already reserved in the client's queue.
    */
-  propose(c: Client, cmds: string[][], multi: boolean, slot?: Slot, db = c.dbIndex): void {
+  propose(c: Client, cmds: string[][], multi: boolean, slot?: Slot, db = c.dbIndex, oom = false): void {
     const w = slot ?? c.defer();
     const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi, cmds };
     if (db !== 0) entry.db = db;
+    if (oom) entry.oom = true;
     const p = new ClientWrite(this, entry, c, w);
     if (this.server.node.propose(p)) c.lastWriteIndex = p.index;
   }

@@ -21,6 +21,9 @@ import type { CommandTable } from '../table.js';
 import { Applier } from './apply.js';
 import { Dispatcher } from './dispatch.js';
 import { ActiveExpiry } from './expire.js';
+import { ServerCron } from './cron.js';
+import { redisLogLevel, setRedisLogLevel, type RedisLogLevel } from '../../util/log.js';
+import type { SavePoint } from '../../node/node.js';
 import { Evictor, type Policy } from './evict.js';
 import { Proxy } from './proxy.js';
 import { Config } from './config.js';
@@ -41,8 +44,6 @@ export interface EngineOptions {
   info: ServerInfo;
   node: EngineNodeOptions;
   table: CommandTable;
-  /** Active expiry cycle period in ms (0 disables; default 100). */
-  expireCycleMs?: number;
   /**
    * Stops the process as SIGTERM does (SHUTDOWN); given by the command line,
    * which owns the process. Absent (an engine embedded in tests), SHUTDOWN
@@ -119,6 +120,14 @@ export class Engine implements ClientHost {
   readonly info: ServerInfo;
   readonly table: CommandTable;
   private expiry: ActiveExpiry | undefined;
+  /** serverCron: active expiry and save points, hz times a second. */
+  readonly cron = new ServerCron(
+    () => {
+      this.expiry?.cycle();
+      this.node?.checkSavePoints();
+    },
+    () => this.clients.size,
+  );
   private readonly sampler: NodeJS.Timeout;
 
   /** Builds the engine and opens its node (replaying the log through the applier). */
@@ -131,6 +140,7 @@ export class Engine implements ClientHost {
         stateMachine: e.applier,
         onPeerFrame: (type, body, from) => e.proxy?.onFrame(type, body, from),
         onPubSub: (body, from) => e.pubsub.onFrame(body, from),
+        changes: () => e.applier.changes,
       });
     } catch (err) {
       clearInterval(e.sampler);
@@ -141,9 +151,12 @@ export class Engine implements ClientHost {
       dbs: e.dbs,
       entryTime: () => e.applier.entryTime(),
       held: () => e.clientPause !== undefined,
-      periodMs: opts.expireCycleMs ?? 100,
     });
-    e.expiry.start();
+    // Save points are this node's own (CONFIG SET save is never a log entry by itself).
+    e.config.watch('save', () => {
+      e.node.savePoints = (e.config.param('save').value as [bigint, bigint][]).map(([s, c]): SavePoint => ({ seconds: Number(s), changes: Number(c) }));
+    });
+    e.cron.start();
     return e;
   }
 
@@ -162,6 +175,7 @@ export class Engine implements ClientHost {
       dir: path.resolve(opts.node.dir),
       'cluster-port': clusterPort === undefined || clusterPort === port + 10000 ? '0' : String(clusterPort),
       databases: String(this.dbs.count),
+      loglevel: redisLogLevel(),
     });
     this.sampler = setInterval(() => this.sample(), 100);
     this.sampler.unref();
@@ -224,8 +238,22 @@ export class Engine implements ClientHost {
     const limits = this.limits;
     config.watch('proto-max-bulk-len', () => (limits.maxBulkLen = config.number('proto-max-bulk-len')));
     config.watch('client-query-buffer-limit', () => (limits.queryBufferLimit = config.number('client-query-buffer-limit')));
+    // normal and pubsub; the replica class has no clients in raftis.
+    config.watch('client-output-buffer-limit', () => {
+      const [normal, , pubsub] = (config.param('client-output-buffer-limit').value as { hard: bigint; soft: bigint; seconds: bigint }[]).map((l) => ({
+        hard: Number(l.hard),
+        soft: Number(l.soft),
+        seconds: Number(l.seconds),
+      }));
+      limits.outputLimits = [normal!, pubsub!];
+      limits.outputLimited = limits.outputLimits.some((l) => l.hard !== 0 || l.soft !== 0);
+    });
     config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
     config.watch('maxclients', () => (this.maxClients = config.number('maxclients')));
+    config.watch('loglevel', () => setRedisLogLevel(config.get('loglevel') as RedisLogLevel));
+    const cron = this.cron;
+    config.watch('hz', () => ((cron.configHz = config.number('hz')), cron.update()));
+    config.watch('dynamic-hz', () => ((cron.dynamic = config.param('dynamic-hz').value as boolean), cron.update()));
     // Cluster-wide (their CONFIG SET is a log entry): every replica converts encodings at the same write.
     config.watch('hash-max-listpack-entries', () => (encodingLimits.hashEntries = config.number('hash-max-listpack-entries')));
     config.watch('hash-max-listpack-value', () => (encodingLimits.hashValue = config.number('hash-max-listpack-value')));
@@ -276,7 +304,7 @@ export class Engine implements ClientHost {
 
   /** Stops the engine's timers and closes the node (the network layer is closed first). */
   async close(): Promise<void> {
-    this.expiry?.stop();
+    this.cron.stop();
     clearInterval(this.sampler);
     if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
     await this.node.close();
@@ -301,7 +329,7 @@ export class Engine implements ClientHost {
   }
 
   /** Redis's limits on a client's input, as CONFIG SET leaves them. */
-  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024 };
+  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024, outputLimits: [], outputLimited: false };
 
   /** Runs a parsed request (the dispatcher's entry point itself: no extra call per request). */
   readonly onCommand: (c: EngineClient, argv: string[]) => void;

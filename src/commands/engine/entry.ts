@@ -40,6 +40,12 @@ export interface CommandEntry {
   cmds: string[][];
   /** The database the commands run in (undefined: 0). */
   db?: number;
+  /**
+   * The leader was over maxmemory when it proposed this script (Redis's
+   * pre_command_oom_state): a script without a shebang gets -OOM at its first
+   * denyoom command, if it has written nothing before (scriptVerifyOOM).
+   */
+  oom?: boolean;
 }
 
 export interface ExpireEntry {
@@ -52,6 +58,7 @@ export interface ExpireEntry {
 
 const FLAG_MULTI = 1;
 const FLAG_DB = 2;
+const FLAG_OOM = 4;
 
 export interface EvictEntry {
   kind: EntryKind.EvictKeys;
@@ -88,7 +95,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   const b = Buffer.allocUnsafe(size);
   b[0] = e.kind;
   b.writeDoubleLE(e.time, 1);
-  b[9] = (e.kind === EntryKind.Commands && e.multi ? FLAG_MULTI : 0) | (db !== 0 ? FLAG_DB : 0);
+  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) : 0) | (db !== 0 ? FLAG_DB : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     b.writeUInt32LE(e.cmds.length, p);
@@ -168,7 +175,9 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       }
       cmds.push(argv);
     }
-    return db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
+    const e: CommandEntry = db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
+    if ((flags & FLAG_OOM) !== 0) e.oom = true;
+    return e;
   }
   if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {
     const keys: string[] = [];

@@ -4,6 +4,7 @@
  * expired. The delete is conditional at apply time (Keyspace.deleteIfExpired
  * with the entry's time), so a key re-set in between survives, and every
  * replica deletes the same keys. One such entry is in flight at a time.
+ * The server cron (cron.ts) runs a cycle `hz` times a second.
  */
 import type { Databases } from '../../keyspace/databases.js';
 import type { Outcome, RaftisNode } from '../../node/node.js';
@@ -22,12 +23,9 @@ export interface ExpiryOptions {
   entryTime(): number;
   /** Whether expiry must wait (CLIENT PAUSE: Redis proposes no deletes while clients are paused). */
   held(): boolean;
-  /** Cycle period in ms (0: no active expiry). */
-  periodMs: number;
 }
 
 export class ActiveExpiry {
-  private timer: NodeJS.Timeout | undefined;
   private it: Iterator<[string, number]> | undefined;
   /** The database `it` walks; the cycle goes round the databases that have keys with a TTL. */
   private db = 0;
@@ -35,17 +33,6 @@ export class ActiveExpiry {
   private inFlight: ExpireWrite | undefined;
 
   constructor(private readonly opts: ExpiryOptions) {}
-
-  start(): void {
-    if (this.opts.periodMs <= 0 || this.timer !== undefined) return;
-    this.timer = setInterval(() => this.cycle(), this.opts.periodMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-  }
 
   /**
    * One cycle: propose the deletion of up to DELETE_PER_CYCLE expired keys

@@ -26,6 +26,7 @@ import { Functions, type FunctionInfo } from './functions.js';
 import { provablyReadOnly } from './script-readonly.js';
 import type { TouchListener } from './apply.js';
 import type { Stats } from './stats.js';
+import { OOM } from './evict.js';
 
 /** Shebang flags (script.c scripts_flags_def); COMPAT: no shebang (Redis's SCRIPT_FLAG_EVAL_COMPAT_MODE). */
 export const enum ScriptFlag {
@@ -91,6 +92,10 @@ interface Run {
   slot: number;
   /** The database redis.call acts on: the caller's, until the script SELECTs another (for the rest of the script only, as Redis 7). */
   dbIndex: number;
+  /** Over maxmemory when the script started (its entry's oom, and no allow-oom): its first denyoom call before any write gets -OOM. */
+  oom: boolean;
+  /** A write command ran (SCRIPT_WRITE_DIRTY). */
+  wrote: boolean;
 }
 
 export interface ScriptOptions {
@@ -170,6 +175,8 @@ export class Scripts {
   }
 
   private readonly shas = new Map<string, string>();
+  /** The entry being applied was proposed over maxmemory (CommandEntry.oom; set by the Applier around it). */
+  oomAtStart = false;
   /** redis.call's reply writer, reused (a script's calls run one at a time and cannot nest). */
   private readonly callWriter = new RespWriter(2);
 
@@ -214,6 +221,23 @@ export class Scripts {
       flags = this.cache.get(this.shaOf(body))?.flags ?? shebangFlags(body);
     }
     return typeof flags === 'number' && (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) === ScriptFlag.NoWrites;
+  }
+
+  /**
+   * evalGetCommandFlags / fcallGetCommandFlags for maxmemory: whether the
+   * script's declared flags make this call denyoom (scriptFlagsToCmdFlags:
+   * flags without no-writes or allow-oom). No for a script without a
+   * shebang (it is checked at its first write: scriptVerifyOOM), a bad
+   * shebang, or an EVALSHA / FCALL of a script not known here.
+   */
+  deniesOom(name: string, argv: readonly string[]): boolean {
+    const body = argv[1]!;
+    let flags: number | { error: string } | undefined;
+    if (name === 'fcall' || name === 'fcall_ro') flags = this.functions.get(body)?.flags;
+    else if (name === 'evalsha' || name === 'evalsha_ro') flags = body.length === 40 ? this.cache.get(body.toLowerCase())?.flags : undefined;
+    else flags = this.cache.get(this.shaOf(body))?.flags ?? shebangFlags(body);
+    if (typeof flags !== 'number' || (flags & ScriptFlag.Compat) !== 0) return false;
+    return (flags & (ScriptFlag.NoWrites | ScriptFlag.AllowOom)) === 0;
   }
 
   /** A cached script may write unless flagged no-writes, or (without a shebang) it provably never writes. */
@@ -318,7 +342,7 @@ export class Scripts {
     }
     const keys = argv.slice(3, 3 + numkeys);
     const args = argv.slice(3 + numkeys);
-    const r = this.invoke(ctx, kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0), compat || (flags & ScriptFlag.AllowCrossSlot) !== 0, keys, (o) =>
+    const r = this.invoke(ctx, kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0), compat || (flags & ScriptFlag.AllowCrossSlot) !== 0, !compat && (flags & ScriptFlag.AllowOom) !== 0, keys, (o) =>
       this.vm.run(sha, keys, args, o),
     );
     if (r === undefined) return w.error(NOSCRIPT);
@@ -337,11 +361,20 @@ export class Scripts {
     ctx: Ctx,
     readOnly: boolean,
     allowCrossSlot: boolean,
+    allowOom: boolean,
     keys: readonly string[],
     go: (o: EvalOptions) => EvalResult | undefined,
   ): EvalResult | undefined {
     // On the read path (no entry: ctx.index 0) a script must not write, whatever it is flagged: its writes would be this node's only.
-    const run: Run = { ctx, readOnly: readOnly || ctx.index === 0, allowCrossSlot, slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1, dbIndex: ctx.dbIndex };
+    const run: Run = {
+      ctx,
+      readOnly: readOnly || ctx.index === 0,
+      allowCrossSlot,
+      slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1,
+      dbIndex: ctx.dbIndex,
+      oom: this.oomAtStart && !allowOom,
+      wrote: false,
+    };
     let seed: number | undefined;
     if (ctx.index > 0) {
       entryRandom(ctx);
@@ -375,7 +408,7 @@ export class Scripts {
     const keys = argv.slice(3, 3 + numkeys);
     const args = argv.slice(3 + numkeys);
     const noWrites = (flags & ScriptFlag.NoWrites) !== 0;
-    const r = this.invoke(ctx, ro || noWrites, (flags & ScriptFlag.AllowCrossSlot) !== 0, keys, (o) =>
+    const r = this.invoke(ctx, ro || noWrites, (flags & ScriptFlag.AllowCrossSlot) !== 0, (flags & ScriptFlag.AllowOom) !== 0, keys, (o) =>
       this.functions.vm.fcall(fi.ref, fi.name, keys, args, o),
     );
     if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
@@ -394,6 +427,8 @@ export class Scripts {
     const flags = def.meta.flags;
     if (flags.has('noscript')) return { scriptError: 'This Redis command is not allowed from script' };
     if (run.readOnly && def.mayReplicate) return { scriptError: 'Write commands are not allowed from read-only scripts.' };
+    // scriptVerifyOOM: only before the script's first write (it cannot stop halfway).
+    if (run.oom && !run.wrote && flags.has('denyoom')) return { scriptError: '-' + OOM };
     // Redis Cluster's check (scriptVerifyClusterState): every slot is served here, so only the slots matter.
     // SPUBLISH's channel is not a key (its key spec says not_key) but Redis Cluster routes and checks it as one.
     const keys = def.data !== undefined ? commandKeys(def.meta, argv) : def.name === 'spublish' ? [argv[1]!] : [];
@@ -419,6 +454,7 @@ export class Scripts {
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
+      if (def.isWrite) run.wrote = true;
       feedScriptCall(this.stats, def, argv, ctx.dbIndex);
       if (def.isWrite && !def.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));
       return { resp: w.take() };
