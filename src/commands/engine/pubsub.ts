@@ -19,12 +19,6 @@ import type { RespWriter } from '../../server/resp-writer.js';
 
 const log = createLogger('pubsub');
 
-/**
- * client-output-buffer-limit pubsub: Redis's default hard limit (32mb). A
- * subscriber that does not read is disconnected rather than buffered
- * without bound. (The soft limit, 8mb for 60 s, is not implemented.)
- */
-export const PUBSUB_OUTPUT_HARD_LIMIT = 32 * 1024 * 1024;
 
 /** What the registry needs from the node: sending a frame to every peer. */
 export interface PubSubPeers {
@@ -197,8 +191,16 @@ function removeFrom(map: Map<string, Set<Client>>, name: string, c: Client): voi
   if (set.size === 0) map.delete(name);
 }
 
+/**
+ * client-output-buffer-limit pubsub's hard limit (32mb by default), as each
+ * message is queued: a subscriber that does not read is disconnected rather
+ * than buffered without bound. The soft limit, and the hard limit of what
+ * the socket has not taken, are checked as replies are written (the
+ * client's own check, server/output-limit.ts).
+ */
 function checkLimit(c: Client): void {
-  if (c.outputBytes <= PUBSUB_OUTPUT_HARD_LIMIT) return;
+  const hard = c.server.limits.outputLimits[1]?.hard ?? 0;
+  if (hard === 0 || c.outputBytes < hard) return;
   log.warn(`client ${c.id} ${c.addr} closed for overcoming of output buffer limits (pubsub)`);
   c.kill();
 }
