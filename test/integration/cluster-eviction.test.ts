@@ -181,6 +181,60 @@ describe('eviction on a cluster', () => {
       cl.close();
     }
   });
+
+  it('reads alone evict on the leader (allkeys-lru): the same keys on every node, within maxmemory', async () => {
+    const c = cluster!;
+    const leader = await c.waitForSettledLeader();
+    const cl = await c.client(leader);
+    try {
+      await cl.call('FLUSHALL');
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'allkeys-lru')).toBe('+OK\r\n');
+      for (let i = 0; i < 100; i++) await cl.call('SET', `r:${i}`, VALUE);
+      const before = await converged(c);
+      const limit = (await used(cl)) - 100 * 150;
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', String(limit))).toBe('+OK\r\n');
+      // Only reads from here on: Redis's processCommand evicts before any command.
+      for (let i = 0; i < 20; i++) await cl.call('GET', `r:${i}`);
+      const states = await converged(c);
+      for (const s of states) {
+        expect(s.digest).toBe(states[0]!.digest);
+        expect(s.used).toBe(states[0]!.used);
+        expect(s.used).toBeLessThanOrEqual(limit);
+      }
+      states.forEach((s, i) => expect(s.evicted).toBeGreaterThan(before[i]!.evicted));
+    } finally {
+      await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'noeviction');
+      cl.close();
+    }
+  });
+
+  it('a script without a shebang proposed over maxmemory gets -OOM at its first denyoom call on every node', async () => {
+    const c = cluster!;
+    const leader = await c.waitForSettledLeader();
+    const cl = await c.client(leader);
+    try {
+      await cl.call('FLUSHALL');
+      for (let i = 0; i < 20; i++) await cl.call('SET', `k:${i}`, VALUE);
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', String((await used(cl)) - 100), 'maxmemory-policy', 'noeviction')).toBe('+OK\r\n');
+      expect(await cl.call('EVAL', "redis.call('del', 'nokey'); return redis.call('set', 's', 'v')", '0')).toBe('+OK\r\n');
+      expect(await cl.call('EVAL', "return redis.call('set', 's2', 'v')", '0')).toMatch(/^-OOM command not allowed when used memory > 'maxmemory'\. script: /);
+      expect(await cl.call('EVAL', "#!lua\nreturn redis.call('set', 's3', 'v')", '0')).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+      const states = await converged(c);
+      for (const s of states) expect(s.digest).toBe(states[0]!.digest);
+      for (const n of c.nodes) {
+        const nc = await c.client(n.id);
+        try {
+          await nc.call('READONLY');
+          expect(await nc.call('MGET', 's', 's2', 's3')).toBe('*3\r\n$1\r\nv\r\n$-1\r\n$-1\r\n');
+        } finally {
+          nc.close();
+        }
+      }
+    } finally {
+      await cl.call('CONFIG', 'SET', 'maxmemory', '0');
+      cl.close();
+    }
+  });
 });
 
 describe('eviction with --follower-writes proxy', () => {

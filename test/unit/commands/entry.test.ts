@@ -29,6 +29,17 @@ describe('state entry codec', () => {
     }
   });
 
+  it("carries a script entry's oom flag (proposed over maxmemory), in any database; entries without it are encoded as before", () => {
+    const plain = { kind: EntryKind.Commands, time: 5, multi: false, cmds: [['EVAL', "return redis.call('set', 'k', 'v')", '0']] } as const;
+    for (const db of [undefined, 3]) {
+      const e: StateEntry = { ...plain, oom: true, ...(db !== undefined ? { db } : {}) };
+      expect(decodeStateEntry(encodeStateEntry(e))).toEqual(e);
+    }
+    const without = encodeStateEntry({ ...plain, cmds: [[...plain.cmds[0]]] });
+    expect(without[9]).toBe(0);
+    expect(decodeStateEntry(without)).not.toHaveProperty('oom');
+  });
+
   it('rejects truncated and unknown entries with a clear error', () => {
     const b = encodeStateEntry({ kind: EntryKind.Commands, time: 1, multi: false, cmds: [['SET', 'k', 'v']] });
     for (let cut = 0; cut < b.length; cut++) expect(() => decodeStateEntry(b.subarray(0, cut))).toThrow(BadEntryError);
