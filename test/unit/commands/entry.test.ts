@@ -30,12 +30,12 @@ describe('state entry codec', () => {
   });
 
   it("carries a script entry's oom flag (proposed over maxmemory), in any database; entries without it are encoded as before", () => {
-    const plain = { kind: EntryKind.Commands, time: 5, multi: false, cmds: [['EVAL', "return redis.call('set', 'k', 'v')", '0']] } as const;
+    const plain = (): StateEntry => ({ kind: EntryKind.Commands, time: 5, multi: false, cmds: [['EVAL', "return redis.call('set', 'k', 'v')", '0']] });
     for (const db of [undefined, 3]) {
-      const e: StateEntry = { ...plain, oom: true, ...(db !== undefined ? { db } : {}) };
+      const e = { ...plain(), oom: true, ...(db !== undefined ? { db } : {}) } as StateEntry;
       expect(decodeStateEntry(encodeStateEntry(e))).toEqual(e);
     }
-    const without = encodeStateEntry({ ...plain, cmds: [[...plain.cmds[0]]] });
+    const without = encodeStateEntry(plain());
     expect(without[9]).toBe(0);
     expect(decodeStateEntry(without)).not.toHaveProperty('oom');
   });
