@@ -54,6 +54,19 @@ describe('maxmemory: scripts and reads', () => {
       expect(await same(a, b, 'FCALL', 'o', '0')).toBe('+OK\r\n');
       await same(a, b, 'FCALL_RO', 'r', '0');
       expect(await same(a, b, 'FCALL_RO', 'w', '0')).toBe(OOM);
+      // Queued under the limit, over it at EXEC: a transaction holding a denyoom script is discarded, one with a no-writes script runs.
+      const [a2, b2] = await env.pair();
+      await same(a, b, 'CONFIG', 'SET', 'maxmemory', '0');
+      await same(a, b, 'MULTI');
+      await same(a, b, 'EVAL', "#!lua\nreturn redis.call('get', 'k')", '0');
+      await same(a2, b2, 'CONFIG', 'SET', 'maxmemory', '1');
+      expect(await same(a, b, 'EXEC')).toBe(`-EXECABORT Transaction discarded because of: ${OOM.slice(1)}`);
+      await same(a2, b2, 'CONFIG', 'SET', 'maxmemory', '0');
+      await same(a, b, 'MULTI');
+      await same(a, b, 'EVAL', "#!lua flags=no-writes\nreturn redis.call('get', 'k')", '0');
+      await same(a, b, 'FCALL', 'r', '0');
+      await same(a2, b2, 'CONFIG', 'SET', 'maxmemory', '1');
+      await same(a, b, 'EXEC');
       // Under the limit again, everything runs.
       await same(a, b, 'CONFIG', 'SET', 'maxmemory', '0');
       await same(a, b, 'FCALL', 'w', '0');

@@ -22,7 +22,7 @@ import { Blocking } from './blocking.js';
 import { waitsForData } from './stream-blocking.js';
 import { CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
 import { keyHashSlot } from '../routing.js';
-import { EXECABORT_OOM, OOM, isDenyoom } from './evict.js';
+import { EXECABORT_OOM, OOM, deniesOom, isDenyoom } from './evict.js';
 import { ScriptCaching } from './script-cache.js';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
@@ -111,7 +111,8 @@ export class Dispatcher {
         this.reject(c, OOM, def);
         return true;
       }
-      const denyoom = c.multi.filter((a) => isDenyoom(this.server.table.lookup(a)));
+      // EXEC: denyoom when a queued command is, scripts by their declared flags (mstate.cmd_flags).
+      const denyoom = c.multi.filter((a) => deniesOom(this.server.table.lookup(a), a, this.server.scripts));
       if (denyoom.length === 0) return false;
       if (this.server.evictor.makeRoom()) {
         for (const a of denyoom) this.server.evictor.reserve(a);

@@ -379,15 +379,28 @@ export function isDenyoom(def: CommandDef | undefined): boolean {
   return def !== undefined && def.meta.flags.has('denyoom');
 }
 
+/** What says whether a script command is denyoom by its script's declared flags (Scripts.deniesOom). */
+export interface ScriptOomFlags {
+  deniesOom(name: string, argv: readonly string[]): boolean;
+}
+
+const SCRIPT_COMMANDS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+
+/** getCommandFlags's denyoom: the command's flag, or for EVAL / FCALL and their kin, the script's declared flags. */
+export function deniesOom(def: CommandDef | undefined, argv: readonly string[], scripts: ScriptOomFlags): boolean {
+  if (def === undefined) return false;
+  return SCRIPT_COMMANDS.has(def.name) ? scripts.deniesOom(def.name, argv) : isDenyoom(def);
+}
+
 /**
  * processCommand's maxmemory check for writes forwarded whole (a follower's
  * command or transaction, proxy mode): eviction first, then -OOM for a
  * denyoom command, or EXECABORT for a transaction holding one.
  */
-export function forwardedOom(evictor: Evictor, table: CommandTable, cmds: readonly string[][], multi: boolean): string | undefined {
+export function forwardedOom(evictor: Evictor, table: CommandTable, scripts: ScriptOomFlags, cmds: readonly string[][], multi: boolean): string | undefined {
   if (evictor.maxmemory === 0) return undefined;
   const room = evictor.makeRoom();
-  const denyoom = cmds.filter((argv) => isDenyoom(table.lookup(argv)));
+  const denyoom = cmds.filter((argv) => deniesOom(table.lookup(argv), argv, scripts));
   if (denyoom.length === 0) return undefined;
   if (!room) return multi ? EXECABORT_OOM : OOM;
   for (const argv of denyoom) evictor.reserve(argv);

@@ -120,7 +120,7 @@ export class Proxy {
     const defs = fc.cmds.map((argv) => table.lookup(argv));
     const hasWrite = defs.some((d, i) => isLogged(d, server, fc.cmds[i]!));
     if (fc.multi || hasWrite) {
-      const oom = forwardedOom(server.evictor, table, fc.cmds, fc.multi);
+      const oom = forwardedOom(server.evictor, table, server.scripts, fc.cmds, fc.multi);
       if (oom !== undefined) {
         w.error(oom);
         return send();
