@@ -130,7 +130,7 @@ function infoSections(c: Client): Section[] {
         ['async_loading', 0],
         ['current_save_keys_processed', snap.inProgress ? snap.keysProcessed : 0],
         ['current_save_keys_total', snap.inProgress ? node.dbs.size : 0],
-        ['rdb_changes_since_last_save', node.changesSinceSave],
+        ['rdb_changes_since_last_save', node.snapshotPolicy.changesSinceSave],
         ['rdb_bgsave_in_progress', snap.inProgress ? 1 : 0],
         ['rdb_last_save_time', snap.lastSaveTime],
         ['rdb_last_bgsave_status', snap.lastStatus],

@@ -41,7 +41,7 @@ import { Leadership } from './leadership.js';
 import { Membership, type Member } from './membership.js';
 import { Reads } from './reads.js';
 import { ReadyLoop } from './ready-loop.js';
-import { SnapshotPolicy, type SavePoint } from './snapshot-policy.js';
+import { SnapshotPolicy } from './snapshot-policy.js';
 import type { Snapshotter } from './snapshotter.js';
 import { Peers } from './peers.js';
 import type { Proposal, StateMachine } from './state-machine.js';
@@ -305,19 +305,9 @@ export class RaftisNode<P extends Proposal = Proposal> {
     return this.snapshots.snapshotter;
   }
 
-  /** Redis's save points (CONFIG SET save; this node's own): snapshots by time and changes, besides the log-size rule. */
-  set savePoints(points: readonly SavePoint[]) {
-    this.snapshots.savePoints = points;
-  }
-
-  /** Takes a snapshot if a save point says so (the server's cron calls this hz times a second). */
-  checkSavePoints(): void {
-    this.snapshots.checkSavePoints();
-  }
-
-  /** Changes since the newest snapshot (INFO rdb_changes_since_last_save). */
-  get changesSinceSave(): number {
-    return this.snapshots.changesSinceSave;
+  /** When snapshots are taken: Redis's save points (CONFIG SET save, this node's own; checkSavePoints hz times a second) and changes since the last. */
+  get snapshotPolicy(): SnapshotPolicy {
+    return this.snapshots;
   }
 
   get voters(): readonly number[] {

@@ -124,7 +124,7 @@ export class Engine implements ClientHost {
   readonly cron = new ServerCron(
     () => {
       this.expiry?.cycle();
-      this.node?.checkSavePoints();
+      this.node?.snapshotPolicy.checkSavePoints();
     },
     () => this.clients.size,
   );
@@ -154,7 +154,7 @@ export class Engine implements ClientHost {
     });
     // Save points are this node's own (CONFIG SET save is never a log entry by itself).
     e.config.watch('save', () => {
-      e.node.savePoints = (e.config.param('save').value as [bigint, bigint][]).map(([s, c]): SavePoint => ({ seconds: Number(s), changes: Number(c) }));
+      e.node.snapshotPolicy.savePoints = (e.config.param('save').value as [bigint, bigint][]).map(([s, c]): SavePoint => ({ seconds: Number(s), changes: Number(c) }));
     });
     e.cron.start();
     return e;
