@@ -3,7 +3,8 @@
  * scope 'cluster' (maxmemory-policy, notify-keyspace-events, encodings…)
  * is a log entry applied on every node, inside MULTI too; a follower sends
  * it to the leader; node-scope parameters stay the node's own; and the
- * values travel in snapshots to a node that lost its data directory.
+ * values travel in snapshots to a node that lost its data directory; save
+ * points are one node's own.
  */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -120,5 +121,25 @@ describe('cluster-wide CONFIG SET', () => {
       // A CONFIG SET that names a cluster-wide parameter is applied as a whole on every node.
       expect(await eventually(c, n.id, 'timeout', '5')).toBe('5');
     }
+  }, 30_000);
+
+  it('save is per node: a follower with a save point snapshots the writes it applies, the leader without one does not', async () => {
+    cluster = await TestCluster.start();
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    const saves = (id: number): Promise<number> =>
+      withClient(c, id, async (cl) => Number(/rdb_saves:(\d+)/.exec(await cl.call('INFO', 'persistence'))![1]));
+    const leaderSaves = await saves(leader);
+    const followerSaves = await saves(follower);
+    expect(await withClient(c, follower, (cl) => cl.call('CONFIG', 'SET', 'save', '1 1'))).toBe('+OK\r\n');
+    expect(await configGet(c, leader, 'save')).toBe('');
+    await withClient(c, leader, async (cl) => {
+      for (let i = 0; i < 10; i++) expect(await cl.call('SET', `save:${i}`, 'v')).toBe('+OK\r\n');
+    });
+    const deadline = Date.now() + 15_000;
+    while ((await saves(follower)) === followerSaves && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await saves(follower)).toBeGreaterThan(followerSaves);
+    expect(await saves(leader)).toBe(leaderSaves);
   }, 30_000);
 });
