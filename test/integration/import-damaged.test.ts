@@ -123,7 +123,7 @@ describe('damaged RDB files: a non-zero exit, the byte offset named, nothing imp
 
   it('a byte flipped inside a value: the checksum, at its offset', async () => {
     const at = rdb.indexOf('a value whose bytes get damaged') + 5;
-    const res = await runImport(damaged('flip-value.rdb', (b) => ((b[at] ^= 0x20), b)));
+    const res = await runImport(damaged('flip-value.rdb', (b) => ((b[at] = b[at]! ^ 0x20), b)));
     expect(res.code).toBe(1);
     const sumAt = rdb.length - 8;
     expect(res.stderr).toContain(`wrong RDB checksum: bytes 0-${sumAt - 1} have CRC64 `);
@@ -143,7 +143,7 @@ describe('damaged RDB files: a non-zero exit, the byte offset named, nothing imp
   }, 60_000);
 
   it('a damaged checksum, a bad signature, an RDB version raftis cannot read', async () => {
-    const sum = await runImport(damaged('bad-sum.rdb', (b) => ((b[b.length - 2] ^= 0xff), b)));
+    const sum = await runImport(damaged('bad-sum.rdb', (b) => ((b[b.length - 2] = b[b.length - 2]! ^ 0xff), b)));
     expect(sum.code).toBe(1);
     expect(sum.stderr).toContain(`but the file says `);
     expect(sum.stderr).toContain(` at byte ${rdb.length - 8}: the file is damaged`);
