@@ -139,26 +139,40 @@ const INV_FACT_LO: number[] = [];
 
 // ---------------------------------------------------------------- kernels
 
-/** sin or cos (odd: sin) of the double-double r, |r| <= pi/4, by Taylor series; result in (return, lo). */
+/**
+ * sin or cos (odd: sin) of the double-double r, |r| <= pi/4, by Taylor
+ * series; result in (return, lo). Terms are summed in double-double while
+ * they matter to 2^-45 of the sum; the rest, whose rounding errors fall
+ * below 2^-100 of it, in plain doubles.
+ */
 function kernel(rh: number, rl: number, odd: boolean): number {
   const r2h = ddMul(rh, rl, rh, rl);
   const r2l = lo;
-  // term = r^n (n = 1 or 0), then times r^2 each step.
+  // term = r^n / n!, n = 1 or 0 first, then times r^2 / ((n+1)(n+2)) each step.
   let th = odd ? rh : 1;
   let tl = odd ? rl : 0;
   let sh = 0;
   let sl = 0;
-  for (let n = odd ? 1 : 0, sign = 1; n <= MAX_TERM; n += 2, sign = -sign) {
+  let n = odd ? 1 : 0;
+  let sign = 1;
+  for (; n <= MAX_TERM; n += 2, sign = -sign) {
     const ch = ddMul(th, tl, INV_FACT_HI[n]!, INV_FACT_LO[n]!);
     const cl = lo;
     sh = ddAdd(sh, sl, sign * ch, sign * cl);
     sl = lo;
-    if (Math.abs(ch) < Math.abs(sh) * 2 ** -110) break;
+    if (Math.abs(ch) < Math.abs(sh) * 2 ** -45) break;
     th = ddMul(th, tl, r2h, r2l);
     tl = lo;
   }
-  lo = sl;
-  return sh;
+  // The tail in doubles, from the term after the last one added.
+  let t = sign * th * INV_FACT_HI[n]!;
+  let tail = 0;
+  for (n += 2; n <= MAX_TERM; n += 2) {
+    t *= -r2h / ((n - 1) * n);
+    tail += t;
+    if (Math.abs(t) < Math.abs(sh) * 2 ** -110) break;
+  }
+  return ddAdd(sh, sl, tail, 0);
 }
 
 /** sin (which 0) or cos (which 1) of x as a double-double in (return, lo). */
