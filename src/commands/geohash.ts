@@ -321,8 +321,8 @@ export function distance(lon1d: number, lat1d: number, lon2d: number, lat2d: num
 /**
  * geohashGetDistance with correctly rounded sin, cos and asin
  * (util/cr-math.ts), which agree with glibc's far more often than V8's:
- * for distances shown to the last bit (STOREDIST's scores). About 50
- * times the cost of distance().
+ * for distances shown to the last bit (STOREDIST's scores). Over a
+ * hundred times the cost of distance().
  */
 export function distanceExact(lon1d: number, lat1d: number, lon2d: number, lat2d: number): number {
   return haversine(lon1d, lat1d, lon2d, lat2d, crSin, crCos, crAsin);

@@ -13,8 +13,9 @@
  * double of the normalized double-double is the correctly rounded result
  * unless the exact value lies within about 2^-100 of a midpoint between
  * two doubles. Meant for |x| up to a few units (angles in radians); for
- * larger arguments it falls back to Math.*. About 50 times slower than
- * Math.sin: use it where the last bit is visible.
+ * larger arguments it falls back to Math.*. Some hundred times slower
+ * than Math.sin (a haversine distance: about 6 µs instead of 0.04 µs): use
+ * it where the last bit is visible.
  */
 
 // ---------------------------------------------------------------- double-double primitives
