@@ -17,11 +17,18 @@
  * database is imported (the keys of others are counted and reported). A
  * source database raftis does not have (n >= its `databases`) is refused
  * before anything is written.
+ *
+ * A file is read whole (every record decoded, the CRC64 checked) before
+ * the first write, so a truncated or damaged file imports nothing; the
+ * error names the byte offset (rdb-file.ts) and the exit code is 1. On a
+ * terminal (or with --progress) stderr shows a progress bar
+ * (import-progress.ts); stdout gets one summary line at the end.
  */
 import fs from 'node:fs';
 import yargs from 'yargs';
 import { RdbFileError, dumpPayloadOf, readRdbFile } from './rdb-file.js';
 import { RespPipe, type Arg, type Reply } from './resp-pipe.js';
+import { ImportProgress } from './import-progress.js';
 
 interface Counts {
   keys: number;
@@ -32,6 +39,15 @@ interface Counts {
   dbs: Set<number>;
   functions: number;
   errors: number;
+  /** Called once the number of keys the source has is known. */
+  onTotal: (total: number) => void;
+}
+
+/** The source's keys dealt with so far: imported, skipped, or refused by the cluster. */
+function keysDone(c: Counts): number {
+  let other = 0;
+  for (const n of c.otherDbs.values()) other += n;
+  return c.keys + c.expired + c.errors + other;
 }
 
 const MAX_SHOWN_ERRORS = 10;
@@ -148,10 +164,16 @@ async function checkDatabases(keysByDb: Map<number, number>, target: Target): Pr
 
 async function fromFile(file: string, only: number | undefined, target: Target, counts: Counts, replace: boolean, batchSize: number): Promise<void> {
   const buf = fs.readFileSync(file);
+  // The whole file is read (and its checksum checked) before anything is
+  // written: a damaged or truncated file imports nothing.
   const keysByDb = new Map<number, number>();
+  let total = 0;
   for (const item of readRdbFile(buf)) {
-    if (item.kind === 'key' && (only === undefined || item.db === only)) keysByDb.set(item.db, (keysByDb.get(item.db) ?? 0) + 1);
+    if (item.kind !== 'key') continue;
+    total++;
+    if (only === undefined || item.db === only) keysByDb.set(item.db, (keysByDb.get(item.db) ?? 0) + 1);
   }
+  counts.onTotal(total);
   if (only !== undefined && !keysByDb.has(only)) keysByDb.set(only, 0);
   await checkDatabases(keysByDb, target);
   let batch: Arg[][] = [];
@@ -242,6 +264,7 @@ async function fromServer(addr: string, only: number | undefined, target: Target
     const all = await sourceDatabases(src, addr);
     const dbs = only === undefined ? all : new Map([[only, all.get(only) ?? 0]]);
     if (only !== undefined) for (const [db, n] of all) if (db !== only) counts.otherDbs.set(db, n);
+    counts.onTotal([...all.values()].reduce((a, b) => a + b, 0));
     await checkDatabases(dbs, target);
     const fns = await src.call('FUNCTION', 'DUMP');
     if (Buffer.isBuffer(fns) && fns.length > 10) {
@@ -264,7 +287,8 @@ export async function importMain(args: string[]): Promise<number> {
     .option('db', { type: 'number', describe: 'import only this source database (into the same-numbered one); by default every database is' })
     .option('replace', { type: 'boolean', default: false, describe: 'replace keys (and function libraries) that already exist; without it they are reported as errors' })
     .option('batch', { type: 'number', default: 256, describe: 'commands per pipelined batch' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar' })
+    .option('progress', { type: 'boolean', describe: 'show the progress bar on stderr [default: when stderr is a terminal]' })
     .strictOptions()
     .version(false)
     .help()
@@ -282,26 +306,46 @@ export async function importMain(args: string[]): Promise<number> {
     process.stderr.write('raftis import: --db must be a database number (0 or more)\n');
     return 1;
   }
-  const counts: Counts = { keys: 0, withTtl: 0, expired: 0, otherDbs: new Map(), dbs: new Set(), functions: 0, errors: 0 };
+  const showProgress = !argv.quiet && (argv.progress ?? process.stderr.isTTY === true);
+  let progress: ImportProgress | undefined;
+  const counts: Counts = {
+    keys: 0,
+    withTtl: 0,
+    expired: 0,
+    otherDbs: new Map(),
+    dbs: new Set(),
+    functions: 0,
+    errors: 0,
+    // The bar is drawn from when the source's size is known (the file's first pass, or INFO keyspace).
+    onTotal: (total) => {
+      if (!showProgress) return;
+      progress = new ImportProgress(process.stderr, () => keysDone(counts));
+      progress.start(total);
+    },
+  };
   const target = new Target(argv.host, argv.port, counts);
-  const progress = argv.quiet ? undefined : setInterval(() => process.stderr.write(`raftis import: ${counts.keys} keys imported so far\n`), 1000);
   const started = Date.now();
   try {
     if (file !== undefined) await fromFile(file, argv.db, target, counts, argv.replace, argv.batch);
     else await fromServer(argv.from!, argv.db, target, counts, argv.replace, argv.batch);
   } catch (e) {
+    progress?.stop();
     const msg = e instanceof RdbFileError ? `${file}: ${e.message}` : (e as Error).message;
-    process.stderr.write(`raftis import: ${msg} (${counts.keys} keys were imported before)\n`);
+    const before =
+      counts.keys === 0 && counts.functions === 0 ? 'nothing was imported' : `${counts.keys} keys and ${counts.functions} function libraries were imported before`;
+    process.stderr.write(`raftis import: ${msg}; ${before}\n`);
     return 1;
   } finally {
-    if (progress !== undefined) clearInterval(progress);
     target.close();
   }
+  progress?.stop();
   for (const [db, n] of counts.otherDbs) process.stderr.write(`raftis import: warning: ${n} keys of database ${db} not imported (only --db ${argv.db} is)\n`);
   for (const e of target.errors) process.stderr.write(`raftis import: error: ${e}\n`);
-  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  const ms = Date.now() - started;
+  const secs = (ms / 1000).toFixed(1);
+  const rate = ms > 0 ? Math.round((counts.keys * 1000) / ms) : counts.keys;
   process.stdout.write(
-    `imported ${counts.keys} keys (${counts.withTtl} with a TTL) and ${counts.functions} function libraries into ${target.address} (databases ${[...counts.dbs].sort((x, y) => x - y).join(', ') || 'none'}) in ${secs} s; ` +
+    `imported ${counts.keys} keys (${counts.withTtl} with a TTL) and ${counts.functions} function libraries into ${target.address} (databases ${[...counts.dbs].sort((x, y) => x - y).join(', ') || 'none'}) in ${secs} s (${rate} keys/s); ` +
       `skipped ${counts.expired} expired keys and ${[...counts.otherDbs.values()].reduce((a, b) => a + b, 0)} keys of other databases; ${counts.errors} errors\n`,
   );
   return counts.errors > 0 ? 1 : 0;

@@ -26,6 +26,7 @@ import {
   cellScores,
   decodeScore,
   distance,
+  distanceExact,
   formatFixed,
   formatHumanDouble,
   geoScore,
@@ -36,6 +37,7 @@ import {
   type Shape,
 } from './geohash.js';
 import { isOpt } from './options.js';
+import { pqsort } from './pqsort.js';
 import type { Ctx, DataHandler } from './types.js';
 import { zsetCommands } from './zset.js';
 import { zsetForRead } from './zset-range.js';
@@ -165,6 +167,11 @@ interface GeoPoint {
   score: number;
   member: string;
 }
+
+/** sort_gp_asc. */
+const sortAsc = (a: GeoPoint, b: GeoPoint): number => (a.dist > b.dist ? 1 : a.dist === b.dist ? 0 : -1);
+/** sort_gp_desc. */
+const sortDesc = (a: GeoPoint, b: GeoPoint): number => (a.dist > b.dist ? -1 : a.dist === b.dist ? 0 : 1);
 
 /** membersOfAllNeighbors: the points inside the shape, cell by cell, stopping at `limit` (ANY) when not 0. */
 function pointsInShape(z: ZSetValue, shape: Shape, limit: number): GeoPoint[] {
@@ -326,11 +333,14 @@ function georadiusGeneric(ctx: Ctx, argv: string[], srcKeyIndex: number, flags: 
   const ga = pointsInShape(z, shape, any ? count : 0);
   if (ga.length === 0 && storekey === undefined) return w.arrayHeader(0);
   const returned = count === 0 || ga.length < count ? ga.length : count;
-  // Array.prototype.sort is stable, as glibc's qsort (a merge sort); Redis's
-  // partial sort (pqsort, when COUNT cuts the result) is not, so points at
-  // exactly the same distance may come in another order then.
-  if (sort === SORT_ASC) ga.sort((a, b) => (a.dist > b.dist ? 1 : a.dist === b.dist ? 0 : -1));
-  else if (sort === SORT_DESC) ga.sort((a, b) => (a.dist > b.dist ? -1 : a.dist === b.dist ? 0 : 1));
+  // A full sort is glibc's qsort, a merge sort (stable, as Array.prototype.sort);
+  // when COUNT cuts the result Redis sorts partially with pqsort, which is not
+  // stable: the same algorithm (pqsort.ts) puts equal distances in its order.
+  if (sort !== SORT_NONE) {
+    const cmp = sort === SORT_ASC ? sortAsc : sortDesc;
+    if (returned === ga.length) ga.sort(cmp);
+    else pqsort(ga, cmp, 0, returned - 1);
+  }
   if (storekey === undefined) {
     const optionLength = (withdist ? 1 : 0) + (withcoords ? 1 : 0) + (withhash ? 1 : 0);
     w.arrayHeader(returned);
@@ -340,7 +350,8 @@ function georadiusGeneric(ctx: Ctx, argv: string[], srcKeyIndex: number, flags: 
       if (optionLength) w.arrayHeader(optionLength + 1);
       w.bulk(gp.member);
       if (withdist) w.bulk(formatFixed(dist, 4));
-      if (withhash) w.int(gp.score);
+      // addReplyLongLong of the score: C's (long long) truncates a fractional one (ZADD can write any).
+      if (withhash) w.int(Math.trunc(gp.score));
       if (withcoords) {
         w.arrayHeader(2);
         w.double(formatHumanDouble(gp.lon));
@@ -355,7 +366,8 @@ function georadiusGeneric(ctx: Ctx, argv: string[], srcKeyIndex: number, flags: 
     const out = new ZSetValue(true);
     for (let i = 0; i < returned; i++) {
       const gp = ga[i]!;
-      out.insert(gp.member, storedist ? gp.dist / shape.conversion : gp.score);
+      // STOREDIST's scores show every bit: the distance again with correctly rounded trigonometry.
+      out.insert(gp.member, storedist ? distanceExact(shape.xy[0], shape.xy[1], gp.lon, gp.lat) / shape.conversion : gp.score);
     }
     out.skiplistEncoded = !fitsListpack(returned, maxlen);
     ctx.db.getForWrite(storekey, ctx.now);

@@ -6,6 +6,7 @@
  * keyspace.
  */
 import { formatHuman, type LDFinite } from '../util/long-double.js';
+import { crAsin, crCos, crSin } from '../util/cr-math.js';
 
 export const GEO_STEP_MAX = 26;
 export const GEO_LAT_MIN = -85.05112878;
@@ -113,9 +114,20 @@ export function decode(lonRange: Range, latRange: Range, h: HashBits): Area | un
   };
 }
 
-/** C's (uint64_t) of a score (x86-64 conversion of out-of-range values included). */
+const TWO63 = 2 ** 63;
+
+/**
+ * C's (uint64_t) of a score as gcc compiles it for x86-64 (redis-server's
+ * build): below 2^63 cvttsd2si, which gives 2^63 for what int64 cannot
+ * hold (below -2^63, -inf); from 2^63 on, cvttsd2si of x - 2^63 with bit
+ * 63 flipped, which is 0 from 2^64 on (+inf included).
+ */
 function scoreBits(score: number): bigint {
-  if (!Number.isFinite(score) || Math.abs(score) >= 2 ** 64) return 1n << 63n;
+  if (score >= TWO63) {
+    const d = score - TWO63;
+    return d < TWO63 ? BigInt(d) | (1n << 63n) : 0n;
+  }
+  if (!(score >= -TWO63)) return 1n << 63n;
   return BigInt.asUintN(64, BigInt(Math.trunc(score)));
 }
 
@@ -288,17 +300,32 @@ function latDistance(lat1d: number, lat2d: number): number {
   return EARTH_RADIUS_IN_METERS * Math.abs(degRad(lat2d) - degRad(lat1d));
 }
 
-/** geohashGetDistance: haversine, in meters. */
-export function distance(lon1d: number, lat1d: number, lon2d: number, lat2d: number): number {
+/** geohashGetDistance: haversine, in meters, with the given sin, cos and asin. */
+function haversine(lon1d: number, lat1d: number, lon2d: number, lat2d: number, sin: (x: number) => number, cos: (x: number) => number, asin: (x: number) => number): number {
   const lon1r = degRad(lon1d);
   const lon2r = degRad(lon2d);
-  const v = Math.sin((lon2r - lon1r) / 2);
+  const v = sin((lon2r - lon1r) / 2);
   if (v === 0.0) return latDistance(lat1d, lat2d);
   const lat1r = degRad(lat1d);
   const lat2r = degRad(lat2d);
-  const u = Math.sin((lat2r - lat1r) / 2);
-  const a = u * u + Math.cos(lat1r) * Math.cos(lat2r) * v * v;
-  return 2.0 * EARTH_RADIUS_IN_METERS * Math.asin(Math.sqrt(a));
+  const u = sin((lat2r - lat1r) / 2);
+  const a = u * u + cos(lat1r) * cos(lat2r) * v * v;
+  return 2.0 * EARTH_RADIUS_IN_METERS * asin(Math.sqrt(a));
+}
+
+/** geohashGetDistance: haversine, in meters (V8's sin, cos and asin: the last bit may differ from glibc's). */
+export function distance(lon1d: number, lat1d: number, lon2d: number, lat2d: number): number {
+  return haversine(lon1d, lat1d, lon2d, lat2d, Math.sin, Math.cos, Math.asin);
+}
+
+/**
+ * geohashGetDistance with correctly rounded sin, cos and asin
+ * (util/cr-math.ts), which agree with glibc's far more often than V8's:
+ * for distances shown to the last bit (STOREDIST's scores). Over a
+ * hundred times the cost of distance().
+ */
+export function distanceExact(lon1d: number, lat1d: number, lon2d: number, lat2d: number): number {
+  return haversine(lon1d, lat1d, lon2d, lat2d, crSin, crCos, crAsin);
 }
 
 /** geoWithinShape: the distance from the shape's center when [x, y] is inside, else undefined. */

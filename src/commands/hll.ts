@@ -45,47 +45,113 @@ const valByte = (val: number, len: number): number => (((val - 1) << 2) | (len -
 
 // ---------------------------------------------------------------- hashing
 
-const M64 = 0xc6a4a7935bd1e995n;
-const MASK64 = 0xffffffffffffffffn;
+/** MurmurHash64A's multiplier, as two 32-bit halves. */
+const M_HI = 0xc6a4a793;
+const M_LO = 0x5bd1e995;
 
-/** MurmurHash64A as Redis has it (endian neutral), over a latin1 string's bytes. */
-export function murmurHash64A(key: string, seed: number): bigint {
+/**
+ * The 64-bit state of murmurHash64A as two unsigned 32-bit halves (no
+ * BigInt: PFADD hashes every element, and BigInt arithmetic allocates).
+ */
+let hHi = 0;
+let hLo = 0;
+
+/** (hi:lo) * M mod 2^64, written back into mHi/mLo. */
+let mHi = 0;
+let mLo = 0;
+function mulM(hi: number, lo: number): void {
+  // lo * M_LO as a full 64-bit product, in 16-bit pieces so no partial sum passes 2^53.
+  const a0 = lo & 0xffff;
+  const a1 = lo >>> 16;
+  const b0 = M_LO & 0xffff;
+  const b1 = M_LO >>> 16;
+  let t = a0 * b0;
+  const k0 = t >>> 16;
+  t = a1 * b0 + k0;
+  const w1 = t & 0xffff;
+  const w2 = Math.floor(t / 65536);
+  t = a0 * b1 + w1;
+  const k1 = Math.floor(t / 65536);
+  const carry = a1 * b1 + w2 + k1;
+  mLo = Math.imul(lo, M_LO) >>> 0;
+  mHi = (carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) >>> 0;
+}
+
+/** h ^= h >> 47 on (hHi:hLo). */
+function xorShift47(): void {
+  hLo = (hLo ^ (hHi >>> 15)) >>> 0;
+}
+
+/**
+ * MurmurHash64A as Redis has it (endian neutral), over a latin1 string's
+ * bytes; the result in hashHi/hashLo (see hashHigh / hashLow).
+ */
+function murmur64(key: string, seed: number): void {
   const len = key.length;
-  let h = BigInt(seed >>> 0) ^ ((BigInt(len) * M64) & MASK64);
+  // h = seed ^ (len * M)
+  mulM(0, len);
+  hHi = mHi;
+  hLo = (mLo ^ (seed >>> 0)) >>> 0;
   const blocks = len - (len & 7);
   for (let i = 0; i < blocks; i += 8) {
     const lo = (key.charCodeAt(i) | (key.charCodeAt(i + 1) << 8) | (key.charCodeAt(i + 2) << 16) | (key.charCodeAt(i + 3) << 24)) >>> 0;
     const hi = (key.charCodeAt(i + 4) | (key.charCodeAt(i + 5) << 8) | (key.charCodeAt(i + 6) << 16) | (key.charCodeAt(i + 7) << 24)) >>> 0;
-    let k = (BigInt(hi) << 32n) | BigInt(lo);
-    k = (k * M64) & MASK64;
-    k ^= k >> 47n;
-    k = (k * M64) & MASK64;
-    h ^= k;
-    h = (h * M64) & MASK64;
+    mulM(hi, lo); // k *= m
+    const kLo = (mLo ^ (mHi >>> 15)) >>> 0; // k ^= k >> r
+    mulM(mHi, kLo); // k *= m
+    hHi = (hHi ^ mHi) >>> 0; // h ^= k
+    hLo = (hLo ^ mLo) >>> 0;
+    mulM(hHi, hLo); // h *= m
+    hHi = mHi;
+    hLo = mLo;
   }
   const rest = len & 7;
   if (rest > 0) {
-    for (let j = rest - 1; j >= 0; j--) h ^= BigInt(key.charCodeAt(blocks + j)) << BigInt(8 * j);
-    h = (h * M64) & MASK64;
+    for (let j = rest - 1; j >= 0; j--) {
+      const c = key.charCodeAt(blocks + j);
+      if (j >= 4) hHi = (hHi ^ (c << (8 * (j - 4)))) >>> 0;
+      else hLo = (hLo ^ (c << (8 * j))) >>> 0;
+    }
+    mulM(hHi, hLo);
+    hHi = mHi;
+    hLo = mLo;
   }
-  h ^= h >> 47n;
-  h = (h * M64) & MASK64;
-  h ^= h >> 47n;
-  return h;
+  xorShift47();
+  mulM(hHi, hLo);
+  hHi = mHi;
+  hLo = mLo;
+  xorShift47();
+}
+
+/** MurmurHash64A as Redis has it (endian neutral), over a latin1 string's bytes. */
+export function murmurHash64A(key: string, seed: number): bigint {
+  murmur64(key, seed);
+  return (BigInt(hHi) << 32n) | BigInt(hLo);
 }
 
 function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/** The register patLen found (set by patLenOf). */
+let patIndex = 0;
+/** The pattern length patLen found (set by patLenOf). */
+let patCount = 0;
+
+/** hllPatLen into patIndex / patCount, without allocating. */
+function patLenOf(ele: string): void {
+  murmur64(ele, 0xadc83b19);
+  patIndex = hLo & HLL_P_MASK;
+  // The 50 bits above the index, with bit Q set as Redis's sentinel.
+  const restLo = ((hLo >>> HLL_P) | (hHi << (32 - HLL_P))) >>> 0;
+  const restHi = (hHi >>> HLL_P) | (1 << (HLL_Q - 32));
+  patCount = restLo !== 0 ? 1 + ctz32(restLo) : 33 + ctz32(restHi);
+}
+
 /** hllPatLen: the register an element hashes to and the length of its 000..1 pattern (1 to Q+1). */
 export function patLen(ele: string): { index: number; count: number } {
-  const hash = murmurHash64A(ele, 0xadc83b19);
-  const index = Number(hash & BigInt(HLL_P_MASK));
-  const rest = (hash >> BigInt(HLL_P)) | (1n << BigInt(HLL_Q));
-  const lo = Number(rest & 0xffffffffn);
-  const count = lo !== 0 ? 1 + ctz32(lo) : 33 + ctz32(Number(rest >> 32n));
-  return { index, count };
+  patLenOf(ele);
+  return { index: patIndex, count: patCount };
 }
 
 // ---------------------------------------------------------------- registers
@@ -123,7 +189,9 @@ export class Hll {
   constructor(public b: Uint8Array) {}
 
   static fromString(s: string): Hll {
-    return new Hll(Uint8Array.from(Buffer.from(s, 'latin1')));
+    const buf = Buffer.allocUnsafeSlow(s.length);
+    buf.write(s, 0, s.length, 'latin1');
+    return new Hll(new Uint8Array(buf.buffer, buf.byteOffset, s.length));
   }
 
   /** createHLLObject: sparse, every register in XZERO opcodes, cache 0 and valid. */
@@ -203,12 +271,12 @@ export class Hll {
 
   /** hllAdd: 1 when a register changed, 0 when not, -1 when the HLL is corrupt. */
   add(ele: string): -1 | 0 | 1 {
-    const { index, count } = patLen(ele);
+    patLenOf(ele);
     switch (this.b[4]) {
       case HLL_DENSE:
-        return denseSet(this.b, index, count);
+        return denseSet(this.b, patIndex, patCount);
       case HLL_SPARSE:
-        return this.sparseSet(index, count);
+        return this.sparseSet(patIndex, patCount);
       default:
         return -1;
     }

@@ -18,8 +18,46 @@ import { isOpt } from './options.js';
 import { createPrng } from '../util/prng.js';
 import type { Ctx, DataHandler } from './types.js';
 
+/** Decoded HLLs kept between commands (at most this many keys). */
+const CACHE_KEYS = 16;
+
+/**
+ * The bytes of recently used HyperLogLogs, by key, each with the string it
+ * equals. PFADD on a dense HLL would otherwise copy the 12 kB string into
+ * bytes on every call. An entry is used only when the key's value is still
+ * that string (compared with ===: the same string object in the common
+ * case, so the check is one pointer comparison), so it is never stale, also
+ * across databases, snapshots and nodes sharing a process; a handler takes
+ * an entry out before changing its bytes and puts it back with the string
+ * it stored. Only speed depends on it, never a result.
+ */
+const cache = new Map<string, { s: string; hll: Hll }>();
+
+function cached(key: string, s: string): Hll {
+  const e = cache.get(key);
+  if (e !== undefined) {
+    cache.delete(key);
+    if (e.s === s) return e.hll;
+  }
+  return Hll.fromString(s);
+}
+
+/** Remembers `hll` as the bytes of `s`, the value now stored at `key`. */
+function remember(key: string, s: string, hll: Hll): void {
+  cache.delete(key);
+  if (cache.size >= CACHE_KEYS) cache.delete(cache.keys().next().value!);
+  cache.set(key, { s, hll });
+}
+
+/** Stores the HLL's bytes at key (keeping its TTL) and remembers them. */
+function store(ctx: Ctx, key: string, hll: Hll): void {
+  const s = hll.toString();
+  ctx.db.set(key, s, true);
+  remember(key, s, hll);
+}
+
 /** isHLLObjectOrReply: the HLL of a present value, or undefined after replying the error. */
-function hllOrReply(ctx: Ctx, v: Value): Hll | undefined {
+function hllOrReply(ctx: Ctx, key: string, v: Value): Hll | undefined {
   if (typeof v !== 'string') {
     ctx.w.error(ERR.wrongtype);
     return undefined;
@@ -28,7 +66,7 @@ function hllOrReply(ctx: Ctx, v: Value): Hll | undefined {
     ctx.w.error(HLL_ERR.notHll);
     return undefined;
   }
-  return Hll.fromString(v);
+  return cached(key, v);
 }
 
 /** A write's read of a key (the keys PFCOUNT and PFMERGE read): expired keys go, counted as hits and misses. */
@@ -45,25 +83,26 @@ const pfadd: DataHandler = (ctx, argv) => {
     hll = Hll.create();
     updated++;
   } else {
-    const h = hllOrReply(ctx, cur);
+    const h = hllOrReply(ctx, key, cur);
     if (h === undefined) return;
     hll = h;
   }
-  const before = hll.toString();
   for (let j = 2; j < argv.length; j++) {
     const r = hll.add(argv[j]!);
     if (r === 1) updated++;
     else if (r === -1) {
-      // Redis keeps what the earlier elements changed (and a key it created).
-      const now = hll.toString();
-      if (cur === undefined || now !== before) ctx.db.set(key, now, true);
+      // Redis keeps what the earlier elements changed (and a key it created);
+      // add changes nothing when it fails, and every 1 changed a byte.
+      if (updated > 0) ctx.db.set(key, hll.toString(), true);
       return ctx.w.error(HLL_ERR.invalid);
     }
   }
   if (updated) {
     hll.invalidateCache();
-    ctx.db.set(key, hll.toString(), true);
+    store(ctx, key, hll);
     notify(ctx, Notify.String, 'pfadd', key);
+  } else {
+    remember(key, cur as string, hll);
   }
   ctx.w.int(updated ? 1 : 0);
 };
@@ -74,22 +113,27 @@ const pfcount: DataHandler = (ctx, argv) => {
     for (let j = 1; j < argv.length; j++) {
       const v = lookup(ctx, argv[j]!);
       if (v === undefined) continue;
-      const h = hllOrReply(ctx, v);
+      const key = argv[j]!;
+      const h = hllOrReply(ctx, key, v);
       if (h === undefined) return;
       if (!h.mergeInto(max)) return ctx.w.error(HLL_ERR.invalid);
+      remember(key, v as string, h);
     }
     return ctx.w.int(countRaw(max));
   }
   const key = argv[1]!;
   const v = lookup(ctx, key);
   if (v === undefined) return ctx.w.int(0);
-  const h = hllOrReply(ctx, v);
+  const h = hllOrReply(ctx, key, v);
   if (h === undefined) return;
-  if (h.cacheValid) return ctx.w.int(h.cachedCard);
+  if (h.cacheValid) {
+    remember(key, v as string, h);
+    return ctx.w.int(h.cachedCard);
+  }
   const card = h.count();
   if (card === undefined) return ctx.w.error(HLL_ERR.invalid);
   h.cachedCard = BigInt(card);
-  ctx.db.set(key, h.toString(), true);
+  store(ctx, key, h);
   ctx.w.int(card);
 };
 
@@ -97,16 +141,18 @@ const pfmerge: DataHandler = (ctx, argv) => {
   const max = new Uint8Array(HLL_REGISTERS);
   let useDense = false;
   for (let j = 1; j < argv.length; j++) {
-    const v = lookup(ctx, argv[j]!);
+    const src = argv[j]!;
+    const v = lookup(ctx, src);
     if (v === undefined) continue;
-    const h = hllOrReply(ctx, v);
+    const h = hllOrReply(ctx, src, v);
     if (h === undefined) return;
     if (h.encoding === HLL_DENSE) useDense = true;
     if (!h.mergeInto(max)) return ctx.w.error(HLL_ERR.invalid);
+    remember(src, v as string, h);
   }
   const key = argv[1]!;
   const cur = ctx.db.getForWrite(key, ctx.now);
-  const hll = cur === undefined ? Hll.create() : Hll.fromString(cur as string);
+  const hll = cur === undefined ? Hll.create() : cached(key, cur as string);
   if (useDense && !hll.toDense()) {
     if (cur === undefined) ctx.db.set(key, hll.toString());
     return ctx.w.error(HLL_ERR.invalid);
@@ -116,7 +162,7 @@ const pfmerge: DataHandler = (ctx, argv) => {
     hll.set(j, max[j]!);
   }
   hll.invalidateCache();
-  ctx.db.set(key, hll.toString(), true);
+  store(ctx, key, hll);
   // Redis's pfmergeCommand names the event "pfadd".
   notify(ctx, Notify.String, 'pfadd', key);
   ctx.w.ok();
@@ -127,7 +173,7 @@ const pfdebug: DataHandler = (ctx, argv) => {
   const key = argv[2]!;
   const v = ctx.db.getForWrite(key, ctx.now);
   if (v === undefined) return ctx.w.error(HLL_ERR.noKey);
-  const h = hllOrReply(ctx, v);
+  const h = hllOrReply(ctx, key, v);
   if (h === undefined) return;
   const w = ctx.w;
   if (isOpt(sub, 'getreg')) {

@@ -157,4 +157,47 @@ export const geoScripts: Record<string, Step[]> = {
     ['GEOSEARCH', 'p', 'FROMLONLAT', '0', '0', 'BYBOX', '40000', '40000', 'km', 'DESC', 'WITHDIST'],
     ['GEORADIUS', 'p', '-180', '-85.05112878', '5000', 'km', 'WITHDIST', 'WITHCOORD'],
   ],
+  // Scores that are not 52-bit geohashes (ZADD writes any double): Redis
+  // converts them with C's (uint64_t), as gcc compiles it for x86-64.
+  raw_scores: [
+    [
+      'ZADD', 'raw', '-1', 'm1', '-0.5', 'mhalf', '0.5', 'half', '4503599627370496', 'p52', '9007199254740992', 'p53',
+      '9223372036854775807', 'p63', '13835058055282163712', 'p63h', '18446744073709551615', 'p64', '1e20', 'e20',
+      '1e300', 'e300', 'inf', 'pinf', '-inf', 'ninf', '-9223372036854775808', 'n63', '-9.3e18', 'n93', '-1e20', 'ne20',
+    ],
+    ['GEOPOS', 'raw', 'm1', 'mhalf', 'half', 'p52', 'p53', 'p63', 'p63h', 'p64', 'e20', 'e300', 'pinf', 'ninf', 'n63', 'n93', 'ne20'],
+    ['GEOHASH', 'raw', 'm1', 'mhalf', 'half', 'p52', 'p53', 'p63', 'p63h', 'p64', 'e20', 'e300', 'pinf', 'ninf', 'n63', 'n93', 'ne20'],
+    ['GEODIST', 'raw', 'p64', 'n93'],
+    ['GEODIST', 'raw', 'pinf', 'p63h', 'km'],
+    ['GEOSEARCH', 'raw', 'FROMMEMBER', 'pinf', 'BYRADIUS', '100', 'km', 'ASC', 'WITHCOORD', 'WITHHASH'],
+    ['GEOSEARCH', 'raw', 'FROMMEMBER', 'n93', 'BYBOX', '1000', '1000', 'km', 'DESC', 'WITHDIST'],
+    ['GEORADIUSBYMEMBER', 'raw', 'p63h', '5000', 'km', 'WITHDIST'],
+  ],
+  // Points at exactly the same distance: a full sort keeps their order
+  // (glibc's merge sort), COUNT below the result's size sorts with pqsort,
+  // which is not stable; Redis's order either way.
+  count_ties: [
+    ['GEOADD', 'tie', ...Array.from({ length: 60 }, (_, i) => ['13.361389', '38.115556', `same${String(i).padStart(2, '0')}`]).flat()],
+    ['GEOADD', 'tie', ...Array.from({ length: 30 }, (_, i) => [String(13.361389 + (i % 3) * 0.01), '38.2', `ring${i}`]).flat()],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'ASC'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'DESC'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '3'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '6', 'WITHDIST'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '20', 'ASC'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '45', 'DESC'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '70', 'ASC'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '89', 'DESC', 'WITHDIST'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '90', 'DESC'],
+    ['GEOSEARCH', 'tie', 'FROMLONLAT', '13.361389', '38.115556', 'BYRADIUS', '100', 'km', 'COUNT', '5', 'ANY', 'ASC'],
+    ['GEOSEARCH', 'tie', 'FROMMEMBER', 'ring0', 'BYBOX', '50', '50', 'km', 'COUNT', '10', 'DESC'],
+    ['GEORADIUS', 'tie', '13.361389', '38.115556', '100', 'km', 'COUNT', '12'],
+    ['GEORADIUS', 'tie', '13.361389', '38.2', '100', 'km', 'COUNT', '33', 'STORE', 'tdst'],
+    ['ZRANGE', 'tdst', '0', '-1'],
+    ['GEOSEARCHSTORE', 'tdst2', 'tie', 'FROMMEMBER', 'same07', 'BYRADIUS', '100', 'km', 'COUNT', '8', 'DESC'],
+    ['ZRANGE', 'tdst2', '0', '-1'],
+    // Six points: below pqsort's insertion-sort threshold of 7.
+    ['GEOADD', 'six', '1', '1', 'a', '1', '1', 'b', '1', '1', 'c', '1', '1', 'd', '1.5', '1', 'e', '1', '1', 'f'],
+    ['GEOSEARCH', 'six', 'FROMLONLAT', '1', '1', 'BYRADIUS', '500', 'km', 'COUNT', '2', 'DESC'],
+    ['GEOSEARCH', 'six', 'FROMLONLAT', '1', '1', 'BYRADIUS', '500', 'km', 'COUNT', '5', 'ASC'],
+  ],
 };
