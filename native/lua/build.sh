@@ -65,11 +65,15 @@ EOF
 sed -i "s/case 'L': case 'l': return sizeof(long);/case 'L': case 'l': return 8;/; s/case 'T': return sizeof(size_t);/case 'T': return 8;/" "$B"/lua_struct.c
 grep -q "case 'T': return 8;" "$B"/lua_struct.c
 
+# 4. A script's memory budget: charge what a script's own operations ask for,
+#    whatever the heap's history (patch-budget.py says how).
+python3 "$here"/patch-budget.py "$B"
+
 CFLAGS="-I../../../src -O2 -DLUA_ANSI -DENABLE_CJSON_GLOBAL -DREDIS_STATIC= -DLUA_USE_MKSTEMP -DLUA_USELONGLONG -DSTRUCT_INT=long\ long -fwrapv -mnontrapping-fptoint -Wno-everything"
 SRCS="lapi.c lcode.c ldebug.c ldo.c ldump.c lfunc.c lgc.c llex.c lmem.c lobject.c lopcodes.c lparser.c lstate.c lstring.c ltable.c ltm.c lundump.c lvm.c lzio.c strbuf.c fpconv.c
       lauxlib.c lbaselib.c ldblib.c lmathlib.c ltablib.c lstrlib.c lua_cjson.c lua_struct.c lua_cmsgpack.c lua_bit.c
       ../../../src/sha1.c ../../../src/rand.c raftis_lua.c raftis_functions.c"
-EXPORTS='["_rl_load_library","_rl_unref","_rl_fcall","_rl_init","_rl_close","_rl_load","_rl_has","_rl_eval","_rl_in_buf","_rl_reply_buf","_rl_out_ptr","_rl_out_len","_rl_mem_used","_rl_mem_peak","_rl_set_mem_limit","_rl_gc","_rl_srand","_rl_name_buf"]'
+EXPORTS='["_rl_load_library","_rl_unref","_rl_fcall","_rl_init","_rl_close","_rl_load","_rl_has","_rl_eval","_rl_in_buf","_rl_reply_buf","_rl_out_ptr","_rl_out_len","_rl_mem_used","_rl_mem_peak","_rl_set_mem_limit","_rl_gc","_rl_srand","_rl_name_buf","_rl_mem_charged"]'
 mkdir -p "$OUT"
 ( cd "$B" && eval emcc $CFLAGS $SRCS \
     --js-library "$here"/glue/library_raftis.js \

@@ -85,6 +85,9 @@ static int valid_name(const char *n) { /* functionsVerifyName */
     for (; *n; n++) { char c = *n; if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return 0; }
     return 1;
 }
+/* luaL_ref, not charged to the memory budget: how the registry grows depends on
+ * the libraries this node loaded before (in log order, or by name from a snapshot). */
+static int registry_ref(lua_State *l) { rl_nocount++; int r = luaL_ref(l, LUA_REGISTRYINDEX); rl_nocount--; return r; }
 static int register_function(lua_State *l) { /* luaRegisterFunction */
     if (!load_active) { rl_push_error(l, "redis.register_function can only be called on FUNCTION LOAD command"); return lua_error(l); }
     const char *err = NULL; char *name = NULL, *desc = NULL; int ref = LUA_NOREF, flags = 0;
@@ -105,7 +108,7 @@ static int register_function(lua_State *l) { /* luaRegisterFunction */
             } else if (!strcasecmp(key, "callback")) {
                 if (!lua_isfunction(l, -1)) { err = "callback argument given to redis.register_function must be a function"; goto error; }
                 if (ref != LUA_NOREF) lua_unref(l, ref);
-                ref = luaL_ref(l, LUA_REGISTRYINDEX);
+                ref = registry_ref(l);
                 continue; /* luaL_ref popped the value */
             } else if (!strcasecmp(key, "flags")) {
                 if (!lua_istable(l, -1)) { err = "flags argument to redis.register_function must be a table representing function flags"; goto error; }
@@ -118,7 +121,7 @@ static int register_function(lua_State *l) { /* luaRegisterFunction */
     } else {
         if (!(name = dup_lua_string(l, 1))) { err = "first argument to redis.register_function must be a string"; goto error; }
         if (!lua_isfunction(l, 2)) { err = "second argument to redis.register_function must be a function"; goto error; }
-        ref = luaL_ref(l, LUA_REGISTRYINDEX);
+        ref = registry_ref(l);
     }
     /* functionLibCreateFunction (Redis 7.0.15's text for a bad function name) */
     if (!valid_name(name)) { err = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"; goto error; }
@@ -184,7 +187,7 @@ static void bstr(buf_t *b, const char *s) { size_t n = strlen(s); bu32(b, (uint3
  * shebang line, which is kept). 0 = ok, outbuf = [u32 n] then n x ([u32 ref]
  * [u32 flags][u32 has_desc][str name][str desc]), strings as [u32 len][bytes];
  * 1 = error, outbuf = the error text (without "-" and CRLF). */
-EXPORT int rl_load_library(int len, double budget) {
+EXPORT int rl_load_library(int len, double budget, double mbudget) {
     lua_State *L = rl_state();
     buf_t *out = rl_outbuf();
     out->len = 0;
@@ -200,7 +203,14 @@ EXPORT int rl_load_library(int len, double budget) {
         load_active = 1;
         load_budget_left = (long long)budget;
         if (budget > 0) lua_sethook(L, load_hook, LUA_MASKCOUNT, HOOK_PERIOD);
-        if (lua_pcall(L, 0, 0, 0)) {
+        rl_count_begin(mbudget);
+        int err = lua_pcall(L, 0, 0, 0);
+        rl_count_end();
+        if (rl_mem_over()) {
+            bputs(out, "Error registering functions: ERR Script exceeded its memory budget");
+            if (err) lua_pop(L, 1);
+            rc = 1;
+        } else if (err) {
             /* luaExtractErrorInformation */
             bputs(out, "Error registering functions: ");
             if (lua_isstring(L, -1)) { bputs(out, "ERR "); bputs(out, lua_tostring(L, -1)); }

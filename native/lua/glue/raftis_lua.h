@@ -39,6 +39,10 @@ void rl_protect_recursively(lua_State *l);              /* luaSetTableProtection
 int rl_redis_log(lua_State *l);                         /* redis.log */
 void rl_setfn(lua_State *l, const char *k, lua_CFunction f);
 void rl_setnum(lua_State *l, const char *k, double v);
+extern int rl_nocount;                /* > 0: allocations are not charged */
+void rl_count_begin(double budget);  /* charge what runs next to a memory budget (0: none) */
+void rl_count_end(void);
+int rl_mem_over(void);                /* the budget ran out since rl_count_begin */
 
 /* ---- raftis_functions.c --------------------------------------------------- */
 #define REGISTRY_ERROR_HANDLER_NAME "__ERROR_HANDLER__"

@@ -96,13 +96,20 @@ interface Run {
 export interface ScriptOptions {
   /** Instructions a script may run before it is stopped (the same on every replica). */
   budget?: number;
-  /** Bytes the Lua heap may use. */
+  /** Bytes a script's own operations may allocate (the same on every replica; 0: unlimited). */
+  memoryBudget?: number;
+  /** Bytes the Lua heap may use (the process's safety net; by default 64 MiB, or twice the memory budget if that is more). */
   memoryLimit?: number;
 }
 
 /** 100M Lua instructions: about a second of a runaway loop on the 2-core machine raftis is developed on (2.6 s for 250M under load). */
 export const DEFAULT_BUDGET = 100_000_000;
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
+/**
+ * 32 MiB allocated by a script's own operations, garbage included: a script
+ * within it cannot reach the 64 MiB heap limit first (docs/decisions.md "Memory.").
+ */
+export const DEFAULT_MEMORY_BUDGET = 32 * 1024 * 1024;
 
 /** Which EVAL form a handler runs. */
 export interface EvalKind {
@@ -125,6 +132,8 @@ export class Scripts {
   private readonly vm: LuaVM;
   private run: Run | undefined;
   budget: number;
+  /** Bytes a script may allocate (LuaVM EvalOptions.memoryBudget); the same on every replica. */
+  readonly memoryBudget: number;
   /** Redis 7.0 functions: the libraries (replicated state, in snapshots) and their VM. */
   readonly functions: Functions;
   /** Where a script's PUBLISH goes (the engine's registry; set once it exists). */
@@ -137,9 +146,11 @@ export class Scripts {
     opts: ScriptOptions = {},
   ) {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.memoryBudget = opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+    const limit = opts.memoryLimit ?? Math.max(DEFAULT_MEMORY_LIMIT, 2 * this.memoryBudget);
     const call = (argv: string[], resp: 2 | 3): CallResult => this.call(argv, resp);
-    this.vm = new LuaVM({ call }, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
-    this.functions = new Functions(call, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, () => this.budget);
+    this.vm = new LuaVM({ call }, limit);
+    this.functions = new Functions(call, limit, () => this.budget, this.memoryBudget);
   }
 
   get size(): number {
@@ -349,7 +360,7 @@ export class Scripts {
     }
     this.run = run;
     try {
-      return go({ budget: this.budget, clientResp: ctx.w.proto, seed });
+      return go({ budget: this.budget, memoryBudget: this.memoryBudget, clientResp: ctx.w.proto, seed });
     } finally {
       this.run = undefined;
     }
