@@ -126,13 +126,16 @@ static void count_end(void) { rl_counting = 0; }
 int rl_mem_over(void) { return mem_over; }
 void rl_count_begin(double budget) { count_begin(budget); }
 void rl_count_end(void) { count_end(); }
-/* The main thread's stacks start every script at their basic sizes (the
- * collector no longer shrinks them while a script runs), so their growth is
- * charged alike on every replica. */
+/* The main thread's stacks start every script at the same sizes (and the
+ * collector does not shrink them while a script runs), so their growth is
+ * charged alike on every replica. Sizes most scripts never outgrow: no
+ * reallocation per script. */
+#define SCRIPT_STACK_SIZE 256
+#define SCRIPT_CI_SIZE 32
 static void basic_stacks(void) {
     if (L->ci != L->base_ci) return;
-    if (L->size_ci != BASIC_CI_SIZE) luaD_reallocCI(L, BASIC_CI_SIZE);
-    if (L->stacksize != BASIC_STACK_SIZE + 1 + EXTRA_STACK && L->top - L->stack < BASIC_STACK_SIZE) luaD_reallocstack(L, BASIC_STACK_SIZE);
+    if (L->size_ci != SCRIPT_CI_SIZE) luaD_reallocCI(L, SCRIPT_CI_SIZE);
+    if (L->stacksize != SCRIPT_STACK_SIZE + 1 + EXTRA_STACK && L->top - L->stack < SCRIPT_STACK_SIZE) luaD_reallocstack(L, SCRIPT_STACK_SIZE);
 }
 
 /* x86-64 semantics of (long long)d: out of range / NaN -> LLONG_MIN */
