@@ -91,6 +91,8 @@ interface Run {
   slot: number;
   /** The database redis.call acts on: the caller's, until the script SELECTs another (for the rest of the script only, as Redis 7). */
   dbIndex: number;
+  /** As a standalone redis-server: no slot rule at all (a group of one voter). */
+  standalone: boolean;
 }
 
 export interface ScriptOptions {
@@ -138,6 +140,21 @@ export class Scripts {
   readonly functions: Functions;
   /** Where a script's PUBLISH goes (the engine's registry; set once it exists). */
   pubsub: ScriptPubSub | undefined;
+  /**
+   * Whether this node's Raft group has one voter now, by its applied
+   * configuration (set by the engine): such a raftis is a standalone
+   * redis-server for scripts — no CROSSSLOT, no slot checks inside scripts,
+   * `no-cluster` scripts run. Read-path scripts and the dispatcher go by it;
+   * an applied script goes by what its entry carries (appliedStandalone).
+   */
+  standaloneNow: () => boolean = () => false;
+  /** The entry being applied was proposed by a group of one voter (CommandEntry.standalone; set by the applier). */
+  appliedStandalone = false;
+
+  /** Which rule the script about to run in ctx follows: its entry's, or (read path) this node's now. */
+  private standalone(ctx: Ctx): boolean {
+    return ctx.index > 0 ? this.appliedStandalone : this.standaloneNow();
+  }
 
   constructor(
     private readonly table: CommandTable,
@@ -324,7 +341,7 @@ export class Scripts {
     const flags = script.flags;
     const compat = (flags & ScriptFlag.Compat) !== 0;
     if (!compat) {
-      if (flags & ScriptFlag.NoCluster) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
+      if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
       if (!(flags & ScriptFlag.NoWrites) && kind.ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
     }
     const keys = argv.slice(3, 3 + numkeys);
@@ -352,7 +369,8 @@ export class Scripts {
     go: (o: EvalOptions) => EvalResult | undefined,
   ): EvalResult | undefined {
     // On the read path (no entry: ctx.index 0) a script must not write, whatever it is flagged: its writes would be this node's only.
-    const run: Run = { ctx, readOnly: readOnly || ctx.index === 0, allowCrossSlot, slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1, dbIndex: ctx.dbIndex };
+    const standalone = this.standalone(ctx);
+    const run: Run = { ctx, readOnly: readOnly || ctx.index === 0, allowCrossSlot, slot: keys.length > 0 && !standalone ? keyHashSlot(keys[0]!) : -1, dbIndex: ctx.dbIndex, standalone };
     let seed: number | undefined;
     if (ctx.index > 0) {
       entryRandom(ctx);
@@ -381,7 +399,7 @@ export class Scripts {
     if (numkeys === undefined) return w.error('ERR Bad number of keys provided');
     if (typeof numkeys === 'string') return w.error(numkeys);
     const flags = fi.flags;
-    if (flags & ScriptFlag.NoCluster) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
+    if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
     if (!(flags & ScriptFlag.NoWrites) && ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
     const keys = argv.slice(3, 3 + numkeys);
     const args = argv.slice(3 + numkeys);
@@ -407,7 +425,7 @@ export class Scripts {
     if (run.readOnly && def.mayReplicate) return { scriptError: 'Write commands are not allowed from read-only scripts.' };
     // Redis Cluster's check (scriptVerifyClusterState): every slot is served here, so only the slots matter.
     // SPUBLISH's channel is not a key (its key spec says not_key) but Redis Cluster routes and checks it as one.
-    const keys = def.data !== undefined ? commandKeys(def.meta, argv) : def.name === 'spublish' ? [argv[1]!] : [];
+    const keys = run.standalone ? NO_KEYS : def.data !== undefined ? commandKeys(def.meta, argv) : def.name === 'spublish' ? [argv[1]!] : [];
     if (keys.length > 0) {
       const slot = keyHashSlot(keys[0]!);
       for (let i = 1; i < keys.length; i++) {
@@ -533,6 +551,8 @@ function numKeys(argv: readonly string[]): number | string | undefined {
   if (v < 0) return 'ERR Number of keys can\'t be negative';
   return Number(v);
 }
+
+const NO_KEYS: readonly string[] = [];
 
 /** The first word of a version-2 scripting state (a version-1 state starts with its script count). */
 const STATE_V2_MARK = 0xffffffff;
