@@ -207,23 +207,27 @@ export class Scripts {
   }
 
   /**
+   * The script an EVAL / EVALSHA names, looked up once: the cached script,
+   * or (an EVAL of a body not cached yet) its shebang's flags; undefined for
+   * an EVALSHA of a sha not cached (NOSCRIPT).
+   */
+  private named(argv: readonly string[], evalsha: boolean): Script | { flags: number | { error: string } } | undefined {
+    const body = argv[1]!;
+    if (evalsha) return body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
+    return this.cache.get(this.shaOf(body)) ?? { flags: shebangFlags(body) };
+  }
+
+  /**
    * Whether this EVAL / EVALSHA may write, for routing (evalGetCommandFlags):
    * undefined for an EVALSHA of an unknown script (NOSCRIPT).
    */
   mayWrite(argv: readonly string[], evalsha: boolean): boolean | undefined {
-    const body = argv[1]!;
-    if (evalsha) {
-      const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
-      if (s === undefined) return undefined;
-      return this.scriptMayWrite(s);
-    }
-    const cached = this.cache.get(this.shaOf(body));
+    const s = this.named(argv, evalsha);
+    if (s === undefined) return undefined;
+    if ('body' in s) return this.scriptMayWrite(s);
     // An EVAL of a body not cached yet is an entry (whatever it does): applying it caches the body, as Redis's EVAL does.
-    if (cached !== undefined) return this.scriptMayWrite(cached);
-    const flags = shebangFlags(body);
     // A bad shebang: its error is the same wherever it is found; the entry answers it.
-    if (typeof flags !== 'number') return true;
-    return (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+    return !declaresNoWrites(s.flags);
   }
 
   /**
@@ -232,16 +236,8 @@ export class Scripts {
    * script without a shebang never does, whatever it provably does.
    */
   declaresNoWrites(argv: readonly string[], evalsha: boolean): boolean {
-    const body = argv[1]!;
-    let flags: number | { error: string };
-    if (evalsha) {
-      const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
-      if (s === undefined) return false;
-      flags = s.flags;
-    } else {
-      flags = this.cache.get(this.shaOf(body))?.flags ?? shebangFlags(body);
-    }
-    return typeof flags === 'number' && (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) === ScriptFlag.NoWrites;
+    const s = this.named(argv, evalsha);
+    return s !== undefined && declaresNoWrites(s.flags);
   }
 
   /** A cached script may write unless flagged no-writes, or (without a shebang) it provably never writes. */
@@ -540,6 +536,11 @@ export class Scripts {
     }
     this.functions.restore(codes);
   }
+}
+
+/** Shebang flags that declare no-writes (a script without a shebang never does; a bad shebang neither). */
+function declaresNoWrites(flags: number | { error: string }): boolean {
+  return typeof flags === 'number' && (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) === ScriptFlag.NoWrites;
 }
 
 /** EVAL's and FCALL's numkeys (argv[2]; string2ll as Redis): the count, undefined if not an integer, or the range error. */
