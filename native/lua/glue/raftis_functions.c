@@ -29,24 +29,7 @@
 #define LIBRARY_API_NAME "__LIBRARY_API__"
 #define GLOBALS_API_NAME "__GLOBALS_API__"
 
-const char *RL_ERRH_FUNCTIONS =
-    "local dbg = debug\n"
-    "debug = nil\n"
-    "local error_handler = function (err)\n"
-    "  local i = dbg.getinfo(2,'nSl')\n"
-    "  if i and i.what == 'C' then\n"
-    "    i = dbg.getinfo(3,'nSl')\n"
-    "  end\n"
-    "  if type(err) ~= 'table' then\n"
-    "    err = {err='ERR ' .. tostring(err)}"
-    "  end"
-    "  if i then\n"
-    "    err['source'] = i.source\n"
-    "    err['line'] = i.currentline\n"
-    "  end"
-    "  return err\n"
-    "end\n"
-    "return error_handler";
+const char *RL_ERRH_FUNCTIONS = RL_ERRH_HEAD "local error_handler = function (err)\n" RL_ERRH_BODY "return error_handler";
 
 /* scripts_flags_def (script.c), in Redis's order */
 static const struct { const char *str; int flag; } script_flags_def[] = {
@@ -56,11 +39,7 @@ typedef struct { char *name; char *desc; int ref; int flags; } reg_fn_t;
 static reg_fn_t *load_fns = NULL;       /* functions of the library being loaded */
 static int load_nfns = 0, load_cap = 0;
 static int load_active = 0;             /* REGISTRY_LOAD_CTX_NAME is set */
-static long long load_budget_left = 0;
 
-static void set_error_metatable(lua_State *l) { /* luaSetErrorMetatable */
-    lua_newtable(l); lua_pushcfunction(l, rl_protected_table_error); lua_setfield(l, -2, "__index"); lua_setmetatable(l, -2);
-}
 static char *dup_lua_string(lua_State *l, int idx) { /* luaGetStringSds: NULL unless a string or a number */
     if (!lua_isstring(l, idx)) return NULL;
     size_t n; const char *s = lua_tolstring(l, idx, &n);
@@ -135,15 +114,6 @@ error:
     rl_push_error(l, err);
     return lua_error(l);
 }
-static void load_hook(lua_State *l, lua_Debug *ar) { /* luaEngineLoadHook, counted in instructions instead of 500 ms */
-    (void)ar;
-    load_budget_left -= HOOK_PERIOD;
-    if (load_budget_left <= 0) {
-        lua_sethook(l, load_hook, LUA_MASKLINE, 0);
-        rl_push_error(l, "FUNCTION LOAD timeout");
-        lua_error(l);
-    }
-}
 static void set_globals_index(lua_State *L, const char *registry_name) {
     lua_getmetatable(L, LUA_GLOBALSINDEX);
     lua_enablereadonlytable(L, -1, 0);
@@ -160,9 +130,9 @@ void rl_functions_init_api(lua_State *L) {
     rl_setnum(L, "LOG_DEBUG", 0); rl_setnum(L, "LOG_VERBOSE", 1); rl_setnum(L, "LOG_NOTICE", 2); rl_setnum(L, "LOG_WARNING", 3);
     lua_pushstring(L, "REDIS_VERSION"); lua_pushstring(L, "7.0.15"); lua_settable(L, -3);
     rl_setnum(L, "REDIS_VERSION_NUM", 0x00070000 | 15);
-    set_error_metatable(L);
+    rl_set_error_metatable(L);
     lua_setfield(L, -2, "redis");
-    set_error_metatable(L);
+    rl_set_error_metatable(L);
     rl_protect_recursively(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LIBRARY_API_NAME);
 }
@@ -201,8 +171,7 @@ EXPORT int rl_load_library(int len, double budget, double mbudget) {
         rc = 1;
     } else {
         load_active = 1;
-        load_budget_left = (long long)budget;
-        if (budget > 0) lua_sethook(L, load_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+        rl_budget_begin(budget, "FUNCTION LOAD timeout"); /* luaEngineLoadHook, counted in instructions instead of 500 ms */
         rl_count_begin(mbudget);
         int err = lua_pcall(L, 0, 0, 0);
         rl_count_end();
@@ -223,7 +192,7 @@ EXPORT int rl_load_library(int len, double budget, double mbudget) {
             rc = 1;
         }
         load_active = 0;
-        lua_sethook(L, NULL, 0, 0);
+        rl_budget_end();
     }
     set_globals_index(L, GLOBALS_API_NAME);
     if (rc) { discard_load_fns(L, 1); return 1; }

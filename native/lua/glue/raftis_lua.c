@@ -578,30 +578,16 @@ static void load_lib(lua_State *l, const char *name, lua_CFunction f) { lua_push
 static void setfn(lua_State *l, const char *k, lua_CFunction f) { lua_pushstring(l, k); lua_pushcfunction(l, f); lua_settable(l, -3); }
 static void setnum(lua_State *l, const char *k, double v) { lua_pushstring(l, k); lua_pushnumber(l, v); lua_settable(l, -3); }
 
-static const char *ERRH =
-    "local dbg = debug\n"
-    "debug = nil\n"
-    "function __redis__err__handler(err)\n"
-    "  local i = dbg.getinfo(2,'nSl')\n"
-    "  if i and i.what == 'C' then\n"
-    "    i = dbg.getinfo(3,'nSl')\n"
-    "  end\n"
-    "  if type(err) ~= 'table' then\n"
-    "    err = {err='ERR ' .. tostring(err)}"
-    "  end"
-    "  if i then\n"
-    "    err['source'] = i.source\n"
-    "    err['line'] = i.currentline\n"
-    "  end"
-    "  return err\n"
-    "end\n";
+static const char *ERRH = RL_ERRH_HEAD "function __redis__err__handler(err)\n" RL_ERRH_BODY;
 
 /* ---- what raftis_functions.c shares (raftis_lua.h) ---------------------- */
 lua_State *rl_state(void) { return L; }
 buf_t *rl_outbuf(void) { return &outbuf; }
 buf_t *rl_inbuf(void) { return &inbuf; }
 void rl_push_error(lua_State *l, const char *e) { push_error(l, e); }
-int rl_protected_table_error(lua_State *l) { return protected_table_error(l); }
+void rl_set_error_metatable(lua_State *l) {
+    lua_newtable(l); lua_pushcfunction(l, protected_table_error); lua_setfield(l, -2, "__index"); lua_setmetatable(l, -2);
+}
 void rl_protect_recursively(lua_State *l) { protect_recursively(l); }
 int rl_redis_log(lua_State *l) { return redis_log(l); }
 void rl_setfn(lua_State *l, const char *k, lua_CFunction f) { setfn(l, k, f); }
@@ -655,7 +641,7 @@ EXPORT int rl_init(double limit_bytes, int functions_mode) {
     }
     if (functions_mode) rl_functions_init_api(L);
     lua_pushvalue(L, LUA_GLOBALSINDEX);
-    lua_newtable(L); lua_pushcfunction(L, protected_table_error); lua_setfield(L, -2, "__index"); lua_setmetatable(L, -2);
+    rl_set_error_metatable(L);
     protect_recursively(L);
     lua_pop(L, 1);
     protect_basic_types(L);
@@ -692,6 +678,7 @@ EXPORT int rl_has(const char *fname) {
     lua_getfield(L, LUA_REGISTRYINDEX, fname); int r = !lua_isnil(L, -1); lua_pop(L, 1); return r;
 }
 
+static const char *budget_error = "Script exceeded its instruction budget";
 static void count_hook(lua_State *l, lua_Debug *ar) {
     (void)ar;
     if (mem_over) { /* armed by rl_charge: every instruction raises it, a pcall cannot swallow it */
@@ -703,10 +690,15 @@ static void count_hook(lua_State *l, lua_Debug *ar) {
     if (budget_left <= 0 || budget_exhausted) {
         budget_exhausted = 1;
         lua_sethook(l, count_hook, LUA_MASKCOUNT, 1); /* keep firing: pcall cannot swallow it */
-        push_error(l, "Script exceeded its instruction budget");
+        push_error(l, budget_error);
         lua_error(l);
     }
 }
+void rl_budget_begin(double budget, const char *error) {
+    budget_left = (long long)budget; budget_exhausted = 0; budget_error = error;
+    if (budget > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+}
+void rl_budget_end(void) { lua_sethook(L, NULL, 0, 0); }
 
 static void create_array(lua_State *l, const char **pp, uint32_t n) {
     const char *p = *pp;
@@ -742,8 +734,7 @@ EXPORT int rl_fcall(int ref, double budget, int cresp, double mbudget) {
 }
 /* The error handler and the function are on the stack. */
 static int run_pushed(const char *display, double budget, double mbudget, int fcall_mode) {
-    budget_left = (long long)budget; budget_exhausted = 0;
-    if (budget > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+    rl_budget_begin(budget, "Script exceeded its instruction budget");
     const char *p = inbuf.p; uint32_t nk, na;
     memcpy(&nk, p, 4); memcpy(&na, p + 4, 4); p += 8;
     size_t saved_limit = mem_limit; mem_limit = 0; /* never fail outside the pcall */
@@ -806,7 +797,7 @@ static int run_pushed(const char *display, double budget, double mbudget, int fc
     } else {
         lua_to_resp(L, &outbuf);
     }
-    lua_sethook(L, NULL, 0, 0);
+    rl_budget_end();
     in_script = 0;
     lua_pop(L, 1); /* error handler */
     mem_limit = saved_limit;
