@@ -18,9 +18,8 @@
  * Determinism: no clock, no libc rand(); math.random is Redis's rand48;
  * runaway scripts are stopped by an instruction budget charged by a
  * LUA_MASKCOUNT hook, and by a memory budget charged with what the script's
- * own operations allocate (rl_charge, called from Lua's allocation paths as
- * patched by ../patch-budget.py); the heap as a whole is bounded by a counting
- * allocator (the process's safety net).
+ * own operations allocate (both in raftis_budget.c); the heap as a whole is
+ * bounded by a counting allocator (the process's safety net).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +32,6 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "lualib.h"
-#include "lstate.h"
-#include "ldo.h"
 #include "sha1.h"
 #include "raftis_lua.h"
 
@@ -62,81 +59,11 @@ EXPORT int rl_out_len(void) { return (int)outbuf.len; }
 /* ---- state ---------------------------------------------------------------- */
 static lua_State *L = NULL;
 static size_t mem_used = 0, mem_limit = 0, mem_peak = 0;
-static long long budget_left = 0;          /* instructions left for the running script */
-static int budget_exhausted = 0;
 static int in_script = 0;                  /* redis.call etc only inside a script */
 static int script_resp = 2;                /* redis.setresp() */
 static int client_resp = 2;                /* protocol of the calling client */
 static long gc_count = 0;
 
-/* ---- the memory budget ------------------------------------------------------
- * While a script runs (rl_counting), the Lua sources charge here what its
- * operations allocate: every growth of a block, every string asked for
- * (interned already or not), the largest concatenation buffer asked for,
- * stack growth from a basic stack. Frees are not subtracted (when the
- * collector frees depends on the heap's history), so the charge is the same
- * on every replica and a script over its budget fails at the same operation
- * everywhere. See docs/decisions.md "Memory.". */
-int rl_counting = 0;                      /* charge allocations to the running script */
-int rl_nocount = 0;                       /* > 0: inside a section that is never charged */
-size_t rl_buff_hw = 0;                    /* largest concatenation buffer the script asked for */
-static unsigned long long mem_charged = 0, mem_budget = 0;
-static int mem_over = 0;                  /* the script went over its budget */
-static char over_src[64];                 /* where (the innermost Lua frame), for the error */
-static int over_line = -1;
-static void count_hook(lua_State *l, lua_Debug *ar);
-
-static void note_position(lua_State *l) {
-    lua_Debug ar;
-    over_line = -1;
-    for (int lv = 0; lv < 8 && lua_getstack(l, lv, &ar); lv++) {
-        if (lua_getinfo(l, "Sl", &ar) && ar.currentline >= 0) {
-            snprintf(over_src, sizeof over_src, "%s", ar.source);
-            over_line = ar.currentline;
-            return;
-        }
-    }
-}
-/* Charges n bytes to the running script. 1: refuse the allocation (the caller
- * raises LUA_ERRMEM). Once over, every charged operation fails, except inside
- * a hook (allowhook 0: the budget's own error being raised and its handler),
- * and the count hook is armed on this thread and the main one so the script
- * stops at its next instruction even if a pcall caught the memory error. */
-int rl_charge(lua_State *l, size_t n) {
-    if (rl_nocount) return 0;
-    mem_charged += n;
-    if (!mem_budget || mem_charged <= mem_budget) return 0;
-    if (!mem_over) {
-        mem_over = 1;
-        note_position(l);
-        lua_sethook(l, count_hook, LUA_MASKCOUNT, 1);
-        if (l != L) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-    }
-    return l->allowhook ? 1 : 0;
-}
-static void count_begin(double budget) {
-    mem_budget = budget > 0 ? (unsigned long long)budget : 0;
-    mem_charged = 0; mem_over = 0; rl_nocount = 0; rl_buff_hw = 0;
-    /* Keep the heap cap (a per-node accident) out of the budget's way: collect
-     * first when what the script may add could reach it. */
-    if (mem_budget && mem_limit && mem_used + mem_budget + mem_budget / 2 > mem_limit) lua_gc(L, LUA_GCCOLLECT, 0);
-    rl_counting = 1;
-}
-static void count_end(void) { rl_counting = 0; }
-int rl_mem_over(void) { return mem_over; }
-void rl_count_begin(double budget) { count_begin(budget); }
-void rl_count_end(void) { count_end(); }
-/* The main thread's stacks start every script at the same sizes (and the
- * collector does not shrink them while a script runs), so their growth is
- * charged alike on every replica. Sizes most scripts never outgrow: no
- * reallocation per script. */
-#define SCRIPT_STACK_SIZE 256
-#define SCRIPT_CI_SIZE 32
-static void basic_stacks(void) {
-    if (L->ci != L->base_ci) return;
-    if (L->size_ci != SCRIPT_CI_SIZE) luaD_reallocCI(L, SCRIPT_CI_SIZE);
-    if (L->stacksize != SCRIPT_STACK_SIZE + 1 + EXTRA_STACK && L->top - L->stack < SCRIPT_STACK_SIZE) luaD_reallocstack(L, SCRIPT_STACK_SIZE);
-}
 
 /* x86-64 semantics of (long long)d: out of range / NaN -> LLONG_MIN */
 static long long d2ll(double d) {
@@ -655,8 +582,8 @@ EXPORT double rl_mem_peak(void) { double p = (double)mem_peak; mem_peak = mem_us
 EXPORT void rl_set_mem_limit(double lim) { mem_limit = (size_t)lim; }
 EXPORT void rl_gc(void) { lua_gc(L, LUA_GCCOLLECT, 0); }
 EXPORT void rl_srand(int seed) { redisSrand48(seed); }
-/* What the last script was charged (bytes; see rl_charge). */
-EXPORT double rl_mem_charged(void) { return (double)mem_charged; }
+int rl_heap_near(size_t extra) { return mem_limit && mem_used + extra > mem_limit; }
+
 
 /* Compile a script body (inbuf[0..len)) into registry["f_<sha>"]. 0 = ok;
  * else outbuf holds the complete RESP error reply. */
@@ -678,27 +605,7 @@ EXPORT int rl_has(const char *fname) {
     lua_getfield(L, LUA_REGISTRYINDEX, fname); int r = !lua_isnil(L, -1); lua_pop(L, 1); return r;
 }
 
-static const char *budget_error = "Script exceeded its instruction budget";
-static void count_hook(lua_State *l, lua_Debug *ar) {
-    (void)ar;
-    if (mem_over) { /* armed by rl_charge: every instruction raises it, a pcall cannot swallow it */
-        lua_sethook(l, count_hook, LUA_MASKCOUNT, 1);
-        push_error(l, "Script exceeded its memory budget");
-        lua_error(l);
-    }
-    budget_left -= HOOK_PERIOD;
-    if (budget_left <= 0 || budget_exhausted) {
-        budget_exhausted = 1;
-        lua_sethook(l, count_hook, LUA_MASKCOUNT, 1); /* keep firing: pcall cannot swallow it */
-        push_error(l, budget_error);
-        lua_error(l);
-    }
-}
-void rl_budget_begin(double budget, const char *error) {
-    budget_left = (long long)budget; budget_exhausted = 0; budget_error = error;
-    if (budget > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
-}
-void rl_budget_end(void) { lua_sethook(L, NULL, 0, 0); }
+
 
 static void create_array(lua_State *l, const char **pp, uint32_t n) {
     const char *p = *pp;
@@ -713,7 +620,7 @@ static void create_array(lua_State *l, const char **pp, uint32_t n) {
 static int run_pushed(const char *display, double budget, double mbudget, int fcall_mode);
 EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
-    basic_stacks();
+    rl_basic_stacks();
     client_resp = cresp; script_resp = 2;
     lua_getglobal(L, "__redis__err__handler");
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
@@ -724,7 +631,7 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) 
  * arguments; namebuf holds the function's name (for error messages). */
 EXPORT int rl_fcall(int ref, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
-    basic_stacks();
+    rl_basic_stacks();
     client_resp = cresp; script_resp = 2;
     lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
     lua_gettable(L, LUA_REGISTRYINDEX);
@@ -744,18 +651,18 @@ static int run_pushed(const char *display, double budget, double mbudget, int fc
         create_array(L, &p, nk);
         create_array(L, &p, na);
         mem_limit = saved_limit;
-        count_begin(mbudget);
+        rl_count_begin(mbudget);
         err = lua_pcall(L, 2, 1, -4);
-        count_end();
+        rl_count_end();
     } else {
         create_array(L, &p, nk);
         lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
         create_array(L, &p, na);
         lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
         mem_limit = saved_limit;
-        count_begin(mbudget);
+        rl_count_begin(mbudget);
         err = lua_pcall(L, 0, 1, -2);
-        count_end();
+        rl_count_end();
     }
     mem_limit = 0;
     if (++gc_count == 50) { lua_gc(L, LUA_GCSTEP, 50); gc_count = 0; }
@@ -763,7 +670,8 @@ static int run_pushed(const char *display, double budget, double mbudget, int fc
      * the heap over half of it) collect everything, deterministically. */
     if (err == LUA_ERRMEM || (saved_limit && mem_used > saved_limit / 2)) lua_gc(L, LUA_GCCOLLECT, 0);
     int rc = 0;
-    if (mem_over) {
+    const char *over_src; int over_line;
+    if (rl_mem_over_at(&over_src, &over_line)) {
         /* Whatever error ended it (the memory error where the budget ran out, or the hook's): the budget's. */
         rc = 1;
         char t[256]; int n;

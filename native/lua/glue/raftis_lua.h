@@ -39,6 +39,9 @@ void rl_protect_recursively(lua_State *l);              /* luaSetTableProtection
 int rl_redis_log(lua_State *l);                         /* redis.log */
 void rl_setfn(lua_State *l, const char *k, lua_CFunction f);
 void rl_setnum(lua_State *l, const char *k, double v);
+int rl_heap_near(size_t extra);       /* the heap limit is set and the heap plus `extra` would pass it */
+
+/* ---- raftis_budget.c ------------------------------------------------------ */
 /* The instruction budget for what runs next (0: none): a count hook every
  * HOOK_PERIOD instructions raises `error` once it is spent, and again at every
  * instruction after, so a pcall cannot swallow it. rl_budget_end removes it. */
@@ -48,6 +51,8 @@ extern int rl_nocount;                /* > 0: allocations are not charged */
 void rl_count_begin(double budget);  /* charge what runs next to a memory budget (0: none) */
 void rl_count_end(void);
 int rl_mem_over(void);                /* the budget ran out since rl_count_begin */
+int rl_mem_over_at(const char **src, int *line); /* ...and where (line -1: unknown) */
+void rl_basic_stacks(void);           /* the main thread's stacks at the sizes every script starts from */
 
 /* The error handler's body (script_lua.c, function_lua.c): EVAL keeps it as a
  * global function, the functions engine returns it to keep in the registry. */
