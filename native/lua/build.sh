@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build Redis 7.0.15's Lua 5.1.5 (deps/lua: Lua + cjson + cmsgpack + bit + struct)
-# plus glue/raftis_lua.c and glue/raftis_functions.c into dist/lua51.{cjs,wasm} with Debian 12's emscripten 3.1.6
+# plus glue/raftis_lua.c, raftis_functions.c and raftis_budget.c into dist/lua51.{cjs,wasm} with Debian 12's emscripten 3.1.6
 # (apt-get install emscripten). The output is committed: raftis needs only Node.js.
 #
 #   native/lua/build.sh            (~13 s; byte-reproducible; prints the wasm's sha256)
@@ -25,7 +25,7 @@ mkdir -p "$B"/deps/lua/src "$B"/src
 cp "$REDIS_SRC"/deps/lua/src/*.[ch] "$B"/deps/lua/src/
 cp "$REDIS_SRC"/src/sha1.c "$REDIS_SRC"/src/sha1.h "$REDIS_SRC"/src/rand.c "$REDIS_SRC"/src/rand.h "$B"/src/
 cp "$here"/glue/config.h "$here"/glue/solarisfixes.h "$B"/src/
-cp "$here"/glue/raftis_lua.c "$here"/glue/raftis_functions.c "$here"/glue/raftis_lua.h "$B"/deps/lua/src/
+cp "$here"/glue/raftis_lua.c "$here"/glue/raftis_functions.c "$here"/glue/raftis_budget.c "$here"/glue/raftis_lua.h "$B"/deps/lua/src/
 B=$B0/deps/lua/src
 
 # --- make wasm32 behave like Redis on x86-64 (LP64) --------------------------
@@ -65,11 +65,15 @@ EOF
 sed -i "s/case 'L': case 'l': return sizeof(long);/case 'L': case 'l': return 8;/; s/case 'T': return sizeof(size_t);/case 'T': return 8;/" "$B"/lua_struct.c
 grep -q "case 'T': return 8;" "$B"/lua_struct.c
 
+# 4. A script's memory budget: charge what a script's own operations ask for,
+#    whatever the heap's history (patch-budget.py says how).
+python3 "$here"/patch-budget.py "$B"
+
 CFLAGS="-I../../../src -O2 -DLUA_ANSI -DENABLE_CJSON_GLOBAL -DREDIS_STATIC= -DLUA_USE_MKSTEMP -DLUA_USELONGLONG -DSTRUCT_INT=long\ long -fwrapv -mnontrapping-fptoint -Wno-everything"
 SRCS="lapi.c lcode.c ldebug.c ldo.c ldump.c lfunc.c lgc.c llex.c lmem.c lobject.c lopcodes.c lparser.c lstate.c lstring.c ltable.c ltm.c lundump.c lvm.c lzio.c strbuf.c fpconv.c
       lauxlib.c lbaselib.c ldblib.c lmathlib.c ltablib.c lstrlib.c lua_cjson.c lua_struct.c lua_cmsgpack.c lua_bit.c
-      ../../../src/sha1.c ../../../src/rand.c raftis_lua.c raftis_functions.c"
-EXPORTS='["_rl_load_library","_rl_unref","_rl_fcall","_rl_init","_rl_close","_rl_load","_rl_has","_rl_eval","_rl_in_buf","_rl_reply_buf","_rl_out_ptr","_rl_out_len","_rl_mem_used","_rl_mem_peak","_rl_set_mem_limit","_rl_gc","_rl_srand","_rl_name_buf"]'
+      ../../../src/sha1.c ../../../src/rand.c raftis_lua.c raftis_functions.c raftis_budget.c"
+EXPORTS='["_rl_load_library","_rl_unref","_rl_fcall","_rl_init","_rl_close","_rl_load","_rl_has","_rl_eval","_rl_in_buf","_rl_reply_buf","_rl_out_ptr","_rl_out_len","_rl_mem_used","_rl_mem_peak","_rl_set_mem_limit","_rl_gc","_rl_srand","_rl_name_buf","_rl_mem_charged"]'
 mkdir -p "$OUT"
 ( cd "$B" && eval emcc $CFLAGS $SRCS \
     --js-library "$here"/glue/library_raftis.js \

@@ -47,6 +47,11 @@ async function main(): Promise<void> {
     .option('snapshot-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotEntries, describe: 'take a snapshot after this many log entries (0: no entry threshold)' })
     .option('snapshot-bytes', { type: 'number', default: DEFAULT_OPTIONS.snapshotBytes, describe: 'take a snapshot once the log since the last one is at least as big as that snapshot and both together reach this many bytes, as Redis rewrites its AOF (0: no byte threshold)' })
     .option('lua-instruction-budget', { type: 'number', default: DEFAULT_OPTIONS.luaInstructionBudget, describe: 'Lua instructions a script may run before it is stopped (the same on every node; 0: unlimited)' })
+    .option('lua-memory-budget', {
+      type: 'number',
+      default: DEFAULT_OPTIONS.luaMemoryBudget,
+      describe: 'bytes a Lua script may allocate (counted as its operations ask, never given back) before it is stopped (the same on every node; 0: unlimited)',
+    })
     .option('databases', { type: 'number', default: DEFAULT_OPTIONS.databases, describe: 'number of databases (SELECT 0 … n-1); every node of a cluster must have the same' })
     .option('snapshot-keep-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotKeepEntries, describe: 'log entries kept behind a snapshot for followers that are a little behind' })
     .option('unsafe-no-fsync', {
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
     if (argv.peers !== undefined && (self.port !== argv.port || self.clusterPort !== clusterPort)) {
       throw new OptionError(`--peers gives node ${argv.id} the address ${self.host}:${self.port}@${self.clusterPort}, but --port/--cluster-port say ${argv.port}@${clusterPort}`);
     }
-    for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries', 'lua-instruction-budget'] as const) {
+    for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries', 'lua-instruction-budget', 'lua-memory-budget'] as const) {
       if (!Number.isSafeInteger(argv[f]) || argv[f] < 0) throw new OptionError(`--${f} must be a non-negative integer`);
     }
     if (!Number.isSafeInteger(argv.databases) || argv.databases < 1 || argv.databases > 2147483647) throw new OptionError('--databases must be an integer from 1 to 2147483647');
@@ -115,6 +120,7 @@ async function main(): Promise<void> {
       snapshotBytes: argv['snapshot-bytes'],
       snapshotKeepEntries: argv['snapshot-keep-entries'],
       luaInstructionBudget: argv['lua-instruction-budget'],
+      luaMemoryBudget: argv['lua-memory-budget'],
       databases: argv.databases,
       unsafeNoFsync: argv['unsafe-no-fsync'],
       join,

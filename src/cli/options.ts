@@ -27,6 +27,8 @@ export interface Options {
   snapshotKeepEntries: number;
   /** Lua instructions a script may run before it is stopped; must be the same on every node (scripts are replicated, not their effects). */
   luaInstructionBudget: number;
+  /** Bytes a script's own operations may allocate before it is stopped; must be the same on every node, like the instruction budget. */
+  luaMemoryBudget: number;
   /** Number of databases (Redis's `databases`); must be the same on every node (peers with another number are refused). */
   databases: number;
   /** Write the Raft log without fsync (measurement only, as etcd's --unsafe-no-fsync). */
@@ -50,6 +52,7 @@ export const DEFAULT_OPTIONS = {
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
   luaInstructionBudget: 100_000_000,
+  luaMemoryBudget: 32 * 1024 * 1024,
   databases: 16,
   unsafeNoFsync: false,
 } as const;

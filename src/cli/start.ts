@@ -36,7 +36,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     },
     table: buildCommandTable(),
     shutdown,
-    scripts: { budget: opts.luaInstructionBudget },
+    scripts: { budget: opts.luaInstructionBudget, memoryBudget: opts.luaMemoryBudget },
     databases: opts.databases,
     node: {
       id: opts.id,

@@ -1,6 +1,7 @@
 /**
- * Redis 7.0 functions against redis-server 7.0 in cluster mode owning every
- * slot (how a raftis cluster looks to clients): FUNCTION LOAD and the
+ * Redis 7.0 functions against a standalone redis-server 7.0 (what a raftis
+ * of one voter is for scripts; a cluster's slot rules and no-cluster flag are
+ * compared in scripting-slots.test.ts): FUNCTION LOAD and the
  * load-time environment, FCALL / FCALL_RO and function flags, FUNCTION
  * DELETE / FLUSH / LIST / STATS / HELP, and FUNCTION DUMP / RESTORE with
  * payloads crossing between the two servers in both directions — replies
@@ -15,8 +16,7 @@ import { crc64, dumpFunctions } from '../../src/commands/function-payload.js';
 import { parseReply, type Reply } from '../helpers/engine-diff.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisCluster } from '../helpers/redis-cluster-server.js';
-import type { RedisServer } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { ADMIN, FCALLS, LIB_KV, LIB_MISC, LOAD_ERRORS, lib } from './functions-scripts.js';
 
 let redis: RedisServer | undefined;
@@ -24,7 +24,7 @@ let raftis: RaftisProcess | undefined;
 const conns: RawClient[] = [];
 
 beforeAll(async () => {
-  const [r, f] = await Promise.allSettled([startRedisCluster(), startRaftis()]);
+  const [r, f] = await Promise.allSettled([startRedisServer(), startRaftis()]);
   if (r.status === 'fulfilled') redis = r.value;
   if (f.status === 'fulfilled') raftis = f.value;
   if (r.status === 'rejected') throw r.reason;

@@ -1,6 +1,7 @@
 /**
- * Lua scripting against redis-server 7.0 in cluster mode owning every slot
- * (how a raftis cluster looks to clients): the VM evaluation's 94 probes,
+ * Lua scripting against a standalone redis-server 7.0 (what a raftis of one
+ * voter is for scripts: no slot rule; the rules of a cluster of several are
+ * compared in scripting-slots.test.ts): the VM evaluation's 94 probes,
  * EVAL / EVALSHA / SCRIPT errors and routing rules, and a seeded generator
  * of scripts over the Lua↔RESP conversion rules, in RESP2 and RESP3, replies
  * compared byte for byte. math.random is reseeded per script by raftis (the
@@ -12,8 +13,7 @@ import { createPrng, randomInt } from '../../src/util/prng.js';
 import { sha1hex } from '../../src/util/lua/vm.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisCluster } from '../helpers/redis-cluster-server.js';
-import type { RedisServer } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { allStarted } from '../helpers/settled.js';
 import { probes } from './scripting-probes.js';
 
@@ -22,7 +22,7 @@ let raftis: RaftisProcess | undefined;
 const conns: RawClient[] = [];
 
 beforeAll(async () => {
-  await allStarted([startRedisCluster().then((s) => (redis = s)), startRaftis().then((s) => (raftis = s))]);
+  await allStarted([startRedisServer().then((s) => (redis = s)), startRaftis().then((s) => (raftis = s))]);
 });
 afterAll(async () => {
   for (const c of conns) c.close();
@@ -147,7 +147,7 @@ const COMMANDS: string[][] = [
   ['EXEC'],
 ];
 
-describe('EVAL / EVALSHA / SCRIPT vs redis-server (cluster mode)', () => {
+describe('EVAL / EVALSHA / SCRIPT on one node vs a standalone redis-server', () => {
   for (const proto of [2, 3] as const) {
     it(`the 94 probe scripts (RESP${proto})`, async () => {
       const [a, b] = await pair(proto);

@@ -3,9 +3,11 @@
  * its own public API against raftis: a single node, the leader of a 3-node
  * cluster, and a 3-node cluster whose leader is killed while jobs wait.
  *
- * What a user changes for raftis: the queue's `prefix` carries a hash tag
- * (`{bull}`), as bull's documentation asks for Redis Cluster — raftis is a
- * Redis Cluster of one shard and refuses a script whose keys are in
+ * On a single node bull runs with its default options: a raftis of one
+ * voter is a standalone redis-server for scripts (no slot rule). On a
+ * cluster of several nodes the queue's `prefix` carries a hash tag
+ * (`{bull}`), as bull's documentation asks for Redis Cluster — raftis is then
+ * a Redis Cluster of one shard and refuses a script whose keys are in
  * different slots (CROSSSLOT). To survive a leader change, bull's clients
  * are ioredis `Cluster` clients given through `createClient` (every node as
  * a seed): they follow MOVED to the new leader by themselves.
@@ -41,8 +43,9 @@ afterEach(async () => {
   clients = [];
 });
 
-function queue(name: string, host: string, port: number): Queue.Queue {
-  const q = new Queue(name, { prefix: '{bull}', redis: { host, port }, settings: SETTINGS });
+/** A queue with a hash-tagged prefix (what Redis Cluster needs), or bull's default options when `prefix` is null. */
+function queue(name: string, host: string, port: number, prefix: string | null = '{bull}'): Queue.Queue {
+  const q = new Queue(name, prefix === null ? { redis: { host, port }, settings: SETTINGS } : { prefix, redis: { host, port }, settings: SETTINGS });
   q.on('error', () => {});
   queues.push(q);
   return q;
@@ -139,6 +142,18 @@ describe('bull 4 on raftis', () => {
   it('a single node: jobs, retries with backoff, delays, removeOnComplete, counts and events', async () => {
     raftis = await startRaftis();
     await runScenario(queue('single', '127.0.0.1', raftis.port), queue('single', '127.0.0.1', raftis.port));
+  }, 30_000);
+
+  it("a single node with bull's default options (prefix 'bull', keys in many slots), as on a standalone redis-server", async () => {
+    raftis = await startRaftis();
+    await runScenario(queue('plain', '127.0.0.1', raftis.port, null), queue('plain', '127.0.0.1', raftis.port, null));
+    // The keys are bull's own, untagged: scripts over several slots ran.
+    const r = new Redis({ host: '127.0.0.1', port: raftis.port });
+    clients.push(r);
+    const keys = await r.keys('bull:plain:*');
+    const slots = new Set(await Promise.all(keys.map((k) => r.call('CLUSTER', 'KEYSLOT', k))));
+    expect(keys.length).toBeGreaterThan(1);
+    expect(slots.size).toBeGreaterThan(1);
   }, 30_000);
 
   it('the leader of a 3-node cluster; events published by scripts reach a subscriber on a follower exactly once', async () => {

@@ -10,8 +10,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisCluster } from '../helpers/redis-cluster-server.js';
-import type { RedisServer } from '../helpers/redis-server.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { sha1hex } from '../../src/util/lua/vm.js';
 
 const LUA = "local n = redis.call('incrby', KEYS[1], ARGV[1]) redis.call('set', KEYS[2], n) return {n, redis.call('get', KEYS[2])}";
@@ -120,7 +119,8 @@ describe('ioredis defineCommand', () => {
   });
 
   it('pipelines and MULTI after SCRIPT FLUSH, a script error reply, a read-only command: what redis-server gives', async () => {
-    [redis, raftis2] = await Promise.all([startRedisCluster(), startRaftis()]);
+    // A one-node raftis is a standalone redis-server for scripts (docs/decisions.md).
+    [redis, raftis2] = await Promise.all([startRedisServer(), startRaftis()]);
     const a = new Redis({ port: redis.port, host: '127.0.0.1' });
     const b = new Redis({ port: raftis2.port, host: '127.0.0.1' });
     clients.push(a, b);

@@ -29,24 +29,7 @@
 #define LIBRARY_API_NAME "__LIBRARY_API__"
 #define GLOBALS_API_NAME "__GLOBALS_API__"
 
-const char *RL_ERRH_FUNCTIONS =
-    "local dbg = debug\n"
-    "debug = nil\n"
-    "local error_handler = function (err)\n"
-    "  local i = dbg.getinfo(2,'nSl')\n"
-    "  if i and i.what == 'C' then\n"
-    "    i = dbg.getinfo(3,'nSl')\n"
-    "  end\n"
-    "  if type(err) ~= 'table' then\n"
-    "    err = {err='ERR ' .. tostring(err)}"
-    "  end"
-    "  if i then\n"
-    "    err['source'] = i.source\n"
-    "    err['line'] = i.currentline\n"
-    "  end"
-    "  return err\n"
-    "end\n"
-    "return error_handler";
+const char *RL_ERRH_FUNCTIONS = RL_ERRH_HEAD "local error_handler = function (err)\n" RL_ERRH_BODY "return error_handler";
 
 /* scripts_flags_def (script.c), in Redis's order */
 static const struct { const char *str; int flag; } script_flags_def[] = {
@@ -56,11 +39,7 @@ typedef struct { char *name; char *desc; int ref; int flags; } reg_fn_t;
 static reg_fn_t *load_fns = NULL;       /* functions of the library being loaded */
 static int load_nfns = 0, load_cap = 0;
 static int load_active = 0;             /* REGISTRY_LOAD_CTX_NAME is set */
-static long long load_budget_left = 0;
 
-static void set_error_metatable(lua_State *l) { /* luaSetErrorMetatable */
-    lua_newtable(l); lua_pushcfunction(l, rl_protected_table_error); lua_setfield(l, -2, "__index"); lua_setmetatable(l, -2);
-}
 static char *dup_lua_string(lua_State *l, int idx) { /* luaGetStringSds: NULL unless a string or a number */
     if (!lua_isstring(l, idx)) return NULL;
     size_t n; const char *s = lua_tolstring(l, idx, &n);
@@ -85,6 +64,9 @@ static int valid_name(const char *n) { /* functionsVerifyName */
     for (; *n; n++) { char c = *n; if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return 0; }
     return 1;
 }
+/* luaL_ref, not charged to the memory budget: how the registry grows depends on
+ * the libraries this node loaded before (in log order, or by name from a snapshot). */
+static int registry_ref(lua_State *l) { rl_nocount++; int r = luaL_ref(l, LUA_REGISTRYINDEX); rl_nocount--; return r; }
 static int register_function(lua_State *l) { /* luaRegisterFunction */
     if (!load_active) { rl_push_error(l, "redis.register_function can only be called on FUNCTION LOAD command"); return lua_error(l); }
     const char *err = NULL; char *name = NULL, *desc = NULL; int ref = LUA_NOREF, flags = 0;
@@ -105,7 +87,7 @@ static int register_function(lua_State *l) { /* luaRegisterFunction */
             } else if (!strcasecmp(key, "callback")) {
                 if (!lua_isfunction(l, -1)) { err = "callback argument given to redis.register_function must be a function"; goto error; }
                 if (ref != LUA_NOREF) lua_unref(l, ref);
-                ref = luaL_ref(l, LUA_REGISTRYINDEX);
+                ref = registry_ref(l);
                 continue; /* luaL_ref popped the value */
             } else if (!strcasecmp(key, "flags")) {
                 if (!lua_istable(l, -1)) { err = "flags argument to redis.register_function must be a table representing function flags"; goto error; }
@@ -118,7 +100,7 @@ static int register_function(lua_State *l) { /* luaRegisterFunction */
     } else {
         if (!(name = dup_lua_string(l, 1))) { err = "first argument to redis.register_function must be a string"; goto error; }
         if (!lua_isfunction(l, 2)) { err = "second argument to redis.register_function must be a function"; goto error; }
-        ref = luaL_ref(l, LUA_REGISTRYINDEX);
+        ref = registry_ref(l);
     }
     /* functionLibCreateFunction (Redis 7.0.15's text for a bad function name) */
     if (!valid_name(name)) { err = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"; goto error; }
@@ -131,15 +113,6 @@ error:
     if (ref != LUA_NOREF) lua_unref(l, ref);
     rl_push_error(l, err);
     return lua_error(l);
-}
-static void load_hook(lua_State *l, lua_Debug *ar) { /* luaEngineLoadHook, counted in instructions instead of 500 ms */
-    (void)ar;
-    load_budget_left -= HOOK_PERIOD;
-    if (load_budget_left <= 0) {
-        lua_sethook(l, load_hook, LUA_MASKLINE, 0);
-        rl_push_error(l, "FUNCTION LOAD timeout");
-        lua_error(l);
-    }
 }
 static void set_globals_index(lua_State *L, const char *registry_name) {
     lua_getmetatable(L, LUA_GLOBALSINDEX);
@@ -157,9 +130,9 @@ void rl_functions_init_api(lua_State *L) {
     rl_setnum(L, "LOG_DEBUG", 0); rl_setnum(L, "LOG_VERBOSE", 1); rl_setnum(L, "LOG_NOTICE", 2); rl_setnum(L, "LOG_WARNING", 3);
     lua_pushstring(L, "REDIS_VERSION"); lua_pushstring(L, "7.0.15"); lua_settable(L, -3);
     rl_setnum(L, "REDIS_VERSION_NUM", 0x00070000 | 15);
-    set_error_metatable(L);
+    rl_set_error_metatable(L);
     lua_setfield(L, -2, "redis");
-    set_error_metatable(L);
+    rl_set_error_metatable(L);
     rl_protect_recursively(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LIBRARY_API_NAME);
 }
@@ -184,7 +157,7 @@ static void bstr(buf_t *b, const char *s) { size_t n = strlen(s); bu32(b, (uint3
  * shebang line, which is kept). 0 = ok, outbuf = [u32 n] then n x ([u32 ref]
  * [u32 flags][u32 has_desc][str name][str desc]), strings as [u32 len][bytes];
  * 1 = error, outbuf = the error text (without "-" and CRLF). */
-EXPORT int rl_load_library(int len, double budget) {
+EXPORT int rl_load_library(int len, double budget, double mbudget) {
     lua_State *L = rl_state();
     buf_t *out = rl_outbuf();
     out->len = 0;
@@ -198,9 +171,15 @@ EXPORT int rl_load_library(int len, double budget) {
         rc = 1;
     } else {
         load_active = 1;
-        load_budget_left = (long long)budget;
-        if (budget > 0) lua_sethook(L, load_hook, LUA_MASKCOUNT, HOOK_PERIOD);
-        if (lua_pcall(L, 0, 0, 0)) {
+        rl_budget_begin(budget, "FUNCTION LOAD timeout"); /* luaEngineLoadHook, counted in instructions instead of 500 ms */
+        rl_count_begin(mbudget);
+        int err = lua_pcall(L, 0, 0, 0);
+        rl_count_end();
+        if (rl_mem_over()) {
+            bputs(out, "Error registering functions: ERR Script exceeded its memory budget");
+            if (err) lua_pop(L, 1);
+            rc = 1;
+        } else if (err) {
             /* luaExtractErrorInformation */
             bputs(out, "Error registering functions: ");
             if (lua_isstring(L, -1)) { bputs(out, "ERR "); bputs(out, lua_tostring(L, -1)); }
@@ -213,7 +192,7 @@ EXPORT int rl_load_library(int len, double budget) {
             rc = 1;
         }
         load_active = 0;
-        lua_sethook(L, NULL, 0, 0);
+        rl_budget_end();
     }
     set_globals_index(L, GLOBALS_API_NAME);
     if (rc) { discard_load_fns(L, 1); return 1; }

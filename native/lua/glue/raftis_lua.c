@@ -17,7 +17,9 @@
  *
  * Determinism: no clock, no libc rand(); math.random is Redis's rand48;
  * runaway scripts are stopped by an instruction budget charged by a
- * LUA_MASKCOUNT hook; memory is bounded by a counting allocator.
+ * LUA_MASKCOUNT hook, and by a memory budget charged with what the script's
+ * own operations allocate (both in raftis_budget.c); the heap as a whole is
+ * bounded by a counting allocator (the process's safety net).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +59,11 @@ EXPORT int rl_out_len(void) { return (int)outbuf.len; }
 /* ---- state ---------------------------------------------------------------- */
 static lua_State *L = NULL;
 static size_t mem_used = 0, mem_limit = 0, mem_peak = 0;
-static long long budget_left = 0;          /* instructions left for the running script */
-static int budget_exhausted = 0;
 static int in_script = 0;                  /* redis.call etc only inside a script */
 static int script_resp = 2;                /* redis.setresp() */
 static int client_resp = 2;                /* protocol of the calling client */
 static long gc_count = 0;
+
 
 /* x86-64 semantics of (long long)d: out of range / NaN -> LLONG_MIN */
 static long long d2ll(double d) {
@@ -504,30 +505,16 @@ static void load_lib(lua_State *l, const char *name, lua_CFunction f) { lua_push
 static void setfn(lua_State *l, const char *k, lua_CFunction f) { lua_pushstring(l, k); lua_pushcfunction(l, f); lua_settable(l, -3); }
 static void setnum(lua_State *l, const char *k, double v) { lua_pushstring(l, k); lua_pushnumber(l, v); lua_settable(l, -3); }
 
-static const char *ERRH =
-    "local dbg = debug\n"
-    "debug = nil\n"
-    "function __redis__err__handler(err)\n"
-    "  local i = dbg.getinfo(2,'nSl')\n"
-    "  if i and i.what == 'C' then\n"
-    "    i = dbg.getinfo(3,'nSl')\n"
-    "  end\n"
-    "  if type(err) ~= 'table' then\n"
-    "    err = {err='ERR ' .. tostring(err)}"
-    "  end"
-    "  if i then\n"
-    "    err['source'] = i.source\n"
-    "    err['line'] = i.currentline\n"
-    "  end"
-    "  return err\n"
-    "end\n";
+static const char *ERRH = RL_ERRH_HEAD "function __redis__err__handler(err)\n" RL_ERRH_BODY;
 
 /* ---- what raftis_functions.c shares (raftis_lua.h) ---------------------- */
 lua_State *rl_state(void) { return L; }
 buf_t *rl_outbuf(void) { return &outbuf; }
 buf_t *rl_inbuf(void) { return &inbuf; }
 void rl_push_error(lua_State *l, const char *e) { push_error(l, e); }
-int rl_protected_table_error(lua_State *l) { return protected_table_error(l); }
+void rl_set_error_metatable(lua_State *l) {
+    lua_newtable(l); lua_pushcfunction(l, protected_table_error); lua_setfield(l, -2, "__index"); lua_setmetatable(l, -2);
+}
 void rl_protect_recursively(lua_State *l) { protect_recursively(l); }
 int rl_redis_log(lua_State *l) { return redis_log(l); }
 void rl_setfn(lua_State *l, const char *k, lua_CFunction f) { setfn(l, k, f); }
@@ -581,7 +568,7 @@ EXPORT int rl_init(double limit_bytes, int functions_mode) {
     }
     if (functions_mode) rl_functions_init_api(L);
     lua_pushvalue(L, LUA_GLOBALSINDEX);
-    lua_newtable(L); lua_pushcfunction(L, protected_table_error); lua_setfield(L, -2, "__index"); lua_setmetatable(L, -2);
+    rl_set_error_metatable(L);
     protect_recursively(L);
     lua_pop(L, 1);
     protect_basic_types(L);
@@ -595,6 +582,8 @@ EXPORT double rl_mem_peak(void) { double p = (double)mem_peak; mem_peak = mem_us
 EXPORT void rl_set_mem_limit(double lim) { mem_limit = (size_t)lim; }
 EXPORT void rl_gc(void) { lua_gc(L, LUA_GCCOLLECT, 0); }
 EXPORT void rl_srand(int seed) { redisSrand48(seed); }
+int rl_heap_near(size_t extra) { return mem_limit && mem_used + extra > mem_limit; }
+
 
 /* Compile a script body (inbuf[0..len)) into registry["f_<sha>"]. 0 = ok;
  * else outbuf holds the complete RESP error reply. */
@@ -616,16 +605,7 @@ EXPORT int rl_has(const char *fname) {
     lua_getfield(L, LUA_REGISTRYINDEX, fname); int r = !lua_isnil(L, -1); lua_pop(L, 1); return r;
 }
 
-static void count_hook(lua_State *l, lua_Debug *ar) {
-    (void)ar;
-    budget_left -= HOOK_PERIOD;
-    if (budget_left <= 0 || budget_exhausted) {
-        budget_exhausted = 1;
-        lua_sethook(l, count_hook, LUA_MASKCOUNT, 1); /* keep firing: pcall cannot swallow it */
-        push_error(l, "Script exceeded its instruction budget");
-        lua_error(l);
-    }
-}
+
 
 static void create_array(lua_State *l, const char **pp, uint32_t n) {
     const char *p = *pp;
@@ -637,31 +617,31 @@ static void create_array(lua_State *l, const char **pp, uint32_t n) {
 /* Run registry[fname] like evalGenericCommand/luaCallFunction.
  * inbuf = [u32 nkeys][u32 nargs] then (u32 len, bytes)*; outbuf = RESP reply.
  * Returns 0 = reply, 1 = error reply (already RESP in outbuf), 2 = no such script. */
-static int run_pushed(const char *display, double budget, int fcall_mode);
-EXPORT int rl_eval(const char *fname, double budget, int cresp, int fcall_mode) {
-    (void)fcall_mode;
+static int run_pushed(const char *display, double budget, double mbudget, int fcall_mode);
+EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
+    rl_basic_stacks();
     client_resp = cresp; script_resp = 2;
     lua_getglobal(L, "__redis__err__handler");
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
     if (lua_isnil(L, -1)) { lua_pop(L, 2); return 2; }
-    return run_pushed(fname + 2, budget, 0);
+    return run_pushed(fname + 2, budget, mbudget, 0);
 }
 /* luaEngineCall: runs the callback registry[ref] with (KEYS, ARGV) as its
  * arguments; namebuf holds the function's name (for error messages). */
-EXPORT int rl_fcall(int ref, double budget, int cresp) {
+EXPORT int rl_fcall(int ref, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
+    rl_basic_stacks();
     client_resp = cresp; script_resp = 2;
     lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
     lua_gettable(L, LUA_REGISTRYINDEX);
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     if (!lua_isfunction(L, -1)) { lua_pop(L, 2); return 2; }
-    return run_pushed(namebuf, budget, 1);
+    return run_pushed(namebuf, budget, mbudget, 1);
 }
 /* The error handler and the function are on the stack. */
-static int run_pushed(const char *display, double budget, int fcall_mode) {
-    budget_left = (long long)budget; budget_exhausted = 0;
-    if (budget > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+static int run_pushed(const char *display, double budget, double mbudget, int fcall_mode) {
+    rl_budget_begin(budget, "Script exceeded its instruction budget");
     const char *p = inbuf.p; uint32_t nk, na;
     memcpy(&nk, p, 4); memcpy(&na, p + 4, 4); p += 8;
     size_t saved_limit = mem_limit; mem_limit = 0; /* never fail outside the pcall */
@@ -671,14 +651,18 @@ static int run_pushed(const char *display, double budget, int fcall_mode) {
         create_array(L, &p, nk);
         create_array(L, &p, na);
         mem_limit = saved_limit;
+        rl_count_begin(mbudget);
         err = lua_pcall(L, 2, 1, -4);
+        rl_count_end();
     } else {
         create_array(L, &p, nk);
         lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
         create_array(L, &p, na);
         lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
         mem_limit = saved_limit;
+        rl_count_begin(mbudget);
         err = lua_pcall(L, 0, 1, -2);
+        rl_count_end();
     }
     mem_limit = 0;
     if (++gc_count == 50) { lua_gc(L, LUA_GCSTEP, 50); gc_count = 0; }
@@ -686,7 +670,16 @@ static int run_pushed(const char *display, double budget, int fcall_mode) {
      * the heap over half of it) collect everything, deterministically. */
     if (err == LUA_ERRMEM || (saved_limit && mem_used > saved_limit / 2)) lua_gc(L, LUA_GCCOLLECT, 0);
     int rc = 0;
-    if (err) {
+    const char *over_src; int over_line;
+    if (rl_mem_over_at(&over_src, &over_line)) {
+        /* Whatever error ended it (the memory error where the budget ran out, or the hook's): the budget's. */
+        rc = 1;
+        char t[256]; int n;
+        if (over_line >= 0) n = snprintf(t, sizeof t, "-ERR Script exceeded its memory budget script: %s, on %s:%d.", display, over_src, over_line);
+        else n = snprintf(t, sizeof t, "-ERR Script exceeded its memory budget script: %s", display);
+        bput_mapped(&outbuf, t, (size_t)n); bput(&outbuf, "\r\n", 2);
+        lua_pop(L, 1);
+    } else if (err) {
         rc = 1;
         const char *sha = display;
         if (!lua_istable(L, -1)) {
@@ -712,7 +705,7 @@ static int run_pushed(const char *display, double budget, int fcall_mode) {
     } else {
         lua_to_resp(L, &outbuf);
     }
-    if (budget > 0) lua_sethook(L, NULL, 0, 0);
+    rl_budget_end();
     in_script = 0;
     lua_pop(L, 1); /* error handler */
     mem_limit = saved_limit;

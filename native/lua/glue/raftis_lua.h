@@ -34,11 +34,43 @@ lua_State *rl_state(void);
 buf_t *rl_outbuf(void);   /* what the JS side reads back (rl_out_ptr / rl_out_len) */
 buf_t *rl_inbuf(void);    /* what the JS side wrote (rl_in_buf) */
 void rl_push_error(lua_State *l, const char *e);        /* luaPushError */
-int rl_protected_table_error(lua_State *l);             /* luaProtectedTableError */
+void rl_set_error_metatable(lua_State *l);              /* luaSetErrorMetatable: reads of missing keys raise */
 void rl_protect_recursively(lua_State *l);              /* luaSetTableProtectionRecursively */
 int rl_redis_log(lua_State *l);                         /* redis.log */
 void rl_setfn(lua_State *l, const char *k, lua_CFunction f);
 void rl_setnum(lua_State *l, const char *k, double v);
+int rl_heap_near(size_t extra);       /* the heap limit is set and the heap plus `extra` would pass it */
+
+/* ---- raftis_budget.c ------------------------------------------------------ */
+/* The instruction budget for what runs next (0: none): a count hook every
+ * HOOK_PERIOD instructions raises `error` once it is spent, and again at every
+ * instruction after, so a pcall cannot swallow it. rl_budget_end removes it. */
+void rl_budget_begin(double budget, const char *error);
+void rl_budget_end(void);
+extern int rl_nocount;                /* > 0: allocations are not charged */
+void rl_count_begin(double budget);  /* charge what runs next to a memory budget (0: none) */
+void rl_count_end(void);
+int rl_mem_over(void);                /* the budget ran out since rl_count_begin */
+int rl_mem_over_at(const char **src, int *line); /* ...and where (line -1: unknown) */
+void rl_basic_stacks(void);           /* the main thread's stacks at the sizes every script starts from */
+
+/* The error handler's body (script_lua.c, function_lua.c): EVAL keeps it as a
+ * global function, the functions engine returns it to keep in the registry. */
+#define RL_ERRH_HEAD "local dbg = debug\n" "debug = nil\n"
+#define RL_ERRH_BODY \
+    "  local i = dbg.getinfo(2,'nSl')\n" \
+    "  if i and i.what == 'C' then\n" \
+    "    i = dbg.getinfo(3,'nSl')\n" \
+    "  end\n" \
+    "  if type(err) ~= 'table' then\n" \
+    "    err = {err='ERR ' .. tostring(err)}" \
+    "  end" \
+    "  if i then\n" \
+    "    err['source'] = i.source\n" \
+    "    err['line'] = i.currentline\n" \
+    "  end" \
+    "  return err\n" \
+    "end\n"
 
 /* ---- raftis_functions.c --------------------------------------------------- */
 #define REGISTRY_ERROR_HANDLER_NAME "__ERROR_HANDLER__"

@@ -97,6 +97,7 @@ export class Applier implements StateMachine<Write> {
     if (entry.kind === EntryKind.EvictKeys) return applyEvictions(this.dbs, dbIndex, entry, index, this.state.events, this.touch);
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
+    this.scripts.appliedStandalone = entry.standalone === true;
     const ctx: Ctx = { db, dbIndex, dbs: this.dbs, now: entry.time, index, w, scripts: this.scripts, touchDb: this.touchDb, flushingDb: this.flushingDb, events: this.state.events };
     const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
     if (tracking !== undefined) tracking.current = client;

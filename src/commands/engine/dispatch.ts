@@ -58,7 +58,8 @@ export class Dispatcher {
     // Before ACL and cluster checks, as in Redis 7's processCommand.
     if (def.noMulti && c.multi !== undefined) return void this.reject(c, 'ERR Command not allowed inside a transaction', def);
     // Redis Cluster's getNodeByQuery refuses keys in different slots before it routes.
-    if (EVALS.has(def.name) && crossSlot(def, argv)) return void this.reject(c, CROSSSLOT, def);
+    // A group of one voter is a standalone redis-server: no slot rule (Scripts.standaloneNow).
+    if (EVALS.has(def.name) && crossSlot(def, argv) && !this.server.scripts.standaloneNow()) return void this.reject(c, CROSSSLOT, def);
     // Cluster routing comes before queuing, as in Redis Cluster: a redirect flags the transaction.
     if (def.conn === undefined && !this.servesHere(c, def)) {
       const proxy = this.server.proxy;
@@ -300,6 +301,7 @@ export class Dispatcher {
     const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi, cmds };
     if (db !== 0) entry.db = db;
     if (oom) entry.oom = true;
+    if (this.server.scripts.standaloneNow()) entry.standalone = true;
     const p = new ClientWrite(this, entry, c, w);
     if (this.server.node.propose(p)) c.lastWriteIndex = p.index;
   }

@@ -214,6 +214,8 @@ export class Engine implements ClientHost {
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.scripts.pubsub = this.pubsub;
+    // The applied configuration: one voter (the node may not be open yet while the engine is built).
+    this.scripts.standaloneNow = () => this.node !== undefined && this.node.voters.length === 1;
     this.notifier = new KeyspaceNotifier(this.pubsub);
     for (let i = 0; i < this.dbs.count; i++) this.dbs.get(i).hooks = this.notifier.hooksFor(i);
     this.config.watch('notify-keyspace-events', () => (this.notifier.flags = this.config.param('notify-keyspace-events').value as number));

@@ -8,6 +8,11 @@
  *                  every expiry decision during apply uses this time
  *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
  *                  bit 1: a database number follows (absent: db 0)
+ *                  bit 2: proposed over maxmemory (a script's first
+ *                  denyoom call before any write gets -OOM)
+ *                  bit 3: proposed by a group of one voter: scripts run
+ *                  without Redis Cluster's slot rules (as on a standalone
+ *                  redis-server; absent: the rules apply)
  *   u32 count      number of commands (kind 1) or keys (kind 2)
  *   [u32 db]       with flag bit 1: the database the commands run in (the
  *                  client's SELECTed one; a SELECT inside a MULTI changes it
@@ -46,6 +51,12 @@ export interface CommandEntry {
    * denyoom command, if it has written nothing before (scriptVerifyOOM).
    */
   oom?: boolean;
+  /**
+   * The leader's group had one voter when it proposed the entry: scripts in
+   * it run as on a standalone redis-server, without Redis Cluster's slot
+   * rules (decided once, so every replica applies the same rule).
+   */
+  standalone?: boolean;
 }
 
 export interface ExpireEntry {
@@ -59,6 +70,7 @@ export interface ExpireEntry {
 const FLAG_MULTI = 1;
 const FLAG_DB = 2;
 const FLAG_OOM = 4;
+const FLAG_STANDALONE = 8;
 
 export interface EvictEntry {
   kind: EntryKind.EvictKeys;
@@ -95,7 +107,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   const b = Buffer.allocUnsafe(size);
   b[0] = e.kind;
   b.writeDoubleLE(e.time, 1);
-  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) : 0) | (db !== 0 ? FLAG_DB : 0);
+  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) : 0) | (db !== 0 ? FLAG_DB : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     b.writeUInt32LE(e.cmds.length, p);
@@ -177,6 +189,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     }
     const e: CommandEntry = db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
     if ((flags & FLAG_OOM) !== 0) e.oom = true;
+    if ((flags & FLAG_STANDALONE) !== 0) e.standalone = true;
     return e;
   }
   if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {

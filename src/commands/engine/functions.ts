@@ -110,6 +110,8 @@ export class Functions {
     private readonly memoryLimit: number,
     /** The instruction budget a library's load code may use (Redis: 500 ms). */
     private readonly budget: () => number,
+    /** The bytes a library's load code may allocate (LuaVM's memory budget). */
+    private readonly memoryBudget = 0,
   ) {}
 
   /** The functions VM, made when first needed (a node that never loads a library spares its memory). */
@@ -172,7 +174,7 @@ export class Functions {
     const old = ctx.libraries.get(md.name);
     if (old !== undefined && !replace) return { error: `Library '${md.name}' already exists` };
     if (old !== undefined) ctx.unlink(old);
-    const r = this.vm.loadLibrary(md.code, this.budget());
+    const r = this.vm.loadLibrary(md.code, this.budget(), this.memoryBudget);
     let error: string | undefined;
     const li: Library = { name: md.name, code: payload, functions: new Map() };
     if ('error' in r) {

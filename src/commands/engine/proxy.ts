@@ -127,6 +127,7 @@ export class Proxy {
       }
       const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
       if (dbIndex !== 0) entry.db = dbIndex;
+      if (server.scripts.standaloneNow()) entry.standalone = true;
       const p = new ForwardedWrite(server, entry, w, send);
       if (node.propose(p)) this.lastWriteFrom.set(from, p.index);
       return;

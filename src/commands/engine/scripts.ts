@@ -96,18 +96,27 @@ interface Run {
   oom: boolean;
   /** A write command ran (SCRIPT_WRITE_DIRTY). */
   wrote: boolean;
+  /** As a standalone redis-server: no slot rule at all (a group of one voter). */
+  standalone: boolean;
 }
 
 export interface ScriptOptions {
   /** Instructions a script may run before it is stopped (the same on every replica). */
   budget?: number;
-  /** Bytes the Lua heap may use. */
+  /** Bytes a script's own operations may allocate (the same on every replica; 0: unlimited). */
+  memoryBudget?: number;
+  /** Bytes the Lua heap may use (the process's safety net; by default 64 MiB, or twice the memory budget if that is more). */
   memoryLimit?: number;
 }
 
 /** 100M Lua instructions: about a second of a runaway loop on the 2-core machine raftis is developed on (2.6 s for 250M under load). */
 export const DEFAULT_BUDGET = 100_000_000;
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
+/**
+ * 32 MiB allocated by a script's own operations, garbage included: a script
+ * within it cannot reach the 64 MiB heap limit first (docs/decisions.md "Memory.").
+ */
+export const DEFAULT_MEMORY_BUDGET = 32 * 1024 * 1024;
 
 /** Which EVAL form a handler runs. */
 export interface EvalKind {
@@ -130,10 +139,27 @@ export class Scripts {
   private readonly vm: LuaVM;
   private run: Run | undefined;
   budget: number;
+  /** Bytes a script may allocate (LuaVM EvalOptions.memoryBudget); the same on every replica. */
+  readonly memoryBudget: number;
   /** Redis 7.0 functions: the libraries (replicated state, in snapshots) and their VM. */
   readonly functions: Functions;
   /** Where a script's PUBLISH goes (the engine's registry; set once it exists). */
   pubsub: ScriptPubSub | undefined;
+  /**
+   * Whether this node's Raft group has one voter now, by its applied
+   * configuration (set by the engine): such a raftis is a standalone
+   * redis-server for scripts — no CROSSSLOT, no slot checks inside scripts,
+   * `no-cluster` scripts run. Read-path scripts and the dispatcher go by it;
+   * an applied script goes by what its entry carries (appliedStandalone).
+   */
+  standaloneNow: () => boolean = () => false;
+  /** The entry being applied was proposed by a group of one voter (CommandEntry.standalone; set by the applier). */
+  appliedStandalone = false;
+
+  /** Which rule the script about to run in ctx follows: its entry's, or (read path) this node's now. */
+  private standalone(ctx: Ctx): boolean {
+    return ctx.index > 0 ? this.appliedStandalone : this.standaloneNow();
+  }
 
   constructor(
     private readonly table: CommandTable,
@@ -142,9 +168,11 @@ export class Scripts {
     opts: ScriptOptions = {},
   ) {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.memoryBudget = opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+    const limit = opts.memoryLimit ?? Math.max(DEFAULT_MEMORY_LIMIT, 2 * this.memoryBudget);
     const call = (argv: string[], resp: 2 | 3): CallResult => this.call(argv, resp);
-    this.vm = new LuaVM({ call }, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
-    this.functions = new Functions(call, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, () => this.budget);
+    this.vm = new LuaVM({ call }, limit);
+    this.functions = new Functions(call, limit, () => this.budget, this.memoryBudget);
   }
 
   get size(): number {
@@ -186,23 +214,27 @@ export class Scripts {
   }
 
   /**
+   * The script an EVAL / EVALSHA names, looked up once: the cached script,
+   * or (an EVAL of a body not cached yet) its shebang's flags; undefined for
+   * an EVALSHA of a sha not cached (NOSCRIPT).
+   */
+  private named(argv: readonly string[], evalsha: boolean): Script | { flags: number | { error: string } } | undefined {
+    const body = argv[1]!;
+    if (evalsha) return body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
+    return this.cache.get(this.shaOf(body)) ?? { flags: shebangFlags(body) };
+  }
+
+  /**
    * Whether this EVAL / EVALSHA may write, for routing (evalGetCommandFlags):
    * undefined for an EVALSHA of an unknown script (NOSCRIPT).
    */
   mayWrite(argv: readonly string[], evalsha: boolean): boolean | undefined {
-    const body = argv[1]!;
-    if (evalsha) {
-      const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
-      if (s === undefined) return undefined;
-      return this.scriptMayWrite(s);
-    }
-    const cached = this.cache.get(this.shaOf(body));
+    const s = this.named(argv, evalsha);
+    if (s === undefined) return undefined;
+    if ('body' in s) return this.scriptMayWrite(s);
     // An EVAL of a body not cached yet is an entry (whatever it does): applying it caches the body, as Redis's EVAL does.
-    if (cached !== undefined) return this.scriptMayWrite(cached);
-    const flags = shebangFlags(body);
     // A bad shebang: its error is the same wherever it is found; the entry answers it.
-    if (typeof flags !== 'number') return true;
-    return (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) !== ScriptFlag.NoWrites;
+    return !declaresNoWrites(s.flags);
   }
 
   /**
@@ -211,16 +243,8 @@ export class Scripts {
    * script without a shebang never does, whatever it provably does.
    */
   declaresNoWrites(argv: readonly string[], evalsha: boolean): boolean {
-    const body = argv[1]!;
-    let flags: number | { error: string };
-    if (evalsha) {
-      const s = body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
-      if (s === undefined) return false;
-      flags = s.flags;
-    } else {
-      flags = this.cache.get(this.shaOf(body))?.flags ?? shebangFlags(body);
-    }
-    return typeof flags === 'number' && (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) === ScriptFlag.NoWrites;
+    const s = this.named(argv, evalsha);
+    return s !== undefined && declaresNoWrites(s.flags);
   }
 
   /**
@@ -337,7 +361,7 @@ export class Scripts {
     const flags = script.flags;
     const compat = (flags & ScriptFlag.Compat) !== 0;
     if (!compat) {
-      if (flags & ScriptFlag.NoCluster) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
+      if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
       if (!(flags & ScriptFlag.NoWrites) && kind.ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
     }
     const keys = argv.slice(3, 3 + numkeys);
@@ -366,12 +390,14 @@ export class Scripts {
     go: (o: EvalOptions) => EvalResult | undefined,
   ): EvalResult | undefined {
     // On the read path (no entry: ctx.index 0) a script must not write, whatever it is flagged: its writes would be this node's only.
+    const standalone = this.standalone(ctx);
     const run: Run = {
       ctx,
       readOnly: readOnly || ctx.index === 0,
       allowCrossSlot,
-      slot: keys.length > 0 ? keyHashSlot(keys[0]!) : -1,
+      slot: keys.length > 0 && !standalone ? keyHashSlot(keys[0]!) : -1,
       dbIndex: ctx.dbIndex,
+      standalone,
       oom: this.oomAtStart && !allowOom,
       wrote: false,
     };
@@ -382,7 +408,7 @@ export class Scripts {
     }
     this.run = run;
     try {
-      return go({ budget: this.budget, clientResp: ctx.w.proto, seed });
+      return go({ budget: this.budget, memoryBudget: this.memoryBudget, clientResp: ctx.w.proto, seed });
     } finally {
       this.run = undefined;
     }
@@ -403,7 +429,7 @@ export class Scripts {
     if (numkeys === undefined) return w.error('ERR Bad number of keys provided');
     if (typeof numkeys === 'string') return w.error(numkeys);
     const flags = fi.flags;
-    if (flags & ScriptFlag.NoCluster) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
+    if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
     if (!(flags & ScriptFlag.NoWrites) && ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
     const keys = argv.slice(3, 3 + numkeys);
     const args = argv.slice(3 + numkeys);
@@ -431,7 +457,7 @@ export class Scripts {
     if (run.oom && !run.wrote && flags.has('denyoom')) return { scriptError: '-' + OOM };
     // Redis Cluster's check (scriptVerifyClusterState): every slot is served here, so only the slots matter.
     // SPUBLISH's channel is not a key (its key spec says not_key) but Redis Cluster routes and checks it as one.
-    const keys = def.data !== undefined ? commandKeys(def.meta, argv) : def.name === 'spublish' ? [argv[1]!] : [];
+    const keys = run.standalone ? NO_KEYS : def.data !== undefined ? commandKeys(def.meta, argv) : def.name === 'spublish' ? [argv[1]!] : [];
     if (keys.length > 0) {
       const slot = keyHashSlot(keys[0]!);
       for (let i = 1; i < keys.length; i++) {
@@ -549,6 +575,11 @@ export class Scripts {
   }
 }
 
+/** Shebang flags that declare no-writes (a script without a shebang never does; a bad shebang neither). */
+function declaresNoWrites(flags: number | { error: string }): boolean {
+  return typeof flags === 'number' && (flags & (ScriptFlag.Compat | ScriptFlag.NoWrites)) === ScriptFlag.NoWrites;
+}
+
 /** EVAL's and FCALL's numkeys (argv[2]; string2ll as Redis): the count, undefined if not an integer, or the range error. */
 function numKeys(argv: readonly string[]): number | string | undefined {
   const v = string2ll(argv[2]!);
@@ -558,6 +589,8 @@ function numKeys(argv: readonly string[]): number | string | undefined {
   if (v < 0) return 'ERR Number of keys can\'t be negative';
   return Number(v);
 }
+
+const NO_KEYS: readonly string[] = [];
 
 /** The first word of a version-2 scripting state (a version-1 state starts with its script count). */
 const STATE_V2_MARK = 0xffffffff;

@@ -3,7 +3,7 @@
  * cjson, cmsgpack, bit and struct) plus a C port of Redis's scripting
  * environment (native/lua/glue/raftis_lua.c: the redis.* API, RESP↔Lua
  * conversion, globals protection, rand48 math.random, an instruction budget,
- * a memory limit), compiled to WebAssembly by native/lua/build.sh. The
+ * a memory budget, a heap limit), compiled to WebAssembly by native/lua/build.sh. The
  * build output is committed (native/lua/dist/), so raftis needs only Node.
  *
  * A leaf: it imports nothing of raftis. Strings are latin1 (one char per
@@ -19,13 +19,13 @@ const DIST = new URL('../../../native/lua/dist/', import.meta.url);
 interface LuaModule {
   HEAPU8: Uint8Array;
   _rl_init(limit: number, functionsMode: number): number;
-  _rl_load_library(len: number, budget: number): number;
+  _rl_load_library(len: number, budget: number, memoryBudget: number): number;
   _rl_unref(ref: number): void;
-  _rl_fcall(ref: number, budget: number, resp: number): number;
+  _rl_fcall(ref: number, budget: number, resp: number, memoryBudget: number): number;
   _rl_close(): void;
   _rl_load(name: number, len: number): number;
   _rl_has(name: number): number;
-  _rl_eval(name: number, budget: number, resp: number, fcall: number): number;
+  _rl_eval(name: number, budget: number, resp: number, memoryBudget: number): number;
   _rl_in_buf(n: number): number;
   _rl_reply_buf(n: number): number;
   _rl_out_ptr(): number;
@@ -36,6 +36,7 @@ interface LuaModule {
   _rl_gc(): void;
   _rl_srand(seed: number): void;
   _rl_name_buf(): number;
+  _rl_mem_charged(): number;
 }
 
 type CreateModule = (opts: {
@@ -92,6 +93,13 @@ export interface LuaHost {
 export interface EvalOptions {
   /** Instructions the script may run (0: unlimited); counted by a hook every 100 instructions. */
   budget: number;
+  /**
+   * Bytes the script's own operations may allocate (0: unlimited): every
+   * allocation and every string it asks for, counted whatever the heap held
+   * before and never given back, so every replica stops it at the same
+   * operation ("Script exceeded its memory budget").
+   */
+  memoryBudget?: number;
   /** The calling client's protocol: how the script's result is converted. */
   clientResp: 2 | 3;
   /** Reseeds math.random's rand48 before the script runs (Redis's redisSrand48). */
@@ -262,7 +270,7 @@ export class LuaVM {
     if (!this.loadedShas.has(sha)) return undefined;
     this.writeKeysArgs(keys, args);
     const name = this.name(sha);
-    return this.runWith(opts, () => this.m._rl_eval(name, opts.budget, opts.clientResp, 0));
+    return this.runWith(opts, () => this.m._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
   }
 
   /** KEYS and ARGV into the input buffer: [u32 nkeys][u32 nargs] then ([u32 len][bytes])*. */
@@ -308,11 +316,11 @@ export class LuaVM {
    * its shebang line. Returns the functions it registered, or the error text
    * ("Error compiling function: …", "Error registering functions: …").
    */
-  loadLibrary(code: string, budget: number): RegisteredFunction[] | { error: string } {
+  loadLibrary(code: string, budget: number, memoryBudget = 0): RegisteredFunction[] | { error: string } {
     const n = this.writeIn(code);
     let rc: number;
     try {
-      rc = this.m._rl_load_library(n, budget);
+      rc = this.m._rl_load_library(n, budget, memoryBudget);
     } catch (e) {
       this.reset();
       return { error: 'Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') };
@@ -349,7 +357,12 @@ export class LuaVM {
     this.writeKeysArgs(keys, args);
     const len = Math.min(name.length, 63);
     this.heap().latin1Write(name.slice(0, len) + '\0', this.namePtr, len + 1);
-    return this.runWith(opts, () => this.m._rl_fcall(ref, opts.budget, opts.clientResp));
+    return this.runWith(opts, () => this.m._rl_fcall(ref, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
+  }
+
+  /** The bytes the last script (or library load) was charged against its memory budget. */
+  lastCharged(): number {
+    return this.m._rl_mem_charged();
   }
 
   /** Bytes the Lua heap uses now. */

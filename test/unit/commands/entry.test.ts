@@ -48,6 +48,16 @@ describe('state entry codec', () => {
     expect(() => decodeStateEntry(bad)).toThrow(/unknown state entry kind 99/);
   });
 
+  it('carries the standalone rule of a group of one voter (flag bit 3); an entry without it decodes as before', () => {
+    const e: StateEntry = { kind: EntryKind.Commands, time: 3, multi: true, cmds: [['EVAL', 'return 1', '2', 'a', 'b']], db: 4, standalone: true };
+    const b = encodeStateEntry(e);
+    expect(b[9]).toBe(1 | 2 | 8);
+    expect(decodeStateEntry(b)).toEqual(e);
+    const plain = encodeStateEntry({ kind: EntryKind.Commands, time: 3, multi: false, cmds: [['EVAL', 'return 1', '0']] });
+    expect(plain[9]).toBe(0);
+    expect(decodeStateEntry(plain)).not.toHaveProperty('standalone');
+  });
+
   it('round-trips the script bodies of a CacheScripts entry', () => {
     const e: StateEntry = { kind: EntryKind.CacheScripts, time: 7, keys: ['#!lua flags=no-writes\nreturn 1', 'return "\xff\x00"'] };
     expect(decodeStateEntry(encodeStateEntry(e))).toEqual(e);

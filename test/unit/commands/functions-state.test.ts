@@ -21,8 +21,8 @@ import type { Ctx } from '../../../src/commands/types.js';
 const table = new CommandTable({ data: dataCommands, conn: connCommands });
 const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {} };
 
-function node(budget?: number): { scripts: Scripts; run: (...argv: string[]) => string } {
-  const scripts = new Scripts(table, new Stats(), noTouch, budget === undefined ? {} : { budget });
+function node(budget?: number, memoryBudget?: number): { scripts: Scripts; run: (...argv: string[]) => string } {
+  const scripts = new Scripts(table, new Stats(), noTouch, { ...(budget === undefined ? {} : { budget }), ...(memoryBudget === undefined ? {} : { memoryBudget }) });
   const dbs = new Databases(1);
   const db = dbs.get(0);
   let index = 1;
@@ -88,6 +88,19 @@ describe('scripting state in snapshots', () => {
     // The VM is still usable after both.
     expect(a.run('FUNCTION', 'LOAD', LIB)).toBe('$3\r\nlib\r\n');
     expect(a.run('FCALL', 'inc', '1', 'k')).toBe(':1\r\n');
+  });
+});
+
+describe('the memory budget on functions', () => {
+  it('stops FUNCTION LOAD and FCALL that allocate past it, and the VM keeps working', () => {
+    const a = node(undefined, 500_000);
+    const FILL = "local t = {} for i = 1, 1e6 do t[i] = 'k' .. i end";
+    expect(a.run('FUNCTION', 'LOAD', `#!lua name=big\n${FILL}`)).toBe('-ERR Error registering functions: ERR Script exceeded its memory budget\r\n');
+    expect(a.run('FUNCTION', 'LOAD', `#!lua name=fill\nredis.register_function('fill', function(keys) redis.call('set', keys[1], 'before') ${FILL} end)`)).toBe('$4\r\nfill\r\n');
+    expect(a.run('FCALL', 'fill', '1', 'k')).toBe('-ERR Script exceeded its memory budget script: fill, on @user_function:2.\r\n');
+    expect(a.run('GET', 'k')).toBe('$6\r\nbefore\r\n');
+    expect(a.run('FUNCTION', 'LOAD', LIB)).toBe('$3\r\nlib\r\n');
+    expect(a.run('FCALL', 'inc', '1', 'n')).toBe(':1\r\n');
   });
 });
 
