@@ -12,6 +12,7 @@ import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } fro
 import { peerClusterId, startRaftis, type Running } from './start.js';
 import { fetchMembers, requestJoin } from './join.js';
 import { setLogLevel, setLogPrefix } from '../util/log.js';
+import { MAX_MEMORY_BUDGET } from '../commands/engine/scripts.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
     for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries', 'lua-instruction-budget', 'lua-memory-budget'] as const) {
       if (!Number.isSafeInteger(argv[f]) || argv[f] < 0) throw new OptionError(`--${f} must be a non-negative integer`);
     }
+    if (argv['lua-memory-budget'] > MAX_MEMORY_BUDGET) throw new OptionError(`--lua-memory-budget must be at most ${MAX_MEMORY_BUDGET} (twice it must fit in the Lua VM's 1 GiB)`);
     if (!Number.isSafeInteger(argv.databases) || argv.databases < 1 || argv.databases > 2147483647) throw new OptionError('--databases must be an integer from 1 to 2147483647');
     if (argv['cluster-id'].length === 0 || Buffer.byteLength(argv['cluster-id']) > 255) throw new OptionError('--cluster-id must be 1 to 255 bytes');
     if (Buffer.byteLength(peerClusterId(argv['cluster-id'], argv.databases)) > 255) {

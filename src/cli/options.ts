@@ -52,7 +52,7 @@ export const DEFAULT_OPTIONS = {
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
   luaInstructionBudget: 100_000_000,
-  luaMemoryBudget: 32 * 1024 * 1024,
+  luaMemoryBudget: 256 * 1024 * 1024,
   databases: 16,
   unsafeNoFsync: false,
 } as const;

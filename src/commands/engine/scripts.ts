@@ -113,10 +113,14 @@ export interface ScriptOptions {
 export const DEFAULT_BUDGET = 100_000_000;
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
 /**
- * 32 MiB allocated by a script's own operations, garbage included: a script
- * within it cannot reach the 64 MiB heap limit first (docs/decisions.md "Memory.").
+ * 256 MiB allocated by a script's own operations, garbage included (a loop of
+ * a million redis.call('SET', 'k'..i, i) is charged about 160 MB): a script
+ * within it cannot reach the heap limit (twice the budget) first
+ * (docs/decisions.md "Memory.").
  */
-export const DEFAULT_MEMORY_BUDGET = 32 * 1024 * 1024;
+export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
+/** The largest --lua-memory-budget: twice it must fit in the VM's 1 GiB of WebAssembly memory (native/lua/build.sh). */
+export const MAX_MEMORY_BUDGET = 480 * 1024 * 1024;
 
 /** Which EVAL form a handler runs. */
 export interface EvalKind {
