@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CompactedError, EntryType, type Entry, type Ready } from '../../../src/raft/index.js';
-import { LogStore } from '../../../src/storage/log-store.js';
+import { WalLog } from '../../../src/storage/wal/wal-log.js';
 import { RaftStorage } from '../../../src/storage/raft-storage.js';
 
 const dirs: string[] = [];
@@ -100,7 +100,7 @@ describe('RaftStorage and snapshots', () => {
     expect(again.term(300)).toBe(3);
     expect(again.hardStateNow().commit).toBe(300);
     await closeStorage(again);
-    const store = await LogStore.open(dir);
+    const store = await WalLog.open(dir);
     const left: number[] = [];
     for await (const e of store.entries()) left.push(e.index);
     expect(left).toEqual([]);
@@ -123,7 +123,7 @@ describe('RaftStorage and snapshots', () => {
     const s = await openStorage(dir);
     await s.persistReady(ready(ents(1, 100, 2), 100));
     await closeStorage(s);
-    const store = await LogStore.open(dir);
+    const store = await WalLog.open(dir);
     await store.compact(40, 2);
     // Lose entries 41..60: the log is rewritten to hold 61..100 only.
     await store.write(ents(61, 100, 2), undefined, 1);
@@ -132,7 +132,7 @@ describe('RaftStorage and snapshots', () => {
   });
 
   it('--unsafe-no-fsync: writes skip the fsync and still read back after a reopen', async () => {
-    const spy = vi.spyOn(LogStore.prototype, 'write');
+    const spy = vi.spyOn(WalLog.prototype, 'write');
     try {
       const dir = tmp();
       const s = await RaftStorage.open(dir, true);
