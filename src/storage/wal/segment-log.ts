@@ -34,7 +34,7 @@ import {
   readHardState,
   readU64,
 } from './record.js';
-import { checkHeader, createSegment, damaged, fsyncDir, listSegments, scanSegment, writeAll, type Segment } from './segment.js';
+import { createSegment, damaged, fsyncDir, listSegments, scanSegment, writeAll, type Segment } from './segment.js';
 
 const log = createLogger('storage');
 
@@ -141,13 +141,15 @@ export class SegmentLog {
       const fd = fs.openSync(file, i === seqs.length - 1 ? 'r+' : 'r');
       const seg: Segment = { seq, file, fd, size: 0, end: 0, records: 0, dirty: false };
       this.segs.push(seg);
-      const b = fs.readFileSync(fd);
-      seg.size = checkHeader(b, seq, file);
-      const res = scanSegment(b, file, seg.size, i === seqs.length - 1, (type, buf, p, len, off) => this.replayRecord(seg, type, buf, p, len, off));
+      const last = i === seqs.length - 1;
+      const res = scanSegment(fd, fs.fstatSync(fd).size, seq, file, last, (type, buf, p, len, off) => this.replayRecord(seg, type, buf, p, len, off));
+      seg.size = res.size;
       seg.end = res.end;
       seg.records = res.records;
-      if (res.torn !== undefined) {
-        log.warn(`raft log segment ${file}: cut a torn write at its end (${res.torn}); it was never acknowledged`);
+      if (res.torn !== undefined) log.warn(`raft log segment ${file}: cut a torn write at its end (${res.torn}); it was never acknowledged`);
+      if (last) {
+        // Whatever follows the last whole record (a torn write, or bytes of one whose start never
+        // reached the disk) becomes zeros again, so that the next writes are read back alone.
         fs.ftruncateSync(fd, res.end);
         fs.ftruncateSync(fd, Math.max(seg.size, res.end));
         fs.fsyncSync(fd);

@@ -124,7 +124,7 @@ export function damaged(file: string, offset: number, why: string): CorruptDataE
   );
 }
 
-/** Checks the header of segment `seq` read into `b`; returns its preallocated size. */
+/** Checks the header of segment `seq` (the first bytes of the file in `b`); returns its preallocated size. */
 export function checkHeader(b: Buffer, seq: number, file: string): number {
   if (b.length < SEGMENT_HEADER) throw damaged(file, 0, `the file is ${b.length} bytes, shorter than a segment header`);
   if (!b.subarray(0, 8).equals(SEGMENT_MAGIC)) throw damaged(file, 0, 'it does not start with a raftis log header (RAFTISWL)');
@@ -154,6 +154,38 @@ function hasZeroSector(b: Buffer, off: number, end: number): boolean {
   return false;
 }
 
+const READ_CHUNK = 1024 * 1024;
+
+/** The front of a segment file, read as far as the scan needs it (not the preallocated zeros after the records). */
+class Front {
+  b = Buffer.allocUnsafe(READ_CHUNK);
+  /** Bytes of the file in b. */
+  n = 0;
+
+  constructor(
+    private readonly fd: number,
+    readonly fileSize: number,
+  ) {}
+
+  /** Reads until b holds the file up to `upto` (false: the file ends before it). */
+  has(upto: number): boolean {
+    if (upto <= this.n) return true;
+    const target = Math.min(upto, this.fileSize);
+    while (this.n < target) {
+      const want = Math.min(this.fileSize, Math.max(target, this.n + READ_CHUNK));
+      if (want > this.b.length) {
+        const grown = Buffer.allocUnsafe(Math.min(this.fileSize, Math.max(want, this.b.length * 2)));
+        this.b.copy(grown, 0, 0, this.n);
+        this.b = grown;
+      }
+      const got = fs.readSync(this.fd, this.b, this.n, want - this.n, this.n);
+      if (got === 0) break;
+      this.n += got;
+    }
+    return this.n >= upto;
+  }
+}
+
 export interface ScanResult {
   /** End of the last whole record. */
   end: number;
@@ -163,47 +195,58 @@ export interface ScanResult {
 }
 
 /**
- * Reads the records of a segment (its whole file in `b`, header checked)
- * and visits each. Where the records end: four zero bytes (nothing was
- * written there). In the last segment, a record that a crash tore (it runs
- * past the end of the file, or fails its checksum with a sector of zeros in
- * it and nothing written after it) ends the log there, as etcd's repair
- * does; any other damage, and any damage in an earlier segment, throws a
- * CorruptDataError naming the file and offset.
+ * Reads the records of segment `seq` (open as `fd`, `fileSize` bytes) and
+ * visits each; returns the preallocated size from its header and where the
+ * records end. They end at four zero bytes (nothing written there) or at
+ * the end of the file. In the last segment, a record that a crash tore (it
+ * runs past the end of the file, or fails its checksum with a sector of
+ * zeros in it and nothing written after it) ends the log there, as etcd's
+ * repair does; any other damage, and any damage in an earlier segment,
+ * throws a CorruptDataError naming the file and offset.
  */
-export function scanSegment(b: Buffer, file: string, size: number, last: boolean, visit: Visit): ScanResult {
+export function scanSegment(fd: number, fileSize: number, seq: number, file: string, last: boolean, visit: Visit): ScanResult & { size: number } {
+  const f = new Front(fd, fileSize);
+  f.has(SEGMENT_HEADER);
+  const size = checkHeader(f.b.subarray(0, f.n), seq, file);
   let off = SEGMENT_HEADER;
   let records = 0;
-  const torn = (why: string): ScanResult => {
+  const done = (torn?: string): ScanResult & { size: number } => ({ end: off, records, size, ...(torn !== undefined ? { torn } : {}) });
+  const torn = (why: string): ScanResult & { size: number } => {
     if (!last) throw damaged(file, off, `${why}, and it is not the last segment (a torn write can only be at the end of the log)`);
-    return { end: off, records, torn: `${why} at offset ${off}` };
+    return done(`${why} at offset ${off}`);
   };
-  while (off + 8 <= b.length) {
+  /** Nothing was written after `end`: a later write would have started there. */
+  const nothingAfter = (end: number): boolean => (f.has(end + 8) ? allZero(f.b, end, end + 8) : allZero(f.b, end, f.n));
+  for (;;) {
+    if (!f.has(off + 8)) {
+      if (allZero(f.b, off, f.n)) return done();
+      return torn('a record header is cut off by the end of the file');
+    }
+    const b = f.b;
     const crc = b.readUInt32LE(off);
     const len = b.readUInt32LE(off + 4);
     if (len === 0) {
-      if (crc === 0 && allZero(b, off, b.length)) return { end: off, records };
-      return torn(crc === 0 ? 'an unwritten record header is followed by data' : 'a record has length 0');
+      if (crc === 0) return done();
+      return torn('a record has length 0');
     }
     const end = off + 8 + len;
-    if (end > b.length) {
+    if (!f.has(end)) {
       // A write that does not fit is only ever made at the start of a segment: elsewhere this is a damaged length.
-      if (end <= Math.max(size, b.length) || records <= 2) return torn(`a record of ${len} bytes runs past the end of the file (${b.length} bytes)`);
+      if (end <= size || records <= 2) return torn(`a record of ${len} bytes runs past the end of the file (${fileSize} bytes)`);
       throw damaged(file, off, `a record claims ${len} bytes, more than the segment holds`);
     }
-    if (b.readUInt32LE(off) !== crc32(b, off + 4, end)) {
-      if (hasZeroSector(b, off, end) && allZero(b, end, b.length)) return torn('a record fails its checksum where part of it was never written');
+    const rb = f.b;
+    if (rb.readUInt32LE(off) !== crc32(rb, off + 4, end)) {
+      if (hasZeroSector(rb, off, end) && nothingAfter(end)) return torn('a record fails its checksum where part of it was never written');
       throw damaged(file, off, 'a record fails its checksum');
     }
-    const type = b[off + 8]!;
+    const type = rb[off + 8]!;
     const fixed = fixedPayload(type);
     if (fixed !== undefined ? len - 1 !== fixed : type !== 1) {
       throw damaged(file, off, fixed === undefined ? `a record has unknown type ${type} (written by a newer raftis?)` : `a record of type ${type} has ${len - 1} payload bytes, expected ${fixed}`);
     }
-    visit(type, b, off + RECORD_HEADER, len - 1, off);
+    visit(type, rb, off + RECORD_HEADER, len - 1, off);
     records++;
     off = end;
   }
-  if (off < b.length && !allZero(b, off, b.length)) return torn('a record header is cut off by the end of the file');
-  return { end: off, records };
 }
