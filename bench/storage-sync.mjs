@@ -2,14 +2,20 @@
 // What one durable write costs on this machine: a synced LevelDB batch (what
 // raftis does per group commit) next to a raw write + fdatasync on the main
 // thread (what redis-server --appendfsync always does per event-loop turn)
-// and the same on Node's thread pool. It bounds raftis's SET throughput at
-// -P 1: each client waits for about one of these per request.
-// Usage: node bench/storage-sync.mjs [writes]
+// and the same on Node's thread pool; then raftis's own log (WalLog: segment
+// files, src/storage/wal/) with its write + fdatasync on the main thread (the
+// product's) and on the thread pool, and LogStore (the log in classic-level,
+// before it). It bounds raftis's SET throughput at -P 1: each client waits
+// for about one of these per request.
+// Usage: npm run build && node bench/storage-sync.mjs [writes]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { writeResult } from './lib.mjs';
+import { ROOT, writeResult } from './lib.mjs';
+
+const { WalLog } = await import(path.join(ROOT, 'dist/storage/wal/wal-log.js'));
+const { LogStore } = await import(path.join(ROOT, 'dist/storage/log-store.js'));
 
 const N = Number(process.argv[2] ?? 2000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-sync-bench-'));
@@ -24,7 +30,8 @@ try {
   const db = new ClassicLevel(path.join(dir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
   const value = Buffer.alloc(60, 1);
-  say(`# One durable write: LevelDB vs raw fdatasync`);
+  say(`# One durable write: LevelDB vs raw fdatasync vs raftis's log backends`);
+  say(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   say(`date: ${new Date().toISOString()}  host: ${os.cpus().length} cores, node ${process.version}, ${N} writes of 20 × 60-byte records each\n`);
   say(`| method | p50 ms | p90 ms | p99 ms |`);
   say(`|---|---|---|---|`);
@@ -60,6 +67,28 @@ try {
   }
   say(`| write + fdatasync, thread pool | ${stats(lat)} |`);
   fs.closeSync(fd);
+  // The Raft log backends, each write 20 entries of 60 bytes and a hard state (what a Ready carries).
+  const data = Buffer.alloc(60, 1);
+  const backends = [
+    ['WalLog (segment files), write + fdatasync on the main thread', (d) => WalLog.open(d, { io: 'main' })],
+    ['WalLog (segment files), write + fdatasync on the thread pool', (d) => WalLog.open(d, { io: 'pool' })],
+    ['LogStore (classic-level batch, sync: true)', (d) => LogStore.open(d)],
+  ];
+  for (const [name, openLog] of backends) {
+    const sub = fs.mkdtempSync(path.join(dir, 'log-'));
+    const log = await openLog(sub);
+    lat = [];
+    let next = 1;
+    for (let i = 0; i < N; i++) {
+      const entries = [];
+      for (let j = 0; j < 20; j++) entries.push({ index: next++, term: 1, type: 0, data });
+      const t = performance.now();
+      await log.write(entries, { term: 1, vote: 1, commit: next - 21 }, undefined, true);
+      lat.push(performance.now() - t);
+    }
+    await log.close();
+    say(`| ${name} | ${stats(lat)} |`);
+  }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
