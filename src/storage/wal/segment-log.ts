@@ -78,6 +78,23 @@ function writeAllAsync(fd: number, b: Buffer, pos: number): Promise<void> {
 
 const fdatasyncAsync = (fd: number): Promise<void> => new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
 
+/**
+ * A write that failed (ENOSPC part way, a failing fdatasync) is taken back
+ * as far as the disk lets us: the segment is cut where the write began and
+ * extended again, so the bytes it left do not read as a damaged record
+ * before later writes (the node stops after a failed write; the next start
+ * finds the log as it was before it). Best effort: if this fails too, the
+ * next open sees a torn or damaged tail.
+ */
+function unwrite(seg: Segment, pos: number): void {
+  try {
+    fs.ftruncateSync(seg.fd, pos);
+    fs.ftruncateSync(seg.fd, Math.max(seg.size, pos));
+  } catch {
+    // The disk refuses even this; the error of the write is the one to report.
+  }
+}
+
 interface Decoded {
   seg: Segment;
   off: number;
@@ -281,8 +298,13 @@ export class SegmentLog {
     if (this.io === 'main') {
       const seg = this.room(b.length);
       const pos = seg.end;
-      writeAll(seg.fd, b, b.length, pos);
-      if (sync) fs.fdatasyncSync(seg.fd);
+      try {
+        writeAll(seg.fd, b, b.length, pos);
+        if (sync) fs.fdatasyncSync(seg.fd);
+      } catch (e) {
+        unwrite(seg, pos);
+        throw e;
+      }
       seg.end = pos + b.length;
       seg.records += records;
       seg.dirty = !sync;
@@ -292,8 +314,13 @@ export class SegmentLog {
     const job = this.chain.then(async () => {
       const seg = this.room(b.length);
       const pos = seg.end;
-      await writeAllAsync(seg.fd, b, pos);
-      if (sync) await fdatasyncAsync(seg.fd);
+      try {
+        await writeAllAsync(seg.fd, b, pos);
+        if (sync) await fdatasyncAsync(seg.fd);
+      } catch (e) {
+        unwrite(seg, pos);
+        throw e;
+      }
       seg.end = pos + b.length;
       seg.records += records;
       seg.dirty = !sync;

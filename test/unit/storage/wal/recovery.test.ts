@@ -213,3 +213,53 @@ describe('WalLog recovery', () => {
   });
 });
 
+
+describe('WalLog: a disk that refuses a write', () => {
+  type WriteSync = (fd: number, b: Buffer, off: number, len: number, pos: number) => number;
+  const mutableFs = fs as unknown as { writeSync: WriteSync; fdatasyncSync: (fd: number) => void };
+
+  it('a write that fails part way (ENOSPC) rejects, acknowledges nothing, and the log reopens as before it', async () => {
+    const dir = tmp();
+    const s = await open(dir, SMALL);
+    await s.write(range(1, 5, 1), { term: 1, vote: 1, commit: 5 });
+    const real = mutableFs.writeSync;
+    mutableFs.writeSync = (fd, b, off, len, pos) => {
+      real(fd, b, off, len >> 1, pos);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    try {
+      await expect(s.write(range(6, 9, 1, 30), { term: 1, vote: 1, commit: 9 })).rejects.toThrow(/ENOSPC/);
+    } finally {
+      mutableFs.writeSync = real;
+    }
+    expect(await s.lastIndex()).toBe(5);
+    expect(s.entrySync(6)).toBeUndefined();
+    const again = await reopen(s, SMALL);
+    expect(await again.lastIndex()).toBe(5);
+    expect(await again.hardState()).toEqual({ term: 1, vote: 1, commit: 5 });
+    // The disk has room again: the log goes on.
+    await again.write(range(6, 7, 2), { term: 2, vote: 1, commit: 7 });
+    expect(show(await all(await reopen(again, SMALL)))).toEqual(show([...range(1, 5, 1), ...range(6, 7, 2)]));
+  });
+
+  it('a failing fdatasync rejects the write; what the page cache kept may come back, whole and in order', async () => {
+    const dir = tmp();
+    const s = await open(dir, SMALL);
+    await s.write(range(1, 5, 1), { term: 1, vote: 1, commit: 5 });
+    const real = mutableFs.fdatasyncSync;
+    mutableFs.fdatasyncSync = () => {
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    };
+    try {
+      await expect(s.write(range(6, 9, 1), { term: 1, vote: 1, commit: 9 })).rejects.toThrow(/EIO/);
+    } finally {
+      mutableFs.fdatasyncSync = real;
+    }
+    expect(await s.lastIndex()).toBe(5);
+    const again = await reopen(s, SMALL);
+    const last = await again.lastIndex();
+    expect([5, 9]).toContain(last);
+    expect((await again.hardState()).commit).toBe(last);
+    expect((await all(again)).map((e) => e.index)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+  });
+});
