@@ -435,16 +435,17 @@ export class SegmentLog {
     let win: Buffer = Buffer.alloc(0);
     let winSeg: Segment | undefined;
     let winStart = 0;
+    let winLen = 0;
     for (; k < this.recFirst.length; k++) {
       const first = this.recFirst[k]!;
       if (first >= hi) return;
       const seg = this.recSeg[k]!;
       const off = this.recOff[k]!;
       const len = this.recLen[k]!;
-      if (winSeg !== seg || off < winStart || off + len > winStart + win.length) {
+      if (winSeg !== seg || off < winStart || off + len > winStart + winLen) {
         win = Buffer.allocUnsafe(Math.max(len, Math.min(READ_AHEAD, seg.end - off)));
-        const got = fs.readSync(seg.fd, win, 0, win.length, off);
-        if (got < len) throw damaged(seg.file, off, `the file ends inside a record (read ${got} of ${len} bytes)`);
+        winLen = fs.readSync(seg.fd, win, 0, win.length, off);
+        if (winLen < len) throw damaged(seg.file, off, `the file ends inside a record (read ${winLen} of ${len} bytes)`);
         winSeg = seg;
         winStart = off;
       }

@@ -227,3 +227,19 @@ describe('WalLog: the data directory', () => {
     expect(segments(fresh).length).toBe(1);
   });
 });
+
+describe('WalLog: reading back', () => {
+  it('reads a log larger than its 1 MiB read window, across window edges, after reopen', async () => {
+    const s = await open(tmp());
+    const written: StoredEntry[] = [];
+    for (let i = 0; i < 300; i++) {
+      const es = range(i * 10 + 1, i * 10 + 10, 1, 500 + (i % 13) * 37);
+      await s.write(es);
+      written.push(...es);
+    }
+    const s2 = await reopen(s);
+    expect(show(await all(s2))).toEqual(show(written));
+    expect(show(await all(s2, 1234, 2345))).toEqual(show(written.slice(1233, 2344)));
+    for (const i of [1, 1500, 2999, 3000]) expect(shown(s2.entrySync(i))).toBe(shown(written[i - 1]));
+  });
+});
