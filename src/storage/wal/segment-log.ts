@@ -47,9 +47,9 @@ export interface WalOptions {
   segmentSize?: number;
   /**
    * Where a write and its fdatasync run: 'main' (the default: writeSync +
-   * fdatasyncSync on the event loop, as redis-server does, measured fastest
-   * in bench/storage-sync.mjs) or 'pool' (libuv's thread pool; for that
-   * measurement).
+   * fdatasyncSync on the event loop, as redis-server does; fastest on a
+   * quiet machine) or 'pool' (libuv's thread pool; faster on a machine
+   * whose CPUs are busy: docs/decisions.md, bench/storage-sync.mjs).
    */
   io?: 'main' | 'pool';
 }
