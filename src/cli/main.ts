@@ -150,6 +150,8 @@ async function main(): Promise<void> {
       } catch (e) {
         await running.stop();
         // Nothing was joined: leave the directory as empty as it was, so the next --join starts afresh.
+        // The log before its node state: a wal/ without raft-log/ is refused at the next start.
+        fs.rmSync(path.join(opts.dir, 'wal'), { recursive: true, force: true });
         fs.rmSync(path.join(opts.dir, 'raft-log'), { recursive: true, force: true });
         fs.rmSync(path.join(opts.dir, 'snapshots'), { recursive: true, force: true });
         throw e;

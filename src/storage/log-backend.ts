@@ -5,12 +5,12 @@
  * keeps the bytes on disk and makes them durable.
  *
  * Implementations:
- *   - LogStore (log-store.ts): classic-level (LevelDB), the product's today;
+ *   - WalLog (wal/wal-log.ts): the product's; the log in segment files of
+ *     raftis's own (docs/log-format.md), members in classic-level;
+ *   - LogStore (log-store.ts): the log in classic-level (LevelDB), the
+ *     product's up to format 2, kept to read such a log when migrating it;
  *   - the in-memory fake of the driver harness (test/harness/driver/), whose
- *     writes complete, fail or tear when a test says so;
- *   - the seam for a purpose-built segmented log (docs/decisions.md: the
- *     Raft log leaves LevelDB, small state stays there), which must keep
- *     every guarantee below.
+ *     writes complete, fail or tear when a test says so.
  *
  * What RaftStorage relies on, method by method. "Durable" means: survives a
  * crash of the process and of the machine (an fsync, or its equivalent,
@@ -31,7 +31,8 @@
  * all of its entries (a commit index past the last entry on disk would make
  * the log unusable). A compact() or replaceWithSnapshot() interrupted by a
  * crash must leave a log that load() reads as either before or after it
- * (see each method). LogStore's write is one LevelDB batch: all or nothing.
+ * (see each method). LogStore's write is one LevelDB batch: all or nothing;
+ * WalLog's is one append of whole records, of which a crash keeps a prefix.
  */
 
 export interface StoredEntry {

@@ -1,6 +1,9 @@
 /**
  * The durable Raft log and hard state of one node, in classic-level (LevelDB):
- * the product's LogBackend (log-backend.ts says what RaftStorage relies on).
+ * the product's LogBackend up to format 2 (log-backend.ts says what
+ * RaftStorage relies on). The product now keeps the log in segment files
+ * (wal/wal-log.ts); LogStore reads a log of format 1 or 2 for the migration
+ * (wal/migrate.ts), and refuses format 3 (the log moved to `<dir>/wal`).
  *
  * Layout (all keys are Buffers):
  *   "m"             → meta: format version (u32) — refuse to open other formats

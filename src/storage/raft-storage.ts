@@ -1,7 +1,7 @@
 /**
  * The Raft log as the core reads it (its synchronous Storage interface) and
- * as the disk keeps it (a LogBackend: LevelDB through LogStore in the
- * product; see log-backend.ts for what a backend guarantees).
+ * as the disk keeps it (a LogBackend: segment files through WalLog in the
+ * product, wal/wal-log.ts; see log-backend.ts for what a backend guarantees).
  *
  * Only a recent tail of the log stays in memory; older entries are read back
  * from the backend when needed (a follower catching up), with entrySync. Keeping
@@ -26,7 +26,7 @@ import {
 } from '../raft/index.js';
 import { CorruptDataError } from './errors.js';
 import type { LogBackend, StoredMember } from './log-backend.js';
-import { LogStore } from './log-store.js';
+import { WalLog } from './wal/wal-log.js';
 
 /** Entries kept in memory beyond those still to be applied. */
 const TAIL_ENTRIES = 1_000;
@@ -54,9 +54,9 @@ export class RaftStorage implements Storage {
     private readonly noFsync: boolean,
   ) {}
 
-  /** Opens the log under dir (LevelDB); loads the hard state and the tail of the log. */
+  /** Opens the log under dir (segment files, migrated from LevelDB if need be); loads the hard state and the tail of the log. */
   static async open(dir: string, noFsync = false): Promise<RaftStorage> {
-    return RaftStorage.over(await LogStore.open(dir), noFsync);
+    return RaftStorage.over(await WalLog.open(dir), noFsync);
   }
 
   /**

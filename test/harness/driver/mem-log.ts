@@ -13,7 +13,7 @@
  * hard state only with all of them — the worst LogBackend allows).
  *
  * Reads (entrySync, entries) see the disk as of the last completed write,
- * as LogStore's do. Compaction and snapshot replacement complete at once
+ * as WalLog's do. Compaction and snapshot replacement complete at once
  * (on the next microtask). The backend also checks the contract RaftStorage
  * must keep: no overlapping writes, contiguous entries, no truncation of
  * compacted entries; a breach is recorded in `violations`.

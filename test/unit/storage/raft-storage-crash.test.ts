@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EntryType, RawNode, type Entry, type Ready } from '../../../src/raft/index.js';
-import { LogStore } from '../../../src/storage/log-store.js';
+import { WalLog } from '../../../src/storage/wal/wal-log.js';
 import { RaftStorage } from '../../../src/storage/raft-storage.js';
 import { MemDisk, MemLog, type PendingWrite } from '../../harness/driver/mem-log.js';
 
@@ -56,13 +56,13 @@ async function restart(s: RaftStorage): Promise<{ commit: number; last: number; 
 }
 
 describe('RaftStorage: a crash between the writes of a Ready with a snapshot and entries', () => {
-  it('LevelDB: the process dies before the entries are written; the log restarts', async () => {
+  it('segment files: the process dies before the entries are written; the log restarts', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-rsc-'));
     dirs.push(dir);
     const s = await RaftStorage.open(dir);
     await s.persistReady(ready(ents(1, 10, 1), 10));
     // The entries' write never happens: the process died (the snapshot's replacement is on disk).
-    const write = vi.spyOn(LogStore.prototype, 'write').mockImplementationOnce(() => new Promise<void>(() => {}));
+    const write = vi.spyOn(WalLog.prototype, 'write').mockImplementationOnce(() => new Promise<void>(() => {}));
     void s.persistReady(snapshotReady());
     await vi.waitFor(() => expect(write).toHaveBeenCalled());
     await s.close();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CompactedError, EntryType, type Entry, type Ready } from '../../../src/raft/index.js';
 import { LogStore } from '../../../src/storage/log-store.js';
+import { WalLog } from '../../../src/storage/wal/wal-log.js';
 import { RaftStorage } from '../../../src/storage/raft-storage.js';
 
 const dirs: string[] = [];
@@ -100,7 +101,7 @@ describe('RaftStorage and snapshots', () => {
     expect(again.term(300)).toBe(3);
     expect(again.hardStateNow().commit).toBe(300);
     await closeStorage(again);
-    const store = await LogStore.open(dir);
+    const store = await WalLog.open(dir);
     const left: number[] = [];
     for await (const e of store.entries()) left.push(e.index);
     expect(left).toEqual([]);
@@ -123,7 +124,7 @@ describe('RaftStorage and snapshots', () => {
     const s = await openStorage(dir);
     await s.persistReady(ready(ents(1, 100, 2), 100));
     await closeStorage(s);
-    const store = await LogStore.open(dir);
+    const store = await WalLog.open(dir);
     await store.compact(40, 2);
     // Lose entries 41..60: the log is rewritten to hold 61..100 only.
     await store.write(ents(61, 100, 2), undefined, 1);
@@ -132,7 +133,7 @@ describe('RaftStorage and snapshots', () => {
   });
 
   it('--unsafe-no-fsync: writes skip the fsync and still read back after a reopen', async () => {
-    const spy = vi.spyOn(LogStore.prototype, 'write');
+    const spy = vi.spyOn(WalLog.prototype, 'write');
     try {
       const dir = tmp();
       const s = await RaftStorage.open(dir, true);
@@ -149,5 +150,24 @@ describe('RaftStorage and snapshots', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('a data directory whose log LogStore kept (raftis before segment files) opens with the same log, compaction point, hard state and members', async () => {
+    const dir = tmp();
+    const old = await RaftStorage.over(await LogStore.open(dir));
+    await old.persistReady(ready(ents(1, 300, 2), 280));
+    await old.snapshotTaken({ index: 250, term: 2, confState: conf }, 50);
+    await old.persistReady(ready(ents(301, 320, 3), 310));
+    await old.putMembers([{ id: 1, host: '127.0.0.1', port: 7001, clusterPort: 17001 }]);
+    await old.close();
+    const s = await openStorage(dir);
+    expect(s.compactedIndex).toBe(200);
+    expect(s.firstIndex()).toBe(201);
+    expect(s.lastIndex()).toBe(320);
+    expect(s.hardStateNow()).toEqual({ term: 3, vote: 1, commit: 310 });
+    expect(s.term(200)).toBe(2);
+    expect(s.entries(299, 303).map((e) => `${e.index}/${e.term}/${e.data.toString()}`)).toEqual(['299/2/e299', '300/2/e300', '301/3/e301', '302/3/e302']);
+    expect(await s.members()).toEqual([{ id: 1, host: '127.0.0.1', port: 7001, clusterPort: 17001 }]);
+    expect(fs.readdirSync(path.join(dir, 'wal')).filter((n) => n.endsWith('.wal')).length).toBe(1);
   });
 });

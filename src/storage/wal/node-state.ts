@@ -1,0 +1,110 @@
+/**
+ * The node's small, rarely written state, in classic-level (LevelDB) under
+ * `<dir>/raft-log` (the directory that held the whole log up to format 2,
+ * so its lock still guards the data directory, and tools that look for it
+ * still find it):
+ *
+ *   "m" → format (u32, big-endian): 1 and 2 are LogStore's formats (the
+ *         log itself in this LevelDB, to be migrated); 3 means the log is
+ *         in `<dir>/wal` (docs/log-format.md)
+ *   "p" → the cluster members with their addresses (JSON)
+ *
+ * The Raft log, its hard state and its compaction point live in the
+ * segment files, written on every request; see docs/decisions.md ("The
+ * Raft log in segment files of its own") for what lives where and why.
+ */
+import { ClassicLevel } from 'classic-level';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CorruptDataError, DataDirLockedError, StorageError } from '../errors.js';
+import type { StoredMember } from '../log-backend.js';
+
+/** The format whose log lives in segment files. */
+export const WAL_FORMAT = 3;
+
+const META_KEY = Buffer.from('m');
+const MEMBERS_KEY = Buffer.from('p');
+/** Keys of LogStore's log, deleted once it is migrated: hard state, compaction point, records "b…" and format 1 entries "e…". */
+const OLD_KEYS = [Buffer.from('h'), Buffer.from('c')];
+const OLD_RANGES = [
+  { gte: Buffer.from('b'), lt: Buffer.from('c') },
+  { gte: Buffer.from('e'), lt: Buffer.from('f') },
+];
+
+export class NodeState {
+  private constructor(
+    private readonly db: ClassicLevel<Buffer, Buffer>,
+    readonly dir: string,
+  ) {}
+
+  /** Opens `<dir>/raft-log`, creating it if needed; the LevelDB lock keeps a second process out of `dir`. */
+  static async open(dir: string): Promise<NodeState> {
+    const location = path.join(dir, 'raft-log');
+    try {
+      fs.mkdirSync(location, { recursive: true });
+    } catch (e) {
+      throw new StorageError(`cannot create data directory ${location}: ${(e as Error).message}`, { cause: e });
+    }
+    const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new DataDirLockedError(
+          `data directory ${dir} is already in use by another raftis process (LevelDB lock held); stop it or choose another --dir`,
+          { cause: e },
+        );
+      }
+      throw new CorruptDataError(
+        `cannot open the raft log metadata in ${location}: ${cause?.message ?? (e as Error).message}; the data directory is unreadable or corrupt`,
+        { cause: e },
+      );
+    }
+    return new NodeState(db, dir);
+  }
+
+  /** The format record (undefined in a new directory). */
+  async format(): Promise<number | undefined> {
+    const meta = await this.db.get(META_KEY);
+    if (meta === undefined) return undefined;
+    if (meta.length !== 4) throw new CorruptDataError(`raft log in ${this.dir} has an unknown format (meta record ${meta.toString('hex')}); it was not written by this raftis version`);
+    return meta.readUInt32BE(0);
+  }
+
+  /**
+   * Records that the log lives in segment files (durably), dropping in the
+   * same batch what LogStore kept of the log; its entry records follow.
+   */
+  async setWalFormat(): Promise<void> {
+    const meta = Buffer.alloc(4);
+    meta.writeUInt32BE(WAL_FORMAT);
+    await this.db.batch([{ type: 'put', key: META_KEY, value: meta }, ...OLD_KEYS.map((key) => ({ type: 'del' as const, key }))], { sync: true });
+    await this.dropOldLog();
+  }
+
+  /** Deletes LogStore's entry records, if any are left (a crash right after setWalFormat). */
+  async dropOldLog(): Promise<void> {
+    for (const range of OLD_RANGES) await this.db.clear(range);
+  }
+
+  async members(): Promise<StoredMember[] | undefined> {
+    const v = await this.db.get(MEMBERS_KEY);
+    if (v === undefined) return undefined;
+    try {
+      const list = JSON.parse(v.toString('utf8')) as StoredMember[];
+      if (!Array.isArray(list)) throw new Error('not a list');
+      return list;
+    } catch (e) {
+      throw new CorruptDataError(`members record in ${this.dir} is unreadable: ${(e as Error).message}`);
+    }
+  }
+
+  async putMembers(list: readonly StoredMember[]): Promise<void> {
+    await this.db.put(MEMBERS_KEY, Buffer.from(JSON.stringify(list)), { sync: true });
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
