@@ -255,9 +255,10 @@ describe('CLIENT PAUSE and UNPAUSE', () => {
   it('hold active expiry while clients are paused, as redis-server does', async () => {
     const [a, b] = await env.pair();
     const before = Number((await same(a, b, 'DBSIZE')).slice(1, -2));
-    await same(a, b, 'SET', 'pause-ttl', 'v', 'PX', '50');
-    await same(a, b, 'CLIENT', 'PAUSE', '1500', 'WRITE');
-    await new Promise((r) => setTimeout(r, 400));
+    // The TTL leaves room for the PAUSE to reach both servers on a loaded machine before the key expires.
+    await same(a, b, 'SET', 'pause-ttl', 'v', 'PX', '400');
+    await same(a, b, 'CLIENT', 'PAUSE', '2500', 'WRITE');
+    await new Promise((r) => setTimeout(r, 900));
     // Expired (invisible) but not deleted while the pause lasts; deleted after it.
     await same(a, b, 'GET', 'pause-ttl');
     expect(await b.call('EXISTS', 'pause-ttl')).toBe(':0\r\n');

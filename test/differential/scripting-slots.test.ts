@@ -48,8 +48,8 @@ const COMMANDS: string[][] = [
   ['GET', 'b'],
 ];
 
-async function run(port: number, cmds: readonly string[][]): Promise<string[]> {
-  const c = await RawClient.connect(port);
+async function run(port: number, cmds: readonly string[][], host = '127.0.0.1'): Promise<string[]> {
+  const c = await RawClient.connect(port, host);
   try {
     const out: string[] = [];
     for (const cmd of cmds) out.push(await c.call(...cmd));
@@ -91,8 +91,9 @@ describe('script slot rules: one voter is a standalone redis-server, several are
 
   it('the leader of a 3-node raftis answers as Redis Cluster: CROSSSLOT', async () => {
     const leader = await cluster!.waitForSettledLeader();
-    const port = cluster!.nodes.find((n) => n.id === leader)!.port;
-    const [ref, got] = await Promise.all([run(clusterMode!.port, COMMANDS), run(port, COMMANDS)]);
+    // Each node of a TestCluster listens on its own loopback address (127.0.0.<id>).
+    const { port, host } = cluster!.nodes.find((n) => n.id === leader)!;
+    const [ref, got] = await Promise.all([run(clusterMode!.port, COMMANDS), run(port, COMMANDS, host)]);
     expect(mismatches(ref, got)).toEqual([]);
     expect(got[0]).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
   });
