@@ -18,7 +18,7 @@
 //                    SIGTERM at the end and print the top self-time functions of
 //                    each (bench/cpuprofile-top.mjs); profiles kept in --prof-dir
 //   --prof-dir DIR   where the .cpuprofile files go (default $TMPDIR/raftis-cpu-prof)
-//   --out FILE       results file under bench/results (default cpu-per-request-run.md)
+//   --out FILE       results file: a name under bench/results (default cpu-per-request-run.md) or an absolute path
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,14 +54,26 @@ if (PROF) {
   process.env.RAFTIS_NODE_ARGS = `${process.env.RAFTIS_NODE_ARGS ?? ''} --cpu-prof --cpu-prof-dir=${PROF_DIR}`.trim();
 }
 
+/** Starting may lose a race for a free port with other processes on the machine: a few tries. */
+async function retry(what, f) {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (i >= 3 || !/EADDRINUSE|exited early/.test(e.message)) throw e;
+      log(`${what}: ${e.message.split('\n')[0]}; retrying`);
+    }
+  }
+}
+
 /** targets: { name, host, port, procs: [{ role, pid, proc }], stop } */
 const targets = [];
 async function addSingle(name, bin) {
-  const p = await startRaftis([], bin);
+  const p = await retry(name, () => startRaftis([], bin));
   targets.push({ name, host: '127.0.0.1', port: p.port, procs: [{ role: 'node', pid: p.pid, proc: p.proc }], stop: () => p.stop() });
 }
 async function addCluster(name, bin) {
-  const c = await startRaftisCluster(3, [], { bin });
+  const c = await retry(name, () => startRaftisCluster(3, [], { bin }));
   const leader = c.node(c.leader);
   const procs = [{ role: 'leader', pid: leader.proc.pid, proc: leader.proc }];
   let k = 0;
@@ -168,4 +180,6 @@ try {
 } finally {
   for (const x of targets) await x.stop();
 }
-console.log(`\nwritten to ${writeResult(OUT, lines.join('\n') + '\n')}`);
+const text = lines.join('\n') + '\n';
+if (path.isAbsolute(OUT)) fs.writeFileSync(OUT, text);
+console.log(`\nwritten to ${path.isAbsolute(OUT) ? OUT : writeResult(OUT, text)}`);
