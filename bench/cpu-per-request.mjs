@@ -130,9 +130,12 @@ try {
     rows.push({ t, P, res });
   }
 
+  const times = (us, ref) => (Number.isNaN(ref) ? 'n/a' : `${(us / ref).toFixed(2)}×`);
   const redisUs = (row) => (row.res.has('redis') ? median(row.res.get('redis').us[0]) : NaN);
-  say('| test | P | target | process | CPU µs / request | / redis-server | rps (median) |');
-  say('|---|---|---|---|---|---|---|');
+  // The spread (lowest–highest round) says how much a difference between two medians can mean on this machine.
+  const spread = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+  say('| test | P | target | process | CPU µs / request | lowest–highest of the rounds | / redis-server | rps (median) |');
+  say('|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     const ref = redisUs(row);
     for (const x of targets) {
@@ -141,9 +144,9 @@ try {
       x.procs.forEach((p, k) => {
         const us = median(r.us[k]);
         sum += us;
-        say(`| ${row.t} | ${row.P} | ${x.name} | ${p.role} | ${us.toFixed(2)} | ${(us / ref).toFixed(2)}× | ${median(r.rps).toFixed(0)} |`);
+        say(`| ${row.t} | ${row.P} | ${x.name} | ${p.role} | ${us.toFixed(2)} | ${spread(r.us[k])} | ${times(us, ref)} | ${median(r.rps).toFixed(0)} |`);
       });
-      if (x.procs.length > 1) say(`| ${row.t} | ${row.P} | ${x.name} | all ${x.procs.length} | ${sum.toFixed(2)} | ${(sum / ref).toFixed(2)}× | |`);
+      if (x.procs.length > 1) say(`| ${row.t} | ${row.P} | ${x.name} | all ${x.procs.length} | ${sum.toFixed(2)} | | ${times(sum, ref)} | |`);
     }
   }
   if (A) {
