@@ -3,9 +3,13 @@
 // raftis on one node and a 3-node raftis cluster (leader and both followers)
 // under the same redis-benchmark load: -c 50 -r 100000 -d 16, SET and GET at
 // -P 1 and -P 16, a bounded -n. CPU is utime + stime from /proc/<pid>/stat
-// over the run, divided by the requests: far less sensitive to other load on
-// the machine than requests per second (a busy machine slows a server down,
-// it hardly makes each request cost more CPU).
+// over the run, divided by the requests: less sensitive to other load on the
+// machine than requests per second, though not immune (shared caches; and at
+// -P 1 a request's share of each wakeup, fsync and peer message depends on
+// the batch sizes the load allowed). Each median comes with the lowest and
+// highest round, to show what a difference between two medians can mean.
+// Profiles (--cpu-prof) cover the whole process: start-up and the loading of
+// the keys GET asks for are in them too.
 //
 // Usage: npm run build && node bench/cpu-per-request.mjs [options]
 //   --requests N     requests per run at -P 1 (3× at -P 16); default 100000
