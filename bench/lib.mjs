@@ -17,6 +17,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  */
 export const RAFTIS_BIN = process.env.RAFTIS_BIN ? path.resolve(process.env.RAFTIS_BIN) : path.join(ROOT, 'dist/cli/main.js');
 
+/** Extra flags for the node that runs raftis (e.g. `--cpu-prof --cpu-prof-dir=…`; NODE_OPTIONS refuses --cpu-prof). */
+const raftisNodeArgs = () => (process.env.RAFTIS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 const started = new Set();
 /** Temporary directories removed when this process exits, however it exits. */
 const tempDirs = new Set();
@@ -77,7 +80,7 @@ function track(proc, dir) {
 export async function startRaftis(args = [], bin = RAFTIS_BIN) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-'));
-  const proc = spawn(process.execPath, [bin, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...args], { stdio: 'inherit' });
+  const proc = spawn(process.execPath, [...raftisNodeArgs(), bin, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...args], { stdio: 'inherit' });
   await waitPort(port, proc, 'raftis');
   return { port, ...track(proc, dir) };
 }
@@ -313,7 +316,7 @@ export async function raftInfo(host, port, timeoutMs = 1000) {
  * Waits until a leader is agreed on. Every process is SIGKILLed when this
  * process exits (normally, on an error, or on SIGINT/SIGTERM).
  */
-export async function startRaftisCluster(n = 3, args = [], { logLevel = 'warn', leaderTimeoutMs = 20_000 } = {}) {
+export async function startRaftisCluster(n = 3, args = [], { logLevel = 'warn', leaderTimeoutMs = 20_000, bin = RAFTIS_BIN } = {}) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-cluster-'));
   tempDirs.add(root);
   const nodes = [];
@@ -333,7 +336,7 @@ export async function startRaftisCluster(n = 3, args = [], { logLevel = 'warn', 
   };
   const commandLine = (id) => {
     const x = node(id);
-    return ['node', process.env.RAFTIS_BIN ? RAFTIS_BIN : 'dist/cli/main.js', '--id', String(id), '--bind', x.host, '--port', String(x.port), '--cluster-port', String(x.clusterPort), '--dir', x.dir, '--peers', peers, '--log-level', logLevel, ...args];
+    return ['node', process.env.RAFTIS_BIN || bin !== RAFTIS_BIN ? bin : 'dist/cli/main.js', '--id', String(id), '--bind', x.host, '--port', String(x.port), '--cluster-port', String(x.clusterPort), '--dir', x.dir, '--peers', peers, '--log-level', logLevel, ...args];
   };
 
   const cluster = {
@@ -347,7 +350,7 @@ export async function startRaftisCluster(n = 3, args = [], { logLevel = 'warn', 
     async start(id) {
       if (isRunning(id)) throw new Error(`node ${id} is running`);
       const x = node(id);
-      const proc = spawn(process.execPath, [RAFTIS_BIN, ...commandLine(id).slice(2)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [...raftisNodeArgs(), bin, ...commandLine(id).slice(2)], { stdio: ['ignore', 'pipe', 'pipe'] });
       started.add(proc);
       proc.on('exit', () => started.delete(proc));
       const append = (d) => {
@@ -507,7 +510,8 @@ export async function waitQuiet(threshold = 0.25, maxWaitMs = 30_000) {
   return busy;
 }
 
-function procTicks(pid) {
+/** CPU ticks (1/CLK_TCK s, 100 Hz on Linux) of a process from /proc/<pid>/stat: self = utime + stime, children = cutime + cstime. */
+export function procTicks(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');

@@ -406,10 +406,7 @@ export class Client<H extends ClientHost = ClientHost> {
     }
     if (!this.flushQueued) {
       this.flushQueued = true;
-      process.nextTick(() => {
-        this.flushQueued = false;
-        this.flush();
-      });
+      process.nextTick(this.flushQueuedReplies);
     }
   }
 
@@ -433,13 +430,16 @@ export class Client<H extends ClientHost = ClientHost> {
     if (this.closing || this.closed) return undefined;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      process.nextTick(() => {
-        this.flushQueued = false;
-        this.flush();
-      });
+      process.nextTick(this.flushQueuedReplies);
     }
     return this.unmutedOut();
   }
+
+  /** complete's and pushWriter's end-of-tick flush: one function per client, not a closure per reply. */
+  private readonly flushQueuedReplies = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   /** Bytes of replies not yet taken by the socket plus what the socket still buffers. */
   get outputBytes(): number {

@@ -93,6 +93,33 @@ export type StateEntry = CommandEntry | ExpireEntry | EvictEntry | CacheScriptsE
 
 const HEADER = 1 + 8 + 1 + 4;
 
+/** Scratch for the entry time's bytes: a typed-array copy instead of Buffer's readDoubleLE / writeDoubleLE. */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+/** The scratch is in the machine's byte order; the format's is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Strings shorter than this are copied by a loop: a native Buffer.write per argument costs more than the bytes (bench/results/cpu-per-request.md). */
+const SHORT = 48;
+
+function putU32(b: Buffer, p: number, n: number): void {
+  b[p] = n;
+  b[p + 1] = n >>> 8;
+  b[p + 2] = n >>> 16;
+  b[p + 3] = n >>> 24;
+}
+
+/** Writes the u32-length-prefixed latin1 string `a` at p; returns the position after it. */
+function putString(b: Buffer, p: number, a: string): number {
+  const n = a.length;
+  putU32(b, p, n);
+  p += 4;
+  if (n < SHORT) {
+    for (let i = 0; i < n; i++) b[p + i] = a.charCodeAt(i);
+    return p + n;
+  }
+  return p + b.write(a, p, 'latin1');
+}
+
 export function encodeStateEntry(e: StateEntry): Buffer {
   const db = e.db ?? 0;
   let size = db !== 0 ? HEADER + 4 : HEADER;
@@ -106,37 +133,34 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   }
   const b = Buffer.allocUnsafe(size);
   b[0] = e.kind;
-  b.writeDoubleLE(e.time, 1);
+  if (LITTLE_ENDIAN) {
+    F64[0] = e.time;
+    b.set(F64_BYTES, 1);
+  } else {
+    b.writeDoubleLE(e.time, 1);
+  }
   b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) : 0) | (db !== 0 ? FLAG_DB : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
-    b.writeUInt32LE(e.cmds.length, p);
+    putU32(b, p, e.cmds.length);
     p += 4;
     if (db !== 0) {
-      b.writeUInt32LE(db, p);
+      putU32(b, p, db);
       p += 4;
     }
     for (const argv of e.cmds) {
-      b.writeUInt32LE(argv.length, p);
+      putU32(b, p, argv.length);
       p += 4;
-      for (const a of argv) {
-        b.writeUInt32LE(a.length, p);
-        p += 4;
-        p += b.write(a, p, 'latin1');
-      }
+      for (const a of argv) p = putString(b, p, a);
     }
   } else {
-    b.writeUInt32LE(e.keys.length, p);
+    putU32(b, p, e.keys.length);
     p += 4;
     if (db !== 0) {
-      b.writeUInt32LE(db, p);
+      putU32(b, p, db);
       p += 4;
     }
-    for (const k of e.keys) {
-      b.writeUInt32LE(k.length, p);
-      p += 4;
-      p += b.write(k, p, 'latin1');
-    }
+    for (const k of e.keys) p = putString(b, p, k);
   }
   return b;
 }
@@ -163,7 +187,13 @@ function readString(b: Buffer, p: number): string {
 export function decodeStateEntry(b: Buffer): StateEntry {
   if (b.length < HEADER) throw new BadEntryError(`state entry too short (${b.length} bytes)`);
   const kind = b[0];
-  const time = b.readDoubleLE(1);
+  let time: number;
+  if (LITTLE_ENDIAN) {
+    for (let i = 0; i < 8; i++) F64_BYTES[i] = b[1 + i]!;
+    time = F64[0]!;
+  } else {
+    time = b.readDoubleLE(1);
+  }
   const flags = b[9]!;
   const count = b.readUInt32LE(10);
   let p = HEADER;

@@ -84,6 +84,41 @@ describe('state entry codec', () => {
     const withDb = encodeStateEntry(inDb[0]!);
     for (let cut = 0; cut < withDb.length; cut++) expect(() => decodeStateEntry(withDb.subarray(0, cut))).toThrow(BadEntryError);
   });
+
+  it('writes the documented little-endian layout byte for byte (short arguments copied by a loop, long ones by Buffer.write)', () => {
+    // Built with Buffer's own LE writers: the format the log already holds must not move.
+    const reference = (time: number, cmds: string[][], db: number): Buffer => {
+      const parts: Buffer[] = [];
+      const head = Buffer.alloc(db !== 0 ? 18 : 14);
+      head[0] = EntryKind.Commands;
+      head.writeDoubleLE(time, 1);
+      head[9] = db !== 0 ? 2 : 0;
+      head.writeUInt32LE(cmds.length, 10);
+      if (db !== 0) head.writeUInt32LE(db, 14);
+      parts.push(head);
+      for (const argv of cmds) {
+        const n = Buffer.alloc(4);
+        n.writeUInt32LE(argv.length, 0);
+        parts.push(n);
+        for (const a of argv) {
+          const l = Buffer.alloc(4);
+          l.writeUInt32LE(a.length, 0);
+          parts.push(l, Buffer.from(a, 'latin1'));
+        }
+      }
+      return Buffer.concat(parts);
+    };
+    const r = createPrng(11);
+    for (let i = 0; i < 200; i++) {
+      const time = i % 7 === 0 ? -0 : i % 7 === 1 ? Number.MAX_VALUE : 1700000000000 + r() * 1e6;
+      const cmds = Array.from({ length: 1 + Math.floor(r() * 3) }, () => Array.from({ length: 1 + Math.floor(r() * 4) }, () => randomString(r, 300)));
+      // Every byte of a u32 non-zero somewhere: a database number past 2^24.
+      const db = i % 4 === 0 ? 0x7f000000 + i * 0x10101 : 0;
+      const e: StateEntry = db !== 0 ? { kind: EntryKind.Commands, time, multi: false, cmds, db } : { kind: EntryKind.Commands, time, multi: false, cmds };
+      expect(encodeStateEntry(e).equals(reference(time, cmds, db))).toBe(true);
+      expect(Object.is(decodeStateEntry(reference(time, cmds, db)).time, time)).toBe(true);
+    }
+  });
 });
 
 function u32(n: number): Buffer {
