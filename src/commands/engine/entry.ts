@@ -8,10 +8,13 @@
  *                  every expiry decision during apply uses this time
  *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
  *                  bit 1: a database number follows (absent: db 0)
+ *                  bit 2: kind 1 only, the entry serves a parked client
+ *                  (Ctx.unblock): a u32-length-prefixed string follows
  *   u32 count      number of commands (kind 1) or keys (kind 2)
  *   [u32 db]       with flag bit 1: the database the commands run in (the
  *                  client's SELECTed one; a SELECT inside a MULTI changes it
  *                  for the commands after it) or the keys expire in
+ *   [u32 len, bytes]  with flag bit 2: the unblock string
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
  *   kind 2, 3: per key: u32 length, bytes
  *   kind 4: per script body: u32 length, bytes
@@ -40,6 +43,8 @@ export interface CommandEntry {
   cmds: string[][];
   /** The database the commands run in (undefined: 0). */
   db?: number;
+  /** Set on the entry that serves a parked XREADGROUP (Ctx.unblock). */
+  unblock?: string;
 }
 
 export interface ExpireEntry {
@@ -52,6 +57,7 @@ export interface ExpireEntry {
 
 const FLAG_MULTI = 1;
 const FLAG_DB = 2;
+const FLAG_UNBLOCK = 4;
 
 export interface EvictEntry {
   kind: EntryKind.EvictKeys;
@@ -77,6 +83,8 @@ const HEADER = 1 + 8 + 1 + 4;
 export function encodeStateEntry(e: StateEntry): Buffer {
   const db = e.db ?? 0;
   let size = db !== 0 ? HEADER + 4 : HEADER;
+  const unblock = e.kind === EntryKind.Commands ? e.unblock : undefined;
+  if (unblock !== undefined) size += 4 + unblock.length;
   if (e.kind === EntryKind.Commands) {
     for (const argv of e.cmds) {
       size += 4;
@@ -88,7 +96,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   const b = Buffer.allocUnsafe(size);
   b[0] = e.kind;
   b.writeDoubleLE(e.time, 1);
-  b[9] = (e.kind === EntryKind.Commands && e.multi ? FLAG_MULTI : 0) | (db !== 0 ? FLAG_DB : 0);
+  b[9] = (e.kind === EntryKind.Commands && e.multi ? FLAG_MULTI : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     b.writeUInt32LE(e.cmds.length, p);
@@ -96,6 +104,11 @@ export function encodeStateEntry(e: StateEntry): Buffer {
     if (db !== 0) {
       b.writeUInt32LE(db, p);
       p += 4;
+    }
+    if (unblock !== undefined) {
+      b.writeUInt32LE(unblock.length, p);
+      p += 4;
+      p += b.write(unblock, p, 'latin1');
     }
     for (const argv of e.cmds) {
       b.writeUInt32LE(argv.length, p);
@@ -155,6 +168,11 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     p += 4;
   }
   if (kind === EntryKind.Commands) {
+    let unblock: string | undefined;
+    if ((flags & FLAG_UNBLOCK) !== 0) {
+      unblock = readString(b, p);
+      p += 4 + unblock.length;
+    }
     const cmds: string[][] = [];
     for (let i = 0; i < count; i++) {
       if (p + 4 > b.length) throw truncated(b, p, 4);
@@ -168,7 +186,9 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       }
       cmds.push(argv);
     }
-    return db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
+    const e: CommandEntry = db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
+    if (unblock !== undefined) e.unblock = unblock;
+    return e;
   }
   if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {
     const keys: string[] = [];
