@@ -11,7 +11,7 @@
  */
 import { Notify, notify, signalModified, signalReady } from './notify.js';
 import { LISTPACK_MAX_SIZE, StreamValue, type TrimArgs } from '../keyspace/types/stream.js';
-import { ZERO_ID, idIncr, idDecr, idMs, idOf, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
+import { ZERO_ID, idIncr, idDecr, idNextAuto, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
 import { arityError, ERR } from './errors.js';
 import { isOpt } from './options.js';
 import { STREAM_ERR } from './stream-errors.js';
@@ -108,8 +108,7 @@ function nextId(s: StreamValue, given: ParsedId | undefined, now: number): Strea
   const last = s.lastId;
   let id: StreamId | undefined;
   if (given === undefined) {
-    const lastMs = idMs(last);
-    id = typeof lastMs === 'number' && now > lastMs ? idOf(now, 0) : idIncr(last);
+    id = idNextAuto(last, now);
   } else if (given.seqGiven) {
     id = given.id;
   } else if (sameMs(last, given.id)) {

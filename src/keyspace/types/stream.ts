@@ -55,8 +55,13 @@ function lpStrSize(s: string): number {
 /** One listpack: a master entry plus entries (live or deleted). */
 export class StreamNode {
   readonly ids: StreamId[] = [];
-  /** field, value, field, value, … per entry. */
-  readonly vals: string[][] = [];
+  /**
+   * Per entry: field, value, field, value, …; or, for an entry with the
+   * master entry's one field (Redis's SAMEFIELDS flag, the common case),
+   * just its value (no array kept per entry). Read through entry(e).
+   */
+  readonly vals: (string[] | string)[] = [];
+  /** Per entry: deleted (a tombstone). Written only by deletions (XADD pushes nothing): an entry past its length is live. */
   readonly dead: boolean[] = [];
   live = 0;
   deleted = 0;
@@ -67,6 +72,12 @@ export class StreamNode {
     readonly master: StreamId,
     readonly masterFields: string[],
   ) {}
+
+  /** Entry e's fields and values. */
+  entry(e: number): string[] {
+    const v = this.vals[e]!;
+    return typeof v === 'string' ? [this.masterFields[0]!, v] : v;
+  }
 
   /** Index of the first entry with ID >= id (ids.length if none). */
   lowerBound(id: StreamId): number {
@@ -86,7 +97,7 @@ export class StreamNode {
     for (let i = 0; i < this.ids.length; i++) {
       n.ids.push(this.ids[i]!);
       n.vals.push(this.vals[i]!);
-      n.dead.push(this.dead[i]!);
+      n.dead.push(this.dead[i] === true);
     }
     n.live = this.live;
     n.deleted = this.deleted;
@@ -162,6 +173,8 @@ export class StreamValue implements Collection {
       const mf = node.masterFields;
       if (mf.length !== nf) same = false;
       else for (let i = 0; i < nf && same; i++) if (mf[i] !== vals[2 * i]) same = false;
+      // Redis keeps such an entry's fields once, in the master entry: so do we (one string kept, not one per entry).
+      if (same) for (let i = 0; i < nf; i++) vals[2 * i] = mf[i]!;
     }
     let b = lpIntSize(same ? 2 : 0) + lpIntSize(halfDelta(id, node.master, 0)) + lpIntSize(halfDelta(id, node.master, 8));
     if (!same) b += lpIntSize(nf);
@@ -169,8 +182,7 @@ export class StreamValue implements Collection {
     b += lpIntSize(nf + 3 + (same ? 0 : nf + 1));
     node.bytes += b;
     node.ids.push(id);
-    node.vals.push(vals);
-    node.dead.push(false);
+    node.vals.push(same && nf === 1 ? vals[1]! : vals);
     node.live++;
     this.length++;
     // A long long in Redis: XSETID ENTRIESADDED 9223372036854775807 then XADD wraps.
@@ -233,7 +245,7 @@ export class StreamValue implements Collection {
           if (node.dead[e]) continue;
           const id = node.ids[e]!;
           if (id > end) return emitted;
-          fn(id, node.vals[e]!);
+          fn(id, node.entry(e));
           if (++emitted === count) return emitted;
         }
       }
@@ -248,7 +260,7 @@ export class StreamValue implements Collection {
           if (node.dead[e]) continue;
           const id = node.ids[e]!;
           if (id < start) return emitted;
-          fn(id, node.vals[e]!);
+          fn(id, node.entry(e));
           if (++emitted === count) return emitted;
         }
       }
@@ -261,7 +273,7 @@ export class StreamValue implements Collection {
     const p = this.firstFrom(id);
     if (p === undefined) return undefined;
     const node = this.nodes[p.n]!;
-    return node.ids[p.e] === id ? node.vals[p.e] : undefined;
+    return node.ids[p.e] === id ? node.entry(p.e) : undefined;
   }
 
   /** streamLastValidID: the last live entry's ID (ZERO_ID when empty). */
