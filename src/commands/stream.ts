@@ -150,7 +150,7 @@ const xadd: DataHandler = (ctx, argv) => {
     streamErrno.edom = false;
     return w.error(STREAM_ERR.tooLarge);
   }
-  s.append(id, argv.slice(fieldPos));
+  s.append(id, argv, fieldPos);
   w.bulk(idText(id));
   signalModified(ctx, key);
   notify(ctx, Notify.Stream, 'xadd', key);
