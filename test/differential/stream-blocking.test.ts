@@ -263,6 +263,28 @@ const scenarios: Record<string, Scenario> = {
     const added = await p.call('XADD', 's', '6-1', 'f', 'w');
     return [setid, groupSetid, pendingA, pendingX, added, await ra, await rx];
   }),
+  'a blocked XREADGROUP whose key is overwritten, renamed over or expires gets Redis 7.0.15\'s error': scenario(async (conn) => {
+    const a = await conn();
+    const p = await conn();
+    const out: string[] = [];
+    // (Wrapped: an async function returning the pending reply itself would wait for it.)
+    const block = async (key: string): Promise<{ reply: Promise<string> }> => {
+      await p.call('XGROUP', 'CREATE', key, 'g', '$', 'MKSTREAM');
+      const reply = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', key, '>');
+      await within(reply, 100);
+      return { reply };
+    };
+    let r = await block('s1');
+    out.push(await p.call('SET', 's1', 'x'), await within(r.reply, 1000));
+    await p.call('XADD', 'other', '1-1', 'f', 'v');
+    r = await block('s2');
+    out.push(await p.call('RENAME', 'other', 's2'), await within(r.reply, 1000));
+    r = await block('s3');
+    out.push(await p.call('RENAME', 's3', 'moved'), await within(r.reply, 1000));
+    r = await block('s4');
+    out.push(await p.call('PEXPIRE', 's4', '20'), await within(r.reply, 3000));
+    return [...out, await blockedClients(p)];
+  }),
   'a group destroyed and created again in one transaction keeps its blocked reader': scenario(async (conn) => {
     const a = await conn();
     const p = await conn();
