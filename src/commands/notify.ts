@@ -42,3 +42,13 @@ export function notify(ctx: Ctx, type: Notify, event: string, key: string, db = 
 export function deleteStored(ctx: Ctx, dst: string): void {
   if (ctx.db.delete(dst)) notify(ctx, Notify.Generic, 'del', dst);
 }
+
+/** signalModifiedKey for a command flagged signalsItself. */
+export function signalModified(ctx: Ctx, key: string): void {
+  if (ctx.signal !== undefined) ctx.signal.modified(ctx.dbIndex, key);
+}
+
+/** signalKeyAsReady for a command flagged signalsItself. */
+export function signalReady(ctx: Ctx, key: string): void {
+  if (ctx.signal !== undefined) ctx.signal.ready(ctx.dbIndex, key);
+}

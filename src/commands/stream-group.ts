@@ -7,7 +7,7 @@
  * replica claims the same entries; XPENDING, a read, reports idle times
  * against the local clock as Redis does.
  */
-import { Notify, notify } from './notify.js';
+import { Notify, notify, signalModified, signalReady } from './notify.js';
 import { ConsumerGroup, INVALID_ENTRIES_READ, Nack } from '../keyspace/types/stream-groups.js';
 import { MAX_ID, ZERO_ID, idIncr, idDecr, idText, parseStreamId, type StreamId } from '../keyspace/types/stream-id.js';
 import { StreamValue } from '../keyspace/types/stream.js';
@@ -80,6 +80,9 @@ const xgroup: DataHandler = (ctx, argv) => {
     if (s === undefined) {
       s = new StreamValue();
       ctx.db.set(key, s);
+      // dbAdd and signalModifiedKey.
+      signalReady(ctx, key);
+      signalModified(ctx, key);
     }
     s.groups ??= new Map();
     if (s.groups.has(name)) return w.error(STREAM_ERR.busyGroup);
@@ -100,6 +103,8 @@ const xgroup: DataHandler = (ctx, argv) => {
     if (g === undefined) return w.int(0);
     s!.groups!.delete(name);
     notify(ctx, Notify.Stream, 'xgroup-destroy', key);
+    // Its blocked readers get NOGROUP; WATCH is not touched, as in Redis.
+    signalReady(ctx, key);
     return w.int(1);
   }
   if (isOpt(sub, 'createconsumer') && argv.length === 5) {

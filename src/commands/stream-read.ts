@@ -13,7 +13,7 @@ import { Notify, notify } from './notify.js';
 import { Consumer, Nack, type ConsumerGroup } from '../keyspace/types/stream-groups.js';
 import { MAX_ID, ZERO_ID, idIncr, parseStreamId, type StreamId } from '../keyspace/types/stream-id.js';
 import { advanceGroup } from '../keyspace/types/stream-lag.js';
-import type { StreamValue } from '../keyspace/types/stream.js';
+import { StreamValue } from '../keyspace/types/stream.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { cstr } from '../util/number.js';
 import { ERR } from './errors.js';
@@ -141,11 +141,11 @@ export function touchConsumer(ctx: Ctx, key: string, g: ConsumerGroup, name: str
  * 0: all), moving the group's last ID and counter, creating or taking over
  * NACKs unless noack. Entries go to `out`.
  */
-export function deliverNew(s: StreamValue, g: ConsumerGroup, c: Consumer, after: StreamId, count: number, noack: boolean, now: number, out: EntryBuffer): void {
+export function deliverNew(s: StreamValue, g: ConsumerGroup, c: Consumer, after: StreamId, count: number, noack: boolean, now: number, out: EntryBuffer, end: StreamId = MAX_ID): void {
   const start = idIncr(after);
   if (start === undefined) return;
   const ids: StreamId[] = [];
-  s.range(start, MAX_ID, false, count, (id, vals) => {
+  s.range(start, end, false, count, (id, vals) => {
     ids.push(id);
     out.push(id, vals);
   });
@@ -225,8 +225,31 @@ export function serveXread(ctx: Ctx, a: XreadArgs): [string, EntryBuffer][] {
   return served;
 }
 
+/**
+ * The entry that serves a parked XREADGROUP (Ctx.unblock: the stream's last
+ * ID when the leader found the key ready), as serveClientsBlockedOnStreamKey:
+ * if that ID is above the group's last ID, the entries between them (at
+ * most COUNT, possibly none when they were trimmed or deleted), else the
+ * null array: the client stays parked and is looked at again (a deleted key
+ * or group then gets its error). argv is readgroupProposal's:
+ * XREADGROUP GROUP g c COUNT n BLOCK 0 [NOACK] STREAMS key >
+ */
+function serveParked(ctx: Ctx, argv: string[], bound: StreamId): void {
+  const w = ctx.w;
+  const key = argv[argv.length - 2]!;
+  const v = ctx.db.get(key, ctx.now);
+  const g = v instanceof StreamValue ? v.groups?.get(argv[2]!) : undefined;
+  if (g === undefined || !(bound > g.lastId)) return w.nilArray();
+  const s = streamForWrite(ctx, key)!;
+  const c = touchConsumer(ctx, key, g, argv[3]!);
+  const out = new EntryBuffer();
+  deliverNew(s, g, c, g.lastId, Number(argv[5]), argv[8] === 'NOACK', ctx.now, out, bound);
+  writeServed(w, [[key, out]]);
+}
+
 function xreadGeneric(forWrite: boolean): DataHandler {
   return (ctx, argv) => {
+    if (forWrite && ctx.unblock !== undefined) return serveParked(ctx, argv, ctx.unblock);
     const a = parseXread(ctx, argv, forWrite);
     if (a === undefined) return;
     const served = serveXread(ctx, a);

@@ -9,9 +9,9 @@
  * layout it depends on is the same on every replica, so no rewrite to `=`
  * is needed as Redis does for its replicas.
  */
-import { Notify, notify } from './notify.js';
+import { Notify, notify, signalModified, signalReady } from './notify.js';
 import { LISTPACK_MAX_SIZE, StreamValue, type TrimArgs } from '../keyspace/types/stream.js';
-import { ZERO_ID, idIncr, idDecr, idMs, idOf, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
+import { ZERO_ID, idIncr, idDecr, idNextAuto, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
 import { arityError, ERR } from './errors.js';
 import { isOpt } from './options.js';
 import { STREAM_ERR } from './stream-errors.js';
@@ -108,8 +108,7 @@ function nextId(s: StreamValue, given: ParsedId | undefined, now: number): Strea
   const last = s.lastId;
   let id: StreamId | undefined;
   if (given === undefined) {
-    const lastMs = idMs(last);
-    id = typeof lastMs === 'number' && now > lastMs ? idOf(now, 0) : idIncr(last);
+    id = idNextAuto(last, now);
   } else if (given.seqGiven) {
     id = given.id;
   } else if (sameMs(last, given.id)) {
@@ -151,10 +150,12 @@ const xadd: DataHandler = (ctx, argv) => {
     streamErrno.edom = false;
     return w.error(STREAM_ERR.tooLarge);
   }
-  s.append(id, argv.slice(fieldPos));
+  s.append(id, argv, fieldPos);
   w.bulk(idText(id));
+  signalModified(ctx, key);
   notify(ctx, Notify.Stream, 'xadd', key);
   if (a.trim !== undefined && s.trim(a.trim) > 0) notify(ctx, Notify.Stream, 'xtrim', key);
+  signalReady(ctx, key);
 };
 
 function xrangeGeneric(rev: boolean): DataHandler {
@@ -218,6 +219,7 @@ const xdel: DataHandler = (ctx, argv) => {
   if (deleted > 0) {
     if (s.length === 0) s.firstId = ZERO_ID;
     else if (firstEntry) s.firstId = s.firstValidId();
+    signalModified(ctx, argv[1]!);
     notify(ctx, Notify.Stream, 'xdel', argv[1]!);
   }
   ctx.w.int(deleted);
@@ -231,7 +233,10 @@ const xtrim: DataHandler = (ctx, argv) => {
   if (s === null) return;
   if (s === undefined) return ctx.w.int(0);
   const trimmed = s.trim(a.trim!);
-  if (trimmed > 0) notify(ctx, Notify.Stream, 'xtrim', argv[1]!);
+  if (trimmed > 0) {
+    signalModified(ctx, argv[1]!);
+    notify(ctx, Notify.Stream, 'xtrim', argv[1]!);
+  }
   ctx.w.int(trimmed);
 };
 
@@ -271,6 +276,7 @@ const xsetid: DataHandler = (ctx, argv) => {
   s.lastId = id;
   if (entriesAdded !== -1) s.entriesAdded = entriesAdded;
   if (maxDel !== ZERO_ID) s.maxDeletedId = maxDel;
+  // No signalModifiedKey nor signalKeyAsReady: redis-server 7.0.15's XSETID aborts no EXEC and wakes no reader.
   notify(ctx, Notify.Stream, 'xsetid', argv[1]!);
   w.ok();
 };

@@ -69,6 +69,12 @@ export interface CommandDef {
   logged: boolean;
   /** FLUSHALL/FLUSHDB: touches every key (WATCH); their handlers tell the listener (Ctx.flushingDb). */
   touchesAll: boolean;
+  /**
+   * The stream commands: they report their key changes themselves, only
+   * where Redis's t_stream.c does (Ctx.signal), so a WATCHed stream read by
+   * XREADGROUP, acknowledged or claimed does not abort EXEC, as in Redis.
+   */
+  signalsItself: boolean;
   /** COMMAND INFO flag "no_multi" (SAVE, SHUTDOWN): refused inside MULTI. */
   noMulti: boolean;
   data?: DataHandler;
@@ -99,6 +105,22 @@ const REPLICATED_READS: ReadonlySet<string> = new Set(['pfcount']);
  * FLUSH are replicated. (FUNCTION LOAD, DELETE, FLUSH and RESTORE are write
  * commands in Redis's table: log entries like any write.)
  */
+/** Writes that call signalModifiedKey / signalKeyAsReady themselves (CommandDef.signalsItself). */
+const SIGNALS_ITSELF: ReadonlySet<string> = new Set([
+  'xadd',
+  'xdel',
+  'xtrim',
+  'xsetid',
+  'xack',
+  'xclaim',
+  'xautoclaim',
+  'xreadgroup',
+  'xgroup|create',
+  'xgroup|setid',
+  'xgroup|destroy',
+  'xgroup|createconsumer',
+  'xgroup|delconsumer',
+]);
 const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'script|load', 'script|flush']);
 
 export interface HandlerSet {
@@ -150,6 +172,7 @@ export class CommandTable {
       mayReplicate: meta.flags.has('write') || name === 'publish' || name === 'spublish' || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
       logged: meta.flags.has('write') || REPLICATED_READS.has(name) || MAY_REPLICATE.has(name),
       touchesAll: name === 'flushall' || name === 'flushdb',
+      signalsItself: SIGNALS_ITSELF.has(name),
       noMulti: meta.flags.has('no_multi'),
       data: h.data[name],
       conn: h.conn[name],

@@ -44,6 +44,29 @@ export interface Ctx {
   events?: KeyspaceEvents;
   /** Set for a command a script runs (redis.call): XREAD/XREADGROUP refuse BLOCK there, as Redis's CLIENT_SCRIPT check. */
   inScript?: boolean;
+  /**
+   * Where a command flagged `signalsItself` (CommandDef: the stream
+   * commands) reports its own key changes, only where Redis's t_stream.c
+   * does: signalModifiedKey (WATCH, client tracking) and signalKeyAsReady
+   * (blocked readers). Set where writes are applied.
+   */
+  signal?: KeySignals;
+  /**
+   * Set when the entry serves a parked XREADGROUP (engine/stream-blocking.ts):
+   * the stream's last ID when the leader found it ready. The command then
+   * answers as Redis's serveClientsBlockedOnStreamKey: the entries after the
+   * group's last ID up to this one, even none, if this ID is above the
+   * group's; else the null array (it stays parked).
+   */
+  unblock?: string;
+}
+
+/** Ctx.signal: a command's own report of a key it changed (database ctx.dbIndex). */
+export interface KeySignals {
+  /** signalModifiedKey: WATCH and client tracking. */
+  modified(db: number, key: string): void;
+  /** signalKeyAsReady: blocked readers look at the key again. */
+  ready(db: number, key: string): void;
 }
 
 /**

@@ -5,14 +5,14 @@
  * not depend on the clock.
  */
 import { describe, expect, it } from 'vitest';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
 
 const env = useProcessDifferential();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves to the reply, or to 'pending' if none came within ms. */
+/** Resolves to the reply, or to 'pending' if none came within ms (a reply that should come is awaited this way too, so a miss shows as a diff). */
 async function within(p: Promise<string>, ms: number): Promise<string> {
   return Promise.race([p, sleep(ms).then(() => 'pending')]);
 }
@@ -37,6 +37,16 @@ function scenario(body: (conn: () => Promise<RawClient>) => Promise<string[]>): 
     }
   };
 }
+
+/** Sends commands in one write (a pipeline) and returns their replies. */
+async function pipeline(c: RawClient, ...cmds: string[][]): Promise<string[]> {
+  const first = c.send(cmds.map((a) => encodeCommand(a)).join(''));
+  const rest = cmds.slice(1).map(() => c.next());
+  return Promise.all([first, ...rest]);
+}
+
+/** Idle times blanked (XINFO CONSUMERS). */
+const noIdle = (r: string): string => r.replace(/\$4\r\nidle\r\n:\d+\r\n/g, '$4\r\nidle\r\n:_\r\n');
 
 const blockedClients = async (c: RawClient): Promise<string> => /blocked_clients:(\d+)/.exec(await c.call('INFO', 'clients'))?.[1] ?? '?';
 
@@ -162,6 +172,129 @@ const scenarios: Record<string, Scenario> = {
     await p.call('XADD', 'k1', '1-1', 'one', '1');
     const exec = await p.call('EXEC');
     return [exec, await r];
+  }),
+  'an XADD that leaves no entry (MAXLEN 0) serves a blocked XREADGROUP and XREAD an empty list': scenario(async (conn) => {
+    const a = await conn();
+    const x = await conn();
+    const p = await conn();
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+    const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
+    const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
+    await within(ra, 100);
+    const added = await p.call('XADD', 's', 'MAXLEN', '0', '5-1', 'f', 'v');
+    return [added, await within(ra, 2000), await within(rx, 2000), noIdle(await p.call('XINFO', 'CONSUMERS', 's', 'g')), await p.call('XINFO', 'GROUPS', 's')];
+  }),
+  'an XADD and an XDEL of it in one transaction serve a blocked XREADGROUP an empty list': scenario(async (conn) => {
+    const a = await conn();
+    const p = await conn();
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+    const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '3', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(ra, 100);
+    const exec = await pipeline(p, ['MULTI'], ['XADD', 's', '5-1', 'f', 'v'], ['XDEL', 's', '5-1'], ['EXEC']);
+    const trimmed = await pipeline(p, ['MULTI'], ['XADD', 's', '6-1', 'f', 'v'], ['XADD', 's', '7-1', 'f', 'v'], ['XTRIM', 's', 'MAXLEN', '1'], ['EXEC']);
+    const rb = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
+    return [...exec, await within(ra, 2000), ...trimmed, await within(rb, 150), await p.call('XADD', 's', '8-1', 'f', 'v'), await within(rb, 2000)];
+  }),
+  'pipelined XADDs: each blocked reader is served after the XADD that woke it, as Redis does after each command': scenario(async (conn) => {
+    const a = await conn();
+    const b = await conn();
+    const x = await conn();
+    const y = await conn();
+    const p = await conn();
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+    const ra = a.call('XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(ra, 50);
+    const rb = b.call('XREADGROUP', 'GROUP', 'g', 'bob', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(rb, 50);
+    const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
+    const ry = y.call('XREAD', 'COUNT', '5', 'BLOCK', '0', 'STREAMS', 's', '$');
+    await within(ry, 100);
+    const added = await pipeline(p, ['XADD', 's', '1-1', 'f', '1'], ['XADD', 's', '2-1', 'f', '2'], ['XADD', 's', '3-1', 'f', '3']);
+    return [...added, await within(ra, 2000), await within(rb, 2000), await within(rx, 2000), await within(ry, 2000), await p.call('XPENDING', 's', 'g'), await p.call('XINFO', 'GROUPS', 's')];
+  }),
+  'readers of two groups woken by one transaction: COUNT 1 leaves the rest to the next reader of its group': scenario(async (conn) => {
+    const a = await conn();
+    const b = await conn();
+    const c = await conn();
+    const p = await conn();
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+    await p.call('XGROUP', 'CREATE', 's', 'h', '$');
+    const ra = a.call('XREADGROUP', 'GROUP', 'g', 'a', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(ra, 50);
+    const rb = b.call('XREADGROUP', 'GROUP', 'h', 'b', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(rb, 50);
+    const rc = c.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(rc, 100);
+    const exec = await pipeline(p, ['MULTI'], ['XADD', 's', '1-1', 'f', '1'], ['XADD', 's', '2-1', 'f', '2'], ['XADD', 's', '3-1', 'f', '3'], ['EXEC']);
+    return [...exec, await within(ra, 2000), await within(rb, 2000), await within(rc, 2000), await p.call('XINFO', 'GROUPS', 's')];
+  }),
+  'FLUSHALL and FLUSHDB answer a blocked XREADGROUP UNBLOCKED; a blocked XREAD waits on': scenario(async (conn) => {
+    const a = await conn();
+    const x = await conn();
+    const p = await conn();
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+    const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
+    const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
+    await within(ra, 100);
+    const flushed = await p.call('FLUSHALL');
+    const gotA = await within(ra, 1000);
+    const stillX = await within(rx, 150);
+    await p.call('XGROUP', 'CREATE', 't', 'g', '$', 'MKSTREAM');
+    const rb = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 't', '>');
+    await within(rb, 100);
+    const flushedDb = await p.call('FLUSHDB');
+    const gotB = await within(rb, 1000);
+    const added = await p.call('XADD', 's', '1-1', 'f', 'v');
+    return [flushed, gotA, stillX, flushedDb, gotB, added, await within(rx, 2000), await blockedClients(p)];
+  }),
+  'XSETID and XGROUP SETID wake no blocked reader; the next XADD serves them from there': scenario(async (conn) => {
+    const a = await conn();
+    const x = await conn();
+    const p = await conn();
+    await p.call('XADD', 's', '1-1', 'f', 'v');
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$');
+    const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
+    const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
+    await within(ra, 100);
+    const setid = await p.call('XSETID', 's', '5-5');
+    const groupSetid = await p.call('XGROUP', 'SETID', 's', 'g', '0');
+    const pendingA = await within(ra, 150);
+    const pendingX = await within(rx, 50);
+    const added = await p.call('XADD', 's', '6-1', 'f', 'w');
+    return [setid, groupSetid, pendingA, pendingX, added, await within(ra, 2000), await within(rx, 2000)];
+  }),
+  'a blocked XREADGROUP whose key is overwritten, renamed over or expires gets Redis 7.0.15\'s error': scenario(async (conn) => {
+    const a = await conn();
+    const p = await conn();
+    const out: string[] = [];
+    // (Wrapped: an async function returning the pending reply itself would wait for it.)
+    const block = async (key: string): Promise<{ reply: Promise<string> }> => {
+      await p.call('XGROUP', 'CREATE', key, 'g', '$', 'MKSTREAM');
+      const reply = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', key, '>');
+      await within(reply, 100);
+      return { reply };
+    };
+    let r = await block('s1');
+    out.push(await p.call('SET', 's1', 'x'), await within(r.reply, 1000));
+    await p.call('XADD', 'other', '1-1', 'f', 'v');
+    r = await block('s2');
+    out.push(await p.call('RENAME', 'other', 's2'), await within(r.reply, 1000));
+    r = await block('s3');
+    out.push(await p.call('RENAME', 's3', 'moved'), await within(r.reply, 1000));
+    r = await block('s4');
+    out.push(await p.call('PEXPIRE', 's4', '20'), await within(r.reply, 3000));
+    return [...out, await blockedClients(p)];
+  }),
+  'a group destroyed and created again in one transaction keeps its blocked reader': scenario(async (conn) => {
+    const a = await conn();
+    const p = await conn();
+    await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
+    const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
+    await within(ra, 100);
+    const exec = await pipeline(p, ['MULTI'], ['XGROUP', 'DESTROY', 's', 'g'], ['XGROUP', 'CREATE', 's', 'g', '$'], ['EXEC']);
+    const still = await within(ra, 150);
+    const exec2 = await pipeline(p, ['MULTI'], ['DEL', 's'], ['XADD', 's', '1-1', 'f', 'v'], ['EXEC']);
+    return [...exec, still, ...exec2, await within(ra, 1000)];
   }),
 };
 

@@ -7,6 +7,7 @@ import { describe } from 'vitest';
 import { useProcessDifferential } from '../helpers/process-differential.js';
 import type { Step } from '../helpers/engine-diff.js';
 import { streamScripts } from './stream-scripts.js';
+import { streamSignalScripts } from './stream-signal-scripts.js';
 
 const env = useProcessDifferential();
 
@@ -24,7 +25,7 @@ const transactions: Step[] = [
   ['XLEN', 's'],
   ['EXEC'],
   ['XINFO', 'GROUPS', 's'],
-  // (WATCH then XREADGROUP / XACK / XCLAIM: Redis does not count those as touching the key, raftis does — docs/decisions.md.)
+  // (WATCH then each stream command: stream-signal-scripts.ts.)
   ['WATCH', 's'],
   ['XADD', 's', '9-9', 'e', 'f'],
   ['MULTI'],
@@ -38,5 +39,5 @@ const transactions: Step[] = [
 ];
 
 describe('stream scripts: raftis process vs redis-server', () => {
-  env.itRunsScripts([...Object.entries(streamScripts), ['transactions', transactions]]);
+  env.itRunsScripts([...Object.entries(streamScripts), ['transactions', transactions], ...Object.entries(streamSignalScripts)]);
 });

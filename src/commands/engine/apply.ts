@@ -13,7 +13,7 @@ import { createLogger } from '../../util/log.js';
 import { readAppState, writeAppState } from './app-state.js';
 import { callData } from './call.js';
 import { parseDbIndex } from '../db-index.js';
-import type { Ctx } from '../types.js';
+import type { Ctx, KeySignals } from '../types.js';
 import { EntryKind, decodeStateEntry } from './entry.js';
 import { applyEvictions } from './evict.js';
 import { waitsForData } from './stream-blocking.js';
@@ -31,6 +31,12 @@ export interface TouchListener {
   touched(db: number, keys: readonly string[] | null): void;
   /** Database db is about to be emptied, or to get database replacedWith's contents (Ctx.flushingDb). */
   flushing(db: number, replacedWith: number | undefined): void;
+  /** What a command flagged signalsItself reports (Ctx.signal): signalModifiedKey only (WATCH, tracking). */
+  modified(db: number, keys: readonly string[]): void;
+  /** … and signalKeyAsReady only (blocked readers). */
+  ready(db: number, key: string): void;
+  /** An entry has been applied: blocked stream readers are served from the state it left, as Redis serves them after each command. */
+  entryApplied(): void;
 }
 
 export class Applier implements StateMachine<Write> {
@@ -65,6 +71,16 @@ export class Applier implements StateMachine<Write> {
     if (this.touch.wanted()) this.touch.touched(db, keys);
   };
 
+  /** Ctx.signal: the stream commands' own signalModifiedKey / signalKeyAsReady. */
+  private readonly signal: KeySignals = {
+    modified: (db, key) => {
+      if (this.touch.wanted()) this.touch.modified(db, [key]);
+    },
+    ready: (db, key) => {
+      if (this.touch.wanted()) this.touch.ready(db, key);
+    },
+  };
+
   /** FLUSHDB, FLUSHALL, SWAPDB, before they change a database: Ctx.flushingDb. */
   private readonly flushingDb = (db: number, replacedWith?: number): void => {
     if (this.touch.wanted()) this.touch.flushing(db, replacedWith);
@@ -87,18 +103,37 @@ export class Applier implements StateMachine<Write> {
       for (const k of entry.keys) {
         if (db.deleteIfExpired(k, entry.time)) deleted.push(k);
       }
-      if (deleted.length > 0) this.touch.touched(dbIndex, deleted);
+      if (deleted.length > 0) {
+        this.touch.touched(dbIndex, deleted);
+        this.touch.entryApplied();
+      }
       return;
     }
     if (entry.kind === EntryKind.CacheScripts) {
       for (const body of entry.keys) this.scripts.cacheBody(body);
       return;
     }
-    if (entry.kind === EntryKind.EvictKeys) return applyEvictions(this.dbs, dbIndex, entry, index, this.state.events, this.touch);
+    if (entry.kind === EntryKind.EvictKeys) {
+      applyEvictions(this.dbs, dbIndex, entry, index, this.state.events, this.touch);
+      return this.touch.entryApplied();
+    }
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
     this.scripts.appliedStandalone = entry.standalone === true;
-    const ctx: Ctx = { db, dbIndex, dbs: this.dbs, now: entry.time, index, w, scripts: this.scripts, touchDb: this.touchDb, flushingDb: this.flushingDb, events: this.state.events };
+    const ctx: Ctx = {
+      db,
+      dbIndex,
+      dbs: this.dbs,
+      now: entry.time,
+      index,
+      w,
+      scripts: this.scripts,
+      touchDb: this.touchDb,
+      flushingDb: this.flushingDb,
+      events: this.state.events,
+      signal: this.signal,
+      unblock: entry.unblock,
+    };
     const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
     if (tracking !== undefined) tracking.current = client;
     if (entry.multi) w.arrayHeader(entry.cmds.length);
@@ -111,8 +146,8 @@ export class Applier implements StateMachine<Write> {
         if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
         if (cmd.isWrite || cmd.mayReplicate) this.changes++;
-        // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb).
-        if (cmd.isWrite && !cmd.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(cmd.meta, argv));
+        // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb); the stream commands through ctx.signal.
+        if (cmd.isWrite && !cmd.touchesAll && !cmd.signalsItself && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(cmd.meta, argv));
         // Reads in a transaction, and reads raftis runs through the log (PFCOUNT), are tracked for the client.
         if (tracking !== undefined) tracking.read(client!, cmd, argv);
       } else if (cmd?.applied !== undefined) {
@@ -139,6 +174,7 @@ export class Applier implements StateMachine<Write> {
       tracking.flushPending(w);
       tracking.current = undefined;
     }
+    this.touch.entryApplied();
   }
 
   snapshotState(): Buffer {

@@ -46,6 +46,8 @@ import { ZSetValue } from '../../keyspace/types/zset.js';
 import { parseTimeout } from '../timeout.js';
 import { XREAD_BLOCKED_DEFAULT_COUNT, parseXread, serveXread, writeServed } from '../stream-read.js';
 import { readgroupProposal, readgroupWait, serveStreamWaiter, streamWaitSpec, type StreamWait } from './stream-blocking.js';
+import type { ConsumerGroup } from '../../keyspace/types/stream-groups.js';
+import type { StreamId } from '../../keyspace/types/stream-id.js';
 
 /** How often a leader with parked clients checks that it still leads. */
 const LEADER_CHECK_MS = 100;
@@ -76,6 +78,10 @@ interface Waiter {
   stream?: StreamWait;
   /** XREAD BLOCK (runRead): answered from this node's applied state, never through the log. */
   read?: boolean;
+  /** A parked XREADGROUP whose proposal is in flight: the group it counts on in groupAhead. */
+  ahead?: ConsumerGroup;
+  /** Its keys were signalled ready while its proposal was in flight: looked at again if that answers null. */
+  missed?: boolean;
 }
 
 /** A waiter any node may serve: a READONLY client's XREAD BLOCK. */
@@ -109,6 +115,13 @@ export class Blocking {
   private readonly parked = new Set<Waiter>();
   /** Keys written since the last serve(), by database. */
   private readonly ready = new Map<number, Set<string>>();
+  /** Keys signalled ready (signalKeyAsReady) by the entry being applied, by database: for the stream readers (entryApplied). */
+  private readonly streamReady = new Map<number, Set<string>>();
+  /** XREADGROUP proposals decided at an entry's end, made once the batch is applied (serve()). */
+  private readonly toPropose: { w: Waiter; argv: string[]; bound: StreamId }[] = [];
+  /** Per group with XREADGROUP proposals in flight: the last ID they will leave it at, and how many there are. */
+  private readonly groupAhead = new Map<ConsumerGroup, { id: StreamId; n: number }>();
+  private readonly aheadOf = (g: ConsumerGroup): StreamId | undefined => this.groupAhead.get(g)?.id;
   private serveQueued = false;
   private leaderTimer: NodeJS.Timeout | undefined;
 
@@ -255,9 +268,10 @@ export class Blocking {
   }
 
   /** Proposes the command for w; its apply decides: served, or park again. */
-  private attempt(w: Waiter, argv: string[] = w.argv): void {
+  private attempt(w: Waiter, argv: string[] = w.argv, unblock?: StreamId): void {
     const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi: false, cmds: [argv] };
     if (w.db !== 0) entry.db = w.db;
+    if (unblock !== undefined) entry.unblock = unblock;
     const p = new BlockedPopWrite(this, entry, new RespWriter(w.c.proto), w);
     w.inFlight = true;
     if (this.server.node.propose(p)) w.c.lastWriteIndex = p.index;
@@ -265,6 +279,7 @@ export class Blocking {
 
   /** The outcome of a pop proposed for w: an answer, or park again. */
   settled(w: Waiter, outcome: Outcome, p: BlockedPopWrite): void {
+    this.settledAhead(w);
     if (outcome !== 'applied') p.w.error(this.server.dispatcher.outcomeError(outcome, p.entry));
     this.applied(w, p.w.take());
   }
@@ -277,6 +292,16 @@ export class Blocking {
     if (Date.now() >= w.deadline) return this.finish(w, this.timeoutReply(w));
     if (!this.server.node.isLeader) return this.finish(w, this.redirect(w));
     if (!w.parked) this.park(w);
+    if (w.kind === 'stream') {
+      // Its keys were signalled while its proposal was in flight: look again, from the state now.
+      if (w.missed === true) {
+        w.missed = false;
+        const ready = this.keysIn(this.streamReady, w.db);
+        for (const k of w.keys) ready.add(k);
+        this.entryApplied();
+      }
+      return;
+    }
     // Data may have arrived on another of its keys while it was in flight.
     const ready = this.readyIn(w.db);
     for (const k of w.keys) ready.add(k);
@@ -332,21 +357,66 @@ export class Blocking {
     if (byKey === undefined) return;
     if (keys === null) {
       const ready = this.readyIn(db);
-      for (const k of byKey.keys()) ready.add(k);
+      const streams = this.keysIn(this.streamReady, db);
+      for (const k of byKey.keys()) {
+        ready.add(k);
+        streams.add(k);
+      }
     } else {
-      for (const k of keys) if (byKey.has(k)) this.readyIn(db).add(k);
+      for (const k of keys) {
+        if (!byKey.has(k)) continue;
+        this.readyIn(db).add(k);
+        this.keysIn(this.streamReady, db).add(k);
+      }
     }
     this.scheduleServe();
   }
 
+  /** signalKeyAsReady from a stream command (Ctx.signal): its parked stream readers look at the key after the entry. */
+  keyReady(db: number, key: string): void {
+    if (this.byKey.get(db)?.has(key) !== true) return;
+    this.keysIn(this.streamReady, db).add(key);
+    this.scheduleServe();
+  }
+
+  /**
+   * The end of an applied entry: the stream readers parked on keys it
+   * signalled are answered or get their XREADGROUP decided now, from the
+   * state it left, as Redis serves them after each command. Proposals are
+   * made after the batch (serve()).
+   */
+  entryApplied(): void {
+    if (this.streamReady.size === 0) return;
+    const leader = this.server.node.isLeader;
+    const now = Date.now();
+    for (const [db, keys] of this.streamReady) {
+      const byKey = this.byKey.get(db);
+      if (byKey === undefined) continue;
+      const ks = this.server.dbs.get(db);
+      for (const key of keys) {
+        const q = byKey.get(key);
+        if (q !== undefined) this.serveStreams(key, q, ks.get(key, now), leader);
+      }
+    }
+    this.streamReady.clear();
+    if (this.toPropose.length > 0 && !this.serveQueued) {
+      this.serveQueued = true;
+      queueMicrotask(() => this.serve());
+    }
+  }
+
   private readyIn(db: number): Set<string> {
-    let s = this.ready.get(db);
-    if (s === undefined) this.ready.set(db, (s = new Set()));
+    return this.keysIn(this.ready, db);
+  }
+
+  private keysIn(m: Map<number, Set<string>>, db: number): Set<string> {
+    let s = m.get(db);
+    if (s === undefined) m.set(db, (s = new Set()));
     return s;
   }
 
   private scheduleServe(): void {
-    if (this.serveQueued || this.ready.size === 0) return;
+    if (this.serveQueued || (this.ready.size === 0 && this.streamReady.size === 0)) return;
     this.serveQueued = true;
     // After the whole batch of applied entries: the keyspace is then current.
     queueMicrotask(() => this.serve());
@@ -354,6 +424,17 @@ export class Blocking {
 
   private serve(): void {
     this.serveQueued = false;
+    // Signalled outside an entry's apply (a snapshot installed): served now.
+    this.entryApplied();
+    const proposals = this.toPropose.splice(0);
+    for (const p of proposals) {
+      if (p.w.done) {
+        this.settledAhead(p.w);
+        p.w.inFlight = false;
+      } else {
+        this.attempt(p.w, p.argv, p.bound);
+      }
+    }
     const leader = this.server.node.isLeader;
     const ready = [...this.ready];
     this.ready.clear();
@@ -370,9 +451,8 @@ export class Blocking {
     for (const key of keys) {
       const q = byKey.get(key);
       if (q === undefined) continue;
-      const v = ks.get(key, now);
-      this.serveStreams(key, q, v, leader);
       if (!leader) continue;
+      const v = ks.get(key, now);
       const kind: Kind | undefined = v instanceof ListValue ? 'list' : v instanceof ZSetValue ? 'zset' : undefined;
       if (kind === undefined) continue;
       let avail = kind === 'list' ? (v as ListValue).length : (v as ZSetValue).size;
@@ -385,26 +465,43 @@ export class Blocking {
     }
   }
 
-  /** Parked XREAD / XREADGROUP clients on a key that changed (FIFO; one XREADGROUP proposal in flight per group). */
+  /**
+   * Parked XREAD / XREADGROUP clients on a key signalled ready, in FIFO
+   * order: an XREAD is answered now; an XREADGROUP is decided now (bound to
+   * the stream's last ID, after what the proposals of its group already in
+   * flight will take) and proposed after the batch.
+   */
   private serveStreams(key: string, q: Waiter[], v: Value | undefined, leader: boolean): void {
-    const busy = new Set<string>();
     for (const w of q.slice()) {
       if (w.stream === undefined || w.done || !w.parked || (!leader && !servedAnywhere(w))) continue;
-      const g = w.stream.group?.name;
       if (w.inFlight) {
-        if (g !== undefined) busy.add(g);
+        w.missed = true;
         continue;
       }
-      if (g !== undefined && busy.has(g)) continue;
-      const r = serveStreamWaiter(w.stream, key, v, w.c.proto);
+      const r = serveStreamWaiter(w.stream, key, v, w.c.proto, this.aheadOf);
       if (r === undefined) continue;
-      if (r !== 'propose') {
+      if (typeof r === 'string') {
         this.finish(w, r);
         continue;
       }
-      busy.add(g!);
-      this.attempt(w, readgroupProposal(w.stream, key));
+      const a = this.groupAhead.get(r.group);
+      if (a === undefined) this.groupAhead.set(r.group, { id: r.next, n: 1 });
+      else {
+        a.id = r.next;
+        a.n++;
+      }
+      w.ahead = r.group;
+      w.inFlight = true;
+      this.toPropose.push({ w, argv: readgroupProposal(w.stream, key), bound: r.bound });
     }
+  }
+
+  /** A decided proposal that will not be made (its client left first). */
+  private settledAhead(w: Waiter): void {
+    if (w.ahead === undefined) return;
+    const a = this.groupAhead.get(w.ahead);
+    if (a !== undefined && --a.n === 0) this.groupAhead.delete(w.ahead);
+    w.ahead = undefined;
   }
 
   /** A deposed leader answers its parked clients with a redirect (but a READONLY client's XREAD BLOCK waits on). */

@@ -207,9 +207,16 @@ export class Engine implements ClientHost {
           queueMicrotask(() => (this.flushInvalidated = false));
           tracking.touched(null);
         }
-        // SWAPDB: the pops parked in db may now find data (served after the apply).
-        if (replacedWith !== undefined) blocking.touched(db, null);
+        // SWAPDB: the pops parked in db may now find data (served after the apply); FLUSHDB / FLUSHALL:
+        // a parked XREADGROUP is answered UNBLOCKED, as redis-server 7.0.15 does.
+        blocking.touched(db, null);
       },
+      modified: (db: number, keys: readonly string[]) => {
+        this.touchWatched(db, keys);
+        tracking.touched(keys);
+      },
+      ready: (db: number, key: string) => blocking.keyReady(db, key),
+      entryApplied: () => blocking.entryApplied(),
     };
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });

@@ -13,10 +13,13 @@
  *                  bit 3: proposed by a group of one voter: scripts run
  *                  without Redis Cluster's slot rules (as on a standalone
  *                  redis-server; absent: the rules apply)
+ *                  bit 4: kind 1 only, the entry serves a parked client
+ *                  (Ctx.unblock): a u32-length-prefixed string follows
  *   u32 count      number of commands (kind 1) or keys (kind 2)
  *   [u32 db]       with flag bit 1: the database the commands run in (the
  *                  client's SELECTed one; a SELECT inside a MULTI changes it
  *                  for the commands after it) or the keys expire in
+ *   [u32 len, bytes]  with flag bit 4: the unblock string
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
  *   kind 2, 3: per key: u32 length, bytes
  *   kind 4: per script body: u32 length, bytes
@@ -57,6 +60,8 @@ export interface CommandEntry {
    * rules (decided once, so every replica applies the same rule).
    */
   standalone?: boolean;
+  /** Set on the entry that serves a parked XREADGROUP (Ctx.unblock). */
+  unblock?: string;
 }
 
 export interface ExpireEntry {
@@ -71,6 +76,7 @@ const FLAG_MULTI = 1;
 const FLAG_DB = 2;
 const FLAG_OOM = 4;
 const FLAG_STANDALONE = 8;
+const FLAG_UNBLOCK = 16;
 
 export interface EvictEntry {
   kind: EntryKind.EvictKeys;
@@ -123,6 +129,8 @@ function putString(b: Buffer, p: number, a: string): number {
 export function encodeStateEntry(e: StateEntry): Buffer {
   const db = e.db ?? 0;
   let size = db !== 0 ? HEADER + 4 : HEADER;
+  const unblock = e.kind === EntryKind.Commands ? e.unblock : undefined;
+  if (unblock !== undefined) size += 4 + unblock.length;
   if (e.kind === EntryKind.Commands) {
     for (const argv of e.cmds) {
       size += 4;
@@ -139,7 +147,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   } else {
     b.writeDoubleLE(e.time, 1);
   }
-  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) : 0) | (db !== 0 ? FLAG_DB : 0);
+  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     putU32(b, p, e.cmds.length);
@@ -148,6 +156,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
       putU32(b, p, db);
       p += 4;
     }
+    if (unblock !== undefined) p = putString(b, p, unblock);
     for (const argv of e.cmds) {
       putU32(b, p, argv.length);
       p += 4;
@@ -204,6 +213,11 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     p += 4;
   }
   if (kind === EntryKind.Commands) {
+    let unblock: string | undefined;
+    if ((flags & FLAG_UNBLOCK) !== 0) {
+      unblock = readString(b, p);
+      p += 4 + unblock.length;
+    }
     const cmds: string[][] = [];
     for (let i = 0; i < count; i++) {
       if (p + 4 > b.length) throw truncated(b, p, 4);
@@ -220,6 +234,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     const e: CommandEntry = db === 0 ? { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds } : { kind, time, multi: (flags & FLAG_MULTI) !== 0, cmds, db };
     if ((flags & FLAG_OOM) !== 0) e.oom = true;
     if ((flags & FLAG_STANDALONE) !== 0) e.standalone = true;
+    if (unblock !== undefined) e.unblock = unblock;
     return e;
   }
   if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {

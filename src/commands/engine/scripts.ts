@@ -483,10 +483,11 @@ export class Scripts {
       if (parent.flushingDb !== undefined) ctx.flushingDb = parent.flushingDb;
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
+      if (parent.signal !== undefined) ctx.signal = parent.signal;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
       if (def.isWrite) run.wrote = true;
       feedScriptCall(this.stats, def, argv, ctx.dbIndex);
-      if (def.isWrite && !def.touchesAll && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));
+      if (def.isWrite && !def.touchesAll && !def.signalsItself && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));
       return { resp: w.take() };
     }
     // Connection and server commands have no client here; the few that need none are answered as Redis does.

@@ -12,11 +12,22 @@
  *     PEL): it is proposed like a blocking pop. Parked, it is proposed again
  *     for the one key that got new entries, as
  *     XREADGROUP GROUP g c COUNT n BLOCK 0 [NOACK] STREAMS key >
- *     whose apply (non-blocking, on every replica) serves it or answers null
- *     (another consumer took the entries first: it stays parked). A deleted
- *     key or group answers Redis's UNBLOCKED / NOGROUP errors.
+ *     in an entry carrying the stream's last ID at that moment (Ctx.unblock),
+ *     whose apply (on every replica) serves the entries after the group's
+ *     last ID up to that one, or answers null when someone else moved the
+ *     group past it (it stays parked). A deleted key or group answers
+ *     Redis's UNBLOCKED / NOGROUP errors.
+ *
+ * Redis serves blocked readers after each command (handleClientsBlockedOnKeys)
+ * and only for keys signalled ready (signalKeyAsReady: XADD, XGROUP DESTROY,
+ * a key created, deleted or overwritten, FLUSHALL, SWAPDB), so this is
+ * decided at the end of each applied entry for the keys it signalled, from
+ * the state that entry left: a reader without COUNT woken by the first of
+ * several pipelined XADDs gets that entry only, two readers of one group
+ * get one XADD each, and XSETID or XGROUP SETID wake nobody.
  */
 import { StreamValue } from '../../keyspace/types/stream.js';
+import type { ConsumerGroup } from '../../keyspace/types/stream-groups.js';
 import { idIncr, MAX_ID, type StreamId } from '../../keyspace/types/stream-id.js';
 import type { Value } from '../../keyspace/keyspace.js';
 import { RespWriter } from '../../server/resp-writer.js';
@@ -96,18 +107,41 @@ export function readgroupProposal(wait: StreamWait, key: string): string[] {
   return argv;
 }
 
+/** What serveStreamWaiter decided for a parked XREADGROUP: propose it, to be served up to `bound`. */
+export interface GroupServe {
+  group: ConsumerGroup;
+  /** The stream's last ID now: the entry serves the entries after the group's last ID up to it (Ctx.unblock). */
+  bound: StreamId;
+  /** The group's last ID once that entry is applied (what the next reader of the group starts after). */
+  next: StreamId;
+}
+
 /**
- * What a parked client gets now that `key` (holding v) changed: a reply
- * (served, or an error), 'propose' (an XREADGROUP with new entries to
- * take), or undefined (nothing for it yet).
+ * What a parked client gets now that `key` (holding v) was signalled ready,
+ * as serveClientsBlockedOnStreamKey decides it right after the command that
+ * signalled: a reply (an XREAD served, or an error), a GroupServe (an
+ * XREADGROUP to propose), or undefined (nothing for it yet). `ahead` is
+ * where proposals still in flight will leave the group's last ID.
  */
-export function serveStreamWaiter(wait: StreamWait, key: string, v: Value | undefined, proto: 2 | 3): string | 'propose' | undefined {
+export function serveStreamWaiter(
+  wait: StreamWait,
+  key: string,
+  v: Value | undefined,
+  proto: 2 | 3,
+  ahead: (g: ConsumerGroup) => StreamId | undefined,
+): string | GroupServe | undefined {
   const s = v instanceof StreamValue ? v : undefined;
   if (wait.group !== undefined) {
     if (s === undefined) return `-${STREAM_ERR.blockedKeyGone}\r\n`;
     const g = s.groups?.get(wait.group.name);
     if (g === undefined) return `-${STREAM_ERR.blockedGroupGone}\r\n`;
-    return s.length > 0 && s.lastValidId() > g.lastId ? 'propose' : undefined;
+    const last = ahead(g) ?? g.lastId;
+    // Served when the stream's last ID is above the group's, even with no entry left to give (MAXLEN 0, XDEL).
+    if (!(s.lastId > last)) return undefined;
+    let next = last;
+    const start = idIncr(last);
+    if (start !== undefined) s.range(start, s.lastId, false, wait.count, (id) => void (next = id));
+    return { group: g, bound: s.lastId, next };
   }
   const gt = wait.ids.get(key);
   if (s === undefined || gt === undefined || !(s.lastId > gt)) return undefined;

@@ -34,7 +34,7 @@ function nodeListpack(node: StreamNode): Buffer {
   lp.int(0);
   for (let e = 0; e < node.ids.length; e++) {
     const id = node.ids[e]!;
-    const vals = node.vals[e]!;
+    const vals = node.entry(e);
     const nf = vals.length / 2;
     let same = nf === mf.length;
     for (let i = 0; i < nf && same; i++) if (vals[2 * i] !== mf[i]) same = false;

@@ -23,17 +23,34 @@ export const streamErrno = { edom: false };
 const U32 = 4294967296;
 const U64_MAX = 18446744073709551615n;
 
-function bytes4(v: number): string {
-  return String.fromCharCode((v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
-}
-
 function u32At(id: StreamId, at: number): number {
   return ((id.charCodeAt(at) << 24) | (id.charCodeAt(at + 1) << 16) | (id.charCodeAt(at + 2) << 8) | id.charCodeAt(at + 3)) >>> 0;
 }
 
-/** An ID from its four 32-bit words. */
+/**
+ * An ID from its four 32-bit words: one flat 16-character string (XADD
+ * keeps one per entry; four 4-character pieces concatenated would be kept
+ * as a rope of five objects until first compared).
+ */
 export function idOfWords(msHi: number, msLo: number, seqHi: number, seqLo: number): StreamId {
-  return bytes4(msHi) + bytes4(msLo) + bytes4(seqHi) + bytes4(seqLo);
+  return String.fromCharCode(
+    (msHi >>> 24) & 255,
+    (msHi >>> 16) & 255,
+    (msHi >>> 8) & 255,
+    msHi & 255,
+    (msLo >>> 24) & 255,
+    (msLo >>> 16) & 255,
+    (msLo >>> 8) & 255,
+    msLo & 255,
+    (seqHi >>> 24) & 255,
+    (seqHi >>> 16) & 255,
+    (seqHi >>> 8) & 255,
+    seqHi & 255,
+    (seqLo >>> 24) & 255,
+    (seqLo >>> 16) & 255,
+    (seqLo >>> 8) & 255,
+    seqLo & 255,
+  );
 }
 
 /** An ID from ms and seq given as safe integers (>= 0). */
@@ -68,6 +85,22 @@ export function idSeq(id: StreamId): number | bigint {
 /** "<ms>-<seq>", as createStreamIDString. */
 export function idText(id: StreamId): string {
   return `${half(id, 0)}-${half(id, 8)}`;
+}
+
+/**
+ * The ID XADD `*` takes (streamNextID with the current time): `now` with
+ * seq 0 when it is past the last ID's ms, else the last ID with seq + 1;
+ * undefined past 2^64-1-2^64-1.
+ */
+export function idNextAuto(last: StreamId, now: number): StreamId | undefined {
+  const msHi = u32At(last, 0);
+  const seqLo = u32At(last, 12);
+  if (msHi < 0x200000) {
+    const msLo = u32At(last, 4);
+    if (now > msHi * U32 + msLo) return idOf(now, 0);
+    if (seqLo !== 0xffffffff) return idOfWords(msHi, msLo, u32At(last, 8), seqLo + 1);
+  }
+  return idIncr(last);
 }
 
 /** streamIncrID: the next ID, or undefined past 2^64-1-2^64-1 (Redis wraps to 0-0 and fails). */
@@ -202,6 +235,10 @@ export function parseStreamId(arg: string, missingSeqMax: boolean, strict: boole
 
 /** The difference a - b of two 64-bit halves as a signed 64-bit value (the listpack delta of an entry). */
 export function halfDelta(a: StreamId, b: StreamId, at: 0 | 8): number | bigint {
+  const ah = u32At(a, at);
+  const bh = u32At(b, at);
+  // Both halves below 2^53: the difference of safe integers, exact.
+  if (ah < 0x200000 && bh < 0x200000) return (ah - bh) * U32 + (u32At(a, at + 4) - u32At(b, at + 4));
   const x = half(a, at);
   const y = half(b, at);
   if (typeof x === 'number' && typeof y === 'number') return x - y;

@@ -57,7 +57,7 @@ export function streamForEachItem(s: StreamValue, fn: (item: string) => void): v
     for (let e = 0; e < node.ids.length; e++) {
       fn(node.ids[e]!);
       fn(node.dead[e] ? '1' : '0');
-      const vals = node.vals[e]!;
+      const vals = node.entry(e);
       fn(String(vals.length));
       for (const v of vals) fn(v);
     }

@@ -55,8 +55,13 @@ function lpStrSize(s: string): number {
 /** One listpack: a master entry plus entries (live or deleted). */
 export class StreamNode {
   readonly ids: StreamId[] = [];
-  /** field, value, field, value, … per entry. */
-  readonly vals: string[][] = [];
+  /**
+   * Per entry: field, value, field, value, …; or, for an entry with the
+   * master entry's one field (Redis's SAMEFIELDS flag, the common case),
+   * just its value (no array kept per entry). Read through entry(e).
+   */
+  readonly vals: (string[] | string)[] = [];
+  /** Per entry: deleted (a tombstone). Written only by deletions (XADD pushes nothing): an entry past its length is live. */
   readonly dead: boolean[] = [];
   live = 0;
   deleted = 0;
@@ -67,6 +72,12 @@ export class StreamNode {
     readonly master: StreamId,
     readonly masterFields: string[],
   ) {}
+
+  /** Entry e's fields and values. */
+  entry(e: number): string[] {
+    const v = this.vals[e]!;
+    return typeof v === 'string' ? [this.masterFields[0]!, v] : v;
+  }
 
   /** Index of the first entry with ID >= id (ids.length if none). */
   lowerBound(id: StreamId): number {
@@ -86,7 +97,7 @@ export class StreamNode {
     for (let i = 0; i < this.ids.length; i++) {
       n.ids.push(this.ids[i]!);
       n.vals.push(this.vals[i]!);
-      n.dead.push(this.dead[i]!);
+      n.dead.push(this.dead[i] === true);
     }
     n.live = this.live;
     n.deleted = this.deleted;
@@ -140,18 +151,19 @@ export class StreamValue implements Collection {
 
   /**
    * streamAppendItem once the ID is decided (greater than lastId): appends
-   * to the tail node or opens a new one where Redis would.
+   * the fields and values argv[from…] to the tail node or opens a new one
+   * where Redis would.
    */
-  append(id: StreamId, vals: string[]): void {
+  append(id: StreamId, argv: readonly string[], from = 0): void {
     let total = 0;
-    for (const s of vals) total += s.length;
-    const nf = vals.length / 2;
+    for (let i = from; i < argv.length; i++) total += argv[i]!.length;
+    const nf = (argv.length - from) / 2;
     let node = this.nodes.length > this.head ? this.nodes[this.nodes.length - 1]! : undefined;
     if (node !== undefined && (node.bytes + total >= NODE_MAX_BYTES || node.live + node.deleted >= NODE_MAX_ENTRIES)) node = undefined;
     let same = true;
     if (node === undefined) {
       const fields: string[] = new Array<string>(nf);
-      for (let i = 0; i < nf; i++) fields[i] = vals[2 * i]!;
+      for (let i = 0; i < nf; i++) fields[i] = argv[from + 2 * i]!;
       node = new StreamNode(id, fields);
       // Header and end byte, then count, deleted, num-fields, the fields and the master terminator.
       let b = 6 + 1 + lpIntSize(1) + lpIntSize(0) + lpIntSize(nf) + lpIntSize(0);
@@ -161,16 +173,23 @@ export class StreamValue implements Collection {
     } else {
       const mf = node.masterFields;
       if (mf.length !== nf) same = false;
-      else for (let i = 0; i < nf && same; i++) if (mf[i] !== vals[2 * i]) same = false;
+      else for (let i = 0; i < nf && same; i++) if (mf[i] !== argv[from + 2 * i]) same = false;
     }
     let b = lpIntSize(same ? 2 : 0) + lpIntSize(halfDelta(id, node.master, 0)) + lpIntSize(halfDelta(id, node.master, 8));
     if (!same) b += lpIntSize(nf);
-    for (let i = 0; i < vals.length; i++) if (!same || (i & 1) === 1) b += lpStrSize(vals[i]!);
+    for (let i = same ? from + 1 : from; i < argv.length; i += same ? 2 : 1) b += lpStrSize(argv[i]!);
     b += lpIntSize(nf + 3 + (same ? 0 : nf + 1));
     node.bytes += b;
     node.ids.push(id);
-    node.vals.push(vals);
-    node.dead.push(false);
+    if (same && nf === 1) {
+      // Redis keeps such an entry's field once, in the master entry: so do we (its value alone, no array per entry).
+      node.vals.push(argv[from + 1]!);
+    } else {
+      const vals = argv.slice(from);
+      // The master's field strings are shared rather than one copy per entry.
+      if (same) for (let i = 0; i < nf; i++) vals[2 * i] = node.masterFields[i]!;
+      node.vals.push(vals);
+    }
     node.live++;
     this.length++;
     // A long long in Redis: XSETID ENTRIESADDED 9223372036854775807 then XADD wraps.
@@ -233,7 +252,7 @@ export class StreamValue implements Collection {
           if (node.dead[e]) continue;
           const id = node.ids[e]!;
           if (id > end) return emitted;
-          fn(id, node.vals[e]!);
+          fn(id, node.entry(e));
           if (++emitted === count) return emitted;
         }
       }
@@ -248,7 +267,7 @@ export class StreamValue implements Collection {
           if (node.dead[e]) continue;
           const id = node.ids[e]!;
           if (id < start) return emitted;
-          fn(id, node.vals[e]!);
+          fn(id, node.entry(e));
           if (++emitted === count) return emitted;
         }
       }
@@ -261,7 +280,7 @@ export class StreamValue implements Collection {
     const p = this.firstFrom(id);
     if (p === undefined) return undefined;
     const node = this.nodes[p.n]!;
-    return node.ids[p.e] === id ? node.vals[p.e] : undefined;
+    return node.ids[p.e] === id ? node.entry(p.e) : undefined;
   }
 
   /** streamLastValidID: the last live entry's ID (ZERO_ID when empty). */

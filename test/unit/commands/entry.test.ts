@@ -119,6 +119,23 @@ describe('state entry codec', () => {
       expect(Object.is(decodeStateEntry(reference(time, cmds, db)).time, time)).toBe(true);
     }
   });
+
+  it('carries the unblock ID of an entry serving a parked XREADGROUP, in any database; other entries are unchanged', () => {
+    const bound = '\x00\x00\x01\x8c\xff\x00\x80\x7f\x00\x00\x00\x00\x00\x00\x00\x05';
+    const argv = ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1000', 'BLOCK', '0', 'STREAMS', 's', '>'];
+    const entries: StateEntry[] = [
+      { kind: EntryKind.Commands, time: 9, multi: false, cmds: [argv], unblock: bound },
+      { kind: EntryKind.Commands, time: 9, multi: false, cmds: [argv], db: 3, unblock: bound },
+    ];
+    for (const e of entries) {
+      expect(decodeStateEntry(encodeStateEntry(e))).toEqual(e);
+      const b = encodeStateEntry(e);
+      for (let cut = 0; cut < b.length; cut++) expect(() => decodeStateEntry(b.subarray(0, cut))).toThrow(BadEntryError);
+    }
+    const plain = encodeStateEntry({ kind: EntryKind.Commands, time: 9, multi: false, cmds: [argv] });
+    expect(encodeStateEntry(entries[0]!).length).toBe(plain.length + 4 + bound.length);
+    expect(decodeStateEntry(plain)).not.toHaveProperty('unblock');
+  });
 });
 
 function u32(n: number): Buffer {

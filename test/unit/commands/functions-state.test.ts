@@ -19,7 +19,7 @@ import { sha1hex } from '../../../src/util/lua/vm.js';
 import type { Ctx } from '../../../src/commands/types.js';
 
 const table = new CommandTable({ data: dataCommands, conn: connCommands });
-const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {} };
+const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {}, modified: () => {}, ready: () => {}, entryApplied: () => {} };
 
 function node(budget?: number, memoryBudget?: number): { scripts: Scripts; run: (...argv: string[]) => string } {
   const scripts = new Scripts(table, new Stats(), noTouch, { ...(budget === undefined ? {} : { budget }), ...(memoryBudget === undefined ? {} : { memoryBudget }) });

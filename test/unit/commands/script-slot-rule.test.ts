@@ -18,7 +18,7 @@ import { RespWriter } from '../../../src/server/resp-writer.js';
 import type { Write } from '../../../src/commands/engine/write.js';
 
 const table = new CommandTable({ data: dataCommands, conn: connCommands });
-const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {} };
+const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {}, modified: () => {}, ready: () => {}, entryApplied: () => {} };
 
 /** A replica whose node believes the group is standalone or not; apply() returns the entry's reply. */
 function replica(nodeSaysStandalone: boolean): (cmds: string[][], standalone: boolean) => string {
