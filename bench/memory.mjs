@@ -21,6 +21,8 @@ const nodeFlags = dash < 0 ? [] : argv.slice(dash + 1);
 const KEYS = Number(pos[0] ?? 1_000_000);
 const ROUNDS = Number(pos[1] ?? 1);
 const OUT = process.env.MEMORY_RESULT ?? 'memory.md';
+/** Extra raftis options (RAFTIS_ARGS, space-separated), e.g. a snapshot threshold. */
+const raftisArgs = (process.env.RAFTIS_ARGS ?? '').split(' ').filter(Boolean);
 const SETTLE_MS = 5000;
 const mb = (b) => (b / 2 ** 20).toFixed(1) + ' MB';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -28,7 +30,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function startRaftisWith(flags, report) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-mem-'));
-  const proc = spawn(process.execPath, [...flags, '--import', path.join(ROOT, 'bench/heap-report.mjs'), RAFTIS_BIN, '--port', String(port), '--dir', dir, '--log-level', 'warn'], {
+  const proc = spawn(process.execPath, [...flags, '--import', path.join(ROOT, 'bench/heap-report.mjs'), RAFTIS_BIN, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...raftisArgs], {
     stdio: 'inherit',
     env: { ...process.env, RAFTIS_HEAP_REPORT: report },
   });
@@ -101,7 +103,7 @@ const say = (s) => { console.log(s); lines.push(s); };
 const pick = rows.find((r) => r.x1 === m((q) => q.x1));
 const h = pick.h;
 say(`# Memory: ${KEYS} keys of 16-byte values, raftis single node vs redis-server`);
-say(`date: ${new Date().toISOString()}  node ${process.version}${nodeFlags.length ? `  raftis node flags: ${nodeFlags.join(' ')}` : ''}; ${ROUNDS} round(s), medians; RSS ${SETTLE_MS / 1000} s after loading\n`);
+say(`date: ${new Date().toISOString()}  node ${process.version}${nodeFlags.length ? `  raftis node flags: ${nodeFlags.join(' ')}` : ''}${raftisArgs.length ? `  raftis options: ${raftisArgs.join(' ')}` : ''}; ${ROUNDS} round(s), medians; RSS ${SETTLE_MS / 1000} s after loading\n`);
 say(`| | redis-server | raftis | ratio |`);
 say(`|---|---|---|---|`);
 say(`| RSS empty | ${mb(m((r) => r.r0))} | ${mb(m((r) => r.x0))} | |`);

@@ -127,7 +127,9 @@ export interface ScriptPubSub {
 export class Scripts {
   /** sha → script: replicated state (kept in snapshots). */
   private readonly cache = new Map<string, Script>();
-  private readonly vm: LuaVM;
+  /** EVAL's VM, made when first needed: its WebAssembly memory costs about 7 MB of RSS (bench/results/memory.md), as the functions VM. */
+  private made: LuaVM | undefined;
+  private readonly makeVm: () => LuaVM;
   private run: Run | undefined;
   budget: number;
   /** Redis 7.0 functions: the libraries (replicated state, in snapshots) and their VM. */
@@ -143,12 +145,16 @@ export class Scripts {
   ) {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     const call = (argv: string[], resp: 2 | 3): CallResult => this.call(argv, resp);
-    this.vm = new LuaVM({ call }, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
+    this.makeVm = () => new LuaVM({ call }, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
     this.functions = new Functions(call, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, () => this.budget);
   }
 
   get size(): number {
     return this.cache.size;
+  }
+
+  private get vm(): LuaVM {
+    return (this.made ??= this.makeVm());
   }
 
   /** INFO memory: the two VMs' heaps, and the bytes of the cached bodies and of the libraries' code. */
@@ -157,7 +163,7 @@ export class Scripts {
     for (const s of this.cache.values()) scriptBytes += s.body.length;
     let libraryBytes = 0;
     for (const li of this.functions.current.libraries.values()) libraryBytes += li.code.length;
-    return { eval: this.vm.memoryUsed(), functions: this.functions.memoryUsed(), scriptBytes, libraryBytes };
+    return { eval: this.made === undefined ? 0 : this.made.memoryUsed(), functions: this.functions.memoryUsed(), scriptBytes, libraryBytes };
   }
 
   /**
@@ -311,7 +317,8 @@ export class Scripts {
   /** SCRIPT FLUSH (applied): the cache and a brand new VM. */
   flush(): void {
     this.cache.clear();
-    this.vm.reset();
+    // A VM never made is as new as a reset one.
+    this.made?.reset();
   }
 
   /** Redis's evalGenericCommand (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO). */
