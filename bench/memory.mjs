@@ -103,7 +103,7 @@ const say = (s) => { console.log(s); lines.push(s); };
 const pick = rows.find((r) => r.x1 === m((q) => q.x1));
 const h = pick.h;
 say(`# Memory: ${KEYS} keys of 16-byte values, raftis single node vs redis-server`);
-say(`date: ${new Date().toISOString()}  node ${process.version}${nodeFlags.length ? `  raftis node flags: ${nodeFlags.join(' ')}` : ''}${raftisArgs.length ? `  raftis options: ${raftisArgs.join(' ')}` : ''}; ${ROUNDS} round(s), medians; RSS ${SETTLE_MS / 1000} s after loading\n`);
+say(`date: ${new Date().toISOString()}  node ${process.version}${nodeFlags.length ? `  raftis node flags: ${nodeFlags.join(' ')}` : ''}${raftisArgs.length ? `  raftis options: ${raftisArgs.join(' ')}` : ''}${process.env.GLIBC_TUNABLES ? `  GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}` : ''}; ${ROUNDS} round(s), medians; RSS ${SETTLE_MS / 1000} s after loading\n`);
 say(`| | redis-server | raftis | ratio |`);
 say(`|---|---|---|---|`);
 say(`| RSS empty | ${mb(m((r) => r.r0))} | ${mb(m((r) => r.x0))} | |`);
