@@ -7,9 +7,9 @@
  * after loading 1M keys the heap held 259 MB of which 106 MB were live, and
  * the process kept that RSS while idle. Redis frees as it goes; this is the
  * nearest equivalent: when nothing has happened for `idleMs` and the heap
- * grew by at least `growthBytes` since the last collection here, run one
- * full collection (a pause of about 0.1 s per 100 MB live, taken only while
- * no client is waiting) and let V8 release the pages.
+ * grew by at least `growthBytes` since the last collection here, run a
+ * full collection twice (a pause of about 0.1 s per 100 MB live each, taken
+ * only while no client is waiting) and let V8 release the pages.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -81,6 +81,10 @@ export class IdleGc {
     const used = v8.getHeapStatistics().used_heap_size;
     if (used - this.usedAfterGc < this.growthBytes) return false;
     const started = performance.now();
+    // Twice: the first collection frees the load's garbage, the second
+    // gives back the pages the first one left behind (30–40 MB of RSS after
+    // loading 1M keys; bench/results/memory.md).
+    this.gc();
     this.gc();
     this.usedAfterGc = v8.getHeapStatistics().used_heap_size;
     this.runs++;
