@@ -6,17 +6,19 @@
  * so after a failover the new leader's clocks are its own (as a promoted
  * Redis replica's are).
  *
- * One number per key in a Map, in one of two modes (Redis's choice by
- * maxmemory-policy), kept small enough to be a V8 Smi (a Map.set of a
- * larger number allocates a HeapNumber on every access):
+ * One int32 per key, in the slot the key has in the keyspace's KeyTable
+ * (key-table.ts: an Int32Array indexed by slot, no per-key Map entry), in
+ * one of two modes (Redis's choice by maxmemory-policy):
  * - LRU: the coarse clock (`now`, advanced by the engine every 100 ms, as
  *   Redis caches its LRU clock in serverCron) of the last access, in 100 ms
  *   ticks since the process started;
  * - LFU: minutes since the process started * 256 + the logarithmic counter
  *   (LFULogIncr, decayed by lfu-decay-time on access, LFUDecrAndReturn).
- * Switching mode forgets every key's clock: a key without one counts as
- * accessed when the mode was switched (LRU) or as new (LFU: LFU_INIT_VAL).
+ * Switching mode forgets every key's clock: a key without one (NO_CLOCK)
+ * counts as accessed when the mode was switched (LRU) or as new (LFU:
+ * LFU_INIT_VAL).
  */
+import { NO_CLOCK, type KeyTable } from './key-table.js';
 
 export const LFU_INIT_VAL = 5;
 
@@ -33,10 +35,15 @@ export class AccessClocks {
   logFactor = 10;
   decayTime = 1;
   private lfu = false;
-  private clocks = new Map<string, number>();
+  /** The table whose slots hold the clocks (the keyspace sets it, and swaps it along with this object). */
+  table: KeyTable;
   /** When the mode was last switched, in ticks (the default of a key without a clock). */
   private since = 0;
   private seed = 0x9e3779b9;
+
+  constructor(table: KeyTable) {
+    this.table = table;
+  }
 
   /** The coarse clock (ms since the epoch). */
   get now(): number {
@@ -56,57 +63,62 @@ export class AccessClocks {
   set isLfu(on: boolean) {
     if (on === this.lfu) return;
     this.lfu = on;
-    this.clocks = new Map();
+    this.table.forgetClocks();
     this.since = this.tick;
   }
 
-  /** A read or write access to an existing key (lookupKey's updateLFU / LRU_CLOCK). */
-  touch(key: string): void {
+  /** A read or write access to the existing key in `slot` (lookupKey's updateLFU / LRU_CLOCK). */
+  touch(slot: number): void {
+    const clocks = this.table.clocks;
     if (!this.lfu) {
-      this.clocks.set(key, this.tick);
+      clocks[slot] = this.tick;
       return;
     }
-    this.clocks.set(key, this.minutes * 256 + this.logIncr(this.counter(key, this.minutes)));
+    clocks[slot] = this.minutes * 256 + this.logIncr(this.counter(clocks[slot]!, this.minutes));
   }
 
-  /** A new key (createObject: LRU now, or LFU_INIT_VAL). */
-  created(key: string): void {
-    this.clocks.set(key, this.lfu ? this.minutes * 256 + LFU_INIT_VAL : this.tick);
-  }
-
-  removed(key: string): void {
-    this.clocks.delete(key);
-  }
-
-  flushed(): void {
-    this.clocks = new Map();
+  /** A new key in `slot` (createObject: LRU now, or LFU_INIT_VAL). */
+  created(slot: number): void {
+    this.table.clocks[slot] = this.lfu ? this.minutes * 256 + LFU_INIT_VAL : this.tick;
   }
 
   /** Milliseconds since the key was last accessed (LRU mode; estimateObjectIdleTime). */
   idleMs(key: string): number {
-    const t = this.clocks.get(key) ?? this.since;
+    const v = this.clockOf(key);
+    const t = v === NO_CLOCK ? this.since : v;
     return Math.max(0, this.tick - t) * TICK_MS;
   }
 
   /** The decayed LFU counter (LFUDecrAndReturn; LFU mode). */
   freq(key: string): number {
-    return this.counter(key, this.minutes);
+    return this.counter(this.clockOf(key), this.minutes);
+  }
+
+  /** The clock of `key` (NO_CLOCK: none, or no such key). */
+  private clockOf(key: string): number {
+    const s = this.table.slotOf(key);
+    return s === undefined ? NO_CLOCK : this.table.clocks[s]!;
+  }
+
+  private setClock(key: string, v: number): void {
+    const s = this.table.slotOf(key);
+    if (s !== undefined) this.table.clocks[s] = v;
   }
 
   /** RESTORE … IDLETIME s / OBJECT-like setters (LRU mode; ignored in LFU mode, as Redis's objectSetLRUOrLFU). */
   setIdle(key: string, seconds: number): void {
-    if (!this.lfu) this.clocks.set(key, this.tick - Math.floor((seconds * 1000) / TICK_MS));
+    // Clamped to what an int32 holds (an idle time of about 6.8 years).
+    if (!this.lfu) this.setClock(key, Math.max(NO_CLOCK + 1, this.tick - Math.floor((seconds * 1000) / TICK_MS)));
   }
 
   /** RESTORE … FREQ f (LFU mode; ignored in LRU mode). */
   setFreq(key: string, freq: number): void {
-    if (this.lfu) this.clocks.set(key, this.minutes * 256 + Math.max(0, Math.min(255, freq)));
+    if (this.lfu) this.setClock(key, this.minutes * 256 + Math.max(0, Math.min(255, freq)));
   }
 
-  /** The counter of `key` decayed to `minutes`. */
-  private counter(key: string, minutes: number): number {
-    const v = this.clocks.get(key);
-    if (v === undefined) return LFU_INIT_VAL;
+  /** The counter of a clock `v` decayed to `minutes`. */
+  private counter(v: number, minutes: number): number {
+    if (v === NO_CLOCK) return LFU_INIT_VAL;
     const ldt = Math.floor(v / 256);
     const counter = v - ldt * 256;
     const periods = this.decayTime > 0 ? Math.floor(Math.max(0, minutes - ldt) / this.decayTime) : 0;

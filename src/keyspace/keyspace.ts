@@ -16,6 +16,7 @@
  */
 import { SnapshotEpoch } from './snapshot-epoch.js';
 import { AccessClocks } from './access-clock.js';
+import { KeyTable } from './key-table.js';
 import { UsedMemory } from './used-memory.js';
 
 /**
@@ -60,7 +61,8 @@ export interface KeyspaceHooks {
 export class Keyspace {
   /** Set by the engine (keyspace notifications); undefined in tools and tests that need none. */
   hooks: KeyspaceHooks | undefined;
-  private data = new Map<string, Value>();
+  /** Keys → values and access clocks (key-table.ts). */
+  private data = new KeyTable();
   private expires = new Map<string, number>();
   /** The snapshot being written, if any (copy-on-write; see snapshot-epoch.ts). */
   private epoch: SnapshotEpoch | undefined;
@@ -76,8 +78,8 @@ export class Keyspace {
   evicted = 0;
   /** The dataset's size for maxmemory (used-memory.ts): deterministic, the same on every replica. */
   memory = new UsedMemory();
-  /** LRU / LFU access clocks (access-clock.ts): node-local. */
-  clocks = new AccessClocks();
+  /** LRU / LFU access clocks (access-clock.ts, kept in the table's slots): node-local. */
+  clocks = new AccessClocks(this.data);
   private readonly getRaw = (key: string): Value | undefined => this.data.get(key);
 
   /** The bytes the dataset counts for maxmemory (INFO used_memory_dataset). */
@@ -138,7 +140,8 @@ export class Keyspace {
   countRead<V extends Value | undefined>(v: V, key: string): V {
     if (v !== undefined) {
       this.hits++;
-      this.clocks.touch(key);
+      const slot = this.data.slotOf(key);
+      if (slot !== undefined) this.clocks.touch(slot);
       return v;
     }
     this.misses++;
@@ -148,16 +151,16 @@ export class Keyspace {
 
   /** The value of a key for a write: an expired key is deleted first. */
   getForWrite(key: string, now: number): Value | undefined {
-    const v = this.data.get(key);
-    if (v === undefined) return undefined;
+    const slot = this.data.slotOf(key);
+    if (slot === undefined) return undefined;
     if (this.expires.size !== 0 && this.isExpired(key, now)) {
       this.delete(key);
       this.expired++;
       this.hooks?.expired(key);
       return undefined;
     }
-    this.clocks.touch(key);
-    return v;
+    this.clocks.touch(slot);
+    return this.data.valueAt(slot);
   }
 
   /** Active expiry: deletes the key if its TTL has passed at `now`; counted in expired_keys. */
@@ -205,9 +208,16 @@ export class Keyspace {
 
   /** Bulk load (snapshot restore): the caller has flushed first. */
   load(key: string, value: Value, expireAt: number | undefined): void {
-    this.memory.replaced(key, this.data.get(key), value);
-    this.clocks.created(key);
-    this.data.set(key, value);
+    const data = this.data;
+    const slot = data.slotOf(key);
+    if (slot === undefined) {
+      this.memory.replaced(key, undefined, value);
+      this.clocks.created(data.add(key, value));
+    } else {
+      this.memory.replaced(key, data.valueAt(slot), value);
+      data.setAt(slot, value);
+      this.clocks.created(slot);
+    }
     if (expireAt !== undefined) this.expires.set(key, expireAt);
     else this.expires.delete(key);
   }
@@ -253,14 +263,15 @@ export class Keyspace {
   set(key: string, value: Value, keepTtl = false): void {
     if (this.epoch !== undefined) this.epoch.save(key);
     const data = this.data;
-    const old = data.get(key);
-    data.set(key, value);
-    this.memory.replaced(key, old, value);
-    if (old === undefined) {
-      this.clocks.created(key);
+    const slot = data.slotOf(key);
+    if (slot === undefined) {
+      this.memory.replaced(key, undefined, value);
+      this.clocks.created(data.add(key, value));
       if (this.hooks !== undefined) this.hooks.added(key);
     } else {
-      this.clocks.touch(key);
+      this.memory.replaced(key, data.valueAt(slot), value);
+      data.setAt(slot, value);
+      this.clocks.touch(slot);
     }
     if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);
   }
@@ -279,12 +290,10 @@ export class Keyspace {
 
   delete(key: string): boolean {
     // Outside a snapshot (almost always) this costs one lookup, as before snapshots existed.
-    const old = this.data.get(key);
-    if (old === undefined) return false;
+    if (!this.data.has(key)) return false;
     if (this.epoch !== undefined) this.epoch.save(key);
-    this.data.delete(key);
+    const old = this.data.delete(key)!;
     this.memory.removed(key, old);
-    this.clocks.removed(key);
     if (this.expires.size !== 0) this.expires.delete(key);
     return true;
   }
@@ -320,14 +329,14 @@ export class Keyspace {
     if (this.epoch !== undefined) {
       // The snapshot goes on walking the old maps, which nothing changes now.
       this.epoch.detach();
-      this.data = new Map();
+      this.data = new KeyTable();
+      this.clocks.table = this.data;
       this.expires = new Map();
     } else {
       this.data.clear();
       this.expires.clear();
     }
     this.memory.flushed();
-    this.clocks.flushed();
     this.tableToken = {};
     this.randomIt = undefined;
   }

@@ -23,6 +23,7 @@
  * copies of the collections changed before the walk reached them.
  */
 import type { Collection, Value } from './keyspace.js';
+import type { KeyTable } from './key-table.js';
 
 /** A key as of the snapshot's index. */
 export interface SavedKey {
@@ -44,7 +45,7 @@ export type EmitRecord = (key: string, value: Value, expireAt: number | undefine
 export class SnapshotEpoch {
   private readonly overlay = new Map<string, OverlayEntry>();
   private readonly emittedCollections = new Set<Collection>();
-  private readonly it: Iterator<[string, Value]>;
+  private readonly it: Iterator<[string, number]>;
   private rest: Iterator<[string, OverlayEntry]> | undefined;
   private detached = false;
   private walkDone = false;
@@ -53,7 +54,7 @@ export class SnapshotEpoch {
 
   constructor(
     readonly index: number,
-    private readonly data: Map<string, Value>,
+    private readonly data: KeyTable,
     private readonly expires: Map<string, number>,
   ) {
     this.it = data.entries();
@@ -114,7 +115,8 @@ export class SnapshotEpoch {
           this.walkDone = true;
           break;
         }
-        const [key, live] = r.value;
+        const [key, slot] = r.value;
+        const live = this.data.valueAt(slot);
         const o = overlay.size === 0 ? undefined : overlay.get(key);
         if (o === undefined) {
           if (typeof live !== 'string') this.emittedCollections.add(live);

@@ -7,9 +7,11 @@
  * after loading 1M keys the heap held 259 MB of which 106 MB were live, and
  * the process kept that RSS while idle. Redis frees as it goes; this is the
  * nearest equivalent: when nothing has happened for `idleMs` and the heap
- * grew by at least `growthBytes` since the last collection here, run one
- * full collection (a pause of about 0.1 s per 100 MB live, taken only while
- * no client is waiting) and let V8 release the pages.
+ * grew by at least `growthBytes` since the last collection here, run a
+ * full collection twice (a pause of about 0.1 s per 100 MB live each, taken
+ * only while no client is waiting) and let V8 release the pages; and once
+ * more if the node stays idle for `shrinkAfterMs`, when V8 also shrinks its
+ * young generation (it does so only after 5 s of low allocation).
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -22,6 +24,13 @@ export interface IdleGcOptions {
   idleMs?: number;
   /** Minimum heap growth since the last collection here that is worth one. */
   growthBytes?: number;
+  /**
+   * How long the node must stay idle after that collection for one more,
+   * which also shrinks V8's young generation: V8 shrinks it only when a
+   * collection sees a low allocation rate over its last 5 s, so this must
+   * be longer than that (about 30 MB of RSS after a burst; docs/decisions.md).
+   */
+  shrinkAfterMs?: number;
 }
 
 /** V8's gc(), made available without --expose-gc; undefined if this V8 refuses. */
@@ -45,6 +54,9 @@ export class IdleGc {
   private lastActivity = -1;
   private busySinceGc = false;
   private usedAfterGc = v8.getHeapStatistics().used_heap_size;
+  private readonly shrinkAfterChecks: number;
+  /** Idle looks since the collection, while the shrinking one is still due (-1: none due). */
+  private idleSinceGc = -1;
   /** Collections run so far. */
   runs = 0;
 
@@ -55,6 +67,7 @@ export class IdleGc {
   ) {
     this.idleMs = opts.idleMs ?? 1000;
     this.growthBytes = opts.growthBytes ?? 32 * 1024 * 1024;
+    this.shrinkAfterChecks = Math.max(1, Math.ceil((opts.shrinkAfterMs ?? 6000) / this.idleMs));
   }
 
   start(): void {
@@ -68,26 +81,53 @@ export class IdleGc {
     this.timer = undefined;
   }
 
-  /** One look (every idleMs): collects if the last interval was idle after a busy one and the heap grew. */
+  /**
+   * One look (every idleMs): collects if the last interval was idle after a
+   * busy one and the heap grew; once more after shrinkAfterMs of idleness
+   * that followed such a collection.
+   */
   check(): boolean {
     const now = this.activity();
     if (now !== this.lastActivity) {
       this.lastActivity = now;
       this.busySinceGc = true;
+      // Work meanwhile: the shrinking collection, if due, waits for a whole quiet spell again.
+      if (this.idleSinceGc > 0) this.idleSinceGc = 0;
       return false;
     }
-    if (!this.busySinceGc || this.gc === undefined) return false;
+    if (this.gc === undefined) return false;
+    if (!this.busySinceGc) {
+      // Still idle after the collection: once long enough, the one that shrinks the young generation.
+      if (this.idleSinceGc < 0 || ++this.idleSinceGc < this.shrinkAfterChecks) return false;
+      this.idleSinceGc = -1;
+      this.collect('the young generation shrunk', () => this.gc!());
+      return true;
+    }
     this.busySinceGc = false;
     const used = v8.getHeapStatistics().used_heap_size;
-    if (used - this.usedAfterGc < this.growthBytes) return false;
+    if (used - this.usedAfterGc < this.growthBytes) {
+      if (this.idleSinceGc >= 0) this.idleSinceGc++;
+      return false;
+    }
+    // Twice: the first collection frees the load's garbage, the second
+    // gives back the pages the first one left behind (5–40 MB of RSS after
+    // loading 1M keys; bench/results/memory.md).
+    const gc = this.gc;
+    this.collect('idle', () => {
+      gc();
+      gc();
+    });
+    this.idleSinceGc = 0;
+    return true;
+  }
+
+  private collect(why: string, run: () => void): void {
+    const used = v8.getHeapStatistics().used_heap_size;
     const started = performance.now();
-    this.gc();
+    run();
     this.usedAfterGc = v8.getHeapStatistics().used_heap_size;
     this.runs++;
-    log.debug(
-      `idle: collected the heap from ${mb(used)} to ${mb(this.usedAfterGc)} in ${(performance.now() - started).toFixed(0)} ms`,
-    );
-    return true;
+    log.debug(`${why}: collected the heap from ${mb(used)} to ${mb(this.usedAfterGc)} in ${(performance.now() - started).toFixed(0)} ms`);
   }
 }
 

@@ -140,7 +140,9 @@ export interface ScriptPubSub {
 export class Scripts {
   /** sha → script: replicated state (kept in snapshots). */
   private readonly cache = new Map<string, Script>();
-  private readonly vm: LuaVM;
+  /** EVAL's VM, made when first needed: its WebAssembly memory costs about 7 MB of RSS (bench/results/memory.md), as the functions VM. */
+  private made: LuaVM | undefined;
+  private readonly makeVm: () => LuaVM;
   private run: Run | undefined;
   budget: number;
   /** Bytes a script may allocate (LuaVM EvalOptions.memoryBudget); the same on every replica. */
@@ -175,12 +177,16 @@ export class Scripts {
     this.memoryBudget = opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
     const limit = opts.memoryLimit ?? Math.max(DEFAULT_MEMORY_LIMIT, 2 * this.memoryBudget);
     const call = (argv: string[], resp: 2 | 3): CallResult => this.call(argv, resp);
-    this.vm = new LuaVM({ call }, limit);
+    this.makeVm = () => new LuaVM({ call }, limit);
     this.functions = new Functions(call, limit, () => this.budget, this.memoryBudget);
   }
 
   get size(): number {
     return this.cache.size;
+  }
+
+  private get vm(): LuaVM {
+    return (this.made ??= this.makeVm());
   }
 
   /** INFO memory: the two VMs' heaps, and the bytes of the cached bodies and of the libraries' code. */
@@ -189,7 +195,7 @@ export class Scripts {
     for (const s of this.cache.values()) scriptBytes += s.body.length;
     let libraryBytes = 0;
     for (const li of this.functions.current.libraries.values()) libraryBytes += li.code.length;
-    return { eval: this.vm.memoryUsed(), functions: this.functions.memoryUsed(), scriptBytes, libraryBytes };
+    return { eval: this.made === undefined ? 0 : this.made.memoryUsed(), functions: this.functions.memoryUsed(), scriptBytes, libraryBytes };
   }
 
   /**
@@ -339,7 +345,8 @@ export class Scripts {
   /** SCRIPT FLUSH (applied): the cache and a brand new VM. */
   flush(): void {
     this.cache.clear();
-    this.vm.reset();
+    // A VM never made is as new as a reset one.
+    this.made?.reset();
   }
 
   /** Redis's evalGenericCommand (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO). */

@@ -10,6 +10,7 @@ import { keyBytes } from '../../../src/keyspace/used-memory.js';
 import { RHash } from '../../../src/keyspace/types/hash.js';
 import { ListValue } from '../../../src/keyspace/types/list.js';
 import { AccessClocks, LFU_INIT_VAL } from '../../../src/keyspace/access-clock.js';
+import { KeyTable, NO_CLOCK } from '../../../src/keyspace/key-table.js';
 
 function seeded(seed: number): () => number {
   let x = seed >>> 0 || 1;
@@ -86,25 +87,29 @@ describe('used memory', () => {
 
 describe('access clocks', () => {
   it('LRU: idle time since the last access on the coarse clock', () => {
-    const c = new AccessClocks();
+    const table = new KeyTable();
+    const c = new AccessClocks(table);
     c.now = Date.now() + 1_000_000;
-    c.created('k');
+    const slot = table.add('k', 'v');
+    c.created(slot);
     c.now += 5000;
     expect(c.idleMs('k')).toBe(5000);
-    c.touch('k');
+    c.touch(slot);
     expect(c.idleMs('k')).toBe(0);
     c.setIdle('k', 30);
     expect(c.idleMs('k')).toBe(30_000);
   });
 
   it('LFU: starts at LFU_INIT_VAL, each access counts with lfu-log-factor 0, decays by lfu-decay-time', () => {
-    const c = new AccessClocks();
+    const table = new KeyTable();
+    const c = new AccessClocks(table);
     c.now = Date.now() + 60_000 * 1000;
     c.isLfu = true;
     c.logFactor = 0;
-    c.created('k');
+    const slot = table.add('k', 'v');
+    c.created(slot);
     expect(c.freq('k')).toBe(LFU_INIT_VAL);
-    for (let i = 0; i < 10; i++) c.touch('k');
+    for (let i = 0; i < 10; i++) c.touch(slot);
     expect(c.freq('k')).toBe(LFU_INIT_VAL + 10);
     c.decayTime = 2;
     c.now += 60_000 * 6;
@@ -114,7 +119,48 @@ describe('access clocks', () => {
     // With the default factor, counting slows as the counter grows.
     c.logFactor = 10;
     c.setFreq('k', 100);
-    for (let i = 0; i < 100; i++) c.touch('k');
+    for (let i = 0; i < 100; i++) c.touch(slot);
     expect(c.freq('k')).toBeLessThan(110);
+  });
+});
+
+describe('key table', () => {
+  it('reuses the slots of deleted keys, with a fresh clock and value', () => {
+    const t = new KeyTable();
+    const c = new AccessClocks(t);
+    c.now = Date.now() + 1_000_000;
+    const slots = Array.from({ length: 40 }, (_, i) => t.add(`k${i}`, `v${i}`));
+    expect(new Set(slots).size).toBe(40);
+    for (const s of slots) c.created(s);
+    c.now += 3000;
+    expect(t.delete('k7')).toBe('v7');
+    expect(t.get('k7')).toBeUndefined();
+    expect(t.size).toBe(39);
+    const again = t.add('new', 'w');
+    expect(again).toBe(slots[7]);
+    expect(t.clocks[again]).toBe(NO_CLOCK);
+    expect(t.get('new')).toBe('w');
+    c.created(again);
+    expect(c.idleMs('new')).toBe(0);
+    expect(c.idleMs('k8')).toBe(3000);
+    expect([...t.keys()]).toHaveLength(40);
+  });
+
+  it('a clock mode switch forgets every clock; a huge RESTORE IDLETIME is clamped, not wrapped', () => {
+    const ks = new Keyspace();
+    ks.clocks.now = Date.now() + 1_000_000;
+    ks.set('a', '1');
+    ks.clocks.now += 5000;
+    expect(ks.clocks.idleMs('a')).toBe(5000);
+    ks.clocks.isLfu = true;
+    expect(ks.clocks.freq('a')).toBe(LFU_INIT_VAL);
+    ks.clocks.isLfu = false;
+    ks.clocks.now += 2000;
+    expect(ks.clocks.idleMs('a')).toBe(2000);
+    ks.setIdle('a', 1e12);
+    expect(ks.clocks.idleMs('a')).toBeGreaterThan(200_000_000_000);
+    ks.flush();
+    ks.set('b', '2');
+    expect(ks.clocks.idleMs('b')).toBe(0);
   });
 });

@@ -46,4 +46,28 @@ describe('IdleGc', () => {
     }
     expect(g.runs).toBe(0);
   });
+
+  it('after an idle collection, collects once more when the node stays idle for shrinkAfterMs, and the wait restarts on work', () => {
+    let activity = 0;
+    const g = new IdleGc(() => activity, { growthBytes: 1024 * 1024, idleMs: 1000, shrinkAfterMs: 3000 });
+    activity++;
+    expect(g.check()).toBe(false);
+    churn(16);
+    expect(g.check()).toBe(true);
+    expect(g.runs).toBe(1);
+    // Two idle looks, then work: the wait starts over.
+    expect(g.check()).toBe(false);
+    expect(g.check()).toBe(false);
+    activity++;
+    expect(g.check()).toBe(false);
+    // Idle again (the heap did not grow enough for a first-stage collection).
+    expect(g.check()).toBe(false);
+    expect(g.check()).toBe(false);
+    expect(g.runs).toBe(1);
+    expect(g.check()).toBe(true);
+    expect(g.runs).toBe(2);
+    // Done: no more collections while idle.
+    for (let i = 0; i < 5; i++) expect(g.check()).toBe(false);
+    expect(g.runs).toBe(2);
+  });
 });

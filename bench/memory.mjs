@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Memory with many small keys, side by side: redis-server (no persistence)
+// and a raftis single node, each loaded with KEYS keys `key:<n>` holding
+// 16-byte values through one pipelined connection; then, after a settle,
+// VmRSS of both processes (/proc/<pid>/status) and the ratio (issue 19's
+// target: raftis ≤ 1.5× redis-server's RSS). For raftis also the V8 heap
+// after a full collection (bench/heap-report.mjs, preloaded), which tells
+// how much of the RSS is live JS objects and how much is heap slack, code
+// and native memory.
+// Usage: npm run build && node bench/memory.mjs [keys] [rounds] [-- node flags for raftis…]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, loadKeys, median, RAFTIS_BIN, ratio, rssBytes, ROOT, startRedis, writeResult } from './lib.mjs';
+
+const argv = process.argv.slice(2);
+const dash = argv.indexOf('--');
+const pos = dash < 0 ? argv : argv.slice(0, dash);
+const nodeFlags = dash < 0 ? [] : argv.slice(dash + 1);
+const KEYS = Number(pos[0] ?? 1_000_000);
+const ROUNDS = Number(pos[1] ?? 1);
+const OUT = process.env.MEMORY_RESULT ?? 'memory.md';
+/** Extra raftis options (RAFTIS_ARGS, space-separated), e.g. a snapshot threshold. */
+const raftisArgs = (process.env.RAFTIS_ARGS ?? '').split(' ').filter(Boolean);
+// RSS is read 5 s and 10 s after loading: raftis collects once idle for a
+// second, and once more after 6 s more of idleness (src/util/idle-gc.ts).
+const SETTLE_MS = 10_000;
+const mb = (b) => (b / 2 ** 20).toFixed(1) + ' MB';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startRaftisWith(flags, report) {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-mem-'));
+  const proc = spawn(process.execPath, [...flags, '--import', path.join(ROOT, 'bench/heap-report.mjs'), RAFTIS_BIN, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...raftisArgs], {
+    stdio: 'inherit',
+    env: { ...process.env, RAFTIS_HEAP_REPORT: report },
+  });
+  for (let i = 0; i < 400; i++) {
+    if (proc.exitCode !== null) throw new Error('raftis exited early');
+    try {
+      const { RespConn } = await import('./lib.mjs');
+      const c = await RespConn.connect('127.0.0.1', port, 200);
+      c.close();
+      break;
+    } catch {
+      await sleep(50);
+    }
+  }
+  return {
+    port,
+    pid: proc.pid,
+    async stop() {
+      proc.kill('SIGKILL');
+      if (proc.exitCode === null && proc.signalCode === null) await new Promise((r) => proc.once('exit', r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** RssAnon / RssFile / RssShmem of a process (/proc/<pid>/status), bytes. */
+function rssParts(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const get = (f) => Number(new RegExp(`${f}:\\s+(\\d+)`).exec(status)[1]) * 1024;
+  return { anon: get('RssAnon'), file: get('RssFile') };
+}
+
+async function heapReport(pid, file) {
+  fs.rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 200 && !fs.existsSync(file); i++) await sleep(100);
+  await sleep(200);
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+const rows = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const report = path.join(os.tmpdir(), `raftis-heap-${process.pid}.json`);
+  const redis = await startRedis(['--appendonly', 'no']);
+  const raftis = await startRaftisWith(nodeFlags, report);
+  try {
+    const r0 = rssBytes(redis.pid), x0 = rssBytes(raftis.pid);
+    const h0 = await heapReport(raftis.pid, report);
+    const x0status = rssParts(raftis.pid);
+    await loadKeys(redis.port, KEYS);
+    await loadKeys(raftis.port, KEYS);
+    // raftis collects its heap once idle for a second (src/util/idle-gc.ts).
+    await sleep(5000);
+    const x5 = rssBytes(raftis.pid);
+    await sleep(SETTLE_MS - 5000);
+    const r1 = rssBytes(redis.pid), x1 = rssBytes(raftis.pid);
+    const h = await heapReport(raftis.pid, report);
+    await sleep(1000);
+    const x2 = rssBytes(raftis.pid);
+    rows.push({ r0, r1, x0, x1, x2, x5, h, h0, x0status, x2status: rssParts(raftis.pid) });
+    console.log(`round ${round + 1}: redis ${mb(r1)}, raftis ${mb(x1)} (${ratio(x1, r1)}), after a full GC ${mb(x2)}; heap used ${mb(h.heap.used_heap_size)}`);
+  } finally {
+    await redis.stop();
+    await raftis.stop();
+    fs.rmSync(report, { force: true });
+  }
+}
+
+const m = (f) => median(rows.map(f));
+const lines = [];
+const say = (s) => { console.log(s); lines.push(s); };
+const pick = rows.find((r) => r.x1 === m((q) => q.x1));
+const h = pick.h;
+say(`# Memory: ${KEYS} keys of 16-byte values, raftis single node vs redis-server`);
+say(`date: ${new Date().toISOString()}  node ${process.version}${nodeFlags.length ? `  raftis node flags: ${nodeFlags.join(' ')}` : ''}${raftisArgs.length ? `  raftis options: ${raftisArgs.join(' ')}` : ''}${process.env.GLIBC_TUNABLES ? `  GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}` : ''}; ${ROUNDS} round(s), medians; RSS ${SETTLE_MS / 1000} s after loading\n`);
+say(`| | redis-server | raftis | ratio |`);
+say(`|---|---|---|---|`);
+say(`| RSS empty | ${mb(m((r) => r.r0))} | ${mb(m((r) => r.x0))} | |`);
+say(`| RSS 5 s after loading | | ${mb(m((r) => r.x5))} | ${ratio(m((r) => r.x5), m((r) => r.r1))} |`);
+say(`| RSS loaded | ${mb(m((r) => r.r1))} | ${mb(m((r) => r.x1))} | ${ratio(m((r) => r.x1), m((r) => r.r1))} |`);
+say(`| RSS growth | ${mb(m((r) => r.r1 - r.r0))} | ${mb(m((r) => r.x1 - r.x0))} | ${ratio(m((r) => r.x1 - r.x0), m((r) => r.r1 - r.r0))} |`);
+say(`| bytes per key (growth / keys) | ${(m((r) => r.r1 - r.r0) / KEYS).toFixed(0)} | ${(m((r) => r.x1 - r.x0) / KEYS).toFixed(0)} | |`);
+say(`(target: raftis ≤ 1.5× redis-server's RSS: ${m((r) => r.x1) / m((r) => r.r1) <= 1.5 ? 'met' : 'not met'})\n`);
+say(`raftis V8 heap after a full collection: used ${mb(h.heap.used_heap_size)} of ${mb(h.heap.total_heap_size)}; external ${mb(h.memory.external)}, arrayBuffers ${mb(h.memory.arrayBuffers)}; RSS then ${mb(m((r) => r.x2))}`);
+say(`| | empty | loaded, after a full collection |`);
+say(`|---|---|---|`);
+say(`| RSS anonymous / file-backed | ${mb(pick.x0status.anon)} / ${mb(pick.x0status.file)} | ${mb(pick.x2status.anon)} / ${mb(pick.x2status.file)} |`);
+say(`| V8 heap committed / used | ${mb(pick.h0.heap.total_heap_size)} / ${mb(pick.h0.heap.used_heap_size)} | ${mb(h.heap.total_heap_size)} / ${mb(h.heap.used_heap_size)} |`);
+for (const [name, s] of Object.entries(h.spaces)) {
+  const e = pick.h0.spaces[name];
+  if (s.size > 0 || e.size > 0) say(`| ${name} committed / used | ${mb(e.size)} / ${mb(e.used)} | ${mb(s.size)} / ${mb(s.used)} |`);
+}
+say(`| external (Buffers, native) | ${mb(pick.h0.memory.external)} | ${mb(h.memory.external)} |`);
+const outside = (st, hh) => st.anon - hh.heap.total_heap_size - hh.memory.external;
+say(`| anonymous RSS outside the V8 heap and external | ${mb(outside(pick.x0status, pick.h0))} | ${mb(outside(pick.x2status, h))} |`);
+console.log(`\nwritten to ${writeResult(OUT, lines.join('\n') + '\n')}`);
