@@ -12,6 +12,7 @@ import type { Slot } from '../server/client.js';
 import type { EngineClient as Client } from './engine/engine.js';
 import { callData, feedMonitors } from './engine/call.js';
 import { ERR } from './errors.js';
+import { batchOom } from './engine/evict.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { isLogged, type ConnHandler, type ConnCtx } from './table.js';
 import { ERR_FORWARD_WATCH } from './engine/proxy.js';
@@ -123,7 +124,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
           if (def !== undefined) feedMonitors(server.stats, def, argv, c, db);
         }
       }
-      server.dispatcher.propose(c, cmds, true, slot, startDb);
+      server.dispatcher.propose(c, cmds, true, slot, startDb, batchOom(server.evictor, cmds));
       return true;
     }
     // Reads only: one linearizable read of everything.

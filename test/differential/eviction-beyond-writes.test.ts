@@ -67,6 +67,13 @@ describe('maxmemory: scripts and reads', () => {
       await same(a, b, 'FCALL', 'r', '0');
       await same(a2, b2, 'CONFIG', 'SET', 'maxmemory', '1');
       await same(a, b, 'EXEC');
+      // A script without a shebang in a transaction: EXEC runs it, and its first denyoom call fails (pre_command_oom_state of the EXEC).
+      await same(a2, b2, 'CONFIG', 'SET', 'maxmemory', '0');
+      await same(a, b, 'MULTI');
+      await same(a, b, 'EVAL', "return redis.call('set', 'k', 'in-multi')", '0');
+      await same(a, b, 'EVAL', "return redis.call('get', 'k')", '0');
+      await same(a2, b2, 'CONFIG', 'SET', 'maxmemory', '1');
+      expect(await same(a, b, 'EXEC')).toMatch(/^\*2\r\n-OOM command not allowed when used memory > 'maxmemory'\. script: [0-9a-f]{40}, on @user_script:1\.\r\n/);
       // Under the limit again, everything runs.
       await same(a, b, 'CONFIG', 'SET', 'maxmemory', '0');
       await same(a, b, 'FCALL', 'w', '0');

@@ -407,4 +407,21 @@ export function forwardedOom(evictor: Evictor, table: CommandTable, scripts: Scr
   return undefined;
 }
 
+/**
+ * pre_command_oom_state for a transaction or a forwarded batch: whether the
+ * dataset is over maxmemory (and eviction cannot make room) as it is
+ * proposed, when it holds an EVAL or EVALSHA — a script without a shebang
+ * learns of it at its first denyoom call (CommandEntry.oom). Other batches
+ * never need it, so they never pay for the check.
+ */
+export function batchOom(evictor: Evictor, cmds: readonly string[][]): boolean {
+  if (evictor.maxmemory === 0) return false;
+  let scripts = false;
+  for (const argv of cmds) {
+    const n = argv[0]!.toLowerCase();
+    if (n === 'eval' || n === 'evalsha') scripts = true;
+  }
+  return scripts && !evictor.makeRoom();
+}
+
 export const EXECABORT_OOM = `EXECABORT Transaction discarded because of: ${OOM}`;

@@ -8,7 +8,7 @@
  * come back (connection lost, leader changed, timeout), a write is answered
  * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
  */
-import { forwardedOom } from './evict.js';
+import { batchOom, forwardedOom } from './evict.js';
 import { EntryKind, type CommandEntry } from './entry.js';
 import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
@@ -128,6 +128,7 @@ export class Proxy {
       const entry: CommandEntry = { kind: EntryKind.Commands, time: server.applier.entryTime(), multi: fc.multi, cmds: fc.cmds };
       if (dbIndex !== 0) entry.db = dbIndex;
       if (server.scripts.standaloneNow()) entry.standalone = true;
+      if (batchOom(server.evictor, fc.cmds)) entry.oom = true;
       const p = new ForwardedWrite(server, entry, w, send);
       if (node.propose(p)) this.lastWriteFrom.set(from, p.index);
       return;
