@@ -111,10 +111,12 @@ describe('maxmemory: scripts and reads', () => {
     const [a, b] = await env.pair();
     const ra = await readsEvict(a, 'used_memory');
     const rb = await readsEvict(b, 'used_memory_dataset');
-    for (const r of [ra, rb]) {
-      expect(r.evicted).toBeGreaterThan(0);
-      expect(r.used).toBeLessThanOrEqual(r.limit);
-    }
+    expect(ra.evicted).toBeGreaterThan(0);
+    expect(rb.evicted).toBeGreaterThan(0);
+    // redis-server's used_memory also counts client buffers, which move with each INFO it answers after evicting: a little slack there.
+    expect(ra.used).toBeLessThanOrEqual(ra.limit + 64 * 1024);
+    // raftis counts the dataset alone: within the limit exactly.
+    expect(rb.used).toBeLessThanOrEqual(rb.limit);
     // Every key evicted is gone (an EvictKeys entry, applied as any other).
     expect(Number((await b.call('DBSIZE')).slice(1, -2))).toBe(300 - rb.evicted);
   });
