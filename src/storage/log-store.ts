@@ -35,10 +35,9 @@
  * the caller, which batches), and one LevelDB record for all its entries.
  */
 import { ClassicLevel, type BatchOperation } from 'classic-level';
-import fs from 'node:fs';
-import path from 'node:path';
 import { createLogger } from '../util/log.js';
-import { CorruptDataError, DataDirLockedError, StorageError } from './errors.js';
+import { CorruptDataError } from './errors.js';
+import { openLevelDir } from './level-dir.js';
 import type { LogBackend, StoredEntry, StoredHardState, StoredMember } from './log-backend.js';
 
 export type { LogBackend, StoredEntry, StoredHardState, StoredMember } from './log-backend.js';
@@ -180,28 +179,7 @@ export class LogStore implements LogBackend {
 
   /** Opens (creating if needed) the log under `dir`/raft-log. */
   static async open(dir: string): Promise<LogStore> {
-    const location = path.join(dir, 'raft-log');
-    try {
-      fs.mkdirSync(location, { recursive: true });
-    } catch (e) {
-      throw new StorageError(`cannot create data directory ${location}: ${(e as Error).message}`, { cause: e });
-    }
-    const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    try {
-      await db.open();
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      if (cause?.code === 'LEVEL_LOCKED') {
-        throw new DataDirLockedError(
-          `data directory ${dir} is already in use by another raftis process (LevelDB lock held); stop it or choose another --dir`,
-          { cause: e },
-        );
-      }
-      throw new CorruptDataError(
-        `cannot open the raft log in ${location}: ${cause?.message ?? (e as Error).message}; the data directory is unreadable or corrupt`,
-        { cause: e },
-      );
-    }
+    const db = await openLevelDir(dir, 'the raft log');
     const store = new LogStore(db, dir);
     try {
       await store.checkFormat();

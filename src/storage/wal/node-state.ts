@@ -13,10 +13,9 @@
  * segment files, written on every request; see docs/decisions.md ("The
  * Raft log in segment files of its own") for what lives where and why.
  */
-import { ClassicLevel } from 'classic-level';
-import fs from 'node:fs';
-import path from 'node:path';
-import { CorruptDataError, DataDirLockedError, StorageError } from '../errors.js';
+import type { ClassicLevel } from 'classic-level';
+import { CorruptDataError } from '../errors.js';
+import { openLevelDir } from '../level-dir.js';
 import type { StoredMember } from '../log-backend.js';
 
 /** The format whose log lives in segment files. */
@@ -39,28 +38,7 @@ export class NodeState {
 
   /** Opens `<dir>/raft-log`, creating it if needed; the LevelDB lock keeps a second process out of `dir`. */
   static async open(dir: string): Promise<NodeState> {
-    const location = path.join(dir, 'raft-log');
-    try {
-      fs.mkdirSync(location, { recursive: true });
-    } catch (e) {
-      throw new StorageError(`cannot create data directory ${location}: ${(e as Error).message}`, { cause: e });
-    }
-    const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    try {
-      await db.open();
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      if (cause?.code === 'LEVEL_LOCKED') {
-        throw new DataDirLockedError(
-          `data directory ${dir} is already in use by another raftis process (LevelDB lock held); stop it or choose another --dir`,
-          { cause: e },
-        );
-      }
-      throw new CorruptDataError(
-        `cannot open the raft log metadata in ${location}: ${cause?.message ?? (e as Error).message}; the data directory is unreadable or corrupt`,
-        { cause: e },
-      );
-    }
+    const db = await openLevelDir(dir, 'the raft log metadata');
     return new NodeState(db, dir);
   }
 
