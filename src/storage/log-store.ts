@@ -37,8 +37,9 @@
 import { ClassicLevel, type BatchOperation } from 'classic-level';
 import { createLogger } from '../util/log.js';
 import { CorruptDataError } from './errors.js';
-import { openLevelDir } from './level-dir.js';
+import { openLevelDir, readMembers, writeMembers } from './level-dir.js';
 import type { LogBackend, StoredEntry, StoredHardState, StoredMember } from './log-backend.js';
+import { lowerBound } from '../util/lower-bound.js';
 
 export type { LogBackend, StoredEntry, StoredHardState, StoredMember } from './log-backend.js';
 
@@ -48,7 +49,6 @@ const FORMAT_VERSION = 2;
 const META_KEY = Buffer.from('m');
 const HARD_STATE_KEY = Buffer.from('h');
 const COMPACTED_KEY = Buffer.from('c');
-const MEMBERS_KEY = Buffer.from('p');
 
 const RECORD_PREFIX = 0x62; // 'b'
 /** All record keys: "b" ≤ key < "c". */
@@ -143,18 +143,6 @@ function entryAt(value: Buffer, off: number, index: number): StoredEntry {
     type: value[off + 8]!,
     data: value.subarray(start, start + value.readUInt32BE(off + 9)),
   };
-}
-
-/** Position of the first element of `a` (ascending) that is >= x; a.length if none. */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The LogBackend on classic-level (see log-backend.ts for what each method guarantees). */
@@ -274,19 +262,11 @@ export class LogStore implements LogBackend {
 
   /** The members this node last knew (undefined before the first membership record). */
   async members(): Promise<StoredMember[] | undefined> {
-    const v = await this.db.get(MEMBERS_KEY);
-    if (v === undefined) return undefined;
-    try {
-      const list = JSON.parse(v.toString('utf8')) as StoredMember[];
-      if (!Array.isArray(list)) throw new Error('not a list');
-      return list;
-    } catch (e) {
-      throw new CorruptDataError(`members record in ${this.dir} is unreadable: ${(e as Error).message}`);
-    }
+    return readMembers(this.db, this.dir);
   }
 
   async putMembers(list: readonly StoredMember[]): Promise<void> {
-    await this.db.put(MEMBERS_KEY, Buffer.from(JSON.stringify(list)), { sync: true });
+    await writeMembers(this.db, list);
   }
 
   /** Index and term of the last entry compacted away ({0, 0}: none). */

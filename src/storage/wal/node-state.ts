@@ -15,14 +15,13 @@
  */
 import type { ClassicLevel } from 'classic-level';
 import { CorruptDataError } from '../errors.js';
-import { openLevelDir } from '../level-dir.js';
+import { openLevelDir, readMembers, writeMembers } from '../level-dir.js';
 import type { StoredMember } from '../log-backend.js';
 
 /** The format whose log lives in segment files. */
 export const WAL_FORMAT = 3;
 
 const META_KEY = Buffer.from('m');
-const MEMBERS_KEY = Buffer.from('p');
 /** Keys of LogStore's log, deleted once it is migrated: hard state, compaction point, records "b…" and format 1 entries "e…". */
 const OLD_KEYS = [Buffer.from('h'), Buffer.from('c')];
 const OLD_RANGES = [
@@ -67,19 +66,11 @@ export class NodeState {
   }
 
   async members(): Promise<StoredMember[] | undefined> {
-    const v = await this.db.get(MEMBERS_KEY);
-    if (v === undefined) return undefined;
-    try {
-      const list = JSON.parse(v.toString('utf8')) as StoredMember[];
-      if (!Array.isArray(list)) throw new Error('not a list');
-      return list;
-    } catch (e) {
-      throw new CorruptDataError(`members record in ${this.dir} is unreadable: ${(e as Error).message}`);
-    }
+    return readMembers(this.db, this.dir);
   }
 
   async putMembers(list: readonly StoredMember[]): Promise<void> {
-    await this.db.put(MEMBERS_KEY, Buffer.from(JSON.stringify(list)), { sync: true });
+    await writeMembers(this.db, list);
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,7 @@ import {
   readU64,
 } from './record.js';
 import { createSegment, damaged, fsyncDir, listSegments, scanSegment, writeAll, type Segment } from './segment.js';
+import { lowerBound } from '../../util/lower-bound.js';
 
 const log = createLogger('storage');
 
@@ -52,18 +53,6 @@ export interface WalOptions {
    * whose CPUs are busy: docs/decisions.md, bench/storage-sync.mjs).
    */
   io?: 'main' | 'pool';
-}
-
-/** Position of the first element of `a` (ascending) that is >= x; a.length if none. */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function writeAllAsync(fd: number, b: Buffer, pos: number): Promise<void> {
