@@ -294,11 +294,7 @@ export class SegmentLog {
         unwrite(seg, pos);
         throw e;
       }
-      seg.end = pos + b.length;
-      seg.records += records;
-      seg.dirty = !sync;
-      apply(seg, pos);
-      return undefined;
+      return void this.appended(seg, pos, b.length, records, sync, apply);
     }
     const job = this.chain.then(async () => {
       const seg = this.room(b.length);
@@ -310,13 +306,18 @@ export class SegmentLog {
         unwrite(seg, pos);
         throw e;
       }
-      seg.end = pos + b.length;
-      seg.records += records;
-      seg.dirty = !sync;
-      apply(seg, pos);
+      this.appended(seg, pos, b.length, records, sync, apply);
     });
     this.chain = job.catch(() => {});
     return job;
+  }
+
+  /** After `len` bytes of `records` records went to `seg` at `pos` (synced when `sync`): the segment's bookkeeping, then `apply`. */
+  private appended(seg: Segment, pos: number, len: number, records: number, sync: boolean, apply: (seg: Segment, pos: number) => void): void {
+    seg.end = pos + len;
+    seg.records += records;
+    seg.dirty = !sync;
+    apply(seg, pos);
   }
 
   // ---- LogBackend, less the members ---------------------------------------------------
