@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     .option('bind', { type: 'string', default: DEFAULT_OPTIONS.bind, describe: 'address for the client and cluster ports, and for outgoing peer connections' })
     .option('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'client (RESP) port' })
     .option('cluster-port', { type: 'number', describe: 'peer (Raft) port [default: port + 10000]' })
+    .option('http-port', { type: 'number', default: DEFAULT_OPTIONS.httpPort, describe: 'operator HTTP port on --bind (/healthz; 0: off)' })
     .option('dir', { type: 'string', default: DEFAULT_OPTIONS.dir, describe: 'data directory (Raft log, hard state)' })
     .option('peers', {
       type: 'string',
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     checkPort(argv.port, '--port');
     const clusterPort = argv['cluster-port'] ?? argv.port + 10000;
     checkPort(clusterPort, '--cluster-port');
+    if (argv['http-port'] !== 0) checkPort(argv['http-port'], '--http-port');
     const selfAddr = { id: argv.id, host: argv.bind, port: argv.port, clusterPort };
     let peers = argv.peers !== undefined ? parsePeers(argv.peers) : [selfAddr];
     let join: { host: string; port: number } | undefined;
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
       bind: argv.bind,
       port: argv.port,
       clusterPort,
+      httpPort: argv['http-port'],
       dir: path.resolve(argv.dir),
       peers,
       logLevel: argv['log-level'],

@@ -12,6 +12,8 @@ export interface Options {
   bind: string;
   port: number;
   clusterPort: number;
+  /** Operator HTTP port (/healthz, metrics, the cluster page); 0: off. */
+  httpPort: number;
   dir: string;
   peers: PeerAddress[];
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -43,6 +45,7 @@ export const DEFAULT_OPTIONS = {
   id: 1,
   bind: '127.0.0.1',
   port: 6379,
+  httpPort: 0,
   dir: './data',
   logLevel: 'info',
   readMode: 'readindex',

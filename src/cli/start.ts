@@ -7,6 +7,7 @@ import { appliedCommands, connCommands, dataCommands } from '../commands/handler
 import { Engine } from '../commands/engine/engine.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
+import { HttpServer, send } from '../server/http.js';
 import { createLogger } from '../util/log.js';
 import { IdleGc } from '../util/idle-gc.js';
 import type { Options } from './options.js';
@@ -81,7 +82,19 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     await engine.close();
     throw e;
   }
-  log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}, data in ${opts.dir}`);
+  let httpServer: HttpServer | undefined;
+  if (opts.httpPort > 0) {
+    httpServer = new HttpServer().route('/healthz', (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'));
+    try {
+      await httpServer.listen(opts.bind, opts.httpPort);
+    } catch (e) {
+      await server.close();
+      await engine.close();
+      throw e;
+    }
+  }
+  const httpNote = httpServer === undefined ? '' : `, HTTP on ${opts.bind}:${opts.httpPort}`;
+  log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}${httpNote}, data in ${opts.dir}`);
   // Commands run and entries applied (a follower applies without commands).
   const idleGc = new IdleGc(() => engine.stats.totalCommands + engine.node.appliedIndex);
   idleGc.start();
@@ -89,6 +102,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     engine,
     async stop() {
       idleGc.stop();
+      await httpServer?.close();
       await server.close();
       await engine.close();
     },

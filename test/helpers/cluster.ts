@@ -34,6 +34,8 @@ export interface ClusterNode {
   log: string;
   /** Started with --join (added to a running cluster) instead of --peers. */
   joined?: boolean;
+  /** --http-port, when the cluster was started with `http: true`. */
+  httpPort?: number;
 }
 
 export interface ClusterOptions {
@@ -42,6 +44,8 @@ export interface ClusterOptions {
   args?: string[];
   /** One loopback address per node (127.0.0.i) instead of 127.0.0.1 for all. */
   multiAddr?: boolean;
+  /** Give every node an operator HTTP port (--http-port, on its own address). */
+  http?: boolean;
 }
 
 export class TestCluster {
@@ -60,6 +64,7 @@ export class TestCluster {
       const host = multi ? `127.0.0.${i}` : '127.0.0.1';
       // Free ports are checked on 127.0.0.1; loopback aliases share the port space per address.
       nodes.push({ id: i, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
+      if (opts.http) nodes[i - 1]!.httpPort = await freePort(host);
     }
     const c = new TestCluster(nodes, opts.args ?? [], root);
     try {
@@ -101,6 +106,7 @@ export class TestCluster {
     this.maxId = id;
     const host = (opts.multiAddr ?? this.nodes[0]!.host !== '127.0.0.1') ? `127.0.0.${id}` : '127.0.0.1';
     const n: ClusterNode = { id, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(this.root, `node${id}`), proc: undefined, log: '', joined: true };
+    if (this.nodes.some((x) => x.httpPort !== undefined)) n.httpPort = await freePort(host);
     this.nodes.push(n);
     await this.startNode(id);
     return n;
@@ -121,7 +127,7 @@ export class TestCluster {
     if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
     const proc = spawn(
       process.execPath,
-      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, ...this.membershipFlags(n), '--log-level', 'info', ...this.args, ...extra],
+      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, ...this.membershipFlags(n), '--log-level', 'info', ...(n.httpPort !== undefined ? ['--http-port', String(n.httpPort)] : []), ...this.args, ...extra],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     live.add(proc);
