@@ -37,6 +37,7 @@ import { RaftStorage } from '../storage/raft-storage.js';
 import type { SnapshotMeta } from '../storage/snapshot-file.js';
 import { realClock, sleep, type Clock, type TimerHandle } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
+import { LeaderHistory } from './leader-history.js';
 import { Leadership } from './leadership.js';
 import { Membership, type Member } from './membership.js';
 import { Reads } from './reads.js';
@@ -53,9 +54,9 @@ const raftLog = createLogger('raft');
 export type { Member } from './membership.js';
 export type { Outcome, Proposal, StateMachine } from './state-machine.js';
 export { NodeRefusal, type RefusalCode } from './errors.js';
-export type { NodeOptions, PeerTransport, TransportEvents } from './options.js';
+export type { NodeOptions, PeerLinkStatus, PeerTransport, TransportEvents } from './options.js';
 export type { SavePoint } from './snapshot-policy.js';
-import type { NodeOptions } from './options.js';
+import type { NodeOptions, PeerLinkStatus } from './options.js';
 
 export class RaftisNode<P extends Proposal = Proposal> {
   readonly id: number;
@@ -72,6 +73,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
   closed = false;
   /** The last leader this node knew of, kept while an election runs (for CLUSTER SLOTS). */
   lastKnownLeader = 0;
+  /** Leader changes as this node saw them, with their wall-clock times (the cluster page). */
+  readonly leaderHistory = new LeaderHistory();
 
   rn!: RawNode;
   storage!: RaftStorage;
@@ -336,6 +339,11 @@ export class RaftisNode<P extends Proposal = Proposal> {
   peerConnected(id: number): boolean {
     if (id === this.id) return true;
     return this.peers.connected(id);
+  }
+
+  /** Our links with peer id (outgoing, incoming, the last failure); undefined when there is none. */
+  peerLink(id: number): PeerLinkStatus | undefined {
+    return this.peers.link(id);
   }
 
   /** Sends an application frame to a peer; false when it cannot be sent. */

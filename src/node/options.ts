@@ -24,6 +24,16 @@ export interface TransportEvents {
   rejected(id: number, code: number): void;
 }
 
+/** A peer link as the transport reports it (src/transport's PeerStatus has more). */
+export interface PeerLinkStatus {
+  /** Our outgoing connection is up and past the handshake. */
+  connected: boolean;
+  /** The peer's connection to us is up. */
+  inbound?: boolean;
+  /** Why our outgoing connection last failed. */
+  lastError?: string | undefined;
+}
+
 /** The peer transport as the driver uses it (src/transport implements it). */
 export interface PeerTransport {
   start?(): Promise<void>;
@@ -35,7 +45,7 @@ export interface PeerTransport {
   /** Sends a frame to every connected peer (pub/sub fan-out); how many peers it went to. */
   broadcast?(type: number, body: Buffer): number;
   close(): Promise<void>;
-  status?(): ReadonlyMap<number, { connected: boolean }>;
+  status?(): ReadonlyMap<number, PeerLinkStatus>;
 }
 
 export interface NodeOptions<P extends Proposal> {

@@ -9,7 +9,7 @@ import { MessageType, type Message, type RawNode } from '../raft/index.js';
 import { FrameType } from '../transport/frame.js';
 import type { Clock } from '../util/clock.js';
 import type { Member } from './membership.js';
-import type { PeerTransport, TransportEvents } from './options.js';
+import type { PeerLinkStatus, PeerTransport, TransportEvents } from './options.js';
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 
 export interface PeersHost {
@@ -106,6 +106,11 @@ export class Peers {
   /** Sends a frame to every connected peer (best effort); how many peers it went to. */
   broadcast(type: number, body: Buffer): number {
     return this.transport?.broadcast?.(type, body) ?? 0;
+  }
+
+  /** Our links with peer id, as the transport sees them (undefined: no transport or no such peer). */
+  link(id: number): PeerLinkStatus | undefined {
+    return this.transport?.status?.().get(id);
   }
 
   connected(id: number): boolean {

@@ -14,6 +14,7 @@ import { EMPTY_BUFFER, EntryType, MessageType, Role, decodeConfChange, ConfChang
 import type { RaftStorage } from '../storage/raft-storage.js';
 import type { Clock } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
+import type { LeaderHistory } from './leader-history.js';
 import type { Membership } from './membership.js';
 import type { Peers } from './peers.js';
 import type { Reads } from './reads.js';
@@ -41,6 +42,8 @@ export interface ReadyHost {
   appliedIndex: number;
   confState: ConfState;
   lastKnownLeader: number;
+  /** Leader changes as this node saw them (the cluster page). */
+  readonly leaderHistory: LeaderHistory;
   readonly closed: boolean;
   /** The node cannot go on safely (RaftisNode.onFatal): nothing more is handled or applied. */
   readonly failed: boolean;
@@ -210,6 +213,7 @@ export class ReadyLoop<P extends Proposal> {
 
   private onSoftState(lead: number, role: Role): void {
     if (lead !== 0) this.host.lastKnownLeader = lead;
+    this.host.leaderHistory.observe(Date.now(), this.p.rn.term(), lead);
     if (role === Role.Leader) log.info(`became the leader (term ${this.p.rn.term()})`);
   }
 

@@ -45,10 +45,20 @@ export enum FrameType {
   SnapshotChunk = 0x40,
   /** The receiver's acknowledgement of snapshot chunks (flow control, resume, verdict). */
   SnapshotChunkAck = 0x41,
+  /** A node asks a peer for its status (the cluster page); skippable, so older peers ignore it. See status-frame.ts. */
+  StatusRequest = 0x80,
+  /** The peer's answer: its own numbers as JSON. */
+  StatusReply = 0x81,
 }
 
 /** Frames the transport carries for the node rather than for Raft. */
-export type AppFrameType = FrameType.ForwardCommand | FrameType.ForwardReply | FrameType.SnapshotChunk | FrameType.SnapshotChunkAck;
+export type AppFrameType =
+  | FrameType.ForwardCommand
+  | FrameType.ForwardReply
+  | FrameType.SnapshotChunk
+  | FrameType.SnapshotChunkAck
+  | FrameType.StatusRequest
+  | FrameType.StatusReply;
 
 export const FIRST_SKIPPABLE_FRAME_TYPE = 0x80;
 

@@ -121,7 +121,9 @@ export class InboundConnection {
       type === FrameType.ForwardCommand ||
       type === FrameType.ForwardReply ||
       type === FrameType.SnapshotChunk ||
-      type === FrameType.SnapshotChunkAck
+      type === FrameType.SnapshotChunkAck ||
+      type === FrameType.StatusRequest ||
+      type === FrameType.StatusReply
     ) {
       this.ctx.deliverForward(type, body, this.peerId);
       return;

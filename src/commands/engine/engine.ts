@@ -32,6 +32,8 @@ import { PubSub } from './pubsub.js';
 import { Scripts, type ScriptOptions } from './scripts.js';
 import { Stats } from './stats.js';
 import { Tracking } from './tracking.js';
+import { ClusterStatus, engineStatusPort } from './cluster-status.js';
+import { FrameType } from '../../transport/frame.js';
 import type { Write } from './write.js';
 
 /** A client connection as the engine knows it. */
@@ -115,6 +117,8 @@ export class Engine implements ClientHost {
   readonly tracking = new Tracking(this.clients);
   /** Lua scripting: the script cache (state-machine state) and the VM. */
   readonly scripts: Scripts;
+  /** The members' status for the cluster page: answers peers' requests, gathers theirs. */
+  readonly clusterStatus = new ClusterStatus(engineStatusPort(this));
   /** The Raft driver; set by open() before any client connects. */
   node!: RaftisNode<Write>;
   readonly info: ServerInfo;
@@ -138,7 +142,10 @@ export class Engine implements ClientHost {
         ...opts.node,
         dbs: e.dbs,
         stateMachine: e.applier,
-        onPeerFrame: (type, body, from) => e.proxy?.onFrame(type, body, from),
+        onPeerFrame: (type, body, from) => {
+          if (type === FrameType.StatusRequest || type === FrameType.StatusReply) e.clusterStatus.onFrame(type, body, from);
+          else e.proxy?.onFrame(type, body, from);
+        },
         onPubSub: (body, from) => e.pubsub.onFrame(body, from),
         changes: () => e.applier.changes,
       });
@@ -316,6 +323,7 @@ export class Engine implements ClientHost {
     this.cron.stop();
     clearInterval(this.sampler);
     if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
+    this.clusterStatus.close();
     await this.node.close();
   }
 
