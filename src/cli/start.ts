@@ -86,7 +86,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   let httpServer: HttpServer | undefined;
   if (opts.httpPort > 0) {
     httpServer = new HttpServer().route('/healthz', (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'));
-    registerClusterPage(httpServer, engine);
+    registerClusterPage(httpServer, engine.clusterStatus);
     try {
       await httpServer.listen(opts.bind, opts.httpPort);
     } catch (e) {

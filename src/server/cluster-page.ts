@@ -12,9 +12,7 @@
  * from elsewhere.
  */
 import fs from 'node:fs';
-import type { Engine } from '../commands/engine/engine.js';
-import { localStatus } from '../commands/engine/cluster-status.js';
-import { aggregate } from './cluster-view.js';
+import { aggregate, type ClusterSource } from './cluster-view.js';
 import { send, type HttpServer } from './http.js';
 
 /** Where the page's files are: beside this module once built (dist/server/page), in src/ when run from source. */
@@ -26,14 +24,14 @@ const ASSETS: ReadonlyArray<[route: string, file: string, type: string]> = [
   ['/assets/app.css', 'app.css', 'text/css; charset=utf-8'],
 ];
 
-export function registerClusterPage(http: HttpServer, engine: Engine): void {
+export function registerClusterPage(http: HttpServer, source: ClusterSource): void {
   for (const [route, file, type] of ASSETS) {
     const body = fs.readFileSync(new URL(file, PAGE_DIR));
     http.route(route, (_req, res) => send(res, 200, type, body));
   }
   http.route('/api/cluster', async (_req, res) => {
-    const g = await engine.clusterStatus.gather();
-    send(res, 200, 'application/json; charset=utf-8', JSON.stringify(aggregate(g, engine.node.members)));
+    const g = await source.gather();
+    send(res, 200, 'application/json; charset=utf-8', JSON.stringify(aggregate(g, source.members)));
   });
-  http.route('/api/node', (_req, res) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(localStatus(engine))));
+  http.route('/api/node', (_req, res) => send(res, 200, 'application/json; charset=utf-8', JSON.stringify(source.local())));
 }

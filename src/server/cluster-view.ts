@@ -5,7 +5,100 @@
  * leader changes every reachable node saw — and, for what this node cannot
  * see, what it knows instead (since when, why). Pure: tested on its own.
  */
-import type { Gathered, MemberStatus, PeerAnswer } from '../commands/engine/cluster-status.js';
+import type { LeaderChange } from '../node/leader-history.js';
+
+/** One of a node's peer links, as it sees them. */
+export interface LinkStatus {
+  id: number;
+  /** Our outgoing connection is up (past the handshake). */
+  connected: boolean;
+  /** The peer's connection to us is up. */
+  inbound: boolean;
+  /** Why our outgoing connection last failed, when it is down. */
+  error?: string;
+}
+
+/** The leader's view of one member's replication (Raft's Progress). */
+export interface ProgressView {
+  id: number;
+  match: number;
+  next: number;
+  /** probe, replicate or snapshot. */
+  state: string;
+  /** The leader heard from it within the last election timeout. */
+  active: boolean;
+  learner: boolean;
+}
+
+/** What a node says about itself: the body of a StatusReply (JSON; fields may be added). */
+export interface MemberStatus {
+  id: number;
+  version: string;
+  /** Wall-clock ms when the status was taken. */
+  time: number;
+  uptimeSec: number;
+  /** Client address host:port and peer address host:clusterPort. */
+  addr: string;
+  clusterAddr: string;
+  /** leader, follower, candidate or precandidate. */
+  role: string;
+  /** voter or learner in the applied configuration. */
+  membership: string;
+  term: number;
+  /** The leader this node knows of, 0 when none. */
+  leader: number;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  firstIndex: number;
+  snapshotIndex: number;
+  logBytes: number;
+  /** INFO instantaneous_ops_per_sec and total_commands_processed: commands run on this node. */
+  opsPerSec: number;
+  totalCommands: number;
+  /** INFO used_memory (heap + external) and used_memory_rss. */
+  usedMemory: number;
+  rss: number;
+  keys: number;
+  clients: number;
+  links: LinkStatus[];
+  /** Only on the leader. */
+  progress?: ProgressView[];
+  leaderChanges: LeaderChange[];
+}
+
+/** A member's answer, or why there is none. */
+export type PeerAnswer =
+  | { id: number; ok: true; status: MemberStatus; rttMs: number }
+  | {
+      id: number;
+      ok: false;
+      /** What went wrong this time. */
+      reason: string;
+      /** Wall-clock ms since when this member has not answered (the first failure after its last answer). */
+      since: number;
+      /** Its last answer, if it ever gave one since this node started. */
+      lastSeen?: number;
+    };
+
+export interface Gathered {
+  /** The node that gathered (serves the page). */
+  self: MemberStatus;
+  /** Every other member this node knows of, by id order. */
+  peers: PeerAnswer[];
+  /** Wall-clock ms when the round ended. */
+  time: number;
+}
+
+/** Where the page's data comes from (the engine's ClusterStatus, src/commands/engine/cluster-status.ts). */
+export interface ClusterSource {
+  /** Asks every other member for its status (a short round; concurrent callers share it). */
+  gather(): Promise<Gathered>;
+  /** This node's own status now. */
+  local(): MemberStatus;
+  /** The members this node knows of, with their addresses (for those that do not answer). */
+  readonly members: ReadonlyMap<number, { host: string; port: number; clusterPort: number }>;
+}
 
 export interface MemberView {
   id: number;

@@ -12,8 +12,8 @@
  * answer in time: stopped, partitioned, or a build without these frames).
  */
 import { progressStateName, roleName } from '../../raft/index.js';
-import type { LeaderChange } from '../../node/leader-history.js';
 import type { RaftisNode } from '../../node/node.js';
+import type { ClusterSource, Gathered, LinkStatus, MemberStatus, PeerAnswer } from '../../server/cluster-view.js';
 import { FrameType } from '../../transport/frame.js';
 import { decodeStatusReply, decodeStatusRequest, encodeStatusReply, encodeStatusRequest } from '../../transport/status-frame.js';
 import { createLogger } from '../../util/log.js';
@@ -21,94 +21,11 @@ import type { Engine } from './engine.js';
 
 const log = createLogger('status');
 
-/** One of a node's peer links, as it sees them. */
-export interface LinkStatus {
-  id: number;
-  /** Our outgoing connection is up (past the handshake). */
-  connected: boolean;
-  /** The peer's connection to us is up. */
-  inbound: boolean;
-  /** Why our outgoing connection last failed, when it is down. */
-  error?: string;
-}
-
-/** The leader's view of one member's replication (Raft's Progress). */
-export interface ProgressView {
-  id: number;
-  match: number;
-  next: number;
-  /** probe, replicate or snapshot. */
-  state: string;
-  /** The leader heard from it within the last election timeout. */
-  active: boolean;
-  learner: boolean;
-}
-
-/** What a node says about itself: the body of a StatusReply (JSON; fields may be added). */
-export interface MemberStatus {
-  id: number;
-  version: string;
-  /** Wall-clock ms when the status was taken. */
-  time: number;
-  uptimeSec: number;
-  /** Client address host:port and peer address host:clusterPort. */
-  addr: string;
-  clusterAddr: string;
-  /** leader, follower, candidate or precandidate. */
-  role: string;
-  /** voter or learner in the applied configuration. */
-  membership: string;
-  term: number;
-  /** The leader this node knows of, 0 when none. */
-  leader: number;
-  commit: number;
-  applied: number;
-  lastIndex: number;
-  firstIndex: number;
-  snapshotIndex: number;
-  logBytes: number;
-  /** INFO instantaneous_ops_per_sec and total_commands_processed: commands run on this node. */
-  opsPerSec: number;
-  totalCommands: number;
-  /** INFO used_memory (heap + external) and used_memory_rss. */
-  usedMemory: number;
-  rss: number;
-  keys: number;
-  clients: number;
-  links: LinkStatus[];
-  /** Only on the leader. */
-  progress?: ProgressView[];
-  leaderChanges: LeaderChange[];
-}
-
-/** A member's answer, or why there is none. */
-export type PeerAnswer =
-  | { id: number; ok: true; status: MemberStatus; rttMs: number }
-  | {
-      id: number;
-      ok: false;
-      /** What went wrong this time. */
-      reason: string;
-      /** Wall-clock ms since when this member has not answered (the first failure after its last answer). */
-      since: number;
-      /** Its last answer, if it ever gave one since this node started. */
-      lastSeen?: number;
-    };
-
-export interface Gathered {
-  /** The node that gathered (serves the page). */
-  self: MemberStatus;
-  /** Every other member this node knows of, by id order. */
-  peers: PeerAnswer[];
-  /** Wall-clock ms when the round ended. */
-  time: number;
-}
-
 /** What the status service needs from the node; the engine gives the real one, tests a fake. */
 export interface StatusPort {
   readonly selfId: number;
-  /** Ids of the other members (the applied configuration and members being added). */
-  peerIds(): number[];
+  /** The members this node knows of (itself included), with their addresses. */
+  readonly members: ReadonlyMap<number, { host: string; port: number; clusterPort: number }>;
   /** Sends a status frame; false when there is no link to that peer. */
   send(to: number, type: FrameType.StatusRequest | FrameType.StatusReply, body: Buffer): boolean;
   /** Why there is no working link to `id` right now, or undefined if our outgoing connection is up. */
@@ -128,7 +45,7 @@ interface Pending {
   done: (a: { status: MemberStatus; rttMs: number } | undefined) => void;
 }
 
-export class ClusterStatus {
+export class ClusterStatus implements ClusterSource {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** Per member: its last answer and since when it has not answered. */
@@ -169,7 +86,7 @@ export class ClusterStatus {
   }
 
   private async ask(): Promise<Gathered> {
-    const ids = this.port.peerIds().sort((a, b) => a - b);
+    const ids = [...this.port.members.keys()].filter((id) => id !== this.port.selfId).sort((a, b) => a - b);
     const answers = await Promise.all(ids.map((id) => this.askOne(id)));
     const now = this.port.now();
     const peers: PeerAnswer[] = answers.map((a, i) => {
@@ -218,6 +135,15 @@ export class ClusterStatus {
     });
   }
 
+  get members(): ReadonlyMap<number, { host: string; port: number; clusterPort: number }> {
+    return this.port.members;
+  }
+
+  /** This node's own status now. */
+  local(): MemberStatus {
+    return this.port.local();
+  }
+
   /** Settles every round in flight (the node is closing). */
   close(): void {
     for (const p of this.pending.values()) p.done(undefined);
@@ -231,7 +157,9 @@ export function engineStatusPort(e: Engine): StatusPort {
     get selfId() {
       return e.node.id;
     },
-    peerIds: () => [...e.node.members.keys()].filter((id) => id !== e.node.id),
+    get members() {
+      return e.node.members;
+    },
     send: (to, type, body) => e.node.sendForward(to, type, body),
     linkDown: (id) => {
       const l = e.node.peerLink(id);
