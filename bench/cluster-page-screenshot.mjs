@@ -55,13 +55,13 @@ try {
   await page.goto(`http://127.0.0.1:${nodes[0].hport}/`);
   // Node 1 serves the page: if it leads, the kill below takes another node's leadership first.
   if (l1 === 1) spawnSync('redis-cli', ['-h', nodes[0].host, '-p', String(nodes[0].port), 'RAFT.TRANSFER_LEADER', '2']);
-  let l = await leader();
+  const l = await leader();
   load(nodes[l - 1], seconds / 2);
   await sleep((seconds / 2) * 1000);
   procs.get(l).kill('SIGKILL');
   await sleep(3000);
   const l2 = await leader();
-  load(nodes[l2 - 1], seconds / 2 - 10);
+  load(nodes[l2 - 1], seconds / 2 + 10);
   await sleep(15_000);
   start(nodes[l - 1]);
   await sleep((seconds / 2 - 15) * 1000);

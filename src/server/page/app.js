@@ -7,6 +7,8 @@
 const POLL_MS = 1000;
 const FETCH_TIMEOUT_MS = 3000;
 const HISTORY_MS = 5 * 60 * 1000;
+/** Samples further apart than this are not joined by a line. */
+const GAP_MS = 5000;
 const COLORS = ['#1849a9', '#c4320a', '#067647', '#6927da', '#b54708', '#0e7090', '#c11574', '#4e5ba6'];
 
 /** Per node: [time, ops/s] samples; and the cluster's [time, commit index] to draw entries/s. */
@@ -139,11 +141,12 @@ function graph(now) {
   const line = (pts, c, dash) => {
     let d = '';
     let pen = false;
+    let prev = 0;
     for (const [t, v] of pts) {
-      if (v === null) {
-        pen = false;
-        continue;
-      }
+      // No answer, or no sample for a while (the page could not poll): a gap, not a straight line across it.
+      if (v === null || t - prev > GAP_MS) pen = false;
+      prev = t;
+      if (v === null) continue;
       d += `${pen ? 'L' : 'M'}${x(t).toFixed(1)},${y(v).toFixed(1)}`;
       pen = true;
     }
