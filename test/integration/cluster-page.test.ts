@@ -34,9 +34,19 @@ interface PageState {
   banner: string;
 }
 
+/** The little of the DOM readState uses (the test is compiled without the DOM library). */
+interface El {
+  getAttribute(name: string): string | null;
+  querySelector(sel: string): El | null;
+  readonly textContent: string | null;
+  readonly hidden?: boolean;
+}
+
 function readState(page: Page): Promise<PageState> {
   return page.evaluate(() => {
-    const num = (tr: Element, f: string): number => Number(tr.querySelector(`[data-field="${f}"]`)?.textContent ?? NaN);
+    // Runs in the browser.
+    const document = (globalThis as unknown as { document: { querySelectorAll(sel: string): ArrayLike<El> & Iterable<El>; getElementById(id: string): El | null } }).document;
+    const num = (tr: El, f: string): number => Number(tr.querySelector(`[data-field="${f}"]`)?.textContent ?? NaN);
     const rows = [...document.querySelectorAll('#members tbody tr[data-node-id]')].map((tr) => ({
       id: Number(tr.getAttribute('data-node-id')),
       role: tr.getAttribute('data-role') ?? '',
