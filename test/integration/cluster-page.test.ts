@@ -166,6 +166,11 @@ describe('the cluster page in a headless browser', () => {
     }
     // And the page recovers once they are back.
     await waitForPage(page, 'the cluster whole again', (s) => s.rows.every((r) => r.reachable) && s.leader > 0);
+    // The serving node itself dies: the page keeps its last answer and says so.
+    await cluster.kill9(1);
+    const gone = await waitForPage(page, 'node 1 not answering', (s) => s.banner !== '');
+    expect(gone.banner).toMatch(/^node 1 is not answering since \d\d:\d\d:\d\d UTC \(.+\); showing its last answer from \d\d:\d\d:\d\d UTC/);
+    expect(gone.rows).toHaveLength(3);
     expect(errors).toEqual([]);
   }, 120_000);
 });
