@@ -17,6 +17,7 @@ import { getLong, getMpopCount, getPositiveLong, getStrictlyPositiveLong } from 
 import { isOpt } from './options.js';
 import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 const HEAD = 0;
 const TAIL = 1;
@@ -86,6 +87,7 @@ function pushGeneric(where: Where, xx: boolean): DataHandler {
     }
     for (let j = 2; j < argv.length; j++) push(l, where, argv[j]!);
     notify(ctx, Notify.List, pushEvent(where), key);
+    dirty(ctx, argv.length - 2);
     ctx.w.int(l.length);
   };
 }
@@ -109,11 +111,13 @@ function popGeneric(where: Where): DataHandler {
     if (hasCount && count === 0) return w.arrayHeader(0);
     if (!hasCount) {
       w.bulk(pop(l, where));
+      dirty(ctx);
     } else {
       const n = Math.min(count, l.length);
       const out: string[] = [];
       for (let i = 0; i < n; i++) out.push(pop(l, where));
       w.bulkArray(out);
+      dirty(ctx, n);
     }
     notify(ctx, Notify.List, popEvent(where), key);
     dropIfEmpty(ctx, key, l);
@@ -171,6 +175,7 @@ const lset: DataHandler = (ctx, argv) => {
   if (index < 0 || index >= v.length) return ctx.w.error(ERR.outofrange);
   (ctx.db.getMutable(key, ctx.now) as ListValue).set(index, argv[3]!);
   notify(ctx, Notify.List, 'lset', key);
+  dirty(ctx);
   ctx.w.ok();
 };
 
@@ -188,6 +193,7 @@ const linsert: DataHandler = (ctx, argv) => {
     if (v.get(i) === pivot) {
       (ctx.db.getMutable(key, ctx.now) as ListValue).insertAt(where === TAIL ? i + 1 : i, argv[4]!);
       notify(ctx, Notify.List, 'linsert', key);
+      dirty(ctx);
       return ctx.w.int(v.length);
     }
   }
@@ -214,6 +220,7 @@ const lrem: DataHandler = (ctx, argv) => {
     const l = ctx.db.getMutable(key, ctx.now) as ListValue;
     l.retain((_s, i) => !drop.has(i));
     notify(ctx, Notify.List, 'lrem', key);
+    dirty(ctx, drop.size);
     dropIfEmpty(ctx, key, l);
   }
   ctx.w.int(drop.size);
@@ -238,6 +245,7 @@ const ltrim: DataHandler = (ctx, argv) => {
     l.dropHead(ltrimN);
     l.dropTail(rtrimN);
     notify(ctx, Notify.List, 'ltrim', key);
+    dirty(ctx, ltrimN + rtrimN);
     dropIfEmpty(ctx, key, l);
   } else {
     notify(ctx, Notify.List, 'ltrim', key);
@@ -321,6 +329,7 @@ function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where
   // Redis: the push to the destination first, then the pop from the source (lmoveHandlePush).
   notify(ctx, Notify.List, pushEvent(to), dst);
   notify(ctx, Notify.List, popEvent(from), src);
+  dirty(ctx);
   dropIfEmpty(ctx, src, sl);
   ctx.w.bulk(value);
 }
@@ -374,11 +383,13 @@ function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefi
     ctx.w.bulk(key);
     if (count === undefined) {
       ctx.w.bulk(pop(l, where));
+      dirty(ctx);
     } else {
       const n = Math.min(count, l.length);
       const out: string[] = [];
       for (let i = 0; i < n; i++) out.push(pop(l, where));
       ctx.w.bulkArray(out);
+      dirty(ctx, n);
     }
     notify(ctx, Notify.List, popEvent(where), key);
     dropIfEmpty(ctx, key, l);

@@ -59,6 +59,11 @@ export interface Ctx {
    * group's; else the null array (it stays parked).
    */
   unblock?: string;
+  /**
+   * What the write has added to Redis's server.dirty (dirty.ts), set to 0
+   * where writes are applied; summed into the node's count of changes.
+   */
+  dirty?: number;
 }
 
 /** Ctx.signal: a command's own report of a key it changed (database ctx.dbIndex). */
