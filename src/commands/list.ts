@@ -312,7 +312,7 @@ const lpos: DataHandler = (ctx, argv) => {
 };
 
 /** lmoveGenericCommand: pops from source, pushes to destination, replies the element (null when source is empty). */
-function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where): void {
+function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where, counts = true): void {
   const sv = ctx.db.getForWrite(src, ctx.now);
   if (sv === undefined) return ctx.w.nil();
   if (!isList(sv)) return ctx.w.error(ERR.wrongtype);
@@ -329,7 +329,7 @@ function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where
   // Redis: the push to the destination first, then the pop from the source (lmoveHandlePush).
   notify(ctx, Notify.List, pushEvent(to), dst);
   notify(ctx, Notify.List, popEvent(from), src);
-  dirty(ctx);
+  if (counts) dirty(ctx);
   dropIfEmpty(ctx, src, sl);
   ctx.w.bulk(value);
 }
@@ -358,12 +358,13 @@ const blmove: DataHandler = (ctx, argv) => {
   const to = parseWhere(ctx, argv[4]!);
   if (to === undefined) return;
   if (!checkTimeout(ctx, argv[5]!)) return;
-  lmoveGeneric(ctx, argv[1]!, argv[2]!, from, to);
+  // Served once parked (serveClientBlockedOnList): not counted, as BLPOP.
+  lmoveGeneric(ctx, argv[1]!, argv[2]!, from, to, ctx.served !== true);
 };
 
 const brpoplpush: DataHandler = (ctx, argv) => {
   if (!checkTimeout(ctx, argv[3]!)) return;
-  lmoveGeneric(ctx, argv[1]!, argv[2]!, TAIL, HEAD);
+  lmoveGeneric(ctx, argv[1]!, argv[2]!, TAIL, HEAD, ctx.served !== true);
 };
 
 /**
@@ -372,7 +373,7 @@ const brpoplpush: DataHandler = (ctx, argv) => {
  * [elems]] when count is given); a key of another type is WRONGTYPE; none
  * → null array.
  */
-function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefined): void {
+function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefined, counts = true): void {
   for (const key of keys) {
     const v = ctx.db.getForWrite(key, ctx.now);
     if (v === undefined) continue;
@@ -383,7 +384,7 @@ function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefi
     ctx.w.bulk(key);
     if (count === undefined) {
       ctx.w.bulk(pop(l, where));
-      dirty(ctx);
+      if (counts) dirty(ctx);
     } else {
       const n = Math.min(count, l.length);
       const out: string[] = [];
@@ -401,7 +402,8 @@ function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefi
 function bpopGeneric(where: Where): DataHandler {
   return (ctx, argv) => {
     if (!checkTimeout(ctx, argv[argv.length - 1]!)) return;
-    popFirst(ctx, argv.slice(1, -1), where, undefined);
+    // serveClientBlockedOnList pops for a parked BLPOP / BRPOP (and moves for BLMOVE) without counting it; BLMPOP counts.
+    popFirst(ctx, argv.slice(1, -1), where, undefined, ctx.served !== true);
   };
 }
 

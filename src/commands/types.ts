@@ -60,6 +60,12 @@ export interface Ctx {
    */
   unblock?: string;
   /**
+   * Set when the entry is a parked blocking pop proposed again because its
+   * keys got data (Redis's serveClientsBlockedOnKeys rather than the command
+   * itself): BLPOP, BRPOP, BLMOVE and BRPOPLPUSH served so add nothing to server.dirty.
+   */
+  served?: boolean;
+  /**
    * What the write has added to Redis's server.dirty (dirty.ts), set to 0
    * where writes are applied; summed into the node's count of changes.
    */

@@ -302,6 +302,38 @@ describe('rdb_changes_since_last_save counts as server.dirty', () => {
     await compareSteps(a, b, [[['GET', 'short']], [['EXISTS', 'short']]]);
   });
 
+  it('blocking pops served by a later push count as redis-server counts them (BLPOP, BRPOP, BLMOVE nothing; BLMPOP and BZ* what they pop)', async () => {
+    const [a, b] = await env.pair();
+    const [a2, b2] = await env.pair();
+    const cases: [string[], string[]][] = [
+      [['BLPOP', 'bl', '10'], ['RPUSH', 'bl', 'x', 'y', 'z']],
+      [['BRPOP', 'bl', '10'], ['RPUSH', 'bl', 'x']],
+      [['BLMOVE', 'bl', 'bm', 'LEFT', 'RIGHT', '10'], ['RPUSH', 'bl', 'x']],
+      [['BRPOPLPUSH', 'bl', 'bm', '10'], ['RPUSH', 'bl', 'x']],
+      [['BLMPOP', '10', '1', 'bl', 'LEFT', 'COUNT', '2'], ['RPUSH', 'bl', 'x', 'y', 'z']],
+      [['BZPOPMIN', 'bz', '10'], ['ZADD', 'bz', '1', 'm', '2', 'n']],
+      [['BZMPOP', '10', '1', 'bz', 'MAX', 'COUNT', '3'], ['ZADD', 'bz', '1', 'm', '2', 'n']],
+    ];
+    const deltas: number[][] = [[], []];
+    for (const [i, c, other] of [
+      [0, a, a2],
+      [1, b, b2],
+    ] as const) {
+      await c.call('CONFIG', 'SET', 'save', '');
+      for (const [pop, push] of cases) {
+        await c.call('DEL', 'bl', 'bz', 'bm');
+        const before = await dirty(c);
+        const popped = other.call(...pop);
+        // Parked by then (a bounded wait: if not, the pop is served at once and counts as an immediate one, which fails the comparison).
+        await new Promise((r) => setTimeout(r, 150));
+        await c.call(...push);
+        expect(await popped).not.toMatch(/^\*-1|^_/);
+        deltas[i]!.push((await dirty(c)) - before);
+      }
+    }
+    expect(deltas[1]).toEqual(deltas[0]);
+  });
+
   it('FLUSHALL and FLUSHDB add the keys they removed (in every database for FLUSHALL)', async () => {
     const [a, b] = await env.pair();
     for (const c of [a, b]) {

@@ -133,6 +133,7 @@ export class Applier implements StateMachine<Write> {
       events: this.state.events,
       signal: this.signal,
       unblock: entry.unblock,
+      served: entry.served === true,
       dirty: 0,
     };
     const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
