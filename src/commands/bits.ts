@@ -14,6 +14,7 @@ import { cstr, string2ll } from '../util/number.js';
 import { isOpt } from './options.js';
 import { PROTO_MAX_BULK_LEN } from './string.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 export const BIT_ERR = {
   offset: 'ERR bit offset is not an integer or out of range',
@@ -278,13 +279,17 @@ function bitfieldGeneric(ctx: Ctx, argv: string[], readOnly: boolean): void {
 
   const key = argv[1]!;
   let buf: Buffer;
+  let grown = false;
   if (!writes) {
     const v = stringForRead(ctx, key);
     if (v === null) return;
     buf = Buffer.from(v ?? '', 'latin1');
   } else {
+    const prev = ctx.db.get(key, ctx.now);
     const v = stringForWrite(ctx, key, highest);
     if (v === null) return;
+    // lookupStringForBitCommand's dirty: the key was created or grown.
+    grown = prev === undefined || (prev as string).length !== v.length;
     buf = Buffer.from(v, 'latin1');
   }
   const w = ctx.w;
@@ -305,11 +310,15 @@ function bitfieldGeneric(ctx: Ctx, argv: string[], readOnly: boolean): void {
       continue;
     }
     writeField(buf, o.offset, o.bits, next);
-    changes++;
+    // Redis 7.0 counts a write that changed the value or made the string (a change, a "setbit" event).
+    if (grown || next !== old) changes++;
     w.int(o.op === Op.Set ? old : next);
   }
   if (writes) storeBits(ctx, key, buf);
-  if (changes > 0) notify(ctx, Notify.String, 'setbit', key);
+  if (changes > 0) {
+    notify(ctx, Notify.String, 'setbit', key);
+    dirty(ctx, changes);
+  }
 }
 
 export const bitCommands: Record<string, DataHandler> = {
@@ -328,7 +337,10 @@ export const bitCommands: Record<string, DataHandler> = {
     const nb = on ? b | mask : b & ~mask;
     ctx.db.set(key, nb === b ? s : s.slice(0, byte) + String.fromCharCode(nb) + s.slice(byte + 1), true);
     // Redis 7.0 emits "setbit" when the key was created or grown, or the bit changed.
-    if (nb !== b || prev === undefined || (prev as string).length !== s.length) notify(ctx, Notify.String, 'setbit', key);
+    if (nb !== b || prev === undefined || (prev as string).length !== s.length) {
+      notify(ctx, Notify.String, 'setbit', key);
+      dirty(ctx);
+    }
     ctx.w.int(b & mask ? 1 : 0);
   },
 
@@ -442,6 +454,7 @@ export const bitCommands: Record<string, DataHandler> = {
     }
     ctx.db.set(dst, res.toString('latin1'));
     notify(ctx, Notify.String, 'set', dst);
+    dirty(ctx);
     ctx.w.int(maxlen);
   },
 

@@ -12,16 +12,22 @@ import { ERR } from './errors.js';
 import { parseDbIndex } from './db-index.js';
 import { isOpt } from './options.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 function flushGeneric(ctx: Ctx, argv: string[], all: boolean): void {
   if (!(argv.length === 1 || (argv.length === 2 && (isOpt(argv[1]!, 'sync') || isOpt(argv[1]!, 'async'))))) {
     return ctx.w.error(ERR.syntax);
   }
+  // emptyData's count of the keys removed (redis-server 7.0.15 adds nothing more, even for FLUSHALL).
   if (all) {
     if (ctx.flushingDb !== undefined) for (let i = 0; i < ctx.dbs.count; i++) ctx.flushingDb(i);
+    let removed = 0;
+    for (let i = 0; i < ctx.dbs.count; i++) removed += ctx.dbs.get(i).size;
     ctx.dbs.flush();
+    dirty(ctx, removed);
   } else {
     ctx.flushingDb?.(ctx.dbIndex);
+    dirty(ctx, ctx.db.size);
     ctx.db.flush();
   }
   ctx.w.ok();
@@ -46,6 +52,7 @@ export const databaseCommands: Record<string, DataHandler> = {
     ctx.touchDb?.(to, [key]);
     notify(ctx, Notify.Generic, 'move_from', key);
     notify(ctx, Notify.Generic, 'move_to', key, to);
+    dirty(ctx);
     w.int(1);
   },
 
@@ -62,6 +69,7 @@ export const databaseCommands: Record<string, DataHandler> = {
       ctx.flushingDb?.(b, a);
       dbs.swap(a, b);
     }
+    dirty(ctx);
     w.ok();
   },
 
@@ -102,6 +110,7 @@ export const databaseCommands: Record<string, DataHandler> = {
       ctx.touchDb?.(to, [dstKey]);
     }
     notify(ctx, Notify.Generic, 'copy_to', dstKey, to);
+    dirty(ctx);
     w.int(1);
   },
 

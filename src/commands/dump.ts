@@ -17,6 +17,7 @@ import { ERR } from './errors.js';
 import { Notify, notify } from './notify.js';
 import { isOpt } from './options.js';
 import type { DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 const dump: DataHandler = (ctx, argv) => {
   const v = ctx.db.lookupRead(argv[1]!, ctx.now);
@@ -63,12 +64,16 @@ const restore: DataHandler = (ctx, argv) => {
   }
   if (ttl !== 0 && ttl <= now) {
     // Already expired: the key is not created (an old one replaced is deleted).
-    if (deleted) notify(ctx, Notify.Generic, 'del', key);
+    if (deleted) {
+      notify(ctx, Notify.Generic, 'del', key);
+      dirty(ctx);
+    }
     return w.ok();
   }
   db.set(key, loaded.value);
   if (ttl !== 0) db.setExpire(key, ttl);
   notify(ctx, Notify.Generic, 'restore', key);
+  dirty(ctx);
   w.ok();
 };
 

@@ -13,6 +13,7 @@ import { dumpFunctions, readFunctions, verifyPayload } from './function-payload.
 import { writeHelp } from './help.js';
 import type { ConnHandler } from './table.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 const NO_SCRIPTING = 'ERR scripting is not available here';
 
@@ -40,13 +41,15 @@ function functionLoad(ctx: Ctx, argv: string[]): void {
   if (pos >= argv.length) return w.error('ERR Function code is missing');
   if (!ctx.scripts) return w.error(NO_SCRIPTING);
   const r = ctx.scripts.functions.create(argv[pos]!, replace);
-  if (typeof r === 'string') w.bulk(r);
-  else w.error('ERR ' + r.error);
+  if (typeof r !== 'string') return w.error('ERR ' + r.error);
+  dirty(ctx);
+  w.bulk(r);
 }
 
 function functionDelete(ctx: Ctx, argv: string[]): void {
   if (!ctx.scripts) return ctx.w.error(NO_SCRIPTING);
   if (!ctx.scripts.functions.delete(argv[2]!)) return ctx.w.error('ERR Library not found');
+  dirty(ctx);
   ctx.w.ok();
 }
 
@@ -59,6 +62,7 @@ function functionFlush(ctx: Ctx, argv: string[]): void {
   }
   if (!ctx.scripts) return w.error(NO_SCRIPTING);
   ctx.scripts.functions.flush();
+  dirty(ctx);
   w.ok();
 }
 
@@ -140,6 +144,7 @@ function functionRestore(ctx: Ctx, argv: string[]): void {
     functions.discard(scratch);
     return w.error('ERR ' + err);
   }
+  dirty(ctx);
   w.ok();
 }
 

@@ -41,6 +41,7 @@ import { pqsort } from './pqsort.js';
 import type { Ctx, DataHandler } from './types.js';
 import { zsetCommands } from './zset.js';
 import { zsetForRead } from './zset-range.js';
+import { dirty } from './dirty.js';
 
 /** getDoubleFromObjectOrReply: the value, or undefined after replying `msg` (or the generic float error). */
 function getDouble(ctx: Ctx, arg: string, msg?: string): number | undefined {
@@ -373,6 +374,7 @@ function georadiusGeneric(ctx: Ctx, argv: string[], srcKeyIndex: number, flags: 
     ctx.db.getForWrite(storekey, ctx.now);
     ctx.db.set(storekey, out);
     notify(ctx, Notify.Zset, flags & GEOSEARCHSTORE ? 'geosearchstore' : 'georadiusstore', storekey);
+    dirty(ctx, returned);
   } else {
     ctx.db.getForWrite(storekey, ctx.now);
     deleteStored(ctx, storekey);

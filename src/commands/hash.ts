@@ -15,6 +15,7 @@ import { distinctPositions, repeatedPositions } from './random-pick.js';
 import { scanValue } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
 import { readRandom } from './random.js';
+import { dirty } from './dirty.js';
 
 export const HASH_ERR = {
   notInteger: 'ERR hash value is not an integer',
@@ -46,6 +47,7 @@ function hsetGeneric(ctx: Ctx, argv: string[], name: string): number | undefined
   let created = 0;
   for (let j = 2; j < argv.length; j += 2) if (h.set(argv[j]!, argv[j + 1]!)) created++;
   notify(ctx, Notify.Hash, 'hset', argv[1]!);
+  dirty(ctx, (argv.length - 2) / 2);
   return created;
 }
 
@@ -117,6 +119,7 @@ export const hashCommands: Record<string, DataHandler> = {
     if (h.has(argv[2]!)) return ctx.w.int(0);
     h.set(argv[2]!, argv[3]!);
     notify(ctx, Notify.Hash, 'hset', argv[1]!);
+    dirty(ctx);
     ctx.w.int(1);
   },
 
@@ -162,6 +165,7 @@ export const hashCommands: Record<string, DataHandler> = {
     }
     if (n > 0) {
       notify(ctx, Notify.Hash, 'hdel', key);
+      dirty(ctx, n);
       if (emptied) notify(ctx, Notify.Generic, 'del', key);
     }
     ctx.w.int(n);
@@ -198,6 +202,7 @@ export const hashCommands: Record<string, DataHandler> = {
     if (r === null) return ctx.w.error(ERR.overflow);
     h.set(field, String(r));
     notify(ctx, Notify.Hash, 'hincrby', argv[1]!);
+    dirty(ctx);
     ctx.w.int(r);
   },
 
@@ -216,6 +221,7 @@ export const hashCommands: Record<string, DataHandler> = {
     const s = formatHuman(sum);
     h.set(field, s);
     notify(ctx, Notify.Hash, 'hincrbyfloat', argv[1]!);
+    dirty(ctx);
     ctx.w.bulk(s);
   },
 

@@ -17,6 +17,7 @@ import { HLL_DENSE, HLL_HDR_SIZE, HLL_REGISTERS, HLL_SPARSE, HLL_SPARSE_MAX_BYTE
 import { isOpt } from './options.js';
 import { createPrng } from '../util/prng.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 /** Decoded HLLs kept between commands (at most this many keys). */
 const CACHE_KEYS = 16;
@@ -101,6 +102,7 @@ const pfadd: DataHandler = (ctx, argv) => {
     hll.invalidateCache();
     store(ctx, key, hll);
     notify(ctx, Notify.String, 'pfadd', key);
+    dirty(ctx, updated);
   } else {
     remember(key, cur as string, hll);
   }
@@ -134,6 +136,8 @@ const pfcount: DataHandler = (ctx, argv) => {
   if (card === undefined) return ctx.w.error(HLL_ERR.invalid);
   h.cachedCard = BigInt(card);
   store(ctx, key, h);
+  // The cached cardinality written back is a change Redis propagates (pfcountCommand's server.dirty++).
+  dirty(ctx);
   ctx.w.int(card);
 };
 
@@ -165,6 +169,7 @@ const pfmerge: DataHandler = (ctx, argv) => {
   store(ctx, key, hll);
   // Redis's pfmergeCommand names the event "pfadd".
   notify(ctx, Notify.String, 'pfadd', key);
+  dirty(ctx);
   ctx.w.ok();
 };
 

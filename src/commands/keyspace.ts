@@ -20,6 +20,7 @@ import { Notify, notify } from './notify.js';
 import { isOpt } from './options.js';
 import { scan, scanCursor, scanOptions } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 
 /** DEL and UNLINK: keys deleted, expired ones not counted. */
@@ -31,6 +32,7 @@ const del: DataHandler = (ctx, argv) => {
     if (db.getForWrite(key, now) !== undefined && db.delete(key)) {
       n++;
       notify(ctx, Notify.Generic, 'del', key);
+      dirty(ctx);
     }
   }
   ctx.w.int(n);
@@ -54,6 +56,7 @@ function renameGeneric(ctx: Ctx, argv: string[], nx: boolean): void {
   db.rename(src, dst);
   notify(ctx, Notify.Generic, 'rename_from', src);
   notify(ctx, Notify.Generic, 'rename_to', dst);
+  dirty(ctx);
   if (nx) w.int(1);
   else w.ok();
 }
@@ -116,9 +119,11 @@ function expireGeneric(ctx: Ctx, argv: string[], relative: boolean, seconds: boo
   if (when <= now) {
     db.delete(key);
     notify(ctx, Notify.Generic, 'del', key);
+    dirty(ctx);
   } else {
     db.setExpire(key, when);
     notify(ctx, Notify.Generic, 'expire', key);
+    dirty(ctx);
   }
   w.int(1);
 }
@@ -224,6 +229,7 @@ export const keyspaceCommands: Record<string, DataHandler> = {
     if (ctx.db.getForWrite(key, ctx.now) === undefined) return ctx.w.int(0);
     if (!ctx.db.persist(key)) return ctx.w.int(0);
     notify(ctx, Notify.Generic, 'persist', key);
+    dirty(ctx);
     ctx.w.int(1);
   },
 };

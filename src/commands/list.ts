@@ -17,6 +17,7 @@ import { getLong, getMpopCount, getPositiveLong, getStrictlyPositiveLong } from 
 import { isOpt } from './options.js';
 import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 const HEAD = 0;
 const TAIL = 1;
@@ -86,6 +87,7 @@ function pushGeneric(where: Where, xx: boolean): DataHandler {
     }
     for (let j = 2; j < argv.length; j++) push(l, where, argv[j]!);
     notify(ctx, Notify.List, pushEvent(where), key);
+    dirty(ctx, argv.length - 2);
     ctx.w.int(l.length);
   };
 }
@@ -109,11 +111,13 @@ function popGeneric(where: Where): DataHandler {
     if (hasCount && count === 0) return w.arrayHeader(0);
     if (!hasCount) {
       w.bulk(pop(l, where));
+      dirty(ctx);
     } else {
       const n = Math.min(count, l.length);
       const out: string[] = [];
       for (let i = 0; i < n; i++) out.push(pop(l, where));
       w.bulkArray(out);
+      dirty(ctx, n);
     }
     notify(ctx, Notify.List, popEvent(where), key);
     dropIfEmpty(ctx, key, l);
@@ -171,6 +175,7 @@ const lset: DataHandler = (ctx, argv) => {
   if (index < 0 || index >= v.length) return ctx.w.error(ERR.outofrange);
   (ctx.db.getMutable(key, ctx.now) as ListValue).set(index, argv[3]!);
   notify(ctx, Notify.List, 'lset', key);
+  dirty(ctx);
   ctx.w.ok();
 };
 
@@ -188,6 +193,7 @@ const linsert: DataHandler = (ctx, argv) => {
     if (v.get(i) === pivot) {
       (ctx.db.getMutable(key, ctx.now) as ListValue).insertAt(where === TAIL ? i + 1 : i, argv[4]!);
       notify(ctx, Notify.List, 'linsert', key);
+      dirty(ctx);
       return ctx.w.int(v.length);
     }
   }
@@ -214,6 +220,7 @@ const lrem: DataHandler = (ctx, argv) => {
     const l = ctx.db.getMutable(key, ctx.now) as ListValue;
     l.retain((_s, i) => !drop.has(i));
     notify(ctx, Notify.List, 'lrem', key);
+    dirty(ctx, drop.size);
     dropIfEmpty(ctx, key, l);
   }
   ctx.w.int(drop.size);
@@ -238,6 +245,7 @@ const ltrim: DataHandler = (ctx, argv) => {
     l.dropHead(ltrimN);
     l.dropTail(rtrimN);
     notify(ctx, Notify.List, 'ltrim', key);
+    dirty(ctx, ltrimN + rtrimN);
     dropIfEmpty(ctx, key, l);
   } else {
     notify(ctx, Notify.List, 'ltrim', key);
@@ -304,7 +312,7 @@ const lpos: DataHandler = (ctx, argv) => {
 };
 
 /** lmoveGenericCommand: pops from source, pushes to destination, replies the element (null when source is empty). */
-function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where): void {
+function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where, counts = true): void {
   const sv = ctx.db.getForWrite(src, ctx.now);
   if (sv === undefined) return ctx.w.nil();
   if (!isList(sv)) return ctx.w.error(ERR.wrongtype);
@@ -321,6 +329,7 @@ function lmoveGeneric(ctx: Ctx, src: string, dst: string, from: Where, to: Where
   // Redis: the push to the destination first, then the pop from the source (lmoveHandlePush).
   notify(ctx, Notify.List, pushEvent(to), dst);
   notify(ctx, Notify.List, popEvent(from), src);
+  if (counts) dirty(ctx);
   dropIfEmpty(ctx, src, sl);
   ctx.w.bulk(value);
 }
@@ -349,12 +358,13 @@ const blmove: DataHandler = (ctx, argv) => {
   const to = parseWhere(ctx, argv[4]!);
   if (to === undefined) return;
   if (!checkTimeout(ctx, argv[5]!)) return;
-  lmoveGeneric(ctx, argv[1]!, argv[2]!, from, to);
+  // Served once parked (serveClientBlockedOnList): not counted, as BLPOP.
+  lmoveGeneric(ctx, argv[1]!, argv[2]!, from, to, ctx.served !== true);
 };
 
 const brpoplpush: DataHandler = (ctx, argv) => {
   if (!checkTimeout(ctx, argv[3]!)) return;
-  lmoveGeneric(ctx, argv[1]!, argv[2]!, TAIL, HEAD);
+  lmoveGeneric(ctx, argv[1]!, argv[2]!, TAIL, HEAD, ctx.served !== true);
 };
 
 /**
@@ -363,7 +373,7 @@ const brpoplpush: DataHandler = (ctx, argv) => {
  * [elems]] when count is given); a key of another type is WRONGTYPE; none
  * → null array.
  */
-function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefined): void {
+function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefined, counts = true): void {
   for (const key of keys) {
     const v = ctx.db.getForWrite(key, ctx.now);
     if (v === undefined) continue;
@@ -374,11 +384,13 @@ function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefi
     ctx.w.bulk(key);
     if (count === undefined) {
       ctx.w.bulk(pop(l, where));
+      if (counts) dirty(ctx);
     } else {
       const n = Math.min(count, l.length);
       const out: string[] = [];
       for (let i = 0; i < n; i++) out.push(pop(l, where));
       ctx.w.bulkArray(out);
+      dirty(ctx, n);
     }
     notify(ctx, Notify.List, popEvent(where), key);
     dropIfEmpty(ctx, key, l);
@@ -390,7 +402,8 @@ function popFirst(ctx: Ctx, keys: string[], where: Where, count: number | undefi
 function bpopGeneric(where: Where): DataHandler {
   return (ctx, argv) => {
     if (!checkTimeout(ctx, argv[argv.length - 1]!)) return;
-    popFirst(ctx, argv.slice(1, -1), where, undefined);
+    // serveClientBlockedOnList pops for a parked BLPOP / BRPOP (and moves for BLMOVE) without counting it; BLMPOP counts.
+    popFirst(ctx, argv.slice(1, -1), where, undefined, ctx.served !== true);
   };
 }
 

@@ -5,6 +5,7 @@
  * that node's own subscribers (the engine's KeyspaceNotifier), so a
  * subscriber on any node sees each event once, in log order.
  */
+import { dirty } from './dirty.js';
 import type { Ctx } from './types.js';
 
 /** The classes, as the notify-keyspace-events codec (engine/config-values.ts) stores them. */
@@ -40,7 +41,9 @@ export function notify(ctx: Ctx, type: Notify, event: string, key: string, db = 
 
 /** A STORE command's empty result: the destination is deleted ("del" when it existed). */
 export function deleteStored(ctx: Ctx, dst: string): void {
-  if (ctx.db.delete(dst)) notify(ctx, Notify.Generic, 'del', dst);
+  if (!ctx.db.delete(dst)) return;
+  notify(ctx, Notify.Generic, 'del', dst);
+  dirty(ctx);
 }
 
 /** signalModifiedKey for a command flagged signalsItself. */

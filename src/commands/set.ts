@@ -19,6 +19,7 @@ import { entryRandom, readRandom } from './random.js';
 import { distinctPositions, repeatedPositions } from './random-pick.js';
 import { scanValue } from './scan.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 export const SET_ERR = {
   mustBePositive: 'ERR value is out of range, must be positive',
@@ -106,6 +107,7 @@ function storeResult(ctx: Ctx, dst: string, result: RSet, event: string): void {
   if (result.size > 0) {
     ctx.db.set(dst, result);
     notify(ctx, Notify.Set, event, dst);
+    dirty(ctx);
   } else {
     deleteStored(ctx, dst);
   }
@@ -152,6 +154,7 @@ function spopWithCount(ctx: Ctx, argv: string[]): void {
   if (s === null) return;
   if (s === undefined || l === 0) return ctx.w.setHeader(0);
   if (l >= s.size) {
+    dirty(ctx, s.size);
     replyMembers(ctx, s.ordered(), true);
     ctx.db.delete(key);
     notify(ctx, Notify.Set, 'spop', key);
@@ -163,6 +166,7 @@ function spopWithCount(ctx: Ctx, argv: string[]): void {
   ctx.w.setHeader(count);
   for (let n = 0; n < count; n++) ctx.w.bulk(s.removeAt(Math.floor(rand() * s.size)));
   notify(ctx, Notify.Set, 'spop', key);
+  dirty(ctx, count);
 }
 
 /** SRANDMEMBER key count. */
@@ -200,7 +204,10 @@ export const setCommands: Record<string, DataHandler> = {
     }
     let n = 0;
     for (let j = 2; j < argv.length; j++) if (s.add(argv[j]!)) n++;
-    if (n > 0) notify(ctx, Notify.Set, 'sadd', key);
+    if (n > 0) {
+      notify(ctx, Notify.Set, 'sadd', key);
+      dirty(ctx, n);
+    }
     ctx.w.int(n);
   },
 
@@ -223,6 +230,7 @@ export const setCommands: Record<string, DataHandler> = {
     }
     if (n > 0) {
       notify(ctx, Notify.Set, 'srem', key);
+      dirty(ctx, n);
       if (emptied) notify(ctx, Notify.Generic, 'del', key);
     }
     ctx.w.int(n);
@@ -239,6 +247,7 @@ export const setCommands: Record<string, DataHandler> = {
     const source = db.getMutable(src, now) as RSet;
     if (!source.delete(member)) return w.int(0);
     notify(ctx, Notify.Set, 'srem', src);
+    dirty(ctx);
     if (source.size === 0) {
       db.delete(src);
       notify(ctx, Notify.Generic, 'del', src);
@@ -248,7 +257,10 @@ export const setCommands: Record<string, DataHandler> = {
       target = RSet.forFirst(member);
       db.set(dst, target);
     }
-    if (target.add(member)) notify(ctx, Notify.Set, 'sadd', dst);
+    if (target.add(member)) {
+      notify(ctx, Notify.Set, 'sadd', dst);
+      dirty(ctx);
+    }
     w.int(1);
   },
 
@@ -286,6 +298,7 @@ export const setCommands: Record<string, DataHandler> = {
     if (s === undefined) return ctx.w.nil();
     const member = s.removeAt(Math.floor(entryRandom(ctx)() * s.size));
     notify(ctx, Notify.Set, 'spop', key);
+    dirty(ctx);
     if (s.size === 0) {
       ctx.db.delete(key);
       notify(ctx, Notify.Generic, 'del', key);

@@ -27,6 +27,7 @@ import { strtod } from '../util/double.js';
 import { cstr } from '../util/number.js';
 import { getLong } from './args.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 interface Item {
   obj: string;
@@ -227,6 +228,7 @@ function sortGeneric(ctx: Ctx, argv: string[], readonly: boolean): void {
   if (outputlen > 0) {
     ctx.db.set(storekey, out);
     notify(ctx, Notify.List, 'sortstore', storekey);
+    dirty(ctx, outputlen);
   } else {
     deleteStored(ctx, storekey);
   }

@@ -20,6 +20,7 @@ import { touchConsumer } from './stream-read.js';
 import { idArg, intervalArg, longLongArg, streamForRead, streamForWrite, writeEntry } from './stream-util.js';
 import type { Ctx, DataHandler } from './types.js';
 import { cstr } from '../util/number.js';
+import { dirty } from './dirty.js';
 
 const XGROUP_HELP = [
   'CREATE <key> <groupname> <id|$> [option]',
@@ -88,6 +89,7 @@ const xgroup: DataHandler = (ctx, argv) => {
     if (s.groups.has(name)) return w.error(STREAM_ERR.busyGroup);
     s.groups.set(name, new ConsumerGroup(id, entriesRead));
     notify(ctx, Notify.Stream, 'xgroup-create', key);
+    dirty(ctx);
     return w.ok();
   }
   if (setid && (argv.length === 5 || argv.length === 7)) {
@@ -97,12 +99,14 @@ const xgroup: DataHandler = (ctx, argv) => {
     g!.lastId = id;
     g!.entriesRead = entriesRead;
     notify(ctx, Notify.Stream, 'xgroup-setid', key);
+    dirty(ctx);
     return w.ok();
   }
   if (isOpt(sub, 'destroy') && argv.length === 4) {
     if (g === undefined) return w.int(0);
     s!.groups!.delete(name);
     notify(ctx, Notify.Stream, 'xgroup-destroy', key);
+    dirty(ctx);
     // Its blocked readers get NOGROUP; WATCH is not touched, as in Redis.
     signalReady(ctx, key);
     return w.int(1);
@@ -119,6 +123,7 @@ const xgroup: DataHandler = (ctx, argv) => {
     const pending = c.pel.size;
     g!.deleteConsumer(c);
     notify(ctx, Notify.Stream, 'xgroup-delconsumer', key);
+    dirty(ctx);
     return w.int(pending);
   }
   w.error(subcommandSyntaxError(sub, 'xgroup'));
@@ -143,6 +148,7 @@ const xack: DataHandler = (ctx, argv) => {
   }
   let acked = 0;
   for (const id of ids) if (g.dropNack(id)) acked++;
+  dirty(ctx, acked);
   ctx.w.int(acked);
 };
 
@@ -282,7 +288,10 @@ const xclaim: DataHandler = (ctx, argv) => {
     let nack = g.pel.get(id);
     const vals = s.get(id);
     if (vals === undefined) {
-      if (nack !== undefined) g.dropNack(id);
+      if (nack !== undefined) {
+        g.dropNack(id);
+        dirty(ctx);
+      }
       continue;
     }
     if (force && nack === undefined) {
@@ -297,6 +306,7 @@ const xclaim: DataHandler = (ctx, argv) => {
     if (retry !== -1 && retry >= 0) nack.deliveryCount = retry;
     else if (!justid) nack.bumpCount();
     out.push([id, vals]);
+    dirty(ctx);
   }
   w.arrayHeader(out.length);
   for (const [id, vals] of out) {
@@ -366,6 +376,7 @@ const xautoclaim: DataHandler = (ctx, argv) => {
     claimed.push([id, vals]);
     count--;
   }
+  dirty(ctx, claimed.length + deleted.length);
   const next = eof || pos === undefined ? null : g.pelOrder.seek(pos);
   w.arrayHeader(3);
   w.bulk(idText(next === null ? ZERO_ID : next.member));

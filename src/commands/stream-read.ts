@@ -21,6 +21,7 @@ import { isOpt } from './options.js';
 import { STREAM_ERR, blockFromScriptError, nogroupXreadgroup } from './stream-errors.js';
 import { EntryBuffer, longLongArg, streamForRead, streamForWrite } from './stream-util.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 /** XREAD_BLOCKED_DEFAULT_COUNT: what a blocked reader gets at most when it gave no COUNT. */
 export const XREAD_BLOCKED_DEFAULT_COUNT = 1000;
@@ -130,6 +131,7 @@ export function touchConsumer(ctx: Ctx, key: string, g: ConsumerGroup, name: str
     c = new Consumer(name, ctx.now);
     g.consumers.set(name, c);
     notify(ctx, Notify.Stream, 'xgroup-createconsumer', key);
+    dirty(ctx);
   } else {
     c.seenTime = ctx.now;
   }
@@ -221,6 +223,8 @@ export function serveXread(ctx: Ctx, a: XreadArgs): [string, EntryBuffer][] {
     const c = touchConsumer(ctx, a.keys[i]!, g, a.consumerName);
     if (history) deliverHistory(s, g, c, gt, a.count, ctx.now, out);
     else deliverNew(s, g, c, gt, a.count, a.noack, ctx.now, out);
+    // xreadCommand: one per stream served to a group.
+    dirty(ctx);
   }
   return served;
 }

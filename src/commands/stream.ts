@@ -17,6 +17,7 @@ import { isOpt } from './options.js';
 import { STREAM_ERR } from './stream-errors.js';
 import { EntryBuffer, idArg, intervalArg, longLongArg, streamForRead, streamForWrite } from './stream-util.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 interface AddTrimArgs {
   trim: TrimArgs | undefined;
@@ -154,6 +155,7 @@ const xadd: DataHandler = (ctx, argv) => {
   w.bulk(idText(id));
   signalModified(ctx, key);
   notify(ctx, Notify.Stream, 'xadd', key);
+  dirty(ctx);
   if (a.trim !== undefined && s.trim(a.trim) > 0) notify(ctx, Notify.Stream, 'xtrim', key);
   signalReady(ctx, key);
 };
@@ -221,6 +223,7 @@ const xdel: DataHandler = (ctx, argv) => {
     else if (firstEntry) s.firstId = s.firstValidId();
     signalModified(ctx, argv[1]!);
     notify(ctx, Notify.Stream, 'xdel', argv[1]!);
+    dirty(ctx, deleted);
   }
   ctx.w.int(deleted);
 };
@@ -236,6 +239,7 @@ const xtrim: DataHandler = (ctx, argv) => {
   if (trimmed > 0) {
     signalModified(ctx, argv[1]!);
     notify(ctx, Notify.Stream, 'xtrim', argv[1]!);
+    dirty(ctx, trimmed);
   }
   ctx.w.int(trimmed);
 };
@@ -278,6 +282,7 @@ const xsetid: DataHandler = (ctx, argv) => {
   if (maxDel !== ZERO_ID) s.maxDeletedId = maxDel;
   // No signalModifiedKey nor signalKeyAsReady: redis-server 7.0.15's XSETID aborts no EXEC and wakes no reader.
   notify(ctx, Notify.Stream, 'xsetid', argv[1]!);
+  dirty(ctx);
   w.ok();
 };
 

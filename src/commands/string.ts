@@ -20,6 +20,7 @@ import { LD_ZERO, add, formatHuman, string2ld } from '../util/long-double.js';
 import { LLONG_MAX, addInt64, big, int64, string2ll, type Int64 } from '../util/number.js';
 import { isOpt } from './options.js';
 import type { Ctx, DataHandler } from './types.js';
+import { dirty } from './dirty.js';
 
 /**
  * proto-max-bulk-len's default: the largest string APPEND and SETRANGE may
@@ -193,6 +194,7 @@ function setGeneric(
   }
   db.set(key, value, (flags & KEEPTTL) !== 0);
   notify(ctx, Notify.String, 'set', key);
+  dirty(ctx);
   if (at !== undefined) {
     // Redis 7.0 stores the expiry and emits "expire"; a time already past deletes the key ("expired").
     if (at > now) db.setExpire(key, at);
@@ -247,6 +249,7 @@ function incrDecr(ctx: Ctx, key: string, incr: Int64): void {
   if (r === null) return ctx.w.error(ERR.overflow);
   ctx.db.set(key, String(r), true);
   notify(ctx, Notify.String, 'incrby', key);
+  dirty(ctx);
   ctx.w.int(r);
 }
 
@@ -292,6 +295,7 @@ export const stringCommands: Record<string, DataHandler> = {
       // The common case, no options: nothing to parse or check (set clears any TTL).
       ctx.db.replace(argv[1]!, argv[2]!, ctx.now);
       notify(ctx, Notify.String, 'set', argv[1]!);
+      dirty(ctx);
       return ctx.w.ok();
     }
     const opts = parseExtended(ctx, argv, true);
@@ -325,6 +329,7 @@ export const stringCommands: Record<string, DataHandler> = {
     if (!replyOldValue(ctx, ctx.db.countRead(ctx.db.getForWrite(key, ctx.now), key))) return;
     ctx.db.set(key, argv[2]!);
     notify(ctx, Notify.String, 'set', key);
+    dirty(ctx);
   },
 
   getdel(ctx, argv) {
@@ -335,6 +340,7 @@ export const stringCommands: Record<string, DataHandler> = {
     ctx.w.bulk(v);
     ctx.db.delete(key);
     notify(ctx, Notify.Generic, 'del', key);
+    dirty(ctx);
   },
 
   getex(ctx, argv) {
@@ -354,12 +360,17 @@ export const stringCommands: Record<string, DataHandler> = {
       if (opts.flags & (EXAT | PXAT) && at <= ctx.now) {
         ctx.db.delete(key);
         notify(ctx, Notify.Generic, 'del', key);
+        dirty(ctx);
       } else {
         ctx.db.setExpire(key, at);
         notify(ctx, Notify.Generic, 'expire', key);
+        dirty(ctx);
       }
     } else if (opts.flags & PERSIST) {
-      if (ctx.db.persist(key)) notify(ctx, Notify.Generic, 'persist', key);
+      if (ctx.db.persist(key)) {
+        notify(ctx, Notify.Generic, 'persist', key);
+        dirty(ctx);
+      }
     }
   },
 
@@ -378,6 +389,7 @@ export const stringCommands: Record<string, DataHandler> = {
     for (let j = 1; j < argv.length; j += 2) {
       ctx.db.replace(argv[j]!, argv[j + 1]!, ctx.now);
       notify(ctx, Notify.String, 'set', argv[j]!);
+      dirty(ctx);
     }
     ctx.w.ok();
   },
@@ -390,6 +402,7 @@ export const stringCommands: Record<string, DataHandler> = {
     for (let j = 1; j < argv.length; j += 2) {
       db.set(argv[j]!, argv[j + 1]!);
       notify(ctx, Notify.String, 'set', argv[j]!);
+      dirty(ctx);
     }
     ctx.w.int(1);
   },
@@ -402,12 +415,14 @@ export const stringCommands: Record<string, DataHandler> = {
     if (v === undefined) {
       ctx.db.set(key, tail);
       notify(ctx, Notify.String, 'append', key);
+      dirty(ctx);
       return ctx.w.int(tail.length);
     }
     const total = v.length + tail.length;
     if (!checkStringLength(ctx, total)) return;
     ctx.db.set(key, v + tail, true);
     notify(ctx, Notify.String, 'append', key);
+    dirty(ctx);
     ctx.w.int(total);
   },
 
@@ -441,6 +456,7 @@ export const stringCommands: Record<string, DataHandler> = {
         : old.slice(0, offset) + value + old.slice(offset + value.length);
     ctx.db.set(key, updated, true);
     notify(ctx, Notify.String, 'setrange', key);
+    dirty(ctx);
     ctx.w.int(updated.length);
   },
 
@@ -477,6 +493,7 @@ export const stringCommands: Record<string, DataHandler> = {
     const s = formatHuman(sum);
     ctx.db.set(key, s, true);
     notify(ctx, Notify.String, 'incrbyfloat', key);
+    dirty(ctx);
     ctx.w.bulk(s);
   },
 };

@@ -59,6 +59,17 @@ export interface Ctx {
    * group's; else the null array (it stays parked).
    */
   unblock?: string;
+  /**
+   * Set when the entry is a parked blocking pop proposed again because its
+   * keys got data (Redis's serveClientsBlockedOnKeys rather than the command
+   * itself): BLPOP, BRPOP, BLMOVE and BRPOPLPUSH served so add nothing to server.dirty.
+   */
+  served?: boolean;
+  /**
+   * What the write has added to Redis's server.dirty (dirty.ts), set to 0
+   * where writes are applied; summed into the node's count of changes.
+   */
+  dirty?: number;
 }
 
 /** Ctx.signal: a command's own report of a key it changed (database ctx.dbIndex). */

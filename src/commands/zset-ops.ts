@@ -15,6 +15,7 @@ import { getLong, getPositiveLong } from './args.js';
 import { isOpt } from './options.js';
 import type { Ctx, DataHandler } from './types.js';
 import { replyMembers } from './zset-range.js';
+import { dirty } from './dirty.js';
 
 const UNION = 0;
 const INTER = 1;
@@ -174,6 +175,7 @@ function generic(ctx: Ctx, argv: string[], dstkey: string | undefined, numkeysId
     if (z.size > 0) {
       ctx.db.set(dstkey, z);
       notify(ctx, Notify.Zset, op === UNION ? 'zunionstore' : op === INTER ? 'zinterstore' : 'zdiffstore', dstkey);
+      dirty(ctx);
       return w.int(z.size);
     }
     ctx.db.getForWrite(dstkey, ctx.now);

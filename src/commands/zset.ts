@@ -19,6 +19,7 @@ import { parseTimeout } from './timeout.js';
 import type { Ctx, DataHandler } from './types.js';
 import { readRandom } from './random.js';
 import { parseLexRange, parseScoreRange, replyMembers, replyScore, zsetForRead, zsetForWrite } from './zset-range.js';
+import { dirty } from './dirty.js';
 
 const NX = 1;
 const XX = 2;
@@ -97,7 +98,10 @@ function zaddGeneric(ctx: Ctx, argv: string[], flags: number): void {
     processed++;
     score = s;
   }
-  if (added + updated > 0) notify(ctx, Notify.Zset, incr ? 'zincr' : 'zadd', key);
+  if (added + updated > 0) {
+    notify(ctx, Notify.Zset, incr ? 'zincr' : 'zadd', key);
+    dirty(ctx, added + updated);
+  }
   if (z.size === 0) ctx.db.delete(key);
   if (incr) {
     if (processed) replyScore(w, score);
@@ -125,7 +129,10 @@ const zrem: DataHandler = (ctx, argv) => {
       break;
     }
   }
-  if (n > 0) notify(ctx, Notify.Zset, 'zrem', key);
+  if (n > 0) {
+    notify(ctx, Notify.Zset, 'zrem', key);
+    dirty(ctx, n);
+  }
   if (emptied) notify(ctx, Notify.Generic, 'del', key);
   ctx.w.int(n);
 };
@@ -319,6 +326,7 @@ function zrangeGeneric(ctx: Ctx, argv: string[], first: number, store: string | 
   for (let i = 0; i < res.members.length; i++) dst.insert(res.members[i]!, res.scores[i]!);
   ctx.db.set(store, dst);
   notify(ctx, Notify.Zset, 'zrangestore', store);
+  dirty(ctx);
   w.int(res.members.length);
 }
 
@@ -354,6 +362,7 @@ function zpopGeneric(ctx: Ctx, keys: string[], where: MinMax, emitKey: boolean, 
   if (count === 0) return w.arrayHeader(0);
   if (count === -1) count = 1;
   let n = Math.min(count, z.size);
+  const result = n;
   if (!nested && !emitKey) w.arrayHeader(n * 2);
   else if (nested && !emitKey) w.arrayHeader(n);
   else if (!nested && emitKey) {
@@ -374,6 +383,7 @@ function zpopGeneric(ctx: Ctx, keys: string[], where: MinMax, emitKey: boolean, 
     replyScore(w, score);
   }
   notify(ctx, Notify.Zset, where === MIN ? 'zpopmin' : 'zpopmax', key);
+  dirty(ctx, result);
   if (z.size === 0) {
     ctx.db.delete(key);
     notify(ctx, Notify.Generic, 'del', key);
@@ -464,6 +474,7 @@ const zremrange = (type: RangeType): DataHandler => (ctx, argv) => {
     const z = ctx.db.getMutable(key, ctx.now) as ZSetValue;
     for (const m of victims) z.remove(m);
     notify(ctx, Notify.Zset, type === RANK ? 'zremrangebyrank' : type === SCORE ? 'zremrangebyscore' : 'zremrangebylex', key);
+    dirty(ctx, victims.length);
     if (z.size === 0) {
       ctx.db.delete(key);
       notify(ctx, Notify.Generic, 'del', key);

@@ -208,6 +208,53 @@ describe('eviction on a cluster', () => {
     }
   });
 
+  it('CONFIG SET maxmemory below the dataset: the leader evicts in the background, no further command, the same on every node', async () => {
+    const c = cluster!;
+    const leader = await c.waitForSettledLeader();
+    const cl = await c.client(leader);
+    const followers: RawClient[] = [];
+    try {
+      await cl.call('FLUSHALL');
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'allkeys-lru')).toBe('+OK\r\n');
+      for (let i = 0; i < 2000; i += 100) {
+        const args: string[] = [];
+        for (let j = i; j < i + 100; j++) args.push(`b:${String(j).padStart(5, '0')}`, VALUE);
+        expect(await cl.call('MSET', ...args)).toBe('+OK\r\n');
+      }
+      const before = await converged(c);
+      const limit = Math.floor(before[0]!.used / 2);
+      expect(await cl.call('CONFIG', 'SET', 'maxmemory', String(limit))).toBe('+OK\r\n');
+      // From here nothing goes to the leader: the followers are watched (they never evict by themselves).
+      for (const n of c.nodes) if (n.id !== leader) followers.push(await c.client(n.id));
+      const deadline = Date.now() + 30_000;
+      let sizes: number[] = [];
+      for (;;) {
+        sizes = [];
+        for (const f of followers) sizes.push(await used(f));
+        if (sizes.every((u) => u <= limit) || Date.now() > deadline) break;
+        await sleep(100);
+      }
+      expect(sizes.every((u) => u <= limit), `follower datasets ${sizes.join(', ')} over ${limit}`).toBe(true);
+      const changes: number[] = [];
+      for (const f of followers) changes.push(field(await f.call('INFO', 'persistence'), 'rdb_changes_since_last_save'));
+      const states = await converged(c);
+      for (const s of states) {
+        expect(s.digest).toBe(states[0]!.digest);
+        expect(s.used).toBe(states[0]!.used);
+        expect(s.used).toBeLessThanOrEqual(limit);
+        expect(s.evicted).toBe(states[0]!.evicted);
+      }
+      states.forEach((s, i) => expect(s.evicted).toBeGreaterThan(before[i]!.evicted));
+      // The changes since the last save are counted at apply time: the same on the leader as on the followers.
+      const leaderChanges = field(await cl.call('INFO', 'persistence'), 'rdb_changes_since_last_save');
+      for (const n of changes) expect(n).toBe(leaderChanges);
+    } finally {
+      for (const f of followers) f.close();
+      await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'noeviction');
+      cl.close();
+    }
+  }, 120_000);
+
   it('a script without a shebang proposed over maxmemory gets -OOM at its first denyoom call on every node', async () => {
     const c = cluster!;
     const leader = await c.waitForSettledLeader();

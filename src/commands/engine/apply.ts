@@ -44,7 +44,7 @@ export class Applier implements StateMachine<Write> {
   private lastTime = 0;
   /** Client-side caching: told whose write is applied (NOLOOP, invalidations after its reply) and the reads in its transactions. */
   tracking: Tracking | undefined;
-  /** Write commands applied (Redis's server.dirty, one per command): the save points' changes (node snapshot policy). */
+  /** Redis's server.dirty: what the applied writes changed, as each Redis command counts it (dirty.ts), for the save points and INFO. */
   changes = 0;
 
   constructor(
@@ -133,6 +133,8 @@ export class Applier implements StateMachine<Write> {
       events: this.state.events,
       signal: this.signal,
       unblock: entry.unblock,
+      served: entry.served === true,
+      dirty: 0,
     };
     const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
     if (tracking !== undefined) tracking.current = client;
@@ -145,7 +147,6 @@ export class Applier implements StateMachine<Write> {
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
         if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
-        if (cmd.isWrite || cmd.mayReplicate) this.changes++;
         // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb); the stream commands through ctx.signal.
         if (cmd.isWrite && !cmd.touchesAll && !cmd.signalsItself && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(cmd.meta, argv));
         // Reads in a transaction, and reads raftis runs through the log (PFCOUNT), are tracked for the client.
@@ -170,6 +171,7 @@ export class Applier implements StateMachine<Write> {
       }
     }
     this.scripts.oomAtStart = false;
+    this.changes += ctx.dirty!;
     if (tracking !== undefined) {
       tracking.flushPending(w);
       tracking.current = undefined;

@@ -267,10 +267,11 @@ export class Blocking {
     return true;
   }
 
-  /** Proposes the command for w; its apply decides: served, or park again. */
-  private attempt(w: Waiter, argv: string[] = w.argv, unblock?: StreamId): void {
+  /** Proposes the command for w (again, `served`, once it was parked and its keys got data); its apply decides: served, or park again. */
+  private attempt(w: Waiter, argv: string[] = w.argv, unblock?: StreamId, served = false): void {
     const entry: CommandEntry = { kind: EntryKind.Commands, time: this.server.applier.entryTime(), multi: false, cmds: [argv] };
     if (w.db !== 0) entry.db = w.db;
+    if (served) entry.served = true;
     if (unblock !== undefined) entry.unblock = unblock;
     const p = new BlockedPopWrite(this, entry, new RespWriter(w.c.proto), w);
     w.inFlight = true;
@@ -432,7 +433,7 @@ export class Blocking {
         this.settledAhead(p.w);
         p.w.inFlight = false;
       } else {
-        this.attempt(p.w, p.argv, p.bound);
+        this.attempt(p.w, p.argv, p.bound, true);
       }
     }
     const leader = this.server.node.isLeader;
@@ -460,7 +461,7 @@ export class Blocking {
         if (avail <= 0) break;
         if (w.kind !== kind) continue;
         avail--;
-        if (!w.inFlight) this.attempt(w);
+        if (!w.inFlight) this.attempt(w, w.argv, undefined, true);
       }
     }
   }

@@ -124,10 +124,11 @@ export class Engine implements ClientHost {
   readonly info: ServerInfo;
   readonly table: CommandTable;
   private expiry: ActiveExpiry | undefined;
-  /** serverCron: active expiry and save points, hz times a second. */
+  /** serverCron: active expiry, save points and a leader's eviction over maxmemory, hz times a second. */
   readonly cron = new ServerCron(
     () => {
       this.expiry?.cycle();
+      this.evictor.cron();
       this.node?.snapshotPolicy.checkSavePoints();
     },
     () => this.clients.size,
@@ -279,7 +280,11 @@ export class Engine implements ClientHost {
     config.watch('tracking-table-max-keys', () => (this.tracking.maxKeys = config.number('tracking-table-max-keys')));
     // Cluster-wide: the leader evicts by them and replicates its choice; OBJECT FREQ / IDLETIME follow the policy.
     const evictor = this.evictor;
-    config.watch('maxmemory', () => (evictor.maxmemory = config.number('maxmemory')));
+    config.watch('maxmemory', () => {
+      evictor.maxmemory = config.number('maxmemory');
+      // updateMaxmemory: a limit below what is used is evicted down to at once, without waiting for a command (the leader's).
+      if (evictor.maxmemory !== 0) evictor.startBackground();
+    });
     config.watch('maxmemory-policy', () => {
       evictor.policy = config.get('maxmemory-policy') as Policy;
       for (const ks of this.dbs.dbs) ks.clocks.isLfu = evictor.policy.endsWith('-lfu');
@@ -321,6 +326,7 @@ export class Engine implements ClientHost {
   /** Stops the engine's timers and closes the node (the network layer is closed first). */
   async close(): Promise<void> {
     this.cron.stop();
+    this.evictor.stop();
     clearInterval(this.sampler);
     if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
     this.clusterStatus.close();

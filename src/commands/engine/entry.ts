@@ -15,6 +15,8 @@
  *                  redis-server; absent: the rules apply)
  *                  bit 4: kind 1 only, the entry serves a parked client
  *                  (Ctx.unblock): a u32-length-prefixed string follows
+ *                  bit 5: kind 1 only, the command is a parked blocking
+ *                  pop proposed again when its keys got data (Ctx.served)
  *   u32 count      number of commands (kind 1) or keys (kind 2)
  *   [u32 db]       with flag bit 1: the database the commands run in (the
  *                  client's SELECTed one; a SELECT inside a MULTI changes it
@@ -62,6 +64,8 @@ export interface CommandEntry {
   standalone?: boolean;
   /** Set on the entry that serves a parked XREADGROUP (Ctx.unblock). */
   unblock?: string;
+  /** Set on the entry of a parked blocking pop proposed again when its keys got data (Ctx.served). */
+  served?: boolean;
 }
 
 export interface ExpireEntry {
@@ -77,6 +81,7 @@ const FLAG_DB = 2;
 const FLAG_OOM = 4;
 const FLAG_STANDALONE = 8;
 const FLAG_UNBLOCK = 16;
+const FLAG_SERVED = 32;
 
 export interface EvictEntry {
   kind: EntryKind.EvictKeys;
@@ -147,7 +152,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   } else {
     b.writeDoubleLE(e.time, 1);
   }
-  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0);
+  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) | (e.served === true ? FLAG_SERVED : 0) : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     putU32(b, p, e.cmds.length);
@@ -235,6 +240,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     if ((flags & FLAG_OOM) !== 0) e.oom = true;
     if ((flags & FLAG_STANDALONE) !== 0) e.standalone = true;
     if (unblock !== undefined) e.unblock = unblock;
+    if ((flags & FLAG_SERVED) !== 0) e.served = true;
     return e;
   }
   if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {

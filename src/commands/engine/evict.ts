@@ -15,6 +15,16 @@
  * `evicted` event each. With noeviction, or with nothing left to evict, the
  * write is refused with -OOM.
  *
+ * When one call stops at its time limit (maxmemory-eviction-tenacity) or
+ * at an entry's size with the dataset still over, and whenever CONFIG SET
+ * maxmemory sets a limit, the eviction goes on in the background as
+ * Redis's evictionTimeProc does (startBackground): a batch at a time, each
+ * after the last one was applied or at once when one was cut short, until
+ * the dataset is within the limit, nothing is left to evict or this node is
+ * no longer the leader — so memory drops without any further command. The
+ * server cron also starts it on a leader found over the limit (a new leader
+ * after a failover: Redis has no such case).
+ *
  * Keys proposed but not yet applied are "in flight": their bytes count as
  * already freed, and they are not chosen again, so a pipeline of writes
  * does not evict the same room twice. Writes let through and not yet
@@ -85,6 +95,11 @@ export class Evictor {
   /** The random policies go round the databases (evict.c's next_db). */
   private nextDb = 0;
   private seed = 0x2545f491;
+  /** The background eviction (evictionTimeProc) is running: a cycle is scheduled or waits for an eviction entry to settle. */
+  private bgRunning = false;
+  private bgTimer: NodeJS.Immediate | undefined;
+  /** The last makeRoom stopped at its time limit or at an entry's size while more was needed (EVICT_RUNNING). */
+  private cutShort = false;
 
   constructor(private readonly host: EvictorHost) {}
 
@@ -94,6 +109,7 @@ export class Evictor {
    * finds victims. Only the leader evicts; elsewhere this answers true.
    */
   makeRoom(): boolean {
+    this.cutShort = false;
     if (this.maxmemory === 0) return true;
     const { node, dbs } = this.host;
     if (!node.isLeader) return true;
@@ -114,9 +130,13 @@ export class Evictor {
     const byDb = new Map<number, string[]>();
     let chosen = 0;
     let freed = 0;
+    let found = true;
     while (freed < need && chosen < MAX_KEYS_PER_ENTRY) {
       const v = this.victim();
-      if (v === undefined) break;
+      if (v === undefined) {
+        found = false;
+        break;
+      }
       const [db, key] = v;
       const bytes = dbs.get(db).keyBytes(key);
       let keys = byDb.get(db);
@@ -128,6 +148,11 @@ export class Evictor {
       if ((++chosen & 15) === 0 && performance.now() - start > limitMs) break;
     }
     if (chosen === 0) return this.inFlightBytes > 0;
+    // Stopped by the time limit or the entry's size with victims left: evictionTimeProc goes on.
+    if (found && freed < need) {
+      this.cutShort = true;
+      this.startBackground();
+    }
     // One entry per database the victims are in.
     let proposed = false;
     for (const [db, keys] of byDb) {
@@ -181,6 +206,65 @@ export class Evictor {
       this.inFlight.delete(id);
       this.inFlightBytes -= bytes;
     }
+    // The background eviction waited for this batch: look again at what is used now.
+    if (this.bgRunning) this.scheduleBackground();
+  }
+
+  /**
+   * startEvictionTimeProc: keep evicting in the background until the
+   * dataset is within maxmemory (CONFIG SET maxmemory, a call cut short, the
+   * cron finding a leader over the limit). Idempotent; the first cycle runs
+   * on the next turn of the event loop, never inside an apply.
+   */
+  startBackground(): void {
+    if (this.bgRunning) return;
+    this.bgRunning = true;
+    this.scheduleBackground();
+  }
+
+  /** serverCron's part: a leader over the limit with nothing running starts the background eviction (cheap: the size is kept up to date). */
+  cron(): void {
+    if (this.bgRunning || this.maxmemory === 0 || this.policy === 'noeviction') return;
+    const node = this.host.node as RaftisNode<Write> | undefined;
+    if (node === undefined || !node.isLeader || node.closed) return;
+    if (this.host.dbs.usedMemory() > this.maxmemory) this.startBackground();
+  }
+
+  /** Stops the background eviction (the engine closes). */
+  stop(): void {
+    this.bgRunning = false;
+    if (this.bgTimer !== undefined) clearImmediate(this.bgTimer);
+    this.bgTimer = undefined;
+  }
+
+  private scheduleBackground(): void {
+    if (this.bgTimer !== undefined) return;
+    this.bgTimer = setImmediate(() => {
+      this.bgTimer = undefined;
+      this.backgroundCycle();
+    });
+    this.bgTimer.unref();
+  }
+
+  /**
+   * evictionTimeProc: one makeRoom; again at once when it was cut short,
+   * after the batch it proposed settles otherwise; stops when the dataset
+   * is within the limit (EVICT_OK), nothing is left to evict (EVICT_FAIL),
+   * or this node is not the leader (the new leader's cron takes over).
+   */
+  private backgroundCycle(): void {
+    if (!this.bgRunning) return;
+    const node = this.host.node as RaftisNode<Write> | undefined;
+    if (this.maxmemory === 0 || this.policy === 'noeviction' || node === undefined || !node.isLeader || node.closed || this.host.dbs.usedMemory() <= this.maxmemory) {
+      this.bgRunning = false;
+      return;
+    }
+    if (!this.makeRoom()) {
+      this.bgRunning = false;
+      return;
+    }
+    if (this.cutShort) this.scheduleBackground();
+    // Otherwise what is needed is in flight: settled() schedules the next look.
   }
 
   /** evictionTimeLimitUs: how long one call may spend choosing (maxmemory-eviction-tenacity). */

@@ -485,13 +485,14 @@ export class Scripts {
     w.out = '';
     w.onError = this.stats.errorReply;
     if (def.data !== undefined) {
-      const ctx: Ctx = { db: parent.dbs.get(run.dbIndex), dbIndex: run.dbIndex, dbs: parent.dbs, now: parent.now, index: parent.index, w, inScript: true };
+      const ctx: Ctx = { db: parent.dbs.get(run.dbIndex), dbIndex: run.dbIndex, dbs: parent.dbs, now: parent.now, index: parent.index, w, inScript: true, dirty: 0 };
       if (parent.touchDb !== undefined) ctx.touchDb = parent.touchDb;
       if (parent.flushingDb !== undefined) ctx.flushingDb = parent.flushingDb;
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
       if (parent.signal !== undefined) ctx.signal = parent.signal;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
+      if (parent.dirty !== undefined) parent.dirty += ctx.dirty!;
       if (def.isWrite) run.wrote = true;
       feedScriptCall(this.stats, def, argv, ctx.dbIndex);
       if (def.isWrite && !def.touchesAll && !def.signalsItself && this.touch.wanted()) this.touch.touched(ctx.dbIndex, commandKeys(def.meta, argv));

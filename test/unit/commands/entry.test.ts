@@ -136,6 +136,17 @@ describe('state entry codec', () => {
     expect(encodeStateEntry(entries[0]!).length).toBe(plain.length + 4 + bound.length);
     expect(decodeStateEntry(plain)).not.toHaveProperty('unblock');
   });
+
+  it('marks a parked blocking pop proposed again (flag bit 5), in any database; an entry without it decodes as before', () => {
+    const e: StateEntry = { kind: EntryKind.Commands, time: 5, multi: false, cmds: [['BLPOP', 'l', '0']], db: 2, served: true };
+    const b = encodeStateEntry(e);
+    expect(b[9]).toBe(2 | 32);
+    expect(decodeStateEntry(b)).toEqual(e);
+    const plain = encodeStateEntry({ kind: EntryKind.Commands, time: 5, multi: false, cmds: [['BLPOP', 'l', '0']] });
+    expect(plain[9]).toBe(0);
+    expect(b.length).toBe(plain.length + 4);
+    expect(decodeStateEntry(plain)).not.toHaveProperty('served');
+  });
 });
 
 function u32(n: number): Buffer {
