@@ -50,6 +50,12 @@ const noIdle = (r: string): string => r.replace(/\$4\r\nidle\r\n:\d+\r\n/g, '$4\
 
 const blockedClients = async (c: RawClient): Promise<string> => /blocked_clients:(\d+)/.exec(await c.call('INFO', 'clients'))?.[1] ?? '?';
 
+/** Waits (bounded) until at least n clients are blocked, so a loaded machine cannot reorder the scenario. */
+async function untilBlocked(c: RawClient, n: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Number(await blockedClients(c)) < n && Date.now() < deadline) await sleep(5);
+}
+
 const scenarios: Record<string, Scenario> = {
   'XREAD BLOCK $ is served by a later XADD, with only that key': scenario(async (conn) => {
     const a = await conn();
@@ -57,6 +63,7 @@ const scenarios: Record<string, Scenario> = {
     await b.call('XADD', 's1', '1-1', 'old', 'x');
     const r = a.call('XREAD', 'BLOCK', '0', 'STREAMS', 's1', 's2', '$', '$');
     const before = await within(r, 150);
+    await untilBlocked(b, 1);
     const blocked = await blockedClients(b);
     const added = await b.call('XADD', 's2', '5-1', 'f', 'v');
     const got = await r;
@@ -111,9 +118,9 @@ const scenarios: Record<string, Scenario> = {
     const p = await conn();
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await sleep(50);
+    await untilBlocked(p, 1);
     const rb = b.call('XREADGROUP', 'GROUP', 'g', 'bob', 'COUNT', '5', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await sleep(50);
+    await untilBlocked(p, 2);
     const blocked = await blockedClients(p);
     const add1 = await p.call('XADD', 's', '1-1', 'f', 'one');
     const gotA = await ra;
@@ -140,7 +147,7 @@ const scenarios: Record<string, Scenario> = {
     await p.call('XGROUP', 'CREATE', 't', 'g', '$', 'MKSTREAM');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
     const rb = b.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 't', '>');
-    await sleep(100);
+    await untilBlocked(p, 2);
     const destroyed = await p.call('XGROUP', 'DESTROY', 's', 'g');
     const gotA = await within(ra, 1000);
     const deleted = await p.call('DEL', 't');
