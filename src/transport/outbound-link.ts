@@ -298,6 +298,11 @@ export class OutboundLink {
       for (const w of waiters) w();
       return;
     }
+    if (!wasConnected && !this.failureNoted) {
+      // With TLS 1.3 a peer that refuses our certificate does so after our side finished its handshake.
+      const hint = this.ctx.tls !== undefined ? ' (does the peer trust the CA that signed this node\'s --peer-tls-cert-file?)' : '';
+      this.noteFailure(`connection closed by peer before the handshake completed${hint}`);
+    }
     if (wasConnected) {
       if (!this.failureNoted) this.noteFailure('connection closed by peer');
       this.ctx.peerStateChanged(this.id, false);

@@ -201,8 +201,14 @@ export class Transport {
         },
         (sock) => this.onConnection(sock),
       );
+      // A failed TLS socket is already destroyed when tlsClientError fires and no longer knows its
+      // address; reading it from the TCP socket on 'connection' caches it there (net.Socket keeps
+      // its peer name once asked), where the TLS socket's _parent still finds it.
+      server.on('connection', (raw: net.Socket) => void raw.remoteAddress);
       server.on('tlsClientError', (err, sock) => {
-        this.ctx.strangerLog.warn(`refused peer TLS connection from ${sock.remoteAddress ?? '?'}:${sock.remotePort ?? 0}: ${err.message}`);
+        const raw = (sock as unknown as { _parent?: net.Socket })._parent;
+        const who = `${sock.remoteAddress ?? raw?.remoteAddress ?? '?'}:${sock.remotePort ?? raw?.remotePort ?? 0}`;
+        this.ctx.strangerLog.warn(`refused peer TLS connection from ${who}: ${err.message} (a certificate not signed by --peer-tls-ca-file, none, or not TLS)`);
       });
     } else {
       server = net.createServer({ noDelay: true }, (sock) => this.onConnection(sock));
