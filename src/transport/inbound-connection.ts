@@ -60,6 +60,12 @@ export class InboundConnection {
       if (!this.done && ctx.log.debugEnabled) ctx.log.debug(`${this.label}: ${err.message}`);
     });
     socket.on('close', () => {
+      if (!this.done && this.awaitingProof !== undefined) {
+        // A dialer whose secret differs finds our proof wrong and hangs up: say so on this side too.
+        this.ctx.strangerLog.warn(
+          `rejected connection from ${this.remoteAddress}:${this.remotePort} (Auth): node ${this.awaitingProof.hello.from} hung up instead of proving the cluster secret (another --cluster-secret-file?)`,
+        );
+      }
       this.done = true;
       if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
       this.handshakeTimer = undefined;
