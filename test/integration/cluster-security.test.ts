@@ -210,6 +210,24 @@ describe('the TLS client port', () => {
     }
   });
 
+  it('serves TLS only with --port 0, advertising the TLS port', async () => {
+    const port = await freePort();
+    const dir = path.join(tmp, 'tls-only');
+    const p = spawn(process.execPath, [RAFTIS_BIN, '--port', '0', '--tls-port', String(port), '--dir', dir, '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-auth-clients', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    p.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      await waitForPort(port, '127.0.0.1', 20_000);
+      await waitUntil('the node answers over TLS', async () => ((await cli(port, '--tls', '--cacert', certs.caCert, 'PING')) === 'PONG' ? true : undefined));
+      expect(await cli(port, '--tls', '--cacert', certs.caCert, 'RAFT.INFO')).toContain(`member_1:role=voter,addr=127.0.0.1:${port},cluster_addr=127.0.0.1:${port + 10000}`);
+      expect(log).toMatch(/no plain client port, TLS clients on 127\.0\.0\.1:\d+/);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
+
   it('refuses to start with a secret file that is too short, and warns about one others can read', async () => {
     const short = path.join(tmp, 'short');
     fs.writeFileSync(short, '  tooshort \n', { mode: 0o600 });
