@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # A local raftis cluster on loopback, for trying things out.
 #
-#   ./cluster.sh start [N]    start N nodes (default 3), building first if needed
+#   ./cluster.sh start [N] [--tls] [--secret]
+#                             start N nodes (default 3), building first if needed;
+#                             --tls: make a CA and node certificate in the cluster
+#                             directory (tls/), peers talk mutual TLS and every node
+#                             also serves TLS clients on port+20000 (client
+#                             certificates optional); --secret: make a cluster
+#                             secret file (secret) every node must prove it holds
 #   ./cluster.sh stop         stop every node (SIGTERM, then SIGKILL after 10 s)
 #   ./cluster.sh status       id, address, role, term, commit index of each node
 #   ./cluster.sh kill ID      kill -9 node ID
@@ -19,7 +25,8 @@
 # Environment: RAFTIS_CLUSTER_DIR (default ./.raftis-cluster), RAFTIS_BASE_PORT
 # (client ports BASE+1.., default 7000; cluster ports +10000),
 # RAFTIS_MULTI_ADDR=1 to give node i the address 127.0.0.i (one port for all)
-# instead of one address with several ports.
+# instead of one address with several ports. Settings from --tls/--secret
+# are kept in the cluster directory, so restart/wipe/add use them too.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -33,6 +40,40 @@ port_of() { if [ "$MULTI" = 1 ]; then echo $((BASE + 1)); else echo $((BASE + $1
 pid_of() { [ -f "$DIR/node$1/pid" ] && cat "$DIR/node$1/pid" || true; }
 alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 count() { [ -f "$DIR/size" ] && cat "$DIR/size" || echo 0; }
+
+tls_port_of() { echo $(($(port_of "$1") + 20000)); }
+
+# Flags for the security settings `start` recorded in the cluster directory.
+security_args() {
+  if [ -f "$DIR/secret" ]; then printf '%s\n' --cluster-secret-file "$DIR/secret"; fi
+  if [ -f "$DIR/tls/node.crt" ]; then
+    printf '%s\n' --peer-tls-cert-file "$DIR/tls/node.crt" --peer-tls-key-file "$DIR/tls/node.key" --peer-tls-ca-file "$DIR/tls/ca.crt" \
+      --tls-port "$(tls_port_of "$1")" --tls-cert-file "$DIR/tls/node.crt" --tls-key-file "$DIR/tls/node.key" \
+      --tls-ca-cert-file "$DIR/tls/ca.crt" --tls-auth-clients optional
+  fi
+}
+
+# A throwaway CA and one certificate for every node (valid for 127.0.0.1-127.0.0.254 and localhost).
+make_certs() {
+  command -v openssl >/dev/null || die "--tls needs openssl (apt-get install openssl)"
+  local t="$DIR/tls" san="DNS:localhost" i
+  for i in $(seq 1 254); do san+=",IP:127.0.0.$i"; done
+  mkdir -p "$t"; chmod 700 "$t"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$t/ca.key" -out "$t/ca.crt" \
+    -days 365 -subj "/CN=raftis local cluster CA" 2>/dev/null
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$san" >"$t/node.ext"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$t/node.key" -out "$t/node.csr" \
+    -subj "/CN=raftis node" 2>/dev/null
+  openssl x509 -req -in "$t/node.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -out "$t/node.crt" \
+    -days 365 -extfile "$t/node.ext" 2>/dev/null
+  chmod 600 "$t"/*.key
+  echo "certificates in $t (CA: $t/ca.crt)"
+}
+
+make_secret() {
+  (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/secret")
+  echo "cluster secret in $DIR/secret"
+}
 
 peers() {
   local n=$1 s="" i
@@ -48,10 +89,14 @@ start_node() {
   # A node added with `add` joins through a running member instead of bootstrapping.
   [ -f "$DIR/node$i/joined" ] && members=(--join "$(any_member "$i")")
   rm -f "$DIR/node$i/removed"
+  local sec=()
+  mapfile -t sec < <(security_args "$i")
   nohup node "$ROOT/dist/cli/main.js" --id "$i" --bind "$(host_of "$i")" --port "$(port_of "$i")" \
-    --dir "$DIR/node$i/data" "${members[@]}" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
+    --dir "$DIR/node$i/data" "${members[@]}" "${sec[@]}" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
   echo $! >"$DIR/node$i/pid"
-  echo "node $i: $(host_of "$i"):$(port_of "$i") pid $!"
+  local tlsnote=""
+  if [ -f "$DIR/tls/node.crt" ]; then tlsnote=", TLS clients on $(host_of "$i"):$(tls_port_of "$i")"; fi
+  echo "node $i: $(host_of "$i"):$(port_of "$i")$tlsnote pid $!"
 }
 
 any_member() { # an address of a running node other than $1
@@ -79,14 +124,24 @@ raft_field() { # node field
 cmd=${1:-}
 case "$cmd" in
   start)
-    n=${2:-3}
-    [ "$n" -ge 1 ] 2>/dev/null || die "start takes a node count"
+    shift
+    n=3; tls=0; secret=0
+    for a in "$@"; do
+      case "$a" in
+        --tls) tls=1 ;;
+        --secret) secret=1 ;;
+        *) [ "$a" -ge 1 ] 2>/dev/null || die "start takes a node count, --tls and --secret"; n=$a ;;
+      esac
+    done
     [ "$(count)" = 0 ] || [ "$(count)" = "$n" ] || die "a cluster of $(count) nodes exists in $DIR; run ./cluster.sh clean first"
     [ -f "$ROOT/dist/cli/main.js" ] || npm run build --silent
     mkdir -p "$DIR"; echo "$n" >"$DIR/size"
+    if [ "$tls" = 1 ] && [ ! -f "$DIR/tls/node.crt" ]; then make_certs; fi
+    if [ "$secret" = 1 ] && [ ! -f "$DIR/secret" ]; then make_secret; fi
     for i in $(seq 1 "$n"); do start_node "$i"; done
     for i in $(seq 1 "$n"); do wait_ready "$i"; done
     echo "cluster of $n up; try: redis-cli -c -h $(host_of 1) -p $(port_of 1)"
+    if [ -f "$DIR/tls/node.crt" ]; then echo "over TLS: redis-cli --tls --cacert $DIR/tls/ca.crt -h $(host_of 1) -p $(tls_port_of 1)"; fi
     ;;
   stop)
     running=0
@@ -154,5 +209,5 @@ case "$cmd" in
     ;;
   logs) tail -n 50 -f "$DIR/node${2:?node id}/log" ;;
   clean) [ "$(count)" = 0 ] || "$0" stop; rm -rf "$DIR"; echo "removed $DIR" ;;
-  *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
+  *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
 esac

@@ -18,11 +18,15 @@
 //   --no-single / --no-cluster / --no-redis   leave a target out
 //   --a BIN          also run another build (its dist/cli/main.js) as "A" (one node
 //                    and, unless --no-cluster, a cluster): an A/B of CPU per request
+//   --peer-security  also run two more 3-node clusters: "3 nodes secret" (--cluster-secret-file)
+//                    and "3 nodes secret+TLS" (and peer mutual TLS), with a throwaway secret
+//                    and openssl-made certificates in a temporary directory
 //   --cpu-prof       run the raftis processes under node --cpu-prof, stop them with
 //                    SIGTERM at the end and print the top self-time functions of
 //                    each (bench/cpuprofile-top.mjs); profiles kept in --prof-dir
 //   --prof-dir DIR   where the .cpuprofile files go (default $TMPDIR/raftis-cpu-prof)
 //   --out FILE       results file: a name under bench/results (default cpu-per-request-run.md) or an absolute path
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,13 +80,29 @@ async function addSingle(name, bin) {
   const p = await retry(name, () => startRaftis([], bin));
   targets.push({ name, host: '127.0.0.1', port: p.port, procs: [{ role: 'node', pid: p.pid, proc: p.proc }], stop: () => p.stop() });
 }
-async function addCluster(name, bin) {
-  const c = await retry(name, () => startRaftisCluster(3, [], { bin }));
+async function addCluster(name, bin, args = []) {
+  const c = await retry(name, () => startRaftisCluster(3, args, { bin }));
   const leader = c.node(c.leader);
   const procs = [{ role: 'leader', pid: leader.proc.pid, proc: leader.proc }];
   let k = 0;
   for (const x of c.nodes) if (x.id !== c.leader) procs.push({ role: `follower${++k}`, pid: x.proc.pid, proc: x.proc });
   targets.push({ name, host: leader.host, port: leader.port, procs, stop: () => c.stop() });
+}
+
+/** A secret file and a CA-signed node certificate for 127.0.0.1–3 in a temporary directory (removed at exit). */
+function peerSecurityFiles() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-peersec-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const ossl = (...a) => execFileSync('openssl', a, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=bench CA');
+  fs.writeFileSync(path.join(dir, 'node.ext'), 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\nextendedKeyUsage=serverAuth,clientAuth\n');
+  ossl('req', ...ec, '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=bench node');
+  ossl('x509', '-req', '-in', 'node.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'node.crt', '-days', '2', '-extfile', 'node.ext');
+  fs.writeFileSync(path.join(dir, 'secret'), 'bench secret of thirty-two bytes', { mode: 0o600 });
+  const f = (n) => path.join(dir, n);
+  const secret = ['--cluster-secret-file', f('secret')];
+  return { secret, tls: [...secret, '--peer-tls-cert-file', f('node.crt'), '--peer-tls-key-file', f('node.key'), '--peer-tls-ca-file', f('ca.crt')] };
 }
 
 /** SIGTERM (raftis writes its profile as it exits), then wait at most 20 s for the exit. */
@@ -109,6 +129,11 @@ try {
   if (!flag('--no-single')) await addSingle('1 node', RAFTIS_BIN);
   if (A && !flag('--no-cluster')) await addCluster('A 3 nodes', A);
   if (!flag('--no-cluster')) await addCluster('3 nodes', RAFTIS_BIN);
+  if (flag('--peer-security')) {
+    const sec = peerSecurityFiles();
+    await addCluster('3 nodes secret', RAFTIS_BIN, sec.secret);
+    await addCluster('3 nodes secret+TLS', RAFTIS_BIN, sec.tls);
+  }
   if (TESTS.some((x) => x.t === 'GET')) {
     log('loading the keys GET asks for');
     for (const t of targets) await loadBenchmarkKeys(t.port, 100_000, 16, t.host);

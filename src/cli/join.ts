@@ -6,15 +6,23 @@
  * snapshot when the log was compacted) and promotes it once caught up.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import RedisParser from 'redis-parser';
 import type { PeerAddress } from './options.js';
 
 const TIMEOUT_MS = 10_000;
 
+/** TLS for --join against a cluster that serves clients over TLS only: trust `ca`, present cert/key. */
+export interface JoinTls {
+  ca?: Buffer | string;
+  cert?: Buffer | string;
+  key?: Buffer | string;
+}
+
 /** Sends one command to host:port and returns its reply (string, number, array or Error). */
-export function respCall(host: string, port: number, args: readonly string[]): Promise<unknown> {
+export function respCall(host: string, port: number, args: readonly string[], useTls?: JoinTls): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
+    const sock = useTls !== undefined ? tls.connect({ host, port, ...useTls, ...(net.isIP(host) === 0 ? { servername: host } : {}) }) : net.connect({ host, port });
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new Error(`no answer from ${host}:${port} within ${TIMEOUT_MS / 1000} s`));
@@ -38,8 +46,8 @@ export function respCall(host: string, port: number, args: readonly string[]): P
 }
 
 /** The members a node knows, from its RAFT.INFO member_<id> lines. */
-export async function fetchMembers(host: string, port: number): Promise<PeerAddress[]> {
-  const r = await respCall(host, port, ['RAFT.INFO']);
+export async function fetchMembers(host: string, port: number, useTls?: JoinTls): Promise<PeerAddress[]> {
+  const r = await respCall(host, port, ['RAFT.INFO'], useTls);
   if (r instanceof Error) throw new Error(`RAFT.INFO on ${host}:${port} failed: ${r.message}`);
   const out: PeerAddress[] = [];
   for (const line of String(r).split(/\r?\n/)) {
@@ -51,11 +59,11 @@ export async function fetchMembers(host: string, port: number): Promise<PeerAddr
 }
 
 /** RAFT.NODE ADD self, following MOVED redirects to the leader (and retrying TRYAGAIN/CLUSTERDOWN briefly). */
-export async function requestJoin(host: string, port: number, self: PeerAddress): Promise<void> {
+export async function requestJoin(host: string, port: number, self: PeerAddress, useTls?: JoinTls): Promise<void> {
   let target = { host, port };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const r = await respCall(target.host, target.port, ['RAFT.NODE', 'ADD', String(self.id), `${self.host}:${self.port}@${self.clusterPort}`]);
+    const r = await respCall(target.host, target.port, ['RAFT.NODE', 'ADD', String(self.id), `${self.host}:${self.port}@${self.clusterPort}`], useTls);
     if (!(r instanceof Error)) return;
     const moved = /^MOVED \d+ (.+):(\d+)$/.exec(r.message);
     if (moved) {

@@ -10,7 +10,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } from './options.js';
 import { peerClusterId, startRaftis, type Running } from './start.js';
-import { fetchMembers, requestJoin } from './join.js';
+import { fetchMembers, requestJoin, type JoinTls } from './join.js';
+import { readClusterSecret, readPemFile } from './security.js';
 import { setLogLevel, setLogPrefix } from '../util/log.js';
 import { MAX_MEMORY_BUDGET } from '../commands/engine/scripts.js';
 
@@ -43,6 +44,18 @@ async function main(): Promise<void> {
     })
     .option('join', { type: 'string', describe: 'host:port of a member of a running cluster: ask it to add this node (empty data directory; no --peers needed)' })
     .option('cluster-id', { type: 'string', default: DEFAULT_OPTIONS.clusterId, describe: 'name shared by the members of one cluster; peers of another cluster are refused' })
+    .option('cluster-secret-file', {
+      type: 'string',
+      describe: 'file holding a secret (at least 16 bytes, trimmed) every member must hold: peers prove it to each other in the handshake, without sending it',
+    })
+    .option('tls-port', { type: 'number', default: 0, describe: 'TLS client port next to --port (Redis\'s tls-port; --port 0 serves TLS only; 0: off)' })
+    .option('tls-cert-file', { type: 'string', describe: 'PEM certificate of the TLS client port' })
+    .option('tls-key-file', { type: 'string', describe: 'PEM private key of --tls-cert-file' })
+    .option('tls-ca-cert-file', { type: 'string', describe: 'PEM CA bundle that client certificates must chain to' })
+    .option('tls-auth-clients', { choices: ['yes', 'no', 'optional'] as const, default: 'yes' as const, describe: 'require (yes), check if presented (optional) or ignore (no) client certificates, as Redis' })
+    .option('peer-tls-cert-file', { type: 'string', describe: 'PEM certificate this node presents on the cluster port, both ways (mutual TLS)' })
+    .option('peer-tls-key-file', { type: 'string', describe: 'PEM private key of --peer-tls-cert-file' })
+    .option('peer-tls-ca-file', { type: 'string', describe: 'PEM CA that every peer\'s certificate must chain to' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: DEFAULT_OPTIONS.logLevel })
     .option('read-mode', { choices: ['readindex', 'lease'] as const, default: DEFAULT_OPTIONS.readMode, describe: 'how the leader proves a read is fresh' })
     .option('follower-writes', { choices: ['moved', 'proxy'] as const, default: DEFAULT_OPTIONS.followerWrites, describe: 'what a follower does with a write: redirect with MOVED, or forward it to the leader' })
@@ -70,11 +83,16 @@ async function main(): Promise<void> {
 
   try {
     if (!Number.isSafeInteger(argv.id) || argv.id < 1) throw new OptionError('--id must be a positive integer');
-    checkPort(argv.port, '--port');
-    const clusterPort = argv['cluster-port'] ?? argv.port + 10000;
+    const tlsPort = argv['tls-port'];
+    if (tlsPort !== 0) checkPort(tlsPort, '--tls-port');
+    if (argv.port !== 0 || tlsPort === 0) checkPort(argv.port, '--port');
+    // The client port members advertise (MOVED, RAFT.INFO): the plain one, or the TLS one when --port 0 turns plain off.
+    const clientPort = argv.port !== 0 ? argv.port : tlsPort;
+    const clusterPort = argv['cluster-port'] ?? clientPort + 10000;
     checkPort(clusterPort, '--cluster-port');
     if (argv['http-port'] !== 0) checkPort(argv['http-port'], '--http-port');
-    const selfAddr = { id: argv.id, host: argv.bind, port: argv.port, clusterPort };
+    const security = readSecurityOptions(argv);
+    const selfAddr = { id: argv.id, host: argv.bind, port: clientPort, clusterPort };
     let peers = argv.peers !== undefined ? parsePeers(argv.peers) : [selfAddr];
     let join: { host: string; port: number } | undefined;
     let joining = false;
@@ -84,7 +102,7 @@ async function main(): Promise<void> {
       join = { host: m[1]!, port: Number(m[2]) };
       if (argv.peers !== undefined) throw new OptionError('--join and --peers are exclusive: a joining node learns the members from the cluster');
       if (!fs.existsSync(path.join(path.resolve(argv.dir), 'raft-log'))) {
-        const members = await fetchMembers(join.host, join.port);
+        const members = await fetchMembers(join.host, join.port, joinTls(argv.port, security.clientTls));
         if (members.some((p) => p.id === argv.id)) {
           throw new OptionError(`node id ${argv.id} is already a member of the cluster at ${argv.join}; choose another --id (or RAFT.NODE REMOVE ${argv.id} first)`);
         }
@@ -97,8 +115,8 @@ async function main(): Promise<void> {
     }
     if (!peers.some((p) => p.id === argv.id)) throw new OptionError(`--peers does not list this node's --id ${argv.id}`);
     const self = peers.find((p) => p.id === argv.id)!;
-    if (argv.peers !== undefined && (self.port !== argv.port || self.clusterPort !== clusterPort)) {
-      throw new OptionError(`--peers gives node ${argv.id} the address ${self.host}:${self.port}@${self.clusterPort}, but --port/--cluster-port say ${argv.port}@${clusterPort}`);
+    if (argv.peers !== undefined && (self.port !== clientPort || self.clusterPort !== clusterPort)) {
+      throw new OptionError(`--peers gives node ${argv.id} the address ${self.host}:${self.port}@${self.clusterPort}, but --port/--cluster-port say ${clientPort}@${clusterPort}`);
     }
     for (const f of ['snapshot-entries', 'snapshot-bytes', 'snapshot-keep-entries', 'lua-instruction-budget', 'lua-memory-budget'] as const) {
       if (!Number.isSafeInteger(argv[f]) || argv[f] < 0) throw new OptionError(`--${f} must be a non-negative integer`);
@@ -128,6 +146,7 @@ async function main(): Promise<void> {
       luaMemoryBudget: argv['lua-memory-budget'],
       databases: argv.databases,
       unsafeNoFsync: argv['unsafe-no-fsync'],
+      ...security,
       join,
       joining,
     };
@@ -148,7 +167,7 @@ async function main(): Promise<void> {
     running = await startRaftis(opts, pkg.version, stop);
     if (joining && join !== undefined) {
       try {
-        await requestJoin(join.host, join.port, selfAddr);
+        await requestJoin(join.host, join.port, selfAddr, joinTls(argv.port, security.clientTls));
         process.stderr.write(`raftis: node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up\n`);
       } catch (e) {
         await running.stop();
@@ -165,6 +184,60 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
+}
+
+interface SecurityArgs {
+  'cluster-secret-file'?: string;
+  'tls-port': number;
+  'tls-cert-file'?: string;
+  'tls-key-file'?: string;
+  'tls-ca-cert-file'?: string;
+  'tls-auth-clients': 'yes' | 'no' | 'optional';
+  'peer-tls-cert-file'?: string;
+  'peer-tls-key-file'?: string;
+  'peer-tls-ca-file'?: string;
+}
+
+/** Reads the secret and certificate files the flags name; refuses half-configured TLS. */
+function readSecurityOptions(argv: SecurityArgs): Pick<Options, 'clusterSecret' | 'clientTls' | 'peerTls'> {
+  const out: Pick<Options, 'clusterSecret' | 'clientTls' | 'peerTls'> = {};
+  if (argv['cluster-secret-file'] !== undefined) {
+    out.clusterSecret = readClusterSecret(argv['cluster-secret-file'], (line) => process.stderr.write(`raftis: warning: ${line}\n`));
+  }
+  if (argv['tls-port'] !== 0) {
+    const cert = argv['tls-cert-file'];
+    const key = argv['tls-key-file'];
+    const ca = argv['tls-ca-cert-file'];
+    if (cert === undefined || key === undefined) throw new OptionError('--tls-port needs --tls-cert-file and --tls-key-file');
+    if (ca === undefined && argv['tls-auth-clients'] !== 'no') {
+      throw new OptionError(`--tls-auth-clients ${argv['tls-auth-clients']} needs --tls-ca-cert-file to check client certificates (or --tls-auth-clients no)`);
+    }
+    out.clientTls = {
+      port: argv['tls-port'],
+      cert: readPemFile(cert, '--tls-cert-file'),
+      key: readPemFile(key, '--tls-key-file'),
+      ...(ca !== undefined ? { ca: readPemFile(ca, '--tls-ca-cert-file') } : {}),
+      authClients: argv['tls-auth-clients'],
+    };
+  } else if (argv['tls-cert-file'] !== undefined || argv['tls-key-file'] !== undefined) {
+    throw new OptionError('--tls-cert-file/--tls-key-file without --tls-port: give the TLS client port');
+  }
+  const peer = [argv['peer-tls-cert-file'], argv['peer-tls-key-file'], argv['peer-tls-ca-file']];
+  if (peer.some((f) => f !== undefined)) {
+    if (peer.some((f) => f === undefined)) throw new OptionError('peer TLS needs all three of --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-file');
+    out.peerTls = {
+      cert: readPemFile(peer[0]!, '--peer-tls-cert-file'),
+      key: readPemFile(peer[1]!, '--peer-tls-key-file'),
+      ca: readPemFile(peer[2]!, '--peer-tls-ca-file'),
+    };
+  }
+  return out;
+}
+
+/** --join talks to the cluster's client port: over TLS when this node serves TLS only (--port 0), as its peers then do. */
+function joinTls(port: number, clientTls: Options['clientTls']): JoinTls | undefined {
+  if (port !== 0 || clientTls === undefined) return undefined;
+  return { ca: clientTls.ca, cert: clientTls.cert, key: clientTls.key };
 }
 
 void main();

@@ -3,6 +3,8 @@
  * working single node on 127.0.0.1:6379 with its data under ./data.
  */
 import type { Member } from '../node/membership.js';
+import type { ClientTlsOptions } from '../server/server.js';
+import type { PeerTlsOptions } from '../transport/index.js';
 
 /** A member as --peers names it. */
 export type PeerAddress = Member;
@@ -35,6 +37,12 @@ export interface Options {
   databases: number;
   /** Write the Raft log without fsync (measurement only, as etcd's --unsafe-no-fsync). */
   unsafeNoFsync: boolean;
+  /** --cluster-secret-file's contents: peers must prove they hold the same (protocol v2 handshake). */
+  clusterSecret?: Buffer;
+  /** --tls-port and the tls-* files: a TLS client port next to (or, with --port 0, instead of) the plain one. */
+  clientTls?: ClientTlsOptions & { port: number };
+  /** --peer-tls-*: mutual TLS on the cluster port. */
+  peerTls?: PeerTlsOptions;
   /** --join: the address of a member of the cluster this new node asks to join. */
   join?: { host: string; port: number };
   /** Set by the CLI when joining with an empty data directory: no bootstrap log. */

@@ -5,7 +5,7 @@
 import { CommandTable } from '../commands/table.js';
 import { appliedCommands, connCommands, dataCommands } from '../commands/handlers.js';
 import { Engine } from '../commands/engine/engine.js';
-import { Transport } from '../transport/index.js';
+import { ClusterSecret, Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
 import { HttpServer, send } from '../server/http.js';
 import { registerClusterPage } from '../server/cluster-page.js';
@@ -26,10 +26,13 @@ export interface Running {
 
 export async function startRaftis(opts: Options, version: string, shutdown?: (reason: string) => void): Promise<Running> {
   let running: Running | undefined;
+  // The port members advertise to clients: the plain one, or the TLS one when --port 0 turns plain off.
+  const clientPort = opts.port !== 0 ? opts.port : (opts.clientTls?.port ?? 0);
+  const secret = opts.clusterSecret !== undefined ? new ClusterSecret(opts.clusterSecret) : undefined;
   const engine = await Engine.open({
     info: {
       version,
-      port: opts.port,
+      port: clientPort,
       bind: opts.bind,
       clusterPort: opts.clusterPort,
       configFile: '',
@@ -69,6 +72,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
           onPubSub: events.pubsub,
           isMember: events.isMember,
           onRejected: events.rejected,
+          ...(secret !== undefined ? { secret } : {}),
+          ...(opts.peerTls !== undefined ? { tls: opts.peerTls } : {}),
         }),
       onFatal: (err) => {
         log.error(`${err.message}; stopping so no reply is sent for a write that is not durable`);
@@ -78,8 +83,10 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   });
   const server = new RespServer(engine);
   try {
-    await server.listen(opts.bind, opts.port);
+    if (opts.port !== 0) await server.listen(opts.bind, opts.port);
+    if (opts.clientTls !== undefined) await server.listenTls(opts.bind, opts.clientTls.port, opts.clientTls);
   } catch (e) {
+    await server.close();
     await engine.close();
     throw e;
   }
@@ -96,7 +103,9 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     }
   }
   const httpNote = httpServer === undefined ? '' : `, HTTP on ${opts.bind}:${opts.httpPort}`;
-  log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}${httpNote}, data in ${opts.dir}`);
+  const plainNote = opts.port !== 0 ? `clients on ${opts.bind}:${opts.port}` : 'no plain client port';
+  const tlsNote = opts.clientTls !== undefined ? `, TLS clients on ${opts.bind}:${opts.clientTls.port}` : '';
+  log.info(`raftis ${version} node ${opts.id} ready: ${plainNote}${tlsNote}${httpNote}, data in ${opts.dir}`);
   // Commands run and entries applied (a follower applies without commands).
   const idleGc = new IdleGc(() => engine.stats.totalCommands + engine.node.appliedIndex);
   idleGc.start();

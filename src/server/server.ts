@@ -1,8 +1,11 @@
 /**
- * The client-facing TCP server: accepts connections and hands each one a
- * Client; stops cleanly (stop accepting, let replies flush, close sockets).
+ * The client-facing servers: accept connections and hand each one a
+ * Client; stop cleanly (stop accepting, let replies flush, close sockets).
+ * The TLS port (Redis's tls-port) is a second listener whose TLS sockets go
+ * to the same Client code as plain ones.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { Client, ReplyScheduler, type ClientHost } from './client.js';
 import { createLogger } from '../util/log.js';
 
@@ -15,13 +18,25 @@ export class ListenError extends Error {
   }
 }
 
+/** Redis's tls-* settings for the client port. */
+export interface ClientTlsOptions {
+  cert: Buffer | string;
+  key: Buffer | string;
+  /** CA for client certificates (tls-ca-cert-file); required unless authClients is 'no'. */
+  ca?: Buffer | string;
+  /** tls-auth-clients: 'yes' requires a client certificate from `ca`, 'optional' checks one if presented. */
+  authClients: 'yes' | 'no' | 'optional';
+}
+
 export class RespServer {
   private readonly srv: net.Server;
+  private tlsSrv: tls.Server | undefined;
   private readonly clients = new Set<Client>();
   private readonly replies = new ReplyScheduler();
+  private readonly onSocket: (sock: net.Socket) => void;
 
   constructor(host: ClientHost) {
-    this.srv = net.createServer({ noDelay: true }, (sock) => {
+    this.onSocket = (sock) => {
       const refused = host.refuseConnection();
       if (refused !== undefined) {
         sock.on('error', () => {});
@@ -32,35 +47,73 @@ export class RespServer {
       this.clients.add(c);
       sock.once('close', () => this.clients.delete(c));
       host.addClient(c);
-    });
+    };
+    this.srv = net.createServer({ noDelay: true }, this.onSocket);
     this.srv.on('error', (err) => log.error(`client listener: ${err.message}`));
   }
 
   listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        const what = `${host}:${port}`;
-        if (err.code === 'EADDRINUSE') reject(new ListenError(`port ${what} is already in use; stop what listens there or choose another --port`, { cause: err }));
-        else if (err.code === 'EADDRNOTAVAIL') reject(new ListenError(`cannot bind ${what}: address not available on this machine; check --bind`, { cause: err }));
-        else if (err.code === 'EACCES') reject(new ListenError(`cannot bind ${what}: permission denied`, { cause: err }));
-        else reject(new ListenError(`cannot listen on ${what}: ${err.message}`, { cause: err }));
-      };
-      this.srv.once('error', onError);
-      this.srv.listen({ host, port, backlog: 511 }, () => {
-        this.srv.off('error', onError);
-        resolve();
-      });
+    return listenOn(this.srv, host, port, '--port');
+  }
+
+  /** Serves TLS clients on host:port (Redis's tls-port) with the same Client code as the plain port. */
+  listenTls(host: string, port: number, opts: ClientTlsOptions): Promise<void> {
+    const srv = tls.createServer({
+      cert: opts.cert,
+      key: opts.key,
+      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      requestCert: opts.authClients !== 'no',
+      rejectUnauthorized: opts.authClients === 'yes',
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: 10_000,
+      noDelay: true,
     });
+    srv.on('secureConnection', (sock: tls.TLSSocket) => {
+      // 'optional': no certificate is fine, a certificate that does not verify is not (as Redis).
+      if (opts.authClients === 'optional' && !sock.authorized && Object.keys(sock.getPeerCertificate()).length > 0) {
+        sock.destroy();
+        return;
+      }
+      this.onSocket(sock);
+    });
+    srv.on('tlsClientError', (err) => {
+      if (log.debugEnabled) log.debug(`TLS client handshake failed: ${err.message}`);
+    });
+    srv.on('error', (err) => log.error(`TLS client listener: ${err.message}`));
+    this.tlsSrv = srv;
+    return listenOn(srv, host, port, '--tls-port');
   }
 
   /** Stops accepting, flushes what every client is owed, then closes them. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.srv.close(() => resolve());
-      for (const c of this.clients) c.closeAfterReply();
-      setTimeout(() => {
-        for (const c of this.clients) c.kill();
-      }, 1000).unref();
-    });
+    const tlsSrv = this.tlsSrv;
+    await Promise.all([
+      new Promise<void>((resolve) => {
+        if (!this.srv.listening) resolve();
+        else this.srv.close(() => resolve());
+        for (const c of this.clients) c.closeAfterReply();
+        setTimeout(() => {
+          for (const c of this.clients) c.kill();
+        }, 1000).unref();
+      }),
+      tlsSrv !== undefined && tlsSrv.listening ? new Promise<void>((resolve) => tlsSrv.close(() => resolve())) : undefined,
+    ]);
   }
+}
+
+function listenOn(srv: net.Server, host: string, port: number, flag: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const what = `${host}:${port}`;
+      if (err.code === 'EADDRINUSE') reject(new ListenError(`port ${what} is already in use; stop what listens there or choose another ${flag}`, { cause: err }));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new ListenError(`cannot bind ${what}: address not available on this machine; check --bind`, { cause: err }));
+      else if (err.code === 'EACCES') reject(new ListenError(`cannot bind ${what}: permission denied`, { cause: err }));
+      else reject(new ListenError(`cannot listen on ${what}: ${err.message}`, { cause: err }));
+    };
+    srv.once('error', onError);
+    srv.listen({ host, port, backlog: 511 }, () => {
+      srv.off('error', onError);
+      resolve();
+    });
+  });
 }

@@ -16,9 +16,15 @@ export const FRAME_HEADER_BYTES = 6;
 /** version + type: the smallest legal value of the length field. */
 export const MIN_FRAME_LENGTH = 2;
 /** The protocol version this implementation writes after the handshake. */
-export const PROTOCOL_VERSION = 1;
-/** Versions this implementation can read and negotiate. */
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
+export const PROTOCOL_VERSION = 2;
+/**
+ * Versions this implementation can read and negotiate. Version 2 adds the
+ * cluster-secret proof (HelloProof) to the handshake; frames after the
+ * handshake have the same layouts in both.
+ */
+export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
+/** The first version with the authenticated handshake: a node with a cluster secret speaks nothing older. */
+export const AUTH_MIN_VERSION = 2;
 /** Handshake frames always carry this version byte; their layouts are frozen. */
 export const HANDSHAKE_VERSION = 1;
 /** Default bound on the length field (64 MiB). */
@@ -33,6 +39,8 @@ export enum FrameType {
   Hello = 0x01,
   HelloAck = 0x02,
   HelloReject = 0x03,
+  /** Version 2: the dialer's answer to the acceptor's challenge in HelloAck.auth (cluster secret). */
+  HelloProof = 0x04,
   /** One or more Raft messages for the receiving node. */
   RaftBatch = 0x10,
   /** A client command a follower forwards to the leader (--follower-writes proxy); see forward.ts. */

@@ -27,8 +27,8 @@ export interface Hello {
   from: number;
   to: number;
   /**
-   * Reserved for a shared-secret check (e.g. an HMAC over the other fields
-   * and a nonce). Empty in v1; acceptors without a secret ignore it.
+   * Empty, or (version 2, a dialer with a cluster secret) the dialer's
+   * 32-byte nonce, the challenge the acceptor must answer (peer-auth.ts).
    */
   auth: Buffer;
 }
@@ -38,7 +38,15 @@ export interface HelloAck {
   version: number;
   /** The acceptor's node id (equal to Hello.to). */
   nodeId: number;
-  /** Reserved for the acceptor's proof in a mutual shared-secret check. Empty in v1. */
+  /**
+   * Empty, or (an acceptor with a cluster secret) its 32-byte nonce (the
+   * dialer's challenge) followed by its 32-byte proof (peer-auth.ts).
+   */
+  auth: Buffer;
+}
+
+/** Version 2: the dialer's proof that it holds the cluster secret, sent after HelloAck. */
+export interface HelloProof {
   auth: Buffer;
 }
 
@@ -52,7 +60,7 @@ export enum RejectCode {
   UnknownNode = 3,
   /** Hello.to is not the acceptor's id. */
   WrongNode = 4,
-  /** Reserved: the shared-secret check failed. */
+  /** The cluster-secret check failed, or only one side has a secret. */
   Auth = 5,
   /** The acceptor is shutting down. */
   ShuttingDown = 6,
@@ -159,6 +167,19 @@ export function decodeHelloReject(body: Buffer): HelloReject {
   return { code, minVersion, maxVersion, reason };
 }
 
+export function encodeHelloProof(p: HelloProof): Buffer {
+  if (p.auth.length > MAX_AUTH_BYTES) throw new RangeError(`auth is longer than ${MAX_AUTH_BYTES} bytes`);
+  const buf = allocFrame(FrameType.HelloProof, lengthPrefixedSize(p.auth.length), HANDSHAKE_VERSION);
+  writeLengthPrefixed(buf, FRAME_HEADER_BYTES, p.auth);
+  return buf;
+}
+
+export function decodeHelloProof(body: Buffer): HelloProof {
+  const r = new BodyReader(body);
+  const auth = Buffer.from(r.lengthPrefixed('helloProof.auth', MAX_AUTH_BYTES));
+  return { auth };
+}
+
 export interface HandshakeContext {
   clusterId: string;
   selfId: number;
@@ -166,10 +187,11 @@ export interface HandshakeContext {
   isMember: (id: number) => boolean;
   versions?: readonly number[];
   /**
-   * Slot for the shared-secret check: return false to reject with
-   * RejectCode.Auth. Not wired to any option in v1.
+   * A last check of the Hello (the transport's: does it offer the
+   * cluster-secret challenge this node requires?): a string rejects it
+   * with RejectCode.Auth and that reason.
    */
-  verifyAuth?: (hello: Hello) => boolean;
+  verifyAuth?: (hello: Hello, version: number) => string | undefined;
 }
 
 export type HelloVerdict = { ok: true; version: number } | { ok: false; code: RejectCode; reason: string };
@@ -195,9 +217,8 @@ export function checkHello(h: Hello, ctx: HandshakeContext): HelloVerdict {
   if (h.from < 1 || h.from === ctx.selfId || !ctx.isMember(h.from)) {
     return { ok: false, code: RejectCode.UnknownNode, reason: `node ${h.from} is not a known member` };
   }
-  if (ctx.verifyAuth !== undefined && !ctx.verifyAuth(h)) {
-    return { ok: false, code: RejectCode.Auth, reason: 'authentication failed' };
-  }
+  const authError = ctx.verifyAuth?.(h, version);
+  if (authError !== undefined) return { ok: false, code: RejectCode.Auth, reason: authError };
   return { ok: true, version };
 }
 

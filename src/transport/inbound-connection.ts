@@ -5,20 +5,24 @@
  * stranger cannot make us buffer megabytes.
  */
 import type net from 'node:net';
+import tls from 'node:tls';
 import { decodeBatch } from './codec.js';
 import { FrameError } from './errors.js';
-import { FIRST_SKIPPABLE_FRAME_TYPE, FrameDecoder, FrameType, SUPPORTED_VERSIONS, frameTypeName, isKnownFrameType } from './frame.js';
+import { AUTH_MIN_VERSION, FIRST_SKIPPABLE_FRAME_TYPE, FrameDecoder, FrameType, SUPPORTED_VERSIONS, frameTypeName, isKnownFrameType } from './frame.js';
 import {
   HANDSHAKE_MAX_FRAME_SIZE,
   RejectCode,
   checkHello,
   decodeHello,
+  decodeHelloProof,
   encodeHelloAck,
   encodeHelloReject,
   rejectCodeName,
   versionRange,
+  type Hello,
 } from './handshake.js';
 import type { LinkContext } from './link-context.js';
+import { NONCE_BYTES, TLS_EXPORTER_LABEL, newNonce, type AuthTranscript } from './peer-auth.js';
 
 export interface InboundHooks {
   /** The handshake succeeded: the connection now speaks for `conn.peerId`. */
@@ -35,6 +39,8 @@ export class InboundConnection {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private done = false;
   private warnedMisrouted = false;
+  /** Between our HelloAck (with a challenge) and the dialer's HelloProof: what the proof must cover. */
+  private awaitingProof: { hello: Hello; version: number; transcript: AuthTranscript } | undefined;
   private readonly closedPromise: Promise<void>;
   receivedMessages = 0;
 
@@ -48,12 +54,18 @@ export class InboundConnection {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 5000);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
-    this.handshakeTimer = setTimeout(() => this.fail(`no Hello within ${ctx.handshakeTimeoutMs} ms`, 'info'), ctx.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(() => this.fail(`handshake not completed within ${ctx.handshakeTimeoutMs} ms`, 'info'), ctx.handshakeTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => {
       if (!this.done && ctx.log.debugEnabled) ctx.log.debug(`${this.label}: ${err.message}`);
     });
     socket.on('close', () => {
+      if (!this.done && this.awaitingProof !== undefined) {
+        // A dialer whose secret differs finds our proof wrong and hangs up: say so on this side too.
+        this.ctx.strangerLog.warn(
+          `rejected connection from ${this.remoteAddress}:${this.remotePort} (Auth): node ${this.awaitingProof.hello.from} hung up instead of proving the cluster secret (another --cluster-secret-file?)`,
+        );
+      }
       this.done = true;
       if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
       this.handshakeTimer = undefined;
@@ -95,6 +107,11 @@ export class InboundConnection {
 
   private onFrame(type: number, body: Buffer): void {
     if (this.peerId === undefined) {
+      if (this.awaitingProof !== undefined) {
+        if (type !== FrameType.HelloProof) throw new FrameError('protocol', `expected HelloProof, got ${frameTypeName(type)}`);
+        this.onProof(body);
+        return;
+      }
       if (type !== FrameType.Hello) throw new FrameError('protocol', `expected Hello, got ${frameTypeName(type)}`);
       this.onHello(body);
       return;
@@ -138,23 +155,67 @@ export class InboundConnection {
 
   private onHello(body: Buffer): void {
     const hello = decodeHello(body);
+    const secret = this.ctx.secret;
     const verdict = checkHello(hello, {
       clusterId: this.ctx.clusterId,
       selfId: this.ctx.selfId,
       isMember: (id) => this.ctx.isMember(id),
       versions: SUPPORTED_VERSIONS,
-      // Shared-secret slot: a later version passes verifyAuth here.
+      verifyAuth: (h, version) => {
+        if (secret !== undefined) {
+          if (version < AUTH_MIN_VERSION) return `peer speaks protocol version ${h.maxVersion} at most, which cannot prove the cluster secret this node requires`;
+          if (h.auth.length !== NONCE_BYTES) return 'peer has no cluster secret, and this node requires one (--cluster-secret-file)';
+        } else if (version >= AUTH_MIN_VERSION && h.auth.length > 0) {
+          return 'peer uses a cluster secret and this node has none: give every node the same --cluster-secret-file';
+        }
+        return undefined;
+      },
     });
-    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = undefined;
     if (!verdict.ok) {
       this.reject(verdict.code, verdict.reason);
       return;
     }
-    this.peerId = hello.from;
+    if (secret === undefined) {
+      this.accept(hello.from, verdict.version, Buffer.alloc(0));
+      return;
+    }
+    // Challenge the dialer and prove ourselves in the same frame; nothing but its proof is read until it checks out.
+    const transcript: AuthTranscript = {
+      minVersion: hello.minVersion,
+      maxVersion: hello.maxVersion,
+      version: verdict.version,
+      clusterId: this.ctx.clusterId,
+      dialerId: hello.from,
+      acceptorId: this.ctx.selfId,
+      dialerNonce: hello.auth,
+      acceptorNonce: newNonce(),
+      channelBinding: channelBinding(this.socket),
+    };
+    this.awaitingProof = { hello, version: verdict.version, transcript };
+    this.socket.write(
+      encodeHelloAck({ version: verdict.version, nodeId: this.ctx.selfId, auth: Buffer.concat([transcript.acceptorNonce, secret.mac('acceptor', transcript)]) }),
+    );
+  }
+
+  private onProof(body: Buffer): void {
+    const { hello, version, transcript } = this.awaitingProof!;
+    const proof = decodeHelloProof(body);
+    this.awaitingProof = undefined;
+    if (!this.ctx.secret!.verify('dialer', transcript, proof.auth)) {
+      this.reject(RejectCode.Auth, `node ${hello.from}'s proof does not match this node's cluster secret: the nodes have different --cluster-secret-file contents`);
+      return;
+    }
+    this.accept(hello.from, version, undefined);
+  }
+
+  /** The peer passed every check: from now on it speaks for node `from`. `ackAuth` undefined: the ack was already sent. */
+  private accept(from: number, version: number, ackAuth: Buffer | undefined): void {
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.peerId = from;
     this.decoder.maxFrameSize = this.ctx.maxFrameSize;
-    this.socket.write(encodeHelloAck({ version: verdict.version, nodeId: this.ctx.selfId, auth: Buffer.alloc(0) }));
-    if (this.ctx.log.debugEnabled) this.ctx.log.debug(`${this.label}: accepted, protocol version ${verdict.version}`);
+    if (ackAuth !== undefined) this.socket.write(encodeHelloAck({ version, nodeId: this.ctx.selfId, auth: ackAuth }));
+    if (this.ctx.log.debugEnabled) this.ctx.log.debug(`${this.label}: accepted, protocol version ${version}${this.ctx.secret !== undefined ? ', cluster secret proven' : ''}`);
     this.hooks.accepted(this);
   }
 
@@ -162,7 +223,9 @@ export class InboundConnection {
   reject(code: RejectCode, reason: string): void {
     if (this.done) return;
     this.done = true;
-    this.ctx.log.warn(`rejected connection from ${this.remoteAddress}:${this.remotePort} (${rejectCodeName(code)}): ${reason}`);
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.ctx.strangerLog.warn(`rejected connection from ${this.remoteAddress}:${this.remotePort} (${rejectCodeName(code)}): ${reason}`);
     const { min, max } = versionRange();
     const sock = this.socket;
     sock.end(encodeHelloReject({ code, minVersion: min, maxVersion: max, reason }));
@@ -173,7 +236,13 @@ export class InboundConnection {
   private fail(reason: string, level: 'info' | 'warn'): void {
     if (this.done) return;
     this.done = true;
-    this.ctx.log[level](`${this.label}: ${reason}; closing`);
+    if (this.peerId === undefined && level === 'warn') this.ctx.strangerLog.warn(`${this.label}: ${reason}; closing`);
+    else this.ctx.log[level](`${this.label}: ${reason}; closing`);
     this.socket.destroy();
   }
+}
+
+/** RFC 5705 keying material of a TLS connection (the same on both ends), or empty on plain TCP. */
+export function channelBinding(sock: net.Socket): Buffer {
+  return sock instanceof tls.TLSSocket ? sock.exportKeyingMaterial(32, TLS_EXPORTER_LABEL, Buffer.alloc(0)) : Buffer.alloc(0);
 }

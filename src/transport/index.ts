@@ -29,8 +29,12 @@ export {
   encodeHelloReject,
   decodeHelloReject,
   checkHello,
+  encodeHelloProof,
+  decodeHelloProof,
   HANDSHAKE_MAX_FRAME_SIZE,
 } from './handshake.js';
+export { ClusterSecret, MIN_SECRET_BYTES } from './peer-auth.js';
+export type { PeerTlsOptions } from './link-context.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { type ForwardCommand, type ForwardReply, encodeForwardCommand, decodeForwardCommand, encodeForwardReply, decodeForwardReply } from './forward.js';
 export { type PubSubMessage, encodePubSubMessage, decodePubSubMessage, pubSubMessageSize, writePubSubMessage } from './pubsub-frame.js';

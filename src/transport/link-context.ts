@@ -5,6 +5,15 @@
 import type { Message } from '../raft/messages.js';
 import type { Logger } from '../util/log.js';
 import type { BackoffOptions } from './backoff.js';
+import type { LogLimiter } from './log-limit.js';
+import type { ClusterSecret } from './peer-auth.js';
+
+/** Mutual TLS on the peer port: this node's certificate and key, and the CA both sides' certificates must chain to. */
+export interface PeerTlsOptions {
+  cert: Buffer | string;
+  key: Buffer | string;
+  ca: Buffer | string;
+}
 
 export interface LinkContext {
   readonly selfId: number;
@@ -18,6 +27,12 @@ export interface LinkContext {
   readonly closeTimeoutMs: number;
   readonly backoff: BackoffOptions;
   readonly log: Logger;
+  /** For lines a stranger can cause (refused handshakes): rate-limited. */
+  readonly strangerLog: LogLimiter;
+  /** The cluster secret both sides of a handshake must prove they hold; undefined: no secret (protocol v1 behaviour). */
+  readonly secret: ClusterSecret | undefined;
+  /** TLS for peer connections (both directions); undefined: plain TCP. */
+  readonly tls: PeerTlsOptions | undefined;
   isMember(id: number): boolean;
   deliver(msg: Message, fromPeer: number): void;
   /** A ForwardCommand/ForwardReply frame body from a peer (after the handshake). */

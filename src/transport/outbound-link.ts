@@ -10,11 +10,14 @@
  * reported so the driver can tell Raft the peer is unreachable.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { Backoff } from './backoff.js';
 import { FrameError } from './errors.js';
-import { FIRST_SKIPPABLE_FRAME_TYPE, FrameDecoder, FrameType, SUPPORTED_VERSIONS, frameTypeName, isKnownFrameType } from './frame.js';
-import { HANDSHAKE_MAX_FRAME_SIZE, decodeHelloAck, decodeHelloReject, encodeHello, rejectCodeName, versionRange } from './handshake.js';
+import { AUTH_MIN_VERSION, FIRST_SKIPPABLE_FRAME_TYPE, FrameDecoder, FrameType, PROTOCOL_VERSION, SUPPORTED_VERSIONS, frameTypeName, isKnownFrameType } from './frame.js';
+import { HANDSHAKE_MAX_FRAME_SIZE, decodeHelloAck, decodeHelloReject, encodeHello, encodeHelloProof, rejectCodeName, versionRange } from './handshake.js';
+import { channelBinding } from './inbound-connection.js';
 import type { LinkContext } from './link-context.js';
+import { MAC_BYTES, NONCE_BYTES, newNonce } from './peer-auth.js';
 
 export interface QueuedFrame {
   buf: Buffer;
@@ -55,6 +58,10 @@ export class OutboundLink {
   private failureNoted = false;
   /** Overflow is logged once per connection, not once per dropped frame. */
   private overflowLogged = false;
+  /** What the current connection's Hello offered (the proofs cover it). */
+  private offered: { min: number; max: number; nonce: Buffer } = { min: 1, max: 1, nonce: Buffer.alloc(0) };
+  /** The version negotiated on the current connection: frame headers carry it. */
+  private version = PROTOCOL_VERSION;
 
   constructor(
     readonly id: number,
@@ -143,17 +150,30 @@ export class OutboundLink {
     this.failureNoted = false;
     this.overflowLogged = false;
     let sock: net.Socket;
+    const peerTls = this.ctx.tls;
     try {
-      sock = net.connect({
+      const common = {
         host: this.host,
         port: this.port,
         // Outgoing connections leave from this node's own address so that
         // tests can partition nodes on 127.0.0.x from each other by address.
         ...(this.ctx.localAddress !== undefined ? { localAddress: this.ctx.localAddress } : {}),
-        noDelay: true,
-        keepAlive: true,
-        keepAliveInitialDelay: 5000,
-      });
+      };
+      if (peerTls !== undefined) {
+        // Mutual TLS: we present our certificate and check the peer's against the cluster CA and its address.
+        sock = tls.connect({
+          ...common,
+          cert: peerTls.cert,
+          key: peerTls.key,
+          ca: peerTls.ca,
+          minVersion: 'TLSv1.2',
+          ...(net.isIP(this.host) === 0 ? { servername: this.host } : {}),
+        });
+        sock.setNoDelay(true);
+        sock.setKeepAlive(true, 5000);
+      } else {
+        sock = net.connect({ ...common, noDelay: true, keepAlive: true, keepAliveInitialDelay: 5000 });
+      }
     } catch (e) {
       this.noteFailure(`cannot dial: ${(e as Error).message}`);
       this.dropQueue(false);
@@ -164,9 +184,14 @@ export class OutboundLink {
     this.handshakeTimer = setTimeout(() => {
       this.failConnection(sock, `no handshake answer within ${this.ctx.handshakeTimeoutMs} ms`);
     }, this.ctx.handshakeTimeoutMs);
-    sock.on('connect', () => {
+    sock.on(peerTls !== undefined ? 'secureConnect' : 'connect', () => {
       const { min, max } = versionRange();
-      sock.write(encodeHello({ minVersion: min, maxVersion: max, clusterId: this.ctx.clusterId, from: this.ctx.selfId, to: this.id, auth: Buffer.alloc(0) }));
+      // A node with a secret speaks only versions that can prove it: an older peer refuses us with a clear reason.
+      const withSecret = this.ctx.secret !== undefined;
+      this.offered = { min: withSecret ? Math.max(min, AUTH_MIN_VERSION) : min, max, nonce: withSecret ? newNonce() : Buffer.alloc(0) };
+      sock.write(
+        encodeHello({ minVersion: this.offered.min, maxVersion: max, clusterId: this.ctx.clusterId, from: this.ctx.selfId, to: this.id, auth: this.offered.nonce }),
+      );
     });
     sock.on('data', (chunk: Buffer) => this.onData(sock, chunk));
     sock.on('drain', () => {
@@ -201,7 +226,13 @@ export class OutboundLink {
 
   private onFrame(sock: net.Socket, type: number, body: Buffer): void {
     if (this.connected) {
-      // v1 acceptors send nothing after the ack; skippable extensions are ignored.
+      // Acceptors send nothing after the ack, except a refusal of our HelloProof; skippable extensions are ignored.
+      if (type === FrameType.HelloReject) {
+        const j = decodeHelloReject(body);
+        this.ctx.rejectedBy(this.id, j.code);
+        this.failConnection(sock, `rejected by peer (${rejectCodeName(j.code)}): ${j.reason}`, 'warn');
+        return;
+      }
       if (type >= FIRST_SKIPPABLE_FRAME_TYPE && !isKnownFrameType(type)) return;
       throw new FrameError('protocol', `unexpected ${frameTypeName(type)} frame on an outgoing connection`);
     }
@@ -213,11 +244,36 @@ export class OutboundLink {
     }
     if (type !== FrameType.HelloAck) throw new FrameError('protocol', `expected HelloAck, got ${frameTypeName(type)}`);
     const ack = decodeHelloAck(body);
-    const { min, max } = versionRange();
+    const { min, max } = this.offered;
     if (!SUPPORTED_VERSIONS.includes(ack.version) || ack.version < min || ack.version > max) {
       throw new FrameError('version', `peer chose protocol version ${ack.version}, not offered`);
     }
     if (ack.nodeId !== this.id) throw new FrameError('protocol', `expected node ${this.id}, answered by node ${ack.nodeId}`);
+    const secret = this.ctx.secret;
+    if (secret !== undefined) {
+      if (ack.auth.length !== NONCE_BYTES + MAC_BYTES) {
+        this.failConnection(sock, 'peer did not prove it holds the cluster secret (it has none): refusing to talk to it; give every node the same --cluster-secret-file', 'warn');
+        return;
+      }
+      const transcript = {
+        minVersion: min,
+        maxVersion: max,
+        version: ack.version,
+        clusterId: this.ctx.clusterId,
+        dialerId: this.ctx.selfId,
+        acceptorId: this.id,
+        dialerNonce: this.offered.nonce,
+        acceptorNonce: ack.auth.subarray(0, NONCE_BYTES),
+        channelBinding: channelBinding(sock),
+      };
+      if (!secret.verify('acceptor', transcript, ack.auth.subarray(NONCE_BYTES))) {
+        this.failConnection(sock, "peer's proof does not match this node's cluster secret: the nodes have different --cluster-secret-file contents", 'warn');
+        return;
+      }
+      // Frames queued behind the proof are read by the peer only once the proof checks out.
+      sock.write(encodeHelloProof({ auth: secret.mac('dialer', transcript) }));
+    }
+    this.version = ack.version;
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.decoder.maxFrameSize = this.ctx.maxFrameSize;
@@ -241,6 +297,11 @@ export class OutboundLink {
       this.closeWaiters = [];
       for (const w of waiters) w();
       return;
+    }
+    if (!wasConnected && !this.failureNoted) {
+      // With TLS 1.3 a peer that refuses our certificate does so after our side finished its handshake.
+      const hint = this.ctx.tls !== undefined ? ' (does the peer trust the CA that signed this node\'s --peer-tls-cert-file?)' : '';
+      this.noteFailure(`connection closed by peer before the handshake completed${hint}`);
     }
     if (wasConnected) {
       if (!this.failureNoted) this.noteFailure('connection closed by peer');
@@ -283,7 +344,13 @@ export class OutboundLink {
       const f = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
       this.queueBytes -= f.buf.length;
-      sock.write(f.buf);
+      let buf = f.buf;
+      if (buf[4] !== this.version) {
+        // A peer of an older version (a rolling upgrade): same layouts, its version in the header. Frames may be shared between links, so copy.
+        buf = Buffer.from(buf);
+        buf[4] = this.version;
+      }
+      sock.write(buf);
       this.sentFrames++;
       this.sentMessages += f.messages;
     }

@@ -15,6 +15,7 @@
  * closes that connection with one log line.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { isLocalMessage, type Message } from '../raft/messages.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { BackoffOptions } from './backoff.js';
@@ -23,7 +24,9 @@ import { TransportError } from './errors.js';
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FrameType, allocFrame, encodeFrame, frameTypeName, type AppFrameType } from './frame.js';
 import { clusterIdBytes } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
-import type { LinkContext } from './link-context.js';
+import type { LinkContext, PeerTlsOptions } from './link-context.js';
+import { LogLimiter } from './log-limit.js';
+import type { ClusterSecret } from './peer-auth.js';
 import { OutboundLink } from './outbound-link.js';
 import { varintSize, writeVarint } from './varint.js';
 
@@ -75,6 +78,13 @@ export interface TransportOptions {
   backoff?: BackoffOptions;
   /** Accepted connections still in their handshake beyond this are refused. Default 64. */
   maxPendingHandshakes?: number;
+  /**
+   * The cluster secret (--cluster-secret-file): every handshake, both ways,
+   * must prove it (protocol version 2). Undefined: no secret, as before.
+   */
+  secret?: ClusterSecret;
+  /** Mutual TLS on the peer port, for the listener and every dial. Undefined: plain TCP. */
+  tls?: PeerTlsOptions;
 }
 
 export interface PeerStatus {
@@ -144,6 +154,9 @@ export class Transport {
       closeTimeoutMs: opts.closeTimeoutMs ?? 1000,
       backoff: opts.backoff ?? {},
       log: this.log,
+      strangerLog: new LogLimiter(this.log),
+      secret: opts.secret,
+      tls: opts.tls,
       isMember,
       deliver: (msg, from) => {
         this.received.set(from, (this.received.get(from) ?? 0) + 1);
@@ -171,7 +184,35 @@ export class Transport {
     if (this.started) throw new TransportError('transport already started');
     if (this.closing !== undefined) throw new TransportError('transport is closed');
     this.started = true;
-    const server = net.createServer({ noDelay: true }, (sock) => this.onConnection(sock));
+    const peerTls = this.ctx.tls;
+    let server: net.Server;
+    if (peerTls !== undefined) {
+      // Mutual TLS: a peer without a certificate from the cluster CA never reaches the handshake.
+      server = tls.createServer(
+        {
+          cert: peerTls.cert,
+          key: peerTls.key,
+          ca: peerTls.ca,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+          handshakeTimeout: this.ctx.handshakeTimeoutMs,
+          noDelay: true,
+        },
+        (sock) => this.onConnection(sock),
+      );
+      // A failed TLS socket is already destroyed when tlsClientError fires and no longer knows its
+      // address; reading it from the TCP socket on 'connection' caches it there (net.Socket keeps
+      // its peer name once asked), where the TLS socket's _parent still finds it.
+      server.on('connection', (raw: net.Socket) => void raw.remoteAddress);
+      server.on('tlsClientError', (err, sock) => {
+        const raw = (sock as unknown as { _parent?: net.Socket })._parent;
+        const who = `${sock.remoteAddress ?? raw?.remoteAddress ?? '?'}:${sock.remotePort ?? raw?.remotePort ?? 0}`;
+        this.ctx.strangerLog.warn(`refused peer TLS connection from ${who}: ${err.message} (a certificate not signed by --peer-tls-ca-file, none, or not TLS)`);
+      });
+    } else {
+      server = net.createServer({ noDelay: true }, (sock) => this.onConnection(sock));
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -184,7 +225,8 @@ export class Transport {
     server.on('error', (err) => this.log.error(`peer listener: ${err.message}`));
     const addr = server.address();
     if (addr !== null && typeof addr === 'object') this.listenPort = addr.port;
-    this.log.info(`node ${this.selfId} listening for peers on ${this.bindHost}:${this.listenPort}`);
+    const how = [peerTls !== undefined ? 'mutual TLS' : '', this.ctx.secret !== undefined ? 'cluster secret' : ''].filter(Boolean).join(', ');
+    this.log.info(`node ${this.selfId} listening for peers on ${this.bindHost}:${this.listenPort}${how !== '' ? ` (${how})` : ''}`);
     if (this.closing !== undefined) return;
     for (const link of this.links.values()) link.start();
   }

@@ -17,10 +17,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const SCRIPT = path.resolve('cluster.sh');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-cluster-sh-'));
+const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-cluster-sh-tls-'));
 
 afterAll(() => {
-  for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-    const pidFile = path.join(dir, entry, 'pid');
+  const entries = [dir, tlsDir].flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).map((e) => path.join(d, e)) : []));
+  for (const entry of entries) {
+    const pidFile = path.join(entry, 'pid');
     if (!fs.existsSync(pidFile)) continue;
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     try {
@@ -31,6 +33,7 @@ afterAll(() => {
     }
   }
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(tlsDir, { recursive: true, force: true });
 });
 
 async function free(port: number): Promise<boolean> {
@@ -41,12 +44,12 @@ async function free(port: number): Promise<boolean> {
   });
 }
 
-/** A base port B with B+1..B+3 and their cluster ports (+10000) free. */
-async function freeBase(): Promise<number> {
+/** A base port B with B+1..B+3 and their cluster ports (+10000) free (and their TLS ports, +20000, if asked). */
+async function freeBase(tls = false): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
     let ok = true;
-    for (let i = 1; i <= 3 && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000));
+    for (let i = 1; i <= 3 && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000)) && (!tls || (await free(base + i + 20_000)));
     if (ok) return base;
   }
   throw new Error('no free port range for cluster.sh');
@@ -112,5 +115,26 @@ describe('cluster.sh', () => {
     expect(await sh('stop')).toContain('was running');
     expect(await sh('clean')).toContain('removed');
     expect(fs.existsSync(dir)).toBe(false);
+  }, 120_000);
+
+  it('starts a cluster with --tls --secret: peers prove the secret over mutual TLS, clients can use TLS', async () => {
+    const base = await freeBase(true);
+    env = { ...process.env, RAFTIS_CLUSTER_DIR: tlsDir, RAFTIS_BASE_PORT: String(base) };
+    const out = await sh('start', '3', '--tls', '--secret');
+    expect(out).toContain('cluster of 3 up');
+    expect(out).toContain(`redis-cli --tls --cacert ${tlsDir}/tls/ca.crt`);
+    expect(fs.statSync(path.join(tlsDir, 'secret')).mode & 0o077).toBe(0);
+    expect(fs.readFileSync(path.join(tlsDir, 'secret'), 'utf8')).toMatch(/^[0-9a-f]{64}$/);
+    const r = await waitFor('a leader and two followers', (x) => Object.values(x).filter((v) => v === 'leader').length === 1 && Object.values(x).filter((v) => v === 'follower').length === 2);
+    const leader = Number(leaderOf(r));
+    const tls = ['--tls', '--cacert', path.join(tlsDir, 'tls', 'ca.crt'), '-p', String(base + leader + 20_000)];
+    expect((await run('redis-cli', [...tls, 'SET', 'sh:tls', 'yes'])).stdout.trim()).toBe('OK');
+    expect((await run('redis-cli', [...tls, 'GET', 'sh:tls'])).stdout.trim()).toBe('yes');
+    for (let i = 1; i <= 3; i++) expect(fs.readFileSync(path.join(tlsDir, `node${i}`, 'log'), 'utf8')).toMatch(/listening for peers on .* \(mutual TLS, cluster secret\)/);
+    // A restart keeps the settings (they live in the cluster directory).
+    await sh('restart', String(leader));
+    await waitFor('every node up again', (x) => Object.values(x).filter((v) => v === 'leader' || v === 'follower').length === 3);
+    expect(await sh('clean')).toContain('removed');
+    expect(fs.existsSync(tlsDir)).toBe(false);
   }, 120_000);
 });

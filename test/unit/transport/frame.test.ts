@@ -134,8 +134,9 @@ describe('FrameDecoder', () => {
 
   it('rejects a wrong protocol version', () => {
     expect(new FrameDecoder().decode(header(2, 0, FrameType.RaftBatch)).error?.code).toBe('version');
-    expect(new FrameDecoder().decode(header(2, 2, FrameType.RaftBatch)).error?.code).toBe('version');
-    expect(new FrameDecoder({ versions: [1, 2] }).decode(header(2, 2, FrameType.RaftBatch)).error).toBeUndefined();
+    expect(new FrameDecoder().decode(header(2, 3, FrameType.RaftBatch)).error?.code).toBe('version');
+    expect(new FrameDecoder({ versions: [1] }).decode(header(2, 2, FrameType.RaftBatch)).error?.code).toBe('version');
+    expect(new FrameDecoder().decode(header(2, 2, FrameType.RaftBatch)).error).toBeUndefined();
   });
 
   it('rejects unknown frame types below 0x80 and passes skippable ones through', () => {

@@ -79,18 +79,18 @@ describe('checkHello', () => {
   });
 
   it('rejects with the matching code', () => {
-    const code = (h: Partial<Hello>, c: Partial<typeof ctx> & { verifyAuth?: (h: Hello) => boolean } = {}): unknown => {
+    const code = (h: Partial<Hello>, c: Partial<typeof ctx> & { verifyAuth?: (h: Hello, version: number) => string | undefined } = {}): unknown => {
       const v = checkHello({ ...hello, ...h }, { ...ctx, ...c });
       return v.ok ? 'ok' : v.code;
     };
-    expect(code({ minVersion: 2, maxVersion: 3 })).toBe(RejectCode.Version);
+    expect(code({ minVersion: 3, maxVersion: 4 })).toBe(RejectCode.Version);
     expect(code({ minVersion: 3, maxVersion: 2 })).toBe(RejectCode.Version);
     expect(code({ clusterId: 'other' })).toBe(RejectCode.ClusterId);
     expect(code({ to: 2 })).toBe(RejectCode.WrongNode);
     expect(code({ from: 4 })).toBe(RejectCode.UnknownNode);
     expect(code({ from: 0 })).toBe(RejectCode.UnknownNode);
     expect(code({ from: 1 }, { isMember: () => true })).toBe(RejectCode.UnknownNode);
-    expect(code({}, { verifyAuth: () => false })).toBe(RejectCode.Auth);
-    expect(code({}, { verifyAuth: (h) => h.auth.length === 0 })).toBe('ok');
+    expect(code({}, { verifyAuth: () => 'no' })).toBe(RejectCode.Auth);
+    expect(code({}, { verifyAuth: (h) => (h.auth.length === 0 ? undefined : 'no') })).toBe('ok');
   });
 });

@@ -142,7 +142,7 @@ describe('Transport', () => {
     await a.t.start();
     await waitFor(() => seen.length > 0, 'raw server saw a Hello');
     expect(seen[0]!.remote).toBe('127.0.0.1');
-    expect(seen[0]!.hello).toMatchObject({ clusterId: CLUSTER, from: 1, to: 2, minVersion: 1, maxVersion: 1 });
+    expect(seen[0]!.hello).toMatchObject({ clusterId: CLUSTER, from: 1, to: 2, minVersion: 1, maxVersion: 2 });
 
     // And between two transports, each sees the other's bind address as the source.
     const x = makeNode(3, '127.0.0.1');
@@ -182,7 +182,7 @@ describe('Transport', () => {
     const cases: [Partial<Hello>, RejectCode][] = [
       [{ from: 5 }, RejectCode.UnknownNode],
       [{ to: 3 }, RejectCode.WrongNode],
-      [{ minVersion: 2, maxVersion: 4 }, RejectCode.Version],
+      [{ minVersion: 3, maxVersion: 4 }, RejectCode.Version],
       [{ clusterId: 'x' }, RejectCode.ClusterId],
     ];
     for (const [over, code] of cases) {
