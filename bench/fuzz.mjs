@@ -69,6 +69,16 @@ async function configure(leader) {
   }
 }
 
+/** A crashed node's last log lines, and the problems found, on the console (the report keeps the counts). */
+async function dumpIfDead(cluster, stats) {
+  await new Promise((r) => setTimeout(r, 500));
+  for (const x of [...stats.crashes, ...stats.hangs, ...(stats.malformed ?? []), ...(stats.expectedCloseMissing ?? [])].slice(0, 20)) log(`  ${x}`);
+  for (const n of cluster.nodes) {
+    if (!cluster.isRunning(n.id)) log(`node ${n.id} exited (${n.proc.exitCode ?? n.proc.signalCode}); its log ends:\n${n.log.slice(-4000)}`);
+  }
+  if (stats.crashes.length > 0) throw new Error('a node crashed: see above');
+}
+
 async function phase(name, size, requests, frames, budgetMs) {
   log(`${name}: starting a ${size}-node cluster`);
   const cluster = await startRaftisCluster(size, ['--cluster-id', CLUSTER_ID]);
@@ -81,9 +91,11 @@ async function phase(name, size, requests, frames, budgetMs) {
     const t0 = Date.now();
     const resp = await runRespFuzz({ targets, seed: SEED, requests, timeLimitMs: frames > 0 ? budgetMs / 2 : budgetMs, log });
     log(`${name}: RESP done: ${JSON.stringify({ ...resp, malformed: resp.malformed.length, hangs: resp.hangs.length, crashes: resp.crashes.length })}`);
+    await dumpIfDead(cluster, resp);
     let peer;
     if (frames > 0) {
       peer = await runPeerFuzz({ targets, clusterId: CLUSTER_ID, seed: SEED + 1, frames, timeLimitMs: budgetMs - (Date.now() - t0), log });
+      await dumpIfDead(cluster, peer);
       log(`${name}: peer done: ${JSON.stringify({ ...peer, handshakeFailures: peer.handshakeFailures.length, expectedCloseMissing: peer.expectedCloseMissing.length, hangs: peer.hangs.length, crashes: peer.crashes.length })}`);
     }
     const finalLeader = await waitLeader(targets);
