@@ -422,6 +422,30 @@ export function fuzzConnection(host, port, payload, tail, { quietMs = 1000, maxM
 }
 
 /**
+ * What one fuzzing connection sends: well-formed requests, then (half the
+ * time) one broken frame as `tail`, which ends the connection (nothing after
+ * a broken frame would be read). `limit` caps the requests (a batch's rest).
+ * The sequence depends only on the generator's seed, so a batch can be
+ * replayed connection by connection (bench/fuzz-replay.mjs).
+ */
+export function payloadSource(gen, perConn) {
+  return (limit) => {
+    const parts = [];
+    const want = Math.min(limit, 1 + gen.int(perConn));
+    let n = 0;
+    while (n < want - 1) {
+      const r = gen.request(true, false);
+      parts.push(r.bytes);
+      n += r.commands;
+    }
+    const last = gen.request(gen.chance(0.5));
+    n += last.commands;
+    if (last.safe) return { bytes: Buffer.concat([...parts, last.bytes]), tail: undefined, n };
+    return { bytes: Buffer.concat(parts), tail: last.bytes, n };
+  };
+}
+
+/**
  * The RESP fuzzer: `requests` generated requests (a command, or one broken
  * frame; a pipelined burst counts each command) to the targets. A batch is
  * `batchRequests` requests over connections carrying up to `perConn` each,
@@ -447,22 +471,7 @@ export async function runRespFuzz(opts) {
   const start = Date.now();
   let next = 0;
   let lastLog = start;
-  // A connection: well-formed requests, then (half the time) one broken
-  // frame, which ends it: nothing after a broken frame would be read.
-  const payload = (limit) => {
-    const parts = [];
-    const want = Math.min(limit, 1 + gen.int(perConn));
-    let n = 0;
-    while (n < want - 1) {
-      const r = gen.request(true, false);
-      parts.push(r.bytes);
-      n += r.commands;
-    }
-    const last = gen.request(gen.chance(0.5));
-    n += last.commands;
-    if (last.safe) return { bytes: Buffer.concat([...parts, last.bytes]), tail: undefined, n };
-    return { bytes: Buffer.concat(parts), tail: last.bytes, n };
-  };
+  const payload = payloadSource(gen, perConn);
   while (stats.requests < requests && Date.now() - start < timeLimitMs) {
     const batchEnd = Math.min(requests, stats.requests + batchRequests);
     const worker = async () => {
