@@ -91,3 +91,7 @@ export function runPeerFuzz(opts: {
   timeLimitMs?: number;
   log?: (s: string) => void;
 }): Promise<PeerFuzzStats>;
+export function payloadSource(
+  gen: import('./resp-gen.mjs').RespGenerator,
+  perConn: number,
+): (limit: number) => { bytes: Buffer; tail: Buffer | undefined; n: number };
