@@ -14,7 +14,7 @@
  * (docs/security.md), not a parser's.
  */
 import { createPrng } from '../../dist/util/prng.js';
-import { FrameDecoder, FrameType, encodeFrame, encodeRaftBatch, DEFAULT_MAX_FRAME_SIZE } from '../../dist/transport/frame.js';
+import { FrameDecoder, FrameType, encodeFrame, encodeRaftBatch, DEFAULT_MAX_FRAME_SIZE, SUPPORTED_VERSIONS } from '../../dist/transport/frame.js';
 import { HANDSHAKE_MAX_FRAME_SIZE, checkHello, decodeHello, encodeHello } from '../../dist/transport/handshake.js';
 import { decodeBatch } from '../../dist/transport/codec.js';
 import { decodeForwardCommand, encodeForwardCommand, encodeForwardReply } from '../../dist/transport/forward.js';
@@ -234,7 +234,7 @@ export class PeerFrameGenerator {
   sanitize(mutated, original) {
     if (mutated.length < 6) return mutated;
     const len = mutated.readUInt32BE(0);
-    if (len + 4 !== mutated.length || mutated[4] !== 1) return mutated;
+    if (len + 4 !== mutated.length || !SUPPORTED_VERSIONS.includes(mutated[4])) return mutated;
     const body = mutated.subarray(6);
     try {
       if (mutated[5] === FrameType.RaftBatch) {

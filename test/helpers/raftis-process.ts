@@ -62,7 +62,7 @@ export async function startRaftis(opts: StartOptions = {}): Promise<RaftisProces
     const exited = waitExit(cur.proc).then((code) => {
       throw new Error(`raftis exited with ${code} before listening:\n${cur.out.s}`);
     });
-    await Promise.race([waitForPort(port), exited]);
+    await Promise.race([waitForPort(port, '127.0.0.1', 30_000), exited]);
   };
   const handle: RaftisProcess = {
     port,
