@@ -11,7 +11,9 @@ import { hideBin } from 'yargs/helpers';
 import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } from './options.js';
 import { peerClusterId, startRaftis, type Running } from './start.js';
 import { fetchMembers, requestJoin } from './join.js';
-import { setLogLevel, setLogPrefix } from '../util/log.js';
+import { createLogger, reopenLogFile, setLogFile, setLogFormat, setLogLevel, setLogNode } from '../util/log.js';
+import { ConfigFileError, readConfigFile } from './config-file.js';
+import { OWN_OPTIONS, interpretConfig, type LoadedConfig } from './config-load.js';
 import { MAX_MEMORY_BUDGET } from '../commands/engine/scripts.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -21,6 +23,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+const log = createLogger('cli');
+
+/** Whether the command line gives --name (as --name v, --name=v or --no-name). */
+function onCommandLine(args: readonly string[], name: string): boolean {
+  return args.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}`);
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === 'import') {
     // `raftis import …`: a client tool (src/cli/import.ts), not a server.
@@ -28,9 +37,17 @@ async function main(): Promise<void> {
     process.exitCode = await importMain(process.argv.slice(3));
     return;
   }
-  const argv = await yargs(hideBin(process.argv))
+  let args = hideBin(process.argv);
+  // `raftis /etc/raftis.conf --port 7000`, as `redis-server /path/redis.conf`.
+  let configPath: string | undefined;
+  if (args[0] !== undefined && !args[0].startsWith('-')) {
+    configPath = args[0];
+    args = args.slice(1);
+  }
+  const argv0 = await yargs(args)
     .scriptName('raftis')
-    .usage('$0 [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.')
+    .usage('$0 [config-file] [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.')
+    .option('config', { type: 'string', describe: 'a config file in redis.conf\'s syntax: Redis parameters and these options without "--" (flags override it)' })
     .option('id', { type: 'number', default: DEFAULT_OPTIONS.id, describe: 'this node\'s id (a positive integer, listed in --peers)' })
     .option('bind', { type: 'string', default: DEFAULT_OPTIONS.bind, describe: 'address for the client and cluster ports, and for outgoing peer connections' })
     .option('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'client (RESP) port' })
@@ -44,6 +61,8 @@ async function main(): Promise<void> {
     .option('join', { type: 'string', describe: 'host:port of a member of a running cluster: ask it to add this node (empty data directory; no --peers needed)' })
     .option('cluster-id', { type: 'string', default: DEFAULT_OPTIONS.clusterId, describe: 'name shared by the members of one cluster; peers of another cluster are refused' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: DEFAULT_OPTIONS.logLevel })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'log lines as text, or as one JSON object per line' })
+    .option('logfile', { type: 'string', default: '', describe: 'append the log to this file (reopened on SIGHUP) instead of stderr' })
     .option('read-mode', { choices: ['readindex', 'lease'] as const, default: DEFAULT_OPTIONS.readMode, describe: 'how the leader proves a read is fresh' })
     .option('follower-writes', { choices: ['moved', 'proxy'] as const, default: DEFAULT_OPTIONS.followerWrites, describe: 'what a follower does with a write: redirect with MOVED, or forward it to the leader' })
     .option('snapshot-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotEntries, describe: 'take a snapshot after this many log entries (0: no entry threshold)' })
@@ -67,6 +86,33 @@ async function main(): Promise<void> {
     .alias('h', 'help')
     .fail((msg, err) => fail(err?.message ?? msg))
     .parseAsync();
+
+  if (argv0.config !== undefined) {
+    if (configPath !== undefined) fail(`two config files: ${configPath} and --config ${argv0.config}`);
+    configPath = argv0.config;
+  }
+  let loaded: LoadedConfig | undefined;
+  if (configPath !== undefined) {
+    try {
+      loaded = interpretConfig(configPath, readConfigFile(configPath));
+    } catch (e) {
+      if (!(e instanceof ConfigFileError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+  }
+  // The file's options, then the command line's over them; each with where it came from (RAFT.CONFIG).
+  const argv = argv0 as typeof argv0 & Record<string, unknown>;
+  const sources: Record<string, string> = {};
+  for (const [name, value] of Object.entries(loaded?.options ?? {})) {
+    if (onCommandLine(args, name)) continue;
+    argv[name] = value;
+    sources[name] = loaded!.sources[name]!;
+  }
+  for (const a of args) {
+    const m = /^--(?:no-)?([a-z][a-z-]*)/.exec(a);
+    if (m && m[1] !== 'config') sources[m[1]!] = 'command line';
+  }
 
   try {
     if (!Number.isSafeInteger(argv.id) || argv.id < 1) throw new OptionError('--id must be a positive integer');
@@ -130,16 +176,35 @@ async function main(): Promise<void> {
       unsafeNoFsync: argv['unsafe-no-fsync'],
       join,
       joining,
+      configFile: loaded && { path: loaded.path, params: loaded.params },
+      ownOptions: Object.keys(OWN_OPTIONS).map((name) => {
+        const v = name === 'dir' ? path.resolve(argv.dir) : name === 'cluster-port' ? clusterPort : argv[name];
+        return { name, value: v === undefined ? '' : String(v), source: sources[name] ?? 'default' };
+      }),
+      optionSources: sources,
     };
     setLogLevel(opts.logLevel);
-    setLogPrefix(`[${opts.id}] `);
+    setLogNode(opts.id);
+    setLogFormat(argv['log-format']);
+    try {
+      setLogFile(argv.logfile);
+    } catch (e) {
+      // redis-server: "Can't open the log file: <strerror>".
+      throw new OptionError(`Can't open the log file ${argv.logfile}: ${(e as Error).message}`);
+    }
+    // logrotate's postrotate sends SIGHUP: the log goes on in a new file of the same name.
+    process.on('SIGHUP', () => reopenLogFile());
+    if (loaded !== undefined) {
+      log.info(`config file ${loaded.path} loaded`, { file: loaded.path, options: Object.keys(loaded.options).length, parameters: loaded.params.length });
+      if (loaded.ignored.length > 0) log.info(`config file: ignored ${loaded.ignored.join('; ')}`);
+    }
     let stopping = false;
     let running: Running | undefined;
     // SIGTERM, SIGINT and SHUTDOWN (a client command) stop the process the same way.
     const stop = (why: string): void => {
       if (stopping || running === undefined) return;
       stopping = true;
-      process.stderr.write(`raftis: ${why}, shutting down\n`);
+      log.info(`${why}, shutting down`);
       running.stop().then(
         () => process.exit(0),
         (e: unknown) => fail(`shutdown failed: ${(e as Error).message}`),
@@ -149,7 +214,7 @@ async function main(): Promise<void> {
     if (joining && join !== undefined) {
       try {
         await requestJoin(join.host, join.port, selfAddr);
-        process.stderr.write(`raftis: node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up\n`);
+        log.info(`node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up`);
       } catch (e) {
         await running.stop();
         // Nothing was joined: leave the directory as empty as it was, so the next --join starts afresh.

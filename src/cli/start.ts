@@ -31,7 +31,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
       port: opts.port,
       bind: opts.bind,
       clusterPort: opts.clusterPort,
-      configFile: '',
+      configFile: opts.configFile?.path ?? '',
+      ownOptions: opts.ownOptions,
       clusterId: opts.clusterId,
       followerWrites: opts.followerWrites,
     },
@@ -39,6 +40,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     shutdown,
     scripts: { budget: opts.luaInstructionBudget, memoryBudget: opts.luaMemoryBudget },
     databases: opts.databases,
+    configFile: opts.configFile,
+    configSources: instanceSources(opts.optionSources ?? {}),
     node: {
       id: opts.id,
       dir: opts.dir,
@@ -108,6 +111,14 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     },
   };
   return running;
+}
+
+/** Where the Config store's instance values (port, bind, dir, cluster-port, databases, loglevel) came from. */
+function instanceSources(sources: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['port', 'bind', 'dir', 'cluster-port', 'databases']) if (sources[name] !== undefined) out[name] = sources[name]!;
+  if (sources['log-level'] !== undefined) out.loglevel = sources['log-level']!;
+  return out;
 }
 
 /** The cluster id peers compare: --cluster-id, with --databases when it is not Redis's default 16. */
