@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     process.on('SIGHUP', () => reopenLogFile());
     if (loaded !== undefined) {
       log.info(`config file ${loaded.path} loaded`, { file: loaded.path, options: Object.keys(loaded.options).length, parameters: loaded.params.length });
-      if (loaded.ignored.length > 0) log.info(`config file: ignored ${loaded.ignored.join('; ')}`);
+      for (const what of loaded.ignored) log.info(`config file: ignored ${what}`);
     }
     let stopping = false;
     let running: Running | undefined;
