@@ -133,6 +133,8 @@ export function interpretConfig(file: string, directives: readonly Directive[]):
         if (addrs.length === 0) fail('raftis needs an address to bind');
         setOption('bind', addrs[0]!.replace(/^-/, ''), d);
         if (addrs.length > 1) out.ignored.push(`bind addresses after the first (${addrs.slice(1).join(' ')}: raftis listens on one)`);
+        // Also kept as the file gave it, for CONFIG REWRITE.
+        out.params.push({ name: d.name, args: d.args, source: sourceOf(d) });
         continue;
       }
       case 'loglevel':

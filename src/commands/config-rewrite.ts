@@ -78,7 +78,7 @@ function defaultText(p: Param): string | undefined {
 function linesFor(p: Param): Rewrite[] | undefined {
   const { name, type } = p.def;
   let text = p.text;
-  if (p.fixed && !FIXED_FROM_VALUE.has(name)) {
+  if (p.fixed && !FIXED_FROM_VALUE.has(name) && name !== 'bind') {
     if (p.asked === undefined) return undefined;
     text = p.asked;
   }
@@ -106,9 +106,14 @@ function linesFor(p: Param): Rewrite[] | undefined {
       return [{ line: `dir ${repr(text)}`, force: true }];
     case 'notify-keyspace-events':
       return [{ line: `${name} ${repr(text)}`, force: text !== '' }];
-    case 'bind':
+    case 'bind': {
+      // raftis listens on the first address: the file's list is kept while that is still the one in use.
+      const asked = p.asked?.split(' ').filter(Boolean) ?? [];
+      const addrs = asked[0]?.replace(/^-/, '') === p.text ? asked.join(' ') : p.text;
+      return [{ line: `bind ${addrs}`, force: addrs !== '* -::*' }];
+    }
     case 'replicaof':
-      // raftis listens on one address and has no Redis replication: the file's lines stay as they are.
+      // raftis has no Redis replication: the file's lines stay as they are.
       return undefined;
     default:
   }

@@ -101,7 +101,8 @@ describe('interpretConfig', () => {
     const c = load('id 3\npeers 1=127.0.0.1:7001\nport 7003\nmaxmemory 10mb\nsnapshot-bytes 1mb\nloglevel warning\nbind 127.0.0.2 -::1\ncluster-port 0\n');
     expect(c.options).toEqual({ id: 3, peers: '1=127.0.0.1:7001', port: 7003, 'snapshot-bytes': 1048576, 'log-level': 'warn', bind: '127.0.0.2' });
     expect(c.sources.port).toBe(`config file ${path.resolve('t.conf')}:3`);
-    expect(c.params.map((p) => p.name)).toEqual(['maxmemory']);
+    // bind is kept as the file gave it too (CONFIG REWRITE writes the list back).
+    expect(c.params.map((p) => p.name)).toEqual(['maxmemory', 'bind']);
     expect(c.ignored.join('\n')).toMatch(/-::1/);
   });
 
@@ -182,6 +183,7 @@ describe('rewriteConfigText', () => {
         '# ??? foo bar',
         '',
         REWRITE_SIGNATURE,
+        'bind 127.0.0.1',
         'dir "/data"',
         'latency-tracking-info-percentiles 50 99 99.9',
         'notify-keyspace-events "AKE"',
