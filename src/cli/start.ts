@@ -97,7 +97,14 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     }
   }
   const httpNote = httpServer === undefined ? '' : `, HTTP on ${opts.bind}:${opts.httpPort}`;
-  log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}${httpNote}, data in ${opts.dir}`);
+  log.info(`raftis ${version} node ${opts.id} ready: clients on ${opts.bind}:${opts.port}${httpNote}, data in ${opts.dir}`, {
+    version,
+    bind: opts.bind,
+    port: opts.port,
+    clusterPort: opts.clusterPort,
+    ...(httpServer === undefined ? {} : { httpPort: opts.httpPort }),
+    dir: opts.dir,
+  });
   // Commands run and entries applied (a follower applies without commands).
   const idleGc = new IdleGc(() => engine.stats.totalCommands + engine.node.appliedIndex);
   idleGc.start();

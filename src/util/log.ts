@@ -6,7 +6,8 @@
  * namespaces. Long arguments are cut so that values of keys never flood the
  * log. Two formats: text (`<time> [<node>] <level> raftis:<component> <message>`)
  * and json (--log-format json: one object per line with time, level, node,
- * component, msg, and the fields of a trailing plain-object argument).
+ * component, msg, and the fields of a trailing plain-object argument, which
+ * text lines leave out: they repeat what the message says).
  */
 import fs from 'node:fs';
 
@@ -118,13 +119,10 @@ export function formatJsonLine(time: Date, level: string, component: string, arg
   return JSON.stringify(o) + '\n';
 }
 
+/** Text lines show the message alone: a trailing fields object repeats what it says, for machines (json). */
 function textArgs(args: readonly unknown[]): string {
   const last = args[args.length - 1];
-  if (args.length > 1 && isFields(last)) {
-    const kv = Object.entries(last).map(([k, v]) => `${k}=${typeof v === 'string' ? v : fmt(v)}`);
-    return [...args.slice(0, -1).map(fmt), ...kv].join(' ');
-  }
-  return args.map(fmt).join(' ');
+  return (args.length > 1 && isFields(last) ? args.slice(0, -1) : args).map(fmt).join(' ');
 }
 
 export function setDebugNamespaces(spec: string): void {
