@@ -65,6 +65,8 @@ export interface LoadedConfig {
   params: FileParam[];
   /** Settings raftis ignores, each as `daemonize yes (raftis stays in the foreground)`, for one log line. */
   ignored: string[];
+  /** Cluster-wide parameters the file sets (they must be the same in every node's file until a CONFIG SET replaces them). */
+  clusterWide: string[];
 }
 
 function optionValue(d: Directive, kind: OptionKind): string | number | boolean {
@@ -97,7 +99,7 @@ function optionValue(d: Directive, kind: OptionKind): string | number | boolean 
  * throws ConfigFileError at the first bad line.
  */
 export function interpretConfig(file: string, directives: readonly Directive[]): LoadedConfig {
-  const out: LoadedConfig = { path: path.resolve(file), options: {}, sources: {}, params: [], ignored: [] };
+  const out: LoadedConfig = { path: path.resolve(file), options: {}, sources: {}, params: [], ignored: [], clusterWide: [] };
   // Checks the Redis parameters in the order the file gives them (save lines add up, the last of others wins).
   const scratch = new Config();
   const setOption = (name: string, value: string | number | boolean, d: Directive): void => {
@@ -149,6 +151,8 @@ export function interpretConfig(file: string, directives: readonly Directive[]):
     }
     if (isParam) {
       out.params.push({ name: d.name, args: d.args, source: sourceOf(d) });
+      const def = scratch.lookup(d.name)!.param.def;
+      if (def.scope === 'cluster' && !out.clusterWide.includes(def.name)) out.clusterWide.push(def.name);
       continue;
     }
     const kind = OWN_OPTIONS[d.name];

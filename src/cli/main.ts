@@ -197,6 +197,9 @@ async function main(): Promise<void> {
     if (loaded !== undefined) {
       log.info(`config file ${loaded.path} loaded`, { file: loaded.path, options: Object.keys(loaded.options).length, parameters: loaded.params.length });
       for (const what of loaded.ignored) log.info(`config file: ignored ${what}`);
+      if (loaded.clusterWide.length > 0 && opts.peers.length > 1) {
+        log.warn(`config file sets cluster-wide parameters (${loaded.clusterWide.join(', ')}): give every node the same values, or set them with CONFIG SET, which goes through the log`);
+      }
     }
     let stopping = false;
     let running: Running | undefined;

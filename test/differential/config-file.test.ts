@@ -138,3 +138,48 @@ describe('the same config file in redis-server and raftis', () => {
     expect(b.tail).toContain('lfu-log-factor 20');
   });
 });
+
+describe.skipIf(!fs.existsSync('/etc/redis/redis.conf'))("Debian's /etc/redis/redis.conf in redis-server and raftis", () => {
+  it('gives the same CONFIG GET but for what raftis fixes and what each was told on its command line', async () => {
+    const dir = path.join(tmp, 'debian-redis');
+    fs.mkdirSync(dir);
+    const port = await freePort();
+    // Kept in the foreground, without pidfile or log file, as raftis runs whatever the file says.
+    const proc = spawn('redis-server', ['/etc/redis/redis.conf', '--port', String(port), '--dir', dir, '--daemonize', 'no', '--pidfile', '', '--logfile', ''], {
+      stdio: 'ignore',
+    });
+    let node: RaftisProcess | undefined;
+    const r1 = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    let r2: Redis | undefined;
+    try {
+      node = await startRaftis({ args: ['--config', '/etc/redis/redis.conf', '--logfile', ''] });
+      await waitForPort(port);
+      await r1.connect();
+      r2 = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      const differ: string[] = [];
+      for (const def of TABLE) {
+        if (OWN.has(def.name)) continue;
+        const [a, b] = await Promise.all([get(r1, def.name), get(r2, def.name)]);
+        if (a !== b) differ.push(`${def.name} ${a} | ${b}`);
+      }
+      expect(differ).toEqual([
+        // What raftis is, whatever the file says (README: "describe raftis, whatever is set").
+        'appendonly no | yes',
+        'appendfsync everysec | always',
+        'cluster-enabled no | yes',
+        // What redis-server was told on its command line to stay in the foreground; raftis keeps the file's and ignores it.
+        'daemonize no | yes',
+        'pidfile  | /run/redis/redis-server.pid',
+        // raftis listens on the first address only.
+        'bind 127.0.0.1 -::1 | 127.0.0.1',
+      ]);
+    } finally {
+      r1.disconnect();
+      r2?.disconnect();
+      const exited = proc.exitCode === null ? new Promise((res) => proc.once('exit', res)) : undefined;
+      proc.kill('SIGKILL');
+      await exited;
+      await node?.destroy();
+    }
+  });
+});
