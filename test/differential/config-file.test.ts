@@ -164,14 +164,16 @@ describe.skipIf(!fs.existsSync('/etc/redis/redis.conf'))("Debian's /etc/redis/re
       }
       expect(differ).toEqual([
         // What raftis is, whatever the file says (README: "describe raftis, whatever is set").
-        'appendonly no | yes',
         'appendfsync everysec | always',
+        'appendonly no | yes',
+        // raftis listens on the first address only.
+        'bind 127.0.0.1 -::1 | 127.0.0.1',
         'cluster-enabled no | yes',
         // What redis-server was told on its command line to stay in the foreground; raftis keeps the file's and ignores it.
         'daemonize no | yes',
         'pidfile  | /run/redis/redis-server.pid',
-        // raftis listens on the first address only.
-        'bind 127.0.0.1 -::1 | 127.0.0.1',
+        // The file has no save line: raftis starts without save points (docs/decisions.md), Redis with its defaults.
+        'save 3600 1 300 100 60 10000 | ',
       ]);
     } finally {
       r1.disconnect();
