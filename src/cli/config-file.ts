@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { splitArgs } from '../util/split-args.js';
+import { strerror } from '../commands/config-rewrite.js';
 
 export { splitArgs };
 
@@ -72,7 +73,7 @@ export function readConfigFile(file: string, depth = 0, from?: Directive): Direc
     content = fs.readFileSync(file, 'latin1');
   } catch (e) {
     // Redis: "Fatal error, can't open config file '<path>': <strerror>"
-    const reason = `Fatal error, can't open config file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    const reason = `Fatal error, can't open config file '${file}': ${strerror(e)}`;
     if (from) throw new ConfigFileError(reason, from.file, from.line, from.text);
     throw new ConfigFileError(reason);
   }

@@ -82,7 +82,7 @@ describe('config file reading', () => {
   it('a missing include is reported at the include line', () => {
     const f = path.join(dir, 'inc.conf');
     fs.writeFileSync(f, 'include /nonexistent/raftis.conf\n');
-    expect(() => readConfigFile(f)).toThrow(/at line 1\n>>> 'include \/nonexistent\/raftis.conf'\nFatal error, can't open config file '\/nonexistent\/raftis.conf': ENOENT/);
+    expect(() => readConfigFile(f)).toThrow(/at line 1\n>>> 'include \/nonexistent\/raftis.conf'\nFatal error, can't open config file '\/nonexistent\/raftis.conf': No such file or directory/);
   });
 });
 
