@@ -13,7 +13,8 @@ import { peerClusterId, startRaftis, type Running } from './start.js';
 import { fetchMembers, requestJoin } from './join.js';
 import { createLogger, reopenLogFile, setLogFile, setLogFormat, setLogLevel, setLogNode } from '../util/log.js';
 import { ConfigFileError, readConfigFile } from './config-file.js';
-import { OWN_OPTIONS, interpretConfig, type LoadedConfig } from './config-load.js';
+import { OWN_OPTIONS, interpretConfig, type FileParam, type LoadedConfig } from './config-load.js';
+import { Config } from '../commands/engine/config.js';
 import { MAX_MEMORY_BUDGET } from '../commands/engine/scripts.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -44,9 +45,27 @@ async function main(): Promise<void> {
     configPath = args[0];
     args = args.slice(1);
   }
+  // Redis parameters as redis-server takes them on its command line (`--maxmemory 1gb`, `--save 60 1000 300 10`):
+  // every argument up to the next `--…` is the value. They come after the file's, as in redis-server.
+  const redisParams: FileParam[] = [];
+  const probe = new Config();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([a-z][a-z0-9-]*)$/i.exec(args[i]!)?.[1]?.toLowerCase();
+    if (name === undefined || name in OWN_OPTIONS || probe.lookup(name) === undefined) {
+      rest.push(args[i]!);
+      continue;
+    }
+    const values: string[] = [];
+    while (i + 1 < args.length && !args[i + 1]!.startsWith('--')) values.push(args[++i]!);
+    const error = probe.load(name, values, 'command line');
+    if (error !== undefined) fail(`--${name} ${values.map((v) => JSON.stringify(v)).join(' ')}: ${error}`);
+    redisParams.push({ name, args: values, source: 'command line' });
+  }
+  args = rest;
   const argv0 = await yargs(args)
     .scriptName('raftis')
-    .usage('$0 [config-file] [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.')
+    .usage('$0 [config-file] [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.\nRedis parameters are taken as redis-server takes them: --maxmemory 1gb, --save 60 1000 300 10.')
     .option('config', { type: 'string', describe: 'a config file in redis.conf\'s syntax: Redis parameters and these options without "--" (flags override it)' })
     .option('id', { type: 'number', default: DEFAULT_OPTIONS.id, describe: 'this node\'s id (a positive integer, listed in --peers)' })
     .option('bind', { type: 'string', default: DEFAULT_OPTIONS.bind, describe: 'address for the client and cluster ports, and for outgoing peer connections' })
@@ -176,7 +195,7 @@ async function main(): Promise<void> {
       unsafeNoFsync: argv['unsafe-no-fsync'],
       join,
       joining,
-      configFile: loaded && { path: loaded.path, params: loaded.params },
+      configFile: { path: loaded?.path ?? '', params: [...(loaded?.params ?? []), ...redisParams] },
       ownOptions: Object.keys(OWN_OPTIONS).map((name) => {
         const v = name === 'dir' ? path.resolve(argv.dir) : name === 'cluster-port' ? clusterPort : argv[name];
         return { name, value: v === undefined ? '' : String(v), source: sources[name] ?? 'default' };

@@ -98,6 +98,20 @@ describe('raftis --config', () => {
     expect((await sources(r2, 'timeout')).get('timeout')).toEqual(['30', `config file ${file}:15`]);
   });
 
+  it('takes Redis parameters on the command line as redis-server does, after the file', async () => {
+    const file = path.join(tmp, 'cmdline.conf');
+    fs.writeFileSync(file, 'save 900 1\nmaxmemory 10mb\n');
+    const { r } = await start(['--config', file, '--save', '60', '1', '--maxmemory', '5mb', '--list-max-listpack-size', '-3']);
+    // redis-server 7.0.15 with the same file and flags: save "900 1 60 1", maxmemory 5242880.
+    expect(await r.config('GET', 'save')).toEqual(['save', '900 1 60 1']);
+    expect(await r.config('GET', 'maxmemory')).toEqual(['maxmemory', '5242880']);
+    expect(await r.config('GET', 'list-max-listpack-size')).toEqual(['list-max-listpack-size', '-3']);
+    expect((await sources(r, 'maxmemory')).get('maxmemory')).toEqual(['5242880', 'command line']);
+    const bad = await runRaftisCli(['--maxmemory', 'lots']);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe('raftis: --maxmemory "lots": argument must be a memory value\n');
+  });
+
   it('a bare first argument is the config file, as redis-server takes it', async () => {
     const bad = path.join(tmp, 'bad.conf');
     fs.writeFileSync(bad, 'hz 10\n\nmaxmemory lots\n');
