@@ -205,6 +205,11 @@ async function main(): Promise<void> {
     setLogLevel(opts.logLevel);
     setLogNode(opts.id);
     setLogFormat(argv['log-format']);
+    // The CLI's own lines: `raftis: …` on stderr as before, or log lines where the log is JSON or goes to a file.
+    const say = (msg: string): void => {
+      if (argv['log-format'] === 'json' || argv.logfile !== '') log.info(msg);
+      else process.stderr.write(`raftis: ${msg}\n`);
+    };
     try {
       setLogFile(argv.logfile);
     } catch (e) {
@@ -226,7 +231,7 @@ async function main(): Promise<void> {
     const stop = (why: string): void => {
       if (stopping || running === undefined) return;
       stopping = true;
-      log.info(`${why}, shutting down`);
+      say(`${why}, shutting down`);
       running.stop().then(
         () => process.exit(0),
         (e: unknown) => fail(`shutdown failed: ${(e as Error).message}`),
@@ -236,7 +241,7 @@ async function main(): Promise<void> {
     if (joining && join !== undefined) {
       try {
         await requestJoin(join.host, join.port, selfAddr);
-        log.info(`node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up`);
+        say(`node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up`);
       } catch (e) {
         await running.stop();
         // Nothing was joined: leave the directory as empty as it was, so the next --join starts afresh.
