@@ -12,7 +12,10 @@ import { DEFAULT_OPTIONS, OptionError, checkPort, parsePeers, type Options } fro
 import { peerClusterId, startRaftis, type Running } from './start.js';
 import { fetchMembers, requestJoin, type JoinTls } from './join.js';
 import { readClusterSecret, readPemFile } from './security.js';
-import { setLogLevel, setLogPrefix } from '../util/log.js';
+import { createLogger, reopenLogFile, setLogFile, setLogFormat, setLogLevel, setLogNode } from '../util/log.js';
+import { ConfigFileError, readConfigFile } from './config-file.js';
+import { OWN_OPTIONS, interpretConfig, type FileParam, type LoadedConfig } from './config-load.js';
+import { Config } from '../commands/engine/config.js';
 import { MAX_MEMORY_BUDGET } from '../commands/engine/scripts.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +25,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+const log = createLogger('cli');
+
+/** Whether the command line gives --name (as --name v, --name=v or --no-name). */
+function onCommandLine(args: readonly string[], name: string): boolean {
+  return args.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}`);
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === 'import') {
     // `raftis import …`: a client tool (src/cli/import.ts), not a server.
@@ -29,9 +39,35 @@ async function main(): Promise<void> {
     process.exitCode = await importMain(process.argv.slice(3));
     return;
   }
-  const argv = await yargs(hideBin(process.argv))
+  let args = hideBin(process.argv);
+  // `raftis /etc/raftis.conf --port 7000`, as `redis-server /path/redis.conf`.
+  let configPath: string | undefined;
+  if (args[0] !== undefined && !args[0].startsWith('-')) {
+    configPath = args[0];
+    args = args.slice(1);
+  }
+  // Redis parameters as redis-server takes them on its command line (`--maxmemory 1gb`, `--save 60 1000 300 10`):
+  // every argument up to the next `--…` is the value. They come after the file's, as in redis-server.
+  const redisParams: FileParam[] = [];
+  const probe = new Config();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([a-z][a-z0-9-]*)$/i.exec(args[i]!)?.[1]?.toLowerCase();
+    if (name === undefined || name in OWN_OPTIONS || probe.lookup(name) === undefined) {
+      rest.push(args[i]!);
+      continue;
+    }
+    const values: string[] = [];
+    while (i + 1 < args.length && !args[i + 1]!.startsWith('--')) values.push(args[++i]!);
+    const error = probe.load(name, values, 'command line');
+    if (error !== undefined) fail(`--${name} ${values.map((v) => JSON.stringify(v)).join(' ')}: ${error}`);
+    redisParams.push({ name, args: values, source: 'command line' });
+  }
+  args = rest;
+  const argv0 = await yargs(args)
     .scriptName('raftis')
-    .usage('$0 [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.')
+    .usage('$0 [config-file] [options]\n\nA Redis-protocol key-value server whose writes are replicated through Raft.\nRedis parameters are taken as redis-server takes them: --maxmemory 1gb, --save 60 1000 300 10.')
+    .option('config', { type: 'string', describe: 'a config file in redis.conf\'s syntax: Redis parameters and these options without "--" (flags override it)' })
     .option('id', { type: 'number', default: DEFAULT_OPTIONS.id, describe: 'this node\'s id (a positive integer, listed in --peers)' })
     .option('bind', { type: 'string', default: DEFAULT_OPTIONS.bind, describe: 'address for the client and cluster ports, and for outgoing peer connections' })
     .option('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'client (RESP) port' })
@@ -57,6 +93,8 @@ async function main(): Promise<void> {
     .option('peer-tls-key-file', { type: 'string', describe: 'PEM private key of --peer-tls-cert-file' })
     .option('peer-tls-ca-file', { type: 'string', describe: 'PEM CA that every peer\'s certificate must chain to' })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: DEFAULT_OPTIONS.logLevel })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'log lines as text, or as one JSON object per line' })
+    .option('logfile', { type: 'string', default: '', describe: 'append the log to this file (reopened on SIGHUP) instead of stderr' })
     .option('read-mode', { choices: ['readindex', 'lease'] as const, default: DEFAULT_OPTIONS.readMode, describe: 'how the leader proves a read is fresh' })
     .option('follower-writes', { choices: ['moved', 'proxy'] as const, default: DEFAULT_OPTIONS.followerWrites, describe: 'what a follower does with a write: redirect with MOVED, or forward it to the leader' })
     .option('snapshot-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotEntries, describe: 'take a snapshot after this many log entries (0: no entry threshold)' })
@@ -80,6 +118,33 @@ async function main(): Promise<void> {
     .alias('h', 'help')
     .fail((msg, err) => fail(err?.message ?? msg))
     .parseAsync();
+
+  if (argv0.config !== undefined) {
+    if (configPath !== undefined) fail(`two config files: ${configPath} and --config ${argv0.config}`);
+    configPath = argv0.config;
+  }
+  let loaded: LoadedConfig | undefined;
+  if (configPath !== undefined) {
+    try {
+      loaded = interpretConfig(configPath, readConfigFile(configPath));
+    } catch (e) {
+      if (!(e instanceof ConfigFileError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+  }
+  // The file's options, then the command line's over them; each with where it came from (RAFT.CONFIG).
+  const argv = argv0 as typeof argv0 & Record<string, unknown>;
+  const sources: Record<string, string> = {};
+  for (const [name, value] of Object.entries(loaded?.options ?? {})) {
+    if (onCommandLine(args, name)) continue;
+    argv[name] = value;
+    sources[name] = loaded!.sources[name]!;
+  }
+  for (const a of args) {
+    const m = /^--(?:no-)?([a-z][a-z-]*)/.exec(a);
+    if (m && m[1] !== 'config') sources[m[1]!] = 'command line';
+  }
 
   try {
     if (!Number.isSafeInteger(argv.id) || argv.id < 1) throw new OptionError('--id must be a positive integer');
@@ -149,16 +214,43 @@ async function main(): Promise<void> {
       ...security,
       join,
       joining,
+      configFile: { path: loaded?.path ?? '', params: [...(loaded?.params ?? []), ...redisParams] },
+      ownOptions: Object.keys(OWN_OPTIONS).map((name) => {
+        const v = name === 'dir' ? path.resolve(argv.dir) : name === 'cluster-port' ? clusterPort : argv[name];
+        return { name, value: v === undefined ? '' : String(v), source: sources[name] ?? 'default' };
+      }),
+      optionSources: sources,
     };
     setLogLevel(opts.logLevel);
-    setLogPrefix(`[${opts.id}] `);
+    setLogNode(opts.id);
+    setLogFormat(argv['log-format']);
+    // The CLI's own lines: `raftis: …` on stderr as before, or log lines where the log is JSON or goes to a file.
+    const say = (msg: string): void => {
+      if (argv['log-format'] === 'json' || argv.logfile !== '') log.info(msg);
+      else process.stderr.write(`raftis: ${msg}\n`);
+    };
+    try {
+      setLogFile(argv.logfile);
+    } catch (e) {
+      // redis-server: "Can't open the log file: <strerror>".
+      throw new OptionError(`Can't open the log file ${argv.logfile}: ${(e as Error).message}`);
+    }
+    // logrotate's postrotate sends SIGHUP: the log goes on in a new file of the same name.
+    process.on('SIGHUP', () => reopenLogFile());
+    if (loaded !== undefined) {
+      log.info(`config file ${loaded.path} loaded`, { file: loaded.path, options: Object.keys(loaded.options).length, parameters: loaded.params.length });
+      for (const what of loaded.ignored) log.info(`config file: ignored ${what}`);
+      if (loaded.clusterWide.length > 0 && opts.peers.length > 1) {
+        log.warn(`config file sets cluster-wide parameters (${loaded.clusterWide.join(', ')}): give every node the same values, or set them with CONFIG SET, which goes through the log`);
+      }
+    }
     let stopping = false;
     let running: Running | undefined;
     // SIGTERM, SIGINT and SHUTDOWN (a client command) stop the process the same way.
     const stop = (why: string): void => {
       if (stopping || running === undefined) return;
       stopping = true;
-      process.stderr.write(`raftis: ${why}, shutting down\n`);
+      say(`${why}, shutting down`);
       running.stop().then(
         () => process.exit(0),
         (e: unknown) => fail(`shutdown failed: ${(e as Error).message}`),
@@ -168,7 +260,7 @@ async function main(): Promise<void> {
     if (joining && join !== undefined) {
       try {
         await requestJoin(join.host, join.port, selfAddr, joinTls(argv.port, security.clientTls));
-        process.stderr.write(`raftis: node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up\n`);
+        say(`node ${opts.id} was added to the cluster as a learner; it becomes a voter once it has caught up`);
       } catch (e) {
         await running.stop();
         // Nothing was joined: leave the directory as empty as it was, so the next --join starts afresh.

@@ -5,6 +5,7 @@
 import type { Member } from '../node/membership.js';
 import type { ClientTlsOptions } from '../server/server.js';
 import type { PeerTlsOptions } from '../transport/index.js';
+import type { ConfigFileInfo, OptionReport } from '../commands/engine/engine.js';
 
 /** A member as --peers names it. */
 export type PeerAddress = Member;
@@ -47,6 +48,12 @@ export interface Options {
   join?: { host: string; port: number };
   /** Set by the CLI when joining with an empty data directory: no bootstrap log. */
   joining?: boolean;
+  /** The config file: its absolute path and the Redis parameters it sets. */
+  configFile?: ConfigFileInfo;
+  /** raftis's own options with their values and where they came from (RAFT.CONFIG). */
+  ownOptions?: OptionReport[];
+  /** Where each option given by the file or the command line came from (flag name → source). */
+  optionSources?: Record<string, string>;
 }
 
 export const DEFAULT_OPTIONS = {

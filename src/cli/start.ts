@@ -35,7 +35,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
       port: clientPort,
       bind: opts.bind,
       clusterPort: opts.clusterPort,
-      configFile: '',
+      configFile: opts.configFile?.path ?? '',
+      ownOptions: opts.ownOptions,
       clusterId: opts.clusterId,
       followerWrites: opts.followerWrites,
     },
@@ -43,6 +44,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     shutdown,
     scripts: { budget: opts.luaInstructionBudget, memoryBudget: opts.luaMemoryBudget },
     databases: opts.databases,
+    configFile: opts.configFile,
+    configSources: instanceSources(opts.optionSources ?? {}),
     node: {
       id: opts.id,
       dir: opts.dir,
@@ -105,7 +108,15 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   const httpNote = httpServer === undefined ? '' : `, HTTP on ${opts.bind}:${opts.httpPort}`;
   const plainNote = opts.port !== 0 ? `clients on ${opts.bind}:${opts.port}` : 'no plain client port';
   const tlsNote = opts.clientTls !== undefined ? `, TLS clients on ${opts.bind}:${opts.clientTls.port}` : '';
-  log.info(`raftis ${version} node ${opts.id} ready: ${plainNote}${tlsNote}${httpNote}, data in ${opts.dir}`);
+  log.info(`raftis ${version} node ${opts.id} ready: ${plainNote}${tlsNote}${httpNote}, data in ${opts.dir}`, {
+    version,
+    bind: opts.bind,
+    port: opts.port,
+    ...(opts.clientTls === undefined ? {} : { tlsPort: opts.clientTls.port }),
+    clusterPort: opts.clusterPort,
+    ...(httpServer === undefined ? {} : { httpPort: opts.httpPort }),
+    dir: opts.dir,
+  });
   // Commands run and entries applied (a follower applies without commands).
   const idleGc = new IdleGc(() => engine.stats.totalCommands + engine.node.appliedIndex);
   idleGc.start();
@@ -119,6 +130,14 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     },
   };
   return running;
+}
+
+/** Where the Config store's instance values (port, bind, dir, cluster-port, databases, loglevel) came from. */
+function instanceSources(sources: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['port', 'bind', 'dir', 'cluster-port', 'databases']) if (sources[name] !== undefined) out[name] = sources[name]!;
+  if (sources['log-level'] !== undefined) out.loglevel = sources['log-level']!;
+  return out;
 }
 
 /** The cluster id peers compare: --cluster-id, with --databases when it is not Redis's default 16. */

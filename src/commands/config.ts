@@ -12,6 +12,10 @@ import { redirectError } from './routing.js';
 import type { ConnHandler, ConnCtx, HandlerSet } from './table.js';
 import type { ConfigName } from './engine/config.js';
 import { newCommandCounters } from './engine/stats.js';
+import { rewriteConfigFile, strerror } from './config-rewrite.js';
+import { createLogger } from '../util/log.js';
+
+const log = createLogger('commands');
 
 /**
  * CONFIG GET pattern [pattern …] (configGetCommand): a name without glob
@@ -80,7 +84,7 @@ export const configApplied: NonNullable<HandlerSet['applied']> = {
     apply: ({ config }, argv, w) => {
       const pairs = setPairs(argv);
       if (pairs === undefined) return w.error(ERR.syntax);
-      const error = config.set(pairs);
+      const error = config.set(pairs, undefined, 'replicated');
       if (error !== undefined) return w.error(error);
       w.ok();
     },
@@ -112,6 +116,44 @@ export const configCommands: Record<string, ConnHandler> = {
       'REWRITE',
       '    Rewrite the configuration file.',
     ]),
-  // raftis takes its settings from the command line: Redis's answer when it was started without a file.
-  'config|rewrite': ({ w }, _argv) => w.error('ERR The server is running without a config file'),
+  'config|rewrite': configRewrite,
+  'raft.config': raftConfig,
 };
+
+/**
+ * RAFT.CONFIG [pattern …]: every parameter (Redis's by primary name, then
+ * raftis's own options) as [name, value, source], or those whose name
+ * matches one of the patterns (case-insensitive, aliases not listed).
+ * The source is default, `config file <path>:<line>`, command line,
+ * CONFIG SET or replicated (a CONFIG SET applied from the log, or a snapshot).
+ */
+function raftConfig({ c, w }: ConnCtx, argv: string[]): void {
+  const rows: [string, string, string][] = [];
+  const wanted = (name: string): boolean => argv.length === 1 || argv.slice(1).some((pat) => globMatch(pat, name, true));
+  for (const [name, p] of c.server.config.primaries()) {
+    if (!wanted(name)) continue;
+    const value = p.def.flags.includes('sensitive') && p.text !== '' ? '(redacted)' : p.text;
+    rows.push([name, value, p.source]);
+  }
+  // port, bind, dir, cluster-port, databases and logfile are Redis parameters too, listed above.
+  for (const o of c.server.info.ownOptions ?? []) if (c.server.config.lookup(o.name) === undefined && wanted(o.name)) rows.push([o.name, o.value, o.source]);
+  w.arrayHeader(rows.length);
+  for (const row of rows) {
+    w.arrayHeader(3);
+    for (const s of row) w.bulk(s);
+  }
+}
+
+/** CONFIG REWRITE (configRewriteCommand): the file the node was started with, rewritten as redis-server does (config-rewrite.ts). */
+function configRewrite({ c, w }: ConnCtx, _argv: string[]): void {
+  const file = c.server.info.configFile;
+  if (file === '') return w.error('ERR The server is running without a config file');
+  try {
+    rewriteConfigFile(file, c.server.config, new Set((c.server.info.ownOptions ?? []).map((o) => o.name)));
+  } catch (e) {
+    log.warn(`CONFIG REWRITE failed: ${strerror(e)}`);
+    return w.error(`ERR Rewriting config file: ${strerror(e)}`);
+  }
+  log.info('CONFIG REWRITE executed with success.');
+  w.ok();
+}

@@ -214,7 +214,7 @@ export class ReadyLoop<P extends Proposal> {
   private onSoftState(lead: number, role: Role): void {
     if (lead !== 0) this.host.lastKnownLeader = lead;
     this.host.leaderHistory.observe(Date.now(), this.p.rn.term(), lead);
-    if (role === Role.Leader) log.info(`became the leader (term ${this.p.rn.term()})`);
+    if (role === Role.Leader) log.info(`became the leader (term ${this.p.rn.term()})`, { term: this.p.rn.term() });
   }
 
   /** Work was taken as leader (propose, readBarrier): see checkLeadership. */

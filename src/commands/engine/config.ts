@@ -16,6 +16,7 @@
 import tableJson from '../generated/redis-config.json' with { type: 'json' };
 import { configSetFailed, configSetUnknown } from '../errors.js';
 import { Refusal, codecFor, type Codec, type ParamDef } from './config-values.js';
+import { splitArgs as splitConfigArgs } from '../../util/split-args.js';
 
 export const CONFIG_TABLE: readonly ParamDef[] = (tableJson as unknown as { params: ParamDef[] }).params;
 
@@ -26,6 +27,10 @@ export class Param {
   value: unknown;
   readonly fixed: boolean;
   readonly watchers: (() => void)[] = [];
+  /** Where the value came from (RAFT.CONFIG): default, config file path:line, command line, CONFIG SET, replicated. */
+  source = 'default';
+  /** A fixed parameter's value as the config file or CONFIG SET gave it (kept for CONFIG REWRITE; the value answered stays raftis's). */
+  asked: string | undefined;
 
   constructor(
     readonly def: ParamDef,
@@ -69,6 +74,8 @@ export class Config {
   readonly names: readonly ConfigName[];
   private readonly byName = new Map<string, ConfigName>();
   private readonly params = new Map<string, Param>();
+  /** Whether a config file's `save` line was read: the first one replaces the default, later ones add to it (setConfigSaveOption). */
+  private saveLoaded = false;
 
   constructor(instance: InstanceValues = { port: '6379', bind: '127.0.0.1', dir: '/', 'cluster-port': '0' }) {
     const names: ConfigName[] = [];
@@ -124,10 +131,10 @@ export class Config {
    * (in `pairs`) of every value of a sensitive parameter, even when the call
    * fails, as redis-server hides them from SLOWLOG.
    */
-  set(pairs: readonly (readonly [string, string])[], redact?: (i: number) => void): ConfigSetError | undefined {
+  set(pairs: readonly (readonly [string, string])[], redact?: (i: number) => void, source?: string): ConfigSetError | undefined {
     const checked = this.check(pairs, redact);
     if (typeof checked === 'string') return checked;
-    this.commit(checked);
+    this.commit(checked, source);
     return undefined;
   }
 
@@ -173,12 +180,17 @@ export class Config {
   }
 
   /** Sets values check() accepted, in order, and tells the watchers of those that changed. */
-  commit(next: ReadonlyMap<Param, unknown>): void {
+  commit(next: ReadonlyMap<Param, unknown>, source = 'CONFIG SET'): void {
     for (const [param, v] of next) {
       // A fixed parameter answers what raftis does: its value was checked, and is not kept.
-      if (param.fixed) continue;
+      if (param.fixed) {
+        param.asked = param.codec.format(v);
+        param.source = source;
+        continue;
+      }
       const changed = param.codec.format(v) !== param.text;
       param.value = v;
+      param.source = source;
       if (changed) for (const fn of param.watchers) fn();
     }
   }
@@ -235,9 +247,60 @@ export class Config {
       if (v instanceof Refusal) problems.push(`${name} ${JSON.stringify(text)}: ${v.error}`);
       else next.set(p, v);
     }
-    this.commit(next);
+    this.commit(next, 'replicated');
     return problems;
   }
+
+  /** The parameters by primary name, in table order. */
+  primaries(): IterableIterator<[string, Param]> {
+    return this.params.entries();
+  }
+
+  /**
+   * One directive of a config file (loadServerConfigFromString): `args` as
+   * the line split them. A one-argument value of a multi-argument parameter
+   * is split again ("save '900 1'"); immutable parameters are set as at
+   * start-up; `save` lines add up. Returns the error Redis prints for the
+   * line, or undefined (also for a name that is not a parameter: the caller
+   * knows raftis's own).
+   */
+  load(name: string, args: readonly string[], source: string): string | undefined {
+    const n = this.lookup(name);
+    if (n === undefined) return undefined;
+    const p = n.param;
+    const multi = MULTI_ARG.has(p.def.name);
+    if (!multi && args.length !== 1) return 'wrong number of arguments';
+    let list = args;
+    if (multi && args.length === 1 && args[0] !== '') {
+      const split = splitConfigArgs(args[0]!);
+      if (split === null) return 'Unbalanced quotes in configuration line';
+      list = split;
+    }
+    const text = list.length === 1 && list[0] === '' ? '' : list.join(' ');
+    // Start-up values, not changes: only client-output-buffer-limit merges into what it had (one class per line).
+    let v = p.codec.parse(text, p.def.name === 'client-output-buffer-limit' ? p.value : undefined);
+    if (v instanceof Refusal) return v.error;
+    const refuse = p.def.raftisRefuses;
+    if (refuse !== undefined && p.codec.format(v) !== refuse.unless) return refuse.error;
+    if (p.def.name === 'save') {
+      if (this.saveLoaded && text !== '') v = [...(p.value as unknown[]), ...(v as unknown[])];
+      this.saveLoaded = true;
+    }
+    this.commit(new Map([[p, v]]), source);
+    return undefined;
+  }
 }
+
+/** Parameters config.c registers with MULTI_ARG_CONFIG: a config file line gives their arguments one by one. */
+const MULTI_ARG: ReadonlySet<string> = new Set([
+  'save',
+  'client-output-buffer-limit',
+  'oom-score-adj-values',
+  'bind',
+  'latency-tracking-info-percentiles',
+  'replicaof',
+  'shutdown-on-sigint',
+  'shutdown-on-sigterm',
+]);
 
 const failed: (name: string, reason: string) => ConfigSetError = configSetFailed;

@@ -22,7 +22,7 @@ import { Applier } from './apply.js';
 import { Dispatcher } from './dispatch.js';
 import { ActiveExpiry } from './expire.js';
 import { ServerCron } from './cron.js';
-import { redisLogLevel, setRedisLogLevel, type RedisLogLevel } from '../../util/log.js';
+import { createLogger, redisLogLevel, setRedisLogLevel, type RedisLogLevel } from '../../util/log.js';
 import type { SavePoint } from '../../node/node.js';
 import { Evictor, type Policy } from './evict.js';
 import { Proxy } from './proxy.js';
@@ -56,6 +56,23 @@ export interface EngineOptions {
   scripts?: ScriptOptions;
   /** The number of databases (--databases; 16 by default). Every node of a cluster must have the same. */
   databases?: number;
+  /** The config file the node was started with: its Redis parameters are set at start (checked by the CLI). */
+  configFile?: ConfigFileInfo;
+  /** Where the instance values (port, bind, dir, cluster-port, databases, loglevel) came from, when not the default. */
+  configSources?: Record<string, string>;
+}
+
+/** A config file's path and the Redis parameters it sets, in file order. */
+export interface ConfigFileInfo {
+  path: string;
+  params: readonly { name: string; args: readonly string[]; source: string }[];
+}
+
+/** One of raftis's own options as RAFT.CONFIG lists it. */
+export interface OptionReport {
+  name: string;
+  value: string;
+  source: string;
 }
 
 /** What INFO, CLUSTER and the proxy need from the command line (the node id lives in node.id). */
@@ -70,7 +87,11 @@ export interface ServerInfo {
   clusterId: string;
   /** What a follower does with a command it cannot serve: redirect (MOVED) or forward it to the leader. */
   followerWrites: 'moved' | 'proxy';
+  /** raftis's own options (command-line flags or config file), for RAFT.CONFIG. */
+  ownOptions?: readonly OptionReport[];
 }
+
+const log = createLogger('engine');
 
 export class Engine implements ClientHost {
   private lastClientId = 0;
@@ -185,6 +206,14 @@ export class Engine implements ClientHost {
       databases: String(this.dbs.count),
       loglevel: redisLogLevel(),
     });
+    for (const [name, source] of Object.entries(opts.configSources ?? {})) this.config.param(name).source = source;
+    for (const p of opts.configFile?.params ?? []) {
+      const error = this.config.load(p.name, p.args, p.source);
+      if (error !== undefined) log.warn(`${p.source}: ${p.name}: ${error}`);
+    }
+    // --logfile on the command line is the Redis parameter too (CONFIG GET logfile).
+    const logfile = opts.info.ownOptions?.find((o) => o.name === 'logfile');
+    if (logfile?.source === 'command line') this.config.load('logfile', [logfile.value], logfile.source);
     this.sampler = setInterval(() => this.sample(), 100);
     this.sampler.unref();
     this.evictor = new Evictor({
