@@ -8,6 +8,8 @@ import { Engine } from '../commands/engine/engine.js';
 import { Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
 import { HttpServer, send } from '../server/http.js';
+import { registerMetrics } from '../server/metrics.js';
+import { metricsSource } from '../commands/metrics-source.js';
 import { createLogger } from '../util/log.js';
 import { IdleGc } from '../util/idle-gc.js';
 import type { Options } from './options.js';
@@ -85,6 +87,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   let httpServer: HttpServer | undefined;
   if (opts.httpPort > 0) {
     httpServer = new HttpServer().route('/healthz', (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'));
+    registerMetrics(httpServer, metricsSource(engine));
     try {
       await httpServer.listen(opts.bind, opts.httpPort);
     } catch (e) {
