@@ -163,7 +163,7 @@ export function metricsRegistry(src: MetricsSource, opts: { defaultMetrics?: boo
     for (const id of s.node.members.keys()) if (id !== s.node.id) yield [{ peer: String(id) }, s.node.peerConnected(id) ? 1 : 0];
   });
   labelled('gauge', 'raftis_raft_peer_match_index', "Leader only: the highest index known to be in the peer's log", ['peer', 'state'], function* (s) {
-    for (const p of s.status.progress) if (p.id !== s.node.id) yield [{ peer: String(p.id), state: progressStateName(p.state).replace(/^StateProgress/, '').toLowerCase() }, p.match];
+    for (const p of s.status.progress) if (p.id !== s.node.id) yield [{ peer: String(p.id), state: progressStateName(p.state).replace(/^State/, '').toLowerCase() }, p.match];
   });
   labelled('gauge', 'raftis_raft_peer_lag_entries', "Leader only: entries of the leader's log the peer does not have yet", ['peer'], function* (s) {
     for (const p of s.status.progress) if (p.id !== s.node.id) yield [{ peer: String(p.id) }, Math.max(0, s.lastIndex - p.match)];
