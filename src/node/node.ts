@@ -68,7 +68,7 @@ export interface NodeMetrics {
   syncLatency: Histogram;
   /** Campaigns this node started. */
   elections: number;
-  /** Times the known leader changed (the first one heard of included). */
+  /** Times a leader became known after none or another one (the first included). */
   leaderChanges: number;
   /** ReadIndex requests (each one quorum round shared by a turn's reads). */
   readIndexRounds: number;

@@ -59,7 +59,7 @@ export class ReadyLoop<P extends Proposal> {
   private tookTerm = 0;
   /** Campaigns this node started (it became a pre-candidate or candidate), as seen at Readies. */
   elections = 0;
-  /** Times the known leader became another node (the first leader heard of included), as etcd's leader_changes_seen. */
+  /** Times a leader became known after none or another one (the first included), as etcd's leader_changes_seen. */
   leaderChanges = 0;
   private campaigning = false;
   private lastLeader = 0;
@@ -219,10 +219,9 @@ export class ReadyLoop<P extends Proposal> {
     const campaigning = role === Role.Candidate || role === Role.PreCandidate;
     if (campaigning && !this.campaigning) this.elections++;
     this.campaigning = campaigning;
-    if (lead !== 0 && lead !== this.lastLeader) {
-      this.leaderChanges++;
-      this.lastLeader = lead;
-    }
+    // As etcd counts leader_changes_seen: a leader heard of after none (the same one again included) or another one.
+    if (lead !== 0 && lead !== this.lastLeader) this.leaderChanges++;
+    this.lastLeader = lead;
     if (lead !== 0) this.host.lastKnownLeader = lead;
     if (role === Role.Leader) log.info(`became the leader (term ${this.p.rn.term()})`);
   }

@@ -172,7 +172,7 @@ export function metricsRegistry(src: MetricsSource, opts: { defaultMetrics?: boo
   histogram('raftis_raft_proposal_commit_duration_seconds', 'From a proposal reaching the Raft core to its entry applied here', () => [fixed(now().node.metrics().commitLatency)]);
   histogram('raftis_raft_log_sync_duration_seconds', 'Each synced write of the log (one batch written and fdatasynced)', () => [fixed(now().node.metrics().syncLatency)]);
   counter('raftis_raft_elections_total', 'Election campaigns this node started', (s) => s.node.metrics().elections);
-  counter('raftis_raft_leader_changes_total', 'Times the leader known here changed (the first one included)', (s) => s.node.metrics().leaderChanges);
+  counter('raftis_raft_leader_changes_total', 'Times a leader became known here after none or another one (the first included)', (s) => s.node.metrics().leaderChanges);
   counter('raftis_raft_read_index_rounds_total', 'ReadIndex requests (one quorum round shared by the reads of one turn)', (s) => s.node.metrics().readIndexRounds);
   histogram('raftis_raft_snapshot_duration_seconds', 'Snapshots written by this node, and how long each took', () => [fixed(now().node.metrics().snapshotDurations)]);
   labelled('counter', 'raftis_raft_snapshot_transfers_total', 'Snapshot transfers ended: sent to followers (ok or failed) and received from the leader', ['direction', 'result'], (s) => {
