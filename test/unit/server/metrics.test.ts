@@ -76,7 +76,7 @@ function source(node: RaftisNode, commands: CommandMetric[] = []): MetricsSource
 }
 
 async function scrape(src: MetricsSource): Promise<{ text: string; fam: Map<string, Family> }> {
-  const text = await metricsRegistry(src, { defaultMetrics: false }).scrape();
+  const text = await metricsRegistry(src, { processMetrics: false }).scrape();
   const fam = new Map((parsePrometheusTextFormat(text) as Family[]).map((f) => [f.name, f]));
   return { text, fam };
 }
@@ -161,10 +161,24 @@ describe('/metrics formatting', () => {
     expect(text).not.toContain('raftis_command_duration_seconds_count{command="config|get"}');
   });
 
-  it('adds the process metrics of prom-client by default', async () => {
-    const text = await metricsRegistry(source(fakeNode())).scrape();
-    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
-    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+  it('escapes label values as the text format requires', async () => {
+    const odd = 'a"b\\c\nd';
+    const { text, fam } = await scrape(source(fakeNode(), [{ name: odd, calls: 1, rejected: 0, failed: 0, latency: undefined }]));
+    expect(text).toContain('raftis_commands_total{command="a\\"b\\\\c\\nd"} 1\n');
+    expect(value(fam, 'raftis_commands_total', { command: odd })).toBe(1);
+  });
+
+  it('adds process metrics under the names Prometheus clients give them', async () => {
+    const m = metricsRegistry(source(fakeNode()));
+    try {
+      const fam = new Map(parsePrometheusTextFormat(m.scrape()).map((f) => [f.name, f]));
+      expect(Number(fam.get('process_resident_memory_bytes')!.metrics[0]!.value)).toBeGreaterThan(0);
+      expect(fam.get('process_cpu_seconds_total')!.type).toBe('COUNTER');
+      expect(Number(fam.get('process_start_time_seconds')!.metrics[0]!.value)).toBeGreaterThan(1.7e9);
+      expect(Number(fam.get('nodejs_eventloop_lag_p99_seconds')!.metrics[0]!.value)).toBeGreaterThanOrEqual(0);
+    } finally {
+      m.close();
+    }
   });
 });
 
