@@ -9,6 +9,8 @@ import { ClusterSecret, Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
 import { HttpServer, send } from '../server/http.js';
 import { registerClusterPage } from '../server/cluster-page.js';
+import { registerMetrics } from '../server/metrics.js';
+import { metricsSource } from '../commands/metrics-source.js';
 import { createLogger } from '../util/log.js';
 import { IdleGc } from '../util/idle-gc.js';
 import type { Options } from './options.js';
@@ -97,6 +99,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   if (opts.httpPort > 0) {
     httpServer = new HttpServer().route('/healthz', (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'));
     registerClusterPage(httpServer, engine.clusterStatus);
+    registerMetrics(httpServer, metricsSource(engine));
     try {
       await httpServer.listen(opts.bind, opts.httpPort);
     } catch (e) {

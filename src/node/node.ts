@@ -57,6 +57,28 @@ export { NodeRefusal, type RefusalCode } from './errors.js';
 export type { NodeOptions, PeerLinkStatus, PeerTransport, TransportEvents } from './options.js';
 export type { SavePoint } from './snapshot-policy.js';
 import type { NodeOptions, PeerLinkStatus } from './options.js';
+import type { Histogram } from '../util/histogram.js';
+
+/** What RaftisNode.metrics() gives: counters since start, and histograms in seconds. */
+export interface NodeMetrics {
+  /** Proposals the core appended as leader. */
+  proposals: number;
+  /** From a proposal's hand-off to the core until it is applied here. */
+  commitLatency: Histogram;
+  /** Each synced log write (write + fdatasync of one batch). */
+  syncLatency: Histogram;
+  /** Campaigns this node started. */
+  elections: number;
+  /** Times a leader became known after none or another one (the first included). */
+  leaderChanges: number;
+  /** ReadIndex requests (each one quorum round shared by a turn's reads). */
+  readIndexRounds: number;
+  /** Snapshots written here. */
+  snapshotDurations: Histogram;
+  snapshotsSent: number;
+  snapshotsSendFailed: number;
+  snapshotsReceived: number;
+}
 
 export class RaftisNode<P extends Proposal = Proposal> {
   readonly id: number;
@@ -333,6 +355,23 @@ export class RaftisNode<P extends Proposal = Proposal> {
 
   status(): Status {
     return this.rn.status();
+  }
+
+  /** The driver's and its log's counters and histograms, read when the operator's /metrics is scraped. */
+  metrics(): NodeMetrics {
+    const t = this.peers.snapshotTransfers;
+    return {
+      proposals: this.writes.proposed,
+      commitLatency: this.writes.commitLatency,
+      syncLatency: this.storage.syncLatency,
+      elections: this.loop.elections,
+      leaderChanges: this.loop.leaderChanges,
+      readIndexRounds: this.reads.rounds,
+      snapshotDurations: this.snapshots.snapshotter.durations,
+      snapshotsSent: t.sent,
+      snapshotsSendFailed: t.failed,
+      snapshotsReceived: t.received,
+    };
   }
 
   /** Whether this node currently has a working connection to peer id (itself: true). */

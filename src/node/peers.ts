@@ -65,6 +65,11 @@ export class Peers {
     this.starting = t.start?.();
   }
 
+  /** Snapshot transfers ended here: sent (or failed) as leader, received as follower. */
+  get snapshotTransfers(): { sent: number; failed: number; received: number } {
+    return { sent: this.sender?.sent ?? 0, failed: this.sender?.failed ?? 0, received: this.receiver?.received ?? 0 };
+  }
+
   get created(): boolean {
     return this.transport !== undefined;
   }

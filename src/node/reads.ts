@@ -13,6 +13,8 @@ export class Reads {
   private queue: ((ok: boolean) => void)[] = [];
   private readonly batches = new Map<number, ((ok: boolean) => void)[]>();
   private seq = 0;
+  /** ReadIndex requests sent to the core (each shares one quorum round among a turn's reads). */
+  rounds = 0;
   /** Callbacks waiting for an index to be applied, by index. */
   private readonly waiters = new Map<number, (() => void)[]>();
 
@@ -35,6 +37,7 @@ export class Reads {
       for (const cb of batch) cb(false);
       return;
     }
+    this.rounds++;
     const seq = ++this.seq;
     const ctx = Buffer.allocUnsafe(8);
     ctx.writeDoubleBE(seq);

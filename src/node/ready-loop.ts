@@ -60,6 +60,12 @@ export class ReadyLoop<P extends Proposal> {
   private leadingAtReady = 0;
   /** The first term in which propose() or readBarrier() took work since the last Ready; 0: none. */
   private tookTerm = 0;
+  /** Campaigns this node started (it became a pre-candidate or candidate), as seen at Readies. */
+  elections = 0;
+  /** Times a leader became known after none or another one (the first included), as etcd's leader_changes_seen. */
+  leaderChanges = 0;
+  private campaigning = false;
+  private lastLeader = 0;
   private readonly run = (): void => {
     this.scheduled = false;
     this.processReady();
@@ -201,6 +207,7 @@ export class ReadyLoop<P extends Proposal> {
       reads.applied(e.index);
     }
     storage.appliedTo(host.appliedIndex);
+    writes.appliedTo(host.appliedIndex);
   }
 
   /** Applied conf change: members and their links (membership.ts); a new learner may need a fresh snapshot. */
@@ -212,6 +219,12 @@ export class ReadyLoop<P extends Proposal> {
   }
 
   private onSoftState(lead: number, role: Role): void {
+    const campaigning = role === Role.Candidate || role === Role.PreCandidate;
+    if (campaigning && !this.campaigning) this.elections++;
+    this.campaigning = campaigning;
+    // As etcd counts leader_changes_seen: a leader heard of after none (the same one again included) or another one.
+    if (lead !== 0 && lead !== this.lastLeader) this.leaderChanges++;
+    this.lastLeader = lead;
     if (lead !== 0) this.host.lastKnownLeader = lead;
     this.host.leaderHistory.observe(Date.now(), this.p.rn.term(), lead);
     if (role === Role.Leader) log.info(`became the leader (term ${this.p.rn.term()})`, { term: this.p.rn.term() });

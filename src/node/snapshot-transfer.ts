@@ -62,6 +62,9 @@ interface Outgoing {
 /** Leader side: one transfer per follower. */
 export class SnapshotSender {
   private readonly out = new Map<number, Outgoing>();
+  /** Transfers ended, by outcome (the operator's /metrics). */
+  sent = 0;
+  failed = 0;
 
   constructor(
     private readonly dataDir: string,
@@ -90,6 +93,7 @@ export class SnapshotSender {
       total = fs.fstatSync(fd).size;
     } catch (e) {
       log.error(`cannot send snapshot ${index} to node ${msg.to}: ${(e as Error).message}`);
+      this.failed++;
       this.done(msg.to, msg, false);
       return;
     }
@@ -169,6 +173,8 @@ export class SnapshotSender {
   private finish(to: number, t: Outgoing, ok: boolean, why?: string): void {
     this.out.delete(to);
     fs.closeSync(t.fd);
+    if (ok) this.sent++;
+    else this.failed++;
     if (ok) log.info(`snapshot ${t.index} sent to node ${to} (${t.total} bytes in ${this.now() - t.startedAt} ms)`);
     else log.warn(`sending snapshot ${t.index} to node ${to} failed: ${why}; it will be retried`);
     this.done(to, t.msg, ok);
@@ -194,6 +200,8 @@ interface Incoming {
 /** Follower side: writes incoming chunks, verifies, moves the file into place. */
 export class SnapshotReceiver {
   private cur: Incoming | undefined;
+  /** Snapshots received whole and verified (the operator's /metrics). */
+  received = 0;
 
   constructor(
     private readonly dataDir: string,
@@ -280,6 +288,7 @@ export class SnapshotReceiver {
       fs.renameSync(c.part, final);
       await syncDir(path.dirname(final));
       if (this.cur === c) this.cur = undefined;
+      this.received++;
       log.info(`snapshot ${c.index} received and verified (${c.total} bytes)`);
       this.ack(c.from, c.index, c.term, c.total, AckStatus.Complete);
     } catch (e) {

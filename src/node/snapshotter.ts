@@ -12,6 +12,7 @@ import type { Value } from '../keyspace/keyspace.js';
 import type { SnapshotEpoch } from '../keyspace/snapshot-epoch.js';
 import { writeRecord } from '../keyspace/snapshot-records.js';
 import { SnapshotWriter, listSnapshotFiles, snapshotDir, type SnapshotMember, type SnapshotMeta } from '../storage/snapshot-file.js';
+import { Histogram, SLOW_BUCKETS_SECONDS } from '../util/histogram.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('snapshot');
@@ -48,6 +49,8 @@ export interface SnapshotStats {
 
 export class Snapshotter {
   readonly stats: SnapshotStats;
+  /** Seconds each snapshot written took (the operator's /metrics). */
+  readonly durations = new Histogram(SLOW_BUCKETS_SECONDS);
   private running: Promise<SnapshotMeta | undefined> | undefined;
   private epochs: SnapshotEpoch[] | undefined;
   private aborted = false;
@@ -151,6 +154,7 @@ export class Snapshotter {
       if (this.aborted) throw new AbortedError();
       const bytes = await w.finish();
       const secs = (Date.now() - started) / 1000;
+      this.durations.observe(secs);
       Object.assign(this.stats, {
         lastSaveTime: Math.floor(Date.now() / 1000),
         lastStatus: 'ok',

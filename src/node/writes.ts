@@ -18,10 +18,14 @@
 import { EntryType, ProposalDroppedError, Role, type Entry, type RawNode } from '../raft/index.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
+import { Histogram, LATENCY_BUCKETS_SECONDS, monotonicSeconds } from '../util/histogram.js';
 import { PendingWrites } from './pending-writes.js';
 import type { Outcome, Proposal } from './state-machine.js';
 
 const log = createLogger('node');
+
+/** Batches whose commit is being timed at once; beyond it, the newest are not timed (a stalled quorum). */
+const TIMED_BATCHES = 1024;
 
 const settleUnknown = (p: Proposal): void => p.settle('unknown');
 const settleLost = (p: Proposal): void => p.settle('lost');
@@ -31,6 +35,20 @@ export class Writes<P extends Proposal> {
   private queue: P[] = [];
   private readonly pending = new PendingWrites<P>();
   private uncertainTimer: TimerHandle | undefined;
+  /** Proposals the core appended (the operator's /metrics). */
+  proposed = 0;
+  /** Seconds from a proposal's hand-off to the core until its index is applied here. */
+  readonly commitLatency = new Histogram(LATENCY_BUCKETS_SECONDS);
+  /**
+   * The batches being timed, a ring: each batch's last index, size and
+   * hand-off time. Timed per batch rather than per proposal, so the cost is
+   * one ring slot per Ready, not per write.
+   */
+  private readonly timedLast = new Float64Array(TIMED_BATCHES);
+  private readonly timedSize = new Float64Array(TIMED_BATCHES);
+  private readonly timedAt = new Float64Array(TIMED_BATCHES);
+  private timedHead = 0;
+  private timedCount = 0;
 
   constructor(
     private readonly uncertainWaitMs: number,
@@ -80,10 +98,33 @@ export class Writes<P extends Proposal> {
     if (ref.index !== q[0]!.index) {
       throw new Error(`raft appended proposals at ${ref.index}, the driver expected ${q[0]!.index}`);
     }
+    this.proposed += q.length;
+    this.timeBatch(ref.index + q.length - 1, q.length);
     for (const p of q) {
       p.term = ref.term;
       // A write still queued at this index or later (from an earlier term) may yet commit elsewhere.
       this.pending.add(p, settleUnknown);
+    }
+  }
+
+  private timeBatch(last: number, size: number): void {
+    if (this.timedCount === TIMED_BATCHES) return;
+    const slot = (this.timedHead + this.timedCount) % TIMED_BATCHES;
+    this.timedLast[slot] = last;
+    this.timedSize[slot] = size;
+    this.timedAt[slot] = monotonicSeconds();
+    this.timedCount++;
+  }
+
+  /** Entries up to `index` were applied: the timed batches they complete are observed. */
+  appliedTo(index: number): void {
+    if (this.timedCount === 0 || this.timedLast[this.timedHead]! > index) return;
+    const now = monotonicSeconds();
+    while (this.timedCount > 0 && this.timedLast[this.timedHead]! <= index) {
+      const h = this.timedHead;
+      this.commitLatency.observeN(now - this.timedAt[h]!, this.timedSize[h]!);
+      this.timedHead = (h + 1) % TIMED_BATCHES;
+      this.timedCount--;
     }
   }
 
@@ -115,6 +156,8 @@ export class Writes<P extends Proposal> {
    */
   deposed(lead: number, isLeader: () => boolean, term: () => number): void {
     log.info(`a leadership of this node ended (leader now: ${lead || 'unknown'}); ${this.pending.size} writes in flight wait for their fate`);
+    // Their indexes may be applied with other entries: not timed as commits.
+    this.timedCount = 0;
     this.clock.clear(this.uncertainTimer);
     this.uncertainTimer = this.clock.timeout(() => {
       this.uncertainTimer = undefined;

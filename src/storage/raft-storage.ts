@@ -27,6 +27,7 @@ import {
 import { CorruptDataError } from './errors.js';
 import type { LogBackend, StoredMember } from './log-backend.js';
 import { WalLog } from './wal/wal-log.js';
+import { Histogram, LATENCY_BUCKETS_SECONDS, monotonicSeconds } from '../util/histogram.js';
 
 /** Entries kept in memory beyond those still to be applied. */
 const TAIL_ENTRIES = 1_000;
@@ -47,6 +48,8 @@ export class RaftStorage implements Storage {
   private releasable = 0;
   /** Bytes of entry payloads on disk (for INFO / RAFT.INFO). */
   logBytes = 0;
+  /** Seconds each synced batch took to write and fdatasync (the operator's /metrics). */
+  readonly syncLatency = new Histogram(LATENCY_BUCKETS_SECONDS);
 
   private constructor(
     private readonly store: LogBackend,
@@ -277,7 +280,10 @@ export class RaftStorage implements Storage {
     const first = entries[0];
     // Entries at or below what is on disk replace a conflicting suffix.
     const truncateFrom = first !== undefined && first.index <= this.lastStored ? first.index : undefined;
-    await this.store.write(entries, hs, truncateFrom, sync && !this.noFsync);
+    const synced = sync && !this.noFsync;
+    const started = synced ? monotonicSeconds() : 0;
+    await this.store.write(entries, hs, truncateFrom, synced);
+    if (synced) this.syncLatency.observe(monotonicSeconds() - started);
     if (first !== undefined) {
       if (first.index < this.tailStart) {
         this.tail = [];

@@ -45,4 +45,17 @@ export class LatencyHistogram {
     }
     return out;
   }
+
+  /** The count of durations up to 2^e µs for each e of `exps` (ascending): Prometheus's cumulative `le` buckets. */
+  countsUpTo(exps: readonly number[]): number[] {
+    const out: number[] = [];
+    let seen = 0;
+    let i = 0;
+    for (const e of exps) {
+      const last = Math.min(BUCKETS - 1, e * PER_OCTAVE);
+      for (; i <= last; i++) seen += this.counts[i]!;
+      out.push(seen);
+    }
+    return out;
+  }
 }
