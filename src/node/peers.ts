@@ -105,7 +105,8 @@ export class Peers {
    * streamed.
    *
    * An append without entries is held for up to HOLD_EMPTY_APPEND_MS and
-   * dropped if an append with entries to the same follower goes out first.
+   * dropped if an append with entries to the same follower goes out first
+   * (or a heartbeat carrying a commit index at least as new).
    * The leader sends one to each follower whenever its commit index moves
    * (etcd's bcastAppend): under load that is once per batch, in the Ready
    * between a batch's commit and the next batch's proposals (the replies
@@ -138,7 +139,7 @@ export class Peers {
     if (rest.length > 0) this.transport?.send(rest);
   }
 
-  /** send's filter: holds empty appends, drops held ones an append with entries overtakes. */
+  /** send's filter: holds empty appends, drops held ones that an append with entries, or a heartbeat with as new a commit index, overtakes. */
   private holdEmptyAppends(msgs: readonly Message[]): Message[] {
     const out: Message[] = [];
     for (const m of msgs) {
@@ -149,6 +150,10 @@ export class Peers {
           continue;
         }
         this.held.delete(m.to);
+      } else if (m.type === MessageType.Heartbeat && this.held.size > 0) {
+        // A heartbeat carries the commit index too (no further than the follower's match).
+        const h = this.held.get(m.to);
+        if (h !== undefined && m.commit >= h.commit) this.held.delete(m.to);
       }
       out.push(m);
     }

@@ -58,7 +58,7 @@ const app = (to: number, commit: number, entries = 0): Message =>
     commit,
     entries: Array.from({ length: entries }, (_, i) => ({ index: 11 + i, term: 2, type: EntryType.Normal, data: Buffer.from('x') })),
   });
-const beat = (to: number): Message => newMessage({ type: MessageType.Heartbeat, from: 1, to, term: 2, commit: 5 });
+const beat = (to: number, commit = 5): Message => newMessage({ type: MessageType.Heartbeat, from: 1, to, term: 2, commit });
 
 /** Runs the timers that are due and not cleared. */
 function fire(timers: Timer[]): void {
@@ -103,6 +103,15 @@ describe('Peers: appends without entries are held', () => {
     expect(sent).toEqual([[withEntries]]);
     fire(timers);
     expect(sent).toHaveLength(1);
+  });
+
+  it('drops a held one when a heartbeat with a commit index as new goes out, not one with an older commit', () => {
+    const { peers, sent, timers } = setup();
+    peers.send([app(2, 5), app(3, 5)]);
+    peers.send([beat(2, 5), beat(3, 4)]);
+    expect(sent).toEqual([[beat(2, 5), beat(3, 4)]]);
+    fire(timers);
+    expect(sent[1]!.map((m) => [m.to, m.commit])).toEqual([[3, 5]]);
   });
 
   it('sends appends with entries at once and arms no timer for them', () => {
