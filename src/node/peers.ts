@@ -92,6 +92,7 @@ export class Peers {
   }
 
   removePeer(id: number): void {
+    this.held.delete(id);
     this.transport?.removePeer?.(id);
   }
 

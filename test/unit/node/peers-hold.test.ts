@@ -123,6 +123,14 @@ describe('Peers: appends without entries are held', () => {
     expect(timers).toEqual([]);
   });
 
+  it('forgets what it holds for a removed peer', () => {
+    const { peers, sent, timers } = setup();
+    peers.send([app(2, 5), app(3, 5)]);
+    peers.removePeer(2);
+    fire(timers);
+    expect(sent.map((b) => b.map((m) => m.to))).toEqual([[3]]);
+  });
+
   it('close() clears the timer and sends nothing held', async () => {
     const { peers, sent, timers } = setup();
     peers.send([app(2, 5)]);
