@@ -31,7 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT, RAFTIS_BIN, benchOutput, buildFacts, loadBenchmarkKeys, machineFacts, median, procTicks,
+  ROOT, RAFTIS_BIN, benchOutput, buildFacts, loadBenchmarkKeys, machineFacts, median, procIo, procTicks,
   redisBenchmark, startRaftis, startRaftisCluster, startRedis, writeResult,
 } from './lib.mjs';
 import { summarise, summaryLines } from './cpuprofile-top.mjs';
@@ -143,17 +143,23 @@ try {
   for (const { t, P } of TESTS) {
     const n = nFor(P);
     const args = ['-c', '50', '-r', '100000', '-d', '16', '-n', String(n), '-P', String(P), '-t', t.toLowerCase()];
-    const res = new Map(targets.map((x) => [x.name, { rps: [], us: x.procs.map(() => []) }]));
+    const res = new Map(targets.map((x) => [x.name, { rps: [], us: x.procs.map(() => []), r: x.procs.map(() => []), w: x.procs.map(() => []) }]));
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < targets.length; i++) {
         const x = targets[(round + i) % targets.length];
         log(`${t} -P ${P} round ${round + 1}: ${x.name}`);
         const t0 = x.procs.map((p) => procTicks(p.pid).self);
+        const io0 = x.procs.map((p) => procIo(p.pid));
         const out = await redisBenchmark(x.port, args, x.host);
         const t1 = x.procs.map((p) => procTicks(p.pid).self);
+        const io1 = x.procs.map((p) => procIo(p.pid));
         const r = res.get(x.name);
         r.rps.push(out[t].rps);
-        x.procs.forEach((_, k) => r.us[k].push(((t1[k] - t0[k]) * US_PER_TICK) / n));
+        x.procs.forEach((_, k) => {
+          r.us[k].push(((t1[k] - t0[k]) * US_PER_TICK) / n);
+          r.r[k].push((io1[k].r - io0[k].r) / n);
+          r.w[k].push((io1[k].w - io0[k].w) / n);
+        });
       }
     }
     rows.push({ t, P, res });
@@ -176,6 +182,16 @@ try {
         say(`| ${row.t} | ${row.P} | ${x.name} | ${p.role} | ${us.toFixed(2)} | ${spread(r.us[k])} | ${times(us, ref)} | ${median(r.rps).toFixed(0)} |`);
       });
       if (x.procs.length > 1) say(`| ${row.t} | ${row.P} | ${x.name} | all ${x.procs.length} | ${sum.toFixed(2)} | | ${times(sum, ref)} | |`);
+    }
+  }
+  // Counts do not depend on the machine's load, but at -P 1 they follow the batch sizes the load allowed.
+  say('\nSystem calls per request (/proc/<pid>/io syscr and syscw: socket and file reads and writes), medians:\n');
+  say('| test | P | target | process | reads / request | writes / request |');
+  say('|---|---|---|---|---|---|');
+  for (const row of rows) {
+    for (const x of targets) {
+      const r = row.res.get(x.name);
+      x.procs.forEach((p, k) => say(`| ${row.t} | ${row.P} | ${x.name} | ${p.role} | ${median(r.r[k]).toFixed(3)} | ${median(r.w[k]).toFixed(3)} |`));
     }
   }
   if (A) {

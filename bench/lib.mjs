@@ -522,6 +522,20 @@ export function procTicks(pid) {
 }
 
 /**
+ * Read and write system calls a process has made (/proc/<pid>/io syscr, syscw):
+ * counts, so unlike CPU time they do not move with other load on the machine
+ * (sends, reads and fdatasyncs of sockets and files; fdatasync is neither).
+ */
+export function procIo(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { r: Number(/syscr: (\d+)/.exec(s)[1]), w: Number(/syscw: (\d+)/.exec(s)[1]) };
+  } catch {
+    return { r: 0, w: 0 };
+  }
+}
+
+/**
  * Measures how much CPU other work on the machine took while something of
  * ours ran: call the returned function at the end. `pids` are our long-lived
  * children (servers); this process and its reaped children (redis-benchmark)

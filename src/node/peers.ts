@@ -7,7 +7,7 @@
  */
 import { MessageType, type Message, type RawNode } from '../raft/index.js';
 import { FrameType } from '../transport/frame.js';
-import type { Clock } from '../util/clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Member } from './membership.js';
 import type { PeerLinkStatus, PeerTransport, TransportEvents } from './options.js';
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
@@ -20,8 +20,26 @@ export interface PeersHost {
   scheduleReady(): void;
 }
 
+/**
+ * How long a leader holds an append that carries no entries (a commit index
+ * for a follower, or a probe) hoping that an append with entries to the same
+ * follower, which carries the commit index too, makes it unnecessary (see
+ * Peers.send).
+ */
+export const HOLD_EMPTY_APPEND_MS = 2;
+
 export class Peers {
   private transport: PeerTransport | undefined;
+  /** Empty appends held back (see send), at most one per follower: the latest. */
+  private readonly held = new Map<number, Message>();
+  private holdTimer: TimerHandle | undefined;
+  private readonly sendHeld = (): void => {
+    this.holdTimer = undefined;
+    if (this.held.size === 0 || this.host.closed) return;
+    const msgs = [...this.held.values()];
+    this.held.clear();
+    this.transport?.send(msgs);
+  };
   private sender: SnapshotSender | undefined;
   private receiver: SnapshotReceiver | undefined;
   /** The transport's start (listening for peers), once created. */
@@ -79,6 +97,7 @@ export class Peers {
   }
 
   removePeer(id: number): void {
+    this.held.delete(id);
     this.transport?.removePeer?.(id);
   }
 
@@ -87,10 +106,33 @@ export class Peers {
     this.sender?.check();
   }
 
-  /** Raft messages to peers; a MsgSnap goes out only after its file has been streamed. */
+  /**
+   * Raft messages to peers; a MsgSnap goes out only after its file has been
+   * streamed.
+   *
+   * An append without entries is held for up to HOLD_EMPTY_APPEND_MS and
+   * dropped if an append with entries to the same follower goes out first
+   * (or a heartbeat carrying a commit index at least as new).
+   * The leader sends one to each follower whenever its commit index moves
+   * (etcd's bcastAppend): under load that is once per batch, in the Ready
+   * between a batch's commit and the next batch's proposals (the replies
+   * must reach the clients before they send more), so every batch cost a
+   * second round of messages, socket writes, follower Readies and answers.
+   * Held, it is nearly always overtaken by the next batch's append, whose
+   * commit index is as new. The leader's own commit and replies do not
+   * wait for it: only a follower's apply, by at most the hold when the
+   * cluster goes idle. Raft allows any message to be lost; the core's
+   * heartbeats carry the commit index too.
+   */
   send(msgs: readonly Message[]): void {
     let snaps = false;
-    for (const m of msgs) if (m.type === MessageType.Snap) snaps = true;
+    let hold = false;
+    for (const m of msgs) {
+      if (m.type === MessageType.Snap) snaps = true;
+      else if (m.type === MessageType.App && m.entries.length === 0) hold = true;
+    }
+    if (hold || this.held.size > 0) msgs = this.holdEmptyAppends(msgs);
+    if (msgs.length === 0) return;
     if (!snaps) {
       this.transport?.send(msgs);
       return;
@@ -101,6 +143,28 @@ export class Peers {
       else if (this.sender) this.sender.start(m);
     }
     if (rest.length > 0) this.transport?.send(rest);
+  }
+
+  /** send's filter: holds empty appends, drops held ones that an append with entries, or a heartbeat with as new a commit index, overtakes. */
+  private holdEmptyAppends(msgs: readonly Message[]): Message[] {
+    const out: Message[] = [];
+    for (const m of msgs) {
+      if (m.type === MessageType.App) {
+        if (m.entries.length === 0) {
+          // A later one replaces an earlier: its commit index is at least as new.
+          this.held.set(m.to, m);
+          continue;
+        }
+        this.held.delete(m.to);
+      } else if (m.type === MessageType.Heartbeat && this.held.size > 0) {
+        // A heartbeat carries the commit index too (no further than the follower's match).
+        const h = this.held.get(m.to);
+        if (h !== undefined && m.commit >= h.commit) this.held.delete(m.to);
+      }
+      out.push(m);
+    }
+    if (this.held.size > 0 && this.holdTimer === undefined) this.holdTimer = this.host.clock.timeout(this.sendHeld, HOLD_EMPTY_APPEND_MS);
+    return out;
   }
 
   /** Sends an application frame to a peer; false when it cannot be sent. */
@@ -123,6 +187,9 @@ export class Peers {
   }
 
   async close(): Promise<void> {
+    this.host.clock.clear(this.holdTimer);
+    this.holdTimer = undefined;
+    this.held.clear();
     this.sender?.close();
     this.receiver?.close();
     await this.transport?.close();
