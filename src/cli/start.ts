@@ -39,6 +39,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     shutdown,
     scripts: { budget: opts.luaInstructionBudget, memoryBudget: opts.luaMemoryBudget },
     databases: opts.databases,
+    auth: { requirepass: opts.requirepass, aclfile: opts.aclfile, protectedMode: opts.protectedMode },
     node: {
       id: opts.id,
       dir: opts.dir,

@@ -22,7 +22,7 @@ export class RespServer {
 
   constructor(host: ClientHost) {
     this.srv = net.createServer({ noDelay: true }, (sock) => {
-      const refused = host.refuseConnection();
+      const refused = host.refuseConnection(sock.remoteAddress);
       if (refused !== undefined) {
         sock.on('error', () => {});
         sock.end(`-${refused}\r\n`);

@@ -182,6 +182,7 @@ export class Applier implements StateMachine<Write> {
       new Map([
         ['scripts', this.scripts.snapshotState()],
         ['config', this.state.config.snapshotState()],
+        ['acl', this.state.acl.snapshotState()],
       ]),
     );
   }
@@ -192,6 +193,11 @@ export class Applier implements StateMachine<Write> {
     const config = sections.get('config');
     if (config !== undefined) {
       for (const problem of this.state.config.restore(config)) log.warn(`snapshot's cluster-wide config not restored: ${problem}`);
+    }
+    const acl = sections.get('acl');
+    if (acl !== undefined) {
+      const problem = this.state.acl.restore(acl);
+      if (problem !== undefined) log.warn(`snapshot's ACL users not restored: ${problem}`);
     }
     this.touch.touched(-1, null);
   }
