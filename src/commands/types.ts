@@ -59,6 +59,8 @@ export interface Ctx {
    * group's; else the null array (it stays parked).
    */
   unblock?: string;
+  /** The ACL user running the command, when it may not run everything: a script's redis.call is checked against it. */
+  user?: string;
 }
 
 /** Ctx.signal: a command's own report of a key it changed (database ctx.dbIndex). */

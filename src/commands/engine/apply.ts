@@ -133,6 +133,7 @@ export class Applier implements StateMachine<Write> {
       events: this.state.events,
       signal: this.signal,
       unblock: entry.unblock,
+      user: entry.user,
     };
     const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
     if (tracking !== undefined) tracking.current = client;

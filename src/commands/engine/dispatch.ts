@@ -228,6 +228,7 @@ export class Dispatcher {
         ctx.now = Date.now();
         ctx.w = c.out();
         ctx.scripts = this.server.scripts;
+        ctx.user = c.user.allowsAll ? undefined : c.user.name;
         callData(stats, def, data, ctx, argv, c);
         if (this.server.scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         // Client-side caching: the keys it read are remembered.
@@ -245,11 +246,12 @@ export class Dispatcher {
     // The database as the command was sent: the client may SELECT another before the read runs.
     const db = c.db;
     const dbIndex = c.dbIndex;
+    const user = c.user.allowsAll ? undefined : c.user.name;
     const tracking = this.server.tracking;
     // Client-side caching: whether to track is decided now (CLIENT CACHING is about this command), the keys remembered when it runs.
     if (tracking.wanted && tracking.wants(c, def)) {
       return this.read(c, (w, now) => {
-        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c);
+        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         tracking.remember(c, def, argv);
       }, slot);
@@ -257,7 +259,7 @@ export class Dispatcher {
     this.read(
       c,
       (w, now) => {
-        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c);
+        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
       },
       slot,
@@ -328,6 +330,7 @@ export class Dispatcher {
     if (db !== 0) entry.db = db;
     if (oom) entry.oom = true;
     if (this.server.scripts.standaloneNow()) entry.standalone = true;
+    if (!c.user.allowsAll) entry.user = c.user.name;
     const p = new ClientWrite(this, entry, c, w);
     if (this.server.node.propose(p)) c.lastWriteIndex = p.index;
   }

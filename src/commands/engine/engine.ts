@@ -244,6 +244,7 @@ export class Engine implements ClientHost {
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.scripts.pubsub = this.pubsub;
+    this.scripts.acl = this.acl;
     // The applied configuration: one voter (the node may not be open yet while the engine is built).
     this.scripts.standaloneNow = () => this.node !== undefined && this.node.voters.length === 1;
     this.notifier = new KeyspaceNotifier(this.pubsub);

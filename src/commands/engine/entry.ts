@@ -15,11 +15,16 @@
  *                  redis-server; absent: the rules apply)
  *                  bit 4: kind 1 only, the entry serves a parked client
  *                  (Ctx.unblock): a u32-length-prefixed string follows
+ *                  bit 5: kind 1 only, proposed for a client whose ACL user
+ *                  may not run everything: its name (u32 length, bytes)
+ *                  follows, after the unblock string; scripts check their
+ *                  redis.call commands against that user (Ctx.user)
  *   u32 count      number of commands (kind 1) or keys (kind 2)
  *   [u32 db]       with flag bit 1: the database the commands run in (the
  *                  client's SELECTed one; a SELECT inside a MULTI changes it
  *                  for the commands after it) or the keys expire in
  *   [u32 len, bytes]  with flag bit 4: the unblock string
+ *   [u32 len, bytes]  with flag bit 5: the ACL user
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
  *   kind 2, 3: per key: u32 length, bytes
  *   kind 4: per script body: u32 length, bytes
@@ -62,6 +67,8 @@ export interface CommandEntry {
   standalone?: boolean;
   /** Set on the entry that serves a parked XREADGROUP (Ctx.unblock). */
   unblock?: string;
+  /** The ACL user of the client, when it may not run everything: scripts check redis.call against it (Ctx.user). */
+  user?: string;
 }
 
 export interface ExpireEntry {
@@ -77,6 +84,7 @@ const FLAG_DB = 2;
 const FLAG_OOM = 4;
 const FLAG_STANDALONE = 8;
 const FLAG_UNBLOCK = 16;
+const FLAG_USER = 32;
 
 export interface EvictEntry {
   kind: EntryKind.EvictKeys;
@@ -131,6 +139,8 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   let size = db !== 0 ? HEADER + 4 : HEADER;
   const unblock = e.kind === EntryKind.Commands ? e.unblock : undefined;
   if (unblock !== undefined) size += 4 + unblock.length;
+  const user = e.kind === EntryKind.Commands ? e.user : undefined;
+  if (user !== undefined) size += 4 + user.length;
   if (e.kind === EntryKind.Commands) {
     for (const argv of e.cmds) {
       size += 4;
@@ -147,7 +157,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   } else {
     b.writeDoubleLE(e.time, 1);
   }
-  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0);
+  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0) | (user !== undefined ? FLAG_USER : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     putU32(b, p, e.cmds.length);
@@ -157,6 +167,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
       p += 4;
     }
     if (unblock !== undefined) p = putString(b, p, unblock);
+    if (user !== undefined) p = putString(b, p, user);
     for (const argv of e.cmds) {
       putU32(b, p, argv.length);
       p += 4;
@@ -218,6 +229,11 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       unblock = readString(b, p);
       p += 4 + unblock.length;
     }
+    let user: string | undefined;
+    if ((flags & FLAG_USER) !== 0) {
+      user = readString(b, p);
+      p += 4 + user.length;
+    }
     const cmds: string[][] = [];
     for (let i = 0; i < count; i++) {
       if (p + 4 > b.length) throw truncated(b, p, 4);
@@ -235,6 +251,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     if ((flags & FLAG_OOM) !== 0) e.oom = true;
     if ((flags & FLAG_STANDALONE) !== 0) e.standalone = true;
     if (unblock !== undefined) e.unblock = unblock;
+    if (user !== undefined) e.user = user;
     return e;
   }
   if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {
