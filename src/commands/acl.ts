@@ -49,11 +49,12 @@ function redact(argv: string[], from: number): void {
 function setuser(ctx: ConnCtx, argv: string[]): void {
   const { engine, w } = ctx;
   const name = argv[2]!;
+  const original = argv.slice();
   const sent = hashPasswords(argv);
   redact(argv, 2);
   if (hasSpaces(name)) return w.error("ERR Usernames can't contain spaces or null characters");
   // Checked here so that a bad modifier costs no entry; every node checks again when applying (same users, same answer).
-  const error = engine.acl.applySetUser(engine.acl.staged(name), sent.slice(3));
+  const error = engine.acl.applySetUser(engine.acl.staged(name), original.slice(3));
   if (error !== undefined) return w.error(error);
   propose(ctx, sent);
 }
