@@ -39,6 +39,8 @@ export interface ClientHost {
   removeClient(c: Client): void;
   /** Runs one parsed request. */
   onCommand(c: Client, argv: string[]): void;
+  /** Whether a client that has not authenticated must AUTH before anything else (the default user has a password). */
+  authRequired(): boolean;
   /**
    * Whether argv may run now rather than wait in the client's inbox: `held`
    * says a read awaiting its confirmation holds the client's pipeline.
@@ -267,6 +269,8 @@ export class Client<H extends ClientHost = ClientHost> {
           (this.replyMode === 'on' ? this.out() : this.mutedWriter).error(text);
           this.closeAfterReply();
         },
+        // Redis's smaller limits on what a client that must still AUTH may send.
+        authRequired: () => !this.authenticated && this.server.authRequired(),
       },
       server.limits,
     );

@@ -403,6 +403,10 @@ export class Engine implements ClientHost {
    * maxclients (acceptCommonHandler): a connection beyond it gets Redis's
    * cluster-mode error and is closed, counted in rejected_connections.
    */
+  authRequired(): boolean {
+    return this.acl.authRequired;
+  }
+
   refuseConnection(remoteAddress?: string): string | undefined {
     if (this.protectedMode && remoteAddress !== undefined && refusedByProtectedMode(this.acl.defaultUser.nopass, remoteAddress)) return DENIED_PROTECTED;
     if (this.clients.size < this.maxClients) return undefined;
