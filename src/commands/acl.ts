@@ -284,7 +284,7 @@ export const aclApplied: NonNullable<HandlerSet['applied']> = {
       const staged = acl.staged(argv[2]!);
       const error = hasSpaces(argv[2]!) ? "ERR Usernames can't contain spaces or null characters" : acl.applySetUser(staged, argv.slice(3));
       if (error !== undefined) return w.error(error);
-      acl.commitUser(staged);
+      acl.onUserChanged(acl.commitUser(staged));
       acl.touched = true;
       w.ok();
     },

@@ -228,6 +228,22 @@ describe('authentication', () => {
   });
 });
 
+describe('pub/sub clients of a changed user', () => {
+  it('are closed when SETUSER takes away a channel they are subscribed to, kept otherwise', async () => {
+    const [r0, f0] = await pair();
+    await same(r0, f0, 'ACL', 'SETUSER', 'alice', 'on', '>apw', '+@all', '~*', 'resetchannels', '&ch*', '&news');
+    const [r, f] = await pair();
+    await same(r, f, 'AUTH', 'alice', 'apw');
+    await same(r, f, 'SUBSCRIBE', 'ch1', 'news');
+    await same(r0, f0, 'ACL', 'SETUSER', 'alice', '&more');
+    await same(r0, f0, 'PUBLISH', 'news', 'still here');
+    expect(await f.next()).toBe(await r.next());
+    await same(r0, f0, 'ACL', 'SETUSER', 'alice', 'resetchannels', '&ch*');
+    expect(await f.closedPromise()).toBe(true);
+    expect(await r.closedPromise()).toBe(true);
+  });
+});
+
 describe('permissions', () => {
   it('NOPERM for commands, keys and channels; MULTI checks at queue time; scripts check redis.call', async () => {
     const [r0, f0] = await pair();

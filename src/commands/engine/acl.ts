@@ -285,6 +285,18 @@ export class Acl {
   logMaxLen = 128;
   /** Told of a user deleted, or replaced by ACL LOAD: the engine closes its clients on this node. */
   onUserGone: (u: User) => void = () => {};
+  /** Told of a user an applied SETUSER changed: the engine closes its pub/sub clients whose subscriptions it no longer allows. */
+  onUserChanged: (u: User) => void = () => {};
+
+  /**
+   * ACLKillPubsubClientsIfNeeded (7.0): whether the user's root selector
+   * still allows a subscription (a channel by glob, a pattern literally).
+   */
+  allowsSubscription(u: User, channel: string, pattern: boolean): boolean {
+    const r = u.root;
+    if (r.allChannels) return true;
+    return r.channels.some((p) => (pattern ? p === channel : globMatch(p, channel)));
+  }
 
   constructor(table: CommandTable) {
     this.universe = new Universe(table);

@@ -209,6 +209,15 @@ export class Engine implements ClientHost {
       }
     };
     this.seedUsers(opts.auth);
+    this.acl.onUserChanged = (u: User) => {
+      for (const c of [...this.clients.values()]) {
+        if (c.user !== u || !c.inPubSub) continue;
+        const allowed =
+          [...c.channels, ...c.shardChannels].every((ch) => this.acl.allowsSubscription(u, ch, false)) &&
+          [...c.patterns].every((p) => this.acl.allowsSubscription(u, p, true));
+        if (!allowed) c.kill();
+      }
+    };
     this.watchConfig();
     this.dispatcher = new Dispatcher(this);
     this.onCommand = this.dispatcher.onCommand;
