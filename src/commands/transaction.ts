@@ -132,7 +132,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
       c,
       (w, now) => {
         w.arrayHeader(cmds.length);
-        const ctx = { db: startKs, dbIndex: startDb, dbs: server.dbs, now, index: 0, w, scripts: server.scripts };
+        const ctx = { db: startKs, dbIndex: startDb, dbs: server.dbs, now, index: 0, w, scripts: server.scripts, user: c.user.allowsAll ? undefined : c.user.name };
         const stats = server.stats;
         for (const argv of cmds) {
           const def = table.lookup(argv)!;
