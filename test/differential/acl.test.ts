@@ -228,6 +228,23 @@ describe('authentication', () => {
   });
 });
 
+describe('EXEC after the rules changed', () => {
+  it('answers NOPERM for each queued command the user may no longer run, and runs the others', async () => {
+    const [r0, f0] = await pair();
+    await same(r0, f0, 'ACL', 'SETUSER', 'alice', 'on', '>apw', '+@all', '~*', '&*');
+    const [r, f] = await pair();
+    for (const c of [['AUTH', 'alice', 'apw'], ['MULTI'], ['SET', 'e1', 'v'], ['GET', 'e1'], ['SET', 'other', 'v'], ['PUBLISH', 'ch', 'm']]) await same(r, f, ...c);
+    await same(r0, f0, 'ACL', 'SETUSER', 'alice', '-get', 'resetkeys', '~e*', 'resetchannels');
+    const exec = await same(r, f, 'EXEC');
+    expect(exec).toContain('-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to touch the specified keys\r\n');
+    expect(exec.startsWith('*4\r\n+OK\r\n-NOPERM')).toBe(true);
+    await same(r, f, 'MULTI');
+    await same(r, f, 'GET', 'e1');
+    await same(r, f, 'EXEC');
+    await same(r0, f0, 'DEL', 'e1');
+  });
+});
+
 describe('pub/sub clients of a changed user', () => {
   it('are closed when SETUSER takes away a channel they are subscribed to, kept otherwise', async () => {
     const [r0, f0] = await pair();

@@ -14,7 +14,7 @@ import { readAppState, writeAppState } from './app-state.js';
 import { callData } from './call.js';
 import { parseDbIndex } from '../db-index.js';
 import type { Ctx, KeySignals } from '../types.js';
-import { EntryKind, decodeStateEntry } from './entry.js';
+import { EntryKind, NOPERM_IN_EXEC, decodeStateEntry } from './entry.js';
 import { applyEvictions } from './evict.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
@@ -140,6 +140,10 @@ export class Applier implements StateMachine<Write> {
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     this.scripts.oomAtStart = entry.oom === true;
     for (const argv of entry.cmds) {
+      if (argv[0] === NOPERM_IN_EXEC) {
+        w.error(argv[1]!);
+        continue;
+      }
       const cmd = this.table.lookup(argv);
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).

@@ -71,6 +71,14 @@ export interface CommandEntry {
   user?: string;
 }
 
+/**
+ * In a transaction's entry, in place of a queued command the client's ACL
+ * user may no longer run when EXEC ran (execCommand's second check):
+ * `[NOPERM_IN_EXEC, error text]`, answered with that error when applied. No
+ * client can queue a command of that name (it is unknown).
+ */
+export const NOPERM_IN_EXEC = '\0noperm-in-exec';
+
 export interface ExpireEntry {
   kind: EntryKind.ExpireKeys;
   time: number;
