@@ -41,6 +41,8 @@ const applied = [
   'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients', 'tracking-table-max-keys', 'maxmemory', 'maxmemory-policy', 'maxmemory-samples',
   'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'hz', 'dynamic-hz', 'loglevel',
   'client-output-buffer-limit', 'save',
+  // ACL users and authentication (src/commands/engine/acl.ts).
+  'requirepass', 'aclfile', 'protected-mode', 'acllog-max-len',
 ];
 
 const fixed = {
@@ -52,7 +54,6 @@ const fixed = {
   'enable-debug-command': 'no',
   'enable-module-command': 'no',
   'enable-protected-configs': 'no',
-  requirepass: '',
   port: null,
   bind: null,
   dir: null,
@@ -65,7 +66,7 @@ const later = [
   'stream-node-max-entries', 'hll-sparse-max-bytes', 'sanitize-dump-payload',
   // Clients, connections, server.
   'maxmemory-clients', 'tcp-keepalive',
-  'protected-mode', 'acllog-max-len', 'acl-pubsub-default', 'aclfile', 'busy-reply-threshold',
+  'acl-pubsub-default', 'busy-reply-threshold',
   'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',
@@ -106,9 +107,7 @@ const never = [
 /** Values that differ from redis-server's default at start-up (raftis has no save points: its snapshots follow --snapshot-*). */
 const startsWith = { save: '' };
 
-const refuse = {
-  requirepass: { unless: '', error: 'raftis has no authentication yet: requirepass can only be empty' },
-};
+const refuse = {};
 
 export const POLICY = {};
 const add = (name, raftis, value) => {

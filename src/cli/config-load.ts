@@ -3,7 +3,7 @@
  * one of raftis's own options (its command-line flag without `--`), a Redis
  * parameter of the CONFIG table (checked here with Redis's error texts, set
  * in the engine's Config store at start), one of the few that are both
- * (port, bind, dir, cluster-port, databases, loglevel, logfile, tls-*: they set
+ * (port, bind, dir, cluster-port, databases, loglevel, logfile, requirepass, aclfile, protected-mode, tls-*: they set
  * the option the node runs with), or an error with its file and line.
  * Command-line flags override the file.
  */
@@ -38,6 +38,9 @@ export const OWN_OPTIONS: Readonly<Record<string, OptionKind>> = {
   databases: 'number',
   'unsafe-no-fsync': 'boolean',
   'cluster-secret-file': 'string',
+  requirepass: 'string',
+  aclfile: 'string',
+  'protected-mode': ['yes', 'no'],
   'tls-port': 'number',
   'tls-cert-file': 'string',
   'tls-key-file': 'string',
@@ -155,11 +158,14 @@ export function interpretConfig(file: string, directives: readonly Directive[]):
         setOption(d.name, optionValue(d, 'number'), d);
         out.params.push({ name: d.name, args: d.args, source: sourceOf(d) });
         continue;
+      case 'requirepass':
+      case 'aclfile':
+      case 'protected-mode':
       case 'tls-cert-file':
       case 'tls-key-file':
       case 'tls-ca-cert-file':
       case 'tls-auth-clients':
-        // Redis parameters that are also the options the TLS client port starts with.
+        // Redis parameters that are also the options the node starts with (its users, the TLS client port).
         setOption(d.name, optionValue(d, OWN_OPTIONS[d.name]!), d);
         out.params.push({ name: d.name, args: d.args, source: sourceOf(d) });
         continue;

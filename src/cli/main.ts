@@ -106,6 +106,9 @@ async function main(): Promise<void> {
       describe: 'bytes a Lua script may allocate (counted as its operations ask, never given back) before it is stopped (the same on every node; 0: unlimited)',
     })
     .option('databases', { type: 'number', default: DEFAULT_OPTIONS.databases, describe: 'number of databases (SELECT 0 … n-1); every node of a cluster must have the same' })
+    .option('requirepass', { type: 'string', describe: "the default user's password (as Redis's requirepass); users themselves are cluster state (ACL SETUSER)" })
+    .option('aclfile', { type: 'string', describe: 'ACL file: users at start-up, ACL LOAD and ACL SAVE (as Redis\'s aclfile)' })
+    .option('protected-mode', { choices: ['yes', 'no'] as const, default: 'yes' as const, describe: 'refuse non-loopback clients while the default user has no password (as Redis\'s protected-mode)' })
     .option('snapshot-keep-entries', { type: 'number', default: DEFAULT_OPTIONS.snapshotKeepEntries, describe: 'log entries kept behind a snapshot for followers that are a little behind' })
     .option('unsafe-no-fsync', {
       type: 'boolean',
@@ -210,6 +213,9 @@ async function main(): Promise<void> {
       luaInstructionBudget: argv['lua-instruction-budget'],
       luaMemoryBudget: argv['lua-memory-budget'],
       databases: argv.databases,
+      ...(argv.requirepass !== undefined ? { requirepass: argv.requirepass } : {}),
+      ...(argv.aclfile !== undefined ? { aclfile: argv.aclfile } : {}),
+      protectedMode: argv['protected-mode'] === 'yes',
       unsafeNoFsync: argv['unsafe-no-fsync'],
       ...security,
       join,

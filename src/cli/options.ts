@@ -36,6 +36,12 @@ export interface Options {
   luaMemoryBudget: number;
   /** Number of databases (Redis's `databases`); must be the same on every node (peers with another number are refused). */
   databases: number;
+  /** The default user's password at start-up (Redis's requirepass; empty: none). */
+  requirepass?: string;
+  /** The ACL file: its users at start-up, ACL LOAD and ACL SAVE (Redis's aclfile). */
+  aclfile?: string;
+  /** Redis's protected-mode: without a default user password, only loopback clients are served. */
+  protectedMode?: boolean;
   /** Write the Raft log without fsync (measurement only, as etcd's --unsafe-no-fsync). */
   unsafeNoFsync: boolean;
   /** --cluster-secret-file's contents: peers must prove they hold the same (protocol v2 handshake). */

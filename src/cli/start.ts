@@ -48,6 +48,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     databases: opts.databases,
     configFile: opts.configFile,
     configSources: instanceSources(opts.optionSources ?? {}),
+    auth: { requirepass: opts.requirepass, aclfile: opts.aclfile, protectedMode: opts.protectedMode },
     node: {
       id: opts.id,
       dir: opts.dir,

@@ -10,7 +10,8 @@ import { ERR } from './errors.js';
 import { stringMatch as globMatch } from '../keyspace/glob.js';
 import { redirectError } from './routing.js';
 import type { ConnHandler, ConnCtx, HandlerSet } from './table.js';
-import type { ConfigName } from './engine/config.js';
+import type { ConfigName, Param } from './engine/config.js';
+import { sha256Hex } from './engine/acl.js';
 import { newCommandCounters } from './engine/stats.js';
 import { rewriteConfigFile, strerror } from './config-rewrite.js';
 import { createLogger } from '../util/log.js';
@@ -59,7 +60,8 @@ function setPairs(argv: readonly string[]): [string, string][] | undefined {
  * whole on every node (configApplied), answered when applied; a follower
  * sends it to the leader (MOVED, or forwarded in proxy mode).
  */
-function configSet({ c, w, engine }: ConnCtx, argv: string[]): void {
+function configSet(ctx: ConnCtx, argv: string[]): void {
+  const { c, w, engine } = ctx;
   const pairs = setPairs(argv);
   if (pairs === undefined) return w.error(ERR.syntax);
   const config = engine.config;
@@ -67,11 +69,31 @@ function configSet({ c, w, engine }: ConnCtx, argv: string[]): void {
   const sent = argv.slice();
   const checked = config.check(pairs, (i) => (argv[2 + i * 2 + 1] = '(redacted)'));
   if (typeof checked === 'string') return w.error(checked);
+  const pass = pairs.findLast(([name]) => name.toLowerCase() === 'requirepass');
+  if (pass !== undefined) return setRequirepass(ctx, pairs, checked, pass[1]);
   if (!config.namesClusterWide(pairs)) return void (config.commit(checked), w.ok());
   const node = engine.node;
   if (node.isLeader) return engine.dispatcher.propose(c, [sent], false);
   if (engine.proxy?.forward(c, [sent], false, true) === true) return;
   w.error(redirectError(node, engine.table.lookup(sent)!, sent));
+}
+
+/**
+ * CONFIG SET requirepass (ACLUpdateDefaultUserPassword): the default user's
+ * password is replicated state, so the change is the entry `ACL SETUSER
+ * default resetpass #<sha256>` (or `nopass` for ""), answered when applied;
+ * the cleartext stays on this node, which answers it to CONFIG GET.
+ */
+function setRequirepass({ c, w, engine }: ConnCtx, pairs: readonly (readonly [string, string])[], checked: Map<Param, unknown>, password: string): void {
+  if (engine.config.namesClusterWide(pairs)) {
+    return w.error('ERR raftis replicates requirepass as an ACL change: set it in a CONFIG SET without cluster-wide parameters');
+  }
+  const acl = ['ACL', 'SETUSER', 'default', 'resetpass', password === '' ? 'nopass' : '#' + sha256Hex(password)];
+  const node = engine.node;
+  if (!node.isLeader && engine.proxy === undefined) return w.error(redirectError(node, engine.table.lookup(acl)!, acl));
+  engine.config.commit(checked);
+  if (node.isLeader) return engine.dispatcher.propose(c, [acl], false);
+  if (engine.proxy?.forward(c, [acl], false, true) !== true) w.error(redirectError(node, engine.table.lookup(acl)!, acl));
 }
 
 export const configApplied: NonNullable<HandlerSet['applied']> = {

@@ -9,6 +9,11 @@ import { parseDbIndex } from './db-index.js';
 import { writeHelp } from './help.js';
 import type { ConnHandler, ConnCtx } from './table.js';
 import { trackingListFields } from './tracking.js';
+import { Denied } from './engine/acl.js';
+import type { ClientUser } from '../server/client.js';
+
+const HELLO_NOAUTH =
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
 
 export const REDIS_VERSION = '7.0.15';
 
@@ -43,15 +48,41 @@ function validName(s: string): boolean {
   return true;
 }
 
-/** AUTH against the default user, which has no password (nopass). */
-function authenticate(user: string): boolean {
-  return user === 'default';
+/**
+ * ACLAuthenticateUser: on success the client acts as the user from now on;
+ * a failure is logged in ACL LOG (reason auth, the command's name as sent).
+ */
+function authenticate(c: Client, name: string, password: string, command: string): boolean {
+  const acl = c.server.acl;
+  const u = acl.checkCredentials(name, password);
+  if (u === undefined) {
+    acl.addLog(Denied.Auth, c.multi !== undefined ? 'multi' : 'toplevel', command, name, clientInfoLine(c));
+    return false;
+  }
+  c.user = u;
+  c.authenticated = true;
+  return true;
 }
 
-function auth({ w }: ConnCtx, argv: string[]): void {
+function auth({ c, w }: ConnCtx, argv: string[]): void {
   if (argv.length > 3) return w.error(ERR.syntax);
-  if (argv.length === 2) return w.error(ERR_CONN.authNoPassword);
-  if (!authenticate(argv[1]!)) return w.error(ERR_CONN.wrongpass);
+  const command = argv[0]!;
+  let name = 'default';
+  let password: string;
+  if (argv.length === 2) {
+    // The old form is an error while the default user needs no password.
+    if (c.server.acl.defaultUser.nopass) {
+      argv[1] = '(redacted)';
+      return w.error(ERR_CONN.authNoPassword);
+    }
+    password = argv[1]!;
+    argv[1] = '(redacted)';
+  } else {
+    name = argv[1]!;
+    password = argv[2]!;
+    argv[1] = argv[2] = '(redacted)';
+  }
+  if (!authenticate(c, name, password, command)) return w.error(ERR_CONN.wrongpass);
   w.ok();
 }
 
@@ -66,12 +97,16 @@ function hello({ c, w }: ConnCtx, argv: string[]): void {
     i = 2;
   }
   let setname: string | undefined;
+  let user: string | undefined;
+  let password: string | undefined;
   for (; i < argv.length; i++) {
     const opt = argv[i]!;
     const more = argv.length - i - 1;
     const lower = opt.toLowerCase();
     if (lower === 'auth' && more >= 2) {
-      if (!authenticate(argv[i + 1]!)) return w.error(ERR_CONN.wrongpass);
+      user = argv[i + 1]!;
+      password = argv[i + 2]!;
+      argv[i + 1] = argv[i + 2] = '(redacted)';
       i += 2;
     } else if (lower === 'setname' && more >= 1) {
       setname = argv[i + 1]!;
@@ -81,6 +116,8 @@ function hello({ c, w }: ConnCtx, argv: string[]): void {
       return w.error(helloSyntaxError(opt));
     }
   }
+  if (user !== undefined && !authenticate(c, user, password!, argv[0]!)) return w.error(ERR_CONN.wrongpass);
+  if (!c.authenticated && c.server.acl.authRequired) return w.error(HELLO_NOAUTH);
   if (setname !== undefined) c.name = setname;
   c.setProto(ver as 2 | 3);
   w.proto = c.proto;
@@ -141,6 +178,9 @@ function reset({ c, w }: ConnCtx, _argv: string[]): void {
   c.server.tracking.disable(c);
   c.name = '';
   c.readonly = false;
+  // clientSetDefaultAuth: back to the default user, authenticated only if it needs no password.
+  c.user = c.server.acl.defaultUser;
+  c.authenticated = c.server.acl.startsAuthenticated;
   selectDb(c, 0);
   c.setProto(2);
   c.setReplyMode('on');
@@ -159,7 +199,7 @@ export function clientInfoLine(c: Client, now = Date.now()): string {
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
     ` flags=${flags} db=${c.dbIndex} sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} multi=${c.multi !== undefined ? c.multi.length : -1}` +
     ` qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
-    ` tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=${tracking.redir} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+    ` tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user.name} redir=${tracking.redir} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
 
@@ -182,6 +222,7 @@ function clientKill({ c, w }: ConnCtx, argv: string[]): void {
   let id = 0;
   let type: string | undefined;
   let skipme = true;
+  let user: ClientUser | undefined;
   if (argv.length === 3) {
     addr = argv[2]!;
     skipme = false;
@@ -203,7 +244,8 @@ function clientKill({ c, w }: ConnCtx, argv: string[]): void {
       } else if (opt === 'laddr') {
         laddr = val;
       } else if (opt === 'user') {
-        if (val !== 'default') return w.error(`ERR No such user '${val}'`);
+        user = c.server.acl.users.get(val);
+        if (user === undefined) return w.error(`ERR No such user '${val}'`);
       } else if (opt === 'skipme') {
         const v = val.toLowerCase();
         if (v !== 'yes' && v !== 'no') return w.error(ERR.syntax);
@@ -222,6 +264,7 @@ function clientKill({ c, w }: ConnCtx, argv: string[]): void {
     if (laddr !== undefined && cl.laddr !== laddr) continue;
     if (type !== undefined && clientType(cl) !== type) continue;
     if (id !== 0 && cl.id !== id) continue;
+    if (user !== undefined && cl.user !== user) continue;
     if (cl === c && skipme) continue;
     if (cl === c) self = true;
     else cl.kill();

@@ -4,6 +4,7 @@
  * command table joins these with Redis's metadata; the test engine runs the
  * keyspace ones in-process.
  */
+import { aclApplied, aclCommands } from './acl.js';
 import { bitCommands } from './bits.js';
 import { clusterCommands } from './cluster.js';
 import { commandCommands } from './command.js';
@@ -85,9 +86,11 @@ export const connCommands: Record<string, ConnHandler> = {
   ...slowlogCommands,
   ...scriptingConnCommands,
   ...functionConnCommands,
+  ...aclCommands,
 };
 
 /** Server commands whose effect is replicated when they name cluster-wide state (CONFIG SET). */
 export const appliedCommands: NonNullable<HandlerSet['applied']> = {
   ...configApplied,
+  ...aclApplied,
 };

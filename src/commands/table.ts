@@ -4,6 +4,7 @@
  * COMMAND output and write/read routing all come from here.
  */
 import type { Config } from './engine/config.js';
+import type { Acl } from './engine/acl.js';
 import type { KeyspaceEvents } from './notify.js';
 import type { Engine, EngineClient } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
@@ -30,6 +31,8 @@ export interface ReplicatedState {
   config: Config;
   /** Where applied writes emit keyspace notifications. */
   events: KeyspaceEvents;
+  /** ACL users (ACL SETUSER / DELUSER / LOAD and requirepass are entries). */
+  acl: Acl;
 }
 
 /**
@@ -77,6 +80,8 @@ export interface CommandDef {
   signalsItself: boolean;
   /** COMMAND INFO flag "no_multi" (SAVE, SHUTDOWN): refused inside MULTI. */
   noMulti: boolean;
+  /** COMMAND INFO flag "no_auth" (AUTH, HELLO…): runs before the client authenticates. */
+  noAuth: boolean;
   data?: DataHandler;
   conn?: ConnHandler;
   /** What applying its log entry does on every replica, for a server command that is sometimes one (see logsWhen). */
@@ -174,6 +179,7 @@ export class CommandTable {
       touchesAll: name === 'flushall' || name === 'flushdb',
       signalsItself: SIGNALS_ITSELF.has(name),
       noMulti: meta.flags.has('no_multi'),
+      noAuth: meta.flags.has('no_auth'),
       data: h.data[name],
       conn: h.conn[name],
       applied: h.applied?.[name]?.apply,

@@ -8,6 +8,8 @@
  * keys, and proposes at once — no other entry can come between the check
  * and the transaction in the log. See docs/decisions.md.
  */
+import { Denied, type User } from './engine/acl.js';
+import { NOPERM_IN_EXEC } from './engine/entry.js';
 import type { Slot } from '../server/client.js';
 import type { EngineClient as Client } from './engine/engine.js';
 import { callData, feedMonitors } from './engine/call.js';
@@ -17,7 +19,7 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { isLogged, type ConnHandler, type ConnCtx } from './table.js';
 import { ERR_FORWARD_WATCH } from './engine/proxy.js';
 import { CLUSTERDOWN_NO_LEADER } from './routing.js';
-import { selectDb } from './connection.js';
+import { clientInfoLine, selectDb } from './connection.js';
 import { parseDbIndex } from './db-index.js';
 
 function multi({ c, w }: ConnCtx, _argv: string[]): void {
@@ -88,6 +90,8 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   const node = server.node;
   const table = server.table;
   const hasWrite = cmds.some((argv) => isLogged(table.lookup(argv), server, argv));
+  // execCommand checks the ACL again: the rules may have changed since the commands were queued.
+  if (!c.user.allowsAll) execAclCheck(c, cmds);
 
   // A follower in proxy mode forwards the whole transaction to the leader.
   if (!node.isLeader && server.proxy !== undefined && cmds.some((argv) => table.lookup(argv)?.conn === undefined)) {
@@ -132,9 +136,13 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
       c,
       (w, now) => {
         w.arrayHeader(cmds.length);
-        const ctx = { db: startKs, dbIndex: startDb, dbs: server.dbs, now, index: 0, w, scripts: server.scripts };
+        const ctx = { db: startKs, dbIndex: startDb, dbs: server.dbs, now, index: 0, w, scripts: server.scripts, user: c.user.allowsAll ? undefined : c.user.name };
         const stats = server.stats;
         for (const argv of cmds) {
+          if (argv[0] === NOPERM_IN_EXEC) {
+            w.error(argv[1]!);
+            continue;
+          }
           const def = table.lookup(argv)!;
           if (def.data) {
             callData(stats, def, def.data, ctx, argv, c);
@@ -173,6 +181,31 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   node.whenApplied(node.lastLogIndex, () => {
     if (!run(slot, slot)) c.complete(slot);
   });
+}
+
+const EXEC_DENIED_REASON: Record<number, string> = {
+  [Denied.Cmd]: 'no permission to execute the command or subcommand',
+  [Denied.Key]: 'no permission to touch the specified keys',
+  [Denied.Channel]: 'no permission to access one of the channels used as arguments',
+};
+
+/** Replaces, in place, each queued command the client's user may no longer run by its NOPERM answer (logged in ACL LOG). */
+function execAclCheck(c: Client, cmds: string[][]): void {
+  const acl = c.server.acl;
+  const user = c.user as User;
+  for (let i = 0; i < cmds.length; i++) {
+    const argv = cmds[i]!;
+    const def = c.server.table.lookup(argv);
+    if (def === undefined) continue;
+    const r = acl.check(user, def, argv);
+    if (r.denied === Denied.Ok) continue;
+    acl.addLog(r.denied, 'multi', r.denied === Denied.Cmd ? def.name : argv[r.pos]!, user.name, clientInfoLine(c));
+    cmds[i] = [
+      NOPERM_IN_EXEC,
+      'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ' +
+        (EXEC_DENIED_REASON[r.denied] ?? 'no permission'),
+    ];
+  }
 }
 
 export const transactionCommands: Record<string, ConnHandler> = { multi, discard, watch, unwatch, exec };

@@ -70,6 +70,8 @@ export interface Ctx {
    * where writes are applied; summed into the node's count of changes.
    */
   dirty?: number;
+  /** The ACL user running the command, when it may not run everything: a script's redis.call is checked against it. */
+  user?: string;
 }
 
 /** Ctx.signal: a command's own report of a key it changed (database ctx.dbIndex). */

@@ -31,7 +31,7 @@ export interface ClientHost {
   /** The id of a new connection (CLIENT ID). */
   nextClientId(): number;
   /** Redis's admission control, before a connection becomes a client: the error line to send and close with, or undefined to accept. */
-  refuseConnection(): string | undefined;
+  refuseConnection(remoteAddress?: string): string | undefined;
   /** The database a new connection starts in (db 0). */
   readonly firstDb: Keyspace;
   /** A connection was accepted / closed. */
@@ -39,6 +39,8 @@ export interface ClientHost {
   removeClient(c: Client): void;
   /** Runs one parsed request. */
   onCommand(c: Client, argv: string[]): void;
+  /** Whether a client that has not authenticated must AUTH before anything else (the default user has a password). */
+  authRequired(): boolean;
   /**
    * Whether argv may run now rather than wait in the client's inbox: `held`
    * says a read awaiting its confirmation holds the client's pipeline.
@@ -123,6 +125,16 @@ export class Slot extends RespWriter {
   }
 }
 
+/**
+ * The ACL user a client is authenticated as: the engine's User
+ * (src/commands/engine/acl.ts); this layer only carries it.
+ */
+export interface ClientUser {
+  readonly name: string;
+  /** May run everything: no permission check per command. */
+  readonly allowsAll: boolean;
+}
+
 export interface WatchedKey {
   key: string;
   /** The database it was WATCHed in. */
@@ -130,6 +142,8 @@ export interface WatchedKey {
   /** The key was already expired when WATCHed (Redis: expiry then does not count as a change). */
   expiredAtWatch: boolean;
 }
+
+const NO_USER: ClientUser = { name: 'default', allowsAll: true };
 
 export class Client<H extends ClientHost = ClientHost> {
   readonly id: number;
@@ -142,6 +156,10 @@ export class Client<H extends ClientHost = ClientHost> {
   readonly addr: string;
   readonly laddr: string;
   lastCommand = 'NULL';
+  /** The ACL user this client acts as (set by the host when the client is added: the default user). */
+  user: ClientUser = NO_USER;
+  /** AUTH succeeded, or the default user needed no password when the client connected (Redis's c->authenticated). */
+  authenticated = true;
 
   /** MULTI state: queued argvs, or undefined when not in MULTI. */
   multi: string[][] | undefined;
@@ -251,6 +269,8 @@ export class Client<H extends ClientHost = ClientHost> {
           (this.replyMode === 'on' ? this.out() : this.mutedWriter).error(text);
           this.closeAfterReply();
         },
+        // Redis's smaller limits on what a client that must still AUTH may send.
+        authRequired: () => !this.authenticated && this.server.authRequired(),
       },
       server.limits,
     );

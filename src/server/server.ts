@@ -37,7 +37,7 @@ export class RespServer {
 
   constructor(host: ClientHost) {
     this.onSocket = (sock) => {
-      const refused = host.refuseConnection();
+      const refused = host.refuseConnection(sock.remoteAddress);
       if (refused !== undefined) {
         sock.on('error', () => {});
         sock.end(`-${refused}\r\n`);

@@ -14,7 +14,7 @@ import { readAppState, writeAppState } from './app-state.js';
 import { callData } from './call.js';
 import { parseDbIndex } from '../db-index.js';
 import type { Ctx, KeySignals } from '../types.js';
-import { EntryKind, decodeStateEntry } from './entry.js';
+import { EntryKind, NOPERM_IN_EXEC, decodeStateEntry } from './entry.js';
 import { applyEvictions } from './evict.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
@@ -135,12 +135,17 @@ export class Applier implements StateMachine<Write> {
       unblock: entry.unblock,
       served: entry.served === true,
       dirty: 0,
+      user: entry.user,
     };
     const tracking = client !== undefined && this.tracking?.wanted === true ? this.tracking : undefined;
     if (tracking !== undefined) tracking.current = client;
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     this.scripts.oomAtStart = entry.oom === true;
     for (const argv of entry.cmds) {
+      if (argv[0] === NOPERM_IN_EXEC) {
+        w.error(argv[1]!);
+        continue;
+      }
       const cmd = this.table.lookup(argv);
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
@@ -184,6 +189,7 @@ export class Applier implements StateMachine<Write> {
       new Map([
         ['scripts', this.scripts.snapshotState()],
         ['config', this.state.config.snapshotState()],
+        ['acl', this.state.acl.snapshotState()],
       ]),
     );
   }
@@ -194,6 +200,11 @@ export class Applier implements StateMachine<Write> {
     const config = sections.get('config');
     if (config !== undefined) {
       for (const problem of this.state.config.restore(config)) log.warn(`snapshot's cluster-wide config not restored: ${problem}`);
+    }
+    const acl = sections.get('acl');
+    if (acl !== undefined) {
+      const problem = this.state.acl.restore(acl);
+      if (problem !== undefined) log.warn(`snapshot's ACL users not restored: ${problem}`);
     }
     this.touch.touched(-1, null);
   }

@@ -24,6 +24,11 @@ import { CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
 import { keyHashSlot } from '../routing.js';
 import { EXECABORT_OOM, OOM, deniesOom, isDenyoom } from './evict.js';
 import { ScriptCaching } from './script-cache.js';
+import { Denied, nopermError, type User } from './acl.js';
+import { clientInfoLine } from '../connection.js';
+import { hashPasswords } from '../acl.js';
+
+const NOAUTH = 'NOAUTH Authentication required.';
 
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -55,8 +60,12 @@ export class Dispatcher {
     if (tracking.wanted) tracking.beforeCommand(c, def);
     if (def === undefined) return;
     c.lastCommand = def.name;
+    // authRequired: a client that has not authenticated while the default user has a password runs only AUTH, HELLO…
+    if (!c.authenticated && !def.noAuth && this.server.acl.authRequired) return void this.reject(c, NOAUTH, def);
     // Before ACL and cluster checks, as in Redis 7's processCommand.
     if (def.noMulti && c.multi !== undefined) return void this.reject(c, 'ERR Command not allowed inside a transaction', def);
+    // The hot path: a user that may run everything (the default user as it starts) costs this one read.
+    if (!c.user.allowsAll && !this.permitted(c, def, argv)) return;
     // Redis Cluster's getNodeByQuery refuses keys in different slots before it routes.
     // A group of one voter is a standalone redis-server: no slot rule (Scripts.standaloneNow).
     if (EVALS.has(def.name) && crossSlot(def, argv) && !this.server.scripts.standaloneNow()) return void this.reject(c, CROSSSLOT, def);
@@ -86,13 +95,30 @@ export class Dispatcher {
     if (denied !== undefined) return void this.reject(c, denied, def);
     if (this.server.evictor.maxmemory !== 0 && this.outOfMemory(c, def, argv)) return;
     if (c.multi !== undefined && !NOT_QUEUED.has(def.name)) {
-      c.multi.push(argv);
+      // The transaction's entry carries password hashes, never the passwords (acl.ts).
+      c.multi.push(def.name === 'acl|setuser' ? hashPasswords(argv) : argv);
       c.out().simple('QUEUED');
       return;
     }
     this.server.stats.totalCommands++;
     this.run(c, def, argv);
   };
+
+  /**
+   * ACLCheckAllPerm in processCommand: checked when the command is sent,
+   * so a command queued in MULTI is checked at queue time (as Redis 7.0);
+   * a refusal is logged in ACL LOG and answered with Redis's NOPERM text.
+   */
+  private permitted(c: Client, def: CommandDef, argv: string[]): boolean {
+    const acl = this.server.acl;
+    const user = c.user as User;
+    const r = acl.check(user, def, argv);
+    if (r.denied === Denied.Ok) return true;
+    const object = r.denied === Denied.Cmd ? def.name : argv[r.pos]!;
+    acl.addLog(r.denied, c.multi !== undefined ? 'multi' : 'toplevel', object, user.name, clientInfoLine(c));
+    this.reject(c, nopermError(r.denied, def), def);
+    return false;
+  }
 
   /**
    * processCommand's maxmemory check (evict.ts), once a limit is set: before
@@ -202,6 +228,7 @@ export class Dispatcher {
         ctx.now = Date.now();
         ctx.w = c.out();
         ctx.scripts = this.server.scripts;
+        ctx.user = c.user.allowsAll ? undefined : c.user.name;
         callData(stats, def, data, ctx, argv, c);
         if (this.server.scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         // Client-side caching: the keys it read are remembered.
@@ -219,11 +246,12 @@ export class Dispatcher {
     // The database as the command was sent: the client may SELECT another before the read runs.
     const db = c.db;
     const dbIndex = c.dbIndex;
+    const user = c.user.allowsAll ? undefined : c.user.name;
     const tracking = this.server.tracking;
     // Client-side caching: whether to track is decided now (CLIENT CACHING is about this command), the keys remembered when it runs.
     if (tracking.wanted && tracking.wants(c, def)) {
       return this.read(c, (w, now) => {
-        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c);
+        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         tracking.remember(c, def, argv);
       }, slot);
@@ -231,7 +259,7 @@ export class Dispatcher {
     this.read(
       c,
       (w, now) => {
-        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts }, argv, c);
+        callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
       },
       slot,
@@ -302,6 +330,7 @@ export class Dispatcher {
     if (db !== 0) entry.db = db;
     if (oom) entry.oom = true;
     if (this.server.scripts.standaloneNow()) entry.standalone = true;
+    if (!c.user.allowsAll) entry.user = c.user.name;
     const p = new ClientWrite(this, entry, c, w);
     if (this.server.node.propose(p)) c.lastWriteIndex = p.index;
   }

@@ -11,6 +11,7 @@
  *   committed entry → Applier.apply → reply into the Write's slot
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Databases } from '../../keyspace/databases.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
@@ -34,6 +35,7 @@ import { Stats } from './stats.js';
 import { Tracking } from './tracking.js';
 import { ClusterStatus, engineStatusPort } from './cluster-status.js';
 import { FrameType } from '../../transport/frame.js';
+import { Acl, type User } from './acl.js';
 import type { Write } from './write.js';
 
 /** A client connection as the engine knows it. */
@@ -60,6 +62,12 @@ export interface EngineOptions {
   configFile?: ConfigFileInfo;
   /** Where the instance values (port, bind, dir, cluster-port, databases, loglevel) came from, when not the default. */
   configSources?: Record<string, string>;
+  /**
+   * Start-up's users (--requirepass, --aclfile) and --protected-mode: the
+   * seed, which stands until a replicated ACL change (an entry, or a
+   * snapshot holding one) decides the users (acl.ts touched).
+   */
+  auth?: { requirepass?: string; aclfile?: string; protectedMode?: boolean };
 }
 
 /** A config file's path and the Redis parameters it sets, in file order. */
@@ -140,6 +148,10 @@ export class Engine implements ClientHost {
   readonly scripts: Scripts;
   /** The members' status for the cluster page: answers peers' requests, gathers theirs. */
   readonly clusterStatus = new ClusterStatus(engineStatusPort(this));
+  /** ACL users (replicated state) and this node's ACL LOG. */
+  readonly acl: Acl;
+  /** protected-mode, and whether the client port listens on a loopback address only (then no one else can connect anyway). */
+  private protectedMode = true;
   /** The Raft driver; set by open() before any client connects. */
   node!: RaftisNode<Write>;
   readonly info: ServerInfo;
@@ -223,6 +235,26 @@ export class Engine implements ClientHost {
         return self.node;
       },
     });
+    this.acl = new Acl(this.table);
+    // A deleted user's clients are closed on every node (ACLFreeUserAndKillClients); the one that ran the command after its reply.
+    this.acl.onUserGone = (u: User) => {
+      for (const c of [...this.clients.values()]) {
+        if (c.user !== u) continue;
+        c.user = this.acl.defaultUser;
+        c.authenticated = false;
+        c.closeAfterReply();
+      }
+    };
+    this.seedUsers(opts.auth);
+    this.acl.onUserChanged = (u: User) => {
+      for (const c of [...this.clients.values()]) {
+        if (c.user !== u || !c.inPubSub) continue;
+        const allowed =
+          [...c.channels, ...c.shardChannels].every((ch) => this.acl.allowsSubscription(u, ch, false)) &&
+          [...c.patterns].every((p) => this.acl.allowsSubscription(u, p, true));
+        if (!allowed) c.kill();
+      }
+    };
     this.watchConfig();
     this.dispatcher = new Dispatcher(this);
     this.onCommand = this.dispatcher.onCommand;
@@ -258,14 +290,41 @@ export class Engine implements ClientHost {
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.scripts.pubsub = this.pubsub;
+    this.scripts.acl = this.acl;
     // The applied configuration: one voter (the node may not be open yet while the engine is built).
     this.scripts.standaloneNow = () => this.node !== undefined && this.node.voters.length === 1;
     this.notifier = new KeyspaceNotifier(this.pubsub);
     for (let i = 0; i < this.dbs.count; i++) this.dbs.get(i).hooks = this.notifier.hooksFor(i);
     this.config.watch('notify-keyspace-events', () => (this.notifier.flags = this.config.param('notify-keyspace-events').value as number));
-    this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier });
+    this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier, acl: this.acl });
     this.applier.tracking = tracking;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
+  }
+
+  /** Start-up's users: the ACL file's, then the default user's --requirepass (as Redis applies requirepass after loading the file). */
+  private seedUsers(auth: EngineOptions['auth']): void {
+    if (auth === undefined) return;
+    if (auth.aclfile !== undefined && auth.aclfile !== '') {
+      const file = path.resolve(auth.aclfile);
+      this.config.param('aclfile').value = file;
+      let text = '';
+      try {
+        text = fs.readFileSync(file, 'latin1');
+      } catch (err) {
+        // Redis starts with an ACL file that does not exist yet (ACL SAVE creates it).
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read the ACL file ${file}: ${(err as Error).message}`);
+      }
+      const users = this.acl.parseFile(text, file);
+      if (typeof users === 'string') throw new Error(`the ACL file ${file} has errors; fix them and start again: ${users.trim()}`);
+      this.acl.replaceAll(users);
+    }
+    if (auth.requirepass !== undefined) {
+      this.config.param('requirepass').value = auth.requirepass;
+      const staged = this.acl.staged('default');
+      this.acl.applySetUser(staged, ['resetpass', auth.requirepass === '' ? 'nopass' : '>' + auth.requirepass]);
+      this.acl.commitUser(staged);
+    }
+    if (auth.protectedMode !== undefined) this.config.param('protected-mode').value = auth.protectedMode;
   }
 
   /** The parameters that take effect in raftis (table entries with raftis: 'applied'), wired to what they drive. */
@@ -296,6 +355,8 @@ export class Engine implements ClientHost {
     });
     config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
     config.watch('maxclients', () => (this.maxClients = config.number('maxclients')));
+    config.watch('protected-mode', () => (this.protectedMode = config.param('protected-mode').value as boolean));
+    config.watch('acllog-max-len', () => (this.acl.logMaxLen = config.number('acllog-max-len')));
     config.watch('loglevel', () => setRedisLogLevel(config.get('loglevel') as RedisLogLevel));
     const cron = this.cron;
     config.watch('hz', () => ((cron.configHz = config.number('hz')), cron.update()));
@@ -394,13 +455,20 @@ export class Engine implements ClientHost {
    * maxclients (acceptCommonHandler): a connection beyond it gets Redis's
    * cluster-mode error and is closed, counted in rejected_connections.
    */
-  refuseConnection(): string | undefined {
+  authRequired(): boolean {
+    return this.acl.authRequired;
+  }
+
+  refuseConnection(remoteAddress?: string): string | undefined {
+    if (this.protectedMode && remoteAddress !== undefined && refusedByProtectedMode(this.acl.defaultUser.nopass, remoteAddress)) return DENIED_PROTECTED;
     if (this.clients.size < this.maxClients) return undefined;
     this.stats.rejectedConnections++;
     return 'ERR max number of clients + cluster connections reached';
   }
 
     addClient(c: EngineClient): void {
+    c.user = this.acl.defaultUser;
+    c.authenticated = this.acl.startsAuthenticated;
     this.clients.set(c.id, c);
     this.stats.totalConnections++;
   }
@@ -532,4 +600,19 @@ export class Engine implements ClientHost {
       if (set) for (const c of set) c.watchDirty = true;
     }
   }
+}
+
+/** networking.c's reply to a client protected mode refuses (redis-server 7.0.15's text, its typo included). */
+export const DENIED_PROTECTED =
+  "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/**
+ * Protected mode (clientAcceptHandler): with protected-mode yes and the
+ * default user without a password, only loopback clients are served
+ * (connIsLocal: 127.0.0.0/8 or ::1, IPv4 ones also as ::ffff:127.x).
+ */
+export function refusedByProtectedMode(defaultNopass: boolean, remoteAddress: string): boolean {
+  if (!defaultNopass) return false;
+  const a = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+  return !(a.startsWith('127.') || a === '::1');
 }

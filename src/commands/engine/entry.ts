@@ -17,11 +17,16 @@
  *                  (Ctx.unblock): a u32-length-prefixed string follows
  *                  bit 5: kind 1 only, the command is a parked blocking
  *                  pop proposed again when its keys got data (Ctx.served)
+ *                  bit 6: kind 1 only, proposed for a client whose ACL user
+ *                  may not run everything: its name (u32 length, bytes)
+ *                  follows, after the unblock string; scripts check their
+ *                  redis.call commands against that user (Ctx.user)
  *   u32 count      number of commands (kind 1) or keys (kind 2)
  *   [u32 db]       with flag bit 1: the database the commands run in (the
  *                  client's SELECTed one; a SELECT inside a MULTI changes it
  *                  for the commands after it) or the keys expire in
  *   [u32 len, bytes]  with flag bit 4: the unblock string
+ *   [u32 len, bytes]  with flag bit 6: the ACL user
  *   kind 1: per command: u32 argc, then per arg: u32 length, bytes
  *   kind 2, 3: per key: u32 length, bytes
  *   kind 4: per script body: u32 length, bytes
@@ -66,7 +71,17 @@ export interface CommandEntry {
   unblock?: string;
   /** Set on the entry of a parked blocking pop proposed again when its keys got data (Ctx.served). */
   served?: boolean;
+  /** The ACL user of the client, when it may not run everything: scripts check redis.call against it (Ctx.user). */
+  user?: string;
 }
+
+/**
+ * In a transaction's entry, in place of a queued command the client's ACL
+ * user may no longer run when EXEC ran (execCommand's second check):
+ * `[NOPERM_IN_EXEC, error text]`, answered with that error when applied. No
+ * client can queue a command of that name (it is unknown).
+ */
+export const NOPERM_IN_EXEC = '\0noperm-in-exec';
 
 export interface ExpireEntry {
   kind: EntryKind.ExpireKeys;
@@ -82,6 +97,7 @@ const FLAG_OOM = 4;
 const FLAG_STANDALONE = 8;
 const FLAG_UNBLOCK = 16;
 const FLAG_SERVED = 32;
+const FLAG_USER = 64;
 
 export interface EvictEntry {
   kind: EntryKind.EvictKeys;
@@ -136,6 +152,8 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   let size = db !== 0 ? HEADER + 4 : HEADER;
   const unblock = e.kind === EntryKind.Commands ? e.unblock : undefined;
   if (unblock !== undefined) size += 4 + unblock.length;
+  const user = e.kind === EntryKind.Commands ? e.user : undefined;
+  if (user !== undefined) size += 4 + user.length;
   if (e.kind === EntryKind.Commands) {
     for (const argv of e.cmds) {
       size += 4;
@@ -152,7 +170,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
   } else {
     b.writeDoubleLE(e.time, 1);
   }
-  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) | (e.served === true ? FLAG_SERVED : 0) : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0);
+  b[9] = (e.kind === EntryKind.Commands ? (e.multi ? FLAG_MULTI : 0) | (e.oom === true ? FLAG_OOM : 0) | (e.standalone === true ? FLAG_STANDALONE : 0) | (e.served === true ? FLAG_SERVED : 0) : 0) | (db !== 0 ? FLAG_DB : 0) | (unblock !== undefined ? FLAG_UNBLOCK : 0) | (user !== undefined ? FLAG_USER : 0);
   let p = 10;
   if (e.kind === EntryKind.Commands) {
     putU32(b, p, e.cmds.length);
@@ -162,6 +180,7 @@ export function encodeStateEntry(e: StateEntry): Buffer {
       p += 4;
     }
     if (unblock !== undefined) p = putString(b, p, unblock);
+    if (user !== undefined) p = putString(b, p, user);
     for (const argv of e.cmds) {
       putU32(b, p, argv.length);
       p += 4;
@@ -223,6 +242,11 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       unblock = readString(b, p);
       p += 4 + unblock.length;
     }
+    let user: string | undefined;
+    if ((flags & FLAG_USER) !== 0) {
+      user = readString(b, p);
+      p += 4 + user.length;
+    }
     const cmds: string[][] = [];
     for (let i = 0; i < count; i++) {
       if (p + 4 > b.length) throw truncated(b, p, 4);
@@ -241,6 +265,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     if ((flags & FLAG_STANDALONE) !== 0) e.standalone = true;
     if (unblock !== undefined) e.unblock = unblock;
     if ((flags & FLAG_SERVED) !== 0) e.served = true;
+    if (user !== undefined) e.user = user;
     return e;
   }
   if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {

@@ -11,6 +11,7 @@
  * budget that is the same everywhere. Read-only scripts run on the read path
  * and leave the cache alone. See docs/decisions.md, "Lua scripting".
  */
+import { Denied, scriptNopermError, type Acl, type User } from './acl.js';
 import { LuaVM, sha1hex, type CallResult, type EvalOptions, type EvalResult } from '../../util/lua/vm.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
@@ -98,6 +99,8 @@ interface Run {
   wrote: boolean;
   /** As a standalone redis-server: no slot rule at all (a group of one voter). */
   standalone: boolean;
+  /** The ACL user running the script, when it may not run everything (Ctx.user): each redis.call is checked. */
+  user: User | undefined;
 }
 
 export interface ScriptOptions {
@@ -149,6 +152,8 @@ export class Scripts {
   readonly memoryBudget: number;
   /** Redis 7.0 functions: the libraries (replicated state, in snapshots) and their VM. */
   readonly functions: Functions;
+  /** ACL users (set by the engine): redis.call is checked against the running script's user. */
+  acl: Acl | undefined;
   /** Where a script's PUBLISH goes (the engine's registry; set once it exists). */
   pubsub: ScriptPubSub | undefined;
   /**
@@ -411,6 +416,7 @@ export class Scripts {
       standalone,
       oom: this.oomAtStart && !allowOom,
       wrote: false,
+      user: ctx.user === undefined ? undefined : (this.acl?.users.get(ctx.user) ?? this.acl?.defaultUser),
     };
     let seed: number | undefined;
     if (ctx.index > 0) {
@@ -463,6 +469,11 @@ export class Scripts {
     if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return { scriptError: 'Wrong number of args calling Redis command from script' };
     const flags = def.meta.flags;
     if (flags.has('noscript')) return { scriptError: 'This Redis command is not allowed from script' };
+    // scriptCall's ACL check, against the user of the entry (or of the read): the same on every replica.
+    if (run.user !== undefined && !run.user.allowsAll) {
+      const denied = this.acl!.check(run.user, def, argv).denied;
+      if (denied !== Denied.Ok) return { scriptError: scriptNopermError(denied) };
+    }
     if (run.readOnly && def.mayReplicate) return { scriptError: 'Write commands are not allowed from read-only scripts.' };
     // scriptVerifyOOM: only before the script's first write (it cannot stop halfway).
     if (run.oom && !run.wrote && flags.has('denyoom')) return { scriptError: '-' + OOM };

@@ -13,6 +13,7 @@ import { Config } from '../../../src/commands/engine/config.js';
 import { EntryKind, encodeStateEntry } from '../../../src/commands/engine/entry.js';
 import { Scripts } from '../../../src/commands/engine/scripts.js';
 import { Stats } from '../../../src/commands/engine/stats.js';
+import { Acl } from '../../../src/commands/engine/acl.js';
 import { Databases } from '../../../src/keyspace/databases.js';
 import { RespWriter } from '../../../src/server/resp-writer.js';
 import type { Write } from '../../../src/commands/engine/write.js';
@@ -24,7 +25,7 @@ const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {}, mo
 function replica(nodeSaysStandalone: boolean): (cmds: string[][], standalone: boolean) => string {
   const scripts = new Scripts(table, new Stats(), noTouch);
   scripts.standaloneNow = () => nodeSaysStandalone;
-  const applier = new Applier(new Databases(1), table, new Stats(), noTouch, scripts, { config: new Config(), events: { flags: 0, emit: () => {} } });
+  const applier = new Applier(new Databases(1), table, new Stats(), noTouch, scripts, { config: new Config(), events: { flags: 0, emit: () => {} }, acl: new Acl(table) });
   let index = 0;
   return (cmds, standalone) => {
     const entry = { kind: EntryKind.Commands as const, time: 1_700_000_000_000, multi: cmds.length > 1, cmds, ...(standalone ? { standalone } : {}) };

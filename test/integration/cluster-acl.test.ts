@@ -1,0 +1,146 @@
+/**
+ * ACL users are cluster state: ACL SETUSER on the leader is a log entry, so
+ * the user can AUTH on a follower (and read with READONLY), on the leader
+ * elected after the old one is killed, and on a node that lost its data
+ * directory and got the leader's snapshot; the entries carry the password's
+ * SHA-256, never the password; a follower redirects SETUSER; DELUSER on the
+ * leader closes the deleted user's connections on every node.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster } from '../helpers/cluster.js';
+import type { RawClient } from '../helpers/raw-client.js';
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.destroy();
+  cluster = undefined;
+});
+
+async function withClient<T>(c: TestCluster, id: number, fn: (cl: RawClient) => Promise<T>): Promise<T> {
+  const cl = await c.client(id);
+  try {
+    return await fn(cl);
+  } finally {
+    cl.close();
+  }
+}
+
+/** AUTH as alice on node id, retried (bounded) until the node has applied the user. */
+async function authEventually(c: TestCluster, id: number, password: string, timeoutMs = 15_000): Promise<RawClient> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cl = await c.client(id);
+    const r = await cl.call('AUTH', 'alice', password);
+    if (r === '+OK\r\n') return cl;
+    cl.close();
+    if (Date.now() > deadline) throw new Error(`AUTH alice on node ${id}: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** Every file under dir, read as latin1. */
+function allBytes(dir: string): string {
+  let out = '';
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out += allBytes(p);
+    else if (e.isFile()) out += fs.readFileSync(p, 'latin1');
+  }
+  return out;
+}
+
+describe('ACL users in a 3-node cluster', () => {
+  it('a user set on the leader authenticates on a follower, after failover and from a snapshot; DELUSER closes its connections everywhere', async () => {
+    cluster = await TestCluster.start({ args: ['--snapshot-entries', '200', '--snapshot-keep-entries', '20'] });
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    const followers = c.nodes.map((n) => n.id).filter((id) => id !== leader);
+
+    // A follower does not take it: users change only through the log.
+    await withClient(c, followers[0]!, async (cl) => {
+      expect(await cl.call('ACL', 'SETUSER', 'alice', 'on', '>pw1')).toMatch(/^-MOVED \d+ [0-9.]+:\d+\r\n$/);
+      // Checked before it is sent anywhere.
+      expect(await cl.call('ACL', 'SETUSER', 'alice', 'bogus')).toBe("-ERR Error in ACL SETUSER modifier 'bogus': Syntax error\r\n");
+    });
+    await withClient(c, leader, async (cl) => {
+      expect(await cl.call('ACL', 'SETUSER', 'alice', 'on', '>pw-in-clear-1', '~app:*', '+@read', '+@write', '+readonly', '-del')).toBe('+OK\r\n');
+      expect(await cl.call('SET', 'app:1', 'one')).toBe('+OK\r\n');
+      expect(await cl.call('SET', 'other', 'x')).toBe('+OK\r\n');
+    });
+
+    // On a follower: AUTH, READONLY, a read of a permitted key, NOPERM for the others.
+    const f = await authEventually(c, followers[0]!, 'pw-in-clear-1');
+    expect(await f.call('READONLY')).toBe('+OK\r\n');
+    const deadline = Date.now() + 10_000;
+    let got = await f.call('GET', 'app:1');
+    while (got !== '$3\r\none\r\n' && Date.now() < deadline) got = await f.call('GET', 'app:1');
+    expect(got).toBe('$3\r\none\r\n');
+    expect(await f.call('GET', 'other')).toBe('-NOPERM this user has no permissions to access one of the keys used as arguments\r\n');
+    expect(await f.call('DEL', 'app:1')).toBe("-NOPERM this user has no permissions to run the 'del' command\r\n");
+    expect(await f.call('ACL', 'WHOAMI')).toBe("-NOPERM this user has no permissions to run the 'acl|whoami' command\r\n");
+    f.close();
+
+    // Only the hash travels: no node's files hold the password.
+    for (const n of c.nodes) expect(allBytes(n.dir)).not.toContain('pw-in-clear-1');
+
+    // The leader is killed: the user works on the new one, for writes too.
+    await c.kill9(leader);
+    const next = await c.waitForLeader(20_000, [leader]);
+    const l2 = await authEventually(c, next, 'pw-in-clear-1');
+    expect(await l2.call('SET', 'app:2', 'two')).toBe('+OK\r\n');
+    expect(await l2.call('SET', 'nope', 'x')).toBe('-NOPERM this user has no permissions to access one of the keys used as arguments\r\n');
+    l2.close();
+    await c.startNode(leader);
+
+    // A node that lost its data gets the user from the leader's snapshot (enough entries to compact the log).
+    const wiped = c.nodes.map((n) => n.id).find((id) => id !== next)!;
+    await c.kill9(wiped);
+    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
+    await withClient(c, next, async (cl) => {
+      for (let i = 0; i < 30; i++) {
+        const batch: Promise<string>[] = [];
+        for (let j = 0; j < 20; j++) batch.push(cl.call('SET', `fill:${i}:${j}`, 'x'));
+        await Promise.all(batch);
+      }
+      expect(await cl.call('ACL', 'SETUSER', 'alice', '>pw2')).toBe('+OK\r\n');
+    });
+    await c.startNode(wiped);
+    const w = await authEventually(c, wiped, 'pw2', 20_000);
+    expect(await w.call('AUTH', 'alice', 'pw-in-clear-1')).toBe('+OK\r\n');
+    expect(c.logs(wiped)).toMatch(/installed the leader's snapshot at index \d+/);
+
+    // DELUSER on the leader: alice's connection on another node is closed.
+    await withClient(c, next, async (cl) => expect(await cl.call('ACL', 'DELUSER', 'alice')).toBe(':1\r\n'));
+    expect(await w.closedPromise(10_000)).toBe(true);
+  }, 90_000);
+
+  it('CONFIG SET requirepass is replicated as the default user password hash', async () => {
+    cluster = await TestCluster.start();
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    await withClient(c, leader, async (cl) => {
+      expect(await cl.call('CONFIG', 'SET', 'requirepass', 'cluster-secret')).toBe('+OK\r\n');
+      // Connected before the password: still authenticated, so the test can undo it.
+      const deadline = Date.now() + 10_000;
+      let r = '';
+      for (;;) {
+        const fc = await c.client(follower);
+        r = await fc.call('PING');
+        if (r.startsWith('-NOAUTH') || Date.now() > deadline) {
+          expect(await fc.call('AUTH', 'cluster-secret')).toBe('+OK\r\n');
+          expect(await fc.call('PING')).toBe('+PONG\r\n');
+          fc.close();
+          break;
+        }
+        fc.close();
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(r).toBe('-NOAUTH Authentication required.\r\n');
+      for (const n of c.nodes) expect(allBytes(n.dir)).not.toContain('cluster-secret');
+      expect(await cl.call('CONFIG', 'SET', 'requirepass', '')).toBe('+OK\r\n');
+    });
+  }, 60_000);
+});

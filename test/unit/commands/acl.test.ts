@@ -1,0 +1,84 @@
+/**
+ * The ACL state machine part, without a server: the entry's user field,
+ * SETUSER's replicated form (hashes only), the snapshot section round trip
+ * (the same users, the same bitmaps), the seed rule (a snapshot no entry
+ * ever changed leaves start-up's users), and the category table's
+ * generator against redis-server.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Acl, Denied, sha256Hex } from '../../../src/commands/engine/acl.js';
+import { EntryKind, decodeStateEntry, encodeStateEntry, type CommandEntry } from '../../../src/commands/engine/entry.js';
+import { hashPasswords } from '../../../src/commands/acl.js';
+import { CommandTable } from '../../../src/commands/table.js';
+import { appliedCommands, connCommands, dataCommands } from '../../../src/commands/handlers.js';
+import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
+
+const table = new CommandTable({ data: dataCommands, conn: connCommands, applied: appliedCommands });
+const def = (...argv: string[]) => table.lookup(argv)!;
+
+describe('ACL state', () => {
+  it('entries carry the ACL user after the unblock string', () => {
+    const e: CommandEntry = { kind: EntryKind.Commands, time: 1.5e12, multi: false, cmds: [['EVAL', 'return 1', '0']], unblock: 'x', user: 'alice\xff' };
+    expect(decodeStateEntry(encodeStateEntry(e))).toEqual(e);
+    const plain: CommandEntry = { kind: EntryKind.Commands, time: 1.5e12, multi: false, cmds: [['SET', 'k', 'v']] };
+    expect(decodeStateEntry(encodeStateEntry(plain))).toEqual(plain);
+  });
+
+  it('SETUSER is replicated with password hashes only', () => {
+    expect(hashPasswords(['ACL', 'SETUSER', '>u', '>p', '<q', '~>k', '#h'])).toEqual(['ACL', 'SETUSER', '>u', '#' + sha256Hex('p'), '!' + sha256Hex('q'), '~>k', '#h']);
+    expect(sha256Hex('p1')).toBe('f64551fcd6f07823cb87971cfb91446425da18286b3ab1ef935e0cbd7a69f68a');
+  });
+
+  it('a snapshot section restores the same users and permissions; an untouched one keeps the seed', () => {
+    const a = new Acl(table);
+    const u = a.staged('alice');
+    expect(a.applySetUser(u, ['on', '#' + sha256Hex('pw'), '~k*', '%R~r*', '&ch', '-@all', '+@hash', '+get', '-hset', '+select|0', '(~s* +set)'])).toBeUndefined();
+    a.commitUser(u);
+    a.touched = true;
+    const b = new Acl(table);
+    expect(b.restore(a.snapshotState())).toBeUndefined();
+    expect(b.serialize()).toBe(a.serialize());
+    const alice = b.users.get('alice')!;
+    expect(b.checkCredentials('alice', 'pw')).toBe(alice);
+    expect(b.check(alice, def('get', 'k1'), ['get', 'k1']).denied).toBe(Denied.Ok);
+    expect(b.check(alice, def('get', 'x'), ['get', 'x']).denied).toBe(Denied.Key);
+    expect(b.check(alice, def('hset', 'k', 'f', 'v'), ['hset', 'k', 'f', 'v']).denied).toBe(Denied.Cmd);
+    expect(b.check(alice, def('set', 'r1', 'v'), ['set', 'r1', 'v']).denied).toBe(Denied.Key);
+    expect(b.check(alice, def('set', 's1', 'v'), ['set', 's1', 'v']).denied).toBe(Denied.Ok);
+    expect(b.check(alice, def('select', '0'), ['select', '0']).denied).toBe(Denied.Ok);
+    expect(b.check(alice, def('publish', 'other', 'm'), ['publish', 'other', 'm']).denied).toBe(Denied.Cmd);
+
+    // Nothing replicated ever changed the users: the seed (--requirepass) stays.
+    const seeded = new Acl(table);
+    const d = seeded.staged('default');
+    seeded.applySetUser(d, ['resetpass', '>seed']);
+    seeded.commitUser(d);
+    expect(seeded.restore(new Acl(table).snapshotState())).toBeUndefined();
+    expect(seeded.checkCredentials('default', 'seed')).toBe(seeded.defaultUser);
+    expect(seeded.authRequired).toBe(true);
+  });
+});
+
+describe('generated ACL category table', () => {
+  let redis: RedisServer;
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-gen-')), 'acl.json');
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  });
+  it('is what scripts/gen-acl-categories.mjs produces from redis-server', async () => {
+    const run = promisify(execFile);
+    const { stdout: version } = await run('redis-server', ['--version']);
+    if (!version.includes('v=7.0.')) return;
+    await run(process.execPath, ['scripts/gen-acl-categories.mjs', String(redis.port), out]);
+    expect(fs.readFileSync(out, 'utf8')).toBe(fs.readFileSync('src/commands/generated/acl-categories.json', 'utf8'));
+  });
+});
