@@ -155,6 +155,10 @@ export class Snapshotter {
       const bytes = await w.finish();
       const secs = (Date.now() - started) / 1000;
       this.durations.observe(secs);
+      log.info(`snapshot at index ${meta.index} written: ${w.records} keys, ${bytes} bytes in ${secs.toFixed(2)} s`);
+      await this.removeOldFiles();
+      // Counted as saved in the same turn as the caller resets its change count
+      // (microtasks of this return), so INFO never shows one without the other.
       Object.assign(this.stats, {
         lastSaveTime: Math.floor(Date.now() / 1000),
         lastStatus: 'ok',
@@ -164,8 +168,6 @@ export class Snapshotter {
         lastBytes: bytes,
         lastIndex: meta.index,
       });
-      log.info(`snapshot at index ${meta.index} written: ${w.records} keys, ${bytes} bytes in ${secs.toFixed(2)} s`);
-      await this.removeOldFiles();
       return meta;
     } catch (e) {
       await writer?.abort();
