@@ -23,7 +23,7 @@
 #   ./cluster.sh clean        stop everything and delete the cluster directory
 #
 # Environment: RAFTIS_CLUSTER_DIR (default ./.raftis-cluster), RAFTIS_BASE_PORT
-# (client ports BASE+1.., default 7000; cluster ports +10000),
+# (client ports BASE+1.., default 7000; cluster ports +10000; HTTP ports +1000),
 # RAFTIS_MULTI_ADDR=1 to give node i the address 127.0.0.i (one port for all)
 # instead of one address with several ports. Settings from --tls/--secret
 # are kept in the cluster directory, so restart/wipe/add use them too.
@@ -42,6 +42,8 @@ alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 count() { [ -f "$DIR/size" ] && cat "$DIR/size" || echo 0; }
 
 tls_port_of() { echo $(($(port_of "$1") + 20000)); }
+# The operator HTTP port (/metrics, /readyz, the cluster page at /): client port + 1000.
+http_port_of() { echo $(($(port_of "$1") + 1000)); }
 
 # Flags for the security settings `start` recorded in the cluster directory.
 security_args() {
@@ -91,7 +93,7 @@ start_node() {
   rm -f "$DIR/node$i/removed"
   local sec=()
   mapfile -t sec < <(security_args "$i")
-  nohup node "$ROOT/dist/cli/main.js" --id "$i" --bind "$(host_of "$i")" --port "$(port_of "$i")" \
+  nohup node "$ROOT/dist/cli/main.js" --id "$i" --bind "$(host_of "$i")" --port "$(port_of "$i")" --http-port "$(http_port_of "$i")" \
     --dir "$DIR/node$i/data" "${members[@]}" "${sec[@]}" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
   echo $! >"$DIR/node$i/pid"
   local tlsnote=""
@@ -141,6 +143,7 @@ case "$cmd" in
     for i in $(seq 1 "$n"); do start_node "$i"; done
     for i in $(seq 1 "$n"); do wait_ready "$i"; done
     echo "cluster of $n up; try: redis-cli -c -h $(host_of 1) -p $(port_of 1)"
+    echo "cluster page: http://$(host_of 1):$(http_port_of 1)/ (metrics at /metrics)"
     if [ -f "$DIR/tls/node.crt" ]; then echo "over TLS: redis-cli --tls --cacert $DIR/tls/ca.crt -h $(host_of 1) -p $(tls_port_of 1)"; fi
     ;;
   stop)

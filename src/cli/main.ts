@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     .option('bind', { type: 'string', default: DEFAULT_OPTIONS.bind, describe: 'address for the client and cluster ports, and for outgoing peer connections' })
     .option('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'client (RESP) port' })
     .option('cluster-port', { type: 'number', describe: 'peer (Raft) port [default: port + 10000]' })
-    .option('http-port', { type: 'number', default: DEFAULT_OPTIONS.httpPort, describe: 'operator HTTP port on --bind (/healthz; 0: off)' })
+    .option('http-port', { type: 'number', default: DEFAULT_OPTIONS.httpPort, describe: 'operator HTTP port on --bind: /healthz, /readyz, /metrics and the cluster page at / (0: off)' })
     .option('dir', { type: 'string', default: DEFAULT_OPTIONS.dir, describe: 'data directory (Raft log, hard state)' })
     .option('peers', {
       type: 'string',

@@ -44,12 +44,12 @@ async function free(port: number): Promise<boolean> {
   });
 }
 
-/** A base port B with B+1..B+3 and their cluster ports (+10000) free (and their TLS ports, +20000, if asked). */
+/** A base port B with B+1..B+3, their HTTP ports (+1000) and cluster ports (+10000) free (and their TLS ports, +20000, if asked). */
 async function freeBase(tls = false): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
     let ok = true;
-    for (let i = 1; i <= 3 && ok; i++) ok = (await free(base + i)) && (await free(base + i + 10_000)) && (!tls || (await free(base + i + 20_000)));
+    for (let i = 1; i <= 3 && ok; i++) ok = (await free(base + i)) && (await free(base + i + 1000)) && (await free(base + i + 10_000)) && (!tls || (await free(base + i + 20_000)));
     if (ok) return base;
   }
   throw new Error('no free port range for cluster.sh');
@@ -89,6 +89,8 @@ describe('cluster.sh', () => {
     const base = await freeBase();
     env = { ...process.env, RAFTIS_CLUSTER_DIR: dir, RAFTIS_BASE_PORT: String(base) };
     expect(await sh('start', '3')).toContain('cluster of 3 up');
+    // Every node serves the operator HTTP port (client port + 1000).
+    for (let i = 1; i <= 3; i++) expect((await fetch(`http://127.0.0.1:${base + i + 1000}/healthz`)).status).toBe(200);
     const first = await waitFor('a leader and two followers', (r) => Object.values(r).filter((x) => x === 'leader').length === 1 && Object.values(r).filter((x) => x === 'follower').length === 2);
     const leader = leaderOf(first)!;
     const follower = Object.keys(first).find((id) => id !== leader)!;
