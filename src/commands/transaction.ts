@@ -8,7 +8,7 @@
  * keys, and proposes at once — no other entry can come between the check
  * and the transaction in the log. See docs/decisions.md.
  */
-import { Denied, type User } from './engine/acl.js';
+import { Denied, execNopermError, type User } from './engine/acl.js';
 import { NOPERM_IN_EXEC } from './engine/entry.js';
 import type { Slot } from '../server/client.js';
 import type { EngineClient as Client } from './engine/engine.js';
@@ -183,12 +183,6 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   });
 }
 
-const EXEC_DENIED_REASON: Record<number, string> = {
-  [Denied.Cmd]: 'no permission to execute the command or subcommand',
-  [Denied.Key]: 'no permission to touch the specified keys',
-  [Denied.Channel]: 'no permission to access one of the channels used as arguments',
-};
-
 /** Replaces, in place, each queued command the client's user may no longer run by its NOPERM answer (logged in ACL LOG). */
 function execAclCheck(c: Client, cmds: string[][]): void {
   const acl = c.server.acl;
@@ -200,11 +194,7 @@ function execAclCheck(c: Client, cmds: string[][]): void {
     const r = acl.check(user, def, argv);
     if (r.denied === Denied.Ok) continue;
     acl.addLog(r.denied, 'multi', r.denied === Denied.Cmd ? def.name : argv[r.pos]!, user.name, clientInfoLine(c));
-    cmds[i] = [
-      NOPERM_IN_EXEC,
-      'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ' +
-        (EXEC_DENIED_REASON[r.denied] ?? 'no permission'),
-    ];
+    cmds[i] = [NOPERM_IN_EXEC, execNopermError(r.denied)];
   }
 }
 

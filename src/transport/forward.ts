@@ -4,8 +4,12 @@
  * docs/peer-protocol.md.
  *
  *   ForwardCommand: varint id · u8 proto (2|3) · u8 flags (bit 0: MULTI/EXEC,
- *                   bit 1: a database number follows) · [varint db: the
- *                   client's SELECTed database; absent: 0] · varint command count · per command: varint argc ·
+ *                   bit 1: a database number follows, bit 2: a user name
+ *                   follows) · [varint db: the client's SELECTed database;
+ *                   absent: 0] · [varint length, bytes: the client's ACL
+ *                   user, whose permissions the leader checks; absent: a
+ *                   sender older than ACLs, which checked them itself] ·
+ *                   varint command count · per command: varint argc ·
  *                   per arg: varint length, bytes (latin1)
  *   ForwardReply:   varint id · varint length · RESP bytes of the reply,
  *                   encoded in the client's protocol
@@ -20,6 +24,8 @@ export interface ForwardCommand {
   cmds: string[][];
   /** The client's SELECTed database (undefined: 0). */
   db?: number;
+  /** The client's ACL user: the leader checks the commands against it. */
+  user?: string;
 }
 
 export interface ForwardReply {
@@ -30,7 +36,9 @@ export interface ForwardReply {
 
 export function encodeForwardCommand(f: ForwardCommand): Buffer {
   const db = f.db ?? 0;
+  const user = f.user;
   let size = varintSize(f.id) + 2 + varintSize(f.cmds.length) + (db !== 0 ? varintSize(db) : 0);
+  if (user !== undefined) size += varintSize(user.length) + user.length;
   for (const argv of f.cmds) {
     size += varintSize(argv.length);
     for (const a of argv) size += varintSize(a.length) + a.length;
@@ -38,8 +46,12 @@ export function encodeForwardCommand(f: ForwardCommand): Buffer {
   const b = Buffer.allocUnsafe(size);
   let off = writeVarint(b, 0, f.id);
   b[off++] = f.proto;
-  b[off++] = (f.multi ? 1 : 0) | (db !== 0 ? 2 : 0);
+  b[off++] = (f.multi ? 1 : 0) | (db !== 0 ? 2 : 0) | (user !== undefined ? 4 : 0);
   if (db !== 0) off = writeVarint(b, off, db);
+  if (user !== undefined) {
+    off = writeVarint(b, off, user.length);
+    off += b.write(user, off, 'latin1');
+  }
   off = writeVarint(b, off, f.cmds.length);
   for (const argv of f.cmds) {
     off = writeVarint(b, off, argv.length);
@@ -57,6 +69,7 @@ export function decodeForwardCommand(body: Buffer): ForwardCommand {
   const proto = r.u8('forward proto');
   const flags = r.u8('forward flags');
   const db = (flags & 2) !== 0 ? r.varint('forward db') : 0;
+  const user = (flags & 4) !== 0 ? r.lengthPrefixed('forward user').toString('latin1') : undefined;
   const n = r.count('forward command count', 1);
   const cmds: string[][] = [];
   for (let i = 0; i < n; i++) {
@@ -68,6 +81,7 @@ export function decodeForwardCommand(body: Buffer): ForwardCommand {
   r.expectEnd('ForwardCommand');
   const f: ForwardCommand = { id, proto: proto === 3 ? 3 : 2, multi: (flags & 1) !== 0, cmds };
   if (db !== 0) f.db = db;
+  if (user !== undefined) f.user = user;
   return f;
 }
 

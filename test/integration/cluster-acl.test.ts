@@ -144,3 +144,39 @@ describe('ACL users in a 3-node cluster', () => {
     });
   }, 60_000);
 });
+
+describe('ACL users with --follower-writes proxy', () => {
+  it("the leader checks a forwarded command's user with its own copy, scripts included", async () => {
+    cluster = await TestCluster.start({ args: ['--follower-writes', 'proxy'] });
+    const c = cluster;
+    const leader = await c.waitForSettledLeader();
+    const follower = c.nodes.map((n) => n.id).find((id) => id !== leader)!;
+    await withClient(c, leader, async (cl) => expect(await cl.call('ACL', 'SETUSER', 'carol', 'on', '>pw', '~k*', '+@all')).toBe('+OK\r\n'));
+    const deadline = Date.now() + 15_000;
+    let cl = await c.client(follower);
+    while ((await cl.call('AUTH', 'carol', 'pw')) !== '+OK\r\n') {
+      cl.close();
+      if (Date.now() > deadline) throw new Error('carol never authenticated on the follower');
+      await new Promise((res) => setTimeout(res, 50));
+      cl = await c.client(follower);
+    }
+    try {
+      // Forwarded and allowed; refused by the follower's own check.
+      expect(await cl.call('SET', 'k1', 'v')).toBe('+OK\r\n');
+      expect(await cl.call('SET', 'other', 'v')).toBe('-NOPERM this user has no permissions to access one of the keys used as arguments\r\n');
+      // A script declaring no key passes the follower's check; on the leader (and every replica
+      // applying the entry) its redis.call is checked against carol, not run as the default user.
+      const r = await cl.call('EVAL', "return redis.call('SET', 'other', 'v')", '0');
+      expect(r).toMatch(/^-ERR The user executing the script can't access .* keys/);
+      expect(await cl.call('EVAL', "return redis.call('SET', 'k2', 'v')", '0')).toBe('+OK\r\n');
+    } finally {
+      cl.close();
+    }
+    for (const n of c.nodes) {
+      await withClient(c, n.id, async (x) => {
+        await x.call('READONLY');
+        expect(await x.call('EXISTS', 'other')).toBe(':0\r\n');
+      });
+    }
+  });
+});

@@ -235,6 +235,20 @@ interface LogEntry {
 }
 
 /** The NOPERM replies of processCommand. */
+const EXEC_DENIED_REASON: Record<number, string> = {
+  [Denied.Cmd]: 'no permission to execute the command or subcommand',
+  [Denied.Key]: 'no permission to touch the specified keys',
+  [Denied.Channel]: 'no permission to access one of the channels used as arguments',
+};
+
+/** execCommand's NOPERM for a queued command its user may no longer run when EXEC comes. */
+export function execNopermError(denied: Denied): string {
+  return (
+    'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ' +
+    (EXEC_DENIED_REASON[denied] ?? 'no permission')
+  );
+}
+
 export function nopermError(denied: Denied, def: CommandDef): string {
   if (denied === Denied.Cmd) return `NOPERM this user has no permissions to run the '${def.name}' command`;
   if (denied === Denied.Key) return 'NOPERM this user has no permissions to access one of the keys used as arguments';

@@ -9,7 +9,8 @@
  * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
  */
 import { batchOom, forwardedOom } from './evict.js';
-import { EntryKind, type CommandEntry } from './entry.js';
+import { EntryKind, NOPERM_IN_EXEC, type CommandEntry } from './entry.js';
+import { Denied, execNopermError, nopermError, type User } from './acl.js';
 import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import { RespWriter } from '../../server/resp-writer.js';
@@ -18,7 +19,7 @@ import { FrameType } from '../../transport/frame.js';
 import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../../transport/forward.js';
 import { createLogger } from '../../util/log.js';
 import { CLUSTERDOWN_NO_LEADER } from '../routing.js';
-import { isLogged } from '../table.js';
+import { isLogged, type CommandDef } from '../table.js';
 import { ERR } from '../errors.js';
 
 const log = createLogger('proxy');
@@ -68,7 +69,8 @@ export class Proxy {
     const leader = node.leader;
     if (leader === 0 || leader === node.id) return false;
     const id = this.nextId++;
-    const body = encodeForwardCommand({ id, proto: c.proto, multi, cmds, db: c.dbIndex });
+    // The user goes along: the leader checks its permissions with its own (latest) copy of the users.
+    const body = encodeForwardCommand({ id, proto: c.proto, multi, cmds, db: c.dbIndex, user: c.user.name });
     if (!node.sendForward(leader, FrameType.ForwardCommand, body)) return false;
     const w = slot ?? c.defer();
     // The leader may run later forwarded writes before a read's ReadIndex
@@ -118,6 +120,16 @@ export class Proxy {
       return send();
     }
     const defs = fc.cmds.map((argv) => table.lookup(argv));
+    let user: User | undefined;
+    if (fc.user !== undefined) {
+      user = server.acl.users.get(fc.user);
+      const refusal = forwardedAclRefusal(server.acl, user, fc, defs, from);
+      if (refusal !== undefined) {
+        w.error(refusal);
+        return send();
+      }
+    }
+    const userName = user === undefined || user.allowsAll ? undefined : user.name;
     const hasWrite = defs.some((d, i) => isLogged(d, server, fc.cmds[i]!));
     if (fc.multi || hasWrite) {
       const oom = forwardedOom(server.evictor, table, server.scripts, fc.cmds, fc.multi);
@@ -129,6 +141,8 @@ export class Proxy {
       if (dbIndex !== 0) entry.db = dbIndex;
       if (server.scripts.standaloneNow()) entry.standalone = true;
       if (batchOom(server.evictor, fc.cmds)) entry.oom = true;
+      // Scripts check their redis.call commands against the user on every replica.
+      if (userName !== undefined) entry.user = userName;
       const p = new ForwardedWrite(server, entry, w, send);
       if (node.propose(p)) this.lastWriteFrom.set(from, p.index);
       return;
@@ -142,7 +156,7 @@ export class Proxy {
     const after = this.lastWriteFrom.get(from) ?? 0;
     const run = (): void => {
       node.whenApplied(after, () => {
-        def.data!({ db: server.dbs.get(dbIndex), dbIndex, dbs: server.dbs, now: Date.now(), index: 0, w, scripts: server.scripts }, argv);
+        def.data!({ db: server.dbs.get(dbIndex), dbIndex, dbs: server.dbs, now: Date.now(), index: 0, w, scripts: server.scripts, user: userName }, argv);
         send();
       });
     };
@@ -155,6 +169,29 @@ export class Proxy {
       run();
     });
   }
+}
+
+/** The leader's own check of a forwarded command's user (Redis's ACLCheckAllPerm), logged in its ACL LOG. */
+export function forwardedAclRefusal(acl: Engine['acl'], user: User | undefined, fc: ForwardCommand, defs: readonly (CommandDef | undefined)[], from: number): string | undefined {
+  const cinfo = `forwarded by node ${from}`;
+  if (user === undefined) {
+    // Deleted since the follower authenticated the client (the follower closes it when it applies the deletion).
+    const def = defs[0];
+    return def === undefined ? undefined : nopermError(Denied.Cmd, def);
+  }
+  if (user.allowsAll) return undefined;
+  for (let i = 0; i < fc.cmds.length; i++) {
+    const argv = fc.cmds[i]!;
+    const def = defs[i];
+    if (def === undefined) continue;
+    const r = acl.check(user, def, argv);
+    if (r.denied === Denied.Ok) continue;
+    acl.addLog(r.denied, fc.multi ? 'multi' : 'toplevel', r.denied === Denied.Cmd ? def.name : argv[r.pos]!, user.name, cinfo);
+    if (!fc.multi) return nopermError(r.denied, def);
+    // As EXEC's second check: the denied command answers NOPERM, the others run.
+    fc.cmds[i] = [NOPERM_IN_EXEC, execNopermError(r.denied)];
+  }
+  return undefined;
 }
 
 /** A follower client's write, run on the leader: its reply goes back over the peer link. */

@@ -12,7 +12,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Acl, Denied, sha256Hex } from '../../../src/commands/engine/acl.js';
-import { EntryKind, decodeStateEntry, encodeStateEntry, type CommandEntry } from '../../../src/commands/engine/entry.js';
+import { EntryKind, NOPERM_IN_EXEC, decodeStateEntry, encodeStateEntry, type CommandEntry } from '../../../src/commands/engine/entry.js';
+import { forwardedAclRefusal } from '../../../src/commands/engine/proxy.js';
+import { decodeForwardCommand, encodeForwardCommand, type ForwardCommand } from '../../../src/transport/forward.js';
 import { hashPasswords } from '../../../src/commands/acl.js';
 import { CommandTable } from '../../../src/commands/table.js';
 import { appliedCommands, connCommands, dataCommands } from '../../../src/commands/handlers.js';
@@ -80,5 +82,43 @@ describe('generated ACL category table', () => {
     if (!version.includes('v=7.0.')) return;
     await run(process.execPath, ['scripts/gen-acl-categories.mjs', String(redis.port), out]);
     expect(fs.readFileSync(out, 'utf8')).toBe(fs.readFileSync('src/commands/generated/acl-categories.json', 'utf8'));
+  });
+});
+
+describe('a forwarded command checked on the leader (--follower-writes proxy)', () => {
+  const table = new CommandTable({ data: dataCommands, conn: connCommands, applied: appliedCommands });
+  const acl = new Acl(table);
+  const u = acl.staged('bob');
+  acl.applySetUser(u, ['on', 'nopass', '~k*', '-@all', '+get', '+set', '+multi', '+exec']);
+  acl.commitUser(u);
+  const fwd = (cmds: string[][], multi = false): ForwardCommand => ({ id: 1, proto: 2, multi, cmds, user: 'bob' });
+  const defs = (cmds: string[][]) => cmds.map((c) => table.lookup(c));
+
+  it("answers NOPERM for the leader's copy of the user, logs it there, and lets allowed commands through", () => {
+    const ok = fwd([['SET', 'k1', 'v']]);
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), ok, defs(ok.cmds), 2)).toBeUndefined();
+    const cmd = fwd([['DEL', 'k1']]);
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), cmd, defs(cmd.cmds), 2)).toBe("NOPERM this user has no permissions to run the 'del' command");
+    const key = fwd([['SET', 'other', 'v']]);
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), key, defs(key.cmds), 2)).toBe('NOPERM this user has no permissions to access one of the keys used as arguments');
+    expect(acl.log.slice(0, 2).map((e) => [e.reason, e.context, e.object, e.username, e.cinfo])).toEqual([
+      [Denied.Key, 'toplevel', 'other', 'bob', 'forwarded by node 2'],
+      [Denied.Cmd, 'toplevel', 'del', 'bob', 'forwarded by node 2'],
+    ]);
+  });
+
+  it('in a transaction, replaces only the denied commands by their NOPERM answer, as EXEC does', () => {
+    const tx = fwd([['SET', 'k1', 'v'], ['DEL', 'k1'], ['GET', 'k1']], true);
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), tx, defs(tx.cmds), 3)).toBeUndefined();
+    expect(tx.cmds[0]).toEqual(['SET', 'k1', 'v']);
+    expect(tx.cmds[1]![0]).toBe(NOPERM_IN_EXEC);
+    expect(tx.cmds[1]![1]).toMatch(/^NOPERM ACLs rules changed .* no permission to execute the command or subcommand$/);
+    expect(tx.cmds[2]).toEqual(['GET', 'k1']);
+  });
+
+  it("refuses a deleted user's commands, and the user travels in the frame", () => {
+    const cmd = fwd([['GET', 'k1']]);
+    expect(forwardedAclRefusal(acl, undefined, cmd, defs(cmd.cmds), 2)).toBe("NOPERM this user has no permissions to run the 'get' command");
+    expect(decodeForwardCommand(encodeForwardCommand(cmd))).toEqual(cmd);
   });
 });
