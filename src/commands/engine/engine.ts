@@ -299,6 +299,10 @@ export class Engine implements ClientHost {
     this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier, acl: this.acl });
     this.applier.tracking = tracking;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
+    if (this.proxy !== undefined) {
+      const proxy = this.proxy;
+      this.tracking.holdFor = (c) => proxy.hasWriteInFlight(c);
+    }
   }
 
   /** Start-up's users: the ACL file's, then the default user's --requirepass (as Redis applies requirepass after loading the file). */

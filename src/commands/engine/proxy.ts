@@ -41,6 +41,8 @@ interface Waiting {
 export class Proxy {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
+  /** Forwarded writes awaiting their answer, per client (for Tracking.holdFor). */
+  private readonly writesInFlight = new Map<Client, number>();
   /**
    * Leader side: the last index proposed for each follower's forwarded
    * writes. A forwarded read waits for it, so a client that pipelines a write
@@ -79,7 +81,26 @@ export class Proxy {
     const timer = setTimeout(() => this.giveUp(id), FORWARD_TIMEOUT_MS);
     timer.unref();
     this.waiting.set(id, { c, w, write, timer });
+    if (write) this.writesInFlight.set(c, (this.writesInFlight.get(c) ?? 0) + 1);
     return true;
+  }
+
+  /** Whether c waits for the leader's answer to a forwarded write (Tracking.holdFor). */
+  hasWriteInFlight(c: Client): boolean {
+    return this.writesInFlight.size !== 0 && this.writesInFlight.has(c);
+  }
+
+  /** A forwarded command of c is answered (or given up): once none of its writes is, its held invalidations follow. */
+  private answered(wt: Waiting): void {
+    wt.c.complete(wt.w);
+    if (!wt.write) return;
+    const n = (this.writesInFlight.get(wt.c) ?? 1) - 1;
+    if (n > 0) {
+      this.writesInFlight.set(wt.c, n);
+      return;
+    }
+    this.writesInFlight.delete(wt.c);
+    this.server.tracking.release(wt.c);
   }
 
   private onReply(body: Buffer): void {
@@ -89,7 +110,7 @@ export class Proxy {
     this.waiting.delete(id);
     clearTimeout(wt.timer);
     wt.w.raw(reply);
-    wt.c.complete(wt.w);
+    this.answered(wt);
   }
 
   private giveUp(id: number): void {
@@ -97,7 +118,7 @@ export class Proxy {
     if (!wt) return;
     this.waiting.delete(id);
     wt.w.error(wt.write ? OUTCOME_UNKNOWN : TRYAGAIN_FORWARD_READ);
-    wt.c.complete(wt.w);
+    this.answered(wt);
   }
 
   // ---- leader side ------------------------------------------------------------------

@@ -99,6 +99,14 @@ export class Tracking {
   private readonly pending: (string | null)[] = [];
   private broadcastQueued = false;
   private limitQueued = false;
+  /**
+   * --follower-writes proxy, on a follower: whether c waits for the leader's
+   * reply to a forwarded write. That write is applied here before its reply
+   * comes back; its invalidations (and any other) wait in `held` for the
+   * reply, as Redis sends a client's invalidations after its reply.
+   */
+  holdFor: ((c: EngineClient) => boolean) | undefined;
+  private readonly held = new Map<EngineClient, string[]>();
 
   constructor(private readonly clients: ReadonlyMap<number, EngineClient>) {}
 
@@ -349,7 +357,23 @@ export class Tracking {
     if (target.proto === 3) head = INVALIDATE_PUSH;
     else if (redirected && target.inPubSub) head = INVALIDATE_MESSAGE;
     else return;
+    if (into === undefined && this.holdFor?.(target) === true) {
+      const h = this.held.get(target);
+      if (h === undefined) this.held.set(target, [head + body]);
+      else h.push(head + body);
+      return;
+    }
     (into ?? target.pushWriter())?.raw(head + body);
+  }
+
+  /** c's forwarded writes are all answered: the invalidations held for it follow their replies. */
+  release(c: EngineClient): void {
+    const h = this.held.get(c);
+    if (h === undefined) return;
+    this.held.delete(c);
+    if (c.closed) return;
+    const w = c.pushWriter();
+    if (w !== undefined) for (const m of h) w.raw(m);
   }
 
   /** Redis's trackingRememberKeyToBroadcast: the key joins every prefix it starts with, noting its writer. */
