@@ -5,14 +5,14 @@
 // page taken by Debian's Chromium (playwright-core).
 //
 //   node bench/cluster-page-screenshot.mjs [out.png] [seconds]
-//   (default bench/results/cluster-page.png, 150 s; run `npm run build` first)
+//   (default docs/cluster-page.png, 150 s; run `npm run build` first)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const out = process.argv[2] ?? 'bench/results/cluster-page.png';
+const out = process.argv[2] ?? 'docs/cluster-page.png';
 const seconds = Number(process.argv[3] ?? 150);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-page-shot-'));
 const base = 27100;
