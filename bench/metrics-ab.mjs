@@ -28,7 +28,7 @@ const N = Number(opt('--requests', 300000));
 const ROUNDS = Number(opt('--rounds', 5));
 const A = opt('--a', undefined) ? path.resolve(opt('--a')) : undefined;
 const CLUSTER = !argv.includes('--no-cluster');
-const OUT = opt('--out', 'metrics.md');
+const OUT = opt('--out', 'metrics-ab.md');
 const US_PER_TICK = 1e6 / 100;
 const { say, log, lines } = benchOutput('metrics-ab');
 
