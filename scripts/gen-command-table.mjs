@@ -3,34 +3,14 @@
 // COMMAND INFO and COMMAND DOCS of every command raftis implements, kept as typed
 // RESP3 trees so that raftis replays them byte for byte in RESP2 and RESP3.
 // Usage: node scripts/gen-command-table.mjs [port] [output]   (a redis-server must listen on port)
-import net from 'node:net';
 import fs from 'node:fs';
-import { readReply } from './resp3-read.mjs';
+import { connectResp } from './resp3-read.mjs';
 
 const port = Number(process.argv[2] ?? 6379);
 const list = JSON.parse(fs.readFileSync(new URL('../src/commands/supported.json', import.meta.url), 'utf8'));
 
-function enc(args) {
-  let s = `*${args.length}\r\n`;
-  for (const a of args) s += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-  return s;
-}
-
-const sock = net.connect(port, '127.0.0.1');
-let buf = Buffer.alloc(0);
-const waiting = [];
-sock.on('data', (d) => {
-  buf = Buffer.concat([buf, d]);
-  for (;;) {
-    const r = readReply(buf);
-    if (!r || waiting.length === 0) break;
-    buf = buf.subarray(r.end);
-    waiting.shift()(r.value);
-  }
-});
-const call = (...args) => new Promise((res) => { waiting.push(res); sock.write(enc(args)); });
-
-await new Promise((r) => sock.once('connect', r));
+const conn = await connectResp(port);
+const call = conn.call;
 await call('HELLO', '3');
 const out = {};
 for (const [name, subs] of Object.entries(list)) {
@@ -52,7 +32,7 @@ for (const [name, subs] of Object.entries(list)) {
   if (subDocs) subDocs[1].map.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   out[name] = { info, docs };
 }
-sock.end();
+conn.close();
 const dest = process.argv[3] ?? new URL('../src/commands/generated/redis-commands.json', import.meta.url);
 fs.writeFileSync(dest, JSON.stringify({ generatedBy: 'scripts/gen-command-table.mjs from redis-server 7.0.15; do not edit', commands: out }, null, 1) + '\n');
 console.log(`wrote ${Object.keys(out).length} commands`);

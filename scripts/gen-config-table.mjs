@@ -37,7 +37,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { readReply } from './resp3-read.mjs';
+import { connectResp } from './resp3-read.mjs';
 import { POLICY } from './config-policy.mjs';
 
 const REDIS = process.env.REDIS_SERVER ?? 'redis-server';
@@ -84,7 +84,7 @@ async function startServer(name, args, configFile) {
   started.push(proc);
   for (let i = 0; ; i++) {
     try {
-      const conn = await connect(port);
+      const conn = await connectResp(port);
       return { port, dir, proc, conn, configFile: configFile ? path.join(dir, 'redis.conf') : undefined };
     } catch (e) {
       if (i > 200 || proc.exitCode !== null) throw new Error(`${REDIS} ${argv.join(' ')} did not start: ${e.message}`);
@@ -93,35 +93,6 @@ async function startServer(name, args, configFile) {
   }
 }
 
-function enc(args) {
-  let s = `*${args.length}\r\n`;
-  for (const a of args) s += `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`;
-  return Buffer.from(s, 'latin1');
-}
-
-function connect(port) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    sock.once('error', reject);
-    sock.once('connect', () => {
-      let buf = Buffer.alloc(0);
-      const waiting = [];
-      sock.on('data', (d) => {
-        buf = Buffer.concat([buf, d]);
-        for (;;) {
-          const r = readReply(buf);
-          if (!r || waiting.length === 0) break;
-          buf = buf.subarray(r.end);
-          waiting.shift()(r.value);
-        }
-      });
-      resolve({
-        call: (...args) => new Promise((res) => { waiting.push(res); sock.write(enc(args)); }),
-        close: () => sock.destroy(),
-      });
-    });
-  });
-}
 
 const errText = (r) => (r && typeof r === 'object' && 'err' in r ? r.err : undefined);
 const CONFIG_SET_ERR = /^ERR CONFIG SET failed \(possibly related to argument '([^']*)'\)(?: - (.*))?$/s;

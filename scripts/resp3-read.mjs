@@ -1,3 +1,4 @@
+import net from 'node:net';
 // A small typed RESP3 reader for build scripts: keeps the reply types
 // (simple vs bulk, map vs array, set) so they can be replayed in either protocol.
 // Encoding as JSON: integer -> number, bulk -> string, simple -> {s}, array -> [],
@@ -52,4 +53,35 @@ export function readReply(buf, pos = 0) {
   };
   const r = read();
   return r === undefined ? undefined : { value: r.v, end: pos };
+}
+
+function encodeCommand(args) {
+  let s = `*${args.length}\r\n`;
+  for (const a of args) s += `$${Buffer.byteLength(a, 'latin1')}\r\n${a}\r\n`;
+  return Buffer.from(s, 'latin1');
+}
+
+/** A connection to 127.0.0.1:port: `call(...args)` resolves to the parsed reply, in order; `close()`. */
+export function connectResp(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.once('error', reject);
+    sock.once('connect', () => {
+      let buf = Buffer.alloc(0);
+      const waiting = [];
+      sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        for (;;) {
+          const r = readReply(buf);
+          if (!r || waiting.length === 0) break;
+          buf = buf.subarray(r.end);
+          waiting.shift()(r.value);
+        }
+      });
+      resolve({
+        call: (...args) => new Promise((res) => { waiting.push(res); sock.write(encodeCommand(args)); }),
+        close: () => sock.destroy(),
+      });
+    });
+  });
 }
