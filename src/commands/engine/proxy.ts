@@ -198,7 +198,7 @@ export function forwardedAclRefusal(acl: Engine['acl'], user: User | undefined, 
   if (user === undefined) {
     // Deleted since the follower authenticated the client (the follower closes it when it applies the deletion).
     const def = defs[0];
-    return def === undefined ? undefined : nopermError(Denied.Cmd, def);
+    return def !== undefined ? nopermError(Denied.Cmd, def) : `NOPERM this user has no permissions to run the '${(fc.cmds[0]?.[0] ?? '').toLowerCase()}' command`;
   }
   if (user.allowsAll) return undefined;
   for (let i = 0; i < fc.cmds.length; i++) {

@@ -119,6 +119,8 @@ describe('a forwarded command checked on the leader (--follower-writes proxy)', 
   it("refuses a deleted user's commands, and the user travels in the frame", () => {
     const cmd = fwd([['GET', 'k1']]);
     expect(forwardedAclRefusal(acl, undefined, cmd, defs(cmd.cmds), 2)).toBe("NOPERM this user has no permissions to run the 'get' command");
+    const unknown = fwd([['NOSUCH', 'k1']]);
+    expect(forwardedAclRefusal(acl, undefined, unknown, defs(unknown.cmds), 2)).toBe("NOPERM this user has no permissions to run the 'nosuch' command");
     expect(decodeForwardCommand(encodeForwardCommand(cmd))).toEqual(cmd);
   });
 });
