@@ -117,6 +117,13 @@ describe('client-side caching in a cluster', () => {
     const fc = await connect(follower.port, follower.host, true);
     expect(await fc.call(1, 'CLIENT', 'TRACKING', 'on')).toEqual(['+OK\r\n']);
     expect(await fc.call(1, 'SET', 'px', 'v1')).toEqual(['+OK\r\n']);
+    // The leader answers a forwarded write once it has applied it; this follower may apply it
+    // later, and would then invalidate px for a read tracked meanwhile (a late, harmless extra
+    // invalidation). Wait until it has applied v1, so the messages below are the ones Redis sends.
+    const local = await connect(follower.port, follower.host, false);
+    expect(await local.call(1, 'READONLY')).toEqual(['+OK\r\n']);
+    const deadline = Date.now() + 10_000;
+    while ((await local.call(1, 'GET', 'px'))[0] !== '$2\r\nv1\r\n' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(await fc.call(1, 'GET', 'px')).toEqual(['$2\r\nv1\r\n']);
     const writer = await connect(follower.port, follower.host, false);
     expect(await writer.call(1, 'SET', 'px', 'v2')).toEqual(['+OK\r\n']);
