@@ -8,7 +8,7 @@
  * keys, and proposes at once — no other entry can come between the check
  * and the transaction in the log. See docs/decisions.md.
  */
-import { Denied, execNopermError, type User } from './engine/acl.js';
+import { markDeniedInExec, type User } from './engine/acl.js';
 import { NOPERM_IN_EXEC } from './engine/entry.js';
 import type { Slot } from '../server/client.js';
 import type { EngineClient as Client } from './engine/engine.js';
@@ -91,7 +91,7 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   const table = server.table;
   const hasWrite = cmds.some((argv) => isLogged(table.lookup(argv), server, argv));
   // execCommand checks the ACL again: the rules may have changed since the commands were queued.
-  if (!c.user.allowsAll) execAclCheck(c, cmds);
+  if (!c.user.allowsAll) markDeniedInExec(c.server.acl, c.user as User, cmds, c.server.table, clientInfoLine(c));
 
   // A follower in proxy mode forwards the whole transaction to the leader.
   if (!node.isLeader && server.proxy !== undefined && cmds.some((argv) => table.lookup(argv)?.conn === undefined)) {
@@ -181,21 +181,6 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   node.whenApplied(node.lastLogIndex, () => {
     if (!run(slot, slot)) c.complete(slot);
   });
-}
-
-/** Replaces, in place, each queued command the client's user may no longer run by its NOPERM answer (logged in ACL LOG). */
-function execAclCheck(c: Client, cmds: string[][]): void {
-  const acl = c.server.acl;
-  const user = c.user as User;
-  for (let i = 0; i < cmds.length; i++) {
-    const argv = cmds[i]!;
-    const def = c.server.table.lookup(argv);
-    if (def === undefined) continue;
-    const r = acl.check(user, def, argv);
-    if (r.denied === Denied.Ok) continue;
-    acl.addLog(r.denied, 'multi', r.denied === Denied.Cmd ? def.name : argv[r.pos]!, user.name, clientInfoLine(c));
-    cmds[i] = [NOPERM_IN_EXEC, execNopermError(r.denied)];
-  }
 }
 
 export const transactionCommands: Record<string, ConnHandler> = { multi, discard, watch, unwatch, exec };

@@ -19,6 +19,7 @@ import { globMatch } from '../../keyspace/glob.js';
 import { commandKeyRefs } from '../keys.js';
 import type { CommandDef, CommandTable } from '../table.js';
 import type { ClientUser } from '../../server/client.js';
+import { NOPERM_IN_EXEC } from './entry.js';
 
 /** The result of a permission check (acl.c's ACL_OK, ACL_DENIED_*). */
 export const enum Denied {
@@ -247,6 +248,23 @@ export function execNopermError(denied: Denied): string {
     'NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ' +
     (EXEC_DENIED_REASON[denied] ?? 'no permission')
   );
+}
+
+/**
+ * EXEC's second check (execCommand): each of a transaction's commands the
+ * user may no longer run is replaced, in place, by `[NOPERM_IN_EXEC, its
+ * NOPERM answer]` and logged in ACL LOG; the others run.
+ */
+export function markDeniedInExec(acl: Acl, user: User, cmds: string[][], table: CommandTable, cinfo: string): void {
+  for (let i = 0; i < cmds.length; i++) {
+    const argv = cmds[i]!;
+    const def = table.lookup(argv);
+    if (def === undefined) continue;
+    const r = acl.check(user, def, argv);
+    if (r.denied === Denied.Ok) continue;
+    acl.addLog(r.denied, 'multi', r.denied === Denied.Cmd ? def.name : argv[r.pos]!, user.name, cinfo);
+    cmds[i] = [NOPERM_IN_EXEC, execNopermError(r.denied)];
+  }
 }
 
 export function nopermError(denied: Denied, def: CommandDef): string {

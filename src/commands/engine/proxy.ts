@@ -9,8 +9,8 @@
  * "outcome unknown" and a read TRYAGAIN, so no write is ever applied twice.
  */
 import { batchOom, forwardedOom } from './evict.js';
-import { EntryKind, NOPERM_IN_EXEC, type CommandEntry } from './entry.js';
-import { Denied, execNopermError, nopermError, type User } from './acl.js';
+import { EntryKind, type CommandEntry } from './entry.js';
+import { Denied, markDeniedInExec, nopermError, type User } from './acl.js';
 import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import { RespWriter } from '../../server/resp-writer.js';
@@ -19,7 +19,7 @@ import { FrameType } from '../../transport/frame.js';
 import { decodeForwardCommand, decodeForwardReply, encodeForwardCommand, encodeForwardReply, type ForwardCommand } from '../../transport/forward.js';
 import { createLogger } from '../../util/log.js';
 import { CLUSTERDOWN_NO_LEADER } from '../routing.js';
-import { isLogged, type CommandDef } from '../table.js';
+import { isLogged, type CommandDef, type CommandTable } from '../table.js';
 import { ERR } from '../errors.js';
 
 const log = createLogger('proxy');
@@ -144,7 +144,7 @@ export class Proxy {
     let user: User | undefined;
     if (fc.user !== undefined) {
       user = server.acl.users.get(fc.user);
-      const refusal = forwardedAclRefusal(server.acl, user, fc, defs, from);
+      const refusal = forwardedAclRefusal(server.acl, user, fc, defs, from, table);
       if (refusal !== undefined) {
         w.error(refusal);
         return send();
@@ -193,24 +193,27 @@ export class Proxy {
 }
 
 /** The leader's own check of a forwarded command's user (Redis's ACLCheckAllPerm), logged in its ACL LOG. */
-export function forwardedAclRefusal(acl: Engine['acl'], user: User | undefined, fc: ForwardCommand, defs: readonly (CommandDef | undefined)[], from: number): string | undefined {
-  const cinfo = `forwarded by node ${from}`;
+export function forwardedAclRefusal(acl: Engine['acl'], user: User | undefined, fc: ForwardCommand, defs: readonly (CommandDef | undefined)[], from: number, table: CommandTable): string | undefined {
   if (user === undefined) {
     // Deleted since the follower authenticated the client (the follower closes it when it applies the deletion).
     const def = defs[0];
     return def !== undefined ? nopermError(Denied.Cmd, def) : `NOPERM this user has no permissions to run the '${(fc.cmds[0]?.[0] ?? '').toLowerCase()}' command`;
   }
   if (user.allowsAll) return undefined;
+  const cinfo = `forwarded by node ${from}`;
+  // A transaction as EXEC's second check: the denied commands answer NOPERM, the others run.
+  if (fc.multi) {
+    markDeniedInExec(acl, user, fc.cmds, table, cinfo);
+    return undefined;
+  }
   for (let i = 0; i < fc.cmds.length; i++) {
     const argv = fc.cmds[i]!;
     const def = defs[i];
     if (def === undefined) continue;
     const r = acl.check(user, def, argv);
     if (r.denied === Denied.Ok) continue;
-    acl.addLog(r.denied, fc.multi ? 'multi' : 'toplevel', r.denied === Denied.Cmd ? def.name : argv[r.pos]!, user.name, cinfo);
-    if (!fc.multi) return nopermError(r.denied, def);
-    // As EXEC's second check: the denied command answers NOPERM, the others run.
-    fc.cmds[i] = [NOPERM_IN_EXEC, execNopermError(r.denied)];
+    acl.addLog(r.denied, 'toplevel', r.denied === Denied.Cmd ? def.name : argv[r.pos]!, user.name, cinfo);
+    return nopermError(r.denied, def);
   }
   return undefined;
 }

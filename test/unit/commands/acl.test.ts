@@ -96,11 +96,11 @@ describe('a forwarded command checked on the leader (--follower-writes proxy)', 
 
   it("answers NOPERM for the leader's copy of the user, logs it there, and lets allowed commands through", () => {
     const ok = fwd([['SET', 'k1', 'v']]);
-    expect(forwardedAclRefusal(acl, acl.users.get('bob'), ok, defs(ok.cmds), 2)).toBeUndefined();
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), ok, defs(ok.cmds), 2, table)).toBeUndefined();
     const cmd = fwd([['DEL', 'k1']]);
-    expect(forwardedAclRefusal(acl, acl.users.get('bob'), cmd, defs(cmd.cmds), 2)).toBe("NOPERM this user has no permissions to run the 'del' command");
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), cmd, defs(cmd.cmds), 2, table)).toBe("NOPERM this user has no permissions to run the 'del' command");
     const key = fwd([['SET', 'other', 'v']]);
-    expect(forwardedAclRefusal(acl, acl.users.get('bob'), key, defs(key.cmds), 2)).toBe('NOPERM this user has no permissions to access one of the keys used as arguments');
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), key, defs(key.cmds), 2, table)).toBe('NOPERM this user has no permissions to access one of the keys used as arguments');
     expect(acl.log.slice(0, 2).map((e) => [e.reason, e.context, e.object, e.username, e.cinfo])).toEqual([
       [Denied.Key, 'toplevel', 'other', 'bob', 'forwarded by node 2'],
       [Denied.Cmd, 'toplevel', 'del', 'bob', 'forwarded by node 2'],
@@ -109,7 +109,7 @@ describe('a forwarded command checked on the leader (--follower-writes proxy)', 
 
   it('in a transaction, replaces only the denied commands by their NOPERM answer, as EXEC does', () => {
     const tx = fwd([['SET', 'k1', 'v'], ['DEL', 'k1'], ['GET', 'k1']], true);
-    expect(forwardedAclRefusal(acl, acl.users.get('bob'), tx, defs(tx.cmds), 3)).toBeUndefined();
+    expect(forwardedAclRefusal(acl, acl.users.get('bob'), tx, defs(tx.cmds), 3, table)).toBeUndefined();
     expect(tx.cmds[0]).toEqual(['SET', 'k1', 'v']);
     expect(tx.cmds[1]![0]).toBe(NOPERM_IN_EXEC);
     expect(tx.cmds[1]![1]).toMatch(/^NOPERM ACLs rules changed .* no permission to execute the command or subcommand$/);
@@ -118,9 +118,9 @@ describe('a forwarded command checked on the leader (--follower-writes proxy)', 
 
   it("refuses a deleted user's commands, and the user travels in the frame", () => {
     const cmd = fwd([['GET', 'k1']]);
-    expect(forwardedAclRefusal(acl, undefined, cmd, defs(cmd.cmds), 2)).toBe("NOPERM this user has no permissions to run the 'get' command");
+    expect(forwardedAclRefusal(acl, undefined, cmd, defs(cmd.cmds), 2, table)).toBe("NOPERM this user has no permissions to run the 'get' command");
     const unknown = fwd([['NOSUCH', 'k1']]);
-    expect(forwardedAclRefusal(acl, undefined, unknown, defs(unknown.cmds), 2)).toBe("NOPERM this user has no permissions to run the 'nosuch' command");
+    expect(forwardedAclRefusal(acl, undefined, unknown, defs(unknown.cmds), 2, table)).toBe("NOPERM this user has no permissions to run the 'nosuch' command");
     expect(decodeForwardCommand(encodeForwardCommand(cmd))).toEqual(cmd);
   });
 });
