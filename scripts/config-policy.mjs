@@ -28,6 +28,8 @@ const cluster = new Set([
   'hash-max-listpack-entries', 'hash-max-listpack-value', 'set-max-intset-entries', 'zset-max-listpack-entries',
   'zset-max-listpack-value', 'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
   'stream-node-max-entries', 'hll-sparse-max-bytes',
+  // The channels new ACL users start with (users are created when entries are applied).
+  'acl-pubsub-default',
   // Eviction: which keys a write removes, and OBJECT FREQ.
   'maxmemory', 'maxmemory-policy', 'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time',
   // What applying a write publishes, how many databases there are, what RESTORE accepts.
@@ -42,7 +44,8 @@ const applied = [
   'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'hz', 'dynamic-hz', 'loglevel',
   'client-output-buffer-limit', 'save',
   // ACL users and authentication (src/commands/engine/acl.ts).
-  'requirepass', 'aclfile', 'protected-mode', 'acllog-max-len',
+  'requirepass', 'aclfile', 'protected-mode', 'acllog-max-len', 'acl-pubsub-default',
+  'hll-sparse-max-bytes', 'tcp-keepalive',
 ];
 
 const fixed = {
@@ -63,10 +66,10 @@ const fixed = {
 const later = [
   // Data types and eviction (cluster-wide when they take effect).
   'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
-  'stream-node-max-entries', 'hll-sparse-max-bytes', 'sanitize-dump-payload',
+  'stream-node-max-entries', 'sanitize-dump-payload',
   // Clients, connections, server.
-  'maxmemory-clients', 'tcp-keepalive',
-  'acl-pubsub-default', 'busy-reply-threshold',
+  'maxmemory-clients',
+  'busy-reply-threshold',
   'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',

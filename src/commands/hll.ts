@@ -25,8 +25,11 @@ export const HLL_DENSE_SIZE = HLL_HDR_SIZE + Math.floor((HLL_REGISTERS * HLL_BIT
 export const HLL_DENSE = 0;
 export const HLL_SPARSE = 1;
 const HLL_MAX_ENCODING = 1;
-/** hll-sparse-max-bytes' default (raftis does not make it configurable). */
-export const HLL_SPARSE_MAX_BYTES = 3000;
+/**
+ * hll-sparse-max-bytes (default 3000): a sparse HLL that would grow past it becomes dense. Cluster-wide (its
+ * CONFIG SET is a log entry), so every replica converts at the same PFADD; the engine sets it from its Config.
+ */
+export const hllLimits = { sparseMaxBytes: 3000 };
 
 const SPARSE_VAL_MAX_VALUE = 32;
 const SPARSE_VAL_MAX_LEN = 4;
@@ -351,7 +354,7 @@ export class Hll {
       // An XZERO cut off by the end of the string: corrupt (Redis would read past the end).
       if (p + oldlen > end) return -1;
       const delta = seq.length - oldlen;
-      if (delta > 0 && end + delta > HLL_SPARSE_MAX_BYTES) return this.promote(index, count);
+      if (delta > 0 && end + delta > hllLimits.sparseMaxBytes) return this.promote(index, count);
       const nb = new Uint8Array(end + delta);
       nb.set(b.subarray(0, p));
       nb.set(seq, p);

@@ -13,7 +13,7 @@ import { Notify, notify } from './notify.js';
 import type { Value } from '../keyspace/keyspace.js';
 import { ERR } from './errors.js';
 import { HLL_ERR, pfdebugUnknown, pfselftestError, pfselftestRegister } from './hll-geo-errors.js';
-import { HLL_DENSE, HLL_HDR_SIZE, HLL_REGISTERS, HLL_SPARSE, HLL_SPARSE_MAX_BYTES, Hll, countRaw, denseGet, isValidHll, registerSelfTest } from './hll.js';
+import { hllLimits, HLL_DENSE, HLL_HDR_SIZE, HLL_REGISTERS, HLL_SPARSE, Hll, countRaw, denseGet, isValidHll, registerSelfTest } from './hll.js';
 import { isOpt } from './options.js';
 import { createPrng } from '../util/prng.js';
 import type { Ctx, DataHandler } from './types.js';
@@ -232,7 +232,7 @@ const pfselftest: DataHandler = (ctx) => {
     dense.add(s);
     sparse.add(s);
     if (j !== checkpoint) continue;
-    if (j < HLL_SPARSE_MAX_BYTES / 2 && sparse.encoding !== HLL_SPARSE) return ctx.w.error(HLL_ERR.selftestSparse);
+    if (j < hllLimits.sparseMaxBytes / 2 && sparse.encoding !== HLL_SPARSE) return ctx.w.error(HLL_ERR.selftestSparse);
     const card = dense.count()!;
     if (card !== sparse.count()) return ctx.w.error(HLL_ERR.selftestDisagree);
     let maxerr = Math.ceil(relerr * 6 * checkpoint);

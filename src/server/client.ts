@@ -76,6 +76,8 @@ export interface ClientLimits {
   outputLimits: readonly OutputLimit[];
   /** Some output limit is set: only then is a client's output measured after a write. */
   outputLimited: boolean;
+  /** tcp-keepalive: seconds of idleness before TCP keepalive probes on a new connection (0: none), as Redis's anetKeepAlive at accept. */
+  keepAliveSeconds: number;
 }
 
 export interface IoCounters {
@@ -246,6 +248,7 @@ export class Client<H extends ClientHost = ClientHost> {
     this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
     this.laddr = `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
+    if (server.limits.keepAliveSeconds > 0) sock.setKeepAlive(true, server.limits.keepAliveSeconds * 1000);
     this.direct.onError = server.errorReply;
     // Errors nobody reads still count in INFO errorstats, as in Redis.
     this.mutedWriter.onError = server.errorReply;

@@ -126,6 +126,83 @@ describe('parameters that take effect', () => {
     }
   });
 
+  it('hll-sparse-max-bytes: a sparse HLL becomes dense where redis-server makes it dense (the bytes GET returns)', async () => {
+    const [a, b] = await env.pair();
+    const before = await b.call('CONFIG', 'GET', 'hll-sparse-max-bytes');
+    try {
+      await same(a, b, 'CONFIG', 'SET', 'hll-sparse-max-bytes', '60');
+      for (let i = 0; i < 40; i += 4) {
+        await same(a, b, 'PFADD', 'hll-sparse', `m${i}`, `m${i + 1}`, `m${i + 2}`, `m${i + 3}`);
+        // The encoding byte (0 dense, 1 sparse) and the whole value.
+        await same(a, b, 'GETRANGE', 'hll-sparse', '4', '4');
+        await same(a, b, 'GET', 'hll-sparse');
+      }
+      await same(a, b, 'PFCOUNT', 'hll-sparse');
+      await same(a, b, 'PFADD', 'hll-other', 'x', 'y');
+      await same(a, b, 'PFMERGE', 'hll-merged', 'hll-other', 'hll-sparse');
+      await same(a, b, 'GET', 'hll-merged');
+      await same(a, b, 'PFSELFTEST');
+    } finally {
+      const v = before.split('\r\n')[4]!;
+      await a.call('CONFIG', 'SET', 'hll-sparse-max-bytes', v);
+      await b.call('CONFIG', 'SET', 'hll-sparse-max-bytes', v);
+      await a.call('DEL', 'hll-sparse', 'hll-other', 'hll-merged');
+      await b.call('DEL', 'hll-sparse', 'hll-other', 'hll-merged');
+    }
+  });
+
+  it('acl-pubsub-default: the channels a new user, a selector and `reset` start with', async () => {
+    const [a, b] = await env.pair();
+    try {
+      await same(a, b, 'CONFIG', 'SET', 'acl-pubsub-default', 'allchannels');
+      await same(a, b, 'ACL', 'SETUSER', 'pd-u1');
+      await same(a, b, 'ACL', 'SETUSER', 'pd-u2', '(+get ~k)');
+      await same(a, b, 'ACL', 'SETUSER', 'pd-u3', '&foo');
+      await same(a, b, 'ACL', 'SETUSER', 'pd-u4', 'resetchannels', '&foo', 'reset');
+      await same(a, b, 'ACL', 'LIST');
+      await same(a, b, 'CONFIG', 'SET', 'acl-pubsub-default', 'resetchannels');
+      await same(a, b, 'ACL', 'SETUSER', 'pd-u5', '(+get)');
+      await same(a, b, 'ACL', 'SETUSER', 'pd-u1', 'reset');
+      await same(a, b, 'ACL', 'LIST');
+      await same(a, b, 'ACL', 'GETUSER', 'pd-u2');
+    } finally {
+      for (const c of [a, b]) {
+        await c.call('CONFIG', 'SET', 'acl-pubsub-default', 'resetchannels');
+        await c.call('ACL', 'DELUSER', 'pd-u1', 'pd-u2', 'pd-u3', 'pd-u4', 'pd-u5');
+      }
+    }
+  });
+
+  it('tcp-keepalive: a new connection gets TCP keepalive after that many idle seconds, none with 0 (/proc/net/tcp)', async () => {
+    const [a, b] = await env.pair();
+    // The server side of a client's connection: local port = the server's, remote port = the client's.
+    const timer = async (serverPort: number, c: RawClient): Promise<string> => {
+      const info = await c.call('CLIENT', 'INFO');
+      const clientPort = Number(/addr=[^ ]*:(\d+) /.exec(info)![1]);
+      const hex = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');
+      const line = (await import('node:fs')).readFileSync('/proc/net/tcp', 'utf8').split('\n').find((l) => {
+        const f = l.trim().split(/\s+/);
+        return f[1]?.endsWith(`:${hex(serverPort)}`) && f[2]?.endsWith(`:${hex(clientPort)}`);
+      });
+      if (line === undefined) throw new Error(`no socket ${serverPort} <- ${clientPort} in /proc/net/tcp`);
+      const [active, when] = line.trim().split(/\s+/)[5]!.split(':');
+      // timer_active 2: the keepalive timer; its expiry in jiffies (USER_HZ 100 as /proc shows it), as whole seconds, rounded up.
+      return active === '02' ? `keepalive ~${Math.ceil(parseInt(when!, 16) / 100 / 10) * 10}s` : `timer ${active}`;
+    };
+    try {
+      for (const secs of ['100', '0']) {
+        await same(a, b, 'CONFIG', 'SET', 'tcp-keepalive', secs);
+        const [na, nb] = [await connect(env.diff.redis.port), await connect(env.raftis.port)];
+        const [ta, tb] = [await timer(env.diff.redis.port, na), await timer(env.raftis.port, nb)];
+        expect(tb).toBe(ta);
+        expect(ta).toBe(secs === '0' ? 'timer 00' : 'keepalive ~100s');
+      }
+    } finally {
+      await a.call('CONFIG', 'SET', 'tcp-keepalive', '300');
+      await b.call('CONFIG', 'SET', 'tcp-keepalive', '300');
+    }
+  });
+
   it('maxclients: a connection beyond it gets the error and is closed, counted in rejected_connections', async () => {
     const [a, b] = await env.pair();
     const outcomes: string[][] = [];

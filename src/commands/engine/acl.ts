@@ -172,8 +172,12 @@ export class User implements ClientUser {
   constructor(
     readonly name: string,
     size: number,
+    /** acl-pubsub-default is allchannels: a new user's root selector starts with every channel (ACLCreateSelector). */
+    allChannels = false,
   ) {
-    this.selectors = [new Selector(size, true)];
+    const root = new Selector(size, true);
+    root.allChannels = allChannels;
+    this.selectors = [root];
   }
 
   get root(): Selector {
@@ -315,6 +319,11 @@ export class Acl {
   touched = false;
   readonly log: LogEntry[] = [];
   logMaxLen = 128;
+  /**
+   * acl-pubsub-default is allchannels (cluster-wide: users are created when entries are applied, so every
+   * replica must create them alike): new users and selectors start with every channel, and `reset` grants them.
+   */
+  pubsubDefaultAll = false;
   /** Told of a user deleted, or replaced by ACL LOAD: the engine closes its clients on this node. */
   onUserGone: (u: User) => void = () => {};
   /** Told of a user an applied SETUSER changed: the engine closes its pub/sub clients whose subscriptions it no longer allows. */
@@ -363,7 +372,7 @@ export class Acl {
   }
 
   newUser(name: string): User {
-    return new User(name, this.universe.size);
+    return new User(name, this.universe.size, this.pubsubDefaultAll);
   }
 
   /** A copy to stage a SETUSER on (ACLCreateUnlinkedUser + ACLCopyUser). */
@@ -438,12 +447,14 @@ export class Acl {
       u.passwords.splice(i, 1);
     } else if (op.length >= 2 && op[0] === '(' && op[op.length - 1] === ')') {
       const s = new Selector(this.universe.size, false);
+      s.allChannels = this.pubsubDefaultAll;
       for (const a of splitArgs(op.slice(1, -1))) this.setSelector(s, a);
       u.selectors.push(s);
     } else if (lower === 'clearselectors') {
       u.selectors = [u.root];
     } else if (lower === 'reset') {
       for (const o of ['resetpass', 'resetkeys', 'resetchannels', 'off', 'sanitize-payload', 'clearselectors', '-@all']) this.setUser(u, o);
+      if (this.pubsubDefaultAll) this.setUser(u, 'allchannels');
     } else {
       this.setSelector(u.root, op);
     }

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { Databases } from '../../keyspace/databases.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import { encodingLimits } from '../../keyspace/types/encodings.js';
+import { hllLimits } from '../hll.js';
 import { RaftisNode, type NodeOptions } from '../../node/node.js';
 import type { Client, ClientHost, ClientLimits } from '../../server/client.js';
 import type { CommandTable } from '../table.js';
@@ -347,6 +348,8 @@ export class Engine implements ClientHost {
     const limits = this.limits;
     config.watch('proto-max-bulk-len', () => (limits.maxBulkLen = config.number('proto-max-bulk-len')));
     config.watch('client-query-buffer-limit', () => (limits.queryBufferLimit = config.number('client-query-buffer-limit')));
+    // New connections only, as Redis (anetKeepAlive at accept).
+    config.watch('tcp-keepalive', () => (limits.keepAliveSeconds = config.number('tcp-keepalive')));
     // normal and pubsub; the replica class has no clients in raftis.
     config.watch('client-output-buffer-limit', () => {
       const [normal, , pubsub] = (config.param('client-output-buffer-limit').value as { hard: bigint; soft: bigint; seconds: bigint }[]).map((l) => ({
@@ -371,6 +374,9 @@ export class Engine implements ClientHost {
     config.watch('zset-max-listpack-entries', () => (encodingLimits.zsetEntries = config.number('zset-max-listpack-entries')));
     config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
     config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
+    config.watch('hll-sparse-max-bytes', () => (hllLimits.sparseMaxBytes = config.number('hll-sparse-max-bytes')));
+    // Cluster-wide: ACL users are created when entries are applied, with the channels it gives them.
+    config.watch('acl-pubsub-default', () => (this.acl.pubsubDefaultAll = config.get('acl-pubsub-default') === 'allchannels'));
     config.watch('tracking-table-max-keys', () => (this.tracking.maxKeys = config.number('tracking-table-max-keys')));
     // Cluster-wide: the leader evicts by them and replicates its choice; OBJECT FREQ / IDLETIME follow the policy.
     const evictor = this.evictor;
@@ -446,7 +452,7 @@ export class Engine implements ClientHost {
   }
 
   /** Redis's limits on a client's input, as CONFIG SET leaves them. */
-  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024, outputLimits: [], outputLimited: false };
+  readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024, outputLimits: [], outputLimited: false, keepAliveSeconds: 300 };
 
   /** Runs a parsed request (the dispatcher's entry point itself: no extra call per request). */
   readonly onCommand: (c: EngineClient, argv: string[]) => void;
