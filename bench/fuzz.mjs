@@ -40,6 +40,8 @@ const { values: a } = parseArgs({
     'rss-limit-mb': { type: 'string', default: '1024' },
     reserved: { type: 'string', default: '300' },
     out: { type: 'string', default: 'fuzz.md' },
+    // 'one', 'three' or 'both': run one phase alone (e.g. the three-node phase again on a quiet machine).
+    phases: { type: 'string', default: 'both' },
   },
 });
 const REQUESTS = Number(a.requests);
@@ -81,7 +83,11 @@ async function dumpIfDead(cluster, stats) {
 
 async function phase(name, size, requests, frames, budgetMs) {
   log(`${name}: starting a ${size}-node cluster`);
-  const cluster = await startRaftisCluster(size, ['--cluster-id', CLUSTER_ID]);
+  // Info level: the nodes' "became the leader (term N)" lines say when leadership moved, so the report can
+  // place a change against the batches and the machine's load at that moment.
+  const cluster = await startRaftisCluster(size, ['--cluster-id', CLUSTER_ID], { logLevel: 'info' });
+  const leaderLines = () =>
+    cluster.nodes.flatMap((n) => n.log.split('\n').filter((l) => l.includes('became the leader')).map((l) => `node ${n.id}: ${l.trim()}`));
   try {
     const targets = targetsOf(cluster);
     const leader = await waitLeader(targets);
@@ -107,7 +113,9 @@ async function phase(name, size, requests, frames, budgetMs) {
     const c = await Conn.open(finalLeader.host, finalLeader.port);
     const w = await c.str(['SET', 'after-fuzz', 'ok']);
     c.close();
-    return { name, size, resp, peer, lost, rssBefore, rssAfter, leaderBefore: leader.id, leaderAfter: finalLeader.id, writeAfter: w.trim(), durationMs: Date.now() - t0 };
+    const elected = leaderLines();
+    if (elected.length > 1) log(`${name}: leadership changed; the nodes' lines:\n  ${elected.join('\n  ')}`);
+    return { name, size, resp, peer, lost, rssBefore, rssAfter, leaderBefore: leader.id, leaderAfter: finalLeader.id, elected, writeAfter: w.trim(), durationMs: Date.now() - t0 };
   } finally {
     await cluster.stop();
   }
@@ -117,12 +125,15 @@ const started = Date.now();
 const facts = await machineFacts().catch(() => '');
 const load0 = os.loadavg();
 const half = Math.floor(REQUESTS / 2);
-const p1 = await phase('one node', 1, half, 0, LIMIT_MS * 0.4);
-const p2 = await phase('three nodes', 3, REQUESTS - half, FRAMES, LIMIT_MS - (Date.now() - started));
+const PHASES = a.phases;
+if (!['one', 'three', 'both'].includes(PHASES)) throw new Error(`--phases: one, three or both, not ${PHASES}`);
+const p1 = PHASES === 'three' ? undefined : await phase('one node', 1, half, 0, PHASES === 'one' ? LIMIT_MS : LIMIT_MS * 0.4);
+const p2 = PHASES === 'one' ? undefined : await phase('three nodes', 3, REQUESTS - half, FRAMES, LIMIT_MS - (Date.now() - started));
 const load1 = os.loadavg();
 
 const problems = [];
-for (const p of [p1, p2]) {
+const ran = [p1, p2].filter((p) => p !== undefined);
+for (const p of ran) {
   for (const m of p.resp.malformed) problems.push(`${p.name}: malformed reply: ${m}`);
   for (const h of [...p.resp.hangs, ...(p.peer?.hangs ?? [])]) problems.push(`${p.name}: hang: ${h}`);
   for (const h of [...p.resp.crashes, ...(p.peer?.crashes ?? [])]) problems.push(`${p.name}: crash: ${h}`);
@@ -138,10 +149,11 @@ const row = (p) => {
     `| ${p.name} | ${r.requests} | ${f ? f.frames : '-'} | ${r.crashes.length + (f?.crashes.length ?? 0)} | ${r.hangs.length + (f?.hangs.length ?? 0)} | ${r.malformed.length} | ${p.rssBefore.map(mb).join(' / ')} | ${p.rssAfter.map(mb).join(' / ')} | ${p.lost.length} of ${RESERVED} | ${(p.durationMs / 1000).toFixed(0)} s |`,
   ].join('\n');
 };
+const sum = (f) => ran.reduce((t, p) => t + f(p), 0);
 const rate = (n, ms) => (ms > 0 ? Math.round(n / (ms / 1000)) : 0);
 const text = `# Fuzz run (bench/fuzz.mjs)
 
-Command: \`node bench/fuzz.mjs --requests ${REQUESTS} --frames ${FRAMES} --seed ${SEED} --minutes ${a.minutes}\`
+Command: \`node bench/fuzz.mjs --requests ${REQUESTS} --frames ${FRAMES} --seed ${SEED} --minutes ${a.minutes}${PHASES === 'both' ? '' : ` --phases ${PHASES}`}\`
 ${facts}
 
 (${new Date().toISOString()}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} at the start,
@@ -149,17 +161,16 @@ ${load1.map((x) => x.toFixed(1)).join(' ')} at the end: the machine was shared w
 
 | phase | RESP requests sent | peer frames sent | crashes | hangs | malformed replies | RSS before (MB, per node) | RSS after (MB) | reserved keys changed | duration |
 |---|---|---|---|---|---|---|---|---|---|
-${row(p1)}
-${row(p2)}
+${ran.map(row).join('\n')}
 
-- Rates: one node ${rate(p1.resp.requests, p1.resp.durationMs)} requests/s; three nodes ${rate(p2.resp.requests, p2.resp.durationMs)} requests/s,
-  ${p2.peer ? rate(p2.peer.frames, p2.peer.durationMs) : 0} frames/s.
-- RESP: ${p1.resp.connections + p2.resp.connections} connections, ${p1.resp.replies + p2.resp.replies} replies parsed (all well-formed unless counted above),
-  ${p1.resp.closedByServer + p2.resp.closedByServer} connections closed by the server (protocol errors, QUIT, limits).
-- Peer: ${p2.peer?.connections ?? 0} connections, ${p2.peer?.handshakes ?? 0} valid handshakes (posing as a follower to the other follower),
+- Rates: ${ran.map((p) => `${p.name} ${rate(p.resp.requests, p.resp.durationMs)} requests/s`).join('; ')}${p2?.peer ? `, ${rate(p2.peer.frames, p2.peer.durationMs)} frames/s` : ''}.
+- RESP: ${sum((p) => p.resp.connections)} connections, ${sum((p) => p.resp.replies)} replies parsed (all well-formed unless counted above),
+  ${sum((p) => p.resp.closedByServer)} connections closed by the server (protocol errors, QUIT, limits).
+${p2 === undefined ? '' : `- Peer: ${p2.peer?.connections ?? 0} connections, ${p2.peer?.handshakes ?? 0} valid handshakes (posing as a follower to the other follower),
   ${p2.peer?.handshakeFailures.length ?? 0} failed handshakes, ${p2.peer?.closedByNode ?? 0} connections closed by the node,
   ${p2.peer?.expectedCloseMissing.length ?? 0} malformed streams the node left open.
 - Leader of the three-node cluster: node ${p2.leaderBefore} before, node ${p2.leaderAfter} after; a SET after the run: ${p2.writeAfter}.
+  Elections won (the nodes' own log lines, UTC): ${p2.elected.length === 0 ? 'none logged' : p2.elected.map((l) => `\`${l}\``).join('; ')}.`}
 - Requests asked: ${REQUESTS}, frames asked: ${FRAMES}; a phase stops at its time budget, so fewer are sent on a slow machine (the table says what was sent).
 
 ${problems.length === 0 ? 'No problem found.' : 'Problems:\n' + problems.map((p) => `- ${p}`).join('\n')}
