@@ -102,7 +102,6 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
           const m = parseGroupMember(a);
           if (typeof m === 'string') return w.error(m);
           if (members.some((x) => x.id === m.id)) return w.error(`ERR member id ${m.id} named twice`);
-          for (const [g, ms] of next.groups) if (ms.some((x) => x.id === m.id)) return w.error(`ERR member id ${m.id} is in group ${g} already`);
           members.push(m);
         }
         next.groups.set(gid, members);
