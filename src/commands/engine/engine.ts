@@ -311,6 +311,7 @@ export class Engine implements ClientHost {
     this.shards = new ShardState(opts.info.group, this.dbs);
     this.shardRouter = new ShardRouter(this, opts.info.shardSeeds ?? []);
     this.shards.redirect = (slot) => this.shardRouter.redirect(slot);
+    this.scripts.servesSlot = (slot) => this.shards.serves(slot);
     this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier, acl: this.acl, shards: this.shards });
     this.applier.tracking = tracking;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
