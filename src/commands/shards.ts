@@ -11,7 +11,8 @@
  * group it is sent to, applied by shardsApplied on every replica):
  *
  *   RAFT.SHARDS RELEASE <epoch> <slot|from-to> …   stop serving empty slots for the map of that epoch
- *   RAFT.SHARDS ADOPT <json>                        adopt group 0's map
+ *   RAFT.SHARDS ADOPT <json>                        adopt group 0's map (proposed by a group's leader
+ *                                                   itself; from a client only a hint to fetch the map now)
  *   RAFT.SHARDS SETMAP <expected epoch> <json>      group 0 only, proposed by its leader itself
  */
 import type { EngineClient as Client } from './engine/engine.js';
@@ -77,14 +78,13 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       return engine.dispatcher.propose(c, [argv], false);
     }
     case 'adopt': {
+      // From a client (group 0's leader after a change): only a hint that a newer map exists. The node
+      // fetches it from group 0 itself, so no map a client sends is ever adopted.
       if (argv.length !== 3) return w.error(arity(sub));
       const m = decodeSlotMap(argv[2]!);
       if (typeof m === 'string') return w.error(`ERR ${m}`);
-      if (shards.group === 0) return w.error('ERR group 0 adopts its map when it commits it');
-      router.learnMap(argv[2]!);
-      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
-      if (m.epoch <= shards.adopted.epoch) return w.ok();
-      return engine.dispatcher.propose(c, [argv], false);
+      if (shards.group !== 0 && m.epoch > router.latest().epoch) void router.poll();
+      return w.ok();
     }
     case 'setmap':
       return w.error("ERR RAFT.SHARDS SETMAP is proposed by group 0's leader itself; use ADDGROUP or ASSIGN");
