@@ -130,9 +130,10 @@ start_node() {
   echo "node $i: $(host_of "$i"):$(port_of "$i")$tlsnote pid $!"
 }
 
-any_member() { # an address of a running node other than $1
+any_member() { # an address of a running node other than $1 (sharded: of $1's group)
   local i
   for i in $(seq 1 "$(count)"); do
+    if [ "$(shards)" -gt 0 ] && [ "$1" -ge 1 ] && [ "$(group_of "$i")" != "$(group_of "$1")" ]; then continue; fi
     [ "$i" != "$1" ] && alive "$i" && { echo "$(host_of "$i"):$(port_of "$i")"; return; }
   done
   die "no running node to join through"
@@ -286,7 +287,7 @@ case "$cmd" in
     echo "node $id removed"
     ;;
   transfer)
-    via=$(any_member 0)
+    via=$(any_member "${2:-0}")
     redis-cli -c -h "${via%:*}" -p "${via##*:}" RAFT.TRANSFER_LEADER ${2:-}
     ;;
   logs) tail -n 50 -f "$DIR/node${2:?node id}/log" ;;

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { startRaftis } from '../helpers/raftis-process.js';
 import { call, ShardedCluster } from '../helpers/sharded-cluster.js';
 
 const run = promisify(execFile);
@@ -184,6 +185,38 @@ describe('moving slots (phase 1: empty slots only)', () => {
     expect(await outcome(node(1), 'RAFT.SHARDS', 'ASSIGN', 1, '3')).toBe('ERR the slot map is changed on group 0 (the configuration group): send this to one of its nodes');
     expect(await outcome(node(0), 'RAFT.SHARDS', 'ADDGROUP', 1, '5@127.0.0.1:1')).toBe('ERR group 1 already exists');
     expect(await outcome(node(0), 'RAFT.SHARDS', 'SETMAP', 0, '{}')).toMatch(/^ERR RAFT.SHARDS SETMAP is proposed by group 0's leader itself/);
+  });
+});
+
+describe('a restart', () => {
+  it('serves its slots again from its own log at once, and the view converges', async () => {
+    dumpLogsOnFailure();
+    const k = keyOf(1, 'restart');
+    expect(await call(node(1), 'SET', k, 'kept')).toBe('OK');
+    const g1 = sc.groups[1]!;
+    await g1.kill9(g1.nodes[0]!.id);
+    await g1.startNode(g1.nodes[0]!.id);
+    await g1.waitForLeader();
+    // The map it adopted is in its log: it knows its slots and the others' before polling group 0.
+    const info = String(await call(node(1), 'RAFT.SHARDS', 'STATUS'));
+    expect(info).toMatch(/adopted_configuration:[1-9]/);
+    expect(await call(node(1), 'GET', k)).toBe('kept');
+    expect(await outcome(node(1), 'GET', keyOf(0))).toBe(`MOVED ${slotOf(keyOf(0))} 127.0.0.1:${node(0).port}`);
+    await sc.waitConverged();
+    const slots = await Promise.all([0, 1, 2].map((g) => call(node(g), 'CLUSTER', 'SLOTS')));
+    expect(slots[1]).toEqual(slots[0]);
+    expect(slots[2]).toEqual(slots[0]);
+  });
+});
+
+describe('a node without --group', () => {
+  it('refuses RAFT.SHARDS', async () => {
+    const p = await startRaftis();
+    try {
+      expect(await outcome({ host: '127.0.0.1', port: p.port }, 'RAFT.SHARDS', 'MAP')).toBe('ERR this node is not part of a sharded cluster (started without --group)');
+    } finally {
+      await p.destroy();
+    }
   });
 });
 

@@ -113,9 +113,10 @@ export class ShardRouter {
     return this.state.group!;
   }
 
-  /** The newest map this node knows. */
+  /** The newest map this node knows: group 0's own; elsewhere the one fetched or the one its group adopted (known at once after a restart). */
   latest(): SlotMap {
-    return this.group === 0 ? this.state.map : this.fetched;
+    if (this.group === 0) return this.state.map;
+    return this.fetched.epoch >= this.state.adopted.epoch ? this.fetched : this.state.adopted;
   }
 
   start(): void {
