@@ -56,8 +56,12 @@ export function encodeRequest(argv: readonly string[]): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
-/** Sends argv to host:port and resolves with the reply (a RespError for an error reply); rejects on connection failure or timeout. */
-export function respCall(host: string, port: number, argv: readonly string[], timeoutMs: number): Promise<RespReply> {
+/**
+ * Sends argv to host:port and resolves with the reply (a RespError for an
+ * error reply); rejects on connection failure or timeout. With `password`,
+ * `AUTH <password>` goes first, and its error, if any, is the reply.
+ */
+export function respCall(host: string, port: number, argv: readonly string[], timeoutMs: number, password?: string): Promise<RespReply> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port });
     let buf: Buffer = Buffer.alloc(0);
@@ -72,11 +76,16 @@ export function respCall(host: string, port: number, argv: readonly string[], ti
     };
     const timer = setTimeout(() => finish(new Error(`${host}:${port}: no reply within ${timeoutMs} ms`)), timeoutMs);
     sock.setNoDelay(true);
-    sock.on('connect', () => sock.write(encodeRequest(argv)));
+    const authFirst = password !== undefined && password !== '';
+    sock.on('connect', () => sock.write(authFirst ? Buffer.concat([encodeRequest(['AUTH', password]), encodeRequest(argv)]) : encodeRequest(argv)));
     sock.on('data', (d: Buffer) => {
       buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
       try {
-        const r = parse(buf, 0);
+        let r = parse(buf, 0);
+        if (r !== undefined && authFirst) {
+          if (r.v instanceof RespError) return finish(undefined, r.v);
+          r = parse(buf, r.end);
+        }
         if (r !== undefined) finish(undefined, r.v);
       } catch (e) {
         finish(e as Error);

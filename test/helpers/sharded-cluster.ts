@@ -16,7 +16,20 @@ export interface ShardedOptions {
 
 /** One request on a short-lived connection; error replies are thrown as Errors. */
 export async function call(n: { host: string; port: number }, ...argv: (string | number)[]): Promise<unknown> {
-  const r = new Redis({ host: n.host, port: n.port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  return callAs(undefined, n, ...argv);
+}
+
+/** The same, after AUTH with `password` when there is one. */
+export async function callAs(password: string | undefined, n: { host: string; port: number }, ...argv: (string | number)[]): Promise<unknown> {
+  const r = new Redis({
+    host: n.host,
+    port: n.port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    ...(password !== undefined ? { password } : {}),
+  });
   try {
     await r.connect();
     return await r.call(String(argv[0]), ...argv.slice(1).map(String));
@@ -26,7 +39,21 @@ export async function call(n: { host: string; port: number }, ...argv: (string |
 }
 
 export class ShardedCluster {
-  private constructor(readonly groups: TestCluster[]) {}
+  /** --requirepass, when the nodes were started with it. */
+  readonly password: string | undefined;
+
+  private constructor(
+    readonly groups: TestCluster[],
+    args: string[],
+  ) {
+    const i = args.indexOf('--requirepass');
+    this.password = i >= 0 ? args[i + 1] : undefined;
+  }
+
+  /** A request to node n (authenticated when the nodes have a password). */
+  call(n: { host: string; port: number }, ...argv: (string | number)[]): Promise<unknown> {
+    return callAs(this.password, n, ...argv);
+  }
 
   static async start(opts: ShardedOptions): Promise<ShardedCluster> {
     const size = opts.size ?? 1;
@@ -38,7 +65,7 @@ export class ShardedCluster {
       for (let g = 1; g < opts.shards; g++) {
         groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', String(g), '--shard-seeds', seeds, ...args] }));
       }
-      const c = new ShardedCluster(groups);
+      const c = new ShardedCluster(groups, args);
       for (let g = 0; g < opts.shards; g++) {
         await c.toConfig('RAFT.SHARDS', 'ADDGROUP', g, ...groups[g]!.nodes.map((n) => `${n.id}@${n.host}:${n.port}@${n.clusterPort}`));
       }
@@ -65,7 +92,7 @@ export class ShardedCluster {
 
   /** A request to group 0's leader (the slot map changes there). */
   async toConfig(...argv: (string | number)[]): Promise<unknown> {
-    return call(await this.leader(0), ...argv);
+    return this.call(await this.leader(0), ...argv);
   }
 
   /**
@@ -81,7 +108,7 @@ export class ShardedCluster {
         if (!this.groups[n.group]!.isRunning(n.id)) continue;
         let st = '';
         try {
-          st = String(await call(n, 'RAFT.SHARDS', 'STATUS'));
+          st = String(await this.call(n, 'RAFT.SHARDS', 'STATUS'));
         } catch {
           ok = false;
           break;

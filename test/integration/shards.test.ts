@@ -209,6 +209,22 @@ describe('a restart', () => {
   });
 });
 
+describe('with --requirepass', () => {
+  it('the groups talk to each other authenticated with the default user’s password', async () => {
+    const pw = await ShardedCluster.start({ shards: 2, size: 1, args: ['--requirepass', 'shard secret'] });
+    try {
+      const [a, b] = [pw.groups[0]!.nodes[0]!, pw.groups[1]!.nodes[0]!];
+      // Group 1 fetched the map from group 0 and adopted it (waitConverged), and MOVED names group 1.
+      const k = keyOf(2, 'pw');
+      expect(await cli(a, 'GET', k)).toBe('NOAUTH Authentication required.');
+      await expect(pw.call(a, 'SET', k, 'v')).rejects.toThrow(`MOVED ${slotOf(k)} 127.0.0.1:${b.port}`);
+      expect(await pw.call(b, 'SET', k, 'v')).toBe('OK');
+    } finally {
+      await pw.destroy();
+    }
+  });
+});
+
 describe('a node without --group', () => {
   it('refuses RAFT.SHARDS', async () => {
     const p = await startRaftis();

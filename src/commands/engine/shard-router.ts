@@ -105,6 +105,16 @@ export class ShardRouter {
     private readonly seeds: readonly Address[],
   ) {}
 
+  /**
+   * The default user's password as this node knows it (--requirepass, or a CONFIG SET requirepass
+   * sent to it), sent with AUTH before each call to another node: every node of a sharded cluster
+   * is expected to have the same one.
+   */
+  private password(): string | undefined {
+    const v = this.e.config.param('requirepass').value;
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  }
+
   private get state(): ShardState {
     return this.e.shards;
   }
@@ -222,7 +232,7 @@ export class ShardRouter {
       if (seen.has(key)) continue;
       seen.add(key);
       try {
-        const r = await respCall(a.host, a.port, ['RAFT.SHARDS', 'MAP'], CALL_TIMEOUT_MS);
+        const r = await respCall(a.host, a.port, ['RAFT.SHARDS', 'MAP'], CALL_TIMEOUT_MS, this.password());
         if (typeof r !== 'string') continue;
         this.learnMap(r);
         return;
@@ -245,7 +255,7 @@ export class ShardRouter {
     const order = [...cur.members].sort((a, b) => (a.id === cur.leader ? -1 : b.id === cur.leader ? 1 : 0));
     for (const m of order) {
       try {
-        const r = await respCall(m.host, m.port, ['RAFT.INFO'], CALL_TIMEOUT_MS);
+        const r = await respCall(m.host, m.port, ['RAFT.INFO'], CALL_TIMEOUT_MS, this.password());
         if (typeof r !== 'string') continue;
         const v = parseRaftInfo(r);
         if (v.members.length === 0) continue;
@@ -296,7 +306,7 @@ export class ShardRouter {
       let port = m.port;
       for (let hop = 0; hop < 3; hop++) {
         try {
-          const r = await respCall(host, port, argv, CALL_TIMEOUT_MS);
+          const r = await respCall(host, port, argv, CALL_TIMEOUT_MS, this.password());
           const moved = r instanceof RespError ? /^MOVED \d+ (.+):(\d+)$/.exec(r.message) : null;
           if (moved !== null) {
             host = moved[1]!;
