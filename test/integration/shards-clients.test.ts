@@ -169,6 +169,21 @@ describe('ioredis Cluster on three groups of three', () => {
       if (attempt > 100) throw new Error(`group 1's master as the nodes see it: ${JSON.stringify(masters)}, leader ${newLeader.port}`);
       await sleep(100);
     }
+
+    // With group 1's old leader dead, group 0 still moves an empty slot of group 1 to group 2:
+    // the release reaches group 1's new leader, and the client follows the new owner.
+    let moving = '';
+    let slot = -1;
+    for (let i = 0; i < 10_000 && moving === ''; i++) {
+      const s = (await call(newLeader, 'CLUSTER', 'KEYSLOT', `mv:${i}`)) as number;
+      if (s >= 5461 && s <= 10921 && (await call(newLeader, 'CLUSTER', 'COUNTKEYSINSLOT', s)) === 0) [moving, slot] = [`mv:${i}`, s];
+    }
+    expect(await sc.toConfig('RAFT.SHARDS', 'ASSIGN', 2, slot)).toBe('OK');
+    await sc.waitConverged();
+    expect(await retrying(() => rc.set(moving, 'here'))).toBe('OK');
+    const l2now = await sc.leader(2);
+    expect(await call(l2now, 'GET', moving)).toBe('here');
+    expect(await call(newLeader, 'CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(0);
     rc.disconnect();
   }, 240_000);
 });
