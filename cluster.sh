@@ -13,6 +13,8 @@
 #                             its own Raft group; group g's nodes are g*N+1 … g*N+N;
 #                             group 0 also keeps the slot map; the 16384 slots are
 #                             split evenly between the (empty) groups
+#   ./cluster.sh add-shard    sharded: start one more group of N nodes, with no slots yet
+#                             (give it empty slots with RAFT.SHARDS ASSIGN on group 0)
 #   ./cluster.sh stop         stop every node (SIGTERM, then SIGKILL after 10 s)
 #   ./cluster.sh status       id, address, role, term, commit index of each node
 #                             (sharded: each node's group, then groups, leaders, slots)
@@ -276,6 +278,17 @@ case "$cmd" in
     mkdir -p "$DIR/node$i"; touch "$DIR/node$i/joined"; echo "$i" >"$DIR/size"
     start_node "$i"; wait_ready "$i"
     echo "node $i joined through $via; it is promoted to voter once caught up (./cluster.sh status)"
+    ;;
+  add-shard)
+    [ "$(shards)" -gt 0 ] || die "add-shard: the cluster in $DIR is not sharded (./cluster.sh start --shards S)"
+    g=$(shards); n=$(per_group)
+    echo "$((g + 1)) $n" >"$DIR/shards"; echo $(((g + 1) * n)) >"$DIR/size"
+    members=()
+    for i in $(seq $((g * n + 1)) $((g * n + n))); do start_node "$i"; members+=("$i@$(host_of "$i"):$(port_of "$i")"); done
+    for i in $(seq $((g * n + 1)) $((g * n + n))); do wait_ready "$i"; done
+    out=$(redis-cli -c -h "$(host_of 1)" -p "$(port_of 1)" RAFT.SHARDS ADDGROUP "$g" "${members[@]}" 2>&1) || true
+    [ "$out" = OK ] || die "RAFT.SHARDS ADDGROUP $g: $out"
+    echo "group $g added with no slots; give it empty slots with: redis-cli -c -p $(port_of 1) RAFT.SHARDS ASSIGN $g <from-to>"
     ;;
   remove)
     id=${2:?node id}
