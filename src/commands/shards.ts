@@ -47,8 +47,7 @@ function parseGid(s: string): number | undefined {
 }
 
 /** Answers later, in order, with OK or the error text. */
-function later(c: Client, w: RespWriter, p: Promise<string | undefined>): void {
-  if (w !== c.out()) return w.error('ERR RAFT.SHARDS cannot run inside MULTI');
+function later(c: Client, _w: RespWriter, p: Promise<string | undefined>): void {
   const slot = c.defer();
   p.then(
     (err) => (err === undefined ? slot.ok() : slot.error(err)),
@@ -129,7 +128,9 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
 /** The replicated steps, applied on every replica of the group whose log holds them. */
 export const shardsApplied: NonNullable<HandlerSet['applied']> = {
   'raft.shards': {
-    when: (_engine, argv) => ['release', 'adopt', 'setmap'].includes(argv[1]?.toLowerCase() ?? ''),
+    // Never logged as part of a client's transaction (RAFT.SHARDS is no_multi): only the conn
+    // handler (RELEASE) and the router (ADOPT, SETMAP) propose these entries.
+    when: () => false,
     apply: ({ shards }, argv, w) => {
       const sub = argv[1]!.toLowerCase();
       let err: string | undefined;

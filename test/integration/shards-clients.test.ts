@@ -1,16 +1,20 @@
 /**
- * An unchanged ioredis Cluster client against a sharded raftis cluster of
- * three groups of three nodes (issue 21, phase 1): keys over all slots,
+ * Unchanged Redis Cluster clients against a sharded raftis cluster of three
+ * groups of three nodes (issue 21, phase 1): redis-cli --cluster check,
+ * redis-benchmark --cluster, and ioredis Cluster: keys over all slots,
  * pipelines, a transaction with hash tags, and a kill -9 of one group's
  * leader while writes run: the group elects, the client follows MOVED, and
  * every acknowledged write reads back afterwards.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { withTimeout } from '../helpers/cluster.js';
 import { call, ShardedCluster } from '../helpers/sharded-cluster.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
 
 let sc: ShardedCluster;
 const clients: Cluster[] = [];
@@ -41,6 +45,33 @@ async function retrying<T>(op: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+describe('Redis tools on three groups of three', () => {
+  it('redis-cli --cluster check sees three masters with two replicas each, every slot covered', async () => {
+    dumpLogsOnFailure();
+    const n = sc.groups[1]!.nodes[2]!;
+    const out = await run('redis-cli', ['--cluster', 'check', `${n.host}:${n.port}`], { timeout: 30_000 }).then(
+      (r) => r.stdout,
+      (e: { stdout?: string }) => String(e.stdout),
+    );
+    expect(out).toContain('[OK] All nodes agree about slots configuration.');
+    expect(out).toContain('[OK] All 16384 slots covered.');
+    expect(out.match(/2 additional replica\(s\)/g)).toHaveLength(3);
+    expect(out).not.toContain('[ERR]');
+  });
+
+  it('redis-benchmark --cluster runs SET and GET without an error reply', async () => {
+    dumpLogsOnFailure();
+    const n = sc.groups[0]!.nodes[1]!;
+    const { stdout, stderr } = await run('redis-benchmark', ['--cluster', '-h', n.host, '-p', String(n.port), '-t', 'set,get', '-n', '2000', '-c', '8', '-q'], { timeout: 120_000 });
+    const out = stdout + stderr;
+    expect(out).toMatch(/SET: [\d.]+ requests per second/);
+    expect(out).toMatch(/GET: [\d.]+ requests per second/);
+    expect(out).not.toMatch(/error|MOVED|CROSSSLOT|CLUSTERDOWN/i);
+    // Done: its keys are not part of the next test's counts.
+    for (let g = 0; g < 3; g++) await call(await sc.leader(g), 'FLUSHALL');
+  }, 180_000);
+});
 
 describe('ioredis Cluster on three groups of three', () => {
   it('writes and reads keys over every group, pipelines and a hash-tagged transaction, and rides through a kill -9 of a group leader', async () => {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startRaftis } from '../helpers/raftis-process.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { call, ShardedCluster } from '../helpers/sharded-cluster.js';
 
 const run = promisify(execFile);
@@ -123,6 +124,11 @@ describe('routing', () => {
     expect(await outcome(node(2), 'MSET', `${tag}a`, '1', `${tag}b`, '2')).toBe('"OK"');
     expect(await outcome(node(2), 'EVAL', "return redis.call('GET', KEYS[1])", 2, `${tag}a`, k1)).toBe("CROSSSLOT Keys in request don't hash to the same slot");
     expect(await outcome(node(2), 'EVAL', "return redis.call('GET', KEYS[1])", 1, `${tag}a`)).toBe('"1"');
+    // WATCH's keys and shard channels are routed by slot too (Redis Cluster).
+    expect(await outcome(node(0), 'WATCH', k1)).toBe(`MOVED ${slotOf(k1)} 127.0.0.1:${node(1).port}`);
+    expect(await outcome(node(0), 'SPUBLISH', k1, 'm')).toBe(`MOVED ${slotOf(k1)} 127.0.0.1:${node(1).port}`);
+    expect(await outcome(node(1), 'SPUBLISH', k1, 'm')).toBe('0');
+    expect(await outcome(node(1), 'WATCH', k1, k0)).toBe("CROSSSLOT Keys in request don't hash to the same slot");
     // Commands without keys are the node's own.
     expect(await call(node(2), 'DBSIZE')).toBe(2);
   });
@@ -185,6 +191,15 @@ describe('moving slots (phase 1: empty slots only)', () => {
     expect(await outcome(node(1), 'RAFT.SHARDS', 'ASSIGN', 1, '3')).toBe('ERR the slot map is changed on group 0 (the configuration group): send this to one of its nodes');
     expect(await outcome(node(0), 'RAFT.SHARDS', 'ADDGROUP', 1, '5@127.0.0.1:1')).toBe('ERR group 1 already exists');
     expect(await outcome(node(0), 'RAFT.SHARDS', 'SETMAP', 0, '{}')).toMatch(/^ERR RAFT.SHARDS SETMAP is proposed by group 0's leader itself/);
+    // Not in a transaction: a replicated step of a client's MULTI would bypass these checks.
+    const raw = await RawClient.connect(node(1).port);
+    try {
+      expect(await raw.call('MULTI')).toBe('+OK\r\n');
+      expect(await raw.call('RAFT.SHARDS', 'ADOPT', '{}')).toBe('-ERR Command not allowed inside a transaction\r\n');
+      expect(await raw.call('EXEC')).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    } finally {
+      raw.close();
+    }
   });
 });
 

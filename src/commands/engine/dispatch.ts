@@ -14,6 +14,7 @@ import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, redirectError } from '../routing.js';
+import { SLOT_ROUTED_CONN } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Databases } from '../../keyspace/databases.js';
@@ -72,7 +73,7 @@ export class Dispatcher {
     // A sharded cluster (several groups): CROSSSLOT, or the group that owns the slot (shard-router.ts);
     // at EXEC, every queued key must be in one slot this group serves (getNodeByQuery on the transaction).
     if (this.server.shards.sharded) {
-      if (def.conn === undefined) {
+      if (def.conn === undefined || SLOT_ROUTED_CONN.has(def.name)) {
         const refused = this.server.shardRouter.route(def, argv);
         if (refused !== undefined) return void this.reject(c, refused, def);
       } else if (def.name === 'exec' && c.multi !== undefined) {

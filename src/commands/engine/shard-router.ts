@@ -47,6 +47,8 @@ export const POLL_MS = 1000;
 const CALL_TIMEOUT_MS = 2000;
 
 export const CROSSSLOT_ERROR = "CROSSSLOT Keys in request don't hash to the same slot";
+/** Connection commands routed by slot too: WATCH's keys, the shard channels. */
+export const SLOT_ROUTED_CONN: ReadonlySet<string> = new Set(['watch', 'ssubscribe', 'sunsubscribe', 'spublish']);
 export const CLUSTERDOWN_UNBOUND = 'CLUSTERDOWN Hash slot not served';
 const TRYAGAIN_ADOPTING = 'TRYAGAIN this group is adopting a new slot configuration; retry shortly';
 
@@ -183,7 +185,8 @@ export class ShardRouter {
    * routes within the group: leader, READONLY follower).
    */
   route(def: CommandDef, argv: readonly string[]): string | undefined {
-    const keys = commandKeys(def.meta, argv);
+    // Shard channels are routed as keys, as Redis Cluster does (their key specs say not_key).
+    const keys = def.name === 'spublish' ? [argv[1]!] : def.name === 'ssubscribe' || def.name === 'sunsubscribe' ? argv.slice(1) : commandKeys(def.meta, argv);
     if (keys.length === 0) return undefined;
     const slot = keyHashSlot(keys[0]!);
     for (let i = 1; i < keys.length; i++) if (keyHashSlot(keys[i]!) !== slot) return CROSSSLOT_ERROR;
