@@ -19,6 +19,7 @@ import type { EngineClient as Client } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { cloneSlotMap, decodeSlotMap, encodeSlotMap, parseGroupMember, parseSlotRange, type GroupMember, type SlotRange } from '../util/slot-map.js';
 import { leaderRedirect } from './routing.js';
+import { writeHelp } from './help.js';
 import type { ConnCtx, ConnHandler, HandlerSet } from './table.js';
 
 const NOT_SHARDED = 'ERR this node is not part of a sharded cluster (started without --group)';
@@ -60,6 +61,18 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
   const shards = engine.shards;
   const router = engine.shardRouter;
   const node = engine.node;
+  if (sub === 'help' && argv.length === 2) {
+    return writeHelp(w, 'raft.shards', [
+      'ADDGROUP <gid> <id@host:port[@clusterport]> [...]',
+      "    On group 0 (the configuration group): add a data group and its members to the slot map.",
+      'ASSIGN <gid> <slot|from-to> [...]',
+      '    On group 0: give slots to a group. A slot another group owns moves only if it holds no key.',
+      'MAP',
+      '    The newest slot map this node knows, as JSON.',
+      'STATUS',
+      "    This node's group, the configuration it knows and the one its group adopted, each group's leader, members and slots.",
+    ]);
+  }
   if (!shards.sharded) return w.error(NOT_SHARDED);
   switch (sub) {
     case 'map':

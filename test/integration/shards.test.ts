@@ -245,6 +245,9 @@ describe('a node without --group', () => {
     const p = await startRaftis();
     try {
       expect(await outcome({ host: '127.0.0.1', port: p.port }, 'RAFT.SHARDS', 'MAP')).toBe('ERR this node is not part of a sharded cluster (started without --group)');
+      const help = (await call({ host: '127.0.0.1', port: p.port }, 'RAFT.SHARDS', 'HELP')) as string[];
+      expect(help[0]).toBe('RAFT.SHARDS <subcommand> [<arg> [value] [opt] ...]. Subcommands are:');
+      expect(help).toContain('ASSIGN <gid> <slot|from-to> [...]');
     } finally {
       await p.destroy();
     }
