@@ -56,6 +56,8 @@ export interface GroupView {
   /** The leader's raft id as last heard, 0 when unknown. */
   leader: number;
   members: GroupMember[];
+  /** The term the answering member was in (0: unknown). */
+  term?: number;
 }
 
 export interface Address {
@@ -80,14 +82,17 @@ class ShardWrite extends Write<CommandEntry> {
 /** RAFT.INFO's text → the group's leader and members. */
 export function parseRaftInfo(text: string): GroupView {
   let leader = 0;
+  let term = 0;
   const members: GroupMember[] = [];
   for (const line of text.split(/\r?\n/)) {
     const l = /^leader:(\d+)$/.exec(line);
     if (l !== null) leader = Number(l[1]);
+    const t = /^term:(\d+)$/.exec(line);
+    if (t !== null) term = Number(t[1]);
     const m = /^member_(\d+):role=(\w+),addr=(.+):(\d+),cluster_addr=(.+):(\d+)$/.exec(line);
     if (m !== null && m[2] !== 'joining') members.push({ id: Number(m[1]), host: m[3]!, port: Number(m[4]), clusterPort: Number(m[6]) });
   }
-  return { leader, members };
+  return { leader, members, term };
 }
 
 export class ShardRouter {
@@ -253,23 +258,30 @@ export class ShardRouter {
     return true;
   }
 
+  /**
+   * Asks every member of the group for RAFT.INFO at once and keeps the
+   * answer of the highest term that names a leader: an old leader cut off
+   * from its group still calls itself leader, in an older term.
+   */
   private async pollGroup(gid: number): Promise<void> {
     const cur = this.view(gid);
-    const order = [...cur.members].sort((a, b) => (a.id === cur.leader ? -1 : b.id === cur.leader ? 1 : 0));
-    for (const m of order) {
-      try {
-        const r = await respCall(m.host, m.port, ['RAFT.INFO'], CALL_TIMEOUT_MS, this.password());
-        if (typeof r !== 'string') continue;
-        const v = parseRaftInfo(r);
-        if (v.members.length === 0) continue;
-        // A follower that knows no leader right now: keep the last known one.
-        if (v.leader === 0) v.leader = cur.leader;
-        this.views.set(gid, v);
-        return;
-      } catch {
-        // try the next member
-      }
+    const answers = await Promise.all(
+      cur.members.map((m) =>
+        respCall(m.host, m.port, ['RAFT.INFO'], CALL_TIMEOUT_MS, this.password()).then(
+          (r) => (typeof r === 'string' ? parseRaftInfo(r) : undefined),
+          () => undefined,
+        ),
+      ),
+    );
+    let best: GroupView | undefined;
+    for (const v of answers) {
+      if (v === undefined || v.members.length === 0) continue;
+      if (best === undefined || (v.leader !== 0 && (best.leader === 0 || (v.term ?? 0) > (best.term ?? 0)))) best = v;
     }
+    if (best === undefined) return;
+    // No answering member knows a leader right now: keep the last known one.
+    if (best.leader === 0) best.leader = cur.leader;
+    this.views.set(gid, best);
   }
 
   /** On this group's leader: adopt group 0's newer map in this group's log. */

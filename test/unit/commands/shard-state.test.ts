@@ -141,8 +141,9 @@ describe('RAFT.INFO as the router reads it', () => {
       '# Raft\r\nnode_id:2\r\nleader:3\r\nmember_1:role=voter,addr=127.0.0.1:7001,cluster_addr=127.0.0.1:17001\r\n' +
       'member_3:role=learner,addr=10.0.0.3:7003,cluster_addr=10.0.0.3:9003\r\nmember_4:role=joining,addr=h:1,cluster_addr=h:2\r\n' +
       'peer_1:id=1,addr=127.0.0.1:7001,cluster_addr=127.0.0.1:17001,connected=yes\r\n';
-    expect(parseRaftInfo(text)).toEqual({
+    expect(parseRaftInfo(text.replace('leader:3', 'term:7\r\nleader:3'))).toEqual({
       leader: 3,
+      term: 7,
       members: [
         { id: 1, host: '127.0.0.1', port: 7001, clusterPort: 17001 },
         { id: 3, host: '10.0.0.3', port: 7003, clusterPort: 9003 },
