@@ -16,7 +16,6 @@
  *   RAFT.SHARDS SETMAP <expected epoch> <json>      group 0 only, proposed by its leader itself
  */
 import type { EngineClient as Client } from './engine/engine.js';
-import type { RespWriter } from '../server/resp-writer.js';
 import { cloneSlotMap, decodeSlotMap, encodeSlotMap, parseGroupMember, parseSlotRange, type GroupMember, type SlotRange } from '../util/slot-map.js';
 import { leaderRedirect } from './routing.js';
 import { writeHelp } from './help.js';
@@ -47,8 +46,8 @@ function parseGid(s: string): number | undefined {
   return /^\d{1,5}$/.test(s) && Number(s) <= 16383 ? Number(s) : undefined;
 }
 
-/** Answers later, in order, with OK or the error text. */
-function later(c: Client, _w: RespWriter, p: Promise<string | undefined>): void {
+/** Answers later, in order, with OK or the error text (never inside MULTI: RAFT.SHARDS is no_multi). */
+function later(c: Client, p: Promise<string | undefined>): void {
   const slot = c.defer();
   p.then(
     (err) => (err === undefined ? slot.ok() : slot.error(err)),
@@ -126,11 +125,7 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       if (!node.isLeader) return w.error(leaderRedirect(node, 0));
       if (router.changing) return w.error(CHANGING);
       router.changing = true;
-      later(
-        c,
-        w,
-        router.change(next).finally(() => (router.changing = false)),
-      );
+      later(c, router.change(next).finally(() => (router.changing = false)));
       return;
     }
     default:
