@@ -8,8 +8,16 @@
 #                             also serves TLS clients on port+20000 (client
 #                             certificates optional); --secret: make a cluster
 #                             secret file (secret) every node must prove it holds
+#   ./cluster.sh start --shards S [N]
+#                             a sharded cluster: S groups of N nodes (default 3), each
+#                             its own Raft group; group g's nodes are g*N+1 … g*N+N;
+#                             group 0 also keeps the slot map; the 16384 slots are
+#                             split evenly between the (empty) groups
+#   ./cluster.sh add-shard    sharded: start one more group of N nodes, with no slots yet
+#                             (give it empty slots with RAFT.SHARDS ASSIGN on group 0)
 #   ./cluster.sh stop         stop every node (SIGTERM, then SIGKILL after 10 s)
 #   ./cluster.sh status       id, address, role, term, commit index of each node
+#                             (sharded: each node's group, then groups, leaders, slots)
 #   ./cluster.sh kill ID      kill -9 node ID
 #   ./cluster.sh pause ID     SIGSTOP node ID          ./cluster.sh resume ID   SIGCONT it
 #   ./cluster.sh restart ID   (re)start node ID with its data
@@ -40,6 +48,10 @@ port_of() { if [ "$MULTI" = 1 ]; then echo $((BASE + 1)); else echo $((BASE + $1
 pid_of() { [ -f "$DIR/node$1/pid" ] && cat "$DIR/node$1/pid" || true; }
 alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 count() { [ -f "$DIR/size" ] && cat "$DIR/size" || echo 0; }
+# Sharded clusters: the number of groups (0: not sharded) and nodes per group.
+shards() { [ -f "$DIR/shards" ] && cut -d' ' -f1 "$DIR/shards" || echo 0; }
+per_group() { cut -d' ' -f2 "$DIR/shards"; }
+group_of() { echo $(( ($1 - 1) / $(per_group) )); }
 
 tls_port_of() { echo $(($(port_of "$1") + 20000)); }
 # The operator HTTP port (/metrics, /readyz, the cluster page at /): client port + 1000.
@@ -83,27 +95,47 @@ peers() {
   echo "$s"
 }
 
+# Sharded: the members of node $1's group, and the flags that place it in its group.
+group_peers() {
+  local g s="" i n; g=$(group_of "$1"); n=$(per_group)
+  for i in $(seq $((g * n + 1)) $((g * n + n))); do s+="${s:+,}$i=$(host_of "$i"):$(port_of "$i")"; done
+  echo "$s"
+}
+shard_args() {
+  [ "$(shards)" -gt 0 ] || return 0
+  local g seeds="" i; g=$(group_of "$1")
+  printf '%s\n' --group "$g"
+  if [ "$g" != 0 ]; then
+    for i in $(seq 1 "$(per_group)"); do seeds+="${seeds:+,}$(host_of "$i"):$(port_of "$i")"; done
+    printf '%s\n' --shard-seeds "$seeds"
+  fi
+}
+
 start_node() {
   local i=$1 n; n=$(count)
   alive "$i" && { echo "node $i already running (pid $(pid_of "$i"))"; return; }
   mkdir -p "$DIR/node$i"
   local members=(--peers "$(peers "$n")")
+  [ "$(shards)" -gt 0 ] && members=(--peers "$(group_peers "$i")")
+  local shard=()
+  mapfile -t shard < <(shard_args "$i")
   # A node added with `add` joins through a running member instead of bootstrapping.
   [ -f "$DIR/node$i/joined" ] && members=(--join "$(any_member "$i")")
   rm -f "$DIR/node$i/removed"
   local sec=()
   mapfile -t sec < <(security_args "$i")
   nohup node "$ROOT/dist/cli/main.js" --id "$i" --bind "$(host_of "$i")" --port "$(port_of "$i")" --http-port "$(http_port_of "$i")" \
-    --dir "$DIR/node$i/data" "${members[@]}" "${sec[@]}" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
+    --dir "$DIR/node$i/data" "${members[@]}" "${shard[@]}" "${sec[@]}" ${RAFTIS_ARGS:-} >>"$DIR/node$i/log" 2>&1 &
   echo $! >"$DIR/node$i/pid"
   local tlsnote=""
   if [ -f "$DIR/tls/node.crt" ]; then tlsnote=", TLS clients on $(host_of "$i"):$(tls_port_of "$i")"; fi
   echo "node $i: $(host_of "$i"):$(port_of "$i")$tlsnote pid $!"
 }
 
-any_member() { # an address of a running node other than $1
+any_member() { # an address of a running node other than $1 (sharded: of $1's group)
   local i
   for i in $(seq 1 "$(count)"); do
+    if [ "$(shards)" -gt 0 ] && [ "$1" -ge 1 ] && [ "$(group_of "$i")" != "$(group_of "$1")" ]; then continue; fi
     [ "$i" != "$1" ] && alive "$i" && { echo "$(host_of "$i"):$(port_of "$i")"; return; }
   done
   die "no running node to join through"
@@ -123,26 +155,64 @@ raft_field() { # node field
   redis-cli -h "$(host_of "$1")" -p "$(port_of "$1")" RAFT.INFO 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"
 }
 
+# A new sharded cluster's map, sent to group 0 (redis-cli -c follows MOVED to its leader):
+# every group, then the slots split evenly, group g getting the g-th share.
+create_slot_map() {
+  local S=$1 N=$2 g i members from to t out
+  for g in $(seq 0 $((S - 1))); do
+    members=()
+    for i in $(seq $((g * N + 1)) $((g * N + N))); do members+=("$i@$(host_of "$i"):$(port_of "$i")"); done
+    for t in $(seq 1 100); do
+      out=$(redis-cli -c -h "$(host_of 1)" -p "$(port_of 1)" RAFT.SHARDS ADDGROUP "$g" "${members[@]}" 2>&1) || true
+      [ "$out" = OK ] && break
+      case "$out" in *"already exists"*) break ;; esac
+      sleep 0.2
+    done
+    [ "$out" = OK ] || case "$out" in *"already exists"*) ;; *) die "RAFT.SHARDS ADDGROUP $g: $out" ;; esac
+  done
+  for g in $(seq 0 $((S - 1))); do
+    from=$((16384 * g / S)); to=$((16384 * (g + 1) / S - 1))
+    out=$(redis-cli -c -h "$(host_of 1)" -p "$(port_of 1)" RAFT.SHARDS ASSIGN "$g" "$from-$to" 2>&1) || true
+    [ "$out" = OK ] || die "RAFT.SHARDS ASSIGN $g $from-$to: $out"
+    echo "group $g: slots $from-$to"
+  done
+  # Every group adopts the map in its own log (its leader polls group 0 every second).
+  for i in $(seq 1 $((S * N))); do
+    for t in $(seq 1 100); do
+      [ "$(redis-cli -h "$(host_of "$i")" -p "$(port_of "$i")" CLUSTER INFO 2>/dev/null | tr -d '\r' | sed -n 's/^cluster_state://p')" = ok ] && break
+      sleep 0.1
+    done
+  done
+}
+
 cmd=${1:-}
 case "$cmd" in
   start)
     shift
-    n=3; tls=0; secret=0
-    for a in "$@"; do
-      case "$a" in
+    n=3; tls=0; secret=0; nshards=0
+    while [ $# -gt 0 ]; do
+      case "$1" in
         --tls) tls=1 ;;
         --secret) secret=1 ;;
-        *) [ "$a" -ge 1 ] 2>/dev/null || die "start takes a node count, --tls and --secret"; n=$a ;;
+        --shards) shift; [ "${1:-}" -ge 1 ] 2>/dev/null || die "--shards takes a group count"; nshards=$1 ;;
+        *) [ "$1" -ge 1 ] 2>/dev/null || die "start takes a node count, --shards S, --tls and --secret"; n=$1 ;;
       esac
+      shift
     done
-    [ "$(count)" = 0 ] || [ "$(count)" = "$n" ] || die "a cluster of $(count) nodes exists in $DIR; run ./cluster.sh clean first"
+    total=$n; [ "$nshards" -gt 0 ] && total=$((nshards * n))
+    [ "$(count)" = 0 ] || [ "$(count)" = "$total" ] || die "a cluster of $(count) nodes exists in $DIR; run ./cluster.sh clean first"
+    [ "$(count)" = 0 ] || [ "$(shards)" = "$nshards" ] || die "a cluster with other --shards exists in $DIR; run ./cluster.sh clean first"
     [ -f "$ROOT/dist/cli/main.js" ] || npm run build --silent
-    mkdir -p "$DIR"; echo "$n" >"$DIR/size"
+    mkdir -p "$DIR"; echo "$total" >"$DIR/size"
+    fresh=0; [ "$nshards" -gt 0 ] && [ ! -f "$DIR/shards" ] && fresh=1
+    [ "$nshards" -gt 0 ] && echo "$nshards $n" >"$DIR/shards"
     if [ "$tls" = 1 ] && [ ! -f "$DIR/tls/node.crt" ]; then make_certs; fi
     if [ "$secret" = 1 ] && [ ! -f "$DIR/secret" ]; then make_secret; fi
-    for i in $(seq 1 "$n"); do start_node "$i"; done
-    for i in $(seq 1 "$n"); do wait_ready "$i"; done
-    echo "cluster of $n up; try: redis-cli -c -h $(host_of 1) -p $(port_of 1)"
+    for i in $(seq 1 "$total"); do start_node "$i"; done
+    for i in $(seq 1 "$total"); do wait_ready "$i"; done
+    if [ "$fresh" = 1 ]; then create_slot_map "$nshards" "$n"; fi
+    [ "$nshards" -gt 0 ] && echo "sharded cluster: $nshards groups of $n nodes"
+    echo "cluster of $total up; try: redis-cli -c -h $(host_of 1) -p $(port_of 1)"
     echo "cluster page: http://$(host_of 1):$(http_port_of 1)/ (metrics at /metrics)"
     if [ -f "$DIR/tls/node.crt" ]; then echo "over TLS: redis-cli --tls --cacert $DIR/tls/ca.crt -h $(host_of 1) -p $(tls_port_of 1)"; fi
     ;;
@@ -164,6 +234,7 @@ case "$cmd" in
   status)
     printf '%-4s %-22s %-8s %-10s %-6s %-8s %-8s\n' ID ADDRESS PID ROLE TERM COMMIT APPLIED
     for i in $(seq 1 "$(count)"); do
+      if [ "$(shards)" -gt 0 ] && [ $(( (i - 1) % $(per_group) )) = 0 ]; then echo "group $(group_of "$i"):"; fi
       addr="$(host_of "$i"):$(port_of "$i")"
       if [ -f "$DIR/node$i/removed" ]; then printf '%-4s %-22s %-8s %-10s\n' "$i" "$addr" - removed; continue; fi
       if ! alive "$i"; then printf '%-4s %-22s %-8s %-10s\n' "$i" "$addr" - down; continue; fi
@@ -172,6 +243,16 @@ case "$cmd" in
       printf '%-4s %-22s %-8s %-10s %-6s %-8s %-8s\n' "$i" "$addr" "$(pid_of "$i")" "$(raft_field "$i" role)" \
         "$(raft_field "$i" term)" "$(raft_field "$i" commit_index)" "$(raft_field "$i" applied_index)"
     done
+    if [ "$(shards)" -gt 0 ]; then
+      for i in $(seq 1 "$(count)"); do
+        alive "$i" || continue
+        st=$(redis-cli -h "$(host_of "$i")" -p "$(port_of "$i")" RAFT.SHARDS STATUS 2>/dev/null | tr -d '\r') || continue
+        [ -n "$st" ] || continue
+        echo; echo "slot map (configuration $(echo "$st" | sed -n 's/^configuration://p'), as node $i sees it):"
+        echo "$st" | sed -n 's/^group_\([0-9]*\):leader=\([^,]*\),members=\([^,]*\),slots=\(.*\)$/  group \1  leader \2  slots \4  members \3/p'
+        break
+      done
+    fi
     ;;
   kill) alive "${2:?node id}" && kill -KILL "$(pid_of "$2")" && rm -f "$DIR/node$2/pid" && echo "node $2 killed" ;;
   pause) alive "${2:?node id}" && kill -STOP "$(pid_of "$2")" && echo "node $2 paused" ;;
@@ -191,11 +272,23 @@ case "$cmd" in
     ;;
   add)
     [ "$(count)" -ge 1 ] || die "no cluster in $DIR; run ./cluster.sh start first"
+    [ "$(shards)" = 0 ] || die "add: not for a sharded cluster yet (adding nodes or groups to one is phase 2 of issue 21)"
     i=$(( $(count) + 1 ))
     via=$(any_member "$i")
     mkdir -p "$DIR/node$i"; touch "$DIR/node$i/joined"; echo "$i" >"$DIR/size"
     start_node "$i"; wait_ready "$i"
     echo "node $i joined through $via; it is promoted to voter once caught up (./cluster.sh status)"
+    ;;
+  add-shard)
+    [ "$(shards)" -gt 0 ] || die "add-shard: the cluster in $DIR is not sharded (./cluster.sh start --shards S)"
+    g=$(shards); n=$(per_group)
+    echo "$((g + 1)) $n" >"$DIR/shards"; echo $(((g + 1) * n)) >"$DIR/size"
+    members=()
+    for i in $(seq $((g * n + 1)) $((g * n + n))); do start_node "$i"; members+=("$i@$(host_of "$i"):$(port_of "$i")"); done
+    for i in $(seq $((g * n + 1)) $((g * n + n))); do wait_ready "$i"; done
+    out=$(redis-cli -c -h "$(host_of 1)" -p "$(port_of 1)" RAFT.SHARDS ADDGROUP "$g" "${members[@]}" 2>&1) || true
+    [ "$out" = OK ] || die "RAFT.SHARDS ADDGROUP $g: $out"
+    echo "group $g added with no slots; give it empty slots with: redis-cli -c -p $(port_of 1) RAFT.SHARDS ASSIGN $g <from-to>"
     ;;
   remove)
     id=${2:?node id}
@@ -207,10 +300,10 @@ case "$cmd" in
     echo "node $id removed"
     ;;
   transfer)
-    via=$(any_member 0)
+    via=$(any_member "${2:-0}")
     redis-cli -c -h "${via%:*}" -p "${via##*:}" RAFT.TRANSFER_LEADER ${2:-}
     ;;
   logs) tail -n 50 -f "$DIR/node${2:?node id}/log" ;;
   clean) [ "$(count)" = 0 ] || "$0" stop; rm -rf "$DIR"; echo "removed $DIR" ;;
-  *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
+  *) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 1 ;;
 esac

@@ -25,6 +25,8 @@ export const OWN_OPTIONS: Readonly<Record<string, OptionKind>> = {
   peers: 'string',
   join: 'string',
   'cluster-id': 'string',
+  group: 'number',
+  'shard-seeds': 'string',
   'log-level': ['debug', 'info', 'warn', 'error', 'silent'],
   'log-format': ['text', 'json'],
   logfile: 'string',

@@ -80,6 +80,8 @@ async function main(): Promise<void> {
     })
     .option('join', { type: 'string', describe: 'host:port of a member of a running cluster: ask it to add this node (empty data directory; no --peers needed)' })
     .option('cluster-id', { type: 'string', default: DEFAULT_OPTIONS.clusterId, describe: 'name shared by the members of one cluster; peers of another cluster are refused' })
+    .option('group', { type: 'number', describe: "this node's data group in a sharded cluster (0: the configuration group, which keeps the slot map); without it one group owns every slot" })
+    .option('shard-seeds', { type: 'string', describe: 'sharded cluster, groups other than 0: client addresses of group 0\'s nodes, host:port,host:port,… (where the slot map is fetched)' })
     .option('cluster-secret-file', {
       type: 'string',
       describe: 'file holding a secret (at least 16 bytes, trimmed) every member must hold: peers prove it to each other in the handshake, without sending it',
@@ -195,8 +197,17 @@ async function main(): Promise<void> {
     if (Buffer.byteLength(peerClusterId(argv['cluster-id'], argv.databases)) > 255) {
       throw new OptionError(`--cluster-id must be at most ${255 - Buffer.byteLength(peerClusterId('', argv.databases))} bytes with --databases ${argv.databases} (peers compare both)`);
     }
+    let shardSeeds: { host: string; port: number }[] | undefined;
+    if (argv.group !== undefined) {
+      if (!Number.isInteger(argv.group) || argv.group < 0 || argv.group > 16383) throw new OptionError('--group must be an integer from 0 to 16383');
+      shardSeeds = parseSeeds(argv['shard-seeds'] ?? '');
+      if (argv.group !== 0 && shardSeeds.length === 0) throw new OptionError('--group other than 0 needs --shard-seeds (client addresses of group 0\'s nodes)');
+    } else if (argv['shard-seeds'] !== undefined) {
+      throw new OptionError('--shard-seeds needs --group');
+    }
     const opts: Options = {
       id: argv.id,
+      ...(argv.group !== undefined ? { group: argv.group, shardSeeds } : {}),
       bind: argv.bind,
       port: argv.port,
       clusterPort,
@@ -339,3 +350,14 @@ function joinTls(port: number, clientTls: Options['clientTls']): JoinTls | undef
 }
 
 void main();
+
+/** --shard-seeds: host:port,host:port,… */
+function parseSeeds(spec: string): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  for (const part of spec.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([^:\s]+|\[[^\]]+\]):(\d{1,5})$/.exec(part);
+    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new OptionError(`bad --shard-seeds entry '${part}': expected HOST:PORT`);
+    out.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+  }
+  return out;
+}

@@ -22,6 +22,10 @@ export interface Options {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   readMode: 'readindex' | 'lease';
   followerWrites: 'moved' | 'proxy';
+  /** --group: this node's data group in a sharded cluster (absent: one group owns every slot). */
+  group?: number;
+  /** --shard-seeds: client addresses of group 0's nodes (groups other than 0). */
+  shardSeeds?: { host: string; port: number }[];
   /** Peers refuse connections from nodes of another cluster. */
   clusterId: string;
   /** Snapshot after this many applied entries (0: no entry threshold). */

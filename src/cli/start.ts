@@ -41,6 +41,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
       ownOptions: opts.ownOptions,
       clusterId: opts.clusterId,
       followerWrites: opts.followerWrites,
+      ...(opts.group !== undefined ? { group: opts.group, shardSeeds: opts.shardSeeds ?? [] } : {}),
     },
     table: buildCommandTable(),
     shutdown,
@@ -68,7 +69,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
           selfId: opts.id,
           // Nodes with different --databases would apply MOVE, SWAPDB and SELECT differently: the
           // number is part of the id peers compare, so such a node is refused as of another cluster.
-          clusterId: peerClusterId(opts.clusterId, opts.databases),
+          // In a sharded cluster each group is a Raft group of its own: a node of another group is refused as of another cluster.
+          clusterId: peerClusterId(opts.clusterId, opts.databases) + (opts.group !== undefined ? ` group=${opts.group}` : ''),
           bindHost: opts.bind,
           port: opts.clusterPort,
           peers: new Map(),

@@ -12,11 +12,12 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { progressStateName, roleName } from '../raft/index.js';
 import { writeHelp } from './help.js';
 import { keyHashSlot } from './routing.js';
+import { SLOT_COUNT, assignedSlots, groupRanges, type GroupMember } from '../util/slot-map.js';
 import type { ConnHandler, ConnCtx } from './table.js';
 
-/** A member's 40-hex-char cluster node id, stable for (cluster id, raft id). */
-export function clusterNodeId(clusterId: string, id: number): string {
-  return crypto.createHash('sha1').update(`raftis:${clusterId}:${id}`).digest('hex');
+/** A member's 40-hex-char cluster node id, stable for (cluster id, raft id) and, in a sharded cluster, its group. */
+export function clusterNodeId(clusterId: string, id: number, group?: number): string {
+  return crypto.createHash('sha1').update(group === undefined ? `raftis:${clusterId}:${id}` : `raftis:${clusterId}:g${group}:${id}`).digest('hex');
 }
 
 interface View {
@@ -47,7 +48,135 @@ function writeNodeEndpoint(w: RespWriter, v: View, m: Member): void {
   w.mapHeader(0);
 }
 
+/** One master per group, with its replicas and slot ranges: a sharded cluster's Redis Cluster view (the same on every node). */
+interface ShardView {
+  gid: number;
+  ranges: [number, number][];
+  master: GroupMember | undefined;
+  members: GroupMember[];
+}
+
+function shardViews(c: Client): ShardView[] {
+  const router = c.server.shardRouter;
+  const map = router.latest();
+  const out: ShardView[] = [];
+  for (const gid of [...map.groups.keys()].sort((a, b) => a - b)) {
+    const members = router.view(gid).members;
+    out.push({ gid, ranges: groupRanges(map, gid).map((r) => [r.from, r.to]), master: router.masterOf(gid), members });
+  }
+  return out;
+}
+
+function shardNodeId(c: Client, gid: number, id: number): string {
+  return clusterNodeId(c.server.info.clusterId, id, gid);
+}
+
+function writeShardEndpoint(w: RespWriter, c: Client, gid: number, m: GroupMember): void {
+  w.arrayHeader(4);
+  w.bulk(m.host);
+  w.int(m.port);
+  w.bulk(shardNodeId(c, gid, m.id));
+  w.mapHeader(0);
+}
+
+function shardedSlots(c: Client, w: RespWriter): void {
+  const views = shardViews(c);
+  const rows: [number, number, ShardView][] = [];
+  for (const v of views) if (v.master !== undefined) for (const [from, to] of v.ranges) rows.push([from, to, v]);
+  rows.sort((a, b) => a[0] - b[0]);
+  w.arrayHeader(rows.length);
+  for (const [from, to, v] of rows) {
+    const replicas = v.members.filter((m) => m.id !== v.master!.id);
+    w.arrayHeader(3 + replicas.length);
+    w.int(from);
+    w.int(to);
+    writeShardEndpoint(w, c, v.gid, v.master!);
+    for (const r of replicas) writeShardEndpoint(w, c, v.gid, r);
+  }
+}
+
+function shardedShards(c: Client, w: RespWriter): void {
+  const views = shardViews(c);
+  const node = c.server.node;
+  const mine = c.server.shards.group;
+  const st = node.isLeader ? node.status() : undefined;
+  w.arrayHeader(views.length);
+  for (const v of views) {
+    w.mapHeader(2);
+    w.bulk('slots');
+    w.arrayHeader(v.ranges.length * 2);
+    for (const [from, to] of v.ranges) {
+      w.int(from);
+      w.int(to);
+    }
+    w.bulk('nodes');
+    w.arrayHeader(v.members.length);
+    for (const m of v.members) {
+      const local = v.gid === mine;
+      const pr = local ? st?.progress.find((p) => p.id === m.id) : undefined;
+      w.mapHeader(7);
+      w.bulk('id');
+      w.bulk(shardNodeId(c, v.gid, m.id));
+      w.bulk('port');
+      w.int(m.port);
+      w.bulk('ip');
+      w.bulk(m.host);
+      w.bulk('endpoint');
+      w.bulk(m.host);
+      w.bulk('role');
+      w.bulk(m.id === v.master?.id ? 'master' : 'replica');
+      w.bulk('replication-offset');
+      w.int(pr?.match ?? (local && m.id === node.id ? node.appliedIndex : 0));
+      w.bulk('health');
+      w.bulk(!local || m.id === node.id || node.peerConnected(m.id) ? 'online' : 'failed');
+    }
+  }
+}
+
+function shardedNodes(c: Client, w: RespWriter): void {
+  const node = c.server.node;
+  const mine = c.server.shards.group;
+  const epoch = c.server.shardRouter.latest().epoch;
+  let out = '';
+  for (const v of shardViews(c)) {
+    for (const m of v.members) {
+      const local = v.gid === mine;
+      const isMaster = m.id === v.master?.id;
+      const self = local && m.id === node.id;
+      const up = !local || self || node.peerConnected(m.id);
+      const flags = (self ? 'myself,' : '') + (isMaster ? 'master' : 'slave') + (up ? '' : ',fail');
+      const master = !isMaster && v.master !== undefined ? shardNodeId(c, v.gid, v.master.id) : '-';
+      const slotList = isMaster ? v.ranges.map(([a, b]) => (a === b ? ` ${a}` : ` ${a}-${b}`)).join('') : '';
+      out += `${shardNodeId(c, v.gid, m.id)} ${m.host}:${m.port}@${m.clusterPort} ${flags} ${master} 0 0 ${epoch} ${up ? 'connected' : 'disconnected'}${slotList}\n`;
+    }
+  }
+  w.verbatim(out);
+}
+
+function shardedInfo(c: Client, w: RespWriter): void {
+  const map = c.server.shardRouter.latest();
+  const views = shardViews(c);
+  const assigned = assignedSlots(map);
+  const ok = assigned === SLOT_COUNT && c.server.node.leader !== 0;
+  const lines = [
+    `cluster_state:${ok ? 'ok' : 'fail'}`,
+    `cluster_slots_assigned:${assigned}`,
+    `cluster_slots_ok:${assigned}`,
+    'cluster_slots_pfail:0',
+    'cluster_slots_fail:0',
+    `cluster_known_nodes:${views.reduce((n, v) => n + v.members.length, 0)}`,
+    `cluster_size:${views.filter((v) => v.ranges.length > 0).length}`,
+    `cluster_current_epoch:${map.epoch}`,
+    `cluster_my_epoch:${map.epoch}`,
+    'cluster_stats_messages_sent:0',
+    'cluster_stats_messages_received:0',
+    'total_cluster_links_buffer_limit_exceeded:0',
+  ];
+  w.verbatim(lines.join('\r\n') + '\r\n');
+}
+
 function slots({ c, w }: ConnCtx, _argv: string[]): void {
+  if (c.server.shards.sharded) return shardedSlots(c, w);
   const v = view(c);
   if (!v.leader) return w.arrayHeader(0);
   const replicas = v.members.filter((m) => m.id !== v.leader!.id);
@@ -60,6 +189,7 @@ function slots({ c, w }: ConnCtx, _argv: string[]): void {
 }
 
 function shards({ c, w }: ConnCtx, _argv: string[]): void {
+  if (c.server.shards.sharded) return shardedShards(c, w);
   const v = view(c);
   const st = v.node.isLeader ? v.node.status() : undefined;
   w.arrayHeader(1);
@@ -95,6 +225,7 @@ function shards({ c, w }: ConnCtx, _argv: string[]): void {
 }
 
 function nodes({ c, w }: ConnCtx, _argv: string[]): void {
+  if (c.server.shards.sharded) return shardedNodes(c, w);
   const v = view(c);
   const term = v.node.term;
   let out = '';
@@ -109,6 +240,7 @@ function nodes({ c, w }: ConnCtx, _argv: string[]): void {
 }
 
 function info({ c, w }: ConnCtx, _argv: string[]): void {
+  if (c.server.shards.sharded) return shardedInfo(c, w);
   const v = view(c);
   const ok = v.node.leader !== 0;
   const term = v.node.term;
@@ -192,7 +324,7 @@ export const clusterCommands: Record<string, ConnHandler> = {
   'cluster|shards': shards,
   'cluster|nodes': nodes,
   'cluster|info': info,
-  'cluster|myid': ({ c, w }, _argv) => w.bulk(clusterNodeId(c.server.info.clusterId, c.server.node.id)),
+  'cluster|myid': ({ c, w }, _argv) => w.bulk(clusterNodeId(c.server.info.clusterId, c.server.node.id, c.server.shards.group)),
   'cluster|keyslot': ({ w }, argv) => w.int(keyHashSlot(argv[2]!)),
   'cluster|countkeysinslot': ({ c, w }, argv) => {
     const slot = slotArg(argv[2]!, w);

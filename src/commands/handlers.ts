@@ -20,6 +20,7 @@ import { infoCommands } from './info.js';
 import { introspectionCommands } from './introspection.js';
 import { keyspaceCommands } from './keyspace.js';
 import { listCommands } from './list.js';
+import { shardsApplied, shardsCommands } from './shards.js';
 import { membershipCommands } from './membership.js';
 import { persistenceCommands } from './persistence.js';
 import { shutdown } from './shutdown.js';
@@ -82,6 +83,7 @@ export const connCommands: Record<string, ConnHandler> = {
   ...latencyCommands,
   ...pubsubCommands,
   ...membershipCommands,
+  ...shardsCommands,
   ...replicationCommands,
   ...slowlogCommands,
   ...scriptingConnCommands,
@@ -93,4 +95,5 @@ export const connCommands: Record<string, ConnHandler> = {
 export const appliedCommands: NonNullable<HandlerSet['applied']> = {
   ...configApplied,
   ...aclApplied,
+  ...shardsApplied,
 };

@@ -5,6 +5,7 @@
  */
 import type { Config } from './engine/config.js';
 import type { Acl } from './engine/acl.js';
+import type { ShardState } from './engine/shard-state.js';
 import type { KeyspaceEvents } from './notify.js';
 import type { Engine, EngineClient } from './engine/engine.js';
 import type { RespWriter } from '../server/resp-writer.js';
@@ -33,6 +34,8 @@ export interface ReplicatedState {
   events: KeyspaceEvents;
   /** ACL users (ACL SETUSER / DELUSER / LOAD and requirepass are entries). */
   acl: Acl;
+  /** Sharding: the slot map (group 0), the map this group adopted, released slots (RAFT.SHARDS entries). */
+  shards: ShardState;
 }
 
 /**

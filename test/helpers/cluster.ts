@@ -174,6 +174,9 @@ export class TestCluster {
     let c: RawClient | undefined;
     try {
       c = await withTimeout(RawClient.connect(n.port, n.host), timeoutMs);
+      // Nodes started with --requirepass: authenticate first.
+      const pw = this.args.indexOf('--requirepass');
+      if (pw >= 0) await withTimeout(c.call('AUTH', this.args[pw + 1]!), timeoutMs);
       const reply = await withTimeout(c.call('RAFT.INFO'), timeoutMs);
       const out: Record<string, string> = {};
       for (const line of reply.split('\r\n')) {

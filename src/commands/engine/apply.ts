@@ -8,6 +8,7 @@ import type { Databases } from '../../keyspace/databases.js';
 import type { StateMachine } from '../../node/node.js';
 import { DISCARD } from '../../server/resp-writer.js';
 import { commandKeys } from '../keys.js';
+import { keyHashSlot } from '../routing.js';
 import type { CommandTable, ReplicatedState } from '../table.js';
 import { createLogger } from '../../util/log.js';
 import { readAppState, writeAppState } from './app-state.js';
@@ -119,6 +120,15 @@ export class Applier implements StateMachine<Write> {
     }
     const w = mine !== undefined ? mine.w : DISCARD;
     const client = mine?.client;
+    // Sharding: a write to a slot this group does not serve at this log position (released, or not
+    // adopted yet) is refused whole, with no effect, on every replica (shard-state.ts).
+    if (this.state.shards.sharded) {
+      const refused = this.unservedSlot(entry.cmds);
+      if (refused !== undefined) {
+        w.error(this.state.shards.redirect(refused));
+        return this.touch.entryApplied();
+      }
+    }
     this.scripts.appliedStandalone = entry.standalone === true;
     const ctx: Ctx = {
       db,
@@ -184,14 +194,29 @@ export class Applier implements StateMachine<Write> {
     this.touch.entryApplied();
   }
 
+  /** The first slot named by a keyed command of the entry that this group does not serve, if any. */
+  private unservedSlot(cmds: readonly string[][]): number | undefined {
+    const shards = this.state.shards;
+    for (const argv of cmds) {
+      const cmd = this.table.lookup(argv);
+      if (cmd?.data === undefined) continue;
+      for (const k of commandKeys(cmd.meta, argv)) {
+        const slot = keyHashSlot(k);
+        if (!shards.serves(slot)) return slot;
+      }
+    }
+    return undefined;
+  }
+
   snapshotState(): Buffer {
-    return writeAppState(
-      new Map([
-        ['scripts', this.scripts.snapshotState()],
-        ['config', this.state.config.snapshotState()],
-        ['acl', this.state.acl.snapshotState()],
-      ]),
-    );
+    const sections = new Map([
+      ['scripts', this.scripts.snapshotState()],
+      ['config', this.state.config.snapshotState()],
+      ['acl', this.state.acl.snapshotState()],
+    ]);
+    // Only in a sharded cluster: a single group's snapshots stay as they were.
+    if (this.state.shards.sharded) sections.set('shards', this.state.shards.snapshotState());
+    return writeAppState(sections);
   }
 
   restored(state: Buffer): void {
@@ -205,6 +230,12 @@ export class Applier implements StateMachine<Write> {
     if (acl !== undefined) {
       const problem = this.state.acl.restore(acl);
       if (problem !== undefined) log.warn(`snapshot's ACL users not restored: ${problem}`);
+    }
+    const shards = sections.get('shards');
+    if (shards === undefined) this.state.shards.reset();
+    else {
+      const problem = this.state.shards.restore(shards);
+      if (problem !== undefined) log.warn(`snapshot's slot map not restored: ${problem}`);
     }
     this.touch.touched(-1, null);
   }

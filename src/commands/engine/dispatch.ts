@@ -14,6 +14,7 @@ import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, redirectError } from '../routing.js';
+import { SLOT_ROUTED_CONN } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Databases } from '../../keyspace/databases.js';
@@ -69,6 +70,22 @@ export class Dispatcher {
     // Redis Cluster's getNodeByQuery refuses keys in different slots before it routes.
     // A group of one voter is a standalone redis-server: no slot rule (Scripts.standaloneNow).
     if (EVALS.has(def.name) && crossSlot(def, argv) && !this.server.scripts.standaloneNow()) return void this.reject(c, CROSSSLOT, def);
+    // A sharded cluster (several groups): CROSSSLOT, or the group that owns the slot (shard-router.ts);
+    // at EXEC, every queued key must be in one slot this group serves (getNodeByQuery on the transaction).
+    if (this.server.shards.sharded) {
+      if (def.conn === undefined || SLOT_ROUTED_CONN.has(def.name)) {
+        const refused = this.server.shardRouter.route(def, argv);
+        if (refused !== undefined) return void this.reject(c, refused, def);
+      } else if (def.name === 'exec' && c.multi !== undefined) {
+        const refused = this.server.shardRouter.routeTransaction(c.multi);
+        if (refused !== undefined) {
+          c.multi = undefined;
+          c.multiError = false;
+          this.server.unwatchAll(c);
+          return void this.reject(c, refused, def);
+        }
+      }
+    }
     // Cluster routing comes before queuing, as in Redis Cluster: a redirect flags the transaction.
     if (def.conn === undefined && !this.servesHere(c, def)) {
       const proxy = this.server.proxy;

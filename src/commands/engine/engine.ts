@@ -10,6 +10,8 @@
  *   client request → onCommand → Dispatcher → read / propose(Write) / conn
  *   committed entry → Applier.apply → reply into the Write's slot
  */
+import { ShardState } from './shard-state.js';
+import { ShardRouter } from './shard-router.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -98,6 +100,10 @@ export interface ServerInfo {
   followerWrites: 'moved' | 'proxy';
   /** raftis's own options (command-line flags or config file), for RAFT.CONFIG. */
   ownOptions?: readonly OptionReport[];
+  /** --group: this node's data group in a sharded cluster (undefined: one group owns every slot, as before sharding). */
+  group?: number;
+  /** --shard-seeds: client addresses of group 0's nodes, where the other groups first fetch the slot map. */
+  shardSeeds?: readonly { host: string; port: number }[];
 }
 
 const log = createLogger('engine');
@@ -141,6 +147,10 @@ export class Engine implements ClientHost {
   readonly evictor: Evictor;
   /** The state machine the node applies committed entries through. */
   readonly applier: Applier;
+  /** Sharding's replicated state (the slot map, the adopted map, released slots): shard-state.ts. */
+  readonly shards: ShardState;
+  /** Sharding's routing view: the newest map, the other groups' leaders; group 0's leader changes the map. */
+  readonly shardRouter: ShardRouter;
   /** Keyspace notifications: emitted to this node's subscribers as writes are applied. */
   readonly notifier: KeyspaceNotifier;
   /** Client-side caching: the keys this node's tracking clients read (CLIENT TRACKING). */
@@ -199,6 +209,7 @@ export class Engine implements ClientHost {
       e.node.snapshotPolicy.savePoints = (e.config.param('save').value as [bigint, bigint][]).map(([s, c]): SavePoint => ({ seconds: Number(s), changes: Number(c) }));
     });
     e.cron.start();
+    e.shardRouter.start();
     return e;
   }
 
@@ -293,11 +304,16 @@ export class Engine implements ClientHost {
     this.scripts.pubsub = this.pubsub;
     this.scripts.acl = this.acl;
     // The applied configuration: one voter (the node may not be open yet while the engine is built).
-    this.scripts.standaloneNow = () => this.node !== undefined && this.node.voters.length === 1;
+    // …and not in a sharded cluster, where the slot rules hold whatever a group's size.
+    this.scripts.standaloneNow = () => this.node !== undefined && this.node.voters.length === 1 && !this.shards.sharded;
     this.notifier = new KeyspaceNotifier(this.pubsub);
     for (let i = 0; i < this.dbs.count; i++) this.dbs.get(i).hooks = this.notifier.hooksFor(i);
     this.config.watch('notify-keyspace-events', () => (this.notifier.flags = this.config.param('notify-keyspace-events').value as number));
-    this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier, acl: this.acl });
+    this.shards = new ShardState(opts.info.group, this.dbs);
+    this.shardRouter = new ShardRouter(this, opts.info.shardSeeds ?? []);
+    this.shards.redirect = (slot) => this.shardRouter.redirect(slot);
+    this.scripts.servesSlot = (slot) => this.shards.serves(slot);
+    this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier, acl: this.acl, shards: this.shards });
     this.applier.tracking = tracking;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;
     if (this.proxy !== undefined) {
@@ -430,6 +446,7 @@ export class Engine implements ClientHost {
     clearInterval(this.sampler);
     if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
     this.clusterStatus.close();
+    this.shardRouter.stop();
     await this.node.close();
   }
 

@@ -166,6 +166,8 @@ export class Scripts {
   standaloneNow: () => boolean = () => false;
   /** The entry being applied was proposed by a group of one voter (CommandEntry.standalone; set by the applier). */
   appliedStandalone = false;
+  /** Whether this node's group serves a slot (sharding, set by the engine; replicated state, so the same on every replica at an entry). */
+  servesSlot: (slot: number) => boolean = () => true;
 
   /** Which rule the script about to run in ctx follows: its entry's, or (read path) this node's now. */
   private standalone(ctx: Ctx): boolean {
@@ -485,6 +487,8 @@ export class Scripts {
       for (let i = 1; i < keys.length; i++) {
         if (keyHashSlot(keys[i]!) !== slot) return { scriptError: 'Script attempted to access a non local key in a cluster node' };
       }
+      // A sharded cluster: a slot of another group is not local either.
+      if (!this.servesSlot(slot)) return { scriptError: 'Script attempted to access a non local key in a cluster node' };
       if (!run.allowCrossSlot) {
         if (run.slot === -1) run.slot = slot;
         else if (run.slot !== slot) return { scriptError: 'Script attempted to access keys that do not hash to the same slot' };

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { connCommands, dataCommands } from '../../../src/commands/handlers.js';
 import { CommandTable } from '../../../src/commands/table.js';
+import { ShardState } from '../../../src/commands/engine/shard-state.js';
 import { Applier } from '../../../src/commands/engine/apply.js';
 import { Config } from '../../../src/commands/engine/config.js';
 import { EntryKind, encodeStateEntry } from '../../../src/commands/engine/entry.js';
@@ -25,7 +26,8 @@ const noTouch = { wanted: () => false, touched: () => {}, flushing: () => {}, mo
 function replica(nodeSaysStandalone: boolean): (cmds: string[][], standalone: boolean) => string {
   const scripts = new Scripts(table, new Stats(), noTouch);
   scripts.standaloneNow = () => nodeSaysStandalone;
-  const applier = new Applier(new Databases(1), table, new Stats(), noTouch, scripts, { config: new Config(), events: { flags: 0, emit: () => {} }, acl: new Acl(table) });
+  const dbs = new Databases(1);
+  const applier = new Applier(dbs, table, new Stats(), noTouch, scripts, { config: new Config(), events: { flags: 0, emit: () => {} }, acl: new Acl(table), shards: new ShardState(undefined, dbs) });
   let index = 0;
   return (cmds, standalone) => {
     const entry = { kind: EntryKind.Commands as const, time: 1_700_000_000_000, multi: cmds.length > 1, cmds, ...(standalone ? { standalone } : {}) };
