@@ -9,14 +9,10 @@ import { RawClient } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import { untilApplied } from '../helpers/cluster-ops.js';
-import { blockedClients, sleep, untilBlocked } from '../helpers/poll.js';
+import { blockedClients, untilBlocked, within } from '../helpers/poll.js';
 
 const env = useProcessDifferential();
 
-/** Resolves to the reply, or to 'pending' if none came within ms. */
-async function within(p: Promise<string>, ms: number): Promise<string> {
-  return Promise.race([p, sleep(ms).then(() => 'pending')]);
-}
 
 type Scenario = (port: number, proto: 2 | 3) => Promise<string[]>;
 

@@ -7,14 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
-import { blockedClients, sleep, untilBlocked } from '../helpers/poll.js';
+import { blockedClients, untilBlocked, within } from '../helpers/poll.js';
 
 const env = useProcessDifferential();
 
-/** Resolves to the reply, or to 'pending' if none came within ms (a reply that should come is awaited this way too, so a miss shows as a diff). */
-async function within(p: Promise<string>, ms: number): Promise<string> {
-  return Promise.race([p, sleep(ms).then(() => 'pending')]);
-}
 
 type Scenario = (port: number, proto: 2 | 3) => Promise<string[]>;
 

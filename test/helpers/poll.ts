@@ -35,3 +35,12 @@ export async function untilBlocked(c: RawClient, n: number, timeoutMs = 10_000):
   let last = '';
   await until(() => `${n} blocked clients (last seen ${last})`, async () => (last = await blockedClients(c)) === String(n), timeoutMs, 5);
 }
+
+/**
+ * The reply, or 'pending' if none came within ms: for a reply that must not
+ * come yet (a client still blocked), and for one that should come, so that a
+ * miss shows in a byte comparison instead of hanging the test.
+ */
+export async function within(p: Promise<string>, ms: number): Promise<string> {
+  return Promise.race([p, sleep(ms).then(() => 'pending')]);
+}
