@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
 import { untilApplied } from '../helpers/cluster-ops.js';
+import { until } from '../helpers/poll.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 let cluster: TestCluster | undefined;
@@ -118,8 +119,20 @@ describe('ACL users in a 3-node cluster', () => {
     const follower = c.nodes.find((n) => n.id !== leader)!.id;
     await withClient(c, leader, async (cl) => {
       expect(await cl.call('CONFIG', 'SET', 'requirepass', 'cluster-secret')).toBe('+OK\r\n');
-      // Connected before the password: still authenticated, so the test can undo it.
-      await untilApplied(c, { ids: [follower] });
+      // Connected before the password: still authenticated, so the test can undo it. (RAFT.INFO,
+      // which untilApplied reads, now needs the password too: wait for the follower to ask for it.)
+      let seen = '';
+      await until(
+        () => `node ${follower} to ask for the password (last: ${JSON.stringify(seen)})`,
+        async () => {
+          const probe = await c.client(follower);
+          seen = await probe.call('PING');
+          probe.close();
+          return seen.startsWith('-NOAUTH');
+        },
+        10_000,
+        50,
+      );
       const fc = await c.client(follower);
       expect(await fc.call('PING')).toBe('-NOAUTH Authentication required.\r\n');
       expect(await fc.call('AUTH', 'cluster-secret')).toBe('+OK\r\n');
