@@ -3,6 +3,7 @@
  * idempotent writes and linearizable reads through whichever node leads,
  * and bounded waits until nodes have applied what the leader acknowledged.
  */
+import fs from 'node:fs';
 import { withTimeout, type TestCluster } from './cluster.js';
 import type { RawClient } from './raw-client.js';
 import { sleep, until } from './poll.js';
@@ -178,4 +179,28 @@ export async function onLeader(c: TestCluster, ...cmd: string[]): Promise<string
     await sleep(200);
   }
   throw new Error(`no leader answered ${cmd[0]}: ${last}`);
+}
+
+/** Kills node id and deletes its data directory: restarted, it is a node that lost its disk. */
+export async function wipeNode(c: TestCluster, id: number): Promise<void> {
+  await c.kill9(id);
+  fs.rmSync(c.node(id).dir, { recursive: true, force: true });
+}
+
+/**
+ * n SETs of fill:<i> through node id (the leader), pipelined 20 at a time,
+ * each acknowledged: enough entries past a small --snapshot-entries for the
+ * leader to compact its log, so that a node far behind needs its snapshot.
+ */
+export async function fillLog(c: TestCluster, id: number, n = 600): Promise<void> {
+  const cl = await c.client(id);
+  try {
+    for (let i = 0; i < n; i += 20) {
+      const batch: Promise<string>[] = [];
+      for (let j = i; j < Math.min(n, i + 20); j++) batch.push(cl.call('SET', `fill:${j}`, 'x'));
+      for (const r of await Promise.all(batch)) if (r !== '+OK\r\n') throw new Error(`SET fill:* on node ${id}: ${JSON.stringify(r)}`);
+    }
+  } finally {
+    cl.close();
+  }
 }

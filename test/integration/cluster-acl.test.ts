@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { untilApplied } from '../helpers/cluster-ops.js';
+import { fillLog, untilApplied, wipeNode } from '../helpers/cluster-ops.js';
 import { until } from '../helpers/poll.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
@@ -91,16 +91,9 @@ describe('ACL users in a 3-node cluster', () => {
 
     // A node that lost its data gets the user from the leader's snapshot (enough entries to compact the log).
     const wiped = c.nodes.map((n) => n.id).find((id) => id !== next)!;
-    await c.kill9(wiped);
-    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
-    await withClient(c, next, async (cl) => {
-      for (let i = 0; i < 30; i++) {
-        const batch: Promise<string>[] = [];
-        for (let j = 0; j < 20; j++) batch.push(cl.call('SET', `fill:${i}:${j}`, 'x'));
-        await Promise.all(batch);
-      }
-      expect(await cl.call('ACL', 'SETUSER', 'alice', '>pw2')).toBe('+OK\r\n');
-    });
+    await wipeNode(c, wiped);
+    await fillLog(c, next);
+    await withClient(c, next, async (cl) => expect(await cl.call('ACL', 'SETUSER', 'alice', '>pw2')).toBe('+OK\r\n'));
     await c.startNode(wiped);
     await untilApplied(c, { ids: [wiped], timeoutMs: 30_000 });
     const w = await authed(c, wiped, 'alice', 'pw2');

@@ -6,10 +6,9 @@
  * values travel in snapshots to a node that lost its data directory; save
  * points are one node's own.
  */
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { untilApplied } from '../helpers/cluster-ops.js';
+import { fillLog, untilApplied, wipeNode } from '../helpers/cluster-ops.js';
 import { until } from '../helpers/poll.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
@@ -86,15 +85,8 @@ describe('cluster-wide CONFIG SET', () => {
 
     // 4. A node that lost its data directory gets the values back from the leader's snapshot.
     const wiped = followers[1]!;
-    await c.kill9(wiped);
-    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
-    await withClient(c, leader, async (cl) => {
-      for (let i = 0; i < 30; i++) {
-        const batch: Promise<string>[] = [];
-        for (let j = 0; j < 20; j++) batch.push(cl.call('SET', `fill:${i}:${j}`, 'x'));
-        await Promise.all(batch);
-      }
-    });
+    await wipeNode(c, wiped);
+    await fillLog(c, leader);
     await c.startNode(wiped);
     await untilApplied(c, { ids: [wiped], timeoutMs: 30_000 });
     expect(await configGet(c, wiped, 'maxmemory-samples')).toBe('7');
