@@ -32,9 +32,7 @@ import {
   median,
   pipelineSpread,
   redisBenchmark,
-  startRaftis,
-  startRaftisCluster,
-  startRedis,
+  startTargets,
   waitQuiet,
   writeResult,
 } from './lib.mjs';
@@ -65,15 +63,8 @@ const startedAt = new Date();
 const facts = `${await machineFacts()}\n${await buildFacts()}`;
 
 log('starting redis-server, a 3-node raftis cluster and a single raftis node');
-const redis = await startRedis();
-const cluster = await startRaftisCluster(3);
-const single = await startRaftis();
-const servers = [
-  { id: 'redis', label: 'redis-server', host: '127.0.0.1', port: redis.port },
-  { id: 'raft3', label: 'raftis 3-node', host: cluster.node(cluster.leader).host, port: cluster.node(cluster.leader).port },
-  { id: 'raft1', label: 'raftis 1-node', host: '127.0.0.1', port: single.port },
-];
-const byId = Object.fromEntries(servers.map((s) => [s.id, s]));
+const targets = await startTargets(['redis', 'raft3', 'raft1']);
+const { redis, cluster, single, servers, byId } = targets;
 const oddities = [];
 
 /** The cluster's leader must not change under a benchmark: redis-benchmark counts error replies (MOVED) as done. */
@@ -104,9 +95,7 @@ async function cleanRun(server, x, n) {
     const why = ok ? `only ${committed} entries committed for ${n} SETs` : `leadership changed (${JSON.stringify(before)} -> ${JSON.stringify(after)})`;
     oddities.push(`${testKey(x)} on the 3-node cluster, attempt ${attempt}: ${why}; run discarded`);
     log(`discarding a 3-node run: ${why}`);
-    cluster.leader = await cluster.waitForLeader();
-    server.host = cluster.node(cluster.leader).host;
-    server.port = cluster.node(cluster.leader).port;
+    await targets.followLeader();
   }
   throw new Error(`${testKey(x)} on the 3-node cluster: no clean run in 3 attempts`);
 }
@@ -233,7 +222,5 @@ try {
   }
   console.log(`\nwritten to ${writeResult('cluster.md', lines.join('\n') + '\n')}`);
 } finally {
-  await redis.stop();
-  await cluster.stop();
-  await single.stop();
+  await targets.stop();
 }

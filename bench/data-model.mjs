@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ROOT, buildFacts, machineFacts, median, redisBenchmark, RespConn, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { ROOT, buildFacts, machineFacts, median, redisBenchmark, RespConn, startRedis, startTargets, writeResult } from './lib.mjs';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -27,14 +27,8 @@ const TESTS = [
   { id: 'XRANGE (10 of 1000)', cmd: ['XRANGE', 'bench:ranged', '-', '+', 'COUNT', '10'] },
 ];
 
-const redis = await startRedis();
-const cluster = await startRaftisCluster(3);
-const single = await startRaftis();
-const servers = [
-  { id: 'redis', host: '127.0.0.1', port: redis.port },
-  { id: 'raft3', host: cluster.node(cluster.leader).host, port: cluster.node(cluster.leader).port },
-  { id: 'raft1', host: '127.0.0.1', port: single.port },
-];
+const targets = await startTargets(['redis', 'raft3', 'raft1']);
+const { cluster, servers } = targets;
 for (const s of servers) {
   const c = await RespConn.connect(s.host, s.port);
   for (let i = 0; i < 1000; i += 100) {
@@ -98,7 +92,5 @@ fs.rmSync(dir, { recursive: true, force: true });
 const text = lines.join('\n');
 process.stdout.write(text);
 process.stderr.write(`written to ${writeResult('data-model.md', text)}\n`);
-await cluster.stop();
-await single.stop();
-await redis.stop();
+await targets.stop();
 process.exit(0);

@@ -6,7 +6,7 @@
 // and the keys held. redis-server runs with appendfsync always (the
 // durability raftis gives); raftis is one node.
 // Usage: npm run build && node bench/eviction.mjs [maxmemory bytes] [key range] [requests per phase] [rounds]
-import { benchOutput, machineFacts, median, redisBenchmark, RespConn, startRaftis, startRedis, writeResult } from './lib.mjs';
+import { benchOutput, machineFacts, median, redisBenchmark, RespConn, startTargets, writeResult } from './lib.mjs';
 import os from 'node:os';
 
 const MAXMEMORY = Number(process.argv[2] ?? 16 * 1024 * 1024);
@@ -22,8 +22,8 @@ say(await machineFacts());
 say(`maxmemory ${MAXMEMORY} bytes, allkeys-lru; redis-benchmark -c 50 -P 16 -d 100 -r ${RANGE} -n ${N} per phase; ${ROUNDS} rounds of SET then GET`);
 say('redis-server: used_memory (its allocator, ~0.9 MB of it at start) counts; raftis: used_memory_dataset (the dataset\'s estimated size)\n');
 
-const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory', String(MAXMEMORY), '--maxmemory-policy', 'allkeys-lru']);
-const raftis = await startRaftis();
+const targets = await startTargets(['redis', 'raft1'], { redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory', String(MAXMEMORY), '--maxmemory-policy', 'allkeys-lru'] });
+const { redis, single: raftis } = targets;
 const servers = [
   ['redis', redis.port, 'used_memory'],
   ['raftis', raftis.port, 'used_memory_dataset'],
@@ -57,8 +57,7 @@ try {
     conn.close();
   }
 } finally {
-  await redis.stop();
-  await raftis.stop();
+  await targets.stop();
 }
 
 say('| server | SET rps | GET rps | GET hit rate | keys held at the end | evicted_keys per SET phase | memory counted at the end |');

@@ -412,6 +412,64 @@ export async function startRaftisCluster(n = 3, args = [], { logLevel = 'warn', 
   return cluster;
 }
 
+/** The benchmark targets startTargets knows, by id: what starts each one and its default label. */
+const TARGETS = {
+  redis: { label: 'redis-server', start: (o) => startRedis(o.redisArgs) },
+  raft1: { label: 'raftis 1-node', start: (o) => startRaftis(o.raftisArgs ?? []) },
+  raft3: { label: 'raftis 3-node', start: (o) => startRaftisCluster(3, o.clusterArgs ?? []) },
+};
+
+/**
+ * Starts the servers a side-by-side benchmark compares, one after another,
+ * by id: 'redis' (redis-server, every write fsynced unless `redisArgs` says
+ * otherwise), 'raft1' (a single raftis node, `raftisArgs`) and 'raft3' (a
+ * 3-node raftis cluster, `clusterArgs`, benchmarked through its leader).
+ * Returns `servers` ({ id, label, host, port } in the order of `ids`, labels
+ * overridable by `labels`), `byId`, the started processes as `redis`,
+ * `single` and `cluster`, followLeader() (after a leader change: waits for
+ * the new leader and points the 'raft3' entry at it) and stop(). If one fails
+ * to start, those already started are stopped before the error is thrown.
+ */
+export async function startTargets(ids = ['redis', 'raft1', 'raft3'], opts = {}) {
+  const up = [];
+  const stop = async () => {
+    for (const p of up.splice(0).reverse()) await p.stop();
+  };
+  const procs = {};
+  try {
+    for (const id of ids) {
+      if (!TARGETS[id]) throw new Error(`unknown benchmark target ${id}`);
+      procs[id] = await TARGETS[id].start(opts);
+      up.push(procs[id]);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const cluster = procs.raft3;
+  const servers = ids.map((id) => {
+    const at = id === 'raft3' ? cluster.node(cluster.leader) : { host: '127.0.0.1', port: procs[id].port };
+    return { id, label: opts.labels?.[id] ?? TARGETS[id].label, host: at.host, port: at.port };
+  });
+  const byId = Object.fromEntries(servers.map((s) => [s.id, s]));
+  return {
+    servers,
+    byId,
+    redis: procs.redis,
+    single: procs.raft1,
+    cluster,
+    /** Waits for the cluster's leader (after a change under a run) and points the 'raft3' server at it; returns its id. */
+    async followLeader() {
+      cluster.leader = await cluster.waitForLeader();
+      const l = cluster.node(cluster.leader);
+      byId.raft3.host = l.host;
+      byId.raft3.port = l.port;
+      return cluster.leader;
+    },
+    stop,
+  };
+}
+
 /**
  * Loads the keys redis-benchmark -r `range` uses (key:000000000000 …) with
  * `valueSize`-byte values, pipelined, so GET runs find what they ask for.

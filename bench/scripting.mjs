@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ROOT, benchOutput, buildFacts, loadBenchmarkKeys, machineFacts, median, RespConn, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { ROOT, benchOutput, buildFacts, loadBenchmarkKeys, machineFacts, median, RespConn, startTargets, writeResult } from './lib.mjs';
 
 const run = promisify(execFile);
 const N = Number(process.argv[2] ?? 50_000);
@@ -67,11 +67,7 @@ async function benchRetrying(s, P, t) {
         brokenRuns++;
         return { rps: NaN, avg: NaN, p50: NaN, p99: NaN };
       }
-      cluster.leader = await cluster.waitForLeader();
-      const l = cluster.node(cluster.leader);
-      log(`the cluster's leader moved to node ${cluster.leader}; run repeated`);
-      s.host = l.host;
-      s.port = l.port;
+      log(`the cluster's leader moved to node ${await targets.followLeader()}; run repeated`);
     }
   }
 }
@@ -93,15 +89,8 @@ say(await machineFacts());
 say(await buildFacts());
 say(`redis-benchmark -c 50 -r 100000 -n ${nFor(1)} (-P 1) / ${nFor(16)} (-P 16), a tenth of that for the long script; ${ROUNDS} rounds, servers in a rotating order; medians (every round in brackets)\n`);
 
-const redis = await startRedis();
-const single = await startRaftis();
-const cluster = await startRaftisCluster(3);
-const leader = cluster.node(cluster.leader);
-const servers = [
-  { id: 'redis', label: 'redis-server', host: '127.0.0.1', port: redis.port },
-  { id: 'raft1', label: 'raftis 1 node', host: '127.0.0.1', port: single.port },
-  { id: 'raft3', label: 'raftis 3-node leader', host: leader.host, port: leader.port },
-];
+const targets = await startTargets(['redis', 'raft1', 'raft3'], { labels: { raft1: 'raftis 1 node', raft3: 'raftis 3-node leader' } });
+const { servers } = targets;
 const results = {};
 const loads = [];
 try {
@@ -124,9 +113,7 @@ try {
   }
   if (leaderChanges > 0) say(`The 3-node cluster's leader moved ${leaderChanges} time(s) during the run (each run it broke was repeated on the new leader, at most 4 times: ${brokenRuns} run(s) got no figure).\n`);
 } finally {
-  await redis.stop();
-  await single.stop();
-  await cluster.stop();
+  await targets.stop();
 }
 
 say('| test | P | redis rps | raftis 1 node rps | / redis | raftis 3-node rps | / redis | target (1 node) | redis p50/p99 ms | raftis 1 node p50/p99 ms |');

@@ -5,7 +5,7 @@
 // GET at -P 1 and -P 16; then RSS with 1M keys of 16-byte values.
 // Usage: npm run build && node bench/single-node.mjs [requests at -P 1 (×5 at -P 16)] [keys for memory] [rounds]
 import os from 'node:os';
-import { loadKeys, ratio, redisBenchmark, rssBytes, startRaftis, startRedis, writeResult } from './lib.mjs';
+import { loadKeys, ratio, redisBenchmark, rssBytes, startTargets, writeResult } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 200000);
 const KEYS = Number(process.argv[3] ?? 1_000_000);
@@ -24,8 +24,8 @@ say(`| test | P | redis-server rps | raftis rps | ratio | target | redis p50/p99
 say(`|---|---|---|---|---|---|---|---|`);
 const TARGET = { 'SET 1': 0.8, 'SET 16': 0.5, 'GET 1': 0.6, 'GET 16': 0.6 };
 
-const redis = await startRedis();
-const raftis = await startRaftis();
+const pair = await startTargets(['redis', 'raft1']);
+const { redis, single: raftis } = pair;
 try {
   for (const P of [1, 16]) {
     for (const t of ['set', 'get']) {
@@ -50,13 +50,12 @@ try {
     }
   }
 } finally {
-  await redis.stop();
-  await raftis.stop();
+  await pair.stop();
 }
 
 // Memory: fresh servers, RSS before and after loading KEYS keys.
-const redis2 = await startRedis(['--appendonly', 'no']);
-const raftis2 = await startRaftis();
+const fresh = await startTargets(['redis', 'raft1'], { redisArgs: ['--appendonly', 'no'] });
+const { redis: redis2, single: raftis2 } = fresh;
 try {
   const r0 = rssBytes(redis2.pid), x0 = rssBytes(raftis2.pid);
   await loadKeys(redis2.port, KEYS);
@@ -72,7 +71,6 @@ try {
   say(`| RSS growth from empty | ${mb(r1 - r0)} | ${mb(x1 - x0)} | ${ratio(x1 - x0, r1 - r0)} |`);
   say(`(target: raftis ≤ 3× redis-server: ${x1 / r1 <= 3 ? 'met' : 'not met'} on total RSS)`);
 } finally {
-  await redis2.stop();
-  await raftis2.stop();
+  await fresh.stop();
 }
 console.log(`\nwritten to ${writeResult('single-node.md', lines.join('\n') + '\n')}`);

@@ -8,20 +8,14 @@
 // ratios raftis/redis.
 //
 // Usage: npm run build && node bench/types.mjs [rounds=3] [requests=20000]
-import { buildFacts, machineFacts, median, redisBenchmark, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { buildFacts, machineFacts, median, redisBenchmark, startTargets, writeResult } from './lib.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const N = Number(process.argv[3] ?? 20_000);
 const TESTS = 'lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,mset';
 
-const redis = await startRedis();
-const cluster = await startRaftisCluster(3);
-const single = await startRaftis();
-const servers = [
-  { id: 'redis', host: '127.0.0.1', port: redis.port },
-  { id: 'raft3', host: cluster.node(cluster.leader).host, port: cluster.node(cluster.leader).port },
-  { id: 'raft1', host: '127.0.0.1', port: single.port },
-];
+const targets = await startTargets(['redis', 'raft3', 'raft1']);
+const { servers } = targets;
 const results = { redis: {}, raft3: {}, raft1: {} };
 for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < servers.length; k++) {
@@ -50,7 +44,5 @@ lines.push('', 'No run returned an error reply (redis-benchmark output checked).
 const text = lines.join('\n');
 process.stdout.write(text);
 process.stderr.write(`written to ${writeResult('types.md', text)}\n`);
-await cluster.stop();
-await single.stop();
-await redis.stop();
+await targets.stop();
 process.exit(0);

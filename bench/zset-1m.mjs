@@ -11,7 +11,7 @@
 //    raftis/redis of the p50s.
 //
 // Usage: npm run build && node bench/zset-1m.mjs [N=1000000] [samples=2000] [batch=1000]
-import { RespConn, ratio, startRaftis, startRedis } from './lib.mjs';
+import { RespConn, ratio, startTargets } from './lib.mjs';
 
 const N = Math.max(1000, Number(process.argv[2] ?? 1_000_000));
 const SAMPLES = Math.max(10, Number(process.argv[3] ?? 2000));
@@ -70,7 +70,8 @@ const TESTS = {
   ZSCORE: (r) => ['ZSCORE', 'z', 'member:' + Math.floor(r() * N)],
 };
 
-const servers = { redis: await startRedis(), raftis: await startRaftis() };
+const targets = await startTargets(['redis', 'raft1']);
+const servers = { redis: targets.redis, raftis: targets.single };
 const results = {};
 try {
   for (const [name, srv] of Object.entries(servers)) {
@@ -82,7 +83,7 @@ try {
     conn.close();
   }
 } finally {
-  await Promise.all(Object.values(servers).map((s) => s.stop()));
+  await targets.stop();
 }
 
 console.log(`\nsorted set of ${N} members, ${SAMPLES} sequential requests per test (µs)`);

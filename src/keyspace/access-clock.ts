@@ -19,6 +19,7 @@
  * LFU_INIT_VAL).
  */
 import { NO_CLOCK, type KeyTable } from './key-table.js';
+import { xorshift32 } from '../util/prng.js';
 
 export const LFU_INIT_VAL = 5;
 
@@ -133,13 +134,9 @@ export class AccessClocks {
     return this.random() < p ? counter + 1 : counter;
   }
 
-  /** xorshift32: node-local randomness for the counter (not state). */
+  /** xorshift32: node-local randomness for the counter (not state), in [0, 1). */
   private random(): number {
-    let x = this.seed;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.seed = x >>> 0;
+    this.seed = xorshift32(this.seed);
     return this.seed / 4294967296;
   }
 }

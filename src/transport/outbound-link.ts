@@ -26,6 +26,7 @@ export interface QueuedFrame {
 }
 
 export interface OutboundStatus {
+  /** Our outgoing connection is up and past the handshake. */
   connected: boolean;
   lastError: string | undefined;
   /** Bytes waiting in the link's queue plus bytes buffered in the socket. */

@@ -27,7 +27,7 @@ import { InboundConnection } from './inbound-connection.js';
 import type { LinkContext, PeerTlsOptions } from './link-context.js';
 import { LogLimiter } from './log-limit.js';
 import type { ClusterSecret } from './peer-auth.js';
-import { OutboundLink } from './outbound-link.js';
+import { OutboundLink, type OutboundStatus } from './outbound-link.js';
 import { varintSize, writeVarint } from './varint.js';
 
 export interface PeerAddress {
@@ -87,22 +87,15 @@ export interface TransportOptions {
   tls?: PeerTlsOptions;
 }
 
-export interface PeerStatus {
+/** A peer's cluster address, its outgoing link's status, and what came in from it. */
+export interface PeerStatus extends OutboundStatus {
   id: number;
   host: string;
   port: number;
-  /** Our outgoing connection is up and past the handshake. */
-  connected: boolean;
   /** The peer has a connection to us (past the handshake). */
   inbound: boolean;
   /** Source address of that inbound connection (the peer's bind address). */
   inboundAddress: string | undefined;
-  lastError: string | undefined;
-  queuedBytes: number;
-  queuedFrames: number;
-  droppedMessages: number;
-  sentFrames: number;
-  sentMessages: number;
   receivedMessages: number;
 }
 

@@ -77,6 +77,18 @@ export function isCSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
+/**
+ * Where strtol / strtoll / strtoul (base 10) find the digits of s: after
+ * C-locale spaces and one '+' or '-' sign; `neg` when the sign was '-'.
+ */
+export function strtoStart(s: string): { start: number; neg: boolean } {
+  let i = 0;
+  while (i < s.length && isCSpace(s.charCodeAt(i))) i++;
+  const c = s.charCodeAt(i);
+  const neg = c === 45;
+  return { start: neg || c === 43 ? i + 1 : i, neg };
+}
+
 /** The C-string view of an argument: what strcasecmp, %s and strto* see (up to the first NUL). */
 export function cstr(s: string): string {
   const z = s.indexOf('\0');
@@ -93,13 +105,8 @@ export function parseScanCursor(s: string): bigint | null {
   if (s.length > 0 && isCSpace(s.charCodeAt(0))) return null;
   const t = cstr(s);
   if (t.length === 0) return 0n;
-  let i = 0;
-  let neg = false;
-  const c0 = t.charCodeAt(0);
-  if (c0 === 43 || c0 === 45) {
-    neg = c0 === 45;
-    i = 1;
-  }
+  // (No leading space here: t starts as s does.)
+  const { start: i, neg } = strtoStart(t);
   let j = i;
   while (j < t.length) {
     const c = t.charCodeAt(j);

@@ -22,6 +22,21 @@ export function createPrng(seed: number): () => number {
   };
 }
 
+/**
+ * One step of Marsaglia's xorshift32 (13, 17, 5): the state after x, an
+ * unsigned 32-bit integer (0 only from 0). For cheap draws that need no
+ * quality: a skiplist node's level, the LFU counter's coin, the evictor's
+ * samples. The eviction sampler's draws are the leader's and travel in the
+ * entry, so a change here changes no replica's state, only which keys a
+ * leader picks.
+ */
+export function xorshift32(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x >>> 0;
+}
+
 /** An integer in [0, n). */
 export function randomInt(rng: () => number, n: number): number {
   return Math.floor(rng() * n);

@@ -8,15 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
+import { untilApplied } from '../helpers/cluster-ops.js';
+import { blockedClients, untilBlocked, within } from '../helpers/poll.js';
 
 const env = useProcessDifferential();
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves to the reply, or to 'pending' if none came within ms. */
-async function within(p: Promise<string>, ms: number): Promise<string> {
-  return Promise.race([p, sleep(ms).then(() => 'pending')]);
-}
 
 type Scenario = (port: number, proto: 2 | 3) => Promise<string[]>;
 
@@ -27,12 +23,13 @@ async function connect(port: number, proto: 2 | 3, opened: RawClient[]): Promise
   return c;
 }
 
-/** Runs a scenario with fresh connections and closes them afterwards. */
+/** Runs a scenario with fresh connections (once no client of an earlier one is still blocked) and closes them afterwards. */
 function scenario(body: (conn: () => Promise<RawClient>) => Promise<string[]>): Scenario {
   return async (port, proto) => {
     const opened: RawClient[] = [];
     try {
       const admin = await connect(port, 2, opened);
+      await untilBlocked(admin, 0);
       await admin.call('FLUSHALL');
       return await body(() => connect(port, proto, opened));
     } finally {
@@ -47,11 +44,11 @@ const scenarios: Record<string, Scenario> = {
     const b = await conn();
     const popped = a.call('BLPOP', 'k1', 'k2', '0');
     const before = await within(popped, 150);
-    const info = await b.call('INFO', 'clients');
-    const blocked = /blocked_clients:(\d+)/.exec(info)?.[1];
+    await untilBlocked(b, 1);
+    const blocked = await blockedClients(b);
     const pushed = await b.call('RPUSH', 'k2', 'x', 'y');
     const got = await popped;
-    const after = /blocked_clients:(\d+)/.exec(await b.call('INFO', 'clients'))?.[1];
+    const after = await blockedClients(b);
     return [before, got, pushed, await b.call('LRANGE', 'k2', '0', '-1'), `blocked ${blocked} then ${after}`];
   }),
   'a timeout answers the null array': scenario(async (conn) => {
@@ -67,9 +64,9 @@ const scenarios: Record<string, Scenario> = {
     const b = await conn();
     const p = await conn();
     const ra = a.call('BRPOP', 'q', '0');
-    await sleep(50);
+    await untilBlocked(p, 1);
     const rb = b.call('BRPOP', 'q', '0');
-    await sleep(50);
+    await untilBlocked(p, 2);
     const first = await p.call('LPUSH', 'q', 'one');
     const got1 = await ra;
     const stillB = await within(rb, 150);
@@ -82,7 +79,7 @@ const scenarios: Record<string, Scenario> = {
     const p = await conn();
     const ra = a.call('BLMOVE', 'src', 'dst', 'LEFT', 'RIGHT', '0');
     const rb = b.call('BRPOPLPUSH', 'src2', 'dst', '5');
-    await sleep(100);
+    await untilBlocked(p, 2);
     await p.call('RPUSH', 'src', 'v1', 'v2');
     await p.call('RPUSH', 'src2', 'w');
     return [await ra, await rb, await p.call('LRANGE', 'dst', '0', '-1'), await p.call('LRANGE', 'src', '0', '-1')];
@@ -93,7 +90,7 @@ const scenarios: Record<string, Scenario> = {
     const p = await conn();
     const ra = a.call('BLMPOP', '0', '2', 'l1', 'l2', 'RIGHT', 'COUNT', '2');
     const rb = b.call('BZMPOP', '0', '1', 'z', 'MAX', 'COUNT', '5');
-    await sleep(100);
+    await untilBlocked(p, 2);
     await p.call('RPUSH', 'l2', 'a', 'b', 'c');
     await p.call('ZADD', 'z', '1', 'm1', '2', 'm2');
     return [await ra, await rb, await p.call('LRANGE', 'l2', '0', '-1'), await p.call('EXISTS', 'z')];
@@ -103,9 +100,9 @@ const scenarios: Record<string, Scenario> = {
     const b = await conn();
     const p = await conn();
     const ra = a.call('BZPOPMIN', 'z1', 'z2', '0');
-    await sleep(50);
+    await untilBlocked(p, 1);
     const rb = b.call('BZPOPMAX', 'z2', '0');
-    await sleep(50);
+    await untilBlocked(p, 2);
     await p.call('ZADD', 'z2', '1.5', 'x', '2.5', 'y', 'inf', 'z');
     return [await ra, await rb, await p.call('ZRANGE', 'z2', '0', '-1', 'WITHSCORES')];
   }),
@@ -131,11 +128,10 @@ const scenarios: Record<string, Scenario> = {
     const a = await conn();
     const p = await conn();
     void a.call('BLPOP', 'k', '0').catch(() => '');
-    await sleep(100);
+    await untilBlocked(p, 1);
     a.close();
-    await sleep(100);
+    await untilBlocked(p, 0);
     await p.call('RPUSH', 'k', 'kept');
-    await sleep(100);
     return [await p.call('LRANGE', 'k', '0', '-1')];
   }),
   'a client blocking on a key does not dirty a WATCH on it': scenario(async (conn) => {
@@ -151,25 +147,25 @@ const scenarios: Record<string, Scenario> = {
     const a = await conn();
     const p = await conn();
     const ra = a.call('BLMOVE', 'src', 'dst', 'LEFT', 'LEFT', '0.5');
-    await sleep(50);
+    await untilBlocked(p, 1);
     await p.call('SET', 'dst', 'str');
     await p.call('RPUSH', 'src', 'v');
     return [await ra, await p.call('LRANGE', 'src', '0', '-1'), await p.call('GET', 'dst')];
   }),
   'ten waiters on two keys, served by pushes of different sizes, in FIFO order': scenario(async (conn) => {
     const waiters: Promise<string>[] = [];
+    const p = await conn();
     for (let i = 0; i < 10; i++) {
       const c = await conn();
       waiters.push(i % 3 === 0 ? c.call('BRPOP', 'k1', 'k2', '0') : c.call('BLPOP', i % 2 === 0 ? 'k1' : 'k2', '0'));
-      await sleep(20);
+      await untilBlocked(p, i + 1);
     }
-    const p = await conn();
     const out = [await p.call('RPUSH', 'k1', 'a1', 'a2', 'a3')];
-    await sleep(50);
+    await untilBlocked(p, 7);
     out.push(await p.call('RPUSH', 'k2', 'b1'));
-    await sleep(50);
+    await untilBlocked(p, 6);
     out.push(await p.call('RPUSH', 'k2', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8'));
-    await sleep(50);
+    await untilBlocked(p, 2);
     out.push(await p.call('LPUSH', 'k1', 'c1', 'c2', 'c3', 'c4'));
     out.push(...(await Promise.all(waiters)));
     out.push(await p.call('LRANGE', 'k1', '0', '-1'), await p.call('LRANGE', 'k2', '0', '-1'));
@@ -179,7 +175,7 @@ const scenarios: Record<string, Scenario> = {
     const a = await conn();
     const p = await conn();
     const ra = a.call('BLPOP', 'k', '1');
-    await sleep(50);
+    await untilBlocked(p, 1);
     await p.call('SET', 'k', 'str');
     const early = await within(ra, 100);
     await p.call('DEL', 'k');
@@ -215,21 +211,17 @@ describe('blocking pops on a 3-node cluster', () => {
     const p = await cluster.client(leader);
     const ra = a.call('BLPOP', 'list', '0');
     const rb = b.call('BRPOP', 'list', '0');
-    await sleep(150);
+    await untilBlocked(p, 2);
     expect(await p.call('RPUSH', 'list', 'e1', 'e2', 'e3', 'e4')).toBe(':4\r\n');
     expect(await withTimeout(ra, 5000)).toBe('*2\r\n$4\r\nlist\r\n$2\r\ne1\r\n');
     expect(await withTimeout(rb, 5000)).toBe('*2\r\n$4\r\nlist\r\n$2\r\ne4\r\n');
     const want = '*2\r\n$2\r\ne2\r\n$2\r\ne3\r\n';
     expect(await p.call('LRANGE', 'list', '0', '-1')).toBe(want);
+    await untilApplied(cluster);
     for (const n of cluster.nodes) {
       const c = await cluster.client(n.id);
       expect(await c.call('READONLY')).toBe('+OK\r\n');
-      let got = '';
-      for (let i = 0; i < 100 && got !== want; i++) {
-        got = await c.call('LRANGE', 'list', '0', '-1');
-        if (got !== want) await sleep(50);
-      }
-      expect(got).toBe(want);
+      expect(await c.call('LRANGE', 'list', '0', '-1')).toBe(want);
       c.close();
     }
     for (const c of [a, b, p]) c.close();
@@ -249,7 +241,9 @@ describe('blocking pops on a 3-node cluster', () => {
     const old = await cluster.waitForLeader();
     const a = await cluster.client(old);
     const ra = a.call('BLPOP', 'moving', '0');
-    await sleep(100);
+    const watcher = await cluster.client(old);
+    await untilBlocked(watcher, 1);
+    watcher.close();
     cluster.pause(old);
     let fresh: number;
     try {
@@ -262,7 +256,6 @@ describe('blocking pops on a 3-node cluster', () => {
     expect(reply).toMatch(new RegExp(`^-MOVED \\d+ ${n.host.replace(/\./g, '\\.')}:${n.port}\r\n$`));
     const p = await cluster.client(fresh);
     expect(await p.call('RPUSH', 'moving', 'v')).toBe(':1\r\n');
-    await sleep(200);
     expect(await p.call('LRANGE', 'moving', '0', '-1')).toBe('*1\r\n$1\r\nv\r\n');
     a.close();
     p.close();

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { untilBlocked } from '../helpers/poll.js';
 import { sha1hex } from '../../src/util/lua/vm.js';
 
 const env = useProcessDifferential();
@@ -149,9 +150,7 @@ describe('CLIENT UNBLOCK, CLIENT NO-EVICT, CONFIG REWRITE, DEBUG and MODULE', ()
       for (const reason of ['TIMEOUT', 'ERROR']) {
         const x = await other(main, port);
         const popped = x.c.call('BLPOP', 'unblock-list', '0');
-        // Parked: CLIENT LIST shows its BLPOP as the last command (bounded wait).
-        for (let i = 0; i < 100 && !(await main.call('CLIENT', 'LIST', 'ID', x.id)).includes('cmd=blpop'); i++) await new Promise((r) => setTimeout(r, 10));
-        await new Promise((r) => setTimeout(r, 50));
+        await untilBlocked(main, 1);
         out.push(await main.call('CLIENT', 'UNBLOCK', x.id, reason));
         out.push(await popped);
         out.push(await main.call('CLIENT', 'UNBLOCK', x.id, reason));

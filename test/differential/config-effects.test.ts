@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { untilBlocked } from '../helpers/poll.js';
 
 const env = useProcessDifferential();
 const extra: RawClient[] = [];
@@ -49,7 +50,7 @@ describe('parameters that take effect', () => {
       // The subscribed and the blocked client are idle for longer than the plain one.
       await sub.call('SUBSCRIBE', 'config-timeout');
       const popped = blocked.call('BLPOP', 'config-timeout-list', '0').catch((e: Error) => e.message);
-      while (!(await control.call('INFO', 'clients')).includes('blocked_clients:1\r\n')) await new Promise((r) => setTimeout(r, 20));
+      await untilBlocked(control, 1);
       await idle.call('PING');
       return { sub, blocked, popped, idle };
     };

@@ -9,16 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
+import { untilBlocked, within } from '../helpers/poll.js';
 import { databasesScripts } from './databases-scripts.js';
 
 const env = useProcessDifferential();
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves to the reply, or to 'pending' if none came within ms. */
-async function within(p: Promise<string>, ms: number): Promise<string> {
-  return Promise.race([p, sleep(ms).then(() => 'pending')]);
-}
 
 type Scenario = (port: number, proto: 2 | 3) => Promise<string[]>;
 
@@ -34,6 +29,7 @@ function scenario(body: (conn: () => Promise<RawClient>) => Promise<string[]>): 
     };
     try {
       const admin = await connect();
+      await untilBlocked(admin, 0);
       await admin.call('FLUSHALL');
       return await body(connect);
     } finally {
@@ -101,6 +97,7 @@ const scenarios: Record<string, Scenario> = {
     await a.call('SELECT', '2');
     const popped = a.call('BLPOP', 'q', '0');
     const out = [await within(popped, 150)];
+    await untilBlocked(b, 1);
     out.push(await b.call('RPUSH', 'q', 'in-db0'));
     out.push(await within(popped, 200));
     out.push(await b.call('SELECT', '2'), await b.call('RPUSH', 'q', 'in-db2'));
@@ -110,6 +107,7 @@ const scenarios: Record<string, Scenario> = {
     await a.call('SELECT', '3');
     const swapped = a.call('BRPOP', 'q', '0');
     out.push(await within(swapped, 150));
+    await untilBlocked(b, 1);
     out.push(await b.call('SWAPDB', '0', '3'));
     out.push(await swapped, await b.call('SELECT', '3'), await b.call('LLEN', 'q'));
     return out;

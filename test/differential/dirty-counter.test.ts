@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useProcessDifferential } from '../helpers/process-differential.js';
+import { untilBlocked } from '../helpers/poll.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
@@ -324,8 +325,8 @@ describe('rdb_changes_since_last_save counts as server.dirty', () => {
         await c.call('DEL', 'bl', 'bz', 'bm');
         const before = await dirty(c);
         const popped = other.call(...pop);
-        // Parked by then (a bounded wait: if not, the pop is served at once and counts as an immediate one, which fails the comparison).
-        await new Promise((r) => setTimeout(r, 150));
+        // Parked before the push (else the pop is served at once and counts as an immediate one).
+        await untilBlocked(c, 1);
         await c.call(...push);
         expect(await popped).not.toMatch(/^\*-1|^_/);
         deltas[i]!.push((await dirty(c)) - before);

@@ -11,37 +11,15 @@
  * from one process to the next (raftis lists by name): LIST replies are
  * compared with libraries and functions sorted, everything else exactly.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc64, dumpFunctions } from '../../src/commands/function-payload.js';
 import { parseReply, type Reply } from '../helpers/engine-diff.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
+import type { RawClient } from '../helpers/raw-client.js';
 import { ADMIN, FCALLS, LIB_KV, LIB_MISC, LOAD_ERRORS, lib } from './functions-scripts.js';
 
-let redis: RedisServer | undefined;
-let raftis: RaftisProcess | undefined;
-const conns: RawClient[] = [];
-
-beforeAll(async () => {
-  const [r, f] = await Promise.allSettled([startRedisServer(), startRaftis()]);
-  if (r.status === 'fulfilled') redis = r.value;
-  if (f.status === 'fulfilled') raftis = f.value;
-  if (r.status === 'rejected') throw r.reason;
-  if (f.status === 'rejected') throw f.reason;
-});
-afterAll(async () => {
-  for (const c of conns) c.close();
-  await Promise.all([redis?.stop(), raftis?.destroy()]);
-});
-
-async function pair(proto: 2 | 3): Promise<[RawClient, RawClient]> {
-  const a = await RawClient.connect(redis!.port);
-  const b = await RawClient.connect(raftis!.port);
-  conns.push(a, b);
-  if (proto === 3) await Promise.all([a.call('HELLO', '3'), b.call('HELLO', '3')]);
-  return [a, b];
-}
+const env = useProcessDifferential();
+const pair = (proto: 2 | 3): Promise<[RawClient, RawClient]> => env.pair(proto);
 
 /** A reply with every array made only of aggregates sorted (libraries, functions); maps, flag sets and scalars keep their order. */
 function canonical(r: Reply): string {

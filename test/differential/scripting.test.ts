@@ -8,35 +8,16 @@
  * probes that depend on it are checked for shape only; the rule itself is
  * tested in test/integration/scripting-cluster.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPrng, randomInt } from '../../src/util/prng.js';
 import { sha1hex } from '../../src/util/lua/vm.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { allStarted } from '../helpers/settled.js';
+import { useProcessDifferential } from '../helpers/process-differential.js';
+import type { RawClient } from '../helpers/raw-client.js';
 import { probes } from './scripting-probes.js';
 
-let redis: RedisServer | undefined;
-let raftis: RaftisProcess | undefined;
-const conns: RawClient[] = [];
-
-beforeAll(async () => {
-  await allStarted([startRedisServer().then((s) => (redis = s)), startRaftis().then((s) => (raftis = s))]);
-});
-afterAll(async () => {
-  for (const c of conns) c.close();
-  await Promise.all([redis?.stop(), raftis?.destroy()]);
-});
-
+const env = useProcessDifferential();
 /** A connection to each server in `proto`. */
-async function pair(proto: 2 | 3): Promise<[RawClient, RawClient]> {
-  const a = await RawClient.connect(redis!.port);
-  const b = await RawClient.connect(raftis!.port);
-  conns.push(a, b);
-  if (proto === 3) await Promise.all([a.call('HELLO', '3'), b.call('HELLO', '3')]);
-  return [a, b];
-}
+const pair = (proto: 2 | 3): Promise<[RawClient, RawClient]> => env.pair(proto);
 
 /** Runs each command on both; the mismatching replies. */
 async function compare(a: RawClient, b: RawClient, cmds: readonly string[][]): Promise<{ cmd: string; redis: string; raftis: string }[]> {

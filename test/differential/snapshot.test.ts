@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRaftis, runRaftisCli, type RaftisProcess } from '../helpers/raftis-process.js';
+import { until } from '../helpers/poll.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { listSnapshotFiles } from '../../src/storage/snapshot-file.js';
@@ -34,14 +35,6 @@ async function info(c: RawClient, section: string): Promise<string> {
 
 function snapshotsOf(dir: string): { file: string; index: number }[] {
   return listSnapshotFiles(path.join(dir, 'snapshots'));
-}
-
-async function until(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Loads n keys quickly with pipelined MSETs. */
@@ -79,7 +72,7 @@ describe('snapshots on a node', () => {
     const before = Number((await c.call('LASTSAVE')).slice(1));
     expect(await c.call('SET', 'k', 'v')).toBe('+OK\r\n');
     expect(await c.call('BGSAVE')).toBe('+Background saving started\r\n');
-    await until(async () => infoField(await info(c, 'persistence'), 'rdb_bgsave_in_progress') === '0', 5000, 'BGSAVE');
+    await until('BGSAVE', async () => infoField(await info(c, 'persistence'), 'rdb_bgsave_in_progress') === '0', 5000);
     const p = await info(c, 'persistence');
     expect(infoField(p, 'rdb_last_bgsave_status')).toBe('ok');
     expect(Number(infoField(p, 'rdb_changes_since_last_save'))).toBe(0);
@@ -125,7 +118,7 @@ describe('snapshots on a node', () => {
       const p = await info(c, 'persistence');
       return { saves: Number(infoField(p, 'rdb_saves')), busy: infoField(p, 'rdb_bgsave_in_progress') === '1', base: Number(infoField(p, 'rdb_last_save_bytes')) };
     };
-    const idle = async (): Promise<void> => until(async () => !(await persistence()).busy, 10_000, 'the snapshot in progress');
+    const idle = async (): Promise<void> => until('the snapshot in progress', async () => !(await persistence()).busy, 10_000);
     const write = async (from: number, n: number, keys: number): Promise<void> => {
       for (let i = from; i < from + n; i++) expect(await c.call('SET', `k${i % keys}`, value)).toBe('+OK\r\n');
     };
@@ -140,7 +133,7 @@ describe('snapshots on a node', () => {
     expect(grown.saves).toBeGreaterThanOrEqual(2);
     expect(grown.saves).toBeLessThanOrEqual(4);
     await c.call('BGSAVE');
-    await until(async () => (await persistence()).saves === grown.saves + 1, 10_000, 'BGSAVE');
+    await until('BGSAVE', async () => (await persistence()).saves === grown.saves + 1, 10_000);
     const { base, saves } = await persistence();
     expect(base).toBeGreaterThan(300_000);
     // Overwrites worth half the snapshot: the log has not grown by a snapshot's size, none is taken.
@@ -148,7 +141,7 @@ describe('snapshots on a node', () => {
     expect(await persistence()).toMatchObject({ saves, busy: false });
     // Past the snapshot's size: the next one.
     await write(0, Math.ceil((base * 0.6) / 1000), 300);
-    await until(async () => (await persistence()).saves === saves + 1, 10_000, 'the next snapshot');
+    await until('the next snapshot', async () => (await persistence()).saves === saves + 1, 10_000);
     c.close();
   });
 
@@ -161,6 +154,7 @@ describe('snapshots on a node', () => {
       const writers = Array.from({ length: 4 }, () => new Redis({ port: srv!.port, host: '127.0.0.1', maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null }));
       for (const w of writers) w.on('error', () => {});
       let stop = false;
+      let acks = 0;
       const load = writers.map(async (w, wi) => {
         await new Promise<void>((res) => (w.status === 'ready' ? res() : w.once('ready', () => res())));
         for (let i = 0; !stop && i < 200_000; i++) {
@@ -169,16 +163,17 @@ describe('snapshots on a node', () => {
           try {
             await w.set(key, val);
             acked.set(key, val);
+            acks++;
           } catch {
             return;
           }
         }
       });
-      await new Promise((res) => setTimeout(res, 300));
+      await until('the writers to be under way', () => acks >= 100, 10_000);
       const c = await RawClient.connect(srv.port);
       expect(await c.call('BGSAVE')).toBe('+Background saving started\r\n');
       // Kill at a random moment while the snapshot is in progress.
-      await until(async () => infoField(await info(c, 'persistence'), 'rdb_bgsave_in_progress') === '1', 5000, 'the snapshot to start');
+      await until('the snapshot to start', async () => infoField(await info(c, 'persistence'), 'rdb_bgsave_in_progress') === '1', 5000);
       await new Promise((res) => setTimeout(res, Math.floor(Math.random() * 80)));
       const inProgress = infoField(await info(c, 'persistence'), 'rdb_bgsave_in_progress');
       if (inProgress === '1') killedDuring++;

@@ -7,15 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
+import { blockedClients, untilBlocked, within } from '../helpers/poll.js';
 
 const env = useProcessDifferential();
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves to the reply, or to 'pending' if none came within ms (a reply that should come is awaited this way too, so a miss shows as a diff). */
-async function within(p: Promise<string>, ms: number): Promise<string> {
-  return Promise.race([p, sleep(ms).then(() => 'pending')]);
-}
 
 type Scenario = (port: number, proto: 2 | 3) => Promise<string[]>;
 
@@ -30,6 +25,7 @@ function scenario(body: (conn: () => Promise<RawClient>) => Promise<string[]>): 
     };
     try {
       const admin = await connect(2);
+      await untilBlocked(admin, 0);
       await admin.call('FLUSHALL');
       return await body(() => connect(proto));
     } finally {
@@ -47,14 +43,6 @@ async function pipeline(c: RawClient, ...cmds: string[][]): Promise<string[]> {
 
 /** Idle times blanked (XINFO CONSUMERS). */
 const noIdle = (r: string): string => r.replace(/\$4\r\nidle\r\n:\d+\r\n/g, '$4\r\nidle\r\n:_\r\n');
-
-const blockedClients = async (c: RawClient): Promise<string> => /blocked_clients:(\d+)/.exec(await c.call('INFO', 'clients'))?.[1] ?? '?';
-
-/** Waits (bounded) until at least n clients are blocked, so a loaded machine cannot reorder the scenario. */
-async function untilBlocked(c: RawClient, n: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Number(await blockedClients(c)) < n && Date.now() < deadline) await sleep(5);
-}
 
 const scenarios: Record<string, Scenario> = {
   'XREAD BLOCK $ is served by a later XADD, with only that key': scenario(async (conn) => {
@@ -75,7 +63,7 @@ const scenarios: Record<string, Scenario> = {
     await b.call('XADD', 's', '1-1', 'f', '1');
     const now = await a.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '0');
     const r = a.call('XREAD', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '1-1');
-    await within(r, 100);
+    await untilBlocked(b, 1);
     await b.call('MULTI');
     await b.call('XADD', 's', '2-1', 'f', '2');
     await b.call('XADD', 's', '3-1', 'f', '3');
@@ -85,8 +73,8 @@ const scenarios: Record<string, Scenario> = {
   'XREAD BLOCK times out with the null array; XADD to another key does not wake it': scenario(async (conn) => {
     const a = await conn();
     const b = await conn();
-    const r = a.call('XREAD', 'BLOCK', '300', 'STREAMS', 's', '$');
-    await sleep(50);
+    const r = a.call('XREAD', 'BLOCK', '1000', 'STREAMS', 's', '$');
+    await untilBlocked(b, 1);
     await b.call('XADD', 'other', '1-1', 'f', 'v');
     const got = await r;
     const r2 = await a.call('XREAD', 'BLOCK', '50', 'STREAMS', 'nope', '0');
@@ -135,7 +123,7 @@ const scenarios: Record<string, Scenario> = {
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const t = await a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '100', 'STREAMS', 's', '>');
     const r = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'NOACK', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(r, 100);
+    await untilBlocked(p, 1);
     await p.call('XADD', 's', '7-7', 'k', 'v');
     return [t, await r, await p.call('XPENDING', 's', 'g'), await p.call('XINFO', 'GROUPS', 's')];
   }),
@@ -160,11 +148,11 @@ const scenarios: Record<string, Scenario> = {
     const id = (await a.call('CLIENT', 'ID')).slice(1, -2);
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const r1 = a.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
-    await within(r1, 100);
+    await untilBlocked(p, 1);
     const u1 = await p.call('CLIENT', 'UNBLOCK', id);
     const g1 = await r1;
     const r2 = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(r2, 100);
+    await untilBlocked(p, 1);
     const u2 = await p.call('CLIENT', 'UNBLOCK', id, 'ERROR');
     const g2 = await r2;
     return [u1, g1, u2, g2, await p.call('CLIENT', 'UNBLOCK', id), await p.call('XINFO', 'GROUPS', 's')];
@@ -173,7 +161,7 @@ const scenarios: Record<string, Scenario> = {
     const a = await conn();
     const p = await conn();
     const r = a.call('XREAD', 'BLOCK', '0', 'STREAMS', 'k1', 'k2', '$', '$');
-    await within(r, 100);
+    await untilBlocked(p, 1);
     await p.call('MULTI');
     await p.call('XADD', 'k2', '1-1', 'two', '2');
     await p.call('XADD', 'k1', '1-1', 'one', '1');
@@ -187,7 +175,7 @@ const scenarios: Record<string, Scenario> = {
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
     const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
-    await within(ra, 100);
+    await untilBlocked(p, 2);
     const added = await p.call('XADD', 's', 'MAXLEN', '0', '5-1', 'f', 'v');
     return [added, await within(ra, 2000), await within(rx, 2000), noIdle(await p.call('XINFO', 'CONSUMERS', 's', 'g')), await p.call('XINFO', 'GROUPS', 's')];
   }),
@@ -196,7 +184,7 @@ const scenarios: Record<string, Scenario> = {
     const p = await conn();
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '3', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(ra, 100);
+    await untilBlocked(p, 1);
     const exec = await pipeline(p, ['MULTI'], ['XADD', 's', '5-1', 'f', 'v'], ['XDEL', 's', '5-1'], ['EXEC']);
     const trimmed = await pipeline(p, ['MULTI'], ['XADD', 's', '6-1', 'f', 'v'], ['XADD', 's', '7-1', 'f', 'v'], ['XTRIM', 's', 'MAXLEN', '1'], ['EXEC']);
     const rb = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
@@ -210,12 +198,12 @@ const scenarios: Record<string, Scenario> = {
     const p = await conn();
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(ra, 50);
+    await untilBlocked(p, 1);
     const rb = b.call('XREADGROUP', 'GROUP', 'g', 'bob', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(rb, 50);
+    await untilBlocked(p, 2);
     const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
     const ry = y.call('XREAD', 'COUNT', '5', 'BLOCK', '0', 'STREAMS', 's', '$');
-    await within(ry, 100);
+    await untilBlocked(p, 4);
     const added = await pipeline(p, ['XADD', 's', '1-1', 'f', '1'], ['XADD', 's', '2-1', 'f', '2'], ['XADD', 's', '3-1', 'f', '3']);
     return [...added, await within(ra, 2000), await within(rb, 2000), await within(rx, 2000), await within(ry, 2000), await p.call('XPENDING', 's', 'g'), await p.call('XINFO', 'GROUPS', 's')];
   }),
@@ -227,11 +215,11 @@ const scenarios: Record<string, Scenario> = {
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     await p.call('XGROUP', 'CREATE', 's', 'h', '$');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'a', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(ra, 50);
+    await untilBlocked(p, 1);
     const rb = b.call('XREADGROUP', 'GROUP', 'h', 'b', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(rb, 50);
+    await untilBlocked(p, 2);
     const rc = c.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(rc, 100);
+    await untilBlocked(p, 3);
     const exec = await pipeline(p, ['MULTI'], ['XADD', 's', '1-1', 'f', '1'], ['XADD', 's', '2-1', 'f', '2'], ['XADD', 's', '3-1', 'f', '3'], ['EXEC']);
     return [...exec, await within(ra, 2000), await within(rb, 2000), await within(rc, 2000), await p.call('XINFO', 'GROUPS', 's')];
   }),
@@ -242,13 +230,13 @@ const scenarios: Record<string, Scenario> = {
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
     const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
-    await within(ra, 100);
+    await untilBlocked(p, 2);
     const flushed = await p.call('FLUSHALL');
     const gotA = await within(ra, 1000);
     const stillX = await within(rx, 150);
     await p.call('XGROUP', 'CREATE', 't', 'g', '$', 'MKSTREAM');
     const rb = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 't', '>');
-    await within(rb, 100);
+    await untilBlocked(p, 2);
     const flushedDb = await p.call('FLUSHDB');
     const gotB = await within(rb, 1000);
     const added = await p.call('XADD', 's', '1-1', 'f', 'v');
@@ -262,7 +250,7 @@ const scenarios: Record<string, Scenario> = {
     await p.call('XGROUP', 'CREATE', 's', 'g', '$');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
     const rx = x.call('XREAD', 'BLOCK', '0', 'STREAMS', 's', '$');
-    await within(ra, 100);
+    await untilBlocked(p, 2);
     const setid = await p.call('XSETID', 's', '5-5');
     const groupSetid = await p.call('XGROUP', 'SETID', 's', 'g', '0');
     const pendingA = await within(ra, 150);
@@ -278,7 +266,7 @@ const scenarios: Record<string, Scenario> = {
     const block = async (key: string): Promise<{ reply: Promise<string> }> => {
       await p.call('XGROUP', 'CREATE', key, 'g', '$', 'MKSTREAM');
       const reply = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', key, '>');
-      await within(reply, 100);
+      await untilBlocked(p, 1);
       return { reply };
     };
     let r = await block('s1');
@@ -297,7 +285,7 @@ const scenarios: Record<string, Scenario> = {
     const p = await conn();
     await p.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM');
     const ra = a.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await within(ra, 100);
+    await untilBlocked(p, 1);
     const exec = await pipeline(p, ['MULTI'], ['XGROUP', 'DESTROY', 's', 'g'], ['XGROUP', 'CREATE', 's', 'g', '$'], ['EXEC']);
     const still = await within(ra, 150);
     const exec2 = await pipeline(p, ['MULTI'], ['DEL', 's'], ['XADD', 's', '1-1', 'f', 'v'], ['EXEC']);

@@ -7,7 +7,8 @@
  * are written back as `$N` so that both servers compare equal.
  */
 import { describe, expect, it } from 'vitest';
-import { render, type PsStep } from '../helpers/pubsub-diff.js';
+import { render, runScenario, type Outputs, type PsStep } from '../helpers/pubsub-diff.js';
+import { sleep } from '../helpers/poll.js';
 import { PushClient } from '../helpers/push-client.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
 
@@ -22,58 +23,8 @@ interface Scenario {
   steps: PsStep[];
 }
 
-type Outputs = string[][][];
-
-const QUIET_MS = 30;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Runs the steps on the server at `port` (waiting for as many frames as `expected` holds, when given). */
-async function run(port: number, sc: Scenario, expected?: Outputs): Promise<Outputs> {
-  const conns: PushClient[] = [];
-  const ids: string[] = [];
-  try {
-    for (let i = 0; i < sc.clients; i++) {
-      const c = await PushClient.connect(port);
-      conns.push(c);
-      if (sc.resp3.includes(i)) await c.call(1, 'HELLO', '3');
-      const [id] = await c.call(1, 'CLIENT', 'ID');
-      ids.push(id!.slice(1, -2));
-    }
-    const sub = (a: string): string => a.replace(/^\$(\d)$/, (_, n: string) => ids[Number(n)]!);
-    const back = (f: string): string => {
-      let out = f;
-      ids.forEach((id, n) => {
-        out = out.replaceAll(`:${id}\r\n`, `:$${n}\r\n`).replaceAll(`redir=${id} `, `redir=$${n} `);
-      });
-      return out;
-    };
-    const out: Outputs = [];
-    for (let st = 0; st < sc.steps.length; st++) {
-      const step = sc.steps[st]!;
-      const actor = conns[step.c]!;
-      if (step.close) {
-        actor.close();
-        await sleep(50);
-      } else {
-        actor.send(...step.cmd!.map(sub));
-      }
-      const got: string[][] = [];
-      if (expected === undefined) {
-        const first = step.close ? [] : await actor.take(1);
-        await sleep(QUIET_MS);
-        for (let i = 0; i < sc.clients; i++) got.push((i === step.c ? [...first, ...conns[i]!.takeAll()] : conns[i]!.takeAll()).map(back));
-      } else {
-        for (let i = 0; i < sc.clients; i++) got.push((await conns[i]!.take(expected[st]![i]!.length)).map(back));
-      }
-      out.push(got);
-    }
-    await sleep(50);
-    out.push(conns.map((c) => c.takeAll().map(back)));
-    return out;
-  } finally {
-    for (const c of conns) c.close();
-  }
-}
+const run = (port: number, sc: Scenario, expected?: Outputs): Promise<Outputs> => runScenario(port, sc.clients, sc.steps, 2, expected, { resp3: sc.resp3, ids: true, quietMs: 30 });
 
 /** The CLIENT INFO fields tracking changes. */
 const listFields = (f: string): string => {

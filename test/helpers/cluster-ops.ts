@@ -1,11 +1,14 @@
 /**
  * Operations on a TestCluster shared by the cluster integration tests:
- * idempotent writes and linearizable reads through whichever node leads.
+ * idempotent writes and linearizable reads through whichever node leads,
+ * and bounded waits until nodes have applied what the leader acknowledged.
  */
+import fs from 'node:fs';
 import { withTimeout, type TestCluster } from './cluster.js';
 import type { RawClient } from './raw-client.js';
+import { sleep, until } from './poll.js';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 export const bulk = (v: string): string => `$${Buffer.byteLength(v)}\r\n${v}\r\n`;
 
 /** A reply that tells the client to retry (elsewhere or later): never an acknowledgement. */
@@ -79,28 +82,83 @@ export function mismatches(expected: ReadonlyMap<string, string>, got: ReadonlyM
   return out.slice(0, 20);
 }
 
+/** A node's RAFT.DIGEST: the default state that converged() compares. */
+async function digestOf(cl: RawClient): Promise<string> {
+  return cl.call('RAFT.DIGEST');
+}
+
 /**
  * Waits (bounded) until the given nodes (all by default) have applied the
- * same index, then returns their RAFT.DIGESTs, taken while that index held.
+ * same index, then returns what `probe` reads on a connection to each node
+ * (by default its RAFT.DIGEST), taken while that index held.
  */
-export async function converged(c: TestCluster, ids: readonly number[] = c.nodes.map((n) => n.id), timeoutMs = 30_000): Promise<string[]> {
+export async function converged<T = string>(
+  c: TestCluster,
+  ids: readonly number[] = c.nodes.map((n) => n.id),
+  timeoutMs = 30_000,
+  probe: (cl: RawClient) => Promise<T> = digestOf as unknown as (cl: RawClient) => Promise<T>,
+): Promise<T[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
     const applied = infos.map((i) => i?.applied_index);
     if (applied.every((a) => a !== undefined && a === applied[0])) {
-      const digests: string[] = [];
+      const states: T[] = [];
       for (const id of ids) {
         const cl = await c.client(id);
-        digests.push(await cl.call('RAFT.DIGEST'));
-        cl.close();
+        try {
+          states.push(await probe(cl));
+        } finally {
+          cl.close();
+        }
       }
       const again = await Promise.all(ids.map((id) => c.raftInfo(id)));
-      if (again.every((i) => i?.applied_index === applied[0])) return digests;
+      if (again.every((i) => i?.applied_index === applied[0])) return states;
     }
     if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
     await sleep(100);
   }
+}
+
+/**
+ * The current leader and its commit index, asked until a node that says it
+ * leads answers (bounded): every write it acknowledged is at or below that
+ * index (a write is answered once applied, so once committed).
+ */
+export async function leaderCommit(c: TestCluster, timeoutMs = 15_000): Promise<{ leader: number; commit: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const leader = await c.waitForLeader(Math.max(1000, deadline - Date.now()));
+    const info = await c.raftInfo(leader, 2000);
+    if (info?.role === 'leader' && info.commit_index !== undefined) return { leader, commit: Number(info.commit_index) };
+    if (Date.now() > deadline) throw new Error(`no node that leads answered RAFT.INFO in ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Waits (bounded) until each of `ids` (every running node by default) has
+ * applied at least `index` — by default the leader's commit index when
+ * called, so that every write acknowledged before the call is then in each
+ * node's state (what a READONLY read, an AUTH or a CONFIG GET there sees).
+ * Pass the index taken before a leader change: a leader just elected may not
+ * yet know the commit index of the one before. Returns the index.
+ */
+export async function untilApplied(c: TestCluster, opts: { ids?: readonly number[]; index?: number; timeoutMs?: number } = {}): Promise<number> {
+  const index = opts.index ?? (await leaderCommit(c)).commit;
+  const ids = opts.ids ?? c.nodes.filter((n) => c.isRunning(n.id)).map((n) => n.id);
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  let applied: (string | undefined)[] = [];
+  await until(
+    () => `nodes ${ids.join(',')} to apply index ${index} (applied: ${applied.map((a, i) => `${ids[i]}=${a ?? '?'}`).join(' ')})`,
+    async () => {
+      applied = (await Promise.all(ids.map((id) => c.raftInfo(id)))).map((i) => i?.applied_index);
+      return applied.every((a) => a !== undefined && Number(a) >= index);
+    },
+    timeoutMs,
+    50,
+  );
+  return index;
 }
 
 /** A command through the current leader, retried while leadership settles (bounded). */
@@ -121,4 +179,28 @@ export async function onLeader(c: TestCluster, ...cmd: string[]): Promise<string
     await sleep(200);
   }
   throw new Error(`no leader answered ${cmd[0]}: ${last}`);
+}
+
+/** Kills node id and deletes its data directory: restarted, it is a node that lost its disk. */
+export async function wipeNode(c: TestCluster, id: number): Promise<void> {
+  await c.kill9(id);
+  fs.rmSync(c.node(id).dir, { recursive: true, force: true });
+}
+
+/**
+ * n SETs of fill:<i> through node id (the leader), pipelined 20 at a time,
+ * each acknowledged: enough entries past a small --snapshot-entries for the
+ * leader to compact its log, so that a node far behind needs its snapshot.
+ */
+export async function fillLog(c: TestCluster, id: number, n = 600): Promise<void> {
+  const cl = await c.client(id);
+  try {
+    for (let i = 0; i < n; i += 20) {
+      const batch: Promise<string>[] = [];
+      for (let j = i; j < Math.min(n, i + 20); j++) batch.push(cl.call('SET', `fill:${j}`, 'x'));
+      for (const r of await Promise.all(batch)) if (r !== '+OK\r\n') throw new Error(`SET fill:* on node ${id}: ${JSON.stringify(r)}`);
+    }
+  } finally {
+    cl.close();
+  }
 }

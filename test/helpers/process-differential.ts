@@ -15,8 +15,8 @@ export interface ProcessDifferential {
   readonly raftis: RaftisProcess;
   /** A new connection to raftis in `proto`; FLUSHALL first when `flush`. */
   connect(proto: 2 | 3, flush?: boolean): Promise<RawClient>;
-  /** A RESP2 connection to redis-server and one to raftis (closed with the file's servers). */
-  pair(): Promise<[redis: RawClient, raftis: RawClient]>;
+  /** A connection to redis-server and one to raftis, in `proto` (RESP2 by default; closed with the file's servers). */
+  pair(proto?: 2 | 3): Promise<[redis: RawClient, raftis: RawClient]>;
   /** One test per script and protocol: run on a fresh, flushed connection, replies byte-compared with redis-server's. */
   itRunsScripts(scripts: readonly [string, Step[]][]): void;
 }
@@ -47,10 +47,11 @@ export function useProcessDifferential(): ProcessDifferential {
       if (flush) await c.call('FLUSHALL');
       return c;
     },
-    async pair() {
+    async pair(proto = 2) {
       const r = await RawClient.connect(diff!.redis.port);
       conns.push(r);
-      return [r, await this.connect(2)];
+      if (proto === 3) await r.call('HELLO', '3');
+      return [r, await this.connect(proto)];
     },
     itRunsScripts(scripts) {
       for (const [name, steps] of scripts) {

@@ -10,6 +10,7 @@
  * as many frames on every connection (waited for, with a timeout); anything
  * extra shows up in the next step or in the final leftovers.
  */
+import { sleep } from './poll.js';
 import { PushClient } from './push-client.js';
 
 export interface PsStep {
@@ -28,18 +29,38 @@ export interface PsStep {
 /** out[step][connection] = frames; one extra last step holds leftovers. */
 export type Outputs = string[][][];
 
-const QUIET_MS = 20;
+export interface RunOptions {
+  /** The connections (by index) that speak RESP3, instead of all of them speaking `proto`. */
+  resp3?: readonly number[];
+  /**
+   * `$N` as a whole argument stands for connection N's CLIENT ID on that
+   * server, and those ids in frames (integer replies, redir=) are written
+   * back as `$N`, so that both servers' frames compare equal.
+   */
+  ids?: boolean;
+  /** How long the unanswered run waits for more frames after the actor's first one (ms). */
+  quietMs?: number;
+}
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function runScenario(port: number, clients: number, steps: readonly PsStep[], proto: 2 | 3, expected?: Outputs): Promise<Outputs> {
+export async function runScenario(port: number, clients: number, steps: readonly PsStep[], proto: 2 | 3, expected?: Outputs, opts: RunOptions = {}): Promise<Outputs> {
   const conns: PushClient[] = [];
-  for (let i = 0; i < clients; i++) {
-    const c = await PushClient.connect(port);
-    if (proto === 3) await c.call(1, 'HELLO', '3');
-    conns.push(c);
-  }
+  const ids: string[] = [];
+  const quietMs = opts.quietMs ?? 20;
   try {
+    for (let i = 0; i < clients; i++) {
+      const c = await PushClient.connect(port);
+      conns.push(c);
+      if (opts.resp3 ? opts.resp3.includes(i) : proto === 3) await c.call(1, 'HELLO', '3');
+      if (opts.ids) ids.push((await c.call(1, 'CLIENT', 'ID'))[0]!.slice(1, -2));
+    }
+    const sub = (a: string): string => (opts.ids ? a.replace(/^\$(\d)$/, (_, n: string) => ids[Number(n)]!) : a);
+    const back = (f: string): string => {
+      let out = f;
+      ids.forEach((id, n) => {
+        out = out.replaceAll(`:${id}\r\n`, `:$${n}\r\n`).replaceAll(`redir=${id} `, `redir=$${n} `);
+      });
+      return out;
+    };
     const out: Outputs = [];
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s]!;
@@ -48,20 +69,20 @@ export async function runScenario(port: number, clients: number, steps: readonly
         actor.close();
         await sleep(50);
       } else {
-        actor.send(...step.cmd!);
+        actor.send(...step.cmd!.map(sub));
       }
       const got: string[][] = [];
       if (expected === undefined) {
         const first = step.close ? [] : await actor.take(1);
-        await sleep(QUIET_MS);
-        for (let i = 0; i < clients; i++) got.push(i === step.c ? [...first, ...conns[i]!.takeAll()] : conns[i]!.takeAll());
+        await sleep(quietMs);
+        for (let i = 0; i < clients; i++) got.push((i === step.c ? [...first, ...conns[i]!.takeAll()] : conns[i]!.takeAll()).map(back));
       } else {
-        for (let i = 0; i < clients; i++) got.push(await conns[i]!.take(expected[s]![i]!.length));
+        for (let i = 0; i < clients; i++) got.push((await conns[i]!.take(expected[s]![i]!.length)).map(back));
       }
       out.push(got);
     }
     await sleep(50);
-    out.push(conns.map((c) => c.takeAll()));
+    out.push(conns.map((c) => c.takeAll().map(back)));
     return out;
   } finally {
     for (const c of conns) c.close();

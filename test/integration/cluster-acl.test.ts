@@ -10,6 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { fillLog, untilApplied, wipeNode } from '../helpers/cluster-ops.js';
+import { until } from '../helpers/poll.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 let cluster: TestCluster | undefined;
@@ -27,17 +29,11 @@ async function withClient<T>(c: TestCluster, id: number, fn: (cl: RawClient) => 
   }
 }
 
-/** AUTH as alice on node id, retried (bounded) until the node has applied the user. */
-async function authEventually(c: TestCluster, id: number, password: string, timeoutMs = 15_000): Promise<RawClient> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const cl = await c.client(id);
-    const r = await cl.call('AUTH', 'alice', password);
-    if (r === '+OK\r\n') return cl;
-    cl.close();
-    if (Date.now() > deadline) throw new Error(`AUTH alice on node ${id}: ${JSON.stringify(r)}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
+/** A connection to node id authenticated as `user` (the node has applied the user). */
+async function authed(c: TestCluster, id: number, user: string, password: string): Promise<RawClient> {
+  const cl = await c.client(id);
+  expect(await cl.call('AUTH', user, password)).toBe('+OK\r\n');
+  return cl;
 }
 
 /** Every file under dir, read as latin1. */
@@ -70,13 +66,11 @@ describe('ACL users in a 3-node cluster', () => {
       expect(await cl.call('SET', 'other', 'x')).toBe('+OK\r\n');
     });
 
-    // On a follower: AUTH, READONLY, a read of a permitted key, NOPERM for the others.
-    const f = await authEventually(c, followers[0]!, 'pw-in-clear-1');
+    // On a follower, once it has applied them: AUTH, READONLY, a read of a permitted key, NOPERM for the others.
+    const written = await untilApplied(c, { ids: [followers[0]!] });
+    const f = await authed(c, followers[0]!, 'alice', 'pw-in-clear-1');
     expect(await f.call('READONLY')).toBe('+OK\r\n');
-    const deadline = Date.now() + 10_000;
-    let got = await f.call('GET', 'app:1');
-    while (got !== '$3\r\none\r\n' && Date.now() < deadline) got = await f.call('GET', 'app:1');
-    expect(got).toBe('$3\r\none\r\n');
+    expect(await f.call('GET', 'app:1')).toBe('$3\r\none\r\n');
     expect(await f.call('GET', 'other')).toBe('-NOPERM this user has no permissions to access one of the keys used as arguments\r\n');
     expect(await f.call('DEL', 'app:1')).toBe("-NOPERM this user has no permissions to run the 'del' command\r\n");
     expect(await f.call('ACL', 'WHOAMI')).toBe("-NOPERM this user has no permissions to run the 'acl|whoami' command\r\n");
@@ -88,7 +82,8 @@ describe('ACL users in a 3-node cluster', () => {
     // The leader is killed: the user works on the new one, for writes too.
     await c.kill9(leader);
     const next = await c.waitForLeader(20_000, [leader]);
-    const l2 = await authEventually(c, next, 'pw-in-clear-1');
+    await untilApplied(c, { ids: [next], index: written });
+    const l2 = await authed(c, next, 'alice', 'pw-in-clear-1');
     expect(await l2.call('SET', 'app:2', 'two')).toBe('+OK\r\n');
     expect(await l2.call('SET', 'nope', 'x')).toBe('-NOPERM this user has no permissions to access one of the keys used as arguments\r\n');
     l2.close();
@@ -96,18 +91,12 @@ describe('ACL users in a 3-node cluster', () => {
 
     // A node that lost its data gets the user from the leader's snapshot (enough entries to compact the log).
     const wiped = c.nodes.map((n) => n.id).find((id) => id !== next)!;
-    await c.kill9(wiped);
-    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
-    await withClient(c, next, async (cl) => {
-      for (let i = 0; i < 30; i++) {
-        const batch: Promise<string>[] = [];
-        for (let j = 0; j < 20; j++) batch.push(cl.call('SET', `fill:${i}:${j}`, 'x'));
-        await Promise.all(batch);
-      }
-      expect(await cl.call('ACL', 'SETUSER', 'alice', '>pw2')).toBe('+OK\r\n');
-    });
+    await wipeNode(c, wiped);
+    await fillLog(c, next);
+    await withClient(c, next, async (cl) => expect(await cl.call('ACL', 'SETUSER', 'alice', '>pw2')).toBe('+OK\r\n'));
     await c.startNode(wiped);
-    const w = await authEventually(c, wiped, 'pw2', 20_000);
+    await untilApplied(c, { ids: [wiped], timeoutMs: 30_000 });
+    const w = await authed(c, wiped, 'alice', 'pw2');
     expect(await w.call('AUTH', 'alice', 'pw-in-clear-1')).toBe('+OK\r\n');
     expect(c.logs(wiped)).toMatch(/installed the leader's snapshot at index \d+/);
 
@@ -123,22 +112,25 @@ describe('ACL users in a 3-node cluster', () => {
     const follower = c.nodes.find((n) => n.id !== leader)!.id;
     await withClient(c, leader, async (cl) => {
       expect(await cl.call('CONFIG', 'SET', 'requirepass', 'cluster-secret')).toBe('+OK\r\n');
-      // Connected before the password: still authenticated, so the test can undo it.
-      const deadline = Date.now() + 10_000;
-      let r = '';
-      for (;;) {
-        const fc = await c.client(follower);
-        r = await fc.call('PING');
-        if (r.startsWith('-NOAUTH') || Date.now() > deadline) {
-          expect(await fc.call('AUTH', 'cluster-secret')).toBe('+OK\r\n');
-          expect(await fc.call('PING')).toBe('+PONG\r\n');
-          fc.close();
-          break;
-        }
-        fc.close();
-        await new Promise((res) => setTimeout(res, 50));
-      }
-      expect(r).toBe('-NOAUTH Authentication required.\r\n');
+      // Connected before the password: still authenticated, so the test can undo it. (RAFT.INFO,
+      // which untilApplied reads, now needs the password too: wait for the follower to ask for it.)
+      let seen = '';
+      await until(
+        () => `node ${follower} to ask for the password (last: ${JSON.stringify(seen)})`,
+        async () => {
+          const probe = await c.client(follower);
+          seen = await probe.call('PING');
+          probe.close();
+          return seen.startsWith('-NOAUTH');
+        },
+        10_000,
+        50,
+      );
+      const fc = await c.client(follower);
+      expect(await fc.call('PING')).toBe('-NOAUTH Authentication required.\r\n');
+      expect(await fc.call('AUTH', 'cluster-secret')).toBe('+OK\r\n');
+      expect(await fc.call('PING')).toBe('+PONG\r\n');
+      fc.close();
       for (const n of c.nodes) expect(allBytes(n.dir)).not.toContain('cluster-secret');
       expect(await cl.call('CONFIG', 'SET', 'requirepass', '')).toBe('+OK\r\n');
     });
@@ -152,14 +144,8 @@ describe('ACL users with --follower-writes proxy', () => {
     const leader = await c.waitForSettledLeader();
     const follower = c.nodes.map((n) => n.id).find((id) => id !== leader)!;
     await withClient(c, leader, async (cl) => expect(await cl.call('ACL', 'SETUSER', 'carol', 'on', '>pw', '~k*', '+@all')).toBe('+OK\r\n'));
-    const deadline = Date.now() + 15_000;
-    let cl = await c.client(follower);
-    while ((await cl.call('AUTH', 'carol', 'pw')) !== '+OK\r\n') {
-      cl.close();
-      if (Date.now() > deadline) throw new Error('carol never authenticated on the follower');
-      await new Promise((res) => setTimeout(res, 50));
-      cl = await c.client(follower);
-    }
+    await untilApplied(c, { ids: [follower] });
+    const cl = await authed(c, follower, 'carol', 'pw');
     try {
       // Forwarded and allowed; refused by the follower's own check.
       expect(await cl.call('SET', 'k1', 'v')).toBe('+OK\r\n');
@@ -172,6 +158,7 @@ describe('ACL users with --follower-writes proxy', () => {
     } finally {
       cl.close();
     }
+    await untilApplied(c);
     for (const n of c.nodes) {
       await withClient(c, n.id, async (x) => {
         await x.call('READONLY');

@@ -6,9 +6,10 @@
  * values travel in snapshots to a node that lost its data directory; save
  * points are one node's own.
  */
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { fillLog, untilApplied, wipeNode } from '../helpers/cluster-ops.js';
+import { until } from '../helpers/poll.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 let cluster: TestCluster | undefined;
@@ -28,17 +29,6 @@ async function configGet(c: TestCluster, id: number, name: string): Promise<stri
   } finally {
     cl.close();
   }
-}
-
-/** Waits (bounded) until node id reports `value` for `name`; returns what it last reported. */
-async function eventually(c: TestCluster, id: number, name: string, value: string, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let got = await configGet(c, id, name);
-  while (got !== value && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    got = await configGet(c, id, name);
-  }
-  return got;
 }
 
 async function withClient<T>(c: TestCluster, id: number, fn: (cl: RawClient) => Promise<T>): Promise<T> {
@@ -62,10 +52,11 @@ describe('cluster-wide CONFIG SET', () => {
       cl.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru', 'notify-keyspace-events', 'KEA', 'hash-max-ziplist-entries', '64'),
     );
     expect(set).toBe('+OK\r\n');
+    await untilApplied(c);
     for (const n of c.nodes) {
-      expect(await eventually(c, n.id, 'maxmemory-policy', 'allkeys-lru')).toBe('allkeys-lru');
-      expect(await eventually(c, n.id, 'notify-keyspace-events', 'AKE')).toBe('AKE');
-      expect(await eventually(c, n.id, 'hash-max-listpack-entries', '64')).toBe('64');
+      expect(await configGet(c, n.id, 'maxmemory-policy')).toBe('allkeys-lru');
+      expect(await configGet(c, n.id, 'notify-keyspace-events')).toBe('AKE');
+      expect(await configGet(c, n.id, 'hash-max-listpack-entries')).toBe('64');
     }
 
     // 2. A follower sends a cluster-wide CONFIG SET to the leader, and keeps a node parameter to itself.
@@ -89,21 +80,16 @@ describe('cluster-wide CONFIG SET', () => {
       expect(await cl.call('CONFIG', 'SET', 'maxmemory-samples', '7')).toBe('+QUEUED\r\n');
       expect(await cl.call('EXEC')).toBe('*2\r\n+OK\r\n+OK\r\n');
     });
-    for (const n of c.nodes) expect(await eventually(c, n.id, 'maxmemory-samples', '7')).toBe('7');
+    await untilApplied(c);
+    for (const n of c.nodes) expect(await configGet(c, n.id, 'maxmemory-samples')).toBe('7');
 
     // 4. A node that lost its data directory gets the values back from the leader's snapshot.
     const wiped = followers[1]!;
-    await c.kill9(wiped);
-    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
-    await withClient(c, leader, async (cl) => {
-      for (let i = 0; i < 30; i++) {
-        const batch: Promise<string>[] = [];
-        for (let j = 0; j < 20; j++) batch.push(cl.call('SET', `fill:${i}:${j}`, 'x'));
-        await Promise.all(batch);
-      }
-    });
+    await wipeNode(c, wiped);
+    await fillLog(c, leader);
     await c.startNode(wiped);
-    expect(await eventually(c, wiped, 'maxmemory-samples', '7', 20_000)).toBe('7');
+    await untilApplied(c, { ids: [wiped], timeoutMs: 30_000 });
+    expect(await configGet(c, wiped, 'maxmemory-samples')).toBe('7');
     expect(await configGet(c, wiped, 'maxmemory-policy')).toBe('allkeys-lru');
     expect(await configGet(c, wiped, 'notify-keyspace-events')).toBe('AKE');
     expect(await configGet(c, wiped, 'hash-max-listpack-entries')).toBe('64');
@@ -116,10 +102,11 @@ describe('cluster-wide CONFIG SET', () => {
     const leader = await c.waitForSettledLeader();
     const follower = c.nodes.find((n) => n.id !== leader)!.id;
     expect(await withClient(c, follower, (cl) => cl.call('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lfu', 'timeout', '5'))).toBe('+OK\r\n');
+    await untilApplied(c);
     for (const n of c.nodes) {
-      expect(await eventually(c, n.id, 'maxmemory-policy', 'volatile-lfu')).toBe('volatile-lfu');
+      expect(await configGet(c, n.id, 'maxmemory-policy')).toBe('volatile-lfu');
       // A CONFIG SET that names a cluster-wide parameter is applied as a whole on every node.
-      expect(await eventually(c, n.id, 'timeout', '5')).toBe('5');
+      expect(await configGet(c, n.id, 'timeout')).toBe('5');
     }
   }, 30_000);
 
@@ -137,9 +124,8 @@ describe('cluster-wide CONFIG SET', () => {
     await withClient(c, leader, async (cl) => {
       for (let i = 0; i < 10; i++) expect(await cl.call('SET', `save:${i}`, 'v')).toBe('+OK\r\n');
     });
-    const deadline = Date.now() + 15_000;
-    while ((await saves(follower)) === followerSaves && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await saves(follower)).toBeGreaterThan(followerSaves);
+    await untilApplied(c, { ids: [follower] });
+    await until('a save on the follower', async () => (await saves(follower)) > followerSaves, 15_000, 100);
     expect(await saves(leader)).toBe(leaderSaves);
   }, 30_000);
 });

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { converged, sleep } from '../helpers/cluster-ops.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 let cluster: TestCluster | undefined;
@@ -31,31 +32,13 @@ interface NodeState {
 }
 
 /** Waits until every node has applied the same index; then each one's digest, dataset size and evicted_keys. */
-async function converged(c: TestCluster, timeoutMs = 20_000): Promise<NodeState[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const infos = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
-    const applied = infos.map((i) => i?.applied_index);
-    if (applied.every((a) => a !== undefined && a === applied[0])) {
-      const states: NodeState[] = [];
-      for (const n of c.nodes) {
-        const cl = await c.client(n.id);
-        try {
-          const info = await cl.call('INFO');
-          states.push({ digest: await cl.call('RAFT.DIGEST'), used: field(info, 'used_memory_dataset'), evicted: field(info, 'evicted_keys') });
-        } finally {
-          cl.close();
-        }
-      }
-      const again = await Promise.all(c.nodes.map((n) => c.raftInfo(n.id)));
-      if (again.every((i) => i?.applied_index === applied[0])) return states;
-    }
-    if (Date.now() > deadline) throw new Error(`nodes did not converge: applied ${JSON.stringify(applied)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+async function nodeStates(c: TestCluster, timeoutMs = 20_000): Promise<NodeState[]> {
+  return converged(c, undefined, timeoutMs, async (cl: RawClient): Promise<NodeState> => {
+    const info = await cl.call('INFO');
+    return { digest: await cl.call('RAFT.DIGEST'), used: field(info, 'used_memory_dataset'), evicted: field(info, 'evicted_keys') };
+  });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const VALUE = 'x'.repeat(200);
 const HOT = 100;
 const COLD = 100;
@@ -82,7 +65,7 @@ describe('eviction on a cluster', () => {
       try {
         expect(await cl.call('FLUSHALL')).toBe('+OK\r\n');
         expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', policy)).toBe('+OK\r\n');
-        const before = (await converged(c)).map((s) => s.evicted);
+        const before = (await nodeStates(c)).map((s) => s.evicted);
         const volatile = policy.startsWith('volatile-');
         const ttl = (i: number): string[] => (volatile ? ['EX', String(10_000 + i)] : []);
         for (let i = 0; i < PERSISTENT; i++) await cl.call('SET', `p:${i}`, VALUE);
@@ -100,7 +83,7 @@ describe('eviction on a cluster', () => {
           if (r.startsWith('-OOM')) ooms++;
         }
         expect(ooms).toBe(0);
-        const states = await converged(c);
+        const states = await nodeStates(c);
         for (const s of states) {
           expect(s.digest).toBe(states[0]!.digest);
           expect(s.used).toBe(states[0]!.used);
@@ -139,7 +122,7 @@ describe('eviction on a cluster', () => {
       expect(await cl.call('CONFIG', 'SET', 'maxmemory', String(limit))).toBe('+OK\r\n');
       expect(await cl.call('SELECT', '5')).toBe('+OK\r\n');
       for (let i = 0; i < 120; i++) expect(await cl.call('SET', `d5:${i}`, VALUE)).toBe('+OK\r\n');
-      const states = await converged(c);
+      const states = await nodeStates(c);
       for (const s of states) {
         expect(s.digest).toBe(states[0]!.digest);
         expect(s.used).toBe(states[0]!.used);
@@ -168,10 +151,10 @@ describe('eviction on a cluster', () => {
       await cl.call('FLUSHALL');
       for (let i = 0; i < 20; i++) await cl.call('SET', `k:${i}`, VALUE);
       expect(await cl.call('CONFIG', 'SET', 'maxmemory', String((await used(cl)) - 100), 'maxmemory-policy', 'noeviction')).toBe('+OK\r\n');
-      const before = await converged(c);
+      const before = await nodeStates(c);
       expect(await cl.call('SET', 'more', VALUE)).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
       expect(await cl.call('DEL', 'k:0')).toBe(':1\r\n');
-      const after = await converged(c);
+      const after = await nodeStates(c);
       after.forEach((s, i) => {
         expect(s.digest).toBe(after[0]!.digest);
         expect(s.evicted).toBe(before[i]!.evicted);
@@ -190,12 +173,12 @@ describe('eviction on a cluster', () => {
       await cl.call('FLUSHALL');
       expect(await cl.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', 'allkeys-lru')).toBe('+OK\r\n');
       for (let i = 0; i < 100; i++) await cl.call('SET', `r:${i}`, VALUE);
-      const before = await converged(c);
+      const before = await nodeStates(c);
       const limit = (await used(cl)) - 100 * 150;
       expect(await cl.call('CONFIG', 'SET', 'maxmemory', String(limit))).toBe('+OK\r\n');
       // Only reads from here on: Redis's processCommand evicts before any command.
       for (let i = 0; i < 20; i++) await cl.call('GET', `r:${i}`);
-      const states = await converged(c);
+      const states = await nodeStates(c);
       for (const s of states) {
         expect(s.digest).toBe(states[0]!.digest);
         expect(s.used).toBe(states[0]!.used);
@@ -221,7 +204,7 @@ describe('eviction on a cluster', () => {
         for (let j = i; j < i + 100; j++) args.push(`b:${String(j).padStart(5, '0')}`, VALUE);
         expect(await cl.call('MSET', ...args)).toBe('+OK\r\n');
       }
-      const before = await converged(c);
+      const before = await nodeStates(c);
       const limit = Math.floor(before[0]!.used / 2);
       expect(await cl.call('CONFIG', 'SET', 'maxmemory', String(limit))).toBe('+OK\r\n');
       // From here nothing goes to the leader: the followers are watched (they never evict by themselves).
@@ -237,7 +220,7 @@ describe('eviction on a cluster', () => {
       expect(sizes.every((u) => u <= limit), `follower datasets ${sizes.join(', ')} over ${limit}`).toBe(true);
       const changes: number[] = [];
       for (const f of followers) changes.push(field(await f.call('INFO', 'persistence'), 'rdb_changes_since_last_save'));
-      const states = await converged(c);
+      const states = await nodeStates(c);
       for (const s of states) {
         expect(s.digest).toBe(states[0]!.digest);
         expect(s.used).toBe(states[0]!.used);
@@ -266,7 +249,7 @@ describe('eviction on a cluster', () => {
       expect(await cl.call('EVAL', "redis.call('del', 'nokey'); return redis.call('set', 's', 'v')", '0')).toBe('+OK\r\n');
       expect(await cl.call('EVAL', "return redis.call('set', 's2', 'v')", '0')).toMatch(/^-OOM command not allowed when used memory > 'maxmemory'\. script: /);
       expect(await cl.call('EVAL', "#!lua\nreturn redis.call('set', 's3', 'v')", '0')).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
-      const states = await converged(c);
+      const states = await nodeStates(c);
       for (const s of states) expect(s.digest).toBe(states[0]!.digest);
       for (const n of c.nodes) {
         const nc = await c.client(n.id);

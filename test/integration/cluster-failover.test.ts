@@ -11,7 +11,7 @@
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import { bulk, isRetryable, mismatches, readThroughLeader, setAll, sleep } from '../helpers/cluster-ops.js';
+import { bulk, isRetryable, leaderCommit, mismatches, readThroughLeader, setAll, sleep, untilApplied } from '../helpers/cluster-ops.js';
 
 const clusters: TestCluster[] = [];
 afterAll(async () => {
@@ -155,33 +155,6 @@ async function readLocal(c: TestCluster, id: number, keys: readonly string[]): P
 }
 
 
-function num(info: Record<string, string> | undefined, field: string): number {
-  const v = info?.[field];
-  if (v === undefined) throw new Error(`RAFT.INFO has no ${field}: ${JSON.stringify(info)}`);
-  return Number(v);
-}
-
-/** Waits until node id has applied at least `index`. */
-async function waitApplied(c: TestCluster, id: number, index: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let info: Record<string, string> | undefined;
-  for (;;) {
-    info = await c.raftInfo(id, 1000);
-    if (info && Number(info.applied_index) >= index) return;
-    if (Date.now() > deadline) throw new Error(`node ${id} did not apply up to ${index} in ${timeoutMs} ms: ${JSON.stringify(info)}`);
-    await sleep(100);
-  }
-}
-
-async function leaderCommit(c: TestCluster): Promise<{ leader: number; commit: number }> {
-  for (let i = 0; i < 10; i++) {
-    const leader = await c.waitForLeader(15_000);
-    const info = await c.raftInfo(leader, 2000);
-    if (info?.role === 'leader') return { leader, commit: num(info, 'commit_index') };
-  }
-  throw new Error('no stable leader to read the commit index from');
-}
-
 /** A reply that says the write was not applied (safe to retry where it points). */
 function isRefusal(reply: string): boolean {
   return /^-(MOVED |CLUSTERDOWN |TRYAGAIN )/.test(reply);
@@ -297,7 +270,7 @@ async function killUnderLoad(c: TestCluster, victim: 'leader' | 'follower'): Pro
   const { commit } = await leaderCommit(c);
   expect(commit).toBeGreaterThanOrEqual(w.acked.size);
   await c.startNode(killed);
-  await waitApplied(c, killed, commit);
+  await untilApplied(c, { ids: [killed], index: commit, timeoutMs: 30_000 });
   expect(mismatches(w.acked, await readLocal(c, killed, keys))).toEqual([]);
   await waitTopology(c, await c.waitForLeader(15_000));
 }
@@ -377,7 +350,7 @@ describe('3-node cluster failures', () => {
       expect(now.get('during-pause')).toBe(bulk('yes'));
       // The old leader catches up and, read locally, has the same values.
       const { commit } = await leaderCommit(c);
-      await waitApplied(c, old, commit, 15_000);
+      await untilApplied(c, { ids: [old], index: commit, timeoutMs: 15_000 });
       const local = await readLocal(c, old, keys);
       for (const k of keys) expect(local.get(k), k).toBe(now.get(k));
       for (const x of [oc, queued]) x.close();
@@ -428,7 +401,7 @@ describe('3-node cluster failures', () => {
       expect(incrReplies.filter((r) => r.startsWith(':'))).toEqual([]);
       await waitFollower(c, old, 5000);
       const { commit } = await leaderCommit(c);
-      await waitApplied(c, old, commit, 15_000);
+      await untilApplied(c, { ids: [old], index: commit, timeoutMs: 15_000 });
 
       // MOVED, TRYAGAIN and CLUSTERDOWN promise that the write was not applied (the client
       // may retry it where it is pointed); only "outcome unknown" or no reply leave it open.
@@ -461,7 +434,7 @@ describe('3-node cluster failures', () => {
       // Its log stops where it was killed: N entries and more behind the leader's.
       expect(c.isRunning(follower)).toBe(false);
       await c.startNode(follower);
-      await waitApplied(c, follower, commit, 30_000);
+      await untilApplied(c, { ids: [follower], index: commit, timeoutMs: 30_000 });
       entries.set('lag:before', 'b');
       expect(mismatches(entries, await readLocal(c, follower, [...entries.keys()]))).toEqual([]);
       // And the cluster still serves them linearizably.

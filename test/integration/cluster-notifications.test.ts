@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
 import { frameItems, PushClient } from '../helpers/push-client.js';
 
 let cluster: TestCluster | undefined;
@@ -62,8 +63,9 @@ describe('keyspace notifications in a cluster', () => {
     }
     cmds.push(['SET', '{m}short', 'x', 'PX', '50']);
     await Promise.all(cmds.map((cmd) => cl.call(...cmd)));
-    // Active expiry removes {m}short on the leader (an ExpireKeys entry), then the last write.
-    await new Promise((r) => setTimeout(r, 600));
+    // Active expiry removes {m}short on the leader (an ExpireKeys entry; INFO keyspace then counts no
+    // key with a TTL, and reads no key, so nothing expires lazily), then the last write.
+    await until('the leader to expire {m}short', async () => !/^db0:.*expires=[1-9]/m.test(await cl.call('INFO', 'keyspace')), 10_000, 50);
     expect(await cl.call('SET', '{m}end', '1')).toBe('+OK\r\n');
     const per: string[][] = [];
     for (const s of subs) per.push(await eventsUntilEnd(s));

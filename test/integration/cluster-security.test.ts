@@ -14,6 +14,8 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { untilApplied } from '../helpers/cluster-ops.js';
+import { until } from '../helpers/poll.js';
 import { makeCerts, type CertFiles } from '../helpers/certs.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { RAFTIS_BIN, startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
@@ -39,16 +41,6 @@ function peerTlsArgs(cert = certs.cert, key = certs.key): string[] {
   return ['--peer-tls-cert-file', cert, '--peer-tls-key-file', key, '--peer-tls-ca-file', certs.caCert];
 }
 
-async function waitUntil<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('a cluster with a secret and peer mutual TLS', () => {
   let cluster: TestCluster;
   const intruders: ChildProcess[] = [];
@@ -64,13 +56,7 @@ describe('a cluster with a secret and peer mutual TLS', () => {
     const leader = await cluster.waitForSettledLeader();
     const c = await cluster.client(leader);
     for (let i = 0; i < 20; i++) expect(await c.call('SET', `k${i}`, `v${i}`)).toBe('+OK\r\n');
-    const target = Number((await cluster.raftInfo(leader))!.commit_index);
-    for (const n of cluster.nodes) {
-      await waitUntil(`node ${n.id} applies ${target}`, async () => {
-        const info = await cluster.raftInfo(n.id);
-        return info !== undefined && Number(info.applied_index) >= target ? true : undefined;
-      });
-    }
+    await untilApplied(cluster);
     const f = await cluster.client(cluster.nodes.find((n) => n.id !== leader)!.id);
     expect(await f.call('READONLY')).toBe('+OK\r\n');
     expect(await f.call('GET', 'k19')).toBe('$3\r\nv19\r\n');
@@ -105,11 +91,11 @@ describe('a cluster with a secret and peer mutual TLS', () => {
       await waitForPort(port, v.host, 20_000);
     }
     const others = cluster.nodes.filter((n) => n.id !== victim.id);
-    await waitUntil('the wrong-secret impostor is refused by every other member', async () =>
-      others.every((n) => new RegExp(`rejected connection from 127\\.0\\.0\\.8:\\d+ \\(Auth\\)`).test(cluster.logs(n.id))) ? true : undefined,
+    await until('the wrong-secret impostor is refused by every other member', () =>
+      others.every((n) => new RegExp(`rejected connection from 127\\.0\\.0\\.8:\\d+ \\(Auth\\)`).test(cluster.logs(n.id))), 20_000, 100,
     );
-    await waitUntil('the wrong-CA impostor is refused by every other member', async () =>
-      others.every((n) => /refused peer TLS connection from 127\.0\.0\.9:\d+/.test(cluster.logs(n.id))) ? true : undefined,
+    await until('the wrong-CA impostor is refused by every other member', () =>
+      others.every((n) => /refused peer TLS connection from 127\.0\.0\.9:\d+/.test(cluster.logs(n.id))), 20_000, 100,
     );
     // Long enough for the impostors to time out their elections several times over.
     await new Promise((r) => setTimeout(r, 3000));
@@ -130,15 +116,8 @@ describe('a cluster with a secret and peer mutual TLS', () => {
   it('adds a node with --join that holds the secret and a certificate of the CA', async () => {
     const leader = await cluster.waitForSettledLeader();
     const n = await cluster.addNode();
-    await waitUntil(`node ${n.id} becomes a voter`, async () => {
-      const info = await cluster.raftInfo(leader);
-      return info?.voters?.split(',').includes(String(n.id)) ? true : undefined;
-    }, 30_000);
-    const target = Number((await cluster.raftInfo(leader))!.commit_index);
-    await waitUntil(`node ${n.id} applies ${target}`, async () => {
-      const info = await cluster.raftInfo(n.id);
-      return info !== undefined && Number(info.applied_index) >= target ? true : undefined;
-    });
+    await until(`node ${n.id} to become a voter`, async () => (await cluster.raftInfo(leader))?.voters?.split(',').includes(String(n.id)) === true, 30_000, 100);
+    await untilApplied(cluster, { ids: [n.id] });
   }, 60_000);
 });
 
@@ -220,7 +199,7 @@ describe('the TLS client port', () => {
     p.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     try {
       await waitForPort(port, '127.0.0.1', 20_000);
-      await waitUntil('the node answers over TLS', async () => ((await cli(port, '--tls', '--cacert', certs.caCert, 'PING')) === 'PONG' ? true : undefined));
+      await until('the node to answer over TLS', async () => (await cli(port, '--tls', '--cacert', certs.caCert, 'PING')) === 'PONG', 20_000, 100);
       expect(await cli(port, '--tls', '--cacert', certs.caCert, 'RAFT.INFO')).toContain(`member_1:role=voter,addr=127.0.0.1:${port},cluster_addr=127.0.0.1:${port + 10000}`);
       expect(log).toMatch(/no plain client port, TLS clients on 127\.0\.0\.1:\d+/);
     } finally {

@@ -5,11 +5,10 @@
  * clients keep writing; afterwards every node holds the same keyspace
  * (RAFT.DIGEST at the same applied index).
  */
-import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { converged } from '../helpers/cluster-ops.js';
+import { converged, wipeNode } from '../helpers/cluster-ops.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -88,8 +87,7 @@ describe('InstallSnapshot', () => {
     // 2. A follower loses its whole data directory and restarts empty.
     leader = await c.waitForLeader();
     const wiped = c.nodes.find((n) => n.id !== leader)!.id;
-    await c.kill9(wiped);
-    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
+    await wipeNode(c, wiped);
     await writeLoad(c, leader, 800, 'c');
     await c.startNode(wiped);
     expect(await writeLoad(c, leader, 1500, 'd', 501)).toBeGreaterThan(500);

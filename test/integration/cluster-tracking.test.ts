@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { untilApplied } from '../helpers/cluster-ops.js';
 import { PushClient } from '../helpers/push-client.js';
 
 let cluster: TestCluster | undefined;
@@ -38,20 +39,12 @@ describe('client-side caching in a cluster', () => {
     const writer = await connect(leader.port, leader.host, false);
     expect(await writer.call(1, 'SET', 'ck', 'v1')).toEqual(['+OK\r\n']);
 
-    // A READONLY reader of the follower: it reads the follower's own (possibly stale) state.
+    // A READONLY reader of the follower, once the follower has applied the first SET: it reads the follower's own state.
+    await untilApplied(c, { ids: [follower.id] });
     const fr = await connect(follower.port, follower.host, true);
     expect(await fr.call(1, 'READONLY')).toEqual(['+OK\r\n']);
     expect(await fr.call(1, 'CLIENT', 'TRACKING', 'on')).toEqual(['+OK\r\n']);
-    // Bounded wait until the follower has applied the first SET.
-    let seen = '';
-    for (let i = 0; i < 100 && seen !== '$2\r\nv1\r\n'; i++) {
-      seen = (await fr.call(1, 'GET', 'ck'))[0]!;
-      if (seen !== '$2\r\nv1\r\n') await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(seen).toBe('$2\r\nv1\r\n');
-    // Invalidations from retries (a nil read invalidated by the first SET) are done: drop them.
-    await new Promise((r) => setTimeout(r, 100));
-    fr.takeAll();
+    expect(await fr.call(1, 'GET', 'ck')).toEqual(['$2\r\nv1\r\n']);
 
     // A RESP3 reader on the leader.
     const lr = await connect(leader.port, leader.host, true);
@@ -120,10 +113,7 @@ describe('client-side caching in a cluster', () => {
     // The leader answers a forwarded write once it has applied it; this follower may apply it
     // later, and would then invalidate px for a read tracked meanwhile (a late, harmless extra
     // invalidation). Wait until it has applied v1, so the messages below are the ones Redis sends.
-    const local = await connect(follower.port, follower.host, false);
-    expect(await local.call(1, 'READONLY')).toEqual(['+OK\r\n']);
-    const deadline = Date.now() + 10_000;
-    while ((await local.call(1, 'GET', 'px'))[0] !== '$2\r\nv1\r\n' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await untilApplied(c, { ids: [follower.id] });
     expect(await fc.call(1, 'GET', 'px')).toEqual(['$2\r\nv1\r\n']);
     const writer = await connect(follower.port, follower.host, false);
     expect(await writer.call(1, 'SET', 'px', 'v2')).toEqual(['+OK\r\n']);

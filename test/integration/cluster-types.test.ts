@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { sleep } from '../helpers/cluster-ops.js';
+import { untilApplied } from '../helpers/cluster-ops.js';
 import { parseReply, type Reply } from '../helpers/engine-diff.js';
 import { encodeCommand, type RawClient } from '../helpers/raw-client.js';
 
@@ -84,15 +84,11 @@ describe('hashes and sets on a 3-node cluster', () => {
     for (const m of remaining) expect(popped.has(m)).toBe(false);
     expect(remaining.length + popped.size).toBeLessThanOrEqual(1000);
 
+    await untilApplied(cluster);
     for (const n of cluster.nodes.filter((x) => x.id !== leader)) {
       const f = await cluster.client(n.id);
       expect(await f.call('READONLY')).toBe('+OK\r\n');
-      let got = '';
-      for (let i = 0; i < 100 && got !== expected; i++) {
-        got = await snapshot(f);
-        if (got !== expected) await sleep(100);
-      }
-      expect(got).toBe(expected);
+      expect(await snapshot(f)).toBe(expected);
       f.close();
     }
     c.close();

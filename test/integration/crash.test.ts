@@ -5,6 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { until } from '../helpers/poll.js';
 
 let srv: RaftisProcess | undefined;
 afterAll(async () => {
@@ -38,7 +39,8 @@ describe('kill -9 and restart', () => {
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Killed under load: once every client is writing (bounded), not after a time a loaded machine may spend starting them.
+    await until('acknowledged writes from the clients', () => counterAcks >= 200, 30_000);
     await srv.kill9();
     stop = true;
     await Promise.all(workers);

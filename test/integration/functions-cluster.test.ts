@@ -7,10 +7,9 @@
  * replica (the same RAFT.DIGEST everywhere), a no-writes one is a read that
  * a READONLY follower serves.
  */
-import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { converged, onLeader } from '../helpers/cluster-ops.js';
+import { converged, onLeader, wipeNode } from '../helpers/cluster-ops.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -85,8 +84,7 @@ describe('functions on a 3-node cluster', () => {
     // A follower with a wiped data directory gets the libraries with the leader's snapshot.
     const leader = await c.waitForLeader();
     const wiped = all.find((id) => id !== leader)!;
-    await c.kill9(wiped);
-    fs.rmSync(c.node(wiped).dir, { recursive: true, force: true });
+    await wipeNode(c, wiped);
     for (let i = 0; i < 60; i++) await onLeader(c, 'FCALL', 'add', '1', 'counter', '1');
     await c.startNode(wiped);
     digests = await converged(c, all);

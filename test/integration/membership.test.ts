@@ -12,6 +12,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { converged } from '../helpers/cluster-ops.js';
+import { sleep, until } from '../helpers/poll.js';
 import { checkHistory, type Op } from '../helpers/linearizability.js';
 import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { ChaosClient } from '../chaos/client.js';
@@ -22,7 +24,6 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'];
 
 interface NodeAddr {
@@ -109,14 +110,6 @@ async function members(c: TestCluster, id: number): Promise<Record<string, strin
   return out;
 }
 
-async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(100);
-  }
-}
-
 function checkLinearizable(history: Op[]): void {
   const writes = history.filter((o) => o.kind !== 'get' && o.complete !== undefined).length;
   const reads = history.filter((o) => o.kind === 'get' && o.complete !== undefined).length;
@@ -138,7 +131,7 @@ describe('live membership changes under load', () => {
     for (let k = 0; k < 2; k++) {
       const n = await c.addNode();
       addrs.push({ id: n.id, host: n.host, port: n.port });
-      await until(async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, `node ${n.id} promoted`);
+      await until(`node ${n.id} promoted`, async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, 100);
       expect(c.logs(n.id)).toMatch(/was added to the cluster as a learner/);
     }
     const five = await members(c, await c.waitForLeader());
@@ -149,14 +142,14 @@ describe('live membership changes under load', () => {
     let leader = await c.waitForLeader();
     const follower = c.nodes.find((n) => n.id !== leader && n.id !== 1)!.id;
     expect(await callLeader(c, 'RAFT.NODE', 'REMOVE', String(follower))).toBe('+OK\r\n');
-    await until(async () => !c.isRunning(follower), 10_000, `node ${follower} exits`);
+    await until(`node ${follower} exits`, async () => !c.isRunning(follower), 10_000, 100);
     expect(c.logs(follower)).toMatch(/was removed from the cluster/);
     c.dropNode(follower);
 
     // 4 → 3: the leader (it hands leadership over first; the MOVED is followed).
     leader = await c.waitForLeader();
     expect(await callLeader(c, 'RAFT.NODE', 'REMOVE', String(leader))).toBe('+OK\r\n');
-    await until(async () => !c.isRunning(leader), 10_000, `old leader ${leader} exits`);
+    await until(`old leader ${leader} exits`, async () => !c.isRunning(leader), 10_000, 100);
     c.dropNode(leader);
     const newLeader = await c.waitForLeader(10_000, [leader]);
     expect(newLeader).not.toBe(leader);
@@ -170,7 +163,7 @@ describe('live membership changes under load', () => {
     c.dropNode(victim);
     const fresh = await c.addNode();
     addrs.push({ id: fresh.id, host: fresh.host, port: fresh.port });
-    await until(async () => (await members(c, await c.waitForLeader()))[fresh.id] === 'voter', 20_000, `node ${fresh.id} promoted`);
+    await until(`node ${fresh.id} promoted`, async () => (await members(c, await c.waitForLeader()))[fresh.id] === 'voter', 20_000, 100);
     await sleep(800);
 
     const history = await load.stop();
@@ -178,15 +171,7 @@ describe('live membership changes under load', () => {
     // Every running member ends with the same keyspace.
     const running = c.nodes.filter((n) => c.isRunning(n.id)).map((n) => n.id);
     expect(running.length).toBe(3);
-    await until(
-      async () => {
-        const infos = await Promise.all(running.map((id) => c.raftInfo(id)));
-        return infos.every((i) => i?.applied_index === infos[0]?.applied_index);
-      },
-      10_000,
-      'replicas converge',
-    );
-    const digests = await Promise.all(running.map((id) => call(c, id, 'RAFT.DIGEST')));
+    const digests = await converged(c, running, 10_000);
     expect(new Set(digests).size).toBe(1);
   }, 120_000);
 
@@ -202,7 +187,7 @@ describe('live membership changes under load', () => {
       const target = c.nodes.map((n) => n.id).filter((id) => id !== leader)[i % 2]!;
       if (i % 4 === 3) {
         expect(await call(c, target, 'CLUSTER', 'FAILOVER')).toBe('+OK\r\n');
-        await until(async () => (await c.raftInfo(target))?.role === 'leader', 5000, `CLUSTER FAILOVER to ${target}`);
+        await until(`CLUSTER FAILOVER to ${target}`, async () => (await c.raftInfo(target))?.role === 'leader', 5000, 100);
       } else {
         expect(await call(c, leader, 'RAFT.TRANSFER_LEADER', String(target))).toBe('+OK\r\n');
       }
@@ -222,9 +207,9 @@ describe('live membership changes under load', () => {
     const leader = await c.waitForLeader();
     expect(Number((await c.raftInfo(leader))!.first_index)).toBeGreaterThan(250);
     const n = await c.addNode();
-    await until(async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, `node ${n.id} promoted`);
+    await until(`node ${n.id} promoted`, async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, 100);
     expect(c.logs(n.id)).toMatch(/installed the leader's snapshot/);
-    await until(async () => (await c.raftInfo(n.id))?.applied_index === (await c.raftInfo(leader))?.applied_index, 10_000, 'caught up');
+    await until('caught up', async () => (await c.raftInfo(n.id))?.applied_index === (await c.raftInfo(leader))?.applied_index, 10_000, 100);
     expect(await call(c, n.id, 'RAFT.DIGEST')).toBe(await call(c, leader, 'RAFT.DIGEST'));
   }, 60_000);
 
@@ -272,11 +257,11 @@ describe('live membership changes under load', () => {
           await sleep(300);
         }
         expect(r3).toBe('+OK\r\n');
-        await until(async () => !c.isRunning(pick), 20_000, `node ${pick} exits`);
+        await until(`node ${pick} exits`, async () => !c.isRunning(pick), 20_000, 100);
         c.dropNode(pick);
         const n = await c.addNode();
         addrs.push({ id: n.id, host: n.host, port: n.port });
-        await until(async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, `node ${n.id} promoted (after ${done.join(', ')})`);
+        await until(`node ${n.id} promoted (after ${done.join(', ')})`, async () => (await members(c, await c.waitForLeader()))[n.id] === 'voter', 20_000, 100);
         done.push(`replace ${pick} by ${n.id}`);
       }
       await sleep(300);
@@ -285,15 +270,7 @@ describe('live membership changes under load', () => {
     console.log(`membership chaos: ${done.join(', ')}`);
     checkLinearizable(history);
     const ids = c.nodes.filter((n) => c.isRunning(n.id)).map((n) => n.id);
-    await until(
-      async () => {
-        const infos = await Promise.all(ids.map((id) => c.raftInfo(id)));
-        return infos.every((i) => i !== undefined && i.applied_index === infos[0]?.applied_index);
-      },
-      15_000,
-      `replicas converge after ${done.join(', ')}`,
-    );
-    const digests = await Promise.all(ids.map((id) => call(c, id, 'RAFT.DIGEST')));
+    const digests = await converged(c, ids, 15_000);
     expect(new Set(digests).size, done.join(', ')).toBe(1);
     expect(done.length, done.join(', ')).toBeGreaterThanOrEqual(7);
   }, 150_000);
@@ -306,7 +283,7 @@ describe('live membership changes under load', () => {
     await c.kill9(away);
     expect(await callLeader(c, 'RAFT.NODE', 'REMOVE', String(away))).toBe('+OK\r\n');
     await c.startNode(away);
-    await until(async () => !c.isRunning(away), 20_000, `node ${away} exits`);
+    await until(`node ${away} exits`, async () => !c.isRunning(away), 20_000, 100);
     expect(c.logs(away)).toMatch(/refused this node as unknown .*it was removed from the cluster while it could not hear of it/);
   }, 60_000);
 
@@ -332,7 +309,7 @@ describe('live membership changes under load', () => {
     expect(await first).toBe('+OK\r\n');
     expect(await second).toBe('-ERR a membership change is in progress; retry when it has completed\r\n');
     // Down to 2 voters, then 1: the last voter cannot be removed.
-    await until(async () => !c.isRunning(follower.id), 10_000, 'removed node exits');
+    await until('removed node exits', async () => !c.isRunning(follower.id), 10_000, 100);
     expect(await cl.call('RAFT.NODE', 'REMOVE', String(other.id))).toBe('+OK\r\n');
     expect(await cl.call('RAFT.NODE', 'REMOVE', String(leader))).toBe('-ERR cannot remove the last voter of the cluster\r\n');
     // A follower redirects membership commands to the leader.

@@ -9,6 +9,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { untilApplied } from '../helpers/cluster-ops.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { sha1hex } from '../../src/util/lua/vm.js';
@@ -195,13 +196,9 @@ describe('ioredis defineCommand', () => {
         }),
       );
     const before = await evalCalls();
-    // A follower's state may lag the write a moment (READONLY reads are a replica's reads).
-    let got: string | null = null;
-    for (let i = 0; i < 50 && got !== 'v1'; i++) {
-      got = await retrying(() => peek('{r}k'));
-      if (got !== 'v1') await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(got).toBe('v1');
+    // READONLY reads are a replica's reads: wait until every follower has applied the write.
+    await untilApplied(cluster);
+    expect(await retrying(() => peek('{r}k'))).toBe('v1');
     const after = await evalCalls();
     const ranOn = cluster.nodes.filter((_n, i) => after[i]! > before[i]!).map((n) => n.id);
     expect(ranOn.length).toBeGreaterThan(0);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import { parseReply, replyItems, replyValue } from '../helpers/engine-diff.js';
 import { converged, onLeader } from '../helpers/cluster-ops.js';
+import { untilBlocked } from '../helpers/poll.js';
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -62,7 +63,9 @@ describe('streams on a 3-node cluster', () => {
     // c5's first call takes the 20 undelivered entries at once; the next one blocks.
     expect(await served).toMatch(/^\*1\r\n/);
     const served2 = blocked.call('XREADGROUP', 'GROUP', 'g', 'c5', 'COUNT', '1', 'BLOCK', '0', 'STREAMS', 's', '>');
-    await new Promise((r) => setTimeout(r, 200));
+    const watcher = await c.client(leader);
+    await untilBlocked(watcher, 1);
+    watcher.close();
     const added = await onLeader(c, 'XADD', 's', '*', 'late', 'entry');
     const got = await withTimeout(served2, 10_000);
     expect(got).toContain(added.split('\r\n')[1]!);

@@ -159,11 +159,11 @@ export class Blocking {
     return n;
   }
 
-  /** Runs a blocking command sent outside MULTI (on the leader). */
-  run(c: Client, argv: string[]): void {
-    const { keys, kind, timeoutArg } = waitSpec(argv);
-    const t = kind === 'stream' ? streamWaitSpec(argv).ms : parseTimeout(timeoutArg);
-    const ms = typeof t === 'number' ? t : 0;
+  /**
+   * The waiter of c's blocking command: its reply slot deferred and held (the
+   * client reads nothing more until it is answered), c counted as blocked.
+   */
+  private hold(c: Client, argv: string[], keys: string[], kind: Kind, ms: number): Waiter {
     const slot = c.defer();
     c.hold(slot);
     this.blocked.add(c);
@@ -181,6 +181,14 @@ export class Blocking {
       done: false,
       onClose: () => this.cancel(w),
     };
+    return w;
+  }
+
+  /** Runs a blocking command sent outside MULTI (on the leader). */
+  run(c: Client, argv: string[]): void {
+    const { keys, kind, timeoutArg } = waitSpec(argv);
+    const t = kind === 'stream' ? streamWaitSpec(argv).ms : parseTimeout(timeoutArg);
+    const w = this.hold(c, argv, keys, kind, typeof t === 'number' ? t : 0);
     if (kind === 'stream') w.stream = readgroupWait(argv);
     if (this.parkAtOnce(w)) return;
     this.attempt(w);
@@ -194,24 +202,8 @@ export class Blocking {
    */
   runRead(c: Client, argv: string[]): void {
     const { keys, ms } = streamWaitSpec(argv);
-    const slot = c.defer();
-    c.hold(slot);
-    this.blocked.add(c);
-    const w: Waiter = {
-      c,
-      argv,
-      slot,
-      db: c.dbIndex,
-      keys,
-      kind: 'stream',
-      deadline: ms === 0 ? Infinity : Date.now() + ms,
-      timer: undefined,
-      inFlight: false,
-      parked: false,
-      done: false,
-      onClose: () => this.cancel(w),
-      read: true,
-    };
+    const w = this.hold(c, argv, keys, 'stream', ms);
+    w.read = true;
     const node = this.server.node;
     const after = c.lastWriteIndex;
     const go = (): void => {

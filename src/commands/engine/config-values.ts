@@ -12,7 +12,7 @@
  * while applying them (after every value was set).
  */
 import { parseDouble } from '../../util/double.js';
-import { LLONG_MAX, LLONG_MIN, cstr, isCSpace, string2ll } from '../../util/number.js';
+import { LLONG_MAX, LLONG_MIN, cstr, string2ll, strtoStart } from '../../util/number.js';
 
 export type ParamType = 'bool' | 'enum' | 'integer' | 'memory' | 'string' | 'special';
 export type Phase = 'set' | 'apply';
@@ -72,15 +72,8 @@ export function splitArgs(v: string): string[] {
 /** C strtoll(s, &end, 10) on the C string: leading space, a sign, digits, saturating; `end` 0 when nothing was converted. */
 export function strtoll(str: string): { value: bigint; end: number } {
   const s = cstr(str);
-  let i = 0;
-  while (i < s.length && isCSpace(s.charCodeAt(i))) i++;
-  let neg = false;
-  const c = s.charCodeAt(i);
-  if (c === 43 || c === 45) {
-    neg = c === 45;
-    i++;
-  }
-  const start = i;
+  const { start, neg } = strtoStart(s);
+  let i = start;
   while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
   if (i === start) return { value: 0n, end: 0 };
   let v = BigInt(s.slice(start, i));

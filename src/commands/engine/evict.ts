@@ -33,6 +33,7 @@
  * that is in flight.
  */
 import { performance } from 'node:perf_hooks';
+import { xorshift32 } from '../../util/prng.js';
 import type { Databases } from '../../keyspace/databases.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import type { Outcome, RaftisNode } from '../../node/node.js';
@@ -416,12 +417,7 @@ export class Evictor {
 
   /** xorshift32: the leader's choice, replicated by the entry. */
   private random(): number {
-    let x = this.seed;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.seed = x >>> 0;
-    return this.seed;
+    return (this.seed = xorshift32(this.seed));
   }
 }
 

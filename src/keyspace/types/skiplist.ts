@@ -9,6 +9,7 @@
  * the same for any shape (lex ranges, whose descent would depend on it when
  * scores differ, go through ZSetValue's rank search instead).
  */
+import { xorshift32 } from '../../util/prng.js';
 
 export const MAX_LEVEL = 32;
 
@@ -30,9 +31,7 @@ let seed = 0x2545f491;
 function randomLevel(): number {
   let level = 1;
   for (;;) {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
+    seed = xorshift32(seed);
     // ZSKIPLIST_P = 0.25
     if ((seed & 3) !== 0 || level >= MAX_LEVEL) return level;
     level++;

@@ -8,7 +8,7 @@
  * up to 2^64-1 is ever rounded (a double would lose the low bits of
  * 18446744073709551615). Text conversion happens only at the edges.
  */
-import { cstr, isCSpace, string2ll } from '../../util/number.js';
+import { cstr, string2ll, strtoStart } from '../../util/number.js';
 
 export type StreamId = string;
 
@@ -159,15 +159,8 @@ export function string2ull(s: string): bigint | null {
   if (ll !== null) return ll < 0 ? null : BigInt(ll);
   // Redis sets errno = 0 before strtoull (ERANGE after it on overflow): not EDOM either way.
   streamErrno.edom = false;
-  let i = 0;
-  while (i < s.length && isCSpace(s.charCodeAt(i))) i++;
-  let neg = false;
-  const c = s.charCodeAt(i);
-  if (c === 43 || c === 45) {
-    neg = c === 45;
-    i++;
-  }
-  const digits = s.slice(i);
+  const { start, neg } = strtoStart(s);
+  const digits = s.slice(start);
   if (digits.length === 0 || !/^[0-9]+$/.test(digits)) return null;
   const v = BigInt(digits);
   if (v > U64_MAX) return null;
