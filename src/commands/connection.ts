@@ -192,8 +192,15 @@ function reset({ c, w }: ConnCtx, _argv: string[]): void {
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
 export function clientInfoLine(c: Client, now = Date.now()): string {
   const tracking = trackingListFields(c);
+  // getClientInfoString's order: O P x b t R B d r, N when none.
   const flags =
-    (c.server.stats.monitors.has(c) ? 'O' : '') + (c.inPubSub ? 'P' : '') + (c.multi !== undefined ? 'x' : '') + tracking.flags + (c.readonly ? 'r' : '') || 'N';
+    (c.server.stats.monitors.has(c) ? 'O' : '') +
+      (c.inPubSub ? 'P' : '') +
+      (c.multi !== undefined ? 'x' : '') +
+      (c.server.dispatcher.blocking.isBlocked(c) ? 'b' : '') +
+      tracking.flags +
+      (c.watchDirty ? 'd' : '') +
+      (c.readonly ? 'r' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +

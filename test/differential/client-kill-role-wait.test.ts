@@ -93,6 +93,34 @@ describe('CLIENT KILL', () => {
   });
 });
 
+describe('CLIENT LIST flags', () => {
+  it('b for a blocked client, d for one whose WATCHed key changed, in redis-server\'s order', async () => {
+    const [a, b] = await env.pair();
+    const flags = async (main: RawClient, port: number): Promise<string[]> => {
+      const blocked = await other(main, port);
+      const watcher = await other(main, port);
+      const popped = blocked.c.call('BLPOP', 'clflags-list', '0');
+      await untilBlocked(main, 1);
+      expect(await watcher.c.call('WATCH', 'clflags-key')).toBe('+OK\r\n');
+      await main.call('SET', 'clflags-key', 'v');
+      const line = (id: string): Promise<string> => main.call('CLIENT', 'LIST', 'ID', id).then((l) => / flags=(\S+)/.exec(l)![1]!);
+      const seen = [await line(blocked.id), await line(watcher.id)];
+      await watcher.c.call('UNWATCH');
+      seen.push(await line(watcher.id));
+      await main.call('LPUSH', 'clflags-list', 'x');
+      await popped;
+      seen.push(await line(blocked.id));
+      await main.call('DEL', 'clflags-key', 'clflags-list');
+      blocked.c.close();
+      watcher.c.close();
+      return seen;
+    };
+    const onRedis = await flags(a, env.diff.redis.port);
+    expect(await flags(b, env.raftis.port)).toEqual(onRedis);
+    expect(onRedis).toEqual(['b', 'd', 'N', 'N']);
+  });
+});
+
 describe('ROLE and WAIT on a single node', () => {
   it('ROLE: a master with no replicas', async () => {
     const [a, b] = await env.pair();
