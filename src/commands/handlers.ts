@@ -21,6 +21,7 @@ import { introspectionCommands } from './introspection.js';
 import { keyspaceCommands } from './keyspace.js';
 import { listCommands } from './list.js';
 import { membershipCommands } from './membership.js';
+import { memoryCommands } from './memory.js';
 import { persistenceCommands } from './persistence.js';
 import { shutdown } from './shutdown.js';
 import { latencyCommands } from './latency.js';
@@ -78,6 +79,7 @@ export const connCommands: Record<string, ConnHandler> = {
   ...transactionCommands,
   ...clusterCommands,
   ...persistenceCommands,
+  ...memoryCommands,
   shutdown,
   ...latencyCommands,
   ...pubsubCommands,
