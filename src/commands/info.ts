@@ -33,7 +33,8 @@ function infoSections(c: Client): Section[] {
         ['redis_git_dirty', 0],
         ['redis_build_id', '0'],
         ['redis_mode', node.voters.length > 1 ? 'cluster' : 'standalone'],
-        ['os', `${os.type()} ${os.release()} ${os.arch()}`],
+        // uname's sysname, release and machine, as Redis prints them (x86_64, not Node's x64).
+        ['os', `${os.type()} ${os.release()} ${os.machine()}`],
         ['arch_bits', 64],
         ['monotonic_clock', 'POSIX clock_gettime'],
         ['multiplexing_api', 'epoll'],

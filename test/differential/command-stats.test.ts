@@ -98,6 +98,9 @@ describe('INFO commandstats and errorstats', () => {
     const ours = new Set(await fields(b));
     const missing = (await fields(a)).filter((f) => !ours.has(f) && !NOT_KNOWN.has(f) && !f.startsWith('cmdstat_') && !f.startsWith('errorstat_') && !f.startsWith('latency_percentiles_usec_'));
     expect(missing).toEqual([]);
+    // The same machine: the same os line (uname's machine name, x86_64, not Node's x64).
+    const os = async (c: RawClient): Promise<string> => /^os:(.*)\r$/m.exec(await c.call('INFO', 'server'))![1]!;
+    expect(await os(b)).toBe(await os(a));
     // The Memory section in redis-server's order (monitoring tools read it line by line).
     const memory = async (c: RawClient): Promise<string[]> => [...(await c.call('INFO', 'memory')).matchAll(/^([a-z_0-9]+):/gm)].map((m) => m[1]!);
     expect(await memory(b)).toEqual(await memory(a));
