@@ -12,6 +12,7 @@ import type { CommandTable, ConnHandler, ConnCtx } from './table.js';
 import { commandUsec } from './engine/stats.js';
 import { raftInfoText } from './cluster.js';
 import { fragmentation, memoryOverhead } from './memory.js';
+import { aofRewriteState } from './persistence.js';
 import type { RaftisNode } from '../node/node.js';
 
 /** A section and how to compute its fields: only the sections asked for are computed. */
@@ -23,6 +24,7 @@ function infoSections(c: Client): Section[] {
   const now = Date.now();
   const uptime = Math.floor((now - s.startedAt) / 1000);
   const snap = node.snapshotter.stats;
+  const aof = aofRewriteState(node);
   return [
     [
       'Server',
@@ -164,12 +166,13 @@ function infoSections(c: Client): Section[] {
         ['current_fork_perc', '0.00'],
         ['rdb_last_cow_size', 0],
         ['aof_enabled', 1],
-        ['aof_rewrite_in_progress', 0],
-        ['aof_rewrite_scheduled', 0],
-        ['aof_last_rewrite_time_sec', -1],
-        ['aof_current_rewrite_time_sec', -1],
-        ['aof_last_bgrewrite_status', 'ok'],
-        ['aof_rewrites', 0],
+        // BGREWRITEAOF's snapshots (persistence.ts).
+        ['aof_rewrite_in_progress', aof.running !== undefined ? 1 : 0],
+        ['aof_rewrite_scheduled', aof.scheduled ? 1 : 0],
+        ['aof_last_rewrite_time_sec', aof.lastDurationSec],
+        ['aof_current_rewrite_time_sec', aof.running !== undefined ? Math.floor((Date.now() - aof.startedAt) / 1000) : -1],
+        ['aof_last_bgrewrite_status', aof.lastStatus],
+        ['aof_rewrites', aof.rewrites],
         ['aof_rewrites_consecutive_failures', 0],
         ['aof_last_write_status', 'ok'],
         ['aof_last_cow_size', 0],
