@@ -22,6 +22,7 @@ import { keyspaceCommands } from './keyspace.js';
 import { listCommands } from './list.js';
 import { shardsApplied, shardsCommands } from './shards.js';
 import { membershipCommands } from './membership.js';
+import { memoryCommands } from './memory.js';
 import { persistenceCommands } from './persistence.js';
 import { shutdown } from './shutdown.js';
 import { latencyCommands } from './latency.js';
@@ -79,6 +80,7 @@ export const connCommands: Record<string, ConnHandler> = {
   ...transactionCommands,
   ...clusterCommands,
   ...persistenceCommands,
+  ...memoryCommands,
   shutdown,
   ...latencyCommands,
   ...pubsubCommands,

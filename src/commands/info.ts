@@ -11,6 +11,8 @@ import { REDIS_VERSION } from './connection.js';
 import type { CommandTable, ConnHandler, ConnCtx } from './table.js';
 import { commandUsec } from './engine/stats.js';
 import { raftInfoText } from './cluster.js';
+import { fragmentation, memoryOverhead } from './memory.js';
+import { aofRewriteState } from './persistence.js';
 import type { RaftisNode } from '../node/node.js';
 
 /** A section and how to compute its fields: only the sections asked for are computed. */
@@ -22,6 +24,7 @@ function infoSections(c: Client): Section[] {
   const now = Date.now();
   const uptime = Math.floor((now - s.startedAt) / 1000);
   const snap = node.snapshotter.stats;
+  const aof = aofRewriteState(node);
   return [
     [
       'Server',
@@ -32,7 +35,8 @@ function infoSections(c: Client): Section[] {
         ['redis_git_dirty', 0],
         ['redis_build_id', '0'],
         ['redis_mode', node.voters.length > 1 ? 'cluster' : 'standalone'],
-        ['os', `${os.type()} ${os.release()} ${os.arch()}`],
+        // uname's sysname, release and machine, as Redis prints them (x86_64, not Node's x64).
+        ['os', `${os.type()} ${os.release()} ${os.machine()}`],
         ['arch_bits', 64],
         ['monotonic_clock', 'POSIX clock_gettime'],
         ['multiplexing_api', 'epoll'],
@@ -75,20 +79,29 @@ function infoSections(c: Client): Section[] {
     [
       'Memory',
       () => {
-        const mem = process.memoryUsage();
-        const used = mem.heapUsed + mem.external;
-        s.memoryPeak = Math.max(s.memoryPeak, used);
+        // getMemoryOverheadData's breakdown (memory.ts), with V8 as the allocator.
+        const mh = memoryOverhead(s);
+        const f = fragmentation(mh);
+        const used = mh.totalAllocated;
         const lua = s.scripts.memory();
         return [
           ['used_memory', used],
           ['used_memory_human', human(used)],
-          ['used_memory_rss', mem.rss],
-          ['used_memory_rss_human', human(mem.rss)],
-          ['used_memory_peak', s.memoryPeak],
-          ['used_memory_peak_human', human(s.memoryPeak)],
-          ['used_memory_peak_perc', `${((used / s.memoryPeak) * 100).toFixed(2)}%`],
+          ['used_memory_rss', mh.rss],
+          ['used_memory_rss_human', human(mh.rss)],
+          ['used_memory_peak', mh.peakAllocated],
+          ['used_memory_peak_human', human(mh.peakAllocated)],
+          ['used_memory_peak_perc', `${mh.peakPerc.toFixed(2)}%`],
+          ['used_memory_overhead', mh.overheadTotal],
+          ['used_memory_startup', mh.startupAllocated],
           // What maxmemory compares: the dataset's deterministic size (keyspace/used-memory.ts), the same on every replica.
-          ['used_memory_dataset', node.dbs.usedMemory()],
+          ['used_memory_dataset', mh.dataset],
+          ['used_memory_dataset_perc', `${mh.datasetPerc.toFixed(2)}%`],
+          ['allocator_allocated', mh.allocatorAllocated],
+          ['allocator_active', mh.allocatorActive],
+          ['allocator_resident', mh.allocatorResident],
+          ['total_system_memory', os.totalmem()],
+          ['total_system_memory_human', human(os.totalmem())],
           // The two Lua VMs (EVAL's and the functions engine's) and what they hold.
           ['used_memory_lua', lua.eval],
           ['used_memory_vm_eval', lua.eval],
@@ -103,17 +116,23 @@ function infoSections(c: Client): Section[] {
           ['used_memory_functions', lua.libraryBytes],
           ['used_memory_scripts', lua.scriptBytes + lua.libraryBytes],
           ['used_memory_scripts_human', human(lua.scriptBytes + lua.libraryBytes)],
-          ['total_system_memory', os.totalmem()],
-          ['total_system_memory_human', human(os.totalmem())],
           ['maxmemory', s.config.get('maxmemory')],
           ['maxmemory_human', human(s.config.number('maxmemory'))],
           ['maxmemory_policy', s.config.get('maxmemory-policy')],
-          ['mem_fragmentation_ratio', (mem.rss / used).toFixed(2)],
-          ['mem_fragmentation_bytes', mem.rss - used],
+          ['allocator_frag_ratio', f.allocatorFrag.toFixed(2)],
+          ['allocator_frag_bytes', f.allocatorFragBytes],
+          ['allocator_rss_ratio', f.allocatorRss.toFixed(2)],
+          ['allocator_rss_bytes', f.allocatorRssBytes],
+          ['rss_overhead_ratio', f.rssExtra.toFixed(2)],
+          ['rss_overhead_bytes', f.rssExtraBytes],
+          ['mem_fragmentation_ratio', f.totalFrag.toFixed(2)],
+          ['mem_fragmentation_bytes', f.totalFragBytes],
           ['mem_not_counted_for_evict', 0],
           ['mem_replication_backlog', 0],
           ['mem_total_replication_buffers', 0],
           ['mem_clients_slaves', 0],
+          ['mem_clients_normal', mh.clientsNormal],
+          ['mem_cluster_links', 0],
           ['mem_aof_buffer', 0],
           ['mem_allocator', 'v8'],
           // No defragmentation: V8 compacts its own heap.
@@ -147,12 +166,13 @@ function infoSections(c: Client): Section[] {
         ['current_fork_perc', '0.00'],
         ['rdb_last_cow_size', 0],
         ['aof_enabled', 1],
-        ['aof_rewrite_in_progress', 0],
-        ['aof_rewrite_scheduled', 0],
-        ['aof_last_rewrite_time_sec', -1],
-        ['aof_current_rewrite_time_sec', -1],
-        ['aof_last_bgrewrite_status', 'ok'],
-        ['aof_rewrites', 0],
+        // BGREWRITEAOF's snapshots (persistence.ts).
+        ['aof_rewrite_in_progress', aof.running !== undefined ? 1 : 0],
+        ['aof_rewrite_scheduled', aof.scheduled ? 1 : 0],
+        ['aof_last_rewrite_time_sec', aof.lastDurationSec],
+        ['aof_current_rewrite_time_sec', aof.running !== undefined ? Math.floor((Date.now() - aof.startedAt) / 1000) : -1],
+        ['aof_last_bgrewrite_status', aof.lastStatus],
+        ['aof_rewrites', aof.rewrites],
         ['aof_rewrites_consecutive_failures', 0],
         ['aof_last_write_status', 'ok'],
         ['aof_last_cow_size', 0],

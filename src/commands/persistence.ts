@@ -12,10 +12,78 @@ import type { ConnHandler, ConnCtx } from './table.js';
 
 const ERR_IN_PROGRESS = 'ERR Background save already in progress';
 
+/**
+ * BGREWRITEAOF's state, per node. The Raft log plays the AOF (INFO's
+ * aof_current_size is its bytes, aof_base_size the newest snapshot's), so
+ * rewriting the AOF is taking a snapshot, after which the log before it is
+ * dropped. Counted and reported as Redis reports its AOF rewrites.
+ */
+export interface AofRewriteState {
+  /** The snapshot a BGREWRITEAOF started, while it runs. */
+  running: Promise<unknown> | undefined;
+  startedAt: number;
+  /** Asked for while another snapshot ran (aof_rewrite_scheduled). */
+  scheduled: boolean;
+  rewrites: number;
+  lastDurationSec: number;
+  lastStatus: 'ok' | 'err';
+}
+
+const aofStates = new WeakMap<object, AofRewriteState>();
+
+export function aofRewriteState(node: object): AofRewriteState {
+  let st = aofStates.get(node);
+  if (st === undefined) {
+    st = { running: undefined, startedAt: 0, scheduled: false, rewrites: 0, lastDurationSec: -1, lastStatus: 'ok' };
+    aofStates.set(node, st);
+  }
+  return st;
+}
+
+type SnapshotNode = ConnCtx['c']['server']['node'];
+
+function startRewrite(node: SnapshotNode, st: AofRewriteState): void {
+  st.rewrites++;
+  st.startedAt = Date.now();
+  const p = node.snapshot().then(
+    (m) => (st.lastStatus = m === undefined ? 'err' : 'ok'),
+    () => (st.lastStatus = 'err'),
+  );
+  st.running = p;
+  void p.finally(() => {
+    st.lastDurationSec = Math.floor((Date.now() - st.startedAt) / 1000);
+    st.running = undefined;
+  });
+}
+
+/** BGREWRITEAOF (Redis's bgrewriteaofCommand): a snapshot, which compacts the log; scheduled after a snapshot already running or inside MULTI. */
+function bgrewriteaof({ c, w }: ConnCtx, _argv: string[]): void {
+  const node = c.server.node;
+  const st = aofRewriteState(node);
+  if (st.running !== undefined) return w.error('ERR Background append only file rewriting already in progress');
+  if (node.snapshotter.inProgress || c.inExec) {
+    if (!st.scheduled) {
+      st.scheduled = true;
+      // Redis's cron starts a scheduled rewrite once no child runs.
+      const after = node.snapshotter.current ?? Promise.resolve(undefined);
+      void after.then(() => {
+        st.scheduled = false;
+        if (st.running === undefined) startRewrite(node, st);
+      });
+    }
+    return w.simple('Background append only file rewriting scheduled');
+  }
+  startRewrite(node, st);
+  w.simple('Background append only file rewriting started');
+}
+
 function bgsave({ c, w }: ConnCtx, argv: string[]): void {
   const node = c.server.node;
   const schedule = argv.length === 2 && argv[1]!.toLowerCase() === 'schedule';
   if (argv.length > 2 || (argv.length === 2 && !schedule)) return w.error('ERR syntax error');
+  if (node.snapshotter.inProgress && aofRewriteState(node).running !== undefined && !schedule) {
+    return w.error('ERR Another child process is active (AOF?): can\'t BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.');
+  }
   if (node.snapshotter.inProgress) {
     if (!schedule) return w.error(ERR_IN_PROGRESS);
     // Redis runs the scheduled save after the current one.
@@ -91,6 +159,7 @@ export function databasesDigest(dbs: Databases): string {
 
 export const persistenceCommands: Record<string, ConnHandler> = {
   bgsave,
+  bgrewriteaof,
   save,
   lastsave,
   'raft.digest': ({ c, w }, _argv) => w.bulk(databasesDigest(c.server.dbs)),

@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { encodeCommand, type RawClient } from '../helpers/raw-client.js';
 import { parseReply, replyItems, replyValue, type Reply } from '../helpers/engine-diff.js';
 import { sameReply as same, useProcessDifferential } from '../helpers/process-differential.js';
+import { RawClient as Raw } from '../helpers/raw-client.js';
+import { LATENCY_DOCTOR, latencyReport } from '../../src/commands/latency.js';
+import { LatencyMonitor } from '../../src/commands/engine/latency-monitor.js';
 
 const env = useProcessDifferential();
 
@@ -77,4 +80,58 @@ describe('latency monitor', () => {
       expect(max).toBeGreaterThanOrEqual(latest!);
     }
   }, 60_000);
+
+  for (const proto of [2, 3] as const) {
+    it(`LATENCY DOCTOR: off, on with no spike, a slow command's report and advice, as redis-server writes them (RESP${proto})`, async () => {
+      const a = await Raw.connect(env.diff.redis.port);
+      if (proto === 3) await a.call('HELLO', '3');
+      const b = await env.connect(proto);
+      // The numbers (latencies, period, the threshold in µs) are each server's own; the text around them must be the same.
+      const masked = (r: string): string => r.replace(/\d+/g, 'N');
+      const both = async (...cmd: string[]): Promise<string> => {
+        const [ra, rb] = [await a.call(...cmd), await b.call(...cmd)];
+        expect(masked(rb), cmd.join(' ')).toBe(masked(ra));
+        return rb;
+      };
+      try {
+        expect(await both('LATENCY', 'DOCTOR')).toContain("I'm sorry, Dave");
+        await same(a, b, 'CONFIG', 'SET', 'latency-monitor-threshold', '1');
+        // No spike yet. (A GC pause of 1 ms on a loaded machine is a spike for raftis: then its report starts.)
+        expect(await a.call('LATENCY', 'DOCTOR')).toContain(LATENCY_DOCTOR.none);
+        expect(await b.call('LATENCY', 'DOCTOR')).toMatch(/no latency spike was observed|^[$=]\d+\r\n(txt:)?Dave, I have observed/);
+        // A script that runs well over 1 ms on both: the "command" event.
+        for (const c of [a, b]) await c.call('EVAL', 'local i = 0 while i < 3000000 do i = i + 1 end return i', '0');
+        const report = await both('LATENCY', 'DOCTOR');
+        expect(report).toContain('1. command: 1 latency spikes (average ');
+        expect(report).toContain(LATENCY_DOCTOR.slowlogTune(1000));
+        await same(a, b, 'CONFIG', 'SET', 'slowlog-log-slower-than', '-1');
+        expect(await both('LATENCY', 'DOCTOR')).toContain(LATENCY_DOCTOR.slowlogEnable(1000));
+        await same(a, b, 'LATENCY', 'DOCTOR', 'extra');
+      } finally {
+        for (const c of [a, b]) {
+          await c.call('CONFIG', 'SET', 'slowlog-log-slower-than', '10000');
+          await c.call('CONFIG', 'SET', 'latency-monitor-threshold', '0');
+          await c.call('LATENCY', 'RESET');
+        }
+        a.close();
+      }
+    }, 30_000);
+  }
+
+  it("LATENCY DOCTOR's statistics and the fast-command advice (latency.c analyzeLatencyForEvent)", () => {
+    const m = new LatencyMonitor();
+    m.threshold = 2;
+    const t0 = 1_000_000;
+    m.addIfNeeded('fast-command', 4, t0 * 1000);
+    m.addIfNeeded('fast-command', 9, (t0 + 1) * 1000);
+    m.addIfNeeded('fast-command', 1, (t0 + 2) * 1000); // under the threshold: not a sample
+    m.addIfNeeded('fast-command', 6, (t0 + 3) * 1000);
+    // avg (4+9+6)/3 = 6, mean deviation (2+3+0)/3 = 1, period 10 s over 3 samples.
+    expect(latencyReport(m, { slowerThan: 10_000, maxLen: 128 }, t0 + 10)).toBe(
+      LATENCY_DOCTOR.header +
+        '1. fast-command: 3 latency spikes (average 6ms, mean deviation 1ms, period 3.33 sec). Worst all time event 9ms.\n' +
+        LATENCY_DOCTOR.advices +
+        LATENCY_DOCTOR.scheduler,
+    );
+  });
 });

@@ -108,12 +108,23 @@ export interface ServerInfo {
 
 const log = createLogger('engine');
 
+function startupMemoryUsage(): { used: number; active: number; rss: number } {
+  const m = process.memoryUsage();
+  return { used: m.heapUsed + m.external, active: m.heapTotal + m.external, rss: m.rss };
+}
+
 export class Engine implements ClientHost {
   private lastClientId = 0;
   readonly clients = new Map<number, EngineClient>();
   readonly startedAt = Date.now();
   /** The highest used_memory INFO has reported (Redis tracks its peak in serverCron). */
   memoryPeak = 0;
+  /**
+   * Memory when the engine was made, before any data: used (Redis's
+   * initial_memory_usage, INFO used_memory_startup), V8's reserved heap and
+   * the process's RSS (the baseline MEMORY DOCTOR measures from).
+   */
+  readonly startupMemory = startupMemoryUsage();
   /** CLIENT PAUSE in force: until when, and whether every command waits or only writes. */
   private clientPause: { until: number; all: boolean } | undefined;
   private pauseTimer: NodeJS.Timeout | undefined;

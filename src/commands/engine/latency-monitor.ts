@@ -74,6 +74,36 @@ export class LatencyMonitor {
     return out;
   }
 
+  /** The events seen so far, in the order they were first seen. */
+  eventNames(): string[] {
+    return [...this.events.keys()];
+  }
+
+  /** The all-time maximum of an event (0 for an unknown one). */
+  maxOf(event: string): number {
+    return this.events.get(event)?.max ?? 0;
+  }
+
+  /**
+   * Redis's analyzeLatencyForEvent: the samples kept, their integer average
+   * and mean absolute deviation (ms), and the seconds since the oldest
+   * (at least 1).
+   */
+  analyze(event: string, nowSec = Math.floor(Date.now() / 1000)): { samples: number; avg: number; mad: number; period: number } {
+    const kept = this.history(event);
+    if (kept.length === 0) return { samples: 0, avg: 0, mad: 0, period: 0 };
+    let sum = 0;
+    let oldest = kept[0]!.time;
+    for (const x of kept) {
+      sum += x.latency;
+      if (x.time < oldest) oldest = x.time;
+    }
+    const avg = Math.floor(sum / kept.length);
+    let dev = 0;
+    for (const x of kept) dev += Math.abs(avg - x.latency);
+    return { samples: kept.length, avg, mad: Math.floor(dev / kept.length), period: nowSec - oldest || 1 };
+  }
+
   /** LATENCY RESET: forgets the named events (case-insensitive), or all; returns how many. */
   reset(names?: readonly string[]): number {
     let n = 0;
