@@ -71,7 +71,12 @@ describe('./cluster.sh start --shards', () => {
     expect(started).toContain('group 1: slots 8192-16383');
     expect(started).toContain('sharded cluster: 2 groups of 1 nodes');
 
-    const status = await sh('status');
+    // Node 1 learns the other group's leader by polling it (once a second): wait for it, bounded.
+    let status = await sh('status');
+    for (let i = 0; i < 20 && !status.includes(`group 1  leader 2@`); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = await sh('status');
+    }
     expect(status).toMatch(/group 0:\n1 +127\.0\.0\.1:\d+ +\d+ +leader/);
     expect(status).toMatch(/group 1:\n2 +127\.0\.0\.1:\d+ +\d+ +leader/);
     expect(status).toContain(`group 0  leader 1@127.0.0.1:${base + 1}  slots 0-8191`);
