@@ -211,6 +211,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       rng: this.opts.rng,
       logger: raftLog,
     });
+    if (this.sm.busy !== undefined) this.reads.blocked = () => this.sm.busy!();
     this.loop = new ReadyLoop<P>(this, {
       rn: this.rn,
       storage: this.storage,
