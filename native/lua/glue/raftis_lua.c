@@ -662,7 +662,6 @@ static int script_done(int st);
 EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
     if (paused) return 4;
-    rl_basic_stacks(L);
     client_resp = cresp; script_resp = 2;
     lua_getglobal(L, "__redis__err__handler");
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
@@ -674,7 +673,6 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) 
 EXPORT int rl_fcall(int ref, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
     if (paused) return 4;
-    rl_basic_stacks(L);
     client_resp = cresp; script_resp = 2;
     lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
     lua_gettable(L, LUA_REGISTRYINDEX);

@@ -426,6 +426,7 @@ export class Engine implements ClientHost {
     this.cron.stop();
     this.evictor.stop();
     clearInterval(this.sampler);
+    this.stopped = true;
     if (this.busyTimer !== undefined) clearTimeout(this.busyTimer);
     if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
     this.clusterStatus.close();
@@ -535,8 +536,10 @@ export class Engine implements ClientHost {
     if (!b.applied) setImmediate(this.stepReadScript);
   }
 
+  private stopped = false;
+
   private readonly stepReadScript = (): void => {
-    if (this.scripts.busy === undefined || this.scripts.busy.applied) return;
+    if (this.stopped || this.scripts.busy === undefined || this.scripts.busy.applied) return;
     if (!this.scripts.resumeBusy()) setImmediate(this.stepReadScript);
   };
 
