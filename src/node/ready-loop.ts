@@ -100,13 +100,8 @@ export class ReadyLoop<P extends Proposal> {
       this.workWhileWriting();
       return;
     }
-    if (this.p.sm.busy?.() === true) {
-      // A read-only script paused between slices: messages and heartbeats go on; no Ready (no snapshot installed under it) until it ends.
-      this.sendAndAnswerNow();
-      this.p.clock.immediate(this.run);
-      this.scheduled = true;
-      return;
-    }
+    // A read-only script paused between slices: Readies go on (persist, send, votes), what they would apply waits for its end.
+    this.holdAppliesWhileBusy();
     reads.flush(rn);
     if (!rn.hasReady()) return;
     this.busy = true;
@@ -114,7 +109,12 @@ export class ReadyLoop<P extends Proposal> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
     this.checkLeadership();
     if (rd.messages.length > 0) peers.send(rd.messages);
-    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
+    if (rd.snapshot !== undefined) {
+      // Never under a paused script: after it, in log order.
+      const meta = rd.snapshot.metadata;
+      if (this.pausedApply !== undefined) this.whenApplied(() => this.installSnapshot(meta));
+      else this.installSnapshot(meta);
+    }
     // A snapshot that cannot be loaded is not written over the log either.
     if (this.host.failed) return;
     // Committed entries already on disk need not wait for this Ready's write:
@@ -140,17 +140,22 @@ export class ReadyLoop<P extends Proposal> {
         }
         if (rd.persistedMessages.length > 0) peers.send(rd.persistedMessages);
         this.applyEntries(ce, early, ce.length);
-        // A script paused in this batch: the Ready is finished (snapshot, advance) once it is all applied.
-        this.whenApplied(() => {
+        const finish = (): void => {
           if (this.host.closed || this.host.failed) {
             this.busy = false;
             return;
           }
-          snapshots.maybeSnapshot();
+          // No snapshot of a state a paused script is half way through.
+          if (this.pausedApply === undefined) snapshots.maybeSnapshot();
           rn.advance(rd);
           this.busy = false;
           if (rn.hasReady() || reads.queued || writes.queued) this.processReady();
-        });
+        };
+        // A script paused in this batch or before: the Ready is advanced now and the next ones handled (appends,
+        // votes, commits; their entries queue behind the script, as etcd's server applies asynchronously), except
+        // past a configuration change, which the core must see applied first.
+        if (this.pausedApply !== undefined && ce.some((e) => e.type === EntryType.ConfChange)) this.whenApplied(finish);
+        else finish();
       },
       (err: unknown) => {
         // This Ready is never advanced: the core and the disk disagree from here on.
@@ -256,6 +261,13 @@ export class ReadyLoop<P extends Proposal> {
   /** Whether an entry's apply is not finished (a script paused in it). */
   get applyPaused(): boolean {
     return this.pausedApply !== undefined;
+  }
+
+  /** A read-only script is paused (StateMachine.busy) and nothing waits for it yet: what comes to apply now waits. */
+  private holdAppliesWhileBusy(): void {
+    if (this.pausedApply !== undefined || this.p.sm.busy?.() !== true) return;
+    this.pausedApply = { ce: [], at: -1, to: 0, mine: undefined, then: [], waiting: true };
+    this.p.clock.immediate(this.continueApply);
   }
 
   /** Runs f once every entry handed to applyEntries so far is applied (at once when none is paused). */

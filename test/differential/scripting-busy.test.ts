@@ -68,7 +68,7 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
       // The script, and a PING behind it on the same connection.
       const evalReply = c1.send(resp(['EVALSHA', sha1hex(SPIN), '0']) + resp(['PING']));
       out.push(await untilBusy(c2));
-      for (const cmd of [['GET', 'x'], ['SET', 'x', '1'], ['FUNCTION', 'KILL'], ['FUNCTION', 'STATS'], ['MULTI'], ['GET', 'x'], ['EXEC'], ['WATCH', 'x'], ['UNWATCH'], ['DISCARD'], ['INFO', 'server']]) {
+      for (const cmd of [['GET', 'x'], ['SET', 'x', '1'], ['FUNCTION', 'KILL'], ['FUNCTION', 'STATS'], ['MULTI'], ['GET', 'x'], ['EXEC'], ['WATCH', 'x'], ['UNWATCH'], ['DISCARD'], ['INFO', 'server'], ['SHUTDOWN']]) {
         const r = await c2.call(...cmd);
         out.push(cmd[0] === 'INFO' ? r.slice(0, 5) : r);
       }

@@ -691,7 +691,7 @@ EXPORT int rl_resume(int kill) {
 EXPORT int rl_paused(void) { return paused; }
 /* The error handler and the function are on the main thread's stack. */
 static int run_pushed(const char *display, double budget, double mbudget, int fcall_mode) {
-    snprintf(run_display, sizeof run_display, "%s", display);
+    { size_t n = strlen(display); if (n >= sizeof run_display) n = sizeof run_display - 1; memcpy(run_display, display, n); run_display[n] = 0; } /* not snprintf: per script */
     const char *p = inbuf.p; uint32_t nk, na;
     memcpy(&nk, p, 4); memcpy(&na, p + 4, 4); p += 8;
     size_t saved_limit = mem_limit; mem_limit = 0; /* never fail outside the pcall */
