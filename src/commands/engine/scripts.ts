@@ -164,6 +164,8 @@ export interface BusyScript {
   readonly client: unknown;
   /** SCRIPT KILL / FUNCTION KILL asked to stop it: at its next slice. */
   kill: boolean;
+  /** MONITOR watches its caller (Stats.scriptMonitored when it started): its redis.calls in later slices are shown too. */
+  readonly monitored: boolean;
   readonly vm: LuaVM;
   readonly run: Run;
   readonly finish: (r: EvalResult | undefined) => void;
@@ -498,7 +500,7 @@ export class Scripts {
     }
     if (r === PAUSED) {
       // this.run stays: redis.call in the next slices acts for this script.
-      this.busy = { started, isFunction, applied: ctx.index > 0, client, kill: false, vm, run, finish };
+      this.busy = { started, isFunction, applied: ctx.index > 0, client, kill: false, monitored: this.stats.scriptMonitored, vm, run, finish };
       this.onBusy?.();
       return;
     }
@@ -513,10 +515,13 @@ export class Scripts {
     const b = this.busy;
     if (b === undefined) return true;
     let r: EvalResult | Paused;
+    this.stats.scriptMonitored = b.monitored;
     try {
       r = b.vm.resume(b.kill, SLICE_MS);
     } catch (e) {
       r = { resp: '-ERR Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') + '\r\n', error: true };
+    } finally {
+      this.stats.scriptMonitored = false;
     }
     if (r === PAUSED) return false;
     this.busy = undefined;
