@@ -157,8 +157,20 @@ function functionStats(ctx: Ctx): void {
   const cur = ctx.scripts.functions.current;
   w.mapHeader(2);
   w.bulk('running_script');
-  // A script runs to its end within one turn of the event loop: none is ever running when a command is served.
-  w.nil();
+  // A function paused between slices (Scripts.busy): its name, its FCALL and how long it has run.
+  const fn = ctx.scripts.busy?.fn;
+  if (fn === undefined) {
+    w.nil();
+  } else {
+    w.mapHeader(3);
+    w.bulk('name');
+    w.bulk(fn.name);
+    w.bulk('command');
+    w.arrayHeader(fn.argv.length);
+    for (const a of fn.argv) w.bulk(a);
+    w.bulk('duration_ms');
+    w.int(Date.now() - ctx.scripts.busy!.started);
+  }
   w.bulk('engines');
   w.mapHeader(1);
   w.bulk('LUA');

@@ -88,6 +88,8 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
       const fcall = c1.call('FCALL', 'spin', '0');
       out.push(await untilBusy(c2));
       out.push(await c2.call('GET', 'x'));
+      // running_script: name, command, duration_ms (its value differs).
+      out.push((await c2.call('FUNCTION', 'STATS')).replace(/duration_ms\r\n:\d+/, 'duration_ms\r\n:N'));
       out.push(await c2.call('SCRIPT', 'KILL'));
       out.push(await c2.call('FUNCTION', 'KILL'));
       out.push(await fcall);
@@ -96,6 +98,7 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
     });
     expect(out).toContain('-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n');
     expect(out).toContain('-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n');
+    expect(out.some((r) => r.includes('running_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin'))).toBe(true);
   });
 
   it('a script that wrote is UNKILLABLE and runs to its end', async () => {

@@ -158,6 +158,8 @@ export interface BusyScript {
   readonly started: number;
   /** A function (FCALL): BUSY and kill texts name FUNCTION KILL. */
   readonly isFunction: boolean;
+  /** A function's name and the FCALL that runs it (FUNCTION STATS running_script); undefined for a script. */
+  readonly fn?: { name: string; argv: readonly string[] };
   /** It runs in an applied log entry (every replica runs it), not on the read path. */
   readonly applied: boolean;
   /** The client that sent it here, if any (its later commands wait for the script's end whatever the threshold). */
@@ -440,7 +442,7 @@ export class Scripts {
       !compat && (flags & ScriptFlag.AllowOom) !== 0,
       keys,
       vm,
-      false,
+      undefined,
       (o) => vm.start(sha, keys, args, o),
       (r) => {
         if (r === undefined) return w.error(NOSCRIPT);
@@ -464,7 +466,7 @@ export class Scripts {
     allowOom: boolean,
     keys: readonly string[],
     vm: LuaVM,
-    isFunction: boolean,
+    fn: { name: string; argv: readonly string[] } | undefined,
     go: (o: EvalOptions) => EvalResult | Paused | undefined,
     finish: (r: EvalResult | undefined) => void,
   ): void {
@@ -500,7 +502,7 @@ export class Scripts {
     }
     if (r === PAUSED) {
       // this.run stays: redis.call in the next slices acts for this script.
-      this.busy = { started, isFunction, applied: ctx.index > 0, client, kill: false, monitored: this.stats.scriptMonitored, vm, run, finish };
+      this.busy = { started, isFunction: fn !== undefined, fn, applied: ctx.index > 0, client, kill: false, monitored: this.stats.scriptMonitored, vm, run, finish };
       this.onBusy?.();
       return;
     }
@@ -575,7 +577,7 @@ export class Scripts {
       (flags & ScriptFlag.AllowOom) !== 0,
       keys,
       vm,
-      true,
+      { name: fi.name, argv },
       (o) => vm.startFcall(fi.ref, fi.name, keys, args, o),
       (r) => {
         if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
