@@ -43,6 +43,8 @@ const applied = [
   'zset-max-listpack-value', 'set-max-intset-entries', 'maxclients', 'tracking-table-max-keys', 'maxmemory', 'maxmemory-policy', 'maxmemory-samples',
   'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time', 'hz', 'dynamic-hz', 'loglevel',
   'client-output-buffer-limit', 'save',
+  // A script pauses between slices; others get BUSY past it (docs/decisions.md "Pausable scripts").
+  'busy-reply-threshold',
   // ACL users and authentication (src/commands/engine/acl.ts).
   'requirepass', 'aclfile', 'protected-mode', 'acllog-max-len', 'acl-pubsub-default',
   'hll-sparse-max-bytes', 'tcp-keepalive',
@@ -69,7 +71,6 @@ const later = [
   'stream-node-max-entries', 'sanitize-dump-payload',
   // Clients, connections, server.
   'maxmemory-clients',
-  'busy-reply-threshold',
   'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',

@@ -79,7 +79,7 @@ export const DEFAULT_OPTIONS = {
   snapshotEntries: 0,
   snapshotBytes: 64 * 1024 * 1024,
   snapshotKeepEntries: 5_000,
-  luaInstructionBudget: 100_000_000,
+  luaInstructionBudget: 1_000_000_000,
   luaMemoryBudget: 256 * 1024 * 1024,
   databases: 16,
   unsafeNoFsync: false,

@@ -8,6 +8,7 @@
  */
 import { globMatch } from '../keyspace/glob.js';
 import { LibCtx } from './engine/functions.js';
+import { BUSY_EVAL } from './engine/scripts.js';
 import { subcommandSyntaxError } from './errors.js';
 import { dumpFunctions, readFunctions, verifyPayload } from './function-payload.js';
 import { writeHelp } from './help.js';
@@ -151,11 +152,25 @@ function functionRestore(ctx: Ctx, argv: string[]): void {
 function functionStats(ctx: Ctx): void {
   const w = ctx.w;
   if (!ctx.scripts) return w.error(NO_SCRIPTING);
+  // A script (not a function) paused between slices: Redis's functionStatsCommand answers BUSY.
+  if (ctx.scripts.busy !== undefined && !ctx.scripts.busy.isFunction) return w.error(BUSY_EVAL);
   const cur = ctx.scripts.functions.current;
   w.mapHeader(2);
   w.bulk('running_script');
-  // A script runs to its end within one turn of the event loop: none is ever running when a command is served.
-  w.nil();
+  // A function paused between slices (Scripts.busy): its name, its FCALL and how long it has run.
+  const fn = ctx.scripts.busy?.fn;
+  if (fn === undefined) {
+    w.nil();
+  } else {
+    w.mapHeader(3);
+    w.bulk('name');
+    w.bulk(fn.name);
+    w.bulk('command');
+    w.arrayHeader(fn.argv.length);
+    for (const a of fn.argv) w.bulk(a);
+    w.bulk('duration_ms');
+    w.int(Date.now() - ctx.scripts.busy!.started);
+  }
   w.bulk('engines');
   w.mapHeader(1);
   w.bulk('LUA');
@@ -180,7 +195,11 @@ export const functionDataCommands: Record<string, DataHandler> = {
 
 export const functionConnCommands: Record<string, ConnHandler> = {
   // As SCRIPT KILL: nothing else runs while a function runs, so none is ever running here.
-  'function|kill': ({ w }) => w.error('NOTBUSY No scripts in execution right now.'),
+  'function|kill': ({ w, engine }) => {
+    const err = engine.scripts.kill(true);
+    if (err === undefined) w.ok();
+    else w.error(err);
+  },
   'function|help': ({ w }) =>
     writeHelp(w, 'function', [
       'LOAD [REPLACE] <FUNCTION CODE>',

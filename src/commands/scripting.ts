@@ -41,8 +41,12 @@ export const scriptingDataCommands: Record<string, DataHandler> = {
 };
 
 export const scriptingConnCommands: Record<string, ConnHandler> = {
-  // A script runs to its end within one turn of the event loop: nothing else runs meanwhile, so none is ever running here.
-  'script|kill': ({ w }) => w.error('NOTBUSY No scripts in execution right now.'),
+  // A script paused between slices (Scripts.busy) is stopped at its next one, when it may be (Scripts.kill).
+  'script|kill': ({ w, engine }) => {
+    const err = engine.scripts.kill(false);
+    if (err === undefined) w.ok();
+    else w.error(err);
+  },
   'script|help': ({ w }) =>
     writeHelp(w, 'script', [
       'DEBUG (YES|SYNC|NO)',

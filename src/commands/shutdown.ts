@@ -13,11 +13,12 @@
  * the connection closes.
  */
 import type { ConnCtx } from './table.js';
+import { BUSY_EVAL, BUSY_FUNCTION } from './engine/scripts.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');
 
-export function shutdown({ c, w }: ConnCtx, argv: string[]): void {
+export function shutdown({ c, w, engine }: ConnCtx, argv: string[]): void {
   let save = false;
   let nosave = false;
   let now = false;
@@ -35,6 +36,9 @@ export function shutdown({ c, w }: ConnCtx, argv: string[]): void {
   // Redis's illegal combinations: ABORT with any other flag (ABORT twice is fine), SAVE with NOSAVE.
   if ((abort && (save || nosave || now || force)) || (save && nosave)) return w.error('ERR syntax error');
   if (abort) return w.error('ERR No shutdown in progress.');
+  // A script paused between slices: only SHUTDOWN NOSAVE (Redis's shutdownCommand answers BUSY otherwise).
+  const busy = engine.scripts.busy;
+  if (busy !== undefined && !nosave) return w.error(busy.isFunction ? BUSY_FUNCTION : BUSY_EVAL);
   const server = c.server;
   const stop = server.shutdown;
   if (stop === undefined) return w.error('ERR Errors trying to SHUTDOWN. Check logs.');

@@ -211,6 +211,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       rng: this.opts.rng,
       logger: raftLog,
     });
+    if (this.sm.busy !== undefined) this.reads.blocked = () => this.sm.busy!();
     this.loop = new ReadyLoop<P>(this, {
       rn: this.rn,
       storage: this.storage,
@@ -534,12 +535,13 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.writes.close();
     // Let what was proposed reach the disk and be answered (bounded).
     const deadline = this.clock.now() + 3000;
-    while (this.rn !== undefined && !this.failed && (this.loop.busy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
+    // (A script paused in an entry is not waited for: SHUTDOWN NOSAVE stops it.)
+    while (this.rn !== undefined && !this.failed && !this.loop.applyPaused && (this.loop.busy || this.writes.size > 0) && this.clock.now() < deadline) await sleep(this.clock, 5);
     this.closed = true;
     await this.snapshots.close();
     await this.peers.close();
-    // A failed write leaves its Ready busy for good.
-    while (this.loop?.busy === true && !this.failed) await sleep(this.clock, 5);
+    // A failed write leaves its Ready busy for good; so does a script paused in an entry.
+    while (this.loop?.busy === true && !this.loop.applyPaused && !this.failed) await sleep(this.clock, 5);
     await this.storage?.close();
   }
 }

@@ -17,6 +17,22 @@ export class Reads {
   rounds = 0;
   /** Callbacks waiting for an index to be applied, by index. */
   private readonly waiters = new Map<number, (() => void)[]>();
+  /**
+   * Whether reads must wait whatever the applied index (StateMachine.busy: a
+   * script paused between slices, its writes half done): they run, in order,
+   * once it is false again.
+   */
+  blocked: () => boolean = () => false;
+  private held: (() => void)[] = [];
+  private readonly releaseHeld = (): void => {
+    if (this.blocked()) {
+      setImmediate(this.releaseHeld);
+      return;
+    }
+    const held = this.held;
+    this.held = [];
+    for (const fn of held) fn();
+  };
 
   /** Reads wait for the next Ready to be sent as one request. */
   get queued(): boolean {
@@ -73,6 +89,11 @@ export class Reads {
   /** Runs fn once every entry up to `index` has been applied (at once if `appliedIndex` has reached it). */
   whenApplied(index: number, appliedIndex: number, fn: () => void): void {
     if (index <= appliedIndex) {
+      if (this.held.length > 0 || this.blocked()) {
+        if (this.held.length === 0) setImmediate(this.releaseHeld);
+        this.held.push(fn);
+        return;
+      }
       fn();
       return;
     }

@@ -66,6 +66,13 @@ export class ReadyLoop<P extends Proposal> {
   leaderChanges = 0;
   private campaigning = false;
   private lastLeader = 0;
+  /**
+   * An entry whose apply is not finished (StateMachine.apply answered true: a
+   * script paused between slices): the rest of its batch [at + 1, to), and
+   * what waits for the batch to be applied. Nothing else is applied meanwhile.
+   */
+  private pausedApply: { ce: readonly Entry[]; at: number; to: number; mine: P | undefined; then: Array<() => void>; waiting: boolean } | undefined;
+  private readonly continueApply = (): void => this.stepPausedApply();
   private readonly run = (): void => {
     this.scheduled = false;
     this.processReady();
@@ -93,6 +100,8 @@ export class ReadyLoop<P extends Proposal> {
       this.workWhileWriting();
       return;
     }
+    // A read-only script paused between slices: Readies go on (persist, send, votes), what they would apply waits for its end.
+    this.holdAppliesWhileBusy();
     reads.flush(rn);
     if (!rn.hasReady()) return;
     this.busy = true;
@@ -100,7 +109,12 @@ export class ReadyLoop<P extends Proposal> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.role);
     this.checkLeadership();
     if (rd.messages.length > 0) peers.send(rd.messages);
-    if (rd.snapshot !== undefined) this.installSnapshot(rd.snapshot.metadata);
+    if (rd.snapshot !== undefined) {
+      // Never under a paused script: after it, in log order.
+      const meta = rd.snapshot.metadata;
+      if (this.pausedApply !== undefined) this.whenApplied(() => this.installSnapshot(meta));
+      else this.installSnapshot(meta);
+    }
     // A snapshot that cannot be loaded is not written over the log either.
     if (this.host.failed) return;
     // Committed entries already on disk need not wait for this Ready's write:
@@ -114,7 +128,8 @@ export class ReadyLoop<P extends Proposal> {
     // The write goes to the disk first; applying and replying overlap with it.
     const written = storage.persistReady(rd);
     this.applyEntries(ce, 0, early);
-    this.allApplied = early === ce.length;
+    this.allApplied = false;
+    this.whenApplied(() => (this.allApplied = early === ce.length));
     // A read's quorum confirmation does not depend on this write.
     reads.answer(rd.readStates, this.host.appliedIndex);
     written.then(
@@ -125,10 +140,22 @@ export class ReadyLoop<P extends Proposal> {
         }
         if (rd.persistedMessages.length > 0) peers.send(rd.persistedMessages);
         this.applyEntries(ce, early, ce.length);
-        snapshots.maybeSnapshot();
-        rn.advance(rd);
-        this.busy = false;
-        if (rn.hasReady() || reads.queued || writes.queued) this.processReady();
+        const finish = (): void => {
+          if (this.host.closed || this.host.failed) {
+            this.busy = false;
+            return;
+          }
+          // No snapshot of a state a paused script is half way through.
+          if (this.pausedApply === undefined) snapshots.maybeSnapshot();
+          rn.advance(rd);
+          this.busy = false;
+          if (rn.hasReady() || reads.queued || writes.queued) this.processReady();
+        };
+        // A script paused in this batch or before: the Ready is advanced now and the next ones handled (appends,
+        // votes, commits; their entries queue behind the script, as etcd's server applies asynchronously), except
+        // past a configuration change, which the core must see applied first.
+        if (this.pausedApply !== undefined && ce.some((e) => e.type === EntryType.ConfChange)) this.whenApplied(finish);
+        else finish();
       },
       (err: unknown) => {
         // This Ready is never advanced: the core and the disk disagree from here on.
@@ -160,7 +187,7 @@ export class ReadyLoop<P extends Proposal> {
   private workWhileWriting(): void {
     this.p.reads.flush(this.p.rn);
     this.sendAndAnswerNow();
-    if (!this.allApplied) return;
+    if (!this.allApplied || this.pausedApply !== undefined) return;
     const ents = this.p.rn.takeCommitted(this.durableIndex());
     if (ents.length > 0) this.applyEntries(ents, 0, ents.length);
   }
@@ -188,7 +215,19 @@ export class ReadyLoop<P extends Proposal> {
   /** Contract step 5: applies committed entries [from, to) in order, settling this node's proposals. */
   private applyEntries(ce: readonly Entry[], from: number, to: number): void {
     if (from >= to || this.host.failed) return;
-    const { rn, sm, writes, reads, snapshots, storage } = this.p;
+    const paused = this.pausedApply;
+    if (paused !== undefined) {
+      // Log order: after the entry being applied and the rest of its batch.
+      paused.then.push(() => this.applyEntries(ce, from, to));
+      return;
+    }
+    const { rn, sm, writes } = this.p;
+    if (sm.busy?.() === true) {
+      // A read-only script paused between slices (run locally): nothing is applied until it ends.
+      this.pausedApply = { ce, at: from - 1, to, mine: undefined, then: [], waiting: true };
+      this.p.clock.immediate(this.continueApply);
+      return;
+    }
     const host = this.host;
     for (let i = from; i < to; i++) {
       const e = ce[i]!;
@@ -199,15 +238,77 @@ export class ReadyLoop<P extends Proposal> {
         this.membershipChanged(cc, e.index, e.term);
       } else if (e.data.length > 0) {
         // An empty entry is a new leader's no-op.
-        sm.apply(e.index, e.data, mine);
+        if (sm.apply(e.index, e.data, mine) === true) {
+          // A script paused: the event loop turns (ticks, messages, held clients) and it goes on later.
+          this.pausedApply = { ce, at: i, to, mine, then: [], waiting: false };
+          this.p.clock.immediate(this.continueApply);
+          break;
+        }
         mine?.settle('applied');
       }
-      host.appliedIndex = e.index;
-      snapshots.applied(e.data.length);
-      reads.applied(e.index);
+      this.entryApplied(e);
     }
-    storage.appliedTo(host.appliedIndex);
+    this.p.storage.appliedTo(host.appliedIndex);
     writes.appliedTo(host.appliedIndex);
+  }
+
+  private entryApplied(e: Entry): void {
+    this.host.appliedIndex = e.index;
+    this.p.snapshots.applied(e.data.length);
+    this.p.reads.applied(e.index);
+  }
+
+  /** Whether an entry's apply is not finished (a script paused in it). */
+  get applyPaused(): boolean {
+    return this.pausedApply !== undefined;
+  }
+
+  /** A read-only script is paused (StateMachine.busy) and nothing waits for it yet: what comes to apply now waits. */
+  private holdAppliesWhileBusy(): void {
+    if (this.pausedApply !== undefined || this.p.sm.busy?.() !== true) return;
+    this.pausedApply = { ce: [], at: -1, to: 0, mine: undefined, then: [], waiting: true };
+    this.p.clock.immediate(this.continueApply);
+  }
+
+  /** Runs f once every entry handed to applyEntries so far is applied (at once when none is paused). */
+  private whenApplied(f: () => void): void {
+    if (this.pausedApply !== undefined) this.pausedApply.then.push(f);
+    else f();
+  }
+
+  /** The paused entry's next slice; once it is applied, the rest of its batch, then what waited for it. */
+  private stepPausedApply(): void {
+    const pa = this.pausedApply;
+    if (pa === undefined) return;
+    if (this.host.closed || this.host.failed) return;
+    let done: boolean;
+    try {
+      done = pa.waiting ? this.p.sm.busy?.() !== true : (this.p.sm.continueApply?.() ?? true);
+    } catch (err) {
+      this.host.onFatal(err as Error);
+      return;
+    }
+    if (!done) {
+      this.p.clock.immediate(this.continueApply);
+      return;
+    }
+    this.pausedApply = undefined;
+    if (!pa.waiting) {
+      pa.mine?.settle('applied');
+      this.entryApplied(pa.ce[pa.at]!);
+      this.p.storage.appliedTo(this.host.appliedIndex);
+      this.p.writes.appliedTo(this.host.appliedIndex);
+    }
+    this.applyEntries(pa.ce, pa.at + 1, pa.to);
+    const queue = pa.then;
+    while (queue.length > 0) {
+      const next = this.pausedApply as typeof pa | undefined;
+      if (next !== undefined) {
+        next.then.push(...queue);
+        break;
+      }
+      queue.shift()!();
+    }
   }
 
   /** Applied conf change: members and their links (membership.ts); a new learner may need a fresh snapshot. */

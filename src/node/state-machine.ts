@@ -38,7 +38,20 @@ export interface StateMachine<P extends Proposal> {
    * reused; undefined on a follower, on replay, or when another entry took
    * its place. The driver settles `mine` with 'applied' right after.
    */
-  apply(index: number, data: Buffer, mine: P | undefined): void;
+  apply(index: number, data: Buffer, mine: P | undefined): void | boolean;
+  /**
+   * apply answered true: the entry is not applied yet (a script paused
+   * between two slices, letting the event loop turn). The driver applies
+   * nothing else, takes and installs no snapshot, and calls continueApply
+   * (on a later turn) until it answers true: the entry is applied; then it
+   * settles `mine` and goes on with the rest of the batch.
+   */
+  continueApply?(): boolean;
+  /**
+   * A script is paused between slices (of an entry, or a read-only one run
+   * locally): the driver applies no entry and answers no read until false.
+   */
+  busy?(): boolean;
   /**
    * Its state besides the keyspace as of now (the script cache, say), to be
    * kept in the snapshot being taken at the applied index; opaque to the

@@ -34,8 +34,24 @@ static int mem_over = 0;                  /* the script went over its budget */
 static char over_src[64];                 /* where (the innermost Lua frame), for the error */
 static int over_line = -1;
 
+/* ---- pausing and killing (see raftis_lua.h) ------------------------------ */
+lua_State *rl_script_thread = NULL;       /* the coroutine the running script runs on (NULL: none, or not pausable) */
+static int check_period = RL_CHECK_PERIOD; /* hooks between two questions to the host */
+static int check_left = RL_CHECK_PERIOD;
+static int want_yield = 0;                /* the host asked for a pause: at the next hook where it can be done */
+int rl_killed = 0;                        /* the host asked to stop the script (SCRIPT KILL / FUNCTION KILL) */
+extern int rl_host(int kind, const char *buf, int len);
+EXPORT void rl_set_check_period(int hooks) { check_period = hooks > 0 ? hooks : RL_CHECK_PERIOD; check_left = check_period; }
+void rl_pause_begin(lua_State *co) { rl_script_thread = co; check_left = check_period; want_yield = 0; rl_killed = 0; }
+void rl_pause_end(void) { rl_script_thread = NULL; want_yield = 0; }
+
 static void count_hook(lua_State *l, lua_Debug *ar) {
     (void)ar;
+    if (rl_killed) { /* scriptInterrupt said SCRIPT_KILL: every instruction raises it (Redis: a line hook), a pcall cannot swallow it */
+        lua_sethook(l, count_hook, LUA_MASKCOUNT, 1);
+        rl_push_error(l, "Script killed by user with SCRIPT KILL...");
+        lua_error(l);
+    }
     if (mem_over) { /* armed by rl_charge: every instruction raises it, a pcall cannot swallow it */
         lua_sethook(l, count_hook, LUA_MASKCOUNT, 1);
         rl_push_error(l, "Script exceeded its memory budget");
@@ -48,12 +64,50 @@ static void count_hook(lua_State *l, lua_Debug *ar) {
         rl_push_error(l, budget_error);
         lua_error(l);
     }
+    if (rl_script_thread) {
+        /* Ask the host (a clock read, cheap at this period) whether to pause;
+         * pause only where a coroutine may yield: the script's own thread with
+         * no C call on its stack (not inside pcall, a sort comparator, a gsub
+         * callback, a metamethod...), else at a later hook. The yield is
+         * invisible to the script: rl_resume continues at this instruction with
+         * the hook count as it was (see there). */
+        if (!want_yield && --check_left <= 0) {
+            check_left = check_period;
+            int r = rl_host(5, NULL, 0);
+            if (r == 2) { rl_killed = 1; lua_sethook(l, count_hook, LUA_MASKCOUNT, 1); lua_sethook(rl_script_thread, count_hook, LUA_MASKCOUNT, 1); return; }
+            want_yield = r == 1;
+        }
+        if (want_yield && l == rl_script_thread && l->nCcalls == l->baseCcalls) {
+            want_yield = 0;
+            lua_yield(l, 0);
+        }
+    }
 }
 void rl_budget_begin(double budget, const char *error) {
     budget_left = (long long)budget; budget_exhausted = 0; budget_error = error;
-    if (budget > 0) lua_sethook(rl_state(), count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+    if (budget > 0) {
+        lua_sethook(rl_state(), count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+        if (rl_script_thread) lua_sethook(rl_script_thread, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+    } else if (rl_script_thread) {
+        /* no budget: the hook still runs, for pausing and SCRIPT KILL (its budget never runs out) */
+        budget_left = 0x7fffffffffffffffLL;
+        lua_sethook(rl_state(), count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+        lua_sethook(rl_script_thread, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
+    }
 }
-void rl_budget_end(void) { lua_sethook(rl_state(), NULL, 0, 0); }
+void rl_budget_end(void) {
+    lua_sethook(rl_state(), NULL, 0, 0);
+    if (rl_script_thread) lua_sethook(rl_script_thread, NULL, 0, 0);
+}
+/* A script paused in the hook continues: the yield left the hook count as the
+ * hook set it, and the instruction the hook interrupted is fetched (and the
+ * count decremented) again, so add that one back: the hooks fire at the same
+ * instructions as without the pause. A kill makes the next instruction's hook
+ * raise it. */
+void rl_resume_hook(lua_State *co, int kill) {
+    if (kill) { rl_killed = 1; lua_sethook(co, count_hook, LUA_MASKCOUNT, 1); }
+    else co->hookcount++;
+}
 
 static void note_position(lua_State *l) {
     lua_Debug ar;
@@ -81,6 +135,7 @@ int rl_charge(lua_State *l, size_t n) {
         note_position(l);
         lua_sethook(l, count_hook, LUA_MASKCOUNT, 1);
         if (l != main) lua_sethook(main, count_hook, LUA_MASKCOUNT, 1);
+        if (rl_script_thread && l != rl_script_thread) lua_sethook(rl_script_thread, count_hook, LUA_MASKCOUNT, 1);
     }
     return l->allowhook ? 1 : 0;
 }
@@ -104,8 +159,7 @@ EXPORT double rl_mem_charged(void) { return (double)mem_charged; }
  * reallocation per script. */
 #define SCRIPT_STACK_SIZE 256
 #define SCRIPT_CI_SIZE 32
-void rl_basic_stacks(void) {
-    lua_State *L = rl_state();
+void rl_basic_stacks(lua_State *L) {
     if (L->ci != L->base_ci) return;
     if (L->size_ci != SCRIPT_CI_SIZE) luaD_reallocCI(L, SCRIPT_CI_SIZE);
     if (L->stacksize != SCRIPT_STACK_SIZE + 1 + EXTRA_STACK && L->top - L->stack < SCRIPT_STACK_SIZE) luaD_reallocstack(L, SCRIPT_STACK_SIZE);

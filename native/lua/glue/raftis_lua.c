@@ -34,6 +34,8 @@
 #include "lualib.h"
 #include "sha1.h"
 #include "raftis_lua.h"
+#include "lstate.h"
+#include "ldebug.h"
 
 /* ---- host import (implemented in JS, see lua51.mjs) ---------------------- */
 /* kind: 0 = redis.call / redis.pcall, 1 = redis.log, 2 = redis.acl_check_cmd,
@@ -520,6 +522,10 @@ int rl_redis_log(lua_State *l) { return redis_log(l); }
 void rl_setfn(lua_State *l, const char *k, lua_CFunction f) { setfn(l, k, f); }
 void rl_setnum(lua_State *l, const char *k, double v) { setnum(l, k, v); }
 
+static int co_yield(lua_State *l);
+static int co_running(lua_State *l);
+static int paused;
+
 /* Create the VM: scriptingInit() + luaRegisterRedisAPI(). */
 EXPORT int rl_init(double limit_bytes, int functions_mode) {
     mem_limit = (size_t)limit_bytes;
@@ -538,6 +544,10 @@ EXPORT int rl_init(double limit_bytes, int functions_mode) {
     load_lib(L, "cmsgpack", luaopen_cmsgpack);
     load_lib(L, "bit", luaopen_bit);
     lua_pushcfunction(L, redis_lua_pcall); lua_setglobal(L, "pcall");
+    lua_getglobal(L, "coroutine");
+    lua_pushcfunction(L, co_yield); lua_setfield(L, -2, "yield");
+    lua_pushcfunction(L, co_running); lua_setfield(L, -2, "running");
+    lua_pop(L, 1);
     lua_newtable(L);
     setfn(L, "call", redis_call); setfn(L, "pcall", redis_pcall_cmd);
     setfn(L, "log", redis_log);
@@ -580,7 +590,7 @@ EXPORT void rl_close(void) { if (L) lua_close(L); L = NULL; }
 EXPORT double rl_mem_used(void) { return (double)mem_used; }
 EXPORT double rl_mem_peak(void) { double p = (double)mem_peak; mem_peak = mem_used; return p; }
 EXPORT void rl_set_mem_limit(double lim) { mem_limit = (size_t)lim; }
-EXPORT void rl_gc(void) { lua_gc(L, LUA_GCCOLLECT, 0); }
+EXPORT void rl_gc(void) { if (!paused) lua_gc(L, LUA_GCCOLLECT, 0); }
 EXPORT void rl_srand(int seed) { redisSrand48(seed); }
 int rl_heap_near(size_t extra) { return mem_limit && mem_used + extra > mem_limit; }
 
@@ -589,6 +599,7 @@ int rl_heap_near(size_t extra) { return mem_limit && mem_used + extra > mem_limi
  * else outbuf holds the complete RESP error reply. */
 EXPORT int rl_load(const char *fname, int len) {
     outbuf.len = 0;
+    if (paused) return 2;
     if (luaL_loadbuffer(L, inbuf.p, (size_t)len, "@user_script")) {
         const char *m = lua_tostring(L, -1);
         buf_t t = {0}; bputs(&t, "Error compiling script (new function): "); bputs(&t, m ? m : "?");
@@ -614,13 +625,43 @@ static void create_array(lua_State *l, const char **pp, uint32_t n) {
     *pp = p;
 }
 
+/* A script runs on a coroutine (script_co), so that the count hook can pause
+ * it (raftis_budget.c): rl_eval / rl_fcall return 3 ("paused") and
+ * rl_resume continues it. The coroutine is reused while scripts end normally;
+ * one that died of an error is dropped (its stack is where the error handler
+ * runs, see script_done). */
+#define SCRIPT_THREAD_KEY "__rl_script_thread"
+static lua_State *script_co = NULL;
+static int paused = 0;                 /* a script is paused: nothing else may run in this VM */
+static char run_display[64];           /* the running script's name, for its errors */
+static size_t run_saved_limit;         /* the heap limit, off while the script's arguments are made */
+static lua_State *script_thread(void) {
+    if (!script_co) {
+        script_co = lua_newthread(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, SCRIPT_THREAD_KEY);
+    }
+    return script_co;
+}
+/* coroutine.yield and coroutine.running as the script's own thread were the main
+ * thread (as in Redis): yielding from it is an error, and it is "not a coroutine". */
+static int co_yield(lua_State *l) {
+    if (l == rl_script_thread) luaG_runerror(l, "attempt to yield across metamethod/C-call boundary"); /* lua_yield's own error */
+    return lua_yield(l, lua_gettop(l));
+}
+static int co_running(lua_State *l) {
+    if (l == rl_script_thread || lua_pushthread(l)) lua_pushnil(l);
+    return 1;
+}
+
 /* Run registry[fname] like evalGenericCommand/luaCallFunction.
  * inbuf = [u32 nkeys][u32 nargs] then (u32 len, bytes)*; outbuf = RESP reply.
- * Returns 0 = reply, 1 = error reply (already RESP in outbuf), 2 = no such script. */
+ * Returns 0 = reply, 1 = error reply (already RESP in outbuf), 2 = no such
+ * script, 3 = paused (rl_resume continues it), 4 = a script is paused already. */
 static int run_pushed(const char *display, double budget, double mbudget, int fcall_mode);
+static int script_done(int st);
 EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
-    rl_basic_stacks();
+    if (paused) return 4;
     client_resp = cresp; script_resp = 2;
     lua_getglobal(L, "__redis__err__handler");
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
@@ -631,7 +672,7 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) 
  * arguments; namebuf holds the function's name (for error messages). */
 EXPORT int rl_fcall(int ref, double budget, int cresp, double mbudget) {
     outbuf.len = 0;
-    rl_basic_stacks();
+    if (paused) return 4;
     client_resp = cresp; script_resp = 2;
     lua_pushstring(L, REGISTRY_ERROR_HANDLER_NAME);
     lua_gettable(L, LUA_REGISTRYINDEX);
@@ -639,31 +680,80 @@ EXPORT int rl_fcall(int ref, double budget, int cresp, double mbudget) {
     if (!lua_isfunction(L, -1)) { lua_pop(L, 2); return 2; }
     return run_pushed(namebuf, budget, mbudget, 1);
 }
-/* The error handler and the function are on the stack. */
+/* Continues the paused script (kill: stop it at its next instruction with
+ * "Script killed by user with SCRIPT KILL..."). Returns as rl_eval. */
+EXPORT int rl_resume(int kill) {
+    outbuf.len = 0;
+    if (!paused) return 4;
+    rl_resume_hook(script_co, kill);
+    return script_done(lua_resume(script_co, 0));
+}
+EXPORT int rl_paused(void) { return paused; }
+/* The error handler and the function are on the main thread's stack. */
 static int run_pushed(const char *display, double budget, double mbudget, int fcall_mode) {
-    rl_budget_begin(budget, "Script exceeded its instruction budget");
+    { size_t n = strlen(display); if (n >= sizeof run_display) n = sizeof run_display - 1; memcpy(run_display, display, n); run_display[n] = 0; } /* not snprintf: per script */
     const char *p = inbuf.p; uint32_t nk, na;
     memcpy(&nk, p, 4); memcpy(&na, p + 4, 4); p += 8;
     size_t saved_limit = mem_limit; mem_limit = 0; /* never fail outside the pcall */
+    run_saved_limit = saved_limit;
+    lua_State *co = script_thread();
+    rl_basic_stacks(co);
+    /* The coroutine's stack as the main thread's was when scripts ran there:
+     * a slot where the error handler was, then the function. */
+    lua_pushnil(co);
+    lua_xmove(L, co, 1);
+    rl_pause_begin(co);
+    rl_budget_begin(budget, "Script exceeded its instruction budget");
     in_script = 1;
-    int err;
+    int nargs = 0;
     if (fcall_mode) {
-        create_array(L, &p, nk);
-        create_array(L, &p, na);
-        mem_limit = saved_limit;
-        rl_count_begin(mbudget);
-        err = lua_pcall(L, 2, 1, -4);
-        rl_count_end();
+        create_array(co, &p, nk);
+        create_array(co, &p, na);
+        nargs = 2;
     } else {
         create_array(L, &p, nk);
         lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "KEYS"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
         create_array(L, &p, na);
         lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 0); lua_setglobal(L, "ARGV"); lua_enablereadonlytable(L, LUA_GLOBALSINDEX, 1);
-        mem_limit = saved_limit;
-        rl_count_begin(mbudget);
-        err = lua_pcall(L, 0, 1, -2);
-        rl_count_end();
     }
+    mem_limit = saved_limit;
+    rl_count_begin(mbudget);
+    return script_done(lua_resume(co, nargs));
+}
+/* After lua_resume: paused, or the script ended; then as lua_pcall(f, 1 result,
+ * error handler) would have left it: the result or the handler's on the main
+ * thread's stack above the handler. */
+static int script_done(int st) {
+    if (st == LUA_YIELD) { paused = 1; return 3; }
+    paused = 0;
+    lua_State *co = script_co;
+    size_t saved_limit = run_saved_limit;
+    const char *display = run_display;
+    int err = 0, dead = 0;
+    if (st == 0) {
+        if (lua_gettop(co) < 2) lua_pushnil(L);
+        else { lua_settop(co, 2); lua_xmove(co, L, 1); }
+        lua_settop(co, 0);
+    } else {
+        dead = 1;
+        err = st;
+        if (st == LUA_ERRRUN && lua_checkstack(co, 3)) {
+            /* The error handler, where lua_pcall would have called it: the dead
+             * coroutine's stack is still where the error was raised (and its
+             * C-call depth put back as it was there), with the handler as its
+             * own error handler, as while lua_pcall's errfunc runs. */
+            int errpos = lua_gettop(co);
+            lua_pushvalue(L, -1); lua_xmove(L, co, 1);
+            lua_pushvalue(co, -1);
+            lua_pushvalue(co, errpos);
+            co->nCcalls++;
+            int hs = lua_pcall(co, 1, 1, errpos + 1);
+            co->nCcalls--;
+            err = hs ? hs : LUA_ERRRUN;
+        }
+        lua_xmove(co, L, 1);
+    }
+    rl_count_end();
     mem_limit = 0;
     if (++gc_count == 50) { lua_gc(L, LUA_GCSTEP, 50); gc_count = 0; }
     /* Lua 5.1 has no emergency GC: after a script that hit the limit (or left
@@ -706,8 +796,13 @@ static int run_pushed(const char *display, double budget, double mbudget, int fc
         lua_to_resp(L, &outbuf);
     }
     rl_budget_end();
+    rl_pause_end();
     in_script = 0;
     lua_pop(L, 1); /* error handler */
+    if (dead) { /* dropped: the next script gets a new coroutine */
+        lua_pushnil(L); lua_setfield(L, LUA_REGISTRYINDEX, SCRIPT_THREAD_KEY);
+        script_co = NULL;
+    }
     mem_limit = saved_limit;
     return rc;
 }

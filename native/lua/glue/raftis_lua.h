@@ -52,7 +52,17 @@ void rl_count_begin(double budget);  /* charge what runs next to a memory budget
 void rl_count_end(void);
 int rl_mem_over(void);                /* the budget ran out since rl_count_begin */
 int rl_mem_over_at(const char **src, int *line); /* ...and where (line -1: unknown) */
-void rl_basic_stacks(void);           /* the main thread's stacks at the sizes every script starts from */
+void rl_basic_stacks(lua_State *L);   /* a thread's stacks at the sizes every script starts from */
+
+/* Pausing: a script runs on a coroutine (rl_script_thread); every
+ * RL_CHECK_PERIOD hooks the count hook asks the host (rl_host kind 5: 0 go
+ * on, 1 pause, 2 kill) and yields where a coroutine can (see raftis_budget.c). */
+#define RL_CHECK_PERIOD 8192           /* hooks (x HOOK_PERIOD instructions) between two questions */
+extern lua_State *rl_script_thread;
+extern int rl_killed;
+void rl_pause_begin(lua_State *co);
+void rl_pause_end(void);
+void rl_resume_hook(lua_State *co, int kill);
 
 /* The error handler's body (script_lua.c, function_lua.c): EVAL keeps it as a
  * global function, the functions engine returns it to keep in the registry. */

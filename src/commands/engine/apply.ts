@@ -25,6 +25,9 @@ import type { Write } from './write.js';
 
 const log = createLogger('apply');
 
+/** The commands that run a script, which may pause when alone in their entry. */
+const SCRIPT_CALLS: ReadonlySet<string> = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+
 /** Told which keys a write touched in which database (keys null: all keys; db -1: every database), for WATCH and blocked pops. */
 export interface TouchListener {
   /** Whether it wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
@@ -87,7 +90,22 @@ export class Applier implements StateMachine<Write> {
     if (this.touch.wanted()) this.touch.flushing(db, replacedWith);
   };
 
-  apply(index: number, data: Buffer, mine: Write | undefined): void {
+  /** The rest of an entry whose script is paused (apply answered true): run when the script ends. */
+  private pendingTail: (() => void) | undefined;
+
+  busy(): boolean {
+    return this.scripts.busy !== undefined;
+  }
+
+  continueApply(): boolean {
+    if (!this.scripts.resumeBusy()) return false;
+    const tail = this.pendingTail;
+    this.pendingTail = undefined;
+    tail?.();
+    return true;
+  }
+
+  apply(index: number, data: Buffer, mine: Write | undefined): boolean | void {
     const entry = mine !== undefined ? mine.entry : decodeStateEntry(data);
     if (entry.time > this.lastTime) this.lastTime = entry.time;
     const dbIndex = entry.db ?? 0;
@@ -151,6 +169,8 @@ export class Applier implements StateMachine<Write> {
     if (tracking !== undefined) tracking.current = client;
     if (entry.multi) w.arrayHeader(entry.cmds.length);
     this.scripts.oomAtStart = entry.oom === true;
+    // A script alone in its entry may pause (its entry applied over several turns of the event loop, see continueApply).
+    const pausable = !entry.multi && entry.cmds.length === 1;
     for (const argv of entry.cmds) {
       if (argv[0] === NOPERM_IN_EXEC) {
         w.error(argv[1]!);
@@ -160,6 +180,10 @@ export class Applier implements StateMachine<Write> {
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
+        if (pausable && SCRIPT_CALLS.has(cmd.name)) {
+          this.scripts.pausable = true;
+          this.scripts.pausableClient = client;
+        }
         if (entry.multi || !cmd.isBlocking || !waitsForData(cmd.name, argv)) callData(this.stats, cmd, cmd.data, ctx, argv, client, !entry.multi);
         else cmd.data(ctx, argv);
         // FLUSHALL and FLUSHDB told the listener themselves, before the flush (ctx.flushingDb); the stream commands through ctx.signal.
@@ -185,13 +209,21 @@ export class Applier implements StateMachine<Write> {
         mine.conn(argv, w);
       }
     }
+    this.scripts.pausable = false;
     this.scripts.oomAtStart = false;
-    this.changes += ctx.dirty!;
-    if (tracking !== undefined) {
-      tracking.flushPending(w);
-      tracking.current = undefined;
+    const tail = (): void => {
+      this.changes += ctx.dirty!;
+      if (tracking !== undefined) {
+        tracking.flushPending(w);
+        tracking.current = undefined;
+      }
+      this.touch.entryApplied();
+    };
+    if (this.scripts.busy !== undefined) {
+      this.pendingTail = tail;
+      return true;
     }
-    this.touch.entryApplied();
+    tail();
   }
 
   /** The first slot named by a keyed command of the entry that this group does not serve, if any. */

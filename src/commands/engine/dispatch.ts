@@ -21,7 +21,7 @@ import type { Databases } from '../../keyspace/databases.js';
 import type { Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
 import { waitsForData } from './stream-blocking.js';
-import { CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
+import { BUSY_EVAL, BUSY_FUNCTION, CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
 import { keyHashSlot } from '../routing.js';
 import { EXECABORT_OOM, OOM, deniesOom, isDenyoom } from './evict.js';
 import { ScriptCaching } from './script-cache.js';
@@ -110,6 +110,9 @@ export class Dispatcher {
     // After cluster routing and before queuing, as in Redis's processCommand.
     const denied = subscribedContextError(c, def);
     if (denied !== undefined) return void this.reject(c, denied, def);
+    // A script paused past busy-reply-threshold: only allow_busy commands run (no eviction meanwhile, as Redis).
+    const busy = this.server.scripts.busy;
+    if (busy !== undefined && !def.meta.flags.has('allow_busy')) return void this.rejectBusy(c, def, busy.isFunction ? BUSY_FUNCTION : BUSY_EVAL);
     if (this.server.evictor.maxmemory !== 0 && this.outOfMemory(c, def, argv)) return;
     if (c.multi !== undefined && !NOT_QUEUED.has(def.name)) {
       // The transaction's entry carries password hashes, never the passwords (acl.ts).
@@ -194,6 +197,19 @@ export class Dispatcher {
     return r;
   }
 
+  /** rejectCommand of a BUSY error: an EXEC discards its transaction (execCommandAbort). */
+  private rejectBusy(c: Client, def: CommandDef, text: string): void {
+    if (def.name === 'exec') {
+      c.multi = undefined;
+      c.multiError = false;
+      this.server.unwatchAll(c);
+      def.stats.rejectedCalls++;
+      c.out().error('EXECABORT Transaction discarded because of: ' + text);
+      return;
+    }
+    this.reject(c, text, def);
+  }
+
   /** Redis's rejectCommand: the error reply (counted by the writer), and a rejected call of `def` when it is known. */
   private reject(c: Client, text: string, def?: CommandDef): undefined {
     if (c.multi !== undefined) c.multiError = true;
@@ -236,7 +252,7 @@ export class Dispatcher {
     } else {
       const data = def.data!;
       const node = this.server.node;
-      if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex) {
+      if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex && !EVALS.has(def.name)) {
         // The common case, kept free of closures: a read that can be answered now.
         const ctx = this.readCtx;
         ctx.db = c.db;
@@ -282,6 +298,7 @@ export class Dispatcher {
       slot,
       // An EVAL may propose caching its body (script-cache.ts): nothing the client sent after it may run before it.
       def.name === 'eval' || def.name === 'eval_ro',
+      EVALS.has(def.name),
     );
   }
 
@@ -393,12 +410,34 @@ export class Dispatcher {
    * before this one (a read-path EVAL may propose caching its body:
    * script-cache.ts).
    */
-  read(c: Client, run: (w: RespWriter, now: number) => void, slot?: RespWriter, hold = false): void {
+  read(c: Client, run: (w: RespWriter, now: number) => void, slot?: RespWriter, hold = false, script = false): void {
     const node = this.server.node;
     const after = c.lastWriteIndex;
+    if (script) {
+      // A script may pause (Scripts.pausable): its reply completes at its end, the client's later commands wait for it.
+      const inner = run;
+      run = (w, now) => {
+        const scripts = this.server.scripts;
+        scripts.pausable = true;
+        scripts.pausableClient = c;
+        try {
+          inner(w, now);
+        } finally {
+          scripts.pausable = false;
+          scripts.pausableClient = undefined;
+        }
+      };
+    }
     if (!node.isLeader || node.soleVoter) {
       // A sole voter cannot be deposed: its applied state is the latest committed one.
       if (after <= node.appliedIndex) {
+        if (script) {
+          const w = slot ?? c.defer();
+          if (slot === undefined) c.hold(w);
+          run(w, Date.now());
+          this.server.afterReadScript(() => c.complete(w));
+          return;
+        }
         const w = slot ?? c.out();
         run(w, Date.now());
         if (slot) c.complete(slot);
@@ -408,7 +447,8 @@ export class Dispatcher {
       if (hold) this.holdAll(c, w);
       node.whenApplied(after, () => {
         run(w, Date.now());
-        this.release(c, w, hold);
+        if (script) this.server.afterReadScript(() => this.release(c, w, hold));
+        else this.release(c, w, hold);
       });
       return;
     }
@@ -424,7 +464,8 @@ export class Dispatcher {
       }
       node.whenApplied(after, () => {
         run(w, Date.now());
-        this.release(c, w, hold);
+        if (script) this.server.afterReadScript(() => this.release(c, w, hold));
+        else this.release(c, w, hold);
       });
     });
   }

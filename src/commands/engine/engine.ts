@@ -182,6 +182,8 @@ export class Engine implements ClientHost {
   /** serverCron: active expiry, save points and a leader's eviction over maxmemory, hz times a second. */
   readonly cron = new ServerCron(
     () => {
+      // A script paused between slices: nothing reads or changes the keyspace until it ends (as serverCron does not run in Redis meanwhile).
+      if (this.scripts.busy !== undefined) return;
       this.expiry?.cycle();
       this.evictor.cron();
       this.node?.snapshotPolicy.checkSavePoints();
@@ -311,6 +313,8 @@ export class Engine implements ClientHost {
       entryApplied: () => blocking.entryApplied(),
     };
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
+    this.scripts.onBusy = () => this.busyStarted();
+    this.scripts.onBusyEnd = () => this.busyEnded();
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.scripts.pubsub = this.pubsub;
     this.scripts.acl = this.acl;
@@ -455,6 +459,8 @@ export class Engine implements ClientHost {
     this.cron.stop();
     this.evictor.stop();
     clearInterval(this.sampler);
+    this.stopped = true;
+    if (this.busyTimer !== undefined) clearTimeout(this.busyTimer);
     if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
     this.clusterStatus.close();
     this.shardRouter.stop();
@@ -535,8 +541,73 @@ export class Engine implements ClientHost {
     for (const c of held) c.resume();
   }
 
-  /** Whether c must hold argv back because of CLIENT PAUSE (it is then resumed when the pause ends). */
+  // ---- a script paused between slices (Scripts.busy) ----------------------------------
+
+  /** Clients whose commands wait for the busy script's end (or for busy-reply-threshold, then answered BUSY). */
+  private readonly busyHeld = new Set<EngineClient>();
+  private busyTimer: NodeJS.Timeout | undefined;
+  /** busy-reply-threshold has passed for the busy script: commands run (the dispatcher answers BUSY to all but allow_busy). */
+  busyReplies = false;
+  /** What waits for the end of a busy read-path script: its reply's release. */
+  private busyDone: (() => void) | undefined;
+
+  /** The busy-reply-threshold (lua-time-limit) on this node, in ms. */
+  private busyThreshold(): number {
+    return this.config.number('busy-reply-threshold');
+  }
+
+  private busyStarted(): void {
+    const b = this.scripts.busy!;
+    this.busyReplies = false;
+    const wait = Math.max(0, b.started + this.busyThreshold() - Date.now());
+    this.busyTimer = setTimeout(() => {
+      this.busyTimer = undefined;
+      if (this.scripts.busy !== b) return;
+      this.busyReplies = true;
+      this.resumeBusyHeld(b.client);
+    }, wait);
+    // A read-path script is driven here; one of a log entry by the Raft loop (StateMachine.continueApply).
+    if (!b.applied) setImmediate(this.stepReadScript);
+  }
+
+  private stopped = false;
+
+  private readonly stepReadScript = (): void => {
+    if (this.stopped || this.scripts.busy === undefined || this.scripts.busy.applied) return;
+    if (!this.scripts.resumeBusy()) setImmediate(this.stepReadScript);
+  };
+
+  private busyEnded(): void {
+    if (this.busyTimer !== undefined) clearTimeout(this.busyTimer);
+    this.busyTimer = undefined;
+    this.busyReplies = false;
+    const done = this.busyDone;
+    this.busyDone = undefined;
+    done?.();
+    // After the rest of the Raft loop's batch (the clients' commands come after it).
+    setImmediate(() => this.resumeBusyHeld(undefined));
+  }
+
+  /** Called by the dispatcher after a read-path script command ran: `release` now, or when the script it started ends. */
+  afterReadScript(release: () => void): void {
+    const b = this.scripts.busy;
+    if (b !== undefined && !b.applied && this.busyDone === undefined) this.busyDone = release;
+    else release();
+  }
+
+  private resumeBusyHeld(except: unknown): void {
+    const held = [...this.busyHeld].filter((c) => c !== except);
+    for (const c of held) this.busyHeld.delete(c);
+    for (const c of held) c.resume();
+  }
+
+  /** Whether c must hold argv back because of CLIENT PAUSE (it is then resumed when the pause ends), or a busy script. */
   mustWait(c: EngineClient, argv: string[]): boolean {
+    const b = this.scripts.busy;
+    if (b !== undefined && (!this.busyReplies || c === b.client)) {
+      this.busyHeld.add(c);
+      return true;
+    }
     const p = this.clientPause;
     if (p === undefined) return false;
     if (!p.all) {
@@ -563,6 +634,7 @@ export class Engine implements ClientHost {
     this.clients.delete(c.id);
     this.stats.monitors.delete(c);
     this.pausedClients.delete(c);
+    this.busyHeld.delete(c);
     this.unwatchAll(c);
     this.pubsub.unsubscribeAll(c);
     this.tracking.disable(c);

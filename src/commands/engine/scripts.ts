@@ -12,7 +12,7 @@
  * and leave the cache alone. See docs/decisions.md, "Lua scripting".
  */
 import { Denied, scriptNopermError, type Acl, type User } from './acl.js';
-import { LuaVM, sha1hex, type CallResult, type EvalOptions, type EvalResult } from '../../util/lua/vm.js';
+import { LuaVM, PAUSED, sha1hex, type CallResult, type EvalOptions, type EvalResult, type Paused } from '../../util/lua/vm.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
 import { string2ll } from '../../util/number.js';
@@ -112,8 +112,13 @@ export interface ScriptOptions {
   memoryLimit?: number;
 }
 
-/** 100M Lua instructions: about a second of a runaway loop on the 2-core machine raftis is developed on (2.6 s for 250M under load). */
-export const DEFAULT_BUDGET = 100_000_000;
+/**
+ * 1G Lua instructions: 9 to 17 s of a runaway loop on the 2-core machine
+ * raftis is developed on (0.9 to 1.7 s per 100M, loaded), past the default
+ * busy-reply-threshold (5 s), so a Redis user sees BUSY and may SCRIPT KILL
+ * before the budget stops the script (docs/decisions.md "Pausable scripts").
+ */
+export const DEFAULT_BUDGET = 1_000_000_000;
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
 /**
  * 256 MiB allocated by a script's own operations, garbage included (a loop of
@@ -135,6 +140,39 @@ export interface EvalKind {
  * A script's PUBLISH / SPUBLISH: delivered to this node's subscribers only.
  * Every replica applies the script, so each delivers to its own (no peer fan-out).
  */
+/** How long a pausable script runs before it lets the event loop turn (the Raft loop, held clients, BUSY replies). */
+export const SLICE_MS = 50;
+
+export const BUSY_EVAL = 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
+export const BUSY_FUNCTION = 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
+export const NOTBUSY = 'NOTBUSY No scripts in execution right now.';
+export const UNKILLABLE_WROTE =
+  'UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.';
+/** raftis's own: a script of a log entry is applied by every replica, and stopping it on one would make them differ (docs/decisions.md). */
+export const UNKILLABLE_REPLICATED =
+  'UNKILLABLE The busy script is a replicated write (a log entry every replica applies) and cannot be killed. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.';
+
+/** A script paused between two slices (Scripts.busy). */
+export interface BusyScript {
+  /** When it started (Date.now()): busy-reply-threshold counts from here. */
+  readonly started: number;
+  /** A function (FCALL): BUSY and kill texts name FUNCTION KILL. */
+  readonly isFunction: boolean;
+  /** A function's name and the FCALL that runs it (FUNCTION STATS running_script); undefined for a script. */
+  readonly fn?: { name: string; argv: readonly string[] };
+  /** It runs in an applied log entry (every replica runs it), not on the read path. */
+  readonly applied: boolean;
+  /** The client that sent it here, if any (its later commands wait for the script's end whatever the threshold). */
+  readonly client: unknown;
+  /** SCRIPT KILL / FUNCTION KILL asked to stop it: at its next slice. */
+  kill: boolean;
+  /** MONITOR watches its caller (Stats.scriptMonitored when it started): its redis.calls in later slices are shown too. */
+  readonly monitored: boolean;
+  readonly vm: LuaVM;
+  readonly run: Run;
+  readonly finish: (r: EvalResult | undefined) => void;
+}
+
 export interface ScriptPubSub {
   deliver(channel: string, message: string): number;
   deliverShard(channel: string, message: string): number;
@@ -168,6 +206,20 @@ export class Scripts {
   appliedStandalone = false;
   /** Whether this node's group serves a slot (sharding, set by the engine; replicated state, so the same on every replica at an entry). */
   servesSlot: (slot: number) => boolean = () => true;
+  /**
+   * The next script may pause (set by its caller, who then drives it with
+   * resumeBusy): it runs SLICE_MS at a time, the event loop turning between
+   * slices. Off, a script runs to its end (inside MULTI, or where nothing
+   * drives it).
+   */
+  pausable = false;
+  /** The client the next pausable script runs for (BusyScript.client). */
+  pausableClient: unknown = undefined;
+  /** The script paused between two slices, if any: nothing else may run in the keyspace until it ends. */
+  busy: BusyScript | undefined;
+  /** Told when a script pauses for the first time (busy is set), and when the busy script has ended (its reply written). */
+  onBusy: (() => void) | undefined;
+  onBusyEnd: (() => void) | undefined;
 
   /** Which rule the script about to run in ctx follows: its entry's, or (read path) this node's now. */
   private standalone(ctx: Ctx): boolean {
@@ -384,12 +436,22 @@ export class Scripts {
     }
     const keys = argv.slice(3, 3 + numkeys);
     const args = argv.slice(3 + numkeys);
-    const r = this.invoke(ctx, kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0), compat || (flags & ScriptFlag.AllowCrossSlot) !== 0, !compat && (flags & ScriptFlag.AllowOom) !== 0, keys, (o) =>
-      this.vm.run(sha, keys, args, o),
+    const vm = this.vm;
+    this.invoke(
+      ctx,
+      kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
+      compat || (flags & ScriptFlag.AllowCrossSlot) !== 0,
+      !compat && (flags & ScriptFlag.AllowOom) !== 0,
+      keys,
+      vm,
+      undefined,
+      (o) => vm.start(sha, keys, args, o),
+      (r) => {
+        if (r === undefined) return w.error(NOSCRIPT);
+        if (r.error) w.error(r.resp.slice(1, -2));
+        else w.raw(r.resp);
+      },
     );
-    if (r === undefined) return w.error(NOSCRIPT);
-    if (r.error) w.error(r.resp.slice(1, -2));
-    else w.raw(r.resp);
   }
 
   /**
@@ -405,8 +467,11 @@ export class Scripts {
     allowCrossSlot: boolean,
     allowOom: boolean,
     keys: readonly string[],
-    go: (o: EvalOptions) => EvalResult | undefined,
-  ): EvalResult | undefined {
+    vm: LuaVM,
+    fn: { name: string; argv: readonly string[] } | undefined,
+    go: (o: EvalOptions) => EvalResult | Paused | undefined,
+    finish: (r: EvalResult | undefined) => void,
+  ): void {
     // On the read path (no entry: ctx.index 0) a script must not write, whatever it is flagged: its writes would be this node's only.
     const standalone = this.standalone(ctx);
     const run: Run = {
@@ -425,12 +490,65 @@ export class Scripts {
       entryRandom(ctx);
       seed = entrySeed(ctx.index, ctx.now);
     }
+    const pausable = this.pausable;
+    const client = this.pausableClient;
+    this.pausable = false;
+    this.pausableClient = undefined;
     this.run = run;
+    const started = Date.now();
+    let r: EvalResult | Paused | undefined;
     try {
-      return go({ budget: this.budget, memoryBudget: this.memoryBudget, clientResp: ctx.w.proto, seed });
+      r = go({ budget: this.budget, memoryBudget: this.memoryBudget, clientResp: ctx.w.proto, seed, sliceMs: pausable ? SLICE_MS : undefined });
     } finally {
-      this.run = undefined;
+      if (r !== PAUSED) this.run = undefined;
     }
+    if (r === PAUSED) {
+      // this.run stays: redis.call in the next slices acts for this script.
+      this.busy = { started, isFunction: fn !== undefined, fn, applied: ctx.index > 0, client, kill: false, monitored: this.stats.scriptMonitored, vm, run, finish };
+      this.onBusy?.();
+      return;
+    }
+    finish(r as EvalResult | undefined);
+  }
+
+  /**
+   * Runs the busy script's next slice (killing it first if SCRIPT KILL /
+   * FUNCTION KILL asked). Returns true once it has ended (its reply written).
+   */
+  resumeBusy(): boolean {
+    const b = this.busy;
+    if (b === undefined) return true;
+    let r: EvalResult | Paused;
+    this.stats.scriptMonitored = b.monitored;
+    try {
+      r = b.vm.resume(b.kill, SLICE_MS);
+    } catch (e) {
+      r = { resp: '-ERR Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') + '\r\n', error: true };
+    } finally {
+      this.stats.scriptMonitored = false;
+    }
+    if (r === PAUSED) return false;
+    this.busy = undefined;
+    this.run = undefined;
+    b.finish(r as EvalResult);
+    this.onBusyEnd?.();
+    return true;
+  }
+
+  /**
+   * SCRIPT KILL (isFunction false) / FUNCTION KILL (Redis's scriptKill): the
+   * error reply's text, or undefined (+OK). A script on the read path that has not written (none can) is
+   * stopped at its next slice; one of a log entry cannot be, as every
+   * replica must do the same (docs/decisions.md).
+   */
+  kill(isFunction: boolean): string | undefined {
+    const b = this.busy;
+    if (b === undefined) return NOTBUSY;
+    if (b.run.wrote) return UNKILLABLE_WROTE;
+    if (isFunction !== b.isFunction) return b.isFunction ? BUSY_FUNCTION : BUSY_EVAL;
+    if (b.applied) return UNKILLABLE_REPLICATED;
+    b.kill = true;
+    return undefined;
   }
 
   /** Whether an FCALL may write, for routing (fcallGetCommandFlags): undefined for a function not known here. */
@@ -453,12 +571,22 @@ export class Scripts {
     const keys = argv.slice(3, 3 + numkeys);
     const args = argv.slice(3 + numkeys);
     const noWrites = (flags & ScriptFlag.NoWrites) !== 0;
-    const r = this.invoke(ctx, ro || noWrites, (flags & ScriptFlag.AllowCrossSlot) !== 0, (flags & ScriptFlag.AllowOom) !== 0, keys, (o) =>
-      this.functions.vm.fcall(fi.ref, fi.name, keys, args, o),
+    const vm = this.functions.vm;
+    this.invoke(
+      ctx,
+      ro || noWrites,
+      (flags & ScriptFlag.AllowCrossSlot) !== 0,
+      (flags & ScriptFlag.AllowOom) !== 0,
+      keys,
+      vm,
+      { name: fi.name, argv },
+      (o) => vm.startFcall(fi.ref, fi.name, keys, args, o),
+      (r) => {
+        if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
+        if (r.error) w.error(r.resp.slice(1, -2));
+        else w.raw(r.resp);
+      },
     );
-    if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
-    if (r.error) w.error(r.resp.slice(1, -2));
-    else w.raw(r.resp);
   }
 
   /** Redis's scriptCall: one redis.call / redis.pcall of the running script. */

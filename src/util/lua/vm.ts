@@ -37,6 +37,9 @@ interface LuaModule {
   _rl_srand(seed: number): void;
   _rl_name_buf(): number;
   _rl_mem_charged(): number;
+  _rl_resume(kill: number): number;
+  _rl_paused(): number;
+  _rl_set_check_period(hooks: number): void;
 }
 
 type CreateModule = (opts: {
@@ -71,6 +74,8 @@ const enum Host {
   AclCheck = 2,
   SetRepl = 3,
   SetResp = 4,
+  /** The count hook asks whether to pause (every RL_CHECK_PERIOD hooks): 0 go on, 1 pause, 2 kill. */
+  Pause = 5,
 }
 
 /** The SHA1 of a script body, in lower-case hex (latin1 bytes, as Redis hashes them). */
@@ -104,7 +109,17 @@ export interface EvalOptions {
   clientResp: 2 | 3;
   /** Reseeds math.random's rand48 before the script runs (Redis's redisSrand48). */
   seed?: number;
+  /**
+   * start / startFcall only: pause the script once it has run this many
+   * milliseconds since it started or was last resumed (0: at every chance,
+   * for tests). Without it the script runs to its end.
+   */
+  sliceMs?: number;
 }
+
+/** What start / startFcall / resume answer while the script is not finished. */
+export const PAUSED = { paused: true } as const;
+export type Paused = typeof PAUSED;
 
 /** A function a library registered (redis.register_function). */
 export interface RegisteredFunction {
@@ -131,6 +146,11 @@ export class LuaVM {
   private readonly loadedShas = new Set<string>();
   /** The protocol of redis.call's replies for the running script (redis.setresp). */
   private scriptResp: 2 | 3 = 2;
+  /** While a pausable script runs: pause once performance.now() reaches this (-1: never; 0: at every chance). */
+  private sliceMs = -1;
+  private sliceEnd = 0;
+  /** A paused script: whether it is one. */
+  private pausedNow = false;
 
   constructor(
     private readonly host: LuaHost,
@@ -216,6 +236,9 @@ export class LuaVM {
       case Host.SetResp:
         this.scriptResp = this.heap().readUInt32LE(ptr) === 3 ? 3 : 2;
         return 0;
+      case Host.Pause:
+        if (this.sliceMs < 0) return 0;
+        return this.sliceMs === 0 || performance.now() >= this.sliceEnd ? 1 : 0;
       default:
         return 0;
     }
@@ -251,6 +274,7 @@ export class LuaVM {
    */
   load(sha: string, body: string): string | undefined {
     if (this.loadedShas.has(sha)) return undefined;
+    this.notPaused();
     let start = 0;
     if (body.startsWith('#!')) {
       const nl = body.indexOf('\n');
@@ -267,10 +291,53 @@ export class LuaVM {
    * it is not compiled here. A wasm trap (not a Lua error) starts a new VM.
    */
   run(sha: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | undefined {
+    return this.finish(this.start(sha, keys, args, { ...opts, sliceMs: undefined }));
+  }
+
+  /**
+   * As run, but a script given opts.sliceMs may pause (PAUSED): resume
+   * continues it. Nothing else may run in this VM meanwhile (load, run,
+   * fcall throw). Pausing changes nothing the script sees or does: the same
+   * instructions counted, the same budgets, the same random numbers.
+   */
+  start(sha: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | Paused | undefined {
+    this.notPaused();
     if (!this.loadedShas.has(sha)) return undefined;
     this.writeKeysArgs(keys, args);
     const name = this.name(sha);
     return this.runWith(opts, () => this.m._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
+  }
+
+  /** Whether a script is paused in this VM (start / startFcall answered PAUSED). */
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /**
+   * Continues the paused script for another slice (sliceMs: as EvalOptions;
+   * by default the one it started with); kill stops it at its next
+   * instruction with "Script killed by user with SCRIPT KILL...", as Redis's
+   * hook does.
+   */
+  resume(kill = false, sliceMs?: number): EvalResult | Paused {
+    if (!this.pausedNow) throw new Error('LuaVM.resume: no paused script');
+    if (sliceMs !== undefined) this.sliceMs = sliceMs;
+    return this.step(() => this.m._rl_resume(kill ? 1 : 0)) as EvalResult | Paused;
+  }
+
+  /** A paused script's end, run to its end (run / fcall are never pausable, so only a kill would leave it paused). */
+  private finish(r: EvalResult | Paused | undefined): EvalResult | undefined {
+    while (r !== undefined && 'paused' in r) r = this.resume(false, -1);
+    return r;
+  }
+
+  private notPaused(): void {
+    if (this.pausedNow) throw new Error('LuaVM: a script is paused in this VM');
+  }
+
+  /** Sets how many count hooks (of 100 instructions) pass between two pause checks (tests; 0: the default, 8192). */
+  setCheckPeriod(hooks: number): void {
+    this.m._rl_set_check_period(hooks);
   }
 
   /** KEYS and ARGV into the input buffer: [u32 nkeys][u32 nargs] then ([u32 len][bytes])*. */
@@ -295,17 +362,27 @@ export class LuaVM {
     }
   }
 
-  private runWith(opts: EvalOptions, call: () => number): EvalResult | undefined {
+  private runWith(opts: EvalOptions, call: () => number): EvalResult | Paused | undefined {
     if (opts.seed !== undefined) this.m._rl_srand(opts.seed | 0);
     this.scriptResp = 2;
+    this.sliceMs = opts.sliceMs ?? -1;
+    return this.step(call);
+  }
+
+  /** Runs (or resumes) the script until it ends or pauses. */
+  private step(call: () => number): EvalResult | Paused | undefined {
+    if (this.sliceMs > 0) this.sliceEnd = performance.now() + this.sliceMs;
     let rc: number;
     try {
       rc = call();
     } catch (e) {
       // A trap or an abort: the Lua state cannot be trusted any more.
+      this.pausedNow = false;
       this.reset();
       return { resp: '-ERR Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') + '\r\n', error: true };
     }
+    this.pausedNow = rc === 3;
+    if (rc === 3) return PAUSED;
     if (rc === 2) return undefined;
     return { resp: this.out(), error: rc === 1 };
   }
@@ -317,6 +394,7 @@ export class LuaVM {
    * ("Error compiling function: …", "Error registering functions: …").
    */
   loadLibrary(code: string, budget: number, memoryBudget = 0): RegisteredFunction[] | { error: string } {
+    this.notPaused();
     const n = this.writeIn(code);
     let rc: number;
     try {
@@ -354,6 +432,12 @@ export class LuaVM {
 
   /** Runs a registered function with (KEYS, ARGV) as its arguments (luaEngineCall); `name` appears in its errors. */
   fcall(ref: number, name: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | undefined {
+    return this.finish(this.startFcall(ref, name, keys, args, { ...opts, sliceMs: undefined }));
+  }
+
+  /** fcall that may pause, as start. */
+  startFcall(ref: number, name: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | Paused | undefined {
+    this.notPaused();
     this.writeKeysArgs(keys, args);
     const len = Math.min(name.length, 63);
     this.heap().latin1Write(name.slice(0, len) + '\0', this.namePtr, len + 1);
@@ -382,6 +466,7 @@ export class LuaVM {
 
   /** A brand new VM (fresh instance, fresh linear memory): SCRIPT FLUSH. */
   reset(): void {
+    this.pausedNow = false;
     this.init();
   }
 }

@@ -75,6 +75,8 @@ export interface ClusterOptions {
   realIo?: RealIoMode;
   /** Events kept for failure reports. */
   traceSize?: number;
+  /** Incarnation's pauseEvery: entries at multiples of it are applied over several turns (0: never). */
+  pauseEvery?: number;
 }
 
 /** What a crash leaves of the write in flight: nothing, all of it, or its first n entries. */
@@ -161,6 +163,7 @@ export class Cluster implements ApplyObserver {
       onFatal: 'crash',
       realIo: 'freeze',
       traceSize: 200,
+      pauseEvery: 0,
       ...opts,
     };
     this.seed = opts.seed;
@@ -251,7 +254,7 @@ export class Cluster implements ApplyObserver {
   private launch(slot: Slot): void {
     const n = ++slot.processes;
     const keyspace = new TrackedKeyspace();
-    const inc = new Incarnation(slot.id, n, keyspace, this);
+    const inc = new Incarnation(slot.id, n, keyspace, this, this.opts.pauseEvery);
     const view = this.sched.view(`n${slot.id}.${n}`);
     slot.inc = inc;
     slot.view = view;

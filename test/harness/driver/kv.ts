@@ -94,10 +94,36 @@ export class Incarnation implements StateMachine<TestProposal> {
     readonly n: number,
     readonly keyspace: Keyspace,
     private readonly observer: ApplyObserver,
+    /** Entries whose index is a multiple of it take several turns to apply (apply answers true, as a paused script's): 0 never. */
+    private readonly pauseEvery = 0,
   ) {}
 
-  apply(index: number, data: Buffer, mine: TestProposal | undefined): void {
+  /** An entry whose apply is not finished: the continueApply calls it still takes. */
+  private pending: { index: number; data: Buffer; mine: TestProposal | undefined; turns: number } | undefined;
+  /** Entries applied over several turns. */
+  pausedApplies = 0;
+
+  apply(index: number, data: Buffer, mine: TestProposal | undefined): boolean | void {
     if (this.dead) return;
+    if (this.pending !== undefined) throw new Error(`apply(${index}) while the apply of ${this.pending.index} is not finished`);
+    if (this.pauseEvery > 0 && index % this.pauseEvery === 0) {
+      this.pending = { index, data, mine, turns: 1 + (index % 3) };
+      return true;
+    }
+    this.applyNow(index, data, mine);
+  }
+
+  continueApply(): boolean {
+    const p = this.pending;
+    if (p === undefined || this.dead) return true;
+    if (--p.turns > 0) return false;
+    this.pending = undefined;
+    this.pausedApplies++;
+    this.applyNow(p.index, p.data, p.mine);
+    return true;
+  }
+
+  private applyNow(index: number, data: Buffer, mine: TestProposal | undefined): void {
     const text = data.toString('latin1');
     const [key, value] = decodeKv(text);
     this.observer.applied(this, index, data, mine, this.lastApplied);
@@ -108,6 +134,7 @@ export class Incarnation implements StateMachine<TestProposal> {
 
   restored(): void {
     if (this.dead) return;
+    if (this.pending !== undefined) throw new Error(`snapshot installed while the apply of ${this.pending.index} is not finished`);
     this.restores++;
     this.observer.restored(this);
   }

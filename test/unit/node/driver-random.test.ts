@@ -46,7 +46,7 @@ interface Totals {
 const pick = <T>(c: Cluster, xs: readonly T[]): T => xs[Math.floor(c.rng() * xs.length)]!;
 
 /** One randomized run; adds what it exercised to `t`. */
-async function run(seed: number, t: Totals): Promise<void> {
+async function run(seed: number, t: Totals, pauseEvery = 0): Promise<void> {
   const rngOf = (s: number): number => ((s * 2_654_435_761) >>> 0) / 4_294_967_296;
   await withCluster(
     {
@@ -55,6 +55,7 @@ async function run(seed: number, t: Totals): Promise<void> {
       snapshotKeepEntries: Math.floor(rngOf(seed + 1) * 8),
       uncertainWaitMs: 300 + Math.floor(rngOf(seed + 2) * 700),
       traceSize: Number(process.env.RAFTIS_DRIVER_TRACE ?? 200),
+      pauseEvery,
     },
     async (c) => {
       const ids = c.ids;
@@ -170,3 +171,21 @@ describe('driver: seeded randomized runs', () => {
     }
   });
 });
+
+describe('driver: seeded randomized runs with applies that take several turns (paused scripts)', () => {
+  it('every 3rd entry paused over 1 to 3 turns: the same safety, log order and settlement', async () => {
+    const t: Totals = { proposals: 0, outcomes: new Map(), torn: 0, failed: 0, restarts: 0, installs: 0, snapshots: 0, leaders: 0 };
+    const failures: string[] = [];
+    for (const seed of seeds().slice(0, 12)) {
+      try {
+        await run(seed, t, 3);
+      } catch (e) {
+        failures.push(`seed ${seed}: ${(e as Error).message}`);
+      }
+    }
+    expect(failures, failures.join('\n\n')).toEqual([]);
+    expect(t.outcomes.get('applied') ?? 0).toBeGreaterThan(0);
+    expect(t.installs).toBeGreaterThan(0);
+  });
+});
+
