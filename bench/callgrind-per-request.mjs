@@ -68,16 +68,20 @@ async function waitPort(port, proc) {
   throw new Error('raftis under valgrind did not listen within 300 s');
 }
 
+/** V8's mark-compact (marking, sweeping, evacuation): whether one falls in a 20000-request window is luck. */
+const MAJOR_GC = /ConcurrentMarking|MarkCompact|Sweeper|MarkingVisitor|IncrementalMarking|MarkingBarrier|LiveObjectRange|MarkingWorklist|FullEvacuator|PointersUpdating|MemoryChunkData|RememberedSetUpdating|EvacuateVisitorBase|EvacuateNewSpaceVisitor|RecordMigratedSlot|CompactionSpace|ActiveSystemPages|Heap::CreateFillerObjectAtSweeper/;
+
 /**
- * Total Ir of a callgrind output file, and the part in V8's optimizing
- * compiler (v8::internal::compiler::…, TurboFan on its threads): a one-time
- * cost that a longer warm-up shrinks, reported apart so it does not blur
- * the per-request count.
+ * Total Ir of a callgrind output file, the part in V8's compilers
+ * (v8::internal::compiler::…, TurboFan on its threads; Sparkplug): a one-time
+ * cost that a longer warm-up shrinks, and the part in major GC (a run has
+ * one or none): reported apart so they do not blur the per-request count.
  */
 async function irOf(file) {
   const { stdout } = await run('callgrind_annotate', ['--threshold=100', file], { maxBuffer: 256 << 20 });
   let total = 0;
   let compiler = 0;
+  let majorGc = 0;
   let body = false;
   for (const line of stdout.split('\n')) {
     if (/file:function/.test(line)) { body = true; continue; }
@@ -85,9 +89,10 @@ async function irOf(file) {
     if (!m) continue;
     const n = Number(m[1].replaceAll(',', ''));
     total += n;
-    if (/v8::internal::compiler::|v8::internal::maglev::|TurboFan|PipelineImpl/.test(line)) compiler += n;
+    if (/v8::internal::compiler::|v8::internal::maglev::|TurboFan|PipelineImpl|baseline::BaselineCompiler/.test(line)) compiler += n;
+    else if (!/Scaveng/.test(line) && MAJOR_GC.test(line)) majorGc += n;
   }
-  return { total, compiler };
+  return { total, compiler, majorGc };
 }
 
 /** One measured run: a fresh process, warm-up, counting on, the load, dump; Ir per request. */
@@ -121,7 +126,7 @@ async function measure(build, test, round) {
         fs.rmSync(map);
       }
     }
-    return { all: ir.total / N, noCompiler: (ir.total - ir.compiler) / N };
+    return { all: ir.total / N, noCompiler: (ir.total - ir.compiler) / N, steady: (ir.total - ir.compiler - ir.majorGc) / N };
   } catch (e) {
     throw new Error(`${e.message}\n${stderr.slice(-2000)}`);
   } finally {
@@ -146,25 +151,26 @@ for (const test of TESTS) {
     for (const b of order) {
       log(`${test.t} -P ${test.P} round ${round + 1}: ${b.name}`);
       const v = await measure(b, test, round + 1);
-      log(`  ${Math.round(v.all)} instructions per request, ${Math.round(v.noCompiler)} without the optimizing compiler`);
+      log(`  ${Math.round(v.all)} instructions per request, ${Math.round(v.noCompiler)} without the compilers, ${Math.round(v.steady)} without them and major GC`);
       res.get(b.name).push(v);
     }
   }
   rows.push({ test, res });
 }
 
-say('| test | P | build | instructions / request (median) | rounds | without the optimizing compiler (median) | rounds |');
-say('|---|---|---|---|---|---|---|');
+say('| test | P | build | instructions / request (median) | rounds | without the compilers (median) | rounds | without the compilers and major GC (median) | rounds |');
+say('|---|---|---|---|---|---|---|---|---|');
 const fmt = (xs) => xs.map((x) => Math.round(x)).join(', ');
 for (const { test, res } of rows) {
   for (const b of builds) {
     const all = res.get(b.name).map((v) => v.all);
     const nc = res.get(b.name).map((v) => v.noCompiler);
-    say(`| ${test.t} | ${test.P} | ${b.name} | ${Math.round(median(all))} | ${fmt(all)} | ${Math.round(median(nc))} | ${fmt(nc)} |`);
+    const st = res.get(b.name).map((v) => v.steady);
+    say(`| ${test.t} | ${test.P} | ${b.name} | ${Math.round(median(all))} | ${fmt(all)} | ${Math.round(median(nc))} | ${fmt(nc)} | ${Math.round(median(st))} | ${fmt(st)} |`);
   }
   if (A) {
     const m = (name, k) => median(res.get(name).map((v) => v[k]));
-    say(`| ${test.t} | ${test.P} | B / A | ${(m('B', 'all') / m('A', 'all')).toFixed(3)} | | ${(m('B', 'noCompiler') / m('A', 'noCompiler')).toFixed(3)} | |`);
+    say(`| ${test.t} | ${test.P} | B / A | ${(m('B', 'all') / m('A', 'all')).toFixed(3)} | | ${(m('B', 'noCompiler') / m('A', 'noCompiler')).toFixed(3)} | | ${(m('B', 'steady') / m('A', 'steady')).toFixed(3)} | |`);
   }
 }
 const text = lines.join('\n') + '\n';

@@ -25,8 +25,8 @@ const NAMES = [opt('--a', 'A'), opt('--b', 'B')];
 
 const CATS = [
   ['compiler', /v8::internal::compiler::|v8::internal::maglev::|PipelineImpl|baseline::BaselineCompiler|BytecodeGenerator|v8::internal::Parser|v8::internal::Scanner/],
-  ['major GC', /ConcurrentMarking|MarkCompact|Sweeper|MarkingVisitor|IncrementalMarking|MarkingBarrier|LiveObjectRange|MarkingWorklist|FullEvacuator|PointersUpdating/],
   ['scavenge', /Scavenge|SemiSpace/],
+  ['major GC', /ConcurrentMarking|MarkCompact|Sweeper|MarkingVisitor|IncrementalMarking|MarkingBarrier|LiveObjectRange|MarkingWorklist|FullEvacuator|PointersUpdating|MemoryChunkData|RememberedSetUpdating|EvacuateVisitorBase|EvacuateNewSpaceVisitor|RecordMigratedSlot|CompactionSpace|ActiveSystemPages|Heap::CreateFillerObjectAtSweeper/],
   ['JS', /^JS:|^js /],
   ['builtins', /Builtins_|^Builtin:|^BytecodeHandler:|^Stub:|^Handler:/],
   ['libc', /libc\.so|\/malloc\/|nptl|string\/|libm/],
