@@ -8,12 +8,16 @@
 // (start-up is not instrumented), takes a warm-up load (so V8 has compiled
 // the hot path), then `callgrind_control --instr=on` switches the counting
 // on, the measured load runs, and `callgrind_control --dump` writes the
-// counts. Instructions per request = the dump's total Ir / requests. Every
-// thread is counted (V8's GC and compiler threads included). What the
+// counts. Instructions per request = the dump's total Ir / requests, also
+// without V8's compilers and without major GC (a 20000-request window holds
+// a mark-compact or not, and re-optimizations after deopts come and go).
+// Every thread is counted (V8's GC and compiler threads included). What the
 // process does while idle between the loads (timers) is in the count too:
 // small against the load, and the same for both builds.
-// The rounds alternate A and B; medians. Under valgrind the server is slow,
-// so the event loop sees full pipelines: batches are large and steady.
+// The rounds alternate A and B; medians. The count does not depend on the
+// machine's load directly, but batch sizes and the JIT's state do: runs of
+// one build still differ by ±10 %, more on a busy machine. Changes of a few
+// % are read by function (bench/callgrind-top.mjs), not from the totals.
 //
 // Usage: npm run build && node bench/callgrind-per-request.mjs [options]
 //   --a BIN        the other build's dist/cli/main.js (A); B is RAFTIS_BIN (this checkout)
