@@ -26,6 +26,12 @@
 //   fs-sync      not classic-level: the turn's bytes appended to a plain file
 //                with writeSync + fdatasyncSync on the main thread, then
 //                answered (redis-server's appendfsync always).
+// CEILING_MODE=fs-sync also applies to the 3-process form (leader and
+// followers): each process appends to its own plain file and fdatasyncs it
+// on the main thread, as raftis's own log does. The leader sends a turn's
+// bytes to both followers first, then writes and syncs them itself; a
+// follower writes every frame one read brought, syncs once and acks the
+// last. A request is answered once the leader and one follower synced it.
 // leader: the same as single, and each turn's
 // bytes also go to both followers over TCP ([u32 length][u32 seq][bytes]) at
 // once; a follower group-commits them the same way and answers [u32 seq];
@@ -47,9 +53,13 @@ if (!['single', 'follower', 'leader'].includes(role) || !port || !dir || (role =
   console.error('usage: ceiling-server.mjs single|follower|leader PORT DIR [FOLLOWER_PORT FOLLOWER_PORT]');
   process.exit(1);
 }
-const mode = role === 'single' ? (process.env.CEILING_MODE ?? 'level') : 'level';
+const mode = process.env.CEILING_MODE ?? 'level';
 if (!['level', 'reply-first', 'many', 'worker', 'fs-sync'].includes(mode)) {
   console.error(`unknown CEILING_MODE ${mode}: level, reply-first, many, worker or fs-sync`);
+  process.exit(1);
+}
+if (role !== 'single' && mode !== 'level' && mode !== 'fs-sync') {
+  console.error(`CEILING_MODE ${mode} is for the single form only; the 3-process form knows level and fs-sync`);
   process.exit(1);
 }
 let db;
@@ -202,7 +212,27 @@ function listen(onSocket) {
     .listen(port, '127.0.0.1');
 }
 
-if (role === 'follower') {
+if (role === 'follower' && mode === 'fs-sync') {
+  // Every frame of one read appended, one fdatasync, one ack of the last.
+  listen((s) => {
+    let bufs = [];
+    let last = 0;
+    const parse = frames((seq, bytes) => {
+      bufs.push(bytes);
+      last = seq;
+    });
+    s.on('data', (chunk) => {
+      parse(chunk);
+      if (bufs.length === 0) return;
+      fs.writeSync(fd, bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
+      fs.fdatasyncSync(fd);
+      bufs = [];
+      const ack = Buffer.alloc(4);
+      ack.writeUInt32BE(last);
+      s.write(ack);
+    });
+  });
+} else if (role === 'follower') {
   listen((s) => {
     const append = groupCommit((upTo) => {
       const ack = Buffer.alloc(4);

@@ -88,7 +88,8 @@ export async function startRaftis(args = [], bin = RAFTIS_BIN) {
 /**
  * bench/ceiling-server.mjs in role `role` ('single', 'follower' or 'leader'
  * with its followers' ports) on a free port with a temporary data directory;
- * `mode` is its CEILING_MODE (single only).
+ * `mode` is its CEILING_MODE (any for single; 'level' or 'fs-sync' for the
+ * leader and its followers, which must all have the same).
  */
 export async function startCeiling(role, followerPorts = [], mode = 'level') {
   const port = await freePort();

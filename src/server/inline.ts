@@ -4,18 +4,10 @@
  * and `string2ll` (util.c), which reads the numbers of RESP headers.
  */
 
-/** Buffer.prototype.latin1Slice: what toString('latin1') calls (not in @types/node); it takes any Uint8Array. */
-const LATIN1_SLICE = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+import { latin1 } from '../util/latin1.js';
 
-/**
- * `b.toString('latin1', start, end)` without its argument checks and
- * encoding lookup, for a Buffer or any Uint8Array. The result is a copy: it
- * shares no memory with `b`.
- */
-export const latin1: (b: Uint8Array, start: number, end: number) => string =
-  LATIN1_SLICE !== undefined
-    ? (b, start, end) => LATIN1_SLICE.call(b, start, end)
-    : (b, start, end) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1', start, end);
+/** Latin1 strings out of bytes (in util: the entry codec uses it too). */
+export { latin1 };
 
 /** C `isspace` in the "C" locale: space, \t, \n, \v, \f, \r. */
 function isSpace(c: number): boolean {

@@ -116,6 +116,13 @@ export const PROTO_INTERNAL = 'ERR Protocol error: invalid request';
 
 const INT_MAX = 2147483647;
 
+/**
+ * A whole plain request (plainRequest) of at most this many arguments is
+ * sliced into its strings by the scan itself, which has just found where
+ * each argument is, instead of being handed to redis-parser to be read again.
+ */
+const DIRECT_MAX_ARGS = 64;
+
 // States of the request in progress.
 const S_START = 0; // between requests
 const S_MBULK_LINE = 1; // reading `*N` up to its \r
@@ -185,6 +192,9 @@ export class RequestParser {
   private lineNum = 0;
   /** Result of inlineLine(). */
   private inlineArgs: string[] | null = null;
+  /** Result of plainRequest(): its arguments' [start, end) in the chunk, when it has at most DIRECT_MAX_ARGS (argCount; else 0). */
+  private readonly argAt = new Int32Array(2 * DIRECT_MAX_ARGS);
+  private argCount = 0;
 
   constructor(handlers: ParserHandlers, limits?: Partial<ParserLimits>) {
     this.handlers = handlers;
@@ -312,7 +322,16 @@ export class RequestParser {
           }
           const end = this.plainRequest(buf, pos, n);
           if (end > 0) {
-            if (run < 0) run = pos;
+            if (this.argCount > 0) {
+              // Delivered here, in order: whole requests before it go to redis-parser first.
+              if (run >= 0) {
+                this.execute(buf, run, pos);
+                run = -1;
+                if (this.stopped) return;
+              }
+              this.handlers.onCommand(this.directArgs(buf));
+              if (this.stopped) return;
+            } else if (run < 0) run = pos;
             pos = end;
             break;
           }
@@ -478,7 +497,10 @@ export class RequestParser {
     if (count > this.maxArgs || count > this.askArgs) return -1;
     p += 2;
     const maxBulk = Math.min(this.bulkLimit.maxBulkLen, MAX_STRING_LENGTH, this.askBulk);
-    while (count-- > 0) {
+    const direct = count <= DIRECT_MAX_ARGS;
+    const at = this.argAt;
+    this.argCount = 0;
+    for (let i = 0; i < count; i++) {
       // `$` + length + \r + one byte
       if (p + 3 >= n || buf[p] !== 36) return -1;
       const s = ++p;
@@ -500,10 +522,25 @@ export class RequestParser {
         }
       }
       if (len > maxBulk) return -1;
+      // p is at the header's \r: the data starts after its \n.
+      if (direct) {
+        at[2 * i] = p + 2;
+        at[2 * i + 1] = p + 2 + len;
+      }
       p += 2 + len + 2;
       if (p > n) return -1;
     }
+    if (direct) this.argCount = count;
     return p;
+  }
+
+  /** The arguments plainRequest found (argAt, argCount), as latin1 strings (copies). */
+  private directArgs(buf: Buffer): string[] {
+    const n = this.argCount;
+    const at = this.argAt;
+    const argv = new Array<string>(n);
+    for (let i = 0; i < n; i++) argv[i] = latin1(buf, at[2 * i]!, at[2 * i + 1]!);
+    return argv;
   }
 
   /** Delivers buf[run, req) if any, then the protocol error, and stops. */

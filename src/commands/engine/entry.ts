@@ -35,6 +35,8 @@
  * no field), so entries written by older builds decode as db 0 and the hot
  * path's entries are no bigger.
  */
+import { latin1 } from '../../util/latin1.js';
+
 export const enum EntryKind {
   Commands = 1,
   ExpireKeys = 2,
@@ -214,7 +216,7 @@ function readString(b: Buffer, p: number): string {
   if (p + 4 > b.length) throw truncated(b, p, 4);
   const len = b.readUInt32LE(p);
   if (p + 4 + len > b.length) throw truncated(b, p + 4, len);
-  return b.toString('latin1', p + 4, p + 4 + len);
+  return latin1(b, p + 4, p + 4 + len);
 }
 
 export function decodeStateEntry(b: Buffer): StateEntry {

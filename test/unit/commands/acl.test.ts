@@ -31,6 +31,19 @@ describe('ACL state', () => {
     expect(decodeStateEntry(encodeStateEntry(plain))).toEqual(plain);
   });
 
+  it('the default user as it starts may run everything: no check per command, no user in its entries', () => {
+    const a = new Acl(table);
+    expect(a.defaultUser.allowsAll).toBe(true);
+    const d = a.staged('default');
+    expect(a.applySetUser(d, ['resetchannels'])).toBeUndefined();
+    a.commitUser(d);
+    expect(a.defaultUser.allowsAll).toBe(false);
+    const back = a.staged('default');
+    expect(a.applySetUser(back, ['&*'])).toBeUndefined();
+    a.commitUser(back);
+    expect(a.defaultUser.allowsAll).toBe(true);
+  });
+
   it('SETUSER is replicated with password hashes only', () => {
     expect(hashPasswords(['ACL', 'SETUSER', '>u', '>p', '<q', '~>k', '#h'])).toEqual(['ACL', 'SETUSER', '>u', '#' + sha256Hex('p'), '!' + sha256Hex('q'), '~>k', '#h']);
     expect(sha256Hex('p1')).toBe('f64551fcd6f07823cb87971cfb91446425da18286b3ab1ef935e0cbd7a69f68a');

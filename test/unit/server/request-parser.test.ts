@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { ERR, protoExpectedDollar } from '../../../src/commands/errors.js';
-import { parseLL, splitInlineArgs } from '../../../src/server/inline.js';
+import { latin1, parseLL, splitInlineArgs } from '../../../src/server/inline.js';
 import {
   PROTO_UNAUTH_BULK,
   PROTO_UNAUTH_MULTIBULK,
@@ -101,6 +101,32 @@ describe('multibulk requests', () => {
     const out = whole(resp('SET', ...args));
     expect(out.error).toBeNull();
     expect(out.cmds).toEqual([['SET', ...args]]);
+  });
+
+  it('arguments of every length from 0 to 40 with every byte value come out as latin1 (strings up to 16 bytes are made in JS)', () => {
+    const args: string[] = [];
+    for (let len = 0; len <= 40; len++) {
+      let a = '';
+      for (let i = 0; i < len; i++) a += String.fromCharCode((len * 37 + i * 101) & 255);
+      args.push(a);
+    }
+    args.push(ALL_BYTES.slice(0, 16), ALL_BYTES.slice(240, 256));
+    const out = whole(resp('RPUSH', ...args));
+    expect(out.error).toBeNull();
+    expect(out.cmds).toEqual([['RPUSH', ...args]]);
+    expect(latin1(b(ALL_BYTES), 240, 256)).toBe(Buffer.from(ALL_BYTES, 'latin1').toString('latin1', 240, 256));
+  });
+
+  it('keeps the order of requests sliced by the scan, read by redis-parser (over 64 arguments, or begun in an earlier chunk) and inline', () => {
+    const many = Array.from({ length: 70 }, (_, i) => `m${i}`);
+    const first = resp('SET', 'a', '1') + resp('RPUSH', 'l', ...many) + resp('RPUSH', 'l', ...many, 'x') + resp('GET', 'b') + 'PING x\r\n' + resp('DEL', 'a');
+    const split = resp('MSET', 'k1', 'v1', 'k2', 'v2');
+    const second = resp('GET', 'k1') + resp('RPUSH', 'l', ...many) + resp('PING');
+    const want = [['SET', 'a', '1'], ['RPUSH', 'l', ...many], ['RPUSH', 'l', ...many, 'x'], ['GET', 'b'], ['PING', 'x'], ['DEL', 'a'], ['MSET', 'k1', 'v1', 'k2', 'v2'], ['GET', 'k1'], ['RPUSH', 'l', ...many], ['PING']];
+    expect(whole(first + split + second)).toEqual({ cmds: want, error: null });
+    const cut = first.length + 9;
+    const all = b(first + split + second);
+    expect(outcome(run([all.subarray(0, cut), all.subarray(cut)]))).toEqual({ cmds: want, error: null });
   });
 
   it('ignores *0, *-1 and any count <= 0 down to LLONG_MIN', () => {
