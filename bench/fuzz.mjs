@@ -12,7 +12,7 @@
  * and acknowledged; after it they must read back value for value. Checks
  * after every batch: every process alive, PING on a fresh connection within
  * --ping-bound-ms; at the end RSS below --rss-limit-mb. The figures go to
- * bench/results/<out> (default fuzz.md) unless --out -.
+ * bench/results/<out> (default fuzz-run.md; bench/results/fuzz.md sums the runs up) unless --out -.
  *
  * Each phase stops at its share of --minutes, so the run is bounded in time;
  * the report says how many requests and frames were actually sent.
@@ -39,7 +39,7 @@ const { values: a } = parseArgs({
     'ping-bound-ms': { type: 'string', default: '10000' },
     'rss-limit-mb': { type: 'string', default: '1024' },
     reserved: { type: 'string', default: '300' },
-    out: { type: 'string', default: 'fuzz.md' },
+    out: { type: 'string', default: 'fuzz-run.md' },
     // 'one', 'three' or 'both': run one phase alone (e.g. the three-node phase again on a quiet machine).
     phases: { type: 'string', default: 'both' },
   },
@@ -86,8 +86,13 @@ async function phase(name, size, requests, frames, budgetMs) {
   // Info level: the nodes' "became the leader (term N)" lines say when leadership moved, so the report can
   // place a change against the batches and the machine's load at that moment.
   const cluster = await startRaftisCluster(size, ['--cluster-id', CLUSTER_ID], { logLevel: 'info' });
-  const leaderLines = () =>
-    cluster.nodes.flatMap((n) => n.log.split('\n').filter((l) => l.includes('became the leader')).map((l) => `node ${n.id}: ${l.trim()}`));
+  // The kept log is only its tail: collect the lines as they come (bounded to the phase).
+  const elected = new Set();
+  const collect = () => {
+    for (const n of cluster.nodes) for (const l of n.log.split('\n')) if (l.includes('became the leader')) elected.add(`node ${n.id}: ${l.trim()}`);
+  };
+  const collector = setInterval(collect, 100);
+  const leaderLines = () => (collect(), clearInterval(collector), [...elected].sort((x, y) => x.slice(8).localeCompare(y.slice(8))));
   try {
     const targets = targetsOf(cluster);
     const leader = await waitLeader(targets);
@@ -95,11 +100,13 @@ async function phase(name, size, requests, frames, budgetMs) {
     const expected = await writeReserved(leader, RESERVED);
     const rssBefore = targets.map((t) => rssBytes(t.pid));
     const t0 = Date.now();
+    log(`${name}: RESP fuzzing starts`);
     const resp = await runRespFuzz({ targets, seed: SEED, requests, timeLimitMs: frames > 0 ? budgetMs / 2 : budgetMs, log });
     log(`${name}: RESP done: ${JSON.stringify({ ...resp, malformed: resp.malformed.length, hangs: resp.hangs.length, crashes: resp.crashes.length })}`);
     await dumpIfDead(cluster, resp);
     let peer;
     if (frames > 0) {
+      log(`${name}: peer fuzzing starts`);
       peer = await runPeerFuzz({ targets, clusterId: CLUSTER_ID, seed: SEED + 1, frames, timeLimitMs: budgetMs - (Date.now() - t0), log });
       await dumpIfDead(cluster, peer);
       log(`${name}: peer done: ${JSON.stringify({ ...peer, handshakeFailures: peer.handshakeFailures.length, expectedCloseMissing: peer.expectedCloseMissing.length, hangs: peer.hangs.length, crashes: peer.crashes.length })}`);
@@ -117,6 +124,7 @@ async function phase(name, size, requests, frames, budgetMs) {
     if (elected.length > 1) log(`${name}: leadership changed; the nodes' lines:\n  ${elected.join('\n  ')}`);
     return { name, size, resp, peer, lost, rssBefore, rssAfter, leaderBefore: leader.id, leaderAfter: finalLeader.id, elected, writeAfter: w.trim(), durationMs: Date.now() - t0 };
   } finally {
+    clearInterval(collector);
     await cluster.stop();
   }
 }
