@@ -47,7 +47,7 @@ const applied = [
   'busy-reply-threshold',
   // ACL users and authentication (src/commands/engine/acl.ts).
   'requirepass', 'aclfile', 'protected-mode', 'acllog-max-len', 'acl-pubsub-default',
-  'hll-sparse-max-bytes', 'tcp-keepalive',
+  'hll-sparse-max-bytes', 'tcp-keepalive', 'stream-node-max-bytes', 'stream-node-max-entries',
 ];
 
 const fixed = {
@@ -67,8 +67,7 @@ const fixed = {
 
 const later = [
   // Data types and eviction (cluster-wide when they take effect).
-  'list-max-listpack-size', 'list-compress-depth', 'stream-node-max-bytes',
-  'stream-node-max-entries', 'sanitize-dump-payload',
+  'list-max-listpack-size', 'list-compress-depth', 'sanitize-dump-payload',
   // Clients, connections, server.
   'maxmemory-clients',
   'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',

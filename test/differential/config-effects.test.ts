@@ -152,6 +152,30 @@ describe('parameters that take effect', () => {
     }
   });
 
+  it('stream-node-max-entries / -bytes: XADD starts nodes where redis-server does (XINFO radix-tree-keys, XTRIM ~)', async () => {
+    const [a, b] = await env.pair();
+    const before = await Promise.all(['stream-node-max-entries', 'stream-node-max-bytes'].map((p) => b.call('CONFIG', 'GET', p)));
+    try {
+      for (const [entries, bytes] of [['10', '4096'], ['0', '120'], ['7', '0']]) {
+        await same(a, b, 'DEL', 'sn');
+        await same(a, b, 'CONFIG', 'SET', 'stream-node-max-entries', entries, 'stream-node-max-bytes', bytes);
+        for (let i = 1; i <= 50; i++) await same(a, b, 'XADD', 'sn', `${i}-1`, 'f', 'v'.repeat(i % 7), ...(i % 5 === 0 ? ['g', 'w'] : []));
+        await same(a, b, 'XDEL', 'sn', '3-1', '4-1');
+        await same(a, b, 'XINFO', 'STREAM', 'sn');
+        await same(a, b, 'XTRIM', 'sn', 'MAXLEN', '~', '25');
+        await same(a, b, 'XLEN', 'sn');
+        await same(a, b, 'XINFO', 'STREAM', 'sn');
+      }
+    } finally {
+      const pairs: string[] = [];
+      for (const r of before) pairs.push(...r.split('\r\n').filter((l, i) => i % 2 === 0 && i > 0));
+      await a.call('CONFIG', 'SET', ...pairs);
+      await b.call('CONFIG', 'SET', ...pairs);
+      await a.call('DEL', 'sn');
+      await b.call('DEL', 'sn');
+    }
+  });
+
   it('acl-pubsub-default: the channels a new user, a selector and `reset` start with', async () => {
     const [a, b] = await env.pair();
     try {

@@ -405,6 +405,8 @@ export class Engine implements ClientHost {
     config.watch('zset-max-listpack-entries', () => (encodingLimits.zsetEntries = config.number('zset-max-listpack-entries')));
     config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
     config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
+    config.watch('stream-node-max-bytes', () => (encodingLimits.streamNodeBytes = config.number('stream-node-max-bytes')));
+    config.watch('stream-node-max-entries', () => (encodingLimits.streamNodeEntries = config.number('stream-node-max-entries')));
     config.watch('hll-sparse-max-bytes', () => (hllLimits.sparseMaxBytes = config.number('hll-sparse-max-bytes')));
     // Cluster-wide: ACL users are created when entries are applied, with the channels it gives them.
     config.watch('acl-pubsub-default', () => (this.acl.pubsubDefaultAll = config.get('acl-pubsub-default') === 'allchannels'));

@@ -1,7 +1,7 @@
 /**
  * The encoding thresholds Redis reads from its configuration
  * (hash-max-listpack-entries/-value, zset-max-listpack-entries/-value,
- * set-max-intset-entries): when a small value converts to its big encoding,
+ * set-max-intset-entries, stream-node-max-bytes/-entries): when a small value converts to its big encoding,
  * which OBJECT ENCODING, MEMORY USAGE, DUMP and the order small values are
  * listed in show. They are cluster-wide parameters (a CONFIG SET of them is
  * a log entry applied on every node), so every replica converts at the same
@@ -15,4 +15,7 @@ export const encodingLimits = {
   zsetEntries: 128,
   zsetValue: 64,
   intsetEntries: 512,
+  /** stream-node-max-bytes / -entries: where XADD starts a new node (XINFO's radix-tree-keys, MEMORY USAGE, what XTRIM ~ removes). */
+  streamNodeBytes: 4096,
+  streamNodeEntries: 100,
 };

@@ -1,7 +1,7 @@
 /**
  * A Redis stream (t_stream.c): entries in ID order, kept as Redis keeps
  * them, in blocks ("nodes", Redis's listpacks under a rax) of at most
- * NODE_MAX_ENTRIES entries or NODE_MAX_BYTES listpack bytes, each keyed by
+ * stream-node-max-entries entries or stream-node-max-bytes listpack bytes (encodingLimits), each keyed by
  * the ID of the first entry added to it (its master ID). The nodes sit in
  * an array ordered by master ID, with a moving head:
  *
@@ -19,15 +19,13 @@
  * are in stream-groups.ts, snapshot items in stream-items.ts.
  */
 import type { Collection } from '../keyspace.js';
+import { encodingLimits } from './encodings.js';
 import { string2ll } from '../../util/number.js';
 import { type ConsumerGroup } from './stream-groups.js';
 import { MAX_ID, ZERO_ID, halfDelta, type StreamId } from './stream-id.js';
 import { streamForEachItem } from './stream-items.js';
 
-/** stream-node-max-entries and stream-node-max-bytes at their defaults. */
-export const NODE_MAX_ENTRIES = 100;
-export const NODE_MAX_BYTES = 4096;
-/** STREAM_LISTPACK_MAX_SIZE. */
+/** STREAM_LISTPACK_MAX_SIZE (also a node's bytes when stream-node-max-bytes is 0 or larger). */
 export const LISTPACK_MAX_SIZE = 1 << 30;
 
 /** Bytes of one listpack element holding the integer v, backlen included. */
@@ -159,7 +157,12 @@ export class StreamValue implements Collection {
     for (let i = from; i < argv.length; i++) total += argv[i]!.length;
     const nf = (argv.length - from) / 2;
     let node = this.nodes.length > this.head ? this.nodes[this.nodes.length - 1]! : undefined;
-    if (node !== undefined && (node.bytes + total >= NODE_MAX_BYTES || node.live + node.deleted >= NODE_MAX_ENTRIES)) node = undefined;
+    if (node !== undefined) {
+      // streamAppendItem: stream-node-max-bytes (0: the listpack maximum), then stream-node-max-entries (0: no limit),
+      // live and deleted entries counted. Cluster-wide: every replica splits at the same XADD.
+      const maxBytes = encodingLimits.streamNodeBytes === 0 || encodingLimits.streamNodeBytes > LISTPACK_MAX_SIZE ? LISTPACK_MAX_SIZE : encodingLimits.streamNodeBytes;
+      if (node.bytes + total >= maxBytes || (encodingLimits.streamNodeEntries !== 0 && node.live + node.deleted >= encodingLimits.streamNodeEntries)) node = undefined;
+    }
     let same = true;
     if (node === undefined) {
       const fields: string[] = new Array<string>(nf);
