@@ -107,7 +107,16 @@ describe('INFO commandstats and errorstats', () => {
     expect(await memory(b)).toEqual(await memory(a));
     // The instantaneous metrics move with traffic (sampled every 100 ms over 1.6 s, as Redis does).
     for (let i = 0; i < 300; i++) await b.call('PING');
-    await until('instantaneous_ops_per_sec above 0 (the next 100 ms sample)', async () => Number(/instantaneous_ops_per_sec:(\d+)/.exec(await b.call('INFO', 'stats'))![1]) > 0, 5000, 50);
+    let lastStats = '';
+    await until(
+      () => `instantaneous_ops_per_sec above 0 (the next 100 ms sample); last INFO stats: ${JSON.stringify(lastStats.slice(0, 300))}`,
+      async () => {
+        lastStats = await b.call('INFO', 'stats');
+        return Number(/instantaneous_ops_per_sec:(\d+)/.exec(lastStats)?.[1] ?? 0) > 0;
+      },
+      5000,
+      50,
+    );
   });
 
   it('latency tracking: INFO latencystats lists the commands redis-server lists; LATENCY HISTOGRAM; its settings', async () => {
