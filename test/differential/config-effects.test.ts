@@ -156,7 +156,7 @@ describe('parameters that take effect', () => {
     const [a, b] = await env.pair();
     const before = await Promise.all(['stream-node-max-entries', 'stream-node-max-bytes'].map((p) => b.call('CONFIG', 'GET', p)));
     try {
-      for (const [entries, bytes] of [['10', '4096'], ['0', '120'], ['7', '0']]) {
+      for (const [entries, bytes] of [['10', '4096'], ['0', '120'], ['7', '0']] as const) {
         await same(a, b, 'DEL', 'sn');
         await same(a, b, 'CONFIG', 'SET', 'stream-node-max-entries', entries, 'stream-node-max-bytes', bytes);
         for (let i = 1; i <= 50; i++) await same(a, b, 'XADD', 'sn', `${i}-1`, 'f', 'v'.repeat(i % 7), ...(i % 5 === 0 ? ['g', 'w'] : []));
