@@ -95,6 +95,25 @@ function shardedSlots(c: Client, w: RespWriter): void {
   }
 }
 
+/** One node of CLUSTER SHARDS' "nodes" list (the sharded view and the one-group view alike). */
+function writeShardNode(w: RespWriter, id: string, m: { host: string; port: number }, master: boolean, offset: number, online: boolean): void {
+  w.mapHeader(7);
+  w.bulk('id');
+  w.bulk(id);
+  w.bulk('port');
+  w.int(m.port);
+  w.bulk('ip');
+  w.bulk(m.host);
+  w.bulk('endpoint');
+  w.bulk(m.host);
+  w.bulk('role');
+  w.bulk(master ? 'master' : 'replica');
+  w.bulk('replication-offset');
+  w.int(offset);
+  w.bulk('health');
+  w.bulk(online ? 'online' : 'failed');
+}
+
 function shardedShards(c: Client, w: RespWriter): void {
   const views = shardViews(c);
   const node = c.server.node;
@@ -114,21 +133,14 @@ function shardedShards(c: Client, w: RespWriter): void {
     for (const m of v.members) {
       const local = v.gid === mine;
       const pr = local ? st?.progress.find((p) => p.id === m.id) : undefined;
-      w.mapHeader(7);
-      w.bulk('id');
-      w.bulk(shardNodeId(c, v.gid, m.id));
-      w.bulk('port');
-      w.int(m.port);
-      w.bulk('ip');
-      w.bulk(m.host);
-      w.bulk('endpoint');
-      w.bulk(m.host);
-      w.bulk('role');
-      w.bulk(m.id === v.master?.id ? 'master' : 'replica');
-      w.bulk('replication-offset');
-      w.int(pr?.match ?? (local && m.id === node.id ? node.appliedIndex : 0));
-      w.bulk('health');
-      w.bulk(!local || m.id === node.id || node.peerConnected(m.id) ? 'online' : 'failed');
+      writeShardNode(
+        w,
+        shardNodeId(c, v.gid, m.id),
+        m,
+        m.id === v.master?.id,
+        pr?.match ?? (local && m.id === node.id ? node.appliedIndex : 0),
+        !local || m.id === node.id || node.peerConnected(m.id),
+      );
     }
   }
 }
@@ -206,21 +218,7 @@ function shards({ c, w }: ConnCtx, _argv: string[]): void {
   w.arrayHeader(v.members.length);
   for (const m of v.members) {
     const pr = st?.progress.find((p) => p.id === m.id);
-    w.mapHeader(7);
-    w.bulk('id');
-    w.bulk(v.nid(m.id));
-    w.bulk('port');
-    w.int(m.port);
-    w.bulk('ip');
-    w.bulk(m.host);
-    w.bulk('endpoint');
-    w.bulk(m.host);
-    w.bulk('role');
-    w.bulk(m.id === v.leader?.id ? 'master' : 'replica');
-    w.bulk('replication-offset');
-    w.int(pr?.match ?? (m.id === v.node.id ? v.node.appliedIndex : 0));
-    w.bulk('health');
-    w.bulk(v.node.peerConnected(m.id) ? 'online' : 'failed');
+    writeShardNode(w, v.nid(m.id), m, m.id === v.leader?.id, pr?.match ?? (m.id === v.node.id ? v.node.appliedIndex : 0), v.node.peerConnected(m.id));
   }
 }
 
