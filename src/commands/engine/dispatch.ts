@@ -78,12 +78,7 @@ export class Dispatcher {
         if (refused !== undefined) return void this.reject(c, refused, def);
       } else if (def.name === 'exec' && c.multi !== undefined) {
         const refused = this.server.shardRouter.routeTransaction(c.multi);
-        if (refused !== undefined) {
-          c.multi = undefined;
-          c.multiError = false;
-          this.server.unwatchAll(c);
-          return void this.reject(c, refused, def);
-        }
+        if (refused !== undefined) return this.abortExec(c, def, refused);
       }
     }
     // Cluster routing comes before queuing, as in Redis Cluster: a redirect flags the transaction.
@@ -165,11 +160,7 @@ export class Dispatcher {
         for (const a of denyoom) this.server.evictor.reserve(a);
         return false;
       }
-      c.multi = undefined;
-      c.multiError = false;
-      this.server.unwatchAll(c);
-      def.stats.rejectedCalls++;
-      c.out().error(EXECABORT_OOM);
+      this.abortExec(c, def, EXECABORT_OOM);
       return true;
     }
     const room = this.server.evictor.makeRoom();
@@ -199,14 +190,15 @@ export class Dispatcher {
 
   /** rejectCommand of a BUSY error: an EXEC discards its transaction (execCommandAbort). */
   private rejectBusy(c: Client, def: CommandDef, text: string): void {
-    if (def.name === 'exec') {
-      c.multi = undefined;
-      c.multiError = false;
-      this.server.unwatchAll(c);
-      def.stats.rejectedCalls++;
-      c.out().error('EXECABORT Transaction discarded because of: ' + text);
-      return;
-    }
+    if (def.name === 'exec') return this.abortExec(c, def, 'EXECABORT Transaction discarded because of: ' + text);
+    this.reject(c, text, def);
+  }
+
+  /** An EXEC refused as a whole: the transaction is discarded (unwatched too) and EXEC rejected with `text`. */
+  private abortExec(c: Client, def: CommandDef, text: string): void {
+    c.multi = undefined;
+    c.multiError = false;
+    this.server.unwatchAll(c);
     this.reject(c, text, def);
   }
 
