@@ -100,7 +100,8 @@ describe('damaged RDB files: a non-zero exit, the byte offset named, nothing imp
     ['inside the header', () => 7, /not an RDB file: no REDIS signature at byte 0/],
     ['right after the header', () => 9, /the file ends at byte 9, without the EOF marker \(opcode 255\)/],
     ['inside an auxiliary field', () => 20, /the file ends at byte 20, inside an auxiliary field starting at byte 9, which needs/],
-    ['in the middle', (len) => Math.floor(len / 2), /the file ends at byte (\d+), inside (a key of type \d+|the value of key '[^']+' \(type \d+, database 0\)) starting at byte (\d+), which needs/],
+    // Inside a known string value (half the file's length could fall exactly between two keys, whose message is another).
+    ['in the middle', () => rdb.indexOf('a value whose bytes get damaged') + 5, /the file ends at byte (\d+), inside (a key of type \d+|the value of key '[^']+' \(type \d+, database 0\)) starting at byte (\d+), which needs/],
     ['before the EOF marker', (len) => len - 9, /the file ends at byte (\d+), without the EOF marker/],
     ['before the checksum', (len) => len - 8, /the file ends at byte (\d+), inside the file's CRC64 checksum starting at byte (\d+), which needs 8 bytes from byte (\d+)/],
     ['inside the checksum', (len) => len - 3, /the file ends at byte (\d+), inside the file's CRC64 checksum starting at byte (\d+), which needs 8 bytes/],
