@@ -16,6 +16,7 @@ import Queue, { type Job, type QueueOptions } from 'bull';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
+import { clusterOptions } from '../helpers/ioredis-cluster.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 
 /** bull's timers, short so each test stays within seconds (defaults: 30 s locks, 5 s block). */
@@ -182,16 +183,7 @@ describe('bull 4 on raftis', () => {
     // What a user writes: bull's clients as ioredis Cluster clients over every node (bclient and subscriber as bull requires them).
     const createClient = (type: string): Cluster => {
       const blocking = type === 'bclient' || type === 'subscriber';
-      const cl = new Cluster(seeds, {
-        enableReadyCheck: !blocking,
-        maxRedirections: 50,
-        retryDelayOnClusterDown: 100,
-        retryDelayOnTryAgain: 100,
-        retryDelayOnFailover: 100,
-        slotsRefreshTimeout: 1000,
-        clusterRetryStrategy: (times) => (times > 200 ? null : 100),
-        redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: blocking ? null : 20 },
-      });
+      const cl = new Cluster(seeds, clusterOptions({ enableReadyCheck: !blocking, redisOptions: { maxRetriesPerRequest: blocking ? null : 20 } }));
       cl.on('error', () => {});
       clients.push(cl);
       return cl;

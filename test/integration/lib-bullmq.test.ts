@@ -17,6 +17,7 @@ import { FlowProducer, Job, Queue, QueueEvents, Worker, type ConnectionOptions }
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
+import { clusterOptions } from '../helpers/ioredis-cluster.js';
 import { useSideBySide, until, type Recorder } from '../helpers/lib-side-by-side.js';
 
 const env = useSideBySide();
@@ -200,15 +201,7 @@ describe('BullMQ on a 3-node raftis cluster (ioredis Cluster connections)', () =
     const seeds = c.nodes.map((n) => ({ host: n.host, port: n.port }));
     // BullMQ's documented Redis Cluster set-up: a hash-tagged prefix, Cluster connections.
     const connection = (): Cluster => {
-      const cl = new Cluster(seeds, {
-        maxRedirections: 50,
-        retryDelayOnClusterDown: 100,
-        retryDelayOnTryAgain: 100,
-        retryDelayOnFailover: 100,
-        slotsRefreshTimeout: 1000,
-        clusterRetryStrategy: (times) => (times > 200 ? null : 100),
-        redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: null },
-      });
+      const cl = new Cluster(seeds, clusterOptions({ redisOptions: { maxRetriesPerRequest: null } }));
       cl.on('error', () => {});
       clients.push(cl);
       return cl;

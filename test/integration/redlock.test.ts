@@ -16,6 +16,7 @@ import Redlock, { ExecutionError, Lock } from 'redlock';
 import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
+import { clusterOptions } from '../helpers/ioredis-cluster.js';
 import { bulk, onLeader } from '../helpers/cluster-ops.js';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
 
@@ -42,15 +43,7 @@ function clusterClient(c: TestCluster): Cluster {
   return track(
     new Cluster(
       c.nodes.map((n) => ({ host: n.host, port: n.port })),
-      {
-        maxRedirections: 50,
-        retryDelayOnClusterDown: 100,
-        retryDelayOnTryAgain: 100,
-        retryDelayOnFailover: 100,
-        slotsRefreshTimeout: 1000,
-        clusterRetryStrategy: (times) => (times > 200 ? null : 100),
-        redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 20 },
-      },
+      clusterOptions({ redisOptions: { maxRetriesPerRequest: 20 } }),
     ),
   );
 }
