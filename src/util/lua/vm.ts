@@ -40,6 +40,7 @@ interface LuaModule {
   _rl_resume(kill: number): number;
   _rl_paused(): number;
   _rl_set_check_period(hooks: number): void;
+  _rl_executed(): number;
 }
 
 type CreateModule = (opts: {
@@ -83,8 +84,15 @@ export function sha1hex(body: string): string {
   return createHash('sha1').update(body, 'latin1').digest('hex');
 }
 
-/** The answer to one redis.call / redis.pcall: the command's RESP reply, or scriptCall's error text (raised as a script error). */
-export type CallResult = { resp: string } | { scriptError: string };
+/**
+ * The answer to one redis.call / redis.pcall: the command's RESP reply, or
+ * scriptCall's error text (raised as a script error), or STOP: the command
+ * is not run and the script stops at its next instruction as SCRIPT KILL
+ * stops it ("Script killed by user with SCRIPT KILL...", which no pcall can
+ * swallow).
+ */
+export type CallResult = { resp: string } | { scriptError: string } | typeof STOP;
+export const STOP = { stop: true } as const;
 
 export interface LuaHost {
   /** Runs one command for redis.call/pcall; `resp` is the protocol the script asked for (redis.setresp). */
@@ -217,11 +225,12 @@ export class LuaVM {
     switch (kind) {
       case Host.Call: {
         const r = this.host.call(this.readArgv(ptr), this.scriptResp);
+        if (r === STOP) return 2;
         if ('scriptError' in r) {
           this.writeReply(r.scriptError);
           return 1;
         }
-        this.writeReply(r.resp);
+        this.writeReply((r as { resp: string }).resp);
         return 0;
       }
       case Host.Log: {
@@ -333,6 +342,16 @@ export class LuaVM {
 
   private notPaused(): void {
     if (this.pausedNow) throw new Error('LuaVM: a script is paused in this VM');
+  }
+
+  /**
+   * The instructions the running (or last) script has run so far, as its
+   * count hook counts them (a multiple of 100; pausable scripts and scripts
+   * with a budget only): the same at the same point of the script on every
+   * replica, whatever pauses it had.
+   */
+  executed(): number {
+    return this.m._rl_executed();
   }
 
   /** Sets how many count hooks (of 100 instructions) pass between two pause checks (tests; 0: the default, 8192). */
