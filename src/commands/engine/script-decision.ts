@@ -36,20 +36,24 @@ export class ScriptDecisions {
    * Proposes KillScript(index) (kill) or ProceedScript(index). A Proceed is
    * proposed at most once per term while one is in flight (the caller asks
    * at every turn while the script waits); a Kill always (SCRIPT KILL asks
-   * once). One not applied (lost, unknown, deposed) may be proposed again.
+   * once); none while this node's own Kill of this term is in flight. One
+   * not applied (lost, unknown, deposed) may be proposed again. Returns
+   * which is in flight now for the script (true: a Kill; undefined: none).
    */
-  propose(index: number, kill: boolean): void {
+  propose(index: number, kill: boolean): boolean | undefined {
     const node = this.server.node;
-    if (!node.isLeader) return;
+    if (!node.isLeader) return undefined;
     const term = node.term;
     const prev = this.inFlight.get(index);
-    if (!kill && prev !== undefined && prev.term === term) return;
+    if (!kill && prev !== undefined && prev.term === term) return prev.kill;
     const entry: ScriptDecisionEntry = { kind: kill ? EntryKind.KillScript : EntryKind.ProceedScript, time: this.server.applier.entryTime(), keys: [String(index)] };
     const mark = { kill, term };
     const p = new DecisionWrite(entry, () => {
       if (this.inFlight.get(index) === mark) this.inFlight.delete(index);
     });
     this.inFlight.set(index, mark);
-    if (!node.propose(p)) this.inFlight.delete(index);
+    if (node.propose(p)) return kill;
+    this.inFlight.delete(index);
+    return undefined;
   }
 }

@@ -199,6 +199,8 @@ export interface BusyScript {
   /** SCRIPT KILL on the leader: KillScript(N) is proposed once the script is killable (proposed: done). */
   killWanted: boolean;
   killProposed: boolean;
+  /** This node (as leader) has a ProceedScript(N) in flight: SCRIPT KILL comes too late (the script is about to write). */
+  proceedProposed: boolean;
   /** MONITOR watches its caller (Stats.scriptMonitored when it started): its redis.calls in later slices are shown too. */
   readonly monitored: boolean;
   readonly vm: LuaVM;
@@ -253,7 +255,7 @@ export class Scripts {
   /** KillScript(N) (true) / ProceedScript(N) (false), the first of them committed after entry N, as seen so far. */
   private readonly decisions = new Map<number, boolean>();
   /** Proposes KillScript(index) / ProceedScript(index) (set by the engine: engine/script-decision.ts). */
-  proposeDecision: ((index: number, kill: boolean) => void) | undefined;
+  proposeDecision: ((index: number, kill: boolean) => boolean | undefined) | undefined;
   /** Whether this node leads its group now (set by the engine). */
   isLeader: () => boolean = () => false;
   /** Told when a script pauses for the first time (busy is set), and when the busy script has ended (its reply written). */
@@ -582,6 +584,7 @@ export class Scripts {
       restart,
       killWanted: false,
       killProposed: false,
+      proceedProposed: false,
     };
     this.busy = b;
     this.onBusy?.();
@@ -650,7 +653,11 @@ export class Scripts {
 
   /** Waiting at its first write: the leader proposes ProceedScript(N) (unless it proposed KillScript(N)); a new leader does the same. */
   private askProceed(b: BusyScript): void {
-    if (!b.killProposed && this.isLeader()) this.proposeDecision?.(b.index, false);
+    if (!this.isLeader()) return;
+    // A SCRIPT KILL answered +OK before the script passed the threshold: its Kill goes first.
+    this.proposeKill(b);
+    // The proposer proposes no Proceed while its own Kill of this term is in flight.
+    if (this.proposeDecision?.(b.index, false) === false) b.proceedProposed = true;
   }
 
   /** SCRIPT KILL was asked on the leader: once the script is killable, KillScript(N) (once). */
@@ -718,6 +725,7 @@ export class Scripts {
     if (d === false) return UNKILLABLE_WROTE;
     if (d === true) return undefined;
     if (!this.isLeader()) return KILL_AT_LEADER;
+    if (b.proceedProposed) return UNKILLABLE_WROTE;
     b.killWanted = true;
     this.proposeKill(b);
     return undefined;

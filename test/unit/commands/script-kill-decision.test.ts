@@ -29,6 +29,8 @@ const TIME = 1_700_000_000_000;
 
 /** ~20M instructions without writing (past KILLABLE_AFTER), then a write. */
 const LATE = "local i = 0 while i < 5000000 do i = i + 1 end redis.call('set', KEYS[1], i) return i";
+/** As LATE, ~100M instructions before its write (a second or so: SCRIPT KILL comes well before it stops at its write). */
+const LATER = "local i = 0 while i < 25000000 do i = i + 1 end redis.call('set', KEYS[1], i) return i";
 /** A write first, then the same loop. */
 const EARLY = "redis.call('set', KEYS[1], 'early') local i = 0 while i < 5000000 do i = i + 1 end return i";
 
@@ -37,7 +39,10 @@ function replica(leader = false) {
   scripts.standaloneNow = () => true;
   const proposed: Array<[number, boolean]> = [];
   scripts.isLeader = () => leader;
-  scripts.proposeDecision = (index, kill) => proposed.push([index, kill]);
+  scripts.proposeDecision = (index, kill) => {
+    proposed.push([index, kill]);
+    return kill;
+  };
   const dbs = new Databases(1);
   const applier = new Applier(dbs, table, new Stats(), noTouch, scripts, { config: new Config(), events: { flags: 0, emit: () => {} }, acl: new Acl(table), shards: new ShardState(undefined, dbs) });
   let index = 0;
@@ -118,20 +123,22 @@ describe('killing a script of a log entry', () => {
     expect(r.get('k')).toBeDefined();
   });
 
-  it('the leader proposes Proceed when its run waits, Kill on SCRIPT KILL; a follower answers KILL_AT_LEADER', () => {
+  it('the leader proposes Proceed when its run waits (SCRIPT KILL is too late then), Kill on SCRIPT KILL before; a follower answers KILL_AT_LEADER', () => {
     const f = replica(false);
     f.apply(['EVAL', LATE, '1', 'k']);
     expect(f.scripts.kill(false)).toBe(KILL_AT_LEADER);
     const l = replica(true);
     const { index } = l.apply(['EVAL', LATE, '1', 'k']);
     expect(l.drive(waiting(l))).toBe(false);
-    expect(l.proposed).toContainEqual([index, false]);
+    expect(l.proposed).toEqual([[index, false]]);
     expect(l.scripts.kill(true)).toBe('BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.');
-    expect(l.scripts.kill(false)).toBeUndefined();
-    expect(l.proposed).toContainEqual([index, true]);
-    // Once it proposed Kill it proposes no more Proceeds.
-    const n = l.proposed.length;
-    l.drive(() => true);
-    expect(l.proposed.length).toBe(n);
+    expect(l.scripts.kill(false)).toMatch(/^UNKILLABLE Sorry the script already executed write commands/);
+    // SCRIPT KILL while it runs, before the threshold: +OK, and the Kill is proposed before any Proceed.
+    const k = replica(true);
+    const second = k.apply(['EVAL', LATER, '1', 'k']);
+    expect(second.paused).toBe(true);
+    expect(k.scripts.kill(false)).toBeUndefined();
+    expect(k.drive(waiting(k))).toBe(false);
+    expect(k.proposed[0]).toEqual([second.index, true]);
   });
 });
