@@ -519,11 +519,12 @@ export class Scripts {
     const client = this.pausableClient;
     this.pausable = false;
     this.pausableClient = undefined;
-    const newRun = (): Run => ({
+    const slot = keys.length > 0 && !standalone ? keyHashSlot(keys[0]!) : -1;
+    let run: Run = {
       ctx,
       readOnly: readOnly || ctx.index === 0,
       allowCrossSlot,
-      slot: keys.length > 0 && !standalone ? keyHashSlot(keys[0]!) : -1,
+      slot,
       dbIndex: ctx.dbIndex,
       standalone,
       oom: this.oomAtStart && !allowOom,
@@ -533,14 +534,13 @@ export class Scripts {
       vm,
       stopped: false,
       passed: false,
-    });
+    };
     let seed: number | undefined;
     if (ctx.index > 0) {
       entryRandom(ctx);
       seed = entrySeed(ctx.index, ctx.now);
     }
     const opts: EvalOptions = { budget: this.budget, memoryBudget: this.memoryBudget, clientResp: ctx.w.proto, seed, sliceMs: pausable ? SLICE_MS : undefined };
-    let run = newRun();
     this.run = run;
     const started = Date.now();
     let r: EvalResult | Paused | undefined;
@@ -556,7 +556,8 @@ export class Scripts {
       // As the first run started: a new run context, the entry's random source from its start (a read such as SRANDMEMBER drew from it).
       ctx.rand = undefined;
       entryRandom(ctx);
-      run = newRun();
+      // What the first run changed, as it started (the rest never changes; oomAtStart is read from the first: the applier resets it after the entry).
+      run = { ...run, slot, dbIndex: ctx.dbIndex, wrote: false, stopped: false, passed: false };
       b.run = run;
       this.run = run;
       let r2: EvalResult | Paused | undefined;
