@@ -475,18 +475,16 @@ export class Scripts {
       if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
       if (!(flags & ScriptFlag.NoWrites) && kind.ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
     }
-    const keys = argv.slice(3, 3 + numkeys);
-    const args = argv.slice(3 + numkeys);
     const vm = this.vm;
     this.invoke(
       ctx,
       kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
       compat || (flags & ScriptFlag.AllowCrossSlot) !== 0,
       !compat && (flags & ScriptFlag.AllowOom) !== 0,
-      keys,
+      numkeys > 0 ? argv[3] : undefined,
       vm,
       undefined,
-      (o) => vm.start(sha, keys, args, o),
+      (o) => vm.startArgv(sha, argv, numkeys, o),
       (r) => {
         if (r === undefined) return w.error(NOSCRIPT);
         if (r.error) w.error(r.resp.slice(1, -2));
@@ -507,7 +505,8 @@ export class Scripts {
     readOnly: boolean,
     allowCrossSlot: boolean,
     allowOom: boolean,
-    keys: readonly string[],
+    /** The first of the declared keys (undefined: none). */
+    firstKey: string | undefined,
     vm: LuaVM,
     fn: { name: string; argv: readonly string[] } | undefined,
     go: (o: EvalOptions) => EvalResult | Paused | undefined,
@@ -519,7 +518,7 @@ export class Scripts {
     const client = this.pausableClient;
     this.pausable = false;
     this.pausableClient = undefined;
-    const slot = keys.length > 0 && !standalone ? keyHashSlot(keys[0]!) : -1;
+    const slot = firstKey !== undefined && !standalone ? keyHashSlot(firstKey) : -1;
     let run: Run = {
       ctx,
       readOnly: readOnly || ctx.index === 0,
@@ -749,8 +748,6 @@ export class Scripts {
     const flags = fi.flags;
     if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
     if (!(flags & ScriptFlag.NoWrites) && ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
-    const keys = argv.slice(3, 3 + numkeys);
-    const args = argv.slice(3 + numkeys);
     const noWrites = (flags & ScriptFlag.NoWrites) !== 0;
     const vm = this.functions.vm;
     this.invoke(
@@ -758,10 +755,10 @@ export class Scripts {
       ro || noWrites,
       (flags & ScriptFlag.AllowCrossSlot) !== 0,
       (flags & ScriptFlag.AllowOom) !== 0,
-      keys,
+      numkeys > 0 ? argv[3] : undefined,
       vm,
       { name: fi.name, argv },
-      (o) => vm.startFcall(fi.ref, fi.name, keys, args, o),
+      (o) => vm.startFcallArgv(fi.ref, fi.name, argv, numkeys, o),
       (r) => {
         if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
         if (r.error) w.error(r.resp.slice(1, -2));
