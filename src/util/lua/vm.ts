@@ -169,6 +169,13 @@ export interface EvalResult {
 export class LuaVM {
   private m!: LuaModule;
   private heapBuf: Heap | null = null;
+  /**
+   * The exports called per script and per redis.call, copied off the module
+   * object (a dictionary-mode object: every property read of it is a slow
+   * lookup), and the byte view of linear memory (see u8).
+   */
+  private x!: Pick<LuaModule, '_rl_reply_buf' | '_rl_in_buf' | '_rl_out_ptr' | '_rl_out_len' | '_rl_eval' | '_rl_executed' | '_rl_fcall' | '_rl_srand' | '_rl_resume'>;
+  private heapU8: Uint8Array = new Uint8Array(0);
   private namePtr = 0;
   private readonly loadedShas = new Set<string>();
   /** The protocol of redis.call's replies for the running script (redis.setresp). */
@@ -210,9 +217,33 @@ export class LuaVM {
     });
     this.heapBuf = null;
     this.nameHolds = '';
+    const m = this.m;
+    this.x = {
+      _rl_reply_buf: m._rl_reply_buf,
+      _rl_in_buf: m._rl_in_buf,
+      _rl_out_ptr: m._rl_out_ptr,
+      _rl_out_len: m._rl_out_len,
+      _rl_eval: m._rl_eval,
+      _rl_executed: m._rl_executed,
+      _rl_fcall: m._rl_fcall,
+      _rl_srand: m._rl_srand,
+      _rl_resume: m._rl_resume,
+    };
+    this.heapU8 = m.HEAPU8;
     if (this.m._rl_init(this.memoryLimit, this.functionsMode ? 1 : 0) !== 0) throw new Error('lua_newstate failed');
     this.loadedShas.clear();
     this.namePtr = this.m._rl_name_buf();
+  }
+
+  /**
+   * Linear memory's bytes. A grown memory detaches the old ArrayBuffer,
+   * whose views then have length 0: only then is the module's new view
+   * read (Uint8Array#buffer is a slow call; length is not).
+   */
+  private u8(): Uint8Array {
+    const h = this.heapU8;
+    if (h.length !== 0) return h;
+    return (this.heapU8 = this.m.HEAPU8);
   }
 
   /** A Buffer over linear memory (made again after the memory grew). */
@@ -225,7 +256,7 @@ export class LuaVM {
   /** A redis.call reply into the C reply buffer. */
   private writeReply(s: string): void {
     const n = s.length;
-    const p = this.m._rl_reply_buf(n);
+    const p = this.x._rl_reply_buf(n);
     this.putString(p, s);
   }
 
@@ -233,7 +264,7 @@ export class LuaVM {
   private putString(p: number, s: string): number {
     const n = s.length;
     if (n < SHORT) {
-      const h = this.m.HEAPU8;
+      const h = this.u8();
       for (let i = 0; i < n; i++) h[p + i] = s.charCodeAt(i);
       return n;
     }
@@ -242,7 +273,7 @@ export class LuaVM {
 
   /** redis.call's arguments: [u32 argc] then ([u32 len][bytes])*. */
   private readArgv(ptr: number): string[] {
-    const h = this.m.HEAPU8;
+    const h = this.u8();
     const argc = u32(h, ptr);
     let off = ptr + 4;
     const argv = new Array<string>(argc);
@@ -288,7 +319,7 @@ export class LuaVM {
   }
 
   private writeIn(s: string): number {
-    const p = this.m._rl_in_buf(s.length);
+    const p = this.x._rl_in_buf(s.length);
     this.heap().latin1Write(s, p, s.length);
     return s.length;
   }
@@ -299,7 +330,7 @@ export class LuaVM {
   /** Writes "f_<sha>\0" into the C name buffer (unless it holds it already); returns its address. */
   private name(sha: string): number {
     if (this.nameHolds !== sha) {
-      const h = this.m.HEAPU8;
+      const h = this.u8();
       const p = this.namePtr;
       h[p] = 0x66; // f
       h[p + 1] = 0x5f; // _
@@ -311,9 +342,9 @@ export class LuaVM {
   }
 
   private out(): string {
-    const p = this.m._rl_out_ptr();
-    const n = this.m._rl_out_len();
-    return latin1(this.m.HEAPU8, p, p + n);
+    const p = this.x._rl_out_ptr();
+    const n = this.x._rl_out_len();
+    return latin1(this.u8(), p, p + n);
   }
 
   /** Whether the body of `sha` is compiled in this VM. */
@@ -374,7 +405,7 @@ export class LuaVM {
 
   private startNamed(sha: string, opts: EvalOptions): EvalResult | Paused | undefined {
     const name = this.name(sha);
-    return this.runWith(opts, () => this.m._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
+    return this.runWith(opts, () => this.x._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
   }
 
   /** Whether a script is paused in this VM (start / startFcall answered PAUSED). */
@@ -391,7 +422,7 @@ export class LuaVM {
   resume(kill = false, sliceMs?: number): EvalResult | Paused {
     if (!this.pausedNow) throw new Error('LuaVM.resume: no paused script');
     if (sliceMs !== undefined) this.sliceMs = sliceMs;
-    return this.step(() => this.m._rl_resume(kill ? 1 : 0)) as EvalResult | Paused;
+    return this.step(() => this.x._rl_resume(kill ? 1 : 0)) as EvalResult | Paused;
   }
 
   /** A paused script's end, run to its end (run / fcall are never pausable, so only a kill would leave it paused). */
@@ -411,7 +442,7 @@ export class LuaVM {
    * replica, whatever pauses it had.
    */
   executed(): number {
-    return this.m._rl_executed();
+    return this.x._rl_executed();
   }
 
   /** Sets how many count hooks (of 100 instructions) pass between two pause checks (tests; 0: the default, 8192). */
@@ -423,8 +454,8 @@ export class LuaVM {
   private writeArgv(argv: readonly string[], numkeys: number): void {
     let n = 8;
     for (let i = 3; i < argv.length; i++) n += 4 + argv[i]!.length;
-    const p = this.m._rl_in_buf(n);
-    const h = this.m.HEAPU8;
+    const p = this.x._rl_in_buf(n);
+    const h = this.u8();
     putU32(h, p, numkeys);
     putU32(h, p + 4, argv.length - 3 - numkeys);
     let off = p + 8;
@@ -441,9 +472,9 @@ export class LuaVM {
     let n = 8;
     for (const k of keys) n += 4 + k.length;
     for (const a of args) n += 4 + a.length;
-    const p = this.m._rl_in_buf(n);
+    const p = this.x._rl_in_buf(n);
     // After _rl_in_buf, which may have grown the memory.
-    const h = this.m.HEAPU8;
+    const h = this.u8();
     putU32(h, p, keys.length);
     putU32(h, p + 4, args.length);
     let off = p + 8;
@@ -462,7 +493,7 @@ export class LuaVM {
   }
 
   private runWith(opts: EvalOptions, call: () => number): EvalResult | Paused | undefined {
-    if (opts.seed !== undefined) this.m._rl_srand(opts.seed | 0);
+    if (opts.seed !== undefined) this.x._rl_srand(opts.seed | 0);
     this.scriptResp = 2;
     this.sliceMs = opts.sliceMs ?? -1;
     return this.step(call);
@@ -504,7 +535,7 @@ export class LuaVM {
     }
     if (rc !== 0) return { error: this.out() };
     const h = this.heap();
-    let p = this.m._rl_out_ptr();
+    let p = this.x._rl_out_ptr();
     const count = h.readUInt32LE(p);
     p += 4;
     const fns: RegisteredFunction[] = [];
@@ -552,7 +583,7 @@ export class LuaVM {
     const len = Math.min(name.length, 63);
     this.heap().latin1Write(name.slice(0, len) + '\0', this.namePtr, len + 1);
     this.nameHolds = '';
-    return this.runWith(opts, () => this.m._rl_fcall(ref, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
+    return this.runWith(opts, () => this.x._rl_fcall(ref, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
   }
 
   /** The bytes the last script (or library load) was charged against its memory budget. */
