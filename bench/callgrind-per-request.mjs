@@ -24,7 +24,9 @@
 //   --requests N   measured requests per run (default 20000)
 //   --warmup W     warm-up requests before the counting starts (default 5×N: V8 must
 //                  have compiled the hot path, or its optimizing compiler is half the count)
-//   --tests LIST   e.g. SET:16,GET:16,SET:1 (default SET:16)
+//   --tests LIST   e.g. SET:16,GET:16,SET:1,EVALSHA:16 (default SET:16); EVALSHA is
+//                  EVALSHA <sha of "return redis.call('GET', KEYS[1])"> 1 key:__rand_int__
+//                  over loaded keys (the script read path: no log entry)
 //   --rounds R     default 3
 //   --keep DIR     keep the callgrind output files there (callgrind_annotate them), with
 //                  node's --perf-basic-prof map of each run (/tmp/perf-<pid>.map), which
@@ -35,7 +37,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { RAFTIS_BIN, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, redisBenchmark, writeResult } from './lib.mjs';
+import { createHash } from 'node:crypto';
+import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, redisBenchmark, writeResult } from './lib.mjs';
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
@@ -99,6 +102,10 @@ async function irOf(file) {
   return { total, compiler, majorGc };
 }
 
+/** The script of the EVALSHA test: a read, served without a log entry. */
+const EVALSHA_BODY = "return redis.call('GET', KEYS[1])";
+const EVALSHA_SHA = createHash('sha1').update(EVALSHA_BODY).digest('hex');
+
 /** One measured run: a fresh process, warm-up, counting on, the load, dump; Ir per request. */
 async function measure(build, test, round) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-callgrind-'));
@@ -110,8 +117,17 @@ async function measure(build, test, round) {
   proc.stderr.on('data', (d) => { stderr += d; });
   try {
     await waitPort(port, proc);
-    const args = (n) => ['-c', '50', '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), '-t', test.t.toLowerCase()];
-    if (test.t === 'GET') await loadBenchmarkKeys(port, 100_000, 16);
+    const cmd = test.t === 'EVALSHA' ? ['EVALSHA', EVALSHA_SHA, '1', 'key:__rand_int__'] : ['-t', test.t.toLowerCase()];
+    const args = (n) => ['-c', '50', '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd];
+    if (test.t === 'GET' || test.t === 'EVALSHA') await loadBenchmarkKeys(port, 100_000, 16);
+    if (test.t === 'EVALSHA') {
+      const c = await RespConn.connect('127.0.0.1', port, 5000);
+      try {
+        if ((await c.call(['SCRIPT', 'LOAD', EVALSHA_BODY], 30_000)) !== EVALSHA_SHA) throw new Error('SCRIPT LOAD failed');
+      } finally {
+        c.close();
+      }
+    }
     await redisBenchmark(port, args(WARMUP));
     await run('callgrind_control', ['--instr=on', String(proc.pid)]);
     await redisBenchmark(port, args(N));

@@ -73,7 +73,7 @@ CFLAGS="-I../../../src -O2 -DLUA_ANSI -DENABLE_CJSON_GLOBAL -DREDIS_STATIC= -DLU
 SRCS="lapi.c lcode.c ldebug.c ldo.c ldump.c lfunc.c lgc.c llex.c lmem.c lobject.c lopcodes.c lparser.c lstate.c lstring.c ltable.c ltm.c lundump.c lvm.c lzio.c strbuf.c fpconv.c
       lauxlib.c lbaselib.c ldblib.c lmathlib.c ltablib.c lstrlib.c lua_cjson.c lua_struct.c lua_cmsgpack.c lua_bit.c
       ../../../src/sha1.c ../../../src/rand.c raftis_lua.c raftis_functions.c raftis_budget.c"
-EXPORTS='["_rl_load_library","_rl_unref","_rl_fcall","_rl_init","_rl_close","_rl_load","_rl_has","_rl_eval","_rl_in_buf","_rl_reply_buf","_rl_out_ptr","_rl_out_len","_rl_mem_used","_rl_mem_peak","_rl_set_mem_limit","_rl_gc","_rl_srand","_rl_name_buf","_rl_mem_charged","_rl_resume","_rl_paused","_rl_set_check_period"]'
+EXPORTS='["_rl_load_library","_rl_unref","_rl_fcall","_rl_init","_rl_close","_rl_load","_rl_has","_rl_eval","_rl_in_buf","_rl_reply_buf","_rl_out_ptr","_rl_out_len","_rl_mem_used","_rl_mem_peak","_rl_set_mem_limit","_rl_gc","_rl_srand","_rl_name_buf","_rl_mem_charged","_rl_resume","_rl_paused","_rl_set_check_period","_rl_executed"]'
 mkdir -p "$OUT"
 ( cd "$B" && eval emcc $CFLAGS $SRCS \
     --js-library "$here"/glue/library_raftis.js \

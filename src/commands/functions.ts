@@ -8,7 +8,8 @@
  */
 import { globMatch } from '../keyspace/glob.js';
 import { LibCtx } from './engine/functions.js';
-import { BUSY_EVAL } from './engine/scripts.js';
+import { BUSY_EVAL, KILL_AT_LEADER } from './engine/scripts.js';
+import { leaderRedirect } from './routing.js';
 import { subcommandSyntaxError } from './errors.js';
 import { dumpFunctions, readFunctions, verifyPayload } from './function-payload.js';
 import { writeHelp } from './help.js';
@@ -198,6 +199,8 @@ export const functionConnCommands: Record<string, ConnHandler> = {
   'function|kill': ({ w, engine }) => {
     const err = engine.scripts.kill(true);
     if (err === undefined) w.ok();
+    // A script of a log entry: only the leader may decide to kill it; sent there as a keyless write is.
+    else if (err === KILL_AT_LEADER) w.error(leaderRedirect(engine.node, 0));
     else w.error(err);
   },
   'function|help': ({ w }) =>

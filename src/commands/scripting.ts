@@ -4,7 +4,9 @@
  * which of them are log entries is the dispatcher's choice (dispatch.ts
  * runScript): scripts that may write, SCRIPT LOAD and SCRIPT FLUSH are.
  */
+import { KILL_AT_LEADER } from './engine/scripts.js';
 import { writeHelp } from './help.js';
+import { leaderRedirect } from './routing.js';
 import type { ConnHandler } from './table.js';
 import type { Ctx, DataHandler } from './types.js';
 
@@ -45,6 +47,8 @@ export const scriptingConnCommands: Record<string, ConnHandler> = {
   'script|kill': ({ w, engine }) => {
     const err = engine.scripts.kill(false);
     if (err === undefined) w.ok();
+    // A script of a log entry: only the leader may decide to kill it; sent there as a keyless write is.
+    else if (err === KILL_AT_LEADER) w.error(leaderRedirect(engine.node, 0));
     else w.error(err);
   },
   'script|help': ({ w }) =>

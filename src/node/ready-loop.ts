@@ -219,6 +219,7 @@ export class ReadyLoop<P extends Proposal> {
     if (paused !== undefined) {
       // Log order: after the entry being applied and the rest of its batch.
       paused.then.push(() => this.applyEntries(ce, from, to));
+      this.lookAhead(ce, from, to);
       return;
     }
     const { rn, sm, writes } = this.p;
@@ -226,6 +227,7 @@ export class ReadyLoop<P extends Proposal> {
       // A read-only script paused between slices (run locally): nothing is applied until it ends.
       this.pausedApply = { ce, at: from - 1, to, mine: undefined, then: [], waiting: true };
       this.p.clock.immediate(this.continueApply);
+      this.lookAhead(ce, from, to);
       return;
     }
     const host = this.host;
@@ -242,6 +244,7 @@ export class ReadyLoop<P extends Proposal> {
           // A script paused: the event loop turns (ticks, messages, held clients) and it goes on later.
           this.pausedApply = { ce, at: i, to, mine, then: [], waiting: false };
           this.p.clock.immediate(this.continueApply);
+          this.lookAhead(ce, i + 1, to);
           break;
         }
         mine?.settle('applied');
@@ -250,6 +253,16 @@ export class ReadyLoop<P extends Proposal> {
     }
     this.p.storage.appliedTo(host.appliedIndex);
     writes.appliedTo(host.appliedIndex);
+  }
+
+  /** Committed entries [from, to) queued behind a paused apply: shown to the state machine now (StateMachine.committedAhead). */
+  private lookAhead(ce: readonly Entry[], from: number, to: number): void {
+    const sm = this.p.sm;
+    if (sm.committedAhead === undefined) return;
+    for (let i = from; i < to; i++) {
+      const e = ce[i]!;
+      if (e.type !== EntryType.ConfChange && e.data.length > 0) sm.committedAhead(e.index, e.data);
+    }
   }
 
   private entryApplied(e: Entry): void {

@@ -48,6 +48,13 @@ export interface StateMachine<P extends Proposal> {
    */
   continueApply?(): boolean;
   /**
+   * While an entry's apply is paused (apply answered true, or busy): a
+   * committed entry that will be applied after it, in log order (an entry
+   * may be shown more than once): a paused script may wait for a decision a
+   * later entry carries.
+   */
+  committedAhead?(index: number, data: Buffer): void;
+  /**
    * A script is paused between slices (of an entry, or a read-only one run
    * locally): the driver applies no entry and answers no read until false.
    */

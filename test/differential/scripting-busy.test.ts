@@ -17,6 +17,8 @@ const env = useProcessDifferential();
 
 const SPIN = 'while true do end';
 const LIB = "#!lua name=busylib\nredis.register_function{function_name='spin', callback=function() while true do end end, flags={'no-writes'}}";
+/** May write, but runs without writing until killed (a condition on a key it never meets). */
+const WOULD_WRITE = "local i = 0 while true do i = i + 1 if redis.call('get', 'busy:never') then redis.call('set', 'busy:k', i) end end";
 /** Writes, then runs long enough to be seen busy (and ends by itself: redis-server cannot be told to stop it but by SHUTDOWN NOSAVE). */
 const WRITER = "redis.call('set', 'busy:w', '1') local i = 0 while i < 100000000 do i = i + 1 end return i";
 
@@ -99,6 +101,22 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
     expect(out).toContain('-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n');
     expect(out).toContain('-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n');
     expect(out.some((r) => r.includes('running_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin'))).toBe(true);
+  });
+
+  it('a script that may write but has not written yet: SCRIPT KILL stops it, and it wrote nothing', async () => {
+    // On raftis it is a log entry: the leader proposes KillScript(N), and every replica stops it before any write.
+    const out = await both(async (c1, c2, out) => {
+      const evalReply = c1.call('EVAL', WOULD_WRITE, '0');
+      out.push(await untilBusy(c2));
+      out.push(await c2.call('FUNCTION', 'KILL'));
+      out.push(await c2.call('SCRIPT', 'KILL'));
+      out.push(await evalReply);
+      out.push(await c2.call('SCRIPT', 'KILL'));
+      out.push(await c2.call('EXISTS', 'busy:k'));
+      out.push(await c2.call('SET', 'busy:after', '1'));
+      out.push(await c2.call('DEL', 'busy:after'));
+    });
+    expect(out).toContain('-ERR Script killed by user with SCRIPT KILL... script: ' + sha1hex(WOULD_WRITE) + ', on @user_script:1.\r\n');
   });
 
   it('a script that wrote is UNKILLABLE and runs to its end', async () => {

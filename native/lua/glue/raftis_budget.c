@@ -22,6 +22,7 @@
 
 /* ---- the instruction budget ---------------------------------------------- */
 static long long budget_left = 0;          /* instructions left for what runs */
+static long long budget_start = 0;         /* budget_left when it began (rl_executed) */
 static int budget_exhausted = 0;
 static const char *budget_error = "Script exceeded its instruction budget";
 
@@ -94,6 +95,22 @@ void rl_budget_begin(double budget, const char *error) {
         lua_sethook(rl_state(), count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
         lua_sethook(rl_script_thread, count_hook, LUA_MASKCOUNT, HOOK_PERIOD);
     }
+    budget_start = budget_left;
+}
+/* The instructions the running (or last) script has run, as the count hook
+ * counts them (a multiple of HOOK_PERIOD): the same at the same point of a
+ * script on every replica, whatever pauses it had. */
+EXPORT double rl_executed(void) { return (double)(budget_start - budget_left); }
+/* The host refused a redis.call (a replicated script's first write before
+ * the log decided on it): the script stops at its next instruction as SCRIPT
+ * KILL stops it (the count hook raises the kill error, at every instruction
+ * after too, so a pcall cannot swallow it). */
+void rl_kill_now(lua_State *l) {
+    lua_State *main = rl_state();
+    rl_killed = 1;
+    lua_sethook(l, count_hook, LUA_MASKCOUNT, 1);
+    if (l != main) lua_sethook(main, count_hook, LUA_MASKCOUNT, 1);
+    if (rl_script_thread && l != rl_script_thread) lua_sethook(rl_script_thread, count_hook, LUA_MASKCOUNT, 1);
 }
 void rl_budget_end(void) {
     lua_sethook(rl_state(), NULL, 0, 0);

@@ -340,6 +340,7 @@ static int redis_generic(lua_State *l, int raise_error) {
     lua_pop(l, argc);
     if (j != argc) { push_error(l, "Lua redis lib command arguments must be strings or integers"); return raise_error ? lua_error(l) : 1; }
     int rc = rl_host(0, argbuf.p, (int)argbuf.len);
+    if (rc == 2) { rl_kill_now(l); return 0; } /* refused before it ran (see rl_kill_now): the next instruction raises the kill */
     if (rc == 1) { /* scriptCall error */
         push_error_buff(l, replybuf.p, replybuf.len);
         lua_pushstring(l, "ignore_error_stats_update"); lua_pushboolean(l, 1); lua_settable(l, -3);

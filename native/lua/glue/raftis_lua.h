@@ -63,6 +63,7 @@ extern int rl_killed;
 void rl_pause_begin(lua_State *co);
 void rl_pause_end(void);
 void rl_resume_hook(lua_State *co, int kill);
+void rl_kill_now(lua_State *l);     /* stop the running script at its next instruction with the kill error */
 
 /* The error handler's body (script_lua.c, function_lua.c): EVAL keeps it as a
  * global function, the functions engine returns it to keep in the registry. */

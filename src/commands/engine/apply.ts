@@ -105,6 +105,14 @@ export class Applier implements StateMachine<Write> {
     return true;
   }
 
+  /** A committed entry queued behind the paused one: a KillScript / ProceedScript entry may decide the paused script's fate. */
+  committedAhead(_index: number, data: Buffer): void {
+    const kind = data[0];
+    if (kind !== EntryKind.KillScript && kind !== EntryKind.ProceedScript) return;
+    const e = decodeStateEntry(data);
+    if (e.kind !== EntryKind.Commands) this.scripts.decide(Number(e.keys[0]), kind === EntryKind.KillScript);
+  }
+
   apply(index: number, data: Buffer, mine: Write | undefined): boolean | void {
     const entry = mine !== undefined ? mine.entry : decodeStateEntry(data);
     if (entry.time > this.lastTime) this.lastTime = entry.time;
@@ -130,6 +138,11 @@ export class Applier implements StateMachine<Write> {
     }
     if (entry.kind === EntryKind.CacheScripts) {
       for (const body of entry.keys) this.scripts.cacheBody(body);
+      return;
+    }
+    if (entry.kind !== EntryKind.Commands && entry.kind !== EntryKind.EvictKeys) {
+      // KillScript / ProceedScript: its script's entry is applied already (log order); seen ahead if it mattered (committedAhead).
+      this.scripts.decisionApplied(Number(entry.keys[0]));
       return;
     }
     if (entry.kind === EntryKind.EvictKeys) {
@@ -253,6 +266,7 @@ export class Applier implements StateMachine<Write> {
 
   restored(state: Buffer): void {
     const sections = readAppState(state);
+    this.scripts.forgetDecisions();
     this.scripts.restore(sections.get('scripts') ?? Buffer.alloc(0));
     const config = sections.get('config');
     if (config !== undefined) {

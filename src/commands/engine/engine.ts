@@ -34,6 +34,7 @@ import { Config } from './config.js';
 import { KeyspaceNotifier } from './notifications.js';
 import { PubSub } from './pubsub.js';
 import { Scripts, type ScriptOptions } from './scripts.js';
+import { ScriptDecisions } from './script-decision.js';
 import { Stats } from './stats.js';
 import { Tracking } from './tracking.js';
 import { ClusterStatus, engineStatusPort } from './cluster-status.js';
@@ -315,6 +316,10 @@ export class Engine implements ClientHost {
     this.scripts = new Scripts(this.table, this.stats, touch, opts.scripts);
     this.scripts.onBusy = () => this.busyStarted();
     this.scripts.onBusyEnd = () => this.busyEnded();
+    // Killing a script of a log entry: the leader proposes the decision (script-decision.ts).
+    const decisions = new ScriptDecisions(this);
+    this.scripts.proposeDecision = (index, kill) => decisions.propose(index, kill);
+    this.scripts.isLeader = () => this.node !== undefined && this.node.isLeader;
     this.pubsub = new PubSub({ broadcast: (type, body) => this.node.broadcast(type, body) });
     this.scripts.pubsub = this.pubsub;
     this.scripts.acl = this.acl;

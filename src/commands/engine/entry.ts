@@ -3,7 +3,8 @@
  * compactly (no JSON). Every replica applies the same bytes.
  *
  *   u8  kind       1 = commands, 2 = expired-key deletes, 3 = evictions,
- *                  4 = script bodies to cache
+ *                  4 = script bodies to cache, 5 / 6 = kill / proceed
+ *                  with the script of entry N (one "key": N in decimal)
  *   f64 time       the leader's clock when it proposed (ms since epoch);
  *                  every expiry decision during apply uses this time
  *   u8  flags      bit 0: MULTI/EXEC (reply is an array of the replies)
@@ -48,6 +49,15 @@ export const enum EntryKind {
    * body it runs (dispatch.ts cacheScript). No command: nothing is counted.
    */
   CacheScripts = 4,
+  /**
+   * KillScript(N) / ProceedScript(N): the fate of entry N's script once it
+   * ran past the kill threshold without writing; the first of the two
+   * committed after N decides, on every replica (engine/script-decision.ts,
+   * docs/decisions.md "Killing a replicated script"). Applied in sequence
+   * they do nothing.
+   */
+  KillScript = 5,
+  ProceedScript = 6,
 }
 
 export interface CommandEntry {
@@ -118,7 +128,15 @@ export interface CacheScriptsEntry {
   db?: number;
 }
 
-export type StateEntry = CommandEntry | ExpireEntry | EvictEntry | CacheScriptsEntry;
+export interface ScriptDecisionEntry {
+  kind: EntryKind.KillScript | EntryKind.ProceedScript;
+  time: number;
+  /** One: the index of the script's entry, in decimal. */
+  keys: string[];
+  db?: number;
+}
+
+export type StateEntry = CommandEntry | ExpireEntry | EvictEntry | CacheScriptsEntry | ScriptDecisionEntry;
 
 const HEADER = 1 + 8 + 1 + 4;
 
@@ -270,7 +288,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
     if (user !== undefined) e.user = user;
     return e;
   }
-  if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts) {
+  if (kind === EntryKind.ExpireKeys || kind === EntryKind.EvictKeys || kind === EntryKind.CacheScripts || kind === EntryKind.KillScript || kind === EntryKind.ProceedScript) {
     const keys: string[] = [];
     for (let i = 0; i < count; i++) {
       const k = readString(b, p);

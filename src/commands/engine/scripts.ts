@@ -12,7 +12,7 @@
  * and leave the cache alone. See docs/decisions.md, "Lua scripting".
  */
 import { Denied, scriptNopermError, type Acl, type User } from './acl.js';
-import { LuaVM, PAUSED, sha1hex, type CallResult, type EvalOptions, type EvalResult, type Paused } from '../../util/lua/vm.js';
+import { LuaVM, PAUSED, STOP, sha1hex, type CallResult, type EvalOptions, type EvalResult, type Paused } from '../../util/lua/vm.js';
 import { RespWriter } from '../../server/resp-writer.js';
 import { ERR } from '../errors.js';
 import { string2ll } from '../../util/number.js';
@@ -101,6 +101,14 @@ interface Run {
   standalone: boolean;
   /** The ACL user running the script, when it may not run everything (Ctx.user): each redis.call is checked. */
   user: User | undefined;
+  /** A pausable script of an applied entry: past KILLABLE_AFTER instructions, its first write waits for the log's decision (gate). */
+  gated: boolean;
+  /** The VM it runs in. */
+  vm: LuaVM;
+  /** gate stopped it before its first write (STOP): its end is not its reply. */
+  stopped: boolean;
+  /** gate let an effect through (a write, a PUBLISH): from here on it cannot be killed. */
+  passed: boolean;
 }
 
 export interface ScriptOptions {
@@ -152,6 +160,17 @@ export const UNKILLABLE_WROTE =
 export const UNKILLABLE_REPLICATED =
   'UNKILLABLE The busy script is a replicated write (a log entry every replica applies) and cannot be killed. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.';
 
+/**
+ * A script of a log entry that has run this many instructions without
+ * writing is killable: its first write after that waits until the log says
+ * KillScript(N) or ProceedScript(N) (docs/decisions.md "Killing a replicated
+ * script"). A constant, as the budget: the same on every replica. About 0.1
+ * to 0.2 s of a loop, well under the default busy-reply-threshold (5 s).
+ */
+export const KILLABLE_AFTER = 10_000_000;
+/** SCRIPT KILL on a follower for a script of a log entry: only the leader may decide (the dispatcher answers MOVED to it). */
+export const KILL_AT_LEADER = '\0kill-at-leader';
+
 /** A script paused between two slices (Scripts.busy). */
 export interface BusyScript {
   /** When it started (Date.now()): busy-reply-threshold counts from here. */
@@ -166,10 +185,26 @@ export interface BusyScript {
   readonly client: unknown;
   /** SCRIPT KILL / FUNCTION KILL asked to stop it: at its next slice. */
   kill: boolean;
+  /** Its entry's index (0: the read path). */
+  readonly index: number;
+  /**
+   * Stopped before its first write past KILLABLE_AFTER, waiting for the
+   * log's decision: the VM is free; on Proceed it runs again from the start
+   * (restart), on Kill its client gets stoppedReply.
+   */
+  waiting: boolean;
+  stoppedReply: EvalResult | undefined;
+  /** The script's run again from its start, on the same state with the same entry (the same random numbers and time). */
+  readonly restart: () => EvalResult | Paused | undefined;
+  /** SCRIPT KILL on the leader: KillScript(N) is proposed once the script is killable (proposed: done). */
+  killWanted: boolean;
+  killProposed: boolean;
+  /** This node (as leader) has a ProceedScript(N) in flight: SCRIPT KILL comes too late (the script is about to write). */
+  proceedProposed: boolean;
   /** MONITOR watches its caller (Stats.scriptMonitored when it started): its redis.calls in later slices are shown too. */
   readonly monitored: boolean;
   readonly vm: LuaVM;
-  readonly run: Run;
+  run: Run;
   readonly finish: (r: EvalResult | undefined) => void;
 }
 
@@ -217,6 +252,12 @@ export class Scripts {
   pausableClient: unknown = undefined;
   /** The script paused between two slices, if any: nothing else may run in the keyspace until it ends. */
   busy: BusyScript | undefined;
+  /** KillScript(N) (true) / ProceedScript(N) (false), the first of them committed after entry N, as seen so far. */
+  private readonly decisions = new Map<number, boolean>();
+  /** Proposes KillScript(index) / ProceedScript(index) (set by the engine: engine/script-decision.ts). */
+  proposeDecision: ((index: number, kill: boolean) => boolean | undefined) | undefined;
+  /** Whether this node leads its group now (set by the engine). */
+  isLeader: () => boolean = () => false;
   /** Told when a script pauses for the first time (busy is set), and when the busy script has ended (its reply written). */
   onBusy: (() => void) | undefined;
   onBusyEnd: (() => void) | undefined;
@@ -434,18 +475,16 @@ export class Scripts {
       if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
       if (!(flags & ScriptFlag.NoWrites) && kind.ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
     }
-    const keys = argv.slice(3, 3 + numkeys);
-    const args = argv.slice(3 + numkeys);
     const vm = this.vm;
     this.invoke(
       ctx,
       kind.ro || (!compat && (flags & ScriptFlag.NoWrites) !== 0),
       compat || (flags & ScriptFlag.AllowCrossSlot) !== 0,
       !compat && (flags & ScriptFlag.AllowOom) !== 0,
-      keys,
+      numkeys > 0 ? argv[3] : undefined,
       vm,
       undefined,
-      (o) => vm.start(sha, keys, args, o),
+      (o) => vm.startArgv(sha, argv, numkeys, o),
       (r) => {
         if (r === undefined) return w.error(NOSCRIPT);
         if (r.error) w.error(r.resp.slice(1, -2));
@@ -466,7 +505,8 @@ export class Scripts {
     readOnly: boolean,
     allowCrossSlot: boolean,
     allowOom: boolean,
-    keys: readonly string[],
+    /** The first of the declared keys (undefined: none). */
+    firstKey: string | undefined,
     vm: LuaVM,
     fn: { name: string; argv: readonly string[] } | undefined,
     go: (o: EvalOptions) => EvalResult | Paused | undefined,
@@ -474,80 +514,220 @@ export class Scripts {
   ): void {
     // On the read path (no entry: ctx.index 0) a script must not write, whatever it is flagged: its writes would be this node's only.
     const standalone = this.standalone(ctx);
-    const run: Run = {
+    const pausable = this.pausable;
+    const client = this.pausableClient;
+    this.pausable = false;
+    this.pausableClient = undefined;
+    const slot = firstKey !== undefined && !standalone ? keyHashSlot(firstKey) : -1;
+    let run: Run = {
       ctx,
       readOnly: readOnly || ctx.index === 0,
       allowCrossSlot,
-      slot: keys.length > 0 && !standalone ? keyHashSlot(keys[0]!) : -1,
+      slot,
       dbIndex: ctx.dbIndex,
       standalone,
       oom: this.oomAtStart && !allowOom,
       wrote: false,
       user: ctx.user === undefined ? undefined : (this.acl?.users.get(ctx.user) ?? this.acl?.defaultUser),
+      gated: pausable && ctx.index > 0,
+      vm,
+      stopped: false,
+      passed: false,
     };
     let seed: number | undefined;
     if (ctx.index > 0) {
       entryRandom(ctx);
       seed = entrySeed(ctx.index, ctx.now);
     }
-    const pausable = this.pausable;
-    const client = this.pausableClient;
-    this.pausable = false;
-    this.pausableClient = undefined;
+    const opts: EvalOptions = { budget: this.budget, memoryBudget: this.memoryBudget, clientResp: ctx.w.proto, seed, sliceMs: pausable ? SLICE_MS : undefined };
     this.run = run;
     const started = Date.now();
     let r: EvalResult | Paused | undefined;
     try {
-      r = go({ budget: this.budget, memoryBudget: this.memoryBudget, clientResp: ctx.w.proto, seed, sliceMs: pausable ? SLICE_MS : undefined });
+      r = go(opts);
     } finally {
       if (r !== PAUSED) this.run = undefined;
     }
-    if (r === PAUSED) {
-      // this.run stays: redis.call in the next slices acts for this script.
-      this.busy = { started, isFunction: fn !== undefined, fn, applied: ctx.index > 0, client, kill: false, monitored: this.stats.scriptMonitored, vm, run, finish };
-      this.onBusy?.();
-      return;
-    }
-    finish(r as EvalResult | undefined);
+    // Stopped at its first write with Kill already decided: that is its end.
+    if (r !== PAUSED && (!run.stopped || this.decisions.get(ctx.index) === true)) return finish(r as EvalResult | undefined);
+    // this.run stays while it is paused: redis.call in the next slices acts for this script.
+    const restart = (): EvalResult | Paused | undefined => {
+      // As the first run started: a new run context, the entry's random source from its start (a read such as SRANDMEMBER drew from it).
+      ctx.rand = undefined;
+      entryRandom(ctx);
+      // What the first run changed, as it started (the rest never changes; oomAtStart is read from the first: the applier resets it after the entry).
+      run = { ...run, slot, dbIndex: ctx.dbIndex, wrote: false, stopped: false, passed: false };
+      b.run = run;
+      this.run = run;
+      let r2: EvalResult | Paused | undefined;
+      try {
+        r2 = go(opts);
+      } finally {
+        if (r2 !== PAUSED) this.run = undefined;
+      }
+      return r2;
+    };
+    const b: BusyScript = {
+      started,
+      isFunction: fn !== undefined,
+      fn,
+      applied: ctx.index > 0,
+      client,
+      kill: false,
+      monitored: this.stats.scriptMonitored,
+      vm,
+      run,
+      finish,
+      index: ctx.index,
+      waiting: false,
+      stoppedReply: undefined,
+      restart,
+      killWanted: false,
+      killProposed: false,
+      proceedProposed: false,
+    };
+    this.busy = b;
+    this.onBusy?.();
+    if (r !== PAUSED) this.stopped(b, r as EvalResult | undefined);
+  }
+
+  /** The busy script's run ended because gate stopped it (r: its kill error): it ends now if the log said Kill, else it waits for the decision. */
+  private stopped(b: BusyScript, r: EvalResult | undefined): boolean {
+    if (this.decisions.get(b.index) === true) return this.ended(b, r);
+    b.waiting = true;
+    b.stoppedReply = r;
+    this.run = undefined;
+    this.askProceed(b);
+    return false;
+  }
+
+  private ended(b: BusyScript, r: EvalResult | undefined): true {
+    this.busy = undefined;
+    this.run = undefined;
+    b.finish(r);
+    this.onBusyEnd?.();
+    return true;
   }
 
   /**
    * Runs the busy script's next slice (killing it first if SCRIPT KILL /
-   * FUNCTION KILL asked). Returns true once it has ended (its reply written).
+   * FUNCTION KILL asked, or the log did). A script waiting for the log's
+   * decision runs again from its start once it is Proceed, or ends with the
+   * kill error once it is Kill. Returns true once it has ended (its reply
+   * written).
    */
   resumeBusy(): boolean {
     const b = this.busy;
     if (b === undefined) return true;
-    let r: EvalResult | Paused;
+    let r: EvalResult | Paused | undefined;
     this.stats.scriptMonitored = b.monitored;
     try {
-      r = b.vm.resume(b.kill, SLICE_MS);
+      if (b.waiting) {
+        const d = this.decisions.get(b.index);
+        if (d === undefined) {
+          this.askProceed(b);
+          return false;
+        }
+        b.waiting = false;
+        if (d) return this.ended(b, b.stoppedReply);
+        r = b.restart();
+      } else {
+        let kill = b.kill;
+        if (b.run.gated && !b.run.passed) {
+          const past = b.vm.executed() >= KILLABLE_AFTER;
+          if (past) this.proposeKill(b);
+          // The log said Kill and it has run past the threshold without writing: it would wait at its first write, then stop: stop now.
+          if (past && this.decisions.get(b.index) === true) kill = true;
+        }
+        r = b.vm.resume(kill, SLICE_MS);
+      }
     } catch (e) {
       r = { resp: '-ERR Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') + '\r\n', error: true };
     } finally {
       this.stats.scriptMonitored = false;
     }
     if (r === PAUSED) return false;
-    this.busy = undefined;
-    this.run = undefined;
-    b.finish(r as EvalResult);
-    this.onBusyEnd?.();
-    return true;
+    if (b.run.stopped) return this.stopped(b, r as EvalResult | undefined);
+    return this.ended(b, r as EvalResult | undefined);
+  }
+
+  /** Waiting at its first write: the leader proposes ProceedScript(N) (unless it proposed KillScript(N)); a new leader does the same. */
+  private askProceed(b: BusyScript): void {
+    if (!this.isLeader()) return;
+    // A SCRIPT KILL answered +OK before the script passed the threshold: its Kill goes first.
+    this.proposeKill(b);
+    // The proposer proposes no Proceed while its own Kill of this term is in flight.
+    if (this.proposeDecision?.(b.index, false) === false) b.proceedProposed = true;
+  }
+
+  /** SCRIPT KILL was asked on the leader: once the script is killable, KillScript(N) (once). */
+  private proposeKill(b: BusyScript): void {
+    if (!b.killWanted || b.killProposed || !this.isLeader() || this.proposeDecision === undefined) return;
+    if (!b.waiting && b.vm.executed() < KILLABLE_AFTER) return;
+    b.killProposed = true;
+    this.proposeDecision(b.index, true);
   }
 
   /**
+   * A KillScript(N) (kill) or ProceedScript(N) entry is committed (seen ahead
+   * of its turn, StateMachine.committedAhead): the first one for N decides.
+   */
+  decide(index: number, kill: boolean): void {
+    if (!this.decisions.has(index)) this.decisions.set(index, kill);
+  }
+
+  /** A KillScript / ProceedScript entry for N applied in sequence: N's script has ended, its decision (and older ones) are no longer needed. */
+  decisionApplied(index: number): void {
+    for (const i of this.decisions.keys()) if (i <= index) this.decisions.delete(i);
+  }
+
+  /** A snapshot replaced the state. */
+  forgetDecisions(): void {
+    this.decisions.clear();
+  }
+
+  /**
+   * The gate before the first effect (a write, a PUBLISH) of a gated script
+   * (Run.gated): before KILLABLE_AFTER instructions, or once the log said
+   * Proceed, it runs (and the script is unkillable from then on); else the
+   * script stops (STOP; Run.stopped) and waits for the decision (stopped,
+   * where the leader proposes Proceed).
+   */
+  private gate(run: Run): boolean {
+    if (run.vm.executed() >= KILLABLE_AFTER && this.decisions.get(run.ctx.index) !== false) {
+      run.stopped = true;
+      return false;
+    }
+    run.passed = true;
+    return true;
+  }
+  /**
    * SCRIPT KILL (isFunction false) / FUNCTION KILL (Redis's scriptKill): the
-   * error reply's text, or undefined (+OK). A script on the read path that has not written (none can) is
-   * stopped at its next slice; one of a log entry cannot be, as every
-   * replica must do the same (docs/decisions.md).
+   * error reply's text, or undefined (+OK). A script on the read path that
+   * has not written (none can) is stopped at its next slice. One of a log
+   * entry that has not written is stopped by every replica alike: the leader
+   * proposes KillScript(N) once it has run KILLABLE_AFTER instructions
+   * (docs/decisions.md "Killing a replicated script"); a follower answers
+   * KILL_AT_LEADER.
    */
   kill(isFunction: boolean): string | undefined {
     const b = this.busy;
     if (b === undefined) return NOTBUSY;
-    if (b.run.wrote) return UNKILLABLE_WROTE;
+    if (b.run.wrote || b.run.passed) return UNKILLABLE_WROTE;
     if (isFunction !== b.isFunction) return b.isFunction ? BUSY_FUNCTION : BUSY_EVAL;
-    if (b.applied) return UNKILLABLE_REPLICATED;
-    b.kill = true;
+    if (!b.applied) {
+      b.kill = true;
+      return undefined;
+    }
+    if (!b.run.gated) return UNKILLABLE_REPLICATED;
+    const d = this.decisions.get(b.index);
+    // Proceed decided: it goes on to write.
+    if (d === false) return UNKILLABLE_WROTE;
+    if (d === true) return undefined;
+    if (!this.isLeader()) return KILL_AT_LEADER;
+    if (b.proceedProposed) return UNKILLABLE_WROTE;
+    b.killWanted = true;
+    this.proposeKill(b);
     return undefined;
   }
 
@@ -568,8 +748,6 @@ export class Scripts {
     const flags = fi.flags;
     if (flags & ScriptFlag.NoCluster && !this.standalone(ctx)) return w.error('ERR Can not run script on cluster, \'no-cluster\' flag is set.');
     if (!(flags & ScriptFlag.NoWrites) && ro) return w.error('ERR Can not execute a script with write flag using *_ro command.');
-    const keys = argv.slice(3, 3 + numkeys);
-    const args = argv.slice(3 + numkeys);
     const noWrites = (flags & ScriptFlag.NoWrites) !== 0;
     const vm = this.functions.vm;
     this.invoke(
@@ -577,10 +755,10 @@ export class Scripts {
       ro || noWrites,
       (flags & ScriptFlag.AllowCrossSlot) !== 0,
       (flags & ScriptFlag.AllowOom) !== 0,
-      keys,
+      numkeys > 0 ? argv[3] : undefined,
       vm,
       { name: fi.name, argv },
-      (o) => vm.startFcall(fi.ref, fi.name, keys, args, o),
+      (o) => vm.startFcallArgv(fi.ref, fi.name, argv, numkeys, o),
       (r) => {
         if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
         if (r.error) w.error(r.resp.slice(1, -2));
@@ -634,6 +812,7 @@ export class Scripts {
       if (parent.rand !== undefined) ctx.rand = parent.rand;
       if (parent.events !== undefined) ctx.events = parent.events;
       if (parent.signal !== undefined) ctx.signal = parent.signal;
+      if (run.gated && !run.passed && def.isWrite && !this.gate(run)) return STOP;
       callData(this.stats, def, def.data, ctx, argv, undefined, false);
       if (parent.dirty !== undefined) parent.dirty += ctx.dirty!;
       if (def.isWrite) run.wrote = true;
@@ -662,11 +841,12 @@ export class Scripts {
         break;
       }
       // Only in scripts that may write (PUBLISH is may-replicate), so only in applied entries: on every replica.
+      // A message is an effect too: a gated script's first one waits for the log's decision as a write does.
       case 'publish':
-        w.int(this.pubsub?.deliver(argv[1]!, argv[2]!) ?? 0);
-        break;
       case 'spublish':
-        w.int(this.pubsub?.deliverShard(argv[1]!, argv[2]!) ?? 0);
+        if (run.gated && !run.passed && !this.gate(run)) return STOP;
+        if (def.name === 'publish') w.int(this.pubsub?.deliver(argv[1]!, argv[2]!) ?? 0);
+        else w.int(this.pubsub?.deliverShard(argv[1]!, argv[2]!) ?? 0);
         break;
       case 'time': {
         // The entry's time (or the read's): the same on every replica.

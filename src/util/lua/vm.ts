@@ -6,12 +6,13 @@
  * a memory budget, a heap limit), compiled to WebAssembly by native/lua/build.sh. The
  * build output is committed (native/lua/dist/), so raftis needs only Node.
  *
- * A leaf: it imports nothing of raftis. Strings are latin1 (one char per
- * byte), like raftis's arguments and RespWriter output.
+ * A leaf: it imports nothing of raftis but util/latin1. Strings are latin1
+ * (one char per byte), like raftis's arguments and RespWriter output.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { latin1 } from '../latin1.js';
 
 // src/util/lua/vm.ts and dist/util/lua/vm.js are both three levels below the repository root.
 const DIST = new URL('../../../native/lua/dist/', import.meta.url);
@@ -40,6 +41,7 @@ interface LuaModule {
   _rl_resume(kill: number): number;
   _rl_paused(): number;
   _rl_set_check_period(hooks: number): void;
+  _rl_executed(): number;
 }
 
 type CreateModule = (opts: {
@@ -53,6 +55,24 @@ type CreateModule = (opts: {
 interface Heap extends Buffer {
   latin1Write(s: string, offset: number, length: number): number;
   latin1Slice(start: number, end: number): string;
+}
+
+/**
+ * Strings shorter than this cross into linear memory byte by byte: a
+ * native latin1Write per string costs more than the bytes (as the entry
+ * encoder's, src/commands/engine/entry.ts).
+ */
+const SHORT = 48;
+
+function u32(h: Uint8Array, p: number): number {
+  return (h[p]! | (h[p + 1]! << 8) | (h[p + 2]! << 16) | (h[p + 3]! << 24)) >>> 0;
+}
+
+function putU32(h: Uint8Array, p: number, n: number): void {
+  h[p] = n;
+  h[p + 1] = n >>> 8;
+  h[p + 2] = n >>> 16;
+  h[p + 3] = n >>> 24;
 }
 
 let loaded: { create: CreateModule; wasm: Buffer } | undefined;
@@ -83,8 +103,15 @@ export function sha1hex(body: string): string {
   return createHash('sha1').update(body, 'latin1').digest('hex');
 }
 
-/** The answer to one redis.call / redis.pcall: the command's RESP reply, or scriptCall's error text (raised as a script error). */
-export type CallResult = { resp: string } | { scriptError: string };
+/**
+ * The answer to one redis.call / redis.pcall: the command's RESP reply, or
+ * scriptCall's error text (raised as a script error), or STOP: the command
+ * is not run and the script stops at its next instruction as SCRIPT KILL
+ * stops it ("Script killed by user with SCRIPT KILL...", which no pcall can
+ * swallow).
+ */
+export type CallResult = { resp: string } | { scriptError: string } | typeof STOP;
+export const STOP = { stop: true } as const;
 
 export interface LuaHost {
   /** Runs one command for redis.call/pcall; `resp` is the protocol the script asked for (redis.setresp). */
@@ -142,6 +169,13 @@ export interface EvalResult {
 export class LuaVM {
   private m!: LuaModule;
   private heapBuf: Heap | null = null;
+  /**
+   * The exports called per script and per redis.call, copied off the module
+   * object (a dictionary-mode object: every property read of it is a slow
+   * lookup), and the byte view of linear memory (see u8).
+   */
+  private x!: Pick<LuaModule, '_rl_reply_buf' | '_rl_in_buf' | '_rl_out_ptr' | '_rl_out_len' | '_rl_eval' | '_rl_executed' | '_rl_fcall' | '_rl_srand' | '_rl_resume'>;
+  private heapU8: Uint8Array = new Uint8Array(0);
   private namePtr = 0;
   private readonly loadedShas = new Set<string>();
   /** The protocol of redis.call's replies for the running script (redis.setresp). */
@@ -182,9 +216,34 @@ export class LuaVM {
       printErr: () => {},
     });
     this.heapBuf = null;
+    this.nameHolds = '';
+    const m = this.m;
+    this.x = {
+      _rl_reply_buf: m._rl_reply_buf,
+      _rl_in_buf: m._rl_in_buf,
+      _rl_out_ptr: m._rl_out_ptr,
+      _rl_out_len: m._rl_out_len,
+      _rl_eval: m._rl_eval,
+      _rl_executed: m._rl_executed,
+      _rl_fcall: m._rl_fcall,
+      _rl_srand: m._rl_srand,
+      _rl_resume: m._rl_resume,
+    };
+    this.heapU8 = m.HEAPU8;
     if (this.m._rl_init(this.memoryLimit, this.functionsMode ? 1 : 0) !== 0) throw new Error('lua_newstate failed');
     this.loadedShas.clear();
     this.namePtr = this.m._rl_name_buf();
+  }
+
+  /**
+   * Linear memory's bytes. A grown memory detaches the old ArrayBuffer,
+   * whose views then have length 0: only then is the module's new view
+   * read (Uint8Array#buffer is a slow call; length is not).
+   */
+  private u8(): Uint8Array {
+    const h = this.heapU8;
+    if (h.length !== 0) return h;
+    return (this.heapU8 = this.m.HEAPU8);
   }
 
   /** A Buffer over linear memory (made again after the memory grew). */
@@ -194,20 +253,34 @@ export class LuaVM {
     return this.heapBuf;
   }
 
+  /** A redis.call reply into the C reply buffer. */
   private writeReply(s: string): void {
-    const p = this.m._rl_reply_buf(s.length);
-    this.heap().latin1Write(s, p, s.length);
+    const n = s.length;
+    const p = this.x._rl_reply_buf(n);
+    this.putString(p, s);
   }
 
+  /** s's bytes at p (the space is there). */
+  private putString(p: number, s: string): number {
+    const n = s.length;
+    if (n < SHORT) {
+      const h = this.u8();
+      for (let i = 0; i < n; i++) h[p + i] = s.charCodeAt(i);
+      return n;
+    }
+    return this.heap().latin1Write(s, p, n);
+  }
+
+  /** redis.call's arguments: [u32 argc] then ([u32 len][bytes])*. */
   private readArgv(ptr: number): string[] {
-    const h = this.heap();
-    const argc = h.readUInt32LE(ptr);
+    const h = this.u8();
+    const argc = u32(h, ptr);
     let off = ptr + 4;
     const argv = new Array<string>(argc);
     for (let i = 0; i < argc; i++) {
-      const n = h.readUInt32LE(off);
+      const n = u32(h, off);
       off += 4;
-      argv[i] = h.latin1Slice(off, off + n);
+      argv[i] = latin1(h, off, off + n);
       off += n;
     }
     return argv;
@@ -217,11 +290,12 @@ export class LuaVM {
     switch (kind) {
       case Host.Call: {
         const r = this.host.call(this.readArgv(ptr), this.scriptResp);
+        if (r === STOP) return 2;
         if ('scriptError' in r) {
           this.writeReply(r.scriptError);
           return 1;
         }
-        this.writeReply(r.resp);
+        this.writeReply((r as { resp: string }).resp);
         return 0;
       }
       case Host.Log: {
@@ -245,21 +319,32 @@ export class LuaVM {
   }
 
   private writeIn(s: string): number {
-    const p = this.m._rl_in_buf(s.length);
+    const p = this.x._rl_in_buf(s.length);
     this.heap().latin1Write(s, p, s.length);
     return s.length;
   }
 
-  /** Writes "f_<sha>\0" into the C name buffer; returns its address. */
+  /** The sha whose "f_<sha>\0" the C name buffer holds (an FCALL's name replaces it). */
+  private nameHolds = '';
+
+  /** Writes "f_<sha>\0" into the C name buffer (unless it holds it already); returns its address. */
   private name(sha: string): number {
-    this.heap().latin1Write('f_' + sha + '\0', this.namePtr, 43);
+    if (this.nameHolds !== sha) {
+      const h = this.u8();
+      const p = this.namePtr;
+      h[p] = 0x66; // f
+      h[p + 1] = 0x5f; // _
+      for (let i = 0; i < 40; i++) h[p + 2 + i] = sha.charCodeAt(i);
+      h[p + 42] = 0;
+      this.nameHolds = sha;
+    }
     return this.namePtr;
   }
 
   private out(): string {
-    const p = this.m._rl_out_ptr();
-    const n = this.m._rl_out_len();
-    return this.heap().latin1Slice(p, p + n);
+    const p = this.x._rl_out_ptr();
+    const n = this.x._rl_out_len();
+    return latin1(this.u8(), p, p + n);
   }
 
   /** Whether the body of `sha` is compiled in this VM. */
@@ -304,8 +389,23 @@ export class LuaVM {
     this.notPaused();
     if (!this.loadedShas.has(sha)) return undefined;
     this.writeKeysArgs(keys, args);
+    return this.startNamed(sha, opts);
+  }
+
+  /**
+   * start with KEYS and ARGV taken from a command's arguments (EVAL's, FCALL's:
+   * argv[3 .. 3 + numkeys) the keys, the rest ARGV), without slicing them.
+   */
+  startArgv(sha: string, argv: readonly string[], numkeys: number, opts: EvalOptions): EvalResult | Paused | undefined {
+    this.notPaused();
+    if (!this.loadedShas.has(sha)) return undefined;
+    this.writeArgv(argv, numkeys);
+    return this.startNamed(sha, opts);
+  }
+
+  private startNamed(sha: string, opts: EvalOptions): EvalResult | Paused | undefined {
     const name = this.name(sha);
-    return this.runWith(opts, () => this.m._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
+    return this.runWith(opts, () => this.x._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
   }
 
   /** Whether a script is paused in this VM (start / startFcall answered PAUSED). */
@@ -322,7 +422,7 @@ export class LuaVM {
   resume(kill = false, sliceMs?: number): EvalResult | Paused {
     if (!this.pausedNow) throw new Error('LuaVM.resume: no paused script');
     if (sliceMs !== undefined) this.sliceMs = sliceMs;
-    return this.step(() => this.m._rl_resume(kill ? 1 : 0)) as EvalResult | Paused;
+    return this.step(() => this.x._rl_resume(kill ? 1 : 0)) as EvalResult | Paused;
   }
 
   /** A paused script's end, run to its end (run / fcall are never pausable, so only a kill would leave it paused). */
@@ -335,9 +435,36 @@ export class LuaVM {
     if (this.pausedNow) throw new Error('LuaVM: a script is paused in this VM');
   }
 
+  /**
+   * The instructions the running (or last) script has run so far, as its
+   * count hook counts them (a multiple of 100; pausable scripts and scripts
+   * with a budget only): the same at the same point of the script on every
+   * replica, whatever pauses it had.
+   */
+  executed(): number {
+    return this.x._rl_executed();
+  }
+
   /** Sets how many count hooks (of 100 instructions) pass between two pause checks (tests; 0: the default, 8192). */
   setCheckPeriod(hooks: number): void {
     this.m._rl_set_check_period(hooks);
+  }
+
+  /** writeKeysArgs for argv[3 .. 3 + numkeys) and argv[3 + numkeys ..). */
+  private writeArgv(argv: readonly string[], numkeys: number): void {
+    let n = 8;
+    for (let i = 3; i < argv.length; i++) n += 4 + argv[i]!.length;
+    const p = this.x._rl_in_buf(n);
+    const h = this.u8();
+    putU32(h, p, numkeys);
+    putU32(h, p + 4, argv.length - 3 - numkeys);
+    let off = p + 8;
+    for (let i = 3; i < argv.length; i++) {
+      const a = argv[i]!;
+      putU32(h, off, a.length);
+      off += 4;
+      off += this.putString(off, a);
+    }
   }
 
   /** KEYS and ARGV into the input buffer: [u32 nkeys][u32 nargs] then ([u32 len][bytes])*. */
@@ -345,25 +472,28 @@ export class LuaVM {
     let n = 8;
     for (const k of keys) n += 4 + k.length;
     for (const a of args) n += 4 + a.length;
-    const p = this.m._rl_in_buf(n);
-    const h = this.heap();
-    h.writeUInt32LE(keys.length, p);
-    h.writeUInt32LE(args.length, p + 4);
+    const p = this.x._rl_in_buf(n);
+    // After _rl_in_buf, which may have grown the memory.
+    const h = this.u8();
+    putU32(h, p, keys.length);
+    putU32(h, p + 4, args.length);
     let off = p + 8;
-    for (const k of keys) {
-      h.writeUInt32LE(k.length, off);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      putU32(h, off, k.length);
       off += 4;
-      off += h.latin1Write(k, off, k.length);
+      off += this.putString(off, k);
     }
-    for (const a of args) {
-      h.writeUInt32LE(a.length, off);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      putU32(h, off, a.length);
       off += 4;
-      off += h.latin1Write(a, off, a.length);
+      off += this.putString(off, a);
     }
   }
 
   private runWith(opts: EvalOptions, call: () => number): EvalResult | Paused | undefined {
-    if (opts.seed !== undefined) this.m._rl_srand(opts.seed | 0);
+    if (opts.seed !== undefined) this.x._rl_srand(opts.seed | 0);
     this.scriptResp = 2;
     this.sliceMs = opts.sliceMs ?? -1;
     return this.step(call);
@@ -405,7 +535,7 @@ export class LuaVM {
     }
     if (rc !== 0) return { error: this.out() };
     const h = this.heap();
-    let p = this.m._rl_out_ptr();
+    let p = this.x._rl_out_ptr();
     const count = h.readUInt32LE(p);
     p += 4;
     const fns: RegisteredFunction[] = [];
@@ -439,9 +569,21 @@ export class LuaVM {
   startFcall(ref: number, name: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | Paused | undefined {
     this.notPaused();
     this.writeKeysArgs(keys, args);
+    return this.startRef(ref, name, opts);
+  }
+
+  /** startFcall with KEYS and ARGV from FCALL's arguments, as startArgv. */
+  startFcallArgv(ref: number, name: string, argv: readonly string[], numkeys: number, opts: EvalOptions): EvalResult | Paused | undefined {
+    this.notPaused();
+    this.writeArgv(argv, numkeys);
+    return this.startRef(ref, name, opts);
+  }
+
+  private startRef(ref: number, name: string, opts: EvalOptions): EvalResult | Paused | undefined {
     const len = Math.min(name.length, 63);
     this.heap().latin1Write(name.slice(0, len) + '\0', this.namePtr, len + 1);
-    return this.runWith(opts, () => this.m._rl_fcall(ref, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
+    this.nameHolds = '';
+    return this.runWith(opts, () => this.x._rl_fcall(ref, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
   }
 
   /** The bytes the last script (or library load) was charged against its memory budget. */

@@ -503,6 +503,10 @@ export class Cluster implements ApplyObserver {
     if (holders.length * 2 <= this.ids.length) this.ledger.violation(`node ${inc.id}#${inc.n} applied ${text} at ${index}, durable only on ${holders.join(',') || 'no disk'}`);
   }
 
+  aheadProblem(inc: Incarnation, problem: string): void {
+    this.ledger.violation(`node ${inc.id}#${inc.n}: ${problem}`);
+  }
+
   restored(inc: Incarnation): void {
     const s = this.slot(inc.id);
     inc.restorePoints.push({ at: inc.applied.length, index: s.inc === inc ? s.node?.appliedIndex : undefined });

@@ -73,6 +73,8 @@ export interface ApplyObserver {
   /** Called before the incarnation records the apply; `prev` is the index it applied last (0: none). */
   applied(inc: Incarnation, index: number, data: Buffer, mine: TestProposal | undefined, prev: number): void;
   restored(inc: Incarnation): void;
+  /** A problem with an entry shown ahead of its apply (StateMachine.committedAhead). */
+  aheadProblem(inc: Incarnation, problem: string): void;
 }
 
 /** One process of one node: its state machine, what it applied, how it ended. */
@@ -102,6 +104,22 @@ export class Incarnation implements StateMachine<TestProposal> {
   private pending: { index: number; data: Buffer; mine: TestProposal | undefined; turns: number } | undefined;
   /** Entries applied over several turns. */
   pausedApplies = 0;
+  /** Entries shown ahead of their apply (committedAhead), by index, until applied. */
+  private readonly ahead = new Map<number, string>();
+  /** How many times an entry was shown ahead. */
+  shownAhead = 0;
+
+  /** Only while an apply is pending, only entries after it; each must be applied later as it was shown (committed entries are final). */
+  committedAhead(index: number, data: Buffer): void {
+    if (this.dead) return;
+    this.shownAhead++;
+    const p = this.pending;
+    if (p === undefined || index <= p.index) this.observer.aheadProblem(this, `${index} shown ahead while applying ${p?.index ?? 'nothing'}`);
+    const text = data.toString('latin1');
+    const seen = this.ahead.get(index);
+    if (seen !== undefined && seen !== text) this.observer.aheadProblem(this, `${index} shown ahead as ${seen}, then as ${text}`);
+    this.ahead.set(index, text);
+  }
 
   apply(index: number, data: Buffer, mine: TestProposal | undefined): boolean | void {
     if (this.dead) return;
@@ -125,6 +143,9 @@ export class Incarnation implements StateMachine<TestProposal> {
 
   private applyNow(index: number, data: Buffer, mine: TestProposal | undefined): void {
     const text = data.toString('latin1');
+    const shown = this.ahead.get(index);
+    if (shown !== undefined && shown !== text) this.observer.aheadProblem(this, `${index} shown ahead as ${shown}, applied as ${text}`);
+    for (const i of this.ahead.keys()) if (i <= index) this.ahead.delete(i);
     const [key, value] = decodeKv(text);
     this.observer.applied(this, index, data, mine, this.lastApplied);
     this.keyspace.set(key, value);

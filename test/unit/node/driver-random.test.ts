@@ -41,6 +41,8 @@ interface Totals {
   installs: number;
   snapshots: number;
   leaders: number;
+  /** Entries shown ahead of their apply behind a paused one (StateMachine.committedAhead). */
+  ahead?: number;
 }
 
 const pick = <T>(c: Cluster, xs: readonly T[]): T => xs[Math.floor(c.rng() * xs.length)]!;
@@ -137,6 +139,7 @@ async function run(seed: number, t: Totals, pauseEvery = 0): Promise<void> {
         t.snapshots += c.snapshotFiles(id).length;
       }
       t.installs += c.ledger.incarnations.reduce((n, inc) => n + inc.restores, 0);
+      t.ahead = (t.ahead ?? 0) + c.ledger.incarnations.reduce((n, inc) => n + inc.shownAhead, 0);
       t.leaders += leaders.size;
     },
   );
@@ -186,6 +189,8 @@ describe('driver: seeded randomized runs with applies that take several turns (p
     expect(failures, failures.join('\n\n')).toEqual([]);
     expect(t.outcomes.get('applied') ?? 0).toBeGreaterThan(0);
     expect(t.installs).toBeGreaterThan(0);
+    // Entries committed behind a paused apply were shown ahead of it (each checked: only then, and applied later as shown).
+    expect(t.ahead ?? 0).toBeGreaterThan(0);
   });
 });
 
