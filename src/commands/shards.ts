@@ -4,6 +4,8 @@
  *
  *   RAFT.SHARDS ADDGROUP <gid> <id@host:port[@clusterport]> …   group 0's leader: a new group
  *   RAFT.SHARDS ASSIGN <gid> <slot|from-to> …                    group 0's leader: slots to a group
+ *   RAFT.SHARDS MOVE <gid> <slot|from-to> …                      group 0's leader: move slots with their keys (phase 2)
+ *   RAFT.SHARDS REBALANCE                                        group 0's leader: even shares for every group
  *   RAFT.SHARDS MAP                                              the newest map this node knows (JSON)
  *   RAFT.SHARDS STATUS                                           groups, leaders, slot ranges (text)
  *
@@ -14,15 +16,23 @@
  *   RAFT.SHARDS ADOPT <json>                        adopt group 0's map (proposed by a group's leader
  *                                                   itself; from a client only a hint to fetch the map now)
  *   RAFT.SHARDS SETMAP <expected epoch> <json>      group 0 only, proposed by its leader itself
+ *   RAFT.SHARDS FREEZE <db> <key> …                 a source group's leader itself: keys it ships next
+ *   RAFT.SHARDS SHIPPED <db> <key> …                the same, once the target committed them: delete here
+ *   RAFT.SHARDS IMPORT <gid> <term> <db> <key> <absttl> <payload> …
+ *                                                   source leader → target leader: shipped keys
+ *
+ * and RAFT.SHARDS DRAIN <epoch> (group 0's leader → a source group's leader:
+ * ship for a while, answer the number of keys left), not a log entry.
  */
 import type { EngineClient as Client } from './engine/engine.js';
-import { cloneSlotMap, decodeSlotMap, encodeSlotMap, parseGroupMember, parseSlotRange, type GroupMember, type SlotRange } from '../util/slot-map.js';
+import { NO_GROUP, cloneSlotMap, decodeSlotMap, encodeSlotMap, parseGroupMember, parseSlotRange, type GroupMember, type SlotRange } from '../util/slot-map.js';
 import { leaderRedirect } from './routing.js';
 import { writeHelp } from './help.js';
 import type { ConnCtx, ConnHandler, HandlerSet } from './table.js';
 
 const NOT_SHARDED = 'ERR this node is not part of a sharded cluster (started without --group)';
 const CHANGING = 'ERR a slot map change is in progress; retry when it has completed';
+const CONFIG_ONLY = 'ERR the slot map is changed on group 0 (the configuration group): send this to one of its nodes';
 
 function arity(sub: string): string {
   return `ERR wrong number of arguments for 'raft.shards|${sub}' command`;
@@ -66,6 +76,10 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       "    On group 0 (the configuration group): add a data group and its members to the slot map.",
       'ASSIGN <gid> <slot|from-to> [...]',
       '    On group 0: give slots to a group. A slot another group owns moves only if it holds no key.',
+      'MOVE <gid> <slot|from-to> [...]',
+      '    On group 0: move slots, with their keys, to a group; answers when they are its. Resumed by any later leader of group 0.',
+      'REBALANCE',
+      '    On group 0: spread the assigned slots evenly over every group (empty ones too), moving their keys.',
       'MAP',
       '    The newest slot map this node knows, as JSON.',
       'STATUS',
@@ -102,32 +116,85 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
     case 'addgroup':
     case 'assign': {
       if (argv.length < 4) return w.error(arity(sub));
-      if (shards.group !== 0) return w.error('ERR the slot map is changed on group 0 (the configuration group): send this to one of its nodes');
+      if (shards.group !== 0) return w.error(CONFIG_ONLY);
       const gid = parseGid(argv[2]!);
       if (gid === undefined) return w.error('ERR invalid group id: 0 to 16383 expected');
-      const next = cloneSlotMap(shards.map);
+      let members: GroupMember[] | undefined;
+      let ranges: SlotRange[] | undefined;
       if (sub === 'addgroup') {
-        if (next.groups.has(gid)) return w.error(`ERR group ${gid} already exists`);
-        const members: GroupMember[] = [];
+        members = [];
         for (const a of argv.slice(3)) {
           const m = parseGroupMember(a);
           if (typeof m === 'string') return w.error(m);
           if (members.some((x) => x.id === m.id)) return w.error(`ERR member id ${m.id} named twice`);
           members.push(m);
         }
-        next.groups.set(gid, members);
       } else {
-        if (!next.groups.has(gid)) return w.error(`ERR no group ${gid}: add it first (RAFT.SHARDS ADDGROUP)`);
-        const ranges = parseRanges(argv.slice(3));
-        if (typeof ranges === 'string') return w.error(ranges);
-        for (const r of ranges) next.owner.fill(gid, r.from, r.to + 1);
+        const r = parseRanges(argv.slice(3));
+        if (typeof r === 'string') return w.error(r);
+        ranges = r;
       }
       if (!node.isLeader) return w.error(leaderRedirect(node, 0));
       if (router.changing) return w.error(CHANGING);
       router.changing = true;
-      later(c, router.change(next).finally(() => (router.changing = false)));
+      const change = router.changeWith((cur) => {
+        const next = cloneSlotMap(cur);
+        if (members !== undefined) {
+          if (next.groups.has(gid)) return `ERR group ${gid} already exists`;
+          next.groups.set(gid, members);
+          return next;
+        }
+        if (!next.groups.has(gid)) return `ERR no group ${gid}: add it first (RAFT.SHARDS ADDGROUP)`;
+        for (const r of ranges!) {
+          for (let s = r.from; s <= r.to; s++) {
+            if (next.target[s] !== NO_GROUP) return `ERR slot ${s} is moving from group ${next.owner[s]} to group ${next.target[s]}: wait for the move to end`;
+          }
+          next.owner.fill(gid, r.from, r.to + 1);
+        }
+        return next;
+      });
+      later(c, change.finally(() => (router.changing = false)));
       return;
     }
+    case 'move': {
+      if (argv.length < 4) return w.error(arity(sub));
+      if (shards.group !== 0) return w.error(CONFIG_ONLY);
+      const gid = parseGid(argv[2]!);
+      if (gid === undefined) return w.error('ERR invalid group id: 0 to 16383 expected');
+      const ranges = parseRanges(argv.slice(3));
+      if (typeof ranges === 'string') return w.error(ranges);
+      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
+      return later(c, router.move(gid, ranges));
+    }
+    case 'rebalance': {
+      if (argv.length !== 2) return w.error(arity(sub));
+      if (shards.group !== 0) return w.error(CONFIG_ONLY);
+      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
+      return later(c, router.rebalance());
+    }
+    case 'drain': {
+      // Group 0's leader → a source group's leader: ship keys of the slots moving away for a while.
+      if (argv.length !== 3) return w.error(arity(sub));
+      const epoch = parseEpoch(argv[2]!);
+      if (epoch === undefined) return w.error('ERR invalid configuration number');
+      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
+      const slot = c.defer();
+      router.drain(epoch).then(
+        (r) => (typeof r === 'number' ? slot.int(r) : slot.error(r)),
+        (e: Error) => slot.error(`ERR ${e.message}`),
+      ).finally(() => c.complete(slot));
+      return;
+    }
+    case 'import': {
+      // A source group's leader → this group's leader: keys to commit in this group's log (applied below).
+      if (argv.length < 8 || (argv.length - 5) % 3 !== 0) return w.error(arity(sub));
+      if (parseGid(argv[2]!) === undefined || parseEpoch(argv[3]!) === undefined || parseEpoch(argv[4]!) === undefined) return w.error('ERR RAFT.SHARDS IMPORT <source gid> <source term> <db> <key> <absttl> <payload> ...');
+      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
+      return engine.dispatcher.propose(c, [argv], false);
+    }
+    case 'freeze':
+    case 'shipped':
+      return w.error(`ERR RAFT.SHARDS ${sub.toUpperCase()} is proposed by a group's leader itself while it ships keys`);
     default:
       return w.error(`ERR unknown subcommand '${argv[1]!}'. Try RAFT.SHARDS HELP.`);
   }
@@ -149,6 +216,13 @@ export const shardsApplied: NonNullable<HandlerSet['applied']> = {
         err = shards.applyAdopt(argv[2]!);
       } else if (sub === 'setmap') {
         err = shards.applySetMap(Number(argv[2]), argv[3]!);
+      } else if (sub === 'freeze' || sub === 'shipped') {
+        const db = Number(argv[2]);
+        if (!Number.isInteger(db) || db < 0 || db >= shards.databases) return w.error('ERR DB index is out of range');
+        return w.int(sub === 'freeze' ? shards.applyFreeze(db, argv.slice(3)) : shards.applyShipped(db, argv.slice(3)));
+      } else if (sub === 'import') {
+        const r = shards.applyImport(Number(argv[2]), Number(argv[3]), Number(argv[4]), argv.slice(5));
+        return typeof r === 'number' ? w.int(r) : w.error(r);
       } else {
         err = `ERR RAFT.SHARDS ${argv[1]} is not a replicated step`;
       }
