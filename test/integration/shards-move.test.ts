@@ -1,0 +1,222 @@
+/**
+ * Moving slots that hold keys between groups (issue 21, phase 2): two
+ * groups of three nodes, then a third group added empty. RAFT.SHARDS MOVE
+ * ships keys of every type with their TTLs; ranges move back and forth while
+ * an ioredis Cluster client keeps writing (following MOVED and ASK, retrying
+ * TRYAGAIN); afterwards every acknowledged write is there exactly once, no
+ * key is in two groups, each group's replicas have one digest; REBALANCE
+ * spreads the slots onto the new empty group.
+ */
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { keyHashSlot } from '../../src/commands/routing.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
+import { ShardedCluster } from '../helpers/sharded-cluster.js';
+
+let sc: ShardedCluster;
+const clients: Cluster[] = [];
+
+beforeAll(async () => {
+  sc = await ShardedCluster.start({ shards: 2, size: 3 });
+}, 120_000);
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await sc?.destroy();
+});
+
+function dumpLogsOnFailure(): void {
+  onTestFailed(() => {
+    for (const n of sc.nodes) console.error(`----- group ${n.group} node ${n.id} (${n.port}) log tail -----\n${n.log.slice(-3000)}`);
+  });
+}
+
+/** The group that owns a slot, from group 0's map. */
+async function ownerOf(slot: number): Promise<number> {
+  const map = JSON.parse(String(await sc.toConfig('RAFT.SHARDS', 'MAP'))) as { slots: [number, number, number][]; moving?: unknown[] };
+  for (const [from, to, g] of map.slots) if (slot >= from && slot <= to) return g;
+  return -1;
+}
+
+/** Every key of every group (from each group's leader), and the keys each group holds. */
+async function keysByGroup(): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  for (let g = 0; g < sc.groups.length; g++) out.set(g, ((await sc.call(await sc.leader(g), 'KEYS', '*')) as string[]).sort());
+  return out;
+}
+
+/** Each group's running replicas have applied everything their leader acknowledged and have one digest. */
+async function digestsAgree(): Promise<void> {
+  for (let g = 0; g < sc.groups.length; g++) {
+    const grp = sc.groups[g]!;
+    await until(
+      `group ${g}'s replicas to have one RAFT.DIGEST`,
+      async () => {
+        const ds = await Promise.all(grp.nodes.filter((n) => grp.isRunning(n.id)).map((n) => sc.call(n, 'RAFT.DIGEST').catch(() => 'unreachable')));
+        return new Set(ds).size === 1;
+      },
+      30_000,
+    );
+  }
+}
+
+describe('RAFT.SHARDS MOVE', () => {
+  it('moves a slot with keys of every type, their TTLs and values, from one group to the other', async () => {
+    dumpLogsOnFailure();
+    const tag = '{typed}';
+    const slot = keyHashSlot(tag);
+    const from = await ownerOf(slot);
+    const to = 1 - from;
+    const src = await sc.leader(from);
+    const k = (name: string): string => `${tag}:${name}`;
+    await sc.call(src, 'SET', k('str'), 'hello', 'PX', '600000');
+    await sc.call(src, 'SET', k('plain'), 'x');
+    await sc.call(src, 'HSET', k('hash'), 'a', '1', 'b', '2');
+    await sc.call(src, 'RPUSH', k('list'), 'a', 'b', 'c');
+    await sc.call(src, 'SADD', k('set'), 'x', 'y');
+    await sc.call(src, 'ZADD', k('zset'), '1', 'one', '2', 'two');
+    await sc.call(src, 'XADD', k('stream'), '1-1', 'f', 'v');
+    await sc.call(src, 'PEXPIREAT', k('hash'), String(Date.now() + 3_600_000));
+    const names = ['str', 'plain', 'hash', 'list', 'set', 'zset', 'stream'];
+    const dumps = await Promise.all(names.map((n) => sc.call(src, 'DUMP', k(n))));
+    const expiries = await Promise.all(names.map((n) => sc.call(src, 'PEXPIRETIME', k(n))));
+    expect(await sc.call(src, 'CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(7);
+
+    expect(await sc.toConfig('RAFT.SHARDS', 'MOVE', to, slot)).toBe('OK');
+    expect(await ownerOf(slot)).toBe(to);
+    await sc.waitConverged();
+    const dst = await sc.leader(to);
+    expect(await sc.call(src, 'CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(0);
+    expect(await sc.call(dst, 'CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(7);
+    expect(await Promise.all(names.map((n) => sc.call(dst, 'DUMP', k(n))))).toEqual(dumps);
+    expect(await Promise.all(names.map((n) => sc.call(dst, 'PEXPIRETIME', k(n))))).toEqual(expiries);
+    expect(await Promise.all(names.map((n) => sc.call(dst, 'TYPE', k(n))))).toEqual(['string', 'string', 'hash', 'list', 'set', 'zset', 'stream']);
+    // The source now redirects for the slot.
+    await expect(sc.call(src, 'GET', k('plain'))).rejects.toThrow(`MOVED ${slot} ${dst.host}:${dst.port}`);
+    const status = String(await sc.toConfig('RAFT.SHARDS', 'STATUS'));
+    expect(status).toContain('moving_slots:0');
+    expect(status).toContain('frozen_keys:0');
+    await digestsAgree();
+  }, 120_000);
+
+  it('refuses what it cannot do: an unknown group, a node outside group 0', async () => {
+    await expect(sc.toConfig('RAFT.SHARDS', 'MOVE', 9, '0-10')).rejects.toThrow('ERR no group 9: add it first (RAFT.SHARDS ADDGROUP)');
+    await expect(sc.call(await sc.leader(1), 'RAFT.SHARDS', 'MOVE', 0, '0-10')).rejects.toThrow(/^ERR the slot map is changed on group 0/);
+  });
+
+  it('moves ranges back and forth under a concurrent ioredis Cluster writer: every acknowledged write is there exactly once', async () => {
+    dumpLogsOnFailure();
+    const entry = sc.groups[1]!.nodes[1]!;
+    const client = new Cluster([{ host: entry.host, port: entry.port }], {
+      maxRedirections: 200,
+      retryDelayOnTryAgain: 20,
+      retryDelayOnMoved: 5,
+      retryDelayOnClusterDown: 100,
+      redisOptions: { maxRetriesPerRequest: 2 },
+      slotsRefreshTimeout: 2000,
+    });
+    clients.push(client);
+    const LISTS = 120;
+    const acked: number[][] = Array.from({ length: LISTS }, () => []);
+    const maybe: Set<number>[] = Array.from({ length: LISTS }, () => new Set());
+    const lastSet: (string | undefined)[] = new Array(LISTS).fill(undefined);
+    const errors: string[] = [];
+    let stop = false;
+    let rounds = 0;
+    const writer = (async () => {
+      for (let r = 0; !stop && r < 100_000; r++) {
+        await Promise.all(
+          Array.from({ length: LISTS }, async (_, i) => {
+            try {
+              await client.rpush(`l:${i}`, String(r));
+              acked[i]!.push(r);
+            } catch (e) {
+              maybe[i]!.add(r);
+              errors.push((e as Error).message);
+            }
+            try {
+              await client.set(`s:${i}`, `v${r}`, 'PX', 600_000);
+              lastSet[i] = `v${r}`;
+            } catch (e) {
+              errors.push((e as Error).message);
+            }
+          }),
+        );
+        rounds = r + 1;
+      }
+    })();
+    // The keys' slots are all over: move a third of the slot space one way and back, then a range across both groups.
+    await until('the writer to have written a few rounds', async () => rounds >= 2, 30_000);
+    const moves: [number, string][] = [
+      [1, '0-5460'],
+      [0, '0-5460'],
+      [0, '10000-12000'],
+      [1, '4000-12000'],
+    ];
+    for (const [g, range] of moves) {
+      const before = rounds;
+      expect(await sc.toConfig('RAFT.SHARDS', 'MOVE', g, range)).toBe('OK');
+      // Writes went on during the move, and on after it.
+      await until(`writes after moving ${range} to group ${g}`, async () => rounds > before, 60_000);
+    }
+    stop = true;
+    await writer;
+    await sc.waitConverged();
+
+    // No error that a client could not retry: every failure was a TRYAGAIN/ASK that ran out of retries, if any.
+    expect(errors.filter((m) => !/TRYAGAIN|Too many Cluster redirections/.test(m))).toEqual([]);
+    for (let i = 0; i < LISTS; i++) {
+      const got = (await client.lrange(`l:${i}`, 0, -1)).map(Number);
+      // Exactly once and in order: every acknowledged push, no other but the unacknowledged ones.
+      expect(new Set(got).size, `l:${i} has duplicates`).toBe(got.length);
+      for (const v of acked[i]!) expect(got, `l:${i} lost ${v}`).toContain(v);
+      for (const v of got) expect(acked[i]!.includes(v) || maybe[i]!.has(v), `l:${i} has ${v}, never written`).toBe(true);
+      expect([...got].sort((a, b) => a - b)).toEqual(got);
+      if (lastSet[i] !== undefined) {
+        expect(await client.get(`s:${i}`)).toMatch(/^v\d+$/);
+        expect(Number((await client.get(`s:${i}`))!.slice(1))).toBeGreaterThanOrEqual(Number(lastSet[i]!.slice(1)));
+        expect(await client.pttl(`s:${i}`)).toBeGreaterThan(0);
+      }
+    }
+    // Each key in exactly one group: the one that owns its slot.
+    const byGroup = await keysByGroup();
+    const seen = new Map<string, number>();
+    for (const [g, keys] of byGroup) {
+      for (const key of keys) {
+        expect(seen.has(key), `${key} is in groups ${seen.get(key)} and ${g}`).toBe(false);
+        seen.set(key, g);
+        expect(await ownerOf(keyHashSlot(key)), `${key} is in group ${g}`).toBe(g);
+      }
+    }
+    for (let i = 0; i < LISTS; i++) expect(seen.has(`l:${i}`)).toBe(true);
+    await digestsAgree();
+  }, 300_000);
+});
+
+describe('RAFT.SHARDS REBALANCE', () => {
+  it('spreads the slots evenly onto a group added empty, with their keys', async () => {
+    dumpLogsOnFailure();
+    const keysBefore = [...(await keysByGroup()).values()].flat().sort();
+    expect(keysBefore.length).toBeGreaterThan(100);
+    const seeds = sc.groups[0]!.nodes.map((n) => `${n.host}:${n.port}`).join(',');
+    const g2 = await TestCluster.start({ size: 1, multiAddr: false, args: ['--group', '2', '--shard-seeds', seeds] });
+    sc.groups.push(g2);
+    expect(await sc.toConfig('RAFT.SHARDS', 'ADDGROUP', 2, ...g2.nodes.map((n) => `${n.id}@${n.host}:${n.port}@${n.clusterPort}`))).toBe('OK');
+    await sc.waitConverged();
+    expect(await sc.toConfig('RAFT.SHARDS', 'REBALANCE')).toBe('OK');
+    await sc.waitConverged();
+    const map = JSON.parse(String(await sc.toConfig('RAFT.SHARDS', 'MAP'))) as { slots: [number, number, number][] };
+    const counts = [0, 0, 0];
+    for (const [from, to, g] of map.slots) counts[g]! += to - from + 1;
+    expect(counts).toEqual([5462, 5461, 5461]);
+    const after = await keysByGroup();
+    expect(after.get(2)!.length).toBeGreaterThan(0);
+    expect([...after.values()].flat().sort()).toEqual(keysBefore);
+    for (const [g, keys] of after) for (const key of keys) expect(await ownerOf(keyHashSlot(key))).toBe(g);
+    // Nothing left to do: a second REBALANCE changes nothing.
+    const epoch = map as unknown as { epoch: number };
+    expect(await sc.toConfig('RAFT.SHARDS', 'REBALANCE')).toBe('OK');
+    expect((JSON.parse(String(await sc.toConfig('RAFT.SHARDS', 'MAP'))) as { epoch: number }).epoch).toBe(epoch.epoch);
+    await digestsAgree();
+  }, 240_000);
+});
