@@ -25,8 +25,9 @@
  * ship for a while, answer the number of keys left), not a log entry.
  */
 import type { EngineClient as Client } from './engine/engine.js';
-import { NO_GROUP, cloneSlotMap, decodeSlotMap, encodeSlotMap, parseGroupMember, parseSlotRange, type GroupMember, type SlotRange } from '../util/slot-map.js';
-import { leaderRedirect } from './routing.js';
+import { NO_GROUP, SLOT_COUNT, cloneSlotMap, decodeSlotMap, encodeSlotMap, parseGroupMember, parseSlotRange, type GroupMember, type SlotRange } from '../util/slot-map.js';
+import { keyHashSlot, leaderRedirect } from './routing.js';
+import { ERR } from './errors.js';
 import { writeHelp } from './help.js';
 import type { ConnCtx, ConnHandler, HandlerSet } from './table.js';
 
@@ -78,6 +79,8 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       '    On group 0: give slots to a group. A slot another group owns moves only if it holds no key.',
       'MOVE <gid> <slot|from-to> [...]',
       '    On group 0: move slots, with their keys, to a group; answers when they are its. Resumed by any later leader of group 0.',
+      'BEGINMOVE <gid> <slot|from-to> [...]',
+      '    On group 0: start moving slots to a group and answer at once (what CLUSTER SETSLOT sends).',
       'REBALANCE',
       '    On group 0: spread the assigned slots evenly over every group (empty ones too), moving their keys.',
       'MAP',
@@ -166,6 +169,17 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       if (!node.isLeader) return w.error(leaderRedirect(node, 0));
       return later(c, router.move(gid, ranges));
     }
+    case 'beginmove': {
+      // CLUSTER SETSLOT on a group's leader → group 0's leader: start moving, do not wait.
+      if (argv.length < 4) return w.error(arity(sub));
+      if (shards.group !== 0) return w.error(CONFIG_ONLY);
+      const gid = parseGid(argv[2]!);
+      if (gid === undefined) return w.error('ERR invalid group id: 0 to 16383 expected');
+      const ranges = parseRanges(argv.slice(3));
+      if (typeof ranges === 'string') return w.error(ranges);
+      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
+      return later(c, router.beginMove(gid, ranges));
+    }
     case 'rebalance': {
       if (argv.length !== 2) return w.error(arity(sub));
       if (shards.group !== 0) return w.error(CONFIG_ONLY);
@@ -232,7 +246,105 @@ export const shardsApplied: NonNullable<HandlerSet['applied']> = {
   },
 };
 
+/**
+ * CLUSTER SETSLOT <slot> IMPORTING|MIGRATING <node id> | NODE <node id> | STABLE,
+ * as redis-cli --cluster reshard / rebalance send them to the masters (group
+ * leaders), mapped onto RAFT.SHARDS moves: IMPORTING and MIGRATING start the
+ * move in group 0's map (the same move; whichever comes first starts it) and
+ * answer once this node's group adopted it; NODE answers once the move ended
+ * (group 0's leader ships whatever MIGRATE has not); STABLE is refused while
+ * the slot moves (a move only goes forward).
+ */
+function clusterSetslot({ c, w, engine }: ConnCtx, argv: string[]): void {
+  const shards = engine.shards;
+  const router = engine.shardRouter;
+  if (!shards.sharded) return w.error('ERR CLUSTER SETSLOT needs a sharded cluster (nodes started with --group): a single group owns every slot');
+  if (!/^\d+$/.test(argv[2]!) || Number(argv[2]) >= SLOT_COUNT) return w.error('ERR Invalid or out of range slot');
+  const slot = Number(argv[2]);
+  if (!engine.node.isLeader) return w.error('ERR Please use SETSLOT only with masters.');
+  const action = argv[3]!.toLowerCase();
+  const map = router.latest();
+  const mine = shards.group!;
+  const answer = (p: Promise<string | undefined>): void => later(c, p);
+  if ((action === 'migrating' || action === 'importing' || action === 'node') && argv.length === 5) {
+    const other = router.groupOfNode(argv[4]!);
+    if (other === undefined) return w.error(action === 'node' ? `ERR Unknown node ${argv[4]}` : `ERR I don't know about node ${argv[4]}`);
+    if (action === 'migrating') {
+      if (other === mine) return w.error("ERR Can't MIGRATE to myself");
+      // The move IMPORTING started may already have ended (group 0's leader drives it: an empty slot ends at once).
+      if (map.owner[slot] !== mine && map.owner[slot] !== other) return w.error(`ERR I'm not the owner of hash slot ${slot}`);
+      return answer(router.setSlot(slot, other, () => shards.movingTo(slot) === other || shards.adopted.owner[slot] === other, 15_000));
+    }
+    if (action === 'importing') {
+      if (map.owner[slot] === mine) return w.error(`ERR I'm already the owner of hash slot ${slot}`);
+      if (other === mine) return w.error("ERR Can't IMPORT from myself");
+      if (map.owner[slot] !== other) return w.error(`ERR slot ${slot} is owned by group ${map.owner[slot]}, not by that node's group ${other}`);
+      return answer(router.setSlot(slot, mine, () => shards.importing(slot) || shards.serves(slot), 15_000));
+    }
+    // NODE: the move to that node's group ends (or is done already).
+    return answer(
+      router.setSlot(
+        slot,
+        other,
+        () => {
+          const m = router.latest();
+          return m.owner[slot] === other && m.target[slot] === NO_GROUP;
+        },
+        120_000,
+      ),
+    );
+  }
+  if (action === 'stable' && argv.length === 4) {
+    if (map.target[slot] !== NO_GROUP) return w.error(`ERR slot ${slot} is moving from group ${map.owner[slot]} to group ${map.target[slot]}: a move only goes forward (RAFT.SHARDS STATUS)`);
+    return w.ok();
+  }
+  return w.error('ERR Invalid CLUSTER SETSLOT action or number of arguments');
+}
+
+/**
+ * MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH pw]
+ * [AUTH2 user pw] [KEYS key …] to a node of another group of this cluster
+ * (its leader ships: RAFT.SHARDS IMPORT there). Only raftis groups of the same
+ * cluster are targets; the key keeps its database; COPY is refused (a key
+ * lives in one group).
+ */
+function migrate({ c, w, engine }: ConnCtx, argv: string[]): void {
+  if (!engine.shards.sharded) return w.error('ERR MIGRATE moves keys between the groups of a sharded raftis cluster (nodes started with --group)');
+  let keys: string[] = [];
+  let copy = false;
+  for (let j = 6; j < argv.length; j++) {
+    const o = argv[j]!.toLowerCase();
+    const more = argv.length - j - 1;
+    if (o === 'copy') copy = true;
+    else if (o === 'replace') continue;
+    else if (o === 'auth' && more >= 1) j++;
+    else if (o === 'auth2' && more >= 2) j += 2;
+    else if (o === 'keys') {
+      if (argv[3] !== '') return w.error('ERR When using MIGRATE KEYS option, the key argument must be set to the empty string');
+      keys = argv.slice(j + 1);
+      break;
+    } else return w.error(ERR.syntax);
+  }
+  if (argv[3] !== '') keys = [argv[3]!];
+  if (!/^\d+$/.test(argv[5]!) || !/^-?\d+$/.test(argv[4]!)) return w.error(ERR.notInteger);
+  if (keys.length === 0) return w.simple('NOKEY');
+  if (copy) return w.error('ERR MIGRATE COPY is not supported between raftis groups: a key lives in exactly one group');
+  if (Number(argv[4]) !== c.dbIndex) return w.error("ERR MIGRATE between raftis groups keeps a key's database: destination-db must be the client's own");
+  const target = engine.shardRouter.groupOfAddress(argv[1]!, Number(argv[2]));
+  if (target === undefined || target === engine.shards.group) {
+    return w.error(`ERR MIGRATE target ${argv[1]}:${argv[2]} is not a node of another group of this raftis cluster: only raftis groups are MIGRATE targets`);
+  }
+  if (!engine.node.isLeader) return w.error(leaderRedirect(engine.node, keyHashSlot(keys[0]!)));
+  const slot = c.defer();
+  engine.shardRouter.migrate(c.dbIndex, target, keys).then(
+    (r) => (r.startsWith('+') ? slot.simple(r.slice(1)) : slot.error(r.slice(1))),
+    (e: Error) => slot.error(`IOERR ${e.message}`),
+  ).finally(() => c.complete(slot));
+}
+
 export const shardsCommands: Record<string, ConnHandler> = {
   'raft.shards': raftShards,
+  'cluster|setslot': clusterSetslot,
+  migrate,
 };
 

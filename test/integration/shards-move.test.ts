@@ -7,12 +7,16 @@
  * key is in two groups, each group's replicas have one digest; REBALANCE
  * spreads the slots onto the new empty group.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { keyHashSlot } from '../../src/commands/routing.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { until } from '../helpers/poll.js';
 import { ShardedCluster } from '../helpers/sharded-cluster.js';
+
+const run = promisify(execFile);
 
 let sc: ShardedCluster;
 const clients: Cluster[] = [];
@@ -219,4 +223,70 @@ describe('RAFT.SHARDS REBALANCE', () => {
     expect((JSON.parse(String(await sc.toConfig('RAFT.SHARDS', 'MAP'))) as { epoch: number }).epoch).toBe(epoch.epoch);
     await digestsAgree();
   }, 240_000);
+});
+
+/** Slots per group in group 0's map. */
+async function slotCounts(): Promise<number[]> {
+  const map = JSON.parse(String(await sc.toConfig('RAFT.SHARDS', 'MAP'))) as { slots: [number, number, number][] };
+  const counts = sc.groups.map(() => 0);
+  for (const [from, to, g] of map.slots) counts[g]! += to - from + 1;
+  return counts;
+}
+
+async function cliCluster(...args: string[]): Promise<string> {
+  const r = await run('redis-cli', ['--cluster', ...args], { timeout: 240_000 }).then(
+    (x) => ({ out: x.stdout + x.stderr, code: 0 }),
+    (e: { stdout?: string; stderr?: string; code?: number }) => ({ out: `${e.stdout ?? ''}${e.stderr ?? ''}`, code: e.code ?? -1 }),
+  );
+  if (r.code !== 0) throw new Error(`redis-cli --cluster ${args.join(' ')} exited with ${r.code}:\n${r.out}`);
+  return r.out;
+}
+
+describe('redis-cli --cluster reshard and rebalance', () => {
+  it('reshard moves slots with their keys through CLUSTER SETSLOT, GETKEYSINSLOT and MIGRATE; rebalance evens them out', async () => {
+    dumpLogsOnFailure();
+    const l0 = await sc.leader(0);
+    const l1 = await sc.leader(1);
+    // redis-cli takes the source's lowest slots: keys there, so that MIGRATE has something to ship.
+    const low = (await ownerOf(0)) === 0 ? [0, 39] : [-1, -1];
+    expect(low[0]).toBe(0);
+    const values = new Map<string, string>();
+    for (let i = 0; values.size < 120 && i < 1_000_000; i++) {
+      const k = `r${i}`;
+      const s = keyHashSlot(k);
+      if (s >= low[0]! && s <= low[1]!) values.set(k, `value-${i}`);
+    }
+    for (const [k, v] of values) await sc.call(l0, 'SET', k, v);
+    const keysBefore = [...(await keysByGroup()).values()].flat().sort();
+    const before = await slotCounts();
+    const id0 = String(await sc.call(l0, 'CLUSTER', 'MYID'));
+    const id1 = String(await sc.call(l1, 'CLUSTER', 'MYID'));
+    const out = await cliCluster('reshard', `${l1.host}:${l1.port}`, '--cluster-from', id0, '--cluster-to', id1, '--cluster-slots', '40', '--cluster-yes');
+    expect(out).toContain('Moving slot');
+    expect(out).not.toContain('[ERR]');
+    await sc.waitConverged();
+    const after = await slotCounts();
+    expect(after[0]).toBe(before[0]! - 40);
+    expect(after[1]).toBe(before[1]! + 40);
+    const moved = await keysByGroup();
+    expect([...moved.values()].flat().sort()).toEqual(keysBefore);
+    for (const [g, keys] of moved) for (const key of keys) expect(await ownerOf(keyHashSlot(key))).toBe(g);
+    for (const [k, v] of values) expect(await sc.call(l1, 'GET', k)).toBe(v);
+    expect(moved.get(1)).toEqual(expect.arrayContaining([...values.keys()]));
+    // redis-cli's MIGRATE calls reached the source's leader (group 0's leader ships too: whichever comes first).
+    expect(String(await sc.call(l0, 'INFO', 'commandstats'))).toMatch(/cmdstat_migrate:calls=[1-9]/);
+    const check = await cliCluster('check', `${l0.host}:${l0.port}`);
+    expect(check).toContain('[OK] All 16384 slots covered.');
+
+    const bal = await cliCluster('rebalance', `${l0.host}:${l0.port}`, '--cluster-use-empty-masters', '--cluster-threshold', '0.1');
+    expect(bal).toContain('Moving');
+    expect(bal).not.toContain('[ERR]');
+    await sc.waitConverged();
+    const even = await slotCounts();
+    expect(Math.max(...even) - Math.min(...even)).toBeLessThanOrEqual(2);
+    const final = await keysByGroup();
+    expect([...final.values()].flat().sort()).toEqual(keysBefore);
+    for (const [g, keys] of final) for (const key of keys) expect(await ownerOf(keyHashSlot(key))).toBe(g);
+    await digestsAgree();
+  }, 400_000);
 });

@@ -38,6 +38,7 @@ import { createDumpPayload } from '../../keyspace/rdb/encode.js';
 import type { EngineClient } from './engine.js';
 import { TRYAGAIN_MULTI } from './shard-state.js';
 import { movedError } from '../errors.js';
+import { clusterNodeId } from '../cluster.js';
 import { commandKeys } from '../keys.js';
 import { CLUSTERDOWN_NO_LEADER, keyHashSlot } from '../routing.js';
 import type { CommandDef } from '../table.js';
@@ -471,6 +472,13 @@ export class ShardRouter {
    * ships the keys and ends the move. Resolves when every slot is gid's.
    */
   async move(gid: number, ranges: readonly SlotRange[]): Promise<string | undefined> {
+    const err = await this.beginMove(gid, ranges);
+    if (err !== undefined) return err;
+    return this.waitMoved((m) => ranges.every((r) => allOwned(m, r, gid)));
+  }
+
+  /** MOVE without waiting (RAFT.SHARDS BEGINMOVE, sent by CLUSTER SETSLOT … IMPORTING / MIGRATING / NODE): the slots are moving once it resolves. */
+  async beginMove(gid: number, ranges: readonly SlotRange[]): Promise<string | undefined> {
     const err = await this.changeWith((cur) => {
       if (!cur.groups.has(gid)) return `ERR no group ${gid}: add it first (RAFT.SHARDS ADDGROUP)`;
       const next = cloneSlotMap(cur);
@@ -493,7 +501,7 @@ export class ShardRouter {
     });
     if (err !== undefined) return err;
     this.kick();
-    return this.waitMoved((m) => ranges.every((r) => allOwned(m, r, gid)));
+    return undefined;
   }
 
   /**
@@ -672,6 +680,64 @@ export class ShardRouter {
     if (r.startsWith('-')) throw new Error(`SHIPPED: ${r.slice(1).trim()}`);
   }
 
+  // ---- Redis Cluster's resharding commands mapped onto the moves (redis-cli --cluster reshard / rebalance) ----
+
+  /** The group of a node named by its CLUSTER NODES id, from the newest map. */
+  groupOfNode(nodeId: string): number | undefined {
+    for (const [gid, members] of this.latest().groups) {
+      for (const m of members) if (clusterNodeId(this.e.info.clusterId, m.id, gid) === nodeId) return gid;
+    }
+    return undefined;
+  }
+
+  /** The group one of whose members has this client address. */
+  groupOfAddress(host: string, port: number): number | undefined {
+    for (const [gid, members] of this.latest().groups) {
+      if (members.some((m) => m.port === port && (m.host === host || (isLoopback(m.host) && isLoopback(host))))) return gid;
+    }
+    for (const [gid, v] of this.views) if (v.members.some((m) => m.port === port && m.host === host)) return gid;
+    return undefined;
+  }
+
+  /**
+   * CLUSTER SETSLOT s IMPORTING / MIGRATING / NODE: has group 0 start moving
+   * the slot to `target` (nothing if it already moves there, or is there),
+   * then waits until `ready` holds for this node's state (its group adopted
+   * the move, or the move ended); a string is the error.
+   */
+  async setSlot(slot: number, target: number, ready: () => boolean, timeoutMs: number): Promise<string | undefined> {
+    const r = await this.callLeader(0, ['RAFT.SHARDS', 'BEGINMOVE', String(target), String(slot)]);
+    if (r instanceof RespError) return r.message;
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      if (Date.now() > deadline) return `TRYAGAIN slot ${slot} is moving to group ${target}; this node has not seen it yet, retry`;
+      void this.poll();
+      await sleep(50);
+    }
+    return undefined;
+  }
+
+  /**
+   * MIGRATE to a node of another group of this cluster, on this group's
+   * leader: the keys' slots must be moving to that group (SETSLOT MIGRATING
+   * or MOVE); they are frozen, shipped and deleted here as a DRAIN round
+   * does. NOKEY when none of them is here (already shipped, or never was).
+   */
+  async migrate(db: number, target: number, keys: readonly string[]): Promise<string> {
+    for (const k of keys) {
+      const slot = keyHashSlot(k);
+      if (this.state.movingTo(slot) !== target) {
+        return `-ERR slot ${slot} is not moving from this group to group ${target}: CLUSTER SETSLOT ${slot} MIGRATING (or RAFT.SHARDS MOVE) first`;
+      }
+    }
+    const r = await this.proposeInternal(['RAFT.SHARDS', 'FREEZE', String(db), ...keys]);
+    if (r.startsWith('-')) return r.trim();
+    const frozen = this.state.frozen.get(db);
+    if (!keys.some((k) => frozen?.has(k) === true)) return '+NOKEY';
+    await this.ship(db, keys);
+    return '+OK';
+  }
+
   /** The groups, for RAFT.SHARDS STATUS and ./cluster.sh status. */
   statusText(): string {
     const map = this.latest();
@@ -705,6 +771,8 @@ export class ShardRouter {
     return lines.join('\r\n') + '\r\n';
   }
 }
+
+const isLoopback = (h: string): boolean => h === 'localhost' || h === '::1' || h.startsWith('127.');
 
 /** Whether every slot of the range is owned by gid and not moving. */
 function allOwned(m: SlotMap, r: SlotRange, gid: number): boolean {
