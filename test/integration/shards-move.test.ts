@@ -197,6 +197,96 @@ describe('RAFT.SHARDS MOVE', () => {
   }, 300_000);
 });
 
+describe('a move through failures', () => {
+  it("ends with every key once when the source group's leader (also group 0's, the driver) is killed -9 while keys are frozen", async () => {
+    dumpLogsOnFailure();
+    // Slots 0-999 are group 0's (after the moves above): they move to group 1.
+    for (let s = 0; s <= 999; s += 333) expect(await ownerOf(s)).toBe(0);
+    const values = new Map<string, string>();
+    for (let i = 0; values.size < 1500 && i < 1_000_000; i++) {
+      const k = `f${i}`;
+      if (keyHashSlot(k) <= 999) values.set(k, `v${i}-${'x'.repeat(200)}`);
+    }
+    const l0 = await sc.leader(0);
+    for (const [k, v] of values) await sc.call(l0, 'SET', k, v);
+    const entry = sc.groups[1]!.nodes[0]!;
+    const client = new Cluster([{ host: entry.host, port: entry.port }], {
+      maxRedirections: 200,
+      retryDelayOnTryAgain: 20,
+      retryDelayOnClusterDown: 100,
+      redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 1000 },
+    });
+    clients.push(client);
+    // A writer on 30 keys of the moving slots: SET of increasing values (idempotent), acknowledged or not.
+    const W = [...values.keys()].slice(0, 30);
+    const acked = new Map<string, number>();
+    const tried = new Map<string, number>();
+    let stop = false;
+    const writer = (async () => {
+      for (let r = 1; !stop && r < 100_000; r++) {
+        await Promise.all(
+          W.map(async (k) => {
+            tried.set(k, r);
+            try {
+              await client.set(k, `w${r}`);
+              acked.set(k, r);
+            } catch {
+              // not acknowledged: either outcome is allowed
+            }
+          }),
+        );
+        await new Promise((res) => setTimeout(res, 10));
+      }
+    })();
+
+    // Group 1's leader paused: the source's IMPORT calls hang, so keys stay frozen on group 0.
+    const g1 = sc.groups[1]!;
+    const paused = await g1.waitForLeader();
+    g1.pause(paused);
+    const move = sc.toConfig('RAFT.SHARDS', 'MOVE', 1, '0-999').then(
+      (r) => String(r),
+      (e: Error) => e.message,
+    );
+    await until('keys frozen on group 0', async () => /frozen_keys:[1-9]/.test(String(await sc.call(l0, 'RAFT.SHARDS', 'STATUS'))), 30_000);
+    await sc.groups[0]!.kill9(l0.id);
+    g1.resume(paused);
+    // The move's client lost its connection (or got an error); the new leader of group 0 resumes the move.
+    expect(await move).not.toBe('OK');
+    await until(
+      'slots 0-999 owned by group 1 and nothing moving',
+      async () => {
+        try {
+          const map = JSON.parse(String(await sc.toConfig('RAFT.SHARDS', 'MAP'))) as { slots: [number, number, number][]; moving?: unknown[] };
+          return map.moving === undefined && map.slots.some(([from, to, g]) => from <= 0 && to >= 999 && g === 1);
+        } catch {
+          return false;
+        }
+      },
+      120_000,
+    );
+    stop = true;
+    await writer;
+    await sc.groups[0]!.startNode(l0.id);
+    await sc.waitConverged(60_000);
+
+    const l1 = await sc.leader(1);
+    const n0 = await sc.leader(0);
+    for (const [k, v] of values) {
+      if (W.includes(k)) continue;
+      expect(await sc.call(l1, 'GET', k), k).toBe(v);
+    }
+    for (const k of W) {
+      const got = String(await sc.call(l1, 'GET', k));
+      const n = got.startsWith('w') ? Number(got.slice(1)) : 0;
+      expect(n, `${k} = ${got.slice(0, 20)}`).toBeGreaterThanOrEqual(acked.get(k) ?? 0);
+      expect(n).toBeLessThanOrEqual(tried.get(k) ?? 0);
+    }
+    for (let s = 0; s <= 999; s++) expect(await sc.call(n0, 'CLUSTER', 'COUNTKEYSINSLOT', s)).toBe(0);
+    expect(String(await sc.call(n0, 'RAFT.SHARDS', 'STATUS'))).toContain('frozen_keys:0');
+    await digestsAgree();
+  }, 300_000);
+});
+
 describe('RAFT.SHARDS REBALANCE', () => {
   it('spreads the slots evenly onto a group added empty, with their keys', async () => {
     dumpLogsOnFailure();
@@ -245,11 +335,13 @@ async function cliCluster(...args: string[]): Promise<string> {
 describe('redis-cli --cluster reshard and rebalance', () => {
   it('reshard moves slots with their keys through CLUSTER SETSLOT, GETKEYSINSLOT and MIGRATE; rebalance evens them out', async () => {
     dumpLogsOnFailure();
-    const l0 = await sc.leader(0);
-    const l1 = await sc.leader(1);
-    // redis-cli takes the source's lowest slots: keys there, so that MIGRATE has something to ship.
-    const low = (await ownerOf(0)) === 0 ? [0, 39] : [-1, -1];
-    expect(low[0]).toBe(0);
+    // From slot 0's group to another; redis-cli takes the source's lowest slots: keys there, so that MIGRATE has something to ship.
+    const from = await ownerOf(0);
+    const to = from === 0 ? 1 : 0;
+    for (let s = 0; s < 40; s++) expect(await ownerOf(s)).toBe(from);
+    const low = [0, 39];
+    const l0 = await sc.leader(from);
+    const l1 = await sc.leader(to);
     const values = new Map<string, string>();
     for (let i = 0; values.size < 120 && i < 1_000_000; i++) {
       const k = `r${i}`;
@@ -266,13 +358,13 @@ describe('redis-cli --cluster reshard and rebalance', () => {
     expect(out).not.toContain('[ERR]');
     await sc.waitConverged();
     const after = await slotCounts();
-    expect(after[0]).toBe(before[0]! - 40);
-    expect(after[1]).toBe(before[1]! + 40);
+    expect(after[from]).toBe(before[from]! - 40);
+    expect(after[to]).toBe(before[to]! + 40);
     const moved = await keysByGroup();
     expect([...moved.values()].flat().sort()).toEqual(keysBefore);
     for (const [g, keys] of moved) for (const key of keys) expect(await ownerOf(keyHashSlot(key))).toBe(g);
     for (const [k, v] of values) expect(await sc.call(l1, 'GET', k)).toBe(v);
-    expect(moved.get(1)).toEqual(expect.arrayContaining([...values.keys()]));
+    expect(moved.get(to)).toEqual(expect.arrayContaining([...values.keys()]));
     // redis-cli's MIGRATE calls reached the source's leader (group 0's leader ships too: whichever comes first).
     expect(String(await sc.call(l0, 'INFO', 'commandstats'))).toMatch(/cmdstat_migrate:calls=[1-9]/);
     const check = await cliCluster('check', `${l0.host}:${l0.port}`);
