@@ -6,6 +6,7 @@
  *   RAFT.SHARDS ASSIGN <gid> <slot|from-to> …                    group 0's leader: slots to a group
  *   RAFT.SHARDS MOVE <gid> <slot|from-to> …                      group 0's leader: move slots with their keys (phase 2)
  *   RAFT.SHARDS REBALANCE                                        group 0's leader: even shares for every group
+ *   RAFT.SHARDS REMOVEGROUP <gid>                                group 0's leader: a group that owns no slot leaves the map
  *   RAFT.SHARDS MAP                                              the newest map this node knows (JSON)
  *   RAFT.SHARDS STATUS                                           groups, leaders, slot ranges (text)
  *
@@ -83,6 +84,8 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       '    On group 0: start moving slots to a group and answer at once (what CLUSTER SETSLOT sends).',
       'REBALANCE',
       '    On group 0: spread the assigned slots evenly over every group (empty ones too), moving their keys.',
+      'REMOVEGROUP <gid>',
+      '    On group 0: remove a group that owns no slot from the map (its nodes then serve nothing; stop them).',
       'MAP',
       '    The newest slot map this node knows, as JSON.',
       'STATUS',
@@ -179,6 +182,26 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       if (typeof ranges === 'string') return w.error(ranges);
       if (!node.isLeader) return w.error(leaderRedirect(node, 0));
       return later(c, router.beginMove(gid, ranges));
+    }
+    case 'removegroup': {
+      if (argv.length !== 3) return w.error(arity(sub));
+      if (shards.group !== 0) return w.error(CONFIG_ONLY);
+      const gid = parseGid(argv[2]!);
+      if (gid === undefined) return w.error('ERR invalid group id: 0 to 16383 expected');
+      if (gid === 0) return w.error('ERR group 0 keeps the slot map: it cannot be removed');
+      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
+      return later(
+        c,
+        router.changeWith((cur) => {
+          if (!cur.groups.has(gid)) return `ERR no group ${gid}`;
+          let owned = 0;
+          for (let s = 0; s < SLOT_COUNT; s++) if (cur.owner[s] === gid || cur.target[s] === gid) owned++;
+          if (owned > 0) return `ERR group ${gid} still owns or receives ${owned} slots: move them to other groups first (RAFT.SHARDS MOVE)`;
+          const next = cloneSlotMap(cur);
+          next.groups.delete(gid);
+          return next;
+        }),
+      );
     }
     case 'rebalance': {
       if (argv.length !== 2) return w.error(arity(sub));

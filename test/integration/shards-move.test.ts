@@ -382,3 +382,28 @@ describe('redis-cli --cluster reshard and rebalance', () => {
     await digestsAgree();
   }, 400_000);
 });
+
+describe('RAFT.SHARDS REMOVEGROUP', () => {
+  it('refuses a group that owns slots; once its slots moved away it leaves the map and the Redis Cluster view', async () => {
+    dumpLogsOnFailure();
+    const keysBefore = [...(await keysByGroup()).values()].flat().sort();
+    await expect(sc.toConfig('RAFT.SHARDS', 'REMOVEGROUP', 2)).rejects.toThrow(/^ERR group 2 still owns or receives \d+ slots: move them to other groups first/);
+    await expect(sc.toConfig('RAFT.SHARDS', 'REMOVEGROUP', 0)).rejects.toThrow('ERR group 0 keeps the slot map: it cannot be removed');
+    const map = JSON.parse(String(await sc.toConfig('RAFT.SHARDS', 'MAP'))) as { slots: [number, number, number][] };
+    const ranges = map.slots.filter(([, , g]) => g === 2).map(([from, to]) => `${from}-${to}`);
+    expect(await sc.toConfig('RAFT.SHARDS', 'MOVE', 1, ...ranges)).toBe('OK');
+    expect(await sc.toConfig('RAFT.SHARDS', 'REMOVEGROUP', 2)).toBe('OK');
+    const removed = sc.groups.pop()!;
+    try {
+      await sc.waitConverged();
+      const after = (await keysByGroup()) as Map<number, string[]>;
+      expect([...after.values()].flat().sort()).toEqual(keysBefore);
+      const nodes = String(await sc.call(await sc.leader(1), 'CLUSTER', 'NODES'));
+      expect(nodes).not.toContain(`:${removed.nodes[0]!.port}@`);
+      expect(nodes.trim().split('\n')).toHaveLength(6);
+      await expect(sc.toConfig('RAFT.SHARDS', 'REMOVEGROUP', 2)).rejects.toThrow('ERR no group 2');
+    } finally {
+      await removed.destroy();
+    }
+  }, 240_000);
+});

@@ -216,11 +216,11 @@ export class ShardRouter {
     if (keys.length === 0) return undefined;
     const slot = keyHashSlot(keys[0]!);
     for (let i = 1; i < keys.length; i++) if (keyHashSlot(keys[i]!) !== slot) return CROSSSLOT_ERROR;
-    return this.routeSlot(slot, keys, keys.map(() => def.isWrite), c, asking);
+    return this.routeSlot(slot, keys, def.isWrite, c, asking);
   }
 
-  /** The decision for keys of one slot: served (undefined), or the error (MOVED, ASK, TRYAGAIN, CLUSTERDOWN). */
-  private routeSlot(slot: number, keys: readonly string[], writes: readonly boolean[], c: EngineClient, asking: boolean): string | undefined {
+  /** The decision for keys of one slot: served (undefined), or the error (MOVED, ASK, TRYAGAIN, CLUSTERDOWN). `writes`: per key, or one flag for all. */
+  private routeSlot(slot: number, keys: readonly string[], writes: readonly boolean[] | boolean, c: EngineClient, asking: boolean): string | undefined {
     const st = this.state;
     if (st.serves(slot)) return st.adopted.target[slot] === NO_GROUP ? undefined : st.movingCheck(c.dbIndex, keys, writes);
     if (st.importing(slot) && asking) {

@@ -103,7 +103,7 @@ export class ShardState {
    * position. A slot moving away never gets a new key here, so a key absent
    * now stays absent: the new group is where it is created.
    */
-  movingCheck(db: number, keys: readonly string[], writes: readonly boolean[]): string | undefined {
+  movingCheck(db: number, keys: readonly string[], writes: readonly boolean[] | boolean): string | undefined {
     if (keys.length === 0) return undefined;
     const slot = keyHashSlot(keys[0]!);
     const target = this.movingTo(slot);
@@ -114,7 +114,7 @@ export class ShardState {
     for (let i = 0; i < keys.length; i++) {
       if (ks.peek(keys[i]!) === undefined) continue;
       present++;
-      if (writes[i] === true && frozen !== undefined && frozen.has(keys[i]!)) return TRYAGAIN_FROZEN;
+      if ((writes === true || (writes !== false && writes[i] === true)) && frozen !== undefined && frozen.has(keys[i]!)) return TRYAGAIN_FROZEN;
     }
     if (present === keys.length) return undefined;
     return present === 0 ? this.ask(slot, target) : TRYAGAIN_MULTI;
