@@ -252,7 +252,8 @@ export class Applier implements StateMachine<Write> {
         if (!shards.accepts(slot)) return shards.redirect(slot);
         if (shards.movingTo(slot) !== NO_GROUP) {
           (moving ??= []).push(k);
-          (writes ??= []).push(cmd.isWrite);
+          // A script (EVAL, FCALL: logged, not flagged write) may write its keys: it counts as a write.
+          (writes ??= []).push(cmd.logged);
         }
       }
     }

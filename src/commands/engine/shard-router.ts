@@ -216,7 +216,7 @@ export class ShardRouter {
     if (keys.length === 0) return undefined;
     const slot = keyHashSlot(keys[0]!);
     for (let i = 1; i < keys.length; i++) if (keyHashSlot(keys[i]!) !== slot) return CROSSSLOT_ERROR;
-    return this.routeSlot(slot, keys, def.isWrite, c, asking);
+    return this.routeSlot(slot, keys, def.logged, c, asking);
   }
 
   /** The decision for keys of one slot: served (undefined), or the error (MOVED, ASK, TRYAGAIN, CLUSTERDOWN). `writes`: per key, or one flag for all. */
@@ -248,7 +248,7 @@ export class ShardRouter {
         if (slot === -1) slot = s;
         else if (s !== slot) return CROSSSLOT_ERROR;
         keys.push(k);
-        writes.push(def.isWrite);
+        writes.push(def.logged);
       }
     }
     return slot === -1 ? undefined : this.routeSlot(slot, keys, writes, c, asking);

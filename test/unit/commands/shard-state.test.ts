@@ -192,6 +192,9 @@ describe('a slot moving between groups (phase 2)', () => {
     // Only present keys of moving slots are frozen.
     expect(r.apply('RAFT.SHARDS', 'FREEZE', '0', K, K3, 'other')).toBe(':1\r\n');
     expect(r.apply('SET', K, 'x')).toBe("-TRYAGAIN key is being moved to the slot's new group; retry shortly\r\n");
+    // A script may write its keys: refused the same way.
+    expect(r.apply('EVAL', "return redis.call('SET', KEYS[1], 'x')", '1', K)).toBe("-TRYAGAIN key is being moved to the slot's new group; retry shortly\r\n");
+    expect(r.apply('GET', K)).toBe('$1\r\nv\r\n');
     expect(r.apply('GET', K2)).toBe('$2\r\nv2\r\n');
     expect(r.apply('SET', K2, 'y')).toBe('+OK\r\n');
     expect(r.shards.frozenKeys()).toEqual([[0, [K]]]);
