@@ -32,6 +32,7 @@ function replica(group: number | undefined): { apply: (...argv: string[]) => str
   shards.redirect = (slot) => `MOVED ${slot} elsewhere:1`;
   const scripts = new Scripts(table, new Stats(), noTouch);
   scripts.servesSlot = (s) => shards.serves(s);
+  scripts.movingRefuses = (db, keys, write) => shards.movingCheck(db, keys, write) !== undefined;
   const applier = new Applier(dbs, table, new Stats(), noTouch, scripts, { config: new Config(), events: { flags: 0, emit: () => {} }, acl: new Acl(table), shards });
   let index = 0;
   const apply = (...argv: string[]): string => {
@@ -177,6 +178,10 @@ describe('a slot moving between groups (phase 2)', () => {
     expect(r.apply('SET', K2, 'new')).toBe(`-ASK ${S} group2:1\r\n`);
     expect(r.dbs.get(0).peek(K2)).toBeUndefined();
     expect(r.apply('MSET', K, 'a', K2, 'b')).toBe('-TRYAGAIN Multiple keys request during rehashing of slot\r\n');
+    // A script reaching a key it did not declare: served when it is here, never created here.
+    expect(r.apply('EVAL', `return redis.call('GET', '${K}')`, '0')).toBe('$1\r\nw\r\n');
+    expect(r.apply('EVAL', `return redis.call('SET', '${K2}', 'x')`, '0')).toMatch(/^-ERR Script attempted to access a non local key in a cluster node/);
+    expect(r.dbs.get(0).peek(K2)).toBeUndefined();
     expect(r.apply('DEL', K)).toBe(':1\r\n');
     // Gone here: the key now lives (or will be created) in the new group.
     expect(r.apply('SET', K, 'again')).toBe(`-ASK ${S} group2:1\r\n`);
