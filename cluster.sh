@@ -15,6 +15,9 @@
 #                             split evenly between the (empty) groups
 #   ./cluster.sh add-shard    sharded: start one more group of N nodes, with no slots yet
 #                             (give it empty slots with RAFT.SHARDS ASSIGN on group 0)
+#   ./cluster.sh rebalance    sharded: spread the slots evenly over every group (empty
+#                             ones too), moving their keys (RAFT.SHARDS REBALANCE)
+#   ./cluster.sh move G RANGE sharded: move slots FROM-TO, with their keys, to group G
 #   ./cluster.sh stop         stop every node (SIGTERM, then SIGKILL after 10 s)
 #   ./cluster.sh status       id, address, role, term, commit index of each node
 #                             (sharded: each node's group, then groups, leaders, slots)
@@ -288,7 +291,14 @@ case "$cmd" in
     for i in $(seq $((g * n + 1)) $((g * n + n))); do wait_ready "$i"; done
     out=$(redis-cli -c -h "$(host_of 1)" -p "$(port_of 1)" RAFT.SHARDS ADDGROUP "$g" "${members[@]}" 2>&1) || true
     [ "$out" = OK ] || die "RAFT.SHARDS ADDGROUP $g: $out"
-    echo "group $g added with no slots; give it empty slots with: redis-cli -c -p $(port_of 1) RAFT.SHARDS ASSIGN $g <from-to>"
+    echo "group $g added with no slots; give it slots with: ./cluster.sh rebalance (or ./cluster.sh move $g <from-to>)"
+    ;;
+  rebalance | move)
+    [ "$(shards)" -gt 0 ] || die "$1: the cluster in $DIR is not sharded (./cluster.sh start --shards S)"
+    if [ "$1" = rebalance ]; then args=(REBALANCE); else args=(MOVE "${2:?group id}" "${3:?slot or from-to}"); fi
+    out=$(redis-cli -c -h "$(host_of 1)" -p "$(port_of 1)" RAFT.SHARDS "${args[@]}" 2>&1) || true
+    [ "$out" = OK ] || die "RAFT.SHARDS ${args[*]}: $out"
+    "$0" status
     ;;
   remove)
     id=${2:?node id}

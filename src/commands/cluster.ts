@@ -366,6 +366,9 @@ export const clusterCommands: Record<string, ConnHandler> = {
     c.readonly = false;
     w.ok();
   },
-  asking: ({ w }, _argv) => w.ok(),
+  asking: ({ c, w }, _argv) => {
+    c.asking = true;
+    w.ok();
+  },
   'raft.info': ({ c, w }, _argv) => w.verbatim(raftInfoText(c.server.node, c.server.info.clusterId)),
 };

@@ -110,6 +110,11 @@ export class Keyspace {
     return this.expires.size;
   }
 
+  /** The value stored under the key, expired or not (sharding ships a key as stored; never counts a hit or deletes). */
+  peek(key: string): Value | undefined {
+    return this.data.get(key);
+  }
+
   isExpired(key: string, now: number): boolean {
     const at = this.expires.get(key);
     return at !== undefined && at <= now;

@@ -179,6 +179,8 @@ export class Client<H extends ClientHost = ClientHost> {
   watchDirty = false;
   /** READONLY mode (cluster): may read a follower's local state. */
   readonly = false;
+  /** ASKING (sharded cluster): the next command may use a slot moving into this group. */
+  asking = false;
 
   /** Pub/sub channels and patterns this client is subscribed to (insertion order, as Redis 7.0's pattern list). */
   readonly channels = new Set<string>();

@@ -25,6 +25,11 @@ export interface SlotMap {
   groups: Map<number, GroupMember[]>;
   /** owner[slot]: the group that owns it, NO_GROUP when none. */
   owner: Int16Array;
+  /**
+   * target[slot]: the group the slot is moving to (phase 2: its keys are
+   * shipped from the owner), NO_GROUP when it is not moving.
+   */
+  target: Int16Array;
 }
 
 export interface SlotRange {
@@ -33,11 +38,11 @@ export interface SlotRange {
 }
 
 export function emptySlotMap(): SlotMap {
-  return { epoch: 0, groups: new Map(), owner: new Int16Array(SLOT_COUNT).fill(NO_GROUP) };
+  return { epoch: 0, groups: new Map(), owner: new Int16Array(SLOT_COUNT).fill(NO_GROUP), target: new Int16Array(SLOT_COUNT).fill(NO_GROUP) };
 }
 
 export function cloneSlotMap(m: SlotMap): SlotMap {
-  return { epoch: m.epoch, groups: new Map([...m.groups].map(([g, ms]) => [g, ms.map((x) => ({ ...x }))])), owner: m.owner.slice() };
+  return { epoch: m.epoch, groups: new Map([...m.groups].map(([g, ms]) => [g, ms.map((x) => ({ ...x }))])), owner: m.owner.slice(), target: m.target.slice() };
 }
 
 /** The ranges of consecutive slots owned by one group, in slot order: [from, to, group]. */
@@ -51,6 +56,30 @@ export function ownedRanges(m: SlotMap): [number, number, number][] {
     }
   }
   return out;
+}
+
+/** The ranges of consecutive slots moving to one group, in slot order: [from, to, target group]. */
+export function movingRanges(m: SlotMap): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  let start = 0;
+  for (let s = 1; s <= SLOT_COUNT; s++) {
+    if (s === SLOT_COUNT || m.target[s] !== m.target[start] || m.owner[s] !== m.owner[start]) {
+      if (m.target[start] !== NO_GROUP) out.push([start, s - 1, m.target[start]!]);
+      start = s;
+    }
+  }
+  return out;
+}
+
+/** Whether any slot is moving. */
+export function anyMoving(m: SlotMap): boolean {
+  for (let s = 0; s < SLOT_COUNT; s++) if (m.target[s] !== NO_GROUP) return true;
+  return false;
+}
+
+/** `FROM-TO`, or `SLOT` when FROM = TO. */
+export function rangeText(from: number, to: number): string {
+  return from === to ? `${from}` : `${from}-${to}`;
 }
 
 /** The slot ranges of one group, in slot order. */
@@ -70,6 +99,8 @@ interface SlotMapJson {
   epoch: number;
   groups: { gid: number; members: GroupMember[] }[];
   slots: [number, number, number][];
+  /** Phase 2: slots moving, [from, to, target group]; absent when none moves (phase 1's JSON unchanged). */
+  moving?: [number, number, number][];
 }
 
 /** The map as JSON (what RAFT.SHARDS MAP answers and log entries carry). */
@@ -79,6 +110,8 @@ export function encodeSlotMap(m: SlotMap): string {
     groups: [...m.groups].sort((a, b) => a[0] - b[0]).map(([gid, members]) => ({ gid, members })),
     slots: ownedRanges(m),
   };
+  const moving = movingRanges(m);
+  if (moving.length > 0) json.moving = moving;
   return JSON.stringify(json);
 }
 
@@ -111,6 +144,16 @@ export function decodeSlotMap(text: string): SlotMap | string {
   for (const r of j.slots) {
     if (!Array.isArray(r) || !isInt(r[0], 0, SLOT_COUNT - 1) || !isInt(r[1], r[0], SLOT_COUNT - 1) || !m.groups.has(r[2])) return 'slot map: bad slot range';
     m.owner.fill(r[2], r[0], r[1] + 1);
+  }
+  if (j.moving !== undefined) {
+    if (!Array.isArray(j.moving)) return 'slot map: bad moving ranges';
+    for (const r of j.moving) {
+      if (!Array.isArray(r) || !isInt(r[0], 0, SLOT_COUNT - 1) || !isInt(r[1], r[0], SLOT_COUNT - 1) || !m.groups.has(r[2])) return 'slot map: bad moving range';
+      m.target.fill(r[2], r[0], r[1] + 1);
+    }
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      if (m.target[s] !== NO_GROUP && (m.owner[s] === NO_GROUP || m.owner[s] === m.target[s])) return `slot map: slot ${s} moves but has no other owner`;
+    }
   }
   return m;
 }

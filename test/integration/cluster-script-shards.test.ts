@@ -107,6 +107,15 @@ describe('./cluster.sh start --shards', () => {
     expect(got).toBe('OK');
     expect(await cli(base + 3, 'GET', '{06S}x')).toBe('new');
 
+    // One line spreads the slots evenly over the three groups, keys with them (issue 21, phase 2).
+    expect(await sh('rebalance')).toContain('group 2  leader 3@');
+    const map = JSON.parse(await cli(base + 1, '-c', 'RAFT.SHARDS', 'MAP')) as { slots: [number, number, number][] };
+    const counts = [0, 0, 0];
+    for (const [from, to, g] of map.slots) counts[g]! += to - from + 1;
+    expect(counts).toEqual([5462, 5461, 5461]);
+    expect(await cli(base + 1, '-c', 'GET', 'foo')).toBe('bar');
+    expect(await cli(base + 1, '-c', 'GET', '{06S}x')).toBe('new');
+
     expect(await sh('clean')).toContain('stopped 3 node(s)');
   }, 180_000);
 });

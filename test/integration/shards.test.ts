@@ -159,7 +159,7 @@ describe('moving slots (phase 1: empty slots only)', () => {
     const full = keyOf(0, 'full');
     expect(await call(node(0), 'SET', full, 'x')).toBe('OK');
     const s = slotOf(full);
-    expect(await outcome(node(0), 'RAFT.SHARDS', 'ASSIGN', 1, s)).toBe(`ERR slot ${s} holds keys in group 0 (key '${full}'): phase 1 moves only empty slots`);
+    expect(await outcome(node(0), 'RAFT.SHARDS', 'ASSIGN', 1, s)).toBe(`ERR slot ${s} holds keys in group 0 (key '${full}'): move it with RAFT.SHARDS MOVE`);
     // Nothing moved: the key is still served where it was.
     expect(await call(node(0), 'GET', full)).toBe('x');
     expect(await outcome(node(1), 'GET', full)).toBe(`MOVED ${s} 127.0.0.1:${node(0).port}`);

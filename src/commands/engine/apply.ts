@@ -9,6 +9,7 @@ import type { StateMachine } from '../../node/node.js';
 import { DISCARD } from '../../server/resp-writer.js';
 import { commandKeys } from '../keys.js';
 import { keyHashSlot } from '../routing.js';
+import { NO_GROUP } from '../../util/slot-map.js';
 import type { CommandTable, ReplicatedState } from '../table.js';
 import { createLogger } from '../../util/log.js';
 import { readAppState, writeAppState } from './app-state.js';
@@ -61,7 +62,12 @@ export class Applier implements StateMachine<Write> {
     private readonly scripts: Scripts,
     /** The cluster-wide configuration (CONFIG SET of such parameters is an entry), kept in snapshots. */
     private readonly state: ReplicatedState,
-  ) {}
+  ) {
+    // Keys a shard move deletes (SHIPPED) or creates (IMPORT) touch WATCH as any write.
+    state.shards.touched = (db, keys) => {
+      if (this.touch.wanted()) this.touch.touched(db, keys);
+    };
+  }
 
   /** The time stamped on a new entry: the clock, but never before an earlier entry's. */
   entryTime(): number {
@@ -154,11 +160,12 @@ export class Applier implements StateMachine<Write> {
     // Sharding: a write to a slot this group does not serve at this log position (released, or not
     // adopted yet) is refused whole, with no effect, on every replica (shard-state.ts).
     if (this.state.shards.sharded) {
-      const refused = this.unservedSlot(entry.cmds);
+      const refused = this.shardRefusal(entry.cmds, dbIndex);
       if (refused !== undefined) {
-        w.error(this.state.shards.redirect(refused));
+        w.error(refused);
         return this.touch.entryApplied();
       }
+      this.state.shards.now = entry.time;
     }
     this.scripts.appliedStandalone = entry.standalone === true;
     const ctx: Ctx = {
@@ -239,18 +246,31 @@ export class Applier implements StateMachine<Write> {
     tail();
   }
 
-  /** The first slot named by a keyed command of the entry that this group does not serve, if any. */
-  private unservedSlot(cmds: readonly string[][]): number | undefined {
+  /**
+   * Sharding's refusal of a whole entry, if any: MOVED (or TRYAGAIN) for a
+   * slot this group neither serves nor imports at this log position; for a
+   * slot moving away, Redis's MIGRATING rule on the entry's keys together
+   * (ShardState.movingCheck: ASK when none is here, TRYAGAIN when some are or
+   * a written one is being shipped).
+   */
+  private shardRefusal(cmds: readonly string[][], dbIndex: number): string | undefined {
     const shards = this.state.shards;
+    let moving: string[] | undefined;
+    let writes: boolean[] | undefined;
     for (const argv of cmds) {
       const cmd = this.table.lookup(argv);
       if (cmd?.data === undefined) continue;
       for (const k of commandKeys(cmd.meta, argv)) {
         const slot = keyHashSlot(k);
-        if (!shards.serves(slot)) return slot;
+        if (!shards.accepts(slot)) return shards.redirect(slot);
+        if (shards.movingTo(slot) !== NO_GROUP) {
+          (moving ??= []).push(k);
+          // A script (EVAL, FCALL: logged, not flagged write) may write its keys: it counts as a write.
+          (writes ??= []).push(cmd.logged);
+        }
       }
     }
-    return undefined;
+    return moving === undefined ? undefined : shards.movingCheck(dbIndex, moving, writes!);
   }
 
   snapshotState(): Buffer {

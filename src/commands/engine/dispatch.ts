@@ -73,11 +73,14 @@ export class Dispatcher {
     // A sharded cluster (several groups): CROSSSLOT, or the group that owns the slot (shard-router.ts);
     // at EXEC, every queued key must be in one slot this group serves (getNodeByQuery on the transaction).
     if (this.server.shards.sharded) {
+      // ASKING lasts one command (or, inside MULTI, until EXEC), as Redis's resetClient clears CLIENT_ASKING.
+      const asking = c.asking;
+      if (asking && def.name !== 'asking' && def.name !== 'multi' && (c.multi === undefined || def.name === 'exec' || def.name === 'discard')) c.asking = false;
       if (def.conn === undefined || SLOT_ROUTED_CONN.has(def.name)) {
-        const refused = this.server.shardRouter.route(def, argv);
+        const refused = this.server.shardRouter.route(def, argv, c, asking);
         if (refused !== undefined) return void this.reject(c, refused, def);
       } else if (def.name === 'exec' && c.multi !== undefined) {
-        const refused = this.server.shardRouter.routeTransaction(c.multi);
+        const refused = this.server.shardRouter.routeTransaction(c.multi, c, asking);
         if (refused !== undefined) return this.abortExec(c, def, refused);
       }
     }

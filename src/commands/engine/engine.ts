@@ -332,7 +332,9 @@ export class Engine implements ClientHost {
     this.shards = new ShardState(opts.info.group, this.dbs);
     this.shardRouter = new ShardRouter(this, opts.info.shardSeeds ?? []);
     this.shards.redirect = (slot) => this.shardRouter.redirect(slot);
+    this.shards.ask = (slot, target) => this.shardRouter.askError(slot, target);
     this.scripts.servesSlot = (slot) => this.shards.serves(slot);
+    this.scripts.movingRefuses = (db, keys, write) => this.shards.movingCheck(db, keys, write) !== undefined;
     this.applier = new Applier(this.dbs, this.table, this.stats, touch, this.scripts, { config: this.config, events: this.notifier, acl: this.acl, shards: this.shards });
     this.applier.tracking = tracking;
     this.proxy = opts.info.followerWrites === 'proxy' ? new Proxy(this) : undefined;

@@ -241,6 +241,8 @@ export class Scripts {
   appliedStandalone = false;
   /** Whether this node's group serves a slot (sharding, set by the engine; replicated state, so the same on every replica at an entry). */
   servesSlot: (slot: number) => boolean = () => true;
+  /** Sharding, a slot moving away: whether these keys of one call are not this group's to touch now (ASK or TRYAGAIN for a client; set by the engine). */
+  movingRefuses: (db: number, keys: readonly string[], write: boolean) => boolean = () => false;
   /**
    * The next script may pause (set by its caller, who then drives it with
    * resumeBusy): it runs SLICE_MS at a time, the event loop turning between
@@ -795,6 +797,8 @@ export class Scripts {
       }
       // A sharded cluster: a slot of another group is not local either.
       if (!this.servesSlot(slot)) return { scriptError: 'Script attempted to access a non local key in a cluster node' };
+      // A slot moving away (Redis: getNodeByQuery answers ASK or TRYAGAIN): keys not all here, or a write of one being shipped.
+      if (this.movingRefuses(run.dbIndex, keys, def.isWrite)) return { scriptError: 'Script attempted to access a non local key in a cluster node' };
       if (!run.allowCrossSlot) {
         if (run.slot === -1) run.slot = slot;
         else if (run.slot !== slot) return { scriptError: 'Script attempted to access keys that do not hash to the same slot' };
