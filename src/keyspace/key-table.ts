@@ -57,13 +57,18 @@ function hashOf(s: string): number {
   return h >>> 0;
 }
 
+/** Buffer's own latin1 decoder (what toString('latin1', …) calls after checking its arguments); not in @types/node. */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
 /**
  * Records of 1..INLINE_MAX + 1 bytes (a length byte, then latin1 bytes) in
  * 1 MB chunks, with a free list per record length (records are not
  * rounded, so a freed record is reused only by one of the same length).
  */
 class ByteArena {
-  private readonly chunks: Buffer[] = [];
+  private readonly chunks: (Buffer & Latin1Slicer)[] = [];
   /** The next free byte in the last chunk (as an arena offset); CHUNK * chunks: none left. */
   private top = 0;
   private readonly freeLists: number[][] = [];
@@ -78,7 +83,7 @@ class ByteArena {
     } else {
       if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
         if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
-        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK));
+        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK) as Buffer & Latin1Slicer);
         this.top = (this.chunks.length - 1) * CHUNK;
       }
       off = this.top;
@@ -107,7 +112,7 @@ class ByteArena {
   str(off: number): string {
     const b = this.chunks[off >>> CHUNK_BITS]!;
     const p = off & (CHUNK - 1);
-    return b.toString('latin1', p + 1, p + 1 + b[p]!);
+    return b.latin1Slice(p + 1, p + 1 + b[p]!);
   }
 
   /** The byte length of the record's string. */
