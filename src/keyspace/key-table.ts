@@ -50,9 +50,18 @@ function inlinable(s: string): boolean {
   return true;
 }
 
-/** FNV-1a over the key's chars. */
+/**
+ * A per-process seed for the key hash, so that a set of keys that collide
+ * cannot be prepared in advance (hash flooding; V8 seeds its string hashes
+ * too). Nothing observable depends on the hash: iteration is by slot, and
+ * slots are handed out in the order of the writes, the same on every
+ * replica.
+ */
+const HASH_SEED = Math.floor(Math.random() * 0x100000000) >>> 0;
+
+/** FNV-1a over the key's chars, from a seeded basis. */
 function hashOf(s: string): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 ^ HASH_SEED;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
