@@ -8,7 +8,8 @@
 // Iteration of the packed table is by slot index: slots never move (a
 // deleted key's slot is reused), so a walk visits every key present for its
 // whole life exactly once, as SCAN and the snapshot walker need.
-// Not a part of raftis: a measurement for the next step (docs/decisions.md).
+// Not a part of raftis: the measurement that src/keyspace/key-table.ts's packed
+// table was built from (docs/decisions.md, "Memory per key").
 // Usage: node --expose-gc bench/packed-table-proto.mjs [keys] [rounds]
 import v8 from 'node:v8';
 import vm from 'node:vm';
