@@ -79,7 +79,7 @@ async function heapReport(pid, file) {
 }
 
 /** One build's round beside `redis` (already loaded): RSS empty, 5 s and 10 s after loading, heap reports. */
-async function measureRaftis(bin, r0, r1) {
+async function measureRaftis(bin, redisPid, r0) {
   const report = path.join(os.tmpdir(), `raftis-heap-${process.pid}.json`);
   const raftis = await startRaftisWith(nodeFlags, report, bin);
   try {
@@ -91,7 +91,8 @@ async function measureRaftis(bin, r0, r1) {
     await sleep(5000);
     const x5 = rssBytes(raftis.pid);
     await sleep(SETTLE_MS - 5000);
-    const x1 = rssBytes(raftis.pid);
+    // redis-server's RSS read at the same moment (jemalloc gives pages back over seconds after a load, as raftis does)
+    const x1 = rssBytes(raftis.pid), r1 = rssBytes(redisPid);
     const h = await heapReport(raftis.pid, report);
     await sleep(1000);
     const x2 = rssBytes(raftis.pid);
@@ -109,13 +110,11 @@ for (let round = 0; round < ROUNDS; round++) {
   try {
     const r0 = rssBytes(redis.pid);
     await loadKeys(redis.port, KEYS);
-    await sleep(1000);
-    const r1 = rssBytes(redis.pid);
     const builds = AB === undefined ? ['B'] : round % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
     for (const b of builds) {
-      const row = await measureRaftis(b === 'A' ? AB : RAFTIS_BIN, r0, r1);
+      const row = await measureRaftis(b === 'A' ? AB : RAFTIS_BIN, redis.pid, r0);
       (b === 'A' ? rowsA : rows).push(row);
-      console.log(`round ${round + 1}${AB ? ` ${b}` : ''}: redis ${mb(r1)}, raftis ${mb(row.x1)} (${ratio(row.x1, r1)}), after a full GC ${mb(row.x2)}; heap used ${mb(row.h.heap.used_heap_size)}`);
+      console.log(`round ${round + 1}${AB ? ` ${b}` : ''}: redis ${mb(row.r1)}, raftis ${mb(row.x1)} (${ratio(row.x1, row.r1)}), after a full GC ${mb(row.x2)}; heap used ${mb(row.h.heap.used_heap_size)}`);
     }
   } finally {
     await redis.stop();
