@@ -8,6 +8,9 @@
 // how much of the RSS is live JS objects and how much is heap slack, code
 // and native memory.
 // Usage: npm run build && node bench/memory.mjs [keys] [rounds] [-- node flags for raftis…]
+// MEMORY_AB=<another build's dist/cli/main.js>: each round also loads that
+// build (A) beside the same redis-server, in alternating order, and the
+// report ends with A's medians and spread next to this build's (B).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,10 +32,12 @@ const SETTLE_MS = 10_000;
 const mb = (b) => (b / 2 ** 20).toFixed(1) + ' MB';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function startRaftisWith(flags, report) {
+const AB = process.env.MEMORY_AB ? path.resolve(process.env.MEMORY_AB) : undefined;
+
+async function startRaftisWith(flags, report, bin = RAFTIS_BIN) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftis-bench-mem-'));
-  const proc = spawn(process.execPath, [...flags, '--import', path.join(ROOT, 'bench/heap-report.mjs'), RAFTIS_BIN, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...raftisArgs], {
+  const proc = spawn(process.execPath, [...flags, '--import', path.join(ROOT, 'bench/heap-report.mjs'), bin, '--port', String(port), '--dir', dir, '--log-level', 'warn', ...raftisArgs], {
     stdio: 'inherit',
     env: { ...process.env, RAFTIS_HEAP_REPORT: report },
   });
@@ -73,31 +78,46 @@ async function heapReport(pid, file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-const rows = [];
-for (let round = 0; round < ROUNDS; round++) {
+/** One build's round beside `redis` (already loaded): RSS empty, 5 s and 10 s after loading, heap reports. */
+async function measureRaftis(bin, redisPid, r0) {
   const report = path.join(os.tmpdir(), `raftis-heap-${process.pid}.json`);
-  const redis = await startRedis(['--appendonly', 'no']);
-  const raftis = await startRaftisWith(nodeFlags, report);
+  const raftis = await startRaftisWith(nodeFlags, report, bin);
   try {
-    const r0 = rssBytes(redis.pid), x0 = rssBytes(raftis.pid);
+    const x0 = rssBytes(raftis.pid);
     const h0 = await heapReport(raftis.pid, report);
     const x0status = rssParts(raftis.pid);
-    await loadKeys(redis.port, KEYS);
     await loadKeys(raftis.port, KEYS);
     // raftis collects its heap once idle for a second (src/util/idle-gc.ts).
     await sleep(5000);
     const x5 = rssBytes(raftis.pid);
     await sleep(SETTLE_MS - 5000);
-    const r1 = rssBytes(redis.pid), x1 = rssBytes(raftis.pid);
+    // redis-server's RSS read at the same moment (jemalloc gives pages back over seconds after a load, as raftis does)
+    const x1 = rssBytes(raftis.pid), r1 = rssBytes(redisPid);
     const h = await heapReport(raftis.pid, report);
     await sleep(1000);
     const x2 = rssBytes(raftis.pid);
-    rows.push({ r0, r1, x0, x1, x2, x5, h, h0, x0status, x2status: rssParts(raftis.pid) });
-    console.log(`round ${round + 1}: redis ${mb(r1)}, raftis ${mb(x1)} (${ratio(x1, r1)}), after a full GC ${mb(x2)}; heap used ${mb(h.heap.used_heap_size)}`);
+    return { r0, r1, x0, x1, x2, x5, h, h0, x0status, x2status: rssParts(raftis.pid) };
   } finally {
-    await redis.stop();
     await raftis.stop();
     fs.rmSync(report, { force: true });
+  }
+}
+
+const rows = [];
+const rowsA = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const redis = await startRedis(['--appendonly', 'no']);
+  try {
+    const r0 = rssBytes(redis.pid);
+    await loadKeys(redis.port, KEYS);
+    const builds = AB === undefined ? ['B'] : round % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
+    for (const b of builds) {
+      const row = await measureRaftis(b === 'A' ? AB : RAFTIS_BIN, redis.pid, r0);
+      (b === 'A' ? rowsA : rows).push(row);
+      console.log(`round ${round + 1}${AB ? ` ${b}` : ''}: redis ${mb(row.r1)}, raftis ${mb(row.x1)} (${ratio(row.x1, row.r1)}), after a full GC ${mb(row.x2)}; heap used ${mb(row.h.heap.used_heap_size)}`);
+    }
+  } finally {
+    await redis.stop();
   }
 }
 
@@ -128,4 +148,15 @@ for (const [name, s] of Object.entries(h.spaces)) {
 say(`| external (Buffers, native) | ${mb(pick.h0.memory.external)} | ${mb(h.memory.external)} |`);
 const outside = (st, hh) => st.anon - hh.heap.total_heap_size - hh.memory.external;
 say(`| anonymous RSS outside the V8 heap and external | ${mb(outside(pick.x0status, pick.h0))} | ${mb(outside(pick.x2status, h))} |`);
+const spread = (rs, f) => `${mb(Math.min(...rs.map(f)))}–${mb(Math.max(...rs.map(f)))}`;
+say(`\nRSS 10 s after loading, every round (spread): ${spread(rows, (r) => r.x1)}; redis-server ${spread(rows, (r) => r.r1)}`);
+if (AB !== undefined) {
+  const mA = (f) => median(rowsA.map(f));
+  say(`\nA/B in the same rounds (A: ${AB}; B: ${RAFTIS_BIN}), medians (spread):`);
+  say(`| build | RSS 5 s after loading | RSS 10 s after loading | ratio to redis-server | V8 heap used | RSS empty |`);
+  say(`|---|---|---|---|---|---|`);
+  for (const [name, rs, mm] of [['A', rowsA, mA], ['B', rows, m]]) {
+    say(`| ${name} | ${mb(mm((r) => r.x5))} (${spread(rs, (r) => r.x5)}) | ${mb(mm((r) => r.x1))} (${spread(rs, (r) => r.x1)}) | ${ratio(mm((r) => r.x1), mm((r) => r.r1))} | ${mb(mm((r) => r.h.heap.used_heap_size))} | ${mb(mm((r) => r.x0))} |`);
+  }
+}
 console.log(`\nwritten to ${writeResult(OUT, lines.join('\n') + '\n')}`);

@@ -1,112 +1,371 @@
 /**
- * The keyspace's table: every key's value and access clock, one Map entry
- * per key.
+ * The keyspace's table: every key's value and access clock, packed.
  *
- * A key maps to a slot (a small integer, a V8 Smi: no allocation); the
- * slot indexes `values` (the key's Value) and `clocks` (its LRU / LFU access
- * clock, access-clock.ts, an Int32Array). Two Maps keyed by the key (value
- * and clock) cost two hash-table entries per key, about 28 bytes each at 1M
- * keys; a slot costs 8 bytes in `values` and 4 in `clocks` (bench/memory.mjs,
- * docs/decisions.md). Slots of deleted keys are reused; `values` and
- * `clocks` do not shrink until a flush (as Redis's dict keeps its size
- * between rehashes).
+ * Each key has a slot (a small integer). Per slot, typed arrays hold where
+ * the key and its value are, the key's hash and its access clock
+ * (access-clock.ts). Keys and string values of up to INLINE_MAX bytes are
+ * stored as bytes in a ByteArena (a length byte, then the latin1 bytes);
+ * longer ones, strings with a char above 0xff, and collections are
+ * "boxed": kept as themselves in a Map by slot. An open-addressing index
+ * (linear probing, an Int32Array of slot + 1) finds a key's slot.
  *
- * Iteration order and the live iterators (SCAN, the snapshot walker) are
- * the Map's: unchanged by the slots.
+ * Why: a key `key:123456` with a 16-byte value cost ~104 heap bytes as a
+ * Map entry (~28), two V8 strings (32 + 32) and a JS array element (8);
+ * packed it costs ~53 (the index ~8 at ≤ 3/4 load, 16 of typed arrays per
+ * slot, 11 + 17 arena bytes); bench/packed-table-proto.mjs,
+ * docs/decisions.md "Memory per key". The price: a lookup hashes the key in
+ * JS, and reading an inline value or iterating a key makes a new string.
+ *
+ * Iteration (keys(), entries()) walks the slots in order. A slot does not
+ * move while its key exists; a deleted key's slot is reused by a later key.
+ * So a live iterator visits every key present for its whole life exactly
+ * once, whatever is set or deleted meanwhile (what SCAN and the snapshot
+ * walker need); a key added meanwhile may or may not be visited. After
+ * clear() the table's iterators end. The arrays do not shrink until a
+ * flush (as Redis's dict keeps its size between rehashes).
  */
 import type { Value } from './keyspace.js';
 
 /** A clock slot that holds no clock (a new slot, or every slot after the clock mode changed). */
 export const NO_CLOCK = -0x80000000;
 
+/** Keys and string values up to this many bytes live in the arena; longer ones are boxed. */
+export const INLINE_MAX = 64;
 const INITIAL_SLOTS = 16;
+/** valOff of a boxed value (in `boxedValues`). */
+const BOXED = -1;
+/** valOff of a free slot. */
+const FREE = -2;
+const CHUNK_BITS = 20;
+/** Arena chunk size: 1 MB, so the arena grows without doubling slack; a record never spans chunks. */
+const CHUNK = 1 << CHUNK_BITS;
+/** Arena offsets are int32s: past this the table boxes instead. */
+const MAX_ARENA = 0x7fffffff - CHUNK;
+
+/** Whether `s` can be stored inline: short, and one byte per char. */
+function inlinable(s: string): boolean {
+  const n = s.length;
+  if (n > INLINE_MAX) return false;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+/**
+ * A per-process seed for the key hash, so that a set of keys that collide
+ * cannot be prepared in advance (hash flooding; V8 seeds its string hashes
+ * too). Nothing observable depends on the hash: iteration is by slot, and
+ * slots are handed out in the order of the writes, the same on every
+ * replica.
+ */
+const HASH_SEED = Math.floor(Math.random() * 0x100000000) >>> 0;
+
+/** FNV-1a over the key's chars, from a seeded basis. */
+function hashOf(s: string): number {
+  let h = 0x811c9dc5 ^ HASH_SEED;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Buffer's own latin1 decoder (what toString('latin1', …) calls after checking its arguments); not in @types/node. */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/**
+ * Records of 1..INLINE_MAX + 1 bytes (a length byte, then latin1 bytes) in
+ * 1 MB chunks, with a free list per record length (records are not
+ * rounded, so a freed record is reused only by one of the same length).
+ */
+class ByteArena {
+  private readonly chunks: (Buffer & Latin1Slicer)[] = [];
+  /** The next free byte in the last chunk (as an arena offset); CHUNK * chunks: none left. */
+  private top = 0;
+  private readonly freeLists: number[][] = [];
+
+  /** Stores `s` (inlinable); its offset, or -1 when the arena is full. */
+  put(s: string): number {
+    const n = s.length + 1;
+    let off: number;
+    const fl = this.freeLists[n];
+    if (fl !== undefined && fl.length > 0) {
+      off = fl.pop()!;
+    } else {
+      if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
+        if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
+        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK) as Buffer & Latin1Slicer);
+        this.top = (this.chunks.length - 1) * CHUNK;
+      }
+      off = this.top;
+      this.top += n;
+    }
+    const b = this.chunks[off >>> CHUNK_BITS]!;
+    const p = off & (CHUNK - 1);
+    b[p] = s.length;
+    for (let i = 0; i < s.length; i++) b[p + 1 + i] = s.charCodeAt(i);
+    return off;
+  }
+
+  release(off: number): void {
+    const n = this.chunks[off >>> CHUNK_BITS]![off & (CHUNK - 1)]! + 1;
+    (this.freeLists[n] ??= []).push(off);
+  }
+
+  equals(off: number, s: string): boolean {
+    const b = this.chunks[off >>> CHUNK_BITS]!;
+    const p = off & (CHUNK - 1);
+    if (b[p] !== s.length) return false;
+    for (let i = 0; i < s.length; i++) if (b[p + 1 + i] !== s.charCodeAt(i)) return false;
+    return true;
+  }
+
+  str(off: number): string {
+    const b = this.chunks[off >>> CHUNK_BITS]!;
+    const p = off & (CHUNK - 1);
+    return b.latin1Slice(p + 1, p + 1 + b[p]!);
+  }
+
+  /** The byte length of the record's string. */
+  length(off: number): number {
+    return this.chunks[off >>> CHUNK_BITS]![off & (CHUNK - 1)]!;
+  }
+}
 
 export class KeyTable {
-  private readonly slots = new Map<string, number>();
-  /** The value in each slot; undefined in a free slot. */
-  private values: (Value | undefined)[] = [];
+  private arena = new ByteArena();
+  /** slot + 1 per used index position, 0: empty. Power-of-two size, at most 3/4 full. */
+  private index = new Int32Array(INITIAL_SLOTS * 2);
+  private mask = INITIAL_SLOTS * 2 - 1;
+  /** Per slot: the key's arena offset, or -1 (boxed, in boxedKeys). */
+  private keyOff = new Int32Array(INITIAL_SLOTS);
+  /** Per slot: the value's arena offset, BOXED (in boxedValues) or FREE. */
+  private valOff = new Int32Array(INITIAL_SLOTS).fill(FREE);
+  private hashes = new Uint32Array(INITIAL_SLOTS);
   /** Each slot's access clock (NO_CLOCK: none). */
   clocks = new Int32Array(INITIAL_SLOTS).fill(NO_CLOCK);
-  /** Free slots (below values.length), reused last-freed first. */
+  private boxedKeys = new Map<number, string>();
+  private boxedValues = new Map<number, Value>();
+  /** Slots ever handed out: slots at or above it are unused. */
+  private used = 0;
+  /** Free slots (below used), reused last-freed first. */
   private free: number[] = [];
+  private count = 0;
+  /** Bumped by clear(): iterators of an earlier generation end. */
+  private generation = 0;
 
   get size(): number {
-    return this.slots.size;
+    return this.count;
+  }
+
+  private keyAt(slot: number): string {
+    const k = this.keyOff[slot]!;
+    return k >= 0 ? this.arena.str(k) : this.boxedKeys.get(slot)!;
+  }
+
+  /** The key's index position (≥ 0: holds its slot + 1), or -1 - the empty position where it would go. */
+  private find(key: string, h: number): number {
+    const index = this.index;
+    const mask = this.mask;
+    let i = h & mask;
+    for (;;) {
+      const e = index[i]!;
+      if (e === 0) return -1 - i;
+      const s = e - 1;
+      if (this.hashes[s] === h) {
+        const k = this.keyOff[s]!;
+        if (k >= 0 ? this.arena.equals(k, key) : this.boxedKeys.get(s) === key) return i;
+      }
+      i = (i + 1) & mask;
+    }
   }
 
   /** The key's slot, or undefined. */
   slotOf(key: string): number | undefined {
-    return this.slots.get(key);
+    const i = this.find(key, hashOf(key));
+    return i < 0 ? undefined : this.index[i]! - 1;
   }
 
   get(key: string): Value | undefined {
-    const s = this.slots.get(key);
-    return s === undefined ? undefined : this.values[s];
+    const s = this.slotOf(key);
+    return s === undefined ? undefined : this.valueAt(s);
   }
 
   /** The value in a slot a live iterator or slotOf gave. */
   valueAt(slot: number): Value {
-    return this.values[slot]!;
+    const v = this.valOff[slot]!;
+    return v >= 0 ? this.arena.str(v) : this.boxedValues.get(slot)!;
   }
 
   has(key: string): boolean {
-    return this.slots.has(key);
+    return this.find(key, hashOf(key)) >= 0;
   }
 
   /** Replaces the value of the key in `slot`. */
   setAt(slot: number, value: Value): void {
-    this.values[slot] = value;
+    this.dropValue(slot);
+    this.putValue(slot, value);
+  }
+
+  private dropValue(slot: number): void {
+    const v = this.valOff[slot]!;
+    if (v >= 0) this.arena.release(v);
+    else if (v === BOXED) this.boxedValues.delete(slot);
+  }
+
+  private putValue(slot: number, value: Value): void {
+    const off = typeof value === 'string' && inlinable(value) ? this.arena.put(value) : -1;
+    if (off >= 0) {
+      this.valOff[slot] = off;
+    } else {
+      this.valOff[slot] = BOXED;
+      this.boxedValues.set(slot, value);
+    }
   }
 
   /** Adds a key that is not in the table; returns its slot (clock NO_CLOCK). */
   add(key: string, value: Value): number {
+    const h = hashOf(key);
+    if ((this.count + 1) * 4 > this.index.length * 3) this.rehash(this.index.length * 2);
+    let i = this.find(key, h);
+    if (i >= 0) throw new Error('KeyTable.add: the key is already in the table');
+    i = -1 - i;
     let s = this.free.pop();
     if (s === undefined) {
-      s = this.values.length;
-      this.values.push(value);
-      if (s >= this.clocks.length) {
-        const grown = new Int32Array(this.clocks.length * 2).fill(NO_CLOCK);
-        grown.set(this.clocks);
-        this.clocks = grown;
-      }
-    } else {
-      this.values[s] = value;
+      s = this.used++;
+      if (s >= this.keyOff.length) this.growSlots();
     }
+    const k = inlinable(key) ? this.arena.put(key) : -1;
+    this.keyOff[s] = k;
+    if (k < 0) this.boxedKeys.set(s, key);
+    this.hashes[s] = h;
+    this.putValue(s, value);
     this.clocks[s] = NO_CLOCK;
-    this.slots.set(key, s);
+    this.index[i] = s + 1;
+    this.count++;
     return s;
+  }
+
+  private growSlots(): void {
+    const n = this.keyOff.length * 2;
+    const keyOff = new Int32Array(n);
+    keyOff.set(this.keyOff);
+    this.keyOff = keyOff;
+    const valOff = new Int32Array(n).fill(FREE);
+    valOff.set(this.valOff);
+    this.valOff = valOff;
+    const hashes = new Uint32Array(n);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+    const clocks = new Int32Array(n).fill(NO_CLOCK);
+    clocks.set(this.clocks);
+    this.clocks = clocks;
+  }
+
+  private rehash(size: number): void {
+    const index = new Int32Array(size);
+    const mask = size - 1;
+    for (let s = 0; s < this.used; s++) {
+      if (this.valOff[s] === FREE) continue;
+      let i = this.hashes[s]! & mask;
+      while (index[i] !== 0) i = (i + 1) & mask;
+      index[i] = s + 1;
+    }
+    this.index = index;
+    this.mask = mask;
   }
 
   /** Removes a key; returns the value it held. */
   delete(key: string): Value | undefined {
-    const s = this.slots.get(key);
-    if (s === undefined) return undefined;
-    const v = this.values[s];
-    this.slots.delete(key);
-    this.values[s] = undefined;
+    let i = this.find(key, hashOf(key));
+    if (i < 0) return undefined;
+    const s = this.index[i]! - 1;
+    const v = this.valueAt(s);
+    // Backward-shift deletion: later entries of the probe run move into the hole unless their home lies cyclically in (hole, position].
+    const index = this.index;
+    const mask = this.mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const e = index[j]!;
+      if (e === 0) break;
+      const home = this.hashes[e - 1]! & mask;
+      const stays = i < j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        index[i] = e;
+        i = j;
+      }
+    }
+    index[i] = 0;
+    const k = this.keyOff[s]!;
+    if (k >= 0) this.arena.release(k);
+    else this.boxedKeys.delete(s);
+    this.dropValue(s);
+    this.valOff[s] = FREE;
     this.free.push(s);
+    this.count--;
     return v;
   }
 
   clear(): void {
-    this.slots.clear();
-    this.values = [];
-    this.free = [];
+    this.arena = new ByteArena();
+    this.index = new Int32Array(INITIAL_SLOTS * 2);
+    this.mask = INITIAL_SLOTS * 2 - 1;
+    this.keyOff = new Int32Array(INITIAL_SLOTS);
+    this.valOff = new Int32Array(INITIAL_SLOTS).fill(FREE);
+    this.hashes = new Uint32Array(INITIAL_SLOTS);
     this.clocks = new Int32Array(INITIAL_SLOTS).fill(NO_CLOCK);
+    this.boxedKeys = new Map();
+    this.boxedValues = new Map();
+    this.used = 0;
+    this.free = [];
+    this.count = 0;
+    this.generation++;
   }
 
-  /** Every key, live (see Keyspace.keys). */
+  /** The next used slot at or after `from` of generation `gen`, or -1. */
+  private nextSlot(from: number, gen: number): number {
+    if (gen !== this.generation) return -1;
+    for (let s = from; s < this.used; s++) if (this.valOff[s] !== FREE) return s;
+    return -1;
+  }
+
+  /** Every key, live (see the class comment). */
   keys(): IterableIterator<string> {
-    return this.slots.keys();
+    const gen = this.generation;
+    return new SlotWalk((from) => this.nextSlot(from, gen), (s) => this.keyAt(s));
   }
 
   /** [key, slot] pairs, live: the snapshot walker reads each value with valueAt. */
   entries(): IterableIterator<[string, number]> {
-    return this.slots.entries();
+    const gen = this.generation;
+    return new SlotWalk((from) => this.nextSlot(from, gen), (s): [string, number] => [this.keyAt(s), s]);
   }
 
   /** Sets every slot's clock to NO_CLOCK (the clock mode changed). */
   forgetClocks(): void {
     this.clocks.fill(NO_CLOCK);
+  }
+}
+
+/** A live walk over a table's slots in order (`step(from)`: the next used slot at or after `from`, or -1). */
+class SlotWalk<T> implements IterableIterator<T> {
+  private at = 0;
+
+  constructor(
+    private readonly step: (from: number) => number,
+    private readonly make: (slot: number) => T,
+  ) {}
+
+  next(): IteratorResult<T> {
+    const s = this.step(this.at);
+    if (s < 0) {
+      this.at = Number.MAX_SAFE_INTEGER;
+      return { done: true, value: undefined };
+    }
+    this.at = s + 1;
+    return { done: false, value: this.make(s) };
+  }
+
+  [Symbol.iterator](): IterableIterator<T> {
+    return this;
   }
 }

@@ -2,7 +2,9 @@
  * The in-memory keyspace: the Raft state machine's data.
  *
  * Keys and string values are latin1 JS strings (one char per byte), which
- * are binary safe and cheaper than Buffers (no per-value ArrayBuffer).
+ * are binary safe and cheaper than Buffers (no per-value ArrayBuffer); the
+ * table stores the short ones packed as bytes (key-table.ts) and gives
+ * strings back.
  * Expiry times live in their own map (like Redis's `expires` dict) so keys
  * without a TTL pay nothing for it.
  *

@@ -1,0 +1,152 @@
+/**
+ * The packed key table (keyspace/key-table.ts) against a plain Map: the
+ * same answers for every lookup after random adds, replacements and
+ * deletes (short and long keys, keys and values with chars above 0xff,
+ * empty strings, collections), and the live iterators' guarantee SCAN and
+ * the snapshot walker rely on: every key present for an iterator's whole
+ * life is visited exactly once, whatever changes meanwhile.
+ */
+import { describe, expect, it } from 'vitest';
+import { INLINE_MAX, KeyTable, NO_CLOCK } from '../../../src/keyspace/key-table.js';
+import { RHash } from '../../../src/keyspace/types/hash.js';
+import type { Value } from '../../../src/keyspace/keyspace.js';
+
+function seeded(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+/** A key or value of one of the shapes the table stores differently. */
+function randomString(rand: () => number, i: number): string {
+  const shape = Math.floor(rand() * 6);
+  if (shape === 0) return '';
+  if (shape === 1) return `k${i}`;
+  if (shape === 2) return 'x'.repeat(INLINE_MAX) + i; // just past inline
+  if (shape === 3) return String.fromCharCode(0xff, 0, 0x80) + i; // bytes of all kinds
+  if (shape === 4) return 'é€' + i; // a char above 0xff: boxed
+  return 'x'.repeat(INLINE_MAX - 1 - String(i).length) + i; // exactly inline
+}
+
+function check(t: KeyTable, model: Map<string, Value>): void {
+  expect(t.size).toBe(model.size);
+  for (const [k, v] of model) {
+    expect(t.has(k)).toBe(true);
+    expect(t.get(k)).toBe(v);
+    expect(t.valueAt(t.slotOf(k)!)).toBe(v);
+  }
+  const seen = [...t.keys()];
+  expect(seen.length).toBe(model.size);
+  expect(new Set(seen)).toEqual(new Set(model.keys()));
+  for (const [k, s] of t.entries()) expect(t.valueAt(s)).toBe(model.get(k));
+}
+
+describe('KeyTable', () => {
+  it('answers as a Map over random adds, replacements and deletes', () => {
+    const rand = seeded(19);
+    const t = new KeyTable();
+    const model = new Map<string, Value>();
+    const pool = Array.from({ length: 300 }, (_, i) => randomString(rand, i));
+    const hash = new RHash();
+    for (let step = 0; step < 20_000; step++) {
+      const key = pool[Math.floor(rand() * pool.length)]!;
+      const r = rand();
+      if (r < 0.45) {
+        const value: Value = rand() < 0.1 ? hash : randomString(rand, step);
+        const slot = t.slotOf(key);
+        if (slot === undefined) {
+          const s = t.add(key, value);
+          expect(t.clocks[s]).toBe(NO_CLOCK);
+        } else {
+          t.setAt(slot, value);
+        }
+        model.set(key, value);
+      } else if (r < 0.8) {
+        expect(t.delete(key)).toBe(model.get(key));
+        model.delete(key);
+      } else {
+        expect(t.get(key)).toBe(model.get(key));
+        expect(t.has(key)).toBe(model.has(key));
+      }
+      if (step % 2000 === 0) check(t, model);
+    }
+    check(t, model);
+  });
+
+  it('grows and shrinks through many keys and keeps clocks per slot', () => {
+    const t = new KeyTable();
+    for (let i = 0; i < 5000; i++) {
+      const s = t.add(`key:${i}`, `v${i}`); // add may replace t.clocks (it grows with the slots)
+      t.clocks[s] = i;
+    }
+    for (let i = 0; i < 5000; i++) expect(t.clocks[t.slotOf(`key:${i}`)!]).toBe(i);
+    for (let i = 0; i < 5000; i += 2) t.delete(`key:${i}`);
+    expect(t.size).toBe(2500);
+    for (let i = 1; i < 5000; i += 2) expect(t.get(`key:${i}`)).toBe(`v${i}`);
+    for (let i = 0; i < 5000; i += 2) expect(t.get(`key:${i}`)).toBeUndefined();
+    // freed slots are reused: the slot arrays do not grow
+    const before = t.clocks.length;
+    for (let i = 0; i < 5000; i += 2) t.add(`again:${i}`, 'v');
+    expect(t.clocks.length).toBe(before);
+    expect(t.size).toBe(5000);
+    t.forgetClocks();
+    expect(t.clocks[t.slotOf('key:1')!]).toBe(NO_CLOCK);
+  });
+
+  it('refuses to add a key twice', () => {
+    const t = new KeyTable();
+    t.add('a', '1');
+    expect(() => t.add('a', '2')).toThrow();
+    expect(t.get('a')).toBe('1');
+  });
+
+  it('a live iterator visits every key present for its whole life exactly once', () => {
+    const rand = seeded(7);
+    for (let round = 0; round < 20; round++) {
+      const t = new KeyTable();
+      for (let i = 0; i < 500; i++) t.add(`k${i}`, `v${i}`);
+      // keys that stay for the whole walk
+      const stays = new Set<string>();
+      for (let i = 0; i < 500; i++) if (rand() < 0.5) stays.add(`k${i}`);
+      const visits = new Map<string, number>();
+      const it = round % 2 === 0 ? t.keys() : t.entries();
+      let added = 0;
+      for (;;) {
+        const r = it.next();
+        if (r.done) break;
+        const key = typeof r.value === 'string' ? r.value : r.value[0];
+        visits.set(key, (visits.get(key) ?? 0) + 1);
+        // churn: delete and re-add keys that do not stay, add new ones
+        for (let c = 0; c < 3; c++) {
+          const k = `k${Math.floor(rand() * 500)}`;
+          if (stays.has(k)) continue;
+          if (t.has(k)) t.delete(k);
+          else t.add(k, 'again');
+        }
+        if (added < 300) t.add(`new${round}:${added++}`, 'n');
+      }
+      for (const k of stays) expect(visits.get(k)).toBe(1);
+      // a done iterator stays done
+      t.add('late', 'x');
+      expect(it.next().done).toBe(true);
+    }
+  });
+
+  it('clear() empties the table and ends its iterators', () => {
+    const t = new KeyTable();
+    for (let i = 0; i < 100; i++) t.add(`k${i}`, 'v');
+    const it = t.keys();
+    it.next();
+    t.clear();
+    t.add('after', 'v');
+    expect(it.next().done).toBe(true);
+    expect(t.size).toBe(1);
+    expect([...t.keys()]).toEqual(['after']);
+    expect(t.get('k1')).toBeUndefined();
+  });
+});
