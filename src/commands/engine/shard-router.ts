@@ -724,12 +724,19 @@ export class ShardRouter {
    * does. NOKEY when none of them is here (already shipped, or never was).
    */
   async migrate(db: number, target: number, keys: readonly string[]): Promise<string> {
+    // Group 0's leader ships a moving slot's keys too: between redis-cli's GETKEYSINSLOT and its MIGRATE the
+    // move may have ended (every key shipped, the slot released, the map adopted with `target` owning it).
+    // Such keys are no longer here: nothing to ship, as for a key that does not exist (NOKEY).
+    const moving: string[] = [];
     for (const k of keys) {
       const slot = keyHashSlot(k);
-      if (this.state.movingTo(slot) !== target) {
+      if (this.state.movingTo(slot) === target) moving.push(k);
+      else if (this.state.adopted.owner[slot] !== target || this.state.adopted.target[slot] !== NO_GROUP) {
         return `-ERR slot ${slot} is not moving from this group to group ${target}: CLUSTER SETSLOT ${slot} MIGRATING (or RAFT.SHARDS MOVE) first`;
       }
     }
+    if (moving.length === 0) return '+NOKEY';
+    keys = moving;
     const r = await this.proposeInternal(['RAFT.SHARDS', 'FREEZE', String(db), ...keys]);
     if (r.startsWith('-')) return r.trim();
     const frozen = this.state.frozen.get(db);
