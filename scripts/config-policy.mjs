@@ -48,6 +48,8 @@ const applied = [
   // ACL users and authentication (src/commands/engine/acl.ts).
   'requirepass', 'aclfile', 'protected-mode', 'acllog-max-len', 'acl-pubsub-default',
   'hll-sparse-max-bytes', 'tcp-keepalive', 'stream-node-max-bytes', 'stream-node-max-entries',
+  // Client eviction, per node (src/server/client-eviction.ts).
+  'maxmemory-clients',
 ];
 
 const fixed = {
@@ -69,7 +71,6 @@ const later = [
   // Data types and eviction (cluster-wide when they take effect).
   'list-max-listpack-size', 'list-compress-depth', 'sanitize-dump-payload',
   // Clients, connections, server.
-  'maxmemory-clients',
   'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',

@@ -118,6 +118,7 @@ function configResetstat({ c, w }: ConnCtx, _argv: string[]): void {
   const st = c.server.stats;
   st.totalCommands = st.netInputBytes = st.netOutputBytes = st.totalErrorReplies = 0;
   st.errors.clear();
+  c.server.clientEviction.evicted = 0;
   c.server.dbs.resetStats();
   for (const def of c.server.table.withSubcommands()) Object.assign(def.stats, newCommandCounters());
   w.ok();
