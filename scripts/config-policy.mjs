@@ -50,6 +50,8 @@ const applied = [
   'hll-sparse-max-bytes', 'tcp-keepalive', 'stream-node-max-bytes', 'stream-node-max-entries',
   // Client eviction, per node (src/server/client-eviction.ts).
   'maxmemory-clients',
+  // How a list created from now on is split into quicklist nodes and compressed (DUMP, MEMORY USAGE: src/keyspace/rdb/quicklist.ts).
+  'list-max-listpack-size', 'list-compress-depth',
 ];
 
 const fixed = {
@@ -69,7 +71,7 @@ const fixed = {
 
 const later = [
   // Data types and eviction (cluster-wide when they take effect).
-  'list-max-listpack-size', 'list-compress-depth', 'sanitize-dump-payload',
+  'sanitize-dump-payload',
   // Clients, connections, server.
   'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
   'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',

@@ -413,6 +413,8 @@ export class Engine implements ClientHost {
     config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
     config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
     config.watch('stream-node-max-bytes', () => (encodingLimits.streamNodeBytes = config.number('stream-node-max-bytes')));
+    config.watch('list-max-listpack-size', () => (encodingLimits.listFill = config.number('list-max-listpack-size')));
+    config.watch('list-compress-depth', () => (encodingLimits.listCompress = config.number('list-compress-depth')));
     config.watch('stream-node-max-entries', () => (encodingLimits.streamNodeEntries = config.number('stream-node-max-entries')));
     config.watch('hll-sparse-max-bytes', () => (hllLimits.sparseMaxBytes = config.number('hll-sparse-max-bytes')));
     // Cluster-wide: ACL users are created when entries are applied, with the channels it gives them.
