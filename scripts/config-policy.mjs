@@ -50,6 +50,10 @@ const applied = [
   'hll-sparse-max-bytes', 'tcp-keepalive', 'stream-node-max-bytes', 'stream-node-max-entries',
   // Client eviction, per node (src/server/client-eviction.ts).
   'maxmemory-clients',
+  // At start-up: the pid file, the listen backlog (src/cli/start.ts); on SIGTERM / SIGINT, a snapshot first with `save` (src/cli/main.ts).
+  'pidfile', 'tcp-backlog', 'shutdown-on-sigint', 'shutdown-on-sigterm',
+  // How many expired keys one active expiry cycle proposes (src/commands/engine/expire.ts).
+  'active-expire-effort',
   // How a list created from now on is split into quicklist nodes and compressed (DUMP, MEMORY USAGE: src/keyspace/rdb/quicklist.ts).
   'list-max-listpack-size', 'list-compress-depth',
 ];
@@ -70,13 +74,10 @@ const fixed = {
 };
 
 const later = [
-  // Data types and eviction (cluster-wide when they take effect).
-  'sanitize-dump-payload',
   // Clients, connections, server.
-  'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
-  'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
+  'logfile', 'unixsocket', 'unixsocketperm',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',
-  'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port', 'supervised', 'tcp-backlog',
+  'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port',
   // TLS.
   'tls-port', 'tls-auth-clients', 'tls-ca-cert-dir', 'tls-ca-cert-file', 'tls-cert-file', 'tls-ciphers', 'tls-ciphersuites',
   'tls-client-cert-file', 'tls-client-key-file', 'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-key-file',
@@ -108,6 +109,11 @@ const never = [
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'daemonize', 'always-show-logo', 'set-proc-title',
   'proc-title-template', 'crash-log-enabled', 'crash-memcheck-enabled', 'oom-score-adj', 'oom-score-adj-values',
   'socket-mark-id',
+  // No meaning in raftis (README: "no meaning in raftis"): RESTORE always checks a payload fully (as `yes`);
+  // the Raft log is on a quorum before a reply, so a shutdown has no replicas to wait for; syslog and systemd's
+  // notification need Unix datagram sockets, which Node.js lacks; raftis prints no start-up warnings to silence.
+  'sanitize-dump-payload', 'shutdown-timeout', 'syslog-enabled', 'syslog-ident', 'syslog-facility', 'supervised',
+  'ignore-warnings',
 ];
 
 /** Values that differ from redis-server's default at start-up (raftis has no save points: its snapshots follow --snapshot-*). */

@@ -288,8 +288,27 @@ async function main(): Promise<void> {
         throw e;
       }
     }
-    process.on('SIGTERM', () => stop('SIGTERM received'));
-    process.on('SIGINT', () => stop('SIGINT received'));
+    // shutdown-on-sigterm / shutdown-on-sigint: with `save`, a snapshot first (a faster restart), as SHUTDOWN SAVE; if it
+    // fails the node keeps running unless `force` is there too (Redis's finishShutdown). nosave, now and default stop at
+    // once: every acknowledged write is in the Raft log already, and there are no replicas to wait for.
+    const onSignal = (sig: 'SIGTERM' | 'SIGINT'): void => {
+      const why = `${sig} received`;
+      const flags = running?.engine.config.get(sig === 'SIGTERM' ? 'shutdown-on-sigterm' : 'shutdown-on-sigint').split(' ') ?? [];
+      if (!flags.includes('save') || stopping || running === undefined) return stop(why);
+      stopping = true;
+      say(`${why}, saving a snapshot before shutting down`);
+      void running.engine.node.snapshot().then((m) => {
+        if (m === undefined && !flags.includes('force')) {
+          log.warn(`${why}: the snapshot failed, not shutting down (add force to shutdown-on-${sig.slice(3).toLowerCase()} to stop anyway)`);
+          stopping = false;
+          return;
+        }
+        stopping = false;
+        stop(why);
+      });
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
   } catch (e) {
     fail((e as Error).message);
   }

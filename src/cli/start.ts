@@ -2,6 +2,7 @@
  * Wires a node together: storage + state machine (node/), command table,
  * client server. Used by the CLI and by in-process tests.
  */
+import fs from 'node:fs';
 import { CommandTable } from '../commands/table.js';
 import { appliedCommands, connCommands, dataCommands } from '../commands/handlers.js';
 import { Engine } from '../commands/engine/engine.js';
@@ -90,6 +91,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     },
   });
   const server = new RespServer(engine);
+  server.backlog = engine.config.number('tcp-backlog');
   try {
     if (opts.port !== 0) await server.listen(opts.bind, opts.port);
     if (opts.clientTls !== undefined) await server.listenTls(opts.bind, opts.clientTls.port, opts.clientTls);
@@ -97,6 +99,16 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     await server.close();
     await engine.close();
     throw e;
+  }
+  // pidfile: written once listening, removed at shutdown, as redis-server's createPidFile / prepareForShutdown.
+  const pidfile = engine.config.get('pidfile');
+  if (pidfile !== '') {
+    try {
+      fs.writeFileSync(pidfile, `${process.pid}\n`);
+    } catch (e) {
+      // Redis goes on without it (createPidFile returns quietly).
+      log.warn(`cannot write the pidfile ${pidfile}: ${(e as Error).message}`);
+    }
   }
   let httpServer: HttpServer | undefined;
   if (opts.httpPort > 0) {
@@ -133,6 +145,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
       await httpServer?.close();
       await server.close();
       await engine.close();
+      if (pidfile !== '') fs.rmSync(pidfile, { force: true });
     },
   };
   return running;

@@ -53,8 +53,11 @@ export class RespServer {
   }
 
   listen(host: string, port: number): Promise<void> {
-    return listenOn(this.srv, host, port, '--port');
+    return listenOn(this.srv, host, port, '--port', this.backlog);
   }
+
+  /** tcp-backlog: the listen() backlog of the client ports (the kernel caps it at net.core.somaxconn), as Redis's. */
+  backlog = 511;
 
   /** Serves TLS clients on host:port (Redis's tls-port) with the same Client code as the plain port. */
   listenTls(host: string, port: number, opts: ClientTlsOptions): Promise<void> {
@@ -81,7 +84,7 @@ export class RespServer {
     });
     srv.on('error', (err) => log.error(`TLS client listener: ${err.message}`));
     this.tlsSrv = srv;
-    return listenOn(srv, host, port, '--tls-port');
+    return listenOn(srv, host, port, '--tls-port', this.backlog);
   }
 
   /** Stops accepting, flushes what every client is owed, then closes them. */
@@ -101,7 +104,7 @@ export class RespServer {
   }
 }
 
-function listenOn(srv: net.Server, host: string, port: number, flag: string): Promise<void> {
+function listenOn(srv: net.Server, host: string, port: number, flag: string, backlog = 511): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const what = `${host}:${port}`;
@@ -111,7 +114,7 @@ function listenOn(srv: net.Server, host: string, port: number, flag: string): Pr
       else reject(new ListenError(`cannot listen on ${what}: ${err.message}`, { cause: err }));
     };
     srv.once('error', onError);
-    srv.listen({ host, port, backlog: 511 }, () => {
+    srv.listen({ host, port, backlog }, () => {
       srv.off('error', onError);
       resolve();
     });

@@ -219,6 +219,7 @@ export class Engine implements ClientHost {
       dbs: e.dbs,
       entryTime: () => e.applier.entryTime(),
       held: () => e.clientPause !== undefined,
+      effort: () => e.config.number('active-expire-effort'),
     });
     // Save points are this node's own (CONFIG SET save is never a log entry by itself).
     e.config.watch('save', () => {
