@@ -50,8 +50,8 @@ const applied = [
   'hll-sparse-max-bytes', 'tcp-keepalive', 'stream-node-max-bytes', 'stream-node-max-entries',
   // Client eviction, per node (src/server/client-eviction.ts).
   'maxmemory-clients',
-  // At start-up: the pid file, the listen backlog (src/cli/start.ts); on SIGTERM / SIGINT, a snapshot first with `save` (src/cli/main.ts).
-  'pidfile', 'tcp-backlog', 'shutdown-on-sigint', 'shutdown-on-sigterm',
+  // At start-up: the pid file, the listen backlog, the Unix socket listener (src/cli/start.ts); on SIGTERM / SIGINT, a snapshot first with `save` (src/cli/main.ts).
+  'pidfile', 'tcp-backlog', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'unixsocket', 'unixsocketperm',
   // How many expired keys one active expiry cycle proposes (src/commands/engine/expire.ts).
   'active-expire-effort',
   // How a list created from now on is split into quicklist nodes and compressed (DUMP, MEMORY USAGE: src/keyspace/rdb/quicklist.ts).
@@ -75,7 +75,7 @@ const fixed = {
 
 const later = [
   // Clients, connections, server.
-  'logfile', 'unixsocket', 'unixsocketperm',
+  'logfile',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',
   'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port',
   // TLS.

@@ -95,6 +95,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   try {
     if (opts.port !== 0) await server.listen(opts.bind, opts.port);
     if (opts.clientTls !== undefined) await server.listenTls(opts.bind, opts.clientTls.port, opts.clientTls);
+    const unixsocket = engine.config.get('unixsocket');
+    if (unixsocket !== '') await server.listenUnix(unixsocket, engine.config.number('unixsocketperm'));
   } catch (e) {
     await server.close();
     await engine.close();
@@ -106,8 +108,8 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     try {
       fs.writeFileSync(pidfile, `${process.pid}\n`);
     } catch (e) {
-      // Redis goes on without it (createPidFile returns quietly).
-      log.warn(`cannot write the pidfile ${pidfile}: ${(e as Error).message}`);
+      // Redis goes on without it (createPidFile: "Failed to write PID file").
+      log.warn(`Failed to write PID file ${pidfile}: ${(e as Error).message}`);
     }
   }
   let httpServer: HttpServer | undefined;

@@ -192,7 +192,7 @@ function reset({ c, w }: ConnCtx, _argv: string[]): void {
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
 export function clientInfoLine(c: Client, now = Date.now()): string {
   const tracking = trackingListFields(c);
-  // getClientInfoString's order: O P x b t R B d r, N when none.
+  // getClientInfoString's order: O P x b t R B d U r e, N when none.
   const flags =
     (c.server.stats.monitors.has(c) ? 'O' : '') +
       (c.inPubSub ? 'P' : '') +
@@ -200,6 +200,7 @@ export function clientInfoLine(c: Client, now = Date.now()): string {
       (c.server.dispatcher.blocking.isBlocked(c) ? 'b' : '') +
       tracking.flags +
       (c.watchDirty ? 'd' : '') +
+      (c.unixPath !== undefined ? 'U' : '') +
       (c.readonly ? 'r' : '') +
       (c.noEvict ? 'e' : '') || 'N';
   return (

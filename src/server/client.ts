@@ -249,11 +249,13 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     /** The server this client is connected to (Redis's server state, above this layer). */
     readonly server: H,
     private readonly replies: ReplyScheduler,
+    /** The Unix socket's path for a client connected through unixsocket (CLIENT LIST: addr and laddr `<path>:0`, flag U). */
+    readonly unixPath?: string,
   ) {
     this.id = server.nextClientId();
     this.db = server.firstDb;
-    this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
-    this.laddr = `${sock.localAddress}:${sock.localPort}`;
+    this.addr = unixPath !== undefined ? `${unixPath}:0` : `${sock.remoteAddress}:${sock.remotePort}`;
+    this.laddr = unixPath !== undefined ? `${unixPath}:0` : `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
     if (server.limits.keepAliveSeconds > 0) sock.setKeepAlive(true, server.limits.keepAliveSeconds * 1000);
     this.direct.onError = server.errorReply;

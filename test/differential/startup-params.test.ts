@@ -4,10 +4,13 @@
  * shutdown) and tcp-backlog (the client port's listen() backlog, as `ss`
  * shows it for a listening socket: Send-Q), shutdown-on-sigterm /
  * shutdown-on-sigint (`save` saves before stopping — redis-server its
- * dump.rdb, raftis a snapshot — even with no save points; the default does not).
+ * dump.rdb, raftis a snapshot — even with no save points; the default does not),
+ * unixsocket / unixsocketperm (clients on a Unix socket with that mode, `<path>:0`
+ * and flag U in CLIENT LIST, the file removed at shutdown).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -111,5 +114,53 @@ describe('start-up parameters', () => {
       'shutdown-on-sigint default: saved false',
       'shutdown-on-sigint nosave: saved false',
     ]);
+  });
+
+  it('unixsocket / unixsocketperm: clients on a Unix socket with that mode, removed at shutdown', async () => {
+    const ask = (file: string, cmds: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect(file);
+        let got = '';
+        s.on('data', (d) => {
+          got += d.toString('latin1');
+          // PING's reply, then CLIENT INFO's bulk string.
+          if (/^\+PONG\r\n\$\d+\r\n[^]*\r\n$/.test(got)) {
+            s.destroy();
+            resolve(got);
+          }
+        });
+        s.on('error', reject);
+        s.write(cmds);
+      });
+    const seen: string[][] = [];
+    const redisSock = path.join(tmp, 'redis.sock');
+    const redis = await startRedisServer(['--unixsocket', redisSock, '--unixsocketperm', '700']);
+    started.push(redis);
+    const raftisSock = path.join(tmp, 'raftis.sock');
+    // A file left at the path (a crashed server's socket) is replaced.
+    fs.writeFileSync(raftisSock, '');
+    const raftis = await startRaftis({ args: ['--unixsocket', raftisSock, '--unixsocketperm', '700'] });
+    started.push(raftis);
+    for (const [file, port, stop] of [
+      [redisSock, redis.port, async () => void redis.proc.kill('SIGTERM')],
+      [raftisSock, raftis.port, async () => void (await raftis.stop())],
+    ] as const) {
+      await until(() => fs.existsSync(file), file);
+      // The mode as given, read in octal.
+      const c = await RawClient.connect(port);
+      seen.push([await c.call('CONFIG', 'GET', 'unixsocketperm')]);
+      c.close();
+      const got = [`mode ${(fs.statSync(file).mode & 0o777).toString(8)} socket ${fs.statSync(file).isSocket()}`];
+      const reply = await ask(file, 'PING\r\nCLIENT INFO\r\n');
+      for (const field of ['addr', 'laddr', 'flags']) got.push(`${field}=${new RegExp(` ${field}=(\\S*) `).exec(reply)![1]!.replace(file, '<sock>')}`);
+      await stop();
+      await until(() => !fs.existsSync(file), `${file} removed`);
+      got.push('removed');
+      seen.push(got);
+    }
+    expect(seen[2]).toEqual(seen[0]);
+    expect(seen[0]).toEqual(['*2\r\n$14\r\nunixsocketperm\r\n$3\r\n700\r\n']);
+    expect(seen[3]).toEqual(seen[1]);
+    expect(seen[1]).toEqual(['mode 700 socket true', 'addr=<sock>:0', 'laddr=<sock>:0', 'flags=U', 'removed']);
   });
 });
