@@ -302,7 +302,11 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
         return;
       }
       this.feed(chunk);
-      if (this.server.clientEviction.enabled) this.server.clientEviction.update(this);
+      if (this.server.clientEviction.enabled) {
+        this.server.clientEviction.update(this);
+        // Evicted: nothing more is written.
+        if (this.closing) return;
+      }
       // Replies known now leave once every readable client has been read
       // (replies to writes leave when their entries apply).
       if (!this.writeScheduled && (this.direct.out.length > 0 || this.queue[0]?.ready === true)) {
