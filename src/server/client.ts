@@ -305,7 +305,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
       if (this.server.clientEviction.enabled) {
         this.server.clientEviction.update(this);
         // Evicted: nothing more is written.
-        if (this.closing) return;
+        if (this.sock.destroyed) return;
       }
       // Replies known now leave once every readable client has been read
       // (replies to writes leave when their entries apply).
