@@ -56,6 +56,11 @@ const applied = [
   'active-expire-effort',
   // How a list created from now on is split into quicklist nodes and compressed (DUMP, MEMORY USAGE: src/keyspace/rdb/quicklist.ts).
   'list-max-listpack-size', 'list-compress-depth',
+  // The TLS client port, at start-up (src/server/tls-params.ts, src/cli/main.ts readSecurityOptions); tls-cluster: the
+  // peer links over mutual TLS with the same files.
+  'tls-port', 'tls-auth-clients', 'tls-ca-cert-dir', 'tls-ca-cert-file', 'tls-cert-file', 'tls-ciphers', 'tls-ciphersuites',
+  'tls-client-cert-file', 'tls-client-key-file', 'tls-dh-params-file', 'tls-key-file', 'tls-key-file-pass',
+  'tls-prefer-server-ciphers', 'tls-protocols', 'tls-session-cache-timeout', 'tls-session-caching', 'tls-cluster',
 ];
 
 const fixed = {
@@ -78,11 +83,6 @@ const later = [
   'logfile',
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',
   'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port',
-  // TLS.
-  'tls-port', 'tls-auth-clients', 'tls-ca-cert-dir', 'tls-ca-cert-file', 'tls-cert-file', 'tls-ciphers', 'tls-ciphersuites',
-  'tls-client-cert-file', 'tls-client-key-file', 'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-key-file',
-  'tls-key-file-pass', 'tls-prefer-server-ciphers', 'tls-protocols', 'tls-session-cache-size', 'tls-session-cache-timeout',
-  'tls-session-caching', 'tls-cluster', 'tls-replication',
 ];
 
 const never = [
@@ -114,6 +114,9 @@ const never = [
   // notification need Unix datagram sockets, which Node.js lacks; raftis prints no start-up warnings to silence.
   'sanitize-dump-payload', 'shutdown-timeout', 'syslog-enabled', 'syslog-ident', 'syslog-facility', 'supervised',
   'ignore-warnings',
+  // No meaning in raftis: there is no Redis replication link to encrypt; Node.js keeps no server-side session cache
+  // (resumption is by tickets, held by the client), so there is no cache to size; peer links take an unencrypted key.
+  'tls-replication', 'tls-session-cache-size', 'tls-client-key-file-pass',
 ];
 
 /** Values that differ from redis-server's default at start-up (raftis has no save points: its snapshots follow --snapshot-*). */

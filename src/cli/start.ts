@@ -8,6 +8,7 @@ import { appliedCommands, connCommands, dataCommands } from '../commands/handler
 import { Engine } from '../commands/engine/engine.js';
 import { ClusterSecret, Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
+import { tlsServerOptions } from '../server/tls-params.js';
 import { HttpServer, send } from '../server/http.js';
 import { registerClusterPage } from '../server/cluster-page.js';
 import { registerMetrics } from '../server/metrics.js';
@@ -94,7 +95,9 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   server.backlog = engine.config.number('tcp-backlog');
   try {
     if (opts.port !== 0) await server.listen(opts.bind, opts.port);
-    if (opts.clientTls !== undefined) await server.listenTls(opts.bind, opts.clientTls.port, opts.clientTls);
+    if (opts.clientTls !== undefined) {
+      await server.listenTls(opts.bind, opts.clientTls.port, { ...opts.clientTls, params: tlsServerOptions((n) => engine.config.get(n)) });
+    }
     const unixsocket = engine.config.get('unixsocket');
     if (unixsocket !== '') await server.listenUnix(unixsocket, engine.config.number('unixsocketperm'));
   } catch (e) {

@@ -24,9 +24,11 @@ export interface ClientTlsOptions {
   cert: Buffer | string;
   key: Buffer | string;
   /** CA for client certificates (tls-ca-cert-file); required unless authClients is 'no'. */
-  ca?: Buffer | string;
+  ca?: Buffer | string | Buffer[];
   /** tls-auth-clients: 'yes' requires a client certificate from `ca`, 'optional' checks one if presented. */
   authClients: 'yes' | 'no' | 'optional';
+  /** The other tls-* parameters (protocols, ciphers, session resumption…): src/server/tls-params.ts. */
+  params?: tls.TlsOptions;
 }
 
 export class RespServer {
@@ -98,6 +100,7 @@ export class RespServer {
       requestCert: opts.authClients !== 'no',
       rejectUnauthorized: opts.authClients === 'yes',
       minVersion: 'TLSv1.2',
+      ...opts.params,
       handshakeTimeout: 10_000,
       noDelay: true,
     });
