@@ -61,6 +61,8 @@ const applied = [
   'tls-port', 'tls-auth-clients', 'tls-ca-cert-dir', 'tls-ca-cert-file', 'tls-cert-file', 'tls-ciphers', 'tls-ciphersuites',
   'tls-client-cert-file', 'tls-client-key-file', 'tls-dh-params-file', 'tls-key-file', 'tls-key-file-pass',
   'tls-prefer-server-ciphers', 'tls-protocols', 'tls-session-cache-timeout', 'tls-session-caching', 'tls-cluster',
+  // While no leader is known (raftis's cluster down): reads from local state, shard pub/sub (src/commands/engine/dispatch.ts, pubsub.ts).
+  'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down',
 ];
 
 const fixed = {
@@ -81,7 +83,7 @@ const fixed = {
 const later = [
   // Clients, connections, server.
   'logfile',
-  'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',
+  'cluster-preferred-endpoint-type',
   'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port',
 ];
 

@@ -10,6 +10,8 @@ import { movedError } from './errors.js';
 import { commandKeys } from './keys.js';
 import type { CommandDef } from './table.js';
 
+/** Redis's CLUSTER_REDIR_DOWN_RO_STATE: a write while the cluster is down and cluster-allow-reads-when-down is yes. */
+export const CLUSTERDOWN_READ_ONLY = 'CLUSTERDOWN The cluster is down and only accepts read commands';
 export const CLUSTERDOWN_NO_LEADER = 'CLUSTERDOWN The cluster is down: no leader is elected right now (election in progress or no quorum); retry shortly';
 
 const CRC16_TABLE = (() => {

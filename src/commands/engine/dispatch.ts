@@ -13,7 +13,7 @@ import { callConn, callData, feedMonitors } from './call.js';
 import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
-import { CLUSTERDOWN_NO_LEADER, redirectError } from '../routing.js';
+import { CLUSTERDOWN_NO_LEADER, CLUSTERDOWN_READ_ONLY, redirectError } from '../routing.js';
 import { SLOT_ROUTED_CONN } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
@@ -99,7 +99,8 @@ export class Dispatcher {
         // A blocking pop can only wait on the leader: it gets the redirect below.
         if (!(def.isBlocking && waitsForData(def.name, argv)) && proxy.forward(c, [argv], false, def.logged)) return;
       }
-      this.reject(c, redirectError(this.server.node, def, argv), def);
+      const down = this.server.node.leader === 0 && def.isWrite && this.readsWhenDown();
+      this.reject(c, down ? CLUSTERDOWN_READ_ONLY : redirectError(this.server.node, def, argv), def);
       return;
     }
     // After cluster routing and before queuing, as in Redis's processCommand.
@@ -224,7 +225,18 @@ export class Dispatcher {
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
   private servesHere(c: Client, def: CommandDef): boolean {
-    return this.server.node.isLeader || (c.readonly && !def.isWrite);
+    const node = this.server.node;
+    return node.isLeader || (c.readonly && !def.isWrite) || (node.leader === 0 && !def.isWrite && this.readsWhenDown());
+  }
+
+  /**
+   * cluster-allow-reads-when-down yes: while no leader is known (raftis's
+   * cluster down), reads are served from this node's state as it is,
+   * possibly stale, as a READONLY read on a follower (Redis's
+   * getNodeByQuery on a cluster not OK); writes get CLUSTERDOWN_READ_ONLY.
+   */
+  private readsWhenDown(): boolean {
+    return this.server.config.get('cluster-allow-reads-when-down') === 'yes';
   }
 
   /** Runs a resolved command now (or when its reply can be known). */
@@ -449,6 +461,14 @@ export class Dispatcher {
     c.hold(w);
     if (hold) this.deciding.add(c);
     node.readBarrier((ok) => {
+      if (!ok && node.leader === 0 && after <= node.appliedIndex && this.readsWhenDown()) {
+        // A leader that lost its quorum: with cluster-allow-reads-when-down, its state as it is
+        // (not when the client's own write is not applied: it may never be).
+        run(w, Date.now());
+        if (script) this.server.afterReadScript(() => this.release(c, w, hold));
+        else this.release(c, w, hold);
+        return;
+      }
       if (!ok) {
         w.error(node.leader === 0 ? CLUSTERDOWN_NO_LEADER : TRYAGAIN_LOST_READ);
         this.release(c, w, hold);
