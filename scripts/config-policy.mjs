@@ -63,6 +63,10 @@ const applied = [
   'tls-prefer-server-ciphers', 'tls-protocols', 'tls-session-cache-timeout', 'tls-session-caching', 'tls-cluster',
   // While no leader is known (raftis's cluster down): reads from local state, shard pub/sub (src/commands/engine/dispatch.ts, pubsub.ts).
   'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down',
+  // How this node gives addresses (CLUSTER SLOTS / SHARDS / NODES, MOVED) and describes itself (src/commands/cluster.ts).
+  'cluster-preferred-endpoint-type', 'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port',
+  // The log file, from the config file or --logfile (immutable, as in Redis).
+  'logfile',
 ];
 
 const fixed = {
@@ -80,12 +84,8 @@ const fixed = {
   'cluster-port': null,
 };
 
-const later = [
-  // Clients, connections, server.
-  'logfile',
-  'cluster-preferred-endpoint-type',
-  'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port',
-];
+// Nothing is left without effect: every parameter is applied, fixed, or never to mean anything (README's table says why).
+const later = [];
 
 const never = [
   // Redis replication (raftis replicates through Raft).

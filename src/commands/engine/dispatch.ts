@@ -100,7 +100,7 @@ export class Dispatcher {
         if (!(def.isBlocking && waitsForData(def.name, argv)) && proxy.forward(c, [argv], false, def.logged)) return;
       }
       const down = this.server.node.leader === 0 && def.isWrite && this.readsWhenDown();
-      this.reject(c, down ? CLUSTERDOWN_READ_ONLY : redirectError(this.server.node, def, argv), def);
+      this.reject(c, down ? CLUSTERDOWN_READ_ONLY : redirectError(this.server.node, def, argv, this.server.config.get('cluster-preferred-endpoint-type')), def);
       return;
     }
     // After cluster routing and before queuing, as in Redis's processCommand.
@@ -318,7 +318,7 @@ export class Dispatcher {
   private runScript(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
     const node = this.server.node;
     if (def.name === 'script|load' || def.name === 'script|flush') {
-      if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
+      if (!node.isLeader) return this.answer(c, redirectError(node, def, argv, this.server.config.get('cluster-preferred-endpoint-type')), slot);
       return this.propose(c, [argv], false, slot);
     }
     const fcall = def.name === 'fcall';
@@ -342,7 +342,7 @@ export class Dispatcher {
       return;
     }
     if (!mayWrite) return this.readData(c, def, argv, slot);
-    if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
+    if (!node.isLeader) return this.answer(c, redirectError(node, def, argv, this.server.config.get('cluster-preferred-endpoint-type')), slot);
     // pre_command_oom_state: a script without a shebang learns of it at its first denyoom call (entry.oom).
     const evictor = this.server.evictor;
     this.propose(c, [argv], false, slot, c.dbIndex, evictor.maxmemory !== 0 && !evictor.makeRoom());
@@ -398,10 +398,10 @@ export class Dispatcher {
     const table = this.server.table;
     for (const argv of cmds) {
       const def = table.lookup(argv);
-      if (def && commandKeys(def.meta, argv).length > 0) return redirectError(this.server.node, def, argv);
+      if (def && commandKeys(def.meta, argv).length > 0) return redirectError(this.server.node, def, argv, this.server.config.get('cluster-preferred-endpoint-type'));
     }
     const first = table.lookup(cmds[0]!);
-    return first ? redirectError(this.server.node, first, cmds[0]!) : CLUSTERDOWN_NO_LEADER;
+    return first ? redirectError(this.server.node, first, cmds[0]!, this.server.config.get('cluster-preferred-endpoint-type')) : CLUSTERDOWN_NO_LEADER;
   }
 
   /**
