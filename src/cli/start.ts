@@ -8,7 +8,7 @@ import { appliedCommands, connCommands, dataCommands } from '../commands/handler
 import { Engine } from '../commands/engine/engine.js';
 import { ClusterSecret, Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
-import { tlsServerOptions } from '../server/tls-params.js';
+import { TLS_CONTEXT_PARAMS, tlsServerOptions } from '../server/tls-params.js';
 import { HttpServer, send } from '../server/http.js';
 import { registerClusterPage } from '../server/cluster-page.js';
 import { registerMetrics } from '../server/metrics.js';
@@ -95,8 +95,21 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
   server.backlog = engine.config.number('tcp-backlog');
   try {
     if (opts.port !== 0) await server.listen(opts.bind, opts.port);
-    if (opts.clientTls !== undefined) {
-      await server.listenTls(opts.bind, opts.clientTls.port, { ...opts.clientTls, params: tlsServerOptions((n) => engine.config.get(n)) });
+    const clientTls = opts.clientTls;
+    if (clientTls !== undefined) {
+      await server.listenTls(opts.bind, clientTls.port, { ...clientTls, params: tlsServerOptions((n) => engine.config.get(n)) });
+      // CONFIG SET of one: a new context for new connections (kept as it was, with a warning, if it cannot be built).
+      for (const name of TLS_CONTEXT_PARAMS) {
+        engine.config.watch(name, () => {
+          let err: string | undefined;
+          try {
+            err = server.updateTls({ ...clientTls, params: tlsServerOptions((n) => engine.config.get(n)) });
+          } catch (e) {
+            err = (e as Error).message;
+          }
+          if (err !== undefined) log.warn(`Failed to update the TLS configuration after CONFIG SET ${name}: ${err}; new TLS connections keep the previous one`);
+        });
+      }
     }
     const unixsocket = engine.config.get('unixsocket');
     if (unixsocket !== '') await server.listenUnix(unixsocket, engine.config.number('unixsocketperm'));

@@ -120,6 +120,22 @@ export class RespServer {
     return listenOn(srv, host, port, '--tls-port', this.backlog);
   }
 
+  /**
+   * A CONFIG SET of a tls-* parameter: new connections get a context built
+   * from `params` (as redis-server's tlsConfigure; connections already open
+   * keep theirs). Returns the error when the context cannot be built; the
+   * old one then stays.
+   */
+  updateTls(opts: ClientTlsOptions): string | undefined {
+    if (this.tlsSrv === undefined) return undefined;
+    try {
+      this.tlsSrv.setSecureContext({ cert: opts.cert, key: opts.key, ...(opts.ca !== undefined ? { ca: opts.ca } : {}), minVersion: 'TLSv1.2', ...opts.params });
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
   /** Stops accepting, flushes what every client is owed, then closes them. */
   async close(): Promise<void> {
     const tlsSrv = this.tlsSrv;

@@ -12,6 +12,12 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import tls from 'node:tls';
 
+/** The parameters tlsServerOptions reads: a CONFIG SET of one rebuilds the TLS context for new connections. */
+export const TLS_CONTEXT_PARAMS = [
+  'tls-protocols', 'tls-ciphers', 'tls-ciphersuites', 'tls-prefer-server-ciphers', 'tls-session-caching',
+  'tls-session-cache-timeout', 'tls-dh-params-file', 'tls-key-file-pass',
+] as const;
+
 /** The tls-* values, by their Redis names. */
 export type TlsParamSource = (name: string) => string;
 
@@ -59,7 +65,8 @@ function readFile(file: string, what: string): Buffer {
 /** The server options the tls-* parameters ask for, to add to cert/key/ca/requestCert. */
 export function tlsServerOptions(get: TlsParamSource): tls.TlsOptions {
   const out: tls.TlsOptions = { ...tlsProtocolRange(get('tls-protocols')), ciphers: tlsCipherList(get('tls-ciphers'), get('tls-ciphersuites')) };
-  if (get('tls-prefer-server-ciphers') === 'yes') out.honorCipherOrder = true;
+  // Explicit both ways: a Node.js TLS server prefers its own order unless told otherwise; Redis's default is the client's.
+  out.honorCipherOrder = get('tls-prefer-server-ciphers') === 'yes';
   if (get('tls-session-caching') === 'yes') {
     out.sessionTimeout = Number(get('tls-session-cache-timeout'));
   } else {

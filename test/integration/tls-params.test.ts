@@ -3,7 +3,9 @@
  * redis-server 7.0.15 (built with TLS): tls-auth-clients optional serves a
  * client without a certificate and `yes` refuses it; tls-protocols TLSv1.3
  * refuses a TLS 1.2 client (the default takes both); tls-session-caching
- * yes (the default) resumes a session, `no` does not; tls-ciphers limits the
+ * yes (the default) resumes a session, `no` does not (redis-server still
+ * resumes a TLS 1.2 ticket); a CONFIG SET of them applies to new connections;
+ * tls-ciphers limits the
  * TLS 1.2 ciphers a client may use; a bad tls-protocols stops the start;
  * tls-ca-cert-dir's certificates check client certificates; tls-cluster
  * yes puts the peer links on mutual TLS with the same files (raftis only).
@@ -19,10 +21,13 @@ import { untilApplied } from '../helpers/cluster-ops.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { runRaftisCli, startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 let certs: CertFiles;
 let tmp: string;
 const started: (RedisServer | RaftisProcess)[] = [];
+/** TLS port → the same server's plain port. */
+const plainOf = new Map<number, number>();
 
 interface Target {
   name: string;
@@ -37,6 +42,7 @@ const targets: Target[] = [
       const tlsPort = await freePort();
       const s = await startRedisServer(['--tls-port', String(tlsPort), ...files(), ...params]);
       started.push(s);
+      plainOf.set(tlsPort, s.port);
       await waitForPort(tlsPort);
       return tlsPort;
     },
@@ -47,6 +53,7 @@ const targets: Target[] = [
       const tlsPort = await freePort();
       const s = await startRaftis({ args: ['--tls-port', String(tlsPort), ...files(), ...params] });
       started.push(s);
+      plainOf.set(tlsPort, s.port);
       await waitForPort(tlsPort);
       return tlsPort;
     },
@@ -142,6 +149,28 @@ describe.each(targets)('tls-* parameters: $name', (t) => {
     expect((await ping(strict, { ...withCert(), maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' })).reply).toBe('+PONG');
   }, 30_000);
 
+  it('CONFIG SET tls-protocols / tls-session-caching: new connections get the new context', async () => {
+    const port = await t.start(['--tls-auth-clients', 'no']);
+    const c = await RawClient.connect(plainOf.get(port)!);
+    try {
+      expect(await ping(port, { maxVersion: 'TLSv1.2' })).toMatchObject({ reply: '+PONG', protocol: 'TLSv1.2' });
+      expect(await c.call('CONFIG', 'SET', 'tls-protocols', 'TLSv1.3')).toBe('+OK\r\n');
+      expect((await ping(port, { maxVersion: 'TLSv1.2' })).reply).toMatch(/^failed/);
+      expect(await c.call('CONFIG', 'SET', 'tls-protocols', 'TLSv1.2 TLSv1.3')).toBe('+OK\r\n');
+      expect(await ping(port, { maxVersion: 'TLSv1.2' })).toMatchObject({ reply: '+PONG', protocol: 'TLSv1.2' });
+      const first = await ping(port, { maxVersion: 'TLSv1.2' });
+      expect(await ping(port, { maxVersion: 'TLSv1.2', session: first.session! })).toMatchObject({ reply: '+PONG', reused: true });
+      expect(await c.call('CONFIG', 'SET', 'tls-session-caching', 'no')).toBe('+OK\r\n');
+      const second = await ping(port, { maxVersion: 'TLSv1.2' });
+      const again = await ping(port, { maxVersion: 'TLSv1.2', ...(second.session !== undefined ? { session: second.session } : {}) });
+      // redis-server 7.0.15 turns only its session-id cache off: a TLS 1.2 ticket still resumes there. raftis's `no`
+      // turns resumption off (Node.js has no session-id cache: tickets are its only resumption; docs/decisions.md).
+      expect(again).toMatchObject({ reply: '+PONG', reused: t.name === 'redis-server' });
+    } finally {
+      c.close();
+    }
+  }, 30_000);
+
   it('tls-session-caching: yes (the default) resumes a session, no does not', async () => {
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
       const first = await ping(strict, { ...withCert(), maxVersion });
@@ -150,8 +179,8 @@ describe.each(targets)('tls-* parameters: $name', (t) => {
     }
     const first = await ping(optional13);
     expect(first.reply).toBe('+PONG');
-    // No resumption: either no session to offer, or one the server does not take up (raftis serves it afresh;
-    // redis-server 7.0.15 answers a TLS 1.3 ticket it issued with caching off with an internal-error alert).
+    // No resumption on TLS 1.3: either no session to offer, or one the server does not take up (raftis serves it
+    // afresh; redis-server 7.0.15 answers a TLS 1.3 ticket it issued with caching off with an internal-error alert).
     if (first.session !== undefined) expect((await ping(optional13, { session: first.session })).reused).not.toBe(true);
   });
 });
