@@ -48,6 +48,25 @@ const applied = [
   // ACL users and authentication (src/commands/engine/acl.ts).
   'requirepass', 'aclfile', 'protected-mode', 'acllog-max-len', 'acl-pubsub-default',
   'hll-sparse-max-bytes', 'tcp-keepalive', 'stream-node-max-bytes', 'stream-node-max-entries',
+  // Client eviction, per node (src/server/client-eviction.ts).
+  'maxmemory-clients',
+  // At start-up: the pid file, the listen backlog, the Unix socket listener (src/cli/start.ts); on SIGTERM / SIGINT, a snapshot first with `save` (src/cli/main.ts).
+  'pidfile', 'tcp-backlog', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'unixsocket', 'unixsocketperm',
+  // How many expired keys one active expiry cycle proposes (src/commands/engine/expire.ts).
+  'active-expire-effort',
+  // How a list created from now on is split into quicklist nodes and compressed (DUMP, MEMORY USAGE: src/keyspace/rdb/quicklist.ts).
+  'list-max-listpack-size', 'list-compress-depth',
+  // The TLS client port, at start-up (src/server/tls-params.ts, src/cli/main.ts readSecurityOptions); tls-cluster: the
+  // peer links over mutual TLS with the same files.
+  'tls-port', 'tls-auth-clients', 'tls-ca-cert-dir', 'tls-ca-cert-file', 'tls-cert-file', 'tls-ciphers', 'tls-ciphersuites',
+  'tls-client-cert-file', 'tls-client-key-file', 'tls-dh-params-file', 'tls-key-file', 'tls-key-file-pass',
+  'tls-prefer-server-ciphers', 'tls-protocols', 'tls-session-cache-timeout', 'tls-session-caching', 'tls-cluster',
+  // While no leader is known (raftis's cluster down): reads from local state, shard pub/sub (src/commands/engine/dispatch.ts, pubsub.ts).
+  'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down',
+  // How this node gives addresses (CLUSTER SLOTS / SHARDS / NODES, MOVED) and describes itself (src/commands/cluster.ts).
+  'cluster-preferred-endpoint-type', 'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port',
+  // The log file, from the config file or --logfile (immutable, as in Redis).
+  'logfile',
 ];
 
 const fixed = {
@@ -65,21 +84,8 @@ const fixed = {
   'cluster-port': null,
 };
 
-const later = [
-  // Data types and eviction (cluster-wide when they take effect).
-  'list-max-listpack-size', 'list-compress-depth', 'sanitize-dump-payload',
-  // Clients, connections, server.
-  'maxmemory-clients',
-  'active-expire-effort', 'logfile', 'pidfile', 'unixsocket', 'unixsocketperm', 'syslog-enabled',
-  'syslog-ident', 'syslog-facility', 'shutdown-on-sigint', 'shutdown-on-sigterm', 'shutdown-timeout', 'ignore-warnings',
-  'cluster-allow-reads-when-down', 'cluster-allow-pubsubshard-when-down', 'cluster-preferred-endpoint-type',
-  'cluster-announce-ip', 'cluster-announce-hostname', 'cluster-announce-port', 'supervised', 'tcp-backlog',
-  // TLS.
-  'tls-port', 'tls-auth-clients', 'tls-ca-cert-dir', 'tls-ca-cert-file', 'tls-cert-file', 'tls-ciphers', 'tls-ciphersuites',
-  'tls-client-cert-file', 'tls-client-key-file', 'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-key-file',
-  'tls-key-file-pass', 'tls-prefer-server-ciphers', 'tls-protocols', 'tls-session-cache-size', 'tls-session-cache-timeout',
-  'tls-session-caching', 'tls-cluster', 'tls-replication',
-];
+// Nothing is left without effect: every parameter is applied, fixed, or never to mean anything (README's table says why).
+const later = [];
 
 const never = [
   // Redis replication (raftis replicates through Raft).
@@ -105,6 +111,14 @@ const never = [
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'daemonize', 'always-show-logo', 'set-proc-title',
   'proc-title-template', 'crash-log-enabled', 'crash-memcheck-enabled', 'oom-score-adj', 'oom-score-adj-values',
   'socket-mark-id',
+  // No meaning in raftis (README: "no meaning in raftis"): RESTORE always checks a payload fully (as `yes`);
+  // the Raft log is on a quorum before a reply, so a shutdown has no replicas to wait for; syslog and systemd's
+  // notification need Unix datagram sockets, which Node.js lacks; raftis prints no start-up warnings to silence.
+  'sanitize-dump-payload', 'shutdown-timeout', 'syslog-enabled', 'syslog-ident', 'syslog-facility', 'supervised',
+  'ignore-warnings',
+  // No meaning in raftis: there is no Redis replication link to encrypt; Node.js keeps no server-side session cache
+  // (resumption is by tickets, held by the client), so there is no cache to size; peer links take an unencrypted key.
+  'tls-replication', 'tls-session-cache-size', 'tls-client-key-file-pass',
 ];
 
 /** Values that differ from redis-server's default at start-up (raftis has no save points: its snapshots follow --snapshot-*). */

@@ -195,7 +195,6 @@ export function interpretConfig(file: string, directives: readonly Directive[]):
   }
   // What redis.conf may ask that raftis does not do, said once at start.
   if (scratch.get('daemonize') === 'yes') out.ignored.push('daemonize yes (raftis stays in the foreground; run it under a supervisor)');
-  if (scratch.get('pidfile') !== '') out.ignored.push(`pidfile ${scratch.get('pidfile')} (raftis writes no pidfile)`);
   if (scratch.get('supervised') !== 'no') out.ignored.push(`supervised ${scratch.get('supervised')} (raftis does not notify a supervisor)`);
   if (scratch.get('syslog-enabled') === 'yes') out.ignored.push('syslog-enabled yes (raftis does not log to syslog; the syslog-* values are only stored)');
   return out;

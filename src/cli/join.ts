@@ -14,7 +14,7 @@ const TIMEOUT_MS = 10_000;
 
 /** TLS for --join against a cluster that serves clients over TLS only: trust `ca`, present cert/key. */
 export interface JoinTls {
-  ca?: Buffer | string;
+  ca?: Buffer | string | Buffer[];
   cert?: Buffer | string;
   key?: Buffer | string;
 }

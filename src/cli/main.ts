@@ -161,7 +161,9 @@ async function main(): Promise<void> {
     const clusterPort = argv['cluster-port'] ?? clientPort + 10000;
     checkPort(clusterPort, '--cluster-port');
     if (argv['http-port'] !== 0) checkPort(argv['http-port'], '--http-port');
-    const security = readSecurityOptions(argv);
+    // A Redis parameter as the file and then the command line give it ('' when neither does).
+    const redisParam = (name: string): string => [...(loaded?.params ?? []), ...redisParams].filter((p) => p.name === name).pop()?.args.join(' ') ?? '';
+    const security = readSecurityOptions(argv, redisParam);
     const selfAddr = { id: argv.id, host: argv.bind, port: clientPort, clusterPort };
     let peers = argv.peers !== undefined ? parsePeers(argv.peers) : [selfAddr];
     let join: { host: string; port: number } | undefined;
@@ -288,8 +290,27 @@ async function main(): Promise<void> {
         throw e;
       }
     }
-    process.on('SIGTERM', () => stop('SIGTERM received'));
-    process.on('SIGINT', () => stop('SIGINT received'));
+    // shutdown-on-sigterm / shutdown-on-sigint: with `save`, a snapshot first (a faster restart), as SHUTDOWN SAVE; if it
+    // fails the node keeps running unless `force` is there too (Redis's finishShutdown). nosave, now and default stop at
+    // once: every acknowledged write is in the Raft log already, and there are no replicas to wait for.
+    const onSignal = (sig: 'SIGTERM' | 'SIGINT'): void => {
+      const why = `${sig} received`;
+      const flags = running?.engine.config.get(sig === 'SIGTERM' ? 'shutdown-on-sigterm' : 'shutdown-on-sigint').split(' ') ?? [];
+      if (!flags.includes('save') || stopping || running === undefined) return stop(why);
+      stopping = true;
+      say(`${why}, saving a snapshot before shutting down`);
+      void running.engine.node.snapshot().then((m) => {
+        if (m === undefined && !flags.includes('force')) {
+          log.warn(`${why}: the snapshot failed, not shutting down (add force to shutdown-on-${sig.slice(3).toLowerCase()} to stop anyway)`);
+          stopping = false;
+          return;
+        }
+        stopping = false;
+        stop(why);
+      });
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
   } catch (e) {
     fail((e as Error).message);
   }
@@ -308,7 +329,7 @@ interface SecurityArgs {
 }
 
 /** Reads the secret and certificate files the flags name; refuses half-configured TLS. */
-function readSecurityOptions(argv: SecurityArgs): Pick<Options, 'clusterSecret' | 'clientTls' | 'peerTls'> {
+function readSecurityOptions(argv: SecurityArgs, redisParam: (name: string) => string): Pick<Options, 'clusterSecret' | 'clientTls' | 'peerTls'> {
   const out: Pick<Options, 'clusterSecret' | 'clientTls' | 'peerTls'> = {};
   if (argv['cluster-secret-file'] !== undefined) {
     out.clusterSecret = readClusterSecret(argv['cluster-secret-file'], (line) => process.stderr.write(`raftis: warning: ${line}\n`));
@@ -317,18 +338,19 @@ function readSecurityOptions(argv: SecurityArgs): Pick<Options, 'clusterSecret' 
     const cert = argv['tls-cert-file'];
     const key = argv['tls-key-file'];
     const ca = argv['tls-ca-cert-file'];
+    const caDir = redisParam('tls-ca-cert-dir');
     if (cert === undefined || key === undefined) throw new OptionError('--tls-port needs --tls-cert-file and --tls-key-file');
-    if (ca === undefined && argv['tls-auth-clients'] !== 'no') {
+    if (ca === undefined && caDir === '' && argv['tls-auth-clients'] !== 'no') {
       throw new OptionError(`--tls-auth-clients ${argv['tls-auth-clients']} needs --tls-ca-cert-file to check client certificates (or --tls-auth-clients no)`);
     }
     out.clientTls = {
       port: argv['tls-port'],
       cert: readPemFile(cert, '--tls-cert-file'),
       key: readPemFile(key, '--tls-key-file'),
-      ...(ca !== undefined ? { ca: readPemFile(ca, '--tls-ca-cert-file') } : {}),
+      ...(ca !== undefined || caDir !== '' ? { ca: readCaCerts(ca, caDir) } : {}),
       authClients: argv['tls-auth-clients'],
     };
-  } else if (argv['tls-cert-file'] !== undefined || argv['tls-key-file'] !== undefined) {
+  } else if ((argv['tls-cert-file'] !== undefined || argv['tls-key-file'] !== undefined) && redisParam('tls-cluster') !== 'yes') {
     throw new OptionError('--tls-cert-file/--tls-key-file without --tls-port: give the TLS client port');
   }
   const peer = [argv['peer-tls-cert-file'], argv['peer-tls-key-file'], argv['peer-tls-ca-file']];
@@ -339,7 +361,41 @@ function readSecurityOptions(argv: SecurityArgs): Pick<Options, 'clusterSecret' 
       key: readPemFile(peer[1]!, '--peer-tls-key-file'),
       ca: readPemFile(peer[2]!, '--peer-tls-ca-file'),
     };
+  } else if (redisParam('tls-cluster') === 'yes') {
+    // Redis's tls-cluster: the cluster bus over TLS with the client port's files, always mutual (as Redis's bus),
+    // presenting tls-client-cert-file / tls-client-key-file when set (both ways: a raftis peer link is one
+    // certificate per node). --peer-tls-* given too wins.
+    const cert = redisParam('tls-client-cert-file') || argv['tls-cert-file'];
+    const key = redisParam('tls-client-cert-file') !== '' ? redisParam('tls-client-key-file') : argv['tls-key-file'];
+    const ca = argv['tls-ca-cert-file'];
+    if (cert === undefined || cert === '' || key === undefined || key === '' || ca === undefined) {
+      throw new OptionError('tls-cluster yes needs tls-cert-file and tls-key-file (or tls-client-cert-file and tls-client-key-file) and tls-ca-cert-file');
+    }
+    out.peerTls = { cert: readPemFile(cert, 'tls-cert-file'), key: readPemFile(key, 'tls-key-file'), ca: readPemFile(ca, 'tls-ca-cert-file') };
   }
+  return out;
+}
+
+/**
+ * tls-ca-cert-file and tls-ca-cert-dir together: Node.js has no CA directory (OpenSSL's CApath), so every file of the
+ * directory holding a PEM certificate is read at start (its c_rehash links to the same files included).
+ */
+function readCaCerts(file: string | undefined, dir: string): Buffer[] {
+  const out = file !== undefined ? [readPemFile(file, '--tls-ca-cert-file')] : [];
+  if (dir === '') return out;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch (e) {
+    throw new OptionError(`tls-ca-cert-dir: cannot read ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  for (const n of names) {
+    const f = path.join(dir, n);
+    if (!fs.statSync(f).isFile()) continue;
+    const data = fs.readFileSync(f);
+    if (data.includes('-----BEGIN CERTIFICATE-----')) out.push(data);
+  }
+  if (out.length === 0) throw new OptionError(`tls-ca-cert-dir: ${dir} holds no PEM certificate`);
   return out;
 }
 

@@ -2,11 +2,13 @@
  * Wires a node together: storage + state machine (node/), command table,
  * client server. Used by the CLI and by in-process tests.
  */
+import fs from 'node:fs';
 import { CommandTable } from '../commands/table.js';
 import { appliedCommands, connCommands, dataCommands } from '../commands/handlers.js';
 import { Engine } from '../commands/engine/engine.js';
 import { ClusterSecret, Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
+import { TLS_CONTEXT_PARAMS, tlsServerOptions } from '../server/tls-params.js';
 import { HttpServer, send } from '../server/http.js';
 import { registerClusterPage } from '../server/cluster-page.js';
 import { registerMetrics } from '../server/metrics.js';
@@ -90,13 +92,41 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     },
   });
   const server = new RespServer(engine);
+  server.backlog = engine.config.number('tcp-backlog');
   try {
     if (opts.port !== 0) await server.listen(opts.bind, opts.port);
-    if (opts.clientTls !== undefined) await server.listenTls(opts.bind, opts.clientTls.port, opts.clientTls);
+    const clientTls = opts.clientTls;
+    if (clientTls !== undefined) {
+      await server.listenTls(opts.bind, clientTls.port, { ...clientTls, params: tlsServerOptions((n) => engine.config.get(n)) });
+      // CONFIG SET of one: a new context for new connections (kept as it was, with a warning, if it cannot be built).
+      for (const name of TLS_CONTEXT_PARAMS) {
+        engine.config.watch(name, () => {
+          let err: string | undefined;
+          try {
+            err = server.updateTls({ ...clientTls, params: tlsServerOptions((n) => engine.config.get(n)) });
+          } catch (e) {
+            err = (e as Error).message;
+          }
+          if (err !== undefined) log.warn(`Failed to update the TLS configuration after CONFIG SET ${name}: ${err}; new TLS connections keep the previous one`);
+        });
+      }
+    }
+    const unixsocket = engine.config.get('unixsocket');
+    if (unixsocket !== '') await server.listenUnix(unixsocket, engine.config.number('unixsocketperm'));
   } catch (e) {
     await server.close();
     await engine.close();
     throw e;
+  }
+  // pidfile: written once listening, removed at shutdown, as redis-server's createPidFile / prepareForShutdown.
+  const pidfile = engine.config.get('pidfile');
+  if (pidfile !== '') {
+    try {
+      fs.writeFileSync(pidfile, `${process.pid}\n`);
+    } catch (e) {
+      // Redis goes on without it (createPidFile: "Failed to write PID file").
+      log.warn(`Failed to write PID file ${pidfile}: ${(e as Error).message}`);
+    }
   }
   let httpServer: HttpServer | undefined;
   if (opts.httpPort > 0) {
@@ -133,6 +163,7 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
       await httpServer?.close();
       await server.close();
       await engine.close();
+      if (pidfile !== '') fs.rmSync(pidfile, { force: true });
     },
   };
   return running;

@@ -38,7 +38,7 @@ function propose({ c, w, engine }: ConnCtx, sent: string[]): void {
   const node = engine.node;
   if (node.isLeader) return engine.dispatcher.propose(c, [sent], false);
   if (engine.proxy?.forward(c, [sent], false, true) === true) return;
-  w.error(redirectError(node, engine.table.lookup(sent)!, sent));
+  w.error(redirectError(node, engine.table.lookup(sent)!, sent, engine.config.get('cluster-preferred-endpoint-type')));
 }
 
 /** Hides SETUSER's arguments from SLOWLOG and MONITOR, as redactClientCommandArgument. */

@@ -11,7 +11,7 @@ import { ERR } from './errors.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { progressStateName, roleName } from '../raft/index.js';
 import { writeHelp } from './help.js';
-import { keyHashSlot } from './routing.js';
+import { keyHashSlot, preferredEndpoint } from './routing.js';
 import { SLOT_COUNT, assignedSlots, groupRanges, type GroupMember } from '../util/slot-map.js';
 import type { ConnHandler, ConnCtx } from './table.js';
 
@@ -40,12 +40,47 @@ function view(c: Client): View {
   return { node, members, leader: node.members.get(leaderId), nid: (id) => clusterNodeId(c.server.info.clusterId, id) };
 }
 
-function writeNodeEndpoint(w: RespWriter, v: View, m: Member): void {
+/** A node's address as this node tells it: the membership's, with cluster-announce-* in place for its own entry. */
+interface Endpoint {
+  ip: string;
+  port: number;
+  hostname: string;
+}
+
+/**
+ * cluster-announce-ip / -port / -hostname are each node's own: they change
+ * how a node describes itself (CLUSTER SLOTS, SHARDS, NODES); the others
+ * describe it by its membership address (--peers, join), with no hostname.
+ */
+function endpointOf(c: Client, m: { host: string; port: number }, self: boolean): Endpoint {
+  if (!self) return { ip: m.host, port: m.port, hostname: '' };
+  const cfg = c.server.config;
+  const port = Number(cfg.get('cluster-announce-port'));
+  return { ip: cfg.get('cluster-announce-ip') || m.host, port: port !== 0 ? port : m.port, hostname: cfg.get('cluster-announce-hostname') };
+}
+
+/** CLUSTER SLOTS' node entry, as cluster.c's addNodeToNodeReply: the preferred endpoint, port, id, and the other known addresses. */
+function writeEndpoint(w: RespWriter, c: Client, e: Endpoint, id: string): void {
+  const type = c.server.config.get('cluster-preferred-endpoint-type');
   w.arrayHeader(4);
-  w.bulk(m.host);
-  w.int(m.port);
-  w.bulk(v.nid(m.id));
-  w.mapHeader(0);
+  w.bulkOrNil(preferredEndpoint(type, e.ip, e.hostname));
+  w.int(e.port);
+  w.bulk(id);
+  const ip = type !== 'ip';
+  const host = type !== 'hostname' && e.hostname !== '';
+  w.mapHeader((ip ? 1 : 0) + (host ? 1 : 0));
+  if (ip) {
+    w.bulk('ip');
+    w.bulk(e.ip);
+  }
+  if (host) {
+    w.bulk('hostname');
+    w.bulk(e.hostname);
+  }
+}
+
+function writeNodeEndpoint(w: RespWriter, c: Client, v: View, m: Member): void {
+  writeEndpoint(w, c, endpointOf(c, m, m.id === v.node.id), v.nid(m.id));
 }
 
 /** One master per group, with its replicas and slot ranges: a sharded cluster's Redis Cluster view (the same on every node). */
@@ -72,11 +107,7 @@ function shardNodeId(c: Client, gid: number, id: number): string {
 }
 
 function writeShardEndpoint(w: RespWriter, c: Client, gid: number, m: GroupMember): void {
-  w.arrayHeader(4);
-  w.bulk(m.host);
-  w.int(m.port);
-  w.bulk(shardNodeId(c, gid, m.id));
-  w.mapHeader(0);
+  writeEndpoint(w, c, endpointOf(c, m, gid === c.server.shards.group && m.id === c.server.node.id), shardNodeId(c, gid, m.id));
 }
 
 function shardedSlots(c: Client, w: RespWriter): void {
@@ -96,16 +127,20 @@ function shardedSlots(c: Client, w: RespWriter): void {
 }
 
 /** One node of CLUSTER SHARDS' "nodes" list (the sharded view and the one-group view alike). */
-function writeShardNode(w: RespWriter, id: string, m: { host: string; port: number }, master: boolean, offset: number, online: boolean): void {
-  w.mapHeader(7);
+function writeShardNode(w: RespWriter, c: Client, id: string, e: Endpoint, master: boolean, offset: number, online: boolean): void {
+  w.mapHeader(e.hostname !== '' ? 8 : 7);
   w.bulk('id');
   w.bulk(id);
   w.bulk('port');
-  w.int(m.port);
+  w.int(e.port);
   w.bulk('ip');
-  w.bulk(m.host);
+  w.bulk(e.ip);
   w.bulk('endpoint');
-  w.bulk(m.host);
+  w.bulk(preferredEndpoint(c.server.config.get('cluster-preferred-endpoint-type'), e.ip, e.hostname) ?? '');
+  if (e.hostname !== '') {
+    w.bulk('hostname');
+    w.bulk(e.hostname);
+  }
   w.bulk('role');
   w.bulk(master ? 'master' : 'replica');
   w.bulk('replication-offset');
@@ -135,8 +170,9 @@ function shardedShards(c: Client, w: RespWriter): void {
       const pr = local ? st?.progress.find((p) => p.id === m.id) : undefined;
       writeShardNode(
         w,
+        c,
         shardNodeId(c, v.gid, m.id),
-        m,
+        endpointOf(c, m, local && m.id === node.id),
         m.id === v.master?.id,
         pr?.match ?? (local && m.id === node.id ? node.appliedIndex : 0),
         !local || m.id === node.id || node.peerConnected(m.id),
@@ -159,10 +195,15 @@ function shardedNodes(c: Client, w: RespWriter): void {
       const flags = (self ? 'myself,' : '') + (isMaster ? 'master' : 'slave') + (up ? '' : ',fail');
       const master = !isMaster && v.master !== undefined ? shardNodeId(c, v.gid, v.master.id) : '-';
       const slotList = isMaster ? v.ranges.map(([a, b]) => (a === b ? ` ${a}` : ` ${a}-${b}`)).join('') : '';
-      out += `${shardNodeId(c, v.gid, m.id)} ${m.host}:${m.port}@${m.clusterPort} ${flags} ${master} 0 0 ${epoch} ${up ? 'connected' : 'disconnected'}${slotList}\n`;
+      out += `${shardNodeId(c, v.gid, m.id)} ${nodesAddress(endpointOf(c, m, self), m.clusterPort)} ${flags} ${master} 0 0 ${epoch} ${up ? 'connected' : 'disconnected'}${slotList}\n`;
     }
   }
   w.verbatim(out);
+}
+
+/** CLUSTER NODES' address field: ip:port@cport, and `,hostname` when there is one (Redis 7.0). */
+function nodesAddress(e: Endpoint, clusterPort: number): string {
+  return `${e.ip}:${e.port}@${clusterPort}${e.hostname !== '' ? `,${e.hostname}` : ''}`;
 }
 
 function shardedInfo(c: Client, w: RespWriter): void {
@@ -196,8 +237,8 @@ function slots({ c, w }: ConnCtx, _argv: string[]): void {
   w.arrayHeader(3 + replicas.length);
   w.int(0);
   w.int(16383);
-  writeNodeEndpoint(w, v, v.leader);
-  for (const r of replicas) writeNodeEndpoint(w, v, r);
+  writeNodeEndpoint(w, c, v, v.leader);
+  for (const r of replicas) writeNodeEndpoint(w, c, v, r);
 }
 
 function shards({ c, w }: ConnCtx, _argv: string[]): void {
@@ -218,7 +259,7 @@ function shards({ c, w }: ConnCtx, _argv: string[]): void {
   w.arrayHeader(v.members.length);
   for (const m of v.members) {
     const pr = st?.progress.find((p) => p.id === m.id);
-    writeShardNode(w, v.nid(m.id), m, m.id === v.leader?.id, pr?.match ?? (m.id === v.node.id ? v.node.appliedIndex : 0), v.node.peerConnected(m.id));
+    writeShardNode(w, c, v.nid(m.id), endpointOf(c, m, m.id === v.node.id), m.id === v.leader?.id, pr?.match ?? (m.id === v.node.id ? v.node.appliedIndex : 0), v.node.peerConnected(m.id));
   }
 }
 
@@ -232,7 +273,7 @@ function nodes({ c, w }: ConnCtx, _argv: string[]): void {
     const flags = (m.id === v.node.id ? 'myself,' : '') + (isMaster ? 'master' : v.leader ? 'slave' : 'master') + (v.node.peerConnected(m.id) ? '' : ',fail');
     const master = !isMaster && v.leader ? v.nid(v.leader.id) : '-';
     const link = v.node.peerConnected(m.id) ? 'connected' : 'disconnected';
-    out += `${v.nid(m.id)} ${m.host}:${m.port}@${m.clusterPort} ${flags} ${master} 0 0 ${term} ${link}${isMaster ? ' 0-16383' : ''}\n`;
+    out += `${v.nid(m.id)} ${nodesAddress(endpointOf(c, m, m.id === v.node.id), m.clusterPort)} ${flags} ${master} 0 0 ${term} ${link}${isMaster ? ' 0-16383' : ''}\n`;
   }
   w.verbatim(out);
 }

@@ -75,7 +75,7 @@ function configSet(ctx: ConnCtx, argv: string[]): void {
   const node = engine.node;
   if (node.isLeader) return engine.dispatcher.propose(c, [sent], false);
   if (engine.proxy?.forward(c, [sent], false, true) === true) return;
-  w.error(redirectError(node, engine.table.lookup(sent)!, sent));
+  w.error(redirectError(node, engine.table.lookup(sent)!, sent, engine.config.get('cluster-preferred-endpoint-type')));
 }
 
 /**
@@ -90,10 +90,10 @@ function setRequirepass({ c, w, engine }: ConnCtx, pairs: readonly (readonly [st
   }
   const acl = ['ACL', 'SETUSER', 'default', 'resetpass', password === '' ? 'nopass' : '#' + sha256Hex(password)];
   const node = engine.node;
-  if (!node.isLeader && engine.proxy === undefined) return w.error(redirectError(node, engine.table.lookup(acl)!, acl));
+  if (!node.isLeader && engine.proxy === undefined) return w.error(redirectError(node, engine.table.lookup(acl)!, acl, engine.config.get('cluster-preferred-endpoint-type')));
   engine.config.commit(checked);
   if (node.isLeader) return engine.dispatcher.propose(c, [acl], false);
-  if (engine.proxy?.forward(c, [acl], false, true) !== true) w.error(redirectError(node, engine.table.lookup(acl)!, acl));
+  if (engine.proxy?.forward(c, [acl], false, true) !== true) w.error(redirectError(node, engine.table.lookup(acl)!, acl, engine.config.get('cluster-preferred-endpoint-type')));
 }
 
 export const configApplied: NonNullable<HandlerSet['applied']> = {
@@ -118,6 +118,7 @@ function configResetstat({ c, w }: ConnCtx, _argv: string[]): void {
   const st = c.server.stats;
   st.totalCommands = st.netInputBytes = st.netOutputBytes = st.totalErrorReplies = 0;
   st.errors.clear();
+  c.server.clientEviction.evicted = 0;
   c.server.dbs.resetStats();
   for (const def of c.server.table.withSubcommands()) Object.assign(def.stats, newCommandCounters());
   w.ok();

@@ -192,7 +192,7 @@ function reset({ c, w }: ConnCtx, _argv: string[]): void {
 /** One CLIENT LIST line, with Redis 7's fields (lib-name/lib-ver as in 7.2). */
 export function clientInfoLine(c: Client, now = Date.now()): string {
   const tracking = trackingListFields(c);
-  // getClientInfoString's order: O P x b t R B d r, N when none.
+  // getClientInfoString's order: O P x b t R B d U r e, N when none.
   const flags =
     (c.server.stats.monitors.has(c) ? 'O' : '') +
       (c.inPubSub ? 'P' : '') +
@@ -200,13 +200,15 @@ export function clientInfoLine(c: Client, now = Date.now()): string {
       (c.server.dispatcher.blocking.isBlocked(c) ? 'b' : '') +
       tracking.flags +
       (c.watchDirty ? 'd' : '') +
-      (c.readonly ? 'r' : '') || 'N';
+      (c.unixPath !== undefined ? 'U' : '') +
+      (c.readonly ? 'r' : '') +
+      (c.noEvict ? 'e' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${(c.sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1}` +
     ` name=${c.name} age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
     ` flags=${flags} db=${c.dbIndex} sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} multi=${c.multi !== undefined ? c.multi.length : -1}` +
-    ` qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
-    ` tot-mem=0 events=r cmd=${c.lastCommand} user=${c.user.name} redir=${tracking.redir} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+    ` qbuf=${c.queryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.sock.writableLength}` +
+    ` tot-mem=${c.memoryUsage()} events=r cmd=${c.lastCommand} user=${c.user.name} redir=${tracking.redir} resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
   );
 }
 
@@ -343,10 +345,11 @@ const client: Record<string, ConnHandler> = {
     // OFF and SKIP are not answered; ON is (replies are on again).
     if (v === 'on') c.pushing(w).ok();
   },
-  // raftis never evicts clients: the protection is always on.
-  'client|no-evict': ({ w }, argv) => {
+  // maxmemory-clients spares this client (src/server/client-eviction.ts).
+  'client|no-evict': ({ c, w }, argv) => {
     const v = argv[2]!.toLowerCase();
     if (v !== 'on' && v !== 'off') return w.error(ERR.syntax);
+    c.noEvict = v === 'on';
     w.ok();
   },
   'client|list': ({ c, w }, argv) => {

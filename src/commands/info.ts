@@ -206,9 +206,9 @@ function infoSections(c: Client): Section[] {
           ['expired_stale_perc', '0.00'],
           ['expired_time_cap_reached_count', 0],
           ['expire_cycle_cpu_milliseconds', 0],
-          // Keys evicted by maxmemory (entries applied here); raftis evicts no clients and never forks.
+          // Keys evicted by maxmemory (entries applied here), clients by maxmemory-clients (this node's); raftis never forks.
           ['evicted_keys', node.dbs.evicted],
-          ['evicted_clients', 0],
+          ['evicted_clients', s.clientEviction.evicted],
           ['total_eviction_exceeded_time', 0],
           ['current_eviction_exceeded_time', 0],
           ['keyspace_hits', node.dbs.hits],

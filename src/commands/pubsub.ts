@@ -11,6 +11,7 @@ import { pubsubContextError, subcommandSyntaxError } from './errors.js';
 import { type PubSub, writeSubscription } from './engine/pubsub.js';
 import type { RespWriter } from '../server/resp-writer.js';
 import { writeHelp } from './help.js';
+import { CLUSTERDOWN_NO_LEADER } from './routing.js';
 import type { CommandDef, ConnHandler, ConnCtx } from './table.js';
 
 /** What a RESP2 client may run while subscribed (server.c processCommand). */
@@ -102,12 +103,32 @@ function publish({ c, w }: ConnCtx, argv: string[]): void {
 /** SSUBSCRIBE: unlike SUBSCRIBE, refused inside a transaction (Redis 7.0 makes no exception for MULTI there). */
 const subscribeShard = subscribeTo(SHARD_CHANNELS);
 function ssubscribe(ctx: ConnCtx, argv: string[]): void {
+  if (shardDown(ctx)) return;
   if (ctx.c.inExec) return ctx.w.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
   subscribeShard(ctx, argv);
 }
 
-function spublish({ c, w }: ConnCtx, argv: string[]): void {
+function spublish(ctx: ConnCtx, argv: string[]): void {
+  if (shardDown(ctx)) return;
+  const { c, w } = ctx;
   w.int(c.server.pubsub.spublish(argv[1]!, argv[2]!));
+}
+
+/**
+ * cluster-allow-pubsubshard-when-down no: SSUBSCRIBE, SUNSUBSCRIBE with channels and SPUBLISH are refused while no
+ * leader is known (raftis's cluster down), as Redis's getNodeByQuery refuses shard pub/sub on a cluster not OK.
+ * `yes` (the default): shard channels work on every node whatever the cluster's state.
+ */
+function shardDown({ engine, w }: ConnCtx): boolean {
+  if (engine.node.leader !== 0 || engine.config.get('cluster-allow-pubsubshard-when-down') === 'yes') return false;
+  w.error(CLUSTERDOWN_NO_LEADER);
+  return true;
+}
+
+const sunsubscribeShard = unsubscribeFrom(SHARD_CHANNELS);
+function sunsubscribe(ctx: ConnCtx, argv: string[]): void {
+  if (argv.length > 1 && shardDown(ctx)) return;
+  sunsubscribeShard(ctx, argv);
 }
 
 /** PUBSUB CHANNELS / SHARDCHANNELS: active channels, matching a glob if given. */
@@ -157,7 +178,7 @@ export const pubsubCommands: Record<string, ConnHandler> = {
   punsubscribe: unsubscribeFrom(PATTERNS),
   publish,
   ssubscribe,
-  sunsubscribe: unsubscribeFrom(SHARD_CHANNELS),
+  sunsubscribe,
   spublish,
   ...pubsubContainer,
 };

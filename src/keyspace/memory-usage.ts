@@ -9,6 +9,8 @@ import { RHash } from './types/hash.js';
 import { RSet } from './types/set.js';
 import { StreamValue } from './types/stream.js';
 import { streamSize } from './stream-memory.js';
+import { ListValue } from './types/list.js';
+import { quicklistNodes } from './rdb/quicklist.js';
 import { string2ll } from '../util/number.js';
 
 const ROBJ = 16;
@@ -105,6 +107,7 @@ export function valueSize(v: Value, samples: number): number {
     return ROBJ + DICT + PTR * dictSlots(v.size) + sampled(v.entries(), v.size, samples, ([f, val]) => DICT_ENTRY + sdsSize(f.length) + sdsSize(val.length));
   }
   if (v instanceof StreamValue) return streamSize(v, samples, jemallocSize);
+  if (v instanceof ListValue) return quicklistSize(v, samples);
   // Types without an estimate of their own yet: count the snapshot items as dict entries.
   let n = 0;
   let bytes = 0;
@@ -113,6 +116,24 @@ export function valueSize(v: Value, samples: number): number {
     bytes += DICT_ENTRY + sdsSize(it.length);
   }
   return ROBJ + DICT + PTR * dictSlots(n) + bytes;
+}
+
+/** sizeof(quicklist) and sizeof(quicklistNode) in redis-server 7.0 (64-bit). */
+const QUICKLIST = 40;
+const QUICKLIST_NODE = 40;
+/** sizeof(quicklistLZF) in 7.0 (size_t sz): the compressed node's header. */
+const QUICKLIST_LZF = 8;
+
+/**
+ * objectComputeSize for a quicklist: the object and the quicklist, and the
+ * first `samples` nodes' average (node struct and its allocation: the
+ * listpack, or the LZF form of a compressed node) times the node count.
+ */
+function quicklistSize(l: ListValue, samples: number): number {
+  const { nodes, count } = quicklistNodes(l, Math.max(1, samples));
+  let ele = 0;
+  for (const n of nodes) ele += QUICKLIST_NODE + jemallocSize(n.lzf !== undefined ? QUICKLIST_LZF + n.lzf.length : n.lp.length);
+  return Math.floor(ROBJ + QUICKLIST + (nodes.length === 0 ? 0 : (ele / nodes.length) * count));
 }
 
 /** MEMORY USAGE of a key holding v. */

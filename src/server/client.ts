@@ -14,6 +14,7 @@ import type { Keyspace } from '../keyspace/keyspace.js';
 import { RespWriter, type Proto } from './resp-writer.js';
 import { RequestParser } from './request-parser.js';
 import { OutputLimitWatch, type OutputLimit } from './output-limit.js';
+import { CLIENT_BASE_MEMORY, type ClientEviction, type MeasuredClient } from './client-eviction.js';
 import { createLogger } from '../util/log.js';
 
 const log = createLogger('server');
@@ -52,6 +53,8 @@ export interface ClientHost {
   readonly io: IoCounters;
   /** Limits on what a client sends; the same object for every connection, read at each use. */
   readonly limits: ClientLimits;
+  /** maxmemory-clients: the node's client eviction (client-eviction.ts). */
+  readonly clientEviction: ClientEviction;
 }
 
 /**
@@ -147,8 +150,12 @@ export interface WatchedKey {
 
 const NO_USER: ClientUser = { name: 'default', allowsAll: true };
 
-export class Client<H extends ClientHost = ClientHost> {
+export class Client<H extends ClientHost = ClientHost> implements MeasuredClient {
   readonly id: number;
+  /** CLIENT NO-EVICT on: never evicted by maxmemory-clients (CLIENT LIST flag e). */
+  noEvict = false;
+  /** The memory maxmemory-clients counts for it now (client-eviction.ts). */
+  memCounted = 0;
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
   name = '';
@@ -244,11 +251,13 @@ export class Client<H extends ClientHost = ClientHost> {
     /** The server this client is connected to (Redis's server state, above this layer). */
     readonly server: H,
     private readonly replies: ReplyScheduler,
+    /** The Unix socket's path for a client connected through unixsocket (CLIENT LIST: addr and laddr `<path>:0`, flag U). */
+    readonly unixPath?: string,
   ) {
     this.id = server.nextClientId();
     this.db = server.firstDb;
-    this.addr = `${sock.remoteAddress}:${sock.remotePort}`;
-    this.laddr = `${sock.localAddress}:${sock.localPort}`;
+    this.addr = unixPath !== undefined ? `${unixPath}:0` : `${sock.remoteAddress}:${sock.remotePort}`;
+    this.laddr = unixPath !== undefined ? `${unixPath}:0` : `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
     if (server.limits.keepAliveSeconds > 0) sock.setKeepAlive(true, server.limits.keepAliveSeconds * 1000);
     this.direct.onError = server.errorReply;
@@ -291,9 +300,15 @@ export class Client<H extends ClientHost = ClientHost> {
         // Requests are waiting their turn: these bytes wait unparsed behind them.
         this.heldInput.push(chunk);
         this.heldInputBytes += chunk.length;
+        if (this.server.clientEviction.enabled) this.server.clientEviction.update(this);
         return;
       }
       this.feed(chunk);
+      if (this.server.clientEviction.enabled) {
+        this.server.clientEviction.update(this);
+        // Evicted: nothing more is written.
+        if (this.sock.destroyed) return;
+      }
       // Replies known now leave once every readable client has been read
       // (replies to writes leave when their entries apply).
       if (!this.writeScheduled && (this.direct.out.length > 0 || this.queue[0]?.ready === true)) {
@@ -322,6 +337,7 @@ export class Client<H extends ClientHost = ClientHost> {
       this.flush();
     };
     sock.on('drain', () => {
+      if (this.server.clientEviction.enabled) this.server.clientEviction.update(this);
       if (!this.paused || this.closing) return;
       this.paused = false;
       this.runInbox();
@@ -505,6 +521,10 @@ export class Client<H extends ClientHost = ClientHost> {
       this.server.io.writesProcessed++;
       this.sock.write(s, 'latin1');
       if (this.server.limits.outputLimited && (this.sock.writableLength !== 0 || this.obuf !== undefined) && this.outputLimitReached()) return;
+      if (this.server.clientEviction.enabled) {
+        this.server.clientEviction.update(this);
+        if (this.closed || this.sock.destroyed) return;
+      }
       if (!this.paused && this.sock.writableLength >= OUTPUT_HIGH_WATER) {
         this.paused = true;
         this.sock.pause();
@@ -536,6 +556,27 @@ export class Client<H extends ClientHost = ClientHost> {
 
   kill(): void {
     this.sock.destroy();
+  }
+
+  /**
+   * What maxmemory-clients counts for this client (CLIENT LIST tot-mem): the
+   * fixed part, the query buffer, the replies not taken by the socket yet.
+   */
+  memoryUsage(): number {
+    let queued = 0;
+    for (const s of this.queue) queued += s.out.length;
+    return CLIENT_BASE_MEMORY + this.queryBufferBytes + this.outputBytes + queued;
+  }
+
+  /** maxmemory-clients chose this client: closed now, what it has not read or sent dropped (Redis's freeClient). */
+  evict(): void {
+    this.closing = true;
+    this.parser.stop();
+    this.sock.destroy();
+  }
+
+  describe(): string {
+    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} name=${this.name} tot-mem=${this.memCounted} cmd=${this.lastCommand}`;
   }
 
   /** client-output-buffer-limit (output-limit.ts): closes the client when its unsent replies are over its class's limit. */

@@ -4,6 +4,7 @@
  * The TLS port (Redis's tls-port) is a second listener whose TLS sockets go
  * to the same Client code as plain ones.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Client, ReplyScheduler, type ClientHost } from './client.js';
@@ -23,9 +24,11 @@ export interface ClientTlsOptions {
   cert: Buffer | string;
   key: Buffer | string;
   /** CA for client certificates (tls-ca-cert-file); required unless authClients is 'no'. */
-  ca?: Buffer | string;
+  ca?: Buffer | string | Buffer[];
   /** tls-auth-clients: 'yes' requires a client certificate from `ca`, 'optional' checks one if presented. */
   authClients: 'yes' | 'no' | 'optional';
+  /** The other tls-* parameters (protocols, ciphers, session resumption…): src/server/tls-params.ts. */
+  params?: tls.TlsOptions;
 }
 
 export class RespServer {
@@ -33,17 +36,19 @@ export class RespServer {
   private tlsSrv: tls.Server | undefined;
   private readonly clients = new Set<Client>();
   private readonly replies = new ReplyScheduler();
-  private readonly onSocket: (sock: net.Socket) => void;
+  private readonly onSocket: (sock: net.Socket, unixPath?: string) => void;
+  private unixSrv: net.Server | undefined;
 
   constructor(host: ClientHost) {
-    this.onSocket = (sock) => {
+    this.onSocket = (sock, unixPath) => {
+      // A Unix socket connection has no remote address: protected mode lets it in, as Redis.
       const refused = host.refuseConnection(sock.remoteAddress);
       if (refused !== undefined) {
         sock.on('error', () => {});
         sock.end(`-${refused}\r\n`);
         return;
       }
-      const c = new Client(sock, host, this.replies);
+      const c = new Client(sock, host, this.replies, unixPath);
       this.clients.add(c);
       sock.once('close', () => this.clients.delete(c));
       host.addClient(c);
@@ -53,7 +58,37 @@ export class RespServer {
   }
 
   listen(host: string, port: number): Promise<void> {
-    return listenOn(this.srv, host, port, '--port');
+    return listenOn(this.srv, host, port, '--port', this.backlog);
+  }
+
+  /** tcp-backlog: the listen() backlog of the client ports (the kernel caps it at net.core.somaxconn), as Redis's. */
+  backlog = 511;
+
+  /**
+   * unixsocket / unixsocketperm: also serves clients on a Unix socket at
+   * `file` (a file left there is removed first, as redis-server's
+   * listenToPort does), with mode `perm` when not 0; the file goes when the
+   * server closes.
+   */
+  listenUnix(file: string, perm: number): Promise<void> {
+    fs.rmSync(file, { force: true });
+    const srv = net.createServer((sock) => this.onSocket(sock, file));
+    srv.on('error', (err) => log.error(`unix socket listener: ${err.message}`));
+    this.unixSrv = srv;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new ListenError(`cannot listen on the Unix socket ${file}: ${err.message}`, { cause: err }));
+      srv.once('error', onError);
+      srv.listen({ path: file, backlog: this.backlog }, () => {
+        srv.off('error', onError);
+        try {
+          if (perm !== 0) fs.chmodSync(file, perm);
+        } catch (e) {
+          reject(new ListenError(`cannot set the mode of the Unix socket ${file}: ${(e as Error).message}`, { cause: e }));
+          return;
+        }
+        resolve();
+      });
+    });
   }
 
   /** Serves TLS clients on host:port (Redis's tls-port) with the same Client code as the plain port. */
@@ -65,6 +100,7 @@ export class RespServer {
       requestCert: opts.authClients !== 'no',
       rejectUnauthorized: opts.authClients === 'yes',
       minVersion: 'TLSv1.2',
+      ...opts.params,
       handshakeTimeout: 10_000,
       noDelay: true,
     });
@@ -81,12 +117,29 @@ export class RespServer {
     });
     srv.on('error', (err) => log.error(`TLS client listener: ${err.message}`));
     this.tlsSrv = srv;
-    return listenOn(srv, host, port, '--tls-port');
+    return listenOn(srv, host, port, '--tls-port', this.backlog);
+  }
+
+  /**
+   * A CONFIG SET of a tls-* parameter: new connections get a context built
+   * from `params` (as redis-server's tlsConfigure; connections already open
+   * keep theirs). Returns the error when the context cannot be built; the
+   * old one then stays.
+   */
+  updateTls(opts: ClientTlsOptions): string | undefined {
+    if (this.tlsSrv === undefined) return undefined;
+    try {
+      this.tlsSrv.setSecureContext({ cert: opts.cert, key: opts.key, ...(opts.ca !== undefined ? { ca: opts.ca } : {}), minVersion: 'TLSv1.2', ...opts.params });
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
   }
 
   /** Stops accepting, flushes what every client is owed, then closes them. */
   async close(): Promise<void> {
     const tlsSrv = this.tlsSrv;
+    const unixSrv = this.unixSrv;
     await Promise.all([
       new Promise<void>((resolve) => {
         if (!this.srv.listening) resolve();
@@ -97,11 +150,13 @@ export class RespServer {
         }, 1000).unref();
       }),
       tlsSrv !== undefined && tlsSrv.listening ? new Promise<void>((resolve) => tlsSrv.close(() => resolve())) : undefined,
+      // Node removes the socket file as it closes the listener.
+      unixSrv !== undefined && unixSrv.listening ? new Promise<void>((resolve) => unixSrv.close(() => resolve())) : undefined,
     ]);
   }
 }
 
-function listenOn(srv: net.Server, host: string, port: number, flag: string): Promise<void> {
+function listenOn(srv: net.Server, host: string, port: number, flag: string, backlog = 511): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const what = `${host}:${port}`;
@@ -111,7 +166,7 @@ function listenOn(srv: net.Server, host: string, port: number, flag: string): Pr
       else reject(new ListenError(`cannot listen on ${what}: ${err.message}`, { cause: err }));
     };
     srv.once('error', onError);
-    srv.listen({ host, port, backlog: 511 }, () => {
+    srv.listen({ host, port, backlog }, () => {
       srv.off('error', onError);
       resolve();
     });

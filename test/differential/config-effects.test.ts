@@ -176,6 +176,75 @@ describe('parameters that take effect', () => {
     }
   });
 
+  it('list-max-listpack-size / list-compress-depth: DUMP splits and LZF-compresses a list as redis-server (byte for byte), RESTORE reads its payloads', async () => {
+    const [a, b] = await env.pair();
+    const before = await Promise.all(['list-max-listpack-size', 'list-compress-depth'].map((p) => b.call('CONFIG', 'GET', p)));
+    // Deterministic elements: small integers, repetitive text (compresses), scrambled text (does not), a few long ones.
+    let seed = 7;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const scrambled = (n: number): string => Array.from({ length: n }, () => String.fromCharCode(33 + (rnd() % 90))).join('');
+    const elements = (n: number, kind: number): string[] =>
+      Array.from({ length: n }, (_, i) =>
+        kind === 0 ? String(i * 37 - 500) : kind === 1 ? `item:${i % 13}:${'ab'.repeat(i % 40)}` : kind === 2 ? scrambled(5 + (i % 70)) : i % 9 === 0 ? 'L'.repeat(300 + i * 40) : `e${i}`,
+      );
+    try {
+      for (const [fill, depth] of [
+        ['-2', '1'],
+        ['-1', '2'],
+        ['-3', '1'],
+        ['-4', '3'],
+        ['-5', '1'],
+        ['-9', '1'],
+        ['0', '0'],
+        ['1', '1'],
+        ['5', '2'],
+        ['100', '1'],
+        ['40000', '1'],
+        ['-2', '0'],
+      ] as const) {
+        await same(a, b, 'CONFIG', 'SET', 'list-max-listpack-size', fill, 'list-compress-depth', depth);
+        for (const [kind, n] of [[0, 400], [1, 600], [2, 300], [3, 120], [1, 3], [1, 40]] as const) {
+          const els = elements(n, kind);
+          await same(a, b, 'DEL', 'ql-r', 'ql-l', 'ql-rp', 'ql-lp');
+          await same(a, b, 'RPUSH', 'ql-r', ...els);
+          await same(a, b, 'LPUSH', 'ql-l', ...els);
+          for (let i = 0; i < els.length; i += 50) await same(a, b, 'RPUSH', 'ql-rp', ...els.slice(i, i + 50));
+          await same(a, b, 'RPOP', 'ql-rp', String(Math.floor(n / 3)));
+          for (let i = 0; i < els.length; i += 50) await same(a, b, 'LPUSH', 'ql-lp', ...els.slice(i, i + 50));
+          await same(a, b, 'LPOP', 'ql-lp', String(Math.floor(n / 3)));
+          for (const key of ['ql-r', 'ql-l', 'ql-rp', 'ql-lp']) {
+            const dump = await same(a, b, 'DUMP', key);
+            await same(a, b, 'MEMORY', 'USAGE', key);
+            await same(a, b, 'MEMORY', 'USAGE', key, 'SAMPLES', '0');
+            // redis-server's payload, compressed nodes included, reads back the same list in raftis.
+            const payload = dump.slice(dump.indexOf('\r\n') + 2, -2);
+            expect(await b.call('RESTORE', 'ql-copy', '0', payload, 'REPLACE')).toBe('+OK\r\n');
+            expect(await b.call('LRANGE', 'ql-copy', '0', '-1')).toBe(await a.call('LRANGE', key, '0', '-1'));
+          }
+        }
+      }
+      // A list keeps the fill and depth it was created with (quicklistCreate); COPY keeps them too.
+      await same(a, b, 'CONFIG', 'SET', 'list-max-listpack-size', '3', 'list-compress-depth', '1');
+      await same(a, b, 'RPUSH', 'ql-old', ...elements(40, 1));
+      await same(a, b, 'CONFIG', 'SET', 'list-max-listpack-size', '-2', 'list-compress-depth', '0');
+      await same(a, b, 'RPUSH', 'ql-old', ...elements(40, 2));
+      await same(a, b, 'COPY', 'ql-old', 'ql-old2');
+      await same(a, b, 'RPUSH', 'ql-new', ...elements(80, 1));
+      for (const key of ['ql-old', 'ql-old2', 'ql-new']) {
+        await same(a, b, 'DUMP', key);
+        await same(a, b, 'MEMORY', 'USAGE', key);
+      }
+    } finally {
+      const pairs: string[] = [];
+      for (const r of before) pairs.push(...r.split('\r\n').filter((l, i) => i % 2 === 0 && i > 0));
+      await a.call('CONFIG', 'SET', ...pairs);
+      await b.call('CONFIG', 'SET', ...pairs);
+      await a.call('DEL', 'ql-r', 'ql-l', 'ql-rp', 'ql-lp', 'ql-old', 'ql-old2', 'ql-new');
+      await b.call('DEL', 'ql-old', 'ql-old2', 'ql-new');
+      await b.call('DEL', 'ql-r', 'ql-l', 'ql-rp', 'ql-lp', 'ql-copy');
+    }
+  });
+
   it('acl-pubsub-default: the channels a new user, a selector and `reset` start with', async () => {
     const [a, b] = await env.pair();
     try {

@@ -204,8 +204,9 @@ function flagEnumCodec(def: ParamDef): Codec<number> {
  * (hz is kept within 1..500) or refuses (a port it cannot listen on).
  */
 function numericCodec(def: ParamDef): Codec<bigint> {
-  const min = BigInt(def.min!);
-  const max = BigInt(def.max!);
+  // An octal parameter's bounds are written in octal, as redis-server reports them (unixsocketperm: 0 and 777).
+  const min = BigInt(def.octal ? `0o${def.min!}` : def.min!);
+  const max = BigInt(def.octal ? `0o${def.max!}` : def.max!);
   const unsigned = max > LLONG_MAX;
   const memory = def.type === 'memory';
   const range = def.range && ([BigInt(def.range[0]), BigInt(def.range[1])] as const);
@@ -220,7 +221,12 @@ function numericCodec(def: ParamDef): Codec<bigint> {
         const n = string2ll(text.slice(0, -1));
         if (n !== null && n >= 0) v = -BigInt(n);
       }
-      if (v === null && !memory && !def.percent) {
+      if (v === null && def.octal) {
+        // numericParseString's strtoll(value, &end, 8) with nothing left over ("" reads as 0).
+        const m = /^\s*([+-]?)([0-7]*)$/.exec(text);
+        if (m !== null && (m[2] !== '' || m[1] === '')) v = (m[1] === '-' ? -1n : 1n) * BigInt(`0o${m[2] || '0'}`);
+      }
+      if (v === null && !memory && !def.percent && !def.octal) {
         const n = string2ll(text);
         if (n !== null) v = BigInt(n);
       }

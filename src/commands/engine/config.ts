@@ -279,7 +279,12 @@ export class Config {
     const text = list.length === 1 && list[0] === '' ? '' : list.join(' ');
     // Start-up values, not changes: only client-output-buffer-limit merges into what it had (one class per line).
     let v = p.codec.parse(text, p.def.name === 'client-output-buffer-limit' ? p.value : undefined);
-    if (v instanceof Refusal) return v.error;
+    if (v instanceof Refusal) {
+      // A value refused by an apply function (tls-cluster / tls-replication yes, which redis-server's CONFIG SET
+      // refuses without TLS set up) is taken when loaded: config.c runs apply functions on CONFIG SET only.
+      if (v.phase !== 'apply' || p.def.type !== 'bool' || p.def.rejects?.[text.toLowerCase()] === undefined) return v.error;
+      v = text.toLowerCase() === 'yes';
+    }
     const refuse = p.def.raftisRefuses;
     if (refuse !== undefined && p.codec.format(v) !== refuse.unless) return refuse.error;
     if (p.def.name === 'save') {

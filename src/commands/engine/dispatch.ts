@@ -13,7 +13,7 @@ import { callConn, callData, feedMonitors } from './call.js';
 import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
-import { CLUSTERDOWN_NO_LEADER, redirectError } from '../routing.js';
+import { CLUSTERDOWN_NO_LEADER, CLUSTERDOWN_READ_ONLY, redirectError } from '../routing.js';
 import { SLOT_ROUTED_CONN } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
@@ -102,7 +102,8 @@ export class Dispatcher {
         // A blocking pop can only wait on the leader: it gets the redirect below.
         if (!(def.isBlocking && waitsForData(def.name, argv)) && proxy.forward(c, [argv], false, def.logged)) return;
       }
-      this.reject(c, redirectError(this.server.node, def, argv), def);
+      const down = this.server.node.leader === 0 && def.isWrite && this.readsWhenDown();
+      this.reject(c, down ? CLUSTERDOWN_READ_ONLY : redirectError(this.server.node, def, argv, this.server.config.get('cluster-preferred-endpoint-type')), def);
       return;
     }
     // After cluster routing and before queuing, as in Redis's processCommand.
@@ -227,7 +228,18 @@ export class Dispatcher {
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
   private servesHere(c: Client, def: CommandDef): boolean {
-    return this.server.node.isLeader || (c.readonly && !def.isWrite);
+    const node = this.server.node;
+    return node.isLeader || (c.readonly && !def.isWrite) || (node.leader === 0 && !def.isWrite && this.readsWhenDown());
+  }
+
+  /**
+   * cluster-allow-reads-when-down yes: while no leader is known (raftis's
+   * cluster down), reads are served from this node's state as it is,
+   * possibly stale, as a READONLY read on a follower (Redis's
+   * getNodeByQuery on a cluster not OK); writes get CLUSTERDOWN_READ_ONLY.
+   */
+  private readsWhenDown(): boolean {
+    return this.server.config.get('cluster-allow-reads-when-down') === 'yes';
   }
 
   /** Runs a resolved command now (or when its reply can be known). */
@@ -309,7 +321,7 @@ export class Dispatcher {
   private runScript(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
     const node = this.server.node;
     if (def.name === 'script|load' || def.name === 'script|flush') {
-      if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
+      if (!node.isLeader) return this.answer(c, redirectError(node, def, argv, this.server.config.get('cluster-preferred-endpoint-type')), slot);
       return this.propose(c, [argv], false, slot);
     }
     const fcall = def.name === 'fcall';
@@ -333,7 +345,7 @@ export class Dispatcher {
       return;
     }
     if (!mayWrite) return this.readData(c, def, argv, slot);
-    if (!node.isLeader) return this.answer(c, redirectError(node, def, argv), slot);
+    if (!node.isLeader) return this.answer(c, redirectError(node, def, argv, this.server.config.get('cluster-preferred-endpoint-type')), slot);
     // pre_command_oom_state: a script without a shebang learns of it at its first denyoom call (entry.oom).
     const evictor = this.server.evictor;
     this.propose(c, [argv], false, slot, c.dbIndex, evictor.maxmemory !== 0 && !evictor.makeRoom());
@@ -389,10 +401,10 @@ export class Dispatcher {
     const table = this.server.table;
     for (const argv of cmds) {
       const def = table.lookup(argv);
-      if (def && commandKeys(def.meta, argv).length > 0) return redirectError(this.server.node, def, argv);
+      if (def && commandKeys(def.meta, argv).length > 0) return redirectError(this.server.node, def, argv, this.server.config.get('cluster-preferred-endpoint-type'));
     }
     const first = table.lookup(cmds[0]!);
-    return first ? redirectError(this.server.node, first, cmds[0]!) : CLUSTERDOWN_NO_LEADER;
+    return first ? redirectError(this.server.node, first, cmds[0]!, this.server.config.get('cluster-preferred-endpoint-type')) : CLUSTERDOWN_NO_LEADER;
   }
 
   /**
@@ -452,6 +464,14 @@ export class Dispatcher {
     c.hold(w);
     if (hold) this.deciding.add(c);
     node.readBarrier((ok) => {
+      if (!ok && node.leader === 0 && after <= node.appliedIndex && this.readsWhenDown()) {
+        // A leader that lost its quorum: with cluster-allow-reads-when-down, its state as it is
+        // (not when the client's own write is not applied: it may never be).
+        run(w, Date.now());
+        if (script) this.server.afterReadScript(() => this.release(c, w, hold));
+        else this.release(c, w, hold);
+        return;
+      }
       if (!ok) {
         w.error(node.leader === 0 ? CLUSTERDOWN_NO_LEADER : TRYAGAIN_LOST_READ);
         this.release(c, w, hold);

@@ -21,6 +21,7 @@ import { encodingLimits } from '../../keyspace/types/encodings.js';
 import { hllLimits } from '../hll.js';
 import { RaftisNode, type NodeOptions } from '../../node/node.js';
 import type { Client, ClientHost, ClientLimits } from '../../server/client.js';
+import { ClientEviction } from '../../server/client-eviction.js';
 import type { CommandTable } from '../table.js';
 import { Applier } from './apply.js';
 import { Dispatcher } from './dispatch.js';
@@ -183,6 +184,8 @@ export class Engine implements ClientHost {
   /** serverCron: active expiry, save points and a leader's eviction over maxmemory, hz times a second. */
   readonly cron = new ServerCron(
     () => {
+      // maxmemory-clients: output the sockets took since.
+      this.clientEviction.cron();
       // A script paused between slices: nothing reads or changes the keyspace until it ends (as serverCron does not run in Redis meanwhile).
       if (this.scripts.busy !== undefined) return;
       this.expiry?.cycle();
@@ -217,6 +220,7 @@ export class Engine implements ClientHost {
       dbs: e.dbs,
       entryTime: () => e.applier.entryTime(),
       held: () => e.clientPause !== undefined,
+      effort: () => e.config.number('active-expire-effort'),
     });
     // Save points are this node's own (CONFIG SET save is never a log entry by itself).
     e.config.watch('save', () => {
@@ -398,6 +402,10 @@ export class Engine implements ClientHost {
       limits.outputLimits = [normal!, pubsub!];
       limits.outputLimited = limits.outputLimits.some((l) => l.hard !== 0 || l.soft !== 0);
     });
+    // A percentage is of maxmemory: both are watched.
+    const clientLimit = (): void => this.clientEviction.configure(config.param('maxmemory-clients').value as bigint, config.param('maxmemory').value as bigint);
+    config.watch('maxmemory-clients', clientLimit);
+    config.watch('maxmemory', clientLimit);
     config.watch('timeout', () => (this.idleTimeoutMs = config.number('timeout') * 1000));
     config.watch('maxclients', () => (this.maxClients = config.number('maxclients')));
     config.watch('protected-mode', () => (this.protectedMode = config.param('protected-mode').value as boolean));
@@ -413,6 +421,8 @@ export class Engine implements ClientHost {
     config.watch('zset-max-listpack-value', () => (encodingLimits.zsetValue = config.number('zset-max-listpack-value')));
     config.watch('set-max-intset-entries', () => (encodingLimits.intsetEntries = config.number('set-max-intset-entries')));
     config.watch('stream-node-max-bytes', () => (encodingLimits.streamNodeBytes = config.number('stream-node-max-bytes')));
+    config.watch('list-max-listpack-size', () => (encodingLimits.listFill = config.number('list-max-listpack-size')));
+    config.watch('list-compress-depth', () => (encodingLimits.listCompress = config.number('list-compress-depth')));
     config.watch('stream-node-max-entries', () => (encodingLimits.streamNodeEntries = config.number('stream-node-max-entries')));
     config.watch('hll-sparse-max-bytes', () => (hllLimits.sparseMaxBytes = config.number('hll-sparse-max-bytes')));
     // Cluster-wide: ACL users are created when entries are applied, with the channels it gives them.
@@ -494,6 +504,9 @@ export class Engine implements ClientHost {
     return this.stats.errorReply;
   }
 
+  /** maxmemory-clients (per node: the connections this node holds). */
+  readonly clientEviction = new ClientEviction();
+
   /** Redis's limits on a client's input, as CONFIG SET leaves them. */
   readonly limits: ClientLimits = { maxBulkLen: 512 * 1024 * 1024, queryBufferLimit: 1024 * 1024 * 1024, outputLimits: [], outputLimited: false, keepAliveSeconds: 300 };
 
@@ -524,6 +537,7 @@ export class Engine implements ClientHost {
     c.authenticated = this.acl.startsAuthenticated;
     this.clients.set(c.id, c);
     this.stats.totalConnections++;
+    this.clientEviction.add(c);
   }
 
   /**
@@ -641,6 +655,7 @@ export class Engine implements ClientHost {
 
     removeClient(c: EngineClient): void {
     this.clients.delete(c.id);
+    this.clientEviction.remove(c);
     this.stats.monitors.delete(c);
     this.pausedClients.delete(c);
     this.busyHeld.delete(c);

@@ -12,9 +12,19 @@ import { DISCARD } from '../../server/resp-writer.js';
 import { EntryKind, type ExpireEntry } from './entry.js';
 import { Write } from './write.js';
 
-/** Keys looked at, and expired keys proposed, per cycle at most. */
+/** Keys looked at, and expired keys proposed, per cycle at most (with active-expire-effort 1). */
 const LOOK_PER_CYCLE = 1000;
 const DELETE_PER_CYCLE = 200;
+
+/**
+ * active-expire-effort (1..10) as activeExpireCycle scales its keys per
+ * loop: ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP + ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP/4
+ * × (effort - 1), that is 1 + (effort - 1) / 4 times as many (3.25 at 10).
+ */
+export function expiryBudget(effort: number): { look: number; delete: number } {
+  const f = 1 + (effort - 1) / 4;
+  return { look: Math.floor(LOOK_PER_CYCLE * f), delete: Math.floor(DELETE_PER_CYCLE * f) };
+}
 
 export interface ExpiryOptions {
   node: RaftisNode<Write>;
@@ -23,6 +33,8 @@ export interface ExpiryOptions {
   entryTime(): number;
   /** Whether expiry must wait (CLIENT PAUSE: Redis proposes no deletes while clients are paused). */
   held(): boolean;
+  /** active-expire-effort, read at each cycle (1 when not given). */
+  effort?(): number;
 }
 
 export class ActiveExpiry {
@@ -44,18 +56,19 @@ export class ActiveExpiry {
     if (!node.isLeader || node.closed || this.opts.held()) return;
     if (this.inFlight !== undefined && this.inFlight.term === node.term) return;
     const now = Date.now();
+    const budget = expiryBudget(this.opts.effort?.() ?? 1);
     const keys: string[] = [];
     let looked = 0;
     let keysDb = 0;
     // At most one pass over the databases per cycle.
-    for (let visited = 0; visited <= dbs.count && keys.length === 0 && looked < LOOK_PER_CYCLE; visited++) {
+    for (let visited = 0; visited <= dbs.count && keys.length === 0 && looked < budget.look; visited++) {
       keysDb = this.db;
       const ks = dbs.get(keysDb);
       if (ks.expiresCount === 0) {
         this.nextDb();
         continue;
       }
-      for (; looked < LOOK_PER_CYCLE && keys.length < DELETE_PER_CYCLE; looked++) {
+      for (; looked < budget.look && keys.length < budget.delete; looked++) {
         this.it ??= ks.keysWithExpiry();
         const r = this.it.next();
         if (r.done) {

@@ -40,7 +40,7 @@ import { TRYAGAIN_MULTI } from './shard-state.js';
 import { movedError } from '../errors.js';
 import { clusterNodeId } from '../cluster.js';
 import { commandKeys } from '../keys.js';
-import { CLUSTERDOWN_NO_LEADER, keyHashSlot } from '../routing.js';
+import { CLUSTERDOWN_NO_LEADER, keyHashSlot, preferredEndpoint } from '../routing.js';
 import type { CommandDef } from '../table.js';
 import type { Engine } from './engine.js';
 import { EntryKind, type CommandEntry } from './entry.js';
@@ -198,10 +198,10 @@ export class ShardRouter {
       const node = this.e.node;
       if (node.isLeader) return TRYAGAIN_ADOPTING;
       const leader = node.members.get(node.leader);
-      return leader !== undefined ? movedError(slot, leader.host, leader.port) : CLUSTERDOWN_NO_LEADER;
+      return leader !== undefined ? movedError(slot, preferredEndpoint(this.e.config.get('cluster-preferred-endpoint-type'), leader.host, '') ?? '', leader.port) : CLUSTERDOWN_NO_LEADER;
     }
     const m = this.masterOf(owner);
-    return m !== undefined ? movedError(slot, m.host, m.port) : CLUSTERDOWN_UNBOUND;
+    return m !== undefined ? movedError(slot, preferredEndpoint(this.e.config.get('cluster-preferred-endpoint-type'), m.host, '') ?? '', m.port) : CLUSTERDOWN_UNBOUND;
   }
 
   /**

@@ -4,8 +4,8 @@
  * follow the value's encoding as OBJECT ENCODING reports it:
  *
  *   string                 RDB string (integer-encoded, LZF above 20 bytes)
- *   list (quicklist)       QUICKLIST_2: listpack nodes, split where RPUSH
- *                          would have split them (list-max-listpack-size -2)
+ *   list (quicklist)       QUICKLIST_2: listpack nodes as the list's fill
+ *                          and compress depth split and compress them (quicklist.ts)
  *   hash listpack / table  HASH_LISTPACK / HASH (fields in insertion order)
  *   set intset / table     SET_INTSET / SET
  *   zset listpack / skip   ZSET_LISTPACK / ZSET_2 (greatest score first)
@@ -24,13 +24,11 @@ import { formatG17 } from '../../util/double.js';
 import { ByteSink } from './bytes.js';
 import { RdbType, dumpFooter, saveBlob, saveLen, saveString } from './format.js';
 import { writeIntset } from './legacy.js';
-import { LP_EMPTY_SIZE, ListpackWriter, lpEntrySize } from './listpack.js';
+import { ListpackWriter } from './listpack.js';
+import { quicklistNodes } from './quicklist.js';
 import { saveStream } from './stream.js';
 
-/** list-max-listpack-size -2: a quicklist node's listpack stays within 8 kB. */
-const QUICKLIST_NODE_BYTES = 8192;
 const QUICKLIST_NODE_CONTAINER_PACKED = 2;
-const SIZE_ESTIMATE_OVERHEAD = 8;
 
 /** Writes the value's RDB type byte and its serialization. */
 export function saveObject(out: ByteSink, v: Value): void {
@@ -93,28 +91,24 @@ export function saveObject(out: ByteSink, v: Value): void {
 }
 
 /**
- * quicklistPushTail's node split (_quicklistNodeAllowInsert in 7.0.15): an
- * element joins the tail node while the node's size plus the element's
- * length plus SIZE_ESTIMATE_OVERHEAD (8) stays within 8 kB.
+ * RDB_TYPE_LIST_QUICKLIST_2 (rdbSaveObject): the node count, then per node
+ * its container (packed) and its listpack, a compressed node as its LZF
+ * blob (rdbSaveLzfBlob), the others as raw strings (LZF'd by rdbcompression
+ * when that saves bytes). The nodes: quicklist.ts.
  */
 function saveList(out: ByteSink, l: ListValue): void {
-  const nodes: Buffer[] = [];
-  let lp: ListpackWriter | undefined;
-  let sz = 0;
-  l.forEachItem((s) => {
-    if (lp === undefined || sz + s.length + SIZE_ESTIMATE_OVERHEAD > QUICKLIST_NODE_BYTES) {
-      if (lp !== undefined) nodes.push(lp.finish());
-      lp = new ListpackWriter();
-      sz = LP_EMPTY_SIZE;
-    }
-    lp.str(s);
-    sz += lpEntrySize(s);
-  });
-  if (lp !== undefined) nodes.push(lp.finish());
+  const { nodes } = quicklistNodes(l);
   saveLen(out, nodes.length);
   for (const node of nodes) {
     saveLen(out, QUICKLIST_NODE_CONTAINER_PACKED);
-    saveBlob(out, node);
+    if (node.lzf !== undefined) {
+      out.byte(0xc3);
+      saveLen(out, node.lzf.length);
+      saveLen(out, node.lp.length);
+      out.bytes(node.lzf);
+    } else {
+      saveBlob(out, node.lp);
+    }
   }
 }
 

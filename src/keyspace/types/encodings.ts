@@ -18,4 +18,7 @@ export const encodingLimits = {
   /** stream-node-max-bytes / -entries: where XADD starts a new node (XINFO's radix-tree-keys, MEMORY USAGE, what XTRIM ~ removes). */
   streamNodeBytes: 4096,
   streamNodeEntries: 100,
+  /** list-max-listpack-size / list-compress-depth: how a list created now is split into quicklist nodes and which are LZF-compressed (DUMP, MEMORY USAGE). */
+  listFill: -2,
+  listCompress: 0,
 };

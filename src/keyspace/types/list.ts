@@ -4,8 +4,29 @@
  * removals in the middle move the shorter side, O(n) as in Redis.
  */
 import type { Collection } from '../keyspace.js';
+import { encodingLimits } from './encodings.js';
 
 const MIN_CAPACITY = 8;
+
+/** quicklistSetFill's bounds (FILL_MAX with 16 fill bits) and quicklistSetCompressDepth's (COMPRESS_MAX). */
+const FILL_MIN = -5;
+const FILL_MAX = 32767;
+const COMPRESS_MAX = 65535;
+
+/**
+ * Which end the list has grown from, for how Redis 7.0 would have split it
+ * into quicklist nodes (DUMP, MEMORY USAGE: src/keyspace/rdb/quicklist.ts):
+ * only pushes (and pops) at the tail fill nodes greedily from the head, only
+ * pushes (and pops) at the head fill them greedily from the tail; anything
+ * else (pushes at both ends, a pop at the other end, LSET, LINSERT, LREM,
+ * LTRIM) leaves a split raftis does not follow (it then splits as from the head).
+ */
+export enum Grown {
+  Nothing = 0,
+  Tail = 1,
+  Head = 2,
+  Mixed = 3,
+}
 
 export class ListValue implements Collection {
   readonly type = 'list' as const;
@@ -13,10 +34,19 @@ export class ListValue implements Collection {
   private head = 0;
   private len = 0;
   private mask: number;
+  /** list-max-listpack-size and list-compress-depth when the list was created, as Redis's quicklistCreate keeps them (clamped as quicklistSetOptions). */
+  fill: number;
+  compress: number;
+  /** See Grown. */
+  grown: Grown = Grown.Nothing;
 
   constructor(items?: Iterable<string>) {
     this.buf = new Array<string | undefined>(MIN_CAPACITY);
     this.mask = MIN_CAPACITY - 1;
+    const f = encodingLimits.listFill;
+    this.fill = f > FILL_MAX ? FILL_MAX : f < FILL_MIN ? FILL_MIN : f;
+    const d = encodingLimits.listCompress;
+    this.compress = d > COMPRESS_MAX ? COMPRESS_MAX : d < 0 ? 0 : d;
     if (items !== undefined) for (const s of items) this.pushTail(s);
   }
 
@@ -37,6 +67,10 @@ export class ListValue implements Collection {
     c.mask = cap - 1;
     for (let i = 0; i < this.len; i++) c.buf[i] = this.buf[(this.head + i) & this.mask];
     c.len = this.len;
+    // quicklistDup keeps the nodes and the options.
+    c.fill = this.fill;
+    c.compress = this.compress;
+    c.grown = this.grown;
     return c;
   }
 
@@ -78,6 +112,7 @@ export class ListValue implements Collection {
   }
 
   pushHead(s: string): void {
+    this.grown = this.grown === Grown.Nothing || this.grown === Grown.Head ? Grown.Head : Grown.Mixed;
     if (this.len === this.buf.length) this.grow();
     this.head = (this.head - 1) & this.mask;
     this.buf[this.head] = s;
@@ -85,6 +120,7 @@ export class ListValue implements Collection {
   }
 
   pushTail(s: string): void {
+    this.grown = this.grown === Grown.Nothing || this.grown === Grown.Tail ? Grown.Tail : Grown.Mixed;
     if (this.len === this.buf.length) this.grow();
     this.buf[(this.head + this.len) & this.mask] = s;
     this.len++;
@@ -92,6 +128,7 @@ export class ListValue implements Collection {
 
   popHead(): string | undefined {
     if (this.len === 0) return undefined;
+    if (this.grown === Grown.Tail) this.grown = Grown.Mixed;
     const s = this.buf[this.head];
     this.buf[this.head] = undefined;
     this.head = (this.head + 1) & this.mask;
@@ -102,6 +139,7 @@ export class ListValue implements Collection {
 
   popTail(): string | undefined {
     if (this.len === 0) return undefined;
+    if (this.grown === Grown.Head) this.grown = Grown.Mixed;
     const p = (this.head + this.len - 1) & this.mask;
     const s = this.buf[p];
     this.buf[p] = undefined;
@@ -115,7 +153,9 @@ export class ListValue implements Collection {
     return this.buf[(this.head + i) & this.mask]!;
   }
 
+  /** LSET. */
   set(i: number, s: string): void {
+    this.grown = Grown.Mixed;
     this.buf[(this.head + i) & this.mask] = s;
   }
 
@@ -130,6 +170,7 @@ export class ListValue implements Collection {
       for (let j = this.len - 1; j > i; j--) this.set(j, this.get(j - 1));
       this.set(i, s);
     }
+    this.grown = Grown.Mixed;
   }
 
   /**
@@ -148,15 +189,18 @@ export class ListValue implements Collection {
     }
     const removed = n - w;
     for (let k = 0; k < removed; k++) this.popTail();
+    if (removed > 0) this.grown = Grown.Mixed;
     return removed;
   }
 
   /** Removes `n` elements from the head (LTRIM). */
   dropHead(n: number): void {
     for (let i = 0; i < n; i++) this.popHead();
+    if (n > 0) this.grown = Grown.Mixed;
   }
 
   dropTail(n: number): void {
     for (let i = 0; i < n; i++) this.popTail();
+    if (n > 0) this.grown = Grown.Mixed;
   }
 }
