@@ -58,13 +58,27 @@ function inlinable(s: string): boolean {
  * slots are handed out in the order of the writes, the same on every
  * replica.
  */
-const HASH_SEED = Math.floor(Math.random() * 0x100000000) >>> 0;
+const HASH_SEED = Math.floor(Math.random() * 0x100000000) | 0;
 
-/** FNV-1a over the key's chars, from a seeded basis. */
+/**
+ * FNV-1a over the key's chars two at a time (half the multiplies: every
+ * lookup hashes its key in JS), from a seeded basis, then murmur3's final
+ * mix so that the second char of a pair reaches the index's low bits too.
+ * An int32, kept in an Int32Array: a uint32 at or above 2^31 is a double in
+ * V8 (a heap number when it leaves an optimized function, compared as a float).
+ */
 function hashOf(s: string): number {
   let h = 0x811c9dc5 ^ HASH_SEED;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  const n = s.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
+  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
 }
 
 /**
@@ -146,7 +160,7 @@ export class KeyTable {
   private keyOff = new Int32Array(INITIAL_SLOTS);
   /** Per slot: the value's arena offset, BOXED (in boxedValues) or FREE. */
   private valOff = new Int32Array(INITIAL_SLOTS).fill(FREE);
-  private hashes = new Uint32Array(INITIAL_SLOTS);
+  private hashes = new Int32Array(INITIAL_SLOTS);
   /** Each slot's access clock (NO_CLOCK: none). */
   clocks = new Int32Array(INITIAL_SLOTS).fill(NO_CLOCK);
   private boxedKeys = new Map<number, string>();
@@ -292,7 +306,7 @@ export class KeyTable {
     const valOff = new Int32Array(n).fill(FREE);
     valOff.set(this.valOff);
     this.valOff = valOff;
-    const hashes = new Uint32Array(n);
+    const hashes = new Int32Array(n);
     hashes.set(this.hashes);
     this.hashes = hashes;
     const clocks = new Int32Array(n).fill(NO_CLOCK);
@@ -353,7 +367,7 @@ export class KeyTable {
     this.mask = INITIAL_SLOTS * 2 - 1;
     this.keyOff = new Int32Array(INITIAL_SLOTS);
     this.valOff = new Int32Array(INITIAL_SLOTS).fill(FREE);
-    this.hashes = new Uint32Array(INITIAL_SLOTS);
+    this.hashes = new Int32Array(INITIAL_SLOTS);
     this.clocks = new Int32Array(INITIAL_SLOTS).fill(NO_CLOCK);
     this.boxedKeys = new Map();
     this.boxedValues = new Map();
