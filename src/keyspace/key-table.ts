@@ -24,6 +24,7 @@
  * clear() the table's iterators end. The arrays do not shrink until a
  * flush (as Redis's dict keeps its size between rehashes).
  */
+import { latin1 } from '../util/latin1.js';
 import type { Value } from './keyspace.js';
 
 /** A clock slot that holds no clock (a new slot, or every slot after the clock mode changed). */
@@ -57,18 +58,27 @@ function inlinable(s: string): boolean {
  * slots are handed out in the order of the writes, the same on every
  * replica.
  */
-const HASH_SEED = Math.floor(Math.random() * 0x100000000) >>> 0;
+const HASH_SEED = Math.floor(Math.random() * 0x100000000) | 0;
 
-/** FNV-1a over the key's chars, from a seeded basis. */
+/**
+ * FNV-1a over the key's chars two at a time (half the multiplies: every
+ * lookup hashes its key in JS), from a seeded basis, then murmur3's final
+ * mix so that the second char of a pair reaches the index's low bits too.
+ * An int32, kept in an Int32Array: a uint32 at or above 2^31 is a double in
+ * V8 (a heap number when it leaves an optimized function, compared as a float).
+ */
 function hashOf(s: string): number {
   let h = 0x811c9dc5 ^ HASH_SEED;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** Buffer's own latin1 decoder (what toString('latin1', …) calls after checking its arguments); not in @types/node. */
-interface Latin1Slicer {
-  latin1Slice(start: number, end: number): string;
+  const n = s.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
+  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
 }
 
 /**
@@ -77,7 +87,7 @@ interface Latin1Slicer {
  * rounded, so a freed record is reused only by one of the same length).
  */
 class ByteArena {
-  private readonly chunks: (Buffer & Latin1Slicer)[] = [];
+  private readonly chunks: Buffer[] = [];
   /** The next free byte in the last chunk (as an arena offset); CHUNK * chunks: none left. */
   private top = 0;
   private readonly freeLists: number[][] = [];
@@ -92,7 +102,7 @@ class ByteArena {
     } else {
       if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
         if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
-        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK) as Buffer & Latin1Slicer);
+        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK));
         this.top = (this.chunks.length - 1) * CHUNK;
       }
       off = this.top;
@@ -118,10 +128,21 @@ class ByteArena {
     return true;
   }
 
+  /** The record's string: up to 16 bytes made in JS by String.fromCharCode (no call into C++; util/latin1.ts). */
   str(off: number): string {
     const b = this.chunks[off >>> CHUNK_BITS]!;
     const p = off & (CHUNK - 1);
-    return b.latin1Slice(p + 1, p + 1 + b[p]!);
+    return latin1(b, p + 1, p + 1 + b[p]!);
+  }
+
+  /** The record's byte length when its first byte is not '-' or a digit (so it is no integer), else -1. */
+  nonIntLength(off: number): number {
+    const b = this.chunks[off >>> CHUNK_BITS]!;
+    const p = off & (CHUNK - 1);
+    const n = b[p]!;
+    if (n === 0) return 0;
+    const c = b[p + 1]!;
+    return c === 45 || (c >= 48 && c <= 57) ? -1 : n;
   }
 
   /** The byte length of the record's string. */
@@ -139,7 +160,7 @@ export class KeyTable {
   private keyOff = new Int32Array(INITIAL_SLOTS);
   /** Per slot: the value's arena offset, BOXED (in boxedValues) or FREE. */
   private valOff = new Int32Array(INITIAL_SLOTS).fill(FREE);
-  private hashes = new Uint32Array(INITIAL_SLOTS);
+  private hashes = new Int32Array(INITIAL_SLOTS);
   /** Each slot's access clock (NO_CLOCK: none). */
   clocks = new Int32Array(INITIAL_SLOTS).fill(NO_CLOCK);
   private boxedKeys = new Map<number, string>();
@@ -151,6 +172,17 @@ export class KeyTable {
   private count = 0;
   /** Bumped by clear(): iterators of an earlier generation end. */
   private generation = 0;
+  /** Bumped by every change of the index (add, delete, rehash, clear). */
+  private mods = 0;
+  /**
+   * The key slotOf last missed, its hash and the empty index position it
+   * would go to, as of `missMods`: an add of that key right after (SET of a
+   * new key) skips hashing and probing again.
+   */
+  private missKey: string | undefined = undefined;
+  private missHash = 0;
+  private missPos = 0;
+  private missMods = -1;
 
   get size(): number {
     return this.count;
@@ -180,8 +212,20 @@ export class KeyTable {
 
   /** The key's slot, or undefined. */
   slotOf(key: string): number | undefined {
-    const i = this.find(key, hashOf(key));
-    return i < 0 ? undefined : this.index[i]! - 1;
+    const h = hashOf(key);
+    const i = this.find(key, h);
+    if (i >= 0) return this.index[i]! - 1;
+    this.missKey = key;
+    this.missHash = h;
+    this.missPos = -1 - i;
+    this.missMods = this.mods;
+    return undefined;
+  }
+
+  /** The byte length of the string value in `slot` when it is stored inline and cannot be an integer (first byte not '-' or a digit), else -1. */
+  nonIntStringLength(slot: number): number {
+    const v = this.valOff[slot]!;
+    return v >= 0 ? this.arena.nonIntLength(v) : -1;
   }
 
   get(key: string): Value | undefined {
@@ -223,11 +267,21 @@ export class KeyTable {
 
   /** Adds a key that is not in the table; returns its slot (clock NO_CLOCK). */
   add(key: string, value: Value): number {
-    const h = hashOf(key);
-    if ((this.count + 1) * 4 > this.index.length * 3) this.rehash(this.index.length * 2);
-    let i = this.find(key, h);
-    if (i >= 0) throw new Error('KeyTable.add: the key is already in the table');
-    i = -1 - i;
+    let h: number;
+    let i: number;
+    const grow = (this.count + 1) * 4 > this.index.length * 3;
+    if (!grow && this.missMods === this.mods && key === this.missKey) {
+      h = this.missHash;
+      i = this.missPos;
+    } else {
+      h = hashOf(key);
+      if (grow) this.rehash(this.index.length * 2);
+      i = this.find(key, h);
+      if (i >= 0) throw new Error('KeyTable.add: the key is already in the table');
+      i = -1 - i;
+    }
+    this.missKey = undefined;
+    this.mods++;
     let s = this.free.pop();
     if (s === undefined) {
       s = this.used++;
@@ -252,7 +306,7 @@ export class KeyTable {
     const valOff = new Int32Array(n).fill(FREE);
     valOff.set(this.valOff);
     this.valOff = valOff;
-    const hashes = new Uint32Array(n);
+    const hashes = new Int32Array(n);
     hashes.set(this.hashes);
     this.hashes = hashes;
     const clocks = new Int32Array(n).fill(NO_CLOCK);
@@ -271,6 +325,7 @@ export class KeyTable {
     }
     this.index = index;
     this.mask = mask;
+    this.mods++;
   }
 
   /** Removes a key; returns the value it held. */
@@ -295,6 +350,7 @@ export class KeyTable {
       }
     }
     index[i] = 0;
+    this.mods++;
     const k = this.keyOff[s]!;
     if (k >= 0) this.arena.release(k);
     else this.boxedKeys.delete(s);
@@ -311,7 +367,7 @@ export class KeyTable {
     this.mask = INITIAL_SLOTS * 2 - 1;
     this.keyOff = new Int32Array(INITIAL_SLOTS);
     this.valOff = new Int32Array(INITIAL_SLOTS).fill(FREE);
-    this.hashes = new Uint32Array(INITIAL_SLOTS);
+    this.hashes = new Int32Array(INITIAL_SLOTS);
     this.clocks = new Int32Array(INITIAL_SLOTS).fill(NO_CLOCK);
     this.boxedKeys = new Map();
     this.boxedValues = new Map();
@@ -319,6 +375,8 @@ export class KeyTable {
     this.free = [];
     this.count = 0;
     this.generation++;
+    this.mods++;
+    this.missKey = undefined;
   }
 
   /** The next used slot at or after `from` of generation `gen`, or -1. */

@@ -136,7 +136,17 @@ export class Keyspace {
    * USAGE, SCAN's walk, write lookups) use get / getForWrite.
    */
   lookupRead(key: string, now: number): Value | undefined {
-    return this.countRead(this.get(key, now), key);
+    // get + countRead with one lookup of the key (the GET path).
+    const data = this.data;
+    const slot = data.slotOf(key);
+    if (slot === undefined || (this.expires.size !== 0 && this.isExpired(key, now))) {
+      this.misses++;
+      this.hooks?.missed(key);
+      return undefined;
+    }
+    this.hits++;
+    this.clocks.touch(slot);
+    return data.valueAt(slot);
   }
 
   /**
@@ -276,7 +286,10 @@ export class Keyspace {
       this.clocks.created(data.add(key, value));
       if (this.hooks !== undefined) this.hooks.added(key);
     } else {
-      this.memory.replaced(key, data.valueAt(slot), value);
+      // A SET over a short string that is no integer needs only its length (no string made from the table's bytes).
+      const oldLength = typeof value === 'string' ? data.nonIntStringLength(slot) : -1;
+      if (oldLength >= 0) this.memory.replacedNonIntString(oldLength, value as string);
+      else this.memory.replaced(key, data.valueAt(slot), value);
       data.setAt(slot, value);
       this.clocks.touch(slot);
     }

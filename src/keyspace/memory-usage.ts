@@ -86,13 +86,17 @@ function intsetSize(s: RSet): number {
   return jemallocSize(8 + width * s.size);
 }
 
+/** valueSize of a string of `n` bytes that is not an integer (embstr up to 44 bytes, else raw). */
+export function nonIntStringSize(n: number): number {
+  return n <= 44 ? jemallocSize(ROBJ + 3 + n + 1) : sdsSize(n) + ROBJ;
+}
+
 /** objectComputeSize. */
 export function valueSize(v: Value, samples: number): number {
   if (typeof v === 'string') {
     const enc = stringEncoding(v);
     if (enc === 'int') return ROBJ;
-    if (enc === 'embstr') return jemallocSize(ROBJ + 3 + v.length + 1);
-    return sdsSize(v.length) + ROBJ;
+    return nonIntStringSize(v.length);
   }
   if (v instanceof RSet) {
     if (v.encoding === 'intset') return ROBJ + intsetSize(v);

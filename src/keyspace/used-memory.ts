@@ -15,7 +15,7 @@
  *   every replica at the same applied index.
  */
 import type { Value } from './keyspace.js';
-import { jemallocSize, memoryUsage, sdsSize, valueSize } from './memory-usage.js';
+import { jemallocSize, memoryUsage, nonIntStringSize, sdsSize, valueSize } from './memory-usage.js';
 import { ListValue } from './types/list.js';
 import { ZSetValue } from './types/zset.js';
 
@@ -67,6 +67,11 @@ export class UsedMemory {
       this.measured.set(key, 0);
       this.dirty.add(key);
     }
+  }
+
+  /** replaced(key, old, value) for an old string value of `oldLength` bytes that is no integer (what the table can tell without making the string). */
+  replacedNonIntString(oldLength: number, value: string): void {
+    this.bytes += valueSize(value, SAMPLES) - nonIntStringSize(oldLength);
   }
 
   /** `key`, which held `old`, is gone. */

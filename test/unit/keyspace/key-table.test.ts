@@ -98,6 +98,34 @@ describe('KeyTable', () => {
     expect(t.clocks[t.slotOf('key:1')!]).toBe(NO_CLOCK);
   });
 
+  it('an add right after a missed slotOf lands where a fresh lookup finds it, whatever changed between', () => {
+    const t = new KeyTable();
+    for (let i = 0; i < 2000; i++) {
+      const key = `m:${i}`;
+      expect(t.slotOf(key)).toBeUndefined();
+      // Between the miss and the add: nothing, another add (which may grow the index), or a delete that shifts a probe run.
+      if (i % 3 === 1) t.add(`other:${i}`, 'o');
+      else if (i % 3 === 2 && i > 10) t.delete(`m:${i - 7}`);
+      const s = t.add(key, `v${i}`);
+      expect(t.slotOf(key)).toBe(s);
+      expect(t.get(key)).toBe(`v${i}`);
+    }
+    for (let i = 0; i < 2000; i++) expect(t.get(`m:${i}`)).toBe(i + 7 >= 2000 || (i + 7) % 3 !== 2 || i + 7 <= 10 ? `v${i}` : undefined);
+    // A miss of one key, then an add of another: the other key is hashed and placed on its own.
+    expect(t.slotOf('x1')).toBeUndefined();
+    t.add('x2', 'b');
+    expect(t.get('x2')).toBe('b');
+    expect(t.get('x1')).toBeUndefined();
+    t.add('x1', 'a');
+    expect(t.get('x1')).toBe('a');
+    // After clear() the remembered miss is void.
+    expect(t.slotOf('y')).toBeUndefined();
+    t.clear();
+    t.add('y', 'c');
+    expect(t.get('y')).toBe('c');
+    expect(t.size).toBe(1);
+  });
+
   it('refuses to add a key twice', () => {
     const t = new KeyTable();
     t.add('a', '1');

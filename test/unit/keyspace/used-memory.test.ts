@@ -23,6 +23,9 @@ function seeded(seed: number): () => number {
   };
 }
 
+/** Strings at the edge of Redis's int encoding (a SET over a stored one takes the table's length-only path when it is no integer). */
+const EDGE_STRINGS = ['', '0', '-', '-1', '01', '12a', 'a12', '-0', '9223372036854775807', '9223372036854775808', 'x'.repeat(44), 'x'.repeat(45), 'é', 'ā'];
+
 /** Σ keyBytes over every key, from scratch. */
 function recount(ks: Keyspace): number {
   let sum = 0;
@@ -38,7 +41,7 @@ function run(seed: number, askEvery: number): Keyspace {
     const key = `k${Math.floor(rand() * 60)}`;
     const op = Math.floor(rand() * 7);
     if (op === 0) ks.set(key, 'v'.repeat(Math.floor(rand() * 300)));
-    else if (op === 1) ks.set(key, String(Math.floor(rand() * 100000)));
+    else if (op === 1) ks.set(key, rand() < 0.5 ? String(Math.floor(rand() * 100000)) : EDGE_STRINGS[Math.floor(rand() * EDGE_STRINGS.length)]!);
     else if (op === 2) ks.delete(key);
     else if (op === 3) {
       const v = ks.getMutable(key, 0);
