@@ -3,6 +3,7 @@
  * client server. Used by the CLI and by in-process tests.
  */
 import fs from 'node:fs';
+import tls from 'node:tls';
 import { CommandTable } from '../commands/table.js';
 import { appliedCommands, connCommands, dataCommands } from '../commands/handlers.js';
 import { Engine } from '../commands/engine/engine.js';
@@ -98,7 +99,17 @@ export async function startRaftis(opts: Options, version: string, shutdown?: (re
     const clientTls = opts.clientTls;
     if (clientTls !== undefined) {
       await server.listenTls(opts.bind, clientTls.port, { ...clientTls, params: tlsServerOptions((n) => engine.config.get(n)) });
-      // CONFIG SET of one: a new context for new connections (kept as it was, with a warning, if it cannot be built).
+      // CONFIG SET of one: refused whole, as redis-server's applyTlsCfg, if the new context cannot be built …
+      engine.config.guard(TLS_CONTEXT_PARAMS, (get) => {
+        try {
+          tls.createSecureContext({ cert: clientTls.cert, key: clientTls.key, ...(clientTls.ca !== undefined ? { ca: clientTls.ca } : {}), minVersion: 'TLSv1.2', ...tlsServerOptions(get) });
+          return undefined;
+        } catch (e) {
+          log.warn(`CONFIG SET refused: the TLS configuration cannot be built: ${(e as Error).message}`);
+          return 'Unable to update TLS configuration. Check server logs.';
+        }
+      });
+      // … else a new context for new connections (kept as it was, with a warning, if it still cannot be built).
       for (const name of TLS_CONTEXT_PARAMS) {
         engine.config.watch(name, () => {
           let err: string | undefined;

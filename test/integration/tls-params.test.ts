@@ -171,6 +171,22 @@ describe.each(targets)('tls-* parameters: $name', (t) => {
     }
   }, 30_000);
 
+  it('CONFIG SET of a tls-* value the TLS library refuses is refused whole, the old context kept', async () => {
+    const port = await t.start(['--tls-auth-clients', 'no']);
+    const c = await RawClient.connect(plainOf.get(port)!);
+    try {
+      const before = await c.call('CONFIG', 'GET', 'tls-ciphers');
+      expect(await c.call('CONFIG', 'SET', 'tls-ciphers', 'NO-SUCH-CIPHER', 'maxclients', '77')).toBe(
+        "-ERR CONFIG SET failed (possibly related to argument 'tls-ciphers') - Unable to update TLS configuration. Check server logs.\r\n",
+      );
+      expect(await c.call('CONFIG', 'GET', 'tls-ciphers')).toBe(before);
+      expect(await c.call('CONFIG', 'GET', 'maxclients')).not.toContain('77');
+      expect(await ping(port, { maxVersion: 'TLSv1.2' })).toMatchObject({ reply: '+PONG', protocol: 'TLSv1.2' });
+    } finally {
+      c.close();
+    }
+  }, 30_000);
+
   it('tls-session-caching: yes (the default) resumes a session, no does not', async () => {
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
       const first = await ping(strict, { ...withCert(), maxVersion });

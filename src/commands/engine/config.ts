@@ -116,6 +116,19 @@ export class Config {
     return Number(this.param(name).value as bigint);
   }
 
+  /**
+   * A check of what applying a CONFIG SET would refuse (redis-server's apply
+   * functions, e.g. applyTlsCfg): `fn` sees the parameters' values as they
+   * would be after the set (`get`, by primary name) and returns the reason
+   * to refuse it whole, or undefined. Called only when the set names one of
+   * `names`.
+   */
+  guard(names: readonly string[], fn: (get: (name: string) => string) => string | undefined): void {
+    this.guards.push({ names: new Set(names), fn });
+  }
+
+  private readonly guards: { names: ReadonlySet<string>; fn: (get: (name: string) => string) => string | undefined }[] = [];
+
   /** Runs `fn` now and after every CONFIG SET that changes `name`. */
   watch(name: string, fn: () => void): void {
     this.param(name).watchers.push(fn);
@@ -176,7 +189,17 @@ export class Config {
       if (refuse !== undefined && param.codec.format(v) !== refuse.unless) return failed(name, refuse.error);
       next.set(param, v);
     }
-    return applyError ?? next;
+    if (applyError !== undefined) return applyError;
+    for (const g of this.guards) {
+      const named = found.find((n) => g.names.has(n.param.def.name));
+      if (named === undefined) continue;
+      const reason = g.fn((n) => {
+        const p = this.param(n);
+        return next.has(p) ? p.codec.format(next.get(p)) : p.text;
+      });
+      if (reason !== undefined) return failed(named.name, reason);
+    }
+    return next;
   }
 
   /** Sets values check() accepted, in order, and tells the watchers of those that changed. */
