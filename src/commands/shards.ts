@@ -162,18 +162,9 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       later(c, change.finally(() => (router.changing = false)));
       return;
     }
-    case 'move': {
-      if (argv.length < 4) return w.error(arity(sub));
-      if (shards.group !== 0) return w.error(CONFIG_ONLY);
-      const gid = parseGid(argv[2]!);
-      if (gid === undefined) return w.error('ERR invalid group id: 0 to 16383 expected');
-      const ranges = parseRanges(argv.slice(3));
-      if (typeof ranges === 'string') return w.error(ranges);
-      if (!node.isLeader) return w.error(leaderRedirect(node, 0));
-      return later(c, router.move(gid, ranges));
-    }
+    case 'move':
     case 'beginmove': {
-      // CLUSTER SETSLOT on a group's leader → group 0's leader: start moving, do not wait.
+      // BEGINMOVE (CLUSTER SETSLOT on a group's leader → group 0's leader) starts moving and does not wait; MOVE waits for the end.
       if (argv.length < 4) return w.error(arity(sub));
       if (shards.group !== 0) return w.error(CONFIG_ONLY);
       const gid = parseGid(argv[2]!);
@@ -181,7 +172,7 @@ function raftShards({ c, w, engine }: ConnCtx, argv: string[]): void {
       const ranges = parseRanges(argv.slice(3));
       if (typeof ranges === 'string') return w.error(ranges);
       if (!node.isLeader) return w.error(leaderRedirect(node, 0));
-      return later(c, router.beginMove(gid, ranges));
+      return later(c, sub === 'move' ? router.move(gid, ranges) : router.beginMove(gid, ranges));
     }
     case 'removegroup': {
       if (argv.length !== 3) return w.error(arity(sub));

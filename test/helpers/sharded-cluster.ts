@@ -6,6 +6,7 @@
  * split evenly. Every process is stopped by destroy() or at exit.
  */
 import { Redis } from 'ioredis';
+import { onTestFailed } from 'vitest';
 import { TestCluster, type ClusterNode } from './cluster.js';
 
 export interface ShardedOptions {
@@ -125,6 +126,13 @@ export class ShardedCluster {
       if (Date.now() > deadline) throw new Error(`the groups did not converge on one slot configuration within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** In a test: if it fails, every node's log tail (the last `chars`) goes to stderr, by group. */
+  dumpLogsOnFailure(chars = 3000): void {
+    onTestFailed(() => {
+      for (const n of this.nodes) console.error(`----- group ${n.group} node ${n.id} (${n.port}) log tail -----\n${n.log.slice(-chars)}`);
+    });
   }
 
   async destroy(): Promise<void> {

@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTimeout } from '../helpers/cluster.js';
 import { call, ShardedCluster } from '../helpers/sharded-cluster.js';
 
@@ -27,12 +27,6 @@ afterAll(async () => {
   await sc?.destroy();
 });
 
-function dumpLogsOnFailure(): void {
-  onTestFailed(() => {
-    for (const n of sc.nodes) console.error(`----- group ${n.group} node ${n.id} (${n.port}) log tail -----\n${n.log.slice(-3000)}`);
-  });
-}
-
 /** Retries an idempotent operation through a leader change (loaded machine). */
 async function retrying<T>(op: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -48,7 +42,7 @@ async function retrying<T>(op: () => Promise<T>): Promise<T> {
 
 describe('Redis tools on three groups of three', () => {
   it('redis-cli --cluster check sees three masters with two replicas each, every slot covered', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     const n = sc.groups[1]!.nodes[2]!;
     const out = await run('redis-cli', ['--cluster', 'check', `${n.host}:${n.port}`], { timeout: 30_000 }).then(
       (r) => r.stdout,
@@ -61,7 +55,7 @@ describe('Redis tools on three groups of three', () => {
   });
 
   it('redis-benchmark --cluster runs SET and GET without an error reply', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     const n = sc.groups[0]!.nodes[1]!;
     const { stdout, stderr } = await run('redis-benchmark', ['--cluster', '-h', n.host, '-p', String(n.port), '-t', 'set,get', '-n', '2000', '-c', '8', '-q'], { timeout: 120_000 });
     const out = stdout + stderr;
@@ -75,7 +69,7 @@ describe('Redis tools on three groups of three', () => {
 
 describe('ioredis Cluster on three groups of three', () => {
   it('writes and reads keys over every group, pipelines and a hash-tagged transaction, and rides through a kill -9 of a group leader', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     // Started from one follower of group 2: the client learns every group from it.
     const l2 = await sc.leader(2);
     const seed = sc.groups[2]!.nodes.find((n) => n.id !== l2.id)!;

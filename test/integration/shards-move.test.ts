@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyHashSlot } from '../../src/commands/routing.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { until } from '../helpers/poll.js';
@@ -28,12 +28,6 @@ afterAll(async () => {
   for (const c of clients) c.disconnect();
   await sc?.destroy();
 });
-
-function dumpLogsOnFailure(): void {
-  onTestFailed(() => {
-    for (const n of sc.nodes) console.error(`----- group ${n.group} node ${n.id} (${n.port}) log tail -----\n${n.log.slice(-3000)}`);
-  });
-}
 
 /** The group that owns a slot, from group 0's map. */
 async function ownerOf(slot: number): Promise<number> {
@@ -66,7 +60,7 @@ async function digestsAgree(): Promise<void> {
 
 describe('RAFT.SHARDS MOVE', () => {
   it('moves a slot with keys of every type, their TTLs and values, from one group to the other', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     const tag = '{typed}';
     const slot = keyHashSlot(tag);
     const from = await ownerOf(slot);
@@ -109,7 +103,7 @@ describe('RAFT.SHARDS MOVE', () => {
   });
 
   it('moves ranges back and forth under a concurrent ioredis Cluster writer: every acknowledged write is there exactly once', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     const entry = sc.groups[1]!.nodes[1]!;
     const client = new Cluster([{ host: entry.host, port: entry.port }], {
       maxRedirections: 200,
@@ -199,7 +193,7 @@ describe('RAFT.SHARDS MOVE', () => {
 
 describe('a move through failures', () => {
   it("ends with every key once when the source group's leader (also group 0's, the driver) is killed -9 while keys are frozen", async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     // Slots 0-999 are group 0's (after the moves above): they move to group 1.
     for (let s = 0; s <= 999; s += 333) expect(await ownerOf(s)).toBe(0);
     const values = new Map<string, string>();
@@ -289,7 +283,7 @@ describe('a move through failures', () => {
 
 describe('RAFT.SHARDS REBALANCE', () => {
   it('spreads the slots evenly onto a group added empty, with their keys', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     const keysBefore = [...(await keysByGroup()).values()].flat().sort();
     expect(keysBefore.length).toBeGreaterThan(100);
     const seeds = sc.groups[0]!.nodes.map((n) => `${n.host}:${n.port}`).join(',');
@@ -334,7 +328,7 @@ async function cliCluster(...args: string[]): Promise<string> {
 
 describe('redis-cli --cluster reshard and rebalance', () => {
   it('reshard moves slots with their keys through CLUSTER SETSLOT, GETKEYSINSLOT and MIGRATE; rebalance evens them out', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     // From slot 0's group to another; redis-cli takes the source's lowest slots: keys there, so that MIGRATE has something to ship.
     const from = await ownerOf(0);
     const to = from === 0 ? 1 : 0;
@@ -385,7 +379,7 @@ describe('redis-cli --cluster reshard and rebalance', () => {
 
 describe('RAFT.SHARDS REMOVEGROUP', () => {
   it('refuses a group that owns slots; once its slots moved away it leaves the map and the Redis Cluster view', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure();
     const keysBefore = [...(await keysByGroup()).values()].flat().sort();
     await expect(sc.toConfig('RAFT.SHARDS', 'REMOVEGROUP', 2)).rejects.toThrow(/^ERR group 2 still owns or receives \d+ slots: move them to other groups first/);
     await expect(sc.toConfig('RAFT.SHARDS', 'REMOVEGROUP', 0)).rejects.toThrow('ERR group 0 keeps the slot map: it cannot be removed');

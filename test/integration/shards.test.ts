@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRaftis } from '../helpers/raftis-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { call, ShardedCluster } from '../helpers/sharded-cluster.js';
@@ -23,12 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sc?.destroy();
 });
-
-function dumpLogsOnFailure(): void {
-  onTestFailed(() => {
-    for (const n of sc.nodes) console.error(`----- group ${n.group} node ${n.id} (${n.port}) log tail -----\n${n.log.slice(-4000)}`);
-  });
-}
 
 /** Group g's only node. */
 const node = (g: number): { host: string; port: number } => sc.groups[g]!.nodes[0]!;
@@ -74,7 +68,7 @@ function slotOf(k: string): number {
 
 describe('the Redis Cluster view', () => {
   it('is the same on every node: one master per group with its slot ranges', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     const slots = await Promise.all([0, 1, 2].map((g) => call(node(g), 'CLUSTER', 'SLOTS')));
     expect(slots[1]).toEqual(slots[0]);
     expect(slots[2]).toEqual(slots[0]);
@@ -107,7 +101,7 @@ describe('the Redis Cluster view', () => {
 
 describe('routing', () => {
   it('serves the slots of its group, sends the others to their group with MOVED, and refuses keys across slots', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     const k1 = keyOf(1);
     expect(await call(node(0), 'CLUSTER', 'KEYSLOT', k1)).toBe(slotOf(k1));
     expect(await outcome(node(0), 'SET', k1, 'v')).toBe(`MOVED ${slotOf(k1)} 127.0.0.1:${node(1).port}`);
@@ -134,7 +128,7 @@ describe('routing', () => {
   });
 
   it('refuses a transaction across slots at EXEC (CROSSSLOT) and runs one within a slot', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     const r = new Redis({ host: node(0).host, port: node(0).port });
     try {
       const a = keyOf(0, 'tx');
@@ -155,7 +149,7 @@ describe('routing', () => {
 
 describe('moving slots (phase 1: empty slots only)', () => {
   it('moves an empty slot to another group, and refuses to move a slot that holds keys', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     const full = keyOf(0, 'full');
     expect(await call(node(0), 'SET', full, 'x')).toBe('OK');
     const s = slotOf(full);
@@ -205,7 +199,7 @@ describe('moving slots (phase 1: empty slots only)', () => {
 
 describe('a restart', () => {
   it('serves its slots again from its own log at once, and the view converges', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     const k = keyOf(1, 'restart');
     expect(await call(node(1), 'SET', k, 'kept')).toBe('OK');
     const g1 = sc.groups[1]!;
@@ -256,7 +250,7 @@ describe('a node without --group', () => {
 
 describe('Redis tools', () => {
   it('redis-cli -c follows MOVED between groups', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     const k = keyOf(2, 'cli');
     expect(await cli(node(0), '-c', 'SET', k, 'hello')).toBe('OK');
     expect(await cli(node(1), '-c', 'GET', k)).toBe('hello');
@@ -264,7 +258,7 @@ describe('Redis tools', () => {
   });
 
   it('redis-cli --cluster check finds every slot covered and every node agreeing', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     await sc.waitConverged();
     const out = await cli(node(1), '--cluster', 'check', `127.0.0.1:${node(1).port}`).catch((e: { stdout?: string }) => String(e.stdout));
     expect(out).toContain('[OK] All nodes agree about slots configuration.');
@@ -273,7 +267,7 @@ describe('Redis tools', () => {
   });
 
   it('redis-benchmark --cluster runs SET and GET without an error reply', async () => {
-    dumpLogsOnFailure();
+    sc.dumpLogsOnFailure(4000);
     const { stdout, stderr } = await run('redis-benchmark', ['--cluster', '-h', '127.0.0.1', '-p', String(node(0).port), '-t', 'set,get', '-n', '2000', '-c', '8', '-q'], {
       timeout: 120_000,
     });
