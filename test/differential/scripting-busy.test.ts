@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha1hex } from '../../src/util/lua/vm.js';
 import { useProcessDifferential } from '../helpers/process-differential.js';
+import { untilBusy } from '../helpers/poll.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const env = useProcessDifferential();
@@ -28,15 +29,6 @@ function resp(argv: readonly string[]): string {
   return out;
 }
 
-/** Polls `c` with PING until it answers -BUSY (bounded). */
-async function untilBusy(c: RawClient): Promise<string> {
-  for (let i = 0; i < 400; i++) {
-    const r = await c.call('PING');
-    if (r.startsWith('-BUSY')) return r;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error('never busy');
-}
 
 /** One scenario on one server: the replies, in order. */
 async function scenario(port: number, run: (c1: RawClient, c2: RawClient, out: string[]) => Promise<void>): Promise<string[]> {
@@ -69,7 +61,7 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
       out.push(await c1.call('SCRIPT', 'LOAD', SPIN));
       // The script, and a PING behind it on the same connection.
       const evalReply = c1.send(resp(['EVALSHA', sha1hex(SPIN), '0']) + resp(['PING']));
-      out.push(await untilBusy(c2));
+      out.push(await untilBusy(c2, 400));
       for (const cmd of [['GET', 'x'], ['SET', 'x', '1'], ['FUNCTION', 'KILL'], ['FUNCTION', 'STATS'], ['MULTI'], ['GET', 'x'], ['EXEC'], ['WATCH', 'x'], ['UNWATCH'], ['DISCARD'], ['INFO', 'server'], ['SHUTDOWN']]) {
         const r = await c2.call(...cmd);
         out.push(cmd[0] === 'INFO' ? r.slice(0, 5) : r);
@@ -88,7 +80,7 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
     const out = await both(async (c1, c2, out) => {
       out.push(await c1.call('FUNCTION', 'LOAD', 'REPLACE', LIB));
       const fcall = c1.call('FCALL', 'spin', '0');
-      out.push(await untilBusy(c2));
+      out.push(await untilBusy(c2, 400));
       out.push(await c2.call('GET', 'x'));
       // running_script: name, command, duration_ms (its value differs).
       out.push((await c2.call('FUNCTION', 'STATS')).replace(/duration_ms\r\n:\d+/, 'duration_ms\r\n:N'));
@@ -107,7 +99,7 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
     // On raftis it is a log entry: the leader proposes KillScript(N), and every replica stops it before any write.
     const out = await both(async (c1, c2, out) => {
       const evalReply = c1.call('EVAL', WOULD_WRITE, '0');
-      out.push(await untilBusy(c2));
+      out.push(await untilBusy(c2, 400));
       out.push(await c2.call('FUNCTION', 'KILL'));
       out.push(await c2.call('SCRIPT', 'KILL'));
       out.push(await evalReply);
@@ -122,7 +114,7 @@ describe('BUSY, SCRIPT KILL and FUNCTION KILL against redis-server', () => {
   it('a script that wrote is UNKILLABLE and runs to its end', async () => {
     const out = await both(async (c1, c2, out) => {
       const evalReply = c1.call('EVAL', WRITER, '0');
-      out.push(await untilBusy(c2));
+      out.push(await untilBusy(c2, 400));
       out.push(await c2.call('SCRIPT', 'KILL'));
       out.push(await c2.call('FUNCTION', 'KILL'));
       out.push(await evalReply);

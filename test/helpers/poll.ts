@@ -3,6 +3,7 @@
  * fail saying what was awaited when it does not in time (never a fixed
  * sleep, which a loaded machine can outrun).
  */
+import { withTimeout } from './cluster.js';
 import type { RawClient } from './raw-client.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -43,4 +44,18 @@ export async function untilBlocked(c: RawClient, n: number, timeoutMs = 10_000):
  */
 export async function within(p: Promise<string>, ms: number): Promise<string> {
   return Promise.race([p, sleep(ms).then(() => 'pending')]);
+}
+
+/**
+ * Polls `c` with PING every 10 ms until it answers -BUSY (a script has run
+ * past busy-reply-threshold) and returns that reply; throws after `tries`
+ * PINGs, or when one PING takes longer than 10 s.
+ */
+export async function untilBusy(c: RawClient, tries = 1000): Promise<string> {
+  for (let i = 0; i < tries; i++) {
+    const r = await withTimeout(c.call('PING'), 10_000);
+    if (r.startsWith('-BUSY')) return r;
+    await sleep(10);
+  }
+  throw new Error('never busy');
 }

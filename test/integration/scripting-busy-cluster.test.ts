@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import { converged } from '../helpers/cluster-ops.js';
-import type { RawClient } from '../helpers/raw-client.js';
+import { untilBusy } from '../helpers/poll.js';
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -20,15 +20,6 @@ afterEach(async () => {
 /** Writes, runs ~3e8 instructions (seconds), writes again. */
 const LONG = "redis.call('set', KEYS[1], 'started') local i = 0 while i < 100000000 do i = i + 1 end redis.call('set', KEYS[1], i) return i";
 const SPIN = 'while true do end';
-
-async function untilBusy(c: RawClient): Promise<string> {
-  for (let i = 0; i < 1000; i++) {
-    const r = await withTimeout(c.call('PING'), 10_000);
-    if (r.startsWith('-BUSY')) return r;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error('never busy');
-}
 
 describe('a long script on a 3-node cluster', () => {
   it('keeps the leader and its term, answers BUSY and UNKILLABLE, and leaves equal replicas', async () => {

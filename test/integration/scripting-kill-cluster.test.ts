@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sha1hex } from '../../src/util/lua/vm.js';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import { converged } from '../helpers/cluster-ops.js';
+import { untilBusy } from '../helpers/poll.js';
 import type { RawClient } from '../helpers/raw-client.js';
 
 let cluster: TestCluster | undefined;
@@ -25,15 +26,6 @@ const WOULD_WRITE = "local i = 0 while true do i = i + 1 if i == 1e12 then redis
 const LATE_WRITE = "local i = 0 while i < 5000000 do i = i + 1 end redis.call('set', KEYS[1], i) return i";
 /** The same, seconds long: time to kill the leader before it reaches its write. */
 const LONG_LATE_WRITE = "local i = 0 while i < 100000000 do i = i + 1 end redis.call('set', KEYS[1], i) return i";
-
-async function untilBusy(c: RawClient): Promise<string> {
-  for (let i = 0; i < 1000; i++) {
-    const r = await withTimeout(c.call('PING'), 10_000);
-    if (r.startsWith('-BUSY')) return r;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error('never busy');
-}
 
 /** Polls `c` with `cmd` until the reply is `want` (bounded); returns the last reply. */
 async function until(c: RawClient, want: string, cmd: string[], tries = 600): Promise<string> {
