@@ -37,6 +37,15 @@ export function xorshift32(x: number): number {
   return x >>> 0;
 }
 
+/**
+ * Draws in [0, 1) from xorshift32, starting at seed (0 is taken as 1): a
+ * cheap reproducible generator for randomized tests that need no quality.
+ */
+export function xorshiftPrng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => (x = xorshift32(x)) / 4294967296;
+}
+
 /** An integer in [0, n). */
 export function randomInt(rng: () => number, n: number): number {
   return Math.floor(rng() * n);

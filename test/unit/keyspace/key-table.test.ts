@@ -8,19 +8,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { INLINE_MAX, KeyTable, NO_CLOCK } from '../../../src/keyspace/key-table.js';
+import { xorshiftPrng } from '../../../src/util/prng.js';
 import { RHash } from '../../../src/keyspace/types/hash.js';
 import type { Value } from '../../../src/keyspace/keyspace.js';
-
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 /** A key or value of one of the shapes the table stores differently. */
 function randomString(rand: () => number, i: number): string {
@@ -48,7 +38,7 @@ function check(t: KeyTable, model: Map<string, Value>): void {
 
 describe('KeyTable', () => {
   it('answers as a Map over random adds, replacements and deletes', () => {
-    const rand = seeded(19);
+    const rand = xorshiftPrng(19);
     const t = new KeyTable();
     const model = new Map<string, Value>();
     const pool = Array.from({ length: 300 }, (_, i) => randomString(rand, i));
@@ -134,7 +124,7 @@ describe('KeyTable', () => {
   });
 
   it('a live iterator visits every key present for its whole life exactly once', () => {
-    const rand = seeded(7);
+    const rand = xorshiftPrng(7);
     for (let round = 0; round < 20; round++) {
       const t = new KeyTable();
       for (let i = 0; i < 500; i++) t.add(`k${i}`, `v${i}`);

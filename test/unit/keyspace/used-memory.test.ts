@@ -11,17 +11,7 @@ import { RHash } from '../../../src/keyspace/types/hash.js';
 import { ListValue } from '../../../src/keyspace/types/list.js';
 import { AccessClocks, LFU_INIT_VAL } from '../../../src/keyspace/access-clock.js';
 import { KeyTable, NO_CLOCK } from '../../../src/keyspace/key-table.js';
-
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { xorshiftPrng } from '../../../src/util/prng.js';
 
 /** Strings at the edge of Redis's int encoding (a SET over a stored one takes the table's length-only path when it is no integer). */
 const EDGE_STRINGS = ['', '0', '-', '-1', '01', '12a', 'a12', '-0', '9223372036854775807', '9223372036854775808', 'x'.repeat(44), 'x'.repeat(45), 'é', 'ā'];
@@ -35,7 +25,7 @@ function recount(ks: Keyspace): number {
 
 /** Random writes; `askEvery` controls how often the total is read in between (the answer must not depend on it). */
 function run(seed: number, askEvery: number): Keyspace {
-  const rand = seeded(seed);
+  const rand = xorshiftPrng(seed);
   const ks = new Keyspace();
   for (let i = 0; i < 3000; i++) {
     const key = `k${Math.floor(rand() * 60)}`;
