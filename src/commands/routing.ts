@@ -9,37 +9,13 @@ import type { RaftisNode } from '../node/node.js';
 import { movedError } from './errors.js';
 import { commandKeys } from './keys.js';
 import type { CommandDef } from './table.js';
+import { keyHashSlot } from '../util/hash-slot.js';
 
 /** Redis's CLUSTER_REDIR_DOWN_RO_STATE: a write while the cluster is down and cluster-allow-reads-when-down is yes. */
 export const CLUSTERDOWN_READ_ONLY = 'CLUSTERDOWN The cluster is down and only accepts read commands';
 export const CLUSTERDOWN_NO_LEADER = 'CLUSTERDOWN The cluster is down: no leader is elected right now (election in progress or no quorum); retry shortly';
 
-const CRC16_TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    t[i] = crc;
-  }
-  return t;
-})();
-
-/** CRC16-CCITT (XMODEM), as Redis's crc16.c. `s` is latin1 (one char per byte). */
-export function crc16(s: string, start = 0, end = s.length): number {
-  let crc = 0;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ s.charCodeAt(i)) & 0xff]!;
-  return crc;
-}
-
-/** Redis's keyHashSlot: only the part inside the first non-empty {…} is hashed. */
-export function keyHashSlot(key: string): number {
-  const open = key.indexOf('{');
-  if (open >= 0) {
-    const close = key.indexOf('}', open + 1);
-    if (close > open + 1) return crc16(key, open + 1, close) & 16383;
-  }
-  return crc16(key) & 16383;
-}
+export { crc16, keyHashSlot } from '../util/hash-slot.js';
 
 /** The slot a command is routed by: its first key's, or 0 for commands without keys. */
 export function commandSlot(def: CommandDef, argv: readonly string[]): number {

@@ -82,6 +82,11 @@ export class Databases {
     }
   }
 
+  /** Every database keeps the per-hash-slot key index from now on (a node of a sharded cluster). */
+  indexSlots(): void {
+    for (const db of this.dbs) db.indexSlots();
+  }
+
   /** FLUSHALL, and before loading a snapshot. */
   flush(): void {
     for (const db of this.dbs) db.flush();

@@ -23,8 +23,20 @@
  * walker need); a key added meanwhile may or may not be visited. After
  * clear() the table's iterators end. The arrays do not shrink until a
  * flush (as Redis's dict keeps its size between rehashes).
+ *
+ * The per-hash-slot key index (indexSlots(); on in a sharded cluster, as
+ * Redis keeps slots_to_keys only with cluster-enabled): the keys of each
+ * Redis Cluster hash slot (0..16383, util/hash-slot.ts; not to be confused
+ * with the table's own slots above) in a doubly-linked list through two
+ * more Int32Arrays per table slot (next, prev: 8 bytes a key), with a head
+ * and a count per hash slot. A new key goes first in its hash slot's list,
+ * as Redis's slotToKeyAddEntry puts it, so CLUSTER GETKEYSINSLOT answers
+ * newest first as Redis does. O(1) to add or delete, O(keys in the slot) to
+ * walk one, O(1) to count. docs/decisions.md "Sharding: the per-slot key
+ * index".
  */
 import { latin1 } from '../util/latin1.js';
+import { keyHashSlot } from '../util/hash-slot.js';
 import type { Value } from './keyspace.js';
 
 /** A clock slot that holds no clock (a new slot, or every slot after the clock mode changed). */
@@ -38,6 +50,10 @@ const BOXED = -1;
 /** valOff of a free slot. */
 const FREE = -2;
 const CHUNK_BITS = 20;
+/** Redis Cluster's hash slots (0..16383), for the per-slot key index. */
+const HASH_SLOTS = 16384;
+/** "No table slot" in the per-slot key index's links and heads. */
+const NONE = -1;
 /** Arena chunk size: 1 MB, so the arena grows without doubling slack; a record never spans chunks. */
 const CHUNK = 1 << CHUNK_BITS;
 /** Arena offsets are int32s: past this the table boxes instead. */
@@ -183,6 +199,14 @@ export class KeyTable {
   private missHash = 0;
   private missPos = 0;
   private missMods = -1;
+  /** Whether the per-hash-slot key index is kept (indexSlots()). */
+  private indexed = false;
+  /** Per table slot, the next and previous table slot of a key in the same hash slot (NONE: none); empty while not indexed. */
+  private slotNext = new Int32Array(0);
+  private slotPrev = new Int32Array(0);
+  /** Per hash slot, its first key's table slot (NONE: no key) and its number of keys; made on the first key. */
+  private slotHeads: Int32Array | undefined = undefined;
+  private slotCounts: Int32Array | undefined = undefined;
 
   get size(): number {
     return this.count;
@@ -295,7 +319,84 @@ export class KeyTable {
     this.clocks[s] = NO_CLOCK;
     this.index[i] = s + 1;
     this.count++;
+    if (this.indexed) this.link(s, key);
     return s;
+  }
+
+  /** Puts the key in table slot `s` first in its hash slot's list. */
+  private link(s: number, key: string): void {
+    const hs = keyHashSlot(key);
+    let heads = this.slotHeads;
+    let counts = this.slotCounts;
+    if (heads === undefined || counts === undefined) {
+      heads = this.slotHeads = new Int32Array(HASH_SLOTS).fill(NONE);
+      counts = this.slotCounts = new Int32Array(HASH_SLOTS);
+    }
+    const first = heads[hs]!;
+    this.slotNext[s] = first;
+    this.slotPrev[s] = NONE;
+    if (first !== NONE) this.slotPrev[first] = s;
+    heads[hs] = s;
+    counts[hs] = counts[hs]! + 1;
+  }
+
+  /** Takes the key in table slot `s` out of its hash slot's list. */
+  private unlink(s: number, key: string): void {
+    const hs = keyHashSlot(key);
+    const next = this.slotNext[s]!;
+    const prev = this.slotPrev[s]!;
+    if (prev !== NONE) this.slotNext[prev] = next;
+    else this.slotHeads![hs] = next;
+    if (next !== NONE) this.slotPrev[next] = prev;
+    const counts = this.slotCounts!;
+    counts[hs] = counts[hs]! - 1;
+  }
+
+  /** Whether the per-hash-slot key index is kept. */
+  get slotIndexed(): boolean {
+    return this.indexed;
+  }
+
+  /**
+   * Starts keeping the per-hash-slot key index (a node of a sharded
+   * cluster, at start): the keys already here are indexed in table-slot
+   * order. It stays on through clear().
+   */
+  indexSlots(): void {
+    if (this.indexed) return;
+    this.indexed = true;
+    this.slotNext = new Int32Array(this.keyOff.length);
+    this.slotPrev = new Int32Array(this.keyOff.length);
+    for (let s = 0; s < this.used; s++) if (this.valOff[s] !== FREE) this.link(s, this.keyAt(s));
+  }
+
+  /** The number of keys stored in a hash slot (expired ones not yet deleted included, as Redis's countKeysInSlot). */
+  countInSlot(hashSlot: number): number {
+    if (this.indexed) return this.slotCounts === undefined ? 0 : this.slotCounts[hashSlot]!;
+    let n = 0;
+    for (let s = 0; s < this.used; s++) if (this.valOff[s] !== FREE && keyHashSlot(this.keyAt(s)) === hashSlot) n++;
+    return n;
+  }
+
+  /**
+   * Up to `limit` keys stored in a hash slot (expired ones included): newest
+   * first from the index; in table-slot order when the index is off (a
+   * walk of every key). A copy: the caller may change the table while it
+   * goes through them.
+   */
+  keysInSlot(hashSlot: number, limit = Infinity): string[] {
+    const out: string[] = [];
+    if (this.indexed) {
+      if (this.slotHeads === undefined) return out;
+      for (let s = this.slotHeads[hashSlot]!; s !== NONE && out.length < limit; s = this.slotNext[s]!) out.push(this.keyAt(s));
+      return out;
+    }
+    for (let s = 0; s < this.used && out.length < limit; s++) {
+      if (this.valOff[s] === FREE) continue;
+      const k = this.keyAt(s);
+      if (keyHashSlot(k) === hashSlot) out.push(k);
+    }
+    return out;
   }
 
   private growSlots(): void {
@@ -312,6 +413,14 @@ export class KeyTable {
     const clocks = new Int32Array(n).fill(NO_CLOCK);
     clocks.set(this.clocks);
     this.clocks = clocks;
+    if (this.indexed) {
+      const next = new Int32Array(n);
+      next.set(this.slotNext);
+      this.slotNext = next;
+      const prev = new Int32Array(n);
+      prev.set(this.slotPrev);
+      this.slotPrev = prev;
+    }
   }
 
   private rehash(size: number): void {
@@ -351,6 +460,7 @@ export class KeyTable {
     }
     index[i] = 0;
     this.mods++;
+    if (this.indexed) this.unlink(s, key);
     const k = this.keyOff[s]!;
     if (k >= 0) this.arena.release(k);
     else this.boxedKeys.delete(s);
@@ -369,6 +479,12 @@ export class KeyTable {
     this.valOff = new Int32Array(INITIAL_SLOTS).fill(FREE);
     this.hashes = new Int32Array(INITIAL_SLOTS);
     this.clocks = new Int32Array(INITIAL_SLOTS).fill(NO_CLOCK);
+    if (this.indexed) {
+      this.slotNext = new Int32Array(INITIAL_SLOTS);
+      this.slotPrev = new Int32Array(INITIAL_SLOTS);
+      this.slotHeads = undefined;
+      this.slotCounts = undefined;
+    }
     this.boxedKeys = new Map();
     this.boxedValues = new Map();
     this.used = 0;

@@ -349,7 +349,9 @@ export class Keyspace {
     if (this.epoch !== undefined) {
       // The snapshot goes on walking the old maps, which nothing changes now.
       this.epoch.detach();
+      const indexed = this.data.slotIndexed;
       this.data = new KeyTable();
+      if (indexed) this.data.indexSlots();
       this.clocks.table = this.data;
       this.expires = new Map();
     } else {
@@ -395,6 +397,21 @@ export class Keyspace {
    */
   keys(): IterableIterator<string> {
     return this.data.keys();
+  }
+
+  /** Keeps the per-hash-slot key index from now on (a node of a sharded cluster; key-table.ts). */
+  indexSlots(): void {
+    this.data.indexSlots();
+  }
+
+  /** Keys stored in a Redis Cluster hash slot, expired ones included (O(1) with the index, else a walk of every key). */
+  countInSlot(hashSlot: number): number {
+    return this.data.countInSlot(hashSlot);
+  }
+
+  /** Up to `limit` keys stored in a hash slot, expired ones included: newest first with the index (as Redis), else in table order. A copy. */
+  keysInSlot(hashSlot: number, limit = Infinity): string[] {
+    return this.data.keysInSlot(hashSlot, limit);
   }
 
   /**

@@ -238,6 +238,9 @@ export class Engine implements ClientHost {
     this.table = opts.table;
     this.shutdown = opts.shutdown;
     this.dbs = new Databases(opts.databases);
+    // A per-hash-slot key index only where slots move (DRAIN, GETKEYSINSLOT, RELEASE): 8 bytes a key and a CRC16 per
+    // new or deleted key, as Redis keeps slots_to_keys only with cluster-enabled (docs/decisions.md "Sharding: the per-slot key index").
+    if (opts.info.group !== undefined) this.dbs.indexSlots();
     this.watchers = this.dbs.dbs.map(() => new Map<string, Set<EngineClient>>());
     const { port, bind, clusterPort } = opts.info;
     this.config = new Config({

@@ -636,26 +636,40 @@ export class ShardRouter {
     for (const [db, keys] of this.state.frozenKeys()) {
       for (let i = 0; i < keys.length; i += SHIP_BATCH) await this.ship(db, keys.slice(i, i + SHIP_BATCH));
     }
-    // A slot moving away never gets a new key, so one walk finds every key left to ship.
-    const left: [number, string[]][] = [];
+    // A slot moving away never gets a new key, so the keys of its slots counted now are every key left to ship.
+    // The per-slot key index (a sharded node's keyspace keeps one) gives them slot by slot: O(moving slots +
+    // their keys) per round, not a walk of the group's whole keyspace.
+    const moving: number[] = [];
+    for (let s = 0; s < SLOT_COUNT; s++) if (this.state.movingTo(s) !== NO_GROUP) moving.push(s);
     let total = 0;
     for (let db = 0; db < this.e.dbs.count; db++) {
-      const keys: string[] = [];
-      for (const k of this.e.dbs.get(db).keys()) if (this.state.movingTo(keyHashSlot(k)) !== NO_GROUP) keys.push(k);
-      if (keys.length > 0) left.push([db, keys]);
-      total += keys.length;
+      const ks = this.e.dbs.get(db);
+      if (ks.size !== 0) for (const s of moving) total += ks.countInSlot(s);
     }
-    for (const [db, keys] of left) {
-      for (let i = 0; i < keys.length; i += SHIP_BATCH) {
-        if (Date.now() > deadline) return total;
-        const batch = keys.slice(i, i + SHIP_BATCH);
-        const r = await this.proposeInternal(['RAFT.SHARDS', 'FREEZE', String(db), ...batch]);
-        if (r.startsWith('-')) throw new Error(`FREEZE: ${r.slice(1).trim()}`);
-        await this.ship(db, batch);
-        total -= batch.length;
+    for (let db = 0; db < this.e.dbs.count && total > 0; db++) {
+      const ks = this.e.dbs.get(db);
+      if (ks.size === 0) continue;
+      let batch: string[] = [];
+      for (let j = 0; j <= moving.length; j++) {
+        // Whole slots go into the batch (keysInSlot copies: shipping deletes from the lists); shipped at SHIP_BATCH or at the end.
+        if (j < moving.length) {
+          const s = moving[j]!;
+          if (ks.countInSlot(s) === 0) continue;
+          for (const k of ks.keysInSlot(s)) batch.push(k);
+          if (batch.length < SHIP_BATCH) continue;
+        }
+        for (let i = 0; i < batch.length; i += SHIP_BATCH) {
+          if (Date.now() > deadline) return total;
+          const part = batch.length <= SHIP_BATCH ? batch : batch.slice(i, i + SHIP_BATCH);
+          const r = await this.proposeInternal(['RAFT.SHARDS', 'FREEZE', String(db), ...part]);
+          if (r.startsWith('-')) throw new Error(`FREEZE: ${r.slice(1).trim()}`);
+          await this.ship(db, part);
+          total -= part.length;
+        }
+        batch = [];
       }
     }
-    return total;
+    return Math.max(0, total);
   }
 
   /** Dumps frozen keys from the applied state, has their slot's new group commit them (IMPORT), then deletes them here (SHIPPED). */

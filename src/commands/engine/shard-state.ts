@@ -238,12 +238,14 @@ export class ShardState {
     const wanted = new Uint8Array(SLOT_COUNT);
     for (const r of ranges) wanted.fill(1, r.from, r.to + 1);
     // Every key present counts, expired or not (a deterministic, conservative rule: active expiry deletes them soon).
-    for (let i = 0; i < this.dbs.count; i++) {
-      for (const k of this.dbs.get(i).keys()) {
-        const s = keyHashSlot(k);
-        if (wanted[s] === 1 && this.serves(s)) {
-          return `ERR slot ${s} holds keys in group ${this.group} (key '${k}'${i !== 0 ? ` in db ${i}` : ''}): move it with RAFT.SHARDS MOVE`;
-        }
+    // The per-slot key index answers per slot (O(slots + dbs), not a walk of every key).
+    for (let s = 0; s < SLOT_COUNT; s++) {
+      if (wanted[s] !== 1 || !this.serves(s)) continue;
+      for (let i = 0; i < this.dbs.count; i++) {
+        const ks = this.dbs.get(i);
+        if (ks.size === 0 || ks.countInSlot(s) === 0) continue;
+        const k = ks.keysInSlot(s, 1)[0]!;
+        return `ERR slot ${s} holds keys in group ${this.group} (key '${k}'${i !== 0 ? ` in db ${i}` : ''}): move it with RAFT.SHARDS MOVE`;
       }
     }
     for (let s = 0; s < SLOT_COUNT; s++) if (wanted[s] === 1 && this.released[s]! < epoch) this.released[s] = epoch;
