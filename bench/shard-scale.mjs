@@ -25,7 +25,8 @@
 //
 // redis-benchmark --cluster: each client is bound to one master and hashes its
 // keys (key:{tag}:__rand_int__, -r 100000) into that master's slots, so every
-// group gets about the same number of clients. GET runs after SET over the same
+// group gets about the same number of clients. It refuses a cluster of one
+// master, so one group (and one redis-server master) runs without --cluster. GET runs after SET over the same
 // key range; its keys carry a tag chosen per request, so most GETs miss, the
 // same for both servers. This machine has few cores: with G groups of N nodes,
 // G×N server processes and redis-benchmark share them, which is what bounds
@@ -58,6 +59,8 @@ const TESTS = opt('--tests', 'SET:1,SET:16,GET:1,GET:16').split(',').map((s) => 
 const nFor = (P) => (P === 16 ? N * 3 : N);
 const US_PER_TICK = 1e6 / 100; // CLK_TCK is 100 on Linux
 const { say, log, lines } = benchOutput('shard-scale');
+/** Requests per second one process could serve at `us` µs each ('n/a' when the run was too short to see any CPU tick). */
+const perSecond = (us) => (us > 0 ? (1e6 / us).toFixed(0) : 'n/a');
 
 async function portFree(port) {
   return new Promise((r) => {
@@ -179,7 +182,7 @@ say(`date: ${new Date().toISOString()}`);
 say(await machineFacts());
 say(await buildFacts());
 say(
-  `redis-benchmark --cluster -c ${CLIENTS} -r 100000 -d 16 -n ${nFor(1)} (-P 1) / ${nFor(16)} (-P 16); ${ROUNDS} round(s), targets in a rotating order; medians. ` +
+  `redis-benchmark --cluster (without it for 1 group: it refuses a one-master cluster) -c ${CLIENTS} -r 100000 -d 16 -n ${nFor(1)} (-P 1) / ${nFor(16)} (-P 16); ${ROUNDS} round(s), targets in a rotating order; medians. ` +
     'raftis: ./cluster.sh start --shards G N (G groups of N nodes); redis: G masters with cluster-enabled yes, appendfsync always. ' +
     'CPU µs / request = utime+stime from /proc/<pid>/stat over the run / the SET+GET calls its group\'s master served (INFO commandstats).\n',
 );
@@ -200,7 +203,7 @@ try {
   const rows = [];
   for (const { t, P } of TESTS) {
     const n = nFor(P);
-    const args = ['--cluster', '-c', String(CLIENTS), '-r', '100000', '-d', '16', '-n', String(n), '-P', String(P), '-t', t.toLowerCase()];
+    const args = ['-c', String(CLIENTS), '-r', '100000', '-d', '16', '-n', String(n), '-P', String(P), '-t', t.toLowerCase()];
     const res = new Map(targets.map((x) => [x.name, { rps: [], us: x.groups.map((gr) => gr.procs.map(() => [])), share: x.groups.map(() => []) }]));
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < targets.length; i++) {
@@ -208,7 +211,8 @@ try {
         log(`${t} -P ${P} round ${round + 1}: ${x.name}`);
         const c0 = await Promise.all(x.groups.map((gr) => servedCalls(gr.master.port)));
         const t0 = x.groups.map((gr) => gr.procs.map((p) => procTicks(p.pid).self));
-        const out = await redisBenchmark(x.port, args);
+        // redis-benchmark --cluster refuses a cluster of one master ("Invalid cluster: 1 node(s)"): one group is benchmarked as a plain server.
+        const out = await redisBenchmark(x.port, x.g > 1 ? ['--cluster', ...args] : args);
         const t1 = x.groups.map((gr) => gr.procs.map((p) => procTicks(p.pid).self));
         const c1 = await Promise.all(x.groups.map((gr) => servedCalls(gr.master.port)));
         const r = res.get(x.name);
@@ -254,7 +258,7 @@ try {
         const busiest = Math.max(...us);
         gr.procs.forEach((p, k) => {
           const first = k === 0;
-          say(`| ${row.t} | ${row.P} | ${x.name} | ${gi} | ${first ? (median(r.share[gi]) * 100).toFixed(0) + ' %' : ''} | ${p.role} | ${us[k].toFixed(2)} | ${first ? (1e6 / busiest).toFixed(0) : ''} |`);
+          say(`| ${row.t} | ${row.P} | ${x.name} | ${gi} | ${first ? (median(r.share[gi]) * 100).toFixed(0) + ' %' : ''} | ${p.role} | ${us[k].toFixed(2)} | ${first ? perSecond(busiest) : ''} |`);
         });
       });
     }
@@ -271,7 +275,8 @@ try {
         const busiest = Math.max(...gr.procs.map((_, k) => median(r.us[gi][k])));
         slowest = Math.min(slowest, 1e6 / busiest);
       });
-      say(`| ${row.t} | ${row.P} | ${x.name} | ${x.g} | ${slowest.toFixed(0)} | ${(slowest * x.g).toFixed(0)} | ${median(r.rps).toFixed(0)} |`);
+      const known = Number.isFinite(slowest);
+      say(`| ${row.t} | ${row.P} | ${x.name} | ${x.g} | ${known ? slowest.toFixed(0) : 'n/a'} | ${known ? (slowest * x.g).toFixed(0) : 'n/a'} | ${median(r.rps).toFixed(0)} |`);
     }
   }
 } finally {
