@@ -649,24 +649,22 @@ export class ShardRouter {
     for (let db = 0; db < this.e.dbs.count && total > 0; db++) {
       const ks = this.e.dbs.get(db);
       if (ks.size === 0) continue;
+      // Slots' keys are copied into the batch (shipping deletes them from the lists), shipped SHIP_BATCH at a time.
       let batch: string[] = [];
       for (let j = 0; j <= moving.length; j++) {
-        // Whole slots go into the batch (keysInSlot copies: shipping deletes from the lists); shipped at SHIP_BATCH or at the end.
-        if (j < moving.length) {
-          const s = moving[j]!;
-          if (ks.countInSlot(s) === 0) continue;
-          for (const k of ks.keysInSlot(s)) batch.push(k);
-          if (batch.length < SHIP_BATCH) continue;
-        }
-        for (let i = 0; i < batch.length; i += SHIP_BATCH) {
-          if (Date.now() > deadline) return total;
-          const part = batch.length <= SHIP_BATCH ? batch : batch.slice(i, i + SHIP_BATCH);
+        const last = j === moving.length;
+        if (!last && ks.countInSlot(moving[j]!) > 0) for (const k of ks.keysInSlot(moving[j]!)) batch.push(k);
+        let at = 0;
+        while (batch.length - at >= SHIP_BATCH || (last && batch.length > at)) {
+          if (Date.now() > deadline) return Math.max(0, total);
+          const part = batch.slice(at, at + SHIP_BATCH);
+          at += part.length;
           const r = await this.proposeInternal(['RAFT.SHARDS', 'FREEZE', String(db), ...part]);
           if (r.startsWith('-')) throw new Error(`FREEZE: ${r.slice(1).trim()}`);
           await this.ship(db, part);
           total -= part.length;
         }
-        batch = [];
+        if (at > 0) batch = batch.slice(at);
       }
     }
     return Math.max(0, total);
