@@ -180,9 +180,15 @@ export class LuaVM {
   private readonly loadedShas = new Set<string>();
   /** The protocol of redis.call's replies for the running script (redis.setresp). */
   private scriptResp: 2 | 3 = 2;
-  /** While a pausable script runs: pause once performance.now() reaches this (-1: never; 0: at every chance). */
+  /** While a pausable script runs: pause once performance.now() reaches sliceEnd (-1: never; 0: at every chance). */
   private sliceMs = -1;
-  private sliceEnd = 0;
+  /**
+   * When the slice ends; -1 until the count hook first asks (after
+   * RL_CHECK_PERIOD hooks): the clock is read then, not per script, so a
+   * slice lasts sliceMs from that first question (a few ms of a loop after
+   * the script started or resumed). Most scripts end before it.
+   */
+  private sliceEnd = -1;
   /** A paused script: whether it is one. */
   private pausedNow = false;
 
@@ -310,9 +316,16 @@ export class LuaVM {
       case Host.SetResp:
         this.scriptResp = this.heap().readUInt32LE(ptr) === 3 ? 3 : 2;
         return 0;
-      case Host.Pause:
+      case Host.Pause: {
         if (this.sliceMs < 0) return 0;
-        return this.sliceMs === 0 || performance.now() >= this.sliceEnd ? 1 : 0;
+        if (this.sliceMs === 0) return 1;
+        const now = performance.now();
+        if (this.sliceEnd < 0) {
+          this.sliceEnd = now + this.sliceMs;
+          return 0;
+        }
+        return now >= this.sliceEnd ? 1 : 0;
+      }
       default:
         return 0;
     }
@@ -501,7 +514,7 @@ export class LuaVM {
 
   /** Runs (or resumes) the script until it ends or pauses. */
   private step(call: () => number): EvalResult | Paused | undefined {
-    if (this.sliceMs > 0) this.sliceEnd = performance.now() + this.sliceMs;
+    this.sliceEnd = -1;
     let rc: number;
     try {
       rc = call();
