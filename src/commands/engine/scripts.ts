@@ -343,8 +343,17 @@ export class Scripts {
    */
   private bySha(sha: string): Script | undefined {
     if (sha.length !== 40) return undefined;
-    return this.cache.get(sha) ?? this.cache.get(sha.toLowerCase());
+    // The script named last, compared by content: a client's EVALSHA of the same script (looked up twice per
+    // request, when routed and when run) costs no hash of its 40 characters.
+    const last = this.lastScript;
+    if (last !== undefined && last.sha === sha) return last;
+    const s = this.cache.get(sha) ?? this.cache.get(sha.toLowerCase());
+    if (s !== undefined) this.lastScript = s;
+    return s;
   }
+
+  /** The script bySha found last (a cached one: the cache never replaces a script, only SCRIPT FLUSH / restore drop them). */
+  private lastScript: Script | undefined;
 
   /**
    * The script an EVAL / EVALSHA names, looked up once: the cached script,
@@ -468,6 +477,7 @@ export class Scripts {
   /** SCRIPT FLUSH (applied): the cache and a brand new VM. */
   flush(): void {
     this.cache.clear();
+    this.lastScript = undefined;
     // A VM never made is as new as a reset one.
     this.made?.reset();
   }
