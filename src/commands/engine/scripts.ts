@@ -20,7 +20,7 @@ import { commandKeys } from '../keys.js';
 import { parseDbIndex } from '../db-index.js';
 import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
-import type { CommandTable } from '../table.js';
+import type { CommandDef, CommandTable } from '../table.js';
 import type { Ctx } from '../types.js';
 import { callData, feedScriptCall } from './call.js';
 import { Functions, type FunctionInfo } from './functions.js';
@@ -805,11 +805,30 @@ export class Scripts {
     );
   }
 
+  /**
+   * The command redis.call names: the one named last again without the
+   * table's two lookups (the VM hands the same name string back while
+   * scripts call the same command); a container command (subcommands) is
+   * looked up each time. The table never changes after start.
+   */
+  private callDef(argv: readonly string[]): CommandDef | undefined {
+    const name = argv[0]!;
+    if (name === this.lastCallName) return this.lastCallDef;
+    const top = this.table.get(name);
+    if (top === undefined || top.subcommands !== undefined) return this.table.lookup(argv);
+    this.lastCallName = name;
+    this.lastCallDef = top;
+    return top;
+  }
+
+  private lastCallName: string | undefined;
+  private lastCallDef: CommandDef | undefined;
+
   /** Redis's scriptCall: one redis.call / redis.pcall of the running script. */
   private call(argv: string[], resp: 2 | 3): CallResult {
     const run = this.run;
     if (run === undefined) return { scriptError: 'ERR redis.call outside a script' };
-    const def = this.table.lookup(argv);
+    const def = this.callDef(argv);
     if (def === undefined || (def.subcommands !== undefined && argv.length >= 2)) return { scriptError: 'Unknown Redis command called from script' };
     const arity = def.meta.arity;
     if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return { scriptError: 'Wrong number of args calling Redis command from script' };
