@@ -158,6 +158,39 @@ describe('EVAL / EVALSHA / SCRIPT on one node vs a standalone redis-server', () 
       expect(await compare(a, b, COMMANDS)).toEqual([]);
     });
 
+    it(`what the read path remembers between scripts: the script named last, the command called last, KEYS/ARGV passed on (RESP${proto})`, async () => {
+      const [a, b] = await pair(proto);
+      await Promise.all([a.call('FLUSHALL'), b.call('FLUSHALL'), a.call('SCRIPT', 'FLUSH'), b.call('SCRIPT', 'FLUSH')]);
+      const get = "return redis.call('get', KEYS[1])";
+      // The same command in both cases and after another, a key changed by the script, an ARGV equal to a KEY or of a key's length.
+      const mixed =
+        "return {redis.call('GET', KEYS[1]), redis.call('get', KEYS[1] .. 'x'), redis.call('strlen', ARGV[1]), redis.call('get', ARGV[1]), redis.call('exists', KEYS[1], KEYS[2])}";
+      // RESP headers of every sign and size (integers, bulk lengths 0 to 3 digits, arrays).
+      const numbers = 'return {-1, 0, 9, 10, -10, 123456789012, -123456789012, 2^53, -(2^53), #ARGV[1], ARGV[1], {}}';
+      const steps: string[][] = [
+        ['SET', '{c}k', 'v1'],
+        ['SET', '{c}kx', 'v2'],
+        ['SET', '{c}aaaa', 'v3'],
+        ['SCRIPT', 'LOAD', get],
+        ['SCRIPT', 'LOAD', mixed],
+        ['EVALSHA', sha1hex(get), '1', '{c}k'],
+        ['EVALSHA', sha1hex(get).toUpperCase(), '1', '{c}k'],
+        ['EVALSHA', sha1hex(mixed), '2', '{c}k', '{c}kx', '{c}aaaa'],
+        ['EVALSHA', sha1hex(mixed), '2', '{c}k', '{c}kk', '{c}k'],
+        ['EVALSHA', sha1hex(mixed), '2', '{c}kx', '{c}k', '{c}kk'],
+        ['EVALSHA', sha1hex(get), '1', '{c}kx'],
+        ['EVALSHA_RO', sha1hex(get), '1', '{c}none'],
+        ['EVAL', numbers, '0', 'x'.repeat(100)],
+        ['EVAL', numbers, '0', ''],
+        ['SCRIPT', 'FLUSH'],
+        ['EVALSHA', sha1hex(get), '1', '{c}k'],
+        ['EVAL', get, '1', '{c}k'],
+        ['EVALSHA', sha1hex(get), '1', '{c}k'],
+        ['EVALSHA', sha1hex(mixed), '2', '{c}k', '{c}kx', 'a'],
+      ];
+      expect(await compare(a, b, steps)).toEqual([]);
+    });
+
     it(`pipelined: EVALSHA right behind its SCRIPT LOAD, and behind a SCRIPT FLUSH (RESP${proto})`, async () => {
       const [a, b] = await pair(proto);
       await Promise.all([a.call('SCRIPT', 'FLUSH'), b.call('SCRIPT', 'FLUSH')]);

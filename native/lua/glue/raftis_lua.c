@@ -64,7 +64,13 @@ static size_t mem_used = 0, mem_limit = 0, mem_peak = 0;
 static int in_script = 0;                  /* redis.call etc only inside a script */
 static int script_resp = 2;                /* redis.setresp() */
 static int client_resp = 2;                /* protocol of the calling client */
-static long gc_count = 0;
+/* The error handler (a protected global: it never changes) and the script
+ * rl_eval ran last, registry[eval_fn_name], held by reference too: pushed
+ * with lua_rawgeti instead of a lookup by name, which hashed and compared
+ * the 42-byte "f_<sha>" (and the handler's name) on every script. */
+static int errh_ref = LUA_NOREF;
+static int eval_fn_ref = LUA_NOREF;
+static char eval_fn_name[64];
 
 
 /* x86-64 semantics of (long long)d: out of range / NaN -> LLONG_MIN */
@@ -530,6 +536,7 @@ static int paused;
 /* Create the VM: scriptingInit() + luaRegisterRedisAPI(). */
 EXPORT int rl_init(double limit_bytes, int functions_mode) {
     mem_limit = (size_t)limit_bytes;
+    errh_ref = LUA_NOREF; eval_fn_ref = LUA_NOREF;
     L = lua_newstate(rl_alloc, NULL);
     if (!L) return -1;
     lua_pushvalue(L, LUA_GLOBALSINDEX);
@@ -610,6 +617,8 @@ EXPORT int rl_load(const char *fname, int len) {
     }
     size_t saved_limit = mem_limit; mem_limit = 0;
     lua_setfield(L, LUA_REGISTRYINDEX, fname);
+    /* rl_eval's reference to the function of that name, if any, is stale now. */
+    if (eval_fn_ref != LUA_NOREF && strcmp(fname, eval_fn_name) == 0) { luaL_unref(L, LUA_REGISTRYINDEX, eval_fn_ref); eval_fn_ref = LUA_NOREF; }
     mem_limit = saved_limit;
     return 0;
 }
@@ -664,9 +673,24 @@ EXPORT int rl_eval(const char *fname, double budget, int cresp, double mbudget) 
     outbuf.len = 0;
     if (paused) return 4;
     client_resp = cresp; script_resp = 2;
-    lua_getglobal(L, "__redis__err__handler");
-    lua_getfield(L, LUA_REGISTRYINDEX, fname);
-    if (lua_isnil(L, -1)) { lua_pop(L, 2); return 2; }
+    /* A reference may grow the registry: never refused here (outside any pcall), as rl_load. */
+    size_t saved_limit = mem_limit; mem_limit = 0;
+    if (errh_ref == LUA_NOREF) { lua_getglobal(L, "__redis__err__handler"); errh_ref = luaL_ref(L, LUA_REGISTRYINDEX); }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, errh_ref);
+    if (eval_fn_ref != LUA_NOREF && strcmp(fname, eval_fn_name) == 0) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, eval_fn_ref);
+    } else {
+        lua_getfield(L, LUA_REGISTRYINDEX, fname);
+        if (lua_isnil(L, -1)) { lua_pop(L, 2); mem_limit = saved_limit; return 2; }
+        size_t n = strlen(fname);
+        if (n < sizeof eval_fn_name) {
+            if (eval_fn_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, eval_fn_ref);
+            lua_pushvalue(L, -1);
+            eval_fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+            memcpy(eval_fn_name, fname, n + 1);
+        }
+    }
+    mem_limit = saved_limit;
     return run_pushed(fname + 2, budget, mbudget, 0);
 }
 /* luaEngineCall: runs the callback registry[ref] with (KEYS, ARGV) as its
@@ -756,7 +780,14 @@ static int script_done(int st) {
     }
     rl_count_end();
     mem_limit = 0;
-    if (++gc_count == 50) { lua_gc(L, LUA_GCSTEP, 50); gc_count = 0; }
+    /* No LUA_GCSTEP of 50 KB every 50 scripts, as Redis's evalGenericCommand
+     * does: a short script leaves a few hundred bytes of garbage, so that
+     * step made the collector run about four times its own pace (a cycle
+     * marks the whole heap), a sixth of a short script's cost. The
+     * incremental collector's own pace (pause 200 %) keeps the heap within
+     * about twice its live size; nothing a script or a replica decides
+     * depends on when garbage is freed (the memory budget charges
+     * allocations, never frees). */
     /* Lua 5.1 has no emergency GC: after a script that hit the limit (or left
      * the heap over half of it) collect everything, deterministically. */
     if (err == LUA_ERRMEM || (saved_limit && mem_used > saved_limit / 2)) lua_gc(L, LUA_GCCOLLECT, 0);

@@ -27,7 +27,19 @@ static inline void bgrow(buf_t *b, size_t extra) {
 static inline void bput(buf_t *b, const char *s, size_t n) { bgrow(b, n); memcpy(b->p + b->len, s, n); b->len += n; }
 static inline void bputs(buf_t *b, const char *s) { bput(b, s, strlen(s)); }
 static inline void bu32(buf_t *b, uint32_t v) { bput(b, (const char *)&v, 4); }
-static inline void bhdr(buf_t *b, char c, long long n) { char t[32]; int l = snprintf(t, sizeof t, "%c%lld\r\n", c, n); bput(b, t, l); }
+/* A RESP header line, "<c><n>\r\n": what snprintf("%c%lld\r\n") wrote, by
+ * hand (snprintf's machinery was a tenth of a short script's run, with a
+ * header per reply). The digits come out backwards from the magnitude as
+ * unsigned, so LLONG_MIN needs no special case. */
+static inline void bhdr(buf_t *b, char c, long long n) {
+    char t[24]; int i = sizeof t;
+    t[--i] = '\n'; t[--i] = '\r';
+    unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    do { t[--i] = (char)('0' + (int)(u % 10)); u /= 10; } while (u);
+    if (n < 0) t[--i] = '-';
+    t[--i] = c;
+    bput(b, t + i, sizeof t - (size_t)i);
+}
 
 /* ---- raftis_lua.c --------------------------------------------------------- */
 lua_State *rl_state(void);

@@ -69,7 +69,7 @@ export class Dispatcher {
     if (!c.user.allowsAll && !this.permitted(c, def, argv)) return;
     // Redis Cluster's getNodeByQuery refuses keys in different slots before it routes.
     // A group of one voter is a standalone redis-server: no slot rule (Scripts.standaloneNow).
-    if (EVALS.has(def.name) && crossSlot(def, argv) && !this.server.scripts.standaloneNow()) return void this.reject(c, CROSSSLOT, def);
+    if (EVALS.has(def.name) && !this.server.scripts.standaloneNow() && crossSlot(def, argv)) return void this.reject(c, CROSSSLOT, def);
     // A sharded cluster (several groups): CROSSSLOT, or the group that owns the slot (shard-router.ts);
     // at EXEC, every queued key must be in one slot this group serves (getNodeByQuery on the transaction).
     if (this.server.shards.sharded) {
@@ -282,6 +282,10 @@ export class Dispatcher {
   /** A keyspace read, once its answer is linearizable (read). */
   private readData(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
     const { scripts, dbs } = this.server;
+    if (slot === undefined && EVALS.has(def.name) && !this.server.tracking.wanted) {
+      const node = this.server.node;
+      if ((!node.isLeader || node.soleVoter) && c.lastWriteIndex <= node.appliedIndex) return this.readScriptNow(c, def, argv);
+    }
     const data = def.data!;
     // The database as the command was sent: the client may SELECT another before the read runs.
     const db = c.db;
@@ -308,6 +312,45 @@ export class Dispatcher {
       EVALS.has(def.name),
     );
   }
+
+  /**
+   * A read-path script that can run now (read's synchronous case, where a
+   * sole voter's or a READONLY follower's applied state is the one to read),
+   * without read's closures, reply slot and hold: its reply goes straight into
+   * the client's output, as a plain read's. Only if it pauses (a script past
+   * SLICE_MS) does it get a reply slot, reserved when it pauses
+   * (Scripts.deferReply), which holds the client's later commands and
+   * completes at its end (afterReadScript), as read's did from the start.
+   */
+  private readScriptNow(c: Client, def: CommandDef, argv: string[]): void {
+    const { scripts, dbs } = this.server;
+    const ctx: Ctx = { db: c.db, dbIndex: c.dbIndex, dbs, now: Date.now(), index: 0, w: c.out(), scripts, user: c.user.allowsAll ? undefined : c.user.name };
+    const w = ctx.w;
+    scripts.pausable = true;
+    scripts.pausableClient = c;
+    scripts.deferReply = this.deferScriptReply;
+    try {
+      callData(this.server.stats, def, def.data!, ctx, argv, c);
+    } finally {
+      scripts.pausable = false;
+      scripts.pausableClient = undefined;
+      scripts.deferReply = undefined;
+    }
+    if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
+    // Paused: its reply slot completes at its end.
+    if (ctx.w !== w) {
+      const slot = ctx.w;
+      this.server.afterReadScript(() => c.complete(slot));
+    }
+  }
+
+  /** Scripts.deferReply for readScriptNow: a reply slot, holding the client's later commands until it completes. */
+  private readonly deferScriptReply = (client: unknown): RespWriter => {
+    const c = client as Client;
+    const w = c.defer();
+    c.hold(w);
+    return w;
+  };
 
   /**
    * EVAL, EVALSHA and FCALL by what the script may do: a script that may

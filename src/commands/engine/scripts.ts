@@ -20,7 +20,7 @@ import { commandKeys } from '../keys.js';
 import { parseDbIndex } from '../db-index.js';
 import { entryRandom, entrySeed } from '../random.js';
 import { keyHashSlot } from '../routing.js';
-import type { CommandTable } from '../table.js';
+import type { CommandDef, CommandTable } from '../table.js';
 import type { Ctx } from '../types.js';
 import { callData, feedScriptCall } from './call.js';
 import { Functions, type FunctionInfo } from './functions.js';
@@ -78,6 +78,8 @@ export function shebangFlags(body: string): number | { error: string } {
 }
 
 interface Script {
+  /** Its key in the cache (lower-case hex): the one string passed on for it, so that later lookups and comparisons by it are pointer-equal. */
+  sha: string;
   body: string;
   flags: number;
   /** A script without a shebang that provably never writes (script-readonly.ts), worked out on first need. */
@@ -252,6 +254,15 @@ export class Scripts {
   pausable = false;
   /** The client the next pausable script runs for (BusyScript.client). */
   pausableClient: unknown = undefined;
+  /**
+   * Set with pausable by a caller that let the next script write its reply
+   * straight into the client's output (the read path's common case: it ends
+   * in its first slice): if it pauses instead, this gives the writer its
+   * reply goes to at its end (a reply slot reserved now, in order), which
+   * replaces the run's ctx.w. Nothing was written to the client since the
+   * script started: it runs synchronously until it pauses.
+   */
+  deferReply: ((client: unknown) => RespWriter) | undefined = undefined;
   /** The script paused between two slices, if any: nothing else may run in the keyspace until it ends. */
   busy: BusyScript | undefined;
   /** KillScript(N) (true) / ProceedScript(N) (false), the first of them committed after entry N, as seen so far. */
@@ -326,13 +337,32 @@ export class Scripts {
   }
 
   /**
+   * The cached script an EVALSHA names (a sha of any case, as Redis's dict):
+   * the lower-case sha clients send is looked up as it is, without a
+   * lower-cased copy to hash.
+   */
+  private bySha(sha: string): Script | undefined {
+    if (sha.length !== 40) return undefined;
+    // The script named last, compared by content: a client's EVALSHA of the same script (looked up twice per
+    // request, when routed and when run) costs no hash of its 40 characters.
+    const last = this.lastScript;
+    if (last !== undefined && last.sha === sha) return last;
+    const s = this.cache.get(sha) ?? this.cache.get(sha.toLowerCase());
+    if (s !== undefined) this.lastScript = s;
+    return s;
+  }
+
+  /** The script bySha found last (a cached one: the cache never replaces a script, only SCRIPT FLUSH / restore drop them). */
+  private lastScript: Script | undefined;
+
+  /**
    * The script an EVAL / EVALSHA names, looked up once: the cached script,
    * or (an EVAL of a body not cached yet) its shebang's flags; undefined for
    * an EVALSHA of a sha not cached (NOSCRIPT).
    */
   private named(argv: readonly string[], evalsha: boolean): Script | { flags: number | { error: string } } | undefined {
     const body = argv[1]!;
-    if (evalsha) return body.length === 40 ? this.cache.get(body.toLowerCase()) : undefined;
+    if (evalsha) return this.bySha(body);
     return this.cache.get(this.shaOf(body)) ?? { flags: shebangFlags(body) };
   }
 
@@ -370,7 +400,7 @@ export class Scripts {
     const body = argv[1]!;
     let flags: number | { error: string } | undefined;
     if (name === 'fcall' || name === 'fcall_ro') flags = this.functions.get(body)?.flags;
-    else if (name === 'evalsha' || name === 'evalsha_ro') flags = body.length === 40 ? this.cache.get(body.toLowerCase())?.flags : undefined;
+    else if (name === 'evalsha' || name === 'evalsha_ro') flags = this.bySha(body)?.flags;
     else flags = this.cache.get(this.shaOf(body))?.flags ?? shebangFlags(body);
     if (typeof flags !== 'number' || (flags & ScriptFlag.Compat) !== 0) return false;
     return (flags & (ScriptFlag.NoWrites | ScriptFlag.AllowOom)) === 0;
@@ -400,7 +430,7 @@ export class Scripts {
         ctx.w.error(flags.error);
         return undefined;
       }
-      script = { body, flags };
+      script = { sha, body, flags };
     }
     if (!this.vm.has(sha)) {
       const err = this.vm.load(sha, body);
@@ -411,7 +441,7 @@ export class Scripts {
     }
     if (ctx.index > 0) this.cache.set(sha, script);
     else if (!this.cache.has(sha)) this.uncachedRead = body;
-    return { sha, script };
+    return { sha: script.sha, script };
   }
 
   /**
@@ -435,7 +465,7 @@ export class Scripts {
     const flags = shebangFlags(body);
     if (typeof flags !== 'number') return;
     if (!this.vm.has(sha) && this.vm.load(sha, body) !== undefined) return;
-    this.cache.set(sha, { body, flags });
+    this.cache.set(sha, { sha, body, flags });
   }
 
   /** SCRIPT LOAD (applied). */
@@ -447,6 +477,7 @@ export class Scripts {
   /** SCRIPT FLUSH (applied): the cache and a brand new VM. */
   flush(): void {
     this.cache.clear();
+    this.lastScript = undefined;
     // A VM never made is as new as a reset one.
     this.made?.reset();
   }
@@ -460,10 +491,9 @@ export class Scripts {
     let sha: string;
     let script: Script | undefined;
     if (kind.sha) {
-      if (argv[1]!.length !== 40) return w.error(NOSCRIPT);
-      sha = argv[1]!.toLowerCase();
-      script = this.cache.get(sha);
+      script = this.bySha(argv[1]!);
       if (script === undefined) return w.error(NOSCRIPT);
+      sha = script.sha;
       if (!this.vm.has(sha) && this.vm.load(sha, script.body) !== undefined) return w.error(NOSCRIPT);
     } else {
       const r = this.create(ctx, argv[1]!);
@@ -488,9 +518,10 @@ export class Scripts {
       undefined,
       (o) => vm.startArgv(sha, argv, numkeys, o),
       (r) => {
-        if (r === undefined) return w.error(NOSCRIPT);
-        if (r.error) w.error(r.resp.slice(1, -2));
-        else w.raw(r.resp);
+        // ctx.w, not w: a paused script's reply goes where deferReply said.
+        if (r === undefined) return ctx.w.error(NOSCRIPT);
+        if (r.error) ctx.w.error(r.resp.slice(1, -2));
+        else ctx.w.raw(r.resp);
       },
     );
   }
@@ -518,8 +549,10 @@ export class Scripts {
     const standalone = this.standalone(ctx);
     const pausable = this.pausable;
     const client = this.pausableClient;
+    const deferReply = this.deferReply;
     this.pausable = false;
     this.pausableClient = undefined;
+    this.deferReply = undefined;
     const slot = firstKey !== undefined && !standalone ? keyHashSlot(firstKey) : -1;
     let run: Run = {
       ctx,
@@ -553,6 +586,8 @@ export class Scripts {
     // Stopped at its first write with Kill already decided: that is its end.
     if (r !== PAUSED && (!run.stopped || this.decisions.get(ctx.index) === true)) return finish(r as EvalResult | undefined);
     // this.run stays while it is paused: redis.call in the next slices acts for this script.
+    // Its reply, written at its end, goes after what the client was answered so far (nothing since it started).
+    if (deferReply !== undefined) ctx.w = deferReply(client);
     const restart = (): EvalResult | Paused | undefined => {
       // As the first run started: a new run context, the entry's random source from its start (a read such as SRANDMEMBER drew from it).
       ctx.rand = undefined;
@@ -762,18 +797,38 @@ export class Scripts {
       { name: fi.name, argv },
       (o) => vm.startFcallArgv(fi.ref, fi.name, argv, numkeys, o),
       (r) => {
-        if (r === undefined) return w.error(FUNCTION_NOT_FOUND);
-        if (r.error) w.error(r.resp.slice(1, -2));
-        else w.raw(r.resp);
+        // ctx.w, not w: a paused function's reply goes where deferReply said.
+        if (r === undefined) return ctx.w.error(FUNCTION_NOT_FOUND);
+        if (r.error) ctx.w.error(r.resp.slice(1, -2));
+        else ctx.w.raw(r.resp);
       },
     );
   }
+
+  /**
+   * The command redis.call names: the one named last again without the
+   * table's two lookups (the VM hands the same name string back while
+   * scripts call the same command); a container command (subcommands) is
+   * looked up each time. The table never changes after start.
+   */
+  private callDef(argv: readonly string[]): CommandDef | undefined {
+    const name = argv[0]!;
+    if (name === this.lastCallName) return this.lastCallDef;
+    const top = this.table.get(name);
+    if (top === undefined || top.subcommands !== undefined) return this.table.lookup(argv);
+    this.lastCallName = name;
+    this.lastCallDef = top;
+    return top;
+  }
+
+  private lastCallName: string | undefined;
+  private lastCallDef: CommandDef | undefined;
 
   /** Redis's scriptCall: one redis.call / redis.pcall of the running script. */
   private call(argv: string[], resp: 2 | 3): CallResult {
     const run = this.run;
     if (run === undefined) return { scriptError: 'ERR redis.call outside a script' };
-    const def = this.table.lookup(argv);
+    const def = this.callDef(argv);
     if (def === undefined || (def.subcommands !== undefined && argv.length >= 2)) return { scriptError: 'Unknown Redis command called from script' };
     const arity = def.meta.arity;
     if ((arity > 0 && argv.length !== arity) || argv.length < -arity) return { scriptError: 'Wrong number of args calling Redis command from script' };
@@ -909,7 +964,8 @@ export class Scripts {
     }
     for (const body of bodies) {
       const flags = shebangFlags(body);
-      this.cache.set(sha1hex(body), { body, flags: typeof flags === 'number' ? flags : ScriptFlag.Compat });
+      const sha = sha1hex(body);
+      this.cache.set(sha, { sha, body, flags: typeof flags === 'number' ? flags : ScriptFlag.Compat });
     }
     this.functions.restore(codes);
   }

@@ -68,6 +68,16 @@ function u32(h: Uint8Array, p: number): number {
   return (h[p]! | (h[p + 1]! << 8) | (h[p + 2]! << 16) | (h[p + 3]! << 24)) >>> 0;
 }
 
+/** Whether the bytes at h[off ..) are s's chars (s.length of them). */
+function sameBytes(h: Uint8Array, off: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (h[off + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** readArgv compares an argument with the script's KEYS and ARGV up to this length, and with the first MATCH_ARGS of them. */
+const MATCH_MAX = 64;
+const MATCH_ARGS = 8;
+
 function putU32(h: Uint8Array, p: number, n: number): void {
   h[p] = n;
   h[p + 1] = n >>> 8;
@@ -180,9 +190,15 @@ export class LuaVM {
   private readonly loadedShas = new Set<string>();
   /** The protocol of redis.call's replies for the running script (redis.setresp). */
   private scriptResp: 2 | 3 = 2;
-  /** While a pausable script runs: pause once performance.now() reaches this (-1: never; 0: at every chance). */
+  /** While a pausable script runs: pause once performance.now() reaches sliceEnd (-1: never; 0: at every chance). */
   private sliceMs = -1;
-  private sliceEnd = 0;
+  /**
+   * When the slice ends; -1 until the count hook first asks (after
+   * RL_CHECK_PERIOD hooks): the clock is read then, not per script, so a
+   * slice lasts sliceMs from that first question (a few ms of a loop after
+   * the script started or resumed). Most scripts end before it.
+   */
+  private sliceEnd = -1;
   /** A paused script: whether it is one. */
   private pausedNow = false;
 
@@ -280,10 +296,40 @@ export class LuaVM {
     for (let i = 0; i < argc; i++) {
       const n = u32(h, off);
       off += 4;
-      argv[i] = latin1(h, off, off + n);
+      argv[i] = i === 0 ? this.commandName(h, off, n) : this.argument(h, off, n);
       off += n;
     }
     return argv;
+  }
+
+  /** The command name redis.call called last: the same string object while scripts call the same command (its hash already computed for the table's lookup). */
+  private lastCommand = '';
+
+  private commandName(h: Uint8Array, off: number, n: number): string {
+    const c = this.lastCommand;
+    if (c.length === n && sameBytes(h, off, c)) return c;
+    return (this.lastCommand = latin1(h, off, off + n));
+  }
+
+  /**
+   * The running script's KEYS and ARGV as the client sent them (startArgv's
+   * argv from runArgvFrom), undefined for start / startFcall: an argument
+   * redis.call passes unchanged (KEYS[1], most often) is that string, not a
+   * copy made from linear memory.
+   */
+  private runArgv: readonly string[] | undefined;
+  private runArgvFrom = 0;
+
+  private argument(h: Uint8Array, off: number, n: number): string {
+    const a = this.runArgv;
+    if (a !== undefined && n <= MATCH_MAX) {
+      const end = Math.min(a.length, this.runArgvFrom + MATCH_ARGS);
+      for (let j = this.runArgvFrom; j < end; j++) {
+        const c = a[j]!;
+        if (c.length === n && sameBytes(h, off, c)) return c;
+      }
+    }
+    return latin1(h, off, off + n);
   }
 
   private onHost(kind: number, ptr: number, _len: number): number {
@@ -310,9 +356,16 @@ export class LuaVM {
       case Host.SetResp:
         this.scriptResp = this.heap().readUInt32LE(ptr) === 3 ? 3 : 2;
         return 0;
-      case Host.Pause:
+      case Host.Pause: {
         if (this.sliceMs < 0) return 0;
-        return this.sliceMs === 0 || performance.now() >= this.sliceEnd ? 1 : 0;
+        if (this.sliceMs === 0) return 1;
+        const now = performance.now();
+        if (this.sliceEnd < 0) {
+          this.sliceEnd = now + this.sliceMs;
+          return 0;
+        }
+        return now >= this.sliceEnd ? 1 : 0;
+      }
       default:
         return 0;
     }
@@ -388,6 +441,7 @@ export class LuaVM {
   start(sha: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | Paused | undefined {
     this.notPaused();
     if (!this.loadedShas.has(sha)) return undefined;
+    this.runArgv = undefined;
     this.writeKeysArgs(keys, args);
     return this.startNamed(sha, opts);
   }
@@ -399,13 +453,23 @@ export class LuaVM {
   startArgv(sha: string, argv: readonly string[], numkeys: number, opts: EvalOptions): EvalResult | Paused | undefined {
     this.notPaused();
     if (!this.loadedShas.has(sha)) return undefined;
+    this.runArgv = argv;
+    this.runArgvFrom = 3;
     this.writeArgv(argv, numkeys);
     return this.startNamed(sha, opts);
   }
 
   private startNamed(sha: string, opts: EvalOptions): EvalResult | Paused | undefined {
     const name = this.name(sha);
-    return this.runWith(opts, () => this.x._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0));
+    this.begin(opts);
+    // No closure per script (runWith's): the call and its trap handling here.
+    let rc: number;
+    try {
+      rc = this.x._rl_eval(name, opts.budget, opts.clientResp, opts.memoryBudget ?? 0);
+    } catch (e) {
+      return this.trapped(e);
+    }
+    return this.ended(rc);
   }
 
   /** Whether a script is paused in this VM (start / startFcall answered PAUSED). */
@@ -493,26 +557,44 @@ export class LuaVM {
   }
 
   private runWith(opts: EvalOptions, call: () => number): EvalResult | Paused | undefined {
+    this.begin(opts);
+    return this.step(call);
+  }
+
+  /** What a script starts with: math.random's seed, RESP2 for redis.call, its slices. */
+  private begin(opts: EvalOptions): void {
     if (opts.seed !== undefined) this.x._rl_srand(opts.seed | 0);
     this.scriptResp = 2;
     this.sliceMs = opts.sliceMs ?? -1;
-    return this.step(call);
+    this.sliceEnd = -1;
   }
 
   /** Runs (or resumes) the script until it ends or pauses. */
   private step(call: () => number): EvalResult | Paused | undefined {
-    if (this.sliceMs > 0) this.sliceEnd = performance.now() + this.sliceMs;
+    this.sliceEnd = -1;
     let rc: number;
     try {
       rc = call();
     } catch (e) {
-      // A trap or an abort: the Lua state cannot be trusted any more.
-      this.pausedNow = false;
-      this.reset();
-      return { resp: '-ERR Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') + '\r\n', error: true };
+      return this.trapped(e);
     }
+    return this.ended(rc);
+  }
+
+  /** A trap or an abort: the Lua state cannot be trusted any more. */
+  private trapped(e: unknown): EvalResult {
+    this.pausedNow = false;
+    this.runArgv = undefined;
+    this.reset();
+    return { resp: '-ERR Lua VM failure: ' + String((e as Error).message).replace(/[\r\n]/g, ' ') + '\r\n', error: true };
+  }
+
+  /** rl_eval / rl_fcall / rl_resume's answer. */
+  private ended(rc: number): EvalResult | Paused | undefined {
     this.pausedNow = rc === 3;
     if (rc === 3) return PAUSED;
+    // Not kept past the script (its ARGV may be large).
+    this.runArgv = undefined;
     if (rc === 2) return undefined;
     return { resp: this.out(), error: rc === 1 };
   }
@@ -568,6 +650,7 @@ export class LuaVM {
   /** fcall that may pause, as start. */
   startFcall(ref: number, name: string, keys: readonly string[], args: readonly string[], opts: EvalOptions): EvalResult | Paused | undefined {
     this.notPaused();
+    this.runArgv = undefined;
     this.writeKeysArgs(keys, args);
     return this.startRef(ref, name, opts);
   }
@@ -575,6 +658,8 @@ export class LuaVM {
   /** startFcall with KEYS and ARGV from FCALL's arguments, as startArgv. */
   startFcallArgv(ref: number, name: string, argv: readonly string[], numkeys: number, opts: EvalOptions): EvalResult | Paused | undefined {
     this.notPaused();
+    this.runArgv = argv;
+    this.runArgvFrom = 3;
     this.writeArgv(argv, numkeys);
     return this.startRef(ref, name, opts);
   }
