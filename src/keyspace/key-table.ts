@@ -88,6 +88,8 @@ function hashOf(s: string): number {
  */
 class ByteArena {
   private readonly chunks: Buffer[] = [];
+  /** A DataView of each chunk (span(): replies copy a value four bytes at a time). */
+  private readonly views: DataView[] = [];
   /** The next free byte in the last chunk (as an arena offset); CHUNK * chunks: none left. */
   private top = 0;
   private readonly freeLists: number[][] = [];
@@ -102,7 +104,9 @@ class ByteArena {
     } else {
       if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
         if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
-        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK));
+        const chunk = Buffer.allocUnsafeSlow(CHUNK);
+        this.chunks.push(chunk);
+        this.views.push(new DataView(chunk.buffer, chunk.byteOffset, CHUNK));
         this.top = (this.chunks.length - 1) * CHUNK;
       }
       off = this.top;
@@ -135,6 +139,17 @@ class ByteArena {
     return latin1(b, p + 1, p + 1 + b[p]!);
   }
 
+  /** Points `at` at the record's string bytes (its chunk, start and end). */
+  span(off: number, at: ByteSpan): void {
+    const c = off >>> CHUNK_BITS;
+    const b = this.chunks[c]!;
+    const p = off & (CHUNK - 1);
+    at.bytes = b;
+    at.view = this.views[c]!;
+    at.start = p + 1;
+    at.end = p + 1 + b[p]!;
+  }
+
   /** The record's byte length when its first byte is not '-' or a digit (so it is no integer), else -1. */
   nonIntLength(off: number): number {
     const b = this.chunks[off >>> CHUNK_BITS]!;
@@ -149,6 +164,18 @@ class ByteArena {
   length(off: number): number {
     return this.chunks[off >>> CHUNK_BITS]![off & (CHUNK - 1)]!;
   }
+}
+
+/**
+ * Where a string value stored as bytes is: `bytes[start, end)` (`view`: a
+ * DataView of the same memory), valid until the table next changes (a
+ * reply copies them at once).
+ */
+export interface ByteSpan {
+  bytes: Uint8Array;
+  view: DataView;
+  start: number;
+  end: number;
 }
 
 export class KeyTable {
@@ -237,6 +264,14 @@ export class KeyTable {
   valueAt(slot: number): Value {
     const v = this.valOff[slot]!;
     return v >= 0 ? this.arena.str(v) : this.boxedValues.get(slot)!;
+  }
+
+  /** When the value in `slot` is a string stored as bytes: points `at` at them and returns true (no string made); else false. */
+  valueBytes(slot: number, at: ByteSpan): boolean {
+    const v = this.valOff[slot]!;
+    if (v < 0) return false;
+    this.arena.span(v, at);
+    return true;
   }
 
   has(key: string): boolean {
