@@ -41,16 +41,14 @@ export class RespWriter {
   /**
    * A byte writer (`bytes` true: a client's own writer for replies known at
    * once) copies values stored as bytes (bulkBytes: GET, MGET of a value in
-   * the key table's arena) straight into `buf`, no string made. Once it
-   * holds bytes, everything written until take() goes to `buf` too, so the
-   * output stays in order: `out`, then `buf[0, len)`. take() makes one
-   * string of both (one latin1Slice per flush, not one string per value).
-   * Other writers make the value's string (latin1) and append it.
+   * the key table's arena) straight into its ByteBuf, no string made. Once
+   * it holds bytes, everything written until take() goes there too, so the
+   * output stays in order: `out`, then the bytes. take() makes one string
+   * of both (one latin1Slice per flush, not one string per value). Other
+   * writers make the value's string (latin1) and append it. One field
+   * (`bb`), made on first use: a Slot per write costs no more to make.
    */
-  private buf: Buffer | undefined = undefined;
-  /** A DataView of `buf`. */
-  private view: DataView | undefined = undefined;
-  private len = 0;
+  private bb: ByteBuf | undefined = undefined;
   constructor(
     public proto: Proto = 2,
     public discard = false,
@@ -59,54 +57,33 @@ export class RespWriter {
 
   private put(s: string): void {
     if (this.discard) return;
-    if (this.len === 0) this.out += s;
-    else this.putBytes(s);
+    const bb = this.bb;
+    if (bb === undefined || bb.len === 0) this.out += s;
+    else putBytes(bb, s);
   }
 
-  /** Appends `s` (latin1) to the byte buffer. */
-  private putBytes(s: string): void {
-    const n = s.length;
-    const b = this.room(n);
-    let p = this.len;
-    if (n <= COPY_LOOP_MAX) {
-      for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
-    } else {
-      (b as unknown as { latin1Write(s: string, offset: number, length: number): number }).latin1Write(s, p, n);
-      p += n;
-    }
-    this.len = p;
-  }
-
-  /** The byte buffer with room for `n` more bytes. */
-  private room(n: number): Buffer {
-    let b = this.buf;
-    if (b === undefined || this.len + n > b.length) {
-      let size = b === undefined ? BYTES_INITIAL : b.length * 2;
-      while (size < this.len + n) size *= 2;
-      const grown = Buffer.allocUnsafe(size);
-      if (b !== undefined) b.copy(grown, 0, 0, this.len);
-      this.buf = b = grown;
-      this.view = new DataView(grown.buffer, grown.byteOffset, size);
-    }
-    return b;
+  /** The byte buffer, with room for `n` more bytes. */
+  private room(n: number): ByteBuf {
+    const bb = this.bb;
+    if (bb === undefined) return (this.bb = new ByteBuf(n));
+    if (bb.len + n > bb.buf.length) bb.grow(n);
+    return bb;
   }
 
   /** The length of everything written and not taken yet. */
   get size(): number {
-    return this.out.length + this.len;
+    return this.bb === undefined ? this.out.length : this.out.length + this.bb.len;
   }
 
   /** Takes what was written so far. */
   take(): string {
     let s = this.out;
     this.out = '';
-    if (this.len > 0) {
-      s += latin1(this.buf!, 0, this.len);
-      this.len = 0;
-      if (this.buf!.length > BYTES_KEEP) {
-        this.buf = undefined;
-        this.view = undefined;
-      }
+    const bb = this.bb;
+    if (bb !== undefined && bb.len > 0) {
+      s += latin1(bb.buf, 0, bb.len);
+      bb.len = 0;
+      if (bb.buf.length > BYTES_KEEP) this.bb = undefined;
     }
     return s;
   }
@@ -154,9 +131,9 @@ export class RespWriter {
     if (!this.bytes) return this.bulk(latin1(src.bytes, start, end));
     const n = end - start;
     // '$', up to 10 digits, CRLF, the bytes, CRLF.
-    this.room(n + 15);
-    const v = this.view!;
-    let p = this.len;
+    const bb = this.room(n + 15);
+    const v = bb.view;
+    let p = bb.len;
     if (n < 10) {
       // "$<n>\r\n" in one store.
       v.setInt32(p, 0x0a0d0024 | ((48 + n) << 8), true);
@@ -176,11 +153,11 @@ export class RespWriter {
       for (; i + 4 <= end; i += 4, p += 4) v.setInt32(p, sv.getInt32(i, true), true);
       for (; i < end; i++) v.setUint8(p++, sv.getUint8(i));
     } else {
-      this.buf!.set(src.bytes.subarray(start, end), p);
+      bb.buf.set(src.bytes.subarray(start, end), p);
       p += n;
     }
     v.setUint16(p, 0x0a0d, true);
-    this.len = p + 2;
+    bb.len = p + 2;
   }
 
   /** A bulk string from UTF-8 text (for INFO and other human text). */
@@ -251,6 +228,45 @@ export class RespWriter {
   raw(s: string): void {
     this.put(s);
   }
+}
+
+/** A byte writer's buffer: `buf[0, len)` written, `view` a DataView of `buf`. */
+class ByteBuf {
+  buf: Buffer;
+  view: DataView;
+  len = 0;
+
+  constructor(n: number) {
+    let size = BYTES_INITIAL;
+    while (size < n) size *= 2;
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, size);
+  }
+
+  /** Doubles the buffer until `n` more bytes fit. */
+  grow(n: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.len);
+    this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, size);
+  }
+}
+
+/** Appends `s` (latin1) to the byte buffer. */
+function putBytes(bb: ByteBuf, s: string): void {
+  const n = s.length;
+  if (bb.len + n > bb.buf.length) bb.grow(n);
+  const b = bb.buf;
+  let p = bb.len;
+  if (n <= COPY_LOOP_MAX) {
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+  } else {
+    (b as unknown as { latin1Write(s: string, offset: number, length: number): number }).latin1Write(s, p, n);
+    p += n;
+  }
+  bb.len = p;
 }
 
 /**
