@@ -14,7 +14,7 @@
  */
 import { Notify, notify } from './notify.js';
 import { constants as bufferConstants } from 'node:buffer';
-import type { Value } from '../keyspace/keyspace.js';
+import { INLINE, type Value } from '../keyspace/keyspace.js';
 import { ERR, KEYSPACE_ERR, arityError, invalidExpireError } from './errors.js';
 import { LD_ZERO, add, formatHuman, string2ld } from '../util/long-double.js';
 import { LLONG_MAX, addInt64, big, int64, string2ll, type Int64 } from '../util/number.js';
@@ -286,8 +286,13 @@ const getrange: DataHandler = (ctx, argv) => {
 
 export const stringCommands: Record<string, DataHandler> = {
   get(ctx, argv) {
-    const v = readString(ctx, argv[1]!, replyNil);
-    if (v !== undefined) ctx.w.bulk(v);
+    // readString's answers, but a value stored as bytes goes to the reply as bytes (no string made).
+    const db = ctx.db;
+    const v = db.lookupReadBytes(argv[1]!, ctx.now);
+    if (v === INLINE) return ctx.w.bulkBytes(db.inline);
+    if (v === undefined) return ctx.w.nil();
+    if (!isString(v)) return ctx.w.error(ERR.wrongtype);
+    ctx.w.bulk(v);
   },
 
   set(ctx, argv) {
@@ -378,8 +383,9 @@ export const stringCommands: Record<string, DataHandler> = {
     const { db, now, w } = ctx;
     w.arrayHeader(argv.length - 1);
     for (let j = 1; j < argv.length; j++) {
-      const v = db.lookupRead(argv[j]!, now);
-      if (v !== undefined && isString(v)) w.bulk(v);
+      const v = db.lookupReadBytes(argv[j]!, now);
+      if (v === INLINE) w.bulkBytes(db.inline);
+      else if (v !== undefined && isString(v)) w.bulk(v);
       else w.nil();
     }
   },

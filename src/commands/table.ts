@@ -85,6 +85,10 @@ export interface CommandDef {
   noMulti: boolean;
   /** COMMAND INFO flag "no_auth" (AUTH, HELLO…): runs before the client authenticates. */
   noAuth: boolean;
+  /** EVAL, EVALSHA, FCALL and their _RO forms: a script call (a flag, so that the path of every request tests no Set). */
+  isScriptCall: boolean;
+  /** Run by the dispatcher's script path (runScript): EVAL, EVALSHA, FCALL, SCRIPT LOAD, SCRIPT FLUSH. */
+  scriptRouted: boolean;
   data?: DataHandler;
   conn?: ConnHandler;
   /** What applying its log entry does on every replica, for a server command that is sometimes one (see logsWhen). */
@@ -130,6 +134,10 @@ const SIGNALS_ITSELF: ReadonlySet<string> = new Set([
   'xgroup|delconsumer',
 ]);
 const MAY_REPLICATE = new Set(['eval', 'evalsha', 'fcall', 'script|load', 'script|flush']);
+/** CommandDef.isScriptCall: the EVAL family, whose declared keys must hash to one slot (CROSSSLOT), routed by the script's flags, and which may pause when alone in an entry. */
+const SCRIPT_CALLS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+/** CommandDef.scriptRouted: script commands the dispatcher routes itself (runScript); EVAL_RO, EVALSHA_RO, FCALL_RO and SCRIPT EXISTS are plain reads. */
+const SCRIPT_ROUTED = new Set(['eval', 'evalsha', 'fcall', 'script|load', 'script|flush']);
 
 export interface HandlerSet {
   data: Record<string, DataHandler>;
@@ -148,6 +156,13 @@ export class CommandTable {
   private readonly byName = new Map<string, CommandDef>();
   /** Upper-case aliases, so the common spellings need no toLowerCase per request. */
   private readonly byUpper = new Map<string, CommandDef>();
+  /**
+   * The name get() last found and its command: a pipeline of one command
+   * (and most traffic) asks for the same name again, and comparing a short
+   * string costs less than hashing a new one and two Map lookups.
+   */
+  private lastName = '';
+  private lastDef: CommandDef | undefined = undefined;
 
   constructor(handlers: HandlerSet) {
     for (const [name, g] of loadGeneratedCommands()) {
@@ -183,6 +198,8 @@ export class CommandTable {
       signalsItself: SIGNALS_ITSELF.has(name),
       noMulti: meta.flags.has('no_multi'),
       noAuth: meta.flags.has('no_auth'),
+      isScriptCall: SCRIPT_CALLS.has(name),
+      scriptRouted: SCRIPT_ROUTED.has(name),
       data: h.data[name],
       conn: h.conn[name],
       applied: h.applied?.[name]?.apply,
@@ -195,7 +212,13 @@ export class CommandTable {
 
   /** The top-level command named by argv[0] (case-insensitive). */
   get(name: string): CommandDef | undefined {
-    return this.byName.get(name) ?? this.byUpper.get(name) ?? this.byName.get(name.toLowerCase());
+    if (name === this.lastName) return this.lastDef;
+    const def = this.byName.get(name) ?? this.byUpper.get(name) ?? this.byName.get(name.toLowerCase());
+    if (def !== undefined) {
+      this.lastName = name;
+      this.lastDef = def;
+    }
+    return def;
   }
 
   /** The command that handles argv: the subcommand for container commands. */

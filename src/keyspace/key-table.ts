@@ -59,14 +59,6 @@ const CHUNK = 1 << CHUNK_BITS;
 /** Arena offsets are int32s: past this the table boxes instead. */
 const MAX_ARENA = 0x7fffffff - CHUNK;
 
-/** Whether `s` can be stored inline: short, and one byte per char. */
-function inlinable(s: string): boolean {
-  const n = s.length;
-  if (n > INLINE_MAX) return false;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0xff) return false;
-  return true;
-}
-
 /**
  * A per-process seed for the key hash, so that a set of keys that collide
  * cannot be prepared in advance (hash flooding; V8 seeds its string hashes
@@ -104,13 +96,23 @@ function hashOf(s: string): number {
  */
 class ByteArena {
   private readonly chunks: Buffer[] = [];
+  /** A DataView of each chunk (span(): replies copy a value four bytes at a time). */
+  private readonly views: DataView[] = [];
   /** The next free byte in the last chunk (as an arena offset); CHUNK * chunks: none left. */
   private top = 0;
   private readonly freeLists: number[][] = [];
 
-  /** Stores `s` (inlinable); its offset, or -1 when the arena is full. */
+  /**
+   * Stores `s`; its offset, or -1 when `s` cannot be stored inline (longer
+   * than INLINE_MAX, or a char above 0xff) or the arena is full. One pass
+   * over the chars: they are written four to a store while checking that
+   * each fits a byte (a record written for a string that does not goes
+   * back to its free list).
+   */
   put(s: string): number {
-    const n = s.length + 1;
+    const len = s.length;
+    if (len > INLINE_MAX) return -1;
+    const n = len + 1;
     let off: number;
     const fl = this.freeLists[n];
     if (fl !== undefined && fl.length > 0) {
@@ -118,16 +120,36 @@ class ByteArena {
     } else {
       if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
         if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
-        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK));
+        const chunk = Buffer.allocUnsafeSlow(CHUNK);
+        this.chunks.push(chunk);
+        this.views.push(new DataView(chunk.buffer, chunk.byteOffset, CHUNK));
         this.top = (this.chunks.length - 1) * CHUNK;
       }
       off = this.top;
       this.top += n;
     }
-    const b = this.chunks[off >>> CHUNK_BITS]!;
-    const p = off & (CHUNK - 1);
-    b[p] = s.length;
-    for (let i = 0; i < s.length; i++) b[p + 1 + i] = s.charCodeAt(i);
+    const v = this.views[off >>> CHUNK_BITS]!;
+    let p = off & (CHUNK - 1);
+    v.setUint8(p++, len);
+    let or = 0;
+    let i = 0;
+    for (; i + 4 <= len; i += 4, p += 4) {
+      const a = s.charCodeAt(i);
+      const b = s.charCodeAt(i + 1);
+      const c = s.charCodeAt(i + 2);
+      const d = s.charCodeAt(i + 3);
+      or |= a | b | c | d;
+      v.setInt32(p, a | (b << 8) | (c << 16) | (d << 24), true);
+    }
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      or |= c;
+      v.setUint8(p++, c);
+    }
+    if (or > 0xff) {
+      this.release(off);
+      return -1;
+    }
     return off;
   }
 
@@ -136,11 +158,21 @@ class ByteArena {
     (this.freeLists[n] ??= []).push(off);
   }
 
+  /** Whether the record holds `s` (compared four bytes a load; a char above 0xff never matches a byte). */
   equals(off: number, s: string): boolean {
-    const b = this.chunks[off >>> CHUNK_BITS]!;
-    const p = off & (CHUNK - 1);
-    if (b[p] !== s.length) return false;
-    for (let i = 0; i < s.length; i++) if (b[p + 1 + i] !== s.charCodeAt(i)) return false;
+    const v = this.views[off >>> CHUNK_BITS]!;
+    let p = off & (CHUNK - 1);
+    const len = s.length;
+    if (v.getUint8(p++) !== len) return false;
+    let i = 0;
+    for (; i + 4 <= len; i += 4, p += 4) {
+      const a = s.charCodeAt(i);
+      const b = s.charCodeAt(i + 1);
+      const c = s.charCodeAt(i + 2);
+      const d = s.charCodeAt(i + 3);
+      if ((a | b | c | d) > 0xff || v.getInt32(p, true) !== (a | (b << 8) | (c << 16) | (d << 24))) return false;
+    }
+    for (; i < len; i++) if (v.getUint8(p++) !== s.charCodeAt(i)) return false;
     return true;
   }
 
@@ -149,6 +181,17 @@ class ByteArena {
     const b = this.chunks[off >>> CHUNK_BITS]!;
     const p = off & (CHUNK - 1);
     return latin1(b, p + 1, p + 1 + b[p]!);
+  }
+
+  /** Points `at` at the record's string bytes (its chunk, start and end). */
+  span(off: number, at: ByteSpan): void {
+    const c = off >>> CHUNK_BITS;
+    const b = this.chunks[c]!;
+    const p = off & (CHUNK - 1);
+    at.bytes = b;
+    at.view = this.views[c]!;
+    at.start = p + 1;
+    at.end = p + 1 + b[p]!;
   }
 
   /** The record's byte length when its first byte is not '-' or a digit (so it is no integer), else -1. */
@@ -165,6 +208,18 @@ class ByteArena {
   length(off: number): number {
     return this.chunks[off >>> CHUNK_BITS]![off & (CHUNK - 1)]!;
   }
+}
+
+/**
+ * Where a string value stored as bytes is: `bytes[start, end)` (`view`: a
+ * DataView of the same memory), valid until the table next changes (a
+ * reply copies them at once).
+ */
+export interface ByteSpan {
+  bytes: Uint8Array;
+  view: DataView;
+  start: number;
+  end: number;
 }
 
 export class KeyTable {
@@ -263,6 +318,14 @@ export class KeyTable {
     return v >= 0 ? this.arena.str(v) : this.boxedValues.get(slot)!;
   }
 
+  /** When the value in `slot` is a string stored as bytes: points `at` at them and returns true (no string made); else false. */
+  valueBytes(slot: number, at: ByteSpan): boolean {
+    const v = this.valOff[slot]!;
+    if (v < 0) return false;
+    this.arena.span(v, at);
+    return true;
+  }
+
   has(key: string): boolean {
     return this.find(key, hashOf(key)) >= 0;
   }
@@ -280,7 +343,7 @@ export class KeyTable {
   }
 
   private putValue(slot: number, value: Value): void {
-    const off = typeof value === 'string' && inlinable(value) ? this.arena.put(value) : -1;
+    const off = typeof value === 'string' ? this.arena.put(value) : -1;
     if (off >= 0) {
       this.valOff[slot] = off;
     } else {
@@ -311,7 +374,7 @@ export class KeyTable {
       s = this.used++;
       if (s >= this.keyOff.length) this.growSlots();
     }
-    const k = inlinable(key) ? this.arena.put(key) : -1;
+    const k = this.arena.put(key);
     this.keyOff[s] = k;
     if (k < 0) this.boxedKeys.set(s, key);
     this.hashes[s] = h;

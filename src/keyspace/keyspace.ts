@@ -18,8 +18,12 @@
  */
 import { SnapshotEpoch } from './snapshot-epoch.js';
 import { AccessClocks } from './access-clock.js';
-import { KeyTable } from './key-table.js';
+import { KeyTable, type ByteSpan } from './key-table.js';
 import { UsedMemory } from './used-memory.js';
+
+/** lookupReadBytes's answer for a string value stored as bytes (Keyspace.inline says where). */
+export const INLINE: unique symbol = Symbol('inline');
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * A collection value (hash, list, set, sorted set). Commands mutate it in
@@ -71,6 +75,8 @@ export class Keyspace {
   /** What keyTable answers: a new object on every flush. */
   private tableToken: object = {};
   private randomIt: Iterator<string> | undefined;
+  /** Where lookupReadBytes's INLINE value is. */
+  readonly inline: ByteSpan = { bytes: NO_BYTES, view: new DataView(NO_BYTES.buffer), start: 0, end: 0 };
   /** INFO stats keyspace_hits / keyspace_misses (node-local counters, not state; CONFIG RESETSTAT clears them). */
   hits = 0;
   misses = 0;
@@ -147,6 +153,26 @@ export class Keyspace {
     this.hits++;
     this.clocks.touch(slot);
     return data.valueAt(slot);
+  }
+
+  /**
+   * lookupRead for a reply that can take bytes (GET, MGET): the same
+   * lookup, counting and clock, but a string value stored as bytes in the
+   * table is not made into a string: INLINE is returned and `inline` points
+   * at its bytes (copy them before the keyspace next changes). Otherwise the
+   * value, or undefined on a miss, as lookupRead.
+   */
+  lookupReadBytes(key: string, now: number): Value | typeof INLINE | undefined {
+    const data = this.data;
+    const slot = data.slotOf(key);
+    if (slot === undefined || (this.expires.size !== 0 && this.isExpired(key, now))) {
+      this.misses++;
+      this.hooks?.missed(key);
+      return undefined;
+    }
+    this.hits++;
+    this.clocks.touch(slot);
+    return data.valueBytes(slot, this.inline) ? INLINE : data.valueAt(slot);
   }
 
   /**

@@ -211,7 +211,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
   private muted = false;
   private readonly mutedWriter = new RespWriter(2, true);
 
-  private readonly direct: RespWriter = new RespWriter(2);
+  private readonly direct: RespWriter = new RespWriter(2, false, true);
   private readonly queue: Slot[] = [];
   private readonly parser: RequestParser;
   /** Requests parsed while they could not run (output backed up, a read or a blocked pop holding the pipeline, CLIENT PAUSE), run in order later. */
@@ -311,7 +311,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
       }
       // Replies known now leave once every readable client has been read
       // (replies to writes leave when their entries apply).
-      if (!this.writeScheduled && (this.direct.out.length > 0 || this.queue[0]?.ready === true)) {
+      if (!this.writeScheduled && (this.direct.size > 0 || this.queue[0]?.ready === true)) {
         this.writeScheduled = true;
         this.replies.schedule(this);
       }
@@ -484,7 +484,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
 
   /** Bytes of replies not yet taken by the socket plus what the socket still buffers. */
   get outputBytes(): number {
-    return this.direct.out.length + this.sock.writableLength;
+    return this.direct.size + this.sock.writableLength;
   }
 
   get pendingReplies(): number {
@@ -497,7 +497,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
    * requests until the socket drains.
    */
   private checkOutput(): void {
-    if (this.direct.out.length + this.sock.writableLength < OUTPUT_HIGH_WATER) return;
+    if (this.direct.size + this.sock.writableLength < OUTPUT_HIGH_WATER) return;
     this.flush();
     if (this.sock.writableLength >= OUTPUT_HIGH_WATER && !this.paused) {
       this.paused = true;
@@ -564,7 +564,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
    */
   memoryUsage(): number {
     let queued = 0;
-    for (const s of this.queue) queued += s.out.length;
+    for (const s of this.queue) queued += s.size;
     return CLIENT_BASE_MEMORY + this.queryBufferBytes + this.outputBytes + queued;
   }
 

@@ -26,9 +26,6 @@ import type { Write } from './write.js';
 
 const log = createLogger('apply');
 
-/** The commands that run a script, which may pause when alone in their entry. */
-const SCRIPT_CALLS: ReadonlySet<string> = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
-
 /** Told which keys a write touched in which database (keys null: all keys; db -1: every database), for WATCH and blocked pops. */
 export interface TouchListener {
   /** Whether it wants to hear of writes now (WATCHed or blocked-on keys exist); computing the keys costs an array per write. */
@@ -200,7 +197,7 @@ export class Applier implements StateMachine<Write> {
       if (cmd?.data) {
         // A blocking pop proposed on its own is counted once, when its client is answered (Blocking).
         // A transaction's commands were shown to MONITOR at EXEC (transaction.ts).
-        if (pausable && SCRIPT_CALLS.has(cmd.name)) {
+        if (pausable && cmd.isScriptCall) {
           this.scripts.pausable = true;
           this.scripts.pausableClient = client;
         }

@@ -34,11 +34,6 @@ const NOAUTH = 'NOAUTH Authentication required.';
 /** Commands that run even inside MULTI instead of being queued (server.c processCommand). */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
-/** The EVAL family: declared keys must hash to one slot (Redis Cluster's CROSSSLOT), and they are routed by the script's flags. */
-const EVALS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
-/** Script commands the dispatcher routes itself (runScript); EVAL_RO, EVALSHA_RO, FCALL_RO and SCRIPT EXISTS are plain reads. */
-const SCRIPT_ROUTED = new Set(['eval', 'evalsha', 'fcall', 'script|load', 'script|flush']);
-
 const TRYAGAIN_TRANSFER = 'TRYAGAIN leadership is being transferred; retry shortly';
 
 export class Dispatcher {
@@ -69,7 +64,7 @@ export class Dispatcher {
     if (!c.user.allowsAll && !this.permitted(c, def, argv)) return;
     // Redis Cluster's getNodeByQuery refuses keys in different slots before it routes.
     // A group of one voter is a standalone redis-server: no slot rule (Scripts.standaloneNow).
-    if (EVALS.has(def.name) && !this.server.scripts.standaloneNow() && crossSlot(def, argv)) return void this.reject(c, CROSSSLOT, def);
+    if (def.isScriptCall && !this.server.scripts.standaloneNow() && crossSlot(def, argv)) return void this.reject(c, CROSSSLOT, def);
     // A sharded cluster (several groups): CROSSSLOT, or the group that owns the slot (shard-router.ts);
     // at EXEC, every queued key must be in one slot this group serves (getNodeByQuery on the transaction).
     if (this.server.shards.sharded) {
@@ -168,7 +163,7 @@ export class Dispatcher {
       return true;
     }
     const room = this.server.evictor.makeRoom();
-    if (EVALS.has(name)) {
+    if (def.isScriptCall) {
       if (room || !this.server.scripts.deniesOom(name, argv)) return false;
       this.reject(c, OOM, def);
       return true;
@@ -223,7 +218,7 @@ export class Dispatcher {
     if (c.multi !== undefined || this.blocking.isBlocked(c) || this.deciding.has(c)) return false;
     const def = this.server.table.lookup(argv);
     // Nor EVAL_RO: it may propose caching its body, which the client's later commands wait for (script-cache.ts).
-    return def !== undefined && def.data !== undefined && !def.isWrite && !SCRIPT_ROUTED.has(def.name) && def.name !== 'eval_ro';
+    return def !== undefined && def.data !== undefined && !def.isWrite && !def.scriptRouted && def.name !== 'eval_ro';
   }
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
@@ -247,7 +242,7 @@ export class Dispatcher {
     const stats = this.server.stats;
     if (def.conn !== undefined) {
       callConn(stats, def, def.conn, this.connCtx(c, c.out()), argv);
-    } else if (SCRIPT_ROUTED.has(def.name)) {
+    } else if (def.scriptRouted) {
       this.runScript(c, def, argv);
     } else if (def.isWrite) {
       // Counted when applied (StateMachine.apply), or when a blocking pop is answered.
@@ -259,7 +254,7 @@ export class Dispatcher {
     } else {
       const data = def.data!;
       const node = this.server.node;
-      if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex && !EVALS.has(def.name)) {
+      if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex && !def.isScriptCall) {
         // The common case, kept free of closures: a read that can be answered now.
         const ctx = this.readCtx;
         ctx.db = c.db;
@@ -282,7 +277,7 @@ export class Dispatcher {
   /** A keyspace read, once its answer is linearizable (read). */
   private readData(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
     const { scripts, dbs } = this.server;
-    if (slot === undefined && EVALS.has(def.name) && !this.server.tracking.wanted) {
+    if (slot === undefined && def.isScriptCall && !this.server.tracking.wanted) {
       const node = this.server.node;
       if ((!node.isLeader || node.soleVoter) && c.lastWriteIndex <= node.appliedIndex) return this.readScriptNow(c, def, argv);
     }
@@ -309,7 +304,7 @@ export class Dispatcher {
       slot,
       // An EVAL may propose caching its body (script-cache.ts): nothing the client sent after it may run before it.
       def.name === 'eval' || def.name === 'eval_ro',
-      EVALS.has(def.name),
+      def.isScriptCall,
     );
   }
 

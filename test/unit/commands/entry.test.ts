@@ -120,6 +120,17 @@ describe('state entry codec', () => {
     }
   });
 
+  it('writes each char of an argument as its low byte, as Buffer.write latin1 does, at every length around the four-char stores', () => {
+    const r = createPrng(12);
+    for (let n = 0; n <= 60; n++) {
+      const a = Array.from({ length: n }, () => String.fromCharCode(Math.floor(r() * 0x10000))).join('');
+      const enc = encodeStateEntry({ kind: EntryKind.Commands, time: 1, multi: false, cmds: [['set', a]] });
+      // Header 14, argc 4, 'set' 4 + 3, then a's length and bytes.
+      expect(enc.readUInt32LE(25)).toBe(n);
+      expect(enc.subarray(29).equals(Buffer.from(a, 'latin1'))).toBe(true);
+    }
+  });
+
   it('carries the unblock ID of an entry serving a parked XREADGROUP, in any database; other entries are unchanged', () => {
     const bound = '\x00\x00\x01\x8c\xff\x00\x80\x7f\x00\x00\x00\x00\x00\x00\x00\x05';
     const argv = ['XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1000', 'BLOCK', '0', 'STREAMS', 's', '>'];

@@ -29,6 +29,15 @@ function check(t: KeyTable, model: Map<string, Value>): void {
     expect(t.has(k)).toBe(true);
     expect(t.get(k)).toBe(v);
     expect(t.valueAt(t.slotOf(k)!)).toBe(v);
+    // valueBytes: a string stored inline is handed over as its bytes; a boxed value is not.
+    const span = { bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), start: 0, end: 0 };
+    const inline = typeof v === 'string' && v.length <= INLINE_MAX && ![...v].some((c) => c.charCodeAt(0) > 0xff);
+    expect(t.valueBytes(t.slotOf(k)!, span)).toBe(inline);
+    if (inline) {
+      expect(Buffer.from(span.bytes.subarray(span.start, span.end)).toString('latin1')).toBe(v);
+      // The view addresses the same bytes at the same offsets.
+      for (let i = span.start; i < span.end; i++) expect(span.view.getUint8(i)).toBe(span.bytes[i]);
+    }
   }
   const seen = [...t.keys()];
   expect(seen.length).toBe(model.size);

@@ -57,3 +57,53 @@ describe('RespWriter.error: CR and LF never reach the wire', () => {
     }
   });
 });
+
+describe('RespWriter.bulkBytes: a value copied from bytes', () => {
+  const ref = (bytes: Uint8Array, start: number, end: number) => ({ bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length), start, end });
+
+  it('writes what bulk writes of the same bytes, for every length and offset, interleaved with other replies', () => {
+    const rand = createPrng(19);
+    const src = new Uint8Array(400);
+    for (let i = 0; i < src.length; i++) src[i] = Math.floor(rand() * 256);
+    const byteWriter = new RespWriter(2, false, true);
+    const plain = new RespWriter(2);
+    const expected = new RespWriter(2);
+    for (const w of [byteWriter, plain, expected]) w.simple('first');
+    for (let n = 0; n <= 130; n++) {
+      const start = n % 7;
+      for (const w of [byteWriter, plain]) w.bulkBytes(ref(src, start, start + n));
+      expected.bulk(Buffer.from(src.subarray(start, start + n)).toString('latin1'));
+      for (const w of [byteWriter, plain, expected]) {
+        w.int(n);
+        if (n % 5 === 0) w.bulk('x'.repeat(n));
+      }
+    }
+    expect(byteWriter.size).toBe(expected.size);
+    const want = expected.take();
+    expect(byteWriter.take()).toBe(want);
+    expect(plain.take()).toBe(want);
+    // Taken: empty, and writes after it start over as a string.
+    expect(byteWriter.size).toBe(0);
+    byteWriter.ok();
+    expect(byteWriter.take()).toBe('+OK\r\n');
+  });
+
+  it('grows past its first buffer and keeps the order of everything written', () => {
+    const src = new Uint8Array(64).fill(97);
+    const w = new RespWriter(2, false, true);
+    let want = '';
+    for (let i = 0; i < 200; i++) {
+      w.bulkBytes(ref(src, 0, 64));
+      w.arrayHeader(i);
+      want += '$64\r\n' + 'a'.repeat(64) + '\r\n*' + i + '\r\n';
+    }
+    expect(w.take()).toBe(want);
+  });
+
+  it('a discarding writer keeps nothing', () => {
+    const w = new RespWriter(2, true, true);
+    w.bulkBytes(ref(new Uint8Array(4), 0, 4));
+    expect(w.size).toBe(0);
+    expect(w.take()).toBe('');
+  });
+});
