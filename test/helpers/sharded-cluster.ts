@@ -13,6 +13,8 @@ export interface ShardedOptions {
   shards: number;
   size?: number;
   args?: string[];
+  /** The peer port a node of group g is told a member of its group listens on (TestCluster's peerPort: a proxy). */
+  peerPort?: (group: number, self: ClusterNode, peer: ClusterNode) => Promise<number>;
 }
 
 /** One request on a short-lived connection; error replies are thrown as Errors. */
@@ -61,10 +63,14 @@ export class ShardedCluster {
     const args = opts.args ?? [];
     const groups: TestCluster[] = [];
     try {
-      groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', '0', ...args] }));
+      const peerPort = (g: number): { peerPort?: (self: ClusterNode, peer: ClusterNode) => Promise<number> } => {
+        const f = opts.peerPort;
+        return f !== undefined ? { peerPort: (self, peer) => f(g, self, peer) } : {};
+      };
+      groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', '0', ...args], ...peerPort(0) }));
       const seeds = groups[0]!.nodes.map((n) => `${n.host}:${n.port}`).join(',');
       for (let g = 1; g < opts.shards; g++) {
-        groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', String(g), '--shard-seeds', seeds, ...args] }));
+        groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', String(g), '--shard-seeds', seeds, ...args], ...peerPort(g) }));
       }
       const c = new ShardedCluster(groups, args);
       for (let g = 0; g < opts.shards; g++) {
