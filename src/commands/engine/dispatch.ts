@@ -14,7 +14,7 @@ import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, CLUSTERDOWN_READ_ONLY, redirectError } from '../routing.js';
-import { SLOT_ROUTED_CONN } from './shard-router.js';
+import { SLOT_ROUTED_CONN, type RoutedClient } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Databases } from '../../keyspace/databases.js';
@@ -72,9 +72,10 @@ export class Dispatcher {
     if (EVALS.has(def.name) && crossSlot(def, argv) && !this.server.scripts.standaloneNow()) return void this.reject(c, CROSSSLOT, def);
     // A sharded cluster (several groups): CROSSSLOT, or the group that owns the slot (shard-router.ts);
     // at EXEC, every queued key must be in one slot this group serves (getNodeByQuery on the transaction).
+    let asking = false;
     if (this.server.shards.sharded) {
       // ASKING lasts one command (or, inside MULTI, until EXEC), as Redis's resetClient clears CLIENT_ASKING.
-      const asking = c.asking;
+      asking = c.asking;
       if (asking && def.name !== 'asking' && def.name !== 'multi' && (c.multi === undefined || def.name === 'exec' || def.name === 'discard')) c.asking = false;
       if (def.conn === undefined || SLOT_ROUTED_CONN.has(def.name)) {
         const refused = this.server.shardRouter.route(def, argv, c, asking);
@@ -120,8 +121,13 @@ export class Dispatcher {
       return;
     }
     this.server.stats.totalCommands++;
+    this.askingNow = asking;
     this.run(c, def, argv);
+    this.askingNow = false;
   };
+
+  /** Whether the command run() is running now came after ASKING (readData routes a read again when it runs). */
+  private askingNow = false;
 
   /**
    * ACLCheckAllPerm in processCommand: checked when the command is sent,
@@ -288,9 +294,15 @@ export class Dispatcher {
     const dbIndex = c.dbIndex;
     const user = c.user.allowsAll ? undefined : c.user.name;
     const tracking = this.server.tracking;
+    // A sharded group routes the read again when it runs: between the routing in onCommand and a read
+    // that waits (a leader's ReadIndex round, a follower's wait for the client's writes) the group may
+    // have applied a SHIPPED that deleted the key, or a map without the slot; the read then gets the
+    // redirect it would get now (ASK, MOVED, TRYAGAIN) instead of the state without the key.
+    const rerouted = this.server.shards.sharded ? this.rerouted(def, argv, { db, dbIndex }, this.askingNow) : undefined;
     // Client-side caching: whether to track is decided now (CLIENT CACHING is about this command), the keys remembered when it runs.
     if (tracking.wanted && tracking.wants(c, def)) {
       return this.read(c, (w, now) => {
+        if (rerouted?.(w)) return;
         callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         tracking.remember(c, def, argv);
@@ -299,6 +311,7 @@ export class Dispatcher {
     this.read(
       c,
       (w, now) => {
+        if (rerouted?.(w)) return;
         callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
       },
@@ -307,6 +320,17 @@ export class Dispatcher {
       def.name === 'eval' || def.name === 'eval_ro',
       EVALS.has(def.name),
     );
+  }
+
+  /** A check for readData: writes the redirect and answers true when the group does not serve the read at that point. */
+  private rerouted(def: CommandDef, argv: string[], at: RoutedClient, asking: boolean): (w: RespWriter) => boolean {
+    return (w) => {
+      const refused = this.server.shardRouter.route(def, argv, at, asking);
+      if (refused === undefined) return false;
+      def.stats.rejectedCalls++;
+      w.error(refused);
+      return true;
+    };
   }
 
   /**
