@@ -1,0 +1,83 @@
+/**
+ * Reads on the source group while its keys are shipped (issue 21, phase 2;
+ * found by test/chaos/shards-chaos.test.ts): a GET routed when it arrives
+ * (key present: served) and run after its ReadIndex round, by which time a
+ * SHIPPED entry applied in between deleted the key, answered nil — a value
+ * no client ever wrote. A read that waits is now routed again when it runs,
+ * so it gets the redirect it would get then (ASK to the new group).
+ *
+ * Readers keep many GETs in flight on the source group's leader, on keys
+ * that always exist, while the slots move: every reply must be the key's
+ * value or a redirect (ASK, MOVED, TRYAGAIN), never nil.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyHashSlot } from '../../src/commands/routing.js';
+import { RawClient, encodeCommand } from '../helpers/raw-client.js';
+import { ShardedCluster } from '../helpers/sharded-cluster.js';
+
+let sc: ShardedCluster;
+const conns: RawClient[] = [];
+
+beforeAll(async () => {
+  sc = await ShardedCluster.start({ shards: 2, size: 3 });
+}, 120_000);
+afterAll(async () => {
+  for (const c of conns) c.close();
+  await sc?.destroy();
+});
+
+describe('a read on the source group while its keys move', () => {
+  it('answers the value or a redirect, never nil for a key that exists', async () => {
+    sc.dumpLogsOnFailure();
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 1500 && i < 1_000_000; i++) if (keyHashSlot(`r${i}`) <= 199) keys.push(`r${i}`);
+    const src = await sc.leader(0);
+    const loader = await RawClient.connect(src.port, src.host);
+    conns.push(loader);
+    // Pipelined in batches of 100.
+    for (let i = 0; i < keys.length; i += 100) {
+      const batch = keys.slice(i, i + 100);
+      const replies = batch.map(() => loader.next());
+      loader.sock.write(Buffer.from(batch.map((k) => encodeCommand(['SET', k, `v-${k}`])).join(''), 'latin1'));
+      expect(new Set(await Promise.all(replies))).toEqual(new Set(['+OK\r\n']));
+    }
+
+    let moving = true;
+    const counts = { value: 0, redirect: 0 };
+    const wrong: string[] = [];
+    const reader = async (seed: number): Promise<void> => {
+      const c = await RawClient.connect(src.port, src.host);
+      conns.push(c);
+      let x = seed;
+      for (let round = 0; moving && round < 100_000; round++) {
+        // 50 GETs in flight on this connection at a time.
+        const batch: string[] = [];
+        for (let j = 0; j < 50; j++) {
+          x = (x * 1103515245 + 12345) % 2147483648;
+          batch.push(keys[x % keys.length]!);
+        }
+        const replies = batch.map(() => c.next());
+        c.sock.write(Buffer.from(batch.map((k) => encodeCommand(['GET', k])).join(''), 'latin1'));
+        const got = await Promise.all(replies);
+        for (let j = 0; j < batch.length; j++) {
+          const r = got[j]!;
+          const k = batch[j]!;
+          if (r === `$${`v-${k}`.length}\r\nv-${k}\r\n`) counts.value++;
+          else if (/^-(ASK|MOVED|TRYAGAIN) /.test(r)) counts.redirect++;
+          else if (wrong.length < 20) wrong.push(`GET ${k} (slot ${keyHashSlot(k)}) answered ${JSON.stringify(r)}`);
+        }
+      }
+    };
+    const readers = [1, 2, 3, 4].map((s) => reader(s * 7919));
+    const answer = await sc.toConfig('RAFT.SHARDS', 'MOVE', 1, '0-199');
+    moving = false;
+    await Promise.all(readers);
+    expect(answer).toBe('OK');
+    expect(wrong, `${counts.value} values, ${counts.redirect} redirects`).toEqual([]);
+    // The reads overlapped the shipping: some found their key gone (a redirect), many found it there.
+    expect(counts.redirect).toBeGreaterThan(0);
+    expect(counts.value).toBeGreaterThan(0);
+    const dst = await sc.leader(1);
+    expect(await sc.call(dst, 'CLUSTER', 'COUNTKEYSINSLOT', keyHashSlot(keys[0]!))).toBeGreaterThan(0);
+  }, 120_000);
+});
