@@ -6,9 +6,10 @@
  * no client ever wrote. A read that waits is now routed again when it runs,
  * so it gets the redirect it would get then (ASK to the new group).
  *
- * Readers keep many GETs in flight on the source group's leader, on keys
- * that always exist, while the slots move: every reply must be the key's
- * value or a redirect (ASK, MOVED, TRYAGAIN), never nil.
+ * Readers keep many GETs and XREAD BLOCKs in flight on the source group's
+ * leader, on keys that always exist, while the slots move: every reply must
+ * be the key's value (the stream's entry) or a redirect (ASK, MOVED,
+ * TRYAGAIN), never nil.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyHashSlot } from '../../src/commands/routing.js';
@@ -31,6 +32,8 @@ describe('a read on the source group while its keys move', () => {
     sc.dumpLogsOnFailure();
     const keys: string[] = [];
     for (let i = 0; keys.length < 1500 && i < 1_000_000; i++) if (keyHashSlot(`r${i}`) <= 199) keys.push(`r${i}`);
+    const streams: string[] = [];
+    for (let i = 0; streams.length < 300 && i < 1_000_000; i++) if (keyHashSlot(`x${i}`) <= 199) streams.push(`x${i}`);
     const src = await sc.leader(0);
     const loader = await RawClient.connect(src.port, src.host);
     conns.push(loader);
@@ -41,9 +44,10 @@ describe('a read on the source group while its keys move', () => {
       loader.sock.write(Buffer.from(batch.map((k) => encodeCommand(['SET', k, `v-${k}`])).join(''), 'latin1'));
       expect(new Set(await Promise.all(replies))).toEqual(new Set(['+OK\r\n']));
     }
+    for (const x of streams) expect(await loader.call('XADD', x, '1-1', 'f', 'v')).toBe('$3\r\n1-1\r\n');
 
     let moving = true;
-    const counts = { value: 0, redirect: 0 };
+    const counts = { value: 0, entry: 0, redirect: 0 };
     const wrong: string[] = [];
     const reader = async (seed: number): Promise<void> => {
       const c = await RawClient.connect(src.port, src.host);
@@ -54,17 +58,19 @@ describe('a read on the source group while its keys move', () => {
         const batch: string[] = [];
         for (let j = 0; j < 50; j++) {
           x = (x * 1103515245 + 12345) % 2147483648;
-          batch.push(keys[x % keys.length]!);
+          batch.push(j % 5 === 4 ? streams[x % streams.length]! : keys[x % keys.length]!);
         }
         const replies = batch.map(() => c.next());
-        c.sock.write(Buffer.from(batch.map((k) => encodeCommand(['GET', k])).join(''), 'latin1'));
+        // A stream is read with XREAD BLOCK: answered after its ReadIndex round, or parked (then nil after 1 ms).
+        c.sock.write(Buffer.from(batch.map((k) => encodeCommand(k.startsWith('x') ? ['XREAD', 'BLOCK', '1', 'STREAMS', k, '0'] : ['GET', k])).join(''), 'latin1'));
         const got = await Promise.all(replies);
         for (let j = 0; j < batch.length; j++) {
           const r = got[j]!;
           const k = batch[j]!;
           if (r === `$${`v-${k}`.length}\r\nv-${k}\r\n`) counts.value++;
+          else if (k.startsWith('x') && r.startsWith(`*1\r\n*2\r\n$${k.length}\r\n${k}\r\n*1\r\n*2\r\n$3\r\n1-1\r\n`)) counts.entry++;
           else if (/^-(ASK|MOVED|TRYAGAIN) /.test(r)) counts.redirect++;
-          else if (wrong.length < 20) wrong.push(`GET ${k} (slot ${keyHashSlot(k)}) answered ${JSON.stringify(r)}`);
+          else if (wrong.length < 20) wrong.push(`${k.startsWith('x') ? 'XREAD BLOCK' : 'GET'} ${k} (slot ${keyHashSlot(k)}) answered ${JSON.stringify(r)}`);
         }
       }
     };
@@ -73,10 +79,11 @@ describe('a read on the source group while its keys move', () => {
     moving = false;
     await Promise.all(readers);
     expect(answer).toBe('OK');
-    expect(wrong, `${counts.value} values, ${counts.redirect} redirects`).toEqual([]);
+    expect(wrong, `${counts.value} values, ${counts.entry} stream entries, ${counts.redirect} redirects`).toEqual([]);
     // The reads overlapped the shipping: some found their key gone (a redirect), many found it there.
     expect(counts.redirect).toBeGreaterThan(0);
     expect(counts.value).toBeGreaterThan(0);
+    expect(counts.entry).toBeGreaterThan(0);
     const dst = await sc.leader(1);
     expect(await sc.call(dst, 'CLUSTER', 'COUNTKEYSINSLOT', keyHashSlot(keys[0]!))).toBeGreaterThan(0);
   }, 120_000);

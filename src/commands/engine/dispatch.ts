@@ -261,7 +261,7 @@ export class Dispatcher {
       else this.propose(c, [argv], false);
     } else if (def.isBlocking && waitsForData(def.name, argv)) {
       if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
-      this.blocking.runRead(c, argv);
+      this.blocking.runRead(c, argv, this.server.shards.sharded ? this.routeLater(def, argv, { db: c.db, dbIndex: c.dbIndex }, this.askingNow) : undefined);
     } else {
       const data = def.data!;
       const node = this.server.node;
@@ -322,10 +322,16 @@ export class Dispatcher {
     );
   }
 
+  /** The routing of a read as it will be when it runs (the database and ASKING as when it was sent). */
+  private routeLater(def: CommandDef, argv: string[], at: RoutedClient, asking: boolean): () => string | undefined {
+    return () => this.server.shardRouter.route(def, argv, at, asking);
+  }
+
   /** A check for readData: writes the redirect and answers true when the group does not serve the read at that point. */
   private rerouted(def: CommandDef, argv: string[], at: RoutedClient, asking: boolean): (w: RespWriter) => boolean {
+    const route = this.routeLater(def, argv, at, asking);
     return (w) => {
-      const refused = this.server.shardRouter.route(def, argv, at, asking);
+      const refused = route();
       if (refused === undefined) return false;
       def.stats.rejectedCalls++;
       w.error(refused);
