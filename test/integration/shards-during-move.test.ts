@@ -1,4 +1,6 @@
 /**
+ * What the groups show while slots move (issue 21, phase 2).
+ *
  * Reads on the source group while its keys are shipped (issue 21, phase 2;
  * found by test/chaos/shards-chaos.test.ts): a GET routed when it arrives
  * (key present: served) and run after its ReadIndex round, by which time a
@@ -10,8 +12,15 @@
  * leader, on keys that always exist, while the slots move: every reply must
  * be the key's value (the stream's entry) or a redirect (ASK, MOVED,
  * TRYAGAIN), never nil.
+ *
+ * CLUSTER NODES on a master shows its open slots on its own line as Redis
+ * does ([slot->-<target id>] migrating, [slot-<-<source id>] importing);
+ * the move is held open by pausing the other group's followers (a group
+ * without a quorum neither adopts nor commits shipped keys).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterNode } from '../helpers/cluster.js';
+import { until } from '../helpers/poll.js';
 import { keyHashSlot } from '../../src/commands/routing.js';
 import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { ShardedCluster } from '../helpers/sharded-cluster.js';
@@ -87,4 +96,81 @@ describe('a read on the source group while its keys move', () => {
     const dst = await sc.leader(1);
     expect(await sc.call(dst, 'CLUSTER', 'COUNTKEYSINSLOT', keyHashSlot(keys[0]!))).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('CLUSTER NODES during a move', () => {
+  it("shows [slot->-<id>] on the source master's own line and [slot-<-<id>] on the target's, as Redis, until the move ends", async () => {
+    sc.dumpLogsOnFailure();
+    // A slot of group 0 (the first half) with keys: it moves to group 1.
+    let tag = '';
+    for (let i = 0; i < 100_000 && tag === ''; i++) if (keyHashSlot(`{m${i}}`) >= 1000 && keyHashSlot(`{m${i}}`) < 8000) tag = `{m${i}}`;
+    const slot = keyHashSlot(tag);
+    const s0 = await sc.leader(0);
+    for (let i = 0; i < 20; i++) await sc.call(s0, 'SET', `${tag}:${i}`, 'v');
+    const g0 = sc.groups[0]!;
+    const g1 = sc.groups[1]!;
+    const nodesOf = async (n: ClusterNode): Promise<string[]> => String(await sc.call(n, 'CLUSTER', 'NODES')).trim().split('\n');
+    const mine = (lines: string[]): string => lines.find((l) => l.split(' ')[2]!.includes('myself'))!;
+    const idOf = (lines: string[], g: ClusterNode[]): string[] => lines.filter((l) => g.some((n) => l.split(' ')[1]!.startsWith(`${n.host}:${n.port}@`))).map((l) => l.split(' ')[0]!);
+
+    // Group 1 (the target) without a quorum: it cannot adopt the move, so nothing is shipped.
+    const t1 = await sc.leader(1);
+    const tFollowers = g1.nodes.filter((n) => n.id !== t1.id);
+    for (const n of tFollowers) g1.pause(n.id);
+    const paused: [typeof g0, number][] = tFollowers.map((n) => [g1, n.id]);
+    try {
+      expect(await sc.toConfig('RAFT.SHARDS', 'BEGINMOVE', 1, slot)).toBe('OK');
+      // The source's master: its own line ends with the marker, naming group 1's master as it knows it.
+      let lines: string[] = [];
+      await until(
+        () => `[${slot}->-…] on group 0's master line; CLUSTER NODES:\n${lines.join('\n')}`,
+        async () => {
+          lines = await nodesOf(s0);
+          return mine(lines).includes(`[${slot}->-`);
+        },
+        20_000,
+        100,
+      );
+      const g1Master = lines.find((l) => / master /.test(` ${l.split(' ')[2]!.replace(/,/g, ' ')} `) && idOf([l], g1.nodes).length === 1)!.split(' ')[0]!;
+      expect(mine(lines)).toMatch(new RegExp(` connected [0-9 -]+ \\[${slot}->-${g1Master}\\]$`));
+      // Only the master's own line has it: no other line, and not its replicas' output.
+      expect(lines.filter((l) => l.includes('['))).toHaveLength(1);
+      for (const n of g0.nodes.filter((x) => x.id !== s0.id)) expect((await nodesOf(n)).some((l) => l.includes('['))).toBe(false);
+
+      // Now hold the source: group 0 without a quorum ships nothing; group 1 gets its quorum back and adopts.
+      const sFollowers = g0.nodes.filter((n) => n.id !== s0.id);
+      for (const n of sFollowers) g0.pause(n.id);
+      paused.push(...sFollowers.map((n): [typeof g0, number] => [g0, n.id]));
+      for (const n of tFollowers) g1.resume(n.id);
+      paused.splice(0, tFollowers.length);
+      let t: ClusterNode | undefined;
+      await until(
+        () => `[${slot}-<-…] on group 1's master line; CLUSTER NODES of ${t?.port}:\n${lines.join('\n')}`,
+        async () => {
+          t = await sc.leader(1);
+          lines = await nodesOf(t);
+          return mine(lines).includes(`[${slot}-<-`);
+        },
+        30_000,
+        100,
+      );
+      const g0Master = idOf(lines, [s0])[0]!;
+      expect(mine(lines)).toMatch(new RegExp(` connected( [0-9 -]+)? \\[${slot}-<-${g0Master}\\]$`));
+      expect(lines.filter((l) => l.includes('['))).toHaveLength(1);
+    } finally {
+      for (const [g, id] of paused) g.resume(id);
+    }
+
+    // The move ends; the markers go.
+    await until(
+      'the move to end and the markers to go',
+      async () => {
+        const [a, b] = await Promise.all([nodesOf(await sc.leader(0)), nodesOf(await sc.leader(1))]);
+        return ![...a, ...b].some((l) => l.includes('['));
+      },
+      60_000,
+      200,
+    );
+    expect(await sc.call(await sc.leader(1), 'CLUSTER', 'COUNTKEYSINSLOT', slot)).toBe(20);
+  }, 150_000);
 });
