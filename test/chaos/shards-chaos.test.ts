@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyHashSlot } from '../../src/commands/routing.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, encodeCommand } from '../helpers/raw-client.js';
 import { checkHistory } from '../helpers/linearizability.js';
 import { until } from '../helpers/poll.js';
 import { ShardedCluster } from '../helpers/sharded-cluster.js';
@@ -48,6 +48,8 @@ const RANGES: [number, number][] = [
   [9000, 9149],
 ];
 const KEYS_PER_RANGE = 6;
+/** Keys written once before the clients start, in each moving range: every move ships them (several batches), so faults land mid-move. */
+const FILLERS_PER_RANGE = 200;
 const STATIC_KEYS_PER_GROUP = 2;
 const TEST_TIMEOUT_MS = CHAOS_MS + 150_000;
 const MIN_ACKED_WRITES = 150;
@@ -141,6 +143,27 @@ describe('chaos across groups: linearizable per key while slots move and nodes d
       const allKeys = [...movingKeys, ...fixedKeys];
       const addrs: ShardNodeAddr[] = cl.nodes.map((n) => ({ id: n.group * 10 + n.id, group: n.group, host: n.host, port: n.port }));
       let stopClients = false;
+
+      // ---- Fillers: written once, never touched again; afterwards each must be in exactly one group, with its value.
+      const fillers = new Map<string, string>();
+      for (let r = 0; r < RANGES.length; r++) {
+        const [a, b] = RANGES[r]!;
+        const batch: string[] = [];
+        for (let i = 0; batch.length < FILLERS_PER_RANGE && i < 1_000_000; i++) {
+          const s = keyHashSlot(`f${r}:${i}`);
+          if (s >= a && s <= b) batch.push(`f${r}:${i}`);
+        }
+        const l = await cl.leader(a < 8192 ? 0 : 1);
+        const conn = await RawClient.connect(l.port, l.host);
+        try {
+          const replies = batch.map(() => conn.next());
+          conn.sock.write(Buffer.from(batch.map((k) => encodeCommand(['SET', k, `${k}=${'x'.repeat(100)}`])).join(''), 'latin1'));
+          expect(new Set(await Promise.all(replies))).toEqual(new Set(['+OK\r\n']));
+        } finally {
+          conn.close();
+        }
+        for (const k of batch) fillers.set(k, `${k}=${'x'.repeat(100)}`);
+      }
 
       // ---- Group 0's leader, the map, and the mover.
       const leaderOf = async (g: number): Promise<{ host: string; port: number } | undefined> => {
@@ -311,7 +334,7 @@ describe('chaos across groups: linearizable per key while slots move and nodes d
       const checkMs = performance.now() - checkStart;
       const installs = cl.nodes.reduce((n, x) => n + (x.log.match(/installed the leader's snapshot/g)?.length ?? 0), 0);
       const summary =
-        `seed ${SEED}: ${history.length} ops on ${allKeys.length} keys (${ackedWrites} acked writes, ${ackedReads} acked reads, ${unknown} unknown writes; ${ackedAfterHeal} acked after heal) ` +
+        `seed ${SEED}: ${history.length} ops on ${allKeys.length} keys, ${fillers.size} fillers (${ackedWrites} acked writes, ${ackedReads} acked reads, ${unknown} unknown writes; ${ackedAfterHeal} acked after heal) ` +
         `in ${(duration / 1000).toFixed(1)} s; moves: ${moves.started} started, ${moves.finished} seen finished; moving keys served by groups ${[...movingServedBy].join(',')}; ` +
         `faults: ${sum((r) => r.kills)} kill -9, ${sum((r) => r.pauses)} SIGSTOP, ${sum((r) => r.cuts)} cuts (${sum((r) => r.leaderFaults)} on a leader, ${sum((r) => r.leaderFaultsMidMove)} on a source's or group 0's leader mid-move), ${sum((r) => r.crashes.length)} crashes; ` +
         `leaders: ${reps.map((r, g) => `g${g} ${r.leaders.join('->')}`).join(', ')}; proxy ${JSON.stringify(proxies.stats)}; client attempts ${JSON.stringify(stats)}; ` +
@@ -376,17 +399,44 @@ describe('chaos across groups: linearizable per key while slots move and nodes d
         const keys = (await cl.call(leaders[g]!, 'KEYS', '*')) as string[];
         for (const k of keys) holders.set(k, [...(holders.get(k) ?? []), g]);
       }
-      for (const [k, gs] of holders) expect(gs, `key ${k} (slot ${keyHashSlot(k)}) is in groups ${gs.join(',')}; its slot is group ${map.owner(keyHashSlot(k))}'s`).toEqual([map.owner(keyHashSlot(k))]);
-      const slots = new Set([...allKeys.map((k) => keyHashSlot(k)), ...RANGES.flatMap(([a, b]) => [a, b])]);
-      for (const s of slots) {
-        const counts = await Promise.all([0, 1].map((g) => cl.call(leaders[g]!, 'CLUSTER', 'COUNTKEYSINSLOT', s)));
-        const owner = map.owner(s);
-        expect(owner === 0 || owner === 1, `slot ${s} has no owner`).toBe(true);
-        expect(counts[1 - owner], `slot ${s} is group ${owner}'s; group ${1 - owner} still holds keys of it`).toBe(0);
-        expect(counts[owner], `slot ${s}: group ${owner} holds ${String(counts[owner])} keys, KEYS says ${allKeys.filter((k) => keyHashSlot(k) === s && holders.has(k)).length}`).toBe(
-          allKeys.filter((k) => keyHashSlot(k) === s && holders.has(k)).length,
-        );
+      // Every filler once, with its value, in the group that owns its slot (the checks above and below).
+      expect([...fillers.keys()].filter((k) => !holders.has(k)), 'fillers lost').toEqual([]);
+      for (const g of [0, 1]) {
+        const mineF = [...fillers.keys()].filter((k) => holders.get(k)?.[0] === g);
+        const conn = await RawClient.connect(leaders[g]!.port, leaders[g]!.host);
+        try {
+          const replies = mineF.map(() => conn.next());
+          conn.sock.write(Buffer.from(mineF.map((k) => encodeCommand(['GET', k])).join(''), 'latin1'));
+          const got = await Promise.all(replies);
+          const bad = mineF.filter((k, i) => got[i] !== `$${fillers.get(k)!.length}\r\n${fillers.get(k)!}\r\n`);
+          expect(bad, `fillers with another value in group ${g}`).toEqual([]);
+        } finally {
+          conn.close();
+        }
       }
+      for (const [k, gs] of holders) expect(gs, `key ${k} (slot ${keyHashSlot(k)}) is in groups ${gs.join(',')}; its slot is group ${map.owner(keyHashSlot(k))}'s`).toEqual([map.owner(keyHashSlot(k))]);
+      // COUNTKEYSINSLOT on both groups, for every slot of the moving ranges and of the clients' keys: the owner holds
+      // exactly the keys KEYS found for the slot, the other group none.
+      const slots = [...new Set([...allKeys.map((k) => keyHashSlot(k)), ...RANGES.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i))])];
+      const counts: number[][] = [];
+      for (const g of [0, 1]) {
+        const conn = await RawClient.connect(leaders[g]!.port, leaders[g]!.host);
+        try {
+          const replies = slots.map(() => conn.next());
+          conn.sock.write(Buffer.from(slots.map((x) => encodeCommand(['CLUSTER', 'COUNTKEYSINSLOT', String(x)])).join(''), 'latin1'));
+          counts.push((await Promise.all(replies)).map((r) => Number(r.slice(1, -2))));
+        } finally {
+          conn.close();
+        }
+      }
+      const perSlot = new Map<number, number>();
+      for (const k of holders.keys()) perSlot.set(keyHashSlot(k), (perSlot.get(keyHashSlot(k)) ?? 0) + 1);
+      slots.forEach((x, i) => {
+        const owner = map.owner(x);
+        expect(owner === 0 || owner === 1, `slot ${x} has no owner`).toBe(true);
+        expect(counts[1 - owner]![i], `slot ${x} is group ${owner}'s; group ${1 - owner} still holds keys of it`).toBe(0);
+        expect(counts[owner]![i], `slot ${x}: group ${owner}'s COUNTKEYSINSLOT against its KEYS`).toBe(perSlot.get(x) ?? 0);
+      });
       // Each group's replicas have one state.
       for (let g = 0; g < 2; g++) {
         const grp = cl.groups[g]!;
