@@ -184,6 +184,8 @@ export class ShardChaosClient {
       // ASKING and the command in one write: the flag is for the next command of this connection.
       const okP = c.next();
       const replyP = c.next();
+      // Both reject when the connection closes; the second is not awaited when the first throws.
+      replyP.catch(() => {});
       c.sock.write(Buffer.from(encodeCommand(['ASKING']) + encodeCommand(args), 'latin1'));
       const ok = await okP;
       const reply = await replyP;
