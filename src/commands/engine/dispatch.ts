@@ -322,6 +322,17 @@ export class Dispatcher {
     );
   }
 
+  /**
+   * For a transaction of reads only (EXEC runs it as one read): its routing
+   * when it runs, from the database it starts in, with the ASKING of the
+   * EXEC being run now (as readData: the slot may have moved meanwhile).
+   */
+  transactionRouteLater(cmds: readonly string[][]): ((at: RoutedClient) => string | undefined) | undefined {
+    if (!this.server.shards.sharded) return undefined;
+    const asking = this.askingNow;
+    return (at) => this.server.shardRouter.routeTransaction(cmds, at, asking);
+  }
+
   /** The routing of a read as it will be when it runs (the database and ASKING as when it was sent). */
   private routeLater(def: CommandDef, argv: string[], at: RoutedClient, asking: boolean): () => string | undefined {
     return () => this.server.shardRouter.route(def, argv, at, asking);

@@ -239,7 +239,7 @@ export class ShardRouter {
   }
 
   /** The same for a whole transaction at EXEC: one slot for every key of every queued command. */
-  routeTransaction(cmds: readonly string[][], c: EngineClient, asking: boolean): string | undefined {
+  routeTransaction(cmds: readonly string[][], c: RoutedClient, asking: boolean): string | undefined {
     let slot = -1;
     const keys: string[] = [];
     const writes: boolean[] = [];
