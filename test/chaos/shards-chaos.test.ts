@@ -358,6 +358,7 @@ describe('chaos across groups: linearizable per key while slots move and nodes d
             anomalies,
             stuck,
             crashes,
+            moveAnswers: moves.answers,
             events: events.map((e) => ({ ...e, at: iso(e.t) })),
             history,
             logs: Object.fromEntries(cl.nodes.map((n) => [`g${n.group}n${n.id}`, n.log])),
@@ -391,9 +392,11 @@ describe('chaos across groups: linearizable per key while slots move and nodes d
       expect(stuck, `after healing (${summary})`).toBeUndefined();
 
       // ---- Where the keys are: each in exactly one group, the one owning its slot; nothing left in a slot's old group.
-      const map = (await mapNow())!;
+      let found: Awaited<ReturnType<typeof mapNow>>;
+      await until('the slot map from group 0', async () => (found = await mapNow()) !== undefined, 15_000, 200);
+      const map = found!;
       expect(map.moving, 'slots still moving').toEqual([]);
-      const leaders = await Promise.all([0, 1].map(async (g) => (await leaderOf(g))!));
+      const leaders = await Promise.all([0, 1].map((g) => cl.leader(g)));
       const holders = new Map<string, number[]>();
       for (let g = 0; g < 2; g++) {
         const keys = (await cl.call(leaders[g]!, 'KEYS', '*')) as string[];
