@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RawClient } from './raw-client.js';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, freeStablePort, waitForPort } from './ports.js';
 import { RAFTIS_BIN } from './raftis-process.js';
 
 const live = new Set<ChildProcess>();
@@ -52,6 +52,8 @@ export interface ClusterOptions {
    * (partitions) returns the proxy's port. Default: the peer's own port.
    */
   peerPort?: (self: ClusterNode, peer: ClusterNode) => Promise<number>;
+  /** Ports for the nodes' client and peer ports below the ephemeral range (freeStablePort): for tests that restart nodes while other processes open connections. */
+  stablePorts?: boolean;
 }
 
 export class TestCluster {
@@ -70,7 +72,8 @@ export class TestCluster {
     for (let i = 1; i <= size; i++) {
       const host = multi ? `127.0.0.${i}` : '127.0.0.1';
       // Free ports are checked on 127.0.0.1; loopback aliases share the port space per address.
-      nodes.push({ id: i, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
+      const pick = opts.stablePorts === true ? freeStablePort : freePort;
+      nodes.push({ id: i, host, port: await pick(host), clusterPort: await pick(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
       if (opts.http) nodes[i - 1]!.httpPort = await freePort(host);
     }
     const c = new TestCluster(nodes, opts.args ?? [], root, opts.peerPort);
