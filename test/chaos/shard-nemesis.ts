@@ -32,6 +32,8 @@ export interface ShardNemesisOptions {
   /** After the opening: probabilities of kill and pause (the rest are cuts). */
   killRatio: number;
   pauseRatio: number;
+  /** Probability that a fault first waits (up to 2 s) for a move to be running, so faults land mid-move however fast moves are. */
+  waitForMove: number;
   /** The move running now, if any. */
   moving: () => { from: number; to: number } | undefined;
   stopped: () => boolean;
@@ -141,6 +143,10 @@ export class ShardNemesis {
       const r = rng();
       const kind: FaultKind = opening ?? (r < this.opts.killRatio ? 'kill' : r < this.opts.killRatio + this.opts.pauseRatio ? 'pause' : 'cut');
       const duration = between(rng, kind === 'kill' ? this.opts.downMs : kind === 'pause' ? this.opts.pauseMs : this.opts.cutMs);
+      if (rng() < this.opts.waitForMove) {
+        const until = performance.now() + 2000;
+        while (this.opts.moving() === undefined && performance.now() < until && !this.opts.stopped()) await sleep(20);
+      }
       const move = this.opts.moving();
       const hot = move !== undefined && (move.from === this.group || this.group === 0);
       const aimAtLeader = opening !== undefined || hot || bias < this.opts.leaderBias;

@@ -283,6 +283,7 @@ describe('chaos across groups: linearizable per key while slots move and nodes d
             opening: g === 0 ? ['kill', 'cut', 'pause'] : ['pause', 'kill', 'cut'],
             killRatio: 0.35,
             pauseRatio: 0.3,
+            waitForMove: 0.5,
             moving: () => current,
             stopped: () => stopped,
             log,
