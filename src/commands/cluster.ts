@@ -12,7 +12,7 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { progressStateName, roleName } from '../raft/index.js';
 import { writeHelp } from './help.js';
 import { keyHashSlot, preferredEndpoint } from './routing.js';
-import { SLOT_COUNT, assignedSlots, groupRanges, type GroupMember } from '../util/slot-map.js';
+import { NO_GROUP, SLOT_COUNT, assignedSlots, groupRanges, type GroupMember } from '../util/slot-map.js';
 import type { ConnHandler, ConnCtx } from './table.js';
 
 /** A member's 40-hex-char cluster node id, stable for (cluster id, raft id) and, in a sharded cluster, its group. */
@@ -195,10 +195,49 @@ function shardedNodes(c: Client, w: RespWriter): void {
       const flags = (self ? 'myself,' : '') + (isMaster ? 'master' : 'slave') + (up ? '' : ',fail');
       const master = !isMaster && v.master !== undefined ? shardNodeId(c, v.gid, v.master.id) : '-';
       const slotList = isMaster ? v.ranges.map(([a, b]) => (a === b ? ` ${a}` : ` ${a}-${b}`)).join('') : '';
-      out += `${shardNodeId(c, v.gid, m.id)} ${nodesAddress(endpointOf(c, m, self), m.clusterPort)} ${flags} ${master} 0 0 ${epoch} ${up ? 'connected' : 'disconnected'}${slotList}\n`;
+      const moves = self && isMaster ? movingMarkers(c) : '';
+      out += `${shardNodeId(c, v.gid, m.id)} ${nodesAddress(endpointOf(c, m, self), m.clusterPort)} ${flags} ${master} 0 0 ${epoch} ${up ? 'connected' : 'disconnected'}${slotList}${moves}\n`;
     }
   }
   w.verbatim(out);
+}
+
+/**
+ * The open slots on a master's own line, as clusterGenNodeDescription writes
+ * them for MYSELF (checked against redis-server 7.0.15): per slot, in slot
+ * order, ` [<slot>->-<node id>]` for a slot migrating to that node and
+ * ` [<slot>-<-<node id>]` for one importing from it. Here: the slots this
+ * group serves while they move away (to the target group's master) and
+ * those moving into it (from the owner's master), as its log has adopted
+ * them — what its routing answers ASK for.
+ */
+function movingMarkers(c: Client): string {
+  const shards = c.server.shards;
+  const router = c.server.shardRouter;
+  const target = shards.adopted.target;
+  const ids = new Map<number, string>();
+  const idOf = (gid: number): string => {
+    let id = ids.get(gid);
+    if (id === undefined) {
+      const m = router.masterOf(gid);
+      id = m !== undefined ? shardNodeId(c, gid, m.id) : '';
+      ids.set(gid, id);
+    }
+    return id;
+  };
+  let out = '';
+  for (let s = 0; s < SLOT_COUNT; s++) {
+    if (target[s] === NO_GROUP) continue;
+    const to = shards.movingTo(s);
+    if (to !== NO_GROUP) {
+      const id = idOf(to);
+      if (id !== '') out += ` [${s}->-${id}]`;
+    } else if (shards.importing(s)) {
+      const id = idOf(shards.adopted.owner[s]!);
+      if (id !== '') out += ` [${s}-<-${id}]`;
+    }
+  }
+  return out;
 }
 
 /** CLUSTER NODES' address field: ip:port@cport, and `,hostname` when there is one (Redis 7.0). */

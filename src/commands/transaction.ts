@@ -90,6 +90,8 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
   const node = server.node;
   const table = server.table;
   const hasWrite = cmds.some((argv) => isLogged(table.lookup(argv), server, argv));
+  // A sharded group routes a read-only transaction again when it runs (see Dispatcher.readData).
+  const reroute = hasWrite ? undefined : server.dispatcher.transactionRouteLater(cmds);
   // execCommand checks the ACL again: the rules may have changed since the commands were queued.
   if (!c.user.allowsAll) markDeniedInExec(c.server.acl, c.user as User, cmds, c.server.table, clientInfoLine(c));
 
@@ -135,6 +137,8 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
     server.dispatcher.read(
       c,
       (w, now) => {
+        const refused = reroute?.({ db: startKs, dbIndex: startDb });
+        if (refused !== undefined) return w.error(refused);
         w.arrayHeader(cmds.length);
         const ctx = { db: startKs, dbIndex: startDb, dbs: server.dbs, now, index: 0, w, scripts: server.scripts, user: c.user.allowsAll ? undefined : c.user.name };
         const stats = server.stats;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RawClient } from './raw-client.js';
-import { freePort, waitForPort } from './ports.js';
+import { freePort, freeStablePort, waitForPort } from './ports.js';
 import { RAFTIS_BIN } from './raftis-process.js';
 
 const live = new Set<ChildProcess>();
@@ -46,6 +46,14 @@ export interface ClusterOptions {
   multiAddr?: boolean;
   /** Give every node an operator HTTP port (--http-port, on its own address). */
   http?: boolean;
+  /**
+   * The peer port node `self` is told `peer` listens on (its --peers entry
+   * for that peer): a test that puts a proxy between nodes' peer ports
+   * (partitions) returns the proxy's port. Default: the peer's own port.
+   */
+  peerPort?: (self: ClusterNode, peer: ClusterNode) => Promise<number>;
+  /** Ports for the nodes' client and peer ports below the ephemeral range (freeStablePort): for tests that restart nodes while other processes open connections. */
+  stablePorts?: boolean;
 }
 
 export class TestCluster {
@@ -53,6 +61,7 @@ export class TestCluster {
     readonly nodes: ClusterNode[],
     private readonly args: string[],
     private readonly root: string,
+    private readonly peerPort?: (self: ClusterNode, peer: ClusterNode) => Promise<number>,
   ) {}
 
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
@@ -63,10 +72,11 @@ export class TestCluster {
     for (let i = 1; i <= size; i++) {
       const host = multi ? `127.0.0.${i}` : '127.0.0.1';
       // Free ports are checked on 127.0.0.1; loopback aliases share the port space per address.
-      nodes.push({ id: i, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
+      const pick = opts.stablePorts === true ? freeStablePort : freePort;
+      nodes.push({ id: i, host, port: await pick(host), clusterPort: await pick(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
       if (opts.http) nodes[i - 1]!.httpPort = await freePort(host);
     }
-    const c = new TestCluster(nodes, opts.args ?? [], root);
+    const c = new TestCluster(nodes, opts.args ?? [], root, opts.peerPort);
     try {
       await Promise.all(nodes.map((n) => c.startNode(n.id)));
       await c.waitForLeader();
@@ -82,7 +92,12 @@ export class TestCluster {
   }
 
   /** --peers for founding members; --join through a running member for added ones. */
-  private membershipFlags(n: ClusterNode): string[] {
+  private async membershipFlags(n: ClusterNode): Promise<string[]> {
+    if (!n.joined && this.peerPort !== undefined) {
+      const entries: string[] = [];
+      for (const x of this.nodes.filter((m) => !m.joined)) entries.push(`${x.id}=${x.host}:${x.port}@${x.id === n.id ? x.clusterPort : await this.peerPort(n, x)}`);
+      return ['--peers', entries.join(',')];
+    }
     if (!n.joined) return ['--peers', this.peersFlag];
     const via = this.nodes.find((x) => x.id !== n.id && this.isRunning(x.id));
     if (via === undefined) throw new Error(`no running node for node ${n.id} to join through`);
@@ -125,9 +140,10 @@ export class TestCluster {
   async startNode(id: number, extra: string[] = []): Promise<void> {
     const n = this.node(id);
     if (n.proc && n.proc.exitCode === null && n.proc.signalCode === null) throw new Error(`node ${id} is running`);
+    const membership = await this.membershipFlags(n);
     const proc = spawn(
       process.execPath,
-      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, ...this.membershipFlags(n), '--log-level', 'info', ...(n.httpPort !== undefined ? ['--http-port', String(n.httpPort)] : []), ...this.args, ...extra],
+      [RAFTIS_BIN, '--id', String(id), '--bind', n.host, '--port', String(n.port), '--cluster-port', String(n.clusterPort), '--dir', n.dir, ...membership, '--log-level', 'info', ...(n.httpPort !== undefined ? ['--http-port', String(n.httpPort)] : []), ...this.args, ...extra],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     live.add(proc);

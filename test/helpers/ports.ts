@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 
 /** A TCP port that was free on `host` a moment ago (the OS picks it). */
@@ -12,6 +13,35 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A free TCP port below the OS's ephemeral range (read from
+ * /proc/sys/net/ipv4/ip_local_port_range; 32768 when unknown), for nodes a
+ * test kills and restarts on the same port: a port from the ephemeral range
+ * (freePort) may be handed to any outgoing connection or to another test's
+ * freePort while its node is down, and the restart then fails with
+ * EADDRINUSE. Bounded tries, then freePort.
+ */
+export async function freeStablePort(host = '127.0.0.1'): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    /* not Linux: keep the default */
+  }
+  const from = Math.max(1024, low - 12000);
+  for (let i = 0; i < 100; i++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, host, () => srv.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  return freePort(host);
 }
 
 /** Waits until something accepts TCP connections on host:port. */

@@ -13,6 +13,10 @@ export interface ShardedOptions {
   shards: number;
   size?: number;
   args?: string[];
+  /** The peer port a node of group g is told a member of its group listens on (TestCluster's peerPort: a proxy). */
+  peerPort?: (group: number, self: ClusterNode, peer: ClusterNode) => Promise<number>;
+  /** TestCluster's stablePorts: node ports below the ephemeral range (tests that restart nodes). */
+  stablePorts?: boolean;
 }
 
 /** One request on a short-lived connection; error replies are thrown as Errors. */
@@ -61,10 +65,14 @@ export class ShardedCluster {
     const args = opts.args ?? [];
     const groups: TestCluster[] = [];
     try {
-      groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', '0', ...args] }));
+      const perGroup = (g: number): { peerPort?: (self: ClusterNode, peer: ClusterNode) => Promise<number>; stablePorts?: boolean } => {
+        const f = opts.peerPort;
+        return { ...(f !== undefined ? { peerPort: (self: ClusterNode, peer: ClusterNode) => f(g, self, peer) } : {}), ...(opts.stablePorts === true ? { stablePorts: true } : {}) };
+      };
+      groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', '0', ...args], ...perGroup(0) }));
       const seeds = groups[0]!.nodes.map((n) => `${n.host}:${n.port}`).join(',');
       for (let g = 1; g < opts.shards; g++) {
-        groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', String(g), '--shard-seeds', seeds, ...args] }));
+        groups.push(await TestCluster.start({ size, multiAddr: false, args: ['--group', String(g), '--shard-seeds', seeds, ...args], ...perGroup(g) }));
       }
       const c = new ShardedCluster(groups, args);
       for (let g = 0; g < opts.shards; g++) {

@@ -200,14 +200,18 @@ export class Blocking {
    * the stream's last ID now) and answered by serve() when an applied write
    * brings entries (stream-blocking.ts).
    */
-  runRead(c: Client, argv: string[]): void {
+  runRead(c: Client, argv: string[], reroute?: () => string | undefined): void {
     const { keys, ms } = streamWaitSpec(argv);
     const w = this.hold(c, argv, keys, 'stream', ms);
     w.read = true;
     const node = this.server.node;
     const after = c.lastWriteIndex;
     const go = (): void => {
-      if (!w.done) this.readStreams(w);
+      if (w.done) return;
+      // A sharded group routes the read again once it may run (as Dispatcher.readData).
+      const refused = reroute?.();
+      if (refused !== undefined) return this.finish(w, `-${refused}\r\n`);
+      this.readStreams(w);
     };
     if (!node.isLeader || node.soleVoter) return node.whenApplied(after, go);
     node.readBarrier((ok) => {

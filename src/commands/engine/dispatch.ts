@@ -14,7 +14,7 @@ import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
 import { subscribedContextError } from '../pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, CLUSTERDOWN_READ_ONLY, redirectError } from '../routing.js';
-import { SLOT_ROUTED_CONN } from './shard-router.js';
+import { SLOT_ROUTED_CONN, type RoutedClient } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Databases } from '../../keyspace/databases.js';
@@ -67,9 +67,10 @@ export class Dispatcher {
     if (def.isScriptCall && !this.server.scripts.standaloneNow() && crossSlot(def, argv)) return void this.reject(c, CROSSSLOT, def);
     // A sharded cluster (several groups): CROSSSLOT, or the group that owns the slot (shard-router.ts);
     // at EXEC, every queued key must be in one slot this group serves (getNodeByQuery on the transaction).
+    let asking = false;
     if (this.server.shards.sharded) {
       // ASKING lasts one command (or, inside MULTI, until EXEC), as Redis's resetClient clears CLIENT_ASKING.
-      const asking = c.asking;
+      asking = c.asking;
       if (asking && def.name !== 'asking' && def.name !== 'multi' && (c.multi === undefined || def.name === 'exec' || def.name === 'discard')) c.asking = false;
       if (def.conn === undefined || SLOT_ROUTED_CONN.has(def.name)) {
         const refused = this.server.shardRouter.route(def, argv, c, asking);
@@ -115,8 +116,13 @@ export class Dispatcher {
       return;
     }
     this.server.stats.totalCommands++;
+    this.askingNow = asking;
     this.run(c, def, argv);
+    this.askingNow = false;
   };
+
+  /** Whether the command run() is running now came after ASKING (readData routes a read again when it runs). */
+  private askingNow = false;
 
   /**
    * ACLCheckAllPerm in processCommand: checked when the command is sent,
@@ -250,7 +256,7 @@ export class Dispatcher {
       else this.propose(c, [argv], false);
     } else if (def.isBlocking && waitsForData(def.name, argv)) {
       if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
-      this.blocking.runRead(c, argv);
+      this.blocking.runRead(c, argv, this.server.shards.sharded ? this.routeLater(def, argv, { db: c.db, dbIndex: c.dbIndex }, this.askingNow) : undefined);
     } else {
       const data = def.data!;
       const node = this.server.node;
@@ -287,9 +293,15 @@ export class Dispatcher {
     const dbIndex = c.dbIndex;
     const user = c.user.allowsAll ? undefined : c.user.name;
     const tracking = this.server.tracking;
+    // A sharded group routes the read again when it runs: between the routing in onCommand and a read
+    // that waits (a leader's ReadIndex round, a follower's wait for the client's writes) the group may
+    // have applied a SHIPPED that deleted the key, or a map without the slot; the read then gets the
+    // redirect it would get now (ASK, MOVED, TRYAGAIN) instead of the state without the key.
+    const rerouted = this.server.shards.sharded ? this.rerouted(def, argv, { db, dbIndex }, this.askingNow) : undefined;
     // Client-side caching: whether to track is decided now (CLIENT CACHING is about this command), the keys remembered when it runs.
     if (tracking.wanted && tracking.wants(c, def)) {
       return this.read(c, (w, now) => {
+        if (rerouted?.(w)) return;
         callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
         tracking.remember(c, def, argv);
@@ -298,6 +310,7 @@ export class Dispatcher {
     this.read(
       c,
       (w, now) => {
+        if (rerouted?.(w)) return;
         callData(this.server.stats, def, data, { db, dbIndex, dbs, now, index: 0, w, scripts, user }, argv, c);
         if (scripts.uncachedRead !== undefined) this.scriptCaching.afterRead(c);
       },
@@ -346,6 +359,34 @@ export class Dispatcher {
     c.hold(w);
     return w;
   };
+
+  /**
+   * For a transaction of reads only (EXEC runs it as one read): its routing
+   * when it runs, from the database it starts in, with the ASKING of the
+   * EXEC being run now (as readData: the slot may have moved meanwhile).
+   */
+  transactionRouteLater(cmds: readonly string[][]): ((at: RoutedClient) => string | undefined) | undefined {
+    if (!this.server.shards.sharded) return undefined;
+    const asking = this.askingNow;
+    return (at) => this.server.shardRouter.routeTransaction(cmds, at, asking);
+  }
+
+  /** The routing of a read as it will be when it runs (the database and ASKING as when it was sent). */
+  private routeLater(def: CommandDef, argv: string[], at: RoutedClient, asking: boolean): () => string | undefined {
+    return () => this.server.shardRouter.route(def, argv, at, asking);
+  }
+
+  /** A check for readData: writes the redirect and answers true when the group does not serve the read at that point. */
+  private rerouted(def: CommandDef, argv: string[], at: RoutedClient, asking: boolean): (w: RespWriter) => boolean {
+    const route = this.routeLater(def, argv, at, asking);
+    return (w) => {
+      const refused = route();
+      if (refused === undefined) return false;
+      def.stats.rejectedCalls++;
+      w.error(refused);
+      return true;
+    };
+  }
 
   /**
    * EVAL, EVALSHA and FCALL by what the script may do: a script that may

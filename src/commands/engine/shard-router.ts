@@ -36,6 +36,9 @@ import {
 } from '../../util/slot-map.js';
 import { createDumpPayload } from '../../keyspace/rdb/encode.js';
 import type { EngineClient } from './engine.js';
+
+/** What routing looks at of a client: its database (frozen keys, keys present during a move). */
+export type RoutedClient = Pick<EngineClient, 'db' | 'dbIndex'>;
 import { TRYAGAIN_MULTI } from './shard-state.js';
 import { movedError } from '../errors.js';
 import { clusterNodeId } from '../cluster.js';
@@ -210,7 +213,7 @@ export class ShardRouter {
    * the slot; undefined when the command is this group's (the caller then
    * routes within the group: leader, READONLY follower).
    */
-  route(def: CommandDef, argv: readonly string[], c: EngineClient, asking: boolean): string | undefined {
+  route(def: CommandDef, argv: readonly string[], c: RoutedClient, asking: boolean): string | undefined {
     // Shard channels are routed as keys, as Redis Cluster does (their key specs say not_key).
     const keys = def.name === 'spublish' ? [argv[1]!] : def.name === 'ssubscribe' || def.name === 'sunsubscribe' ? argv.slice(1) : commandKeys(def.meta, argv);
     if (keys.length === 0) return undefined;
@@ -220,7 +223,7 @@ export class ShardRouter {
   }
 
   /** The decision for keys of one slot: served (undefined), or the error (MOVED, ASK, TRYAGAIN, CLUSTERDOWN). `writes`: per key, or one flag for all. */
-  private routeSlot(slot: number, keys: readonly string[], writes: readonly boolean[] | boolean, c: EngineClient, asking: boolean): string | undefined {
+  private routeSlot(slot: number, keys: readonly string[], writes: readonly boolean[] | boolean, c: RoutedClient, asking: boolean): string | undefined {
     const st = this.state;
     if (st.serves(slot)) return st.adopted.target[slot] === NO_GROUP ? undefined : st.movingCheck(c.dbIndex, keys, writes);
     if (st.importing(slot) && asking) {
@@ -236,7 +239,7 @@ export class ShardRouter {
   }
 
   /** The same for a whole transaction at EXEC: one slot for every key of every queued command. */
-  routeTransaction(cmds: readonly string[][], c: EngineClient, asking: boolean): string | undefined {
+  routeTransaction(cmds: readonly string[][], c: RoutedClient, asking: boolean): string | undefined {
     let slot = -1;
     const keys: string[] = [];
     const writes: boolean[] = [];
