@@ -51,7 +51,7 @@ const clients: ChaosClient[] = [];
 beforeAll(async () => {
   // Small snapshot thresholds: nodes that were down or paused often need a
   // snapshot to catch up, so InstallSnapshot runs under faults too.
-  cluster = await TestCluster.start({ size: 3, args: ['--snapshot-entries', '300', '--snapshot-keep-entries', '50'] });
+  cluster = await TestCluster.start({ size: 3, stablePorts: true, args: ['--snapshot-entries', '300', '--snapshot-keep-entries', '50'] });
 });
 
 afterAll(async () => {
