@@ -4,6 +4,7 @@
  * (delays, fault kinds, whether to aim at the leader) comes from a seeded
  * PRNG; which node is the leader at that moment depends on the run.
  */
+import { CrashReviver, type Crash } from './revive.js';
 import type { TestCluster } from '../helpers/cluster.js';
 
 /** The seeded PRNG the whole project uses (mulberry32, src/util/prng.ts). */
@@ -46,7 +47,7 @@ export interface NemesisReport {
   /** Leader ids the nemesis observed (RAFT.INFO), in order, repeats collapsed. */
   leaders: number[];
   /** Nodes that exited without being killed (each was restarted). */
-  crashes: { id: number; t: number; exit: string; logTail: string }[];
+  crashes: Crash[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +61,9 @@ export class Nemesis {
   constructor(
     private readonly cluster: TestCluster,
     private readonly opts: NemesisOptions,
-  ) {}
+  ) {
+    this.reviver = new CrashReviver(this.cluster, (id) => this.faulty?.id === id, this.report.crashes, (what) => this.log(what));
+  }
 
   private log(what: string): void {
     this.report.events.push({ t: performance.now(), what });
@@ -86,46 +89,15 @@ export class Nemesis {
   }
 
   /** Restarts nodes that died by themselves (not the one the nemesis has down), recording why. */
+  private readonly reviver: CrashReviver;
+
   private reviveCrashed(): Promise<void> {
-    // One revival at a time (the watcher, the fault loop and heal all call this).
-    this.reviving ??= this.revive().finally(() => {
-      this.reviving = undefined;
-    });
-    return this.reviving;
-  }
-
-  private reviving: Promise<void> | undefined;
-
-  private async revive(): Promise<void> {
-    for (const n of this.cluster.nodes) {
-      if (this.faulty?.id === n.id || this.cluster.isRunning(n.id)) continue;
-      const p = n.proc;
-      const exit = p ? `exit code ${p.exitCode}, signal ${p.signalCode}` : 'not started';
-      this.report.crashes.push({ id: n.id, t: performance.now(), exit, logTail: n.log.split('\n').slice(-40).join('\n') });
-      this.log(`node ${n.id} exited by itself (${exit}); restarting it`);
-      try {
-        await this.cluster.startNode(n.id);
-      } catch (e) {
-        this.log(`restarting node ${n.id} failed: ${(e as Error).message.split('\n')[0]}`);
-      }
-    }
+    return this.reviver.revive();
   }
 
   /** Runs the fault schedule; meanwhile restarts any node that crashes, so a majority stays up. */
-  async run(): Promise<void> {
-    let done = false;
-    const watcher = (async () => {
-      while (!done && !this.opts.stopped()) {
-        await this.reviveCrashed();
-        await sleep(100);
-      }
-    })();
-    try {
-      await this.faults();
-    } finally {
-      done = true;
-      await watcher;
-    }
+  run(): Promise<void> {
+    return this.reviver.around(() => this.faults(), () => this.opts.stopped());
   }
 
   private async faults(): Promise<void> {

@@ -8,6 +8,7 @@
  * to aim at the leader) comes from a seeded PRNG drawn up front; which node
  * leads and whether a move is running at that moment depend on the run.
  */
+import { CrashReviver, type Crash } from './revive.js';
 import type { TestCluster } from '../helpers/cluster.js';
 import type { PeerProxies } from './peer-proxy.js';
 
@@ -49,7 +50,7 @@ export interface ShardNemesisReport {
   /** Faults on the source group's leader or group 0's leader while a move ran. */
   leaderFaultsMidMove: number;
   leaders: number[];
-  crashes: { id: number; t: number; exit: string; logTail: string }[];
+  crashes: Crash[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -79,7 +80,9 @@ export class ShardNemesis {
     private readonly group: number,
     private readonly proxies: PeerProxies,
     private readonly opts: ShardNemesisOptions,
-  ) {}
+  ) {
+    this.reviver = new CrashReviver(this.cluster, (id) => this.faulty?.id === id && this.faulty.kind === 'kill', this.report.crashes, (what) => this.log(what));
+  }
 
   private log(what: string): void {
     this.opts.log(`group ${this.group}: ${what}`);
@@ -92,42 +95,16 @@ export class ShardNemesis {
     return l;
   }
 
+  /** Restarts nodes that died by themselves (not the one the nemesis has down), recording why. */
+  private readonly reviver: CrashReviver;
+
   private reviveCrashed(): Promise<void> {
-    this.reviving ??= this.revive().finally(() => {
-      this.reviving = undefined;
-    });
-    return this.reviving;
+    return this.reviver.revive();
   }
 
-  private async revive(): Promise<void> {
-    for (const n of this.cluster.nodes) {
-      if ((this.faulty?.id === n.id && this.faulty.kind === 'kill') || this.cluster.isRunning(n.id)) continue;
-      const p = n.proc;
-      const exit = p ? `exit code ${p.exitCode}, signal ${p.signalCode}` : 'not started';
-      this.report.crashes.push({ id: n.id, t: performance.now(), exit, logTail: n.log.split('\n').slice(-40).join('\n') });
-      this.log(`node ${n.id} exited by itself (${exit}); restarting it`);
-      try {
-        await this.cluster.startNode(n.id);
-      } catch (e) {
-        this.log(`restarting node ${n.id} failed: ${(e as Error).message.split('\n')[0]}`);
-      }
-    }
-  }
-
-  async run(): Promise<void> {
-    let done = false;
-    const watcher = (async () => {
-      while (!done && !this.opts.stopped()) {
-        await this.reviveCrashed();
-        await sleep(100);
-      }
-    })();
-    try {
-      await this.faults();
-    } finally {
-      done = true;
-      await watcher;
-    }
+  /** Runs the fault schedule; meanwhile restarts any node that crashes, so a majority stays up. */
+  run(): Promise<void> {
+    return this.reviver.around(() => this.faults(), () => this.opts.stopped());
   }
 
   private async faults(): Promise<void> {
