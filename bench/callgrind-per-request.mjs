@@ -38,14 +38,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, redisBenchmark, writeResult } from './lib.mjs';
+import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, redisBenchmark, writeResult, optionReader } from './lib.mjs';
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = optionReader(argv);
 const A = opt('--a', undefined) ? path.resolve(opt('--a')) : undefined;
 const N = Number(opt('--requests', 20000));
 const WARMUP = Number(opt('--warmup', 5 * N));

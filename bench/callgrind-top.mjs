@@ -11,12 +11,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { optionReader } from './lib.mjs';
 
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = optionReader(argv);
 const DIR = argv[0];
 const N = Number(argv[1]);
 const TEST = opt('--test', 'SET-16');

@@ -30,18 +30,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  ROOT, RAFTIS_BIN, benchOutput, buildFacts, loadBenchmarkKeys, machineFacts, median, procIo, procTicks,
-  redisBenchmark, startRaftis, startRaftisCluster, startRedis, writeResult,
-} from './lib.mjs';
+import { ROOT, RAFTIS_BIN, benchOutput, buildFacts, loadBenchmarkKeys, machineFacts, median, procIo, procTicks, redisBenchmark, startRaftis, startRaftisCluster, startRedis, writeResult, optionReader } from './lib.mjs';
 import { summarise, summaryLines } from './cpuprofile-top.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = optionReader(argv);
 const N = Number(opt('--requests', 100000));
 const ROUNDS = Number(opt('--rounds', 3));
 const TESTS = opt('--tests', 'SET:1,SET:16,GET:1,GET:16').split(',').map((s) => {

@@ -17,6 +17,14 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  */
 export const RAFTIS_BIN = process.env.RAFTIS_BIN ? path.resolve(process.env.RAFTIS_BIN) : path.join(ROOT, 'dist/cli/main.js');
 
+/** A reader of `--name value` options in a bench script's arguments: opt(name, dflt) is the value after `name`, or dflt. */
+export function optionReader(argv) {
+  return (name, dflt) => {
+    const i = argv.indexOf(name);
+    return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+  };
+}
+
 /** Extra flags for the node that runs raftis (e.g. `--cpu-prof --cpu-prof-dir=…`; NODE_OPTIONS refuses --cpu-prof). */
 const raftisNodeArgs = () => (process.env.RAFTIS_NODE_ARGS ?? '').split(' ').filter(Boolean);
 

@@ -17,13 +17,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { RAFTIS_BIN, benchOutput, buildFacts, freePort, machineFacts, median, procTicks, redisBenchmark, startRaftis, startRaftisCluster, writeResult } from './lib.mjs';
+import { RAFTIS_BIN, benchOutput, buildFacts, freePort, machineFacts, median, procTicks, redisBenchmark, startRaftis, startRaftisCluster, writeResult, optionReader } from './lib.mjs';
 
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = optionReader(argv);
 const N = Number(opt('--requests', 300000));
 const ROUNDS = Number(opt('--rounds', 5));
 const A = opt('--a', undefined) ? path.resolve(opt('--a')) : undefined;

@@ -17,13 +17,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { redisBenchmark, startRaftisCluster } from './lib.mjs';
+import { redisBenchmark, startRaftisCluster, optionReader } from './lib.mjs';
 
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = optionReader(argv);
 const P = opt('-P', '16');
 const N = Number(opt('-n', 150000));
 const OUT = path.resolve(opt('--out-dir', path.join(os.tmpdir(), 'raftis-perf-record')));

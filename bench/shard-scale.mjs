@@ -37,15 +37,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, RespConn, benchOutput, buildFacts, freePort, machineFacts, median, procTicks, redisBenchmark, startRedis, writeResult } from './lib.mjs';
+import { ROOT, RespConn, benchOutput, buildFacts, freePort, machineFacts, median, procTicks, redisBenchmark, startRedis, writeResult, optionReader } from './lib.mjs';
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
+const opt = optionReader(argv);
 const N = Number(opt('--requests', 100000));
 const GROUPS = opt('--groups', '1,2,3').split(',').map(Number);
 const SIZES = opt('--sizes', '1,3').split(',').map(Number);
