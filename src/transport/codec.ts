@@ -69,6 +69,13 @@ function snapshotSize(s: Snapshot): number {
 
 /** Exact encoded size of `m`; throws RangeError if a field cannot be encoded. */
 export function messageSize(m: Message): number {
+  let n = messageHeaderSize(m) + entriesSectionSize(m.entries);
+  if (m.snapshot !== undefined) n += snapshotSize(m.snapshot);
+  return n;
+}
+
+/** Size of `m` up to its entries section (type, flags, numbers, context), validated as messageSize does. */
+export function messageHeaderSize(m: Message): number {
   if (!isMessageType(m.type)) throw new RangeError(`cannot encode message type ${m.type}`);
   checkUint(m.from, 'from');
   checkUint(m.to, 'to');
@@ -77,7 +84,7 @@ export function messageSize(m: Message): number {
   checkUint(m.index, 'index');
   checkUint(m.commit, 'commit');
   checkUint(m.rejectHint, 'rejectHint');
-  let n =
+  return (
     2 +
     varintSize(m.from) +
     varintSize(m.to) +
@@ -86,10 +93,14 @@ export function messageSize(m: Message): number {
     varintSize(m.index) +
     varintSize(m.commit) +
     varintSize(m.rejectHint) +
-    lengthPrefixedSize(m.context.length) +
-    varintSize(m.entries.length);
-  for (const e of m.entries) n += entrySize(e);
-  if (m.snapshot !== undefined) n += snapshotSize(m.snapshot);
+    lengthPrefixedSize(m.context.length)
+  );
+}
+
+/** Size of an entries section: the count, then the entries. */
+export function entriesSectionSize(entries: readonly Entry[]): number {
+  let n = varintSize(entries.length);
+  for (let i = 0; i < entries.length; i++) n += entrySize(entries[i]!);
   return n;
 }
 
@@ -104,6 +115,21 @@ function writeIds(buf: Buffer, off: number, ids: readonly number[]): number {
  * called `messageSize(m)` (which validates) and sized `buf` accordingly.
  */
 export function writeMessage(buf: Buffer, off: number, m: Message): number {
+  off = writeMessageHeader(buf, off, m);
+  off = writeEntriesSection(buf, off, m.entries);
+  const s = m.snapshot;
+  if (s !== undefined) {
+    off = writeVarint(buf, off, s.metadata.index);
+    off = writeVarint(buf, off, s.metadata.term);
+    off = writeIds(buf, off, s.metadata.confState.voters);
+    off = writeIds(buf, off, s.metadata.confState.learners);
+    off = writeLengthPrefixed(buf, off, s.data);
+  }
+  return off;
+}
+
+/** Writes `m` up to its entries section (messageHeaderSize bytes); returns the offset after it. */
+export function writeMessageHeader(buf: Buffer, off: number, m: Message): number {
   buf[off++] = m.type;
   buf[off++] = (m.reject ? FLAG_REJECT : 0) | (m.snapshot !== undefined ? FLAG_SNAPSHOT : 0);
   off = writeVarint(buf, off, m.from);
@@ -113,21 +139,18 @@ export function writeMessage(buf: Buffer, off: number, m: Message): number {
   off = writeVarint(buf, off, m.index);
   off = writeVarint(buf, off, m.commit);
   off = writeVarint(buf, off, m.rejectHint);
-  off = writeLengthPrefixed(buf, off, m.context);
-  off = writeVarint(buf, off, m.entries.length);
-  for (const e of m.entries) {
+  return writeLengthPrefixed(buf, off, m.context);
+}
+
+/** Writes an entries section (entriesSectionSize bytes); returns the offset after it. */
+export function writeEntriesSection(buf: Buffer, off: number, entries: readonly Entry[]): number {
+  off = writeVarint(buf, off, entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     buf[off++] = e.type;
     off = writeVarint(buf, off, e.index);
     off = writeVarint(buf, off, e.term);
     off = writeLengthPrefixed(buf, off, e.data);
-  }
-  const s = m.snapshot;
-  if (s !== undefined) {
-    off = writeVarint(buf, off, s.metadata.index);
-    off = writeVarint(buf, off, s.metadata.term);
-    off = writeIds(buf, off, s.metadata.confState.voters);
-    off = writeIds(buf, off, s.metadata.confState.learners);
-    off = writeLengthPrefixed(buf, off, s.data);
   }
   return off;
 }

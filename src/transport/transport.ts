@@ -16,10 +16,10 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { isLocalMessage, type Message } from '../raft/messages.js';
+import { isLocalMessage, MessageType, type Entry, type Message } from '../raft/messages.js';
 import { createLogger, type Logger } from '../util/log.js';
 import type { BackoffOptions } from './backoff.js';
-import { messageSize, writeMessage } from './codec.js';
+import { messageHeaderSize, messageSize, writeEntriesSection, writeMessage, writeMessageHeader } from './codec.js';
 import { TransportError } from './errors.js';
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FrameType, allocFrame, encodeFrame, frameTypeName, type AppFrameType } from './frame.js';
 import { clusterIdBytes } from './handshake.js';
@@ -100,6 +100,25 @@ export interface PeerStatus extends OutboundStatus {
 }
 
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '::0']);
+
+/** An append carries at least this many entries for its encoded entries to be kept for the next follower's (see Transport.send). */
+const SHARE_MIN_ENTRIES = 2;
+
+/**
+ * The encoded entries section (count and entries) of the last append with
+ * entries written in this send() call: bytes [start, end) of `buf`. An append
+ * to another follower with the same entries (the same Entry objects: the
+ * leader hands every follower slices of one log) copies those bytes instead
+ * of encoding each entry again.
+ */
+interface SharedEntries {
+  first: Entry;
+  last: Entry;
+  count: number;
+  buf: Buffer;
+  start: number;
+  end: number;
+}
 
 export class Transport {
   readonly selfId: number;
@@ -273,6 +292,7 @@ export class Transport {
     if (msgs.length === 1) {
       const m = msgs[0]!;
       this.sendGroup(m.to, [m]);
+      this.shared = undefined;
       return;
     }
     const groups = new Map<number, Message[]>();
@@ -281,7 +301,23 @@ export class Transport {
       if (g === undefined) groups.set(m.to, [m]);
       else g.push(m);
     }
-    for (const [to, group] of groups) this.sendGroup(to, group);
+    try {
+      for (const [to, group] of groups) this.sendGroup(to, group);
+    } finally {
+      // Not kept past this call: the frame it points into belongs to a link's queue.
+      this.shared = undefined;
+    }
+  }
+
+  private shared: SharedEntries | undefined;
+
+  /** The encoded entries of an earlier append in this send() that `m` carries too, if any. */
+  private sharedFor(m: Message): SharedEntries | undefined {
+    const sh = this.shared;
+    if (sh === undefined || m.type !== MessageType.App) return undefined;
+    const es = m.entries;
+    const n = es.length;
+    return n === sh.count && es[0] === sh.first && es[n - 1] === sh.last ? sh : undefined;
   }
 
   /** Adds a member, or moves an existing one to a new address. */
@@ -405,7 +441,11 @@ export class Transport {
       msgs = msgs.filter((m) => !isLocalMessage(m.type));
       if (msgs.length === 0) return;
     }
-    const sizes = msgs.map(messageSize);
+    const sizes: number[] = [];
+    for (const m of msgs) {
+      const sh = this.sharedFor(m);
+      sizes.push(sh !== undefined ? messageHeaderSize(m) + sh.end - sh.start : messageSize(m));
+    }
     // Split only when one frame would exceed the limit the receiver enforces.
     let start = 0;
     while (start < msgs.length) {
@@ -431,7 +471,18 @@ export class Transport {
       let snapshot = false;
       for (let i = start; i < end; i++) {
         const m = msgs[i]!;
-        off = writeMessage(buf, off, m);
+        const sh = this.sharedFor(m);
+        if (sh !== undefined) {
+          off = writeMessageHeader(buf, off, m);
+          off += sh.buf.copy(buf, off, sh.start, sh.end);
+        } else if (m.type === MessageType.App && m.entries.length >= SHARE_MIN_ENTRIES && m.snapshot === undefined) {
+          off = writeMessageHeader(buf, off, m);
+          const at = off;
+          off = writeEntriesSection(buf, off, m.entries);
+          this.shared = { first: m.entries[0]!, last: m.entries[m.entries.length - 1]!, count: m.entries.length, buf, start: at, end: off };
+        } else {
+          off = writeMessage(buf, off, m);
+        }
         snapshot ||= m.snapshot !== undefined;
       }
       if (off !== buf.length) throw new Error(`codec: wrote ${off} bytes, computed ${buf.length}`);

@@ -124,6 +124,30 @@ describe('Transport', () => {
     }
   });
 
+  it('sends appends with the same entries to several peers, encoding them once, and each peer gets exactly its own', async () => {
+    const nodes = [makeNode(1, '127.0.0.1'), makeNode(2, '127.0.0.2'), makeNode(3, '127.0.0.3'), makeNode(4, '127.0.0.4')];
+    await mesh(nodes);
+    const rng = prng(7);
+    // One log: each follower gets a slice of the same Entry objects, as the leader's core hands them out.
+    const log = Array.from({ length: 40 }, (_, i) => newEntry(100 + i, 2, randBytes(rng, i % 5 === 0 ? 200 : i)));
+    const toPeer = (to: number, from: number, n: number, commit: number): Message =>
+      newMessage({ type: MessageType.App, from: 1, to, term: 2, logTerm: 2, index: 99 + from, commit, entries: log.slice(from, from + n) });
+    const sent = [
+      toPeer(2, 0, 40, 98),
+      hb(1, 3),
+      // Same entries as node 2's (the encoding is shared), another commit index.
+      toPeer(3, 0, 40, 120),
+      // Same first entry and count, but not the same range (another last entry): encoded anew.
+      toPeer(4, 0, 39, 98),
+      toPeer(4, 39, 1, 98),
+      // Ending at the same entry as node 2's but starting later: encoded anew.
+      toPeer(3, 10, 30, 121),
+    ];
+    nodes[0]!.t.send(sent);
+    await waitFor(() => nodes[1]!.inbox.length === 1 && nodes[2]!.inbox.length === 3 && nodes[3]!.inbox.length === 2, 'appends delivered');
+    for (const n of nodes.slice(1)) expect(plain(n.inbox)).toStrictEqual(plain(sent.filter((m) => m.to === n.t.selfId)));
+  });
+
   it('binds outgoing connections to its bind address', async () => {
     // A plain server on 127.0.0.2 records who connects and what Hello says.
     const seen: { remote: string | undefined; hello: Hello }[] = [];
