@@ -10,7 +10,7 @@
  * commit), and what does not depend on the write goes ahead
  * (workWhileWriting).
  */
-import { EMPTY_BUFFER, EntryType, MessageType, Role, decodeConfChange, ConfChangeType, type ConfChange, type ConfState, type Entry, type Message, type RawNode, type SnapshotMetadata } from '../raft/index.js';
+import { EMPTY_BUFFER, EntryType, MessageType, Role, decodeConfChange, ConfChangeType, type ConfChange, type ConfState, type Entry, type Message, type RawNode, type Ready, type SnapshotMetadata } from '../raft/index.js';
 import type { RaftStorage } from '../storage/raft-storage.js';
 import type { Clock } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
@@ -91,7 +91,7 @@ export class ReadyLoop<P extends Proposal> {
   }
 
   private processReady(): void {
-    const { rn, storage, writes, reads, peers, snapshots } = this.p;
+    const { rn, writes, reads, peers } = this.p;
     if (this.host.closed || this.host.failed) return;
     // Proposals go to the core even while a Ready is being handled: they
     // form the next one (group commit).
@@ -125,13 +125,50 @@ export class ReadyLoop<P extends Proposal> {
     const ce = rd.committedEntries;
     let early = 0;
     while (early < ce.length && ce[early]!.index <= durable) early++;
-    // The write goes to the disk first; applying and replying overlap with it.
-    const written = storage.persistReady(rd);
-    this.applyEntries(ce, 0, early);
     this.allApplied = false;
+    if (early > 0 && rd.persistedMessages.length > 0) {
+      // A follower's Ready carries its answer to the leader (rd.persistedMessages:
+      // the acknowledgement of the entries being written), which the leader's next
+      // commit waits for. With the write on this thread (the default) it is done
+      // before the loop turns: the answer leaves first, then the entries are
+      // applied. A write still in flight when the loop turns (the thread pool)
+      // has them applied meanwhile, as on a leader.
+      let applied = false;
+      const applyEarly = (): void => {
+        if (applied) return;
+        applied = true;
+        this.applyEntries(ce, 0, early);
+        this.whenApplied(() => (this.allApplied = early === ce.length));
+      };
+      this.p.clock.immediate(applyEarly);
+      reads.answer(rd.readStates, this.host.appliedIndex);
+      this.persist(rd, early, applyEarly);
+      return;
+    }
+    this.applyEntries(ce, 0, early);
     this.whenApplied(() => (this.allApplied = early === ce.length));
     // A read's quorum confirmation does not depend on this write.
     reads.answer(rd.readStates, this.host.appliedIndex);
+    // Replies to the entries just applied are written at the end of this callback
+    // (process.nextTick): with the write on this thread (the default), writing
+    // first would hold them for a whole fsync of the next batch. They go first.
+    if (early > 0 && (rd.entries.length > 0 || rd.mustSync)) process.nextTick(() => this.persist(rd, early, undefined));
+    else this.persist(rd, early, undefined);
+  }
+
+  /**
+   * Contract steps 3–6 of the Ready being handled: the write, the messages
+   * that wait for it, the rest of the applies (from `early`, after
+   * `applyEarly` if given: the first `early` ones not applied yet), advance.
+   */
+  private persist(rd: Ready, early: number, applyEarly: (() => void) | undefined): void {
+    const { rn, storage, writes, reads, peers, snapshots } = this.p;
+    if (this.host.closed || this.host.failed) {
+      this.busy = false;
+      return;
+    }
+    const ce = rd.committedEntries;
+    const written = storage.persistReady(rd);
     written.then(
       () => {
         if (this.host.closed || this.host.failed) {
@@ -139,6 +176,7 @@ export class ReadyLoop<P extends Proposal> {
           return;
         }
         if (rd.persistedMessages.length > 0) peers.send(rd.persistedMessages);
+        applyEarly?.();
         this.applyEntries(ce, early, ce.length);
         const finish = (): void => {
           if (this.host.closed || this.host.failed) {
