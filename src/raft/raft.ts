@@ -32,7 +32,7 @@ import {
   voteResponseType,
   EMPTY_BUFFER,
 } from './messages.js';
-import { VoteResult } from './quorum.js';
+import { majority, VoteResult } from './quorum.js';
 import { ReadOnly, type ReadRequest, type ReadState } from './read-only.js';
 import { CAMPAIGN_TRANSFER_CONTEXT, CampaignType, Role, type SoftState } from './role.js';
 import { CompactedError, SnapshotTemporarilyUnavailableError } from './storage.js';
@@ -739,17 +739,55 @@ export class Raft {
     this.confirmReadRounds();
   }
 
+  /**
+   * Starts a round for the waiting reads, sent only to as many voters as a
+   * quorum needs besides this leader: those that answered a round latest
+   * (the heartbeat of every heartbeatTimeout still goes to every member).
+   * In a 3-node cluster that is one follower, which answers; the other is
+   * not woken for it. If the chosen ones do not answer, the next heartbeat
+   * broadcast confirms the round (an answer to a later round confirms every
+   * earlier one: see ReadOnly), within a heartbeat timeout, and whoever
+   * answered it is chosen next.
+   */
+  private startReadRound(): void {
+    const voters = this.trk.voters();
+    const need = majority(voters.length) - (voters.includes(this.id) ? 1 : 0);
+    const others = voters.length - (voters.includes(this.id) ? 1 : 0);
+    if (need >= others) {
+      this.broadcastHeartbeatRound();
+      return;
+    }
+    const ctx = this.readOnly.startRound(this.raftLog.committed, this.ticks);
+    // The `need` other voters with the latest answers (ties: the lower id); a small selection, no sort.
+    const chosen: number[] = [];
+    for (let k = 0; k < need; k++) {
+      let best = NONE;
+      let bestSeq = -1;
+      for (const id of voters) {
+        if (id === this.id || chosen.includes(id)) continue;
+        const seq = this.readOnly.lastAcked(id);
+        if (seq > bestSeq || (seq === bestSeq && id < best)) {
+          best = id;
+          bestSeq = seq;
+        }
+      }
+      chosen.push(best);
+      this.sendHeartbeat(best, ctx);
+    }
+    this.confirmReadRounds();
+  }
+
   /** Answers the reads of every round a quorum has now confirmed, then sends the next batch if one waits. */
   confirmReadRounds(): void {
     for (const round of this.readOnly.confirm(this.trk.voters(), this.id)) {
       for (const req of round.requests) this.respondToReadRequest(req, round.index);
     }
-    if (this.readOnly.shouldFlush()) this.broadcastHeartbeatRound();
+    if (this.readOnly.shouldFlush()) this.startReadRound();
   }
 
   /** Leader: starts a round for reads queued since the last one, unless one is in flight. RawNode calls it when building a Ready. */
   flushReadRequests(): void {
-    if (this.role === Role.Leader && this.readOnly.shouldFlush()) this.broadcastHeartbeatRound();
+    if (this.role === Role.Leader && this.readOnly.shouldFlush()) this.startReadRound();
   }
 
   readFlushPending(): boolean {

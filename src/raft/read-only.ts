@@ -104,6 +104,11 @@ export class ReadOnly {
     return encodeRoundContext(seq);
   }
 
+  /** The latest round `id` answered in this term (0: none). */
+  lastAcked(id: number): number {
+    return this.acked.get(id) ?? 0;
+  }
+
   /** Records that `from` answered the round in `ctx`. Returns false if ctx is not a round of ours. */
   recvAck(from: number, ctx: Buffer): boolean {
     const seq = decodeRoundContext(ctx);

@@ -32,7 +32,7 @@ describe('ReadIndex', () => {
     for (let i = 0; i < 50; i++) nt.readIndex(1, ctx(`r${i}`));
     nt.stabilize();
 
-    expect(heartbeats(nt) - hb).toBe(2); // one round: one heartbeat per follower
+    expect(heartbeats(nt) - hb).toBe(1); // one round: a heartbeat to one follower (with the leader, a quorum of 3)
     const states = nt.node(1).readStates;
     expect(states).toHaveLength(50);
     expect(new Set(states.map((s) => s.index))).toEqual(new Set([nt.raft(1).raftLog.committed]));
@@ -48,7 +48,7 @@ describe('ReadIndex', () => {
     expect(nt.node(1).raw?.hasReady()).toBe(false); // round A still in flight: b* wait
     nt.stabilize();
 
-    expect(heartbeats(nt) - hb).toBe(4); // two rounds
+    expect(heartbeats(nt) - hb).toBe(2); // two rounds, one heartbeat each
     expect(ctxs(nt, 1)).toEqual([...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 10 }, (_, i) => `b${i}`)]);
   });
 
@@ -73,11 +73,42 @@ describe('ReadIndex', () => {
     nt.dispatch(nt.pool.splice(0));
     nt.stabilize();
 
-    expect(heartbeats(nt) - hb).toBe(2);
+    expect(heartbeats(nt) - hb).toBe(1);
     expect(ctxs(nt, 1)).toEqual(['from-1']);
     expect(ctxs(nt, 2)).toEqual(['from-2']);
     expect(ctxs(nt, 3)).toEqual(['from-3']);
     expect(nt.stats.delivered.get(MessageType.ReadIndexResp)).toBe(2);
+  });
+
+  it('a read round goes to the follower that answered latest; if it does not answer, the next heartbeat broadcast confirms the round', () => {
+    const nt = new Network({ ids: [1, 2, 3, 4, 5] });
+    nt.campaign(1);
+    expect(nt.raft(1).role).toBe(Role.Leader);
+    nt.stabilize();
+    // No round answered yet: the lowest ids, two of the four followers (with the leader, 3 of 5).
+    const hbTo = (): number[] => nt.pool.filter((m) => m.type === MessageType.Heartbeat).map((m) => m.to).sort();
+    nt.readIndex(1, ctx('first'));
+    nt.handleReady(1);
+    expect(hbTo()).toEqual([2, 3]);
+    nt.stabilize();
+    expect(ctxs(nt, 1)).toEqual(['first']);
+    // Node 2 stops answering: the next round goes to 2 and 3 again and stays unconfirmed…
+    nt.isolate(2);
+    nt.readIndex(1, ctx('second'));
+    nt.stabilize();
+    expect(ctxs(nt, 1)).toEqual(['first']);
+    // …until the heartbeat of the next tick, to everyone, confirms it (3, 4 and 5 answer).
+    nt.tickAll(nt.raft(1).heartbeatTimeout);
+    nt.stabilize();
+    expect(ctxs(nt, 1)).toEqual(['first', 'second']);
+    // Rounds now go to followers that answered the latest round.
+    nt.readIndex(1, ctx('third'));
+    nt.handleReady(1);
+    const to = hbTo();
+    expect(to).toHaveLength(2);
+    expect(to).not.toContain(2);
+    nt.stabilize();
+    expect(ctxs(nt, 1)).toEqual(['first', 'second', 'third']);
   });
 
   it('a new leader answers reads only after it has committed an entry of its own term', () => {
