@@ -266,7 +266,8 @@ export class RaftLog {
         if (err instanceof UnavailableError) invariant(false, `entries[${lo}:${stableHi}) is unavailable from storage`);
         throw err;
       }
-      if (stored.length < stableHi - lo) return stored;
+      // Storage has applied maxBytes already.
+      if (stored.length < stableHi - lo || hi <= uOffset) return stored;
       ents = stored;
     }
     if (hi > uOffset) {

@@ -183,7 +183,8 @@ export class Raft {
       }
     }
     this.send(newMessage({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit }));
-    pr.sentEntries(entries.length, entriesSize(entries));
+    // Bytes in flight matter only under a byte limit (maxInflightBytes 0: none, the default).
+    pr.sentEntries(entries.length, this.trk.maxInflightBytes === 0 ? 0 : entriesSize(entries));
     pr.sentCommitIndex(commit);
     return true;
   }
@@ -735,32 +736,38 @@ export class Raft {
   /** Starts a heartbeat round carrying the waiting reads (every heartbeat is a round). */
   broadcastHeartbeatRound(): void {
     const ctx = this.readOnly.startRound(this.raftLog.committed, this.ticks);
+    this.readOnly.markBroadcast();
     this.bcastHeartbeat(ctx);
     this.confirmReadRounds();
   }
 
   /**
    * Starts a round for the waiting reads, sent only to as many voters as a
-   * quorum needs besides this leader: those that answered a round latest
-   * (the heartbeat of every heartbeatTimeout still goes to every member).
-   * In a 3-node cluster that is one follower, which answers; the other is
-   * not woken for it. If the chosen ones do not answer, the next heartbeat
-   * broadcast confirms the round (an answer to a later round confirms every
-   * earlier one: see ReadOnly), within a heartbeat timeout, and whoever
-   * answered it is chosen next.
+   * quorum needs besides this leader: the first to answer the latest
+   * heartbeat broadcast (the heartbeat of every heartbeatTimeout still goes
+   * to every member), then those that answered a round latest. In a 3-node
+   * cluster that is one follower, the quicker one; the other is not woken
+   * for it. If the chosen ones do not answer, the next heartbeat broadcast
+   * confirms the round (an answer to a later round confirms every earlier
+   * one: see ReadOnly), within a heartbeat timeout, and whoever answered it
+   * first is chosen next.
    */
   private startReadRound(): void {
     const voters = this.trk.voters();
-    const need = majority(voters.length) - (voters.includes(this.id) ? 1 : 0);
-    const others = voters.length - (voters.includes(this.id) ? 1 : 0);
-    if (need >= others) {
+    const self = voters.includes(this.id) ? 1 : 0;
+    const need = majority(voters.length) - self;
+    if (need >= voters.length - self) {
       this.broadcastHeartbeatRound();
       return;
     }
     const ctx = this.readOnly.startRound(this.raftLog.committed, this.ticks);
-    // The `need` other voters with the latest answers (ties: the lower id); a small selection, no sort.
     const chosen: number[] = [];
-    for (let k = 0; k < need; k++) {
+    for (const id of this.readOnly.answeredBroadcast) {
+      if (chosen.length === need) break;
+      if (id !== this.id && this.trk.isVoter(id)) chosen.push(id);
+    }
+    // Then the latest answers (ties: the lower id); a small selection, no sort.
+    while (chosen.length < need) {
       let best = NONE;
       let bestSeq = -1;
       for (const id of voters) {
@@ -772,8 +779,8 @@ export class Raft {
         }
       }
       chosen.push(best);
-      this.sendHeartbeat(best, ctx);
     }
+    for (const id of chosen) this.sendHeartbeat(id, ctx);
     this.confirmReadRounds();
   }
 

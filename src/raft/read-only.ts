@@ -74,6 +74,8 @@ export class ReadOnly {
     this.pending = [];
     this.rounds = [];
     this.acked.clear();
+    this.broadcastSeq = 0;
+    this.answeredBroadcast.length = 0;
     this.confirmedSeq = this.lastSeq;
     this.leaseStartTick = undefined;
   }
@@ -109,11 +111,22 @@ export class ReadOnly {
     return this.acked.get(id) ?? 0;
   }
 
+  /** The latest round sent to every member (the heartbeat broadcast), and who answered it, first first. */
+  private broadcastSeq = 0;
+  readonly answeredBroadcast: number[] = [];
+
+  /** The round just started (startRound) went to every member. */
+  markBroadcast(): void {
+    this.broadcastSeq = this.lastSeq;
+    this.answeredBroadcast.length = 0;
+  }
+
   /** Records that `from` answered the round in `ctx`. Returns false if ctx is not a round of ours. */
   recvAck(from: number, ctx: Buffer): boolean {
     const seq = decodeRoundContext(ctx);
     if (seq === undefined || seq > this.lastSeq) return false;
     if (seq > (this.acked.get(from) ?? 0)) this.acked.set(from, seq);
+    if (seq === this.broadcastSeq && !this.answeredBroadcast.includes(from)) this.answeredBroadcast.push(from);
     return true;
   }
 
