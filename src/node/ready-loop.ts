@@ -135,7 +135,7 @@ export class ReadyLoop<P extends Proposal> {
       // has them applied meanwhile, as on a leader.
       let applied = false;
       const applyEarly = (): void => {
-        if (applied) return;
+        if (applied || this.host.closed) return;
         applied = true;
         this.applyEntries(ce, 0, early);
         this.whenApplied(() => (this.allApplied = early === ce.length));
