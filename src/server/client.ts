@@ -148,7 +148,7 @@ export class Slot extends RespWriter {
     readonly client: Client,
   ) {
     super(proto);
-    this.onError = client.server.errorReply;
+    this.onError = client.errorReply;
   }
 
   /** The reply is complete: it may leave once every reply before it has. */
@@ -276,6 +276,8 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
   private readonly io: IoCounters;
   private readonly limits: ClientLimits;
   private readonly eviction: ClientEviction;
+  /** The host's errorReply (INFO errorstats), given to every reply slot. */
+  readonly errorReply: (text: string) => void;
 
   constructor(
     readonly sock: net.Socket,
@@ -292,13 +294,14 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     this.io = server.io;
     this.limits = server.limits;
     this.eviction = server.clientEviction;
+    this.errorReply = server.errorReply;
     this.addr = unixPath !== undefined ? `${unixPath}:0` : `${sock.remoteAddress}:${sock.remotePort}`;
     this.laddr = unixPath !== undefined ? `${unixPath}:0` : `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
     if (server.limits.keepAliveSeconds > 0) sock.setKeepAlive(true, server.limits.keepAliveSeconds * 1000);
-    this.direct.onError = server.errorReply;
+    this.direct.onError = this.errorReply;
     // Errors nobody reads still count in INFO errorstats, as in Redis.
-    this.mutedWriter.onError = server.errorReply;
+    this.mutedWriter.onError = this.errorReply;
     this.parser = new RequestParser(
       {
         onCommand: (argv) => {
