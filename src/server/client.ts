@@ -97,12 +97,15 @@ export interface IoCounters {
  */
 export class ReplyScheduler {
   private pending: Client[] = [];
+  private spare: Client[] = [];
   private scheduled = false;
   private readonly run = (): void => {
     this.scheduled = false;
     const list = this.pending;
-    this.pending = [];
-    for (const c of list) c.flushScheduled();
+    this.pending = this.spare;
+    for (let i = 0; i < list.length; i++) list[i]!.flushScheduled();
+    list.length = 0;
+    this.spare = list;
   };
 
   schedule(c: Client): void {
@@ -110,6 +113,30 @@ export class ReplyScheduler {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(this.run);
+  }
+
+  private soonList: Client[] = [];
+  private soonSpare: Client[] = [];
+  private soonQueued = false;
+  private readonly runSoon = (): void => {
+    this.soonQueued = false;
+    const list = this.soonList;
+    this.soonList = this.soonSpare;
+    for (let i = 0; i < list.length; i++) list[i]!.flushSoon();
+    list.length = 0;
+    this.soonSpare = list;
+  };
+
+  /**
+   * Writes c's ready replies at the end of this tick (replies completed by
+   * the applies of a turn, pub/sub pushes): one process.nextTick for every
+   * client of the turn, not one per client.
+   */
+  soon(c: Client): void {
+    this.soonList.push(c);
+    if (this.soonQueued) return;
+    this.soonQueued = true;
+    process.nextTick(this.runSoon);
   }
 }
 
@@ -121,7 +148,7 @@ export class Slot extends RespWriter {
     readonly client: Client,
   ) {
     super(proto);
-    this.onError = client.server.errorReply;
+    this.onError = client.errorReply;
   }
 
   /** The reply is complete: it may leave once every reply before it has. */
@@ -245,6 +272,12 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
   /** client-output-buffer-limit's soft-limit clock, once a limit was checked. */
   private obuf: OutputLimitWatch | undefined;
   closed = false;
+  /** The host's objects read per request (the same for every connection; their fields are read at each use). */
+  private readonly io: IoCounters;
+  private readonly limits: ClientLimits;
+  private readonly eviction: ClientEviction;
+  /** The host's errorReply (INFO errorstats), given to every reply slot. */
+  readonly errorReply: (text: string) => void;
 
   constructor(
     readonly sock: net.Socket,
@@ -253,16 +286,22 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     private readonly replies: ReplyScheduler,
     /** The Unix socket's path for a client connected through unixsocket (CLIENT LIST: addr and laddr `<path>:0`, flag U). */
     readonly unixPath?: string,
+    /** The socket reads into a buffer shared by every connection and hands each read to read() (server.ts). */
+    userBuffer = false,
   ) {
     this.id = server.nextClientId();
     this.db = server.firstDb;
+    this.io = server.io;
+    this.limits = server.limits;
+    this.eviction = server.clientEviction;
+    this.errorReply = server.errorReply;
     this.addr = unixPath !== undefined ? `${unixPath}:0` : `${sock.remoteAddress}:${sock.remotePort}`;
     this.laddr = unixPath !== undefined ? `${unixPath}:0` : `${sock.localAddress}:${sock.localPort}`;
     sock.setNoDelay(true);
     if (server.limits.keepAliveSeconds > 0) sock.setKeepAlive(true, server.limits.keepAliveSeconds * 1000);
-    this.direct.onError = server.errorReply;
+    this.direct.onError = this.errorReply;
     // Errors nobody reads still count in INFO errorstats, as in Redis.
-    this.mutedWriter.onError = server.errorReply;
+    this.mutedWriter.onError = this.errorReply;
     this.parser = new RequestParser(
       {
         onCommand: (argv) => {
@@ -288,34 +327,8 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
       },
       server.limits,
     );
-    sock.on('data', (chunk: Buffer) => {
-      // Per read, as Redis's readQueryFromClient sets c->lastinteraction.
-      this.lastInteraction = Date.now();
-      this.server.io.netInputBytes += chunk.length;
-      this.server.io.readsProcessed++;
-      // Closing: nothing more is run.
-      if (this.closing) return;
-      if (this.queryBufferBytes + chunk.length > this.server.limits.queryBufferLimit) return this.queryBufferLimitReached(chunk);
-      if (this.inbox.length > 0 || this.heldInput.length > 0) {
-        // Requests are waiting their turn: these bytes wait unparsed behind them.
-        this.heldInput.push(chunk);
-        this.heldInputBytes += chunk.length;
-        if (this.server.clientEviction.enabled) this.server.clientEviction.update(this);
-        return;
-      }
-      this.feed(chunk);
-      if (this.server.clientEviction.enabled) {
-        this.server.clientEviction.update(this);
-        // Evicted: nothing more is written.
-        if (this.sock.destroyed) return;
-      }
-      // Replies known now leave once every readable client has been read
-      // (replies to writes leave when their entries apply).
-      if (!this.writeScheduled && (this.direct.size > 0 || this.queue[0]?.ready === true)) {
-        this.writeScheduled = true;
-        this.replies.schedule(this);
-      }
-    });
+    // A socket made with a user buffer (server.ts) calls read() itself; others (TLS) emit 'data'.
+    if (!userBuffer) sock.on('data', (chunk: Buffer) => this.input(chunk, chunk.length, false));
     this.runInbox = () => {
       for (;;) {
         while (this.inbox.length > 0 && !this.paused && !this.closing && this.server.mayRunNow(this, this.inbox[0]!, this.heldBy !== undefined)) {
@@ -337,7 +350,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
       this.flush();
     };
     sock.on('drain', () => {
-      if (this.server.clientEviction.enabled) this.server.clientEviction.update(this);
+      if (this.eviction.enabled) this.eviction.update(this);
       if (!this.paused || this.closing) return;
       this.paused = false;
       this.runInbox();
@@ -351,10 +364,49 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     });
   }
 
-  private feed(chunk: Buffer): void {
+  /**
+   * A read into the connections' shared buffer (server.ts): `buf[0, n)`,
+   * valid only during this call (what is kept is copied).
+   */
+  read(buf: Buffer, n: number): void {
+    this.input(buf, n, true);
+  }
+
+  /** Bytes read from the socket: `chunk[0, n)`; `shared`: `chunk`'s memory is reused after this call. */
+  private input(chunk: Buffer, n: number, shared: boolean): void {
+    // Per read, as Redis's readQueryFromClient sets c->lastinteraction.
+    this.lastInteraction = Date.now();
+    const io = this.io;
+    io.netInputBytes += n;
+    io.readsProcessed++;
+    // Closing: nothing more is run.
+    if (this.closing) return;
+    if (this.queryBufferBytes + n > this.limits.queryBufferLimit) return this.queryBufferLimitReached(chunk, n);
+    if (this.inbox.length > 0 || this.heldInput.length > 0) {
+      // Requests are waiting their turn: these bytes wait unparsed behind them.
+      this.heldInput.push(shared || n < chunk.length ? Buffer.from(chunk.subarray(0, n)) : chunk);
+      this.heldInputBytes += n;
+      if (this.eviction.enabled) this.eviction.update(this);
+      return;
+    }
+    this.feed(chunk, n);
+    if (this.eviction.enabled) {
+      this.eviction.update(this);
+      // Evicted: nothing more is written.
+      if (this.sock.destroyed) return;
+    }
+    // Replies known now leave once every readable client has been read
+    // (replies to writes leave when their entries apply).
+    if (!this.writeScheduled && (this.direct.size > 0 || this.queue[0]?.ready === true)) {
+      this.writeScheduled = true;
+      this.replies.schedule(this);
+    }
+  }
+
+  private feed(chunk: Buffer, n = chunk.length): void {
     this.feeding = true;
     try {
-      this.parser.feed(chunk);
+      this.parser.feed(chunk, n);
     } finally {
       this.feeding = false;
     }
@@ -447,7 +499,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     }
     if (!this.flushQueued) {
       this.flushQueued = true;
-      process.nextTick(this.flushQueuedReplies);
+      this.replies.soon(this);
     }
   }
 
@@ -471,16 +523,16 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     if (this.closing || this.closed) return undefined;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      process.nextTick(this.flushQueuedReplies);
+      this.replies.soon(this);
     }
     return this.unmutedOut();
   }
 
-  /** complete's and pushWriter's end-of-tick flush: one function per client, not a closure per reply. */
-  private readonly flushQueuedReplies = (): void => {
+  /** complete's and pushWriter's end-of-tick flush (ReplyScheduler.soon). */
+  flushSoon(): void {
     this.flushQueued = false;
     this.flush();
-  };
+  }
 
   /** Bytes of replies not yet taken by the socket plus what the socket still buffers. */
   get outputBytes(): number {
@@ -517,12 +569,13 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     let s = this.direct.take();
     while (this.queue.length > 0 && this.queue[0]!.ready) s += this.queue.shift()!.take();
     if (s.length > 0) {
-      this.server.io.netOutputBytes += s.length;
-      this.server.io.writesProcessed++;
+      const io = this.io;
+      io.netOutputBytes += s.length;
+      io.writesProcessed++;
       this.sock.write(s, 'latin1');
-      if (this.server.limits.outputLimited && (this.sock.writableLength !== 0 || this.obuf !== undefined) && this.outputLimitReached()) return;
-      if (this.server.clientEviction.enabled) {
-        this.server.clientEviction.update(this);
+      if (this.limits.outputLimited && (this.sock.writableLength !== 0 || this.obuf !== undefined) && this.outputLimitReached()) return;
+      if (this.eviction.enabled) {
+        this.eviction.update(this);
         if (this.closed || this.sock.destroyed) return;
       }
       if (!this.paused && this.sock.writableLength >= OUTPUT_HIGH_WATER) {
@@ -602,11 +655,11 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
    * a reply still pending (a write in flight, a blocked pop) is dropped with
    * the connection, which is destroyed once the rest is written.
    */
-  private queryBufferLimitReached(chunk: Buffer): void {
-    const qbuf = this.queryBufferBytes + chunk.length;
+  private queryBufferLimitReached(chunk: Buffer, n: number): void {
+    const qbuf = this.queryBufferBytes + n;
     log.warn(
       `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr} laddr=${this.laddr} name=${this.name} qbuf=${qbuf} ` +
-        `(client-query-buffer-limit ${this.server.limits.queryBufferLimit}; last read begins with: ${JSON.stringify(chunk.toString('latin1', 0, 64))})`,
+        `(client-query-buffer-limit ${this.server.limits.queryBufferLimit}; last read begins with: ${JSON.stringify(chunk.toString('latin1', 0, Math.min(n, 64)))})`,
     );
     this.closing = true;
     this.parser.stop();

@@ -246,12 +246,13 @@ export class RequestParser {
     this.pendLen = 0;
   }
 
-  feed(chunk: Buffer): void {
-    if (this.stopped || chunk.length === 0) return;
+  /** Parses chunk[0, end) (default: all of it). */
+  feed(chunk: Buffer, end: number = chunk.length): void {
+    if (this.stopped || end === 0) return;
     if (this.busy) throw new Error('RequestParser.feed() called from one of its handlers');
     this.busy = true;
     try {
-      this.scan(chunk);
+      this.scan(chunk, end);
     } catch (e) {
       // A handler threw (the parser itself does not): the position in the
       // stream is lost, so stop for good and let the caller see the error.
@@ -297,8 +298,7 @@ export class RequestParser {
     return whole;
   }
 
-  private scan(buf: Buffer): void {
-    const n = buf.length;
+  private scan(buf: Buffer, n: number): void {
     let pos = 0;
     /** Start in buf of whole multibulk requests not yet given to redis-parser, or -1. */
     let run = -1;

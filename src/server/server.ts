@@ -40,20 +40,26 @@ export class RespServer {
   private unixSrv: net.Server | undefined;
 
   constructor(host: ClientHost) {
-    this.onSocket = (sock, unixPath) => {
+    this.onSocket = (accepted, unixPath) => {
       // A Unix socket connection has no remote address: protected mode lets it in, as Redis.
-      const refused = host.refuseConnection(sock.remoteAddress);
+      const refused = host.refuseConnection(accepted.remoteAddress);
       if (refused !== undefined) {
-        sock.on('error', () => {});
-        sock.end(`-${refused}\r\n`);
+        accepted.on('error', () => {});
+        accepted.resume();
+        accepted.end(`-${refused}\r\n`);
         return;
       }
-      const c = new Client(sock, host, this.replies, unixPath);
-      this.clients.add(c);
-      sock.once('close', () => this.clients.delete(c));
-      host.addClient(c);
+      let c: Client | undefined;
+      const sock = accepted instanceof tls.TLSSocket ? undefined : userBufferSocket(accepted, (n, buf) => c!.read(buf, n));
+      c = new Client(sock ?? accepted, host, this.replies, unixPath, sock !== undefined);
+      if (sock === undefined) accepted.resume();
+      const client = c;
+      this.clients.add(client);
+      (sock ?? accepted).once('close', () => this.clients.delete(client));
+      host.addClient(client);
     };
-    this.srv = net.createServer({ noDelay: true }, this.onSocket);
+    // Paused: the connection's handle is read through a user buffer (userBufferSocket).
+    this.srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (sock) => this.onSocket(sock));
     this.srv.on('error', (err) => log.error(`client listener: ${err.message}`));
   }
 
@@ -72,7 +78,7 @@ export class RespServer {
    */
   listenUnix(file: string, perm: number): Promise<void> {
     fs.rmSync(file, { force: true });
-    const srv = net.createServer((sock) => this.onSocket(sock, file));
+    const srv = net.createServer({ pauseOnConnect: true }, (sock) => this.onSocket(sock, file));
     srv.on('error', (err) => log.error(`unix socket listener: ${err.message}`));
     this.unixSrv = srv;
     return new Promise((resolve, reject) => {
@@ -154,6 +160,39 @@ export class RespServer {
       unixSrv !== undefined && unixSrv.listening ? new Promise<void>((resolve) => unixSrv.close(() => resolve())) : undefined,
     ]);
   }
+}
+
+/**
+ * The buffer every plain (TCP or Unix) client connection reads into: a read
+ * is handed to its Client at once and consumed there (parsed, or copied
+ * when it must wait), so one buffer serves all of them.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+type RawSocket = { _handle?: { useUserBuffer?: unknown } | null; _server?: unknown; server?: unknown };
+
+/**
+ * `accepted` (a connection accepted paused) re-made as a socket that reads
+ * with net.Socket's `onread` option: libuv reads into READ_BUFFER and
+ * `callback` gets each read's length, one call per read, instead of a new
+ * Buffer per read pushed through the Readable stream ('data', and a
+ * process.nextTick per read). net.Server has no option for `onread`, so the
+ * accepted socket's handle moves to a new Socket made with it (the old
+ * object gives the handle and its place in the server's connection count
+ * up, and is dropped). Undefined when the handle cannot do this (the
+ * accepted socket is then used as it is).
+ */
+function userBufferSocket(accepted: net.Socket, callback: (n: number, buf: Buffer) => void): net.Socket | undefined {
+  const raw = accepted as unknown as RawSocket;
+  const handle = raw._handle;
+  if (handle == null || typeof handle.useUserBuffer !== 'function') return undefined;
+  raw._handle = null;
+  const sock = new net.Socket({ handle, onread: { buffer: READ_BUFFER, callback }, readable: true, writable: true } as net.SocketConstructorOpts);
+  const moved = sock as unknown as RawSocket;
+  moved._server = raw._server;
+  moved.server = raw.server;
+  raw._server = null;
+  return sock;
 }
 
 function listenOn(srv: net.Server, host: string, port: number, flag: string, backlog = 511): Promise<void> {

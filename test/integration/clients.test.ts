@@ -8,6 +8,8 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRaftis, type RaftisProcess } from '../helpers/raftis-process.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { until, untilBlocked } from '../helpers/poll.js';
 
 const run = promisify(execFile);
 let srv: RaftisProcess;
@@ -129,6 +131,40 @@ describe('redis-benchmark', () => {
     expect(text).not.toMatch(/error/i);
     for (const t of ['PING_INLINE', 'PING_MBULK', 'SET', 'GET', 'INCR', 'MSET']) {
       expect(text).toMatch(new RegExp(`${t}( \\(10 keys\\))?: [\\d.]+ requests per second`));
+    }
+  });
+});
+
+describe('connections read into one shared buffer', () => {
+  it("keeps a blocked client's later bytes intact while other connections read", async () => {
+    const a = await RawClient.connect(srv.port);
+    const b = await RawClient.connect(srv.port);
+    const c = await RawClient.connect(srv.port);
+    try {
+      expect(await c.call('CLIENT', 'SETNAME', 'observer')).toBe('+OK\r\n');
+      expect(await a.call('CLIENT', 'SETNAME', 'held')).toBe('+OK\r\n');
+      const qbuf = async (): Promise<number> => Number(/name=held .*?qbuf=(\d+)/.exec(await c.call('CLIENT', 'LIST'))?.[1] ?? -1);
+      const popped = a.send('BLPOP shared:q 0\r\n');
+      await untilBlocked(c, 1);
+      // A request read while A is blocked waits parsed in its inbox; what
+      // A's next read brings waits as raw bytes, which must be A's own
+      // copy: the read buffer is reused by every other connection's reads.
+      a.sock.write('PING\r\n');
+      await until('the PING held behind the BLPOP', async () => (await qbuf()) > 0);
+      const before = await qbuf();
+      a.sock.write('*3\r\n$3\r\nSET\r\n$8\r\nshared:a\r\n$8\r\nAAAAAAAA\r\n*2\r\n$3\r\nGET\r\n$8\r\nshared:a\r\n');
+      await until('the SET and GET held as raw bytes', async () => (await qbuf()) > before);
+      // Other connections' reads go through the same buffer meanwhile.
+      for (let i = 0; i < 20; i++) expect(await b.call('SET', `shared:b${i}`, 'B'.repeat(100 + i))).toBe('+OK\r\n');
+      expect(await b.call('RPUSH', 'shared:q', 'x')).toBe(':1\r\n');
+      expect(await popped).toBe('*2\r\n$8\r\nshared:q\r\n$1\r\nx\r\n');
+      expect(await a.next()).toBe('+PONG\r\n');
+      expect(await a.next()).toBe('+OK\r\n');
+      expect(await a.next()).toBe('$8\r\nAAAAAAAA\r\n');
+    } finally {
+      a.close();
+      b.close();
+      c.close();
     }
   });
 });
