@@ -127,9 +127,12 @@ function feedLine(stats: Stats, argv: readonly string[], addr: string, db: numbe
  * command. Returns -1 for a call that is not timed.
  */
 function startTime(stats: Stats, def: CommandDef): number {
-  return !def.sampled || def.stats.calls % TIMING_SAMPLE === 0 || stats.slowlog.slowerThan === 0 || stats.latencyMonitor.threshold > 0
-    ? performance.now()
-    : -1;
+  return timesCall(stats, def) ? performance.now() : -1;
+}
+
+/** Whether the next call of `def` is timed (startTime): a call that is not counts only as a call (and a failed one if it replies an error). */
+export function timesCall(stats: Stats, def: CommandDef): boolean {
+  return !def.sampled || def.stats.calls % TIMING_SAMPLE === 0 || stats.slowlog.slowerThan === 0 || stats.latencyMonitor.threshold > 0;
 }
 
 function called(stats: Stats, def: CommandDef, argv: string[], who: EngineClient | undefined, started: number, errorsBefore: number): void {

@@ -37,6 +37,7 @@
  * path's entries are no bigger.
  */
 import { latin1 } from '../../util/latin1.js';
+import { INLINE_MAX } from '../../keyspace/key-table.js';
 
 export const enum EntryKind {
   Commands = 1,
@@ -282,6 +283,70 @@ function encodeKeys(e: ExpireEntry | EvictEntry | CacheScriptsEntry | ScriptDeci
   }
   for (let i = 0; i < count; i++) q = putString(v, q, keys[i]!);
   return new EntryBytes(slab, off, size) as unknown as Buffer;
+}
+
+/** The largest entry plainSetOf reads: SET, a key and a value of INLINE_MAX bytes each, in a database. */
+const PLAIN_SET_MAX = HEADER + 4 + 4 + (4 + 3) + 2 * (4 + INLINE_MAX);
+const SCRATCH = new ArrayBuffer(PLAIN_SET_MAX);
+const SCRATCH_BYTES = new Uint8Array(SCRATCH);
+
+/**
+ * What plainSetOf read, valid until its next call: the entry's bytes copied
+ * into `view` (one copy into a fixed scratch: no DataView over the entry's
+ * own memory, whose `buffer` and `byteOffset` cost more to read than the
+ * copy), its time and database, where the key and the value are.
+ */
+export const PLAIN_SET = {
+  view: new DataView(SCRATCH),
+  time: 0,
+  db: 0,
+  keyStart: 0,
+  keyLength: 0,
+  valueStart: 0,
+  valueLength: 0,
+};
+
+/**
+ * Whether the entry is a client's plain SET: one command, not a
+ * transaction, no flag but a database, `SET key value` (SET in any case) with
+ * a key of up to INLINE_MAX bytes and a value of 1..INLINE_MAX bytes whose
+ * first byte is not '-' or a digit (so it is no integer: its size is its
+ * length). If so PLAIN_SET says where everything is. Anything else,
+ * damaged entries included, answers false (decodeStateEntry reads it).
+ */
+export function plainSetOf(b: Buffer): boolean {
+  const n = b.length;
+  if (n > PLAIN_SET_MAX || n < HEADER + 4 + 7 + 4 + 4 + 1 || b[0] !== EntryKind.Commands) return false;
+  SCRATCH_BYTES.set(b);
+  const v = PLAIN_SET.view;
+  const flags = v.getUint8(9);
+  if ((flags & ~FLAG_DB) !== 0 || v.getUint32(10, true) !== 1) return false;
+  let p = HEADER;
+  let db = 0;
+  if (flags !== 0) {
+    db = v.getUint32(p, true);
+    p += 4;
+  }
+  // argc 3, then "set" (a byte ORed with 0x20 is 's' only for 'S' and 's').
+  if (v.getUint32(p, true) !== 3 || v.getUint32(p + 4, true) !== 3) return false;
+  if ((v.getUint8(p + 8) | 0x20) !== 0x73 || (v.getUint8(p + 9) | 0x20) !== 0x65 || (v.getUint8(p + 10) | 0x20) !== 0x74) return false;
+  p += 11;
+  const kl = v.getUint32(p, true);
+  if (kl > INLINE_MAX || p + 4 + kl + 4 >= n) return false;
+  const ks = p + 4;
+  p = ks + kl;
+  const vl = v.getUint32(p, true);
+  const vs = p + 4;
+  if (vl === 0 || vl > INLINE_MAX || vs + vl !== n) return false;
+  const c = v.getUint8(vs);
+  if (c === 45 || (c >= 48 && c <= 57)) return false;
+  PLAIN_SET.time = v.getFloat64(1, true);
+  PLAIN_SET.db = db;
+  PLAIN_SET.keyStart = ks;
+  PLAIN_SET.keyLength = kl;
+  PLAIN_SET.valueStart = vs;
+  PLAIN_SET.valueLength = vl;
+  return true;
 }
 
 export class BadEntryError extends Error {
