@@ -270,7 +270,7 @@ export class Applier implements StateMachine<Write> {
     if (!this.dbs.get(dbIndex).replaceFromBytes(PLAIN_SET.view, PLAIN_SET.keyStart, PLAIN_SET.keyLength, PLAIN_SET.valueStart, PLAIN_SET.valueLength)) return false;
     const time = PLAIN_SET.time;
     if (time > this.lastTime) this.lastTime = time;
-    this.scripts.appliedStandalone = false;
+    this.scripts.appliedStandalone = PLAIN_SET.standalone;
     def.stats.calls++;
     // SET's server.dirty (dirty.ts).
     this.changes++;

@@ -299,6 +299,8 @@ const SCRATCH_BYTES = new Uint8Array(SCRATCH);
 export const PLAIN_SET = {
   view: new DataView(SCRATCH),
   time: 0,
+  /** The entry's standalone flag (a group of one voter proposed it: bit 3). */
+  standalone: false,
   db: 0,
   keyStart: 0,
   keyLength: 0,
@@ -308,7 +310,8 @@ export const PLAIN_SET = {
 
 /**
  * Whether the entry is a client's plain SET: one command, not a
- * transaction, no flag but a database, `SET key value` (SET in any case) with
+ * transaction, no flag but a database and standalone (which only scripts
+ * read), `SET key value` (SET in any case) with
  * a key of up to INLINE_MAX bytes and a value of 1..INLINE_MAX bytes whose
  * first byte is not '-' or a digit (so it is no integer: its size is its
  * length). If so PLAIN_SET says where everything is. Anything else,
@@ -320,10 +323,10 @@ export function plainSetOf(b: Buffer): boolean {
   SCRATCH_BYTES.set(b);
   const v = PLAIN_SET.view;
   const flags = v.getUint8(9);
-  if ((flags & ~FLAG_DB) !== 0 || v.getUint32(10, true) !== 1) return false;
+  if ((flags & ~(FLAG_DB | FLAG_STANDALONE)) !== 0 || v.getUint32(10, true) !== 1) return false;
   let p = HEADER;
   let db = 0;
-  if (flags !== 0) {
+  if ((flags & FLAG_DB) !== 0) {
     db = v.getUint32(p, true);
     p += 4;
   }
@@ -341,6 +344,7 @@ export function plainSetOf(b: Buffer): boolean {
   const c = v.getUint8(vs);
   if (c === 45 || (c >= 48 && c <= 57)) return false;
   PLAIN_SET.time = v.getFloat64(1, true);
+  PLAIN_SET.standalone = (flags & FLAG_STANDALONE) !== 0;
   PLAIN_SET.db = db;
   PLAIN_SET.keyStart = ks;
   PLAIN_SET.keyLength = kl;

@@ -87,7 +87,7 @@ describe('a plain SET applied from its bytes', () => {
       else if (pick < 0.9) argv = ['APPEND', key, 'zz'];
       else argv = ['SETEX', key, '100', 'v'];
       const db = pick < 0.5 ? 0 : Math.floor(r() * 4);
-      const entry: CommandEntry = { kind: EntryKind.Commands, time: TIME + i, multi: false, cmds: [argv], ...(db !== 0 ? { db } : {}) };
+      const entry: CommandEntry = { kind: EntryKind.Commands, time: TIME + i, multi: false, cmds: [argv], ...(db !== 0 ? { db } : {}), ...(i % 2 === 0 ? { standalone: true } : {}) };
       const mine = r() < 0.5;
       expect(a.apply(entry, mine)).toBe(b.apply(entry, mine));
     }
@@ -104,7 +104,10 @@ describe('a plain SET applied from its bytes', () => {
   it('reads only single plain SETs with an inline key and a short non-integer value', () => {
     const e = (cmds: string[][], extra: Partial<CommandEntry> = {}): Buffer => encodeStateEntry({ kind: EntryKind.Commands, time: 5, multi: false, cmds, ...extra });
     expect(plainSetOf(e([['SET', 'k', 'v']]))).toBe(true);
-    expect({ ...PLAIN_SET, view: undefined }).toEqual({ view: undefined, time: 5, db: 0, keyStart: 29, keyLength: 1, valueStart: 34, valueLength: 1 });
+    expect({ ...PLAIN_SET, view: undefined }).toEqual({ view: undefined, time: 5, standalone: false, db: 0, keyStart: 29, keyLength: 1, valueStart: 34, valueLength: 1 });
+    // A group of one voter's entries carry the standalone flag (for scripts).
+    expect(plainSetOf(e([['SET', 'k', 'v']], { standalone: true, db: 2 }))).toBe(true);
+    expect([PLAIN_SET.standalone, PLAIN_SET.db]).toEqual([true, 2]);
     expect(plainSetOf(e([['set', 'k'.repeat(64), 'v'.repeat(64)]], { db: 3 }))).toBe(true);
     expect(PLAIN_SET.db).toBe(3);
     expect(plainSetOf(e([['SeT', '', 'x']]))).toBe(true);
@@ -121,7 +124,8 @@ describe('a plain SET applied from its bytes', () => {
       e([['SET', 'k', 'v'], ['SET', 'k', 'w']]),
       e([['SET', 'k', 'v']], { multi: true }),
       e([['SET', 'k', 'v']], { user: 'u' }),
-      e([['SET', 'k', 'v']], { standalone: true }),
+      e([['SET', 'k', 'v']], { oom: true }),
+      e([['SET', 'k', 'v']], { served: true }),
       encodeStateEntry({ kind: EntryKind.ExpireKeys, time: 5, keys: ['k'] }),
     ]) {
       expect(plainSetOf(bad)).toBe(false);
