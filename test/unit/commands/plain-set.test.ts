@@ -39,6 +39,7 @@ function replica(bytePath: boolean) {
     dbs,
     applier,
     table,
+    stats,
     /** Applies the entry as its proposer (mine: the reply) or as a follower; returns the reply. */
     apply(entry: CommandEntry, mine: boolean): string {
       const w = new RespWriter(2);
@@ -98,6 +99,28 @@ describe('a plain SET applied from its bytes', () => {
       const entry: CommandEntry = { kind: EntryKind.Commands, time: TIME + i, multi: false, cmds: [['SET', keys[i % keys.length]!, str(r, 1, 64, 'qrs')]] };
       expect(a.apply(entry, true)).toBe(b.apply(entry, true));
     }
+    expect(state(a)).toEqual(state(b));
+  });
+
+  it('counts its calls and times as the usual path does, and SLOWLOG keeps its arguments', () => {
+    const [a, b] = [replica(true), replica(false)];
+    for (const r of [a, b]) {
+      r.stats.slowlog.slowerThan = 0;
+      r.stats.slowlog.maxLen = 1000;
+    }
+    for (let i = 0; i < 200; i++) {
+      const entry: CommandEntry = { kind: EntryKind.Commands, time: TIME + i, multi: false, cmds: [[i % 2 ? 'SET' : 'set', `k${i % 7}`, `v\xff${i}`]], standalone: true };
+      expect(a.apply(entry, i % 3 === 0)).toBe(b.apply(entry, i % 3 === 0));
+    }
+    const calls = (r: ReturnType<typeof replica>): unknown => {
+      const c = r.table.get('set')!.stats;
+      return [c.calls, c.timed, c.failedCalls];
+    };
+    expect(calls(a)).toEqual([200, 200, 0]);
+    expect(calls(b)).toEqual(calls(a));
+    const logged = (r: ReturnType<typeof replica>): unknown => r.stats.slowlog.newest(-1).map((e) => e.argv);
+    expect(logged(a)).toHaveLength(200);
+    expect(logged(a)).toEqual(logged(b));
     expect(state(a)).toEqual(state(b));
   });
 
