@@ -91,7 +91,7 @@ function hashOf(s: string): number {
 
 /**
  * hashOf of the latin1 string of `len` bytes at `start` of `v` (one char
- * per byte), from the bytes: two bytes a load. The same hash as hashOf
+ * per byte), from the bytes. The same hash as hashOf
  * (the entry's bytes are the argument's chars: SET applied from its entry
  * finds the key a string lookup finds).
  */
@@ -99,9 +99,16 @@ function hashBytes(v: DataView, start: number, len: number): number {
   let h = 0x811c9dc5 ^ HASH_SEED;
   const end = start + len;
   let p = start;
-  for (; p + 1 < end; p += 2) {
+  // Four bytes a load (a DataView load costs ~30 instructions in TurboFan): two pairs, each as hashOf takes two chars.
+  for (; p + 3 < end; p += 4) {
+    const x = v.getInt32(p, true);
+    h = Math.imul(h ^ ((x & 0xff) | ((x & 0xff00) << 8)), 0x01000193);
+    h = Math.imul(h ^ (((x >>> 16) & 0xff) | ((x >>> 8) & 0xff0000)), 0x01000193);
+  }
+  if (p + 1 < end) {
     const x = v.getUint16(p, true);
     h = Math.imul(h ^ ((x & 0xff) | ((x & 0xff00) << 8)), 0x01000193);
+    p += 2;
   }
   if (p < end) h = Math.imul(h ^ v.getUint8(p), 0x01000193);
   h ^= h >>> 16;
