@@ -324,9 +324,9 @@ export class Keyspace {
 
   /**
    * replace(key, value, now) for SET applied from its entry's bytes (the
-   * key's `klen` bytes at `kstart` of `src`, the value's `vlen` at
-   * `vstart`; both 1..INLINE_MAX, the value's first byte not '-' or a
-   * digit, so it is no integer): no string made. Only where nothing else
+   * key's `klen` (≤ INLINE_MAX) bytes at `kstart` of `src`, the value's
+   * `vlen` (1..INLINE_MAX) at `vstart`, its first byte not '-' or a digit,
+   * so it is no integer): no string made. Only where nothing else
    * needs the key as a string: no key with a TTL in this database (replace
    * looks the key up in `expires`), no snapshot being written (its
    * copy-on-write saves the key), and an old value, if any, that is an

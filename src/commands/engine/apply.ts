@@ -255,9 +255,9 @@ export class Applier implements StateMachine<Write> {
    * WATCH or blocked clients (touch.wanted: they are told the key), no
    * client-side caching for the client, no keyspace events, no MONITOR
    * (SLOWLOG gets the arguments made from the entry when it keeps the call),
-   * plus the keyspace's own conditions
-   * (Keyspace.replaceFromBytes). Answers false, having changed nothing,
-   * when any is not so: the entry is applied the usual way.
+   * plus the keyspace's own conditions (Keyspace.replaceFromBytes). Answers
+   * false, having changed nothing, when any is not so: the entry is applied
+   * the usual way.
    */
   private applyPlainSet(data: Buffer, mine: Write | undefined): boolean {
     let def = this.setDef;
@@ -281,7 +281,6 @@ export class Applier implements StateMachine<Write> {
     this.touch.entryApplied();
     return true;
   }
-
 
   /**
    * Sharding's refusal of a whole entry, if any: MOVED (or TRYAGAIN) for a
@@ -343,4 +342,3 @@ export class Applier implements StateMachine<Write> {
     this.touch.touched(-1, null);
   }
 }
-
