@@ -90,6 +90,36 @@ function hashOf(s: string): number {
 }
 
 /**
+ * hashOf of the latin1 string of `len` bytes at `start` of `v` (one char
+ * per byte), from the bytes. The same hash as hashOf
+ * (the entry's bytes are the argument's chars: SET applied from its entry
+ * finds the key a string lookup finds).
+ */
+function hashBytes(v: DataView, start: number, len: number): number {
+  let h = 0x811c9dc5 ^ HASH_SEED;
+  const end = start + len;
+  let p = start;
+  // Four bytes a load (a DataView load costs ~30 instructions in TurboFan): two pairs, each as hashOf takes two chars.
+  for (; p + 3 < end; p += 4) {
+    const x = v.getInt32(p, true);
+    h = Math.imul(h ^ ((x & 0xff) | ((x & 0xff00) << 8)), 0x01000193);
+    h = Math.imul(h ^ (((x >>> 16) & 0xff) | ((x >>> 8) & 0xff0000)), 0x01000193);
+  }
+  if (p + 1 < end) {
+    const x = v.getUint16(p, true);
+    h = Math.imul(h ^ ((x & 0xff) | ((x & 0xff00) << 8)), 0x01000193);
+    p += 2;
+  }
+  if (p < end) h = Math.imul(h ^ v.getUint8(p), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+/**
  * Records of 1..INLINE_MAX + 1 bytes (a length byte, then latin1 bytes) in
  * 1 MB chunks, with a free list per record length (records are not
  * rounded, so a freed record is reused only by one of the same length).
@@ -158,6 +188,49 @@ class ByteArena {
     (this.freeLists[n] ??= []).push(off);
   }
 
+  /** Stores the `len` (≤ INLINE_MAX) bytes at `start` of `src`, copied four a load and store; their offset, or -1 when the arena is full. */
+  putBytes(src: DataView, start: number, len: number): number {
+    const n = len + 1;
+    let off: number;
+    const fl = this.freeLists[n];
+    if (fl !== undefined && fl.length > 0) {
+      off = fl.pop()!;
+    } else {
+      if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
+        if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
+        const chunk = Buffer.allocUnsafeSlow(CHUNK);
+        this.chunks.push(chunk);
+        this.views.push(new DataView(chunk.buffer, chunk.byteOffset, CHUNK));
+        this.top = (this.chunks.length - 1) * CHUNK;
+      }
+      off = this.top;
+      this.top += n;
+    }
+    this.writeBytes(off, src, start, len);
+    return off;
+  }
+
+  /** Writes the record at `off` (length byte, then the bytes): a new one, or one of the same length rewritten in place. */
+  writeBytes(off: number, src: DataView, start: number, len: number): void {
+    const v = this.views[off >>> CHUNK_BITS]!;
+    let p = off & (CHUNK - 1);
+    v.setUint8(p++, len);
+    let i = 0;
+    for (; i + 4 <= len; i += 4, p += 4) v.setInt32(p, src.getInt32(start + i, true), true);
+    for (; i < len; i++) v.setUint8(p++, src.getUint8(start + i));
+  }
+
+  /** Whether the record holds the `len` bytes at `start` of `src` (four bytes a compare). */
+  equalsBytes(off: number, src: DataView, start: number, len: number): boolean {
+    const v = this.views[off >>> CHUNK_BITS]!;
+    let p = off & (CHUNK - 1);
+    if (v.getUint8(p++) !== len) return false;
+    let i = 0;
+    for (; i + 4 <= len; i += 4, p += 4) if (v.getInt32(p, true) !== src.getInt32(start + i, true)) return false;
+    for (; i < len; i++) if (v.getUint8(p++) !== src.getUint8(start + i)) return false;
+    return true;
+  }
+
   /** Whether the record holds `s` (compared four bytes a load; a char above 0xff never matches a byte). */
   equals(off: number, s: string): boolean {
     const v = this.views[off >>> CHUNK_BITS]!;
@@ -202,6 +275,16 @@ class ByteArena {
     if (n === 0) return 0;
     const c = b[p + 1]!;
     return c === 45 || (c >= 48 && c <= 57) ? -1 : n;
+  }
+
+  /**
+   * Whether the arena is within a chunk of its limit: putBytes could fail
+   * (a put fails only when it needs a new chunk past MAX_ARENA; records of
+   * a SET, at most 2 × (INLINE_MAX + 1) bytes, need at most one new chunk).
+   * Byte writes then go the string way, which boxes what does not fit.
+   */
+  full(): boolean {
+    return this.chunks.length * CHUNK + CHUNK >= MAX_ARENA;
   }
 
   /** The byte length of the record's string. */
@@ -299,6 +382,85 @@ export class KeyTable {
     this.missPos = -1 - i;
     this.missMods = this.mods;
     return undefined;
+  }
+
+  /**
+   * slotOf for the key whose latin1 bytes are the `len` (≤ INLINE_MAX) at
+   * `start` of `src`: its slot, or -1 - the empty index position where it
+   * would go (then `bytesHash` holds its hash, for addBytes). A key stored
+   * boxed is longer than INLINE_MAX or has a char above 0xff: never these
+   * bytes.
+   */
+  slotOfBytes(src: DataView, start: number, len: number): number {
+    const h = hashBytes(src, start, len);
+    this.bytesHash = h;
+    const index = this.index;
+    const mask = this.mask;
+    let i = h & mask;
+    for (;;) {
+      const e = index[i]!;
+      if (e === 0) return -1 - i;
+      const s = e - 1;
+      if (this.hashes[s] === h) {
+        const k = this.keyOff[s]!;
+        if (k >= 0 && this.arena.equalsBytes(k, src, start, len)) return s;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** The hash slotOfBytes computed last. */
+  private bytesHash = 0;
+
+  /**
+   * Adds the key of `klen` bytes at `kstart` of `src` with the string value
+   * of `vlen` bytes at `vstart` (both ≤ INLINE_MAX), right after slotOfBytes
+   * of that key answered `miss` (no change in between); returns its slot
+   * (clock NO_CLOCK), or -1 with nothing changed when it cannot be stored as
+   * bytes (the arena is full, or the per-hash-slot key index is kept: it
+   * needs the key's string): the caller adds it as a string.
+   */
+  addBytes(miss: number, src: DataView, kstart: number, klen: number, vstart: number, vlen: number): number {
+    if (this.indexed || this.arena.full()) return -1;
+    const h = this.bytesHash;
+    let i = -1 - miss;
+    if ((this.count + 1) * 4 > this.index.length * 3) {
+      this.rehash(this.index.length * 2);
+      i = h & this.mask;
+      while (this.index[i] !== 0) i = (i + 1) & this.mask;
+    }
+    this.missKey = undefined;
+    this.mods++;
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.used++;
+      if (s >= this.keyOff.length) this.growSlots();
+    }
+    this.keyOff[s] = this.arena.putBytes(src, kstart, klen);
+    this.hashes[s] = h;
+    this.valOff[s] = this.arena.putBytes(src, vstart, vlen);
+    this.clocks[s] = NO_CLOCK;
+    this.index[i] = s + 1;
+    this.count++;
+    return s;
+  }
+
+  /**
+   * setAt for a string value given as its `len` (≤ INLINE_MAX) bytes at
+   * `start` of `src`: a record of the same length is rewritten in place (no
+   * free-list round trip). False, with nothing changed, when the arena is
+   * full.
+   */
+  setAtBytes(slot: number, src: DataView, start: number, len: number): boolean {
+    const v = this.valOff[slot]!;
+    if (v >= 0 && this.arena.length(v) === len) {
+      this.arena.writeBytes(v, src, start, len);
+      return true;
+    }
+    if (this.arena.full()) return false;
+    this.dropValue(slot);
+    this.valOff[slot] = this.arena.putBytes(src, start, len);
+    return true;
   }
 
   /** The byte length of the string value in `slot` when it is stored inline and cannot be an integer (first byte not '-' or a digit), else -1. */

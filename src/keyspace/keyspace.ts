@@ -322,6 +322,37 @@ export class Keyspace {
     if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);
   }
 
+  /**
+   * replace(key, value, now) for SET applied from its entry's bytes (the
+   * key's `klen` (≤ INLINE_MAX) bytes at `kstart` of `src`, the value's
+   * `vlen` (1..INLINE_MAX) at `vstart`, its first byte not '-' or a digit,
+   * so it is no integer): no string made. Only where nothing else
+   * needs the key as a string: no key with a TTL in this database (replace
+   * looks the key up in `expires`), no snapshot being written (its
+   * copy-on-write saves the key), and an old value, if any, that is an
+   * inline string and no integer (its size is its length). Otherwise, and
+   * when the table cannot store the bytes, returns false having changed
+   * nothing: the caller applies the SET from strings. The caller also makes
+   * sure no keyspace event is wanted (hooks.added).
+   */
+  replaceFromBytes(src: DataView, kstart: number, klen: number, vstart: number, vlen: number): boolean {
+    if (this.epoch !== undefined || this.expires.size !== 0) return false;
+    const data = this.data;
+    const slot = data.slotOfBytes(src, kstart, klen);
+    if (slot < 0) {
+      const s = data.addBytes(slot, src, kstart, klen, vstart, vlen);
+      if (s < 0) return false;
+      this.memory.addedNonIntString(klen, vlen);
+      this.clocks.created(s);
+      return true;
+    }
+    const oldLength = data.nonIntStringLength(slot);
+    if (oldLength < 0 || !data.setAtBytes(slot, src, vstart, vlen)) return false;
+    this.memory.replacedNonIntStrings(oldLength, vlen);
+    this.clocks.touch(slot);
+    return true;
+  }
+
   /** Sets an absolute expiry on an existing key. */
   setExpire(key: string, at: number): void {
     if (this.epoch !== undefined) this.epoch.save(key);

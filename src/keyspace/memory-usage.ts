@@ -91,6 +91,11 @@ export function nonIntStringSize(n: number): number {
   return n <= 44 ? jemallocSize(ROBJ + 3 + n + 1) : sdsSize(n) + ROBJ;
 }
 
+/** memoryUsage(key, v) of a key of `keyLength` bytes holding a string of `length` bytes that is no integer. */
+export function nonIntStringKeySize(keyLength: number, length: number): number {
+  return nonIntStringSize(length) + sdsSize(keyLength) + DICT_ENTRY;
+}
+
 /** objectComputeSize. */
 export function valueSize(v: Value, samples: number): number {
   if (typeof v === 'string') {

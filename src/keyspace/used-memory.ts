@@ -15,7 +15,7 @@
  *   every replica at the same applied index.
  */
 import type { Value } from './keyspace.js';
-import { jemallocSize, memoryUsage, nonIntStringSize, sdsSize, valueSize } from './memory-usage.js';
+import { jemallocSize, memoryUsage, nonIntStringKeySize, nonIntStringSize, sdsSize, valueSize } from './memory-usage.js';
 import { ListValue } from './types/list.js';
 import { ZSetValue } from './types/zset.js';
 
@@ -72,6 +72,16 @@ export class UsedMemory {
   /** replaced(key, old, value) for an old string value of `oldLength` bytes that is no integer (what the table can tell without making the string). */
   replacedNonIntString(oldLength: number, value: string): void {
     this.bytes += valueSize(value, SAMPLES) - nonIntStringSize(oldLength);
+  }
+
+  /** replacedNonIntString for a new value that is no integer either, of `length` bytes. */
+  replacedNonIntStrings(oldLength: number, length: number): void {
+    this.bytes += nonIntStringSize(length) - nonIntStringSize(oldLength);
+  }
+
+  /** replaced(key, undefined, value) for a key of `keyLength` bytes and a string value of `length` bytes that is no integer. */
+  addedNonIntString(keyLength: number, length: number): void {
+    this.bytes += nonIntStringKeySize(keyLength, length);
   }
 
   /** `key`, which held `old`, is gone. */

@@ -10,13 +10,13 @@ import { DISCARD } from '../../server/resp-writer.js';
 import { commandKeys } from '../keys.js';
 import { keyHashSlot } from '../routing.js';
 import { NO_GROUP } from '../../util/slot-map.js';
-import type { CommandTable, ReplicatedState } from '../table.js';
+import type { CommandDef, CommandTable, ReplicatedState } from '../table.js';
 import { createLogger } from '../../util/log.js';
 import { readAppState, writeAppState } from './app-state.js';
-import { callData } from './call.js';
+import { callData, calledFromEntry, startTime } from './call.js';
 import { parseDbIndex } from '../db-index.js';
 import type { Ctx, KeySignals } from '../types.js';
-import { EntryKind, NOPERM_IN_EXEC, decodeStateEntry } from './entry.js';
+import { EntryKind, NOPERM_IN_EXEC, decodeStateEntry, plainSetOf, PLAIN_SET } from './entry.js';
 import { applyEvictions } from './evict.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
@@ -117,6 +117,7 @@ export class Applier implements StateMachine<Write> {
   }
 
   apply(index: number, data: Buffer, mine: Write | undefined): boolean | void {
+    if (plainSetOf(data) && this.applyPlainSet(data, mine)) return;
     const entry = mine !== undefined ? mine.entry : decodeStateEntry(data);
     if (entry.time > this.lastTime) this.lastTime = entry.time;
     const dbIndex = entry.db ?? 0;
@@ -241,6 +242,44 @@ export class Applier implements StateMachine<Write> {
       return true;
     }
     tail();
+  }
+
+  /** SET's definition (the table does not change after it is built), looked up once. */
+  private setDef: CommandDef | undefined | null = null;
+
+  /**
+   * The entry plainSetOf just read (SET key value, alone, no options)
+   * applied from its bytes, without decoding it into strings, on the leader
+   * and on followers alike: what apply and SET's handler would do, where
+   * nothing needs the strings — no sharding (its refusal hashes the key), no
+   * WATCH or blocked clients (touch.wanted: they are told the key), no
+   * client-side caching for the client, no keyspace events, no MONITOR
+   * (SLOWLOG gets the arguments made from the entry when it keeps the call),
+   * plus the keyspace's own conditions (Keyspace.replaceFromBytes). Answers
+   * false, having changed nothing, when any is not so: the entry is applied
+   * the usual way.
+   */
+  private applyPlainSet(data: Buffer, mine: Write | undefined): boolean {
+    let def = this.setDef;
+    if (def === null) def = this.setDef = this.table.lookup(['set']);
+    const dbIndex = PLAIN_SET.db;
+    if (def === undefined || dbIndex >= this.dbs.count) return false;
+    const stats = this.stats;
+    if (this.state.shards.sharded || this.state.events.flags !== 0 || stats.monitors.size !== 0 || this.touch.wanted()) return false;
+    const client = mine?.client;
+    if (client !== undefined && this.tracking?.wanted === true) return false;
+    const started = startTime(stats, def);
+    if (!this.dbs.get(dbIndex).replaceFromBytes(PLAIN_SET.view, PLAIN_SET.keyStart, PLAIN_SET.keyLength, PLAIN_SET.valueStart, PLAIN_SET.valueLength)) return false;
+    const time = PLAIN_SET.time;
+    if (time > this.lastTime) this.lastTime = time;
+    this.scripts.appliedStandalone = PLAIN_SET.standalone;
+    // SET's server.dirty (dirty.ts).
+    this.changes++;
+    (mine !== undefined ? mine.w : DISCARD).ok();
+    // SLOWLOG keeps the arguments of a slow call: made from the entry then.
+    calledFromEntry(stats, def, data, client, started);
+    this.touch.entryApplied();
+    return true;
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Ctx, DataHandler } from '../types.js';
 import { LatencyHistogram } from './latency.js';
 import type { EngineClient } from './engine.js';
 import type { Stats } from './stats.js';
+import { EntryKind, decodeStateEntry } from './entry.js';
 
 /** A MONITOR client whose unread output passes this is closed (Redis's replica class hard limit, 256mb). */
 const MONITOR_OUTPUT_LIMIT = 256 * 1024 * 1024;
@@ -126,22 +127,45 @@ function feedLine(stats: Stats, argv: readonly string[], addr: string, db: numbe
  * call in TIMING_SAMPLE (the first always), unless SLOWLOG logs every
  * command. Returns -1 for a call that is not timed.
  */
-function startTime(stats: Stats, def: CommandDef): number {
-  return !def.sampled || def.stats.calls % TIMING_SAMPLE === 0 || stats.slowlog.slowerThan === 0 || stats.latencyMonitor.threshold > 0
-    ? performance.now()
-    : -1;
+export function startTime(stats: Stats, def: CommandDef): number {
+  return timesCall(stats, def) ? performance.now() : -1;
+}
+
+/** Whether the next call of `def` is timed (startTime): a call that is not counts only as a call (and a failed one if it replies an error). */
+function timesCall(stats: Stats, def: CommandDef): boolean {
+  return !def.sampled || def.stats.calls % TIMING_SAMPLE === 0 || stats.slowlog.slowerThan === 0 || stats.latencyMonitor.threshold > 0;
 }
 
 function called(stats: Stats, def: CommandDef, argv: string[], who: EngineClient | undefined, started: number, errorsBefore: number): void {
   const c = def.stats;
   c.calls++;
-  if (started >= 0) {
-    const usec = (performance.now() - started) * 1000;
-    c.timed++;
-    c.timedUsec += usec;
-    if (stats.latencyTracking) (c.latency ??= new LatencyHistogram()).record(usec);
-    if (!def.skipSlowlog) stats.slowlog.record(argv, usec, who?.addr ?? '', who?.name ?? '');
-    if (stats.latencyMonitor.threshold > 0) stats.latencyMonitor.addIfNeeded(def.meta.flags.has('fast') ? 'fast-command' : 'command', Math.floor(usec / 1000));
-  }
+  if (started >= 0) timed(stats, def, argv, who, started);
   if (stats.totalErrorReplies > errorsBefore) c.failedCalls++;
+}
+
+/** What a timed call keeps: its time, in the latency histogram, SLOWLOG (argv: its arguments, or what makes them when kept) and the latency monitor. */
+function timed(stats: Stats, def: CommandDef, argv: string[] | (() => string[]), who: EngineClient | undefined, started: number): void {
+  const c = def.stats;
+  const usec = (performance.now() - started) * 1000;
+  c.timed++;
+  c.timedUsec += usec;
+  if (stats.latencyTracking) (c.latency ??= new LatencyHistogram()).record(usec);
+  if (!def.skipSlowlog && stats.slowlog.keeps(usec)) stats.slowlog.record(typeof argv === 'function' ? argv() : argv, usec, who?.addr ?? '', who?.name ?? '');
+  if (stats.latencyMonitor.threshold > 0) stats.latencyMonitor.addIfNeeded(def.meta.flags.has('fast') ? 'fast-command' : 'command', Math.floor(usec / 1000));
+}
+
+/**
+ * called() for the one command of a log entry applied without making its
+ * arguments (Applier.applyPlainSet), which replied no error: they are
+ * decoded from `entry` only if SLOWLOG keeps the call. `started`:
+ * startTime's answer, -1 for a call not timed.
+ */
+export function calledFromEntry(stats: Stats, def: CommandDef, entry: Buffer, who: EngineClient | undefined, started: number): void {
+  def.stats.calls++;
+  if (started >= 0) timed(stats, def, () => entryArgv(entry), who, started);
+}
+
+function entryArgv(entry: Buffer): string[] {
+  const e = decodeStateEntry(entry);
+  return e.kind === EntryKind.Commands ? e.cmds[0]! : [];
 }

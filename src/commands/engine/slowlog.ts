@@ -36,8 +36,13 @@ export class SlowLog {
   }
 
   /** Logs a command that took `usec` if that is slow enough; argv as Redis keeps it (trimmed). */
+  /** Whether a call of `usec` is logged (record keeps it). */
+  keeps(usec: number): boolean {
+    return this.slowerThan >= 0 && usec >= this.slowerThan;
+  }
+
   record(argv: readonly string[], usec: number, addr: string, name: string): void {
-    if (this.slowerThan < 0 || usec < this.slowerThan) return;
+    if (!this.keeps(usec)) return;
     const n = Math.min(argv.length, MAX_ARGC);
     const kept: string[] = [];
     for (let j = 0; j < n; j++) {

@@ -158,6 +158,60 @@ describe('state entry codec', () => {
     expect(b.length).toBe(plain.length + 4);
     expect(decodeStateEntry(plain)).not.toHaveProperty('served');
   });
+
+  it('writes the bytes of the format, field by field, for every kind and flag (entries from an own slab, each a Buffer)', () => {
+    const r = createPrng(11);
+    const flagsOf = (e: StateEntry): number =>
+      e.kind === EntryKind.Commands
+        ? (e.multi ? 1 : 0) | (e.db ? 2 : 0) | (e.oom ? 4 : 0) | (e.standalone ? 8 : 0) | (e.unblock !== undefined ? 16 : 0) | (e.served ? 32 : 0) | (e.user !== undefined ? 64 : 0)
+        : e.db
+          ? 2
+          : 0;
+    const str = (s: string): Buffer[] => [u32(s.length), Buffer.from(s, 'latin1')];
+    /** The format as the documentation at the top of entry.ts describes it, with Buffer's own writers. */
+    const reference = (e: StateEntry): Buffer => {
+      const time = Buffer.alloc(8);
+      time.writeDoubleLE(e.time, 0);
+      const parts: Buffer[] = [Buffer.from([e.kind]), time, Buffer.from([flagsOf(e)]), u32(e.kind === EntryKind.Commands ? e.cmds.length : e.keys.length)];
+      if (e.db) parts.push(u32(e.db));
+      if (e.kind === EntryKind.Commands) {
+        if (e.unblock !== undefined) parts.push(...str(e.unblock));
+        if (e.user !== undefined) parts.push(...str(e.user));
+        for (const argv of e.cmds) parts.push(u32(argv.length), ...argv.flatMap(str));
+      } else {
+        parts.push(...e.keys.flatMap(str));
+      }
+      return Buffer.concat(parts);
+    };
+    const kinds = [EntryKind.ExpireKeys, EntryKind.EvictKeys, EntryKind.CacheScripts, EntryKind.KillScript];
+    for (let i = 0; i < 3000; i++) {
+      const maybe = <T>(v: T): T | undefined => (r() < 0.2 ? v : undefined);
+      // Up to 3000 bytes: several slabs, and arguments past the short-string loop (Buffer.write).
+      const e: StateEntry =
+        i % 4 === 0
+          ? { kind: kinds[i % kinds.length]!, time: 1_700_000_000_000 + i * 0.25, keys: Array.from({ length: Math.floor(r() * 4) }, () => randomString(r, 60)), ...(r() < 0.3 ? { db: 1 + Math.floor(r() * 15) } : {}) } as StateEntry
+          : ({
+            kind: EntryKind.Commands,
+            time: 1_700_000_000_000 + i,
+            multi: r() < 0.2,
+            cmds: Array.from({ length: 1 + Math.floor(r() * 3) }, () => Array.from({ length: 1 + Math.floor(r() * 4) }, () => randomString(r, i % 50 === 0 ? 3000 : 70))),
+            ...(r() < 0.3 ? { db: 1 + Math.floor(r() * 15) } : {}),
+            ...(maybe(true) ? { oom: true } : {}),
+            ...(maybe(true) ? { standalone: true } : {}),
+            ...(maybe(true) ? { served: true } : {}),
+            ...(r() < 0.1 ? { unblock: randomString(r, 80) } : {}),
+            ...(r() < 0.1 ? { user: randomString(r, 20) } : {}),
+          } as StateEntry);
+      const b = encodeStateEntry(e);
+      expect(Buffer.isBuffer(b) && b instanceof Buffer).toBe(true);
+      expect(Buffer.compare(b, reference(e))).toBe(0);
+      expect(decodeStateEntry(b)).toEqual(e);
+      expect(b.subarray(1).length).toBe(b.length - 1);
+    }
+    // A char above 0xff is written as its low byte, as Buffer.write(…, 'latin1') writes it.
+    const wide: StateEntry = { kind: EntryKind.Commands, time: 1, multi: false, cmds: [['SET', 'k\u0101\u20ac', 'v'.repeat(60) + '\u0100']] };
+    expect(Buffer.compare(encodeStateEntry(wide), reference(wide))).toBe(0);
+  });
 });
 
 function u32(n: number): Buffer {
