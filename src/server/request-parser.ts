@@ -65,7 +65,7 @@ import RedisParser from 'redis-parser';
 import { PROTOCOL_ERR as ERR, protoExpectedDollar } from './protocol-errors.js';
 import { latin1, parseLL, splitInlineArgs } from './inline.js';
 import { commandName } from './command-names.js';
-import { noteKeyBytes } from '../util/key-hash.js';
+import { latin1Key } from '../util/key-hash.js';
 
 export interface ParserLimits {
   /**
@@ -547,8 +547,8 @@ export class RequestParser {
     const at = this.argAt;
     const argv = new Array<string>(n);
     argv[0] = commandName(buf, at[0]!, at[1]!) ?? latin1(buf, at[0]!, at[1]!);
-    for (let i = 1; i < n; i++) argv[i] = latin1(buf, at[2 * i]!, at[2 * i + 1]!);
-    if (n > 1) noteKeyBytes(argv[1]!, buf, at[2]!, at[3]!);
+    if (n > 1) argv[1] = latin1Key(buf, at[2]!, at[3]!);
+    for (let i = 2; i < n; i++) argv[i] = latin1(buf, at[2 * i]!, at[2 * i + 1]!);
     return argv;
   }
 
