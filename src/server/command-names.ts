@@ -2,87 +2,74 @@
  * The commonest command names, recognised from a request's bytes
  * (RequestParser): argv[0] is then a string literal of the program, not a
  * new string made from the bytes (~300 instructions less per request under
- * callgrind), and the command table's lookup of it compares a pointer.
- * Only the exact spellings all upper case and all lower case are here
- * (what clients send): any other one is made from the bytes as before, so
- * argv[0] is always exactly what was sent (MONITOR, SLOWLOG and error
- * texts show it).
+ * callgrind: StringFromCharCode and latin1), and the command table's lookup
+ * of it compares a pointer. Only the exact spellings all upper case and
+ * all lower case are here (what clients send): any other one is made from
+ * the bytes as before, so argv[0] is always exactly what was sent (MONITOR,
+ * SLOWLOG and error texts show it).
  *
- * Each case is the name's bytes as little-endian int32 words: `w` the
- * first four (three for a 3-byte name), `x` the rest.
- * test/unit/server/command-names.test.ts checks every entry against its
- * name.
+ * A small open-addressing table of the names' bytes as two little-endian
+ * int32 words, probed by one code path whatever the name (a `switch` over
+ * constants deoptimizes the parser each time a case it has not run yet
+ * comes: an un-run comparison has no type feedback).
  */
 
 /** The names recognised, all upper case (each also all lower case). */
-export const KNOWN_NAMES: readonly string[] = ['GET', 'SET', 'DEL', 'INCR', 'MGET', 'MSET', 'PING', 'HGET', 'HSET', 'LPOP', 'RPOP', 'SADD', 'ZADD', 'XADD', 'EXEC', 'LPUSH', 'RPUSH', 'PFADD', 'MULTI', 'EXISTS', 'EXPIRE', 'GEOADD', 'EVALSHA'];
+export const KNOWN_NAMES: readonly string[] = [
+  'GET', 'SET', 'DEL', 'INCR', 'MGET', 'MSET', 'PING', 'HGET', 'HSET', 'LPOP', 'RPOP', 'SADD', 'ZADD', 'XADD', 'EXEC', 'LPUSH',
+  'RPUSH', 'PFADD', 'MULTI', 'EXISTS', 'EXPIRE', 'GEOADD', 'EVALSHA',
+];
 
-/** The string literal for the command name `b[s, e)`, or undefined when it is not one of KNOWN_NAMES's spellings. */
+/** Names of 3 to 8 bytes: two words. */
+const MIN = 3;
+const MAX = 8;
+const SIZE = 128;
+const MASK = SIZE - 1;
+const lens = new Uint8Array(SIZE);
+const w0s = new Int32Array(SIZE);
+const w1s = new Int32Array(SIZE);
+const names: string[] = new Array<string>(SIZE).fill('');
+
+function position(n: number, w0: number, w1: number): number {
+  return Math.imul(w0 ^ Math.imul(w1, 0x2c1b3c6d) ^ n, 0x9e3779b1) >>> 25;
+}
+
+for (const upper of KNOWN_NAMES) {
+  for (const name of [upper, upper.toLowerCase()]) {
+    const b = Buffer.from(name + '\0\0\0\0\0\0\0\0', 'latin1');
+    const n = name.length;
+    if (n < MIN || n > MAX) throw new Error(`command-names: ${name} is not ${MIN}..${MAX} bytes`);
+    const w0 = b.readInt32LE(0);
+    const w1 = b.readInt32LE(4);
+    let i = position(n, w0, w1);
+    while (lens[i] !== 0) i = (i + 1) & MASK;
+    lens[i] = n;
+    w0s[i] = w0;
+    w1s[i] = w1;
+    names[i] = name;
+  }
+}
+
+/** Keeps the bytes of a name's first word (3 or 4 bytes) or second word (0 to 4 bytes) past its length. */
+const KEEP = [0, 0xff, 0xffff, 0xffffff, -1];
+
+/**
+ * The string literal for the command name `b[s, e)`, or undefined when it
+ * is not one of KNOWN_NAMES's spellings. Reads up to 8 bytes from `s`
+ * whatever the length: the caller's buffer holds the name's `\r\n` and the
+ * request's next argument after it (a name shorter than 8 bytes has bytes
+ * after it in b; only past b's end would a read give undefined, 0 here).
+ */
 export function commandName(b: Uint8Array, s: number, e: number): string | undefined {
   const n = e - s;
-  if (n < 3 || n > 7) return undefined;
-  const w = b[s]! | (b[s + 1]! << 8) | (b[s + 2]! << 16) | (n > 3 ? b[s + 3]! << 24 : 0);
-  if (n === 3) {
-    // prettier-ignore
-    switch (w) {
-      case 0x544547: return 'GET';
-      case 0x746567: return 'get';
-      case 0x544553: return 'SET';
-      case 0x746573: return 'set';
-      case 0x4c4544: return 'DEL';
-      case 0x6c6564: return 'del';
-    }
-    return undefined;
+  if (n < MIN || n > MAX || s + MAX > b.length) return undefined;
+  const w0 = (b[s]! | (b[s + 1]! << 8) | (b[s + 2]! << 16) | (b[s + 3]! << 24)) & KEEP[n < 4 ? n : 4]!;
+  const w1 = (b[s + 4]! | (b[s + 5]! << 8) | (b[s + 6]! << 16) | (b[s + 7]! << 24)) & KEEP[n > 4 ? n - 4 : 0]!;
+  let i = position(n, w0, w1);
+  for (;;) {
+    const len = lens[i]!;
+    if (len === 0) return undefined;
+    if (len === n && w0s[i] === w0 && w1s[i] === w1) return names[i];
+    i = (i + 1) & MASK;
   }
-  if (n === 4) {
-    // prettier-ignore
-    switch (w) {
-      case 0x52434e49: return 'INCR';
-      case 0x72636e69: return 'incr';
-      case 0x5445474d: return 'MGET';
-      case 0x7465676d: return 'mget';
-      case 0x5445534d: return 'MSET';
-      case 0x7465736d: return 'mset';
-      case 0x474e4950: return 'PING';
-      case 0x676e6970: return 'ping';
-      case 0x54454748: return 'HGET';
-      case 0x74656768: return 'hget';
-      case 0x54455348: return 'HSET';
-      case 0x74657368: return 'hset';
-      case 0x504f504c: return 'LPOP';
-      case 0x706f706c: return 'lpop';
-      case 0x504f5052: return 'RPOP';
-      case 0x706f7072: return 'rpop';
-      case 0x44444153: return 'SADD';
-      case 0x64646173: return 'sadd';
-      case 0x4444415a: return 'ZADD';
-      case 0x6464617a: return 'zadd';
-      case 0x44444158: return 'XADD';
-      case 0x64646178: return 'xadd';
-      case 0x43455845: return 'EXEC';
-      case 0x63657865: return 'exec';
-    }
-    return undefined;
-  }
-  const x = b[s + 4]! | (n > 5 ? b[s + 5]! << 8 : 0) | (n > 6 ? b[s + 6]! << 16 : 0);
-  // prettier-ignore
-  switch (w) {
-    case 0x5355504c: return n === 5 && x === 0x48 ? 'LPUSH' : undefined;
-    case 0x7375706c: return n === 5 && x === 0x68 ? 'lpush' : undefined;
-    case 0x53555052: return n === 5 && x === 0x48 ? 'RPUSH' : undefined;
-    case 0x73757072: return n === 5 && x === 0x68 ? 'rpush' : undefined;
-    case 0x44414650: return n === 5 && x === 0x44 ? 'PFADD' : undefined;
-    case 0x64616670: return n === 5 && x === 0x64 ? 'pfadd' : undefined;
-    case 0x544c554d: return n === 5 && x === 0x49 ? 'MULTI' : undefined;
-    case 0x746c756d: return n === 5 && x === 0x69 ? 'multi' : undefined;
-    case 0x53495845: return n === 6 && x === 0x5354 ? 'EXISTS' : undefined;
-    case 0x73697865: return n === 6 && x === 0x7374 ? 'exists' : undefined;
-    case 0x49505845: return n === 6 && x === 0x4552 ? 'EXPIRE' : undefined;
-    case 0x69707865: return n === 6 && x === 0x6572 ? 'expire' : undefined;
-    case 0x414f4547: return n === 6 && x === 0x4444 ? 'GEOADD' : undefined;
-    case 0x616f6567: return n === 6 && x === 0x6464 ? 'geoadd' : undefined;
-    case 0x4c415645: return n === 7 && x === 0x414853 ? 'EVALSHA' : undefined;
-    case 0x6c617665: return n === 7 && x === 0x616873 ? 'evalsha' : undefined;
-  }
-  return undefined;
 }

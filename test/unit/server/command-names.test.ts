@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { KNOWN_NAMES, commandName } from '../../../src/server/command-names.js';
 import { xorshiftPrng } from '../../../src/util/prng.js';
 
+/** The name as the parser finds it: in a request, its CRLF and the next argument after it. */
 const at = (s: string, pad = 3): [Buffer, number, number] => {
-  const b = Buffer.from('xyz' + s + 'uvw', 'latin1');
+  const b = Buffer.from('*2\r' + s + '\r\n$3\r\nkey\r\n', 'latin1');
   return [b, pad, pad + s.length];
 };
 
@@ -31,6 +32,12 @@ describe('commandName', () => {
       expect(commandName(...at(name.slice(0, -1) + '\0'))).toBeUndefined();
     }
     for (const s of ['', 'G', 'GE', 'FOO', 'GETT', 'GETRANGE', 'CLIENT', 'ge\u00f4', 'SETX', 'LPUSHX', 'EVALSHA_RO']) expect(commandName(...at(s))).toBeUndefined();
+  });
+
+  it('gives undefined for a name with fewer than 8 bytes after its start in the buffer (the parser makes the string)', () => {
+    const b = Buffer.from('GET\r\n', 'latin1');
+    expect(commandName(b, 0, 3)).toBeUndefined();
+    expect(commandName(Buffer.from('GET\r\n$3\r', 'latin1'), 0, 3)).toBe('GET');
   });
 
   it('answers random byte strings only with the name they spell', () => {
