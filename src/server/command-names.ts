@@ -50,8 +50,9 @@ for (const upper of KNOWN_NAMES) {
   }
 }
 
-/** Keeps the bytes of a name's first word (3 or 4 bytes) or second word (0 to 4 bytes) past its length. */
-const KEEP = [0, 0xff, 0xffff, 0xffffff, -1];
+/** By a name's length: masks keeping its bytes of the first word (3 or 4) and of the second (0 to 4), so that what follows it in the buffer does not count. */
+const KEEP0 = new Int32Array([0, 0, 0, 0xffffff, -1, -1, -1, -1, -1]);
+const KEEP1 = new Int32Array([0, 0, 0, 0, 0, 0xff, 0xffff, 0xffffff, -1]);
 
 /**
  * The string literal for the command name `b[s, e)`, or undefined when it
@@ -63,8 +64,9 @@ const KEEP = [0, 0xff, 0xffff, 0xffffff, -1];
 export function commandName(b: Uint8Array, s: number, e: number): string | undefined {
   const n = e - s;
   if (n < MIN || n > MAX || s + MAX > b.length) return undefined;
-  const w0 = (b[s]! | (b[s + 1]! << 8) | (b[s + 2]! << 16) | (b[s + 3]! << 24)) & KEEP[n < 4 ? n : 4]!;
-  const w1 = (b[s + 4]! | (b[s + 5]! << 8) | (b[s + 6]! << 16) | (b[s + 7]! << 24)) & KEEP[n > 4 ? n - 4 : 0]!;
+  // Every operation runs for every name: none is left without type feedback to deoptimize the parser later.
+  const w0 = (b[s]! | (b[s + 1]! << 8) | (b[s + 2]! << 16) | (b[s + 3]! << 24)) & KEEP0[n]!;
+  const w1 = (b[s + 4]! | (b[s + 5]! << 8) | (b[s + 6]! << 16) | (b[s + 7]! << 24)) & KEEP1[n]!;
   let i = position(n, w0, w1);
   for (;;) {
     const len = lens[i]!;
