@@ -539,8 +539,8 @@ export class RequestParser {
   /**
    * The arguments plainRequest found (argAt, argCount), as latin1 strings
    * (copies). A common command name is a string literal (command-names.ts);
-   * the first argument after it, the key of most commands, is hashed from
-   * its bytes for the key table (util/key-hash.ts noteKeyBytes).
+   * the first argument after it, the key of most commands, is hashed in
+   * the same read of its bytes for the key table (util/key-hash.ts latin1Key).
    */
   private directArgs(buf: Buffer): string[] {
     const n = this.argCount;
