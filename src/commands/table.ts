@@ -89,6 +89,13 @@ export interface CommandDef {
   isScriptCall: boolean;
   /** Run by the dispatcher's script path (runScript): EVAL, EVALSHA, FCALL, SCRIPT LOAD, SCRIPT FLUSH. */
   scriptRouted: boolean;
+  /**
+   * Its handler reads ctx.now only to tell whether the key it looks up has
+   * expired (GET): a plain read in Dispatcher.run leaves ctx.now NOW_UNREAD
+   * and the keyspace reads the clock only for a key with a TTL, as Redis's
+   * keyIsExpired (Date.now() is a call into C++, ~230 instructions).
+   */
+  lazyNow: boolean;
   data?: DataHandler;
   conn?: ConnHandler;
   /** What applying its log entry does on every replica, for a server command that is sometimes one (see logsWhen). */
@@ -200,6 +207,7 @@ export class CommandTable {
       noAuth: meta.flags.has('no_auth'),
       isScriptCall: SCRIPT_CALLS.has(name),
       scriptRouted: SCRIPT_ROUTED.has(name),
+      lazyNow: name === 'get',
       data: h.data[name],
       conn: h.conn[name],
       applied: h.applied?.[name]?.apply,

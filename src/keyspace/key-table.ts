@@ -37,6 +37,7 @@
  */
 import { latin1 } from '../util/latin1.js';
 import { keyHashSlot } from '../util/hash-slot.js';
+import { keyHash as hashOf, keyHashView as hashBytes, lastKey, type NotedKey } from '../util/key-hash.js';
 import type { Value } from './keyspace.js';
 
 /** A clock slot that holds no clock (a new slot, or every slot after the clock mode changed). */
@@ -58,66 +59,6 @@ const NONE = -1;
 const CHUNK = 1 << CHUNK_BITS;
 /** Arena offsets are int32s: past this the table boxes instead. */
 const MAX_ARENA = 0x7fffffff - CHUNK;
-
-/**
- * A per-process seed for the key hash, so that a set of keys that collide
- * cannot be prepared in advance (hash flooding; V8 seeds its string hashes
- * too). Nothing observable depends on the hash: iteration is by slot, and
- * slots are handed out in the order of the writes, the same on every
- * replica.
- */
-const HASH_SEED = Math.floor(Math.random() * 0x100000000) | 0;
-
-/**
- * FNV-1a over the key's chars two at a time (half the multiplies: every
- * lookup hashes its key in JS), from a seeded basis, then murmur3's final
- * mix so that the second char of a pair reaches the index's low bits too.
- * An int32, kept in an Int32Array: a uint32 at or above 2^31 is a double in
- * V8 (a heap number when it leaves an optimized function, compared as a float).
- */
-function hashOf(s: string): number {
-  let h = 0x811c9dc5 ^ HASH_SEED;
-  const n = s.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
-  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
-}
-
-/**
- * hashOf of the latin1 string of `len` bytes at `start` of `v` (one char
- * per byte), from the bytes. The same hash as hashOf
- * (the entry's bytes are the argument's chars: SET applied from its entry
- * finds the key a string lookup finds).
- */
-function hashBytes(v: DataView, start: number, len: number): number {
-  let h = 0x811c9dc5 ^ HASH_SEED;
-  const end = start + len;
-  let p = start;
-  // Four bytes a load (a DataView load costs ~30 instructions in TurboFan): two pairs, each as hashOf takes two chars.
-  for (; p + 3 < end; p += 4) {
-    const x = v.getInt32(p, true);
-    h = Math.imul(h ^ ((x & 0xff) | ((x & 0xff00) << 8)), 0x01000193);
-    h = Math.imul(h ^ (((x >>> 16) & 0xff) | ((x >>> 8) & 0xff0000)), 0x01000193);
-  }
-  if (p + 1 < end) {
-    const x = v.getUint16(p, true);
-    h = Math.imul(h ^ ((x & 0xff) | ((x & 0xff00) << 8)), 0x01000193);
-    p += 2;
-  }
-  if (p < end) h = Math.imul(h ^ v.getUint8(p), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
-}
 
 /**
  * Records of 1..INLINE_MAX + 1 bytes (a length byte, then latin1 bytes) in
@@ -249,6 +190,24 @@ class ByteArena {
     return true;
   }
 
+  /** equals for the key the request parser noted (util/key-hash.ts): its bytes as int32 words, no char read from a string. */
+  equalsNoted(off: number, key: NotedKey): boolean {
+    const v = this.views[off >>> CHUNK_BITS]!;
+    let p = off & (CHUNK - 1);
+    const len = key.len;
+    if (v.getUint8(p++) !== len) return false;
+    const words = key.words;
+    let k = 0;
+    let i = 0;
+    for (; i + 4 <= len; i += 4, p += 4) if (v.getInt32(p, true) !== words[k++]) return false;
+    if (i < len) {
+      // The last 1..3 bytes one at a time: a record may end at its chunk's end.
+      let w = words[k]!;
+      for (; i < len; i++, w >>>= 8) if (v.getUint8(p++) !== (w & 0xff)) return false;
+    }
+    return true;
+  }
+
   /** The record's string: up to 16 bytes made in JS by String.fromCharCode (no call into C++; util/latin1.ts). */
   str(off: number): string {
     const b = this.chunks[off >>> CHUNK_BITS]!;
@@ -355,8 +314,12 @@ export class KeyTable {
     return k >= 0 ? this.arena.str(k) : this.boxedKeys.get(slot)!;
   }
 
-  /** The key's index position (≥ 0: holds its slot + 1), or -1 - the empty position where it would go. */
-  private find(key: string, h: number): number {
+  /**
+   * The key's index position (≥ 0: holds its slot + 1), or -1 - the empty
+   * position where it would go. `noted`: the key is lastKey's (compared by
+   * its words).
+   */
+  private find(key: string, h: number, noted = false): number {
     const index = this.index;
     const mask = this.mask;
     let i = h & mask;
@@ -366,7 +329,7 @@ export class KeyTable {
       const s = e - 1;
       if (this.hashes[s] === h) {
         const k = this.keyOff[s]!;
-        if (k >= 0 ? this.arena.equals(k, key) : this.boxedKeys.get(s) === key) return i;
+        if (k >= 0 ? (noted ? this.arena.equalsNoted(k, lastKey) : this.arena.equals(k, key)) : this.boxedKeys.get(s) === key) return i;
       }
       i = (i + 1) & mask;
     }
@@ -374,8 +337,10 @@ export class KeyTable {
 
   /** The key's slot, or undefined. */
   slotOf(key: string): number | undefined {
-    const h = hashOf(key);
-    const i = this.find(key, h);
+    // The key the request parser just made (GET's, SET's…): hashed from the request's bytes, compared by words.
+    const noted = key === lastKey.key;
+    const h = noted ? lastKey.hash : hashOf(key);
+    const i = this.find(key, h, noted);
     if (i >= 0) return this.index[i]! - 1;
     this.missKey = key;
     this.missHash = h;

@@ -24,6 +24,11 @@ import { UsedMemory } from './used-memory.js';
 /** lookupReadBytes's answer for a string value stored as bytes (Keyspace.inline says where). */
 export const INLINE: unique symbol = Symbol('inline');
 const NO_BYTES = new Uint8Array(0);
+/**
+ * A read's `now` not read yet (CommandDef.lazyNow): lookupReadBytes reads
+ * the clock only when the key has a TTL. No real time is negative.
+ */
+export const NOW_UNREAD = -1;
 
 /**
  * A collection value (hash, list, set, sorted set). Commands mutate it in
@@ -160,12 +165,13 @@ export class Keyspace {
    * lookup, counting and clock, but a string value stored as bytes in the
    * table is not made into a string: INLINE is returned and `inline` points
    * at its bytes (copy them before the keyspace next changes). Otherwise the
-   * value, or undefined on a miss, as lookupRead.
+   * value, or undefined on a miss, as lookupRead. `now` may be NOW_UNREAD:
+   * the clock is read here if the key has a TTL.
    */
   lookupReadBytes(key: string, now: number): Value | typeof INLINE | undefined {
     const data = this.data;
     const slot = data.slotOf(key);
-    if (slot === undefined || (this.expires.size !== 0 && this.isExpired(key, now))) {
+    if (slot === undefined || (this.expires.size !== 0 && this.isExpired(key, now === NOW_UNREAD ? Date.now() : now))) {
       this.misses++;
       this.hooks?.missed(key);
       return undefined;

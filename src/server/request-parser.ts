@@ -64,6 +64,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import RedisParser from 'redis-parser';
 import { PROTOCOL_ERR as ERR, protoExpectedDollar } from './protocol-errors.js';
 import { latin1, parseLL, splitInlineArgs } from './inline.js';
+import { commandName } from './command-names.js';
+import { latin1Key } from '../util/key-hash.js';
 
 export interface ParserLimits {
   /**
@@ -534,12 +536,19 @@ export class RequestParser {
     return p;
   }
 
-  /** The arguments plainRequest found (argAt, argCount), as latin1 strings (copies). */
+  /**
+   * The arguments plainRequest found (argAt, argCount), as latin1 strings
+   * (copies). A common command name is a string literal (command-names.ts);
+   * the first argument after it, the key of most commands, is hashed in
+   * the same read of its bytes for the key table (util/key-hash.ts latin1Key).
+   */
   private directArgs(buf: Buffer): string[] {
     const n = this.argCount;
     const at = this.argAt;
     const argv = new Array<string>(n);
-    for (let i = 0; i < n; i++) argv[i] = latin1(buf, at[2 * i]!, at[2 * i + 1]!);
+    argv[0] = commandName(buf, at[0]!, at[1]!) ?? latin1(buf, at[0]!, at[1]!);
+    if (n > 1) argv[1] = latin1Key(buf, at[2]!, at[3]!);
+    for (let i = 2; i < n; i++) argv[i] = latin1(buf, at[2 * i]!, at[2 * i + 1]!);
     return argv;
   }
 

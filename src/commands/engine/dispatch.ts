@@ -18,7 +18,7 @@ import { SLOT_ROUTED_CONN, type RoutedClient } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
 import type { Ctx } from '../types.js';
 import type { Databases } from '../../keyspace/databases.js';
-import type { Keyspace } from '../../keyspace/keyspace.js';
+import { NOW_UNREAD, type Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
 import { waitsForData } from './stream-blocking.js';
 import { BUSY_EVAL, BUSY_FUNCTION, CROSSSLOT, FUNCTION_NOT_FOUND, NOSCRIPT } from './scripts.js';
@@ -266,7 +266,8 @@ export class Dispatcher {
         ctx.db = c.db;
         ctx.dbIndex = c.dbIndex;
         ctx.dbs = this.server.dbs;
-        ctx.now = Date.now();
+        // GET reads the clock only for a key with a TTL (CommandDef.lazyNow).
+        ctx.now = def.lazyNow ? NOW_UNREAD : Date.now();
         ctx.w = c.out();
         ctx.scripts = this.server.scripts;
         ctx.user = c.user.allowsAll ? undefined : c.user.name;

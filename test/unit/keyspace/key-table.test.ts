@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { INLINE_MAX, KeyTable, NO_CLOCK } from '../../../src/keyspace/key-table.js';
 import { xorshiftPrng } from '../../../src/util/prng.js';
+import { lastKey, noteKeyBytes } from '../../../src/util/key-hash.js';
 import { RHash } from '../../../src/keyspace/types/hash.js';
 import type { Value } from '../../../src/keyspace/keyspace.js';
 
@@ -73,6 +74,53 @@ describe('KeyTable', () => {
         expect(t.has(key)).toBe(model.has(key));
       }
       if (step % 2000 === 0) check(t, model);
+    }
+    check(t, model);
+  });
+
+  it('finds a key the request parser noted (hashed from bytes, compared by words) as any other', () => {
+    const rand = xorshiftPrng(23);
+    const t = new KeyTable();
+    const model = new Map<string, Value>();
+    // Keys of every length up to past INLINE_MAX, with bytes of all kinds; some differ only in their last byte.
+    const pool: string[] = [];
+    for (let len = 0; len <= INLINE_MAX + 2; len++) {
+      let s = '';
+      for (let i = 0; i < len; i++) s += String.fromCharCode(Math.floor(rand() * 256));
+      pool.push(s);
+      if (len > 0) pool.push(s.slice(0, -1) + String.fromCharCode((s.charCodeAt(len - 1) + 1) & 0xff));
+    }
+    /** A new string of `key`'s bytes, noted as the parser notes argv[1]. */
+    const noted = (key: string): string => {
+      const b = Buffer.from('*' + key + '\r\n', 'latin1');
+      const k = b.toString('latin1', 1, 1 + key.length);
+      noteKeyBytes(k, b, 1, 1 + key.length);
+      return k;
+    };
+    for (let step = 0; step < 6000; step++) {
+      const key = pool[Math.floor(rand() * pool.length)]!;
+      const k = rand() < 0.7 ? noted(key) : key;
+      const r = rand();
+      if (r < 0.5) {
+        const slot = t.slotOf(k);
+        expect(slot === undefined).toBe(!model.has(key));
+        if (slot === undefined) t.add(k, `v${step}`);
+        else t.setAt(slot, `v${step}`);
+        model.set(key, `v${step}`);
+      } else if (r < 0.7) {
+        expect(t.delete(k)).toBe(model.get(key));
+        model.delete(key);
+      } else {
+        expect(t.get(k)).toBe(model.get(key));
+      }
+      // A lookup of another key while one is noted: hashed from its own chars.
+      const other = pool[Math.floor(rand() * pool.length)]!;
+      expect(t.get(other)).toBe(model.get(other));
+    }
+    for (const key of pool) {
+      expect(t.get(noted(key))).toBe(model.get(key));
+      // Noted up to INLINE_MAX bytes (longer keys are boxed, compared as strings).
+      if (key.length <= INLINE_MAX) expect(lastKey.key).toBe(key);
     }
     check(t, model);
   });
