@@ -13,6 +13,21 @@ function churn(mb: number): number {
   return keep;
 }
 
+/**
+ * Allocates about `mb` MB of short strings and keeps them until the caller
+ * drops the array: the heap has grown by then whatever the collector did
+ * meanwhile (churn's garbage may already be collected when the test looks).
+ */
+function hold(mb: number): string[][] {
+  const kept: string[][] = [];
+  for (let round = 0; round < mb; round++) {
+    const a: string[] = [];
+    for (let i = 0; i < 16_384; i++) a.push(`value-${round}-${i}-${'x'.repeat(32)}`);
+    kept.push(a);
+  }
+  return kept;
+}
+
 describe('IdleGc', () => {
   it('collects once after a busy interval is followed by an idle one, and only if the heap grew', () => {
     let activity = 0;
@@ -20,8 +35,10 @@ describe('IdleGc', () => {
     // Busy: activity changed since the last look.
     activity++;
     expect(g.check()).toBe(false);
-    churn(64);
+    let kept: string[][] | undefined = hold(64);
     const before = v8.getHeapStatistics().used_heap_size;
+    // Garbage now, not collected yet (nothing allocates until the look).
+    kept = undefined;
     // Idle for one interval after being busy, heap grew: one collection.
     expect(g.check()).toBe(true);
     expect(g.runs).toBe(1);
@@ -52,9 +69,11 @@ describe('IdleGc', () => {
     const g = new IdleGc(() => activity, { growthBytes: 1024 * 1024, idleMs: 1000, shrinkAfterMs: 3000 });
     activity++;
     expect(g.check()).toBe(false);
-    churn(16);
+    let kept: string[][] | undefined = hold(16);
     expect(g.check()).toBe(true);
     expect(g.runs).toBe(1);
+    expect(kept.length).toBe(16);
+    kept = undefined;
     // Two idle looks, then work: the wait starts over.
     expect(g.check()).toBe(false);
     expect(g.check()).toBe(false);
