@@ -31,11 +31,10 @@
 //   --out FILE     results file under bench/results or an absolute path (default callgrind-three-run.md)
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, raftInfo, redisBenchmark, writeResult, optionReader } from './lib.mjs';
+import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, raftInfo, redisBenchmark, waitPort, writeResult, optionReader } from './lib.mjs';
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
@@ -68,19 +67,8 @@ for (const sig of ['exit', 'SIGINT', 'SIGTERM']) {
   });
 }
 
-async function waitPort(host, port, proc, what) {
-  for (let i = 0; i < 1200; i++) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${what} exited early`);
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, host);
-      s.once('connect', () => { s.destroy(); r(true); });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not listen within 300 s`);
-}
+/** A process under valgrind starts ~50× slower: up to 300 s. */
+const waitSlowPort = (host, port, proc, what) => waitPort(port, proc, what, host, 1200, 250);
 
 async function poll(what, fn, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -149,9 +137,9 @@ async function measure(build, role, test, round) {
       started.push(proc);
       x.proc = proc;
       // The leader's role: node 1 is up first, so its election timeout usually runs out first.
-      if (x.id === 1 && role === 'leader') await waitPort(x.host, x.port, x.proc, 'node 1');
+      if (x.id === 1 && role === 'leader') await waitSlowPort(x.host, x.port, x.proc, 'node 1');
     }
-    for (const x of nodes) await waitPort(x.host, x.port, x.proc, `node ${x.id}`);
+    for (const x of nodes) await waitSlowPort(x.host, x.port, x.proc, `node ${x.id}`);
     const info = (x) => raftInfo(x.host, x.port, 10_000);
     const leaderNow = async () => {
       const infos = await Promise.all(nodes.map(info));

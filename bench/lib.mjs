@@ -55,8 +55,9 @@ export async function freePort(host = '127.0.0.1') {
   });
 }
 
-async function waitPort(port, proc, what, host = '127.0.0.1') {
-  for (let i = 0; i < 400; i++) {
+/** Waits until `host:port` accepts a connection (tries × stepMs at most), or `proc` exits. */
+export async function waitPort(port, proc, what, host = '127.0.0.1', tries = 400, stepMs = 50) {
+  for (let i = 0; i < tries; i++) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${what} exited early`);
     const ok = await new Promise((r) => {
       const s = net.connect(port, host);
@@ -64,9 +65,9 @@ async function waitPort(port, proc, what, host = '127.0.0.1') {
       s.once('error', () => r(false));
     });
     if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, stepMs));
   }
-  throw new Error(`${what} did not listen on ${port}`);
+  throw new Error(`${what} did not listen on ${port} within ${(tries * stepMs) / 1000} s`);
 }
 
 function track(proc, dir) {

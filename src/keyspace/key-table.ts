@@ -84,21 +84,8 @@ class ByteArena {
     const len = s.length;
     if (len > INLINE_MAX) return -1;
     const n = len + 1;
-    let off: number;
-    const fl = this.freeLists[n];
-    if (fl !== undefined && fl.length > 0) {
-      off = fl.pop()!;
-    } else {
-      if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
-        if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
-        const chunk = Buffer.allocUnsafeSlow(CHUNK);
-        this.chunks.push(chunk);
-        this.views.push(new DataView(chunk.buffer, chunk.byteOffset, CHUNK));
-        this.top = (this.chunks.length - 1) * CHUNK;
-      }
-      off = this.top;
-      this.top += n;
-    }
+    const off = this.alloc(n);
+    if (off < 0) return -1;
     const v = this.views[off >>> CHUNK_BITS]!;
     let p = off & (CHUNK - 1);
     v.setUint8(p++, len);
@@ -124,6 +111,22 @@ class ByteArena {
     return off;
   }
 
+  /** A record of `n` bytes: from the free list of its length, else at the top (a new chunk when it does not fit); -1 when the arena is full. */
+  private alloc(n: number): number {
+    const fl = this.freeLists[n];
+    if (fl !== undefined && fl.length > 0) return fl.pop()!;
+    if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
+      if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
+      const chunk = Buffer.allocUnsafeSlow(CHUNK);
+      this.chunks.push(chunk);
+      this.views.push(new DataView(chunk.buffer, chunk.byteOffset, CHUNK));
+      this.top = (this.chunks.length - 1) * CHUNK;
+    }
+    const off = this.top;
+    this.top += n;
+    return off;
+  }
+
   release(off: number): void {
     const n = this.chunks[off >>> CHUNK_BITS]![off & (CHUNK - 1)]! + 1;
     (this.freeLists[n] ??= []).push(off);
@@ -132,21 +135,8 @@ class ByteArena {
   /** Stores the `len` (≤ INLINE_MAX) bytes at `start` of `src`, copied four a load and store; their offset, or -1 when the arena is full. */
   putBytes(src: DataView, start: number, len: number): number {
     const n = len + 1;
-    let off: number;
-    const fl = this.freeLists[n];
-    if (fl !== undefined && fl.length > 0) {
-      off = fl.pop()!;
-    } else {
-      if ((this.top & (CHUNK - 1)) + n > CHUNK || this.top >= this.chunks.length * CHUNK) {
-        if (this.chunks.length * CHUNK >= MAX_ARENA) return -1;
-        const chunk = Buffer.allocUnsafeSlow(CHUNK);
-        this.chunks.push(chunk);
-        this.views.push(new DataView(chunk.buffer, chunk.byteOffset, CHUNK));
-        this.top = (this.chunks.length - 1) * CHUNK;
-      }
-      off = this.top;
-      this.top += n;
-    }
+    const off = this.alloc(n);
+    if (off < 0) return -1;
     this.writeBytes(off, src, start, len);
     return off;
   }
