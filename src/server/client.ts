@@ -91,41 +91,48 @@ export interface IoCounters {
 }
 
 /**
+ * Clients collected during a tick and each handed to `flush` once, from one
+ * deferred call (`defer`: setImmediate or process.nextTick) for all of them;
+ * the two lists are swapped so that no array is made per run.
+ */
+class ClientBatch {
+  private list: Client[] = [];
+  private spare: Client[] = [];
+  private queued = false;
+  private readonly run = (): void => {
+    this.queued = false;
+    const list = this.list;
+    this.list = this.spare;
+    for (let i = 0; i < list.length; i++) this.flush(list[i]!);
+    list.length = 0;
+    this.spare = list;
+  };
+
+  constructor(
+    private readonly defer: (fn: () => void) => void,
+    private readonly flush: (c: Client) => void,
+  ) {}
+
+  add(c: Client): void {
+    this.list.push(c);
+    if (this.queued) return;
+    this.queued = true;
+    this.defer(this.run);
+  }
+}
+
+/**
  * Writes clients' replies after every socket that is readable this turn has
  * been read, as Redis writes in beforeSleep (handleClientsWithPendingWrites):
  * reading all requests first and then writing all replies.
  */
 export class ReplyScheduler {
-  private pending: Client[] = [];
-  private spare: Client[] = [];
-  private scheduled = false;
-  private readonly run = (): void => {
-    this.scheduled = false;
-    const list = this.pending;
-    this.pending = this.spare;
-    for (let i = 0; i < list.length; i++) list[i]!.flushScheduled();
-    list.length = 0;
-    this.spare = list;
-  };
+  private readonly afterReads = new ClientBatch(setImmediate, (c) => c.flushScheduled());
+  private readonly endOfTick = new ClientBatch(process.nextTick, (c) => c.flushSoon());
 
   schedule(c: Client): void {
-    this.pending.push(c);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.run);
+    this.afterReads.add(c);
   }
-
-  private soonList: Client[] = [];
-  private soonSpare: Client[] = [];
-  private soonQueued = false;
-  private readonly runSoon = (): void => {
-    this.soonQueued = false;
-    const list = this.soonList;
-    this.soonList = this.soonSpare;
-    for (let i = 0; i < list.length; i++) list[i]!.flushSoon();
-    list.length = 0;
-    this.soonSpare = list;
-  };
 
   /**
    * Writes c's ready replies at the end of this tick (replies completed by
@@ -133,10 +140,7 @@ export class ReplyScheduler {
    * client of the turn, not one per client.
    */
   soon(c: Client): void {
-    this.soonList.push(c);
-    if (this.soonQueued) return;
-    this.soonQueued = true;
-    process.nextTick(this.runSoon);
+    this.endOfTick.add(c);
   }
 }
 
