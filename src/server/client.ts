@@ -40,6 +40,14 @@ export interface ClientHost {
   removeClient(c: Client): void;
   /** Runs one parsed request. */
   onCommand(c: Client, argv: string[]): void;
+  /**
+   * Runs a plain `SET key value` from its bytes in `buf` (the name, SET in
+   * any case, at nameAt, 3 bytes; the key at [keyAt, keyEnd); the value at
+   * [valueAt, valueEnd)), valid only during the call, if it can do so
+   * without the arguments' strings; false: nothing was done, and the
+   * request comes to onCommand as argv.
+   */
+  plainSet(c: Client, buf: Uint8Array, nameAt: number, keyAt: number, keyEnd: number, valueAt: number, valueEnd: number): boolean;
   /** Whether a client that has not authenticated must AUTH before anything else (the default user has a password). */
   authRequired(): boolean;
   /**
@@ -320,6 +328,14 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
           }
           this.runCommand(argv);
           this.checkOutput();
+        },
+        // A plain SET from its bytes, when it can run now (else argv, through onCommand above).
+        onPlainSet: (buf, nameAt, keyAt, keyEnd, valueAt, valueEnd) => {
+          if (this.closing) return true;
+          if (this.paused || this.inbox.length > 0 || this.heldBy !== undefined || this.replyMode !== 'on') return false;
+          if (!this.server.plainSet(this, buf, nameAt, keyAt, keyEnd, valueAt, valueEnd)) return false;
+          this.checkOutput();
+          return true;
         },
         onProtocolError: (text) => {
           log.debug(`client ${this.id} ${this.addr}: protocol error: ${text}`);

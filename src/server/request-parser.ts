@@ -84,6 +84,16 @@ export interface ParserLimits {
 export interface ParserHandlers {
   /** One complete command. Strings are latin1 (one JS char per byte: binary safe), copies that do not share memory with the socket's chunks. */
   onCommand(argv: string[]): void;
+  /**
+   * Optional: a whole `SET key value` request (3 arguments, the name SET in
+   * any case) read from this parser's own scan, offered as bytes before any
+   * string is made: buf[nameAt, nameAt + 3) is the name, [keyAt, keyEnd)
+   * the key, [valueAt, valueEnd) the value, valid only during the call.
+   * Returns true when it took the request; false, and the request comes to
+   * onCommand as argv. Requests redis-parser or the inline reader delivers
+   * (spanning chunks, more than DIRECT_MAX_ARGS arguments…) always come as argv.
+   */
+  onPlainSet?(buf: Buffer, nameAt: number, keyAt: number, keyEnd: number, valueAt: number, valueEnd: number): boolean;
   /** A protocol error: `text` is the whole error without '-' or CRLF, e.g. "ERR Protocol error: invalid bulk length". The parser stops: later feed() calls are ignored. The caller replies with the error and closes the connection after flushing. Commands complete before the error in the same chunk are delivered first, in order. */
   onProtocolError(text: string): void;
   /**
@@ -152,6 +162,7 @@ class Latin1Chunk extends Uint8Array {
 
 interface Handlers {
   onCommand(argv: string[]): void;
+  onPlainSet?(buf: Buffer, nameAt: number, keyAt: number, keyEnd: number, valueAt: number, valueEnd: number): boolean;
   onProtocolError(text: string): void;
   authRequired?(): boolean;
 }
@@ -331,7 +342,7 @@ export class RequestParser {
                 run = -1;
                 if (this.stopped) return;
               }
-              this.handlers.onCommand(this.directArgs(buf));
+              if (this.argCount !== 3 || !this.plainSet(buf)) this.handlers.onCommand(this.directArgs(buf));
               if (this.stopped) return;
             } else if (run < 0) run = pos;
             pos = end;
@@ -550,6 +561,19 @@ export class RequestParser {
     if (n > 1) argv[1] = latin1Key(buf, at[2]!, at[3]!);
     for (let i = 2; i < n; i++) argv[i] = latin1(buf, at[2 * i]!, at[2 * i + 1]!);
     return argv;
+  }
+
+  /**
+   * The request plainRequest found (3 arguments) offered to onPlainSet when
+   * it is `SET key value` (the name's bytes ORed with 0x20 are "set": only
+   * S/s, E/e, T/t give those); true when the handler took it.
+   */
+  private plainSet(buf: Buffer): boolean {
+    const at = this.argAt;
+    const name = at[0]!;
+    if (at[1]! - name !== 3 || (buf[name]! | 0x20) !== 0x73 || (buf[name + 1]! | 0x20) !== 0x65 || (buf[name + 2]! | 0x20) !== 0x74) return false;
+    const h = this.handlers;
+    return h.onPlainSet !== undefined && h.onPlainSet(buf, name, at[2]!, at[3]!, at[4]!, at[5]!);
   }
 
   /** Delivers buf[run, req) if any, then the protocol error, and stops. */

@@ -8,7 +8,7 @@ import type { Slot } from '../../server/client.js';
 import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import type { RespWriter } from '../../server/resp-writer.js';
-import { EntryKind, type CommandEntry } from './entry.js';
+import { EntryKind, encodePlainSet, type CommandEntry } from './entry.js';
 import { callConn, callData, feedMonitors } from './call.js';
 import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
@@ -120,6 +120,54 @@ export class Dispatcher {
     this.run(c, def, argv);
     this.askingNow = false;
   };
+
+  /** SET's definition, looked up once (the table does not change after it is built). */
+  private setDef: CommandDef | undefined;
+
+  /**
+   * A plain `SET key value` the request parser found in a client's read
+   * buffer (server/request-parser.ts onPlainSet): `buf[nameAt, nameAt + 3)`
+   * is SET in any case, the key and the value are at [keyAt, keyEnd) and
+   * [valueAt, valueEnd). When nothing on the way needs the arguments as
+   * strings, does what onCommand(c, [name, key, value]) would do — a
+   * proposal whose entry is copied from those bytes (entry.ts
+   * encodePlainSet), no argv — and answers true. Otherwise answers false
+   * having done nothing, and the parser makes argv for onCommand: tracking,
+   * authentication to do, MULTI, an ACL user that may not run everything,
+   * sharding, not the leader, a RESP2 subscriber, a script running past
+   * busy-reply-threshold, maxmemory, CLIENT PAUSE (Engine checks that), and
+   * everything applyPlainSet falls back for happens at apply, which decodes
+   * the entry when it needs the strings (Write.entry).
+   */
+  plainSet(c: Client, buf: Uint8Array, nameAt: number, keyAt: number, keyEnd: number, valueAt: number, valueEnd: number): boolean {
+    const server = this.server;
+    const node = server.node;
+    if (
+      server.tracking.wanted ||
+      !c.authenticated ||
+      c.multi !== undefined ||
+      !c.user.allowsAll ||
+      c.inPubSub ||
+      !node.isLeader ||
+      server.shards.sharded ||
+      server.scripts.busy !== undefined ||
+      server.evictor.maxmemory !== 0
+    ) {
+      return false;
+    }
+    let def = this.setDef;
+    if (def === undefined) {
+      def = this.setDef = server.table.get('set');
+      if (def === undefined) return false;
+    }
+    c.lastCommand = def.name;
+    server.stats.totalCommands++;
+    const w = c.defer();
+    const data = encodePlainSet(server.applier.entryTime(), c.dbIndex, server.scripts.standaloneNow(), buf, nameAt, keyAt, keyEnd, valueAt, valueEnd);
+    const p = new ClientWrite(this, undefined, c, w, data);
+    if (node.propose(p)) c.lastWriteIndex = p.index;
+    return true;
+  }
 
   /** Whether the command run() is running now came after ASKING (readData routes a read again when it runs). */
   private askingNow = false;
@@ -595,11 +643,12 @@ const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could b
 class ClientWrite extends Write<CommandEntry> {
   constructor(
     private readonly dispatcher: Dispatcher,
-    entry: CommandEntry,
+    entry: CommandEntry | undefined,
     private readonly c: Client,
     w: RespWriter,
+    data?: Buffer,
   ) {
-    super(entry, w);
+    super(entry, w, data);
   }
 
   override get client(): Client {

@@ -516,6 +516,15 @@ export class Engine implements ClientHost {
   /** Runs a parsed request (the dispatcher's entry point itself: no extra call per request). */
   readonly onCommand: (c: EngineClient, argv: string[]) => void;
 
+  /**
+   * A plain `SET key value` in a client's read buffer (ClientHost.plainSet):
+   * proposed from its bytes, or false when it must go through onCommand
+   * (Dispatcher.plainSet; CLIENT PAUSE holds it back there, mustWait).
+   */
+  plainSet(c: EngineClient, buf: Uint8Array, nameAt: number, keyAt: number, keyEnd: number, valueAt: number, valueEnd: number): boolean {
+    return this.clientPause === undefined && this.dispatcher.plainSet(c, buf, nameAt, keyAt, keyEnd, valueAt, valueEnd);
+  }
+
   mayRunNow(c: EngineClient, argv: string[], held: boolean): boolean {
     return (!held || this.dispatcher.mayPassHold(c, argv)) && !this.mustWait(c, argv);
   }

@@ -264,6 +264,76 @@ function encodeCommands(e: CommandEntry): Buffer {
   return new EntryBytes(slab, off, size) as unknown as Buffer;
 }
 
+/** The request buffer encodePlainSet last read, and a DataView of it (made again only when the buffer changes). */
+let srcBuf: Uint8Array | undefined;
+let srcView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+/** Above this many bytes an argument is copied by TypedArray#set (a memcpy); below, four bytes a load and store. */
+const COPY_LOOP_MAX = 64;
+
+/** Copies n bytes at `from` of `src` to `to` of the slab `dst`. */
+function copyBytes(src: DataView<ArrayBufferLike>, from: number, dst: DataView, to: number, n: number): void {
+  if (n > COPY_LOOP_MAX) {
+    new Uint8Array(dst.buffer, to, n).set(new Uint8Array(src.buffer, src.byteOffset + from, n));
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) dst.setInt32(to + i, src.getInt32(from + i, true), true);
+  for (; i < n; i++) dst.setUint8(to + i, src.getUint8(from + i));
+}
+
+/**
+ * The entry of a client's `SET key value` straight from the request's bytes
+ * (the parser found it: server/request-parser.ts onPlainSet), without the
+ * arguments' strings: the same bytes encodeCommands writes for
+ * `{ kind: Commands, time, multi: false, cmds: [[name, key, value]], db,
+ * standalone }` (entry.test.ts compares them). The name is the 3 bytes at
+ * nameAt as sent (SET in any case), the key and the value the bytes at
+ * [keyAt, keyEnd) and [valueAt, valueEnd) of `buf`.
+ */
+export function encodePlainSet(
+  time: number,
+  db: number,
+  standalone: boolean,
+  buf: Uint8Array,
+  nameAt: number,
+  keyAt: number,
+  keyEnd: number,
+  valueAt: number,
+  valueEnd: number,
+): Buffer {
+  if (buf !== srcBuf) {
+    srcBuf = buf;
+    srcView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  const src = srcView;
+  const kl = keyEnd - keyAt;
+  const vl = valueEnd - valueAt;
+  const head = db !== 0 ? HEADER + 4 : HEADER;
+  const size = head + 4 + (4 + 3) + (4 + kl) + (4 + vl);
+  const off = reserve(size);
+  const v = slabView;
+  v.setUint8(off, EntryKind.Commands);
+  v.setFloat64(off + 1, time, true);
+  v.setUint8(off + 9, (standalone ? FLAG_STANDALONE : 0) | (db !== 0 ? FLAG_DB : 0));
+  v.setUint32(off + 10, 1, true);
+  let q = off + HEADER;
+  if (db !== 0) {
+    v.setUint32(q, db, true);
+    q += 4;
+  }
+  v.setUint32(q, 3, true);
+  v.setUint32(q + 4, 3, true);
+  v.setUint16(q + 8, src.getUint16(nameAt, true), true);
+  v.setUint8(q + 10, src.getUint8(nameAt + 2));
+  v.setUint32(q + 11, kl, true);
+  q += 15;
+  copyBytes(src, keyAt, v, q, kl);
+  q += kl;
+  v.setUint32(q, vl, true);
+  copyBytes(src, valueAt, v, q + 4, vl);
+  return new EntryBytes(slab, off, size) as unknown as Buffer;
+}
+
 function encodeKeys(e: ExpireEntry | EvictEntry | CacheScriptsEntry | ScriptDecisionEntry): Buffer {
   const keys = e.keys;
   const db = e.db ?? 0;

@@ -12,7 +12,7 @@
  */
 import type { Outcome, Proposal } from '../../node/node.js';
 import type { RespWriter } from '../../server/resp-writer.js';
-import { encodeStateEntry, type StateEntry } from './entry.js';
+import { decodeStateEntry, encodeStateEntry, type StateEntry } from './entry.js';
 import type { EngineClient } from './engine.js';
 
 /** Replies for writes whose fate is known or unknowable after a leader change. */
@@ -24,13 +24,23 @@ export abstract class Write<E extends StateEntry = StateEntry> implements Propos
   index = 0;
   term = 0;
   readonly data: Buffer;
+  /** The entry as proposed, or undefined until `entry` decodes it from `data`. */
+  private decoded: E | undefined;
 
   constructor(
-    readonly entry: E,
+    entry: E | undefined,
     /** Where the apply writes the reply. */
     readonly w: RespWriter,
+    /** The entry's bytes when they were made without an entry object (encodePlainSet): `entry` decodes them when asked. */
+    data?: Buffer,
   ) {
-    this.data = encodeStateEntry(entry);
+    this.decoded = entry;
+    this.data = data ?? encodeStateEntry(entry!);
+  }
+
+  /** The entry, applied without decoding it again (decoded from `data` once, for a write made from bytes). */
+  get entry(): E {
+    return (this.decoded ??= decodeStateEntry(this.data) as E);
   }
 
   /** The client it runs for (SLOWLOG's address and name, MONITOR's line), when there is one. */
