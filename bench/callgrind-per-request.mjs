@@ -24,6 +24,10 @@
 //   --requests N   measured requests per run (default 20000)
 //   --warmup W     warm-up requests before the counting starts (default 5×N: V8 must
 //                  have compiled the hot path, or its optimizing compiler is half the count)
+//   --warmup-runs K  the warm-up as K redis-benchmark runs of W requests (default 1). Each
+//                  run starts with CONFIG GET, which can deoptimize the request path once
+//                  (a shape it had not seen since it was optimized); with 1 that happens
+//                  inside the measured window, with 2 in the second warm-up run
 //   --tests LIST   e.g. SET:16,GET:16,SET:1,EVALSHA:16 (default SET:16); EVALSHA is
 //                  EVALSHA <sha of "return redis.call('GET', KEYS[1])"> 1 key:__rand_int__
 //                  over loaded keys (the script read path: no log entry)
@@ -46,6 +50,7 @@ const opt = optionReader(argv);
 const A = opt('--a', undefined) ? path.resolve(opt('--a')) : undefined;
 const N = Number(opt('--requests', 20000));
 const WARMUP = Number(opt('--warmup', 5 * N));
+const WARMUP_RUNS = Number(opt('--warmup-runs', 1));
 const ROUNDS = Number(opt('--rounds', 3));
 const KEEP = opt('--keep', undefined);
 const OUT = opt('--out', 'callgrind-per-request.md');
@@ -125,7 +130,7 @@ async function measure(build, test, round) {
         c.close();
       }
     }
-    await redisBenchmark(port, args(WARMUP));
+    for (let i = 0; i < WARMUP_RUNS; i++) await redisBenchmark(port, args(WARMUP));
     await run('callgrind_control', ['--instr=on', String(proc.pid)]);
     await redisBenchmark(port, args(N));
     await run('callgrind_control', ['--dump', String(proc.pid)]);
@@ -158,7 +163,7 @@ say(`date: ${new Date().toISOString()}`);
 say(await machineFacts());
 say(await buildFacts());
 if (A) say(`A: ${A}`);
-say(`redis-benchmark -c 50 -r 100000 -d 16 -n ${N} after a warm-up of ${WARMUP}; valgrind --tool=callgrind, counting only during the measured load; ${ROUNDS} rounds, builds alternating; medians.\n`);
+say(`redis-benchmark -c 50 -r 100000 -d 16 -n ${N} after a warm-up of ${WARMUP_RUNS > 1 ? `${WARMUP_RUNS} runs of ` : ''}${WARMUP}; valgrind --tool=callgrind, counting only during the measured load; ${ROUNDS} rounds, builds alternating; medians.\n`);
 
 const rows = [];
 for (const test of TESTS) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadEntryError, EntryKind, decodeStateEntry, encodeStateEntry, type StateEntry } from '../../../src/commands/engine/entry.js';
+import { BadEntryError, EntryKind, decodeStateEntry, encodePlainSet, encodeStateEntry, type StateEntry } from '../../../src/commands/engine/entry.js';
 import { createPrng } from '../../../src/util/prng.js';
 
 
@@ -219,3 +219,42 @@ function u32(n: number): Buffer {
   b.writeUInt32LE(n, 0);
   return b;
 }
+
+describe('a plain SET encoded from request bytes (encodePlainSet)', () => {
+  it("writes exactly encodeCommands' bytes, for any name case, lengths, database, flag and place in the buffer", () => {
+    const r = createPrng(23);
+    // Two buffers, alternating at random: the encoder's view of the last one is made again when the buffer changes.
+    const bufs = [Buffer.alloc(4096), Buffer.from(new ArrayBuffer(8192), 100, 5000)];
+    const names = ['SET', 'set', 'Set', 'sET', 'seT'];
+    for (let i = 0; i < 2000; i++) {
+      const buf = bufs[Math.floor(r() * bufs.length)]!;
+      for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(r() * 256);
+      const name = names[i % names.length]!;
+      // Lengths on both sides of the four-byte loop's steps and of the memcpy threshold.
+      const key = randomString(r, i % 4 === 0 ? 200 : 20);
+      const value = randomString(r, i % 3 === 0 ? 300 : 24);
+      const nameAt = Math.floor(r() * 100);
+      const keyAt = nameAt + 3 + Math.floor(r() * 10);
+      const valueAt = keyAt + key.length + Math.floor(r() * 10);
+      buf.write(name, nameAt, 'latin1');
+      buf.write(key, keyAt, 'latin1');
+      buf.write(value, valueAt, 'latin1');
+      const db = r() < 0.5 ? 0 : Math.floor(r() * 16);
+      const standalone = r() < 0.5;
+      const time = 1700000000000 + i * 0.25;
+      const got = encodePlainSet(time, db, standalone, buf, nameAt, keyAt, keyAt + key.length, valueAt, valueAt + value.length);
+      const e: StateEntry = { kind: EntryKind.Commands, time, multi: false, cmds: [[name, key, value]], ...(db !== 0 ? { db } : {}), ...(standalone ? { standalone: true } : {}) };
+      expect(Buffer.from(got)).toEqual(Buffer.from(encodeStateEntry(e)));
+      expect(decodeStateEntry(got)).toEqual(e);
+    }
+  });
+
+  it('entries from bytes are Buffers carved one after another, unharmed by the next one', () => {
+    const buf = Buffer.from('SET key:000000000001 abcdefghijklmnopq SET k2 v2222');
+    const a = encodePlainSet(5, 0, false, buf, 0, 4, 20, 21, 38);
+    const b = encodePlainSet(6, 0, false, buf, 39, 43, 45, 46, 51);
+    expect(Buffer.isBuffer(a)).toBe(true);
+    expect(decodeStateEntry(a)).toEqual({ kind: EntryKind.Commands, time: 5, multi: false, cmds: [['SET', 'key:000000000001', 'abcdefghijklmnopq']] });
+    expect(decodeStateEntry(b)).toEqual({ kind: EntryKind.Commands, time: 6, multi: false, cmds: [['SET', 'k2', 'v2222']] });
+  });
+});

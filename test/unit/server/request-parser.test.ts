@@ -686,3 +686,70 @@ describe('fuzz (seeded, bounded)', () => {
     }
   });
 });
+
+describe('a plain SET offered as bytes (onPlainSet)', () => {
+  /** Feeds the chunks; onPlainSet takes a request when `take` says so, recording its arguments made from the bytes. */
+  function runOffering(chunks: readonly Buffer[], take: () => boolean): { cmds: string[][]; offered: string[][]; taken: boolean[] } {
+    const cmds: string[][] = [];
+    const offered: string[][] = [];
+    const taken: boolean[] = [];
+    const parser = new RequestParser({
+      onCommand(argv) {
+        cmds.push(argv);
+      },
+      onPlainSet(buf, nameAt, keyAt, keyEnd, valueAt, valueEnd) {
+        const argv = [buf.toString('latin1', nameAt, nameAt + 3), buf.toString('latin1', keyAt, keyEnd), buf.toString('latin1', valueAt, valueEnd)];
+        offered.push(argv);
+        const t = take();
+        taken.push(t);
+        if (t) cmds.push(argv);
+        return t;
+      },
+      onProtocolError(text) {
+        throw new Error(text);
+      },
+    });
+    for (const c of chunks) parser.feed(c);
+    return { cmds, offered, taken };
+  }
+
+  it('offers exactly the whole 3-argument SET requests of its own scan, in order with everything else, taken or not', () => {
+    const r = createPrng(41);
+    const names = ['SET', 'set', 'Set', 'sEt', 'SETX', 'SE', 'SEU', 'RET', 'GET', 'DEL'];
+    const arg = (max: number): string => {
+      const n = Math.floor(r() * max);
+      let s = '';
+      for (let i = 0; i < n; i++) s += String.fromCharCode(Math.floor(r() * 256));
+      return s;
+    };
+    for (let round = 0; round < 200; round++) {
+      const reqs: string[][] = [];
+      let s = '';
+      for (let i = 0; i < 20; i++) {
+        const name = names[Math.floor(r() * names.length)]!;
+        const argc = r() < 0.7 ? 3 : 1 + Math.floor(r() * 5);
+        const argv = [name, ...Array.from({ length: argc - 1 }, () => arg(r() < 0.1 ? 100 : 20))];
+        reqs.push(argv);
+        s += resp(...argv);
+      }
+      const all = b(s);
+      const cuts = round % 2 === 0 ? [] : [Math.floor(r() * all.length)];
+      const expected = outcome(run(splitAt(all, cuts)));
+      expect(expected).toEqual({ cmds: reqs, error: null });
+      const got = runOffering(splitAt(all, cuts), () => r() < 0.7);
+      // Every request once, in order, whichever way it came.
+      expect(got.cmds).toEqual(reqs);
+      // Offered: 3-argument requests named SET in any case, unless split across chunks (those come through redis-parser).
+      const isSet = (a: string[]): boolean => a.length === 3 && a[0]!.toLowerCase() === 'set';
+      if (cuts.length === 0) expect(got.offered).toEqual(reqs.filter(isSet));
+      else {
+        expect(got.offered.every(isSet)).toBe(true);
+        expect(got.offered.length).toBeGreaterThanOrEqual(reqs.filter(isSet).length - 1);
+      }
+    }
+  });
+
+  it('without the handler, a SET comes as argv', () => {
+    expect(whole(resp('SET', 'k', 'v') + resp('set', 'k', 'v'))).toEqual({ cmds: [['SET', 'k', 'v'], ['set', 'k', 'v']], error: null });
+  });
+});
