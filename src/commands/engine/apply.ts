@@ -16,7 +16,7 @@ import { readAppState, writeAppState } from './app-state.js';
 import { callData, calledFromEntry, startTime } from './call.js';
 import { parseDbIndex } from '../db-index.js';
 import type { Ctx, KeySignals } from '../types.js';
-import { EntryKind, NOPERM_IN_EXEC, decodeStateEntry, plainSetOf, PLAIN_SET } from './entry.js';
+import { EntryKind, NOPERM_IN_EXEC, decodeStateEntry, plainSetAt, plainSetOf, PLAIN_SET } from './entry.js';
 import { applyEvictions } from './evict.js';
 import { waitsForData } from './stream-blocking.js';
 import type { Scripts } from './scripts.js';
@@ -117,7 +117,9 @@ export class Applier implements StateMachine<Write> {
   }
 
   apply(index: number, data: Buffer, mine: Write | undefined): boolean | void {
-    if (plainSetOf(data) && this.applyPlainSet(data, mine)) return;
+    // A plain SET: its proposer made it from bytes (read in its slab), or any other node's or build's entry (copied, then read).
+    const made = mine?.plainView;
+    if ((made !== undefined ? plainSetAt(made, mine!.plainAt, data.length) : plainSetOf(data)) && this.applyPlainSet(data, mine)) return;
     const entry = mine !== undefined ? mine.entry : decodeStateEntry(data);
     if (entry.time > this.lastTime) this.lastTime = entry.time;
     const dbIndex = entry.db ?? 0;

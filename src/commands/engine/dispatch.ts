@@ -8,7 +8,7 @@ import type { Slot } from '../../server/client.js';
 import type { Outcome } from '../../node/node.js';
 import type { Engine, EngineClient as Client } from './engine.js';
 import type { RespWriter } from '../../server/resp-writer.js';
-import { EntryKind, encodePlainSet, type CommandEntry } from './entry.js';
+import { EntryKind, PLAIN_MADE, encodePlainSet, type CommandEntry } from './entry.js';
 import { callConn, callData, feedMonitors } from './call.js';
 import { OUTCOME_UNKNOWN, TRYAGAIN_LOST, Write } from './write.js';
 import { commandKeys } from '../keys.js';
@@ -165,6 +165,8 @@ export class Dispatcher {
     const w = c.defer();
     const data = encodePlainSet(server.applier.entryTime(), c.dbIndex, server.scripts.standaloneNow(), buf, nameAt, keyAt, keyEnd, valueAt, valueEnd);
     const p = new ClientWrite(this, undefined, c, w, data);
+    p.plainView = PLAIN_MADE.view;
+    p.plainAt = PLAIN_MADE.at;
     if (node.propose(p)) c.lastWriteIndex = p.index;
     return true;
   }

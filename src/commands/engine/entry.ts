@@ -169,20 +169,30 @@ Object.setPrototypeOf(EntryBytes.prototype, Buffer.prototype);
 Object.defineProperty(EntryBytes.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
 
 const SLAB = 8 * 1024;
-let slab = new ArrayBuffer(SLAB);
+
+/**
+ * A slab's memory, not zeroed (as Buffer.allocUnsafe's pool: the encoders
+ * write every byte of an entry, entry.test.ts checks it; zeroing 8 KB cost
+ * ~180 instructions a SET under callgrind).
+ */
+function newSlab(size: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
+}
+
+let slab = newSlab(SLAB);
 let slabView = new DataView(slab);
 let slabTop = 0;
 
 /** Room for `size` bytes: the slab they go in is `slab` (and `slabView`) from here on; returns their offset in it. */
 function reserve(size: number): number {
   if (size > SLAB >>> 1) {
-    slab = new ArrayBuffer(size);
+    slab = newSlab(size);
     slabView = new DataView(slab);
     slabTop = SLAB;
     return 0;
   }
   if (slabTop + size > SLAB) {
-    slab = new ArrayBuffer(SLAB);
+    slab = newSlab(SLAB);
     slabView = new DataView(slab);
     slabTop = 0;
   }
@@ -331,8 +341,17 @@ export function encodePlainSet(
   q += kl;
   v.setUint32(q, vl, true);
   copyBytes(src, valueAt, v, q + 4, vl);
+  PLAIN_MADE.view = v;
+  PLAIN_MADE.at = off;
   return new EntryBytes(slab, off, size) as unknown as Buffer;
 }
+
+/**
+ * Where the entry encodePlainSet made last is: its slab's DataView and its
+ * offset there. Its proposer keeps them (Write.plainView, plainAt) and
+ * reads it there when it applies it (plainSetAt), without plainSetOf's copy.
+ */
+export const PLAIN_MADE: { view: DataView<ArrayBufferLike>; at: number } = { view: slabView, at: 0 };
 
 function encodeKeys(e: ExpireEntry | EvictEntry | CacheScriptsEntry | ScriptDecisionEntry): Buffer {
   const keys = e.keys;
@@ -366,8 +385,11 @@ const SCRATCH_BYTES = new Uint8Array(SCRATCH);
  * own memory, whose `buffer` and `byteOffset` cost more to read than the
  * copy), its time and database, where the key and the value are.
  */
+const SCRATCH_VIEW: DataView<ArrayBufferLike> = new DataView(SCRATCH);
+
 export const PLAIN_SET = {
-  view: new DataView(SCRATCH),
+  /** The scratch (plainSetOf) or the slab of an entry its proposer made from bytes (plainSetAt); offsets below are in it. */
+  view: SCRATCH_VIEW,
   time: 0,
   /** The entry's standalone flag (a group of one voter proposed it: bit 3). */
   standalone: false,
@@ -391,10 +413,23 @@ export function plainSetOf(b: Buffer): boolean {
   const n = b.length;
   if (n > PLAIN_SET_MAX || n < HEADER + 4 + 7 + 4 + 4 + 1 || b[0] !== EntryKind.Commands) return false;
   SCRATCH_BYTES.set(b);
-  const v = PLAIN_SET.view;
-  const flags = v.getUint8(9);
-  if ((flags & ~(FLAG_DB | FLAG_STANDALONE)) !== 0 || v.getUint32(10, true) !== 1) return false;
-  let p = HEADER;
+  return plainSetIn(SCRATCH_VIEW, 0, n);
+}
+
+/**
+ * plainSetOf for an entry encodePlainSet made (PLAIN_MADE, kept by its
+ * proposer): read where it is, `n` bytes at `at` of `v`, without a copy.
+ */
+export function plainSetAt(v: DataView<ArrayBufferLike>, at: number, n: number): boolean {
+  return n <= PLAIN_SET_MAX && plainSetIn(v, at, n);
+}
+
+/** plainSetOf's reading of the n bytes at `at` of `v` (n checked against PLAIN_SET_MAX by the caller). */
+function plainSetIn(v: DataView<ArrayBufferLike>, at: number, n: number): boolean {
+  if (n < HEADER + 4 + 7 + 4 + 4 + 1 || v.getUint8(at) !== EntryKind.Commands) return false;
+  const flags = v.getUint8(at + 9);
+  if ((flags & ~(FLAG_DB | FLAG_STANDALONE)) !== 0 || v.getUint32(at + 10, true) !== 1) return false;
+  let p = at + HEADER;
   let db = 0;
   if ((flags & FLAG_DB) !== 0) {
     db = v.getUint32(p, true);
@@ -404,16 +439,18 @@ export function plainSetOf(b: Buffer): boolean {
   if (v.getUint32(p, true) !== 3 || v.getUint32(p + 4, true) !== 3) return false;
   if ((v.getUint8(p + 8) | 0x20) !== 0x73 || (v.getUint8(p + 9) | 0x20) !== 0x65 || (v.getUint8(p + 10) | 0x20) !== 0x74) return false;
   p += 11;
+  const end = at + n;
   const kl = v.getUint32(p, true);
-  if (kl > INLINE_MAX || p + 4 + kl + 4 >= n) return false;
+  if (kl > INLINE_MAX || p + 4 + kl + 4 >= end) return false;
   const ks = p + 4;
   p = ks + kl;
   const vl = v.getUint32(p, true);
   const vs = p + 4;
-  if (vl === 0 || vl > INLINE_MAX || vs + vl !== n) return false;
+  if (vl === 0 || vl > INLINE_MAX || vs + vl !== end) return false;
   const c = v.getUint8(vs);
   if (c === 45 || (c >= 48 && c <= 57)) return false;
-  PLAIN_SET.time = v.getFloat64(1, true);
+  PLAIN_SET.view = v;
+  PLAIN_SET.time = v.getFloat64(at + 1, true);
   PLAIN_SET.standalone = (flags & FLAG_STANDALONE) !== 0;
   PLAIN_SET.db = db;
   PLAIN_SET.keyStart = ks;

@@ -26,6 +26,9 @@ export abstract class Write<E extends StateEntry = StateEntry> implements Propos
   readonly data: Buffer;
   /** The entry as proposed, or undefined until `entry` decodes it from `data`. */
   private decoded: E | undefined;
+  /** For an entry encodePlainSet made: its slab's DataView and offset (entry.ts PLAIN_MADE), where its apply reads it (plainSetAt). */
+  plainView: DataView<ArrayBufferLike> | undefined = undefined;
+  plainAt = 0;
 
   constructor(
     entry: E | undefined,
