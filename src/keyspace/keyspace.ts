@@ -198,6 +198,18 @@ export class Keyspace {
     return v;
   }
 
+  /**
+   * The value of a live key for a write that turns out to change nothing
+   * (UnchangedCheck): its access clock is touched as a write's lookup
+   * touches it (Redis's lookupKeyWrite), but nothing is deleted or counted.
+   */
+  lookupUnchanged(key: string, now: number): Value | undefined {
+    const slot = this.data.slotOf(key);
+    if (slot === undefined || (this.expires.size !== 0 && this.isExpired(key, now))) return undefined;
+    this.clocks.touch(slot);
+    return this.data.valueAt(slot);
+  }
+
   /** The value of a key for a write: an expired key is deleted first. */
   getForWrite(key: string, now: number): Value | undefined {
     const slot = this.data.slotOf(key);
