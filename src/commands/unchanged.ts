@@ -7,7 +7,8 @@
  * instead of a log entry (Dispatcher.answeredUnchanged). Each check only
  * reads, and answers false whenever the write would change something or
  * reply anything but the integer 0: a missing key (it would be created),
- * another type, a bad argument.
+ * an expired one still stored (Redis's write lookup deletes it), another
+ * type, a bad argument.
  */
 import { isOfType } from './collection.js';
 import { geoScore, GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN } from './geohash.js';
@@ -30,7 +31,7 @@ const pfadd: UnchangedCheck = (ctx, argv) => {
 /** SADD key member …: a set already holding every member. */
 const sadd: UnchangedCheck = (ctx, argv) => {
   const v = ctx.db.lookupUnchanged(argv[1]!, ctx.now);
-  if (v === undefined || !isOfType(v, 'set')) return false;
+  if (v === undefined || v === null || !isOfType(v, 'set')) return false;
   const s = v as RSet;
   for (let j = 2; j < argv.length; j++) if (!s.has(argv[j]!)) return false;
   return true;
@@ -54,7 +55,7 @@ const geoadd: UnchangedCheck = (ctx, argv) => {
   }
   if (i === argv.length || (argv.length - i) % 3 !== 0 || (nx && xx)) return false;
   const v = ctx.db.lookupUnchanged(argv[1]!, ctx.now);
-  if (v === undefined ? !xx : !isZSet(v)) return false;
+  if (v === null || (v === undefined ? !xx : !isZSet(v))) return false;
   for (; i < argv.length; i += 3) {
     const x = parseDouble(argv[i]!);
     const y = parseDouble(argv[i + 1]!);

@@ -126,4 +126,17 @@ describe('writes that change nothing, beside redis-server', () => {
     const calls = async (c: RawClient): Promise<string | undefined> => (await c.call('INFO', 'commandstats')).split('\r\n').find((l) => l.startsWith('cmdstat_sadd:'))?.split(',')[0];
     expect(await calls(raftis)).toBe(await calls(redis));
   });
+
+  it('lets a write lookup delete an expired key as redis-server does (GEOADD XX on it is an entry)', async () => {
+    const [redis, raftis] = await env.pair();
+    for (const c of [redis, raftis]) {
+      await c.call('FLUSHALL');
+      await c.call('GEOADD', 'g', '13.361389', '38.115556', 'p');
+      await c.call('PEXPIRE', 'g', '1');
+    }
+    await new Promise((r) => setTimeout(r, 5));
+    for (const cmd of [['GEOADD', 'g', 'XX', '13.361389', '38.115556', 'p'], ['DBSIZE'], ['EXISTS', 'g']]) {
+      expect(await raftis.call(...cmd), cmd.join(' ')).toBe(await redis.call(...cmd));
+    }
+  });
 });
