@@ -16,6 +16,7 @@ import { isValidHll, wouldRaise } from './hll.js';
 import { isOpt } from './options.js';
 import type { UnchangedCheck } from './types.js';
 import { isZSet } from './zset-range.js';
+import type { RHash } from '../keyspace/types/hash.js';
 import type { RSet } from '../keyspace/types/set.js';
 import type { ZSetValue } from '../keyspace/types/zset.js';
 import { parseDouble } from '../util/double.js';
@@ -67,4 +68,37 @@ const geoadd: UnchangedCheck = (ctx, argv) => {
   return true;
 };
 
-export const unchangedChecks: Record<string, UnchangedCheck> = { pfadd, sadd, geoadd };
+/** DEL and UNLINK key …: none of the keys there (an expired one still stored is deleted by Redis's lookup: an entry). */
+const del: UnchangedCheck = (ctx, argv) => {
+  for (let j = 1; j < argv.length; j++) if (ctx.db.lookupUnchanged(argv[j]!, ctx.now) !== undefined) return false;
+  return true;
+};
+
+/**
+ * SREM, ZREM, HDEL key member …: the key missing (Redis's
+ * lookupKeyWriteOrReply answers 0), or of the type and holding none of
+ * the members.
+ */
+function removesNone(type: 'set' | 'zset' | 'hash'): UnchangedCheck {
+  return (ctx, argv) => {
+    const v = ctx.db.lookupUnchanged(argv[1]!, ctx.now);
+    if (v === undefined) return true;
+    if (v === null || !isOfType(v, type)) return false;
+    for (let j = 2; j < argv.length; j++) {
+      const m = argv[j]!;
+      if (type === 'zset' ? (v as ZSetValue).score(m) !== undefined : (v as RSet | RHash).has(m)) return false;
+    }
+    return true;
+  };
+}
+
+export const unchangedChecks: Record<string, UnchangedCheck> = {
+  pfadd,
+  sadd,
+  geoadd,
+  del,
+  unlink: del,
+  srem: removesNone('set'),
+  zrem: removesNone('zset'),
+  hdel: removesNone('hash'),
+};

@@ -1,7 +1,7 @@
 /**
  * Writes that change nothing (PFADD of elements already counted, SADD of
  * members already there, GEOADD of members already in place or skipped by
- * NX/XX) beside redis-server 7.0: a seeded sequence meeting existing,
+ * NX/XX, DEL/UNLINK of missing keys, SREM/ZREM/HDEL of missing members) beside redis-server 7.0: a seeded sequence meeting existing,
  * missing, expired and wrong-typed keys, every reply byte-compared, and —
  * where redis-server's dirty counter did not move for a 0 reply (it neither
  * propagated nor persisted the call) — raftis's log did not grow either:
@@ -30,7 +30,7 @@ function rng(seed: number): () => number {
 }
 
 /** The writes raftis answers as reads when they change nothing (the others here are always entries). */
-const CHECKED = new Set(['PFADD', 'SADD', 'GEOADD']);
+const CHECKED = new Set(['PFADD', 'SADD', 'GEOADD', 'DEL', 'UNLINK', 'SREM', 'ZREM', 'HDEL']);
 
 const PLACES = [
   ['13.361389', '38.115556'],
@@ -50,7 +50,10 @@ function steps(seed: number, n: number): string[][] {
     () => ['PFADD', key('p'), ...Array.from({ length: int(3) }, m)],
     () => ['SADD', key('t'), m(), ...(r() < 0.3 ? [m()] : [])],
     () => ['GEOADD', key('g'), ...pick([[], ['NX'], ['XX'], ['CH'], ['XX', 'CH'], ['NX', 'XX']]), ...pick(PLACES), m(), ...(r() < 0.3 ? [...pick(PLACES), m()] : [])],
-    () => ['DEL', key(pick(['p', 't', 'g']))],
+    () => ['DEL', key(pick(['p', 't', 'g', 'h']))],
+    () => ['UNLINK', key(pick(['p', 't', 'g', 'h'])), ...(r() < 0.3 ? [key(pick(['p', 't', 'g', 'h']))] : [])],
+    () => ['HSET', key('h'), m(), 'v'],
+    () => ['HDEL', key('h'), m(), ...(r() < 0.3 ? [m()] : [])],
     () => ['SREM', key('t'), m()],
     () => ['ZREM', key('g'), m()],
   ];
@@ -85,6 +88,7 @@ describe('writes that change nothing, beside redis-server', () => {
       expect(changed).toBeGreaterThan(30);
       // The values end the same: HLLs and geo sets byte for byte; sets by their members (a hash table's order is its own).
       for (const k of ['p:0', 'p:1', 'g:0', 'g:1']) expect(await raftis.call('DUMP', k), k).toBe(await redis.call('DUMP', k));
+      for (const k of ['h:0', 'h:1']) expect(await raftis.call('HGETALL', k), k).toBe(await redis.call('HGETALL', k));
       for (const k of ['t:0', 't:1']) expect(await raftis.call('SMISMEMBER', k, 'm0', 'm1', 'm2', 'm3'), k).toBe(await redis.call('SMISMEMBER', k, 'm0', 'm1', 'm2', 'm3'));
     });
   }
