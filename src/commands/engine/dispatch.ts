@@ -291,14 +291,18 @@ export class Dispatcher {
    * again then: if the write would now change something it is proposed
    * after all, into the reply place it holds. False (nothing done) when the
    * write must be proposed now: it changes something, this is not the
-   * leader, the client has writes in flight (one node), or the case is not
-   * one this path covers (sharding, maxmemory's reservations).
+   * leader, the client has writes in flight (one node) or more requests
+   * waiting (a leader with peers: the round holds the client's later
+   * requests, so in a pipeline each would cost a round of its own, more
+   * than proposing them),
+   * or the case is not one this path covers (sharding, maxmemory's
+   * reservations).
    */
   private answeredUnchanged(c: Client, def: CommandDef, argv: string[]): boolean {
     const server = this.server;
     const node = server.node;
     if (!node.isLeader || server.shards.sharded || server.evictor.maxmemory !== 0) return false;
-    if (node.soleVoter && c.lastWriteIndex > node.appliedIndex) return false;
+    if (node.soleVoter ? c.lastWriteIndex > node.appliedIndex : c.requestsWaiting) return false;
     const ctx = this.readCtx;
     ctx.db = c.db;
     ctx.dbIndex = c.dbIndex;
