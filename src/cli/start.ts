@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
 import { CommandTable } from '../commands/table.js';
-import { appliedCommands, connCommands, dataCommands } from '../commands/handlers.js';
+import { appliedCommands, connCommands, dataCommands, unchangedCommands } from '../commands/handlers.js';
 import { Engine } from '../commands/engine/engine.js';
 import { ClusterSecret, Transport } from '../transport/index.js';
 import { RespServer } from '../server/server.js';
@@ -21,7 +21,7 @@ import type { Options } from './options.js';
 const log = createLogger('cli');
 
 export function buildCommandTable(): CommandTable {
-  return new CommandTable({ data: dataCommands, conn: connCommands, applied: appliedCommands });
+  return new CommandTable({ data: dataCommands, conn: connCommands, applied: appliedCommands, unchanged: unchangedCommands });
 }
 
 export interface Running {

@@ -42,6 +42,7 @@ import { streamReadCommands } from './stream-read.js';
 import { stringCommands } from './string.js';
 import type { ConnHandler, HandlerSet } from './table.js';
 import { transactionCommands } from './transaction.js';
+import { unchangedChecks } from './unchanged.js';
 import type { DataHandler } from './types.js';
 import { zsetCommands } from './zset.js';
 import { zsetOpCommands } from './zset-ops.js';
@@ -99,3 +100,6 @@ export const appliedCommands: NonNullable<HandlerSet['applied']> = {
   ...aclApplied,
   ...shardsApplied,
 };
+
+/** Writes that may change nothing, and the checks that tell (unchanged.ts). */
+export const unchangedCommands: NonNullable<HandlerSet['unchanged']> = unchangedChecks;

@@ -566,3 +566,41 @@ export function registerSelfTest(rand: () => number, cycles: number): [number, n
   }
   return undefined;
 }
+
+/**
+ * Whether hllAdd of `ele` would raise a register of the HLL stored as the
+ * string `s` (already isValidHll): read straight from the string, so a
+ * PFADD that changes nothing costs no copy of its 12 kB (UnchangedCheck).
+ * Undefined when the sparse opcodes are corrupt (the write reports it).
+ */
+export function wouldRaise(s: string, ele: string): boolean | undefined {
+  patLenOf(ele);
+  const index = patIndex;
+  if (s.charCodeAt(4) === HLL_DENSE) {
+    const byte = HLL_HDR_SIZE + ((index * HLL_BITS) >> 3);
+    const fb = (index * HLL_BITS) & 7;
+    const b1 = byte + 1 < s.length ? s.charCodeAt(byte + 1) : 0;
+    return patCount > (((s.charCodeAt(byte) >> fb) | (b1 << (8 - fb))) & HLL_REGISTER_MAX);
+  }
+  // hllSparseSet's step 1: the opcode that covers the register.
+  let first = 0;
+  for (let p = HLL_HDR_SIZE; p < s.length; ) {
+    const op = s.charCodeAt(p);
+    let span: number;
+    let value = 0;
+    if (isZero(op)) {
+      span = zeroLen(op);
+      p++;
+    } else if (isXzero(op)) {
+      span = xzeroLen(op, p + 1 < s.length ? s.charCodeAt(p + 1) : undefined);
+      p += 2;
+    } else {
+      span = valLen(op);
+      value = valValue(op);
+      p++;
+    }
+    if (index < first + span) return patCount > value;
+    first += span;
+  }
+  return undefined;
+}

@@ -12,7 +12,7 @@ import type { RespWriter } from '../server/resp-writer.js';
 import { newCommandCounters, type CommandCounters } from './engine/stats.js';
 import { arityError, unknownCommandError, unknownSubcommandError } from './errors.js';
 import { loadGeneratedCommands, type Tree } from './generated-table.js';
-import type { CommandMeta, Ctx, DataHandler } from './types.js';
+import type { CommandMeta, Ctx, DataHandler, UnchangedCheck } from './types.js';
 
 /**
  * What a connection or server command runs against: a keyspace command's
@@ -97,6 +97,8 @@ export interface CommandDef {
    */
   lazyNow: boolean;
   data?: DataHandler;
+  /** A write that may change nothing: the check that tells (UnchangedCheck). */
+  unchanged: UnchangedCheck | undefined;
   conn?: ConnHandler;
   /** What applying its log entry does on every replica, for a server command that is sometimes one (see logsWhen). */
   applied?: AppliedHandler;
@@ -149,6 +151,8 @@ const SCRIPT_ROUTED = new Set(['eval', 'evalsha', 'fcall', 'script|load', 'scrip
 export interface HandlerSet {
   data: Record<string, DataHandler>;
   conn: Record<string, ConnHandler>;
+  /** Writes that may change nothing, by name: the check that tells (UnchangedCheck). */
+  unchanged?: Record<string, UnchangedCheck>;
   /** Server commands whose effect is sometimes replicated: how to apply them, and when they are log entries. */
   applied?: Record<string, { apply: AppliedHandler; when: (engine: Engine, argv: readonly string[]) => boolean }>;
 }
@@ -209,6 +213,7 @@ export class CommandTable {
       scriptRouted: SCRIPT_ROUTED.has(name),
       lazyNow: name === 'get',
       data: h.data[name],
+      unchanged: h.unchanged?.[name],
       conn: h.conn[name],
       applied: h.applied?.[name]?.apply,
       logsWhen: h.applied?.[name]?.when,

@@ -90,6 +90,18 @@ export interface KeySignals {
  */
 export type DataHandler = (ctx: Ctx, argv: string[]) => void;
 
+/**
+ * For a write that often changes nothing (PFADD of elements already
+ * counted, SADD of members already there, GEOADD of members already at
+ * those places): true when the write, run now on ctx.db as it is, would
+ * change nothing and reply the integer 0. It reads only, writes no reply,
+ * and answers false whenever it cannot tell (a missing key, another type,
+ * a bad argument: the write itself says what happens). Redis neither
+ * propagates nor persists such a call; raftis answers it as a read
+ * (Dispatcher.answeredUnchanged) instead of a log entry.
+ */
+export type UnchangedCheck = (ctx: Ctx, argv: string[]) => boolean;
+
 /** The parts of COMMAND INFO that drive dispatch (from the generated table). */
 export interface CommandMeta {
   /** Lower-case name; "container|sub" for subcommands. */

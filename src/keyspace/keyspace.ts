@@ -198,6 +198,22 @@ export class Keyspace {
     return v;
   }
 
+  /**
+   * The value of a live key for a write that turns out to change nothing
+   * (UnchangedCheck): its access clock is touched as a write's lookup
+   * touches it (Redis's lookupKeyWrite), but nothing is deleted or counted.
+   * Null for a key whose TTL has passed but which is still stored: Redis's
+   * write lookup would delete it (an entry here), so the caller cannot
+   * answer without one.
+   */
+  lookupUnchanged(key: string, now: number): Value | undefined | null {
+    const slot = this.data.slotOf(key);
+    if (slot === undefined) return undefined;
+    if (this.expires.size !== 0 && this.isExpired(key, now)) return null;
+    this.clocks.touch(slot);
+    return this.data.valueAt(slot);
+  }
+
   /** The value of a key for a write: an expired key is deleted first. */
   getForWrite(key: string, now: number): Value | undefined {
     const slot = this.data.slotOf(key);

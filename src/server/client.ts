@@ -563,6 +563,11 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     return this.queue.length;
   }
 
+  /** Requests of this client waiting their turn behind a held one (parsed in the inbox, or bytes not parsed yet). */
+  get requestsWaiting(): boolean {
+    return this.inbox.length > 0 || this.heldInput.length > 0;
+  }
+
   /**
    * Backpressure: once the replies waiting for the socket pass the high-water
    * mark, write them out and stop reading (and running) this client's

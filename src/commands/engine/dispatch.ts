@@ -16,7 +16,7 @@ import { subscribedContextError } from '../pubsub.js';
 import { CLUSTERDOWN_NO_LEADER, CLUSTERDOWN_READ_ONLY, redirectError } from '../routing.js';
 import { SLOT_ROUTED_CONN, type RoutedClient } from './shard-router.js';
 import type { CommandDef, ConnCtx } from '../table.js';
-import type { Ctx } from '../types.js';
+import type { Ctx, DataHandler } from '../types.js';
 import type { Databases } from '../../keyspace/databases.js';
 import { NOW_UNREAD, type Keyspace } from '../../keyspace/keyspace.js';
 import { Blocking } from './blocking.js';
@@ -303,7 +303,7 @@ export class Dispatcher {
     } else if (def.isWrite) {
       // Counted when applied (StateMachine.apply), or when a blocking pop is answered.
       if (def.isBlocking && waitsForData(def.name, argv)) this.blocking.run(c, argv);
-      else this.propose(c, [argv], false);
+      else if (def.unchanged === undefined || !this.answeredUnchanged(c, def, argv)) this.propose(c, [argv], false);
     } else if (def.isBlocking && waitsForData(def.name, argv)) {
       if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
       this.blocking.runRead(c, argv, this.server.shards.sharded ? this.routeLater(def, argv, { db: c.db, dbIndex: c.dbIndex }, this.askingNow) : undefined);
@@ -329,6 +329,65 @@ export class Dispatcher {
       }
       this.readData(c, def, argv);
     }
+  }
+
+  /**
+   * A write that changes nothing (CommandDef.unchanged: PFADD of elements
+   * already counted, SADD of members already there …) answered as a read
+   * of the applied state, as Redis runs it without propagating it: no log
+   * entry, no fsync. Applied entries are committed, so the state the answer
+   * describes is durable; on a leader with peers the answer waits for a
+   * ReadIndex round and the client's own writes, and the check is made
+   * again then: if the write would now change something it is proposed
+   * after all, into the reply place it holds. False (nothing done) when the
+   * write must be proposed now: it changes something, this is not the
+   * leader, the client has writes in flight (one node) or more requests
+   * waiting (a leader with peers: the round holds the client's later
+   * requests, so in a pipeline each would cost a round of its own, more
+   * than proposing them),
+   * or the case is not one this path covers (sharding, maxmemory's
+   * reservations).
+   */
+  private answeredUnchanged(c: Client, def: CommandDef, argv: string[]): boolean {
+    const server = this.server;
+    const node = server.node;
+    if (!node.isLeader || server.shards.sharded || server.evictor.maxmemory !== 0) return false;
+    if (node.soleVoter ? c.lastWriteIndex > node.appliedIndex : c.requestsWaiting) return false;
+    const ctx = this.readCtx;
+    ctx.db = c.db;
+    ctx.dbIndex = c.dbIndex;
+    ctx.dbs = server.dbs;
+    ctx.now = Date.now();
+    // The check writes no reply (ctx.w is set once it is known there is one: c.out() may reserve a place).
+    if (!def.unchanged!(ctx, argv)) return false;
+    if (node.soleVoter) {
+      ctx.w = c.out();
+      callData(server.stats, def, replyZero, ctx, argv, c);
+      return true;
+    }
+    // A leader with peers: what it has applied may be stale (a new leader elsewhere); ask again once a round proves it leads.
+    const w = c.defer();
+    c.hold(w);
+    this.deciding.add(c);
+    const { db, dbIndex } = c;
+    const after = c.lastWriteIndex;
+    node.readBarrier((ok) => {
+      // Not confirmed as leader: the write proposed after all gets the redirect or error a write gets.
+      if (!ok) return this.proposeHeld(c, argv, w, dbIndex);
+      node.whenApplied(after, () => {
+        const ctx: Ctx = { db, dbIndex, dbs: server.dbs, now: Date.now(), index: 0, w };
+        if (!def.unchanged!(ctx, argv)) return this.proposeHeld(c, argv, w, dbIndex);
+        callData(server.stats, def, replyZero, ctx, argv, c);
+        this.release(c, w, true);
+      });
+    });
+    return true;
+  }
+
+  /** A write held while answeredUnchanged checked it, proposed after all into the reply place it holds. */
+  private proposeHeld(c: Client, argv: string[], w: Slot, dbIndex: number): void {
+    this.deciding.delete(c);
+    this.propose(c, [argv], false, w, dbIndex);
   }
 
   /** A keyspace read, once its answer is linearizable (read). */
@@ -673,3 +732,6 @@ function crossSlot(def: CommandDef, argv: readonly string[]): boolean {
   for (let i = 1; i < keys.length; i++) if (keyHashSlot(keys[i]!) !== keyHashSlot(keys[0]!)) return true;
   return false;
 }
+
+/** The reply of a write that changes nothing (answeredUnchanged): PFADD's, SADD's and GEOADD's 0. */
+const replyZero: DataHandler = (ctx) => ctx.w.int(0);
