@@ -39,6 +39,20 @@ function discard({ c, w }: ConnCtx, _argv: string[]): void {
 
 function watch({ c, w }: ConnCtx, argv: string[]): void {
   if (c.multi !== undefined) return w.error(ERR.watchInsideMulti);
+  const node = c.server.node;
+  const after = c.lastWriteIndex;
+  if (after <= node.appliedIndex) return watchKeys(c, argv, w);
+  // The client's own writes in flight come before this WATCH (Redis ran them first): watch once they are applied,
+  // or their apply would count as a change after it.
+  const slot = c.defer();
+  c.hold(slot);
+  node.whenApplied(after, () => {
+    watchKeys(c, argv, slot);
+    c.complete(slot);
+  });
+}
+
+function watchKeys(c: Client, argv: string[], w: RespWriter): void {
   const db = c.db;
   const now = Date.now();
   for (let i = 1; i < argv.length; i++) {
@@ -178,11 +192,13 @@ function exec({ c, w }: ConnCtx, _argv: string[]): void {
     return;
   }
   // WATCH: wait until every entry proposed so far is applied (any client's
-  // write may touch a watched key), then decide and propose in one step.
+  // write may touch a watched key; this turn's proposals, not yet in the log,
+  // included), then decide and propose in one step.
   const slot = c.defer();
-  // What the client sends after EXEC must see the transaction's outcome.
-  c.hold(slot);
-  node.whenApplied(node.lastLogIndex, () => {
+  // What the client sends after EXEC, reads included, must see the transaction's outcome.
+  server.dispatcher.holdDeciding(c, slot);
+  node.whenApplied(node.lastProposedIndex, () => {
+    server.dispatcher.decided(c);
     if (!run(slot, slot)) c.complete(slot);
   });
 }

@@ -317,6 +317,11 @@ export class RaftisNode<P extends Proposal = Proposal> {
     return this.rn.lastIndex();
   }
 
+  /** The index of the last write proposed here: the log's last one, or past it for this turn's proposals not yet appended. */
+  get lastProposedIndex(): number {
+    return this.rn.lastIndex() + this.writes.queuedCount;
+  }
+
   /** Index of the newest snapshot (taken here or installed from the leader). */
   get snapshotIndex(): number {
     return this.snapshots.snapshotIndex;

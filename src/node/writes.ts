@@ -65,6 +65,11 @@ export class Writes<P extends Proposal> {
     return this.queue.length > 0;
   }
 
+  /** Proposals of this turn not yet handed to the core (their indexes follow the log's last one). */
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
   /**
    * Takes a proposal (the caller checked that this node leads and no
    * transfer is in progress): sets p.index to where it will be appended.

@@ -674,6 +674,20 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * Holds the client's later requests, reads too, while what `w` answers is
+   * being decided (EXEC with WATCH: it may become a write, which they must
+   * see); decided(c) lets reads pass the hold again.
+   */
+  holdDeciding(c: Client, w: RespWriter): void {
+    this.holdAll(c, w);
+  }
+
+  /** The decision holdDeciding waited for is made (a write proposed into its slot keeps the client's later requests behind it). */
+  decided(c: Client): void {
+    this.deciding.delete(c);
+  }
+
   /** Holds the client's later commands, reads too (mayPassHold), until w completes. */
   private holdAll(c: Client, w: RespWriter): void {
     c.hold(w);

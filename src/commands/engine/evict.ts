@@ -175,7 +175,7 @@ export class Evictor {
     let bytes = 64;
     for (let i = 1; i < argv.length; i++) bytes += argv[i]!.length;
     // Proposed next (after any eviction entry), so applied once the applied index reaches this one.
-    this.pendingIndex.push(this.host.node.lastLogIndex + 1);
+    this.pendingIndex.push(this.host.node.lastProposedIndex + 1);
     this.pendingSize.push(bytes);
     this.pendingBytes += bytes;
   }
