@@ -72,48 +72,54 @@ function mulM(hi: number, lo: number): void {
   mHi = (carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) | 0;
 }
 
-/** h ^= h >> 47 on (hHi:hLo). */
-function xorShift47(): void {
-  hLo ^= hHi >>> 15;
-}
-
 /**
  * MurmurHash64A as Redis has it (endian neutral), over a latin1 string's
- * bytes; the result in hHi/hLo.
+ * bytes; the result in hHi/hLo. The block loop multiplies in local
+ * variables (mulM's arithmetic written out): the loop body calls nothing.
  */
 function murmur64(key: string, seed: number): void {
   const len = key.length;
   // h = seed ^ (len * M)
   mulM(0, len);
-  hHi = mHi;
-  hLo = mLo ^ seed;
+  let h = mHi;
+  let l = mLo ^ seed;
   const blocks = len - (len & 7);
   for (let i = 0; i < blocks; i += 8) {
-    const lo = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 8) | (key.charCodeAt(i + 2) << 16) | (key.charCodeAt(i + 3) << 24);
-    const hi = key.charCodeAt(i + 4) | (key.charCodeAt(i + 5) << 8) | (key.charCodeAt(i + 6) << 16) | (key.charCodeAt(i + 7) << 24);
-    mulM(hi, lo); // k *= m
-    const kLo = mLo ^ (mHi >>> 15); // k ^= k >> r
-    mulM(mHi, kLo); // k *= m
-    mulM(hHi ^ mHi, hLo ^ mLo); // h ^= k; h *= m
-    hHi = mHi;
-    hLo = mLo;
+    let kl = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 8) | (key.charCodeAt(i + 2) << 16) | (key.charCodeAt(i + 3) << 24);
+    let kh = key.charCodeAt(i + 4) | (key.charCodeAt(i + 5) << 8) | (key.charCodeAt(i + 6) << 16) | (key.charCodeAt(i + 7) << 24);
+    // k *= m
+    let c = Math.floor(((kl >>> 16) * M_LO + Math.floor(((kl & 0xffff) * M_LO) / 65536)) / 65536);
+    kh = (c + Math.imul(kh, M_LO) + Math.imul(kl, M_HI)) | 0;
+    kl = Math.imul(kl, M_LO);
+    // k ^= k >> r
+    kl ^= kh >>> 15;
+    // k *= m
+    c = Math.floor(((kl >>> 16) * M_LO + Math.floor(((kl & 0xffff) * M_LO) / 65536)) / 65536);
+    kh = (c + Math.imul(kh, M_LO) + Math.imul(kl, M_HI)) | 0;
+    kl = Math.imul(kl, M_LO);
+    // h ^= k; h *= m
+    h ^= kh;
+    l ^= kl;
+    c = Math.floor(((l >>> 16) * M_LO + Math.floor(((l & 0xffff) * M_LO) / 65536)) / 65536);
+    h = (c + Math.imul(h, M_LO) + Math.imul(l, M_HI)) | 0;
+    l = Math.imul(l, M_LO);
   }
   const rest = len & 7;
   if (rest > 0) {
     for (let j = rest - 1; j >= 0; j--) {
       const c = key.charCodeAt(blocks + j);
-      if (j >= 4) hHi ^= c << (8 * (j - 4));
-      else hLo ^= c << (8 * j);
+      if (j >= 4) h ^= c << (8 * (j - 4));
+      else l ^= c << (8 * j);
     }
-    mulM(hHi, hLo);
-    hHi = mHi;
-    hLo = mLo;
+    mulM(h, l);
+    h = mHi;
+    l = mLo;
   }
-  xorShift47();
-  mulM(hHi, hLo);
+  // h ^= h >> r; h *= m; h ^= h >> r
+  l ^= h >>> 15;
+  mulM(h, l);
   hHi = mHi;
-  hLo = mLo;
-  xorShift47();
+  hLo = mLo ^ (mHi >>> 15);
 }
 
 /** MurmurHash64A as Redis has it (endian neutral), over a latin1 string's bytes. */
