@@ -125,13 +125,16 @@ function nextId(s: StreamValue, given: ParsedId | undefined, now: number): Strea
 let autoMs = -1;
 let autoMsText = '';
 
-/** idText of an ID given as safe ms and seq: "<ms>-<seq>". */
-function autoIdText(ms: number, seq: number): string {
+/** idText of the ID idNextAutoParts just answered (its safe ms and seq in AUTO_ID): "<ms>-<seq>". */
+function autoIdText(): string {
+  const ms = AUTO_ID[0]!;
+  const seq = AUTO_ID[1]!;
   if (ms !== autoMs) {
     autoMs = ms;
     autoMsText = `${ms}-`;
   }
-  return autoMsText + seq;
+  // A small seq as an int32: String of a small integer comes from the number-string cache.
+  return autoMsText + (seq < 0x40000000 ? seq | 0 : seq);
 }
 
 /** XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value …] */
@@ -166,10 +169,8 @@ const xadd: DataHandler = (ctx, argv) => {
   }
   if (a.id === undefined && AUTO_ID[0]! >= 0) {
     // `*`: the ID's halves as numbers (idNextAutoParts), for the listpack deltas and the reply.
-    const ms = AUTO_ID[0]!;
-    const seq = AUTO_ID[1]!;
-    s.append(id, argv, fieldPos, ms, seq);
-    w.bulk(autoIdText(ms, seq));
+    s.append(id, argv, fieldPos, true);
+    w.bulk(autoIdText());
   } else {
     s.append(id, argv, fieldPos);
     w.bulk(idText(id));

@@ -22,7 +22,7 @@ import type { Collection } from '../keyspace.js';
 import { encodingLimits } from './encodings.js';
 import { string2ll } from '../../util/number.js';
 import { type ConsumerGroup } from './stream-groups.js';
-import { MAX_ID, ZERO_ID, halfDelta, safeHalf, type StreamId } from './stream-id.js';
+import { AUTO_ID, MAX_ID, ZERO_ID, halfDelta, safeHalf, type StreamId } from './stream-id.js';
 import { streamForEachItem } from './stream-items.js';
 
 /** STREAM_LISTPACK_MAX_SIZE (also a node's bytes when stream-node-max-bytes is 0 or larger). */
@@ -157,10 +157,13 @@ export class StreamValue implements Collection {
   /**
    * streamAppendItem once the ID is decided (greater than lastId): appends
    * the fields and values argv[from…] to the tail node or opens a new one
-   * where Redis would. `ms` and `seq`: the ID's halves as numbers when the
-   * caller has them (XADD `*`, idNextAutoParts), else -1.
+   * where Redis would. `auto`: the ID is the one idNextAutoParts just
+   * answered, its halves in AUTO_ID (read from there: a double passed as an
+   * argument would be boxed in a heap number per call).
    */
-  append(id: StreamId, argv: readonly string[], from = 0, ms = -1, seq = -1): void {
+  append(id: StreamId, argv: readonly string[], from = 0, auto = false): void {
+    const ms = auto ? AUTO_ID[0]! : -1;
+    const seq = auto ? AUTO_ID[1]! : -1;
     let total = 0;
     for (let i = from; i < argv.length; i++) total += argv[i]!.length;
     const nf = (argv.length - from) / 2;
