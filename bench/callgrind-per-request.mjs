@@ -30,7 +30,8 @@
 //                  inside the measured window, with 2 in the second warm-up run
 //   --tests LIST   e.g. SET:16,GET:16,SET:1,EVALSHA:16 (default SET:16); EVALSHA is
 //                  EVALSHA <sha of "return redis.call('GET', KEYS[1])"> 1 key:__rand_int__
-//                  over loaded keys (the script read path: no log entry)
+//                  over loaded keys (the script read path: no log entry); PFADD, GEOADD and
+//                  XADD are bench/data-model.mjs's command lines (bench/data-model-commands.mjs)
 //   --rounds R     default 3
 //   --keep DIR     keep the callgrind output files there (callgrind_annotate them), with
 //                  node's --perf-basic-prof map of each run (/tmp/perf-<pid>.map), which
@@ -42,6 +43,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
+import { DATA_MODEL_COMMANDS } from './data-model-commands.mjs';
 import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, redisBenchmark, writeResult, optionReader } from './lib.mjs';
 
 const run = promisify(execFile);
@@ -119,7 +121,7 @@ async function measure(build, test, round) {
   proc.stderr.on('data', (d) => { stderr += d; });
   try {
     await waitPort(port, proc);
-    const cmd = test.t === 'EVALSHA' ? ['EVALSHA', EVALSHA_SHA, '1', 'key:__rand_int__'] : ['-t', test.t.toLowerCase()];
+    const cmd = test.t === 'EVALSHA' ? ['EVALSHA', EVALSHA_SHA, '1', 'key:__rand_int__'] : DATA_MODEL_COMMANDS[test.t] ?? ['-t', test.t.toLowerCase()];
     const args = (n) => ['-c', '50', '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd];
     if (test.t === 'GET' || test.t === 'EVALSHA') await loadBenchmarkKeys(port, 100_000, 16);
     if (test.t === 'EVALSHA') {

@@ -23,7 +23,8 @@
 //   --a BIN        the other build's dist/cli/main.js (A); B is RAFTIS_BIN (this checkout)
 //   --requests N   measured requests per run (default 20000)
 //   --warmup W     warm-up requests (default 5×N)
-//   --tests LIST   e.g. SET:16,SET:1,GET:16 (default SET:16)
+//   --tests LIST   e.g. SET:16,SET:1,GET:16 (default SET:16); PFADD, GEOADD and XADD are
+//                  bench/data-model.mjs's command lines (bench/data-model-commands.mjs)
 //   --roles LIST   leader,follower (default both)
 //   --rounds R     default 1
 //   --keep DIR     keep the callgrind files and perf maps (DIR/<build>-<role>-<test>-<P>-r<round>.cg:
@@ -34,6 +35,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { DATA_MODEL_COMMANDS } from './data-model-commands.mjs';
 import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, raftInfo, redisBenchmark, waitPort, writeResult, optionReader } from './lib.mjs';
 
 const run = promisify(execFile);
@@ -164,7 +166,7 @@ async function measure(build, role, test, round) {
       leader = await poll('a leader', leaderNow, 120_000);
     }
     const L = nodes[leader - 1];
-    const cmd = ['-t', test.t.toLowerCase()];
+    const cmd = DATA_MODEL_COMMANDS[test.t] ?? ['-t', test.t.toLowerCase()];
     const bench = (n) => redisBenchmark(L.port, ['-c', '50', '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd], L.host);
     if (test.t === 'GET') await loadBenchmarkKeys(L.port, 100_000, 16, L.host);
     await bench(WARMUP);

@@ -39,8 +39,7 @@ import {
 import { isOpt } from './options.js';
 import { pqsort } from './pqsort.js';
 import type { Ctx, DataHandler } from './types.js';
-import { zsetCommands } from './zset.js';
-import { zsetForRead } from './zset-range.js';
+import { zsetForRead, zsetForWrite } from './zset-range.js';
 import { dirty } from './dirty.js';
 
 /** getDoubleFromObjectOrReply: the value, or undefined after replying `msg` (or the generic float error). */
@@ -87,24 +86,120 @@ function replyDistance(ctx: Ctx, d: number): void {
   ctx.w.bulk(formatFixed(d, 4));
 }
 
+/** 10^k for k ≤ 22: exactly representable doubles (quickDouble's divisors). */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * parseDouble's value of a plain decimal ("-13.361389": an optional sign,
+ * one or more digits, optionally a point and digits; at most 15 digits in
+ * all), without strtod's regular expressions: the digits as an integer m
+ * (exact: below 2^53) divided by 10^k (exact: k ≤ 22) is the correctly
+ * rounded value (Clinger's fast path), as strtod's and Number's. Undefined
+ * for any other form: parseDouble decides then.
+ */
+export function quickDouble(s: string): number | undefined {
+  const n = s.length;
+  let i = 0;
+  let c = n > 0 ? s.charCodeAt(0) : 0;
+  const neg = c === 45; /* - */
+  if (neg || c === 43 /* + */) i++;
+  let m = 0;
+  let digits = 0;
+  for (; i < n; i++) {
+    c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    m = m * 10 + (c - 48);
+    digits++;
+  }
+  if (digits === 0) return undefined;
+  let k = 0;
+  if (i < n) {
+    if (c !== 46 /* . */) return undefined;
+    for (i++; i < n; i++) {
+      c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+      m = m * 10 + (c - 48);
+      k++;
+    }
+  }
+  if (digits + k > 15) return undefined;
+  const v = m / POW10[k]!;
+  return neg ? -v : v;
+}
+
+/** getDouble for GEOADD's coordinates: quickDouble, else parseDouble (and its error). */
+function coordinate(ctx: Ctx, arg: string): number | undefined {
+  const q = quickDouble(arg);
+  return q !== undefined ? q : getDouble(ctx, arg);
+}
+
+/** GEOADD's scores (the members' geohashes), reused from call to call. */
+const addScores: number[] = [];
+
+/**
+ * GEOADD key [NX|XX] [CH] longitude latitude member [...]: Redis checks
+ * every position, then runs ZADD with the 52-bit geohashes as scores. The
+ * scores go to the sorted set here as numbers (Redis's ZADD parses the
+ * integers it was given back into the same doubles), with ZADD's steps for
+ * the options GEOADD passes (NX, XX, CH): the same replies, errors,
+ * notifications ("zadd") and dirty count as zaddGeneric in zset.ts.
+ */
 const geoadd: DataHandler = (ctx, argv) => {
   let nx = false;
   let xx = false;
+  let ch = false;
   let longidx = 2;
   for (; longidx < argv.length; longidx++) {
     const o = argv[longidx]!;
     if (isOpt(o, 'nx')) nx = true;
     else if (isOpt(o, 'xx')) xx = true;
-    else if (!isOpt(o, 'ch')) break;
+    else if (isOpt(o, 'ch')) ch = true;
+    else break;
   }
   if ((argv.length - longidx) % 3 !== 0 || (xx && nx)) return ctx.w.error(ERR.syntax);
-  const zargv = ['zadd', ...argv.slice(1, longidx)];
-  for (let i = longidx; i < argv.length; i += 3) {
-    const xy = longLat(ctx, argv, i);
-    if (xy === undefined) return;
-    zargv.push(String(geoScore(xy[0], xy[1])), argv[i + 2]!);
+  const elements = (argv.length - longidx) / 3;
+  for (let j = 0; j < elements; j++) {
+    const i = longidx + 3 * j;
+    const x = coordinate(ctx, argv[i]!);
+    if (x === undefined) return;
+    const y = coordinate(ctx, argv[i + 1]!);
+    if (y === undefined) return;
+    if (x < GEO_LONG_MIN || x > GEO_LONG_MAX || y < GEO_LAT_MIN || y > GEO_LAT_MAX) return ctx.w.error(geoInvalidPair(formatFixed(x, 6), formatFixed(y, 6)));
+    addScores[j] = geoScore(x, y);
   }
-  zsetCommands.zadd!(ctx, zargv);
+  // ZADD's own checks: no pair (GEOADD key CH CH CH) is its syntax error.
+  if (elements === 0) return ctx.w.error(ERR.syntax);
+  const key = argv[1]!;
+  let z = zsetForWrite(ctx, key);
+  if (z === null) return;
+  if (z === undefined) {
+    if (xx) return ctx.w.int(0);
+    z = new ZSetValue(!fitsListpack(elements, argv[longidx + 2]!.length));
+    ctx.db.set(key, z);
+  }
+  let added = 0;
+  let updated = 0;
+  for (let j = 0; j < elements; j++) {
+    const member = argv[longidx + 2 + 3 * j]!;
+    const s = addScores[j]!;
+    const cur = z.score(member);
+    if (cur !== undefined) {
+      if (nx) continue;
+      if (s !== cur) {
+        z.update(member, s);
+        updated++;
+      }
+    } else if (!xx) {
+      z.insert(member, s);
+      added++;
+    }
+  }
+  if (added + updated > 0) {
+    notify(ctx, Notify.Zset, 'zadd', key);
+    dirty(ctx, added + updated);
+  }
+  if (z.size === 0) ctx.db.delete(key);
+  ctx.w.int(ch ? added + updated : added);
 };
 
 const geodist: DataHandler = (ctx, argv) => {

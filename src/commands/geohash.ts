@@ -92,8 +92,33 @@ export function align52(h: HashBits): bigint {
   return (h.bits << BigInt(52 - h.step * 2)) & M64;
 }
 
-/** The score GEOADD stores for a position (already checked to be in range). */
+/** x's low 16 bits in the even bit positions of a uint32 (one half of interleave64, in int32 arithmetic). */
+function spread16(x: number): number {
+  x = (x | (x << 8)) & 0x00ff00ff;
+  x = (x | (x << 4)) & 0x0f0f0f0f;
+  x = (x | (x << 2)) & 0x33333333;
+  return (x | (x << 1)) & 0x55555555;
+}
+
+/**
+ * The score GEOADD stores for a position (already checked to be in range):
+ * Number(align52(encodeWGS84(longitude, latitude, 26))) — the same offsets
+ * computed the same way, interleaved as two 32-bit halves (the low and high
+ * 16 bits of each offset) in int32 arithmetic rather than in BigInts (GEOADD
+ * runs this per member, on every replica). hi * 2^32 + lo rounds as
+ * Number(bigint) does (to nearest, ties to even) in the one case past 2^53
+ * (latitude exactly GEO_LAT_MAX: an offset of 2^26).
+ */
 export function geoScore(longitude: number, latitude: number): number {
+  const lat = toU32(((latitude - LAT_RANGE.min) / (LAT_RANGE.max - LAT_RANGE.min)) * 2 ** GEO_STEP_MAX);
+  const lon = toU32(((longitude - LONG_RANGE.min) / (LONG_RANGE.max - LONG_RANGE.min)) * 2 ** GEO_STEP_MAX);
+  const lo = (spread16(lat & 0xffff) | (spread16(lon & 0xffff) << 1)) >>> 0;
+  const hi = (spread16(lat >>> 16) | (spread16(lon >>> 16) << 1)) >>> 0;
+  return hi * 4294967296 + lo;
+}
+
+/** geoScore as it was computed through BigInts (encodeWGS84, align52): the reference the tests compare geoScore with. */
+export function geoScoreBig(longitude: number, latitude: number): number {
   return Number(align52(encodeWGS84(longitude, latitude, GEO_STEP_MAX)!));
 }
 

@@ -53,83 +53,79 @@ const M_HI = 0xc6a4a793;
 const M_LO = 0x5bd1e995;
 
 /**
- * The 64-bit state of murmurHash64A as two unsigned 32-bit halves (no
- * BigInt: PFADD hashes every element, and BigInt arithmetic allocates).
+ * The 64-bit state of murmurHash64A as two 32-bit halves (no BigInt: PFADD
+ * hashes every element, and BigInt arithmetic allocates), each held as a
+ * signed int32 (`| 0`, never `>>> 0`): a uint32 at or above 2^31 is no small
+ * integer to V8, so every store of one into these module variables (and
+ * every call passing one) would box it in a new heap number.
  */
 let hHi = 0;
 let hLo = 0;
 
-/** (hi:lo) * M mod 2^64, written back into mHi/mLo. */
+/** (hi:lo) * M mod 2^64, written back into mHi/mLo (int32 halves). */
 let mHi = 0;
 let mLo = 0;
 function mulM(hi: number, lo: number): void {
-  // lo * M_LO as a full 64-bit product, in 16-bit pieces so no partial sum passes 2^53.
-  const a0 = lo & 0xffff;
-  const a1 = lo >>> 16;
-  const b0 = M_LO & 0xffff;
-  const b1 = M_LO >>> 16;
-  let t = a0 * b0;
-  const k0 = t >>> 16;
-  t = a1 * b0 + k0;
-  const w1 = t & 0xffff;
-  const w2 = Math.floor(t / 65536);
-  t = a0 * b1 + w1;
-  const k1 = Math.floor(t / 65536);
-  const carry = a1 * b1 + w2 + k1;
-  mLo = Math.imul(lo, M_LO) >>> 0;
-  mHi = (carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) >>> 0;
-}
-
-/** h ^= h >> 47 on (hHi:hLo). */
-function xorShift47(): void {
-  hLo = (hLo ^ (hHi >>> 15)) >>> 0;
+  // The high 32 bits of (lo as uint32) * M_LO, in doubles: every partial stays below 2^53, so it is exact.
+  const carry = Math.floor(((lo >>> 16) * M_LO + Math.floor(((lo & 0xffff) * M_LO) / 65536)) / 65536);
+  mLo = Math.imul(lo, M_LO);
+  mHi = (carry + Math.imul(hi, M_LO) + Math.imul(lo, M_HI)) | 0;
 }
 
 /**
  * MurmurHash64A as Redis has it (endian neutral), over a latin1 string's
- * bytes; the result in hashHi/hashLo (see hashHigh / hashLow).
+ * bytes; the result in hHi/hLo. The block loop multiplies in local
+ * variables (mulM's arithmetic written out): the loop body calls nothing.
  */
 function murmur64(key: string, seed: number): void {
   const len = key.length;
   // h = seed ^ (len * M)
   mulM(0, len);
-  hHi = mHi;
-  hLo = (mLo ^ (seed >>> 0)) >>> 0;
+  let h = mHi;
+  let l = mLo ^ seed;
   const blocks = len - (len & 7);
   for (let i = 0; i < blocks; i += 8) {
-    const lo = (key.charCodeAt(i) | (key.charCodeAt(i + 1) << 8) | (key.charCodeAt(i + 2) << 16) | (key.charCodeAt(i + 3) << 24)) >>> 0;
-    const hi = (key.charCodeAt(i + 4) | (key.charCodeAt(i + 5) << 8) | (key.charCodeAt(i + 6) << 16) | (key.charCodeAt(i + 7) << 24)) >>> 0;
-    mulM(hi, lo); // k *= m
-    const kLo = (mLo ^ (mHi >>> 15)) >>> 0; // k ^= k >> r
-    mulM(mHi, kLo); // k *= m
-    hHi = (hHi ^ mHi) >>> 0; // h ^= k
-    hLo = (hLo ^ mLo) >>> 0;
-    mulM(hHi, hLo); // h *= m
-    hHi = mHi;
-    hLo = mLo;
+    let kl = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 8) | (key.charCodeAt(i + 2) << 16) | (key.charCodeAt(i + 3) << 24);
+    let kh = key.charCodeAt(i + 4) | (key.charCodeAt(i + 5) << 8) | (key.charCodeAt(i + 6) << 16) | (key.charCodeAt(i + 7) << 24);
+    // k *= m
+    let c = Math.floor(((kl >>> 16) * M_LO + Math.floor(((kl & 0xffff) * M_LO) / 65536)) / 65536);
+    kh = (c + Math.imul(kh, M_LO) + Math.imul(kl, M_HI)) | 0;
+    kl = Math.imul(kl, M_LO);
+    // k ^= k >> r
+    kl ^= kh >>> 15;
+    // k *= m
+    c = Math.floor(((kl >>> 16) * M_LO + Math.floor(((kl & 0xffff) * M_LO) / 65536)) / 65536);
+    kh = (c + Math.imul(kh, M_LO) + Math.imul(kl, M_HI)) | 0;
+    kl = Math.imul(kl, M_LO);
+    // h ^= k; h *= m
+    h ^= kh;
+    l ^= kl;
+    c = Math.floor(((l >>> 16) * M_LO + Math.floor(((l & 0xffff) * M_LO) / 65536)) / 65536);
+    h = (c + Math.imul(h, M_LO) + Math.imul(l, M_HI)) | 0;
+    l = Math.imul(l, M_LO);
   }
   const rest = len & 7;
   if (rest > 0) {
     for (let j = rest - 1; j >= 0; j--) {
       const c = key.charCodeAt(blocks + j);
-      if (j >= 4) hHi = (hHi ^ (c << (8 * (j - 4)))) >>> 0;
-      else hLo = (hLo ^ (c << (8 * j))) >>> 0;
+      if (j >= 4) h ^= c << (8 * (j - 4));
+      else l ^= c << (8 * j);
     }
-    mulM(hHi, hLo);
-    hHi = mHi;
-    hLo = mLo;
+    mulM(h, l);
+    h = mHi;
+    l = mLo;
   }
-  xorShift47();
-  mulM(hHi, hLo);
+  // h ^= h >> r; h *= m; h ^= h >> r
+  l ^= h >>> 15;
+  mulM(h, l);
   hHi = mHi;
-  hLo = mLo;
-  xorShift47();
+  hLo = mLo ^ (mHi >>> 15);
 }
 
 /** MurmurHash64A as Redis has it (endian neutral), over a latin1 string's bytes. */
 export function murmurHash64A(key: string, seed: number): bigint {
-  murmur64(key, seed);
-  return (BigInt(hHi) << 32n) | BigInt(hLo);
+  murmur64(key, seed | 0);
+  return (BigInt(hHi >>> 0) << 32n) | BigInt(hLo >>> 0);
 }
 
 function ctz32(x: number): number {
@@ -143,10 +139,10 @@ let patCount = 0;
 
 /** hllPatLen into patIndex / patCount, without allocating. */
 function patLenOf(ele: string): void {
-  murmur64(ele, 0xadc83b19);
+  murmur64(ele, 0xadc83b19 | 0);
   patIndex = hLo & HLL_P_MASK;
   // The 50 bits above the index, with bit Q set as Redis's sentinel.
-  const restLo = ((hLo >>> HLL_P) | (hHi << (32 - HLL_P))) >>> 0;
+  const restLo = (hLo >>> HLL_P) | (hHi << (32 - HLL_P));
   const restHi = (hHi >>> HLL_P) | (1 << (HLL_Q - 32));
   patCount = restLo !== 0 ? 1 + ctz32(restLo) : 33 + ctz32(restHi);
 }

@@ -19,42 +19,57 @@ import { createPrng } from '../util/prng.js';
 import type { Ctx, DataHandler } from './types.js';
 import { dirty } from './dirty.js';
 
-/** Decoded HLLs kept between commands (at most this many keys). */
-const CACHE_KEYS = 16;
+/** Decoded HLLs kept between commands (at most this many). */
+const CACHE_SLOTS = 16;
 
 /**
- * The bytes of recently used HyperLogLogs, by key, each with the string it
- * equals. PFADD on a dense HLL would otherwise copy the 12 kB string into
- * bytes on every call. An entry is used only when the key's value is still
- * that string (compared with ===: the same string object in the common
- * case, so the check is one pointer comparison), so it is never stale, also
- * across databases, snapshots and nodes sharing a process; a handler takes
- * an entry out before changing its bytes and puts it back with the string
- * it stored. Only speed depends on it, never a result.
+ * The bytes of recently used HyperLogLogs, each with a string it equals:
+ * slot i holds cacheS[i] (undefined: free, or taken out) and cacheH[i].
+ * PFADD on a dense HLL would otherwise copy the 12 kB string into bytes on
+ * every call. A slot is found by the key's current value (===: the same
+ * string object in the common case, so one pointer comparison; a string of
+ * equal content holds equal bytes, so it may use them too), never by key,
+ * so it is never stale, also across keys, databases, snapshots and nodes
+ * sharing a process. A handler takes the bytes out (cached) before changing
+ * them and puts them back (remember) with the string it stored. Parallel
+ * arrays, not a Map of entries: a hit allocates nothing and rehashes
+ * nothing. Only speed depends on it, never a result.
  */
-const cache = new Map<string, { s: string; hll: Hll }>();
+const cacheS: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+const cacheH: (Hll | undefined)[] = new Array<Hll | undefined>(CACHE_SLOTS).fill(undefined);
+/** The slot the next new HLL takes (round robin). */
+let cacheNext = 0;
 
-function cached(key: string, s: string): Hll {
-  const e = cache.get(key);
-  if (e !== undefined) {
-    cache.delete(key);
-    if (e.s === s) return e.hll;
+/** The bytes of s, taken out of the cache (or decoded). */
+function cached(s: string): Hll {
+  for (let i = 0; i < CACHE_SLOTS; i++) {
+    if (cacheS[i] === s) {
+      cacheS[i] = undefined;
+      return cacheH[i]!;
+    }
   }
   return Hll.fromString(s);
 }
 
-/** Remembers `hll` as the bytes of `s`, the value now stored at `key`. */
-function remember(key: string, s: string, hll: Hll): void {
-  cache.delete(key);
-  if (cache.size >= CACHE_KEYS) cache.delete(cache.keys().next().value!);
-  cache.set(key, { s, hll });
+/** Remembers `hll` as the bytes of `s` (a value now stored). */
+function remember(s: string, hll: Hll): void {
+  for (let i = 0; i < CACHE_SLOTS; i++) {
+    if (cacheH[i] === hll) {
+      cacheS[i] = s;
+      return;
+    }
+  }
+  const i = cacheNext;
+  cacheNext = (i + 1) % CACHE_SLOTS;
+  cacheS[i] = s;
+  cacheH[i] = hll;
 }
 
 /** Stores the HLL's bytes at key (keeping its TTL) and remembers them. */
 function store(ctx: Ctx, key: string, hll: Hll): void {
   const s = hll.toString();
   ctx.db.set(key, s, true);
-  remember(key, s, hll);
+  remember(s, hll);
 }
 
 /** isHLLObjectOrReply: the HLL of a present value, or undefined after replying the error. */
@@ -67,7 +82,7 @@ function hllOrReply(ctx: Ctx, key: string, v: Value): Hll | undefined {
     ctx.w.error(HLL_ERR.notHll);
     return undefined;
   }
-  return cached(key, v);
+  return cached(v);
 }
 
 /** A write's read of a key (the keys PFCOUNT and PFMERGE read): expired keys go, counted as hits and misses. */
@@ -104,7 +119,7 @@ const pfadd: DataHandler = (ctx, argv) => {
     notify(ctx, Notify.String, 'pfadd', key);
     dirty(ctx, updated);
   } else {
-    remember(key, cur as string, hll);
+    remember(cur as string, hll);
   }
   ctx.w.int(updated ? 1 : 0);
 };
@@ -119,7 +134,7 @@ const pfcount: DataHandler = (ctx, argv) => {
       const h = hllOrReply(ctx, key, v);
       if (h === undefined) return;
       if (!h.mergeInto(max)) return ctx.w.error(HLL_ERR.invalid);
-      remember(key, v as string, h);
+      remember(v as string, h);
     }
     return ctx.w.int(countRaw(max));
   }
@@ -129,7 +144,7 @@ const pfcount: DataHandler = (ctx, argv) => {
   const h = hllOrReply(ctx, key, v);
   if (h === undefined) return;
   if (h.cacheValid) {
-    remember(key, v as string, h);
+    remember(v as string, h);
     return ctx.w.int(h.cachedCard);
   }
   const card = h.count();
@@ -152,11 +167,11 @@ const pfmerge: DataHandler = (ctx, argv) => {
     if (h === undefined) return;
     if (h.encoding === HLL_DENSE) useDense = true;
     if (!h.mergeInto(max)) return ctx.w.error(HLL_ERR.invalid);
-    remember(src, v as string, h);
+    remember(v as string, h);
   }
   const key = argv[1]!;
   const cur = ctx.db.getForWrite(key, ctx.now);
-  const hll = cur === undefined ? Hll.create() : cached(key, cur as string);
+  const hll = cur === undefined ? Hll.create() : cached(cur as string);
   if (useDense && !hll.toDense()) {
     if (cur === undefined) ctx.db.set(key, hll.toString());
     return ctx.w.error(HLL_ERR.invalid);

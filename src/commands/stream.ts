@@ -11,7 +11,7 @@
  */
 import { Notify, notify, signalModified, signalReady } from './notify.js';
 import { LISTPACK_MAX_SIZE, StreamValue, type TrimArgs } from '../keyspace/types/stream.js';
-import { ZERO_ID, idIncr, idDecr, idNextAuto, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
+import { AUTO_ID, ZERO_ID, idIncr, idDecr, idNextAutoParts, idText, isMaxId, parseStreamId, sameMs, seqIsMax, streamErrno, withSeq, type ParsedId, type StreamId } from '../keyspace/types/stream-id.js';
 import { arityError, ERR } from './errors.js';
 import { isOpt } from './options.js';
 import { STREAM_ERR } from './stream-errors.js';
@@ -109,7 +109,7 @@ function nextId(s: StreamValue, given: ParsedId | undefined, now: number): Strea
   const last = s.lastId;
   let id: StreamId | undefined;
   if (given === undefined) {
-    id = idNextAuto(last, now);
+    id = idNextAutoParts(last, now);
   } else if (given.seqGiven) {
     id = given.id;
   } else if (sameMs(last, given.id)) {
@@ -119,6 +119,22 @@ function nextId(s: StreamValue, given: ParsedId | undefined, now: number): Strea
     id = withSeq(given.id, 0);
   }
   return id !== undefined && id > last ? id : undefined;
+}
+
+/** The last "<ms>-" autoIdText made (XADDs in one millisecond share it). */
+let autoMs = -1;
+let autoMsText = '';
+
+/** idText of the ID idNextAutoParts just answered (its safe ms and seq in AUTO_ID): "<ms>-<seq>". */
+function autoIdText(): string {
+  const ms = AUTO_ID[0]!;
+  const seq = AUTO_ID[1]!;
+  if (ms !== autoMs) {
+    autoMs = ms;
+    autoMsText = `${ms}-`;
+  }
+  // A small seq as an int32: String of a small integer comes from the number-string cache.
+  return autoMsText + (seq < 0x40000000 ? seq | 0 : seq);
 }
 
 /** XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value …] */
@@ -151,8 +167,14 @@ const xadd: DataHandler = (ctx, argv) => {
     streamErrno.edom = false;
     return w.error(STREAM_ERR.tooLarge);
   }
-  s.append(id, argv, fieldPos);
-  w.bulk(idText(id));
+  if (a.id === undefined && AUTO_ID[0]! >= 0) {
+    // `*`: the ID's halves as numbers (idNextAutoParts), for the listpack deltas and the reply.
+    s.append(id, argv, fieldPos, true);
+    w.bulk(autoIdText());
+  } else {
+    s.append(id, argv, fieldPos);
+    w.bulk(idText(id));
+  }
   signalModified(ctx, key);
   notify(ctx, Notify.Stream, 'xadd', key);
   dirty(ctx);

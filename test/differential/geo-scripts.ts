@@ -30,6 +30,18 @@ export const geoScripts: Record<string, Step[]> = {
     ['GEOADD', 's', '0', '0', 'a'],
     ['GEOADD', 's', '0', '100', 'a'],
     ['ZCARD', 'Sicily'],
+    // GEOADD's own ZADD steps (issue 18, datamodel): no pair after the options, XX on a missing key, CH with NX, repeated members.
+    ['GEOADD', 'Sicily', 'CH', 'CH', 'CH'],
+    ['GEOADD', 'fresh', 'XX', '1', '1', 'a'],
+    ['EXISTS', 'fresh'],
+    ['GEOADD', 'Sicily', 'NX', 'CH', '5', '5', 'Palermo', '6', '6', 'nxch'],
+    ['GEOADD', 'dup', '1', '1', 'a', '2', '2', 'a', '-3.5', '+4.25', 'b', '00012.500', '-0', 'c', '1.', '2.', 'd'],
+    ['ZRANGE', 'dup', '0', '-1', 'WITHSCORES'],
+    ['OBJECT', 'ENCODING', 'dup'],
+    ['GEOADD', 'long', '1', '1', 'a'.repeat(65)],
+    ['OBJECT', 'ENCODING', 'long'],
+    ['GEOADD', 'Sicily', '13.36138900000001', '38.1155560000000001', 'digits'],
+    ['ZSCORE', 'Sicily', 'digits'],
   ],
   geodist_geohash_geopos: [
     sicily,

@@ -37,6 +37,7 @@
  * path's entries are no bigger.
  */
 import { latin1 } from '../../util/latin1.js';
+import { latin1Key } from '../../util/key-hash.js';
 import { INLINE_MAX } from '../../keyspace/key-table.js';
 
 export const enum EntryKind {
@@ -479,6 +480,14 @@ function readString(b: Buffer, p: number): string {
   return latin1(b, p + 4, p + 4 + len);
 }
 
+/** readString of a command's key, noted in util/key-hash's lastKey (latin1Key). */
+function readKey(b: Buffer, p: number): string {
+  if (p + 4 > b.length) throw truncated(b, p, 4);
+  const len = b.readUInt32LE(p);
+  if (p + 4 + len > b.length) throw truncated(b, p + 4, len);
+  return latin1Key(b, p + 4, p + 4 + len);
+}
+
 export function decodeStateEntry(b: Buffer): StateEntry {
   if (b.length < HEADER) throw new BadEntryError(`state entry too short (${b.length} bytes)`);
   const kind = b[0];
@@ -516,7 +525,9 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       p += 4;
       const argv: string[] = [];
       for (let j = 0; j < argc; j++) {
-        const a = readString(b, p);
+        // The key (argv[1], as the request parser notes it): made with latin1Key, so the key table's lookup of it
+        // hashes and compares the entry's bytes, not the string's chars (a follower's writes; issue 18, datamodel).
+        const a = j === 1 ? readKey(b, p) : readString(b, p);
         argv.push(a);
         p += 4 + a.length;
       }

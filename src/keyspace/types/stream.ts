@@ -22,7 +22,7 @@ import type { Collection } from '../keyspace.js';
 import { encodingLimits } from './encodings.js';
 import { string2ll } from '../../util/number.js';
 import { type ConsumerGroup } from './stream-groups.js';
-import { MAX_ID, ZERO_ID, halfDelta, type StreamId } from './stream-id.js';
+import { AUTO_ID, MAX_ID, ZERO_ID, halfDelta, safeHalf, type StreamId } from './stream-id.js';
 import { streamForEachItem } from './stream-items.js';
 
 /** STREAM_LISTPACK_MAX_SIZE (also a node's bytes when stream-node-max-bytes is 0 or larger). */
@@ -66,10 +66,17 @@ export class StreamNode {
   /** lpBytes: the listpack's size as Redis encodes it. */
   bytes = 0;
 
+  /** The master ID's ms and seq as numbers (-1: not below 2^53): XADD's listpack deltas without reading the ID string. */
+  readonly masterMs: number;
+  readonly masterSeq: number;
+
   constructor(
     readonly master: StreamId,
     readonly masterFields: string[],
-  ) {}
+  ) {
+    this.masterMs = safeHalf(master, 0);
+    this.masterSeq = safeHalf(master, 8);
+  }
 
   /** Entry e's fields and values. */
   entry(e: number): string[] {
@@ -150,9 +157,13 @@ export class StreamValue implements Collection {
   /**
    * streamAppendItem once the ID is decided (greater than lastId): appends
    * the fields and values argv[from…] to the tail node or opens a new one
-   * where Redis would.
+   * where Redis would. `auto`: the ID is the one idNextAutoParts just
+   * answered, its halves in AUTO_ID (read from there: a double passed as an
+   * argument would be boxed in a heap number per call).
    */
-  append(id: StreamId, argv: readonly string[], from = 0): void {
+  append(id: StreamId, argv: readonly string[], from = 0, auto = false): void {
+    const ms = auto ? AUTO_ID[0]! : -1;
+    const seq = auto ? AUTO_ID[1]! : -1;
     let total = 0;
     for (let i = from; i < argv.length; i++) total += argv[i]!.length;
     const nf = (argv.length - from) / 2;
@@ -178,7 +189,10 @@ export class StreamValue implements Collection {
       if (mf.length !== nf) same = false;
       else for (let i = 0; i < nf && same; i++) if (mf[i] !== argv[from + 2 * i]) same = false;
     }
-    let b = lpIntSize(same ? 2 : 0) + lpIntSize(halfDelta(id, node.master, 0)) + lpIntSize(halfDelta(id, node.master, 8));
+    // The master-relative ms and seq (the differences of safe integers are exact, as halfDelta's).
+    const dMs = ms >= 0 && node.masterMs >= 0 ? ms - node.masterMs : halfDelta(id, node.master, 0);
+    const dSeq = seq >= 0 && ms >= 0 && node.masterSeq >= 0 ? seq - node.masterSeq : halfDelta(id, node.master, 8);
+    let b = lpIntSize(same ? 2 : 0) + lpIntSize(dMs) + lpIntSize(dSeq);
     if (!same) b += lpIntSize(nf);
     for (let i = same ? from + 1 : from; i < argv.length; i += same ? 2 : 1) b += lpStrSize(argv[i]!);
     b += lpIntSize(nf + 3 + (same ? 0 : nf + 1));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadEntryError, EntryKind, decodeStateEntry, encodePlainSet, encodeStateEntry, type StateEntry } from '../../../src/commands/engine/entry.js';
 import { createPrng } from '../../../src/util/prng.js';
+import { keyHash, lastKey } from '../../../src/util/key-hash.js';
 
 
 function randomString(r: () => number, max: number): string {
@@ -11,6 +12,21 @@ function randomString(r: () => number, max: number): string {
 }
 
 describe('state entry codec', () => {
+  it("notes the last command's key (argv[1]) for the key table as the request parser does (issue 18, datamodel)", () => {
+    for (const key of ['bench:hll', 'k', '', 'x'.repeat(64), 'y'.repeat(65), '\xff\x00\x80abc']) {
+      lastKey.key = undefined;
+      const e: StateEntry = { kind: EntryKind.Commands, time: 1700000000000, multi: false, cmds: [['PFADD', key, 'element:000000012345']] };
+      const d = decodeStateEntry(encodeStateEntry(e));
+      expect(d).toEqual(e);
+      if (key.length > 64) {
+        expect(lastKey.key).toBeUndefined();
+      } else {
+        expect(lastKey.key).toBe(key);
+        expect([lastKey.len, lastKey.hash]).toEqual([key.length, keyHash(key)]);
+      }
+    }
+  });
+
   it('round-trips commands, MULTI, expire and eviction entries with binary arguments', () => {
     const r = createPrng(7);
     for (let i = 0; i < 500; i++) {

@@ -3,7 +3,7 @@
  * halfDelta on safe halves) against their definitions in bigints.
  */
 import { describe, expect, it } from 'vitest';
-import { halfDelta, idIncr, idMs, idNextAuto, idOfBig, idSeq, idText, MAX_ID, type StreamId } from '../../../src/keyspace/types/stream-id.js';
+import { AUTO_ID, halfDelta, idIncr, idMs, idNextAuto, idNextAutoParts, idOfBig, idSeq, idText, MAX_ID, safeHalf, type StreamId } from '../../../src/keyspace/types/stream-id.js';
 import { createPrng } from '../../../src/util/prng.js';
 
 const U64 = (1n << 64n) - 1n;
@@ -45,6 +45,44 @@ describe('stream IDs: fast paths', () => {
     }
     expect(idNextAuto(MAX_ID, 5)).toBeUndefined();
     expect(idNextAuto(idOfBig(7n, U64), 7)).toBe(idOfBig(8n, 0n));
+  });
+
+  it('idNextAutoParts answers as idNextAuto, with the answer ms and seq as numbers when both are below 2^53 (issue 18, datamodel)', () => {
+    const rand = createPrng(14);
+    let withParts = 0;
+    const safeSeqEdge = (1n << 53n) - 1n;
+    for (let i = 0; i < 4000; i++) {
+      const last = idOfBig(u64(rand), rand() < 0.1 ? safeSeqEdge - BigInt(Math.floor(rand() * 2)) : u64(rand));
+      const [ms] = parts(last);
+      const now = rand() < 0.5 && ms < 1n << 53n ? Number(ms) + Math.floor(rand() * 3) - 1 : Math.floor(rand() * 2 ** 45);
+      const id = idNextAutoParts(last, now);
+      expect(id).toBe(idNextAuto(last, now));
+      if (AUTO_ID[0]! >= 0) {
+        withParts++;
+        expect([BigInt(AUTO_ID[0]!), BigInt(AUTO_ID[1]!)]).toEqual(parts(id!));
+        expect(Number.isSafeInteger(AUTO_ID[0]!) && Number.isSafeInteger(AUTO_ID[1]!)).toBe(true);
+      } else {
+        // Left to idIncr only where a half is (or would become) 2^53 or more.
+        expect(ms >= 1n << 53n || parts(last)[1] >= safeSeqEdge).toBe(true);
+      }
+    }
+    expect(withParts).toBeGreaterThan(1000);
+    expect(idNextAutoParts(idOfBig(7n, safeSeqEdge - 1n), 7)).toBe(idOfBig(7n, safeSeqEdge));
+    expect([AUTO_ID[0], AUTO_ID[1]]).toEqual([7, Number(safeSeqEdge)]);
+    expect(idNextAutoParts(idOfBig(7n, safeSeqEdge), 7)).toBe(idOfBig(7n, safeSeqEdge + 1n));
+    expect(AUTO_ID[0]).toBe(-1);
+    expect(idNextAutoParts(idOfBig(7n, 0xffffffffn), 7)).toBe(idOfBig(7n, 0x100000000n));
+    expect([AUTO_ID[0], AUTO_ID[1]]).toEqual([7, 0x100000000]);
+  });
+
+  it('safeHalf is the half as a number below 2^53, else -1', () => {
+    const rand = createPrng(15);
+    for (let i = 0; i < 2000; i++) {
+      const [ms, seq] = [u64(rand), u64(rand)];
+      const id = idOfBig(ms, seq);
+      expect(safeHalf(id, 0)).toBe(ms < 1n << 53n ? Number(ms) : -1);
+      expect(safeHalf(id, 8)).toBe(seq < 1n << 53n ? Number(seq) : -1);
+    }
   });
 
   it('halfDelta is the signed 64-bit difference of the halves', () => {
