@@ -4,6 +4,8 @@
  * every variable-size field is a view into the body, after its length has
  * been compared with what is left.
  */
+// The module's binding, not the global: globalThis.Buffer is an accessor, a getter call on every use in hot code.
+import { Buffer } from 'node:buffer';
 import { FrameError } from './errors.js';
 
 /** The largest value a varint may carry (JavaScript numbers are exact up to here). */
@@ -18,9 +20,10 @@ export class BodyReader {
    * rather than Buffer#subarray, which reads `buffer` and `byteOffset`
    * through their getters (a C++ builtin for `buffer`) on every call — one
    * view per entry of an append (bench/results/callgrind-follower.md).
+   * Read at the first view, so a body without byte fields never reads them.
    */
-  private readonly memory: ArrayBuffer;
-  private readonly base: number;
+  private memory: ArrayBuffer | undefined = undefined;
+  private base = 0;
 
   constructor(
     readonly buf: Buffer,
@@ -29,8 +32,6 @@ export class BodyReader {
   ) {
     if (start < 0 || end > buf.length || start > end) throw new RangeError('BodyReader: bad bounds');
     this.pos = start;
-    this.memory = buf.buffer as ArrayBuffer;
-    this.base = buf.byteOffset;
   }
 
   get remaining(): number {
@@ -74,7 +75,12 @@ export class BodyReader {
     if (len > this.remaining) {
       throw new FrameError('truncated', `${what}: length ${len} exceeds the ${this.remaining} bytes left`);
     }
-    const b = Buffer.from(this.memory, this.base + this.pos, len);
+    let memory = this.memory;
+    if (memory === undefined) {
+      memory = this.memory = this.buf.buffer as ArrayBuffer;
+      this.base = this.buf.byteOffset;
+    }
+    const b = Buffer.from(memory, this.base + this.pos, len);
     this.pos += len;
     return b;
   }
