@@ -109,7 +109,7 @@ export class Unstable {
     if (head === undefined) return;
     const fromIndex = head.index;
     if (fromIndex === this.offset + this.entries.length) {
-      for (const e of ents) this.entries.push(e);
+      for (let i = 0; i < ents.length; i++) this.entries.push(ents[i]!);
     } else if (fromIndex <= this.offset) {
       this.logger.info(`replace the unstable entries from index ${fromIndex}`);
       this.entries = [...ents];

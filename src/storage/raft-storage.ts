@@ -292,7 +292,9 @@ export class RaftStorage implements Storage {
         this.tail.length = Math.min(this.tail.length, first.index - this.tailStart);
         if (this.tail.length === 0) this.tailStart = first.index;
       }
-      for (const e of entries) {
+      // Indexed: a for-of's iterator costs a call per entry until the function is optimized.
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
         this.tail.push(e);
         this.logBytes += e.data.length;
       }

@@ -160,6 +160,12 @@ function orEmpty(b: Buffer): Buffer {
   return b.length === 0 ? EMPTY_BUFFER : b;
 }
 
+/** A length-prefixed field as a view, or the shared empty buffer (no view made) when it is empty. */
+function bytesOrEmpty(r: BodyReader, what: string, lengthWhat: string): Buffer {
+  const len = r.varint(lengthWhat);
+  return len === 0 ? EMPTY_BUFFER : r.bytes(len, what);
+}
+
 function readIds(r: BodyReader, what: string): number[] {
   const n = r.count(`${what} count`, 1);
   const ids: number[] = [];
@@ -191,7 +197,7 @@ export function readMessage(r: BodyReader): Message {
   const index = r.varint('message.index');
   const commit = r.varint('message.commit');
   const rejectHint = r.varint('message.rejectHint');
-  const context = orEmpty(r.lengthPrefixed('message.context'));
+  const context = bytesOrEmpty(r, 'message.context', 'message.context length');
   const n = r.count('message.entries count', MIN_ENTRY_BYTES);
   const entries: Entry[] = [];
   for (let i = 0; i < n; i++) {
@@ -199,7 +205,7 @@ export function readMessage(r: BodyReader): Message {
     if (!isEntryType(et)) throw new FrameError('type', `entry ${i}: unknown entry type ${et}`);
     const eIndex = r.varint('entry.index');
     const eTerm = r.varint('entry.term');
-    const data = orEmpty(r.lengthPrefixed('entry.data'));
+    const data = bytesOrEmpty(r, 'entry.data', 'entry.data length');
     entries.push({ index: eIndex, term: eTerm, type: et, data });
   }
   const m: Message = {

@@ -4,6 +4,8 @@
  * every variable-size field is a view into the body, after its length has
  * been compared with what is left.
  */
+// The module's binding, not the global: globalThis.Buffer is an accessor, a getter call on every use in hot code.
+import { Buffer } from 'node:buffer';
 import { FrameError } from './errors.js';
 
 /** The largest value a varint may carry (JavaScript numbers are exact up to here). */
@@ -13,6 +15,15 @@ export const MAX_VARINT_BYTES = 8;
 
 export class BodyReader {
   pos: number;
+  /**
+   * The body's memory, read once: a view is made from it with Buffer.from
+   * rather than Buffer#subarray, which reads `buffer` and `byteOffset`
+   * through their getters (a C++ builtin for `buffer`) on every call — one
+   * view per entry of an append (bench/results/callgrind-follower.md).
+   * Read at the first view, so a body without byte fields never reads them.
+   */
+  private memory: ArrayBuffer | undefined = undefined;
+  private base = 0;
 
   constructor(
     readonly buf: Buffer,
@@ -64,7 +75,12 @@ export class BodyReader {
     if (len > this.remaining) {
       throw new FrameError('truncated', `${what}: length ${len} exceeds the ${this.remaining} bytes left`);
     }
-    const b = this.buf.subarray(this.pos, this.pos + len);
+    let memory = this.memory;
+    if (memory === undefined) {
+      memory = this.memory = this.buf.buffer as ArrayBuffer;
+      this.base = this.buf.byteOffset;
+    }
+    const b = Buffer.from(memory, this.base + this.pos, len);
     this.pos += len;
     return b;
   }

@@ -52,7 +52,8 @@ export function writeLengthPrefixed(buf: Buffer, off: number, data: Buffer): num
   if (n < SHORT_COPY) {
     for (let i = 0; i < n; i++) buf[off + i] = data[i]!;
   } else {
-    data.copy(buf, off);
+    // TypedArray#set directly: Buffer#copy is a JavaScript wrapper (copy, _copyActual) around the same native copy.
+    buf.set(data, off);
   }
   return off + n;
 }

@@ -83,6 +83,29 @@ describe('message codec', () => {
     expect(d.entries[1]!.data.buffer).toBe(buf.buffer);
   });
 
+  it('decodes a body lying at an offset inside a larger buffer into Buffers viewing exactly its bytes', () => {
+    const entries = [newEntry(7, 3, Buffer.from('first')), newEntry(8, 3), newEntry(9, 3, Buffer.alloc(100, 0x5a))];
+    const m = newMessage({ type: MessageType.App, from: 1, to: 2, term: 3, context: Buffer.from('ctx'), entries });
+    const enc = encodeMessage(m);
+    // The body 13 bytes into its memory, with other bytes after it: the views must neither start at 0 nor run past it.
+    const mem = Buffer.alloc(enc.length + 20, 0xee);
+    enc.copy(mem, 13);
+    const body = mem.subarray(13, 13 + enc.length);
+    const d = decodeMessage(body);
+    expect(plain(d)).toStrictEqual(plain(m));
+    for (const data of [d.context, d.entries[0]!.data, d.entries[2]!.data]) {
+      expect(Buffer.isBuffer(data)).toBe(true);
+      expect(data.buffer).toBe(mem.buffer);
+      expect(data.byteOffset).toBeGreaterThanOrEqual(mem.byteOffset + 13);
+      expect(data.byteOffset + data.length).toBeLessThanOrEqual(mem.byteOffset + 13 + enc.length);
+    }
+    expect(d.entries[1]!.data).toBe(EMPTY_BUFFER);
+    // A reader over part of a buffer sees only that part.
+    const r = new BodyReader(mem, 13 + 2, 13 + 4);
+    expect(r.bytes(2, 'two')).toStrictEqual(enc.subarray(2, 4));
+    expectFrameError(() => r.bytes(1, 'past the end'), 'truncated');
+  });
+
   it('round-trips batches', () => {
     const rng = prng(99);
     for (let i = 0; i < 50; i++) {
