@@ -353,3 +353,67 @@ export function latin1Key(b: Uint8Array, start: number, end: number): string {
   lastKey.hash = finish(h);
   return key;
 }
+
+const NOTE_WORDS = NOTED_MAX / 4;
+
+/**
+ * Copies of lastKey kept for later: a read that waits for its ReadIndex
+ * round (commands/engine/dispatch.ts) runs after the parser has noted
+ * other keys, so its key's note is kept when it is queued (keep) and put
+ * back in lastKey just before it runs (bring): its lookup then takes the
+ * hash and compares words as it would have at once, instead of reading the
+ * key's chars twice. A note is a function of the key's content, so putting
+ * one back is always right for that key. Grown as needed; clear() to reuse.
+ */
+export class KeyNotes {
+  private words = new Int32Array(16 * NOTE_WORDS);
+  private lens = new Int32Array(16);
+  private hashes = new Int32Array(16);
+  private n = 0;
+
+  /** Keeps lastKey's note if `key` is its key: the note's number, or -1 (not noted). */
+  keep(key: string): number {
+    if (key !== lastKey.key) return -1;
+    const i = this.n;
+    if (i === this.lens.length) this.grow();
+    const len = lastKey.len;
+    this.lens[i] = len;
+    this.hashes[i] = lastKey.hash;
+    const from = lastKey.words;
+    const to = this.words;
+    const at = i * NOTE_WORDS;
+    for (let k = 0, m = (len + 3) >> 2; k < m; k++) to[at + k] = from[k]!;
+    this.n = i + 1;
+    return i;
+  }
+
+  /** Puts note `i` (kept for `key`) back in lastKey. */
+  bring(i: number, key: string): void {
+    const len = this.lens[i]!;
+    lastKey.key = key;
+    lastKey.len = len;
+    lastKey.hash = this.hashes[i]!;
+    const from = this.words;
+    const to = lastKey.words;
+    const at = i * NOTE_WORDS;
+    for (let k = 0, m = (len + 3) >> 2; k < m; k++) to[k] = from[at + k]!;
+  }
+
+  /** Forgets every note. */
+  clear(): void {
+    this.n = 0;
+  }
+
+  private grow(): void {
+    const n = this.lens.length * 2;
+    const words = new Int32Array(n * NOTE_WORDS);
+    words.set(this.words);
+    this.words = words;
+    const lens = new Int32Array(n);
+    lens.set(this.lens);
+    this.lens = lens;
+    const hashes = new Int32Array(n);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+  }
+}
