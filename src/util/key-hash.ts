@@ -39,7 +39,8 @@ export interface NotedKey {
   key: string | undefined;
   len: number;
   hash: number;
-  readonly words: Int32Array;
+  /** Replaced by KeyNotes (which keeps the array it held): read it at each use, do not keep it. */
+  words: Int32Array;
 }
 
 export const lastKey: NotedKey = { key: undefined, len: 0, hash: 0, words: new Int32Array(NOTED_MAX / 4) };
@@ -356,17 +357,26 @@ export function latin1Key(b: Uint8Array, start: number, end: number): string {
 
 const NOTE_WORDS = NOTED_MAX / 4;
 
+/** Word arrays KeyNotes gave back, for lastKey to take next (shared by every KeyNotes: arrays move between them). */
+const spareWords: Int32Array[] = [];
+/** Spare word arrays kept at most. */
+const SPARE_MAX = 4096;
+
 /**
- * Copies of lastKey kept for later: a read that waits for its ReadIndex
- * round (commands/engine/dispatch.ts) runs after the parser has noted
- * other keys, so its key's note is kept when it is queued (keep) and put
- * back in lastKey just before it runs (bring): its lookup then takes the
- * hash and compares words as it would have at once, instead of reading the
- * key's chars twice. A note is a function of the key's content, so putting
- * one back is always right for that key. Grown as needed; clear() to reuse.
+ * Notes of keys kept for later: a read that waits for its ReadIndex round
+ * (commands/engine/read-batch.ts) runs after the parser has noted other
+ * keys, so its key's note is kept when it is queued (keep) and put back in
+ * lastKey just before it runs (bring): its lookup then takes the hash and
+ * compares words as it would have at once, instead of reading the key's
+ * chars twice. A note is a function of the key's content, so putting one
+ * back is always right for that key. The words are not copied: keep takes
+ * lastKey's word array and gives lastKey a spare one, bring gives the kept
+ * array back to lastKey (a store per array instead of a loop per word,
+ * whose typed-array stores make TurboFan reload the arrays' fields at each
+ * one). Grown as needed; clear() to reuse.
  */
 export class KeyNotes {
-  private words = new Int32Array(16 * NOTE_WORDS);
+  private words: (Int32Array | undefined)[] = [];
   private lens = new Int32Array(16);
   private hashes = new Int32Array(16);
   private n = 0;
@@ -376,39 +386,42 @@ export class KeyNotes {
     if (key !== lastKey.key) return -1;
     const i = this.n;
     if (i === this.lens.length) this.grow();
-    const len = lastKey.len;
-    this.lens[i] = len;
+    this.lens[i] = lastKey.len;
     this.hashes[i] = lastKey.hash;
-    const from = lastKey.words;
-    const to = this.words;
-    const at = i * NOTE_WORDS;
-    for (let k = 0, m = (len + 3) >> 2; k < m; k++) to[at + k] = from[k]!;
+    if (i < this.words.length) this.words[i] = lastKey.words;
+    else this.words.push(lastKey.words);
+    lastKey.words = spareWords.pop() ?? new Int32Array(NOTE_WORDS);
+    // lastKey now has other words than its key's: it is no key's note until the parser notes the next one.
+    lastKey.key = undefined;
     this.n = i + 1;
     return i;
   }
 
-  /** Puts note `i` (kept for `key`) back in lastKey. */
+  /** Puts note `i` (kept for `key`) back in lastKey; each note at most once. */
   bring(i: number, key: string): void {
-    const len = this.lens[i]!;
+    const words = this.words[i]!;
+    this.words[i] = undefined;
+    if (spareWords.length < SPARE_MAX) spareWords.push(lastKey.words);
+    lastKey.words = words;
     lastKey.key = key;
-    lastKey.len = len;
+    lastKey.len = this.lens[i]!;
     lastKey.hash = this.hashes[i]!;
-    const from = this.words;
-    const to = lastKey.words;
-    const at = i * NOTE_WORDS;
-    for (let k = 0, m = (len + 3) >> 2; k < m; k++) to[k] = from[at + k]!;
   }
 
-  /** Forgets every note. */
+  /** Forgets every note (the word arrays of those not brought back become spares). */
   clear(): void {
+    const words = this.words;
+    for (let i = 0; i < this.n; i++) {
+      const w = words[i];
+      if (w === undefined) continue;
+      words[i] = undefined;
+      if (spareWords.length < SPARE_MAX) spareWords.push(w);
+    }
     this.n = 0;
   }
 
   private grow(): void {
     const n = this.lens.length * 2;
-    const words = new Int32Array(n * NOTE_WORDS);
-    words.set(this.words);
-    this.words = words;
     const lens = new Int32Array(n);
     lens.set(this.lens);
     this.lens = lens;

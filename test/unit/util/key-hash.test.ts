@@ -89,6 +89,8 @@ describe('keyHash and noteKeyBytes', () => {
         // A key the parser did not note (longer than NOTED_MAX) has no note.
         if (len > NOTED_MAX) expect(i).toBe(-1);
         else expect(i).toBeGreaterThanOrEqual(0);
+        // Once kept, lastKey is no key's note (its words went with the note).
+        if (i >= 0) expect(lastKey.key).toBeUndefined();
         kept.push({ key, i });
       }
       // Not lastKey's key: nothing kept.
