@@ -489,6 +489,16 @@ export class RaftisNode<P extends Proposal = Proposal> {
   }
 
   /**
+   * Moves each time the callbacks readBarrier queued are sent as one
+   * ReadIndex request (or refused): while it has not moved, reads that
+   * arrive may still be answered by a callback queued earlier in it (one
+   * callback for a turn's reads: commands/engine/dispatch.ts ReadBatch).
+   */
+  get readTurn(): number {
+    return this.reads.turn;
+  }
+
+  /**
    * Linearizable read barrier (ReadIndex): cb(true) once this node has
    * applied everything committed when the read arrived and a quorum confirmed
    * it is still the leader; cb(false) if it cannot (not or no longer leader).

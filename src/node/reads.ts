@@ -15,6 +15,13 @@ export class Reads {
   private seq = 0;
   /** ReadIndex requests sent to the core (each shares one quorum round among a turn's reads). */
   rounds = 0;
+  /**
+   * Times flush() took the queue: a caller that queued one callback for
+   * several reads (commands/engine/dispatch.ts) may add reads to it only
+   * while this has not moved since (they must go in the same request, made
+   * after each of them arrived).
+   */
+  turn = 0;
   /** Callbacks waiting for an index to be applied, by index. */
   private readonly waiters = new Map<number, (() => void)[]>();
   /**
@@ -49,6 +56,7 @@ export class Reads {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    this.turn++;
     if (!rn.isLeader()) {
       for (const cb of batch) cb(false);
       return;
@@ -83,6 +91,7 @@ export class Reads {
   deposed(): void {
     for (const batch of this.batches.values()) for (const cb of batch) cb(false);
     this.batches.clear();
+    this.turn++;
     for (const cb of this.queue.splice(0)) cb(false);
   }
 

@@ -506,6 +506,29 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     return s;
   }
 
+  /**
+   * A reply slot filled later, which may be `w`, a slot of this client's
+   * made by defer() and not complete yet: `w` itself when it is still the
+   * last reply queued and this reply would be muted as its are (replies
+   * written into one slot leave in the order written); else a new one.
+   */
+  deferAfter(w: Slot | undefined): Slot {
+    if (w !== undefined && !w.ready && w.discard === this.muted && this.queue[this.queue.length - 1] === w) return w;
+    return this.defer();
+  }
+
+  /**
+   * The writer to fill slot `w` (made by defer(), empty) with, just before
+   * its replies are written and complete(w) is called: this client's own
+   * writer when `w` is first in the queue (everything before it is in that
+   * writer or has left), `w` taken out of the queue; else `w`.
+   */
+  writerFor(w: Slot): RespWriter {
+    if (this.queue[0] !== w || w.discard || w.size !== 0) return w;
+    this.queue.shift();
+    return this.direct;
+  }
+
   /** Holds this client's later requests until slot w completes. */
   hold(w: RespWriter): void {
     this.heldBy = w;

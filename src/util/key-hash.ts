@@ -39,7 +39,8 @@ export interface NotedKey {
   key: string | undefined;
   len: number;
   hash: number;
-  readonly words: Int32Array;
+  /** Replaced by KeyNotes (which keeps the array it held): read it at each use, do not keep it. */
+  words: Int32Array;
 }
 
 export const lastKey: NotedKey = { key: undefined, len: 0, hash: 0, words: new Int32Array(NOTED_MAX / 4) };
@@ -352,4 +353,80 @@ export function latin1Key(b: Uint8Array, start: number, end: number): string {
   lastKey.len = n;
   lastKey.hash = finish(h);
   return key;
+}
+
+const NOTE_WORDS = NOTED_MAX / 4;
+
+/** Word arrays KeyNotes gave back, for lastKey to take next (shared by every KeyNotes: arrays move between them). */
+const spareWords: Int32Array[] = [];
+/** Spare word arrays kept at most. */
+const SPARE_MAX = 4096;
+
+/**
+ * Notes of keys kept for later: a read that waits for its ReadIndex round
+ * (commands/engine/read-batch.ts) runs after the parser has noted other
+ * keys, so its key's note is kept when it is queued (keep) and put back in
+ * lastKey just before it runs (bring): its lookup then takes the hash and
+ * compares words as it would have at once, instead of reading the key's
+ * chars twice. A note is a function of the key's content, so putting one
+ * back is always right for that key. The words are not copied: keep takes
+ * lastKey's word array and gives lastKey a spare one, bring gives the kept
+ * array back to lastKey (a store per array instead of a loop per word,
+ * whose typed-array stores make TurboFan reload the arrays' fields at each
+ * one). Grown as needed; clear() to reuse.
+ */
+export class KeyNotes {
+  private words: (Int32Array | undefined)[] = [];
+  private lens = new Int32Array(16);
+  private hashes = new Int32Array(16);
+  private n = 0;
+
+  /** Keeps lastKey's note if `key` is its key: the note's number, or -1 (not noted). */
+  keep(key: string): number {
+    if (key !== lastKey.key) return -1;
+    const i = this.n;
+    if (i === this.lens.length) this.grow();
+    this.lens[i] = lastKey.len;
+    this.hashes[i] = lastKey.hash;
+    if (i < this.words.length) this.words[i] = lastKey.words;
+    else this.words.push(lastKey.words);
+    lastKey.words = spareWords.pop() ?? new Int32Array(NOTE_WORDS);
+    // lastKey now has other words than its key's: it is no key's note until the parser notes the next one.
+    lastKey.key = undefined;
+    this.n = i + 1;
+    return i;
+  }
+
+  /** Puts note `i` (kept for `key`) back in lastKey; each note at most once. */
+  bring(i: number, key: string): void {
+    const words = this.words[i]!;
+    this.words[i] = undefined;
+    if (spareWords.length < SPARE_MAX) spareWords.push(lastKey.words);
+    lastKey.words = words;
+    lastKey.key = key;
+    lastKey.len = this.lens[i]!;
+    lastKey.hash = this.hashes[i]!;
+  }
+
+  /** Forgets every note (the word arrays of those not brought back become spares). */
+  clear(): void {
+    const words = this.words;
+    for (let i = 0; i < this.n; i++) {
+      const w = words[i];
+      if (w === undefined) continue;
+      words[i] = undefined;
+      if (spareWords.length < SPARE_MAX) spareWords.push(w);
+    }
+    this.n = 0;
+  }
+
+  private grow(): void {
+    const n = this.lens.length * 2;
+    const lens = new Int32Array(n);
+    lens.set(this.lens);
+    this.lens = lens;
+    const hashes = new Int32Array(n);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+  }
 }

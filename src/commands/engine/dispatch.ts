@@ -28,6 +28,7 @@ import { ScriptCaching } from './script-cache.js';
 import { Denied, nopermError, type User } from './acl.js';
 import { clientInfoLine } from '../connection.js';
 import { hashPasswords } from '../acl.js';
+import { DeferredReads, TRYAGAIN_LOST_READ } from './read-batch.js';
 
 const NOAUTH = 'NOAUTH Authentication required.';
 
@@ -43,10 +44,27 @@ export class Dispatcher {
   readonly scriptCaching: ScriptCaching;
   /** Clients whose EVALSHA / FCALL waits for their writes in flight before it is routed (runScript). */
   private readonly deciding = new WeakSet<Client>();
+  /** Clients in `deciding` (mayPassHold skips the set while none is). */
+  private decidingCount = 0;
+
+  private decide(c: Client): void {
+    if (this.deciding.has(c)) return;
+    this.deciding.add(c);
+    this.decidingCount++;
+  }
+
+  private decided(c: Client): void {
+    if (this.deciding.delete(c)) this.decidingCount--;
+  }
 
   constructor(private readonly server: Engine) {
     this.blocking = new Blocking(server);
     this.scriptCaching = new ScriptCaching(server);
+    this.deferred = new DeferredReads(
+      server,
+      () => this.readsWhenDown(),
+      (c) => this.scriptCaching.afterRead(c),
+    );
   }
 
   /** Entry point for every parsed request. */
@@ -271,7 +289,7 @@ export class Dispatcher {
    * round and are answered in order. Writes and everything else wait.
    */
   mayPassHold(c: Client, argv: string[]): boolean {
-    if (c.multi !== undefined || this.blocking.isBlocked(c) || this.deciding.has(c)) return false;
+    if (c.multi !== undefined || this.blocking.isBlocked(c) || (this.decidingCount !== 0 && this.deciding.has(c))) return false;
     const def = this.server.table.lookup(argv);
     // Nor EVAL_RO: it may propose caching its body, which the client's later commands wait for (script-cache.ts).
     return def !== undefined && def.data !== undefined && !def.isWrite && !def.scriptRouted && def.name !== 'eval_ro';
@@ -310,7 +328,9 @@ export class Dispatcher {
     } else {
       const data = def.data!;
       const node = this.server.node;
-      if ((node.soleVoter || !node.isLeader) && c.lastWriteIndex <= node.appliedIndex && !def.isScriptCall) {
+      const alone = node.soleVoter;
+      const leads = alone || node.isLeader;
+      if ((alone || !leads) && c.lastWriteIndex <= node.appliedIndex && !def.isScriptCall) {
         // The common case, kept free of closures: a read that can be answered now.
         const ctx = this.readCtx;
         ctx.db = c.db;
@@ -327,10 +347,13 @@ export class Dispatcher {
         if (this.server.tracking.wanted) this.server.tracking.read(c, def, argv);
         return;
       }
+      // A leader with peers: the read waits for its ReadIndex round, batched with the turn's others (read-batch.ts).
+      if (leads && !alone && !def.isScriptCall && !this.server.shards.sharded && !this.server.tracking.wanted) return this.deferred.add(c, def, argv);
       this.readData(c, def, argv);
     }
   }
 
+<<<<<<< HEAD
   /**
    * A write that changes nothing (CommandDef.unchanged: PFADD of elements
    * already counted, SADD of members already there …) answered as a read
@@ -389,6 +412,10 @@ export class Dispatcher {
     this.deciding.delete(c);
     this.propose(c, [argv], false, w, dbIndex);
   }
+=======
+  /** A leader's plain reads waiting for their ReadIndex round (read-batch.ts). */
+  private readonly deferred: DeferredReads;
+>>>>>>> reads3
 
   /** A keyspace read, once its answer is linearizable (read). */
   private readData(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
@@ -526,9 +553,9 @@ export class Dispatcher {
       const w = c.defer();
       c.hold(w);
       // Until it is known whether this becomes a write, no later read may pass the hold.
-      this.deciding.add(c);
+      this.decide(c);
       node.whenApplied(after, () => {
-        this.deciding.delete(c);
+        this.decided(c);
         this.runScript(c, def, argv, w);
       });
       return;
@@ -651,7 +678,7 @@ export class Dispatcher {
     const w = slot ?? c.defer();
     // Nothing the client sent after this read may run before it.
     c.hold(w);
-    if (hold) this.deciding.add(c);
+    if (hold) this.decide(c);
     node.readBarrier((ok) => {
       if (!ok && node.leader === 0 && after <= node.appliedIndex && this.readsWhenDown()) {
         // A leader that lost its quorum: with cluster-allow-reads-when-down, its state as it is
@@ -691,11 +718,11 @@ export class Dispatcher {
   /** Holds the client's later commands, reads too (mayPassHold), until w completes. */
   private holdAll(c: Client, w: RespWriter): void {
     c.hold(w);
-    this.deciding.add(c);
+    this.decide(c);
   }
 
   private release(c: Client, w: RespWriter, held: boolean): void {
-    if (held) this.deciding.delete(c);
+    if (held) this.decided(c);
     c.complete(w);
   }
 
@@ -712,7 +739,6 @@ export class Dispatcher {
   }
 }
 
-const TRYAGAIN_LOST_READ = 'TRYAGAIN leadership changed before this read could be confirmed; retry it';
 
 /** A client's command or transaction: its reply goes into the client's reply slot. */
 class ClientWrite extends Write<CommandEntry> {

@@ -4,7 +4,7 @@
  * the noted maximum and past it, and the noted words are the key's bytes.
  */
 import { describe, expect, it } from 'vitest';
-import { NOTED_MAX, keyHash, keyHashView, lastKey, latin1Key, noteKeyBytes } from '../../../src/util/key-hash.js';
+import { KeyNotes, NOTED_MAX, keyHash, keyHashView, lastKey, latin1Key, noteKeyBytes } from '../../../src/util/key-hash.js';
 import { xorshiftPrng } from '../../../src/util/prng.js';
 
 describe('keyHash and noteKeyBytes', () => {
@@ -72,5 +72,39 @@ describe('keyHash and noteKeyBytes', () => {
   it('tells apart keys that differ only by trailing NUL bytes', () => {
     expect(keyHash('ab')).not.toBe(keyHash('ab\0'));
     expect(keyHash('abcd')).not.toBe(keyHash('abcd\0'));
+  });
+
+  it('KeyNotes keeps the notes of keys and puts each back as the parser noted it, however many', () => {
+    const rand = xorshiftPrng(11);
+    const notes = new KeyNotes();
+    for (let round = 0; round < 3; round++) {
+      notes.clear();
+      const kept: { key: string; i: number }[] = [];
+      for (let n = 0; n < 100; n++) {
+        const len = Math.floor(rand() * (NOTED_MAX + 8));
+        let s = '';
+        for (let i = 0; i < len; i++) s += String.fromCharCode(Math.floor(rand() * 256));
+        const key = latin1Key(Buffer.from(s, 'latin1'), 0, len);
+        const i = notes.keep(key);
+        // A key the parser did not note (longer than NOTED_MAX) has no note.
+        if (len > NOTED_MAX) expect(i).toBe(-1);
+        else expect(i).toBeGreaterThanOrEqual(0);
+        // Once kept, lastKey is no key's note (its words went with the note).
+        if (i >= 0) expect(lastKey.key).toBeUndefined();
+        kept.push({ key, i });
+      }
+      // Not lastKey's key: nothing kept.
+      expect(notes.keep('not the key just noted')).toBe(-1);
+      for (const { key, i } of kept.reverse()) {
+        if (i < 0) continue;
+        notes.bring(i, key);
+        expect(lastKey.key).toBe(key);
+        expect(lastKey.len).toBe(key.length);
+        expect(lastKey.hash).toBe(keyHash(key));
+        const words = [...lastKey.words.subarray(0, (key.length + 3) >> 2)];
+        noteKeyBytes(key, Buffer.from(key, 'latin1'), 0, key.length);
+        expect(words).toEqual([...lastKey.words.subarray(0, (key.length + 3) >> 2)]);
+      }
+    }
   });
 });
