@@ -53,7 +53,8 @@ export class Dispatcher {
     this.decidingCount++;
   }
 
-  private decided(c: Client): void {
+  /** The decision a hold waited for is made (holdDeciding; a write proposed into its slot keeps the client's later requests behind it). */
+  decided(c: Client): void {
     if (this.deciding.delete(c)) this.decidingCount--;
   }
 
@@ -353,7 +354,6 @@ export class Dispatcher {
     }
   }
 
-<<<<<<< HEAD
   /**
    * A write that changes nothing (CommandDef.unchanged: PFADD of elements
    * already counted, SADD of members already there …) answered as a read
@@ -390,8 +390,7 @@ export class Dispatcher {
     }
     // A leader with peers: what it has applied may be stale (a new leader elsewhere); ask again once a round proves it leads.
     const w = c.defer();
-    c.hold(w);
-    this.deciding.add(c);
+    this.holdAll(c, w);
     const { db, dbIndex } = c;
     const after = c.lastWriteIndex;
     node.readBarrier((ok) => {
@@ -409,13 +408,12 @@ export class Dispatcher {
 
   /** A write held while answeredUnchanged checked it, proposed after all into the reply place it holds. */
   private proposeHeld(c: Client, argv: string[], w: Slot, dbIndex: number): void {
-    this.deciding.delete(c);
+    this.decided(c);
     this.propose(c, [argv], false, w, dbIndex);
   }
-=======
+
   /** A leader's plain reads waiting for their ReadIndex round (read-batch.ts). */
   private readonly deferred: DeferredReads;
->>>>>>> reads3
 
   /** A keyspace read, once its answer is linearizable (read). */
   private readData(c: Client, def: CommandDef, argv: string[], slot?: Slot): void {
@@ -708,11 +706,6 @@ export class Dispatcher {
    */
   holdDeciding(c: Client, w: RespWriter): void {
     this.holdAll(c, w);
-  }
-
-  /** The decision holdDeciding waited for is made (a write proposed into its slot keeps the client's later requests behind it). */
-  decided(c: Client): void {
-    this.deciding.delete(c);
   }
 
   /** Holds the client's later commands, reads too (mayPassHold), until w completes. */
