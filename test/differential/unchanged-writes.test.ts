@@ -10,24 +10,13 @@
 import { describe, expect, it } from 'vitest';
 import { useProcessDifferential } from '../helpers/process-differential.js';
 import { encodeCommand, type RawClient } from '../helpers/raw-client.js';
+import { createPrng } from '../../src/util/prng.js';
 
 const env = useProcessDifferential();
 
 const field = (info: string, name: string): number => Number(info.split('\r\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1));
 const dirty = async (c: RawClient): Promise<number> => field(await c.call('INFO', 'persistence'), 'rdb_changes_since_last_save');
 const lastIndex = async (c: RawClient): Promise<number> => field(await c.call('RAFT.INFO'), 'last_log_index');
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The writes raftis answers as reads when they change nothing (the others here are always entries). */
 const CHECKED = new Set(['PFADD', 'SADD', 'GEOADD', 'DEL', 'UNLINK', 'SREM', 'ZREM', 'HDEL']);
@@ -41,7 +30,7 @@ const PLACES = [
 ];
 
 function steps(seed: number, n: number): string[][] {
-  const r = rng(seed);
+  const r = createPrng(seed);
   const int = (m: number): number => Math.floor(r() * m);
   const pick = <T>(a: readonly T[]): T => a[int(a.length)]!;
   const m = (): string => `m${int(4)}`;
