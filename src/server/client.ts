@@ -402,7 +402,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     // Closing: nothing more is run.
     if (this.closing) return;
     if (this.queryBufferBytes + n > this.limits.queryBufferLimit) return this.queryBufferLimitReached(chunk, n);
-    if (this.inbox.length > 0 || this.heldInput.length > 0) {
+    if (this.requestsWaiting) {
       // Requests are waiting their turn: these bytes wait unparsed behind them.
       this.heldInput.push(shared || n < chunk.length ? Buffer.from(chunk.subarray(0, n)) : chunk);
       this.heldInputBytes += n;
@@ -480,7 +480,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
 
   /** CLIENT PAUSE ended: run what was held back. */
   resume(): void {
-    if ((this.inbox.length > 0 || this.heldInput.length > 0) && !this.closed) this.runInbox();
+    if (this.requestsWaiting && !this.closed) this.runInbox();
   }
 
   /** The writer for a reply known now (keeps order behind deferred replies). */
@@ -538,7 +538,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     (w as Slot).ready = true;
     if (w === this.heldBy) {
       this.heldBy = undefined;
-      if (this.inbox.length > 0 || this.heldInput.length > 0) queueMicrotask(this.runInbox);
+      if (this.requestsWaiting) queueMicrotask(this.runInbox);
     }
     if (!this.flushQueued) {
       this.flushQueued = true;

@@ -473,19 +473,12 @@ function truncated(b: Buffer, p: number, n: number): BadEntryError {
 }
 
 /** Reads the u32-length-prefixed string at p (no closures: this runs once per argument applied). */
-function readString(b: Buffer, p: number): string {
+/** A length-prefixed string at p; `make` turns its bytes into the string (latin1Key for a command's key: noted in lastKey). */
+function readString(b: Buffer, p: number, make: (b: Buffer, start: number, end: number) => string = latin1): string {
   if (p + 4 > b.length) throw truncated(b, p, 4);
   const len = b.readUInt32LE(p);
   if (p + 4 + len > b.length) throw truncated(b, p + 4, len);
-  return latin1(b, p + 4, p + 4 + len);
-}
-
-/** readString of a command's key, noted in util/key-hash's lastKey (latin1Key). */
-function readKey(b: Buffer, p: number): string {
-  if (p + 4 > b.length) throw truncated(b, p, 4);
-  const len = b.readUInt32LE(p);
-  if (p + 4 + len > b.length) throw truncated(b, p + 4, len);
-  return latin1Key(b, p + 4, p + 4 + len);
+  return make(b, p + 4, p + 4 + len);
 }
 
 export function decodeStateEntry(b: Buffer): StateEntry {
@@ -527,7 +520,7 @@ export function decodeStateEntry(b: Buffer): StateEntry {
       for (let j = 0; j < argc; j++) {
         // The key (argv[1], as the request parser notes it): made with latin1Key, so the key table's lookup of it
         // hashes and compares the entry's bytes, not the string's chars (a follower's writes; issue 18, datamodel).
-        const a = j === 1 ? readKey(b, p) : readString(b, p);
+        const a = readString(b, p, j === 1 ? latin1Key : latin1);
         argv.push(a);
         p += 4 + a.length;
       }
