@@ -26,6 +26,13 @@
 //   fs-sync      not classic-level: the turn's bytes appended to a plain file
 //                with writeSync + fdatasyncSync on the main thread, then
 //                answered (redis-server's appendfsync always).
+// CEILING_MODE=read is the 3-process form of a linearizable read by ReadIndex
+// (issue 19's 3-node GET): no disk; at the end of each turn the leader sends
+// one empty frame to one follower, which answers it at once, and answers the
+// turn's requests (each a 16-byte bulk string, as GET -d 16 of a present key)
+// when that answer arrives — one round trip per turn, rounds overlapping, as
+// raftis's read rounds go to one follower (its leader has to hear from a
+// quorum, itself and one follower, after a read arrived before serving it).
 // CEILING_MODE=fs-sync also applies to the 3-process form (leader and
 // followers): each process appends to its own plain file and fdatasyncs it
 // on the main thread, as raftis's own log does. The leader sends a turn's
@@ -54,12 +61,16 @@ if (!['single', 'follower', 'leader'].includes(role) || !port || !dir || (role =
   process.exit(1);
 }
 const mode = process.env.CEILING_MODE ?? 'level';
-if (!['level', 'reply-first', 'many', 'worker', 'fs-sync'].includes(mode)) {
-  console.error(`unknown CEILING_MODE ${mode}: level, reply-first, many, worker or fs-sync`);
+if (!['level', 'reply-first', 'many', 'worker', 'fs-sync', 'read'].includes(mode)) {
+  console.error(`unknown CEILING_MODE ${mode}: level, reply-first, many, worker, fs-sync or read`);
   process.exit(1);
 }
-if (role !== 'single' && mode !== 'level' && mode !== 'fs-sync') {
-  console.error(`CEILING_MODE ${mode} is for the single form only; the 3-process form knows level and fs-sync`);
+if (role !== 'single' && mode !== 'level' && mode !== 'fs-sync' && mode !== 'read') {
+  console.error(`CEILING_MODE ${mode} is for the single form only; the 3-process form knows level, fs-sync and read`);
+  process.exit(1);
+}
+if (role === 'single' && mode === 'read') {
+  console.error('CEILING_MODE read is for the 3-process form (leader and followers)');
   process.exit(1);
 }
 let db;
@@ -85,6 +96,8 @@ if (mode === 'worker') {
     { eval: true, workerData: { dir, flags: flags.buffer, classicLevel: createRequire(import.meta.url).resolve('classic-level') } },
   );
   Atomics.wait(flags, 1, 0);
+} else if (mode === 'read') {
+  // No disk.
 } else if (mode === 'fs-sync') {
   fs.mkdirSync(dir, { recursive: true });
   fd = fs.openSync(path.join(dir, 'log'), 'a');
@@ -171,7 +184,7 @@ function countRequests(b) {
   return n;
 }
 
-const OK = '+OK\r\n';
+const OK = mode === 'read' ? `$16\r\n${'x'.repeat(16)}\r\n` : '+OK\r\n';
 function answer(waiters) {
   for (let i = 0; i < waiters.length; i += 2) {
     const n = waiters[i + 1];
@@ -212,7 +225,21 @@ function listen(onSocket) {
     .listen(port, '127.0.0.1');
 }
 
-if (role === 'follower' && mode === 'fs-sync') {
+if (role === 'follower' && mode === 'read') {
+  // A read round's frame is answered at once (the last of one read's frames).
+  listen((s) => {
+    let last = 0;
+    const parse = frames((seq) => {
+      last = seq;
+    });
+    s.on('data', (chunk) => {
+      parse(chunk);
+      const ack = Buffer.alloc(4);
+      ack.writeUInt32BE(last);
+      s.write(ack);
+    });
+  });
+} else if (role === 'follower' && mode === 'fs-sync') {
   // Every frame of one read appended, one fdatasync, one ack of the last.
   listen((s) => {
     let bufs = [];
@@ -247,7 +274,8 @@ if (role === 'follower' && mode === 'fs-sync') {
   const durable = [0, 0, 0]; // this node, follower 1, follower 2
   const release = () => {
     const sorted = [...durable].sort((a, b) => a - b);
-    const commit = role === 'single' ? durable[0] : sorted[1];
+    // read: the leader and the one follower asked make the quorum.
+    const commit = role === 'single' ? durable[0] : mode === 'read' ? durable[1] : sorted[1];
     while (waiting.length > 0 && waiting[0][0] <= commit) answer(waiting.shift()[1]);
   };
   const append = groupCommit((upTo) => {
@@ -279,6 +307,15 @@ if (role === 'follower' && mode === 'fs-sync') {
   let scheduled = false;
   const endOfTurn = () => {
     scheduled = false;
+    if (mode === 'read') {
+      waiting.push([++seq, waiters]);
+      turn = [];
+      waiters = [];
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(seq, 4);
+      followers[0].write(header);
+      return;
+    }
     const bytes = turn.length === 1 ? turn[0] : Buffer.concat(turn);
     waiting.push([++seq, waiters]);
     turn = [];
@@ -296,7 +333,7 @@ if (role === 'follower' && mode === 'fs-sync') {
   };
   listen((s) => {
     s.on('data', (b) => {
-      turn.push(b);
+      if (mode !== 'read') turn.push(b);
       waiters.push(s, countRequests(b));
       if (!scheduled) {
         scheduled = true;

@@ -655,19 +655,20 @@ export async function pipelineSpread(host, port, args, depth = 16, batches = 200
 }
 
 /**
- * redis-benchmark SET at -P 1 and -P 16 against every server ({ id, label,
+ * redis-benchmark SET (or `test`, the name redis-benchmark reports for the
+ * `-t` in `base`) at -P 1 and -P 16 against every server ({ id, label,
  * host, port, cluster? }), `rounds` times, the servers in an order that
  * rotates between rounds. A cluster's run is repeated (at most 3 tries) if
  * its leader changed meanwhile. Returns the rps of every run, keyed
  * `${id} ${P}`.
  */
-export async function runSetRounds(servers, { rounds, requests, base, log }) {
+export async function runSetRounds(servers, { rounds, requests, base, log, test = 'SET' }) {
   async function runOne(s, P) {
     const args = [...base, '-n', String(requests[P]), '-P', String(P)];
     for (let attempt = 1; attempt <= 3; attempt++) {
       const before = s.cluster && (await s.cluster.info(s.cluster.leader, 2000));
-      const out = (await redisBenchmark(s.port, args, s.host)).SET;
-      if (!out) throw new Error(`no SET result from redis-benchmark against ${s.label}`);
+      const out = (await redisBenchmark(s.port, args, s.host))[test];
+      if (!out) throw new Error(`no ${test} result from redis-benchmark against ${s.label}`);
       if (!s.cluster) return out;
       const after = await s.cluster.info(s.cluster.leader, 2000);
       if (before?.role === 'leader' && after?.role === 'leader' && before.term === after.term) return out;
@@ -685,7 +686,7 @@ export async function runSetRounds(servers, { rounds, requests, base, log }) {
       for (const s of order) {
         const r = await runOne(s, P);
         (results[`${s.id} ${P}`] ??= []).push(r.rps);
-        log(`round ${round + 1} SET P${P} ${s.label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps`);
+        log(`round ${round + 1} ${test} P${P} ${s.label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} rps`);
       }
     }
   }
@@ -693,10 +694,10 @@ export async function runSetRounds(servers, { rounds, requests, base, log }) {
 }
 
 /** The markdown table of runSetRounds' results: medians (every round's figure in brackets) and their ratio to server `ref`'s. */
-export function setRatioTable(servers, results, ref = 'redis') {
+export function setRatioTable(servers, results, ref = 'redis', test = 'SET') {
   const med = (id, P) => median(results[`${id} ${P}`]);
   const all = (id, P) => results[`${id} ${P}`].map((x) => x.toFixed(0)).join(', ');
-  const lines = ['| server | SET -P 1 rps | / redis | SET -P 16 rps | / redis |', '|---|---|---|---|---|'];
+  const lines = [`| server | ${test} -P 1 rps | / redis | ${test} -P 16 rps | / redis |`, '|---|---|---|---|---|'];
   for (const s of servers) {
     const cell = (P) => `${med(s.id, P).toFixed(0)} (${all(s.id, P)}) | ${(med(s.id, P) / med(ref, P)).toFixed(2)}×`;
     lines.push(`| ${s.label} | ${cell(1)} | ${cell(16)} |`);
