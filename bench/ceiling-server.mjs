@@ -25,7 +25,12 @@
 //                redis-server blocks in fdatasync;
 //   fs-sync      not classic-level: the turn's bytes appended to a plain file
 //                with writeSync + fdatasyncSync on the main thread, then
-//                answered (redis-server's appendfsync always).
+//                answered (redis-server's appendfsync always);
+//   fs-pool      a plain file written and fdatasynced on libuv's thread pool
+//                (fs.write + fs.fdatasync), one write in flight, the turns
+//                that arrive meanwhile written together next (raftis's
+//                `io: 'pool'` WAL): the event loop reads and counts the next
+//                requests while the disk syncs.
 // CEILING_MODE=read is the 3-process form of a linearizable read by ReadIndex
 // (issue 19's 3-node GET): no disk; at the end of each turn the leader sends
 // one empty frame to one follower, which answers it at once, and answers the
@@ -61,8 +66,8 @@ if (!['single', 'follower', 'leader'].includes(role) || !port || !dir || (role =
   process.exit(1);
 }
 const mode = process.env.CEILING_MODE ?? 'level';
-if (!['level', 'reply-first', 'many', 'worker', 'fs-sync', 'read'].includes(mode)) {
-  console.error(`unknown CEILING_MODE ${mode}: level, reply-first, many, worker, fs-sync or read`);
+if (!['level', 'reply-first', 'many', 'worker', 'fs-sync', 'fs-pool', 'read'].includes(mode)) {
+  console.error(`unknown CEILING_MODE ${mode}: level, reply-first, many, worker, fs-sync, fs-pool or read`);
   process.exit(1);
 }
 if (role !== 'single' && mode !== 'level' && mode !== 'fs-sync' && mode !== 'read') {
@@ -98,7 +103,7 @@ if (mode === 'worker') {
   Atomics.wait(flags, 1, 0);
 } else if (mode === 'read') {
   // No disk.
-} else if (mode === 'fs-sync') {
+} else if (mode === 'fs-sync' || mode === 'fs-pool') {
   fs.mkdirSync(dir, { recursive: true });
   fd = fs.openSync(path.join(dir, 'log'), 'a');
 } else {
@@ -107,6 +112,14 @@ if (mode === 'worker') {
 }
 
 function syncedBatch(seq, value) {
+  if (mode === 'fs-pool') {
+    return new Promise((resolve, reject) => {
+      fs.write(fd, value, 0, value.length, null, (e) => {
+        if (e) return reject(e);
+        fs.fdatasync(fd, (e2) => (e2 ? reject(e2) : resolve()));
+      });
+    });
+  }
   const key = Buffer.alloc(8);
   key.writeUInt32BE(seq, 4);
   return db.batch([{ type: 'put', key, value }], { sync: true });

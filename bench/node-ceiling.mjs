@@ -49,6 +49,7 @@ try {
   run.add('redis', 'redis-server (appendfsync always)', await startRedis());
   run.add('ceil1', 'Node ceiling, 1 process', await startCeiling('single'));
   run.add('ceil1-fs-sync', 'Node ceiling, 1 process, fs-sync', await startCeiling('single', [], 'fs-sync'));
+  run.add('ceil1-fs-pool', 'Node ceiling, 1 process, fs-pool', await startCeiling('single', [], 'fs-pool'));
   if (VARIANTS) {
     for (const mode of ['reply-first', 'many', 'worker']) {
       run.add(`ceil1-${mode}`, `Node ceiling, 1 process, ${mode}`, await startCeiling('single', [], mode));
@@ -74,6 +75,7 @@ try {
   say();
   say(`redis-benchmark ${BASE.join(' ')} -n ${N[1]} (-P 1) / ${N[16]} (-P 16); ${ROUNDS} rounds, server order rotated; medians (every round's figure in brackets).`);
   say(`The ceiling servers (bench/ceiling-server.mjs) answer +OK once a request's bytes are in a synced classic-level batch (one in flight, the next started as the last completes), on two of three processes for the 3-process form; they do not parse, keep keys or run Raft.`);
+  say(`fs-pool: the same plain file written and fdatasynced on libuv's thread pool, one write in flight, what arrived meanwhile written next (raftis's WAL with \`io: 'pool'\`): the event loop keeps reading requests while the disk syncs.`);
   say(`fs-sync (not classic-level, the design of raftis's own log): writeSync + fdatasyncSync of a plain file on the main thread, as redis-server does; in the 3-process form each process syncs its own file (the leader after sending the turn's bytes to both followers; a follower once per read) and a request is answered once the leader and one follower synced it.`);
   if (VARIANTS) say(`Variants of the 1-process ceiling: reply-first (answer a completed batch, start the next one a turn later), many (a batch per turn, several in flight), worker (classic-level in a worker thread, the main thread blocked until the batch is synced).`);
   say();
@@ -82,6 +84,7 @@ try {
   say();
   say(`raftis / ceiling: 1 node ${(med('raft1', 1) / med('ceil1', 1)).toFixed(2)}× at -P 1, ${(med('raft1', 16) / med('ceil1', 16)).toFixed(2)}× at -P 16; 3 nodes ${(med('raft3', 1) / med('ceil3', 1)).toFixed(2)}× at -P 1, ${(med('raft3', 16) / med('ceil3', 16)).toFixed(2)}× at -P 16.`);
   say(`raftis / fs-sync ceiling: 1 node ${(med('raft1', 1) / med('ceil1-fs-sync', 1)).toFixed(2)}× at -P 1, ${(med('raft1', 16) / med('ceil1-fs-sync', 16)).toFixed(2)}× at -P 16; 3 nodes ${(med('raft3', 1) / med('ceil3-fs-sync', 1)).toFixed(2)}× at -P 1, ${(med('raft3', 16) / med('ceil3-fs-sync', 16)).toFixed(2)}× at -P 16.`);
+  say(`1-process fs-pool ceiling / redis-server: ${(med('ceil1-fs-pool', 1) / med('redis', 1)).toFixed(2)}× at -P 1, ${(med('ceil1-fs-pool', 16) / med('redis', 16)).toFixed(2)}× at -P 16 (fs-sync: ${(med('ceil1-fs-sync', 1) / med('redis', 1)).toFixed(2)}×, ${(med('ceil1-fs-sync', 16) / med('redis', 16)).toFixed(2)}×).`);
   say(`3-process fs-sync ceiling / redis-server: ${(med('ceil3-fs-sync', 1) / med('redis', 1)).toFixed(2)}× at -P 1 (raftis's 3-node target: 0.5×), ${(med('ceil3-fs-sync', 16) / med('redis', 16)).toFixed(2)}× at -P 16.`);
   say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
   const text = lines.join('\n') + '\n';
