@@ -26,6 +26,8 @@ import {
   type Message,
   MessageType,
   NONE,
+  newAppend,
+  newAppendAck,
   newMessage,
   type Snapshot,
   entriesSize,
@@ -185,7 +187,7 @@ export class Raft {
         throw err;
       }
     }
-    this.send(newMessage({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit }));
+    this.send(newAppend(to, prevIndex, prevTerm, entries, commit));
     // Bytes in flight matter only under a byte limit (maxInflightBytes 0: none, the default).
     pr.sentEntries(entries.length, this.trk.maxInflightBytes === 0 ? 0 : entriesSize(entries));
     pr.sentCommitIndex(commit);
@@ -394,7 +396,7 @@ export class Raft {
     // Copies: the proposal's entries may be shared (a duplicated message) and must stay untouched.
     const ents = es.map((e, i) => ({ index: li + 1 + i, term: this.term, type: e.type, data: e.data }));
     const last = this.raftLog.append(ents);
-    this.send(newMessage({ type: MessageType.AppResp, to: this.id, index: last }));
+    this.send(newAppendAck(this.id, last));
     return last;
   }
 
@@ -408,7 +410,7 @@ export class Raft {
       e.term = term;
     }
     const last = this.raftLog.append(es);
-    this.send(newMessage({ type: MessageType.AppResp, to: this.id, index: last }));
+    this.send(newAppendAck(this.id, last));
     return last;
   }
 
@@ -600,7 +602,7 @@ export class Raft {
     }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
-      this.send(newMessage({ type: MessageType.AppResp, to: m.from, index: lastNew }));
+      this.send(newAppendAck(m.from, lastNew));
       return;
     }
     if (this.logger.debugEnabled) {
