@@ -50,7 +50,8 @@ const SHORT_COPY = 64;
 
 export function writeLengthPrefixed(buf: Buffer, off: number, data: Buffer): number {
   const n = data.length;
-  off = writeVarint(buf, off, n);
+  if (n < 0x80) buf[off++] = n;
+  else off = writeVarint(buf, off, n);
   if (n < SHORT_COPY) {
     for (let i = 0; i < n; i++) buf[off + i] = data[i]!;
   } else {
