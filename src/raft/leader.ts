@@ -4,7 +4,7 @@
  * check-quorum, snapshot reports and leadership transfer.
  */
 import { invariant, ProposalDroppedError } from './errors.js';
-import { EntryType, type Message, MessageType, NONE } from './messages.js';
+import { type Entry, EntryType, type Message, MessageType, NONE } from './messages.js';
 import type { Raft } from './raft.js';
 
 export function stepLeader(r: Raft, m: Message): void {
@@ -83,12 +83,25 @@ function checkQuorum(r: Raft): void {
 }
 
 function propose(r: Raft, m: Message): void {
-  invariant(m.entries.length > 0, () => `${r.id} stepped empty MsgProp`);
+  appendProposal(r, m.entries, false);
+}
+
+/**
+ * A leader's own proposal (RawNode.proposeBatch): as a stepped MsgProp, but
+ * `entries` were made for this call and are shared with nobody, so the log
+ * takes them as they are (their index and term set) instead of copies.
+ */
+export function proposeOwned(r: Raft, entries: Entry[]): void {
+  appendProposal(r, entries, true);
+}
+
+function appendProposal(r: Raft, entries: Entry[], owned: boolean): void {
+  invariant(entries.length > 0, () => `${r.id} stepped empty MsgProp`);
   if (r.trk.get(r.id) === undefined) throw new ProposalDroppedError('this leader is no longer a member');
   if (r.leadTransferee !== NONE) throw new ProposalDroppedError(`leadership transfer to ${r.leadTransferee} is in progress`);
   let pendingConf = r.pendingConfIndex;
-  for (let i = 0; i < m.entries.length; i++) {
-    const e = m.entries[i];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
     if (e === undefined || e.type !== EntryType.ConfChange) continue;
     const refusal = r.confChangeRefusal(e);
     if (refusal !== undefined) {
@@ -98,7 +111,8 @@ function propose(r: Raft, m: Message): void {
     pendingConf = r.raftLog.lastIndex() + i + 1;
   }
   r.pendingConfIndex = pendingConf;
-  r.appendEntry(m.entries);
+  if (owned) r.appendOwnEntries(entries);
+  else r.appendEntry(entries);
   r.bcastAppend();
 }
 

@@ -119,6 +119,20 @@ export function newMessage(init: MessageInit): Message {
   return m;
 }
 
+/**
+ * newMessage({ type: MessageType.App, to, index, logTerm, entries, commit })
+ * for the leader's hot path: the same object, without reading an init object
+ * (newMessage's callers pass many shapes, so its loads are megamorphic).
+ */
+export function newAppend(to: number, index: number, logTerm: number, entries: Entry[], commit: number): Message {
+  return { type: MessageType.App, from: NONE, to, term: 0, logTerm, index, entries, commit, reject: false, rejectHint: 0, context: EMPTY_BUFFER };
+}
+
+/** newMessage({ type: MessageType.AppResp, to, index }), as newAppend. */
+export function newAppendAck(to: number, index: number): Message {
+  return { type: MessageType.AppResp, from: NONE, to, term: 0, logTerm: 0, index, entries: [], commit: 0, reject: false, rejectHint: 0, context: EMPTY_BUFFER };
+}
+
 export function newEntry(index: number, term: number, data: Buffer = EMPTY_BUFFER, type: EntryType = EntryType.Normal): Entry {
   return { index, term, type, data };
 }

@@ -23,10 +23,23 @@ export function majority(n: number): number {
 export function committedIndex(voters: readonly number[], acked: (id: number) => number | undefined): number {
   const n = voters.length;
   if (n === 0) return Number.MAX_SAFE_INTEGER;
-  const idx = voters.map((id) => acked(id) ?? 0);
-  idx.sort((a, b) => a - b);
-  return idx[n - majority(n)] as number;
+  // The (n - majority(n))-th smallest: the voters' acks insertion-sorted into
+  // a kept array (a handful of voters; no closure or comparator per call).
+  const idx = scratch;
+  for (let i = 0; i < n; i++) {
+    const v = acked(voters[i]!) ?? 0;
+    let j = i;
+    while (j > 0 && idx[j - 1]! > v) {
+      idx[j] = idx[j - 1]!;
+      j--;
+    }
+    idx[j] = v;
+  }
+  return idx[n - majority(n)]!;
 }
+
+/** committedIndex's sort space, reused (only ever read below the count just written). */
+const scratch: number[] = [];
 
 /**
  * Outcome of an election given each voter's answer (true = granted, false =

@@ -26,6 +26,8 @@ import {
   type Message,
   MessageType,
   NONE,
+  newAppend,
+  newAppendAck,
   newMessage,
   type Snapshot,
   entriesSize,
@@ -47,6 +49,9 @@ import { stepFollower } from './follower.js';
  * the two nodes' tick timers, one more a tick of rate drift.
  */
 export const LEASE_SAFETY_TICKS = 2;
+
+/** appendEntries' kept slice when there is none (never handed out: no append starts at index 0). */
+const NO_ENTRIES: Entry[] = [];
 
 export class Raft {
   readonly id: number;
@@ -176,13 +181,13 @@ export class Raft {
     let entries: Entry[] = [];
     if (pr.canSendEntries(last)) {
       try {
-        entries = this.raftLog.entries(pr.next, this.maxMsgSize);
+        entries = this.appendEntries(pr.next);
       } catch (err) {
         if (err instanceof CompactedError) return this.maybeSendSnapshot(to, pr);
         throw err;
       }
     }
-    this.send(newMessage({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit }));
+    this.send(newAppend(to, prevIndex, prevTerm, entries, commit));
     // Bytes in flight matter only under a byte limit (maxInflightBytes 0: none, the default).
     pr.sentEntries(entries.length, this.trk.maxInflightBytes === 0 ? 0 : entriesSize(entries));
     pr.sentCommitIndex(commit);
@@ -235,9 +240,38 @@ export class Raft {
     pr.sentCommitIndex(commit);
   }
 
+  /**
+   * The entries of an append from index `next` (raftLog.entries within
+   * maxMsgSize). During bcastAppend followers at the same next index get the
+   * same array: the log does not change meanwhile, and messages' entries are
+   * never modified by anyone.
+   */
+  private appendEntries(next: number): Entry[] {
+    if (this.bcastNext === next) return this.bcastEntries;
+    const ents = this.raftLog.entries(next, this.maxMsgSize);
+    if (this.bcasting) {
+      this.bcastNext = next;
+      this.bcastEntries = ents;
+    }
+    return ents;
+  }
+
+  /** bcastAppend is running (appendEntries keeps its last slice). */
+  private bcasting = false;
+  /** The next index of appendEntries' kept slice; 0: none. */
+  private bcastNext = 0;
+  private bcastEntries: Entry[] = NO_ENTRIES;
+
   bcastAppend(): void {
-    for (const id of this.trk.ids()) {
-      if (id !== this.id) this.maybeSendAppend(id);
+    this.bcasting = true;
+    try {
+      for (const id of this.trk.ids()) {
+        if (id !== this.id) this.maybeSendAppend(id);
+      }
+    } finally {
+      this.bcasting = false;
+      this.bcastNext = 0;
+      this.bcastEntries = NO_ENTRIES;
     }
   }
 
@@ -362,7 +396,21 @@ export class Raft {
     // Copies: the proposal's entries may be shared (a duplicated message) and must stay untouched.
     const ents = es.map((e, i) => ({ index: li + 1 + i, term: this.term, type: e.type, data: e.data }));
     const last = this.raftLog.append(ents);
-    this.send(newMessage({ type: MessageType.AppResp, to: this.id, index: last }));
+    this.send(newAppendAck(this.id, last));
+    return last;
+  }
+
+  /** appendEntry for entries nobody else holds (RawNode.proposeBatch's): their index and term are set in place. */
+  appendOwnEntries(es: Entry[]): number {
+    const li = this.raftLog.lastIndex();
+    const term = this.term;
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i]!;
+      e.index = li + 1 + i;
+      e.term = term;
+    }
+    const last = this.raftLog.append(es);
+    this.send(newAppendAck(this.id, last));
     return last;
   }
 
@@ -554,7 +602,7 @@ export class Raft {
     }
     const lastNew = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
-      this.send(newMessage({ type: MessageType.AppResp, to: m.from, index: lastNew }));
+      this.send(newAppendAck(m.from, lastNew));
       return;
     }
     if (this.logger.debugEnabled) {

@@ -66,6 +66,7 @@ import {
   newMessage,
   type Snapshot,
 } from './messages.js';
+import { proposeOwned } from './leader.js';
 import { Raft } from './raft.js';
 import type { ReadState } from './read-only.js';
 import { Role, type SoftState } from './role.js';
@@ -149,8 +150,14 @@ export class RawNode {
     if (datas.length === 0) throw new RangeError('proposeBatch needs at least one entry');
     const r = this.raft;
     const entries = datas.map((data) => ({ index: 0, term: 0, type: EntryType.Normal, data }));
+    if (r.role === Role.Leader) {
+      // What step() does with a local MsgProp on a leader, appending these
+      // entries themselves (made here, seen by nobody else) rather than copies.
+      proposeOwned(r, entries);
+      return { index: r.raftLog.lastIndex() - datas.length + 1, term: r.term };
+    }
     r.step(newMessage({ type: MessageType.Prop, from: r.id, entries }));
-    if (r.role !== Role.Leader) return undefined;
+    if ((r.role as Role) !== Role.Leader) return undefined;
     return { index: r.raftLog.lastIndex() - datas.length + 1, term: r.term };
   }
 

@@ -43,17 +43,21 @@ export function lengthPrefixedSize(len: number): number {
   return varintSize(len) + len;
 }
 
+const u8set = Uint8Array.prototype.set;
+
 /** Below this many bytes a loop copies faster than Buffer.copy's native call (an entry's data is often a few dozen bytes). */
 const SHORT_COPY = 64;
 
 export function writeLengthPrefixed(buf: Buffer, off: number, data: Buffer): number {
   const n = data.length;
-  off = writeVarint(buf, off, n);
+  if (n < 0x80) buf[off++] = n;
+  else off = writeVarint(buf, off, n);
   if (n < SHORT_COPY) {
     for (let i = 0; i < n; i++) buf[off + i] = data[i]!;
   } else {
     // TypedArray#set directly: Buffer#copy is a JavaScript wrapper (copy, _copyActual) around the same native copy.
-    buf.set(data, off);
+    // Called through a kept reference: as `buf.set`, optimized code looked the method up with a LoadIC call per entry.
+    u8set.call(buf, data, off);
   }
   return off + n;
 }

@@ -21,6 +21,8 @@ export class ProgressTracker {
   private memberIds: number[] = [];
   private readonly progress = new Map<number, Progress>();
   private readonly votes = new Map<number, boolean>();
+  /** committed()'s lookup, made once. */
+  private readonly matchOf = (id: number): number | undefined => this.progress.get(id)?.match;
 
   constructor(
     readonly maxInflight: number,
@@ -101,7 +103,7 @@ export class ProgressTracker {
 
   /** The largest index durable on a quorum of voters. */
   committed(): number {
-    return committedIndex(this.voterIds, (id) => this.progress.get(id)?.match);
+    return committedIndex(this.voterIds, this.matchOf);
   }
 
   /** Whether a quorum of voters was heard from since the last check. */

@@ -201,6 +201,31 @@ describe('RawNode API', () => {
     expect(nt.raft(1).raftLog.allEntries().map((e) => e.data.toString()).slice(-2)).toEqual(['x', 'y']);
   });
 
+  it('a leader’s proposeBatch appends the entries it made (no copies); the followers of one broadcast share one entries array', () => {
+    const nt = new Network({ ids: [1, 2, 3] });
+    nt.campaign(1);
+    const raw1 = nt.node(1).raw as RawNode;
+    const datas = [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')];
+    const ref = raw1.proposeBatch(datas);
+    expect(ref).toEqual({ index: nt.raft(1).raftLog.lastIndex() - 2, term: nt.raft(1).term });
+    const rd = raw1.ready();
+    expect(rd.entries.map((e) => [e.index, e.term, e.data.toString()])).toEqual(datas.map((d, i) => [ref!.index + i, ref!.term, d.toString()]));
+    // The log holds the very objects it handed out, with their index and term set once.
+    const logged = raw1.raft.raftLog.slice(ref!.index, ref!.index + 3, Number.POSITIVE_INFINITY);
+    for (let i = 0; i < 3; i++) expect(logged[i]).toBe(rd.entries[i]);
+    const apps = rd.messages.filter((m) => m.type === MessageType.App);
+    expect(apps.map((m) => m.to)).toEqual([2, 3]);
+    expect(apps[0]!.entries).toBe(apps[1]!.entries);
+    expect(apps[0]!.entries.map((e) => e.index)).toEqual([ref!.index, ref!.index + 1, ref!.index + 2]);
+    // Outside a broadcast (one follower's acknowledgement) a slice is the follower's own.
+    nt.node(1).storage.append(rd.entries);
+    raw1.advance(rd);
+    nt.post(apps);
+    nt.stabilize();
+    expect(nt.raft(2).raftLog.lastIndex()).toBe(ref!.index + 2);
+    expect(nt.raft(3).raftLog.allEntries().map((e) => e.data.toString()).slice(-3)).toEqual(['a', 'b', 'c']);
+  });
+
   it('step refuses local message types from peers and answers from non-members', () => {
     const raw = new RawNode({ id: 1, storage: new MemoryStorage(), voters: [1, 2, 3] });
     expect(() => raw.step(msg({ type: MessageType.Hup, from: 2, to: 1 }))).toThrow(StepLocalMsgError);

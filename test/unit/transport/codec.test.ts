@@ -124,6 +124,38 @@ describe('message codec', () => {
     expect(() => encodeMessage(newMessage({ type: 99 as MessageType }))).toThrow(RangeError);
     expect(() => encodeMessage(newMessage({ type: MessageType.App, entries: [newEntry(-1, 1)] }))).toThrow(RangeError);
   });
+
+  it('sizes and validates entries on both sides of the 2^31 fast path: every field, every entry type', () => {
+    const data = Buffer.alloc(200, 7);
+    const around = [0, 1, 127, 128, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER];
+    for (const index of around) {
+      for (const term of around) {
+        for (const type of [EntryType.Normal, EntryType.ConfChange]) {
+          for (const len of [0, 1, 127, 128, 200]) {
+            const m = newMessage({ type: MessageType.App, entries: [newEntry(index, term, data.subarray(0, len), type), newEntry(1, 1)] });
+            const buf = encodeMessage(m);
+            expect(buf.length).toBe(messageSize(m));
+            expect(plain(decodeMessage(buf))).toEqual(plain(m));
+          }
+        }
+      }
+    }
+    const bad: [number, number, number][] = [
+      [-1, 1, EntryType.Normal],
+      [1, -1, EntryType.Normal],
+      [1.5, 1, EntryType.Normal],
+      [1, 2 ** 31 + 0.5, EntryType.Normal],
+      [2 ** 53, 1, EntryType.Normal],
+      [1, NaN, EntryType.Normal],
+      [-(2 ** 31), 1, EntryType.Normal],
+      [1, 1, 7 as EntryType],
+      [-1, 1, EntryType.ConfChange],
+    ];
+    for (const [index, term, type] of bad) {
+      const m = newMessage({ type: MessageType.App, entries: [newEntry(1, 1), newEntry(index, term, EMPTY_BUFFER, type)] });
+      expect(() => messageSize(m), `${index} ${term} ${type}`).toThrow(RangeError);
+    }
+  });
 });
 
 describe('message decoding of malformed input', () => {
