@@ -14,12 +14,15 @@
  * not a whole noted run, and the log encodes them as before).
  *
  * A leaf module (util) because the transport and storage may not import
- * each other (test/unit/architecture). The last RUNS runs noted are kept
- * in a ring, and a run is taken out when a write uses it: the runs of the
- * appends a follower is stepping live a turn or two (a run not taken, e.g.
- * an append whose entries were all present, is dropped when its slot is
- * reused). Not a WeakMap keyed by the entries: under a follower's load its
- * ephemerons made every scavenge keep and promote them (bench/results/walsec.md).
+ * each other (test/unit/architecture). Runs are kept in a queue, in the
+ * order they arrived, which is the order a follower writes them: a write
+ * takes its runs from the front, and drops any noted before them that no
+ * write took (an append whose entries were all present, or whose first
+ * ones were: the core kept only a part). So the queue holds the appends a
+ * follower has stepped and not yet written, a turn or two, at most RUNS of
+ * them (more, and the oldest are dropped and written encoded). Not a
+ * WeakMap keyed by the entries: under a follower's load its ephemerons made
+ * every scavenge keep and promote them (bench/results/walsec.md).
  */
 
 /** The entries of one received message and where they are on the wire. */
@@ -33,30 +36,30 @@ export interface WireRun {
   readonly end: number;
 }
 
-/** Runs kept (a power of two): more appends than this stepped before one write are written encoded. */
-export const RUNS = 64;
-const ring: (WireRun | undefined)[] = new Array<WireRun | undefined>(RUNS).fill(undefined);
-let next = 0;
-/** Slots holding a run (a leader, which notes none, looks at no slot). */
-let live = 0;
+/**
+ * Runs kept (a power of two), as many as a slow follower may step before
+ * one write: a leader keeps up to 256 appends in flight to it (raft
+ * config maxInflightMsgs), and a follower under valgrind reads many at once.
+ */
+export const RUNS = 1024;
+const queue: (WireRun | undefined)[] = new Array<WireRun | undefined>(RUNS).fill(undefined);
+/** The queue is slots [head, tail) modulo RUNS; tail - head runs. */
+let head = 0;
+let tail = 0;
 
 /** Notes a received message's entries (at least one) and their bytes. */
 export function noteWireRun(run: WireRun): void {
-  if (ring[next] === undefined) live++;
-  ring[next] = run;
-  next = (next + 1) & (RUNS - 1);
+  if (tail - head === RUNS) queue[head++ & (RUNS - 1)] = undefined;
+  queue[tail++ & (RUNS - 1)] = run;
 }
 
-/** Takes out the run whose first entry is `first`, if one is noted. */
+/** Takes out the run whose first entry is `first`, if one is noted, and every run noted before it. */
 export function takeWireRun(first: object): WireRun | undefined {
-  if (live === 0) return undefined;
-  // Newest first: a write's runs were noted last.
-  for (let i = 1, k = next; i <= RUNS; i++) {
-    k = (k - 1) & (RUNS - 1);
-    const r = ring[k];
-    if (r !== undefined && r.entries[0] === first) {
-      ring[k] = undefined;
-      live--;
+  for (let i = head; i < tail; i++) {
+    const r = queue[i & (RUNS - 1)]!;
+    if (r.entries[0] === first) {
+      while (head <= i) queue[head++ & (RUNS - 1)] = undefined;
+      if (head === tail) head = tail = 0;
       return r;
     }
   }
