@@ -20,7 +20,10 @@
  * write took (an append whose entries were all present, or whose first
  * ones were: the core kept only a part). So the queue holds the appends a
  * follower has stepped and not yet written, a turn or two, at most RUNS of
- * them (more, and the oldest are dropped and written encoded). Not a
+ * them (more, and the oldest are dropped and written encoded). One queue
+ * per process: with several nodes in one process (tests), one node's write
+ * may drop another's runs, which are then written encoded (still right:
+ * runs are matched by object identity, never by index). Not a
  * WeakMap keyed by the entries: under a follower's load its ephemerons made
  * every scavenge keep and promote them (bench/results/walsec.md).
  */
