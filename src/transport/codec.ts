@@ -16,6 +16,7 @@ import {
   type Message,
   type Snapshot,
 } from '../raft/messages.js';
+import { noteWireRun } from '../util/wire-entries.js';
 import { FrameError } from './errors.js';
 import { BodyReader } from './reader.js';
 import { checkUint, lengthPrefixedSize, varintSize, writeLengthPrefixed, writeVarint } from './varint.js';
@@ -229,6 +230,7 @@ export function readMessage(r: BodyReader): Message {
   const context = bytesOrEmpty(r, 'message.context', 'message.context length');
   const n = r.count('message.entries count', MIN_ENTRY_BYTES);
   const entries: Entry[] = [];
+  const start = r.pos;
   for (let i = 0; i < n; i++) {
     const et = r.u8('entry.type');
     if (!isEntryType(et)) throw new FrameError('type', `entry ${i}: unknown entry type ${et}`);
@@ -237,6 +239,8 @@ export function readMessage(r: BodyReader): Message {
     const data = bytesOrEmpty(r, 'entry.data', 'entry.data length');
     entries.push({ index: eIndex, term: eTerm, type: et, data });
   }
+  // An append's entries go to the follower's log as these bytes (util/wire-entries.ts).
+  if (n > 0 && type === MessageType.App) noteWireRun({ entries, buf: r.buf, start, end: r.pos });
   const m: Message = {
     type,
     from,

@@ -24,6 +24,12 @@ export const RecordType = {
   Snapshot: 4,
   /** from (u64): stored entries at index >= from are removed */
   Truncate: 5,
+  /**
+   * first index (u64) · count (u32) · per entry, the peer protocol's Entry:
+   * type (u8) · index (varint) · term (varint) · data length (varint) · data.
+   * A follower writes a received append's entries as they came (one copy).
+   */
+  WireEntries: 6,
 } as const;
 
 /** crc32 · length · type. */
@@ -98,6 +104,21 @@ export function putEntries(b: Buffer, off: number, entries: readonly StoredEntry
   return seal(b, off, RecordType.Entries, p - off - RECORD_HEADER);
 }
 
+/**
+ * Writes a wire entries record at `off` holding `count` entries from
+ * `first`, whose peer-protocol bytes are src[start, end); returns where it ends.
+ */
+export function putWireEntries(b: Buffer, off: number, first: number, count: number, src: Buffer, start: number, end: number): number {
+  const p = off + RECORD_HEADER;
+  writeU64(b, first, p);
+  putU32(b, p + 8, count);
+  b.set(src.subarray(start, end), p + ENTRIES_HEADER);
+  return seal(b, off, RecordType.WireEntries, ENTRIES_HEADER + end - start);
+}
+
+/** Bytes of a wire entries record whose entries are `bytes` long. */
+export const wireEntriesRecordSize = (bytes: number): number => RECORD_HEADER + ENTRIES_HEADER + bytes;
+
 export function putHardState(b: Buffer, off: number, hs: StoredHardState): number {
   const p = off + RECORD_HEADER;
   writeU64(b, hs.term, p);
@@ -163,6 +184,60 @@ export function entryOffsets(b: Buffer, p: number, len: number): number[] | unde
     q += ENTRY_HEADER + b.readUInt32LE(q + 9);
   }
   return q === end && count > 0 ? offsets : undefined;
+}
+
+/** The varint (LEB128, at most 8 bytes, at most 2^53 - 1) at b[q], ending before `end`; -1 if there is none. Sets varintEnd. */
+function varintAt(b: Buffer, q: number, end: number): number {
+  let result = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (q >= end) return -1;
+    const c = b[q++]!;
+    if (i === 7 && c > 0x0f) return -1;
+    result += (c & 0x7f) * mul;
+    if (c < 0x80) {
+      varintEnd = q;
+      return result;
+    }
+    mul *= 0x80;
+  }
+  return -1;
+}
+/** Where the varint varintAt read last ended (no array per call). */
+let varintEnd = 0;
+
+/**
+ * Byte offsets (within `b`) of the entries of the wire entries record whose
+ * payload is b[p, p + len); undefined unless it decodes exactly: `count`
+ * entries, the first at the record's first index and each next one after it.
+ */
+export function wireEntryOffsets(b: Buffer, p: number, len: number): number[] | undefined {
+  if (len < ENTRIES_HEADER) return undefined;
+  const first = readU64(b, p);
+  const count = b.readUInt32LE(p + 8);
+  const end = p + len;
+  if (count === 0 || count > len) return undefined;
+  const offsets: number[] = new Array<number>(count);
+  let q = p + ENTRIES_HEADER;
+  for (let i = 0; i < count; i++) {
+    offsets[i] = q;
+    if (varintAt(b, q + 1, end) !== first + i) return undefined;
+    if (varintAt(b, varintEnd, end) < 0) return undefined;
+    const size = varintAt(b, varintEnd, end);
+    if (size < 0 || size > end - varintEnd) return undefined;
+    q = varintEnd + size;
+  }
+  return q === end ? offsets : undefined;
+}
+
+/** The entry at b[q] of a wire entries record (offsets checked by wireEntryOffsets). */
+export function wireEntryAt(b: Buffer, q: number): StoredEntry {
+  const type = b[q]!;
+  const index = varintAt(b, q + 1, b.length);
+  const term = varintAt(b, varintEnd, b.length);
+  const size = varintAt(b, varintEnd, b.length);
+  const start = varintEnd;
+  return { index, term, type, data: b.subarray(start, start + size) };
 }
 
 export function entryAt(b: Buffer, q: number, index: number): StoredEntry {

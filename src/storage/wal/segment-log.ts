@@ -31,9 +31,14 @@ import {
   putHardState,
   putSnapshot,
   putTruncate,
+  putWireEntries,
   readHardState,
   readU64,
+  wireEntriesRecordSize,
+  wireEntryAt,
+  wireEntryOffsets,
 } from './record.js';
+import { takeWireRun, type WireRun } from '../../util/wire-entries.js';
 import { createSegment, damaged, fsyncDir, listSegments, scanSegment, writeAll, type Segment } from './segment.js';
 import { lowerBound } from '../../util/lower-bound.js';
 
@@ -89,6 +94,28 @@ interface Decoded {
   off: number;
   buf: Buffer;
   offsets: number[];
+  /** A wire entries record (else an entries record). */
+  wire: boolean;
+}
+
+/**
+ * The noted wire runs (util/wire-entries.ts) that are exactly `entries`,
+ * whole and in order; undefined when they are not (entries of the leader's
+ * own, or only a part of a received append).
+ */
+function wireRuns(entries: readonly StoredEntry[]): WireRun[] | undefined {
+  let out: WireRun[] | undefined;
+  for (let p = 0; p < entries.length; ) {
+    const run = takeWireRun(entries[p]!);
+    if (run === undefined) return undefined;
+    const es = run.entries;
+    const m = es.length;
+    if (p + m > entries.length) return undefined;
+    for (let j = 1; j < m; j++) if (entries[p + j] !== es[j]) return undefined;
+    (out ??= []).push(run);
+    p += m;
+  }
+  return out;
 }
 
 export class SegmentLog {
@@ -166,7 +193,8 @@ export class SegmentLog {
 
   private replayRecord(seg: Segment, type: number, b: Buffer, p: number, len: number, off: number): void {
     switch (type) {
-      case RecordType.Entries: {
+      case RecordType.Entries:
+      case RecordType.WireEntries: {
         const first = readU64(b, p);
         const count = b.readUInt32LE(p + 8);
         if (count === 0) throw damaged(seg.file, off, 'an entries record holds no entries');
@@ -360,7 +388,12 @@ export class SegmentLog {
       const end = cut === undefined ? this.last : cut - 1;
       if (kept > 0 && first !== end + 1) throw new Error(`WalLog.write: entries from ${first} would leave a gap after the log's last entry ${end}`);
     }
-    const entriesSize = n > 0 ? entriesRecordSize(entries) : 0;
+    // A follower's entries as they came from the leader are written as those bytes (one copy);
+    // anything else (the leader's own, a part of a received append) is encoded.
+    const runs = n > 0 ? wireRuns(entries) : undefined;
+    let entriesSize = 0;
+    if (runs !== undefined) for (let i = 0; i < runs.length; i++) entriesSize += wireEntriesRecordSize(runs[i]!.end - runs[i]!.start);
+    else if (n > 0) entriesSize = entriesRecordSize(entries);
     const size = (cut !== undefined ? TRUNCATE_RECORD : 0) + entriesSize + (hardState ? HARD_STATE_RECORD : 0);
     if (size === 0) return;
     const b = Buffer.allocUnsafe(size);
@@ -371,7 +404,14 @@ export class SegmentLog {
       records++;
     }
     const at = p;
-    if (n > 0) {
+    if (runs !== undefined) {
+      for (let i = 0, index = first; i < runs.length; i++) {
+        const r = runs[i]!;
+        p = putWireEntries(b, p, index, r.entries.length, r.buf, r.start, r.end);
+        index += r.entries.length;
+        records++;
+      }
+    } else if (n > 0) {
       p = putEntries(b, p, entries);
       records++;
     }
@@ -382,7 +422,15 @@ export class SegmentLog {
     const hs = hardState ? { term: hardState.term, vote: hardState.vote, commit: hardState.commit } : undefined;
     const pending = this.append(b, records, sync, (seg, pos) => {
       if (cut !== undefined) this.applyTruncate(cut);
-      if (n > 0) this.applyEntries(first, n, seg, pos + at, entriesSize);
+      if (runs !== undefined) {
+        for (let i = 0, index = first, q = pos + at; i < runs.length; i++) {
+          const r = runs[i]!;
+          const len = wireEntriesRecordSize(r.end - r.start);
+          this.applyEntries(index, r.entries.length, seg, q, len);
+          index += r.entries.length;
+          q += len;
+        }
+      } else if (n > 0) this.applyEntries(first, n, seg, pos + at, entriesSize);
       if (hs) this.hs = hs;
     });
     if (pending) await pending;
@@ -412,7 +460,7 @@ export class SegmentLog {
     const off = this.recOff[k]!;
     const len = this.recLen[k]!;
     if (b.readUInt32LE(at) !== crc32(b, at + 4, at + len)) throw damaged(seg.file, off, 'a record fails its checksum when read back');
-    const offsets = entryOffsets(b, at + RECORD_HEADER, len - RECORD_HEADER);
+    const offsets = b[at + 8] === RecordType.WireEntries ? wireEntryOffsets(b, at + RECORD_HEADER, len - RECORD_HEADER) : entryOffsets(b, at + RECORD_HEADER, len - RECORD_HEADER);
     if (offsets === undefined || readU64(b, at + RECORD_HEADER) !== this.recFirst[k]) throw damaged(seg.file, off, 'an entries record does not decode');
     return offsets;
   }
@@ -440,11 +488,12 @@ export class SegmentLog {
         winStart = off;
       }
       const offsets = this.decode(k, win, off - winStart);
+      const wire = win[off - winStart + 8] === RecordType.WireEntries;
       const count = this.recCount[k]!;
       for (let j = Math.max(0, lo - first); j < count; j++) {
         const index = first + j;
         if (index >= hi) return;
-        yield entryAt(win, offsets[j]!, index);
+        yield wire ? wireEntryAt(win, offsets[j]!) : entryAt(win, offsets[j]!, index);
       }
     }
   }
@@ -461,10 +510,11 @@ export class SegmentLog {
       const buf = Buffer.allocUnsafe(len);
       const got = fs.readSync(seg.fd, buf, 0, len, off);
       if (got < len) throw damaged(seg.file, off, `the file ends inside a record (read ${got} of ${len} bytes)`);
-      c = { seg, off, buf, offsets: this.decode(k, buf, 0) };
+      c = { seg, off, buf, offsets: this.decode(k, buf, 0), wire: buf[8] === RecordType.WireEntries };
       this.cache = c;
     }
-    return entryAt(c.buf, c.offsets[index - this.recFirst[k]!]!, index);
+    const q = c.offsets[index - this.recFirst[k]!]!;
+    return c.wire ? wireEntryAt(c.buf, q) : entryAt(c.buf, q, index);
   }
 
   /** Segments on disk, oldest first (for tests and INFO). */

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CorruptDataError, StorageError } from '../errors.js';
-import { RECORD_HEADER, crc32, fixedPayload, readU64, writeU64 } from './record.js';
+import { ENTRIES_HEADER, RECORD_HEADER, RecordType, crc32, fixedPayload, readU64, writeU64 } from './record.js';
 
 export const SEGMENT_MAGIC = Buffer.from('RAFTISWL', 'latin1');
 export const SEGMENT_VERSION = 1;
@@ -242,9 +242,10 @@ export function scanSegment(fd: number, fileSize: number, seq: number, file: str
     }
     const type = rb[off + 8]!;
     const fixed = fixedPayload(type);
-    if (fixed !== undefined ? len - 1 !== fixed : type !== 1) {
+    if (fixed !== undefined ? len - 1 !== fixed : type !== RecordType.Entries && type !== RecordType.WireEntries) {
       throw damaged(file, off, fixed === undefined ? `a record has unknown type ${type} (written by a newer raftis?)` : `a record of type ${type} has ${len - 1} payload bytes, expected ${fixed}`);
     }
+    if (fixed === undefined && len - 1 < ENTRIES_HEADER) throw damaged(file, off, `an entries record has ${len - 1} payload bytes, too few for its header`);
     visit(type, rb, off + RECORD_HEADER, len - 1, off);
     records++;
     off = end;

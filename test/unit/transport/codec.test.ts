@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_BUFFER, EntryType, MessageType, newEntry, newMessage, type Message } from '../../../src/raft/messages.js';
-import { batchSize, decodeBatch, decodeMessage, encodeMessage, messageSize, writeBatch } from '../../../src/transport/codec.js';
+import { batchSize, decodeBatch, decodeMessage, encodeMessage, entriesSectionSize, messageSize, writeBatch, writeEntriesSection } from '../../../src/transport/codec.js';
+import { takeWireRun } from '../../../src/util/wire-entries.js';
 import { FrameError } from '../../../src/transport/errors.js';
 import { BodyReader } from '../../../src/transport/reader.js';
 import { varintSize, writeVarint } from '../../../src/transport/varint.js';
@@ -42,6 +43,28 @@ describe('varint', () => {
 });
 
 describe('message codec', () => {
+  it("notes an append's entries with the bytes they came in (util/wire-entries), and no other message's", () => {
+    const es = [newEntry(7, 2, Buffer.from('set k v')), newEntry(8, 2), newEntry(9, 3, Buffer.alloc(200, 1), EntryType.ConfChange)];
+    const msgs = [
+      newMessage({ type: MessageType.Prop, from: 1, to: 2, entries: es.map((e) => ({ ...e, index: 0, term: 0 })) }),
+      newMessage({ type: MessageType.App, from: 1, to: 2, term: 3, logTerm: 2, index: 6, entries: es, commit: 5 }),
+      newMessage({ type: MessageType.App, from: 1, to: 2, term: 3, logTerm: 3, index: 9, commit: 9 }),
+    ];
+    const body = Buffer.alloc(batchSize(msgs) + 5);
+    writeBatch(body, 5, msgs);
+    const [prop, app, empty] = decodeBatch(body.subarray(5));
+    expect(empty!.entries).toEqual([]);
+    expect(takeWireRun(prop!.entries[0]!)).toBeUndefined();
+    const run = takeWireRun(app!.entries[0]!)!;
+    expect(run.entries).toBe(app!.entries);
+    // The entries section less its count: the peer protocol's Entry layout, back to back.
+    const section = Buffer.alloc(entriesSectionSize(es));
+    writeEntriesSection(section, 0, es);
+    expect(run.buf.subarray(run.start, run.end).equals(section.subarray(1))).toBe(true);
+    // Taken once.
+    expect(takeWireRun(app!.entries[0]!)).toBeUndefined();
+  });
+
   it('round-trips every MessageType with randomized fields, with and without snapshot', () => {
     const rng = prng(20240601);
     for (const type of ALL_MESSAGE_TYPES) {

@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
+import { MessageType, newMessage, type Entry } from '../../../../src/raft/messages.js';
 import type { StoredEntry } from '../../../../src/storage/log-backend.js';
+import { RECORD_HEADER } from '../../../../src/storage/wal/record.js';
+import { SEGMENT_HEADER } from '../../../../src/storage/wal/segment.js';
+import { decodeMessage, encodeMessage } from '../../../../src/transport/codec.js';
 import { WalLog, type WalOptions } from '../../../../src/storage/wal/wal-log.js';
 
 const dirs: string[] = [];
@@ -67,4 +71,35 @@ export function segments(dir: string): string[] {
     .filter((n) => n.endsWith('.wal'))
     .sort()
     .map((n) => path.join(w, n));
+}
+
+/**
+ * `entries` as a follower has them: sent in an append (a MsgApp), decoded
+ * from its bytes, so the transport noted them as a wire run (util/wire-entries.ts)
+ * and the log writes them as a wire entries record. The bytes sit inside a
+ * larger buffer, as a frame body's do.
+ */
+export function wire(entries: readonly StoredEntry[]): StoredEntry[] {
+  if (entries.length === 0) return [];
+  const m = newMessage({ type: MessageType.App, from: 1, to: 2, term: 9, logTerm: 1, index: entries[0]!.index - 1, entries: entries as Entry[], commit: 3 });
+  const enc = encodeMessage(m);
+  const body = Buffer.alloc(enc.length + 20, 0xee);
+  enc.copy(body, 7);
+  return decodeMessage(body.subarray(7, 7 + enc.length)).entries;
+}
+
+/** range(), as a follower receives it (see wire). */
+export const wireRange = (lo: number, hi: number, term: number, pad = 0): StoredEntry[] => wire(range(lo, hi, term, pad));
+
+/** The types of the records in segment file `file`, in order (the two state records at its start included). */
+export function recordTypes(file: string): number[] {
+  const b = fs.readFileSync(file);
+  const types: number[] = [];
+  for (let off = SEGMENT_HEADER; off + RECORD_HEADER <= b.length; ) {
+    const len = b.readUInt32LE(off + 4);
+    if (len === 0) break;
+    types.push(b[off + 8]!);
+    off += 8 + len;
+  }
+  return types;
 }
