@@ -234,7 +234,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.scheduleReady();
     await this.until(() => this.appliedIndex >= initialCommit);
     const tickMs = this.opts.tickMs ?? 50;
-    this.ticker = new Ticker(this.clock, tickMs, 2 * (this.opts.electionTick ?? 10));
+    this.ticker = new Ticker(this.clock, tickMs, this.opts.electionTick ?? 10);
     this.tickTimer = this.clock.interval(() => this.catchUpTicks(), tickMs);
     this.tickTimer.unref?.();
     // A lone voter need not wait for an election timeout.

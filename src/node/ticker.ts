@@ -11,10 +11,13 @@
  * message received, every read answered), and runs them all.
  *
  * A gap longer than maxCatchUp ticks runs only maxCatchUp of them (the rest
- * are dropped, so ticks run slower than the clock for that once): enough for
- * every timeout of the core to have passed (maxCatchUp ≥ the election timeout,
- * which is longer than the lease), without thousands of heartbeat rounds
- * after a long stall.
+ * are dropped, so ticks run slower than the clock for that once). node.ts
+ * uses the election timeout: enough for the lease (shorter) to have run out,
+ * for a follower to be free to vote and to campaign, and for a leader to
+ * run one check-quorum — only one, on what it heard before the stop, so a
+ * leader does not step down merely because it was stopped (it finds out in
+ * the next election timeout, as every leader does); and no burst of
+ * thousands of heartbeat rounds after a long stop.
  */
 import type { Clock } from '../util/clock.js';
 
