@@ -30,6 +30,8 @@
 //   --keep DIR     keep the callgrind files and perf maps (DIR/<build>-<role>-<test>-<P>-r<round>.cg:
 //                  bench/callgrind-top.mjs DIR N --test leader-SET-16)
 //   --out FILE     results file under bench/results or an absolute path (default callgrind-three-run.md)
+//   --server-args "ARGS"  extra flags for every node of both builds, split on spaces
+//                  (e.g. --server-args "--read-mode lease")
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,6 +50,7 @@ const ROUNDS = Number(opt('--rounds', 1));
 const KEEP = opt('--keep', undefined);
 const OUT = opt('--out', 'callgrind-three-run.md');
 const ROLES = opt('--roles', 'leader,follower').split(',');
+const SERVER_ARGS = opt('--server-args', '').split(' ').filter((a) => a !== '');
 const TESTS = opt('--tests', 'SET:16').split(',').map((s) => {
   const [t, p] = s.split(':');
   return { t: t.toUpperCase(), P: Number(p) };
@@ -108,9 +111,19 @@ async function irOf(file) {
  * 10–20 s rather than 0.5–1 s. Node 1 under callgrind stalls for longer than
  * a second at times (switching the counting on re-translates all its code),
  * and the followers would elect another leader in the middle of the load.
- * They do nothing else on a tick that the measured leader sees.
+ * They do nothing else on a tick that the measured leader sees. Builds that
+ * count ticks by the monotonic clock (src/node/ticker.ts) get a clock
+ * (performance.now) running 20× slow as well; the followers use it for
+ * nothing else the leader sees (their metrics, snapshot slices).
+ * The measured leader gets it too (both builds): its ticks used to slow
+ * down with it under valgrind (one per firing of a late timer), but counted
+ * by the clock they run at the real rate, and a leader ~50× slower than
+ * normal misses its check-quorum (no follower's answer handled within an
+ * election timeout of real time) and steps down in the middle of the load.
+ * So its heartbeats and lease are on a 1 s tick in this benchmark (a
+ * heartbeat round a second instead of twenty: per request, nothing).
  */
-const SLOW_TICKS = `data:text/javascript,${encodeURIComponent('const si = globalThis.setInterval; globalThis.setInterval = (fn, ms, ...a) => si(fn, ms === 50 ? 1000 : ms, ...a);')}`;
+const SLOW_TICKS = `data:text/javascript,${encodeURIComponent('const si = globalThis.setInterval; globalThis.setInterval = (fn, ms, ...a) => si(fn, ms === 50 ? 1000 : ms, ...a); const pn = performance.now.bind(performance); performance.now = () => pn() / 20;')}`;
 
 /** One measured run: a fresh cluster with node 1 under callgrind in `role`. */
 async function measure(build, role, test, round) {
@@ -126,10 +139,10 @@ async function measure(build, role, test, round) {
   const started = [];
   try {
     for (const x of nodes) {
-      const args = [build.bin, '--id', String(x.id), '--bind', x.host, '--port', String(x.port), '--cluster-port', String(x.clusterPort), '--dir', x.dir, '--peers', peers, '--log-level', 'warn'];
+      const args = [build.bin, '--id', String(x.id), '--bind', x.host, '--port', String(x.port), '--cluster-port', String(x.clusterPort), '--dir', x.dir, '--peers', peers, '--log-level', 'warn', ...SERVER_ARGS];
       const proc =
         x.id === 1
-          ? spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outBase}`, process.execPath, ...(KEEP ? ['--perf-basic-prof'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+          ? spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outBase}`, process.execPath, ...(role === 'leader' ? ['--import', SLOW_TICKS] : []), ...(KEEP ? ['--perf-basic-prof'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
           : spawn(process.execPath, [...(role === 'leader' ? ['--import', SLOW_TICKS] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       proc.stderr.on('data', (d) => {
         stderr += `[${x.id}] ${d}`;
@@ -216,6 +229,7 @@ say(`date: ${new Date().toISOString()}`);
 say(await machineFacts());
 say(await buildFacts());
 if (A) say(`A: ${A}`);
+if (SERVER_ARGS.length > 0) say(`server args (every node, both builds): ${SERVER_ARGS.join(' ')}`);
 say(`redis-benchmark -c 50 -r 100000 -d 16 -n ${N} to the leader after a warm-up of ${WARMUP}; node 1 under valgrind --tool=callgrind in the role named, the others normal; counting only during the measured load (a follower: until it has applied it); ${ROUNDS} round(s), builds alternating; medians.\n`);
 
 const rows = [];

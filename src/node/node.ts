@@ -43,6 +43,7 @@ import { Membership, type Member } from './membership.js';
 import { Reads } from './reads.js';
 import { ReadyLoop } from './ready-loop.js';
 import { SnapshotPolicy } from './snapshot-policy.js';
+import { Ticker } from './ticker.js';
 import type { Snapshotter } from './snapshotter.js';
 import { Peers } from './peers.js';
 import type { Proposal, StateMachine } from './state-machine.js';
@@ -108,6 +109,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
   private readonly peers: Peers;
   private loop!: ReadyLoop<P>;
   private tickTimer: TimerHandle | undefined;
+  /** Counts the core's ticks from the monotonic clock (ticker.ts); set once ticking starts. */
+  private ticker: Ticker | undefined;
   /** start() has finished (later failures are reported through onFatal). */
   private running = false;
   /**
@@ -126,6 +129,8 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.clock = opts.clock ?? realClock;
     this.writes = new Writes<P>(opts.uncertainWaitMs ?? 5000, this.clock);
     this.leadership = new Leadership(this);
+    // The lease is checked when reads go to the core: with the ticks up to the clock.
+    this.reads.catchUp = () => this.catchUpTicks();
     this.snapshots = new SnapshotPolicy(
       {
         dir: opts.dir,
@@ -228,12 +233,9 @@ export class RaftisNode<P extends Proposal = Proposal> {
     // Replay: the first Readies hand out every committed entry.
     this.scheduleReady();
     await this.until(() => this.appliedIndex >= initialCommit);
-    this.tickTimer = this.clock.interval(() => {
-      this.rn.tick();
-      this.peers.tick();
-      this.leadership.maybePromote();
-      this.scheduleReady();
-    }, this.opts.tickMs ?? 50);
+    const tickMs = this.opts.tickMs ?? 50;
+    this.ticker = new Ticker(this.clock, tickMs, this.opts.electionTick ?? 10);
+    this.tickTimer = this.clock.interval(() => this.catchUpTicks(), tickMs);
     this.tickTimer.unref?.();
     // A lone voter need not wait for an election timeout.
     if (this.confState.voters.length === 1 && this.confState.voters[0] === this.id) {
@@ -245,6 +247,23 @@ export class RaftisNode<P extends Proposal = Proposal> {
     log.info(
       `replayed the log to index ${this.appliedIndex} in ${this.clock.now() - started} ms, ${this.dbs.size} keys; members ${this.confState.voters.join(',')}`,
     );
+  }
+
+  /**
+   * Runs the ticks due by the monotonic clock (ticker.ts): on the tick timer,
+   * and before the core sees anything whose handling depends on how much
+   * time passed — each message received (a follower must count the ticks a
+   * stall skipped before a heartbeat restarts its election timeout, not
+   * after) and each batch of reads (the leader's lease). See
+   * docs/decisions.md "Leader lease under stalls".
+   */
+  catchUpTicks(): void {
+    const n = this.ticker?.due() ?? 0;
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) this.rn.tick();
+    this.peers.tick();
+    this.leadership.maybePromote();
+    this.scheduleReady();
   }
 
   /**
@@ -522,6 +541,7 @@ export class RaftisNode<P extends Proposal = Proposal> {
       log.warn(`dropped a forwarded proposal from node ${m.from}: raftis peers do not forward proposals`);
       return;
     }
+    this.catchUpTicks();
     try {
       this.rn.step(m);
     } catch (e) {

@@ -41,6 +41,13 @@ export class Reads {
     for (const fn of held) fn();
   };
 
+  /**
+   * Brings the core's ticks up to the monotonic clock (RaftisNode.catchUpTicks)
+   * before a request goes to it: in lease mode the core answers from its
+   * lease at once, and must judge it with the time a stall took counted.
+   */
+  catchUp: () => void = () => {};
+
   /** Reads wait for the next Ready to be sent as one request. */
   get queued(): boolean {
     return this.queue.length > 0;
@@ -57,6 +64,12 @@ export class Reads {
     const batch = this.queue;
     this.queue = [];
     this.turn++;
+    if (!rn.isLeader()) {
+      for (const cb of batch) cb(false);
+      return;
+    }
+    this.catchUp();
+    // Catching up may have deposed us (check quorum).
     if (!rn.isLeader()) {
       for (const cb of batch) cb(false);
       return;

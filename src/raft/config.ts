@@ -13,9 +13,11 @@ export enum ReadOnlyOption {
   Safe = 0,
   /**
    * The leader answers reads from its lease, without a round trip, while the
-   * lease (renewed by quorum heartbeat rounds) holds. Correct only if tick
-   * rates of the nodes drift by less than a tick per election timeout.
-   * Requires checkQuorum.
+   * lease (renewed by quorum heartbeat rounds) holds. Correct only if the
+   * driver runs ticks by a monotonic clock, counting those a stall skipped
+   * before it steps a message or a read (src/node/ticker.ts), and the tick
+   * rates of the nodes drift by less than a tick per election timeout
+   * (LEASE_SAFETY_TICKS in raft.ts). Requires checkQuorum.
    */
   LeaseBased = 1,
 }

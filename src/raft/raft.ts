@@ -43,10 +43,30 @@ import { stepCandidate } from './candidate.js';
 import { stepFollower } from './follower.js';
 
 /**
- * Ticks taken off the election timeout for the lease. A follower may accept
- * votes electionTimeout of its own ticks after it received the heartbeat; the
- * leader counts from the tick it sent it. One tick covers the phase between
- * the two nodes' tick timers, one more a tick of rate drift.
+ * Ticks taken off the election timeout E for the lease (thesis §6.4.1).
+ *
+ * The driver runs tick k of every node when its monotonic clock passes
+ * origin + k·T (src/node/ticker.ts), counting the ticks a stall skipped
+ * before it handles any message or lease read. Then:
+ *
+ * - A follower f ignores votes until E of its ticks have run since it took
+ *   the heartbeat of round s (electionElapsed is reset then); the first of
+ *   them may come right after, so f votes no earlier than
+ *   r_f + (E-1)·T_f, r_f ≥ t_s its receipt of the heartbeat sent at t_s.
+ * - The round's sentTick is the leader's tick count when it sent it, so
+ *   tick sentTick began at or before t_s. The leader answers from the lease
+ *   only while ticks < sentTick + E - M, i.e. before its tick
+ *   sentTick + E - M begins: at t_r < t_s + (E-M)·T_L.
+ *
+ * A new leader needs the vote of a member of the quorum that acked round s,
+ * so a read served from the lease precedes every write of a later leader if
+ * (E-M)·T_L ≤ (E-1)·T_f: with M = 2 the tick clocks of two nodes may run
+ * apart by up to 1/(E-2) (12% at E = 10) — far beyond a monotonic clock's
+ * rate error (parts per million) — while phase between their ticks costs
+ * nothing more. What is left assumed: that each node's monotonic clock
+ * counts the real time that passes while its process is stopped (true of
+ * CLOCK_MONOTONIC for SIGSTOP, swapping and GC pauses, not for a whole VM
+ * or machine suspended).
  */
 export const LEASE_SAFETY_TICKS = 2;
 
@@ -739,10 +759,15 @@ export class Raft {
     return this.raftLog.termOrZero(this.raftLog.committed) === this.term;
   }
 
-  /** Leader: serves a read now (single voter, valid lease) or queues it for the next heartbeat round. */
-  handleReadIndexRequest(m: Message): void {
+  /**
+   * Leader: serves a read now (single voter, valid lease) or queues it for
+   * the next heartbeat round. `lease` false: never from the lease (reads
+   * released by a commit, which may come from a driver that has not
+   * counted its ticks up to the clock: ticker.ts).
+   */
+  handleReadIndexRequest(m: Message, lease = true): void {
     const req: ReadRequest = { from: m.from, ctx: m.context };
-    if (this.trk.isSingleton() || this.leaseValid()) {
+    if (this.trk.isSingleton() || (lease && this.leaseValid())) {
       this.respondToReadRequest(req, this.raftLog.committed);
       return;
     }
@@ -778,7 +803,7 @@ export class Raft {
     }
     const msgs = this.pendingReadIndexMessages;
     this.pendingReadIndexMessages = [];
-    for (const m of msgs) this.handleReadIndexRequest(m);
+    for (const m of msgs) this.handleReadIndexRequest(m, false);
   }
 
   /** Starts a heartbeat round carrying the waiting reads (every heartbeat is a round). */

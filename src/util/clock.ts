@@ -11,6 +11,13 @@ export interface TimerHandle {
 export interface Clock {
   /** Wall-clock ms since the epoch. */
   now(): number;
+  /**
+   * Monotonic ms from an arbitrary origin (performance.now(): CLOCK_MONOTONIC),
+   * never set back and not moved by NTP steps: what Raft's ticks are counted
+   * from (node.ts), so a stall (SIGSTOP, swapping, a long GC pause) shows as
+   * the time it lasted.
+   */
+  monotonic(): number;
   /** Runs fn after the current I/O phase (Node's setImmediate). */
   immediate(fn: () => void): void;
   /** Timers keep the process alive unless unref'd (as Node's). */
@@ -22,6 +29,7 @@ export interface Clock {
 /** The real clock and Node's timers. */
 export const realClock: Clock = {
   now: Date.now,
+  monotonic: () => performance.now(),
   immediate: (fn) => void setImmediate(fn),
   timeout: (fn, ms) => setTimeout(fn, ms),
   interval: (fn, ms) => setInterval(fn, ms),

@@ -13,7 +13,9 @@
  * failure): the fault schedule (kinds, delays, durations, whether to aim at
  * the leader) follows the seed; which node leads, how many faults fit in the
  * fault phase and the interleaving of requests depend on timing. CHAOS_MS
- * sets the length of the fault phase.
+ * sets the length of the fault phase. CHAOS_READ_MODE=lease runs the nodes
+ * with --read-mode lease (reads from the leader's lease: SIGSTOPs of the
+ * leader are what it must survive).
  * On failure the whole history, nemesis events and node logs are written
  * to a JSON file in the temp directory (path in the message); CHAOS_DUMP=1
  * writes it for a passing run too.
@@ -30,6 +32,8 @@ import { Nemesis, prng } from './nemesis.js';
 
 const SEED = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
 const CHAOS_MS = Number(process.env.CHAOS_MS ?? 25_000);
+const READ_MODE = process.env.CHAOS_READ_MODE ?? 'readindex';
+if (READ_MODE !== 'readindex' && READ_MODE !== 'lease') throw new Error(`CHAOS_READ_MODE must be readindex or lease, got ${READ_MODE}`);
 const SETTLE_MS = 4_000; // clients keep going after the cluster is healed
 const CLIENTS = 8;
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
@@ -51,7 +55,7 @@ const clients: ChaosClient[] = [];
 beforeAll(async () => {
   // Small snapshot thresholds: nodes that were down or paused often need a
   // snapshot to catch up, so InstallSnapshot runs under faults too.
-  cluster = await TestCluster.start({ size: 3, stablePorts: true, args: ['--snapshot-entries', '300', '--snapshot-keep-entries', '50'] });
+  cluster = await TestCluster.start({ size: 3, stablePorts: true, args: ['--snapshot-entries', '300', '--snapshot-keep-entries', '50', '--read-mode', READ_MODE] });
 });
 
 afterAll(async () => {
@@ -63,10 +67,10 @@ afterAll(async () => {
 
 describe('chaos: linearizable SET/GET/APPEND under kill -9 and SIGSTOP', () => {
   it(
-    `stays linearizable (seed ${SEED})`,
+    `stays linearizable (seed ${SEED}, read mode ${READ_MODE})`,
     async () => {
       const c = cluster!;
-      console.log(`chaos seed ${SEED} (CHAOS_SEED=${SEED} to reproduce the fault schedule), fault phase ${CHAOS_MS} ms`);
+      console.log(`chaos seed ${SEED} (CHAOS_SEED=${SEED} to reproduce the fault schedule), fault phase ${CHAOS_MS} ms, read mode ${READ_MODE}`);
       const t0 = performance.now();
       const wall0 = Date.now();
       const history: RecordedOp[] = [];

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from './ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const RAFTIS_BIN = path.join(ROOT, 'dist/cli/main.js');
+/** The server under test; RAFTIS_BIN runs the tests against another build (e.g. to show a test fails there). */
+export const RAFTIS_BIN = process.env.RAFTIS_BIN ?? path.join(ROOT, 'dist/cli/main.js');
 
 /** Every raftis process a test started, so none outlives the test run. */
 const live = new Set<ChildProcess>();

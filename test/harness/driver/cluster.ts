@@ -63,6 +63,8 @@ export interface ClusterOptions {
   tickMs?: number;
   electionTick?: number;
   heartbeatTick?: number;
+  /** The nodes' read mode (default readindex). */
+  readMode?: 'readindex' | 'lease';
   /** Snapshot after this many applied entries (0: only when asked). */
   snapshotEntries?: number;
   snapshotKeepEntries?: number;
@@ -155,6 +157,7 @@ export class Cluster implements ApplyObserver {
       tickMs: 10,
       electionTick: 10,
       heartbeatTick: 1,
+      readMode: 'readindex',
       snapshotEntries: 0,
       snapshotKeepEntries: 5000,
       uncertainWaitMs: 1000,
@@ -282,6 +285,7 @@ export class Cluster implements ApplyObserver {
       tickMs: this.opts.tickMs,
       electionTick: this.opts.electionTick,
       heartbeatTick: this.opts.heartbeatTick,
+      readMode: this.opts.readMode,
       snapshotEntries: this.opts.snapshotEntries,
       snapshotKeepEntries: this.opts.snapshotKeepEntries,
       uncertainWaitMs: this.opts.uncertainWaitMs,

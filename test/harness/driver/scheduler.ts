@@ -49,7 +49,14 @@ export class Task implements TimerHandle {
     readonly owner: ClockView | undefined,
     /** Re-armed after each run (setInterval), every `every` ms. */
     readonly every: number | undefined,
+    /** The process the task runs in, if not its owner (a delivery: the receiver); it waits while that one is frozen. */
+    readonly runsIn: ClockView | undefined = owner,
   ) {}
+
+  /** Its process is stopped (ClockView.frozen): it cannot run yet. */
+  get held(): boolean {
+    return this.runsIn?.frozen === true;
+  }
 
   unref(): void {}
 }
@@ -95,8 +102,8 @@ export class Scheduler {
     return new ClockView(this, name);
   }
 
-  schedule(lane: string, delay: number, fn: () => void, owner?: ClockView, every?: number): Task {
-    const t = new Task(lane, this.now + Math.max(0, delay), this.seq++, fn, owner, every);
+  schedule(lane: string, delay: number, fn: () => void, owner?: ClockView, every?: number, runsIn: ClockView | undefined = owner): Task {
+    const t = new Task(lane, this.now + Math.max(0, delay), this.seq++, fn, owner, every, runsIn);
     this.insert(t);
     return t;
   }
@@ -122,10 +129,11 @@ export class Scheduler {
     if (q.length === 0) this.lanes.delete(t.lane);
   }
 
-  /** The due time of the lane with the earliest head, if any task is scheduled. */
+  /** The due time of the lane with the earliest head, if any task is scheduled (a frozen node's lanes wait). */
   nextDue(): number | undefined {
     let best: number | undefined;
     for (const q of this.lanes.values()) {
+      if (q[0]!.held) continue;
       const d = q[0]!.due;
       if (best === undefined || d < best) best = d;
     }
@@ -142,7 +150,7 @@ export class Scheduler {
   /** Runs one due task, picked among the due lane heads by the PRNG; false if none is due. */
   step(): boolean {
     const due: Task[][] = [];
-    for (const q of this.lanes.values()) if (q[0]!.due <= this.now) due.push(q);
+    for (const q of this.lanes.values()) if (q[0]!.due <= this.now && !q[0]!.held) due.push(q);
     if (due.length === 0) return false;
     const q = due.length === 1 ? due[0]! : due[Math.floor(this.rng() * due.length)]!;
     const t = q.shift()!;
@@ -220,7 +228,7 @@ export class Scheduler {
   }
 
   private hasDue(): boolean {
-    for (const q of this.lanes.values()) if (q[0]!.due <= this.now) return true;
+    for (const q of this.lanes.values()) if (q[0]!.due <= this.now && !q[0]!.held) return true;
     return false;
   }
 
@@ -235,6 +243,13 @@ export class Scheduler {
 /** A node's Clock: its immediates and timers are tasks of its own lanes; kill() is the process dying. */
 export class ClockView implements Clock {
   private alive = true;
+  /**
+   * The process is stopped (SIGSTOP, swapped out): none of its tasks runs
+   * (its timers, immediates, disk, deliveries to it wait, as in a stopped
+   * process's timer list and socket buffers) while virtual time goes on; on
+   * thaw they run as overdue, an interval timer once, as Node's do.
+   */
+  frozen = false;
   private readonly tasks = new Set<Task>();
 
   constructor(
@@ -248,6 +263,10 @@ export class ClockView implements Clock {
 
   now(): number {
     return this.sched.now;
+  }
+
+  monotonic(): number {
+    return this.sched.now - EPOCH_MS;
   }
 
   immediate(fn: () => void): void {

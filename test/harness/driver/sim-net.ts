@@ -128,7 +128,8 @@ export class SimNet {
       lane = `net:${link}:r${this.reorderSeq++}`;
       delay += Math.floor(this.rng() * 4 * (this.faults.delay[1] + 1));
     }
-    this.sched.schedule(lane, delay, deliver);
+    // A stopped receiver (ClockView.frozen) takes it once it runs again, as from its socket buffer.
+    this.sched.schedule(lane, delay, deliver, undefined, undefined, this.endpoints.get(to)?.view);
   }
 
   send(from: SimEndpoint, msgs: readonly Message[]): void {

@@ -20,6 +20,7 @@ function setup(): { peers: Peers; sent: Message[][]; timers: Timer[]; host: { cl
   const timers: Timer[] = [];
   const clock: Clock = {
     now: () => 0,
+    monotonic: () => 0,
     immediate: (fn) => fn(),
     timeout: (fn, ms) => {
       const t: Timer = { fn, ms, cleared: false };

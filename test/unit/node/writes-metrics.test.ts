@@ -25,6 +25,7 @@ function leaderCore(): RawNode {
 
 const clock: Clock = {
   now: () => 0,
+  monotonic: () => 0,
   immediate: () => {},
   timeout: () => ({}),
   interval: () => ({}),

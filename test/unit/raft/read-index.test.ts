@@ -221,6 +221,32 @@ describe('lease-based reads (ReadOnlyOption.LeaseBased)', () => {
     expect(ctxs(nt, 1)).toEqual(['leased']);
   });
 
+  it('reads held until the term’s first commit are released into a heartbeat round, never answered from the lease', () => {
+    // The commit that releases them may be stepped by a driver that has not
+    // counted its ticks up to its clock (a disk write completing right after
+    // a stall: src/node/ticker.ts), so the lease cannot be judged then.
+    const nt = new Network({ ids: [1, 2, 3], config: lease });
+    for (const n of nt.upNodes()) n.raft.ticks = n.raft.electionTimeout;
+    nt.ignore(MessageType.AppResp); // the new leader's no-op does not commit yet
+    nt.campaign(1);
+    expect(nt.raft(1).role).toBe(Role.Leader);
+    nt.tickAll(2); // heartbeat rounds confirm the lease
+    expect(nt.raft(1).leaseValid()).toBe(true);
+    expect(nt.raft(1).committedEntryInCurrentTerm()).toBe(false);
+    nt.readIndex(1, ctx('held'));
+    nt.stabilize();
+    expect(nt.raft(1).pendingReadIndexMessages).toHaveLength(1);
+    nt.recover();
+    const hb = heartbeats(nt);
+    nt.tick(1); // a heartbeat broadcast: the followers' answers bring the no-op's append and its acks
+    nt.stabilize();
+    expect(nt.raft(1).committedEntryInCurrentTerm()).toBe(true);
+    expect(ctxs(nt, 1)).toEqual(['held']);
+    // Answered by a round of its own after the release (one heartbeat: with the
+    // leader a quorum), not at the release: the tick's broadcast to both, then it.
+    expect(heartbeats(nt) - hb).toBe(3);
+  });
+
   it('a restarted node keeps its lease promise: it ignores votes for an election timeout', () => {
     const nt = cluster(lease);
     nt.crash(2);
