@@ -234,7 +234,13 @@ export class RaftisNode<P extends Proposal = Proposal> {
     this.scheduleReady();
     await this.until(() => this.appliedIndex >= initialCommit);
     const tickMs = this.opts.tickMs ?? 50;
-    this.ticker = new Ticker(this.clock, tickMs, this.opts.electionTick ?? 10);
+    // Lease mode catches up the ticks a stall skipped (up to an election
+    // timeout: the lease must see the time that passed); ReadIndex mode runs
+    // at most one tick per call, as a plain interval timer did: its safety
+    // does not depend on time, and a machine-wide stall (every node paused
+    // alike) then does not end in elections on every node at once.
+    const maxCatchUp = this.opts.readMode === 'lease' ? (this.opts.electionTick ?? 10) : 1;
+    this.ticker = new Ticker(this.clock, tickMs, maxCatchUp);
     this.tickTimer = this.clock.interval(() => this.catchUpTicks(), tickMs);
     this.tickTimer.unref?.();
     // A lone voter need not wait for an election timeout.

@@ -86,4 +86,32 @@ describe('driver: lease reads across a stalled leader', () => {
       });
     });
   }
+
+  // ReadIndex mode does not depend on time for its reads, so it keeps the
+  // plain timer's behaviour: a stall costs at most one tick per call, and a
+  // machine-wide stall (every node paused alike) ends without an election.
+  for (const readMode of ['readindex', 'lease'] as const) {
+    it(`every node stalled alike for 3 election timeouts: ${readMode} mode ${readMode === 'lease' ? 'catches up the ticks' : 'runs one tick per call'}`, async () => {
+      await withCluster({ seed: 41, readMode, tickMs: 10, electionTick: 10 }, async (c) => {
+        const a = c.leader();
+        const term = c.node(a).rn.raft.term;
+        const before = new Map(c.ids.map((id) => [id, c.node(id).rn.raft.ticks]));
+        for (const id of c.ids) c.slot(id).view!.frozen = true;
+        await c.sched.run({ forMs: 300 });
+        for (const id of c.ids) c.slot(id).view!.frozen = false;
+        await c.sched.run({ forMs: 2 });
+        const ran = Math.max(...c.ids.map((id) => c.node(id).rn.raft.ticks - before.get(id)!));
+        if (readMode === 'lease') expect(ran).toBeGreaterThanOrEqual(10);
+        else expect(ran).toBeLessThanOrEqual(3);
+        if (readMode === 'readindex') {
+          // Less than an election timeout later: still the same leader and term.
+          await c.sched.run({ forMs: 50 });
+          expect(c.node(a).isLeader).toBe(true);
+          expect(c.node(a).rn.raft.term).toBe(term);
+        }
+        await c.converge();
+        c.verify();
+      });
+    });
+  }
 });
