@@ -31,6 +31,7 @@ import {
   formatHumanDouble,
   geoScore,
   isZeroHash,
+  quickDouble,
   searchAreas,
   standardGeohash,
   withinShape,
@@ -86,52 +87,13 @@ function replyDistance(ctx: Ctx, d: number): void {
   ctx.w.bulk(formatFixed(d, 4));
 }
 
-/** 10^k for k ≤ 22: exactly representable doubles (quickDouble's divisors). */
-const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
-
-/**
- * parseDouble's value of a plain decimal ("-13.361389": an optional sign,
- * one or more digits, optionally a point and digits; at most 15 digits in
- * all), without strtod's regular expressions: the digits as an integer m
- * (exact: below 2^53) divided by 10^k (exact: k ≤ 22) is the correctly
- * rounded value (Clinger's fast path), as strtod's and Number's. Undefined
- * for any other form: parseDouble decides then.
- */
-export function quickDouble(s: string): number | undefined {
-  const n = s.length;
-  let i = 0;
-  let c = n > 0 ? s.charCodeAt(0) : 0;
-  const neg = c === 45; /* - */
-  if (neg || c === 43 /* + */) i++;
-  let m = 0;
-  let digits = 0;
-  for (; i < n; i++) {
-    c = s.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    m = m * 10 + (c - 48);
-    digits++;
-  }
-  if (digits === 0) return undefined;
-  let k = 0;
-  if (i < n) {
-    if (c !== 46 /* . */) return undefined;
-    for (i++; i < n; i++) {
-      c = s.charCodeAt(i);
-      if (c < 48 || c > 57) return undefined;
-      m = m * 10 + (c - 48);
-      k++;
-    }
-  }
-  if (digits + k > 15) return undefined;
-  const v = m / POW10[k]!;
-  return neg ? -v : v;
-}
-
 /** getDouble for GEOADD's coordinates: quickDouble, else parseDouble (and its error). */
 function coordinate(ctx: Ctx, arg: string): number | undefined {
   const q = quickDouble(arg);
   return q !== undefined ? q : getDouble(ctx, arg);
 }
+
+export { quickDouble };
 
 /** GEOADD's scores (the members' geohashes), reused from call to call. */
 const addScores: number[] = [];

@@ -7,12 +7,61 @@
  */
 import { formatHuman, type LDFinite } from '../util/long-double.js';
 import { crAsin, crCos, crSin } from '../util/cr-math.js';
+import { parseDouble } from '../util/double.js';
 
 export const GEO_STEP_MAX = 26;
 export const GEO_LAT_MIN = -85.05112878;
 export const GEO_LAT_MAX = 85.05112878;
 export const GEO_LONG_MIN = -180;
 export const GEO_LONG_MAX = 180;
+
+/** 10^k for k ≤ 22: exactly representable doubles (quickDouble's divisors). */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * parseDouble's value of a plain decimal ("-13.361389": an optional sign,
+ * one or more digits, optionally a point and digits; at most 15 digits in
+ * all), without strtod's regular expressions: the digits as an integer m
+ * (exact: below 2^53) divided by 10^k (exact: k ≤ 22) is the correctly
+ * rounded value (Clinger's fast path), as strtod's and Number's. Undefined
+ * for any other form: parseDouble decides then.
+ */
+export function quickDouble(s: string): number | undefined {
+  const n = s.length;
+  let i = 0;
+  let c = n > 0 ? s.charCodeAt(0) : 0;
+  const neg = c === 45; /* - */
+  if (neg || c === 43 /* + */) i++;
+  let m = 0;
+  let digits = 0;
+  for (; i < n; i++) {
+    c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    m = m * 10 + (c - 48);
+    digits++;
+  }
+  if (digits === 0) return undefined;
+  let k = 0;
+  if (i < n) {
+    if (c !== 46 /* . */) return undefined;
+    for (i++; i < n; i++) {
+      c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+      m = m * 10 + (c - 48);
+      k++;
+    }
+  }
+  if (digits + k > 15) return undefined;
+  const v = m / POW10[k]!;
+  return neg ? -v : v;
+}
+
+/** parseDouble of a coordinate: quickDouble's value of a plain decimal, else parseDouble's (null when invalid). */
+export function parseCoordinate(s: string): number | null {
+  const q = quickDouble(s);
+  return q !== undefined ? q : parseDouble(s);
+}
+
 
 const D_R = Math.PI / 180.0;
 const EARTH_RADIUS_IN_METERS = 6372797.560856;
@@ -100,6 +149,11 @@ function spread16(x: number): number {
   return (x | (x << 1)) & 0x55555555;
 }
 
+/** 2^GEO_STEP_MAX, and the ranges' spans, as number literals: TurboFan calls ieee754::pow for a module constant's `2 **` on every call. */
+const STEP_CELLS = 67108864;
+const LAT_SPAN = GEO_LAT_MAX - GEO_LAT_MIN;
+const LONG_SPAN = GEO_LONG_MAX - GEO_LONG_MIN;
+
 /**
  * The score GEOADD stores for a position (already checked to be in range):
  * Number(align52(encodeWGS84(longitude, latitude, 26))) — the same offsets
@@ -110,8 +164,8 @@ function spread16(x: number): number {
  * (latitude exactly GEO_LAT_MAX: an offset of 2^26).
  */
 export function geoScore(longitude: number, latitude: number): number {
-  const lat = toU32(((latitude - LAT_RANGE.min) / (LAT_RANGE.max - LAT_RANGE.min)) * 2 ** GEO_STEP_MAX);
-  const lon = toU32(((longitude - LONG_RANGE.min) / (LONG_RANGE.max - LONG_RANGE.min)) * 2 ** GEO_STEP_MAX);
+  const lat = toU32(((latitude - GEO_LAT_MIN) / LAT_SPAN) * STEP_CELLS);
+  const lon = toU32(((longitude - GEO_LONG_MIN) / LONG_SPAN) * STEP_CELLS);
   const lo = (spread16(lat & 0xffff) | (spread16(lon & 0xffff) << 1)) >>> 0;
   const hi = (spread16(lat >>> 16) | (spread16(lon >>> 16) << 1)) >>> 0;
   return hi * 4294967296 + lo;

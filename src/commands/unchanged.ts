@@ -11,7 +11,7 @@
  * type, a bad argument.
  */
 import { isOfType } from './collection.js';
-import { geoScore, GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN } from './geohash.js';
+import { geoScore, parseCoordinate, GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN } from './geohash.js';
 import { isValidHll, wouldRaise } from './hll.js';
 import { isOpt } from './options.js';
 import type { UnchangedCheck } from './types.js';
@@ -19,7 +19,6 @@ import { isZSet } from './zset-range.js';
 import type { RHash } from '../keyspace/types/hash.js';
 import type { RSet } from '../keyspace/types/set.js';
 import type { ZSetValue } from '../keyspace/types/zset.js';
-import { parseDouble } from '../util/double.js';
 
 /** PFADD key [element …]: an HLL already there, no element raising its register (hllAdd's 0 for each). */
 const pfadd: UnchangedCheck = (ctx, argv) => {
@@ -58,8 +57,8 @@ const geoadd: UnchangedCheck = (ctx, argv) => {
   const v = ctx.db.lookupUnchanged(argv[1]!, ctx.now);
   if (v === null || (v === undefined ? !xx : !isZSet(v))) return false;
   for (; i < argv.length; i += 3) {
-    const x = parseDouble(argv[i]!);
-    const y = parseDouble(argv[i + 1]!);
+    const x = parseCoordinate(argv[i]!);
+    const y = parseCoordinate(argv[i + 1]!);
     if (x === null || y === null || x < GEO_LONG_MIN || x > GEO_LONG_MAX || y < GEO_LAT_MIN || y > GEO_LAT_MAX) return false;
     if (v === undefined) continue;
     const score = (v as ZSetValue).score(argv[i + 2]!);

@@ -111,26 +111,45 @@ export function idNextAuto(last: StreamId, now: number): StreamId | undefined {
  */
 export const AUTO_ID = new Float64Array(2);
 
+/**
+ * The ID idNextAutoParts last answered with safe halves, and those halves
+ * (ms, seq): the next `*` on that stream has it as its last ID (the same
+ * string), so its halves are known without reading its 16 characters back
+ * (charCodeAt costs ~25 instructions a character). Only content matters:
+ * an equal string has the same halves, so the entry is never stale.
+ */
+let autoLast: StreamId = '';
+const AUTO_LAST = new Float64Array(2);
+
 /** idNextAuto, also leaving the answer's ms and seq in AUTO_ID (or -1 there when they are not both safe). */
 export function idNextAutoParts(last: StreamId, now: number): StreamId | undefined {
+  if (last === autoLast) {
+    const ms = AUTO_LAST[0]!;
+    const seq = AUTO_LAST[1]!;
+    if (now > ms) return autoAnswer(now, 0);
+    if (seq < 9007199254740991) return autoAnswer(ms, seq + 1);
+  }
   const msHi = u32At(last, 0);
   if (msHi < 0x200000) {
     const ms = msHi * U32 + u32At(last, 4);
-    if (now > ms) {
-      AUTO_ID[0] = now;
-      AUTO_ID[1] = 0;
-      return idOf(now, 0);
-    }
+    if (now > ms) return autoAnswer(now, 0);
     const seqHi = u32At(last, 8);
     const seqLo = u32At(last, 12);
-    if (seqHi < 0x1fffff || (seqHi === 0x1fffff && seqLo !== 0xffffffff)) {
-      AUTO_ID[0] = ms;
-      AUTO_ID[1] = seqHi * U32 + seqLo + 1;
-      return seqLo !== 0xffffffff ? idOfWords(msHi, ms % U32, seqHi, seqLo + 1) : idOfWords(msHi, ms % U32, seqHi + 1, 0);
-    }
+    if (seqHi < 0x1fffff || (seqHi === 0x1fffff && seqLo !== 0xffffffff)) return autoAnswer(ms, seqHi * U32 + seqLo + 1);
   }
   AUTO_ID[0] = -1;
   return idIncr(last);
+}
+
+/** The ID ms-seq (safe integers) as idNextAutoParts answers it: in AUTO_ID and remembered as autoLast. */
+function autoAnswer(ms: number, seq: number): StreamId {
+  AUTO_ID[0] = ms;
+  AUTO_ID[1] = seq;
+  AUTO_LAST[0] = ms;
+  AUTO_LAST[1] = seq;
+  const id = idOf(ms, seq);
+  autoLast = id;
+  return id;
 }
 
 /** The ms (at 0) or seq (at 8) half as a number when below 2^53, else -1. */

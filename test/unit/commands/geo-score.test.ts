@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN, geoScore, geoScoreBig } from '../../../src/commands/geohash.js';
+import { GEO_LAT_MAX, GEO_LAT_MIN, GEO_LONG_MAX, GEO_LONG_MIN, geoScore, geoScoreBig, parseCoordinate } from '../../../src/commands/geohash.js';
 import { quickDouble } from '../../../src/commands/geo.js';
 import { parseDouble } from '../../../src/util/double.js';
 import { createPrng } from '../../../src/util/prng.js';
@@ -48,6 +48,17 @@ describe('quickDouble: parseDouble of a plain decimal, or undefined', () => {
       const q = quickDouble(s);
       expect(q).not.toBeUndefined();
       if (!Object.is(q, parseDouble(s))) expect([s, q]).toEqual([s, parseDouble(s)]);
+    }
+  });
+});
+
+describe('parseCoordinate (GEOADD and its unchanged check): parseDouble, quickly for plain decimals', () => {
+  it('equals parseDouble on plain and other forms', () => {
+    const cases = ['13.361389', '-38.115556', '0', '-0', '1.', '1e5', '.5', '-.5', '', ' 1', '1 ', '0x10', 'inf', '-inf', 'nan', '1\0', '9007199254740993', '1234567890123456', '+1.5', '1.2.3', '  -0.5e-3'];
+    for (const s of cases) {
+      const a = parseCoordinate(s);
+      const b = parseDouble(s);
+      expect([s, a === null ? null : Object.is(a, b) ? 'same' : a]).toEqual([s, b === null ? null : 'same']);
     }
   });
 });
