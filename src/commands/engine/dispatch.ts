@@ -70,7 +70,13 @@ export class Dispatcher {
 
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
-    const def = this.resolve(c, argv);
+    let def: CommandDef | undefined;
+    if (argv === this.passed) {
+      // mayPassHold resolved it just before (resolving is a function of argv alone).
+      def = this.passedDef;
+      this.passed = undefined;
+      this.passedDef = undefined;
+    } else def = this.resolve(c, argv);
     const tracking = this.server.tracking;
     if (tracking.wanted) tracking.beforeCommand(c, def);
     if (def === undefined) return;
@@ -291,10 +297,19 @@ export class Dispatcher {
    */
   mayPassHold(c: Client, argv: string[]): boolean {
     if (c.multi !== undefined || this.blocking.isBlocked(c) || (this.decidingCount !== 0 && this.deciding.has(c))) return false;
-    const def = this.server.table.lookup(argv);
+    // Resolved as onCommand resolves it (a request it would refuse waits: its error follows the held reply either way).
+    const def = this.server.table.resolve(argv);
     // Nor EVAL_RO: it may propose caching its body, which the client's later commands wait for (script-cache.ts).
-    return def !== undefined && def.data !== undefined && !def.isWrite && !def.scriptRouted && def.name !== 'eval_ro';
+    if ('error' in def || def.data === undefined || def.isWrite || def.scriptRouted || def.name === 'eval_ro') return false;
+    // onCommand, called next unless CLIENT PAUSE or a busy script holds it back, takes it from here: one lookup.
+    this.passed = argv;
+    this.passedDef = def;
+    return true;
   }
+
+  /** The request mayPassHold let pass and its command, for onCommand (cleared there). */
+  private passed: string[] | undefined = undefined;
+  private passedDef: CommandDef | undefined = undefined;
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
   private servesHere(c: Client, def: CommandDef): boolean {
