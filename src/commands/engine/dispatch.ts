@@ -71,11 +71,10 @@ export class Dispatcher {
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
     let def: CommandDef | undefined;
-    if (argv === this.passed) {
-      // mayPassHold resolved it just before (resolving is a function of argv alone).
+    if (c === this.passedBy) {
+      // mayPassHold resolved this request just before (resolving is a function of argv alone).
       def = this.passedDef;
-      this.passed = undefined;
-      this.passedDef = undefined;
+      this.passedBy = undefined;
     } else def = this.resolve(c, argv);
     const tracking = this.server.tracking;
     if (tracking.wanted) tracking.beforeCommand(c, def);
@@ -301,15 +300,25 @@ export class Dispatcher {
     const def = this.server.table.resolve(argv);
     // Nor EVAL_RO: it may propose caching its body, which the client's later commands wait for (script-cache.ts).
     if ('error' in def || def.data === undefined || def.isWrite || def.scriptRouted || def.name === 'eval_ro') return false;
-    // onCommand, called next unless CLIENT PAUSE or a busy script holds it back, takes it from here: one lookup.
-    this.passed = argv;
+    // onCommand, called next for argv (Engine.mayRunNow forgets it when CLIENT PAUSE or a busy script holds argv back), takes it from here: one lookup.
+    this.passedBy = c;
     this.passedDef = def;
     return true;
   }
 
-  /** The request mayPassHold let pass and its command, for onCommand (cleared there). */
-  private passed: string[] | undefined = undefined;
+  /**
+   * The client whose request mayPassHold let pass, and its command, for
+   * onCommand, which runs that request next (cleared there). Kept by client,
+   * not by argv: storing a just-parsed array in this long-lived object costs
+   * a write barrier's slow path per request.
+   */
+  private passedBy: Client | undefined = undefined;
   private passedDef: CommandDef | undefined = undefined;
+
+  /** The request mayPassHold let pass does not run now after all (Engine.mayRunNow: CLIENT PAUSE, a busy script). */
+  forgetPassed(): void {
+    this.passedBy = undefined;
+  }
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
   private servesHere(c: Client, def: CommandDef): boolean {
