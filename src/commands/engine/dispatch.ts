@@ -71,10 +71,10 @@ export class Dispatcher {
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
     let def: CommandDef | undefined;
-    if (c === this.passedBy) {
+    if (c.id === this.passedBy) {
       // mayPassHold resolved this request just before (resolving is a function of argv alone).
       def = this.passedDef;
-      this.passedBy = undefined;
+      this.passedBy = -1;
     } else def = this.resolve(c, argv);
     const tracking = this.server.tracking;
     if (tracking.wanted) tracking.beforeCommand(c, def);
@@ -301,23 +301,25 @@ export class Dispatcher {
     // Nor EVAL_RO: it may propose caching its body, which the client's later commands wait for (script-cache.ts).
     if ('error' in def || def.data === undefined || def.isWrite || def.scriptRouted || def.name === 'eval_ro') return false;
     // onCommand, called next for argv (Engine.mayRunNow forgets it when CLIENT PAUSE or a busy script holds argv back), takes it from here: one lookup.
-    this.passedBy = c;
+    this.passedBy = c.id;
     this.passedDef = def;
     return true;
   }
 
   /**
-   * The client whose request mayPassHold let pass, and its command, for
-   * onCommand, which runs that request next (cleared there). Kept by client,
-   * not by argv: storing a just-parsed array in this long-lived object costs
-   * a write barrier's slow path per request.
+   * The id of the client whose request mayPassHold let pass (-1: none),
+   * and its command, for onCommand, which runs that request next (cleared
+   * there). An id, not argv or the client: storing a young object (a
+   * just-parsed array, a connection's Client that no scavenge has promoted
+   * yet) in this long-lived one costs a write barrier's slow path per
+   * request (~50 instructions).
    */
-  private passedBy: Client | undefined = undefined;
+  private passedBy = -1;
   private passedDef: CommandDef | undefined = undefined;
 
   /** The request mayPassHold let pass does not run now after all (Engine.mayRunNow: CLIENT PAUSE, a busy script). */
   forgetPassed(): void {
-    this.passedBy = undefined;
+    this.passedBy = -1;
   }
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
