@@ -68,12 +68,7 @@ class ReadBatch {
   n = 0;
   /** Per read: its command, arguments, and its key's note (-1: none). */
   readonly defs: (CommandDef | undefined)[] = [];
-  /**
-   * A new array per batch (not kept with the pooled batch as the others
-   * are): a just-parsed argv stored into a young array needs no write
-   * barrier's slow path, into an old one it does (~50 instructions a read).
-   */
-  argvs: string[][] = [];
+  readonly argvs: (string[] | undefined)[] = [];
   readonly notes: number[] = [];
   readonly keyNotes = new KeyNotes();
   /** The round's answer (RaftisNode.readBarrier's callback). */
@@ -114,7 +109,8 @@ class ReadBatch {
       g.db = undefined;
     }
     this.used = 0;
-    this.argvs = [];
+    const argvs = this.argvs;
+    for (let i = 0; i < this.n; i++) argvs[i] = undefined;
     this.n = 0;
     this.keyNotes.clear();
   }
@@ -166,12 +162,13 @@ export class DeferredReads {
     g!.end = i + 1;
     const key = argv[1];
     const note = key === undefined ? -1 : batch.keyNotes.keep(key);
-    batch.argvs.push(argv);
-    if (i < batch.defs.length) {
+    if (i < batch.argvs.length) {
       batch.defs[i] = def;
+      batch.argvs[i] = argv;
       batch.notes[i] = note;
     } else {
       batch.defs.push(def);
+      batch.argvs.push(argv);
       batch.notes.push(note);
     }
     if (fresh) node.readBarrier(batch.confirmed);
