@@ -70,11 +70,10 @@ export class Dispatcher {
 
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
-    let def: CommandDef | undefined;
-    if (c.id === this.passedBy) {
+    let def = this.passedDef;
+    if (def !== undefined && c.id === this.passedBy) {
       // mayPassHold resolved this request just before (resolving is a function of argv alone).
-      def = this.passedDef;
-      this.passedBy = -1;
+      this.passedDef = undefined;
     } else def = this.resolve(c, argv);
     const tracking = this.server.tracking;
     if (tracking.wanted) tracking.beforeCommand(c, def);
@@ -307,9 +306,9 @@ export class Dispatcher {
   }
 
   /**
-   * The id of the client whose request mayPassHold let pass (-1: none),
-   * and its command, for onCommand, which runs that request next (cleared
-   * there). An id, not argv or the client: storing a young object (a
+   * The id of the client whose request mayPassHold let pass, and its
+   * command (undefined: none), for onCommand, which runs that request next
+   * (cleared there). An id, not argv or the client: storing a young object (a
    * just-parsed array, a connection's Client that no scavenge has promoted
    * yet) in this long-lived one costs a write barrier's slow path per
    * request (~50 instructions).
@@ -319,7 +318,7 @@ export class Dispatcher {
 
   /** The request mayPassHold let pass does not run now after all (Engine.mayRunNow: CLIENT PAUSE, a busy script). */
   forgetPassed(): void {
-    this.passedBy = -1;
+    this.passedDef = undefined;
   }
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */
