@@ -136,6 +136,39 @@ describe('a 3-node leader batches its reads', () => {
     ]);
   }, 30_000);
 
+  it('resolves the requests a held client sends after a read as it would at once (subcommands, refusals)', async () => {
+    await same([
+      ['SET', 'rb:s', 'abc'],
+      ['GET', 'rb:s'],
+      ['OBJECT', 'ENCODING', 'rb:s'],
+      ['GET', 'rb:s'],
+      ['OBJECT', 'NOSUCHSUB', 'rb:s'],
+      ['GET', 'rb:s'],
+      ['OBJECT'],
+      ['STRLEN', 'rb:s'],
+      ['GETRANGE', 'rb:s', '0'],
+      ['GETRANGE', 'rb:s', '0', '1'],
+      ['get', 'rb:s'],
+      ['gEt', 'rb:s'],
+      ['SET', 'rb:s', 'de'],
+      ['Get', 'rb:s'],
+    ]);
+  }, 30_000);
+
+  it("runs a held client's reads held back by CLIENT PAUSE once it ends, in order", async () => {
+    const cmds = [['SET', 'rb:p', '1'], ['GET', 'rb:p'], ['GET', 'rb:p'], ['INCR', 'rb:p'], ['GET', 'rb:p'], ['OBJECT', 'ENCODING', 'rb:p'], ['GET', 'rb:p']];
+    const run = async (port: number, host: string): Promise<string[]> => {
+      const p = await RawClient.connect(port, host);
+      try {
+        expect(await p.send(encodeCommand(['CLIENT', 'PAUSE', '300', 'ALL']))).toBe('+OK\r\n');
+        return await pipeline(port, host, cmds);
+      } finally {
+        p.close();
+      }
+    };
+    expect(await run(leader.port, leader.host)).toEqual(await run(redis!.port, '127.0.0.1'));
+  }, 30_000);
+
   it('answers many clients at once, each in its order (reads of several clients in one round)', async () => {
     const clients = 12;
     const per = (id: number): string[][] => {

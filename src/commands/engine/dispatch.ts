@@ -70,7 +70,11 @@ export class Dispatcher {
 
   /** Entry point for every parsed request. */
   readonly onCommand = (c: Client, argv: string[]): void => {
-    const def = this.resolve(c, argv);
+    let def = this.passedDef;
+    if (def !== undefined && c.id === this.passedBy) {
+      // mayPassHold resolved this request just before (resolving is a function of argv alone).
+      this.passedDef = undefined;
+    } else def = this.resolve(c, argv);
     const tracking = this.server.tracking;
     if (tracking.wanted) tracking.beforeCommand(c, def);
     if (def === undefined) return;
@@ -291,9 +295,30 @@ export class Dispatcher {
    */
   mayPassHold(c: Client, argv: string[]): boolean {
     if (c.multi !== undefined || this.blocking.isBlocked(c) || (this.decidingCount !== 0 && this.deciding.has(c))) return false;
-    const def = this.server.table.lookup(argv);
+    // Resolved as onCommand resolves it (a request it would refuse waits: its error follows the held reply either way).
+    const def = this.server.table.resolve(argv);
     // Nor EVAL_RO: it may propose caching its body, which the client's later commands wait for (script-cache.ts).
-    return def !== undefined && def.data !== undefined && !def.isWrite && !def.scriptRouted && def.name !== 'eval_ro';
+    if ('error' in def || def.data === undefined || def.isWrite || def.scriptRouted || def.name === 'eval_ro') return false;
+    // onCommand, called next for argv (Engine.mayRunNow forgets it when CLIENT PAUSE or a busy script holds argv back), takes it from here: one lookup.
+    this.passedBy = c.id;
+    this.passedDef = def;
+    return true;
+  }
+
+  /**
+   * The id of the client whose request mayPassHold let pass, and its
+   * command (undefined: none), for onCommand, which runs that request next
+   * (cleared there). An id, not argv or the client: storing a young object (a
+   * just-parsed array, a connection's Client that no scavenge has promoted
+   * yet) in this long-lived one costs a write barrier's slow path per
+   * request (~50 instructions).
+   */
+  private passedBy = -1;
+  private passedDef: CommandDef | undefined = undefined;
+
+  /** The request mayPassHold let pass does not run now after all (Engine.mayRunNow: CLIENT PAUSE, a busy script). */
+  forgetPassed(): void {
+    this.passedDef = undefined;
   }
 
   /** A keyspace command runs here on the leader; a follower serves only READONLY reads. */

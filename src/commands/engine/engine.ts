@@ -526,7 +526,10 @@ export class Engine implements ClientHost {
   }
 
   mayRunNow(c: EngineClient, argv: string[], held: boolean): boolean {
-    return (!held || this.dispatcher.mayPassHold(c, argv)) && !this.mustWait(c, argv);
+    if (held && !this.dispatcher.mayPassHold(c, argv)) return false;
+    if (!this.mustWait(c, argv)) return true;
+    if (held) this.dispatcher.forgetPassed();
+    return false;
   }
 
   /**

@@ -46,14 +46,15 @@ const DONE = 3;
 class ReadGroup {
   c: Client | undefined = undefined;
   w: Slot | undefined = undefined;
-  /** The writer being filled (Client.writerFor), while served. */
-  out: RespWriter | undefined = undefined;
   db: Keyspace | undefined = undefined;
   dbIndex = 0;
   user: string | undefined = undefined;
   /** The client's last write when its reads were sent: they run once it is applied. */
   after = 0;
   state = WAITING;
+  /** Its reads: [first, end) of the batch's (a read joins only the batch's last group, so a group's reads are consecutive). */
+  first = 0;
+  end = 0;
 }
 
 /** The reads of one ReadIndex request, in the order they arrived. */
@@ -65,8 +66,7 @@ class ReadBatch {
   used = 0;
   /** Reads in the batch: [0, n) of the arrays below (kept at their size: stored by index, no push or regrowth). */
   n = 0;
-  /** Per read: its group, command, arguments, and its key's note (-1: none). */
-  readonly groupOf: (ReadGroup | undefined)[] = [];
+  /** Per read: its command, arguments, and its key's note (-1: none). */
   readonly defs: (CommandDef | undefined)[] = [];
   readonly argvs: (string[] | undefined)[] = [];
   readonly notes: number[] = [];
@@ -96,6 +96,7 @@ class ReadBatch {
     g.user = user;
     g.after = after;
     g.state = WAITING;
+    g.first = this.n;
     return g;
   }
 
@@ -105,15 +106,11 @@ class ReadBatch {
       const g = this.groups[i]!;
       g.c = undefined;
       g.w = undefined;
-      g.out = undefined;
       g.db = undefined;
     }
     this.used = 0;
-    const { groupOf, argvs } = this;
-    for (let i = 0; i < this.n; i++) {
-      groupOf[i] = undefined;
-      argvs[i] = undefined;
-    }
+    const argvs = this.argvs;
+    for (let i = 0; i < this.n; i++) argvs[i] = undefined;
     this.n = 0;
     this.keyNotes.clear();
   }
@@ -162,15 +159,14 @@ export class DeferredReads {
       c.hold(w);
     }
     const i = batch.n++;
+    g!.end = i + 1;
     const key = argv[1];
     const note = key === undefined ? -1 : batch.keyNotes.keep(key);
     if (i < batch.argvs.length) {
-      batch.groupOf[i] = g;
       batch.defs[i] = def;
       batch.argvs[i] = argv;
       batch.notes[i] = note;
     } else {
-      batch.groupOf.push(g);
       batch.defs.push(def);
       batch.argvs.push(argv);
       batch.notes.push(note);
@@ -219,39 +215,38 @@ export class DeferredReads {
     const ctx = this.ctx;
     ctx.dbs = dbs;
     ctx.scripts = scripts;
-    const n = b.n;
-    let last: ReadGroup | undefined;
-    for (let i = 0; i < n; i++) {
-      const g = b.groupOf[i]!;
+    const { groups, defs, argvs, notes, keyNotes } = b;
+    const used = b.used;
+    for (let k = 0; k < used; k++) {
+      const g = groups[k]!;
       const state = g.state;
       if (state !== SERVING && state !== REFUSED) continue;
       const c = g.c!;
-      if (g !== last) {
-        last = g;
-        if (g.out === undefined) g.out = c.writerFor(g.w!);
-        ctx.db = g.db!;
-        ctx.dbIndex = g.dbIndex;
-        ctx.w = g.out;
-        ctx.user = g.user;
-      }
+      const out = c.writerFor(g.w!);
+      const end = g.end;
       if (state === REFUSED) {
-        g.out!.error(refusal);
+        for (let i = g.first; i < end; i++) out.error(refusal);
         continue;
       }
-      const def = b.defs[i]!;
-      const argv = b.argvs[i]!;
-      const note = b.notes[i]!;
-      if (note >= 0) b.keyNotes.bring(note, argv[1]!);
-      // GET reads the clock only for a key with a TTL (CommandDef.lazyNow).
-      ctx.now = def.lazyNow ? NOW_UNREAD : Date.now();
-      callData(stats, def, def.data!, ctx, argv, c);
-      if (scripts.uncachedRead !== undefined) this.afterRead(c);
+      ctx.db = g.db!;
+      ctx.dbIndex = g.dbIndex;
+      ctx.w = out;
+      ctx.user = g.user;
+      for (let i = g.first; i < end; i++) {
+        const def = defs[i]!;
+        const argv = argvs[i]!;
+        const note = notes[i]!;
+        if (note >= 0) keyNotes.bring(note, argv[1]!);
+        // GET reads the clock only for a key with a TTL (CommandDef.lazyNow).
+        ctx.now = def.lazyNow ? NOW_UNREAD : Date.now();
+        callData(stats, def, def.data!, ctx, argv, c);
+        if (scripts.uncachedRead !== undefined) this.afterRead(c);
+      }
     }
-    for (let i = 0; i < b.used; i++) {
-      const g = b.groups[i]!;
+    for (let k = 0; k < used; k++) {
+      const g = groups[k]!;
       if (g.state !== SERVING && g.state !== REFUSED) continue;
       g.state = DONE;
-      g.out = undefined;
       g.c!.complete(g.w!);
     }
   }
