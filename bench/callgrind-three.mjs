@@ -265,5 +265,4 @@ for (const { test, role, res } of rows) {
   }
 }
 const text = lines.join('\n') + '\n';
-if (path.isAbsolute(OUT)) fs.writeFileSync(OUT, text);
-console.log(`\nwritten to ${path.isAbsolute(OUT) ? OUT : writeResult(OUT, text)}`);
+console.log(`\nwritten to ${writeResult(OUT, text)}`);

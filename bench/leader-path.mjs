@@ -14,7 +14,6 @@
 // Usage: node bench/leader-path.mjs [--a DIST_A] [--b DIST_B] [--entries 50] [--rounds 1000,4000]
 //   DIST_* is a build's dist directory (B defaults to this checkout's dist).
 // Inner mode (what valgrind runs): node bench/leader-path.mjs --run DIST ROUNDS ENTRIES
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,31 +72,5 @@ if (argv[0] === '--run') {
   process.exit(0);
 }
 
-const opt = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : def;
-};
-const here = path.dirname(self);
-const builds = [
-  ['A', opt('--a', undefined)],
-  ['B', opt('--b', path.join(here, '..', 'dist'))],
-].filter(([, d]) => d !== undefined);
-const E = Number(opt('--entries', 50));
-const [r1, r2] = opt('--rounds', '1000,4000').split(',').map(Number);
-
-function instructions(dist, rounds) {
-  const r = execFileSync('sh', ['-c', `valgrind --tool=callgrind --callgrind-out-file=/dev/null "${process.execPath}" "${self}" --run "${dist}" ${rounds} ${E} 2>&1 >/dev/null`], { encoding: 'utf8' });
-  const m = /Collected : (\d+)/.exec(r);
-  if (!m) throw new Error(`no count from valgrind:\n${r}`);
-  return Number(m[1]);
-}
-
-const results = [];
-for (const [name, dist] of builds) {
-  const a = instructions(path.resolve(dist), r1);
-  const b = instructions(path.resolve(dist), r2);
-  const per = (b - a) / ((r2 - r1) * E);
-  results.push([name, dist, per]);
-  console.log(`${name} ${dist}: ${per.toFixed(0)} instructions per entry (${E} entries per batch, rounds ${r1} and ${r2})`);
-}
-if (results.length === 2) console.log(`B / A: ${(results[1][2] / results[0][2]).toFixed(3)}`);
+const { perEntryAB } = await import('./lib.mjs');
+perEntryAB(self, argv, '1000,4000', 'batch');

@@ -1,6 +1,6 @@
 // Shared pieces of the side-by-side benchmarks: start raftis and
 // redis-server on free loopback ports, run redis-benchmark, read RSS.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -184,8 +184,15 @@ export function ratio(a, b) {
   return b === 0 ? 'n/a' : (a / b).toFixed(2) + '×';
 }
 
+/** A bench's `--out FILE` (default `dflt`) and its other arguments. */
+export function outOption(args, dflt) {
+  const at = args.indexOf('--out');
+  return { out: at >= 0 ? args[at + 1] : dflt, argv: args.filter((a, i) => a !== '--out' && args[i - 1] !== '--out') };
+}
+
+/** Writes a bench's results to bench/results/<name>, or to `name` itself when it is an absolute path; returns the file. */
 export function writeResult(name, text) {
-  const file = path.join(ROOT, 'bench/results', name);
+  const file = path.isAbsolute(name) ? name : path.join(ROOT, 'bench/results', name);
   fs.writeFileSync(file, text);
   return file;
 }
@@ -745,4 +752,36 @@ export function benchServers() {
       for (const p of procs) await p.stop();
     },
   };
+}
+
+/**
+ * The outer side of bench/leader-path.mjs and bench/follower-path.mjs: runs
+ * `self --run DIST ROUNDS ENTRIES` under callgrind for two round counts per
+ * build (--a DIST, --b DIST defaulting to this checkout's dist) and prints
+ * the instructions per entry between them (start-up and one-off compiler
+ * work cancel out), and B / A.
+ */
+export function perEntryAB(self, argv, defaultRounds, unit) {
+  const opt = optionReader(argv);
+  const builds = [
+    ['A', opt('--a', undefined)],
+    ['B', opt('--b', path.join(ROOT, 'dist'))],
+  ].filter(([, d]) => d !== undefined);
+  const E = Number(opt('--entries', 50));
+  const [r1, r2] = opt('--rounds', defaultRounds).split(',').map(Number);
+  const instructions = (dist, rounds) => {
+    const r = execFileSync('sh', ['-c', `valgrind --tool=callgrind --callgrind-out-file=/dev/null "${process.execPath}" "${self}" --run "${dist}" ${rounds} ${E} 2>&1 >/dev/null`], { encoding: 'utf8' });
+    const m = /Collected : (\d+)/.exec(r);
+    if (!m) throw new Error(`no count from valgrind:\n${r}`);
+    return Number(m[1]);
+  };
+  const results = [];
+  for (const [name, dist] of builds) {
+    const a = instructions(path.resolve(dist), r1);
+    const b = instructions(path.resolve(dist), r2);
+    const per = (b - a) / ((r2 - r1) * E);
+    results.push(per);
+    console.log(`${name} ${dist}: ${per.toFixed(0)} instructions per entry (${E} entries per ${unit}, rounds ${r1} and ${r2})`);
+  }
+  if (results.length === 2) console.log(`B / A: ${(results[1] / results[0]).toFixed(3)}`);
 }

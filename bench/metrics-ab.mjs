@@ -14,7 +14,6 @@
 //
 // Usage: npm run build && node bench/metrics-ab.mjs --a /path/to/A/dist/cli/main.js
 //   [--requests N (default 300000)] [--rounds R (default 5)] [--no-cluster] [--out FILE]
-import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { RAFTIS_BIN, benchOutput, buildFacts, freePort, machineFacts, median, procTicks, redisBenchmark, startRaftis, startRaftisCluster, writeResult, optionReader } from './lib.mjs';
@@ -161,5 +160,4 @@ try {
   for (const x of targets) await x.stop();
 }
 const text = lines.join('\n') + '\n';
-if (path.isAbsolute(OUT)) fs.writeFileSync(OUT, text);
-console.log(`\nwritten to ${path.isAbsolute(OUT) ? OUT : writeResult(OUT, text)}`);
+console.log(`\nwritten to ${writeResult(OUT, text)}`);

@@ -105,6 +105,5 @@ for (const [name, r] of scrapes) {
 }
 say(`\n1-minute load average at the end: ${os.loadavg()[0].toFixed(1)} (${os.cpus().length} cores)`);
 const text = lines.join('\n') + '\n';
-if (path.isAbsolute(OUT)) fs.writeFileSync(OUT, text);
-console.log(`\nwritten to ${path.isAbsolute(OUT) ? OUT : writeResult(OUT, text)}`);
+console.log(`\nwritten to ${writeResult(OUT, text)}`);
 process.exit(0);

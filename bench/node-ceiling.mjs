@@ -26,15 +26,11 @@
 // Usage: npm run build && node bench/node-ceiling.mjs [rounds=5] [P1-requests=100000] [P16-requests=500000] [--variants] [--out FILE]
 //   --out FILE: a name under bench/results or an absolute path (default node-ceiling.md, node-ceiling-variants.md
 //   with --variants); e.g. a short check: node bench/node-ceiling.mjs 1 2000 10000 --out /tmp/ceiling-check.md
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { benchOutput, benchServers, buildFacts, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { benchOutput, outOption, benchServers, buildFacts, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftis, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
 const VARIANTS = process.argv.includes('--variants');
-const outAt = process.argv.indexOf('--out');
-const OUT = outAt >= 0 ? process.argv[outAt + 1] : VARIANTS ? 'node-ceiling-variants.md' : 'node-ceiling.md';
-const argv = process.argv.slice(2).filter((a, i, all) => a !== '--variants' && a !== '--out' && all[i - 1] !== '--out');
+const { out: OUT, argv } = outOption(process.argv.slice(2).filter((a) => a !== '--variants'), VARIANTS ? 'node-ceiling-variants.md' : 'node-ceiling.md');
 const ROUNDS = Math.max(1, Math.min(15, Number(argv[0] ?? 5)));
 const N = { 1: Number(argv[1] ?? 100_000), 16: Number(argv[2] ?? 500_000) };
 const BASE = ['-c', '50', '-r', '100000', '-d', '16', '-t', 'set'];
@@ -88,8 +84,7 @@ try {
   say(`3-process fs-sync ceiling / redis-server: ${(med('ceil3-fs-sync', 1) / med('redis', 1)).toFixed(2)}× at -P 1 (raftis's 3-node target: 0.5×), ${(med('ceil3-fs-sync', 16) / med('redis', 16)).toFixed(2)}× at -P 16.`);
   say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
   const text = lines.join('\n') + '\n';
-  if (path.isAbsolute(OUT)) fs.writeFileSync(OUT, text);
-  console.log(`\nwritten to ${path.isAbsolute(OUT) ? OUT : writeResult(OUT, text)}`);
+  console.log(`\nwritten to ${writeResult(OUT, text)}`);
 } finally {
   await run.stop();
 }

@@ -16,14 +16,10 @@
 // between rounds; medians. A raftis run is repeated if its leader changed.
 //
 // Usage: npm run build && node bench/read-ceiling.mjs [rounds=3] [P1-requests=150000] [P16-requests=1000000] [--out FILE]
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { benchOutput, benchServers, buildFacts, loadBenchmarkKeys, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
+import { benchOutput, outOption, benchServers, buildFacts, loadBenchmarkKeys, machineFacts, median, runSetRounds, setRatioTable, startCeiling, startRaftisCluster, startRedis, writeResult } from './lib.mjs';
 
-const outAt = process.argv.indexOf('--out');
-const OUT = outAt >= 0 ? process.argv[outAt + 1] : 'read-ceiling.md';
-const argv = process.argv.slice(2).filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out');
+const { out: OUT, argv } = outOption(process.argv.slice(2), 'read-ceiling.md');
 const ROUNDS = Math.max(1, Math.min(15, Number(argv[0] ?? 3)));
 const N = { 1: Number(argv[1] ?? 150_000), 16: Number(argv[2] ?? 1_000_000) };
 const BASE = ['-c', '50', '-r', '100000', '-d', '16', '-t', 'get'];
@@ -61,8 +57,7 @@ try {
   }
   say(`Host: ${os.cpus().length} cores; all servers and redis-benchmark share them.`);
   const text = lines.join('\n') + '\n';
-  if (path.isAbsolute(OUT)) fs.writeFileSync(OUT, text);
-  console.log(`\nwritten to ${path.isAbsolute(OUT) ? OUT : writeResult(OUT, text)}`);
+  console.log(`\nwritten to ${writeResult(OUT, text)}`);
 } finally {
   await run.stop();
 }

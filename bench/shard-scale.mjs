@@ -280,5 +280,4 @@ try {
   for (const x of targets) await x.stop().catch(() => {});
 }
 const text = lines.join('\n') + '\n';
-if (path.isAbsolute(OUT)) fs.writeFileSync(OUT, text);
-console.log(`\nwritten to ${path.isAbsolute(OUT) ? OUT : writeResult(OUT, text)}`);
+console.log(`\nwritten to ${writeResult(OUT, text)}`);
