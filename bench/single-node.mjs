@@ -71,7 +71,11 @@ try {
   say(`|---|---|---|---|`);
   say(`| RSS total | ${mb(r1)} | ${mb(x1)} | ${ratio(x1, r1)} |`);
   say(`| RSS growth from empty | ${mb(r1 - r0)} | ${mb(x1 - x0)} | ${ratio(x1 - x0, r1 - r0)} |`);
-  say(`(target: raftis ≤ 1.5× redis-server: ${x1 / r1 <= 1.5 ? 'met' : 'not met'} on total RSS; bench/memory.mjs measures it more carefully)`);
+  say(
+    KEYS >= 1_000_000
+      ? `(issue 19's target, 1M keys: raftis ≤ 1.5× redis-server on total RSS: ${x1 / r1 <= 1.5 ? 'met' : 'not met'}; bench/memory.mjs measures it more carefully)`
+      : `(issue 19's memory target is for 1M keys; with ${KEYS} the empty process, ~85 MB for raftis, weighs more: see bench/memory.mjs)`,
+  );
 } finally {
   await fresh.stop();
 }
