@@ -39,7 +39,14 @@ function replica(leader = false) {
   scripts.standaloneNow = () => true;
   const proposed: Array<[number, boolean]> = [];
   scripts.isLeader = () => leader;
+  // As engine/script-decision.ts (one term here): Scripts asks for Proceed at
+  // every turn while the script waits — once from the slice that stopped it,
+  // again from each later continueApply (whether the first slice already
+  // reaches the write depends on the machine's speed) —, and a Proceed is
+  // proposed only while none of this node's decisions for it is in flight.
   scripts.proposeDecision = (index, kill) => {
+    const prev = proposed.findLast(([i]) => i === index);
+    if (!kill && prev !== undefined) return prev[1];
     proposed.push([index, kill]);
     return kill;
   };
