@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RawClient } from './raw-client.js';
-import { freePort, freeStablePort, waitForPort } from './ports.js';
+import { freePort, freePorts, freeStablePort, waitForPort } from './ports.js';
 import { RAFTIS_BIN } from './raftis-process.js';
 
 const live = new Set<ChildProcess>();
@@ -56,6 +56,15 @@ export interface ClusterOptions {
   stablePorts?: boolean;
 }
 
+/** Two different stable ports (freeStablePort picks at random: the same one twice is possible). */
+async function twoStablePorts(host: string): Promise<[number, number]> {
+  const a = await freeStablePort(host);
+  for (;;) {
+    const b = await freeStablePort(host);
+    if (b !== a) return [a, b];
+  }
+}
+
 export class TestCluster {
   private constructor(
     readonly nodes: ClusterNode[],
@@ -72,9 +81,10 @@ export class TestCluster {
     for (let i = 1; i <= size; i++) {
       const host = multi ? `127.0.0.${i}` : '127.0.0.1';
       // Free ports are checked on 127.0.0.1; loopback aliases share the port space per address.
-      const pick = opts.stablePorts === true ? freeStablePort : freePort;
-      nodes.push({ id: i, host, port: await pick(host), clusterPort: await pick(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
-      if (opts.http) nodes[i - 1]!.httpPort = await freePort(host);
+      // Stable ports lie below the ephemeral range, so an HTTP port from it cannot be one of them.
+      const [port, clusterPort, httpPort] = opts.stablePorts === true ? [...(await twoStablePorts(host)), await freePort(host)] : await freePorts(3, host);
+      nodes.push({ id: i, host, port: port!, clusterPort: clusterPort!, dir: path.join(root, `node${i}`), proc: undefined, log: '' });
+      if (opts.http) nodes[i - 1]!.httpPort = httpPort!;
     }
     const c = new TestCluster(nodes, opts.args ?? [], root, opts.peerPort);
     try {
@@ -120,8 +130,9 @@ export class TestCluster {
     const id = Math.max(this.maxId, ...this.nodes.map((n) => n.id)) + 1;
     this.maxId = id;
     const host = (opts.multiAddr ?? this.nodes[0]!.host !== '127.0.0.1') ? `127.0.0.${id}` : '127.0.0.1';
-    const n: ClusterNode = { id, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(this.root, `node${id}`), proc: undefined, log: '', joined: true };
-    if (this.nodes.some((x) => x.httpPort !== undefined)) n.httpPort = await freePort(host);
+    const [port, clusterPort, httpPort] = await freePorts(3, host);
+    const n: ClusterNode = { id, host, port: port!, clusterPort: clusterPort!, dir: path.join(this.root, `node${id}`), proc: undefined, log: '', joined: true };
+    if (this.nodes.some((x) => x.httpPort !== undefined)) n.httpPort = httpPort!;
     this.nodes.push(n);
     await this.startNode(id);
     return n;

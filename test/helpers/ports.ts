@@ -16,6 +16,32 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /**
+ * `n` different TCP ports free on `host` a moment ago: all are held open
+ * until every one is chosen (two freePort calls in a row may be handed the
+ * same port, just closed — a node's client and peer ports then collide).
+ */
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const srv = net.createServer();
+          srv.unref();
+          srv.on('error', reject);
+          srv.listen(0, host, () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = servers.map((srv) => {
+    const addr = srv.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  });
+  await Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
+  return ports;
+}
+
+/**
  * A free TCP port below the OS's ephemeral range (read from
  * /proc/sys/net/ipv4/ip_local_port_range; 32768 when unknown), for nodes a
  * test kills and restarts on the same port: a port from the ephemeral range
