@@ -4,6 +4,7 @@
  * and bounded waits until nodes have applied what the leader acknowledged.
  */
 import fs from 'node:fs';
+import { expect } from 'vitest';
 import { withTimeout, type TestCluster } from './cluster.js';
 import type { RawClient } from './raw-client.js';
 import { sleep, until } from './poll.js';
@@ -203,4 +204,21 @@ export async function fillLog(c: TestCluster, id: number, n = 600): Promise<void
   } finally {
     cl.close();
   }
+}
+
+/** The reply, or "(no reply: why)" if there is none in time or the connection closed. */
+export function replyOrWhy(p: Promise<string>, ms: number): Promise<string> {
+  return withTimeout(p, ms).catch((e: Error) => `(no reply: ${e.message})`);
+}
+
+/**
+ * A connection the node has accepted and served (a PING answered), so that
+ * what is sent on it while the node is stopped waits in that socket and is
+ * read in its first turn after SIGCONT (a connection not yet accepted would
+ * only be accepted then, and read a turn later).
+ */
+export async function acceptedClient(c: TestCluster, id: number): Promise<RawClient> {
+  const conn = await c.client(id);
+  expect(await conn.call('PING')).toBe('+PONG\r\n');
+  return conn;
 }

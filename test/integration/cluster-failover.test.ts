@@ -11,7 +11,7 @@
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import { bulk, isRetryable, leaderCommit, mismatches, readThroughLeader, setAll, sleep, untilApplied } from '../helpers/cluster-ops.js';
+import { acceptedClient, bulk, isRetryable, leaderCommit, mismatches, readThroughLeader, replyOrWhy, setAll, sleep, untilApplied } from '../helpers/cluster-ops.js';
 
 const clusters: TestCluster[] = [];
 afterAll(async () => {
@@ -32,7 +32,6 @@ async function startCluster(size = 3): Promise<TestCluster> {
 function nodeByAddr(c: TestCluster, addr: string): number | undefined {
   return c.nodes.find((n) => `${n.host}:${n.port}` === addr)?.id;
 }
-
 
 /**
  * Writes fresh keys (`<prefix>:<n>` = `v-<prefix>:<n>`) in pipelined batches
@@ -135,8 +134,6 @@ class Writer {
   }
 }
 
-
-
 /** GET of every key on one node's own state (READONLY connection). */
 async function readLocal(c: TestCluster, id: number, keys: readonly string[]): Promise<Map<string, string>> {
   const conn = await c.client(id);
@@ -154,27 +151,9 @@ async function readLocal(c: TestCluster, id: number, keys: readonly string[]): P
   }
 }
 
-
 /** A reply that says the write was not applied (safe to retry where it points). */
 function isRefusal(reply: string): boolean {
   return /^-(MOVED |CLUSTERDOWN |TRYAGAIN )/.test(reply);
-}
-
-/** The reply, or "(no reply: why)" if there is none in time or the connection closed. */
-function replyOrWhy(p: Promise<string>, ms: number): Promise<string> {
-  return withTimeout(p, ms).catch((e: Error) => `(no reply: ${e.message})`);
-}
-
-/**
- * A connection the node has accepted and served (a PING answered), so that
- * what is sent on it while the node is stopped waits in that socket and is
- * read in its first turn after SIGCONT (a connection not yet accepted would
- * only be accepted then, and read a turn later).
- */
-async function acceptedClient(c: TestCluster, id: number): Promise<RawClient> {
-  const conn = await c.client(id);
-  expect(await conn.call('PING')).toBe('+PONG\r\n');
-  return conn;
 }
 
 /** Waits until node id is a follower that knows another node as its leader. */

@@ -16,8 +16,7 @@
  */
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { TestCluster, withTimeout } from '../helpers/cluster.js';
-import type { RawClient } from '../helpers/raw-client.js';
-import { bulk, isRetryable, readThroughLeader, sleep } from '../helpers/cluster-ops.js';
+import { acceptedClient, bulk, isRetryable, readThroughLeader, replyOrWhy, sleep } from '../helpers/cluster-ops.js';
 import { PeerProxies } from '../chaos/peer-proxy.js';
 
 const clusters: TestCluster[] = [];
@@ -26,17 +25,6 @@ afterAll(async () => {
   await Promise.all(clusters.map((c) => c.destroy()));
   await proxies.close();
 });
-
-function replyOrWhy(p: Promise<string>, ms: number): Promise<string> {
-  return withTimeout(p, ms).catch((e: Error) => `(no reply: ${e.message})`);
-}
-
-/** A connection the node has accepted and served, so what is sent on it while the node is stopped is read in its first turn after SIGCONT. */
-async function acceptedClient(c: TestCluster, id: number): Promise<RawClient> {
-  const conn = await c.client(id);
-  expect(await conn.call('PING')).toBe('+PONG\r\n');
-  return conn;
-}
 
 describe('lease reads across a SIGSTOP of the leader', () => {
   it('after SIGCONT the old leader serves no read from its lost lease', { timeout: 60_000 }, async () => {
