@@ -38,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DATA_MODEL_COMMANDS } from './data-model-commands.mjs';
-import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePort, loadBenchmarkKeys, machineFacts, median, raftInfo, redisBenchmark, waitPort, writeResult, optionReader } from './lib.mjs';
+import { RAFTIS_BIN, RespConn, benchOutput, buildFacts, freePorts, loadBenchmarkKeys, machineFacts, median, raftInfo, redisBenchmark, waitPort, writeResult, optionReader } from './lib.mjs';
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
@@ -131,7 +131,8 @@ async function measure(build, role, test, round) {
   const nodes = [];
   for (let i = 1; i <= 3; i++) {
     const host = `127.0.0.${i}`;
-    nodes.push({ id: i, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(root, `node${i}`) });
+    const [port, clusterPort] = await freePorts(2, host);
+    nodes.push({ id: i, host, port, clusterPort, dir: path.join(root, `node${i}`) });
   }
   const peers = nodes.map((x) => `${x.id}=${x.host}:${x.port}@${x.clusterPort}`).join(',');
   const outBase = path.join(root, 'cg.out');

@@ -55,6 +55,24 @@ export async function freePort(host = '127.0.0.1') {
   });
 }
 
+/**
+ * `n` different ports free on `host` a moment ago, all held open until every
+ * one is chosen: two freePort calls in a row may be handed the same
+ * just-closed port (test/helpers/ports.ts freePorts, for the same reason).
+ */
+export async function freePorts(n, host = '127.0.0.1') {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.on('error', reject);
+      s.listen(0, host, () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
 /** Waits until `host:port` accepts a connection (tries × stepMs at most), or `proc` exits. */
 export async function waitPort(port, proc, what, host = '127.0.0.1', tries = 400, stepMs = 50) {
   for (let i = 0; i < tries; i++) {
@@ -339,7 +357,8 @@ export async function startRaftisCluster(n = 3, args = [], { logLevel = 'warn', 
   const nodes = [];
   for (let i = 1; i <= n; i++) {
     const host = `127.0.0.${i}`;
-    nodes.push({ id: i, host, port: await freePort(host), clusterPort: await freePort(host), dir: path.join(root, `node${i}`), proc: undefined, log: '' });
+    const [port, clusterPort] = await freePorts(2, host);
+    nodes.push({ id: i, host, port, clusterPort, dir: path.join(root, `node${i}`), proc: undefined, log: '' });
   }
   const peers = nodes.map((x) => `${x.id}=${x.host}:${x.port}@${x.clusterPort}`).join(',');
   const node = (id) => {
