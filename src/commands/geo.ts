@@ -40,8 +40,9 @@ import {
 import { isOpt } from './options.js';
 import { pqsort } from './pqsort.js';
 import type { Ctx, DataHandler } from './types.js';
-import { zsetForRead, zsetForWrite } from './zset-range.js';
+import { zsetForRead } from './zset-range.js';
 import { dirty } from './dirty.js';
+import { ZADD_CH, ZADD_NX, ZADD_XX, zaddScores } from './zset-add.js';
 
 /** getDoubleFromObjectOrReply: the value, or undefined after replying `msg` (or the generic float error). */
 function getDouble(ctx: Ctx, arg: string, msg?: string): number | undefined {
@@ -101,24 +102,21 @@ const addScores: number[] = [];
 /**
  * GEOADD key [NX|XX] [CH] longitude latitude member [...]: Redis checks
  * every position, then runs ZADD with the 52-bit geohashes as scores. The
- * scores go to the sorted set here as numbers (Redis's ZADD parses the
- * integers it was given back into the same doubles), with ZADD's steps for
- * the options GEOADD passes (NX, XX, CH): the same replies, errors,
- * notifications ("zadd") and dirty count as zaddGeneric in zset.ts.
+ * scores go to ZADD's steps (zset-add.ts) here as numbers (Redis's ZADD
+ * parses the integers it was given back into the same doubles), with the
+ * options GEOADD passes (NX, XX, CH).
  */
 const geoadd: DataHandler = (ctx, argv) => {
-  let nx = false;
-  let xx = false;
-  let ch = false;
+  let flags = 0;
   let longidx = 2;
   for (; longidx < argv.length; longidx++) {
     const o = argv[longidx]!;
-    if (isOpt(o, 'nx')) nx = true;
-    else if (isOpt(o, 'xx')) xx = true;
-    else if (isOpt(o, 'ch')) ch = true;
+    if (isOpt(o, 'nx')) flags |= ZADD_NX;
+    else if (isOpt(o, 'xx')) flags |= ZADD_XX;
+    else if (isOpt(o, 'ch')) flags |= ZADD_CH;
     else break;
   }
-  if ((argv.length - longidx) % 3 !== 0 || (xx && nx)) return ctx.w.error(ERR.syntax);
+  if ((argv.length - longidx) % 3 !== 0 || (flags & (ZADD_NX | ZADD_XX)) === (ZADD_NX | ZADD_XX)) return ctx.w.error(ERR.syntax);
   const elements = (argv.length - longidx) / 3;
   for (let j = 0; j < elements; j++) {
     const i = longidx + 3 * j;
@@ -131,37 +129,7 @@ const geoadd: DataHandler = (ctx, argv) => {
   }
   // ZADD's own checks: no pair (GEOADD key CH CH CH) is its syntax error.
   if (elements === 0) return ctx.w.error(ERR.syntax);
-  const key = argv[1]!;
-  let z = zsetForWrite(ctx, key);
-  if (z === null) return;
-  if (z === undefined) {
-    if (xx) return ctx.w.int(0);
-    z = new ZSetValue(!fitsListpack(elements, argv[longidx + 2]!.length));
-    ctx.db.set(key, z);
-  }
-  let added = 0;
-  let updated = 0;
-  for (let j = 0; j < elements; j++) {
-    const member = argv[longidx + 2 + 3 * j]!;
-    const s = addScores[j]!;
-    const cur = z.score(member);
-    if (cur !== undefined) {
-      if (nx) continue;
-      if (s !== cur) {
-        z.update(member, s);
-        updated++;
-      }
-    } else if (!xx) {
-      z.insert(member, s);
-      added++;
-    }
-  }
-  if (added + updated > 0) {
-    notify(ctx, Notify.Zset, 'zadd', key);
-    dirty(ctx, added + updated);
-  }
-  if (z.size === 0) ctx.db.delete(key);
-  ctx.w.int(ch ? added + updated : added);
+  zaddScores(ctx, argv, flags, addScores, longidx + 2, 3, elements);
 };
 
 const geodist: DataHandler = (ctx, argv) => {

@@ -8,7 +8,7 @@
  */
 import { Notify, deleteStored, notify } from './notify.js';
 import { lexGteMin, lexLteMax, scoreGteMin, scoreLteMax, type ZNode } from '../keyspace/types/skiplist.js';
-import { ZSetValue, fitsListpack } from '../keyspace/types/zset.js';
+import { ZSetValue } from '../keyspace/types/zset.js';
 import { LIST_ERR, ZSET_ERR } from './collection-errors.js';
 import { ERR } from './errors.js';
 import { formatScore, parseDouble } from '../util/double.js';
@@ -20,33 +20,27 @@ import type { Ctx, DataHandler } from './types.js';
 import { readRandom } from './random.js';
 import { parseLexRange, parseScoreRange, replyMembers, replyScore, zsetForRead, zsetForWrite } from './zset-range.js';
 import { dirty } from './dirty.js';
+import { ZADD_CH, ZADD_GT, ZADD_INCR, ZADD_LT, ZADD_NX, ZADD_XX, zaddScores } from './zset-add.js';
 
-const NX = 1;
-const XX = 2;
-const INCR = 4;
-const GT = 8;
-const LT = 16;
-
-/** zaddGenericCommand, for ZADD and ZINCRBY (which is ZADD with INCR). */
+/** zaddGenericCommand, for ZADD and ZINCRBY (which is ZADD with INCR): its options and scores, then zaddScores. */
 function zaddGeneric(ctx: Ctx, argv: string[], flags: number): void {
   const w = ctx.w;
-  let ch = false;
   let idx = 2;
   for (; idx < argv.length; idx++) {
     const o = argv[idx]!;
-    if (isOpt(o, 'nx')) flags |= NX;
-    else if (isOpt(o, 'xx')) flags |= XX;
-    else if (isOpt(o, 'ch')) ch = true;
-    else if (isOpt(o, 'incr')) flags |= INCR;
-    else if (isOpt(o, 'gt')) flags |= GT;
-    else if (isOpt(o, 'lt')) flags |= LT;
+    if (isOpt(o, 'nx')) flags |= ZADD_NX;
+    else if (isOpt(o, 'xx')) flags |= ZADD_XX;
+    else if (isOpt(o, 'ch')) flags |= ZADD_CH;
+    else if (isOpt(o, 'incr')) flags |= ZADD_INCR;
+    else if (isOpt(o, 'gt')) flags |= ZADD_GT;
+    else if (isOpt(o, 'lt')) flags |= ZADD_LT;
     else break;
   }
-  const incr = (flags & INCR) !== 0;
-  const nx = (flags & NX) !== 0;
-  const xx = (flags & XX) !== 0;
-  const gt = (flags & GT) !== 0;
-  const lt = (flags & LT) !== 0;
+  const incr = (flags & ZADD_INCR) !== 0;
+  const nx = (flags & ZADD_NX) !== 0;
+  const xx = (flags & ZADD_XX) !== 0;
+  const gt = (flags & ZADD_GT) !== 0;
+  const lt = (flags & ZADD_LT) !== 0;
   const rest = argv.length - idx;
   if (rest % 2 !== 0 || rest === 0) return w.error(ERR.syntax);
   const elements = rest / 2;
@@ -59,60 +53,11 @@ function zaddGeneric(ctx: Ctx, argv: string[], flags: number): void {
     if (s === null) return w.error(ERR.notFloat);
     scores.push(s);
   }
-  const key = argv[1]!;
-  let z = zsetForWrite(ctx, key);
-  if (z === null) return;
-  let added = 0;
-  let updated = 0;
-  let processed = 0;
-  let score = 0;
-  if (z === undefined) {
-    if (xx) return incr ? w.nil() : w.int(0);
-    z = new ZSetValue(!fitsListpack(elements, argv[idx + 1]!.length));
-    ctx.db.set(key, z);
-  }
-  for (let j = 0; j < elements; j++) {
-    const member = argv[idx + 1 + j * 2]!;
-    let s = scores[j]!;
-    const cur = z.score(member);
-    if (cur !== undefined) {
-      if (nx) continue;
-      if (incr) {
-        s += cur;
-        if (Number.isNaN(s)) {
-          if (z.size === 0) ctx.db.delete(key);
-          return w.error(ZSET_ERR.nan);
-        }
-      }
-      if ((lt && s >= cur) || (gt && s <= cur)) continue;
-      if (s !== cur) {
-        z.update(member, s);
-        updated++;
-      }
-    } else if (!xx) {
-      z.insert(member, s);
-      added++;
-    } else {
-      continue;
-    }
-    processed++;
-    score = s;
-  }
-  if (added + updated > 0) {
-    notify(ctx, Notify.Zset, incr ? 'zincr' : 'zadd', key);
-    dirty(ctx, added + updated);
-  }
-  if (z.size === 0) ctx.db.delete(key);
-  if (incr) {
-    if (processed) replyScore(w, score);
-    else w.nil();
-  } else {
-    w.int(ch ? added + updated : added);
-  }
+  zaddScores(ctx, argv, flags, scores, idx + 1, 2, elements);
 }
 
 const zadd: DataHandler = (ctx, argv) => zaddGeneric(ctx, argv, 0);
-const zincrby: DataHandler = (ctx, argv) => zaddGeneric(ctx, argv, INCR);
+const zincrby: DataHandler = (ctx, argv) => zaddGeneric(ctx, argv, ZADD_INCR);
 
 const zrem: DataHandler = (ctx, argv) => {
   const key = argv[1]!;
