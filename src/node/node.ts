@@ -559,7 +559,12 @@ export class RaftisNode<P extends Proposal = Proposal> {
     }
     // A heartbeat's answer, and the confirmation of a read round it brings,
     // need not wait for the next turn (neither depends on the disk).
-    if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) this.loop.sendAndAnswerNow();
+    if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) {
+      this.loop.sendAndAnswerNow();
+      // A heartbeat that moved nothing else (a read round's, on a read-only
+      // load) needs no turn of the Ready loop: processReady would find nothing.
+      if (!this.loop.busy && !this.writes.queued && !this.reads.queued && !this.rn.hasReady()) return;
+    }
     this.scheduleReady();
   }
 

@@ -103,6 +103,10 @@ export class ReadyLoop<P extends Proposal> {
     // A read-only script paused between slices: Readies go on (persist, send, votes), what they would apply waits for its end.
     this.holdAppliesWhileBusy();
     reads.flush(rn);
+    // A read round's heartbeat (and answers to reads already confirmed) leave
+    // now, as while a write is in flight: a read-only load then builds no
+    // Ready per round (an empty write, a promise, advance).
+    this.sendAndAnswerNow();
     if (!rn.hasReady()) return;
     this.busy = true;
     const rd = rn.ready();
