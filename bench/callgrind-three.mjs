@@ -27,6 +27,10 @@
 //                  bench/data-model.mjs's command lines (bench/data-model-commands.mjs)
 //   --roles LIST   leader,follower (default both)
 //   --rounds R     default 1
+//   --clients C    redis-benchmark's -c (default 50). With -c 1 -P 1 every GET is a read
+//                  round of its own: the count is a round's cost end to end on that node
+//   --stop-other   role follower: the other follower is stopped (SIGSTOP) during the
+//                  measured load, so the leader's read rounds go to node 1
 //   --keep DIR     keep the callgrind files and perf maps (DIR/<build>-<role>-<test>-<P>-r<round>.cg:
 //                  bench/callgrind-top.mjs DIR N --test leader-SET-16)
 //   --out FILE     results file under bench/results or an absolute path (default callgrind-three-run.md)
@@ -47,6 +51,8 @@ const A = opt('--a', undefined) ? path.resolve(opt('--a')) : undefined;
 const N = Number(opt('--requests', 20000));
 const WARMUP = Number(opt('--warmup', 5 * N));
 const ROUNDS = Number(opt('--rounds', 1));
+const CLIENTS = Number(opt('--clients', 50));
+const STOP_OTHER = argv.includes('--stop-other');
 const KEEP = opt('--keep', undefined);
 const OUT = opt('--out', 'callgrind-three-run.md');
 const ROLES = opt('--roles', 'leader,follower').split(',');
@@ -180,7 +186,7 @@ async function measure(build, role, test, round) {
     }
     const L = nodes[leader - 1];
     const cmd = DATA_MODEL_COMMANDS[test.t] ?? ['-t', test.t.toLowerCase()];
-    const bench = (n) => redisBenchmark(L.port, ['-c', '50', '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd], L.host);
+    const bench = (n) => redisBenchmark(L.port, ['-c', String(CLIENTS), '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd], L.host);
     if (test.t === 'GET') await loadBenchmarkKeys(L.port, 100_000, 16, L.host);
     await bench(WARMUP);
     const caughtUp = async () => {
@@ -189,10 +195,17 @@ async function measure(build, role, test, round) {
       await poll('node 1 to apply the load', async () => Number((await info(nodes[0]))?.applied_index ?? 0) >= commit, 600_000);
     };
     await caughtUp();
+    const other = role === 'follower' && STOP_OTHER ? nodes.find((x) => x.id !== 1 && x.id !== leader) : undefined;
+    if (other) {
+      other.proc.kill('SIGSTOP');
+      // The leader's next heartbeat broadcast (a tick) is answered by node 1 alone: its rounds go there.
+      await new Promise((r) => setTimeout(r, 1500));
+    }
     await run('callgrind_control', ['--instr=on', String(nodes[0].proc.pid)]);
     const r = await bench(N);
     await caughtUp();
     await run('callgrind_control', ['--dump', String(nodes[0].proc.pid)]);
+    if (other) other.proc.kill('SIGCONT');
     if (leader !== (await leaderNow())) throw new Error('the leader changed under the load');
     const dump = fs.readdirSync(root).filter((f) => f.startsWith('cg.out')).map((f) => path.join(root, f));
     const file = dump.find((f) => /\.1$/.test(f)) ?? dump[0];
@@ -230,7 +243,7 @@ say(await machineFacts());
 say(await buildFacts());
 if (A) say(`A: ${A}`);
 if (SERVER_ARGS.length > 0) say(`server args (every node, both builds): ${SERVER_ARGS.join(' ')}`);
-say(`redis-benchmark -c 50 -r 100000 -d 16 -n ${N} to the leader after a warm-up of ${WARMUP}; node 1 under valgrind --tool=callgrind in the role named, the others normal; counting only during the measured load (a follower: until it has applied it); ${ROUNDS} round(s), builds alternating; medians.\n`);
+say(`redis-benchmark -c ${CLIENTS} -r 100000 -d 16 -n ${N} to the leader after a warm-up of ${WARMUP}; node 1 under valgrind --tool=callgrind in the role named, the others normal${STOP_OTHER ? ' (role follower: the other follower stopped during the measured load)' : ''}; counting only during the measured load (a follower: until it has applied it); ${ROUNDS} round(s), builds alternating; medians.\n`);
 
 const rows = [];
 for (const test of TESTS) {

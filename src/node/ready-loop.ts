@@ -236,11 +236,16 @@ export class ReadyLoop<P extends Proposal> {
 
   /** Sends what may leave before the next Ready (see sendEarly) and answers confirmed reads. */
   sendAndAnswerNow(): void {
-    const { rn, peers, reads } = this.p;
+    const { rn, peers } = this.p;
     const msgs = rn.peekMessages();
     if (msgs.length > 0 && sendEarly(msgs)) peers.send(rn.takeMessages());
-    const rs = rn.takeReadStates();
-    if (rs.length > 0) reads.answer(rs, this.host.appliedIndex);
+    this.answerNow();
+  }
+
+  /** Answers the reads a quorum has confirmed (RawNode.takeReadStates). */
+  answerNow(): void {
+    const rs = this.p.rn.takeReadStates();
+    if (rs.length > 0) this.p.reads.answer(rs, this.host.appliedIndex);
   }
 
   /** Follower: the leader's snapshot replaces the state machine. */
