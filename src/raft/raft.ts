@@ -33,6 +33,8 @@ import {
   entriesSize,
   voteResponseType,
   EMPTY_BUFFER,
+  newHeartbeat,
+  newHeartbeatResp,
 } from './messages.js';
 import { majority, VoteResult } from './quorum.js';
 import { ReadOnly, type ReadRequest, type ReadState } from './read-only.js';
@@ -256,7 +258,7 @@ export class Raft {
     if (pr === undefined) return;
     // Never tell a follower to commit past what it is known to hold.
     const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send(newMessage({ type: MessageType.Heartbeat, to, commit, context: ctx }));
+    this.send(newHeartbeat(to, commit, ctx));
     pr.sentCommitIndex(commit);
   }
 
@@ -650,7 +652,7 @@ export class Raft {
       return;
     }
     this.raftLog.commitTo(m.commit);
-    this.send(newMessage({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
+    this.send(newHeartbeatResp(m.from, m.context));
   }
 
   handleSnapshot(m: Message): void {
@@ -814,6 +816,9 @@ export class Raft {
     this.confirmReadRounds();
   }
 
+  /** startReadRound's choice, reused (its ids are sent to before it returns). */
+  private readonly chosen: number[] = [];
+
   /**
    * Starts a round for the waiting reads, sent only to as many voters as a
    * quorum needs besides this leader: the first to answer the latest
@@ -834,7 +839,8 @@ export class Raft {
       return;
     }
     const ctx = this.readOnly.startRound(this.raftLog.committed, this.ticks);
-    const chosen: number[] = [];
+    const chosen = this.chosen;
+    chosen.length = 0;
     for (const id of this.readOnly.answeredBroadcast) {
       if (chosen.length === need) break;
       if (id !== this.id && this.trk.isVoter(id)) chosen.push(id);

@@ -64,6 +64,7 @@ import {
   type Message,
   MessageType,
   newMessage,
+  newReadIndex,
   type Snapshot,
 } from './messages.js';
 import { proposeOwned } from './leader.js';
@@ -202,7 +203,7 @@ export class RawNode {
    * ReadIndexDroppedError when no leader is known.
    */
   readIndex(ctx: Buffer): void {
-    this.raft.step(newMessage({ type: MessageType.ReadIndex, from: this.raft.id, context: ctx }));
+    this.raft.step(newReadIndex(this.raft.id, ctx));
   }
 
   /** Asks the leader (directly, or via this follower) to hand leadership to `transferee`. */
