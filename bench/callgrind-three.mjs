@@ -30,7 +30,9 @@
 //   --clients C    redis-benchmark's -c (default 50). With -c 1 -P 1 every GET is a read
 //                  round of its own: the count is a round's cost end to end on that node
 //   --stop-other   role follower: the other follower is stopped (SIGSTOP) during the
-//                  measured load, so the leader's read rounds go to node 1
+//                  measured load, so the leader's read rounds go to node 1; every node
+//                  runs on the slow ticks (SLOW_TICKS below), or the leader, left with
+//                  node 1 alone, steps down when node 1 stalls
 //   --keep DIR     keep the callgrind files and perf maps (DIR/<build>-<role>-<test>-<P>-r<round>.cg:
 //                  bench/callgrind-top.mjs DIR N --test leader-SET-16)
 //   --out FILE     results file under bench/results or an absolute path (default callgrind-three-run.md)
@@ -148,8 +150,8 @@ async function measure(build, role, test, round) {
       const args = [build.bin, '--id', String(x.id), '--bind', x.host, '--port', String(x.port), '--cluster-port', String(x.clusterPort), '--dir', x.dir, '--peers', peers, '--log-level', 'warn', ...SERVER_ARGS];
       const proc =
         x.id === 1
-          ? spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outBase}`, process.execPath, ...(role === 'leader' ? ['--import', SLOW_TICKS] : []), ...(KEEP ? ['--perf-basic-prof'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
-          : spawn(process.execPath, [...(role === 'leader' ? ['--import', SLOW_TICKS] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+          ? spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outBase}`, process.execPath, ...(role === 'leader' || STOP_OTHER ? ['--import', SLOW_TICKS] : []), ...(KEEP ? ['--perf-basic-prof'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+          : spawn(process.execPath, [...(role === 'leader' || STOP_OTHER ? ['--import', SLOW_TICKS] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       proc.stderr.on('data', (d) => {
         stderr += `[${x.id}] ${d}`;
         if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
@@ -199,7 +201,7 @@ async function measure(build, role, test, round) {
     if (other) {
       other.proc.kill('SIGSTOP');
       // The leader's next heartbeat broadcast (a tick) is answered by node 1 alone: its rounds go there.
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 2500));
     }
     await run('callgrind_control', ['--instr=on', String(nodes[0].proc.pid)]);
     const r = await bench(N);

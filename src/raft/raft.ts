@@ -816,9 +816,6 @@ export class Raft {
     this.confirmReadRounds();
   }
 
-  /** startReadRound's choice, reused (its ids are sent to before it returns). */
-  private readonly chosen: number[] = [];
-
   /**
    * Starts a round for the waiting reads, sent only to as many voters as a
    * quorum needs besides this leader: the first to answer the latest
@@ -839,8 +836,7 @@ export class Raft {
       return;
     }
     const ctx = this.readOnly.startRound(this.raftLog.committed, this.ticks);
-    const chosen = this.chosen;
-    chosen.length = 0;
+    const chosen: number[] = [];
     for (const id of this.readOnly.answeredBroadcast) {
       if (chosen.length === need) break;
       if (id !== this.id && this.trk.isVoter(id)) chosen.push(id);
