@@ -94,11 +94,6 @@ export class Reads {
       const batch = this.batches.get(seq);
       if (!batch) continue;
       this.batches.delete(seq);
-      if (rs.index <= appliedIndex && this.held.length === 0 && !this.blocked()) {
-        // Served now (whenApplied's first case, without a closure per batch).
-        for (const cb of batch) cb(true);
-        continue;
-      }
       this.whenApplied(rs.index, appliedIndex, () => {
         for (const cb of batch) cb(true);
       });

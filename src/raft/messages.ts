@@ -128,21 +128,6 @@ export function newAppend(to: number, index: number, logTerm: number, entries: E
   return { type: MessageType.App, from: NONE, to, term: 0, logTerm, index, entries, commit, reject: false, rejectHint: 0, context: EMPTY_BUFFER };
 }
 
-/** newMessage({ type: MessageType.Heartbeat, to, commit, context }), as newAppend: a read round's, per round. */
-export function newHeartbeat(to: number, commit: number, context: Buffer): Message {
-  return { type: MessageType.Heartbeat, from: NONE, to, term: 0, logTerm: 0, index: 0, entries: [], commit, reject: false, rejectHint: 0, context };
-}
-
-/** newMessage({ type: MessageType.HeartbeatResp, to, context }), as newAppend: a follower's answer to a round. */
-export function newHeartbeatResp(to: number, context: Buffer): Message {
-  return { type: MessageType.HeartbeatResp, from: NONE, to, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context };
-}
-
-/** newMessage({ type: MessageType.ReadIndex, from, context }), as newAppend: the driver's request for a turn's reads. */
-export function newReadIndex(from: number, context: Buffer): Message {
-  return { type: MessageType.ReadIndex, from, to: NONE, term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context };
-}
-
 /** newMessage({ type: MessageType.AppResp, to, index }), as newAppend. */
 export function newAppendAck(to: number, index: number): Message {
   return { type: MessageType.AppResp, from: NONE, to, term: 0, logTerm: 0, index, entries: [], commit: 0, reject: false, rejectHint: 0, context: EMPTY_BUFFER };

@@ -33,8 +33,6 @@ import {
   entriesSize,
   voteResponseType,
   EMPTY_BUFFER,
-  newHeartbeat,
-  newHeartbeatResp,
 } from './messages.js';
 import { majority, VoteResult } from './quorum.js';
 import { ReadOnly, type ReadRequest, type ReadState } from './read-only.js';
@@ -258,7 +256,7 @@ export class Raft {
     if (pr === undefined) return;
     // Never tell a follower to commit past what it is known to hold.
     const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send(newHeartbeat(to, commit, ctx));
+    this.send(newMessage({ type: MessageType.Heartbeat, to, commit, context: ctx }));
     pr.sentCommitIndex(commit);
   }
 
@@ -652,7 +650,7 @@ export class Raft {
       return;
     }
     this.raftLog.commitTo(m.commit);
-    this.send(newHeartbeatResp(m.from, m.context));
+    this.send(newMessage({ type: MessageType.HeartbeatResp, to: m.from, context: m.context }));
   }
 
   handleSnapshot(m: Message): void {

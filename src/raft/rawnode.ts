@@ -64,7 +64,6 @@ import {
   type Message,
   MessageType,
   newMessage,
-  newReadIndex,
   type Snapshot,
 } from './messages.js';
 import { proposeOwned } from './leader.js';
@@ -203,7 +202,7 @@ export class RawNode {
    * ReadIndexDroppedError when no leader is known.
    */
   readIndex(ctx: Buffer): void {
-    this.raft.step(newReadIndex(this.raft.id, ctx));
+    this.raft.step(newMessage({ type: MessageType.ReadIndex, from: this.raft.id, context: ctx }));
   }
 
   /** Asks the leader (directly, or via this follower) to hand leadership to `transferee`. */

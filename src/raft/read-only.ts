@@ -47,8 +47,6 @@ const MAX_ROUNDS = 256;
 
 export const ROUND_CONTEXT_BYTES = 8;
 
-const NO_ROUNDS: readonly ReadRound[] = [];
-
 export function encodeRoundContext(seq: number): Buffer {
   const b = Buffer.allocUnsafe(ROUND_CONTEXT_BYTES);
   b.writeUInt32BE(Math.floor(seq / 2 ** 32), 0);
@@ -68,9 +66,6 @@ export class ReadOnly {
   /** Round numbers keep increasing across terms so a late answer can never be mistaken for a new one. */
   private lastSeq = 0;
   private confirmedSeq = 0;
-  /** confirm's `self`, for ackOf (one closure for every call, not one per call). */
-  private self = 0;
-  private readonly ackOf = (id: number): number | undefined => (id === this.self ? this.lastSeq : this.acked.get(id));
   /** Send tick of the latest confirmed round, if any in this term. */
   leaseStartTick: number | undefined = undefined;
 
@@ -139,10 +134,9 @@ export class ReadOnly {
    * Rounds newly confirmed by a quorum of `voters` (the leader `self` answers
    * every round it starts), oldest first. Their requests can be answered.
    */
-  confirm(voters: readonly number[], self: number): readonly ReadRound[] {
-    this.self = self;
-    const q = committedIndex(voters, this.ackOf);
-    if (q <= this.confirmedSeq) return NO_ROUNDS;
+  confirm(voters: readonly number[], self: number): ReadRound[] {
+    const q = committedIndex(voters, (id) => (id === self ? this.lastSeq : this.acked.get(id)));
+    if (q <= this.confirmedSeq) return [];
     this.confirmedSeq = Math.min(q, this.lastSeq);
     let n = 0;
     while (n < this.rounds.length && (this.rounds[n] as ReadRound).seq <= this.confirmedSeq) n++;
