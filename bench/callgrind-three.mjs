@@ -29,8 +29,8 @@
 //   --rounds R     default 1
 //   --clients C    redis-benchmark's -c (default 50). With -c 1 -P 1 every GET is a read
 //                  round of its own: the count is a round's cost end to end on that node
-//   --stop-other   role follower: the other follower is stopped (SIGSTOP) during the
-//                  measured load, so the leader's read rounds go to node 1; every node
+//   --stop-other   role follower: the other follower is stopped (SIGSTOP) from the
+//                  warm-up to the end of the measured load, so the leader's read rounds go to node 1; every node
 //                  runs on the slow ticks (SLOW_TICKS below), or the leader, left with
 //                  node 1 alone, steps down when node 1 stalls
 //   --keep DIR     keep the callgrind files and perf maps (DIR/<build>-<role>-<test>-<P>-r<round>.cg:
@@ -190,6 +190,13 @@ async function measure(build, role, test, round) {
     const cmd = DATA_MODEL_COMMANDS[test.t] ?? ['-t', test.t.toLowerCase()];
     const bench = (n) => redisBenchmark(L.port, ['-c', String(CLIENTS), '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd], L.host);
     if (test.t === 'GET') await loadBenchmarkKeys(L.port, 100_000, 16, L.host);
+    // Stopped before the warm-up too: node 1 must have answered rounds before the count starts.
+    const other = role === 'follower' && STOP_OTHER ? nodes.find((x) => x.id !== 1 && x.id !== leader) : undefined;
+    if (other) {
+      other.proc.kill('SIGSTOP');
+      // The leader's next heartbeat broadcast (a tick) is answered by node 1 alone: its rounds go there.
+      await new Promise((r) => setTimeout(r, 2500));
+    }
     await bench(WARMUP);
     const caughtUp = async () => {
       if (role !== 'follower') return;
@@ -197,12 +204,6 @@ async function measure(build, role, test, round) {
       await poll('node 1 to apply the load', async () => Number((await info(nodes[0]))?.applied_index ?? 0) >= commit, 600_000);
     };
     await caughtUp();
-    const other = role === 'follower' && STOP_OTHER ? nodes.find((x) => x.id !== 1 && x.id !== leader) : undefined;
-    if (other) {
-      other.proc.kill('SIGSTOP');
-      // The leader's next heartbeat broadcast (a tick) is answered by node 1 alone: its rounds go there.
-      await new Promise((r) => setTimeout(r, 2500));
-    }
     await run('callgrind_control', ['--instr=on', String(nodes[0].proc.pid)]);
     const r = await bench(N);
     await caughtUp();
@@ -245,7 +246,7 @@ say(await machineFacts());
 say(await buildFacts());
 if (A) say(`A: ${A}`);
 if (SERVER_ARGS.length > 0) say(`server args (every node, both builds): ${SERVER_ARGS.join(' ')}`);
-say(`redis-benchmark -c ${CLIENTS} -r 100000 -d 16 -n ${N} to the leader after a warm-up of ${WARMUP}; node 1 under valgrind --tool=callgrind in the role named, the others normal${STOP_OTHER ? ' (role follower: the other follower stopped during the measured load)' : ''}; counting only during the measured load (a follower: until it has applied it); ${ROUNDS} round(s), builds alternating; medians.\n`);
+say(`redis-benchmark -c ${CLIENTS} -r 100000 -d 16 -n ${N} to the leader after a warm-up of ${WARMUP}; node 1 under valgrind --tool=callgrind in the role named, the others normal${STOP_OTHER ? ' (role follower: the other follower stopped from the warm-up on)' : ''}; counting only during the measured load (a follower: until it has applied it); ${ROUNDS} round(s), builds alternating; medians.\n`);
 
 const rows = [];
 for (const test of TESTS) {
