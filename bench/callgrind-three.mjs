@@ -27,6 +27,12 @@
 //                  bench/data-model.mjs's command lines (bench/data-model-commands.mjs)
 //   --roles LIST   leader,follower (default both)
 //   --rounds R     default 1
+//   --clients C    redis-benchmark's -c (default 50). With -c 1 -P 1 every GET is a read
+//                  round of its own: the count is a round's cost end to end on that node
+//   --stop-other   role follower: the other follower is stopped (SIGSTOP) from the
+//                  warm-up to the end of the measured load, so the leader's read rounds go to node 1; every node
+//                  runs on the slow ticks (SLOW_TICKS below), or the leader, left with
+//                  node 1 alone, steps down when node 1 stalls
 //   --keep DIR     keep the callgrind files and perf maps (DIR/<build>-<role>-<test>-<P>-r<round>.cg:
 //                  bench/callgrind-top.mjs DIR N --test leader-SET-16)
 //   --out FILE     results file under bench/results or an absolute path (default callgrind-three-run.md)
@@ -47,6 +53,8 @@ const A = opt('--a', undefined) ? path.resolve(opt('--a')) : undefined;
 const N = Number(opt('--requests', 20000));
 const WARMUP = Number(opt('--warmup', 5 * N));
 const ROUNDS = Number(opt('--rounds', 1));
+const CLIENTS = Number(opt('--clients', 50));
+const STOP_OTHER = argv.includes('--stop-other');
 const KEEP = opt('--keep', undefined);
 const OUT = opt('--out', 'callgrind-three-run.md');
 const ROLES = opt('--roles', 'leader,follower').split(',');
@@ -143,8 +151,8 @@ async function measure(build, role, test, round) {
       const args = [build.bin, '--id', String(x.id), '--bind', x.host, '--port', String(x.port), '--cluster-port', String(x.clusterPort), '--dir', x.dir, '--peers', peers, '--log-level', 'warn', ...SERVER_ARGS];
       const proc =
         x.id === 1
-          ? spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outBase}`, process.execPath, ...(role === 'leader' ? ['--import', SLOW_TICKS] : []), ...(KEEP ? ['--perf-basic-prof'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
-          : spawn(process.execPath, [...(role === 'leader' ? ['--import', SLOW_TICKS] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+          ? spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outBase}`, process.execPath, ...(role === 'leader' || STOP_OTHER ? ['--import', SLOW_TICKS] : []), ...(KEEP ? ['--perf-basic-prof'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+          : spawn(process.execPath, [...(role === 'leader' || STOP_OTHER ? ['--import', SLOW_TICKS] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       proc.stderr.on('data', (d) => {
         stderr += `[${x.id}] ${d}`;
         if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
@@ -181,8 +189,15 @@ async function measure(build, role, test, round) {
     }
     const L = nodes[leader - 1];
     const cmd = DATA_MODEL_COMMANDS[test.t] ?? ['-t', test.t.toLowerCase()];
-    const bench = (n) => redisBenchmark(L.port, ['-c', '50', '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd], L.host);
+    const bench = (n) => redisBenchmark(L.port, ['-c', String(CLIENTS), '-r', '100000', '-d', '16', '-n', String(n), '-P', String(test.P), ...cmd], L.host);
     if (test.t === 'GET') await loadBenchmarkKeys(L.port, 100_000, 16, L.host);
+    // Stopped before the warm-up too: node 1 must have answered rounds before the count starts.
+    const other = role === 'follower' && STOP_OTHER ? nodes.find((x) => x.id !== 1 && x.id !== leader) : undefined;
+    if (other) {
+      other.proc.kill('SIGSTOP');
+      // The leader's next heartbeat broadcast (a tick) is answered by node 1 alone: its rounds go there.
+      await new Promise((r) => setTimeout(r, 2500));
+    }
     await bench(WARMUP);
     const caughtUp = async () => {
       if (role !== 'follower') return;
@@ -194,6 +209,7 @@ async function measure(build, role, test, round) {
     const r = await bench(N);
     await caughtUp();
     await run('callgrind_control', ['--dump', String(nodes[0].proc.pid)]);
+    if (other) other.proc.kill('SIGCONT');
     if (leader !== (await leaderNow())) throw new Error('the leader changed under the load');
     const dump = fs.readdirSync(root).filter((f) => f.startsWith('cg.out')).map((f) => path.join(root, f));
     const file = dump.find((f) => /\.1$/.test(f)) ?? dump[0];
@@ -231,7 +247,7 @@ say(await machineFacts());
 say(await buildFacts());
 if (A) say(`A: ${A}`);
 if (SERVER_ARGS.length > 0) say(`server args (every node, both builds): ${SERVER_ARGS.join(' ')}`);
-say(`redis-benchmark -c 50 -r 100000 -d 16 -n ${N} to the leader after a warm-up of ${WARMUP}; node 1 under valgrind --tool=callgrind in the role named, the others normal; counting only during the measured load (a follower: until it has applied it); ${ROUNDS} round(s), builds alternating; medians.\n`);
+say(`redis-benchmark -c ${CLIENTS} -r 100000 -d 16 -n ${N} to the leader after a warm-up of ${WARMUP}; node 1 under valgrind --tool=callgrind in the role named, the others normal${STOP_OTHER ? ' (role follower: the other follower stopped from the warm-up on)' : ''}; counting only during the measured load (a follower: until it has applied it); ${ROUNDS} round(s), builds alternating; medians.\n`);
 
 const rows = [];
 for (const test of TESTS) {

@@ -559,7 +559,17 @@ export class RaftisNode<P extends Proposal = Proposal> {
     }
     // A heartbeat's answer, and the confirmation of a read round it brings,
     // need not wait for the next turn (neither depends on the disk).
-    if (m.type === MessageType.Heartbeat || m.type === MessageType.HeartbeatResp) this.loop.sendAndAnswerNow();
+    if (m.type === MessageType.Heartbeat) {
+      this.loop.sendAndAnswerNow();
+      // A heartbeat that moved nothing else (a read round's, on a read-only
+      // load) needs no turn of the Ready loop: processReady would find nothing.
+      if (!this.loop.busy && !this.writes.queued && !this.reads.queued && !this.rn.hasReady()) return;
+    } else if (m.type === MessageType.HeartbeatResp) {
+      // The reads it confirms are served now; the next round (and any message it
+      // brought) leaves from processReady at the end of this turn, carrying the
+      // reads that arrive meanwhile too.
+      this.loop.answerNow();
+    }
     this.scheduleReady();
   }
 

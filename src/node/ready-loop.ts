@@ -103,6 +103,10 @@ export class ReadyLoop<P extends Proposal> {
     // A read-only script paused between slices: Readies go on (persist, send, votes), what they would apply waits for its end.
     this.holdAppliesWhileBusy();
     reads.flush(rn);
+    // A read round's heartbeat (and answers to reads already confirmed) leave
+    // now, as while a write is in flight: a read-only load then builds no
+    // Ready per round (an empty write, a promise, advance).
+    this.sendAndAnswerNow();
     if (!rn.hasReady()) return;
     this.busy = true;
     const rd = rn.ready();
@@ -232,11 +236,16 @@ export class ReadyLoop<P extends Proposal> {
 
   /** Sends what may leave before the next Ready (see sendEarly) and answers confirmed reads. */
   sendAndAnswerNow(): void {
-    const { rn, peers, reads } = this.p;
+    const { rn, peers } = this.p;
     const msgs = rn.peekMessages();
     if (msgs.length > 0 && sendEarly(msgs)) peers.send(rn.takeMessages());
-    const rs = rn.takeReadStates();
-    if (rs.length > 0) reads.answer(rs, this.host.appliedIndex);
+    this.answerNow();
+  }
+
+  /** Answers the reads a quorum has confirmed (RawNode.takeReadStates). */
+  answerNow(): void {
+    const rs = this.p.rn.takeReadStates();
+    if (rs.length > 0) this.p.reads.answer(rs, this.host.appliedIndex);
   }
 
   /** Follower: the leader's snapshot replaces the state machine. */

@@ -857,12 +857,18 @@ export class Raft {
     this.confirmReadRounds();
   }
 
-  /** Answers the reads of every round a quorum has now confirmed, then sends the next batch if one waits. */
+  /**
+   * Answers the reads of every round a quorum has now confirmed. The next
+   * batch's round is not started here but by the driver's next
+   * flushReadRequests (RawNode.ready, takeMessages, peekMessages): a driver
+   * that takes the answers at once (RawNode.takeReadStates) and the
+   * messages at the end of its turn lets the reads that arrive later in that
+   * turn join the round.
+   */
   confirmReadRounds(): void {
     for (const round of this.readOnly.confirm(this.trk.voters(), this.id)) {
       for (const req of round.requests) this.respondToReadRequest(req, round.index);
     }
-    if (this.readOnly.shouldFlush()) this.startReadRound();
   }
 
   /** Leader: starts a round for reads queued since the last one, unless one is in flight. RawNode calls it when building a Ready. */

@@ -52,6 +52,29 @@ describe('ReadIndex', () => {
     expect(ctxs(nt, 1)).toEqual([...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 10 }, (_, i) => `b${i}`)]);
   });
 
+  it('reads that arrive after a round is confirmed, before the driver flushes, join the next round', () => {
+    const nt = cluster();
+    const hb = heartbeats(nt);
+    for (let i = 0; i < 3; i++) nt.readIndex(1, ctx(`a${i}`));
+    nt.beginReady(1); // round A leaves with a*
+    nt.finishReady(1);
+    for (let i = 0; i < 3; i++) nt.readIndex(1, ctx(`b${i}`)); // wait: A in flight
+    // A's heartbeat reaches its follower, whose answer reaches the leader.
+    nt.dispatch(nt.pool.splice(0));
+    for (const id of [2, 3]) nt.handleReady(id);
+    nt.dispatch(nt.pool.splice(0));
+    expect(nt.raft(1).readStates.map((rs) => rs.requestCtx.toString())).toEqual(['a0', 'a1', 'a2']);
+    // Confirming A started no round: reads arriving now go with b* in the next one.
+    expect(nt.raft(1).msgs.filter((m) => m.type === MessageType.Heartbeat)).toEqual([]);
+    for (let i = 0; i < 3; i++) nt.readIndex(1, ctx(`c${i}`));
+    nt.stabilize();
+
+    expect(heartbeats(nt) - hb).toBe(2); // A, then one round for b* and c*
+    expect(ctxs(nt, 1)).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'c0', 'c1', 'c2']);
+    const states = nt.node(1).readStates;
+    expect(states[3]!.index).toBe(states[8]!.index);
+  });
+
   it('a read at the commit index reflects every write acknowledged before it', () => {
     const nt = cluster();
     const w = nt.propose(1, 'x=1');
