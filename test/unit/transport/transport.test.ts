@@ -303,6 +303,33 @@ describe('Transport', () => {
     expect(b.log.matching(/dropping messages addressed to node 3/)).toHaveLength(1);
   });
 
+  it('reads plain-TCP peers through one reused buffer (onread): entries received stay intact after later reads', async () => {
+    const b = makeNode(2, '127.0.0.2');
+    await b.t.start();
+    b.t.addPeer(7, { host: '127.0.0.1', clusterPort: 1 });
+    const c = await rawClient('127.0.0.2', b.t.port);
+    c.sock.write(helloFrame({ from: 7 }));
+    await waitFor(() => c.frames.length === 1, 'ack');
+    // The accepted connection reads with net.Socket's onread: no 'data' listener, no Buffer per read.
+    const conns = [...(b.t as unknown as { inbound: Set<{ socket: net.Socket }> }).inbound];
+    expect(conns).toHaveLength(1);
+    expect(conns[0]!.socket.listenerCount('data')).toBe(0);
+    // A frame larger than the 64 KiB read buffer (several reads), then small ones cut anywhere: every
+    // entry's bytes must be the frame's own, not a view of the buffer the next read overwrites.
+    const r = prng(11);
+    const big = newMessage({ type: MessageType.App, from: 7, to: 2, term: 2, logTerm: 2, index: 9, commit: 9, entries: [newEntry(10, 2, randBytes(r, 200_000))] });
+    const small = [app(7, 2, 5), app(7, 2, 1), hb(7, 2, 5)];
+    const stream = Buffer.concat([encodeRaftBatch([big]), ...small.map((m) => encodeRaftBatch([m]))]);
+    for (let off = 0; off < stream.length; ) {
+      const n = off < 250_000 ? 70_000 : 1 + (off % 7);
+      c.sock.write(stream.subarray(off, off + n));
+      off += n;
+      await new Promise((res) => setImmediate(res));
+    }
+    await waitFor(() => b.inbox.length === 4, 'four messages');
+    expect(plain(b.inbox)).toStrictEqual(plain([big, ...small]));
+  });
+
   it('keeps one inbound connection per peer: a redial replaces the older (maybe half-open) one', async () => {
     const b = makeNode(2, '127.0.0.2');
     await b.t.start();
