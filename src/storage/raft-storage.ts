@@ -183,6 +183,15 @@ export class RaftStorage implements Storage {
     return this.lastStored === 0 && this.hardState.term === 0 && this.compactIndex === 0;
   }
 
+  /**
+   * persistReady of a Ready without a snapshot settles within the turn of
+   * the event loop that called it, before any timer or immediate: the
+   * backend writes and syncs on this thread (LogBackend.writesInline).
+   */
+  get writesInline(): boolean {
+    return this.store.writesInline === true;
+  }
+
   /** Index of the last entry on disk. */
   get lastStoredIndex(): number {
     return this.lastStored;
