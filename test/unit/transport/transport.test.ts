@@ -106,6 +106,24 @@ describe('Transport', () => {
     expect(s).toMatchObject({ connected: true, inbound: true, sentFrames: 1, sentMessages: 2, receivedMessages: 1, droppedMessages: 0, queuedFrames: 0, queuedBytes: 0 });
   });
 
+  it('writes a lone frame without corking the socket', async () => {
+    const a = makeNode(1, '127.0.0.1');
+    const b = makeNode(2, '127.0.0.1');
+    await mesh([a, b]);
+    const link = (a.t as unknown as { links: Map<number, { socket: net.Socket }> }).links.get(2)!;
+    let corks = 0;
+    const sock = link.socket;
+    const cork = sock.cork.bind(sock);
+    sock.cork = () => {
+      corks++;
+      cork();
+    };
+    a.t.send([hb(1, 2, 1)]);
+    a.t.send([hb(1, 2, 2)]);
+    await waitFor(() => b.inbox.length === 2, 'two lone frames');
+    expect(corks).toBe(0);
+  });
+
   it('connects three nodes and groups each send() into one frame per peer', async () => {
     const nodes = [makeNode(1, '127.0.0.1'), makeNode(2, '127.0.0.2'), makeNode(3, '127.0.0.3')];
     await mesh(nodes);
