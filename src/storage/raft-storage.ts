@@ -298,7 +298,9 @@ export class RaftStorage implements Storage {
         this.tail = [];
         this.tailStart = first.index;
       } else {
-        this.tail.length = Math.min(this.tail.length, first.index - this.tailStart);
+        // Only a conflicting suffix shortens the tail (setting `length`, even to itself, is a runtime call).
+        const keep = first.index - this.tailStart;
+        if (keep < this.tail.length) this.tail.length = keep;
         if (this.tail.length === 0) this.tailStart = first.index;
       }
       // Indexed: a for-of's iterator costs a call per entry until the function is optimized.
