@@ -82,7 +82,7 @@ export interface Frame {
   version: number;
   /** A FrameType, or an unknown skippable type (≥ 0x80). */
   type: number;
-  /** The body, in memory owned by this frame alone (never shared with another frame). */
+  /** The body, in memory that no other frame's body and no socket read overlaps (small bodies are slices of Node's Buffer pool). */
   body: Buffer;
 }
 
@@ -267,7 +267,7 @@ export class FrameDecoder {
     this.hasHeader = false;
   }
 
-  /** Removes `n` buffered bytes (n ≤ buffered) into memory that no other frame shares. */
+  /** Removes `n` buffered bytes (n ≤ buffered) into memory that no other frame overlaps. */
   private take(n: number): Buffer {
     if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0];
@@ -285,8 +285,11 @@ export class FrameDecoder {
       return first;
     }
     // Copy, so that a small frame kept by the application (entries live in
-    // the log) does not pin a 64 KiB socket chunk it shared with others.
-    const out = Buffer.allocUnsafeSlow(n);
+    // the log) does not pin a 64 KiB socket chunk it shared with others, nor
+    // a socket's read buffer. Below 4 KiB (an acknowledgement, a -P 1 append)
+    // from Node's 8 KiB pool, as Buffer.allocUnsafe does: no ArrayBuffer and
+    // backing store of its own per frame; a kept body pins at most its slab.
+    const out = Buffer.allocUnsafe(n);
     this.copyOut(out, n);
     return out;
   }
