@@ -135,8 +135,9 @@ export class ReadyLoop<P extends Proposal> {
       // the acknowledgement of the entries being written), which the leader's next
       // commit waits for. With the write on this thread (the default) it is done
       // before the loop turns: the answer leaves first, then the entries are
-      // applied. A write still in flight when the loop turns (the thread pool)
-      // has them applied meanwhile, as on a leader.
+      // applied, from the write's completion (no immediate: it would only cost
+      // the loop a turn per batch). A write still in flight when the loop turns
+      // (the thread pool) has them applied meanwhile, as on a leader.
       let applied = false;
       const applyEarly = (): void => {
         if (applied || this.host.closed) return;
@@ -144,7 +145,7 @@ export class ReadyLoop<P extends Proposal> {
         this.applyEntries(ce, 0, early);
         this.whenApplied(() => (this.allApplied = early === ce.length));
       };
-      this.p.clock.immediate(applyEarly);
+      if (!this.p.storage.writesInline) this.p.clock.immediate(applyEarly);
       reads.answer(rd.readStates, this.host.appliedIndex);
       this.persist(rd, early, applyEarly);
       return;

@@ -109,6 +109,15 @@ export interface LogBackend {
   write(entries: readonly StoredEntry[], hardState?: StoredHardState, truncateFrom?: number, sync?: boolean): Promise<void>;
 
   /**
+   * True when write() does all its work (the write and its fdatasync) on
+   * the calling thread before it returns, so that its promise settles
+   * within the same turn of the event loop, before any timer or immediate:
+   * WalLog with its default `io: 'main'`. Absent: false (the thread pool,
+   * the harness's held writes).
+   */
+  readonly writesInline?: boolean;
+
+  /**
    * Removes entries up to and including `index` (a snapshot at `index` or
    * later covers them); `term` is the term of the entry at `index`, kept as
    * the compaction point. Durable before resolving. Entries after `index`

@@ -183,6 +183,15 @@ export class RaftStorage implements Storage {
     return this.lastStored === 0 && this.hardState.term === 0 && this.compactIndex === 0;
   }
 
+  /**
+   * persistReady of a Ready without a snapshot settles within the turn of
+   * the event loop that called it, before any timer or immediate: the
+   * backend writes and syncs on this thread (LogBackend.writesInline).
+   */
+  get writesInline(): boolean {
+    return this.store.writesInline === true;
+  }
+
   /** Index of the last entry on disk. */
   get lastStoredIndex(): number {
     return this.lastStored;
@@ -289,7 +298,9 @@ export class RaftStorage implements Storage {
         this.tail = [];
         this.tailStart = first.index;
       } else {
-        this.tail.length = Math.min(this.tail.length, first.index - this.tailStart);
+        // Only a conflicting suffix shortens the tail (setting `length`, even to itself, is a runtime call).
+        const keep = first.index - this.tailStart;
+        if (keep < this.tail.length) this.tail.length = keep;
         if (this.tail.length === 0) this.tailStart = first.index;
       }
       // Indexed: a for-of's iterator costs a call per entry until the function is optimized.

@@ -82,7 +82,7 @@ export interface Frame {
   version: number;
   /** A FrameType, or an unknown skippable type (≥ 0x80). */
   type: number;
-  /** The body, in memory owned by this frame alone (never shared with another frame). */
+  /** The body, in memory that no other frame's body and no socket read overlaps (small bodies are slices of Node's Buffer pool). */
   body: Buffer;
 }
 
@@ -130,14 +130,27 @@ export interface DecodeResult {
  *
  * Pull style (`push` then `next` until undefined) lets the caller change
  * `maxFrameSize` between frames, e.g. raise it once the handshake is done.
+ *
+ * A chunk may also be lent (`lend`, then `next` until undefined, then
+ * `giveBack`): memory the caller reuses after the call, such as a socket's
+ * read buffer (net.Socket's `onread`, inbound-connection.ts). Frames taken
+ * from it are copied as always; what is left of it (a frame's beginning)
+ * is copied by giveBack.
  */
 export class FrameDecoder {
   /** May be changed between frames; applies to headers not yet parsed. */
   maxFrameSize: number;
   private readonly versions: readonly number[];
   private chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already consumed (a header read in place, a frame's tail). */
+  private offset = 0;
   private buffered = 0;
-  private header: { length: number; version: number; type: number } | undefined;
+  /** The last chunk is lent (see lend): never handed over as a frame body, copied by giveBack. */
+  private lent = false;
+  private hasHeader = false;
+  private length = 0;
+  private version = 0;
+  private type = 0;
   private failed: FrameError | undefined;
   private readonly scratch = Buffer.alloc(FRAME_HEADER_BYTES);
 
@@ -156,43 +169,81 @@ export class FrameDecoder {
   }
 
   push(chunk: Buffer): void {
+    if (this.lent) this.giveBack();
     if (this.failed !== undefined || chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
   }
 
+  /**
+   * Pushes memory the caller will reuse: take the frames with `next`, then
+   * call `giveBack` before the memory changes.
+   */
+  lend(chunk: Buffer): void {
+    this.push(chunk);
+    this.lent = this.failed === undefined && chunk.length > 0;
+  }
+
+  /** Copies what is left of the lent chunk (the decoder no longer refers to the caller's memory). */
+  giveBack(): void {
+    if (!this.lent) return;
+    this.lent = false;
+    const last = this.chunks.length - 1;
+    if (last < 0) return;
+    const c = this.chunks[last]!;
+    const from = last === 0 ? this.offset : 0;
+    const keep = Buffer.allocUnsafeSlow(c.length - from);
+    c.copy(keep, 0, from);
+    this.chunks[last] = keep;
+    if (last === 0) this.offset = 0;
+  }
+
   /** The next complete frame, the error that stopped the stream, or undefined if more bytes are needed. */
   next(): Frame | FrameError | undefined {
     if (this.failed !== undefined) return this.failed;
-    try {
-      if (this.header === undefined) {
-        if (this.buffered < FRAME_HEADER_BYTES) return undefined;
+    if (!this.hasHeader) {
+      if (this.buffered < FRAME_HEADER_BYTES) return undefined;
+      const c = this.chunks[0]!;
+      const at = this.offset;
+      let length: number;
+      let version: number;
+      let type: number;
+      if (c.length - at >= FRAME_HEADER_BYTES) {
+        // The whole header in the first chunk: read in place.
+        length = c.readUInt32BE(at);
+        version = c[at + 4]!;
+        type = c[at + 5]!;
+        this.consume(FRAME_HEADER_BYTES);
+      } else {
         const h = this.scratch;
         this.copyOut(h, FRAME_HEADER_BYTES);
-        const length = h.readUInt32BE(0);
-        const version = h[4]!;
-        const type = h[5]!;
-        if (length < MIN_FRAME_LENGTH) throw new FrameError('undersize', `frame length ${length} < ${MIN_FRAME_LENGTH}`);
-        if (length > this.maxFrameSize) {
-          throw new FrameError('oversize', `frame length ${length} exceeds the maximum ${this.maxFrameSize}`);
-        }
-        if (!this.versions.includes(version)) throw new FrameError('version', `unsupported protocol version ${version}`);
-        if (!isKnownFrameType(type) && type < FIRST_SKIPPABLE_FRAME_TYPE) {
-          throw new FrameError('type', `unknown frame type ${frameTypeName(type)}`);
-        }
-        this.header = { length, version, type };
+        length = h.readUInt32BE(0);
+        version = h[4]!;
+        type = h[5]!;
       }
-      const bodyBytes = this.header.length - MIN_FRAME_LENGTH;
-      if (this.buffered < bodyBytes) return undefined;
-      const frame: Frame = { version: this.header.version, type: this.header.type, body: this.take(bodyBytes) };
-      this.header = undefined;
-      return frame;
-    } catch (e) {
-      /* c8 ignore next */
-      const err = e instanceof FrameError ? e : new FrameError('value', String(e));
-      this.fail(err);
-      return err;
+      const err = this.checkHeader(length, version, type);
+      if (err !== undefined) {
+        this.fail(err);
+        return err;
+      }
+      this.hasHeader = true;
+      this.length = length;
+      this.version = version;
+      this.type = type;
     }
+    const bodyBytes = this.length - MIN_FRAME_LENGTH;
+    if (this.buffered < bodyBytes) return undefined;
+    const frame: Frame = { version: this.version, type: this.type, body: this.take(bodyBytes) };
+    this.hasHeader = false;
+    return frame;
+  }
+
+  private checkHeader(length: number, version: number, type: number): FrameError | undefined {
+    if (length < MIN_FRAME_LENGTH) return new FrameError('undersize', `frame length ${length} < ${MIN_FRAME_LENGTH}`);
+    if (length > this.maxFrameSize) return new FrameError('oversize', `frame length ${length} exceeds the maximum ${this.maxFrameSize}`);
+    if (!this.versions.includes(version)) return new FrameError('version', `unsupported protocol version ${version}`);
+    if (!isKnownFrameType(type) && type < FIRST_SKIPPABLE_FRAME_TYPE) return new FrameError('type', `unknown frame type ${frameTypeName(type)}`);
+    return undefined;
   }
 
   /** Pushes a chunk and drains every complete frame. Never throws. */
@@ -210,25 +261,49 @@ export class FrameDecoder {
   private fail(err: FrameError): void {
     this.failed = err;
     this.chunks = [];
+    this.offset = 0;
     this.buffered = 0;
-    this.header = undefined;
+    this.lent = false;
+    this.hasHeader = false;
   }
 
-  /** Removes `n` buffered bytes (n ≤ buffered) into memory that no other frame shares. */
+  /** Removes `n` buffered bytes (n ≤ buffered) into memory that no other frame overlaps. */
   private take(n: number): Buffer {
     if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0];
-    if (first !== undefined && first.length === n && first.byteOffset === 0 && first.buffer.byteLength === n) {
+    if (
+      first !== undefined &&
+      this.offset === 0 &&
+      first.length === n &&
+      first.byteOffset === 0 &&
+      first.buffer.byteLength === n &&
+      !(this.lent && this.chunks.length === 1)
+    ) {
       // The chunk is exactly this frame's body and owns its memory: hand it over as is.
       this.chunks.shift();
       this.buffered -= n;
       return first;
     }
     // Copy, so that a small frame kept by the application (entries live in
-    // the log) does not pin a 64 KiB socket chunk it shared with others.
-    const out = Buffer.allocUnsafeSlow(n);
+    // the log) does not pin a 64 KiB socket chunk it shared with others, nor
+    // a socket's read buffer. Below 4 KiB (an acknowledgement, a -P 1 append)
+    // from Node's 8 KiB pool, as Buffer.allocUnsafe does: no ArrayBuffer and
+    // backing store of its own per frame; a kept body pins at most its slab.
+    const out = Buffer.allocUnsafe(n);
     this.copyOut(out, n);
     return out;
+  }
+
+  /** Drops the first `n` bytes of chunks[0] (n ≤ what is left of it). */
+  private consume(n: number): void {
+    this.buffered -= n;
+    const off = this.offset + n;
+    if (off === this.chunks[0]!.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    } else {
+      this.offset = off;
+    }
   }
 
   /** Moves the first `n` buffered bytes (n ≤ buffered) into `dst`. */
@@ -237,15 +312,17 @@ export class FrameDecoder {
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0]!;
+      const at = this.offset;
       const want = n - filled;
-      if (c.length <= want) {
-        c.copy(dst, filled);
-        filled += c.length;
+      if (c.length - at <= want) {
+        c.copy(dst, filled, at, c.length);
+        filled += c.length - at;
         this.chunks.shift();
+        this.offset = 0;
       } else {
-        c.copy(dst, filled, 0, want);
+        c.copy(dst, filled, at, at + want);
         filled += want;
-        this.chunks[0] = c.subarray(want);
+        this.offset = at + want;
       }
     }
   }

@@ -44,10 +44,16 @@ export class InboundConnection {
   private readonly closedPromise: Promise<void>;
   receivedMessages = 0;
 
+  /**
+   * `socket` reads into a buffer of its own (net.Socket's `onread`) and hands
+   * each read to `read` (`userBuffer` true: transport.ts), or emits 'data'
+   * (TLS, and a handle that cannot read into a user buffer).
+   */
   constructor(
     readonly socket: net.Socket,
     private readonly ctx: LinkContext,
     private readonly hooks: InboundHooks,
+    userBuffer = false,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '?';
     this.remotePort = socket.remotePort ?? 0;
@@ -55,7 +61,7 @@ export class InboundConnection {
     socket.setKeepAlive(true, 5000);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     this.handshakeTimer = setTimeout(() => this.fail(`handshake not completed within ${ctx.handshakeTimeoutMs} ms`, 'info'), ctx.handshakeTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!userBuffer) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => {
       if (!this.done && ctx.log.debugEnabled) ctx.log.debug(`${this.label}: ${err.message}`);
     });
@@ -85,9 +91,29 @@ export class InboundConnection {
     return this.closedPromise;
   }
 
+  /**
+   * One read of `n` bytes into `buf`, memory the socket reuses for its next
+   * read: the frames in it are handled now, and what is left (a frame's
+   * beginning) is copied by the decoder.
+   */
+  read(buf: Buffer, n: number): void {
+    if (this.done) return;
+    this.decoder.lend(buf.subarray(0, n));
+    try {
+      this.drain();
+    } finally {
+      this.decoder.giveBack();
+    }
+  }
+
   private onData(chunk: Buffer): void {
     if (this.done) return;
     this.decoder.push(chunk);
+    this.drain();
+  }
+
+  /** Handles every complete frame the decoder holds. */
+  private drain(): void {
     while (!this.done) {
       const f = this.decoder.next();
       if (f === undefined) return;

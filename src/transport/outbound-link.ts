@@ -340,7 +340,10 @@ export class OutboundLink {
   private flush(): void {
     const sock = this.socket;
     if (!this.connected || sock === undefined || this.head === this.queue.length) return;
-    sock.cork();
+    // One frame (a follower's acknowledgement, a leader's append to one follower): written as is,
+    // without cork/uncork's buffering of it (Writable's buffered list and clearBuffer).
+    const single = this.head === this.queue.length - 1;
+    if (!single) sock.cork();
     while (this.head < this.queue.length && sock.writableLength < this.ctx.writeHighWaterBytes) {
       const f = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
@@ -355,7 +358,7 @@ export class OutboundLink {
       this.sentFrames++;
       this.sentMessages += f.messages;
     }
-    sock.uncork();
+    if (!single) sock.uncork();
     this.compact();
   }
 

@@ -223,7 +223,8 @@ export class Transport {
         this.ctx.strangerLog.warn(`refused peer TLS connection from ${who}: ${err.message} (a certificate not signed by --peer-tls-ca-file, none, or not TLS)`);
       });
     } else {
-      server = net.createServer({ noDelay: true }, (sock) => this.onConnection(sock));
+      // Paused: the connection's handle is read through a user buffer (userBufferSocket).
+      server = net.createServer({ noDelay: true, pauseOnConnect: true }, (sock) => this.onConnection(sock));
     }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -408,7 +409,9 @@ export class Transport {
       sock.destroy();
       return;
     }
-    const conn = new InboundConnection(sock, this.ctx, {
+    let conn: InboundConnection | undefined;
+    const moved = sock instanceof tls.TLSSocket ? undefined : userBufferSocket(sock, (n, buf) => conn!.read(buf, n));
+    conn = new InboundConnection(moved ?? sock, this.ctx, {
       accepted: (c) => {
         const id = c.peerId!;
         const old = this.inboundByPeer.get(id);
@@ -423,7 +426,8 @@ export class Transport {
         this.inbound.delete(c);
         if (c.peerId !== undefined && this.inboundByPeer.get(c.peerId) === c) this.inboundByPeer.delete(c.peerId);
       },
-    });
+    }, moved !== undefined);
+    if (moved === undefined && sock.isPaused()) sock.resume();
     this.inbound.add(conn);
   }
 
@@ -490,4 +494,39 @@ export class Transport {
       start = end;
     }
   }
+}
+
+/**
+ * The buffer every plain-TCP inbound peer connection reads into: a read is
+ * handed to its InboundConnection at once and consumed there (its frames
+ * copied out, as FrameDecoder does anyway, and a frame's beginning kept), so
+ * one buffer serves all of them.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+type RawSocket = { _handle?: { useUserBuffer?: unknown } | null; _server?: unknown; server?: unknown };
+
+/**
+ * `accepted` (a connection accepted paused) re-made as a socket that reads
+ * with net.Socket's `onread` option, as the client port does
+ * (src/server/server.ts): libuv reads into READ_BUFFER and `callback` gets
+ * each read's length, instead of a new Buffer (and its ArrayBuffer) per read
+ * pushed through the Readable stream ('data', a process.nextTick per read).
+ * net.Server has no option for `onread`, so the accepted socket's handle
+ * moves to a new Socket made with it (the old object gives the handle and
+ * its place in the server's connection count up, and is dropped).
+ * Undefined when the handle cannot do this (the accepted socket is then
+ * used as it is).
+ */
+function userBufferSocket(accepted: net.Socket, callback: (n: number, buf: Buffer) => void): net.Socket | undefined {
+  const raw = accepted as unknown as RawSocket;
+  const handle = raw._handle;
+  if (handle == null || typeof handle.useUserBuffer !== 'function') return undefined;
+  raw._handle = null;
+  const sock = new net.Socket({ handle, onread: { buffer: READ_BUFFER, callback }, readable: true, writable: true } as net.SocketConstructorOpts);
+  const moved = sock as unknown as RawSocket;
+  moved._server = raw._server;
+  moved.server = raw.server;
+  raw._server = null;
+  return sock;
 }

@@ -135,6 +135,11 @@ export class SegmentLog {
   private cache: Decoded | undefined;
   private readonly segmentSize: number;
   private readonly io: 'main' | 'pool';
+
+  /** write() does its write and fdatasync on this thread before it returns (io 'main'): LogBackend.writesInline. */
+  get writesInline(): boolean {
+    return this.io === 'main';
+  }
   /** Pool mode: appends run one after another. */
   private chain: Promise<void> = Promise.resolve();
 

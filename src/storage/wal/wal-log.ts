@@ -107,6 +107,10 @@ export class WalLog implements LogBackend {
     return this.log.write(entries, hardState, truncateFrom, sync);
   }
 
+  get writesInline(): boolean {
+    return this.log.writesInline;
+  }
+
   compact(index: number, term: number): Promise<void> {
     return this.log.compact(index, term);
   }

@@ -89,6 +89,68 @@ describe('FrameDecoder', () => {
     }
   });
 
+  it('decodes lent chunks (one buffer reused for every read) cut anywhere, keeping nothing of that buffer (seeded)', () => {
+    const r = prng(5);
+    for (let round = 0; round < 300; round++) {
+      // One read buffer, as a socket with net.Socket's `onread` has: every read overwrites it.
+      const readBuf = Buffer.alloc(stream.length + 16);
+      const dec = new FrameDecoder();
+      const got: Frame[] = [];
+      for (let off = 0; off < stream.length; ) {
+        const n = round === 0 ? 1 : 1 + randInt(r, 200);
+        const len = stream.copy(readBuf, 0, off, off + n);
+        off += len;
+        dec.lend(readBuf.subarray(0, len));
+        for (let f = dec.next(); f !== undefined; f = dec.next()) {
+          expect(f).not.toBeInstanceOf(FrameError);
+          got.push(f as Frame);
+        }
+        dec.giveBack();
+        readBuf.fill(0xee);
+      }
+      for (const f of got) expect(f.body.buffer).not.toBe(readBuf.buffer);
+      expectBatches(got);
+      expect(dec.bufferedBytes).toBe(0);
+    }
+  });
+
+  it('never hands a lent chunk over as a frame body, even one that is exactly the body', () => {
+    const body = Buffer.from('skippable body');
+    const frame = encodeFrame(0x90, body);
+    const dec = new FrameDecoder();
+    dec.push(frame.subarray(0, FRAME_HEADER_BYTES));
+    expect(dec.next()).toBeUndefined();
+    // Memory of exactly the body's size: what take() hands over as is when it is owned.
+    const exact = (): Buffer => {
+      const b = Buffer.allocUnsafeSlow(body.length);
+      body.copy(b);
+      return b;
+    };
+    const lent = exact();
+    dec.lend(lent);
+    const f = dec.next() as Frame;
+    dec.giveBack();
+    expect(f.body.buffer).not.toBe(lent.buffer);
+    lent.fill(0);
+    expect(f.body.equals(body)).toBe(true);
+    // An owned chunk that is exactly the body is still handed over as is.
+    const owned = exact();
+    dec.push(frame.subarray(0, FRAME_HEADER_BYTES));
+    dec.next();
+    dec.push(owned);
+    expect((dec.next() as Frame).body).toBe(owned);
+  });
+
+  it('fails a lent chunk with a bad header as a pushed one does', () => {
+    const dec = new FrameDecoder({ maxFrameSize: 100 });
+    dec.lend(header(101, 2, FrameType.RaftBatch));
+    const e = dec.next();
+    dec.giveBack();
+    expect(e).toBeInstanceOf(FrameError);
+    expect((e as FrameError).message).toBe('oversize: frame length 101 exceeds the maximum 100');
+    expect(dec.bufferedBytes).toBe(0);
+  });
+
   it('gives every frame a body that no other frame shares', () => {
     const { frames: got } = feed(new FrameDecoder(), [stream]);
     for (const f of got) expect(f.body.buffer).not.toBe(stream.buffer);

@@ -106,6 +106,24 @@ describe('Transport', () => {
     expect(s).toMatchObject({ connected: true, inbound: true, sentFrames: 1, sentMessages: 2, receivedMessages: 1, droppedMessages: 0, queuedFrames: 0, queuedBytes: 0 });
   });
 
+  it('writes a lone frame without corking the socket', async () => {
+    const a = makeNode(1, '127.0.0.1');
+    const b = makeNode(2, '127.0.0.1');
+    await mesh([a, b]);
+    const link = (a.t as unknown as { links: Map<number, { socket: net.Socket }> }).links.get(2)!;
+    let corks = 0;
+    const sock = link.socket;
+    const cork = sock.cork.bind(sock);
+    sock.cork = () => {
+      corks++;
+      cork();
+    };
+    a.t.send([hb(1, 2, 1)]);
+    a.t.send([hb(1, 2, 2)]);
+    await waitFor(() => b.inbox.length === 2, 'two lone frames');
+    expect(corks).toBe(0);
+  });
+
   it('connects three nodes and groups each send() into one frame per peer', async () => {
     const nodes = [makeNode(1, '127.0.0.1'), makeNode(2, '127.0.0.2'), makeNode(3, '127.0.0.3')];
     await mesh(nodes);
@@ -301,6 +319,33 @@ describe('Transport', () => {
     await waitFor(() => b.inbox.length === 2, 'two messages');
     expect(b.inbox.map((m) => m.term)).toEqual([1, 3]);
     expect(b.log.matching(/dropping messages addressed to node 3/)).toHaveLength(1);
+  });
+
+  it('reads plain-TCP peers through one reused buffer (onread): entries received stay intact after later reads', async () => {
+    const b = makeNode(2, '127.0.0.2');
+    await b.t.start();
+    b.t.addPeer(7, { host: '127.0.0.1', clusterPort: 1 });
+    const c = await rawClient('127.0.0.2', b.t.port);
+    c.sock.write(helloFrame({ from: 7 }));
+    await waitFor(() => c.frames.length === 1, 'ack');
+    // The accepted connection reads with net.Socket's onread: no 'data' listener, no Buffer per read.
+    const conns = [...(b.t as unknown as { inbound: Set<{ socket: net.Socket }> }).inbound];
+    expect(conns).toHaveLength(1);
+    expect(conns[0]!.socket.listenerCount('data')).toBe(0);
+    // A frame larger than the 64 KiB read buffer (several reads), then small ones cut anywhere: every
+    // entry's bytes must be the frame's own, not a view of the buffer the next read overwrites.
+    const r = prng(11);
+    const big = newMessage({ type: MessageType.App, from: 7, to: 2, term: 2, logTerm: 2, index: 9, commit: 9, entries: [newEntry(10, 2, randBytes(r, 200_000))] });
+    const small = [app(7, 2, 5), app(7, 2, 1), hb(7, 2, 5)];
+    const stream = Buffer.concat([encodeRaftBatch([big]), ...small.map((m) => encodeRaftBatch([m]))]);
+    for (let off = 0; off < stream.length; ) {
+      const n = off < 250_000 ? 70_000 : 1 + (off % 7);
+      c.sock.write(stream.subarray(off, off + n));
+      off += n;
+      await new Promise((res) => setImmediate(res));
+    }
+    await waitFor(() => b.inbox.length === 4, 'four messages');
+    expect(plain(b.inbox)).toStrictEqual(plain([big, ...small]));
   });
 
   it('keeps one inbound connection per peer: a redial replaces the older (maybe half-open) one', async () => {
