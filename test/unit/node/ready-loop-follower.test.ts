@@ -38,6 +38,10 @@ function follower(writesInline: boolean, write: () => Promise<void>) {
     leader: () => 1,
     stableIndex: () => 2,
     advance: () => calls.push('advance'),
+    // What the Ready loop sends or answers before asking for a Ready (sendAndAnswerNow): nothing here.
+    peekMessages: () => [],
+    takeMessages: () => [],
+    takeReadStates: () => [],
   };
   const parts = {
     rn,
