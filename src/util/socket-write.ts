@@ -1,0 +1,113 @@
+/**
+ * A write straight to a socket's libuv handle, as Node's own stream code
+ * does it (lib/internal/stream_base_commons.js: writeGeneric) but without the
+ * Writable machinery around it: no write request object per write when the
+ * kernel takes all of it (one is kept and reused), no buffered-chunk
+ * bookkeeping, no afterWrite callback on the next tick. The hot writes (a
+ * client's replies, a peer link's frame) go this way when nothing else is
+ * pending on the socket; everything else (TLS, a socket still connecting or
+ * ending, data already queued in the Writable) takes socket.write.
+ *
+ * The caller accounts for a write that the kernel did not take whole
+ * ('async': libuv holds the rest, in order before anything written later):
+ * `done` is called once it has left, or with the error that destroyed the socket.
+ */
+import type net from 'node:net';
+import util from 'node:util';
+
+interface WriteReq {
+  handle: unknown;
+  oncomplete: ((status: number) => void) | null;
+  async: boolean;
+  bytes: number;
+  buffer: unknown;
+}
+
+interface StreamHandle {
+  writeBuffer(req: WriteReq, data: Buffer): number;
+  writeLatin1String(req: WriteReq, data: string): number;
+}
+
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+
+function load(): StreamWrapBinding | undefined {
+  try {
+    const b = (process as unknown as { binding(name: string): Partial<StreamWrapBinding> }).binding('stream_wrap');
+    if (typeof b.WriteWrap !== 'function' || !(b.streamBaseState instanceof Int32Array) || typeof b.kLastWriteWasAsync !== 'number') return undefined;
+    return b as StreamWrapBinding;
+  } catch {
+    return undefined;
+  }
+}
+
+const binding = load();
+/** The request object handed to every write that completes at once (libuv binds it only to a write it has to queue). */
+let spare: WriteReq | undefined;
+
+/** Turns the direct path off (tests: the fallback is socket.write). */
+export let directWritesEnabled = binding !== undefined;
+export function setDirectWrites(on: boolean): void {
+  directWritesEnabled = on && binding !== undefined;
+}
+
+/** What writeDirect did: not written (use socket.write), written whole, or partly queued by libuv (`done` follows). */
+export type DirectWrite = undefined | 'sync' | 'async';
+
+/**
+ * Writes `data` (a Buffer, or a latin1 string) to the socket's handle when
+ * nothing is pending in the socket's Writable and it is a plain, open,
+ * connected socket; undefined otherwise (nothing was written). A write that
+ * fails at once destroys the socket with the error (as socket.write's would)
+ * and counts as written.
+ */
+export function writeDirect(sock: net.Socket, data: Buffer | string, done: (err?: Error) => void): DirectWrite {
+  if (!directWritesEnabled) return undefined;
+  const handle = (sock as unknown as { _handle?: StreamHandle | null })._handle;
+  if (
+    handle == null ||
+    sock.writableLength !== 0 ||
+    sock.connecting ||
+    sock.destroyed ||
+    sock.writableEnded ||
+    sock.writableCorked !== 0 ||
+    (sock as { encrypted?: boolean }).encrypted === true ||
+    typeof handle.writeBuffer !== 'function'
+  ) {
+    return undefined;
+  }
+  const b = binding!;
+  const req = spare ?? new b.WriteWrap();
+  spare = undefined;
+  const err = typeof data === 'string' ? handle.writeLatin1String(req, data) : handle.writeBuffer(req, data);
+  if (err !== 0) {
+    spare = req;
+    const name = util.getSystemErrorName(err);
+    const e = Object.assign(new Error(`write ${name}`), { errno: err, code: name, syscall: 'write' });
+    sock.destroy(e);
+    return 'sync';
+  }
+  if (b.streamBaseState[b.kLastWriteWasAsync] === 0) {
+    spare = req;
+    return 'sync';
+  }
+  // libuv queued the rest; this request object now belongs to that write.
+  req.handle = handle;
+  req.async = true;
+  if (typeof data !== 'string') req.buffer = data;
+  req.oncomplete = (status: number): void => {
+    req.buffer = null;
+    if (status < 0) {
+      const name = util.getSystemErrorName(status);
+      const e = Object.assign(new Error(`write ${name}`), { errno: status, code: name, syscall: 'write' });
+      if (!sock.destroyed) sock.destroy(e);
+      done(e);
+      return;
+    }
+    done();
+  };
+  return 'async';
+}
