@@ -647,7 +647,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
       const io = this.io;
       io.netOutputBytes += s.length;
       io.writesProcessed++;
-      const done = this.directPending === 0 ? writeDirect(this.sock, s, this.directDone) : undefined;
+      const done = this.directPending === 0 && !this.ended ? writeDirect(this.sock, s, this.directDone) : undefined;
       if (done === undefined) this.sock.write(s, 'latin1');
       else if (done === 'async') this.directPending = s.length;
       if (this.limits.outputLimited && (this.socketBytes !== 0 || this.obuf !== undefined) && this.outputLimitReached()) return;

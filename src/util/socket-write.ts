@@ -45,6 +45,9 @@ function load(): StreamWrapBinding | undefined {
 }
 
 const binding = load();
+const WriteWrap = binding?.WriteWrap;
+const streamBaseState = binding?.streamBaseState ?? new Int32Array(1);
+const LAST_WRITE_WAS_ASYNC = binding?.kLastWriteWasAsync ?? 0;
 /** The request object handed to every write that completes at once (libuv binds it only to a write it has to queue). */
 let spare: WriteReq | undefined;
 
@@ -60,27 +63,22 @@ export type DirectWrite = undefined | 'sync' | 'async';
 /**
  * Writes `data` (a Buffer, or a latin1 string) to the socket's handle when
  * nothing is pending in the socket's Writable and it is a plain, open,
- * connected socket; undefined otherwise (nothing was written). A write that
- * fails at once destroys the socket with the error (as socket.write's would)
- * and counts as written.
+ * connected socket; undefined otherwise (nothing was written). The caller
+ * has not ended the socket (end()): that is not checked here, as the
+ * Writable's getters for it (writableEnded, destroyed) read its state
+ * through a symbol key, a megamorphic load on every call; a destroyed
+ * socket has no handle. A write that fails at once destroys the socket with
+ * the error (as socket.write's would) and counts as written.
  */
 export function writeDirect(sock: net.Socket, data: Buffer | string, done: (err?: Error) => void): DirectWrite {
   if (!directWritesEnabled) return undefined;
-  const handle = (sock as unknown as { _handle?: StreamHandle | null })._handle;
-  if (
-    handle == null ||
-    sock.writableLength !== 0 ||
-    sock.connecting ||
-    sock.destroyed ||
-    sock.writableEnded ||
-    sock.writableCorked !== 0 ||
-    (sock as { encrypted?: boolean }).encrypted === true ||
-    typeof handle.writeBuffer !== 'function'
-  ) {
+  const raw = sock as unknown as { _handle?: StreamHandle | null; _writableState?: { length: number; corked: number }; encrypted?: boolean };
+  const handle = raw._handle;
+  const ws = raw._writableState;
+  if (handle == null || ws === undefined || ws.length !== 0 || ws.corked !== 0 || sock.connecting || raw.encrypted === true || typeof handle.writeBuffer !== 'function') {
     return undefined;
   }
-  const b = binding!;
-  const req = spare ?? new b.WriteWrap();
+  const req = spare ?? new WriteWrap!();
   spare = undefined;
   const err = typeof data === 'string' ? handle.writeLatin1String(req, data) : handle.writeBuffer(req, data);
   if (err !== 0) {
@@ -90,7 +88,7 @@ export function writeDirect(sock: net.Socket, data: Buffer | string, done: (err?
     sock.destroy(e);
     return 'sync';
   }
-  if (b.streamBaseState[b.kLastWriteWasAsync] === 0) {
+  if (streamBaseState[LAST_WRITE_WAS_ASYNC] === 0) {
     spare = req;
     return 'sync';
   }

@@ -45,7 +45,7 @@ describe('writeDirect', () => {
     expect((await got).toString('latin1')).toBe('+OK\r\nabcd');
   });
 
-  it('declines while the Writable holds data, while corked, on a connecting or ended socket', async () => {
+  it('declines while the Writable holds data, while corked, on a connecting or destroyed socket', async () => {
     const p = await pair();
     open.push(p);
     p.a.cork();
@@ -55,7 +55,7 @@ describe('writeDirect', () => {
     const connecting = net.connect((p.server.address() as net.AddressInfo).port, '127.0.0.1');
     expect(writeDirect(connecting, 'z', () => {})).toBeUndefined();
     connecting.destroy();
-    p.a.end();
+    p.a.destroy();
     expect(writeDirect(p.a, 'w', () => {})).toBeUndefined();
   });
 
