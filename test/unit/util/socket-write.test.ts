@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeDirect } from '../../../src/util/socket-write.js';
+import { setDirectWrites, writeDirect } from '../../../src/util/socket-write.js';
 
 /** A connected pair on 127.0.0.1: [the dialer, the accepted socket]. */
 async function pair(): Promise<{ a: net.Socket; b: net.Socket; server: net.Server }> {
@@ -76,6 +76,18 @@ describe('writeDirect', () => {
     expect(all.length).toBe(big.length + 3);
     expect(all.subarray(big.length).equals(Buffer.from([1, 2, 3]))).toBe(true);
     expect(all[big.length - 1]).toBe(7);
+  });
+
+  it('turned off, it declines every write (the callers fall back to socket.write)', async () => {
+    const p = await pair();
+    open.push(p);
+    setDirectWrites(false);
+    try {
+      expect(writeDirect(p.a, '+OK\r\n', () => {})).toBeUndefined();
+    } finally {
+      setDirectWrites(true);
+    }
+    expect(writeDirect(p.a, '+OK\r\n', () => {})).toBe('sync');
   });
 
   it('a queued write on a socket that is destroyed reports an error to done', async () => {
