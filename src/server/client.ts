@@ -16,6 +16,7 @@ import { RequestParser } from './request-parser.js';
 import { OutputLimitWatch, type OutputLimit } from './output-limit.js';
 import { CLIENT_BASE_MEMORY, type ClientEviction, type MeasuredClient } from './client-eviction.js';
 import { createLogger } from '../util/log.js';
+import { writeDirect } from '../util/socket-write.js';
 
 const log = createLogger('server');
 
@@ -281,6 +282,15 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
   private paused = false;
   private flushQueued = false;
   private writeScheduled = false;
+  /** Bytes of a reply written straight to the socket's handle that the kernel has not taken yet (see flush). */
+  private directPending = 0;
+  /** A direct write's completion: as the socket's 'drain' for what the Writable holds. */
+  private readonly directDone = (err?: Error): void => {
+    this.directPending = 0;
+    if (err !== undefined || this.closed) return;
+    if (this.eviction.enabled) this.eviction.update(this);
+    if (this.paused && !this.closing && this.socketBytes < OUTPUT_HIGH_WATER) this.resumeOutput();
+  };
   /** client-output-buffer-limit's soft-limit clock, once a limit was checked. */
   private obuf: OutputLimitWatch | undefined;
   closed = false;
@@ -372,9 +382,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     sock.on('drain', () => {
       if (this.eviction.enabled) this.eviction.update(this);
       if (!this.paused || this.closing) return;
-      this.paused = false;
-      this.runInbox();
-      if (!this.paused) sock.resume();
+      this.resumeOutput();
     });
     sock.on('error', (err) => log.debug(`client ${this.id} ${this.addr}: ${err.message}`));
     sock.on('close', () => {
@@ -579,7 +587,19 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
 
   /** Bytes of replies not yet taken by the socket plus what the socket still buffers. */
   get outputBytes(): number {
-    return this.direct.size + this.sock.writableLength;
+    return this.direct.size + this.socketBytes;
+  }
+
+  /** What the socket holds that the kernel has not taken: its Writable's bytes and a direct write's rest. */
+  get socketBytes(): number {
+    return this.directPending + this.sock.writableLength;
+  }
+
+  /** The socket took enough of the replies: this client's requests run and its socket reads again. */
+  private resumeOutput(): void {
+    this.paused = false;
+    this.runInbox();
+    if (!this.paused) this.sock.resume();
   }
 
   get pendingReplies(): number {
@@ -597,9 +617,9 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
    * requests until the socket drains.
    */
   private checkOutput(): void {
-    if (this.direct.size + this.sock.writableLength < OUTPUT_HIGH_WATER) return;
+    if (this.direct.size + this.socketBytes < OUTPUT_HIGH_WATER) return;
     this.flush();
-    if (this.sock.writableLength >= OUTPUT_HIGH_WATER && !this.paused) {
+    if (this.socketBytes >= OUTPUT_HIGH_WATER && !this.paused) {
       this.paused = true;
       this.sock.pause();
     }
@@ -611,7 +631,14 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
     this.flush();
   }
 
-  /** Writes every reply that is ready, in order, in one socket write. */
+  /**
+   * Writes every reply that is ready, in order, in one socket write: with
+   * nothing else pending on the socket, straight to its handle
+   * (util/socket-write.ts: the Writable's per-write request, bookkeeping and
+   * next-tick callback cost more than the rest of a small reply's way out);
+   * what the kernel did not take counts as buffered (socketBytes) until it
+   * has left, and later replies queue behind it in the Writable.
+   */
   flush(): void {
     if (this.closed) return;
     let s = this.direct.take();
@@ -620,13 +647,15 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
       const io = this.io;
       io.netOutputBytes += s.length;
       io.writesProcessed++;
-      this.sock.write(s, 'latin1');
-      if (this.limits.outputLimited && (this.sock.writableLength !== 0 || this.obuf !== undefined) && this.outputLimitReached()) return;
+      const done = this.directPending === 0 && !this.ended ? writeDirect(this.sock, s, this.directDone) : undefined;
+      if (done === undefined) this.sock.write(s, 'latin1');
+      else if (done === 'async') this.directPending = s.length;
+      if (this.limits.outputLimited && (this.socketBytes !== 0 || this.obuf !== undefined) && this.outputLimitReached()) return;
       if (this.eviction.enabled) {
         this.eviction.update(this);
         if (this.closed || this.sock.destroyed) return;
       }
-      if (!this.paused && this.sock.writableLength >= OUTPUT_HIGH_WATER) {
+      if (!this.paused && this.socketBytes >= OUTPUT_HIGH_WATER) {
         this.paused = true;
         this.sock.pause();
       }
@@ -684,7 +713,7 @@ export class Client<H extends ClientHost = ClientHost> implements MeasuredClient
   private outputLimitReached(): boolean {
     if (this.closed) return true;
     this.obuf ??= new OutputLimitWatch(() => !this.closed && this.server.limits.outputLimited && this.outputLimitReached());
-    const used = this.sock.writableLength;
+    const used = this.socketBytes;
     if (!this.obuf.over(used, this.server.limits.outputLimits[this.inPubSub ? 1 : 0]!)) return false;
     log.warn(
       `Client id=${this.id} addr=${this.addr} laddr=${this.laddr} name=${this.name} omem=${used} cmd=${this.lastCommand} ` +

@@ -18,6 +18,7 @@ import { HANDSHAKE_MAX_FRAME_SIZE, decodeHelloAck, decodeHelloReject, encodeHell
 import { channelBinding } from './inbound-connection.js';
 import type { LinkContext } from './link-context.js';
 import { MAC_BYTES, NONCE_BYTES, newNonce } from './peer-auth.js';
+import { writeDirect } from '../util/socket-write.js';
 
 export interface QueuedFrame {
   buf: Buffer;
@@ -54,6 +55,17 @@ export class OutboundLink {
   private droppedMessages = 0;
   private sentFrames = 0;
   private sentMessages = 0;
+  /** Bytes of a frame written straight to the socket's handle that the kernel has not taken yet (see flush). */
+  private inFlight = 0;
+  /** The socket that direct write was made on. */
+  private directSocket: net.Socket | undefined;
+  /** A direct write's completion: what waited behind it goes (as the socket's 'drain' does for the Writable). */
+  private readonly directDone = (err?: Error): void => {
+    const sock = this.directSocket;
+    this.directSocket = undefined;
+    this.inFlight = 0;
+    if (err === undefined && sock !== undefined && sock === this.socket) this.flush();
+  };
   private closeWaiters: (() => void)[] = [];
   /** Whether the current connection's failure has been recorded (so 'close' does not record it again). */
   private failureNoted = false;
@@ -116,7 +128,7 @@ export class OutboundLink {
     return {
       connected: this.connected,
       lastError: this.lastError,
-      queuedBytes: this.queueBytes + (this.socket?.writableLength ?? 0),
+      queuedBytes: this.queueBytes + this.socketBytes(),
       queuedFrames: this.queue.length - this.head,
       droppedMessages: this.droppedMessages,
       sentFrames: this.sentFrames,
@@ -133,7 +145,7 @@ export class OutboundLink {
     const sock = this.socket;
     if (sock === undefined) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
-    if (this.connected && sock.writableLength > 0) {
+    if (this.connected && this.socketBytes() > 0) {
       sock.end();
       const t = setTimeout(() => sock.destroy(), this.ctx.closeTimeoutMs);
       sock.once('close', () => clearTimeout(t));
@@ -289,6 +301,8 @@ export class OutboundLink {
   private onClose(sock: net.Socket): void {
     if (sock !== this.socket) return;
     this.socket = undefined;
+    this.inFlight = 0;
+    this.directSocket = undefined;
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     const wasConnected = this.connected;
@@ -337,24 +351,48 @@ export class OutboundLink {
     sock.destroy();
   }
 
+  /** What the current socket holds that the kernel has not taken: its Writable's bytes and a direct write's rest. */
+  private socketBytes(): number {
+    return this.inFlight + (this.socket?.writableLength ?? 0);
+  }
+
+  /**
+   * Hands queued frames to the socket while it holds less than
+   * writeHighWaterBytes. One frame with nothing else pending (the usual
+   * case: a Ready's messages to a peer are one frame) is written straight
+   * to the socket's handle (util/socket-write.ts), without the Writable's
+   * cork, buffering and callbacks; a rest the kernel did not take is
+   * counted in inFlight until it has left, and later frames queue behind it.
+   */
   private flush(): void {
     const sock = this.socket;
     if (!this.connected || sock === undefined || this.head === this.queue.length) return;
-    // One frame (a follower's acknowledgement, a leader's append to one follower): written as is,
-    // without cork/uncork's buffering of it (Writable's buffered list and clearBuffer).
+    if (this.inFlight === 0 && this.head === this.queue.length - 1) {
+      const f = this.queue[this.head]!;
+      const buf = this.versioned(f.buf);
+      const done = writeDirect(sock, buf, this.directDone);
+      if (done !== undefined) {
+        this.queue[this.head++] = undefined;
+        this.queueBytes -= f.buf.length;
+        if (done === 'async') {
+          this.inFlight = buf.length;
+          this.directSocket = sock;
+        }
+        this.sentFrames++;
+        this.sentMessages += f.messages;
+        this.compact();
+        return;
+      }
+    }
+    // One frame the direct write declined (TLS, a write pending): written as is, without
+    // cork/uncork's buffering of it (Writable's buffered list and clearBuffer).
     const single = this.head === this.queue.length - 1;
     if (!single) sock.cork();
-    while (this.head < this.queue.length && sock.writableLength < this.ctx.writeHighWaterBytes) {
+    while (this.head < this.queue.length && this.socketBytes() < this.ctx.writeHighWaterBytes) {
       const f = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
       this.queueBytes -= f.buf.length;
-      let buf = f.buf;
-      if (buf[4] !== this.version) {
-        // A peer of an older version (a rolling upgrade): same layouts, its version in the header. Frames may be shared between links, so copy.
-        buf = Buffer.from(buf);
-        buf[4] = this.version;
-      }
-      sock.write(buf);
+      sock.write(this.versioned(f.buf));
       this.sentFrames++;
       this.sentMessages += f.messages;
     }
@@ -362,9 +400,19 @@ export class OutboundLink {
     this.compact();
   }
 
+  /** The frame with this connection's version in its header. */
+  private versioned(buf: Buffer): Buffer {
+    if (buf[4] === this.version) return buf;
+    // A peer of an older version (a rolling upgrade): same layouts, its version in the header. Frames may be shared between links, so copy.
+    const copy = Buffer.from(buf);
+    copy[4] = this.version;
+    return copy;
+  }
+
+
   /** Drops the oldest frames while over the cap; the newest frame always stays, however large. */
   private trim(): void {
-    const buffered = this.socket?.writableLength ?? 0;
+    const buffered = this.socketBytes();
     let dropped = 0;
     let snapshot = false;
     while (this.queueBytes + buffered > this.ctx.maxQueueBytes && this.queue.length - this.head > 1) {

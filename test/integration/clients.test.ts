@@ -4,6 +4,7 @@
  * and interactive start-up (COMMAND DOCS), redis-benchmark.
  */
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +166,34 @@ describe('connections read into one shared buffer', () => {
       a.close();
       b.close();
       c.close();
+    }
+  });
+});
+
+describe('replies written straight to the socket (util/socket-write.ts)', () => {
+  it('a reply the kernel does not take whole counts as output: one GET past the hard limit closes a client that does not read', async () => {
+    const r = new Redis({ port: srv.port, host: '127.0.0.1', lazyConnect: true });
+    await r.connect();
+    const sock = net.connect(srv.port, '127.0.0.1');
+    sock.on('error', () => {});
+    try {
+      await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+      expect(await r.set('direct:big', 'x'.repeat(32 << 20))).toBe('OK');
+      await r.config('SET', 'client-output-buffer-limit', 'normal 1mb 0 0');
+      const named = new Promise<void>((resolve) => sock.once('data', () => resolve()));
+      sock.write('CLIENT SETNAME direct\r\n');
+      await named;
+      sock.pause();
+      const listed = async (): Promise<boolean> => /name=direct /.test((await r.client('LIST')) as string);
+      expect(await listed()).toBe(true);
+      // Its next write: 32 MB, with nothing queued before it. The connection is closed (it does not read: seen in CLIENT LIST).
+      sock.write('GET direct:big\r\n');
+      await until('the client closed for its output', async () => !(await listed()));
+    } finally {
+      sock.destroy();
+      await r.config('SET', 'client-output-buffer-limit', 'normal 0 0 0');
+      await r.del('direct:big');
+      r.disconnect();
     }
   });
 });

@@ -4,7 +4,8 @@ import { MessageType, newEntry, newMessage, type Message } from '../../../src/ra
 import { decodeBatch } from '../../../src/transport/codec.js';
 import { FrameError } from '../../../src/transport/errors.js';
 import { FrameDecoder, FrameType, encodeFrame, encodeRaftBatch, type Frame } from '../../../src/transport/frame.js';
-import { RejectCode, decodeHello, decodeHelloReject, encodeHello, type Hello } from '../../../src/transport/handshake.js';
+import { PROTOCOL_VERSION } from '../../../src/transport/frame.js';
+import { RejectCode, decodeHello, decodeHelloReject, encodeHello, encodeHelloAck, type Hello } from '../../../src/transport/handshake.js';
 import { Transport, type PeerAddress, type TransportOptions } from '../../../src/transport/transport.js';
 import { CapturingLogger, plain, prng, randBytes, waitFor } from './helpers.js';
 
@@ -362,6 +363,45 @@ describe('Transport', () => {
     second.sock.write(encodeRaftBatch([hb(7, 2, 4)]));
     await waitFor(() => b.inbox.length === 1, 'message on the new connection');
     expect(b.t.status().get(7)!.inbound).toBe(true);
+  });
+
+  it('counts a frame the kernel has not taken yet as queued, and sends later frames after it, in order', async () => {
+    // A hand-written acceptor: answers the Hello, then reads nothing until told to.
+    let peer: net.Socket | undefined;
+    const server = net.createServer((sock) => {
+      sockets.push(sock);
+      peer = sock;
+      sock.on('error', () => {});
+      sock.once('data', () => {
+        sock.pause();
+        sock.write(encodeHelloAck({ version: PROTOCOL_VERSION, nodeId: 2, auth: Buffer.alloc(0) }));
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.2', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const a = makeNode(1, '127.0.0.1', { maxFrameSize: 64 << 20, maxQueueBytes: 256 << 20, peers: new Map([[2, { host: '127.0.0.2', clusterPort: port }]]) });
+    await a.t.start();
+    await waitFor(() => a.t.status().get(2)?.connected === true, 'connected');
+    // One frame far larger than the socket buffers: the kernel takes part of it.
+    const big = newMessage({ type: MessageType.App, from: 1, to: 2, term: 2, logTerm: 2, index: 99, commit: 98, entries: [newEntry(100, 2, Buffer.alloc(32 << 20, 1))] });
+    a.t.send([big]);
+    const s = a.t.status().get(2)!;
+    expect(s.queuedFrames).toBe(0);
+    expect(s.queuedBytes).toBeGreaterThan(1 << 20);
+    a.t.send([hb(1, 2, 7)]);
+    expect(a.t.status().get(2)!.queuedFrames).toBe(1);
+    // The peer reads it all: the big frame, then the heartbeat.
+    const dec = new FrameDecoder({ maxFrameSize: 64 << 20 });
+    const frames: Frame[] = [];
+    peer!.on('data', (c: Buffer) => frames.push(...dec.decode(c).frames));
+    peer!.resume();
+    await waitFor(() => frames.length === 2, 'the big frame and the heartbeat', 3000);
+    const msgs = frames.flatMap((f) => decodeBatch(f.body));
+    expect(msgs.map((m) => m.type)).toEqual([MessageType.App, MessageType.Heartbeat]);
+    expect(msgs[0]!.entries[0]!.data.length).toBe(32 << 20);
+    expect(msgs[1]!.term).toBe(7);
+    await waitFor(() => a.t.status().get(2)!.queuedBytes === 0, 'nothing queued');
   });
 
   it('bounds the send queue, drops the oldest frames and reports the peer unreachable', async () => {
