@@ -26,6 +26,7 @@ import { clusterIdBytes } from './handshake.js';
 import { InboundConnection } from './inbound-connection.js';
 import type { LinkContext, PeerTlsOptions } from './link-context.js';
 import { LogLimiter } from './log-limit.js';
+import { noteWireRun } from '../util/wire-entries.js';
 import type { ClusterSecret } from './peer-auth.js';
 import { OutboundLink, type OutboundStatus } from './outbound-link.js';
 import { varintSize, writeVarint } from './varint.js';
@@ -484,6 +485,9 @@ export class Transport {
           const at = off;
           off = writeEntriesSection(buf, off, m.entries);
           this.shared = { first: m.entries[0]!, last: m.entries[m.entries.length - 1]!, count: m.entries.length, buf, start: at, end: off };
+          // The leader's own log write takes these bytes too, when it writes exactly these
+          // entries (its new ones, sent before its write): util/wire-entries.ts.
+          noteWireRun({ entries: m.entries, buf, start: at + varintSize(m.entries.length), end: off });
         } else {
           off = writeMessage(buf, off, m);
         }
