@@ -211,6 +211,26 @@ export class RaftStorage implements Storage {
   entries(lo: number, hi: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
     if (lo < this.firstIndex()) throw new CompactedError();
     if (hi > this.lastStored + 1) throw new UnavailableError();
+    const ts = this.tailStart;
+    if (lo >= ts && lo < hi) {
+      // All in memory (the tail runs to lastStored): the committed entries a
+      // leader applies, every Ready. Sized, then one slice of the tail (a push
+      // per entry grew the array under load).
+      const tail = this.tail;
+      const from = lo - ts;
+      let to = hi - ts;
+      if (maxBytes !== Number.POSITIVE_INFINITY) {
+        let size = entrySize(tail[from]!);
+        for (let i = from + 1; i < to; i++) {
+          size += entrySize(tail[i]!);
+          if (size > maxBytes) {
+            to = i;
+            break;
+          }
+        }
+      }
+      return tail.slice(from, to);
+    }
     const out: Entry[] = [];
     let size = 0;
     for (let i = lo; i < hi; i++) {

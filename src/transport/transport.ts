@@ -18,6 +18,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { isLocalMessage, MessageType, type Entry, type Message } from '../raft/messages.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { noteWireRun } from '../util/wire-entries.js';
 import type { BackoffOptions } from './backoff.js';
 import { messageHeaderSize, messageSize, writeEntriesSection, writeMessage, writeMessageHeader } from './codec.js';
 import { TransportError } from './errors.js';
@@ -484,6 +485,9 @@ export class Transport {
           const at = off;
           off = writeEntriesSection(buf, off, m.entries);
           this.shared = { first: m.entries[0]!, last: m.entries[m.entries.length - 1]!, count: m.entries.length, buf, start: at, end: off };
+          // The leader's own log write takes these bytes too, when it writes exactly these
+          // entries (its new ones, sent before its write): util/wire-entries.ts.
+          noteWireRun({ entries: m.entries, buf, start: at + varintSize(m.entries.length), end: off });
         } else {
           off = writeMessage(buf, off, m);
         }

@@ -4,7 +4,8 @@
  * those bytes rather than encoding every entry again (issue 19, walsec;
  * docs/log-format.md, record type 6).
  *
- * The transport (codec.ts, decoding a MsgApp) notes each message's entries
+ * The transport (codec.ts, decoding a MsgApp; transport.ts, encoding one for
+ * the followers on a leader, whose own write follows) notes each message's entries
  * together with the byte range of the frame body that holds them, in the
  * peer protocol's Entry layout (docs/peer-protocol.md: type u8 · index
  * varint · term varint · data length varint · data, back to back). The log

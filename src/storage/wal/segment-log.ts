@@ -100,8 +100,8 @@ interface Decoded {
 
 /**
  * The noted wire runs (util/wire-entries.ts) that are exactly `entries`,
- * whole and in order; undefined when they are not (entries of the leader's
- * own, or only a part of a received append).
+ * whole and in order; undefined when they are not (only a part of a
+ * received append, a leader's entries it did not send as one append).
  */
 function wireRuns(entries: readonly StoredEntry[]): WireRun[] | undefined {
   let out: WireRun[] | undefined;
@@ -393,8 +393,9 @@ export class SegmentLog {
       const end = cut === undefined ? this.last : cut - 1;
       if (kept > 0 && first !== end + 1) throw new Error(`WalLog.write: entries from ${first} would leave a gap after the log's last entry ${end}`);
     }
-    // A follower's entries as they came from the leader are written as those bytes (one copy);
-    // anything else (the leader's own, a part of a received append) is encoded.
+    // Entries as they went over the wire are written as those bytes (one copy): a follower's as
+    // they came from the leader, a leader's as it encoded them for its followers. Anything else
+    // (a part of a received append, a leader's entries it did not send as one append) is encoded.
     const runs = n > 0 ? wireRuns(entries) : undefined;
     let entriesSize = 0;
     if (runs !== undefined) for (let i = 0; i < runs.length; i++) entriesSize += wireEntriesRecordSize(runs[i]!.end - runs[i]!.start);

@@ -171,3 +171,31 @@ describe('RaftStorage and snapshots', () => {
     expect(fs.readdirSync(path.join(dir, 'wal')).filter((n) => n.endsWith('.wal')).length).toBe(1);
   });
 });
+
+describe('RaftStorage.entries', () => {
+  it('limits by maxBytes (at least one entry) the same for entries in memory and entries read back, and hands out no shared array', async () => {
+    const s = await openStorage(tmp());
+    await s.persistReady(ready(ents(1, 3000, 2), 3000));
+    s.appliedTo(3000);
+    // The tail now starts past 1: entries below it are read back from the log.
+    const tailStart = (s as unknown as { tailStart: number }).tailStart;
+    expect(tailStart).toBeGreaterThan(1000);
+    const size = (e: Entry): number => 24 + e.data.length; // ENTRY_OVERHEAD_BYTES + data
+    for (const lo of [10, tailStart, tailStart + 7]) {
+      const all = s.entries(lo, lo + 50);
+      expect(all.map((e) => e.index)).toEqual(Array.from({ length: 50 }, (_, i) => lo + i));
+      const per = size(all[0]!);
+      for (const maxBytes of [0, per - 1, per, per + 1, 5 * per, 5 * per + 1, 49 * per, 50 * per, 1e9]) {
+        const want = Math.min(50, Math.max(1, Math.floor(maxBytes / per)));
+        const got = s.entries(lo, lo + 50, maxBytes);
+        expect(got.map((e) => e.index), `lo ${lo} maxBytes ${maxBytes}`).toEqual(all.slice(0, want).map((e) => e.index));
+      }
+      // The caller may keep (and the core appends to) what it got: the log's own array is never handed out.
+      const got = s.entries(lo, lo + 5);
+      got.length = 0;
+      expect(s.entries(lo, lo + 5).length).toBe(5);
+    }
+    expect(s.entries(tailStart, tailStart)).toEqual([]);
+    expect(s.entries(2990, 3001).map((e) => e.data.toString())).toEqual(ents(2990, 3000, 2).map((e) => e.data.toString()));
+  });
+});

@@ -1,7 +1,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType, newEntry, newMessage, type Message } from '../../../src/raft/messages.js';
-import { decodeBatch } from '../../../src/transport/codec.js';
+import { decodeBatch, entriesSectionSize } from '../../../src/transport/codec.js';
+import { varintSize } from '../../../src/transport/varint.js';
+import { takeWireRun } from '../../../src/util/wire-entries.js';
 import { FrameError } from '../../../src/transport/errors.js';
 import { FrameDecoder, FrameType, encodeFrame, encodeRaftBatch, type Frame } from '../../../src/transport/frame.js';
 import { PROTOCOL_VERSION } from '../../../src/transport/frame.js';
@@ -165,6 +167,37 @@ describe('Transport', () => {
     nodes[0]!.t.send(sent);
     await waitFor(() => nodes[1]!.inbox.length === 1 && nodes[2]!.inbox.length === 3 && nodes[3]!.inbox.length === 2, 'appends delivered');
     for (const n of nodes.slice(1)) expect(plain(n.inbox)).toStrictEqual(plain(sent.filter((m) => m.to === n.t.selfId)));
+  });
+
+  it("notes the encoded entries of an append it sends, for the leader's own log write (util/wire-entries)", async () => {
+    const nodes = [makeNode(1, '127.0.0.1'), makeNode(2, '127.0.0.2'), makeNode(3, '127.0.0.3')];
+    await mesh(nodes);
+    const log = Array.from({ length: 20 }, (_, i) => newEntry(100 + i, 2, Buffer.from(`SET key${i} value${i}`)));
+    const toPeer = (to: number, from: number, n: number): Message =>
+      newMessage({ type: MessageType.App, from: 1, to, term: 2, logTerm: 2, index: 99 + from, commit: 98, entries: log.slice(from, from + n) });
+    // A broadcast of new entries (one slice for both followers), then a lagging follower's own range.
+    const sent = [toPeer(2, 10, 10), toPeer(3, 10, 10)];
+    sent[1] = { ...sent[1]!, entries: sent[0]!.entries };
+    const behind = toPeer(3, 0, 5);
+    nodes[0]!.t.send([...sent, behind]);
+    // Taken synchronously, before any frame arrives (a receiver notes its own runs).
+    const run = takeWireRun(log[10]!)!;
+    expect(run).toBeDefined();
+    expect(run.entries).toBe(sent[0]!.entries);
+    // The bytes are exactly the entries as the peer protocol lays them out (an append's last field).
+    const frame = encodeRaftBatch([sent[0]!]);
+    const n = run.end - run.start;
+    expect(n).toBe(entriesSectionSize(sent[0]!.entries) - varintSize(10));
+    expect(run.buf.subarray(run.start, run.end)).toEqual(frame.subarray(frame.length - n));
+    const other = takeWireRun(log[0]!)!;
+    expect(other.entries).toBe(behind.entries);
+    const framed = encodeRaftBatch([behind]);
+    expect(other.buf.subarray(other.start, other.end)).toEqual(framed.subarray(framed.length - (other.end - other.start)));
+    // A heartbeat and a single-entry append note nothing.
+    nodes[0]!.t.send([hb(1, 2), toPeer(2, 19, 1)]);
+    expect(takeWireRun(log[19]!)).toBeUndefined();
+    await waitFor(() => nodes[1]!.inbox.length === 3 && nodes[2]!.inbox.length === 2, 'appends delivered');
+    expect(plain(nodes[2]!.inbox)).toStrictEqual(plain([sent[1], behind]));
   });
 
   it('binds outgoing connections to its bind address', async () => {
