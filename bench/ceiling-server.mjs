@@ -50,6 +50,12 @@
 // a request is answered once two of the three (any two) have its batch on
 // disk. Requests are counted, not parsed: a '*' at the start of a read or
 // after '\n' starts one (redis-benchmark's SET keys and values hold no '*').
+// Sockets (CEILING_IO): 'direct' (the default) reads every connection with
+// net.Socket's `onread` into one reused buffer and writes replies, frames and
+// acks straight to the socket's handle when nothing is pending
+// (dist/util/socket-write.js: build first), as raftis does since session 11;
+// 'stream' reads and writes through Node's Readable/Writable streams (the
+// ceilings measured before session 11).
 // Loopback only. Stops on SIGTERM/SIGINT or when its parent bench dies
 // (killed with SIGKILL by bench/lib.mjs).
 import fs from 'node:fs';
@@ -77,6 +83,36 @@ if (role !== 'single' && mode !== 'level' && mode !== 'fs-sync' && mode !== 'rea
 if (role === 'single' && mode === 'read') {
   console.error('CEILING_MODE read is for the 3-process form (leader and followers)');
   process.exit(1);
+}
+const IO = process.env.CEILING_IO ?? 'direct';
+if (IO !== 'direct' && IO !== 'stream') {
+  console.error(`unknown CEILING_IO ${IO}: direct or stream`);
+  process.exit(1);
+}
+let writeDirect;
+if (IO === 'direct') {
+  try {
+    ({ writeDirect } = await import(new URL('../dist/util/socket-write.js', import.meta.url).href));
+  } catch {
+    console.error('CEILING_IO=direct needs a build (npm run build): dist/util/socket-write.js is missing');
+    process.exit(1);
+  }
+}
+const noop = () => {};
+/** A write straight to the handle when nothing is pending (CEILING_IO=direct), else socket.write. */
+function send(sock, data) {
+  if (writeDirect === undefined || writeDirect(sock, data, noop) === undefined) sock.write(data, typeof data === 'string' ? 'latin1' : undefined);
+}
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const onChunk = Symbol('onChunk');
+/** Options for a socket that reads into READ_BUFFER and hands each read on as a copy it may keep. */
+function onreadOptions(getSock) {
+  return { buffer: READ_BUFFER, callback: (n, buf) => void getSock()[onChunk]?.(Buffer.from(buf.subarray(0, n))) };
+}
+/** Calls fn with each read's bytes: the 'data' event (stream) or the onread callback (direct). */
+function onData(sock, fn) {
+  if (IO === 'direct' && sock[onChunk] !== undefined) sock[onChunk] = fn;
+  else sock.on('data', fn);
 }
 let db;
 let fd = -1;
@@ -215,7 +251,7 @@ const OK = mode === 'read' ? `$16\r\n${'x'.repeat(16)}\r\n` : '+OK\r\n';
 function answer(waiters) {
   for (let i = 0; i < waiters.length; i += 2) {
     const n = waiters[i + 1];
-    waiters[i].write(n === 1 ? OK : OK.repeat(n), 'latin1');
+    send(waiters[i], n === 1 ? OK : OK.repeat(n));
   }
 }
 
@@ -244,7 +280,19 @@ function frames(onFrame, ackOnly = false) {
 
 function listen(onSocket) {
   net
-    .createServer((s) => {
+    .createServer({ pauseOnConnect: true }, (accepted) => {
+      let s = accepted;
+      const handle = accepted._handle;
+      if (IO === 'direct' && handle != null && typeof handle.useUserBuffer === 'function') {
+        // net.Server has no onread option: the accepted handle moves to a socket made with one (src/server/server.ts).
+        accepted._handle = null;
+        let made;
+        made = new net.Socket({ handle, onread: onreadOptions(() => made), readable: true, writable: true });
+        made[onChunk] = null;
+        s = made;
+      } else {
+        accepted.resume();
+      }
       s.setNoDelay(true);
       s.on('error', () => {});
       onSocket(s);
@@ -259,11 +307,11 @@ if (role === 'follower' && mode === 'read') {
     const parse = frames((seq) => {
       last = seq;
     });
-    s.on('data', (chunk) => {
+    onData(s, (chunk) => {
       parse(chunk);
       const ack = Buffer.alloc(4);
       ack.writeUInt32BE(last);
-      s.write(ack);
+      send(s, ack);
     });
   });
 } else if (role === 'follower' && mode === 'fs-sync') {
@@ -275,7 +323,7 @@ if (role === 'follower' && mode === 'read') {
       bufs.push(bytes);
       last = seq;
     });
-    s.on('data', (chunk) => {
+    onData(s, (chunk) => {
       parse(chunk);
       if (bufs.length === 0) return;
       fs.writeSync(fd, bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
@@ -283,7 +331,7 @@ if (role === 'follower' && mode === 'read') {
       bufs = [];
       const ack = Buffer.alloc(4);
       ack.writeUInt32BE(last);
-      s.write(ack);
+      send(s, ack);
     });
   });
 } else if (role === 'follower') {
@@ -291,9 +339,9 @@ if (role === 'follower' && mode === 'read') {
     const append = groupCommit((upTo) => {
       const ack = Buffer.alloc(4);
       ack.writeUInt32BE(upTo);
-      s.write(ack);
+      send(s, ack);
     });
-    s.on('data', frames((seq, bytes) => append(bytes, seq)));
+    onData(s, frames((seq, bytes) => append(bytes, seq)));
   });
 } else {
   // Batches wait in `waiting` ([seq, waiters]) until a majority has them.
@@ -312,14 +360,16 @@ if (role === 'follower' && mode === 'read') {
   const followers = [];
   if (role === 'leader') {
     for (const [i, p] of followerPorts.entries()) {
-      const c = net.connect(Number(p), '127.0.0.1');
+      let c;
+      c = net.connect({ port: Number(p), host: '127.0.0.1', ...(IO === 'direct' ? { onread: onreadOptions(() => c) } : {}) });
+      if (IO === 'direct') c[onChunk] = null;
       c.setNoDelay(true);
       await new Promise((resolve, reject) => {
         c.once('connect', resolve);
         c.once('error', reject);
       });
-      c.on(
-        'data',
+      onData(
+        c,
         frames((seq) => {
           durable[i + 1] = Math.max(durable[i + 1], seq);
           release();
@@ -340,26 +390,23 @@ if (role === 'follower' && mode === 'read') {
       waiters = [];
       const header = Buffer.alloc(8);
       header.writeUInt32BE(seq, 4);
-      followers[0].write(header);
+      send(followers[0], header);
       return;
     }
     const bytes = turn.length === 1 ? turn[0] : Buffer.concat(turn);
     waiting.push([++seq, waiters]);
     turn = [];
     waiters = [];
-    const header = Buffer.alloc(8);
-    header.writeUInt32BE(bytes.length);
-    header.writeUInt32BE(seq, 4);
-    for (const f of followers) {
-      f.cork();
-      f.write(header);
-      f.write(bytes);
-      f.uncork();
-    }
+    // One frame, one write per follower (as raftis's peer links write a frame).
+    const frame = Buffer.allocUnsafe(8 + bytes.length);
+    frame.writeUInt32BE(bytes.length);
+    frame.writeUInt32BE(seq, 4);
+    bytes.copy(frame, 8);
+    for (const f of followers) send(f, frame);
     append(bytes, seq);
   };
   listen((s) => {
-    s.on('data', (b) => {
+    onData(s, (b) => {
       if (mode !== 'read') turn.push(b);
       waiters.push(s, countRequests(b));
       if (!scheduled) {
