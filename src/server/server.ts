@@ -9,6 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Client, ReplyScheduler, type ClientHost } from './client.js';
 import { createLogger } from '../util/log.js';
+import { userBufferSocket } from '../util/socket-read.js';
 
 const log = createLogger('server');
 
@@ -50,7 +51,7 @@ export class RespServer {
         return;
       }
       let c: Client | undefined;
-      const sock = accepted instanceof tls.TLSSocket ? undefined : userBufferSocket(accepted, (n, buf) => c!.read(buf, n));
+      const sock = accepted instanceof tls.TLSSocket ? undefined : userBufferSocket(accepted, READ_BUFFER, (n, buf) => c!.read(buf, n));
       c = new Client(sock ?? accepted, host, this.replies, unixPath, sock !== undefined);
       if (sock === undefined) accepted.resume();
       const client = c;
@@ -168,32 +169,6 @@ export class RespServer {
  * when it must wait), so one buffer serves all of them.
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-
-type RawSocket = { _handle?: { useUserBuffer?: unknown } | null; _server?: unknown; server?: unknown };
-
-/**
- * `accepted` (a connection accepted paused) re-made as a socket that reads
- * with net.Socket's `onread` option: libuv reads into READ_BUFFER and
- * `callback` gets each read's length, one call per read, instead of a new
- * Buffer per read pushed through the Readable stream ('data', and a
- * process.nextTick per read). net.Server has no option for `onread`, so the
- * accepted socket's handle moves to a new Socket made with it (the old
- * object gives the handle and its place in the server's connection count
- * up, and is dropped). Undefined when the handle cannot do this (the
- * accepted socket is then used as it is).
- */
-function userBufferSocket(accepted: net.Socket, callback: (n: number, buf: Buffer) => void): net.Socket | undefined {
-  const raw = accepted as unknown as RawSocket;
-  const handle = raw._handle;
-  if (handle == null || typeof handle.useUserBuffer !== 'function') return undefined;
-  raw._handle = null;
-  const sock = new net.Socket({ handle, onread: { buffer: READ_BUFFER, callback }, readable: true, writable: true } as net.SocketConstructorOpts);
-  const moved = sock as unknown as RawSocket;
-  moved._server = raw._server;
-  moved.server = raw.server;
-  raw._server = null;
-  return sock;
-}
 
 function listenOn(srv: net.Server, host: string, port: number, flag: string, backlog = 511): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -30,6 +30,7 @@ import { LogLimiter } from './log-limit.js';
 import type { ClusterSecret } from './peer-auth.js';
 import { OutboundLink, type OutboundStatus } from './outbound-link.js';
 import { varintSize, writeVarint } from './varint.js';
+import { userBufferSocket } from '../util/socket-read.js';
 
 export interface PeerAddress {
   host: string;
@@ -411,7 +412,7 @@ export class Transport {
       return;
     }
     let conn: InboundConnection | undefined;
-    const moved = sock instanceof tls.TLSSocket ? undefined : userBufferSocket(sock, (n, buf) => conn!.read(buf, n));
+    const moved = sock instanceof tls.TLSSocket ? undefined : userBufferSocket(sock, READ_BUFFER, (n, buf) => conn!.read(buf, n));
     conn = new InboundConnection(moved ?? sock, this.ctx, {
       accepted: (c) => {
         const id = c.peerId!;
@@ -508,29 +509,3 @@ export class Transport {
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-type RawSocket = { _handle?: { useUserBuffer?: unknown } | null; _server?: unknown; server?: unknown };
-
-/**
- * `accepted` (a connection accepted paused) re-made as a socket that reads
- * with net.Socket's `onread` option, as the client port does
- * (src/server/server.ts): libuv reads into READ_BUFFER and `callback` gets
- * each read's length, instead of a new Buffer (and its ArrayBuffer) per read
- * pushed through the Readable stream ('data', a process.nextTick per read).
- * net.Server has no option for `onread`, so the accepted socket's handle
- * moves to a new Socket made with it (the old object gives the handle and
- * its place in the server's connection count up, and is dropped).
- * Undefined when the handle cannot do this (the accepted socket is then
- * used as it is).
- */
-function userBufferSocket(accepted: net.Socket, callback: (n: number, buf: Buffer) => void): net.Socket | undefined {
-  const raw = accepted as unknown as RawSocket;
-  const handle = raw._handle;
-  if (handle == null || typeof handle.useUserBuffer !== 'function') return undefined;
-  raw._handle = null;
-  const sock = new net.Socket({ handle, onread: { buffer: READ_BUFFER, callback }, readable: true, writable: true } as net.SocketConstructorOpts);
-  const moved = sock as unknown as RawSocket;
-  moved._server = raw._server;
-  moved.server = raw.server;
-  raw._server = null;
-  return sock;
-}
