@@ -368,18 +368,14 @@ export class OutboundLink {
     const sock = this.socket;
     if (!this.connected || sock === undefined || this.head === this.queue.length) return;
     if (this.inFlight === 0 && this.head === this.queue.length - 1) {
-      const f = this.queue[this.head]!;
-      const buf = this.versioned(f.buf);
+      const buf = this.versioned(this.queue[this.head]!.buf);
       const done = writeDirect(sock, buf, this.directDone);
       if (done !== undefined) {
-        this.queue[this.head++] = undefined;
-        this.queueBytes -= f.buf.length;
+        this.sent();
         if (done === 'async') {
           this.inFlight = buf.length;
           this.directSocket = sock;
         }
-        this.sentFrames++;
-        this.sentMessages += f.messages;
         this.compact();
         return;
       }
@@ -389,15 +385,20 @@ export class OutboundLink {
     const single = this.head === this.queue.length - 1;
     if (!single) sock.cork();
     while (this.head < this.queue.length && this.socketBytes() < this.ctx.writeHighWaterBytes) {
-      const f = this.queue[this.head]!;
-      this.queue[this.head++] = undefined;
-      this.queueBytes -= f.buf.length;
-      sock.write(this.versioned(f.buf));
-      this.sentFrames++;
-      this.sentMessages += f.messages;
+      sock.write(this.versioned(this.sent().buf));
     }
     if (!single) sock.uncork();
     this.compact();
+  }
+
+  /** Takes the frame at the head of the queue as handed to the socket, counted as sent. */
+  private sent(): QueuedFrame {
+    const f = this.queue[this.head]!;
+    this.queue[this.head++] = undefined;
+    this.queueBytes -= f.buf.length;
+    this.sentFrames++;
+    this.sentMessages += f.messages;
+    return f;
   }
 
   /** The frame with this connection's version in its header. */
@@ -408,7 +409,6 @@ export class OutboundLink {
     copy[4] = this.version;
     return copy;
   }
-
 
   /** Drops the oldest frames while over the cap; the newest frame always stays, however large. */
   private trim(): void {

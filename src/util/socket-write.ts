@@ -61,6 +61,12 @@ function handleOf(sock: net.Socket): StreamHandle | null | undefined {
   return kHandle !== undefined ? (sock as unknown as Record<symbol, StreamHandle | null | undefined>)[kHandle] : (sock as unknown as { _handle?: StreamHandle | null })._handle;
 }
 
+/** A failed write's error, as socket.write's (errno, code, syscall 'write'). */
+function writeError(status: number): Error {
+  const name = util.getSystemErrorName(status);
+  return Object.assign(new Error(`write ${name}`), { errno: status, code: name, syscall: 'write' });
+}
+
 /** The request object handed to every write that completes at once (libuv binds it only to a write it has to queue). */
 let spare: WriteReq | undefined;
 
@@ -96,9 +102,7 @@ export function writeDirect(sock: net.Socket, data: Buffer | string, done: (err?
   const err = typeof data === 'string' ? handle.writeLatin1String(req, data) : handle.writeBuffer(req, data);
   if (err !== 0) {
     spare = req;
-    const name = util.getSystemErrorName(err);
-    const e = Object.assign(new Error(`write ${name}`), { errno: err, code: name, syscall: 'write' });
-    sock.destroy(e);
+    sock.destroy(writeError(err));
     return 'sync';
   }
   if (streamBaseState[LAST_WRITE_WAS_ASYNC] === 0) {
@@ -112,8 +116,7 @@ export function writeDirect(sock: net.Socket, data: Buffer | string, done: (err?
   req.oncomplete = (status: number): void => {
     req.buffer = null;
     if (status < 0) {
-      const name = util.getSystemErrorName(status);
-      const e = Object.assign(new Error(`write ${name}`), { errno: status, code: name, syscall: 'write' });
+      const e = writeError(status);
       if (!sock.destroyed) sock.destroy(e);
       done(e);
       return;
